@@ -1,0 +1,81 @@
+#include "dataplane/core/cli.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace spectre {
+
+const char* usage_text() {
+  return "usage:\n"
+         "  spectre-dp -r FILE.pcap [-r FILE2 ...] [--workers N] [--eve FILE] [--config FILE]\n"
+         "  spectre-dp [EAL options] -- [--config FILE] [--eve FILE] [--workers N]\n"
+         "options:\n"
+         "  -r, --read FILE     read a pcap/pcapng capture (repeatable); offline mode\n"
+         "  --workers N         worker cores (offline default 1; live: EAL lcores - 1)\n"
+         "  --eve FILE          EVE JSON output file ('-' for stdout)\n"
+         "  --config FILE       YAML configuration (SIGHUP re-reads it)\n"
+         "  --progress / --no-progress   progress line on stderr (default: if a terminal)\n"
+         "  -h, --help          this help;  --version  print the version\n";
+}
+
+bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  size_t sep = args.size();
+  for (size_t i = 0; i < args.size(); i++)
+    if (args[i] == "--") { sep = i; break; }
+  std::vector<std::string> app;
+  if (sep < args.size()) {
+    o.eal_args.assign(args.begin(), args.begin() + long(sep));
+    app.assign(args.begin() + long(sep) + 1, args.end());
+  } else {
+    bool ours = false;  // no "--": our options only, unless they look like EAL's
+    for (auto& a : args)
+      if (a == "-r" || a == "--read" || a == "-h" || a == "--help" || a == "--version") ours = true;
+    if (ours || args.empty()) app = args; else o.eal_args = args;
+  }
+  for (size_t i = 0; i < app.size(); i++) {
+    const std::string& a = app[i];
+    auto value = [&](const char* name) -> const std::string* {
+      if (i + 1 >= app.size()) {
+        err = fmt::format("option {} needs a value", name);
+        return nullptr;
+      }
+      return &app[++i];
+    };
+    if (a == "-r" || a == "--read") {
+      auto v = value(a.c_str()); if (!v) return false;
+      o.reads.push_back(*v);
+    } else if (a == "--workers") {
+      auto v = value("--workers"); if (!v) return false;
+      char* end = nullptr;
+      long n = std::strtol(v->c_str(), &end, 10);
+      if (!end || *end || n < 1 || n > 128) {
+        err = fmt::format("--workers: expected 1..128, got '{}'", *v);
+        return false;
+      }
+      o.workers = int(n);
+    } else if (a == "--eve") {
+      auto v = value("--eve"); if (!v) return false;
+      o.eve_path = *v;
+    } else if (a == "--config" || a == "-c") {
+      auto v = value("--config"); if (!v) return false;
+      o.config_path = *v;
+    } else if (a == "--progress") {
+      o.progress = 1;
+    } else if (a == "--no-progress") {
+      o.progress = 0;
+    } else if (a == "-h" || a == "--help") {
+      o.help = true;
+    } else if (a == "--version") {
+      o.version = true;
+    } else {
+      err = fmt::format("unknown option '{}'", a);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace spectre

@@ -1,0 +1,109 @@
+#include "dataplane/core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/format.h>
+
+namespace spectre {
+
+namespace {
+const char* const kTmoNames[kTmoClassCount] = {"tcp_new", "tcp_established", "tcp_closing",
+                                                "tcp_closed", "udp", "icmp", "other"};
+
+struct Loader {
+  std::string path;
+  std::string err;
+
+  bool fail(const YAML::Node& n, const std::string& msg) {
+    if (err.empty()) err = fmt::format("{}:{}: {}", path, n.Mark().line + 1, msg);
+    return false;
+  }
+  bool u32(const YAML::Node& n, uint32_t& out, uint32_t lo, uint32_t hi) {
+    try {
+      uint64_t v = n.as<uint64_t>();
+      if (v < lo || v > hi) return fail(n, fmt::format("value {} out of range [{}, {}]", v, lo, hi));
+      out = uint32_t(v);
+      return true;
+    } catch (const YAML::Exception&) {
+      return fail(n, "expected a non-negative integer");
+    }
+  }
+  // Visits each key of a map, rejecting unknown ones.
+  template <typename F>
+  bool each(const YAML::Node& map, const char* section, F&& f) {
+    if (!map.IsMap()) return fail(map, fmt::format("'{}' must be a map", section));
+    for (const auto& kv : map) {
+      std::string k = kv.first.as<std::string>();
+      if (!f(k, kv.second)) {
+        if (err.empty()) fail(kv.first, fmt::format("unknown key '{}' in '{}'", k, section));
+        return false;
+      }
+    }
+    return true;
+  }
+};
+}  // namespace
+
+const char* timeout_class_name(uint8_t cls) { return cls < kTmoClassCount ? kTmoNames[cls] : "?"; }
+
+std::optional<Config> load_config(const std::string& path, std::string& err) {
+  Config c;
+  Loader L{path, {}};
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    err = fmt::format("{}: cannot open configuration file", path);
+    return std::nullopt;
+  } catch (const YAML::Exception& e) {
+    err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
+    return std::nullopt;
+  }
+  if (root.IsNull()) return c;
+  const uint32_t kMax = 1u << 30;
+  bool ok = L.each(root, "top level", [&](const std::string& k, const YAML::Node& v) {
+    if (k == "flow")
+      return L.each(v, "flow", [&](const std::string& fk, const YAML::Node& fv) {
+        if (fk == "max_flows") return L.u32(fv, c.max_flows, 1, 1u << 27);
+        if (fk == "expire_budget") return L.u32(fv, c.expire_budget, 1, kMax);
+        if (fk == "timeouts")
+          return L.each(fv, "flow.timeouts", [&](const std::string& tk, const YAML::Node& tv) {
+            for (int i = 0; i < kTmoClassCount; i++)
+              if (tk == kTmoNames[i]) return L.u32(tv, c.timeouts_s[i], 1, 4000000000u);
+            return false;
+          });
+        return false;
+      });
+    if (k == "defrag")
+      return L.each(v, "defrag", [&](const std::string& dk, const YAML::Node& dv) {
+        if (dk == "max_datagrams") return L.u32(dv, c.defrag_max_datagrams, 64, 1u << 16);
+        if (dk == "max_fragments") return L.u32(dv, c.defrag_max_frags, 2, 8192);
+        if (dk == "timeout") return L.u32(dv, c.defrag_timeout_s, 1, 3600);
+        return false;
+      });
+    if (k == "eve")
+      return L.each(v, "eve", [&](const std::string& ek, const YAML::Node& ev) {
+        if (ek == "filename") { c.eve_path = ev.as<std::string>(); return true; }
+        if (ek == "stats_interval") return L.u32(ev, c.stats_interval_s, 1, 86400);
+        return false;
+      });
+    if (k == "dataplane")
+      return L.each(v, "dataplane", [&](const std::string& dk, const YAML::Node& dv) {
+        if (dk == "workers") return L.u32(dv, c.workers, 1, 128);
+        if (dk == "burst") return L.u32(dv, c.burst, 1, 64);
+        if (dk == "rx_ring_size") return L.u32(dv, c.rx_ring_size, 64, 1u << 20);
+        if (dk == "event_ring_size") return L.u32(dv, c.event_ring_size, 64, 1u << 22);
+        if (dk == "mbufs") return L.u32(dv, c.mbufs, 1023, 1u << 24);
+        if (dk == "rx_desc") return L.u32(dv, c.rx_desc, 64, 16384);
+        return false;
+      });
+    return false;
+  });
+  if (!ok) {
+    err = L.err;
+    return std::nullopt;
+  }
+  return c;
+}
+
+}  // namespace spectre

@@ -1,0 +1,38 @@
+// Parse-time configuration (main thread only). Workers never read this type
+// directly: they read the Snapshot built from it (snapshot.h).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dataplane/decode/defrag.h"
+#include "dataplane/flow/flow.h"
+
+namespace spectre {
+
+struct Config {
+  // Flow timeouts in seconds, by TimeoutClass.
+  uint32_t timeouts_s[kTmoClassCount] = {60, 1800, 120, 30, 300, 30, 300};
+  uint32_t max_flows = 1000000;       // total across workers (restart to change)
+  uint32_t expire_budget = 256;       // flows expired per worker loop at most
+  uint32_t defrag_max_datagrams = 128;
+  uint32_t defrag_max_frags = 64;
+  uint32_t defrag_timeout_s = 60;
+  std::string eve_path;               // empty: no EVE file
+  uint32_t stats_interval_s = 8;
+  uint32_t workers = 1;
+  uint32_t burst = 32;
+  uint32_t rx_ring_size = 4096;       // per-worker input ring (distributor modes)
+  uint32_t event_ring_size = 16384;   // per-worker event ring
+  uint32_t mbufs = 16383;
+  uint32_t rx_desc = 1024;
+};
+
+// Reads a YAML file over the defaults. Returns nullopt and sets `err`
+// ("file:line: message") on a bad file; unknown keys are errors too, so a
+// typo does not silently keep a default.
+std::optional<Config> load_config(const std::string& path, std::string& err);
+
+const char* timeout_class_name(uint8_t cls);
+
+}  // namespace spectre

@@ -1,0 +1,417 @@
+#include "dataplane/core/runtime.h"
+
+#include <csignal>
+#include <ctime>
+#include <memory>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+
+#include "dataplane/core/stats.h"
+#include "dataplane/events/writer.h"
+#include "dataplane/io/eal.h"
+#include "dataplane/io/pcap_reader.h"
+#include "dataplane/io/port.h"
+
+namespace spectre {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_hup = 0;
+void on_stop(int) { g_stop = 1; }
+void on_hup(int) { g_hup = 1; }
+
+uint64_t wall_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+double mono_s() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+// Where a worker's packets come from.
+struct RxPlan {
+  rte_ring* ring = nullptr;                        // from reader / distributor
+  std::vector<std::pair<uint16_t, uint16_t>> queues;  // (port, queue) polled directly
+};
+
+struct App {
+  Options opt;
+  Config cfg;
+  std::unique_ptr<SnapshotManager> snaps;
+  std::vector<std::unique_ptr<WorkerCtx>> workers;
+  std::vector<WorkerCtx*> wptrs;
+  std::vector<RxPlan> rx;
+  IoCounters io;
+  std::atomic<bool> input_done{false};
+  uint64_t tsc_hz = 0, tsc0 = 0, wall0 = 0;
+  double start_s = 0;
+
+  uint64_t live_now() const {
+    return wall0 + uint64_t(double(rte_rdtsc() - tsc0) * 1e9 / double(tsc_hz));
+  }
+
+  // Main lcore: re-reads the config and publishes a new snapshot; never blocks.
+  void reload() {
+    g_hup = 0;
+    Config next = cfg;
+    if (!opt.config_path.empty()) {
+      std::string err;
+      auto c = load_config(opt.config_path, err);
+      if (!c) {
+        io.reload_errors++;
+        fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
+        return;
+      }
+      next = *c;
+      // Sizes fixed at start-up stay as they are.
+      next.max_flows = cfg.max_flows;
+      next.workers = cfg.workers;
+      next.event_ring_size = cfg.event_ring_size;
+      next.defrag_max_datagrams = cfg.defrag_max_datagrams;
+      next.eve_path = cfg.eve_path;
+    }
+    snaps->publish(build_snapshot(next, snaps->current()->generation + 1));
+    io.reloads++;
+  }
+
+  void housekeeping() {
+    if (g_hup) reload();
+    snaps->reclaim();
+  }
+};
+
+int worker_main(void* arg);
+
+struct WorkerArg {
+  App* app;
+  uint16_t id;
+};
+
+int worker_main(void* varg) {
+  auto* a = static_cast<WorkerArg*>(varg);
+  App& app = *a->app;
+  WorkerCtx& w = *app.workers[a->id];
+  const RxPlan& rx = app.rx[a->id];
+  const uint32_t burst = std::min<uint32_t>(app.cfg.burst, kMaxBurst);
+  app.snaps->thread_online(w.id);
+  rte_mbuf* mb[kMaxBurst];
+  uint32_t idle = 0;
+  for (;;) {
+    app.snaps->quiescent(w.id);
+    const Snapshot* s = app.snaps->current();
+    uint64_t now = w.offline ? 0 : app.live_now();
+    uint32_t got = 0;
+    for (auto [port, q] : rx.queues) {
+      uint16_t n = rte_eth_rx_burst(port, q, mb, uint16_t(burst));
+      if (n) { process_burst(w, *s, mb, n, now); rte_pktmbuf_free_bulk(mb, n); got += n; }
+    }
+    if (rx.ring) {
+      unsigned n = rte_ring_sc_dequeue_burst(rx.ring, reinterpret_cast<void**>(mb), burst, nullptr);
+      if (n) { process_burst(w, *s, mb, uint16_t(n), now); rte_pktmbuf_free_bulk(mb, n); got += n; }
+    }
+    w.ctr.loops++;
+    worker_tick(w, *s, now);
+    if (got) { idle = 0; continue; }
+    if (w.offline ? (app.input_done.load(std::memory_order_acquire) && (!rx.ring || rte_ring_empty(rx.ring)))
+                  : g_stop)
+      break;
+    // Offline lcores may share CPUs with the reader: give the CPU away when idle.
+    if (++idle > 256) sched_yield(); else rte_pause();
+  }
+  worker_flush(w);
+  app.snaps->thread_offline(w.id);
+  return 0;
+}
+
+// Sends batched mbufs to a worker ring; offline never drops, so it waits.
+void ring_put_all(rte_ring* r, rte_mbuf** m, unsigned n) {
+  unsigned done = 0;
+  while (done < n) {
+    done += rte_ring_sp_enqueue_burst(r, reinterpret_cast<void**>(m + done), n - done, nullptr);
+    if (done < n) rte_pause();
+  }
+}
+
+int run_offline_reader(App& app, rte_mempool* pool, rte_mempool* jumbo) {
+  const uint32_t nw = uint32_t(app.workers.size());
+  constexpr unsigned kBatch = 32;
+  std::vector<std::array<rte_mbuf*, kBatch>> batch(nw);
+  std::vector<unsigned> nb(nw, 0);
+  auto flush_all = [&] {
+    for (uint32_t i = 0; i < nw; i++)
+      if (nb[i]) { ring_put_all(app.rx[i].ring, batch[i].data(), nb[i]); nb[i] = 0; }
+  };
+  bool progress = app.opt.progress == 1 || (app.opt.progress == -1 && isatty(2));
+  uint64_t total_size = 0, done_size = 0;
+  for (auto& f : app.opt.reads) {
+    PcapReader r;
+    std::string err;
+    if (r.open(f, err)) total_size += r.size();
+  }
+  double last_prog = mono_s();
+  uint64_t last_pkts = 0;
+  const uint16_t room = uint16_t(rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM);
+  const uint16_t jroom = uint16_t(rte_pktmbuf_data_room_size(jumbo) - RTE_PKTMBUF_HEADROOM);
+  for (const auto& file : app.opt.reads) {
+    PcapReader r;
+    std::string err;
+    if (!r.open(file, err)) {  // checked before start; may vanish meanwhile
+      fmt::print(stderr, "spectre-dp: {}\n", err);
+      app.io.input_errors++;
+      continue;
+    }
+    const uint8_t* data;
+    uint32_t caplen;
+    uint64_t ts;
+    int rc;
+    uint64_t n = 0;
+    while ((rc = r.next(&data, &caplen, &ts)) == 1) {
+      rte_mempool* mp = caplen > room ? jumbo : pool;
+      rte_mbuf* m;
+      while (!(m = rte_pktmbuf_alloc(mp))) { flush_all(); rte_pause(); }
+      uint32_t copy = caplen;
+      if (copy > jroom) { copy = jroom; app.io.oversize++; }
+      rte_memcpy(rte_pktmbuf_mtod(m, void*), data, copy);
+      m->data_len = uint16_t(copy);
+      m->pkt_len = copy;
+      MbufMeta* meta = mbuf_meta(m);
+      meta->ts_ns = ts;
+      meta->caplen = caplen;
+      meta->linktype = r.linktype();
+      uint32_t wi = nw == 1 ? 0 : dispatch_hash(data, copy, r.linktype()) % nw;
+      batch[wi][nb[wi]++] = m;
+      if (nb[wi] == kBatch) { ring_put_all(app.rx[wi].ring, batch[wi].data(), kBatch); nb[wi] = 0; }
+      app.io.read_pkts.store(app.io.read_pkts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      if ((++n & 4095) == 0) {
+        app.housekeeping();
+        if (g_stop) break;
+        if (progress) {
+          double now = mono_s();
+          if (now - last_prog >= 0.5) {
+            uint64_t pk = app.io.read_pkts.load();
+            double pct = total_size ? 100.0 * double(done_size + r.position()) / double(total_size) : 0;
+            fmt::print(stderr, "\r[{:5.1f}%] {} packets, {:.2f} Mpps   ", pct, pk,
+                       double(pk - last_pkts) / (now - last_prog) / 1e6);
+            last_prog = now;
+            last_pkts = pk;
+          }
+        }
+      }
+    }
+    if (rc < 0) {
+      app.io.input_errors++;
+      fmt::print(stderr, "spectre-dp: {}: read error after {} packets: {}\n", file, n, r.error());
+    }
+    done_size += r.size();
+    if (g_stop) break;
+  }
+  flush_all();
+  if (progress) fmt::print(stderr, "\r{:60}\r", "");
+  return 0;
+}
+
+int run_live_main(App& app, const std::vector<PortPlan>& ports) {
+  const uint32_t nw = uint32_t(app.workers.size());
+  std::vector<uint16_t> dist;
+  for (const PortPlan& p : ports)
+    if (!p.rss) dist.push_back(p.port);
+  rte_mbuf* mb[kMaxBurst];
+  rte_mbuf* per[kMaxBurst];
+  uint64_t next_poll = 0;
+  const uint64_t poll_every = app.tsc_hz / 10;
+  while (!g_stop) {
+    for (uint16_t port : dist) {
+      uint16_t n = rte_eth_rx_burst(port, 0, mb, kMaxBurst);
+      if (!n) continue;
+      for (uint32_t wi = 0; wi < nw; wi++) {  // stable partition by symmetric hash
+        unsigned k = 0;
+        for (uint16_t i = 0; i < n; i++) {
+          uint32_t h = dispatch_hash(rte_pktmbuf_mtod(mb[i], const uint8_t*), rte_pktmbuf_data_len(mb[i]), kLinkEthernet);
+          if (h % nw == wi) per[k++] = mb[i];
+        }
+        if (!k) continue;
+        unsigned sent = rte_ring_sp_enqueue_burst(app.rx[wi].ring, reinterpret_cast<void**>(per), k, nullptr);
+        if (sent < k) {
+          app.io.dist_ring_full += k - sent;
+          rte_pktmbuf_free_bulk(per + sent, k - sent);
+        }
+      }
+    }
+    uint64_t now = rte_rdtsc();
+    if (now >= next_poll) {
+      next_poll = now + poll_every;
+      ports_poll_stats(ports, app.io);
+      app.housekeeping();
+    }
+    if (dist.empty()) usleep(1000);
+  }
+  ports_poll_stats(ports, app.io);
+  return 0;
+}
+
+FILE* open_eve(const std::string& path, std::string& err) {
+  if (path.empty()) return nullptr;
+  if (path == "-") return stdout;
+  FILE* f = fopen(path.c_str(), "w");
+  if (!f) err = fmt::format("{}: cannot open EVE output: {}", path, strerror(errno));
+  return f;
+}
+
+}  // namespace
+
+int run_dataplane(const Options& opt) {
+  App app;
+  app.opt = opt;
+  if (!opt.config_path.empty()) {
+    std::string err;
+    auto c = load_config(opt.config_path, err);
+    if (!c) {
+      fmt::print(stderr, "spectre-dp: {}\n", err);
+      return 1;
+    }
+    app.cfg = *c;
+  }
+  if (!opt.eve_path.empty()) app.cfg.eve_path = opt.eve_path;
+  const bool offline = !opt.reads.empty();
+  for (const auto& f : opt.reads) {  // fail early on unreadable input
+    PcapReader r;
+    std::string err;
+    if (!r.open(f, err)) {
+      fmt::print(stderr, "spectre-dp: {}\n", err);
+      return 1;
+    }
+  }
+  if (offline && opt.workers) app.cfg.workers = uint32_t(opt.workers);
+
+  std::string err;
+  std::vector<std::string> eal = opt.eal_args;
+  if (eal.empty() && offline) eal = offline_eal_args(app.cfg.workers + 1);
+  else eal.insert(eal.begin(), "spectre-dp");
+  if (!eal_start(eal, err)) {
+    fmt::print(stderr, "spectre-dp: {}\n", err);
+    return 1;
+  }
+  uint32_t avail = rte_lcore_count() - 1;
+  if (!offline) app.cfg.workers = opt.workers ? std::min<uint32_t>(uint32_t(opt.workers), avail) : avail;
+  if (avail < app.cfg.workers || app.cfg.workers == 0) {
+    fmt::print(stderr, "spectre-dp: {} worker(s) need {} lcores, EAL gave {} (use -l)\n",
+               app.cfg.workers, app.cfg.workers + 1, avail + 1);
+    eal_stop();
+    return 2;
+  }
+  const uint32_t nw = app.cfg.workers;
+  std::signal(SIGINT, on_stop);
+  std::signal(SIGTERM, on_stop);
+  std::signal(SIGHUP, on_hup);
+
+  int rc = 0;
+  {
+    rte_mempool* pool = make_pool("pkts", app.cfg.mbufs + nw * 2048, RTE_MBUF_DEFAULT_BUF_SIZE, err);
+    rte_mempool* jumbo = pool ? make_pool("jumbo", 255, 65535, err) : nullptr;
+    if (!pool || !jumbo) {
+      fmt::print(stderr, "spectre-dp: {}\n", err);
+      eal_stop();
+      return 1;
+    }
+    app.snaps = std::make_unique<SnapshotManager>(build_snapshot(app.cfg, 1), nw);
+    DefragConfig dcfg{app.cfg.defrag_max_datagrams, uint16_t(app.cfg.defrag_max_frags),
+                      uint64_t(app.cfg.defrag_timeout_s) * 1000000000ull};
+    uint32_t per_worker = std::max<uint32_t>(1024, app.cfg.max_flows / nw);
+    try {
+      for (uint32_t i = 0; i < nw; i++) {
+        app.workers.push_back(std::make_unique<WorkerCtx>(uint16_t(i), per_worker, dcfg, app.cfg.event_ring_size));
+        app.workers.back()->offline = offline;
+        app.workers.back()->block_on_full = offline;
+        app.wptrs.push_back(app.workers.back().get());
+      }
+    } catch (const std::bad_alloc&) {
+      fmt::print(stderr, "spectre-dp: out of memory for {} flows per worker\n", per_worker);
+      eal_stop();
+      return 1;
+    }
+    app.rx.resize(nw);
+    std::vector<PortPlan> ports;
+    if (!offline) {
+      if (!ports_setup(nw, app.cfg.rx_desc, pool, ports, err)) {
+        fmt::print(stderr, "spectre-dp: {}\n", err);
+        eal_stop();
+        return 1;
+      }
+      for (const PortPlan& p : ports) {
+        fmt::print(stderr, "spectre-dp: port {} ({}): {}\n", p.port, p.name,
+                   p.rss ? fmt::format("{} RX queues, symmetric RSS", p.nb_rxq)
+                         : std::string("1 RX queue, software distribution"));
+        if (p.rss)
+          for (uint32_t i = 0; i < nw; i++) app.rx[i].queues.push_back({p.port, uint16_t(i)});
+      }
+    }
+    bool need_rings = offline;
+    for (const PortPlan& p : ports) need_rings |= !p.rss;
+    if (need_rings)
+      for (uint32_t i = 0; i < nw; i++) {
+        app.rx[i].ring = rte_ring_create(fmt::format("wrk{}", i).c_str(), app.cfg.rx_ring_size,
+                                         SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (!app.rx[i].ring) {
+          fmt::print(stderr, "spectre-dp: cannot create worker ring {}\n", i);
+          eal_stop();
+          return 1;
+        }
+      }
+
+    FILE* eve = open_eve(app.cfg.eve_path, err);
+    if (!err.empty()) {
+      fmt::print(stderr, "spectre-dp: {}\n", err);
+      eal_stop();
+      return 1;
+    }
+    app.start_s = mono_s();
+    app.tsc_hz = rte_get_tsc_hz();
+    app.tsc0 = rte_rdtsc();
+    app.wall0 = wall_ns();
+    EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
+      format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
+    }, app.cfg.stats_interval_s);
+    writer.start();
+
+    std::vector<WorkerArg> args(nw);
+    uint32_t i = 0;
+    unsigned lc;
+    RTE_LCORE_FOREACH_WORKER(lc) {
+      if (i == nw) break;
+      args[i] = {&app, uint16_t(i)};
+      rte_eal_remote_launch(worker_main, &args[i], lc);
+      i++;
+    }
+    if (offline) rc = run_offline_reader(app, pool, jumbo);
+    else rc = run_live_main(app, ports);
+    app.input_done.store(true, std::memory_order_release);
+    rte_eal_mp_wait_lcore();
+    double wall = mono_s() - app.start_s;
+    writer.stop();
+    if (eve && eve != stdout) fclose(eve);
+    app.snaps->wait_all();
+    if (!offline) ports_stop(ports);
+    print_summary(stderr, collect(app.wptrs), app.io, wall);
+    if (app.io.reloads.load())
+      fmt::print(stderr, "  reloads: {} published, {} freed after grace period\n",
+                 app.snaps->published(), app.snaps->freed());
+    for (auto& r : app.rx) rte_ring_free(r.ring);
+    app.workers.clear();
+    rte_mempool_free(jumbo);
+    rte_mempool_free(pool);
+  }
+  eal_stop();
+  return rc;
+}
+
+}  // namespace spectre

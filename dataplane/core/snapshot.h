@@ -1,0 +1,64 @@
+// Immutable configuration snapshot, published by one pointer swap and freed
+// after an rte_rcu_qsbr grace period.
+//
+// Threads: publish()/reclaim()/wait_all() on the control (main) thread only;
+// current()/quiescent() on workers, once per loop iteration.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <rte_rcu_qsbr.h>
+
+#include "dataplane/core/config.h"
+
+namespace spectre {
+
+struct Snapshot {
+  uint64_t generation = 0;
+  uint64_t tmo_ns[kTmoClassCount] = {};
+  uint64_t defrag_timeout_ns = 0;
+  uint32_t expire_budget = 0;
+  Config cfg;
+  // Later: rule sets and models hang off here.
+};
+
+std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);
+
+class SnapshotManager {
+ public:
+  SnapshotManager(std::unique_ptr<Snapshot> first, uint32_t max_threads);
+  ~SnapshotManager();
+
+  // Worker side.
+  void thread_online(uint32_t tid);
+  void thread_offline(uint32_t tid);
+  // Marks that `tid` holds no snapshot pointer from before this call.
+  void quiescent(uint32_t tid) { rte_rcu_qsbr_quiescent(qs_, tid); }
+  // acquire pairs with the release store in publish(): the snapshot's
+  // contents are visible before its pointer.
+  const Snapshot* current() const { return cur_.load(std::memory_order_acquire); }
+
+  // Control side. Never blocks: the old snapshot is retired and freed by a
+  // later reclaim() once every online worker has passed a quiescent point.
+  void publish(std::unique_ptr<Snapshot> next);
+  // Frees retired snapshots whose grace period has ended; returns how many remain.
+  size_t reclaim();
+  // Blocks until every retired snapshot is freed (shutdown, tests).
+  void wait_all();
+  uint64_t published() const { return published_; }
+  uint64_t freed() const { return freed_; }
+
+ private:
+  struct Retired {
+    const Snapshot* snap;
+    uint64_t token;
+  };
+  std::atomic<const Snapshot*> cur_;
+  rte_rcu_qsbr* qs_ = nullptr;
+  std::vector<Retired> retired_;
+  uint64_t published_ = 0, freed_ = 0;
+};
+
+}  // namespace spectre

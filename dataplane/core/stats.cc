@@ -1,0 +1,101 @@
+#include "dataplane/core/stats.h"
+
+#include <iterator>
+
+#include "dataplane/events/eve.h"
+
+namespace spectre {
+
+namespace {
+template <typename T>
+void add(T& acc, const T& v) {
+  uint64_t* a = reinterpret_cast<uint64_t*>(&acc);
+  const uint64_t* b = reinterpret_cast<const uint64_t*>(&v);
+  for (size_t i = 0; i < sizeof(T) / 8; i++) a[i] += b[i];
+}
+}  // namespace
+
+Totals collect(const std::vector<WorkerCtx*>& workers) {
+  Totals t;
+  for (const WorkerCtx* w : workers) {
+    WorkerCounters c = relaxed_copy(w->ctr);
+    add(t.w, c);
+    add(t.frag, relaxed_copy(w->defrag.counters));
+    t.worker_pkts.push_back(c.dec.pkts);
+  }
+  t.flows_active = t.w.flow.active;
+  return t;
+}
+
+void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounters& io,
+                        uint64_t ts_ns, double uptime_s) {
+  auto o = std::back_inserter(out);
+  const DecodeCounters& d = t.w.dec;
+  out.append(std::string_view("{\"timestamp\":\""));
+  format_ts(out, ts_ns);
+  fmt::format_to(o, "\",\"event_type\":\"stats\",\"stats\":{{\"uptime\":{}", uint64_t(uptime_s));
+  fmt::format_to(o, ",\"capture\":{{\"kernel_packets\":{},\"kernel_drops\":{},\"errors\":{},"
+                    "\"rx_nombuf\":{},\"dist_ring_full\":{},\"input_errors\":{},\"oversize\":{}}}",
+                 io.port_ipackets.load(), io.port_imissed.load(), io.port_ierrors.load(),
+                 io.port_rx_nombuf.load(), io.dist_ring_full.load(), io.input_errors.load(),
+                 io.oversize.load());
+  fmt::format_to(o, ",\"decoder\":{{\"pkts\":{},\"bytes\":{},\"invalid\":{},\"ethernet\":{},"
+                    "\"vlan\":{},\"vlan_qinq\":{},\"ipv4\":{},\"ipv6\":{},\"tcp\":{},\"udp\":{},"
+                    "\"icmpv4\":{},\"icmpv6\":{},\"other_ip\":{},\"not_ip\":{},"
+                    "\"ipv4_frags\":{},\"ipv6_frags\":{},\"event\":{{",
+                 d.pkts, d.bytes, d.malformed_total, d.ethernet, d.vlan, d.vlan_qinq, d.ipv4,
+                 d.ipv6, d.tcp, d.udp, d.icmpv4, d.icmpv6, d.other_ip, d.not_ip, d.ipv4_frags,
+                 d.ipv6_frags);
+  for (int i = 0; i < kMalformedCount; i++)
+    fmt::format_to(o, "{}\"{}\":{}", i ? "," : "", malformed_name(Malformed(i)), d.malformed[i]);
+  fmt::format_to(o, "}}}},\"defrag\":{{\"fragments\":{},\"reassembled\":{},\"timeouts\":{},"
+                    "\"evicted\":{},\"max_frags_hit\":{},\"conflicts\":{}}}",
+                 t.frag.fragments, t.frag.reassembled, t.frag.timeouts, t.frag.evicted,
+                 t.frag.too_many_frags, t.frag.conflicts);
+  const FlowTableCounters& f = t.w.flow;
+  fmt::format_to(o, ",\"flow\":{{\"created\":{},\"ended\":{},\"active\":{},\"timeout\":{},"
+                    "\"forced\":{},\"shutdown\":{},\"evicted\":{},\"insert_failed\":{}}}",
+                 f.created, f.ended_timeout + f.ended_forced + f.ended_shutdown, t.flows_active,
+                 f.ended_timeout, f.ended_forced, f.ended_shutdown, f.evicted,
+                 t.w.flow_insert_failed);
+  fmt::format_to(o, ",\"events\":{{\"dropped\":{},\"waited\":{}}},\"workers\":[", t.w.events_dropped,
+                 t.w.events_waited);
+  for (size_t i = 0; i < t.worker_pkts.size(); i++)
+    fmt::format_to(o, "{}{}", i ? "," : "", t.worker_pkts[i]);
+  fmt::format_to(o, "],\"reloads\":{}}}}}\n", io.reloads.load());
+}
+
+void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {
+  const DecodeCounters& d = t.w.dec;
+  double pps = wall_s > 0 ? double(d.pkts) / wall_s : 0;
+  fmt::print(f, "spectre-dp: {} packets, {} bytes in {:.3f} s ({:.3f} Mpps, {:.3f} Gbit/s)\n",
+             d.pkts, d.bytes, wall_s, pps / 1e6, wall_s > 0 ? double(d.bytes) * 8 / wall_s / 1e9 : 0);
+  fmt::print(f, "  workers:");
+  for (size_t i = 0; i < t.worker_pkts.size(); i++)
+    fmt::print(f, " [{}] {} ({:.1f}%)", i, t.worker_pkts[i],
+               d.pkts ? 100.0 * double(t.worker_pkts[i]) / double(d.pkts) : 0.0);
+  fmt::print(f, "\n  decoded: ipv4 {} ipv6 {} tcp {} udp {} icmp {} other-ip {} non-ip {} fragments {} reassembled {}\n",
+             d.ipv4, d.ipv6, d.tcp, d.udp, d.icmpv4 + d.icmpv6, d.other_ip, d.not_ip,
+             d.ipv4_frags + d.ipv6_frags, t.frag.reassembled);
+  fmt::print(f, "  drops: port imissed {} ierrors {} rx_nombuf {}, distributor ring full {}, "
+                "events dropped {}, flow insert failed {}, defrag timeouts {} evicted {}\n",
+             io.port_imissed.load(), io.port_ierrors.load(), io.port_rx_nombuf.load(),
+             io.dist_ring_full.load(), t.w.events_dropped, t.w.flow_insert_failed, t.frag.timeouts,
+             t.frag.evicted);
+  fmt::print(f, "  malformed: {}", d.malformed_total);
+  for (int i = 0; i < kMalformedCount; i++)
+    if (d.malformed[i]) fmt::print(f, " {}={}", malformed_name(Malformed(i)), d.malformed[i]);
+  const FlowTableCounters& fl = t.w.flow;
+  fmt::print(f, "\n  flows: created {} ended {} (timeout {} forced {} shutdown {}) evicted {}\n",
+             fl.created, fl.ended_timeout + fl.ended_forced + fl.ended_shutdown, fl.ended_timeout,
+             fl.ended_forced, fl.ended_shutdown, fl.evicted);
+  if (io.input_errors.load() || io.oversize.load())
+    fmt::print(f, "  input: {} capture read errors, {} oversize frames\n", io.input_errors.load(),
+               io.oversize.load());
+  if (d.pkts)
+    fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} output {:.1f}\n",
+               double(t.w.cyc_decode) / double(d.pkts), double(t.w.cyc_flow) / double(d.pkts),
+               double(t.w.cyc_output) / double(d.pkts));
+}
+
+}  // namespace spectre

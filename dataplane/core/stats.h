@@ -1,0 +1,52 @@
+// Counter aggregation (control side): per-worker tables summed on demand.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "dataplane/core/worker.h"
+
+namespace spectre {
+
+// Copies an all-uint64_t counter struct written by another thread, word by
+// word with relaxed loads (values may be a burst stale, never torn).
+template <typename T>
+T relaxed_copy(const T& src) {
+  static_assert(sizeof(T) % 8 == 0);
+  T out;
+  const uint64_t* s = reinterpret_cast<const uint64_t*>(&src);
+  uint64_t* d = reinterpret_cast<uint64_t*>(&out);
+  for (size_t i = 0; i < sizeof(T) / 8; i++) d[i] = __atomic_load_n(s + i, __ATOMIC_RELAXED);
+  return out;
+}
+
+// Counters owned by the main thread (reader / distributor / port polling).
+struct IoCounters {
+  std::atomic<uint64_t> read_pkts{0}, read_bytes{0};
+  std::atomic<uint64_t> oversize{0};        // frames longer than an mbuf (decoded truncated)
+  std::atomic<uint64_t> input_errors{0};    // truncated or corrupt capture files
+  std::atomic<uint64_t> dist_ring_full{0};  // live distributor: worker ring full
+  std::atomic<uint64_t> port_ipackets{0}, port_imissed{0}, port_ierrors{0}, port_rx_nombuf{0};
+  std::atomic<uint64_t> reloads{0}, reload_errors{0};
+};
+
+struct Totals {
+  WorkerCounters w{};
+  DefragCounters frag{};
+  std::vector<uint64_t> worker_pkts;
+  uint64_t flows_active = 0;
+};
+
+Totals collect(const std::vector<WorkerCtx*>& workers);
+
+// One EVE "stats" line (Suricata's layout: stats.decoder.*, stats.flow.*, ...).
+void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounters& io,
+                        uint64_t ts_ns, double uptime_s);
+
+// Human-readable exit summary.
+void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s);
+
+}  // namespace spectre

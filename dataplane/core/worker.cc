@@ -1,0 +1,257 @@
+#include "dataplane/core/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+
+namespace spectre {
+
+namespace {
+
+constexpr int kPrefetchAhead = 4;
+
+inline uint8_t timeout_class(const Flow& f) {
+  switch (f.key.proto) {
+    case 6:
+      switch (f.tcp_state) {
+        case TcpState::kEstablished: return kTmoTcpEstablished;
+        case TcpState::kFinWait1: return kTmoTcpClosing;
+        case TcpState::kClosed: return kTmoTcpClosed;
+        default: return kTmoTcpNew;
+      }
+    case 17: return kTmoUdp;
+    case 1: case 58: return kTmoIcmp;
+    default: return kTmoOther;
+  }
+}
+
+// Deterministic id (same input, any worker count): hash and start time, 51 bits.
+inline uint64_t make_flow_id(uint32_t hash, uint64_t ts_ns) {
+  return ((uint64_t(hash) << 19) ^ (ts_ns / 1000)) & ((1ull << 51) - 1);
+}
+
+void emit_flow_end(WorkerCtx& w, const Flow& f, EndReason why) {
+  uint64_t t0 = rte_rdtsc();
+  Event ev;
+  ev.type = EventType::kFlow;
+  FlowRecord& r = ev.flow;
+  bool sw = f.flags & kFlowInitSwapped;
+  r.flow_id = f.flow_id;
+  r.first_ts = f.first_ts;
+  r.last_ts = f.last_ts;
+  r.pkts[0] = f.pkts[0]; r.pkts[1] = f.pkts[1];
+  r.bytes[0] = f.bytes[0]; r.bytes[1] = f.bytes[1];
+  std::memcpy(r.src, sw ? f.key.hi_addr : f.key.lo_addr, 16);
+  std::memcpy(r.dst, sw ? f.key.lo_addr : f.key.hi_addr, 16);
+  r.sport = sw ? f.key.hi_port : f.key.lo_port;
+  r.dport = sw ? f.key.lo_port : f.key.hi_port;
+  r.vlan[0] = f.key.vlan[0];
+  r.vlan[1] = f.key.vlan[1];
+  r.ip_ver = f.key.ip_ver;
+  r.proto = f.key.proto;
+  r.icmp_type = f.icmp_type;
+  r.icmp_code = f.icmp_code;
+  r.tcp_flags_ts = f.tcp_flags_ts;
+  r.tcp_flags_tc = f.tcp_flags_tc;
+  r.tcp_state = f.tcp_state;
+  r.reason = why;
+  r.flags = f.flags;
+  r.worker = uint8_t(w.id);
+  switch (why) {
+    case EndReason::kTimeout: w.ctr.flow.ended_timeout++; break;
+    case EndReason::kForced: w.ctr.flow.ended_forced++; break;
+    case EndReason::kShutdown: w.ctr.flow.ended_shutdown++; break;
+  }
+  w.ctr.flow.active--;
+  if (!w.events.push(ev)) {
+    if (!w.block_on_full) {
+      w.ctr.events_dropped++;
+    } else {
+      w.ctr.events_waited++;
+      while (!w.events.push(ev)) rte_pause();
+    }
+  }
+  w.ctr.cyc_output += rte_rdtsc() - t0;
+}
+
+inline void tcp_track(Flow& f, const PacketInfo& p, int dir) {
+  uint8_t fl = p.tcp_flags;
+  if (dir == 0) f.tcp_flags_ts |= fl; else f.tcp_flags_tc |= fl;
+  if (fl & kRst) {
+    f.tcp_state = TcpState::kClosed;
+    return;
+  }
+  switch (f.tcp_state) {
+    case TcpState::kNone:  // first packet of the flow
+      if ((fl & (kSyn | kAck)) == kSyn) f.tcp_state = TcpState::kSynSent;
+      else if ((fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
+      else { f.tcp_state = TcpState::kEstablished; f.flags |= kFlowMidstream; }
+      break;
+    case TcpState::kSynSent:
+      if (dir == 1 && (fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
+      break;
+    case TcpState::kSynRecv:
+      if (dir == 0 && (fl & (kSyn | kAck)) == kAck) f.tcp_state = TcpState::kEstablished;
+      break;
+    default: break;
+  }
+  if (fl & kFin) {
+    f.flags |= dir == 0 ? kFlowFinToServer : kFlowFinToClient;
+    if ((f.flags & kFlowFinToServer) && (f.flags & kFlowFinToClient)) f.tcp_state = TcpState::kClosed;
+    else if (f.tcp_state != TcpState::kClosed) f.tcp_state = TcpState::kFinWait1;
+  }
+}
+
+// Creates a flow for packet `p`; returns its index or 0.
+uint32_t flow_create(WorkerCtx& w, const PacketInfo& p) {
+  uint32_t idx = w.flows.insert(p.key, p.hash, [&](const Flow& victim) {
+    w.ctr.flow.evicted++;
+    emit_flow_end(w, victim, EndReason::kForced);
+  });
+  if (!idx) {
+    w.ctr.flow_insert_failed++;
+    return 0;
+  }
+  Flow& f = w.flows.at(idx);
+  f.first_ts = f.last_ts = p.ts_ns;
+  f.flow_id = make_flow_id(p.hash, p.ts_ns);
+  // The initiator sent the first packet, unless that packet is a SYN-ACK.
+  bool synack = p.proto == 6 && (p.tcp_flags & (kSyn | kAck)) == (kSyn | kAck);
+  if (p.swapped != synack) f.flags |= kFlowInitSwapped;
+  f.icmp_type = p.icmp_type;
+  f.icmp_code = p.icmp_code;
+  w.ctr.flow.created++;
+  w.ctr.flow.active++;
+  return idx;
+}
+
+// Flow stage for one decoded packet. `idx` is the lookup result or 0.
+inline void flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, uint32_t idx) {
+  if (idx) {
+    Flow& f = w.flows.at(idx);
+    bool expired = p.ts_ns > f.last_ts + s.tmo_ns[f.tmo_class];
+    bool reuse = p.proto == 6 && f.tcp_state == TcpState::kClosed &&
+                 (p.tcp_flags & (kSyn | kAck)) == kSyn;
+    if (expired || reuse) {
+      emit_flow_end(w, f, expired ? EndReason::kTimeout : EndReason::kForced);
+      w.flows.remove(idx);
+      idx = 0;
+    }
+  }
+  if (!idx && !(idx = flow_create(w, p))) return;
+  Flow& f = w.flows.at(idx);
+  int dir = p.swapped == bool(f.flags & kFlowInitSwapped) ? 0 : 1;
+  f.pkts[dir]++;
+  f.bytes[dir] += p.frame_len;
+  f.flags |= dir == 0 ? kFlowSeenToServer : kFlowSeenToClient;
+  if (p.ts_ns > f.last_ts) f.last_ts = p.ts_ns;
+  if (p.proto == 6) tcp_track(f, p, dir);
+  w.flows.touch(idx, timeout_class(f));
+}
+
+inline void reset(PacketInfo& p) {
+  p.vlan_count = 0;
+  p.vlan[0] = p.vlan[1] = 0;
+  p.sport = p.dport = 0;
+  p.tcp_flags = 0;
+  p.icmp_type = p.icmp_code = 0;
+  p.reassembled = false;
+  p.tcp_opts = TcpOpts{};
+}
+
+}  // namespace
+
+WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring)
+    : id(id_), flows(max_flows), defrag(dcfg), events(event_ring) {}
+
+void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, uint64_t now_ns) {
+  PacketInfo pi[kMaxBurst];
+  bool ok[kMaxBurst];
+  uint32_t idx[kMaxBurst];
+  int held[kMaxBurst];  // defrag slots to release at the end of the burst
+  int nheld = 0;
+  if (n > kMaxBurst) n = kMaxBurst;
+  if (w.last_gen != s.generation) {
+    w.last_gen = s.generation;
+    w.ctr.reloads_seen++;
+    w.defrag.set_timeout(s.defrag_timeout_ns);
+  }
+
+  uint64_t t0 = rte_rdtsc();
+  for (int i = 0; i < n && i < kPrefetchAhead; i++) rte_prefetch0(rte_pktmbuf_mtod(m[i], void*));
+  for (int i = 0; i < n; i++) {
+    if (i + kPrefetchAhead < n) {
+      rte_prefetch0(rte_pktmbuf_mtod(m[i + kPrefetchAhead], void*));
+      rte_prefetch0(rte_mbuf_to_priv(m[i + kPrefetchAhead]));
+    }
+    rte_mbuf* mb = m[i];
+    PacketInfo& p = pi[i];
+    reset(p);
+    uint16_t linktype = kLinkEthernet;
+    if (w.offline) {
+      const MbufMeta* meta = mbuf_meta(mb);
+      p.ts_ns = meta->ts_ns;
+      linktype = meta->linktype;
+    } else {
+      p.ts_ns = now_ns;
+    }
+    uint32_t data_len = rte_pktmbuf_data_len(mb);
+    p.frame_len = w.offline ? mbuf_meta(mb)->caplen : data_len;
+    w.ctr.dec.pkts++;
+    w.ctr.dec.bytes += p.frame_len;
+    if (p.ts_ns > w.clock_ns) w.clock_ns = p.ts_ns;
+    DecodeStatus st = decode_frame(rte_pktmbuf_mtod(mb, const uint8_t*), data_len, linktype, p, w.ctr.dec);
+    if (st == DecodeStatus::kFragment) {
+      Defrag::Done d;
+      st = DecodeStatus::kNotIp;
+      if (w.defrag.add(p, p.ts_ns, p.frame_len, d)) {
+        held[nheld++] = d.slot;
+        PacketInfo whole;
+        reset(whole);
+        whole.vlan_count = p.vlan_count;
+        whole.vlan[0] = p.vlan[0];
+        whole.vlan[1] = p.vlan[1];
+        whole.ts_ns = p.ts_ns;
+        whole.frame_len = d.frame_bytes;
+        whole.reassembled = true;
+        st = decode_ip(d.l3, d.len, d.ethertype, whole, w.ctr.dec);
+        p = whole;
+      }
+    }
+    ok[i] = st == DecodeStatus::kOk;
+    if (ok[i]) w.flows.prefetch_buckets(p.hash);
+  }
+  uint64_t t1 = rte_rdtsc();
+  uint64_t out0 = w.ctr.cyc_output;
+
+  // Lookup pass: buckets are in cache by now; start loading the flows.
+  for (int i = 0; i < n; i++) {
+    idx[i] = ok[i] ? w.flows.lookup(pi[i].key, pi[i].hash) : 0;
+    if (idx[i]) rte_prefetch0(&w.flows.at(idx[i]).first_ts);
+  }
+  for (int i = 0; i < n; i++) {
+    if (!ok[i]) continue;
+    uint32_t f = idx[i];
+    // An earlier packet of this burst may have created, ended or replaced the flow.
+    if (!f || !(w.flows.at(f).key == pi[i].key)) f = w.flows.lookup(pi[i].key, pi[i].hash);
+    flow_update(w, s, pi[i], f);
+  }
+  for (int i = 0; i < nheld; i++) w.defrag.release(held[i]);
+  uint64_t t2 = rte_rdtsc();
+  w.ctr.cyc_decode += t1 - t0;
+  w.ctr.cyc_flow += (t2 - t1) - (w.ctr.cyc_output - out0);
+  w.ctr.bursts++;
+}
+
+void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
+  if (now_ns > w.clock_ns) w.clock_ns = now_ns;
+  w.flows.expire(w.clock_ns, s.tmo_ns, s.expire_budget,
+                 [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
+  if (w.defrag.in_flight()) w.defrag.expire(w.clock_ns);
+}
+
+void worker_flush(WorkerCtx& w) {
+  w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
+}
+
+}  // namespace spectre

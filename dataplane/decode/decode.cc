@@ -1,0 +1,303 @@
+#include "dataplane/decode/decode.h"
+
+#include <rte_byteorder.h>
+
+namespace spectre {
+
+namespace {
+
+constexpr uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd;
+constexpr uint16_t kEthVlan = 0x8100, kEthQinq = 0x88a8, kEthQinqOld = 0x9100;
+
+inline uint16_t rd16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+inline uint32_t rd32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+
+inline DecodeStatus bad(DecodeCounters& c, Malformed why) {
+  c.malformed[why]++;
+  c.malformed_total++;
+  return DecodeStatus::kMalformed;
+}
+
+// Walks the link header and VLAN tags. Sets *l3off and *ethertype; 0
+// ethertype means "not IP" (still a valid frame).
+DecodeStatus walk_l2(const uint8_t* d, uint32_t len, uint16_t linktype, PacketInfo& pi,
+                     uint32_t* l3off, uint16_t* ethertype, Malformed* why) {
+  uint32_t off = 0;
+  uint16_t et = 0;
+  switch (linktype) {
+    case kLinkEthernet: {
+      if (len < 14) { *why = kEthTrunc; return DecodeStatus::kMalformed; }
+      et = rd16(d + 12);
+      off = 14;
+      while (et == kEthVlan || et == kEthQinq || et == kEthQinqOld) {
+        if (pi.vlan_count == 2) { *why = kVlanTooMany; return DecodeStatus::kMalformed; }
+        if (len < off + 4) { *why = kVlanTrunc; return DecodeStatus::kMalformed; }
+        pi.vlan[pi.vlan_count++] = uint16_t(0x1000 | (rd16(d + off) & 0x0fff));
+        et = rd16(d + off + 2);
+        off += 4;
+      }
+      break;
+    }
+    case kLinkNull: case kLinkLoop: {
+      if (len < 4) { *why = kLinkTrunc; return DecodeStatus::kMalformed; }
+      // DLT_NULL stores the AF in host order of the capturing machine: accept both.
+      uint32_t af = linktype == kLinkLoop ? rd32(d) : (d[0] | d[1] << 8 | d[2] << 16 | uint32_t(d[3]) << 24);
+      if (af > 0xffff) af = rd32(d);
+      et = af == 2 ? kEthIpv4 : (af == 24 || af == 28 || af == 30) ? kEthIpv6 : 0;
+      off = 4;
+      break;
+    }
+    case kLinkSll:
+      if (len < 16) { *why = kLinkTrunc; return DecodeStatus::kMalformed; }
+      et = rd16(d + 14);
+      off = 16;
+      break;
+    case kLinkSll2:
+      if (len < 20) { *why = kLinkTrunc; return DecodeStatus::kMalformed; }
+      et = rd16(d);
+      off = 20;
+      break;
+    case kLinkRaw: case kLinkRawAlt: case kLinkRawOpenBsd: case kLinkIpv4: case kLinkIpv6:
+      if (len < 1) { *why = kLinkTrunc; return DecodeStatus::kMalformed; }
+      et = (d[0] >> 4) == 6 ? kEthIpv6 : kEthIpv4;
+      break;
+    default:
+      *why = kLinkUnsupported;
+      return DecodeStatus::kMalformed;
+  }
+  *l3off = off;
+  *ethertype = (et == kEthIpv4 || et == kEthIpv6) ? et : 0;
+  return DecodeStatus::kOk;
+}
+
+DecodeStatus parse_tcp_opts(const uint8_t* o, uint32_t n, TcpOpts& t) {
+  uint32_t i = 0;
+  while (i < n) {
+    uint8_t kind = o[i];
+    if (kind == 0) break;
+    if (kind == 1) { i++; continue; }
+    if (i + 1 >= n) return DecodeStatus::kMalformed;
+    uint8_t ol = o[i + 1];
+    if (ol < 2 || i + ol > n) return DecodeStatus::kMalformed;
+    switch (kind) {
+      case 2: if (ol == 4) t.mss = rd16(o + i + 2); break;
+      case 3: if (ol == 3) t.wscale = o[i + 2]; break;
+      case 4: if (ol == 2) t.sack_perm = true; break;
+      case 8: if (ol == 10) { t.has_ts = true; t.tsval = rd32(o + i + 2); t.tsecr = rd32(o + i + 6); } break;
+      default: break;
+    }
+    i += ol;
+  }
+  return DecodeStatus::kOk;
+}
+
+inline uint16_t icmp_request_type(uint8_t ver, uint8_t type) {
+  if (ver == 4) {
+    switch (type) { case 0: return 8; case 14: return 13; case 16: return 15; case 18: return 17; default: return type; }
+  }
+  return type == 129 ? 128 : type;
+}
+
+// Decodes the L4 header at l3 + l4off; `l4len` bytes are inside the datagram.
+DecodeStatus decode_l4(const uint8_t* l3, uint32_t l4off, uint32_t l4len, PacketInfo& pi,
+                       DecodeCounters& c) {
+  const uint8_t* l4 = l3 + l4off;
+  pi.l4_off = uint16_t(l4off);
+  switch (pi.proto) {
+    case 6: {
+      if (l4len < 20) return bad(c, kTcpTrunc);
+      uint32_t hl = (l4[12] >> 4) * 4u;
+      if (hl < 20) return bad(c, kTcpHlenTooSmall);
+      if (hl > l4len) return bad(c, kTcpHlenBeyond);
+      if (parse_tcp_opts(l4 + 20, hl - 20, pi.tcp_opts) != DecodeStatus::kOk)
+        return bad(c, kTcpOptInvalid);
+      pi.sport = rd16(l4);
+      pi.dport = rd16(l4 + 2);
+      pi.tcp_seq = rd32(l4 + 4);
+      pi.tcp_ack = rd32(l4 + 8);
+      pi.tcp_flags = l4[13];
+      pi.tcp_win = rd16(l4 + 14);
+      pi.payload_off = uint16_t(l4off + hl);
+      pi.payload_len = uint16_t(l4len - hl);
+      c.tcp++;
+      break;
+    }
+    case 17: {
+      if (l4len < 8) return bad(c, kUdpTrunc);
+      uint32_t ul = rd16(l4 + 4);
+      if (ul < 8 || ul > l4len) return bad(c, kUdpHlenInvalid);
+      pi.sport = rd16(l4);
+      pi.dport = rd16(l4 + 2);
+      pi.payload_off = uint16_t(l4off + 8);
+      pi.payload_len = uint16_t(ul - 8);
+      c.udp++;
+      break;
+    }
+    case 1: case 58: {
+      bool v4 = pi.proto == 1;
+      if (l4len < 8) return bad(c, v4 ? kIcmpv4Trunc : kIcmpv6Trunc);
+      pi.icmp_type = l4[0];
+      pi.icmp_code = l4[1];
+      pi.payload_off = uint16_t(l4off + 8);
+      pi.payload_len = uint16_t(l4len - 8);
+      (v4 ? c.icmpv4 : c.icmpv6)++;
+      break;
+    }
+    default:
+      pi.payload_off = uint16_t(l4off);
+      pi.payload_len = uint16_t(l4len);
+      c.other_ip++;
+      break;
+  }
+  // ICMP: type/code in both port slots so the key is direction-free.
+  uint16_t sp = pi.sport, dp = pi.dport;
+  if (pi.proto == 1 || pi.proto == 58) {
+    sp = dp = uint16_t(icmp_request_type(pi.ip_ver, pi.icmp_type) << 8 | pi.icmp_code);
+  }
+  unsigned alen = pi.ip_ver == 4 ? 4 : 16;
+  const uint8_t* src = pi.ip_ver == 4 ? l3 + 12 : l3 + 8;
+  pi.swapped = make_flow_key(pi.key, src, src + alen, alen, sp, dp, pi.proto, pi.ip_ver, pi.vlan);
+  pi.hash = flow_hash(pi.key);
+  return DecodeStatus::kOk;
+}
+
+DecodeStatus decode_ipv4(const uint8_t* l3, uint32_t len, PacketInfo& pi, DecodeCounters& c) {
+  if (len < 20) return bad(c, kIpv4Trunc);
+  if ((l3[0] >> 4) != 4) return bad(c, kIpv4WrongVersion);
+  uint32_t hl = (l3[0] & 0x0f) * 4u;
+  if (hl < 20) return bad(c, kIpv4HlenTooSmall);
+  if (hl > len) return bad(c, kIpv4Trunc);
+  uint32_t tot = rd16(l3 + 2);
+  if (tot < hl) return bad(c, kIpv4IplenSmallerThanHlen);
+  if (tot > len) return bad(c, kIpv4TruncPkt);
+  for (uint32_t i = 20; i < hl;) {  // options: only their framing is checked
+    uint8_t t = l3[i];
+    if (t == 0) break;
+    if (t == 1) { i++; continue; }
+    if (i + 1 >= hl || l3[i + 1] < 2 || i + l3[i + 1] > hl) return bad(c, kIpv4OptInvalid);
+    i += l3[i + 1];
+  }
+  c.ipv4++;
+  pi.l3 = l3;
+  pi.l3_len = uint16_t(tot);
+  pi.ip_ver = 4;
+  pi.proto = l3[9];
+  pi.ttl = l3[8];
+  uint16_t fo = rd16(l3 + 6);
+  if (fo & 0x3fff) {  // MF or non-zero offset
+    FragInfo& f = pi.frag;
+    f.id = rd16(l3 + 4);
+    f.offset = uint16_t((fo & 0x1fff) * 8u);
+    f.more = fo & 0x2000;
+    f.hdr_len = uint16_t(hl);
+    f.data_off = uint16_t(hl);
+    f.data_len = uint16_t(tot - hl);
+    f.next_proto = pi.proto;
+    if (uint32_t(f.offset) + f.data_len > 65535) return bad(c, kFragTooLarge);
+    if (f.more && (f.data_len == 0 || (f.data_len & 7))) return bad(c, kFragInvalidLen);
+    c.ipv4_frags++;
+    return DecodeStatus::kFragment;
+  }
+  return decode_l4(l3, hl, tot - hl, pi, c);
+}
+
+DecodeStatus decode_ipv6(const uint8_t* l3, uint32_t len, PacketInfo& pi, DecodeCounters& c) {
+  if (len < 40) return bad(c, kIpv6Trunc);
+  if ((l3[0] >> 4) != 6) return bad(c, kIpv6WrongVersion);
+  uint32_t tot = 40u + rd16(l3 + 4);
+  if (tot > len) return bad(c, kIpv6TruncPkt);
+  c.ipv6++;
+  pi.l3 = l3;
+  pi.l3_len = uint16_t(tot);
+  pi.ip_ver = 6;
+  pi.ttl = l3[7];
+  uint8_t nh = l3[6];
+  uint32_t off = 40, nh_field = 6;
+  for (int n = 0; n < 8; n++) {  // bounded walk of extension headers
+    if (nh == 0 || nh == 43 || nh == 60 || nh == 51) {
+      if (off + 2 > tot) return bad(c, kIpv6ExthdrInvalid);
+      uint32_t el = nh == 51 ? (l3[off + 1] + 2u) * 4u : (l3[off + 1] + 1u) * 8u;
+      if (off + el > tot) return bad(c, kIpv6ExthdrInvalid);
+      nh_field = off;
+      nh = l3[off];
+      off += el;
+      continue;
+    }
+    if (nh == 44) {
+      if (off + 8 > tot) return bad(c, kIpv6ExthdrInvalid);
+      uint16_t fo = rd16(l3 + off + 2);
+      FragInfo& f = pi.frag;
+      f.offset = fo & 0xfff8;
+      f.more = fo & 1;
+      if (f.offset == 0 && !f.more) {  // atomic fragment: just skip the header
+        nh_field = off;
+        nh = l3[off];
+        off += 8;
+        continue;
+      }
+      f.id = rd32(l3 + off + 4);
+      f.next_proto = l3[off];
+      f.hdr_len = uint16_t(off);
+      f.nh_field = uint16_t(nh_field);
+      f.data_off = uint16_t(off + 8);
+      f.data_len = uint16_t(tot - off - 8);
+      pi.proto = 44;
+      if (uint32_t(f.offset) + f.data_len > 65535) return bad(c, kFragTooLarge);
+      if (f.more && (f.data_len == 0 || (f.data_len & 7))) return bad(c, kFragInvalidLen);
+      c.ipv6_frags++;
+      return DecodeStatus::kFragment;
+    }
+    break;
+  }
+  if (nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44) return bad(c, kIpv6ExthdrInvalid);
+  pi.proto = nh;
+  return decode_l4(l3, off, tot - off, pi, c);
+}
+
+}  // namespace
+
+const char* malformed_name(Malformed m) {
+  static const char* const names[] = {
+#define SPECTRE_X(id, name) name,
+      SPECTRE_MALFORMED_REASONS(SPECTRE_X)
+#undef SPECTRE_X
+  };
+  return m < kMalformedCount ? names[m] : "unknown";
+}
+
+DecodeStatus decode_ip(const uint8_t* l3, uint32_t len, uint16_t ethertype, PacketInfo& pi,
+                       DecodeCounters& c) {
+  return ethertype == kEthIpv6 ? decode_ipv6(l3, len, pi, c) : decode_ipv4(l3, len, pi, c);
+}
+
+DecodeStatus decode_frame(const uint8_t* data, uint32_t len, uint16_t linktype, PacketInfo& pi,
+                          DecodeCounters& c) {
+  uint32_t l3off = 0;
+  uint16_t et = 0;
+  Malformed why = kEthTrunc;
+  if (walk_l2(data, len, linktype, pi, &l3off, &et, &why) != DecodeStatus::kOk) return bad(c, why);
+  if (linktype == kLinkEthernet) c.ethernet++;
+  if (pi.vlan_count) (pi.vlan_count == 2 ? c.vlan_qinq : c.vlan)++;
+  if (et == 0) {
+    c.not_ip++;
+    return DecodeStatus::kNotIp;
+  }
+  return decode_ip(data + l3off, len - l3off, et, pi, c);
+}
+
+uint32_t dispatch_hash(const uint8_t* data, uint32_t len, uint16_t linktype) {
+  PacketInfo pi;
+  uint32_t l3off = 0;
+  uint16_t et = 0;
+  Malformed why;
+  if (walk_l2(data, len, linktype, pi, &l3off, &et, &why) != DecodeStatus::kOk || et == 0) return 0;
+  const uint8_t* l3 = data + l3off;
+  uint32_t n = len - l3off;
+  if (et == kEthIpv4 && n >= 20) return addr_pair_hash(l3 + 12, l3 + 16, 4, pi.vlan) | 1;
+  if (et == kEthIpv6 && n >= 40) return addr_pair_hash(l3 + 8, l3 + 24, 16, pi.vlan) | 1;
+  return 0;
+}
+
+}  // namespace spectre

@@ -1,0 +1,34 @@
+// Fixed-size records that workers hand to the event writer through SPSC rings.
+#pragma once
+#include <cstdint>
+
+#include "dataplane/flow/flow.h"
+
+namespace spectre {
+
+struct FlowRecord {
+  uint64_t flow_id;
+  uint64_t first_ts, last_ts;     // ns since epoch
+  uint64_t pkts[2], bytes[2];     // [0] to server, [1] to client
+  uint8_t src[16], dst[16];       // initiator first
+  uint16_t sport, dport;
+  uint16_t vlan[2];               // 0x1000 | id, 0 when absent
+  uint8_t ip_ver, proto, icmp_type, icmp_code;
+  uint8_t tcp_flags_ts, tcp_flags_tc;
+  TcpState tcp_state;
+  EndReason reason;
+  uint8_t flags;                  // FlowFlags
+  uint8_t worker;
+};
+
+enum class EventType : uint8_t { kFlow };
+
+struct Event {
+  EventType type;
+  union {
+    FlowRecord flow;
+  };
+};
+static_assert(sizeof(Event) <= 128);
+
+}  // namespace spectre

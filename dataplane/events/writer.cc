@@ -1,0 +1,65 @@
+#include "dataplane/events/writer.h"
+
+#include <chrono>
+
+#include "dataplane/events/eve.h"
+
+namespace spectre {
+
+EventWriter::EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats,
+                         uint32_t stats_interval_s)
+    : workers_(std::move(workers)), out_(out), stats_(std::move(stats)), interval_s_(stats_interval_s) {}
+
+EventWriter::~EventWriter() {
+  if (thread_.joinable()) stop();
+}
+
+void EventWriter::start() { thread_ = std::thread([this] { run(); }); }
+
+size_t EventWriter::drain(fmt::memory_buffer& buf) {
+  size_t n = 0;
+  Event ev;
+  for (WorkerCtx* w : workers_) {
+    for (int k = 0; k < 4096 && w->events.pop(ev); k++, n++) {
+      if (out_ && ev.type == EventType::kFlow) format_flow(buf, ev.flow);
+    }
+  }
+  written_.fetch_add(n, std::memory_order_relaxed);
+  return n;
+}
+
+void EventWriter::flush(fmt::memory_buffer& buf) {
+  if (out_ && buf.size()) fwrite(buf.data(), 1, buf.size(), out_);
+  buf.clear();
+}
+
+void EventWriter::run() {
+  fmt::memory_buffer buf;
+  auto next_stats = std::chrono::steady_clock::now() + std::chrono::seconds(interval_s_);
+  while (!stop_.load(std::memory_order_acquire)) {
+    size_t n = drain(buf);
+    if (buf.size() > (1 << 16)) flush(buf);
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_stats) {
+      if (out_) stats_(buf);
+      flush(buf);
+      if (out_) fflush(out_);
+      next_stats = now + std::chrono::seconds(interval_s_);
+    }
+    if (n == 0) {
+      flush(buf);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+  while (drain(buf)) flush(buf);
+  if (out_) stats_(buf);
+  flush(buf);
+  if (out_) fflush(out_);
+}
+
+void EventWriter::stop() {
+  stop_.store(true, std::memory_order_release);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace spectre

@@ -1,0 +1,41 @@
+// EVE writer thread: drains every worker's event ring, formats JSON and writes
+// in large blocks, plus periodic stats lines. Runs off the worker cores.
+#pragma once
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "dataplane/core/worker.h"
+
+namespace spectre {
+
+class EventWriter {
+ public:
+  using StatsFn = std::function<void(fmt::memory_buffer&)>;
+  // `out` may be null: events are drained and discarded.
+  EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats, uint32_t stats_interval_s);
+  ~EventWriter();
+  void start();
+  // Drains what is left, writes a final stats line, flushes. Call after workers stopped.
+  void stop();
+  uint64_t events_written() const { return written_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  size_t drain(fmt::memory_buffer& buf);
+  void flush(fmt::memory_buffer& buf);
+
+  std::vector<WorkerCtx*> workers_;
+  FILE* out_;
+  StatsFn stats_;
+  uint32_t interval_s_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> written_{0};
+  std::thread thread_;
+};
+
+}  // namespace spectre

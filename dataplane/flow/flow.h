@@ -1,0 +1,47 @@
+// One tracked flow: 128 bytes (two cache lines). Line 0 is what lookup reads.
+#pragma once
+#include <cstdint>
+
+#include "dataplane/flow/flow_key.h"
+
+namespace spectre {
+
+// Timeout classes: each has its own LRU list so expiry is O(expired).
+enum TimeoutClass : uint8_t {
+  kTmoTcpNew, kTmoTcpEstablished, kTmoTcpClosing, kTmoTcpClosed, kTmoUdp, kTmoIcmp, kTmoOther,
+  kTmoClassCount
+};
+
+enum class TcpState : uint8_t { kNone, kSynSent, kSynRecv, kEstablished, kFinWait1, kClosed };
+
+enum class EndReason : uint8_t { kTimeout, kForced, kShutdown };
+
+enum FlowFlags : uint8_t {
+  kFlowInitSwapped = 1,   // initiator ("to server" side) is the key's hi endpoint
+  kFlowSeenToServer = 2,
+  kFlowSeenToClient = 4,
+  kFlowAlerted = 8,
+  kFlowMidstream = 16,
+  kFlowFinToServer = 32,
+  kFlowFinToClient = 64,
+};
+
+struct alignas(64) Flow {
+  // line 0: lookup
+  FlowKey key;
+  uint32_t hash;
+  uint32_t lru_prev, lru_next;   // indices; 0 is null
+  uint8_t tmo_class;
+  TcpState tcp_state;
+  uint8_t tcp_flags_ts, tcp_flags_tc;
+  // line 1: per-packet accounting
+  uint64_t first_ts, last_ts;    // ns since epoch
+  uint64_t pkts[2], bytes[2];    // [0] to server, [1] to client
+  uint64_t flow_id;
+  uint8_t flags;
+  uint8_t icmp_type, icmp_code;  // of the first packet
+  uint8_t pad[5];
+};
+static_assert(sizeof(Flow) == 128, "Flow must stay two cache lines");
+
+}  // namespace spectre
