@@ -248,6 +248,7 @@ int run_live_main(App& app, const std::vector<PortPlan>& ports) {
       }
     }
     uint64_t now = rte_rdtsc();
+    if (g_hup) app.reload();  // a flag read per loop: SIGHUPs are not coalesced
     if (now >= next_poll) {
       next_poll = now + poll_every;
       ports_poll_stats(ports, app.io);
