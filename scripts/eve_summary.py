@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+"""Readable summary of an EVE JSON file: flows by protocol and state, top
+talkers, largest flows, and the decoder/flow counters of the last stats event.
+  eve_summary.py EVE.json"""
+import collections
+import json
+import sys
+
+
+def main(path):
+    flows, stats = [], None
+    with open(path) as f:
+        for line in f:
+            ev = json.loads(line)
+            if ev.get("event_type") == "flow":
+                flows.append(ev)
+            elif ev.get("event_type") == "stats":
+                stats = ev["stats"]
+    print(f"{len(flows)} flow records in {path}\n")
+    by = collections.Counter((e["proto"], e["flow"]["state"], e["flow"]["reason"]) for e in flows)
+    print(f"{'proto':<10} {'state':<12} {'ended by':<9} {'flows':>6}")
+    for (p, s, r), n in sorted(by.items()):
+        print(f"{p:<10} {s:<12} {r:<9} {n:>6}")
+    talk = collections.Counter()
+    for e in flows:
+        talk[e["src_ip"]] += e["flow"]["bytes_toserver"] + e["flow"]["bytes_toclient"]
+    print("\ntop initiators by bytes:")
+    for ip, b in talk.most_common(5):
+        print(f"  {ip:<40} {b:>10} B")
+    print("\nlargest flows:")
+    big = sorted(flows, key=lambda e: -(e["flow"]["bytes_toserver"] + e["flow"]["bytes_toclient"]))
+    for e in big[:8]:
+        fl = e["flow"]
+        src = f"{e['src_ip']}:{e.get('src_port', '')}".rstrip(":")
+        dst = f"{e['dest_ip']}:{e.get('dest_port', '')}".rstrip(":")
+        vlan = f" vlan {e['vlan']}" if "vlan" in e else ""
+        print(f"  {e['proto']:<9} {src:>28} -> {dst:<28} {fl['pkts_toserver']}/{fl['pkts_toclient']} pkts "
+              f"{fl['bytes_toserver']}/{fl['bytes_toclient']} B {fl['state']}{vlan}")
+    if stats:
+        d, fl = stats["decoder"], stats["flow"]
+        bad = {k: v for k, v in d["event"].items() if v}
+        print(f"\ndecoder: {d['pkts']} packets, {d['bytes']} bytes; ipv4 {d['ipv4']} ipv6 {d['ipv6']} "
+              f"tcp {d['tcp']} udp {d['udp']} icmp {d['icmpv4'] + d['icmpv6']} vlan {d['vlan'] + d['vlan_qinq']}")
+        print(f"malformed: {d['invalid']} {bad if bad else ''}")
+        print(f"defrag: {stats['defrag']['fragments']} fragments -> {stats['defrag']['reassembled']} datagrams")
+        print(f"flows: created {fl['created']} ended {fl['ended']} (timeout {fl['timeout']}, "
+              f"forced {fl['forced']}, shutdown {fl['shutdown']}), evicted {fl['evicted']}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])
