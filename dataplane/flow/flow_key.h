@@ -9,7 +9,7 @@ namespace spectre {
 
 // Canonical key: the endpoint (addr, port) that sorts lower is "lo", so both
 // directions of a flow produce the same bytes. 48 bytes: compared as 6 words.
-struct FlowKey {
+struct alignas(16) FlowKey {
   uint8_t lo_addr[16];   // IPv4 uses the first 4 bytes, the rest stay zero
   uint8_t hi_addr[16];
   uint16_t lo_port, hi_port;
@@ -18,8 +18,9 @@ struct FlowKey {
   uint8_t pad[6];
 
   bool operator==(const FlowKey& o) const {
-    const uint64_t* a = reinterpret_cast<const uint64_t*>(this);
-    const uint64_t* b = reinterpret_cast<const uint64_t*>(&o);
+    uint64_t a[6], b[6];  // memcpy: compiled to plain loads, no aliasing UB
+    std::memcpy(a, this, sizeof a);
+    std::memcpy(b, &o, sizeof b);
     return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
             (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
   }
@@ -55,8 +56,11 @@ inline uint32_t flow_hash(const FlowKey& k) { return rte_hash_crc(&k, sizeof k, 
 // the same core.
 inline uint32_t addr_pair_hash(const uint8_t* a, const uint8_t* b, unsigned alen,
                                const uint16_t vlan[2]) {
-  uint32_t ha = rte_hash_crc(a, alen, 0x11);
-  uint32_t hb = rte_hash_crc(b, alen, 0x11);
+  alignas(16) uint8_t x[16], y[16];  // packet bytes may be unaligned
+  std::memcpy(x, a, alen);
+  std::memcpy(y, b, alen);
+  uint32_t ha = rte_hash_crc(x, alen, 0x11);
+  uint32_t hb = rte_hash_crc(y, alen, 0x11);
   uint32_t v = (uint32_t(vlan[0]) << 16) | vlan[1];
   return rte_hash_crc_4byte(v, ha ^ hb);  // xor: order-free
 }
