@@ -16,7 +16,7 @@ struct Config {
   uint32_t max_flows = 1000000;       // total across workers (restart to change)
   uint32_t expire_budget = 256;       // flows expired per worker loop at most
   uint32_t defrag_max_datagrams = 128;
-  uint32_t defrag_max_frags = 64;
+  uint32_t defrag_max_frags = 1024;   // per datagram; 8-byte fragments of 64 KiB need 8192
   uint32_t defrag_timeout_s = 60;
   std::string eve_path;               // empty: no EVE file
   uint32_t stats_interval_s = 8;

@@ -78,10 +78,10 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
              d.ipv4, d.ipv6, d.tcp, d.udp, d.icmpv4 + d.icmpv6, d.other_ip, d.not_ip,
              d.ipv4_frags + d.ipv6_frags, t.frag.reassembled);
   fmt::print(f, "  drops: port imissed {} ierrors {} rx_nombuf {}, distributor ring full {}, "
-                "events dropped {}, flow insert failed {}, defrag timeouts {} evicted {}\n",
+                "events dropped {}, flow insert failed {}, defrag timeouts {} evicted {} max-frags {}\n",
              io.port_imissed.load(), io.port_ierrors.load(), io.port_rx_nombuf.load(),
              io.dist_ring_full.load(), t.w.events_dropped, t.w.flow_insert_failed, t.frag.timeouts,
-             t.frag.evicted);
+             t.frag.evicted, t.frag.too_many_frags);
   fmt::print(f, "  malformed: {}", d.malformed_total);
   for (int i = 0; i < kMalformedCount; i++)
     if (d.malformed[i]) fmt::print(f, " {}={}", malformed_name(Malformed(i)), d.malformed[i]);

@@ -295,8 +295,8 @@ uint32_t dispatch_hash(const uint8_t* data, uint32_t len, uint16_t linktype) {
   if (walk_l2(data, len, linktype, pi, &l3off, &et, &why) != DecodeStatus::kOk || et == 0) return 0;
   const uint8_t* l3 = data + l3off;
   uint32_t n = len - l3off;
-  if (et == kEthIpv4 && n >= 20) return addr_pair_hash(l3 + 12, l3 + 16, 4, pi.vlan) | 1;
-  if (et == kEthIpv6 && n >= 40) return addr_pair_hash(l3 + 8, l3 + 24, 16, pi.vlan) | 1;
+  if (et == kEthIpv4 && n >= 20) return addr_pair_hash(l3 + 12, l3 + 16, 4, pi.vlan);
+  if (et == kEthIpv6 && n >= 40) return addr_pair_hash(l3 + 8, l3 + 24, 16, pi.vlan);
   return 0;
 }
 

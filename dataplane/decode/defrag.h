@@ -12,7 +12,7 @@ namespace spectre {
 
 struct DefragConfig {
   uint32_t max_datagrams = 128;   // in flight per worker; full: oldest evicted
-  uint16_t max_frags = 64;        // per datagram; more drops the datagram
+  uint16_t max_frags = 1024;      // per datagram; more drops the datagram
   uint64_t timeout_ns = 60ull * 1000000000ull;
 };
 
