@@ -18,6 +18,11 @@ struct Loader {
     if (err.empty()) err = fmt::format("{}:{}: {}", path, n.Mark().line + 1, msg);
     return false;
   }
+  bool str(const YAML::Node& n, std::string& out) {
+    if (!n.IsScalar()) return fail(n, "expected a string");
+    out = n.Scalar();
+    return true;
+  }
   bool u32(const YAML::Node& n, uint32_t& out, uint32_t lo, uint32_t hi) {
     try {
       uint64_t v = n.as<uint64_t>();
@@ -33,7 +38,8 @@ struct Loader {
   bool each(const YAML::Node& map, const char* section, F&& f) {
     if (!map.IsMap()) return fail(map, fmt::format("'{}' must be a map", section));
     for (const auto& kv : map) {
-      std::string k = kv.first.as<std::string>();
+      if (!kv.first.IsScalar()) return fail(kv.first, fmt::format("keys in '{}' must be names", section));
+      std::string k = kv.first.Scalar();
       if (!f(k, kv.second)) {
         if (err.empty()) fail(kv.first, fmt::format("unknown key '{}' in '{}'", k, section));
         return false;
@@ -61,7 +67,9 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
   }
   if (root.IsNull()) return c;
   const uint32_t kMax = 1u << 30;
-  bool ok = L.each(root, "top level", [&](const std::string& k, const YAML::Node& v) {
+  bool ok = false;
+  try {
+  ok = L.each(root, "top level", [&](const std::string& k, const YAML::Node& v) {
     if (k == "flow")
       return L.each(v, "flow", [&](const std::string& fk, const YAML::Node& fv) {
         if (fk == "max_flows") return L.u32(fv, c.max_flows, 1, 1u << 27);
@@ -83,7 +91,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
       });
     if (k == "eve")
       return L.each(v, "eve", [&](const std::string& ek, const YAML::Node& ev) {
-        if (ek == "filename") { c.eve_path = ev.as<std::string>(); return true; }
+        if (ek == "filename") return L.str(ev, c.eve_path);
         if (ek == "stats_interval") return L.u32(ev, c.stats_interval_s, 1, 86400);
         return false;
       });
@@ -99,6 +107,10 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
       });
     return false;
   });
+  } catch (const YAML::Exception& e) {  // a type the loader did not expect
+    L.err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
+    ok = false;
+  }
   if (!ok) {
     err = L.err;
     return std::nullopt;

@@ -181,7 +181,7 @@ DecodeStatus decode_ipv4(const uint8_t* l3, uint32_t len, PacketInfo& pi, Decode
   }
   c.ipv4++;
   pi.l3 = l3;
-  pi.l3_len = uint16_t(tot);
+  pi.l3_len = tot;
   pi.ip_ver = 4;
   pi.proto = l3[9];
   pi.ttl = l3[8];
@@ -210,7 +210,7 @@ DecodeStatus decode_ipv6(const uint8_t* l3, uint32_t len, PacketInfo& pi, Decode
   if (tot > len) return bad(c, kIpv6TruncPkt);
   c.ipv6++;
   pi.l3 = l3;
-  pi.l3_len = uint16_t(tot);
+  pi.l3_len = tot;
   pi.ip_ver = 6;
   pi.ttl = l3[7];
   uint8_t nh = l3[6];

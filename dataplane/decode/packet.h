@@ -41,8 +41,7 @@ enum LinkType : uint16_t {
   X(kIcmpv4Trunc, "icmpv4.pkt_too_small")              \
   X(kIcmpv6Trunc, "icmpv6.pkt_too_small")              \
   X(kFragTooLarge, "ipv4.frag_pkt_too_large")          \
-  X(kFragInvalidLen, "ipv4.frag_invalid_len")          \
-  X(kFragOverlapConflict, "defrag.overlap_conflict")
+  X(kFragInvalidLen, "ipv4.frag_invalid_len")
 
 enum Malformed : uint8_t {
 #define SPECTRE_X(id, name) id,
@@ -86,7 +85,7 @@ struct PacketInfo {
   const uint8_t* l3 = nullptr;   // IP header
   uint64_t ts_ns = 0;
   uint32_t frame_len = 0;        // bytes counted for the flow: captured frame length
-  uint16_t l3_len = 0;           // IP total length, trimmed of link padding
+  uint32_t l3_len = 0;           // IP total length, trimmed of link padding (reassembled IPv6: up to 65575)
   uint16_t l4_off = 0;           // from l3
   uint16_t payload_off = 0;      // from l3
   uint16_t payload_len = 0;

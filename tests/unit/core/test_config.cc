@@ -1,0 +1,207 @@
+// YAML configuration loading: defaults, every key, and file:line errors.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "dataplane/core/config.h"
+
+namespace spectre {
+namespace {
+
+std::string write_tmp(const std::string& text) {
+  static std::atomic<int> n{0};
+  std::string path = testing::TempDir() + "spectre_cfg_" + std::to_string(getpid()) + "_" +
+                     std::to_string(n++) + ".yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Loads `text`; returns the error ("" on success) and fills `out`.
+std::string load(const std::string& text, Config* out = nullptr, std::string* path_out = nullptr) {
+  std::string path = write_tmp(text);
+  if (path_out) *path_out = path;
+  struct Rm {
+    std::string p;
+    ~Rm() { std::remove(p.c_str()); }
+  } rm{path};
+  std::string err;
+  std::optional<Config> c = load_config(path, err);
+  if (c && out) *out = *c;
+  if (c) {
+    EXPECT_EQ(err, "");
+  }
+  return c ? "" : err.empty() ? "<nullopt without error>" : err;
+}
+
+// The error for `text` must be exactly "<path><suffix>".
+void expect_err(const std::string& text, const std::string& suffix) {
+  std::string path;
+  std::string err = load(text, nullptr, &path);
+  EXPECT_EQ(err, path + suffix) << text;
+}
+
+void expect_defaults(const Config& c) {
+  const uint32_t tmo[kTmoClassCount] = {60, 1800, 120, 30, 300, 30, 300};
+  for (int i = 0; i < kTmoClassCount; i++) EXPECT_EQ(c.timeouts_s[i], tmo[i]) << timeout_class_name(uint8_t(i));
+  EXPECT_EQ(c.max_flows, 1000000u);
+  EXPECT_EQ(c.expire_budget, 256u);
+  EXPECT_EQ(c.defrag_max_datagrams, 128u);
+  EXPECT_EQ(c.defrag_max_frags, 1024u);
+  EXPECT_EQ(c.defrag_timeout_s, 60u);
+  EXPECT_EQ(c.eve_path, "");
+  EXPECT_EQ(c.stats_interval_s, 8u);
+  EXPECT_EQ(c.workers, 1u);
+  EXPECT_EQ(c.burst, 32u);
+  EXPECT_EQ(c.rx_ring_size, 4096u);
+  EXPECT_EQ(c.event_ring_size, 16384u);
+  EXPECT_EQ(c.mbufs, 16383u);
+  EXPECT_EQ(c.rx_desc, 1024u);
+}
+
+TEST(Config, Defaults) {
+  expect_defaults(Config{});
+  Config c;
+  c.workers = 99;
+  EXPECT_EQ(load("", &c), "");
+  expect_defaults(c);
+  EXPECT_EQ(load("# only a comment\n", &c), "");
+  expect_defaults(c);
+  // A partial file keeps the other defaults.
+  EXPECT_EQ(load("dataplane:\n  workers: 3\n", &c), "");
+  EXPECT_EQ(c.workers, 3u);
+  EXPECT_EQ(c.burst, 32u);
+  EXPECT_EQ(c.timeouts_s[kTmoUdp], 300u);
+}
+
+TEST(Config, FullValidFile) {
+  const char* text = R"(# InfraSpectre
+flow:
+  max_flows: 200000
+  expire_budget: 64
+  timeouts:
+    tcp_new: 11
+    tcp_established: 12
+    tcp_closing: 13
+    tcp_closed: 14
+    udp: 15
+    icmp: 16
+    other: 17
+defrag:
+  max_datagrams: 256
+  max_fragments: 32
+  timeout: 20
+eve:
+  filename: /var/log/spectre/eve.json
+  stats_interval: 5
+dataplane:
+  workers: 4
+  burst: 48
+  rx_ring_size: 2048
+  event_ring_size: 8192
+  mbufs: 32767
+  rx_desc: 512
+)";
+  Config c;
+  ASSERT_EQ(load(text, &c), "");
+  for (int i = 0; i < kTmoClassCount; i++) EXPECT_EQ(c.timeouts_s[i], uint32_t(11 + i)) << i;
+  EXPECT_EQ(c.max_flows, 200000u);
+  EXPECT_EQ(c.expire_budget, 64u);
+  EXPECT_EQ(c.defrag_max_datagrams, 256u);
+  EXPECT_EQ(c.defrag_max_frags, 32u);
+  EXPECT_EQ(c.defrag_timeout_s, 20u);
+  EXPECT_EQ(c.eve_path, "/var/log/spectre/eve.json");
+  EXPECT_EQ(c.stats_interval_s, 5u);
+  EXPECT_EQ(c.workers, 4u);
+  EXPECT_EQ(c.burst, 48u);
+  EXPECT_EQ(c.rx_ring_size, 2048u);
+  EXPECT_EQ(c.event_ring_size, 8192u);
+  EXPECT_EQ(c.mbufs, 32767u);
+  EXPECT_EQ(c.rx_desc, 512u);
+}
+
+TEST(Config, RangeLimitsInclusive) {
+  Config c;
+  EXPECT_EQ(load("flow:\n  max_flows: 134217728\n  timeouts:\n    udp: 4000000000\n", &c), "");
+  EXPECT_EQ(c.max_flows, 134217728u);
+  EXPECT_EQ(c.timeouts_s[kTmoUdp], 4000000000u);
+  EXPECT_EQ(load("dataplane:\n  burst: 1\n  workers: 128\n", &c), "");
+  EXPECT_EQ(c.burst, 1u);
+  EXPECT_EQ(c.workers, 128u);
+}
+
+TEST(Config, UnknownKeysRejectedWithFileAndLine) {
+  expect_err("flow:\n  max_flows: 10\nbogus: 1\n", ":3: unknown key 'bogus' in 'top level'");
+  expect_err("flow:\n  timeouts:\n    udp: 5\n    tcp_neww: 5\n", ":4: unknown key 'tcp_neww' in 'flow.timeouts'");
+  expect_err("\n\ndefrag:\n  max_fragment: 10\n", ":4: unknown key 'max_fragment' in 'defrag'");
+  expect_err("eve:\n  file: x\n", ":2: unknown key 'file' in 'eve'");
+  expect_err("dataplane:\n  worker: 2\n", ":2: unknown key 'worker' in 'dataplane'");
+}
+
+TEST(Config, OutOfRangeAndBadValues) {
+  std::string path;
+  expect_err("dataplane:\n  workers: 0\n", ":2: value 0 out of range [1, 128]");
+  expect_err("dataplane:\n  burst: 65\n", ":2: value 65 out of range [1, 64]");
+  expect_err("flow:\n  max_flows: 134217729\n", ":2: value 134217729 out of range [1, 134217728]");
+  expect_err("defrag:\n  max_datagrams: 63\n", ":2: value 63 out of range [64, 65536]");
+  expect_err("flow:\n  timeouts:\n    icmp: 0\n", ":3: value 0 out of range [1, 4000000000]");
+  expect_err("dataplane:\n  burst: lots\n", ":2: expected a non-negative integer");
+  expect_err("dataplane:\n  burst: 1.5\n", ":2: expected a non-negative integer");
+  std::string neg = load("dataplane:\n  burst: -1\n", nullptr, &path);
+  EXPECT_EQ(neg.rfind(path + ":2: ", 0), 0u) << neg;
+  // The first error wins.
+  expect_err("dataplane:\n  burst: 99\n  workers: 0\n", ":2: value 99 out of range [1, 64]");
+}
+
+TEST(Config, StructureErrors) {
+  std::string path;
+  expect_err("flow: 5\n", ":1: 'flow' must be a map");
+  expect_err("flow:\n  timeouts: [1, 2]\n", ":2: 'flow.timeouts' must be a map");
+  expect_err("- a\n- b\n", ":1: 'top level' must be a map");
+  std::string syn = load("flow: {max_flows: 1\n", nullptr, &path);
+  EXPECT_EQ(syn.rfind(path + ":", 0), 0u) << syn;
+  EXPECT_GT(syn.size(), path.size() + 2);
+  EXPECT_TRUE(isdigit(static_cast<unsigned char>(syn[path.size() + 1]))) << syn;
+}
+
+TEST(Config, MissingFile) {
+  std::string err;
+  std::string path = testing::TempDir() + "spectre_no_such_dir/none.yaml";
+  EXPECT_FALSE(load_config(path, err).has_value());
+  EXPECT_EQ(err, path + ": cannot open configuration file");
+}
+
+TEST(Config, TimeoutClassNames) {
+  EXPECT_STREQ(timeout_class_name(kTmoTcpNew), "tcp_new");
+  EXPECT_STREQ(timeout_class_name(kTmoTcpEstablished), "tcp_established");
+  EXPECT_STREQ(timeout_class_name(kTmoOther), "other");
+  EXPECT_STREQ(timeout_class_name(kTmoClassCount), "?");
+}
+
+// A non-scalar where a string is expected must be a config error, not an
+// exception escaping load_config (it would terminate spectre-dp, including
+// on a SIGHUP reload).
+TEST(Config, NonScalarValuesAreErrorsNotExceptions) {
+  std::string path, err;
+  EXPECT_NO_THROW(err = load("eve:\n  filename: [a, b]\n", nullptr, &path));
+  EXPECT_EQ(err.rfind(path + ":2: ", 0), 0u) << err;
+  EXPECT_NO_THROW(err = load("eve:\n  filename: {x: 1}\n", nullptr, &path));
+  EXPECT_EQ(err.rfind(path + ":2: ", 0), 0u) << err;
+  EXPECT_NO_THROW(err = load("? [a, b]\n: 1\n", nullptr, &path));
+  EXPECT_EQ(err.rfind(path + ":1: ", 0), 0u) << err;
+}
+
+// `filename:` with no value is YAML null; it must not become a file named "null".
+TEST(Config, NullFilenameIsNotLiteralNull) {
+  Config c;
+  std::string err = load("eve:\n  filename:\n", &c);
+  if (err.empty()) {
+    EXPECT_EQ(c.eve_path, "");
+  }
+}
+
+}  // namespace
+}  // namespace spectre

@@ -1,0 +1,268 @@
+// Worker pipeline (decode -> defrag -> flow -> events) over hand-made mbufs:
+// no EAL or mempool needed, only the fields process_burst() reads.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "dataplane/core/worker.h"
+#include "tests/unit/pktbuild.h"
+
+namespace spectre {
+namespace {
+
+using pb::Bytes;
+constexpr uint64_t kMs = 1000000ull, kSec = 1000000000ull;
+
+struct MbufDeleter {
+  void operator()(rte_mbuf* m) const { std::free(m); }
+};
+using MbufPtr = std::unique_ptr<rte_mbuf, MbufDeleter>;
+
+MbufPtr make_mbuf(const Bytes& frame, uint64_t ts, uint16_t linktype = kLinkEthernet) {
+  size_t sz = (sizeof(rte_mbuf) + kMbufPrivSize + frame.size() + 63) & ~size_t(63);
+  auto* m = static_cast<rte_mbuf*>(std::aligned_alloc(64, sz));
+  std::memset(static_cast<void*>(m), 0, sz);
+  m->buf_addr = reinterpret_cast<uint8_t*>(m) + sizeof(rte_mbuf) + kMbufPrivSize;
+  m->data_off = 0;
+  m->data_len = uint16_t(frame.size());
+  m->pkt_len = uint32_t(frame.size());
+  m->nb_segs = 1;
+  m->priv_size = kMbufPrivSize;
+  std::memcpy(m->buf_addr, frame.data(), frame.size());
+  MbufMeta* meta = mbuf_meta(m);
+  meta->ts_ns = ts;
+  meta->caplen = uint32_t(frame.size());
+  meta->linktype = linktype;
+  return MbufPtr(m);
+}
+
+struct Pkt {
+  Bytes frame;
+  uint64_t ts;
+};
+
+struct Rig {
+  explicit Rig(Config cfg = {}, uint32_t max_flows = 64)
+      : w(std::make_unique<WorkerCtx>(uint16_t(3), max_flows, DefragConfig{}, 1024)),
+        snap(build_snapshot(cfg, 1)) {}
+  std::unique_ptr<WorkerCtx> w;
+  std::unique_ptr<Snapshot> snap;
+
+  void burst(const std::vector<Pkt>& pkts) {
+    std::vector<MbufPtr> own;
+    std::vector<rte_mbuf*> ms;
+    for (const Pkt& p : pkts) {
+      own.push_back(make_mbuf(p.frame, p.ts));
+      ms.push_back(own.back().get());
+    }
+    process_burst(*w, *snap, ms.data(), uint16_t(ms.size()), 0);
+  }
+  std::vector<FlowRecord> drain() {
+    std::vector<FlowRecord> out;
+    Event e;
+    while (w->events.pop(e)) out.push_back(e.flow);
+    return out;
+  }
+};
+
+const pb::Ip4 kClient = pb::ip4("10.0.0.2"), kServer = pb::ip4("10.0.0.1");  // client sorts higher
+
+Bytes tcp(bool to_server, uint8_t flags, Bytes payload = {}) {
+  pb::Ip4 s = to_server ? kClient : kServer, d = to_server ? kServer : kClient;
+  uint16_t sp = to_server ? 40000 : 80, dp = to_server ? 80 : 40000;
+  return pb::eth(0x0800, pb::ipv4({.src = s, .dst = d, .proto = 6},
+                                  pb::tcp({.sport = sp, .dport = dp, .flags = flags, .payload = payload})));
+}
+Bytes udp(uint16_t sport, uint16_t dport = 53, size_t n = 10) {
+  return pb::eth(0x0800, pb::ipv4({.src = kClient, .dst = kServer, .proto = 17}, pb::udp(sport, dport, pb::pattern(n))));
+}
+
+bool addr_is(const uint8_t (&a)[16], const pb::Ip4& want) {
+  uint8_t z[12] = {};
+  return std::memcmp(a, want.data(), 4) == 0 && std::memcmp(a + 4, z, 12) == 0;
+}
+
+TEST(Worker, TcpHandshakeToCloseInitiatorFirst) {
+  Rig rig;
+  std::vector<Pkt> p = {
+      {tcp(true, kSyn), 1 * kSec},
+      {tcp(false, kSyn | kAck), 1 * kSec + 1 * kMs},
+      {tcp(true, kAck), 1 * kSec + 2 * kMs},
+      {tcp(true, kPsh | kAck, pb::pattern(100)), 1 * kSec + 3 * kMs},
+      {tcp(false, kAck), 1 * kSec + 4 * kMs},
+      {tcp(true, kFin | kAck), 1 * kSec + 5 * kMs},
+      {tcp(false, kFin | kAck), 1 * kSec + 6 * kMs},
+      {tcp(true, kAck), 1 * kSec + 7 * kMs},
+  };
+  rig.burst(p);
+  EXPECT_EQ(rig.w->flows.size(), 1u);
+  EXPECT_TRUE(rig.drain().empty());
+  worker_flush(*rig.w);
+  std::vector<FlowRecord> ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  const FlowRecord& r = ev[0];
+  EXPECT_TRUE(addr_is(r.src, kClient));
+  EXPECT_TRUE(addr_is(r.dst, kServer));
+  EXPECT_EQ(r.sport, 40000);
+  EXPECT_EQ(r.dport, 80);
+  EXPECT_EQ(r.pkts[0], 5u);
+  EXPECT_EQ(r.pkts[1], 3u);
+  EXPECT_EQ(r.bytes[0], 4 * 54u + 154u);
+  EXPECT_EQ(r.bytes[1], 3 * 54u);
+  EXPECT_EQ(r.first_ts, 1 * kSec);
+  EXPECT_EQ(r.last_ts, 1 * kSec + 7 * kMs);
+  EXPECT_EQ(r.tcp_flags_ts, kSyn | kAck | kPsh | kFin);
+  EXPECT_EQ(r.tcp_flags_tc, kSyn | kAck | kFin);
+  EXPECT_EQ(r.tcp_state, TcpState::kClosed);
+  EXPECT_EQ(r.reason, EndReason::kShutdown);
+  EXPECT_EQ(r.flags & (kFlowSeenToServer | kFlowSeenToClient | kFlowFinToServer | kFlowFinToClient | kFlowMidstream),
+            kFlowSeenToServer | kFlowSeenToClient | kFlowFinToServer | kFlowFinToClient);
+  EXPECT_EQ(r.ip_ver, 4);
+  EXPECT_EQ(r.proto, 6);
+  EXPECT_EQ(r.worker, 3);
+  EXPECT_NE(r.flow_id, 0u);
+  EXPECT_LT(r.flow_id, 1ull << 51);
+  EXPECT_EQ(rig.w->ctr.dec.pkts, 8u);
+  EXPECT_EQ(rig.w->ctr.dec.bytes, 7 * 54u + 154u);
+  EXPECT_EQ(rig.w->ctr.flow.created, 1u);
+  EXPECT_EQ(rig.w->ctr.flow.ended_shutdown, 1u);
+  EXPECT_EQ(rig.w->ctr.flow.active, 0u);
+  EXPECT_EQ(rig.w->flows.size(), 0u);
+}
+
+TEST(Worker, SynAckSeenFirstMakesReceiverTheInitiator) {
+  Rig rig;
+  rig.burst({{tcp(false, kSyn | kAck), kSec}, {tcp(true, kAck), kSec + kMs}});
+  worker_flush(*rig.w);
+  std::vector<FlowRecord> ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_TRUE(addr_is(ev[0].src, kClient));
+  EXPECT_EQ(ev[0].sport, 40000);
+  EXPECT_EQ(ev[0].pkts[0], 1u);  // the ACK, to server
+  EXPECT_EQ(ev[0].pkts[1], 1u);  // the SYN-ACK, to client
+  EXPECT_EQ(ev[0].tcp_state, TcpState::kEstablished);
+}
+
+TEST(Worker, MidstreamFlowAndSameFlowAcrossBursts) {
+  Rig rig;
+  rig.burst({{tcp(false, kAck, pb::pattern(10)), kSec}});
+  rig.burst({{tcp(true, kAck), 2 * kSec}});
+  worker_flush(*rig.w);
+  std::vector<FlowRecord> ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_TRUE(addr_is(ev[0].src, kServer));  // first packet's sender
+  EXPECT_NE(ev[0].flags & kFlowMidstream, 0);
+  EXPECT_EQ(ev[0].pkts[0], 1u);
+  EXPECT_EQ(ev[0].pkts[1], 1u);
+}
+
+TEST(Worker, FragmentedUdpIsOneFlowPacket) {
+  Bytes body = pb::udp(5353, 53, pb::pattern(40));  // 48 bytes
+  auto frag = [&](uint16_t off, size_t n, bool mf) {
+    return pb::eth(0x0800, pb::ipv4({.src = kClient, .dst = kServer, .proto = 17, .id = 42, .frag_off = off, .mf = mf},
+                                    pb::slice(body, off, n)));
+  };
+  Bytes f1 = frag(0, 24, true), f2 = frag(24, 24, false);
+  for (bool split : {false, true}) {
+    SCOPED_TRACE(split ? "two bursts" : "one burst");
+    Rig rig;
+    if (split) {
+      rig.burst({{f2, kSec}});
+      EXPECT_EQ(rig.w->flows.size(), 0u);
+      EXPECT_EQ(rig.w->defrag.in_flight(), 1u);
+      rig.burst({{f1, kSec + kMs}});
+    } else {
+      rig.burst({{f1, kSec}, {f2, kSec + kMs}});
+    }
+    EXPECT_EQ(rig.w->defrag.in_flight(), 0u);  // released at the end of the burst
+    worker_flush(*rig.w);
+    std::vector<FlowRecord> ev = rig.drain();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].proto, 17);
+    EXPECT_EQ(ev[0].sport, 5353);
+    EXPECT_EQ(ev[0].dport, 53);
+    EXPECT_EQ(ev[0].pkts[0], 1u);
+    EXPECT_EQ(ev[0].bytes[0], f1.size() + f2.size());
+    EXPECT_EQ(rig.w->ctr.dec.ipv4_frags, 2u);
+    EXPECT_EQ(rig.w->ctr.dec.pkts, 2u);
+  }
+}
+
+TEST(Worker, TimeoutByTickAndByLatePacket) {
+  Config cfg;
+  cfg.timeouts_s[kTmoUdp] = 5;
+  Rig rig(cfg);
+  rig.burst({{udp(1000), 1 * kSec}, {udp(2000), 3 * kSec}});
+  worker_tick(*rig.w, *rig.snap, 6 * kSec);  // flow 1000 idle exactly 5 s: kept
+  EXPECT_TRUE(rig.drain().empty());
+  worker_tick(*rig.w, *rig.snap, 6 * kSec + 1);
+  std::vector<FlowRecord> ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].sport, 1000);
+  EXPECT_EQ(ev[0].reason, EndReason::kTimeout);
+  EXPECT_EQ(rig.w->ctr.flow.ended_timeout, 1u);
+
+  // A packet arriving after the timeout, before any tick, ends the old flow first.
+  rig.burst({{udp(2000), 9 * kSec}});
+  ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].sport, 2000);
+  EXPECT_EQ(ev[0].reason, EndReason::kTimeout);
+  EXPECT_EQ(ev[0].last_ts, 3 * kSec);
+  EXPECT_EQ(rig.w->flows.size(), 1u);
+  worker_flush(*rig.w);
+  ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].first_ts, 9 * kSec);
+  EXPECT_EQ(ev[0].reason, EndReason::kShutdown);
+}
+
+TEST(Worker, TcpReuseAfterCloseInOneBurst) {
+  Rig rig;
+  rig.burst({{tcp(true, kSyn), kSec}, {tcp(false, kSyn | kAck), kSec + 1}, {tcp(true, kAck), kSec + 2}});
+  // RST, then a new SYN on the same 5-tuple, then its SYN-ACK: all in one burst.
+  rig.burst({{tcp(true, kRst), 2 * kSec}, {tcp(true, kSyn), 2 * kSec + 1}, {tcp(false, kSyn | kAck), 2 * kSec + 2}});
+  std::vector<FlowRecord> ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].reason, EndReason::kForced);
+  EXPECT_EQ(ev[0].pkts[0], 3u);
+  EXPECT_EQ(ev[0].pkts[1], 1u);
+  EXPECT_EQ(ev[0].tcp_state, TcpState::kClosed);
+  worker_flush(*rig.w);
+  ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].first_ts, 2 * kSec + 1);
+  EXPECT_EQ(ev[0].pkts[0], 1u);
+  EXPECT_EQ(ev[0].pkts[1], 1u);
+  EXPECT_EQ(ev[0].tcp_state, TcpState::kSynRecv);
+}
+
+TEST(Worker, FullTableEvictsOldest) {
+  Rig rig(Config{}, 2);
+  rig.burst({{udp(1), 1 * kSec}, {udp(2), 2 * kSec}, {udp(3), 3 * kSec}});
+  std::vector<FlowRecord> ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].sport, 1);
+  EXPECT_EQ(ev[0].reason, EndReason::kForced);
+  EXPECT_EQ(rig.w->ctr.flow.evicted, 1u);
+  EXPECT_EQ(rig.w->ctr.flow.active, 2u);
+  EXPECT_EQ(rig.w->ctr.flow_insert_failed, 0u);
+}
+
+TEST(Worker, NonIpAndMalformedMakeNoFlows) {
+  Rig rig;
+  Bytes arp = pb::eth(0x0806, pb::fill(28, 0));
+  Bytes bad = udp(1);
+  bad.resize(30);
+  rig.burst({{arp, kSec}, {bad, kSec}});
+  EXPECT_EQ(rig.w->flows.size(), 0u);
+  EXPECT_EQ(rig.w->ctr.dec.not_ip, 1u);
+  EXPECT_EQ(rig.w->ctr.dec.malformed_total, 1u);
+  EXPECT_EQ(rig.w->ctr.dec.malformed[kIpv4Trunc], 1u);
+  EXPECT_EQ(rig.w->ctr.dec.pkts, 2u);
+}
+
+}  // namespace
+}  // namespace spectre

@@ -1,0 +1,220 @@
+// EVE JSON formatting: timestamps, flow records, names.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "dataplane/decode/packet.h"
+#include "dataplane/events/eve.h"
+#include "tests/unit/pktbuild.h"
+
+namespace spectre {
+namespace {
+
+constexpr uint64_t kSec = 1000000000ull;
+constexpr uint64_t kNoon2024 = 1704110400ull * kSec;  // 2024-01-01T12:00:00Z
+
+std::string line(const FlowRecord& r) {
+  fmt::memory_buffer b;
+  format_flow(b, r);
+  return fmt::to_string(b);
+}
+
+template <size_t N>
+void set_addr(uint8_t (&dst)[16], const std::array<uint8_t, N>& a) {
+  std::memset(dst, 0, 16);
+  std::memcpy(dst, a.data(), N);
+}
+
+FlowRecord tcp_record() {
+  FlowRecord r{};
+  r.flow_id = 1234567;
+  r.first_ts = kNoon2024 + 500;
+  r.last_ts = kNoon2024 + 3 * kSec + 250000000;
+  r.pkts[0] = 3;
+  r.pkts[1] = 2;
+  r.bytes[0] = 180;
+  r.bytes[1] = 140;
+  set_addr(r.src, pb::ip4("10.0.0.1"));
+  set_addr(r.dst, pb::ip4("10.0.0.2"));
+  r.sport = 40000;
+  r.dport = 80;
+  r.ip_ver = 4;
+  r.proto = 6;
+  r.tcp_flags_ts = kSyn | kAck | kPsh | kFin;
+  r.tcp_flags_tc = kSyn | kAck | kFin;
+  r.tcp_state = TcpState::kClosed;
+  r.reason = EndReason::kTimeout;
+  r.flags = kFlowSeenToServer | kFlowSeenToClient;
+  return r;
+}
+
+// Minimal structural check: one line, balanced braces/brackets outside strings.
+void expect_json_shape(const std::string& s) {
+  ASSERT_FALSE(s.empty());
+  EXPECT_EQ(s.back(), '\n');
+  EXPECT_EQ(s.find('\n'), s.size() - 1);
+  int depth = 0;
+  bool in_str = false;
+  for (char c : s) {
+    if (c == '"') in_str = !in_str;
+    if (in_str) continue;
+    if (c == '{' || c == '[') depth++;
+    if (c == '}' || c == ']') depth--;
+    ASSERT_GE(depth, 0) << s;
+  }
+  EXPECT_FALSE(in_str);
+  EXPECT_EQ(depth, 0) << s;
+}
+
+bool has(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+
+TEST(Eve, FormatTs) {
+  EXPECT_EQ(format_ts(0), "1970-01-01T00:00:00.000000+0000");
+  EXPECT_EQ(format_ts(kNoon2024 + 123456789), "2024-01-01T12:00:00.123456+0000");
+  EXPECT_EQ(format_ts(999), "1970-01-01T00:00:00.000000+0000");   // truncated, not rounded
+  EXPECT_EQ(format_ts(1000), "1970-01-01T00:00:00.000001+0000");
+  EXPECT_EQ(format_ts(1709251199ull * kSec + 999999999), "2024-02-29T23:59:59.999999+0000");
+  EXPECT_EQ(format_ts(2147483648ull * kSec + 7000), "2038-01-19T03:14:08.000007+0000");
+  fmt::memory_buffer b;
+  b.append(std::string_view("x="));
+  format_ts(b, kNoon2024);
+  EXPECT_EQ(fmt::to_string(b), "x=2024-01-01T12:00:00.000000+0000");
+}
+
+TEST(Eve, TcpFlowExactLine) {
+  std::string s = line(tcp_record());
+  EXPECT_EQ(s,
+            "{\"timestamp\":\"2024-01-01T12:00:03.250000+0000\",\"flow_id\":1234567,\"event_type\":\"flow\","
+            "\"src_ip\":\"10.0.0.1\",\"src_port\":40000,\"dest_ip\":\"10.0.0.2\",\"dest_port\":80,\"proto\":\"TCP\","
+            "\"flow\":{\"pkts_toserver\":3,\"pkts_toclient\":2,\"bytes_toserver\":180,\"bytes_toclient\":140,"
+            "\"start\":\"2024-01-01T12:00:00.000000+0000\",\"end\":\"2024-01-01T12:00:03.250000+0000\",\"age\":3,"
+            "\"state\":\"closed\",\"reason\":\"timeout\",\"alerted\":false},"
+            "\"tcp\":{\"tcp_flags\":\"1b\",\"tcp_flags_ts\":\"1b\",\"tcp_flags_tc\":\"13\",\"syn\":true,\"fin\":true,"
+            "\"psh\":true,\"ack\":true,\"state\":\"closed\"}}\n");
+  expect_json_shape(s);
+}
+
+TEST(Eve, InitiatorOrderIsKept) {
+  // The record's src is the initiator even when it sorts higher.
+  FlowRecord r = tcp_record();
+  set_addr(r.src, pb::ip4("192.168.1.200"));
+  set_addr(r.dst, pb::ip4("10.0.0.1"));
+  r.sport = 5000;
+  r.dport = 22;
+  std::string s = line(r);
+  EXPECT_TRUE(has(s, "\"src_ip\":\"192.168.1.200\",\"src_port\":5000,\"dest_ip\":\"10.0.0.1\",\"dest_port\":22,")) << s;
+}
+
+TEST(Eve, TcpFlagBooleansOnlyWhenSet) {
+  FlowRecord r = tcp_record();
+  r.tcp_flags_ts = kRst | kUrg;
+  r.tcp_flags_tc = kEce | kCwr;
+  r.tcp_state = TcpState::kEstablished;
+  r.flags |= kFlowAlerted;
+  r.reason = EndReason::kForced;
+  std::string s = line(r);
+  EXPECT_TRUE(has(s, "\"tcp\":{\"tcp_flags\":\"e4\",\"tcp_flags_ts\":\"24\",\"tcp_flags_tc\":\"c0\","
+                     "\"rst\":true,\"urg\":true,\"ecn\":true,\"cwr\":true,\"state\":\"established\"}")) << s;
+  for (const char* absent : {"\"syn\"", "\"fin\"", "\"psh\"", "\"ack\""}) EXPECT_FALSE(has(s, absent)) << absent;
+  EXPECT_TRUE(has(s, "\"state\":\"established\",\"reason\":\"forced\",\"alerted\":true}")) << s;
+
+  r.tcp_flags_ts = r.tcp_flags_tc = 0;
+  r.tcp_state = TcpState::kSynSent;
+  r.reason = EndReason::kShutdown;
+  s = line(r);
+  EXPECT_TRUE(has(s, "\"tcp\":{\"tcp_flags\":\"00\",\"tcp_flags_ts\":\"00\",\"tcp_flags_tc\":\"00\",\"state\":\"syn_sent\"}"))
+      << s;
+  EXPECT_TRUE(has(s, "\"state\":\"new\",\"reason\":\"shutdown\"")) << s;
+  expect_json_shape(s);
+}
+
+TEST(Eve, VlanList) {
+  FlowRecord r = tcp_record();
+  EXPECT_FALSE(has(line(r), "vlan"));
+  r.vlan[0] = 0x1000 | 100;
+  EXPECT_TRUE(has(line(r), "\"proto\":\"TCP\",\"vlan\":[100],\"flow\":{")) << line(r);
+  r.vlan[0] = 0x1000 | 200;
+  r.vlan[1] = 0x1000 | 100;
+  EXPECT_TRUE(has(line(r), "\"vlan\":[200,100],")) << line(r);
+  r.vlan[0] = 0x1000;  // VID 0 (priority tag) is still a tag
+  r.vlan[1] = 0;
+  EXPECT_TRUE(has(line(r), "\"vlan\":[0],")) << line(r);
+  expect_json_shape(line(r));
+}
+
+TEST(Eve, IcmpHasTypeAndNoPorts) {
+  FlowRecord r{};
+  r.flow_id = 9;
+  r.first_ts = kNoon2024;
+  r.last_ts = kNoon2024 + kSec;
+  r.pkts[0] = r.pkts[1] = 1;
+  r.bytes[0] = r.bytes[1] = 98;
+  set_addr(r.src, pb::ip4("10.1.1.1"));
+  set_addr(r.dst, pb::ip4("8.8.8.8"));
+  r.sport = r.dport = 0x0800;
+  r.ip_ver = 4;
+  r.proto = 1;
+  r.icmp_type = 8;
+  r.flags = kFlowSeenToServer | kFlowSeenToClient;
+  std::string s = line(r);
+  EXPECT_TRUE(has(s, "\"src_ip\":\"10.1.1.1\",\"dest_ip\":\"8.8.8.8\",\"proto\":\"ICMP\",\"icmp_type\":8,\"icmp_code\":0,"))
+      << s;
+  EXPECT_FALSE(has(s, "_port"));
+  EXPECT_FALSE(has(s, "\"tcp\""));
+  EXPECT_TRUE(has(s, "\"age\":1,\"state\":\"established\"")) << s;
+  r.flags = kFlowSeenToServer;
+  EXPECT_TRUE(has(line(r), "\"state\":\"new\"")) << line(r);
+  expect_json_shape(s);
+}
+
+TEST(Eve, Ipv6AddressesAndProtoNames) {
+  FlowRecord r{};
+  r.ip_ver = 6;
+  r.proto = 58;
+  r.icmp_type = 128;
+  set_addr(r.src, pb::ip6("2001:db8::1"));
+  set_addr(r.dst, pb::ip6("fe80::1:0:0:2"));
+  std::string s = line(r);
+  EXPECT_TRUE(has(s, "\"src_ip\":\"2001:db8::1\",\"dest_ip\":\"fe80::1:0:0:2\",\"proto\":\"IPv6-ICMP\",\"icmp_type\":128,"))
+      << s;
+  set_addr(r.src, pb::ip6("::1"));
+  set_addr(r.dst, pb::ip6("::ffff:192.0.2.1"));
+  r.proto = 17;
+  r.sport = 53;
+  r.dport = 5353;
+  s = line(r);
+  EXPECT_TRUE(has(s, "\"src_ip\":\"::1\",\"src_port\":53,\"dest_ip\":\"::ffff:192.0.2.1\",\"dest_port\":5353,\"proto\":\"UDP\""))
+      << s;
+  set_addr(r.src, pb::ip6("2001:db8:0:0:1:0:0:1"));
+  EXPECT_TRUE(has(line(r), "\"src_ip\":\"2001:db8::1:0:0:1\"")) << line(r);
+
+  char buf[8];
+  EXPECT_STREQ(proto_name(6, buf), "TCP");
+  EXPECT_STREQ(proto_name(132, buf), "SCTP");
+  EXPECT_STREQ(proto_name(47, buf), "GRE");
+  EXPECT_STREQ(proto_name(253, buf), "253");
+  EXPECT_STREQ(proto_name(7, buf), "007");
+  r.proto = 132;
+  EXPECT_TRUE(has(line(r), "\"src_port\":53")) << line(r);  // SCTP has ports
+}
+
+TEST(Eve, StateNames) {
+  EXPECT_STREQ(tcp_state_name(TcpState::kNone), "none");
+  EXPECT_STREQ(tcp_state_name(TcpState::kSynRecv), "syn_recv");
+  EXPECT_STREQ(tcp_state_name(TcpState::kFinWait1), "fin_wait1");
+  FlowRecord r{};
+  r.proto = 6;
+  r.tcp_state = TcpState::kFinWait1;
+  EXPECT_STREQ(flow_state_name(r), "established");
+  r.tcp_state = TcpState::kSynRecv;
+  EXPECT_STREQ(flow_state_name(r), "new");
+  r.tcp_state = TcpState::kClosed;
+  EXPECT_STREQ(flow_state_name(r), "closed");
+  r.proto = 17;
+  r.flags = kFlowSeenToClient;
+  EXPECT_STREQ(flow_state_name(r), "new");
+}
+
+}  // namespace
+}  // namespace spectre
