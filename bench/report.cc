@@ -1,0 +1,139 @@
+// JSON report (stdout / --json) and the human summary (stderr).
+#include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "bench/bench.h"
+
+namespace spectre::bench {
+
+namespace {
+
+std::string jstr(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\t': o += "\\t"; break;
+      default:
+        if (c < 0x20) o += fmt::format("\\u{:04x}", c);
+        else o += char(c);
+    }
+  }
+  return o + "\"";
+}
+
+// Finite numbers with a fixed number of decimals (JSON has no NaN/inf).
+std::string jnum(double v, int prec = 3) {
+  if (!std::isfinite(v)) return "null";
+  return fmt::format("{:.{}f}", v, prec);
+}
+
+const RunResult* goal_run(const std::vector<RunResult>& runs) {
+  for (const RunResult& r : runs)
+    if (r.spec.profile == "64" && r.spec.flows == 100000 && r.spec.workers == 1) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string render_json(const HostInfo& h, const Options& o, const std::vector<RunResult>& runs) {
+  fmt::memory_buffer b;
+  auto out = std::back_inserter(b);
+  fmt::format_to(out, "{{\n  \"tool\": \"spectre-bench\",\n  \"tsc_hz\": {},\n  \"cpu_model\": {},\n",
+                 h.tsc_hz, jstr(h.cpu_model));
+  fmt::format_to(out, "  \"dpdk\": {},\n  \"cpus\": [", jstr(h.dpdk_version));
+  for (size_t i = 0; i < h.cpus.size(); i++) fmt::format_to(out, "{}{}", i ? ", " : "", h.cpus[i]);
+  fmt::format_to(out, "],\n  \"eal\": {{\"mem_mb\": {}, \"lcores\": {}, \"pinned\": {}, \"no_huge\": true, "
+                      "\"thp_advised_bytes\": {}}},\n  \"flow_tables_malloc_thp\": {},\n",
+                 h.mem_mb, jstr(h.lcores_arg), o.pin, h.thp_bytes, h.malloc_thp);
+  fmt::format_to(out, "  \"method\": {{\"burst\": {}, \"limit\": {}, \"warmup_passes\": {}, "
+                      "\"pipeline\": \"ring dequeue + process_burst + worker_tick + ring enqueue\", "
+                      "\"baseline\": \"ring dequeue + ring enqueue\", \"rx_touch\": {}, \"seed\": {}}},\n",
+                 kBurst, o.packets ? fmt::format("{{\"packets\": {}}}", o.packets)
+                                   : fmt::format("{{\"seconds\": {}}}", jnum(o.seconds, 2)),
+                 o.warmup_passes, o.rx_touch, o.seed);
+  if (!o.pcap.empty()) fmt::format_to(out, "  \"pcap\": {},\n", jstr(o.pcap));
+  fmt::format_to(out, "  \"runs\": [");
+  for (size_t i = 0; i < runs.size(); i++) {
+    const RunResult& r = runs[i];
+    fmt::format_to(out, "{}\n    {{\"profile\": {}, \"flows\": {}, \"workers\": {}, \"proto\": {},\n",
+                   i ? "," : "", jstr(r.spec.profile), r.spec.profile == "pcap" ? r.distinct_flows : r.spec.flows,
+                   r.spec.workers, jstr(r.proto));
+    fmt::format_to(out, "     \"mbufs\": {}, \"avg_frame_bytes\": {}, \"table_capacity_per_worker\": {},\n",
+                   r.mbufs, jnum(r.avg_frame, 1), r.table_capacity);
+    fmt::format_to(out, "     \"packets\": {}, \"seconds\": {}, \"mpps\": {}, \"gbps_l2\": {}, \"gbps_wire\": {},\n",
+                   r.packets, jnum(r.seconds, 4), jnum(r.mpps), jnum(r.gbps_l2), jnum(r.gbps_wire));
+    fmt::format_to(out, "     \"cycles_per_packet\": {{\"total\": {}, \"decode\": {}, \"flow\": {}, \"output\": {}, "
+                        "\"rx_free_and_other\": {}}},\n",
+                   jnum(r.cpp_total, 2), jnum(r.cpp_decode, 2), jnum(r.cpp_flow, 2), jnum(r.cpp_output, 2),
+                   jnum(r.cpp_other, 2));
+    fmt::format_to(out, "     \"per_worker\": [");
+    for (size_t k = 0; k < r.per_worker.size(); k++) {
+      const auto& p = r.per_worker[k];
+      fmt::format_to(out, "{}{{\"worker\": {}, \"lcore\": {}, \"cpu\": {}, \"packets\": {}, \"seconds\": {}, "
+                          "\"mpps\": {}, \"cycles_per_packet\": {}, \"baseline_mpps\": {}, "
+                          "\"baseline_cycles_per_packet\": {}, \"cpu_share\": {}, \"involuntary_switches\": {}}}",
+                     k ? ",\n                     " : "", p.id, p.lcore, p.cpu, p.packets, jnum(p.seconds, 4),
+                     jnum(p.mpps), jnum(p.cpp, 2), jnum(p.base_mpps), jnum(p.base_cpp, 2),
+                     jnum(p.cpu_share, 4), p.ivcsw);
+    }
+    fmt::format_to(out, "],\n     \"baseline_rx_free\": {{\"packets\": {}, \"seconds\": {}, \"mpps\": {}, "
+                        "\"cycles_per_packet\": {}}},\n",
+                   r.base_packets, jnum(r.base_seconds, 4), jnum(r.base_mpps), jnum(r.base_cpp, 2));
+    fmt::format_to(out, "     \"pipeline_over_baseline_cycles\": {}, \"pipeline_minus_baseline_cycles\": {},\n",
+                   jnum(r.over_baseline, 2), jnum(r.minus_baseline, 2));
+    fmt::format_to(out, "     \"cpu_share\": {}, \"disturbed\": {},\n", jnum(r.cpu_share, 4), r.disturbed);
+    fmt::format_to(out, "     \"warmup\": {{\"passes\": {}, \"packets\": {}}},\n", r.warm_passes, r.warm_packets);
+    fmt::format_to(out, "     \"check\": {{\"ok\": {}, \"distinct_flows\": {}, \"flows_created\": {}, "
+                        "\"flows_created_while_measuring\": {}, \"flows_ended\": {}, \"evicted\": {}, "
+                        "\"insert_failed\": {}, \"malformed\": {}, \"not_ip\": {}, \"fragments\": {}, "
+                        "\"events_dropped\": {}, \"errors\": [",
+                   r.ok, r.distinct_flows, r.flows_created, r.flows_created_measured, r.ended, r.evicted,
+                   r.insert_failed, r.malformed, r.not_ip, r.fragments, r.events_dropped);
+    for (size_t k = 0; k < r.errors.size(); k++) fmt::format_to(out, "{}{}", k ? ", " : "", jstr(r.errors[k]));
+    fmt::format_to(out, "]}}}}");
+  }
+  fmt::format_to(out, "\n  ],\n");
+  const RunResult* g = goal_run(runs);
+  if (g)
+    fmt::format_to(out, "  \"goal\": {{\"goal_mpps\": {}, \"case\": \"64-byte frames, 100k flows, 1 worker\", "
+                        "\"mpps\": {}, \"met\": {}, \"disturbed\": {}}}\n",
+                   kGoalMpps, jnum(g->mpps), g->mpps >= kGoalMpps && g->ok, g->disturbed);
+  else
+    fmt::format_to(out, "  \"goal\": {{\"goal_mpps\": {}, \"case\": \"64-byte frames, 100k flows, 1 worker\", "
+                        "\"mpps\": null, \"met\": null, \"note\": \"case not run\"}}\n",
+                   kGoalMpps);
+  fmt::format_to(out, "}}");
+  return fmt::to_string(b);
+}
+
+void print_human(FILE* f, const HostInfo& h, const std::vector<RunResult>& runs) {
+  fmt::print(f, "\n{:<8} {:>8} {:>3} {:>8} {:>7} {:>7} | {:>7} {:>7} {:>6} {:>6} {:>6} | {:>7} {:>7} {:>6} | {}\n",
+             "profile", "flows", "wk", "Mpps", "Gb/s", "wire", "cyc/pkt", "decode", "flow", "output", "other",
+             "base", "base", "ratio", "check");
+  fmt::print(f, "{:<8} {:>8} {:>3} {:>8} {:>7} {:>7} | {:>7} {:>7} {:>6} {:>6} {:>6} | {:>7} {:>7} {:>6} |\n", "",
+             "", "", "", "L2", "", "", "", "", "", "", "Mpps", "cyc/pkt", "");
+  for (const RunResult& r : runs) {
+    fmt::print(f, "{:<8} {:>8} {:>3} {:>8.2f} {:>7.2f} {:>7.2f} | {:>7.1f} {:>7.1f} {:>6.1f} {:>6.1f} {:>6.1f} | "
+                  "{:>7.1f} {:>7.1f} {:>6.2f} | {}\n",
+               r.spec.profile, r.spec.profile == "pcap" ? r.distinct_flows : r.spec.flows, r.spec.workers, r.mpps,
+               r.gbps_l2, r.gbps_wire, r.cpp_total, r.cpp_decode, r.cpp_flow, r.cpp_output, r.cpp_other,
+               r.base_mpps, r.base_cpp, r.over_baseline,
+               std::string(r.ok ? "ok" : "FAILED") + (r.disturbed ? fmt::format(" (CPU {:.0f}%!)", r.cpu_share * 100) : ""));
+    if (r.per_worker.size() > 1)
+      for (const auto& p : r.per_worker)
+        fmt::print(f, "{:>21} {:>8.2f} (worker {} on lcore {}, cpu {}: {:.1f} cyc/pkt, base {:.1f})\n", "",
+                   p.mpps, p.id, p.lcore, p.cpu, p.cpp, p.base_cpp);
+  }
+  const RunResult* g = goal_run(runs);
+  if (g)
+    fmt::print(f, "goal: 64B / 100k flows / 1 worker: {:.2f} Mpps vs {:.2f} Mpps: {}{}\n", g->mpps, kGoalMpps,
+               g->mpps >= kGoalMpps ? "met" : "NOT met", g->disturbed ? " (run disturbed by other load)" : "");
+  fmt::print(f, "(TSC {:.3f} GHz; cycles are TSC cycles per packet per worker core)\n", double(h.tsc_hz) / 1e9);
+}
+
+}  // namespace spectre::bench

@@ -1,0 +1,511 @@
+// EAL start-up, per-run set-up, the measured worker loops and the
+// post-run correctness checks.
+//
+// Each worker lcore runs, against its own ring:
+//   1. warm-up pass 1: every mbuf once through process_burst, in an order
+//      unrelated to the ring's (creates all flows);
+//   2. warm-up passes 2..K: full pipeline over the ring;
+//   --- barrier ---
+//   3. baseline: dequeue 32 + enqueue back ("RX and free" alone);
+//   --- barrier ---
+//   4. pipeline: dequeue 32 + process_burst + worker_tick + enqueue back.
+// Phases 3 and 4 run for --seconds each (checked every 16 bursts) or for an
+// exact --packets quota. The main lcore only sleeps while workers run.
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_memory.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+#include <rte_version.h>
+
+#include "bench/bench.h"
+#include "dataplane/core/snapshot.h"
+#include "dataplane/core/stats.h"
+#include "dataplane/io/eal.h"
+
+namespace spectre::bench {
+
+namespace {
+
+struct Shared {
+  const Snapshot* snap = nullptr;
+  uint32_t nw = 0;
+  uint32_t warm_passes = 1;
+  uint64_t tsc_limit = 0;  // cycles per measured phase; 0: packet quota
+  bool rx_touch = false;
+  std::atomic<uint32_t> arrive[2] = {0, 0};
+  std::atomic<uint32_t> done{0};
+};
+
+struct LaunchArg {
+  Shared* sh;
+  WorkerSlot* ws;
+  uint64_t quota;  // packets per measured phase (packet mode)
+};
+
+struct Phase {
+  uint64_t pkts = 0, cyc = 0, cpu_ns = 0, ivcsw = 0;
+};
+
+uint64_t thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+uint64_t thread_ivcsw() {
+  rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  return uint64_t(ru.ru_nivcsw);
+}
+
+// Outside the measured phases. Yields after a while: with --no-pin or more
+// workers than CPUs, a spinning waiter could hold the CPU a late worker needs.
+void barrier(Shared& sh, int k) {
+  sh.arrive[k].fetch_add(1, std::memory_order_acq_rel);
+  for (uint32_t spins = 0; sh.arrive[k].load(std::memory_order_acquire) < sh.nw; spins++) {
+    if (spins < 100000) rte_pause();
+    else sched_yield();
+  }
+}
+
+template <bool kPipeline>
+Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, uint64_t tsc_limit,
+                  bool rx_touch) {
+  rte_mbuf* mb[kBurst];
+  uint64_t n = 0;
+  uint32_t iter = 0;
+  const uint64_t cpu0 = thread_cpu_ns(), cs0 = thread_ivcsw();
+  const uint64_t t0 = rte_rdtsc();
+  const uint64_t deadline = tsc_limit ? t0 + tsc_limit : UINT64_MAX;
+  for (;;) {
+    unsigned want = kBurst;
+    if (quota) {
+      if (n >= quota) break;
+      if (quota - n < want) want = unsigned(quota - n);
+    }
+    unsigned got = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(mb), want, nullptr);
+    if (rx_touch)  // what a PMD's RX writes into each mbuf (values unchanged here)
+      for (unsigned i = 0; i < got; i++) {
+        mb[i]->ol_flags = 0;
+        mb[i]->pkt_len = mb[i]->data_len;
+      }
+    if constexpr (kPipeline) {
+      process_burst(w, s, mb, uint16_t(got), 0);
+      worker_tick(w, s, 0);
+    }
+    // Never short: every mbuf just left this ring.
+    rte_ring_sp_enqueue_burst(r, reinterpret_cast<void* const*>(mb), got, nullptr);
+    n += got;
+    if (tsc_limit && (++iter & 15) == 0 && rte_rdtsc() >= deadline) break;
+  }
+  const uint64_t t1 = rte_rdtsc();
+  return {n, t1 - t0, thread_cpu_ns() - cpu0, thread_ivcsw() - cs0};
+}
+
+int worker_entry(void* varg) {
+  auto* a = static_cast<LaunchArg*>(varg);
+  Shared& sh = *a->sh;
+  WorkerSlot& ws = *a->ws;
+  WorkerCtx& w = *ws.ctx;
+  const Snapshot& s = *sh.snap;
+
+  const size_t m = ws.warm_order.size();
+  for (size_t i = 0; i < m; i += kBurst) {
+    process_burst(w, s, ws.warm_order.data() + i, uint16_t(std::min<size_t>(kBurst, m - i)), 0);
+    worker_tick(w, s, 0);
+  }
+  ws.warm_pkts = m;
+  for (uint32_t p = 1; p < sh.warm_passes; p++)
+    ws.warm_pkts += source_loop<true>(w, s, ws.ring, m, 0, sh.rx_touch).pkts;
+  ws.after_warm = w.ctr;
+
+  barrier(sh, 0);
+  Phase b = source_loop<false>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch);
+  ws.base_pkts = b.pkts;
+  ws.base_cyc = b.cyc;
+  ws.base_cpu_ns = b.cpu_ns;
+  ws.base_ivcsw = b.ivcsw;
+  barrier(sh, 1);
+  Phase p = source_loop<true>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch);
+  ws.pipe_pkts = p.pkts;
+  ws.pipe_cyc = p.cyc;
+  ws.pipe_cpu_ns = p.cpu_ns;
+  ws.pipe_ivcsw = p.ivcsw;
+  ws.after_run = w.ctr;
+  sh.done.fetch_add(1, std::memory_order_release);
+  return 0;
+}
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      size_t c = line.find(':');
+      if (c != std::string::npos) return line.substr(line.find_first_not_of(" \t", c + 1));
+    }
+  return "unknown";
+}
+
+// Worker i runs on lcore i+1, pinned to the i-th CPU counted from the
+// highest allowed one (CPU 0 usually takes interrupts); main floats.
+int pinned_cpu(const std::vector<int>& cpus, uint32_t i) {
+  return cpus[(cpus.size() - 1 - (i % cpus.size()))];
+}
+
+std::string lcores_arg(const std::vector<int>& cpus, uint32_t maxw) {
+  std::string all;
+  for (int c : cpus) {
+    if (!all.empty()) all += ',';
+    all += std::to_string(c);
+  }
+  std::string s = fmt::format("--lcores=0@({})", all);
+  for (uint32_t i = 0; i < maxw; i++) s += fmt::format(",{}@{}", i + 1, pinned_cpu(cpus, i));
+  return s;
+}
+
+WorkerCounters diff(const WorkerCounters& a, const WorkerCounters& b) {
+  WorkerCounters d;
+  const uint64_t* pa = reinterpret_cast<const uint64_t*>(&a);
+  const uint64_t* pb = reinterpret_cast<const uint64_t*>(&b);
+  uint64_t* pd = reinterpret_cast<uint64_t*>(&d);
+  static_assert(sizeof(WorkerCounters) % 8 == 0);
+  for (size_t i = 0; i < sizeof(WorkerCounters) / 8; i++) pd[i] = pa[i] - pb[i];
+  return d;
+}
+
+// Checks the counters of one finished run and fills the verification fields.
+void verify(RunResult& r, const std::vector<WorkerSlot>& ws, bool synthetic) {
+  auto fail = [&](std::string msg) {
+    r.ok = false;
+    r.errors.push_back(std::move(msg));
+  };
+  for (const WorkerSlot& w : ws) {
+    const WorkerCounters& a = w.after_run;
+    const WorkerCounters& wa = w.after_warm;
+    WorkerCounters d = diff(a, wa);
+    uint64_t ended = a.flow.ended_timeout + a.flow.ended_forced + a.flow.ended_shutdown;
+    r.flows_created += a.flow.created;
+    r.flows_created_measured += d.flow.created;
+    r.evicted += a.flow.evicted;
+    r.malformed += a.dec.malformed_total;
+    r.ended += ended;
+    r.insert_failed += a.flow_insert_failed;
+    r.events_dropped += a.events_dropped;
+    r.not_ip += a.dec.not_ip;
+    r.fragments += a.dec.ipv4_frags + a.dec.ipv6_frags;
+    if (wa.dec.pkts != w.warm_pkts)
+      fail(fmt::format("worker {}: warm-up decoded {} packets, fed {}", w.id, wa.dec.pkts, w.warm_pkts));
+    if (d.dec.pkts != w.pipe_pkts)
+      fail(fmt::format("worker {}: pipeline decoded {} packets, fed {}", w.id, d.dec.pkts, w.pipe_pkts));
+    if (w.pipe_pkts == 0 || w.base_pkts == 0) fail(fmt::format("worker {}: processed no packets", w.id));
+    if (a.flow.evicted) fail(fmt::format("worker {}: {} flows evicted (table too small?)", w.id, a.flow.evicted));
+    if (a.flow_insert_failed) fail(fmt::format("worker {}: {} flow inserts failed", w.id, a.flow_insert_failed));
+    if (!synthetic) continue;
+    if (wa.flow.created != w.flows)
+      fail(fmt::format("worker {}: warm-up created {} flows, expected {}", w.id, wa.flow.created, w.flows));
+    if (d.flow.created) fail(fmt::format("worker {}: {} flows created while measuring", w.id, d.flow.created));
+    if (a.flow.active != w.flows)
+      fail(fmt::format("worker {}: {} flows active, expected {}", w.id, a.flow.active, w.flows));
+    if (ended) fail(fmt::format("worker {}: {} flows ended (timeout/forced)", w.id, ended));
+    if (a.dec.malformed_total) fail(fmt::format("worker {}: {} malformed packets", w.id, a.dec.malformed_total));
+    if (a.dec.not_ip) fail(fmt::format("worker {}: {} non-IP packets", w.id, a.dec.not_ip));
+    if (a.events_dropped || a.events_waited) fail(fmt::format("worker {}: events emitted", w.id));
+  }
+}
+
+RunResult summarise(const RunSpec& spec, const Options& o, const std::vector<WorkerSlot>& ws,
+                    uint64_t hz) {
+  RunResult r;
+  r.spec = spec;
+  r.proto = spec.profile == "pcap" ? "capture" : proto_name(o.proto);
+  r.warm_passes = o.warmup_passes;
+  uint64_t cyc = 0, bcyc = 0, dec = 0, flow = 0, out = 0, mb = 0, fb = 0;
+  double l2 = 0, wire = 0;
+  for (const WorkerSlot& w : ws) {
+    WorkerCounters d = diff(w.after_run, w.after_warm);
+    RunResult::PerWorker p;
+    p.id = w.id;
+    p.lcore = w.lcore;
+    p.cpu = w.cpu;
+    p.packets = w.pipe_pkts;
+    p.seconds = double(w.pipe_cyc) / double(hz);
+    p.mpps = p.seconds > 0 ? double(w.pipe_pkts) / p.seconds / 1e6 : 0;
+    p.cpp = w.pipe_pkts ? double(w.pipe_cyc) / double(w.pipe_pkts) : 0;
+    double bs = double(w.base_cyc) / double(hz);
+    p.base_mpps = bs > 0 ? double(w.base_pkts) / bs / 1e6 : 0;
+    p.base_cpp = w.base_pkts ? double(w.base_cyc) / double(w.base_pkts) : 0;
+    p.cpu_share = p.seconds > 0 ? double(w.pipe_cpu_ns) / 1e9 / p.seconds : 1;
+    p.ivcsw = w.base_ivcsw + w.pipe_ivcsw;
+    double bshare = bs > 0 ? double(w.base_cpu_ns) / 1e9 / bs : 1;
+    r.cpu_share = std::min({r.cpu_share, p.cpu_share, bshare});
+    r.ivcsw += p.ivcsw;
+    r.per_worker.push_back(p);
+    r.packets += w.pipe_pkts;
+    r.seconds = std::max(r.seconds, p.seconds);
+    r.mpps += p.mpps;
+    r.base_packets += w.base_pkts;
+    r.base_seconds = std::max(r.base_seconds, bs);
+    r.base_mpps += p.base_mpps;
+    cyc += w.pipe_cyc;
+    bcyc += w.base_cyc;
+    dec += d.cyc_decode;
+    flow += d.cyc_flow;
+    out += d.cyc_output;
+    // dec.bytes counts captured bytes (no FCS): add it back per frame.
+    if (p.seconds > 0) {
+      l2 += double(d.dec.bytes + kFcs * w.pipe_pkts) * 8 / p.seconds / 1e9;
+      wire += double(d.dec.bytes + (kFcs + kWireOverhead) * w.pipe_pkts) * 8 / p.seconds / 1e9;
+    }
+    mb += w.ring_order.size();
+    fb += w.frame_bytes;
+    r.distinct_flows += w.flows;
+    r.table_capacity = w.table_capacity;
+    r.warm_packets += w.warm_pkts;
+  }
+  r.mbufs = mb;
+  r.avg_frame = mb ? double(fb) / double(mb) : 0;
+  r.gbps_l2 = l2;
+  r.gbps_wire = wire;
+  if (r.packets) {
+    double n = double(r.packets);
+    r.cpp_total = double(cyc) / n;
+    r.cpp_decode = double(dec) / n;
+    r.cpp_flow = double(flow) / n;
+    r.cpp_output = double(out) / n;
+    r.cpp_other = r.cpp_total - r.cpp_decode - r.cpp_flow - r.cpp_output;
+  }
+  if (r.base_packets) r.base_cpp = double(bcyc) / double(r.base_packets);
+  r.disturbed = r.cpu_share < kMinCpuShare;
+  if (r.base_cpp > 0) {
+    r.over_baseline = r.cpp_total / r.base_cpp;
+    r.minus_baseline = r.cpp_total - r.base_cpp;
+  }
+  return r;
+}
+
+// --thp: the EAL maps --no-huge memory as anonymous 4K pages, untouched
+// until pools are populated; advising it now lets the kernel fault it in as
+// 2 MiB pages (THP "madvise" mode).
+int advise_thp(const rte_memseg_list* msl, void* arg) {
+  if (msl->base_va && msl->page_sz < (2u << 20) && madvise(msl->base_va, msl->len, MADV_HUGEPAGE) == 0)
+    *static_cast<uint64_t*>(arg) += msl->len;
+  return 0;
+}
+
+void sleep_ms(long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, nullptr);
+}
+
+// Builds, runs and tears down one combination. False on a set-up error.
+bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* pcap,
+             const std::vector<unsigned>& lcores, const std::vector<int>& cpus, uint64_t hz,
+             RunResult& out, std::string& err) {
+  const uint32_t nw = spec.workers;
+  std::vector<WorkerSlot> ws(nw);
+  for (uint32_t i = 0; i < nw; i++) {
+    ws[i].id = uint16_t(i);
+    ws[i].lcore = lcores[i];
+    ws[i].cpu = o.pin ? pinned_cpu(cpus, i) : -1;
+  }
+  BuildParams bp;
+  bp.spec = spec;
+  bp.proto = o.proto;
+  bp.pkts_per_flow = o.pkts_per_flow;
+  bp.seed = o.seed;
+  bp.run_index = index;
+  bp.pcap = pcap;
+  double t0 = double(rte_rdtsc());
+  if (!build_sources(bp, ws, err)) {
+    free_sources(ws);
+    return false;
+  }
+
+  Config cfg;
+  cfg.workers = nw;
+  std::unique_ptr<Snapshot> snap = build_snapshot(cfg, 1);
+  DefragConfig dcfg{cfg.defrag_max_datagrams, uint16_t(cfg.defrag_max_frags),
+                    uint64_t(cfg.defrag_timeout_s) * 1000000000ull};
+  try {
+    for (WorkerSlot& w : ws) {
+      uint64_t cap = o.max_flows ? o.max_flows
+                                 : std::max<uint64_t>(cfg.max_flows / nw, w.flows + w.flows / 4 + 64);
+      w.table_capacity = cap;
+      w.ctx = std::make_unique<WorkerCtx>(w.id, uint32_t(cap), dcfg, cfg.event_ring_size);
+      w.ctx->offline = true;
+      // Nothing drains the event ring here: never wait on it (drops are counted).
+      w.ctx->block_on_full = false;
+    }
+  } catch (const std::bad_alloc&) {
+    err = "out of memory for the flow tables";
+    free_sources(ws);
+    return false;
+  }
+  uint64_t mbufs = 0;
+  for (const WorkerSlot& w : ws) mbufs += w.ring_order.size();
+  fmt::print(stderr, "  built {} mbufs over {} worker(s) in {:.1f} s; running{}\n", mbufs, nw,
+             (double(rte_rdtsc()) - t0) / double(hz),
+             o.packets ? fmt::format(" {} packets per phase", o.packets)
+                       : fmt::format(" {:.1f} s per phase", o.seconds));
+
+  Shared sh;
+  sh.snap = snap.get();
+  sh.nw = nw;
+  sh.warm_passes = o.warmup_passes;
+  sh.rx_touch = o.rx_touch;
+  sh.tsc_limit = o.packets ? 0 : uint64_t(o.seconds * double(hz));
+  std::vector<LaunchArg> args(nw);
+  for (uint32_t i = 0; i < nw; i++) {
+    uint64_t q = o.packets ? o.packets / nw + (i < o.packets % nw ? 1 : 0) : 0;
+    args[i] = {&sh, &ws[i], q};
+  }
+  for (uint32_t i = 0; i < nw; i++) {
+    int rc = rte_eal_remote_launch(worker_entry, &args[i], ws[i].lcore);
+    if (rc != 0) {
+      // Launched workers would wait at the barrier forever: nothing to do but exit.
+      fmt::print(stderr, "spectre-bench: cannot launch worker {} on lcore {} ({})\n", i, ws[i].lcore, rc);
+      std::_Exit(1);
+    }
+  }
+  // The main lcore shares CPUs with the workers: sleep, do not spin, and wake
+  // rarely (each wake-up preempts a worker: at 2 ms polls they lost ~2%).
+  while (sh.done.load(std::memory_order_acquire) < nw) sleep_ms(50);
+  for (const WorkerSlot& w : ws) rte_eal_wait_lcore(w.lcore);
+
+  out = summarise(spec, o, ws, hz);
+  verify(out, ws, pcap == nullptr);
+  free_sources(ws);
+  return true;
+}
+
+}  // namespace
+
+int run_all(const Options& o) {
+  PcapData pcap;
+  std::string err;
+  if (!o.pcap.empty() && !load_pcap(o.pcap, pcap, err)) {
+    fmt::print(stderr, "spectre-bench: {}\n", err);
+    return 1;
+  }
+  const PcapData* pc = o.pcap.empty() ? nullptr : &pcap;
+  if (pc)
+    fmt::print(stderr, "spectre-bench: {}: {} packets, {} bytes, link type {}{}\n", o.pcap, pcap.pkts.size(),
+               pcap.bytes.size(), pcap.linktype,
+               pcap.oversize ? fmt::format(", {} truncated to the largest mbuf", pcap.oversize) : "");
+
+  std::vector<RunSpec> specs;
+  for (const std::string& p : o.profiles)
+    for (uint64_t f : (pc ? std::vector<uint64_t>{0} : o.flows))
+      for (uint32_t w : o.workers) specs.push_back({p, f, w});
+  uint32_t maxw = *std::max_element(o.workers.begin(), o.workers.end());
+  uint64_t need = 0;
+  for (const RunSpec& s : specs) need = std::max(need, run_memory_bytes(s, o.pkts_per_flow, pc));
+
+  HostInfo host;
+  host.cpus = allowed_cpus();
+  host.cpu_model = cpu_model();
+  host.dpdk_version = rte_version();
+  host.mem_mb = o.mem_mb ? o.mem_mb : std::max<uint64_t>(512, (need + need / 8) / (1 << 20) + 256);
+  if (maxw > host.cpus.size())
+    fmt::print(stderr, "spectre-bench: warning: {} workers on {} CPUs: workers share CPUs, figures are not per-core\n",
+               maxw, host.cpus.size());
+
+  std::vector<std::string> eal = offline_eal_args(maxw + 1);
+  eal[0] = "spectre-bench";
+  for (size_t i = 0; i + 1 < eal.size(); i++)
+    if (eal[i] == "-m") eal[i + 1] = std::to_string(host.mem_mb);
+  for (std::string& a : eal)
+    if (a.rfind("--lcores=", 0) == 0) {
+      if (o.pin) a = lcores_arg(host.cpus, maxw);
+      host.lcores_arg = a;
+    }
+  if (!eal_start(eal, err)) {
+    fmt::print(stderr, "spectre-bench: {} (asked for -m {})\n", err, host.mem_mb);
+    return 1;
+  }
+  host.tsc_hz = rte_get_tsc_hz();
+  if (const char* t = getenv("GLIBC_TUNABLES")) host.malloc_thp = strstr(t, "glibc.malloc.hugetlb=1") != nullptr;
+  if (o.thp) {
+    rte_memseg_list_walk(advise_thp, &host.thp_bytes);
+    if (!host.thp_bytes) fmt::print(stderr, "spectre-bench: warning: --thp: no EAL memory could be advised\n");
+  }
+  std::vector<unsigned> lcores;
+  unsigned lc;
+  RTE_LCORE_FOREACH_WORKER(lc) lcores.push_back(lc);
+  if (lcores.size() < maxw) {
+    fmt::print(stderr, "spectre-bench: EAL gave {} worker lcores, need {}\n", lcores.size(), maxw);
+    eal_stop();
+    return 1;
+  }
+  fmt::print(stderr, "spectre-bench: {} | TSC {:.3f} GHz | {} | EAL -m {} | {}\n", host.cpu_model,
+             double(host.tsc_hz) / 1e9, host.dpdk_version, host.mem_mb, host.lcores_arg);
+
+  std::vector<RunResult> results;
+  int rc = 0;
+  for (size_t i = 0; i < specs.size(); i++) {
+    const RunSpec& s = specs[i];
+    fmt::print(stderr, "[{}/{}] profile {}{}, {} worker(s)\n", i + 1, specs.size(), s.profile,
+               pc ? "" : fmt::format(", {} flows", s.flows), s.workers);
+    RunResult r;
+    if (!run_one(o, s, int(i), pc, lcores, host.cpus, host.tsc_hz, r, err)) {
+      fmt::print(stderr, "spectre-bench: {}\n", err);
+      rc = 1;
+      break;
+    }
+    fmt::print(stderr, "  {:.2f} Mpps, {:.1f} cycles/packet (decode {:.1f}, flow {:.1f}, output {:.1f}, "
+                       "other {:.1f}); RX+free alone {:.1f} cycles/packet; {}\n",
+               r.mpps, r.cpp_total, r.cpp_decode, r.cpp_flow, r.cpp_output, r.cpp_other, r.base_cpp,
+               r.ok ? "checks ok" : "CHECKS FAILED");
+    for (const std::string& e : r.errors) fmt::print(stderr, "  check failed: {}\n", e);
+    if (r.disturbed)
+      fmt::print(stderr, "  WARNING: workers got only {:.0f}% of their CPU ({} involuntary context switches): "
+                         "another process competed, figures are low\n", r.cpu_share * 100, r.ivcsw);
+    if (!r.ok) rc = 3;
+    results.push_back(std::move(r));
+  }
+
+  if (!results.empty()) {
+    std::string js = render_json(host, o, results);
+    fmt::print(stdout, "{}\n", js);
+    std::fflush(stdout);
+    if (!o.json_path.empty()) {
+      FILE* f = std::fopen(o.json_path.c_str(), "w");
+      bool ok = f && std::fputs((js + "\n").c_str(), f) >= 0;
+      if (f && std::fclose(f) != 0) ok = false;
+      if (!ok) {
+        fmt::print(stderr, "spectre-bench: {}: cannot write JSON report: {}\n", o.json_path, strerror(errno));
+        if (rc == 0) rc = 1;
+      }
+    }
+    print_human(stderr, host, results);
+  }
+  eal_stop();
+  return rc;
+}
+
+}  // namespace spectre::bench
