@@ -40,7 +40,8 @@ struct alignas(64) Flow {
   uint64_t flow_id;
   uint8_t flags;
   uint8_t icmp_type, icmp_code;  // of the first packet
-  uint8_t pad[5];
+  uint8_t pad;
+  uint32_t lru_stamp;            // last_ts >> 20 (~1.05 ms units) when last LRU-linked
 };
 static_assert(sizeof(Flow) == 128, "Flow must stay two cache lines");
 

@@ -33,12 +33,27 @@ inline bool make_flow_key(FlowKey& k, const uint8_t* src, const uint8_t* dst, un
                           uint16_t sport, uint16_t dport, uint8_t proto, uint8_t ip_ver,
                           const uint16_t vlan[2]) {
   std::memset(&k, 0, sizeof k);
-  int c = std::memcmp(src, dst, alen);
+  int c;
+  if (alen == 4) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, dst, 4);
+    a = __builtin_bswap32(a);
+    b = __builtin_bswap32(b);
+    c = a < b ? -1 : a > b ? 1 : 0;
+  } else {
+    c = std::memcmp(src, dst, 16);
+  }
   bool swap = c > 0 || (c == 0 && sport > dport);
   const uint8_t* lo = swap ? dst : src;
   const uint8_t* hi = swap ? src : dst;
-  std::memcpy(k.lo_addr, lo, alen);
-  std::memcpy(k.hi_addr, hi, alen);
+  if (alen == 4) {
+    std::memcpy(k.lo_addr, lo, 4);
+    std::memcpy(k.hi_addr, hi, 4);
+  } else {
+    std::memcpy(k.lo_addr, lo, 16);
+    std::memcpy(k.hi_addr, hi, 16);
+  }
   k.lo_port = swap ? dport : sport;
   k.hi_port = swap ? sport : dport;
   k.vlan[0] = vlan[0];

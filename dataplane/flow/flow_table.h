@@ -31,6 +31,8 @@ class FlowTable {
   void prefetch_buckets(uint32_t hash) const;
   // Returns the flow index for `key`, 0 if absent. Also prefetches the flow.
   uint32_t lookup(const FlowKey& key, uint32_t hash) const;
+  // First slot whose signature matches (0 if none), key unchecked; prefetches the flow.
+  uint32_t candidate(uint32_t hash) const;
   // Inserts a new flow; the table must not already hold `key`. When full,
   // the oldest idle flow is first passed to `on_evict` and removed.
   // Returns 0 only if eviction could not make room (never when max_flows > 0).
