@@ -41,6 +41,7 @@ struct Options {
   uint64_t mem_mb = 0;                 // EAL -m; 0: computed
   bool pin = true;
   bool rx_touch = false;               // source writes each mbuf header, like a PMD
+  bool nic = false;                    // --source nic: stream frames into a small RX pool
   bool thp = false;                    // madvise(MADV_HUGEPAGE) the EAL's 4K-page memory
   uint64_t seed = 12345;
   std::string json_path;
@@ -87,6 +88,12 @@ struct WorkerSlot {
   uint64_t frame_bytes = 0;               // sum of frame sizes (incl. FCS) over ring_order
   uint64_t table_capacity = 0;
   std::unique_ptr<WorkerCtx> ctx;
+  // --source nic: the frames of ring_order laid out back to back, and a small RX pool.
+  struct WireFrame { uint32_t off, len; MbufMeta meta; };
+  std::vector<uint8_t> wire_bytes;
+  std::vector<WireFrame> wire;
+  rte_mempool* rx_pool = nullptr;
+  size_t wire_pos = 0;
 
   // Results.
   uint64_t warm_pkts = 0;
@@ -110,6 +117,9 @@ struct BuildParams {
   const PcapData* pcap = nullptr;
 };
 bool build_sources(const BuildParams& bp, std::vector<WorkerSlot>& ws, std::string& err);
+// --source nic: copies each worker's frames (ring order) into its wire and
+// creates its RX pool.
+bool build_wire(std::vector<WorkerSlot>& ws, int run_index, std::string& err);
 void free_sources(std::vector<WorkerSlot>& ws);
 // Mbufs per worker and the bytes of DPDK memory a run needs (for -m).
 uint64_t mbufs_per_worker(const RunSpec& spec, uint32_t pkts_per_flow, uint32_t worker,

@@ -38,6 +38,9 @@ const char kUsage[] =
     "  --packets N          packets per measured phase instead (total over workers)\n"
     "  --warmup-passes K    passes over all mbufs before measuring (default 1, >= 1)\n"
     "  --seed N             shuffle seed (default 12345)\n"
+    "  --source ring|nic    ring: every mbuf cycles through the worker's ring (cold headers and data);\n"
+    "                       nic: frames stream from memory into a small recycled RX pool, as a PMD\n"
+    "                       with DDIO delivers them (warm); the copy is in the baseline too\n"
     "  --rx-touch           the source writes each dequeued mbuf's first cache line (data_len,\n"
     "                       pkt_len, ol_flags), as a PMD's descriptor write-back does, in both\n"
     "                       the baseline and the pipeline (default: pointers only)\n"
@@ -202,6 +205,9 @@ int parse_options(int argc, char** argv, Options& o) {
     } else if (name == "--json") {
       if (!need() || val.empty()) return usage_error("--json needs a file");
       o.json_path = val;
+    } else if (name == "--source") {
+      if (!need() || (val != "ring" && val != "nic")) return usage_error("--source needs 'ring' or 'nic'");
+      o.nic = val == "nic";
     } else if (name == "--rx-touch") {
       if (int rc = flag()) return rc;
       o.rx_touch = true;

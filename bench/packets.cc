@@ -362,8 +362,34 @@ bool build_sources(const BuildParams& bp, std::vector<WorkerSlot>& ws, std::stri
   return true;
 }
 
+bool build_wire(std::vector<WorkerSlot>& ws, int run_index, std::string& err) {
+  for (WorkerSlot& w : ws) {
+    size_t total = 0;
+    for (rte_mbuf* m : w.ring_order) total += (rte_pktmbuf_data_len(m) + 63u) & ~63u;
+    w.wire_bytes.assign(total, 0);
+    w.wire.clear();
+    size_t off = 0;
+    for (rte_mbuf* m : w.ring_order) {
+      uint32_t len = rte_pktmbuf_data_len(m);
+      std::memcpy(w.wire_bytes.data() + off, rte_pktmbuf_mtod(m, const void*), len);
+      w.wire.push_back({uint32_t(off), len, *mbuf_meta(m)});
+      off += (len + 63u) & ~63u;  // each frame starts on a cache line, as DMA writes it
+    }
+    std::string name = fmt::format("rx{}_{}", run_index, w.id);
+    // 4095: a large RX descriptor ring plus the bursts in flight.
+    w.rx_pool = make_pool(name.c_str(), 4095, RTE_MBUF_DEFAULT_BUF_SIZE, err);
+    if (!w.rx_pool) return false;
+    w.wire_pos = 0;
+  }
+  return true;
+}
+
 void free_sources(std::vector<WorkerSlot>& ws) {
   for (WorkerSlot& w : ws) {
+    rte_mempool_free(w.rx_pool);
+    w.rx_pool = nullptr;
+    w.wire.clear();
+    w.wire_bytes.clear();
     w.ctx.reset();
     if (!w.ring_order.empty())
       rte_pktmbuf_free_bulk(w.ring_order.data(), unsigned(w.ring_order.size()));

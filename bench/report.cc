@@ -51,11 +51,14 @@ std::string render_json(const HostInfo& h, const Options& o, const std::vector<R
                       "\"thp_advised_bytes\": {}}},\n  \"flow_tables_malloc_thp\": {},\n",
                  h.mem_mb, jstr(h.lcores_arg), o.pin, h.thp_bytes, h.malloc_thp);
   fmt::format_to(out, "  \"method\": {{\"burst\": {}, \"limit\": {}, \"warmup_passes\": {}, "
-                      "\"pipeline\": \"ring dequeue + process_burst + worker_tick + ring enqueue\", "
-                      "\"baseline\": \"ring dequeue + ring enqueue\", \"rx_touch\": {}, \"seed\": {}}},\n",
+                      "\"source\": \"{}\", \"pipeline\": \"rx + process_burst + worker_tick + free\", "
+                      "\"baseline\": \"rx + free\", \"rx_touch\": {}, \"seed\": {}}},\n",
                  kBurst, o.packets ? fmt::format("{{\"packets\": {}}}", o.packets)
                                    : fmt::format("{{\"seconds\": {}}}", jnum(o.seconds, 2)),
-                 o.warmup_passes, o.rx_touch, o.seed);
+                 o.warmup_passes,
+                 o.nic ? "nic: frames copied from memory into a recycled RX mempool (warm, like DDIO)"
+                       : "ring: every mbuf cycles through an SP/SC ring (cold headers and data)",
+                 o.rx_touch, o.seed);
   if (!o.pcap.empty()) fmt::format_to(out, "  \"pcap\": {},\n", jstr(o.pcap));
   fmt::format_to(out, "  \"runs\": [");
   for (size_t i = 0; i < runs.size(); i++) {

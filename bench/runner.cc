@@ -47,6 +47,7 @@ struct Shared {
   uint32_t warm_passes = 1;
   uint64_t tsc_limit = 0;  // cycles per measured phase; 0: packet quota
   bool rx_touch = false;
+  bool nic = false;
   std::atomic<uint32_t> arrive[2] = {0, 0};
   std::atomic<uint32_t> done{0};
 };
@@ -82,9 +83,28 @@ void barrier(Shared& sh, int k) {
   }
 }
 
+// --source nic "RX": a burst from the small RX pool, frames copied in from the
+// wire (sequential, so the hardware prefetcher streams it like DMA would).
+unsigned nic_rx(WorkerSlot& ws, rte_mbuf** mb, unsigned want) {
+  if (rte_pktmbuf_alloc_bulk(ws.rx_pool, mb, want) != 0) return 0;
+  const uint16_t room = uint16_t(rte_pktmbuf_data_room_size(ws.rx_pool) - RTE_PKTMBUF_HEADROOM);
+  const uint8_t* bytes = ws.wire_bytes.data();
+  const size_t nf = ws.wire.size();
+  for (unsigned i = 0; i < want; i++) {
+    const WorkerSlot::WireFrame& f = ws.wire[ws.wire_pos];
+    if (++ws.wire_pos == nf) ws.wire_pos = 0;
+    uint16_t len = uint16_t(f.len < room ? f.len : room);
+    rte_memcpy(rte_pktmbuf_mtod(mb[i], void*), bytes + f.off, len);
+    mb[i]->data_len = len;
+    mb[i]->pkt_len = len;
+    *mbuf_meta(mb[i]) = f.meta;
+  }
+  return want;
+}
+
 template <bool kPipeline>
 Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, uint64_t tsc_limit,
-                  bool rx_touch) {
+                  bool rx_touch, WorkerSlot* nic = nullptr) {
   rte_mbuf* mb[kBurst];
   uint64_t n = 0;
   uint32_t iter = 0;
@@ -97,7 +117,8 @@ Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, 
       if (n >= quota) break;
       if (quota - n < want) want = unsigned(quota - n);
     }
-    unsigned got = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(mb), want, nullptr);
+    unsigned got = nic ? nic_rx(*nic, mb, want)
+                       : rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(mb), want, nullptr);
     if (rx_touch)  // what a PMD's RX writes into each mbuf (values unchanged here)
       for (unsigned i = 0; i < got; i++) {
         mb[i]->ol_flags = 0;
@@ -108,7 +129,8 @@ Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, 
       worker_tick(w, s, 0);
     }
     // Never short: every mbuf just left this ring.
-    rte_ring_sp_enqueue_burst(r, reinterpret_cast<void* const*>(mb), got, nullptr);
+    if (nic) rte_pktmbuf_free_bulk(mb, got);
+    else rte_ring_sp_enqueue_burst(r, reinterpret_cast<void* const*>(mb), got, nullptr);
     n += got;
     if (tsc_limit && (++iter & 15) == 0 && rte_rdtsc() >= deadline) break;
   }
@@ -130,17 +152,17 @@ int worker_entry(void* varg) {
   }
   ws.warm_pkts = m;
   for (uint32_t p = 1; p < sh.warm_passes; p++)
-    ws.warm_pkts += source_loop<true>(w, s, ws.ring, m, 0, sh.rx_touch).pkts;
+    ws.warm_pkts += source_loop<true>(w, s, ws.ring, m, 0, sh.rx_touch, sh.nic ? &ws : nullptr).pkts;
   ws.after_warm = w.ctr;
 
   barrier(sh, 0);
-  Phase b = source_loop<false>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch);
+  Phase b = source_loop<false>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, sh.nic ? &ws : nullptr);
   ws.base_pkts = b.pkts;
   ws.base_cyc = b.cyc;
   ws.base_cpu_ns = b.cpu_ns;
   ws.base_ivcsw = b.ivcsw;
   barrier(sh, 1);
-  Phase p = source_loop<true>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch);
+  Phase p = source_loop<true>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, sh.nic ? &ws : nullptr);
   ws.pipe_pkts = p.pkts;
   ws.pipe_cyc = p.cyc;
   ws.pipe_cpu_ns = p.cpu_ns;
@@ -341,7 +363,7 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
   bp.run_index = index;
   bp.pcap = pcap;
   double t0 = double(rte_rdtsc());
-  if (!build_sources(bp, ws, err)) {
+  if (!build_sources(bp, ws, err) || (o.nic && !build_wire(ws, index, err))) {
     free_sources(ws);
     return false;
   }
@@ -378,6 +400,7 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
   sh.nw = nw;
   sh.warm_passes = o.warmup_passes;
   sh.rx_touch = o.rx_touch;
+  sh.nic = o.nic;
   sh.tsc_limit = o.packets ? 0 : uint64_t(o.seconds * double(hz));
   std::vector<LaunchArg> args(nw);
   for (uint32_t i = 0; i < nw; i++) {
