@@ -42,29 +42,11 @@ FlowTable::~FlowTable() {
   std::free(flows_);
 }
 
-void FlowTable::prefetch_buckets(uint32_t hash) const {
-  rte_prefetch0(&buckets_[hash & mask_]);
-  rte_prefetch0(&buckets_[bucket2(hash)]);
-}
-
 uint32_t FlowTable::lookup(const FlowKey& key, uint32_t hash) const {
   const Bucket* bs[2] = {&buckets_[hash & mask_], &buckets_[bucket2(hash)]};
   for (const Bucket* b : bs)
     for (int i = 0; i < 8; i++)
       if (b->sig[i] == hash && b->idx[i] && flows_[b->idx[i]].key == key) return b->idx[i];
-  return 0;
-}
-
-uint32_t FlowTable::candidate(uint32_t hash) const {
-  const Bucket* bs[2] = {&buckets_[hash & mask_], &buckets_[bucket2(hash)]};
-  for (const Bucket* b : bs)
-    for (int i = 0; i < 8; i++)
-      if (b->sig[i] == hash && b->idx[i]) {
-        const Flow* f = &flows_[b->idx[i]];
-        rte_prefetch0(f);
-        rte_prefetch0(&f->first_ts);
-        return b->idx[i];
-      }
   return 0;
 }
 

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstddef>
 
+#include <rte_prefetch.h>
+
 #include "dataplane/flow/flow.h"
 
 namespace spectre {
@@ -82,6 +84,24 @@ class FlowTable {
   uint32_t lru_head_[kTmoClassCount] = {};
   uint32_t lru_tail_[kTmoClassCount] = {};
 };
+
+inline void FlowTable::prefetch_buckets(uint32_t hash) const {
+  rte_prefetch0(&buckets_[hash & mask_]);
+  rte_prefetch0(&buckets_[bucket2(hash)]);
+}
+
+inline uint32_t FlowTable::candidate(uint32_t hash) const {
+  const Bucket* bs[2] = {&buckets_[hash & mask_], &buckets_[bucket2(hash)]};
+  for (const Bucket* b : bs)
+    for (int i = 0; i < 8; i++)
+      if (b->sig[i] == hash && b->idx[i]) {
+        const Flow* f = &flows_[b->idx[i]];
+        rte_prefetch0(f);
+        rte_prefetch0(&f->first_ts);
+        return b->idx[i];
+      }
+  return 0;
+}
 
 template <typename OnEnd>
 uint32_t FlowTable::insert(const FlowKey& key, uint32_t hash, OnEnd&& on_evict) {
