@@ -317,7 +317,10 @@ int run_dataplane(const Options& opt) {
 
   int rc = 0;
   {
-    rte_mempool* pool = make_pool("pkts", app.cfg.mbufs + nw * 2048, RTE_MBUF_DEFAULT_BUF_SIZE, err);
+    // Every RX descriptor of every queue holds an mbuf, plus rings and bursts in flight.
+    unsigned nmbufs = app.cfg.mbufs + nw * 2048 +
+                      (offline ? 0 : rte_eth_dev_count_avail() * nw * app.cfg.rx_desc);
+    rte_mempool* pool = make_pool("pkts", nmbufs, RTE_MBUF_DEFAULT_BUF_SIZE, err);
     rte_mempool* jumbo = pool ? make_pool("jumbo", 255, 65535, err) : nullptr;
     if (!pool || !jumbo) {
       fmt::print(stderr, "spectre-dp: {}\n", err);

@@ -349,3 +349,16 @@ TEST(FlowTable, DifferentialAgainstUnorderedMap) {
 
 }  // namespace
 }  // namespace spectre
+
+namespace spectre {
+namespace {
+// The budget: one million concurrent flows in at most 512 MB. The
+// table itself (flows + index) must stay at 144 B per flow (README figure).
+TEST(FlowTableBudget, MillionFlowsFitTheBudget) {
+  size_t b = FlowTable::bytes_for(1000000);
+  EXPECT_LE(b, size_t(150) * 1000 * 1000);
+  EXPECT_LE(double(b) / 1e6, 512.0);
+  EXPECT_EQ(sizeof(Flow), 128u);
+}
+}  // namespace
+}  // namespace spectre
