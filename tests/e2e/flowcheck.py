@@ -40,6 +40,18 @@ TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d{4}$")
 TCP_BITS = {"fin": 1, "syn": 2, "rst": 4, "psh": 8, "ack": 0x10}
 
 
+def corpus_and_binary_or_skip(corpus, explicit):
+    """The binary to test; exits 77 (skip) when the corpus or the binary is absent."""
+    if not os.path.isdir(corpus):
+        print("SKIP: corpus not found at %s" % corpus)
+        sys.exit(77)
+    binary = find_binary(explicit)
+    if not binary:
+        print("SKIP: spectre-dp not found (pass a path or set SPECTRE_DP)")
+        sys.exit(77)
+    return binary
+
+
 def find_binary(explicit=None):
     for p in (explicit, os.environ.get("SPECTRE_DP"), DEFAULT_BIN):
         if p and os.path.isfile(p) and os.access(p, os.X_OK):

@@ -50,13 +50,7 @@ def main():
                     help="seconds allowed per batch (a single file: half)")
     ap.add_argument("--corpus", default=CORPUS)
     a = ap.parse_args()
-    if not os.path.isdir(a.corpus):
-        print("SKIP: corpus not found at %s" % a.corpus)
-        sys.exit(77)
-    binary = flowcheck.find_binary(a.binary)
-    if not binary:
-        print("SKIP: spectre-dp not found (pass a path or set SPECTRE_DP)")
-        sys.exit(77)
+    binary = flowcheck.corpus_and_binary_or_skip(a.corpus, a.binary)
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(a.corpus)
                    for f in fs if f.lower().endswith(EXTS))
     print("%d capture files under %s, batches of %d, --workers %d"

@@ -84,13 +84,7 @@ def main():
     ap.add_argument("--max-lines", type=int, default=40,
                     help="mismatch lines shown per file")
     a = ap.parse_args()
-    if not os.path.isdir(a.corpus):
-        print("SKIP: corpus not found at %s" % a.corpus)
-        sys.exit(77)
-    binary = flowcheck.find_binary(a.binary)
-    if not binary:
-        print("SKIP: spectre-dp not found (pass a path or set SPECTRE_DP)")
-        sys.exit(77)
+    binary = flowcheck.corpus_and_binary_or_skip(a.corpus, a.binary)
     workers = [int(w) for w in a.workers.split(",")]
     fd, config = tempfile.mkstemp(suffix=".yaml")
     with os.fdopen(fd, "w") as fh:
