@@ -53,10 +53,7 @@ FlowTable::FlowTable(uint32_t max_flows) : max_(max_flows) {
     table_free(flows_, (size_t(max_flows) + 1) * sizeof(Flow));
     throw std::bad_alloc();
   }
-  std::memset(static_cast<void*>(buckets_), 0, size_t(nb) * sizeof(Bucket));
-  std::memset(static_cast<void*>(flows_), 0, (size_t(max_flows) + 1) * sizeof(Flow));
-  for (uint32_t i = 1; i <= max_flows; i++) flows_[i].lru_next = i < max_flows ? i + 1 : 0;
-  free_head_ = max_flows ? 1 : 0;
+  // Fresh anonymous mappings are zero: nothing to clear, pages fault in on use.
 }
 
 FlowTable::~FlowTable() {

@@ -70,6 +70,13 @@ class FlowTable {
     return uint32_t((uint64_t(hash) * 0x9e3779b97f4a7c15ull) >> 32) & mask_;
   }
   uint32_t oldest_idle() const;
+  // Free entries: the chain of removed flows, then the never-used tail from
+  // next_unused_ (so start-up touches no flow memory). Valid when used_ < max_.
+  uint32_t peek_free() const { return free_head_ ? free_head_ : next_unused_; }
+  void take_free(uint32_t idx) {
+    if (free_head_ && idx == free_head_) free_head_ = flows_[idx].lru_next;
+    else next_unused_++;
+  }
   bool index_insert(uint32_t hash, uint32_t idx);
   void index_remove(uint32_t hash, uint32_t idx);
   void lru_unlink(uint32_t idx);
@@ -81,6 +88,7 @@ class FlowTable {
   uint32_t max_ = 0;
   uint32_t used_ = 0;
   uint32_t free_head_ = 0;
+  uint32_t next_unused_ = 1;
   uint32_t lru_head_[kTmoClassCount] = {};
   uint32_t lru_tail_[kTmoClassCount] = {};
 };
@@ -105,13 +113,13 @@ inline uint32_t FlowTable::candidate(uint32_t hash) const {
 
 template <typename OnEnd>
 uint32_t FlowTable::insert(const FlowKey& key, uint32_t hash, OnEnd&& on_evict) {
-  if (used_ == max_ || !free_head_) {
+  if (used_ == max_) {
     uint32_t victim = oldest_idle();
     if (!victim) return 0;
     on_evict(flows_[victim]);
     remove(victim);
   }
-  uint32_t idx = free_head_;
+  uint32_t idx = peek_free();
   if (!index_insert(hash, idx)) {
     // Both buckets full (vanishingly rare at 50% load): evict the oldest flow
     // in them and retry once.
@@ -123,11 +131,11 @@ uint32_t FlowTable::insert(const FlowKey& key, uint32_t hash, OnEnd&& on_evict) 
     if (!victim) return 0;
     on_evict(flows_[victim]);
     remove(victim);
-    idx = free_head_;
+    idx = peek_free();
     if (!index_insert(hash, idx)) return 0;
   }
+  take_free(idx);
   Flow& nf = flows_[idx];
-  free_head_ = nf.lru_next;
   nf = Flow{};
   nf.key = key;
   nf.hash = hash;
