@@ -32,6 +32,7 @@
 #include <rte_pause.h>
 #include <rte_version.h>
 
+#include "dataplane/core/clock.h"
 #include "bench/bench.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/stats.h"
@@ -62,11 +63,7 @@ struct Phase {
   uint64_t pkts = 0, cyc = 0, cpu_ns = 0, ivcsw = 0;
 };
 
-uint64_t thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
+uint64_t thread_cpu_ns() { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 uint64_t thread_ivcsw() {
   rusage ru;
   getrusage(RUSAGE_THREAD, &ru);

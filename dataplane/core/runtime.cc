@@ -12,6 +12,7 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
+#include "dataplane/core/clock.h"
 #include "dataplane/core/stats.h"
 #include "dataplane/events/writer.h"
 #include "dataplane/io/eal.h"
@@ -27,16 +28,8 @@ volatile std::sig_atomic_t g_hup = 0;
 void on_stop(int) { g_stop = 1; }
 void on_hup(int) { g_hup = 1; }
 
-uint64_t wall_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-double mono_s() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
+uint64_t wall_ns() { return clock_ns(CLOCK_REALTIME); }
+double mono_s() { return double(clock_ns(CLOCK_MONOTONIC)) * 1e-9; }
 
 // Where a worker's packets come from.
 struct RxPlan {
@@ -233,12 +226,14 @@ int run_live_main(App& app, const std::vector<PortPlan>& ports) {
     for (uint16_t port : dist) {
       uint16_t n = rte_eth_rx_burst(port, 0, mb, kMaxBurst);
       if (!n) continue;
-      for (uint32_t wi = 0; wi < nw; wi++) {  // stable partition by symmetric hash
+      uint32_t dest[kMaxBurst];  // symmetric hash, once per packet
+      for (uint16_t i = 0; i < n; i++)
+        dest[i] = dispatch_hash(rte_pktmbuf_mtod(mb[i], const uint8_t*), rte_pktmbuf_data_len(mb[i]),
+                                kLinkEthernet) % nw;
+      for (uint32_t wi = 0; wi < nw; wi++) {  // stable partition, one ring burst per worker
         unsigned k = 0;
-        for (uint16_t i = 0; i < n; i++) {
-          uint32_t h = dispatch_hash(rte_pktmbuf_mtod(mb[i], const uint8_t*), rte_pktmbuf_data_len(mb[i]), kLinkEthernet);
-          if (h % nw == wi) per[k++] = mb[i];
-        }
+        for (uint16_t i = 0; i < n; i++)
+          if (dest[i] == wi) per[k++] = mb[i];
         if (!k) continue;
         unsigned sent = rte_ring_sp_enqueue_burst(app.rx[wi].ring, reinterpret_cast<void**>(per), k, nullptr);
         if (sent < k) {

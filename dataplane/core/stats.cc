@@ -23,7 +23,6 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
     add(t.frag, relaxed_copy(w->defrag.counters));
     t.worker_pkts.push_back(c.dec.pkts);
   }
-  t.flows_active = t.w.flow.active;
   return t;
 }
 
@@ -55,14 +54,15 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   const FlowTableCounters& f = t.w.flow;
   fmt::format_to(o, ",\"flow\":{{\"created\":{},\"ended\":{},\"active\":{},\"timeout\":{},"
                     "\"forced\":{},\"shutdown\":{},\"evicted\":{},\"insert_failed\":{}}}",
-                 f.created, f.ended_timeout + f.ended_forced + f.ended_shutdown, t.flows_active,
+                 f.created, f.ended_timeout + f.ended_forced + f.ended_shutdown, f.active,
                  f.ended_timeout, f.ended_forced, f.ended_shutdown, f.evicted,
                  t.w.flow_insert_failed);
   fmt::format_to(o, ",\"events\":{{\"dropped\":{},\"waited\":{}}},\"workers\":[", t.w.events_dropped,
                  t.w.events_waited);
   for (size_t i = 0; i < t.worker_pkts.size(); i++)
     fmt::format_to(o, "{}{}", i ? "," : "", t.worker_pkts[i]);
-  fmt::format_to(o, "],\"reloads\":{}}}}}\n", io.reloads.load());
+  fmt::format_to(o, "],\"reloads\":{},\"reload_errors\":{}}}}}\n", io.reloads.load(),
+                 io.reload_errors.load());
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {

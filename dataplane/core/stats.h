@@ -25,7 +25,7 @@ T relaxed_copy(const T& src) {
 
 // Counters owned by the main thread (reader / distributor / port polling).
 struct IoCounters {
-  std::atomic<uint64_t> read_pkts{0}, read_bytes{0};
+  std::atomic<uint64_t> read_pkts{0};
   std::atomic<uint64_t> oversize{0};        // frames longer than an mbuf (decoded truncated)
   std::atomic<uint64_t> input_errors{0};    // truncated or corrupt capture files
   std::atomic<uint64_t> dist_ring_full{0};  // live distributor: worker ring full
@@ -37,7 +37,6 @@ struct Totals {
   WorkerCounters w{};
   DefragCounters frag{};
   std::vector<uint64_t> worker_pkts;
-  uint64_t flows_active = 0;
 };
 
 Totals collect(const std::vector<WorkerCtx*>& workers);

@@ -22,8 +22,8 @@ inline DecodeStatus bad(DecodeCounters& c, Malformed why) {
 
 // Walks the link header and VLAN tags. Sets *l3off and *ethertype; 0
 // ethertype means "not IP" (still a valid frame).
-DecodeStatus walk_l2(const uint8_t* d, uint32_t len, uint16_t linktype, PacketInfo& pi,
-                     uint32_t* l3off, uint16_t* ethertype, Malformed* why) {
+DecodeStatus walk_l2(const uint8_t* d, uint32_t len, uint16_t linktype, uint16_t vlan[2],
+                     uint8_t& vlan_count, uint32_t* l3off, uint16_t* ethertype, Malformed* why) {
   uint32_t off = 0;
   uint16_t et = 0;
   switch (linktype) {
@@ -32,9 +32,9 @@ DecodeStatus walk_l2(const uint8_t* d, uint32_t len, uint16_t linktype, PacketIn
       et = rd16(d + 12);
       off = 14;
       while (et == kEthVlan || et == kEthQinq || et == kEthQinqOld) {
-        if (pi.vlan_count == 2) { *why = kVlanTooMany; return DecodeStatus::kMalformed; }
+        if (vlan_count == 2) { *why = kVlanTooMany; return DecodeStatus::kMalformed; }
         if (len < off + 4) { *why = kVlanTrunc; return DecodeStatus::kMalformed; }
-        pi.vlan[pi.vlan_count++] = uint16_t(0x1000 | (rd16(d + off) & 0x0fff));
+        vlan[vlan_count++] = uint16_t(0x1000 | (rd16(d + off) & 0x0fff));
         et = rd16(d + off + 2);
         off += 4;
       }
@@ -277,7 +277,8 @@ DecodeStatus decode_frame(const uint8_t* data, uint32_t len, uint16_t linktype, 
   uint32_t l3off = 0;
   uint16_t et = 0;
   Malformed why = kEthTrunc;
-  if (walk_l2(data, len, linktype, pi, &l3off, &et, &why) != DecodeStatus::kOk) return bad(c, why);
+  if (walk_l2(data, len, linktype, pi.vlan, pi.vlan_count, &l3off, &et, &why) != DecodeStatus::kOk)
+    return bad(c, why);
   if (linktype == kLinkEthernet) c.ethernet++;
   if (pi.vlan_count) (pi.vlan_count == 2 ? c.vlan_qinq : c.vlan)++;
   if (et == 0) {
@@ -288,15 +289,17 @@ DecodeStatus decode_frame(const uint8_t* data, uint32_t len, uint16_t linktype, 
 }
 
 uint32_t dispatch_hash(const uint8_t* data, uint32_t len, uint16_t linktype) {
-  PacketInfo pi;
+  uint16_t vlan[2] = {0, 0};
+  uint8_t nvlan = 0;
   uint32_t l3off = 0;
   uint16_t et = 0;
   Malformed why;
-  if (walk_l2(data, len, linktype, pi, &l3off, &et, &why) != DecodeStatus::kOk || et == 0) return 0;
+  if (walk_l2(data, len, linktype, vlan, nvlan, &l3off, &et, &why) != DecodeStatus::kOk || et == 0)
+    return 0;
   const uint8_t* l3 = data + l3off;
   uint32_t n = len - l3off;
-  if (et == kEthIpv4 && n >= 20) return addr_pair_hash(l3 + 12, l3 + 16, 4, pi.vlan);
-  if (et == kEthIpv6 && n >= 40) return addr_pair_hash(l3 + 8, l3 + 24, 16, pi.vlan);
+  if (et == kEthIpv4 && n >= 20) return addr_pair_hash(l3 + 12, l3 + 16, 4, vlan);
+  if (et == kEthIpv6 && n >= 40) return addr_pair_hash(l3 + 8, l3 + 24, 16, vlan);
   return 0;
 }
 

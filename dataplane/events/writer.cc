@@ -24,7 +24,6 @@ size_t EventWriter::drain(fmt::memory_buffer& buf) {
       if (out_ && ev.type == EventType::kFlow) format_flow(buf, ev.flow);
     }
   }
-  written_.fetch_add(n, std::memory_order_relaxed);
   return n;
 }
 

@@ -22,7 +22,6 @@ class EventWriter {
   void start();
   // Drains what is left, writes a final stats line, flushes. Call after workers stopped.
   void stop();
-  uint64_t events_written() const { return written_.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -34,7 +33,6 @@ class EventWriter {
   StatsFn stats_;
   uint32_t interval_s_;
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> written_{0};
   std::thread thread_;
 };
 
