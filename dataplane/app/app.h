@@ -1,0 +1,83 @@
+// Application-layer parsers: protocol detection by content, HTTP/1.x, DNS
+// (UDP and TCP), TLS ClientHello/ServerHello with JA3/JA3S. Parsers are
+// incremental: TCP data arrives in order but split anywhere.
+//
+// Threads: a worker's own AppCtx and AppStates only. No allocation after
+// AppCtx construction: transaction buffers come from AppCtx's fixed pool.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/detect/buffers.h"
+#include "dataplane/rules/rule.h"
+
+namespace spectre {
+
+struct AppConfig {
+  uint32_t request_body_limit = 8192;   // bytes of body kept for http.request_body
+  uint32_t response_body_limit = 8192;  // http.response_body / file_data
+  uint32_t header_limit = 8192;         // bytes of request/response head kept
+  uint32_t tx_buffers = 4096;           // pooled transaction buffers per worker
+};
+
+// Fixed-size copy of what EVE prints for a flow's latest transaction.
+struct AppMeta {
+  rules::AppProto proto = rules::AppProto::kUnknown;
+  // http
+  char http_hostname[128], http_url[512], http_user_agent[256], http_method[16], http_protocol[16];
+  char http_content_type[64];
+  uint16_t http_status = 0;
+  uint64_t http_length = 0;
+  // dns
+  char dns_rrname[256];
+  uint16_t dns_rrtype = 0, dns_id = 0;
+  uint8_t dns_rcode = 0;
+  bool dns_is_response = false;
+  // tls
+  char tls_sni[256], tls_version[16];
+  char ja3_hash[33], ja3_string[512], ja3s_hash[33], ja3s_string[256];
+};
+
+struct AppCounters {
+  uint64_t detected[5];          // by AppProto
+  uint64_t http_requests, http_responses, dns_queries, dns_answers, tls_client_hellos, tls_server_hellos;
+  uint64_t parse_errors, tx_pool_empty, truncated;
+};
+
+class AppSink {
+ public:
+  virtual ~AppSink() = default;
+  // A transaction direction is complete: HTTP request (head and body up to the
+  // limit) or response, a DNS query or answer, a TLS ClientHello or ServerHello.
+  // Buffers and meta are valid only during the call.
+  virtual void on_tx(bool to_server, const BufferSet& bufs, const AppMeta& meta) = 0;
+};
+
+struct AppState;  // per flow, fixed size, lives in the worker's session slot
+size_t app_state_size();
+void app_state_init(AppState* s);
+
+class AppCtx {
+ public:
+  explicit AppCtx(const AppConfig& cfg);
+  ~AppCtx();
+  AppCounters ctr{};
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+// In-order TCP data of one direction (after reassembly); `gap_before` bytes
+// were lost just before it (parsers resynchronise or give up on the flow).
+void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t dport,
+                const uint8_t* d, uint32_t n, uint32_t gap_before, uint64_t ts_ns, AppSink& sink);
+// One UDP datagram.
+void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t dport,
+                  const uint8_t* d, uint32_t n, uint64_t ts_ns, AppSink& sink);
+// Flow end: completes open transactions (e.g. a body delimited by close) and
+// returns pooled buffers. The state may be re-initialised afterwards.
+void app_finish(AppCtx& c, AppState* s, AppSink& sink);
+
+rules::AppProto app_proto(const AppState* s);
+const AppMeta& app_meta(const AppState* s);  // latest transaction, for alerts
+
+}  // namespace spectre

@@ -1,0 +1,107 @@
+// Signature detection runtime. Rules are compiled off the fast path into a
+// read-only CompiledRuleset (Hyperscan databases per buffer and direction,
+// rules grouped by protocol and port); workers inspect with their own
+// DetectCtx and the per-worker scratch held inside the ruleset.
+//
+// Threads: compile_ruleset() on the control thread; everything taking a
+// DetectCtx on that worker's thread only. No allocation after construction.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/detect/buffers.h"
+#include "dataplane/rules/rule.h"
+
+namespace spectre {
+
+// Per-flow detection state, kept in the worker's session for the flow.
+struct FlowDetectState {
+  uint16_t bits[7] = {};   // ids of set flowbits (ids assigned at compile)
+  uint8_t nbits = 0;
+  bool passed = false;     // a pass rule matched: no more inspection of this flow
+};
+
+// What the worker knows about the packet or stream chunk being inspected.
+struct DetectPacket {
+  const uint8_t* src = nullptr;   // addresses as in this packet (16 bytes; v4 in first 4)
+  const uint8_t* dst = nullptr;
+  uint8_t ip_ver = 4;
+  uint8_t proto = 0;              // IP protocol number
+  uint16_t sport = 0, dport = 0;  // as in this packet (for a stream chunk: its direction)
+  bool has_flow = true;
+  bool to_server = true;          // direction within the flow
+  bool established = false;       // TCP: handshake seen (or midstream pickup); UDP: both directions seen
+  uint16_t dsize = 0;             // packet payload size (packet modes)
+  rules::AppProto app_proto = rules::AppProto::kUnknown;
+  uint64_t ts_ns = 0;
+  FlowDetectState* flow = nullptr;  // null: flowbits read as unset, set is a no-op
+};
+
+// Which payload rules an inspection call considers.
+enum class PayloadMode : uint8_t {
+  kPacket,        // packet not covered by reassembly (UDP, ICMP, IP, TCP without stream): all but only_stream rules
+  kTcpPacket,     // TCP packet whose data also goes to the stream: only no_stream and dsize rules, plus rules with no payload items
+  kStreamChunk,   // reassembled in-order stream data: payload rules without no_stream/dsize
+};
+
+// Stable for the ruleset's lifetime; alerts point at it.
+struct RuleMeta {
+  uint32_t gid, sid, rev;
+  rules::Action action;
+  uint8_t severity;             // priority: 1 high .. 4
+  std::string msg, category;    // category: classification description
+  std::string metadata_json;    // Suricata's EVE form: {"key":["v",...],...} or empty
+  std::string target;           // "src_ip" / "dest_ip" / ""
+};
+
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  // One call per rule per inspected packet/chunk/transaction that matched,
+  // after thresholds and pass suppression. Worker thread.
+  virtual void alert(const RuleMeta& rule, const DetectPacket& pkt) = 0;
+};
+
+struct CompileReport {
+  uint32_t rules = 0;               // compiled
+  uint32_t rejected = 0;            // failed to compile (bad pcre, ...), listed in messages
+  uint32_t patterns = 0, databases = 0, groups = 0;
+  uint32_t pcre_jit = 0;
+  double compile_ms = 0;
+  size_t db_bytes = 0, scratch_bytes = 0;
+  std::vector<std::string> messages;
+};
+
+struct CompiledRuleset;  // opaque, immutable after compile
+
+// Builds scratch for `workers` workers. nullptr and `err` on failure (Hyperscan
+// error, no rules left). Individual bad rules are dropped and reported.
+std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs, uint32_t workers,
+                                                        CompileReport& rep, std::string& err);
+size_t ruleset_rule_count(const CompiledRuleset& rs);
+
+struct DetectCounters {
+  uint64_t inspected, prefilter_hits, rules_evaluated, alerts, suppressed_threshold, suppressed_pass;
+  uint64_t threshold_table_full;
+};
+
+struct alignas(64) DetectCtx {
+  explicit DetectCtx(uint32_t worker_id, uint32_t threshold_slots = 1 << 16);
+  ~DetectCtx();
+  uint32_t worker_id;
+  DetectCounters ctr{};
+  struct Impl;
+  std::unique_ptr<Impl> impl;  // threshold table, candidate arrays: sized once
+};
+
+void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, PayloadMode mode,
+                    const uint8_t* data, uint32_t len, AlertSink& sink);
+
+// One app-layer transaction direction completed (request or response, DNS
+// message, TLS hello): rules over app buffers whose buffers are all present.
+void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, const BufferSet& bufs,
+                AlertSink& sink);
+
+}  // namespace spectre

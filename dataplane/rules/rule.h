@@ -1,0 +1,184 @@
+// Parsed rule: the parse-time form of one Suricata/Snort-style signature.
+// Produced by the rule parser (rules/parser.h), consumed by the detection
+// compiler (detect/compile.h) and the naive reference evaluator in tests.
+// Never read by workers: they see only the compiled ruleset.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace spectre::rules {
+
+enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
+
+// Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
+// plus an app-layer-protocol check.
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls };
+
+// Detected application protocol of a flow (also used by app/ and EVE).
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed };
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unknown"
+
+// Inspection buffers. kPayload is the packet payload or, for TCP flows with
+// reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
+// is accepted and ignored as in Suricata). The rest come from app/ parsers.
+#define SPECTRE_BUFFERS(X)                                              \
+  X(kPayload, "payload")                                               \
+  X(kHttpUri, "http.uri")                                              \
+  X(kHttpUriRaw, "http.uri.raw")                                       \
+  X(kHttpMethod, "http.method")                                        \
+  X(kHttpProtocol, "http.protocol")                                    \
+  X(kHttpRequestLine, "http.request_line")                             \
+  X(kHttpHost, "http.host")                                            \
+  X(kHttpUserAgent, "http.user_agent")                                 \
+  X(kHttpHeader, "http.header")         /* request or response, by direction */ \
+  X(kHttpHeaderNames, "http.header_names")                             \
+  X(kHttpCookie, "http.cookie")                                        \
+  X(kHttpReferer, "http.referer")                                      \
+  X(kHttpContentType, "http.content_type")                             \
+  X(kHttpContentLen, "http.content_len")                               \
+  X(kHttpAccept, "http.accept")                                        \
+  X(kHttpConnection, "http.connection")                                \
+  X(kHttpStatCode, "http.stat_code")                                   \
+  X(kHttpStatMsg, "http.stat_msg")                                     \
+  X(kHttpResponseLine, "http.response_line")                           \
+  X(kHttpServer, "http.server")                                        \
+  X(kHttpLocation, "http.location")                                    \
+  X(kHttpRequestBody, "http.request_body")                             \
+  X(kHttpResponseBody, "http.response_body") /* also file_data */      \
+  X(kDnsQuery, "dns.query")                                            \
+  X(kTlsSni, "tls.sni")                                                \
+  X(kJa3Hash, "ja3.hash")                                              \
+  X(kJa3String, "ja3.string")                                          \
+  X(kJa3sHash, "ja3s.hash")                                            \
+  X(kJa3sString, "ja3s.string")
+
+enum Buf : uint8_t {
+#define SPECTRE_X(id, name) id,
+  SPECTRE_BUFFERS(SPECTRE_X)
+#undef SPECTRE_X
+  kBufCount
+};
+static_assert(kBufCount <= 32, "buffer masks are 32 bits");
+const char* buf_name(Buf b);  // the sticky-buffer keyword above
+
+// An address or port set: (any or one of `include`) and none of `exclude`.
+struct IpRange {
+  uint8_t ver = 4;           // 4 or 6
+  uint8_t lo[16] = {}, hi[16] = {};  // network order; IPv4 uses the first 4 bytes
+};
+struct IpSet {
+  bool any = true;
+  std::vector<IpRange> include, exclude;
+  bool contains(const uint8_t* addr, uint8_t ver) const;
+};
+struct PortRange { uint16_t lo = 0, hi = 65535; };
+struct PortSet {
+  bool any = true;
+  std::vector<PortRange> include, exclude;
+  bool contains(uint16_t port) const;
+};
+
+struct Header {
+  Action action = Action::kAlert;
+  Proto proto = Proto::kIp;
+  IpSet src, dst;
+  PortSet sport, dport;
+  bool bidir = false;        // "<>": also matches with src/dst swapped
+};
+
+// One match item, in rule order; relative items (distance/within, pcre R,
+// isdataat relative) refer to the previous item of the same buffer.
+struct Content {
+  std::string bytes;         // decoded (|hex| and escapes resolved)
+  bool negated = false, nocase = false, fast_pattern = false;
+  bool startswith = false, endswith = false;
+  bool has_offset = false, has_depth = false, has_distance = false, has_within = false;
+  int32_t offset = 0, depth = 0, distance = 0, within = 0;
+};
+struct Pcre {
+  std::string pattern;       // without delimiters and flags
+  bool caseless = false, dotall = false, multiline = false, extended = false;
+  bool relative = false;     // R
+  bool negated = false;
+};
+struct IsDataAt {
+  int32_t n = 0;
+  bool relative = false, negated = false;
+};
+struct MatchItem {
+  enum class Kind : uint8_t { kContent, kPcre, kIsDataAt } kind = Kind::kContent;
+  Buf buf = kPayload;
+  Content content;           // kind == kContent
+  Pcre pcre;                 // kind == kPcre
+  IsDataAt isdataat;         // kind == kIsDataAt
+};
+
+enum FlowOpt : uint16_t {
+  kFlowEstablished = 1, kFlowNotEstablished = 2, kFlowStateless = 4,
+  kFlowToServer = 8, kFlowToClient = 16, kFlowOnlyStream = 32, kFlowNoStream = 64,
+};
+
+struct Flowbit {
+  enum class Cmd : uint8_t { kSet, kIsSet, kIsNotSet, kUnset, kToggle, kNoAlert } cmd;
+  std::vector<std::string> names;  // "a|b" (any of) for isset/isnotset; "a&b" (all) split likewise
+  bool any_of = false;             // names joined by '|'
+};
+
+struct Threshold {
+  enum class Type : uint8_t { kLimit, kThreshold, kBoth, kDetectionFilter } type;
+  enum class Track : uint8_t { kBySrc, kByDst, kByRule, kByBoth } track;
+  uint32_t count = 1, seconds = 60;
+};
+
+struct Dsize {
+  enum class Op : uint8_t { kEq, kNe, kLt, kGt, kRange } op = Op::kEq;  // range: lo < dsize < hi
+  uint16_t lo = 0, hi = 0;
+};
+
+struct Rule {
+  // Identity and reporting.
+  uint32_t gid = 1, sid = 0, rev = 0;
+  std::string msg, classtype;
+  int priority = 0;          // 0: from classtype (or 3 when none)
+  std::vector<std::string> references;
+  std::vector<std::pair<std::string, std::string>> metadata;  // key, value
+  std::string target;        // "src_ip", "dest_ip" or empty
+
+  Header hdr;
+  std::vector<MatchItem> items;
+  uint16_t flow = 0;         // FlowOpt bits
+  std::vector<Flowbit> flowbits;
+  bool has_threshold = false, has_detection_filter = false;
+  Threshold threshold, detection_filter;
+  bool has_dsize = false;
+  Dsize dsize;
+  bool has_app_proto = false, app_proto_negated = false;
+  AppProto app_proto = AppProto::kUnknown;
+
+  // Where it came from, for messages.
+  std::string file;
+  uint32_t line = 0;
+};
+
+struct Classification {
+  std::string description;
+  int priority = 3;
+};
+
+// Address and port variables ($HOME_NET, $HTTP_PORTS, ...): name without '$'
+// -> the textual value, which may itself reference variables.
+struct Vars {
+  std::map<std::string, std::string> address, port;
+  static Vars suricata_defaults();
+};
+
+struct RuleSet {
+  std::vector<Rule> rules;
+  std::map<std::string, Classification> classes;
+  Vars vars;
+};
+
+}  // namespace spectre::rules

@@ -1,0 +1,69 @@
+// TCP reassembly, one StreamDir per flow direction. In-order data is handed
+// on straight from the packet (no copy); out-of-order segments are copied into
+// fixed-size chunks of a per-worker SegmentPool until the gap closes.
+// Overlap policy: first data wins (bytes already delivered or buffered are
+// kept; a retransmission with different bytes is counted, never re-delivered).
+//
+// Threads: a worker's own StreamDirs and SegmentPool only.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+namespace spectre {
+
+struct StreamConfig {
+  uint32_t depth = 1u << 20;        // bytes delivered per direction, then stop (0: unlimited)
+  uint32_t max_ooo_bytes = 65536;   // buffered out-of-order bytes per direction
+  bool midstream = true;            // pick up sessions whose SYN was not seen
+};
+
+struct StreamCounters {
+  uint64_t segments, bytes_delivered;
+  uint64_t ooo_segments;            // arrived ahead of the next expected byte
+  uint64_t retransmits;             // fully old data, same bytes
+  uint64_t overlap_diff;            // old data with different bytes (first wins)
+  uint64_t gaps, gap_bytes;         // skipped holes
+  uint64_t ooo_limit_gaps;          // gaps skipped because the OOO buffer was full
+  uint64_t depth_reached;           // directions that hit `depth`
+  uint64_t pool_empty;              // segments dropped: no free chunk
+};
+
+// Fixed pool of chunks, allocated once per worker.
+class SegmentPool {
+ public:
+  explicit SegmentPool(uint32_t chunks, uint32_t chunk_bytes = 2048);
+  ~SegmentPool();
+  uint32_t free_chunks() const;
+  struct Impl;
+ private:
+  friend struct StreamOps;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct StreamDir {
+  uint32_t next_seq = 0;   // next byte to deliver
+  uint32_t delivered = 0;  // bytes delivered (capped at depth)
+  uint32_t ooo_head = 0;   // pool chunk list, sorted by seq; 0 = empty
+  uint32_t ooo_bytes = 0;
+  uint8_t state = 0;       // implementation flags (initialized, fin seen, depth reached, ...)
+};
+
+// Called for each contiguous in-order piece. `gap_before`: bytes skipped just
+// before this piece (0 normally). Data is valid only during the call.
+using StreamDeliver = void (*)(void* user, const uint8_t* data, uint32_t len, uint32_t gap_before);
+
+// One TCP segment in this direction. `flags` are the TCP flags (SYN sets the
+// ISN; data on a SYN is ignored as Linux does). Delivers what became in order.
+void stream_segment(StreamDir& d, SegmentPool& pool, const StreamConfig& cfg, uint32_t seq,
+                    uint8_t flags, const uint8_t* data, uint32_t len, StreamCounters& ctr,
+                    StreamDeliver deliver, void* user);
+
+// Flow end: skips remaining holes (counted as gaps), delivers what is buffered,
+// and returns every chunk to the pool.
+void stream_finish(StreamDir& d, SegmentPool& pool, StreamCounters& ctr, StreamDeliver deliver,
+                   void* user);
+
+// Returns chunks without delivering (flow evicted with no consumer).
+void stream_release(StreamDir& d, SegmentPool& pool);
+
+}  // namespace spectre
