@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <rte_mbuf.h>
@@ -28,7 +29,7 @@ enum class Proto { kUdp, kTcp, kMix };
 
 // Command line (options.cc).
 struct Options {
-  std::vector<std::string> profiles;   // "64", "imix"; empty when pcap is set
+  std::vector<std::string> profiles;   // "64", "imix", "mix"; empty when pcap is set
   std::string pcap;
   std::vector<uint64_t> flows;         // total concurrent flows per run
   std::vector<uint32_t> workers;
@@ -45,17 +46,24 @@ struct Options {
   bool thp = false;                    // madvise(MADV_HUGEPAGE) the EAL's 4K-page memory
   uint64_t seed = 12345;
   std::string json_path;
+  // Signatures (-S, --rules-dir): every run is then done twice, without and
+  // with the ruleset, and the report compares them.
+  std::vector<std::string> rule_files;
+  std::string rules_dir, classification;
+  std::string mix_out;                 // --mix-out: write the generated mix as a pcap
+  bool rules() const { return !rule_files.empty() || !rules_dir.empty(); }
 };
 
 // 0: ok; 1: --help printed; 2: usage error (message printed).
 int parse_options(int argc, char** argv, Options& o);
 const char* proto_name(Proto p);
 
-// One combination of profile x flows x workers.
+// One combination of profile x flows x workers (x without/with rules).
 struct RunSpec {
-  std::string profile;      // "64", "imix" or "pcap"
-  uint64_t flows = 0;       // synthetic: requested total; pcap: 0
+  std::string profile;      // "64", "imix", "mix" or "pcap"
+  uint64_t flows = 0;       // synthetic and mix: requested total; pcap: 0
   uint32_t workers = 1;
+  bool rules = false;       // the loaded ruleset is in the snapshot
 };
 
 // A captured packet held in memory (pcap profile).
@@ -74,6 +82,25 @@ struct PcapData {
 };
 // False and `err` on an unreadable or empty capture.
 bool load_pcap(const std::string& path, PcapData& out, std::string& err);
+
+// --profile mix (mix.cc): `flows` concurrent application sessions (HTTP, TLS,
+// DNS, bulk TCP) generated as an in-memory capture; replayed like --pcap.
+struct MixStats {
+  uint64_t sessions = 0, http = 0, tls = 0, dns = 0, bulk = 0;
+  uint64_t packets = 0, bytes = 0;     // bytes: frames without FCS
+  uint64_t size_hist[4] = {};          // frames incl. FCS: <128, <512, <1024, >=1024 bytes
+};
+void generate_mix(uint64_t flows, uint64_t seed, PcapData& out, MixStats& st);
+bool write_pcap_file(const PcapData& d, const std::string& path, std::string& err);
+
+// Inspection-stage counters of one worker (zero when the build has none).
+struct InspectSnap {
+  uint64_t cyc_inspect = 0, cyc_detect = 0;   // cyc_inspect includes cyc_detect
+  uint64_t alerts = 0, alerts_dropped = 0, sessions_full = 0;
+  uint64_t stream_bytes = 0, stream_gaps = 0, stream_ooo = 0, stream_retransmits = 0;
+  uint64_t det_inspected = 0, det_prefilter_hits = 0, det_rules_evaluated = 0;  // detect calls, candidates
+  bool present = false;
+};
 
 // Everything one worker owns during a run.
 struct WorkerSlot {
@@ -104,6 +131,7 @@ struct WorkerSlot {
   // another process disturbed the figures.
   uint64_t base_cpu_ns = 0, pipe_cpu_ns = 0, base_ivcsw = 0, pipe_ivcsw = 0;
   WorkerCounters after_warm{}, after_run{};
+  InspectSnap insp_warm{}, insp_run{};
 };
 
 // Packet construction (packets.cc). Fills each slot's pools, ring and
@@ -162,11 +190,25 @@ struct RunResult {
   // Verification.
   uint64_t flows_created = 0, flows_created_measured = 0, evicted = 0, malformed = 0;
   uint64_t ended = 0, insert_failed = 0, events_dropped = 0, not_ip = 0, fragments = 0;
+  // Inspection (measured phase unless noted).
+  double cpp_inspect = 0, cpp_detect = 0;   // stream + app (without detect); signature matching
+  uint64_t alerts = 0, alerts_dropped = 0, alerts_total = 0;  // total: warm-up included
+  uint64_t sessions_full = 0, stream_gaps = 0, stream_ooo = 0, stream_retransmits = 0;
+  uint64_t det_inspected = 0, det_prefilter_hits = 0, det_rules_evaluated = 0;
+  bool inspect_counters = false;
+  // The run without rules that this one (with rules) is compared to.
+  bool have_norules = false;
+  double norules_mpps = 0, norules_cpp = 0;
   bool ok = true;
   std::vector<std::string> errors;
 };
 
 struct HostInfo {
+  // Rules, when -S / --rules-dir were given.
+  uint64_t rules_loaded = 0;
+  double rules_load_s = 0;
+  std::string rules_summary;
+  std::vector<std::pair<uint64_t, MixStats>> mixes;  // per --flows value of the mix profile
   uint64_t tsc_hz = 0;
   std::string cpu_model;
   std::string dpdk_version;

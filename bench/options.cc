@@ -1,5 +1,6 @@
 // Command-line parsing for spectre-bench. Every value is checked; errors
 // name the option and exit 2 (usage), --help exits 0.
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -25,13 +26,15 @@ const char kUsage[] =
     "mbufs and compares it with a bare RX-and-free loop over the same source.\n"
     "\n"
     "Traffic (one of):\n"
-    "  --profile P[,P..]    64 (64-byte frames) or imix (7:4:1 of 64/594/1518 B); default 64\n"
+    "  --profile P[,P..]    64 (64-byte frames), imix (7:4:1 of 64/594/1518 B) or mix (--flows\n"
+    "                       concurrent HTTP/TLS/DNS/bulk TCP sessions with handshakes, exact\n"
+    "                       sequence numbers and app payloads, IMIX-like sizes); default 64\n"
     "  --pcap FILE          load every packet of a capture and replay it in a loop\n"
     "Shape (lists run every combination):\n"
     "  --flows N[,N..]      concurrent flows, e.g. 1k, 100k, 1M (default 100k; not with --pcap)\n"
     "  --workers N[,N..]    worker lcores, each with its own source and flows (default 1)\n"
-    "  --proto P            udp, tcp or mix (default mix: even flows UDP, odd TCP)\n"
-    "  --pkts-per-flow K    mbufs per flow (default 2, or 1 when flows >= 1M)\n"
+    "  --proto P            udp, tcp or mix (default mix: even flows UDP, odd TCP; not profile mix)\n"
+    "  --pkts-per-flow K    mbufs per flow (default 2, or 1 when flows >= 1M; not profile mix)\n"
     "  --max-flows N        flow table capacity per worker (default max(1M/workers, 1.25*flows))\n"
     "Measurement:\n"
     "  --seconds S          length of each measured phase (default 3)\n"
@@ -50,7 +53,12 @@ const char kUsage[] =
     "  --thp                back the EAL's no-huge memory (mbufs, rings) with transparent huge\n"
     "                       pages, closer to a hugepage deployment; for the flow tables (malloc)\n"
     "                       also run with GLIBC_TUNABLES=glibc.malloc.hugetlb=1\n"
+    "Signatures (each run is then done twice: without rules, then with them):\n"
+    "  -S FILE              a rules file (repeatable), as spectre-dp -S\n"
+    "  --rules-dir DIR      every *.rules file in DIR (classification.config from DIR if present)\n"
+    "  --classification F   classification.config to use\n"
     "Output:\n"
+    "  --mix-out FILE       write the generated mix traffic (first --flows value) as a pcap\n"
     "  --json FILE          also write the JSON report to FILE (always on stdout)\n"
     "  -h, --help\n"
     "\n"
@@ -112,6 +120,11 @@ int parse_options(int argc, char** argv, Options& o) {
       fmt::print(stdout, "{}", kUsage);
       return 1;
     }
+    if (a == "-S") {
+      if (i + 1 >= argc || !*argv[i + 1]) return usage_error("-S needs a rules file");
+      o.rule_files.emplace_back(argv[++i]);
+      continue;
+    }
     if (a.substr(0, 2) != "--") return usage_error(fmt::format("unexpected argument '{}'", a));
     std::string name(a), val;
     bool inline_val = false;
@@ -143,8 +156,8 @@ int parse_options(int argc, char** argv, Options& o) {
       if (!need()) return usage_error("--profile needs a value");
       o.profiles.clear();
       for (auto p : split(val)) {
-        if (p != "64" && p != "imix")
-          return usage_error(fmt::format("--profile: unknown profile '{}' (64 or imix)", p));
+        if (p != "64" && p != "imix" && p != "mix")
+          return usage_error(fmt::format("--profile: unknown profile '{}' (64, imix or mix)", p));
         o.profiles.emplace_back(p);
       }
       have_profile = true;
@@ -208,6 +221,15 @@ int parse_options(int argc, char** argv, Options& o) {
     } else if (name == "--source") {
       if (!need() || (val != "ring" && val != "nic")) return usage_error("--source needs 'ring' or 'nic'");
       o.nic = val == "nic";
+    } else if (name == "--rules-dir") {
+      if (!need() || val.empty()) return usage_error("--rules-dir needs a directory");
+      o.rules_dir = val;
+    } else if (name == "--classification") {
+      if (!need() || val.empty()) return usage_error("--classification needs a file");
+      o.classification = val;
+    } else if (name == "--mix-out") {
+      if (!need() || val.empty()) return usage_error("--mix-out needs a file");
+      o.mix_out = val;
     } else if (name == "--rx-touch") {
       if (int rc = flag()) return rc;
       o.rx_touch = true;
@@ -230,6 +252,8 @@ int parse_options(int argc, char** argv, Options& o) {
     o.profiles = {"64"};
   }
   if (o.flows.empty()) o.flows = {100000};
+  if (!o.mix_out.empty() && std::find(o.profiles.begin(), o.profiles.end(), "mix") == o.profiles.end())
+    return usage_error("--mix-out needs --profile mix");
   if (o.workers.empty()) o.workers = {1};
   for (uint32_t w : o.workers)
     for (uint64_t f : o.flows)

@@ -1,4 +1,5 @@
 // JSON report (stdout / --json) and the human summary (stderr).
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 
@@ -34,7 +35,7 @@ std::string jnum(double v, int prec = 3) {
 
 const RunResult* goal_run(const std::vector<RunResult>& runs) {
   for (const RunResult& r : runs)
-    if (r.spec.profile == "64" && r.spec.flows == 100000 && r.spec.workers == 1) return &r;
+    if (r.spec.profile == "64" && r.spec.flows == 100000 && r.spec.workers == 1 && !r.spec.rules) return &r;
   return nullptr;
 }
 
@@ -60,20 +61,59 @@ std::string render_json(const HostInfo& h, const Options& o, const std::vector<R
                        : "ring: every mbuf cycles through an SP/SC ring (cold headers and data)",
                  o.rx_touch, o.seed);
   if (!o.pcap.empty()) fmt::format_to(out, "  \"pcap\": {},\n", jstr(o.pcap));
+  if (o.rules()) {
+    fmt::format_to(out, "  \"rules\": {{\"loaded\": {}, \"load_seconds\": {}, \"dir\": {}, \"files\": [",
+                   h.rules_loaded, jnum(h.rules_load_s, 2), o.rules_dir.empty() ? "null" : jstr(o.rules_dir));
+    for (size_t i = 0; i < o.rule_files.size(); i++) fmt::format_to(out, "{}{}", i ? ", " : "", jstr(o.rule_files[i]));
+    fmt::format_to(out, "], \"summary\": {}}},\n", jstr(h.rules_summary));
+  } else {
+    fmt::format_to(out, "  \"rules\": null,\n");
+  }
+  if (!h.mixes.empty()) {
+    fmt::format_to(out, "  \"mix\": [");
+    for (size_t i = 0; i < h.mixes.size(); i++) {
+      const MixStats& m = h.mixes[i].second;
+      fmt::format_to(out, "{}{{\"flows\": {}, \"sessions\": {{\"http\": {}, \"tls\": {}, \"dns\": {}, \"bulk\": {}}}, "
+                          "\"packets\": {}, \"bytes\": {}, \"avg_frame_bytes\": {}, "
+                          "\"frames_by_size\": {{\"64-127\": {}, \"128-511\": {}, \"512-1023\": {}, \"1024-1518\": {}}}}}",
+                     i ? ",\n          " : "", h.mixes[i].first, m.http, m.tls, m.dns, m.bulk, m.packets, m.bytes,
+                     jnum(m.packets ? double(m.bytes + kFcs * m.packets) / double(m.packets) : 0, 1),
+                     m.size_hist[0], m.size_hist[1], m.size_hist[2], m.size_hist[3]);
+    }
+    fmt::format_to(out, "],\n");
+  }
   fmt::format_to(out, "  \"runs\": [");
   for (size_t i = 0; i < runs.size(); i++) {
     const RunResult& r = runs[i];
-    fmt::format_to(out, "{}\n    {{\"profile\": {}, \"flows\": {}, \"workers\": {}, \"proto\": {},\n",
+    fmt::format_to(out, "{}\n    {{\"profile\": {}, \"flows\": {}, \"workers\": {}, \"proto\": {}, \"rules\": {},\n",
                    i ? "," : "", jstr(r.spec.profile), r.spec.profile == "pcap" ? r.distinct_flows : r.spec.flows,
-                   r.spec.workers, jstr(r.proto));
+                   r.spec.workers, jstr(r.proto), r.spec.rules);
     fmt::format_to(out, "     \"mbufs\": {}, \"avg_frame_bytes\": {}, \"table_capacity_per_worker\": {},\n",
                    r.mbufs, jnum(r.avg_frame, 1), r.table_capacity);
     fmt::format_to(out, "     \"packets\": {}, \"seconds\": {}, \"mpps\": {}, \"gbps_l2\": {}, \"gbps_wire\": {},\n",
                    r.packets, jnum(r.seconds, 4), jnum(r.mpps), jnum(r.gbps_l2), jnum(r.gbps_wire));
+    const double nw = double(std::max<uint32_t>(r.spec.workers, 1));
+    fmt::format_to(out, "     \"per_core\": {{\"mpps\": {}, \"gbps_l2\": {}, \"gbps_wire\": {}}},\n",
+                   jnum(r.mpps / nw), jnum(r.gbps_l2 / nw), jnum(r.gbps_wire / nw));
     fmt::format_to(out, "     \"cycles_per_packet\": {{\"total\": {}, \"decode\": {}, \"flow\": {}, \"output\": {}, "
-                        "\"rx_free_and_other\": {}}},\n",
+                        "\"inspect\": {}, \"detect\": {}, \"rx_free_and_other\": {}}},\n",
                    jnum(r.cpp_total, 2), jnum(r.cpp_decode, 2), jnum(r.cpp_flow, 2), jnum(r.cpp_output, 2),
-                   jnum(r.cpp_other, 2));
+                   r.inspect_counters ? jnum(r.cpp_inspect, 2) : "null",
+                   r.inspect_counters ? jnum(r.cpp_detect, 2) : "null", jnum(r.cpp_other, 2));
+    if (r.inspect_counters)
+      fmt::format_to(out, "     \"inspection\": {{\"alerts\": {}, \"alerts_dropped\": {}, \"alerts_incl_warmup\": {}, "
+                          "\"sessions_full\": {}, \"stream_gaps\": {}, \"stream_out_of_order\": {}, "
+                          "\"stream_retransmits\": {}, \"detect_calls\": {}, \"prefilter_hits\": {}, "
+                          "\"rules_evaluated\": {}, \"rules_evaluated_per_packet\": {}}},\n",
+                     r.alerts, r.alerts_dropped, r.alerts_total, r.sessions_full, r.stream_gaps, r.stream_ooo,
+                     r.stream_retransmits, r.det_inspected, r.det_prefilter_hits, r.det_rules_evaluated,
+                     jnum(r.packets ? double(r.det_rules_evaluated) / double(r.packets) : 0, 2));
+    if (r.have_norules)
+      fmt::format_to(out, "     \"vs_without_rules\": {{\"mpps\": {}, \"cycles_per_packet\": {}, \"mpps_ratio\": {}, "
+                          "\"cycles_ratio\": {}, \"extra_cycles_per_packet\": {}}},\n",
+                     jnum(r.norules_mpps), jnum(r.norules_cpp, 2),
+                     jnum(r.norules_mpps > 0 ? r.mpps / r.norules_mpps : NAN),
+                     jnum(r.norules_cpp > 0 ? r.cpp_total / r.norules_cpp : NAN), jnum(r.cpp_total - r.norules_cpp, 2));
     fmt::format_to(out, "     \"per_worker\": [");
     for (size_t k = 0; k < r.per_worker.size(); k++) {
       const auto& p = r.per_worker[k];
@@ -115,23 +155,30 @@ std::string render_json(const HostInfo& h, const Options& o, const std::vector<R
 }
 
 void print_human(FILE* f, const HostInfo& h, const std::vector<RunResult>& runs) {
-  fmt::print(f, "\n{:<8} {:>8} {:>3} {:>8} {:>7} {:>7} | {:>7} {:>7} {:>6} {:>6} {:>6} | {:>7} {:>7} {:>6} | {}\n",
-             "profile", "flows", "wk", "Mpps", "Gb/s", "wire", "cyc/pkt", "decode", "flow", "output", "other",
-             "base", "base", "ratio", "check");
-  fmt::print(f, "{:<8} {:>8} {:>3} {:>8} {:>7} {:>7} | {:>7} {:>7} {:>6} {:>6} {:>6} | {:>7} {:>7} {:>6} |\n", "",
-             "", "", "", "L2", "", "", "", "", "", "", "Mpps", "cyc/pkt", "");
+  fmt::print(f, "\n{:<8} {:>8} {:>3} {:>8} {:>7} {:>7} | {:>7} {:>7} {:>6} {:>6} {:>6} {:>7} {:>6} | {:>7} {:>7} {:>6} | {}\n",
+             "profile", "flows", "wk", "Mpps", "Gb/s", "wire", "cyc/pkt", "decode", "flow", "inspct", "detect",
+             "output", "other", "base", "base", "ratio", "check");
+  fmt::print(f, "{:<8} {:>8} {:>3} {:>8} {:>7} {:>7} | {:>7} {:>7} {:>6} {:>6} {:>6} {:>7} {:>6} | {:>7} {:>7} {:>6} |\n",
+             "+R=rules", "", "", "", "L2", "", "", "", "", "", "", "", "", "Mpps", "cyc/pkt", "");
   for (const RunResult& r : runs) {
-    fmt::print(f, "{:<8} {:>8} {:>3} {:>8.2f} {:>7.2f} {:>7.2f} | {:>7.1f} {:>7.1f} {:>6.1f} {:>6.1f} {:>6.1f} | "
-                  "{:>7.1f} {:>7.1f} {:>6.2f} | {}\n",
-               r.spec.profile, r.spec.profile == "pcap" ? r.distinct_flows : r.spec.flows, r.spec.workers, r.mpps,
-               r.gbps_l2, r.gbps_wire, r.cpp_total, r.cpp_decode, r.cpp_flow, r.cpp_output, r.cpp_other,
-               r.base_mpps, r.base_cpp, r.over_baseline,
+    fmt::print(f, "{:<8} {:>8} {:>3} {:>8.2f} {:>7.2f} {:>7.2f} | {:>7.1f} {:>7.1f} {:>6.1f} {:>6.1f} {:>6.1f} {:>7.1f} "
+                  "{:>6.1f} | {:>7.1f} {:>7.1f} {:>6.2f} | {}\n",
+               r.spec.profile + (r.spec.rules ? "+R" : ""), r.spec.profile == "pcap" ? r.distinct_flows : r.spec.flows,
+               r.spec.workers, r.mpps, r.gbps_l2, r.gbps_wire, r.cpp_total, r.cpp_decode, r.cpp_flow, r.cpp_inspect,
+               r.cpp_detect, r.cpp_output, r.cpp_other, r.base_mpps, r.base_cpp, r.over_baseline,
                std::string(r.ok ? "ok" : "FAILED") + (r.disturbed ? fmt::format(" (CPU {:.0f}%!)", r.cpu_share * 100) : ""));
     if (r.per_worker.size() > 1)
       for (const auto& p : r.per_worker)
         fmt::print(f, "{:>21} {:>8.2f} (worker {} on lcore {}, cpu {}: {:.1f} cyc/pkt, base {:.1f})\n", "",
                    p.mpps, p.id, p.lcore, p.cpu, p.cpp, p.base_cpp);
   }
+  for (const RunResult& r : runs)
+    if (r.have_norules)
+      fmt::print(f, "{} {} flows {} worker(s): with rules {:.2f} Mpps vs {:.2f} without ({:.2f}x cycles/packet, "
+                    "{:+.1f}); {:.2f} Gb/s per core\n",
+                 r.spec.profile, r.spec.flows, r.spec.workers, r.mpps, r.norules_mpps,
+                 r.norules_cpp > 0 ? r.cpp_total / r.norules_cpp : 0.0, r.cpp_total - r.norules_cpp,
+                 r.gbps_l2 / std::max<uint32_t>(r.spec.workers, 1));
   const RunResult* g = goal_run(runs);
   if (g)
     fmt::print(f, "goal: 64B / 100k flows / 1 worker: {:.2f} Mpps vs {:.2f} Mpps: {}{}\n", g->mpps, kGoalMpps,

@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 #include <rte_cycles.h>
@@ -36,7 +37,22 @@
 #include "bench/bench.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/stats.h"
+#include "dataplane/detect/detect.h"
 #include "dataplane/io/eal.h"
+
+// Signature support lands in the dataplane in steps: use what this build has.
+#if __has_include("dataplane/core/rules_setup.h")
+#include "dataplane/core/rules_setup.h"
+#define SPECTRE_BENCH_RULES 1
+#else
+#define SPECTRE_BENCH_RULES 0
+#endif
+#if __has_include("dataplane/core/inspect.h")
+#include "dataplane/core/inspect.h"
+#define SPECTRE_BENCH_INSPECT 1
+#else
+#define SPECTRE_BENCH_INSPECT 0
+#endif
 
 namespace spectre::bench {
 
@@ -44,6 +60,7 @@ namespace {
 
 struct Shared {
   const Snapshot* snap = nullptr;
+  bool realign = false;  // capture-like sources: start the pipeline phase at the first packet
   uint32_t nw = 0;
   uint32_t warm_passes = 1;
   uint64_t tsc_limit = 0;  // cycles per measured phase; 0: packet quota
@@ -135,6 +152,54 @@ Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, 
   return {n, t1 - t0, thread_cpu_ns() - cpu0, thread_ivcsw() - cs0};
 }
 
+// The worker's inspection counters, whichever of them this build has.
+template <class W>
+InspectSnap inspect_snap(const W& w) {
+  InspectSnap s;
+  if constexpr (requires { w.insp.ctr.cyc_detect; }) {
+    s.present = true;
+    s.cyc_inspect = w.insp.ctr.cyc_inspect;
+    s.cyc_detect = w.insp.ctr.cyc_detect;
+    s.alerts = w.insp.ctr.alerts;
+    s.alerts_dropped = w.insp.ctr.alerts_dropped;
+    s.sessions_full = w.insp.ctr.sessions_full;
+  } else if constexpr (requires { w.ctr.cyc_detect; }) {
+    s.present = true;
+    s.cyc_detect = w.ctr.cyc_detect;
+  }
+  if constexpr (requires { w.insp.det.ctr.rules_evaluated; }) {
+    s.det_inspected = w.insp.det.ctr.inspected;
+    s.det_prefilter_hits = w.insp.det.ctr.prefilter_hits;
+    s.det_rules_evaluated = w.insp.det.ctr.rules_evaluated;
+  }
+  if constexpr (requires { w.insp.stream_ctr.gaps; }) {
+    s.stream_bytes = w.insp.stream_ctr.bytes_delivered;
+    s.stream_gaps = w.insp.stream_ctr.gaps;
+    s.stream_ooo = w.insp.stream_ctr.ooo_segments;
+    s.stream_retransmits = w.insp.stream_ctr.retransmits;
+  }
+  return s;
+}
+
+// Capture-like sources (pcap, mix) replay sessions in order: after the
+// baseline phase, turn the ring (or wire) back to the first packet so the
+// measured phase does not start in the middle of every open session.
+void realign_source(WorkerSlot& ws, uint64_t consumed, bool nic) {
+  if (nic) {
+    ws.wire_pos = 0;
+    return;
+  }
+  const uint64_t n = ws.ring_order.size();
+  uint64_t k = (n - consumed % n) % n;
+  rte_mbuf* mb[kBurst];
+  while (k) {
+    unsigned want = unsigned(std::min<uint64_t>(k, kBurst));
+    unsigned got = rte_ring_sc_dequeue_burst(ws.ring, reinterpret_cast<void**>(mb), want, nullptr);
+    rte_ring_sp_enqueue_burst(ws.ring, reinterpret_cast<void* const*>(mb), got, nullptr);
+    k -= got;
+  }
+}
+
 int worker_entry(void* varg) {
   auto* a = static_cast<LaunchArg*>(varg);
   Shared& sh = *a->sh;
@@ -151,9 +216,11 @@ int worker_entry(void* varg) {
   for (uint32_t p = 1; p < sh.warm_passes; p++)
     ws.warm_pkts += source_loop<true>(w, s, ws.ring, m, 0, sh.rx_touch, sh.nic ? &ws : nullptr).pkts;
   ws.after_warm = w.ctr;
+  ws.insp_warm = inspect_snap(w);
 
   barrier(sh, 0);
   Phase b = source_loop<false>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, sh.nic ? &ws : nullptr);
+  if (sh.realign) realign_source(ws, b.pkts, sh.nic);
   ws.base_pkts = b.pkts;
   ws.base_cyc = b.cyc;
   ws.base_cpu_ns = b.cpu_ns;
@@ -165,6 +232,7 @@ int worker_entry(void* varg) {
   ws.pipe_cpu_ns = p.cpu_ns;
   ws.pipe_ivcsw = p.ivcsw;
   ws.after_run = w.ctr;
+  ws.insp_run = inspect_snap(w);
   sh.done.fetch_add(1, std::memory_order_release);
   return 0;
 }
@@ -218,7 +286,9 @@ WorkerCounters diff(const WorkerCounters& a, const WorkerCounters& b) {
 }
 
 // Checks the counters of one finished run and fills the verification fields.
-void verify(RunResult& r, const std::vector<WorkerSlot>& ws, bool synthetic) {
+// `mix`: generated sessions, complete and in order: reassembly must see no
+// gap and every flow must get a session.
+void verify(RunResult& r, const std::vector<WorkerSlot>& ws, bool synthetic, bool mix) {
   auto fail = [&](std::string msg) {
     r.ok = false;
     r.errors.push_back(std::move(msg));
@@ -244,6 +314,17 @@ void verify(RunResult& r, const std::vector<WorkerSlot>& ws, bool synthetic) {
     if (w.pipe_pkts == 0 || w.base_pkts == 0) fail(fmt::format("worker {}: processed no packets", w.id));
     if (a.flow.evicted) fail(fmt::format("worker {}: {} flows evicted (table too small?)", w.id, a.flow.evicted));
     if (a.flow_insert_failed) fail(fmt::format("worker {}: {} flow inserts failed", w.id, a.flow_insert_failed));
+    const InspectSnap& in = w.insp_run;
+    r.sessions_full += in.sessions_full;
+    r.stream_gaps += in.stream_gaps;
+    r.stream_ooo += in.stream_ooo;
+    r.stream_retransmits += in.stream_retransmits;
+    if (mix) {
+      if (a.dec.malformed_total) fail(fmt::format("worker {}: {} malformed packets", w.id, a.dec.malformed_total));
+      if (in.sessions_full) fail(fmt::format("worker {}: {} packets found no free session", w.id, in.sessions_full));
+      if (in.stream_gaps) fail(fmt::format("worker {}: {} gaps in reassembled streams", w.id, in.stream_gaps));
+      if (in.stream_ooo) fail(fmt::format("worker {}: {} out-of-order segments", w.id, in.stream_ooo));
+    }
     if (!synthetic) continue;
     if (wa.flow.created != w.flows)
       fail(fmt::format("worker {}: warm-up created {} flows, expected {}", w.id, wa.flow.created, w.flows));
@@ -261,7 +342,8 @@ RunResult summarise(const RunSpec& spec, const Options& o, const std::vector<Wor
                     uint64_t hz) {
   RunResult r;
   r.spec = spec;
-  r.proto = spec.profile == "pcap" ? "capture" : proto_name(o.proto);
+  r.proto = spec.profile == "pcap" ? "capture" : spec.profile == "mix" ? "http,tls,dns,bulk" : proto_name(o.proto);
+  uint64_t insp = 0, det = 0;
   r.warm_passes = o.warmup_passes;
   uint64_t cyc = 0, bcyc = 0, dec = 0, flow = 0, out = 0, mb = 0, fb = 0;
   double l2 = 0, wire = 0;
@@ -295,6 +377,15 @@ RunResult summarise(const RunSpec& spec, const Options& o, const std::vector<Wor
     dec += d.cyc_decode;
     flow += d.cyc_flow;
     out += d.cyc_output;
+    insp += w.insp_run.cyc_inspect - w.insp_warm.cyc_inspect;
+    det += w.insp_run.cyc_detect - w.insp_warm.cyc_detect;
+    r.alerts += w.insp_run.alerts - w.insp_warm.alerts;
+    r.alerts_dropped += w.insp_run.alerts_dropped - w.insp_warm.alerts_dropped;
+    r.alerts_total += w.insp_run.alerts;
+    r.det_inspected += w.insp_run.det_inspected - w.insp_warm.det_inspected;
+    r.det_prefilter_hits += w.insp_run.det_prefilter_hits - w.insp_warm.det_prefilter_hits;
+    r.det_rules_evaluated += w.insp_run.det_rules_evaluated - w.insp_warm.det_rules_evaluated;
+    r.inspect_counters = r.inspect_counters || w.insp_run.present;
     // dec.bytes counts captured bytes (no FCS): add it back per frame.
     if (p.seconds > 0) {
       l2 += double(d.dec.bytes + kFcs * w.pipe_pkts) * 8 / p.seconds / 1e9;
@@ -316,7 +407,9 @@ RunResult summarise(const RunSpec& spec, const Options& o, const std::vector<Wor
     r.cpp_decode = double(dec) / n;
     r.cpp_flow = double(flow) / n;
     r.cpp_output = double(out) / n;
-    r.cpp_other = r.cpp_total - r.cpp_decode - r.cpp_flow - r.cpp_output;
+    r.cpp_detect = double(det) / n;
+    r.cpp_inspect = double(insp - std::min(insp, det)) / n;
+    r.cpp_other = r.cpp_total - r.cpp_decode - r.cpp_flow - r.cpp_output - r.cpp_inspect - r.cpp_detect;
   }
   if (r.base_packets) r.base_cpp = double(bcyc) / double(r.base_packets);
   r.disturbed = r.cpu_share < kMinCpuShare;
@@ -341,8 +434,36 @@ void sleep_ms(long ms) {
   nanosleep(&ts, nullptr);
 }
 
+// Puts the ruleset into the snapshot (when this build's Snapshot has rules).
+template <class S>
+void set_rules(S& snap, const std::shared_ptr<const CompiledRuleset>& rs) {
+  if constexpr (requires { snap.rules = rs; }) snap.rules = rs;
+}
+
+// Builds one worker context. With an inspection stage, every flow of the
+// worker's traffic may hold a session, so the pool is sized to the flows.
+template <class C>
+std::unique_ptr<WorkerCtx> make_ctx(uint16_t id, uint64_t cap, uint64_t flows, const DefragConfig& dcfg,
+                                    const C& cfg) {
+#if SPECTRE_BENCH_INSPECT
+  InspectConfig ic;
+  if constexpr (requires { cfg.sessions; }) ic.sessions = std::max<uint32_t>(cfg.sessions, uint32_t(std::min<uint64_t>(flows + flows / 4 + 64, cap)));
+  if constexpr (requires { cfg.segment_chunks; }) ic.segment_chunks = cfg.segment_chunks;
+  if constexpr (requires { cfg.alert_ring_size; }) ic.alert_ring = cfg.alert_ring_size;
+  if constexpr (requires { cfg.http_body_limit; }) {
+    ic.app.request_body_limit = cfg.http_body_limit;
+    ic.app.response_body_limit = cfg.http_body_limit;
+  }
+  return std::make_unique<WorkerCtx>(id, uint32_t(cap), dcfg, cfg.event_ring_size, ic);
+#else
+  (void)flows;
+  return std::make_unique<WorkerCtx>(id, uint32_t(cap), dcfg, cfg.event_ring_size);
+#endif
+}
+
 // Builds, runs and tears down one combination. False on a set-up error.
 bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* pcap,
+             const std::shared_ptr<const CompiledRuleset>& rules,
              const std::vector<unsigned>& lcores, const std::vector<int>& cpus, uint64_t hz,
              RunResult& out, std::string& err) {
   const uint32_t nw = spec.workers;
@@ -368,6 +489,7 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
   Config cfg;
   cfg.workers = nw;
   std::unique_ptr<Snapshot> snap = build_snapshot(cfg, 1);
+  if (spec.rules) set_rules(*snap, rules);
   DefragConfig dcfg{cfg.defrag_max_datagrams, uint16_t(cfg.defrag_max_frags),
                     uint64_t(cfg.defrag_timeout_s) * 1000000000ull};
   try {
@@ -375,7 +497,7 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
       uint64_t cap = o.max_flows ? o.max_flows
                                  : std::max<uint64_t>(cfg.max_flows / nw, w.flows + w.flows / 4 + 64);
       w.table_capacity = cap;
-      w.ctx = std::make_unique<WorkerCtx>(w.id, uint32_t(cap), dcfg, cfg.event_ring_size);
+      w.ctx = make_ctx(w.id, cap, w.flows, dcfg, cfg);
       w.ctx->offline = true;
       // Nothing drains the event ring here: never wait on it (drops are counted).
       w.ctx->block_on_full = false;
@@ -394,6 +516,7 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
 
   Shared sh;
   sh.snap = snap.get();
+  sh.realign = pcap != nullptr;
   sh.nw = nw;
   sh.warm_passes = o.warmup_passes;
   sh.rx_touch = o.rx_touch;
@@ -418,7 +541,7 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
   for (const WorkerSlot& w : ws) rte_eal_wait_lcore(w.lcore);
 
   out = summarise(spec, o, ws, hz);
-  verify(out, ws, pcap == nullptr);
+  verify(out, ws, pcap == nullptr, spec.profile == "mix");
   free_sources(ws);
   return true;
 }
@@ -438,15 +561,74 @@ int run_all(const Options& o) {
                pcap.bytes.size(), pcap.linktype,
                pcap.oversize ? fmt::format(", {} truncated to the largest mbuf", pcap.oversize) : "");
 
+  // The mix profile: one generated capture per --flows value, built before
+  // the EAL starts so that its memory can be sized.
+  std::map<uint64_t, PcapData> mixes;
+  HostInfo host;
+  if (std::find(o.profiles.begin(), o.profiles.end(), "mix") != o.profiles.end())
+    for (uint64_t f : o.flows) {
+      if (mixes.count(f)) continue;
+      MixStats st;
+      double t0 = double(clock_ns(CLOCK_MONOTONIC));
+      generate_mix(f, o.seed, mixes[f], st);
+      host.mixes.emplace_back(f, st);
+      fmt::print(stderr, "spectre-bench: mix of {} sessions ({} HTTP, {} TLS, {} DNS, {} bulk): {} packets, "
+                         "{:.1f} MB, {:.0f} B/frame, generated in {:.1f} s\n",
+                 f, st.http, st.tls, st.dns, st.bulk, st.packets, double(st.bytes) / 1e6,
+                 double(st.bytes + kFcs * st.packets) / double(std::max<uint64_t>(st.packets, 1)),
+                 (double(clock_ns(CLOCK_MONOTONIC)) - t0) / 1e9);
+      if (!o.mix_out.empty() && f == o.flows[0]) {
+        if (!write_pcap_file(mixes[f], o.mix_out, err)) {
+          fmt::print(stderr, "spectre-bench: {}\n", err);
+          return 1;
+        }
+        fmt::print(stderr, "spectre-bench: wrote the mix to {}\n", o.mix_out);
+      }
+    }
+  auto data_for = [&](const RunSpec& s) -> const PcapData* {
+    return s.profile == "mix" ? &mixes.at(s.flows) : pc;
+  };
+
   std::vector<RunSpec> specs;
   for (const std::string& p : o.profiles)
     for (uint64_t f : (pc ? std::vector<uint64_t>{0} : o.flows))
-      for (uint32_t w : o.workers) specs.push_back({p, f, w});
+      for (uint32_t w : o.workers) {
+        specs.push_back({p, f, w, false});
+        if (o.rules()) specs.push_back({p, f, w, true});
+      }
   uint32_t maxw = *std::max_element(o.workers.begin(), o.workers.end());
   uint64_t need = 0;
-  for (const RunSpec& s : specs) need = std::max(need, run_memory_bytes(s, o.pkts_per_flow, pc));
+  for (const RunSpec& s : specs) need = std::max(need, run_memory_bytes(s, o.pkts_per_flow, data_for(s)));
 
-  HostInfo host;
+  // Rules: loaded and compiled once, with scratch for the most workers.
+  std::shared_ptr<const CompiledRuleset> rules;
+  if (o.rules()) {
+#if SPECTRE_BENCH_RULES
+    Config rc;
+    rc.rule_files = o.rule_files;
+    rc.rules_dir = o.rules_dir;
+    rc.classification_file = o.classification;
+    if (rc.classification_file.empty() && !o.rules_dir.empty() &&
+        access((o.rules_dir + "/classification.config").c_str(), R_OK) == 0)
+      rc.classification_file = o.rules_dir + "/classification.config";
+    double t0 = double(clock_ns(CLOCK_MONOTONIC));
+    rules = load_ruleset(rc, maxw, err, host.rules_summary);
+    host.rules_load_s = (double(clock_ns(CLOCK_MONOTONIC)) - t0) / 1e9;
+    if (!rules) {
+      fmt::print(stderr, "spectre-bench: rules: {}\n", err);
+      return 1;
+    }
+    host.rules_loaded = ruleset_rule_count(*rules);
+    fmt::print(stderr, "{}{}spectre-bench: {} rules in the ruleset, loaded in {:.1f} s\n", host.rules_summary,
+               host.rules_summary.empty() || host.rules_summary.back() == '\n' ? "" : "\n", host.rules_loaded,
+               host.rules_load_s);
+#else
+    fmt::print(stderr, "spectre-bench: this build has no signature support yet "
+                       "(dataplane/core/rules_setup.h is missing): cannot use -S / --rules-dir\n");
+    return 1;
+#endif
+  }
+
   host.cpus = allowed_cpus();
   host.cpu_model = cpu_model();
   host.dpdk_version = rte_version();
@@ -489,10 +671,11 @@ int run_all(const Options& o) {
   int rc = 0;
   for (size_t i = 0; i < specs.size(); i++) {
     const RunSpec& s = specs[i];
-    fmt::print(stderr, "[{}/{}] profile {}{}, {} worker(s)\n", i + 1, specs.size(), s.profile,
-               pc ? "" : fmt::format(", {} flows", s.flows), s.workers);
+    fmt::print(stderr, "[{}/{}] profile {}{}, {} worker(s){}\n", i + 1, specs.size(), s.profile,
+               pc ? "" : fmt::format(", {} flows", s.flows), s.workers,
+               o.rules() ? (s.rules ? ", with rules" : ", without rules") : "");
     RunResult r;
-    if (!run_one(o, s, int(i), pc, lcores, host.cpus, host.tsc_hz, r, err)) {
+    if (!run_one(o, s, int(i), data_for(s), rules, lcores, host.cpus, host.tsc_hz, r, err)) {
       fmt::print(stderr, "spectre-bench: {}\n", err);
       rc = 1;
       break;
@@ -501,6 +684,22 @@ int run_all(const Options& o) {
                        "other {:.1f}); RX+free alone {:.1f} cycles/packet; {}\n",
                r.mpps, r.cpp_total, r.cpp_decode, r.cpp_flow, r.cpp_output, r.cpp_other, r.base_cpp,
                r.ok ? "checks ok" : "CHECKS FAILED");
+    if (r.inspect_counters)
+      fmt::print(stderr, "  inspect {:.1f} + detect {:.1f} cycles/packet; {} alerts while measuring; detect: {} "
+                         "calls, {:.2f} prefilter hits and {:.2f} rules evaluated per call\n",
+                 r.cpp_inspect, r.cpp_detect, r.alerts, r.det_inspected,
+                 r.det_inspected ? double(r.det_prefilter_hits) / double(r.det_inspected) : 0.0,
+                 r.det_inspected ? double(r.det_rules_evaluated) / double(r.det_inspected) : 0.0);
+    if (s.rules && !results.empty()) {
+      const RunResult& b = results.back();
+      if (!b.spec.rules && b.spec.profile == s.profile && b.spec.flows == s.flows && b.spec.workers == s.workers) {
+        r.have_norules = true;
+        r.norules_mpps = b.mpps;
+        r.norules_cpp = b.cpp_total;
+        fmt::print(stderr, "  with rules: {:.2f}x the cycles/packet of the run without ({:+.1f})\n",
+                   b.cpp_total > 0 ? r.cpp_total / b.cpp_total : 0.0, r.cpp_total - b.cpp_total);
+      }
+    }
     for (const std::string& e : r.errors) fmt::print(stderr, "  check failed: {}\n", e);
     if (r.disturbed)
       fmt::print(stderr, "  WARNING: workers got only {:.0f}% of their CPU ({} involuntary context switches): "

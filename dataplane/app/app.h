@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "dataplane/detect/buffers.h"
 #include "dataplane/rules/rule.h"
@@ -33,6 +34,7 @@ struct AppMeta {
   uint16_t dns_rrtype = 0, dns_id = 0;
   uint8_t dns_rcode = 0;
   bool dns_is_response = false;
+  uint16_t dns_answers = 0;     // ANCOUNT of the latest message
   // tls
   char tls_sni[256], tls_version[16];
   char ja3_hash[33], ja3_string[512], ja3s_hash[33], ja3s_string[256];
@@ -79,5 +81,14 @@ void app_finish(AppCtx& c, AppState* s, AppSink& sink);
 
 rules::AppProto app_proto(const AppState* s);
 const AppMeta& app_meta(const AppState* s);  // latest transaction, for alerts
+
+// Pool accounting (tests, stats): free and total transaction buffers.
+uint32_t app_pool_free(const AppCtx& c);
+uint32_t app_pool_size(const AppCtx& c);
+
+// Appends the EVE object of m's protocol (`"http":{...}`, `"dns":{...}` or
+// `"tls":{...}`, no leading comma) to out; nothing for other protocols.
+// Empty fields are omitted. Not for the packet path (appends to a string).
+void format_app_json(const AppMeta& m, std::string& out);
 
 }  // namespace spectre

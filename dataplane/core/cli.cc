@@ -9,13 +9,20 @@ namespace spectre {
 
 const char* usage_text() {
   return "usage:\n"
-         "  spectre-dp -r FILE.pcap [-r FILE2 ...] [--workers N] [--eve FILE] [--config FILE]\n"
+         "  spectre-dp -r FILE.pcap [-r FILE2 ...] [-S RULES ...] [--workers N] [--eve FILE] [--config FILE]\n"
          "  spectre-dp [EAL options] -- [--config FILE] [--eve FILE] [--workers N]\n"
          "options:\n"
          "  -r, --read FILE     read a pcap/pcapng capture (repeatable); offline mode\n"
          "  --workers N         worker cores (offline default 1; live: EAL lcores - 1)\n"
          "  --eve FILE          EVE JSON output file ('-' for stdout)\n"
          "  --config FILE       YAML configuration (SIGHUP re-reads it)\n"
+         "  -S FILE             load exactly these rule files (repeatable), like Suricata's -S\n"
+         "  --rules-dir DIR     load every *.rules file in DIR\n"
+         "  --strict            any rule error or unsupported keyword is fatal\n"
+         "  --rules-report FILE write every rule error and skip to FILE\n"
+         "  --fast FILE         Suricata fast.log alert lines\n"
+         "  -k none|all         checksum validation (default none: ignore bad checksums)\n"
+         "  --no-midstream      do not pick up TCP sessions whose handshake was not seen\n"
          "  --progress / --no-progress   progress line on stderr (default: if a terminal)\n"
          "  -h, --help          this help;  --version  print the version\n";
 }
@@ -32,7 +39,7 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
   } else {
     bool ours = false;  // no "--": our options only, unless they look like EAL's
     for (auto& a : args)
-      if (a == "-r" || a == "--read" || a == "-h" || a == "--help" || a == "--version") ours = true;
+      if (a == "-r" || a == "--read" || a == "-S" || a == "-h" || a == "--help" || a == "--version") ours = true;
     if (ours || args.empty()) app = args; else o.eal_args = args;
   }
   for (size_t i = 0; i < app.size(); i++) {
@@ -62,6 +69,30 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
     } else if (a == "--config" || a == "-c") {
       auto v = value("--config"); if (!v) return false;
       o.config_path = *v;
+    } else if (a == "-S") {
+      auto v = value("-S"); if (!v) return false;
+      o.rule_files.push_back(*v);
+    } else if (a == "--rules-dir") {
+      auto v = value("--rules-dir"); if (!v) return false;
+      o.rules_dir = *v;
+    } else if (a == "--fast") {
+      auto v = value("--fast"); if (!v) return false;
+      o.fast_path = *v;
+    } else if (a == "--rules-report") {
+      auto v = value("--rules-report"); if (!v) return false;
+      o.rules_report = *v;
+    } else if (a == "-k") {
+      auto v = value("-k"); if (!v) return false;
+      if (*v == "none") o.checksum = 0;
+      else if (*v == "all") o.checksum = 1;
+      else {
+        err = fmt::format("-k: expected none or all, got '{}'", *v);
+        return false;
+      }
+    } else if (a == "--strict") {
+      o.strict = true;
+    } else if (a == "--no-midstream") {
+      o.no_midstream = true;
     } else if (a == "--progress") {
       o.progress = 1;
     } else if (a == "--no-progress") {

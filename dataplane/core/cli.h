@@ -12,6 +12,12 @@ struct Options {
   std::string eve_path;               // "-" = stdout
   int workers = 0;                    // 0: config / lcores decide
   int progress = -1;                  // -1: when stderr is a terminal
+  std::vector<std::string> rule_files;  // -S: exactly these (replaces the config's list)
+  std::string rules_dir;
+  std::string fast_path;              // --fast: Suricata fast.log lines
+  std::string rules_report;           // --rules-report: every per-rule error/skip
+  int checksum = -1;                  // -k: -1 config, 0 none, 1 all
+  bool strict = false, no_midstream = false;
   bool help = false, version = false;
 };
 

@@ -23,6 +23,30 @@ struct Loader {
     out = n.Scalar();
     return true;
   }
+  bool boolean(const YAML::Node& n, bool& out) {
+    try {
+      out = n.as<bool>();
+      return true;
+    } catch (const YAML::Exception&) {
+      return fail(n, "expected true or false");
+    }
+  }
+  bool strs(const YAML::Node& n, std::vector<std::string>& out) {
+    if (n.IsScalar()) { out.push_back(n.Scalar()); return true; }
+    if (!n.IsSequence()) return fail(n, "expected a list of strings");
+    for (const auto& e : n) {
+      std::string v;
+      if (!str(e, v)) return false;
+      out.push_back(v);
+    }
+    return true;
+  }
+  bool str_map(const YAML::Node& n, const char* section, std::map<std::string, std::string>& out) {
+    return each(n, section, [&](const std::string& k, const YAML::Node& v) {
+      std::string name = k[0] == '$' ? k.substr(1) : k;
+      return str(v, out[name]);
+    });
+  }
   bool u32(const YAML::Node& n, uint32_t& out, uint32_t lo, uint32_t hi) {
     try {
       uint64_t v = n.as<uint64_t>();
@@ -103,8 +127,46 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (dk == "event_ring_size") return L.u32(dv, c.event_ring_size, 64, 1u << 22);
         if (dk == "mbufs") return L.u32(dv, c.mbufs, 1023, 1u << 24);
         if (dk == "rx_desc") return L.u32(dv, c.rx_desc, 64, 16384);
+        if (dk == "alert_ring_size") return L.u32(dv, c.alert_ring_size, 64, 1u << 20);
         return false;
       });
+    if (k == "rules")
+      return L.each(v, "rules", [&](const std::string& rk, const YAML::Node& rv) {
+        if (rk == "files") return L.strs(rv, c.rule_files);
+        if (rk == "dir") return L.str(rv, c.rules_dir);
+        if (rk == "classification") return L.str(rv, c.classification_file);
+        if (rk == "strict") return L.boolean(rv, c.rules_strict);
+        return false;
+      });
+    if (k == "vars")
+      return L.each(v, "vars", [&](const std::string& vk, const YAML::Node& vv) {
+        if (vk == "address") return L.str_map(vv, "vars.address", c.address_vars);
+        if (vk == "port") return L.str_map(vv, "vars.port", c.port_vars);
+        return false;
+      });
+    if (k == "stream")
+      return L.each(v, "stream", [&](const std::string& sk, const YAML::Node& sv) {
+        if (sk == "depth") return L.u32(sv, c.stream_depth, 0, 1u << 30);
+        if (sk == "max_ooo_bytes") return L.u32(sv, c.stream_max_ooo, 0, 1u << 26);
+        if (sk == "midstream") return L.boolean(sv, c.midstream);
+        if (sk == "sessions") return L.u32(sv, c.sessions, 16, 1u << 24);
+        if (sk == "segment_chunks") return L.u32(sv, c.segment_chunks, 16, 1u << 24);
+        return false;
+      });
+    if (k == "app_layer")
+      return L.each(v, "app_layer", [&](const std::string& ak, const YAML::Node& av) {
+        if (ak == "enabled") return L.boolean(av, c.app_layer);
+        if (ak == "http_body_limit") return L.u32(av, c.http_body_limit, 0, 1u << 24);
+        return false;
+      });
+    if (k == "checksum") {
+      std::string m;
+      if (!L.str(v, m)) return false;
+      if (m == "none") c.checksum_validate = false;
+      else if (m == "all") c.checksum_validate = true;
+      else return L.fail(v, "checksum: expected none or all");
+      return true;
+    }
     return false;
   });
   } catch (const YAML::Exception& e) {  // a type the loader did not expect

@@ -3,7 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "dataplane/decode/defrag.h"
 #include "dataplane/flow/flow.h"
@@ -26,6 +28,22 @@ struct Config {
   uint32_t event_ring_size = 16384;   // per-worker event ring
   uint32_t mbufs = 16383;
   uint32_t rx_desc = 1024;
+
+  // Signatures (rules: in YAML). Empty files and dir: no signature inspection.
+  std::vector<std::string> rule_files;
+  std::string rules_dir, classification_file;
+  bool rules_strict = false;
+  std::map<std::string, std::string> address_vars, port_vars;  // over Suricata's defaults
+  // TCP reassembly and app layer (stream:, app_layer:).
+  uint32_t stream_depth = 1u << 20;    // bytes per direction, like stream.reassembly.depth
+  uint32_t stream_max_ooo = 65536;     // buffered out-of-order bytes per direction
+  bool midstream = true;
+  uint32_t sessions = 65536;           // per worker: flows with stream/app/detect state
+  uint32_t segment_chunks = 16384;     // per worker, 2 KiB each
+  uint32_t http_body_limit = 8192;
+  bool app_layer = true;
+  bool checksum_validate = false;      // checksum: all | none (Suricata -k)
+  uint32_t alert_ring_size = 2048;     // per worker
 };
 
 // Reads a YAML file over the defaults. Returns nullopt and sets `err`

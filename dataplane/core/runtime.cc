@@ -3,6 +3,7 @@
 #include <csignal>
 #include <ctime>
 #include <memory>
+#include <thread>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/core/clock.h"
+#include "dataplane/core/rules_setup.h"
 #include "dataplane/core/stats.h"
 #include "dataplane/events/writer.h"
 #include "dataplane/io/eal.h"
@@ -25,8 +27,39 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_hup = 0;
+volatile std::sig_atomic_t g_usr2 = 0;
 void on_stop(int) { g_stop = 1; }
 void on_hup(int) { g_hup = 1; }
+void on_usr2(int) { g_usr2 = 1; }
+
+// A rule reload compiling on a background thread (compiling ET Open takes
+// seconds; the main thread keeps reading / distributing meanwhile).
+struct RuleReload {
+  std::thread th;
+  std::atomic<bool> done{false};
+  std::shared_ptr<const CompiledRuleset> result;
+  std::string err, summary;
+  std::vector<std::string> messages;
+};
+
+// Prints per-rule messages: all to --rules-report, else the first few.
+void report_rule_messages(const std::vector<std::string>& msgs, const std::string& report_path) {
+  if (!report_path.empty()) {
+    FILE* f = fopen(report_path.c_str(), "w");
+    if (!f) {
+      fmt::print(stderr, "spectre-dp: {}: cannot write rules report: {}\n", report_path, strerror(errno));
+    } else {
+      for (const auto& m : msgs) fmt::print(f, "{}\n", m);
+      fclose(f);
+    }
+  }
+  const size_t kShow = report_path.empty() ? 20 : 0;
+  for (size_t i = 0; i < msgs.size() && i < kShow; i++) fmt::print(stderr, "spectre-dp: rule: {}\n", msgs[i]);
+  if (msgs.size() > kShow)
+    fmt::print(stderr, "spectre-dp: {} rule message(s){}\n", msgs.size(),
+               report_path.empty() ? " in all; --rules-report FILE lists every one"
+                                   : " written to " + report_path);
+}
 
 uint64_t wall_ns() { return clock_ns(CLOCK_REALTIME); }
 double mono_s() { return double(clock_ns(CLOCK_MONOTONIC)) * 1e-9; }
@@ -48,6 +81,45 @@ struct App {
   std::atomic<bool> input_done{false};
   uint64_t tsc_hz = 0, tsc0 = 0, wall0 = 0;
   double start_s = 0;
+  std::unique_ptr<RuleReload> rr;
+  bool usr2_pending = false;
+
+  // Main lcore: starts compiling the rule files again; never blocks.
+  void start_rule_reload() {
+    g_usr2 = 0;
+    if (rr) {  // one at a time; remember the request
+      usr2_pending = true;
+      return;
+    }
+    usr2_pending = false;
+    rr = std::make_unique<RuleReload>();
+    RuleReload* r = rr.get();
+    Config c = cfg;
+    uint32_t nw = uint32_t(workers.size());
+    r->th = std::thread([r, c, nw] {
+      r->result = load_ruleset(c, nw, r->err, r->summary, &r->messages);
+      r->done.store(true, std::memory_order_release);
+    });
+  }
+
+  // Publishes a finished reload (or reports its failure). `wait`: join first.
+  void finish_rule_reload(bool wait) {
+    if (!rr || (!wait && !rr->done.load(std::memory_order_acquire))) return;
+    rr->th.join();
+    if (!rr->result) {
+      io.reload_errors++;
+      fmt::print(stderr, "spectre-dp: rule reload refused, keeping the running rules: {}\n", rr->err);
+    } else {
+      auto next = std::make_unique<Snapshot>(*snaps->current());
+      next->generation = snaps->current()->generation + 1;
+      next->rules = rr->result;
+      snaps->publish(std::move(next));
+      io.rule_reloads++;
+      fmt::print(stderr, "spectre-dp: rules reloaded: {}\n", rr->summary.substr(0, rr->summary.find('\n')));
+    }
+    rr.reset();
+    if (usr2_pending) start_rule_reload();
+  }
 
   uint64_t live_now() const {
     return wall0 + uint64_t(double(rte_rdtsc() - tsc0) * 1e9 / double(tsc_hz));
@@ -73,12 +145,16 @@ struct App {
       next.defrag_max_datagrams = cfg.defrag_max_datagrams;
       next.eve_path = cfg.eve_path;
     }
-    snaps->publish(build_snapshot(next, snaps->current()->generation + 1));
+    auto snap = build_snapshot(next, snaps->current()->generation + 1);
+    snap->rules = snaps->current()->rules;  // rules change on SIGUSR2 only
+    snaps->publish(std::move(snap));
     io.reloads++;
   }
 
   void housekeeping() {
     if (g_hup) reload();
+    if (g_usr2) start_rule_reload();
+    finish_rule_reload(false);
     snaps->reclaim();
   }
 };
@@ -278,6 +354,11 @@ int run_dataplane(const Options& opt) {
     app.cfg = *c;
   }
   if (!opt.eve_path.empty()) app.cfg.eve_path = opt.eve_path;
+  if (!opt.rule_files.empty()) app.cfg.rule_files = opt.rule_files;
+  if (!opt.rules_dir.empty()) app.cfg.rules_dir = opt.rules_dir;
+  if (opt.strict) app.cfg.rules_strict = true;
+  if (opt.checksum >= 0) app.cfg.checksum_validate = opt.checksum == 1;
+  if (opt.no_midstream) app.cfg.midstream = false;
   const bool offline = !opt.reads.empty();
   for (const auto& f : opt.reads) {  // fail early on unreadable input
     PcapReader r;
@@ -288,6 +369,11 @@ int run_dataplane(const Options& opt) {
     }
   }
   if (offline && opt.workers) app.cfg.workers = uint32_t(opt.workers);
+  FILE* fast = nullptr;
+  if (!opt.fast_path.empty() && !(fast = fopen(opt.fast_path.c_str(), "w"))) {
+    fmt::print(stderr, "spectre-dp: {}: cannot open fast.log output: {}\n", opt.fast_path, strerror(errno));
+    return 1;
+  }
 
   std::string err;
   std::vector<std::string> eal = opt.eal_args;
@@ -309,6 +395,21 @@ int run_dataplane(const Options& opt) {
   std::signal(SIGINT, on_stop);
   std::signal(SIGTERM, on_stop);
   std::signal(SIGHUP, on_hup);
+  std::signal(SIGUSR2, on_usr2);
+
+  std::shared_ptr<const CompiledRuleset> ruleset;
+  if (rules_configured(app.cfg)) {
+    std::string summary;
+    std::vector<std::string> msgs;
+    ruleset = load_ruleset(app.cfg, nw, err, summary, &msgs);
+    report_rule_messages(msgs, opt.rules_report);
+    if (!ruleset) {
+      fmt::print(stderr, "spectre-dp: {}\n", err);
+      eal_stop();
+      return 1;
+    }
+    fmt::print(stderr, "spectre-dp: {}", summary);
+  }
 
   int rc = 0;
   {
@@ -322,13 +423,20 @@ int run_dataplane(const Options& opt) {
       eal_stop();
       return 1;
     }
-    app.snaps = std::make_unique<SnapshotManager>(build_snapshot(app.cfg, 1), nw);
+    auto first = build_snapshot(app.cfg, 1);
+    first->rules = ruleset;
+    app.snaps = std::make_unique<SnapshotManager>(std::move(first), nw);
+    InspectConfig icfg;
+    icfg.sessions = app.cfg.sessions;
+    icfg.segment_chunks = app.cfg.segment_chunks;
+    icfg.alert_ring = app.cfg.alert_ring_size;
+    icfg.app.request_body_limit = icfg.app.response_body_limit = app.cfg.http_body_limit;
     DefragConfig dcfg{app.cfg.defrag_max_datagrams, uint16_t(app.cfg.defrag_max_frags),
                       uint64_t(app.cfg.defrag_timeout_s) * 1000000000ull};
     uint32_t per_worker = std::max<uint32_t>(1024, app.cfg.max_flows / nw);
     try {
       for (uint32_t i = 0; i < nw; i++) {
-        app.workers.push_back(std::make_unique<WorkerCtx>(uint16_t(i), per_worker, dcfg, app.cfg.event_ring_size));
+        app.workers.push_back(std::make_unique<WorkerCtx>(uint16_t(i), per_worker, dcfg, app.cfg.event_ring_size, icfg));
         app.workers.back()->offline = offline;
         app.workers.back()->block_on_full = offline;
         app.wptrs.push_back(app.workers.back().get());
@@ -379,7 +487,7 @@ int run_dataplane(const Options& opt) {
     app.wall0 = wall_ns();
     EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
       format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
-    }, app.cfg.stats_interval_s);
+    }, app.cfg.stats_interval_s, fast);
     writer.start();
 
     std::vector<WorkerArg> args(nw);
@@ -395,9 +503,11 @@ int run_dataplane(const Options& opt) {
     else rc = run_live_main(app, ports);
     app.input_done.store(true, std::memory_order_release);
     rte_eal_mp_wait_lcore();
+    app.finish_rule_reload(true);
     double wall = mono_s() - app.start_s;
     writer.stop();
     if (eve && eve != stdout) fclose(eve);
+    if (fast) fclose(fast);
     app.snaps->wait_all();
     if (!offline) ports_stop(ports);
     print_summary(stderr, collect(app.wptrs), app.io, wall);

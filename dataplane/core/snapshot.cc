@@ -12,6 +12,11 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   for (int i = 0; i < kTmoClassCount; i++) s->tmo_ns[i] = uint64_t(cfg.timeouts_s[i]) * 1000000000ull;
   s->defrag_timeout_ns = uint64_t(cfg.defrag_timeout_s) * 1000000000ull;
   s->expire_budget = cfg.expire_budget;
+  s->stream.depth = cfg.stream_depth;
+  s->stream.max_ooo_bytes = cfg.stream_max_ooo;
+  s->stream.midstream = cfg.midstream;
+  s->app_layer = cfg.app_layer;
+  s->checksum_validate = cfg.checksum_validate;
   return s;
 }
 

@@ -12,6 +12,8 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dataplane/core/config.h"
+#include "dataplane/detect/detect.h"
+#include "dataplane/stream/reassembly.h"
 
 namespace spectre {
 
@@ -21,7 +23,10 @@ struct Snapshot {
   uint64_t defrag_timeout_ns = 0;
   uint32_t expire_budget = 0;
   Config cfg;
-  // Later: rule sets and models hang off here.
+  StreamConfig stream;
+  bool app_layer = true;
+  bool checksum_validate = false;
+  std::shared_ptr<const CompiledRuleset> rules;  // null: no signature inspection
 };
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);

@@ -21,6 +21,10 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
     WorkerCounters c = relaxed_copy(w->ctr);
     add(t.w, c);
     add(t.frag, relaxed_copy(w->defrag.counters));
+    add(t.insp, relaxed_copy(w->insp.ctr));
+    add(t.stream, relaxed_copy(w->insp.stream_ctr));
+    add(t.app, relaxed_copy(w->insp.app.ctr));
+    add(t.det, relaxed_copy(w->insp.det.ctr));
     t.worker_pkts.push_back(c.dec.pkts);
   }
   return t;
@@ -61,8 +65,28 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  t.w.events_waited);
   for (size_t i = 0; i < t.worker_pkts.size(); i++)
     fmt::format_to(o, "{}{}", i ? "," : "", t.worker_pkts[i]);
-  fmt::format_to(o, "],\"reloads\":{},\"reload_errors\":{}}}}}\n", io.reloads.load(),
-                 io.reload_errors.load());
+  fmt::format_to(o, "],\"reloads\":{},\"reload_errors\":{},\"rule_reloads\":{}", io.reloads.load(),
+                 io.reload_errors.load(), io.rule_reloads.load());
+  const StreamCounters& st = t.stream;
+  fmt::format_to(o, ",\"stream\":{{\"segments\":{},\"bytes\":{},\"ooo_segments\":{},\"retransmits\":{},"
+                    "\"overlap_diff\":{},\"gaps\":{},\"gap_bytes\":{},\"ooo_limit_gaps\":{},"
+                    "\"depth_reached\":{},\"pool_empty\":{},\"sessions_full\":{}}}",
+                 st.segments, st.bytes_delivered, st.ooo_segments, st.retransmits, st.overlap_diff, st.gaps,
+                 st.gap_bytes, st.ooo_limit_gaps, st.depth_reached, st.pool_empty, t.insp.sessions_full);
+  const AppCounters& a = t.app;
+  fmt::format_to(o, ",\"app_layer\":{{\"flow\":{{\"http\":{},\"dns\":{},\"tls\":{},\"failed\":{}}},"
+                    "\"tx\":{{\"http_requests\":{},\"http_responses\":{},\"dns_queries\":{},"
+                    "\"dns_answers\":{},\"tls_client_hellos\":{},\"tls_server_hellos\":{}}},"
+                    "\"parse_errors\":{},\"tx_pool_empty\":{},\"truncated\":{}}}",
+                 a.detected[1], a.detected[2], a.detected[3], a.detected[4], a.http_requests,
+                 a.http_responses, a.dns_queries, a.dns_answers, a.tls_client_hellos, a.tls_server_hellos,
+                 a.parse_errors, a.tx_pool_empty, a.truncated);
+  const DetectCounters& dc = t.det;
+  fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
+                    "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
+                    "\"suppressed_pass\":{},\"checksum_invalid\":{}}}}}}}\n",
+                 t.insp.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
+                 dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {
@@ -92,9 +116,18 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
   if (io.input_errors.load() || io.oversize.load())
     fmt::print(f, "  input: {} capture read errors, {} oversize frames\n", io.input_errors.load(),
                io.oversize.load());
+  if (t.stream.segments || t.app.detected[1] + t.app.detected[2] + t.app.detected[3])
+    fmt::print(f, "  stream: {} segments, {} bytes, {} out of order, {} gaps, {} overlaps with other data; "
+                  "app: http {} dns {} tls {} flows\n",
+               t.stream.segments, t.stream.bytes_delivered, t.stream.ooo_segments, t.stream.gaps,
+               t.stream.overlap_diff, t.app.detected[1], t.app.detected[2], t.app.detected[3]);
+  if (t.insp.alerts || t.det.inspected)
+    fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.insp.alerts,
+               t.insp.alerts_dropped, t.det.suppressed_threshold);
   if (d.pkts)
-    fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} output {:.1f}\n",
+    fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) output {:.1f}\n",
                double(t.w.cyc_decode) / double(d.pkts), double(t.w.cyc_flow) / double(d.pkts),
+               double(t.insp.cyc_inspect) / double(d.pkts), double(t.insp.cyc_detect) / double(d.pkts),
                double(t.w.cyc_output) / double(d.pkts));
 }
 

@@ -30,12 +30,16 @@ struct IoCounters {
   std::atomic<uint64_t> input_errors{0};    // truncated or corrupt capture files
   std::atomic<uint64_t> dist_ring_full{0};  // live distributor: worker ring full
   std::atomic<uint64_t> port_ipackets{0}, port_imissed{0}, port_ierrors{0}, port_rx_nombuf{0};
-  std::atomic<uint64_t> reloads{0}, reload_errors{0};
+  std::atomic<uint64_t> reloads{0}, reload_errors{0}, rule_reloads{0};
 };
 
 struct Totals {
   WorkerCounters w{};
   DefragCounters frag{};
+  InspectCounters insp{};
+  StreamCounters stream{};
+  AppCounters app{};
+  DetectCounters det{};
   std::vector<uint64_t> worker_pkts;
 };
 

@@ -27,18 +27,16 @@ inline uint8_t timeout_class(const Flow& f) {
   }
 }
 
-// Deterministic id (same input, any worker count): hash and start time, 51 bits.
-inline uint64_t make_flow_id(uint32_t hash, uint64_t ts_ns) {
-  return ((uint64_t(hash) << 19) ^ (ts_ns / 1000)) & ((1ull << 51) - 1);
-}
-
-void emit_flow_end(WorkerCtx& w, const Flow& f, EndReason why) {
+void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
+  Flow& f = const_cast<Flow&>(cf);  // the table hands out its slot before freeing it
+  if (f.session) inspect_flow_end(w, w.snap, f);
   uint64_t t0 = rte_rdtsc();
   Event ev;
   ev.type = EventType::kFlow;
   FlowRecord& r = ev.flow;
   bool sw = f.flags & kFlowInitSwapped;
-  r.flow_id = f.flow_id;
+  r.flow_id = flow_id_of(f);
+  r.app_proto = f.app_proto;
   r.first_ts = f.first_ts;
   r.last_ts = f.last_ts;
   r.pkts[0] = f.pkts[0]; r.pkts[1] = f.pkts[1];
@@ -87,13 +85,16 @@ inline void tcp_track(Flow& f, const PacketInfo& p, int dir) {
     case TcpState::kNone:  // first packet of the flow
       if ((fl & (kSyn | kAck)) == kSyn) f.tcp_state = TcpState::kSynSent;
       else if ((fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
-      else { f.tcp_state = TcpState::kEstablished; f.flags |= kFlowMidstream; }
+      else { f.tcp_state = TcpState::kEstablished; f.flags |= kFlowMidstream | kFlowEstablished; }
       break;
     case TcpState::kSynSent:
       if (dir == 1 && (fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
       break;
     case TcpState::kSynRecv:
-      if (dir == 0 && (fl & (kSyn | kAck)) == kAck) f.tcp_state = TcpState::kEstablished;
+      if (dir == 0 && (fl & (kSyn | kAck)) == kAck) {
+        f.tcp_state = TcpState::kEstablished;
+        f.flags |= kFlowEstablished;
+      }
       break;
     default: break;
   }
@@ -116,7 +117,6 @@ uint32_t flow_create(WorkerCtx& w, const PacketInfo& p) {
   }
   Flow& f = w.flows.at(idx);
   f.first_ts = f.last_ts = p.ts_ns;
-  f.flow_id = make_flow_id(p.hash, p.ts_ns);
   // The initiator sent the first packet, unless that packet is a SYN-ACK.
   bool synack = p.proto == 6 && (p.tcp_flags & (kSyn | kAck)) == (kSyn | kAck);
   if (p.swapped != synack) f.flags |= kFlowInitSwapped;
@@ -128,7 +128,8 @@ uint32_t flow_create(WorkerCtx& w, const PacketInfo& p) {
 }
 
 // Flow stage for one decoded packet. `idx` is the lookup result or 0.
-inline void flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, uint32_t idx) {
+// Returns the flow's index (0: not tracked) and its direction in `dir`.
+inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, uint32_t idx, int& dir) {
   if (idx) {
     Flow& f = w.flows.at(idx);
     bool expired = p.ts_ns > f.last_ts + s.tmo_ns[f.tmo_class];
@@ -140,9 +141,9 @@ inline void flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, ui
       idx = 0;
     }
   }
-  if (!idx && !(idx = flow_create(w, p))) return;
+  if (!idx && !(idx = flow_create(w, p))) return 0;
   Flow& f = w.flows.at(idx);
-  int dir = p.swapped == bool(f.flags & kFlowInitSwapped) ? 0 : 1;
+  dir = p.swapped == bool(f.flags & kFlowInitSwapped) ? 0 : 1;
   f.pkts[dir]++;
   f.bytes[dir] += p.frame_len;
   f.flags |= dir == 0 ? kFlowSeenToServer : kFlowSeenToClient;
@@ -158,12 +159,14 @@ inline void flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, ui
     w.flows.touch(idx, cls);
     f.lru_stamp = stamp;
   }
+  return idx;
 }
 
 }  // namespace
 
-WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring)
-    : id(id_), flows(max_flows), defrag(dcfg), events(event_ring) {}
+WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
+                     const InspectConfig& icfg)
+    : id(id_), flows(max_flows), defrag(dcfg), events(event_ring), insp(id_, icfg) {}
 
 void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, uint64_t now_ns) {
   alignas(PacketInfo) unsigned char pi_mem[sizeof(PacketInfo) * kMaxBurst];
@@ -173,6 +176,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   int held[kMaxBurst];  // defrag slots to release at the end of the burst
   int nheld = 0;
   if (n > kMaxBurst) n = kMaxBurst;
+  w.snap = &s;
   if (w.last_gen != s.generation) {
     w.last_gen = s.generation;
     w.ctr.reloads_seen++;
@@ -226,7 +230,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     if (ok[i]) w.flows.prefetch_buckets(p.hash);
   }
   uint64_t t1 = rte_rdtsc();
-  uint64_t out0 = w.ctr.cyc_output;
+  uint64_t out0 = w.ctr.cyc_output, insp0 = w.insp.ctr.cyc_inspect;
 
   // Lookup pass: buckets are in cache by now; start loading the flows.
   for (int i = 0; i < n; i++) {
@@ -237,16 +241,19 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     uint32_t f = idx[i];
     // An earlier packet of this burst may have created, ended or replaced the flow.
     if (!f || !(w.flows.at(f).key == pi[i].key)) f = w.flows.lookup(pi[i].key, pi[i].hash);
-    flow_update(w, s, pi[i], f);
+    int dir = 0;
+    f = flow_update(w, s, pi[i], f, dir);
+    if (f) inspect_packet(w, s, pi[i], w.flows.at(f), dir);
   }
   for (int i = 0; i < nheld; i++) w.defrag.release(held[i]);
   uint64_t t2 = rte_rdtsc();
   w.ctr.cyc_decode += t1 - t0;
-  w.ctr.cyc_flow += (t2 - t1) - (w.ctr.cyc_output - out0);
+  w.ctr.cyc_flow += (t2 - t1) - (w.ctr.cyc_output - out0) - (w.insp.ctr.cyc_inspect - insp0);
   w.ctr.bursts++;
 }
 
 void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
+  w.snap = &s;
   if (now_ns > w.clock_ns) w.clock_ns = now_ns;
   w.flows.expire(w.clock_ns, s.tmo_ns, s.expire_budget,
                  [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });

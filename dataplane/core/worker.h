@@ -7,6 +7,7 @@
 
 #include <rte_mbuf.h>
 
+#include "dataplane/core/inspect.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/decode/decode.h"
 #include "dataplane/decode/defrag.h"
@@ -40,7 +41,8 @@ struct WorkerCounters {
 };
 
 struct alignas(64) WorkerCtx {
-  WorkerCtx(uint16_t id, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring);
+  WorkerCtx(uint16_t id, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
+            const InspectConfig& icfg = InspectConfig{});
 
   uint16_t id;
   bool offline = true;        // timestamps from mbuf meta, not the TSC
@@ -50,6 +52,8 @@ struct alignas(64) WorkerCtx {
   FlowTable flows;
   Defrag defrag;
   SpscRing<Event> events;
+  InspectCtx insp;            // reassembly, app layer, detection, alert ring
+  const Snapshot* snap = nullptr;  // as of the last burst/tick; valid until the next quiescent()
   WorkerCounters ctr{};
 };
 

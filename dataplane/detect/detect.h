@@ -37,6 +37,13 @@ struct DetectPacket {
   rules::AppProto app_proto = rules::AppProto::kUnknown;
   uint64_t ts_ns = 0;
   FlowDetectState* flow = nullptr;  // null: flowbits read as unset, set is a no-op
+  // kStreamChunk: the buffer is the previous chunk's tail followed by new
+  // bytes from `stream_new_from` on; only matches that need a new byte count
+  // (a rule that also matches within [0, stream_new_from) was reported before).
+  // `stream_base`: stream offset of buffer byte 0, so absolute offset/depth
+  // keep meaning "from the start of the stream".
+  uint32_t stream_new_from = 0;
+  uint64_t stream_base = 0;
 };
 
 // Which payload rules an inspection call considers.
@@ -76,15 +83,31 @@ struct CompileReport {
 
 struct CompiledRuleset;  // opaque, immutable after compile
 
+// Port grouping knobs (defaults suit real rule sets; tests lower them).
+struct CompileOptions {
+  uint32_t max_port_groups = 8;     // per (mode, protocol, direction), besides the default group
+  uint32_t min_rules_per_port = 4;  // a port gets its own group only with this many port-specific rules
+  uint32_t wide_port_set = 4096;    // a rule on more ports than this counts as any-port
+};
+
 // Builds scratch for `workers` workers. nullptr and `err` on failure (Hyperscan
 // error, no rules left). Individual bad rules are dropped and reported.
 std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs, uint32_t workers,
                                                         CompileReport& rep, std::string& err);
+std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs, uint32_t workers,
+                                                        const CompileOptions& opt, CompileReport& rep,
+                                                        std::string& err);
 size_t ruleset_rule_count(const CompiledRuleset& rs);
+// Flowbit id of `name` in this ruleset, or -1 (tests, diagnostics).
+int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name);
 
 struct DetectCounters {
   uint64_t inspected, prefilter_hits, rules_evaluated, alerts, suppressed_threshold, suppressed_pass;
   uint64_t threshold_table_full;
+  uint64_t recursion_limit;   // rule evaluations cut short by the inspection budget (no match)
+  uint64_t pcre_errors;       // match limit hit or other PCRE2 error (no match)
+  uint64_t flowbits_full;     // set failed: FlowDetectState holds 7 bits
+  uint64_t bad_worker;        // worker_id >= the ruleset's worker count: not inspected
 };
 
 struct alignas(64) DetectCtx {
@@ -93,7 +116,9 @@ struct alignas(64) DetectCtx {
   uint32_t worker_id;
   DetectCounters ctr{};
   struct Impl;
-  std::unique_ptr<Impl> impl;  // threshold table, candidate arrays: sized once
+  std::unique_ptr<Impl> impl;  // threshold table (keyed by gid/sid: survives reloads), sized once.
+                               // Scratch and candidate arrays depend on the ruleset and live in it,
+                               // indexed by worker_id (must be < the `workers` given to compile).
 };
 
 void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, PayloadMode mode,

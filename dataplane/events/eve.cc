@@ -8,12 +8,13 @@
 
 namespace spectre {
 
-namespace {
 void put_ip(fmt::memory_buffer& out, const uint8_t* a, uint8_t ver) {
   char buf[INET6_ADDRSTRLEN];
   inet_ntop(ver == 4 ? AF_INET : AF_INET6, a, buf, sizeof buf);
   out.append(std::string_view(buf));
 }
+
+namespace {
 
 void put_flags(fmt::memory_buffer& out, uint8_t f) {
   static const struct { uint8_t bit; const char* name; } kNames[] = {
@@ -109,6 +110,7 @@ void format_flow(fmt::memory_buffer& out, const FlowRecord& r) {
   fmt::format_to(o, "\",\"age\":{},\"state\":\"{}\",\"reason\":\"{}\",\"alerted\":{}}}",
                  r.last_ts / 1000000000ull - r.first_ts / 1000000000ull, flow_state_name(r),
                  kReasons[uint8_t(r.reason) % 3], (r.flags & kFlowAlerted) ? "true" : "false");
+  if (r.app_proto) fmt::format_to(o, ",\"app_proto\":\"{}\"", rules::app_proto_name(rules::AppProto(r.app_proto)));
   if (r.proto == 6) {
     fmt::format_to(o, ",\"tcp\":{{\"tcp_flags\":\"{:02x}\",\"tcp_flags_ts\":\"{:02x}\",\"tcp_flags_tc\":\"{:02x}\"",
                    r.tcp_flags_ts | r.tcp_flags_tc, r.tcp_flags_ts, r.tcp_flags_tc);

@@ -17,5 +17,13 @@ void format_flow(fmt::memory_buffer& out, const FlowRecord& r);
 const char* proto_name(uint8_t proto, char (&buf)[8]);
 const char* tcp_state_name(TcpState s);
 const char* flow_state_name(const FlowRecord& r);
+void put_ip(fmt::memory_buffer& out, const uint8_t* a, uint8_t ver);
+// Appends `s` as a JSON string body (no quotes), escaping as RFC 8259 requires.
+void put_json_escaped(fmt::memory_buffer& out, std::string_view s);
+
+// Appends one alert event line (eve_alert.cc).
+void format_alert(fmt::memory_buffer& out, const AlertRecord& a);
+// Appends one Suricata fast.log line (UTC timestamps).
+void format_fast(fmt::memory_buffer& out, const AlertRecord& a);
 
 }  // namespace spectre

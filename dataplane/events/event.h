@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 
+#include "dataplane/app/app.h"
 #include "dataplane/flow/flow.h"
 
 namespace spectre {
@@ -19,6 +20,7 @@ struct FlowRecord {
   EndReason reason;
   uint8_t flags;                  // FlowFlags
   uint8_t worker;
+  uint8_t app_proto;              // rules::AppProto
 };
 
 enum class EventType : uint8_t { kFlow };
@@ -30,5 +32,21 @@ struct Event {
   };
 };
 static_assert(sizeof(Event) <= 128);
+
+// One alert, copied out of the ruleset (which a reload may free before the
+// writer formats it). Written in place into the worker's alert ring.
+struct AlertRecord {
+  uint64_t ts_ns, flow_id;
+  uint8_t src[16], dst[16];       // as in the packet
+  uint16_t sport, dport;
+  uint8_t ip_ver, proto, app_proto;
+  bool to_server, has_flow, has_app;
+  uint8_t action;                 // rules::Action
+  uint8_t severity;
+  uint8_t worker;
+  uint32_t gid, sid, rev;
+  char msg[256], category[128], metadata[512];  // NUL-terminated, truncated
+  AppMeta app;                    // valid when has_app
+};
 
 }  // namespace spectre

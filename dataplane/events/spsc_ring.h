@@ -34,6 +34,27 @@ class SpscRing {
     tail_.store(t + 1, std::memory_order_release);  // publishes the slot
     return true;
   }
+  // Producer, in place for large records: claim() a slot (null when full),
+  // fill it, then commit(). At most one claim outstanding.
+  T* claim() {
+    uint64_t t = tail_.load(std::memory_order_relaxed);
+    if (t - head_cache_ >= cap_) {
+      head_cache_ = head_.load(std::memory_order_acquire);
+      if (t - head_cache_ >= cap_) return nullptr;
+    }
+    return &slots_[t & mask_];
+  }
+  void commit() { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  // Consumer, in place: peek() the oldest slot (null when empty), then release().
+  const T* peek() {
+    uint64_t h = head_.load(std::memory_order_relaxed);
+    if (h == tail_cache_) {
+      tail_cache_ = tail_.load(std::memory_order_acquire);
+      if (h == tail_cache_) return nullptr;
+    }
+    return &slots_[h & mask_];
+  }
+  void release() { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
   // Consumer. False when empty.
   bool pop(T& out) {
     uint64_t h = head_.load(std::memory_order_relaxed);

@@ -7,8 +7,9 @@
 namespace spectre {
 
 EventWriter::EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats,
-                         uint32_t stats_interval_s)
-    : workers_(std::move(workers)), out_(out), stats_(std::move(stats)), interval_s_(stats_interval_s) {}
+                         uint32_t stats_interval_s, FILE* fast)
+    : fast_(fast), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
+      interval_s_(stats_interval_s) {}
 
 EventWriter::~EventWriter() {
   if (thread_.joinable()) stop();
@@ -23,6 +24,13 @@ size_t EventWriter::drain(fmt::memory_buffer& buf) {
     for (int k = 0; k < 4096 && w->events.pop(ev); k++, n++) {
       if (out_ && ev.type == EventType::kFlow) format_flow(buf, ev.flow);
     }
+    for (int k = 0; k < 1024; k++, n++) {
+      const AlertRecord* a = w->insp.alerts.peek();
+      if (!a) break;
+      if (out_) format_alert(buf, *a);
+      if (fast_) format_fast(fast_buf_, *a);
+      w->insp.alerts.release();
+    }
   }
   return n;
 }
@@ -30,6 +38,8 @@ size_t EventWriter::drain(fmt::memory_buffer& buf) {
 void EventWriter::flush(fmt::memory_buffer& buf) {
   if (out_ && buf.size()) fwrite(buf.data(), 1, buf.size(), out_);
   buf.clear();
+  if (fast_ && fast_buf_.size()) fwrite(fast_buf_.data(), 1, fast_buf_.size(), fast_);
+  fast_buf_.clear();
 }
 
 void EventWriter::run() {
@@ -43,6 +53,7 @@ void EventWriter::run() {
       if (out_) stats_(buf);
       flush(buf);
       if (out_) fflush(out_);
+      if (fast_) fflush(fast_);
       next_stats = now + std::chrono::seconds(interval_s_);
     }
     if (n == 0) {
@@ -54,6 +65,7 @@ void EventWriter::run() {
   if (out_) stats_(buf);
   flush(buf);
   if (out_) fflush(out_);
+  if (fast_) fflush(fast_);
 }
 
 void EventWriter::stop() {

@@ -16,8 +16,10 @@ namespace spectre {
 class EventWriter {
  public:
   using StatsFn = std::function<void(fmt::memory_buffer&)>;
-  // `out` may be null: events are drained and discarded.
-  EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats, uint32_t stats_interval_s);
+  // `out` may be null: events are drained and discarded. `fast` (may be
+  // null) gets fast.log lines for alerts.
+  EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats, uint32_t stats_interval_s,
+              FILE* fast = nullptr);
   ~EventWriter();
   void start();
   // Drains what is left, writes a final stats line, flushes. Call after workers stopped.
@@ -27,7 +29,8 @@ class EventWriter {
   void run();
   size_t drain(fmt::memory_buffer& buf);
   void flush(fmt::memory_buffer& buf);
-
+  fmt::memory_buffer fast_buf_;
+  FILE* fast_;
   std::vector<WorkerCtx*> workers_;
   FILE* out_;
   StatsFn stats_;

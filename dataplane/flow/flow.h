@@ -24,6 +24,7 @@ enum FlowFlags : uint8_t {
   kFlowMidstream = 16,
   kFlowFinToServer = 32,
   kFlowFinToClient = 64,
+  kFlowEstablished = 128,  // TCP handshake completed (or midstream pickup)
 };
 
 struct alignas(64) Flow {
@@ -37,12 +38,19 @@ struct alignas(64) Flow {
   // line 1: per-packet accounting
   uint64_t first_ts, last_ts;    // ns since epoch
   uint64_t pkts[2], bytes[2];    // [0] to server, [1] to client
-  uint64_t flow_id;
+  uint32_t session;              // worker session slot (stream/app/detect state); 0: none
+  uint8_t app_proto;             // rules::AppProto
+  uint8_t pad[3];
   uint8_t flags;
   uint8_t icmp_type, icmp_code;  // of the first packet
-  uint8_t pad;
+  uint8_t pad2;
   uint32_t lru_stamp;            // last_ts >> 20 (~1.05 ms units) when last LRU-linked
 };
 static_assert(sizeof(Flow) == 128, "Flow must stay two cache lines");
+
+// Deterministic id (same input, any worker count): hash and start time, 51 bits.
+inline uint64_t flow_id_of(const Flow& f) {
+  return ((uint64_t(f.hash) << 19) ^ (f.first_ts / 1000)) & ((1ull << 51) - 1);
+}
 
 }  // namespace spectre

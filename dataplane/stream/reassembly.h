@@ -25,28 +25,36 @@ struct StreamCounters {
   uint64_t gaps, gap_bytes;         // skipped holes
   uint64_t ooo_limit_gaps;          // gaps skipped because the OOO buffer was full
   uint64_t depth_reached;           // directions that hit `depth`
-  uint64_t pool_empty;              // segments dropped: no free chunk
+  uint64_t pool_empty;              // segments that found no free chunk (hole skipped instead)
+  uint64_t no_syn;                  // data segments dropped: no SYN seen and midstream off
 };
 
-// Fixed pool of chunks, allocated once per worker.
+// Fixed pool of chunks, allocated once per worker (one allocation; data pages are
+// touched on first use). chunk_bytes is clamped to [16, 16 MiB].
 class SegmentPool {
  public:
   explicit SegmentPool(uint32_t chunks, uint32_t chunk_bytes = 2048);
   ~SegmentPool();
   uint32_t free_chunks() const;
+  uint32_t chunks() const;       // as constructed (index 0, the null chunk, not counted)
+  uint32_t chunk_bytes() const;
   struct Impl;
  private:
   friend struct StreamOps;
   std::unique_ptr<Impl> impl_;
 };
 
+// 24 bytes. A zero-initialized StreamDir is a fresh direction.
 struct StreamDir {
   uint32_t next_seq = 0;   // next byte to deliver
   uint32_t delivered = 0;  // bytes delivered (capped at depth)
   uint32_t ooo_head = 0;   // pool chunk list, sorted by seq; 0 = empty
   uint32_t ooo_bytes = 0;
+  uint32_t depth = 0;      // cfg.depth copied when the direction starts (0: unlimited)
+  uint16_t ooo_chunks = 0; // chunks in the list (capped per direction, see reassembly.cc)
   uint8_t state = 0;       // implementation flags (initialized, fin seen, depth reached, ...)
 };
+static_assert(sizeof(StreamDir) <= 24);
 
 // Called for each contiguous in-order piece. `gap_before`: bytes skipped just
 // before this piece (0 normally). Data is valid only during the call.
@@ -57,6 +65,14 @@ using StreamDeliver = void (*)(void* user, const uint8_t* data, uint32_t len, ui
 void stream_segment(StreamDir& d, SegmentPool& pool, const StreamConfig& cfg, uint32_t seq,
                     uint8_t flags, const uint8_t* data, uint32_t len, StreamCounters& ctr,
                     StreamDeliver deliver, void* user);
+
+// StreamDir::state bits. FIN and RST use the TCP flag values.
+enum : uint8_t {
+  kStreamFin = 0x01, kStreamSyn = 0x02, kStreamRst = 0x04,  // seen in this direction
+  kStreamInit = 0x10,                                       // next_seq is valid
+  kStreamDepth = 0x20,                                      // depth reached: data ignored
+};
+inline bool stream_depth_reached(const StreamDir& d) { return d.state & kStreamDepth; }
 
 // Flow end: skips remaining holes (counted as gaps), delivers what is buffered,
 // and returns every chunk to the pool.

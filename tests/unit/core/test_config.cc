@@ -205,3 +205,43 @@ TEST(Config, NullFilenameIsNotLiteralNull) {
 
 }  // namespace
 }  // namespace spectre
+
+namespace spectre {
+namespace {
+
+TEST(Config, RulesVarsStreamAndChecksum) {
+  Config c;
+  ASSERT_EQ(load("rules:\n  files: [a.rules, b.rules]\n  dir: /r\n  classification: c.config\n  strict: true\n"
+                 "vars:\n  address: {HOME_NET: \"[198.18.0.0/15]\", $EXTERNAL_NET: any}\n"
+                 "  port: {HTTP_PORTS: \"[80,8080]\"}\n"
+                 "stream: {depth: 4096, max_ooo_bytes: 1000, midstream: false, sessions: 100}\n"
+                 "app_layer: {enabled: false, http_body_limit: 100}\n"
+                 "checksum: all\n", &c), "");
+  EXPECT_EQ(c.rule_files, (std::vector<std::string>{"a.rules", "b.rules"}));
+  EXPECT_EQ(c.rules_dir, "/r");
+  EXPECT_EQ(c.classification_file, "c.config");
+  EXPECT_TRUE(c.rules_strict);
+  EXPECT_EQ(c.address_vars.at("HOME_NET"), "[198.18.0.0/15]");
+  EXPECT_EQ(c.address_vars.at("EXTERNAL_NET"), "any");
+  EXPECT_EQ(c.port_vars.at("HTTP_PORTS"), "[80,8080]");
+  EXPECT_EQ(c.stream_depth, 4096u);
+  EXPECT_EQ(c.stream_max_ooo, 1000u);
+  EXPECT_FALSE(c.midstream);
+  EXPECT_EQ(c.sessions, 100u);
+  EXPECT_FALSE(c.app_layer);
+  EXPECT_EQ(c.http_body_limit, 100u);
+  EXPECT_TRUE(c.checksum_validate);
+  // A single file is accepted as a scalar.
+  ASSERT_EQ(load("rules: {files: one.rules}\n", &c), "");
+  EXPECT_EQ(c.rule_files, std::vector<std::string>{"one.rules"});
+}
+
+TEST(Config, RulesSectionErrors) {
+  EXPECT_NE(load("checksum: sometimes\n").find("checksum: expected none or all"), std::string::npos);
+  EXPECT_NE(load("rules: {strict: maybe}\n").find("expected true or false"), std::string::npos);
+  EXPECT_NE(load("rules: {fils: [a]}\n").find("unknown key 'fils' in 'rules'"), std::string::npos);
+  EXPECT_NE(load("stream: {midstream: true, depht: 1}\n").find("unknown key 'depht'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace spectre

@@ -28,16 +28,16 @@ struct NoEvict {
   void operator()(const Flow&) { calls++; }
 };
 
-// Inserts, stamps last_ts and links into class `cls`; flow_id carries `id`.
+// Inserts, stamps last_ts and links into class `cls`; session carries `id`.
 uint32_t add(FlowTable& t, uint32_t id, uint64_t ts, uint8_t cls, std::vector<uint64_t>* evicted = nullptr) {
   FlowKey k = key_of(id);
   uint32_t idx = t.insert(k, flow_hash(k), [&](const Flow& f) {
-    if (evicted) evicted->push_back(f.flow_id);
-    else ADD_FAILURE() << "unexpected eviction of " << f.flow_id;
+    if (evicted) evicted->push_back(f.session);
+    else ADD_FAILURE() << "unexpected eviction of " << f.session;
   });
   if (!idx) return 0;
   t.at(idx).last_ts = ts;
-  t.at(idx).flow_id = id;
+  t.at(idx).session = id;
   t.touch(idx, cls);
   return idx;
 }
@@ -115,7 +115,7 @@ TEST(FlowTable, ExpireByClassOnlyWhatIsDueInOrder) {
   add(t, 5, 104, kTmoTcpNew); // due after 109
   add(t, 6, 108, kTmoUdp);    // due after 118
   std::vector<uint64_t> ended;
-  auto on_end = [&](const Flow& f) { ended.push_back(f.flow_id); };
+  auto on_end = [&](const Flow& f) { ended.push_back(f.session); };
 
   EXPECT_EQ(t.expire(110, tmo, 100, on_end), 2u);
   EXPECT_EQ(ended, (std::vector<uint64_t>{3, 5}));
@@ -150,7 +150,7 @@ TEST(FlowTable, ExpireHonoursBudget) {
   std::fill(std::begin(tmo), std::end(tmo), 1);
   for (uint32_t i = 0; i < 10; i++) add(t, i, 10 + i, kTmoUdp);
   std::vector<uint64_t> ended;
-  auto on_end = [&](const Flow& f) { ended.push_back(f.flow_id); };
+  auto on_end = [&](const Flow& f) { ended.push_back(f.session); };
   EXPECT_EQ(t.expire(1000, tmo, 3, on_end), 3u);
   EXPECT_EQ(ended, (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(t.size(), 7u);
@@ -214,13 +214,13 @@ TEST(FlowTable, BothBucketsFullEvictsOldestInThem) {
   std::vector<FlowKey> keys;
   std::vector<uint32_t> idxs;
   std::vector<uint64_t> ev;
-  auto on_evict = [&](const Flow& f) { ev.push_back(f.flow_id); };
+  auto on_evict = [&](const Flow& f) { ev.push_back(f.session); };
   const uint64_t ts[17] = {50, 40, 60, 30, 70, 80, 90, 35, 100, 110, 120, 130, 140, 150, 160, 170, 180};
   for (uint32_t i = 0; i < 17; i++) {
     keys.push_back(key_of(i));
     uint32_t idx = t.insert(keys[i], h, on_evict);
     ASSERT_NE(idx, 0u) << i;
-    t.at(idx).flow_id = i;
+    t.at(idx).session = i;
     t.at(idx).last_ts = ts[i];
     idxs.push_back(idx);
     if (i < 16) {
@@ -249,7 +249,7 @@ TEST(FlowTable, FlushEndsEveryFlow) {
     want.insert(i);
   }
   std::multiset<uint64_t> got;
-  t.flush([&](const Flow& f) { got.insert(f.flow_id); });
+  t.flush([&](const Flow& f) { got.insert(f.session); });
   EXPECT_EQ(got, std::multiset<uint64_t>(want.begin(), want.end()));
   EXPECT_EQ(t.size(), 0u);
   for (uint32_t i = 0; i < 8; i++) EXPECT_EQ(find(t, i), 0u);
@@ -292,7 +292,7 @@ TEST(FlowTable, DifferentialAgainstUnorderedMap) {
         ASSERT_EQ(find(t, id), 0u);
         FlowKey k = key_of(id);
         uint32_t idx = t.insert(k, flow_hash(k), [&](const Flow& f) {
-          auto v = model.find(uint32_t(f.flow_id));
+          auto v = model.find(uint32_t(f.session));
           ASSERT_NE(v, model.end());
           EXPECT_EQ(by_ts.begin()->second, v->first);  // the oldest idle flow
           by_ts.erase({v->second.last_ts, v->first});
@@ -301,7 +301,7 @@ TEST(FlowTable, DifferentialAgainstUnorderedMap) {
         });
         ASSERT_NE(idx, 0u);
         uint8_t cls = uint8_t(id % kTmoClassCount);
-        t.at(idx).flow_id = id;
+        t.at(idx).session = id;
         t.at(idx).last_ts = now;
         t.touch(idx, cls);
         model[id] = {idx, now, cls};
@@ -324,7 +324,7 @@ TEST(FlowTable, DifferentialAgainstUnorderedMap) {
     } else {
       uint32_t budget = 1 + rng() % 50;
       uint32_t n = t.expire(now, tmo, budget, [&](const Flow& f) {
-        auto v = model.find(uint32_t(f.flow_id));
+        auto v = model.find(uint32_t(f.session));
         ASSERT_NE(v, model.end());
         EXPECT_LT(f.last_ts + tmo[v->second.cls], now);
         by_ts.erase({v->second.last_ts, v->first});

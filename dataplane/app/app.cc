@@ -1,0 +1,290 @@
+// App-layer entry points: transaction buffer pool, protocol detection by
+// content, dispatch to the HTTP / DNS / TLS parsers.
+#include <algorithm>
+#include <new>
+
+#include "dataplane/app/app_internal.h"
+
+namespace spectre {
+
+using rules::AppProto;
+using namespace app;
+
+AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
+  Impl& m = *impl;
+  m.cfg = cfg;
+  m.cfg.header_limit = std::max<uint32_t>(cfg.header_limit, 512);
+  m.buf_size = m.cfg.header_limit + std::max(cfg.request_body_limit, cfg.response_body_limit);
+  m.nbufs = cfg.tx_buffers;
+  // Default-initialised: a big array is left untouched until buffers are used.
+  m.mem.reset(new uint8_t[size_t(m.nbufs) * m.buf_size + 1]);
+  m.free_list.reset(new uint32_t[m.nbufs + 1]);
+  for (uint32_t i = 0; i < m.nbufs; i++) m.free_list[i] = m.nbufs - 1 - i;  // 0 first
+  m.free_n = m.nbufs;
+  // Worst case per message: header buffer (2 x head: ": " and CRLF added per
+  // line), header names, header values, normalized URI, lowercased host, JA3
+  // strings (a handshake of buf_size bytes has at most buf_size/2 values of 6
+  // characters).
+  m.scratch_size = 7 * m.cfg.header_limit + 3 * m.buf_size + 4096;
+  m.scratch.reset(new uint8_t[m.scratch_size]);
+}
+
+AppCtx::~AppCtx() = default;
+
+uint32_t app_pool_free(const AppCtx& c) { return c.impl->free_n; }
+uint32_t app_pool_size(const AppCtx& c) { return c.impl->nbufs; }
+
+size_t app_state_size() { return sizeof(AppState); }
+
+void app_state_init(AppState* s) {
+  static_assert(std::is_trivially_destructible_v<AppState>);
+  memset(static_cast<void*>(s), 0, sizeof(AppState));
+  s->dir[0].buf = s->dir[1].buf = kNoBuf;
+}
+
+AppProto app_proto(const AppState* s) { return s->proto; }
+const AppMeta& app_meta(const AppState* s) { return s->meta; }
+
+namespace app {
+
+uint8_t* storage(AppCtx& c, AppState* s, int d, uint32_t* cap) {
+  Dir& dr = s->dir[d];
+  if (dr.buf != kNoBuf) {
+    *cap = c.impl->buf_size;
+    return c.impl->mem.get() + size_t(dr.buf) * c.impl->buf_size;
+  }
+  if (dr.fb) {
+    *cap = kFallbackSize;
+    return s->fallback[d];
+  }
+  *cap = 0;
+  return nullptr;
+}
+
+void acquire(AppCtx& c, AppState* s, int d) {
+  Dir& dr = s->dir[d];
+  if (dr.buf != kNoBuf) return;
+  AppCtx::Impl& m = *c.impl;
+  if (m.free_n) {
+    dr.buf = m.free_list[--m.free_n];
+    dr.fb = 0;
+  } else {
+    dr.fb = 1;
+    c.ctr.tx_pool_empty++;
+  }
+}
+
+void release(AppCtx& c, AppState* s, int d) {
+  Dir& dr = s->dir[d];
+  if (dr.buf != kNoBuf) {
+    c.impl->free_list[c.impl->free_n++] = dr.buf;
+    dr.buf = kNoBuf;
+  }
+  dr.fb = 0;
+}
+
+void set_proto(AppCtx& c, AppState* s, AppProto p) {
+  if (s->proto != AppProto::kUnknown) return;
+  s->proto = p;
+  s->meta.proto = p;
+  c.ctr.detected[static_cast<int>(p)]++;
+}
+
+void reject_dir(AppCtx& c, AppState* s, int d) {
+  s->dir[d].det = kRejected;
+  release(c, s, d);
+  if (s->proto == AppProto::kUnknown && s->dir[d ^ 1].det == kRejected)
+    set_proto(c, s, AppProto::kFailed);
+}
+
+}  // namespace app
+
+namespace {
+
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns };
+
+const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
+                                "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
+
+// Each test answers kMore until it has the bytes it needs; a prefix that can
+// no longer match answers kNo. All decide by kProbeSize bytes.
+Guess guess_http(const uint8_t* p, uint32_t n) {
+  bool more = false;
+  auto test = [&](const char* w, Guess g) {
+    uint32_t wl = uint32_t(strlen(w));
+    uint32_t k = std::min(n, wl);
+    if (memcmp(p, w, k) != 0) return Guess::kNo;
+    if (k < wl) { more = true; return Guess::kNo; }
+    return g;
+  };
+  for (const char* m : kMethods)
+    if (test(m, Guess::kHttpReq) == Guess::kHttpReq) return Guess::kHttpReq;
+  if (test("HTTP/1.", Guess::kHttpResp) == Guess::kHttpResp) return Guess::kHttpResp;
+  return more ? Guess::kMore : Guess::kNo;
+}
+
+Guess guess_tls(const uint8_t* p, uint32_t n) {
+  // Handshake record, version 3.0-3.4, handshake type ClientHello or ServerHello.
+  if (p[0] != 0x16) return Guess::kNo;
+  if (n > 1 && p[1] != 3) return Guess::kNo;
+  if (n > 2 && p[2] > 4) return Guess::kNo;
+  if (n > 4 && ((p[3] << 8) | p[4]) < 4) return Guess::kNo;
+  if (n > 5) return (p[5] == 1 || p[5] == 2) ? Guess::kTls : Guess::kNo;
+  return Guess::kMore;
+}
+
+Guess guess_dns_tcp(const uint8_t* p, uint32_t n, bool hint) {
+  if (n < 14) return Guess::kMore;
+  uint32_t len = (p[0] << 8) | p[1];
+  if (len < 12 + (hint ? 0 : 5)) return Guess::kNo;
+  return dns_header_plausible(p + 2, len, hint) ? Guess::kDns : Guess::kNo;
+}
+
+Guess classify(const uint8_t* p, uint32_t n, bool hint) {
+  Guess g[3] = {guess_http(p, n), guess_tls(p, n), guess_dns_tcp(p, n, hint)};
+  bool more = false;
+  for (Guess x : g) {
+    if (x == Guess::kMore) more = true;
+    else if (x != Guess::kNo) return x;
+  }
+  return more && n < kProbeSize ? Guess::kMore : Guess::kNo;
+}
+
+bool dns_port(uint16_t sport, uint16_t dport) {
+  return sport == 53 || dport == 53 || sport == 5353 || dport == 5353;
+}
+
+// Bytes for a direction whose parser is running.
+void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bool hint,
+                 AppSink& sink) {
+  if (!n) return;
+  switch (s->proto) {
+    case AppProto::kHttp: http_feed(c, s, d, p, n, sink); break;
+    case AppProto::kTls: tls_feed(c, s, d, p, n, sink); break;
+    case AppProto::kDns: dns_tcp_feed(c, s, d, p, n, hint, sink); break;
+    default: break;
+  }
+}
+
+// Starts the flow's parser on direction d (when the protocol is known).
+void activate(AppState* s, int d) {
+  Dir& dr = s->dir[d];
+  dr.det = kActive;
+  memset(&dr.u, 0, sizeof(dr.u));
+}
+
+}  // namespace
+
+void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t dport,
+                const uint8_t* d, uint32_t n, uint32_t gap_before, uint64_t /*ts_ns*/,
+                AppSink& sink) {
+  int di = to_server ? 0 : 1;
+  Dir& dr = s->dir[di];
+  s->is_tcp = 1;
+  bool hint = dns_port(sport, dport);
+  c.impl->scratch_used = 0;
+  if (gap_before) {
+    if (dr.det == kActive && s->proto == AppProto::kHttp) {
+      http_gap(c, s, di, sink);
+    } else if (dr.det == kActive || dr.det == kDnsCand) {
+      c.ctr.truncated++;
+      dr.det = kDead;
+      release(c, s, di);
+    } else if (dr.det == kProbing && dr.probe_n) {
+      reject_dir(c, s, di);  // the probe is not contiguous any more
+    }
+  }
+  if (!n || s->proto == AppProto::kFailed) return;
+  if (dr.det == kProbing && s->proto != AppProto::kUnknown) {
+    // The other direction decided: this one starts with the same protocol,
+    // including the bytes it had collected so far.
+    uint8_t probe[kProbeSize];
+    uint32_t pn = dr.probe_n;
+    memcpy(probe, dr.probe, pn);
+    activate(s, di);
+    if (s->proto == AppProto::kHttp) http_start(s, di, !s->dir[di ^ 1].u.http.is_req);
+    feed_active(c, s, di, probe, pn, hint, sink);
+    if (dr.det == kActive) feed_active(c, s, di, d, n, hint, sink);
+    return;
+  }
+  if (dr.det == kProbing) {
+    uint32_t k = std::min(n, kProbeSize - dr.probe_n);
+    memcpy(dr.probe + dr.probe_n, d, k);
+    dr.probe_n += uint8_t(k);
+    d += k;
+    n -= k;
+    Guess g = classify(dr.probe, dr.probe_n, hint);
+    if (g == Guess::kMore) return;
+    if (g == Guess::kNo) {
+      reject_dir(c, s, di);
+      return;
+    }
+    activate(s, di);
+    if (g == Guess::kDns) {
+      dr.det = kDnsCand;  // protocol set once the first message parses
+    } else {
+      set_proto(c, s, g == Guess::kTls ? AppProto::kTls : AppProto::kHttp);
+      if (s->proto == AppProto::kHttp) {
+        http_start(s, di, g == Guess::kHttpReq);
+        Dir& other = s->dir[di ^ 1];
+        if (other.det == kActive || other.det == kDnsCand) other.det = kDead;
+      }
+    }
+    uint8_t probe[kProbeSize];
+    uint32_t pn = dr.probe_n;
+    memcpy(probe, dr.probe, pn);
+    if (dr.det == kDnsCand) {
+      dns_tcp_feed(c, s, di, probe, pn, hint, sink);
+      if (dr.det == kDnsCand || dr.det == kActive) dns_tcp_feed(c, s, di, d, n, hint, sink);
+      return;
+    }
+    feed_active(c, s, di, probe, pn, hint, sink);
+    if (dr.det == kActive) feed_active(c, s, di, d, n, hint, sink);
+    return;
+  }
+  if (dr.det == kDnsCand) {
+    dns_tcp_feed(c, s, di, d, n, hint, sink);
+    return;
+  }
+  if (dr.det == kActive) feed_active(c, s, di, d, n, hint, sink);
+}
+
+void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t dport,
+                  const uint8_t* d, uint32_t n, uint64_t /*ts_ns*/, AppSink& sink) {
+  int di = to_server ? 0 : 1;
+  Dir& dr = s->dir[di];
+  c.impl->scratch_used = 0;
+  bool hint = dns_port(sport, dport);
+  if (s->proto == AppProto::kDns) {
+    if (!dns_message(c, s, d, n, false, false, sink)) c.ctr.parse_errors++;
+    return;
+  }
+  if (s->proto != AppProto::kUnknown || dr.det == kRejected) return;
+  // Content decides: strict validation off the DNS ports, lenient on them.
+  // NetBIOS name service (port 137) uses the DNS wire format but is not DNS.
+  bool nbns = sport == 137 || dport == 137;
+  if (!nbns && dns_message(c, s, d, n, !hint, false, sink)) {
+    dr.det = kActive;
+    return;
+  }
+  reject_dir(c, s, di);
+}
+
+void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
+  c.impl->scratch_used = 0;
+  for (int d = 0; d < 2; d++) {
+    Dir& dr = s->dir[d];
+    if (dr.det == kActive && s->proto == AppProto::kHttp) http_finish(c, s, d, sink);
+    release(c, s, d);
+    if (dr.det == kProbing && dr.probe_n) {
+      // Fewer bytes than a decision needs, and nothing more will come.
+      dr.det = kRejected;
+    }
+  }
+  if (s->proto == AppProto::kUnknown &&
+      (s->dir[0].det == kRejected || s->dir[1].det == kRejected) &&
+      s->dir[0].det != kDnsCand && s->dir[1].det != kDnsCand)
+    set_proto(c, s, AppProto::kFailed);
+}
+
+}  // namespace spectre

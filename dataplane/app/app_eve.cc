@@ -1,0 +1,175 @@
+// EVE objects of the app-layer meta (Suricata's field names). Runs in the
+// writer thread, not on the packet path.
+#include <cstdio>
+
+#include "dataplane/app/app_internal.h"
+
+namespace spectre {
+
+namespace {
+
+// Length of a valid UTF-8 sequence at p (n bytes left), 0 if invalid.
+int utf8_len(const uint8_t* p, size_t n) {
+  uint8_t c = p[0];
+  int len;
+  uint32_t min;
+  if (c >= 0xC2 && c <= 0xDF) len = 2, min = 0x80;
+  else if (c >= 0xE0 && c <= 0xEF) len = 3, min = 0x800;
+  else if (c >= 0xF0 && c <= 0xF4) len = 4, min = 0x10000;
+  else return 0;
+  if (size_t(len) > n) return 0;
+  uint32_t cp = c & (0x7F >> len);
+  for (int i = 1; i < len; i++) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+// JSON string (quotes included). Control characters and bytes that are not
+// valid UTF-8 become \u00XX (the byte value), so the output is always valid.
+void jstr(std::string& out, const char* s) {
+  static const char hx[] = "0123456789abcdef";
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(s);
+  size_t n = strlen(s);
+  out += '"';
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = p[i];
+    switch (c) {
+      case '"': out += "\\\""; continue;
+      case '\\': out += "\\\\"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      case '\b': out += "\\b"; continue;
+      case '\f': out += "\\f"; continue;
+      default: break;
+    }
+    if (c >= 0x20 && c < 0x7F) {
+      out += char(c);
+      continue;
+    }
+    if (c >= 0x80) {
+      int l = utf8_len(p + i, n - i);
+      if (l) {
+        out.append(s + i, size_t(l));
+        i += size_t(l) - 1;
+        continue;
+      }
+    }
+    out += "\\u00";
+    out += hx[c >> 4];
+    out += hx[c & 15];
+  }
+  out += '"';
+}
+
+struct Obj {
+  std::string& out;
+  bool first = true;
+  void key(const char* k) {
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += k;
+    out += "\":";
+  }
+  void str(const char* k, const char* v) {
+    if (!v[0]) return;
+    key(k);
+    jstr(out, v);
+  }
+  void num(const char* k, uint64_t v) {
+    key(k);
+    out += std::to_string(v);
+  }
+};
+
+const char* rrtype_name(uint16_t t) {
+  switch (t) {
+    case 1: return "A"; case 2: return "NS"; case 5: return "CNAME"; case 6: return "SOA";
+    case 12: return "PTR"; case 13: return "HINFO"; case 15: return "MX"; case 16: return "TXT";
+    case 17: return "RP"; case 18: return "AFSDB"; case 24: return "SIG"; case 25: return "KEY";
+    case 28: return "AAAA"; case 29: return "LOC"; case 33: return "SRV"; case 35: return "NAPTR";
+    case 37: return "CERT"; case 39: return "DNAME"; case 41: return "OPT"; case 43: return "DS";
+    case 44: return "SSHFP"; case 46: return "RRSIG"; case 47: return "NSEC"; case 48: return "DNSKEY";
+    case 50: return "NSEC3"; case 51: return "NSEC3PARAM"; case 52: return "TLSA";
+    case 64: return "SVCB"; case 65: return "HTTPS"; case 99: return "SPF";
+    case 249: return "TKEY"; case 250: return "TSIG"; case 251: return "IXFR";
+    case 252: return "AXFR"; case 255: return "ANY"; case 257: return "CAA";
+    default: return nullptr;
+  }
+}
+
+const char* rcode_name(uint8_t r) {
+  static const char* const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+                                      "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+                                      "NOTZONE"};
+  return r < sizeof(names) / sizeof(names[0]) ? names[r] : nullptr;
+}
+
+}  // namespace
+
+void format_app_json(const AppMeta& m, std::string& out) {
+  switch (m.proto) {
+    case rules::AppProto::kHttp: {
+      out += "\"http\":{";
+      Obj o{out};
+      o.str("hostname", m.http_hostname);
+      o.str("url", m.http_url);
+      o.str("http_user_agent", m.http_user_agent);
+      o.str("http_content_type", m.http_content_type);
+      o.str("http_method", m.http_method);
+      o.str("protocol", m.http_protocol);
+      if (m.http_status) o.num("status", m.http_status);
+      if (m.http_status) o.num("length", m.http_length);
+      out += '}';
+      break;
+    }
+    case rules::AppProto::kDns: {
+      out += "\"dns\":{";
+      Obj o{out};
+      o.str("type", m.dns_is_response ? "answer" : "query");
+      o.num("id", m.dns_id);
+      o.key("rrname");
+      jstr(out, m.dns_rrname);
+      if (const char* t = rrtype_name(m.dns_rrtype)) o.str("rrtype", t);
+      else o.num("rrtype", m.dns_rrtype);
+      if (m.dns_is_response) {
+        if (const char* r = rcode_name(m.dns_rcode)) o.str("rcode", r);
+        else o.num("rcode", m.dns_rcode);
+      }
+      out += '}';
+      break;
+    }
+    case rules::AppProto::kTls: {
+      out += "\"tls\":{";
+      Obj o{out};
+      o.str("sni", m.tls_sni);
+      o.str("version", m.tls_version);
+      if (m.ja3_hash[0]) {
+        o.key("ja3");
+        out += '{';
+        Obj j{out};
+        j.str("hash", m.ja3_hash);
+        j.str("string", m.ja3_string);
+        out += '}';
+      }
+      if (m.ja3s_hash[0]) {
+        o.key("ja3s");
+        out += '{';
+        Obj j{out};
+        j.str("hash", m.ja3s_hash);
+        j.str("string", m.ja3s_string);
+        out += '}';
+      }
+      out += '}';
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace spectre

@@ -1,0 +1,704 @@
+// HTTP/1.x: incremental framing (head, Content-Length / chunked / until-close
+// bodies, pipelining) and, once per message, a full head parse that builds
+// the inspection buffers.
+//
+// Cost: head bytes are copied once into the transaction buffer (memchr per
+// line); body bytes are copied up to the body limit and only counted after.
+// The head is parsed twice (framing when it ends, buffers when the message is
+// handed over), both O(head size), once per message.
+//
+// Normalization of http.uri (a subset of libhtp's defaults): an absolute URI
+// ("http://host/p") is reduced to its path and query; %XX escapes of
+// unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded everywhere;
+// in the path "/./" segments are removed, "/../" removes the previous segment
+// (never above the root) and empty segments ("//") are collapsed. Other
+// escapes (e.g. %2F), '+', backslashes and case are left as they are.
+// Header buffers: repeated headers are kept as separate lines (libhtp joins
+// them with ", "); the specific buffers (user agent, host...) use the first
+// occurrence. Folded lines are joined with one space. Bodies are dechunked,
+// not decompressed (no gzip).
+#include <algorithm>
+
+#include "dataplane/app/app_internal.h"
+
+namespace spectre {
+namespace app {
+
+using rules::AppProto;
+using namespace rules;
+
+namespace {
+
+struct Range {
+  uint32_t off = 0, len = 0;
+};
+struct HdrEnt {
+  Range name;
+  uint32_t vstart, vend;  // raw value: after ':' to the end of the last continuation line
+};
+struct HeadView {
+  Range line, a, b, c;  // request: method uri protocol; response: protocol status message
+  uint32_t nh = 0;
+  HdrEnt h[kMaxHeaders];
+};
+
+bool is_ws(uint8_t ch) { return ch == ' ' || ch == '\t'; }
+uint8_t lower(uint8_t ch) { return (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch; }
+
+bool ieq(const uint8_t* p, uint32_t n, const char* lit) {
+  size_t l = strlen(lit);
+  if (n != l) return false;
+  for (uint32_t i = 0; i < n; i++)
+    if (lower(p[i]) != uint8_t(lit[i])) return false;
+  return true;
+}
+
+// Splits the head into the start line and header entries. Bytes after the
+// last LF (a head cut by the limit) are ignored.
+void parse_head(const uint8_t* h, uint32_t n, bool req, HeadView& v) {
+  v.nh = 0;
+  v.line = v.a = v.b = v.c = Range{};
+  const uint8_t* lf = static_cast<const uint8_t*>(memchr(h, '\n', n));
+  uint32_t e = lf ? uint32_t(lf - h) : n;
+  uint32_t next = lf ? e + 1 : n;
+  if (e && h[e - 1] == '\r') e--;
+  v.line = {0, e};
+  // Start line: three fields separated by runs of SP/HT; the third is the rest.
+  uint32_t i = 0;
+  Range* f[3] = {&v.a, &v.b, &v.c};
+  for (int k = 0; k < 3; k++) {
+    while (i < e && is_ws(h[i])) i++;
+    uint32_t st = i;
+    if (k == 2) {
+      uint32_t en = e;
+      while (en > st && is_ws(h[en - 1])) en--;
+      *f[k] = {st, en - st};
+      break;
+    }
+    while (i < e && !is_ws(h[i])) i++;
+    *f[k] = {st, i - st};
+  }
+  (void)req;
+  uint32_t pos = next;
+  while (pos < n) {
+    lf = static_cast<const uint8_t*>(memchr(h + pos, '\n', n - pos));
+    if (!lf) break;
+    uint32_t le = uint32_t(lf - h);
+    uint32_t nx = le + 1;
+    if (le > pos && h[le - 1] == '\r') le--;
+    if (le == pos) break;  // empty line: end of head
+    if (is_ws(h[pos])) {
+      if (v.nh) v.h[v.nh - 1].vend = le;  // folded continuation
+    } else if (v.nh < kMaxHeaders) {
+      const uint8_t* colon = static_cast<const uint8_t*>(memchr(h + pos, ':', le - pos));
+      if (colon) {
+        uint32_t ce = uint32_t(colon - h);
+        uint32_t ne = ce;
+        while (ne > pos && is_ws(h[ne - 1])) ne--;
+        if (ne > pos) v.h[v.nh++] = {{pos, ne - pos}, ce + 1, le};
+      }
+    }
+    pos = nx;
+  }
+}
+
+// Header value: continuation lines joined by one space, each trimmed.
+// Writes into out (capacity >= vend - vstart) and returns the length.
+uint32_t header_value(const uint8_t* h, const HdrEnt& e, uint8_t* out) {
+  uint32_t o = 0, p = e.vstart;
+  while (p < e.vend) {
+    const uint8_t* lf = static_cast<const uint8_t*>(memchr(h + p, '\n', e.vend - p));
+    uint32_t le = lf ? uint32_t(lf - h) : e.vend;
+    uint32_t s = p, t = le;
+    while (s < t && is_ws(h[s])) s++;
+    while (t > s && (is_ws(h[t - 1]) || h[t - 1] == '\r')) t--;
+    if (t > s) {
+      if (o) out[o++] = ' ';
+      memcpy(out + o, h + s, t - s);
+      o += t - s;
+    }
+    p = le + 1;
+  }
+  return o;
+}
+
+int find_header(const uint8_t* h, const HeadView& v, const char* lname) {
+  for (uint32_t i = 0; i < v.nh; i++)
+    if (ieq(h + v.h[i].name.off, v.h[i].name.len, lname)) return int(i);
+  return -1;
+}
+
+struct Framing {
+  bool chunked = false;
+  int64_t content_length = -1;
+};
+
+void framing(const uint8_t* h, const HeadView& v, Framing& fr) {
+  uint8_t tmp[128];
+  for (uint32_t i = 0; i < v.nh; i++) {
+    const HdrEnt& e = v.h[i];
+    if (e.vend - e.vstart > sizeof(tmp)) continue;
+    if (ieq(h + e.name.off, e.name.len, "transfer-encoding")) {
+      uint32_t n = header_value(h, e, tmp);
+      for (uint32_t k = 0; k + 7 <= n; k++)
+        if (ieq(tmp + k, 7, "chunked")) fr.chunked = true;
+    } else if (ieq(h + e.name.off, e.name.len, "content-length") && fr.content_length < 0) {
+      uint32_t n = header_value(h, e, tmp);
+      int64_t x = 0;
+      uint32_t k = 0;
+      for (; k < n && tmp[k] >= '0' && tmp[k] <= '9' && x < (int64_t(1) << 50); k++)
+        x = x * 10 + (tmp[k] - '0');
+      if (k && k == n) fr.content_length = x;
+    }
+  }
+}
+
+bool unreserved(uint8_t ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+         ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+int hexv(uint8_t ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+// Normalized URI into out (capacity >= n + 1). See the file comment.
+uint32_t normalize_uri(const uint8_t* u, uint32_t n, uint8_t* out) {
+  // Absolute URI: skip scheme and authority.
+  uint32_t start = 0;
+  for (uint32_t i = 0; i < n && i < 16; i++) {
+    if (u[i] == ':' ) {
+      if (i > 0 && i + 2 < n && u[i + 1] == '/' && u[i + 2] == '/') {
+        uint32_t j = i + 3;
+        while (j < n && u[j] != '/' && u[j] != '?' && u[j] != '#') j++;
+        start = j;
+      }
+      break;
+    }
+    if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' && u[i] <= 'Z') || u[i] == '+' ||
+          u[i] == '-' || u[i] == '.'))
+      break;
+  }
+  // Percent-decoding of unreserved characters.
+  uint8_t* dec = out;  // decode in place in out, then normalize the path in place
+  uint32_t dn = 0;
+  if (start > 0 && (start == n || u[start] != '/')) dec[dn++] = '/';
+  for (uint32_t i = start; i < n; i++) {
+    if (u[i] == '%' && i + 2 < n && hexv(u[i + 1]) >= 0 && hexv(u[i + 2]) >= 0) {
+      uint8_t ch = uint8_t(hexv(u[i + 1]) * 16 + hexv(u[i + 2]));
+      if (unreserved(ch)) {
+        dec[dn++] = ch;
+        i += 2;
+        continue;
+      }
+    }
+    dec[dn++] = u[i];
+  }
+  uint32_t pe = 0;
+  while (pe < dn && dec[pe] != '?' && dec[pe] != '#') pe++;
+  if (pe == 0 || dec[0] != '/') return dn;  // "*", relative: left alone
+  // Path segments, written over the decoded path (output never overtakes input).
+  uint32_t o = 0, i = 0;
+  bool trailing = false;
+  while (i < pe) {
+    i++;  // the '/'
+    uint32_t s = i;
+    while (i < pe && dec[i] != '/') i++;
+    uint32_t len = i - s;
+    trailing = (i == pe) && (len == 0 || (len == 1 && dec[s] == '.') ||
+                             (len == 2 && dec[s] == '.' && dec[s + 1] == '.'));
+    if (len == 0 || (len == 1 && dec[s] == '.')) continue;
+    if (len == 2 && dec[s] == '.' && dec[s + 1] == '.') {
+      while (o > 0 && dec[o - 1] != '/') o--;
+      if (o > 0) o--;
+      continue;
+    }
+    dec[o++] = '/';
+    memmove(dec + o, dec + s, len);
+    o += len;
+  }
+  if (o == 0 || trailing) dec[o++] = '/';
+  memmove(dec + o, dec + pe, dn - pe);
+  return o + (dn - pe);
+}
+
+// Host: trimmed, port removed, lowercased.
+uint32_t normalize_host(const uint8_t* h, uint32_t n, uint8_t* out) {
+  uint32_t e = n;
+  if (n && h[0] == '[') {
+    const uint8_t* rb = static_cast<const uint8_t*>(memchr(h, ']', n));
+    if (rb) e = uint32_t(rb - h) + 1;
+  } else {
+    for (uint32_t i = n; i-- > 0;) {
+      if (h[i] == ':') {
+        bool digits = true;
+        for (uint32_t k = i + 1; k < n; k++) digits &= (h[k] >= '0' && h[k] <= '9');
+        if (digits) e = i;
+        break;
+      }
+    }
+  }
+  while (e > 0 && h[e - 1] == '.') e--;
+  for (uint32_t i = 0; i < e; i++) out[i] = lower(h[i]);
+  return e;
+}
+
+struct Pending {
+  bool head, connect;
+};
+
+void push_pending(AppState* s, bool head, bool connect) {
+  if (s->pend_n >= kMaxPending) return;
+  s->pend_bits |= uint32_t((head ? 1 : 0) | (connect ? 2 : 0)) << (2 * s->pend_n);
+  s->pend_n++;
+}
+Pending pop_pending(AppState* s) {
+  if (!s->pend_n) return {false, false};
+  Pending p{(s->pend_bits & 1) != 0, (s->pend_bits & 2) != 0};
+  s->pend_bits >>= 2;
+  s->pend_n--;
+  return p;
+}
+
+uint32_t body_limit(AppCtx& c, bool req) {
+  return req ? c.impl->cfg.request_body_limit : c.impl->cfg.response_body_limit;
+}
+
+// Builds the buffers and meta of the message in direction d and calls on_tx.
+void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  AppCtx::Impl& m = *c.impl;
+  uint32_t cap = 0;
+  const uint8_t* st = storage(c, s, d, &cap);
+  BufferSet bs;
+  AppMeta& meta = s->meta;
+  meta.proto = AppProto::kHttp;
+  bool req = h.is_req;
+  if (req) c.ctr.http_requests++;
+  else c.ctr.http_responses++;
+  h.emitted = 1;
+  if (!st) {
+    sink.on_tx(req, bs, meta);
+    return;
+  }
+  m.scratch_used = 0;  // buffers of an earlier on_tx are dead
+  HeadView& v = *reinterpret_cast<HeadView*>(m.alloc(sizeof(HeadView)));
+  parse_head(st, h.head_len, req, v);
+  bool full = !s->dir[d].fb;  // meta only from the fallback area
+  auto put = [&](Buf b, const uint8_t* p, uint32_t n) {
+    if (full) bs.set(b, p, n);
+  };
+  // Header values, each once, in scratch.
+  const uint8_t* val[kMaxHeaders];
+  uint32_t vlen[kMaxHeaders];
+  for (uint32_t i = 0; i < v.nh; i++) {
+    uint8_t* o = m.alloc(v.h[i].vend - v.h[i].vstart + 1);
+    vlen[i] = header_value(st, v.h[i], o);
+    val[i] = o;
+  }
+  auto hdr = [&](const char* lname, const uint8_t** p, uint32_t* n) {
+    int i = find_header(st, v, lname);
+    if (i < 0) return false;
+    *p = val[i];
+    *n = vlen[i];
+    return true;
+  };
+  const uint8_t* p;
+  uint32_t n;
+  // http.header: "Name: value\r\n" per line, Cookie / Set-Cookie excluded;
+  // http.header_names: "\r\n" + "Name\r\n" per line + "\r\n".
+  if (v.nh) {
+    uint32_t hb_cap = 0, nb_cap = 4;
+    for (uint32_t i = 0; i < v.nh; i++) {
+      hb_cap += v.h[i].name.len + vlen[i] + 4;
+      nb_cap += v.h[i].name.len + 2;
+    }
+    uint8_t* hb = m.alloc(hb_cap);
+    uint8_t* nb = m.alloc(nb_cap);
+    uint32_t hn = 0, nn = 0;
+    nb[nn++] = '\r';
+    nb[nn++] = '\n';
+    for (uint32_t i = 0; i < v.nh; i++) {
+      const uint8_t* nm = st + v.h[i].name.off;
+      uint32_t nl = v.h[i].name.len;
+      memcpy(nb + nn, nm, nl);
+      nn += nl;
+      nb[nn++] = '\r';
+      nb[nn++] = '\n';
+      if (ieq(nm, nl, req ? "cookie" : "set-cookie")) continue;
+      memcpy(hb + hn, nm, nl);
+      hn += nl;
+      hb[hn++] = ':';
+      hb[hn++] = ' ';
+      memcpy(hb + hn, val[i], vlen[i]);
+      hn += vlen[i];
+      hb[hn++] = '\r';
+      hb[hn++] = '\n';
+    }
+    nb[nn++] = '\r';
+    nb[nn++] = '\n';
+    if (hn) put(kHttpHeader, hb, hn);
+    put(kHttpHeaderNames, nb, nn);
+  }
+  if (hdr("content-type", &p, &n)) {
+    put(kHttpContentType, p, n);
+    if (!req) copy_str(meta.http_content_type, p, n);
+  } else if (!req) {
+    meta.http_content_type[0] = 0;
+  }
+  if (hdr("content-length", &p, &n)) put(kHttpContentLen, p, n);
+  uint32_t body_off = h.head_len;
+  uint32_t body_n = std::min<uint32_t>(h.body_stored, cap > body_off ? cap - body_off : 0);
+  if (req) {
+    put(kHttpMethod, st + v.a.off, v.a.len);
+    put(kHttpUriRaw, st + v.b.off, v.b.len);
+    uint8_t* nu = m.alloc(v.b.len + 2);
+    put(kHttpUri, nu, normalize_uri(st + v.b.off, v.b.len, nu));
+    if (v.c.len) put(kHttpProtocol, st + v.c.off, v.c.len);
+    put(kHttpRequestLine, st + v.line.off, v.line.len);
+    const uint8_t* hp;
+    uint32_t hl;
+    meta.http_hostname[0] = 0;
+    if (hdr("host", &hp, &hl)) {
+      uint8_t* lh = m.alloc(hl + 1);
+      uint32_t ln = normalize_host(hp, hl, lh);
+      put(kHttpHost, lh, ln);
+      copy_str(meta.http_hostname, lh, ln);
+    }
+    meta.http_user_agent[0] = 0;
+    if (hdr("user-agent", &p, &n)) {
+      put(kHttpUserAgent, p, n);
+      copy_str(meta.http_user_agent, p, n);
+    }
+    if (hdr("cookie", &p, &n)) put(kHttpCookie, p, n);
+    if (hdr("referer", &p, &n)) put(kHttpReferer, p, n);
+    if (hdr("accept", &p, &n)) put(kHttpAccept, p, n);
+    if (hdr("connection", &p, &n)) put(kHttpConnection, p, n);
+    if (body_n) put(kHttpRequestBody, st + body_off, body_n);
+    copy_str(meta.http_url, st + v.b.off, v.b.len);
+    copy_str(meta.http_method, st + v.a.off, v.a.len);
+    copy_str(meta.http_protocol, st + v.c.off, v.c.len);
+    meta.http_status = 0;
+    meta.http_length = 0;
+    meta.http_content_type[0] = 0;
+  } else {
+    put(kHttpStatCode, st + v.b.off, v.b.len);
+    if (v.c.len) put(kHttpStatMsg, st + v.c.off, v.c.len);
+    put(kHttpResponseLine, st + v.line.off, v.line.len);
+    if (hdr("server", &p, &n)) put(kHttpServer, p, n);
+    if (hdr("location", &p, &n)) put(kHttpLocation, p, n);
+    if (body_n) put(kHttpResponseBody, st + body_off, body_n);
+    uint32_t code = 0;
+    for (uint32_t i = 0; i < v.b.len && i < 3; i++) code = code * 10 + (st[v.b.off + i] - '0');
+    meta.http_status = uint16_t(code);
+    meta.http_length = h.body_total;
+    if (!meta.http_protocol[0]) copy_str(meta.http_protocol, st + v.a.off, v.a.len);
+  }
+  sink.on_tx(req, bs, meta);
+}
+
+void reset_msg(HttpDir& h) {
+  uint8_t is_req = h.is_req;
+  memset(&h, 0, sizeof(h));
+  h.is_req = is_req;
+  h.st = kHHead;
+  h.first_line = 1;
+}
+
+// The message is complete: hand it over (unless done already) and get ready
+// for the next one on the connection.
+void complete(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  if (!h.emitted) emit(c, s, d, sink);
+  else if (!h.is_req) s->meta.http_length = h.body_total;
+  release(c, s, d);
+  uint8_t st = h.st;
+  reset_msg(h);
+  if (st == kHTunnel) h.st = kHTunnel;
+}
+
+void body_data(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  uint32_t cap = 0;
+  uint8_t* st = h.emitted ? nullptr : storage(c, s, d, &cap);
+  if (!st || s->dir[d].fb) {
+    h.body_total += n;
+    return;
+  }
+  uint32_t lim = std::min<uint32_t>(body_limit(c, h.is_req), cap - h.head_len);
+  uint32_t k = std::min(n, lim - h.body_stored);
+  memcpy(st + h.head_len + h.body_stored, p, k);
+  h.body_stored += k;
+  h.body_total += k;
+  if (h.body_stored >= lim) {
+    // Limit reached: inspect now (the meta length so far is the limit), only
+    // count the rest of the body.
+    emit(c, s, d, sink);
+    release(c, s, d);
+  }
+  h.body_total += n - k;
+}
+
+void set_tunnel(AppCtx& c, AppState* s) {
+  for (int d = 0; d < 2; d++) {
+    HttpDir& h = s->dir[d].u.http;
+    if (s->dir[d].det != kActive) continue;
+    release(c, s, d);  // a request cut short by the switch is dropped
+    h.st = kHTunnel;
+  }
+}
+
+// The head of the message in direction d has ended.
+void head_done(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  uint32_t cap = 0;
+  const uint8_t* st = storage(c, s, d, &cap);
+  HeadView v;  // ~1 KiB of stack
+  if (h.head_seen > h.head_len) c.ctr.truncated++;
+  Framing fr;
+  if (st) {
+    parse_head(st, h.head_len, h.is_req, v);
+    framing(st, v, fr);
+  } else {
+    v.nh = 0;
+    v.a = v.b = v.c = Range{};
+  }
+  if (h.is_req) {
+    bool ok = st && v.a.len && v.b.len;
+    if (!ok && st) {
+      c.ctr.parse_errors++;
+      release(c, s, d);
+      h.st = kHDead;
+      return;
+    }
+    bool is_head = st && ieq(st + v.a.off, v.a.len, "head");
+    bool is_connect = st && ieq(st + v.a.off, v.a.len, "connect");
+    push_pending(s, is_head, is_connect);
+    if (fr.chunked) {
+      h.st = kHChunkSize;
+    } else if (fr.content_length > 0) {
+      h.st = kHBodyLen;
+      h.remaining = uint64_t(fr.content_length);
+    } else {
+      complete(c, s, d, sink);
+    }
+    return;
+  }
+  // Response.
+  uint32_t code = 0;
+  bool ok = st && v.a.len >= 5 && memcmp(st + v.a.off, "HTTP/", 5) == 0 && v.b.len == 3;
+  for (uint32_t i = 0; ok && i < 3; i++) {
+    uint8_t ch = st[v.b.off + i];
+    ok = ch >= '0' && ch <= '9';
+    code = code * 10 + (ch - '0');
+  }
+  if (!ok && st && !s->dir[d].fb) {
+    c.ctr.parse_errors++;
+    release(c, s, d);
+    h.st = kHDead;
+    return;
+  }
+  if (code >= 100 && code < 200 && code != 101) {  // interim: the final response follows
+    release(c, s, d);
+    reset_msg(h);
+    return;
+  }
+  Pending pr = pop_pending(s);
+  if (code == 101 || (pr.connect && code >= 200 && code < 300)) {
+    h.st = kHTunnel;
+    complete(c, s, d, sink);
+    set_tunnel(c, s);
+    return;
+  }
+  if (pr.head || code == 204 || code == 304) {
+    complete(c, s, d, sink);
+  } else if (fr.chunked) {
+    h.st = kHChunkSize;
+  } else if (fr.content_length >= 0) {
+    if (fr.content_length == 0) {
+      complete(c, s, d, sink);
+    } else {
+      h.st = kHBodyLen;
+      h.remaining = uint64_t(fr.content_length);
+    }
+  } else {
+    h.st = kHUntilClose;
+  }
+}
+
+// Line tracking over head or trailer bytes [p, p+k) where only p[k-1] may be LF.
+// Returns true when the line just ended is empty.
+bool track_line(HttpDir& h, const uint8_t* p, uint32_t k, bool ends) {
+  uint32_t pre = ends ? k - 1 : k;
+  if (pre) {
+    h.first_cr = (h.line_len == 0 && pre == 1 && p[0] == '\r');
+    h.line_len = std::min<uint32_t>(h.line_len + pre, 1u << 30);
+  }
+  if (!ends) return false;
+  bool empty = h.line_len == 0 || (h.line_len == 1 && h.first_cr);
+  h.line_len = 0;
+  h.first_cr = 0;
+  return empty;
+}
+
+bool has_http_version(const uint8_t* p, uint32_t n) {
+  for (uint32_t i = 0; i + 5 <= n; i++)
+    if (memcmp(p + i, "HTTP/", 5) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+void http_start(AppState* s, int d, bool is_req) {
+  HttpDir& h = s->dir[d].u.http;
+  h.is_req = is_req;
+  reset_msg(h);
+}
+
+void http_gap(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  c.ctr.truncated++;
+  if (h.st == kHUntilClose || h.st == kHTunnel || h.st == kHDead) return;
+  if (h.st != kHHead && !h.emitted) emit(c, s, d, sink);  // head done: what we have
+  release(c, s, d);
+  h.st = kHDead;  // no resynchronisation: the rest of the direction is ignored
+}
+
+void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  while (n > 0) {
+    switch (h.st) {
+      case kHHead: {
+        if (!h.started) {
+          while (n && (*p == '\r' || *p == '\n')) p++, n--;
+          if (!n) return;
+          acquire(c, s, d);
+          h.started = 1;
+        }
+        const uint8_t* lf = static_cast<const uint8_t*>(memchr(p, '\n', n));
+        uint32_t k = lf ? uint32_t(lf - p) + 1 : n;
+        uint32_t cap = 0;
+        uint8_t* st = storage(c, s, d, &cap);
+        uint32_t hcap = std::min(cap, c.impl->cfg.header_limit);
+        if (st && h.head_len < hcap) {
+          uint32_t w = std::min(k, hcap - h.head_len);
+          memcpy(st + h.head_len, p, w);
+          h.head_len += w;
+        }
+        h.head_seen += k;
+        bool empty = track_line(h, p, k, lf != nullptr);
+        p += k;
+        n -= k;
+        if (!lf) break;
+        bool first = h.first_line;
+        h.first_line = 0;
+        bool end = empty && !first;
+        if (first && h.is_req && st && h.head_seen == h.head_len) {
+          // HTTP/0.9 request: a request line without a version has no headers.
+          if (!has_http_version(st, h.head_len)) end = true;
+        }
+        if (end) head_done(c, s, d, sink);
+        break;
+      }
+      case kHBodyLen: {
+        uint32_t k = uint32_t(std::min<uint64_t>(n, h.remaining));
+        body_data(c, s, d, p, k, sink);
+        h.remaining -= k;
+        p += k;
+        n -= k;
+        if (!h.remaining) complete(c, s, d, sink);
+        break;
+      }
+      case kHUntilClose:
+        body_data(c, s, d, p, n, sink);
+        return;
+      case kHChunkSize: {
+        uint8_t ch = *p++;
+        n--;
+        if (ch == '\n') {
+          if (!h.chunk_digits) goto bad;
+          if (h.chunk_acc == 0) {
+            h.st = kHTrailer;
+            h.line_len = 0;
+            h.first_cr = 0;
+          } else {
+            h.st = kHChunkData;
+            h.remaining = h.chunk_acc;
+          }
+          h.chunk_acc = 0;
+          h.chunk_digits = 0;
+          h.chunk_ext = 0;
+        } else if (h.chunk_ext || ch == '\r') {
+        } else if (ch == ';' || is_ws(ch)) {
+          h.chunk_ext = 1;
+        } else if (hexv(ch) >= 0 && h.chunk_acc < (uint64_t(1) << 40)) {
+          h.chunk_acc = h.chunk_acc * 16 + uint64_t(hexv(ch));
+          h.chunk_digits = 1;
+        } else {
+          goto bad;
+        }
+        break;
+      }
+      case kHChunkData: {
+        uint32_t k = uint32_t(std::min<uint64_t>(n, h.remaining));
+        body_data(c, s, d, p, k, sink);
+        h.remaining -= k;
+        p += k;
+        n -= k;
+        if (!h.remaining) h.st = kHChunkCrlf;
+        break;
+      }
+      case kHChunkCrlf: {
+        uint8_t ch = *p;
+        if (ch == '\r') {
+          p++, n--;
+        } else if (ch == '\n') {
+          p++, n--;
+          h.st = kHChunkSize;
+        } else {
+          goto bad;
+        }
+        break;
+      }
+      case kHTrailer: {
+        const uint8_t* lf = static_cast<const uint8_t*>(memchr(p, '\n', n));
+        uint32_t k = lf ? uint32_t(lf - p) + 1 : n;
+        bool empty = track_line(h, p, k, lf != nullptr);
+        p += k;
+        n -= k;
+        if (empty) complete(c, s, d, sink);
+        break;
+      }
+      case kHTunnel:
+      case kHDead:
+        return;
+    }
+  }
+  return;
+bad:
+  c.ctr.parse_errors++;
+  if (!h.emitted && h.started) emit(c, s, d, sink);  // what was framed so far
+  release(c, s, d);
+  h.st = kHDead;
+}
+
+void http_finish(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  switch (h.st) {
+    case kHUntilClose:
+      complete(c, s, d, sink);
+      break;
+    case kHBodyLen: case kHChunkSize: case kHChunkData: case kHChunkCrlf: case kHTrailer:
+      c.ctr.truncated++;
+      complete(c, s, d, sink);
+      break;
+    default:
+      break;
+  }
+  release(c, s, d);
+}
+
+}  // namespace app
+}  // namespace spectre

@@ -1,0 +1,151 @@
+// Internals shared by the app-layer parsers (not part of the public API).
+//
+// Memory: AppState is a flat POD placed in the worker's session slot (no
+// constructor run besides app_state_init's memset). Message bytes that must
+// survive across segments (an HTTP head and body, a DNS-over-TCP message, a
+// TLS handshake message) live in one pooled transaction buffer per direction,
+// taken when the message starts and returned when it has been handed to the
+// sink. When the pool is empty a 256-byte per-direction fallback area in the
+// AppState holds a truncated head, enough for AppMeta ("meta only": on_tx gets
+// an empty BufferSet).
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/app/app.h"
+
+namespace spectre {
+namespace app {
+
+constexpr uint32_t kNoBuf = 0xffffffffu;
+constexpr uint32_t kFallbackSize = 256;
+constexpr uint32_t kProbeSize = 16;  // every detection decides within 16 bytes
+constexpr uint32_t kMaxHeaders = 64; // header lines parsed per HTTP message
+constexpr uint32_t kMaxPending = 16; // pipelined requests remembered for responses
+
+// Detection state of one direction.
+enum Det : uint8_t {
+  kProbing = 0,  // collecting the first bytes in Dir::probe
+  kActive,       // the flow's protocol parser runs on this direction
+  kRejected,     // the first bytes matched no protocol
+  kDead,         // parser gave up (gap, malformed); rest of the direction ignored
+  kDnsCand,      // plausible DNS-over-TCP header; confirmed by the first full message
+};
+
+enum HttpSt : uint8_t {
+  kHHead = 0, kHBodyLen, kHChunkSize, kHChunkData, kHChunkCrlf, kHTrailer,
+  kHUntilClose, kHTunnel, kHDead,
+};
+
+struct HttpDir {
+  uint8_t st;
+  uint8_t is_req;      // this direction carries requests
+  uint8_t started;     // a head has begun (first non-CR/LF byte seen)
+  uint8_t first_line;  // still on the start line
+  uint8_t first_cr;    // the current line so far is exactly "\r"
+  uint8_t emitted;     // handed to on_tx already (body limit reached first)
+  uint8_t chunk_digits, chunk_ext;
+  uint32_t line_len;   // bytes of the current line so far (saturating)
+  uint32_t head_len;   // head bytes stored
+  uint32_t head_seen;  // head bytes seen
+  uint32_t body_stored;
+  uint64_t body_total;
+  uint64_t remaining;  // Content-Length or chunk bytes left
+  uint64_t chunk_acc;
+};
+
+struct DnsTcpDir {
+  uint8_t lenb0, len_n;  // length prefix bytes collected
+  uint32_t msg_len, got, stored;
+};
+
+struct TlsDir {
+  uint8_t hdr[5], hdr_n, rec_type, done;
+  uint16_t rec_left;     // payload bytes left in the current record
+  uint32_t hs_stored, hs_seen, hs_need;  // hs_need: 0 until the 4-byte header is in
+};
+
+struct Dir {
+  uint8_t det, probe_n, fb;  // fb: the storage in use is the fallback area
+  uint8_t probe[kProbeSize];
+  uint32_t buf;              // pooled buffer index or kNoBuf
+  union {
+    HttpDir http;
+    DnsTcpDir dns;
+    TlsDir tls;
+  } u;
+};
+
+}  // namespace app
+
+struct AppState {
+  rules::AppProto proto;
+  uint8_t pend_n;        // pipelined requests awaiting a response
+  uint8_t is_tcp;
+  uint32_t pend_bits;    // 2 bits per pending request, oldest lowest: 1 HEAD, 2 CONNECT
+  app::Dir dir[2];       // [0] client->server bytes (to_server), [1] the other
+  uint8_t fallback[2][app::kFallbackSize];
+  AppMeta meta;
+};
+
+struct AppCtx::Impl {
+  AppConfig cfg;
+  uint32_t buf_size = 0;      // header_limit + max(body limits)
+  uint32_t nbufs = 0, free_n = 0;
+  std::unique_ptr<uint8_t[]> mem;       // nbufs * buf_size, pages touched on use
+  std::unique_ptr<uint32_t[]> free_list;
+  // Per-call scratch for derived buffers (normalized URI, header buffers,
+  // JA3 strings): sized for the worst case of one message, reset per on_tx.
+  std::unique_ptr<uint8_t[]> scratch;
+  uint32_t scratch_size = 0, scratch_used = 0;
+
+  // Bump allocation in scratch, 8-byte aligned. The scratch is sized for the
+  // worst case of one message (see AppCtx's constructor), so it cannot run out.
+  uint8_t* alloc(uint32_t n) {
+    uint32_t at = (scratch_used + 7) & ~7u;
+    if (at > scratch_size || n > scratch_size - at) return nullptr;
+    scratch_used = at + n;
+    return scratch.get() + at;
+  }
+};
+
+namespace app {
+
+// Storage of a direction: the pooled buffer, the fallback area or nothing.
+uint8_t* storage(AppCtx& c, AppState* s, int d, uint32_t* cap);
+// Takes a pooled buffer for a new message (fallback area when the pool is empty).
+void acquire(AppCtx& c, AppState* s, int d);
+void release(AppCtx& c, AppState* s, int d);
+
+void set_proto(AppCtx& c, AppState* s, rules::AppProto p);
+void reject_dir(AppCtx& c, AppState* s, int d);  // first bytes unusable: maybe kFailed
+
+// Copies n bytes as a NUL-terminated string into dst[cap] (truncating).
+inline void copy_str(char* dst, size_t cap, const void* src, size_t n) {
+  if (n >= cap) n = cap - 1;
+  if (n) memcpy(dst, src, n);
+  dst[n] = 0;
+}
+template <size_t N>
+inline void copy_str(char (&dst)[N], const void* src, size_t n) { copy_str(dst, N, src, n); }
+
+// Protocol parsers. `d` is the direction index (0 = to_server bytes).
+void http_start(AppState* s, int d, bool is_req);
+void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+void http_gap(AppCtx& c, AppState* s, int d, AppSink& sink);
+void http_finish(AppCtx& c, AppState* s, int d, AppSink& sink);
+
+bool dns_header_plausible(const uint8_t* p, uint32_t n, bool hint);
+// A whole DNS message (UDP datagram or TCP message); false when malformed.
+bool dns_message(AppCtx& c, AppState* s, const uint8_t* p, uint32_t n, bool strict,
+                 bool truncated, AppSink& sink);
+void dns_tcp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bool hint,
+                  AppSink& sink);
+
+void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+
+// MD5 of n bytes as 32 lowercase hex digits + NUL.
+void md5_hex(const void* data, size_t n, char out[33]);
+
+}  // namespace app
+}  // namespace spectre

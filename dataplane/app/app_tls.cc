@@ -1,0 +1,324 @@
+// TLS: record layer framing, reassembly of the first handshake message of
+// each direction (across records and segments, bounded by the transaction
+// buffer), ClientHello -> SNI + JA3, ServerHello -> JA3S + negotiated version.
+// After its hello a direction is ignored (the rest is encrypted or
+// certificates we do not inspect).
+//
+// JA3 = "SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats",
+// decimal values joined by '-', GREASE values (0x?a?a with equal bytes)
+// removed from ciphers, extensions and groups; JA3S = "SSLVersion,Cipher,
+// Extensions". Hashes are MD5 hex. AppMeta keeps the first 511 / 255
+// characters of the strings; the buffers and hashes use the whole string.
+#include <algorithm>
+
+#include "dataplane/app/app_internal.h"
+
+namespace spectre {
+namespace app {
+
+using rules::AppProto;
+
+namespace {
+
+uint16_t rd16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+bool grease(uint16_t v) { return (v & 0x0F0F) == 0x0A0A && (v >> 8) == (v & 0xFF); }
+
+struct Out {  // string builder over scratch memory of known capacity
+  char* p;
+  uint32_t n = 0, cap;
+  void ch(char c) {
+    if (n < cap) p[n++] = c;
+  }
+  void num(uint32_t v) {
+    char t[12];
+    int k = 0;
+    do t[k++] = char('0' + v % 10), v /= 10; while (v);
+    while (k) ch(t[--k]);
+  }
+};
+
+// Reader over [p, p+n) with a sticky failure flag.
+struct Rd {
+  const uint8_t* p;
+  uint32_t n, i = 0;
+  bool bad = false;
+  bool need(uint32_t k) {
+    if (bad || n - i < k) bad = true;
+    return !bad;
+  }
+  uint8_t u8() { return need(1) ? p[i++] : 0; }
+  uint16_t u16() {
+    if (!need(2)) return 0;
+    i += 2;
+    return rd16(p + i - 2);
+  }
+  uint32_t u24() {
+    if (!need(3)) return 0;
+    i += 3;
+    return uint32_t((p[i - 3] << 16) | (p[i - 2] << 8) | p[i - 1]);
+  }
+  void skip(uint32_t k) {
+    if (need(k)) i += k;
+  }
+};
+
+void version_name(uint16_t v, char (&out)[16]) {
+  const char* s = nullptr;
+  switch (v) {
+    case 0x0002: s = "SSLv2"; break;
+    case 0x0300: s = "SSLv3"; break;
+    case 0x0301: s = "TLSv1"; break;
+    case 0x0302: s = "TLS 1.1"; break;
+    case 0x0303: s = "TLS 1.2"; break;
+    case 0x0304: s = "TLS 1.3"; break;
+    default: break;
+  }
+  if (s) {
+    copy_str(out, s, strlen(s));
+    return;
+  }
+  static const char hx[] = "0123456789abcdef";
+  char t[7] = {'0', 'x', hx[v >> 12], hx[(v >> 8) & 15], hx[(v >> 4) & 15], hx[v & 15], 0};
+  copy_str(out, t, 6);
+}
+
+// Parses a ClientHello body; false when malformed.
+bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
+  AppCtx::Impl& m = *c.impl;
+  m.scratch_used = 0;
+  Rd r{b, n};
+  uint16_t ver = r.u16();
+  r.skip(32);
+  r.skip(r.u8());
+  uint32_t cs_len = r.u16();
+  if (r.bad || cs_len > n - r.i) return false;
+  // A value takes >= 2 bytes of hello and <= 6 characters: 3 per byte.
+  uint32_t cap = 32 + 3 * n;
+  Out j{reinterpret_cast<char*>(m.alloc(cap)), 0, cap};
+  if (!j.p) return false;
+  j.num(ver);
+  j.ch(',');
+  bool first = true;
+  for (uint32_t k = 0; k + 1 < cs_len; k += 2) {
+    uint16_t v = rd16(b + r.i + k);
+    if (grease(v)) continue;
+    if (!first) j.ch('-');
+    j.num(v);
+    first = false;
+  }
+  r.skip(cs_len);
+  r.skip(r.u8());  // compression methods
+  if (r.bad) return false;
+  j.ch(',');
+  const uint8_t* sni = nullptr;
+  uint32_t sni_len = 0;
+  const uint8_t* groups = nullptr;
+  uint32_t groups_len = 0;
+  const uint8_t* pf = nullptr;
+  uint32_t pf_len = 0;
+  if (r.i < n) {  // extensions are optional
+    uint32_t ext_len = r.u16();
+    if (r.bad || ext_len > n - r.i) return false;
+    Rd e{b + r.i, ext_len};
+    first = true;
+    while (e.i < e.n) {
+      uint16_t type = e.u16();
+      uint32_t len = e.u16();
+      if (!e.need(len)) return false;
+      const uint8_t* d = e.p + e.i;
+      e.i += len;
+      if (!grease(type)) {
+        if (!first) j.ch('-');
+        j.num(type);
+        first = false;
+      }
+      if (type == 0 && len >= 5) {  // server_name: list of (type, name)
+        Rd x{d, len};
+        uint32_t list = x.u16();
+        if (list <= len - 2) {
+          while (x.i < 2 + list && !x.bad) {
+            uint8_t nt = x.u8();
+            uint32_t nl = x.u16();
+            if (!x.need(nl)) break;
+            if (nt == 0 && !sni) {
+              sni = x.p + x.i;
+              sni_len = nl;
+            }
+            x.i += nl;
+          }
+        }
+      } else if (type == 10 && len >= 2) {
+        uint32_t l = rd16(d);
+        if (l <= len - 2) groups = d + 2, groups_len = l;
+      } else if (type == 11 && len >= 1) {
+        uint32_t l = d[0];
+        if (l <= len - 1) pf = d + 1, pf_len = l;
+      }
+    }
+  }
+  j.ch(',');
+  first = true;
+  for (uint32_t k = 0; k + 1 < groups_len; k += 2) {
+    uint16_t v = rd16(groups + k);
+    if (grease(v)) continue;
+    if (!first) j.ch('-');
+    j.num(v);
+    first = false;
+  }
+  j.ch(',');
+  for (uint32_t k = 0; k < pf_len; k++) {
+    if (k) j.ch('-');
+    j.num(pf[k]);
+  }
+  AppMeta& meta = s->meta;
+  meta.proto = AppProto::kTls;
+  md5_hex(j.p, j.n, meta.ja3_hash);
+  copy_str(meta.ja3_string, j.p, j.n);
+  meta.tls_sni[0] = 0;
+  BufferSet bs;
+  if (sni) {
+    copy_str(meta.tls_sni, sni, sni_len);
+    bs.set(rules::kTlsSni, sni, sni_len);
+  }
+  if (!meta.tls_version[0]) copy_str(meta.tls_version, "UNDETERMINED", 12);
+  bs.set(rules::kJa3Hash, reinterpret_cast<const uint8_t*>(meta.ja3_hash), 32);
+  bs.set(rules::kJa3String, reinterpret_cast<const uint8_t*>(j.p), j.n);
+  c.ctr.tls_client_hellos++;
+  sink.on_tx(true, bs, meta);
+  return true;
+}
+
+bool server_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
+  AppCtx::Impl& m = *c.impl;
+  m.scratch_used = 0;
+  Rd r{b, n};
+  uint16_t ver = r.u16();
+  r.skip(32);
+  r.skip(r.u8());
+  uint16_t cipher = r.u16();
+  r.u8();  // compression
+  if (r.bad) return false;
+  uint32_t cap = 32 + 3 * n;
+  Out j{reinterpret_cast<char*>(m.alloc(cap)), 0, cap};
+  if (!j.p) return false;
+  j.num(ver);
+  j.ch(',');
+  j.num(cipher);
+  j.ch(',');
+  uint16_t negotiated = ver;
+  if (r.i < n) {
+    uint32_t ext_len = r.u16();
+    if (r.bad || ext_len > n - r.i) return false;
+    Rd e{b + r.i, ext_len};
+    bool first = true;
+    while (e.i < e.n) {
+      uint16_t type = e.u16();
+      uint32_t len = e.u16();
+      if (!e.need(len)) return false;
+      const uint8_t* d = e.p + e.i;
+      e.i += len;
+      if (!grease(type)) {
+        if (!first) j.ch('-');
+        j.num(type);
+        first = false;
+      }
+      if (type == 43 && len == 2) negotiated = rd16(d);  // supported_versions
+    }
+  }
+  AppMeta& meta = s->meta;
+  meta.proto = AppProto::kTls;
+  md5_hex(j.p, j.n, meta.ja3s_hash);
+  copy_str(meta.ja3s_string, j.p, j.n);
+  version_name(negotiated, meta.tls_version);
+  BufferSet bs;
+  bs.set(rules::kJa3sHash, reinterpret_cast<const uint8_t*>(meta.ja3s_hash), 32);
+  bs.set(rules::kJa3sString, reinterpret_cast<const uint8_t*>(j.p), j.n);
+  c.ctr.tls_server_hellos++;
+  sink.on_tx(false, bs, meta);
+  return true;
+}
+
+// A complete handshake message (type, 3-byte length, body) in st.
+void handshake(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t n, bool trunc,
+               AppSink& sink) {
+  TlsDir& t = s->dir[d].u.tls;
+  uint8_t type = st[0];
+  if (type == 0) return;  // HelloRequest: wait for the next message
+  t.done = 1;
+  if (type != 1 && type != 2) return;
+  if (trunc) {
+    c.ctr.truncated++;
+    return;
+  }
+  bool ok = type == 1 ? client_hello(c, s, st + 4, n - 4, sink)
+                      : server_hello(c, s, st + 4, n - 4, sink);
+  if (!ok) c.ctr.parse_errors++;
+}
+
+}  // namespace
+
+void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  Dir& dr = s->dir[d];
+  TlsDir& t = dr.u.tls;
+  while (n > 0 && !t.done) {
+    if (t.hdr_n < 5) {
+      t.hdr[t.hdr_n++] = *p++;
+      n--;
+      if (t.hdr_n < 5) continue;
+      t.rec_type = t.hdr[0];
+      t.rec_left = rd16(t.hdr + 3);
+      if (t.rec_type < 20 || t.rec_type > 24 || t.hdr[1] != 3 || t.hdr[2] > 4) {
+        c.ctr.parse_errors++;
+        release(c, s, d);
+        t.done = 1;
+        return;
+      }
+      if (t.rec_left == 0) t.hdr_n = 0;
+      continue;
+    }
+    uint32_t k = std::min<uint32_t>(n, t.rec_left);
+    if (t.rec_type == 22) {
+      // Handshake bytes: accumulate the first message.
+      const uint8_t* q = p;
+      uint32_t left = k;
+      while (left && !t.done) {
+        if (t.hs_seen == 0) acquire(c, s, d);
+        uint32_t cap = 0;
+        uint8_t* st = storage(c, s, d, &cap);
+        if (st == s->fallback[d]) cap = 0;  // a hello does not fit 256 bytes: meta lost
+        uint32_t want = t.hs_need ? t.hs_need - t.hs_seen : 4 - t.hs_seen;
+        uint32_t w = std::min(left, want);
+        if (t.hs_stored < cap) {
+          uint32_t x = std::min(w, cap - t.hs_stored);
+          memcpy(st + t.hs_stored, q, x);
+          t.hs_stored += x;
+        }
+        t.hs_seen += w;
+        q += w;
+        left -= w;
+        if (!t.hs_need) {
+          if (t.hs_seen < 4) continue;
+          if (t.hs_stored < 4) {  // no storage: cannot read the type
+            release(c, s, d);
+            t.done = 1;
+            break;
+          }
+          t.hs_need = 4 + ((uint32_t(st[1]) << 16) | (st[2] << 8) | st[3]);
+          if (t.hs_need > 4) continue;
+        }
+        if (t.hs_seen < t.hs_need) continue;
+        handshake(c, s, d, st, t.hs_stored, t.hs_stored < t.hs_need, sink);
+        release(c, s, d);
+        t.hs_seen = t.hs_stored = t.hs_need = 0;
+      }
+    }
+    p += k;
+    n -= k;
+    t.rec_left = uint16_t(t.rec_left - k);
+    if (!t.rec_left) t.hdr_n = 0;
+  }
+  if (t.done) release(c, s, d);
+}
+
+}  // namespace app
+}  // namespace spectre

@@ -1,0 +1,47 @@
+#include "dataplane/core/rules_setup.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "dataplane/rules/loader.h"
+
+namespace spectre {
+
+bool rules_configured(const Config& cfg) { return !cfg.rule_files.empty() || !cfg.rules_dir.empty(); }
+
+std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t workers, std::string& err,
+                                                    std::string& summary, std::vector<std::string>* messages) {
+  auto t0 = std::chrono::steady_clock::now();
+  rules::LoadOptions o;
+  o.files = cfg.rule_files;
+  o.rules_dir = cfg.rules_dir;
+  o.classification_file = cfg.classification_file;
+  o.strict = cfg.rules_strict;
+  for (const auto& [k, v] : cfg.address_vars) o.vars.address[k] = v;
+  for (const auto& [k, v] : cfg.port_vars) o.vars.port[k] = v;
+  rules::RuleSet rs;
+  rules::LoadReport rep;
+  bool ok = rules::load_rules(o, rs, rep, err);
+  if (messages) *messages = rep.messages;
+  if (!ok) return nullptr;
+  double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  CompileReport crep;
+  auto compiled = compile_ruleset(rs, workers, crep, err);
+  if (messages) messages->insert(messages->end(), crep.messages.begin(), crep.messages.end());
+  if (!compiled) return nullptr;
+  if (cfg.rules_strict && crep.rejected) {
+    err = fmt::format("--strict: {} rule(s) failed to compile{}{}", crep.rejected,
+                      crep.messages.empty() ? "" : ": ", crep.messages.empty() ? "" : crep.messages[0]);
+    return nullptr;
+  }
+  summary = fmt::format(
+      "rules: {} loaded, {} skipped, {} errors, {} rejected at compile; {} active; parsed in {:.0f} ms, "
+      "compiled in {:.0f} ms ({} patterns, {} databases, {:.1f} MB + {:.1f} MB scratch)\n{}",
+      rep.loaded, rep.skipped, rep.errors, crep.rejected, ruleset_rule_count(*compiled), load_ms,
+      crep.compile_ms, crep.patterns, crep.databases, double(crep.db_bytes) / 1e6,
+      double(crep.scratch_bytes) / 1e6, rep.summary());
+  return compiled;
+}
+
+}  // namespace spectre

@@ -1,0 +1,166 @@
+// Internal layout of a CompiledRuleset, shared by compile.cc (builder) and
+// runtime.cc (workers). Not part of the public API.
+#pragma once
+#include <hs/hs.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dataplane/detect/detect.h"
+
+namespace spectre::detect_internal {
+
+// Protocol classes used for grouping and the header check.
+enum ProtoClass : uint8_t { kClsTcp, kClsUdp, kClsIcmp, kClsOther, kClsCount };
+inline ProtoClass proto_class(uint8_t ipproto) {
+  switch (ipproto) {
+    case 6: return kClsTcp;
+    case 17: return kClsUdp;
+    case 1: case 58: return kClsIcmp;
+    default: return kClsOther;
+  }
+}
+
+struct IpRangeC {
+  uint8_t ver;
+  uint8_t lo[16], hi[16];
+};
+struct PortRangeC { uint16_t lo, hi; };
+// A compiled address or port set: ranges in the ruleset's pools.
+struct SetRef {
+  uint32_t inc_begin = 0, inc_end = 0, exc_begin = 0, exc_end = 0;
+  bool any = true;  // any (minus exclusions)
+  bool all() const { return any && exc_begin == exc_end; }
+};
+
+// Item flags.
+enum : uint16_t {
+  kItNeg = 1, kItNocase = 2, kItStarts = 4, kItEnds = 8, kItRel = 16,  // kItRel: depends on previous match end
+  kItOffset = 32, kItDepth = 64, kItDistance = 128, kItWithin = 256,
+  kItDep = 512,  // positive matcher whose end position matters to a later item (else try first occurrence only)
+};
+
+struct CItem {
+  uint8_t kind;       // rules::MatchItem::Kind
+  uint16_t flags;
+  int32_t offset, depth, distance, within;
+  uint32_t pat_off, pat_len;  // content bytes (lowercased when nocase) in `bytes`
+  uint32_t pcre;              // index into pcres
+  int32_t dataat;             // isdataat n
+};
+struct Chain {
+  uint8_t buf;
+  uint32_t item_begin, item_count;
+};
+
+struct FlowbitOp {
+  uint8_t cmd;       // rules::Flowbit::Cmd
+  bool any_of;
+  uint32_t id_begin, id_count;  // into flowbit_ids
+};
+
+// Rule header check data, struct-of-arrays: the first array is read for
+// every candidate, the rest only when it passes.
+enum : uint32_t {
+  kHdrBidir = 1u << 16, kHdrSrcAll = 1u << 17, kHdrDstAll = 1u << 18, kHdrSpAll = 1u << 19,
+  kHdrDpAll = 1u << 20, kHdrDsize = 1u << 21, kHdrAppKw = 1u << 22, kHdrAppNeg = 1u << 23,
+  kHdrNoAlert = 1u << 24, kHdrThreshold = 1u << 25, kHdrDetFilter = 1u << 26, kHdrPass = 1u << 27,
+  kHdrFlowbitChecks = 1u << 28,
+};
+struct HdrQuick {
+  uint32_t flags;      // low 16 bits: rules::FlowOpt; then kHdr*
+  uint8_t proto_mask;  // bit per ProtoClass
+  uint8_t app_hdr;     // AppProto required by the header protocol (kUnknown: none)
+  uint8_t app_kw;      // app-layer-protocol keyword value
+  uint8_t pad;
+};
+
+struct RuleCold {
+  uint32_t orig;                    // index in the input RuleSet
+  uint32_t chain_begin, chain_count;
+  uint32_t fb_begin, fb_count;
+  uint32_t buf_mask;                // buffers the rule inspects
+  rules::Dsize dsize;
+  rules::Threshold threshold, detection_filter;
+};
+
+// One prefilter group: a Hyperscan database over the fast patterns of its
+// rules (pattern id -> rules, CSR) plus rules that have no fast pattern.
+struct Group {
+  hs_database_t* db = nullptr;
+  std::vector<uint32_t> pat_off;    // npat + 1
+  std::vector<uint32_t> pat_rules;  // rule indices, sorted per pattern
+  std::vector<uint32_t> always;     // sorted rule indices
+};
+
+// Rules of one (payload mode, protocol class, direction): port -> group.
+struct Table {
+  std::vector<uint16_t> port_group;  // 65536 entries, or empty: every port uses groups[0]
+  std::vector<uint32_t> group_ids;   // local group -> index in CompiledRuleset::groups
+};
+
+struct PcreC {
+  pcre2_code* code = nullptr;
+  bool jit = false;
+};
+
+// Per-worker mutable state. Lives in the (otherwise read-only) ruleset
+// because its sizes depend on the ruleset.
+struct alignas(64) WorkerState {
+  hs_scratch_t* scratch = nullptr;
+  pcre2_match_data* md = nullptr;
+  pcre2_match_context* mctx = nullptr;
+  pcre2_jit_stack* jit_stack = nullptr;
+  uint32_t gen = 0;
+  std::vector<uint32_t> stamp;  // per rule: generation it was last added as a candidate
+  std::vector<uint32_t> cand;   // candidate rules of the current call
+  uint32_t ncand = 0;
+  uint32_t steps = 0;           // content-inspection recursion budget of the current rule
+};
+
+constexpr int kModes = 3;  // PayloadMode
+constexpr uint32_t kRecursionLimit = 1u << 16;
+
+}  // namespace spectre::detect_internal
+
+namespace spectre {
+
+struct CompiledRuleset {
+  // Rules in evaluation order: pass rules first, then the rest, each in file order.
+  std::vector<detect_internal::HdrQuick> hdr;
+  std::vector<detect_internal::SetRef> src, dst, sport, dport;
+  std::vector<detect_internal::RuleCold> cold;
+  std::vector<RuleMeta> meta;
+  std::vector<detect_internal::IpRangeC> ip_pool;
+  std::vector<detect_internal::PortRangeC> port_pool;
+  std::vector<detect_internal::Chain> chains;
+  std::vector<detect_internal::CItem> items;
+  std::string bytes;                           // content pool
+  std::vector<detect_internal::PcreC> pcres;
+  std::vector<detect_internal::FlowbitOp> fb_ops;
+  std::vector<uint16_t> flowbit_ids;
+  std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name
+
+  std::vector<detect_internal::Group> groups;
+  // payload[mode][class][dir]; dir 0 = to_server, 1 = to_client
+  detect_internal::Table payload[detect_internal::kModes][detect_internal::kClsCount][2];
+  // app: per buffer and direction a group (no port grouping); always-list in app_always
+  int32_t app_group[rules::kBufCount][2];      // -1: no db
+  std::vector<uint32_t> app_always[2];
+
+  std::vector<std::unique_ptr<detect_internal::WorkerState>> workers;
+
+  CompiledRuleset();
+  ~CompiledRuleset();
+  CompiledRuleset(const CompiledRuleset&) = delete;
+  CompiledRuleset& operator=(const CompiledRuleset&) = delete;
+};
+
+}  // namespace spectre

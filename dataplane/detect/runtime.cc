@@ -1,0 +1,532 @@
+// Detection runtime: prefilter (Hyperscan) -> candidates -> full evaluation.
+//
+// Per call: one group lookup (port table), one hs_scan over the buffer with
+// the worker's scratch, candidate de-duplication with a generation stamp per
+// rule (no clearing), an in-place sort, then per candidate the header check
+// (flat arrays), flowbit checks and the match items. Nothing allocates.
+// Measured (micro_detect, 550-byte HTTP request): ~130 ns/call with 1k rules
+// and ~270 ns with 10k when nothing matches (the scan), plus ~200 ns per
+// candidate evaluated; ET Open ~200 ns per stream chunk, detect_app ~1.5 us.
+//
+// Match-item semantics (also documented in tests/unit/detect/reference.h):
+// a rule's items are grouped by buffer; within a buffer, items run in rule
+// order and relative items refer to the end of the last positive content or
+// pcre match (0 at the start). A buffer matches if SOME choice of occurrences
+// of its positive contents/pcres satisfies every item (full backtracking).
+// The search is pruned soundly: an occurrence is only retried when a later
+// item depends on its position, and a failure that cannot depend on earlier
+// positions ends the search (Suricata's "discontinue"). Suricata itself gives
+// up earlier in a few cases (it only retries when the next item has
+// `within`); there we may alert where Suricata would not.
+// pcre "occurrences" are the matches found by restarting one byte after the
+// previous match start (as Suricata does); a relative pcre's subject starts
+// at the previous match end.
+// Inspection is bounded by kRecursionLimit steps per rule (then: no match,
+// counted in recursion_limit), like Suricata's inspection-recursion-limit.
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/detect/detect_impl.h"
+
+namespace spectre {
+
+using namespace detect_internal;
+using rules::MatchItem;
+
+namespace {
+
+// ---- thresholds -----------------------------------------------------------
+
+struct ThrKey {
+  uint32_t gid, sid;
+  uint8_t kind, ver, pad[2];  // kind 0: threshold, 1: detection_filter
+  uint8_t addr[32];
+  bool operator==(const ThrKey& o) const { return memcmp(this, &o, sizeof *this) == 0; }
+};
+struct ThrEntry {
+  ThrKey key;
+  uint64_t start_ns;
+  uint64_t window_ns;
+  uint32_t count;
+  bool used;
+};
+constexpr uint32_t kThrProbe = 8;
+
+uint64_t hash_key(const ThrKey& k) {
+  uint64_t h = 1469598103934665603ull;
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(&k);
+  for (size_t i = 0; i < sizeof k; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h ^ (h >> 29);
+}
+
+}  // namespace
+
+struct DetectCtx::Impl {
+  std::vector<ThrEntry> thr;
+  uint32_t mask;
+};
+
+DetectCtx::DetectCtx(uint32_t wid, uint32_t slots) : worker_id(wid), impl(std::make_unique<Impl>()) {
+  uint32_t n = 16;
+  while (n < slots && n < (1u << 24)) n <<= 1;
+  impl->thr.assign(n, ThrEntry{});
+  impl->mask = n - 1;
+}
+DetectCtx::~DetectCtx() = default;
+
+namespace {
+
+// Suricata's threshold/detection_filter decision, per worker. An entry older
+// than its window behaves as a new one (count restarts at 1). Window: an
+// event at ts belongs to the window started at `start` iff ts - start < seconds.
+bool threshold_allows(DetectCtx& c, const RuleMeta& m, const rules::Threshold& t, uint8_t kind,
+                      const DetectPacket& p) {
+  ThrKey k{};
+  k.gid = m.gid;
+  k.sid = m.sid;
+  k.kind = kind;
+  size_t an = p.ip_ver == 4 ? 4 : 16;
+  using T = rules::Threshold::Track;
+  if (t.track != T::kByRule) {
+    k.ver = p.ip_ver;
+    if ((t.track == T::kBySrc || t.track == T::kByBoth) && p.src) memcpy(k.addr, p.src, an);
+    if ((t.track == T::kByDst) && p.dst) memcpy(k.addr, p.dst, an);
+    if (t.track == T::kByBoth && p.dst) memcpy(k.addr + 16, p.dst, an);
+  }
+  const uint64_t win = uint64_t(t.seconds) * 1000000000ull;
+  auto& tab = c.impl->thr;
+  uint32_t h = static_cast<uint32_t>(hash_key(k));
+  ThrEntry* e = nullptr;
+  ThrEntry* spare = nullptr;
+  for (uint32_t i = 0; i < kThrProbe; i++) {
+    ThrEntry& x = tab[(h + i) & c.impl->mask];
+    if (x.used && x.key == k) {
+      e = &x;
+      break;
+    }
+    if (!spare && (!x.used || p.ts_ns - x.start_ns >= x.window_ns)) spare = &x;
+  }
+  ThrEntry scratch{};
+  bool fresh = !e || p.ts_ns - e->start_ns >= win || p.ts_ns < e->start_ns;
+  if (!e) {
+    e = spare;
+    if (!e) {
+      c.ctr.threshold_table_full++;
+      e = &scratch;  // decide as a new entry, remember nothing
+    }
+  }
+  if (fresh) {
+    e->key = k;
+    e->used = true;
+    e->start_ns = p.ts_ns;
+    e->window_ns = win;
+    e->count = 1;
+  } else {
+    e->count++;
+  }
+  using Ty = rules::Threshold::Type;
+  switch (t.type) {
+    case Ty::kLimit: return e->count <= t.count;
+    case Ty::kThreshold:
+      if (e->count >= t.count) {
+        e->count = 0;
+        return true;
+      }
+      return false;
+    case Ty::kBoth: return e->count == t.count;
+    case Ty::kDetectionFilter: return e->count > t.count;
+  }
+  return true;
+}
+
+// ---- header ---------------------------------------------------------------
+
+bool ip_in(const CompiledRuleset& rs, const SetRef& s, const uint8_t* a, uint8_t ver) {
+  if (s.all()) return true;
+  if (!a) return false;
+  const size_t n = ver == 4 ? 4 : 16;
+  auto in = [&](const IpRangeC& r) {
+    return r.ver == ver && memcmp(r.lo, a, n) <= 0 && memcmp(a, r.hi, n) <= 0;
+  };
+  bool ok = s.any;
+  for (uint32_t i = s.inc_begin; !ok && i < s.inc_end; i++) ok = in(rs.ip_pool[i]);
+  if (!ok) return false;
+  for (uint32_t i = s.exc_begin; i < s.exc_end; i++)
+    if (in(rs.ip_pool[i])) return false;
+  return true;
+}
+
+bool port_in(const CompiledRuleset& rs, const SetRef& s, uint16_t port) {
+  if (s.all()) return true;
+  bool ok = s.any;
+  for (uint32_t i = s.inc_begin; !ok && i < s.inc_end; i++)
+    ok = rs.port_pool[i].lo <= port && port <= rs.port_pool[i].hi;
+  if (!ok) return false;
+  for (uint32_t i = s.exc_begin; i < s.exc_end; i++)
+    if (rs.port_pool[i].lo <= port && port <= rs.port_pool[i].hi) return false;
+  return true;
+}
+
+bool header_ok(const CompiledRuleset& rs, uint32_t i, const DetectPacket& p) {
+  const HdrQuick& h = rs.hdr[i];
+  if (!(h.proto_mask & (1u << proto_class(p.proto)))) return false;
+  const uint32_t f = h.flags;
+  if (f & (rules::kFlowEstablished | rules::kFlowNotEstablished | rules::kFlowToServer | rules::kFlowToClient)) {
+    if (!p.has_flow) return false;
+    if ((f & rules::kFlowEstablished) && !p.established) return false;
+    if ((f & rules::kFlowNotEstablished) && p.established) return false;
+    if ((f & rules::kFlowToServer) && !p.to_server) return false;
+    if ((f & rules::kFlowToClient) && p.to_server) return false;
+  }
+  if (h.app_hdr && static_cast<uint8_t>(p.app_proto) != h.app_hdr) return false;
+  if (f & kHdrAppKw) {
+    bool eq = static_cast<uint8_t>(p.app_proto) == h.app_kw;
+    if ((f & kHdrAppNeg) ? eq : !eq) return false;
+  }
+  constexpr uint32_t kAll = kHdrSrcAll | kHdrDstAll | kHdrSpAll | kHdrDpAll;
+  if ((f & kAll) == kAll) return true;
+  if (ip_in(rs, rs.src[i], p.src, p.ip_ver) && ip_in(rs, rs.dst[i], p.dst, p.ip_ver) &&
+      port_in(rs, rs.sport[i], p.sport) && port_in(rs, rs.dport[i], p.dport))
+    return true;
+  return (f & kHdrBidir) && ip_in(rs, rs.src[i], p.dst, p.ip_ver) && ip_in(rs, rs.dst[i], p.src, p.ip_ver) &&
+         port_in(rs, rs.sport[i], p.dport) && port_in(rs, rs.dport[i], p.sport);
+}
+
+bool dsize_ok(const rules::Dsize& d, uint16_t n) {
+  using Op = rules::Dsize::Op;
+  switch (d.op) {
+    case Op::kEq: return n == d.lo;
+    case Op::kNe: return n != d.lo;
+    case Op::kLt: return n < d.lo;
+    case Op::kGt: return n > d.lo;
+    case Op::kRange: return d.lo < n && n < d.hi;
+  }
+  return false;
+}
+
+// ---- flowbits --------------------------------------------------------------
+
+bool bit_isset(const FlowDetectState* f, uint16_t id) {
+  if (!f) return false;
+  for (uint8_t i = 0; i < f->nbits; i++)
+    if (f->bits[i] == id) return true;
+  return false;
+}
+
+bool flowbit_checks_ok(const CompiledRuleset& rs, const RuleCold& c, const FlowDetectState* f) {
+  for (uint32_t o = c.fb_begin; o < c.fb_begin + c.fb_count; o++) {
+    const FlowbitOp& op = rs.fb_ops[o];
+    bool want_set;
+    if (op.cmd == static_cast<uint8_t>(rules::Flowbit::Cmd::kIsSet)) want_set = true;
+    else if (op.cmd == static_cast<uint8_t>(rules::Flowbit::Cmd::kIsNotSet)) want_set = false;
+    else continue;
+    uint32_t hits = 0;
+    for (uint32_t k = 0; k < op.id_count; k++) hits += bit_isset(f, rs.flowbit_ids[op.id_begin + k]) == want_set;
+    if (op.any_of ? hits == 0 : hits != op.id_count) return false;
+  }
+  return true;
+}
+
+void flowbit_actions(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, FlowDetectState* f) {
+  if (!f) return;
+  using Cmd = rules::Flowbit::Cmd;
+  for (uint32_t o = rc.fb_begin; o < rc.fb_begin + rc.fb_count; o++) {
+    const FlowbitOp& op = rs.fb_ops[o];
+    for (uint32_t k = 0; k < op.id_count; k++) {
+      uint16_t id = rs.flowbit_ids[op.id_begin + k];
+      bool set = bit_isset(f, id);
+      bool want;
+      if (op.cmd == static_cast<uint8_t>(Cmd::kSet)) want = true;
+      else if (op.cmd == static_cast<uint8_t>(Cmd::kUnset)) want = false;
+      else if (op.cmd == static_cast<uint8_t>(Cmd::kToggle)) want = !set;
+      else break;
+      if (want == set) continue;
+      if (want) {
+        if (f->nbits >= sizeof(f->bits) / sizeof(f->bits[0])) {
+          c.ctr.flowbits_full++;
+          continue;
+        }
+        f->bits[f->nbits++] = id;
+      } else {
+        for (uint8_t i = 0; i < f->nbits; i++)
+          if (f->bits[i] == id) {
+            f->bits[i] = f->bits[--f->nbits];
+            break;
+          }
+      }
+    }
+  }
+}
+
+// ---- match items -----------------------------------------------------------
+
+struct LowerTable {
+  uint8_t t[256];
+  constexpr LowerTable() : t() {
+    for (int i = 0; i < 256; i++) t[i] = static_cast<uint8_t>(i >= 'A' && i <= 'Z' ? i + 32 : i);
+  }
+};
+constexpr LowerTable kLower;
+
+bool equal_at(const uint8_t* d, const uint8_t* pat, uint32_t m, bool nocase) {
+  if (!nocase) return memcmp(d, pat, m) == 0;
+  for (uint32_t i = 0; i < m; i++)
+    if (kLower.t[d[i]] != pat[i]) return false;
+  return true;
+}
+
+// First s in [from, to - m] where pat occurs; -1 if none.
+int64_t find(const uint8_t* d, int64_t from, int64_t to, const uint8_t* pat, uint32_t m, bool nocase) {
+  if (to - from < m) return -1;
+  if (!nocase) {
+    const void* r = memmem(d + from, static_cast<size_t>(to - from), pat, m);
+    return r ? static_cast<const uint8_t*>(r) - d : -1;
+  }
+  const uint8_t c0 = pat[0];
+  for (int64_t s = from; s + m <= to; s++)
+    if (kLower.t[d[s]] == c0 && equal_at(d + s, pat, m, true)) return s;
+  return -1;
+}
+
+struct ChainRun {
+  DetectCtx& c;
+  const CompiledRuleset& rs;
+  WorkerState& ws;
+  const CItem* items;
+  uint32_t count;
+  const uint8_t* d;
+  uint32_t n;
+  int64_t base = 0;  // stream offset of d[0]: absolute offset/depth/isdataat count from the stream start
+  bool limit_hit = false;
+
+  // 1: match; 0: no match for this `prev` (an earlier occurrence may be
+  // retried); -1: no match whatever the earlier positions.
+  int run(uint32_t k, uint32_t prev) {
+    if (k == count) return 1;
+    if (++ws.steps > kRecursionLimit) {
+      limit_hit = true;
+      return -1;
+    }
+    const CItem& it = items[k];
+    const bool rel = it.flags & kItRel, neg = it.flags & kItNeg, dep = it.flags & kItDep;
+    const int fail = rel ? 0 : -1;
+    switch (static_cast<MatchItem::Kind>(it.kind)) {
+      case MatchItem::Kind::kContent: {
+        const uint8_t* pat = reinterpret_cast<const uint8_t*>(rs.bytes.data()) + it.pat_off;
+        const uint32_t m = it.pat_len;
+        const bool nc = it.flags & kItNocase;
+        int64_t lo, hi;
+        if (rel) {
+          int64_t dist = (it.flags & kItDistance) ? it.distance : 0;
+          lo = std::max<int64_t>(0, int64_t(prev) + dist);
+          hi = (it.flags & kItWithin) ? int64_t(prev) + dist + it.within : int64_t(n);
+        } else if (it.flags & kItStarts) {
+          lo = -base;
+          hi = m - base;
+        } else {
+          lo = (it.flags & kItOffset) ? it.offset - base : 0;
+          hi = (it.flags & kItDepth) ? lo + it.depth : int64_t(n);
+        }
+        lo = std::max<int64_t>(lo, 0);
+        hi = std::min<int64_t>(hi, n);
+        if (it.flags & kItEnds) {  // the only candidate ends at the buffer end
+          int64_t s = int64_t(n) - m;
+          bool found = s >= lo && hi == int64_t(n) && equal_at(d + s, pat, m, nc);
+          if (neg) return found ? fail : run(k + 1, prev);
+          if (!found) return fail;
+          int r = run(k + 1, static_cast<uint32_t>(n));
+          return r == 1 ? 1 : (r == -1 || !dep) ? -1 : fail;
+        }
+        if (neg) return find(d, lo, hi, pat, m, nc) >= 0 ? fail : run(k + 1, prev);
+        for (int64_t from = lo;;) {
+          int64_t s = find(d, from, hi, pat, m, nc);
+          if (s < 0) return fail;
+          int r = run(k + 1, static_cast<uint32_t>(s + m));
+          if (r == 1) return 1;
+          if (r == -1 || !dep) return -1;
+          from = s + 1;
+        }
+      }
+      case MatchItem::Kind::kPcre: {
+        const PcreC& pc = rs.pcres[it.pcre];
+        const uint32_t base = rel ? prev : 0;
+        const uint8_t* subj = d + base;
+        const size_t sl = n - base;
+        size_t st = 0;
+        for (;;) {
+          int rc = pc.jit ? pcre2_jit_match(pc.code, subj, sl, st, 0, ws.md, ws.mctx)
+                          : pcre2_match(pc.code, subj, sl, st, 0, ws.md, ws.mctx);
+          if (rc == PCRE2_ERROR_NOMATCH) return neg ? run(k + 1, prev) : fail;
+          if (rc < 0) {
+            c.ctr.pcre_errors++;
+            return -1;
+          }
+          if (neg) return fail;
+          const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(ws.md);
+          const size_t ms = ov[0], me = ov[1];  // read before recursion reuses the match data
+          int r = run(k + 1, static_cast<uint32_t>(base + me));
+          if (r == 1) return 1;
+          if (r == -1 || !dep) return -1;
+          st = std::max(ms, st) + 1;
+          if (st > sl) return fail;
+        }
+      }
+      case MatchItem::Kind::kIsDataAt: {
+        bool has = rel ? uint64_t(prev) + uint32_t(it.dataat) <= n : int64_t(it.dataat) < base + int64_t(n);
+        return has != neg ? run(k + 1, prev) : fail;
+      }
+    }
+    return -1;
+  }
+};
+
+// Full evaluation of rule i. bufs == nullptr: payload call with (data, len).
+bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint32_t i, const DetectPacket& p,
+                  const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize) {
+  const RuleCold& rc = rs.cold[i];
+  if (bufs && (rc.buf_mask & ~bufs->mask)) return false;
+  if (!header_ok(rs, i, p)) return false;
+  if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
+  if ((rs.hdr[i].flags & kHdrFlowbitChecks) && !flowbit_checks_ok(rs, rc, p.flow)) return false;
+  for (uint32_t ch = rc.chain_begin; ch < rc.chain_begin + rc.chain_count; ch++) {
+    const Chain& chain = rs.chains[ch];
+    const uint8_t* d = data;
+    uint32_t n = len;
+    if (bufs) {
+      d = bufs->data[chain.buf];
+      n = bufs->len[chain.buf];
+    }
+    static const uint8_t kEmpty[1] = {0};
+    if (!d) d = kEmpty, n = 0;
+    ws.steps = 0;
+    ChainRun run{c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n};
+    if (!bufs) run.base = int64_t(p.stream_base);
+    int r = run.run(0, 0);
+    if (run.limit_hit) c.ctr.recursion_limit++;
+    if (r != 1) return false;
+  }
+  return true;
+}
+
+// ---- candidates --------------------------------------------------------------
+
+struct ScanCtx {
+  WorkerState* ws;
+  const Group* g;
+};
+
+inline void add_cand(WorkerState& ws, uint32_t r) {
+  if (ws.stamp[r] == ws.gen) return;
+  ws.stamp[r] = ws.gen;
+  ws.cand[ws.ncand++] = r;
+}
+
+int on_match(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+  auto* sc = static_cast<ScanCtx*>(ctx);
+  const Group& g = *sc->g;
+  for (uint32_t k = g.pat_off[id]; k < g.pat_off[id + 1]; k++) add_cand(*sc->ws, g.pat_rules[k]);
+  return 0;
+}
+
+void begin(WorkerState& ws) {
+  ws.ncand = 0;
+  if (++ws.gen == 0) {  // wrapped: forget every stamp
+    std::fill(ws.stamp.begin(), ws.stamp.end(), 0);
+    ws.gen = 1;
+  }
+}
+
+void scan_group(DetectCtx& c, WorkerState& ws, const Group& g, const uint8_t* d, uint32_t n) {
+  if (g.db && n > 0) {
+    ScanCtx sc{&ws, &g};
+    uint32_t before = ws.ncand;
+    hs_scan(g.db, reinterpret_cast<const char*>(d), n, 0, ws.scratch, on_match, &sc);
+    c.ctr.prefilter_hits += ws.ncand - before;
+  }
+  for (uint32_t r : g.always) add_cand(ws, r);
+}
+
+void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const DetectPacket& p,
+              const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize, AlertSink& sink) {
+  uint32_t* cand = ws.cand.data();
+  std::sort(cand, cand + ws.ncand);
+  for (uint32_t k = 0; k < ws.ncand; k++) {
+    const uint32_t i = cand[k];
+    if (k + 1 < ws.ncand) __builtin_prefetch(&rs.hdr[cand[k + 1]]);
+    c.ctr.rules_evaluated++;
+    if (!rule_matches(c, rs, ws, i, p, bufs, data, len, check_dsize)) continue;
+    // Stream window: a match found within the old tail alone was reported
+    // with the previous chunk.
+    if (!bufs && p.stream_new_from && rule_matches(c, rs, ws, i, p, bufs, data, p.stream_new_from, check_dsize))
+      continue;
+    const RuleCold& rc = rs.cold[i];
+    const uint32_t f = rs.hdr[i].flags;
+    if (rc.fb_count) flowbit_actions(c, rs, rc, p.flow);
+    if (f & kHdrNoAlert) continue;
+    const RuleMeta& m = rs.meta[i];
+    if ((f & kHdrDetFilter) && !threshold_allows(c, m, rc.detection_filter, 1, p)) {
+      c.ctr.suppressed_threshold++;
+      continue;
+    }
+    if ((f & kHdrThreshold) && !threshold_allows(c, m, rc.threshold, 0, p)) {
+      c.ctr.suppressed_threshold++;
+      continue;
+    }
+    if (f & kHdrPass) {  // pass rules come first: nothing was alerted yet
+      if (p.flow) p.flow->passed = true;
+      c.ctr.suppressed_pass++;
+      return;
+    }
+    c.ctr.alerts++;
+    sink.alert(m, p);
+  }
+}
+
+}  // namespace
+
+void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, PayloadMode mode,
+                    const uint8_t* data, uint32_t len, AlertSink& sink) {
+  c.ctr.inspected++;
+  if (p.flow && p.flow->passed) {
+    c.ctr.suppressed_pass++;
+    return;
+  }
+  if (c.worker_id >= rs.workers.size()) {
+    c.ctr.bad_worker++;
+    return;
+  }
+  WorkerState& ws = *rs.workers[c.worker_id];
+  const int dir = p.to_server ? 0 : 1;
+  const Table& t = rs.payload[static_cast<int>(mode)][proto_class(p.proto)][dir];
+  const uint16_t port = dir == 0 ? p.dport : p.sport;
+  const Group& g = rs.groups[t.group_ids[t.port_group.empty() ? 0 : t.port_group[port]]];
+  begin(ws);
+  scan_group(c, ws, g, data, len);
+  evaluate(c, rs, ws, p, nullptr, data, len, mode != PayloadMode::kStreamChunk, sink);
+}
+
+void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, const BufferSet& bufs,
+                AlertSink& sink) {
+  c.ctr.inspected++;
+  if (p.flow && p.flow->passed) {
+    c.ctr.suppressed_pass++;
+    return;
+  }
+  if (c.worker_id >= rs.workers.size()) {
+    c.ctr.bad_worker++;
+    return;
+  }
+  WorkerState& ws = *rs.workers[c.worker_id];
+  const int dir = p.to_server ? 0 : 1;
+  begin(ws);
+  for (uint32_t m = bufs.mask; m; m &= m - 1) {
+    int b = __builtin_ctz(m);
+    if (b >= rules::kBufCount) break;
+    int32_t g = rs.app_group[b][dir];
+    if (g >= 0 && bufs.data[b]) scan_group(c, ws, rs.groups[g], bufs.data[b], bufs.len[b]);
+  }
+  for (uint32_t r : rs.app_always[dir]) add_cand(ws, r);
+  evaluate(c, rs, ws, p, &bufs, nullptr, 0, false, sink);
+}
+
+}  // namespace spectre

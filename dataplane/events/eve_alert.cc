@@ -1,0 +1,98 @@
+// Alert lines: EVE "alert" events and fast.log. Writer thread only.
+#include <ctime>
+#include <iterator>
+
+#include "dataplane/events/eve.h"
+
+namespace spectre {
+
+void put_json_escaped(fmt::memory_buffer& out, std::string_view s) {
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out.append(std::string_view("\\\"")); break;
+      case '\\': out.append(std::string_view("\\\\")); break;
+      case '\n': out.append(std::string_view("\\n")); break;
+      case '\r': out.append(std::string_view("\\r")); break;
+      case '\t': out.append(std::string_view("\\t")); break;
+      default:
+        if (c < 0x20) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+        else out.push_back(char(c));
+    }
+  }
+}
+
+namespace {
+const char* action_name(uint8_t a) {
+  switch (rules::Action(a)) {
+    case rules::Action::kDrop: case rules::Action::kReject: return "would drop";
+    case rules::Action::kPass: return "pass";
+    default: return "allowed";
+  }
+}
+bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 132; }
+}  // namespace
+
+void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
+  auto o = std::back_inserter(out);
+  out.append(std::string_view("{\"timestamp\":\""));
+  format_ts(out, a.ts_ns);
+  fmt::format_to(o, "\",\"flow_id\":{},\"event_type\":\"alert\",\"src_ip\":\"", a.flow_id);
+  put_ip(out, a.src, a.ip_ver);
+  out.push_back('"');
+  if (has_ports(a.proto)) fmt::format_to(o, ",\"src_port\":{}", a.sport);
+  out.append(std::string_view(",\"dest_ip\":\""));
+  put_ip(out, a.dst, a.ip_ver);
+  out.push_back('"');
+  if (has_ports(a.proto)) fmt::format_to(o, ",\"dest_port\":{}", a.dport);
+  char pb[8];
+  fmt::format_to(o, ",\"proto\":\"{}\"", proto_name(a.proto, pb));
+  if (a.app_proto) fmt::format_to(o, ",\"app_proto\":\"{}\"", rules::app_proto_name(rules::AppProto(a.app_proto)));
+  if (a.has_flow) fmt::format_to(o, ",\"direction\":\"{}\"", a.to_server ? "to_server" : "to_client");
+  fmt::format_to(o, ",\"alert\":{{\"action\":\"{}\",\"gid\":{},\"signature_id\":{},\"rev\":{},\"signature\":\"",
+                 action_name(a.action), a.gid, a.sid, a.rev);
+  put_json_escaped(out, a.msg);
+  out.append(std::string_view("\",\"category\":\""));
+  put_json_escaped(out, a.category);
+  fmt::format_to(o, "\",\"severity\":{}", a.severity);
+  if (a.metadata[0]) {
+    out.append(std::string_view(",\"metadata\":"));
+    out.append(std::string_view(a.metadata));
+  }
+  out.push_back('}');
+  if (a.has_app) {
+    std::string app;
+    format_app_json(a.app, app);
+    if (!app.empty()) {
+      out.push_back(',');
+      out.append(app);
+    }
+  }
+  out.append(std::string_view("}\n"));
+}
+
+void format_fast(fmt::memory_buffer& out, const AlertRecord& a) {
+  auto o = std::back_inserter(out);
+  time_t sec = time_t(a.ts_ns / 1000000000ull);
+  struct tm tm;
+  gmtime_r(&sec, &tm);
+  fmt::format_to(o, "{:02}/{:02}/{:04}-{:02}:{:02}:{:02}.{:06}  [**] [{}:{}:{}] {} [**] [Classification: {}] "
+                    "[Priority: {}] {{",
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (a.ts_ns / 1000) % 1000000, a.gid, a.sid, a.rev, a.msg,
+                 a.category[0] ? a.category : "(null)", a.severity);
+  char pb[8];
+  fmt::format_to(o, "{}}} ", proto_name(a.proto, pb));
+  bool v6 = a.ip_ver == 6;
+  if (v6) out.push_back('[');
+  put_ip(out, a.src, a.ip_ver);
+  if (v6) out.push_back(']');
+  if (has_ports(a.proto)) fmt::format_to(o, ":{}", a.sport);
+  out.append(std::string_view(" -> "));
+  if (v6) out.push_back('[');
+  put_ip(out, a.dst, a.ip_ver);
+  if (v6) out.push_back(']');
+  if (has_ports(a.proto)) fmt::format_to(o, ":{}", a.dport);
+  out.push_back('\n');
+}
+
+}  // namespace spectre

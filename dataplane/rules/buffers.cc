@@ -1,0 +1,122 @@
+// Buffer keywords: sticky buffers (`http.uri; content:...`), legacy content
+// modifiers (`content:...; http_uri;`), and end-of-rule buffer checks.
+#include <cctype>
+
+#include "dataplane/rules/parse_internal.h"
+
+namespace spectre::rules::detail {
+namespace {
+
+struct BufKw {
+  const char* name;
+  Buf buf;
+};
+
+// Suricata content modifiers that move the preceding content into a buffer.
+// In Snort 3 rules the same names are sticky buffers.
+constexpr BufKw kLegacy[] = {
+    {"http_uri", kHttpUri},           {"http_raw_uri", kHttpUriRaw},
+    {"http_method", kHttpMethod},     {"http_host", kHttpHost},
+    {"http_user_agent", kHttpUserAgent}, {"http_header", kHttpHeader},
+    {"http_cookie", kHttpCookie},     {"http_stat_code", kHttpStatCode},
+    {"http_stat_msg", kHttpStatMsg},  {"http_client_body", kHttpRequestBody},
+    {"http_server_body", kHttpResponseBody},
+};
+// Legacy modifiers for buffers we do not extract.
+constexpr const char* kLegacyUnsupported[] = {"http_raw_host", "http_raw_header", "http_raw_cookie"};
+
+// Sticky-buffer aliases besides the canonical names of buf_name().
+constexpr BufKw kStickyAliases[] = {
+    {"http_protocol", kHttpProtocol},   {"http_request_line", kHttpRequestLine},
+    {"http_header_names", kHttpHeaderNames}, {"http_referer", kHttpReferer},
+    {"http_content_type", kHttpContentType}, {"http_content_len", kHttpContentLen},
+    {"http_accept", kHttpAccept},       {"http_connection", kHttpConnection},
+    {"http_response_line", kHttpResponseLine}, {"http_server", kHttpServer},
+    {"http_location", kHttpLocation},   {"http.server_body", kHttpResponseBody},
+    {"file_data", kHttpResponseBody},   {"file.data", kHttpResponseBody},
+    {"dns_query", kDnsQuery},           {"tls_sni", kTlsSni},
+    {"ja3_hash", kJa3Hash},             {"ja3_string", kJa3String},
+    {"ja3s_hash", kJa3sHash},           {"ja3s_string", kJa3sString},
+};
+
+bool close_sticky(Ctx& c) {
+  if (c.sticky && c.r.items.size() == c.sticky_start)
+    return fail(c.st, std::string("sticky buffer ") + c.sticky_kw + " has no match after it");
+  return true;
+}
+
+bool set_sticky(Ctx& c, Buf b, const char* kw) {
+  if (!close_sticky(c)) return false;
+  c.cur = b;
+  c.sticky = b != kPayload;
+  c.sticky_kw = kw;
+  c.sticky_start = c.r.items.size();
+  return true;
+}
+
+// 0: payload, 1: http, 2: dns, 3: tls.
+int family(Buf b) {
+  if (b == kPayload) return 0;
+  if (b == kDnsQuery) return 2;
+  if (b >= kTlsSni) return 3;
+  return 1;
+}
+
+}  // namespace
+
+bool opt_buffer(Ctx& c, std::string_view name, bool& handled) {
+  handled = true;
+  if (name == "pkt_data" || name == "raw_data") return set_sticky(c, kPayload, "pkt_data");
+  for (const char* u : kLegacyUnsupported)
+    if (name == u) return unsup(c.st, "unsupported keyword: " + std::string(name));
+  for (const BufKw& k : kLegacy) {
+    if (name != k.name) continue;
+    if (c.snort3 || c.last_content < 0) {  // Snort 3 sticky form
+      c.snort3 = true;
+      return set_sticky(c, k.buf, k.name);
+    }
+    if (c.sticky)
+      return fail(c.st, std::string(k.name) + " can't modify a content under sticky buffer " + c.sticky_kw);
+    MatchItem& it = c.r.items[size_t(c.last_content)];
+    if (it.buf != kPayload)
+      return fail(c.st, std::string(k.name) + ": content already has buffer " + buf_name(it.buf));
+    it.buf = k.buf;
+    return true;
+  }
+  for (int b = 1; b < kBufCount; ++b)
+    if (name == buf_name(Buf(b))) return set_sticky(c, Buf(b), buf_name(Buf(b)));
+  for (const BufKw& k : kStickyAliases)
+    if (name == k.name) return set_sticky(c, k.buf, k.name);
+  handled = false;
+  return true;
+}
+
+bool check_buffers(Ctx& c) {
+  if (!close_sticky(c)) return false;
+  int fam = 0;
+  for (const MatchItem& it : c.r.items) {
+    if (it.kind == MatchItem::Kind::kContent && it.buf == kHttpHost) {
+      for (char ch : it.content.bytes)
+        if (std::isupper(uint8_t(ch)))
+          return fail(c.st, "http.host content must be lowercase (the buffer is normalised): \"" +
+                                it.content.bytes + "\"");
+    }
+    const int f = family(it.buf);
+    if (f == 0) continue;
+    if (fam != 0 && f != fam)
+      return fail(c.st, std::string("rule mixes buffers of different protocols (") + buf_name(it.buf) + ")");
+    fam = f;
+  }
+  static const char* const kFam[] = {"", "http", "dns", "tls"};
+  const Proto p = c.r.hdr.proto;
+  const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3 : 0;
+  if (fam != 0) {
+    if (pf != 0 && pf != fam)
+      return fail(c.st, std::string(kFam[fam]) + " buffer in a " + kFam[pf] + " rule");
+    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2))
+      return fail(c.st, std::string(kFam[fam]) + " buffer in a " + (p == Proto::kIcmp ? "icmp" : "udp") + " rule");
+  }
+  return true;
+}
+
+}  // namespace spectre::rules::detail

@@ -1,0 +1,189 @@
+// Non-payload options: flow, flowbits, threshold, detection_filter, dsize,
+// app-layer-protocol.
+#include "dataplane/rules/parse_internal.h"
+
+namespace spectre::rules::detail {
+
+bool opt_flow(Ctx& c, std::string_view v) {
+  if (c.seen_flow) return fail(c.st, "more than one flow option");
+  c.seen_flow = true;
+  uint16_t f = 0;
+  for (std::string_view o : split(v, ',')) {
+    uint16_t bit;
+    if (o == "established") bit = kFlowEstablished;
+    else if (o == "not_established") bit = kFlowNotEstablished;
+    else if (o == "stateless") bit = kFlowStateless;
+    else if (o == "to_server" || o == "from_client") bit = kFlowToServer;
+    else if (o == "to_client" || o == "from_server") bit = kFlowToClient;
+    else if (o == "only_stream") bit = kFlowOnlyStream;
+    else if (o == "no_stream") bit = kFlowNoStream;
+    else if (o == "no_frag" || o == "only_frag") return unsup(c.st, "unsupported: flow:" + std::string(o));
+    else return fail(c.st, "bad flow option '" + std::string(o) + "'");
+    if (f & bit) return fail(c.st, "flow option '" + std::string(o) + "' given twice");
+    f |= bit;
+  }
+  auto both = [&](uint16_t a, uint16_t b) { return (f & a) && (f & b); };
+  if (both(kFlowToServer, kFlowToClient)) return fail(c.st, "flow: to_server and to_client conflict");
+  if (both(kFlowEstablished, kFlowNotEstablished) || both(kFlowEstablished, kFlowStateless) ||
+      both(kFlowNotEstablished, kFlowStateless))
+    return fail(c.st, "flow: established, not_established and stateless conflict");
+  if (both(kFlowOnlyStream, kFlowNoStream)) return fail(c.st, "flow: only_stream and no_stream conflict");
+  c.r.flow = f;
+  return true;
+}
+
+bool opt_flowbits(Ctx& c, std::string_view v) {
+  auto parts = split(v, ',');
+  Flowbit fb;
+  const std::string_view cmd = parts[0];
+  if (cmd == "set") fb.cmd = Flowbit::Cmd::kSet;
+  else if (cmd == "isset") fb.cmd = Flowbit::Cmd::kIsSet;
+  else if (cmd == "isnotset") fb.cmd = Flowbit::Cmd::kIsNotSet;
+  else if (cmd == "unset") fb.cmd = Flowbit::Cmd::kUnset;
+  else if (cmd == "toggle") fb.cmd = Flowbit::Cmd::kToggle;
+  else if (cmd == "noalert") fb.cmd = Flowbit::Cmd::kNoAlert;
+  else return fail(c.st, "bad flowbits command '" + std::string(cmd) + "'");
+  if (fb.cmd == Flowbit::Cmd::kNoAlert) {
+    if (parts.size() != 1) return fail(c.st, "flowbits:noalert takes no name");
+    c.r.flowbits.push_back(fb);
+    return true;
+  }
+  if (parts.size() != 2 || parts[1].empty()) return fail(c.st, "flowbits:" + std::string(cmd) + " needs one name");
+  const std::string_view names = parts[1];
+  const bool has_or = names.find('|') != std::string_view::npos;
+  const bool has_and = names.find('&') != std::string_view::npos;
+  if (has_or && has_and) return fail(c.st, "flowbits names mix '|' and '&'");
+  if (has_or && fb.cmd != Flowbit::Cmd::kIsSet && fb.cmd != Flowbit::Cmd::kIsNotSet)
+    return fail(c.st, "flowbits '|' (any of) only works with isset and isnotset");
+  fb.any_of = has_or;
+  for (std::string_view n : split(names, has_or ? '|' : '&')) {
+    if (n.empty()) return fail(c.st, "empty flowbit name in '" + std::string(names) + "'");
+    for (char ch : n)
+      if (!is_ident_char(ch)) return fail(c.st, "bad flowbit name '" + std::string(n) + "'");
+    fb.names.emplace_back(n);
+  }
+  c.r.flowbits.push_back(std::move(fb));
+  return true;
+}
+
+// threshold: type T, track K, count N, seconds S (any order).
+// detection_filter: track K, count N, seconds S.
+bool opt_threshold(Ctx& c, std::string_view v, bool df) {
+  const char* kw = df ? "detection_filter" : "threshold";
+  if (df ? c.r.has_detection_filter : c.r.has_threshold) return fail(c.st, std::string("more than one ") + kw);
+  Threshold t;
+  t.type = Threshold::Type::kDetectionFilter;
+  t.track = Threshold::Track::kBySrc;
+  bool has_type = false, has_track = false, has_count = false, has_seconds = false;
+  for (std::string_view p : split(v, ',')) {
+    size_t sp = p.find_first_of(" \t");
+    if (sp == std::string_view::npos) return fail(c.st, std::string(kw) + ": bad part '" + std::string(p) + "'");
+    std::string_view k = p.substr(0, sp), val = trim(p.substr(sp));
+    if (k == "type" && !df) {
+      if (val == "limit") t.type = Threshold::Type::kLimit;
+      else if (val == "threshold") t.type = Threshold::Type::kThreshold;
+      else if (val == "both") t.type = Threshold::Type::kBoth;
+      else if (val == "backoff") return unsup(c.st, "unsupported: threshold type backoff");
+      else return fail(c.st, "bad threshold type '" + std::string(val) + "'");
+      has_type = true;
+    } else if (k == "track") {
+      if (val == "by_src") t.track = Threshold::Track::kBySrc;
+      else if (val == "by_dst") t.track = Threshold::Track::kByDst;
+      else if (val == "by_rule") t.track = Threshold::Track::kByRule;
+      else if (val == "by_both") t.track = Threshold::Track::kByBoth;
+      else if (val == "by_flow") return unsup(c.st, std::string("unsupported: ") + kw + " track by_flow");
+      else return fail(c.st, std::string(kw) + ": bad track '" + std::string(val) + "'");
+      has_track = true;
+    } else if (k == "count" || k == "seconds") {
+      uint32_t x;
+      if (!parse_u32(val, x) || x == 0) return fail(c.st, std::string(kw) + ": bad " + std::string(k));
+      (k == "count" ? t.count : t.seconds) = x;
+      (k == "count" ? has_count : has_seconds) = true;
+    } else {
+      return fail(c.st, std::string(kw) + ": unknown part '" + std::string(k) + "'");
+    }
+  }
+  if ((!df && !has_type) || !has_track || !has_count || !has_seconds)
+    return fail(c.st, std::string(kw) + (df ? " needs track, count and seconds" : " needs type, track, count and seconds"));
+  if (df) {
+    c.r.has_detection_filter = true;
+    c.r.detection_filter = t;
+  } else {
+    c.r.has_threshold = true;
+    c.r.threshold = t;
+  }
+  return true;
+}
+
+// dsize: N, !N, <N, >N, <=N, >=N, N<>M (exclusive), N<=>M (inclusive, Snort 3).
+bool opt_dsize(Ctx& c, std::string_view v) {
+  if (c.r.has_dsize) return fail(c.st, "more than one dsize");
+  Dsize d;
+  uint32_t a = 0, b = 0;
+  auto num = [&](std::string_view s, uint32_t& x) { return parse_u32(s, x) && x <= 65535; };
+  bool ok;
+  if (size_t p = v.find("<=>"); p != std::string_view::npos) {
+    ok = num(v.substr(0, p), a) && num(v.substr(p + 3), b) && a <= b && b < 65535;
+    d.op = Dsize::Op::kRange;
+    if (ok && a == 0) {  // 0 <= x <= b
+      d.op = Dsize::Op::kLt;
+      d.lo = d.hi = uint16_t(b + 1);
+    } else if (ok) {
+      d.lo = uint16_t(a - 1);
+      d.hi = uint16_t(b + 1);
+    }
+  } else if (size_t q = v.find("<>"); q != std::string_view::npos) {
+    ok = num(v.substr(0, q), a) && num(v.substr(q + 2), b) && a < b;
+    d.op = Dsize::Op::kRange;
+    d.lo = uint16_t(a);
+    d.hi = uint16_t(b);
+  } else if (v.starts_with("<=") || v.starts_with(">=")) {
+    ok = num(trim(v.substr(2)), a);
+    if (v[0] == '<') {
+      ok = ok && a < 65535;
+      d.op = Dsize::Op::kLt;
+      a += 1;
+    } else {
+      ok = ok && a > 0;  // ">=0" would always be true: refused
+      d.op = Dsize::Op::kGt;
+      if (ok) a -= 1;
+    }
+    d.lo = d.hi = uint16_t(a);
+  } else if (!v.empty() && (v[0] == '<' || v[0] == '>' || v[0] == '!')) {
+    d.op = v[0] == '<' ? Dsize::Op::kLt : v[0] == '>' ? Dsize::Op::kGt : Dsize::Op::kNe;
+    ok = num(trim(v.substr(1)), a);
+    d.lo = d.hi = uint16_t(a);
+  } else {
+    d.op = Dsize::Op::kEq;
+    ok = num(v, a);
+    d.lo = d.hi = uint16_t(a);
+  }
+  if (!ok) return fail(c.st, "bad dsize '" + std::string(v) + "'");
+  c.r.has_dsize = true;
+  c.r.dsize = d;
+  return true;
+}
+
+bool opt_app_proto(Ctx& c, std::string_view v) {
+  if (c.seen_app_proto) return fail(c.st, "more than one app-layer-protocol");
+  c.seen_app_proto = true;
+  if (v.find(',') != std::string_view::npos) return unsup(c.st, "unsupported: app-layer-protocol with a mode");
+  bool neg = false;
+  if (!v.empty() && v[0] == '!') {
+    neg = true;
+    v = trim(v.substr(1));
+  }
+  AppProto p;
+  if (v == "http" || v == "http1") p = AppProto::kHttp;
+  else if (v == "dns") p = AppProto::kDns;
+  else if (v == "tls") p = AppProto::kTls;
+  else if (v == "failed") p = AppProto::kFailed;
+  else if (v == "unknown") p = AppProto::kUnknown;
+  else return unsup(c.st, "unsupported: app-layer-protocol " + std::string(v));
+  c.r.has_app_proto = true;
+  c.r.app_proto_negated = neg;
+  c.r.app_proto = p;
+  return true;
+}
+
+}  // namespace spectre::rules::detail

@@ -1,0 +1,79 @@
+// Internal helpers shared by the rule parser's translation units.
+// Not part of the public API: include parser.h instead.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/rules/rule.h"
+
+namespace spectre::rules::detail {
+
+// Outcome of a failed parse step: a message, and whether the input is valid
+// but uses something we do not support (a skip) rather than a syntax error.
+struct Status {
+  std::string err;
+  bool unsupported = false;
+};
+inline bool fail(Status& s, std::string m) {
+  s.err = std::move(m);
+  s.unsupported = false;
+  return false;
+}
+inline bool unsup(Status& s, std::string m) {
+  s.err = std::move(m);
+  s.unsupported = true;
+  return false;
+}
+
+std::string_view trim(std::string_view s);
+// Pieces separated by `sep`, each trimmed (empty pieces kept).
+std::vector<std::string_view> split(std::string_view s, char sep);
+// Whole-string decimal numbers (optional leading '-' for i32); false on junk or overflow.
+bool parse_u32(std::string_view s, uint32_t& v);
+bool parse_i32(std::string_view s, int32_t& v);
+bool is_ident_char(char c);  // [A-Za-z0-9_.-]
+
+// Address / port expressions with variables, lists and negation (addr.cc).
+bool parse_ip_set(std::string_view text, const Vars& vars, IpSet& out, Status& st);
+bool parse_port_set(std::string_view text, const Vars& vars, PortSet& out, Status& st);
+
+// The parse state of one rule's options (options.cc, buffers.cc).
+struct Ctx {
+  Rule& r;
+  Status st;
+  Buf cur = kPayload;        // buffer for following match items
+  bool sticky = false;       // a sticky buffer is active (pkt_data clears it)
+  const char* sticky_kw = nullptr;  // keyword that set it, for messages
+  size_t sticky_start = 0;   // items.size() when it was set
+  bool snort3 = false;       // Snort 3 style: legacy http_* names are sticky
+  int last_content = -1;     // index of the last content item
+  int fast_patterns = 0;
+  bool seen_flow = false, seen_app_proto = false;
+  explicit Ctx(Rule& rule) : r(rule) {}
+};
+
+// Option handlers: value is the text after ':' (trimmed), empty when none.
+bool opt_content(Ctx& c, std::string_view v);
+bool opt_content_modifier(Ctx& c, std::string_view name, std::string_view v, bool has_value);
+bool opt_pcre(Ctx& c, std::string_view v);
+bool opt_isdataat(Ctx& c, std::string_view v);
+bool opt_flow(Ctx& c, std::string_view v);
+bool opt_flowbits(Ctx& c, std::string_view v);
+bool opt_threshold(Ctx& c, std::string_view v, bool detection_filter);
+bool opt_dsize(Ctx& c, std::string_view v);
+bool opt_app_proto(Ctx& c, std::string_view v);
+// Buffer keywords (sticky or legacy modifier); returns false with
+// st.err empty when `name` is not a buffer keyword.
+bool opt_buffer(Ctx& c, std::string_view name, bool& handled);
+// End-of-rule checks on buffers (sticky buffer without matches, http.host case,
+// buffers that contradict the header protocol).
+bool check_buffers(Ctx& c);
+
+// Unescape a quoted option value's inside (msg): \" \; \\ \: become the char.
+std::string unescape(std::string_view s);
+// Decode a content string's inside: |hex| blocks and escapes.
+bool decode_content(std::string_view s, std::string& out, Status& st);
+
+}  // namespace spectre::rules::detail

@@ -1,0 +1,235 @@
+// The inspection stage through process_burst: reassembly + app layer +
+// detection, with real parsed and compiled rules.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rte_ip.h>
+
+#include "dataplane/core/worker.h"
+#include "dataplane/rules/parser.h"
+#include "tests/unit/pktbuild.h"
+
+using namespace spectre;
+using pb::Bytes;
+
+namespace {
+
+constexpr uint64_t kSec = 1000000000ull;
+
+struct MbufDeleter {
+  void operator()(rte_mbuf* m) const { std::free(m); }
+};
+using MbufPtr = std::unique_ptr<rte_mbuf, MbufDeleter>;
+
+MbufPtr make_mbuf(const Bytes& frame, uint64_t ts) {
+  size_t sz = (sizeof(rte_mbuf) + kMbufPrivSize + frame.size() + 63) & ~size_t(63);
+  auto* m = static_cast<rte_mbuf*>(std::aligned_alloc(64, sz));
+  std::memset(static_cast<void*>(m), 0, sz);
+  m->buf_addr = reinterpret_cast<uint8_t*>(m) + sizeof(rte_mbuf) + kMbufPrivSize;
+  m->data_len = uint16_t(frame.size());
+  m->pkt_len = uint32_t(frame.size());
+  m->nb_segs = 1;
+  m->priv_size = kMbufPrivSize;
+  std::memcpy(m->buf_addr, frame.data(), frame.size());
+  MbufMeta* meta = mbuf_meta(m);
+  meta->ts_ns = ts;
+  meta->caplen = uint32_t(frame.size());
+  meta->linktype = kLinkEthernet;
+  return MbufPtr(m);
+}
+
+std::shared_ptr<const CompiledRuleset> compile(const std::vector<std::string>& texts) {
+  rules::RuleSet rs;
+  rs.vars = rules::Vars::suricata_defaults();
+  for (const auto& t : texts) {
+    rules::Rule r;
+    std::string err;
+    bool unsupported = false;
+    EXPECT_TRUE(rules::parse_rule(t, rs.vars, r, err, unsupported)) << t << ": " << err;
+    rs.rules.push_back(std::move(r));
+  }
+  CompileReport rep;
+  std::string err;
+  auto c = compile_ruleset(rs, 1, rep, err);
+  EXPECT_TRUE(c) << err;
+  return c;
+}
+
+const pb::Ip4 kCli = pb::ip4("198.18.0.2"), kSrv = pb::ip4("198.18.0.1");
+
+struct Rig {
+  explicit Rig(const std::vector<std::string>& rules)
+      : w(std::make_unique<WorkerCtx>(uint16_t(0), 256, DefragConfig{}, 1024)), snap(build_snapshot(Config{}, 1)) {
+    snap->rules = compile(rules);
+  }
+  std::unique_ptr<WorkerCtx> w;
+  std::unique_ptr<Snapshot> snap;
+  uint64_t ts = 1700000000 * kSec;
+  uint32_t cseq = 1000, sseq = 9000;
+
+  void send(const Bytes& frame) {
+    auto m = make_mbuf(frame, ts += 1000);
+    rte_mbuf* p = m.get();
+    process_burst(*w, *snap, &p, 1, 0);
+  }
+  Bytes tcp(bool to_server, uint8_t flags, uint32_t seq, const Bytes& payload = {}) {
+    pb::Ip4 s = to_server ? kCli : kSrv, d = to_server ? kSrv : kCli;
+    uint16_t sp = to_server ? 40000 : 80, dp = to_server ? 80 : 40000;
+    return pb::eth(0x0800, pb::ipv4({.src = s, .dst = d, .proto = 6},
+                                    pb::tcp({.sport = sp, .dport = dp, .seq = seq, .flags = flags, .payload = payload})));
+  }
+  void handshake() {
+    send(tcp(true, kSyn, cseq++));
+    send(tcp(false, kSyn | kAck, sseq++));
+    send(tcp(true, kAck, cseq));
+  }
+  // Client data at offset `off` from the first data byte.
+  void cdata(uint32_t off, const std::string& s) {
+    send(tcp(true, kAck | kPsh, cseq + off, Bytes(s.begin(), s.end())));
+  }
+  void sdata(uint32_t off, const std::string& s) {
+    send(tcp(false, kAck | kPsh, sseq + off, Bytes(s.begin(), s.end())));
+  }
+  std::map<uint32_t, int> alerts() {  // sid -> count
+    std::map<uint32_t, int> out;
+    while (const AlertRecord* a = w->insp.alerts.peek()) {
+      out[a->sid]++;
+      last = *a;
+      w->insp.alerts.release();
+    }
+    return out;
+  }
+  std::vector<FlowRecord> flush() {
+    worker_flush(*w);
+    std::vector<FlowRecord> out;
+    Event e;
+    while (w->events.pop(e)) out.push_back(e.flow);
+    return out;
+  }
+  AlertRecord last{};
+};
+
+Bytes str(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+}  // namespace
+
+TEST(Inspect, ContentSplitAcrossSegmentsMatchesOnce) {
+  Rig r({"alert tcp any any -> any 80 (msg:\"split\"; flow:to_server; content:\"evil-payload\"; sid:1;)"});
+  r.handshake();
+  r.cdata(0, "xxxx evil-pa");
+  r.cdata(12, "yload yyy");
+  auto a = r.alerts();
+  EXPECT_EQ(a[1], 1);
+  EXPECT_EQ(r.last.to_server, true);
+  EXPECT_EQ(r.last.dport, 80);
+  auto f = r.flush();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_TRUE(f[0].flags & kFlowAlerted);
+}
+
+TEST(Inspect, OutOfOrderSegmentsMatchOnce) {
+  Rig r({"alert tcp any any -> any 80 (msg:\"ooo\"; content:\"evil-payload\"; sid:2;)"});
+  r.handshake();
+  r.cdata(12, "yload yyy");  // ahead of the hole: buffered
+  EXPECT_TRUE(r.alerts().empty());
+  r.cdata(0, "xxxx evil-pa");
+  EXPECT_EQ(r.alerts()[2], 1);
+  r.flush();
+  EXPECT_TRUE(r.alerts().empty());
+}
+
+TEST(Inspect, RetransmissionWithOtherBytesFirstWins) {
+  Rig r({"alert tcp any any -> any any (msg:\"first\"; content:\"AAAAAAAA\"; sid:3;)",
+         "alert tcp any any -> any any (msg:\"second\"; content:\"BBBBBBBB\"; sid:4;)"});
+  r.handshake();
+  r.cdata(8, "AAAAAAAA");   // out of order first version
+  r.cdata(8, "BBBBBBBB");   // retransmission, other bytes
+  r.cdata(0, "12345678");
+  auto a = r.alerts();
+  EXPECT_EQ(a[3], 1);
+  EXPECT_EQ(a.count(4), 0u);
+}
+
+TEST(Inspect, HttpBuffersAndAppProto) {
+  Rig r({"alert http any any -> any any (msg:\"uri\"; http.uri; content:\"/evil.php\"; sid:10;)",
+         "alert http any any -> any any (msg:\"ua\"; content:\"BadBot\"; http_user_agent; sid:11;)",
+         "alert http any any -> any any (msg:\"status\"; http.stat_code; content:\"404\"; sid:12;)",
+         "alert http any any -> any any (msg:\"not here\"; http.uri; content:\"/good\"; sid:13;)"});
+  r.handshake();
+  std::string req = "GET /evil.php?a=1 HTTP/1.1\r\nHost: example.org\r\nUser-Agent: BadBot/1.0\r\n\r\n";
+  r.cdata(0, req.substr(0, 20));
+  r.cdata(20, req.substr(20));
+  r.sdata(0, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabc");
+  auto a = r.alerts();
+  EXPECT_EQ(a[10], 1);
+  EXPECT_EQ(a[11], 1);
+  EXPECT_EQ(a[12], 1);
+  EXPECT_EQ(a.count(13), 0u);
+  EXPECT_TRUE(r.last.has_app);
+  EXPECT_EQ(r.last.app_proto, uint8_t(rules::AppProto::kHttp));
+  EXPECT_STREQ(r.last.app.http_hostname, "example.org");
+  auto f = r.flush();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].app_proto, uint8_t(rules::AppProto::kHttp));
+}
+
+TEST(Inspect, DnsQueryOverUdp) {
+  Rig r({"alert dns any any -> any any (msg:\"dns\"; dns.query; content:\"bad.example\"; nocase; sid:20;)"});
+  Bytes q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  for (const char* l : {"www", "BAD", "example", "com"}) {
+    q.push_back(uint8_t(strlen(l)));
+    q.insert(q.end(), l, l + strlen(l));
+  }
+  q.insert(q.end(), {0, 0, 1, 0, 1});
+  r.send(pb::eth(0x0800, pb::ipv4({.src = kCli, .dst = kSrv, .proto = 17}, pb::udp(5353, 53, q))));
+  EXPECT_EQ(r.alerts()[20], 1);
+  EXPECT_TRUE(r.last.has_app);
+  EXPECT_STREQ(r.last.app.dns_rrname, "www.BAD.example.com");
+}
+
+TEST(Inspect, PassRuleSuppressesFlow) {
+  Rig r({"pass tcp any any -> any 80 (msg:\"pass\"; content:\"trusted\"; sid:30;)",
+         "alert tcp any any -> any 80 (msg:\"bad\"; content:\"bad\"; sid:31;)"});
+  r.handshake();
+  r.cdata(0, "trusted bad");
+  r.cdata(11, " more bad");
+  EXPECT_TRUE(r.alerts().empty());
+}
+
+TEST(Inspect, RulesSwapBetweenBurstsTakesEffect) {
+  Rig r({"alert udp any any -> any any (msg:\"old\"; content:\"ping\"; sid:40;)"});
+  auto udp = [&](const char* s) {
+    return pb::eth(0x0800, pb::ipv4({.src = kCli, .dst = kSrv, .proto = 17}, pb::udp(1111, 2222, str(s))));
+  };
+  r.send(udp("ping"));
+  EXPECT_EQ(r.alerts()[40], 1);
+  auto next = std::make_unique<Snapshot>(*r.snap);
+  next->generation++;
+  next->rules = compile({"alert udp any any -> any any (msg:\"new\"; content:\"ping\"; sid:41;)"});
+  r.snap = std::move(next);
+  r.send(udp("ping"));
+  auto a = r.alerts();
+  EXPECT_EQ(a.count(40), 0u);
+  EXPECT_EQ(a[41], 1);
+}
+
+TEST(Inspect, ChecksumValidationSkipsBadPackets) {
+  Rig r({"alert udp any any -> any any (msg:\"x\"; content:\"ping\"; sid:50;)"});
+  r.snap->checksum_validate = true;
+  Bytes good = pb::eth(0x0800, pb::ipv4({.src = kCli, .dst = kSrv, .proto = 17}, pb::udp(1111, 2222, str("ping"))));
+  // The builder leaves both checksums 0: fill the IPv4 one (UDP 0 means none).
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(good.data() + 14);
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  r.send(good);
+  EXPECT_EQ(r.alerts()[50], 1);
+  Bytes bad = good;
+  bad[14 + 10] ^= 0xff;  // break the IPv4 header checksum
+  r.send(bad);
+  EXPECT_TRUE(r.alerts().empty());
+  EXPECT_EQ(r.w->insp.ctr.checksum_invalid, 1u);
+}

@@ -1,0 +1,327 @@
+// Naive reference evaluator: see reference.h for the semantics.
+#include "tests/unit/detect/reference.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace spectre::detect_ref {
+
+using rules::MatchItem;
+
+struct RefEngine::R {
+  const rules::Rule* rule;
+  std::vector<pcre2_code*> re;  // per item (null for non-pcre)
+  bool ok = true;
+};
+
+RefEngine::RefEngine(const rules::RuleSet& rs) {
+  std::vector<R*> pass, rest;
+  for (const auto& rule : rs.rules) {
+    R* r = new R;
+    r->rule = &rule;
+    for (const auto& it : rule.items) {
+      pcre2_code* c = nullptr;
+      if (it.kind == MatchItem::Kind::kPcre) {
+        uint32_t o = (it.pcre.caseless ? PCRE2_CASELESS : 0) | (it.pcre.dotall ? PCRE2_DOTALL : 0) |
+                     (it.pcre.multiline ? PCRE2_MULTILINE : 0) | (it.pcre.extended ? PCRE2_EXTENDED : 0);
+        int e;
+        PCRE2_SIZE eo;
+        c = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(it.pcre.pattern.c_str()), it.pcre.pattern.size(), o, &e, &eo,
+                          nullptr);
+        if (!c) r->ok = false;
+      }
+      r->re.push_back(c);
+    }
+    (rule.hdr.action == rules::Action::kPass ? pass : rest).push_back(r);
+  }
+  order_ = pass;
+  order_.insert(order_.end(), rest.begin(), rest.end());
+}
+
+RefEngine::~RefEngine() {
+  for (R* r : order_) {
+    for (auto* c : r->re)
+      if (c) pcre2_code_free(c);
+    delete r;
+  }
+}
+
+namespace {
+
+bool addr_in_range(const rules::IpRange& r, const uint8_t* a, uint8_t ver) {
+  if (r.ver != ver) return false;
+  int n = ver == 4 ? 4 : 16;
+  for (int i = 0; i < n; i++) {  // lo <= a, lexicographic
+    if (a[i] != r.lo[i]) {
+      if (a[i] < r.lo[i]) return false;
+      break;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (a[i] != r.hi[i]) return a[i] < r.hi[i];
+  }
+  return true;
+}
+
+bool ipset_has(const rules::IpSet& s, const uint8_t* a, uint8_t ver) {
+  if (s.any && s.exclude.empty()) return true;
+  if (!a) return false;
+  bool in = s.any;
+  for (const auto& r : s.include) in = in || addr_in_range(r, a, ver);
+  for (const auto& r : s.exclude) in = in && !addr_in_range(r, a, ver);
+  return in;
+}
+
+bool portset_has(const rules::PortSet& s, uint16_t p) {
+  bool in = s.any;
+  for (const auto& r : s.include) in = in || (p >= r.lo && p <= r.hi);
+  for (const auto& r : s.exclude) in = in && !(p >= r.lo && p <= r.hi);
+  return in;
+}
+
+bool proto_ok(rules::Proto pr, uint8_t ip, rules::AppProto app) {
+  using P = rules::Proto;
+  switch (pr) {
+    case P::kIp: return true;
+    case P::kTcp: return ip == 6;
+    case P::kUdp: return ip == 17;
+    case P::kIcmp: return ip == 1 || ip == 58;
+    case P::kHttp: return ip == 6 && app == rules::AppProto::kHttp;
+    case P::kTls: return ip == 6 && app == rules::AppProto::kTls;
+    case P::kDns: return (ip == 6 || ip == 17) && app == rules::AppProto::kDns;
+  }
+  return false;
+}
+
+char low(char c) { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
+
+bool bytes_at(const uint8_t* d, uint32_t n, long s, const rules::Content& c) {
+  if (s < 0 || s + long(c.bytes.size()) > long(n)) return false;
+  for (size_t i = 0; i < c.bytes.size(); i++) {
+    char x = char(d[s + i]), y = c.bytes[i];
+    if (c.nocase ? low(x) != low(y) : x != y) return false;
+  }
+  return true;
+}
+
+struct Items {
+  std::vector<const MatchItem*> it;
+  std::vector<pcre2_code*> re;
+  const uint8_t* d;
+  uint32_t n;
+  pcre2_match_data* md;
+
+  bool occurs(const rules::Content& c, long s, long prev) const {
+    long m = long(c.bytes.size()), lo, hi;
+    if (c.has_distance || c.has_within) {
+      long dist = c.has_distance ? c.distance : 0;
+      lo = std::max(0L, prev + dist);
+      hi = c.has_within ? std::min(long(n), prev + dist + c.within) : long(n);
+    } else if (c.startswith) {
+      lo = 0;
+      hi = n;
+      if (s != 0) return false;
+    } else {
+      lo = c.has_offset ? c.offset : 0;
+      hi = c.has_depth ? std::min(long(n), lo + c.depth) : long(n);
+    }
+    if (s < lo || s + m > hi) return false;
+    if (c.endswith && s + m != long(n)) return false;
+    return bytes_at(d, n, s, c);
+  }
+
+  bool from(size_t k, long prev) {
+    if (k == it.size()) return true;
+    const MatchItem& mi = *it[k];
+    if (mi.kind == MatchItem::Kind::kContent) {
+      const auto& c = mi.content;
+      if (c.negated) {
+        for (long s = 0; s <= long(n); s++)
+          if (occurs(c, s, prev)) return false;
+        return from(k + 1, prev);
+      }
+      for (long s = 0; s <= long(n); s++)
+        if (occurs(c, s, prev) && from(k + 1, s + long(c.bytes.size()))) return true;
+      return false;
+    }
+    if (mi.kind == MatchItem::Kind::kIsDataAt) {
+      bool has = mi.isdataat.relative ? prev + mi.isdataat.n <= long(n) : mi.isdataat.n < long(n);
+      return has != mi.isdataat.negated ? from(k + 1, prev) : false;
+    }
+    long base = mi.pcre.relative ? prev : 0;
+    PCRE2_SIZE start = 0;
+    while (start <= PCRE2_SIZE(n - base)) {
+      int rc = pcre2_match(re[k], d + base, n - base, start, 0, md, nullptr);
+      if (rc < 0) break;
+      if (mi.pcre.negated) return false;
+      PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+      PCRE2_SIZE s0 = ov[0], e0 = ov[1];
+      if (from(k + 1, base + long(e0))) return true;
+      start = std::max(s0, start) + 1;
+    }
+    return mi.pcre.negated ? from(k + 1, prev) : false;
+  }
+};
+
+bool bit_has(const RefFlow* f, const std::string& n) {
+  return f && std::find(f->bits.begin(), f->bits.end(), n) != f->bits.end();
+}
+
+}  // namespace
+
+bool RefEngine::allow(const R& r, int kind, const DetectPacket& p) {
+  const rules::Threshold& t = kind ? r.rule->detection_filter : r.rule->threshold;
+  std::string who;
+  int n = p.ip_ver == 4 ? 4 : 16;
+  auto addr = [&](const uint8_t* a) { return a ? std::string(reinterpret_cast<const char*>(a), n) : std::string(); };
+  using T = rules::Threshold::Track;
+  if (t.track == T::kBySrc) who = "s" + addr(p.src);
+  if (t.track == T::kByDst) who = "d" + addr(p.dst);
+  if (t.track == T::kByBoth) who = "b" + addr(p.src) + "|" + addr(p.dst);
+  auto key = std::make_tuple(r.rule->gid, r.rule->sid, kind, who);
+  auto it = thr_.find(key);
+  uint64_t win = uint64_t(t.seconds) * 1000000000ull;
+  uint32_t count;
+  if (it == thr_.end() || p.ts_ns < it->second.first || p.ts_ns - it->second.first >= win) {
+    thr_[key] = {p.ts_ns, 1};
+    it = thr_.find(key);
+  } else {
+    it->second.second++;
+  }
+  count = it->second.second;
+  switch (t.type) {
+    case rules::Threshold::Type::kLimit: return count <= t.count;
+    case rules::Threshold::Type::kThreshold:
+      if (count >= t.count) {
+        it->second.second = 0;
+        return true;
+      }
+      return false;
+    case rules::Threshold::Type::kBoth: return count == t.count;
+    case rules::Threshold::Type::kDetectionFilter: return count > t.count;
+  }
+  return true;
+}
+
+std::vector<uint32_t> RefEngine::payload(const DetectPacket& p, PayloadMode mode, const uint8_t* d, uint32_t n,
+                                         RefFlow* f) {
+  BufferSet b;
+  b.set(rules::kPayload, d, n);
+  return run(p, static_cast<int>(mode), b, f);
+}
+
+std::vector<uint32_t> RefEngine::app(const DetectPacket& p, const BufferSet& b, RefFlow* f) { return run(p, 3, b, f); }
+
+std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const BufferSet& bufs, RefFlow* f) {
+  std::vector<uint32_t> out;
+  if (f && f->passed) return out;
+  pcre2_match_data* md = pcre2_match_data_create(32, nullptr);
+  for (R* rp : order_) {
+    const R& r = *rp;
+    const rules::Rule& ru = *r.rule;
+    if (!r.ok) continue;
+    bool any_payload = false, any_app = false;
+    for (const auto& it : ru.items) (it.buf == rules::kPayload ? any_payload : any_app) = true;
+    const bool os = ru.flow & rules::kFlowOnlyStream, ns = ru.flow & rules::kFlowNoStream;
+    bool applies;
+    switch (mode) {
+      case 0: applies = !any_app && !os; break;
+      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ns); break;
+      case 2: applies = !any_app && !ru.has_dsize && !ns && (any_payload || os); break;
+      default: applies = any_app; break;
+    }
+    if (!applies) continue;
+    bool all_present = true;
+    for (const auto& it : ru.items) all_present = all_present && bufs.has(it.buf);
+    if (!all_present) continue;
+    // header
+    if (!proto_ok(ru.hdr.proto, p.proto, p.app_proto)) continue;
+    if (ru.has_app_proto && ((p.app_proto == ru.app_proto) == ru.app_proto_negated)) continue;
+    const uint16_t fl = ru.flow;
+    if ((fl & (rules::kFlowEstablished | rules::kFlowNotEstablished | rules::kFlowToServer | rules::kFlowToClient)) &&
+        !p.has_flow)
+      continue;
+    if ((fl & rules::kFlowEstablished) && !p.established) continue;
+    if ((fl & rules::kFlowNotEstablished) && p.established) continue;
+    if ((fl & rules::kFlowToServer) && !p.to_server) continue;
+    if ((fl & rules::kFlowToClient) && p.to_server) continue;
+    const auto& h = ru.hdr;
+    bool fwd = ipset_has(h.src, p.src, p.ip_ver) && ipset_has(h.dst, p.dst, p.ip_ver) &&
+               portset_has(h.sport, p.sport) && portset_has(h.dport, p.dport);
+    bool rev = h.bidir && ipset_has(h.src, p.dst, p.ip_ver) && ipset_has(h.dst, p.src, p.ip_ver) &&
+               portset_has(h.sport, p.dport) && portset_has(h.dport, p.sport);
+    if (!fwd && !rev) continue;
+    if (ru.has_dsize && mode != 2 && mode != 3) {
+      const auto& ds = ru.dsize;
+      uint16_t x = p.dsize;
+      bool ok = false;
+      switch (ds.op) {
+        case rules::Dsize::Op::kEq: ok = x == ds.lo; break;
+        case rules::Dsize::Op::kNe: ok = x != ds.lo; break;
+        case rules::Dsize::Op::kLt: ok = x < ds.lo; break;
+        case rules::Dsize::Op::kGt: ok = x > ds.lo; break;
+        case rules::Dsize::Op::kRange: ok = x > ds.lo && x < ds.hi; break;
+      }
+      if (!ok) continue;
+    }
+    // flowbit checks
+    bool fb_ok = true;
+    for (const auto& fb : ru.flowbits) {
+      bool want;
+      if (fb.cmd == rules::Flowbit::Cmd::kIsSet) want = true;
+      else if (fb.cmd == rules::Flowbit::Cmd::kIsNotSet) want = false;
+      else continue;
+      int good = 0;
+      for (const auto& nm : fb.names) good += bit_has(f, nm) == want;
+      fb_ok = fb_ok && (fb.any_of ? good > 0 : good == int(fb.names.size()));
+    }
+    if (!fb_ok) continue;
+    // items, buffer by buffer
+    bool items_ok = true;
+    for (int b = 0; b < rules::kBufCount && items_ok; b++) {
+      Items st;
+      for (size_t i = 0; i < ru.items.size(); i++)
+        if (ru.items[i].buf == b) {
+          st.it.push_back(&ru.items[i]);
+          st.re.push_back(r.re[i]);
+        }
+      if (st.it.empty()) continue;
+      static const uint8_t zero[1] = {0};
+      st.d = bufs.data[b] ? bufs.data[b] : zero;
+      st.n = bufs.data[b] ? bufs.len[b] : 0;
+      st.md = md;
+      items_ok = st.from(0, 0);
+    }
+    if (!items_ok) continue;
+    // matched: actions
+    bool noalert = false;
+    for (const auto& fb : ru.flowbits) {
+      if (fb.cmd == rules::Flowbit::Cmd::kNoAlert) noalert = true;
+      if (!f) continue;
+      for (const auto& nm : fb.names) {
+        bool has = bit_has(f, nm), want = has;
+        if (fb.cmd == rules::Flowbit::Cmd::kSet) want = true;
+        if (fb.cmd == rules::Flowbit::Cmd::kUnset) want = false;
+        if (fb.cmd == rules::Flowbit::Cmd::kToggle) want = !has;
+        if (want && !has && f->bits.size() < 7) f->bits.push_back(nm);
+        if (!want && has) f->bits.erase(std::find(f->bits.begin(), f->bits.end(), nm));
+      }
+    }
+    if (noalert) continue;
+    if (ru.has_detection_filter && !allow(r, 1, p)) continue;
+    if (ru.has_threshold && !allow(r, 0, p)) continue;
+    if (h.action == rules::Action::kPass) {
+      if (f) f->passed = true;
+      out.clear();
+      break;
+    }
+    out.push_back(ru.sid);
+  }
+  pcre2_match_data_free(md);
+  return out;
+}
+
+}  // namespace spectre::detect_ref

@@ -1,0 +1,58 @@
+// Naive reference evaluator for differential tests of the detection engine.
+// No Hyperscan, no grouping, no pruning: every rule is checked against every
+// call, and match items are checked by trying every position of every
+// content (full recursive backtracking). pcre items use PCRE2 without JIT.
+// Written independently of dataplane/detect (it shares only the rule AST and
+// the public DetectPacket/BufferSet/PayloadMode types).
+//
+// Semantics (the engine must agree):
+// * Items are grouped by buffer; per buffer, in rule order. "prev" is the end
+//   of the last positive content/pcre match (0 at the start).
+// * content window: relative (distance/within): [max(0, prev+dist), min(len, prev+dist+within)]
+//   (no within: to len); startswith: [0, len]; else [offset, min(len, offset+depth)].
+//   An occurrence at s needs lo <= s and s+m <= hi; endswith also s+m == len.
+//   Positive: some occurrence lets the rest match. Negated: no occurrence.
+// * pcre: subject = buffer (or buffer from prev when R); matches are found by
+//   restarting one byte after the previous match start; negated: no match.
+// * isdataat n: absolute n < len; relative prev + n <= len; "!" inverts.
+// * Pass rules are evaluated first; a matching pass rule ends the call
+//   without alerts and marks the flow passed. Flowbit set/unset/toggle when
+//   the rule matches (7 bits at most per flow), then noalert, then
+//   detection_filter, then threshold (per gid/sid/track key).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "dataplane/detect/detect.h"
+
+namespace spectre::detect_ref {
+
+struct RefFlow {
+  std::vector<std::string> bits;  // at most 7
+  bool passed = false;
+};
+
+class RefEngine {
+ public:
+  explicit RefEngine(const rules::RuleSet& rs);
+  ~RefEngine();
+  RefEngine(const RefEngine&) = delete;
+  RefEngine& operator=(const RefEngine&) = delete;
+
+  // sids alerted, in order. `f` may be null (no flow state).
+  std::vector<uint32_t> payload(const DetectPacket& p, PayloadMode mode, const uint8_t* d, uint32_t n, RefFlow* f);
+  std::vector<uint32_t> app(const DetectPacket& p, const BufferSet& b, RefFlow* f);
+
+ private:
+  struct R;
+  std::vector<R*> order_;  // pass rules first
+  std::map<std::tuple<uint32_t, uint32_t, int, std::string>, std::pair<uint64_t, uint32_t>> thr_;
+  std::vector<uint32_t> run(const DetectPacket& p, int mode, const BufferSet& b, RefFlow* f);
+  bool allow(const R& r, int kind, const DetectPacket& p);
+};
+
+}  // namespace spectre::detect_ref

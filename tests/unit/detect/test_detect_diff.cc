@@ -1,0 +1,219 @@
+// Randomized differential test: random rule sets x random calls, engine vs
+// the naive reference (tests/unit/detect/reference.h). Contents come from a
+// small alphabet so that matches, partial matches and backtracking happen.
+#include <random>
+#include <set>
+
+#include "tests/unit/detect/detect_util.h"
+
+namespace spectre::detect_test {
+namespace {
+
+using Mode = PayloadMode;
+using Cmd = rules::Flowbit::Cmd;
+
+struct Gen {
+  std::mt19937 rng;
+  explicit Gen(uint32_t seed) : rng(seed) {}
+  uint32_t u(uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng); }
+  bool p(double x) { return std::uniform_real_distribution<double>(0, 1)(rng) < x; }
+  std::string str(uint32_t lo, uint32_t hi, const char* alpha = "abcA") {
+    uint32_t n = lo + u(hi - lo + 1);
+    std::string s;
+    size_t k = strlen(alpha);
+    for (uint32_t i = 0; i < n; i++) s += alpha[u(uint32_t(k))];
+    return s;
+  }
+
+  MatchItem item(Buf b, bool first) {
+    uint32_t kind = u(10);
+    if (kind < 7) {
+      C c(str(1, 3), b);
+      if (p(0.2)) c.nocase();
+      if (p(0.15)) c.neg();
+      if (p(0.1)) c.fp();
+      uint32_t pos = u(6);
+      if (pos == 0 && !first) {
+        c.distance(int(u(5)) - 2);
+        if (p(0.6)) c.within(int(u(6)) + 1);
+      } else if (pos == 1 && !first) {
+        c.within(int(u(6)) + 1);
+      } else if (pos == 2) {
+        if (p(0.5)) c.offset(int(u(6)));
+        if (p(0.6)) c.depth(int(u(8)) + 1);
+      } else if (pos == 3 && p(0.5)) {
+        c.starts();
+      }
+      if (p(0.08) && !c.m.content.startswith) c.ends();
+      return c;
+    }
+    if (kind < 9) {
+      static const char* pats[] = {"a.b", "b+c", "^ab", "c$", "(a|b)c", "[abc]{2}a", "A", "a{2,}", "b?c", "(?i)ca"};
+      return pcre(pats[u(10)], !first && p(0.5), p(0.15), p(0.2), b);
+    }
+    return isdataat(int(u(8)), !first && p(0.6), p(0.3), b);
+  }
+
+  rules::Rule rule(uint32_t sid) {
+    static const rules::Proto protos[] = {rules::Proto::kTcp, rules::Proto::kTcp, rules::Proto::kTcp,
+                                          rules::Proto::kUdp, rules::Proto::kIp,  rules::Proto::kHttp,
+                                          rules::Proto::kDns, rules::Proto::kIcmp};
+    auto r = make_rule(sid, protos[u(8)]);
+    uint32_t a = u(100);
+    r.hdr.action = a < 3 ? rules::Action::kPass : a < 10 ? rules::Action::kDrop : rules::Action::kAlert;
+    if (p(0.2)) {
+      r.hdr.src.any = false;
+      r.hdr.src.include = {v4range(0x0a000000, 0x0a0000ff)};
+    }
+    if (p(0.1)) r.hdr.dst.exclude = {v4range(0xc0a80002, 0xc0a80002)};
+    uint32_t pk = u(6);
+    if (pk == 1) r.hdr.dport = ports({{80, 80}});
+    if (pk == 2) r.hdr.dport = ports({{80, 80}, {8080, 8081}});
+    if (pk == 3) r.hdr.sport = ports({{80, 80}});
+    if (pk == 4) r.hdr.dport = ports({{1, 1000}}, {{53, 53}});
+    r.hdr.bidir = p(0.1);
+    uint32_t f = u(8);
+    if (f == 1) r.flow = rules::kFlowToServer;
+    if (f == 2) r.flow = rules::kFlowToClient | rules::kFlowEstablished;
+    if (f == 3) r.flow = rules::kFlowEstablished;
+    if (f == 4) r.flow = rules::kFlowNotEstablished;
+    if (f == 5) r.flow = p(0.5) ? rules::kFlowOnlyStream : rules::kFlowNoStream;
+    const bool app = p(0.3);
+    static const Buf app_bufs[] = {rules::kHttpUri, rules::kHttpHost, rules::kDnsQuery};
+    uint32_t nbufs = app ? 1 + u(2) : 1;
+    uint32_t nitems = p(0.05) ? 0 : 1 + u(4);
+    for (uint32_t b = 0; b < nbufs; b++) {
+      Buf buf = app ? app_bufs[u(3)] : rules::kPayload;
+      bool first = true;
+      for (uint32_t i = 0; i < nitems; i++) {
+        r.items.push_back(item(buf, first));
+        first = false;
+      }
+    }
+    if (app && r.items.empty()) r.items.push_back(C(str(1, 2), app_bufs[u(3)]));
+    if (app && (r.flow & (rules::kFlowOnlyStream | rules::kFlowNoStream))) r.flow = 0;
+    static const char* names[] = {"f1", "f2", "f3"};
+    if (p(0.25)) {
+      static const Cmd cmds[] = {Cmd::kSet, Cmd::kIsSet, Cmd::kIsNotSet, Cmd::kUnset, Cmd::kToggle};
+      Cmd c = cmds[u(5)];
+      bool multi = (c == Cmd::kIsSet || c == Cmd::kIsNotSet) && p(0.4);
+      std::vector<std::string> ns = {names[u(3)]};
+      if (multi) ns.push_back(names[u(3)]);
+      r.flowbits.push_back(flowbit(c, ns, multi && p(0.5)));
+      if (p(0.2)) r.flowbits.push_back(flowbit(Cmd::kNoAlert, {}));
+    }
+    if (p(0.08)) {
+      r.has_threshold = true;
+      r.threshold.type = static_cast<rules::Threshold::Type>(u(3));
+      r.threshold.track = static_cast<rules::Threshold::Track>(u(4));
+      r.threshold.count = 1 + u(3);
+      r.threshold.seconds = 1 + u(3);
+    }
+    if (p(0.05)) {
+      r.has_detection_filter = true;
+      r.detection_filter.type = rules::Threshold::Type::kDetectionFilter;
+      r.detection_filter.track = static_cast<rules::Threshold::Track>(u(4));
+      r.detection_filter.count = 1 + u(2);
+      r.detection_filter.seconds = 1 + u(3);
+    }
+    bool only_stream = r.flow & rules::kFlowOnlyStream;
+    if (!app && !only_stream && p(0.1)) {
+      r.has_dsize = true;
+      r.dsize.op = static_cast<rules::Dsize::Op>(u(5));
+      r.dsize.lo = uint16_t(u(20));
+      r.dsize.hi = uint16_t(r.dsize.lo + 2 + u(20));
+    }
+    if (p(0.05)) {
+      r.has_app_proto = true;
+      r.app_proto = static_cast<rules::AppProto>(u(4));
+      r.app_proto_negated = p(0.5);
+    }
+    return r;
+  }
+};
+
+struct Totals {
+  uint64_t calls = 0, alerts = 0, relative_alerts = 0;  // relative: rules with a relative item
+};
+
+void run_seed(uint32_t seed, Totals& tot) {
+  Gen g(seed);
+  Harness h;
+  uint32_t nrules = 150 + g.u(200);
+  for (uint32_t i = 0; i < nrules; i++) h.add(g.rule(i + 1));
+  CompileOptions opt;
+  if (seed % 2) {
+    opt.min_rules_per_port = 1;
+    opt.max_port_groups = 1 + g.u(4);
+  }
+  h.compile(opt);
+  ASSERT_EQ(h.rep.rejected, 0u) << (h.rep.messages.empty() ? "" : h.rep.messages[0]);
+  std::set<uint32_t> relative;
+  for (const auto& r : h.rs.rules)
+    for (const auto& it : r.items)
+      if ((it.kind == MatchItem::Kind::kContent && (it.content.has_distance || it.content.has_within)) ||
+          (it.kind == MatchItem::Kind::kPcre && it.pcre.relative) ||
+          (it.kind == MatchItem::Kind::kIsDataAt && it.isdataat.relative))
+        relative.insert(r.sid);
+  uint64_t ts = 0;
+  for (int flow = 0; flow < 6; flow++) {
+    h.flow = FlowDetectState{};
+    h.rflow = detect_ref::RefFlow{};
+    static const uint8_t ipp[] = {6, 6, 6, 17, 1, 47};
+    uint8_t proto = ipp[g.u(6)];
+    static const uint16_t sp[] = {1000, 80, 53, 8080};
+    static const uint16_t dp[] = {80, 8081, 53, 443, 999};
+    uint16_t cport = sp[g.u(4)], sport = dp[g.u(5)];
+    uint32_t caddr = g.p(0.5) ? 0x0a000001 + g.u(3) : 0x0b000001;
+    uint32_t saddr = 0xc0a80001 + g.u(2);
+    rules::AppProto ap = static_cast<rules::AppProto>(g.u(4));
+    bool has_flow = !g.p(0.1);
+    for (int call = 0; call < 25; call++) {
+      bool to_server = g.p(0.6);
+      Pkt pk = to_server ? Pkt(proto, cport, sport, caddr, saddr) : Pkt(proto, sport, cport, saddr, caddr);
+      pk.p.to_server = to_server;
+      pk.p.has_flow = has_flow;
+      pk.p.established = g.p(0.7);
+      pk.p.app_proto = ap;
+      ts += uint64_t(g.u(800)) * 1000000ull;
+      pk.p.ts_ns = ts;
+      h.use_flow = has_flow;
+      std::vector<uint32_t> got;
+      if (g.p(0.3)) {
+        BufferSet b;
+        std::string u = g.str(0, 24, "abcA/"), hs = g.str(0, 12), q = g.str(0, 16, "abc.");
+        if (g.p(0.7)) b.set(rules::kHttpUri, reinterpret_cast<const uint8_t*>(u.data()), uint32_t(u.size()));
+        if (g.p(0.6)) b.set(rules::kHttpHost, reinterpret_cast<const uint8_t*>(hs.data()), uint32_t(hs.size()));
+        if (g.p(0.4)) b.set(rules::kDnsQuery, reinterpret_cast<const uint8_t*>(q.data()), uint32_t(q.size()));
+        got = h.app(pk.p, b);
+      } else {
+        std::string data = g.str(0, 40, "abcAB\n");
+        Mode m = static_cast<Mode>(g.u(3));
+        pk.p.dsize = uint16_t(data.size());
+        got = h.pay(pk.p, data, m);
+      }
+      if (::testing::Test::HasFailure()) {
+        ADD_FAILURE() << "seed " << seed << " flow " << flow << " call " << call;
+        return;
+      }
+      tot.calls++;
+      tot.alerts += got.size();
+      for (uint32_t sid : got) tot.relative_alerts += relative.count(sid);
+    }
+    EXPECT_EQ(h.flow.passed, h.rflow.passed);
+  }
+  EXPECT_EQ(h.ctx->ctr.recursion_limit, 0u);
+  EXPECT_EQ(h.ctx->ctr.pcre_errors, 0u);
+}
+
+TEST(DetectDiff, RandomRulesetsMatchReference) {
+  Totals tot;
+  for (uint32_t seed = 1; seed <= 60 && !::testing::Test::HasFailure(); seed++) run_seed(seed, tot);
+  printf("DetectDiff: %llu calls, %llu alerts compared (%llu from rules with relative items)\n",
+         (unsigned long long)tot.calls, (unsigned long long)tot.alerts, (unsigned long long)tot.relative_alerts);
+  EXPECT_GT(tot.alerts, 2000u);
+  EXPECT_GT(tot.relative_alerts, 500u);
+}
+
+}  // namespace
+}  // namespace spectre::detect_test

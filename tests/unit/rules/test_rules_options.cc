@@ -1,0 +1,173 @@
+// Non-payload options, identity keywords and unsupported keywords.
+#include "tests/unit/rules/rules_test_util.h"
+
+using namespace spectre::rules;
+using namespace spectre::rules::test;
+
+TEST(RulesOptions, Identity) {
+  Parsed p = parse(R"(alert tcp any any -> any any (msg:"a \"q\" \; b\\"; sid:123; rev:4; gid:2;
+      classtype:trojan-activity; priority:2; reference:url,example.com/a; reference:cve,2020-1;
+      metadata:created_at 2020_01_01, former_category MALWARE; target:dest_ip; service:http;))");
+  EXPECT_PARSE_OK(p);
+  const Rule& r = p.rule;
+  EXPECT_EQ(r.msg, "a \"q\" ; b\\");
+  EXPECT_EQ(r.sid, 123u);
+  EXPECT_EQ(r.rev, 4u);
+  EXPECT_EQ(r.gid, 2u);
+  EXPECT_EQ(r.classtype, "trojan-activity");
+  EXPECT_EQ(r.priority, 2);
+  ASSERT_EQ(r.references.size(), 2u);
+  EXPECT_EQ(r.references[0], "url,example.com/a");
+  ASSERT_EQ(r.metadata.size(), 2u);
+  EXPECT_EQ(r.metadata[1], std::make_pair(std::string("former_category"), std::string("MALWARE")));
+  EXPECT_EQ(r.target, "dest_ip");
+  EXPECT_EQ(opts("").rule.gid, 1u);
+  EXPECT_SYNTAX_ERROR(parse("alert tcp any any -> any any (msg:\"x\";)"), "missing sid");
+  EXPECT_SYNTAX_ERROR(parse("alert tcp any any -> any any (sid:0;)"), "sid 0");
+  EXPECT_SYNTAX_ERROR(parse("alert tcp any any -> any any (sid:abc;)"), "bad sid");
+  EXPECT_SYNTAX_ERROR(opts("priority:0;"), "bad priority");
+  EXPECT_SYNTAX_ERROR(opts("target:both;"), "target");
+  EXPECT_SYNTAX_ERROR(opts("msg:unquoted;"), "quoted");
+  EXPECT_SYNTAX_ERROR(opts("msg;"), "needs a value");
+  EXPECT_SYNTAX_ERROR(opts("foo bar:1;"), "bad option name");
+  EXPECT_PARSE_OK(parse("alert tcp any any -> any any (sid:1)"));  // final ';' optional
+}
+
+TEST(RulesOptions, Flow) {
+  const std::pair<const char*, uint16_t> cases[] = {
+      {"established", kFlowEstablished}, {"not_established", kFlowNotEstablished},
+      {"stateless", kFlowStateless}, {"to_server", kFlowToServer}, {"from_client", kFlowToServer},
+      {"to_client", kFlowToClient}, {"from_server", kFlowToClient}, {"only_stream", kFlowOnlyStream},
+      {"no_stream", kFlowNoStream}};
+  for (auto [name, bit] : cases) EXPECT_EQ(opts(std::string("flow:") + name + ";").rule.flow, bit) << name;
+  EXPECT_EQ(opts("flow: established , to_server;").rule.flow, kFlowEstablished | kFlowToServer);
+  EXPECT_UNSUPPORTED(opts("flow:no_frag;"), "flow:no_frag");
+  EXPECT_UNSUPPORTED(opts("flow:only_frag;"), "flow:only_frag");
+  EXPECT_SYNTAX_ERROR(opts("flow:to_server,to_client;"), "conflict");
+  EXPECT_SYNTAX_ERROR(opts("flow:established,stateless;"), "conflict");
+  EXPECT_SYNTAX_ERROR(opts("flow:only_stream,no_stream;"), "conflict");
+  EXPECT_SYNTAX_ERROR(opts("flow:sideways;"), "bad flow option");
+  EXPECT_SYNTAX_ERROR(opts("flow:established; flow:to_server;"), "more than one flow");
+}
+
+TEST(RulesOptions, Flowbits) {
+  Parsed p = opts("flowbits:set,a.b; flowbits:isset,x|y; flowbits:isnotset,n; flowbits:unset,u&v; "
+                  "flowbits:toggle,t; flowbits:noalert; noalert;");
+  EXPECT_PARSE_OK(p);
+  const auto& f = p.rule.flowbits;
+  ASSERT_EQ(f.size(), 7u);
+  EXPECT_EQ(f[0].cmd, Flowbit::Cmd::kSet);
+  EXPECT_EQ(f[0].names, std::vector<std::string>{"a.b"});
+  EXPECT_EQ(f[1].cmd, Flowbit::Cmd::kIsSet);
+  EXPECT_TRUE(f[1].any_of);
+  EXPECT_EQ(f[1].names, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(f[2].cmd, Flowbit::Cmd::kIsNotSet);
+  EXPECT_EQ(f[3].cmd, Flowbit::Cmd::kUnset);
+  EXPECT_FALSE(f[3].any_of);
+  EXPECT_EQ(f[3].names, (std::vector<std::string>{"u", "v"}));
+  EXPECT_EQ(f[4].cmd, Flowbit::Cmd::kToggle);
+  EXPECT_EQ(f[5].cmd, Flowbit::Cmd::kNoAlert);
+  EXPECT_EQ(f[6].cmd, Flowbit::Cmd::kNoAlert);
+  EXPECT_SYNTAX_ERROR(opts("flowbits:set,a|b;"), "only works with isset");
+  EXPECT_SYNTAX_ERROR(opts("flowbits:isset,a|b&c;"), "mix");
+  EXPECT_SYNTAX_ERROR(opts("flowbits:set;"), "needs one name");
+  EXPECT_SYNTAX_ERROR(opts("flowbits:noalert,x;"), "takes no name");
+  EXPECT_SYNTAX_ERROR(opts("flowbits:flip,x;"), "bad flowbits command");
+  EXPECT_SYNTAX_ERROR(opts("flowbits:isset,a||b;"), "empty flowbit name");
+}
+
+TEST(RulesOptions, ThresholdAndDetectionFilter) {
+  Parsed p = opts("threshold: type limit, track by_src, count 1, seconds 60;");
+  EXPECT_PARSE_OK(p);
+  EXPECT_TRUE(p.rule.has_threshold);
+  EXPECT_EQ(p.rule.threshold.type, Threshold::Type::kLimit);
+  EXPECT_EQ(p.rule.threshold.track, Threshold::Track::kBySrc);
+  EXPECT_EQ(p.rule.threshold.count, 1u);
+  EXPECT_EQ(p.rule.threshold.seconds, 60u);
+  Parsed q = opts("threshold:seconds 5,count 10,track by_both,type both;");  // any order
+  EXPECT_EQ(q.rule.threshold.type, Threshold::Type::kBoth);
+  EXPECT_EQ(q.rule.threshold.track, Threshold::Track::kByBoth);
+  EXPECT_EQ(q.rule.threshold.count, 10u);
+  EXPECT_EQ(opts("threshold:type threshold,track by_dst,count 2,seconds 3;").rule.threshold.track,
+            Threshold::Track::kByDst);
+  EXPECT_EQ(opts("threshold:type threshold,track by_rule,count 2,seconds 3;").rule.threshold.type,
+            Threshold::Type::kThreshold);
+  Parsed d = opts("detection_filter:track by_dst, count 5, seconds 30;");
+  EXPECT_PARSE_OK(d);
+  EXPECT_TRUE(d.rule.has_detection_filter && !d.rule.has_threshold);
+  EXPECT_EQ(d.rule.detection_filter.type, Threshold::Type::kDetectionFilter);
+  EXPECT_EQ(d.rule.detection_filter.track, Threshold::Track::kByDst);
+  EXPECT_EQ(d.rule.detection_filter.count, 5u);
+  EXPECT_EQ(d.rule.detection_filter.seconds, 30u);
+  EXPECT_SYNTAX_ERROR(opts("threshold:type limit,track by_src,count 1;"), "needs type, track, count and seconds");
+  EXPECT_SYNTAX_ERROR(opts("detection_filter:type limit,track by_src,count 1,seconds 2;"), "unknown part");
+  EXPECT_SYNTAX_ERROR(opts("threshold:type sometimes,track by_src,count 1,seconds 1;"), "bad threshold type");
+  EXPECT_SYNTAX_ERROR(opts("threshold:type limit,track by_src,count x,seconds 1;"), "bad count");
+  EXPECT_UNSUPPORTED(opts("threshold:type limit,track by_flow,count 1,seconds 1;"), "by_flow");
+  EXPECT_UNSUPPORTED(opts("threshold:type backoff,track by_src,count 1,seconds 1;"), "backoff");
+}
+
+TEST(RulesOptions, Dsize) {
+  struct C {
+    const char* text;
+    Dsize::Op op;
+    uint16_t lo, hi;
+  } cases[] = {{"300", Dsize::Op::kEq, 300, 300},   {"!0", Dsize::Op::kNe, 0, 0},
+               {"<10", Dsize::Op::kLt, 10, 10},     {"> 10", Dsize::Op::kGt, 10, 10},
+               {"5<>10", Dsize::Op::kRange, 5, 10}, {"<=10", Dsize::Op::kLt, 11, 11},
+               {">=10", Dsize::Op::kGt, 9, 9},      {"5<=>10", Dsize::Op::kRange, 4, 11}};
+  for (const C& c : cases) {
+    Parsed p = opts(std::string("dsize:") + c.text + ";");
+    EXPECT_PARSE_OK(p);
+    EXPECT_TRUE(p.rule.has_dsize);
+    EXPECT_EQ(p.rule.dsize.op, c.op) << c.text;
+    EXPECT_EQ(p.rule.dsize.lo, c.lo) << c.text;
+    EXPECT_EQ(p.rule.dsize.hi, c.hi) << c.text;
+  }
+  for (const char* bad : {"10<>5", "70000", "abc", ">=0", "<"})
+    EXPECT_SYNTAX_ERROR(opts(std::string("dsize:") + bad + ";"), "bad dsize");
+  EXPECT_SYNTAX_ERROR(opts("dsize:1; dsize:2;"), "more than one dsize");
+}
+
+TEST(RulesOptions, AppLayerProtocol) {
+  const std::pair<const char*, AppProto> cases[] = {{"http", AppProto::kHttp}, {"dns", AppProto::kDns},
+                                                    {"tls", AppProto::kTls}, {"failed", AppProto::kFailed}};
+  for (auto [name, p] : cases) {
+    Parsed r = opts(std::string("app-layer-protocol:") + name + ";");
+    EXPECT_PARSE_OK(r);
+    EXPECT_TRUE(r.rule.has_app_proto && !r.rule.app_proto_negated);
+    EXPECT_EQ(r.rule.app_proto, p);
+  }
+  Parsed n = opts("app-layer-protocol:!tls;");
+  EXPECT_TRUE(n.rule.app_proto_negated);
+  EXPECT_EQ(n.rule.app_proto, AppProto::kTls);
+  EXPECT_UNSUPPORTED(opts("app-layer-protocol:ssh;"), "app-layer-protocol ssh");
+  EXPECT_UNSUPPORTED(opts("app-layer-protocol:http,final;"), "mode");
+}
+
+TEST(RulesOptions, UnsupportedKeywords) {
+  for (const char* kw : {"byte_test:4,>,1,0", "byte_jump:4,0", "byte_extract:4,0,x", "base64_decode",
+                         "flags:S", "ttl:1", "itype:8", "icode:0", "urilen:10", "tag:session,10,seconds",
+                         "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
+                         "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "bsize:10",
+                         "dotprefix", "tls.certs"}) {
+    Parsed p = opts(std::string(kw) + ";");
+    std::string name(kw);
+    name = name.substr(0, name.find(':'));
+    EXPECT_UNSUPPORTED(p, "unsupported keyword: " + name);
+  }
+  EXPECT_UNSUPPORTED(opts("http.uri:foo; content:\"a\";"), "with arguments");
+}
+
+TEST(RulesOptions, AppProtocolRules) {
+  Parsed p = parse(R"(alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"ET test"; flow:established,to_server;
+      http.method; content:"POST"; http.uri; content:"/gate.php"; endswith; fast_pattern;
+      http.user_agent; content:"Mozilla"; startswith; http.header_names; content:!"Referer";
+      classtype:trojan-activity; sid:2000001; rev:3;))");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 4u);
+  EXPECT_EQ(p.rule.items[1].buf, kHttpUri);
+  EXPECT_TRUE(p.rule.items[1].content.endswith && p.rule.items[1].content.fast_pattern);
+  EXPECT_TRUE(p.rule.items[3].content.negated);
+  EXPECT_EQ(p.rule.items[3].buf, kHttpHeaderNames);
+}
