@@ -8,15 +8,38 @@ import sys
 
 
 def main(path):
-    flows, stats = [], None
+    flows, alerts, stats = [], [], None
     with open(path) as f:
         for line in f:
             ev = json.loads(line)
             if ev.get("event_type") == "flow":
                 flows.append(ev)
+            elif ev.get("event_type") == "alert":
+                alerts.append(ev)
             elif ev.get("event_type") == "stats":
                 stats = ev["stats"]
-    print(f"{len(flows)} flow records in {path}\n")
+    print(f"{len(flows)} flow records, {len(alerts)} alerts in {path}\n")
+    if alerts:
+        sigs = collections.Counter((a["alert"]["signature_id"], a["alert"]["signature"],
+                                    a["alert"]["severity"]) for a in alerts)
+        print(f"{'alerts':>6}  {'sid':>8}  sev  signature")
+        for (sid, msg, sev), n in sigs.most_common(15):
+            print(f"{n:>6}  {sid:>8}  {sev:>3}  {msg}")
+        print("\nexamples:")
+        for a in alerts[:5]:
+            app = ""
+            for k in ("http", "dns", "tls"):
+                if k in a:
+                    o = a[k]
+                    app = f" {k}: " + (o.get("hostname", "") + o.get("url", "") if k == "http"
+                                       else o.get("rrname", "") if k == "dns" else o.get("sni", ""))
+            sp = f":{a['src_port']}" if "src_port" in a else ""
+            dp = f":{a['dest_port']}" if "dest_port" in a else ""
+            print(f"  {a['src_ip']}{sp} -> {a['dest_ip']}{dp} "
+                  f"[{a['alert']['action']}] {a['alert']['signature']}{app}")
+        print()
+    apps = collections.Counter(e.get("app_proto", "-") for e in flows)
+    print("app protocols: " + ", ".join(f"{k} {v}" for k, v in apps.most_common()) + "\n")
     by = collections.Counter((e["proto"], e["flow"]["state"], e["flow"]["reason"]) for e in flows)
     print(f"{'proto':<10} {'state':<12} {'ended by':<9} {'flows':>6}")
     for (p, s, r), n in sorted(by.items()):
@@ -45,6 +68,11 @@ def main(path):
         print(f"defrag: {stats['defrag']['fragments']} fragments -> {stats['defrag']['reassembled']} datagrams")
         print(f"flows: created {fl['created']} ended {fl['ended']} (timeout {fl['timeout']}, "
               f"forced {fl['forced']}, shutdown {fl['shutdown']}), evicted {fl['evicted']}")
+        if "detect" in stats:
+            st, det = stats["stream"], stats["detect"]
+            print(f"stream: {st['segments']} segments, {st['ooo_segments']} out of order, {st['gaps']} gaps, "
+                  f"{st['overlap_diff']} overlaps with other data; detect: {det['alerts']} alerts, "
+                  f"{det['suppressed_threshold']} suppressed by thresholds")
 
 
 if __name__ == "__main__":

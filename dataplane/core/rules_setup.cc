@@ -40,7 +40,7 @@ std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t 
       "compiled in {:.0f} ms ({} patterns, {} databases, {:.1f} MB + {:.1f} MB scratch)\n{}",
       rep.loaded, rep.skipped, rep.errors, crep.rejected, ruleset_rule_count(*compiled), load_ms,
       crep.compile_ms, crep.patterns, crep.databases, double(crep.db_bytes) / 1e6,
-      double(crep.scratch_bytes) / 1e6, rep.summary());
+      double(crep.scratch_bytes) / 1e6, rep.summary() + "\n");
   return compiled;
 }
 
