@@ -7,6 +7,7 @@
 // name on queries and on responses (Suricata matches dns.query on requests
 // only; we also set it on answers so rules on either direction can use it).
 // A message without a question (mDNS answers) reports its first answer's name.
+#include <cstring>
 #include <algorithm>
 
 #include "dataplane/app/app_internal.h"
@@ -143,7 +144,13 @@ bool dns_message(AppCtx& c, AppState* s, const uint8_t* p, uint32_t n, bool stri
   if (resp) c.ctr.dns_answers++;
   else c.ctr.dns_queries++;
   BufferSet bs;  // dns.query is the request's name only, as in Suricata 7
-  if (!resp) bs.set(rules::kDnsQuery, reinterpret_cast<const uint8_t*>(name), name_len);
+  char dot[sizeof name + 1];  // "." + name for dotprefix
+  if (!resp) {
+    bs.set(rules::kDnsQuery, reinterpret_cast<const uint8_t*>(name), name_len);
+    dot[0] = '.';
+    std::memcpy(dot + 1, name, name_len);
+    bs.set(rules::kDnsQueryDot, reinterpret_cast<const uint8_t*>(dot), name_len + 1);
+  }
   sink.on_tx(!resp, bs, m);
   return true;
 }

@@ -362,8 +362,11 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
     uint32_t hl;
     meta.http_hostname[0] = 0;
     if (hdr("host", &hp, &hl)) {
-      uint8_t* lh = m.alloc(hl + 1);
-      uint32_t ln = normalize_host(hp, hl, lh);
+      uint8_t* lh = m.alloc(hl + 2);
+      lh[0] = '.';  // lh[0..]: dotprefix form, lh[1..]: the host
+      uint32_t ln = normalize_host(hp, hl, lh + 1);
+      put(kHttpHostDot, lh, ln + 1);
+      lh++;
       put(kHttpHost, lh, ln);
       copy_str(meta.http_hostname, lh, ln);
     }

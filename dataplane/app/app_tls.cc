@@ -9,6 +9,7 @@
 // removed from ciphers, extensions and groups; JA3S = "SSLVersion,Cipher,
 // Extensions". Hashes are MD5 hex. AppMeta keeps the first 511 / 255
 // characters of the strings; the buffers and hashes use the whole string.
+#include <cstring>
 #include <algorithm>
 
 #include "dataplane/app/app_internal.h"
@@ -176,9 +177,15 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   copy_str(meta.ja3_string, j.p, j.n);
   meta.tls_sni[0] = 0;
   BufferSet bs;
+  uint8_t dot[258];  // "." + SNI for dotprefix (SNI host names are at most 255 bytes)
   if (sni) {
     copy_str(meta.tls_sni, sni, sni_len);
     bs.set(rules::kTlsSni, sni, sni_len);
+    if (sni_len < sizeof dot) {
+      dot[0] = '.';
+      std::memcpy(dot + 1, sni, sni_len);
+      bs.set(rules::kTlsSniDot, dot, sni_len + 1);
+    }
   }
   if (!meta.tls_version[0]) copy_str(meta.tls_version, "UNDETERMINED", 12);
   bs.set(rules::kJa3Hash, reinterpret_cast<const uint8_t*>(meta.ja3_hash), 32);

@@ -517,6 +517,11 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
       } else if (m.kind == MatchItem::Kind::kPcre) {
         it.flags = (m.pcre.negated ? kItNeg : 0) | (m.pcre.relative ? kItRel : 0);
         it.pcre = item_pcre[j];
+      } else if (m.kind == MatchItem::Kind::kBsize) {
+        it.flags = 0;
+        it.offset = m.bsize.op;  // reused fields: op, lo, hi
+        it.depth = int32_t(m.bsize.lo);
+        it.within = int32_t(m.bsize.hi);
       } else {
         it.flags = (m.isdataat.negated ? kItNeg : 0) | (m.isdataat.relative ? kItRel : 0);
         it.dataat = m.isdataat.n;
@@ -527,7 +532,8 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
     // kItDep: a later item up to and including the next positive matcher is relative.
     for (uint32_t k = 0; k < ch.item_count; k++) {
       CItem& it = out.items[ch.item_begin + k];
-      bool positive_matcher = it.kind != static_cast<uint8_t>(MatchItem::Kind::kIsDataAt) && !(it.flags & kItNeg);
+      bool positive_matcher = it.kind != static_cast<uint8_t>(MatchItem::Kind::kIsDataAt) &&
+                              it.kind != static_cast<uint8_t>(MatchItem::Kind::kBsize) && !(it.flags & kItNeg);
       if (!positive_matcher) continue;
       for (uint32_t j = k + 1; j < ch.item_count; j++) {
         const CItem& nx = out.items[ch.item_begin + j];
@@ -535,7 +541,9 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
           it.flags |= kItDep;
           break;
         }
-        if (nx.kind != static_cast<uint8_t>(MatchItem::Kind::kIsDataAt) && !(nx.flags & kItNeg)) break;
+        if (nx.kind != static_cast<uint8_t>(MatchItem::Kind::kIsDataAt) &&
+            nx.kind != static_cast<uint8_t>(MatchItem::Kind::kBsize) && !(nx.flags & kItNeg))
+          break;
       }
     }
     c.buf_mask |= 1u << b;

@@ -371,6 +371,18 @@ struct ChainRun {
           if (st > sl) return fail;
         }
       }
+      case MatchItem::Kind::kBsize: {  // op in offset, lo in depth, hi in within
+        const uint32_t lo = uint32_t(it.depth), hi = uint32_t(it.within);
+        bool ok;
+        switch (static_cast<rules::Dsize::Op>(it.offset)) {
+          case rules::Dsize::Op::kEq: ok = n == lo; break;
+          case rules::Dsize::Op::kNe: ok = n != lo; break;
+          case rules::Dsize::Op::kLt: ok = n < lo; break;
+          case rules::Dsize::Op::kGt: ok = n > lo; break;
+          default: ok = n > lo && n < hi; break;
+        }
+        return ok ? run(k + 1, prev) : -1;
+      }
       case MatchItem::Kind::kIsDataAt: {
         bool has = rel ? uint64_t(prev) + uint32_t(it.dataat) <= n : int64_t(it.dataat) < base + int64_t(n);
         return has != neg ? run(k + 1, prev) : fail;

@@ -57,7 +57,7 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
 // 0: payload, 1: http, 2: dns, 3: tls.
 int family(Buf b) {
   if (b == kPayload) return 0;
-  if (b == kDnsQuery) return 2;
+  if (b == kDnsQuery || b == kDnsQueryDot) return 2;
   if (b >= kTlsSni) return 3;
   return 1;
 }
@@ -66,6 +66,15 @@ int family(Buf b) {
 
 bool opt_buffer(Ctx& c, std::string_view name, bool& handled) {
   handled = true;
+  if (name == "dotprefix") {  // transform: "." + the sticky buffer; before its matches
+    if (!c.sticky || c.r.items.size() != c.sticky_start)
+      return unsup(c.st, "unsupported: dotprefix not right after its sticky buffer");
+    Buf dot = c.cur == kDnsQuery ? kDnsQueryDot : c.cur == kTlsSni ? kTlsSniDot
+            : c.cur == kHttpHost ? kHttpHostDot : kPayload;
+    if (dot == kPayload) return unsup(c.st, std::string("unsupported: dotprefix on ") + buf_name(c.cur));
+    c.cur = dot;
+    return true;
+  }
   if (name == "pkt_data" || name == "raw_data") return set_sticky(c, kPayload, "pkt_data");
   for (const char* u : kLegacyUnsupported)
     if (name == u) return unsup(c.st, "unsupported keyword: " + std::string(name));
@@ -95,7 +104,7 @@ bool check_buffers(Ctx& c) {
   if (!close_sticky(c)) return false;
   int fam = 0;
   for (const MatchItem& it : c.r.items) {
-    if (it.kind == MatchItem::Kind::kContent && it.buf == kHttpHost) {
+    if (it.kind == MatchItem::Kind::kContent && (it.buf == kHttpHost || it.buf == kHttpHostDot)) {
       for (char ch : it.content.bytes)
         if (std::isupper(uint8_t(ch)))
           return fail(c.st, "http.host content must be lowercase (the buffer is normalised): \"" +
@@ -116,6 +125,44 @@ bool check_buffers(Ctx& c) {
     if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2))
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + (p == Proto::kIcmp ? "icmp" : "udp") + " rule");
   }
+  return true;
+}
+
+}  // namespace spectre::rules::detail
+
+namespace spectre::rules::detail {
+
+// bsize: N, !N, <N, >N, <=N, >=N, N<>M (exclusive) on the active sticky buffer.
+bool opt_bsize(Ctx& c, std::string_view v) {
+  if (!c.sticky) return fail(c.st, "bsize needs a sticky buffer");
+  MatchItem it;
+  it.kind = MatchItem::Kind::kBsize;
+  it.buf = c.cur;
+  Bsize& b = it.bsize;
+  uint32_t x = 0, y = 0;
+  bool ok;
+  if (size_t q = v.find("<>"); q != std::string_view::npos) {
+    ok = parse_u32(trim(v.substr(0, q)), x) && parse_u32(trim(v.substr(q + 2)), y) && x < y;
+    b.op = uint8_t(Dsize::Op::kRange);
+  } else if (v.starts_with("<=")) {
+    ok = parse_u32(trim(v.substr(2)), x) && x < 0xffffffffu;
+    b.op = uint8_t(Dsize::Op::kLt);
+    x += 1;
+  } else if (v.starts_with(">=")) {
+    ok = parse_u32(trim(v.substr(2)), x) && x > 0;
+    b.op = uint8_t(Dsize::Op::kGt);
+    x -= ok ? 1 : 0;
+  } else if (!v.empty() && (v[0] == '<' || v[0] == '>' || v[0] == '!')) {
+    b.op = uint8_t(v[0] == '<' ? Dsize::Op::kLt : v[0] == '>' ? Dsize::Op::kGt : Dsize::Op::kNe);
+    ok = parse_u32(trim(v.substr(1)), x);
+  } else {
+    b.op = uint8_t(Dsize::Op::kEq);
+    ok = parse_u32(trim(v), x);
+  }
+  if (!ok) return fail(c.st, "bsize: bad value '" + std::string(v) + "'");
+  b.lo = x;
+  b.hi = b.op == uint8_t(Dsize::Op::kRange) ? y : x;
+  c.r.items.push_back(it);
   return true;
 }
 

@@ -64,7 +64,7 @@ Vars Vars::suricata_defaults() {
       {"SMTP_SERVERS", "$HOME_NET"},
       {"SQL_SERVERS", "$HOME_NET"},
       {"DNS_SERVERS", "$HOME_NET"},
-      {"TELNET_SERVERS", "$HOME_NET"},
+      {"TELNET_SERVERS", "$HOME_NET"}, {"SIP_SERVERS", "$HOME_NET"},  // SIP_*: Snort 3 defaults
       {"AIM_SERVERS", "$EXTERNAL_NET"},
       {"DC_SERVERS", "$HOME_NET"},
       {"DNP3_SERVER", "$HOME_NET"},
@@ -85,7 +85,7 @@ Vars Vars::suricata_defaults() {
       {"FTP_PORTS", "21"},
       {"GENEVE_PORTS", "6081"},
       {"VXLAN_PORTS", "4789"},
-      {"TEREDO_PORTS", "3544"},
+      {"TEREDO_PORTS", "3544"}, {"SIP_PORTS", "[5060,5061,5600]"},
   };
   return v;
 }

@@ -32,6 +32,7 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unk
   X(kHttpProtocol, "http.protocol")                                    \
   X(kHttpRequestLine, "http.request_line")                             \
   X(kHttpHost, "http.host")                                            \
+  X(kHttpHostDot, "http.host.dotprefix")  /* "." + host (dotprefix) */ \
   X(kHttpUserAgent, "http.user_agent")                                 \
   X(kHttpHeader, "http.header")         /* request or response, by direction */ \
   X(kHttpHeaderNames, "http.header_names")                             \
@@ -49,7 +50,9 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unk
   X(kHttpRequestBody, "http.request_body")                             \
   X(kHttpResponseBody, "http.response_body") /* also file_data */      \
   X(kDnsQuery, "dns.query")                                            \
+  X(kDnsQueryDot, "dns.query.dotprefix")                               \
   X(kTlsSni, "tls.sni")                                                \
+  X(kTlsSniDot, "tls.sni.dotprefix")                                   \
   X(kJa3Hash, "ja3.hash")                                              \
   X(kJa3String, "ja3.string")                                          \
   X(kJa3sHash, "ja3s.hash")                                            \
@@ -108,12 +111,18 @@ struct IsDataAt {
   int32_t n = 0;
   bool relative = false, negated = false;
 };
+// bsize: the size of the item's buffer (same operators as dsize, 32-bit).
+struct Bsize {
+  uint8_t op = 0;            // Dsize::Op
+  uint32_t lo = 0, hi = 0;
+};
 struct MatchItem {
-  enum class Kind : uint8_t { kContent, kPcre, kIsDataAt } kind = Kind::kContent;
+  enum class Kind : uint8_t { kContent, kPcre, kIsDataAt, kBsize } kind = Kind::kContent;
   Buf buf = kPayload;
   Content content;           // kind == kContent
   Pcre pcre;                 // kind == kPcre
   IsDataAt isdataat;         // kind == kIsDataAt
+  Bsize bsize;               // kind == kBsize
 };
 
 enum FlowOpt : uint16_t {

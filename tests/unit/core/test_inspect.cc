@@ -179,7 +179,10 @@ TEST(Inspect, HttpBuffersAndAppProto) {
 }
 
 TEST(Inspect, DnsQueryOverUdp) {
-  Rig r({"alert dns any any -> any any (msg:\"dns\"; dns.query; content:\"bad.example\"; nocase; sid:20;)"});
+  Rig r({"alert dns any any -> any any (msg:\"dns\"; dns.query; content:\"bad.example\"; nocase; sid:20;)",
+         "alert dns any any -> any any (msg:\"dot\"; dns.query; dotprefix; content:\".example.com\"; endswith; "
+         "bsize:20; sid:21;)",
+         "alert dns any any -> any any (msg:\"size\"; dns.query; content:\"example\"; bsize:<19; sid:22;)"});
   Bytes q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
   for (const char* l : {"www", "BAD", "example", "com"}) {
     q.push_back(uint8_t(strlen(l)));
@@ -187,7 +190,10 @@ TEST(Inspect, DnsQueryOverUdp) {
   }
   q.insert(q.end(), {0, 0, 1, 0, 1});
   r.send(pb::eth(0x0800, pb::ipv4({.src = kCli, .dst = kSrv, .proto = 17}, pb::udp(5353, 53, q))));
-  EXPECT_EQ(r.alerts()[20], 1);
+  auto a = r.alerts();
+  EXPECT_EQ(a[20], 1);
+  EXPECT_EQ(a[21], 1);  // ".www.BAD.example.com" is 20 bytes
+  EXPECT_EQ(a.count(22), 0u);  // the name is 19 bytes
   EXPECT_TRUE(r.last.has_app);
   EXPECT_STREQ(r.last.app.dns_rrname, "www.BAD.example.com");
 }

@@ -147,6 +147,16 @@ struct Items {
         if (occurs(c, s, prev) && from(k + 1, s + long(c.bytes.size()))) return true;
       return false;
     }
+    if (mi.kind == MatchItem::Kind::kBsize) {  // written out independently of the engine
+      const auto& b = mi.bsize;
+      using Op = rules::Dsize::Op;
+      bool ok = b.op == uint8_t(Op::kEq)   ? n == b.lo
+                : b.op == uint8_t(Op::kNe) ? n != b.lo
+                : b.op == uint8_t(Op::kLt) ? n < b.lo
+                : b.op == uint8_t(Op::kGt) ? n > b.lo
+                                           : (n > b.lo && n < b.hi);
+      return ok ? from(k + 1, prev) : false;
+    }
     if (mi.kind == MatchItem::Kind::kIsDataAt) {
       bool has = mi.isdataat.relative ? prev + mi.isdataat.n <= long(n) : mi.isdataat.n < long(n);
       return has != mi.isdataat.negated ? from(k + 1, prev) : false;

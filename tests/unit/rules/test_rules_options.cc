@@ -149,14 +149,35 @@ TEST(RulesOptions, UnsupportedKeywords) {
   for (const char* kw : {"byte_test:4,>,1,0", "byte_jump:4,0", "byte_extract:4,0,x", "base64_decode",
                          "flags:S", "ttl:1", "itype:8", "icode:0", "urilen:10", "tag:session,10,seconds",
                          "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
-                         "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "bsize:10",
-                         "dotprefix", "tls.certs"}) {
+                         "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "tls.certs"}) {
     Parsed p = opts(std::string(kw) + ";");
     std::string name(kw);
     name = name.substr(0, name.find(':'));
     EXPECT_UNSUPPORTED(p, "unsupported keyword: " + name);
   }
   EXPECT_UNSUPPORTED(opts("http.uri:foo; content:\"a\";"), "with arguments");
+}
+
+TEST(RulesOptions, BsizeAndDotprefix) {
+  Parsed p = opts("dns.query; dotprefix; content:\".evil.example\"; endswith; bsize:>10;");
+  ASSERT_TRUE(p.ok) << p.err;
+  ASSERT_EQ(p.rule.items.size(), 2u);
+  EXPECT_EQ(p.rule.items[0].buf, kDnsQueryDot);
+  EXPECT_EQ(p.rule.items[1].kind, MatchItem::Kind::kBsize);
+  EXPECT_EQ(p.rule.items[1].buf, kDnsQueryDot);
+  EXPECT_EQ(p.rule.items[1].bsize.op, uint8_t(Dsize::Op::kGt));
+  EXPECT_EQ(p.rule.items[1].bsize.lo, 10u);
+  p = opts("tls.sni; bsize:5<>20; content:\"x\";");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.items[0].bsize.op, uint8_t(Dsize::Op::kRange));
+  EXPECT_EQ(p.rule.items[0].bsize.hi, 20u);
+  p = opts("http.host; bsize:<=7; content:\"a\";");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.items[0].bsize.op, uint8_t(Dsize::Op::kLt));
+  EXPECT_EQ(p.rule.items[0].bsize.lo, 8u);
+  EXPECT_FALSE(opts("bsize:10; content:\"a\";").ok);               // no sticky buffer
+  EXPECT_UNSUPPORTED(opts("http.uri; dotprefix; content:\"a\";"), "dotprefix on http.uri");
+  EXPECT_UNSUPPORTED(opts("dns.query; content:\"a\"; dotprefix;"), "dotprefix not right after");
 }
 
 TEST(RulesOptions, AppProtocolRules) {
