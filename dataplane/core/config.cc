@@ -117,6 +117,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
       return L.each(v, "eve", [&](const std::string& ek, const YAML::Node& ev) {
         if (ek == "filename") return L.str(ev, c.eve_path);
         if (ek == "stats_interval") return L.u32(ev, c.stats_interval_s, 1, 86400);
+        if (ek == "app_events") return L.boolean(ev, c.eve_app_events);
         return false;
       });
     if (k == "dataplane")

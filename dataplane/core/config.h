@@ -21,6 +21,7 @@ struct Config {
   uint32_t defrag_max_frags = 1024;   // per datagram; 8-byte fragments of 64 KiB need 8192
   uint32_t defrag_timeout_s = 60;
   std::string eve_path;               // empty: no EVE file
+  bool eve_app_events = true;         // event_type http/dns/tls per transaction
   uint32_t stats_interval_s = 8;
   uint32_t workers = 1;
   uint32_t burst = 32;

@@ -113,27 +113,63 @@ struct Cursor final : AlertSink, AppSink {
     }
   }
 
-  void on_tx(bool to_server, const BufferSet& b, const AppMeta&) override {
+  void on_tx(bool to_server, const BufferSet& b, const AppMeta& meta) override {
     sync_app();
+    // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
+    // response / ServerHello completes the transaction.
+    if (app_events && (!to_server || meta.proto == rules::AppProto::kDns)) log_tx(to_server, meta);
     if (!rs || passed()) return;
     uint64_t t = rte_rdtsc();
     detect_app(w.insp.det, *rs, dp[to_server ? 0 : 1], b, *this);
     w.insp.ctr.cyc_detect += rte_rdtsc() - t;
   }
 
-  void alert(const RuleMeta& r, const DetectPacket& p) override {
+  // A slot of the alert ring, or null (live mode, ring full: counted).
+  AlertRecord* claim_record() {
     InspectCtx& ic = w.insp;
-    ic.ctr.alerts++;
-    f.flags |= kFlowAlerted;
     AlertRecord* a;
     while (!(a = ic.alerts.claim())) {
       if (!w.block_on_full) {
         ic.ctr.alerts_dropped++;
-        return;
+        return nullptr;
       }
       ic.ctr.alerts_waited++;
       rte_pause();
     }
+    return a;
+  }
+
+  // One transaction log line (event_type http/dns/tls): the request's or
+  // response's meta, addressed like Suricata (client first).
+  void log_tx(bool to_server, const AppMeta& meta) {
+    AlertRecord* a = claim_record();
+    if (!a) return;
+    const DetectPacket& p = dp[0];
+    a->kind = AlertRecord::kAppTx;
+    a->ts_ns = dp[to_server ? 0 : 1].ts_ns;
+    a->flow_id = flow_id_of(f);
+    std::memcpy(a->src, p.src, 16);
+    std::memcpy(a->dst, p.dst, 16);
+    a->sport = p.sport;
+    a->dport = p.dport;
+    a->ip_ver = p.ip_ver;
+    a->proto = p.proto;
+    a->app_proto = uint8_t(meta.proto);
+    a->to_server = to_server;
+    a->has_flow = a->has_app = true;
+    a->worker = uint8_t(w.id);
+    a->app = meta;
+    w.insp.alerts.commit();
+    w.insp.ctr.app_events++;
+  }
+
+  void alert(const RuleMeta& r, const DetectPacket& p) override {
+    InspectCtx& ic = w.insp;
+    ic.ctr.alerts++;
+    f.flags |= kFlowAlerted;
+    AlertRecord* a = claim_record();
+    if (!a) return;
+    a->kind = AlertRecord::kAlert;
     a->ts_ns = p.ts_ns;
     a->flow_id = flow_id_of(f);
     std::memcpy(a->src, p.src, 16);
@@ -166,7 +202,7 @@ struct Cursor final : AlertSink, AppSink {
   Flow& f;
   uint32_t sess = 0;
   AppState* app = nullptr;
-  bool app_on = false;
+  bool app_on = false, app_events = false;
   DetectPacket dp[2];
 };
 
@@ -226,6 +262,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   }
   Cursor c(w, rs, f, p.ts_ns);
   c.app_on = s.app_layer;
+  c.app_events = s.app_events;
   const uint8_t* pl = p.l3 + p.payload_off;
   uint32_t plen = p.payload_len;
   c.dp[dir].dsize = uint16_t(plen);
@@ -264,6 +301,7 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f) {
   InspectCtx& ic = w.insp;
   Cursor c(w, s ? s->rules.get() : nullptr, f, f.last_ts);
   c.app_on = s && s->app_layer;
+  c.app_events = s && s->app_events;
   c.attach(sid);
   SessionHdr& h = ic.sessions.hdr(sid);
   if (f.key.proto == 6) {

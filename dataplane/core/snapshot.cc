@@ -16,6 +16,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   s->stream.max_ooo_bytes = cfg.stream_max_ooo;
   s->stream.midstream = cfg.midstream;
   s->app_layer = cfg.app_layer;
+  s->app_events = cfg.eve_app_events && !cfg.eve_path.empty();
   s->checksum_validate = cfg.checksum_validate;
   return s;
 }

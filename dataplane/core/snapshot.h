@@ -25,6 +25,7 @@ struct Snapshot {
   Config cfg;
   StreamConfig stream;
   bool app_layer = true;
+  bool app_events = true;       // transaction logs to EVE
   bool checksum_validate = false;
   std::shared_ptr<const CompiledRuleset> rules;  // null: no signature inspection
 };

@@ -23,6 +23,8 @@ void put_json_escaped(fmt::memory_buffer& out, std::string_view s);
 
 // Appends one alert event line (eve_alert.cc).
 void format_alert(fmt::memory_buffer& out, const AlertRecord& a);
+// Appends one app-layer transaction line: event_type "http", "dns" or "tls".
+void format_app_event(fmt::memory_buffer& out, const AlertRecord& a);
 // Appends one Suricata fast.log line (UTC timestamps).
 void format_fast(fmt::memory_buffer& out, const AlertRecord& a);
 

@@ -32,11 +32,13 @@ const char* action_name(uint8_t a) {
 bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 132; }
 }  // namespace
 
-void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
+namespace {
+// timestamp, flow_id, event_type, addresses, proto: the head every line shares.
+void put_head(fmt::memory_buffer& out, const AlertRecord& a, std::string_view type) {
   auto o = std::back_inserter(out);
   out.append(std::string_view("{\"timestamp\":\""));
   format_ts(out, a.ts_ns);
-  fmt::format_to(o, "\",\"flow_id\":{},\"event_type\":\"alert\",\"src_ip\":\"", a.flow_id);
+  fmt::format_to(o, "\",\"flow_id\":{},\"event_type\":\"{}\",\"src_ip\":\"", a.flow_id, type);
   put_ip(out, a.src, a.ip_ver);
   out.push_back('"');
   if (has_ports(a.proto)) fmt::format_to(o, ",\"src_port\":{}", a.sport);
@@ -46,6 +48,24 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
   if (has_ports(a.proto)) fmt::format_to(o, ",\"dest_port\":{}", a.dport);
   char pb[8];
   fmt::format_to(o, ",\"proto\":\"{}\"", proto_name(a.proto, pb));
+}
+}  // namespace
+
+void format_app_event(fmt::memory_buffer& out, const AlertRecord& a) {
+  const char* type = rules::app_proto_name(rules::AppProto(a.app_proto));
+  put_head(out, a, type);
+  std::string app;
+  format_app_json(a.app, app);
+  if (!app.empty()) {
+    out.push_back(',');
+    out.append(app);
+  }
+  out.append(std::string_view("}\n"));
+}
+
+void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
+  auto o = std::back_inserter(out);
+  put_head(out, a, "alert");
   if (a.app_proto) fmt::format_to(o, ",\"app_proto\":\"{}\"", rules::app_proto_name(rules::AppProto(a.app_proto)));
   if (a.has_flow) fmt::format_to(o, ",\"direction\":\"{}\"", a.to_server ? "to_server" : "to_client");
   fmt::format_to(o, ",\"alert\":{{\"action\":\"{}\",\"gid\":{},\"signature_id\":{},\"rev\":{},\"signature\":\"",

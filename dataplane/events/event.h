@@ -36,6 +36,8 @@ static_assert(sizeof(Event) <= 128);
 // One alert, copied out of the ruleset (which a reload may free before the
 // writer formats it). Written in place into the worker's alert ring.
 struct AlertRecord {
+  enum Kind : uint8_t { kAlert, kAppTx };  // kAppTx: an app-layer transaction log (event_type http/dns/tls)
+  uint8_t kind;
   uint64_t ts_ns, flow_id;
   uint8_t src[16], dst[16];       // as in the packet
   uint16_t sport, dport;

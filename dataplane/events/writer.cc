@@ -27,8 +27,12 @@ size_t EventWriter::drain(fmt::memory_buffer& buf) {
     for (int k = 0; k < 1024; k++, n++) {
       const AlertRecord* a = w->insp.alerts.peek();
       if (!a) break;
-      if (out_) format_alert(buf, *a);
-      if (fast_) format_fast(fast_buf_, *a);
+      if (a->kind == AlertRecord::kAppTx) {
+        if (out_) format_app_event(buf, *a);
+      } else {
+        if (out_) format_alert(buf, *a);
+        if (fast_) format_fast(fast_buf_, *a);
+      }
       w->insp.alerts.release();
     }
   }

@@ -11,6 +11,7 @@
 #include <rte_ip.h>
 
 #include "dataplane/core/worker.h"
+#include "dataplane/events/eve.h"
 #include "dataplane/rules/parser.h"
 #include "tests/unit/pktbuild.h"
 
@@ -98,8 +99,12 @@ struct Rig {
   std::map<uint32_t, int> alerts() {  // sid -> count
     std::map<uint32_t, int> out;
     while (const AlertRecord* a = w->insp.alerts.peek()) {
-      out[a->sid]++;
-      last = *a;
+      if (a->kind == AlertRecord::kAppTx) {
+        txlog.push_back(*a);
+      } else {
+        out[a->sid]++;
+        last = *a;
+      }
       w->insp.alerts.release();
     }
     return out;
@@ -112,6 +117,7 @@ struct Rig {
     return out;
   }
   AlertRecord last{};
+  std::vector<AlertRecord> txlog;
 };
 
 Bytes str(const std::string& s) { return Bytes(s.begin(), s.end()); }
@@ -238,4 +244,24 @@ TEST(Inspect, ChecksumValidationSkipsBadPackets) {
   r.send(bad);
   EXPECT_TRUE(r.alerts().empty());
   EXPECT_EQ(r.w->insp.ctr.checksum_invalid, 1u);
+}
+
+TEST(Inspect, TransactionLogsOncePerHttpExchangeAndPerDnsMessage) {
+  Rig r({"alert udp any any -> any any (msg:\"never\"; content:\"zzzz\"; sid:60;)"});
+  r.snap->app_events = true;
+  r.handshake();
+  r.cdata(0, "GET /a HTTP/1.1\r\nHost: h.example\r\n\r\n");
+  r.sdata(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_TRUE(r.alerts().empty());
+  ASSERT_EQ(r.txlog.size(), 1u);  // HTTP: one line when the response completes
+  const AlertRecord& t = r.txlog[0];
+  EXPECT_EQ(t.app_proto, uint8_t(rules::AppProto::kHttp));
+  EXPECT_EQ(t.app.http_status, 200);
+  EXPECT_STREQ(t.app.http_hostname, "h.example");
+  EXPECT_EQ(t.sport, 40000);  // client first
+  fmt::memory_buffer b;
+  format_app_event(b, t);
+  std::string line = fmt::to_string(b);
+  EXPECT_NE(line.find("\"event_type\":\"http\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"status\":200"), std::string::npos) << line;
 }
