@@ -49,6 +49,7 @@ struct Cursor final : AlertSink, AppSink {
       p.established = est;
       p.ts_ns = ts;
       p.app_proto = rules::AppProto(f.app_proto);
+      p.first_in_dir = false;
     }
   }
 
@@ -266,6 +267,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   const uint8_t* pl = p.l3 + p.payload_off;
   uint32_t plen = p.payload_len;
   c.dp[dir].dsize = uint16_t(plen);
+  c.dp[dir].first_in_dir = f.pkts[dir] == 1;
   uint32_t sid = f.session;
   if (p.proto == 6) {
     if (!sid && (plen || (p.tcp_flags & kSyn))) sid = open_session(ic, f);

@@ -399,6 +399,52 @@ struct Builder {
     }
   }
 
+  // Covered IPv4 addresses of a set's includes, or -1 when it cannot be
+  // indexed (any, IPv6 ranges, nothing included).
+  int64_t ip4_span(const detect_internal::SetRef& set) const {
+    if (set.any || set.inc_begin == set.inc_end) return -1;
+    int64_t n = 0;
+    for (uint32_t k = set.inc_begin; k < set.inc_end; k++) {
+      const auto& r = out.ip_pool[k];
+      if (r.ver != 4) return -1;
+      n += int64_t(be32(r.hi)) - int64_t(be32(r.lo)) + 1;
+    }
+    return n;
+  }
+  static uint32_t be32(const uint8_t* a) {
+    return uint32_t(a[0]) << 24 | uint32_t(a[1]) << 16 | uint32_t(a[2]) << 8 | a[3];
+  }
+
+  // Fills the group's address index over its header-only rules.
+  void index_iponly(detect_internal::Group& G) {
+    std::vector<bool> plen_seen(33, false);
+    for (uint32_t ri : G.iponly) {
+      int64_t s = ip4_span(out.src[ri]), d = ip4_span(out.dst[ri]);
+      const detect_internal::SetRef* side = s >= 0 && (d < 0 || s <= d) ? &out.src[ri] : d >= 0 ? &out.dst[ri] : nullptr;
+      std::vector<std::pair<uint8_t, uint32_t>> blocks;  // (prefix length, network)
+      for (uint32_t k = side ? side->inc_begin : 0; side && k < side->inc_end && blocks.size() <= 4096; k++) {
+        uint64_t lo = be32(out.ip_pool[k].lo), hi = be32(out.ip_pool[k].hi);
+        while (lo <= hi && blocks.size() <= 4096) {  // largest aligned block starting at lo within [lo, hi]
+          int bits = lo ? __builtin_ctz(uint32_t(lo)) : 32;
+          while (bits > 0 && lo + (uint64_t(1) << bits) - 1 > hi) bits--;
+          blocks.push_back({uint8_t(32 - bits), uint32_t(lo)});
+          lo += uint64_t(1) << bits;
+        }
+      }
+      if (!side || blocks.size() > 4096) {
+        G.iponly_rest.push_back(ri);
+        continue;
+      }
+      for (auto [plen, net] : blocks) {
+        auto& v = G.ip4_index[uint64_t(plen) << 32 | net];
+        if (v.empty() || v.back() != ri) v.push_back(ri);
+        plen_seen[plen] = true;
+      }
+    }
+    for (int l = 0; l <= 32; l++)
+      if (plen_seen[l]) G.ip4_plens.push_back(uint8_t(l));
+  }
+
   // Compiles every interned group into out.groups.
   bool compile_groups(std::string& err) {
     out.groups.resize(group_rules.size());
@@ -411,7 +457,12 @@ struct Builder {
       for (uint32_t ri : group_rules[g]) {
         const Analysis& a = an[ri];
         if (a.fp < 0) {
-          G.always.push_back(ri);
+          const rules::Rule& rr = rs.rules[a.orig];
+          bool checks = false;
+          for (const auto& fb : rr.flowbits)
+            checks |= fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet;
+          if (rr.items.empty() && !rr.has_dsize && !checks) G.iponly.push_back(ri);
+          else G.always.push_back(ri);
           continue;
         }
         const auto& c = rs.rules[a.orig].items[a.fp].content;
@@ -430,6 +481,7 @@ struct Builder {
         G.pat_rules.insert(G.pat_rules.end(), v.begin(), v.end());
         G.pat_off.push_back(static_cast<uint32_t>(G.pat_rules.size()));
       }
+      index_iponly(G);
       if (pats.empty()) continue;
       std::vector<const char*> exprs;
       std::vector<size_t> lens;

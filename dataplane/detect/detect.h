@@ -42,6 +42,9 @@ struct DetectPacket {
   // (a rule that also matches within [0, stream_new_from) was reported before).
   // `stream_base`: stream offset of buffer byte 0, so absolute offset/depth
   // keep meaning "from the start of the stream".
+  // Packet modes: first packet of its flow direction. Header-only rules (no
+  // match items) are inspected then only, as Suricata's IP-only engine does.
+  bool first_in_dir = true;
   uint32_t stream_new_from = 0;
   uint64_t stream_base = 0;
 };

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -98,6 +99,17 @@ struct Group {
   std::vector<uint32_t> pat_off;    // npat + 1
   std::vector<uint32_t> pat_rules;  // rule indices, sorted per pattern
   std::vector<uint32_t> always;     // sorted rule indices
+  // Header-only rules (no match items, dsize or flowbit checks), e.g. IP
+  // reputation lists: like Suricata's IP-only engine they are inspected on
+  // the first packet of each flow direction only (DetectPacket::first_in_dir).
+  std::vector<uint32_t> iponly;
+  // Index of `iponly` by address: IPv4 CIDR blocks of each rule's narrower
+  // address side, keyed by (prefix length << 32 | network). A packet looks up
+  // its source and destination under each prefix length present; header_ok()
+  // then checks the rule exactly. Rules it cannot index sit in `iponly_rest`.
+  std::unordered_map<uint64_t, std::vector<uint32_t>> ip4_index;
+  std::vector<uint8_t> ip4_plens;   // distinct prefix lengths in ip4_index
+  std::vector<uint32_t> iponly_rest;
 };
 
 // Rules of one (payload mode, protocol class, direction): port -> group.

@@ -458,6 +458,25 @@ void scan_group(DetectCtx& c, WorkerState& ws, const Group& g, const uint8_t* d,
   for (uint32_t r : g.always) add_cand(ws, r);
 }
 
+// Header-only rules whose address blocks hold the packet's source or
+// destination (~2 hash lookups per prefix length present), plus the rest.
+void scan_iponly(WorkerState& ws, const Group& g, const DetectPacket& p) {
+  if (g.iponly.empty()) return;
+  if (p.ip_ver == 4 && !g.ip4_index.empty()) {
+    for (const uint8_t* a : {p.src, p.dst}) {
+      if (!a) continue;
+      const uint32_t v = uint32_t(a[0]) << 24 | uint32_t(a[1]) << 16 | uint32_t(a[2]) << 8 | a[3];
+      for (uint8_t plen : g.ip4_plens) {
+        const uint32_t net = plen ? v & ~uint32_t((uint64_t(1) << (32 - plen)) - 1) : 0;
+        auto it = g.ip4_index.find(uint64_t(plen) << 32 | net);
+        if (it != g.ip4_index.end())
+          for (uint32_t r : it->second) add_cand(ws, r);
+      }
+    }
+  }
+  for (uint32_t r : g.iponly_rest) add_cand(ws, r);
+}
+
 void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const DetectPacket& p,
               const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize, AlertSink& sink) {
   uint32_t* cand = ws.cand.data();
@@ -514,6 +533,7 @@ void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket&
   const Group& g = rs.groups[t.group_ids[t.port_group.empty() ? 0 : t.port_group[port]]];
   begin(ws);
   scan_group(c, ws, g, data, len);
+  if (p.first_in_dir) scan_iponly(ws, g, p);
   evaluate(c, rs, ws, p, nullptr, data, len, mode != PayloadMode::kStreamChunk, sink);
 }
 

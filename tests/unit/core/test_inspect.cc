@@ -265,3 +265,21 @@ TEST(Inspect, TransactionLogsOncePerHttpExchangeAndPerDnsMessage) {
   EXPECT_NE(line.find("\"event_type\":\"http\""), std::string::npos) << line;
   EXPECT_NE(line.find("\"status\":200"), std::string::npos) << line;
 }
+
+TEST(Inspect, HeaderOnlyRulesOncePerFlowDirection) {
+  Rig r({"alert ip 198.18.0.2 any -> any any (msg:\"rep\"; sid:70;)",
+         "alert ip any any <> 198.18.0.1 any (msg:\"rep both\"; sid:71;)",
+         "alert tcp any any -> any any (msg:\"per packet\"; flowbits:isnotset,x; sid:72;)",
+         "alert ip [198.18.0.0/30,10.0.0.0/8] any -> any any (msg:\"cidr\"; sid:73;)",
+         "alert ip [198.18.0.4/30,198.18.0.3] any -> any any (msg:\"neighbours\"; sid:74;)"});
+  r.handshake();
+  r.cdata(0, "abc");
+  r.sdata(0, "def");
+  r.cdata(3, "ghi");
+  auto a = r.alerts();
+  EXPECT_EQ(a[70], 1);  // first client packet only
+  EXPECT_EQ(a[71], 2);  // first packet of each direction
+  EXPECT_EQ(a[72], 6);  // has a flowbit check: every packet
+  EXPECT_EQ(a[73], 2);  // both endpoints are in 198.18.0.0/30: first packet each way
+  EXPECT_EQ(a.count(74), 0u);
+}
