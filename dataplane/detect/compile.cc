@@ -399,17 +399,34 @@ struct Builder {
     }
   }
 
-  // Covered IPv4 addresses of a set's includes, or -1 when it cannot be
-  // indexed (any, IPv6 ranges, nothing included).
+  // IPv4 addresses covered by a set's includes (its IPv6 ranges aside), or
+  // -1 when it cannot be indexed (any, nothing included).
   int64_t ip4_span(const detect_internal::SetRef& set) const {
     if (set.any || set.inc_begin == set.inc_end) return -1;
     int64_t n = 0;
     for (uint32_t k = set.inc_begin; k < set.inc_end; k++) {
       const auto& r = out.ip_pool[k];
-      if (r.ver != 4) return -1;
-      n += int64_t(be32(r.hi)) - int64_t(be32(r.lo)) + 1;
+      if (r.ver == 4) n += int64_t(be32(r.hi)) - int64_t(be32(r.lo)) + 1;
     }
     return n;
+  }
+  bool has_v6(const detect_internal::SetRef& set) const {
+    for (uint32_t k = set.inc_begin; k < set.inc_end; k++)
+      if (out.ip_pool[k].ver != 4) return true;
+    return false;
+  }
+  // Every included range lies in 10/8, 172.16/12 or 192.168/16.
+  bool private_only(const detect_internal::SetRef& set) const {
+    for (uint32_t k = set.inc_begin; k < set.inc_end; k++) {
+      if (out.ip_pool[k].ver != 4) return false;
+      uint32_t lo = be32(out.ip_pool[k].lo), hi = be32(out.ip_pool[k].hi);
+      auto in = [&](uint32_t net, int plen) {
+        uint32_t m = ~uint32_t(0) << (32 - plen);
+        return (lo & m) == net && (hi & m) == net;
+      };
+      if (!in(0x0a000000u, 8) && !in(0xac100000u, 12) && !in(0xc0a80000u, 16)) return false;
+    }
+    return true;
   }
   static uint32_t be32(const uint8_t* a) {
     return uint32_t(a[0]) << 24 | uint32_t(a[1]) << 16 | uint32_t(a[2]) << 8 | a[3];
@@ -419,10 +436,16 @@ struct Builder {
   void index_iponly(detect_internal::Group& G) {
     std::vector<bool> plen_seen(33, false);
     for (uint32_t ri : G.iponly) {
-      int64_t s = ip4_span(out.src[ri]), d = ip4_span(out.dst[ri]);
-      const detect_internal::SetRef* side = s >= 0 && (d < 0 || s <= d) ? &out.src[ri] : d >= 0 ? &out.dst[ri] : nullptr;
+      // Index the side most packets do not hit: not a private-only set (what
+      // $HOME_NET usually is), else the one covering fewer addresses.
+      const detect_internal::SetRef &S = out.src[ri], &D = out.dst[ri];
+      int64_t s = ip4_span(S), d = ip4_span(D);
+      bool ps = s >= 0 && private_only(S), pd = d >= 0 && private_only(D);
+      bool use_src = s >= 0 && (d < 0 || (pd && !ps) || (ps == pd && s <= d));
+      const detect_internal::SetRef* side = use_src ? &S : d >= 0 ? &D : nullptr;
       std::vector<std::pair<uint8_t, uint32_t>> blocks;  // (prefix length, network)
       for (uint32_t k = side ? side->inc_begin : 0; side && k < side->inc_end && blocks.size() <= 4096; k++) {
+        if (out.ip_pool[k].ver != 4) continue;
         uint64_t lo = be32(out.ip_pool[k].lo), hi = be32(out.ip_pool[k].hi);
         while (lo <= hi && blocks.size() <= 4096) {  // largest aligned block starting at lo within [lo, hi]
           int bits = lo ? __builtin_ctz(uint32_t(lo)) : 32;
@@ -435,6 +458,7 @@ struct Builder {
         G.iponly_rest.push_back(ri);
         continue;
       }
+      if (has_v6(*side)) G.iponly_v6.push_back(ri);  // IPv6 packets meet it through this list
       for (auto [plen, net] : blocks) {
         auto& v = G.ip4_index[uint64_t(plen) << 32 | net];
         if (v.empty() || v.back() != ri) v.push_back(ri);

@@ -109,7 +109,8 @@ struct Group {
   // then checks the rule exactly. Rules it cannot index sit in `iponly_rest`.
   std::unordered_map<uint64_t, std::vector<uint32_t>> ip4_index;
   std::vector<uint8_t> ip4_plens;   // distinct prefix lengths in ip4_index
-  std::vector<uint32_t> iponly_rest;
+  std::vector<uint32_t> iponly_rest;  // any address family
+  std::vector<uint32_t> iponly_v6;    // indexed side also has IPv6 ranges
 };
 
 // Rules of one (payload mode, protocol class, direction): port -> group.

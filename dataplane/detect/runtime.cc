@@ -474,6 +474,8 @@ void scan_iponly(WorkerState& ws, const Group& g, const DetectPacket& p) {
       }
     }
   }
+  if (p.ip_ver == 6)
+    for (uint32_t r : g.iponly_v6) add_cand(ws, r);
   for (uint32_t r : g.iponly_rest) add_cand(ws, r);
 }
 

@@ -283,3 +283,15 @@ TEST(Inspect, HeaderOnlyRulesOncePerFlowDirection) {
   EXPECT_EQ(a[73], 2);  // both endpoints are in 198.18.0.0/30: first packet each way
   EXPECT_EQ(a.count(74), 0u);
 }
+
+TEST(Inspect, HeaderOnlyRuleWithMixedAddressFamilies) {
+  Rig r({"alert ip [203.0.113.9,2001:db8::1] any -> any any (msg:\"mixed list\"; sid:80;)"});
+  auto v6 = [](const char* s, const char* d) {
+    return pb::eth(0x86dd, pb::ipv6({.src = pb::ip6(s), .dst = pb::ip6(d), .nh = 17}, pb::udp(1000, 2000, str("x"))));
+  };
+  r.send(v6("2001:db8::1", "2001:db8::2"));
+  r.send(v6("2001:db8::3", "2001:db8::2"));
+  r.send(pb::eth(0x0800, pb::ipv4({.src = pb::ip4("203.0.113.9"), .dst = kSrv, .proto = 17}, pb::udp(1, 2, str("y")))));
+  r.send(pb::eth(0x0800, pb::ipv4({.src = pb::ip4("203.0.113.8"), .dst = kSrv, .proto = 17}, pb::udp(1, 2, str("y")))));
+  EXPECT_EQ(r.alerts()[80], 2);  // the listed IPv6 and IPv4 sources, not their neighbours
+}
