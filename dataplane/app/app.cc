@@ -270,6 +270,12 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
   reject_dir(c, s, di);
 }
 
+bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, uint32_t n) {
+  if (dns_port(sport, dport)) return true;
+  if (sport == 137 || dport == 137) return false;
+  return dns_header_plausible(d, n, false);
+}
+
 void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
   c.impl->scratch_used = 0;
   for (int d = 0; d < 2; d++) {

@@ -75,6 +75,9 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
 // One UDP datagram.
 void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t dport,
                   const uint8_t* d, uint32_t n, uint64_t ts_ns, AppSink& sink);
+// Whether a UDP datagram could start an app-layer flow (DNS by port or by a
+// plausible header); the worker opens a session only then. Stateless, cheap.
+bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, uint32_t n);
 // Flow end: completes open transactions (e.g. a body delimited by close) and
 // returns pooled buffers. The state may be re-initialised afterwards.
 void app_finish(AppCtx& c, AppState* s, AppSink& sink);

@@ -283,7 +283,12 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
       c.detect(dir, PayloadMode::kPacket, pl, plen);
     }
   } else {
-    if (p.proto == 17 && plen && s.app_layer && !sid) sid = open_session(ic, f);
+    // UDP: a session only for what may be DNS, or when rules keep flowbits
+    // (touching a slot costs a cache and TLB miss per packet).
+    if (p.proto == 17 && plen && !sid &&
+        ((s.app_layer && app_datagram_candidate(p.sport, p.dport, pl, plen)) ||
+         (rs && ruleset_uses_flowbits(*rs))))
+      sid = open_session(ic, f);
     if (sid) {
       c.attach(sid);
       if (p.proto == 17 && plen && s.app_layer && !c.passed()) {

@@ -76,6 +76,7 @@ CompiledRuleset::~CompiledRuleset() {
 }
 
 size_t ruleset_rule_count(const CompiledRuleset& rs) { return rs.hdr.size(); }
+bool ruleset_uses_flowbits(const CompiledRuleset& rs) { return !rs.flowbit_map.empty(); }
 
 int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name) {
   auto it = std::lower_bound(rs.flowbit_map.begin(), rs.flowbit_map.end(), name,

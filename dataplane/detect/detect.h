@@ -101,6 +101,8 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
                                                         const CompileOptions& opt, CompileReport& rep,
                                                         std::string& err);
 size_t ruleset_rule_count(const CompiledRuleset& rs);
+// Any rule sets or tests a flowbit (flows then need per-flow state).
+bool ruleset_uses_flowbits(const CompiledRuleset& rs);
 // Flowbit id of `name` in this ruleset, or -1 (tests, diagnostics).
 int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name);
 
