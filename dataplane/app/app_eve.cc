@@ -3,65 +3,16 @@
 #include <cstdio>
 
 #include "dataplane/app/app_internal.h"
+#include "dataplane/events/json.h"
 
 namespace spectre {
 
 namespace {
 
-// Length of a valid UTF-8 sequence at p (n bytes left), 0 if invalid.
-int utf8_len(const uint8_t* p, size_t n) {
-  uint8_t c = p[0];
-  int len;
-  uint32_t min;
-  if (c >= 0xC2 && c <= 0xDF) len = 2, min = 0x80;
-  else if (c >= 0xE0 && c <= 0xEF) len = 3, min = 0x800;
-  else if (c >= 0xF0 && c <= 0xF4) len = 4, min = 0x10000;
-  else return 0;
-  if (size_t(len) > n) return 0;
-  uint32_t cp = c & (0x7F >> len);
-  for (int i = 1; i < len; i++) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
-// JSON string (quotes included). Control characters and bytes that are not
-// valid UTF-8 become \u00XX (the byte value), so the output is always valid.
+// JSON string (quotes included).
 void jstr(std::string& out, const char* s) {
-  static const char hx[] = "0123456789abcdef";
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(s);
-  size_t n = strlen(s);
   out += '"';
-  for (size_t i = 0; i < n; i++) {
-    uint8_t c = p[i];
-    switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\f': out += "\\f"; continue;
-      default: break;
-    }
-    if (c >= 0x20 && c < 0x7F) {
-      out += char(c);
-      continue;
-    }
-    if (c >= 0x80) {
-      int l = utf8_len(p + i, n - i);
-      if (l) {
-        out.append(s + i, size_t(l));
-        i += size_t(l) - 1;
-        continue;
-      }
-    }
-    out += "\\u00";
-    out += hx[c >> 4];
-    out += hx[c & 15];
-  }
+  json_escape(out, std::string_view(s));
   out += '"';
 }
 

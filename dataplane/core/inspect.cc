@@ -126,7 +126,25 @@ struct Cursor final : AlertSink, AppSink {
   }
 
   // A slot of the alert ring, or null (live mode, ring full: counted).
-  AlertRecord* claim_record() {
+  // A slot of the alert ring filled with what every record shares (time,
+  // flow, addresses of `p`), or null (live mode, ring full: counted).
+  AlertRecord* claim_record(AlertRecord::Kind kind, const DetectPacket& p, uint64_t ts) {
+    AlertRecord* a = claim_slot();
+    if (!a) return nullptr;
+    a->kind = kind;
+    a->ts_ns = ts;
+    a->flow_id = flow_id_of(f);
+    std::memcpy(a->src, p.src, 16);
+    std::memcpy(a->dst, p.dst, 16);
+    a->sport = p.sport;
+    a->dport = p.dport;
+    a->ip_ver = p.ip_ver;
+    a->proto = p.proto;
+    a->has_flow = true;
+    a->worker = uint8_t(w.id);
+    return a;
+  }
+  AlertRecord* claim_slot() {
     InspectCtx& ic = w.insp;
     AlertRecord* a;
     while (!(a = ic.alerts.claim())) {
@@ -143,22 +161,11 @@ struct Cursor final : AlertSink, AppSink {
   // One transaction log line (event_type http/dns/tls): the request's or
   // response's meta, addressed like Suricata (client first).
   void log_tx(bool to_server, const AppMeta& meta) {
-    AlertRecord* a = claim_record();
+    AlertRecord* a = claim_record(AlertRecord::kAppTx, dp[0], dp[to_server ? 0 : 1].ts_ns);
     if (!a) return;
-    const DetectPacket& p = dp[0];
-    a->kind = AlertRecord::kAppTx;
-    a->ts_ns = dp[to_server ? 0 : 1].ts_ns;
-    a->flow_id = flow_id_of(f);
-    std::memcpy(a->src, p.src, 16);
-    std::memcpy(a->dst, p.dst, 16);
-    a->sport = p.sport;
-    a->dport = p.dport;
-    a->ip_ver = p.ip_ver;
-    a->proto = p.proto;
     a->app_proto = uint8_t(meta.proto);
     a->to_server = to_server;
-    a->has_flow = a->has_app = true;
-    a->worker = uint8_t(w.id);
+    a->has_app = true;
     a->app = meta;
     w.insp.alerts.commit();
     w.insp.ctr.app_events++;
@@ -168,23 +175,12 @@ struct Cursor final : AlertSink, AppSink {
     InspectCtx& ic = w.insp;
     ic.ctr.alerts++;
     f.flags |= kFlowAlerted;
-    AlertRecord* a = claim_record();
+    AlertRecord* a = claim_record(AlertRecord::kAlert, p, p.ts_ns);
     if (!a) return;
-    a->kind = AlertRecord::kAlert;
-    a->ts_ns = p.ts_ns;
-    a->flow_id = flow_id_of(f);
-    std::memcpy(a->src, p.src, 16);
-    std::memcpy(a->dst, p.dst, 16);
-    a->sport = p.sport;
-    a->dport = p.dport;
-    a->ip_ver = p.ip_ver;
-    a->proto = p.proto;
     a->app_proto = f.app_proto;
     a->to_server = p.to_server;
-    a->has_flow = true;
     a->action = uint8_t(r.action);
     a->severity = r.severity;
-    a->worker = uint8_t(w.id);
     a->gid = r.gid;
     a->sid = r.sid;
     a->rev = r.rev;

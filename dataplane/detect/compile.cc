@@ -52,6 +52,7 @@
 #include <set>
 
 #include "dataplane/detect/detect_impl.h"
+#include "dataplane/events/json.h"
 
 namespace spectre {
 
@@ -104,29 +105,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-void json_escape(const std::string& s, std::string& out) {
-  static const char* hex = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-}
-
 // Suricata EVE form: keys in order of first appearance, values grouped.
 std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md) {
   if (md.empty()) return {};
@@ -143,12 +121,12 @@ std::string metadata_json(const std::vector<std::pair<std::string, std::string>>
   for (size_t i = 0; i < keys.size(); i++) {
     if (i) out += ',';
     out += '"';
-    json_escape(keys[i].first, out);
+    json_escape(out, keys[i].first);
     out += "\":[";
     for (size_t j = 0; j < keys[i].second.size(); j++) {
       if (j) out += ',';
       out += '"';
-      json_escape(keys[i].second[j], out);
+      json_escape(out, keys[i].second[j]);
       out += '"';
     }
     out += ']';

@@ -515,20 +515,27 @@ void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const De
   }
 }
 
+// Counts the call; null when the flow was passed or the worker id is out of range.
+WorkerState* enter(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p) {
+  c.ctr.inspected++;
+  if (p.flow && p.flow->passed) {
+    c.ctr.suppressed_pass++;
+    return nullptr;
+  }
+  if (c.worker_id >= rs.workers.size()) {
+    c.ctr.bad_worker++;
+    return nullptr;
+  }
+  return rs.workers[c.worker_id].get();
+}
+
 }  // namespace
 
 void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, PayloadMode mode,
                     const uint8_t* data, uint32_t len, AlertSink& sink) {
-  c.ctr.inspected++;
-  if (p.flow && p.flow->passed) {
-    c.ctr.suppressed_pass++;
-    return;
-  }
-  if (c.worker_id >= rs.workers.size()) {
-    c.ctr.bad_worker++;
-    return;
-  }
-  WorkerState& ws = *rs.workers[c.worker_id];
+  WorkerState* wsp = enter(c, rs, p);
+  if (!wsp) return;
+  WorkerState& ws = *wsp;
   const int dir = p.to_server ? 0 : 1;
   const Table& t = rs.payload[static_cast<int>(mode)][proto_class(p.proto)][dir];
   const uint16_t port = dir == 0 ? p.dport : p.sport;
@@ -541,16 +548,9 @@ void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket&
 
 void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, const BufferSet& bufs,
                 AlertSink& sink) {
-  c.ctr.inspected++;
-  if (p.flow && p.flow->passed) {
-    c.ctr.suppressed_pass++;
-    return;
-  }
-  if (c.worker_id >= rs.workers.size()) {
-    c.ctr.bad_worker++;
-    return;
-  }
-  WorkerState& ws = *rs.workers[c.worker_id];
+  WorkerState* wsp = enter(c, rs, p);
+  if (!wsp) return;
+  WorkerState& ws = *wsp;
   const int dir = p.to_server ? 0 : 1;
   begin(ws);
   for (uint32_t m = bufs.mask; m; m &= m - 1) {

@@ -3,23 +3,11 @@
 #include <iterator>
 
 #include "dataplane/events/eve.h"
+#include "dataplane/events/json.h"
 
 namespace spectre {
 
-void put_json_escaped(fmt::memory_buffer& out, std::string_view s) {
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out.append(std::string_view("\\\"")); break;
-      case '\\': out.append(std::string_view("\\\\")); break;
-      case '\n': out.append(std::string_view("\\n")); break;
-      case '\r': out.append(std::string_view("\\r")); break;
-      case '\t': out.append(std::string_view("\\t")); break;
-      default:
-        if (c < 0x20) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-        else out.push_back(char(c));
-    }
-  }
-}
+void put_json_escaped(fmt::memory_buffer& out, std::string_view s) { json_escape(out, s); }
 
 namespace {
 const char* action_name(uint8_t a) {
@@ -51,16 +39,22 @@ void put_head(fmt::memory_buffer& out, const AlertRecord& a, std::string_view ty
 }
 }  // namespace
 
-void format_app_event(fmt::memory_buffer& out, const AlertRecord& a) {
-  const char* type = rules::app_proto_name(rules::AppProto(a.app_proto));
-  put_head(out, a, type);
-  std::string app;
-  format_app_json(a.app, app);
-  if (!app.empty()) {
-    out.push_back(',');
-    out.append(app);
+// ',"http":{...}' (or dns/tls) and the closing brace of the line.
+void put_app_and_close(fmt::memory_buffer& out, const AlertRecord& a) {
+  if (a.has_app) {
+    std::string app;
+    format_app_json(a.app, app);
+    if (!app.empty()) {
+      out.push_back(',');
+      out.append(app);
+    }
   }
   out.append(std::string_view("}\n"));
+}
+
+void format_app_event(fmt::memory_buffer& out, const AlertRecord& a) {
+  put_head(out, a, rules::app_proto_name(rules::AppProto(a.app_proto)));
+  put_app_and_close(out, a);
 }
 
 void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
@@ -79,15 +73,7 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
     out.append(std::string_view(a.metadata));
   }
   out.push_back('}');
-  if (a.has_app) {
-    std::string app;
-    format_app_json(a.app, app);
-    if (!app.empty()) {
-      out.push_back(',');
-      out.append(app);
-    }
-  }
-  out.append(std::string_view("}\n"));
+  put_app_and_close(out, a);
 }
 
 void format_fast(fmt::memory_buffer& out, const AlertRecord& a) {
