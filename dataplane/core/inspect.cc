@@ -94,9 +94,11 @@ struct Cursor final : AlertSink, AppSink {
         DetectPacket& p = dp[dir];
         p.stream_base = h.stream_off[dir] - tl;
         p.stream_new_from = tl;
+        p.pending = &h.pend[dir];
         detect(dir, PayloadMode::kStreamChunk, win, tl + k);
         p.stream_base = 0;
         p.stream_new_from = 0;
+        p.pending = nullptr;
       }
       // New tail: the last kStreamWindow bytes of tail + chunk.
       if (k >= kStreamWindow) {

@@ -23,6 +23,7 @@ struct SessionHdr {
   uint64_t stream_off[2];   // stream offset of the next delivered byte (gaps included)
   uint16_t tail_len[2];
   uint8_t tail[2][kStreamWindow];
+  StreamPending pend[2];    // stream rules awaiting their other contents
   FlowDetectState det;
   uint32_t next_free;
   uint8_t ready;            // app state initialised

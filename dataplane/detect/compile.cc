@@ -46,6 +46,7 @@
 // 7 s and 16 MiB, nearly all of it hs_compile of the ~60 payload group
 // databases (max_port_groups trades this against per-packet candidates).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -451,6 +452,7 @@ struct Builder {
   // Compiles every interned group into out.groups.
   bool compile_groups(std::string& err) {
     out.groups.resize(group_rules.size());
+    out.has_fp.assign(out.hdr.size(), 0);
     for (size_t g = 0; g < group_rules.size(); g++) {
       Group& G = out.groups[g];
       std::map<std::pair<bool, std::string>, uint32_t> pat_ids;
@@ -478,6 +480,8 @@ struct Builder {
           pat_rules.emplace_back();
         }
         pat_rules[it->second].push_back(ri);
+        G.max_pat = std::max<uint32_t>(G.max_pat, uint32_t(c.bytes.size()));
+        out.has_fp[ri] = 1;
       }
       G.pat_off.push_back(0);
       for (auto& v : pat_rules) {
@@ -727,6 +731,9 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
       if (!per_buf[bf].empty()) out->app_group[bf][d] = static_cast<int32_t>(b.intern_group(bf, per_buf[bf]));
   }
   if (!b.compile_groups(err)) return nullptr;
+  static std::atomic<uint32_t> serials{0};
+  out->serial = serials.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (out->serial == 0) out->serial = serials.fetch_add(1, std::memory_order_relaxed) + 1;
   rep.groups = static_cast<uint32_t>(out->groups.size());
 
   // 6. Per-worker state.

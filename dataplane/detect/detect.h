@@ -23,6 +23,19 @@ struct FlowDetectState {
   bool passed = false;     // a pass rule matched: no more inspection of this flow
 };
 
+// Stream rules whose fast pattern was seen in an earlier chunk but that did
+// not match yet (their other contents may still arrive). kStreamChunk calls
+// scan only the new bytes (plus the longest pattern's overlap), so these are
+// re-evaluated on the next chunks until they match or their pattern has left
+// the kept window. Per flow direction, in the worker's session.
+struct StreamPending {
+  static constexpr int kMax = 6;
+  uint32_t serial = 0;             // ruleset the ids belong to (0: none)
+  uint8_t n = 0;
+  uint32_t id[kMax] = {};
+  uint32_t until[kMax] = {};       // stream offset (low 32 bits) after which it is dropped
+};
+
 // What the worker knows about the packet or stream chunk being inspected.
 struct DetectPacket {
   const uint8_t* src = nullptr;   // addresses as in this packet (16 bytes; v4 in first 4)
@@ -47,6 +60,7 @@ struct DetectPacket {
   bool first_in_dir = true;
   uint32_t stream_new_from = 0;
   uint64_t stream_base = 0;
+  StreamPending* pending = nullptr;  // kStreamChunk with a session
 };
 
 // Which payload rules an inspection call considers.

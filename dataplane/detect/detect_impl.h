@@ -99,6 +99,7 @@ struct Group {
   std::vector<uint32_t> pat_off;    // npat + 1
   std::vector<uint32_t> pat_rules;  // rule indices, sorted per pattern
   std::vector<uint32_t> always;     // sorted rule indices
+  uint32_t max_pat = 0;             // longest pattern in db
   // Header-only rules (no match items, dsize or flowbit checks), e.g. IP
   // reputation lists: like Suricata's IP-only engine they are inspected on
   // the first packet of each flow direction only (DetectPacket::first_in_dir).
@@ -169,6 +170,8 @@ struct CompiledRuleset {
   std::vector<uint32_t> app_always[2];
 
   std::vector<std::unique_ptr<detect_internal::WorkerState>> workers;
+  uint32_t serial = 0;                         // distinct per compile, never 0
+  std::vector<uint8_t> has_fp;                 // per rule: found through a fast pattern
 
   CompiledRuleset();
   ~CompiledRuleset();

@@ -479,15 +479,36 @@ void scan_iponly(WorkerState& ws, const Group& g, const DetectPacket& p) {
   for (uint32_t r : g.iponly_rest) add_cand(ws, r);
 }
 
+// How long (stream bytes) a pending rule is re-evaluated: the worker's kept
+// tail (core/session.h kStreamWindow).
+constexpr uint32_t kPendingSpan = 1024;
+
+// Remembers a stream rule that was a candidate but did not match (see
+// StreamPending). `old` holds the entries of the previous chunk.
+void keep_pending(const CompiledRuleset& rs, const StreamPending& old, StreamPending& pend, uint32_t id,
+                  uint32_t end) {
+  if (!rs.has_fp[id] || pend.n == StreamPending::kMax) return;
+  uint32_t until = end + kPendingSpan;
+  for (int k = 0; k < old.n; k++)
+    if (old.id[k] == id) until = old.until[k];  // keeps its first deadline
+  pend.id[pend.n] = id;
+  pend.until[pend.n++] = until;
+}
+
 void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const DetectPacket& p,
-              const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize, AlertSink& sink) {
+              const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize, AlertSink& sink,
+              const StreamPending* old_pending = nullptr) {
   uint32_t* cand = ws.cand.data();
   std::sort(cand, cand + ws.ncand);
+  const uint32_t end = uint32_t(p.stream_base + len);
   for (uint32_t k = 0; k < ws.ncand; k++) {
     const uint32_t i = cand[k];
     if (k + 1 < ws.ncand) __builtin_prefetch(&rs.hdr[cand[k + 1]]);
     c.ctr.rules_evaluated++;
-    if (!rule_matches(c, rs, ws, i, p, bufs, data, len, check_dsize)) continue;
+    if (!rule_matches(c, rs, ws, i, p, bufs, data, len, check_dsize)) {
+      if (old_pending) keep_pending(rs, *old_pending, *p.pending, i, end);
+      continue;
+    }
     // Stream window: a match found within the old tail alone was reported
     // with the previous chunk.
     if (!bufs && p.stream_new_from && rule_matches(c, rs, ws, i, p, bufs, data, p.stream_new_from, check_dsize))
@@ -541,9 +562,29 @@ void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket&
   const uint16_t port = dir == 0 ? p.dport : p.sport;
   const Group& g = rs.groups[t.group_ids[t.port_group.empty() ? 0 : t.port_group[port]]];
   begin(ws);
-  scan_group(c, ws, g, data, len);
+  if (mode != PayloadMode::kStreamChunk) {
+    scan_group(c, ws, g, data, len);
+    if (p.first_in_dir) scan_iponly(ws, g, p);
+    evaluate(c, rs, ws, p, nullptr, data, len, mode != PayloadMode::kStreamChunk, sink);
+    return;
+  }
+  // Stream chunk behind the previous tail: the prefilter scans the new bytes
+  // and the longest pattern's overlap into the tail; rules whose pattern was
+  // seen in an earlier chunk come back from the pending list.
+  const uint32_t ov = g.max_pat ? g.max_pat - 1 : 0;
+  const uint32_t from = p.stream_new_from > ov ? p.stream_new_from - ov : 0;
+  scan_group(c, ws, g, data + from, len - from);
   if (p.first_in_dir) scan_iponly(ws, g, p);
-  evaluate(c, rs, ws, p, nullptr, data, len, mode != PayloadMode::kStreamChunk, sink);
+  StreamPending old;
+  if (p.pending) {
+    if (p.pending->serial == rs.serial) old = *p.pending;
+    const uint32_t end = uint32_t(p.stream_base + len);
+    for (int k = 0; k < old.n; k++)
+      if (int32_t(old.until[k] - end) > 0 && old.id[k] < rs.hdr.size()) add_cand(ws, old.id[k]);
+    p.pending->serial = rs.serial;
+    p.pending->n = 0;
+  }
+  evaluate(c, rs, ws, p, nullptr, data, len, false, sink, p.pending ? &old : nullptr);
 }
 
 void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, const BufferSet& bufs,

@@ -295,3 +295,25 @@ TEST(Inspect, HeaderOnlyRuleWithMixedAddressFamilies) {
   r.send(pb::eth(0x0800, pb::ipv4({.src = pb::ip4("203.0.113.8"), .dst = kSrv, .proto = 17}, pb::udp(1, 2, str("y")))));
   EXPECT_EQ(r.alerts()[80], 2);  // the listed IPv6 and IPv4 sources, not their neighbours
 }
+
+TEST(Inspect, FastPatternInEarlierChunkStillMatches) {
+  // The prefilter only scans new bytes (plus a pattern's overlap); the rule
+  // whose fast pattern came a chunk earlier must still alert, once.
+  Rig r({"alert tcp any any -> any 80 (msg:\"two parts\"; content:\"LONG-FAST-PATTERN-HERE\"; "
+         "content:\"tail2\"; distance:0; sid:90;)",
+         "alert tcp any any -> any 80 (msg:\"far\"; content:\"ANOTHER-LONG-PATTERN\"; content:\"zz\"; "
+         "distance:0; sid:91;)"});
+  r.handshake();
+  std::string a = "LONG-FAST-PATTERN-HERE" + std::string(200, '.');
+  r.cdata(0, a);
+  r.cdata(uint32_t(a.size()), std::string(300, '-'));  // no second part yet
+  r.cdata(uint32_t(a.size() + 300), "tail2 end");
+  std::string b = "ANOTHER-LONG-PATTERN" + std::string(100, '.');
+  uint32_t off = uint32_t(a.size() + 300 + 9);
+  r.cdata(off, b);
+  r.cdata(off + uint32_t(b.size()), std::string(1500, '#'));  // pushes the pattern out of the 1 KiB tail
+  r.cdata(off + uint32_t(b.size()) + 1500, "zz");
+  auto al = r.alerts();
+  EXPECT_EQ(al[90], 1);
+  EXPECT_EQ(al.count(91), 0u);  // parts further apart than the kept window
+}
