@@ -89,8 +89,12 @@ struct Cursor final : AlertSink, AppSink {
       uint32_t tl = h.tail_len[dir];
       {
         uint8_t* win = w.insp.window.get();
-        std::memcpy(win, h.tail[dir], tl);
-        std::memcpy(win + tl, d, k);
+        if (tl) {  // the first chunk (or the first after a gap) is inspected in place
+          std::memcpy(win, h.tail[dir], tl);
+          std::memcpy(win + tl, d, k);
+        } else {
+          win = const_cast<uint8_t*>(d);
+        }
         DetectPacket& p = dp[dir];
         p.stream_base = h.stream_off[dir] - tl;
         p.stream_new_from = tl;

@@ -561,6 +561,9 @@ void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket&
   const Table& t = rs.payload[static_cast<int>(mode)][proto_class(p.proto)][dir];
   const uint16_t port = dir == 0 ? p.dport : p.sport;
   const Group& g = rs.groups[t.group_ids[t.port_group.empty() ? 0 : t.port_group[port]]];
+  // Nothing to scan and no rule that needs no pattern: done (pure ACKs).
+  if (!len && g.always.empty() && (!p.first_in_dir || g.iponly.empty()) && (!p.pending || !p.pending->n))
+    return;
   begin(ws);
   if (mode != PayloadMode::kStreamChunk) {
     scan_group(c, ws, g, data, len);
