@@ -148,6 +148,11 @@ struct Cursor final : AlertSink, AppSink {
     a->proto = p.proto;
     a->has_flow = true;
     a->worker = uint8_t(w.id);
+    a->flow_pkts[0] = f.pkts[0];
+    a->flow_pkts[1] = f.pkts[1];
+    a->flow_bytes[0] = f.bytes[0];
+    a->flow_bytes[1] = f.bytes[1];
+    a->flow_start = f.first_ts;
     return a;
   }
   AlertRecord* claim_slot() {

@@ -73,6 +73,13 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
     out.append(std::string_view(a.metadata));
   }
   out.push_back('}');
+  if (a.has_flow) {  // Suricata's alert.flow: the flow as of this alert
+    fmt::format_to(o, ",\"flow\":{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},"
+                      "\"bytes_toclient\":{},\"start\":\"",
+                   a.flow_pkts[0], a.flow_pkts[1], a.flow_bytes[0], a.flow_bytes[1]);
+    format_ts(out, a.flow_start);
+    out.append(std::string_view("\"}"));
+  }
   put_app_and_close(out, a);
 }
 

@@ -47,6 +47,7 @@ struct AlertRecord {
   uint8_t severity;
   uint8_t worker;
   uint32_t gid, sid, rev;
+  uint64_t flow_pkts[2], flow_bytes[2], flow_start;  // the flow so far (alerts): [0] to server
   char msg[256], category[128], metadata[512];  // NUL-terminated, truncated
   AppMeta app;                    // valid when has_app
 };

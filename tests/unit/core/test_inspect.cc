@@ -133,6 +133,13 @@ TEST(Inspect, ContentSplitAcrossSegmentsMatchesOnce) {
   EXPECT_EQ(a[1], 1);
   EXPECT_EQ(r.last.to_server, true);
   EXPECT_EQ(r.last.dport, 80);
+  EXPECT_EQ(r.last.flow_pkts[0], 4u);  // SYN, ACK and the two data packets so far
+  EXPECT_EQ(r.last.flow_pkts[1], 1u);
+  fmt::memory_buffer b;
+  format_alert(b, r.last);
+  std::string line = fmt::to_string(b);
+  EXPECT_NE(line.find("\"flow\":{\"pkts_toserver\":4,\"pkts_toclient\":1,"), std::string::npos) << line;
+  EXPECT_NE(line.find("\"signature_id\":1,"), std::string::npos) << line;
   auto f = r.flush();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_TRUE(f[0].flags & kFlowAlerted);
