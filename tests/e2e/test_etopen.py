@@ -281,7 +281,7 @@ def corpus_phase(ck, binary, rule_args, cfg, files, corpus, tmp, a, load_s):
     if a.procs:
         procs = a.procs
     else:  # about 4 minutes of rule compiles in total, 3..30 processes
-        procs = max(3, min(30, int(240 / max(load_s, 1.0))))
+        procs = max(3, min(30, int(80 / max(load_s, 1.0))))  # ~80 s of rule loading in all
     procs = max(1, min(procs, len(files)))
     size = math.ceil(len(files) / procs)
     timeout = int(3 * load_s) + a.timeout
