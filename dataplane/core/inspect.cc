@@ -274,6 +274,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   const uint8_t* pl = p.l3 + p.payload_off;
   uint32_t plen = p.payload_len;
   c.dp[dir].dsize = uint16_t(plen);
+  c.dp[dir].tcp_flags = p.tcp_flags;
   c.dp[dir].first_in_dir = f.pkts[dir] == 1;
   uint32_t sid = f.session;
   if (p.proto == 6) {

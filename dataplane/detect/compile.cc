@@ -222,14 +222,15 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   if (has_payload && has_app) return fail("mixes payload and app-layer buffers (not supported)");
   if (has_app) {
     if (r.has_dsize) return fail("dsize with app-layer buffers");
+    if (r.has_flags) return fail("flags with app-layer buffers");
     a.app = true;
   } else if (!has_payload) {
     a.modes = only_stream ? kModeStream : (kModePacket | kModeTcpPacket);
-    if (only_stream && r.has_dsize) return fail("dsize with only_stream");
+    if (only_stream && (r.has_dsize || r.has_flags)) return fail("dsize or flags with only_stream");
   } else if (only_stream) {
-    if (r.has_dsize) return fail("dsize with only_stream");
+    if (r.has_dsize || r.has_flags) return fail("dsize or flags with only_stream");
     a.modes = kModeStream;
-  } else if (r.has_dsize || no_stream) {
+  } else if (r.has_dsize || r.has_flags || no_stream) {
     a.modes = kModePacket | kModeTcpPacket;
   } else {
     a.modes = kModePacket | kModeStream;
@@ -466,7 +467,7 @@ struct Builder {
           bool checks = false;
           for (const auto& fb : rr.flowbits)
             checks |= fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet;
-          if (rr.items.empty() && !rr.has_dsize && !checks) G.iponly.push_back(ri);
+          if (rr.items.empty() && !rr.has_dsize && !rr.has_flags && !checks) G.iponly.push_back(ri);
           else G.always.push_back(ri);
           continue;
         }
@@ -529,6 +530,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   if (sp.all()) h.flags |= kHdrSpAll;
   if (dp.all()) h.flags |= kHdrDpAll;
   if (r.has_dsize) h.flags |= kHdrDsize;
+  if (r.has_flags) h.flags |= kHdrFlags;
   if (r.has_app_proto) {
     h.flags |= kHdrAppKw;
     if (r.app_proto_negated) h.flags |= kHdrAppNeg;
@@ -541,6 +543,9 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   RuleCold c{};
   c.orig = a.orig;
   c.dsize = r.dsize;
+  c.flags_set = r.flags_set;
+  c.flags_ignore = r.flags_ignore;
+  c.flags_mode = r.flags_mode;
   c.threshold = r.threshold;
   c.detection_filter = r.detection_filter;
   // Chains: items grouped by buffer, rule order kept within a buffer.

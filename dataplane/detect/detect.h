@@ -47,6 +47,7 @@ struct DetectPacket {
   bool to_server = true;          // direction within the flow
   bool established = false;       // TCP: handshake seen (or midstream pickup); UDP: both directions seen
   uint16_t dsize = 0;             // packet payload size (packet modes)
+  uint8_t tcp_flags = 0;          // packet modes, TCP
   rules::AppProto app_proto = rules::AppProto::kUnknown;
   uint64_t ts_ns = 0;
   FlowDetectState* flow = nullptr;  // null: flowbits read as unset, set is a no-op

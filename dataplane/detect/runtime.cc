@@ -192,6 +192,16 @@ bool header_ok(const CompiledRuleset& rs, uint32_t i, const DetectPacket& p) {
          port_in(rs, rs.sport[i], p.dport) && port_in(rs, rs.dport[i], p.sport);
 }
 
+bool flags_ok(const RuleCold& rc, uint8_t pkt) {
+  const uint8_t f = pkt & uint8_t(~rc.flags_ignore);
+  switch (rc.flags_mode) {
+    case 1: return (f & rc.flags_set) == rc.flags_set;
+    case 2: return (f & rc.flags_set) != 0;
+    case 3: return (f & rc.flags_set) == 0;
+    default: return f == rc.flags_set;
+  }
+}
+
 bool dsize_ok(const rules::Dsize& d, uint16_t n) {
   using Op = rules::Dsize::Op;
   switch (d.op) {
@@ -399,6 +409,7 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
   if (bufs && (rc.buf_mask & ~bufs->mask)) return false;
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
+  if ((rs.hdr[i].flags & kHdrFlags) && (!check_dsize || p.proto != 6 || !flags_ok(rc, p.tcp_flags))) return false;
   if ((rs.hdr[i].flags & kHdrFlowbitChecks) && !flowbit_checks_ok(rs, rc, p.flow)) return false;
   for (uint32_t ch = rc.chain_begin; ch < rc.chain_begin + rc.chain_count; ch++) {
     const Chain& chain = rs.chains[ch];

@@ -186,4 +186,52 @@ bool opt_app_proto(Ctx& c, std::string_view v) {
   return true;
 }
 
+// flags:[+*!]<FSRPAUCE12 or 0>[,<ignored flags>]
+bool opt_flags(Ctx& c, std::string_view v) {
+  if (c.r.has_flags) return fail(c.st, "more than one flags");
+  Proto pr = c.r.hdr.proto;
+  if (pr != Proto::kTcp && pr != Proto::kIp && pr != Proto::kHttp && pr != Proto::kTls)
+    return fail(c.st, "flags needs a tcp rule");
+  auto bits = [](std::string_view s, uint8_t& out) {
+    out = 0;
+    for (char ch : s) {
+      switch (ch) {
+        case 'F': case 'f': out |= 0x01; break;
+        case 'S': case 's': out |= 0x02; break;
+        case 'R': case 'r': out |= 0x04; break;
+        case 'P': case 'p': out |= 0x08; break;
+        case 'A': case 'a': out |= 0x10; break;
+        case 'U': case 'u': out |= 0x20; break;
+        case 'E': case 'e': case '2': out |= 0x40; break;
+        case 'C': case 'c': case '1': out |= 0x80; break;
+        case '0': break;
+        case ' ': break;
+        default: return false;
+      }
+    }
+    return true;
+  };
+  std::string_view val = trim(v), ign;
+  if (size_t comma = val.find(','); comma != std::string_view::npos) {
+    ign = trim(val.substr(comma + 1));
+    val = trim(val.substr(0, comma));
+  }
+  uint8_t mode = 0;
+  if (!val.empty() && (val[0] == '+' || val[0] == '*' || val[0] == '!')) {
+    mode = val[0] == '+' ? 1 : val[0] == '*' ? 2 : 3;
+    val.remove_prefix(1);
+  } else if (!val.empty() && (val.back() == '+' || val.back() == '*' || val.back() == '!')) {
+    mode = val.back() == '+' ? 1 : val.back() == '*' ? 2 : 3;  // Snort's trailing form
+    val.remove_suffix(1);
+  }
+  uint8_t set = 0, ignore = 0;
+  if (val.empty() || !bits(val, set) || !bits(ign, ignore))
+    return fail(c.st, "flags: bad value '" + std::string(v) + "'");
+  c.r.has_flags = true;
+  c.r.flags_set = set;
+  c.r.flags_ignore = ignore;
+  c.r.flags_mode = mode;
+  return true;
+}
+
 }  // namespace spectre::rules::detail

@@ -164,6 +164,11 @@ struct Rule {
   Threshold threshold, detection_filter;
   bool has_dsize = false;
   Dsize dsize;
+  // flags:[+*!]FSRPAUCE0[,ignore]: TCP flags of the packet (a packet keyword,
+  // like dsize). Mode 0 exact, 1 '+' all of these and maybe others, 2 '*'
+  // any of these, 3 '!' none of these; `flags_ignore` bits are masked first.
+  bool has_flags = false;
+  uint8_t flags_set = 0, flags_ignore = 0, flags_mode = 0;
   bool has_app_proto = false, app_proto_negated = false;
   AppProto app_proto = AppProto::kUnknown;
 

@@ -324,3 +324,20 @@ TEST(Inspect, FastPatternInEarlierChunkStillMatches) {
   EXPECT_EQ(al[90], 1);
   EXPECT_EQ(al.count(91), 0u);  // parts further apart than the kept window
 }
+
+TEST(Inspect, TcpFlagsRuleWithThresholdSeesEachSyn) {
+  Rig r({"alert tcp any any -> any any (msg:\"syn burst\"; flags:S,12; "
+         "threshold: type threshold, track by_src, count 3, seconds 60; sid:100;)",
+         "alert tcp any any -> any any (msg:\"synack\"; flags:SA; sid:101;)",
+         "alert tcp any any -> any any (msg:\"not ack\"; flags:!A; content:\"zz\"; sid:102;)"});
+  for (uint16_t port = 1000; port < 1007; port++) {  // 7 SYNs to different ports: a scan
+    r.send(pb::eth(0x0800, pb::ipv4({.src = kCli, .dst = kSrv, .proto = 6},
+                                    pb::tcp({.sport = 40000, .dport = port, .seq = 1, .flags = kSyn}))));
+  }
+  r.handshake();
+  r.cdata(0, "zz");  // PSH|ACK: flags:!A does not hold
+  auto a = r.alerts();
+  EXPECT_EQ(a[100], 2);  // every 3rd SYN: 3rd and 6th (the handshake's SYN is the 8th)
+  EXPECT_EQ(a[101], 1);  // the SYN-ACK of the handshake
+  EXPECT_EQ(a.count(102), 0u);
+}

@@ -239,8 +239,8 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     bool applies;
     switch (mode) {
       case 0: applies = !any_app && !os; break;
-      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ns); break;
-      case 2: applies = !any_app && !ru.has_dsize && !ns && (any_payload || os); break;
+      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ns); break;
+      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ns && (any_payload || os); break;
       default: applies = any_app; break;
     }
     if (!applies) continue;
@@ -275,6 +275,13 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
         case rules::Dsize::Op::kGt: ok = x > ds.lo; break;
         case rules::Dsize::Op::kRange: ok = x > ds.lo && x < ds.hi; break;
       }
+      if (!ok) continue;
+    }
+    if (ru.has_flags) {  // a packet keyword: TCP packets only
+      if (mode == 2 || mode == 3 || p.proto != 6) continue;
+      const uint8_t f = p.tcp_flags & uint8_t(~ru.flags_ignore), want = ru.flags_set;
+      bool ok = ru.flags_mode == 1 ? (f & want) == want : ru.flags_mode == 2 ? (f & want) != 0
+              : ru.flags_mode == 3 ? (f & want) == 0 : f == want;
       if (!ok) continue;
     }
     // flowbit checks

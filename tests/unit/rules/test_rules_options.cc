@@ -147,7 +147,7 @@ TEST(RulesOptions, AppLayerProtocol) {
 
 TEST(RulesOptions, UnsupportedKeywords) {
   for (const char* kw : {"byte_test:4,>,1,0", "byte_jump:4,0", "byte_extract:4,0,x", "base64_decode",
-                         "flags:S", "ttl:1", "itype:8", "icode:0", "urilen:10", "tag:session,10,seconds",
+                         "ttl:1", "itype:8", "icode:0", "urilen:10", "tag:session,10,seconds",
                          "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
                          "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "tls.certs"}) {
     Parsed p = opts(std::string(kw) + ";");
@@ -156,6 +156,29 @@ TEST(RulesOptions, UnsupportedKeywords) {
     EXPECT_UNSUPPORTED(p, "unsupported keyword: " + name);
   }
   EXPECT_UNSUPPORTED(opts("http.uri:foo; content:\"a\";"), "with arguments");
+}
+
+TEST(RulesOptions, TcpFlags) {
+  Parsed p = opts("flags:S,12;");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_TRUE(p.rule.has_flags);
+  EXPECT_EQ(p.rule.flags_set, 0x02);
+  EXPECT_EQ(p.rule.flags_ignore, 0xc0);
+  EXPECT_EQ(p.rule.flags_mode, 0);
+  p = opts("flags:+SA;");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.flags_set, 0x12);
+  EXPECT_EQ(p.rule.flags_mode, 1);
+  p = opts("flags:FPU*;");  // Snort's trailing modifier
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.flags_set, 0x29);
+  EXPECT_EQ(p.rule.flags_mode, 2);
+  p = opts("flags:0;");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.flags_set, 0);
+  EXPECT_FALSE(opts("flags:SX;").ok);
+  EXPECT_FALSE(opts("flags:S; flags:A;").ok);
+  EXPECT_FALSE(parse("alert udp any any -> any any (msg:\"x\"; flags:S; sid:1;)").ok);
 }
 
 TEST(RulesOptions, BsizeAndDotprefix) {
