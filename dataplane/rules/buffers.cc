@@ -132,13 +132,9 @@ bool check_buffers(Ctx& c) {
 
 namespace spectre::rules::detail {
 
-// bsize: N, !N, <N, >N, <=N, >=N, N<>M (exclusive) on the active sticky buffer.
-bool opt_bsize(Ctx& c, std::string_view v) {
-  if (!c.sticky) return fail(c.st, "bsize needs a sticky buffer");
-  MatchItem it;
-  it.kind = MatchItem::Kind::kBsize;
-  it.buf = c.cur;
-  Bsize& b = it.bsize;
+namespace {
+// N, !N, <N, >N, <=N, >=N, N<>M (exclusive) into `b`.
+bool parse_size(std::string_view v, Bsize& b) {
   uint32_t x = 0, y = 0;
   bool ok;
   if (size_t q = v.find("<>"); q != std::string_view::npos) {
@@ -159,9 +155,38 @@ bool opt_bsize(Ctx& c, std::string_view v) {
     b.op = uint8_t(Dsize::Op::kEq);
     ok = parse_u32(trim(v), x);
   }
-  if (!ok) return fail(c.st, "bsize: bad value '" + std::string(v) + "'");
+  if (!ok) return false;
   b.lo = x;
   b.hi = b.op == uint8_t(Dsize::Op::kRange) ? y : x;
+  return true;
+}
+}  // namespace
+
+// bsize: the length of the active sticky buffer.
+bool opt_bsize(Ctx& c, std::string_view v) {
+  if (!c.sticky) return fail(c.st, "bsize needs a sticky buffer");
+  MatchItem it;
+  it.kind = MatchItem::Kind::kBsize;
+  it.buf = c.cur;
+  if (!parse_size(v, it.bsize)) return fail(c.st, "bsize: bad value '" + std::string(v) + "'");
+  c.r.items.push_back(it);
+  return true;
+}
+
+// urilen:SIZE[,norm|raw]: the length of http.uri (or http.uri.raw), as a bsize
+// item on that buffer; it does not change the active sticky buffer.
+bool opt_urilen(Ctx& c, std::string_view v) {
+  MatchItem it;
+  it.kind = MatchItem::Kind::kBsize;
+  it.buf = kHttpUri;
+  std::string_view size = v;
+  if (size_t comma = v.find(','); comma != std::string_view::npos) {
+    std::string_view mod = trim(v.substr(comma + 1));
+    if (mod == "raw") it.buf = kHttpUriRaw;
+    else if (mod != "norm") return fail(c.st, "urilen: unknown modifier '" + std::string(mod) + "'");
+    size = v.substr(0, comma);
+  }
+  if (!parse_size(trim(size), it.bsize)) return fail(c.st, "urilen: bad value '" + std::string(v) + "'");
   c.r.items.push_back(it);
   return true;
 }

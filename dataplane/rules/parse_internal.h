@@ -64,6 +64,7 @@ bool opt_flowbits(Ctx& c, std::string_view v);
 bool opt_threshold(Ctx& c, std::string_view v, bool detection_filter);
 bool opt_dsize(Ctx& c, std::string_view v);
 bool opt_bsize(Ctx& c, std::string_view v);
+bool opt_urilen(Ctx& c, std::string_view v);
 bool opt_flags(Ctx& c, std::string_view v);
 bool opt_app_proto(Ctx& c, std::string_view v);
 // Buffer keywords (sticky or legacy modifier); returns false with

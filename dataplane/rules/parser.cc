@@ -257,6 +257,7 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "detection_filter") return need_value(o, st) && opt_threshold(c, v, true);
   if (n == "dsize") return need_value(o, st) && opt_dsize(c, v);
   if (n == "bsize") return need_value(o, st) && opt_bsize(c, v);
+  if (n == "urilen") return need_value(o, st) && opt_urilen(c, v);
   if (n == "flags") return need_value(o, st) && opt_flags(c, v);
   if (n == "app-layer-protocol") return need_value(o, st) && opt_app_proto(c, v);
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||

@@ -172,7 +172,9 @@ TEST(Inspect, HttpBuffersAndAppProto) {
   Rig r({"alert http any any -> any any (msg:\"uri\"; http.uri; content:\"/evil.php\"; sid:10;)",
          "alert http any any -> any any (msg:\"ua\"; content:\"BadBot\"; http_user_agent; sid:11;)",
          "alert http any any -> any any (msg:\"status\"; http.stat_code; content:\"404\"; sid:12;)",
-         "alert http any any -> any any (msg:\"not here\"; http.uri; content:\"/good\"; sid:13;)"});
+         "alert http any any -> any any (msg:\"not here\"; http.uri; content:\"/good\"; sid:13;)",
+         "alert http any any -> any any (msg:\"urilen\"; urilen:13; sid:14;)",
+         "alert http any any -> any any (msg:\"urilen no\"; urilen:<13; sid:15;)"});
   r.handshake();
   std::string req = "GET /evil.php?a=1 HTTP/1.1\r\nHost: example.org\r\nUser-Agent: BadBot/1.0\r\n\r\n";
   r.cdata(0, req.substr(0, 20));
@@ -183,6 +185,8 @@ TEST(Inspect, HttpBuffersAndAppProto) {
   EXPECT_EQ(a[11], 1);
   EXPECT_EQ(a[12], 1);
   EXPECT_EQ(a.count(13), 0u);
+  EXPECT_EQ(a[14], 1);  // "/evil.php?a=1" is 13 bytes
+  EXPECT_EQ(a.count(15), 0u);
   EXPECT_TRUE(r.last.has_app);
   EXPECT_EQ(r.last.app_proto, uint8_t(rules::AppProto::kHttp));
   EXPECT_STREQ(r.last.app.http_hostname, "example.org");

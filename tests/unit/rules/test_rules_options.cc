@@ -147,7 +147,7 @@ TEST(RulesOptions, AppLayerProtocol) {
 
 TEST(RulesOptions, UnsupportedKeywords) {
   for (const char* kw : {"byte_test:4,>,1,0", "byte_jump:4,0", "byte_extract:4,0,x", "base64_decode",
-                         "ttl:1", "itype:8", "icode:0", "urilen:10", "tag:session,10,seconds",
+                         "ttl:1", "itype:8", "icode:0", "tag:session,10,seconds",
                          "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
                          "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "tls.certs"}) {
     Parsed p = opts(std::string(kw) + ";");
@@ -156,6 +156,23 @@ TEST(RulesOptions, UnsupportedKeywords) {
     EXPECT_UNSUPPORTED(p, "unsupported keyword: " + name);
   }
   EXPECT_UNSUPPORTED(opts("http.uri:foo; content:\"a\";"), "with arguments");
+}
+
+TEST(RulesOptions, Urilen) {
+  Parsed p = parse("alert http any any -> any any (msg:\"x\"; http.method; content:\"GET\"; urilen:>100; "
+                   "content:\"a\"; sid:1;)");
+  ASSERT_TRUE(p.ok) << p.err;
+  ASSERT_EQ(p.rule.items.size(), 3u);
+  EXPECT_EQ(p.rule.items[1].kind, MatchItem::Kind::kBsize);
+  EXPECT_EQ(p.rule.items[1].buf, kHttpUri);
+  EXPECT_EQ(p.rule.items[1].bsize.op, uint8_t(Dsize::Op::kGt));
+  EXPECT_EQ(p.rule.items[2].buf, kHttpMethod);  // the sticky buffer stays
+  p = parse("alert http any any -> any any (msg:\"x\"; urilen:5<>9,raw; sid:1;)");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.items[0].buf, kHttpUriRaw);
+  EXPECT_EQ(p.rule.items[0].bsize.hi, 9u);
+  EXPECT_FALSE(parse("alert http any any -> any any (msg:\"x\"; urilen:5,odd; sid:1;)").ok);
+  EXPECT_FALSE(parse("alert udp any any -> any any (msg:\"x\"; urilen:5; sid:1;)").ok);
 }
 
 TEST(RulesOptions, TcpFlags) {
