@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ml/xgb/json.h"
+#include "ml/json.h"
 
 namespace spectre::ml {
 namespace {

@@ -43,6 +43,7 @@ class Doc {
 
   // Conversions: false if the node is not a number of that kind (bools count as 0/1).
   bool to_float(uint32_t i, float& v) const;
+  bool to_double(uint32_t i, double& v) const;
   bool to_int(uint32_t i, int64_t& v) const;
 
  private:

@@ -1,4 +1,4 @@
-#include "ml/xgb/json.h"
+#include "ml/json.h"
 
 #include <charconv>
 #include <cstring>
@@ -206,6 +206,15 @@ bool Doc::to_float(uint32_t i, float& v) const {
   const char* b = r.data();
   auto res = std::from_chars(b, b + r.size(), v);
   // from_chars gives result_out_of_range for over/underflow; treat as malformed.
+  return res.ec == std::errc() && res.ptr == b + r.size();
+}
+
+bool Doc::to_double(uint32_t i, double& v) const {
+  if (nodes_[i].type == Type::Bool) { v = raw(i)[0] == 't' ? 1.0 : 0.0; return true; }
+  if (nodes_[i].type != Type::Number) return false;
+  std::string_view r = raw(i);
+  const char* b = r.data();
+  auto res = std::from_chars(b, b + r.size(), v);
   return res.ec == std::errc() && res.ptr == b + r.size();
 }
 
