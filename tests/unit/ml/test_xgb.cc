@@ -15,7 +15,7 @@
 
 #include <unistd.h>
 
-#include "ml/xgb/json.h"
+#include "ml/json.h"
 #include "ml/xgb/model.h"
 #include "ml/xgb/predict.h"
 
