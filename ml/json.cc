@@ -199,31 +199,22 @@ std::string Doc::str(uint32_t i) const {
   return out;
 }
 
-bool Doc::to_float(uint32_t i, float& v) const {
-  if (nodes_[i].type == Type::Bool) { v = raw(i)[0] == 't' ? 1.0f : 0.0f; return true; }
-  if (nodes_[i].type != Type::Number) return false;
-  std::string_view r = raw(i);
-  const char* b = r.data();
-  auto res = std::from_chars(b, b + r.size(), v);
-  // from_chars gives result_out_of_range for over/underflow; treat as malformed.
-  return res.ec == std::errc() && res.ptr == b + r.size();
-}
-
-bool Doc::to_double(uint32_t i, double& v) const {
-  if (nodes_[i].type == Type::Bool) { v = raw(i)[0] == 't' ? 1.0 : 0.0; return true; }
-  if (nodes_[i].type != Type::Number) return false;
-  std::string_view r = raw(i);
-  const char* b = r.data();
-  auto res = std::from_chars(b, b + r.size(), v);
-  return res.ec == std::errc() && res.ptr == b + r.size();
-}
-
-bool Doc::to_int(uint32_t i, int64_t& v) const {
-  if (nodes_[i].type == Type::Bool) { v = raw(i)[0] == 't' ? 1 : 0; return true; }
-  if (nodes_[i].type != Type::Number) return false;
-  std::string_view r = raw(i);
+namespace {
+// A number node's text as T (bools count as 0/1); over/underflow is malformed.
+template <typename T>
+bool number_as(const Node& n, std::string_view r, T& v) {
+  if (n.type == Type::Bool) {
+    v = r[0] == 't' ? T(1) : T(0);
+    return true;
+  }
+  if (n.type != Type::Number) return false;
   auto res = std::from_chars(r.data(), r.data() + r.size(), v);
   return res.ec == std::errc() && res.ptr == r.data() + r.size();
 }
+}  // namespace
+
+bool Doc::to_float(uint32_t i, float& v) const { return number_as(nodes_[i], raw(i), v); }
+bool Doc::to_double(uint32_t i, double& v) const { return number_as(nodes_[i], raw(i), v); }
+bool Doc::to_int(uint32_t i, int64_t& v) const { return number_as(nodes_[i], raw(i), v); }
 
 }  // namespace spectre::ml::json
