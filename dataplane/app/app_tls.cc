@@ -84,6 +84,32 @@ void version_name(uint16_t v, char (&out)[16]) {
 }
 
 // Parses a ClientHello body; false when malformed.
+// The optional extensions block of a hello at r: appends the non-GREASE
+// extension types to the JA3 text `j` ('-' separated) and hands each
+// extension to on_ext(type, data, len). False when malformed.
+template <typename F>
+bool extensions(Rd& r, const uint8_t* b, uint32_t n, Out& j, F&& on_ext) {
+  if (r.i >= n) return true;
+  uint32_t ext_len = r.u16();
+  if (r.bad || ext_len > n - r.i) return false;
+  Rd e{b + r.i, ext_len};
+  bool first = true;
+  while (e.i < e.n) {
+    uint16_t type = e.u16();
+    uint32_t len = e.u16();
+    if (!e.need(len)) return false;
+    const uint8_t* d = e.p + e.i;
+    e.i += len;
+    if (!grease(type)) {
+      if (!first) j.ch('-');
+      j.num(type);
+      first = false;
+    }
+    on_ext(type, d, len);
+  }
+  return true;
+}
+
 bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
   AppCtx::Impl& m = *c.impl;
   m.scratch_used = 0;
@@ -117,46 +143,31 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   uint32_t groups_len = 0;
   const uint8_t* pf = nullptr;
   uint32_t pf_len = 0;
-  if (r.i < n) {  // extensions are optional
-    uint32_t ext_len = r.u16();
-    if (r.bad || ext_len > n - r.i) return false;
-    Rd e{b + r.i, ext_len};
-    first = true;
-    while (e.i < e.n) {
-      uint16_t type = e.u16();
-      uint32_t len = e.u16();
-      if (!e.need(len)) return false;
-      const uint8_t* d = e.p + e.i;
-      e.i += len;
-      if (!grease(type)) {
-        if (!first) j.ch('-');
-        j.num(type);
-        first = false;
-      }
-      if (type == 0 && len >= 5) {  // server_name: list of (type, name)
-        Rd x{d, len};
-        uint32_t list = x.u16();
-        if (list <= len - 2) {
-          while (x.i < 2 + list && !x.bad) {
-            uint8_t nt = x.u8();
-            uint32_t nl = x.u16();
-            if (!x.need(nl)) break;
-            if (nt == 0 && !sni) {
-              sni = x.p + x.i;
-              sni_len = nl;
-            }
-            x.i += nl;
+  bool ok = extensions(r, b, n, j, [&](uint16_t type, const uint8_t* d, uint32_t len) {
+    if (type == 0 && len >= 5) {  // server_name: list of (type, name)
+      Rd x{d, len};
+      uint32_t list = x.u16();
+      if (list <= len - 2) {
+        while (x.i < 2 + list && !x.bad) {
+          uint8_t nt = x.u8();
+          uint32_t nl = x.u16();
+          if (!x.need(nl)) break;
+          if (nt == 0 && !sni) {
+            sni = x.p + x.i;
+            sni_len = nl;
           }
+          x.i += nl;
         }
-      } else if (type == 10 && len >= 2) {
-        uint32_t l = rd16(d);
-        if (l <= len - 2) groups = d + 2, groups_len = l;
-      } else if (type == 11 && len >= 1) {
-        uint32_t l = d[0];
-        if (l <= len - 1) pf = d + 1, pf_len = l;
       }
+    } else if (type == 10 && len >= 2) {
+      uint32_t l = rd16(d);
+      if (l <= len - 2) groups = d + 2, groups_len = l;
+    } else if (type == 11 && len >= 1) {
+      uint32_t l = d[0];
+      if (l <= len - 1) pf = d + 1, pf_len = l;
     }
-  }
+  });
+  if (!ok) return false;
   j.ch(',');
   first = true;
   for (uint32_t k = 0; k + 1 < groups_len; k += 2) {
@@ -213,25 +224,10 @@ bool server_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   j.num(cipher);
   j.ch(',');
   uint16_t negotiated = ver;
-  if (r.i < n) {
-    uint32_t ext_len = r.u16();
-    if (r.bad || ext_len > n - r.i) return false;
-    Rd e{b + r.i, ext_len};
-    bool first = true;
-    while (e.i < e.n) {
-      uint16_t type = e.u16();
-      uint32_t len = e.u16();
-      if (!e.need(len)) return false;
-      const uint8_t* d = e.p + e.i;
-      e.i += len;
-      if (!grease(type)) {
-        if (!first) j.ch('-');
-        j.num(type);
-        first = false;
-      }
-      if (type == 43 && len == 2) negotiated = rd16(d);  // supported_versions
-    }
-  }
+  bool ok = extensions(r, b, n, j, [&](uint16_t type, const uint8_t* d, uint32_t len) {
+    if (type == 43 && len == 2) negotiated = rd16(d);  // supported_versions
+  });
+  if (!ok) return false;
   AppMeta& meta = s->meta;
   meta.proto = AppProto::kTls;
   md5_hex(j.p, j.n, meta.ja3s_hash);
