@@ -231,6 +231,8 @@ TEST(Config, RulesVarsStreamAndChecksum) {
   EXPECT_FALSE(c.app_layer);
   EXPECT_EQ(c.http_body_limit, 100u);
   EXPECT_TRUE(c.checksum_validate);
+  ASSERT_EQ(load("eve: {app_events: false}\n", &c), "");
+  EXPECT_FALSE(c.eve_app_events);
   // A single file is accepted as a scalar.
   ASSERT_EQ(load("rules: {files: one.rules}\n", &c), "");
   EXPECT_EQ(c.rule_files, std::vector<std::string>{"one.rules"});
