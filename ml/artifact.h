@@ -1,0 +1,76 @@
+// Model artifact (.spm, schemas/model.fbs): a flatbuffer holding a compiled
+// XGBoost ensemble or isolation forest with feature/class names, per-output
+// thresholds, metrics and validation rows, followed by a 32-byte sha256 trailer.
+// Load time only (never on the packet path).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ml/iforest/iforest.h"
+#include "ml/xgb/model.h"
+
+namespace spectre::ml {
+
+inline constexpr uint32_t kArtifactVersion = 1;
+inline constexpr size_t kArtifactTrailer = 32;  // sha256 of the bytes before it
+
+enum class ModelKind : uint8_t { XGBoost = 0, IForest = 1 };
+
+struct ValidationRow {
+  std::vector<double> features;  // num_features values, NaN = missing
+  std::vector<double> expected;  // XGBoost margins (num_group) or iforest score_samples (1)
+};
+
+// Everything in the artifact besides the trees.
+struct ArtifactInfo {
+  std::vector<std::string> feature_names;  // empty: f0..f{n-1}
+  std::vector<std::string> class_names;    // empty: class0.. (multi), "attack" (binary), "anomaly"
+  std::vector<double> thresholds;          // per output; empty: 0.5 (xgb) / offset (iforest)
+  std::vector<std::pair<std::string, double>> metrics;
+  // Validation inputs; `expected` is ignored and recomputed by our scorer.
+  std::vector<ValidationRow> validation;
+  std::string created_by;
+};
+
+struct LoadedModel {
+  ModelKind kind = ModelKind::XGBoost;
+  uint32_t format_version = 0;
+  TreeEnsemble xgb;          // kind == XGBoost
+  IsolationForest iforest;   // kind == IForest
+  uint32_t num_features = 0;
+  std::vector<std::string> feature_names;
+  std::string feature_schema_hash;
+  std::vector<std::string> class_names;
+  std::vector<double> thresholds;
+  std::vector<std::pair<std::string, double>> metrics;
+  std::vector<ValidationRow> validation;  // all checked at load
+  std::string created_by;
+  std::string sha256;  // hex of the trailer
+  size_t num_outputs() const { return kind == ModelKind::XGBoost ? xgb.num_group : 1; }
+};
+
+// sha256 hex of the names, each followed by '\n'.
+std::string feature_schema_hash(const std::vector<std::string>& names);
+
+// Write the artifact (flatbuffer + sha256 trailer) into out. False with err on
+// inconsistent info (name/threshold counts, validation row width).
+bool build_artifact_xgb(const TreeEnsemble& m, const ArtifactInfo& info, std::vector<uint8_t>& out,
+                        std::string& err);
+bool build_artifact_iforest(const IsolationForest& f, const ArtifactInfo& info,
+                            std::vector<uint8_t>& out, std::string& err);
+
+// Refuses a short file, a bad trailer ("checksum mismatch"), a failing verifier,
+// wrong identifier/version, malformed trees, or validation rows whose scores
+// differ from the stored ones by more than 1e-6. out is left empty on failure.
+bool load_artifact(const std::vector<uint8_t>& bytes, LoadedModel& out, std::string& err);
+bool load_artifact_file(const std::string& path, LoadedModel& out, std::string& err);
+
+// Structural checks of a TreeEnsemble as produced by load_xgboost_json (trees
+// contiguous, children adjacent and after their parent, one parent each,
+// feature ids in range); recomputes max_depth.
+bool check_tree_ensemble(TreeEnsemble& m, std::string& err);
+
+}  // namespace spectre::ml

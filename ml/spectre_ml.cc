@@ -1,0 +1,340 @@
+// spectre-ml: compile XGBoost / isolation-forest JSON models into .spm
+// artifacts, score CSV rows with them, and show what an artifact holds.
+// Exit codes: 0 ok, 1 bad input, 2 wrong use.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ml/artifact.h"
+#include "ml/xgb/predict.h"
+
+namespace {
+
+using namespace spectre::ml;
+
+constexpr int kOk = 0, kBadInput = 1, kUsage = 2;
+constexpr size_t kMaxValidationRows = 8;
+
+const char* kHelp =
+    "usage: spectre-ml COMMAND ...\n"
+    "  compile MODEL.json -o MODEL.spm [--kind xgboost|iforest] [--features f0,f1,...]\n"
+    "          [--classes a,b] [--threshold T[,T...]] [--validation ROWS.csv]\n"
+    "          [--metric KEY=VALUE]...\n"
+    "      MODEL.json: XGBoost JSON (Booster.save_model) or spectre-iforest JSON\n"
+    "      (ml/export_iforest.py); kind auto-detected. Validation rows: the first 8\n"
+    "      CSV rows (else a few synthetic rows), scored now and re-checked at load.\n"
+    "  predict --model MODEL.spm --csv ROWS.csv [--margin]\n"
+    "      one line per row: XGBoost probabilities (margins with --margin; multi-class\n"
+    "      comma-separated), isolation forest score_samples (decision_function with\n"
+    "      --margin). CSV header: the model's feature names or f0..fN; empty cell = NaN.\n"
+    "  inspect MODEL.spm\n"
+    "      kind, trees, nodes, features, classes, thresholds, metrics, sha256.\n"
+    "Exit status: 0 ok, 1 bad input, 2 wrong use.\n";
+
+int usage(const std::string& msg) {
+  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect ... (spectre-ml --help)\n",
+               msg.c_str());
+  return kUsage;
+}
+
+int bad(const std::string& msg) {
+  std::fprintf(stderr, "spectre-ml: %s\n", msg.c_str());
+  return kBadInput;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) out.push_back(cur);
+  if (!s.empty() && s.back() == sep) out.emplace_back();
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+bool parse_double(const std::string& s, double& v) {
+  const std::string t = trim(s);
+  if (t.empty() || t == "nan" || t == "NaN" || t == "NAN") {
+    v = std::nan("");
+    return true;
+  }
+  char* end = nullptr;
+  v = std::strtod(t.c_str(), &end);
+  return end && *end == '\0';
+}
+
+// Reads a CSV with a header row; columns are mapped to the model's features by
+// name, else by f0..fN. rows: nrows * nfeat values. max_rows 0 = all.
+bool read_csv(const std::string& path, const std::vector<std::string>& names, size_t max_rows,
+              std::vector<double>& rows, size_t& nrows, std::string& err) {
+  std::ifstream f(path);
+  if (!f) { err = "cannot open " + path; return false; }
+  std::string line;
+  if (!std::getline(f, line)) { err = path + ": empty CSV (no header row)"; return false; }
+  std::vector<std::string> header = split(line, ',');
+  for (auto& h : header) h = trim(h);
+  const size_t nf = names.size();
+  std::vector<int> col(nf, -1);
+  for (int pass = 0; pass < 2; ++pass) {
+    bool all = true;
+    for (size_t j = 0; j < nf; ++j) {
+      std::string want = names[j];
+      if (pass == 1) want = 'f' + std::to_string(j);
+      col[j] = -1;
+      for (size_t c = 0; c < header.size(); ++c)
+        if (header[c] == want) { col[j] = static_cast<int>(c); break; }
+      all = all && col[j] >= 0;
+    }
+    if (all) break;
+    if (pass == 1)
+      for (size_t j = 0; j < nf; ++j)
+        if (col[j] < 0) {
+          err = path + ": header has no column for feature '" + names[j] + "' (nor f" +
+                std::to_string(j) + ")";
+          return false;
+        }
+  }
+  rows.clear();
+  nrows = 0;
+  size_t lineno = 1;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (trim(line).empty()) continue;
+    if (max_rows && nrows == max_rows) break;
+    std::vector<std::string> cells = split(line, ',');
+    if (cells.size() != header.size()) {
+      err = path + ":" + std::to_string(lineno) + ": " + std::to_string(cells.size()) +
+            " cells, header has " + std::to_string(header.size());
+      return false;
+    }
+    for (size_t j = 0; j < nf; ++j) {
+      double v;
+      if (!parse_double(cells[col[j]], v)) {
+        err = path + ":" + std::to_string(lineno) + ": not a number: '" + cells[col[j]] + "'";
+        return false;
+      }
+      rows.push_back(v);
+    }
+    ++nrows;
+  }
+  return true;
+}
+
+// Rows exercising defaults and boundaries when no validation CSV is given:
+// zeros, all-missing (XGBoost), and every feature at its first split threshold.
+std::vector<ValidationRow> synthetic_rows(const TreeEnsemble* m, const IsolationForest* f, size_t nf) {
+  std::vector<ValidationRow> rows;
+  rows.push_back({std::vector<double>(nf, 0.0), {}});
+  std::vector<double> at(nf, 0.0);
+  std::vector<uint8_t> seen(nf, 0);
+  if (m) {
+    rows.push_back({std::vector<double>(nf, std::nan("")), {}});
+    for (const auto& n : m->nodes)
+      if (!n.is_leaf() && !seen[n.feature_id()]) { seen[n.feature_id()] = 1; at[n.feature_id()] = n.value; }
+  } else {
+    for (const auto& n : f->nodes)
+      if (n.feature >= 0 && !seen[n.feature]) { seen[n.feature] = 1; at[n.feature] = n.value; }
+  }
+  rows.push_back({at, {}});
+  return rows;
+}
+
+int cmd_compile(const std::vector<std::string>& a) {
+  std::string in, out, kind, features, classes, thresholds, validation;
+  ArtifactInfo info;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const std::string& o = a[i];
+    auto value = [&](std::string& dst) {
+      if (i + 1 >= a.size()) return false;
+      dst = a[++i];
+      return true;
+    };
+    bool ok = true;
+    if (o == "-o" || o == "--output") ok = value(out);
+    else if (o == "--kind") ok = value(kind);
+    else if (o == "--features") ok = value(features);
+    else if (o == "--classes") ok = value(classes);
+    else if (o == "--threshold") ok = value(thresholds);
+    else if (o == "--validation") ok = value(validation);
+    else if (o == "--metric") {
+      std::string kv;
+      ok = value(kv);
+      const size_t eq = kv.find('=');
+      double v;
+      if (ok && (eq == std::string::npos || !parse_double(kv.substr(eq + 1), v) || std::isnan(v)))
+        return usage("--metric wants KEY=NUMBER, got '" + kv + "'");
+      if (ok) info.metrics.emplace_back(kv.substr(0, eq), v);
+    } else if (!o.empty() && o[0] == '-') return usage("compile: unknown option " + o);
+    else if (in.empty()) in = o;
+    else return usage("compile: more than one input model");
+    if (!ok) return usage("compile: " + o + " needs a value");
+  }
+  if (in.empty() || out.empty()) return usage("compile needs MODEL.json and -o MODEL.spm");
+  if (!kind.empty() && kind != "xgboost" && kind != "iforest")
+    return usage("--kind must be xgboost or iforest");
+  if (!features.empty()) info.feature_names = split(features, ',');
+  if (!classes.empty()) info.class_names = split(classes, ',');
+  for (const auto& t : thresholds.empty() ? std::vector<std::string>{} : split(thresholds, ',')) {
+    double v;
+    if (!parse_double(t, v) || std::isnan(v)) return usage("bad --threshold value '" + t + "'");
+    info.thresholds.push_back(v);
+  }
+  std::string text, err;
+  if (!read_file(in, text)) return bad("cannot read " + in);
+  if (kind.empty()) kind = text.find("\"spectre-iforest\"") != std::string::npos ? "iforest" : "xgboost";
+  info.created_by = "spectre-ml compile " + in;
+
+  TreeEnsemble m;
+  IsolationForest f;
+  size_t nf = 0;
+  if (kind == "xgboost") {
+    if (!load_xgboost_json(text, m, err)) return bad(in + ": " + err);
+    nf = m.num_feature;
+  } else {
+    if (!load_iforest_json(text, f, err)) return bad(in + ": " + err);
+    nf = f.n_features;
+  }
+  if (!info.feature_names.empty() && info.feature_names.size() != nf)
+    return bad("--features lists " + std::to_string(info.feature_names.size()) +
+               " names, model has " + std::to_string(nf) + " features");
+  if (!validation.empty()) {
+    std::vector<std::string> names = info.feature_names;
+    for (size_t j = names.size(); j < nf; ++j) names.push_back("f" + std::to_string(j));
+    std::vector<double> rows;
+    size_t n = 0;
+    if (!read_csv(validation, names, kMaxValidationRows, rows, n, err)) return bad(err);
+    for (size_t r = 0; r < n; ++r)
+      info.validation.push_back({std::vector<double>(rows.begin() + r * nf, rows.begin() + (r + 1) * nf), {}});
+  } else {
+    info.validation = synthetic_rows(kind == "xgboost" ? &m : nullptr, &f, nf);
+  }
+  std::vector<uint8_t> bytes;
+  const bool ok = kind == "xgboost" ? build_artifact_xgb(m, info, bytes, err)
+                                    : build_artifact_iforest(f, info, bytes, err);
+  if (!ok) return bad(err);
+  // Round trip through the loader before writing: never ship an artifact we refuse.
+  LoadedModel check;
+  if (!load_artifact(bytes, check, err)) return bad("internal: compiled artifact does not load: " + err);
+  std::ofstream o(out, std::ios::binary | std::ios::trunc);
+  if (!o.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())) ||
+      !o.flush())
+    return bad("cannot write " + out);
+  std::fprintf(stderr, "spectre-ml: wrote %s (%s, %zu trees, %zu bytes, sha256 %s)\n", out.c_str(),
+               kind.c_str(), kind == "xgboost" ? m.num_trees() : f.roots.size(), bytes.size(),
+               check.sha256.c_str());
+  return kOk;
+}
+
+int cmd_predict(const std::vector<std::string>& a) {
+  std::string model, csv;
+  bool margin = false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == "--margin") margin = true;
+    else if (a[i] == "--model" && i + 1 < a.size()) model = a[++i];
+    else if (a[i] == "--csv" && i + 1 < a.size()) csv = a[++i];
+    else return usage("predict: unexpected argument " + a[i]);
+  }
+  if (model.empty() || csv.empty()) return usage("predict needs --model MODEL.spm and --csv ROWS.csv");
+  LoadedModel m;
+  std::string err;
+  if (!load_artifact_file(model, m, err)) return bad(err);
+  std::vector<double> rows;
+  size_t n = 0;
+  if (!read_csv(csv, m.feature_names, 0, rows, n, err)) return bad(err);
+  const size_t nf = m.num_features;
+  std::string line;
+  if (m.kind == ModelKind::XGBoost) {
+    const size_t G = m.xgb.num_group;
+    std::vector<float> x(rows.begin(), rows.end()), o(n * G);
+    if (n) (margin ? predict_margin : predict_prob)(m.xgb, x.data(), n, nf, o.data());
+    char buf[32];
+    for (size_t r = 0; r < n; ++r) {
+      line.clear();
+      for (size_t g = 0; g < G; ++g) {
+        std::snprintf(buf, sizeof buf, g ? ",%.9g" : "%.9g", static_cast<double>(o[r * G + g]));
+        line += buf;
+      }
+      std::printf("%s\n", line.c_str());
+    }
+  } else {
+    std::vector<double> o(n);
+    if (n) score_samples(m.iforest, rows.data(), n, nf, o.data());
+    for (size_t r = 0; r < n; ++r) std::printf("%.17g\n", margin ? o[r] - m.iforest.offset : o[r]);
+  }
+  return kOk;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += v[i];
+  }
+  return s;
+}
+
+int cmd_inspect(const std::vector<std::string>& a) {
+  if (a.size() != 1) return usage("inspect needs exactly one MODEL.spm");
+  LoadedModel m;
+  std::string err;
+  if (!load_artifact_file(a[0], m, err)) return bad(err);
+  const bool xgb = m.kind == ModelKind::XGBoost;
+  std::printf("kind: %s\nformat_version: %u\ncreated_by: %s\n", xgb ? "xgboost" : "iforest",
+              m.format_version, m.created_by.c_str());
+  if (xgb) {
+    std::printf("objective: %s\ntrees: %zu\nnodes: %zu\nmax_depth: %u\noutputs: %u\n"
+                "base_score: %.9g\nbase_margin: %.9g\n",
+                m.xgb.objective.c_str(), m.xgb.num_trees(), m.xgb.nodes.size(), m.xgb.max_depth,
+                m.xgb.num_group, static_cast<double>(m.xgb.base_score),
+                static_cast<double>(m.xgb.base_margin));
+  } else {
+    std::printf("trees: %zu\nnodes: %zu\nmax_samples: %u\noffset: %.17g\noutputs: 1\n",
+                m.iforest.roots.size(), m.iforest.nodes.size(), m.iforest.max_samples, m.iforest.offset);
+  }
+  std::printf("features: %u\nfeature_names: %s\nfeature_schema_hash: %s\nclasses: %s\nthresholds:",
+              m.num_features, join(m.feature_names).c_str(), m.feature_schema_hash.c_str(),
+              join(m.class_names).c_str());
+  for (size_t i = 0; i < m.thresholds.size(); ++i) std::printf("%s%.9g", i ? "," : " ", m.thresholds[i]);
+  std::printf("\nmetrics:%s\n", m.metrics.empty() ? " none" : "");
+  for (const auto& [k, v] : m.metrics) std::printf("  %s: %.9g\n", k.c_str(), v);
+  std::printf("validation_rows: %zu ok\nsha256: %s\n", m.validation.size(), m.sha256.c_str());
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage("missing command");
+  const std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::fputs(kHelp, stdout);
+    return kOk;
+  }
+  for (const auto& s : args)
+    if (s == "-h" || s == "--help") {
+      std::fputs(kHelp, stdout);
+      return kOk;
+    }
+  if (cmd == "compile") return cmd_compile(args);
+  if (cmd == "predict") return cmd_predict(args);
+  if (cmd == "inspect") return cmd_inspect(args);
+  return usage("unknown command '" + cmd + "'");
+}
