@@ -160,6 +160,11 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (ak == "http_body_limit") return L.u32(av, c.http_body_limit, 0, 1u << 24);
         return false;
       });
+    if (k == "fast")
+      return L.each(v, "fast", [&](const std::string& fk, const YAML::Node& fv) {
+        if (fk == "filename") return L.str(fv, c.fast_path);
+        return false;
+      });
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;

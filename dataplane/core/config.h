@@ -22,6 +22,7 @@ struct Config {
   uint32_t defrag_timeout_s = 60;
   std::string eve_path;               // empty: no EVE file
   bool eve_app_events = true;         // event_type http/dns/tls per transaction
+  std::string fast_path;              // fast.log alert lines; empty: none
   uint32_t stats_interval_s = 8;
   uint32_t workers = 1;
   uint32_t burst = 32;

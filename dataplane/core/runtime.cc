@@ -369,9 +369,10 @@ int run_dataplane(const Options& opt) {
     }
   }
   if (offline && opt.workers) app.cfg.workers = uint32_t(opt.workers);
+  if (!opt.fast_path.empty()) app.cfg.fast_path = opt.fast_path;
   FILE* fast = nullptr;
-  if (!opt.fast_path.empty() && !(fast = fopen(opt.fast_path.c_str(), "w"))) {
-    fmt::print(stderr, "spectre-dp: {}: cannot open fast.log output: {}\n", opt.fast_path, strerror(errno));
+  if (!app.cfg.fast_path.empty() && !(fast = fopen(app.cfg.fast_path.c_str(), "w"))) {
+    fmt::print(stderr, "spectre-dp: {}: cannot open fast.log output: {}\n", app.cfg.fast_path, strerror(errno));
     return 1;
   }
 

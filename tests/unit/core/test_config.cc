@@ -231,6 +231,8 @@ TEST(Config, RulesVarsStreamAndChecksum) {
   EXPECT_FALSE(c.app_layer);
   EXPECT_EQ(c.http_body_limit, 100u);
   EXPECT_TRUE(c.checksum_validate);
+  ASSERT_EQ(load("fast: {filename: /tmp/fast.log}\n", &c), "");
+  EXPECT_EQ(c.fast_path, "/tmp/fast.log");
   ASSERT_EQ(load("eve: {app_events: false}\n", &c), "");
   EXPECT_FALSE(c.eve_app_events);
   // A single file is accepted as a scalar.
