@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ml/artifact.h"
+#include "ml/train.h"
 #include "ml/xgb/predict.h"
 
 namespace {
@@ -33,10 +34,11 @@ const char* kHelp =
     "      --margin). CSV header: the model's feature names or f0..fN; empty cell = NaN.\n"
     "  inspect MODEL.spm\n"
     "      kind, trees, nodes, features, classes, thresholds, metrics, sha256.\n"
+    "%s"
     "Exit status: 0 ok, 1 bad input, 2 wrong use.\n";
 
 int usage(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect ... (spectre-ml --help)\n",
+  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|train-xgb|train-iforest ... (spectre-ml --help)\n",
                msg.c_str());
   return kUsage;
 }
@@ -325,16 +327,18 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-    std::fputs(kHelp, stdout);
+    std::printf(kHelp, kTrainHelp);
     return kOk;
   }
   for (const auto& s : args)
     if (s == "-h" || s == "--help") {
-      std::fputs(kHelp, stdout);
+      std::printf(kHelp, kTrainHelp);
       return kOk;
     }
   if (cmd == "compile") return cmd_compile(args);
   if (cmd == "predict") return cmd_predict(args);
   if (cmd == "inspect") return cmd_inspect(args);
+  else if (cmd == "train-xgb") return cmd_train_xgb(args);
+  else if (cmd == "train-iforest") return cmd_train_iforest(args);
   return usage("unknown command '" + cmd + "'");
 }

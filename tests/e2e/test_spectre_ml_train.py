@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""End-to-end tests of `spectre-ml train-xgb` and `spectre-ml train-iforest`.
+
+Usage: test_spectre_ml_train.py [SPECTRE_ML]  (else $SPECTRE_ML, else build/ml/spectre-ml)
+Exit 0 all passed, 1 a failure, 77 skipped (binary missing). Last line: "N passed, N failed".
+"""
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = (sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_ML")
+       or os.path.join(HERE, "..", "..", "build", "ml", "spectre-ml"))
+
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("PASS", name)
+    else:
+        failed += 1
+        print("FAIL", name, detail)
+
+
+def run(*args):
+    p = subprocess.run([BIN] + [str(a) for a in args], capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+CENTERS = {"benign": (0.0, 0.0), "scan": (4.0, 0.0), "brute": (0.0, 4.0)}
+
+
+def write_csv(path, rows, header=("flow_id", "src_ip", "a", "b", "app", "noise1", "noise2", "label")):
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for r in rows:
+            f.write(",".join(str(v) for v in r) + "\n")
+
+
+def gen(rng, counts, centers=CENTERS, spread=0.7):
+    rows = []
+    fid = 0
+    for cls, n in counts.items():
+        cx, cy = centers[cls]
+        for _ in range(n):
+            fid += 1
+            a = "" if rng.random() < 0.02 else round(rng.gauss(cx, spread), 6)  # some missing
+            rows.append((fid, "10.0.%d.%d" % (fid // 250, fid % 250), a, round(rng.gauss(cy, spread), 6),
+                         rng.choice(["http", "dns"]), round(rng.random(), 6), round(rng.gauss(0, 3), 6), cls))
+    rng.shuffle(rows)
+    return rows
+
+
+def predict(model, csv):
+    rc, out, err = run("predict", "--model", model, "--csv", csv)
+    if rc != 0:
+        raise RuntimeError("predict failed: " + err)
+    return [[float(v) for v in line.split(",")] for line in out.split("\n") if line]
+
+
+def metrics(model):
+    rc, out, _ = run("inspect", model)
+    m = {}
+    for line in out.split("\n"):
+        if line.startswith("  ") and ":" in line:
+            k, v = line.strip().split(":", 1)
+            m[k] = float(v)
+    return m, out
+
+
+def auc(pos, neg):
+    """P(score of a positive < score of a negative): positives should score lower."""
+    wins = 0.0
+    for p in pos:
+        for n in neg:
+            wins += 1.0 if p < n else 0.5 if p == n else 0.0
+    return wins / (len(pos) * len(neg))
+
+
+def main():
+    if not os.access(BIN, os.X_OK):
+        print("skip: no spectre-ml binary at", BIN)
+        print("0 passed, 0 failed")
+        return 77
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as d:
+        p = lambda n: os.path.join(d, n)
+        # 1. Multi-class: 3 classes, 2 informative features, noise, id columns.
+        write_csv(p("train.csv"), gen(rng, {"benign": 400, "scan": 300, "brute": 300}))
+        test_rows = gen(rng, {"benign": 200, "scan": 150, "brute": 150})
+        write_csv(p("test.csv"), test_rows)
+        rc, _, err = run("train-xgb", "--csv", p("train.csv"), "--label", "label", "--objective", "multi",
+                         "--rounds", 60, "--depth", 4, "--json", p("multi.json"), "-o", p("multi.spm"))
+        check("multi: train-xgb exit 0", rc == 0, err)
+        check("multi: skipped non-numeric app reported", "non-numeric columns: app" in err, err)
+        check("multi: --json written", os.path.getsize(p("multi.json")) > 0 if os.path.exists(p("multi.json")) else False)
+        if rc == 0:
+            m, out = metrics(p("multi.spm"))
+            check("multi: artifact classes in order", "classes: benign,brute,scan" in out, out)
+            check("multi: feature names exclude ids and label", "feature_names: a,b,noise1,noise2\n" in out, out)
+            check("multi: metrics stored", "valid_accuracy" in m and "best_iteration" in m, out)
+            probs = predict(p("multi.spm"), p("test.csv"))
+            classes = ["benign", "brute", "scan"]
+            correct = sum(1 for pr, r in zip(probs, test_rows) if classes[pr.index(max(pr))] == r[-1])
+            acc = correct / len(test_rows)
+            check("multi: held-out accuracy > 0.9 (%.3f)" % acc, len(probs) == len(test_rows) and acc > 0.9)
+            check("multi: probabilities sum to 1", all(abs(sum(pr) - 1) < 1e-4 for pr in probs))
+            # The compile path accepts the same JSON and scores identically.
+            rc2, _, err2 = run("compile", p("multi.json"), "-o", p("multi2.spm"),
+                             "--features", "a,b,noise1,noise2", "--classes", "benign,brute,scan")
+            check("multi: compile of --json output agrees",
+                  rc2 == 0 and predict(p("multi2.spm"), p("test.csv")) == probs, err2)
+
+        # 2. Binary, imbalanced (attack 3%), class weights auto; 0/1 labels.
+        cen = {"0": (0.0, 0.0), "1": (2.0, 2.0)}
+        write_csv(p("imb.csv"), gen(rng, {"0": 1940, "1": 60}, cen, 0.8))
+        test_imb = gen(rng, {"0": 1000, "1": 200}, cen, 0.8)
+        write_csv(p("imb_test.csv"), test_imb)
+        rc, _, err = run("train-xgb", "--csv", p("imb.csv"), "--label", "label", "--rounds", 40,
+                         "--depth", 3, "--class-weight", "auto", "-o", p("imb.spm"))
+        check("binary: train-xgb exit 0", rc == 0, err)
+        if rc == 0:
+            _, out = metrics(p("imb.spm"))
+            check("binary: one output, classes 0,1", "outputs: 1" in out and "classes: 0,1" in out, out)
+            sc = predict(p("imb.spm"), p("imb_test.csv"))
+            pos = [s[0] for s, r in zip(sc, test_imb) if r[-1] == "1"]
+            recall = sum(1 for s in pos if s >= 0.5) / len(pos)
+            check("binary: minority recall > 0.8 with class weights (%.3f)" % recall, recall > 0.8)
+            rc, _, err = run("train-xgb", "--csv", p("imb.csv"), "--label", "label", "--rounds", 40,
+                             "--depth", 3, "--class-weight", "none", "-o", p("imb0.spm"))
+            sc0 = predict(p("imb0.spm"), p("imb_test.csv")) if rc == 0 else []
+            recall0 = sum(1 for s, r in zip(sc0, test_imb) if r[-1] == "1" and s[0] >= 0.5) / len(pos)
+            check("binary: unweighted recall lower (%.3f < %.3f)" % (recall0, recall), rc == 0 and recall0 < recall, err)
+
+        # 3. Early stopping on an easy problem stops well before --rounds.
+        easy = {"benign": (0.0, 0.0), "scan": (20.0, 20.0)}
+        write_csv(p("easy.csv"), gen(rng, {"benign": 300, "scan": 300}, easy, 0.5))
+        rc, _, err = run("train-xgb", "--csv", p("easy.csv"), "--label", "label", "--rounds", 500,
+                         "--early-stop", 5, "--eta", 0.5, "-o", p("easy.spm"))
+        check("early stop: exit 0", rc == 0, err)
+        if rc == 0:
+            m, out = metrics(p("easy.spm"))
+            check("early stop: best_iteration < rounds (%s)" % m.get("best_iteration"),
+                  m.get("best_iteration", 1e9) < 499 and m.get("rounds_trained", 1e9) < 500, out)
+            rc, out, _ = run("inspect", p("easy.spm"))
+            trees = int([l for l in out.split("\n") if l.startswith("trees:")][0].split(":")[1])
+            check("early stop: model keeps best_iteration+1 trees",
+                  trees == int(m["best_iteration"]) + 1, out)
+
+        # 4. Isolation forest on benign rows: outliers rank below inliers.
+        rows = gen(rng, {"benign": 800, "scan": 50}, {"benign": (0.0, 0.0), "scan": (5.0, 5.0)}, 0.7)
+        write_csv(p("if.csv"), rows)
+        rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--label", "label", "--benign", "benign",
+                         "--trees", 100, "--max-samples", 256, "--seed", 3, "-o", p("if.spm"))
+        check("iforest: exit 0", rc == 0, err)
+        if rc == 0:
+            m, out = metrics(p("if.spm"))
+            check("iforest: trained on benign rows only", m.get("train_rows") == 800, out)
+            check("iforest: threshold is offset -0.5", "thresholds: -0.5" in out, out)
+            ev = gen(rng, {"benign": 200, "scan": 40}, {"benign": (0.0, 0.0), "scan": (5.0, 5.0)}, 0.7)
+            write_csv(p("if_test.csv"), ev)
+            sc = predict(p("if.spm"), p("if_test.csv"))
+            a = auc([s[0] for s, r in zip(sc, ev) if r[-1] == "scan"],
+                    [s[0] for s, r in zip(sc, ev) if r[-1] == "benign"])
+            check("iforest: AUC > 0.95 (%.3f)" % a, a > 0.95)
+        rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--label", "label", "--benign", "nosuch",
+                         "-o", p("x.spm"))
+        check("iforest: no benign rows -> exit 1", rc == 1 and "no rows" in err, err)
+
+        # 5. Bad CSVs: exit 1 with a clear message.
+        rc, _, err = run("train-xgb", "--csv", p("train.csv"), "--label", "klass", "-o", p("x.spm"))
+        check("bad: missing label column", rc == 1 and "no label column 'klass'" in err, err)
+        open(p("empty.csv"), "w").close()
+        rc, _, err = run("train-xgb", "--csv", p("empty.csv"), "--label", "label", "-o", p("x.spm"))
+        check("bad: empty file", rc == 1 and "empty CSV" in err, err)
+        rc, _, err = run("train-iforest", "--csv", p("empty.csv"), "-o", p("x.spm"))
+        check("bad: empty file (iforest)", rc == 1 and "empty CSV" in err, err)
+        rc, _, err = run("train-xgb", "--csv", p("train.csv"), "--label", "label", "--objective", "binary",
+                         "-o", p("x.spm"))
+        check("bad: binary with 3 classes", rc == 1 and "exactly 2 classes" in err and "scan" in err, err)
+        write_csv(p("hdr.csv"), [])
+        rc, _, err = run("train-xgb", "--csv", p("hdr.csv"), "--label", "label", "-o", p("x.spm"))
+        check("bad: header only", rc == 1 and "no data rows" in err, err)
+        rc, _, err = run("train-xgb", "--csv", p("nosuch.csv"), "--label", "label", "-o", p("x.spm"))
+        check("bad: missing file", rc == 1 and "cannot open" in err, err)
+        check("bad: no artifact written", not os.path.exists(p("x.spm")))
+
+        # 6. Wrong use: exit 2.
+        for args in (["train-xgb"], ["train-xgb", "--csv", p("train.csv"), "-o", p("x.spm")],
+                     ["train-xgb", "--csv", p("train.csv"), "--label", "label", "-o", p("x.spm"), "--bogus", "1"],
+                     ["train-xgb", "--csv", p("train.csv"), "--label", "label", "-o", p("x.spm"), "--rounds", "x"],
+                     ["train-xgb", "--csv", p("train.csv"), "--label", "label", "-o", p("x.spm"),
+                      "--objective", "poisson"],
+                     ["train-iforest", "--csv", p("if.csv")],
+                     ["train-iforest", "--csv", p("if.csv"), "-o", p("x.spm"), "--label", "label"],
+                     ["train-iforest", "--csv", p("if.csv"), "-o", p("x.spm"), "--trees"]):
+            rc, _, err = run(*args)
+            check("usage: %s -> exit 2" % " ".join(os.path.basename(a) for a in args), rc == 2, (rc, err))
+
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
