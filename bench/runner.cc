@@ -160,7 +160,7 @@ InspectSnap inspect_snap(const W& w) {
     s.present = true;
     s.cyc_inspect = w.insp.ctr.cyc_inspect;
     s.cyc_detect = w.insp.ctr.cyc_detect;
-    s.alerts = w.insp.ctr.alerts;
+    s.alerts = w.insp.det.ctr.alerts;
     s.alerts_dropped = w.insp.ctr.alerts_dropped;
     s.sessions_full = w.insp.ctr.sessions_full;
   } else if constexpr (requires { w.ctr.cyc_detect; }) {

@@ -10,10 +10,16 @@
 #include <vector>
 
 #include "ml/artifact.h"
+#include "ml/cli_util.h"
 #include "ml/train.h"
 #include "ml/xgb/predict.h"
 
 namespace {
+
+using spectre::ml::cli::parse_number;
+using spectre::ml::cli::read_file;
+using spectre::ml::cli::split;
+using spectre::ml::cli::trim;
 
 using namespace spectre::ml;
 
@@ -46,40 +52,6 @@ int usage(const std::string& msg) {
 int bad(const std::string& msg) {
   std::fprintf(stderr, "spectre-ml: %s\n", msg.c_str());
   return kBadInput;
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) out.push_back(cur);
-  if (!s.empty() && s.back() == sep) out.emplace_back();
-  return out;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  out = ss.str();
-  return true;
-}
-
-bool parse_double(const std::string& s, double& v) {
-  const std::string t = trim(s);
-  if (t.empty() || t == "nan" || t == "NaN" || t == "NAN") {
-    v = std::nan("");
-    return true;
-  }
-  char* end = nullptr;
-  v = std::strtod(t.c_str(), &end);
-  return end && *end == '\0';
 }
 
 // Reads a CSV with a header row; columns are mapped to the model's features by
@@ -128,7 +100,7 @@ bool read_csv(const std::string& path, const std::vector<std::string>& names, si
     }
     for (size_t j = 0; j < nf; ++j) {
       double v;
-      if (!parse_double(cells[col[j]], v)) {
+      if (!parse_number(cells[col[j]], v)) {
         err = path + ":" + std::to_string(lineno) + ": not a number: '" + cells[col[j]] + "'";
         return false;
       }
@@ -180,7 +152,7 @@ int cmd_compile(const std::vector<std::string>& a) {
       ok = value(kv);
       const size_t eq = kv.find('=');
       double v;
-      if (ok && (eq == std::string::npos || !parse_double(kv.substr(eq + 1), v) || std::isnan(v)))
+      if (ok && (eq == std::string::npos || !parse_number(kv.substr(eq + 1), v) || std::isnan(v)))
         return usage("--metric wants KEY=NUMBER, got '" + kv + "'");
       if (ok) info.metrics.emplace_back(kv.substr(0, eq), v);
     } else if (!o.empty() && o[0] == '-') return usage("compile: unknown option " + o);
@@ -195,7 +167,7 @@ int cmd_compile(const std::vector<std::string>& a) {
   if (!classes.empty()) info.class_names = split(classes, ',');
   for (const auto& t : thresholds.empty() ? std::vector<std::string>{} : split(thresholds, ',')) {
     double v;
-    if (!parse_double(t, v) || std::isnan(v)) return usage("bad --threshold value '" + t + "'");
+    if (!parse_number(t, v) || std::isnan(v)) return usage("bad --threshold value '" + t + "'");
     info.thresholds.push_back(v);
   }
   std::string text, err;

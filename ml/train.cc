@@ -1,6 +1,8 @@
 // spectre-ml train-xgb / train-iforest (see train.h).
 #include "ml/train.h"
 
+#include "ml/cli_util.h"
+
 #include <xgboost/c_api.h>
 
 #include <algorithm>
@@ -37,6 +39,10 @@ const char* const kTrainHelp =
 
 namespace {
 
+using cli::parse_number;
+using cli::split;
+using cli::trim;
+
 constexpr int kOk = 0, kBadInput = 1, kUsage = 2;
 constexpr size_t kValidationRows = 8;
 
@@ -48,33 +54,6 @@ int usage(const std::string& msg) {
 int bad(const std::string& msg) {
   std::fprintf(stderr, "spectre-ml: %s\n", msg.c_str());
   return kBadInput;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    size_t p = s.find(sep, start);
-    out.push_back(trim(s.substr(start, p == std::string::npos ? std::string::npos : p - start)));
-    if (p == std::string::npos) break;
-    start = p + 1;
-  }
-  return out;
-}
-
-bool parse_num(const std::string& t, double& v) {
-  if (t.empty() || t == "nan" || t == "NaN" || t == "NAN") {
-    v = std::nan("");
-    return true;
-  }
-  char* end = nullptr;
-  v = std::strtod(t.c_str(), &end);
-  return end && *end == '\0';
 }
 
 // A feature CSV: numeric feature columns (row-major) and the label strings.
@@ -125,7 +104,7 @@ bool read_table(const std::string& path, const std::string& label, const std::se
     bool numeric = true;
     double v;
     for (const auto& r : cells)
-      if (!parse_num(r[c], v)) { numeric = false; break; }
+      if (!parse_number(r[c], v)) { numeric = false; break; }
     if (numeric) cols.push_back(c);
     else skipped += (skipped.empty() ? "" : ",") + header[c];
   }
@@ -138,7 +117,7 @@ bool read_table(const std::string& path, const std::string& label, const std::se
   for (const auto& r : cells) {
     for (size_t c : cols) {
       double v;
-      parse_num(r[c], v);
+      parse_number(r[c], v);
       t.x.push_back(v);
     }
     if (label_col >= 0) t.labels.push_back(r[label_col]);
@@ -170,7 +149,7 @@ bool num_opt(const Opts& o, const std::string& k, T& dst, double lo, double hi, 
   if (!o.v.count(k)) return true;
   double d;
   const std::string s = o.get(k);
-  if (!parse_num(s, d) || std::isnan(d) || d < lo || d > hi) {
+  if (!parse_number(s, d) || std::isnan(d) || d < lo || d > hi) {
     err = k + ": bad value '" + s + "'";
     return false;
   }

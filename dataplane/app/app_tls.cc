@@ -110,29 +110,43 @@ bool extensions(Rd& r, const uint8_t* b, uint32_t n, Out& j, F&& on_ext) {
   return true;
 }
 
-bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
-  AppCtx::Impl& m = *c.impl;
-  m.scratch_used = 0;
-  Rd r{b, n};
-  uint16_t ver = r.u16();
-  r.skip(32);
-  r.skip(r.u8());
-  uint32_t cs_len = r.u16();
-  if (r.bad || cs_len > n - r.i) return false;
-  // A value takes >= 2 bytes of hello and <= 6 characters: 3 per byte.
-  uint32_t cap = 32 + 3 * n;
-  Out j{reinterpret_cast<char*>(m.alloc(cap)), 0, cap};
-  if (!j.p) return false;
-  j.num(ver);
-  j.ch(',');
+// The non-GREASE 16-bit values of a list, '-' joined (a JA3 field).
+void join_u16(Out& j, const uint8_t* p, uint32_t len) {
   bool first = true;
-  for (uint32_t k = 0; k + 1 < cs_len; k += 2) {
-    uint16_t v = rd16(b + r.i + k);
+  for (uint32_t k = 0; k + 1 < len; k += 2) {
+    uint16_t v = rd16(p + k);
     if (grease(v)) continue;
     if (!first) j.ch('-');
     j.num(v);
     first = false;
   }
+}
+
+// Both hellos: version, random and session id read from r; the JA3/JA3S
+// text started ("version,") in scratch. False when out of scratch.
+bool hello_start(AppCtx::Impl& m, Rd& r, uint32_t n, uint16_t& ver, Out& j) {
+  m.scratch_used = 0;
+  ver = r.u16();
+  r.skip(32);
+  r.skip(r.u8());
+  // A value takes >= 2 bytes of hello and <= 6 characters: 3 per byte.
+  uint32_t cap = 32 + 3 * n;
+  j = Out{reinterpret_cast<char*>(m.alloc(cap)), 0, cap};
+  if (!j.p) return false;
+  j.num(ver);
+  j.ch(',');
+  return true;
+}
+
+bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
+  AppCtx::Impl& m = *c.impl;
+  Rd r{b, n};
+  uint16_t ver;
+  Out j{};
+  if (!hello_start(m, r, n, ver, j)) return false;
+  uint32_t cs_len = r.u16();
+  if (r.bad || cs_len > n - r.i) return false;
+  join_u16(j, b + r.i, cs_len);
   r.skip(cs_len);
   r.skip(r.u8());  // compression methods
   if (r.bad) return false;
@@ -169,14 +183,7 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   });
   if (!ok) return false;
   j.ch(',');
-  first = true;
-  for (uint32_t k = 0; k + 1 < groups_len; k += 2) {
-    uint16_t v = rd16(groups + k);
-    if (grease(v)) continue;
-    if (!first) j.ch('-');
-    j.num(v);
-    first = false;
-  }
+  join_u16(j, groups, groups_len);
   j.ch(',');
   for (uint32_t k = 0; k < pf_len; k++) {
     if (k) j.ch('-');
@@ -208,19 +215,13 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
 
 bool server_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
   AppCtx::Impl& m = *c.impl;
-  m.scratch_used = 0;
   Rd r{b, n};
-  uint16_t ver = r.u16();
-  r.skip(32);
-  r.skip(r.u8());
+  uint16_t ver;
+  Out j{};
+  if (!hello_start(m, r, n, ver, j)) return false;
   uint16_t cipher = r.u16();
   r.u8();  // compression
   if (r.bad) return false;
-  uint32_t cap = 32 + 3 * n;
-  Out j{reinterpret_cast<char*>(m.alloc(cap)), 0, cap};
-  if (!j.p) return false;
-  j.num(ver);
-  j.ch(',');
   j.num(cipher);
   j.ch(',');
   uint16_t negotiated = ver;

@@ -183,8 +183,6 @@ struct Cursor final : AlertSink, AppSink {
   }
 
   void alert(const RuleMeta& r, const DetectPacket& p) override {
-    InspectCtx& ic = w.insp;
-    ic.ctr.alerts++;
     f.flags |= kFlowAlerted;
     AlertRecord* a = claim_record(AlertRecord::kAlert, p, p.ts_ns);
     if (!a) return;
@@ -202,7 +200,7 @@ struct Cursor final : AlertSink, AppSink {
     a->has_app = app && (ap == rules::AppProto::kHttp || ap == rules::AppProto::kDns ||
                          ap == rules::AppProto::kTls);
     if (a->has_app) a->app = app_meta(app);
-    ic.alerts.commit();
+    w.insp.alerts.commit();
   }
 
   WorkerCtx& w;

@@ -24,7 +24,7 @@ struct InspectConfig {
 struct InspectCounters {
   uint64_t sessions_full;          // flows inspected per packet only: no session slot free
   uint64_t checksum_invalid;       // not inspected (checksum: all)
-  uint64_t alerts, alerts_dropped, alerts_waited;  // dropped/waited count app events too
+  uint64_t alerts_dropped, alerts_waited;  // alert ring full (app events too); alerts: DetectCounters
   uint64_t app_events;
   uint64_t cyc_inspect, cyc_detect;
 };

@@ -85,7 +85,7 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
                     "\"suppressed_pass\":{},\"checksum_invalid\":{}}}}}}}\n",
-                 t.insp.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
+                 t.det.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
                  dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
 }
 
@@ -121,8 +121,8 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
                   "app: http {} dns {} tls {} flows\n",
                t.stream.segments, t.stream.bytes_delivered, t.stream.ooo_segments, t.stream.gaps,
                t.stream.overlap_diff, t.app.detected[1], t.app.detected[2], t.app.detected[3]);
-  if (t.insp.alerts || t.det.inspected)
-    fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.insp.alerts,
+  if (t.det.alerts || t.det.inspected)
+    fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);
   if (d.pkts)
     fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) output {:.1f}\n",

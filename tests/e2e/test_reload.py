@@ -85,24 +85,7 @@ def put(path, text):
 
 
 def start(binary, tmp, cfg, rules):
-    eve = os.path.join(tmp, "eve.json")
-    err = open(os.path.join(tmp, "dp.err"), "w+")
-    p = subprocess.Popen(
-        ["ip", "netns", "exec", live.NS_RX, binary, "--no-huge", "-m", "512",
-         "--no-pci", "--no-shconf", "--file-prefix=%sreload" % live.TAG,
-         "-l", "0-1", "--vdev=net_af_packet0,iface=%s" % live.IF_RX, "--",
-         "--eve", eve, "--config", cfg, "-S", rules, "--strict", "-k",
-         "none"], stdout=subprocess.DEVNULL, stderr=err)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        err.seek(0)
-        if "RX queue" in err.read():
-            return p, eve, err
-        if p.poll() is not None:
-            break
-        time.sleep(0.1)
-    err.seek(0)
-    raise RuntimeError("spectre-dp did not start: %s" % err.read()[-2000:])
+    return live.start_live(tmp, "reload", cfg, ["-S", rules, "--strict", "-k", "none"], binary)
 
 
 def stderr_text(err):

@@ -87,14 +87,16 @@ def last_stats(eve_path):
     return st
 
 
-def start_live(tmp, name, cfg):
+def start_live(tmp, name, cfg, extra=(), binary=None):
+    """spectre-dp live on the receiving veth end; returns (process, eve path, stderr file)."""
     eve = os.path.join(tmp, f"{name}.json")
     err = open(os.path.join(tmp, f"{name}.err"), "w+")
-    p = subprocess.Popen(["ip", "netns", "exec", NS_RX, DP, "--no-huge", "-m", "512", "--no-pci",
+    p = subprocess.Popen(["ip", "netns", "exec", NS_RX, binary or DP, "--no-huge", "-m", "512", "--no-pci",
                           "--no-shconf", f"--file-prefix={TAG}{name}", "-l", "0-1",
-                          f"--vdev=net_af_packet0,iface={IF_RX}", "--", "--eve", eve, "--config", cfg],
+                          f"--vdev=net_af_packet0,iface={IF_RX}", "--", "--eve", eve, "--config", cfg,
+                          *extra],
                          stdout=subprocess.DEVNULL, stderr=err)
-    deadline = time.time() + 20
+    deadline = time.time() + 30
     while time.time() < deadline:
         err.seek(0)
         if "RX queue" in err.read():

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <xgboost/c_api.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -357,23 +356,6 @@ TEST(XgbJson, ParsesValuesAndEscapes) {
                           "{\"a\":1,}", "\"\\u12g4\"", "1e"}) {
     EXPECT_FALSE(d.parse(bad, err)) << bad;
   }
-}
-
-// Rough scoring cost for the 100-tree depth-6 model (printed; loose bound only).
-TEST_F(XgbDiff, SpeedBinary100Depth6) {
-  TreeEnsemble m;
-  std::string err;
-  ASSERT_TRUE(load_xgboost_json_file(path("bin100_d6", ".json"), m, err)) << err;
-  Rows x = read_csv(path("bin100_d6", ".csv"));
-  std::vector<float> out(x.nrow);
-  predict_margin(m, x.v.data(), x.nrow, x.ncol, out.data());  // warm caches
-  const int reps = 20;
-  auto t0 = std::chrono::steady_clock::now();
-  for (int r = 0; r < reps; ++r) predict_margin(m, x.v.data(), x.nrow, x.ncol, out.data());
-  double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-  double per_row = ns / (reps * x.nrow);
-  std::printf("[xgb] 100 trees depth 6: %.0f ns/row (%zu nodes)\n", per_row, m.nodes.size());
-  EXPECT_LT(per_row, 200000.0);
 }
 
 }  // namespace
