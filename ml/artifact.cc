@@ -245,6 +245,8 @@ bool build_artifact_xgb(const TreeEnsemble& m, const ArtifactInfo& in, std::vect
   auto roots = b.CreateVector(m.tree_root);
   auto groups = b.CreateVector(m.tree_group);
   auto objective = b.CreateString(m.objective);
+  flatbuffers::Offset<flatbuffers::Vector<float>> covers;
+  if (!m.nodes.empty() && m.cover.size() == m.nodes.size()) covers = b.CreateVector(m.cover);
   fb::ModelBuilder mb(b);
   add_common(mb, c, ModelKind::XGBoost, m.num_feature);
   mb.add_xgb_nodes(vnodes);
@@ -256,6 +258,7 @@ bool build_artifact_xgb(const TreeEnsemble& m, const ArtifactInfo& in, std::vect
   mb.add_base_margin(m.base_margin);
   mb.add_objective(objective);
   mb.add_link(static_cast<fb::Link>(m.link));
+  if (!covers.IsNull()) mb.add_xgb_covers(covers);
   fb::FinishModelBuffer(b, mb.Finish());
   return seal(b, out, err);
 }
@@ -367,6 +370,15 @@ bool load_impl(const std::vector<uint8_t>& bytes, LoadedModel& out, std::string&
     }
     e.link = static_cast<Link>(m->link());
     if (!check_tree_ensemble(e, err)) return false;
+    if (const auto* cv = m->xgb_covers()) {
+      if (cv->size() != e.nodes.size()) {
+        err = "xgb_covers has " + std::to_string(cv->size()) + " entries for " +
+              std::to_string(e.nodes.size()) + " nodes";
+        return false;
+      }
+      e.cover.assign(cv->begin(), cv->end());
+      compute_node_means(e);
+    }
   } else if (m->kind() == fb::ModelKind_IForest) {
     out.kind = ModelKind::IForest;
     IsolationForest& f = out.iforest;

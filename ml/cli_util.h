@@ -39,6 +39,76 @@ inline bool parse_number(const std::string& s, double& v) {
   return end && *end == '\0';
 }
 
+// One CSV line split like Python's csv module for a single line: fields between
+// commas, double quotes group a field ("" inside quotes is one quote). Each field
+// is trimmed. quoted_ok false: unbalanced quotes.
+inline std::vector<std::string> split_csv(const std::string& s, bool* quoted_ok = nullptr) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool inq = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (inq) {
+      if (c == '"' && i + 1 < s.size() && s[i + 1] == '"') { cur += '"'; ++i; }
+      else if (c == '"') inq = false;
+      else cur += c;
+    } else if (c == '"') inq = true;
+    else if (c == ',') { out.push_back(trim(cur)); cur.clear(); }
+    else cur += c;
+  }
+  out.push_back(trim(cur));
+  if (quoted_ok) *quoted_ok = !inq;
+  return out;
+}
+
+// Leading metadata columns of `spectre-dp --dump-features` rows. Some names
+// (dst_port, proto) are also feature names later in the same header, so these
+// columns are recognised by position and never used as features.
+inline constexpr const char* kRowMetaColumns[] = {"flow_id", "phase",  "ts_start", "ts",   "src_ip",
+                                                  "src_port", "dst_ip", "dst_port", "proto"};
+inline constexpr size_t kNumRowMetaColumns = sizeof(kRowMetaColumns) / sizeof(kRowMetaColumns[0]);
+
+// kNumRowMetaColumns when the header starts with the metadata columns, else 0.
+inline size_t meta_prefix(const std::vector<std::string>& header) {
+  if (header.size() < kNumRowMetaColumns) return 0;
+  for (size_t i = 0; i < kNumRowMetaColumns; ++i)
+    if (header[i] != kRowMetaColumns[i]) return 0;
+  return kNumRowMetaColumns;
+}
+
+// Index of the first column named `name` at or after `from`, else -1.
+inline int find_column(const std::vector<std::string>& header, const std::string& name, size_t from = 0) {
+  for (size_t c = from; c < header.size(); ++c)
+    if (header[c] == name) return static_cast<int>(c);
+  return -1;
+}
+
+// Maps model features to CSV columns: by name among the columns after the
+// metadata prefix (extra columns are ignored), else, when the header names none
+// of them, by f0..fN. False with err listing the missing features.
+inline bool map_features(const std::vector<std::string>& header, const std::vector<std::string>& names,
+                         std::vector<int>& col, std::string& err) {
+  const size_t from = meta_prefix(header);
+  col.assign(names.size(), -1);
+  std::string missing;
+  size_t found = 0, nmissing = 0;
+  for (size_t j = 0; j < names.size(); ++j) {
+    col[j] = find_column(header, names[j], from);
+    if (col[j] >= 0) { ++found; continue; }
+    if (++nmissing <= 10) missing += (missing.empty() ? "" : ",") + names[j];
+  }
+  if (nmissing == 0) return true;
+  if (found == 0) {  // generic names f0..fN
+    bool all = true;
+    for (size_t j = 0; j < names.size() && all; ++j)
+      all = (col[j] = find_column(header, std::string(1, 'f').append(std::to_string(j)), from)) >= 0;
+    if (all) return true;
+  }
+  err = "header has no column for " + std::to_string(nmissing) + " of the model's " + std::to_string(names.size()) +
+        " features: " + missing + (nmissing > 10 ? ",..." : "");
+  return false;
+}
+
 inline bool read_file(const std::string& path, std::string& out) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return false;

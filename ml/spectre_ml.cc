@@ -1,6 +1,7 @@
 // spectre-ml: compile XGBoost / isolation-forest JSON models into .spm
 // artifacts, score CSV rows with them, and show what an artifact holds.
 // Exit codes: 0 ok, 1 bad input, 2 wrong use.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,8 @@
 
 #include "ml/artifact.h"
 #include "ml/cli_util.h"
+#include "ml/eval.h"
+#include "ml/label.h"
 #include "ml/train.h"
 #include "ml/xgb/predict.h"
 
@@ -19,6 +22,7 @@ namespace {
 using spectre::ml::cli::parse_number;
 using spectre::ml::cli::read_file;
 using spectre::ml::cli::split;
+using spectre::ml::cli::map_features;
 using spectre::ml::cli::trim;
 
 using namespace spectre::ml;
@@ -37,14 +41,27 @@ const char* kHelp =
     "  predict --model MODEL.spm --csv ROWS.csv [--margin]\n"
     "      one line per row: XGBoost probabilities (margins with --margin; multi-class\n"
     "      comma-separated), isolation forest score_samples (decision_function with\n"
-    "      --margin). CSV header: the model's feature names or f0..fN; empty cell = NaN.\n"
+    "      --margin). CSV header: the model's feature names (other columns ignored) or\n"
+    "      f0..fN; empty cell = NaN.\n"
+    "  label --rows ROWS.csv --labels labels.csv -o LABELED.csv [--slack 1.0]\n"
+    "      ROWS.csv: spectre-dp --dump-features output. Appends columns label (the\n"
+    "      episode's class, or benign) and episode_id, matching each row's flow\n"
+    "      [ts_start, ts] against the lab's episodes with lab/score.py's rule (most\n"
+    "      specific episodes win; among several, the earliest). Summary on stderr.\n"
+    "  eval --model MODEL.spm --csv LABELED.csv [--label label] [--benign benign]\n"
+    "          [--phase any|end|k4|k16] [--json OUT.json]\n"
+    "      Scores every row (alert: probability >= the class threshold; isolation\n"
+    "      forest: score_samples < threshold) and reports per flow (flow_id; flagged\n"
+    "      when a row in the phase alerts; its class: the label of its last row):\n"
+    "      TP/FN/TPR per class, FP/TN/FPR over benign flows, class-exact accuracy\n"
+    "      and the row-level confusion matrix. --json writes the same as JSON.\n"
     "  inspect MODEL.spm\n"
     "      kind, trees, nodes, features, classes, thresholds, metrics, sha256.\n"
     "%s"
     "Exit status: 0 ok, 1 bad input, 2 wrong use.\n";
 
 int usage(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|train-xgb|train-iforest ... (spectre-ml --help)\n",
+  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|label|eval|train-xgb|train-iforest ... (spectre-ml --help)\n",
                msg.c_str());
   return kUsage;
 }
@@ -55,35 +72,21 @@ int bad(const std::string& msg) {
 }
 
 // Reads a CSV with a header row; columns are mapped to the model's features by
-// name, else by f0..fN. rows: nrows * nfeat values. max_rows 0 = all.
+// name (cli::map_features: extra columns such as the --dump-features metadata,
+// label and episode_id are ignored), else by f0..fN. rows: nrows * nfeat
+// values. max_rows 0 = all.
 bool read_csv(const std::string& path, const std::vector<std::string>& names, size_t max_rows,
               std::vector<double>& rows, size_t& nrows, std::string& err) {
   std::ifstream f(path);
   if (!f) { err = "cannot open " + path; return false; }
   std::string line;
   if (!std::getline(f, line)) { err = path + ": empty CSV (no header row)"; return false; }
-  std::vector<std::string> header = split(line, ',');
-  for (auto& h : header) h = trim(h);
+  const std::vector<std::string> header = split(line, ',');
   const size_t nf = names.size();
-  std::vector<int> col(nf, -1);
-  for (int pass = 0; pass < 2; ++pass) {
-    bool all = true;
-    for (size_t j = 0; j < nf; ++j) {
-      std::string want = names[j];
-      if (pass == 1) want = 'f' + std::to_string(j);
-      col[j] = -1;
-      for (size_t c = 0; c < header.size(); ++c)
-        if (header[c] == want) { col[j] = static_cast<int>(c); break; }
-      all = all && col[j] >= 0;
-    }
-    if (all) break;
-    if (pass == 1)
-      for (size_t j = 0; j < nf; ++j)
-        if (col[j] < 0) {
-          err = path + ": header has no column for feature '" + names[j] + "' (nor f" +
-                std::to_string(j) + ")";
-          return false;
-        }
+  std::vector<int> col;
+  if (!map_features(header, names, col, err)) {
+    err = path + ": " + err;
+    return false;
   }
   rows.clear();
   nrows = 0;
@@ -237,7 +240,8 @@ int cmd_predict(const std::vector<std::string>& a) {
   if (m.kind == ModelKind::XGBoost) {
     const size_t G = m.xgb.num_group;
     std::vector<float> x(rows.begin(), rows.end()), o(n * G);
-    if (n) (margin ? predict_margin : predict_prob)(m.xgb, x.data(), n, nf, o.data());
+    if (n && margin) predict_margin(m.xgb, x.data(), n, nf, o.data());
+    else if (n) predict_prob(m.xgb, x.data(), n, nf, o.data());
     char buf[32];
     for (size_t r = 0; r < n; ++r) {
       line.clear();
@@ -262,6 +266,91 @@ std::string join(const std::vector<std::string>& v) {
     s += v[i];
   }
   return s;
+}
+
+// "--name value" options; false with a usage message on anything else.
+bool parse_opts(const std::vector<std::string>& a, const std::vector<std::string>& known,
+                std::vector<std::pair<std::string, std::string>>& out, std::string& err) {
+  for (size_t i = 0; i < a.size(); ++i) {
+    const std::string k = a[i] == "--output" ? "-o" : a[i];
+    if (std::find(known.begin(), known.end(), k) == known.end()) { err = "unexpected argument " + a[i]; return false; }
+    if (i + 1 >= a.size()) { err = a[i] + " needs a value"; return false; }
+    out.emplace_back(k, a[++i]);
+  }
+  return true;
+}
+
+std::string opt(const std::vector<std::pair<std::string, std::string>>& o, const std::string& k,
+                const std::string& def = "") {
+  std::string v = def;
+  for (const auto& [key, val] : o)
+    if (key == k) v = val;
+  return v;
+}
+
+int cmd_label(const std::vector<std::string>& a) {
+  std::vector<std::pair<std::string, std::string>> o;
+  std::string err;
+  if (!parse_opts(a, {"--rows", "--labels", "-o", "--slack"}, o, err)) return usage("label: " + err);
+  const std::string rows = opt(o, "--rows"), labels = opt(o, "--labels"), out = opt(o, "-o");
+  if (rows.empty() || labels.empty() || out.empty())
+    return usage("label needs --rows ROWS.csv --labels labels.csv -o LABELED.csv");
+  double slack = 1.0;
+  const std::string sl = opt(o, "--slack", "1.0");
+  if (!parse_number(sl, slack) || !std::isfinite(slack) || slack < 0)
+    return usage("label: --slack wants a non-negative number of seconds, got '" + sl + "'");
+  LabelSet ls;
+  if (!read_labels_file(labels, ls, err)) return bad(err);
+  std::string text, result;
+  if (!read_file(rows, text)) return bad("cannot read " + rows);
+  LabelSummary sum;
+  if (!label_rows(text, rows, ls, slack, result, sum, err)) return bad(err);
+  std::ofstream f(out, std::ios::binary | std::ios::trunc);
+  if (!f.write(result.data(), static_cast<std::streamsize>(result.size())) || !f.flush())
+    return bad("cannot write " + out);
+  std::fprintf(stderr, "spectre-ml: labelled %zu rows of %s against %zu episodes (slack %g s) -> %s\n",
+               sum.rows, rows.c_str(), ls.episodes.size(), slack, out.c_str());
+  for (const auto& [label, n] : sum.rows_per_label) std::fprintf(stderr, "  %-24s %zu rows\n", label.c_str(), n);
+  size_t unmatched = 0;
+  std::string ids;
+  for (size_t e = 0; e < ls.episodes.size(); ++e)
+    if (!sum.rows_per_episode[e] && ++unmatched <= 10) ids += (ids.empty() ? "" : ",") + ls.episodes[e].id;
+  if (unmatched)
+    std::fprintf(stderr, "spectre-ml: warning: %zu episode(s) labelled no row: %s%s\n", unmatched, ids.c_str(),
+                 unmatched > 10 ? ",..." : "");
+  return kOk;
+}
+
+int cmd_eval(const std::vector<std::string>& a) {
+  std::vector<std::pair<std::string, std::string>> o;
+  std::string err;
+  if (!parse_opts(a, {"--model", "--csv", "--label", "--json", "--phase", "--benign"}, o, err))
+    return usage("eval: " + err);
+  const std::string model = opt(o, "--model"), csv = opt(o, "--csv"), label = opt(o, "--label", "label"),
+                    json = opt(o, "--json"), phase = opt(o, "--phase", "any"), benign = opt(o, "--benign", "benign");
+  if (model.empty() || csv.empty()) return usage("eval needs --model MODEL.spm --csv LABELED.csv");
+  if (phase != "any" && phase != "end" && phase != "k4" && phase != "k16")
+    return usage("eval: --phase must be any, end, k4 or k16");
+  if (label.empty() || benign.empty()) return usage("eval: --label and --benign must not be empty");
+  LoadedModel m;
+  if (!load_artifact_file(model, m, err)) return bad(err);
+  std::vector<EvalRow> rows;
+  std::vector<double> x;
+  if (!read_eval_csv(csv, m, label, rows, x, err)) return bad(err);
+  const std::vector<std::string> pred = predict_classes(m, x, rows.size(), benign);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i].pred = pred[i];
+  EvalResult r = aggregate_eval(rows, phase, benign, alert_classes(m, benign));
+  r.class_exact = m.kind == ModelKind::XGBoost;
+  if (r.flows == 0) std::fprintf(stderr, "spectre-ml: warning: no row in phase %s\n", phase.c_str());
+  if (!json.empty()) {
+    const std::string j = eval_json(r);
+    std::ofstream f(json, std::ios::binary | std::ios::trunc);
+    if (!f.write(j.data(), static_cast<std::streamsize>(j.size())) || !f.flush()) return bad("cannot write " + json);
+  }
+  std::printf("eval: %s (%s, classes %s) on %s\n%s", model.c_str(),
+              m.kind == ModelKind::XGBoost ? "xgboost" : "iforest", join(m.class_names).c_str(), csv.c_str(),
+              eval_table(r).c_str());
+  return kOk;
 }
 
 int cmd_inspect(const std::vector<std::string>& a) {
@@ -310,6 +399,8 @@ int main(int argc, char** argv) {
   if (cmd == "compile") return cmd_compile(args);
   if (cmd == "predict") return cmd_predict(args);
   if (cmd == "inspect") return cmd_inspect(args);
+  if (cmd == "label") return cmd_label(args);
+  if (cmd == "eval") return cmd_eval(args);
   else if (cmd == "train-xgb") return cmd_train_xgb(args);
   else if (cmd == "train-iforest") return cmd_train_iforest(args);
   return usage("unknown command '" + cmd + "'");

@@ -29,7 +29,9 @@ const char* const kTrainHelp =
     "          [--eta 0.3] [--valid-frac 0.2] [--early-stop 10] [--class-weight none|auto]\n"
     "          [--seed 0] [--drop col,col]\n"
     "      Features: every numeric column except the label and --drop (default\n"
-    "      flow_id,src_ip,dest_ip,ts); non-numeric columns are skipped and reported.\n"
+    "      flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dest_ip,episode_id,label);\n"
+    "      the leading spectre-dp --dump-features metadata columns (flow_id..proto)\n"
+    "      are never features; non-numeric columns are skipped and reported.\n"
     "      Classes: --classes order, else 'benign'/'0' first then sorted; binary\n"
     "      predicts the second class. Stratified validation split; early stopping on\n"
     "      its logloss (0 = off). Empty cell or nan = missing.\n"
@@ -45,6 +47,9 @@ using cli::trim;
 
 constexpr int kOk = 0, kBadInput = 1, kUsage = 2;
 constexpr size_t kValidationRows = 8;
+// Identifiers and times, never features. The --dump-features metadata block is
+// dropped by position (its dst_port/proto are also schema features later on).
+constexpr const char* kDefaultDrop = "flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dest_ip,episode_id,label";
 
 int usage(const std::string& msg) {
   std::fprintf(stderr, "spectre-ml: %s\n(spectre-ml --help)\n", msg.c_str());
@@ -77,9 +82,11 @@ bool read_table(const std::string& path, const std::string& label, const std::se
     return false;
   }
   const std::vector<std::string> header = split(line, ',');
-  int label_col = -1;
-  for (size_t c = 0; c < header.size(); ++c)
-    if (!label.empty() && header[c] == label) label_col = static_cast<int>(c);
+  // The --dump-features metadata block (flow_id..proto) is never a feature, even
+  // where a name (dst_port, proto) is also a feature column further on.
+  const size_t meta = cli::meta_prefix(header);
+  int label_col = label.empty() ? -1 : cli::find_column(header, label, meta);
+  if (label_col < 0 && !label.empty()) label_col = cli::find_column(header, label);
   if (!label.empty() && label_col < 0) {
     err = path + ": no label column '" + label + "' in the header";
     return false;
@@ -99,8 +106,12 @@ bool read_table(const std::string& path, const std::string& label, const std::se
   if (cells.empty()) { err = path + ": no data rows"; return false; }
   std::vector<size_t> cols;
   std::string skipped;
-  for (size_t c = 0; c < header.size(); ++c) {
+  for (size_t c = meta; c < header.size(); ++c) {
     if (static_cast<int>(c) == label_col || drop.count(header[c])) continue;
+    if (cli::find_column(header, header[c], meta) != static_cast<int>(c)) {
+      err = path + ": column '" + header[c] + "' appears twice in the header";
+      return false;
+    }
     bool numeric = true;
     double v;
     for (const auto& r : cells)
@@ -159,7 +170,7 @@ bool num_opt(const Opts& o, const std::string& k, T& dst, double lo, double hi, 
 
 std::set<std::string> drop_set(const Opts& o) {
   std::set<std::string> d;
-  for (const auto& s : split(o.get("--drop", "flow_id,src_ip,dest_ip,ts"), ','))
+  for (const auto& s : split(o.get("--drop", kDefaultDrop), ','))
     if (!s.empty()) d.insert(s);
   return d;
 }

@@ -89,7 +89,9 @@ bool objective_link(const std::string& name, Link& link) {
 }
 
 // Appends one tree to `out`, re-laid breadth-first with adjacent children.
-bool load_tree(Ctx& c, uint32_t tree, size_t t, TreeEnsemble& out) {
+// Covers are appended too while `covers` is true; a tree without "sum_hessian"
+// sets it to false (the caller then drops all covers).
+bool load_tree(Ctx& c, uint32_t tree, size_t t, TreeEnsemble& out, bool& covers) {
   const std::string where = "tree " + std::to_string(t) + ": ";
   std::vector<int64_t> left, right, feat, dleft;
   std::vector<float> cond;
@@ -108,6 +110,13 @@ bool load_tree(Ctx& c, uint32_t tree, size_t t, TreeEnsemble& out) {
   const size_t n = static_cast<size_t>(num_nodes);
   if (left.size() != n || right.size() != n || feat.size() != n || dleft.size() != n || cond.size() != n)
     return c.fail(where + "node arrays disagree with num_nodes " + std::to_string(n));
+  std::vector<float> hess;
+  if (c.d.find(tree, "sum_hessian") == kNone) {
+    covers = false;
+  } else {
+    if (!float_array(c, tree, "sum_hessian", hess)) return c.fail(where + c.err.substr(c.err.find(": ") + 2));
+    if (hess.size() != n) return c.fail(where + "sum_hessian disagrees with num_nodes " + std::to_string(n));
+  }
   uint32_t st = c.d.find(tree, "split_type");
   if (st != kNone && c.d.type(st) == Type::Array)
     for (uint32_t e = c.d.first(st); e != kNone; e = c.d.next(e)) {
@@ -150,6 +159,7 @@ bool load_tree(Ctx& c, uint32_t tree, size_t t, TreeEnsemble& out) {
       node.right = node.left + 1;
     }
     out.nodes.push_back(node);
+    if (covers) out.cover.push_back(hess[i]);
   }
   return true;
 }
@@ -209,18 +219,60 @@ bool load(const Doc& d, TreeEnsemble& out, std::string& err) {
     if (nt != d.size(trees)) return c.fail("num_trees disagrees with the trees array");
   }
   size_t t = 0;
+  bool covers = true;
   for (uint32_t e = d.first(trees), g = d.first(info); e != kNone; e = d.next(e), g = d.next(g), ++t) {
     int64_t grp;
     if (!d.to_int(g, grp) || grp < 0 || grp >= out.num_group)
       return c.fail("tree_info[" + std::to_string(t) + "] is not a valid output group");
     if (d.type(e) != Type::Object) return c.fail("tree " + std::to_string(t) + " is not an object");
     out.tree_group.push_back(static_cast<uint32_t>(grp));
-    if (!load_tree(c, e, t, out)) return false;
+    if (!load_tree(c, e, t, out, covers)) return false;
   }
+  if (!covers) out.cover.clear();
+  if (!out.cover.empty()) compute_node_means(out);
   return true;
 }
 
+// a * b rounded to float on its own: with -march=native the compiler would fuse
+// it into an FMA, and libxgboost (built for baseline x86-64) does not.
+inline float mul_rounded(float a, float b) {
+  float p = a * b;
+#if defined(__GNUC__)
+  asm("" : "+r,x"(p));
+#endif
+  return p;
+}
 }  // namespace
+
+bool compute_node_means(TreeEnsemble& m) {
+  const size_t n = m.nodes.size();
+  if (m.cover.size() != n) {
+    m.cover.clear();
+    m.node_mean.clear();
+    return false;
+  }
+  m.node_mean.assign(n, 0.0f);
+  // Children have larger indices than their parent, so a backward sweep sees
+  // both children of a node before the node itself.
+  for (size_t i = n; i-- > 0;) {
+    const TreeNode& nd = m.nodes[i];
+    if (nd.is_leaf()) {
+      m.node_mean[i] = nd.value;
+    } else {
+      const size_t l = static_cast<size_t>(nd.left), r = static_cast<size_t>(nd.right);
+      if (l <= i || r <= i || l >= n || r >= n) {  // not a loader-checked layout
+        m.cover.clear();
+        m.node_mean.clear();
+        return false;
+      }
+      float v = mul_rounded(m.node_mean[l], m.cover[l]);
+      v += mul_rounded(m.node_mean[r], m.cover[r]);
+      v /= m.cover[i];
+      m.node_mean[i] = v;
+    }
+  }
+  return true;
+}
 
 bool load_xgboost_json(const std::string& text, TreeEnsemble& out, std::string& err) {
   out = TreeEnsemble{};
@@ -230,6 +282,7 @@ bool load_xgboost_json(const std::string& text, TreeEnsemble& out, std::string& 
     return false;
   }
   out.nodes.shrink_to_fit();
+  out.cover.shrink_to_fit();
   return true;
 }
 

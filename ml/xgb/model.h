@@ -45,14 +45,30 @@ struct TreeEnsemble {
   float base_margin = 0.0f;          // base_score through the objective's link
   Link link = Link::Identity;
   std::string objective;             // e.g. "binary:logistic"
+  // For explanations only (ml/xgb/explain.h); both empty when the model carries
+  // no covers (then explanations are unavailable), else nodes.size() long and in
+  // the same re-laid order as `nodes`.
+  std::vector<float> cover;          // XGBoost "sum_hessian" of each node
+  std::vector<float> node_mean;      // leaf: leaf value; internal: cover-weighted
+                                     // mean of its children (XGBoost's node mean values)
 
   size_t num_trees() const { return tree_root.size(); }
+  bool has_covers() const { return !nodes.empty() && cover.size() == nodes.size() &&
+                                   node_mean.size() == nodes.size(); }
 };
+
+// Fills m.node_mean from m.cover exactly as libxgboost's FillNodeMeanValues does
+// (float: (mean_l * cover_l + mean_r * cover_r) / cover_parent). Needs a
+// structurally valid ensemble (children after their parent). Returns false and
+// clears both vectors when cover.size() != nodes.size().
+bool compute_node_means(TreeEnsemble& m);
 
 // Parses a model saved as JSON. On any problem (syntax, truncation, missing
 // fields, inconsistent arrays, out-of-range child/feature ids, cycles, shared
 // nodes, categorical splits, vector leaves, unknown objective or booster) returns
-// false with a message in `err`; `out` is then left cleared.
+// false with a message in `err`; `out` is then left cleared. Covers come from each
+// tree's optional "sum_hessian" array: when any tree lacks it, the model loads
+// without covers; when present with the wrong length it is refused.
 bool load_xgboost_json(const std::string& text, TreeEnsemble& out, std::string& err);
 
 // Reads a file and calls load_xgboost_json.

@@ -17,28 +17,11 @@
 #include "ml/json.h"
 #include "ml/xgb/model.h"
 #include "ml/xgb/predict.h"
+#include "tests/unit/ml/xgb_fixtures.h"
 
 
 namespace spectre::ml {
 namespace {
-
-// meson passes sources relative to the build root, and the binary lives in
-// <build>/tests/unit/, so a relative __FILE__ is resolved from the binary's path.
-std::string script_path() {
-  if (const char* env = std::getenv("SPECTRE_XGB_GEN")) return env;
-  std::string f = __FILE__;
-  std::string dir = f.substr(0, f.rfind('/'));
-  if (!dir.empty() && dir[0] != '/') {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-      exe[n] = 0;
-      std::string e = exe;
-      dir = e.substr(0, e.rfind('/')) + "/../../" + dir;
-    }
-  }
-  return dir + "/gen_xgb_models.py";
-}
 
 std::string read_file(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
@@ -73,19 +56,8 @@ Rows read_csv(const std::string& p) {
 // Models and rows are produced once per process into a temp dir.
 class XgbDiff : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (std::system("/usr/bin/python3 -c 'import xgboost, numpy' >/dev/null 2>&1") != 0) {
-      skip_ = "no /usr/bin/python3 with xgboost and numpy";
-      return;
-    }
-    char tmpl[] = "/tmp/spectre_xgb_XXXXXX";
-    if (!mkdtemp(tmpl)) { skip_ = "mkdtemp failed"; return; }
-    dir_ = tmpl;
-    std::string cmd = "/usr/bin/python3 " + script_path() + " " + dir_ + " >/dev/null";
-    if (std::system(cmd.c_str()) != 0) skip_ = "gen_xgb_models.py failed: " + cmd;
-  }
+  static void SetUpTestSuite() { dir_ = testing::xgb_fixture_dir(skip_); }
   static void TearDownTestSuite() {
-    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
     std::printf("[xgb] max |ours - libxgboost|: margins %.3g, outputs %.3g\n", max_diff_, max_diff_prob_);
   }
   void SetUp() override {
