@@ -23,6 +23,9 @@ const char* usage_text() {
          "  --fast FILE         Suricata fast.log alert lines\n"
          "  -k none|all         checksum validation (default none: ignore bad checksums)\n"
          "  --no-midstream      do not pick up TCP sessions whose handshake was not seen\n"
+         "  --model FILE.spm    score flows with this ML model (spectre-ml); --no-ml: none\n"
+         "  --dump-features FILE.csv  one CSV row of per-flow features per scoring point\n"
+         "  --score-points N,M  early ML scoring after N and M packets (default 4,16; 'none')\n"
          "  --progress / --no-progress   progress line on stderr (default: if a terminal)\n"
          "  -h, --help          this help;  --version  print the version\n";
 }
@@ -89,6 +92,32 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
         err = fmt::format("-k: expected none or all, got '{}'", *v);
         return false;
       }
+    } else if (a == "--model") {
+      auto v = value("--model"); if (!v) return false;
+      o.model_path = *v;
+    } else if (a == "--dump-features") {
+      auto v = value("--dump-features"); if (!v) return false;
+      o.dump_features = *v;
+    } else if (a == "--score-points") {
+      auto v = value("--score-points"); if (!v) return false;
+      o.score_points = *v;
+      if (*v != "none") {
+        size_t count = 0, pos = 0;
+        while (pos <= v->size()) {
+          size_t c = v->find(',', pos);
+          std::string t = v->substr(pos, c == std::string::npos ? std::string::npos : c - pos);
+          char* end = nullptr;
+          long n = std::strtol(t.c_str(), &end, 10);
+          if (t.empty() || !end || *end || n < 1 || n > 65535 || ++count > 3) {
+            err = fmt::format("--score-points: expected up to 3 packet counts 1..65535 like 4,16 or 'none', got '{}'", *v);
+            return false;
+          }
+          if (c == std::string::npos) break;
+          pos = c + 1;
+        }
+      }
+    } else if (a == "--no-ml") {
+      o.no_ml = true;
     } else if (a == "--strict") {
       o.strict = true;
     } else if (a == "--no-midstream") {

@@ -17,6 +17,10 @@ struct Options {
   std::string fast_path;              // --fast: Suricata fast.log lines
   std::string rules_report;           // --rules-report: every per-rule error/skip
   int checksum = -1;                  // -k: -1 config, 0 none, 1 all
+  std::string model_path;             // --model: ML artifact (.spm)
+  std::string dump_features;          // --dump-features: feature rows CSV
+  std::string score_points;           // --score-points: "4,16" or "none"
+  bool no_ml = false;                 // --no-ml: ignore the configured model
   bool strict = false, no_midstream = false;
   bool help = false, version = false;
 };

@@ -165,6 +165,25 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (fk == "filename") return L.str(fv, c.fast_path);
         return false;
       });
+    if (k == "ml")
+      return L.each(v, "ml", [&](const std::string& mk, const YAML::Node& mv) {
+        if (mk == "model") return L.str(mv, c.ml_model);
+        if (mk == "dump_features") return L.str(mv, c.dump_features);
+        if (mk == "hosts") return L.u32(mv, c.ml_hosts, 4, 1u << 26);
+        if (mk == "host_window") return L.u32(mv, c.ml_host_window_s, 4, 86400);
+        if (mk == "points") {
+          if (!mv.IsSequence() || mv.size() > kMlPointsMax)
+            return L.fail(mv, "ml.points: expected a list of at most 3 packet counts");
+          c.ml_points.clear();
+          for (const auto& e : mv) {
+            uint32_t n = 0;
+            if (!L.u32(e, n, 1, 65535)) return false;
+            c.ml_points.push_back(n);
+          }
+          return true;
+        }
+        return false;
+      });
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;

@@ -12,6 +12,8 @@
 
 namespace spectre {
 
+constexpr size_t kMlPointsMax = 3;  // = kMaxScorePoints (dataplane/features/scoring.h)
+
 struct Config {
   // Flow timeouts in seconds, by TimeoutClass.
   uint32_t timeouts_s[kTmoClassCount] = {60, 1800, 120, 30, 300, 30, 300};
@@ -46,6 +48,12 @@ struct Config {
   bool app_layer = true;
   bool checksum_validate = false;      // checksum: all | none (Suricata -k)
   uint32_t alert_ring_size = 2048;     // per worker
+  // ML (ml:): per-flow features, scoring points, model.
+  std::string ml_model;                // .spm artifact; empty: no model scoring
+  std::string dump_features;           // CSV of every scoring point's row; empty: none
+  std::vector<uint32_t> ml_points = {4, 16};  // early scoring after N packets (<= 3 points)
+  uint32_t ml_hosts = 65536;           // per worker: source hosts in the sliding window
+  uint32_t ml_host_window_s = 60;
 };
 
 // Reads a YAML file over the defaults. Returns nullopt and sets `err`

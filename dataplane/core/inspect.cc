@@ -11,12 +11,28 @@
 
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/worker.h"
+#include "dataplane/features/scoring.h"
 
 namespace spectre {
 
 InspectCtx::InspectCtx(uint16_t worker_id, const InspectConfig& c)
     : sessions(c.sessions), segs(c.segment_chunks), app(c.app), det(worker_id), alerts(c.alert_ring),
       window(new uint8_t[kStreamWindow + kWindowChunk]) {}
+
+AlertRecord* claim_alert_slot(WorkerCtx& w) {
+  InspectCtx& ic = w.insp;
+  AlertRecord* a;
+  while (!(a = ic.alerts.claim())) {
+    if (!w.block_on_full) {
+      ic.ctr.alerts_dropped++;
+      return nullptr;
+    }
+    ic.ctr.alerts_waited++;
+    rte_pause();
+  }
+  a->has_ml = false;
+  return a;
+}
 
 namespace {
 
@@ -122,6 +138,7 @@ struct Cursor final : AlertSink, AppSink {
 
   void on_tx(bool to_server, const BufferSet& b, const AppMeta& meta) override {
     sync_app();
+    ml_app(w, f, to_server, meta);
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
     if (app_events && (!to_server || meta.proto == rules::AppProto::kDns)) log_tx(to_server, meta);
@@ -155,19 +172,7 @@ struct Cursor final : AlertSink, AppSink {
     a->flow_start = f.first_ts;
     return a;
   }
-  AlertRecord* claim_slot() {
-    InspectCtx& ic = w.insp;
-    AlertRecord* a;
-    while (!(a = ic.alerts.claim())) {
-      if (!w.block_on_full) {
-        ic.ctr.alerts_dropped++;
-        return nullptr;
-      }
-      ic.ctr.alerts_waited++;
-      rte_pause();
-    }
-    return a;
-  }
+  AlertRecord* claim_slot() { return claim_alert_slot(w); }
 
   // One transaction log line (event_type http/dns/tls): the request's or
   // response's meta, addressed like Suricata (client first).

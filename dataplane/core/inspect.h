@@ -47,6 +47,11 @@ struct Snapshot;
 struct PacketInfo;
 struct Flow;
 
+// A slot of the worker's alert ring (has_ml cleared); null when the ring is
+// full in live mode (counted in alerts_dropped). Offline it waits. The caller
+// fills it and calls w.insp.alerts.commit().
+AlertRecord* claim_alert_slot(WorkerCtx& w);
+
 // `dir` 0: to server. Cost: ~10 cycles when neither rules nor app layer are on.
 void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& f, int dir);
 // Before the flow's record is emitted: flushes reassembly and app parsers

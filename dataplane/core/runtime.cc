@@ -16,6 +16,7 @@
 #include "dataplane/core/clock.h"
 #include "dataplane/core/rules_setup.h"
 #include "dataplane/core/stats.h"
+#include "dataplane/events/eve.h"
 #include "dataplane/events/writer.h"
 #include "dataplane/io/eal.h"
 #include "dataplane/io/pcap_reader.h"
@@ -145,8 +146,22 @@ struct App {
       next.defrag_max_datagrams = cfg.defrag_max_datagrams;
       next.eve_path = cfg.eve_path;
     }
+    next.dump_features = cfg.dump_features;  // the dump file is opened once
+    if (opt.no_ml) next.ml_model.clear();
+    else if (!opt.model_path.empty()) next.ml_model = opt.model_path;
     auto snap = build_snapshot(next, snaps->current()->generation + 1);
     snap->rules = snaps->current()->rules;  // rules change on SIGUSR2 only
+    // The model file is re-read on reload (a new version may sit at the same path).
+    std::shared_ptr<const MlModel> model;
+    if (!next.ml_model.empty()) {
+      std::string err;
+      if (!(model = load_ml_model(next.ml_model, err))) {
+        io.reload_errors++;
+        fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
+        return;
+      }
+    }
+    set_model(*snap, std::move(model));
     snaps->publish(std::move(snap));
     io.reloads++;
   }
@@ -359,6 +374,32 @@ int run_dataplane(const Options& opt) {
   if (opt.strict) app.cfg.rules_strict = true;
   if (opt.checksum >= 0) app.cfg.checksum_validate = opt.checksum == 1;
   if (opt.no_midstream) app.cfg.midstream = false;
+  if (!opt.model_path.empty()) app.cfg.ml_model = opt.model_path;
+  if (opt.no_ml) app.cfg.ml_model.clear();
+  if (!opt.dump_features.empty()) app.cfg.dump_features = opt.dump_features;
+  if (!opt.score_points.empty()) {
+    app.cfg.ml_points.clear();
+    if (opt.score_points != "none")
+      for (size_t pos = 0; pos <= opt.score_points.size();) {
+        size_t c = opt.score_points.find(',', pos);
+        app.cfg.ml_points.push_back(uint32_t(std::stoul(opt.score_points.substr(pos, c - pos))));
+        if (c == std::string::npos) break;
+        pos = c + 1;
+      }
+  }
+  std::shared_ptr<const MlModel> model;
+  if (!app.cfg.ml_model.empty()) {
+    std::string merr;
+    if (!(model = load_ml_model(app.cfg.ml_model, merr))) {
+      fmt::print(stderr, "spectre-dp: {}\n", merr);
+      return 1;
+    }
+    fmt::print(stderr, "spectre-dp: ML model {} ({} {}, {} outputs, version {})\n", model->name,
+               model->anomaly ? "isolation forest" : "xgboost",
+               model->anomaly ? fmt::format("{} trees", model->m.iforest.roots.size())
+                              : fmt::format("{} trees", model->m.xgb.num_trees()),
+               model->out_class.size(), model->version);
+  }
   const bool offline = !opt.reads.empty();
   for (const auto& f : opt.reads) {  // fail early on unreadable input
     PcapReader r;
@@ -374,6 +415,15 @@ int run_dataplane(const Options& opt) {
   if (!app.cfg.fast_path.empty() && !(fast = fopen(app.cfg.fast_path.c_str(), "w"))) {
     fmt::print(stderr, "spectre-dp: {}: cannot open fast.log output: {}\n", app.cfg.fast_path, strerror(errno));
     return 1;
+  }
+  FILE* features = nullptr;
+  if (!app.cfg.dump_features.empty()) {
+    if (!(features = fopen(app.cfg.dump_features.c_str(), "w"))) {
+      fmt::print(stderr, "spectre-dp: {}: cannot open feature dump: {}\n", app.cfg.dump_features, strerror(errno));
+      if (fast) fclose(fast);
+      return 1;
+    }
+    write_feature_header(features);
   }
 
   std::string err;
@@ -426,6 +476,7 @@ int run_dataplane(const Options& opt) {
     }
     auto first = build_snapshot(app.cfg, 1);
     first->rules = ruleset;
+    set_model(*first, model);
     app.snaps = std::make_unique<SnapshotManager>(std::move(first), nw);
     InspectConfig icfg;
     icfg.sessions = app.cfg.sessions;
@@ -437,7 +488,9 @@ int run_dataplane(const Options& opt) {
     uint32_t per_worker = std::max<uint32_t>(1024, app.cfg.max_flows / nw);
     try {
       for (uint32_t i = 0; i < nw; i++) {
-        app.workers.push_back(std::make_unique<WorkerCtx>(uint16_t(i), per_worker, dcfg, app.cfg.event_ring_size, icfg));
+        app.workers.push_back(std::make_unique<WorkerCtx>(uint16_t(i), per_worker, dcfg, app.cfg.event_ring_size,
+                                                          icfg, app.cfg.ml_hosts,
+                                                          uint64_t(app.cfg.ml_host_window_s) * 1000000000ull));
         app.workers.back()->offline = offline;
         app.workers.back()->block_on_full = offline;
         app.wptrs.push_back(app.workers.back().get());
@@ -488,7 +541,7 @@ int run_dataplane(const Options& opt) {
     app.wall0 = wall_ns();
     EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
       format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
-    }, app.cfg.stats_interval_s, fast);
+    }, app.cfg.stats_interval_s, fast, features);
     writer.start();
 
     std::vector<WorkerArg> args(nw);
@@ -509,6 +562,7 @@ int run_dataplane(const Options& opt) {
     writer.stop();
     if (eve && eve != stdout) fclose(eve);
     if (fast) fclose(fast);
+    if (features) fclose(features);
     app.snaps->wait_all();
     if (!offline) ports_stop(ports);
     print_summary(stderr, collect(app.wptrs), app.io, wall);

@@ -18,6 +18,11 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   s->app_layer = cfg.app_layer;
   s->app_events = cfg.eve_app_events && !cfg.eve_path.empty();
   s->checksum_validate = cfg.checksum_validate;
+  for (size_t i = 0; i < cfg.ml_points.size() && i < kMaxScorePoints; i++)
+    s->ml.points[i] = uint16_t(cfg.ml_points[i]);
+  for (size_t i = cfg.ml_points.size(); i < kMaxScorePoints; i++) s->ml.points[i] = 0;
+  s->ml.dump = !cfg.dump_features.empty();
+  s->ml.on = s->ml.dump;
   return s;
 }
 

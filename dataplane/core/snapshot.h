@@ -13,6 +13,7 @@
 
 #include "dataplane/core/config.h"
 #include "dataplane/detect/detect.h"
+#include "dataplane/features/scoring.h"
 #include "dataplane/stream/reassembly.h"
 
 namespace spectre {
@@ -28,9 +29,15 @@ struct Snapshot {
   bool app_events = true;       // transaction logs to EVE
   bool checksum_validate = false;
   std::shared_ptr<const CompiledRuleset> rules;  // null: no signature inspection
+  MlSettings ml;
 };
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);
+// Sets the model (may be null) and turns feature tracking on when there is one.
+inline void set_model(Snapshot& s, std::shared_ptr<const MlModel> m) {
+  s.ml.model = std::move(m);
+  s.ml.on = s.ml.dump || s.ml.model;
+}
 
 class SnapshotManager {
  public:

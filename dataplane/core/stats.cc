@@ -25,6 +25,8 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
     add(t.stream, relaxed_copy(w->insp.stream_ctr));
     add(t.app, relaxed_copy(w->insp.app.ctr));
     add(t.det, relaxed_copy(w->insp.det.ctr));
+    add(t.ml, relaxed_copy(w->ml->ctr));
+    t.ml_host_evictions += w->ml->hosts.evictions();
     t.worker_pkts.push_back(c.dec.pkts);
   }
   return t;
@@ -84,9 +86,12 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
-                    "\"suppressed_pass\":{},\"checksum_invalid\":{}}}}}}}\n",
+                    "\"suppressed_pass\":{},\"checksum_invalid\":{}}}",
                  t.det.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
                  dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
+  fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
+                    "\"host_evictions\":{}}}}}}}\n",
+                 t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions);
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {
@@ -124,11 +129,14 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);
+  if (t.ml.rows)
+    fmt::print(f, "  ml: {} rows at scoring points, {} scored, {} alerts, {} dumped\n", t.ml.rows,
+               t.ml.scored, t.ml.alerts, t.ml.dumped);
   if (d.pkts)
-    fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) output {:.1f}\n",
+    fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) ml {:.1f} output {:.1f}\n",
                double(t.w.cyc_decode) / double(d.pkts), double(t.w.cyc_flow) / double(d.pkts),
                double(t.insp.cyc_inspect) / double(d.pkts), double(t.insp.cyc_detect) / double(d.pkts),
-               double(t.w.cyc_output) / double(d.pkts));
+               double(t.ml.cyc_ml) / double(d.pkts), double(t.w.cyc_output) / double(d.pkts));
 }
 
 }  // namespace spectre

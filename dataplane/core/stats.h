@@ -40,6 +40,8 @@ struct Totals {
   StreamCounters stream{};
   AppCounters app{};
   DetectCounters det{};
+  MlCounters ml{};
+  uint64_t ml_host_evictions = 0;
   std::vector<uint64_t> worker_pkts;
 };
 

@@ -30,6 +30,7 @@ inline uint8_t timeout_class(const Flow& f) {
 void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
   Flow& f = const_cast<Flow&>(cf);  // the table hands out its slot before freeing it
   if (f.session) inspect_flow_end(w, w.snap, f);
+  if (f.feat) ml_flow_end(w, f);
   uint64_t t0 = rte_rdtsc();
   Event ev;
   ev.type = EventType::kFlow;
@@ -106,7 +107,7 @@ inline void tcp_track(Flow& f, const PacketInfo& p, int dir) {
 }
 
 // Creates a flow for packet `p`; returns its index or 0.
-uint32_t flow_create(WorkerCtx& w, const PacketInfo& p) {
+uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
   uint32_t idx = w.flows.insert(p.key, p.hash, [&](const Flow& victim) {
     w.ctr.flow.evicted++;
     emit_flow_end(w, victim, EndReason::kForced);
@@ -122,6 +123,7 @@ uint32_t flow_create(WorkerCtx& w, const PacketInfo& p) {
   if (p.swapped != synack) f.flags |= kFlowInitSwapped;
   f.icmp_type = p.icmp_type;
   f.icmp_code = p.icmp_code;
+  ml_flow_start(w, s, idx, f);
   w.ctr.flow.created++;
   w.ctr.flow.active++;
   return idx;
@@ -141,7 +143,7 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
       idx = 0;
     }
   }
-  if (!idx && !(idx = flow_create(w, p))) return 0;
+  if (!idx && !(idx = flow_create(w, s, p))) return 0;
   Flow& f = w.flows.at(idx);
   dir = p.swapped == bool(f.flags & kFlowInitSwapped) ? 0 : 1;
   f.pkts[dir]++;
@@ -165,8 +167,9 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
 }  // namespace
 
 WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
-                     const InspectConfig& icfg)
-    : id(id_), flows(max_flows), defrag(dcfg), events(event_ring), insp(id_, icfg) {}
+                     const InspectConfig& icfg, uint32_t ml_hosts, uint64_t ml_window_ns)
+    : id(id_), flows(max_flows), defrag(dcfg), events(event_ring), insp(id_, icfg),
+      ml(std::make_unique<MlCtx>(max_flows, ml_hosts, ml_window_ns)) {}
 
 void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, uint64_t now_ns) {
   alignas(PacketInfo) unsigned char pi_mem[sizeof(PacketInfo) * kMaxBurst];
@@ -230,7 +233,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     if (ok[i]) w.flows.prefetch_buckets(p.hash);
   }
   uint64_t t1 = rte_rdtsc();
-  uint64_t out0 = w.ctr.cyc_output, insp0 = w.insp.ctr.cyc_inspect;
+  uint64_t out0 = w.ctr.cyc_output, insp0 = w.insp.ctr.cyc_inspect, ml0 = w.ml->ctr.cyc_ml;
 
   // Lookup pass: buckets are in cache by now; start loading the flows.
   for (int i = 0; i < n; i++) {
@@ -249,12 +252,18 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     }
     int dir = 0;
     f = flow_update(w, s, pi[i], f, dir);
-    if (f) inspect_packet(w, s, pi[i], w.flows.at(f), dir);
+    if (f) {
+      Flow& fl = w.flows.at(f);
+      inspect_packet(w, s, pi[i], fl, dir);
+      if (fl.feat) ml_packet(w, s, f, fl, pi[i], dir);
+    }
   }
+  if (w.ml->n) ml_flush(w);
   for (int i = 0; i < nheld; i++) w.defrag.release(held[i]);
   uint64_t t2 = rte_rdtsc();
   w.ctr.cyc_decode += t1 - t0;
-  w.ctr.cyc_flow += (t2 - t1) - (w.ctr.cyc_output - out0) - (w.insp.ctr.cyc_inspect - insp0);
+  w.ctr.cyc_flow += (t2 - t1) - (w.ctr.cyc_output - out0) - (w.insp.ctr.cyc_inspect - insp0) -
+                    (w.ml->ctr.cyc_ml - ml0);
   w.ctr.bursts++;
 }
 
@@ -264,10 +273,12 @@ void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
   w.flows.expire(w.clock_ns, s.tmo_ns, s.expire_budget,
                  [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
   if (w.defrag.in_flight()) w.defrag.expire(w.clock_ns);
+  if (w.ml->n) ml_flush(w);
 }
 
 void worker_flush(WorkerCtx& w) {
   w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
+  ml_flush(w);
 }
 
 }  // namespace spectre

@@ -13,6 +13,7 @@
 #include "dataplane/decode/defrag.h"
 #include "dataplane/events/event.h"
 #include "dataplane/events/spsc_ring.h"
+#include "dataplane/features/scoring.h"
 #include "dataplane/flow/flow_table.h"
 
 namespace spectre {
@@ -42,7 +43,8 @@ struct WorkerCounters {
 
 struct alignas(64) WorkerCtx {
   WorkerCtx(uint16_t id, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
-            const InspectConfig& icfg = InspectConfig{});
+            const InspectConfig& icfg = InspectConfig{}, uint32_t ml_hosts = 65536,
+            uint64_t ml_window_ns = 60000000000ull);
 
   uint16_t id;
   bool offline = true;        // timestamps from mbuf meta, not the TSC
@@ -53,6 +55,7 @@ struct alignas(64) WorkerCtx {
   Defrag defrag;
   SpscRing<Event> events;
   InspectCtx insp;            // reassembly, app layer, detection, alert ring
+  std::unique_ptr<MlCtx> ml;  // features, scoring points, model scoring
   const Snapshot* snap = nullptr;  // as of the last burst/tick; valid until the next quiescent()
   WorkerCounters ctr{};
 };

@@ -1,6 +1,7 @@
 // EVE JSON formatting (Suricata field names). Writer thread only: never on a worker.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include <fmt/format.h>
@@ -25,6 +26,14 @@ void put_json_escaped(fmt::memory_buffer& out, std::string_view s);
 void format_alert(fmt::memory_buffer& out, const AlertRecord& a);
 // Appends one app-layer transaction line: event_type "http", "dns" or "tls".
 void format_app_event(fmt::memory_buffer& out, const AlertRecord& a);
+// The alert's "ml" object (no leading comma): model, version, score,
+// threshold, class, phase, top_features (feature_csv.cc).
+void format_ml_object(fmt::memory_buffer& out, const AlertRecord& a);
+// --dump-features CSV: the header line, and one row per kFeatureRow record:
+// flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto,<features>.
+// Floats are printed in their shortest exact form (they parse back bit-equal).
+void write_feature_header(FILE* f);
+void format_feature_row(fmt::memory_buffer& out, const AlertRecord& a);
 // Appends one Suricata fast.log line (UTC timestamps).
 void format_fast(fmt::memory_buffer& out, const AlertRecord& a);
 

@@ -73,6 +73,10 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
     out.append(std::string_view(a.metadata));
   }
   out.push_back('}');
+  if (a.has_ml) {
+    out.push_back(',');
+    format_ml_object(out, a);
+  }
   if (a.has_flow) {  // Suricata's alert.flow: the flow as of this alert
     fmt::format_to(o, ",\"flow\":{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},"
                       "\"bytes_toclient\":{},\"start\":\"",

@@ -33,16 +33,32 @@ struct Event {
 };
 static_assert(sizeof(Event) <= 128);
 
+// What an ML alert adds (dataplane/features/scoring.h), copied out of the
+// model (a reload may free it before the writer formats the alert).
+struct MlAlertMeta {
+  char model[64], version[32], cls[48];
+  float score, threshold;
+  uint16_t phase;                 // K of the early scoring point, 0 = flow end
+  uint8_t ntop;
+  bool anomaly;                   // isolation forest (category "anomaly")
+  struct Top {
+    uint16_t feature;             // schemas/features.def id
+    float value, contribution;
+  } top[3];
+};
+
 // One alert, copied out of the ruleset (which a reload may free before the
 // writer formats it). Written in place into the worker's alert ring.
 struct AlertRecord {
-  enum Kind : uint8_t { kAlert, kAppTx };  // kAppTx: an app-layer transaction log (event_type http/dns/tls)
+  // kAppTx: an app-layer transaction log (event_type http/dns/tls);
+  // kFeatureRow: one --dump-features CSV row (features, ml.phase).
+  enum Kind : uint8_t { kAlert, kAppTx, kFeatureRow };
   uint8_t kind;
   uint64_t ts_ns, flow_id;
   uint8_t src[16], dst[16];       // as in the packet
   uint16_t sport, dport;
   uint8_t ip_ver, proto, app_proto;
-  bool to_server, has_flow, has_app;
+  bool to_server, has_flow, has_app, has_ml;
   uint8_t action;                 // rules::Action
   uint8_t severity;
   uint8_t worker;
@@ -50,6 +66,8 @@ struct AlertRecord {
   uint64_t flow_pkts[2], flow_bytes[2], flow_start;  // the flow so far (alerts): [0] to server
   char msg[256], category[128], metadata[512];  // NUL-terminated, truncated
   AppMeta app;                    // valid when has_app
+  MlAlertMeta ml;                 // valid when has_ml (phase also for kFeatureRow)
+  float features[64];             // kFeatureRow: the row (kNumFeatures used)
 };
 
 }  // namespace spectre

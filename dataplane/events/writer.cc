@@ -7,8 +7,8 @@
 namespace spectre {
 
 EventWriter::EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats,
-                         uint32_t stats_interval_s, FILE* fast)
-    : fast_(fast), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
+                         uint32_t stats_interval_s, FILE* fast, FILE* features)
+    : fast_(fast), features_(features), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
       interval_s_(stats_interval_s) {}
 
 EventWriter::~EventWriter() {
@@ -29,6 +29,8 @@ size_t EventWriter::drain(fmt::memory_buffer& buf) {
       if (!a) break;
       if (a->kind == AlertRecord::kAppTx) {
         if (out_) format_app_event(buf, *a);
+      } else if (a->kind == AlertRecord::kFeatureRow) {
+        if (features_) format_feature_row(feat_buf_, *a);
       } else {
         if (out_) format_alert(buf, *a);
         if (fast_) format_fast(fast_buf_, *a);
@@ -44,6 +46,8 @@ void EventWriter::flush(fmt::memory_buffer& buf) {
   buf.clear();
   if (fast_ && fast_buf_.size()) fwrite(fast_buf_.data(), 1, fast_buf_.size(), fast_);
   fast_buf_.clear();
+  if (features_ && feat_buf_.size()) fwrite(feat_buf_.data(), 1, feat_buf_.size(), features_);
+  feat_buf_.clear();
 }
 
 void EventWriter::run() {
@@ -70,6 +74,7 @@ void EventWriter::run() {
   flush(buf);
   if (out_) fflush(out_);
   if (fast_) fflush(fast_);
+  if (features_) fflush(features_);
 }
 
 void EventWriter::stop() {

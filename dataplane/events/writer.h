@@ -19,7 +19,7 @@ class EventWriter {
   // `out` may be null: events are drained and discarded. `fast` (may be
   // null) gets fast.log lines for alerts.
   EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats, uint32_t stats_interval_s,
-              FILE* fast = nullptr);
+              FILE* fast = nullptr, FILE* features = nullptr);
   ~EventWriter();
   void start();
   // Drains what is left, writes a final stats line, flushes. Call after workers stopped.
@@ -29,8 +29,9 @@ class EventWriter {
   void run();
   size_t drain(fmt::memory_buffer& buf);
   void flush(fmt::memory_buffer& buf);
-  fmt::memory_buffer fast_buf_;
+  fmt::memory_buffer fast_buf_, feat_buf_;
   FILE* fast_;
+  FILE* features_;
   std::vector<WorkerCtx*> workers_;
   FILE* out_;
   StatsFn stats_;

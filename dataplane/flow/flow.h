@@ -40,7 +40,8 @@ struct alignas(64) Flow {
   uint64_t pkts[2], bytes[2];    // [0] to server, [1] to client
   uint32_t session;              // worker session slot (stream/app/detect state); 0: none
   uint8_t app_proto;             // rules::AppProto
-  uint8_t pad[3];
+  uint8_t feat;                  // ML feature state valid (dataplane/features)
+  uint8_t pad[2];
   uint8_t flags;
   uint8_t icmp_type, icmp_code;  // of the first packet
   uint8_t pad2;

@@ -56,6 +56,7 @@ class FlowTable {
   void flush(OnEnd&& on_end);
 
   Flow& at(uint32_t idx) { return flows_[idx]; }
+  uint32_t index_of(const Flow& f) const { return uint32_t(&f - flows_); }
   const Flow& at(uint32_t idx) const { return flows_[idx]; }
   uint32_t size() const { return used_; }
   uint32_t capacity() const { return max_; }

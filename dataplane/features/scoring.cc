@@ -1,0 +1,289 @@
+#include "dataplane/features/scoring.h"
+
+#include <cmath>
+#include <cstring>
+
+#include <rte_cycles.h>
+
+#include "dataplane/core/inspect.h"
+#include "dataplane/core/snapshot.h"
+#include "dataplane/core/worker.h"
+#include "ml/feature_schema.h"
+#include "ml/iforest/explain.h"
+#include "ml/xgb/explain.h"
+#include "ml/xgb/predict.h"
+
+namespace spectre {
+
+namespace {
+
+template <size_t N>
+void copy_cstr(char (&dst)[N], const std::string& s) {
+  size_t n = s.size() < N - 1 ? s.size() : N - 1;
+  std::memcpy(dst, s.data(), n);
+  dst[n] = 0;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Initiator-first addresses and ports of a flow.
+void fill_endpoints(const Flow& f, MlRowMeta& m) {
+  bool sw = f.flags & kFlowInitSwapped;
+  std::memcpy(m.src, sw ? f.key.hi_addr : f.key.lo_addr, 16);
+  std::memcpy(m.dst, sw ? f.key.lo_addr : f.key.hi_addr, 16);
+  m.sport = sw ? f.key.hi_port : f.key.lo_port;
+  m.dport = sw ? f.key.lo_port : f.key.hi_port;
+}
+
+void flush_batch(WorkerCtx& w);
+
+// Gathers one row; scores the batch first when it is full.
+void add_row(WorkerCtx& w, uint32_t idx, const Flow& f, uint16_t phase) {
+  MlCtx& c = *w.ml;
+  if (c.n == kMlBatch) flush_batch(w);
+  MlRowMeta& m = c.meta[c.n];
+  fill_endpoints(f, m);
+  m.flow_id = flow_id_of(f);
+  m.ts_start = f.first_ts;
+  m.ts = f.last_ts;
+  m.pkts[0] = f.pkts[0];
+  m.pkts[1] = f.pkts[1];
+  m.bytes[0] = f.bytes[0];
+  m.bytes[1] = f.bytes[1];
+  m.ip_ver = f.key.ip_ver;
+  m.proto = f.key.proto;
+  m.app_proto = f.app_proto;
+  m.phase = phase;
+  HostStats hs = c.hosts.stats(m.src, f.last_ts);
+  feat_extract(f, c.feats.at(idx), hs, c.rows[c.n]);
+  c.n++;
+  c.ctr.rows++;
+}
+
+// Common fields of a record about row i.
+void fill_record(WorkerCtx& w, AlertRecord& a, const MlRowMeta& m) {
+  a.ts_ns = m.ts;
+  a.flow_id = m.flow_id;
+  std::memcpy(a.src, m.src, 16);
+  std::memcpy(a.dst, m.dst, 16);
+  a.sport = m.sport;
+  a.dport = m.dport;
+  a.ip_ver = m.ip_ver;
+  a.proto = m.proto;
+  a.app_proto = m.app_proto;
+  a.to_server = true;
+  a.has_flow = true;
+  a.has_app = false;
+  a.worker = uint8_t(w.id);
+  for (int d = 0; d < 2; d++) {
+    a.flow_pkts[d] = m.pkts[d];
+    a.flow_bytes[d] = m.bytes[d];
+  }
+  a.flow_start = m.ts_start;
+  a.ml.phase = m.phase;
+}
+
+void emit_alert(WorkerCtx& w, const MlModel& mm, uint32_t i, uint32_t out, float score) {
+  MlCtx& c = *w.ml;
+  AlertRecord* a = claim_alert_slot(w);
+  if (!a) return;
+  fill_record(w, *a, c.meta[i]);
+  a->kind = AlertRecord::kAlert;
+  a->action = uint8_t(rules::Action::kAlert);
+  a->severity = mm.anomaly ? 3 : 2;
+  a->gid = kMlGid;
+  a->sid = (mm.anomaly ? 2000 : 1000) + out;
+  a->rev = 1;
+  const std::string& cls = mm.out_class[out];
+  std::snprintf(a->msg, sizeof a->msg, "ML: %s", cls.c_str());
+  std::snprintf(a->category, sizeof a->category, "%s", mm.anomaly ? "anomaly" : "ML detection");
+  a->metadata[0] = 0;
+  a->has_ml = true;
+  MlAlertMeta& ml = a->ml;
+  copy_cstr(ml.model, mm.name);
+  copy_cstr(ml.version, mm.version);
+  copy_cstr(ml.cls, cls);
+  ml.score = score;
+  ml.threshold = mm.threshold[out];
+  ml.anomaly = mm.anomaly;
+  ml.ntop = 0;
+  // Reasons: only for rows that alert (~trees * depth node visits each).
+  if (mm.anomaly) {
+    for (uint32_t k = 0; k < ml::kNumFeatures; k++) c.drows[0][k] = c.rows[i][k];
+    ml::IForestFeatureContribution top[kMlTop];
+    size_t nt = ml::top_iforest_features(mm.m.iforest, c.drows[0], kMlTop, c.dwork, top);
+    for (size_t k = 0; k < nt; k++)
+      ml.top[ml.ntop++] = {uint16_t(top[k].feature), float(top[k].value), float(top[k].contribution)};
+  } else {
+    ml::FeatureContribution top[kMlTop];
+    size_t nt = ml::top_contributions(mm.m.xgb, c.rows[i], out, kMlTop, c.work, top);
+    for (size_t k = 0; k < nt; k++) ml.top[ml.ntop++] = {uint16_t(top[k].feature), top[k].value, top[k].contribution};
+  }
+  w.insp.alerts.commit();
+  c.ctr.alerts++;
+}
+
+void emit_row(WorkerCtx& w, uint32_t i) {
+  MlCtx& c = *w.ml;
+  AlertRecord* a = claim_alert_slot(w);
+  if (!a) return;
+  fill_record(w, *a, c.meta[i]);
+  a->kind = AlertRecord::kFeatureRow;
+  std::memcpy(a->features, c.rows[i], sizeof(float) * ml::kNumFeatures);
+  w.insp.alerts.commit();
+  c.ctr.dumped++;
+}
+
+void score_batch(WorkerCtx& w, const MlModel& mm) {
+  MlCtx& c = *w.ml;
+  uint32_t n = c.n;
+  if (mm.anomaly) {
+    for (uint32_t i = 0; i < n; i++)
+      for (uint32_t k = 0; k < ml::kNumFeatures; k++) c.drows[i][k] = c.rows[i][k];
+    ml::score_samples(mm.m.iforest, &c.drows[0][0], n, kRowStride, c.dout);
+    // drows[0] is reused as explanation input below: alerts read rows[i].
+    for (uint32_t i = 0; i < n; i++)
+      if (c.dout[i] < mm.threshold[0]) emit_alert(w, mm, i, 0, float(c.dout[i]));
+  } else {
+    uint32_t g = uint32_t(mm.out_class.size());
+    ml::predict_prob(mm.m.xgb, &c.rows[0][0], n, kRowStride, c.out);
+    for (uint32_t i = 0; i < n; i++) {
+      const float* o = c.out + size_t(i) * g;
+      // Multi-class: the most likely non-benign class over its threshold.
+      int best = -1;
+      for (uint32_t k = 0; k < g; k++)
+        if (int(k) != mm.benign && o[k] >= mm.threshold[k] && (best < 0 || o[k] > o[best])) best = int(k);
+      if (best >= 0) emit_alert(w, mm, i, uint32_t(best), o[best]);
+    }
+  }
+  c.ctr.scored += n;
+}
+
+void flush_batch(WorkerCtx& w) {
+  MlCtx& c = *w.ml;
+  const Snapshot* s = w.snap;
+  if (s && s->ml.model) score_batch(w, *s->ml.model);
+  if (s && s->ml.dump)
+    for (uint32_t i = 0; i < c.n; i++) emit_row(w, i);
+  c.n = 0;
+}
+
+}  // namespace
+
+MlCtx::MlCtx(uint32_t max_flows, uint32_t hosts_, uint64_t host_window_ns)
+    : feats(max_flows), hosts(hosts_, host_window_ns) {}
+
+std::shared_ptr<const MlModel> load_ml_model(const std::string& path, std::string& err) {
+  auto mm = std::make_shared<MlModel>();
+  if (!ml::load_artifact_file(path, mm->m, err)) {
+    err = path + ": " + err;
+    return nullptr;
+  }
+  const ml::LoadedModel& m = mm->m;
+  if (m.feature_schema_hash != ml::schema_hash()) {
+    err = path + ": feature schema mismatch: the model was trained on features with hash " +
+          m.feature_schema_hash.substr(0, 16) + "..., this data plane computes " +
+          ml::schema_hash().substr(0, 16) + "... (spectre-ml schema); retrain on rows from --dump-features";
+    return nullptr;
+  }
+  if (m.num_features > kRowStride) {
+    err = path + ": " + std::to_string(m.num_features) + " features, rows hold " + std::to_string(kRowStride);
+    return nullptr;
+  }
+  size_t outs = m.num_outputs();
+  if (outs == 0 || outs > kMlMaxOutputs) {
+    err = path + ": " + std::to_string(outs) + " outputs (at most " + std::to_string(kMlMaxOutputs) + ")";
+    return nullptr;
+  }
+  mm->path = path;
+  size_t slash = path.find_last_of('/');
+  mm->name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  if (mm->name.size() > 4 && mm->name.compare(mm->name.size() - 4, 4, ".spm") == 0)
+    mm->name.resize(mm->name.size() - 4);
+  mm->version = m.sha256.substr(0, 12);
+  for (const auto& [k, v] : m.metrics)
+    if (k == "version") mm->version = std::to_string(int64_t(v));
+  mm->anomaly = m.kind == ml::ModelKind::IForest;
+  for (size_t k = 0; k < outs; k++) {
+    std::string cls;
+    if (mm->anomaly) cls = "anomaly";
+    else if (outs == 1) cls = m.class_names.size() >= 2 ? m.class_names[1]
+                              : m.class_names.size() == 1 ? m.class_names[0] : "attack";
+    else cls = k < m.class_names.size() ? m.class_names[k] : "class" + std::to_string(k);
+    mm->out_class.push_back(cls);
+    if (outs > 1 && lower(cls) == "benign") mm->benign = int(k);
+    double t = k < m.thresholds.size() ? m.thresholds[k] : (mm->anomaly ? m.iforest.offset : 0.5);
+    mm->threshold.push_back(float(t));
+  }
+  return mm;
+}
+
+const char* ml_phase_name(uint16_t phase, char* buf) {
+  if (!phase) std::snprintf(buf, 8, "end");
+  else std::snprintf(buf, 8, "k%u", unsigned(phase));
+  return buf;
+}
+
+void ml_flow_start(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f) {
+  f.feat = 0;
+  if (!s.ml.on) return;
+  f.feat = 1;
+  MlCtx& c = *w.ml;
+  feat_reset(c.feats.at(idx), f.first_ts);
+  MlRowMeta m;
+  fill_endpoints(f, m);
+  c.hosts.flow_started(m.src, m.dst, m.dport, f.first_ts);
+}
+
+void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const PacketInfo& p, int dir) {
+  if (!f.feat) return;
+  uint64_t t0 = rte_rdtsc();
+  MlCtx& c = *w.ml;
+  FlowFeat& ff = c.feats.at(idx);
+  feat_packet(ff, p, dir);
+  // The first answer settles the flow's outcome for its initiator's window.
+  if (dir == 1 && !(ff.flags & kFeatOutcome)) {
+    ff.flags |= kFeatOutcome;
+    MlRowMeta m;
+    fill_endpoints(f, m);
+    c.hosts.flow_outcome(m.src, p.proto == 6 && (p.tcp_flags & kRst), p.ts_ns);
+  }
+  uint64_t total = f.pkts[0] + f.pkts[1];
+  for (uint32_t k = 0; k < kMaxScorePoints && s.ml.points[k]; k++)
+    if (total == s.ml.points[k]) add_row(w, idx, f, s.ml.points[k]);
+  c.ctr.cyc_ml += rte_rdtsc() - t0;
+}
+
+void ml_app(WorkerCtx& w, Flow& f, bool to_server, const AppMeta& m) {
+  if (f.feat) feat_app(w.ml->feats.at(w.flows.index_of(f)), to_server, m);
+}
+
+void ml_flow_end(WorkerCtx& w, Flow& f) {
+  if (!f.feat) return;
+  uint64_t t0 = rte_rdtsc();
+  MlCtx& c = *w.ml;
+  uint32_t idx = w.flows.index_of(f);
+  FlowFeat& ff = c.feats.at(idx);
+  if (!(ff.flags & kFeatOutcome)) {  // never answered
+    ff.flags |= kFeatOutcome;
+    MlRowMeta m;
+    fill_endpoints(f, m);
+    c.hosts.flow_outcome(m.src, true, f.last_ts);
+  }
+  add_row(w, idx, f, 0);
+  f.feat = 0;
+  c.ctr.cyc_ml += rte_rdtsc() - t0;
+}
+
+void ml_flush(WorkerCtx& w) {
+  MlCtx& c = *w.ml;
+  if (!c.n) return;
+  uint64_t t0 = rte_rdtsc();
+  flush_batch(w);
+  c.ctr.cyc_ml += rte_rdtsc() - t0;
+}
+
+}  // namespace spectre

@@ -1,0 +1,97 @@
+// ML stage of the worker: per-flow feature tracking, scoring points (after K
+// packets and at flow end), batch scoring with the snapshot's compiled model,
+// ML alerts with explanations, and feature-row dumps.
+//
+// Threads: load_ml_model on the control (main) thread; everything else on the
+// owning worker. The worker never allocates here: rows are gathered into a
+// fixed batch and scored when it fills or at the end of each burst / tick.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/features/flow_features.h"
+#include "dataplane/features/host_window.h"
+#include "ml/artifact.h"
+
+namespace spectre {
+
+constexpr uint32_t kMlBatch = 64;          // rows scored together
+constexpr uint32_t kMlMaxOutputs = 16;     // classes per model
+constexpr uint32_t kMaxScorePoints = 3;    // early points besides flow end
+constexpr uint32_t kMlTop = 3;             // explained features per alert
+constexpr uint32_t kMlGid = 9000;          // alert gid of ML detections
+
+// A model as published in the snapshot (immutable once built).
+struct MlModel {
+  ml::LoadedModel m;
+  std::string path, name, version;
+  std::vector<std::string> out_class;      // class per output
+  std::vector<float> threshold;            // per output
+  int benign = -1;                         // output never alerted (class "benign")
+  bool anomaly = false;                    // isolation forest: alert when score < threshold
+};
+
+// Loads an artifact for this data plane: its feature schema hash must equal
+// ours (schemas/features.def), at most kMlMaxOutputs outputs. Null + err.
+std::shared_ptr<const MlModel> load_ml_model(const std::string& path, std::string& err);
+
+// Snapshot part (built from Config).
+struct MlSettings {
+  bool on = false;      // track features: a model is loaded or rows are dumped
+  bool dump = false;    // feature rows go to the dump file
+  uint16_t points[kMaxScorePoints] = {4, 16, 0};  // early scoring after N packets; 0 = unused
+  std::shared_ptr<const MlModel> model;
+};
+
+struct MlCounters {
+  uint64_t rows, scored, alerts, dumped;
+  uint64_t cyc_ml;  // rdtsc in the ML stage (features, scoring, explanations)
+};
+
+struct MlRowMeta {
+  uint64_t flow_id, ts_start, ts;
+  uint64_t pkts[2], bytes[2];
+  uint8_t src[16], dst[16];                // initiator first
+  uint16_t sport, dport;
+  uint8_t ip_ver, proto, app_proto;
+  uint16_t phase;                          // K of the early point, 0 = flow end
+};
+
+struct alignas(64) MlCtx {
+  MlCtx(uint32_t max_flows, uint32_t hosts, uint64_t host_window_ns);
+  FeatureStore feats;
+  HostWindow hosts;
+  uint32_t n = 0;
+  float rows[kMlBatch][kRowStride];
+  double drows[kMlBatch][kRowStride];      // isolation-forest input
+  float out[kMlBatch * kMlMaxOutputs];
+  double dout[kMlBatch];
+  float work[(kRowStride + 1) * kMlMaxOutputs];  // explanation scratch
+  double dwork[kRowStride * 2];
+  MlRowMeta meta[kMlBatch];
+  MlCounters ctr{};
+};
+
+struct WorkerCtx;
+struct Snapshot;
+struct Flow;
+struct PacketInfo;
+struct AppMeta;
+
+// Flow stage hooks (no-ops unless s.ml.on). ml_flow_start right after the
+// flow is created; ml_packet after the packet was counted and inspected.
+void ml_flow_start(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f);
+void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const PacketInfo& p, int dir);
+// App transaction direction (called from inspection).
+void ml_app(WorkerCtx& w, Flow& f, bool to_server, const AppMeta& m);
+// Before the flow's slot is freed: the end scoring point.
+void ml_flow_end(WorkerCtx& w, Flow& f);
+// Scores and emits pending rows. End of every burst, tick and flush.
+void ml_flush(WorkerCtx& w);
+
+// "k4", "k16", "end" into buf (>= 8 bytes); returns buf.
+const char* ml_phase_name(uint16_t phase, char* buf);
+
+}  // namespace spectre
