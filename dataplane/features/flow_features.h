@@ -25,6 +25,7 @@ enum FeatFlags : uint8_t {
   kFeatPay0 = 4, kFeatPay1 = 8,          // entropy taken per direction
   kFeatOutcome = 16,                     // host outcome counted
   kFeatSni = 32,
+  kFeatMlAlerted = 64,                   // one ML alert per flow: later points are not scored
 };
 
 struct alignas(64) FlowFeat {

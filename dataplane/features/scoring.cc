@@ -41,10 +41,15 @@ void fill_endpoints(const Flow& f, MlRowMeta& m) {
 void flush_batch(WorkerCtx& w);
 
 // Gathers one row; scores the batch first when it is full.
-void add_row(WorkerCtx& w, uint32_t idx, const Flow& f, uint16_t phase) {
+void add_row(WorkerCtx& w, const Snapshot& s, uint32_t idx, const Flow& f, uint16_t phase) {
   MlCtx& c = *w.ml;
+  const FlowFeat& ff = c.feats.at(idx);
+  bool score = s.ml.model && !(ff.flags & kFeatMlAlerted);
+  if (!score && !s.ml.dump) return;
   if (c.n == kMlBatch) flush_batch(w);
   MlRowMeta& m = c.meta[c.n];
+  m.idx = idx;
+  m.score = score;
   fill_endpoints(f, m);
   m.flow_id = flow_id_of(f);
   m.ts_start = f.first_ts;
@@ -58,7 +63,7 @@ void add_row(WorkerCtx& w, uint32_t idx, const Flow& f, uint16_t phase) {
   m.app_proto = f.app_proto;
   m.phase = phase;
   HostStats hs = c.hosts.stats(m.src, f.last_ts);
-  feat_extract(f, c.feats.at(idx), hs, c.rows[c.n]);
+  feat_extract(f, ff, hs, c.rows[c.n]);
   c.n++;
   c.ctr.rows++;
 }
@@ -88,6 +93,9 @@ void fill_record(WorkerCtx& w, AlertRecord& a, const MlRowMeta& m) {
 
 void emit_alert(WorkerCtx& w, const MlModel& mm, uint32_t i, uint32_t out, float score) {
   MlCtx& c = *w.ml;
+  const MlRowMeta& rm = c.meta[i];
+  Flow& f = w.flows.at(rm.idx);
+  if (f.feat && flow_id_of(f) == rm.flow_id) c.feats.at(rm.idx).flags |= kFeatMlAlerted;
   AlertRecord* a = claim_alert_slot(w);
   if (!a) return;
   fill_record(w, *a, c.meta[i]);
@@ -112,9 +120,9 @@ void emit_alert(WorkerCtx& w, const MlModel& mm, uint32_t i, uint32_t out, float
   ml.ntop = 0;
   // Reasons: only for rows that alert (~trees * depth node visits each).
   if (mm.anomaly) {
-    for (uint32_t k = 0; k < ml::kNumFeatures; k++) c.drows[0][k] = c.rows[i][k];
+    for (uint32_t k = 0; k < ml::kNumFeatures; k++) c.xrow[k] = c.rows[i][k];
     ml::IForestFeatureContribution top[kMlTop];
-    size_t nt = ml::top_iforest_features(mm.m.iforest, c.drows[0], kMlTop, c.dwork, top);
+    size_t nt = ml::top_iforest_features(mm.m.iforest, c.xrow, kMlTop, c.dwork, top);
     for (size_t k = 0; k < nt; k++)
       ml.top[ml.ntop++] = {uint16_t(top[k].feature), float(top[k].value), float(top[k].contribution)};
   } else {
@@ -137,29 +145,48 @@ void emit_row(WorkerCtx& w, uint32_t i) {
   c.ctr.dumped++;
 }
 
+// Output index that alerts for row i, or -1. Isolation forest: score below
+// the threshold; XGBoost: the most likely non-benign class over its threshold.
+int alert_output(const MlCtx& c, const MlModel& mm, uint32_t i, float& score) {
+  if (mm.anomaly) {
+    score = float(c.dout[i]);
+    return c.dout[i] < mm.threshold[0] ? 0 : -1;
+  }
+  uint32_t g = uint32_t(mm.out_class.size());
+  const float* o = c.out + size_t(i) * g;
+  int best = -1;
+  for (uint32_t k = 0; k < g; k++)
+    if (int(k) != mm.benign && o[k] >= mm.threshold[k] && (best < 0 || o[k] > o[best])) best = int(k);
+  if (best >= 0) score = o[best];
+  return best;
+}
+
 void score_batch(WorkerCtx& w, const MlModel& mm) {
   MlCtx& c = *w.ml;
-  uint32_t n = c.n;
+  uint32_t n = c.n, todo = 0;
+  for (uint32_t i = 0; i < n; i++) todo += c.meta[i].score;
+  if (!todo) return;
   if (mm.anomaly) {
     for (uint32_t i = 0; i < n; i++)
       for (uint32_t k = 0; k < ml::kNumFeatures; k++) c.drows[i][k] = c.rows[i][k];
     ml::score_samples(mm.m.iforest, &c.drows[0][0], n, kRowStride, c.dout);
-    // drows[0] is reused as explanation input below: alerts read rows[i].
-    for (uint32_t i = 0; i < n; i++)
-      if (c.dout[i] < mm.threshold[0]) emit_alert(w, mm, i, 0, float(c.dout[i]));
   } else {
-    uint32_t g = uint32_t(mm.out_class.size());
     ml::predict_prob(mm.m.xgb, &c.rows[0][0], n, kRowStride, c.out);
-    for (uint32_t i = 0; i < n; i++) {
-      const float* o = c.out + size_t(i) * g;
-      // Multi-class: the most likely non-benign class over its threshold.
-      int best = -1;
-      for (uint32_t k = 0; k < g; k++)
-        if (int(k) != mm.benign && o[k] >= mm.threshold[k] && (best < 0 || o[k] > o[best])) best = int(k);
-      if (best >= 0) emit_alert(w, mm, i, uint32_t(best), o[best]);
-    }
   }
-  c.ctr.scored += n;
+  bool alerted[kMlBatch];
+  for (uint32_t i = 0; i < n; i++) {
+    alerted[i] = false;
+    float score = 0;
+    int out = c.meta[i].score ? alert_output(c, mm, i, score) : -1;
+    if (out < 0) continue;
+    // One alert per flow, also when two of its points fall in one batch.
+    bool dup = false;
+    for (uint32_t j = 0; j < i && !dup; j++) dup = alerted[j] && c.meta[j].flow_id == c.meta[i].flow_id;
+    if (dup) continue;
+    alerted[i] = true;
+    emit_alert(w, mm, i, uint32_t(out), score);
+  }
+  c.ctr.scored += todo;
 }
 
 void flush_batch(WorkerCtx& w) {
@@ -253,7 +280,7 @@ void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const Pac
   }
   uint64_t total = f.pkts[0] + f.pkts[1];
   for (uint32_t k = 0; k < kMaxScorePoints && s.ml.points[k]; k++)
-    if (total == s.ml.points[k]) add_row(w, idx, f, s.ml.points[k]);
+    if (total == s.ml.points[k]) add_row(w, s, idx, f, s.ml.points[k]);
   c.ctr.cyc_ml += rte_rdtsc() - t0;
 }
 
@@ -273,7 +300,7 @@ void ml_flow_end(WorkerCtx& w, Flow& f) {
     fill_endpoints(f, m);
     c.hosts.flow_outcome(m.src, true, f.last_ts);
   }
-  add_row(w, idx, f, 0);
+  if (w.snap) add_row(w, *w.snap, idx, f, 0);
   f.feat = 0;
   c.ctr.cyc_ml += rte_rdtsc() - t0;
 }

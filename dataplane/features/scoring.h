@@ -18,7 +18,7 @@
 namespace spectre {
 
 constexpr uint32_t kMlBatch = 64;          // rows scored together
-constexpr uint32_t kMlMaxOutputs = 16;     // classes per model
+constexpr uint32_t kMlMaxOutputs = 32;     // classes per model
 constexpr uint32_t kMaxScorePoints = 3;    // early points besides flow end
 constexpr uint32_t kMlTop = 3;             // explained features per alert
 constexpr uint32_t kMlGid = 9000;          // alert gid of ML detections
@@ -57,6 +57,8 @@ struct MlRowMeta {
   uint16_t sport, dport;
   uint8_t ip_ver, proto, app_proto;
   uint16_t phase;                          // K of the early point, 0 = flow end
+  uint32_t idx;                            // flow-table index (valid while flow_id matches)
+  bool score;                              // false: the flow already raised its ML alert
 };
 
 struct alignas(64) MlCtx {
@@ -70,6 +72,7 @@ struct alignas(64) MlCtx {
   double dout[kMlBatch];
   float work[(kRowStride + 1) * kMlMaxOutputs];  // explanation scratch
   double dwork[kRowStride * 2];
+  double xrow[kRowStride];                 // isolation-forest explanation input
   MlRowMeta meta[kMlBatch];
   MlCounters ctr{};
 };
