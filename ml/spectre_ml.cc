@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ml/feature_schema.h"
 #include "ml/artifact.h"
 #include "ml/cli_util.h"
 #include "ml/eval.h"
@@ -55,6 +56,9 @@ const char* kHelp =
     "      when a row in the phase alerts; its class: the label of its last row):\n"
     "      TP/FN/TPR per class, FP/TN/FPR over benign flows, class-exact accuracy\n"
     "      and the row-level confusion matrix. --json writes the same as JSON.\n"
+    "  schema [--csv]\n"
+    "      the per-flow feature schema (schemas/features.def): hash, then one line per\n"
+    "      feature (index, name, description); --csv: the feature names as a CSV header.\n"
     "  inspect MODEL.spm\n"
     "      kind, trees, nodes, features, classes, thresholds, metrics, sha256.\n"
     "%s"
@@ -353,6 +357,19 @@ int cmd_eval(const std::vector<std::string>& a) {
   return kOk;
 }
 
+int cmd_schema(const std::vector<std::string>& a) {
+  if (a.size() > 1 || (a.size() == 1 && a[0] != "--csv")) return usage("schema takes only --csv");
+  if (a.size() == 1) {
+    for (uint32_t i = 0; i < kNumFeatures; i++) std::printf("%s%s", i ? "," : "", kFeatureNames[i]);
+    std::printf("\n");
+    return kOk;
+  }
+  std::printf("feature schema: %u features, hash %s\n", unsigned(kNumFeatures), schema_hash().c_str());
+  for (uint32_t i = 0; i < kNumFeatures; i++)
+    std::printf("%2u %-22s %s\n", i, kFeatureNames[i], kFeatureDescriptions[i]);
+  return kOk;
+}
+
 int cmd_inspect(const std::vector<std::string>& a) {
   if (a.size() != 1) return usage("inspect needs exactly one MODEL.spm");
   LoadedModel m;
@@ -399,6 +416,7 @@ int main(int argc, char** argv) {
   if (cmd == "compile") return cmd_compile(args);
   if (cmd == "predict") return cmd_predict(args);
   if (cmd == "inspect") return cmd_inspect(args);
+  if (cmd == "schema") return cmd_schema(args);
   if (cmd == "label") return cmd_label(args);
   if (cmd == "eval") return cmd_eval(args);
   else if (cmd == "train-xgb") return cmd_train_xgb(args);
