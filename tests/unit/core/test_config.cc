@@ -249,3 +249,28 @@ TEST(Config, RulesSectionErrors) {
 
 }  // namespace
 }  // namespace spectre
+
+namespace spectre {
+namespace {
+
+TEST(Config, MlSection) {
+  Config c;
+  EXPECT_EQ(load("ml: {model: m.spm, points: [2, 8, 32], hosts: 1024, host_window: 30, dump_features: r.csv}\n", &c), "");
+  EXPECT_EQ(c.ml_model, "m.spm");
+  EXPECT_EQ(c.dump_features, "r.csv");
+  EXPECT_EQ(c.ml_points, (std::vector<uint32_t>{2, 8, 32}));
+  EXPECT_EQ(c.ml_hosts, 1024u);
+  EXPECT_EQ(c.ml_host_window_s, 30u);
+  Config d;
+  EXPECT_EQ(load("ml: {points: []}\n", &d), "");
+  EXPECT_TRUE(d.ml_points.empty());
+  EXPECT_EQ(Config{}.ml_points, (std::vector<uint32_t>{4, 16}));
+  EXPECT_NE(load("ml: {points: [0]}\n").find("ml"), std::string::npos);
+  EXPECT_NE(load("ml: {points: [1, 2, 3, 4]}\n").find("at most 3"), std::string::npos);
+  EXPECT_NE(load("ml: {points: 4}\n").find("ml.points"), std::string::npos);
+  EXPECT_NE(load("ml: {modle: x}\n").find("unknown key 'modle' in 'ml'"), std::string::npos);
+  EXPECT_NE(load("ml: {hosts: 2}\n"), "");
+}
+
+}  // namespace
+}  // namespace spectre
