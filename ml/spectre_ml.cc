@@ -44,11 +44,13 @@ const char* kHelp =
     "      comma-separated), isolation forest score_samples (decision_function with\n"
     "      --margin). CSV header: the model's feature names (other columns ignored) or\n"
     "      f0..fN; empty cell = NaN.\n"
-    "  label --rows ROWS.csv --labels labels.csv -o LABELED.csv [--slack 1.0]\n"
+    "  label --rows ROWS.csv --labels labels.csv -o LABELED.csv [--slack 1.0] [--map R,R...]\n"
     "      ROWS.csv: spectre-dp --dump-features output. Appends columns label (the\n"
     "      episode's class, or benign) and episode_id, matching each row's flow\n"
     "      [ts_start, ts] against the lab's episodes with lab/score.py's rule (most\n"
     "      specific episodes win; among several, the earliest). Summary on stderr.\n"
+    "      --map scan_*=scan,dos_*=dos: rename classes (first matching rule; a trailing\n"
+    "      * matches a prefix), e.g. to train on attack families.\n"
     "  eval --model MODEL.spm --csv LABELED.csv [--label label] [--benign benign]\n"
     "          [--phase any|end|k4|k16] [--json OUT.json]\n"
     "      Scores every row (alert: probability >= the class threshold; isolation\n"
@@ -295,7 +297,7 @@ std::string opt(const std::vector<std::pair<std::string, std::string>>& o, const
 int cmd_label(const std::vector<std::string>& a) {
   std::vector<std::pair<std::string, std::string>> o;
   std::string err;
-  if (!parse_opts(a, {"--rows", "--labels", "-o", "--slack"}, o, err)) return usage("label: " + err);
+  if (!parse_opts(a, {"--rows", "--labels", "-o", "--slack", "--map"}, o, err)) return usage("label: " + err);
   const std::string rows = opt(o, "--rows"), labels = opt(o, "--labels"), out = opt(o, "-o");
   if (rows.empty() || labels.empty() || out.empty())
     return usage("label needs --rows ROWS.csv --labels labels.csv -o LABELED.csv");
@@ -305,6 +307,28 @@ int cmd_label(const std::vector<std::string>& a) {
     return usage("label: --slack wants a non-negative number of seconds, got '" + sl + "'");
   LabelSet ls;
   if (!read_labels_file(labels, ls, err)) return bad(err);
+  // --map scan_*=scan,dos_*=dos: rename episode classes (first matching rule;
+  // a trailing * matches a prefix), e.g. to train on attack families.
+  const std::string map = opt(o, "--map");
+  if (!map.empty()) {
+    std::vector<std::pair<std::string, std::string>> rules;
+    for (const std::string& r : split(map, ',')) {
+      size_t eq = r.find('=');
+      std::string pat = eq == std::string::npos ? "" : trim(r.substr(0, eq));
+      std::string to = eq == std::string::npos ? "" : trim(r.substr(eq + 1));
+      if (pat.empty() || to.empty() || to == "benign" || to.find_first_of(",\"") != std::string::npos)
+        return usage("label: --map wants CLASS=NAME or PREFIX*=NAME rules (NAME not benign), got '" + r + "'");
+      rules.emplace_back(pat, to);
+    }
+    for (Episode& e : ls.episodes)
+      for (const auto& [pat, to] : rules) {
+        bool prefix = pat.back() == '*';
+        if (prefix ? e.cls.compare(0, pat.size() - 1, pat, 0, pat.size() - 1) == 0 : e.cls == pat) {
+          e.cls = to;
+          break;
+        }
+      }
+  }
   std::string text, result;
   if (!read_file(rows, text)) return bad("cannot read " + rows);
   LabelSummary sum;

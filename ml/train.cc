@@ -36,8 +36,10 @@ const char* const kTrainHelp =
     "      predicts the second class. Stratified validation split; early stopping on\n"
     "      its logloss (0 = off). Empty cell or nan = missing.\n"
     "  train-iforest --csv TRAIN.csv -o MODEL.spm [--trees 100] [--max-samples 256]\n"
-    "          [--seed 0] [--label COLUMN --benign NAME] [--drop col,col]\n"
-    "      Isolation forest on all rows, or only rows whose label is NAME.\n";
+    "          [--seed 0] [--label COLUMN --benign NAME] [--drop col,col] [--contamination F]\n"
+    "      Isolation forest on all rows, or only rows whose label is NAME. Threshold:\n"
+    "      scikit-learn's offset (-0.5), or with --contamination F (0 < F < 0.5) the\n"
+    "      F-quantile of the training rows' scores, so a fraction F of them alerts.\n";
 
 namespace {
 
@@ -431,7 +433,8 @@ int cmd_train_xgb(const std::vector<std::string>& args) {
 
 int cmd_train_iforest(const std::vector<std::string>& args) {
   Opts o;
-  if (!o.parse(args, {"--csv", "--trees", "--max-samples", "--seed", "--label", "--benign", "-o", "--drop"}))
+  if (!o.parse(args, {"--csv", "--trees", "--max-samples", "--seed", "--label", "--benign", "-o", "--drop",
+                      "--contamination"}))
     return usage("train-iforest: " + o.error);
   const std::string csv = o.get("--csv"), out = o.get("-o"), label = o.get("--label"),
                     benign = o.get("--benign");
@@ -443,6 +446,10 @@ int cmd_train_iforest(const std::vector<std::string>& args) {
   if (!num_opt(o, "--trees", trees, 1, 100000, err) || !num_opt(o, "--max-samples", max_samples, 2, 1 << 24, err) ||
       !num_opt(o, "--seed", seed, 0, 4294967295.0, err))
     return usage("train-iforest: " + err);
+  double contamination = 0;
+  if (!o.get("--contamination").empty() &&
+      (!parse_number(o.get("--contamination"), contamination) || !(contamination > 0 && contamination < 0.5)))
+    return usage("train-iforest: --contamination wants a fraction in (0, 0.5), got '" + o.get("--contamination") + "'");
   Table t;
   if (!read_table(csv, label, drop_set(o), t, err)) return bad(err);
   const size_t nf = t.nf();
@@ -458,10 +465,17 @@ int cmd_train_iforest(const std::vector<std::string>& args) {
   if (f.roots.empty()) return bad("internal: isolation forest training produced no trees");
   std::vector<double> s(n);
   score_samples(f, rows.data(), n, nf, s.data());
+  double threshold = f.offset;
+  if (contamination > 0) {  // scores at or above it pass: the lowest F of the rows alert
+    std::vector<double> sorted = s;
+    std::sort(sorted.begin(), sorted.end());
+    threshold = sorted[std::min(n - 1, size_t(contamination * double(n)))];
+  }
   double mean = 0;
   size_t below = 0;
-  for (double v : s) { mean += v; below += v < f.offset; }
+  for (double v : s) { mean += v; below += v < threshold; }
   ArtifactInfo info;
+  info.thresholds = {threshold};
   info.feature_names = t.feature_names;
   info.metrics = {{"train_rows", double(n)},
                   {"trees", double(trees)},
@@ -480,7 +494,7 @@ int cmd_train_iforest(const std::vector<std::string>& args) {
   if (!write_bytes(out, bytes)) return bad("cannot write " + out);
   std::fprintf(stderr, "spectre-ml: wrote %s: %zu features, %zu rows, %u trees, threshold %.3g, "
                "train anomaly fraction %.4g\n",
-               out.c_str(), nf, n, trees, f.offset, double(below) / n);
+               out.c_str(), nf, n, trees, threshold, double(below) / n);
   return kOk;
 }
 

@@ -171,7 +171,7 @@ void score_batch(WorkerCtx& w, const MlModel& mm) {
       for (uint32_t k = 0; k < ml::kNumFeatures; k++) c.drows[i][k] = c.rows[i][k];
     ml::score_samples(mm.m.iforest, &c.drows[0][0], n, kRowStride, c.dout);
   } else {
-    ml::predict_prob(mm.m.xgb, &c.rows[0][0], n, kRowStride, c.out);
+    ml::predict_prob(mm.packed, &c.rows[0][0], n, kRowStride, c.out);
   }
   bool alerted[kMlBatch];
   for (uint32_t i = 0; i < n; i++) {
@@ -234,6 +234,7 @@ std::shared_ptr<const MlModel> load_ml_model(const std::string& path, std::strin
   for (const auto& [k, v] : m.metrics)
     if (k == "version") mm->version = std::to_string(int64_t(v));
   mm->anomaly = m.kind == ml::ModelKind::IForest;
+  if (!mm->anomaly) ml::pack_ensemble(m.xgb, mm->packed);
   for (size_t k = 0; k < outs; k++) {
     std::string cls;
     if (mm->anomaly) cls = "anomaly";

@@ -14,6 +14,7 @@
 #include "dataplane/features/flow_features.h"
 #include "dataplane/features/host_window.h"
 #include "ml/artifact.h"
+#include "ml/xgb/predict.h"
 
 namespace spectre {
 
@@ -26,6 +27,7 @@ constexpr uint32_t kMlGid = 9000;          // alert gid of ML detections
 // A model as published in the snapshot (immutable once built).
 struct MlModel {
   ml::LoadedModel m;
+  ml::PackedEnsemble packed;               // m.xgb laid out for 16-tree SIMD walks (same scores)
   std::string path, name, version;
   std::vector<std::string> out_class;      // class per output
   std::vector<float> threshold;            // per output

@@ -49,9 +49,8 @@ from ml_traffic import build  # noqa: E402
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
-CLASSES = ("benign,bruteforce_http,bruteforce_ssh,c2_beacon,dns_tunnel,dos_slowloris,dos_synflood,"
-           "exfiltration,scan_connect,scan_masscan,scan_syn,scan_udp,scan_version,web_cmdinj,web_sqli,"
-           "web_traversal,web_xss").split(",")
+CLASSES = []          # the default model's classes, from `spectre-ml inspect` (main)
+MODEL_VERSION = None  # its "version" metric
 THRESHOLD = 0.7
 META = ("flow_id", "phase", "ts_start", "ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto")
 EPS_DECIDE = 1e-6      # probabilities this close to a threshold: either decision accepted
@@ -245,6 +244,15 @@ def main():
     if not dp or not mlb:
         print("SKIP: spectre-dp or spectre-ml not found (set SPECTRE_DP and SPECTRE_ML)")
         sys.exit(77)
+    global MODEL_VERSION
+    info = run([mlb, "inspect", MODEL]).stdout
+    cls_line = [ln for ln in info.split("\n") if ln.startswith("classes: ")]
+    ver_line = [ln for ln in info.split("\n") if ln.strip().startswith("version: ")]
+    CLASSES[:] = cls_line[0][len("classes: "):].split(",") if cls_line else []
+    MODEL_VERSION = ver_line[0].split(":")[1].strip() if ver_line else None
+    if len(CLASSES) < 2 or CLASSES[0] != "benign":
+        print("FAIL default model: classes %r (spectre-ml inspect %s)" % (CLASSES, MODEL))
+        sys.exit(1)
     tmpd = tempfile.TemporaryDirectory(prefix="mlscore-")
     tmp = a.keep or tmpd.name
     os.makedirs(tmp, exist_ok=True)
@@ -324,7 +332,7 @@ def main():
         return pr
 
     exp, amb = expected_alerts(rows, flows, decide_xgb)
-    probs, alerts = check_alerts(rows, flows, r.events, exp, amb, "default", "1", False, THRESHOLD, top_xgb)
+    probs, alerts = check_alerts(rows, flows, r.events, exp, amb, "default", MODEL_VERSION, False, THRESHOLD, top_xgb)
     quiet = len(flows) - len(exp)
     if len(exp) < 5 or quiet < 5:
         probs.append("vacuous: %d alerting and %d quiet flows (want >= 5 each)" % (len(exp), quiet))
@@ -475,7 +483,7 @@ def main():
     if not probs:
         flows_n = {f: [end_i[f]] for f in end_i}
         exp_n, amb_n = expected_alerts(rows, flows_n, decide_xgb)
-        p2, al_n = check_alerts(rows, flows_n, rn.events, exp_n, amb_n, "default", "1", False, THRESHOLD,
+        p2, al_n = check_alerts(rows, flows_n, rn.events, exp_n, amb_n, "default", MODEL_VERSION, False, THRESHOLD,
                                   top_xgb)
         probs += p2
         if any(flowcheck.get(x, "ml.phase") != "end" for x in al_n):

@@ -168,6 +168,21 @@ def main():
             a = auc([s[0] for s, r in zip(sc, ev) if r[-1] == "scan"],
                     [s[0] for s, r in zip(sc, ev) if r[-1] == "benign"])
             check("iforest: AUC > 0.95 (%.3f)" % a, a > 0.95)
+            # --contamination 0.05: the threshold is the 5% quantile of the training scores.
+            rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--label", "label", "--benign", "benign",
+                             "--seed", 3, "--contamination", 0.05, "-o", p("if5.spm"))
+            check("iforest --contamination: exit 0", rc == 0, err)
+            if rc == 0:
+                _, out = metrics(p("if5.spm"))
+                thr = float([l for l in out.split("\n") if l.startswith("thresholds:")][0].split(":")[1])
+                benign_rows = [r for r in rows if r[-1] == "benign"]
+                write_csv(p("if_train_benign.csv"), benign_rows)
+                sc = [v[0] for v in predict(p("if5.spm"), p("if_train_benign.csv"))]
+                frac = sum(v < thr for v in sc) / len(sc)
+                check("iforest --contamination 0.05: %.4f of training rows below %.6g" % (frac, thr),
+                      0.04 <= frac <= 0.055, out)  # inspect prints the threshold to 6 digits
+            rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--contamination", 0.7, "-o", p("x.spm"))
+            check("iforest --contamination 0.7 refused", rc == 2 and "contamination" in err, err)
         rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--label", "label", "--benign", "nosuch",
                          "-o", p("x.spm"))
         check("iforest: no benign rows -> exit 1", rc == 1 and "no rows" in err, err)

@@ -4,7 +4,8 @@ and TLS flows, "regular" benign flows (near-identical rows an isolation forest
 learns as normal), an nmap-like SYN scan, an hping3-like SYN flood and an HTTP
 brute force. Used by tests/e2e/test_ml_scoring.py and scripts/demo.
 
-  ml_traffic.py OUTDIR [--seed N]   writes OUTDIR/mixed.pcap and OUTDIR/benign.pcap
+  ml_traffic.py OUTDIR [--seed N]   writes OUTDIR/mixed.pcap, OUTDIR/labels.csv (the
+                                   lab's label format, for spectre-ml label) and OUTDIR/benign.pcap
 """
 import argparse
 import os
@@ -12,7 +13,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from flowgen import Gen, Conv, http_req, http_resp, client_hello, server_hello, dns_msg  # noqa: E402
+from flowgen import T0_US, Gen, Conv, http_req, http_resp, client_hello, server_hello, dns_msg  # noqa: E402
 
 
 def benign(g, t0, n=40, regular=False):
@@ -101,16 +102,32 @@ def http_brute(g, t0, src="10.9.9.7", dst="10.2.0.20", n=60):
 
 
 def build(seed, attacks, net="10.9.9", regular=60):
-    """Varied benign flows, regular benign flows, and (attacks) the three attacks."""
+    """Varied benign flows, regular benign flows, and (attacks) the three
+    attacks. g.episodes lists them as label rows (class, attacker, victim,
+    proto, victim port, start and end in seconds from T0)."""
     g = Gen(seed)
+    g.episodes = []
     if attacks:
         benign(g, 0.1)
     benign(g, 0.2, n=regular, regular=True)
     if attacks:
         syn_scan(g, 2.0, src=net + ".9")
+        g.episodes.append(("scan_syn", net + ".9", "10.2.0.40", "tcp", "", 2.0, 2.0 + 300 * 0.00125))
         syn_flood(g, 4.0, src=net + ".8")
+        g.episodes.append(("dos_synflood", net + ".8", "10.2.0.20", "tcp", "80", 4.0, 4.0 + 400 * 0.002))
         http_brute(g, 6.0, src=net + ".7")
+        g.episodes.append(("bruteforce_http", net + ".7", "10.2.0.20", "tcp", "80", 6.0, 6.0 + 60 * 0.03))
     return g
+
+
+def write_labels(g, path):
+    """labels.csv in the traffic lab's format (lab/labels.py COLUMNS)."""
+    mitre = {"scan_syn": "T1046", "dos_synflood": "T1498.001", "bruteforce_http": "T1110.001"}
+    with open(path, "w") as fh:
+        fh.write("episode_id,class,mitre_technique,attacker_ip,victim_ip,proto,victim_port,start_ts,end_ts\n")
+        for i, (cls, a, v, proto, port, t0, t1) in enumerate(g.episodes, 1):
+            fh.write("%d,%s,%s,%s,%s,%s,%s,%.6f,%.6f\n" % (i, cls, mitre[cls], a, v, proto, port,
+                                                        T0_US / 1e6 + t0, T0_US / 1e6 + t1 + 0.5))
 
 
 def main():
@@ -119,7 +136,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    build(a.seed, True).write(os.path.join(a.out, "mixed.pcap"))
+    g = build(a.seed, True)
+    g.write(os.path.join(a.out, "mixed.pcap"))
+    write_labels(g, os.path.join(a.out, "labels.csv"))
     build(a.seed + 1, False, regular=120).write(os.path.join(a.out, "benign.pcap"))
     return 0
 
