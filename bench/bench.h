@@ -51,19 +51,32 @@ struct Options {
   std::vector<std::string> rule_files;
   std::string rules_dir, classification;
   std::string mix_out;                 // --mix-out: write the generated mix as a pcap
+  // ML stage (--model, --features-only): every run is then also done with
+  // feature tracking only and/or with the model, and compared to the run
+  // without ML (same traffic, same rules state).
+  std::string model_path;
+  std::vector<uint32_t> score_points = {4, 16};  // --score-points; empty: 'none'
+  bool features_only = false;
   bool rules() const { return !rule_files.empty() || !rules_dir.empty(); }
+  bool ml() const { return !model_path.empty() || features_only; }
 };
 
 // 0: ok; 1: --help printed; 2: usage error (message printed).
 int parse_options(int argc, char** argv, Options& o);
 const char* proto_name(Proto p);
 
-// One combination of profile x flows x workers (x without/with rules).
+// ML stage of a run: off, feature tracking alone (s.ml.on, no model, no
+// dump: no row is extracted), or the model (rows extracted and scored).
+enum class MlMode : uint8_t { kOff, kFeatures, kModel };
+const char* ml_mode_name(MlMode m);
+
+// One combination of profile x flows x workers (x without/with rules x ML mode).
 struct RunSpec {
   std::string profile;      // "64", "imix", "mix" or "pcap"
   uint64_t flows = 0;       // synthetic and mix: requested total; pcap: 0
   uint32_t workers = 1;
   bool rules = false;       // the loaded ruleset is in the snapshot
+  MlMode ml = MlMode::kOff;
 };
 
 // A captured packet held in memory (pcap profile).
@@ -102,6 +115,11 @@ struct InspectSnap {
   bool present = false;
 };
 
+// ML-stage counters of one worker (MlCounters).
+struct MlSnap {
+  uint64_t rows = 0, scored = 0, alerts = 0, dumped = 0, cyc_ml = 0;
+};
+
 // Everything one worker owns during a run.
 struct WorkerSlot {
   uint16_t id = 0;
@@ -132,6 +150,7 @@ struct WorkerSlot {
   uint64_t base_cpu_ns = 0, pipe_cpu_ns = 0, base_ivcsw = 0, pipe_ivcsw = 0;
   WorkerCounters after_warm{}, after_run{};
   InspectSnap insp_warm{}, insp_run{};
+  MlSnap ml_warm{}, ml_run{};
 };
 
 // Packet construction (packets.cc). Fills each slot's pools, ring and
@@ -196,9 +215,23 @@ struct RunResult {
   uint64_t sessions_full = 0, stream_gaps = 0, stream_ooo = 0, stream_retransmits = 0;
   uint64_t det_inspected = 0, det_prefilter_hits = 0, det_rules_evaluated = 0;
   bool inspect_counters = false;
-  // The run without rules that this one (with rules) is compared to.
+  // The run without rules that this one (with rules) is compared to: same
+  // case, same ML mode.
   bool have_norules = false;
   double norules_mpps = 0, norules_cpp = 0;
+  // ML stage (measured phase): cyc_ml per packet (feature updates, row
+  // extraction, scoring, explanations; not the per-flow start in the flow
+  // stage nor app metadata in inspection), rows gathered, rows scored, ML alerts.
+  double cpp_ml = 0;
+  uint64_t ml_rows = 0, ml_scored = 0, ml_alerts = 0, ml_alerts_total = 0, ml_cyc = 0;
+  // The run without ML that this one (features or model) is compared to:
+  // same case, same rules state.
+  bool have_noml = false;
+  double noml_mpps = 0, noml_cpp = 0;
+  // Model runs, when the features-only run of the same case exists: cyc_ml
+  // per packet of that run, and (model - features) cyc_ml per row gathered.
+  bool have_feat = false;
+  double feat_cpp_ml = 0, scoring_cyc_per_row = 0;
   bool ok = true;
   std::vector<std::string> errors;
 };
@@ -217,10 +250,17 @@ struct HostInfo {
   uint64_t mem_mb = 0;
   uint64_t thp_bytes = 0;        // EAL memory advised for transparent huge pages
   bool malloc_thp = false;       // GLIBC_TUNABLES has glibc.malloc.hugetlb (flow tables)
+  // --model: what was loaded.
+  std::string model_name, model_kind, model_version;
+  uint64_t model_trees = 0, model_outputs = 0;
+  double model_load_s = 0;
+  bool alerts_drained = false;   // the bench empties the alert ring after each burst
 };
 
 std::string render_json(const HostInfo& h, const Options& o, const std::vector<RunResult>& runs);
 void print_human(FILE* f, const HostInfo& h, const std::vector<RunResult>& runs);
+// Progress lines of one finished run (stage cycles, checks, comparisons).
+void print_run(FILE* f, const RunResult& r);
 
 // runner.cc
 int run_all(const Options& o);

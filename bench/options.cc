@@ -57,6 +57,15 @@ const char kUsage[] =
     "  -S FILE              a rules file (repeatable), as spectre-dp -S\n"
     "  --rules-dir DIR      every *.rules file in DIR (classification.config from DIR if present)\n"
     "  --classification F   classification.config to use\n"
+    "ML stage (each run is then also done with the ML stage; runs with ML are compared\n"
+    "to the run without ML with the same rules state; see docs/BENCH.md):\n"
+    "  --model FILE.spm     score flows with this model (as spectre-dp --model)\n"
+    "  --features-only      also a run with per-flow feature tracking alone (no model, no dump:\n"
+    "                       no row is extracted); with --model, before the model run\n"
+    "  --score-points N,M   early scoring after N and M packets (default 4,16; up to 3; 'none')\n"
+    "                       The alert ring is then emptied after every burst (as the output\n"
+    "                       thread would), in every run, so ML alerts and their explanations\n"
+    "                       are never dropped.\n"
     "Output:\n"
     "  --mix-out FILE       write the generated mix traffic (first --flows value) as a pcap\n"
     "  --json FILE          also write the JSON report to FILE (always on stdout)\n"
@@ -104,6 +113,14 @@ int usage_error(const std::string& msg) {
 
 }  // namespace
 
+const char* ml_mode_name(MlMode m) {
+  switch (m) {
+    case MlMode::kFeatures: return "features";
+    case MlMode::kModel: return "model";
+    default: return "off";
+  }
+}
+
 const char* proto_name(Proto p) {
   switch (p) {
     case Proto::kUdp: return "udp";
@@ -114,6 +131,7 @@ const char* proto_name(Proto p) {
 
 int parse_options(int argc, char** argv, Options& o) {
   bool have_seconds = false, have_packets = false, have_profile = false, have_flows = false;
+  bool have_points = false;
   for (int i = 1; i < argc; i++) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -230,6 +248,25 @@ int parse_options(int argc, char** argv, Options& o) {
     } else if (name == "--mix-out") {
       if (!need() || val.empty()) return usage_error("--mix-out needs a file");
       o.mix_out = val;
+    } else if (name == "--model") {
+      if (!need() || val.empty()) return usage_error("--model needs a .spm file");
+      o.model_path = val;
+    } else if (name == "--features-only") {
+      if (int rc = flag()) return rc;
+      o.features_only = true;
+    } else if (name == "--score-points") {
+      if (!need()) return usage_error("--score-points needs a value");
+      o.score_points.clear();
+      have_points = true;
+      if (val != "none") {
+        for (auto p : split(val)) {
+          auto v = parse_count(p);
+          if (!v || *v < 1 || *v > 65535 || p.back() < '0' || p.back() > '9' || o.score_points.size() >= 3)
+            return usage_error(fmt::format(
+                "--score-points: expected up to 3 packet counts 1..65535 like 4,16 or 'none', got '{}'", val));
+          o.score_points.push_back(uint32_t(*v));
+        }
+      }
     } else if (name == "--rx-touch") {
       if (int rc = flag()) return rc;
       o.rx_touch = true;
@@ -254,6 +291,7 @@ int parse_options(int argc, char** argv, Options& o) {
   if (o.flows.empty()) o.flows = {100000};
   if (!o.mix_out.empty() && std::find(o.profiles.begin(), o.profiles.end(), "mix") == o.profiles.end())
     return usage_error("--mix-out needs --profile mix");
+  if (have_points && o.model_path.empty()) return usage_error("--score-points needs --model");
   if (o.workers.empty()) o.workers = {1};
   for (uint32_t w : o.workers)
     for (uint64_t f : o.flows)

@@ -66,6 +66,7 @@ struct Shared {
   uint64_t tsc_limit = 0;  // cycles per measured phase; 0: packet quota
   bool rx_touch = false;
   bool nic = false;
+  bool drain = false;      // empty the alert ring after each burst (--model / --features-only)
   std::atomic<uint32_t> arrive[2] = {0, 0};
   std::atomic<uint32_t> done{0};
 };
@@ -116,9 +117,17 @@ unsigned nic_rx(WorkerSlot& ws, rte_mbuf** mb, unsigned want) {
   return want;
 }
 
+// What the output thread does with the alert ring, without formatting:
+// release every record (a peek and an index store each).
+template <class W>
+void drain_alerts(W& w) {
+  if constexpr (requires { w.insp.alerts.peek(); })
+    while (w.insp.alerts.peek()) w.insp.alerts.release();
+}
+
 template <bool kPipeline>
 Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, uint64_t tsc_limit,
-                  bool rx_touch, WorkerSlot* nic = nullptr) {
+                  bool rx_touch, bool drain, WorkerSlot* nic = nullptr) {
   rte_mbuf* mb[kBurst];
   uint64_t n = 0;
   uint32_t iter = 0;
@@ -141,6 +150,7 @@ Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, 
     if constexpr (kPipeline) {
       process_burst(w, s, mb, uint16_t(got), 0);
       worker_tick(w, s, 0);
+      if (drain) drain_alerts(w);
     }
     // Never short: every mbuf just left this ring.
     if (nic) rte_pktmbuf_free_bulk(mb, got);
@@ -181,6 +191,11 @@ InspectSnap inspect_snap(const W& w) {
   return s;
 }
 
+MlSnap ml_snap(const WorkerCtx& w) {
+  const MlCounters& c = w.ml->ctr;
+  return {c.rows, c.scored, c.alerts, c.dumped, c.cyc_ml};
+}
+
 // Capture-like sources (pcap, mix) replay sessions in order: after the
 // baseline phase, turn the ring (or wire) back to the first packet so the
 // measured phase does not start in the middle of every open session.
@@ -211,28 +226,31 @@ int worker_entry(void* varg) {
   for (size_t i = 0; i < m; i += kBurst) {
     process_burst(w, s, ws.warm_order.data() + i, uint16_t(std::min<size_t>(kBurst, m - i)), 0);
     worker_tick(w, s, 0);
+    if (sh.drain) drain_alerts(w);
   }
   ws.warm_pkts = m;
   for (uint32_t p = 1; p < sh.warm_passes; p++)
-    ws.warm_pkts += source_loop<true>(w, s, ws.ring, m, 0, sh.rx_touch, sh.nic ? &ws : nullptr).pkts;
+    ws.warm_pkts += source_loop<true>(w, s, ws.ring, m, 0, sh.rx_touch, sh.drain, sh.nic ? &ws : nullptr).pkts;
   ws.after_warm = w.ctr;
   ws.insp_warm = inspect_snap(w);
+  ws.ml_warm = ml_snap(w);
 
   barrier(sh, 0);
-  Phase b = source_loop<false>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, sh.nic ? &ws : nullptr);
+  Phase b = source_loop<false>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, false, sh.nic ? &ws : nullptr);
   if (sh.realign) realign_source(ws, b.pkts, sh.nic);
   ws.base_pkts = b.pkts;
   ws.base_cyc = b.cyc;
   ws.base_cpu_ns = b.cpu_ns;
   ws.base_ivcsw = b.ivcsw;
   barrier(sh, 1);
-  Phase p = source_loop<true>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, sh.nic ? &ws : nullptr);
+  Phase p = source_loop<true>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, sh.drain, sh.nic ? &ws : nullptr);
   ws.pipe_pkts = p.pkts;
   ws.pipe_cyc = p.cyc;
   ws.pipe_cpu_ns = p.cpu_ns;
   ws.pipe_ivcsw = p.ivcsw;
   ws.after_run = w.ctr;
   ws.insp_run = inspect_snap(w);
+  ws.ml_run = ml_snap(w);
   sh.done.fetch_add(1, std::memory_order_release);
   return 0;
 }
@@ -343,7 +361,7 @@ RunResult summarise(const RunSpec& spec, const Options& o, const std::vector<Wor
   RunResult r;
   r.spec = spec;
   r.proto = spec.profile == "pcap" ? "capture" : spec.profile == "mix" ? "http,tls,dns,bulk" : proto_name(o.proto);
-  uint64_t insp = 0, det = 0;
+  uint64_t insp = 0, det = 0, mlc = 0;
   r.warm_passes = o.warmup_passes;
   uint64_t cyc = 0, bcyc = 0, dec = 0, flow = 0, out = 0, mb = 0, fb = 0;
   double l2 = 0, wire = 0;
@@ -386,6 +404,11 @@ RunResult summarise(const RunSpec& spec, const Options& o, const std::vector<Wor
     r.det_prefilter_hits += w.insp_run.det_prefilter_hits - w.insp_warm.det_prefilter_hits;
     r.det_rules_evaluated += w.insp_run.det_rules_evaluated - w.insp_warm.det_rules_evaluated;
     r.inspect_counters = r.inspect_counters || w.insp_run.present;
+    mlc += w.ml_run.cyc_ml - w.ml_warm.cyc_ml;
+    r.ml_rows += w.ml_run.rows - w.ml_warm.rows;
+    r.ml_scored += w.ml_run.scored - w.ml_warm.scored;
+    r.ml_alerts += w.ml_run.alerts - w.ml_warm.alerts;
+    r.ml_alerts_total += w.ml_run.alerts;
     // dec.bytes counts captured bytes (no FCS): add it back per frame.
     if (p.seconds > 0) {
       l2 += double(d.dec.bytes + kFcs * w.pipe_pkts) * 8 / p.seconds / 1e9;
@@ -409,9 +432,11 @@ RunResult summarise(const RunSpec& spec, const Options& o, const std::vector<Wor
     r.cpp_output = double(out) / n;
     r.cpp_detect = double(det) / n;
     r.cpp_inspect = double(insp - std::min(insp, det)) / n;
-    r.cpp_other = r.cpp_total - r.cpp_decode - r.cpp_flow - r.cpp_output - r.cpp_inspect - r.cpp_detect;
+    r.cpp_ml = double(mlc) / n;
+    r.cpp_other = r.cpp_total - r.cpp_decode - r.cpp_flow - r.cpp_output - r.cpp_inspect - r.cpp_detect - r.cpp_ml;
   }
   if (r.base_packets) r.base_cpp = double(bcyc) / double(r.base_packets);
+  r.ml_cyc = mlc;
   r.disturbed = r.cpu_share < kMinCpuShare;
   if (r.base_cpp > 0) {
     r.over_baseline = r.cpp_total / r.base_cpp;
@@ -454,7 +479,13 @@ std::unique_ptr<WorkerCtx> make_ctx(uint16_t id, uint64_t cap, uint64_t flows, c
     ic.app.request_body_limit = cfg.http_body_limit;
     ic.app.response_body_limit = cfg.http_body_limit;
   }
-  return std::make_unique<WorkerCtx>(id, uint32_t(cap), dcfg, cfg.event_ring_size, ic);
+  uint32_t hosts = 65536;
+  uint64_t window_ns = 60000000000ull;
+  if constexpr (requires { cfg.ml_hosts; cfg.ml_host_window_s; }) {
+    hosts = cfg.ml_hosts;
+    window_ns = uint64_t(cfg.ml_host_window_s) * 1000000000ull;
+  }
+  return std::make_unique<WorkerCtx>(id, uint32_t(cap), dcfg, cfg.event_ring_size, ic, hosts, window_ns);
 #else
   (void)flows;
   return std::make_unique<WorkerCtx>(id, uint32_t(cap), dcfg, cfg.event_ring_size);
@@ -464,7 +495,7 @@ std::unique_ptr<WorkerCtx> make_ctx(uint16_t id, uint64_t cap, uint64_t flows, c
 // Builds, runs and tears down one combination. False on a set-up error.
 bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* pcap,
              const std::shared_ptr<const CompiledRuleset>& rules,
-             const std::vector<unsigned>& lcores, const std::vector<int>& cpus, uint64_t hz,
+             const std::shared_ptr<const MlModel>& model, const std::vector<unsigned>& lcores, const std::vector<int>& cpus, uint64_t hz,
              RunResult& out, std::string& err) {
   const uint32_t nw = spec.workers;
   std::vector<WorkerSlot> ws(nw);
@@ -488,8 +519,12 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
 
   Config cfg;
   cfg.workers = nw;
+  cfg.ml_points = o.score_points;
   std::unique_ptr<Snapshot> snap = build_snapshot(cfg, 1);
   if (spec.rules) set_rules(*snap, rules);
+  // Features only: tracking on, nothing extracted (no model, no dump).
+  if (spec.ml == MlMode::kFeatures) snap->ml.on = true;
+  if (spec.ml == MlMode::kModel) set_model(*snap, model);
   DefragConfig dcfg{cfg.defrag_max_datagrams, uint16_t(cfg.defrag_max_frags),
                     uint64_t(cfg.defrag_timeout_s) * 1000000000ull};
   try {
@@ -521,6 +556,7 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
   sh.warm_passes = o.warmup_passes;
   sh.rx_touch = o.rx_touch;
   sh.nic = o.nic;
+  sh.drain = o.ml();
   sh.tsc_limit = o.packets ? 0 : uint64_t(o.seconds * double(hz));
   std::vector<LaunchArg> args(nw);
   for (uint32_t i = 0; i < nw; i++) {
@@ -589,13 +625,20 @@ int run_all(const Options& o) {
     return s.profile == "mix" ? &mixes.at(s.flows) : pc;
   };
 
+  // Per case: {without, with rules} x {no ML, features only, model}, in that
+  // order; each run is compared with the earlier ones that differ only in
+  // rules or only in ML.
+  std::vector<MlMode> ml_modes = {MlMode::kOff};
+  if (o.features_only) ml_modes.push_back(MlMode::kFeatures);
+  if (!o.model_path.empty()) ml_modes.push_back(MlMode::kModel);
   std::vector<RunSpec> specs;
   for (const std::string& p : o.profiles)
     for (uint64_t f : (pc ? std::vector<uint64_t>{0} : o.flows))
-      for (uint32_t w : o.workers) {
-        specs.push_back({p, f, w, false});
-        if (o.rules()) specs.push_back({p, f, w, true});
-      }
+      for (uint32_t w : o.workers)
+        for (bool ru : {false, true}) {
+          if (ru && !o.rules()) continue;
+          for (MlMode m : ml_modes) specs.push_back({p, f, w, ru, m});
+        }
   uint32_t maxw = *std::max_element(o.workers.begin(), o.workers.end());
   uint64_t need = 0;
   for (const RunSpec& s : specs) need = std::max(need, run_memory_bytes(s, o.pkts_per_flow, data_for(s)));
@@ -628,6 +671,26 @@ int run_all(const Options& o) {
     return 1;
 #endif
   }
+
+  std::shared_ptr<const MlModel> model;
+  if (!o.model_path.empty()) {
+    double t0 = double(clock_ns(CLOCK_MONOTONIC));
+    model = load_ml_model(o.model_path, err);
+    host.model_load_s = (double(clock_ns(CLOCK_MONOTONIC)) - t0) / 1e9;
+    if (!model) {
+      fmt::print(stderr, "spectre-bench: model: {}\n", err);
+      return 1;
+    }
+    host.model_name = model->name;
+    host.model_version = model->version;
+    host.model_kind = model->anomaly ? "isolation forest" : "xgboost";
+    host.model_trees = model->anomaly ? model->m.iforest.roots.size() : model->m.xgb.num_trees();
+    host.model_outputs = model->out_class.size();
+    fmt::print(stderr, "spectre-bench: ML model {} ({}, {} trees, {} outputs, version {}), loaded in {:.2f} s\n",
+               host.model_name, host.model_kind, host.model_trees, host.model_outputs, host.model_version,
+               host.model_load_s);
+  }
+  host.alerts_drained = o.ml();
 
   host.cpus = allowed_cpus();
   host.cpu_model = cpu_model();
@@ -671,39 +734,44 @@ int run_all(const Options& o) {
   int rc = 0;
   for (size_t i = 0; i < specs.size(); i++) {
     const RunSpec& s = specs[i];
-    fmt::print(stderr, "[{}/{}] profile {}{}, {} worker(s){}\n", i + 1, specs.size(), s.profile,
+    fmt::print(stderr, "[{}/{}] profile {}{}, {} worker(s){}{}\n", i + 1, specs.size(), s.profile,
                pc ? "" : fmt::format(", {} flows", s.flows), s.workers,
-               o.rules() ? (s.rules ? ", with rules" : ", without rules") : "");
+               o.rules() ? (s.rules ? ", with rules" : ", without rules") : "",
+               !o.ml() ? "" : s.ml == MlMode::kModel ? ", with the model"
+                            : s.ml == MlMode::kFeatures ? ", ML features only" : ", without ML");
     RunResult r;
-    if (!run_one(o, s, int(i), data_for(s), rules, lcores, host.cpus, host.tsc_hz, r, err)) {
+    if (!run_one(o, s, int(i), data_for(s), rules, model, lcores, host.cpus, host.tsc_hz, r, err)) {
       fmt::print(stderr, "spectre-bench: {}\n", err);
       rc = 1;
       break;
     }
-    fmt::print(stderr, "  {:.2f} Mpps, {:.1f} cycles/packet (decode {:.1f}, flow {:.1f}, output {:.1f}, "
-                       "other {:.1f}); RX+free alone {:.1f} cycles/packet; {}\n",
-               r.mpps, r.cpp_total, r.cpp_decode, r.cpp_flow, r.cpp_output, r.cpp_other, r.base_cpp,
-               r.ok ? "checks ok" : "CHECKS FAILED");
-    if (r.inspect_counters)
-      fmt::print(stderr, "  inspect {:.1f} + detect {:.1f} cycles/packet; {} alerts while measuring; detect: {} "
-                         "calls, {:.2f} prefilter hits and {:.2f} rules evaluated per call\n",
-                 r.cpp_inspect, r.cpp_detect, r.alerts, r.det_inspected,
-                 r.det_inspected ? double(r.det_prefilter_hits) / double(r.det_inspected) : 0.0,
-                 r.det_inspected ? double(r.det_rules_evaluated) / double(r.det_inspected) : 0.0);
-    if (s.rules && !results.empty()) {
-      const RunResult& b = results.back();
-      if (!b.spec.rules && b.spec.profile == s.profile && b.spec.flows == s.flows && b.spec.workers == s.workers) {
+    // The earlier run of the same case that differs only in rules / only in ML.
+    auto find_run = [&](bool ru, MlMode m) -> const RunResult* {
+      for (const RunResult& b : results)
+        if (b.spec.profile == s.profile && b.spec.flows == s.flows && b.spec.workers == s.workers &&
+            b.spec.rules == ru && b.spec.ml == m)
+          return &b;
+      return nullptr;
+    };
+    if (s.rules)
+      if (const RunResult* b = find_run(false, s.ml)) {
         r.have_norules = true;
-        r.norules_mpps = b.mpps;
-        r.norules_cpp = b.cpp_total;
-        fmt::print(stderr, "  with rules: {:.2f}x the cycles/packet of the run without ({:+.1f})\n",
-                   b.cpp_total > 0 ? r.cpp_total / b.cpp_total : 0.0, r.cpp_total - b.cpp_total);
+        r.norules_mpps = b->mpps;
+        r.norules_cpp = b->cpp_total;
       }
-    }
-    for (const std::string& e : r.errors) fmt::print(stderr, "  check failed: {}\n", e);
-    if (r.disturbed)
-      fmt::print(stderr, "  WARNING: workers got only {:.0f}% of their CPU ({} involuntary context switches): "
-                         "another process competed, figures are low\n", r.cpu_share * 100, r.ivcsw);
+    if (s.ml != MlMode::kOff)
+      if (const RunResult* b = find_run(s.rules, MlMode::kOff)) {
+        r.have_noml = true;
+        r.noml_mpps = b->mpps;
+        r.noml_cpp = b->cpp_total;
+      }
+    if (s.ml == MlMode::kModel)
+      if (const RunResult* b = find_run(s.rules, MlMode::kFeatures)) {
+        r.have_feat = true;
+        r.feat_cpp_ml = b->cpp_ml;
+        if (r.ml_rows) r.scoring_cyc_per_row = (r.cpp_ml - b->cpp_ml) * double(r.packets) / double(r.ml_rows);
+      }
+    print_run(stderr, r);
     if (!r.ok) rc = 3;
     results.push_back(std::move(r));
   }

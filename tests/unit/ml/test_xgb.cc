@@ -90,16 +90,21 @@ class XgbDiff : public ::testing::Test {
     ASSERT_EQ(m.num_group, expect_groups);
     ASSERT_LE(m.num_feature, x.ncol);
     const size_t G = m.num_group;
-    for (int mask : {1, 0}) {
-      std::vector<float> ref = reference(path(name, ".json"), x, mask);
+    PackedEnsemble packed;
+    pack_ensemble(m, packed);
+    // Both scorers: the reference walk and the packed 16-tree form the data plane uses.
+    for (int mask : {1, 0, 3, 2}) {  // bit 1: packed
+      std::vector<float> ref = reference(path(name, ".json"), x, mask & 1);
       ASSERT_EQ(ref.size(), x.nrow * G);
       std::vector<float> ours(x.nrow * G);
-      if (mask) predict_margin(m, x.v.data(), x.nrow, x.ncol, ours.data());
-      else predict_prob(m, x.v.data(), x.nrow, x.ncol, ours.data());
+      if (mask == 1) predict_margin(m, x.v.data(), x.nrow, x.ncol, ours.data());
+      else if (mask == 0) predict_prob(m, x.v.data(), x.nrow, x.ncol, ours.data());
+      else if (mask == 3) predict_margin(packed, x.v.data(), x.nrow, x.ncol, ours.data());
+      else predict_prob(packed, x.v.data(), x.nrow, x.ncol, ours.data());
       size_t bad = 0;
       for (size_t i = 0; i < ours.size(); ++i) {
         double d = std::fabs(double(ours[i]) - double(ref[i]));
-        double& mx = mask ? max_diff_ : max_diff_prob_;
+        double& mx = (mask & 1) ? max_diff_ : max_diff_prob_;
         if (d > mx) mx = d;
         if (!(d <= 1e-5) && bad++ < 5)
           ADD_FAILURE() << name << " mask " << mask << " row " << i / G << " group " << i % G << ": ours "
