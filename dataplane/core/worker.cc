@@ -249,6 +249,13 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     if (i + 1 < n && idx[i + 1]) {
       uint32_t sid = w.flows.at(idx[i + 1]).session;
       if (sid) rte_prefetch0(&w.insp.sessions.hdr(sid));
+      // Its feature state likewise (every packet updates lines 0-2).
+      if (s.ml.on) {
+        const uint8_t* ff = reinterpret_cast<const uint8_t*>(&w.ml->feats.at(idx[i + 1]));
+        rte_prefetch0(ff);
+        rte_prefetch0(ff + 64);
+        rte_prefetch0(ff + 128);
+      }
     }
     int dir = 0;
     f = flow_update(w, s, pi[i], f, dir);

@@ -52,8 +52,8 @@ struct alignas(64) FlowFeat {
   float dns_label_entropy;
   uint8_t http_method, http_status_class;
   uint8_t flags;               // FeatFlags
-  uint8_t points_done;         // bit i: early scoring point i emitted
 };
+static_assert(sizeof(FlowFeat) == 256, "4 cache lines; per-packet fields in the first 3");
 
 // Shannon entropy (bits per symbol) and printable-ASCII ratio of d[0..n).
 void byte_stats(const uint8_t* d, uint32_t n, float& entropy, float& printable);

@@ -268,10 +268,9 @@ void ml_flow_start(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f) {
 
 void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const PacketInfo& p, int dir) {
   if (!f.feat) return;
-  uint64_t t0 = rte_rdtsc();
   MlCtx& c = *w.ml;
   FlowFeat& ff = c.feats.at(idx);
-  feat_packet(ff, p, dir);
+  feat_packet(ff, p, dir);  // not timed: rdtsc twice per packet would cost more than the update
   // The first answer settles the flow's outcome for its initiator's window.
   if (dir == 1 && !(ff.flags & kFeatOutcome)) {
     ff.flags |= kFeatOutcome;
@@ -281,8 +280,11 @@ void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const Pac
   }
   uint64_t total = f.pkts[0] + f.pkts[1];
   for (uint32_t k = 0; k < kMaxScorePoints && s.ml.points[k]; k++)
-    if (total == s.ml.points[k]) add_row(w, s, idx, f, s.ml.points[k]);
-  c.ctr.cyc_ml += rte_rdtsc() - t0;
+    if (total == s.ml.points[k]) {
+      uint64_t t0 = rte_rdtsc();
+      add_row(w, s, idx, f, s.ml.points[k]);
+      c.ctr.cyc_ml += rte_rdtsc() - t0;
+    }
 }
 
 void ml_app(WorkerCtx& w, Flow& f, bool to_server, const AppMeta& m) {
