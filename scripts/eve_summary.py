@@ -25,8 +25,18 @@ def main(path):
         print(f"{'alerts':>6}  {'sid':>8}  sev  signature")
         for (sid, msg, sev), n in sigs.most_common(15):
             print(f"{n:>6}  {sid:>8}  {sev:>3}  {msg}")
+        ml = [a for a in alerts if "ml" in a]
+        if ml:
+            by = collections.Counter((a["ml"]["class"], a["ml"]["phase"]) for a in ml)
+            print("\nML alerts by class and scoring point: " +
+                  ", ".join(f"{c} at {ph}: {n}" for (c, ph), n in sorted(by.items())))
+            a = ml[0]
+            m = a["ml"]
+            print(f"example: {a['src_ip']} -> {a['dest_ip']}:{a.get('dest_port', '')} {a['alert']['signature']} "
+                  f"score {m['score']:.3f} >= {m['threshold']} ({m['model']} v{m['version']}, {m['phase']}); why: " +
+                  ", ".join(f"{t['name']}={t['value']:g} ({t['contribution']:+.2f})" for t in m["top_features"]))
         print("\nexamples:")
-        for a in alerts[:5]:
+        for a in [a for a in alerts if "ml" not in a][:5] or alerts[:5]:
             app = ""
             for k in ("http", "dns", "tls"):
                 if k in a:
