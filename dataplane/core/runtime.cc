@@ -190,7 +190,9 @@ int worker_main(void* varg) {
   app.snaps->thread_online(w.id);
   rte_mbuf* mb[kMaxBurst];
   uint32_t idle = 0;
+  const uint64_t ns_per_cyc_q32 = uint64_t((1e9 * 4294967296.0) / double(rte_get_tsc_hz()));
   for (;;) {
+    const uint64_t loop_t0 = rte_rdtsc();
     app.snaps->quiescent(w.id);
     const Snapshot* s = app.snaps->current();
     uint64_t now = w.offline ? 0 : app.live_now();
@@ -205,6 +207,7 @@ int worker_main(void* varg) {
     }
     w.ctr.loops++;
     worker_tick(w, *s, now);
+    record_loop_time(w.ctr, rte_rdtsc() - loop_t0, ns_per_cyc_q32);
     if (got) { idle = 0; continue; }
     if (w.offline ? (app.input_done.load(std::memory_order_acquire) && (!rx.ring || rte_ring_empty(rx.ring)))
                   : g_stop)

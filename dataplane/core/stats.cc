@@ -17,9 +17,11 @@ void add(T& acc, const T& v) {
 
 Totals collect(const std::vector<WorkerCtx*>& workers) {
   Totals t;
+  uint64_t loop_max = 0;
   for (const WorkerCtx* w : workers) {
     WorkerCounters c = relaxed_copy(w->ctr);
     add(t.w, c);
+    if (c.loop_max_ns > loop_max) loop_max = c.loop_max_ns;
     add(t.frag, relaxed_copy(w->defrag.counters));
     add(t.insp, relaxed_copy(w->insp.ctr));
     add(t.stream, relaxed_copy(w->insp.stream_ctr));
@@ -29,6 +31,7 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
     t.ml_host_evictions += w->ml->hosts.evictions();
     t.worker_pkts.push_back(c.dec.pkts);
   }
+  t.w.loop_max_ns = loop_max;  // a maximum, not a sum
   return t;
 }
 
@@ -69,6 +72,9 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
     fmt::format_to(o, "{}{}", i ? "," : "", t.worker_pkts[i]);
   fmt::format_to(o, "],\"reloads\":{},\"reload_errors\":{},\"rule_reloads\":{}", io.reloads.load(),
                  io.reload_errors.load(), io.rule_reloads.load());
+  fmt::format_to(o, ",\"loop\":{{\"max_us\":{:.1f},\"hist_log2_us\":[", double(t.w.loop_max_ns) / 1e3);
+  for (int i = 0; i < kLoopBuckets; i++) fmt::format_to(o, "{}{}", i ? "," : "", t.w.loop_hist[i]);
+  out.append(std::string_view("]}"));
   const StreamCounters& st = t.stream;
   fmt::format_to(o, ",\"stream\":{{\"segments\":{},\"bytes\":{},\"ooo_segments\":{},\"retransmits\":{},"
                     "\"overlap_diff\":{},\"gaps\":{},\"gap_bytes\":{},\"ooo_limit_gaps\":{},"

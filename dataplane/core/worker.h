@@ -19,6 +19,7 @@
 namespace spectre {
 
 constexpr uint16_t kMaxBurst = 64;
+constexpr int kLoopBuckets = 16;  // loop-time histogram: < 1 us .. >= 16 ms
 
 // Stored in each mbuf's private area (pool priv_size).
 struct MbufMeta {
@@ -39,7 +40,21 @@ struct WorkerCounters {
   uint64_t bursts, loops;
   uint64_t cyc_decode, cyc_flow, cyc_output;  // rdtsc per stage
   uint64_t reloads_seen;     // snapshot generations observed
+  // Busy part of each worker loop iteration (RX, bursts, housekeeping; not
+  // the idle pause): loop_hist[b] counts iterations of < 2^b us (b = 0: < 1
+  // us; the last bucket holds the rest). Shows whether a reload or swap stalls a worker.
+  uint64_t loop_hist[kLoopBuckets];
+  uint64_t loop_max_ns;
 };
+
+// Records one loop iteration's busy time (two rdtsc per loop, ~1.5 cycles/packet).
+inline void record_loop_time(WorkerCounters& c, uint64_t cycles, uint64_t ns_per_cyc_q32) {
+  uint64_t ns = uint64_t((unsigned __int128)cycles * ns_per_cyc_q32 >> 32);
+  uint64_t us = ns / 1000;
+  int b = us ? 64 - __builtin_clzll(us) : 0;
+  c.loop_hist[b < kLoopBuckets ? b : kLoopBuckets - 1]++;
+  if (ns > c.loop_max_ns) c.loop_max_ns = ns;
+}
 
 struct alignas(64) WorkerCtx {
   WorkerCtx(uint16_t id, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
