@@ -1,5 +1,6 @@
 #include "dataplane/core/cli.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -26,6 +27,7 @@ const char* usage_text() {
          "  --model FILE.spm    score flows with this ML model (spectre-ml); --no-ml: none\n"
          "  --dump-features FILE.csv  one CSV row of per-flow features per scoring point\n"
          "  --score-points N,M  early ML scoring after N and M packets (default 4,16; 'none')\n"
+         "  --instance NAME     control-plane channel /dev/shm/spectre-NAME for spectre-cp (mode 0600)\n"
          "  --progress / --no-progress   progress line on stderr (default: if a terminal)\n"
          "  -h, --help          this help;  --version  print the version\n";
 }
@@ -116,6 +118,15 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
           pos = c + 1;
         }
       }
+    } else if (a == "--instance") {
+      auto v = value("--instance"); if (!v) return false;
+      bool ok = !v->empty() && v->size() <= 64;
+      for (char ch : *v) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_');
+      if (!ok) {
+        err = fmt::format("--instance: expected 1-64 letters, digits, '-' or '_', got '{}'", *v);
+        return false;
+      }
+      o.instance = *v;
     } else if (a == "--no-ml") {
       o.no_ml = true;
     } else if (a == "--strict") {

@@ -184,6 +184,13 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         }
         return false;
       });
+    if (k == "control")
+      return L.each(v, "control", [&](const std::string& ck, const YAML::Node& cv) {
+        if (ck == "instance") return L.str(cv, c.control_instance);
+        if (ck == "event_ring_kb") return L.u32(cv, c.control_event_ring_kb, 4, 1u << 18);
+        if (ck == "group") return L.str(cv, c.control_group);
+        return false;
+      });
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;

@@ -54,6 +54,10 @@ struct Config {
   std::vector<uint32_t> ml_points = {4, 16};  // early scoring after N packets (<= 3 points)
   uint32_t ml_hosts = 65536;           // per worker: source hosts in the sliding window
   uint32_t ml_host_window_s = 60;
+  // Control-plane channel (control:): shared-memory segment for spectre-cp.
+  std::string control_instance;        // empty: no channel (--instance NAME)
+  uint32_t control_event_ring_kb = 4096;  // per worker
+  std::string control_group;           // group allowed to use the segment (mode 0660); empty: owner only (0600)
 };
 
 // Reads a YAML file over the defaults. Returns nullopt and sets `err`

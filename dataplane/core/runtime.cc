@@ -4,6 +4,7 @@
 #include <ctime>
 #include <memory>
 #include <thread>
+#include <grp.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/core/clock.h"
+#include "dataplane/core/control.h"
 #include "dataplane/core/rules_setup.h"
 #include "dataplane/core/stats.h"
 #include "dataplane/events/eve.h"
@@ -21,6 +23,7 @@
 #include "dataplane/io/eal.h"
 #include "dataplane/io/pcap_reader.h"
 #include "dataplane/io/port.h"
+#include "ml/feature_schema.h"
 
 namespace spectre {
 
@@ -71,7 +74,7 @@ struct RxPlan {
   std::vector<std::pair<uint16_t, uint16_t>> queues;  // (port, queue) polled directly
 };
 
-struct App {
+struct App final : ControlActions {
   Options opt;
   Config cfg;
   std::unique_ptr<SnapshotManager> snaps;
@@ -84,6 +87,10 @@ struct App {
   double start_s = 0;
   std::unique_ptr<RuleReload> rr;
   bool usr2_pending = false;
+  std::unique_ptr<ControlLink> ctrl;   // null: no control plane channel
+  uint64_t rules_cmd_id = 0;           // a control-plane rule reload waiting for its result
+  bool rules_cmd_pending = false;
+  uint64_t rules_generation = 1;
 
   // Main lcore: starts compiling the rule files again; never blocks.
   void start_rule_reload() {
@@ -107,7 +114,8 @@ struct App {
   void finish_rule_reload(bool wait) {
     if (!rr || (!wait && !rr->done.load(std::memory_order_acquire))) return;
     rr->th.join();
-    if (!rr->result) {
+    bool ok = bool(rr->result);
+    if (!ok) {
       io.reload_errors++;
       fmt::print(stderr, "spectre-dp: rule reload refused, keeping the running rules: {}\n", rr->err);
     } else {
@@ -116,7 +124,13 @@ struct App {
       next->rules = rr->result;
       snaps->publish(std::move(next));
       io.rule_reloads++;
+      rules_generation++;
       fmt::print(stderr, "spectre-dp: rules reloaded: {}\n", rr->summary.substr(0, rr->summary.find('\n')));
+    }
+    if (rules_cmd_pending && ctrl) {
+      ctrl->respond(rules_cmd_id, ok, ok ? "rules reloaded: " + rr->summary.substr(0, rr->summary.find('\n'))
+                                         : "rule reload refused, the running rules stay: " + rr->err);
+      rules_cmd_pending = false;
     }
     rr.reset();
     if (usr2_pending) start_rule_reload();
@@ -127,7 +141,7 @@ struct App {
   }
 
   // Main lcore: re-reads the config and publishes a new snapshot; never blocks.
-  void reload() {
+  bool reload(std::string* why = nullptr) {
     g_hup = 0;
     Config next = cfg;
     if (!opt.config_path.empty()) {
@@ -136,7 +150,8 @@ struct App {
       if (!c) {
         io.reload_errors++;
         fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
-        return;
+        if (why) *why = err;
+        return false;
       }
       next = *c;
       // Sizes fixed at start-up stay as they are.
@@ -158,15 +173,74 @@ struct App {
       if (!(model = load_ml_model(next.ml_model, err))) {
         io.reload_errors++;
         fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
-        return;
+        if (why) *why = err;
+        return false;
       }
     }
     set_model(*snap, std::move(model));
+    snap->ml.shadow = snaps->current()->ml.shadow;
     snaps->publish(std::move(snap));
     io.reloads++;
+    if (why) *why = "configuration reloaded";
+    return true;
+  }
+
+  // ControlActions (main thread).
+  std::string status_json() override {
+    const Snapshot* s = snaps->current();
+    auto model = [](const MlModel* m) {
+      if (!m) return std::string("null");
+      return fmt::format("{{\"name\":\"{}\",\"version\":\"{}\",\"sha256\":\"{}\",\"path\":\"{}\"}}", m->name,
+                         m->version, m->m.sha256, m->path);
+    };
+    return fmt::format("{{\"pid\":{},\"workers\":{},\"offline\":{},\"uptime_s\":{:.1f},"
+                       "\"feature_schema_hash\":\"{}\",\"model\":{},\"shadow\":{},"
+                       "\"rules\":{{\"loaded\":{},\"generation\":{}}},\"snapshot_generation\":{},"
+                       "\"reloads\":{},\"rule_reloads\":{},\"reload_errors\":{}}}",
+                       getpid(), workers.size(), opt.reads.empty() ? "false" : "true", mono_s() - start_s,
+                       ml::schema_hash(), model(s->ml.model.get()), model(s->ml.shadow.get()),
+                       s->rules ? ruleset_rule_count(*s->rules) : 0, rules_generation, s->generation,
+                       io.reloads.load(), io.rule_reloads.load(), io.reload_errors.load());
+  }
+  std::string stats_json() override {
+    fmt::memory_buffer b;
+    format_stats_event(b, collect(wptrs), io, wall_ns(), mono_s() - start_s);
+    std::string j(b.data(), b.size());
+    while (!j.empty() && j.back() == '\n') j.pop_back();
+    return j;
+  }
+  bool load_model(const std::string& path, bool shadow, std::string& msg) override {
+    std::string err;
+    auto m = load_ml_model(path, err);
+    if (!m) {
+      msg = err;
+      return false;
+    }
+    auto next = std::make_unique<Snapshot>(*snaps->current());
+    next->generation = snaps->current()->generation + 1;
+    if (shadow) next->ml.shadow = m;
+    else set_model(*next, m);
+    msg = fmt::format("{} {} version {} ({} outputs) published", shadow ? "shadow model" : "model", m->name,
+                      m->version, m->out_class.size());
+    snaps->publish(std::move(next));
+    io.reloads++;
+    fmt::print(stderr, "spectre-dp: {}\n", msg);
+    return true;
+  }
+  bool reload_config(std::string& msg) override { return reload(&msg); }
+  bool start_rules_reload(uint64_t id, std::string& msg) override {
+    if (rules_cmd_pending) {
+      msg = "a rule reload requested by the control plane is already running";
+      return false;
+    }
+    rules_cmd_pending = true;
+    rules_cmd_id = id;
+    start_rule_reload();
+    return true;
   }
 
   void housekeeping() {
+    if (ctrl) ctrl->poll(*this);
     if (g_hup) reload();
     if (g_usr2) start_rule_reload();
     finish_rule_reload(false);
@@ -378,6 +452,7 @@ int run_dataplane(const Options& opt) {
   if (opt.checksum >= 0) app.cfg.checksum_validate = opt.checksum == 1;
   if (opt.no_midstream) app.cfg.midstream = false;
   if (!opt.model_path.empty()) app.cfg.ml_model = opt.model_path;
+  if (!opt.instance.empty()) app.cfg.control_instance = opt.instance;
   if (opt.no_ml) app.cfg.ml_model.clear();
   if (!opt.dump_features.empty()) app.cfg.dump_features = opt.dump_features;
   if (!opt.score_points.empty()) {
@@ -532,6 +607,29 @@ int run_dataplane(const Options& opt) {
         }
       }
 
+    if (!app.cfg.control_instance.empty()) {
+      ControlConfig cc;
+      cc.instance = app.cfg.control_instance;
+      cc.event_ring_kb = app.cfg.control_event_ring_kb;
+      if (!app.cfg.control_group.empty()) {
+        const struct group* g = getgrnam(app.cfg.control_group.c_str());
+        if (!g) {
+          fmt::print(stderr, "spectre-dp: control.group: no group '{}'\n", app.cfg.control_group);
+          eal_stop();
+          return 1;
+        }
+        cc.gid = g->gr_gid;
+        cc.mode = 0660;
+      }
+      app.ctrl = ControlLink::create(cc, nw, err);
+      if (!app.ctrl) {
+        fmt::print(stderr, "spectre-dp: control channel: {}\n", err);
+        eal_stop();
+        return 1;
+      }
+      fmt::print(stderr, "spectre-dp: control channel {} for spectre-cp --instance {} ({} event rings)\n",
+                 app.ctrl->channel().object_name(), cc.instance, nw);
+    }
     FILE* eve = open_eve(app.cfg.eve_path, err);
     if (!err.empty()) {
       fmt::print(stderr, "spectre-dp: {}\n", err);
@@ -544,7 +642,7 @@ int run_dataplane(const Options& opt) {
     app.wall0 = wall_ns();
     EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
       format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
-    }, app.cfg.stats_interval_s, fast, features);
+    }, app.cfg.stats_interval_s, fast, features, app.ctrl.get());
     writer.start();
 
     std::vector<WorkerArg> args(nw);
@@ -563,6 +661,7 @@ int run_dataplane(const Options& opt) {
     app.finish_rule_reload(true);
     double wall = mono_s() - app.start_s;
     writer.stop();
+    app.housekeeping();  // answers commands that arrived at the end
     if (eve && eve != stdout) fclose(eve);
     if (fast) fclose(fast);
     if (features) fclose(features);

@@ -96,8 +96,9 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  t.det.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
                  dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
   fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
-                    "\"host_evictions\":{}}}}}}}\n",
-                 t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions);
+                    "\"host_evictions\":{},\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}}}}}\n",
+                 t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions, t.ml.shadow_scored,
+                 t.ml.shadow_alerts, t.ml.shadow_agree);
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {

@@ -2,13 +2,14 @@
 
 #include <chrono>
 
+#include "dataplane/core/stats.h"
 #include "dataplane/events/eve.h"
 
 namespace spectre {
 
 EventWriter::EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats,
-                         uint32_t stats_interval_s, FILE* fast, FILE* features)
-    : fast_(fast), features_(features), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
+                         uint32_t stats_interval_s, FILE* fast, FILE* features, ControlLink* ctrl)
+    : ctrl_(ctrl), fast_(fast), features_(features), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
       interval_s_(stats_interval_s) {}
 
 EventWriter::~EventWriter() {
@@ -17,22 +18,57 @@ EventWriter::~EventWriter() {
 
 void EventWriter::start() { thread_ = std::thread([this] { run(); }); }
 
+bool EventWriter::to_control() const { return ctrl_ && ctrl_->consumer_attached(); }
+
+void EventWriter::send_line(uint32_t worker, std::string_view type, fmt::memory_buffer& line) {
+  size_t len = line.size();
+  while (len && line.data()[len - 1] == '\n') len--;
+  ctrl_->push_eve_line(worker, type, std::string_view(line.data(), len));
+  line.clear();
+}
+
 size_t EventWriter::drain(fmt::memory_buffer& buf) {
   size_t n = 0;
   Event ev;
-  for (WorkerCtx* w : workers_) {
+  const bool cp = to_control();  // once per drain: a dead control plane is noticed within ~1 ms
+  auto trimmed = [this] {
+    size_t len = line_.size();
+    while (len && line_.data()[len - 1] == '\n') len--;
+    return std::string_view(line_.data(), len);
+  };
+  for (uint32_t wi = 0; wi < workers_.size(); wi++) {
+    WorkerCtx* w = workers_[wi];
     for (int k = 0; k < 4096 && w->events.pop(ev); k++, n++) {
-      if (out_ && ev.type == EventType::kFlow) format_flow(buf, ev.flow);
+      if (ev.type != EventType::kFlow) continue;
+      if (cp) {
+        line_.clear();
+        format_flow(line_, ev.flow);
+        ctrl_->push_flow(wi, ev.flow, trimmed());
+      } else if (out_) {
+        format_flow(buf, ev.flow);
+      }
     }
     for (int k = 0; k < 1024; k++, n++) {
       const AlertRecord* a = w->insp.alerts.peek();
       if (!a) break;
       if (a->kind == AlertRecord::kAppTx) {
-        if (out_) format_app_event(buf, *a);
+        if (cp) {
+          line_.clear();
+          format_app_event(line_, *a);
+          send_line(wi, rules::app_proto_name(rules::AppProto(a->app_proto)), line_);
+        } else if (out_) {
+          format_app_event(buf, *a);
+        }
       } else if (a->kind == AlertRecord::kFeatureRow) {
         if (features_) format_feature_row(feat_buf_, *a);
       } else {
-        if (out_) format_alert(buf, *a);
+        if (cp) {
+          line_.clear();
+          format_alert(line_, *a);
+          ctrl_->push_alert(wi, *a, trimmed());
+        } else if (out_) {
+          format_alert(buf, *a);
+        }
         if (fast_) format_fast(fast_buf_, *a);
       }
       w->insp.alerts.release();
@@ -58,7 +94,14 @@ void EventWriter::run() {
     if (buf.size() > (1 << 16)) flush(buf);
     auto now = std::chrono::steady_clock::now();
     if (now >= next_stats) {
-      if (out_) stats_(buf);
+      if (to_control()) {
+        line_.clear();
+        stats_(line_);
+        send_line(0, "stats", line_);
+        push_worker_stats();
+      } else if (out_) {
+        stats_(buf);
+      }
       flush(buf);
       if (out_) fflush(out_);
       if (fast_) fflush(fast_);
@@ -80,6 +123,24 @@ void EventWriter::run() {
 void EventWriter::stop() {
   stop_.store(true, std::memory_order_release);
   if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace spectre
+
+namespace spectre {
+
+// One WorkerStats message per worker, into that worker's event ring.
+void EventWriter::push_worker_stats() {
+  uint64_t ts = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count());
+  for (uint32_t wi = 0; wi < workers_.size(); wi++) {
+    const WorkerCtx* w = workers_[wi];
+    WorkerCounters c = relaxed_copy(w->ctr);
+    MlCounters ml = relaxed_copy(w->ml->ctr);
+    DetectCounters d = relaxed_copy(w->insp.det.ctr);
+    InspectCounters ic = relaxed_copy(w->insp.ctr);
+    ctrl_->push_stats(wi, ts, c, ml, d.alerts + ml.alerts, ic.alerts_dropped);
+  }
 }
 
 }  // namespace spectre

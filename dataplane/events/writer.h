@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/core/control.h"
 #include "dataplane/core/worker.h"
 
 namespace spectre {
@@ -19,7 +20,7 @@ class EventWriter {
   // `out` may be null: events are drained and discarded. `fast` (may be
   // null) gets fast.log lines for alerts.
   EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats, uint32_t stats_interval_s,
-              FILE* fast = nullptr, FILE* features = nullptr);
+              FILE* fast = nullptr, FILE* features = nullptr, ControlLink* ctrl = nullptr);
   ~EventWriter();
   void start();
   // Drains what is left, writes a final stats line, flushes. Call after workers stopped.
@@ -27,9 +28,15 @@ class EventWriter {
 
  private:
   void run();
+  void push_worker_stats();
   size_t drain(fmt::memory_buffer& buf);
   void flush(fmt::memory_buffer& buf);
-  fmt::memory_buffer fast_buf_, feat_buf_;
+  // While spectre-cp consumes the control channel, EVE records go to it
+  // instead of `out`; fast.log and feature dumps stay local.
+  bool to_control() const;
+  void send_line(uint32_t worker, std::string_view type, fmt::memory_buffer& line);
+  ControlLink* ctrl_;
+  fmt::memory_buffer fast_buf_, feat_buf_, line_;
   FILE* fast_;
   FILE* features_;
   std::vector<WorkerCtx*> workers_;

@@ -147,13 +147,13 @@ void emit_row(WorkerCtx& w, uint32_t i) {
 
 // Output index that alerts for row i, or -1. Isolation forest: score below
 // the threshold; XGBoost: the most likely non-benign class over its threshold.
-int alert_output(const MlCtx& c, const MlModel& mm, uint32_t i, float& score) {
+int alert_output(const MlModel& mm, const float* out, const double* dout, uint32_t i, float& score) {
   if (mm.anomaly) {
-    score = float(c.dout[i]);
-    return c.dout[i] < mm.threshold[0] ? 0 : -1;
+    score = float(dout[i]);
+    return dout[i] < mm.threshold[0] ? 0 : -1;
   }
   uint32_t g = uint32_t(mm.out_class.size());
-  const float* o = c.out + size_t(i) * g;
+  const float* o = out + size_t(i) * g;
   int best = -1;
   for (uint32_t k = 0; k < g; k++)
     if (int(k) != mm.benign && o[k] >= mm.threshold[k] && (best < 0 || o[k] > o[best])) best = int(k);
@@ -161,38 +161,52 @@ int alert_output(const MlCtx& c, const MlModel& mm, uint32_t i, float& score) {
   return best;
 }
 
-void score_batch(WorkerCtx& w, const MlModel& mm) {
+// Scores rows [0, n) of the batch with `mm` into out / dout.
+void run_model(MlCtx& c, const MlModel& mm, uint32_t n, float* out, double* dout) {
+  if (mm.anomaly) {
+    for (uint32_t i = 0; i < n; i++)
+      for (uint32_t k = 0; k < ml::kNumFeatures; k++) c.drows[i][k] = c.rows[i][k];
+    ml::score_samples(mm.m.iforest, &c.drows[0][0], n, kRowStride, dout);
+  } else {
+    ml::predict_prob(mm.packed, &c.rows[0][0], n, kRowStride, out);
+  }
+}
+
+void score_batch(WorkerCtx& w, const MlModel& mm, const MlModel* shadow) {
   MlCtx& c = *w.ml;
   uint32_t n = c.n, todo = 0;
   for (uint32_t i = 0; i < n; i++) todo += c.meta[i].score;
   if (!todo) return;
-  if (mm.anomaly) {
-    for (uint32_t i = 0; i < n; i++)
-      for (uint32_t k = 0; k < ml::kNumFeatures; k++) c.drows[i][k] = c.rows[i][k];
-    ml::score_samples(mm.m.iforest, &c.drows[0][0], n, kRowStride, c.dout);
-  } else {
-    ml::predict_prob(mm.packed, &c.rows[0][0], n, kRowStride, c.out);
-  }
-  bool alerted[kMlBatch];
+  run_model(c, mm, n, c.out, c.dout);
+  bool* alerted = c.alerted;
   for (uint32_t i = 0; i < n; i++) {
     alerted[i] = false;
     float score = 0;
-    int out = c.meta[i].score ? alert_output(c, mm, i, score) : -1;
+    int out = c.meta[i].score ? alert_output(mm, c.out, c.dout, i, score) : -1;
     if (out < 0) continue;
     // One alert per flow, also when two of its points fall in one batch.
     bool dup = false;
     for (uint32_t j = 0; j < i && !dup; j++) dup = alerted[j] && c.meta[j].flow_id == c.meta[i].flow_id;
-    if (dup) continue;
     alerted[i] = true;
-    emit_alert(w, mm, i, uint32_t(out), score);
+    if (!dup) emit_alert(w, mm, i, uint32_t(out), score);
   }
   c.ctr.scored += todo;
+  if (!shadow) return;
+  run_model(c, *shadow, n, c.sout, c.sdout);
+  for (uint32_t i = 0; i < n; i++) {
+    if (!c.meta[i].score) continue;
+    float score;
+    bool s_alert = alert_output(*shadow, c.sout, c.sdout, i, score) >= 0;
+    c.ctr.shadow_scored++;
+    c.ctr.shadow_alerts += s_alert;
+    c.ctr.shadow_agree += s_alert == alerted[i];
+  }
 }
 
 void flush_batch(WorkerCtx& w) {
   MlCtx& c = *w.ml;
   const Snapshot* s = w.snap;
-  if (s && s->ml.model) score_batch(w, *s->ml.model);
+  if (s && s->ml.model) score_batch(w, *s->ml.model, s->ml.shadow.get());
   if (s && s->ml.dump)
     for (uint32_t i = 0; i < c.n; i++) emit_row(w, i);
   c.n = 0;

@@ -45,10 +45,14 @@ struct MlSettings {
   bool dump = false;    // feature rows go to the dump file
   uint16_t points[kMaxScorePoints] = {4, 16, 0};  // early scoring after N packets; 0 = unused
   std::shared_ptr<const MlModel> model;
+  // Shadow model (spectrectl model shadow): scored beside `model` on the same
+  // rows, never alerts; counters show agreement and its would-be alert rate.
+  std::shared_ptr<const MlModel> shadow;
 };
 
 struct MlCounters {
   uint64_t rows, scored, alerts, dumped;
+  uint64_t shadow_scored, shadow_alerts, shadow_agree;  // agree: same alert decision as the active model
   // rdtsc in row extraction, scoring and explanations; per-packet feature
   // updates are not timed (spectre-bench --features-only measures them).
   uint64_t cyc_ml;
@@ -74,6 +78,9 @@ struct alignas(64) MlCtx {
   double drows[kMlBatch][kRowStride];      // isolation-forest input
   float out[kMlBatch * kMlMaxOutputs];
   double dout[kMlBatch];
+  float sout[kMlBatch * kMlMaxOutputs];    // shadow model outputs
+  double sdout[kMlBatch];
+  bool alerted[kMlBatch];                  // active model's decision per row
   float work[(kRowStride + 1) * kMlMaxOutputs];  // explanation scratch
   double dwork[kRowStride * 2];
   double xrow[kRowStride];                 // isolation-forest explanation input
