@@ -211,6 +211,7 @@ struct App final : ControlActions {
   }
   bool load_model(const std::string& path, bool shadow, std::string& msg) override {
     std::string err;
+    double t0 = mono_s();
     auto m = load_ml_model(path, err);
     if (!m) {
       msg = err;
@@ -220,9 +221,10 @@ struct App final : ControlActions {
     next->generation = snaps->current()->generation + 1;
     if (shadow) next->ml.shadow = m;
     else set_model(*next, m);
-    msg = fmt::format("{} {} version {} ({} outputs) published", shadow ? "shadow model" : "model", m->name,
-                      m->version, m->out_class.size());
     snaps->publish(std::move(next));
+    msg = fmt::format("{} {} version {} ({} outputs) published in {:.1f} ms (load, checks, self-test, publish)",
+                      shadow ? "shadow model" : "model", m->name, m->version, m->out_class.size(),
+                      (mono_s() - t0) * 1e3);
     io.reloads++;
     fmt::print(stderr, "spectre-dp: {}\n", msg);
     return true;

@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""Zero loss under hot-swaps: 100 model swaps and 20 rule reloads under traffic.
+
+  test_zero_loss.py [SPECTRE_DP] [--ml SPECTRE_ML]   (or $SPECTRE_DP, $SPECTRE_ML)
+
+spectre-dp runs live on DPDK net_af_packet in a network namespace (helpers in
+tests/live/test_live.py) with `--model M.spm` named in its config and
+`-S live.rules`. tcpreplay sends generated traffic that the model and the rules
+alert on (tests/gen/ml_traffic.py) in a loop at a fixed rate while the model
+file is switched 100 times between two versions (each switch followed by
+SIGHUP: the config and its model are re-read and published through the RCU
+snapshot) and the rules file 20 times (SIGUSR2: compiled in the background,
+then published). Checks:
+  - every packet sent was decoded (decoder.pkts == sent; no kernel,
+    distributor or event drops): no packet lost because of a swap;
+  - 100 config reloads and 20 rule reloads were published, none refused;
+  - both model versions and both rule sets alerted (the swaps took effect);
+  - worker loop iterations (busy part) over 128 us are at most 1e-4 of all;
+    the maximum and the histogram are printed, and asserted <= 100 us with
+    SPECTRE_LOOP_LIMIT_US=100 (on a shared machine a preempted worker thread
+    shows up in the maximum).
+Needs root, iproute2 netns, tcpreplay: exits 77 (skip) otherwise. Last line
+"N passed, N failed".
+"""
+import collections
+import re
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
+import alertcheck as ac  # noqa: E402
+import flowcheck  # noqa: E402
+import test_live as live  # noqa: E402  (netns helpers; its main() unused)
+from ml_traffic import build  # noqa: E402
+
+MODEL_SWAPS, RULE_RELOADS = 100, 20
+PPS, SECONDS = 4000, 30
+# The busy part of a loop iteration includes time the OS ran something else on
+# the worker's CPU; on a shared machine that dominates the maximum. So by
+# default the test bounds the share of slow iterations and prints the maximum;
+# SPECTRE_LOOP_LIMIT_US=100 also asserts the maximum (quiet, isolated cores).
+STRICT = "SPECTRE_LOOP_LIMIT_US" in os.environ
+LOOP_LIMIT_US = float(os.environ.get("SPECTRE_LOOP_LIMIT_US", "100"))
+MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
+MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
+
+passed = failed = 0
+
+
+def check(ok, what, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("PASS " + what)
+    else:
+        failed += 1
+        print("FAIL " + what + ("\n  " + detail.replace("\n", "\n  ") if detail else ""))
+
+
+def rule(sid, content):
+    return ('alert tcp any any -> any 80 (msg:"zero-loss %d"; flow:to_server; '
+            'content:"%s"; sid:%d; rev:1;)\n' % (sid, content, sid))
+
+
+RULES_A = rule(9920001, "GET /admin/") + rule(9920002, "Hydra")
+RULES_B = rule(9920001, "GET /admin/") + rule(9920003, "Authorization: Basic")
+
+
+def put(path, data, mode="w"):
+    tmp = path + ".tmp"
+    with open(tmp, mode) as fh:
+        fh.write(data)
+    os.replace(tmp, path)  # atomic: a reload never sees half a file
+
+
+def main():
+    args = [a for a in sys.argv[1:]]
+    mlb = os.environ.get("SPECTRE_ML")
+    if "--ml" in args:
+        i = args.index("--ml")
+        mlb = args[i + 1]
+        del args[i:i + 2]
+    dp = flowcheck.find_binary(args[0] if args else None)
+    mlb = mlb or os.path.join(os.path.dirname(os.path.dirname(dp or "")), "ml", "spectre-ml")
+    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
+        print("SKIP: needs root, iproute2 and tcpreplay")
+        return 77
+    if not dp or not os.path.exists(mlb):
+        print("SKIP: spectre-dp or spectre-ml not found")
+        return 77
+    tmp = tempfile.mkdtemp(prefix="spectre-zl-")
+    try:
+        live.netns_up()
+    except Exception as e:
+        live.netns_down()
+        shutil.rmtree(tmp, ignore_errors=True)
+        print("SKIP: cannot create network namespaces: %s" % e)
+        return 77
+    try:
+        names = subprocess.run([mlb, "schema", "--csv"], capture_output=True, text=True).stdout.strip()
+        classes = [ln.split(": ", 1)[1] for ln in subprocess.run(
+            [mlb, "inspect", MODEL], capture_output=True, text=True).stdout.splitlines()
+            if ln.startswith("classes: ")][0]
+        m9 = os.path.join(tmp, "v9.spm")
+        r = subprocess.run([mlb, "compile", MODEL_JSON, "-o", m9, "--features", names, "--classes", classes,
+                            "--threshold", "0.7", "--metric", "version=9"], capture_output=True, text=True)
+        check(r.returncode == 0, "second model version compiled", r.stderr[-500:])
+        with open(MODEL, "rb") as fh:
+            v_a = fh.read()
+        with open(m9, "rb") as fh:
+            v_b = fh.read()
+        model = os.path.join(tmp, "active.spm")
+        put(model, v_a, "wb")
+        rules = os.path.join(tmp, "live.rules")
+        put(rules, RULES_A)
+        cfg = os.path.join(tmp, "cfg.yaml")
+        with open(cfg, "w") as fh:
+            fh.write(live.BIG_TIMEOUTS + "ml: {model: %s}\n" % model)
+        pcap = os.path.join(tmp, "traffic.pcap")
+        build(3, True).write(pcap)
+        per_loop = int(subprocess.run(["tcpdump", "-r", pcap, "-qn"], capture_output=True,
+                                      text=True).stdout.count("\n"))
+        loops = max(1, PPS * SECONDS // per_loop)
+        p, eve, err = live.start_live(tmp, "zl", cfg, extra=("-S", rules))
+
+        tx = subprocess.Popen(["ip", "netns", "exec", live.NS_TX, "tcpreplay", "-i", live.IF_TX,
+                               "--pps", str(PPS), "--loop", str(loops), pcap],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        span = per_loop * loops / PPS
+        time.sleep(0.5)
+        steps = MODEL_SWAPS + RULE_RELOADS
+        every = max(1, MODEL_SWAPS // RULE_RELOADS)
+        swaps = reloads = 0
+        t0 = time.time()
+        for k in range(steps):
+            if reloads < RULE_RELOADS and k % (every + 1) == every:
+                reloads += 1
+                put(rules, RULES_B if reloads % 2 else RULES_A)
+                p.send_signal(signal.SIGUSR2)
+            else:
+                swaps += 1
+                put(model, v_b if swaps % 2 else v_a, "wb")
+                p.send_signal(signal.SIGHUP)
+            time.sleep(max(0.0, (span - 3.0) / steps))
+        swap_s = time.time() - t0
+        out, terr = tx.communicate(timeout=span + 120)
+        m = re.search(r"Actual: (\d+) packets", out)
+        sent = int(m.group(1)) if m else -1
+        check(sent == per_loop * loops, "tcpreplay sent %d packets at %d pps (want %d)" % (
+            sent, PPS, per_loop * loops), terr.strip()[-500:])
+        time.sleep(1.5)
+        check(p.poll() is None, "spectre-dp alive after %d model swaps and %d rule reloads in %.1f s" % (
+            swaps, reloads, swap_s))
+        rc, text = live.stop_live(p, err)
+        check(rc == 0, "exit 0 on SIGINT (%s)" % rc, text[-1500:])
+
+        events, bad = flowcheck.parse_eve(eve)
+        check(not bad, "EVE lines parse", "%r" % bad[:3])
+        st = flowcheck.stats_event(events) or {}
+        g = lambda k: flowcheck.get(st, k)  # noqa: E731
+        check(g("stats.reloads") == swaps and g("stats.rule_reloads") == reloads and
+              g("stats.reload_errors") == 0,
+              "published: %r config/model reloads (want %d), %r rule reloads (want %d), %r refused" % (
+                  g("stats.reloads"), swaps, g("stats.rule_reloads"), reloads, g("stats.reload_errors")))
+        pk = g("stats.decoder.pkts")
+        check(pk == sent, "no packet lost: decoder.pkts %r == sent %d" % (pk, sent))
+        drops = {k: g("stats.capture." + k) for k in ("kernel_drops", "dist_ring_full", "rx_nombuf")}
+        drops["events.dropped"] = g("stats.events.dropped")
+        drops["detect.alerts_dropped"] = g("stats.detect.alerts_dropped")
+        check(all(v == 0 for v in drops.values()), "no drops anywhere %r" % drops)
+        vers = collections.Counter((a.get("ml") or {}).get("version") for a in ac.alerts_of(events)
+                                   if "ml" in a)
+        check(vers.get("2", 0) > 0 and vers.get("9", 0) > 0,
+              "both model versions alerted (version: alerts %r)" % dict(vers))
+        sids = collections.Counter((a.get("alert") or {}).get("signature_id") for a in ac.alerts_of(events))
+        check(sids[9920002] > 0 and sids[9920003] > 0 and sids[9920001] > 0,
+              "both rule sets alerted (%r)" % {k: sids[k] for k in (9920001, 9920002, 9920003)})
+        loop = g("stats.loop") or {}
+        hist = loop.get("hist_log2_us", [])
+        desc = ", ".join("<%dus:%d" % (1 << i, n) for i, n in enumerate(hist) if n)
+        # Iterations of >= 128 us for sure (bucket 8 on); bucket 7 is 64-128 us.
+        total = sum(hist)
+        over = sum(hist[8:])
+        print("loop: %d iterations, max %.1f us, histogram %s" % (total, loop.get("max_us", -1), desc))
+        check(total > 0 and over <= total * 1e-4,
+              "worker loop iterations over 128 us: %d of %d (<= 1e-4)" % (over, total))
+        if STRICT:
+            check(loop.get("max_us", 1e9) <= LOOP_LIMIT_US,
+                  "longest worker loop iteration %.1f us <= %.0f us" % (loop.get("max_us", -1), LOOP_LIMIT_US))
+    finally:
+        live.netns_down()
+        if failed or os.environ.get("KEEP_TMP"):
+            print("files kept in %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
