@@ -373,7 +373,13 @@ Reply Controller::stats(const Request& r) {
                       tot.packets, tot.bytes, tot.drops, tot.alerts);
   text += dt > 0 ? fmt::format("\nrates over {:.2f} s; events dropped: {}", dt, tot.events_dropped)
                  : fmt::format("\ncounters only (--interval 0); events dropped: {}", tot.events_dropped);
-  return ok_reply(j.take(), text);
+  std::string out = j.take();
+  if (opt_.link_stats_json) {  // splice "channel":{...} into the object
+    out.pop_back();
+    out += ",\"channel\":" + opt_.link_stats_json() + "}";
+  }
+  if (opt_.link_stats_text) text += "\n" + opt_.link_stats_text();
+  return ok_reply(std::move(out), text);
 }
 
 Reply Controller::flows_top(const Request& r) {
@@ -400,8 +406,12 @@ Reply Controller::flows_top(const Request& r) {
     text += fmt::format("{:<4}{:<7}{:<46}{:<7}{:>10}{:>14}{:>9.1f}\n", ++k, proto, flow, f.app.empty() ? "-" : f.app,
                         f.packets, f.bytes, f.age_s);
   }
-  j.end_arr().end_obj();
-  if (flows.empty()) text = "no active flows\n";
+  j.end_arr();
+  // The link may say what the table covers (the shm link: ended flows only).
+  if (!resp.message.empty()) j.kv("scope", resp.message);
+  j.end_obj();
+  if (flows.empty()) text = resp.message.empty() ? "no active flows\n" : "no flows\n";
+  if (!resp.message.empty()) text += "(" + resp.message + ")\n";
   text.pop_back();
   return ok_reply(j.take(), text);
 }
@@ -468,7 +478,9 @@ Reply Controller::status(const Request&) {
   if (act) entry_json(j, *act); else j.null();
   j.key("registry_shadow");
   if (sh) entry_json(j, *sh); else j.null();
-  j.kv("model_in_sync", in_sync).end_obj();
+  j.kv("model_in_sync", in_sync);
+  if (opt_.link_stats_json) j.key("channel").raw(opt_.link_stats_json());
+  j.end_obj();
 
   std::string text = fmt::format("instance     {}\n", opt_.instance);
   text += fmt::format("spectre-cp   pid {}, up {} s, socket {}\n", getpid(), up, opt_.socket_path);

@@ -21,6 +21,9 @@ struct ControllerOptions {
   std::string socket_path, registry_dir, audit_path;  // shown by status
   std::chrono::milliseconds dp_timeout{5000};         // ordinary commands
   std::chrono::milliseconds model_timeout{30000};     // model load / shadow / rules reload
+  // Optional, from the data-plane link (the shm link's channel counters):
+  std::function<std::string()> link_stats_json;  // a JSON object: "channel" in stats and status --json
+  std::function<std::string()> link_stats_text;  // appended to stats' human output
 };
 
 class Controller {

@@ -1,13 +1,17 @@
 // spectre-cp: the control-plane daemon. Serves spectrectl on a unix socket,
-// keeps the model registry and the audit log, and commands one data plane
-// (spectre-dp instance) through a DataPlaneLink.
+// keeps the model registry and the audit log, commands one data plane
+// (spectre-dp --instance NAME) through its shared-memory channel
+// (ShmDataPlaneLink) and exports its events (EVE file, syslog, webhook,
+// Prometheus /metrics and /health).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -15,6 +19,7 @@
 
 #include "ctrlplane/cp/controller.h"
 #include "ctrlplane/cp/server.h"
+#include "ctrlplane/cp/shm_link.h"
 #include "ml/feature_schema.h"
 
 using namespace spectre::cp;
@@ -30,6 +35,13 @@ void usage(FILE* f) {
       "  --audit FILE      audit log (default: /var/log/spectre/audit.log)\n"
       "  --group NAME      socket mode 0660 and owned by this group (default: 0600)\n"
       "  --foreground      do not detach\n"
+      "outputs (while spectre-cp is attached the data plane writes no EVE file itself):\n"
+      "  --eve FILE        EVE JSON lines (alerts, flows, app-layer, stats); SIGHUP reopens it\n"
+      "  --eve-rotate-bytes N  --eve-rotate-seconds S  --eve-keep K (default 5)\n"
+      "  --syslog udp://HOST:PORT | tcp://HOST:PORT | unix:PATH   RFC 5424 syslog\n"
+      "  --syslog-format json|cef|leef (default json)\n"
+      "  --webhook URL     HTTP(S) POST of each alert  --webhook-secret S (HMAC-SHA256 header)\n"
+      "  --metrics ADDR:PORT   Prometheus /metrics and /health (e.g. 127.0.0.1:9464)\n"
       "  --fake-dataplane  TESTS ONLY: an in-process fake data plane instead of spectre-dp\n"
       "                    (--fake-dataplane-down: the fake is not running)\n"
       "exit: 0 clean stop (SIGTERM/SIGINT), 1 start-up failure, 2 wrong use\n");
@@ -54,12 +66,93 @@ void fake_alerts(AlertFeed& feed, const std::atomic<bool>& stop) {
   }
 }
 
-// The link to a real spectre-dp: the shared-memory channel (ctrlplane/shm_channel.*)
-// plugs in here.
-std::unique_ptr<DataPlaneLink> open_dataplane_link(const std::string& instance, std::string& err) {
-  err = "the shared-memory link to spectre-dp instance '" + instance +
-        "' is not part of this build yet (use --fake-dataplane for tests)";
-  return nullptr;
+namespace ex = spectre::exporter;
+
+struct OutputOptions {
+  std::string eve, syslog, syslog_format = "json", webhook, webhook_secret, metrics;
+  uint64_t rotate_bytes = 0;
+  uint32_t rotate_seconds = 0, keep = 5;
+};
+
+// The exporters, started before the link feeds them.
+struct Outputs {
+  std::unique_ptr<ex::EveFileSink> eve;
+  std::unique_ptr<ex::SyslogSink> syslog;
+  std::unique_ptr<ex::WebhookSink> webhook;
+  std::unique_ptr<ex::MetricsServer> metrics;
+  void stop() {
+    if (metrics) metrics->stop();
+    if (webhook) webhook->stop();
+    if (syslog) syslog->stop();
+    if (eve) eve->close();
+  }
+};
+
+bool parse_u64(const std::string& s, uint64_t& v) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long x = std::strtoull(s.c_str(), &end, 10);
+  if (s.empty() || s[0] == '-' || errno || *end) return false;
+  v = x;
+  return true;
+}
+
+// "host:port" or "[v6]:port".
+bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
+  size_t c = s.rfind(':');
+  if (c == std::string::npos || c == 0) return false;
+  host = s.substr(0, c);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  uint64_t p = 0;
+  if (!parse_u64(s.substr(c + 1), p) || p > 65535) return false;
+  port = uint16_t(p);
+  return !host.empty();
+}
+
+bool start_outputs(const OutputOptions& o, Outputs& out, std::string& err) {
+  if (!o.eve.empty()) {
+    ex::EveFileOptions eo;
+    eo.path = o.eve;
+    eo.rotate_bytes = o.rotate_bytes;
+    eo.rotate_seconds = o.rotate_seconds;
+    eo.keep = o.keep;
+    out.eve = std::make_unique<ex::EveFileSink>(eo);
+    if (!out.eve->open(&err)) { err = "--eve: " + err; return false; }
+  }
+  if (!o.syslog.empty()) {
+    ex::SyslogOptions so;
+    if (o.syslog.rfind("udp://", 0) == 0 || o.syslog.rfind("tcp://", 0) == 0) {
+      so.transport = o.syslog[0] == 'u' ? ex::SyslogTransport::kUdp : ex::SyslogTransport::kTcp;
+      if (!split_host_port(o.syslog.substr(6), so.host, so.port)) { err = "--syslog: expected HOST:PORT after " + o.syslog.substr(0, 6); return false; }
+    } else if (o.syslog.rfind("unix:", 0) == 0) {
+      so.transport = ex::SyslogTransport::kUnix;
+      so.unix_path = o.syslog.substr(o.syslog.rfind("unix://", 0) == 0 ? 7 : 5);
+      if (so.unix_path.empty()) { err = "--syslog: unix:PATH needs a path"; return false; }
+    } else {
+      err = "--syslog: expected udp://HOST:PORT, tcp://HOST:PORT or unix:PATH, got '" + o.syslog + "'";
+      return false;
+    }
+    if (o.syslog_format == "json") so.format = ex::SyslogFormat::kJson;
+    else if (o.syslog_format == "cef") so.format = ex::SyslogFormat::kCef;
+    else if (o.syslog_format == "leef") so.format = ex::SyslogFormat::kLeef;
+    else { err = "--syslog-format: expected json, cef or leef"; return false; }
+    out.syslog = std::make_unique<ex::SyslogSink>(so);
+    if (!out.syslog->start(&err)) { err = "--syslog: " + err; return false; }
+  }
+  if (!o.webhook.empty()) {
+    ex::WebhookOptions wo;
+    wo.url = o.webhook;
+    wo.secret = o.webhook_secret;
+    out.webhook = std::make_unique<ex::WebhookSink>(wo);
+    if (!out.webhook->start(&err)) { err = "--webhook: " + err; return false; }
+  }
+  if (!o.metrics.empty()) {
+    ex::MetricsServerOptions mo;
+    if (!split_host_port(o.metrics, mo.address, mo.port)) { err = "--metrics: expected ADDR:PORT"; return false; }
+    out.metrics = std::make_unique<ex::MetricsServer>(mo);
+    if (!out.metrics->start(&err)) { err = "--metrics: " + err; return false; }
+  }
+  return true;
 }
 
 }  // namespace
@@ -68,6 +161,7 @@ int main(int argc, char** argv) {
   std::string instance = "default", socket_path, registry = "/var/lib/spectre/models",
               audit_path = "/var/log/spectre/audit.log", group;
   bool foreground = false, fake = false, fake_down = false;
+  OutputOptions outo;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto val = [&](std::string& dst) {
@@ -83,6 +177,24 @@ int main(int argc, char** argv) {
     else if (a == "--audit") val(audit_path);
     else if (a == "--group") val(group);
     else if (a == "--foreground") foreground = true;
+    else if (a == "--eve") val(outo.eve);
+    else if (a == "--syslog") val(outo.syslog);
+    else if (a == "--syslog-format") val(outo.syslog_format);
+    else if (a == "--webhook") val(outo.webhook);
+    else if (a == "--webhook-secret") val(outo.webhook_secret);
+    else if (a == "--metrics") val(outo.metrics);
+    else if (a == "--eve-rotate-bytes" || a == "--eve-rotate-seconds" || a == "--eve-keep") {
+      std::string v;
+      val(v);
+      uint64_t n = 0;
+      if (!parse_u64(v, n) || (a != "--eve-rotate-bytes" && n > 0xffffffffull)) {
+        std::fprintf(stderr, "spectre-cp: %s: expected a number, got '%s'\n", a.c_str(), v.c_str());
+        return 2;
+      }
+      if (a == "--eve-rotate-bytes") outo.rotate_bytes = n;
+      else if (a == "--eve-rotate-seconds") outo.rotate_seconds = uint32_t(n);
+      else outo.keep = uint32_t(n);
+    }
     else if (a == "--fake-dataplane") fake = true;
     else if (a == "--fake-dataplane-down") fake = fake_down = true;
     else if (a == "-h" || a == "--help") { usage(stdout); return 0; }
@@ -132,38 +244,63 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);  // reopens the EVE file (logrotate)
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  AlertFeed feed;
+  Outputs outputs;
+  if (!start_outputs(outo, outputs, err)) {
+    std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
+    outputs.stop();
+    started(1);
+    return 1;
+  }
   std::unique_ptr<DataPlaneLink> link;
-  FakeDataPlane* fake_dp = nullptr;
+  ShmDataPlaneLink* shm = nullptr;
   if (fake) {
     auto f = std::make_unique<FakeDataPlane>(instance, spectre::ml::schema_hash());
     if (fake_down) f->set_alive(false);
-    fake_dp = f.get();
     link = std::move(f);
   } else {
-    link = open_dataplane_link(instance, err);
-    if (!link) { std::fprintf(stderr, "spectre-cp: %s\n", err.c_str()); started(1); return 1; }
+    ShmLinkOptions lo;
+    lo.instance = instance;
+    auto l = std::make_unique<ShmDataPlaneLink>(
+        lo, ShmLinkSinks{&feed, outputs.eve.get(), outputs.syslog.get(), outputs.webhook.get(), outputs.metrics.get()});
+    shm = l.get();
+    link = std::move(l);
   }
-  (void)fake_dp;
   ModelRegistry reg;
   if (!reg.open(registry, err)) { std::fprintf(stderr, "spectre-cp: %s\n", err.c_str()); started(1); return 1; }
   AuditLog audit;
   if (!audit.open(audit_path, err)) { std::fprintf(stderr, "spectre-cp: %s\n", err.c_str()); started(1); return 1; }
-  AlertFeed feed;
   ControllerOptions co;
   co.instance = instance;
   co.socket_path = socket_path;
   co.registry_dir = registry;
   co.audit_path = audit_path;
+  if (shm) {
+    co.link_stats_json = [shm] { return shm->counters_json(); };
+    co.link_stats_text = [shm] { return shm->counters_text(); };
+  }
   Controller ctl(*link, reg, audit, feed, co);
   ControlServer server(ctl);
   if (!server.listen(so, err)) { std::fprintf(stderr, "spectre-cp: %s\n", err.c_str()); started(1); return 1; }
 
-  // The registry's active model survives restarts of either side.
-  Reply sync = ctl.sync_active_model();
-  std::fprintf(stderr, "spectre-cp: %s\n", sync.code == kExitOk ? sync.text.c_str() : sync.error.c_str());
+  // The registry's active model survives restarts of either side: restored
+  // at start (fake) or after every attach to the data plane (real link).
+  auto sync = [&ctl] {
+    Reply r = ctl.sync_active_model();
+    std::fprintf(stderr, "spectre-cp: %s\n", r.code == kExitOk ? r.text.c_str() : r.error.c_str());
+  };
+  if (shm) {
+    shm->set_on_attach(sync);
+    shm->start();
+    if (!shm->wait_attached(std::chrono::milliseconds(1500)))
+      std::fprintf(stderr, "spectre-cp: data plane '%s' not there yet; retrying every 0.5 s\n", instance.c_str());
+  } else {
+    sync();
+  }
   std::fprintf(stderr, "spectre-cp: instance %s, socket %s (mode %s), registry %s, audit %s%s\n", instance.c_str(),
                socket_path.c_str(), so.group == gid_t(-1) ? "0600" : "0660", registry.c_str(), audit_path.c_str(),
                fake ? ", FAKE data plane (tests only)" : "");
@@ -175,7 +312,11 @@ int main(int argc, char** argv) {
   started(0);
 
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    if (outputs.eve) outputs.eve->reopen();
+  }
   std::fprintf(stderr, "spectre-cp: %s, stopping\n", strsignal(sig));
   stop = true;
   server.stop();
@@ -183,5 +324,7 @@ int main(int argc, char** argv) {
   srv.join();
   if (gen.joinable()) gen.join();
   server.close();
+  if (shm) shm->stop();  // before the controller its callback uses goes away
+  outputs.stop();
   return 0;
 }

@@ -1,6 +1,10 @@
 #include "dataplane/core/control.h"
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
+
+#include <signal.h>
 
 #include "ctrl_generated.h"
 #include "dataplane/core/worker.h"
@@ -69,7 +73,19 @@ ControlLink::~ControlLink() {
   }
 }
 
-bool ControlLink::consumer_attached() const { return ch_->header().consumer_pid.load(std::memory_order_acquire) != 0; }
+// A consumer pid whose process is gone (spectre-cp killed) counts as detached,
+// so EVE falls back to the local file. kill(pid, 0) at most every 10 ms.
+bool ControlLink::consumer_attached() const {
+  int32_t pid = ch_->header().consumer_pid.load(std::memory_order_acquire);
+  if (pid <= 0) return false;
+  auto now = std::chrono::steady_clock::now();
+  if (pid != checked_pid_ || now - checked_at_ > std::chrono::milliseconds(10)) {
+    checked_pid_ = pid;
+    checked_at_ = now;
+    checked_alive_ = kill(pid, 0) == 0 || errno == EPERM;
+  }
+  return checked_alive_;
+}
 
 void ControlLink::push(uint32_t worker, uint16_t type) {
   if (worker >= events_.size()) worker = 0;
@@ -165,7 +181,7 @@ void ControlLink::push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounte
   b.add_ts_ns(ts_ns);
   b.add_packets(c.dec.pkts);
   b.add_bytes(c.dec.bytes);
-  b.add_drops(c.events_dropped);
+  b.add_drops(0);  // packet drops are per port (stats.capture), not per worker
   b.add_flows_active(c.flow.active);
   b.add_flows_total(c.flow.created);
   b.add_alerts(alerts);
@@ -213,13 +229,18 @@ void ControlLink::poll(ControlActions& act) {
       case fbc::CommandKind::ModelLoad:
       case fbc::CommandKind::ModelRollback:
       case fbc::CommandKind::ModelShadow:
-        if (arg0.empty()) msg = "model command needs a file";
+        if (arg0.empty() && c->kind() == fbc::CommandKind::ModelShadow) ok = act.clear_shadow(msg);
+        else if (arg0.empty()) msg = "model command needs a file";
         else ok = act.load_model(arg0, c->kind() == fbc::CommandKind::ModelShadow, msg);
         break;
       case fbc::CommandKind::ConfigReload: ok = act.reload_config(msg); break;
-      case fbc::CommandKind::RulesReload:
-        if (act.start_rules_reload(c->id(), msg)) return;  // answered when the compile ends
+      case fbc::CommandKind::RulesReload: {
+        std::vector<std::string> files;
+        if (c->args())
+          for (const auto* a : *c->args()) files.push_back(a->str());
+        if (act.start_rules_reload(c->id(), files, msg)) return;  // answered when the compile ends
         break;
+      }
       case fbc::CommandKind::FlowsTop:
         msg = "flows top is answered by spectre-cp from flow records";
         break;

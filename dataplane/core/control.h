@@ -7,6 +7,7 @@
 // consumer_attached() on the event writer thread only (the single producer of
 // every event ring); respond() on the main thread.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,8 +34,10 @@ class ControlActions {
   // Validates and publishes a model (shadow: scored beside the active one, never alerts).
   virtual bool load_model(const std::string& path, bool shadow, std::string& msg) = 0;
   virtual bool reload_config(std::string& msg) = 0;
-  // Starts a background rule reload; its result is sent later with respond(id, ...).
-  virtual bool start_rules_reload(uint64_t id, std::string& msg) = 0;
+  // Starts a background rule reload (of `files` when given, else of the
+  // configured rules); its result is sent later with respond(id, ...).
+  virtual bool start_rules_reload(uint64_t id, const std::vector<std::string>& files, std::string& msg) = 0;
+  virtual bool clear_shadow(std::string& msg) = 0;
 };
 
 struct ControlConfig {
@@ -74,6 +77,9 @@ class ControlLink {
   flatbuffers::FlatBufferBuilder fbb_{4096};   // writer thread
   flatbuffers::FlatBufferBuilder rfbb_{4096};  // main thread
   uint64_t pushed_ = 0, dropped_ = 0;
+  mutable int32_t checked_pid_ = 0;   // consumer liveness cache (writer thread)
+  mutable bool checked_alive_ = false;
+  mutable std::chrono::steady_clock::time_point checked_at_{};
 };
 
 }  // namespace spectre

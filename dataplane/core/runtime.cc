@@ -230,10 +230,27 @@ struct App final : ControlActions {
     return true;
   }
   bool reload_config(std::string& msg) override { return reload(&msg); }
-  bool start_rules_reload(uint64_t id, std::string& msg) override {
+  bool clear_shadow(std::string& msg) override {
+    auto next = std::make_unique<Snapshot>(*snaps->current());
+    next->generation = snaps->current()->generation + 1;
+    next->ml.shadow.reset();
+    snaps->publish(std::move(next));
+    msg = "shadow model cleared";
+    return true;
+  }
+  bool start_rules_reload(uint64_t id, const std::vector<std::string>& files, std::string& msg) override {
     if (rules_cmd_pending) {
       msg = "a rule reload requested by the control plane is already running";
       return false;
+    }
+    for (const auto& f : files)
+      if (access(f.c_str(), R_OK) != 0) {
+        msg = "cannot read rule file " + f + ": " + strerror(errno);
+        return false;
+      }
+    if (!files.empty()) {  // these files from now on (later reloads too)
+      cfg.rule_files = files;
+      cfg.rules_dir.clear();
     }
     rules_cmd_pending = true;
     rules_cmd_id = id;

@@ -30,7 +30,7 @@ void EventWriter::send_line(uint32_t worker, std::string_view type, fmt::memory_
 size_t EventWriter::drain(fmt::memory_buffer& buf) {
   size_t n = 0;
   Event ev;
-  const bool cp = to_control();  // once per drain: a dead control plane is noticed within ~1 ms
+  const bool cp = to_control();  // once per drain; a dead spectre-cp is noticed within ~10 ms
   auto trimmed = [this] {
     size_t len = line_.size();
     while (len && line_.data()[len - 1] == '\n') len--;

@@ -1,0 +1,197 @@
+// Webhook worker: libcurl POSTs with HMAC signature, retries and backoff.
+#include "ctrlplane/export/webhook_sink.h"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+namespace spectre::exporter {
+
+namespace {
+std::once_flag g_curl_once;
+
+size_t discard_body(char*, size_t size, size_t n, void*) { return size * n; }
+
+bool retryable(long status) { return status < 0 || status == 408 || status == 429 || status >= 500; }
+}  // namespace
+
+std::string WebhookSink::signature(std::string_view secret, std::string_view body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), int(secret.size()), reinterpret_cast<const unsigned char*>(body.data()),
+       body.size(), mac, &len);
+  static const char hx[] = "0123456789abcdef";
+  std::string s = "sha256=";
+  for (unsigned i = 0; i < len; i++) {
+    s.push_back(hx[mac[i] >> 4]);
+    s.push_back(hx[mac[i] & 15]);
+  }
+  return s;
+}
+
+WebhookSink::WebhookSink(WebhookOptions opts) : opts_(std::move(opts)) {
+  if (opts_.queue_max == 0) opts_.queue_max = 1;
+  if (opts_.max_attempts == 0) opts_.max_attempts = 1;
+}
+
+WebhookSink::~WebhookSink() { stop(); }
+
+bool WebhookSink::start(std::string* err) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (running_) return true;
+  if (opts_.url.rfind("http://", 0) != 0 && opts_.url.rfind("https://", 0) != 0) {
+    if (err) *err = "webhook: url must start with http:// or https://: '" + opts_.url + "'";
+    return false;
+  }
+  std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  stop_ = false;
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+bool WebhookSink::post(std::string body) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!running_ || stop_) {
+    dropped_.fetch_add(1);
+    return false;
+  }
+  bool ok = true;
+  while (q_.size() >= opts_.queue_max) {
+    q_.pop_front();
+    dropped_.fetch_add(1);
+    ok = false;
+  }
+  q_.push_back(std::move(body));
+  queued_.fetch_add(1);
+  cv_.notify_one();
+  return ok;
+}
+
+bool WebhookSink::post(const CpAlert& a) {
+  std::string s;
+  format_eve(s, a);
+  s.pop_back();
+  return post(std::move(s));
+}
+
+long WebhookSink::attempt(const std::string& body) {
+  CURL* c = static_cast<CURL*>(curl_);
+  curl_easy_reset(c);
+  curl_slist* hdr = nullptr;
+  hdr = curl_slist_append(hdr, "Content-Type: application/json");
+  hdr = curl_slist_append(hdr, "Expect:");  // no 100-continue round trip
+  std::string sig;
+  if (!opts_.secret.empty()) {
+    sig = "X-Spectre-Signature: " + signature(opts_.secret, body);
+    hdr = curl_slist_append(hdr, sig.c_str());
+  }
+  for (const std::string& h : opts_.headers) hdr = curl_slist_append(hdr, h.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, opts_.url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.size()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, long(opts_.timeout_ms));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, long(opts_.connect_timeout_ms));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "spectre-cp");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!opts_.verify_tls) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  CURLcode rc = curl_easy_perform(c);
+  long status = -1;
+  if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(hdr);
+  if (status < 0) transport_errors_.fetch_add(1);
+  else {
+    last_status_.store(status);
+    if (status < 200 || status > 299) http_errors_.fetch_add(1);
+  }
+  return status;
+}
+
+void WebhookSink::run() {
+  curl_ = curl_easy_init();
+  std::unique_lock<std::mutex> lk(mu_);
+  while (curl_) {
+    cv_.wait(lk, [&] { return stop_ || !q_.empty(); });
+    if (stop_) break;
+    std::string body = std::move(q_.front());
+    q_.pop_front();
+    uint32_t backoff = opts_.backoff_initial_ms;
+    bool done = false;
+    for (uint32_t n = 0; n < opts_.max_attempts && !done; n++) {
+      if (n > 0) {
+        // Backoff; stop() cuts it short (the entry is then retried in the drain).
+        if (cv_.wait_for(lk, std::chrono::milliseconds(backoff), [&] { return stop_; })) break;
+        backoff = uint32_t(std::min<uint64_t>(uint64_t(backoff) * 2, opts_.backoff_max_ms));
+        retries_.fetch_add(1);
+      }
+      lk.unlock();
+      long st = attempt(body);
+      lk.lock();
+      if (st >= 200 && st <= 299) {
+        delivered_.fetch_add(1);
+        done = true;
+      } else if (!retryable(st)) {
+        failed_.fetch_add(1);
+        done = true;
+      }
+    }
+    if (!done) {
+      if (stop_) q_.push_front(std::move(body));
+      else failed_.fetch_add(1);
+    }
+  }
+  // Drain: one try each within drain_ms; the rest is dropped.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.drain_ms);
+  while (curl_ && !q_.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::string body = std::move(q_.front());
+    q_.pop_front();
+    lk.unlock();
+    long st = attempt(body);
+    lk.lock();
+    if (st >= 200 && st <= 299) delivered_.fetch_add(1);
+    else failed_.fetch_add(1);
+  }
+  dropped_.fetch_add(q_.size());
+  q_.clear();
+  lk.unlock();
+  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  curl_ = nullptr;
+}
+
+void WebhookSink::stop() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!running_) return;
+    stop_ = true;
+    cv_.notify_all();
+  }
+  thread_.join();
+  std::lock_guard<std::mutex> g(mu_);
+  running_ = false;
+}
+
+WebhookStats WebhookSink::stats() const {
+  WebhookStats s;
+  s.queued = queued_.load();
+  s.delivered = delivered_.load();
+  s.dropped = dropped_.load();
+  s.failed = failed_.load();
+  s.retries = retries_.load();
+  s.http_errors = http_errors_.load();
+  s.transport_errors = transport_errors_.load();
+  s.last_status = last_status_.load();
+  return s;
+}
+
+}  // namespace spectre::exporter
