@@ -284,6 +284,18 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
         }
       }
       if (sinks_.eve) sinks_.eve->write(c);
+      // Signature alerts carry their packet's arrival time; ML alerts the
+      // flow's last packet (an end-of-flow point fires when the flow ends), so
+      // only the former measure the pipeline's latency.
+      if (a->source() == fbc::AlertSource::Signature) {
+        uint64_t now = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch()).count());
+        uint64_t us = now > c.ts_ns ? (now - c.ts_ns) / 1000 : 0;
+        std::lock_guard<std::mutex> g(lat_mu_);
+        if (lat_us_.size() < kLatencyWindow) lat_us_.push_back(uint32_t(std::min<uint64_t>(us, UINT32_MAX)));
+        else lat_us_[lat_n_ % kLatencyWindow] = uint32_t(std::min<uint64_t>(us, UINT32_MAX));
+        lat_n_++;
+      }
       if (sinks_.syslog) sinks_.syslog->send(c);
       if (sinks_.webhook) sinks_.webhook->post(c);
       alert_counts_.add(c);
@@ -685,6 +697,20 @@ DataPlaneInfo ShmDataPlaneLink::info() {
 
 ShmLinkCounters ShmDataPlaneLink::counters() const {
   ShmLinkCounters c;
+  {
+    std::vector<uint32_t> v;
+    {
+      std::lock_guard<std::mutex> g(lat_mu_);
+      v = lat_us_;
+      c.latency_count = lat_n_;
+    }
+    if (!v.empty()) {
+      std::sort(v.begin(), v.end());
+      c.latency_p50_us = v[v.size() / 2];
+      c.latency_p99_us = v[std::min(v.size() - 1, v.size() * 99 / 100)];
+      c.latency_max_us = v.back();
+    }
+  }
   c.attaches = attaches_;
   c.events = events_;
   c.alerts = alerts_;
@@ -738,6 +764,8 @@ std::string ShmDataPlaneLink::counters_json() const {
       .kv("worker_stats", c.worker_stats).kv("invalid", c.invalid).kv("responses", c.responses)
       .kv("stale_responses", c.stale_responses).kv("gaps", c.gaps).kv("gaps_session", c.gaps_session)
       .kv("producer_drops", c.producer_drops);
+  j.key("alert_latency_us").begin_obj().kv("alerts", c.latency_count).kv("p50", c.latency_p50_us)
+      .kv("p99", c.latency_p99_us).kv("max", c.latency_max_us).end_obj();
   if (!c.attached) j.kv("error", c.last_error);
   j.key("rings").begin_arr();
   for (const auto& r : c.rings) {

@@ -74,6 +74,11 @@ struct ShmLinkCounters {
   uint64_t gaps_session = 0;  // of those, seen since this process attached
   uint64_t producer_drops = 0;
   std::string last_error;     // why the last attach failed
+  // Signature-alert latency, packet arrival (the alert's timestamp: the data
+  // plane's clock in live mode) to the EVE line handed to the EVE writer, over
+  // the last kLatencyWindow alerts (meaningless for offline captures).
+  uint64_t latency_count = 0;
+  double latency_p50_us = 0, latency_p99_us = 0, latency_max_us = 0;
   std::vector<ShmRingCounters> rings;
 };
 
@@ -155,6 +160,10 @@ class ShmDataPlaneLink : public DataPlaneLink {
 
   // Shared state for readers of counters / stats / flows.
   mutable std::mutex state_mu_;
+  static constexpr size_t kLatencyWindow = 65536;
+  mutable std::mutex lat_mu_;
+  std::vector<uint32_t> lat_us_;  // ring of the last kLatencyWindow alert latencies (us)
+  uint64_t lat_n_ = 0;
   std::vector<LastStats> last_stats_;
   std::vector<uint64_t> gaps_at_attach_;
   DataPlaneInfo info_;  // last known (stale when detached)

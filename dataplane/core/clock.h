@@ -1,4 +1,5 @@
-// clock_gettime in nanoseconds (control side and tools; workers use the TSC).
+// clock_gettime in nanoseconds (control side and tools; live workers read
+// CLOCK_REALTIME once per loop iteration for packet times).
 #pragma once
 #include <cstdint>
 #include <ctime>

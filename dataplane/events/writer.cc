@@ -113,7 +113,14 @@ void EventWriter::run() {
     }
   }
   while (drain(buf)) flush(buf);
-  if (out_) stats_(buf);
+  if (to_control()) {
+    line_.clear();
+    stats_(line_);
+    send_line(0, "stats", line_);
+    push_worker_stats();
+  } else if (out_) {
+    stats_(buf);
+  }
   flush(buf);
   if (out_) fflush(out_);
   if (fast_) fflush(fast_);

@@ -1,7 +1,14 @@
 #!/usr/bin/python3
 """Zero loss under hot-swaps: 100 model swaps and 20 rule reloads under traffic.
 
-  test_zero_loss.py [SPECTRE_DP] [--ml SPECTRE_ML]   (or $SPECTRE_DP, $SPECTRE_ML)
+  test_zero_loss.py [SPECTRE_DP] [--ml SPECTRE_ML] [--signals]
+      (or $SPECTRE_DP, $SPECTRE_ML; $SPECTRE_CP and $SPECTRECTL for the control plane)
+
+By default the swaps go through the operator's path: spectre-cp attached to
+the data plane's channel and `spectrectl model load` / `spectrectl rules
+reload` (the control plane validates each artifact, the data plane loads and
+publishes it). With --signals (or without spectre-cp) they are done with the
+config file and SIGHUP / SIGUSR2 instead.
 
 spectre-dp runs live on DPDK net_af_packet in a network namespace (helpers in
 tests/live/test_live.py) with `--model M.spm` named in its config and
@@ -19,10 +26,15 @@ then published). Checks:
     the maximum and the histogram are printed, and asserted <= 100 us with
     SPECTRE_LOOP_LIMIT_US=100 (on a shared machine a preempted worker thread
     shows up in the maximum).
+Through the control plane, also: every event reached spectre-cp in sequence
+(ring gaps == producer drops == 0; received == pushed), every alert is in
+spectre-cp's EVE file, and the alert latency (packet arrival to EVE line,
+p50/p99) is printed.
 Needs root, iproute2 netns, tcpreplay: exits 77 (skip) otherwise. Last line
 "N passed, N failed".
 """
 import collections
+import json
 import re
 import os
 import shutil
@@ -42,7 +54,8 @@ import flowcheck  # noqa: E402
 import test_live as live  # noqa: E402  (netns helpers; its main() unused)
 from ml_traffic import build  # noqa: E402
 
-MODEL_SWAPS, RULE_RELOADS = 100, 20
+MODEL_SWAPS = int(os.environ.get("SPECTRE_ZL_SWAPS", "100"))    # 0 and 0: a baseline run
+RULE_RELOADS = int(os.environ.get("SPECTRE_ZL_RELOADS", "20"))
 PPS, SECONDS = 4000, 30
 # The busy part of a loop iteration includes time the OS ran something else on
 # the worker's CPU; on a shared machine that dominates the maximum. So by
@@ -84,13 +97,20 @@ def put(path, data, mode="w"):
 
 def main():
     args = [a for a in sys.argv[1:]]
+    signals = "--signals" in args
+    if signals:
+        args.remove("--signals")
     mlb = os.environ.get("SPECTRE_ML")
     if "--ml" in args:
         i = args.index("--ml")
         mlb = args[i + 1]
         del args[i:i + 2]
     dp = flowcheck.find_binary(args[0] if args else None)
-    mlb = mlb or os.path.join(os.path.dirname(os.path.dirname(dp or "")), "ml", "spectre-ml")
+    build_dir = os.path.dirname(os.path.dirname(dp or ""))
+    mlb = mlb or os.path.join(build_dir, "ml", "spectre-ml")
+    cpx = os.environ.get("SPECTRE_CP") or os.path.join(build_dir, "ctrlplane", "spectre-cp")
+    ctlx = os.environ.get("SPECTRECTL") or os.path.join(build_dir, "ctrlplane", "spectrectl")
+    via_cp = not signals and os.path.exists(cpx) and os.path.exists(ctlx)
     if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
         print("SKIP: needs root, iproute2 and tcpreplay")
         return 77
@@ -130,7 +150,26 @@ def main():
         per_loop = int(subprocess.run(["tcpdump", "-r", pcap, "-qn"], capture_output=True,
                                       text=True).stdout.count("\n"))
         loops = max(1, PPS * SECONDS // per_loop)
-        p, eve, err = live.start_live(tmp, "zl", cfg, extra=("-S", rules))
+        instance = "zl%d" % os.getpid()
+        p, eve, err = live.start_live(tmp, "zl", cfg, extra=("-S", rules) + (
+            ("--instance", instance) if via_cp else ()))
+        cp_log = cp = None
+        sock = os.path.join(tmp, "cp.sock")
+        cp_eve = os.path.join(tmp, "cp-eve.json")
+
+        def ctl(*a):
+            return subprocess.run([ctlx, "--socket", sock] + list(a), capture_output=True, text=True, timeout=60)
+        if via_cp:
+            cp_log = open(os.path.join(tmp, "cp.log"), "w+")
+            cp = subprocess.Popen([cpx, "--foreground", "--instance", instance, "--socket", sock,
+                                   "--registry", os.path.join(tmp, "reg"), "--audit", os.path.join(tmp, "audit.log"),
+                                   "--eve", cp_eve], stdout=cp_log, stderr=cp_log)
+            deadline = time.time() + 20
+            while time.time() < deadline and ctl("status").returncode != 0:
+                time.sleep(0.2)
+            check(ctl("status").returncode == 0, "spectre-cp attached to the data plane")
+            with open(os.path.join(tmp, "a.spm"), "wb") as fh:
+                fh.write(v_a)
 
         tx = subprocess.Popen(["ip", "netns", "exec", live.NS_TX, "tcpreplay", "-i", live.IF_TX,
                                "--pps", str(PPS), "--loop", str(loops), pcap],
@@ -139,17 +178,28 @@ def main():
         time.sleep(0.5)
         steps = MODEL_SWAPS + RULE_RELOADS
         every = max(1, MODEL_SWAPS // RULE_RELOADS)
-        swaps = reloads = 0
+        swaps = reloads = cmd_fail = 0
+        swap_ms = []
         t0 = time.time()
         for k in range(steps):
             if reloads < RULE_RELOADS and k % (every + 1) == every:
                 reloads += 1
                 put(rules, RULES_B if reloads % 2 else RULES_A)
-                p.send_signal(signal.SIGUSR2)
+                if via_cp:
+                    r = ctl("rules", "reload")
+                    cmd_fail += r.returncode != 0
+                else:
+                    p.send_signal(signal.SIGUSR2)
             else:
                 swaps += 1
-                put(model, v_b if swaps % 2 else v_a, "wb")
-                p.send_signal(signal.SIGHUP)
+                if via_cp:
+                    t1 = time.time()
+                    r = ctl("model", "load", m9 if swaps % 2 else os.path.join(tmp, "a.spm"))
+                    swap_ms.append((time.time() - t1) * 1e3)
+                    cmd_fail += r.returncode != 0
+                else:
+                    put(model, v_b if swaps % 2 else v_a, "wb")
+                    p.send_signal(signal.SIGHUP)
             time.sleep(max(0.0, (span - 3.0) / steps))
         swap_s = time.time() - t0
         out, terr = tx.communicate(timeout=span + 120)
@@ -160,8 +210,38 @@ def main():
         time.sleep(1.5)
         check(p.poll() is None, "spectre-dp alive after %d model swaps and %d rule reloads in %.1f s" % (
             swaps, reloads, swap_s))
+        channel = {}
+        if via_cp:
+            check(cmd_fail == 0, "%d spectrectl commands, %d failed" % (swaps + reloads, cmd_fail))
+            r = ctl("stats", "--json", "--interval", "0")
+            try:
+                channel = json.loads(r.stdout).get("result", {}).get("channel", {})
+            except ValueError:
+                channel = {}
         rc, text = live.stop_live(p, err)
         check(rc == 0, "exit 0 on SIGINT (%s)" % rc, text[-1500:])
+        if via_cp:
+            time.sleep(1.0)  # spectre-cp drains the last records (final stats)
+            cp.send_signal(signal.SIGTERM)
+            cp.wait(timeout=20)
+            eve = cp_eve  # everything went through the control plane
+            own = [ln for ln in open(os.path.join(tmp, "zl.json")) if '"event_type":"alert"' in ln]
+            check(not own, "spectre-dp wrote no alert locally while spectre-cp read (%d)" % len(own))
+            rings = [x for x in channel.get("rings", []) if x.get("ring", "").startswith("event")]
+            gaps = sum(x.get("gaps", 0) for x in rings)
+            drops = sum(x.get("producer_drops", 0) for x in rings)
+            recv = sum(x.get("received", 0) for x in rings)
+            pushed = sum(x.get("pushed", 0) for x in rings)
+            check(rings and gaps == drops == 0 and recv == pushed,
+                  "every event reached spectre-cp in sequence: received %d of %d pushed, gaps %d, drops %d" % (
+                      recv, pushed, gaps, drops))
+            lat = channel.get("alert_latency_us", {})
+            swap_ms.sort()
+            print("alert latency packet -> EVE line: p50 %.0f us, p99 %.0f us, max %.0f us over %d alerts" % (
+                lat.get("p50", -1), lat.get("p99", -1), lat.get("max", -1), lat.get("alerts", 0)))
+            if swap_ms:
+                print("spectrectl model load (validate, registry, data-plane load + publish): median %.1f ms, "
+                      "max %.1f ms over %d swaps" % (swap_ms[len(swap_ms) // 2], swap_ms[-1], len(swap_ms)))
 
         events, bad = flowcheck.parse_eve(eve)
         check(not bad, "EVE lines parse", "%r" % bad[:3])
@@ -197,6 +277,8 @@ def main():
             check(loop.get("max_us", 1e9) <= LOOP_LIMIT_US,
                   "longest worker loop iteration %.1f us <= %.0f us" % (loop.get("max_us", -1), LOOP_LIMIT_US))
     finally:
+        if via_cp and cp is not None and cp.poll() is None:
+            cp.kill()
         live.netns_down()
         if failed or os.environ.get("KEEP_TMP"):
             print("files kept in %s" % tmp)
