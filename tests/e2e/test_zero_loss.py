@@ -177,7 +177,7 @@ def main():
         span = per_loop * loops / PPS
         time.sleep(0.5)
         steps = MODEL_SWAPS + RULE_RELOADS
-        every = max(1, MODEL_SWAPS // RULE_RELOADS)
+        every = max(1, MODEL_SWAPS // max(1, RULE_RELOADS))
         swaps = reloads = cmd_fail = 0
         swap_ms = []
         t0 = time.time()
