@@ -17,7 +17,7 @@ const std::vector<CommandSpec>& command_specs() {
       {"rules reload", "[FILE...]", "reload the rule files (default: the configured ones)"},
       {"config reload", "", "re-read the data plane's configuration"},
       {"stats", "[--interval MS]", "per-worker counters and rates over MS (default 1000)"},
-      {"flows top", "N", "the N largest active flows by bytes"},
+      {"flows top", "N", "the N largest recently ended flows by bytes (flow records)"},
       {"alerts tail", "[-n N] [-f] [--min-severity S]",
        "recent alerts; -f follows; S = 1..4 or high|medium|low|info (keeps severity <= S)"},
       {"status", "", "data plane liveness, workers, active model, ruleset"},
