@@ -172,10 +172,15 @@ void ControlLink::push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounte
                              uint64_t alerts, uint64_t alerts_dropped) {
   fbb_.Clear();
   uint64_t bounds[kLoopBuckets];
-  for (int i = 0; i < kLoopBuckets; i++) bounds[i] = i == kLoopBuckets - 1 ? ~0ull : (1000ull << i);
-  auto hb = fbb_.CreateVector(bounds, kLoopBuckets);
+  for (int i = 0; i < kLoopBuckets - 1; i++) bounds[i] = 1000ull << i;
+  auto hb = fbb_.CreateVector(bounds, kLoopBuckets - 1);
   auto hc = fbb_.CreateVector(c.loop_hist, kLoopBuckets);
   auto hist = fbc::CreateHistogram(fbb_, hb, hc);
+  // Finite upper bounds; the extra last count is the +Inf bucket.
+  uint64_t mb[kMlLatBuckets - 1];
+  for (int i = 0; i < kMlLatBuckets - 1; i++) mb[i] = 100ull << i;
+  auto mlh = fbc::CreateHistogram(fbb_, fbb_.CreateVector(mb, kMlLatBuckets - 1),
+                                  fbb_.CreateVector(ml.model_lat_hist, kMlLatBuckets));
   fbc::WorkerStatsBuilder b(fbb_);
   b.add_worker(uint16_t(worker));
   b.add_ts_ns(ts_ns);
@@ -188,6 +193,7 @@ void ControlLink::push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounte
   b.add_events_dropped(c.events_dropped);
   b.add_malformed(c.dec.malformed_total);
   b.add_loop_time(hist);
+  b.add_model_latency(mlh);
   b.add_loop_max_ns(c.loop_max_ns);
   b.add_ml_rows(ml.rows);
   b.add_ml_alerts(ml.alerts);

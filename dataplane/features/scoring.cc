@@ -177,7 +177,14 @@ void score_batch(WorkerCtx& w, const MlModel& mm, const MlModel* shadow) {
   uint32_t n = c.n, todo = 0;
   for (uint32_t i = 0; i < n; i++) todo += c.meta[i].score;
   if (!todo) return;
+  uint64_t t0 = rte_rdtsc();
   run_model(c, mm, n, c.out, c.dout);
+  {
+    uint64_t per_row_ns = (rte_rdtsc() - t0) * 1000000000ull / rte_get_tsc_hz() / n;
+    uint64_t q = per_row_ns / 100;
+    int b = q ? 64 - __builtin_clzll(q) : 0;
+    c.ctr.model_lat_hist[b < kMlLatBuckets ? b : kMlLatBuckets - 1] += todo;
+  }
   bool* alerted = c.alerted;
   for (uint32_t i = 0; i < n; i++) {
     alerted[i] = false;

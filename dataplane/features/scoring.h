@@ -23,6 +23,7 @@ constexpr uint32_t kMlMaxOutputs = 32;     // classes per model
 constexpr uint32_t kMaxScorePoints = 3;    // early points besides flow end
 constexpr uint32_t kMlTop = 3;             // explained features per alert
 constexpr uint32_t kMlGid = 9000;          // alert gid of ML detections
+constexpr int kMlLatBuckets = 12;          // model latency: < 100 ns .. >= 102 us
 
 // A model as published in the snapshot (immutable once built).
 struct MlModel {
@@ -56,6 +57,9 @@ struct MlCounters {
   // rdtsc in row extraction, scoring and explanations; per-packet feature
   // updates are not timed (spectre-bench --features-only measures them).
   uint64_t cyc_ml;
+  // Model latency per scored row (batch time / rows): bucket b counts rows of
+  // < 2^b * 100 ns (the last bucket holds the rest); for /metrics.
+  uint64_t model_lat_hist[kMlLatBuckets];
 };
 
 struct MlRowMeta {

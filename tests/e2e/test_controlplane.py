@@ -434,6 +434,9 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
         pk = re.search(r'^spectre_worker_packets_total\{worker="0"\} (\S+)', body, re.M)
         check(st == 200 and pk and float(pk.group(1)) > 0 and "spectre_cp_ring_gaps_total" in body and
               "spectre_alerts_by_signature_total" in body, "/metrics: worker packets, alerts, ring gaps", body[:800])
+        lat = [ln for ln in body.splitlines() if ln.startswith("spectre_model_latency_seconds_count")]
+        check(lat and float(lat[0].rsplit(" ", 1)[1]) > 0, "/metrics: model latency histogram (%s)" % lat[:1],
+              body[-800:])
         st, body = http_get("http://127.0.0.1:%d/health" % port)
         h = json.loads(body) if st in (200, 503) else {}
         check(st == 200 and h.get("status") == "ok", "/health 200 ok", body)
