@@ -57,9 +57,7 @@ bool SyslogSink::start(std::string* err) {
     family_ = res->ai_family;
     freeaddrinfo(res);
   }
-  stop_ = false;
-  running_ = true;
-  thread_ = std::thread([this] { run(); });
+  launch_locked([this] { run(); });
   return true;
 }
 
@@ -105,21 +103,7 @@ bool SyslogSink::enqueue(std::string msg) {
     msg.resize(opts_.max_message);
     truncated_.fetch_add(1);
   }
-  std::lock_guard<std::mutex> g(mu_);
-  if (!running_ || stop_) {
-    dropped_.fetch_add(1);
-    return false;
-  }
-  bool dropped_old = false;
-  while (q_.size() >= opts_.queue_max) {
-    q_.pop_front();
-    dropped_.fetch_add(1);
-    dropped_old = true;
-  }
-  q_.push_back(std::move(msg));
-  queued_.fetch_add(1);
-  cv_.notify_one();
-  return !dropped_old;
+  return enqueue_bounded(std::move(msg), opts_.queue_max);
 }
 
 void SyslogSink::close_sock() {
@@ -242,23 +226,12 @@ void SyslogSink::run() {
     lk.lock();
     if (!ok) dropped_.fetch_add(1);
   }
-  dropped_.fetch_add(q_.size());
-  q_.clear();
+  drop_rest_locked();
   lk.unlock();
   close_sock();
 }
 
-void SyslogSink::stop() {
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    if (!running_) return;
-    stop_ = true;
-    cv_.notify_all();
-  }
-  thread_.join();
-  std::lock_guard<std::mutex> g(mu_);
-  running_ = false;
-}
+void SyslogSink::stop() { stop_thread(); }
 
 SyslogStats SyslogSink::stats() const {
   SyslogStats s;

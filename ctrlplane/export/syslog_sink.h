@@ -6,6 +6,7 @@
 // the network. A full queue drops its oldest message and counts it.
 #pragma once
 
+#include "ctrlplane/export/queued_sink.h"
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -49,7 +50,7 @@ struct SyslogStats {
   uint64_t skipped = 0;      // flows in CEF/LEEF format (alerts only there)
 };
 
-class SyslogSink {
+class SyslogSink : private QueuedSink {
  public:
   explicit SyslogSink(SyslogOptions opts);
   ~SyslogSink();  // stop()
@@ -86,17 +87,10 @@ class SyslogSink {
   socklen_t addr_len_ = 0;
   int family_ = 0;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> q_;
-  bool stop_ = false, running_ = false;
-  std::thread thread_;
-
   int fd_ = -1;            // sender thread only
   bool unix_stream_ = false;
 
-  std::atomic<uint64_t> queued_{0}, sent_{0}, dropped_{0}, send_errors_{0}, reconnects_{0}, truncated_{0},
-      skipped_{0};
+  std::atomic<uint64_t> sent_{0}, send_errors_{0}, reconnects_{0}, truncated_{0}, skipped_{0};
 };
 
 }  // namespace spectre::exporter

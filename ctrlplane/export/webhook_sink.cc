@@ -48,28 +48,12 @@ bool WebhookSink::start(std::string* err) {
     return false;
   }
   std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  stop_ = false;
-  running_ = true;
-  thread_ = std::thread([this] { run(); });
+  launch_locked([this] { run(); });
   return true;
 }
 
 bool WebhookSink::post(std::string body) {
-  std::lock_guard<std::mutex> g(mu_);
-  if (!running_ || stop_) {
-    dropped_.fetch_add(1);
-    return false;
-  }
-  bool ok = true;
-  while (q_.size() >= opts_.queue_max) {
-    q_.pop_front();
-    dropped_.fetch_add(1);
-    ok = false;
-  }
-  q_.push_back(std::move(body));
-  queued_.fetch_add(1);
-  cv_.notify_one();
-  return ok;
+  return enqueue_bounded(std::move(body), opts_.queue_max);
 }
 
 bool WebhookSink::post(const CpAlert& a) {
@@ -162,24 +146,13 @@ void WebhookSink::run() {
     if (st >= 200 && st <= 299) delivered_.fetch_add(1);
     else failed_.fetch_add(1);
   }
-  dropped_.fetch_add(q_.size());
-  q_.clear();
+  drop_rest_locked();
   lk.unlock();
   if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
   curl_ = nullptr;
 }
 
-void WebhookSink::stop() {
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    if (!running_) return;
-    stop_ = true;
-    cv_.notify_all();
-  }
-  thread_.join();
-  std::lock_guard<std::mutex> g(mu_);
-  running_ = false;
-}
+void WebhookSink::stop() { stop_thread(); }
 
 WebhookStats WebhookSink::stats() const {
   WebhookStats s;

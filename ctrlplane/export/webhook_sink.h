@@ -7,6 +7,7 @@
 // queues, so the caller never blocks on the network.
 #pragma once
 
+#include "ctrlplane/export/queued_sink.h"
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -46,7 +47,7 @@ struct WebhookStats {
   long last_status = 0;
 };
 
-class WebhookSink {
+class WebhookSink : private QueuedSink {
  public:
   explicit WebhookSink(WebhookOptions opts);
   ~WebhookSink();  // stop()
@@ -69,15 +70,9 @@ class WebhookSink {
   long attempt(const std::string& body);  // HTTP status, or -1 on a transport error
 
   WebhookOptions opts_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> q_;
-  bool stop_ = false, running_ = false;
-  std::thread thread_;
   void* curl_ = nullptr;  // CURL*, worker thread only
 
-  std::atomic<uint64_t> queued_{0}, delivered_{0}, dropped_{0}, failed_{0}, retries_{0}, http_errors_{0},
-      transport_errors_{0};
+  std::atomic<uint64_t> delivered_{0}, failed_{0}, retries_{0}, http_errors_{0}, transport_errors_{0};
   std::atomic<long> last_status_{0};
 };
 
