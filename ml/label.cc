@@ -207,7 +207,7 @@ bool parse_labels(const std::string& text_in, const std::string& name, LabelSet&
     if (cells.size() > header.size()) { err = where + ": more fields than header columns"; return false; }
     cells.resize(header.size());
     if (std::all_of(cells.begin(), cells.end(), [](const std::string& c) { return c.empty(); })) continue;
-    auto get = [&](int k) { return cells[static_cast<size_t>(col[k])]; };
+    auto get = [&](int k) -> const std::string& { return cells[static_cast<size_t>(col[k])]; };
     const std::string eid = get(0), cls = get(1);
     if (eid.empty() || cls.empty()) { err = where + ": episode_id and class must not be empty"; return false; }
     if (cls == "benign" || cls == "all attacks") { err = where + ": class name '" + cls + "' is reserved"; return false; }
