@@ -523,7 +523,7 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
   std::unique_ptr<Snapshot> snap = build_snapshot(cfg, 1);
   if (spec.rules) set_rules(*snap, rules);
   // Features only: tracking on, nothing extracted (no model, no dump).
-  if (spec.ml == MlMode::kFeatures) snap->ml.on = true;
+  if (spec.ml == MlMode::kFeatures) snap->ml.track = true;
   if (spec.ml == MlMode::kModel) set_model(*snap, model);
   DefragConfig dcfg{cfg.defrag_max_datagrams, uint16_t(cfg.defrag_max_frags),
                     uint64_t(cfg.defrag_timeout_s) * 1000000000ull};

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "dataplane/core/fixed_str.h"
 #include "dataplane/app/app.h"
 
 namespace spectre {
@@ -119,15 +120,6 @@ void release(AppCtx& c, AppState* s, int d);
 
 void set_proto(AppCtx& c, AppState* s, rules::AppProto p);
 void reject_dir(AppCtx& c, AppState* s, int d);  // first bytes unusable: maybe kFailed
-
-// Copies n bytes as a NUL-terminated string into dst[cap] (truncating).
-inline void copy_str(char* dst, size_t cap, const void* src, size_t n) {
-  if (n >= cap) n = cap - 1;
-  if (n) memcpy(dst, src, n);
-  dst[n] = 0;
-}
-template <size_t N>
-inline void copy_str(char (&dst)[N], const void* src, size_t n) { copy_str(dst, N, src, n); }
 
 // Protocol parsers. `d` is the direction index (0 = to_server bytes).
 void http_start(AppState* s, int d, bool is_req);

@@ -89,8 +89,8 @@ bool ControlLink::consumer_attached() const {
 
 void ControlLink::push(uint32_t worker, uint16_t type) {
   if (worker >= events_.size()) worker = 0;
-  if (events_[worker].try_push(type, fbb_.GetBufferPointer(), fbb_.GetSize())) pushed_++;
-  else dropped_++;
+  // A full ring counts the drop itself (RingCtl::drops; the sequence shows the gap).
+  events_[worker].try_push(type, fbb_.GetBufferPointer(), fbb_.GetSize());
 }
 
 void ControlLink::push_alert(uint32_t worker, const AlertRecord& a, std::string_view eve) {
@@ -105,7 +105,8 @@ void ControlLink::push_alert(uint32_t worker, const AlertRecord& a, std::string_
   if (a.has_ml) {
     model = fbb_.CreateString(std::string(a.ml.model) + "@" + a.ml.version);
     cls = fbb_.CreateString(a.ml.cls);
-    phase = fbb_.CreateString(a.ml.phase ? "k" + std::to_string(a.ml.phase) : std::string("end"));
+    char pb[8];
+    phase = fbb_.CreateString(ml_phase_name(a.ml.phase, pb));
   }
   fbc::AlertBuilder b(fbb_);
   b.add_ts_ns(a.ts_ns);

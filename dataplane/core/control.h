@@ -63,8 +63,6 @@ class ControlLink {
   void push_eve_line(uint32_t worker, std::string_view event_type, std::string_view eve);
   void push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounters& c, const MlCounters& ml,
                   uint64_t alerts, uint64_t alerts_dropped);
-  uint64_t pushed() const { return pushed_; }
-  uint64_t dropped() const { return dropped_; }
   const ctrl::ShmChannel& channel() const { return *ch_; }
 
  private:
@@ -76,7 +74,6 @@ class ControlLink {
   ctrl::RingProducer responses_;
   flatbuffers::FlatBufferBuilder fbb_{4096};   // writer thread
   flatbuffers::FlatBufferBuilder rfbb_{4096};  // main thread
-  uint64_t pushed_ = 0, dropped_ = 0;
   mutable int32_t checked_pid_ = 0;   // consumer liveness cache (writer thread)
   mutable bool checked_alive_ = false;
   mutable std::chrono::steady_clock::time_point checked_at_{};

@@ -9,6 +9,7 @@
 #include <rte_udp.h>
 #include <rte_pause.h>
 
+#include "dataplane/core/fixed_str.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/worker.h"
 #include "dataplane/features/scoring.h"
@@ -36,21 +37,14 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
 
 namespace {
 
-template <size_t N>
-void copy_str(char (&dst)[N], const std::string& s) {
-  size_t n = s.size() < N - 1 ? s.size() : N - 1;
-  std::memcpy(dst, s.data(), n);
-  dst[n] = 0;
-}
-
 // One inspection call's context; also the sink for alerts and app transactions.
 struct Cursor final : AlertSink, AppSink {
   Cursor(WorkerCtx& w_, const CompiledRuleset* rs_, Flow& f_, uint64_t ts) : w(w_), rs(rs_), f(f_) {
-    bool sw = f.flags & kFlowInitSwapped;
-    const uint8_t* ia = sw ? f.key.hi_addr : f.key.lo_addr;
-    const uint8_t* ra = sw ? f.key.lo_addr : f.key.hi_addr;
-    uint16_t ip = sw ? f.key.hi_port : f.key.lo_port;
-    uint16_t rp = sw ? f.key.lo_port : f.key.hi_port;
+    FlowEnds e = flow_ends(f);
+    const uint8_t* ia = e.src;
+    const uint8_t* ra = e.dst;
+    uint16_t ip = e.sport;
+    uint16_t rp = e.dport;
     bool est = f.key.proto == 6 ? bool(f.flags & kFlowEstablished)
                                 : (f.flags & kFlowSeenToServer) && (f.flags & kFlowSeenToClient);
     for (int d = 0; d < 2; d++) {

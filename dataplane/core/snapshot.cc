@@ -5,6 +5,8 @@
 
 namespace spectre {
 
+static_assert(kMlPointsMax == kMaxScorePoints, "config and snapshot agree on the scoring points");
+
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation) {
   auto s = std::make_unique<Snapshot>();
   s->generation = generation;
@@ -22,7 +24,6 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
     s->ml.points[i] = uint16_t(cfg.ml_points[i]);
   for (size_t i = cfg.ml_points.size(); i < kMaxScorePoints; i++) s->ml.points[i] = 0;
   s->ml.dump = !cfg.dump_features.empty();
-  s->ml.on = s->ml.dump;
   return s;
 }
 

@@ -33,11 +33,8 @@ struct Snapshot {
 };
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);
-// Sets the model (may be null) and turns feature tracking on when there is one.
-inline void set_model(Snapshot& s, std::shared_ptr<const MlModel> m) {
-  s.ml.model = std::move(m);
-  s.ml.on = s.ml.dump || s.ml.model;
-}
+// Sets the model (may be null); feature tracking follows (MlSettings::on).
+inline void set_model(Snapshot& s, std::shared_ptr<const MlModel> m) { s.ml.model = std::move(m); }
 
 class SnapshotManager {
  public:

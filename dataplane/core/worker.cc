@@ -35,17 +35,17 @@ void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
   Event ev;
   ev.type = EventType::kFlow;
   FlowRecord& r = ev.flow;
-  bool sw = f.flags & kFlowInitSwapped;
   r.flow_id = flow_id_of(f);
   r.app_proto = f.app_proto;
   r.first_ts = f.first_ts;
   r.last_ts = f.last_ts;
   r.pkts[0] = f.pkts[0]; r.pkts[1] = f.pkts[1];
   r.bytes[0] = f.bytes[0]; r.bytes[1] = f.bytes[1];
-  std::memcpy(r.src, sw ? f.key.hi_addr : f.key.lo_addr, 16);
-  std::memcpy(r.dst, sw ? f.key.lo_addr : f.key.hi_addr, 16);
-  r.sport = sw ? f.key.hi_port : f.key.lo_port;
-  r.dport = sw ? f.key.lo_port : f.key.hi_port;
+  FlowEnds e = flow_ends(f);
+  std::memcpy(r.src, e.src, 16);
+  std::memcpy(r.dst, e.dst, 16);
+  r.sport = e.sport;
+  r.dport = e.dport;
   r.vlan[0] = f.key.vlan[0];
   r.vlan[1] = f.key.vlan[1];
   r.ip_ver = f.key.ip_ver;
@@ -250,7 +250,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
       uint32_t sid = w.flows.at(idx[i + 1]).session;
       if (sid) rte_prefetch0(&w.insp.sessions.hdr(sid));
       // Its feature state likewise (every packet updates lines 0-2).
-      if (s.ml.on) {
+      if (s.ml.on()) {
         const uint8_t* ff = reinterpret_cast<const uint8_t*>(&w.ml->feats.at(idx[i + 1]));
         rte_prefetch0(ff);
         rte_prefetch0(ff + 64);

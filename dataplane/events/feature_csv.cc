@@ -5,14 +5,15 @@
 
 #include "dataplane/events/eve.h"
 #include "dataplane/events/json.h"
+#include "dataplane/features/scoring.h"
 #include "ml/feature_schema.h"
 
 namespace spectre {
 
 namespace {
 void put_phase(fmt::memory_buffer& out, uint16_t phase) {
-  if (phase) fmt::format_to(std::back_inserter(out), "k{}", phase);
-  else out.append(std::string_view("end"));
+  char b[8];
+  out.append(std::string_view(ml_phase_name(phase, b)));
 }
 // Shortest exact float; non-finite values as an empty cell / null.
 void put_float(fmt::memory_buffer& out, float v, bool json) {

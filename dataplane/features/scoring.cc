@@ -5,6 +5,7 @@
 
 #include <rte_cycles.h>
 
+#include "dataplane/core/fixed_str.h"
 #include "dataplane/core/inspect.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/worker.h"
@@ -17,25 +18,17 @@ namespace spectre {
 
 namespace {
 
-template <size_t N>
-void copy_cstr(char (&dst)[N], const std::string& s) {
-  size_t n = s.size() < N - 1 ? s.size() : N - 1;
-  std::memcpy(dst, s.data(), n);
-  dst[n] = 0;
-}
-
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
-// Initiator-first addresses and ports of a flow.
 void fill_endpoints(const Flow& f, MlRowMeta& m) {
-  bool sw = f.flags & kFlowInitSwapped;
-  std::memcpy(m.src, sw ? f.key.hi_addr : f.key.lo_addr, 16);
-  std::memcpy(m.dst, sw ? f.key.lo_addr : f.key.hi_addr, 16);
-  m.sport = sw ? f.key.hi_port : f.key.lo_port;
-  m.dport = sw ? f.key.lo_port : f.key.hi_port;
+  FlowEnds e = flow_ends(f);
+  std::memcpy(m.src, e.src, 16);
+  std::memcpy(m.dst, e.dst, 16);
+  m.sport = e.sport;
+  m.dport = e.dport;
 }
 
 void flush_batch(WorkerCtx& w);
@@ -106,14 +99,14 @@ void emit_alert(WorkerCtx& w, const MlModel& mm, uint32_t i, uint32_t out, float
   a->sid = (mm.anomaly ? 2000 : 1000) + out;
   a->rev = 1;
   const std::string& cls = mm.out_class[out];
-  std::snprintf(a->msg, sizeof a->msg, "ML: %s", cls.c_str());
-  std::snprintf(a->category, sizeof a->category, "%s", mm.anomaly ? "anomaly" : "ML detection");
+  copy_str(a->msg, mm.out_msg[out]);
+  copy_str(a->category, mm.anomaly ? "anomaly" : "ML detection");
   a->metadata[0] = 0;
   a->has_ml = true;
   MlAlertMeta& ml = a->ml;
-  copy_cstr(ml.model, mm.name);
-  copy_cstr(ml.version, mm.version);
-  copy_cstr(ml.cls, cls);
+  copy_str(ml.model, mm.name);
+  copy_str(ml.version, mm.version);
+  copy_str(ml.cls, cls);
   ml.score = score;
   ml.threshold = mm.threshold[out];
   ml.anomaly = mm.anomaly;
@@ -263,6 +256,7 @@ std::shared_ptr<const MlModel> load_ml_model(const std::string& path, std::strin
                               : m.class_names.size() == 1 ? m.class_names[0] : "attack";
     else cls = k < m.class_names.size() ? m.class_names[k] : "class" + std::to_string(k);
     mm->out_class.push_back(cls);
+    mm->out_msg.push_back("ML: " + cls);
     if (outs > 1 && lower(cls) == "benign") mm->benign = int(k);
     double t = k < m.thresholds.size() ? m.thresholds[k] : (mm->anomaly ? m.iforest.offset : 0.5);
     mm->threshold.push_back(float(t));
@@ -278,13 +272,12 @@ const char* ml_phase_name(uint16_t phase, char* buf) {
 
 void ml_flow_start(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f) {
   f.feat = 0;
-  if (!s.ml.on) return;
+  if (!s.ml.on()) return;
   f.feat = 1;
   MlCtx& c = *w.ml;
   feat_reset(c.feats.at(idx), f.first_ts);
-  MlRowMeta m;
-  fill_endpoints(f, m);
-  c.hosts.flow_started(m.src, m.dst, m.dport, f.first_ts);
+  FlowEnds e = flow_ends(f);
+  c.hosts.flow_started(e.src, e.dst, e.dport, f.first_ts);
 }
 
 void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const PacketInfo& p, int dir) {
@@ -295,9 +288,7 @@ void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const Pac
   // The first answer settles the flow's outcome for its initiator's window.
   if (dir == 1 && !(ff.flags & kFeatOutcome)) {
     ff.flags |= kFeatOutcome;
-    MlRowMeta m;
-    fill_endpoints(f, m);
-    c.hosts.flow_outcome(m.src, p.proto == 6 && (p.tcp_flags & kRst), p.ts_ns);
+    c.hosts.flow_outcome(flow_ends(f).src, p.proto == 6 && (p.tcp_flags & kRst), p.ts_ns);
   }
   uint64_t total = f.pkts[0] + f.pkts[1];
   for (uint32_t k = 0; k < kMaxScorePoints && s.ml.points[k]; k++)
@@ -320,9 +311,7 @@ void ml_flow_end(WorkerCtx& w, Flow& f) {
   FlowFeat& ff = c.feats.at(idx);
   if (!(ff.flags & kFeatOutcome)) {  // never answered
     ff.flags |= kFeatOutcome;
-    MlRowMeta m;
-    fill_endpoints(f, m);
-    c.hosts.flow_outcome(m.src, true, f.last_ts);
+    c.hosts.flow_outcome(flow_ends(f).src, true, f.last_ts);
   }
   if (w.snap) add_row(w, *w.snap, idx, f, 0);
   f.feat = 0;

@@ -31,6 +31,7 @@ struct MlModel {
   ml::PackedEnsemble packed;               // m.xgb laid out for 16-tree SIMD walks (same scores)
   std::string path, name, version;
   std::vector<std::string> out_class;      // class per output
+  std::vector<std::string> out_msg;        // alert signature per output: "ML: <class>"
   std::vector<float> threshold;            // per output
   int benign = -1;                         // output never alerted (class "benign")
   bool anomaly = false;                    // isolation forest: alert when score < threshold
@@ -42,13 +43,15 @@ std::shared_ptr<const MlModel> load_ml_model(const std::string& path, std::strin
 
 // Snapshot part (built from Config).
 struct MlSettings {
-  bool on = false;      // track features: a model is loaded or rows are dumped
   bool dump = false;    // feature rows go to the dump file
   uint16_t points[kMaxScorePoints] = {4, 16, 0};  // early scoring after N packets; 0 = unused
   std::shared_ptr<const MlModel> model;
   // Shadow model (spectrectl model shadow): scored beside `model` on the same
   // rows, never alerts; counters show agreement and its would-be alert rate.
   std::shared_ptr<const MlModel> shadow;
+  bool track = false;   // features without model or dump (spectre-bench --features-only)
+  // Track features: a model is loaded, rows are dumped, or asked for.
+  bool on() const { return track || dump || model; }
 };
 
 struct MlCounters {
@@ -98,7 +101,7 @@ struct Flow;
 struct PacketInfo;
 struct AppMeta;
 
-// Flow stage hooks (no-ops unless s.ml.on). ml_flow_start right after the
+// Flow stage hooks (no-ops unless s.ml.on()). ml_flow_start right after the
 // flow is created; ml_packet after the packet was counted and inspected.
 void ml_flow_start(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f);
 void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const PacketInfo& p, int dir);
@@ -109,7 +112,7 @@ void ml_flow_end(WorkerCtx& w, Flow& f);
 // Scores and emits pending rows. End of every burst, tick and flush.
 void ml_flush(WorkerCtx& w);
 
-// "k4", "k16", "end" into buf (>= 8 bytes); returns buf.
+// "k4", "k16", "end" into buf (>= 8 bytes); returns buf. EVE, CSV and the control channel.
 const char* ml_phase_name(uint16_t phase, char* buf);
 
 }  // namespace spectre

@@ -49,6 +49,18 @@ struct alignas(64) Flow {
 };
 static_assert(sizeof(Flow) == 128, "Flow must stay two cache lines");
 
+// A flow's endpoints initiator first (EVE's src/dst), from its canonical key.
+struct FlowEnds {
+  const uint8_t* src;
+  const uint8_t* dst;
+  uint16_t sport, dport;
+};
+inline FlowEnds flow_ends(const Flow& f) {
+  bool sw = f.flags & kFlowInitSwapped;
+  return {sw ? f.key.hi_addr : f.key.lo_addr, sw ? f.key.lo_addr : f.key.hi_addr,
+          sw ? f.key.hi_port : f.key.lo_port, sw ? f.key.lo_port : f.key.hi_port};
+}
+
 // Deterministic id (same input, any worker count): hash and start time, 51 bits.
 inline uint64_t flow_id_of(const Flow& f) {
   return ((uint64_t(f.hash) << 19) ^ (f.first_ts / 1000)) & ((1ull << 51) - 1);

@@ -76,6 +76,8 @@ CONFIG = "flow:\n  timeouts: {%s}\n" % ", ".join(
     "%s: %d" % (k, LONG) for k in ("tcp_new", "tcp_established", "tcp_closing",
                                    "tcp_closed", "udp", "icmp", "other"))
 MAX_LINES = 40
+# Leading metadata columns of a --dump-features row.
+META = ("flow_id", "phase", "ts_start", "ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto")
 FIN, SYN, RST, PSH, ACK, URG = 1, 2, 4, 8, 0x10, 0x20
 HTTP_METHODS = {"GET": 1, "POST": 2, "HEAD": 3, "PUT": 4}
 APP_CODE = {None: 0, "http": 1, "dns": 2, "tls": 3}
@@ -563,7 +565,7 @@ def read_rows(path, names):
     with open(path) as fh:
         rd = csv.reader(fh)
         hdr = next(rd)
-        want = ["flow_id", "phase", "ts_start", "ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto"] + names
+        want = list(META) + names
         if hdr != want:
             probs.append("CSV header differs from features.def: %s" % hdr)
             return out, probs

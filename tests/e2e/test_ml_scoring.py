@@ -52,31 +52,13 @@ MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
 CLASSES = []          # the default model's classes, from `spectre-ml inspect` (main)
 MODEL_VERSION = None  # its "version" metric
 THRESHOLD = 0.7
-META = ("flow_id", "phase", "ts_start", "ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto")
+META = tf.META
 EPS_DECIDE = 1e-6      # probabilities this close to a threshold: either decision accepted
-MAX_LINES = 30
 
-
-# ------------------------------------------------------------- traffic
 
 # ------------------------------------------------------------- helpers
 
-class Suite:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def report(self, name, probs):
-        if probs:
-            self.failed += 1
-            print("FAIL %s (%d problems)" % (name, len(probs)))
-            for p in probs[:MAX_LINES]:
-                print("  " + p)
-            if len(probs) > MAX_LINES:
-                print("  ... %d more" % (len(probs) - MAX_LINES))
-        else:
-            self.passed += 1
-            print("PASS %s" % name)
-        sys.stdout.flush()
+Suite = tf.Suite
 
 
 def find_ml(explicit=None):

@@ -93,10 +93,10 @@ TEST(AppDetect, StateIsCompact) {
 TEST(AppEve, HttpObjectAndEscaping) {
   AppMeta m{};
   m.proto = AppProto::kHttp;
-  app::copy_str(m.http_hostname, "h\"q\\", 4);
-  app::copy_str(m.http_url, "/a\x01\n\t\xff", 6);
-  app::copy_str(m.http_user_agent, "caf\xc3\xa9", 5);
-  app::copy_str(m.http_method, "GET", 3);
+  copy_str(m.http_hostname, "h\"q\\", 4);
+  copy_str(m.http_url, "/a\x01\n\t\xff", 6);
+  copy_str(m.http_user_agent, "caf\xc3\xa9", 5);
+  copy_str(m.http_method, "GET", 3);
   m.http_status = 200;
   m.http_length = 12;
   std::string out;
@@ -110,7 +110,7 @@ TEST(AppEve, HttpObjectAndEscaping) {
 TEST(AppEve, DnsAndTlsObjects) {
   AppMeta d{};
   d.proto = AppProto::kDns;
-  app::copy_str(d.dns_rrname, "a.example", 9);
+  copy_str(d.dns_rrname, "a.example", 9);
   d.dns_rrtype = 28;
   d.dns_id = 77;
   d.dns_is_response = true;
@@ -127,10 +127,10 @@ TEST(AppEve, DnsAndTlsObjects) {
 
   AppMeta t{};
   t.proto = AppProto::kTls;
-  app::copy_str(t.tls_sni, "s.example", 9);
-  app::copy_str(t.tls_version, "TLS 1.3", 7);
-  app::copy_str(t.ja3_hash, "0123456789abcdef0123456789abcdef", 32);
-  app::copy_str(t.ja3_string, "771,1-2,,,", 10);
+  copy_str(t.tls_sni, "s.example", 9);
+  copy_str(t.tls_version, "TLS 1.3", 7);
+  copy_str(t.ja3_hash, "0123456789abcdef0123456789abcdef", 32);
+  copy_str(t.ja3_string, "771,1-2,,,", 10);
   out.clear();
   format_app_json(t, out);
   EXPECT_EQ(out, "\"tls\":{\"sni\":\"s.example\",\"version\":\"TLS 1.3\",\"ja3\":{\"hash\":"

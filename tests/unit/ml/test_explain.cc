@@ -209,20 +209,11 @@ TEST_F(XgbExplainDiff, RegressionDepth8Hist) {
 }
 
 Data read_csv(const std::string& p) {
+  testing::FixtureRows r = testing::read_fixture_csv(p);
   Data d;
-  std::ifstream f(p);
-  std::string line;
-  while (std::getline(f, line)) {
-    std::stringstream ls(line);
-    std::string cell;
-    size_t n = 0;
-    while (std::getline(ls, cell, ',')) {
-      d.x.push_back(cell == "nan" ? NAN : std::strtof(cell.c_str(), nullptr));
-      ++n;
-    }
-    d.ncol = n;
-    ++d.nrow;
-  }
+  d.x = std::move(r.v);
+  d.nrow = r.nrow;
+  d.ncol = r.ncol;
   return d;
 }
 

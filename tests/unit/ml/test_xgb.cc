@@ -30,28 +30,8 @@ std::string read_file(const std::string& p) {
   return ss.str();
 }
 
-struct Rows {
-  std::vector<float> v;
-  size_t ncol = 0, nrow = 0;
-};
-
-Rows read_csv(const std::string& p) {
-  Rows r;
-  std::ifstream f(p);
-  std::string line;
-  while (std::getline(f, line)) {
-    std::stringstream ls(line);
-    std::string cell;
-    size_t n = 0;
-    while (std::getline(ls, cell, ',')) {
-      r.v.push_back(cell == "nan" ? NAN : std::strtof(cell.c_str(), nullptr));
-      ++n;
-    }
-    r.ncol = n;
-    ++r.nrow;
-  }
-  return r;
-}
+using Rows = testing::FixtureRows;
+using testing::read_fixture_csv;
 
 // Models and rows are produced once per process into a temp dir.
 class XgbDiff : public ::testing::Test {
@@ -130,7 +110,7 @@ TEST_F(XgbDiff, Binary100Depth6) {
   EXPECT_EQ(m.num_feature, 16u);
   EXPECT_LE(m.max_depth, 6u);
   EXPECT_FLOAT_EQ(m.base_margin, 0.0f);  // logit(0.5)
-  compare("bin100_d6", read_csv(path("bin100_d6", ".csv")), 1);
+  compare("bin100_d6", read_fixture_csv(path("bin100_d6", ".csv")), 1);
 }
 
 TEST_F(XgbDiff, Binary500Depth8BaseScore) {
@@ -140,7 +120,7 @@ TEST_F(XgbDiff, Binary500Depth8BaseScore) {
   EXPECT_EQ(m.num_trees(), 500u);
   EXPECT_GE(m.max_depth, 7u);
   EXPECT_NEAR(m.base_margin, std::log(0.3 / 0.7), 1e-6);
-  compare("bin500_d8", read_csv(path("bin500_d8", ".csv")), 1);
+  compare("bin500_d8", read_fixture_csv(path("bin500_d8", ".csv")), 1);
 }
 
 TEST_F(XgbDiff, MultiSoftprob3) {
@@ -149,13 +129,13 @@ TEST_F(XgbDiff, MultiSoftprob3) {
   ASSERT_TRUE(load_xgboost_json_file(path("multi3", ".json"), m, err)) << err;
   EXPECT_EQ(m.num_trees(), 120u);
   for (size_t t = 0; t < m.num_trees(); ++t) EXPECT_EQ(m.tree_group[t], t % 3);
-  compare("multi3", read_csv(path("multi3", ".csv")), 3);
+  compare("multi3", read_fixture_csv(path("multi3", ".csv")), 3);
 }
 
-TEST_F(XgbDiff, Regression) { compare("reg80", read_csv(path("reg80", ".csv")), 1); }
+TEST_F(XgbDiff, Regression) { compare("reg80", read_fixture_csv(path("reg80", ".csv")), 1); }
 
 TEST_F(XgbDiff, MissingValues) {
-  Rows x = read_csv(path("missing60", ".csv"));
+  Rows x = read_fixture_csv(path("missing60", ".csv"));
   size_t nans = 0;
   for (float f : x.v) nans += std::isnan(f);
   EXPECT_GT(nans, x.v.size() / 5);
@@ -169,7 +149,7 @@ TEST_F(XgbDiff, ThresholdTies) {
     TreeEnsemble m;
     std::string err;
     ASSERT_TRUE(load_xgboost_json_file(path(name, ".json"), m, err)) << err;
-    Rows base = read_csv(path(name, ".csv"));
+    Rows base = read_fixture_csv(path(name, ".csv"));
     Rows x;
     x.ncol = base.ncol;
     std::mt19937 rng(7);

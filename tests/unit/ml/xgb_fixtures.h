@@ -1,8 +1,12 @@
 // Models and rows trained by python3-xgboost (gen_xgb_models.py, ~50 s), made
 // once per test process and shared by every test that needs them; removed at exit.
 #pragma once
+#include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -54,6 +58,29 @@ inline std::string xgb_fixture_dir(std::string& skip) {
   }
   skip = why;
   return dir;
+}
+
+// A fixture's rows: gen_xgb_models.py's CSV of floats, "nan" = missing.
+struct FixtureRows {
+  std::vector<float> v;  // nrow * ncol, row-major
+  size_t ncol = 0, nrow = 0;
+};
+inline FixtureRows read_fixture_csv(const std::string& p) {
+  FixtureRows r;
+  std::ifstream f(p);
+  std::string line;
+  while (std::getline(f, line)) {
+    std::stringstream ls(line);
+    std::string cell;
+    size_t n = 0;
+    while (std::getline(ls, cell, ',')) {
+      r.v.push_back(cell == "nan" ? NAN : std::strtof(cell.c_str(), nullptr));
+      ++n;
+    }
+    r.ncol = n;
+    ++r.nrow;
+  }
+  return r;
 }
 
 }  // namespace spectre::ml::testing
