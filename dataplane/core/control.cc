@@ -228,19 +228,20 @@ void ControlLink::poll(ControlActions& act) {
     }
     const fbc::Command* c = flatbuffers::GetRoot<fbc::Command>(m.data);
     std::string arg0 = c->args() && c->args()->size() ? c->args()->Get(0)->str() : std::string();
-    std::string msg;
-    bool ok = false;
+    std::string msg;  // a refusal, answered below
     switch (c->kind()) {
       case fbc::CommandKind::Status: respond(c->id(), true, "ok", act.status_json()); return;
       case fbc::CommandKind::Stats: respond(c->id(), true, "ok", act.stats_json()); return;
       case fbc::CommandKind::ModelLoad:
       case fbc::CommandKind::ModelRollback:
       case fbc::CommandKind::ModelShadow:
-        if (arg0.empty() && c->kind() == fbc::CommandKind::ModelShadow) ok = act.clear_shadow(msg);
-        else if (arg0.empty()) msg = "model command needs a file";
-        else ok = act.load_model(arg0, c->kind() == fbc::CommandKind::ModelShadow, msg);
-        break;
-      case fbc::CommandKind::ConfigReload: ok = act.reload_config(msg); break;
+        if (arg0.empty() && c->kind() != fbc::CommandKind::ModelShadow) {
+          msg = "model command needs a file";
+          break;
+        }
+        act.load_model(c->id(), arg0, c->kind() == fbc::CommandKind::ModelShadow);
+        return;  // answered when loaded
+      case fbc::CommandKind::ConfigReload: act.reload_config(c->id()); return;
       case fbc::CommandKind::RulesReload: {
         std::vector<std::string> files;
         if (c->args())
@@ -253,7 +254,7 @@ void ControlLink::poll(ControlActions& act) {
         break;
       default: msg = "unknown command"; break;
     }
-    respond(c->id(), ok, msg);
+    respond(c->id(), false, msg);
   });
 }
 

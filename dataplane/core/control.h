@@ -24,20 +24,20 @@ namespace spectre {
 struct WorkerCounters;
 struct MlCounters;
 
-// What the runtime does for a command (main thread). Each returns false with a
-// message on failure and then changes nothing.
+// What the runtime does for a command (main thread). The loads run off the
+// main lcore and are answered later with respond(id, ...); a refusal changes nothing.
 class ControlActions {
  public:
   virtual ~ControlActions() = default;
   virtual std::string status_json() = 0;
   virtual std::string stats_json() = 0;
-  // Validates and publishes a model (shadow: scored beside the active one, never alerts).
-  virtual bool load_model(const std::string& path, bool shadow, std::string& msg) = 0;
-  virtual bool reload_config(std::string& msg) = 0;
-  // Starts a background rule reload (of `files` when given, else of the
-  // configured rules); its result is sent later with respond(id, ...).
+  // Validates and publishes a model (shadow: scored beside the active one,
+  // never alerts; shadow with an empty path clears the shadow).
+  virtual void load_model(uint64_t id, const std::string& path, bool shadow) = 0;
+  virtual void reload_config(uint64_t id) = 0;
+  // Rule reload (of `files` when given, else of the configured rules). False
+  // with `msg`: refused now (answered by the caller).
   virtual bool start_rules_reload(uint64_t id, const std::vector<std::string>& files, std::string& msg) = 0;
-  virtual bool clear_shadow(std::string& msg) = 0;
 };
 
 struct ControlConfig {

@@ -16,6 +16,7 @@
 
 #include "dataplane/core/clock.h"
 #include "dataplane/core/control.h"
+#include "dataplane/core/reload.h"
 #include "dataplane/core/rules_setup.h"
 #include "dataplane/core/stats.h"
 #include "dataplane/events/eve.h"
@@ -35,16 +36,6 @@ volatile std::sig_atomic_t g_usr2 = 0;
 void on_stop(int) { g_stop = 1; }
 void on_hup(int) { g_hup = 1; }
 void on_usr2(int) { g_usr2 = 1; }
-
-// A rule reload compiling on a background thread (compiling ET Open takes
-// seconds; the main thread keeps reading / distributing meanwhile).
-struct RuleReload {
-  std::thread th;
-  std::atomic<bool> done{false};
-  std::shared_ptr<const CompiledRuleset> result;
-  std::string err, summary;
-  std::vector<std::string> messages;
-};
 
 // Prints per-rule messages: all to --rules-report, else the first few.
 void report_rule_messages(const std::vector<std::string>& msgs, const std::string& report_path) {
@@ -85,105 +76,26 @@ struct App final : ControlActions {
   std::atomic<bool> input_done{false};
   uint64_t tsc_hz = 0, tsc0 = 0, wall0 = 0;
   double start_s = 0;
-  std::unique_ptr<RuleReload> rr;
-  bool usr2_pending = false;
   std::unique_ptr<ControlLink> ctrl;   // null: no control plane channel
-  uint64_t rules_cmd_id = 0;           // a control-plane rule reload waiting for its result
-  bool rules_cmd_pending = false;
-  uint64_t rules_generation = 1;
-
-  // Main lcore: starts compiling the rule files again; never blocks.
-  void start_rule_reload() {
-    g_usr2 = 0;
-    if (rr) {  // one at a time; remember the request
-      usr2_pending = true;
-      return;
-    }
-    usr2_pending = false;
-    rr = std::make_unique<RuleReload>();
-    RuleReload* r = rr.get();
-    Config c = cfg;
-    uint32_t nw = uint32_t(workers.size());
-    r->th = std::thread([r, c, nw] {
-      r->result = load_ruleset(c, nw, r->err, r->summary, &r->messages);
-      r->done.store(true, std::memory_order_release);
-    });
-  }
-
-  // Publishes a finished reload (or reports its failure). `wait`: join first.
-  void finish_rule_reload(bool wait) {
-    if (!rr || (!wait && !rr->done.load(std::memory_order_acquire))) return;
-    rr->th.join();
-    bool ok = bool(rr->result);
-    if (!ok) {
-      io.reload_errors++;
-      fmt::print(stderr, "spectre-dp: rule reload refused, keeping the running rules: {}\n", rr->err);
-    } else {
-      auto next = std::make_unique<Snapshot>(*snaps->current());
-      next->generation = snaps->current()->generation + 1;
-      next->rules = rr->result;
-      snaps->publish(std::move(next));
-      io.rule_reloads++;
-      rules_generation++;
-      fmt::print(stderr, "spectre-dp: rules reloaded: {}\n", rr->summary.substr(0, rr->summary.find('\n')));
-    }
-    if (rules_cmd_pending && ctrl) {
-      ctrl->respond(rules_cmd_id, ok, ok ? "rules reloaded: " + rr->summary.substr(0, rr->summary.find('\n'))
-                                         : "rule reload refused, the running rules stay: " + rr->err);
-      rules_cmd_pending = false;
-    }
-    rr.reset();
-    if (usr2_pending) start_rule_reload();
-  }
+  std::unique_ptr<Reloader> reloader;  // after snaps; destroyed (joined) before them
 
   // Live packet time, once per worker loop: the system clock (vDSO, ~20 ns).
   // A TSC-derived clock drifted ~1.2% from it here (830 ms after 70 s), which
   // made alert times disagree with everything else on the host.
   static uint64_t live_now() { return clock_ns(CLOCK_REALTIME); }
 
-  // Main lcore: re-reads the config and publishes a new snapshot; never blocks.
-  bool reload(std::string* why = nullptr) {
-    g_hup = 0;
-    Config next = cfg;
-    if (!opt.config_path.empty()) {
-      std::string err;
-      auto c = load_config(opt.config_path, err);
-      if (!c) {
-        io.reload_errors++;
-        fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
-        if (why) *why = err;
-        return false;
-      }
-      next = *c;
-      // Sizes fixed at start-up stay as they are.
-      next.max_flows = cfg.max_flows;
-      next.workers = cfg.workers;
-      next.event_ring_size = cfg.event_ring_size;
-      next.defrag_max_datagrams = cfg.defrag_max_datagrams;
-      next.eve_path = cfg.eve_path;
+  // Main lcore, once per loop: signals become queued reloads; finished ones are published.
+  void poll_reloads() {
+    if (g_hup) {
+      g_hup = 0;
+      reloader->config(false, 0);
     }
-    next.dump_features = cfg.dump_features;  // the dump file is opened once
-    if (opt.no_ml) next.ml_model.clear();
-    else if (!opt.model_path.empty()) next.ml_model = opt.model_path;
-    auto snap = build_snapshot(next, snaps->current()->generation + 1);
-    snap->rules = snaps->current()->rules;  // rules change on SIGUSR2 only
-    // The model file is re-read on reload (a new version may sit at the same path).
-    std::shared_ptr<const MlModel> model;
-    if (!next.ml_model.empty()) {
-      std::string err;
-      if (!(model = load_ml_model(next.ml_model, err))) {
-        io.reload_errors++;
-        fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
-        if (why) *why = err;
-        return false;
-      }
+    if (g_usr2) {
+      g_usr2 = 0;
+      std::string unused;
+      reloader->rules(false, 0, {}, unused);
     }
-    set_model(*snap, std::move(model));
-    snap->ml.shadow = snaps->current()->ml.shadow;
-    snaps->publish(std::move(snap));
-    io.reloads++;
-    if (why) *why = "configuration reloaded";
-    return true;
+    reloader->poll();
   }
 
   // ControlActions (main thread).
@@ -200,7 +112,7 @@ struct App final : ControlActions {
                        "\"reloads\":{},\"rule_reloads\":{},\"reload_errors\":{}}}",
                        getpid(), workers.size(), opt.reads.empty() ? "false" : "true", mono_s() - start_s,
                        ml::schema_hash(), model(s->ml.model.get()), model(s->ml.shadow.get()),
-                       s->rules ? ruleset_rule_count(*s->rules) : 0, rules_generation, s->generation,
+                       s->rules ? ruleset_rule_count(*s->rules) : 0, reloader->rules_generation(), s->generation,
                        io.reloads.load(), io.rule_reloads.load(), io.reload_errors.load());
   }
   std::string stats_json() override {
@@ -210,60 +122,17 @@ struct App final : ControlActions {
     while (!j.empty() && j.back() == '\n') j.pop_back();
     return j;
   }
-  bool load_model(const std::string& path, bool shadow, std::string& msg) override {
-    std::string err;
-    double t0 = mono_s();
-    auto m = load_ml_model(path, err);
-    if (!m) {
-      msg = err;
-      return false;
-    }
-    auto next = std::make_unique<Snapshot>(*snaps->current());
-    next->generation = snaps->current()->generation + 1;
-    if (shadow) next->ml.shadow = m;
-    else set_model(*next, m);
-    snaps->publish(std::move(next));
-    msg = fmt::format("{} {} version {} ({} outputs) published in {:.1f} ms (load, checks, self-test, publish)",
-                      shadow ? "shadow model" : "model", m->name, m->version, m->out_class.size(),
-                      (mono_s() - t0) * 1e3);
-    io.reloads++;
-    fmt::print(stderr, "spectre-dp: {}\n", msg);
-    return true;
+  void load_model(uint64_t id, const std::string& path, bool shadow) override {
+    reloader->model(id, path, shadow);
   }
-  bool reload_config(std::string& msg) override { return reload(&msg); }
-  bool clear_shadow(std::string& msg) override {
-    auto next = std::make_unique<Snapshot>(*snaps->current());
-    next->generation = snaps->current()->generation + 1;
-    next->ml.shadow.reset();
-    snaps->publish(std::move(next));
-    msg = "shadow model cleared";
-    return true;
-  }
+  void reload_config(uint64_t id) override { reloader->config(true, id); }
   bool start_rules_reload(uint64_t id, const std::vector<std::string>& files, std::string& msg) override {
-    if (rules_cmd_pending) {
-      msg = "a rule reload requested by the control plane is already running";
-      return false;
-    }
-    for (const auto& f : files)
-      if (access(f.c_str(), R_OK) != 0) {
-        msg = "cannot read rule file " + f + ": " + strerror(errno);
-        return false;
-      }
-    if (!files.empty()) {  // these files from now on (later reloads too)
-      cfg.rule_files = files;
-      cfg.rules_dir.clear();
-    }
-    rules_cmd_pending = true;
-    rules_cmd_id = id;
-    start_rule_reload();
-    return true;
+    return reloader->rules(true, id, files, msg);
   }
 
   void housekeeping() {
     if (ctrl) ctrl->poll(*this);
-    if (g_hup) reload();
-    if (g_usr2) start_rule_reload();
-    finish_rule_reload(false);
+    poll_reloads();
     snaps->reclaim();
   }
 };
@@ -401,7 +270,7 @@ int run_offline_reader(App& app, rte_mempool* pool, rte_mempool* jumbo) {
   return 0;
 }
 
-int run_live_main(App& app, const std::vector<PortPlan>& ports) {
+int run_live_main(App& app, std::vector<PortPlan>& ports) {
   const uint32_t nw = uint32_t(app.workers.size());
   std::vector<uint16_t> dist;
   for (const PortPlan& p : ports)
@@ -431,7 +300,7 @@ int run_live_main(App& app, const std::vector<PortPlan>& ports) {
       }
     }
     uint64_t now = rte_rdtsc();
-    if (g_hup) app.reload();  // a flag read per loop: SIGHUPs are not coalesced
+    app.poll_reloads();  // per loop: SIGHUPs are not coalesced
     if (app.ctrl) app.ctrl->poll(app);  // commands within ~1 ms (an empty ring costs one load)
     if (now >= next_poll) {
       next_poll = now + poll_every;
@@ -577,6 +446,7 @@ int run_dataplane(const Options& opt) {
     first->rules = ruleset;
     set_model(*first, model);
     app.snaps = std::make_unique<SnapshotManager>(std::move(first), nw);
+    app.reloader = std::make_unique<Reloader>(*app.snaps, app.io, app.opt, app.cfg, nw);
     InspectConfig icfg;
     icfg.sessions = app.cfg.sessions;
     icfg.segment_chunks = app.cfg.segment_chunks;
@@ -650,6 +520,7 @@ int run_dataplane(const Options& opt) {
       }
       fmt::print(stderr, "spectre-dp: control channel {} for spectre-cp --instance {} ({} event rings)\n",
                  app.ctrl->channel().object_name(), cc.instance, nw);
+      app.reloader->set_control(app.ctrl.get());
     }
     FILE* eve = open_eve(app.cfg.eve_path, err);
     if (!err.empty()) {
@@ -679,10 +550,11 @@ int run_dataplane(const Options& opt) {
     else rc = run_live_main(app, ports);
     app.input_done.store(true, std::memory_order_release);
     rte_eal_mp_wait_lcore();
-    app.finish_rule_reload(true);
+    app.reloader->drain();
     double wall = mono_s() - app.start_s;
     writer.stop();
     app.housekeeping();  // answers commands that arrived at the end
+    app.reloader->drain();
     if (eve && eve != stdout) fclose(eve);
     if (fast) fclose(fast);
     if (features) fclose(features);
@@ -690,8 +562,9 @@ int run_dataplane(const Options& opt) {
     if (!offline) ports_stop(ports);
     print_summary(stderr, collect(app.wptrs), app.io, wall);
     if (app.io.reloads.load())
-      fmt::print(stderr, "  reloads: {} published, {} freed after grace period\n",
-                 app.snaps->published(), app.snaps->freed());
+      fmt::print(stderr, "  reloads: {} published, {} freed after grace period, slowest config/model load {:.2f} ms "
+                 "(off the main lcore)\n", app.snaps->published(), app.snaps->freed(),
+                 app.reloader->slowest_config_ms());
     for (auto& r : app.rx) rte_ring_free(r.ring);
     app.workers.clear();
     rte_mempool_free(jumbo);

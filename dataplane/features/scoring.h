@@ -2,9 +2,10 @@
 // packets and at flow end), batch scoring with the snapshot's compiled model,
 // ML alerts with explanations, and feature-row dumps.
 //
-// Threads: load_ml_model on the control (main) thread; everything else on the
-// owning worker. The worker never allocates here: rows are gathered into a
-// fixed batch and scored when it fills or at the end of each burst / tick.
+// Threads: load_ml_model off the workers (main lcore at start, a reload helper
+// later); everything else on the owning worker. The worker never allocates
+// here: rows are gathered into a fixed batch and scored when it fills or at
+// the end of each burst / tick.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -1,5 +1,12 @@
 #include "dataplane/io/port.h"
 
+#include <dirent.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <rte_ethdev.h>
 
@@ -10,6 +17,32 @@ const uint8_t kSymmetricRssKey[40] = {
     0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
     0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
 
+namespace {
+
+// The AF_PACKET sockets of this process bound to interface `ifindex` (the
+// af_packet PMD keeps them private; /proc/self/fd is the only way to them).
+std::vector<int> packet_sockets_of(int ifindex) {
+  std::vector<int> fds;
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return fds;
+  while (dirent* e = readdir(d)) {
+    char* end;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end || end == e->d_name || fd == dirfd(d)) continue;
+    int dom = 0;
+    socklen_t len = sizeof dom;
+    if (getsockopt(int(fd), SOL_SOCKET, SO_DOMAIN, &dom, &len) != 0 || dom != AF_PACKET) continue;
+    sockaddr_ll sll{};
+    len = sizeof sll;
+    if (getsockname(int(fd), reinterpret_cast<sockaddr*>(&sll), &len) == 0 && sll.sll_ifindex == ifindex)
+      fds.push_back(int(fd));
+  }
+  closedir(d);
+  return fds;
+}
+
+}  // namespace
+
 bool ports_setup(uint32_t workers, uint32_t rx_desc, rte_mempool* pool,
                  std::vector<PortPlan>& out, std::string& err) {
   uint16_t pid;
@@ -19,7 +52,7 @@ bool ports_setup(uint32_t workers, uint32_t rx_desc, rte_mempool* pool,
       err = fmt::format("port {}: cannot read device info", pid);
       return false;
     }
-    PortPlan p{pid, 1, false, info.driver_name ? info.driver_name : "?"};
+    PortPlan p{pid, 1, false, info.driver_name ? info.driver_name : "?", {}, 0};
     rte_eth_conf conf{};
     // IP-only hash: fragments (no ports) must reach the same worker as their flow.
     uint64_t hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
@@ -58,6 +91,14 @@ bool ports_setup(uint32_t workers, uint32_t rx_desc, rte_mempool* pool,
     }
     rte_eth_promiscuous_enable(pid);
     rte_eth_stats_reset(pid);
+    if (p.name == "net_af_packet" && info.if_index > 0) {
+      p.kernel_fds = packet_sockets_of(int(info.if_index));
+      for (int fd : p.kernel_fds) {  // start from zero, like the port counters
+        tpacket_stats ks{};
+        socklen_t len = sizeof ks;
+        getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len);
+      }
+    }
     out.push_back(p);
   }
   if (out.empty()) {
@@ -67,9 +108,15 @@ bool ports_setup(uint32_t workers, uint32_t rx_desc, rte_mempool* pool,
   return true;
 }
 
-void ports_poll_stats(const std::vector<PortPlan>& ports, IoCounters& io) {
+void ports_poll_stats(std::vector<PortPlan>& ports, IoCounters& io) {
   uint64_t ip = 0, miss = 0, ierr = 0, nombuf = 0;
-  for (const PortPlan& p : ports) {
+  for (PortPlan& p : ports) {
+    for (int fd : p.kernel_fds) {
+      tpacket_stats ks{};
+      socklen_t len = sizeof ks;
+      if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) p.kernel_drops += ks.tp_drops;
+    }
+    miss += p.kernel_drops;
     rte_eth_stats st;
     if (rte_eth_stats_get(p.port, &st) != 0) continue;
     ip += st.ipackets;
@@ -83,8 +130,9 @@ void ports_poll_stats(const std::vector<PortPlan>& ports, IoCounters& io) {
   io.port_rx_nombuf = nombuf;
 }
 
-void ports_stop(const std::vector<PortPlan>& ports) {
-  for (const PortPlan& p : ports) {
+void ports_stop(std::vector<PortPlan>& ports) {
+  for (PortPlan& p : ports) {
+    p.kernel_fds.clear();  // closed by the PMD below
     rte_eth_dev_stop(p.port);
     rte_eth_dev_close(p.port);
   }

@@ -21,12 +21,17 @@ struct PortPlan {
   uint16_t nb_rxq;
   bool rss;
   std::string name;
+  // net_af_packet: the PMD's packet sockets. DPDK 22.11 does not report the
+  // kernel ring's drops (PACKET_STATISTICS); we read them so they are counted.
+  std::vector<int> kernel_fds;
+  uint64_t kernel_drops = 0;  // accumulated: PACKET_STATISTICS resets on read
 };
 
 bool ports_setup(uint32_t workers, uint32_t rx_desc, rte_mempool* pool,
                  std::vector<PortPlan>& out, std::string& err);
-// Sums rte_eth_stats over the ports into `io` (absolute values).
-void ports_poll_stats(const std::vector<PortPlan>& ports, IoCounters& io);
-void ports_stop(const std::vector<PortPlan>& ports);
+// Sums rte_eth_stats over the ports into `io` (absolute values); imissed
+// includes af_packet kernel ring drops.
+void ports_poll_stats(std::vector<PortPlan>& ports, IoCounters& io);
+void ports_stop(std::vector<PortPlan>& ports);
 
 }  // namespace spectre

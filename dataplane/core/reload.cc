@@ -1,0 +1,197 @@
+#include "dataplane/core/reload.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "dataplane/core/clock.h"
+#include "dataplane/core/control.h"
+#include "dataplane/core/rules_setup.h"
+
+namespace spectre {
+
+JobLane::~JobLane() {
+  if (th_.joinable()) th_.join();
+}
+
+void JobLane::push(Work w, Drop d) {
+  queue_.push_back({std::move(w), std::move(d)});
+  poll();
+}
+
+void JobLane::poll(bool wait) {
+  if (running_ && (wait || done_.load(std::memory_order_acquire))) {
+    th_.join();
+    running_ = false;
+    Finish f = std::move(finish_);
+    finish_ = nullptr;
+    if (f) f();
+  }
+  if (running_ || queue_.empty()) return;
+  Work w = std::move(queue_.front().work);
+  queue_.pop_front();
+  done_.store(false, std::memory_order_relaxed);
+  running_ = true;
+  th_ = std::thread([this, w = std::move(w)] {
+    finish_ = w();
+    done_.store(true, std::memory_order_release);  // finish_ is visible before the flag
+  });
+}
+
+void JobLane::drain() {
+  for (Item& it : queue_)
+    if (it.drop) it.drop();
+  queue_.clear();
+  poll(true);
+}
+
+void Reloader::respond(bool ctl, uint64_t id, bool ok, const std::string& msg) {
+  if (ctl && ctrl_) ctrl_->respond(id, ok, msg);
+}
+
+JobLane::Drop Reloader::dropper(bool ctl, uint64_t id) {
+  return [this, ctl, id] { respond(ctl, id, false, "not done: the data plane is stopping"); };
+}
+
+void Reloader::publish(std::unique_ptr<Snapshot> next) {
+  next->generation = snaps_.current()->generation + 1;
+  snaps_.publish(std::move(next));
+}
+
+void Reloader::config(bool ctl, uint64_t id) {
+  // Everything the helper reads is copied here (the main lcore owns cfg_).
+  Config base = cfg_;
+  std::string path = opt_.config_path, model_opt = opt_.model_path;
+  bool no_ml = opt_.no_ml;
+  cfg_lane_.push(
+      [this, ctl, id, base = std::move(base), path, model_opt, no_ml]() -> JobLane::Finish {
+        const uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+        std::string err;
+        Config next = base;
+        if (!path.empty()) {
+          auto c = load_config(path, err);
+          if (!c) return [this, ctl, id, err] {
+            io_.reload_errors++;
+            fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
+            respond(ctl, id, false, err);
+          };
+          next = *c;
+          // Sizes fixed at start-up stay as they are.
+          next.max_flows = base.max_flows;
+          next.workers = base.workers;
+          next.event_ring_size = base.event_ring_size;
+          next.defrag_max_datagrams = base.defrag_max_datagrams;
+          next.eve_path = base.eve_path;
+        }
+        next.dump_features = base.dump_features;  // the dump file is opened once
+        if (no_ml) next.ml_model.clear();
+        else if (!model_opt.empty()) next.ml_model = model_opt;
+        // The model file is re-read (a new version may sit at the same path).
+        std::shared_ptr<const MlModel> model;
+        if (!next.ml_model.empty() && !(model = load_ml_model(next.ml_model, err)))
+          return [this, ctl, id, err] {
+            io_.reload_errors++;
+            fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
+            respond(ctl, id, false, err);
+          };
+        std::shared_ptr<Snapshot> snap(build_snapshot(next, 0).release());
+        set_model(*snap, std::move(model));
+        const uint64_t took = clock_ns(CLOCK_MONOTONIC) - t0;
+        return [this, ctl, id, snap, took] {
+          auto s = std::make_unique<Snapshot>(std::move(*snap));
+          const Snapshot* cur = snaps_.current();
+          s->rules = cur->rules;  // rules change by rule reloads only
+          s->ml.shadow = cur->ml.shadow;
+          publish(std::move(s));
+          io_.reloads++;
+          slowest_cfg_ns_ = std::max(slowest_cfg_ns_, took);
+          respond(ctl, id, true, "configuration reloaded");
+        };
+      },
+      dropper(ctl, id));
+}
+
+void Reloader::model(uint64_t id, const std::string& path, bool shadow) {
+  cfg_lane_.push(
+      [this, id, path, shadow]() -> JobLane::Finish {
+        const uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+        std::shared_ptr<const MlModel> m;
+        std::string err;
+        if (!path.empty() && !(m = load_ml_model(path, err)))
+          return [this, id, err] { respond(true, id, false, err); };
+        const uint64_t took = clock_ns(CLOCK_MONOTONIC) - t0;
+        return [this, id, m, shadow, took, t0] {
+          auto next = std::make_unique<Snapshot>(*snaps_.current());
+          if (shadow) next->ml.shadow = m;
+          else set_model(*next, m);
+          publish(std::move(next));
+          if (!m) {
+            respond(true, id, true, "shadow model cleared");
+            return;
+          }
+          io_.reloads++;
+          slowest_cfg_ns_ = std::max(slowest_cfg_ns_, took);
+          std::string msg = fmt::format(
+              "{} {} version {} ({} outputs) published in {:.1f} ms (load, checks, self-test, publish)",
+              shadow ? "shadow model" : "model", m->name, m->version, m->out_class.size(),
+              double(clock_ns(CLOCK_MONOTONIC) - t0) * 1e-6);
+          fmt::print(stderr, "spectre-dp: {}\n", msg);
+          respond(true, id, true, msg);
+        };
+      },
+      dropper(true, id));
+}
+
+bool Reloader::rules(bool ctl, uint64_t id, const std::vector<std::string>& files, std::string& msg) {
+  if (!ctl && rules_lane_.queued()) return true;  // the queued reload reads the same files
+  if (ctl) {
+    if (ctl_rules_) {
+      msg = "a rule reload requested by the control plane is already running";
+      return false;
+    }
+    for (const auto& f : files)
+      if (access(f.c_str(), R_OK) != 0) {
+        msg = "cannot read rule file " + f + ": " + strerror(errno);
+        return false;
+      }
+    if (!files.empty()) {  // these files from now on (later reloads too)
+      cfg_.rule_files = files;
+      cfg_.rules_dir.clear();
+    }
+    ctl_rules_++;
+  }
+  Config c = cfg_;
+  const uint32_t nw = workers_;
+  rules_lane_.push(
+      [this, ctl, id, c, nw]() -> JobLane::Finish {
+        std::string err, summary;
+        std::shared_ptr<const CompiledRuleset> rs = load_ruleset(c, nw, err, summary);
+        summary = summary.substr(0, summary.find('\n'));
+        return [this, ctl, id, rs, err, summary] {
+          if (ctl) ctl_rules_--;
+          if (!rs) {
+            io_.reload_errors++;
+            fmt::print(stderr, "spectre-dp: rule reload refused, keeping the running rules: {}\n", err);
+            respond(ctl, id, false, "rule reload refused, the running rules stay: " + err);
+            return;
+          }
+          auto next = std::make_unique<Snapshot>(*snaps_.current());
+          next->rules = rs;
+          publish(std::move(next));
+          io_.rule_reloads++;
+          rules_generation_++;
+          fmt::print(stderr, "spectre-dp: rules reloaded: {}\n", summary);
+          respond(ctl, id, true, "rules reloaded: " + summary);
+        };
+      },
+      [this, ctl, id] {
+        if (ctl) ctl_rules_--;
+        respond(ctl, id, false, "not done: the data plane is stopping");
+      });
+  return true;
+}
+
+}  // namespace spectre
