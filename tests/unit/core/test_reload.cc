@@ -1,0 +1,152 @@
+// Reloads off the main lcore: JobLane ordering and shutdown, Reloader publishing.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "dataplane/core/reload.h"
+
+namespace spectre {
+namespace {
+
+// Polls until `pred` holds (jobs finish on helper threads); false after 10 s.
+template <typename F>
+bool poll_until(F poll, std::function<bool()> pred) {
+  for (int i = 0; i < 10000; i++) {
+    poll();
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+TEST(JobLane, RunsInOrderOneAtATimeAndFinishesOnThePollingThread) {
+  JobLane lane;
+  std::vector<int> order;
+  std::atomic<int> running{0}, max_running{0};
+  std::vector<std::thread::id> finish_threads;
+  for (int i = 0; i < 5; i++)
+    lane.push([&, i]() -> JobLane::Finish {
+      int r = ++running;
+      max_running = std::max(max_running.load(), r);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      --running;
+      return [&, i] {
+        order.push_back(i);
+        finish_threads.push_back(std::this_thread::get_id());
+      };
+    });
+  EXPECT_TRUE(poll_until([&] { lane.poll(); }, [&] { return order.size() == 5; }));
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(max_running.load(), 1);
+  for (auto id : finish_threads) EXPECT_EQ(id, std::this_thread::get_id());
+  EXPECT_FALSE(lane.busy());
+}
+
+TEST(JobLane, DrainFinishesTheRunningJobAndDropsTheQueued) {
+  JobLane lane;
+  std::atomic<bool> release{false};
+  int finished = 0, dropped = 0;
+  lane.push([&]() -> JobLane::Finish {
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return [&] { finished++; };
+  }, [&] { dropped++; });
+  lane.push([&]() -> JobLane::Finish { return [&] { finished += 10; }; }, [&] { dropped += 10; });
+  lane.poll();
+  EXPECT_TRUE(lane.busy());
+  EXPECT_EQ(lane.queued(), 1u);
+  release = true;
+  lane.drain();
+  EXPECT_EQ(finished, 1);
+  EXPECT_EQ(dropped, 10);
+  EXPECT_FALSE(lane.busy());
+}
+
+std::string write_tmp(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "reload_" + std::to_string(getpid()) + "_" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+struct ReloadFixture : ::testing::Test {
+  Config cfg;
+  Options opt;
+  IoCounters io;
+  std::unique_ptr<SnapshotManager> snaps;
+  std::unique_ptr<Reloader> rl;
+  void start() {
+    snaps = std::make_unique<SnapshotManager>(build_snapshot(cfg, 1), 1);
+    rl = std::make_unique<Reloader>(*snaps, io, opt, cfg, 1);
+  }
+  bool wait(std::function<bool()> pred) { return poll_until([&] { rl->poll(); }, pred); }
+};
+
+TEST_F(ReloadFixture, ConfigReloadPublishesTheNewFileAndKeepsStartupSizes) {
+  opt.config_path = write_tmp("a.yaml", "flow:\n  timeouts: {udp: 7}\n");
+  cfg.max_flows = 4096;
+  start();
+  rl->config(false, 0);
+  ASSERT_TRUE(wait([&] { return io.reloads.load() == 1; }));
+  const Snapshot* s = snaps->current();
+  EXPECT_EQ(s->generation, 2u);
+  EXPECT_EQ(s->tmo_ns[kTmoUdp], 7000000000ull);
+  EXPECT_EQ(s->cfg.max_flows, 4096u);  // fixed at start-up
+  EXPECT_GT(rl->slowest_config_ms(), 0.0);
+  unlink(opt.config_path.c_str());
+}
+
+TEST_F(ReloadFixture, BrokenConfigOrModelIsRefusedAndNothingPublished) {
+  opt.config_path = write_tmp("b.yaml", "flow:\n  timeouts: {udp: nope}\n");
+  start();
+  rl->config(false, 0);
+  ASSERT_TRUE(wait([&] { return io.reload_errors.load() == 1; }));
+  EXPECT_EQ(snaps->current()->generation, 1u);
+  // A config naming an unreadable model is refused as a whole.
+  std::ofstream(opt.config_path) << "ml:\n  model: /nonexistent/model.spm\n";
+  rl->config(false, 0);
+  ASSERT_TRUE(wait([&] { return io.reload_errors.load() == 2; }));
+  EXPECT_EQ(snaps->current()->generation, 1u);
+  EXPECT_EQ(io.reloads.load(), 0u);
+  // So is a corrupt model file given by command (answered; no control link here).
+  std::string junk = write_tmp("junk.spm", "not a model");
+  rl->model(7, junk, false);
+  rl->drain();
+  EXPECT_EQ(snaps->current()->generation, 1u);
+  EXPECT_EQ(snaps->current()->ml.model, nullptr);
+  unlink(junk.c_str());
+  unlink(opt.config_path.c_str());
+}
+
+TEST_F(ReloadFixture, EverySignalIsOneReloadInOrder) {
+  opt.config_path = write_tmp("c.yaml", "flow:\n  timeouts: {udp: 9}\n");
+  start();
+  for (int i = 0; i < 20; i++) rl->config(false, 0);
+  ASSERT_TRUE(wait([&] { return io.reloads.load() == 20; }));
+  EXPECT_EQ(snaps->current()->generation, 21u);
+  unlink(opt.config_path.c_str());
+}
+
+TEST_F(ReloadFixture, RuleReloadsCoalesceWhileQueued) {
+  cfg.rule_files = {write_tmp("r.rules", "alert tcp any any -> any 80 (msg:\"x\"; content:\"abc\"; sid:1;)\n")};
+  start();
+  std::string msg;
+  EXPECT_TRUE(rl->rules(false, 0, {}, msg));  // starts at once
+  EXPECT_TRUE(rl->rules(false, 0, {}, msg));  // queued
+  EXPECT_TRUE(rl->rules(false, 0, {}, msg));  // coalesced into the queued one
+  ASSERT_TRUE(wait([&] { return io.rule_reloads.load() == 2; }));
+  rl->drain();
+  EXPECT_EQ(io.rule_reloads.load(), 2u);
+  EXPECT_EQ(rl->rules_generation(), 3u);
+  ASSERT_NE(snaps->current()->rules, nullptr);
+  // A control-plane reload of an unreadable file is refused at once.
+  EXPECT_FALSE(rl->rules(true, 5, {"/nonexistent/x.rules"}, msg));
+  EXPECT_NE(msg.find("cannot read rule file"), std::string::npos) << msg;
+  unlink(cfg.rule_files[0].c_str());
+}
+
+}  // namespace
+}  // namespace spectre
