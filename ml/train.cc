@@ -27,14 +27,15 @@ const char* const kTrainHelp =
     "  train-xgb --csv TRAIN.csv --label COLUMN -o MODEL.spm [--json MODEL.json]\n"
     "          [--classes a,b,...] [--objective binary|multi] [--rounds 200] [--depth 6]\n"
     "          [--eta 0.3] [--valid-frac 0.2] [--early-stop 10] [--class-weight none|auto]\n"
-    "          [--seed 0] [--drop col,col]\n"
+    "          [--seed 0] [--drop col,col] [--split-by COLUMN]\n"
     "      Features: every numeric column except the label and --drop (default\n"
     "      flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dest_ip,episode_id,label);\n"
     "      the leading spectre-dp --dump-features metadata columns (flow_id..proto)\n"
     "      are never features; non-numeric columns are skipped and reported.\n"
     "      Classes: --classes order, else 'benign'/'0' first then sorted; binary\n"
     "      predicts the second class. Stratified validation split; early stopping on\n"
-    "      its logloss (0 = off). Empty cell or nan = missing.\n"
+    "      its logloss (0 = off). Empty cell or nan = missing. --split-by flow_id:\n"
+    "      all rows of one flow (its scoring points) fall on the same side of the split.\n"
     "  train-iforest --csv TRAIN.csv -o MODEL.spm [--trees 100] [--max-samples 256]\n"
     "          [--seed 0] [--label COLUMN --benign NAME] [--drop col,col] [--contamination F]\n"
     "      Isolation forest on all rows, or only rows whose label is NAME. Threshold:\n"
@@ -68,6 +69,7 @@ struct Table {
   std::vector<std::string> feature_names;
   std::vector<double> x;  // rows * feature_names.size()
   std::vector<std::string> labels;
+  std::vector<std::string> groups;  // --split-by column per row; empty: each row its own group
   size_t rows = 0;
   size_t nf() const { return feature_names.size(); }
 };
@@ -75,7 +77,7 @@ struct Table {
 // label may be empty (no label column). Columns in `drop`, and columns with any
 // non-numeric cell, are not features; the latter are reported on stderr.
 bool read_table(const std::string& path, const std::string& label, const std::set<std::string>& drop,
-                Table& t, std::string& err) {
+                Table& t, std::string& err, const std::string& group = "") {
   std::ifstream f(path);
   if (!f) { err = "cannot open " + path; return false; }
   std::string line;
@@ -91,6 +93,11 @@ bool read_table(const std::string& path, const std::string& label, const std::se
   if (label_col < 0 && !label.empty()) label_col = cli::find_column(header, label);
   if (!label.empty() && label_col < 0) {
     err = path + ": no label column '" + label + "' in the header";
+    return false;
+  }
+  const int group_col = group.empty() ? -1 : cli::find_column(header, group);
+  if (!group.empty() && group_col < 0) {
+    err = path + ": no --split-by column '" + group + "' in the header";
     return false;
   }
   std::vector<std::vector<std::string>> cells;
@@ -134,6 +141,7 @@ bool read_table(const std::string& path, const std::string& label, const std::se
       t.x.push_back(v);
     }
     if (label_col >= 0) t.labels.push_back(r[label_col]);
+    if (group_col >= 0) t.groups.push_back(r[group_col]);
   }
   return true;
 }
@@ -232,7 +240,7 @@ int cmd_train_xgb(const std::vector<std::string>& args) {
   Opts o;
   if (!o.parse(args, {"--csv", "--label", "--classes", "--objective", "--rounds", "--depth", "--eta",
                       "--valid-frac", "--early-stop", "--class-weight", "--seed", "-o", "--json",
-                      "--drop"}))
+                      "--drop", "--split-by"}))
     return usage("train-xgb: " + o.error);
   const std::string csv = o.get("--csv"), label = o.get("--label"), out = o.get("-o");
   if (csv.empty() || label.empty() || out.empty())
@@ -251,7 +259,7 @@ int cmd_train_xgb(const std::vector<std::string>& args) {
   if (cw != "none" && cw != "auto") return usage("train-xgb: --class-weight must be none or auto");
 
   Table t;
-  if (!read_table(csv, label, drop_set(o), t, err)) return bad(err);
+  if (!read_table(csv, label, drop_set(o), t, err, o.get("--split-by"))) return bad(err);
   const size_t nf = t.nf();
 
   // Class order.
@@ -287,19 +295,33 @@ int cmd_train_xgb(const std::vector<std::string>& args) {
                std::to_string(classes.size()) + ": " + class_list);
   const size_t G = binary ? 1 : classes.size();
 
-  // Stratified split: a fraction of each class (at least one row when the class
-  // has two or more) goes to validation.
+  // Stratified split: a fraction of each class's groups (at least one when the
+  // class has two or more) goes to validation. A group is one row, or with
+  // --split-by all rows sharing that column's value (one flow's scoring points:
+  // otherwise near-copies of a training row sit in validation).
   std::mt19937_64 rng(seed);
   std::vector<size_t> tr, va;
+  size_t train_groups = 0, valid_groups = 0;
   for (size_t c = 0; c < classes.size(); ++c) {
-    std::vector<size_t> idx;
-    for (size_t r = 0; r < t.rows; ++r)
-      if (static_cast<size_t>(y[r]) == c) idx.push_back(r);
-    std::shuffle(idx.begin(), idx.end(), rng);
-    size_t nv = static_cast<size_t>(std::llround(vfrac * idx.size()));
-    if (vfrac > 0 && nv == 0 && idx.size() >= 2) nv = 1;
-    va.insert(va.end(), idx.begin(), idx.begin() + nv);
-    tr.insert(tr.end(), idx.begin() + nv, idx.end());
+    std::vector<std::vector<size_t>> groups;  // rows per group, first appearance order
+    std::map<std::string, size_t> gid;
+    for (size_t r = 0; r < t.rows; ++r) {
+      if (static_cast<size_t>(y[r]) != c) continue;
+      if (t.groups.empty()) {
+        groups.push_back({r});
+        continue;
+      }
+      auto [it, fresh] = gid.try_emplace(t.groups[r], groups.size());
+      if (fresh) groups.emplace_back();
+      groups[it->second].push_back(r);
+    }
+    std::shuffle(groups.begin(), groups.end(), rng);
+    size_t nv = static_cast<size_t>(std::llround(vfrac * groups.size()));
+    if (vfrac > 0 && nv == 0 && groups.size() >= 2) nv = 1;
+    for (size_t g = 0; g < groups.size(); ++g)
+      (g < nv ? va : tr).insert((g < nv ? va : tr).end(), groups[g].begin(), groups[g].end());
+    valid_groups += nv;
+    train_groups += groups.size() - nv;
   }
   std::sort(va.begin(), va.end());  // validation rows keep file order
   std::shuffle(tr.begin(), tr.end(), rng);
@@ -412,6 +434,10 @@ int cmd_train_xgb(const std::vector<std::string>& args) {
                   {"best_iteration", best_iter},    {"rounds_trained", done},
                   {"train_rows", double(tr.size())}, {"valid_rows", double(va.size())},
                   {"max_margin_diff_vs_xgboost", max_diff}};
+  if (!t.groups.empty()) {  // only then: artifacts of earlier commands stay byte-identical
+    info.metrics.push_back({"train_groups", double(train_groups)});
+    info.metrics.push_back({"valid_groups", double(valid_groups)});
+  }
   const std::vector<size_t>& vrows = va.empty() ? tr : va;
   for (size_t i = 0; i < vrows.size() && i < kValidationRows; ++i)
     info.validation.push_back({std::vector<double>(t.x.begin() + vrows[i] * nf, t.x.begin() + (vrows[i] + 1) * nf), {}});

@@ -152,6 +152,41 @@ def main():
             check("early stop: model keeps best_iteration+1 trees",
                   trees == int(m["best_iteration"]) + 1, out)
 
+        # 3b. --split-by flow_id: a flow's scoring points stay on one side of the
+        # split. Labels are noise per flow and each flow has 3 near-identical rows,
+        # so only a leaky (per-row) split lets validation look learnable.
+        leak_rows = []
+        for fid in range(1, 401):
+            cls = rng.choice(["benign", "scan"])
+            base = [round(rng.gauss(0, 1), 6) for _ in range(4)]
+            for k in range(3):
+                leak_rows.append((fid, "10.1.%d.%d" % (fid // 250, fid % 250), base[0], base[1] + k * 1e-6,
+                                  "dns", base[2], base[3], cls))
+        rng.shuffle(leak_rows)
+        write_csv(p("leak.csv"), leak_rows)
+        accs = {}
+        for how, extra in (("row", ()), ("flow", ("--split-by", "flow_id"))):
+            rc, _, err = run("train-xgb", "--csv", p("leak.csv"), "--label", "label", "--rounds", 100,
+                             "--early-stop", 0, "--depth", 8, "-o", p("leak-%s.spm" % how), *extra)
+            check("split-by %s: exit 0" % how, rc == 0, err)
+            if rc == 0:
+                m, out = metrics(p("leak-%s.spm" % how))
+                accs[how] = m.get("valid_accuracy", -1)
+                if how == "flow":
+                    vg, tg = m.get("valid_groups", -1), m.get("train_groups", -1)
+                    check("split-by flow: whole flows (valid %s rows = 3 x %s flows, train %s = 3 x %s)" % (
+                        m.get("valid_rows"), vg, m.get("train_rows"), tg),
+                        vg > 0 and m.get("valid_rows") == 3 * vg and m.get("train_rows") == 3 * tg
+                        and vg + tg == 400, out)
+                else:
+                    check("split by row: no group metrics (artifacts as before)", "valid_groups" not in m, out)
+        if len(accs) == 2:
+            check("split-by flow removes the leak: validation accuracy %.3f by flow (chance), %.3f by row" % (
+                accs["flow"], accs["row"]), accs["flow"] < 0.65 and accs["row"] > accs["flow"] + 0.15)
+        rc, _, err = run("train-xgb", "--csv", p("leak.csv"), "--label", "label", "--split-by", "episode",
+                         "-o", p("x.spm"))
+        check("split-by: unknown column refused", rc == 1 and "no --split-by column 'episode'" in err, err)
+
         # 4. Isolation forest on benign rows: outliers rank below inliers.
         rows = gen(rng, {"benign": 800, "scan": 50}, {"benign": (0.0, 0.0), "scan": (5.0, 5.0)}, 0.7)
         write_csv(p("if.csv"), rows)
