@@ -41,6 +41,8 @@ void usage(FILE* f) {
       "  --syslog udp://HOST:PORT | tcp://HOST:PORT | unix:PATH   RFC 5424 syslog\n"
       "  --syslog-format json|cef|leef (default json)\n"
       "  --webhook URL     HTTP(S) POST of each alert  --webhook-secret S (HMAC-SHA256 header)\n"
+      "  --webhook-ca FILE  PEM CA bundle for an https:// webhook (default: the system's)\n"
+      "  --webhook-insecure  do not verify the https:// webhook's certificate\n"
       "  --metrics ADDR:PORT   Prometheus /metrics and /health (e.g. 127.0.0.1:9464)\n"
       "  --fake-dataplane  TESTS ONLY: an in-process fake data plane instead of spectre-dp\n"
       "                    (--fake-dataplane-down: the fake is not running)\n"
@@ -69,7 +71,8 @@ void fake_alerts(AlertFeed& feed, const std::atomic<bool>& stop) {
 namespace ex = spectre::exporter;
 
 struct OutputOptions {
-  std::string eve, syslog, syslog_format = "json", webhook, webhook_secret, metrics;
+  std::string eve, syslog, syslog_format = "json", webhook, webhook_secret, webhook_ca, metrics;
+  bool webhook_insecure = false;
   uint64_t rotate_bytes = 0;
   uint32_t rotate_seconds = 0, keep = 5;
 };
@@ -143,6 +146,8 @@ bool start_outputs(const OutputOptions& o, Outputs& out, std::string& err) {
     ex::WebhookOptions wo;
     wo.url = o.webhook;
     wo.secret = o.webhook_secret;
+    wo.ca_file = o.webhook_ca;
+    wo.verify_tls = !o.webhook_insecure;
     out.webhook = std::make_unique<ex::WebhookSink>(wo);
     if (!out.webhook->start(&err)) { err = "--webhook: " + err; return false; }
   }
@@ -182,6 +187,8 @@ int main(int argc, char** argv) {
     else if (a == "--syslog-format") val(outo.syslog_format);
     else if (a == "--webhook") val(outo.webhook);
     else if (a == "--webhook-secret") val(outo.webhook_secret);
+    else if (a == "--webhook-ca") val(outo.webhook_ca);
+    else if (a == "--webhook-insecure") outo.webhook_insecure = true;
     else if (a == "--metrics") val(outo.metrics);
     else if (a == "--eve-rotate-bytes" || a == "--eve-rotate-seconds" || a == "--eve-keep") {
       std::string v;

@@ -1,6 +1,11 @@
 // Webhook worker: libcurl POSTs with HMAC signature, retries and backoff.
 #include "ctrlplane/export/webhook_sink.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -47,6 +52,10 @@ bool WebhookSink::start(std::string* err) {
     if (err) *err = "webhook: url must start with http:// or https://: '" + opts_.url + "'";
     return false;
   }
+  if (!opts_.ca_file.empty() && access(opts_.ca_file.c_str(), R_OK) != 0) {
+    if (err) *err = "webhook: cannot read CA file " + opts_.ca_file + ": " + strerror(errno);
+    return false;
+  }
   std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   launch_locked([this] { run(); });
   return true;
@@ -89,6 +98,8 @@ long WebhookSink::attempt(const std::string& body) {
   if (!opts_.verify_tls) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  } else if (!opts_.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, opts_.ca_file.c_str());
   }
   CURLcode rc = curl_easy_perform(c);
   long status = -1;

@@ -33,6 +33,7 @@ struct WebhookOptions {
   uint32_t timeout_ms = 5000;        // whole request
   uint32_t connect_timeout_ms = 3000;
   bool verify_tls = true;
+  std::string ca_file;               // PEM CA bundle for https (empty: the system's)
   uint32_t drain_ms = 2000;          // stop(): time allowed for what is queued (one try each)
 };
 

@@ -288,6 +288,14 @@ def run(cp, c, ml, tmp):
     rc2 = d2.proc.wait(timeout=10)
     check("second spectre-cp on a live socket: exit 1", rc2 == 1 and os.path.exists(sock))
 
+    # an unreadable webhook CA bundle stops start-up with a clear message
+    r = subprocess.run([cp, "--foreground", "--fake-dataplane", "--instance", "e2eca", "--socket",
+                        os.path.join(tmp, "ca.sock"), "--registry", os.path.join(tmp, "reg3"), "--audit",
+                        os.path.join(tmp, "audit3.log"), "--webhook", "https://127.0.0.1:9/x", "--webhook-ca",
+                        os.path.join(tmp, "no-such-ca.pem")], capture_output=True, text=True, timeout=20)
+    check("--webhook-ca unreadable: exit 1 naming the file",
+          r.returncode == 1 and "cannot read CA file" in r.stderr and "no-such-ca.pem" in r.stderr, r.stderr)
+
     # audit log
     lines = open(d.audit).read().splitlines()
     recs = [json.loads(l) for l in lines]

@@ -1,10 +1,16 @@
 // WebhookSink against a scripted local HTTP server: HMAC header checked by
 // an independent HMAC construction, retries on 5xx with backoff, give-up
-// rules, queue overflow accounting, bad URLs.
+// rules, queue overflow accounting, bad URLs; HTTPS against a local TLS server.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -200,4 +206,108 @@ TEST(ExportWebhook, NoSecretNoSignatureAndBadUrls) {
     EXPECT_FALSE(w.start(&err)) << url;
     EXPECT_NE(err.find("http://"), std::string::npos);
   }
+}
+
+// HTTPS: a local TLS server (python3 ssl) with a self-signed certificate for
+// 127.0.0.1 made by the openssl CLI. The certificate is verified against
+// --webhook-ca, refused without it, and accepted unverified with --webhook-insecure.
+namespace {
+
+struct TlsServer {
+  std::string dir, ca, log;
+  uint16_t port = 0;
+  pid_t pid = -1;
+  std::string skip;
+
+  TlsServer() {
+    char tmpl[] = "/tmp/spectre_tls_XXXXXX";
+    if (!mkdtemp(tmpl)) { skip = "mkdtemp failed"; return; }
+    dir = tmpl;
+    ca = dir + "/cert.pem";
+    log = dir + "/posts.txt";
+    std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                      "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir + "/key.pem -out " + ca +
+                      " >/dev/null 2>&1";
+    if (std::system(gen.c_str()) != 0) { skip = "openssl CLI could not make a certificate"; return; }
+    std::ofstream(dir + "/srv.py") <<
+        "import http.server, ssl, sys\n"
+        "d = sys.argv[1]\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_POST(self):\n"
+        "        body = self.rfile.read(int(self.headers['Content-Length']))\n"
+        "        with open(d + '/posts.txt', 'a') as f:\n"
+        "            f.write(self.headers.get('X-Spectre-Signature', '') + '\\t' + body.decode() + '\\n')\n"
+        "        self.send_response(204); self.end_headers()\n"
+        "    def log_message(self, *a): pass\n"
+        "s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
+        "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+        "c.load_cert_chain(d + '/cert.pem', d + '/key.pem')\n"
+        "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+        "open(d + '/port.tmp', 'w').write(str(s.server_address[1])); __import__('os').rename(d + '/port.tmp', d + '/port')\n"
+        "s.serve_forever()\n";
+    pid = fork();
+    if (pid == 0) {
+      execl("/usr/bin/python3", "python3", (dir + "/srv.py").c_str(), dir.c_str(), nullptr);
+      _exit(127);
+    }
+    if (!wait_for([&] { return std::ifstream(dir + "/port").good(); }, 10000)) {
+      skip = "python3 TLS server did not start";
+      return;
+    }
+    std::ifstream(dir + "/port") >> port;
+  }
+  ~TlsServer() {
+    if (pid > 0) { kill(pid, SIGTERM); waitpid(pid, nullptr, 0); }
+    if (!dir.empty()) std::system(("rm -rf " + dir).c_str());
+  }
+  std::string posts() const {
+    std::ifstream f(log);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+};
+
+}  // namespace
+
+TEST(ExportWebhook, HttpsVerifiedWithCaFileRefusedWithoutAndInsecureOptIn) {
+  TlsServer srv;
+  if (!srv.skip.empty()) GTEST_SKIP() << srv.skip;
+  WebhookOptions o = opts(srv.port);
+  o.url = "https://127.0.0.1:" + std::to_string(srv.port) + "/hook";
+  o.max_attempts = 1;
+  {  // the server's own certificate as the CA: delivered, signed
+    WebhookOptions v = o;
+    v.ca_file = srv.ca;
+    WebhookSink s(v);
+    ASSERT_TRUE(s.start(nullptr));
+    ASSERT_TRUE(s.post("{\"tls\":1}"));
+    ASSERT_TRUE(wait_for([&] { return s.stats().delivered == 1; }));
+    s.stop();
+    EXPECT_EQ(srv.posts(), "sha256=" + hmac_hex(o.secret, "{\"tls\":1}") + "\t{\"tls\":1}\n");
+  }
+  {  // the system's CAs do not know it: not delivered
+    WebhookSink s(o);
+    ASSERT_TRUE(s.start(nullptr));
+    ASSERT_TRUE(s.post("{\"tls\":2}"));
+    ASSERT_TRUE(wait_for([&] { return s.stats().failed == 1; }));
+    EXPECT_EQ(s.stats().delivered, 0u);
+    EXPECT_EQ(s.stats().transport_errors, 1u);
+    s.stop();
+  }
+  {  // verification off on request
+    WebhookOptions v = o;
+    v.verify_tls = false;
+    WebhookSink s(v);
+    ASSERT_TRUE(s.start(nullptr));
+    ASSERT_TRUE(s.post("{\"tls\":3}"));
+    ASSERT_TRUE(wait_for([&] { return s.stats().delivered == 1; }));
+    s.stop();
+  }
+  EXPECT_EQ(srv.posts().find("{\"tls\":2}"), std::string::npos);
+  EXPECT_NE(srv.posts().find("{\"tls\":3}"), std::string::npos);
+  WebhookOptions bad = o;
+  bad.ca_file = srv.dir + "/missing.pem";
+  WebhookSink s(bad);
+  std::string err;
+  EXPECT_FALSE(s.start(&err));
+  EXPECT_NE(err.find("cannot read CA file"), std::string::npos) << err;
 }
