@@ -14,6 +14,17 @@ namespace spectre::cp {
 
 namespace {
 
+// The data-plane command that loads (or shadows) the stored artifact `path` of `e`.
+Command model_command(CommandType t, const std::string& path, const ModelEntry& e) {
+  Command cmd;
+  cmd.type = t;
+  cmd.path = path;
+  cmd.model_name = e.name;
+  cmd.model_version = e.version;
+  cmd.model_sha256 = e.sha256;
+  return cmd;
+}
+
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch()).count();
@@ -137,12 +148,7 @@ Reply Controller::model_load(const Request& r, const Peer& p) {
   auto prev = reg_.active();
   std::string stored;
   if (!reg_.store(c, stored, err)) return failure(kExitFailed, err + "; nothing changed");
-  Command cmd;
-  cmd.type = CommandType::ModelLoad;
-  cmd.path = stored;
-  cmd.model_name = c.entry.name;
-  cmd.model_version = c.entry.version;
-  cmd.model_sha256 = c.entry.sha256;
+  Command cmd = model_command(CommandType::ModelLoad, stored, c.entry);
   Response resp;
   Reply fail;
   if (!dp_send(cmd, resp, opt_.model_timeout, fail)) {
@@ -206,12 +212,7 @@ Reply Controller::activate_stored(const ModelEntry& e, const char* verb, std::st
     return failure(kExitFailed, std::string("cannot ") + verb + " " + describe(e) + ": stored copy: " + err + "; nothing changed");
   if (c.entry.sha256 != e.sha256)
     return failure(kExitFailed, "stored copy " + path + " does not match its registry sha256; nothing changed");
-  Command cmd;
-  cmd.type = CommandType::ModelLoad;
-  cmd.path = path;
-  cmd.model_name = e.name;
-  cmd.model_version = e.version;
-  cmd.model_sha256 = e.sha256;
+  Command cmd = model_command(CommandType::ModelLoad, path, e);
   Response resp;
   Reply fail;
   if (!dp_send(cmd, resp, opt_.model_timeout, fail)) {
@@ -259,10 +260,7 @@ Reply Controller::model_shadow(const Request& r, const Peer& p) {
     DataPlaneInfo info = link_.info();
     if (!ModelRegistry::validate(r.file, info.schema_hash, c, err)) return failure(kExitFailed, err + "; nothing changed");
     if (!reg_.store(c, stored, err)) return failure(kExitFailed, err + "; nothing changed");
-    cmd.path = stored;
-    cmd.model_name = c.entry.name;
-    cmd.model_version = c.entry.version;
-    cmd.model_sha256 = c.entry.sha256;
+    cmd = model_command(CommandType::ModelShadow, stored, c.entry);
   }
   Response resp;
   Reply fail;

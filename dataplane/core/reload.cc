@@ -14,7 +14,7 @@
 namespace spectre {
 
 JobLane::~JobLane() {
-  if (th_.joinable()) th_.join();
+  if (busy()) th_.join();
 }
 
 void JobLane::push(Work w, Drop d) {
@@ -23,18 +23,16 @@ void JobLane::push(Work w, Drop d) {
 }
 
 void JobLane::poll(bool wait) {
-  if (running_ && (wait || done_.load(std::memory_order_acquire))) {
+  if (busy() && (wait || done_.load(std::memory_order_acquire))) {
     th_.join();
-    running_ = false;
     Finish f = std::move(finish_);
     finish_ = nullptr;
     if (f) f();
   }
-  if (running_ || queue_.empty()) return;
+  if (busy() || queue_.empty()) return;
   Work w = std::move(queue_.front().work);
   queue_.pop_front();
   done_.store(false, std::memory_order_relaxed);
-  running_ = true;
   th_ = std::thread([this, w = std::move(w)] {
     finish_ = w();
     done_.store(true, std::memory_order_release);  // finish_ is visible before the flag
@@ -56,6 +54,14 @@ JobLane::Drop Reloader::dropper(bool ctl, uint64_t id) {
   return [this, ctl, id] { respond(ctl, id, false, "not done: the data plane is stopping"); };
 }
 
+JobLane::Finish Reloader::refuse_config(bool ctl, uint64_t id, const std::string& err) {
+  return [this, ctl, id, err] {
+    io_.reload_errors++;
+    fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
+    respond(ctl, id, false, err);
+  };
+}
+
 void Reloader::publish(std::unique_ptr<Snapshot> next) {
   next->generation = snaps_.current()->generation + 1;
   snaps_.publish(std::move(next));
@@ -73,11 +79,7 @@ void Reloader::config(bool ctl, uint64_t id) {
         Config next = base;
         if (!path.empty()) {
           auto c = load_config(path, err);
-          if (!c) return [this, ctl, id, err] {
-            io_.reload_errors++;
-            fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
-            respond(ctl, id, false, err);
-          };
+          if (!c) return refuse_config(ctl, id, err);
           next = *c;
           // Sizes fixed at start-up stay as they are.
           next.max_flows = base.max_flows;
@@ -92,11 +94,7 @@ void Reloader::config(bool ctl, uint64_t id) {
         // The model file is re-read (a new version may sit at the same path).
         std::shared_ptr<const MlModel> model;
         if (!next.ml_model.empty() && !(model = load_ml_model(next.ml_model, err)))
-          return [this, ctl, id, err] {
-            io_.reload_errors++;
-            fmt::print(stderr, "spectre-dp: reload refused, keeping the running configuration: {}\n", err);
-            respond(ctl, id, false, err);
-          };
+          return refuse_config(ctl, id, err);
         std::shared_ptr<Snapshot> snap(build_snapshot(next, 0).release());
         set_model(*snap, std::move(model));
         const uint64_t took = clock_ns(CLOCK_MONOTONIC) - t0;

@@ -43,7 +43,7 @@ class JobLane {
   // Shutdown: finishes the running job, drops the queued ones.
   void drain();
   size_t queued() const { return queue_.size(); }
-  bool busy() const { return running_; }
+  bool busy() const { return th_.joinable(); }
 
  private:
   struct Item {
@@ -51,10 +51,9 @@ class JobLane {
     Drop drop;
   };
   std::deque<Item> queue_;
-  std::thread th_;
+  std::thread th_;                 // joinable while a job runs or awaits poll()
   std::atomic<bool> done_{false};  // release by the helper after setting finish_
   Finish finish_;
-  bool running_ = false;
 };
 
 class Reloader {
@@ -84,6 +83,7 @@ class Reloader {
 
  private:
   void respond(bool ctl, uint64_t id, bool ok, const std::string& msg);
+  JobLane::Finish refuse_config(bool ctl, uint64_t id, const std::string& err);
   void publish(std::unique_ptr<Snapshot> next);  // next generation
   JobLane::Drop dropper(bool ctl, uint64_t id);
 

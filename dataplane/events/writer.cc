@@ -94,17 +94,7 @@ void EventWriter::run() {
     if (buf.size() > (1 << 16)) flush(buf);
     auto now = std::chrono::steady_clock::now();
     if (now >= next_stats) {
-      if (to_control()) {
-        line_.clear();
-        stats_(line_);
-        send_line(0, "stats", line_);
-        push_worker_stats();
-      } else if (out_) {
-        stats_(buf);
-      }
-      flush(buf);
-      if (out_) fflush(out_);
-      if (fast_) fflush(fast_);
+      emit_stats(buf);
       next_stats = now + std::chrono::seconds(interval_s_);
     }
     if (n == 0) {
@@ -113,6 +103,13 @@ void EventWriter::run() {
     }
   }
   while (drain(buf)) flush(buf);
+  emit_stats(buf);
+  if (features_) fflush(features_);
+}
+
+// One stats line (to spectre-cp with per-worker WorkerStats, else to the EVE
+// file), then everything buffered is written out.
+void EventWriter::emit_stats(fmt::memory_buffer& buf) {
   if (to_control()) {
     line_.clear();
     stats_(line_);
@@ -124,7 +121,6 @@ void EventWriter::run() {
   flush(buf);
   if (out_) fflush(out_);
   if (fast_) fflush(fast_);
-  if (features_) fflush(features_);
 }
 
 void EventWriter::stop() {

@@ -29,6 +29,7 @@ class EventWriter {
  private:
   void run();
   void push_worker_stats();
+  void emit_stats(fmt::memory_buffer& buf);
   size_t drain(fmt::memory_buffer& buf);
   void flush(fmt::memory_buffer& buf);
   // While spectre-cp consumes the control channel, EVE records go to it

@@ -66,17 +66,7 @@ LOOP_LIMIT_US = float(os.environ.get("SPECTRE_LOOP_LIMIT_US", "100"))
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
 
-passed = failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("PASS " + what)
-    else:
-        failed += 1
-        print("FAIL " + what + ("\n  " + detail.replace("\n", "\n  ") if detail else ""))
+check = live.Checks()
 
 
 def rule(sid, content):
@@ -171,9 +161,7 @@ def main():
             with open(os.path.join(tmp, "a.spm"), "wb") as fh:
                 fh.write(v_a)
 
-        tx = subprocess.Popen(["ip", "netns", "exec", live.NS_TX, "tcpreplay", "-i", live.IF_TX,
-                               "--pps", str(PPS), "--loop", str(loops), pcap],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tx = live.replay_bg(pcap, PPS, loops)
         span = per_loop * loops / PPS
         time.sleep(0.5)
         steps = MODEL_SWAPS + RULE_RELOADS
@@ -202,9 +190,7 @@ def main():
                     p.send_signal(signal.SIGHUP)
             time.sleep(max(0.0, (span - 3.0) / steps))
         swap_s = time.time() - t0
-        out, terr = tx.communicate(timeout=span + 120)
-        m = re.search(r"Actual: (\d+) packets", out)
-        sent = int(m.group(1)) if m else -1
+        sent, terr = live.sent_by(tx, span + 120)
         check(sent == per_loop * loops, "tcpreplay sent %d packets at %d pps (want %d)" % (
             sent, PPS, per_loop * loops), terr.strip()[-500:])
         time.sleep(1.5)
@@ -285,12 +271,8 @@ def main():
         if via_cp and cp is not None and cp.poll() is None:
             cp.kill()
         live.netns_down()
-        if failed or os.environ.get("KEEP_TMP"):
-            print("files kept in %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        check.cleanup(tmp)
+    return check.summary()
 
 
 if __name__ == "__main__":

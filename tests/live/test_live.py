@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from checks import Checks  # noqa: F401  (also used by importers as live.Checks)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DP = os.environ.get("SPECTRE_DP", os.path.join(ROOT, "build/dataplane/spectre-dp"))
 GEN = os.path.join(ROOT, "tests/gen/gen_traffic.py")
@@ -27,17 +29,7 @@ IF_TX, IF_RX = f"{TAG}a", f"{TAG}b"
 BIG_TIMEOUTS = "flow:\n  timeouts: {tcp_new: 100000, tcp_established: 100000, tcp_closing: 100000, " \
                "tcp_closed: 100000, udp: 100000, icmp: 100000, other: 100000}\n"
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"PASS {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}")
+check = Checks()
 
 
 def sh(*cmd, check_rc=True, **kw):
@@ -126,6 +118,20 @@ def stop_live(p, err):
     return rc, err.read()
 
 
+def replay_bg(pcap, pps, loops):
+    """tcpreplay in the background from the sending namespace; sent_by() waits for it."""
+    return subprocess.Popen(["ip", "netns", "exec", NS_TX, "tcpreplay", "-i", IF_TX, "--pps", str(pps),
+                             "--loop", str(loops), pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def sent_by(tx, timeout=120):
+    """Packets a replay_bg() run sent (-1 if its summary is missing) and its stderr."""
+    out, err = tx.communicate(timeout=timeout)
+    m = re.search(r"Actual: (\d+) packets", out)
+    return (int(m.group(1)) if m else -1), err
+
+
 def replay(pcap, *extra):
     r = sh("ip", "netns", "exec", NS_TX, "tcpreplay", "-i", IF_TX, *extra, pcap)
     m = re.search(r"Actual: (\d+) packets", r.stdout)
@@ -178,16 +184,12 @@ def main():
 
         # 2. 100 SIGHUP reloads under traffic.
         p, eve, err = start_live(tmp, "hup", cfg)
-        tx = subprocess.Popen(["ip", "netns", "exec", NS_TX, "tcpreplay", "-i", IF_TX, "--pps", "20000",
-                               "--loop", "40", pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+        tx = replay_bg(pcap, 20000, 40)
         time.sleep(0.2)
         for _ in range(100):
             p.send_signal(signal.SIGHUP)
             time.sleep(0.02)
-        out, _ = tx.communicate(timeout=120)
-        m = re.search(r"Actual: (\d+) packets", out)
-        sent = int(m.group(1)) if m else -1
+        sent, _ = sent_by(tx)
         time.sleep(1.0)
         rc, errtext = stop_live(p, err)
         st = last_stats(eve)
@@ -205,16 +207,12 @@ def main():
 
         # 3. No silent loss: a stopped reader overflows the kernel's ring; the drops are counted.
         p, eve, err = start_live(tmp, "stop", cfg, frames=512)
-        tx = subprocess.Popen(["ip", "netns", "exec", NS_TX, "tcpreplay", "-i", IF_TX, "--pps", "20000",
-                               "--loop", "4", pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+        tx = replay_bg(pcap, 20000, 4)
         time.sleep(0.1)
         p.send_signal(signal.SIGSTOP)
         time.sleep(0.3)  # 6,000 packets at 20 kpps against the default 512-frame ring
         p.send_signal(signal.SIGCONT)
-        out, _ = tx.communicate(timeout=120)
-        m = re.search(r"Actual: (\d+) packets", out)
-        sent = int(m.group(1)) if m else -1
+        sent, _ = sent_by(tx)
         time.sleep(1.0)
         rc, errtext = stop_live(p, err)
         st = last_stats(eve)
@@ -225,8 +223,7 @@ def main():
     finally:
         netns_down()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.summary()
 
 
 if __name__ == "__main__":
