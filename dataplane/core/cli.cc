@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/rules/rule.h"
+
 namespace spectre {
 
 const char* usage_text() {
@@ -16,7 +18,10 @@ const char* usage_text() {
          "  -r, --read FILE     read a pcap/pcapng capture (repeatable); offline mode\n"
          "  --workers N         worker cores (offline default 1; live: EAL lcores - 1)\n"
          "  --eve FILE          EVE JSON output file ('-' for stdout)\n"
-         "  --config FILE       YAML configuration (SIGHUP re-reads it)\n"
+         "  --config FILE       YAML configuration (SIGHUP re-reads it); 'none': built-in defaults.\n"
+         "                      Without it: $SPECTRE_CONFIG, /etc/spectre/spectre.yaml, else the\n"
+         "                      repository's config/spectre.yaml (shipped rules and default model)\n"
+         "  --home-net CIDR[,CIDR]  the protected networks ($HOME_NET of the rules)\n"
          "  -S FILE             load exactly these rule files (repeatable), like Suricata's -S\n"
          "  --rules-dir DIR     load every *.rules file in DIR\n"
          "  --strict            any rule error or unsupported keyword is fatal\n"
@@ -74,6 +79,18 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
     } else if (a == "--config" || a == "-c") {
       auto v = value("--config"); if (!v) return false;
       o.config_path = *v;
+    } else if (a == "--home-net") {
+      auto v = value("--home-net"); if (!v) return false;
+      std::string set = "[" + *v + "]";
+      rules::IpSet parsed;
+      std::string perr;
+      if (v->empty() || v->find('$') != std::string::npos ||
+          !rules::parse_address_set(set, rules::Vars::suricata_defaults(), parsed, perr)) {
+        err = fmt::format("--home-net: expected addresses or CIDRs like 10.0.0.0/8,192.168.1.0/24, got '{}'{}{}",
+                          *v, perr.empty() ? "" : ": ", perr);
+        return false;
+      }
+      o.home_net = set;
     } else if (a == "-S") {
       auto v = value("-S"); if (!v) return false;
       o.rule_files.push_back(*v);
@@ -147,6 +164,35 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
     }
   }
   return true;
+}
+
+void apply_cli_overrides(Config& c, const Options& o) {
+  if (!o.eve_path.empty()) c.eve_path = o.eve_path;
+  if (!o.fast_path.empty()) c.fast_path = o.fast_path;
+  if (!o.rule_files.empty()) c.rule_files = o.rule_files;
+  if (!o.rules_dir.empty()) {
+    c.rules_dir = o.rules_dir;
+    c.rules_dir_optional = false;  // named on the command line: must exist
+  }
+  if (o.strict) c.rules_strict = true;
+  if (o.checksum >= 0) c.checksum_validate = o.checksum == 1;
+  if (o.no_midstream) c.midstream = false;
+  if (!o.model_path.empty()) c.ml_model = o.model_path;
+  if (o.no_ml) c.ml_model.clear();
+  if (!o.instance.empty()) c.control_instance = o.instance;
+  if (!o.dump_features.empty()) c.dump_features = o.dump_features;
+  if (!o.home_net.empty()) c.address_vars["HOME_NET"] = o.home_net;
+  if (!o.reads.empty() && o.workers) c.workers = uint32_t(o.workers);
+  if (!o.score_points.empty()) {
+    c.ml_points.clear();
+    if (o.score_points != "none")  // validated by parse_cli
+      for (size_t pos = 0; pos <= o.score_points.size();) {
+        size_t comma = o.score_points.find(',', pos);
+        c.ml_points.push_back(uint32_t(std::strtoul(o.score_points.substr(pos, comma - pos).c_str(), nullptr, 10)));
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+      }
+  }
 }
 
 }  // namespace spectre

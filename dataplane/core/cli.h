@@ -3,12 +3,15 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/core/config.h"
+
 namespace spectre {
 
 struct Options {
   std::vector<std::string> reads;     // -r files: offline mode when non-empty
   std::vector<std::string> eal_args;  // before "--"; empty offline: generated
-  std::string config_path;
+  std::string config_path;            // "none": built-in defaults; empty: find_default_config()
+  std::string home_net;               // --home-net: "[CIDR,...]" for vars.address.HOME_NET
   std::string eve_path;               // "-" = stdout
   int workers = 0;                    // 0: config / lcores decide
   int progress = -1;                  // -1: when stderr is a terminal
@@ -25,6 +28,12 @@ struct Options {
   bool strict = false, no_midstream = false;
   bool help = false, version = false;
 };
+
+// The command line as a layer over a configuration file's values: applied at
+// start and again to every SIGHUP re-read, so a reload keeps the overrides.
+// Settings fixed at start (EVE, fast.log, dump file, workers, instance) are
+// applied too; the reloader keeps its start-up values for those anyway.
+void apply_cli_overrides(Config& c, const Options& o);
 
 // Returns false with `err` on wrong use.
 bool parse_cli(int argc, char** argv, Options& o, std::string& err);

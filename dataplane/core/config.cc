@@ -1,5 +1,9 @@
 #include "dataplane/core/config.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
 #include <yaml-cpp/yaml.h>
 
 #include <fmt/format.h>
@@ -72,6 +76,20 @@ struct Loader {
     return true;
   }
 };
+// Input paths relative to the configuration file's directory.
+void resolve_inputs(Config& c, const std::string& path) {
+  namespace fs = std::filesystem;
+  c.source_path = path;
+  fs::path dir = fs::path(path).parent_path();
+  auto fix = [&](std::string& p) {
+    if (!p.empty() && fs::path(p).is_relative()) p = (dir / p).lexically_normal().string();
+  };
+  for (auto& f : c.rule_files) fix(f);
+  fix(c.rules_dir);
+  fix(c.classification_file);
+  fix(c.ml_model);
+}
+
 }  // namespace
 
 const char* timeout_class_name(uint8_t cls) { return cls < kTmoClassCount ? kTmoNames[cls] : "?"; }
@@ -89,7 +107,10 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
     err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
     return std::nullopt;
   }
-  if (root.IsNull()) return c;
+  if (root.IsNull()) {
+    c.source_path = path;
+    return c;
+  }
   const uint32_t kMax = 1u << 30;
   bool ok = false;
   try {
@@ -137,6 +158,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (rk == "dir") return L.str(rv, c.rules_dir);
         if (rk == "classification") return L.str(rv, c.classification_file);
         if (rk == "strict") return L.boolean(rv, c.rules_strict);
+        if (rk == "dir_optional") return L.boolean(rv, c.rules_dir_optional);
         return false;
       });
     if (k == "vars")
@@ -209,7 +231,23 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
     err = L.err;
     return std::nullopt;
   }
+  resolve_inputs(c, path);
   return c;
+}
+
+std::string find_default_config() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("SPECTRE_CONFIG"))
+    return std::string(env) == "none" ? std::string() : std::string(env);
+  std::error_code ec;
+  if (fs::exists("/etc/spectre/spectre.yaml", ec)) return "/etc/spectre/spectre.yaml";
+  // build/dataplane/spectre-dp -> config/spectre.yaml of the same checkout.
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path repo = exe.parent_path().parent_path().parent_path() / "config" / "spectre.yaml";
+    if (fs::exists(repo, ec)) return repo.string();
+  }
+  return "";
 }
 
 }  // namespace spectre

@@ -36,6 +36,7 @@ struct Config {
   // Signatures (rules: in YAML). Empty files and dir: no signature inspection.
   std::vector<std::string> rule_files;
   std::string rules_dir, classification_file;
+  bool rules_dir_optional = false;     // rules.dir_optional: a missing dir is noted, not an error
   bool rules_strict = false;
   std::map<std::string, std::string> address_vars, port_vars;  // over Suricata's defaults
   // TCP reassembly and app layer (stream:, app_layer:).
@@ -58,12 +59,24 @@ struct Config {
   std::string control_instance;        // empty: no channel (--instance NAME)
   uint32_t control_event_ring_kb = 4096;  // per worker
   std::string control_group;           // group allowed to use the segment (mode 0660); empty: owner only (0600)
+  // The file this came from; empty: built-in defaults (--config none).
+  std::string source_path;
 };
 
-// Reads a YAML file over the defaults. Returns nullopt and sets `err`
+// Reads a YAML file over the defaults. Input paths in it (rule files, rule
+// directory, classification, model) are relative to the file's directory, so
+// a shipped configuration works from any working directory.
+
+// Returns nullopt and sets `err`
 // ("file:line: message") on a bad file; unknown keys are errors too, so a
 // typo does not silently keep a default.
 std::optional<Config> load_config(const std::string& path, std::string& err);
+
+// The configuration used when none is named (main thread, at start):
+// $SPECTRE_CONFIG if set ("none": built-in defaults, returns ""), else
+// /etc/spectre/spectre.yaml if present, else the repository's
+// config/spectre.yaml beside the build tree of this executable; "" if none.
+std::string find_default_config();
 
 const char* timeout_class_name(uint8_t cls);
 

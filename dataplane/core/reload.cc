@@ -70,17 +70,17 @@ void Reloader::publish(std::unique_ptr<Snapshot> next) {
 void Reloader::config(bool ctl, uint64_t id) {
   // Everything the helper reads is copied here (the main lcore owns cfg_).
   Config base = cfg_;
-  std::string path = opt_.config_path, model_opt = opt_.model_path;
-  bool no_ml = opt_.no_ml;
+  Options opt = opt_;
   cfg_lane_.push(
-      [this, ctl, id, base = std::move(base), path, model_opt, no_ml]() -> JobLane::Finish {
+      [this, ctl, id, base = std::move(base), opt = std::move(opt)]() -> JobLane::Finish {
         const uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
         std::string err;
         Config next = base;
-        if (!path.empty()) {
-          auto c = load_config(path, err);
+        if (!opt.config_path.empty()) {
+          auto c = load_config(opt.config_path, err);
           if (!c) return refuse_config(ctl, id, err);
           next = *c;
+          apply_cli_overrides(next, opt);  // the command line stays on top
           // Sizes fixed at start-up stay as they are.
           next.max_flows = base.max_flows;
           next.workers = base.workers;
@@ -89,8 +89,6 @@ void Reloader::config(bool ctl, uint64_t id) {
           next.eve_path = base.eve_path;
         }
         next.dump_features = base.dump_features;  // the dump file is opened once
-        if (no_ml) next.ml_model.clear();
-        else if (!model_opt.empty()) next.ml_model = model_opt;
         // The model file is re-read (a new version may sit at the same path).
         std::shared_ptr<const MlModel> model;
         if (!next.ml_model.empty() && !(model = load_ml_model(next.ml_model, err)))

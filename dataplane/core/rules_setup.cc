@@ -1,6 +1,8 @@
 #include "dataplane/core/rules_setup.h"
 
 #include <chrono>
+#include <filesystem>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -8,14 +10,21 @@
 
 namespace spectre {
 
-bool rules_configured(const Config& cfg) { return !cfg.rule_files.empty() || !cfg.rules_dir.empty(); }
+bool rules_dir_present(const Config& cfg) {
+  if (cfg.rules_dir.empty()) return false;
+  if (!cfg.rules_dir_optional) return true;  // a missing required dir is the loader's error
+  std::error_code ec;
+  return std::filesystem::is_directory(cfg.rules_dir, ec);
+}
+
+bool rules_configured(const Config& cfg) { return !cfg.rule_files.empty() || rules_dir_present(cfg); }
 
 std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t workers, std::string& err,
                                                     std::string& summary, std::vector<std::string>* messages) {
   auto t0 = std::chrono::steady_clock::now();
   rules::LoadOptions o;
   o.files = cfg.rule_files;
-  o.rules_dir = cfg.rules_dir;
+  if (rules_dir_present(cfg)) o.rules_dir = cfg.rules_dir;
   o.classification_file = cfg.classification_file;
   o.strict = cfg.rules_strict;
   for (const auto& [k, v] : cfg.address_vars) o.vars.address[k] = v;

@@ -10,8 +10,11 @@
 
 namespace spectre {
 
-// True when the configuration names any rules.
+// True when the configuration names any rules (an optional rule directory
+// counts only when it exists).
 bool rules_configured(const Config& cfg);
+// The rule directory is set and (if optional) exists.
+bool rules_dir_present(const Config& cfg);
 
 // Loads, parses and compiles. Null with `err` on a fatal problem (unreadable
 // file, --strict and a skipped rule, nothing compiled). `summary` gets the

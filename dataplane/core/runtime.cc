@@ -134,8 +134,50 @@ struct App final : ControlActions {
     if (ctrl) ctrl->poll(*this);
     poll_reloads();
     snaps->reclaim();
+    check_home_net();
+  }
+
+  // Warns once when the first ~1,000 flows have no endpoint in $HOME_NET.
+  bool home_warned = false;
+  void check_home_net() {
+    if (home_warned) return;
+    uint64_t checked = 0, matched = 0;
+    for (const WorkerCtx* w : wptrs) {
+      checked += __atomic_load_n(&w->ctr.home_checked, __ATOMIC_RELAXED);
+      matched += __atomic_load_n(&w->ctr.home_matched, __ATOMIC_RELAXED);
+    }
+    if (matched) home_warned = true;  // nothing to say
+    if (home_warned || checked < kHomeNetSample) return;
+    home_warned = true;
+    fmt::print(stderr, "spectre-dp: warning: none of the first {} flows has an endpoint in HOME_NET {}: "
+               "rules toward $HOME_NET cannot fire (set --home-net CIDR[,CIDR] or vars.address.HOME_NET)\n",
+               checked, snaps->current()->home_net_text);
   }
 };
+
+// One line at start: what this run detects with, and where that came from.
+void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const MlModel* m) {
+  std::string cfgname = cfg.source_path.empty() ? std::string("built-in defaults") : cfg.source_path;
+  std::vector<std::string> parts;
+  if (rs) {
+    std::string dir;
+    if (!cfg.rules_dir.empty())
+      dir = fmt::format(", dir {}{}", cfg.rules_dir, rules_dir_present(cfg) ? "" : " (absent)");
+    parts.push_back(fmt::format("{} rules ({} file(s){})", ruleset_rule_count(*rs), cfg.rule_files.size(), dir));
+  }
+  if (m) parts.push_back(fmt::format("model {} version {}", m->name, m->version));
+  if (parts.empty()) {
+    fmt::print(stderr, "spectre-dp: nothing to detect with: no rules and no model (configuration: {}); "
+               "only flows and transactions are logged\n", cfgname);
+    return;
+  }
+  std::string what;
+  for (size_t i = 0; i < parts.size(); i++) what += (i ? ", " : "") + parts[i];
+  rules::Vars vars = rules::Vars::suricata_defaults();
+  for (const auto& [k, v] : cfg.address_vars) vars.address[k] = v;
+  fmt::print(stderr, "spectre-dp: detecting with {}; HOME_NET {}; configuration: {}\n", what,
+             vars.address["HOME_NET"], cfgname);
+}
 
 int worker_main(void* arg);
 
@@ -326,35 +368,20 @@ FILE* open_eve(const std::string& path, std::string& err) {
 int run_dataplane(const Options& opt) {
   App app;
   app.opt = opt;
-  if (!opt.config_path.empty()) {
+  // --config none: built-in defaults; no --config: the shipped configuration.
+  app.opt.config_path = opt.config_path == "none" ? std::string()
+                        : opt.config_path.empty() ? find_default_config()
+                                                  : opt.config_path;
+  if (!app.opt.config_path.empty()) {
     std::string err;
-    auto c = load_config(opt.config_path, err);
+    auto c = load_config(app.opt.config_path, err);
     if (!c) {
       fmt::print(stderr, "spectre-dp: {}\n", err);
       return 1;
     }
     app.cfg = *c;
   }
-  if (!opt.eve_path.empty()) app.cfg.eve_path = opt.eve_path;
-  if (!opt.rule_files.empty()) app.cfg.rule_files = opt.rule_files;
-  if (!opt.rules_dir.empty()) app.cfg.rules_dir = opt.rules_dir;
-  if (opt.strict) app.cfg.rules_strict = true;
-  if (opt.checksum >= 0) app.cfg.checksum_validate = opt.checksum == 1;
-  if (opt.no_midstream) app.cfg.midstream = false;
-  if (!opt.model_path.empty()) app.cfg.ml_model = opt.model_path;
-  if (!opt.instance.empty()) app.cfg.control_instance = opt.instance;
-  if (opt.no_ml) app.cfg.ml_model.clear();
-  if (!opt.dump_features.empty()) app.cfg.dump_features = opt.dump_features;
-  if (!opt.score_points.empty()) {
-    app.cfg.ml_points.clear();
-    if (opt.score_points != "none")
-      for (size_t pos = 0; pos <= opt.score_points.size();) {
-        size_t c = opt.score_points.find(',', pos);
-        app.cfg.ml_points.push_back(uint32_t(std::stoul(opt.score_points.substr(pos, c - pos))));
-        if (c == std::string::npos) break;
-        pos = c + 1;
-      }
-  }
+  apply_cli_overrides(app.cfg, opt);
   std::shared_ptr<const MlModel> model;
   if (!app.cfg.ml_model.empty()) {
     std::string merr;
@@ -377,8 +404,6 @@ int run_dataplane(const Options& opt) {
       return 1;
     }
   }
-  if (offline && opt.workers) app.cfg.workers = uint32_t(opt.workers);
-  if (!opt.fast_path.empty()) app.cfg.fast_path = opt.fast_path;
   FILE* fast = nullptr;
   if (!app.cfg.fast_path.empty() && !(fast = fopen(app.cfg.fast_path.c_str(), "w"))) {
     fmt::print(stderr, "spectre-dp: {}: cannot open fast.log output: {}\n", app.cfg.fast_path, strerror(errno));
@@ -429,6 +454,7 @@ int run_dataplane(const Options& opt) {
     }
     fmt::print(stderr, "spectre-dp: {}", summary);
   }
+  print_detection_line(app.cfg, ruleset.get(), model.get());
 
   int rc = 0;
   {
@@ -551,6 +577,7 @@ int run_dataplane(const Options& opt) {
     app.input_done.store(true, std::memory_order_release);
     rte_eal_mp_wait_lcore();
     app.reloader->drain();
+    app.check_home_net();
     double wall = mono_s() - app.start_s;
     writer.stop();
     app.housekeeping();  // answers commands that arrived at the end

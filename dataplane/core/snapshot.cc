@@ -24,6 +24,11 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
     s->ml.points[i] = uint16_t(cfg.ml_points[i]);
   for (size_t i = cfg.ml_points.size(); i < kMaxScorePoints; i++) s->ml.points[i] = 0;
   s->ml.dump = !cfg.dump_features.empty();
+  rules::Vars vars = rules::Vars::suricata_defaults();
+  for (const auto& [k, v] : cfg.address_vars) vars.address[k] = v;
+  s->home_net_text = vars.address["HOME_NET"];
+  std::string err;  // a bad HOME_NET is reported by the rule loader; keep "any" here
+  if (!rules::parse_address_set("$HOME_NET", vars, s->home_net, err)) s->home_net = rules::IpSet{};
   return s;
 }
 

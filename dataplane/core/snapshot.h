@@ -7,12 +7,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <rte_rcu_qsbr.h>
 
 #include "dataplane/core/config.h"
 #include "dataplane/detect/detect.h"
+#include "dataplane/rules/rule.h"
 #include "dataplane/features/scoring.h"
 #include "dataplane/stream/reassembly.h"
 
@@ -30,6 +32,8 @@ struct Snapshot {
   bool checksum_validate = false;
   std::shared_ptr<const CompiledRuleset> rules;  // null: no signature inspection
   MlSettings ml;
+  rules::IpSet home_net;        // $HOME_NET as the rules see it (any: matches all)
+  std::string home_net_text;    // as configured, for messages
 };
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);

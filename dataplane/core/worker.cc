@@ -123,6 +123,11 @@ uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
   if (p.swapped != synack) f.flags |= kFlowInitSwapped;
   f.icmp_type = p.icmp_type;
   f.icmp_code = p.icmp_code;
+  if (w.ctr.home_checked < kHomeNetSample) {  // ~20 cycles, first flows only
+    w.ctr.home_checked++;
+    if (s.home_net.contains(p.key.lo_addr, p.key.ip_ver) || s.home_net.contains(p.key.hi_addr, p.key.ip_ver))
+      w.ctr.home_matched++;
+  }
   ml_flow_start(w, s, idx, f);
   w.ctr.flow.created++;
   w.ctr.flow.active++;

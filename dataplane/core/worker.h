@@ -19,7 +19,8 @@
 namespace spectre {
 
 constexpr uint16_t kMaxBurst = 64;
-constexpr int kLoopBuckets = 16;  // loop-time histogram: < 1 us .. >= 16 ms
+constexpr int kLoopBuckets = 16;
+constexpr uint64_t kHomeNetSample = 1000;  // flows per worker checked against $HOME_NET  // loop-time histogram: < 1 us .. >= 16 ms
 
 // Stored in each mbuf's private area (pool priv_size).
 struct MbufMeta {
@@ -40,6 +41,9 @@ struct WorkerCounters {
   uint64_t bursts, loops;
   uint64_t cyc_decode, cyc_flow, cyc_output;  // rdtsc per stage
   uint64_t reloads_seen;     // snapshot generations observed
+  // The first kHomeNetSample flows: how many have an endpoint in $HOME_NET
+  // (the main thread warns when none does: rules toward it cannot fire).
+  uint64_t home_checked, home_matched;
   // Busy part of each worker loop iteration (RX, bursts, housekeeping; not
   // the idle pause): loop_hist[b] counts iterations of < 2^b us (b = 0: < 1
   // us; the last bucket holds the rest). Shows whether a reload or swap stalls a worker.

@@ -232,3 +232,15 @@ bool parse_port_set(std::string_view text, const Vars& vars, PortSet& out, Statu
 }
 
 }  // namespace spectre::rules::detail
+
+namespace spectre::rules {
+
+bool parse_address_set(std::string_view text, const Vars& vars, IpSet& out, std::string& err) {
+  detail::Status st;
+  out = IpSet{};
+  if (detail::parse_ip_set(text, vars, out, st)) return true;
+  err = st.err;
+  return false;
+}
+
+}  // namespace spectre::rules

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -188,6 +189,10 @@ struct Vars {
   std::map<std::string, std::string> address, port;
   static Vars suricata_defaults();
 };
+
+// Parses an address set such as "[10.0.0.0/8,!10.1.0.0/16]" or "$HOME_NET"
+// against `vars` (config files, --home-net). False with `err` when malformed.
+bool parse_address_set(std::string_view text, const Vars& vars, IpSet& out, std::string& err);
 
 struct RuleSet {
   std::vector<Rule> rules;

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -217,9 +219,12 @@ TEST(Config, RulesVarsStreamAndChecksum) {
                  "stream: {depth: 4096, max_ooo_bytes: 1000, midstream: false, sessions: 100}\n"
                  "app_layer: {enabled: false, http_body_limit: 100}\n"
                  "checksum: all\n", &c), "");
-  EXPECT_EQ(c.rule_files, (std::vector<std::string>{"a.rules", "b.rules"}));
+  // Input paths are relative to the configuration file's directory.
+  const std::string d = testing::TempDir();
+  EXPECT_EQ(c.rule_files, (std::vector<std::string>{d + "a.rules", d + "b.rules"}));
   EXPECT_EQ(c.rules_dir, "/r");
-  EXPECT_EQ(c.classification_file, "c.config");
+  EXPECT_EQ(c.classification_file, d + "c.config");
+  EXPECT_FALSE(c.rules_dir_optional);
   EXPECT_TRUE(c.rules_strict);
   EXPECT_EQ(c.address_vars.at("HOME_NET"), "[198.18.0.0/15]");
   EXPECT_EQ(c.address_vars.at("EXTERNAL_NET"), "any");
@@ -237,7 +242,55 @@ TEST(Config, RulesVarsStreamAndChecksum) {
   EXPECT_FALSE(c.eve_app_events);
   // A single file is accepted as a scalar.
   ASSERT_EQ(load("rules: {files: one.rules}\n", &c), "");
-  EXPECT_EQ(c.rule_files, std::vector<std::string>{"one.rules"});
+  EXPECT_EQ(c.rule_files, std::vector<std::string>{d + "one.rules"});
+  ASSERT_EQ(load("rules: {dir: ../x/./r, dir_optional: true}\n", &c), "");
+  EXPECT_EQ(c.rules_dir, std::filesystem::path(d + "../x/r").lexically_normal().string());
+  EXPECT_TRUE(c.rules_dir_optional);
+}
+
+TEST(Config, SourcePathAndOutputPathsStayAsGiven) {
+  Config c;
+  std::string path;
+  ASSERT_EQ(load("eve: {filename: out.json}\nfast: {filename: f.log}\n", &c, &path), "");
+  EXPECT_EQ(c.source_path, path);
+  EXPECT_EQ(c.eve_path, "out.json");  // outputs: relative to the working directory, as before
+  EXPECT_EQ(c.fast_path, "f.log");
+  ASSERT_EQ(load("", &c, &path), "");
+  EXPECT_EQ(c.source_path, path);
+  EXPECT_EQ(Config{}.source_path, "");
+}
+
+TEST(Config, DefaultConfigDiscovery) {
+  const char* old = std::getenv("SPECTRE_CONFIG");
+  std::string saved = old ? old : "";
+  setenv("SPECTRE_CONFIG", "none", 1);
+  EXPECT_EQ(find_default_config(), "");
+  setenv("SPECTRE_CONFIG", "/some/where.yaml", 1);
+  EXPECT_EQ(find_default_config(), "/some/where.yaml");
+  unsetenv("SPECTRE_CONFIG");
+  // Without the variable: /etc/spectre/spectre.yaml or the checkout's
+  // config/spectre.yaml beside this build tree (build/tests/unit/unit-tests
+  // is one level deeper than spectre-dp, so only /etc may be found here).
+  std::string found = find_default_config();
+  if (!found.empty()) EXPECT_TRUE(std::filesystem::exists(found)) << found;
+  if (old) setenv("SPECTRE_CONFIG", saved.c_str(), 1);
+}
+
+TEST(Config, ShippedConfigurationLoadsAndNamesExistingInputs) {
+  // __FILE__ is relative to the build root; the binary is <build>/tests/unit/.
+  namespace fs = std::filesystem;
+  fs::path src = __FILE__;
+  if (src.is_relative()) src = fs::read_symlink("/proc/self/exe").parent_path() / ".." / ".." / src;
+  std::string shipped = (src.parent_path() / ".." / ".." / ".." / "config" / "spectre.yaml").lexically_normal();
+  std::string err;
+  auto c = load_config(shipped, err);
+  ASSERT_TRUE(c) << err;
+  ASSERT_FALSE(c->rule_files.empty());
+  for (const auto& f : c->rule_files) EXPECT_TRUE(std::filesystem::exists(f)) << f;
+  EXPECT_TRUE(std::filesystem::exists(c->ml_model)) << c->ml_model;
+  EXPECT_TRUE(std::filesystem::exists(c->classification_file)) << c->classification_file;
+  EXPECT_TRUE(c->rules_dir_optional);
+  EXPECT_EQ(c->address_vars.count("HOME_NET"), 1u);
 }
 
 TEST(Config, RulesSectionErrors) {
@@ -256,7 +309,7 @@ namespace {
 TEST(Config, MlSection) {
   Config c;
   EXPECT_EQ(load("ml: {model: m.spm, points: [2, 8, 32], hosts: 1024, host_window: 30, dump_features: r.csv}\n", &c), "");
-  EXPECT_EQ(c.ml_model, "m.spm");
+  EXPECT_EQ(c.ml_model, testing::TempDir() + "m.spm");
   EXPECT_EQ(c.dump_features, "r.csv");
   EXPECT_EQ(c.ml_points, (std::vector<uint32_t>{2, 8, 32}));
   EXPECT_EQ(c.ml_hosts, 1024u);

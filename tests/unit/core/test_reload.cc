@@ -121,6 +121,58 @@ TEST_F(ReloadFixture, BrokenConfigOrModelIsRefusedAndNothingPublished) {
   unlink(opt.config_path.c_str());
 }
 
+// The command line is a layer over the file: a SIGHUP re-read keeps it.
+TEST_F(ReloadFixture, ConfigReloadKeepsCommandLineOverrides) {
+  opt.config_path = write_tmp("o.yaml", "stream: {midstream: true}\nchecksum: none\nml: {points: [2]}\n"
+                                        "vars: {address: {HOME_NET: \"[10.0.0.0/8]\"}}\n");
+  std::string err;
+  const char* argv[] = {"spectre-dp", "-r", "x.pcap", "--no-midstream", "-k", "all", "--score-points", "5,9",
+                        "--home-net", "198.18.0.0/15"};
+  ASSERT_TRUE(parse_cli(10, const_cast<char**>(argv), opt, err)) << err;
+  opt.config_path = ::testing::TempDir() + "reload_" + std::to_string(getpid()) + "_o.yaml";
+  cfg = *load_config(opt.config_path, err);
+  apply_cli_overrides(cfg, opt);
+  start();
+  rl->config(false, 0);
+  ASSERT_TRUE(wait([&] { return io.reloads.load() == 1; }));
+  const Snapshot* s = snaps->current();
+  EXPECT_FALSE(s->stream.midstream);
+  EXPECT_TRUE(s->checksum_validate);
+  EXPECT_EQ(s->ml.points[0], 5);
+  EXPECT_EQ(s->ml.points[1], 9);
+  EXPECT_EQ(s->home_net_text, "[198.18.0.0/15]");
+  const uint8_t in[16] = {198, 19, 1, 2}, out[16] = {10, 1, 2, 3};
+  EXPECT_TRUE(s->home_net.contains(in, 4));
+  EXPECT_FALSE(s->home_net.contains(out, 4));
+  unlink(opt.config_path.c_str());
+}
+
+TEST(Cli, HomeNetAndConfigNone) {
+  auto parse = [](std::vector<const char*> a, Options& o, std::string& err) {
+    a.insert(a.begin(), "spectre-dp");
+    return parse_cli(int(a.size()), const_cast<char**>(a.data()), o, err);
+  };
+  Options o;
+  std::string err;
+  ASSERT_TRUE(parse({"-r", "x", "--home-net", "10.0.0.0/8,fd00::/8", "--config", "none"}, o, err)) << err;
+  EXPECT_EQ(o.home_net, "[10.0.0.0/8,fd00::/8]");
+  EXPECT_EQ(o.config_path, "none");
+  for (const char* bad : {"", "foo", "10.0.0.0/33", "$HOME_NET", "10.0.0.0/8,,"}) {
+    Options b;
+    EXPECT_FALSE(parse({"-r", "x", "--home-net", bad}, b, err)) << bad;
+    EXPECT_NE(err.find("--home-net"), std::string::npos) << err;
+  }
+  Config c;
+  apply_cli_overrides(c, o);
+  EXPECT_EQ(c.address_vars.at("HOME_NET"), "[10.0.0.0/8,fd00::/8]");
+  // --rules-dir on the command line must exist, even over an optional one.
+  Options r;
+  ASSERT_TRUE(parse({"-r", "x", "--rules-dir", "/nonexistent"}, r, err));
+  c.rules_dir_optional = true;
+  apply_cli_overrides(c, r);
+  EXPECT_FALSE(c.rules_dir_optional);
+}
+
 TEST_F(ReloadFixture, EverySignalIsOneReloadInOrder) {
   opt.config_path = write_tmp("c.yaml", "flow:\n  timeouts: {udp: 9}\n");
   start();
