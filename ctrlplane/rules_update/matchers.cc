@@ -4,7 +4,9 @@
 #include <fnmatch.h>
 #include <pcre2.h>
 
+#include <algorithm>
 #include <charconv>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -401,6 +403,26 @@ void apply_policy(const Policy& p, std::vector<RuleEntry>& rules, PolicyCounts& 
       ++c.modified;
     }
   }
+}
+
+std::vector<std::string> resolve_flowbits(std::vector<RuleEntry>& rules) {
+  std::vector<std::string> enabled;
+  for (bool again = true; again;) {
+    again = false;
+    std::set<std::string> needed;
+    for (const RuleEntry& r : rules)
+      if (r.enabled) needed.insert(r.flowbits_check.begin(), r.flowbits_check.end());
+    for (RuleEntry& r : rules) {
+      if (r.enabled || std::none_of(r.flowbits_set.begin(), r.flowbits_set.end(),
+                                    [&](const std::string& n) { return needed.count(n) > 0; }))
+        continue;
+      r.enabled = true;
+      make_noalert(r);
+      enabled.push_back(std::to_string(r.gid) + ":" + std::to_string(r.sid));
+      again = true;  // it may test flowbits of its own
+    }
+  }
+  return enabled;
 }
 
 }  // namespace spectre::rules_update

@@ -73,4 +73,10 @@ struct PolicyCounts {
 // and counted; the rule stays as it was.
 void apply_policy(const Policy& p, std::vector<RuleEntry>& rules, PolicyCounts& c);
 
+// suricata-update's flowbit resolution: a disabled rule that sets, unsets or
+// toggles a flowbit that an enabled rule tests is enabled with "noalert;"
+// (it feeds the state, it does not alert), until nothing changes. Returns the
+// gid:sid of the rules it enabled.
+std::vector<std::string> resolve_flowbits(std::vector<RuleEntry>& rules);
+
 }  // namespace spectre::rules_update

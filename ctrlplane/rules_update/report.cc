@@ -8,7 +8,8 @@ namespace spectre::rules_update {
 
 namespace {
 
-constexpr size_t kListShown = 10;  // sids listed per change kind in the text report
+constexpr size_t kListShown = 10;       // sids listed per change kind in the text report
+constexpr size_t kMessagesShown = 50;  // loader messages in the text report (ET Open has ~2,000)
 
 std::string sid_list(const std::vector<std::string>& v) {
   std::string s;
@@ -32,7 +33,9 @@ std::string report_text(const UpdateOptions& o, const UpdateReport& r) {
                      "duplicates, {} unparsable lines\n",
                      src.spec, src.kind, src.files, src.rules, src.enabled, src.disabled, src.superseded,
                      src.unparsable);
-  for (const std::string& w : r.warnings) s += "warning: " + w + "\n";
+  for (size_t i = 0; i < r.warnings.size() && i < kMessagesShown; ++i) s += "warning: " + r.warnings[i] + "\n";
+  if (r.warnings.size() > kMessagesShown)
+    s += fmt::format("... {} more warnings (--json lists them all)\n", r.warnings.size() - kMessagesShown);
   for (const DuplicateReport& d : r.duplicates)
     s += fmt::format("duplicate sid {}:{}: kept rev {} from {}, dropped rev {} from {}\n", d.gid, d.sid, d.kept_rev,
                      d.kept_from, d.dropped_rev, d.dropped_from);
@@ -41,6 +44,9 @@ std::string report_text(const UpdateOptions& o, const UpdateReport& r) {
     s += fmt::format("policy: {} disabled, {} enabled, {} converted to drop, {} modified, {} modifications refused\n",
                      p.disabled, p.enabled, p.dropped, p.modified, p.modify_invalid);
   for (const std::string& m : p.messages) s += "warning: " + m + "\n";
+  if (!r.flowbit_enabled.empty())
+    s += fmt::format("flowbits: {} disabled rules enabled with noalert (they set flowbits enabled rules test): {}\n",
+                     r.flowbit_enabled.size(), sid_list(r.flowbit_enabled));
   for (const std::string& m : r.classification_notes) s += "warning: " + m + "\n";
   s += fmt::format("result: {} rules, {} enabled, {} disabled\n", r.total, r.enabled, r.disabled);
   s += fmt::format("changes against {}{}: {} added, {} removed, {} modified\n", r.output_file,
@@ -51,8 +57,10 @@ std::string report_text(const UpdateOptions& o, const UpdateReport& r) {
     if (!r.modified.empty()) s += "  modified: " + sid_list(r.modified) + "\n";
   }
   if (r.tested) {
-    s += "test load: " + r.test_summary + "\n";
-    for (const std::string& m : r.test_messages) s += "  " + m + "\n";
+    if (!r.test_summary.empty()) s += "test load: " + r.test_summary + "\n";
+    for (size_t i = 0; i < r.test_messages.size() && i < kMessagesShown; ++i) s += "  " + r.test_messages[i] + "\n";
+    if (r.test_messages.size() > kMessagesShown)
+      s += fmt::format("  ... {} more messages (--json lists them all)\n", r.test_messages.size() - kMessagesShown);
     if (r.test_ok) s += fmt::format("test load: ok, {} rules active\n", r.active);
   }
   if (!r.error.empty()) {
@@ -90,6 +98,7 @@ std::string report_json(const UpdateOptions& o, const UpdateReport& r) {
   j.kv("modified", p.modified).kv("modify_refused", p.modify_invalid);
   str_array(j, "messages", p.messages);
   j.end_obj();
+  str_array(j, "flowbit_enabled", r.flowbit_enabled);
   j.key("result").begin_obj().kv("rules", r.total).kv("enabled", r.enabled).kv("disabled", r.disabled).end_obj();
   j.key("changes").begin_obj().kv("previous", r.previous);
   str_array(j, "added", r.added);

@@ -64,8 +64,20 @@ void take_option(std::string_view opt, RuleEntry& r, bool& has_sid) {
     r.classtype = std::string(val);
   } else if (name == "noalert") {
     r.noalert = true;
-  } else if (name == "flowbits" && trim(val) == "noalert") {
-    r.noalert = true;
+  } else if (name == "flowbits") {
+    const size_t comma = val.find(',');
+    const std::string cmd = lower(trim(val.substr(0, comma)));
+    if (cmd == "noalert") r.noalert = true;
+    if (comma == std::string_view::npos) return;
+    auto* dst = cmd == "isset" || cmd == "isnotset"                    ? &r.flowbits_check
+                : cmd == "set" || cmd == "unset" || cmd == "toggle" ? &r.flowbits_set
+                                                                      : nullptr;
+    std::string_view names = trim(val.substr(comma + 1));
+    while (dst && !names.empty()) {  // "a|b" (any of) and "a&b" (all of)
+      const size_t sep = names.find_first_of("|&");
+      if (auto n = trim(names.substr(0, sep)); !n.empty()) dst->emplace_back(n);
+      names = sep == std::string_view::npos ? std::string_view{} : names.substr(sep + 1);
+    }
   } else if (name == "metadata") {
     std::string_view rest = val;
     while (!rest.empty()) {
@@ -158,6 +170,13 @@ std::vector<RuleEntry> parse_rules_text(std::string_view text, const std::string
 }
 
 std::string format_rule(const RuleEntry& r) { return r.enabled ? r.text : "# " + r.text; }
+
+void make_noalert(RuleEntry& r) {
+  if (r.noalert) return;
+  const size_t at = r.text.rfind("sid:");
+  r.text.insert(at == std::string::npos ? r.text.size() - 1 : at, "noalert; ");
+  r.noalert = true;
+}
 
 std::string metadata_value(const RuleEntry& r, std::string_view key) {
   const std::string k = lower(key);

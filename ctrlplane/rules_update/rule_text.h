@@ -18,6 +18,8 @@ struct RuleEntry {
   std::string action, proto, msg, classtype;
   std::vector<std::pair<std::string, std::string>> metadata;  // "key value" pairs as written
   bool noalert = false;    // noalert or flowbits:noalert
+  std::vector<std::string> flowbits_set;    // names set, unset or toggled
+  std::vector<std::string> flowbits_check;  // names tested (isset, isnotset)
   std::string group;       // the file it came from (path inside its source)
   size_t source = 0;       // index of the --source it came from
 };
@@ -38,6 +40,9 @@ std::vector<RuleEntry> parse_rules_text(std::string_view text, const std::string
 
 // The line written to the merged file: the text, "# "-prefixed when disabled.
 std::string format_rule(const RuleEntry& r);
+
+// Adds "noalert;" before the sid option (a rule enabled only for the flowbits it sets).
+void make_noalert(RuleEntry& r);
 
 // Metadata helpers: the value of `key` (first match, case-insensitive) or "".
 std::string metadata_value(const RuleEntry& r, std::string_view key);

@@ -272,6 +272,7 @@ int run_update(const UpdateOptions& o, UpdateReport& rep) {
   dedup_rules(rules, names, rep.duplicates);
   for (const DuplicateReport& d : rep.duplicates) ++rep.sources[d.dropped_source].superseded;
   apply_policy(policy, rules, rep.policy);
+  rep.flowbit_enabled = resolve_flowbits(rules);
   count_result(rules, rep);
   if (rep.enabled == 0) {
     rep.error = "no enabled rules in the result (nothing installed)";

@@ -39,6 +39,7 @@ struct UpdateReport {
   std::vector<SourceReport> sources;
   std::vector<DuplicateReport> duplicates;
   PolicyCounts policy;
+  std::vector<std::string> flowbit_enabled;  // disabled rules enabled (noalert) for flowbits enabled rules test
   uint32_t total = 0, enabled = 0, disabled = 0;
   bool previous = false;                  // an installed file existed
   std::vector<std::string> added, removed, modified;  // "gid:sid", against the installed file

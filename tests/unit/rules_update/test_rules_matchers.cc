@@ -298,3 +298,31 @@ TEST(RulesUpdatePolicy, DisableThenEnableThenDrop) {
   EXPECT_EQ(c.enabled, 2u);
   EXPECT_EQ(c.dropped, 1u);
 }
+
+// suricata-update's flowbit resolution: the disabled setter of a flowbit an
+// enabled rule tests is enabled with noalert; setters nobody needs stay off.
+TEST(RulesUpdatePolicy, FlowbitSettersOfEnabledCheckersAreEnabledNoalert) {
+  RuleEntry setter = rule("alert tcp any any -> any any (msg:\"set\"; content:\"a\"; flowbits:set,x.login; sid:1; rev:1;)");
+  RuleEntry chain = rule("alert tcp any any -> any any (msg:\"mid\"; flowbits:isset,x.pre; content:\"b\"; "
+                         "flowbits:set,x.a|x.b; sid:2; rev:1;)");
+  RuleEntry pre = rule("alert tcp any any -> any any (msg:\"pre\"; content:\"c\"; flowbits:toggle,x.pre; sid:3; rev:1;)");
+  RuleEntry checker = rule("alert tcp any any -> any any (msg:\"chk\"; flowbits:isset,x.login; flowbits:isnotset,x.b; "
+                           "content:\"d\"; sid:4; rev:1;)");
+  RuleEntry unrelated = rule("alert tcp any any -> any any (msg:\"u\"; content:\"e\"; flowbits:set,x.other; sid:5; rev:1;)");
+  EXPECT_EQ(chain.flowbits_set, (std::vector<std::string>{"x.a", "x.b"}));
+  EXPECT_EQ(checker.flowbits_check, (std::vector<std::string>{"x.login", "x.b"}));
+  std::vector<RuleEntry> v{setter, chain, pre, checker, unrelated};
+  for (int i : {0, 1, 2, 4}) v[size_t(i)].enabled = false;
+  const auto enabled = resolve_flowbits(v);
+  // 1 and 2 (needed by 4), then 3 (needed by 2, once 2 is enabled).
+  EXPECT_EQ(enabled, (std::vector<std::string>{"1:1", "1:2", "1:3"}));
+  EXPECT_TRUE(v[0].enabled && v[0].noalert);
+  EXPECT_NE(v[0].text.find("flowbits:set,x.login; noalert; sid:1;"), std::string::npos) << v[0].text;
+  EXPECT_TRUE(v[2].enabled);
+  EXPECT_FALSE(v[4].enabled);
+  EXPECT_EQ(v[3].text.find("noalert"), std::string::npos);  // the checker itself is untouched
+  bool comment = false;
+  RuleEntry again;
+  ASSERT_TRUE(parse_rule_line(v[0].text, again, comment));
+  EXPECT_TRUE(again.noalert);
+}

@@ -99,8 +99,9 @@ TEST(RulesUpdateRun, InstallsTestsAndRefusesBrokenResult) {
   EXPECT_EQ(rep.sources[0].enabled, 1u);
   EXPECT_EQ(rep.sources[0].disabled, 2u);
   const std::string installed = slurp(o.output_dir + "/spectre.rules");
-  EXPECT_NE(installed.find("\n# " + r(11, 1) + "\n"), std::string::npos);
-  EXPECT_NE(installed.find("\n" + r(10, 1) + "\n"), std::string::npos);
+  // (append, not "literal" + string: GCC 12 warns -Wrestrict on the latter)
+  EXPECT_NE(installed.find(std::string("\n# ").append(r(11, 1)).append("\n")), std::string::npos);
+  EXPECT_NE(installed.find(std::string("\n").append(r(10, 1)).append("\n")), std::string::npos);
 
   // Same input again: nothing changed, nothing rewritten.
   UpdateReport again;
@@ -146,6 +147,28 @@ TEST(RulesUpdateRun, StrictRefusesAPerRuleError) {
   ASSERT_FALSE(lax.test_messages.empty());
   // Messages name the installed file, not the temporary one.
   EXPECT_EQ(lax.test_messages[0].rfind(o.output_dir + "/spectre.rules:", 0), 0u) << lax.test_messages[0];
+}
+
+// --config: the test load uses spectre-dp's configuration (its variables here).
+TEST(RulesUpdateRun, ConfigVariablesJoinTheTestLoad) {
+  TempDir t;
+  const std::string src = t.write("v.rules", "alert tcp $SENSORS any -> any any (msg:\"v\"; content:\"abc\"; sid:40; rev:1;)\n");
+  UpdateOptions o;
+  o.sources = {src};
+  o.output_dir = (t.p / "out").string();
+  o.reload = false;
+  UpdateReport plain;
+  EXPECT_EQ(run_update(o, plain), 1);  // $SENSORS is not one of Suricata's default variables
+  EXPECT_FALSE(fs::exists(o.output_dir + "/spectre.rules"));
+  o.config_file = t.write("spectre.yaml", "vars:\n  address:\n    SENSORS: \"[10.1.0.0/16]\"\n");
+  UpdateReport with;
+  ASSERT_EQ(run_update(o, with), 0) << with.error;
+  EXPECT_EQ(with.active, 1u);
+  o.config_file = t.write("bad.yaml", "no_such_key: 1\n");
+  o.force = true;
+  UpdateReport bad;
+  EXPECT_EQ(run_update(o, bad), 1);
+  EXPECT_NE(bad.error.find("--config"), std::string::npos) << bad.error;
 }
 
 TEST(RulesUpdateSources, UnreadableSourcesAreClearErrors) {
