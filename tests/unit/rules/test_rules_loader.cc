@@ -1,11 +1,14 @@
 // classification.config and the multi-file loader.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <fstream>
 #include <unistd.h>
 
 #include "dataplane/rules/classification.h"
+#include "dataplane/detect/detect.h"
 #include "dataplane/rules/loader.h"
 
 namespace fs = std::filesystem;
@@ -182,24 +185,81 @@ TEST(RulesLoader, TextApiAndVars) {
   EXPECT_TRUE(rs.rules[0].hdr.dst.contains(a, 4));  // EXTERNAL_NET follows the new HOME_NET
 }
 
-TEST(RulesLoader, ShippedDemoRulesLoadStrict) {
+namespace {
+// The repository's rules/ directory, found from the working directory (the
+// build tree or the repository root), or empty.
+fs::path shipped_rules_dir() {
   for (fs::path p = fs::current_path(); !p.empty(); p = p.parent_path()) {
-    for (const char* rel : {"rules/spectre.rules", "main/rules/spectre.rules"}) {
-      if (!fs::exists(p / rel)) continue;
-      LoadOptions o;
-      o.files = {(p / rel).string()};
-      o.strict = true;
-      RuleSet rs;
-      LoadReport rep;
-      std::string err;
-      ASSERT_TRUE(load_rules(o, rs, rep, err)) << err;
-      EXPECT_GE(rep.loaded, 15u);
-      EXPECT_FALSE(rs.classes.empty());  // classification.config next to it
-      for (const std::string& m : rep.messages) ADD_FAILURE() << m;
-      for (const Rule& r : rs.rules) EXPECT_GT(r.sid, 9000000u);
-      return;
-    }
+    for (const char* rel : {"rules", "main/rules"})
+      if (fs::exists(p / rel / "spectre.rules") && fs::exists(p / rel / "spectre-policy.rules")) return p / rel;
     if (p == p.parent_path()) break;
   }
-  GTEST_SKIP() << "rules/spectre.rules not found from the working directory";
+  return {};
+}
+}  // namespace
+
+// Both shipped files (the default set and the policy set) load strictly and
+// compile with nothing skipped or rejected; every rule line is a loaded rule.
+TEST(RulesLoader, ShippedRulesLoadStrictAndCompile) {
+  const fs::path dir = shipped_rules_dir();
+  if (dir.empty()) GTEST_SKIP() << "rules/spectre.rules not found from the working directory";
+  uint32_t total = 0;
+  for (const char* name : {"spectre.rules", "spectre-policy.rules"}) {
+    LoadOptions o;
+    o.files = {(dir / name).string()};
+    o.strict = true;
+    RuleSet rs;
+    LoadReport rep;
+    std::string err;
+    ASSERT_TRUE(load_rules(o, rs, rep, err)) << name << ": " << err;
+    EXPECT_FALSE(rs.classes.empty());  // classification.config next to it
+    for (const std::string& m : rep.messages) ADD_FAILURE() << m;
+    std::ifstream in(dir / name);
+    uint32_t lines = 0;
+    for (std::string l; std::getline(in, l);) lines += l.rfind("alert ", 0) == 0;
+    EXPECT_EQ(rep.loaded, lines) << name;
+    EXPECT_GE(rep.loaded, 8u) << name;
+    for (const Rule& r : rs.rules) EXPECT_GT(r.sid, 9000000u);
+    spectre::CompileReport crep;
+    auto compiled = spectre::compile_ruleset(rs, 1, crep, err);
+    ASSERT_TRUE(compiled) << name << ": " << err;
+    EXPECT_EQ(crep.rejected, 0u) << name << ": " << (crep.messages.empty() ? "" : crep.messages[0]);
+    total += rep.loaded;
+  }
+  EXPECT_EQ(total, 18u);  // sids 9000001..9000018, split between the two files
+}
+
+// Every shipped rule carries Emerging Threats' metadata convention:
+// mitre_tactic_id/name, mitre_technique_id/name, confidence, signature_severity,
+// created_at, updated_at, with ET's value forms.
+TEST(RulesLoader, ShippedRulesCarryEtMetadata) {
+  const fs::path dir = shipped_rules_dir();
+  if (dir.empty()) GTEST_SKIP() << "rules/spectre.rules not found from the working directory";
+  const std::regex date("\\d{4}_\\d{2}_\\d{2}"), tactic("TA\\d{4}"), technique("T\\d{4}(\\.\\d{3})?"),
+      name("[A-Z][A-Za-z_]+"), confidence("High|Medium|Low"), severity("Critical|Major|Minor|Informational");
+  const std::vector<std::pair<const char*, const std::regex*>> want = {
+      {"mitre_tactic_id", &tactic},   {"mitre_tactic_name", &name},  {"mitre_technique_id", &technique},
+      {"mitre_technique_name", &name}, {"confidence", &confidence},  {"signature_severity", &severity},
+      {"created_at", &date},          {"updated_at", &date}};
+  for (const char* file : {"spectre.rules", "spectre-policy.rules"}) {
+    LoadOptions o;
+    o.files = {(dir / file).string()};
+    RuleSet rs;
+    LoadReport rep;
+    std::string err;
+    ASSERT_TRUE(load_rules(o, rs, rep, err)) << err;
+    ASSERT_FALSE(rs.rules.empty());
+    for (const Rule& r : rs.rules) {
+      for (const auto& [key, re] : want) {
+        const auto it = std::find_if(r.metadata.begin(), r.metadata.end(),
+                                     [&](const auto& kv) { return kv.first == key; });
+        if (it == r.metadata.end()) {
+          ADD_FAILURE() << file << ": sid " << r.sid << " has no metadata " << key;
+          continue;
+        }
+        EXPECT_TRUE(std::regex_match(it->second, *re)) << file << ": sid " << r.sid << ": " << key << " '"
+                                                       << it->second << "'";
+      }
+    }
+  }
 }
