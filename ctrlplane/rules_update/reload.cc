@@ -87,8 +87,8 @@ bool signal_pid_file(const std::string& path, std::string& detail) {
   return true;
 }
 
-// spectrectl next to this program (build tree: ../spectrectl; installed: same
-// directory), else $SPECTRECTL, else the PATH.
+// $SPECTRECTL, else spectrectl next to this program (installed: same directory;
+// build tree: ../spectrectl), else the PATH.
 std::string find_spectrectl() {
   if (const char* e = std::getenv("SPECTRECTL"); e && *e) return e;
   std::error_code ec;
@@ -125,7 +125,7 @@ void reload_dataplane(const UpdateOptions& o, UpdateReport& rep) {
     const std::string ctl = find_spectrectl();
     if (ctl.empty()) {
       rep.reload_ok = false;
-      detail = "spectrectl not found (next to spectre-rules, $SPECTRECTL or the PATH)";
+      detail = "spectrectl not found ($SPECTRECTL, next to spectre-rules, or the PATH)";
     } else {
       rep.reload_ok = run_bounded({ctl, "--instance", o.instance, "rules", "reload"}, detail);
       detail = ctl + " --instance " + o.instance + " rules reload: " + detail;

@@ -1,6 +1,7 @@
 #include "ctrlplane/rules_update/update.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -264,6 +265,19 @@ int run_update(const UpdateOptions& o, UpdateReport& rep) {
     rep.error = o.output_dir + ": cannot create the rule directory: " + ec.message();
     return 1;
   }
+  // One update at a time per rule directory (two would race on the rename and the diff).
+  const std::string lock_path = o.output_dir + "/.spectre-rules.lock";
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    rep.error = lock_path + ": " + (lock < 0 ? std::strerror(errno) : "another spectre-rules update is running") +
+                " (nothing installed)";
+    if (lock >= 0) ::close(lock);
+    return 1;
+  }
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // closing releases the flock
+  } unlock{lock};
   std::vector<SourceData> srcs;
   std::vector<RuleEntry> rules;
   if (!read_sources(o, srcs, rules, rep)) return 1;

@@ -2,6 +2,8 @@
 // plane's loader, atomic install (a refused result leaves the old file as it
 // was), sources that cannot be read.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -147,6 +149,25 @@ TEST(RulesUpdateRun, StrictRefusesAPerRuleError) {
   ASSERT_FALSE(lax.test_messages.empty());
   // Messages name the installed file, not the temporary one.
   EXPECT_EQ(lax.test_messages[0].rfind(o.output_dir + "/spectre.rules:", 0), 0u) << lax.test_messages[0];
+}
+
+TEST(RulesUpdateRun, OneUpdateAtATimePerDirectory) {
+  TempDir t;
+  UpdateOptions o;
+  o.sources = {t.write("a.rules", r(50, 1) + "\n")};
+  o.output_dir = (t.p / "out").string();
+  o.reload = false;
+  fs::create_directories(o.output_dir);
+  const int fd = ::open((o.output_dir + "/.spectre-rules.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);  // as a running update holds it
+  UpdateReport busy;
+  EXPECT_EQ(run_update(o, busy), 1);
+  EXPECT_NE(busy.error.find("another spectre-rules update is running"), std::string::npos) << busy.error;
+  EXPECT_FALSE(fs::exists(o.output_dir + "/spectre.rules"));
+  ::close(fd);
+  UpdateReport ok;
+  EXPECT_EQ(run_update(o, ok), 0) << ok.error;
 }
 
 // --config: the test load uses spectre-dp's configuration (its variables here).
