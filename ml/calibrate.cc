@@ -17,16 +17,18 @@ namespace spectre::ml {
 
 const char* const kCalibrateHelp =
     "  calibrate --model MODEL.spm [--guard GUARD.spm] --csv ROWS.csv[,ROWS.csv...] -o OUT.spm\n"
-    "          [--percentile 99.9] [--min-threshold 0.5] [--label label --benign benign]\n"
+    "          [--percentile 99.9] [--guard-percentile 99] [--min-threshold 0.5]\n"
+    "          [--label label --benign benign]\n"
     "          [--files-from LIST.txt]\n"
-    "      Sets the class thresholds and the guard threshold (GUARD.spm: an isolation\n"
-    "      forest from train-iforest on benign rows; default: the model's own guard) at\n"
-    "      the percentile of per-flow benign scores of ROWS.csv (--dump-features rows of\n"
-    "      benign traffic training never saw; with a label column only benign rows\n"
-    "      count). A flow's score: its highest class probability / lowest guard score\n"
-    "      over its rows. Flows are (file, flow_id). Class thresholds stay >= the\n"
-    "      minimum. The artifact records the files (or LIST.txt's lines), rows,\n"
-    "      flows, percentile and the per-flow FPR on them (spectre-ml inspect).\n";
+    "      Thresholds from the per-flow scores of benign ROWS.csv (--dump-features rows\n"
+    "      of traffic training never saw; with a label column only benign rows count;\n"
+    "      flows are (file, flow_id)). The guard (GUARD.spm: an isolation forest from\n"
+    "      train-iforest on benign rows; default: the model's own) at the\n"
+    "      guard-percentile of the flows' lowest guard scores; then each class at\n"
+    "      100 - (100 - percentile) / classes of the flows' highest probability over\n"
+    "      the rows the guard passes (never below the minimum), so at most\n"
+    "      (100 - percentile)% of the flows alert. The artifact records the files (or\n"
+    "      LIST.txt's lines), rows, flows, percentiles and the per-flow FPR on them.\n";
 
 size_t calibration_budget(size_t n, double percentile) {
   double f = std::floor(double(n) * (100.0 - percentile) / 100.0 + 1e-9);
@@ -59,7 +61,8 @@ std::vector<double> guard_scores(const LoadedModel& m, const std::vector<double>
 }
 
 bool calibrate(const LoadedModel& m, const std::vector<std::string>& flow, const std::vector<double>& x,
-               size_t n, double percentile, double min_threshold, CalibrationResult& r, std::string& err) {
+               size_t n, double percentile, double guard_percentile, double min_threshold, CalibrationResult& r,
+               std::string& err) {
   if (m.kind != ModelKind::XGBoost || !m.guard) {
     err = "calibrate wants an XGBoost model with a guard";
     return false;
@@ -79,14 +82,20 @@ bool calibrate(const LoadedModel& m, const std::vector<std::string>& flow, const
   predict_prob(m.xgb, xf.data(), n, m.num_features, p.data());
   std::vector<double> g = guard_scores(m, x, n), gmin(F, std::numeric_limits<double>::infinity());
   for (size_t i = 0; i < n; ++i) gmin[fl[i]] = std::min(gmin[fl[i]], g[i]);
-  r.guard_threshold = threshold_below(gmin, percentile);
+  r.guard_threshold = threshold_below(gmin, guard_percentile);
   for (double v : gmin) r.guard_flows += v < r.guard_threshold;
   r.thresholds = m.thresholds;
+  size_t classes = 0;
+  for (size_t k = 0; k < G && k < m.class_names.size(); ++k) classes += m.class_names[k] != "benign";
+  // Each class gets an equal share of the budget, so their union stays within it.
+  const double class_pct = 100.0 - (100.0 - percentile) / double(std::max<size_t>(classes, 1));
   for (size_t k = 0; k < G && k < m.class_names.size(); ++k) {
     if (m.class_names[k] == "benign") continue;
+    // A flow's score for the class: its highest probability over the rows the guard passes.
     std::vector<float> pmax(F, 0.0f);
-    for (size_t i = 0; i < n; ++i) pmax[fl[i]] = std::max(pmax[fl[i]], p[i * G + k]);
-    double t = std::max(double(threshold_at_least(pmax, percentile)), min_threshold);
+    for (size_t i = 0; i < n; ++i)
+      if (g[i] < r.guard_threshold) pmax[fl[i]] = std::max(pmax[fl[i]], p[i * G + k]);
+    double t = std::max(double(threshold_at_least(pmax, class_pct)), min_threshold);
     r.thresholds[k] = std::min(t, 1.0);
     size_t over = 0;
     for (float v : pmax) over += double(v) >= r.thresholds[k];
@@ -155,7 +164,7 @@ bool read_benign(const std::string& path, size_t file, const LoadedModel& m, con
 
 int cmd_calibrate(const std::vector<std::string>& a) {
   std::string model, guard, csvs, out, label = "label", benign = "benign", files_from;
-  double percentile = 99.9, min_t = 0.5;
+  double percentile = 99.9, guard_pct = 99.0, min_t = 0.5;
   for (size_t i = 0; i < a.size(); ++i) {
     const std::string& o = a[i];
     if (i + 1 >= a.size()) return usage(o + " needs a value");
@@ -170,6 +179,9 @@ int cmd_calibrate(const std::vector<std::string>& a) {
     else if (o == "--percentile") {
       if (!cli::parse_number(v, percentile) || !(percentile > 50 && percentile <= 100))
         return usage("--percentile wants a number in (50, 100], got '" + v + "'");
+    } else if (o == "--guard-percentile") {
+      if (!cli::parse_number(v, guard_pct) || !(guard_pct > 50 && guard_pct <= 100))
+        return usage("--guard-percentile wants a number in (50, 100], got '" + v + "'");
     } else if (o == "--min-threshold") {
       if (!cli::parse_number(v, min_t) || !(min_t >= 0 && min_t <= 1)) return usage("--min-threshold wants [0, 1]");
     } else return usage("unknown option " + o);
@@ -194,7 +206,7 @@ int cmd_calibrate(const std::vector<std::string>& a) {
   for (size_t i = 0; i < files.size(); ++i)
     if (!read_benign(files[i], i, m, label, benign, flow, x, err)) return bad(err);
   CalibrationResult r;
-  if (!calibrate(m, flow, x, flow.size(), percentile, min_t, r, err)) return bad(err);
+  if (!calibrate(m, flow, x, flow.size(), percentile, guard_pct, min_t, r, err)) return bad(err);
   // The guard with its new threshold, then the model around it.
   ArtifactInfo gi = info_of(*m.guard);
   gi.thresholds = {r.guard_threshold};
@@ -218,8 +230,12 @@ int cmd_calibrate(const std::vector<std::string>& a) {
   k.fpr = double(r.alert_flows) / double(r.flows);
   k.figures = r.figures;
   k.figures.emplace_back("guard_threshold", r.guard_threshold);
+  k.figures.emplace_back("guard_percentile", guard_pct);
   k.figures.emplace_back("min_threshold", min_t);
-  k.created_by = "spectre-ml calibrate --percentile " + std::to_string(percentile);
+  char by[160];
+  std::snprintf(by, sizeof by, "spectre-ml calibrate --percentile %g --guard-percentile %g --min-threshold %g",
+                percentile, guard_pct, min_t);
+  k.created_by = by;
   if (!build_artifact_xgb(m.xgb, info, bytes, err)) return bad(err);
   LoadedModel check;
   if (!load_artifact(bytes, check, err)) return bad("internal: calibrated artifact does not load: " + err);

@@ -36,9 +36,14 @@ struct CalibrationResult {
 };
 
 // m: an XGBoost model with m.guard set. flow: the flow key of each of the n rows
-// of x (n * num_features). Class thresholds never go below min_threshold.
+// of x (n * num_features). The guard threshold leaves (100 - guard_percentile)%
+// of the flows "unlike benign"; each of the C alerting classes then gets
+// (100 - percentile)/C % of the flows, scored over the rows the guard passes,
+// so the guarded model alerts on at most (100 - percentile)% of them. Class
+// thresholds never go below min_threshold.
 bool calibrate(const LoadedModel& m, const std::vector<std::string>& flow, const std::vector<double>& x,
-               size_t n, double percentile, double min_threshold, CalibrationResult& r, std::string& err);
+               size_t n, double percentile, double guard_percentile, double min_threshold, CalibrationResult& r,
+               std::string& err);
 
 // `spectre-ml calibrate` (args after the command); exit code 0/1/2.
 int cmd_calibrate(const std::vector<std::string>& args);

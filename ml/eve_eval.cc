@@ -28,7 +28,7 @@ FamilyMap default_family_map() {
                     {"exfiltration", "c2_exfil"},
                     // behaviour detectors (dataplane/behave, gid 9100)
                     {"scan", "scan"}, {"syn_flood", "dos"}, {"synflood", "dos"}, {"slow_dos", "dos"},
-                    {"slowdos", "dos"}, {"brute_force", "bruteforce"}, {"bruteforce", "bruteforce"},
+                    {"slowdos", "dos"}, {"flood", "dos"}, {"brute_force", "bruteforce"}, {"bruteforce", "bruteforce"},
                     {"beacon", "c2_exfil"}, {"beaconing", "c2_exfil"}, {"exfil", "c2_exfil"},
                     {"exfiltration", "c2_exfil"}}};
 }

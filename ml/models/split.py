@@ -6,7 +6,8 @@
                               (train, calibration, holdout, excluded)
 
 Rule: a capture whose name says it carries an attack, scan, fuzzing, flood,
-exploit, malware or covert channel (EXCLUDE below) is excluded from benign
+exploit, malware (incl. trickbot, "malicious"), cryptomining or a covert channel
+(EXCLUDE below) is excluded from benign
 traffic. Every other capture goes by the first byte of sha256(file name):
 byte % 10 in 0-5 -> train, 6-7 -> calibration, 8-9 -> holdout.
 The directory is ../shared/corpora/pcaps/ndpi/tests/cfgs/default/pcap relative
@@ -21,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 NDPI = os.environ.get("SPECTRE_NDPI_DIR",
                       os.path.join(ROOT, "..", "shared", "corpora", "pcaps", "ndpi", "tests", "cfgs", "default", "pcap"))
 EXCLUDE = re.compile(r"attack|scan|fuzz|flood|dos_|exploit|malware|emotet|injection|xss|exfil|iodine|dns2tcp|"
-                     r"icmp-tunnel|trojan", re.I)
+                     r"icmp-tunnel|trojan|trickbot|malicious|mining", re.I)
 
 
 def part_of(name):

@@ -32,6 +32,7 @@ mkdir -p "$WORK"
 # behaviour detectors, gid 9100): their rows are left out of training.
 classes=benign,c2_exfil,web_attack
 percentile=${SPECTRE_PERCENTILE:-99.9}
+guard_percentile=${SPECTRE_GUARD_PERCENTILE:-99}
 
 i=0
 parts=()
@@ -60,5 +61,5 @@ $ml train-iforest --csv "$WORK/train.csv" --label label --benign benign --trees 
 $ml compile ml/models/default.json -o "$WORK/cls.spm" --features "$($ml schema --csv)" \
   --classes $classes --threshold 0.5 --validation "$WORK/calib.csv" --metric version=3
 $ml calibrate --model "$WORK/cls.spm" --guard "$WORK/guard.spm" --csv "$WORK/calib.csv" \
-  --percentile "$percentile" --min-threshold 0.5 --files-from "$WORK/calib.files" -o ml/models/default.spm
+  --percentile "$percentile" --guard-percentile "$guard_percentile" --min-threshold 0.5 --files-from "$WORK/calib.files" -o ml/models/default.spm
 $ml inspect ml/models/default.spm | sed -n '/^guard/,$p'

@@ -90,8 +90,11 @@ def main():
     with open(all_eve, "w") as out:
         for i, pcap in enumerate(held):
             eve = os.path.join(tmp, "eve%d.json" % i)
-            cp = subprocess.run([dp, "-r", pcap, "--workers", "1", "--model", MODEL, "--eve", eve],
-                                capture_output=True, text=True, env=env, timeout=120)
+            for _ in range(2):  # one retry: a start-up on the busy shared machine rarely fails
+                cp = subprocess.run([dp, "-r", pcap, "--workers", "1", "--model", MODEL, "--eve", eve],
+                                    capture_output=True, text=True, env=env, timeout=120)
+                if cp.returncode == 0:
+                    break
             if cp.returncode != 0 or not os.path.exists(eve):
                 failed.append("%s: rc %s %s" % (os.path.basename(pcap), cp.returncode, cp.stderr[-200:]))
                 continue

@@ -7,13 +7,16 @@
 A scapy pcap (generator classes of test_features.py) mixes benign HTTP, DNS
 and TLS (varied, and regular: one flow per client, fixed sizes) with a SYN
 scan, a SYN flood and an HTTP brute force. The test makes a guarded model of
-its own from the shipped classifier (ml/models/default.spm): an open-set guard
-trained by `spectre-ml train-iforest` on the rows of a benign-only pcap, and
-thresholds set by `spectre-ml calibrate --percentile 75` on those rows (low on
-purpose, so that both guard vetoes and alerts occur on the mixed pcap).
+its own: a classifier (`spectre-ml train-xgb`, classes benign, bruteforce,
+dos, scan) on the rows of another seed's mixed pcap, an open-set guard
+(`spectre-ml train-iforest`) on the rows of a benign-only pcap, thresholds by
+`spectre-ml calibrate --percentile 75 --guard-percentile 75` on those benign
+rows (low on purpose, so that both guard vetoes and alerts occur). The
+shipped model (ml/models/default.spm, guarded) is checked to load and to be
+refused when damaged.
 spectre-dp runs with `--model guarded.spm --dump-features rows.csv` (1 worker)
 and its ML alerts are checked against the dumped rows scored by two oracles:
-`spectre-ml predict` and python3-xgboost on ml/models/default.json (float32
+`spectre-ml predict` and python3-xgboost on the classifier's JSON (float32
 rows; approx contributions for the explanations), the guard's scores by
 `spectre-ml predict --guard`. For every flow: an alert iff some row's best
 non-benign probability >= its class threshold AND its guard score < the guard
@@ -51,7 +54,7 @@ sys.path.insert(0, HERE)
 import flowcheck  # noqa: E402
 import test_features as tf  # noqa: E402  (pcap generator and feature names)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
-from ml_traffic import build  # noqa: E402
+from ml_traffic import build, write_labels  # noqa: E402
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
@@ -270,16 +273,31 @@ def main():
     # ---- 0. a guarded model of the test's own: guard on benign rows, low percentile
     rb = flowcheck.run_dp(dp, [clean], workers=1, eve=P("eve-benign.json"), timeout=120,
                           extra=["--dump-features", P("benign.csv")])
-    gm = P("guarded.spm")
-    steps = [[mlb, "train-iforest", "--csv", P("benign.csv"), "-o", P("guard.spm"), "--seed", "5", "--trees", "50"],
-             [mlb, "calibrate", "--model", MODEL, "--guard", P("guard.spm"), "--csv", P("benign.csv"),
-              "--percentile", "75", "--min-threshold", "0.05", "-o", gm]]
-    probs = [] if rb.rc == 0 else ["spectre-dp (benign) failed: " + rb.describe()]
+    gt = build(7, True)
+    gt.write(P("train.pcap"))
+    write_labels(gt, P("train-labels.csv"))
+    rt = flowcheck.run_dp(dp, [P("train.pcap")], workers=1, eve=P("eve-train.json"), timeout=120,
+                          extra=["--dump-features", P("train-rows.csv")])
+    gm, cls = P("guarded.spm"), "benign,bruteforce,dos,scan"
+    steps = [[mlb, "label", "--rows", P("train-rows.csv"), "--labels", P("train-labels.csv"), "-o", P("train.csv"),
+              "--map", "scan_*=scan,dos_*=dos,bruteforce_*=bruteforce"],
+             [mlb, "train-xgb", "--csv", P("train.csv"), "--label", "label", "--classes", cls, "--objective", "multi",
+              "--rounds", "6", "--depth", "3", "--seed", "1", "-o", P("cls0.spm"), "--json", P("cls.json")],
+             [mlb, "compile", P("cls.json"), "-o", P("cls.spm"), "--features", ",".join(names), "--classes", cls,
+              "--metric", "version=7"],
+             [mlb, "train-iforest", "--csv", P("benign.csv"), "-o", P("guard.spm"), "--seed", "5", "--trees", "50"],
+             [mlb, "calibrate", "--model", P("cls.spm"), "--guard", P("guard.spm"), "--csv", P("benign.csv"),
+              "--percentile", "75", "--guard-percentile", "75", "--min-threshold", "0.3", "-o", gm]]
+    probs = [] if rb.rc == 0 and rt.rc == 0 else ["spectre-dp (benign/train) failed: " + rb.describe() + rt.describe()]
     for st in steps:
         cp = run(st) if not probs else None
         if cp is not None and cp.returncode != 0:
             probs.append("%s: rc %d %s" % (st[1], cp.returncode, cp.stderr[-300:]))
     THR[:], gthr = inspect_thresholds(mlb, gm)
+    info = run([mlb, "inspect", gm]).stdout
+    cls_line = [ln for ln in info.split("\n") if ln.startswith("classes: ")]
+    CLASSES[:] = cls_line[0][len("classes: "):].split(",") if cls_line else []
+    MODEL_VERSION = "7"
     if len(THR) != len(CLASSES) or gthr is None:
         probs.append("inspect %s: thresholds %r, guard threshold %r" % (gm, THR, gthr))
     s.report("guarded test model: guard trained on benign rows, calibrated at the 75th percentile "
@@ -308,7 +326,7 @@ def main():
         probs.append("predict: %d lines for %d rows" % (len(prob_a), len(rows)))
     if cg.returncode != 0 or len(GUARD["scores"]) != len(rows):
         probs.append("predict --guard: rc %d, %d scores for %d rows" % (cg.returncode, len(GUARD["scores"]), len(rows)))
-    bst = xgb.Booster(model_file=MODEL_JSON)
+    bst = xgb.Booster(model_file=P("cls.json"))
     dm = xgb.DMatrix(X, missing=np.nan, feature_names=None)
     prob_b = bst.predict(dm)
     contrib = bst.predict(dm, pred_contribs=True, approx_contribs=True)  # (n, G, F + 1)
@@ -480,7 +498,7 @@ def main():
     swapped[0], swapped[1] = swapped[1], swapped[0]
     for nm, extra in (("nonames.spm", []), ("swapped.spm", ["--features", ",".join(swapped)]),
                       ("short.spm", ["--features", ",".join(names[:-1] + ["extra_feature"])])):
-        cp = run([mlb, "compile", MODEL_JSON, "-o", P(nm), "--classes", ",".join(CLASSES),
+        cp = run([mlb, "compile", P("cls.json"), "-o", P(nm), "--classes", ",".join(CLASSES),
                   "--threshold", "0.7"] + extra)
         if cp.returncode != 0:
             probs.append("compile %s: rc %d %s" % (nm, cp.returncode, cp.stderr[-300:]))

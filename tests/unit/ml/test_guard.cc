@@ -222,12 +222,13 @@ TEST(GuardCalibrate, StaysWithinBudgetOnItsFlows) {
   for (size_t i = 0; i < n; ++i) flow.push_back("f" + std::to_string(i / 2));  // 2 rows per flow
   CalibrationResult r;
   std::string err;
-  ASSERT_TRUE(calibrate(m, flow, x, n, 99.0, 0.5, r, err)) << err;
+  ASSERT_TRUE(calibrate(m, flow, x, n, 99.5, 99.0, 0.5, r, err)) << err;
   EXPECT_EQ(r.rows, n);
   EXPECT_EQ(r.flows, n / 2);
   EXPECT_LE(r.guard_flows, calibration_budget(n / 2, 99.0));
   EXPECT_GE(r.guard_flows, calibration_budget(n / 2, 99.0) / 2);  // continuous scores: about the budget
   EXPECT_LE(r.alert_flows, r.guard_flows);
+  EXPECT_LE(r.alert_flows, calibration_budget(n / 2, 99.5));
   // Independent count of flows whose rows pass both thresholds.
   std::vector<float> xf(x.begin(), x.end()), p(n * 2);
   predict_prob(m.xgb, xf.data(), n, 2, p.data());
@@ -242,5 +243,5 @@ TEST(GuardCalibrate, StaysWithinBudgetOnItsFlows) {
   }
   EXPECT_EQ(flows, r.alert_flows);
   EXPECT_GE(r.thresholds[1], 0.5);
-  EXPECT_FALSE(calibrate(m, {}, {}, 0, 99.9, 0.5, r, err));
+  EXPECT_FALSE(calibrate(m, {}, {}, 0, 99.9, 99.0, 0.5, r, err));
 }
