@@ -59,7 +59,7 @@ $ml train-xgb --csv "$WORK/train.csv" --label label --classes $classes --objecti
 $ml train-iforest --csv "$WORK/train.csv" --label label --benign benign --trees 50 --max-samples 256 --seed 1 \
   -o "$WORK/guard.spm"
 $ml compile ml/models/default.json -o "$WORK/cls.spm" --features "$($ml schema --csv)" \
-  --classes $classes --threshold 0.5 --validation "$WORK/calib.csv" --metric version=3
+  --classes $classes --threshold 0.5 --validation "$WORK/calib.csv" --metric version=4
 $ml calibrate --model "$WORK/cls.spm" --guard "$WORK/guard.spm" --csv "$WORK/calib.csv" \
   --percentile "$percentile" --guard-percentile "$guard_percentile" --min-threshold 0.5 --files-from "$WORK/calib.files" -o ml/models/default.spm
 $ml inspect ml/models/default.spm | sed -n '/^guard/,$p'
