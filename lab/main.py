@@ -14,7 +14,8 @@ import time
 
 from . import live, services
 from .labels import LabelLog
-from .scenarios import ALL_ATTACKS, ATTACKS, BENIGN, Ctx, attacker_loop, benign_loop
+from . import benign_more
+from .scenarios import ALL_ATTACKS, ATTACKS, BENIGN, BENIGN1, BENIGN2, Ctx, attacker_loop, benign_loop
 from .topology import HOSTS, Lab, ip_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +34,8 @@ def parse_args(argv):
     ap.add_argument("--out", default="lab-out", help="output directory (default lab-out)")
     ap.add_argument("--live", action="store_true", help="also run spectre-dp live on the bridge")
     ap.add_argument("--scenarios", default="all",
-                    help="comma list of scenario names (benign kinds and attack classes), or all, benign, attacks")
+                    help="comma list of scenario names (benign kinds and attack classes), or all, benign, "
+                         "benign1 (the original benign kinds), benign2 (lab/benign_more.py), attacks")
     ap.add_argument("--clients", type=int, default=3, choices=[1, 2, 3])
     ap.add_argument("--dp", default=os.environ.get("SPECTRE_DP", os.path.join(ROOT, "build/dataplane/spectre-dp")))
     a = ap.parse_args(argv)
@@ -44,6 +46,8 @@ def parse_args(argv):
             names |= set(BENIGN) | set(ALL_ATTACKS)
         elif s == "benign":
             names |= set(BENIGN)
+        elif s in ("benign1", "benign2"):
+            names |= set(BENIGN1 if s == "benign1" else BENIGN2)
         elif s == "attacks":
             names |= set(ALL_ATTACKS)
         elif s in BENIGN or s in ALL_ATTACKS:
@@ -114,6 +118,7 @@ def main(argv=None):
         eps += [("c2", *e) for e in services.start_sink(lab, "c2", 4444)]
         eps += [("ssh", *e) for e in services.start_sshd(lab, os.path.join(work, "ssh"), ssh_pw)]
         eps += [("dns", *e) for e in services.start_dnsmasq(lab, os.path.join(work, "dns"))]
+        eps += [("bulk", *e) for e in benign_more.start(lab, services.start_sink)]
         services.wait_listening(lab, eps)
         if a.live:
             live_p, live_eve = live.start_live(lab, a.dp, out)

@@ -11,12 +11,17 @@ import time
 
 from .topology import ip_of
 from .services import ZONE, DNS_NAMES, LAB_USER
+from . import benign_more
 
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
             "-o", "ConnectTimeout=5", "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no"]
 
-BENIGN = ["web_http", "web_https", "wget_crawl", "dns", "ssh_session", "scp", "bulk_download",
-          "bulk_upload", "idle_keepalive"]
+# BENIGN1: the original mix; BENIGN2 (lab/benign_more.py): kinds added for issue 11,
+# so a model trained on one mix can be measured on the other.
+BENIGN1 = ["web_http", "web_https", "wget_crawl", "dns", "ssh_session", "scp", "bulk_download",
+           "bulk_upload", "idle_keepalive"]
+BENIGN2 = benign_more.BENIGN2
+BENIGN = BENIGN1 + BENIGN2
 # attacker host -> its episode classes
 ATTACKS = {
     "scan": ["scan_syn", "scan_connect", "scan_udp", "scan_version", "scan_masscan"],
@@ -61,7 +66,9 @@ def _pages(rng, n):
 def benign_action(ctx, host, kind, rng):
     lab, t = ctx.lab, min(ctx.tool_timeout, max(5, ctx.left() + 5))
     web, bulk, ssh = ip_of("web"), ip_of("bulk"), ip_of("ssh")
-    if kind in ("web_http", "web_https"):
+    if kind in BENIGN2:
+        benign_more.action(ctx, host, kind, rng, SSH_OPTS, LAB_USER)
+    elif kind in ("web_http", "web_https"):
         scheme = "http" if kind == "web_http" else "https"
         urls = [f"{scheme}://{web}/{p}" for p in _pages(rng, rng.randint(2, 12))]
         cmd = ["curl", "-sk", "--max-time", "10"]
@@ -118,7 +125,7 @@ def benign_action(ctx, host, kind, rng):
 
 
 def benign_loop(ctx, host, kinds, rng, stop_event):
-    weights = {"dns": 3, "web_http": 3, "web_https": 3}
+    weights = {"dns": 3, "web_http": 3, "web_https": 3, "lan_chatter": 2, "https_download": 2}
     pool = [k for k in kinds for _ in range(weights.get(k, 1))]
     while not stop_event.is_set() and ctx.left() > 0:
         try:

@@ -98,6 +98,8 @@ StrVec strings(flatbuffers::FlatBufferBuilder& b, const std::vector<std::string>
 
 struct CommonOffsets {
   flatbuffers::Offset<flatbuffers::String> created_by, hash;
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> guard;
+  flatbuffers::Offset<fb::Calibration> calibration;
   StrVec features, classes;
   flatbuffers::Offset<flatbuffers::Vector<double>> thresholds;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Metric>>> metrics;
@@ -122,8 +124,23 @@ CommonOffsets common(flatbuffers::FlatBufferBuilder& b, const ArtifactInfo& info
     rows.push_back(fb::CreateValidationRowDirect(b, &r.features, &expected));
   }
   c.validation = b.CreateVector(rows);
+  if (!info.guard.empty()) c.guard = b.CreateVector(info.guard);
+  if (info.calibration.present()) {
+    const Calibration& k = info.calibration;
+    std::vector<flatbuffers::Offset<fb::Metric>> fs;
+    for (const auto& [key, v] : k.figures) fs.push_back(fb::CreateMetricDirect(b, key.c_str(), v));
+    auto files = strings(b, k.files);
+    auto figs = b.CreateVector(fs);
+    auto by = b.CreateString(k.created_by);
+    c.calibration = fb::CreateCalibration(b, k.percentile, files, k.rows, k.flows, k.guard_fpr, k.fpr, figs, by);
+  }
   return c;
 }
+
+// The guard must be an isolation-forest artifact without a guard of its own,
+// over the same features as the model it guards.
+bool check_guard(const std::vector<uint8_t>& bytes, const std::vector<std::string>& features,
+                 LoadedModel& g, std::string& err);
 
 void add_common(fb::ModelBuilder& mb, const CommonOffsets& c, ModelKind kind, uint32_t nfeat) {
   mb.add_format_version(kArtifactVersion);
@@ -136,6 +153,8 @@ void add_common(fb::ModelBuilder& mb, const CommonOffsets& c, ModelKind kind, ui
   mb.add_thresholds(c.thresholds);
   mb.add_metrics(c.metrics);
   mb.add_validation(c.validation);
+  if (!c.guard.IsNull()) mb.add_guard(c.guard);
+  if (!c.calibration.IsNull()) mb.add_calibration(c.calibration);
 }
 
 bool seal(flatbuffers::FlatBufferBuilder& b, std::vector<uint8_t>& out, std::string& err) {
@@ -233,6 +252,8 @@ bool build_artifact_xgb(const TreeEnsemble& m, const ArtifactInfo& in, std::vect
                         std::string& err) {
   ArtifactInfo info;
   if (!complete_info(in, ModelKind::XGBoost, m.num_feature, m.num_group, 0.5, info, err)) return false;
+  LoadedModel g;
+  if (!info.guard.empty() && !check_guard(info.guard, info.feature_names, g, err)) return false;
   TreeEnsemble copy = m;
   if (!check_tree_ensemble(copy, err)) return false;
   flatbuffers::FlatBufferBuilder b(1024 + m.nodes.size() * sizeof(TreeNode));
@@ -267,6 +288,8 @@ bool build_artifact_iforest(const IsolationForest& f, const ArtifactInfo& in,
                             std::vector<uint8_t>& out, std::string& err) {
   ArtifactInfo info;
   if (!complete_info(in, ModelKind::IForest, f.n_features, 1, f.offset, info, err)) return false;
+  LoadedModel g;
+  if (!info.guard.empty() && !check_guard(info.guard, info.feature_names, g, err)) return false;
   IsolationForest copy = f;
   if (!finalize_iforest(copy, err)) return false;
   flatbuffers::FlatBufferBuilder b(1024 + f.nodes.size() * 24);
@@ -292,7 +315,39 @@ bool build_artifact_iforest(const IsolationForest& f, const ArtifactInfo& in,
 
 namespace {
 
-bool load_impl(const std::vector<uint8_t>& bytes, LoadedModel& out, std::string& err) {
+// nested: loading a guard, which may not carry a guard itself (bounds recursion).
+bool load_impl(const std::vector<uint8_t>& bytes, LoadedModel& out, std::string& err, bool nested = false);
+
+bool check_guard(const std::vector<uint8_t>& bytes, const std::vector<std::string>& features,
+                 LoadedModel& g, std::string& err) {
+  if (!load_impl(bytes, g, err, true)) {
+    err = "guard: " + err;
+    return false;
+  }
+  if (g.kind != ModelKind::IForest || g.guard_bytes.size()) {
+    err = "guard: must be an isolation forest without a guard of its own";
+    return false;
+  }
+  if (g.feature_names != features) {
+    err = "guard: its features differ from the model's";
+    return false;
+  }
+  return true;
+}
+
+void load_calibration(const fb::Calibration* k, Calibration& c) {
+  c.percentile = k->percentile();
+  c.files = read_strings(k->files());
+  c.rows = k->rows();
+  c.flows = k->flows();
+  c.guard_fpr = k->guard_fpr();
+  c.fpr = k->fpr();
+  if (k->figures())
+    for (const auto* e : *k->figures()) c.figures.emplace_back(e->key()->str(), e->value());
+  c.created_by = k->created_by() ? k->created_by()->str() : "";
+}
+
+bool load_impl(const std::vector<uint8_t>& bytes, LoadedModel& out, std::string& err, bool nested) {
   if (bytes.size() < kArtifactTrailer + 8) {
     err = "artifact too short (" + std::to_string(bytes.size()) + " bytes)";
     return false;
@@ -431,10 +486,34 @@ bool load_impl(const std::vector<uint8_t>& bytes, LoadedModel& out, std::string&
       ++r;
     }
   }
+  if (m->calibration()) load_calibration(m->calibration(), out.calibration);
+  if (m->guard() && nested) {
+    err = "a guard must not carry a guard of its own";
+    return false;
+  }
+  if (m->guard()) {
+    out.guard_bytes.assign(m->guard()->begin(), m->guard()->end());
+    auto g = std::make_shared<LoadedModel>();
+    if (!check_guard(out.guard_bytes, out.feature_names, *g, err)) return false;
+    out.guard = std::move(g);
+  }
   return true;
 }
 
 }  // namespace
+
+ArtifactInfo info_of(const LoadedModel& m) {
+  ArtifactInfo i;
+  i.feature_names = m.feature_names;
+  i.class_names = m.class_names;
+  i.thresholds = m.thresholds;
+  i.metrics = m.metrics;
+  i.validation = m.validation;
+  i.created_by = m.created_by;
+  i.guard = m.guard_bytes;
+  i.calibration = m.calibration;
+  return i;
+}
 
 bool load_artifact(const std::vector<uint8_t>& bytes, LoadedModel& out, std::string& err) {
   out = LoadedModel{};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,17 @@ struct ValidationRow {
   std::vector<double> expected;  // XGBoost margins (num_group) or iforest score_samples (1)
 };
 
+// How thresholds were set (schemas/model.fbs Calibration). percentile 0 = absent.
+struct Calibration {
+  double percentile = 0;
+  std::vector<std::string> files;
+  uint64_t rows = 0, flows = 0;
+  double guard_fpr = 0, fpr = 0;
+  std::vector<std::pair<std::string, double>> figures;
+  std::string created_by;
+  bool present() const { return percentile > 0; }
+};
+
 // Everything in the artifact besides the trees.
 struct ArtifactInfo {
   std::vector<std::string> feature_names;  // empty: f0..f{n-1}
@@ -33,6 +45,10 @@ struct ArtifactInfo {
   // Validation inputs; `expected` is ignored and recomputed by our scorer.
   std::vector<ValidationRow> validation;
   std::string created_by;
+  // Optional open-set guard: the bytes of an isolation-forest artifact (see
+  // model.fbs). Checked (loaded) when the outer artifact is built and loaded.
+  std::vector<uint8_t> guard;
+  Calibration calibration;
 };
 
 struct LoadedModel {
@@ -49,8 +65,17 @@ struct LoadedModel {
   std::vector<ValidationRow> validation;  // all checked at load
   std::string created_by;
   std::string sha256;  // hex of the trailer
+  // Guard (an isolation forest whose thresholds[0] is the guard threshold) and
+  // the bytes it was loaded from; null without a guard.
+  std::shared_ptr<const LoadedModel> guard;
+  std::vector<uint8_t> guard_bytes;
+  Calibration calibration;
   size_t num_outputs() const { return kind == ModelKind::XGBoost ? xgb.num_group : 1; }
 };
+
+// The ArtifactInfo that rebuilds m (names, thresholds, metrics, validation
+// inputs, guard, calibration), e.g. to re-threshold a model.
+ArtifactInfo info_of(const LoadedModel& m);
 
 // sha256 hex of the names, each followed by '\n'.
 std::string feature_schema_hash(const std::vector<std::string>& names);

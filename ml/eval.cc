@@ -54,6 +54,12 @@ std::vector<std::string> predict_classes(const LoadedModel& m, const std::vector
         best = static_cast<int>(g);
     if (best >= 0) pred[i] = m.class_names[static_cast<size_t>(best)];
   }
+  if (m.guard) {  // open-set guard: only rows unlike benign keep their class
+    std::vector<double> g(n);
+    score_samples(m.guard->iforest, x.data(), n, nf, g.data());
+    for (size_t i = 0; i < n; ++i)
+      if (!(g[i] < m.guard->thresholds[0])) pred[i] = benign;
+  }
   return pred;
 }
 

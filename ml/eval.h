@@ -18,7 +18,8 @@ namespace spectre::ml {
 // probability reaches its threshold alert; the most probable of them is the
 // prediction. Isolation forest: score_samples < thresholds[0] (the stored
 // threshold; by default the sklearn offset, i.e. decision_function < 0)
-// predicts class_names[0] ("anomaly"). x: n rows of m.num_features (NaN = missing).
+// predicts class_names[0] ("anomaly"). With a guard (m.guard), a row keeps its
+// class only when the guard's score_samples is below its thresholds[0]. x: n rows of m.num_features (NaN = missing).
 std::vector<std::string> predict_classes(const LoadedModel& m, const std::vector<double>& x, size_t n,
                                          const std::string& benign = "benign");
 

@@ -120,6 +120,8 @@ bool parse_time(const std::string& s, double& out) {
 
 }  // namespace
 
+bool parse_label_time(const std::string& s, double& out) { return parse_time(s, out); }
+
 bool parse_ip(const std::string& text, IpAddr& out) {
   out = IpAddr{};
   const std::string t = trim(text);

@@ -35,6 +35,9 @@ bool parse_net(const std::string& text, IpNet& out);
 // (lab/score.py norm_proto).
 std::string norm_proto(const std::string& p);
 
+// Epoch seconds (Python float syntax) or an ISO 8601 / EVE timestamp.
+bool parse_label_time(const std::string& s, double& out);
+
 struct Episode {
   std::string id, cls, mitre;
   double start = 0, end = 0;  // over all its rows

@@ -12,6 +12,8 @@
 
 #include "ml/feature_schema.h"
 #include "ml/artifact.h"
+#include "ml/calibrate.h"
+#include "ml/eve_eval.h"
 #include "ml/cli_util.h"
 #include "ml/eval.h"
 #include "ml/label.h"
@@ -39,11 +41,12 @@ const char* kHelp =
     "      MODEL.json: XGBoost JSON (Booster.save_model) or spectre-iforest JSON\n"
     "      (ml/export_iforest.py); kind auto-detected. Validation rows: the first 8\n"
     "      CSV rows (else a few synthetic rows), scored now and re-checked at load.\n"
-    "  predict --model MODEL.spm --csv ROWS.csv [--margin]\n"
+    "  predict --model MODEL.spm --csv ROWS.csv [--margin | --guard]\n"
     "      one line per row: XGBoost probabilities (margins with --margin; multi-class\n"
     "      comma-separated), isolation forest score_samples (decision_function with\n"
     "      --margin). CSV header: the model's feature names (other columns ignored) or\n"
-    "      f0..fN; empty cell = NaN.\n"
+    "      f0..fN; empty cell = NaN. --guard: the open-set guard's score_samples\n"
+    "      (a row may alert only when it is below the guard threshold).\n"
     "  label --rows ROWS.csv --labels labels.csv -o LABELED.csv [--slack 1.0] [--map R,R...]\n"
     "      ROWS.csv: spectre-dp --dump-features output. Appends columns label (the\n"
     "      episode's class, or benign) and episode_id, matching each row's flow\n"
@@ -63,11 +66,11 @@ const char* kHelp =
     "      feature (index, name, description); --csv: the feature names as a CSV header.\n"
     "  inspect MODEL.spm\n"
     "      kind, trees, nodes, features, classes, thresholds, metrics, sha256.\n"
-    "%s"
+    "%s%s"
     "Exit status: 0 ok, 1 bad input, 2 wrong use.\n";
 
 int usage(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|label|eval|train-xgb|train-iforest ... (spectre-ml --help)\n",
+  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|label|eval|calibrate|train-xgb|train-iforest ... (spectre-ml --help)\n",
                msg.c_str());
   return kUsage;
 }
@@ -227,9 +230,10 @@ int cmd_compile(const std::vector<std::string>& a) {
 
 int cmd_predict(const std::vector<std::string>& a) {
   std::string model, csv;
-  bool margin = false;
+  bool margin = false, guard = false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i] == "--margin") margin = true;
+    else if (a[i] == "--guard") guard = true;
     else if (a[i] == "--model" && i + 1 < a.size()) model = a[++i];
     else if (a[i] == "--csv" && i + 1 < a.size()) csv = a[++i];
     else return usage("predict: unexpected argument " + a[i]);
@@ -243,6 +247,11 @@ int cmd_predict(const std::vector<std::string>& a) {
   if (!read_csv(csv, m.feature_names, 0, rows, n, err)) return bad(err);
   const size_t nf = m.num_features;
   std::string line;
+  if (guard) {  // the guard's score_samples per row
+    if (!m.guard) return bad(model + " has no guard");
+    for (double g : guard_scores(m, rows, n)) std::printf("%.17g\n", g);
+    return kOk;
+  }
   if (m.kind == ModelKind::XGBoost) {
     const size_t G = m.xgb.num_group;
     std::vector<float> x(rows.begin(), rows.end()), o(n * G);
@@ -349,7 +358,45 @@ int cmd_label(const std::vector<std::string>& a) {
   return kOk;
 }
 
+// eval --eve EVE.json [--labels labels.csv] [--map R,...] [--slack S] [--signatures] [--json OUT]
+int cmd_eval_eve(std::vector<std::string> a) {
+  EveEvalOptions eo;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] == "--signatures") { eo.signatures = true; a.erase(a.begin() + long(i)); break; }
+  std::vector<std::pair<std::string, std::string>> o;
+  std::string err;
+  if (!parse_opts(a, {"--eve", "--labels", "--map", "--slack", "--json"}, o, err)) return usage("eval: " + err);
+  const std::string eve = opt(o, "--eve"), labels = opt(o, "--labels"), json = opt(o, "--json");
+  if (!opt(o, "--slack").empty() && (!parse_number(opt(o, "--slack"), eo.slack) || !(eo.slack >= 0)))
+    return usage("eval: --slack wants seconds >= 0");
+  for (const auto& r : split(opt(o, "--map"), ',')) {
+    size_t eq = r.find('=');
+    if (r.empty()) continue;
+    if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) return usage("eval: --map wants NAME=FAMILY rules");
+    eo.map.rules.insert(eo.map.rules.begin(), {r.substr(0, eq), r.substr(eq + 1)});
+  }
+  std::string text;
+  if (!read_file(eve, text)) return bad("cannot read " + eve);
+  LabelSet ls;
+  if (!labels.empty() && !read_labels_file(labels, ls, err)) return bad(err);
+  EveEvalResult r;
+  size_t bad_lines = 0;
+  if (!eve_eval(text, labels.empty() ? nullptr : &ls, eo, r, bad_lines, err)) return bad(eve + ": " + err);
+  if (bad_lines) std::fprintf(stderr, "spectre-ml: warning: %zu malformed EVE lines skipped\n", bad_lines);
+  if (!json.empty()) {
+    const std::string j = eve_eval_json(r);
+    std::ofstream f(json, std::ios::binary | std::ios::trunc);
+    if (!f.write(j.data(), static_cast<std::streamsize>(j.size())) || !f.flush()) return bad("cannot write " + json);
+  }
+  std::printf("eval: %s%s%s (counting ML gid 9000, behaviour gid 9100%s)\n%s", eve.c_str(),
+              labels.empty() ? ", no labels: every flow benign" : ", labels ", labels.c_str(),
+              eo.signatures ? ", signatures" : "", eve_eval_table(r).c_str());
+  return kOk;
+}
+
 int cmd_eval(const std::vector<std::string>& a) {
+  for (const auto& s : a)
+    if (s == "--eve") return cmd_eval_eve(a);
   std::vector<std::pair<std::string, std::string>> o;
   std::string err;
   if (!parse_opts(a, {"--model", "--csv", "--label", "--json", "--phase", "--benign"}, o, err))
@@ -419,6 +466,24 @@ int cmd_inspect(const std::vector<std::string>& a) {
   std::printf("\nmetrics:%s\n", m.metrics.empty() ? " none" : "");
   for (const auto& [k, v] : m.metrics) std::printf("  %s: %.9g\n", k.c_str(), v);
   std::printf("validation_rows: %zu ok\nsha256: %s\n", m.validation.size(), m.sha256.c_str());
+  if (m.guard)
+    std::printf("guard: isolation forest, %zu trees, %zu nodes, max_samples %u, threshold %.9g "
+                "(a row alerts only when its guard score is below it)\n  guard created_by: %s\n",
+                m.guard->iforest.roots.size(), m.guard->iforest.nodes.size(), m.guard->iforest.max_samples,
+                m.guard->thresholds[0], m.guard->created_by.c_str());
+  else
+    std::printf("guard: none\n");
+  const Calibration& k = m.calibration;
+  if (k.present()) {
+    std::printf("calibration: percentile %.6g of per-flow benign scores; %llu rows, %llu flows; per-flow FPR "
+                "there: guard %.6f, model %.6f\n  by: %s\n  files (%zu):\n",
+                k.percentile, (unsigned long long)k.rows, (unsigned long long)k.flows, k.guard_fpr, k.fpr,
+                k.created_by.c_str(), k.files.size());
+    for (const auto& f : k.files) std::printf("    %s\n", f.c_str());
+    for (const auto& [key, v] : k.figures) std::printf("  %s: %.9g\n", key.c_str(), v);
+  } else {
+    std::printf("calibration: none\n");
+  }
   return kOk;
 }
 
@@ -429,12 +494,12 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-    std::printf(kHelp, kTrainHelp);
+    std::printf(kHelp, kTrainHelp, kCalibrateHelp);
     return kOk;
   }
   for (const auto& s : args)
     if (s == "-h" || s == "--help") {
-      std::printf(kHelp, kTrainHelp);
+      std::printf(kHelp, kTrainHelp, kCalibrateHelp);
       return kOk;
     }
   if (cmd == "compile") return cmd_compile(args);
@@ -443,6 +508,7 @@ int main(int argc, char** argv) {
   if (cmd == "schema") return cmd_schema(args);
   if (cmd == "label") return cmd_label(args);
   if (cmd == "eval") return cmd_eval(args);
+  if (cmd == "calibrate") return cmd_calibrate(args);
   else if (cmd == "train-xgb") return cmd_train_xgb(args);
   else if (cmd == "train-iforest") return cmd_train_iforest(args);
   return usage("unknown command '" + cmd + "'");

@@ -96,9 +96,10 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  t.det.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
                  dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
   fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
-                    "\"host_evictions\":{},\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}}}}}\n",
-                 t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions, t.ml.shadow_scored,
-                 t.ml.shadow_alerts, t.ml.shadow_agree);
+                    "\"host_evictions\":{},\"guard\":{{\"scored\":{},\"vetoed\":{}}},"
+                    "\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}}}}}\n",
+                 t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions, t.ml.guarded,
+                 t.ml.guard_vetoed, t.ml.shadow_scored, t.ml.shadow_alerts, t.ml.shadow_agree);
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {
@@ -137,8 +138,8 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);
   if (t.ml.rows)
-    fmt::print(f, "  ml: {} rows at scoring points, {} scored, {} alerts, {} dumped\n", t.ml.rows,
-               t.ml.scored, t.ml.alerts, t.ml.dumped);
+    fmt::print(f, "  ml: {} rows at scoring points, {} scored, {} alerts, {} dumped, guard scored {} vetoed {}\n",
+               t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml.guarded, t.ml.guard_vetoed);
   if (d.pkts)
     fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) ml {:.1f} output {:.1f}\n",
                double(t.w.cyc_decode) / double(d.pkts), double(t.w.cyc_flow) / double(d.pkts),

@@ -41,6 +41,8 @@ struct MlAlertMeta {
   uint16_t phase;                 // K of the early scoring point, 0 = flow end
   uint8_t ntop;
   bool anomaly;                   // isolation forest (category "anomaly")
+  bool guarded;                   // the model has an open-set guard (issue 11)
+  float guard_score, guard_threshold;  // guard score_samples (< threshold: unlike benign)
   struct Top {
     uint16_t feature;             // schemas/features.def id
     float value, contribution;

@@ -33,6 +33,13 @@ void format_ml_object(fmt::memory_buffer& out, const AlertRecord& a) {
   put_float(out, m.score, true);
   out.append(std::string_view(",\"threshold\":"));
   put_float(out, m.threshold, true);
+  if (m.guarded) {
+    out.append(std::string_view(",\"guard\":{\"score\":"));
+    put_float(out, m.guard_score, true);
+    out.append(std::string_view(",\"threshold\":"));
+    put_float(out, m.guard_threshold, true);
+    out.push_back('}');
+  }
   out.append(std::string_view(",\"class\":\""));
   json_escape(out, m.cls);
   out.append(std::string_view("\",\"phase\":\""));

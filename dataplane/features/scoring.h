@@ -36,6 +36,10 @@ struct MlModel {
   std::vector<float> threshold;            // per output
   int benign = -1;                         // output never alerted (class "benign")
   bool anomaly = false;                    // isolation forest: alert when score < threshold
+  // Open-set guard (issue 11): a row alerts only when the guard's score is
+  // below guard_threshold ("unlike benign") and a class reaches its threshold.
+  const ml::IsolationForest* guard = nullptr;  // into m.guard; null: no guard
+  double guard_threshold = 0;
 };
 
 // Loads an artifact for this data plane: its feature schema hash must equal
@@ -57,6 +61,7 @@ struct MlSettings {
 
 struct MlCounters {
   uint64_t rows, scored, alerts, dumped;
+  uint64_t guarded, guard_vetoed;  // rows the guard scored / found like benign (no alert)
   uint64_t shadow_scored, shadow_alerts, shadow_agree;  // agree: same alert decision as the active model
   // rdtsc in row extraction, scoring and explanations; per-packet feature
   // updates are not timed (spectre-bench --features-only measures them).
@@ -89,6 +94,10 @@ struct alignas(64) MlCtx {
   float sout[kMlBatch * kMlMaxOutputs];    // shadow model outputs
   double sdout[kMlBatch];
   bool alerted[kMlBatch];                  // active model's decision per row
+  int dec[kMlBatch];                       // alerting output per row, -1 none
+  float dscore[kMlBatch];                  // its score
+  double gscore[kMlBatch];                 // guard score of rows the classifier flagged
+  uint32_t gidx[kMlBatch];                 // those rows' indices
   float work[(kRowStride + 1) * kMlMaxOutputs];  // explanation scratch
   double dwork[kRowStride * 2];
   double xrow[kRowStride];                 // isolation-forest explanation input

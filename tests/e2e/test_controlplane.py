@@ -50,7 +50,12 @@ import test_live as live  # noqa: E402  (netns helpers; its main() unused)
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
-CLASSES = "benign,bruteforce,c2_exfil,dos,scan,web_attack"
+
+
+def model_classes(ml):
+    """The shipped model's classes (spectre-ml inspect), for models compiled from its JSON."""
+    out = subprocess.run([ml, "inspect", MODEL], capture_output=True, text=True).stdout
+    return next((ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("classes: ")), "")
 INSTANCE = "cpe2e%d" % (os.getpid() % 100000)
 SIG_SID, SIG_SID2 = 9920001, 9920002
 SRC, DST = "198.18.220.1", "198.19.220.1"
@@ -246,21 +251,28 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
         fh.write(CONFIG)
     schema = subprocess.run([mlx, "schema", "--csv"], capture_output=True, text=True, check=True).stdout.strip()
     v9 = P("v9.spm")
-    r = subprocess.run([mlx, "compile", MODEL_JSON, "-o", v9, "--features", schema, "--classes", CLASSES,
+    r = subprocess.run([mlx, "compile", MODEL_JSON, "-o", v9, "--features", schema, "--classes", model_classes(mlx),
                         "--threshold", "0.7", "--metric", "version=9"], capture_output=True, text=True)
     check(r.returncode == 0 and os.path.exists(v9), "spectre-ml compile of a version-9 model", r.stderr)
+    # The starting model: the shipped classifier without its guard, threshold 0 (every flow alerts),
+    # so the checks below see ML alerts whatever the shipped model detects on this traffic.
+    base = P("v8.spm")
+    r = subprocess.run([mlx, "compile", MODEL_JSON, "-o", base, "--features", schema, "--classes",
+                        model_classes(mlx), "--threshold", "0", "--metric", "version=8"], capture_output=True, text=True)
+    check(r.returncode == 0 and os.path.exists(base), "spectre-ml compile of an always-alerting version-8 model",
+          r.stderr)
     corrupt = P("corrupt.spm")
-    data = bytearray(open(MODEL, "rb").read())
+    data = bytearray(open(base, "rb").read())
     data[len(data) // 2] ^= 0x10
     open(corrupt, "wb").write(bytes(data))
-    with open(MODEL, "rb") as fh:
+    with open(base, "rb") as fh:
         fh.seek(-32, 2)
         default_sha = fh.read().hex()
 
     # spectre-dp first (it creates the segment), then spectre-cp.
     p, dp_eve, err = live.start_live(tmp, "dp", P("cfg.yaml"),
                                      ["-S", P("cp.rules"), "--strict", "-k", "none", "--instance", INSTANCE,
-                                      "--model", MODEL], binary=dp)
+                                      "--model", base], binary=dp)
     shm = "/dev/shm/spectre-" + INSTANCE
     check(os.path.exists(shm) and (os.stat(shm).st_mode & 0o777) == 0o600,
           "spectre-dp created %s with mode 0600" % shm)
@@ -283,7 +295,7 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
               "status: feature schema hash %s" % d.get("schema_hash"), r.stdout)
         m = d.get("model") or {}
         check(m.get("name") and m.get("sha256") == default_sha,
-              "status: model %s version %s, sha256 of default.spm" % (m.get("name"), m.get("version")), r.stdout)
+              "status: model %s version %s, sha256 of the starting model v8.spm" % (m.get("name"), m.get("version")), r.stdout)
         r = ctl("status")
         check(r.returncode == 0 and "running" in r.stdout and default_sha[:12] in r.stdout, "status human", r.stdout)
 
@@ -337,8 +349,8 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
         check(r.returncode == 0 and "WORKER" in r.stdout and "channel:" in r.stdout, "stats human", r.stdout)
 
         # ---- models
-        r = ctl("model", "load", MODEL)
-        check(r.returncode == 0, "model load default.spm (into the registry)", r.stdout + r.stderr)
+        r = ctl("model", "load", base)
+        check(r.returncode == 0, "model load v8.spm (into the registry)", r.stdout + r.stderr)
         r = ctl("model", "load", v9)
         check(r.returncode == 0, "model load of the recompiled version-9 model", r.stdout + r.stderr)
         r, j = jctl("status")
@@ -356,7 +368,7 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
         r2, j = jctl("status")
         m = (j or {}).get("result", {}).get("data_plane", {}).get("model", {})
         check(r.returncode == 0 and m.get("sha256") == default_sha,
-              "model rollback: the data plane runs default.spm again (%s)" % m.get("version"), r.stdout + r.stderr)
+              "model rollback: the data plane runs v8.spm again (%s)" % m.get("version"), r.stdout + r.stderr)
         r = ctl("model", "shadow", v9)
         r2, j = jctl("status")
         sh = (j or {}).get("result", {}).get("data_plane", {}).get("shadow_sha256")
@@ -476,7 +488,7 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
         check(r.returncode == 3, "stats exits 3 without a data plane", r.stdout + r.stderr)
 
         # ---- spectre-dp restarted with another model: spectre-cp re-attaches and
-        # restores the registry's active model (default.spm since the rollback).
+        # restores the registry's active model (v8.spm since the rollback).
         p, dp_eve, err = live.start_live(tmp, "dp2", P("cfg.yaml"),
                                          ["-S", P("cp.rules"), "-k", "none", "--instance", INSTANCE, "--model", v9],
                                          binary=dp)

@@ -6,13 +6,22 @@
 
 A scapy pcap (generator classes of test_features.py) mixes benign HTTP, DNS
 and TLS (varied, and regular: one flow per client, fixed sizes) with a SYN
-scan, a SYN flood and an HTTP brute force. spectre-dp runs
-with `--model ml/models/default.spm --dump-features rows.csv` (1 worker) and
-its ML alerts are checked against the dumped rows scored by two oracles:
-`spectre-ml predict` and python3-xgboost on ml/models/default.json (float32
-rows; approx contributions for the explanations). For every flow: an alert
-iff some row's best non-benign probability >= 0.7, at the first such row
-(phase, score within 1e-6, class = argmax non-benign over its threshold),
+scan, a SYN flood and an HTTP brute force. The test makes a guarded model of
+its own: a classifier (`spectre-ml train-xgb`, classes benign, bruteforce,
+dos, scan) on the rows of another seed's mixed pcap, an open-set guard
+(`spectre-ml train-iforest`) on the rows of a benign-only pcap, thresholds by
+`spectre-ml calibrate --percentile 75 --guard-percentile 75` on those benign
+rows (low on purpose, so that both guard vetoes and alerts occur). The
+shipped model (ml/models/default.spm, guarded) is checked to load and to be
+refused when damaged.
+spectre-dp runs with `--model guarded.spm --dump-features rows.csv` (1 worker)
+and its ML alerts are checked against the dumped rows scored by two oracles:
+`spectre-ml predict` and python3-xgboost on the classifier's JSON (float32
+rows; approx contributions for the explanations), the guard's scores by
+`spectre-ml predict --guard`. For every flow: an alert iff some row's best
+non-benign probability >= its class threshold AND its guard score < the guard
+threshold, at the first such row (phase, score within 1e-6, class = argmax
+non-benign over its threshold, ml.guard score and threshold),
 the alert's fields (gid 9000, sid 1000 + class index, signature, category,
 model, version, endpoints) and its top 3 features (|approx contribution| of
 the class, values = the row's, contributions within 1e-5).
@@ -45,13 +54,14 @@ sys.path.insert(0, HERE)
 import flowcheck  # noqa: E402
 import test_features as tf  # noqa: E402  (pcap generator and feature names)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
-from ml_traffic import build  # noqa: E402
+from ml_traffic import build, write_labels  # noqa: E402
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
 CLASSES = []          # the default model's classes, from `spectre-ml inspect` (main)
 MODEL_VERSION = None  # its "version" metric
-THRESHOLD = 0.7
+THR = []              # per-class thresholds of the guarded test model
+GUARD = {}            # its guard: threshold and per-row scores
 META = tf.META
 EPS_DECIDE = 1e-6      # probabilities this close to a threshold: either decision accepted
 
@@ -153,7 +163,16 @@ def expected_alerts(rows, flows, decide):
     return exp, amb
 
 
-def check_alerts(rows, flows, events, exp, amb, model_name, version, anomaly, thr, top_check):
+def inspect_thresholds(mlb, model):
+    """(per-output thresholds, guard threshold or None) from spectre-ml inspect."""
+    out = run([mlb, "inspect", model]).stdout
+    m = re.search(r"^thresholds:(.*)$", out, re.M)
+    g = re.search(r"^guard: isolation forest.* threshold (\S+) ", out, re.M)
+    return ([float(v) for v in m.group(1).replace(",", " ").split()] if m else [],
+            float(g.group(1)) if g else None)
+
+
+def check_alerts(rows, flows, events, exp, amb, model_name, version, anomaly, thr, top_check, guard=None):
     """Compares EVE ML alerts with the expected {flow: (row, out, score)}."""
     probs = []
     alerts = ml_alerts(events)
@@ -198,8 +217,15 @@ def check_alerts(rows, flows, events, exp, amb, model_name, version, anomaly, th
         for k, v in want.items():
             if flowcheck.get(a, k) != v:
                 probs.append("%s: %s = %r, want %r" % (tag, k, flowcheck.get(a, k), v))
-        if not feq(ml.get("threshold"), f32(thr), 1e-7):
-            probs.append("%s: threshold %r, want %r" % (tag, ml.get("threshold"), thr))
+        t = thr[out] if isinstance(thr, list) else thr
+        if not feq(ml.get("threshold"), f32(t), 1e-7):
+            probs.append("%s: threshold %r, want %r" % (tag, ml.get("threshold"), t))
+        if guard:
+            gs = ml.get("guard") or {}
+            if not feq(gs.get("score"), f32(guard["scores"][i]), 1e-6) or \
+                    not feq(gs.get("threshold"), f32(guard["threshold"]), 1e-7):
+                probs.append("%s: ml.guard %r, oracle score %.9g threshold %.9g" % (
+                    tag, gs, guard["scores"][i], guard["threshold"]))
         if not feq(ml.get("score"), score, 1e-6):
             probs.append("%s: score %r, oracle %.9g" % (tag, ml.get("score"), score))
         probs += ["%s: %s" % (tag, p) for p in top_check(i, out, ml)]
@@ -244,9 +270,44 @@ def main():
     build(1, True).write(mixed)
     build(2, False, regular=120).write(clean)
 
-    # ---- 1. default model vs spectre-ml predict and python3-xgboost
+    # ---- 0. a guarded model of the test's own: guard on benign rows, low percentile
+    rb = flowcheck.run_dp(dp, [clean], workers=1, eve=P("eve-benign.json"), timeout=120,
+                          extra=["--dump-features", P("benign.csv")])
+    gt = build(7, True)
+    gt.write(P("train.pcap"))
+    write_labels(gt, P("train-labels.csv"))
+    rt = flowcheck.run_dp(dp, [P("train.pcap")], workers=1, eve=P("eve-train.json"), timeout=120,
+                          extra=["--dump-features", P("train-rows.csv")])
+    gm, cls = P("guarded.spm"), "benign,bruteforce,dos,scan"
+    steps = [[mlb, "label", "--rows", P("train-rows.csv"), "--labels", P("train-labels.csv"), "-o", P("train.csv"),
+              "--map", "scan_*=scan,dos_*=dos,bruteforce_*=bruteforce"],
+             [mlb, "train-xgb", "--csv", P("train.csv"), "--label", "label", "--classes", cls, "--objective", "multi",
+              "--rounds", "6", "--depth", "3", "--seed", "1", "-o", P("cls0.spm"), "--json", P("cls.json")],
+             [mlb, "compile", P("cls.json"), "-o", P("cls.spm"), "--features", ",".join(names), "--classes", cls,
+              "--metric", "version=7"],
+             [mlb, "train-iforest", "--csv", P("benign.csv"), "-o", P("guard.spm"), "--seed", "5", "--trees", "50"],
+             [mlb, "calibrate", "--model", P("cls.spm"), "--guard", P("guard.spm"), "--csv", P("benign.csv"),
+              "--percentile", "75", "--guard-percentile", "75", "--min-threshold", "0.3", "-o", gm]]
+    probs = [] if rb.rc == 0 and rt.rc == 0 else ["spectre-dp (benign/train) failed: " + rb.describe() + rt.describe()]
+    for st in steps:
+        cp = run(st) if not probs else None
+        if cp is not None and cp.returncode != 0:
+            probs.append("%s: rc %d %s" % (st[1], cp.returncode, cp.stderr[-300:]))
+    THR[:], gthr = inspect_thresholds(mlb, gm)
+    info = run([mlb, "inspect", gm]).stdout
+    cls_line = [ln for ln in info.split("\n") if ln.startswith("classes: ")]
+    CLASSES[:] = cls_line[0][len("classes: "):].split(",") if cls_line else []
+    MODEL_VERSION = "7"
+    if len(THR) != len(CLASSES) or gthr is None:
+        probs.append("inspect %s: thresholds %r, guard threshold %r" % (gm, THR, gthr))
+    s.report("guarded test model: guard trained on benign rows, calibrated at the 75th percentile "
+             "(thresholds %s, guard %s)" % (THR, gthr), probs)
+    if probs:
+        return finish(s)
+
+    # ---- 1. guarded model vs spectre-ml predict and python3-xgboost
     r = flowcheck.run_dp(dp, [mixed], workers=1, eve=P("eve.json"), timeout=120,
-                         extra=["--model", MODEL, "--dump-features", P("rows.csv")])
+                         extra=["--model", gm, "--dump-features", P("rows.csv")])
     probs = [] if r.rc == 0 else ["spectre-dp failed: " + r.describe()]
     rows = read_rows(P("rows.csv"), names) if os.path.exists(P("rows.csv")) else []
     s.report("default model run (%d rows)" % len(rows), probs + ([] if rows else ["no rows"]))
@@ -256,12 +317,16 @@ def main():
     X = np.array([rw["x"] for rw in rows], dtype=np.float32)
     write_exact_csv(P("exact.csv"), names, rows, np)
 
-    cp = run([mlb, "predict", "--model", MODEL, "--csv", P("rows.csv")])
+    cp = run([mlb, "predict", "--model", gm, "--csv", P("rows.csv")])
     prob_a = [[float(c) for c in ln.split(",")] for ln in cp.stdout.split()]
+    cg = run([mlb, "predict", "--model", gm, "--guard", "--csv", P("exact.csv")])
+    GUARD.update(threshold=gthr, scores=[float(v) for v in cg.stdout.split()])
     probs = [] if cp.returncode == 0 else ["spectre-ml predict: rc %d %s" % (cp.returncode, cp.stderr[-300:])]
     if len(prob_a) != len(rows) or any(len(p) != len(CLASSES) for p in prob_a):
         probs.append("predict: %d lines for %d rows" % (len(prob_a), len(rows)))
-    bst = xgb.Booster(model_file=MODEL_JSON)
+    if cg.returncode != 0 or len(GUARD["scores"]) != len(rows):
+        probs.append("predict --guard: rc %d, %d scores for %d rows" % (cg.returncode, len(GUARD["scores"]), len(rows)))
+    bst = xgb.Booster(model_file=P("cls.json"))
     dm = xgb.DMatrix(X, missing=np.nan, feature_names=None)
     prob_b = bst.predict(dm)
     contrib = bst.predict(dm, pred_contribs=True, approx_contribs=True)  # (n, G, F + 1)
@@ -275,16 +340,23 @@ def main():
         return finish(s)
     prob = np.array(prob_a)
 
+    vetoed = set()
+
     def decide_xgb(i):
         p = prob[i]
         best, near = -1, False
         for k in range(1, len(CLASSES)):
-            near |= abs(p[k] - THRESHOLD) <= EPS_DECIDE
-            if p[k] >= THRESHOLD and (best < 0 or p[k] > p[best]):
+            near |= abs(p[k] - THR[k]) <= EPS_DECIDE
+            if p[k] >= THR[k] and (best < 0 or p[k] > p[best]):
                 best = k
         if best >= 0:
-            over = [k for k in range(1, len(CLASSES)) if p[k] >= THRESHOLD and k != best]
+            over = [k for k in range(1, len(CLASSES)) if p[k] >= THR[k] and k != best]
             near |= any(abs(p[k] - p[best]) <= EPS_DECIDE for k in over)
+            g = GUARD["scores"][i]
+            near |= abs(g - float(np.float32(gthr))) <= 1e-9 or abs(g - gthr) <= 1e-12
+            if not g < gthr:  # the guard calls the row like benign: no alert
+                vetoed.add(rows[i]["flow"])
+                best = -1
         return best >= 0, best, float(p[best]) if best >= 0 else 0.0, near
 
     def top_xgb(i, out, ml):
@@ -314,13 +386,17 @@ def main():
         return pr
 
     exp, amb = expected_alerts(rows, flows, decide_xgb)
-    probs, alerts = check_alerts(rows, flows, r.events, exp, amb, "default", MODEL_VERSION, False, THRESHOLD, top_xgb)
+    probs, alerts = check_alerts(rows, flows, r.events, exp, amb, "guarded", MODEL_VERSION, False, THR, top_xgb,
+                                 GUARD)
     quiet = len(flows) - len(exp)
-    if len(exp) < 5 or quiet < 5:
-        probs.append("vacuous: %d alerting and %d quiet flows (want >= 5 each)" % (len(exp), quiet))
+    vetoed_only = vetoed - set(exp)
+    if len(exp) < 5 or quiet < 5 or len(vetoed_only) < 3:
+        probs.append("vacuous: %d alerting, %d quiet flows, %d vetoed by the guard only (want >= 5, 5, 3)"
+                     % (len(exp), quiet, len(vetoed_only)))
     classes = sorted({CLASSES[o] for _, o, _ in exp.values()})
-    s.report("default model: ML alerts = oracle (%d flows, %d alert, %d quiet, %d near threshold; classes %s)"
-             % (len(flows), len(exp), quiet, len(amb), ",".join(classes)), probs)
+    s.report("guarded model: ML alerts = oracle (%d flows, %d alert, %d quiet of which %d vetoed by the guard, "
+             "%d near threshold; classes %s)"
+             % (len(flows), len(exp), quiet, len(vetoed_only), len(amb), ",".join(classes)), probs)
 
     # Rows after an alert are dumped but not scored; counters.
     stats = [e for e in r.events if e.get("event_type") == "stats"]
@@ -331,15 +407,16 @@ def main():
         probs.append("stats.ml rows/dumped %s/%s, CSV has %d" % (ml.get("rows"), ml.get("dumped"), len(rows)))
     if ml.get("alerts") != len(alerts):
         probs.append("stats.ml.alerts %s, EVE has %d" % (ml.get("alerts"), len(alerts)))
+    gd = ml.get("guard") or {}
+    if not (gd.get("scored", 0) >= gd.get("vetoed", -1) >= len(vetoed_only)):
+        probs.append("stats.ml.guard %s, want vetoed >= %d (flows vetoed only)" % (gd, len(vetoed_only)))
     # Two points of one flow scored in one batch both count as scored.
     if not (len(rows) - after <= (ml.get("scored") or -1) <= len(rows)):
         probs.append("stats.ml.scored %s, want %d..%d" % (ml.get("scored"), len(rows) - after, len(rows)))
     s.report("stats.ml counters (%s)" % ml, probs)
 
     # ---- 2. isolation forest trained on benign rows
-    rb = flowcheck.run_dp(dp, [clean], workers=1, eve=P("eve-benign.json"), timeout=120,
-                          extra=["--dump-features", P("benign.csv")])
-    probs = [] if rb.rc == 0 else ["spectre-dp (benign) failed: " + rb.describe()]
+    probs = []
     cp = run([mlb, "train-iforest", "--csv", P("benign.csv"), "-o", P("if.spm"), "--seed", "3"])
     if cp.returncode != 0:
         probs.append("train-iforest: rc %d %s" % (cp.returncode, cp.stderr[-300:]))
@@ -421,7 +498,7 @@ def main():
     swapped[0], swapped[1] = swapped[1], swapped[0]
     for nm, extra in (("nonames.spm", []), ("swapped.spm", ["--features", ",".join(swapped)]),
                       ("short.spm", ["--features", ",".join(names[:-1] + ["extra_feature"])])):
-        cp = run([mlb, "compile", MODEL_JSON, "-o", P(nm), "--classes", ",".join(CLASSES),
+        cp = run([mlb, "compile", P("cls.json"), "-o", P(nm), "--classes", ",".join(CLASSES),
                   "--threshold", "0.7"] + extra)
         if cp.returncode != 0:
             probs.append("compile %s: rc %d %s" % (nm, cp.returncode, cp.stderr[-300:]))
@@ -438,7 +515,7 @@ def main():
 
     cfg = P("ml.yaml")
     with open(cfg, "w") as fh:
-        fh.write("ml:\n  model: %s\n" % MODEL)
+        fh.write("ml:\n  model: %s\n" % gm)
     rc_on = flowcheck.run_dp(dp, [mixed], workers=1, config=cfg, eve=P("eve-cfg.json"), timeout=60)
     rc_off = flowcheck.run_dp(dp, [mixed], workers=1, config=cfg, eve=P("eve-noml.json"), timeout=60,
                               extra=["--no-ml"])
@@ -451,7 +528,7 @@ def main():
     s.report("config ml.model scores; --no-ml overrides it", probs)
 
     rn = flowcheck.run_dp(dp, [mixed], workers=1, eve=P("eve-none.json"), timeout=60,
-                          extra=["--model", MODEL, "--score-points", "none", "--dump-features", P("rows-none.csv")])
+                          extra=["--model", gm, "--score-points", "none", "--dump-features", P("rows-none.csv")])
     probs = [] if rn.rc == 0 else ["spectre-dp failed: " + rn.describe()]
     rows_n = read_rows(P("rows-none.csv"), names) if os.path.exists(P("rows-none.csv")) else []
     if {rw["phase"] for rw in rows_n} != {"end"} or len(rows_n) != len(flows):
@@ -465,8 +542,8 @@ def main():
     if not probs:
         flows_n = {f: [end_i[f]] for f in end_i}
         exp_n, amb_n = expected_alerts(rows, flows_n, decide_xgb)
-        p2, al_n = check_alerts(rows, flows_n, rn.events, exp_n, amb_n, "default", MODEL_VERSION, False, THRESHOLD,
-                                  top_xgb)
+        p2, al_n = check_alerts(rows, flows_n, rn.events, exp_n, amb_n, "guarded", MODEL_VERSION, False, THR,
+                                  top_xgb, GUARD)
         probs += p2
         if any(flowcheck.get(x, "ml.phase") != "end" for x in al_n):
             probs.append("alerts not at 'end'")
@@ -488,11 +565,11 @@ def main():
 
     # ---- 4. live reload with a corrupt model
     if not a.no_live:
-        live_reload(s, dp, tmp)
+        live_reload(s, dp, tmp, gm)
     return finish(s)
 
 
-def live_reload(s, dp, tmp):
+def live_reload(s, dp, tmp, gm):
     """spectre-dp live (netns + tcpreplay, helpers of tests/live/test_live.py)
     with ml.model in its config; the model file is corrupted and SIGHUP sent:
     the reload is refused with a message naming the file, the process keeps
@@ -514,7 +591,7 @@ def live_reload(s, dp, tmp):
         build(5, True, net="10.9.7").write(before)
         build(6, True, net="10.9.6").write(after)
         model = os.path.join(tmp, "live.spm")
-        shutil.copy(MODEL, model)
+        shutil.copy(gm, model)  # the guarded test model: it alerts on these attacks
         cfg = os.path.join(tmp, "live.yaml")
         with open(cfg, "w") as fh:
             fh.write("ml:\n  model: %s\n" % model)

@@ -29,7 +29,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
-CLASSES = "benign,bruteforce,c2_exfil,dos,scan,web_attack"
+
+
+def model_version(ml):
+    """The shipped model's "version" metric (spectre-ml inspect)."""
+    out = subprocess.run([ml, "inspect", MODEL], capture_output=True, text=True).stdout
+    return next((ln.split(": ", 1)[1].strip() for ln in out.splitlines() if ln.strip().startswith("version: ")), "")
+
+
+def model_classes(ml):
+    """The shipped model's classes (spectre-ml inspect), for models compiled from its JSON."""
+    out = subprocess.run([ml, "inspect", MODEL], capture_output=True, text=True).stdout
+    return next((ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("classes: ")), "")
 
 passed = 0
 failed = 0
@@ -116,11 +127,11 @@ def make_models(ml, tmp):
         return None, None
     feats = subprocess.run([ml, "schema", "--csv"], capture_output=True, text=True).stdout.strip()
     v3 = os.path.join(tmp, "v3.spm")
-    r1 = subprocess.run([ml, "compile", MODEL_JSON, "-o", v3, "--features", feats, "--classes", CLASSES,
+    r1 = subprocess.run([ml, "compile", MODEL_JSON, "-o", v3, "--features", feats, "--classes", model_classes(ml),
                          "--threshold", "0.7", "--metric", "version=3"], capture_output=True, text=True)
     other = os.path.join(tmp, "otherschema.spm")
     names = ",".join("x%d" % i for i in range(len(feats.split(","))))
-    r2 = subprocess.run([ml, "compile", MODEL_JSON, "-o", other, "--features", names, "--classes", CLASSES],
+    r2 = subprocess.run([ml, "compile", MODEL_JSON, "-o", other, "--features", names, "--classes", model_classes(ml)],
                         capture_output=True, text=True)
     return (v3 if r1.returncode == 0 else None), (other if r2.returncode == 0 else None)
 
@@ -149,7 +160,7 @@ def run(cp, c, ml, tmp):
     r, j = jctl(c, sock, "model", "list")
     models = j["result"]["models"] if j else []
     check("model list --json one active", len(models) == 1 and models[0]["active"] and models[0]["name"] == "default"
-          and models[0]["version"] == "2" and len(models[0]["sha256"]) == 64 and models[0]["loaded_at"].endswith("Z"),
+          and models[0]["version"] == model_version(ml) and len(models[0]["sha256"]) == 64 and models[0]["loaded_at"].endswith("Z"),
           r.stdout)
     sha_default = models[0]["sha256"] if models else ""
     check("registry copy named by sha256",
@@ -189,11 +200,11 @@ def run(cp, c, ml, tmp):
         r = ctl(c, sock, "status")
         check("status shows v3 version 3", "model        v3 version 3" in r.stdout, r.stdout)
         r, j = jctl(c, sock, "model", "rollback")
-        check("rollback --json", r.returncode == 0 and j and j["result"]["active"]["version"] == "2"
+        check("rollback --json", r.returncode == 0 and j and j["result"]["active"]["version"] == model_version(ml)
               and j["result"]["was"]["version"] == "3", r.stdout + r.stderr)
         r, j = jctl(c, sock, "model", "list")
         act = [m for m in j["result"]["models"] if m["active"]] if j else []
-        check("after rollback: 2 versions, default v2 active", j and len(j["result"]["models"]) == 2 and len(act) == 1
+        check("after rollback: 2 versions, the default model active", j and len(j["result"]["models"]) == 2 and len(act) == 1
               and act[0]["sha256"] == sha_default, r.stdout)
         r = ctl(c, sock, "model", "rollback")
         check("rollback with no previous: exit 1", r.returncode == 1 and "no previous" in r.stderr, r.stderr)
