@@ -11,10 +11,18 @@ using namespace spectre::ml;
 namespace {
 
 std::string flow(int id, const char* src, const char* dst, int dport, const char* start, const char* end) {
-  return "{\"timestamp\":\"" + std::string(end) + "\",\"flow_id\":" + std::to_string(id) +
-         ",\"event_type\":\"flow\",\"src_ip\":\"" + src + "\",\"src_port\":40000,\"dest_ip\":\"" + dst +
-         "\",\"dest_port\":" + std::to_string(dport) + ",\"proto\":\"TCP\",\"flow\":{\"start\":\"" + start +
-         "\",\"end\":\"" + end + "\"}}\n";
+  std::string s = "{\"timestamp\":\"";
+  s += end;
+  s += "\",\"flow_id\":" + std::to_string(id) + ",\"event_type\":\"flow\",\"src_ip\":\"";
+  s += src;
+  s += "\",\"src_port\":40000,\"dest_ip\":\"";
+  s += dst;
+  s += "\",\"dest_port\":" + std::to_string(dport) + ",\"proto\":\"TCP\",\"flow\":{\"start\":\"";
+  s += start;
+  s += "\",\"end\":\"";
+  s += end;
+  s += "\"}}\n";
+  return s;
 }
 
 std::string alert(int id, int gid, const std::string& extra) {
