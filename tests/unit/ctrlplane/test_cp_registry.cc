@@ -47,7 +47,11 @@ TEST(CpRegistry, ValidateReadsNameVersionShaLikeTheDataPlane) {
   ASSERT_TRUE(spectre::ml::load_artifact_file(model_path(), m, err));
   EXPECT_EQ(c.entry.name, "default");
   EXPECT_EQ(c.entry.sha256, m.sha256);
-  EXPECT_EQ(c.entry.version, "2");  // metric version=2 (ml/models/train_default.sh)
+  std::string version;  // the artifact's "version" metric (ml/models/train_default.sh), as the data plane reads it
+  for (const auto& [k, v] : m.metrics)
+    if (k == "version") version = std::to_string(int64_t(v));
+  ASSERT_FALSE(version.empty());
+  EXPECT_EQ(c.entry.version, version);
   EXPECT_EQ(c.entry.kind, "xgboost");
   EXPECT_EQ(c.num_features, 58u);
   EXPECT_EQ(c.size, fs::file_size(model_path()));

@@ -116,11 +116,15 @@ TEST(Calibration, ThresholdsAreTheTightestWithinBudget) {
     float lower = std::nextafter(th, -std::numeric_limits<float>::infinity());
     size_t over2 = 0;
     for (float v : hi) over2 += v >= lower;
-    if (over2 != over) EXPECT_GT(over2, k);
+    if (over2 != over) {
+      EXPECT_GT(over2, k);
+    }
     double higher = std::nextafter(tl, std::numeric_limits<double>::infinity());
     size_t below2 = 0;
     for (double v : lo) below2 += v < higher;
-    if (below2 != below) EXPECT_GT(below2, k);
+    if (below2 != below) {
+      EXPECT_GT(below2, k);
+    }
   }
   EXPECT_TRUE(std::isinf(threshold_at_least({}, 99.9)));
   EXPECT_TRUE(std::isinf(threshold_below({}, 99.9)));
