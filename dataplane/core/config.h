@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/behave/config.h"
 #include "dataplane/decode/defrag.h"
 #include "dataplane/flow/flow.h"
 
@@ -58,6 +59,8 @@ struct Config {
   std::string control_instance;        // empty: no channel (--instance NAME)
   uint32_t control_event_ring_kb = 4096;  // per worker
   std::string control_group;           // group allowed to use the segment (mode 0660); empty: owner only (0600)
+  // Behaviour detectors (behaviour:), dataplane/behave/config.h.
+  behave::Config behave;
 };
 
 // Reads a YAML file over the defaults. Returns nullopt and sets `err`

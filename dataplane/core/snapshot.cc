@@ -24,6 +24,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
     s->ml.points[i] = uint16_t(cfg.ml_points[i]);
   for (size_t i = cfg.ml_points.size(); i < kMaxScorePoints; i++) s->ml.points[i] = 0;
   s->ml.dump = !cfg.dump_features.empty();
+  behave::build_settings(cfg.behave, cfg.address_vars, s->behave);
   return s;
 }
 

@@ -11,6 +11,7 @@
 
 #include <rte_rcu_qsbr.h>
 
+#include "dataplane/behave/config.h"
 #include "dataplane/core/config.h"
 #include "dataplane/detect/detect.h"
 #include "dataplane/features/scoring.h"
@@ -30,6 +31,7 @@ struct Snapshot {
   bool checksum_validate = false;
   std::shared_ptr<const CompiledRuleset> rules;  // null: no signature inspection
   MlSettings ml;
+  behave::Settings behave;      // behaviour detectors (dataplane/behave/)
 };
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);
