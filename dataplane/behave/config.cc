@@ -201,6 +201,9 @@ bool parse_config(const YAML::Node& n, const std::string& path, Config& c, std::
     if (k == "beacon")
       return p.each(v, "behaviour.beacon", [&](const std::string& sk, const YAML::Node& sv) {
         if (sk == "min_connections") return p.u32(sv, c.beacon_min, 4, 16);
+        if (sk == "udp") {
+          try { c.beacon_udp = sv.as<bool>(); return true; } catch (const YAML::Exception&) { return p.fail(sv, "expected true or false"); }
+        }
         if (sk == "max_cv") return p.num(sv, c.beacon_cv, 0, 10);
         if (sk == "max_size_cv") return p.num(sv, c.beacon_size_cv, 0, 100);
         if (sk == "min_interval") return p.u32(sv, c.beacon_min_interval_s, 0, 86400);

@@ -40,8 +40,8 @@ struct Config {
   uint32_t flood_window_s = 10;  // SYN flood and flood
   double grow = 4;               // re-alert when an episode's flow count grows by this factor
   // scan: per source; (horizontal OR vertical) AND failed ratio.
-  uint32_t scan_dsts = 25, scan_ports = 25;
-  double scan_failed_ratio = 0.6;
+  uint32_t scan_dsts = 25, scan_ports = 50;
+  double scan_failed_ratio = 0.7;
   // synflood: per destination host, TCP SYNs not completing the handshake.
   double syn_half_open_per_s = 20;
   // flood: per destination host, unsolicited / unanswered flows (reflection).
@@ -50,10 +50,13 @@ struct Config {
   // bruteforce: per (src, dst, port) short sessions to an auth service, or HTTP 401/403.
   uint32_t brute_attempts = 12;
   uint32_t brute_max_duration_s = 30;
-  std::vector<uint32_t> auth_ports = {21, 22, 23, 25, 88, 110, 139, 143, 445, 465, 587, 993, 995,
+  // Not 25 (relays deliver in bursts) nor 88 (a Kerberos logon is a burst of
+  // short exchanges; without the KDC's error codes they look like guessing).
+  std::vector<uint32_t> auth_ports = {21, 22, 23, 110, 139, 143, 445, 465, 587, 993, 995,
                                       1433, 3306, 3389, 5432, 5900, 5901};
   // beacon: per (src, dst, port) connection starts.
   uint32_t beacon_min = 8;
+  bool beacon_udp = false;       // UDP keepalives (VoIP, games, metrics) are periodic by design
   double beacon_cv = 0.25, beacon_size_cv = 0.5;
   uint32_t beacon_min_interval_s = 2, beacon_max_interval_s = 3600;
   std::vector<uint32_t> beacon_exclude_ports = {53, 67, 68, 123, 137, 138, 1900, 5353, 5355,

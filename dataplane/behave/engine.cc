@@ -324,17 +324,20 @@ void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
     }
     return;
   }
-  // Beacon: regular connection starts (and sizes) between the pair.
-  if (m.kind != kStart || s.beacon_excluded(m.dport)) return;
+  // Beacon: regular starts (and sizes) of answered connections between the
+  // pair (a C2 channel is answered; unanswered repeats are scans or floods).
+  if (m.kind != kAnswer || (m.flags & kRstByReceiver) || s.beacon_excluded(m.dport)) return;
+  if (m.proto == 17 && !c.beacon_udp) return;
+  const uint64_t t = m.first_ts;
   uint32_t n = e->nstart < kKeep ? e->nstart : kKeep;
   if (n == kKeep) {
-    if (m.ts <= e->starts[0]) return;  // older than everything kept
+    if (t <= e->starts[0]) return;  // older than everything kept
     std::memmove(e->starts, e->starts + 1, (kKeep - 1) * 8);
     n--;
   }
   uint32_t i = n;
-  while (i && e->starts[i - 1] > m.ts) { e->starts[i] = e->starts[i - 1]; i--; }  // late arrivals (other worker)
-  e->starts[i] = m.ts;
+  while (i && e->starts[i - 1] > t) { e->starts[i] = e->starts[i - 1]; i--; }  // late arrivals (other worker)
+  e->starts[i] = t;
   e->nstart = uint8_t(n + 1);
   n++;
   if (n < c.beacon_min) return;
@@ -355,7 +358,7 @@ void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
   ev.size_cv = ns >= 4 ? cv_of(sz, int(ns), nullptr) : 0.f;
   bool hit = cv <= c.beacon_cv && mean >= c.beacon_min_interval_s && mean <= c.beacon_max_interval_s &&
              (ns < 4 || ev.size_cv <= c.beacon_size_cv) &&
-             double(m.ts - e->starts[n - 2]) * 1e-9 <= 3 * mean;  // still in rhythm
+             double(t - e->starts[n - 2]) * 1e-9 <= 3 * mean;  // still in rhythm
   ent.det = kBeacon;
   if (hit && !e->ep[1].active && s.allowed(kBeacon, m.src, m.dst, m.ip_ver, m.dport)) hit = false;
   if (e->ep[0].active) hit = false;  // a brute force's rapid, regular attempts are not a beacon
