@@ -314,7 +314,14 @@ TEST(Behave, PeriodicBenignIsNotBeacon) {
   Rig r;
   r.feed(periodic("10.0.0.33", "10.0.0.123", 123, 17, 14, 64 * kS, 0, 1));    // NTP
   r.feed(periodic("10.0.0.34", "10.0.0.143", 993, 6, 12, 300 * kS, 0, 2));    // IMAPS polling
-  r.feed(periodic("10.0.0.37", "203.0.113.9", 443, 6, 14, 30 * kS, 12 * int64_t(kS), 4));  // irregular
+  {  // human-driven: Poisson arrivals, mean 30 s
+    std::mt19937_64 g(4);
+    std::exponential_distribution<double> gap(1.0 / 30);
+    std::vector<F> fl = periodic("10.0.0.37", "203.0.113.9", 443, 6, 14, 0, 0, 4);
+    double t = 0;
+    for (F& f : fl) f.start = kT0 + uint64_t((t += gap(g)) * 1e9);
+    r.feed(fl);
+  }
   r.feed(periodic("10.0.0.38", "203.0.113.10", 5000, 17, 14, 60 * kS, 0, 5));  // UDP keepalive
   r.finish();
   EXPECT_TRUE(r.sink.v.empty());
