@@ -182,14 +182,26 @@ E* Engine::find(E* table, uint32_t sets, const E& key, uint64_t ts, Sink& out, c
   return victim;
 }
 
+// Whether a summary can count for brute force or beaconing (else no pair lookup).
+static bool pair_relevant(const Settings& s, const Summary& m) {
+  if (m.flags & kUnsolicited) return false;
+  bool beacon_ok = !s.beacon_excluded(m.dport) && (m.proto == 6 || s.c.beacon_udp);
+  if (m.kind == kAnswer) return beacon_ok && !(m.flags & kRstByReceiver);
+  if (m.kind != kEnd) return false;
+  if (m.http_deny) return true;
+  return (m.flags & kEstablished) && (s.is_auth(m.dport) || beacon_ok);
+}
+
 void Engine::on_summary(const Settings& s, const Summary& m, Sink& out) {
   if (m.kind == kClock) return;
   if (m.ts > clock_) clock_ = m.ts;
   if (m.route & kToSrc) {
     ctr.summaries++;
     on_src(s, m, out);
-    if (m.proto == 6 || m.proto == 17) on_pair(s, m, out);
-    if (m.kind == kEnd && m.bytes[0]) on_exfil(s, m, out);
+    // Table lookups are the cost (a cache miss each): only what can count.
+    if ((m.proto == 6 || m.proto == 17) && pair_relevant(s, m)) on_pair(s, m, out);
+    // Outbound volume: flows of >= 64 KiB (smaller ones only feed the source's baseline).
+    if (m.kind == kEnd && m.bytes[0] >= 65536) on_exfil(s, m, out);
   }
   if (m.route & kToDst) {
     ctr.summaries++;
