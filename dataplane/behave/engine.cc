@@ -147,12 +147,18 @@ Engine::Engine(const Sizes& sz, uint16_t worker) : worker_(worker) {
   src_ = reserve<Src>(sz.sources, src_sets_, map_bytes_[0]);
   pair_ = reserve<Pair>(sz.pairs, pair_sets_, map_bytes_[1]);
   vic_ = reserve<Victim>(sz.victims, vic_sets_, map_bytes_[2]);
+  ksrc_ = new Src{};
+  kpair_ = new Pair{};
+  kvic_ = new Victim{};
 }
 
 Engine::~Engine() {
   munmap(src_, map_bytes_[0]);
   munmap(pair_, map_bytes_[1]);
   munmap(vic_, map_bytes_[2]);
+  delete ksrc_;
+  delete kpair_;
+  delete kvic_;
 }
 
 // The entry for `key` (the key fields of a zeroed E), created if absent; a
@@ -192,6 +198,41 @@ static bool pair_relevant(const Settings& s, const Summary& m) {
   return (m.flags & kEstablished) && (s.is_auth(m.dport) || beacon_ok);
 }
 
+namespace {
+template <class E>
+void prefetch_set(const E* table, uint32_t sets, const E& key) {
+  const E* set = table + (key_hash(key) & (sets - 1)) * 4;
+  for (int i = 0; i < 4; i++) __builtin_prefetch(&set[i]);  // the line with used, key, last_ts
+}
+}  // namespace
+
+void Engine::prefetch(const Settings& s, const Summary& m) const {
+  if (m.kind == kClock) return;
+  if (m.route & kToSrc) {
+    Src& k = *ksrc_;
+    std::memcpy(k.addr, m.src, 16);
+    k.ver = m.ip_ver;
+    prefetch_set(src_, src_sets_, k);
+    if ((m.proto == 6 || m.proto == 17) && pair_relevant(s, m)) {
+      Pair& p = *kpair_;
+      std::memcpy(p.src, m.src, 16);
+      std::memcpy(p.dst, m.dst, 16);
+      p.dport = m.dport;
+      p.proto = m.proto;
+      p.ver = m.ip_ver;
+      prefetch_set(pair_, pair_sets_, p);
+    }
+  }
+  if ((m.route & kToDst) && !(m.flags & kMidstream)) {
+    Victim& v = *kvic_;
+    std::memcpy(v.addr, m.dst, 16);
+    v.ver = m.ip_ver;
+    v.dport = 0;
+    v.proto = 0;
+    prefetch_set(vic_, vic_sets_, v);
+  }
+}
+
 void Engine::on_summary(const Settings& s, const Summary& m, Sink& out) {
   if (m.kind == kClock) return;
   if (m.ts > clock_) clock_ = m.ts;
@@ -218,7 +259,7 @@ static bool is_probe(const Summary& m) {
 }
 
 void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
-  Src key{};
+  Src& key = *ksrc_;
   std::memcpy(key.addr, m.src, 16);
   key.ver = m.ip_ver;
   Src* e = find(src_, src_sets_, key, m.ts, out, s);
@@ -257,14 +298,19 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
   } else if (!(m.flags & (kAnswered | kRstByReceiver))) {
     sl->failed++;  // ended unanswered
   }
-  // Window figures.
+  // Window figures; the bitmaps (and their logarithms) only when the failures could make a scan.
   uint32_t now = uint32_t(e->last_ts / slot_ns + 1);
-  uint64_t dw[4] = {}, pw[4] = {};
   uint32_t probes = 0, ok = 0, failed = 0;
+  for (const SrcSlot& x : e->slot)
+    if (live(x.epoch, now)) { probes += x.probes; ok += x.ok; failed += x.failed; }
+  const Config& cc = s.c;
+  if (!e->scan.active && (failed < std::min(cc.scan_dsts, cc.scan_ports) / 2 ||
+                          double(failed) < cc.scan_failed_ratio * double(ok + failed)))
+    return;
+  uint64_t dw[4] = {}, pw[4] = {};
   for (const SrcSlot& x : e->slot) {
     if (!live(x.epoch, now)) continue;
     for (int i = 0; i < 4; i++) { dw[i] |= x.dsts[i]; pw[i] |= x.ports[i]; }
-    probes += x.probes; ok += x.ok; failed += x.failed;
   }
   Evidence ev{};
   ev.distinct_dsts = estimate(dw, 4);
@@ -299,7 +345,7 @@ float cv_of(const double* v, int n, double* mean_out) {
 // Brute force and beacon, per (source, destination, service).
 void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
   if (m.flags & kUnsolicited) return;
-  Pair key{};
+  Pair& key = *kpair_;
   std::memcpy(key.src, m.src, 16);
   std::memcpy(key.dst, m.dst, 16);
   key.dport = m.dport;
@@ -381,15 +427,17 @@ void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
 // Exfiltration: outbound bytes of the pair in the window against the source's baseline.
 void Engine::on_exfil(const Settings& s, const Summary& m, Sink& out) {
   if (!s.home_net.empty() && s.in_home(m.dst, m.ip_ver)) return;
-  Src skey{};
+  Src& skey = *ksrc_;
   std::memcpy(skey.addr, m.src, 16);
   skey.ver = m.ip_ver;
   const Src* se = find(src_, src_sets_, skey, m.ts, out, s);
   float baseline = se->baseline;
-  Pair key{};
+  Pair& key = *kpair_;
   std::memcpy(key.src, m.src, 16);
   std::memcpy(key.dst, m.dst, 16);
-  key.ver = m.ip_ver;  // dport 0, proto 0: the whole pair
+  key.ver = m.ip_ver;
+  key.dport = 0;  // dport 0, proto 0: the whole pair
+  key.proto = 0;
   Pair* e = find(pair_, pair_sets_, key, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   PairSlot* sl = slot_at(e->slot, m.ts, slot_ns);
@@ -416,9 +464,11 @@ void Engine::on_victim(const Settings& s, const Summary& m, Sink& out) {
   if (m.flags & kMidstream) return;
   bool syn = m.proto == 6 && (m.flags & kSynStart);
   bool unsol = !syn;  // TCP without SYN, UDP, ICMP: a flow the destination may never answer
-  Victim key{};
+  Victim& key = *kvic_;
   std::memcpy(key.addr, m.dst, 16);
   key.ver = m.ip_ver;
+  key.dport = 0;
+  key.proto = 0;
   Victim* e = find(vic_, vic_sets_, key, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.flood_window_ns / kSlots, 1);
   VicSlot* sl = slot_at(e->slot, m.ts, slot_ns);
@@ -484,7 +534,7 @@ void Engine::on_slow(const Settings& s, const Summary& m, Sink& out) {
   double rate = double(m.bytes[0]) / (double(dur) * 1e-9);
   bool partial = m.http_req == 0 && m.pkts[0] >= 3;
   if (rate > c.slow_max_rate || !partial) return;
-  Victim key{};
+  Victim& key = *kvic_;
   std::memcpy(key.addr, m.dst, 16);
   key.ver = m.ip_ver;
   key.dport = m.dport;

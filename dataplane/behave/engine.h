@@ -76,6 +76,9 @@ class Engine {
 
   // Processes the parts of `m` named by m.route. ~100-300 cycles + the table misses.
   void on_summary(const Settings& s, const Summary& m, Sink& out);
+  // Prefetches the table sets on_summary(m) will read (callers batch
+  // summaries so that the misses overlap instead of adding up).
+  void prefetch(const Settings& s, const Summary& m) const;
   // Ends episodes idle at `now` for longer than their window (at most
   // `budget` open episodes examined per call). `now` must be a time every
   // worker feeding this engine has reached (stage.cc: the minimum of the
@@ -106,6 +109,11 @@ class Engine {
   template <class E> void note_open(E* e, E* table, int t);
   void* entry_at(uint32_t ref);
 
+  // Lookup keys: zeroed once, only their key fields written per lookup
+  // (zeroing a 448-byte key per summary part cost more than the lookup).
+  Src* ksrc_ = nullptr;
+  Pair* kpair_ = nullptr;
+  Victim* kvic_ = nullptr;
   Src* src_ = nullptr;
   Pair* pair_ = nullptr;
   Victim* vic_ = nullptr;

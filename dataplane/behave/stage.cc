@@ -79,19 +79,50 @@ void fill(Summary& m, const Flow& f, behave::Kind k, uint64_t ts) {
   m.flags = fl;
 }
 
+uint32_t drain(WorkerCtx& w, const behave::Settings& st, uint32_t budget);
+
+// A full mailbox. Live: drop and count (never wait on another worker).
+// Offline (nothing may be lost): wait, draining our own mailboxes meanwhile,
+// so two workers filling each other's mailbox still both progress.
+void push_full(WorkerCtx& w, const Snapshot& s, SpscRing<Summary>& r, const Summary& m) {
+  behave::Ctx& b = *w.behave;
+  if (!w.block_on_full) {
+    b.eng.ctr.mailbox_drops++;
+    return;
+  }
+  while (!r.push(m)) {
+    drain(w, s.behave, 256);
+    rte_pause();
+  }
+}
+
+// Runs this worker's pending summaries: prefetch every table set, then process.
+void run_pending(WorkerCtx& w, const behave::Settings& st) {
+  behave::Ctx& b = *w.behave;
+  if (!b.npend) return;
+  for (uint32_t i = 0; i < b.npend; i++) b.eng.prefetch(st, b.pend[i]);
+  WorkerSink sink(w);
+  for (uint32_t i = 0; i < b.npend; i++) b.eng.on_summary(st, b.pend[i], sink);
+  b.npend = 0;
+}
+
 // Sends `m` to the owners of its source and destination hosts.
 void route(WorkerCtx& w, const Snapshot& s, Summary& m) {
   behave::Ctx& b = *w.behave;
   uint32_t nw = b.bus ? b.bus->workers() : 1;
-  WorkerSink sink(w);
   uint32_t os = behave::owner(m.src, nw), od = behave::owner(m.dst, nw);
   m.from = uint8_t(b.id);
   m.clock = w.clock_ns;
   auto deliver = [&](uint32_t o, uint8_t r) {
     m.route = r;
-    if (o == b.id) b.eng.on_summary(s.behave, m, sink);
-    else if (!b.bus->ring(b.id, o).push(m)) b.eng.ctr.mailbox_drops++;
-    else b.sent_clock[o] = m.clock;
+    if (o == b.id) {
+      if (b.npend == b.kPend) run_pending(w, s.behave);
+      b.pend[b.npend++] = m;
+    } else {
+      SpscRing<Summary>& r = b.bus->ring(b.id, o);
+      if (!r.push(m)) push_full(w, s, r, m);
+      b.sent_clock[o] = m.clock;
+    }
   };
   if (os == od) {
     deliver(os, behave::kToSrc | behave::kToDst);
@@ -196,6 +227,7 @@ uint64_t safe_clock(WorkerCtx& w) {
 
 void behave_poll(WorkerCtx& w, const Snapshot& s) {
   uint64_t t0 = rte_rdtsc();
+  run_pending(w, s.behave);
   drain(w, s.behave, 4096);
   if (s.behave.c.enabled) {
     WorkerSink sink(w);
@@ -207,6 +239,7 @@ void behave_poll(WorkerCtx& w, const Snapshot& s) {
 void behave_finish(WorkerCtx& w) {
   behave::Ctx& b = *w.behave;
   const Snapshot* s = w.snap;
+  if (s) run_pending(w, s->behave);
   if (b.bus && b.bus->workers() > 1) {
     b.bus->flushed.fetch_add(1, std::memory_order_acq_rel);
     // Others may still be flushing into our mailboxes: keep them drained.

@@ -4,10 +4,11 @@
 //
 // Routing makes a host's state whole: owner(host) = hash(address) % workers.
 // Each worker has a fixed SPSC mailbox to every other worker (nw x nw rings,
-// created at start); owners drain theirs once per burst and tick. A full
-// mailbox drops and counts (behaviour.mailbox_drops), never blocks: two
-// workers waiting on each other's full mailbox would deadlock. With one
-// worker the engine is called directly. Nothing else is shared.
+// created at start); owners drain theirs once per burst and tick. Live, a
+// full mailbox drops and counts (behaviour.mailbox_drops), never waits: two
+// workers waiting on each other's full mailbox would deadlock. Offline the
+// sender waits, draining its own mailboxes meanwhile (both progress). With
+// one worker there is no mailbox. Nothing else is shared.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -68,6 +69,11 @@ struct Ctx {
   // (a kClock heartbeat goes out when ours advanced by 1 s).
   uint64_t peer_clock[kMaxWorkers] = {};
   uint64_t sent_clock[kMaxWorkers] = {};
+  // Summaries for this worker's own engine, processed at the end of the
+  // burst with their table sets prefetched together (misses overlap).
+  static constexpr uint32_t kPend = 64;
+  Summary pend[kPend];
+  uint32_t npend = 0;
 };
 
 }  // namespace behave
