@@ -62,6 +62,8 @@ const char kUsage[] =
     "  --model FILE.spm     score flows with this model (as spectre-dp --model)\n"
     "  --features-only      also a run with per-flow feature tracking alone (no model, no dump:\n"
     "                       no row is extracted); with --model, before the model run\n"
+    "  --behaviour          the behaviour stage on (default sizes; mailboxes with 2+ workers); its\n"
+    "                       cycles per packet (cyc_behave over the whole run) are printed per run\n"
     "  --score-points N,M   early scoring after N and M packets (default 4,16; up to 3; 'none')\n"
     "                       The alert ring is then emptied after every burst (as the output\n"
     "                       thread would), in every run, so ML alerts and their explanations\n"
@@ -251,6 +253,9 @@ int parse_options(int argc, char** argv, Options& o) {
     } else if (name == "--model") {
       if (!need() || val.empty()) return usage_error("--model needs a .spm file");
       o.model_path = val;
+    } else if (name == "--behaviour") {
+      if (int rc = flag()) return rc;
+      o.behaviour = true;
     } else if (name == "--features-only") {
       if (int rc = flag()) return rc;
       o.features_only = true;

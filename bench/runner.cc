@@ -542,6 +542,12 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
     free_sources(ws);
     return false;
   }
+  std::unique_ptr<behave::Bus> bus;
+  snap->behave.c.enabled = o.behaviour;
+  if (o.behaviour) {
+    if (nw > 1) bus = std::make_unique<behave::Bus>(nw, cfg.behave.mailbox);
+    for (WorkerSlot& w : ws) w.ctx->behave = std::make_unique<behave::Ctx>(w.id, behave::Sizes{}, bus.get());
+  }
   uint64_t mbufs = 0;
   for (const WorkerSlot& w : ws) mbufs += w.ring_order.size();
   fmt::print(stderr, "  built {} mbufs over {} worker(s) in {:.1f} s; running{}\n", mbufs, nw,
@@ -578,6 +584,17 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
 
   out = summarise(spec, o, ws, hz);
   verify(out, ws, pcap == nullptr, spec.profile == "mix");
+  if (o.behaviour) {
+    uint64_t cyc = 0, pk = 0, sums = 0, drops = 0;
+    for (const WorkerSlot& w : ws) {
+      cyc += w.ctx->behave->eng.ctr.cyc_behave;
+      sums += w.ctx->behave->eng.ctr.summaries;
+      drops += w.ctx->behave->eng.ctr.mailbox_drops;
+      pk += w.ctx->ctr.dec.pkts;
+    }
+    fmt::print(stderr, "  behaviour stage: {:.1f} cycles/packet over the run ({} packets, {} summaries, {} mailbox drops)\n",
+               pk ? double(cyc) / double(pk) : 0.0, pk, sums, drops);
+  }
   free_sources(ws);
   return true;
 }

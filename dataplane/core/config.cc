@@ -213,6 +213,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (ck == "group") return L.str(cv, c.control_group);
         return false;
       });
+    if (k == "behaviour") return behave::parse_config(v, path, c.behave, L.err);
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/behave/config.h"
 #include "dataplane/decode/defrag.h"
 #include "dataplane/flow/flow.h"
 
@@ -61,13 +62,13 @@ struct Config {
   std::string control_group;           // group allowed to use the segment (mode 0660); empty: owner only (0600)
   // The file this came from; empty: built-in defaults (--config none).
   std::string source_path;
+  // Behaviour detectors (behaviour:), dataplane/behave/config.h.
+  behave::Config behave;
 };
 
 // Reads a YAML file over the defaults. Input paths in it (rule files, rule
 // directory, classification, model) are relative to the file's directory, so
-// a shipped configuration works from any working directory.
-
-// Returns nullopt and sets `err`
+// a shipped configuration works from any working directory. Returns nullopt and sets `err`
 // ("file:line: message") on a bad file; unknown keys are errors too, so a
 // typo does not silently keep a default.
 std::optional<Config> load_config(const std::string& path, std::string& err);

@@ -9,6 +9,7 @@
 #include <rte_udp.h>
 #include <rte_pause.h>
 
+#include "dataplane/behave/stage.h"
 #include "dataplane/core/fixed_str.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/worker.h"
@@ -32,6 +33,7 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
     rte_pause();
   }
   a->has_ml = false;
+  a->has_behave = false;
   return a;
 }
 
@@ -133,6 +135,7 @@ struct Cursor final : AlertSink, AppSink {
   void on_tx(bool to_server, const BufferSet& b, const AppMeta& meta) override {
     sync_app();
     ml_app(w, f, to_server, meta);
+    if (meta.proto == rules::AppProto::kHttp) behave_http(f, to_server, meta.http_status);
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
     if (app_events && (!to_server || meta.proto == rules::AppProto::kDns)) log_tx(to_server, meta);

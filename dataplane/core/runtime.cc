@@ -68,6 +68,7 @@ struct RxPlan {
 struct App final : ControlActions {
   Options opt;
   Config cfg;
+  std::unique_ptr<behave::Bus> behave_bus;  // worker-to-worker mailboxes; outlives the workers
   std::unique_ptr<SnapshotManager> snaps;
   std::vector<std::unique_ptr<WorkerCtx>> workers;
   std::vector<WorkerCtx*> wptrs;
@@ -489,6 +490,12 @@ int run_dataplane(const Options& opt) {
         app.workers.back()->offline = offline;
         app.workers.back()->block_on_full = offline;
         app.wptrs.push_back(app.workers.back().get());
+      }
+      if (app.cfg.behave.enabled) {  // behaviour stage: tables and mailboxes sized at start
+        if (nw > 1) app.behave_bus = std::make_unique<behave::Bus>(nw, app.cfg.behave.mailbox);
+        behave::Sizes bs{app.cfg.behave.sources, app.cfg.behave.pairs, app.cfg.behave.victims};
+        for (uint32_t k = 0; k < nw; k++)
+          app.workers[k]->behave = std::make_unique<behave::Ctx>(uint16_t(k), bs, app.behave_bus.get());
       }
     } catch (const std::bad_alloc&) {
       fmt::print(stderr, "spectre-dp: out of memory for {} flows per worker\n", per_worker);

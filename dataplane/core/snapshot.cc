@@ -29,6 +29,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   s->home_net_text = vars.address["HOME_NET"];
   std::string err;  // a bad HOME_NET is reported by the rule loader; keep "any" here
   if (!rules::parse_address_set("$HOME_NET", vars, s->home_net, err)) s->home_net = rules::IpSet{};
+  behave::build_settings(cfg.behave, cfg.address_vars, s->behave);
   return s;
 }
 

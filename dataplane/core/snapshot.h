@@ -12,6 +12,7 @@
 
 #include <rte_rcu_qsbr.h>
 
+#include "dataplane/behave/config.h"
 #include "dataplane/core/config.h"
 #include "dataplane/detect/detect.h"
 #include "dataplane/rules/rule.h"
@@ -34,6 +35,7 @@ struct Snapshot {
   MlSettings ml;
   rules::IpSet home_net;        // $HOME_NET as the rules see it (any: matches all)
   std::string home_net_text;    // as configured, for messages
+  behave::Settings behave;      // behaviour detectors (dataplane/behave/)
 };
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);

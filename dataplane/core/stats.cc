@@ -29,6 +29,7 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
     add(t.det, relaxed_copy(w->insp.det.ctr));
     add(t.ml, relaxed_copy(w->ml->ctr));
     t.ml_host_evictions += w->ml->hosts.evictions();
+    if (w->behave) add(t.behave, relaxed_copy(w->behave->eng.ctr));
     t.worker_pkts.push_back(c.dec.pkts);
   }
   t.w.loop_max_ns = loop_max;  // a maximum, not a sum
@@ -97,9 +98,13 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
   fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
                     "\"host_evictions\":{},\"guard\":{{\"scored\":{},\"vetoed\":{}}},"
-                    "\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}}}}}\n",
+                    "\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}",
                  t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions, t.ml.guarded,
                  t.ml.guard_vetoed, t.ml.shadow_scored, t.ml.shadow_alerts, t.ml.shadow_agree);
+  const behave::Counters& b = t.behave;
+  fmt::format_to(o, ",\"behaviour\":{{\"summaries\":{},\"alerts\":{},\"episodes\":{},\"evictions\":{},"
+                    "\"mailbox_drops\":{}}}}}}}\n",
+                 b.summaries, b.alerts, b.episodes, b.evictions, b.mailbox_drops);
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {
@@ -140,11 +145,16 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
   if (t.ml.rows)
     fmt::print(f, "  ml: {} rows at scoring points, {} scored, {} alerts, {} dumped, guard scored {} vetoed {}\n",
                t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml.guarded, t.ml.guard_vetoed);
+  if (t.behave.summaries)
+    fmt::print(f, "  behaviour: {} summaries, {} alerts, {} episodes, {} evictions, {} mailbox drops\n",
+               t.behave.summaries, t.behave.alerts, t.behave.episodes, t.behave.evictions, t.behave.mailbox_drops);
   if (d.pkts)
-    fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) ml {:.1f} output {:.1f}\n",
+    fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) ml {:.1f} behaviour {:.1f} "
+                  "output {:.1f}\n",
                double(t.w.cyc_decode) / double(d.pkts), double(t.w.cyc_flow) / double(d.pkts),
                double(t.insp.cyc_inspect) / double(d.pkts), double(t.insp.cyc_detect) / double(d.pkts),
-               double(t.ml.cyc_ml) / double(d.pkts), double(t.w.cyc_output) / double(d.pkts));
+               double(t.ml.cyc_ml) / double(d.pkts), double(t.behave.cyc_behave) / double(d.pkts),
+               double(t.w.cyc_output) / double(d.pkts));
 }
 
 }  // namespace spectre

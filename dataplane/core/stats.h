@@ -42,6 +42,7 @@ struct Totals {
   DetectCounters det{};
   MlCounters ml{};
   uint64_t ml_host_evictions = 0;
+  behave::Counters behave{};
   std::vector<uint64_t> worker_pkts;
 };
 

@@ -31,6 +31,7 @@ void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
   Flow& f = const_cast<Flow&>(cf);  // the table hands out its slot before freeing it
   if (f.session) inspect_flow_end(w, w.snap, f);
   if (f.feat) ml_flow_end(w, f);
+  if (w.behave) behave_flow_end(w, f);
   uint64_t t0 = rte_rdtsc();
   Event ev;
   ev.type = EventType::kFlow;
@@ -156,6 +157,7 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
   f.flags |= dir == 0 ? kFlowSeenToServer : kFlowSeenToClient;
   if (p.ts_ns > f.last_ts) f.last_ts = p.ts_ns;
   if (p.proto == 6) tcp_track(f, p, dir);
+  if (w.behave && !(f.bh & kBhDone)) behave_packet(w, s, f, p, dir);
   // Lazy LRU: re-link on a class change or ~1.07 s after the last re-link.
   // Saves two random cache-line writes per packet; expiry may lag by <= ~1 s
   // (records stay exact: the timeout check above uses last_ts).
@@ -239,6 +241,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   }
   uint64_t t1 = rte_rdtsc();
   uint64_t out0 = w.ctr.cyc_output, insp0 = w.insp.ctr.cyc_inspect, ml0 = w.ml->ctr.cyc_ml;
+  uint64_t bh0 = w.behave ? w.behave->eng.ctr.cyc_behave : 0;
 
   // Lookup pass: buckets are in cache by now; start loading the flows.
   for (int i = 0; i < n; i++) {
@@ -271,11 +274,12 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     }
   }
   if (w.ml->n) ml_flush(w);
+  if (w.behave) behave_poll(w, s);
   for (int i = 0; i < nheld; i++) w.defrag.release(held[i]);
   uint64_t t2 = rte_rdtsc();
   w.ctr.cyc_decode += t1 - t0;
   w.ctr.cyc_flow += (t2 - t1) - (w.ctr.cyc_output - out0) - (w.insp.ctr.cyc_inspect - insp0) -
-                    (w.ml->ctr.cyc_ml - ml0);
+                    (w.ml->ctr.cyc_ml - ml0) - ((w.behave ? w.behave->eng.ctr.cyc_behave : 0) - bh0);
   w.ctr.bursts++;
 }
 
@@ -286,11 +290,13 @@ void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
                  [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
   if (w.defrag.in_flight()) w.defrag.expire(w.clock_ns);
   if (w.ml->n) ml_flush(w);
+  if (w.behave) behave_poll(w, s);
 }
 
 void worker_flush(WorkerCtx& w) {
   w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
   ml_flush(w);
+  if (w.behave) behave_finish(w);
 }
 
 }  // namespace spectre

@@ -7,6 +7,7 @@
 
 #include <rte_mbuf.h>
 
+#include "dataplane/behave/stage.h"
 #include "dataplane/core/inspect.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/decode/decode.h"
@@ -75,6 +76,7 @@ struct alignas(64) WorkerCtx {
   SpscRing<Event> events;
   InspectCtx insp;            // reassembly, app layer, detection, alert ring
   std::unique_ptr<MlCtx> ml;  // features, scoring points, model scoring
+  std::unique_ptr<behave::Ctx> behave;  // behaviour detectors; null: stage off (set at start)
   const Snapshot* snap = nullptr;  // as of the last burst/tick; valid until the next quiescent()
   WorkerCounters ctr{};
 };

@@ -49,6 +49,18 @@ struct MlAlertMeta {
   } top[3];
 };
 
+// What a behaviour alert adds (dataplane/behave/): the episode and its
+// evidence as of the alert. Counts a detector does not use stay zero.
+struct BehaveAlertMeta {
+  uint64_t episode_id, first_seen, last_seen;  // ns
+  uint64_t flow_ids[4];
+  uint64_t bytes_out, baseline_bytes;
+  float distinct_dsts, distinct_ports, failed_ratio, half_open_per_s, flows_per_s;
+  float intervals_cv, mean_interval_s, size_cv;
+  uint32_t window_s, flows, attempts, sources;
+  uint8_t detector, stage, nids;  // behave::Detector; stage 0 start, 1 grow, 2 end
+};
+
 // One alert, copied out of the ruleset (which a reload may free before the
 // writer formats it). Written in place into the worker's alert ring.
 struct AlertRecord {
@@ -61,6 +73,7 @@ struct AlertRecord {
   uint16_t sport, dport;
   uint8_t ip_ver, proto, app_proto;
   bool to_server, has_flow, has_app, has_ml;
+  bool has_behave;
   uint8_t action;                 // rules::Action
   uint8_t severity;
   uint8_t worker;
@@ -69,6 +82,7 @@ struct AlertRecord {
   char msg[256], category[128], metadata[512];  // NUL-terminated, truncated
   AppMeta app;                    // valid when has_app
   MlAlertMeta ml;                 // valid when has_ml (phase also for kFeatureRow)
+  BehaveAlertMeta behave;         // valid when has_behave
   float features[64];             // kFeatureRow: the row (kNumFeatures used)
 };
 

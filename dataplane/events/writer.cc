@@ -142,7 +142,8 @@ void EventWriter::push_worker_stats() {
     MlCounters ml = relaxed_copy(w->ml->ctr);
     DetectCounters d = relaxed_copy(w->insp.det.ctr);
     InspectCounters ic = relaxed_copy(w->insp.ctr);
-    ctrl_->push_stats(wi, ts, c, ml, d.alerts + ml.alerts, ic.alerts_dropped);
+    uint64_t bh = w->behave ? relaxed_copy(w->behave->eng.ctr).alerts : 0;
+    ctrl_->push_stats(wi, ts, c, ml, d.alerts + ml.alerts + bh, ic.alerts_dropped);
   }
 }
 

@@ -41,10 +41,10 @@ struct alignas(64) Flow {
   uint32_t session;              // worker session slot (stream/app/detect state); 0: none
   uint8_t app_proto;             // rules::AppProto
   uint8_t feat;                  // ML feature state valid (dataplane/features)
-  uint8_t pad[2];
+  uint8_t bh_http_req, bh_http_deny;  // behaviour stage: HTTP requests, 401/403 answers (saturating)
   uint8_t flags;
   uint8_t icmp_type, icmp_code;  // of the first packet
-  uint8_t pad2;
+  uint8_t bh;                    // behaviour stage: BehaveFlowBits (dataplane/behave/stage.h)
   uint32_t lru_stamp;            // last_ts >> 20 (~1.05 ms units) when last LRU-linked
 };
 static_assert(sizeof(Flow) == 128, "Flow must stay two cache lines");

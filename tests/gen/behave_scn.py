@@ -1,0 +1,189 @@
+"""Behaviour-detector scenarios: attacks and the near misses that must not alert.
+
+    frames, expected = build(seed)
+
+Frames are (ts_us, bytes) built with pcaplib's raw builders (scapy is far too
+slow for tens of thousands of packets); `expected` lists the behaviour
+episodes a correct detector reports: (detector, attacker, victim). Floods
+carry attacker None (spoofed / many sources). Every scenario has its own
+hosts so alerts are attributable.
+"""
+import random
+
+from pcaplib import EPOCH_START_US, ether, ip_packet, l4_tcp, l4_udp
+
+SYN, ACK, FIN, RST, PSH = 0x02, 0x10, 0x01, 0x04, 0x08
+HOME_NET = "10.0.0.0/8"
+
+
+class Cap:
+    def __init__(self):
+        self.frames = []
+
+    def tcp(self, t, src, dst, sport, dport, seq, ack, flags, payload=b""):
+        et, l3 = ip_packet(src, dst, 6, l4_tcp(src, dst, sport, dport, seq, ack, flags, payload))
+        self.frames.append((int(t), ether(src, dst, et, l3)))
+
+    def udp(self, t, src, dst, sport, dport, payload=b""):
+        et, l3 = ip_packet(src, dst, 17, l4_udp(src, dst, sport, dport, payload))
+        self.frames.append((int(t), ether(src, dst, et, l3)))
+
+    def session(self, t, c, s, sport, dport, req=b"", resp=b"", gap_us=2000, chunks=None, close=True):
+        """Handshake, request (in `chunks` pieces if given), response, FIN both ways. Returns the end time."""
+        cs, ss = 1000, 5000
+        self.tcp(t, c, s, sport, dport, cs, 0, SYN)
+        self.tcp(t + 300, s, c, dport, sport, ss, cs + 1, SYN | ACK)
+        self.tcp(t + 600, c, s, sport, dport, cs + 1, ss + 1, ACK)
+        t += 600
+        cs += 1
+        ss += 1
+        for piece in (chunks or ([req] if req else [])):
+            t += gap_us
+            self.tcp(t, c, s, sport, dport, cs, ss, PSH | ACK, piece)
+            cs += len(piece)
+        for i in range(0, len(resp), 8000):
+            t += 200
+            self.tcp(t, s, c, dport, sport, ss, cs, PSH | ACK, resp[i:i + 8000])
+            ss += len(resp[i:i + 8000])
+        if close:
+            t += gap_us
+            self.tcp(t, c, s, sport, dport, cs, ss, FIN | ACK)
+            self.tcp(t + 200, s, c, dport, sport, ss, cs + 1, FIN | ACK)
+            self.tcp(t + 400, c, s, sport, dport, cs + 1, ss + 1, ACK)
+            t += 400
+        return t
+
+    def upload(self, t, c, s, sport, dport, total, frame=8000, gap_us=1000):
+        """One connection sending `total` bytes to the server in jumbo segments."""
+        cs, ss = 1, 1
+        self.tcp(t, c, s, sport, dport, cs, 0, SYN)
+        self.tcp(t + 300, s, c, dport, sport, ss, cs + 1, SYN | ACK)
+        cs += 1
+        ss += 1
+        self.tcp(t + 600, c, s, sport, dport, cs, ss, ACK)
+        t += 600
+        sent = 0
+        blob = bytes(frame)
+        while sent < total:
+            t += gap_us
+            self.tcp(t, c, s, sport, dport, cs, ss, ACK, blob)
+            cs += frame
+            sent += frame
+            if sent % (frame * 16) == 0:
+                self.tcp(t + 50, s, c, dport, sport, ss, cs, ACK)
+        self.tcp(t + 100, c, s, sport, dport, cs, ss, FIN | ACK)
+        self.tcp(t + 300, s, c, dport, sport, ss, cs + 1, FIN | ACK)
+        self.tcp(t + 500, c, s, sport, dport, cs + 1, ss + 1, ACK)
+        return t + 500
+
+
+S = 1_000_000  # microseconds per second
+
+
+def attacks(cap, t0, rnd):
+    exp = []
+    # Vertical SYN scan: 300 ports of one host, closed ports reset, a few open.
+    a, v = "10.1.0.66", "10.1.0.10"
+    for i, port in enumerate(range(1, 301)):
+        t = t0 + 10 * S + i * 20000
+        cap.tcp(t, a, v, 40000, port, 7, 0, SYN)
+        if port in (22, 80, 443):
+            cap.tcp(t + 200, v, a, port, 40000, 9, 8, SYN | ACK)
+            cap.tcp(t + 400, a, v, 40000, port, 8, 0, RST)
+        else:
+            cap.tcp(t + 200, v, a, port, 40000, 0, 8, RST | ACK)
+    exp.append(("scan", a, None))
+    # Horizontal scan: port 445 on 60 hosts, nobody answers.
+    a = "10.1.0.67"
+    for i in range(60):
+        cap.tcp(t0 + 20 * S + i * 50000, a, "10.1.1.%d" % (i + 1), 41000 + i, 445, 1, 0, SYN)
+    exp.append(("scan", a, None))
+    # SYN flood from spoofed sources: 3000 SYNs in 10 s; the victim answers SYN-ACK.
+    v = "10.1.0.20"
+    for i in range(3000):
+        t = t0 + 60 * S + i * 3333
+        src = "100.%d.%d.%d" % (64 + rnd.randrange(60), rnd.randrange(256), 1 + rnd.randrange(250))
+        sp = 1024 + rnd.randrange(60000)
+        cap.tcp(t, src, v, sp, 80, rnd.randrange(1 << 32), 0, SYN)
+        cap.tcp(t + 100, v, src, 80, sp, 77, 1, SYN | ACK)
+    exp.append(("synflood", None, v))
+    # SSH brute force: 40 short sessions in 40 s.
+    a, v = "10.1.0.70", "10.1.0.22"
+    for i in range(40):
+        cap.session(t0 + 120 * S + i * S, a, v, 50000 + i, 22, b"SSH-2.0-libssh\r\n" + bytes(400),
+                    b"SSH-2.0-OpenSSH_9.2\r\n" + bytes(900))
+    exp.append(("bruteforce", a, v))
+    # HTTP basic-auth brute force: 30 requests answered 401.
+    a, v = "10.1.0.71", "10.1.0.25"
+    for i in range(30):
+        cap.session(t0 + 130 * S + i * 700000, a, v, 51000 + i, 8080,
+                    b"GET /admin/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n",
+                    b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+    exp.append(("bruteforce", a, v))
+    # C2 beacon: every 30 s +-2 s, 14 connections of similar size, to an outside host.
+    a, v = "10.1.0.80", "203.0.113.50"
+    for i in range(14):
+        t = t0 + 200 * S + i * 30 * S + rnd.randrange(-2 * S, 2 * S)
+        cap.session(t, a, v, 52000 + i, 8443, bytes(300 + rnd.randrange(40)), bytes(500 + rnd.randrange(40)))
+    exp.append(("beacon", a, v))
+    # Slowloris: 30 connections sending a header line every 10 s, never finishing the request.
+    a, v = "10.1.0.90", "10.1.0.23"
+    for i in range(30):
+        chunks = [b"GET / HTTP/1.1\r\nHost: v\r\n"] + [b"X-a: %d\r\n" % k for k in range(6)]
+        cap.session(t0 + 700 * S + i * 100000, a, v, 53000 + i, 80, chunks=chunks, gap_us=10 * S, close=False)
+    exp.append(("slowdos", None, v))
+    # Exfiltration: 30 MB to an outside host from a host that moved a few KB before.
+    a, v = "10.1.0.100", "198.51.100.7"
+    for i in range(5):
+        cap.session(t0 + (300 + 70 * i) * S, a, "198.51.100.99", 54000 + i, 443, bytes(600), bytes(4000))
+    cap.upload(t0 + 800 * S, a, v, 54100, 443, 30_000_000)
+    exp.append(("exfil", a, v))
+    # Reflection flood: NTP/DNS replies from 80 reflectors to random victim ports.
+    v = "10.1.0.24"
+    for i in range(1500):
+        refl = "192.0.2.%d" % (1 + i % 80) if i % 2 else "198.18.%d.%d" % (i % 80, 7)
+        cap.udp(t0 + 900 * S + i * 3000, refl, v, 123 if i % 2 else 53, 1024 + rnd.randrange(60000), bytes(440))
+    exp.append(("flood", None, v))
+    return exp
+
+
+def near_misses(cap, t0, rnd):
+    # Many DNS names through one resolver.
+    c, r = "10.2.0.30", "10.2.0.53"
+    for i in range(600):
+        t = t0 + 5 * S + i * 100000
+        sp = 20000 + i
+        cap.udp(t, c, r, sp, 53, b"\x12\x34\x01\x00\x00\x01" + bytes(6) + b"\x03www\x04n%03d\x03com\x00\x00\x01\x00\x01" % (i % 1000))
+        cap.udp(t + 900, r, c, 53, sp, b"\x12\x34\x81\x80\x00\x01\x00\x01" + bytes(4) + bytes(40))
+    # A browser: 40 HTTPS connections to one CDN address, then to 40 CDN addresses.
+    c = "10.2.0.31"
+    for i in range(40):
+        cap.session(t0 + 100 * S + i * 250000, c, "198.51.100.10", 30000 + i, 443, bytes(500), bytes(6000))
+        cap.session(t0 + 112 * S + i * 250000, c, "198.51.100.%d" % (20 + i), 31000 + i, 443, bytes(500), bytes(6000))
+    # A nightly backup: 30 MB to an internal server (HOME_NET), nothing before.
+    cap.upload(t0 + 400 * S, "10.2.0.32", "10.2.0.200", 32000, 873, 30_000_000)
+    # An NTP client polling every 64 s (new source port each time).
+    for i in range(14):
+        t = t0 + i * 64 * S + 3 * S
+        cap.udp(t, "10.2.0.33", "10.2.0.123", 33000 + i, 123, bytes(48))
+        cap.udp(t + 2000, "10.2.0.123", "10.2.0.33", 123, 33000 + i, bytes(48))
+    # A mail client polling IMAPS every 5 minutes, successful logins.
+    for i in range(4):
+        cap.session(t0 + i * 300 * S + 7 * S, "10.2.0.34", "10.2.0.143", 34000 + i, 993, bytes(700), bytes(3000))
+    # A monitoring system polling 40 hosts over SNMP every 60 s (all answer).
+    for r_ in range(3):
+        for h in range(40):
+            t = t0 + 600 * S + r_ * 60 * S + h * 20000
+            host = "10.2.1.%d" % (h + 1)
+            cap.udp(t, "10.2.0.35", host, 35000 + r_ * 100 + h, 161, bytes(40))
+            cap.udp(t + 1500, host, "10.2.0.35", 161, 35000 + r_ * 100 + h, bytes(90))
+
+
+def build(seed=7):
+    rnd = random.Random(seed)
+    cap = Cap()
+    t0 = EPOCH_START_US
+    exp = attacks(cap, t0, rnd)
+    near_misses(cap, t0, rnd)
+    cap.frames.sort(key=lambda f: f[0])
+    return cap.frames, exp
