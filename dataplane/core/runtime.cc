@@ -167,9 +167,10 @@ void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const Ml
     parts.push_back(fmt::format("{} rules ({} file(s){})", ruleset_rule_count(*rs), cfg.rule_files.size(), dir));
   }
   if (m) parts.push_back(fmt::format("model {} version {}", m->name, m->version));
+  if (cfg.behave.enabled) parts.push_back("behaviour detectors");
   if (parts.empty()) {
-    fmt::print(stderr, "spectre-dp: nothing to detect with: no rules and no model (configuration: {}); "
-               "only flows and transactions are logged\n", cfgname);
+    fmt::print(stderr, "spectre-dp: nothing to detect with: no rules, no model, behaviour detectors off "
+               "(configuration: {}); only flows and transactions are logged\n", cfgname);
     return;
   }
   std::string what;

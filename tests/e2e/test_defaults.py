@@ -102,8 +102,10 @@ def main():
     line = [x for x in r.stderr.splitlines() if "detecting with" in x]
     check(r.returncode == 0 and len(line) == 1, "no options: one 'detecting with' line at start", r.stderr)
     line = line[0] if line else ""
-    check("rules" in line and "model default" in line and os.path.realpath(shipped) in line and "HOME_NET" in line,
-          "no options: the line names rules, the default model, HOME_NET and the shipped configuration", line)
+    check("rules" in line and "model default" in line and "behaviour detectors" in line and
+          os.path.realpath(shipped) in line and "HOME_NET" in line,
+          "no options: the line names rules, the default model, behaviour detectors, HOME_NET and the shipped "
+          "configuration", line)
     check("/var/lib/spectre/rules (absent)" in line or os.path.isdir("/var/lib/spectre/rules"),
           "absent optional rule directory is noted, not an error", line)
     evs = events(eve)
@@ -112,11 +114,18 @@ def main():
     ml = stats[-1]["stats"].get("ml", {}) if stats else {}
     check(ml.get("scored", 0) > 0, "no options: the default model scores flows", ml)
 
-    # 2. --config none and SPECTRE_CONFIG=none: built-in defaults, said so.
+    # 2. --config none and SPECTRE_CONFIG=none: built-in defaults (behaviour detectors only), said so.
     for how, args, envc in (("--config none", ["--config", "none"], None), ("SPECTRE_CONFIG=none", [], "none")):
         r = run(binary, ["-r", atk, "--eve", eve] + args, env_config=envc)
-        check(r.returncode == 0 and "nothing to detect with" in r.stderr and sids(events(eve)) == [],
-              how + ": nothing loaded, says so, no alerts", r.stderr)
+        check(r.returncode == 0 and "detecting with behaviour detectors; HOME_NET" in r.stderr and
+              "built-in defaults" in r.stderr and sids(events(eve)) == [],
+              how + ": no rules or model, says so, no alerts", r.stderr)
+    off = os.path.join(tmp, "off.yaml")
+    with open(off, "w") as fh:
+        fh.write("behaviour: {enabled: false}\n")
+    r = run(binary, ["-r", atk, "--eve", eve, "--config", off])
+    check(r.returncode == 0 and "nothing to detect with" in r.stderr and sids(events(eve)) == [],
+          "nothing at all configured: says there is nothing to detect with", r.stderr)
 
     # 3. SPECTRE_CONFIG names a file whose optional rule directory exists: it loads.
     rdir = os.path.join(tmp, "rules.d")
@@ -127,8 +136,8 @@ def main():
     with open(cfg, "w") as fh:
         fh.write("rules: {dir: rules.d, dir_optional: true}\n")  # relative to the file
     r = run(binary, ["-r", atk, "--eve", eve], env_config=cfg, cwd="/")
-    check(r.returncode == 0 and sids(events(eve)) == [7700001] and "model" not in
-          next((x for x in r.stderr.splitlines() if "detecting with" in x), "model"),
+    check(r.returncode == 0 and sids(events(eve)) == [7700001] and "model " not in
+          next((x for x in r.stderr.splitlines() if "detecting with" in x), "model "),
           "SPECTRE_CONFIG file: rule dir relative to it loads; no model named", r.stderr)
     # An explicit --rules-dir must exist.
     r = run(binary, ["-r", atk, "--config", "none", "--rules-dir", os.path.join(tmp, "nope")])
