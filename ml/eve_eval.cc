@@ -30,10 +30,26 @@ FamilyMap default_family_map() {
                     {"scan", "scan"}, {"syn_flood", "dos"}, {"synflood", "dos"}, {"slow_dos", "dos"},
                     {"slowdos", "dos"}, {"flood", "dos"}, {"brute_force", "bruteforce"}, {"bruteforce", "bruteforce"},
                     {"beacon", "c2_exfil"}, {"beaconing", "c2_exfil"}, {"exfil", "c2_exfil"},
-                    {"exfiltration", "c2_exfil"}}};
+                    {"exfiltration", "c2_exfil"},
+                    // signatures, by their metadata mitre_technique_id (ET's convention)
+                    {"T1046", "scan"}, {"T1595*", "scan"}, {"T1110*", "bruteforce"}, {"T1190", "web_attack"},
+                    {"T1059*", "web_attack"}, {"T1071*", "c2_exfil"}, {"T1041", "c2_exfil"},
+                    {"T1048*", "c2_exfil"}, {"T1572", "c2_exfil"}, {"T1568*", "c2_exfil"},
+                    {"T1498*", "dos"}, {"T1499*", "dos"}}};
 }
 
 namespace {
+
+// A signature alert's family: its first metadata mitre_technique_id through
+// the map; "signature" when it has none or the map does not know it.
+std::string signature_family(const json::Doc& d, uint32_t alert, const FamilyMap& map) {
+  uint32_t md = alert == json::kNone ? json::kNone : d.find(alert, "metadata");
+  uint32_t t = md == json::kNone ? json::kNone : d.find(md, "mitre_technique_id");
+  if (t != json::kNone && d.type(t) == json::Type::Array) t = d.first(t);
+  if (t == json::kNone || d.type(t) != json::Type::String) return "signature";
+  std::string tech = d.str(t), fam = map.family(tech);
+  return fam == tech ? "signature" : fam;
+}
 
 struct EFlow {
   FlowView v;
@@ -120,7 +136,9 @@ bool eve_eval(const std::string& text, const LabelSet* ls, const EveEvalOptions&
         uint32_t ids = b == json::kNone ? json::kNone : d.find(b, "flow_ids");
         if (ids != json::kNone && d.type(ids) == json::Type::Array)
           for (uint32_t k = d.first(ids); k != json::kNone; k = d.next(k)) al.more.emplace_back(d.raw(k));
-      } else al.fam = "signature";
+      } else {
+        al.fam = signature_family(d, a, o.map);
+      }
       double ts = 0;
       parse_label_time(get_str(d, 0, "timestamp"), ts);
       al.v = view_of(d, 0, ts, ts);

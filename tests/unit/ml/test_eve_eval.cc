@@ -114,3 +114,35 @@ TEST(EveEval, FamilyMapPrefixesAndDefaults) {
   EXPECT_EQ(m.family("c2_exfil"), "c2_exfil");  // unmatched: itself
   EXPECT_EQ(m.family("scan"), "scan");
 }
+
+// A signature alert's family comes from its metadata mitre_technique_id (ET's
+// convention); one without a known technique is only "signature".
+TEST(EveEval, SignatureFamilyFromMitreTechnique) {
+  std::string eve = flow(1, "10.0.0.9", "10.0.0.1", 80, kT0, kT1) + flow(2, "10.0.0.9", "10.0.0.1", 8080, kT0, kT1);
+  auto with_technique = [](int id, const char* tech) {
+    std::string a = alert(id, 1, "");
+    const std::string key = "\"signature_id\":1}";
+    return a.replace(a.find(key), key.size(),
+                     std::string("\"signature_id\":1,\"metadata\":{\"mitre_technique_id\":[\"") + tech + "\"]}}");
+  };
+  eve += with_technique(1, "T1190");
+  eve += with_technique(2, "T9999");
+  LabelSet ls;
+  std::string err;
+  ASSERT_TRUE(parse_labels("episode_id,class,mitre_technique,attacker_ip,victim_ip,proto,victim_port,start_ts,end_ts\n"
+                           "e1,web_sqli,T1190,10.0.0.9,10.0.0.1,TCP,80,1767225600,1767225610\n"
+                           "e2,web_xss,T1190,10.0.0.9,10.0.0.1,TCP,8080,1767225600,1767225610\n",
+                           "labels", ls, err))
+      << err;
+  EveEvalOptions o;
+  o.signatures = true;
+  EveEvalResult r;
+  size_t bad = 0;
+  ASSERT_TRUE(eve_eval(eve, &ls, o, r, bad, err)) << err;
+  const auto& wa = r.classes.at("web_attack");
+  EXPECT_EQ(wa.episodes, 2u);
+  EXPECT_EQ(wa.ep_detected, 2u);
+  EXPECT_EQ(wa.ep_right_class, 1u);  // T1190 -> web_attack; T9999 is only "signature"
+  EXPECT_EQ(r.confusion.at("web_attack").at("web_attack"), 1u);
+  EXPECT_EQ(r.confusion.at("web_attack").at("signature"), 1u);
+}
