@@ -234,6 +234,8 @@ void build_settings(const Config& c, const std::map<std::string, std::string>& v
   s.flood_window_ns = uint64_t(c.flood_window_s) * 1000000000ull;
   set_bits(c.auth_ports, s.auth_bits);
   set_bits(c.beacon_exclude_ports, s.beacon_excl_bits);
+  // Regular attempts at an authentication port are brute force, not a beacon.
+  for (uint32_t p : c.auth_ports) s.beacon_excl_bits[(p & 0xffff) >> 6] |= 1ull << (p & 63);
   s.home_net.clear();
   auto it = vars.find("HOME_NET");
   if (it == vars.end()) return;

@@ -58,14 +58,14 @@ struct Config {
   uint32_t beacon_min = 8;
   bool beacon_udp = false;       // UDP keepalives (VoIP, games, metrics) are periodic by design
   double beacon_cv = 0.25, beacon_size_cv = 0.5;
-  uint32_t beacon_min_interval_s = 2, beacon_max_interval_s = 3600;
+  uint32_t beacon_min_interval_s = 1, beacon_max_interval_s = 3600;
   std::vector<uint32_t> beacon_exclude_ports = {53, 67, 68, 123, 137, 138, 1900, 5353, 5355,
                                                 110, 143, 993, 995};
   // slowdos: per (dst, port) long flows with tiny to-server rates.
   uint32_t slow_flows = 15, slow_min_duration_s = 20;
   double slow_max_rate = 64;     // bytes/s to server
   // exfil: per (src, dst) outbound bytes in the window.
-  uint64_t exfil_min_bytes = 20000000;
+  uint64_t exfil_min_bytes = 10000000;
   double exfil_factor = 10;      // x the source's EWMA of outbound bytes per window
   std::vector<AllowRule> allow;
 };

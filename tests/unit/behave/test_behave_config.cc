@@ -31,6 +31,17 @@ TEST(BehaveConfig, DefaultsOn) {
   EXPECT_TRUE(c.behave.enabled);
   EXPECT_EQ(c.behave.window_s, 60u);
   EXPECT_DOUBLE_EQ(c.behave.grow, 4.0);
+  // Authentication ports are the brute-force detector's, never beacon candidates,
+  // also when the operator replaces the beacon exclusion list.
+  behave::Settings s;
+  behave::Config bc = c.behave;
+  bc.beacon_exclude_ports = {53};
+  behave::build_settings(bc, {}, s);
+  EXPECT_TRUE(s.beacon_excluded(53));
+  EXPECT_TRUE(s.beacon_excluded(22));
+  EXPECT_TRUE(s.beacon_excluded(3389));
+  EXPECT_FALSE(s.beacon_excluded(443));
+  EXPECT_FALSE(s.beacon_excluded(8443));
 }
 
 TEST(BehaveConfig, EveryKey) {
