@@ -103,7 +103,15 @@ bool eve_eval(const std::string& text, const LabelSet* ls, const EveEvalOptions&
   err_lines = 0;
   std::vector<EFlow> flows;
   std::unordered_map<std::string, size_t> by_id;
-  struct Alert { std::string id; std::vector<std::string> more; int layer; std::string fam; FlowView v; };
+  // seen: a behaviour alert's episode window [first_seen, last_seen].
+  struct Alert {
+    std::string id;
+    std::vector<std::string> more;
+    int layer;
+    std::string fam;
+    FlowView v;
+    double seen0 = 0, seen1 = 0;
+  };
   std::vector<Alert> alerts;
   std::istringstream in(text);
   std::string line;
@@ -133,6 +141,8 @@ bool eve_eval(const std::string& text, const LabelSet* ls, const EveEvalOptions&
       else if (al.layer == 1) {
         uint32_t b = d.find(0, "behaviour");
         al.fam = o.map.family(get_str(d, b, "detector"));
+        parse_label_time(get_str(d, b, "first_seen"), al.seen0);
+        parse_label_time(get_str(d, b, "last_seen"), al.seen1);
         uint32_t ids = b == json::kNone ? json::kNone : d.find(b, "flow_ids");
         if (ids != json::kNone && d.type(ids) == json::Type::Array)
           for (uint32_t k = d.first(ids); k != json::kNone; k = d.next(k)) al.more.emplace_back(d.raw(k));
@@ -198,6 +208,20 @@ bool eve_eval(const std::string& text, const LabelSet* ls, const EveEvalOptions&
     for (size_t e : f.episodes) {
       ep_det[e] |= f.any();
       ep_right[e] |= f.alerted_as.count(o.map.family(ls->episodes[e].cls)) > 0;
+    }
+  }
+  // A behaviour alert speaks of a host or pair over its window, not only of the
+  // few flows it names: it reports every episode of the same family whose
+  // attacker or victim is one of its endpoints and whose time overlaps it.
+  for (const Alert& al : alerts) {
+    if (!ls || al.layer != 1 || al.seen0 <= 0) continue;
+    for (const LabelRule& rule : ls->rules) {
+      const Episode& ep = ls->episodes[rule.episode];
+      if (o.map.family(ep.cls) != al.fam) continue;
+      bool host = rule.attacker.contains(al.v.src) || rule.attacker.contains(al.v.dst) ||
+                  (rule.has_victim && (rule.victim.contains(al.v.dst) || rule.victim.contains(al.v.src)));
+      if (host && al.seen0 <= rule.end + o.slack && al.seen1 >= rule.start - o.slack)
+        ep_det[rule.episode] = ep_right[rule.episode] = 1;
     }
   }
   for (size_t e = 0; ls && e < ls->episodes.size(); ++e) {

@@ -146,3 +146,33 @@ TEST(EveEval, SignatureFamilyFromMitreTechnique) {
   EXPECT_EQ(r.confusion.at("web_attack").at("web_attack"), 1u);
   EXPECT_EQ(r.confusion.at("web_attack").at("signature"), 1u);
 }
+
+// A behaviour alert reports every episode of its family whose attacker or
+// victim is one of its endpoints within its [first_seen, last_seen] window,
+// not only the episodes of the few flows it names.
+TEST(EveEval, BehaviourAlertCoversEpisodesOfItsHostAndWindow) {
+  std::string eve = flow(1, "10.0.0.9", "10.0.0.1", 22, kT0, kT1) + flow(2, "10.0.0.9", "10.0.0.2", 23, kT0, kT1) +
+                    flow(3, "10.0.0.9", "10.0.0.3", 80, kT0, kT1) + flow(4, "10.0.0.9", "10.0.0.4", 25, kT0, kT1);
+  eve += alert(1, 9100, ",\"behaviour\":{\"detector\":\"scan\",\"flow_ids\":[1],"
+                        "\"first_seen\":\"2026-01-01T00:00:01.000000+0000\","
+                        "\"last_seen\":\"2026-01-01T00:00:20.000000+0000\"}");
+  LabelSet ls;
+  std::string err;
+  ASSERT_TRUE(parse_labels("episode_id,class,mitre_technique,attacker_ip,victim_ip,proto,victim_port,start_ts,end_ts\n"
+                           "s1,scan_syn,T1046,10.0.0.9,10.0.0.1,TCP,,1767225600,1767225610\n"
+                           "s2,scan_connect,T1046,10.0.0.9,10.0.0.2,TCP,,1767225605,1767225615\n"
+                           "w1,web_sqli,T1190,10.0.0.9,10.0.0.3,TCP,80,1767225605,1767225615\n"
+                           "s3,scan_udp,T1046,10.0.0.9,10.0.0.4,TCP,,1767225700,1767225710\n",
+                           "labels", ls, err))
+      << err;
+  EveEvalOptions o;
+  EveEvalResult r;
+  size_t bad = 0;
+  ASSERT_TRUE(eve_eval(eve, &ls, o, r, bad, err)) << err;
+  const auto& sc = r.classes.at("scan");
+  EXPECT_EQ(sc.episodes, 3u);
+  EXPECT_EQ(sc.ep_detected, 2u);     // s1 (its flow) and s2 (same attacker, in the window); not s3 (later)
+  EXPECT_EQ(sc.ep_right_class, 2u);
+  EXPECT_EQ(sc.tp, 1u);              // per flow: only the flow the alert names
+  EXPECT_EQ(r.classes.at("web_attack").ep_detected, 0u);  // another family by the same attacker
+}
