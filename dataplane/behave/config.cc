@@ -7,69 +7,16 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "dataplane/core/yaml_reader.h"
+
 namespace spectre::behave {
 
 namespace {
 const char* const kNames[kDetectorEnd] = {"?", "scan", "synflood", "bruteforce", "beacon", "slowdos", "exfil",
                                           "flood"};
 
-struct P {
-  const std::string& path;
-  std::string& err;
-  bool fail(const YAML::Node& n, const std::string& m) {
-    if (err.empty()) err = fmt::format("{}:{}: {}", path, n.Mark().line + 1, m);
-    return false;
-  }
-  bool u32(const YAML::Node& n, uint32_t& out, uint32_t lo, uint32_t hi) {
-    try {
-      uint64_t v = n.as<uint64_t>();
-      if (v < lo || v > hi) return fail(n, fmt::format("value {} out of range [{}, {}]", v, lo, hi));
-      out = uint32_t(v);
-      return true;
-    } catch (const YAML::Exception&) {
-      return fail(n, "expected a non-negative integer");
-    }
-  }
-  bool u64(const YAML::Node& n, uint64_t& out) {
-    try {
-      out = n.as<uint64_t>();
-      return true;
-    } catch (const YAML::Exception&) {
-      return fail(n, "expected a non-negative integer");
-    }
-  }
-  bool num(const YAML::Node& n, double& out, double lo, double hi) {
-    try {
-      double v = n.as<double>();
-      if (!(v >= lo && v <= hi)) return fail(n, fmt::format("value {} out of range [{}, {}]", v, lo, hi));
-      out = v;
-      return true;
-    } catch (const YAML::Exception&) {
-      return fail(n, "expected a number");
-    }
-  }
-  bool ports(const YAML::Node& n, std::vector<uint32_t>& out) {
-    if (!n.IsSequence()) return fail(n, "expected a list of ports");
-    out.clear();
-    for (const auto& e : n) {
-      uint32_t p;
-      if (!u32(e, p, 1, 65535)) return false;
-      out.push_back(p);
-    }
-    return true;
-  }
-  template <typename F>
-  bool each(const YAML::Node& m, const std::string& sec, F&& f) {
-    if (!m.IsMap()) return fail(m, fmt::format("'{}' must be a map", sec));
-    for (const auto& kv : m) {
-      std::string k = kv.first.Scalar();
-      if (!f(k, kv.second)) {
-        if (err.empty()) fail(kv.first, fmt::format("unknown key '{}' in '{}'", k, sec));
-        return false;
-      }
-    }
-    return true;
-  }
+// The shared strict readers plus this section's own value types.
+struct P : YamlReader {
   bool cidr(const YAML::Node& n, Cidr& c) {
     if (!n.IsScalar() || !parse_cidr(n.Scalar(), c)) return fail(n, "expected an address or CIDR");
     return true;
@@ -163,7 +110,7 @@ bool Settings::allowed(uint8_t det, const uint8_t* src, const uint8_t* dst, uint
 }
 
 bool parse_config(const YAML::Node& n, const std::string& path, Config& c, std::string& err) {
-  P p{path, err};
+  P p{{path, err}};
   const uint32_t kMax = 1u << 24;
   return p.each(n, "behaviour", [&](const std::string& k, const YAML::Node& v) {
     if (k == "enabled") {

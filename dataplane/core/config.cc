@@ -6,6 +6,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "dataplane/core/yaml_reader.h"
+
 #include <fmt/format.h>
 
 namespace spectre {
@@ -14,68 +16,6 @@ namespace {
 const char* const kTmoNames[kTmoClassCount] = {"tcp_new", "tcp_established", "tcp_closing",
                                                 "tcp_closed", "udp", "icmp", "other"};
 
-struct Loader {
-  std::string path;
-  std::string err;
-
-  bool fail(const YAML::Node& n, const std::string& msg) {
-    if (err.empty()) err = fmt::format("{}:{}: {}", path, n.Mark().line + 1, msg);
-    return false;
-  }
-  bool str(const YAML::Node& n, std::string& out) {
-    if (!n.IsScalar()) return fail(n, "expected a string");
-    out = n.Scalar();
-    return true;
-  }
-  bool boolean(const YAML::Node& n, bool& out) {
-    try {
-      out = n.as<bool>();
-      return true;
-    } catch (const YAML::Exception&) {
-      return fail(n, "expected true or false");
-    }
-  }
-  bool strs(const YAML::Node& n, std::vector<std::string>& out) {
-    if (n.IsScalar()) { out.push_back(n.Scalar()); return true; }
-    if (!n.IsSequence()) return fail(n, "expected a list of strings");
-    for (const auto& e : n) {
-      std::string v;
-      if (!str(e, v)) return false;
-      out.push_back(v);
-    }
-    return true;
-  }
-  bool str_map(const YAML::Node& n, const char* section, std::map<std::string, std::string>& out) {
-    return each(n, section, [&](const std::string& k, const YAML::Node& v) {
-      std::string name = k[0] == '$' ? k.substr(1) : k;
-      return str(v, out[name]);
-    });
-  }
-  bool u32(const YAML::Node& n, uint32_t& out, uint32_t lo, uint32_t hi) {
-    try {
-      uint64_t v = n.as<uint64_t>();
-      if (v < lo || v > hi) return fail(n, fmt::format("value {} out of range [{}, {}]", v, lo, hi));
-      out = uint32_t(v);
-      return true;
-    } catch (const YAML::Exception&) {
-      return fail(n, "expected a non-negative integer");
-    }
-  }
-  // Visits each key of a map, rejecting unknown ones.
-  template <typename F>
-  bool each(const YAML::Node& map, const char* section, F&& f) {
-    if (!map.IsMap()) return fail(map, fmt::format("'{}' must be a map", section));
-    for (const auto& kv : map) {
-      if (!kv.first.IsScalar()) return fail(kv.first, fmt::format("keys in '{}' must be names", section));
-      std::string k = kv.first.Scalar();
-      if (!f(k, kv.second)) {
-        if (err.empty()) fail(kv.first, fmt::format("unknown key '{}' in '{}'", k, section));
-        return false;
-      }
-    }
-    return true;
-  }
-};
 // Input paths relative to the configuration file's directory.
 void resolve_inputs(Config& c, const std::string& path) {
   namespace fs = std::filesystem;
@@ -96,7 +36,8 @@ const char* timeout_class_name(uint8_t cls) { return cls < kTmoClassCount ? kTmo
 
 std::optional<Config> load_config(const std::string& path, std::string& err) {
   Config c;
-  Loader L{path, {}};
+  std::string lerr;
+  YamlReader L{path, lerr};
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
