@@ -18,7 +18,8 @@
    noted and dropped from its batch; a batch that crashes, hangs, prints a
    sanitizer report or writes broken EVE is bisected to name the files.
    Alert counts per signature (top 20) are printed for information; the
-   alert events must equal the final stats event's detect.alerts.
+   signature alert events must equal the final stats event's detect.alerts
+   (behaviour alerts its behaviour.alerts).
 3. Snort 3 community rules (-S): load statistics only (exit 0, no crash).
 
 Skips (77) when the ET Open folder or the binary is absent, or when the
@@ -307,7 +308,7 @@ def corpus_phase(ck, binary, rule_args, cfg, files, corpus, tmp, a, load_s):
 
     def account(r):
         st = flowcheck.stats_event(r.events)
-        n = 0
+        n = nb = 0  # signature alerts; behaviour alerts (gid 9100) are counted apart
         for e in r.events:
             if e.get("event_type") != "alert":
                 continue
@@ -315,7 +316,10 @@ def corpus_phase(ck, binary, rule_args, cfg, files, corpus, tmp, a, load_s):
             key = (al.get("gid"), al.get("signature_id"))
             alerts[key] += 1
             names[key] = al.get("signature", "")
-            n += 1
+            if al.get("gid") == 9100:
+                nb += 1
+            elif al.get("gid") != 9000:
+                n += 1
         totals["alerts"] += n
         totals["flows"] += sum(1 for e in r.events
                                if e.get("event_type") == "flow")
@@ -324,7 +328,10 @@ def corpus_phase(ck, binary, rule_args, cfg, files, corpus, tmp, a, load_s):
             totals["no_detect_stats"] += 1
             return []
         if want != n:
-            return ["%d alert events but stats detect.alerts = %d" % (n, want)]
+            return ["%d signature alert events but stats detect.alerts = %d" % (n, want)]
+        want_b = flowcheck.get(st, "stats.behaviour.alerts")
+        if want_b is not None and want_b != nb:
+            return ["%d behaviour alert events but stats behaviour.alerts = %d" % (nb, want_b)]
         return []
 
     def bisect(batch, first):
