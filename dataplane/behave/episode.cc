@@ -134,6 +134,11 @@ void step_episode(EpisodeCtx& x, Episode& ep, const Entity& ent, bool hit, bool 
   if (ep.active && m.ts > ep.last_seen + idle_ns) end_episode(x, ep, ent, m.ts, true);
   if (!ep.active) {
     if (!hit) return;
+    // A late summary timestamped inside the idle window of the episode that
+    // just ended (a peer worker's flow expired after our clock passed the
+    // window: its end summary carries the flow's last packet time) belongs to
+    // that episode, which has reported its end: do not start another.
+    if (ep.last_seen && m.ts <= ep.last_seen + idle_ns) return;
     std::memset(&ep, 0, sizeof ep);
     ep.active = 1;
     ep.first_seen = ep.last_seen = m.ts;

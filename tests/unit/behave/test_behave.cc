@@ -204,6 +204,32 @@ TEST(Behave, SpoofedSynFloodThenIdleEnd) {
   EXPECT_EQ(r.sink.count(kScan, 0), 0);
 }
 
+// A peer worker's late summaries (timestamped inside the idle window of an
+// episode that has just ended) do not restart it; new activity later does.
+TEST(Behave, LateSummariesJoinTheEndedEpisode) {
+  Rig r;
+  std::mt19937 g(2);
+  auto flood = [&](uint64_t t0, int n) {
+    std::vector<F> fl;
+    for (int i = 0; i < n; i++) {
+      F f{"100." + std::to_string(g() % 200) + ".7." + std::to_string(1 + g() % 250), "10.0.0.20"};
+      f.start = t0 + uint64_t(i) * 5 * kS / 1000;
+      f.answered = false;
+      f.dur = 0;
+      fl.push_back(f);
+    }
+    return fl;
+  };
+  r.feed(flood(kT0, 2000));  // 10 s of SYNs
+  r.eng.sweep(r.st, r.sink, 100, kT0 + 40 * kS);
+  ASSERT_EQ(r.sink.count(kSynFlood, 0), 1);
+  ASSERT_EQ(r.sink.count(kSynFlood, 2), 1);
+  r.feed(flood(kT0 + 10 * kS, 400));  // late: 10-12 s, inside the ended episode's window
+  EXPECT_EQ(r.sink.count(kSynFlood, 0), 1) << "late summaries restarted the episode";
+  r.feed(flood(kT0 + 100 * kS, 2000));  // a new flood a minute later
+  EXPECT_EQ(r.sink.count(kSynFlood, 0), 2);
+}
+
 TEST(Behave, SshBruteForceGrowsAndEnds) {
   Rig r;
   std::vector<F> fl;
