@@ -1,4 +1,5 @@
 #include "ctrlplane/rules_update/matchers.h"
+#include "ctrlplane/rules_update/sources.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fnmatch.h>
@@ -322,17 +323,6 @@ bool each_conf_line(std::string_view text, const std::string& name, Fn fn, std::
   return true;
 }
 
-bool read_text(const std::string& path, std::string& data, std::string& err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err = path + ": cannot read";
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  data = ss.str();
-  return true;
-}
 
 }  // namespace
 

@@ -16,6 +16,18 @@ namespace spectre::rules_update {
 
 namespace fs = std::filesystem;
 
+bool read_text(const std::string& path, std::string& data, std::string& err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    err = path + ": cannot read";
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  data = ss.str();
+  return true;
+}
+
 namespace {
 
 bool ends_with(const std::string& s, std::string_view suf) {
@@ -36,15 +48,7 @@ bool read_file(const std::string& path, std::string& data, std::string& err) {
     err = path + ": larger than " + std::to_string(kMaxSourceBytes >> 20) + " MiB";
     return false;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err = path + ": cannot read";
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  data = ss.str();
-  return true;
+  return read_text(path, data, err);
 }
 
 void sort_files(std::vector<SourceFile>& v) {

@@ -38,5 +38,7 @@ bool read_source(const std::string& spec, const FetchOptions& fo, SourceData& ou
 bool read_archive(const std::string& path, SourceData& out, std::string& err);
 
 bool is_url(const std::string& spec);
+// Whole file into `data` (conf files, local rule files); false with "path: cannot read".
+bool read_text(const std::string& path, std::string& data, std::string& err);
 
 }  // namespace spectre::rules_update
