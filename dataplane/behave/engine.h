@@ -16,7 +16,10 @@
 
 namespace spectre::behave {
 
-enum Kind : uint8_t { kStart, kAnswer, kEnd, kClock };  // kClock: only the sender's clock
+// kClock: only the sender's clock. kPartial: a TCP flow still open
+// slowdos.min_duration after its start with no completed HTTP request or no
+// request byte (sent once per flow, from the flow stage's relink path).
+enum Kind : uint8_t { kStart, kAnswer, kEnd, kClock, kPartial };
 
 enum SumFlags : uint16_t {
   kSynStart = 1,            // TCP, first packet a SYN (a connection attempt)
@@ -44,7 +47,8 @@ struct Summary {
   uint8_t http_req, http_deny; // HTTP requests completed, 401/403 responses (saturating)
   uint8_t route;               // Route: which parts the receiving engine processes
   uint8_t from;                // sending worker
-  uint8_t pad[4];
+  uint8_t tcp_flags;           // TCP flags src sent so far (OR)
+  uint8_t pad[3];
   uint64_t clock;              // the sender's packet clock when sent (mailboxes are FIFO)
 };
 static_assert(sizeof(Summary) == 120);
@@ -103,6 +107,7 @@ class Engine {
   void on_exfil(const Settings& s, const Summary& m, Sink& out);
   void on_victim(const Settings& s, const Summary& m, Sink& out);
   void on_slow(const Settings& s, const Summary& m, Sink& out);
+  void scan_step(const Settings& s, const Summary& m, Sink& out, Src* e, bool fresh);
   template <class E> E* find(E* table, uint32_t sets, const E& key, uint64_t ts, Sink& out, const Settings& s);
   // Returns whether an episode of the entry is still open.
   bool end_entry_episodes(const Settings& s, Sink& out, void* entry, int table, uint64_t now, bool force);

@@ -69,6 +69,7 @@ void fill(Summary& m, const Flow& f, behave::Kind k, uint64_t ts) {
   m.app_proto = f.app_proto;
   m.http_req = f.bh_http_req;
   m.http_deny = f.bh_http_deny;
+  m.tcp_flags = rev ? f.tcp_flags_tc : f.tcp_flags_ts;
   uint16_t fl = 0;
   if (f.bh & kBhSyn) fl |= behave::kSynStart;
   if (f.bh & kBhUnsol) fl |= behave::kUnsolicited;
@@ -178,6 +179,20 @@ void behave_packet(WorkerCtx& w, const Snapshot& s, Flow& f, const PacketInfo& p
     f.bh |= kBhAnswered | kBhDone;
   }
   send(w, s, f, behave::kAnswer, p.ts_ns);
+}
+
+void behave_relink(WorkerCtx& w, const Snapshot& s, const Flow& f, uint32_t prev_stamp) {
+  const behave::Config& c = s.behave.c;
+  if (!c.enabled || f.key.proto != 6 || !(f.flags & kFlowEstablished) || f.bh_http_req ||
+      (f.bh & (kBhMid | kBhStarted)) != kBhStarted)
+    return;
+  uint32_t due = uint32_t((f.first_ts + uint64_t(c.slow_min_duration_s) * 1000000000ull) >> 20);
+  if (int32_t(due - prev_stamp) <= 0 || int32_t(uint32_t(f.last_ts >> 20) - due) < 0) return;
+  int a = (f.bh & kBhRev) ? 1 : 0;
+  bool http = f.app_proto == uint8_t(rules::AppProto::kHttp);
+  bool silent = f.app_proto == uint8_t(rules::AppProto::kUnknown) && f.bytes[a] <= f.pkts[a] * 80 &&
+                f.bytes[1 - a] <= f.pkts[1 - a] * 80;  // header-only frames both ways
+  if (http || silent) send(w, s, f, behave::kPartial, f.last_ts);
 }
 
 void behave_flow_end(WorkerCtx& w, const Flow& f) {

@@ -165,6 +165,7 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
   uint32_t stamp = uint32_t(p.ts_ns >> 20);
   int32_t dt = int32_t(stamp - f.lru_stamp);
   if (cls != f.tmo_class || dt >= 1024 || dt <= -1024) {
+    if (w.behave && cls == kTmoTcpEstablished) behave_relink(w, s, f, f.lru_stamp);
     w.flows.touch(idx, cls);
     f.lru_stamp = stamp;
   }
