@@ -73,6 +73,7 @@ struct Ctx {
   // burst with their table sets prefetched together (misses overlap).
   static constexpr uint32_t kPend = 64;
   Summary pend[kPend];
+  KeyHashes pend_hash[kPend];
   uint32_t npend = 0;
 };
 
