@@ -367,6 +367,13 @@ void verify(RunResult& r, const std::vector<WorkerSlot>& ws, bool synthetic, boo
       if (in.stream_gaps) fail(fmt::format("worker {}: {} gaps in reassembled streams", w.id, in.stream_gaps));
       if (in.stream_ooo) fail(fmt::format("worker {}: {} out-of-order segments", w.id, in.stream_ooo));
     }
+    if (w.clock_step) {  // capture clock: one step per pass, passes whole before the measured phase
+      const uint64_t n = w.ring_order.size(), before = (w.warm_pkts + w.base_pkts + n - 1) / n;
+      const uint64_t passes = before + w.pipe_pkts / n, t = w.ctx->clock_ns - kTsBase;
+      if (t + w.clock_step < passes * w.clock_step || t > (passes + 1) * w.clock_step)
+        fail(fmt::format("worker {}: packet clock at {:.3f} s after {} passes of {:.3f} s", w.id, t / 1e9,
+                         passes, w.clock_step / 1e9));
+    }
     if (!synthetic) continue;
     if (wa.flow.created != w.flows)
       fail(fmt::format("worker {}: warm-up created {} flows, expected {}", w.id, wa.flow.created, w.flows));
