@@ -65,6 +65,7 @@ struct Ctx {
   Engine eng;
   Bus* bus;       // null or one worker: direct calls
   uint16_t id;
+  uint32_t sends = 0;  // summaries sent; every 8th is timed (see send())
   // Newest clock received from each peer, and the clock last sent to it
   // (a kClock heartbeat goes out when ours advanced by 1 s).
   uint64_t peer_clock[kMaxWorkers] = {};
