@@ -164,8 +164,9 @@ Engine::~Engine() {
 // The entry for `key` (the key fields of a zeroed E), created if absent; a
 // full set evicts the entry seen least recently (its open episodes end first).
 template <class E>
-E* Engine::find(E* table, uint32_t sets, const E& key, uint64_t ts, Sink& out, const Settings& s) {
-  E* set = table + (key_hash(key) & (sets - 1)) * 4;
+E* Engine::find(E* table, uint32_t sets, const E& key, uint64_t hash, uint64_t ts, Sink& out,
+                const Settings& s) {
+  E* set = table + ((hash ? hash : key_hash(key)) & (sets - 1)) * 4;
   E* victim = &set[0];
   for (int i = 0; i < 4; i++) {
     E& e = set[i];
@@ -200,19 +201,23 @@ static bool pair_relevant(const Settings& s, const Summary& m) {
 
 namespace {
 template <class E>
-void prefetch_set(const E* table, uint32_t sets, const E& key) {
-  const E* set = table + (key_hash(key) & (sets - 1)) * 4;
+uint64_t prefetch_set(const E* table, uint32_t sets, const E& key) {
+  uint64_t h = key_hash(key);
+  const E* set = table + (h & (sets - 1)) * 4;
   for (int i = 0; i < 4; i++) __builtin_prefetch(&set[i]);  // the line with used, key, last_ts
+  return h;
 }
 }  // namespace
 
-void Engine::prefetch(const Settings& s, const Summary& m) const {
-  if (m.kind == kClock) return;
+void Engine::prefetch(const Settings& s, const Summary& m, KeyHashes* h) const {
+  KeyHashes kh;
+  if (!h) h = &kh;
+  if (m.kind == kClock || m.kind == kPartial) return;  // kPartial: one slow-DoS lookup, rare
   if (m.route & kToSrc) {
     Src& k = *ksrc_;
     std::memcpy(k.addr, m.src, 16);
     k.ver = m.ip_ver;
-    prefetch_set(src_, src_sets_, k);
+    h->src = prefetch_set(src_, src_sets_, k);
     if ((m.proto == 6 || m.proto == 17) && pair_relevant(s, m)) {
       Pair& p = *kpair_;
       std::memcpy(p.src, m.src, 16);
@@ -220,7 +225,7 @@ void Engine::prefetch(const Settings& s, const Summary& m) const {
       p.dport = m.dport;
       p.proto = m.proto;
       p.ver = m.ip_ver;
-      prefetch_set(pair_, pair_sets_, p);
+      h->pair = prefetch_set(pair_, pair_sets_, p);
     }
   }
   if ((m.route & kToDst) && !(m.flags & kMidstream)) {
@@ -229,12 +234,13 @@ void Engine::prefetch(const Settings& s, const Summary& m) const {
     v.ver = m.ip_ver;
     v.dport = 0;
     v.proto = 0;
-    prefetch_set(vic_, vic_sets_, v);
+    h->vic = prefetch_set(vic_, vic_sets_, v);
   }
 }
 
-void Engine::on_summary(const Settings& s, const Summary& m, Sink& out) {
+void Engine::on_summary(const Settings& s, const Summary& m, Sink& out, const KeyHashes* h) {
   if (m.kind == kClock) return;
+  cur_ = h ? *h : KeyHashes{};
   if (m.ts > clock_) clock_ = m.ts;
   if (m.kind == kPartial) {  // only slow DoS reads it (the source's owner ignores it)
     if (m.route & kToDst) {
@@ -276,7 +282,7 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
   Src& key = *ksrc_;
   std::memcpy(key.addr, m.src, 16);
   key.ver = m.ip_ver;
-  Src* e = find(src_, src_sets_, key, m.ts, out, s);
+  Src* e = find(src_, src_sets_, key, cur_.src, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   // Exfiltration baseline: EWMA (1/8) of outbound bytes per window, closed windows only.
   if (m.kind == kEnd && m.bytes[0]) {
@@ -379,7 +385,7 @@ void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
   key.dport = m.dport;
   key.proto = m.proto;
   key.ver = m.ip_ver;
-  Pair* e = find(pair_, pair_sets_, key, m.ts, out, s);
+  Pair* e = find(pair_, pair_sets_, key, cur_.pair, m.ts, out, s);
   const Config& c = s.c;
   EpisodeCtx x{s, out, ctr, worker_};
   Entity ent{e->src, e->dst, e->ver, e->dport, e->proto, kBruteForce};
@@ -458,7 +464,7 @@ void Engine::on_exfil(const Settings& s, const Summary& m, Sink& out) {
   Src& skey = *ksrc_;
   std::memcpy(skey.addr, m.src, 16);
   skey.ver = m.ip_ver;
-  const Src* se = find(src_, src_sets_, skey, m.ts, out, s);
+  const Src* se = find(src_, src_sets_, skey, cur_.src, m.ts, out, s);
   float baseline = se->baseline;
   Pair& key = *kpair_;
   std::memcpy(key.src, m.src, 16);
@@ -466,7 +472,7 @@ void Engine::on_exfil(const Settings& s, const Summary& m, Sink& out) {
   key.ver = m.ip_ver;
   key.dport = 0;  // dport 0, proto 0: the whole pair
   key.proto = 0;
-  Pair* e = find(pair_, pair_sets_, key, m.ts, out, s);
+  Pair* e = find(pair_, pair_sets_, key, 0, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   PairSlot* sl = slot_at(e->slot, m.ts, slot_ns);
   if (!sl) return;
@@ -497,7 +503,7 @@ void Engine::on_victim(const Settings& s, const Summary& m, Sink& out) {
   key.ver = m.ip_ver;
   key.dport = 0;
   key.proto = 0;
-  Victim* e = find(vic_, vic_sets_, key, m.ts, out, s);
+  Victim* e = find(vic_, vic_sets_, key, cur_.vic, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.flood_window_ns / kSlots, 1);
   VicSlot* sl = slot_at(e->slot, m.ts, slot_ns);
   if (!sl) return;
@@ -567,7 +573,7 @@ void Engine::on_slow(const Settings& s, const Summary& m, Sink& out) {
   key.ver = m.ip_ver;
   key.dport = m.dport;
   key.proto = 6;
-  Victim* e = find(vic_, vic_sets_, key, m.ts, out, s);
+  Victim* e = find(vic_, vic_sets_, key, 0, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   VicSlot* sl = slot_at(e->slot, m.ts, slot_ns);
   if (!sl) return;
@@ -629,8 +635,16 @@ void* Engine::entry_at(uint32_t ref) {
 }
 
 void Engine::sweep(const Settings& s, Sink& out, uint32_t budget, uint64_t now) {
-  for (uint32_t k = 0; k < budget && nopen_; k++) {
-    if (open_cursor_ >= nopen_) open_cursor_ = 0;
+  // One pass over the open episodes per 250 ms of event time: each examined
+  // entry is a cache miss, and episodes end after >= 10 s idle anyway.
+  constexpr uint64_t kSweepNs = 250'000'000;
+  if (now < sweep_due_) return;
+  for (uint32_t k = 0; k < budget; k++) {
+    if (open_cursor_ >= nopen_) {  // pass complete
+      open_cursor_ = 0;
+      sweep_due_ = now + kSweepNs;
+      return;
+    }
     uint32_t ref = open_[open_cursor_];
     void* e = entry_at(ref);
     if (end_entry_episodes(s, out, e, int(ref >> 28), now, false)) {

@@ -65,6 +65,7 @@ struct Ctx {
   Engine eng;
   Bus* bus;       // null or one worker: direct calls
   uint16_t id;
+  uint32_t sends = 0;  // summaries sent; every 8th is timed (see send())
   // Newest clock received from each peer, and the clock last sent to it
   // (a kClock heartbeat goes out when ours advanced by 1 s).
   uint64_t peer_clock[kMaxWorkers] = {};
@@ -73,6 +74,7 @@ struct Ctx {
   // burst with their table sets prefetched together (misses overlap).
   static constexpr uint32_t kPend = 64;
   Summary pend[kPend];
+  KeyHashes pend_hash[kPend];
   uint32_t npend = 0;
 };
 

@@ -98,9 +98,10 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
   fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
                     "\"host_evictions\":{},\"guard\":{{\"scored\":{},\"vetoed\":{}}},"
-                    "\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}",
+                    "\"below_min_payload\":{},\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}",
                  t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions, t.ml.guarded,
-                 t.ml.guard_vetoed, t.ml.shadow_scored, t.ml.shadow_alerts, t.ml.shadow_agree);
+                 t.ml.guard_vetoed, t.ml.below_min_payload, t.ml.shadow_scored, t.ml.shadow_alerts,
+                 t.ml.shadow_agree);
   const behave::Counters& b = t.behave;
   fmt::format_to(o, ",\"behaviour\":{{\"summaries\":{},\"alerts\":{},\"episodes\":{},\"evictions\":{},"
                     "\"mailbox_drops\":{}}}}}}}\n",
@@ -142,9 +143,11 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);
-  if (t.ml.rows)
-    fmt::print(f, "  ml: {} rows at scoring points, {} scored, {} alerts, {} dumped, guard scored {} vetoed {}\n",
-               t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml.guarded, t.ml.guard_vetoed);
+  if (t.ml.rows || t.ml.below_min_payload)
+    fmt::print(f, "  ml: {} rows at scoring points, {} scored, {} alerts, {} dumped, guard scored {} vetoed {}, "
+                  "{} points below the model's min payload\n",
+               t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml.guarded, t.ml.guard_vetoed,
+               t.ml.below_min_payload);
   if (t.behave.summaries)
     fmt::print(f, "  behaviour: {} summaries, {} alerts, {} episodes, {} evictions, {} mailbox drops\n",
                t.behave.summaries, t.behave.alerts, t.behave.episodes, t.behave.evictions, t.behave.mailbox_drops);

@@ -245,8 +245,17 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   uint64_t bh0 = w.behave ? w.behave->eng.ctr.cyc_behave : 0;
 
   // Lookup pass: buckets are in cache by now; start loading the flows.
+  // With ML on, also the candidates' feature state (every packet updates its
+  // lines 0-2): issued a burst ahead of the update instead of one packet ahead.
+  const bool ml_on = s.ml.on();
   for (int i = 0; i < n; i++) {
     idx[i] = ok[i] ? w.flows.candidate(pi[i].hash) : 0;
+    if (ml_on && idx[i]) {
+      const uint8_t* ff = reinterpret_cast<const uint8_t*>(&w.ml->feats.at(idx[i]));
+      rte_prefetch0(ff);
+      rte_prefetch0(ff + 64);
+      rte_prefetch0(ff + 128);
+    }
   }
   for (int i = 0; i < n; i++) {
     if (!ok[i]) continue;
@@ -258,13 +267,6 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     if (i + 1 < n && idx[i + 1]) {
       uint32_t sid = w.flows.at(idx[i + 1]).session;
       if (sid) rte_prefetch0(&w.insp.sessions.hdr(sid));
-      // Its feature state likewise (every packet updates lines 0-2).
-      if (s.ml.on()) {
-        const uint8_t* ff = reinterpret_cast<const uint8_t*>(&w.ml->feats.at(idx[i + 1]));
-        rte_prefetch0(ff);
-        rte_prefetch0(ff + 64);
-        rte_prefetch0(ff + 128);
-      }
     }
     int dir = 0;
     f = flow_update(w, s, pi[i], f, dir);
