@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/rules/rule.h"
+
 namespace YAML { class Node; }
 
 namespace spectre::behave {
@@ -85,7 +87,8 @@ bool parse_config(const YAML::Node& n, const std::string& path, Config& c, std::
 // Worker view (in the snapshot): config plus what is derived from it.
 struct Settings {
   Config c;
-  std::vector<Cidr> home_net;    // empty: HOME_NET not configured (exfil toward any destination)
+  rules::IpSet home;             // the snapshot's $HOME_NET, when configured
+  bool home_set = false;         // false: not configured (exfil toward any destination)
   uint64_t auth_bits[1024] = {};  // port bitmaps
   uint64_t beacon_excl_bits[1024] = {};
   uint64_t window_ns = 0, flood_window_ns = 0;
@@ -95,8 +98,8 @@ struct Settings {
   bool allowed(uint8_t det, const uint8_t* src, const uint8_t* dst, uint8_t ver, uint16_t port) const;
 };
 
-// HOME_NET from the rule variables ("[10.0.0.0/8,192.168.0.0/16]"); entries
-// that are not plain CIDRs (negations, $VARS) are skipped.
-void build_settings(const Config& c, const std::map<std::string, std::string>& address_vars, Settings& s);
+// `home`: the snapshot's $HOME_NET (rules::parse_address_set, parsed once per
+// snapshot) when the configuration sets HOME_NET, else null.
+void build_settings(const Config& c, const rules::IpSet* home, Settings& s);
 
 }  // namespace spectre::behave

@@ -460,7 +460,7 @@ void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
 
 // Exfiltration: outbound bytes of the pair in the window against the source's baseline.
 void Engine::on_exfil(const Settings& s, const Summary& m, Sink& out) {
-  if (!s.home_net.empty() && s.in_home(m.dst, m.ip_ver)) return;
+  if (s.in_home(m.dst, m.ip_ver)) return;
   Src& skey = *ksrc_;
   std::memcpy(skey.addr, m.src, 16);
   skey.ver = m.ip_ver;

@@ -114,8 +114,17 @@ std::vector<Summary> summaries(const F& f, uint64_t id) {
   return out;
 }
 
+// HOME_NET [10.0.0.0/8], parsed as the snapshot parses it.
+rules::IpSet home_set(const std::string& text) {
+  rules::IpSet s;
+  std::string err;
+  EXPECT_TRUE(rules::parse_address_set(text, rules::Vars::suricata_defaults(), s, err)) << err;
+  return s;
+}
+const rules::IpSet kHome10 = home_set("[10.0.0.0/8]");
+
 struct Rig {
-  explicit Rig(Sizes sz = Sizes{}) : eng(sz, 0) { build_settings(Config{}, {{"HOME_NET", "[10.0.0.0/8]"}}, st); }
+  explicit Rig(Sizes sz = Sizes{}) : eng(sz, 0) { build_settings(Config{}, &kHome10, st); }
   void feed(const std::vector<F>& flows) {
     std::vector<Summary> all;
     uint64_t id = 1;
@@ -216,7 +225,7 @@ TEST(Behave, FewPortServiceScan) {
   Rig off;
   Config c;
   c.scan_few_ports = 0;
-  build_settings(c, {{"HOME_NET", "[10.0.0.0/8]"}}, off.st);
+  build_settings(c, &kHome10, off.st);
   off.feed(fl);
   off.finish();
   EXPECT_TRUE(off.sink.v.empty());
@@ -464,7 +473,7 @@ TEST(Behave, AllowListSilencesBeacon) {
   ASSERT_TRUE(parse_cidr("10.0.0.80/32", src));
   c.allow.push_back({src, Cidr{}, 8443, uint8_t(1u << kBeacon)});
   Rig r;
-  build_settings(c, {}, r.st);
+  build_settings(c, nullptr, r.st);
   r.feed(periodic("10.0.0.80", "203.0.113.50", 8443, 6, 14, 30 * kS, 0, 3));
   r.finish();
   EXPECT_TRUE(r.sink.v.empty());
