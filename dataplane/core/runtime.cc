@@ -449,12 +449,16 @@ int run_dataplane(const Options& opt) {
     std::vector<std::string> msgs;
     ruleset = load_ruleset(app.cfg, nw, err, summary, &msgs);
     report_rule_messages(msgs, opt.rules_report);
-    if (!ruleset) {
+    if (!ruleset && !err.empty()) {  // fatal (unreadable file, or --strict and a dropped rule)
       fmt::print(stderr, "spectre-dp: {}\n", err);
       eal_stop();
       return 1;
     }
     fmt::print(stderr, "spectre-dp: {}", summary);
+    if (!ruleset)
+      fmt::print(stderr, "spectre-dp: warning: no rule is active (every rule was skipped or rejected, reasons "
+                         "above{}); running without signatures (--strict refuses this)\n",
+                 opt.rules_report.empty() ? "" : ", list in " + opt.rules_report);
   }
   print_detection_line(app.cfg, ruleset.get(), model.get());
 
