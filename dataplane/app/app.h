@@ -95,6 +95,9 @@ const AppMeta& app_meta(const AppState* s);  // latest transaction, for alerts
 // Pool accounting (tests, stats): free and total transaction buffers.
 uint32_t app_pool_free(const AppCtx& c);
 uint32_t app_pool_size(const AppCtx& c);
+// Body decoders (gzip/deflate): free and total.
+uint32_t app_decoders_free(const AppCtx& c);
+uint32_t app_decoders_size(const AppCtx& c);
 
 // Appends the EVE object of m's protocol (`"http":{...}`, `"dns":{...}` or
 // `"tls":{...}`, no leading comma) to out; nothing for other protocols.

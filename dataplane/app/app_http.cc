@@ -417,7 +417,14 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
       put(kFileData, st + body_off, body_n);
     }
     uint32_t code = 0;
-    for (uint32_t i = 0; i < v.b.len && i < 3; i++) code = code * 10 + (st[v.b.off + i] - '0');
+    for (uint32_t i = 0; v.b.len == 3 && i < 3; i++) {
+      uint8_t ch = st[v.b.off + i];
+      if (ch < '0' || ch > '9') {
+        code = 0;  // not a status code: none
+        break;
+      }
+      code = code * 10 + (ch - '0');
+    }
     meta.http_status = uint16_t(code);
     meta.http_length = h.body_total;
     if (!meta.http_protocol[0]) copy_str(meta.http_protocol, st + v.a.off, v.a.len);
@@ -450,26 +457,30 @@ void body_data(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
   HttpDir& h = s->dir[d].u.http;
   uint32_t cap = 0;
   uint8_t* st = h.emitted ? nullptr : storage(c, s, d, &cap);
-  h.body_total += n;  // bytes on the wire (compressed, dechunked)
-  if (!st || s->dir[d].fb) return;
+  if (!st || s->dir[d].fb) {
+    h.body_total += n;  // bytes on the wire (dechunked; compressed when encoded)
+    return;
+  }
   uint32_t lim = std::min<uint32_t>(body_limit(c, h.is_req), cap - h.head_len);
   uint8_t* dst = st + h.head_len + h.body_stored;
+  uint32_t k = n;  // wire bytes counted before a limit hand-over
   if (h.dec_n) {
     h.body_stored += decomp_feed(c, h, p, n, dst, lim - h.body_stored);
-    // Decoding cut by the decompression limit: what was decoded is the body.
-    if (h.dec_stop && h.body_stored < lim) return;
   } else {
-    uint32_t k = std::min(n, lim - h.body_stored);
+    k = std::min(n, lim - h.body_stored);
     memcpy(dst, p, k);
     h.body_stored += k;
   }
+  h.body_total += k;
   if (h.body_stored >= lim) {
     // Limit reached: inspect now (the meta length so far is the limit), only
-    // count the rest of the body.
+    // count the rest of the body. A decoder cut by the decompression limit
+    // waits for the end of the body instead.
     emit(c, s, d, sink);
     decomp_release(c, h);
     release(c, s, d);
   }
+  h.body_total += n - k;
 }
 
 void set_tunnel(AppCtx& c, AppState* s) {

@@ -223,4 +223,8 @@ void decomp_release(AppCtx& c, HttpDir& h) {
 }
 
 }  // namespace app
+
+uint32_t app_decoders_free(const AppCtx& c) { return c.impl->dec_free_n; }
+uint32_t app_decoders_size(const AppCtx& c) { return c.impl->dec_n; }
+
 }  // namespace spectre
