@@ -7,16 +7,25 @@
 // The head is parsed twice (framing when it ends, buffers when the message is
 // handed over), both O(head size), once per message.
 //
-// Normalization of http.uri (a subset of libhtp's defaults): an absolute URI
-// ("http://host/p") is reduced to its path and query; %XX escapes of
-// unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded everywhere;
-// in the path "/./" segments are removed, "/../" removes the previous segment
-// (never above the root) and empty segments ("//") are collapsed. Other
-// escapes (e.g. %2F), '+', backslashes and case are left as they are.
+// Normalization of http.uri (libhtp's defaults, mostly): an absolute URI
+// ("http://host/p") is reduced to its path and query; in the path every %XX
+// escape is decoded except %2F and %00 (a separator or NUL only when raw), in
+// the query only escapes of unreserved characters (A-Z a-z 0-9 - . _ ~);
+// then "/./" segments are removed, "/../" removes the previous segment (never
+// above the root) and empty segments ("//") are collapsed. Invalid escapes,
+// '+', backslashes and case are left as they are. http.uri.raw is the URI as
+// sent. Spaces in a URI are kept when the line ends in "HTTP/...".
 // Header buffers: repeated headers are kept as separate lines (libhtp joins
 // them with ", "); the specific buffers (user agent, host...) use the first
-// occurrence. Folded lines are joined with one space. Bodies are dechunked,
-// not decompressed (no gzip).
+// occurrence. Folded lines are joined with one space.
+// Bodies are dechunked and decoded (gzip/deflate, app_http_decomp.cc);
+// file.data is the body in either direction (uploads too).
+// Leniency as libhtp: junk after a chunk size is ignored, a chunk line
+// without a size turns the rest of the direction into the body; the first
+// Content-Length digits count ("5, 5"); Transfer-Encoding containing
+// "chunked" in any case is chunked; a status code that is not 3 digits is
+// code 0 with normal framing; a reply whose first line does not start with
+// "http" (any case), or the reply to an HTTP/0.9 request, is all body.
 #include <algorithm>
 
 #include "dataplane/app/app_internal.h"
