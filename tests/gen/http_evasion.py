@@ -59,7 +59,7 @@ def resp(headers, body, status=b"HTTP/1.1 200 OK"):
         b"\r\n" + body
 
 
-def get(uri=b"/index.html", proto=b" HTTP/1.1", extra=b""):
+def get(uri=b"/page.html", proto=b" HTTP/1.1", extra=b""):
     return b"GET " + uri + proto + b"\r\nHost: example.com\r\n" + extra + b"\r\n"
 
 
@@ -212,6 +212,28 @@ def cases():
     c = uri_case("u_raw_matches_raw", b"/%65vil/raw2.php", "")
     c.rule = 'flow:to_server; http.uri.raw; content:"/%65vil/raw2.php";'
     out.append(c)
+
+    # Suricata's documented examples (userguide rules/http-keywords.rst):
+    # "GET //index.html" normalised to "/index.html" (bsize 11), the raw
+    # buffer keeps "//index.html"; %20 normalised to a space; file.data on a
+    # response without Content-Length ("Server response body").
+    doc_req = (b"GET //index.html HTTP/1.1\r\nUser-Agent: Mozilla/5.0\r\n"
+               b"Host: suricata.io\r\n\r\n")
+    ok = resp([b"Content-Length: 0"], b"")
+    out.append(Case("doc_uri_normalised", doc_req, ok,
+                    'flow:established,to_server; http.uri; '
+                    'content:"/index.html"; bsize:11;'))
+    out.append(Case("doc_uri_raw", doc_req.replace(b"index", b"rawdx"), ok,
+                    'flow:established,to_server; http.uri.raw; '
+                    'content:"//rawdx.html"; bsize:12;'))
+    out.append(Case("doc_uri_pct20", get(b"/doc%20space.html"), ok,
+                    'flow:established,to_server; http.uri; '
+                    'content:"/doc space.html"; bsize:15;'))
+    out.append(Case("doc_file_data", get(b"/doc.html"), resp(
+        [b"Content-Type: text/html", b"Server: nginx/0.8.54"],
+        b"Server response body"),
+        'flow:established,to_client; file.data; '
+        'content:"Server response body";'))
 
     # Request bodies (uploads): file.data on requests too.
     p = page(m("upload"))
