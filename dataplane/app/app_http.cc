@@ -174,102 +174,6 @@ void framing(const uint8_t* h, const HeadView& v, Framing& fr) {
   }
 }
 
-bool unreserved(uint8_t ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         ch == '-' || ch == '.' || ch == '_' || ch == '~';
-}
-int hexv(uint8_t ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
-// Normalized URI into out (capacity >= n + 1). See the file comment.
-uint32_t normalize_uri(const uint8_t* u, uint32_t n, uint8_t* out) {
-  // Absolute URI: skip scheme and authority.
-  uint32_t start = 0;
-  for (uint32_t i = 0; i < n && i < 16; i++) {
-    if (u[i] == ':' ) {
-      if (i > 0 && i + 2 < n && u[i + 1] == '/' && u[i + 2] == '/') {
-        uint32_t j = i + 3;
-        while (j < n && u[j] != '/' && u[j] != '?' && u[j] != '#') j++;
-        start = j;
-      }
-      break;
-    }
-    if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' && u[i] <= 'Z') || u[i] == '+' ||
-          u[i] == '-' || u[i] == '.'))
-      break;
-  }
-  // Percent-decoding of unreserved characters.
-  uint8_t* dec = out;  // decode in place in out, then normalize the path in place
-  uint32_t dn = 0;
-  if (start > 0 && (start == n || u[start] != '/')) dec[dn++] = '/';
-  bool in_path = true;
-  for (uint32_t i = start; i < n; i++) {
-    if (u[i] == '?' || u[i] == '#') in_path = false;
-    if (u[i] == '%' && i + 2 < n && hexv(u[i + 1]) >= 0 && hexv(u[i + 2]) >= 0) {
-      uint8_t ch = uint8_t(hexv(u[i + 1]) * 16 + hexv(u[i + 2]));
-      // Path: every escape but %2F (a separator only when raw) and %00, as
-      // libhtp; query: unreserved characters only.
-      if (in_path ? (ch != '/' && ch != 0 && ch != '?' && ch != '#') : unreserved(ch)) {
-        dec[dn++] = ch;
-        i += 2;
-        continue;
-      }
-    }
-    dec[dn++] = u[i];
-  }
-  uint32_t pe = 0;
-  while (pe < dn && dec[pe] != '?' && dec[pe] != '#') pe++;
-  if (pe == 0 || dec[0] != '/') return dn;  // "*", relative: left alone
-  // Path segments, written over the decoded path (output never overtakes input).
-  uint32_t o = 0, i = 0;
-  bool trailing = false;
-  while (i < pe) {
-    i++;  // the '/'
-    uint32_t s = i;
-    while (i < pe && dec[i] != '/') i++;
-    uint32_t len = i - s;
-    trailing = (i == pe) && (len == 0 || (len == 1 && dec[s] == '.') ||
-                             (len == 2 && dec[s] == '.' && dec[s + 1] == '.'));
-    if (len == 0 || (len == 1 && dec[s] == '.')) continue;
-    if (len == 2 && dec[s] == '.' && dec[s + 1] == '.') {
-      while (o > 0 && dec[o - 1] != '/') o--;
-      if (o > 0) o--;
-      continue;
-    }
-    dec[o++] = '/';
-    memmove(dec + o, dec + s, len);
-    o += len;
-  }
-  if (o == 0 || trailing) dec[o++] = '/';
-  memmove(dec + o, dec + pe, dn - pe);
-  return o + (dn - pe);
-}
-
-// Host: trimmed, port removed, lowercased.
-uint32_t normalize_host(const uint8_t* h, uint32_t n, uint8_t* out) {
-  uint32_t e = n;
-  if (n && h[0] == '[') {
-    const uint8_t* rb = static_cast<const uint8_t*>(memchr(h, ']', n));
-    if (rb) e = uint32_t(rb - h) + 1;
-  } else {
-    for (uint32_t i = n; i-- > 0;) {
-      if (h[i] == ':') {
-        bool digits = true;
-        for (uint32_t k = i + 1; k < n; k++) digits &= (h[k] >= '0' && h[k] <= '9');
-        if (digits) e = i;
-        break;
-      }
-    }
-  }
-  while (e > 0 && h[e - 1] == '.') e--;
-  for (uint32_t i = 0; i < e; i++) out[i] = lower(h[i]);
-  return e;
-}
-
 struct Pending {
   bool head, connect, v09;
 };
@@ -624,6 +528,91 @@ bool has_http_version(const uint8_t* p, uint32_t n) {
   return false;
 }
 
+// Head bytes of direction d: stores them, tracks lines, decides the end of
+// the head. Returns the bytes consumed (up to and including one LF).
+uint32_t head_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  uint32_t skipped = 0;
+  if (!h.started) {
+    while (skipped < n && (p[skipped] == '\r' || p[skipped] == '\n')) skipped++;
+    if (skipped == n) return n;
+    p += skipped;
+    n -= skipped;
+    acquire(c, s, d);
+    h.started = 1;
+    if (!h.is_req && next_pending_v09(s)) {  // the reply to HTTP/0.9 has no head
+      pop_pending(s);
+      h.st = kHUntilClose;
+      return skipped;
+    }
+  }
+  const uint8_t* lf = static_cast<const uint8_t*>(memchr(p, '\n', n));
+  uint32_t k = lf ? uint32_t(lf - p) + 1 : n;
+  uint32_t cap = 0;
+  uint8_t* st = storage(c, s, d, &cap);
+  uint32_t hcap = std::min(cap, c.impl->cfg.header_limit);
+  if (st && h.head_len < hcap) {
+    uint32_t w = std::min(k, hcap - h.head_len);
+    memcpy(st + h.head_len, p, w);
+    h.head_len += w;
+  }
+  h.head_seen += k;
+  bool empty = track_line(h, p, k, lf != nullptr);
+  if (!lf) return skipped + k;
+  bool first = h.first_line;
+  h.first_line = 0;
+  bool end = empty && !first;
+  if (first && h.is_req && st && h.head_seen == h.head_len) {
+    // HTTP/0.9 request: a request line without a version has no headers.
+    if (!has_http_version(st, h.head_len)) end = true;
+  }
+  if (first && !h.is_req && st && !s->dir[d].fb && !looks_like_status(st, h.head_len)) {
+    // Not a status line: libhtp (like browsers) reads it as the body.
+    pop_pending(s);
+    h.body_stored = std::min(h.head_len, body_limit(c, false));
+    h.body_total = h.head_seen;
+    h.head_len = 0;
+    h.st = kHUntilClose;
+    return skipped + k;
+  }
+  if (end) head_done(c, s, d, sink);
+  return skipped + k;
+}
+
+// One byte of a chunk-size line, as libhtp: leading whitespace and blank
+// lines skipped, anything after the hex digits ignored. False: no digits at
+// all (or an absurd size), and the rest of the direction is the body.
+bool chunk_size_byte(HttpDir& h, uint8_t ch) {
+  int hv = hexv(ch);
+  if (ch == '\n') {
+    if (!h.chunk_digits) {
+      h.chunk_ext = 0;
+      return true;
+    }
+    if (h.chunk_acc == 0) {
+      h.st = kHTrailer;
+      h.line_len = 0;
+      h.first_cr = 0;
+    } else {
+      h.st = kHChunkData;
+      h.remaining = h.chunk_acc;
+    }
+    h.chunk_acc = 0;
+    h.chunk_digits = 0;
+    h.chunk_ext = 0;
+  } else if (h.chunk_ext || ch == '\r') {
+  } else if (hv >= 0) {
+    if (h.chunk_acc >= (uint64_t(1) << 40)) return false;
+    h.chunk_acc = h.chunk_acc * 16 + uint64_t(hv);
+    h.chunk_digits = 1;
+  } else if (h.chunk_digits) {
+    h.chunk_ext = 1;
+  } else if (!is_ws(ch)) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void http_start(AppState* s, int d, bool is_req) {
@@ -647,49 +636,9 @@ void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
   while (n > 0) {
     switch (h.st) {
       case kHHead: {
-        if (!h.started) {
-          while (n && (*p == '\r' || *p == '\n')) p++, n--;
-          if (!n) return;
-          acquire(c, s, d);
-          h.started = 1;
-          if (!h.is_req && next_pending_v09(s)) {  // the reply to HTTP/0.9 has no head
-            pop_pending(s);
-            h.st = kHUntilClose;
-            break;
-          }
-        }
-        const uint8_t* lf = static_cast<const uint8_t*>(memchr(p, '\n', n));
-        uint32_t k = lf ? uint32_t(lf - p) + 1 : n;
-        uint32_t cap = 0;
-        uint8_t* st = storage(c, s, d, &cap);
-        uint32_t hcap = std::min(cap, c.impl->cfg.header_limit);
-        if (st && h.head_len < hcap) {
-          uint32_t w = std::min(k, hcap - h.head_len);
-          memcpy(st + h.head_len, p, w);
-          h.head_len += w;
-        }
-        h.head_seen += k;
-        bool empty = track_line(h, p, k, lf != nullptr);
+        uint32_t k = head_feed(c, s, d, p, n, sink);
         p += k;
         n -= k;
-        if (!lf) break;
-        bool first = h.first_line;
-        h.first_line = 0;
-        bool end = empty && !first;
-        if (first && h.is_req && st && h.head_seen == h.head_len) {
-          // HTTP/0.9 request: a request line without a version has no headers.
-          if (!has_http_version(st, h.head_len)) end = true;
-        }
-        if (first && !h.is_req && st && !s->dir[d].fb && !looks_like_status(st, h.head_len)) {
-          // Not a status line: libhtp (like browsers) reads it as the body.
-          pop_pending(s);
-          h.body_stored = std::min(h.head_len, body_limit(c, false));
-          h.body_total = h.head_seen;
-          h.head_len = 0;
-          h.st = kHUntilClose;
-          break;
-        }
-        if (end) head_done(c, s, d, sink);
         break;
       }
       case kHBodyLen: {
@@ -705,36 +654,9 @@ void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
         body_data(c, s, d, p, n, sink);
         return;
       case kHChunkSize: {
-        // As libhtp: leading whitespace and blank lines skipped, anything
-        // after the hex digits ignored; no digits at all (or an absurd size)
-        // and the rest of the direction is read as the body.
         uint8_t ch = *p++;
         n--;
-        int hv = hexv(ch);
-        if (ch == '\n') {
-          if (!h.chunk_digits) {
-            h.chunk_ext = 0;
-            break;
-          }
-          if (h.chunk_acc == 0) {
-            h.st = kHTrailer;
-            h.line_len = 0;
-            h.first_cr = 0;
-          } else {
-            h.st = kHChunkData;
-            h.remaining = h.chunk_acc;
-          }
-          h.chunk_acc = 0;
-          h.chunk_digits = 0;
-          h.chunk_ext = 0;
-        } else if (h.chunk_ext || ch == '\r') {
-        } else if (hv >= 0) {
-          if (h.chunk_acc >= (uint64_t(1) << 40)) goto raw;
-          h.chunk_acc = h.chunk_acc * 16 + uint64_t(hv);
-          h.chunk_digits = 1;
-        } else if (h.chunk_digits) {
-          h.chunk_ext = 1;
-        } else if (!is_ws(ch)) {
+        if (!chunk_size_byte(h, ch)) {
           p--, n++;  // this byte is body
           goto raw;
         }

@@ -143,6 +143,11 @@ bool dns_message(AppCtx& c, AppState* s, const uint8_t* p, uint32_t n, bool stri
 void dns_tcp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bool hint,
                   AppSink& sink);
 
+// HTTP normalisation (app_http_norm.cc). out needs n + 2 bytes (URI) or n (host).
+int hexv(uint8_t ch);  // -1 when not a hex digit
+uint32_t normalize_uri(const uint8_t* u, uint32_t n, uint8_t* out);
+uint32_t normalize_host(const uint8_t* h, uint32_t n, uint8_t* out);
+
 // Body decoding (app_http_decomp.cc).
 constexpr int kMaxLayers = 2;  // content-codings undone per body (Suricata's layer limit)
 void decomp_init(AppCtx::Impl& m);
