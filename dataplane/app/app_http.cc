@@ -516,10 +516,12 @@ bool track_line(HttpDir& h, const uint8_t* p, uint32_t k, bool ends) {
 }
 
 // libhtp's test (Firefox's): optional whitespace, then "http" in any case.
-bool looks_like_status(const uint8_t* p, uint32_t n) {
+// True while undecided (fewer than 4 bytes after the blanks, line not ended).
+bool looks_like_status(const uint8_t* p, uint32_t n, bool line_ended) {
   uint32_t i = 0;
   while (i < n && (is_ws(p[i]) || p[i] == '\r')) i++;
-  return n - i >= 4 && ieq(p + i, 4, "http");
+  if (n - i < 4) return !line_ended;
+  return ieq(p + i, 4, "http");
 }
 
 bool has_http_version(const uint8_t* p, uint32_t n) {
@@ -558,6 +560,18 @@ uint32_t head_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, 
   }
   h.head_seen += k;
   bool empty = track_line(h, p, k, lf != nullptr);
+  // A reply whose first line does not start with "http" (decided after its
+  // first 4 non-blank bytes or its end): libhtp, like browsers, reads it as
+  // the body.
+  if (h.first_line && !h.is_req && st && !s->dir[d].fb && h.head_seen == h.head_len &&
+      !looks_like_status(st, h.head_len, lf != nullptr)) {
+    pop_pending(s);
+    h.body_stored = std::min(h.head_len, body_limit(c, false));
+    h.body_total = h.head_seen;
+    h.head_len = 0;
+    h.st = kHUntilClose;
+    return skipped + k;
+  }
   if (!lf) return skipped + k;
   bool first = h.first_line;
   h.first_line = 0;
@@ -565,15 +579,6 @@ uint32_t head_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, 
   if (first && h.is_req && st && h.head_seen == h.head_len) {
     // HTTP/0.9 request: a request line without a version has no headers.
     if (!has_http_version(st, h.head_len)) end = true;
-  }
-  if (first && !h.is_req && st && !s->dir[d].fb && !looks_like_status(st, h.head_len)) {
-    // Not a status line: libhtp (like browsers) reads it as the body.
-    pop_pending(s);
-    h.body_stored = std::min(h.head_len, body_limit(c, false));
-    h.body_total = h.head_seen;
-    h.head_len = 0;
-    h.st = kHUntilClose;
-    return skipped + k;
   }
   if (end) head_done(c, s, d, sink);
   return skipped + k;

@@ -122,6 +122,19 @@ TEST(AppHttpLenient, HeaderlessAndHttp09Replies) {
   EXPECT_EQ(txs[1].get(kFileData), "<html>\r\nATTACK\r\n</html>");
   EXPECT_FALSE(txs[1].has(kHttpStatCode));
   expect_split_invariant(cfg, segs);
+  // Decided on the first 4 bytes: a body without any line end is found too.
+  segs = {{true, kReq}, {false, std::string(3000, 'b') + "ATTACK"}};
+  AppConfig big = cfg;
+  big.response_body_limit = 4096;
+  AppCtx ctx2(big);
+  txs = run_tcp(ctx2, segs);
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_EQ(txs[1].get(kFileData), std::string(3000, 'b') + "ATTACK");
+  // A short reply line ("OK\n") is body too.
+  segs = {{true, kReq}, {false, "OK\n"}};
+  txs = run_tcp(ctx, segs);
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_EQ(txs[1].get(kFileData), "OK\n");
 }
 
 TEST(AppHttpLenient, SpacesInUriAndRequestBodies) {
