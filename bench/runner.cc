@@ -711,6 +711,7 @@ int run_all(const Options& o) {
     rules = load_ruleset(rc, maxw, err, host.rules_summary);
     host.rules_load_s = (double(clock_ns(CLOCK_MONOTONIC)) - t0) / 1e9;
     if (!rules) {
+      if (err.empty()) err = "no rule is active (every rule was skipped or rejected)";
       fmt::print(stderr, "spectre-bench: rules: {}\n", err);
       return 1;
     }

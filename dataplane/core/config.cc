@@ -121,6 +121,8 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
       return L.each(v, "app_layer", [&](const std::string& ak, const YAML::Node& av) {
         if (ak == "enabled") return L.boolean(av, c.app_layer);
         if (ak == "http_body_limit") return L.u32(av, c.http_body_limit, 0, 1u << 24);
+        if (ak == "http_decompress_limit") return L.u32(av, c.http_decompress_limit, 0, 1u << 30);
+        if (ak == "http_decompress_streams") return L.u32(av, c.http_decompress_streams, 0, 65534);
         return false;
       });
     if (k == "fast")

@@ -47,6 +47,8 @@ struct Config {
   uint32_t sessions = 65536;           // per worker: flows with stream/app/detect state
   uint32_t segment_chunks = 16384;     // per worker, 2 KiB each
   uint32_t http_body_limit = 8192;
+  uint32_t http_decompress_limit = 1u << 20;  // decompressed bytes per gzip/deflate body
+  uint32_t http_decompress_streams = 64;      // per worker: bodies decoded at once
   bool app_layer = true;
   bool checksum_validate = false;      // checksum: all | none (Suricata -k)
   uint32_t alert_ring_size = 2048;     // per worker

@@ -168,7 +168,7 @@ bool Reloader::rules(bool ctl, uint64_t id, const std::vector<std::string>& file
         summary = summary.substr(0, summary.find('\n'));
         return [this, ctl, id, rs, err, summary] {
           if (ctl) ctl_rules_--;
-          if (!rs) {
+          if (!rs && !err.empty()) {  // fatal (unreadable file, or strict and a dropped rule)
             io_.reload_errors++;
             fmt::print(stderr, "spectre-dp: rule reload refused, keeping the running rules: {}\n", err);
             respond(ctl, id, false, "rule reload refused, the running rules stay: " + err);
@@ -179,8 +179,10 @@ bool Reloader::rules(bool ctl, uint64_t id, const std::vector<std::string>& file
           publish(std::move(next));
           io_.rule_reloads++;
           rules_generation_++;
-          fmt::print(stderr, "spectre-dp: rules reloaded: {}\n", summary);
-          respond(ctl, id, true, "rules reloaded: " + summary);
+          // Not strict and nothing loads: like at start, run without signatures.
+          const char* none = rs ? "" : "; warning: no rule is active, running without signatures";
+          fmt::print(stderr, "spectre-dp: rules reloaded: {}{}\n", summary, none);
+          respond(ctl, id, true, "rules reloaded: " + summary + none);
         };
       },
       [this, ctl, id] {

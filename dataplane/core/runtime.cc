@@ -449,12 +449,16 @@ int run_dataplane(const Options& opt) {
     std::vector<std::string> msgs;
     ruleset = load_ruleset(app.cfg, nw, err, summary, &msgs);
     report_rule_messages(msgs, opt.rules_report);
-    if (!ruleset) {
+    if (!ruleset && !err.empty()) {  // fatal (unreadable file, or --strict and a dropped rule)
       fmt::print(stderr, "spectre-dp: {}\n", err);
       eal_stop();
       return 1;
     }
     fmt::print(stderr, "spectre-dp: {}", summary);
+    if (!ruleset)
+      fmt::print(stderr, "spectre-dp: warning: no rule is active (every rule was skipped or rejected, reasons "
+                         "above{}); running without signatures (--strict refuses this)\n",
+                 opt.rules_report.empty() ? "" : ", list in " + opt.rules_report);
   }
   print_detection_line(app.cfg, ruleset.get(), model.get());
 
@@ -480,6 +484,8 @@ int run_dataplane(const Options& opt) {
     icfg.segment_chunks = app.cfg.segment_chunks;
     icfg.alert_ring = app.cfg.alert_ring_size;
     icfg.app.request_body_limit = icfg.app.response_body_limit = app.cfg.http_body_limit;
+    icfg.app.decompress_limit = app.cfg.http_decompress_limit;
+    icfg.app.decompress_streams = app.cfg.http_decompress_streams;
     DefragConfig dcfg{app.cfg.defrag_max_datagrams, uint16_t(app.cfg.defrag_max_frags),
                       uint64_t(app.cfg.defrag_timeout_s) * 1000000000ull};
     uint32_t per_worker = std::max<uint32_t>(1024, app.cfg.max_flows / nw);

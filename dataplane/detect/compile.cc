@@ -554,11 +554,11 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   std::vector<uint32_t> item_pcre(r.items.size(), 0);
   for (size_t i = 0; i < r.items.size(); i++)
     if (r.items[i].kind == MatchItem::Kind::kPcre) item_pcre[i] = a.pcre_ids[pcre_seen++];
-  uint32_t done_mask = 0;
+  uint64_t done_mask = 0;
   for (size_t i = 0; i < r.items.size(); i++) {
     uint8_t b = r.items[i].buf;
-    if (done_mask & (1u << b)) continue;
-    done_mask |= 1u << b;
+    if (done_mask & (uint64_t(1) << b)) continue;
+    done_mask |= uint64_t(1) << b;
     Chain ch{b, static_cast<uint32_t>(out.items.size()), 0};
     for (size_t j = i; j < r.items.size(); j++) {
       const MatchItem& m = r.items[j];
@@ -610,7 +610,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
           break;
       }
     }
-    c.buf_mask |= 1u << b;
+    c.buf_mask |= uint64_t(1) << b;
     out.chains.push_back(ch);
   }
   c.chain_count = static_cast<uint32_t>(out.chains.size()) - c.chain_begin;
