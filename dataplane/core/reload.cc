@@ -93,8 +93,12 @@ void Reloader::config(bool ctl, uint64_t id) {
         std::shared_ptr<const MlModel> model;
         if (!next.ml_model.empty() && !(model = load_ml_model(next.ml_model, err)))
           return refuse_config(ctl, id, err);
+        std::shared_ptr<const intel::IntelSet> iset;
+        if (!next.intel_feeds.empty() && !(iset = intel::load_intel(next.intel_feeds, err)))
+          return refuse_config(ctl, id, "threat intel: " + err);
         std::shared_ptr<Snapshot> snap(build_snapshot(next, 0).release());
         set_model(*snap, std::move(model));
+        snap->intel = iset;
         const uint64_t took = clock_ns(CLOCK_MONOTONIC) - t0;
         return [this, ctl, id, snap, took] {
           auto s = std::make_unique<Snapshot>(std::move(*snap));
@@ -102,6 +106,7 @@ void Reloader::config(bool ctl, uint64_t id) {
           s->rules = cur->rules;  // rules change by rule reloads only
           s->ml.shadow = cur->ml.shadow;
           publish(std::move(s));
+          io_.set_intel_feeds(snaps_.current()->intel ? snaps_.current()->intel->summary_json() : "{}");
           io_.reloads++;
           slowest_cfg_ns_ = std::max(slowest_cfg_ns_, took);
           respond(ctl, id, true, "configuration reloaded");
@@ -166,7 +171,14 @@ bool Reloader::rules(bool ctl, uint64_t id, const std::vector<std::string>& file
         std::string err, summary;
         std::shared_ptr<const CompiledRuleset> rs = load_ruleset(c, nw, err, summary);
         summary = summary.substr(0, summary.find('\n'));
-        return [this, ctl, id, rs, err, summary] {
+        // Feeds are re-read with the rules (`rules reload`): a broken feed refuses both.
+        std::shared_ptr<const intel::IntelSet> iset;
+        if (rs && !c.intel_feeds.empty() && !(iset = intel::load_intel(c.intel_feeds, err))) {
+          rs = nullptr;
+          err = "threat intel: " + err;
+        }
+        if (iset) summary += "; intel " + intel::intel_summary(*iset);
+        return [this, ctl, id, rs, iset, err, summary] {
           if (ctl) ctl_rules_--;
           if (!rs) {
             io_.reload_errors++;
@@ -176,6 +188,10 @@ bool Reloader::rules(bool ctl, uint64_t id, const std::vector<std::string>& file
           }
           auto next = std::make_unique<Snapshot>(*snaps_.current());
           next->rules = rs;
+          if (iset) {
+            next->intel = iset;
+            io_.set_intel_feeds(iset->summary_json());
+          }
           publish(std::move(next));
           io_.rule_reloads++;
           rules_generation_++;
