@@ -37,7 +37,7 @@ struct Indicator {
   uint64_t first_seen = 0, last_seen = 0;    // ns since epoch; 0: unknown
   uint64_t valid_from = 0, valid_until = 0;  // ns; 0: unbounded
   uint64_t expires = 0;       // ns; 0: never (valid_until or last_seen + feed TTL, the earlier)
-  uint64_t ident = 0;         // hash of type + key: stable across reloads (per-flow dedup)
+  uint64_t ident = 0;         // hash of feed + type + key: stable across reloads (per-flow dedup)
   uint32_t next = kNone;      // next indicator with the same key (another feed)
 };
 

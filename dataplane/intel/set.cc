@@ -174,10 +174,12 @@ IntelSet::IntelSet(std::vector<Indicator> ind, std::vector<FeedSummary> feeds)
       t = (i.ip_ver == 4 ? v4_ : v6_)[i.prefix].get();
       h = hash_bytes(i.addr, size_t(bytes), i.prefix);
       i.ident = hash_bytes(i.addr, size_t(bytes), 0x1000u + i.prefix);
+      i.ident ^= hash_bytes(i.feed.data(), i.feed.size(), 7);  // per feed: each feed's listing alerts
     } else {
       t = i.type == Type::kDomain ? dom_.get() : i.type == Type::kUrl ? url_.get() : i.type == Type::kJa3 ? ja3_.get() : sha1_.get();
       h = hash_bytes(i.key.data(), i.key.size(), 0);
-      i.ident = hash_bytes(i.key.data(), i.key.size(), 0x2000u + unsigned(i.type)) ^ (i.subdomains ? 1 : 0);
+      i.ident = hash_bytes(i.key.data(), i.key.size(), 0x2000u + unsigned(i.type)) ^ (i.subdomains ? 1 : 0) ^
+                hash_bytes(i.feed.data(), i.feed.size(), 7);
     }
     Table::Slot& s = t->find(h, [&](uint32_t o) {
       const Indicator& x = ind_[o];
