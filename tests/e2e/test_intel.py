@@ -109,6 +109,7 @@ def expected(ja3):
         (2, "misp", "c2.misp.example", "dns.query"): 1,
         (2, "lab-domains", "plain-bad.example", "dns.query"): 1,
         (2, "bundle.json", "evil.example", "tls.sni"): 1,
+        (2, "bundle.json", "evil.example", "http.hostname"): 1,
         (4, "ja3_fingerprints.csv", ja3, "tls.ja3"): 2,       # both generated ClientHellos
         (3, "urlhaus.csv", "http://malware.example/bins/x.sh", "http.url"): 1,
         (3, "misp", "http://dl.misp.example/payload.bin", "http.url"): 1,
@@ -179,7 +180,7 @@ def main():
         stats = [e for e in evs if e.get("event_type") == "stats"]
         if check(stats, "workers %d: a stats event" % workers):
             i = stats[-1]["stats"]["intel"]
-            check(i["hits"]["ip"] == 3 and i["hits"]["domain"] == 4 and i["hits"]["url"] == 2 and i["hits"]["ja3"] == 2
+            check(i["hits"]["ip"] == 3 and i["hits"]["domain"] == 5 and i["hits"]["url"] == 2 and i["hits"]["ja3"] == 2
                   and i["expired"] == 3 and i["repeats"] >= 1,
                   "workers %d: stats.intel hits per type, 3 expired/not-yet-valid skips (two flows to 192.0.2.90), repeats" % workers, json.dumps(i))
             f = i["feeds"]

@@ -90,5 +90,6 @@ def build(path):
     p.tcp(CLIENT, "192.0.2.90", 80, http_get("malware.example", "/bins/x.sh"), HTTP_OK)   # URLhaus
     p.tcp(CLIENT, "192.0.2.90", 80, http_get("malware.example", "/bins/y.sh"), HTTP_OK)   # same host, other path
     p.tcp(CLIENT, "192.0.2.91", 80, http_get("dl.misp.example:80", "/payload.bin"), HTTP_OK)  # MISP url
+    p.tcp(CLIENT, "192.0.2.92", 80, http_get("CDN.evil.example", "/index.html"), HTTP_OK)  # STIX domain in Host
     pcaplib.write_pcap(path, p.frames)
     return ja3
