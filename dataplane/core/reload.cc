@@ -169,25 +169,31 @@ bool Reloader::rules(bool ctl, uint64_t id, const std::vector<std::string>& file
   rules_lane_.push(
       [this, ctl, id, c, nw]() -> JobLane::Finish {
         std::string err, summary;
-        std::shared_ptr<const CompiledRuleset> rs = load_ruleset(c, nw, err, summary);
-        summary = summary.substr(0, summary.find('\n'));
-        // Feeds are re-read with the rules (`rules reload`): a broken feed refuses both.
+        // Feeds are re-read with the rules (`rules reload`): a broken feed refuses both. With
+        // feeds but no rules configured, only the feeds are reloaded.
+        const bool rules_only_feeds = !rules_configured(c) && !c.intel_feeds.empty();
+        std::shared_ptr<const CompiledRuleset> rs;
+        if (!rules_only_feeds) {
+          rs = load_ruleset(c, nw, err, summary);
+          summary = summary.substr(0, summary.find('\n'));
+        }
         std::shared_ptr<const intel::IntelSet> iset;
-        if (rs && !c.intel_feeds.empty() && !(iset = intel::load_intel(c.intel_feeds, err))) {
-          rs = nullptr;
+        bool ok = rs || rules_only_feeds;
+        if (ok && !c.intel_feeds.empty() && !(iset = intel::load_intel(c.intel_feeds, err))) {
+          ok = false;
           err = "threat intel: " + err;
         }
-        if (iset) summary += "; intel " + intel::intel_summary(*iset);
-        return [this, ctl, id, rs, iset, err, summary] {
+        if (iset) summary += std::string(summary.empty() ? "" : "; ") + "intel " + intel::intel_summary(*iset);
+        return [this, ctl, id, rs, iset, ok, rules_only_feeds, err, summary] {
           if (ctl) ctl_rules_--;
-          if (!rs) {
+          if (!ok) {
             io_.reload_errors++;
             fmt::print(stderr, "spectre-dp: rule reload refused, keeping the running rules: {}\n", err);
             respond(ctl, id, false, "rule reload refused, the running rules stay: " + err);
             return;
           }
           auto next = std::make_unique<Snapshot>(*snaps_.current());
-          next->rules = rs;
+          if (!rules_only_feeds) next->rules = rs;
           if (iset) {
             next->intel = iset;
             io_.set_intel_feeds(iset->summary_json());

@@ -12,7 +12,8 @@ survives and exits 0 on SIGINT; 10 reloads counted; no packet lost; both
 feed versions alerted (the switches took effect) and never more than once
 per packet; the unlisted address never alerts; a broken feed on reload is
 refused with a message naming file and line, and the last good set still
-alerts on every packet afterwards.
+alerts on every packet afterwards; a SIGUSR2 rule reload (the path of
+`spectrectl rules reload`) re-reads the feeds too.
 Needs root, iproute2 netns, tcpreplay: exits 77 (skip) otherwise.
 Last line "N passed, N failed".
 """
@@ -128,6 +129,23 @@ def main():
         out2, _ = r.communicate(timeout=60)
         sent2 = sent_of(out2)
         time.sleep(1.0)
+        # The rule-reload path (SIGUSR2, as `spectrectl rules reload`) re-reads the feeds too.
+        put(feed, C + "\n")
+        err.seek(0)
+        before = len(err.read())
+        p.send_signal(signal.SIGUSR2)
+        reloaded, deadline = "", time.time() + 30
+        while time.time() < deadline and not reloaded:
+            err.seek(0)
+            reloaded = next((ln for ln in err.read()[before:].splitlines() if "rules reload" in ln), "")
+            time.sleep(0.2)
+        check("rules reloaded" in reloaded and "intel 1 indicators" in reloaded,
+              "SIGUSR2 (rules reload) re-reads the feeds", reloaded)
+        post3 = os.path.join(tmp, "post3.pcap")
+        capture(post3, [C], 20, 40000)
+        out3, _ = replay(100, post3).communicate(timeout=60)
+        sent3 = sent_of(out3)
+        time.sleep(1.0)
         rc, text = live.stop_live(p, err)
         check(rc == 0, "exit 0 on SIGINT (%s)" % rc, text[-1500:])
 
@@ -138,7 +156,7 @@ def main():
               "stats: %d reloads, 1 refused" % RELOADS, "%r %r" % (flowcheck.get(st, "stats.reloads"),
                                                                    flowcheck.get(st, "stats.reload_errors")))
         pk = flowcheck.get(st, "stats.decoder.pkts")
-        check(pk == sent + sent2, "no packet lost: decoder.pkts %r == sent %d" % (pk, sent + sent2))
+        check(pk == sent + sent2 + sent3, "no packet lost: decoder.pkts %r == sent %d" % (pk, sent + sent2 + sent3))
         drops = [flowcheck.get(st, "stats.capture." + k) for k in ("kernel_drops", "dist_ring_full")]
         check(drops == [0, 0], "no port/distributor drops %r" % drops)
         cnt = collections.Counter()
@@ -146,11 +164,14 @@ def main():
         for e in events:
             if e.get("event_type") == "alert" and "intel" in e:
                 cnt[(e["dest_ip"], e["src_port"] >= 30000)] += 1
+                cnt["after_usr2"] += e["src_port"] >= 40000
                 per_flow[e["flow_id"]] += 1
         to_ab = sum(1 for i in range(N) if i % 3 != 2)
         check(cnt[(A, False)] > 0 and cnt[(B, False)] > 0 and cnt[(A, False)] + cnt[(B, False)] <= to_ab,
               "both feed versions alerted under traffic (A %d, B %d of %d packets to A/B)" % (
                   cnt[(A, False)], cnt[(B, False)], to_ab))
+        check(cnt["after_usr2"] == sent3 == 20 and cnt[(C, True)] == sent3,
+              "after the rule reload the new feed (C) alerts on all %d packets: %d" % (sent3, cnt["after_usr2"]))
         check(cnt[(C, False)] == 0 and max(per_flow.values() or [0]) == 1,
               "the unlisted address never alerts; at most one alert per flow")
         check(cnt[(last, True)] == sent2 == 50,
