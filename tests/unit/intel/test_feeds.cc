@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <random>
+
 #include "dataplane/intel/intel.h"
 
 namespace spectre::intel {
@@ -45,6 +47,20 @@ Read read(const std::string& path, Format f = Format::kAuto, const char* name = 
   Read r;
   r.ok = read_feed(s, r.ind, r.sum, r.err);
   return r;
+}
+
+// A JSON string literal for s (quotes, backslashes and controls escaped).
+std::string nlohmann_quote(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      o += c == '\n' ? "\\n" : c == '\t' ? "\\t" : " ";
+      continue;
+    }
+    o += c;
+  }
+  return o + "\"";
 }
 
 uint64_t skipped(const FeedSummary& s, const std::string& reason) {
@@ -359,6 +375,51 @@ TEST(Kinds, FromWords) {
   EXPECT_EQ(kind_from_text("Phishing kit"), Kind::kPhishing);
   EXPECT_EQ(kind_from_text("malware_download"), Kind::kMalwareDownload);
   EXPECT_EQ(kind_from_text("tlp:white"), Kind::kUnknown);
+}
+
+}  // namespace
+}  // namespace spectre::intel
+
+namespace spectre::intel {
+namespace {
+
+// Mutated inputs: every reader returns (loaded, skipped or a clear error), never crashes or hangs.
+TEST(FeedRobustness, MutatedInputs) {
+  Tmp t;
+  std::mt19937 rng(13);
+  const std::string seeds[] = {
+      "[ipv4-addr:value = '198.51.100.1' OR domain-name:value = 'a.example'] OR [url:value = 'http://x/y']",
+      "\"2021-01-17 07:44:46\",\"51.38.124.206\",\"443\",\"online\",\"2023-01-08\",\"Emotet\"",
+      "\"1\",\"2024-04-22 09:41:07\",\"http://[::1]:8080/x?y#z\",\"online\",\"\",\"malware_download\",\"a,b\",\"u\",\"r\""};
+  const char alphabet[] = "[]'\"=,:/.\\ ORANDabc019-#\n\t";
+  int ok = 0, failed = 0;
+  for (int i = 0; i < 900; i++) {
+    std::string s = seeds[i % 3];
+    int edits = 1 + int(rng() % 6);
+    for (int e = 0; e < edits && !s.empty(); e++) {
+      size_t at = rng() % s.size();
+      switch (rng() % 3) {
+        case 0: s[at] = alphabet[rng() % (sizeof alphabet - 1)]; break;
+        case 1: s.erase(at, 1 + rng() % 4); break;
+        default: s.insert(at, 1, alphabet[rng() % (sizeof alphabet - 1)]); break;
+      }
+    }
+    Read r;
+    if (i % 3 == 0) {
+      std::string j = "{\"type\":\"bundle\",\"objects\":[{\"type\":\"indicator\",\"id\":\"i\",\"pattern\":" +
+                      nlohmann_quote(s) + "}]}";
+      r = read(t.put("f.json", j));
+    } else {
+      std::string hdr = i % 3 == 1 ? "# \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
+                                   : "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n";
+      r = read(t.put("f.csv", hdr + s + "\n"));
+    }
+    EXPECT_TRUE(r.ok || !r.err.empty()) << s;
+    EXPECT_EQ(r.sum.loaded, r.ind.size());
+    (r.ok ? ok : failed)++;
+  }
+  EXPECT_GT(ok, 50);  // the mutations reach both outcomes
+  EXPECT_GT(failed, 50);
 }
 
 }  // namespace
