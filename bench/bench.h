@@ -59,6 +59,7 @@ struct Options {
   std::vector<uint32_t> score_points = {4, 16};  // --score-points; empty: 'none'
   bool features_only = false;
   bool behaviour = false;              // --behaviour: the behaviour stage on in every run
+  std::vector<std::string> intel;      // --intel: threat-intel feeds matched in every run
   bool rules() const { return !rule_files.empty() || !rules_dir.empty(); }
   bool ml() const { return !model_path.empty() || features_only; }
 };

@@ -66,6 +66,8 @@ const char kUsage[] =
     "  --model FILE.spm     score flows with this model (as spectre-dp --model)\n"
     "  --features-only      also a run with per-flow feature tracking alone (no model, no dump:\n"
     "                       no row is extracted); with --model, before the model run\n"
+    "  --intel PATH         threat-intel feed (repeatable, format detected as spectre-dp --intel)\n"
+    "                       matched in every run: flow endpoints, DNS/TLS/HTTP names\n"
     "  --behaviour          the behaviour stage on (default sizes; mailboxes with 2+ workers); its\n"
     "                       cycles per packet (cyc_behave over the whole run) are printed per run\n"
     "  --score-points N,M   early scoring after N and M packets (default 4,16; up to 3; 'none')\n"
@@ -261,6 +263,9 @@ int parse_options(int argc, char** argv, Options& o) {
     } else if (name == "--model") {
       if (!need() || val.empty()) return usage_error("--model needs a .spm file");
       o.model_path = val;
+    } else if (name == "--intel") {
+      if (!need() || val.empty()) return usage_error("--intel needs a feed path");
+      o.intel.push_back(val);
     } else if (name == "--behaviour") {
       if (int rc = flag()) return rc;
       o.behaviour = true;

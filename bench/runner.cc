@@ -35,6 +35,7 @@
 
 #include "dataplane/core/clock.h"
 #include "bench/bench.h"
+#include "dataplane/intel/config.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/stats.h"
 #include "dataplane/detect/detect.h"
@@ -556,6 +557,19 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
   // Features only: tracking on, nothing extracted (no model, no dump).
   if (spec.ml == MlMode::kFeatures) snap->ml.track = true;
   if (spec.ml == MlMode::kModel) set_model(*snap, model);
+  if (!o.intel.empty()) {  // read per run, outside the measured part
+    std::vector<intel::FeedSpec> feeds;
+    for (const std::string& p : o.intel) {
+      intel::FeedSpec f;
+      f.path = p;
+      f.name = intel::feed_name_for(p);
+      feeds.push_back(f);
+    }
+    if (!(snap->intel = intel::load_intel(feeds, err))) {
+      free_sources(ws);
+      return false;
+    }
+  }
   DefragConfig dcfg{cfg.defrag_max_datagrams, uint16_t(cfg.defrag_max_frags),
                     uint64_t(cfg.defrag_timeout_s) * 1000000000ull};
   try {

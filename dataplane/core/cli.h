@@ -25,6 +25,7 @@ struct Options {
   std::string score_points;           // --score-points: "4,16" or "none"
   bool no_ml = false;                 // --no-ml: ignore the configured model
   std::string instance;               // --instance: control-plane channel name
+  std::vector<std::string> intel;     // --intel: threat-intel feeds (format detected), added to the config's
   bool strict = false, no_midstream = false;
   bool help = false, version = false;
 };

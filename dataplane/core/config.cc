@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "dataplane/core/yaml_reader.h"
+#include "dataplane/intel/config.h"
 
 #include <fmt/format.h>
 
@@ -28,6 +29,7 @@ void resolve_inputs(Config& c, const std::string& path) {
   fix(c.rules_dir);
   fix(c.classification_file);
   fix(c.ml_model);
+  for (auto& f : c.intel_feeds) fix(f.path);
 }
 
 }  // namespace
@@ -157,6 +159,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         return false;
       });
     if (k == "behaviour") return behave::parse_config(v, path, c.behave, L.err);
+    if (k == "intel") return intel::parse_config(v, L, c.intel_feeds);
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;

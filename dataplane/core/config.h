@@ -10,6 +10,7 @@
 #include "dataplane/behave/config.h"
 #include "dataplane/decode/defrag.h"
 #include "dataplane/flow/flow.h"
+#include "dataplane/intel/intel.h"
 
 namespace spectre {
 
@@ -66,6 +67,8 @@ struct Config {
   std::string source_path;
   // Behaviour detectors (behaviour:), dataplane/behave/config.h.
   behave::Config behave;
+  // Threat-intel feeds (intel: feeds, --intel PATH), dataplane/intel/.
+  std::vector<intel::FeedSpec> intel_feeds;
 };
 
 // Reads a YAML file over the defaults. Input paths in it (rule files, rule

@@ -157,7 +157,8 @@ struct App final : ControlActions {
 };
 
 // One line at start: what this run detects with, and where that came from.
-void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const MlModel* m) {
+void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const MlModel* m,
+                          const intel::IntelSet* is) {
   std::string cfgname = cfg.source_path.empty() ? std::string("built-in defaults") : cfg.source_path;
   std::vector<std::string> parts;
   if (rs) {
@@ -168,6 +169,7 @@ void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const Ml
   }
   if (m) parts.push_back(fmt::format("model {} version {}", m->name, m->version));
   if (cfg.behave.enabled) parts.push_back("behaviour detectors");
+  if (is) parts.push_back(fmt::format("{} intel indicators", is->size()));
   if (parts.empty()) {
     fmt::print(stderr, "spectre-dp: nothing to detect with: no rules, no model, behaviour detectors off "
                "(configuration: {}); only flows and transactions are logged\n", cfgname);
@@ -397,6 +399,16 @@ int run_dataplane(const Options& opt) {
                               : fmt::format("{} trees", model->m.xgb.num_trees()),
                model->out_class.size(), model->version);
   }
+  std::shared_ptr<const intel::IntelSet> iset;
+  if (!app.cfg.intel_feeds.empty()) {
+    std::string ierr;
+    if (!(iset = intel::load_intel(app.cfg.intel_feeds, ierr))) {
+      fmt::print(stderr, "spectre-dp: threat intel: {}\n", ierr);
+      return 1;
+    }
+    fmt::print(stderr, "spectre-dp: threat intel: {}\n", intel_summary(*iset));
+    app.io.set_intel_feeds(iset->summary_json());
+  }
   const bool offline = !opt.reads.empty();
   for (const auto& f : opt.reads) {  // fail early on unreadable input
     PcapReader r;
@@ -460,7 +472,7 @@ int run_dataplane(const Options& opt) {
                          "above{}); running without signatures (--strict refuses this)\n",
                  opt.rules_report.empty() ? "" : ", list in " + opt.rules_report);
   }
-  print_detection_line(app.cfg, ruleset.get(), model.get());
+  print_detection_line(app.cfg, ruleset.get(), model.get(), iset.get());
 
   int rc = 0;
   {
@@ -476,6 +488,7 @@ int run_dataplane(const Options& opt) {
     }
     auto first = build_snapshot(app.cfg, 1);
     first->rules = ruleset;
+    first->intel = iset;
     set_model(*first, model);
     app.snaps = std::make_unique<SnapshotManager>(std::move(first), nw);
     app.reloader = std::make_unique<Reloader>(*app.snaps, app.io, app.opt, app.cfg, nw);

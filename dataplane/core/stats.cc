@@ -30,6 +30,7 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
     add(t.ml, relaxed_copy(w->ml->ctr));
     t.ml_host_evictions += w->ml->hosts.evictions();
     if (w->behave) add(t.behave, relaxed_copy(w->behave->eng.ctr));
+    if (w->intel) add(t.intel, relaxed_copy(w->intel->ctr));
     t.worker_pkts.push_back(c.dec.pkts);
   }
   t.w.loop_max_ns = loop_max;  // a maximum, not a sum
@@ -107,8 +108,14 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  t.ml.shadow_agree);
   const behave::Counters& b = t.behave;
   fmt::format_to(o, ",\"behaviour\":{{\"summaries\":{},\"alerts\":{},\"episodes\":{},\"evictions\":{},"
-                    "\"mailbox_drops\":{}}}}}}}\n",
+                    "\"mailbox_drops\":{}}}",
                  b.summaries, b.alerts, b.episodes, b.evictions, b.mailbox_drops);
+  const intel::Counters& ic = t.intel;
+  out.append(std::string_view(",\"intel\":{\"hits\":{"));
+  for (size_t i = 0; i < size_t(intel::Type::kCount); i++)
+    fmt::format_to(o, "{}\"{}\":{}", i ? "," : "", intel::type_name(intel::Type(i)), ic.hits[i]);
+  fmt::format_to(o, "}},\"expired\":{},\"repeats\":{},\"lookups\":{},\"feeds\":{}}}}}}}\n", ic.expired, ic.repeats,
+                 ic.lookups, io.get_intel_feeds());
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {
@@ -154,6 +161,12 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
   if (t.behave.summaries)
     fmt::print(f, "  behaviour: {} summaries, {} alerts, {} episodes, {} evictions, {} mailbox drops\n",
                t.behave.summaries, t.behave.alerts, t.behave.episodes, t.behave.evictions, t.behave.mailbox_drops);
+  uint64_t ih = 0;
+  for (uint64_t h : t.intel.hits) ih += h;
+  if (ih || t.intel.expired)
+    fmt::print(f, "  intel: {} alerts (ip {} domain {} url {} ja3 {} x509 {}), {} expired indicators matched, {} lookups\n",
+               ih, t.intel.hits[0], t.intel.hits[1], t.intel.hits[2], t.intel.hits[3], t.intel.hits[4],
+               t.intel.expired, t.intel.lookups);
   if (d.pkts)
     fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) ml {:.1f} behaviour {:.1f} "
                   "output {:.1f}\n",

@@ -130,6 +130,7 @@ uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
       w.ctr.home_matched++;
   }
   ml_flow_start(w, s, idx, f);
+  if (s.intel) intel_flow_start(w, s, f, p.ts_ns);
   w.ctr.flow.created++;
   w.ctr.flow.active++;
   return idx;
@@ -177,7 +178,8 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
 WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
                      const InspectConfig& icfg, uint32_t ml_hosts, uint64_t ml_window_ns)
     : id(id_), flows(max_flows), defrag(dcfg), events(event_ring), insp(id_, icfg),
-      ml(std::make_unique<MlCtx>(max_flows, ml_hosts, ml_window_ns)) {}
+      ml(std::make_unique<MlCtx>(max_flows, ml_hosts, ml_window_ns)),
+      intel(std::make_unique<intel::Ctx>()) {}
 
 void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, uint64_t now_ns) {
   alignas(PacketInfo) unsigned char pi_mem[sizeof(PacketInfo) * kMaxBurst];
