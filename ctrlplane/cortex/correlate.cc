@@ -1,0 +1,224 @@
+#include "ctrlplane/cortex/correlate.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace spectre::cortex {
+
+Member Member::of(const Detection& d, const AttackTable& t) {
+  Member m;
+  m.ts = d.ts_ns;
+  bool rev = t.outbound(d.tactic);
+  m.attacker = addr_val(rev ? d.dst : d.src, d.ip_ver);
+  m.victim = addr_val(rev ? d.src : d.dst, d.ip_ver);
+  m.gid = d.gid;
+  m.sid = d.sid;
+  m.technique = d.technique;
+  m.tactic = d.tactic;
+  m.severity = d.severity;
+  m.kind = d.kind;
+  size_t n = std::min(d.msg.size(), sizeof m.msg - 1);
+  std::memcpy(m.msg, d.msg.data(), n);
+  m.msg[n] = 0;
+  std::string_view tag = d.kind == Kind::kMl ? d.ml_class : d.detector;
+  n = std::min(tag.size(), sizeof m.tag - 1);
+  std::memcpy(m.tag, tag.data(), n);
+  m.tag[n] = 0;
+  return m;
+}
+
+bool Correlator::Key::operator==(const Key& o) const {
+  if (corr != o.corr || n != o.n) return false;
+  for (uint8_t i = 0; i < n; i++)
+    if (v[i] != o.v[i]) return false;
+  return true;
+}
+
+size_t Correlator::KeyHash::operator()(const Key& k) const {
+  uint64_t h = 0x9e3779b97f4a7c15ull * (k.corr + 1);
+  for (uint8_t i = 0; i < k.n; i++) h = (h ^ ValHash()(k.v[i])) * 0xff51afd7ed558ccdull;
+  return size_t(h ^ (h >> 31));
+}
+
+Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_groups)
+    : rs_(rs), t_(t), pool_(std::max<uint32_t>(max_groups, 16)), keys_(pool_.size()) {
+  free_.reserve(pool_.size());
+  for (int32_t i = int32_t(pool_.size()) - 1; i >= 0; i--) free_.push_back(i);
+  map_.reserve(pool_.size());
+}
+
+void Correlator::unlink(int32_t i) {
+  Group& g = pool_[size_t(i)];
+  (g.prev >= 0 ? pool_[size_t(g.prev)].next : head_) = g.next;
+  (g.next >= 0 ? pool_[size_t(g.next)].prev : tail_) = g.prev;
+  g.prev = g.next = -1;
+}
+
+void Correlator::link_tail(int32_t i) {
+  Group& g = pool_[size_t(i)];
+  g.prev = tail_;
+  g.next = -1;
+  (tail_ >= 0 ? pool_[size_t(tail_)].next : head_) = i;
+  tail_ = i;
+}
+
+void Correlator::release(int32_t i) {
+  unlink(i);
+  map_.erase(keys_[size_t(i)]);
+  free_.push_back(i);
+}
+
+int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
+  auto it = map_.find(k);
+  if (it != map_.end()) {
+    unlink(it->second);
+    link_tail(it->second);
+    return it->second;
+  }
+  // Drop up to two idle groups from the LRU head (their window has passed).
+  for (int n = 0; n < 2 && head_ >= 0; n++) {
+    const Group& h = pool_[size_t(head_)];
+    if (h.last_ts + rs_.correlations[h.corr].timespan_ns >= now) break;
+    release(head_);
+    ctr.groups_expired++;
+  }
+  if (free_.empty()) {
+    release(head_);
+    ctr.groups_evicted++;
+  }
+  int32_t i = free_.back();
+  free_.pop_back();
+  Group& g = pool_[size_t(i)];
+  g.corr = k.corr;
+  g.nkey = k.n;
+  std::copy(k.v, k.v + k.n, g.key);
+  g.nmem = g.mem_head = g.nslots = 0;
+  std::memset(g.ts, 0, sizeof g.ts);
+  std::memset(g.vh, 0, sizeof g.vh);
+  keys_[size_t(i)] = k;
+  map_.emplace(k, i);
+  link_tail(i);
+  ctr.groups_created++;
+  return i;
+}
+
+void Correlator::process(const Detection& d) {
+  ctr.events++;
+  uint32_t masks[64] = {};
+  uint16_t touched[64];
+  int nt = 0;
+  for (size_t si = 0; si < rs_.selectors.size(); si++) {
+    if (!rs_.selectors[si].matches(d, t_)) continue;
+    ctr.selector_hits++;
+    for (auto [ci, ri] : rs_.sel_users[si]) {
+      if (ci >= 64) continue;
+      if (!masks[ci]) touched[nt++] = ci;
+      masks[ci] |= 1u << ri;
+    }
+  }
+  std::sort(touched, touched + nt);
+  for (int i = 0; i < nt; i++) update(touched[i], d, nullptr, masks[touched[i]]);
+}
+
+void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint32_t ref_mask) {
+  const Correlation& c = rs_.correlations[ci];
+  auto fv = [&](const FieldRef& f) { return f.slot >= 0 && key_in ? key_in[f.slot] : field_value(d, f.field, t_); };
+  // The same detection may belong to different groups through different
+  // referenced rules (aliases): one update per distinct key.
+  Key keys[kMaxRefs];
+  Val vals[kMaxRefs];
+  for (uint32_t ri = 0; ri < c.refs.size(); ri++) {
+    if (!(ref_mask >> ri & 1)) continue;
+    keys[ri].corr = ci;
+    keys[ri].n = uint8_t(c.group_by.size());
+    for (size_t g = 0; g < c.group_by.size(); g++) keys[ri].v[g] = fv(c.refs[ri].group[g]);
+    if (c.type == CorrType::kValueCount) vals[ri] = fv(c.refs[ri].value);
+  }
+  uint32_t todo = ref_mask;
+  while (todo) {
+    uint32_t first = uint32_t(__builtin_ctz(todo)), sub = 0;
+    for (uint32_t ri = first; ri < c.refs.size(); ri++)
+      if ((todo >> ri & 1) && keys[ri] == keys[first]) sub |= 1u << ri;
+    todo &= ~sub;
+    // An ordered chain starts only at its first rule: later rules alone make no state.
+    if (c.type == CorrType::kTemporalOrdered && !(sub & 1) && !map_.count(keys[first])) continue;
+    int32_t gi = find_or_make(keys[first], d.ts_ns);
+    Group& g = pool_[size_t(gi)];
+    g.last_ts = std::max(g.last_ts, d.ts_ns);
+    g.mem[g.mem_head] = Member::of(d, t_);
+    g.mem_head = uint8_t((g.mem_head + 1) % kGroupMembers);
+    if (g.nmem < kGroupMembers) g.nmem++;
+    uint64_t count = 0;
+    if (!evaluate(c, g, d.ts_ns, sub, vals, count)) continue;
+    ctr.matches++;
+    Match m{&c, ci, &g, &d, {}, count};
+    for (uint8_t k = 0; k < g.nmem; k++)
+      m.members.push_back(g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers]);
+    std::sort(m.members.begin(), m.members.end(), [](const Member& a, const Member& b) { return a.ts < b.ts; });
+    Val key[kMaxGroupBy];
+    std::copy(g.key, g.key + g.nkey, key);
+    // Like Sigma back ends' "reset" action: a match starts the group over.
+    g.nmem = g.mem_head = g.nslots = 0;
+    std::memset(g.ts, 0, sizeof g.ts);
+    std::memset(g.vh, 0, sizeof g.vh);
+    if (on_match_) on_match_(m);
+    if (depth_ < 16) {  // rules referring to this one (the set is acyclic; 16 bounds the chain)
+      depth_++;
+      for (auto [cj, rj] : rs_.corr_users[ci]) update(cj, d, key, 1u << rj);
+      depth_--;
+    }
+  }
+}
+
+bool Correlator::evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t sub, const Val* vals, uint64_t& count) {
+  const uint64_t lo = t > c.timespan_ns ? t - c.timespan_ns : 0;  // window [t - timespan, t], both ends in
+  auto in = [&](uint64_t x) { return x != 0 && x >= lo; };
+  count = 0;
+  switch (c.type) {
+    case CorrType::kEventCount: {  // one event however many referenced rules it matched
+      size_t slot = 0;
+      for (size_t i = 1; i < kGroupSlots; i++)
+        if (g.ts[i] < g.ts[slot]) slot = i;
+      g.ts[slot] = t;
+      for (uint64_t x : g.ts) count += in(x);
+      break;
+    }
+    case CorrType::kValueCount: {
+      for (uint32_t ri = 0; ri < c.refs.size(); ri++) {
+        if (!(sub >> ri & 1)) continue;
+        uint64_t h = ValHash()(vals[ri]) | 1;
+        size_t slot = kGroupSlots;
+        for (size_t i = 0; i < kGroupSlots && slot == kGroupSlots; i++)
+          if (g.vh[i] == h) slot = i;
+        if (slot == kGroupSlots) {  // new value: a free or the stalest slot
+          slot = 0;
+          for (size_t i = 1; i < kGroupSlots; i++)
+            if (g.ts[i] < g.ts[slot]) slot = i;
+          g.vh[slot] = h;
+        }
+        g.ts[slot] = std::max(g.ts[slot], t);
+      }
+      for (uint64_t x : g.ts) count += in(x);
+      break;
+    }
+    case CorrType::kTemporal:
+      for (uint32_t ri = 0; ri < c.refs.size(); ri++)
+        if (sub >> ri & 1) g.ts[ri] = std::max(g.ts[ri], t);
+      for (uint32_t ri = 0; ri < c.refs.size(); ri++) count += in(g.ts[ri]);
+      break;
+    case CorrType::kTemporalOrdered:
+      // g.ts[i]: the latest start of a chain rule0 <= ... <= rule i. Higher
+      // rules first, so one detection never fills two steps.
+      for (int ri = int(c.refs.size()) - 1; ri >= 0; ri--) {
+        if (!(sub >> ri & 1)) continue;
+        if (ri == 0) g.ts[0] = std::max(g.ts[0], t);
+        else if (in(g.ts[ri - 1])) g.ts[ri] = std::max(g.ts[ri], g.ts[ri - 1]);
+      }
+      for (uint32_t ri = 0; ri < c.refs.size(); ri++)
+        if (in(g.ts[ri])) count = ri + 1;
+      break;
+  }
+  return count > 0 && c.cond.holds(count);
+}
+
+}  // namespace spectre::cortex
