@@ -140,8 +140,6 @@ void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint
     for (uint32_t ri = first; ri < c.refs.size(); ri++)
       if ((todo >> ri & 1) && keys[ri] == keys[first]) sub |= 1u << ri;
     todo &= ~sub;
-    // An ordered chain starts only at its first rule: later rules alone make no state.
-    if (c.type == CorrType::kTemporalOrdered && !(sub & 1) && !map_.count(keys[first])) continue;
     int32_t gi = find_or_make(keys[first], d.ts_ns);
     Group& g = pool_[size_t(gi)];
     g.last_ts = std::max(g.last_ts, d.ts_ns);
@@ -170,23 +168,33 @@ void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint
   }
 }
 
+namespace {
+// Keeps the latest times of one slot range: t replaces the oldest (or a free 0).
+void keep_latest(uint64_t* ts, size_t n, uint64_t t) {
+  size_t slot = 0;
+  for (size_t i = 1; i < n; i++)
+    if (ts[i] < ts[slot]) slot = i;
+  if (ts[slot] < t) ts[slot] = t;
+}
+}  // namespace
+
+// Windows are anchored at the group's newest detection time, not at arrival:
+// the data plane's workers run at different paces, so a detection may arrive
+// after later ones (e.g. a flow record at expiry, an owner's behaviour alert).
 bool Correlator::evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t sub, const Val* vals, uint64_t& count) {
-  const uint64_t lo = t > c.timespan_ns ? t - c.timespan_ns : 0;  // window [t - timespan, t], both ends in
+  const uint64_t span = c.timespan_ns, anchor = g.last_ts;
+  const uint64_t lo = anchor > span ? anchor - span : 0;  // window [newest - timespan, newest], both ends in
   auto in = [&](uint64_t x) { return x != 0 && x >= lo; };
   count = 0;
   switch (c.type) {
-    case CorrType::kEventCount: {  // one event however many referenced rules it matched
-      size_t slot = 0;
-      for (size_t i = 1; i < kGroupSlots; i++)
-        if (g.ts[i] < g.ts[slot]) slot = i;
-      g.ts[slot] = t;
+    case CorrType::kEventCount:  // one event however many referenced rules it matched
+      keep_latest(g.ts, kGroupSlots, t);
       for (uint64_t x : g.ts) count += in(x);
       break;
-    }
     case CorrType::kValueCount: {
       for (uint32_t ri = 0; ri < c.refs.size(); ri++) {
         if (!(sub >> ri & 1)) continue;
-        uint64_t h = ValHash()(vals[ri]) | 1;
+        uint64_t h = ValHash()(vals[ri]) | 1;  // 0 marks a free slot
         size_t slot = kGroupSlots;
         for (size_t i = 0; i < kGroupSlots && slot == kGroupSlots; i++)
           if (g.vh[i] == h) slot = i;
@@ -195,6 +203,7 @@ bool Correlator::evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t s
           for (size_t i = 1; i < kGroupSlots; i++)
             if (g.ts[i] < g.ts[slot]) slot = i;
           g.vh[slot] = h;
+          g.ts[slot] = 0;
         }
         g.ts[slot] = std::max(g.ts[slot], t);
       }
@@ -206,17 +215,30 @@ bool Correlator::evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t s
         if (sub >> ri & 1) g.ts[ri] = std::max(g.ts[ri], t);
       for (uint32_t ri = 0; ri < c.refs.size(); ri++) count += in(g.ts[ri]);
       break;
-    case CorrType::kTemporalOrdered:
-      // g.ts[i]: the latest start of a chain rule0 <= ... <= rule i. Higher
-      // rules first, so one detection never fills two steps.
-      for (int ri = int(c.refs.size()) - 1; ri >= 0; ri--) {
-        if (!(sub >> ri & 1)) continue;
-        if (ri == 0) g.ts[0] = std::max(g.ts[0], t);
-        else if (in(g.ts[ri - 1])) g.ts[ri] = std::max(g.ts[ri], g.ts[ri - 1]);
+    case CorrType::kTemporalOrdered: {
+      // The latest K times per rule; a chain t0 <= t1 <= ... with t_last - t0 <=
+      // timespan is searched over them (K = 32 / rules: at most 8 x 4 x 8 steps).
+      const size_t n = c.refs.size(), k = kGroupSlots / n;
+      for (uint32_t ri = 0; ri < n; ri++)
+        if (sub >> ri & 1) keep_latest(g.ts + ri * k, k, t);
+      for (size_t a = 0; a < k; a++) {
+        uint64_t s = g.ts[a], prev = s;
+        if (!s) continue;
+        uint64_t len = 1;
+        for (size_t ri = 1; ri < n; ri++) {
+          uint64_t best = 0;
+          for (size_t j = 0; j < k; j++) {
+            uint64_t x = g.ts[ri * k + j];
+            if (x && x >= prev && x - s <= span && (!best || x < best)) best = x;
+          }
+          if (!best) break;
+          prev = best;
+          len++;
+        }
+        count = std::max(count, len);
       }
-      for (uint32_t ri = 0; ri < c.refs.size(); ri++)
-        if (in(g.ts[ri])) count = ri + 1;
       break;
+    }
   }
   return count > 0 && c.cond.holds(count);
 }

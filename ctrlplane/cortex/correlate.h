@@ -34,7 +34,7 @@ struct Group {
   uint16_t corr = 0;
   uint8_t nkey = 0, nmem = 0, mem_head = 0, nslots = 0;
   // event_count: times; value_count: (value hash, time); temporal: time per
-  // rule; temporal_ordered: start of the chain that reached each rule.
+  // rule; temporal_ordered: the latest 32/rules times of each rule.
   uint64_t ts[kGroupSlots];
   uint64_t vh[kGroupSlots];
   Member mem[kGroupMembers];  // the latest contributing detections

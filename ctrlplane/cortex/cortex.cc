@@ -164,7 +164,8 @@ std::string Cortex::format(const Incident& inc, const char* event, const char* r
   i["entities"] = {{"attackers", att}, {"victims", vic}};
   J det;
   for (int k = 0; k < kDetectionKinds; k++) det[kind_name(Kind(k))] = inc.counts[k];
-  det["total"] = inc.members_total;
+  det["total"] = inc.members_total - inc.flows;
+  det["flows"] = inc.flows;
   i["detections"] = det;
   J sids = J::array();
   for (auto& [g, s] : inc.sids) sids.push_back(g == 1 ? J(s) : J(fmt::format("{}:{}", g, s)));

@@ -70,6 +70,10 @@ void Incidents::add_member(Incident& inc, const Member& m, const Detection* d) {
   note(inc.techniques, m.technique);
   if (m.kind == Kind::kSignature && inc.sids.size() < lim_.max_list && !has(inc.sids, std::make_pair(m.gid, m.sid)))
     inc.sids.push_back({m.gid, m.sid});
+  if (m.kind == Kind::kFlow) {  // context (a long session, an upload): no roles, no stage
+    inc.flows++;
+    return;
+  }
   if (inc.attackers.size() < lim_.max_list && !has(inc.attackers, m.attacker)) inc.attackers.push_back(m.attacker);
   if (inc.victims.size() < lim_.max_list && !has(inc.victims, m.victim)) inc.victims.push_back(m.victim);
   uint8_t k = uint8_t(m.kind);
@@ -193,7 +197,8 @@ Risk Incidents::score(const Incident& inc) const {
   r.signature = inc.max_sig;
   r.anomaly = inc.max_anomaly;
   if (!inc.rules.empty()) {
-    double extra = 5.0 * std::max<int>(0, int(inc.tactics.size()) - 2) + 5.0 * double(inc.rules.size() - 1);
+    // The rule's level, raised by each ATT&CK stage beyond two and each further rule.
+    double extra = 10.0 * std::max<int>(0, int(inc.tactics.size()) - 2) + 10.0 * double(inc.rules.size() - 1);
     r.correlation = std::min(100.0, level_score(inc.max_rule_level) + extra);
   }
   r.context = 0;

@@ -43,7 +43,8 @@ struct Incident {
   uint64_t first_seen = 0, last_seen = 0;
   std::string status = "new";      // new, investigating, resolved, false_positive
   uint64_t counts[kDetectionKinds] = {};
-  uint64_t members_total = 0;
+  uint64_t members_total = 0;       // detections and flows
+  uint64_t flows = 0;               // flow records among the members (context for a rule)
   std::vector<Member> members;     // first max_members, in time order
   std::vector<std::pair<uint8_t, uint64_t>> tactics;       // (tactic, first seen), time order
   std::vector<std::pair<uint16_t, uint64_t>> techniques;   // (technique, first seen), time order

@@ -32,6 +32,8 @@ const char* usage_text() {
          "  --model FILE.spm    score flows with this ML model (spectre-ml); --no-ml: none\n"
          "  --dump-features FILE.csv  one CSV row of per-flow features per scoring point\n"
          "  --score-points N,M  early ML scoring after N and M packets (default 4,16; 'none')\n"
+         "  --incident-rules FILE  correlation rules for incidents (repeatable; default: the shipped set)\n"
+         "  --no-incidents      no correlation: no EVE incident records\n"
          "  --instance NAME     control-plane channel /dev/shm/spectre-NAME for spectre-cp (mode 0600)\n"
          "  --progress / --no-progress   progress line on stderr (default: if a terminal)\n"
          "  -h, --help          this help;  --version  print the version\n";
@@ -146,6 +148,11 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
       o.instance = *v;
     } else if (a == "--no-ml") {
       o.no_ml = true;
+    } else if (a == "--no-incidents") {
+      o.no_incidents = true;
+    } else if (a == "--incident-rules") {
+      auto v = value("--incident-rules"); if (!v) return false;
+      o.incident_rules.push_back(*v);
     } else if (a == "--strict") {
       o.strict = true;
     } else if (a == "--no-midstream") {
@@ -179,6 +186,8 @@ void apply_cli_overrides(Config& c, const Options& o) {
   if (o.no_midstream) c.midstream = false;
   if (!o.model_path.empty()) c.ml_model = o.model_path;
   if (o.no_ml) c.ml_model.clear();
+  if (o.no_incidents) c.incidents.enabled = false;
+  if (!o.incident_rules.empty()) c.incidents.rule_files = o.incident_rules;
   if (!o.instance.empty()) c.control_instance = o.instance;
   if (!o.dump_features.empty()) c.dump_features = o.dump_features;
   if (!o.home_net.empty()) c.address_vars["HOME_NET"] = o.home_net;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataplane/behave/config.h"
+#include "ctrlplane/cortex/cortex.h"
 #include "dataplane/decode/defrag.h"
 #include "dataplane/flow/flow.h"
 
@@ -64,6 +65,8 @@ struct Config {
   std::string source_path;
   // Behaviour detectors (behaviour:), dataplane/behave/config.h.
   behave::Config behave;
+  // Incidents (incidents:): correlation, risk, EVE incident records (ctrlplane/cortex/).
+  cortex::Config incidents;
 };
 
 // Reads a YAML file over the defaults. Input paths in it (rule files, rule

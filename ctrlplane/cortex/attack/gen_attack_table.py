@@ -39,7 +39,7 @@ def live(obj):
 
 def parse_bundle(bundle):
     """Returns (version, tactics [(id, short, name)] in matrix order, techniques {id: (name, [short])})."""
-    if bundle.get("type") != "bundle" or not isinstance(bundle.get("objects"), list):
+    if not isinstance(bundle, dict) or bundle.get("type") != "bundle" or not isinstance(bundle.get("objects"), list):
         raise ValueError("not a STIX bundle (type 'bundle' with an 'objects' list)")
     objs = [o for o in bundle["objects"] if isinstance(o, dict)]
     version = None

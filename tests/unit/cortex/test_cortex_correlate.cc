@@ -66,6 +66,14 @@ TEST(CortexCorrelate, EventCountWindowIsInclusiveAtItsBound) {
   EXPECT_EQ(r.fired.size(), 1u);
   r.at(31, "T1046");
   EXPECT_EQ(r.fired.size(), 2u);
+  // The window hangs on the newest detection: a late one older than it by more
+  // than the timespan does not count.
+  r.at(100, "T1046");
+  r.at(101, "T1046");
+  r.at(89, "T1046");
+  EXPECT_EQ(r.fired.size(), 2u);
+  r.at(91, "T1046");
+  EXPECT_EQ(r.fired.size(), 3u);
 }
 
 TEST(CortexCorrelate, EventCountGroupsByField) {
@@ -165,10 +173,18 @@ TEST(CortexCorrelate, TemporalOrderedWindowBounds) {
   r.at(170, "T1046");  // a later start renews the chain
   r.at(171, "T1110");
   EXPECT_EQ(r.fired.size(), 2u);
+  // Arrival order does not matter, times do (workers run at different paces):
+  // a credential detection that arrives before an earlier discovery still chains.
+  r.at(300, "T1110", "198.51.100.60");
+  r.at(290, "T1046", "198.51.100.60");
+  EXPECT_EQ(r.fired.size(), 3u);
+  r.at(400, "T1046", "198.51.100.61");
+  r.at(390, "T1110", "198.51.100.61");  // but credential access earlier in time: no
+  EXPECT_EQ(r.fired.size(), 3u);
   // Equal times in order are accepted (<=).
   r.at(200, "T1046", "198.51.100.50");
   r.at(200, "T1110", "198.51.100.50");
-  EXPECT_EQ(r.fired.size(), 3u);
+  EXPECT_EQ(r.fired.size(), 4u);
 }
 
 TEST(CortexCorrelate, AliasesJoinDifferentFields) {

@@ -177,16 +177,19 @@ TEST(CortexIncident, ReflexArithmetic) {
   inc.max_conf[0] = 0.5;
   inc.max_conf[2] = 0.6;
   Risk k = r.cx->incidents().score(inc);
-  EXPECT_DOUBLE_EQ(k.correlation, 90);  // high 80 + 5 per tactic beyond 2
+  EXPECT_DOUBLE_EQ(k.correlation, 100);  // high 80 + 10 per tactic beyond 2
   // Context unavailable: its weight is shared out over 0.8.
-  EXPECT_DOUBLE_EQ(k.score, std::round((0.3 * 75 + 0.25 * 100 + 0.25 * 90) / 0.8 * 10) / 10);
-  EXPECT_EQ(k.level, RiskLevel::kHigh);  // 87.5
+  EXPECT_DOUBLE_EQ(k.score, std::round((0.3 * 75 + 0.25 * 100 + 0.25 * 100) / 0.8 * 10) / 10);
+  EXPECT_EQ(k.level, RiskLevel::kHigh);  // 90.6
   EXPECT_DOUBLE_EQ(k.confidence, 0.8);   // 1 - 0.5 * 0.4
   c.reflex.context_available = true;
   CxRun r2(c);
   Risk k2 = r2.cx->incidents().score(inc);
-  EXPECT_DOUBLE_EQ(k2.score, 70);        // (22.5 + 25 + 22.5) / 1.0
+  EXPECT_DOUBLE_EQ(k2.score, 72.5);      // (22.5 + 25 + 25) / 1.0
   EXPECT_EQ(k2.level, RiskLevel::kMedium);
+  inc.tactics.resize(2);                 // two stages, one rule: the level alone
+  Risk k4 = r.cx->incidents().score(inc);
+  EXPECT_DOUBLE_EQ(k4.correlation, 80);
   inc.max_sig = 100;
   inc.max_rule_level = Level::kCritical;
   Risk k3 = r.cx->incidents().score(inc);
