@@ -40,11 +40,38 @@ size_t Correlator::KeyHash::operator()(const Key& k) const {
   return size_t(h ^ (h >> 31));
 }
 
+size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Key) + 2 * sizeof(int32_t); }
+
 Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_groups)
     : rs_(rs), t_(t), pool_(std::max<uint32_t>(max_groups, 16)), keys_(pool_.size()) {
   free_.reserve(pool_.size());
   for (int32_t i = int32_t(pool_.size()) - 1; i >= 0; i--) free_.push_back(i);
-  map_.reserve(pool_.size());
+  size_t n = 1;
+  while (n < 2 * pool_.size()) n <<= 1;
+  index_.assign(n, -1);
+  mask_ = n - 1;
+}
+
+// Slot of k in the index (found: returns the group), else the empty slot that ends the probe.
+int32_t Correlator::find(const Key& k, size_t& pos) const {
+  for (pos = KeyHash()(k) & mask_;; pos = (pos + 1) & mask_) {
+    int32_t g = index_[pos];
+    if (g < 0 || keys_[size_t(g)] == k) return g;
+  }
+}
+
+// Backward-shift deletion keeps every probe sequence unbroken.
+void Correlator::index_erase(size_t pos) {
+  index_[pos] = -1;
+  for (size_t j = (pos + 1) & mask_; index_[j] >= 0; j = (j + 1) & mask_) {
+    size_t home = KeyHash()(keys_[size_t(index_[j])]) & mask_;
+    bool movable = pos <= j ? (home <= pos || home > j) : (home <= pos && home > j);
+    if (movable) {
+      index_[pos] = index_[j];
+      index_[j] = -1;
+      pos = j;
+    }
+  }
 }
 
 void Correlator::unlink(int32_t i) {
@@ -64,16 +91,18 @@ void Correlator::link_tail(int32_t i) {
 
 void Correlator::release(int32_t i) {
   unlink(i);
-  map_.erase(keys_[size_t(i)]);
+  size_t pos;
+  if (find(keys_[size_t(i)], pos) == i) index_erase(pos);
   free_.push_back(i);
 }
 
 int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
-  auto it = map_.find(k);
-  if (it != map_.end()) {
-    unlink(it->second);
-    link_tail(it->second);
-    return it->second;
+  size_t pos;
+  int32_t hit = find(k, pos);
+  if (hit >= 0) {
+    unlink(hit);
+    link_tail(hit);
+    return hit;
   }
   // Drop up to two idle groups from the LRU head (their window has passed).
   for (int n = 0; n < 2 && head_ >= 0; n++) {
@@ -96,7 +125,8 @@ int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   std::memset(g.ts, 0, sizeof g.ts);
   std::memset(g.vh, 0, sizeof g.vh);
   keys_[size_t(i)] = k;
-  map_.emplace(k, i);
+  find(k, pos);  // releases above may have moved the probe's end
+  index_[pos] = i;
   link_tail(i);
   ctr.groups_created++;
   return i;
@@ -149,10 +179,10 @@ void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint
     uint64_t count = 0;
     if (!evaluate(c, g, d.ts_ns, sub, vals, count)) continue;
     ctr.matches++;
-    Match m{&c, ci, &g, &d, {}, count};
+    Match m{&c, ci, &g, &d, {}, g.nmem, count};
     for (uint8_t k = 0; k < g.nmem; k++)
-      m.members.push_back(g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers]);
-    std::sort(m.members.begin(), m.members.end(), [](const Member& a, const Member& b) { return a.ts < b.ts; });
+      m.members[k] = g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
+    std::sort(m.members, m.members + m.nmembers, [](const Member& a, const Member& b) { return a.ts < b.ts; });
     Val key[kMaxGroupBy];
     std::copy(g.key, g.key + g.nkey, key);
     // Like Sigma back ends' "reset" action: a match starts the group over.

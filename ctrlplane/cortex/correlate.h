@@ -5,7 +5,6 @@
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <unordered_map>
 #include <vector>
 
 #include "ctrlplane/cortex/rules.h"
@@ -48,7 +47,8 @@ struct Match {
   uint16_t corr;
   const Group* group;
   const Detection* trigger;
-  std::vector<Member> members;
+  Member members[kGroupMembers];  // oldest first (no allocation per match)
+  uint8_t nmembers;
   uint64_t count;  // the value the condition held on
 };
 
@@ -63,8 +63,8 @@ class Correlator {
   void set_on_match(OnMatch f) { on_match_ = std::move(f); }
   void process(const Detection& d);
   CorrCounters ctr;
-  size_t groups_in_use() const { return map_.size(); }
-  static constexpr size_t kGroupBytes = sizeof(Group) + 48;  // + the hash map entry
+  size_t groups_in_use() const { return pool_.size() - free_.size(); }
+  static size_t group_bytes();  // a group with its key and index slots
 
  private:
   struct Key {
@@ -86,7 +86,11 @@ class Correlator {
   std::vector<Group> pool_;
   std::vector<int32_t> free_;
   std::vector<Key> keys_;
-  std::unordered_map<Key, int32_t, KeyHash> map_;
+  // Open addressing (linear probing, 2 slots per group, -1 empty): no allocation per group.
+  std::vector<int32_t> index_;
+  size_t mask_ = 0;
+  int32_t find(const Key& k, size_t& pos) const;
+  void index_erase(size_t pos);
   int32_t head_ = -1, tail_ = -1;
   OnMatch on_match_;
   int depth_ = 0;

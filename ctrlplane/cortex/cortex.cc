@@ -189,7 +189,7 @@ std::string Cortex::format(const Incident& inc, const char* event, const char* r
                                {"context", r.context}}}};
   i["intel"] = J::array();
   i["assets"] = J::array();
-  i["explanation"] = {{"summary", inc_->summary(inc)}, {"steps", r.steps}};
+  i["explanation"] = {{"summary", inc_->summary(inc)}, {"steps", inc_->explain(inc)}};
   i["response"] = nullptr;  // playbooks: not yet
   J mem = J::array();
   for (const Member& m : inc.members) {
@@ -217,7 +217,7 @@ std::string Cortex::report() const {
       "{} expired ({} B each); incident ~{} B each\n",
       detections_, mapper_->mapped, table_.version, mapper_->unmapped_total, flows_, cc.matches, ic.opened, ic.closed,
       ic.evicted, ic.level_changes, ic.campaigns, corr_->groups_in_use(), cfg_.max_groups, cc.groups_evicted,
-      cc.groups_expired, Correlator::kGroupBytes, Incidents::kIncidentBytes);
+      cc.groups_expired, Correlator::group_bytes(), Incidents::kIncidentBytes);
   for (auto& [k, u] : mapper_->unmapped)
     s += fmt::format("    unmapped {}:{} x{}: {} ({})\n", k.first, k.second, u.count, u.msg, u.reason);
   return s;

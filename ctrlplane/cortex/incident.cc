@@ -39,10 +39,11 @@ Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
   return inc == open_.end() ? nullptr : &inc->second;
 }
 
-void Incidents::add_member(Incident& inc, const Member& m, const Detection* d) {
+void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe) {
   // A detection reaches an incident through a match and through its entity: count it once.
-  for (const Member& x : inc.members)
-    if (x.ts == m.ts && x.sid == m.sid && x.gid == m.gid && x.kind == m.kind && x.attacker == m.attacker) return;
+  if (dedupe)
+    for (const Member& x : inc.members)
+      if (x.ts == m.ts && x.sid == m.sid && x.gid == m.gid && x.kind == m.kind && x.attacker == m.attacker) return;
   inc.members_total++;
   if (m.kind != Kind::kFlow && uint8_t(m.kind) < kDetectionKinds) inc.counts[uint8_t(m.kind)]++;
   inc.first_seen = inc.first_seen ? std::min(inc.first_seen, m.ts) : m.ts;
@@ -58,7 +59,8 @@ void Incidents::add_member(Incident& inc, const Member& m, const Detection* d) {
     if (!id) return;
     for (auto& e : list)
       if (e.first == id) {
-        e.second = std::min(e.second, m.ts);
+        if (m.ts >= e.second) return;
+        e.second = m.ts;  // seen earlier than thought (late arrival)
         std::stable_sort(list.begin(), list.end(), [](auto& x, auto& y) { return x.second < y.second; });
         return;
       }
@@ -121,7 +123,11 @@ void Incidents::on_match(const Match& m) {
                                                                    ? trig.victim : pair_val(trig.attacker, trig.victim)] = id;
     ctr.opened++;
   }
-  for (const Member& mm : m.members) add_member(*inc, mm, &mm == &m.members.back() ? m.trigger : nullptr);
+  for (uint8_t k = 0; k < m.nmembers; k++) {
+    const Member& mm = m.members[k];
+    bool trig = mm.ts == m.trigger->ts_ns && mm.sid == m.trigger->sid && mm.kind == m.trigger->kind;
+    add_member(*inc, mm, trig ? m.trigger : nullptr, true);
+  }
   inc->counts[uint8_t(Kind::kCorrelation)]++;
   bool found = false;
   for (auto& r : inc->rules)
@@ -155,7 +161,7 @@ void Incidents::on_detection(const Detection& d) {
                        lookup(IncidentBy::kVictim, m.attacker, m.victim), lookup(IncidentBy::kPair, m.attacker, m.victim)};
   for (int i = 0; i < 3; i++) {
     if (!seen[i] || (i > 0 && seen[i] == seen[0]) || (i > 1 && seen[i] == seen[1])) continue;
-    add_member(*seen[i], m, &d);
+    add_member(*seen[i], m, &d, false);
     refresh(*seen[i]);
   }
 }
@@ -215,8 +221,16 @@ Risk Incidents::score(const Incident& inc) const {
   r.confidence = kinds ? std::round((1 - miss) * 100) / 100 : 0;
   r.level = r.score >= rc_.t_critical ? RiskLevel::kCritical : r.score >= rc_.t_high ? RiskLevel::kHigh
             : r.score >= rc_.t_medium ? RiskLevel::kMedium : r.score >= rc_.t_low ? RiskLevel::kLow : RiskLevel::kInfo;
+  r.wsum = wsum;
+  r.kinds = kinds;
+  return r;
+}
+
+std::vector<std::string> Incidents::explain(const Incident& inc) const {
+  const Risk& r = inc.risk;
+  std::vector<std::string> steps;
   auto step = [&](const char* name, double w, double c, std::string why) {
-    r.steps.push_back(fmt::format("{}: {:.0f} x weight {:.2f}/{:.2f} = {:.1f} ({})", name, c, w, wsum, w * c / wsum, why));
+    steps.push_back(fmt::format("{}: {:.0f} x weight {:.2f}/{:.2f} = {:.1f} ({})", name, c, w, r.wsum, w * c / r.wsum, why));
   };
   step("signatures", rc_.w_signature, r.signature,
        inc.counts[0] ? fmt::format("{} alerts, {} signatures, highest severity scores {:.0f}", inc.counts[0],
@@ -229,12 +243,12 @@ Risk Incidents::score(const Incident& inc) const {
        inc.rules.empty() ? std::string("no correlation rule") :
        fmt::format("rules {}; level {}; {} tactics", rules, level_name(inc.max_rule_level), inc.tactics.size()));
   if (rc_.context_available) step("context", rc_.w_context, r.context, "no asset or intel fact");
-  else r.steps.push_back(fmt::format("context: no asset file or intel feed loaded, its weight {:.2f} is shared out",
+  else steps.push_back(fmt::format("context: no asset file or intel feed loaded, its weight {:.2f} is shared out",
                                      rc_.w_context));
-  r.steps.push_back(fmt::format("confidence {:.2f} from {} independent kinds; level {} (thresholds {:.0f}/{:.0f}/{:.0f}/{:.0f})",
-                                r.confidence, kinds, risk_level_name(r.level), rc_.t_low, rc_.t_medium, rc_.t_high,
+  steps.push_back(fmt::format("confidence {:.2f} from {} independent kinds; level {} (thresholds {:.0f}/{:.0f}/{:.0f}/{:.0f})",
+                                r.confidence, r.kinds, risk_level_name(r.level), rc_.t_low, rc_.t_medium, rc_.t_high,
                                 rc_.t_critical));
-  return r;
+  return steps;
 }
 
 std::string Incidents::summary(const Incident& inc) const {

@@ -33,7 +33,8 @@ struct Risk {
   double signature = 0, anomaly = 0, correlation = 0, context = 0;  // components 0..100
   double score = 0, confidence = 0;
   RiskLevel level = RiskLevel::kInfo;
-  std::vector<std::string> steps;  // reasoning, one line per component
+  double wsum = 1;
+  int kinds = 0;
 };
 
 struct Incident {
@@ -76,12 +77,13 @@ class Incidents {
   IncidentCounters ctr;
   size_t open() const { return open_.size(); }
   static constexpr size_t kIncidentBytes = sizeof(Incident) + 32 * sizeof(Member) + 1024;  // typical, with lists
-  Risk score(const Incident& inc) const;   // Reflex (pure)
+  Risk score(const Incident& inc) const;   // Reflex (pure): the figures, per detection
+  std::vector<std::string> explain(const Incident& inc) const;  // its reasoning, when a record is written
   std::string summary(const Incident& inc) const;
 
  private:
   Incident* lookup(IncidentBy by, const Val& a, const Val& v);
-  void add_member(Incident& inc, const Member& m, const Detection* d);
+  void add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe);
   void refresh(Incident& inc);
   void close(uint64_t id, const char* reason);
   const RuleSet& rs_;

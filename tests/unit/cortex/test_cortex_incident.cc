@@ -194,7 +194,8 @@ TEST(CortexIncident, ReflexArithmetic) {
   inc.max_rule_level = Level::kCritical;
   Risk k3 = r.cx->incidents().score(inc);
   EXPECT_EQ(k3.level, RiskLevel::kCritical);
-  EXPECT_EQ(k3.steps.size(), 5u);
+  inc.risk = k3;
+  EXPECT_EQ(r.cx->incidents().explain(inc).size(), 5u);
 }
 
 TEST(CortexIncident, ConfigErrorsNameFileAndLine) {
