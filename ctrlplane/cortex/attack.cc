@@ -100,7 +100,7 @@ bool Mapper::load(std::string_view yaml, const std::string& path, std::string& e
         std::string v = e.second.Scalar(), tech = v.substr(0, v.find('/'));
         Entry en;
         en.technique = t_.technique(tech);
-        if (!en.technique || t_.techniques[en.technique].id != tech.substr(0, t_.techniques[en.technique].id.size()))
+        if (!en.technique)  // (a sub-technique of a listed technique maps to its parent)
           return fail(e.second, fmt::format("unknown technique id '{}' (not in the ATT&CK table {})", tech, t_.version));
         en.tactic = t_.techniques[en.technique].tactics[0];
         if (v.find('/') != std::string::npos) {

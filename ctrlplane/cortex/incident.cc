@@ -173,11 +173,10 @@ void Incidents::close(uint64_t id, const char* reason) {
   inc.status = "resolved";
   ctr.closed++;
   if (emit_) emit_(inc, "closed", reason);
-  auto drop = [&](auto& m) {
-    for (auto e = m.begin(); e != m.end();) e = e->second == id ? m.erase(e) : std::next(e);
-  };
   auto& idx = inc.by == IncidentBy::kAttacker ? by_attacker_ : inc.by == IncidentBy::kVictim ? by_victim_ : by_pair_;
-  drop(idx);
+  auto e = idx.find(inc.by == IncidentBy::kAttacker ? inc.attacker : inc.by == IncidentBy::kVictim
+                                                                       ? inc.victim : pair_val(inc.attacker, inc.victim));
+  if (e != idx.end() && e->second == id) idx.erase(e);
   open_.erase(it);
 }
 
@@ -263,7 +262,7 @@ std::string Incidents::summary(const Incident& inc) const {
   for (auto& [ta, ts] : inc.tactics) chain += (chain.empty() ? "" : " -> ") + t_.tactics[ta].name;
   uint64_t mins = (inc.last_seen - inc.first_seen) / 60000000000ull;
   return fmt::format("{} against {}: {} over {} min ({} detections; {}); risk {:.0f} {}", who, whom,
-                     chain.empty() ? std::string("no ATT&CK stage") : chain, mins, inc.members_total,
+                     chain.empty() ? std::string("no ATT&CK stage") : chain, mins, inc.members_total - inc.flows,
                      inc.rules.empty() ? "" : rs_.correlations[inc.rules[0].first].title, inc.risk.score,
                      risk_level_name(inc.risk.level));
 }
