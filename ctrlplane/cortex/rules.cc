@@ -1,6 +1,7 @@
 #include "ctrlplane/cortex/rules.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include <fmt/format.h>
@@ -73,6 +74,9 @@ bool Selector::matches(const Detection& d, const AttackTable& t) const {
   if (!ml_classes.empty() && std::find(ml_classes.begin(), ml_classes.end(), d.ml_class) == ml_classes.end()) return false;
   if (!categories.empty() && std::find(categories.begin(), categories.end(), d.category) == categories.end()) return false;
   if (d.severity > max_severity) return false;
+  if (same_host >= 0 && (d.ip_ver == 4 ? std::memcmp(d.src, d.dst, 4) == 0 : std::memcmp(d.src, d.dst, 16) == 0) !=
+                            bool(same_host))
+    return false;
   if (d.kind == Kind::kFlow) {
     if (d.duration_ns < min_duration_ns || d.bytes_out < min_bytes_out) return false;
     if (established && !d.established) return false;
@@ -197,6 +201,9 @@ bool parse_selector(Ctx& x, const YAML::Node& det, const AttackTable& t, Selecto
       std::vector<uint32_t> n;
       if (!x.nums(v, n) || n.size() != 1) return x.fail(v, "min_bytes_out: expected one number");
       s.min_bytes_out = n[0];
+    } else if (k == "same_host") {  // loopback tests, hairpins: a host "attacking" itself
+      if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false")) return x.fail(v, "same_host: true or false");
+      s.same_host = v.Scalar() == "true";
     } else if (k == "established") {
       if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false")) return x.fail(v, "established: true or false");
       s.established = v.Scalar() == "true";

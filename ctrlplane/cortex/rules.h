@@ -36,6 +36,7 @@ struct Selector {
   uint8_t max_severity = 255;          // severity <= (1 highest)
   uint64_t min_duration_ns = 0, min_bytes_out = 0;  // flows
   bool established = false;            // flows: handshake completed
+  int8_t same_host = -1;               // 0: source != destination, 1: equal, -1: either
   bool matches(const Detection& d, const AttackTable& t) const;
 };
 

@@ -199,6 +199,19 @@ TEST(CortexCorrelate, AliasesJoinDifferentFields) {
   EXPECT_EQ(r.fired.size(), 1u);
 }
 
+TEST(CortexCorrelate, SameHostSelector) {
+  Rig r;
+  ASSERT_TRUE(r.load("name: other\ndetection:\n  tactic: discovery\n  same_host: false\n---\n"
+                     "name: two\ncorrelation:\n  type: event_count\n  rules: [other]\n  group-by: [dest_ip]\n"
+                     "  timespan: 1m\n  condition: {gte: 2}\n")) << r.err;
+  r.at(0, "T1046", "127.0.0.1", "127.0.0.1");  // a loopback test: not an attack on another host
+  r.at(1, "T1046", "127.0.0.1", "127.0.0.1");
+  EXPECT_TRUE(r.fired.empty());
+  r.at(2, "T1046", "10.0.0.9", "127.0.0.1");
+  r.at(3, "T1046", "10.0.0.8", "127.0.0.1");
+  EXPECT_EQ(r.fired.size(), 1u);
+}
+
 TEST(CortexCorrelate, RulesReferringToRules) {
   Rig r;
   ASSERT_TRUE(r.load("name: outer\ncorrelation:\n  type: temporal_ordered\n  rules: [inner, c2]\n"
