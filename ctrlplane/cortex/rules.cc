@@ -235,6 +235,77 @@ bool parse_condition(Ctx& x, const YAML::Node& n, Condition& c, std::string& fie
 
 }  // namespace
 
+// One correlation document into `p` (names are resolved later, in finish()).
+static bool parse_correlation(Ctx& x, const YAML::Node& d, const std::string& name, const std::string& path,
+                       RuleSet::Pending& pp) {
+  auto* p = &pp;
+  p->file = path;
+  p->mark = d.Mark();
+  Correlation& c = p->c;
+  c.name = name;
+  c.file = path;
+  c.line = d.Mark().line + 1;
+  c.title = d["title"] ? d["title"].as<std::string>() : name;
+  if (d["level"]) {
+    std::string l = d["level"].as<std::string>();
+    auto it = std::find(std::begin(kLevels), std::end(kLevels), l);
+    if (it == std::end(kLevels)) return x.fail(d["level"], fmt::format("unknown level '{}'", l));
+    c.level = Level(it - std::begin(kLevels));
+  }
+  if (d["incident"]) {
+    std::string i = d["incident"].as<std::string>();
+    c.incident = i == "attacker" ? IncidentBy::kAttacker : i == "victim" ? IncidentBy::kVictim
+                 : i == "pair" ? IncidentBy::kPair : i == "none" ? IncidentBy::kNone : IncidentBy(255);
+    if (c.incident == IncidentBy(255)) return x.fail(d["incident"], "incident: attacker, victim, pair or none");
+  }
+  const YAML::Node cn = d["correlation"];
+  for (const auto& kv : cn) {
+    std::string k = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    if (k == "type") {
+      std::string ty = v.as<std::string>();
+      if (ty == "event_count") c.type = CorrType::kEventCount;
+      else if (ty == "value_count") c.type = CorrType::kValueCount;
+      else if (ty == "temporal") c.type = CorrType::kTemporal;
+      else if (ty == "temporal_ordered") c.type = CorrType::kTemporalOrdered;
+      else return x.fail(v, fmt::format("unknown correlation type '{}'", ty));
+    } else if (k == "rules") {
+      p->rules_mark = v.Mark();
+      if (!x.list(v, p->rule_names)) return false;
+    } else if (k == "group-by") {
+      if (!x.list(v, c.group_by)) return false;
+    } else if (k == "timespan") {
+      if (!v.IsScalar() || !parse_span(v.Scalar(), c.timespan_ns))
+        return x.fail(v, "timespan: expected a number and s, m, h or d (e.g. 90m)");
+    } else if (k == "condition") {
+      if (!parse_condition(x, v, c.cond, c.value_field)) return false;
+    } else if (k == "aliases") {
+      if (!v.IsMap()) return x.fail(v, "aliases: expected alias: {rule: field}");
+      for (const auto& a : v) {
+        if (!a.second.IsMap()) return x.fail(a.second, "aliases: expected alias: {rule: field}");
+        p->alias_marks[a.first.Scalar()] = a.first.Mark();
+        for (const auto& rf : a.second) p->aliases[a.first.Scalar()][rf.first.Scalar()] = rf.second.Scalar();
+      }
+    } else if (k != "generate") {
+      return x.fail(kv.first, fmt::format("correlation: unknown key '{}'", k));
+    }
+  }
+  if (!cn["type"]) return x.fail(cn, "correlation: type is mandatory");
+  if (p->rule_names.empty() || p->rule_names.size() > kMaxRefs)
+    return x.fail(cn, fmt::format("correlation: rules must name 1 to {} rules", kMaxRefs));
+  if (c.timespan_ns == 0) return x.fail(cn, "correlation: timespan is mandatory");
+  if (c.group_by.size() > kMaxGroupBy) return x.fail(cn, fmt::format("group-by: at most {} fields", kMaxGroupBy));
+  bool counting = c.type == CorrType::kEventCount || c.type == CorrType::kValueCount;
+  if (counting && !cn["condition"]) return x.fail(cn, "correlation: condition is mandatory for counts");
+  if (c.type == CorrType::kValueCount && c.value_field.empty())
+    return x.fail(cn["condition"], "value_count: condition needs field");
+  if (counting && c.cond.bound() > kMaxCountBound)
+    return x.fail(cn["condition"], fmt::format("condition: counts above {} are not kept per group (bounded state)",
+                                               kMaxCountBound));
+  if (!counting && !cn["condition"]) c.cond.gte = int64_t(p->rule_names.size());
+  return true;
+}
+
 bool RuleSet::add(std::string_view yaml, const std::string& path, const AttackTable& t, std::string& err) {
   Ctx x{path, err};
   std::vector<YAML::Node> docs;
@@ -275,70 +346,7 @@ bool RuleSet::add(std::string_view yaml, const std::string& path, const AttackTa
       if (!d["correlation"] || !d["correlation"].IsMap()) return x.fail(d, "expected detection: or correlation:");
       auto* p = new Pending;
       pending_.push_back(p);
-      p->file = path;
-      p->mark = d.Mark();
-      Correlation& c = p->c;
-      c.name = name;
-      c.file = path;
-      c.line = d.Mark().line + 1;
-      c.title = d["title"] ? d["title"].as<std::string>() : name;
-      if (d["level"]) {
-        std::string l = d["level"].as<std::string>();
-        auto it = std::find(std::begin(kLevels), std::end(kLevels), l);
-        if (it == std::end(kLevels)) return x.fail(d["level"], fmt::format("unknown level '{}'", l));
-        c.level = Level(it - std::begin(kLevels));
-      }
-      if (d["incident"]) {
-        std::string i = d["incident"].as<std::string>();
-        c.incident = i == "attacker" ? IncidentBy::kAttacker : i == "victim" ? IncidentBy::kVictim
-                     : i == "pair" ? IncidentBy::kPair : i == "none" ? IncidentBy::kNone : IncidentBy(255);
-        if (c.incident == IncidentBy(255)) return x.fail(d["incident"], "incident: attacker, victim, pair or none");
-      }
-      const YAML::Node cn = d["correlation"];
-      for (const auto& kv : cn) {
-        std::string k = kv.first.Scalar();
-        const YAML::Node& v = kv.second;
-        if (k == "type") {
-          std::string ty = v.as<std::string>();
-          if (ty == "event_count") c.type = CorrType::kEventCount;
-          else if (ty == "value_count") c.type = CorrType::kValueCount;
-          else if (ty == "temporal") c.type = CorrType::kTemporal;
-          else if (ty == "temporal_ordered") c.type = CorrType::kTemporalOrdered;
-          else return x.fail(v, fmt::format("unknown correlation type '{}'", ty));
-        } else if (k == "rules") {
-          p->rules_mark = v.Mark();
-          if (!x.list(v, p->rule_names)) return false;
-        } else if (k == "group-by") {
-          if (!x.list(v, c.group_by)) return false;
-        } else if (k == "timespan") {
-          if (!v.IsScalar() || !parse_span(v.Scalar(), c.timespan_ns))
-            return x.fail(v, "timespan: expected a number and s, m, h or d (e.g. 90m)");
-        } else if (k == "condition") {
-          if (!parse_condition(x, v, c.cond, c.value_field)) return false;
-        } else if (k == "aliases") {
-          if (!v.IsMap()) return x.fail(v, "aliases: expected alias: {rule: field}");
-          for (const auto& a : v) {
-            if (!a.second.IsMap()) return x.fail(a.second, "aliases: expected alias: {rule: field}");
-            p->alias_marks[a.first.Scalar()] = a.first.Mark();
-            for (const auto& rf : a.second) p->aliases[a.first.Scalar()][rf.first.Scalar()] = rf.second.Scalar();
-          }
-        } else if (k != "generate") {
-          return x.fail(kv.first, fmt::format("correlation: unknown key '{}'", k));
-        }
-      }
-      if (!cn["type"]) return x.fail(cn, "correlation: type is mandatory");
-      if (p->rule_names.empty() || p->rule_names.size() > kMaxRefs)
-        return x.fail(cn, fmt::format("correlation: rules must name 1 to {} rules", kMaxRefs));
-      if (c.timespan_ns == 0) return x.fail(cn, "correlation: timespan is mandatory");
-      if (c.group_by.size() > kMaxGroupBy) return x.fail(cn, fmt::format("group-by: at most {} fields", kMaxGroupBy));
-      bool counting = c.type == CorrType::kEventCount || c.type == CorrType::kValueCount;
-      if (counting && !cn["condition"]) return x.fail(cn, "correlation: condition is mandatory for counts");
-      if (c.type == CorrType::kValueCount && c.value_field.empty())
-        return x.fail(cn["condition"], "value_count: condition needs field");
-      if (counting && c.cond.bound() > kMaxCountBound)
-        return x.fail(cn["condition"], fmt::format("condition: counts above {} are not kept per group (bounded state)",
-                                                   kMaxCountBound));
-      if (!counting && !cn["condition"]) c.cond.gte = int64_t(p->rule_names.size());
+      if (!parse_correlation(x, d, name, path, *p)) return false;
     }
   } catch (const YAML::Exception& e) {
     err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);

@@ -88,8 +88,9 @@ struct RuleSet {
   // Resolves references and aliases, orders correlations, rejects cycles.
   bool finish(std::string& err);
 
+  struct Pending;  // a correlation as written, before names are resolved (rules.cc)
+
  private:
-  struct Pending;
   std::vector<Pending*> pending_;
   bool resolve(Pending& p, std::vector<int>& state, std::string& err);
  public:
