@@ -182,7 +182,8 @@ void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint
     Match m{&c, ci, &g, &d, {}, g.nmem, count};
     for (uint8_t k = 0; k < g.nmem; k++)
       m.members[k] = g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
-    std::sort(m.members, m.members + m.nmembers, [](const Member& a, const Member& b) { return a.ts < b.ts; });
+    for (uint8_t k = 1; k < m.nmembers && k < kGroupMembers; k++)  // insertion sort by time (at most 8)
+      for (uint8_t j = k; j > 0 && m.members[j].ts < m.members[j - 1].ts; j--) std::swap(m.members[j], m.members[j - 1]);
     Val key[kMaxGroupBy];
     std::copy(g.key, g.key + g.nkey, key);
     // Like Sigma back ends' "reset" action: a match starts the group over.
