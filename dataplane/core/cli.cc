@@ -36,6 +36,8 @@ const char* usage_text() {
          "  --score-points N,M  early ML scoring after N and M packets (default 4,16; 'none')\n"
          "  --intel PATH        threat-intel feed (repeatable): MISP feed directory, STIX 2.1 bundle (.json)\n"
          "                      or abuse.ch CSV (Feodo, SSLBL JA3/certificates, URLhaus); reloaded with SIGHUP\n"
+         "  --incident-rules FILE  correlation rules for incidents (repeatable; default: the shipped set)\n"
+         "  --no-incidents      no correlation: no EVE incident records\n"
          "  --instance NAME     control-plane channel /dev/shm/spectre-NAME for spectre-cp (mode 0600)\n"
          "  --progress / --no-progress   progress line on stderr (default: if a terminal)\n"
          "  -h, --help          this help;  --version  print the version\n";
@@ -153,6 +155,11 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
       o.intel.push_back(*v);
     } else if (a == "--no-ml") {
       o.no_ml = true;
+    } else if (a == "--no-incidents") {
+      o.no_incidents = true;
+    } else if (a == "--incident-rules") {
+      auto v = value("--incident-rules"); if (!v) return false;
+      o.incident_rules.push_back(*v);
     } else if (a == "--strict") {
       o.strict = true;
     } else if (a == "--no-midstream") {
@@ -186,6 +193,8 @@ void apply_cli_overrides(Config& c, const Options& o) {
   if (o.no_midstream) c.midstream = false;
   if (!o.model_path.empty()) c.ml_model = o.model_path;
   if (o.no_ml) c.ml_model.clear();
+  if (o.no_incidents) c.incidents.enabled = false;
+  if (!o.incident_rules.empty()) c.incidents.rule_files = o.incident_rules;
   if (!o.instance.empty()) c.control_instance = o.instance;
   for (const auto& p : o.intel) {
     intel::FeedSpec f;

@@ -160,6 +160,8 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
       });
     if (k == "behaviour") return behave::parse_config(v, path, c.behave, L.err);
     if (k == "intel") return intel::parse_config(v, L, c.intel_feeds);
+    if (k == "incidents")  // relative rule/table paths: against the file's directory
+      return cortex::parse_config(v, path, std::filesystem::path(path).parent_path().string(), c.incidents, L.err);
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;

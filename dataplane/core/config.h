@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataplane/behave/config.h"
+#include "ctrlplane/cortex/cortex.h"
 #include "dataplane/decode/defrag.h"
 #include "dataplane/flow/flow.h"
 #include "dataplane/intel/intel.h"
@@ -69,6 +70,8 @@ struct Config {
   behave::Config behave;
   // Threat-intel feeds (intel: feeds, --intel PATH), dataplane/intel/.
   std::vector<intel::FeedSpec> intel_feeds;
+  // Incidents (incidents:): correlation, risk, EVE incident records (ctrlplane/cortex/).
+  cortex::Config incidents;
 };
 
 // Reads a YAML file over the defaults. Input paths in it (rule files, rule

@@ -585,9 +585,19 @@ int run_dataplane(const Options& opt) {
     app.tsc_hz = rte_get_tsc_hz();
     app.tsc0 = rte_rdtsc();
     app.wall0 = wall_ns();
+    // Incidents (ctrlplane/cortex/) are made on the writer thread from the records it drains.
+    std::unique_ptr<IncidentHook> incidents;
+    if (app.cfg.incidents.enabled) {
+      incidents = IncidentHook::create(app.cfg.incidents, err);
+      if (!incidents) {
+        fmt::print(stderr, "spectre-dp: incidents: {}\n", err);
+        eal_stop();
+        return 1;
+      }
+    }
     EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
       format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
-    }, app.cfg.stats_interval_s, fast, features, app.ctrl.get());
+    }, app.cfg.stats_interval_s, fast, features, app.ctrl.get(), incidents.get());
     writer.start();
 
     std::vector<WorkerArg> args(nw);
@@ -615,6 +625,7 @@ int run_dataplane(const Options& opt) {
     app.snaps->wait_all();
     if (!offline) ports_stop(ports);
     print_summary(stderr, collect(app.wptrs), app.io, wall);
+    if (incidents && incidents->detections()) fmt::print(stderr, "{}", incidents->report());
     if (app.io.reloads.load())
       fmt::print(stderr, "  reloads: {} published, {} freed after grace period, slowest config/model load {:.2f} ms "
                  "(off the main lcore)\n", app.snaps->published(), app.snaps->freed(),
