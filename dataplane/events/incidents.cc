@@ -12,7 +12,7 @@ void to_detection(const AlertRecord& a, cortex::Detection& d, std::string& tech,
   d = cortex::Detection{};
   d.ts_ns = a.ts_ns;
   d.flow_id = a.flow_id;
-  d.kind = a.has_behave ? Kind::kBehaviour : a.has_ml ? Kind::kMl : Kind::kSignature;
+  d.kind = a.has_behave ? Kind::kBehaviour : a.has_ml ? Kind::kMl : a.has_intel ? Kind::kIntel : Kind::kSignature;
   d.ip_ver = a.ip_ver;
   d.proto = a.proto;
   d.severity = a.severity;
@@ -39,6 +39,10 @@ void to_detection(const AlertRecord& a, cortex::Detection& d, std::string& tech,
   if (a.has_behave) {
     d.detector = behave::detector_name(a.behave.detector);
     d.confidence = 0.7f;
+  }
+  if (a.has_intel) {  // the feed's confidence (0-100); the indicator as evidence
+    d.confidence = a.intel.confidence ? float(a.intel.confidence) / 100.f : 0.5f;
+    d.evidence = a.intel.indicator;
   }
   if (a.has_app) {
     d.dns = a.app.dns_rrname;
