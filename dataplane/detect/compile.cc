@@ -19,7 +19,9 @@
 // * Fast pattern: the positive content marked fast_pattern, else the longest
 //   positive content (ties: the first). Suricata also ranks buffers; here any
 //   buffer of the rule competes and the winner's buffer selects the database.
-//   Rules without a positive content go to the group's "always" list.
+//   Rules without a positive content go to the group's "always" list
+//   (inspected on every call), IP-only rules to its "iponly" list (first
+//   packet of each flow direction), see ip_only().
 // * Payload prefilter: for each (mode, protocol class tcp/udp/icmp/other,
 //   direction to_server/to_client) a table maps the server port (dport for
 //   to_server, sport for to_client; the rule side is dport resp. sport, both
@@ -236,6 +238,23 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
     a.modes = kModePacket | kModeStream;
   }
   return {};
+}
+
+// Suricata's IP-only rule type: nothing but addresses. Inspected once per
+// flow direction; every other rule without a pattern is a packet rule,
+// inspected on every packet (Suricata: flow and flowbits isset/isnotset make
+// a rule a packet rule, so do ports, negated addresses ("like IP-only") and
+// app-layer header protocols). app-layer-protocol stays here: Suricata checks
+// it once per direction after protocol detection.
+bool ip_only(const rules::Rule& r) {
+  for (const auto& fb : r.flowbits)
+    if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
+  const auto& h = r.hdr;
+  const bool plain_proto = h.proto == rules::Proto::kIp || h.proto == rules::Proto::kTcp ||
+                           h.proto == rules::Proto::kUdp || h.proto == rules::Proto::kIcmp;
+  return r.items.empty() && !r.has_dsize && !r.has_flags && r.flow == 0 && plain_proto && h.sport.any &&
+         h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() && h.src.exclude.empty() &&
+         h.dst.exclude.empty();
 }
 
 // Ports a rule names on its server side, or any.
@@ -463,12 +482,7 @@ struct Builder {
       for (uint32_t ri : group_rules[g]) {
         const Analysis& a = an[ri];
         if (a.fp < 0) {
-          const rules::Rule& rr = rs.rules[a.orig];
-          bool checks = false;
-          for (const auto& fb : rr.flowbits)
-            checks |= fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet;
-          if (rr.items.empty() && !rr.has_dsize && !rr.has_flags && !checks) G.iponly.push_back(ri);
-          else G.always.push_back(ri);
+          (ip_only(rs.rules[a.orig]) ? G.iponly : G.always).push_back(ri);
           continue;
         }
         const auto& c = rs.rules[a.orig].items[a.fp].content;

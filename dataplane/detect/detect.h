@@ -54,10 +54,12 @@ struct DetectPacket {
   // kStreamChunk: the buffer is the previous chunk's tail followed by new
   // bytes from `stream_new_from` on; only matches that need a new byte count
   // (a rule that also matches within [0, stream_new_from) was reported before).
-  // `stream_base`: stream offset of buffer byte 0, so absolute offset/depth
-  // keep meaning "from the start of the stream".
-  // Packet modes: first packet of its flow direction. Header-only rules (no
-  // match items) are inspected then only, as Suricata's IP-only engine does.
+  // Absolute offset/depth/startswith/isdataat count from the chunk's first new
+  // byte (buffer position `stream_new_from`), as Suricata and Snort apply them
+  // per inspected chunk; unanchored contents may also match across the tail.
+  // `stream_base`: stream offset of buffer byte 0 (pending-rule deadlines).
+  // Packet modes: first packet of its flow direction. IP-only rules (see
+  // detect_impl.h Group::iponly) are inspected then only, as Suricata does.
   bool first_in_dir = true;
   uint32_t stream_new_from = 0;
   uint64_t stream_base = 0;

@@ -101,9 +101,10 @@ struct Group {
   std::vector<uint32_t> pat_rules;  // rule indices, sorted per pattern
   std::vector<uint32_t> always;     // sorted rule indices
   uint32_t max_pat = 0;             // longest pattern in db
-  // Header-only rules (no match items, dsize or flowbit checks), e.g. IP
+  // IP-only rules (compile.cc ip_only(): addresses and nothing else), e.g. IP
   // reputation lists: like Suricata's IP-only engine they are inspected on
   // the first packet of each flow direction only (DetectPacket::first_in_dir).
+  // Other rules without a pattern are in `always`: every packet.
   std::vector<uint32_t> iponly;
   // Index of `iponly` by address: IPv4 CIDR blocks of each rule's narrower
   // address side, keyed by (prefix length << 32 | network). A packet looks up

@@ -306,7 +306,10 @@ struct ChainRun {
   uint32_t count;
   const uint8_t* d;
   uint32_t n;
-  int64_t base = 0;  // stream offset of d[0]: absolute offset/depth/isdataat count from the stream start
+  // Position 0 of absolute offset/depth/startswith/isdataat is d[-base]. A
+  // stream chunk anchors them at its first new byte (Suricata and Snort apply
+  // them per inspected chunk, not from the start of the stream).
+  int64_t base = 0;
   bool limit_hit = false;
 
   // 1: match; 0: no match for this `prev` (an earlier occurrence may be
@@ -334,7 +337,8 @@ struct ChainRun {
           lo = -base;
           hi = m - base;
         } else {
-          lo = (it.flags & kItOffset) ? it.offset - base : 0;
+          const bool anchored = it.flags & (kItOffset | kItDepth);
+          lo = anchored ? ((it.flags & kItOffset) ? it.offset : 0) - base : 0;
           hi = (it.flags & kItDepth) ? lo + it.depth : int64_t(n);
         }
         lo = std::max<int64_t>(lo, 0);
@@ -423,8 +427,8 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
     if (!d) d = kEmpty, n = 0;
     ws.steps = 0;
     ChainRun run{c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n};
-    if (!bufs) run.base = int64_t(p.stream_base);
-    int r = run.run(0, 0);
+    if (!bufs) run.base = -int64_t(p.stream_new_from);
+    int r = run.run(0, uint32_t(-run.base));  // a leading relative item counts from the anchor too
     if (run.limit_hit) c.ctr.recursion_limit++;
     if (r != 1) return false;
   }

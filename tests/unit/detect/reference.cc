@@ -113,6 +113,7 @@ struct Items {
   const uint8_t* d;
   uint32_t n;
   pcre2_match_data* md;
+  long anchor = 0;  // stream chunk: where absolute positions start (its first new byte)
 
   bool occurs(const rules::Content& c, long s, long prev) const {
     long m = long(c.bytes.size()), lo, hi;
@@ -121,12 +122,15 @@ struct Items {
       lo = std::max(0L, prev + dist);
       hi = c.has_within ? std::min(long(n), prev + dist + c.within) : long(n);
     } else if (c.startswith) {
+      lo = anchor;
+      hi = n;
+      if (s != anchor) return false;
+    } else if (c.has_offset || c.has_depth) {
+      lo = anchor + (c.has_offset ? c.offset : 0);
+      hi = c.has_depth ? std::min(long(n), lo + c.depth) : long(n);
+    } else {
       lo = 0;
       hi = n;
-      if (s != 0) return false;
-    } else {
-      lo = c.has_offset ? c.offset : 0;
-      hi = c.has_depth ? std::min(long(n), lo + c.depth) : long(n);
     }
     if (s < lo || s + m > hi) return false;
     if (c.endswith && s + m != long(n)) return false;
@@ -158,7 +162,7 @@ struct Items {
       return ok ? from(k + 1, prev) : false;
     }
     if (mi.kind == MatchItem::Kind::kIsDataAt) {
-      bool has = mi.isdataat.relative ? prev + mi.isdataat.n <= long(n) : mi.isdataat.n < long(n);
+      bool has = mi.isdataat.relative ? prev + mi.isdataat.n <= long(n) : anchor + mi.isdataat.n < long(n);
       return has != mi.isdataat.negated ? from(k + 1, prev) : false;
     }
     long base = mi.pcre.relative ? prev : 0;
@@ -175,6 +179,19 @@ struct Items {
     return mi.pcre.negated ? from(k + 1, prev) : false;
   }
 };
+
+// Suricata's IP-only type (addresses only, any ports, no negated address, no
+// flow keyword, no flowbit test, a plain protocol): first packet per direction.
+bool ip_only_rule(const rules::Rule& r) {
+  if (!r.items.empty() || r.has_dsize || r.has_flags || r.flow) return false;
+  for (const auto& fb : r.flowbits)
+    if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
+  const auto& h = r.hdr;
+  using P = rules::Proto;
+  if (h.proto != P::kIp && h.proto != P::kTcp && h.proto != P::kUdp && h.proto != P::kIcmp) return false;
+  return h.sport.any && h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() &&
+         h.src.exclude.empty() && h.dst.exclude.empty();
+}
 
 bool bit_has(const RefFlow* f, const std::string& n) {
   return f && std::find(f->bits.begin(), f->bits.end(), n) != f->bits.end();
@@ -244,6 +261,7 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       default: applies = any_app; break;
     }
     if (!applies) continue;
+    if (mode != 3 && !p.first_in_dir && ip_only_rule(ru)) continue;
     bool all_present = true;
     for (const auto& it : ru.items) all_present = all_present && bufs.has(it.buf);
     if (!all_present) continue;
@@ -310,7 +328,13 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       st.d = bufs.data[b] ? bufs.data[b] : zero;
       st.n = bufs.data[b] ? bufs.len[b] : 0;
       st.md = md;
-      items_ok = st.from(0, 0);
+      if (mode == 2 && b == rules::kPayload) st.anchor = p.stream_new_from;
+      items_ok = st.from(0, st.anchor);
+      // Stream window: a match within the old tail alone was reported before.
+      if (items_ok && st.anchor) {
+        st.n = uint32_t(st.anchor);
+        items_ok = !st.from(0, st.anchor);
+      }
     }
     if (!items_ok) continue;
     // matched: actions
