@@ -216,7 +216,7 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
       jit_ok += pc.jit;
       a.pcre_ids.push_back(static_cast<uint32_t>(pcres.size()));
       pcres.push_back(pc);
-    } else {
+    } else if (it.kind == MatchItem::Kind::kIsDataAt) {
       if (it.isdataat.n < 0) return "negative isdataat";
     }
   }
@@ -595,6 +595,10 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
       } else if (m.kind == MatchItem::Kind::kPcre) {
         it.flags = (m.pcre.negated ? kItNeg : 0) | (m.pcre.relative ? kItRel : 0);
         it.pcre = item_pcre[j];
+      } else if (m.kind == MatchItem::Kind::kByteTest || m.kind == MatchItem::Kind::kByteJump) {
+        it.flags = m.byte.relative ? kItRel : 0;
+        it.pcre = static_cast<uint32_t>(out.byteops.size());
+        out.byteops.push_back(m.byte);
       } else if (m.kind == MatchItem::Kind::kBsize) {
         it.flags = 0;
         it.offset = m.bsize.op;  // reused fields: op, lo, hi
@@ -607,21 +611,23 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
       out.items.push_back(it);
       ch.item_count++;
     }
-    // kItDep: a later item up to and including the next positive matcher is relative.
+    // kItDep: a later item up to and including the next positive matcher is
+    // relative. byte_test/byte_jump are not matchers here: a byte_jump passes
+    // the position on, so items after it may still depend on this one.
+    auto matcher = [](const CItem& x) {
+      using K = MatchItem::Kind;
+      return (x.kind == uint8_t(K::kContent) || x.kind == uint8_t(K::kPcre)) && !(x.flags & kItNeg);
+    };
     for (uint32_t k = 0; k < ch.item_count; k++) {
       CItem& it = out.items[ch.item_begin + k];
-      bool positive_matcher = it.kind != static_cast<uint8_t>(MatchItem::Kind::kIsDataAt) &&
-                              it.kind != static_cast<uint8_t>(MatchItem::Kind::kBsize) && !(it.flags & kItNeg);
-      if (!positive_matcher) continue;
+      if (!matcher(it)) continue;
       for (uint32_t j = k + 1; j < ch.item_count; j++) {
         const CItem& nx = out.items[ch.item_begin + j];
         if (nx.flags & kItRel) {
           it.flags |= kItDep;
           break;
         }
-        if (nx.kind != static_cast<uint8_t>(MatchItem::Kind::kIsDataAt) &&
-            nx.kind != static_cast<uint8_t>(MatchItem::Kind::kBsize) && !(nx.flags & kItNeg))
-          break;
+        if (matcher(nx)) break;
       }
     }
     c.buf_mask |= 1u << b;

@@ -53,7 +53,7 @@ struct CItem {
   uint16_t flags;
   int32_t offset, depth, distance, within;
   uint32_t pat_off, pat_len;  // content bytes (lowercased when nocase) in `bytes`
-  uint32_t pcre;              // index into pcres
+  uint32_t pcre;              // index into pcres (kPcre) or byteops (kByteTest, kByteJump)
   int32_t dataat;             // isdataat n
 };
 struct Chain {
@@ -160,6 +160,7 @@ struct CompiledRuleset {
   std::vector<detect_internal::CItem> items;
   std::string bytes;                           // content pool
   std::vector<detect_internal::PcreC> pcres;
+  std::vector<rules::ByteOp> byteops;
   std::vector<detect_internal::FlowbitOp> fb_ops;
   std::vector<uint16_t> flowbit_ids;
   std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name

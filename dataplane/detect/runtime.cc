@@ -298,6 +298,45 @@ int64_t find(const uint8_t* d, int64_t from, int64_t to, const uint8_t* pat, uin
   return -1;
 }
 
+// byte_test/byte_jump: the number at d[pos..pos+nbytes) (binary or a string
+// number: its leading digits, at least one), masked and shifted as Suricata
+// does. False when it does not fit in the buffer or is no number.
+bool byte_value(const rules::ByteOp& b, const uint8_t* d, int64_t n, int64_t pos, uint64_t& v) {
+  if (pos < 0 || pos + b.nbytes > n) return false;
+  v = 0;
+  if (!b.base) {
+    for (uint32_t i = 0; i < b.nbytes; i++)
+      v = b.little ? v | uint64_t(d[pos + i]) << (8 * i) : v << 8 | d[pos + i];
+  } else {
+    uint32_t i = 0;
+    for (; i < b.nbytes; i++) {
+      const uint8_t ch = d[pos + i];
+      int dv = ch >= '0' && ch <= '9' ? ch - '0' : (ch | 0x20) >= 'a' && (ch | 0x20) <= 'f' ? (ch | 0x20) - 'a' + 10 : 99;
+      if (dv >= b.base) break;
+      if (v > (~uint64_t(0) - uint64_t(dv)) / b.base) return false;  // overflow
+      v = v * b.base + uint64_t(dv);
+    }
+    if (i == 0) return false;
+  }
+  if (b.bitmask) v = (v & b.bitmask) >> __builtin_ctzll(b.bitmask);
+  return true;
+}
+
+bool byte_test_ok(const rules::ByteOp& b, uint64_t v) {
+  using Op = rules::ByteOp::Op;
+  bool m = false;
+  switch (b.op) {
+    case Op::kLt: m = v < b.value; break;
+    case Op::kGt: m = v > b.value; break;
+    case Op::kEq: m = v == b.value; break;
+    case Op::kLe: m = v <= b.value; break;
+    case Op::kGe: m = v >= b.value; break;
+    case Op::kAnd: m = (v & b.value) != 0; break;
+    case Op::kXor: m = (v ^ b.value) != 0; break;
+  }
+  return m != b.negated;
+}
+
 struct ChainRun {
   DetectCtx& c;
   const CompiledRuleset& rs;
@@ -396,6 +435,21 @@ struct ChainRun {
           default: ok = n > lo && n < hi; break;
         }
         return ok ? run(k + 1, prev) : -1;
+      }
+      case MatchItem::Kind::kByteTest: case MatchItem::Kind::kByteJump: {
+        const rules::ByteOp& b = rs.byteops[it.pcre];
+        const int64_t pos = (rel ? int64_t(prev) : -base) + b.offset;
+        uint64_t v = 0;
+        if ((b.nbytes || !b.from_end) && !byte_value(b, d, n, pos, v)) return fail;
+        if (static_cast<MatchItem::Kind>(it.kind) == MatchItem::Kind::kByteTest)
+          return byte_test_ok(b, v) ? run(k + 1, prev) : fail;
+        // byte_jump: Suricata requires the target inside the buffer (end excluded).
+        if (v > (uint64_t(1) << 32)) return fail;
+        int64_t j = int64_t(v) * b.multiplier;
+        if (b.align) j = (j + 3) & ~int64_t(3);
+        j += b.post_offset + (b.from_beginning ? -base : b.from_end ? int64_t(n) : pos + b.nbytes);
+        if (j < 0 || j >= int64_t(n)) return fail;
+        return run(k + 1, static_cast<uint32_t>(j));
       }
       case MatchItem::Kind::kIsDataAt: {
         bool has = rel ? uint64_t(prev) + uint32_t(it.dataat) <= n : int64_t(it.dataat) < base + int64_t(n);

@@ -59,6 +59,8 @@ bool opt_content(Ctx& c, std::string_view v);
 bool opt_content_modifier(Ctx& c, std::string_view name, std::string_view v, bool has_value);
 bool opt_pcre(Ctx& c, std::string_view v);
 bool opt_isdataat(Ctx& c, std::string_view v);
+bool opt_byte_test(Ctx& c, std::string_view v);   // byte_opts.cc
+bool opt_byte_jump(Ctx& c, std::string_view v);
 bool opt_flow(Ctx& c, std::string_view v);
 bool opt_flowbits(Ctx& c, std::string_view v);
 bool opt_threshold(Ctx& c, std::string_view v, bool detection_filter);

@@ -250,6 +250,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "content") return need_value(o, st) && opt_content(c, v);
   if (n == "pcre") return need_value(o, st) && opt_pcre(c, v);
   if (n == "isdataat") return need_value(o, st) && opt_isdataat(c, v);
+  if (n == "byte_test") return need_value(o, st) && opt_byte_test(c, v);
+  if (n == "byte_jump") return need_value(o, st) && opt_byte_jump(c, v);
   if (n == "flow") return need_value(o, st) && opt_flow(c, v);
   if (n == "flowbits") return need_value(o, st) && opt_flowbits(c, v);
   if (n == "noalert") return o.has_value ? fail(st, "noalert takes no value") : opt_flowbits(c, "noalert");

@@ -117,13 +117,32 @@ struct Bsize {
   uint8_t op = 0;            // Dsize::Op
   uint32_t lo = 0, hi = 0;
 };
+// byte_test / byte_jump (Suricata payload keywords): read `nbytes` at
+// `offset` (from the previous match end when relative, else from the buffer
+// start), binary (big/little endian) or as a string number, mask with
+// `bitmask` and shift right by its trailing zeros. byte_test compares with
+// `value`; byte_jump moves the detection pointer.
+struct ByteOp {
+  enum class Op : uint8_t { kLt, kGt, kEq, kLe, kGe, kAnd, kXor } op = Op::kEq;  // byte_test
+  uint8_t nbytes = 1;        // 1..8 binary, 1..20 string (byte_jump: 0 with from_end)
+  uint8_t base = 0;          // 0: binary; 8, 10, 16: string
+  bool negated = false;      // '!' before the operator
+  bool relative = false, little = false;
+  bool align = false, from_beginning = false, from_end = false;  // byte_jump
+  int32_t offset = 0;
+  int32_t post_offset = 0;   // byte_jump
+  uint32_t multiplier = 1;   // byte_jump
+  uint64_t value = 0;        // byte_test
+  uint64_t bitmask = 0;      // 0: none
+};
 struct MatchItem {
-  enum class Kind : uint8_t { kContent, kPcre, kIsDataAt, kBsize } kind = Kind::kContent;
+  enum class Kind : uint8_t { kContent, kPcre, kIsDataAt, kBsize, kByteTest, kByteJump } kind = Kind::kContent;
   Buf buf = kPayload;
   Content content;           // kind == kContent
   Pcre pcre;                 // kind == kPcre
   IsDataAt isdataat;         // kind == kIsDataAt
   Bsize bsize;               // kind == kBsize
+  ByteOp byte;               // kind == kByteTest, kByteJump
 };
 
 enum FlowOpt : uint16_t {

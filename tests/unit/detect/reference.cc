@@ -5,7 +5,9 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <string>
 
 namespace spectre::detect_ref {
 
@@ -160,6 +162,44 @@ struct Items {
                 : b.op == uint8_t(Op::kGt) ? n > b.lo
                                            : (n > b.lo && n < b.hi);
       return ok ? from(k + 1, prev) : false;
+    }
+    if (mi.kind == MatchItem::Kind::kByteTest || mi.kind == MatchItem::Kind::kByteJump) {
+      const rules::ByteOp& b = mi.byte;
+      long pos = (b.relative ? prev : anchor) + b.offset;
+      unsigned long long v = 0;
+      if (b.nbytes || !b.from_end) {
+        if (pos < 0 || pos + long(b.nbytes) > long(n)) return false;
+        std::string txt;
+        for (int i = 0; i < b.nbytes; i++) {
+          if (b.base) txt += char(d[pos + i]);
+          else if (b.little) v += (unsigned long long)d[pos + i] << (8 * i);
+          else v = v * 256 + d[pos + i];
+        }
+        if (b.base) {  // leading digits of the base, at least one
+          size_t k = 0;
+          const std::string digits = std::string("0123456789abcdef").substr(0, b.base);
+          while (k < txt.size() && digits.find(char(std::tolower(uint8_t(txt[k])))) != std::string::npos) k++;
+          if (k == 0 || k > 19) return false;
+          v = std::stoull(txt.substr(0, k), nullptr, b.base);
+        }
+        if (b.bitmask) {
+          v &= b.bitmask;
+          for (uint64_t m = b.bitmask; !(m & 1); m >>= 1) v >>= 1;
+        }
+      }
+      if (mi.kind == MatchItem::Kind::kByteTest) {
+        using Op = rules::ByteOp::Op;
+        bool m = b.op == Op::kLt ? v < b.value : b.op == Op::kGt ? v > b.value : b.op == Op::kEq ? v == b.value
+               : b.op == Op::kLe ? v <= b.value : b.op == Op::kGe ? v >= b.value
+               : b.op == Op::kAnd ? (v & b.value) != 0 : (v ^ b.value) != 0;
+        return m != b.negated && from(k + 1, prev);
+      }
+      if (v > (1ull << 32)) return false;
+      long long j = (long long)v * b.multiplier;
+      if (b.align && j % 4) j += 4 - j % 4;
+      long long start = b.from_beginning ? anchor : b.from_end ? long(n) : pos + b.nbytes;
+      j += start + b.post_offset;
+      return j >= 0 && j < long(n) && from(k + 1, long(j));
     }
     if (mi.kind == MatchItem::Kind::kIsDataAt) {
       bool has = mi.isdataat.relative ? prev + mi.isdataat.n <= long(n) : anchor + mi.isdataat.n < long(n);

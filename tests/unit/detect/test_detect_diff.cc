@@ -26,7 +26,7 @@ struct Gen {
   }
 
   MatchItem item(Buf b, bool first) {
-    uint32_t kind = u(10);
+    uint32_t kind = u(12);
     if (kind < 7) {
       C c(str(1, 3), b);
       if (p(0.2)) c.nocase();
@@ -51,7 +51,42 @@ struct Gen {
       static const char* pats[] = {"a.b", "b+c", "^ab", "c$", "(a|b)c", "[abc]{2}a", "A", "a{2,}", "b?c", "(?i)ca"};
       return pcre(pats[u(10)], !first && p(0.5), p(0.15), p(0.2), b);
     }
-    return isdataat(int(u(8)), !first && p(0.6), p(0.3), b);
+    if (kind == 9) return isdataat(int(u(8)), !first && p(0.6), p(0.3), b);
+    return byte_item(b, first, kind == 10);
+  }
+
+  // byte_test / byte_jump over the small alphabet: "abcAB" are hex digits
+  // (10..12), so string hex values make jumps that land in the buffer.
+  MatchItem byte_item(Buf b, bool first, bool test) {
+    MatchItem m;
+    m.kind = test ? MatchItem::Kind::kByteTest : MatchItem::Kind::kByteJump;
+    m.buf = b;
+    rules::ByteOp& o = m.byte;
+    o.relative = !first && p(0.6);
+    o.offset = o.relative ? int(u(5)) - 2 : int(u(6));
+    o.nbytes = uint8_t(1 + u(2));
+    if (p(0.4)) o.base = p(0.7) ? 16 : 10;
+    else o.little = p(0.3);
+    if (p(0.15)) {
+      static const uint64_t masks[] = {0xf0, 0x0f, 0x0ff0, 0x06};
+      o.bitmask = masks[u(4)];
+    }
+    if (test) {
+      o.op = static_cast<rules::ByteOp::Op>(u(7));
+      o.negated = p(0.3);
+      static const uint64_t vals[] = {0, 1, 10, 11, 0x41, 0x61, 0x62, 0x6161, 0x4142, 0xab};
+      o.value = vals[u(10)];
+      return m;
+    }
+    if (!o.base && !o.bitmask) o.bitmask = 0x07;  // binary letters would jump far past the end
+    o.multiplier = 1 + u(2);
+    o.align = p(0.2);
+    uint32_t from = u(5);
+    o.from_beginning = from == 0;
+    o.from_end = from == 1;
+    if (o.from_end && p(0.5)) o.nbytes = 0;
+    o.post_offset = o.from_end ? -int(u(12)) : int(u(5)) - 2;
+    return m;
   }
 
   rules::Rule rule(uint32_t sid) {
@@ -134,6 +169,7 @@ struct Gen {
 
 struct Totals {
   uint64_t calls = 0, alerts = 0, relative_alerts = 0;  // relative: rules with a relative item
+  uint64_t byte_alerts = 0;                              // rules with byte_test/byte_jump
 };
 
 void run_seed(uint32_t seed, Totals& tot) {
@@ -153,8 +189,13 @@ void run_seed(uint32_t seed, Totals& tot) {
     for (const auto& it : r.items)
       if ((it.kind == MatchItem::Kind::kContent && (it.content.has_distance || it.content.has_within)) ||
           (it.kind == MatchItem::Kind::kPcre && it.pcre.relative) ||
-          (it.kind == MatchItem::Kind::kIsDataAt && it.isdataat.relative))
+          (it.kind == MatchItem::Kind::kIsDataAt && it.isdataat.relative) ||
+          ((it.kind == MatchItem::Kind::kByteTest || it.kind == MatchItem::Kind::kByteJump) && it.byte.relative))
         relative.insert(r.sid);
+  std::set<uint32_t> byte_rules;
+  for (const auto& r : h.rs.rules)
+    for (const auto& it : r.items)
+      if (it.kind == MatchItem::Kind::kByteTest || it.kind == MatchItem::Kind::kByteJump) byte_rules.insert(r.sid);
   uint64_t ts = 0;
   for (int flow = 0; flow < 6; flow++) {
     h.flow = FlowDetectState{};
@@ -199,6 +240,7 @@ void run_seed(uint32_t seed, Totals& tot) {
       tot.calls++;
       tot.alerts += got.size();
       for (uint32_t sid : got) tot.relative_alerts += relative.count(sid);
+      for (uint32_t sid : got) tot.byte_alerts += byte_rules.count(sid);
     }
     EXPECT_EQ(h.flow.passed, h.rflow.passed);
   }
@@ -209,10 +251,12 @@ void run_seed(uint32_t seed, Totals& tot) {
 TEST(DetectDiff, RandomRulesetsMatchReference) {
   Totals tot;
   for (uint32_t seed = 1; seed <= 60 && !::testing::Test::HasFailure(); seed++) run_seed(seed, tot);
-  printf("DetectDiff: %llu calls, %llu alerts compared (%llu from rules with relative items)\n",
-         (unsigned long long)tot.calls, (unsigned long long)tot.alerts, (unsigned long long)tot.relative_alerts);
+  printf("DetectDiff: %llu calls, %llu alerts compared (%llu from rules with relative items, %llu with byte_*)\n",
+         (unsigned long long)tot.calls, (unsigned long long)tot.alerts, (unsigned long long)tot.relative_alerts,
+         (unsigned long long)tot.byte_alerts);
   EXPECT_GT(tot.alerts, 2000u);
   EXPECT_GT(tot.relative_alerts, 500u);
+  EXPECT_GT(tot.byte_alerts, 100u);
 }
 
 }  // namespace
