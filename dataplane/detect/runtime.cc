@@ -302,14 +302,15 @@ int64_t find(const uint8_t* d, int64_t from, int64_t to, const uint8_t* pat, uin
 // number: its leading digits, at least one), masked and shifted as Suricata
 // does. False when it does not fit in the buffer or is no number.
 bool byte_value(const rules::ByteOp& b, const uint8_t* d, int64_t n, int64_t pos, uint64_t& v) {
-  if (pos < 0 || pos + b.nbytes > n) return false;
+  const int64_t nb = b.nbytes || !b.base ? b.nbytes : std::min<int64_t>(20, n - pos);  // 0: to the end
+  if (pos < 0 || nb <= 0 || pos + nb > n) return false;
   v = 0;
   if (!b.base) {
     for (uint32_t i = 0; i < b.nbytes; i++)
       v = b.little ? v | uint64_t(d[pos + i]) << (8 * i) : v << 8 | d[pos + i];
   } else {
     uint32_t i = 0;
-    for (; i < b.nbytes; i++) {
+    for (; i < nb; i++) {
       const uint8_t ch = d[pos + i];
       int dv = ch >= '0' && ch <= '9' ? ch - '0' : (ch | 0x20) >= 'a' && (ch | 0x20) <= 'f' ? (ch | 0x20) - 'a' + 10 : 99;
       if (dv >= b.base) break;
@@ -440,7 +441,7 @@ struct ChainRun {
         const rules::ByteOp& b = rs.byteops[it.pcre];
         const int64_t pos = (rel ? int64_t(prev) : -base) + b.offset;
         uint64_t v = 0;
-        if ((b.nbytes || !b.from_end) && !byte_value(b, d, n, pos, v)) return fail;
+        if ((b.nbytes || (b.base && !b.from_end)) && !byte_value(b, d, n, pos, v)) return fail;
         if (static_cast<MatchItem::Kind>(it.kind) == MatchItem::Kind::kByteTest)
           return byte_test_ok(b, v) ? run(k + 1, prev) : fail;
         // byte_jump: Suricata requires the target inside the buffer (end excluded).

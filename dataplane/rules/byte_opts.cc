@@ -91,7 +91,9 @@ bool common_opts(Ctx& c, std::string_view kw, const std::vector<std::string_view
   if (b.from_beginning && b.from_end) return fail(c.st, "byte_jump: from_beginning and from_end");
   if (b.base && b.little) return fail(c.st, std::string(kw) + ": string with little endian");
   const uint32_t max = b.base ? 20 : 8;
-  if (b.nbytes > max || (b.nbytes == 0 && !b.from_end))
+  // 0 bytes: byte_jump from_end reads nothing; else a string number runs to
+  // the buffer end (ET Open: `http.content_len; byte_test:0,=,0,0,string,dec`).
+  if (b.nbytes > max || (b.nbytes == 0 && !b.from_end && !b.base))
     return fail(c.st, std::string(kw) + ": " + std::to_string(b.nbytes) + " bytes (1.." + std::to_string(max) + ")");
   return true;
 }

@@ -124,7 +124,7 @@ struct Bsize {
 // `value`; byte_jump moves the detection pointer.
 struct ByteOp {
   enum class Op : uint8_t { kLt, kGt, kEq, kLe, kGe, kAnd, kXor } op = Op::kEq;  // byte_test
-  uint8_t nbytes = 1;        // 1..8 binary, 1..20 string (byte_jump: 0 with from_end)
+  uint8_t nbytes = 1;        // 1..8 binary, 1..20 string; 0: a string to the buffer end, or byte_jump from_end
   uint8_t base = 0;          // 0: binary; 8, 10, 16: string
   bool negated = false;      // '!' before the operator
   bool relative = false, little = false;

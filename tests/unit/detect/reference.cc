@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 namespace spectre::detect_ref {
@@ -167,10 +168,11 @@ struct Items {
       const rules::ByteOp& b = mi.byte;
       long pos = (b.relative ? prev : anchor) + b.offset;
       unsigned long long v = 0;
-      if (b.nbytes || !b.from_end) {
-        if (pos < 0 || pos + long(b.nbytes) > long(n)) return false;
+      if (b.nbytes || (b.base && !b.from_end)) {
+        long nb = b.nbytes ? b.nbytes : std::min(20L, long(n) - pos);  // string of 0 bytes: to the end
+        if (pos < 0 || nb <= 0 || pos + nb > long(n)) return false;
         std::string txt;
-        for (int i = 0; i < b.nbytes; i++) {
+        for (long i = 0; i < nb; i++) {
           if (b.base) txt += char(d[pos + i]);
           else if (b.little) v += (unsigned long long)d[pos + i] << (8 * i);
           else v = v * 256 + d[pos + i];
@@ -179,8 +181,12 @@ struct Items {
           size_t k = 0;
           const std::string digits = std::string("0123456789abcdef").substr(0, b.base);
           while (k < txt.size() && digits.find(char(std::tolower(uint8_t(txt[k])))) != std::string::npos) k++;
-          if (k == 0 || k > 19) return false;
-          v = std::stoull(txt.substr(0, k), nullptr, b.base);
+          if (k == 0) return false;
+          try {
+            v = std::stoull(txt.substr(0, k), nullptr, b.base);
+          } catch (const std::out_of_range&) {
+            return false;
+          }
         }
         if (b.bitmask) {
           v &= b.bitmask;

@@ -77,6 +77,7 @@ TEST(DetectByte, StringBasesBitmaskNegation) {
   h.add(parse(R"(content:"F"; byte_test:1,!&,0x80,0,relative;)", 3));
   h.add(parse(R"(content:"F"; byte_test:2,=,5,0,relative,bitmask 0x0ff0;)", 4));
   h.add(parse(R"(content:"L"; byte_test:4,>,65536,0,relative,little;)", 5));
+  h.add(parse(R"(content:"CL:"; byte_test:0,=,0,0,relative,string,dec;)", 6));  // ET Open's idiom
   h.compile();
   ASSERT_EQ(h.rep.rejected, 0u);
   Pkt pk(6, 1000, 80);
@@ -87,6 +88,9 @@ TEST(DetectByte, StringBasesBitmaskNegation) {
   EXPECT_EQ(h.pay(pk.p, "F" + bin({0x80, 0x50})), (Sids{4}));  // the mask drops the 0x80
   EXPECT_EQ(h.pay(pk.p, "L" + bin({0, 0, 2, 0})), (Sids{5}));  // 0x00020000 little endian
   EXPECT_EQ(h.pay(pk.p, "L" + bin({0, 2, 0, 0})), (Sids{}));
+  EXPECT_EQ(h.pay(pk.p, "CL:0"), (Sids{6}));
+  EXPECT_EQ(h.pay(pk.p, "CL:00012"), (Sids{5}));  // 6: 12; 5: ":000" after "L" is > 65536
+  EXPECT_EQ(h.pay(pk.p, "CL:"), (Sids{}));
 }
 
 TEST(DetectByte, ParseErrorsAndUnsupported) {
