@@ -58,8 +58,8 @@ bool opt_flowbits(Ctx& c, std::string_view v) {
   fb.any_of = has_or;
   for (std::string_view n : split(names, has_or ? '|' : '&')) {
     if (n.empty()) return fail(c.st, "empty flowbit name in '" + std::string(names) + "'");
-    for (char ch : n)
-      if (!is_ident_char(ch)) return fail(c.st, "bad flowbit name '" + std::string(n) + "'");
+    for (char ch : n)  // Suricata also takes '/' in names (ET Open: "ET.http/ua")
+      if (!is_ident_char(ch) && ch != '/') return fail(c.st, "bad flowbit name '" + std::string(n) + "'");
     fb.names.emplace_back(n);
   }
   c.r.flowbits.push_back(std::move(fb));

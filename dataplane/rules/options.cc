@@ -198,8 +198,9 @@ bool opt_pcre(Ctx& c, std::string_view v) {
     p.negated = true;
     v = trim(v.substr(1));
   }
-  if (v.size() < 2 || v.front() != '"' || v.back() != '"') return fail(st, "pcre needs a quoted value");
-  v = v.substr(1, v.size() - 2);
+  // Quoted as documented; Suricata also reads an unquoted /pattern/flags.
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  else if (v.empty() || (v[0] != '/' && v[0] != '!')) return fail(st, "pcre needs a quoted value");
   if (!v.empty() && v[0] == '!') {
     if (p.negated) return fail(st, "pcre negated twice");
     p.negated = true;

@@ -249,6 +249,11 @@ bool dispatch(Ctx& c, const Opt& o) {
   Status& st = c.st;
   if (n == "content") return need_value(o, st) && opt_content(c, v);
   if (n == "pcre") return need_value(o, st) && opt_pcre(c, v);
+  if (n == "uricontent") {  // Snort 2 / Suricata legacy: content + http_uri
+    bool h = false;
+    return need_value(o, st) && opt_content(c, v) && opt_buffer(c, "http_uri", h) && (h || fail(st, "uricontent"));
+  }
+  if (n == "tag") return need_value(o, st);  // parsed; tagging of later packets is not done
   if (n == "isdataat") return need_value(o, st) && opt_isdataat(c, v);
   if (n == "byte_test") return need_value(o, st) && opt_byte_test(c, v);
   if (n == "byte_jump") return need_value(o, st) && opt_byte_jump(c, v);
