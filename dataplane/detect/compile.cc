@@ -221,18 +221,20 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
     }
   }
   auto fail = [](const char* why) { return std::string(why); };
+  const bool pkt_kw = r.has_dsize || r.has_flags || r.icmp.any();  // packet keywords
   if (has_payload && has_app) return fail("mixes payload and app-layer buffers (not supported)");
   if (has_app) {
     if (r.has_dsize) return fail("dsize with app-layer buffers");
     if (r.has_flags) return fail("flags with app-layer buffers");
+    if (r.icmp.any()) return fail("ICMP keywords with app-layer buffers");
     a.app = true;
   } else if (!has_payload) {
     a.modes = only_stream ? kModeStream : (kModePacket | kModeTcpPacket);
-    if (only_stream && (r.has_dsize || r.has_flags)) return fail("dsize or flags with only_stream");
+    if (only_stream && pkt_kw) return fail("dsize, flags or ICMP keywords with only_stream");
   } else if (only_stream) {
-    if (r.has_dsize || r.has_flags) return fail("dsize or flags with only_stream");
+    if (pkt_kw) return fail("dsize, flags or ICMP keywords with only_stream");
     a.modes = kModeStream;
-  } else if (r.has_dsize || r.has_flags || no_stream) {
+  } else if (pkt_kw || no_stream) {
     a.modes = kModePacket | kModeTcpPacket;
   } else {
     a.modes = kModePacket | kModeStream;
@@ -252,7 +254,7 @@ bool ip_only(const rules::Rule& r) {
   const auto& h = r.hdr;
   const bool plain_proto = h.proto == rules::Proto::kIp || h.proto == rules::Proto::kTcp ||
                            h.proto == rules::Proto::kUdp || h.proto == rules::Proto::kIcmp;
-  return r.items.empty() && !r.has_dsize && !r.has_flags && r.flow == 0 && plain_proto && h.sport.any &&
+  return r.items.empty() && !r.has_dsize && !r.has_flags && !r.icmp.any() && r.flow == 0 && plain_proto && h.sport.any &&
          h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() && h.src.exclude.empty() &&
          h.dst.exclude.empty();
 }
@@ -545,6 +547,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   if (dp.all()) h.flags |= kHdrDpAll;
   if (r.has_dsize) h.flags |= kHdrDsize;
   if (r.has_flags) h.flags |= kHdrFlags;
+  if (r.icmp.any()) h.flags |= kHdrIcmp;
   if (r.has_app_proto) {
     h.flags |= kHdrAppKw;
     if (r.app_proto_negated) h.flags |= kHdrAppNeg;
@@ -560,6 +563,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   c.flags_set = r.flags_set;
   c.flags_ignore = r.flags_ignore;
   c.flags_mode = r.flags_mode;
+  c.icmp = r.icmp;
   c.threshold = r.threshold;
   c.detection_filter = r.detection_filter;
   // Chains: items grouped by buffer, rule order kept within a buffer.

@@ -48,6 +48,9 @@ struct DetectPacket {
   bool established = false;       // TCP: handshake seen (or midstream pickup); UDP: both directions seen
   uint16_t dsize = 0;             // packet payload size (packet modes)
   uint8_t tcp_flags = 0;          // packet modes, TCP
+  uint8_t icmp_type = 0, icmp_code = 0;  // packet modes, ICMP and ICMPv6
+  bool icmp_echo = false;         // an echo-style message: icmp_id / icmp_seq are valid
+  uint16_t icmp_id = 0, icmp_seq = 0;
   rules::AppProto app_proto = rules::AppProto::kUnknown;
   uint64_t ts_ns = 0;
   FlowDetectState* flow = nullptr;  // null: flowbits read as unset, set is a no-op

@@ -73,7 +73,7 @@ enum : uint32_t {
   kHdrBidir = 1u << 16, kHdrSrcAll = 1u << 17, kHdrDstAll = 1u << 18, kHdrSpAll = 1u << 19,
   kHdrDpAll = 1u << 20, kHdrDsize = 1u << 21, kHdrAppKw = 1u << 22, kHdrAppNeg = 1u << 23,
   kHdrNoAlert = 1u << 24, kHdrThreshold = 1u << 25, kHdrDetFilter = 1u << 26, kHdrPass = 1u << 27,
-  kHdrFlowbitChecks = 1u << 28, kHdrFlags = 1u << 29,
+  kHdrFlowbitChecks = 1u << 28, kHdrFlags = 1u << 29, kHdrIcmp = 1u << 30,
 };
 struct HdrQuick {
   uint32_t flags;      // low 16 bits: rules::FlowOpt; then kHdr*
@@ -91,6 +91,7 @@ struct RuleCold {
   rules::Dsize dsize;
   uint8_t flags_set, flags_ignore, flags_mode;  // rules::Rule::flags_*
   rules::Threshold threshold, detection_filter;
+  rules::IcmpMatch icmp;
 };
 
 // One prefilter group: a Hyperscan database over the fast patterns of its

@@ -214,6 +214,14 @@ bool dsize_ok(const rules::Dsize& d, uint16_t n) {
   return false;
 }
 
+bool icmp_ok(const rules::IcmpMatch& m, const DetectPacket& p) {
+  if (p.proto != 1 && p.proto != 58) return false;
+  if (m.has_type && !dsize_ok(m.type, p.icmp_type)) return false;
+  if (m.has_code && !dsize_ok(m.code, p.icmp_code)) return false;
+  if ((m.has_id || m.has_seq) && !p.icmp_echo) return false;
+  return (!m.has_id || p.icmp_id == m.id) && (!m.has_seq || p.icmp_seq == m.seq);
+}
+
 // ---- flowbits --------------------------------------------------------------
 
 bool bit_isset(const FlowDetectState* f, uint16_t id) {
@@ -469,6 +477,7 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
   if ((rs.hdr[i].flags & kHdrFlags) && (!check_dsize || p.proto != 6 || !flags_ok(rc, p.tcp_flags))) return false;
+  if ((rs.hdr[i].flags & kHdrIcmp) && (!check_dsize || !icmp_ok(rc.icmp, p))) return false;
   if ((rs.hdr[i].flags & kHdrFlowbitChecks) && !flowbit_checks_ok(rs, rc, p.flow)) return false;
   for (uint32_t ch = rc.chain_begin; ch < rc.chain_begin + rc.chain_count; ch++) {
     const Chain& chain = rs.chains[ch];

@@ -65,6 +65,7 @@ bool opt_flow(Ctx& c, std::string_view v);
 bool opt_flowbits(Ctx& c, std::string_view v);
 bool opt_threshold(Ctx& c, std::string_view v, bool detection_filter);
 bool opt_dsize(Ctx& c, std::string_view v);
+bool opt_icmp(Ctx& c, std::string_view name, std::string_view v);  // itype, icode, icmp_id, icmp_seq
 bool opt_bsize(Ctx& c, std::string_view v);
 bool opt_urilen(Ctx& c, std::string_view v);
 bool opt_flags(Ctx& c, std::string_view v);

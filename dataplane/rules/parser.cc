@@ -263,6 +263,7 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "threshold") return need_value(o, st) && opt_threshold(c, v, false);
   if (n == "detection_filter") return need_value(o, st) && opt_threshold(c, v, true);
   if (n == "dsize") return need_value(o, st) && opt_dsize(c, v);
+  if (n == "itype" || n == "icode" || n == "icmp_id" || n == "icmp_seq") return need_value(o, st) && opt_icmp(c, n, v);
   if (n == "bsize") return need_value(o, st) && opt_bsize(c, v);
   if (n == "urilen") return need_value(o, st) && opt_urilen(c, v);
   if (n == "flags") return need_value(o, st) && opt_flags(c, v);

@@ -167,6 +167,16 @@ struct Dsize {
   uint16_t lo = 0, hi = 0;
 };
 
+// ICMP packet keywords: itype/icode compare like dsize (8-bit values);
+// icmp_id/icmp_seq match echo-style messages (echo, timestamp, information,
+// address mask requests and replies; ICMPv6 echo) only, as in Suricata.
+struct IcmpMatch {
+  bool has_type = false, has_code = false, has_id = false, has_seq = false;
+  Dsize type, code;
+  uint16_t id = 0, seq = 0;
+  bool any() const { return has_type || has_code || has_id || has_seq; }
+};
+
 struct Rule {
   // Identity and reporting.
   uint32_t gid = 1, sid = 0, rev = 0;
@@ -189,6 +199,7 @@ struct Rule {
   // any of these, 3 '!' none of these; `flags_ignore` bits are masked first.
   bool has_flags = false;
   uint8_t flags_set = 0, flags_ignore = 0, flags_mode = 0;
+  IcmpMatch icmp;            // a packet keyword, like dsize
   bool has_app_proto = false, app_proto_negated = false;
   AppProto app_proto = AppProto::kUnknown;
 

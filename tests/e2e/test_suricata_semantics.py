@@ -9,7 +9,8 @@ documentation (payload keywords, rule types):
 * rules without content: IP-only (addresses only) once per flow direction,
   every other one (ports, flow, flowbits, negated addresses) on every packet
   (the rule-types page's examples 1601, 1001, 1604, 304);
-* byte_test / byte_jump: the payload-keywords page's examples.
+* byte_test / byte_jump: the payload-keywords page's examples;
+* itype / icode / icmp_id / icmp_seq (the documented Smurf scanner rule).
 
   test_suricata_semantics.py [SPECTRE_DP]   (or $SPECTRE_DP)
 Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N failed".
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 from checks import Checks  # noqa: E402
 
 try:
-    from scapy.all import Ether, IP, TCP, UDP, Raw, wrpcap  # noqa: E402
+    from scapy.all import Ether, ICMP, IP, TCP, UDP, Raw, wrpcap  # noqa: E402
 except ImportError:
     print("SKIP: scapy is not installed")
     sys.exit(77)
@@ -158,6 +159,19 @@ def build(path):
             (413, "Byte_Jump From the End -8 Bytes",
              'byte_jump:0,0, from_end, post_offset -8; content:"|6c 33 33 74|"; distance:0; within:4;', 1)):
         rule(base % (msg, opts), sid, n)
+    # 5. ICMP keywords: the documented icmp_id/icmp_seq example (Smurf scanner), itype/icode.
+    t = 6000.0
+    for typ, code, ident, seq, data in ((8, 0, 0, 0, b"abcd"), (8, 0, 5, 0, b"abcd"), (0, 0, 0, 0, b"abcd"),
+                                        (3, 3, 0, 0, b"x" * 28), (3, 1, 0, 0, b"x" * 28)):
+        t += 0.01
+        p = Ether() / IP(src="198.18.6.1", dst="198.19.6.1") / ICMP(type=typ, code=code, id=ident, seq=seq) / Raw(data)
+        p.time = t
+        pk.append(p)
+    rule('alert icmp 198.18.6.1 any -> any any (msg:"GPL SCAN Broadscan Smurf Scanner"; dsize:4; icmp_id:0; '
+         'icmp_seq:0; itype:8; classtype:attempted-recon; sid:%d;)', 501, 1)
+    rule('alert icmp 198.18.6.1 any -> any any (msg:"port unreachable"; itype:3; icode:3; sid:%d;)', 502, 1)
+    rule('alert icmp 198.18.6.1 any -> any any (msg:"unreachable, code < 3"; itype:3; icode:<3; sid:%d;)', 503, 1)
+    rule('alert icmp 198.18.6.1 any -> any any (msg:"type above 2"; itype:>2; sid:%d;)', 504, 4)
     wrpcap(path, pk)
     return rules, exp
 

@@ -229,7 +229,7 @@ struct Items {
 // Suricata's IP-only type (addresses only, any ports, no negated address, no
 // flow keyword, no flowbit test, a plain protocol): first packet per direction.
 bool ip_only_rule(const rules::Rule& r) {
-  if (!r.items.empty() || r.has_dsize || r.has_flags || r.flow) return false;
+  if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || r.flow) return false;
   for (const auto& fb : r.flowbits)
     if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
   const auto& h = r.hdr;
@@ -302,8 +302,8 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     bool applies;
     switch (mode) {
       case 0: applies = !any_app && !os; break;
-      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ns); break;
-      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ns && (any_payload || os); break;
+      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ru.icmp.any() || ns); break;
+      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !ns && (any_payload || os); break;
       default: applies = any_app; break;
     }
     if (!applies) continue;
@@ -347,6 +347,24 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       bool ok = ru.flags_mode == 1 ? (f & want) == want : ru.flags_mode == 2 ? (f & want) != 0
               : ru.flags_mode == 3 ? (f & want) == 0 : f == want;
       if (!ok) continue;
+    }
+    if (ru.icmp.any()) {  // ICMP packet keywords: packets only
+      if (mode == 2 || mode == 3 || (p.proto != 1 && p.proto != 58)) continue;
+      auto cmp = [](const rules::Dsize& ds, long x) {
+        switch (ds.op) {
+          case rules::Dsize::Op::kEq: return x == ds.lo;
+          case rules::Dsize::Op::kNe: return x != ds.lo;
+          case rules::Dsize::Op::kLt: return x < ds.lo;
+          case rules::Dsize::Op::kGt: return x > ds.lo;
+          case rules::Dsize::Op::kRange: return x > ds.lo && x < ds.hi;
+        }
+        return false;
+      };
+      const auto& m = ru.icmp;
+      if (m.has_type && !cmp(m.type, p.icmp_type)) continue;
+      if (m.has_code && !cmp(m.code, p.icmp_code)) continue;
+      if ((m.has_id && (!p.icmp_echo || p.icmp_id != m.id)) || (m.has_seq && (!p.icmp_echo || p.icmp_seq != m.seq)))
+        continue;
     }
     // flowbit checks
     bool fb_ok = true;

@@ -16,6 +16,15 @@ rules::Rule parse(const std::string& opts, uint32_t sid) {
   return r;
 }
 
+rules::Rule parse_icmp(const std::string& opts, uint32_t sid) {
+  rules::Rule r;
+  std::string err;
+  bool unsupported = false;
+  std::string text = "alert icmp any any -> any any (" + opts + " sid:" + std::to_string(sid) + ";)";
+  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
+  return r;
+}
+
 std::string bin(std::initializer_list<int> b) {
   std::string s;
   for (int x : b) s += char(x);
@@ -118,6 +127,42 @@ TEST(DetectByte, ParseErrorsAndUnsupported) {
   EXPECT_FALSE(u);
   EXPECT_TRUE(p("byte_jump:4,-2,relative,from_beginning,little,post_offset 3,bitmask 0xff00;", u));
   EXPECT_TRUE(p("byte_test:10,>,5,0,string,dec,relative;", u));
+}
+
+}  // namespace
+}  // namespace spectre::detect_test
+
+namespace spectre::detect_test {
+namespace {
+
+TEST(DetectIcmp, TypeCodeIdSeq) {
+  Harness h;
+  // Suricata's documented icmp_id/icmp_seq example rule (GPL SCAN Broadscan Smurf Scanner).
+  h.add(parse_icmp(R"(dsize:4; icmp_id:0; icmp_seq:0; itype:8;)", 1));
+  h.add(parse_icmp(R"(itype:>10;)", 2));
+  h.add(parse_icmp(R"(itype:3; icode:1<>4;)", 3));
+  h.add(parse_icmp(R"(icmp_seq:7;)", 4));
+  h.add(parse_icmp(R"(icode:!0; content:"x";)", 5));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  auto pkt = [](uint8_t type, uint8_t code, bool echo, uint16_t id, uint16_t seq) {
+    Pkt pk(1, 0, 0);
+    pk.p.icmp_type = type;
+    pk.p.icmp_code = code;
+    pk.p.icmp_echo = echo;
+    pk.p.icmp_id = id;
+    pk.p.icmp_seq = seq;
+    return pk;
+  };
+  EXPECT_EQ(h.pay(pkt(8, 0, true, 0, 0).p, "abcd"), (Sids{1}));
+  EXPECT_EQ(h.pay(pkt(8, 0, true, 1, 0).p, "abcd"), (Sids{}));
+  EXPECT_EQ(h.pay(pkt(8, 0, true, 0, 7).p, "abcde"), (Sids{4}));
+  EXPECT_EQ(h.pay(pkt(3, 7, false, 0, 7).p, "x"), (Sids{5}));  // not echo: icmp_seq cannot match
+  EXPECT_EQ(h.pay(pkt(3, 3, false, 0, 0).p, "y"), (Sids{3}));
+  EXPECT_EQ(h.pay(pkt(13, 0, true, 0, 0).p, "y"), (Sids{2}));
+  EXPECT_EQ(h.pay(pkt(13, 0, true, 0, 0).p, "y", PayloadMode::kStreamChunk), (Sids{}));  // packet keywords
+  Pkt tcp(6, 1000, 80);
+  EXPECT_EQ(h.pay(tcp.p, "x"), (Sids{}));
 }
 
 }  // namespace

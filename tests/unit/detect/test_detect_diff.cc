@@ -158,6 +158,24 @@ struct Gen {
       r.dsize.lo = uint16_t(u(20));
       r.dsize.hi = uint16_t(r.dsize.lo + 2 + u(20));
     }
+    if (!app && !only_stream && p(0.08)) {  // ICMP packet keywords
+      auto& m = r.icmp;
+      if (p(0.6)) {
+        m.has_type = true;
+        m.type.op = static_cast<rules::Dsize::Op>(u(5));
+        m.type.lo = uint16_t(u(10));
+        m.type.hi = uint16_t(m.type.lo + 2 + u(6));
+      }
+      if (p(0.3)) {
+        m.has_code = true;
+        m.code.op = static_cast<rules::Dsize::Op>(u(5));
+        m.code.lo = uint16_t(u(4));
+        m.code.hi = uint16_t(m.code.lo + 2 + u(3));
+      }
+      if (p(0.3)) { m.has_id = true; m.id = uint16_t(u(3)); }
+      if (p(0.3)) { m.has_seq = true; m.seq = uint16_t(u(3)); }
+      if (!m.any()) { m.has_type = true; m.type.lo = uint16_t(u(10)); }
+    }
     if (p(0.05)) {
       r.has_app_proto = true;
       r.app_proto = static_cast<rules::AppProto>(u(4));
@@ -216,6 +234,11 @@ void run_seed(uint32_t seed, Totals& tot) {
       pk.p.has_flow = has_flow;
       pk.p.established = g.p(0.7);
       pk.p.app_proto = ap;
+      pk.p.icmp_type = uint8_t(g.u(12));
+      pk.p.icmp_code = uint8_t(g.u(5));
+      pk.p.icmp_echo = g.p(0.5);
+      pk.p.icmp_id = uint16_t(g.u(3));
+      pk.p.icmp_seq = uint16_t(g.u(3));
       ts += uint64_t(g.u(800)) * 1000000ull;
       pk.p.ts_ns = ts;
       h.use_flow = has_flow;

@@ -147,7 +147,7 @@ TEST(RulesOptions, AppLayerProtocol) {
 
 TEST(RulesOptions, UnsupportedKeywords) {
   for (const char* kw : {"byte_extract:4,0,x", "base64_decode",
-                         "ttl:1", "itype:8", "icode:0",
+                         "ttl:1",
                          "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
                          "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "tls.certs"}) {
     Parsed p = opts(std::string(kw) + ";");
