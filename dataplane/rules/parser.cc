@@ -76,7 +76,7 @@ bool parse_action(std::string_view a, Action& out, Status& st) {
 
 // Protocols Suricata knows but we do not inspect: a rule using them is skipped.
 constexpr const char* kOtherProtos[] = {
-    "tcp-pkt", "tcp-stream", "http2", "smtp", "ftp", "ftp-data", "smb", "ssh", "dcerpc", "krb5", "nfs",
+    "http2", "smtp", "ftp", "ftp-data", "smb", "ssh", "dcerpc", "krb5", "nfs",
     "dhcp", "snmp", "sip", "rdp", "mqtt", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
     "rfb", "imap", "pop3", "telnet", "irc", "quic", "bittorrent-dht", "pgsql", "websocket", "ldap",
     "sctp", "pkthdr", "ipv4", "ipv6", "ip4", "ip6", "dnp3", "nntp", "msn", "ssl", "jabber", "doh2"};
@@ -84,6 +84,7 @@ constexpr const char* kOtherProtos[] = {
 bool parse_proto(std::string_view p, Header& h, Status& st) {
   if (p == "ip") h.proto = Proto::kIp;
   else if (p == "tcp") h.proto = Proto::kTcp;
+  else if (p == "tcp-pkt" || p == "tcp-stream") h.proto = Proto::kTcp;  // flow bits set in parse_rule
   else if (p == "udp") h.proto = Proto::kUdp;
   else if (p == "icmp") h.proto = Proto::kIcmp;
   else if (p == "icmpv4" || p == "icmpv6") h.proto = Proto::kIcmp;  // family pinned in parse_rule
@@ -124,6 +125,8 @@ bool parse_header(std::string_view text, const Vars& vars, Header& h, Status& st
   if (!parse_action(t[0], h.action, st) || !parse_proto(t[1], h, st)) return false;
   if (t[4] == "->") h.bidir = false;
   else if (t[4] == "<>") h.bidir = true;
+  else if (t[4] == "=>")  // Suricata 8 transactional rules: both directions of one transaction
+    return unsup(st, "unsupported direction '=>' (transactional rule)");
   else if (t[4] == "<-") return fail(st, "direction '<-' is not valid (use '->' or '<>')");
   else return fail(st, "bad direction '" + std::string(t[4]) + "'");
   if (!parse_ip_set(t[2], vars, h.src, st) || !parse_port_set(t[3], vars, h.sport, st) ||
@@ -328,6 +331,16 @@ bool parse_rule(std::string_view text, const Vars& vars, Rule& out, std::string&
       st = c.st;
       return done(false);
     }
+  }
+  // tcp-pkt: payload on packets only (like flow:no_stream); tcp-stream: on the
+  // reassembled stream only (flow:only_stream). Without payload items both are
+  // plain tcp rules (Suricata's rule-types page: IP-only when addresses only).
+  const std::string_view proto_tok = header_tokens(text.substr(0, lp))[1];
+  if ((proto_tok == "tcp-pkt" || proto_tok == "tcp-stream") && !r.items.empty()) {
+    const uint16_t bit = proto_tok == "tcp-pkt" ? kFlowNoStream : kFlowOnlyStream;
+    if (r.flow & (kFlowNoStream | kFlowOnlyStream) & ~bit)
+      return done(fail(st, std::string(proto_tok) + " contradicts its flow option"));
+    r.flow |= bit;
   }
   if (!check_buffers(c)) {
     st = c.st;

@@ -6,6 +6,7 @@ documentation (payload keywords, rule types):
 * stream offset/depth/startswith anchored per inspected chunk: a keep-alive
   connection's later responses match `content:"HTTP/1.1 403"; depth:12;`;
 * TCP Fast Open: data on the SYN is inspected;
+* tcp-pkt (packets) and tcp-stream (reassembled stream) protocols;
 * rules without content: IP-only (addresses only) once per flow direction,
   every other one (ports, flow, flowbits, negated addresses) on every packet
   (the rule-types page's examples 1601, 1001, 1604, 304);
@@ -130,6 +131,19 @@ def build(path):
     rule('alert udp 198.18.4.1 any <> 198.19.4.1 any (msg:"UDP with flow direction"; sid:%d;)', 1601, 2)
     rule('alert udp 198.18.4.1 any -> 198.19.4.1 any (msg:"UDP with flow direction"; flow:to_server; '
          'sid:%d;)', 1001, 3)
+
+    # tcp-pkt / tcp-stream (rule-types page): the second segment arrives first and
+    # waits in reassembly; tcp-pkt inspects each packet as it comes.
+    c = Tcp(pk, "198.18.7.1", "198.19.7.1", 40007, 7000, 3500.0)
+    c.open()
+    c.pkt(True, "PA", c.cseq + 4, c.sseq, b"abc2")
+    c.pkt(True, "PA", c.cseq, c.sseq, b"zabc")
+    c.cseq += 8
+    c.close()
+    rule('alert tcp-pkt any any -> 198.19.7.1 7000 (msg:"tcp-pkt, anchored content"; content:"abc"; '
+         'startswith; sid:%d;)', 203, 1)
+    rule('alert tcp-stream any any -> 198.19.7.1 7000 (msg:"tcp-stream, across segments"; content:"zabcabc2"; '
+         'sid:%d;)', 104, 1)
 
     # 4. byte_test / byte_jump, the documented examples (one TCP payload each).
     c = Tcp(pk, "198.18.5.1", "198.19.5.1", 40005, 9000, 5000.0)

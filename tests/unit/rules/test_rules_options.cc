@@ -265,6 +265,21 @@ TEST(RulesIssue12, PcreUnquotedFlowbitSlashTag) {
   EXPECT_PARSE_OK(opts("content:\"x\"; tag:host,60,seconds,src;"));
 }
 
+TEST(RulesIssue12, TcpPktTcpStreamAndTransactionalDirection) {
+  auto pk = parse(R"(alert tcp-pkt any any -> any any (msg:"tcp-pkt, anchored content"; content:"abc"; startswith; sid:203;))");
+  EXPECT_PARSE_OK(pk);
+  EXPECT_EQ(pk.rule.hdr.proto, Proto::kTcp);
+  EXPECT_EQ(pk.rule.flow, kFlowNoStream);
+  auto st = parse(R"(alert tcp-stream any any -> any any (msg:"tcp-stream, simple content"; content:"abc"; sid:102;))");
+  EXPECT_PARSE_OK(st);
+  EXPECT_EQ(st.rule.flow, kFlowOnlyStream);
+  auto ipo = parse(R"(alert tcp-stream any any -> any any (msg:"tcp-stream, no content"; sid:101;))");
+  EXPECT_PARSE_OK(ipo);
+  EXPECT_EQ(ipo.rule.flow, 0);  // no payload: a plain tcp rule (IP-only here)
+  EXPECT_SYNTAX_ERROR(parse(R"(alert tcp-pkt any any -> any any (content:"a"; flow:only_stream; sid:1;))"), "contradicts");
+  EXPECT_UNSUPPORTED(parse(R"(alert http any any => any any (http.uri; content:"/a"; sid:1;))"), "'=>'");
+}
+
 TEST(RulesIssue12, ByteKeywordsParse) {
   auto p = opts("content:\"ab\"; byte_test:2,!&,0x80,-1,relative,little; byte_jump:1,0,relative,multiplier 4,align,post_offset -2;");
   EXPECT_PARSE_OK(p);
