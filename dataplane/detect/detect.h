@@ -133,6 +133,7 @@ struct DetectCounters {
   uint64_t pcre_errors;       // match limit hit or other PCRE2 error (no match)
   uint64_t flowbits_full;     // set failed: FlowDetectState holds 7 bits
   uint64_t bad_worker;        // worker_id >= the ruleset's worker count: not inspected
+  uint64_t xform_cut;         // transformed buffers cut at detect_internal::kXformMax
 };
 
 struct alignas(64) DetectCtx {

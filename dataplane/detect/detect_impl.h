@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/detect/detect.h"
+#include "dataplane/detect/transforms.h"
 
 namespace spectre::detect_internal {
 
@@ -58,6 +59,7 @@ struct CItem {
 };
 struct Chain {
   uint8_t buf;
+  uint16_t xform;  // 0: the buffer as is; k: CompiledRuleset::xforms[k - 1] applied first
   uint32_t item_begin, item_count;
 };
 
@@ -140,6 +142,7 @@ struct alignas(64) WorkerState {
   std::vector<uint32_t> cand;   // candidate rules of the current call
   uint32_t ncand = 0;
   uint32_t steps = 0;           // content-inspection recursion budget of the current rule
+  std::unique_ptr<uint8_t[]> xbuf[2];  // transform outputs, kXformMax bytes each (only with transforms)
 };
 
 constexpr int kModes = 3;  // PayloadMode
@@ -162,6 +165,7 @@ struct CompiledRuleset {
   std::string bytes;                           // content pool
   std::vector<detect_internal::PcreC> pcres;
   std::vector<rules::ByteOp> byteops;
+  std::vector<detect_internal::XformC> xforms;  // transform chains of rule buffers
   std::vector<detect_internal::FlowbitOp> fb_ops;
   std::vector<uint16_t> flowbit_ids;
   std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name

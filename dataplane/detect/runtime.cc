@@ -489,6 +489,7 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
     }
     static const uint8_t kEmpty[1] = {0};
     if (!d) d = kEmpty, n = 0;
+    if (chain.xform && !apply_xform(rs.xforms[chain.xform - 1], ws, d, n)) c.ctr.xform_cut++;
     ws.steps = 0;
     ChainRun run{c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n};
     if (!bufs) run.base = -int64_t(p.stream_new_from);

@@ -51,6 +51,7 @@ struct Ctx {
   int last_content = -1;     // index of the last content item
   int fast_patterns = 0;
   bool seen_flow = false, seen_app_proto = false;
+  uint8_t cur_xform = 0;     // transform chain of the active sticky buffer (MatchItem::xform)
   explicit Ctx(Rule& rule) : r(rule) {}
 };
 
@@ -61,6 +62,8 @@ bool opt_pcre(Ctx& c, std::string_view v);
 bool opt_isdataat(Ctx& c, std::string_view v);
 bool opt_byte_test(Ctx& c, std::string_view v);   // byte_opts.cc
 bool opt_byte_jump(Ctx& c, std::string_view v);
+// Transform keywords (transform_opts.cc); `handled` false when `name` is none.
+bool opt_transform(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 bool opt_flow(Ctx& c, std::string_view v);
 bool opt_flowbits(Ctx& c, std::string_view v);
 bool opt_threshold(Ctx& c, std::string_view v, bool detection_filter);

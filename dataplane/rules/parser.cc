@@ -274,11 +274,13 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||
       n == "startswith" || n == "endswith" || n == "fast_pattern" || n == "rawbytes")
     return opt_content_modifier(c, n, v, o.has_value);
-  if (!opt_buffer(c, n, handled)) return false;
+  if (!opt_buffer(c, n, handled)) return false;  // first: dotprefix may select a buffer of its own
   if (handled) {
     if (o.has_value) return unsup(st, "unsupported: " + std::string(n) + " with arguments");
     return true;
   }
+  if (!opt_transform(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
   return unsup(st, "unsupported keyword: " + std::string(n));
 }
 
@@ -327,10 +329,13 @@ bool parse_rule(std::string_view text, const Vars& vars, Rule& out, std::string&
   Ctx c(r);
   c.snort3 = looks_snort3(opts);
   for (const Opt& o : opts) {
+    const size_t before = r.items.size();
     if (!dispatch(c, o)) {
       st = c.st;
       return done(false);
     }
+    for (size_t i = before; i < r.items.size(); i++)  // new items of the sticky buffer see its transforms
+      if (c.sticky && r.items[i].buf == c.cur) r.items[i].xform = c.cur_xform;
   }
   // tcp-pkt: payload on packets only (like flow:no_stream); tcp-stream: on the
   // reassembled stream only (flow:only_stream). Without payload items both are

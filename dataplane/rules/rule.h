@@ -135,6 +135,18 @@ struct ByteOp {
   uint64_t value = 0;        // byte_test
   uint64_t bitmask = 0;      // 0: none
 };
+// Transforms (Suricata): applied in order to a sticky buffer before its
+// match items (`http.uri; to_lowercase; content:"..."`).
+struct Transform {
+  enum class Kind : uint8_t {
+    kToLower, kToUpper, kStripWs, kCompressWs, kUrlDecode, kDotPrefix, kHeaderLower, kXor, kFromBase64,
+    kPcreXform,
+  } kind = Kind::kToLower;
+  std::string arg;           // xor: key bytes; pcrexform: the pattern
+  uint32_t b64_bytes = 0, b64_offset = 0;  // from_base64: 0 bytes = to the end
+  uint8_t b64_mode = 0;      // from_base64: 0 rfc4648, 1 rfc2045, 2 strict
+};
+
 struct MatchItem {
   enum class Kind : uint8_t { kContent, kPcre, kIsDataAt, kBsize, kByteTest, kByteJump } kind = Kind::kContent;
   Buf buf = kPayload;
@@ -143,6 +155,7 @@ struct MatchItem {
   IsDataAt isdataat;         // kind == kIsDataAt
   Bsize bsize;               // kind == kBsize
   ByteOp byte;               // kind == kByteTest, kByteJump
+  uint8_t xform = 0;         // 0: the buffer as is; k: Rule::xforms[k - 1] applied to it first
 };
 
 enum FlowOpt : uint16_t {
@@ -188,6 +201,7 @@ struct Rule {
 
   Header hdr;
   std::vector<MatchItem> items;
+  std::vector<std::vector<Transform>> xforms;  // transform chains, see MatchItem::xform
   uint16_t flow = 0;         // FlowOpt bits
   std::vector<Flowbit> flowbits;
   bool has_threshold = false, has_detection_filter = false;

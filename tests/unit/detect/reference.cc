@@ -239,6 +239,83 @@ bool ip_only_rule(const rules::Rule& r) {
          h.src.exclude.empty() && h.dst.exclude.empty();
 }
 
+// Suricata's transforms, written out plainly (see transforms.cc for the rules).
+std::string transform(const std::vector<rules::Transform>& chain, std::string s) {
+  using K = rules::Transform::Kind;
+  auto sp = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+  for (const auto& t : chain) {
+    std::string o;
+    switch (t.kind) {
+      case K::kToLower: for (char c : s) o += char(std::tolower(uint8_t(c))); break;
+      case K::kToUpper: for (char c : s) o += char(std::toupper(uint8_t(c))); break;
+      case K::kStripWs: for (char c : s) if (!sp(c)) o += c; break;
+      case K::kCompressWs:
+        for (size_t i = 0; i < s.size(); i++)
+          if (!sp(s[i])) o += s[i];
+          else if (i == 0 || !sp(s[i - 1])) o += ' ';
+        break;
+      case K::kUrlDecode:
+        for (size_t i = 0; i < s.size(); i++) {
+          if (s[i] == '+') { o += ' '; continue; }
+          if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(uint8_t(s[i + 1])) && std::isxdigit(uint8_t(s[i + 2]))) {
+            o += char(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+            continue;
+          }
+          o += s[i];
+        }
+        break;
+      case K::kDotPrefix: o = "." + s; break;
+      case K::kHeaderLower: {
+        bool name = true;
+        for (char c : s) {
+          o += name ? char(std::tolower(uint8_t(c))) : c;
+          if (c == ':') name = false;
+          if (c == '\n') name = true;
+        }
+        break;
+      }
+      case K::kXor: for (size_t i = 0; i < s.size(); i++) o += char(s[i] ^ t.arg[i % t.arg.size()]); break;
+      case K::kFromBase64: {
+        static const std::string al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::string in = t.b64_offset < s.size() ? s.substr(t.b64_offset) : "";
+        if (t.b64_bytes && t.b64_bytes < in.size()) in.resize(t.b64_bytes);
+        uint32_t acc = 0, bits = 0;
+        bool bad = false;
+        for (char c : in) {
+          size_t v = al.find(c);
+          if (v == std::string::npos) {
+            if (c == '=' || t.b64_mode == 0) break;
+            if (t.b64_mode == 2) { bad = true; break; }
+            continue;
+          }
+          acc = (acc << 6) | uint32_t(v);
+          bits += 6;
+          if (bits >= 8) { bits -= 8; o += char((acc >> bits) & 0xff); }
+        }
+        if (bad) o.clear();
+        break;
+      }
+      case K::kPcreXform: {
+        int e;
+        PCRE2_SIZE eo;
+        pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(t.arg.c_str()), t.arg.size(), 0, &e, &eo, nullptr);
+        pcre2_match_data* md = pcre2_match_data_create(16, nullptr);
+        o = s;
+        if (re && pcre2_match(re, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md, nullptr) >= 2) {
+          PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+          if (ov[2] != PCRE2_UNSET) o = s.substr(ov[2], ov[3] - ov[2]);
+        }
+        pcre2_match_data_free(md);
+        if (re) pcre2_code_free(re);
+        break;
+      }
+    }
+    s = o;
+  }
+  return s;
+}
+
 bool bit_has(const RefFlow* f, const std::string& n) {
   return f && std::find(f->bits.begin(), f->bits.end(), n) != f->bits.end();
 }
@@ -380,17 +457,25 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     if (!fb_ok) continue;
     // items, buffer by buffer
     bool items_ok = true;
-    for (int b = 0; b < rules::kBufCount && items_ok; b++) {
+    for (int bx = 0; bx < rules::kBufCount * 256 && items_ok; bx++) {
+      const int b = bx % rules::kBufCount, xf = bx / rules::kBufCount;
+      if (xf > int(ru.xforms.size())) break;
       Items st;
       for (size_t i = 0; i < ru.items.size(); i++)
-        if (ru.items[i].buf == b) {
+        if (ru.items[i].buf == b && ru.items[i].xform == xf) {
           st.it.push_back(&ru.items[i]);
           st.re.push_back(r.re[i]);
         }
       if (st.it.empty()) continue;
       static const uint8_t zero[1] = {0};
+      std::string tx;
       st.d = bufs.data[b] ? bufs.data[b] : zero;
       st.n = bufs.data[b] ? bufs.len[b] : 0;
+      if (xf) {
+        tx = transform(ru.xforms[xf - 1], std::string(reinterpret_cast<const char*>(st.d), st.n));
+        st.d = reinterpret_cast<const uint8_t*>(tx.data());
+        st.n = uint32_t(tx.size());
+      }
       st.md = md;
       if (mode == 2 && b == rules::kPayload) st.anchor = p.stream_new_from;
       items_ok = st.from(0, st.anchor);

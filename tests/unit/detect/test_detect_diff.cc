@@ -55,6 +55,24 @@ struct Gen {
     return byte_item(b, first, kind == 10);
   }
 
+  std::vector<rules::Transform> xform_chain() {
+    using K = rules::Transform::Kind;
+    std::vector<rules::Transform> c;
+    for (uint32_t k = 1 + u(2); k > 0; k--) {
+      rules::Transform t;
+      t.kind = static_cast<K>(u(10));
+      if (t.kind == K::kXor) t.arg = p(0.5) ? std::string("\x20") : std::string("\x01\x20");
+      if (t.kind == K::kPcreXform) t.arg = p(0.5) ? "a(b+)" : "/(.*)/";
+      if (t.kind == K::kFromBase64) {
+        t.b64_mode = uint8_t(u(3));
+        t.b64_offset = u(3);
+        t.b64_bytes = p(0.3) ? 4 + u(8) : 0;
+      }
+      c.push_back(t);
+    }
+    return c;
+  }
+
   // byte_test / byte_jump over the small alphabet: "abcAB" are hex digits
   // (10..12), so string hex values make jumps that land in the buffer.
   MatchItem byte_item(Buf b, bool first, bool test) {
@@ -120,8 +138,14 @@ struct Gen {
     for (uint32_t b = 0; b < nbufs; b++) {
       Buf buf = app ? app_bufs[u(3)] : rules::kPayload;
       bool first = true;
+      uint8_t xf = 0;
+      if (app && p(0.3)) {  // a transform chain on this buffer
+        r.xforms.push_back(xform_chain());
+        xf = uint8_t(r.xforms.size());
+      }
       for (uint32_t i = 0; i < nitems; i++) {
         r.items.push_back(item(buf, first));
+        r.items.back().xform = xf;
         first = false;
       }
     }
@@ -188,6 +212,7 @@ struct Gen {
 struct Totals {
   uint64_t calls = 0, alerts = 0, relative_alerts = 0;  // relative: rules with a relative item
   uint64_t byte_alerts = 0;                              // rules with byte_test/byte_jump
+  uint64_t xform_alerts = 0;                             // rules with a transform
 };
 
 void run_seed(uint32_t seed, Totals& tot) {
@@ -245,7 +270,7 @@ void run_seed(uint32_t seed, Totals& tot) {
       std::vector<uint32_t> got;
       if (g.p(0.3)) {
         BufferSet b;
-        std::string u = g.str(0, 24, "abcA/"), hs = g.str(0, 12), q = g.str(0, 16, "abc.");
+        std::string u = g.str(0, 24, "abcA/ %2+"), hs = g.str(0, 12, "abcA \t"), q = g.str(0, 16, "abc.");
         if (g.p(0.7)) b.set(rules::kHttpUri, reinterpret_cast<const uint8_t*>(u.data()), uint32_t(u.size()));
         if (g.p(0.6)) b.set(rules::kHttpHost, reinterpret_cast<const uint8_t*>(hs.data()), uint32_t(hs.size()));
         if (g.p(0.4)) b.set(rules::kDnsQuery, reinterpret_cast<const uint8_t*>(q.data()), uint32_t(q.size()));
@@ -264,6 +289,7 @@ void run_seed(uint32_t seed, Totals& tot) {
       tot.alerts += got.size();
       for (uint32_t sid : got) tot.relative_alerts += relative.count(sid);
       for (uint32_t sid : got) tot.byte_alerts += byte_rules.count(sid);
+      for (uint32_t sid : got) tot.xform_alerts += !h.rs.rules[sid - 1].xforms.empty();
     }
     EXPECT_EQ(h.flow.passed, h.rflow.passed);
   }
@@ -280,6 +306,8 @@ TEST(DetectDiff, RandomRulesetsMatchReference) {
   EXPECT_GT(tot.alerts, 2000u);
   EXPECT_GT(tot.relative_alerts, 500u);
   EXPECT_GT(tot.byte_alerts, 100u);
+  EXPECT_GT(tot.xform_alerts, 100u);
+  printf("DetectDiff: %llu alerts from rules with transforms\n", (unsigned long long)tot.xform_alerts);
 }
 
 }  // namespace

@@ -216,8 +216,11 @@ TEST(RulesOptions, BsizeAndDotprefix) {
   EXPECT_EQ(p.rule.items[0].bsize.op, uint8_t(Dsize::Op::kLt));
   EXPECT_EQ(p.rule.items[0].bsize.lo, 8u);
   EXPECT_FALSE(opts("bsize:10; content:\"a\";").ok);               // no sticky buffer
-  EXPECT_UNSUPPORTED(opts("http.uri; dotprefix; content:\"a\";"), "dotprefix on http.uri");
-  EXPECT_UNSUPPORTED(opts("dns.query; content:\"a\"; dotprefix;"), "dotprefix not right after");
+  p = opts("http.uri; dotprefix; content:\"a\";");  // the generic transform
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.items[0].buf, kHttpUri);
+  EXPECT_EQ(p.rule.items[0].xform, 1);
+  EXPECT_SYNTAX_ERROR(opts("dns.query; content:\"a\"; dotprefix;"), "right after its sticky buffer");
 }
 
 TEST(RulesOptions, AppProtocolRules) {

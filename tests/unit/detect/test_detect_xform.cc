@@ -1,0 +1,120 @@
+// Transforms over parsed rules: the examples of Suricata's "Transformations"
+// page as cases (engine and reference side by side through the Harness).
+#include "dataplane/rules/parser.h"
+#include "tests/unit/detect/detect_util.h"
+
+namespace spectre::detect_test {
+namespace {
+
+rules::Rule parse(const std::string& text) {
+  rules::Rule r;
+  std::string err;
+  bool unsupported = false;
+  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
+  return r;
+}
+
+BufferSet one(rules::Buf k, const std::string& v) {
+  BufferSet b;
+  b.set(k, reinterpret_cast<const uint8_t*>(v.data()), uint32_t(v.size()));
+  return b;
+}
+
+// A DNS query as the app layer hands it over: dns.query and its dotprefix buffer.
+struct DnsQ {
+  std::string q, dot;
+  BufferSet b;
+  explicit DnsQ(std::string s) : q(std::move(s)), dot("." + q) {
+    b.set(rules::kDnsQuery, reinterpret_cast<const uint8_t*>(q.data()), uint32_t(q.size()));
+    b.set(rules::kDnsQueryDot, reinterpret_cast<const uint8_t*>(dot.data()), uint32_t(dot.size()));
+  }
+};
+
+TEST(DetectXform, SuricataDocumentedExamples) {
+  Harness h;
+  h.add(parse(R"(alert http any any -> any any (file_data; strip_whitespace; content:"window.navigate("; sid:1;))"));
+  h.add(parse(R"(alert dns any any -> any any (dns.query; dotprefix; content:".microsoft.com"; sid:2;))"));
+  h.add(parse(R"(alert dns any any -> any any (dns.query; dotprefix; content:".microsoft.com"; endswith; sid:3;))"));
+  h.add(parse(R"(alert dns any any -> any any (dns.query; dotprefix; content:".co.uk"; endswith; sid:4;))"));
+  h.add(parse(R"(alert http any any -> any any (http.uri; to_lowercase; content:"this text has been converted to lowercase"; sid:5;))"));
+  h.add(parse(R"(alert http any any -> any any (http.uri; to_uppercase; content:"THIS TEXT HAS BEEN CONVERTED TO UPPERCASE"; sid:6;))"));
+  h.add(parse(R"(alert http any any -> any any (msg:"HTTP with pcrexform"; http.request_line; pcrexform:"[a-zA-Z]+\s+(.*)\s+HTTP"; content:"/dropper.php"; startswith; sid:7;))"));
+  h.add(parse(R"(alert http any any -> any any (msg:"HTTP with xor"; http.uri; xor:"0d0ac8ff"; content:"password="; sid:8;))"));
+  h.add(parse(R"(alert http any any -> any any (msg:"HTTP authorization"; http.header_names; header_lowercase; content:"authorization:"; sid:9;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u) << (h.rep.messages.empty() ? "" : h.rep.messages[0]);
+  Pkt web(6, 40000, 80);
+  web.p.app_proto = rules::AppProto::kHttp;
+  Pkt cli(6, 80, 40000);
+  cli.p.app_proto = rules::AppProto::kHttp;
+  cli.p.to_server = false;
+  EXPECT_EQ(h.app(cli.p, one(rules::kHttpResponseBody, "<script>window.navigate  \t(x)</script>")), (Sids{1}));
+  EXPECT_EQ(h.app(cli.p, one(rules::kHttpResponseBody, "window.navig ate(")), (Sids{1}));
+  EXPECT_EQ(h.app(cli.p, one(rules::kHttpResponseBody, "window.navigate;(")), (Sids{}));
+  Pkt dns(17, 5353, 53);
+  dns.p.app_proto = rules::AppProto::kDns;
+  EXPECT_EQ(h.app(dns.p, DnsQ("windows.update.microsoft.com").b), (Sids{2, 3}));
+  EXPECT_EQ(h.app(dns.p, DnsQ("maps.microsoft.com.au").b), (Sids{2}));
+  EXPECT_EQ(h.app(dns.p, DnsQ("windows.update.fakemicrosoft.com").b), (Sids{}));
+  EXPECT_EQ(h.app(dns.p, DnsQ("maps.google.co.uk").b), (Sids{4}));
+  EXPECT_EQ(h.app(dns.p, DnsQ("maps.google.co.nl").b), (Sids{}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, "/This Text Has Been Converted To Lowercase")), (Sids{5}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, "/this text has been converted to uppercase")), (Sids{6}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpRequestLine, "GET /dropper.php HTTP/1.1")), (Sids{7}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpRequestLine, "GET /x/dropper.php HTTP/1.1")), (Sids{}));  // not at the start
+  std::string key = "\x0d\x0a\xc8\xff", plain = "password=secret", x;
+  for (size_t i = 0; i < plain.size(); i++) x += char(plain[i] ^ key[i % 4]);
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, x)), (Sids{8}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, plain)), (Sids{}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpHeaderNames, "Host: a\r\nAuthorization: Basic X\r\n")), (Sids{9}));
+}
+
+TEST(DetectXform, UrlDecodeCompressBase64Chains) {
+  Harness h;
+  h.add(parse(R"(alert http any any -> any any (http.uri; url_decode; content:"/a b/<script>"; sid:1;))"));
+  h.add(parse(R"(alert http any any -> any any (http.uri; url_decode; to_lowercase; compress_whitespace; content:"select * from"; sid:2;))"));
+  h.add(parse(R"(alert http any any -> any any (http.uri; content:"q="; http.uri; from_base64:offset 4; content:"cmd.exe"; sid:3;))"));
+  h.add(parse(R"(alert http any any -> any any (http.cookie; from_base64:bytes 10, mode rfc2045; content:"admin"; sid:4;))"));
+  h.add(parse(R"(alert http any any -> any any (http.cookie; from_base64:mode strict; content:"admin"; sid:5;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u) << (h.rep.messages.empty() ? "" : h.rep.messages[0]);
+  Pkt web(6, 40000, 80);
+  web.p.app_proto = rules::AppProto::kHttp;
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, "/a+b/%3Cscript%3e%zz")), (Sids{1}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, "/x?q=SELECT%20%20%09*+FROM%20t")), (Sids{2}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, "/?q=Y21kLmV4ZQ==")), (Sids{3}));  // base64 of "cmd.exe"
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpCookie, "YW Rt\naW4=")), (Sids{4}));  // rfc2045 skips the junk
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpCookie, "YWRtaW4=")), (Sids{4, 5}));
+}
+
+TEST(DetectXform, ParseRules) {
+  auto bad = [](const std::string& o, bool& unsup) {
+    rules::Rule r;
+    std::string err;
+    return !rules::parse_rule("alert http any any -> any any (" + o + " sid:1;)", rules::Vars::suricata_defaults(), r,
+                              err, unsup);
+  };
+  bool u = false;
+  EXPECT_TRUE(bad("to_lowercase; content:\"a\";", u));  // no sticky buffer
+  EXPECT_TRUE(u);
+  EXPECT_TRUE(bad("http.uri; content:\"a\"; to_lowercase; content:\"b\";", u));  // after a match
+  EXPECT_FALSE(u);
+  EXPECT_TRUE(bad("http.uri; xor:\"0d0\"; content:\"a\";", u));
+  EXPECT_FALSE(u);
+  EXPECT_TRUE(bad("http.uri; to_sha256; content:\"a\";", u));
+  EXPECT_TRUE(u);
+  rules::Rule r;
+  std::string err;
+  bool unsup = false;
+  ASSERT_TRUE(rules::parse_rule(
+      R"(alert http any any -> any any (http.uri; to_lowercase; strip_whitespace; content:"a"; http.host; content:"b"; http.uri; content:"C"; sid:1;))",
+      rules::Vars::suricata_defaults(), r, err, unsup)) << err;
+  ASSERT_EQ(r.xforms.size(), 1u);
+  EXPECT_EQ(r.xforms[0].size(), 2u);
+  EXPECT_EQ(r.items[0].xform, 1);
+  EXPECT_EQ(r.items[1].xform, 0);
+  EXPECT_EQ(r.items[2].xform, 0);  // a new http.uri without transforms
+}
+
+}  // namespace
+}  // namespace spectre::detect_test
