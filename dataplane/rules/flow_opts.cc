@@ -99,6 +99,9 @@ bool opt_threshold(Ctx& c, std::string_view v, bool df) {
       if (!parse_u32(val, x) || x == 0) return fail(c.st, std::string(kw) + ": bad " + std::string(k));
       (k == "count" ? t.count : t.seconds) = x;
       (k == "count" ? has_count : has_seconds) = true;
+    } else if (df && k == "unique_on") {  // Suricata 8: count distinct ports; parsed, not supported yet
+      if (val != "src_port" && val != "dst_port") return fail(c.st, "detection_filter: unique_on src_port or dst_port");
+      return unsup(c.st, "unsupported: detection_filter unique_on");
     } else {
       return fail(c.st, std::string(kw) + ": unknown part '" + std::string(k) + "'");
     }

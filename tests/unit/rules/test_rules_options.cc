@@ -283,6 +283,13 @@ TEST(RulesIssue12, TcpPktTcpStreamAndTransactionalDirection) {
   EXPECT_UNSUPPORTED(parse(R"(alert http any any => any any (http.uri; content:"/a"; sid:1;))"), "'=>'");
 }
 
+TEST(RulesIssue12, DetectionFilterUniqueOnIsReported) {
+  EXPECT_UNSUPPORTED(opts("flags:S; detection_filter:track by_src, count 10, seconds 60, unique_on dst_port;"),
+                     "unique_on");
+  EXPECT_SYNTAX_ERROR(opts("flags:S; detection_filter:track by_src, count 10, seconds 60, unique_on foo;"),
+                      "unique_on");
+}
+
 TEST(RulesIssue12, ByteKeywordsParse) {
   auto p = opts("content:\"ab\"; byte_test:2,!&,0x80,-1,relative,little; byte_jump:1,0,relative,multiplier 4,align,post_offset -2;");
   EXPECT_PARSE_OK(p);
