@@ -133,7 +133,7 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
       // (the parser expresses startswith as depth = length too)
       if (c.startswith && (rel || (c.has_offset && c.offset != 0))) return "startswith with offset/distance/within";
       if ((c.has_offset && c.offset < 0) || (c.has_depth && c.depth < 0)) return "negative offset/depth";
-      if (!c.negated && !it.xform) {  // a transformed buffer is not in the raw buffer's database
+      if (!c.negated && !it.xform && !it.b64) {  // transformed/decoded data is not in the raw buffer's database
         bool take = a.fp < 0 || (c.fast_pattern && !best_marked) ||
                     (c.fast_pattern == best_marked && c.bytes.size() > best_len);
         if (take) {
@@ -582,6 +582,7 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
     pcre2_jit_stack_assign(ws->mctx, nullptr, ws->jit_stack);
     if (!out->xforms.empty())
       for (auto& b : ws->xbuf) b.reset(new uint8_t[kXformMax]);
+    if (out->has_b64) ws->b64.reset(new uint8_t[kXformMax]);
     ws->stamp.assign(out->hdr.size(), 0);
     ws->cand.assign(out->hdr.size(), 0);
     out->workers.push_back(std::move(ws));

@@ -165,6 +165,13 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         it.flags = m.byte.relative ? kItRel : 0;
         it.pcre = static_cast<uint32_t>(out.byteops.size());
         out.byteops.push_back(m.byte);
+      } else if (m.kind == MatchItem::Kind::kBase64Decode) {
+        it.flags = m.byte.relative ? kItRel : 0;
+        it.offset = int32_t(m.b64_offset);
+        it.depth = int32_t(m.b64_bytes);
+        out.has_b64 = true;
+      } else if (m.kind == MatchItem::Kind::kBase64Data) {
+        it.flags = 0;
       } else if (m.kind == MatchItem::Kind::kBsize) {
         it.flags = 0;
         it.offset = m.bsize.op;  // reused fields: op, lo, hi

@@ -143,6 +143,8 @@ struct alignas(64) WorkerState {
   uint32_t ncand = 0;
   uint32_t steps = 0;           // content-inspection recursion budget of the current rule
   std::unique_ptr<uint8_t[]> xbuf[2];  // transform outputs, kXformMax bytes each (only with transforms)
+  std::unique_ptr<uint8_t[]> b64;      // base64_decode output, kXformMax bytes (only with base64_decode)
+  uint32_t b64_len = 0;
 };
 
 constexpr int kModes = 3;  // PayloadMode
@@ -166,6 +168,7 @@ struct CompiledRuleset {
   std::vector<detect_internal::PcreC> pcres;
   std::vector<rules::ByteOp> byteops;
   std::vector<detect_internal::XformC> xforms;  // transform chains of rule buffers
+  bool has_b64 = false;                        // some rule uses base64_decode
   std::vector<detect_internal::FlowbitOp> fb_ops;
   std::vector<uint16_t> flowbit_ids;
   std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name

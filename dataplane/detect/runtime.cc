@@ -460,6 +460,25 @@ struct ChainRun {
         if (j < 0 || j >= int64_t(n)) return fail;
         return run(k + 1, static_cast<uint32_t>(j));
       }
+      case MatchItem::Kind::kBase64Decode: {  // offset in `offset`, bytes in `depth` (0: to the end)
+        const int64_t pos = (rel ? int64_t(prev) : -base) + it.offset;
+        if (pos < 0 || pos >= int64_t(n)) return fail;
+        uint32_t len = uint32_t(n - pos);
+        if (it.depth > 0 && uint32_t(it.depth) < len) len = uint32_t(it.depth);
+        ws.b64_len = base64_decode(d + pos, len, ws.b64.get());
+        return ws.b64_len ? run(k + 1, prev) : fail;
+      }
+      case MatchItem::Kind::kBase64Data: {  // the rest of the chain inspects the decoded bytes
+        const uint8_t* sd = d;
+        const uint32_t sn = n;
+        const int64_t sb = base;
+        d = ws.b64.get();
+        n = ws.b64_len;
+        base = 0;
+        int r = run(k + 1, 0);
+        d = sd, n = sn, base = sb;
+        return r == 1 ? 1 : 0;  // depends on the decode position: earlier occurrences may be retried
+      }
       case MatchItem::Kind::kIsDataAt: {
         bool has = rel ? uint64_t(prev) + uint32_t(it.dataat) <= n : int64_t(it.dataat) < base + int64_t(n);
         return has != neg ? run(k + 1, prev) : fail;

@@ -58,6 +58,22 @@ uint32_t base64(const rules::Transform& t, const uint8_t* in, uint32_t n, uint8_
 
 }  // namespace
 
+uint32_t base64_decode(const uint8_t* d, uint32_t n, uint8_t* out) {
+  uint32_t o = 0, acc = 0, bits = 0;
+  for (uint32_t i = 0; i < n && o < kXformMax; i++) {
+    if (is_space(d[i])) continue;
+    int v = b64v(d[i]);
+    if (v < 0) break;
+    acc = acc << 6 | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = uint8_t(acc >> bits);
+    }
+  }
+  return o;
+}
+
 std::string build_xform(const std::vector<rules::Transform>& steps, XformC& out) {
   out.steps = steps;
   out.re.assign(steps.size(), nullptr);

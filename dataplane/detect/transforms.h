@@ -30,5 +30,8 @@ uint32_t xform_pairs(const XformC& x);
 // Applies the chain to [d, d + n); d/n then view the result (valid until the
 // next call on this worker). Returns false when the output was cut.
 bool apply_xform(const XformC& x, WorkerState& ws, const uint8_t*& d, uint32_t& n);
+// base64_decode: decodes [d, d + n) into out (kXformMax bytes): whitespace is
+// skipped, decoding stops at '=' or any other byte outside the alphabet.
+uint32_t base64_decode(const uint8_t* d, uint32_t n, uint8_t* out);
 
 }  // namespace spectre::detect_internal

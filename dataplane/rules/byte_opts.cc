@@ -5,6 +5,7 @@
 //   byte_jump:<nbytes>, <offset> [, relative] [, multiplier <m>] [, big|little]
 //             [, string, hex|dec|oct] [, align] [, from_beginning] [, from_end]
 //             [, post_offset <n>] [, bitmask <mask>]
+//   base64_decode[:bytes N][, offset N][, relative]; base64_data
 // byte_extract/byte_math variables and dce byte order are not supported (the
 // rule is skipped with that reason).
 #include <cctype>
@@ -154,6 +155,37 @@ bool opt_byte_jump(Ctx& c, std::string_view v) {
   if (!nbytes_of(c, "byte_jump", parts[0], b)) return false;
   if (!num_i32(c, "byte_jump", "offset", parts[1], b.offset)) return false;
   return common_opts(c, "byte_jump", parts, 2, b, true) && push(c, MatchItem::Kind::kByteJump, b);
+}
+
+bool opt_base64_decode(Ctx& c, std::string_view v) {
+  MatchItem it;
+  it.kind = MatchItem::Kind::kBase64Decode;
+  it.buf = c.cur;
+  for (std::string_view p : split(v, ',')) {
+    if (p.empty()) continue;
+    size_t sp = p.find_first_of(" \t");
+    std::string_view k = p.substr(0, sp), val = sp == std::string_view::npos ? "" : trim(p.substr(sp));
+    uint32_t x = 0;
+    if (k == "relative" && val.empty()) it.byte.relative = true;
+    else if (k == "bytes" && parse_u32(val, x) && x > 0) it.b64_bytes = x;
+    else if (k == "offset" && parse_u32(val, x)) it.b64_offset = x;
+    else return fail(c.st, "base64_decode: bad option '" + std::string(p) + "'");
+  }
+  if (c.b64_data) return fail(c.st, "base64_decode after base64_data");
+  c.r.items.push_back(std::move(it));
+  c.b64_decode = true;
+  return true;
+}
+
+bool opt_base64_data(Ctx& c) {
+  if (!c.b64_decode) return fail(c.st, "base64_data needs a base64_decode before it in its buffer");
+  if (c.b64_data) return fail(c.st, "base64_data given twice");
+  MatchItem it;
+  it.kind = MatchItem::Kind::kBase64Data;
+  it.buf = c.cur;
+  c.r.items.push_back(std::move(it));
+  c.b64_data = true;
+  return true;
 }
 
 }  // namespace spectre::rules::detail

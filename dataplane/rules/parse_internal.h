@@ -52,6 +52,8 @@ struct Ctx {
   int fast_patterns = 0;
   bool seen_flow = false, seen_app_proto = false;
   uint8_t cur_xform = 0;     // transform chain of the active sticky buffer (MatchItem::xform)
+  bool b64_data = false;     // base64_data active: new items inspect the decoded data
+  bool b64_decode = false;   // a base64_decode was seen in the current buffer
   explicit Ctx(Rule& rule) : r(rule) {}
 };
 
@@ -62,6 +64,8 @@ bool opt_pcre(Ctx& c, std::string_view v);
 bool opt_isdataat(Ctx& c, std::string_view v);
 bool opt_byte_test(Ctx& c, std::string_view v);   // byte_opts.cc
 bool opt_byte_jump(Ctx& c, std::string_view v);
+bool opt_base64_decode(Ctx& c, std::string_view v);
+bool opt_base64_data(Ctx& c);
 // Transform keywords (transform_opts.cc); `handled` false when `name` is none.
 bool opt_transform(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 bool opt_flow(Ctx& c, std::string_view v);

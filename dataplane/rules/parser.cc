@@ -260,6 +260,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "isdataat") return need_value(o, st) && opt_isdataat(c, v);
   if (n == "byte_test") return need_value(o, st) && opt_byte_test(c, v);
   if (n == "byte_jump") return need_value(o, st) && opt_byte_jump(c, v);
+  if (n == "base64_decode") return opt_base64_decode(c, v);
+  if (n == "base64_data") return o.has_value ? fail(st, "base64_data takes no value") : opt_base64_data(c);
   if (n == "flow") return need_value(o, st) && opt_flow(c, v);
   if (n == "flowbits") return need_value(o, st) && opt_flowbits(c, v);
   if (n == "noalert") return o.has_value ? fail(st, "noalert takes no value") : opt_flowbits(c, "noalert");
@@ -334,8 +336,11 @@ bool parse_rule(std::string_view text, const Vars& vars, Rule& out, std::string&
       st = c.st;
       return done(false);
     }
-    for (size_t i = before; i < r.items.size(); i++)  // new items of the sticky buffer see its transforms
+    for (size_t i = before; i < r.items.size(); i++) {  // new items of the sticky buffer see its transforms
       if (c.sticky && r.items[i].buf == c.cur) r.items[i].xform = c.cur_xform;
+      if (c.b64_data && r.items[i].buf == c.cur && r.items[i].kind != MatchItem::Kind::kBase64Data)
+        r.items[i].b64 = true;
+    }
   }
   // tcp-pkt: payload on packets only (like flow:no_stream); tcp-stream: on the
   // reassembled stream only (flow:only_stream). Without payload items both are

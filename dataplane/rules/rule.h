@@ -148,7 +148,11 @@ struct Transform {
 };
 
 struct MatchItem {
-  enum class Kind : uint8_t { kContent, kPcre, kIsDataAt, kBsize, kByteTest, kByteJump } kind = Kind::kContent;
+  enum class Kind : uint8_t {
+    kContent, kPcre, kIsDataAt, kBsize, kByteTest, kByteJump,
+    kBase64Decode,  // base64_decode: decodes from the position into the rule's base64 data
+    kBase64Data,    // base64_data: the following items of this buffer inspect the decoded data
+  } kind = Kind::kContent;
   Buf buf = kPayload;
   Content content;           // kind == kContent
   Pcre pcre;                 // kind == kPcre
@@ -156,6 +160,8 @@ struct MatchItem {
   Bsize bsize;               // kind == kBsize
   ByteOp byte;               // kind == kByteTest, kByteJump
   uint8_t xform = 0;         // 0: the buffer as is; k: Rule::xforms[k - 1] applied to it first
+  bool b64 = false;          // after base64_data: inspects the decoded data (never a fast pattern)
+  uint32_t b64_bytes = 0, b64_offset = 0;  // kBase64Decode (bytes 0: to the buffer end); relative in byte.relative
 };
 
 enum FlowOpt : uint16_t {

@@ -117,6 +117,7 @@ struct Items {
   uint32_t n;
   pcre2_match_data* md;
   long anchor = 0;  // stream chunk: where absolute positions start (its first new byte)
+  std::string decoded;  // base64_decode output
 
   bool occurs(const rules::Content& c, long s, long prev) const {
     long m = long(c.bytes.size()), lo, hi;
@@ -163,6 +164,35 @@ struct Items {
                 : b.op == uint8_t(Op::kGt) ? n > b.lo
                                            : (n > b.lo && n < b.hi);
       return ok ? from(k + 1, prev) : false;
+    }
+    if (mi.kind == MatchItem::Kind::kBase64Decode) {
+      long pos = (mi.byte.relative ? prev : anchor) + long(mi.b64_offset);
+      if (pos < 0 || pos >= long(n)) return false;
+      long end = mi.b64_bytes ? std::min(long(n), pos + long(mi.b64_bytes)) : long(n);
+      static const std::string al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      decoded.clear();
+      uint32_t acc = 0, bits = 0;
+      for (long i = pos; i < end; i++) {
+        char c = char(d[i]);
+        if (c == ' ' || (c >= '\t' && c <= '\r')) continue;
+        size_t v = al.find(c);
+        if (v == std::string::npos) break;
+        acc = (acc << 6) | uint32_t(v);
+        bits += 6;
+        if (bits >= 8) {
+          bits -= 8;
+          decoded += char((acc >> bits) & 0xff);
+        }
+      }
+      return !decoded.empty() && from(k + 1, prev);
+    }
+    if (mi.kind == MatchItem::Kind::kBase64Data) {
+      const std::string copy = decoded;
+      Items sub = *this;
+      sub.d = reinterpret_cast<const uint8_t*>(copy.data());
+      sub.n = uint32_t(copy.size());
+      sub.anchor = 0;
+      return sub.from(k + 1, 0);
     }
     if (mi.kind == MatchItem::Kind::kByteTest || mi.kind == MatchItem::Kind::kByteJump) {
       const rules::ByteOp& b = mi.byte;

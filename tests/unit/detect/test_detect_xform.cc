@@ -87,6 +87,29 @@ TEST(DetectXform, UrlDecodeCompressBase64Chains) {
   EXPECT_EQ(h.app(web.p, one(rules::kHttpCookie, "YWRtaW4=")), (Sids{4, 5}));
 }
 
+TEST(DetectBase64, DecodeAndData) {
+  Harness h;
+  // Suricata's base64 keywords page example, in the sticky form.
+  h.add(parse(R"(alert http any any -> any any (msg:"Example"; http.uri; content:"somestring"; base64_decode:bytes 8, offset 1, relative; base64_data; content:"test"; sid:10001; rev:1;))"));
+  // ET Open style on the payload: decode after the header block, anchored match in the decoded data.
+  h.add(parse(R"(alert tcp any any -> any any (content:"|0d 0a 0d 0a|"; base64_decode:offset 0,relative; base64_data; content:"|78 9f 3e 22|"; startswith; content:"IPM"; distance:0; sid:2;))"));
+  h.add(parse(R"(alert tcp any any -> any any (content:"AUTH "; base64_decode:relative; base64_data; content:"admin:"; startswith; sid:3;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u) << (h.rep.messages.empty() ? "" : h.rep.messages[0]);
+  Pkt web(6, 40000, 80);
+  web.p.app_proto = rules::AppProto::kHttp;
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, "/somestring?dGVzdA==")), (Sids{10001}));
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, "/somestring?dGVzdA")), (Sids{10001}));  // "test" from 6 chars
+  EXPECT_EQ(h.app(web.p, one(rules::kHttpUri, "/somestringdGVzdA==")), (Sids{}));      // offset 1 skips a 'd'
+  Pkt pk(6, 40000, 25);
+  // base64 of 78 9f 3e 22 "IPM.Note": eJ8+IklQTS5Ob3Rl
+  EXPECT_EQ(h.pay(pk.p, "X-Hdr: 1\r\n\r\neJ8+Ik\r\nlQTS5Ob3Rl\r\n"), (Sids{2}));  // line breaks are skipped
+  EXPECT_EQ(h.pay(pk.p, "X-Hdr: 1\r\n\r\nIklQTS5Ob3Rl"), (Sids{}));
+  // Two "AUTH " occurrences: only the second decodes to "admin:" (the first is retried past).
+  EXPECT_EQ(h.pay(pk.p, "AUTH dXNlcjpwdw==\r\nAUTH YWRtaW46c2VjcmV0\r\n"), (Sids{3}));
+  EXPECT_EQ(h.pay(pk.p, "AUTH !!!!"), (Sids{}));
+}
+
 TEST(DetectXform, ParseRules) {
   auto bad = [](const std::string& o, bool& unsup) {
     rules::Rule r;
@@ -103,6 +126,10 @@ TEST(DetectXform, ParseRules) {
   EXPECT_FALSE(u);
   EXPECT_TRUE(bad("http.uri; to_sha256; content:\"a\";", u));
   EXPECT_TRUE(u);
+  EXPECT_TRUE(bad("base64_data; content:\"a\";", u));  // no base64_decode before
+  EXPECT_FALSE(u);
+  EXPECT_TRUE(bad("content:\"a\"; base64_decode:bytes x; base64_data; content:\"b\";", u));
+  EXPECT_FALSE(u);
   rules::Rule r;
   std::string err;
   bool unsup = false;
