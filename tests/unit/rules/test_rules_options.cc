@@ -146,7 +146,7 @@ TEST(RulesOptions, AppLayerProtocol) {
 }
 
 TEST(RulesOptions, UnsupportedKeywords) {
-  for (const char* kw : {"byte_extract:4,0,x", "base64_decode",
+  for (const char* kw : {"byte_extract:4,0,x", "byte_math:bytes 1,offset 0,oper +,rvalue 1,result x",
                          "ttl:1",
                          "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
                          "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "tls.certs"}) {
