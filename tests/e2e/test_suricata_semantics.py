@@ -10,7 +10,7 @@ documentation (payload keywords, rule types):
 * rules without content: IP-only (addresses only) once per flow direction,
   every other one (ports, flow, flowbits, negated addresses) on every packet
   (the rule-types page's examples 1601, 1001, 1604, 304);
-* byte_test / byte_jump: the payload-keywords page's examples;
+* byte_test / byte_jump: the payload-keywords page's examples; base64_decode / base64_data;
 * itype / icode / icmp_id / icmp_seq (the documented Smurf scanner rule).
 
   test_suricata_semantics.py [SPECTRE_DP]   (or $SPECTRE_DP)
@@ -153,6 +153,7 @@ def build(path):
     c.send(True, b"\x00\x0aAlice....Bob")
     c.send(True, b"\x00\x02zz\x00\x01qfoobar")
     c.send(True, b"....l33t1234")
+    c.send(True, b"AUTH dXNlcjpwdw==\r\nAUTH YWRtaW46c2VjcmV0\r\n")  # user:pw, then admin:secret
     c.close()
     base = 'alert tcp any any -> 198.19.5.1 9000 (msg:"%s"; %s sid:%%d;)'
     for sid, msg, opts, n in (
@@ -173,6 +174,9 @@ def build(path):
             (413, "Byte_Jump From the End -8 Bytes",
              'byte_jump:0,0, from_end, post_offset -8; content:"|6c 33 33 74|"; distance:0; within:4;', 1)):
         rule(base % (msg, opts), sid, n)
+    rule(base % ("base64_data", 'content:"AUTH "; base64_decode:relative; base64_data; content:"admin:"; startswith;'),
+         421, 1)
+    rule(base % ("base64_data miss", 'content:"AUTH "; base64_decode:relative; base64_data; content:"root:";'), 422, 0)
     # 5. ICMP keywords: the documented icmp_id/icmp_seq example (Smurf scanner), itype/icode.
     t = 6000.0
     for typ, code, ident, seq, data in ((8, 0, 0, 0, b"abcd"), (8, 0, 5, 0, b"abcd"), (0, 0, 0, 0, b"abcd"),
