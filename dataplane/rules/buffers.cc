@@ -52,6 +52,7 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
   c.sticky_kw = kw;
   c.sticky_start = c.r.items.size();
   c.cur_xform = 0;
+  c.xform_start = c.r.items.size();
   c.b64_data = c.b64_decode = false;
   return true;
 }

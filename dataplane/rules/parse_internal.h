@@ -52,6 +52,7 @@ struct Ctx {
   int fast_patterns = 0;
   bool seen_flow = false, seen_app_proto = false;
   uint8_t cur_xform = 0;     // transform chain of the active sticky buffer (MatchItem::xform)
+  size_t xform_start = 0;    // items.size() when cur_xform was started
   bool b64_data = false;     // base64_data active: new items inspect the decoded data
   bool b64_decode = false;   // a base64_decode was seen in the current buffer
   explicit Ctx(Rule& rule) : r(rule) {}

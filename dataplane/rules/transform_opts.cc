@@ -1,8 +1,9 @@
 // Transform keywords (Suricata "Transformations"): to_lowercase, to_uppercase,
 // strip_whitespace, compress_whitespace, url_decode, dotprefix,
 // header_lowercase, xor:"<hex key>", from_base64[:bytes N, offset N, mode M],
-// pcrexform:"<regex>". They follow a sticky buffer, before its matches, and
-// chain in rule order. to_md5/to_sha1/to_sha256 are not supported.
+// pcrexform:"<regex>". They follow a sticky buffer and chain in rule order;
+// after matches of the buffer they start a new instance of it (the matches
+// before keep the earlier form). to_md5/to_sha1/to_sha256 are not supported.
 #include <algorithm>
 #include <cctype>
 
@@ -59,7 +60,6 @@ bool opt_transform(Ctx& c, std::string_view name, std::string_view v, bool has_v
   handled = true;
   const std::string n(name);
   if (!c.sticky) return unsup(c.st, "unsupported: " + n + " outside a sticky buffer");
-  if (c.r.items.size() != c.sticky_start) return fail(c.st, n + " must come right after its sticky buffer, before its matches");
   if (e->value && (!has_value || v.empty())) return fail(c.st, n + " needs a value");
   if (!e->value && e->kind != K::kFromBase64 && has_value && !v.empty()) return fail(c.st, n + " takes no value");
   Transform t;
@@ -71,9 +71,13 @@ bool opt_transform(Ctx& c, std::string_view name, std::string_view v, bool has_v
   }
   if (t.kind == K::kFromBase64 && has_value && !b64_opts(c, v, t)) return false;
   if (c.r.xforms.size() >= 250) return fail(c.st, "too many transform chains");
-  if (!c.cur_xform) {
-    c.r.xforms.emplace_back();
+  // After matches of the buffer (ET Open does this with dotprefix) the
+  // following items inspect a new instance: the chain so far plus this one.
+  if (!c.cur_xform || c.r.items.size() != c.xform_start) {
+    std::vector<Transform> chain = c.cur_xform ? c.r.xforms[c.cur_xform - 1] : std::vector<Transform>{};
+    c.r.xforms.push_back(std::move(chain));
     c.cur_xform = uint8_t(c.r.xforms.size());
+    c.xform_start = c.r.items.size();
   }
   c.r.xforms[c.cur_xform - 1].push_back(std::move(t));
   return true;

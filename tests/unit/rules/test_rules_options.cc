@@ -220,7 +220,12 @@ TEST(RulesOptions, BsizeAndDotprefix) {
   ASSERT_TRUE(p.ok) << p.err;
   EXPECT_EQ(p.rule.items[0].buf, kHttpUri);
   EXPECT_EQ(p.rule.items[0].xform, 1);
-  EXPECT_SYNTAX_ERROR(opts("dns.query; content:\"a\"; dotprefix;"), "right after its sticky buffer");
+  // After a match (ET Open 2044076): the following items inspect "." + query, the earlier ones the query.
+  p = opts("dns.query; content:\"rs-\"; startswith; dotprefix; content:\".rustdesk.com\"; endswith;");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.items[0].xform, 0);
+  EXPECT_EQ(p.rule.items[1].xform, 1);
+  EXPECT_EQ(p.rule.items[1].buf, kDnsQuery);
 }
 
 TEST(RulesOptions, AppProtocolRules) {
