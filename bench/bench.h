@@ -42,6 +42,7 @@ struct Options {
   uint64_t mem_mb = 0;                 // EAL -m; 0: computed
   bool pin = true;
   bool rx_touch = false;               // source writes each mbuf header, like a PMD
+  bool pcap_capture_clock = true;      // --pcap-clock capture (default) or slots
   bool nic = false;                    // --source nic: stream frames into a small RX pool
   bool thp = false;                    // madvise(MADV_HUGEPAGE) the EAL's 4K-page memory
   uint64_t seed = 12345;
@@ -58,6 +59,7 @@ struct Options {
   std::vector<uint32_t> score_points = {4, 16};  // --score-points; empty: 'none'
   bool features_only = false;
   bool behaviour = false;              // --behaviour: the behaviour stage on in every run
+  std::vector<std::string> intel;      // --intel: threat-intel feeds matched in every run
   bool rules() const { return !rule_files.empty() || !rules_dir.empty(); }
   bool ml() const { return !model_path.empty() || features_only; }
 };
@@ -85,6 +87,7 @@ struct PcapPacket {
   uint32_t off = 0;         // into PcapData::bytes
   uint32_t caplen = 0;      // captured length (may exceed what fits an mbuf)
   uint32_t stored = 0;      // bytes kept
+  uint64_t ts_ns = 0;       // capture time
 };
 struct PcapData {
   std::string path;
@@ -93,6 +96,10 @@ struct PcapData {
   std::vector<PcapPacket> pkts;
   uint64_t oversize = 0;    // truncated to the largest mbuf
   bool read_error = false;
+  // --pcap-clock capture: packet times keep the capture's spacing and every
+  // pass over the capture is `clock_step` later than the one before (its
+  // span plus 1 s), so time-based stages see the capture's real rates.
+  uint64_t clock_step = 0;
 };
 // False and `err` on an unreadable or empty capture.
 bool load_pcap(const std::string& path, PcapData& out, std::string& err);
@@ -140,6 +147,7 @@ struct WorkerSlot {
   std::vector<WireFrame> wire;
   rte_mempool* rx_pool = nullptr;
   size_t wire_pos = 0;
+  uint64_t clock_step = 0;                // PcapData::clock_step: added to a packet's time per pass
 
   // Results.
   uint64_t warm_pkts = 0;

@@ -30,6 +30,10 @@ const char kUsage[] =
     "                       concurrent HTTP/TLS/DNS/bulk TCP sessions with handshakes, exact\n"
     "                       sequence numbers and app payloads, IMIX-like sizes); default 64\n"
     "  --pcap FILE          load every packet of a capture and replay it in a loop\n"
+    "  --pcap-clock C       packet times of a --pcap replay: capture (default: the capture's own\n"
+    "                       spacing, each pass later than the last by the capture's span + 1 s,\n"
+    "                       so windows and timeouts see its real rates) or slots (1 us per ring\n"
+    "                       slot, the same times every pass: a 1M-packet capture spans 1 s)\n"
     "Shape (lists run every combination):\n"
     "  --flows N[,N..]      concurrent flows, e.g. 1k, 100k, 1M (default 100k; not with --pcap)\n"
     "  --workers N[,N..]    worker lcores, each with its own source and flows (default 1)\n"
@@ -62,6 +66,8 @@ const char kUsage[] =
     "  --model FILE.spm     score flows with this model (as spectre-dp --model)\n"
     "  --features-only      also a run with per-flow feature tracking alone (no model, no dump:\n"
     "                       no row is extracted); with --model, before the model run\n"
+    "  --intel PATH         threat-intel feed (repeatable, format detected as spectre-dp --intel)\n"
+    "                       matched in every run: flow endpoints, DNS/TLS/HTTP names\n"
     "  --behaviour          the behaviour stage on (default sizes; mailboxes with 2+ workers); its\n"
     "                       cycles per packet (cyc_behave over the whole run) are printed per run\n"
     "  --score-points N,M   early scoring after N and M packets (default 4,16; up to 3; 'none')\n"
@@ -184,6 +190,10 @@ int parse_options(int argc, char** argv, Options& o) {
     } else if (name == "--pcap") {
       if (!need() || val.empty()) return usage_error("--pcap needs a file");
       o.pcap = val;
+    } else if (name == "--pcap-clock") {
+      if (!need() || (val != "capture" && val != "slots"))
+        return usage_error(fmt::format("--pcap-clock: expected capture or slots, got '{}'", val));
+      o.pcap_capture_clock = val == "capture";
     } else if (name == "--flows") {
       if (!need()) return usage_error("--flows needs a value");
       o.flows.clear();
@@ -253,6 +263,9 @@ int parse_options(int argc, char** argv, Options& o) {
     } else if (name == "--model") {
       if (!need() || val.empty()) return usage_error("--model needs a .spm file");
       o.model_path = val;
+    } else if (name == "--intel") {
+      if (!need() || val.empty()) return usage_error("--intel needs a feed path");
+      o.intel.push_back(val);
     } else if (name == "--behaviour") {
       if (int rc = flag()) return rc;
       o.behaviour = true;

@@ -172,11 +172,12 @@ rte_mbuf* alloc_in(rte_mempool* mp, std::string& err) {
   return m;
 }
 
-void set_meta(rte_mbuf* m, uint32_t stored, uint32_t caplen, uint16_t linktype, uint64_t pos) {
+void set_meta(rte_mbuf* m, uint32_t stored, uint32_t caplen, uint16_t linktype, uint64_t pos,
+              const uint64_t* ts = nullptr) {
   m->data_len = uint16_t(stored);
   m->pkt_len = stored;
   MbufMeta* meta = mbuf_meta(m);
-  meta->ts_ns = kTsBase + pos * kTsStep;  // slow clock: a 1M-packet pass spans 1 s
+  meta->ts_ns = ts ? *ts : kTsBase + pos * kTsStep;  // slot clock: a 1M-packet pass spans 1 s
   meta->caplen = caplen;
   meta->linktype = linktype;
 }
@@ -239,6 +240,8 @@ bool build_pcap(const BuildParams& bp, WorkerSlot& w, const std::vector<uint32_t
   DecodeCounters dc{};
   w.ring_order.clear();
   w.ring_order.reserve(n);
+  w.clock_step = pc.clock_step;
+  const uint64_t first_ts = pc.pkts.empty() ? 0 : pc.pkts.front().ts_ns;
   w.frame_bytes = 0;
   for (size_t i = 0; i < pc.pkts.size(); i++) {
     if (assign[i] != w.id) continue;
@@ -247,7 +250,9 @@ bool build_pcap(const BuildParams& bp, WorkerSlot& w, const std::vector<uint32_t
     rte_mbuf* mb = alloc_in(by_room[room_for(pk.stored, false)], err);
     if (!mb) return false;
     std::memcpy(rte_pktmbuf_mtod(mb, uint8_t*), data, pk.stored);
-    set_meta(mb, pk.stored, pk.caplen, pc.linktype, w.ring_order.size());
+    // Capture clock: time since the capture's first packet, from kTsBase.
+    uint64_t ts = kTsBase + (pk.ts_ns > first_ts ? pk.ts_ns - first_ts : 0);
+    set_meta(mb, pk.stored, pk.caplen, pc.linktype, w.ring_order.size(), pc.clock_step ? &ts : nullptr);
     w.ring_order.push_back(mb);
     w.frame_bytes += pk.caplen + kFcs;
     PacketInfo pi;
@@ -331,6 +336,7 @@ bool load_pcap(const std::string& path, PcapData& out, std::string& err) {
     p.off = uint32_t(out.bytes.size());
     p.caplen = caplen;
     p.stored = std::min<uint32_t>(caplen, kMaxRoom);
+    p.ts_ns = ts;
     if (p.stored < caplen) out.oversize++;
     out.bytes.insert(out.bytes.end(), data, data + p.stored);
     out.pkts.push_back(p);

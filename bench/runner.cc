@@ -35,6 +35,7 @@
 
 #include "dataplane/core/clock.h"
 #include "bench/bench.h"
+#include "dataplane/intel/config.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/stats.h"
 #include "dataplane/detect/detect.h"
@@ -106,13 +107,14 @@ unsigned nic_rx(WorkerSlot& ws, rte_mbuf** mb, unsigned want) {
   const uint8_t* bytes = ws.wire_bytes.data();
   const size_t nf = ws.wire.size();
   for (unsigned i = 0; i < want; i++) {
-    const WorkerSlot::WireFrame& f = ws.wire[ws.wire_pos];
+    WorkerSlot::WireFrame& f = ws.wire[ws.wire_pos];
     if (++ws.wire_pos == nf) ws.wire_pos = 0;
     uint16_t len = uint16_t(f.len < room ? f.len : room);
     rte_memcpy(rte_pktmbuf_mtod(mb[i], void*), bytes + f.off, len);
     mb[i]->data_len = len;
     mb[i]->pkt_len = len;
     *mbuf_meta(mb[i]) = f.meta;
+    f.meta.ts_ns += ws.clock_step;  // its next pass
   }
   return want;
 }
@@ -125,9 +127,25 @@ void drain_alerts(W& w) {
     while (w.insp.alerts.peek()) w.insp.alerts.release();
 }
 
+// Capture clock (ring source): a consumed mbuf's next pass is `step` later.
+// Done in the baseline loop too (one store to the mbuf's private area).
+void advance_clock(rte_mbuf** mb, unsigned n, uint64_t step) {
+  for (unsigned i = 0; i < n; i++) mbuf_meta(mb[i])->ts_ns += step;
+}
+
+// Capture clock: what was consumed without the source loop (the warm-up's
+// first pass, the frames a realignment skips) moves on by one pass too.
+void advance_all(WorkerSlot& ws, bool nic, size_t wire_from) {
+  if (!ws.clock_step) return;
+  if (nic)
+    for (size_t i = wire_from; i < ws.wire.size(); i++) ws.wire[i].meta.ts_ns += ws.clock_step;
+  else
+    advance_clock(ws.ring_order.data(), unsigned(ws.ring_order.size()), ws.clock_step);
+}
+
 template <bool kPipeline>
 Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, uint64_t tsc_limit,
-                  bool rx_touch, bool drain, WorkerSlot* nic = nullptr) {
+                  bool rx_touch, bool drain, WorkerSlot* nic, uint64_t step) {
   rte_mbuf* mb[kBurst];
   uint64_t n = 0;
   uint32_t iter = 0;
@@ -153,8 +171,12 @@ Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, 
       if (drain) drain_alerts(w);
     }
     // Never short: every mbuf just left this ring.
-    if (nic) rte_pktmbuf_free_bulk(mb, got);
-    else rte_ring_sp_enqueue_burst(r, reinterpret_cast<void* const*>(mb), got, nullptr);
+    if (nic) {
+      rte_pktmbuf_free_bulk(mb, got);
+    } else {
+      if (step) advance_clock(mb, got, step);
+      rte_ring_sp_enqueue_burst(r, reinterpret_cast<void* const*>(mb), got, nullptr);
+    }
     n += got;
     if (tsc_limit && (++iter & 15) == 0 && rte_rdtsc() >= deadline) break;
   }
@@ -201,6 +223,7 @@ MlSnap ml_snap(const WorkerCtx& w) {
 // measured phase does not start in the middle of every open session.
 void realign_source(WorkerSlot& ws, uint64_t consumed, bool nic) {
   if (nic) {
+    if (ws.wire_pos) advance_all(ws, true, ws.wire_pos);
     ws.wire_pos = 0;
     return;
   }
@@ -210,6 +233,7 @@ void realign_source(WorkerSlot& ws, uint64_t consumed, bool nic) {
   while (k) {
     unsigned want = unsigned(std::min<uint64_t>(k, kBurst));
     unsigned got = rte_ring_sc_dequeue_burst(ws.ring, reinterpret_cast<void**>(mb), want, nullptr);
+    if (ws.clock_step) advance_clock(mb, got, ws.clock_step);
     rte_ring_sp_enqueue_burst(ws.ring, reinterpret_cast<void* const*>(mb), got, nullptr);
     k -= got;
   }
@@ -229,21 +253,22 @@ int worker_entry(void* varg) {
     if (sh.drain) drain_alerts(w);
   }
   ws.warm_pkts = m;
+  advance_all(ws, sh.nic, 0);
   for (uint32_t p = 1; p < sh.warm_passes; p++)
-    ws.warm_pkts += source_loop<true>(w, s, ws.ring, m, 0, sh.rx_touch, sh.drain, sh.nic ? &ws : nullptr).pkts;
+    ws.warm_pkts += source_loop<true>(w, s, ws.ring, m, 0, sh.rx_touch, sh.drain, sh.nic ? &ws : nullptr, ws.clock_step).pkts;
   ws.after_warm = w.ctr;
   ws.insp_warm = inspect_snap(w);
   ws.ml_warm = ml_snap(w);
 
   barrier(sh, 0);
-  Phase b = source_loop<false>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, false, sh.nic ? &ws : nullptr);
+  Phase b = source_loop<false>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, false, sh.nic ? &ws : nullptr, ws.clock_step);
   if (sh.realign) realign_source(ws, b.pkts, sh.nic);
   ws.base_pkts = b.pkts;
   ws.base_cyc = b.cyc;
   ws.base_cpu_ns = b.cpu_ns;
   ws.base_ivcsw = b.ivcsw;
   barrier(sh, 1);
-  Phase p = source_loop<true>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, sh.drain, sh.nic ? &ws : nullptr);
+  Phase p = source_loop<true>(w, s, ws.ring, a->quota, sh.tsc_limit, sh.rx_touch, sh.drain, sh.nic ? &ws : nullptr, ws.clock_step);
   ws.pipe_pkts = p.pkts;
   ws.pipe_cyc = p.cyc;
   ws.pipe_cpu_ns = p.cpu_ns;
@@ -342,6 +367,13 @@ void verify(RunResult& r, const std::vector<WorkerSlot>& ws, bool synthetic, boo
       if (in.sessions_full) fail(fmt::format("worker {}: {} packets found no free session", w.id, in.sessions_full));
       if (in.stream_gaps) fail(fmt::format("worker {}: {} gaps in reassembled streams", w.id, in.stream_gaps));
       if (in.stream_ooo) fail(fmt::format("worker {}: {} out-of-order segments", w.id, in.stream_ooo));
+    }
+    if (w.clock_step) {  // capture clock: one step per pass, passes whole before the measured phase
+      const uint64_t n = w.ring_order.size(), before = (w.warm_pkts + w.base_pkts + n - 1) / n;
+      const uint64_t passes = before + w.pipe_pkts / n, t = w.ctx->clock_ns - kTsBase;
+      if (t + w.clock_step < passes * w.clock_step || t > (passes + 1) * w.clock_step)
+        fail(fmt::format("worker {}: packet clock at {:.3f} s after {} passes of {:.3f} s", w.id, t / 1e9,
+                         passes, w.clock_step / 1e9));
     }
     if (!synthetic) continue;
     if (wa.flow.created != w.flows)
@@ -525,6 +557,19 @@ bool run_one(const Options& o, const RunSpec& spec, int index, const PcapData* p
   // Features only: tracking on, nothing extracted (no model, no dump).
   if (spec.ml == MlMode::kFeatures) snap->ml.track = true;
   if (spec.ml == MlMode::kModel) set_model(*snap, model);
+  if (!o.intel.empty()) {  // read per run, outside the measured part
+    std::vector<intel::FeedSpec> feeds;
+    for (const std::string& p : o.intel) {
+      intel::FeedSpec f;
+      f.path = p;
+      f.name = intel::feed_name_for(p);
+      feeds.push_back(f);
+    }
+    if (!(snap->intel = intel::load_intel(feeds, err))) {
+      free_sources(ws);
+      return false;
+    }
+  }
   DefragConfig dcfg{cfg.defrag_max_datagrams, uint16_t(cfg.defrag_max_frags),
                     uint64_t(cfg.defrag_timeout_s) * 1000000000ull};
   try {
@@ -609,6 +654,11 @@ int run_all(const Options& o) {
     return 1;
   }
   const PcapData* pc = o.pcap.empty() ? nullptr : &pcap;
+  if (pc && o.pcap_capture_clock) {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (const PcapPacket& k : pcap.pkts) { lo = std::min(lo, k.ts_ns); hi = std::max(hi, k.ts_ns); }
+    pcap.clock_step = hi - lo + 1000000000ull;
+  }
   if (pc)
     fmt::print(stderr, "spectre-bench: {}: {} packets, {} bytes, link type {}{}\n", o.pcap, pcap.pkts.size(),
                pcap.bytes.size(), pcap.linktype,
@@ -675,6 +725,7 @@ int run_all(const Options& o) {
     rules = load_ruleset(rc, maxw, err, host.rules_summary);
     host.rules_load_s = (double(clock_ns(CLOCK_MONOTONIC)) - t0) / 1e9;
     if (!rules) {
+      if (err.empty()) err = "no rule is active (every rule was skipped or rejected)";
       fmt::print(stderr, "spectre-bench: rules: {}\n", err);
       return 1;
     }

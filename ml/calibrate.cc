@@ -131,33 +131,20 @@ int bad(const std::string& msg) {
 bool read_benign(const std::string& path, size_t file, const LoadedModel& m, const std::string& label,
                  const std::string& benign, std::vector<std::string>& flow, std::vector<double>& x,
                  std::string& err) {
-  std::ifstream f(path);
-  std::string line;
-  if (!f || !std::getline(f, line)) { err = "cannot read " + path; return false; }
-  const std::vector<std::string> header = cli::split(line, ',');
+  cli::CsvRows csv;
+  if (!csv.open(path, err)) return false;
+  const std::vector<std::string>& header = csv.header();
   const int c_flow = cli::find_column(header, "flow_id"), c_label = cli::find_column(header, label);
   if (c_flow < 0) { err = path + ": no 'flow_id' column"; return false; }
   std::vector<int> col;
   if (!cli::map_features(header, m.feature_names, col, err)) { err = path + ": " + err; return false; }
-  size_t lineno = 1;
-  while (std::getline(f, line)) {
-    ++lineno;
-    if (cli::trim(line).empty()) continue;
-    const std::vector<std::string> cells = cli::split(line, ',');
-    if (cells.size() != header.size()) {
-      err = path + ":" + std::to_string(lineno) + ": " + std::to_string(cells.size()) + " cells, header has " +
-            std::to_string(header.size());
-      return false;
-    }
+  std::vector<std::string> cells;
+  while (csv.next(cells, err)) {
     if (c_label >= 0 && cells[c_label] != benign) continue;
-    for (int c : col) {
-      double v;
-      if (!cli::parse_number(cells[c], v)) { err = path + ":" + std::to_string(lineno) + ": not a number"; return false; }
-      x.push_back(v);
-    }
+    if (!csv.append(cells, col, x, err)) return false;
     flow.push_back(std::to_string(file) + ":" + cells[c_flow]);
   }
-  return true;
+  return err.empty();
 }
 
 }  // namespace

@@ -109,6 +109,57 @@ inline bool map_features(const std::vector<std::string>& header, const std::vect
   return false;
 }
 
+// A CSV of rows (feature dumps, labelled rows) read line by line: the header
+// first, then each non-empty row with the header's cell count. Errors name
+// the file and line ("PATH:LINE: ...").
+class CsvRows {
+ public:
+  bool open(const std::string& path, std::string& err) {
+    path_ = path;
+    f_.open(path);
+    if (!f_) { err = "cannot open " + path; return false; }
+    std::string line;
+    if (!std::getline(f_, line) || trim(line).empty()) { err = path + ": empty CSV (no header row)"; return false; }
+    lineno_ = 1;
+    header_ = split(line, ',');
+    return true;
+  }
+  const std::vector<std::string>& header() const { return header_; }
+  // The next row into cells: false at the end (err empty) or on a short or long row.
+  bool next(std::vector<std::string>& cells, std::string& err) {
+    std::string line;
+    while (std::getline(f_, line)) {
+      ++lineno_;
+      if (trim(line).empty()) continue;
+      cells = split(line, ',');
+      if (cells.size() == header_.size()) return true;
+      err = where() + ": " + std::to_string(cells.size()) + " cells, header has " + std::to_string(header_.size());
+      return false;
+    }
+    return false;
+  }
+  // Appends cells[col[j]] as numbers to x; false + err on one that is not a number.
+  bool append(const std::vector<std::string>& cells, const std::vector<int>& col, std::vector<double>& x,
+              std::string& err) const {
+    for (int c : col) {
+      double v;
+      if (!parse_number(cells[c], v)) {
+        err = where() + ": not a number: '" + cells[c] + "' (column " + header_[c] + ")";
+        return false;
+      }
+      x.push_back(v);
+    }
+    return true;
+  }
+  std::string where() const { return path_ + ":" + std::to_string(lineno_); }
+
+ private:
+  std::ifstream f_;
+  std::string path_;
+  size_t lineno_ = 0;
+  std::vector<std::string> header_;
+};
+
 inline bool read_file(const std::string& path, std::string& out) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return false;

@@ -159,27 +159,18 @@ bool read_eval_csv(const std::string& path, const LoadedModel& m, const std::str
                    std::vector<EvalRow>& rows, std::vector<double>& x, std::string& err) {
   rows.clear();
   x.clear();
-  std::ifstream f(path);
-  if (!f) { err = "cannot open " + path; return false; }
-  std::string line;
-  if (!std::getline(f, line) || cli::trim(line).empty()) { err = path + ": empty CSV (no header row)"; return false; }
-  const std::vector<std::string> header = cli::split(line, ',');
+  cli::CsvRows csv;
+  if (!csv.open(path, err)) return false;
+  const std::vector<std::string>& header = csv.header();
   const int c_flow = cli::find_column(header, "flow_id"), c_label = cli::find_column(header, label_col),
             c_phase = cli::find_column(header, "phase"), c_ts = cli::find_column(header, "ts");
   if (c_flow < 0) { err = path + ": no 'flow_id' column"; return false; }
   if (c_label < 0) { err = path + ": no label column '" + label_col + "' (spectre-ml label adds 'label')"; return false; }
   std::vector<int> col;
   if (!cli::map_features(header, m.feature_names, col, err)) { err = path + ": " + err; return false; }
-  size_t lineno = 1;
-  while (std::getline(f, line)) {
-    ++lineno;
-    if (cli::trim(line).empty()) continue;
-    const std::vector<std::string> cells = cli::split(line, ',');
-    const std::string where = path + ":" + std::to_string(lineno);
-    if (cells.size() != header.size()) {
-      err = where + ": " + std::to_string(cells.size()) + " cells, header has " + std::to_string(header.size());
-      return false;
-    }
+  std::vector<std::string> cells;
+  while (csv.next(cells, err)) {
+    const std::string where = csv.where();
     EvalRow r;
     r.flow_id = cells[c_flow];
     r.label = cells[c_label];
@@ -191,17 +182,10 @@ bool read_eval_csv(const std::string& path, const LoadedModel& m, const std::str
       err = where + ": ts '" + cells[c_ts] + "' is not a number";
       return false;
     }
-    for (int c : col) {
-      double v;
-      if (!cli::parse_number(cells[c], v)) {
-        err = where + ": not a number: '" + cells[c] + "' (column " + header[c] + ")";
-        return false;
-      }
-      x.push_back(v);
-    }
+    if (!csv.append(cells, col, x, err)) return false;
     rows.push_back(std::move(r));
   }
-  return true;
+  return err.empty();
 }
 
 namespace {

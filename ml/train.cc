@@ -78,14 +78,9 @@ struct Table {
 // non-numeric cell, are not features; the latter are reported on stderr.
 bool read_table(const std::string& path, const std::string& label, const std::set<std::string>& drop,
                 Table& t, std::string& err, const std::string& group = "") {
-  std::ifstream f(path);
-  if (!f) { err = "cannot open " + path; return false; }
-  std::string line;
-  if (!std::getline(f, line) || trim(line).empty()) {
-    err = path + ": empty CSV (no header row)";
-    return false;
-  }
-  const std::vector<std::string> header = split(line, ',');
+  cli::CsvRows csv;
+  if (!csv.open(path, err)) return false;
+  const std::vector<std::string> header = csv.header();
   // The --dump-features metadata block (flow_id..proto) is never a feature, even
   // where a name (dst_port, proto) is also a feature column further on.
   const size_t meta = cli::meta_prefix(header);
@@ -101,17 +96,8 @@ bool read_table(const std::string& path, const std::string& label, const std::se
     return false;
   }
   std::vector<std::vector<std::string>> cells;
-  size_t lineno = 1;
-  while (std::getline(f, line)) {
-    ++lineno;
-    if (trim(line).empty()) continue;
-    cells.push_back(split(line, ','));
-    if (cells.back().size() != header.size()) {
-      err = path + ":" + std::to_string(lineno) + ": " + std::to_string(cells.back().size()) +
-            " cells, header has " + std::to_string(header.size());
-      return false;
-    }
-  }
+  for (std::vector<std::string> row; csv.next(row, err);) cells.push_back(std::move(row));
+  if (!err.empty()) return false;
   if (cells.empty()) { err = path + ": no data rows"; return false; }
   std::vector<size_t> cols;
   std::string skipped;

@@ -128,7 +128,8 @@ bool test_load(const UpdateOptions& o, const std::string& rules_tmp, const std::
   fix(err);
   while (!summary.empty() && summary.back() == '\n') summary.pop_back();
   rep.test_summary = summary;
-  if (!compiled) {
+  if (!compiled) {  // spectre-dp would run on it without signatures: not worth installing
+    if (err.empty()) err = "no rule is active (every rule was skipped or rejected)";
     rep.error = "the merged rules do not load: " + err + " (nothing installed)";
     return false;
   }

@@ -27,6 +27,7 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   // characters).
   m.scratch_size = 7 * m.cfg.header_limit + 3 * m.buf_size + 4096;
   m.scratch.reset(new uint8_t[m.scratch_size]);
+  decomp_init(m);
 }
 
 AppCtx::~AppCtx() = default;

@@ -19,6 +19,10 @@ struct AppConfig {
   uint32_t response_body_limit = 8192;  // http.response_body / file_data
   uint32_t header_limit = 8192;         // bytes of request/response head kept
   uint32_t tx_buffers = 4096;           // pooled transaction buffers per worker
+  // gzip/deflate bodies: decompressed bytes per body at most (Suricata's
+  // compression-bomb-limit, 1 MiB); the body limits above bound what is kept.
+  uint32_t decompress_limit = 1u << 20;
+  uint32_t decompress_streams = 64;     // concurrent decoders per worker (~48 KiB each)
 };
 
 // Fixed-size copy of what EVE prints for a flow's latest transaction.
@@ -44,6 +48,9 @@ struct AppCounters {
   uint64_t detected[5];          // by AppProto
   uint64_t http_requests, http_responses, dns_queries, dns_answers, tls_client_hellos, tls_server_hellos;
   uint64_t parse_errors, tx_pool_empty, truncated;
+  // Bodies decoded; cut at the decompression limit; corrupt (the rest passed
+  // raw); not decoded because every decoder was in use.
+  uint64_t http_decompressed, http_decompress_cut, http_decompress_errors, http_decompress_pool_empty;
 };
 
 class AppSink {
@@ -88,6 +95,9 @@ const AppMeta& app_meta(const AppState* s);  // latest transaction, for alerts
 // Pool accounting (tests, stats): free and total transaction buffers.
 uint32_t app_pool_free(const AppCtx& c);
 uint32_t app_pool_size(const AppCtx& c);
+// Body decoders (gzip/deflate): free and total.
+uint32_t app_decoders_free(const AppCtx& c);
+uint32_t app_decoders_size(const AppCtx& c);
 
 // Appends the EVE object of m's protocol (`"http":{...}`, `"dns":{...}` or
 // `"tls":{...}`, no leading comma) to out; nothing for other protocols.

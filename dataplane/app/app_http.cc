@@ -7,16 +7,25 @@
 // The head is parsed twice (framing when it ends, buffers when the message is
 // handed over), both O(head size), once per message.
 //
-// Normalization of http.uri (a subset of libhtp's defaults): an absolute URI
-// ("http://host/p") is reduced to its path and query; %XX escapes of
-// unreserved characters (A-Z a-z 0-9 - . _ ~) are decoded everywhere;
-// in the path "/./" segments are removed, "/../" removes the previous segment
-// (never above the root) and empty segments ("//") are collapsed. Other
-// escapes (e.g. %2F), '+', backslashes and case are left as they are.
+// Normalization of http.uri (libhtp's defaults, mostly): an absolute URI
+// ("http://host/p") is reduced to its path and query; in the path every %XX
+// escape is decoded except %2F and %00 (a separator or NUL only when raw), in
+// the query only escapes of unreserved characters (A-Z a-z 0-9 - . _ ~);
+// then "/./" segments are removed, "/../" removes the previous segment (never
+// above the root) and empty segments ("//") are collapsed. Invalid escapes,
+// '+', backslashes and case are left as they are. http.uri.raw is the URI as
+// sent. Spaces in a URI are kept when the line ends in "HTTP/...".
 // Header buffers: repeated headers are kept as separate lines (libhtp joins
 // them with ", "); the specific buffers (user agent, host...) use the first
-// occurrence. Folded lines are joined with one space. Bodies are dechunked,
-// not decompressed (no gzip).
+// occurrence. Folded lines are joined with one space.
+// Bodies are dechunked and decoded (gzip/deflate, app_http_decomp.cc);
+// file.data is the body in either direction (uploads too).
+// Leniency as libhtp: junk after a chunk size is ignored, a chunk line
+// without a size turns the rest of the direction into the body; the first
+// Content-Length digits count ("5, 5"); Transfer-Encoding containing
+// "chunked" in any case is chunked; a status code that is not 3 digits is
+// code 0 with normal framing; a reply whose first line does not start with
+// "http" (any case), or the reply to an HTTP/0.9 request, is all body.
 #include <algorithm>
 
 #include "dataplane/app/app_internal.h"
@@ -78,7 +87,18 @@ void parse_head(const uint8_t* h, uint32_t n, bool req, HeadView& v) {
     while (i < e && !is_ws(h[i])) i++;
     *f[k] = {st, i - st};
   }
-  (void)req;
+  if (req && v.c.len > 5) {
+    // Spaces in the URI (libhtp): the protocol is the last token when it is
+    // "HTTP/..."; the URI is everything between the method and it.
+    uint32_t ls = v.c.off + v.c.len;
+    while (ls > v.c.off && !is_ws(h[ls - 1])) ls--;
+    if (ls > v.c.off && v.c.off + v.c.len - ls >= 5 && memcmp(h + ls, "HTTP/", 5) == 0) {
+      uint32_t ue = ls;
+      while (ue > v.b.off && is_ws(h[ue - 1])) ue--;
+      v.b.len = ue - v.b.off;
+      v.c = {ls, v.c.off + v.c.len - ls};
+    }
+  }
   uint32_t pos = next;
   while (pos < n) {
     lf = static_cast<const uint8_t*>(memchr(h + pos, '\n', n - pos));
@@ -148,119 +168,29 @@ void framing(const uint8_t* h, const HeadView& v, Framing& fr) {
       uint32_t k = 0;
       for (; k < n && tmp[k] >= '0' && tmp[k] <= '9' && x < (int64_t(1) << 50); k++)
         x = x * 10 + (tmp[k] - '0');
-      if (k && k == n) fr.content_length = x;
+      // Leading digits count ("10, 10", "10 junk"): libhtp takes the first value.
+      if (k && (k == n || tmp[k] < '0' || tmp[k] > '9')) fr.content_length = x;
     }
   }
-}
-
-bool unreserved(uint8_t ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         ch == '-' || ch == '.' || ch == '_' || ch == '~';
-}
-int hexv(uint8_t ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
-// Normalized URI into out (capacity >= n + 1). See the file comment.
-uint32_t normalize_uri(const uint8_t* u, uint32_t n, uint8_t* out) {
-  // Absolute URI: skip scheme and authority.
-  uint32_t start = 0;
-  for (uint32_t i = 0; i < n && i < 16; i++) {
-    if (u[i] == ':' ) {
-      if (i > 0 && i + 2 < n && u[i + 1] == '/' && u[i + 2] == '/') {
-        uint32_t j = i + 3;
-        while (j < n && u[j] != '/' && u[j] != '?' && u[j] != '#') j++;
-        start = j;
-      }
-      break;
-    }
-    if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' && u[i] <= 'Z') || u[i] == '+' ||
-          u[i] == '-' || u[i] == '.'))
-      break;
-  }
-  // Percent-decoding of unreserved characters.
-  uint8_t* dec = out;  // decode in place in out, then normalize the path in place
-  uint32_t dn = 0;
-  if (start > 0 && (start == n || u[start] != '/')) dec[dn++] = '/';
-  for (uint32_t i = start; i < n; i++) {
-    if (u[i] == '%' && i + 2 < n && hexv(u[i + 1]) >= 0 && hexv(u[i + 2]) >= 0) {
-      uint8_t ch = uint8_t(hexv(u[i + 1]) * 16 + hexv(u[i + 2]));
-      if (unreserved(ch)) {
-        dec[dn++] = ch;
-        i += 2;
-        continue;
-      }
-    }
-    dec[dn++] = u[i];
-  }
-  uint32_t pe = 0;
-  while (pe < dn && dec[pe] != '?' && dec[pe] != '#') pe++;
-  if (pe == 0 || dec[0] != '/') return dn;  // "*", relative: left alone
-  // Path segments, written over the decoded path (output never overtakes input).
-  uint32_t o = 0, i = 0;
-  bool trailing = false;
-  while (i < pe) {
-    i++;  // the '/'
-    uint32_t s = i;
-    while (i < pe && dec[i] != '/') i++;
-    uint32_t len = i - s;
-    trailing = (i == pe) && (len == 0 || (len == 1 && dec[s] == '.') ||
-                             (len == 2 && dec[s] == '.' && dec[s + 1] == '.'));
-    if (len == 0 || (len == 1 && dec[s] == '.')) continue;
-    if (len == 2 && dec[s] == '.' && dec[s + 1] == '.') {
-      while (o > 0 && dec[o - 1] != '/') o--;
-      if (o > 0) o--;
-      continue;
-    }
-    dec[o++] = '/';
-    memmove(dec + o, dec + s, len);
-    o += len;
-  }
-  if (o == 0 || trailing) dec[o++] = '/';
-  memmove(dec + o, dec + pe, dn - pe);
-  return o + (dn - pe);
-}
-
-// Host: trimmed, port removed, lowercased.
-uint32_t normalize_host(const uint8_t* h, uint32_t n, uint8_t* out) {
-  uint32_t e = n;
-  if (n && h[0] == '[') {
-    const uint8_t* rb = static_cast<const uint8_t*>(memchr(h, ']', n));
-    if (rb) e = uint32_t(rb - h) + 1;
-  } else {
-    for (uint32_t i = n; i-- > 0;) {
-      if (h[i] == ':') {
-        bool digits = true;
-        for (uint32_t k = i + 1; k < n; k++) digits &= (h[k] >= '0' && h[k] <= '9');
-        if (digits) e = i;
-        break;
-      }
-    }
-  }
-  while (e > 0 && h[e - 1] == '.') e--;
-  for (uint32_t i = 0; i < e; i++) out[i] = lower(h[i]);
-  return e;
 }
 
 struct Pending {
-  bool head, connect;
+  bool head, connect, v09;
 };
 
-void push_pending(AppState* s, bool head, bool connect) {
+void push_pending(AppState* s, bool head, bool connect, bool v09) {
   if (s->pend_n >= kMaxPending) return;
-  s->pend_bits |= uint32_t((head ? 1 : 0) | (connect ? 2 : 0)) << (2 * s->pend_n);
+  s->pend_bits |= uint64_t((head ? 1 : 0) | (connect ? 2 : 0) | (v09 ? 4 : 0)) << (3 * s->pend_n);
   s->pend_n++;
 }
 Pending pop_pending(AppState* s) {
-  if (!s->pend_n) return {false, false};
-  Pending p{(s->pend_bits & 1) != 0, (s->pend_bits & 2) != 0};
-  s->pend_bits >>= 2;
+  if (!s->pend_n) return {false, false, false};
+  Pending p{(s->pend_bits & 1) != 0, (s->pend_bits & 2) != 0, (s->pend_bits & 4) != 0};
+  s->pend_bits >>= 3;
   s->pend_n--;
   return p;
 }
+bool next_pending_v09(const AppState* s) { return s->pend_n && (s->pend_bits & 4); }
 
 uint32_t body_limit(AppCtx& c, bool req) {
   return req ? c.impl->cfg.request_body_limit : c.impl->cfg.response_body_limit;
@@ -379,7 +309,10 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
     if (hdr("referer", &p, &n)) put(kHttpReferer, p, n);
     if (hdr("accept", &p, &n)) put(kHttpAccept, p, n);
     if (hdr("connection", &p, &n)) put(kHttpConnection, p, n);
-    if (body_n) put(kHttpRequestBody, st + body_off, body_n);
+    if (body_n) {
+      put(kHttpRequestBody, st + body_off, body_n);
+      put(kFileData, st + body_off, body_n);  // Suricata's file.data: uploads too
+    }
     copy_str(meta.http_url, st + v.b.off, v.b.len);
     copy_str(meta.http_method, st + v.a.off, v.a.len);
     copy_str(meta.http_protocol, st + v.c.off, v.c.len);
@@ -387,14 +320,24 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
     meta.http_length = 0;
     meta.http_content_type[0] = 0;
   } else {
-    put(kHttpStatCode, st + v.b.off, v.b.len);
+    if (v.b.len) put(kHttpStatCode, st + v.b.off, v.b.len);
     if (v.c.len) put(kHttpStatMsg, st + v.c.off, v.c.len);
-    put(kHttpResponseLine, st + v.line.off, v.line.len);
+    if (v.line.len) put(kHttpResponseLine, st + v.line.off, v.line.len);
     if (hdr("server", &p, &n)) put(kHttpServer, p, n);
     if (hdr("location", &p, &n)) put(kHttpLocation, p, n);
-    if (body_n) put(kHttpResponseBody, st + body_off, body_n);
+    if (body_n) {
+      put(kHttpResponseBody, st + body_off, body_n);
+      put(kFileData, st + body_off, body_n);
+    }
     uint32_t code = 0;
-    for (uint32_t i = 0; i < v.b.len && i < 3; i++) code = code * 10 + (st[v.b.off + i] - '0');
+    for (uint32_t i = 0; v.b.len == 3 && i < 3; i++) {
+      uint8_t ch = st[v.b.off + i];
+      if (ch < '0' || ch > '9') {
+        code = 0;  // not a status code: none
+        break;
+      }
+      code = code * 10 + (ch - '0');
+    }
     meta.http_status = uint16_t(code);
     meta.http_length = h.body_total;
     if (!meta.http_protocol[0]) copy_str(meta.http_protocol, st + v.a.off, v.a.len);
@@ -416,6 +359,7 @@ void complete(AppCtx& c, AppState* s, int d, AppSink& sink) {
   HttpDir& h = s->dir[d].u.http;
   if (!h.emitted) emit(c, s, d, sink);
   else if (!h.is_req) s->meta.http_length = h.body_total;
+  decomp_release(c, h);
   release(c, s, d);
   uint8_t st = h.st;
   reset_msg(h);
@@ -427,18 +371,26 @@ void body_data(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
   uint32_t cap = 0;
   uint8_t* st = h.emitted ? nullptr : storage(c, s, d, &cap);
   if (!st || s->dir[d].fb) {
-    h.body_total += n;
+    h.body_total += n;  // bytes on the wire (dechunked; compressed when encoded)
     return;
   }
   uint32_t lim = std::min<uint32_t>(body_limit(c, h.is_req), cap - h.head_len);
-  uint32_t k = std::min(n, lim - h.body_stored);
-  memcpy(st + h.head_len + h.body_stored, p, k);
-  h.body_stored += k;
+  uint8_t* dst = st + h.head_len + h.body_stored;
+  uint32_t k = n;  // wire bytes counted before a limit hand-over
+  if (h.dec_n) {
+    h.body_stored += decomp_feed(c, h, p, n, dst, lim - h.body_stored);
+  } else {
+    k = std::min(n, lim - h.body_stored);
+    memcpy(dst, p, k);
+    h.body_stored += k;
+  }
   h.body_total += k;
   if (h.body_stored >= lim) {
     // Limit reached: inspect now (the meta length so far is the limit), only
-    // count the rest of the body.
+    // count the rest of the body. A decoder cut by the decompression limit
+    // waits for the end of the body instead.
     emit(c, s, d, sink);
+    decomp_release(c, h);
     release(c, s, d);
   }
   h.body_total += n - k;
@@ -448,9 +400,25 @@ void set_tunnel(AppCtx& c, AppState* s) {
   for (int d = 0; d < 2; d++) {
     HttpDir& h = s->dir[d].u.http;
     if (s->dir[d].det != kActive) continue;
+    decomp_release(c, h);
     release(c, s, d);  // a request cut short by the switch is dropped
     h.st = kHTunnel;
   }
+}
+
+// Content-Encoding headers of a response with a body -> body decoders.
+void start_decoding(AppCtx& c, HttpDir& h, const uint8_t* st, const HeadView& v) {
+  uint8_t buf[4][128];
+  const uint8_t* vals[4];
+  uint32_t lens[4], n = 0;
+  for (uint32_t i = 0; i < v.nh && n < 4; i++) {
+    const HdrEnt& e = v.h[i];
+    if (!ieq(st + e.name.off, e.name.len, "content-encoding") || e.vend - e.vstart > sizeof(buf[0])) continue;
+    lens[n] = header_value(st, e, buf[n]);
+    vals[n] = buf[n];
+    n++;
+  }
+  if (n) decomp_start(c, h, vals, lens, n);
 }
 
 // The head of the message in direction d has ended.
@@ -478,7 +446,7 @@ void head_done(AppCtx& c, AppState* s, int d, AppSink& sink) {
     }
     bool is_head = st && ieq(st + v.a.off, v.a.len, "head");
     bool is_connect = st && ieq(st + v.a.off, v.a.len, "connect");
-    push_pending(s, is_head, is_connect);
+    push_pending(s, is_head, is_connect, st && !v.c.len);  // no version: HTTP/0.9
     if (fr.chunked) {
       h.st = kHChunkSize;
     } else if (fr.content_length > 0) {
@@ -489,19 +457,18 @@ void head_done(AppCtx& c, AppState* s, int d, AppSink& sink) {
     }
     return;
   }
-  // Response.
+  // Response. A status code that is not 3 digits is an anomaly, not the end
+  // of the connection (libhtp goes on with the headers' framing).
   uint32_t code = 0;
-  bool ok = st && v.a.len >= 5 && memcmp(st + v.a.off, "HTTP/", 5) == 0 && v.b.len == 3;
+  bool ok = st && v.b.len == 3;
   for (uint32_t i = 0; ok && i < 3; i++) {
     uint8_t ch = st[v.b.off + i];
     ok = ch >= '0' && ch <= '9';
     code = code * 10 + (ch - '0');
   }
-  if (!ok && st && !s->dir[d].fb) {
-    c.ctr.parse_errors++;
-    release(c, s, d);
-    h.st = kHDead;
-    return;
+  if (!ok) {
+    if (st && !s->dir[d].fb) c.ctr.parse_errors++;
+    code = 0;
   }
   if (code >= 100 && code < 200 && code != 101) {  // interim: the final response follows
     release(c, s, d);
@@ -517,18 +484,20 @@ void head_done(AppCtx& c, AppState* s, int d, AppSink& sink) {
   }
   if (pr.head || code == 204 || code == 304) {
     complete(c, s, d, sink);
+    return;
   } else if (fr.chunked) {
     h.st = kHChunkSize;
   } else if (fr.content_length >= 0) {
     if (fr.content_length == 0) {
       complete(c, s, d, sink);
-    } else {
-      h.st = kHBodyLen;
-      h.remaining = uint64_t(fr.content_length);
+      return;
     }
+    h.st = kHBodyLen;
+    h.remaining = uint64_t(fr.content_length);
   } else {
     h.st = kHUntilClose;
   }
+  if (st && !s->dir[d].fb) start_decoding(c, h, st, v);
 }
 
 // Line tracking over head or trailer bytes [p, p+k) where only p[k-1] may be LF.
@@ -546,10 +515,107 @@ bool track_line(HttpDir& h, const uint8_t* p, uint32_t k, bool ends) {
   return empty;
 }
 
+// libhtp's test (Firefox's): optional whitespace, then "http" in any case.
+// True while undecided (fewer than 4 bytes after the blanks, line not ended).
+bool looks_like_status(const uint8_t* p, uint32_t n, bool line_ended) {
+  uint32_t i = 0;
+  while (i < n && (is_ws(p[i]) || p[i] == '\r')) i++;
+  if (n - i < 4) return !line_ended;
+  return ieq(p + i, 4, "http");
+}
+
 bool has_http_version(const uint8_t* p, uint32_t n) {
   for (uint32_t i = 0; i + 5 <= n; i++)
     if (memcmp(p + i, "HTTP/", 5) == 0) return true;
   return false;
+}
+
+// Head bytes of direction d: stores them, tracks lines, decides the end of
+// the head. Returns the bytes consumed (up to and including one LF).
+uint32_t head_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  uint32_t skipped = 0;
+  if (!h.started) {
+    while (skipped < n && (p[skipped] == '\r' || p[skipped] == '\n')) skipped++;
+    if (skipped == n) return n;
+    p += skipped;
+    n -= skipped;
+    acquire(c, s, d);
+    h.started = 1;
+    if (!h.is_req && next_pending_v09(s)) {  // the reply to HTTP/0.9 has no head
+      pop_pending(s);
+      h.st = kHUntilClose;
+      return skipped;
+    }
+  }
+  const uint8_t* lf = static_cast<const uint8_t*>(memchr(p, '\n', n));
+  uint32_t k = lf ? uint32_t(lf - p) + 1 : n;
+  uint32_t cap = 0;
+  uint8_t* st = storage(c, s, d, &cap);
+  uint32_t hcap = std::min(cap, c.impl->cfg.header_limit);
+  if (st && h.head_len < hcap) {
+    uint32_t w = std::min(k, hcap - h.head_len);
+    memcpy(st + h.head_len, p, w);
+    h.head_len += w;
+  }
+  h.head_seen += k;
+  bool empty = track_line(h, p, k, lf != nullptr);
+  // A reply whose first line does not start with "http" (decided after its
+  // first 4 non-blank bytes or its end): libhtp, like browsers, reads it as
+  // the body.
+  if (h.first_line && !h.is_req && st && !s->dir[d].fb && h.head_seen == h.head_len &&
+      !looks_like_status(st, h.head_len, lf != nullptr)) {
+    pop_pending(s);
+    h.body_stored = std::min(h.head_len, body_limit(c, false));
+    h.body_total = h.head_seen;
+    h.head_len = 0;
+    h.st = kHUntilClose;
+    return skipped + k;
+  }
+  if (!lf) return skipped + k;
+  bool first = h.first_line;
+  h.first_line = 0;
+  bool end = empty && !first;
+  if (first && h.is_req && st && h.head_seen == h.head_len) {
+    // HTTP/0.9 request: a request line without a version has no headers.
+    if (!has_http_version(st, h.head_len)) end = true;
+  }
+  if (end) head_done(c, s, d, sink);
+  return skipped + k;
+}
+
+// One byte of a chunk-size line, as libhtp: leading whitespace and blank
+// lines skipped, anything after the hex digits ignored. False: no digits at
+// all (or an absurd size), and the rest of the direction is the body.
+bool chunk_size_byte(HttpDir& h, uint8_t ch) {
+  int hv = hexv(ch);
+  if (ch == '\n') {
+    if (!h.chunk_digits) {
+      h.chunk_ext = 0;
+      return true;
+    }
+    if (h.chunk_acc == 0) {
+      h.st = kHTrailer;
+      h.line_len = 0;
+      h.first_cr = 0;
+    } else {
+      h.st = kHChunkData;
+      h.remaining = h.chunk_acc;
+    }
+    h.chunk_acc = 0;
+    h.chunk_digits = 0;
+    h.chunk_ext = 0;
+  } else if (h.chunk_ext || ch == '\r') {
+  } else if (hv >= 0) {
+    if (h.chunk_acc >= (uint64_t(1) << 40)) return false;
+    h.chunk_acc = h.chunk_acc * 16 + uint64_t(hv);
+    h.chunk_digits = 1;
+  } else if (h.chunk_digits) {
+    h.chunk_ext = 1;
+  } else if (!is_ws(ch)) {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -565,6 +631,7 @@ void http_gap(AppCtx& c, AppState* s, int d, AppSink& sink) {
   c.ctr.truncated++;
   if (h.st == kHUntilClose || h.st == kHTunnel || h.st == kHDead) return;
   if (h.st != kHHead && !h.emitted) emit(c, s, d, sink);  // head done: what we have
+  decomp_release(c, h);
   release(c, s, d);
   h.st = kHDead;  // no resynchronisation: the rest of the direction is ignored
 }
@@ -574,35 +641,9 @@ void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
   while (n > 0) {
     switch (h.st) {
       case kHHead: {
-        if (!h.started) {
-          while (n && (*p == '\r' || *p == '\n')) p++, n--;
-          if (!n) return;
-          acquire(c, s, d);
-          h.started = 1;
-        }
-        const uint8_t* lf = static_cast<const uint8_t*>(memchr(p, '\n', n));
-        uint32_t k = lf ? uint32_t(lf - p) + 1 : n;
-        uint32_t cap = 0;
-        uint8_t* st = storage(c, s, d, &cap);
-        uint32_t hcap = std::min(cap, c.impl->cfg.header_limit);
-        if (st && h.head_len < hcap) {
-          uint32_t w = std::min(k, hcap - h.head_len);
-          memcpy(st + h.head_len, p, w);
-          h.head_len += w;
-        }
-        h.head_seen += k;
-        bool empty = track_line(h, p, k, lf != nullptr);
+        uint32_t k = head_feed(c, s, d, p, n, sink);
         p += k;
         n -= k;
-        if (!lf) break;
-        bool first = h.first_line;
-        h.first_line = 0;
-        bool end = empty && !first;
-        if (first && h.is_req && st && h.head_seen == h.head_len) {
-          // HTTP/0.9 request: a request line without a version has no headers.
-          if (!has_http_version(st, h.head_len)) end = true;
-        }
-        if (end) head_done(c, s, d, sink);
         break;
       }
       case kHBodyLen: {
@@ -620,27 +661,9 @@ void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
       case kHChunkSize: {
         uint8_t ch = *p++;
         n--;
-        if (ch == '\n') {
-          if (!h.chunk_digits) goto bad;
-          if (h.chunk_acc == 0) {
-            h.st = kHTrailer;
-            h.line_len = 0;
-            h.first_cr = 0;
-          } else {
-            h.st = kHChunkData;
-            h.remaining = h.chunk_acc;
-          }
-          h.chunk_acc = 0;
-          h.chunk_digits = 0;
-          h.chunk_ext = 0;
-        } else if (h.chunk_ext || ch == '\r') {
-        } else if (ch == ';' || is_ws(ch)) {
-          h.chunk_ext = 1;
-        } else if (hexv(ch) >= 0 && h.chunk_acc < (uint64_t(1) << 40)) {
-          h.chunk_acc = h.chunk_acc * 16 + uint64_t(hexv(ch));
-          h.chunk_digits = 1;
-        } else {
-          goto bad;
+        if (!chunk_size_byte(h, ch)) {
+          p--, n++;  // this byte is body
+          goto raw;
         }
         break;
       }
@@ -653,16 +676,12 @@ void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
         if (!h.remaining) h.st = kHChunkCrlf;
         break;
       }
-      case kHChunkCrlf: {
-        uint8_t ch = *p;
-        if (ch == '\r') {
-          p++, n--;
-        } else if (ch == '\n') {
-          p++, n--;
-          h.st = kHChunkSize;
-        } else {
-          goto bad;
-        }
+      case kHChunkCrlf: {  // the rest of the line after the chunk data (libhtp reads a line)
+        const uint8_t* lf = static_cast<const uint8_t*>(memchr(p, '\n', n));
+        uint32_t k = lf ? uint32_t(lf - p) + 1 : n;
+        p += k;
+        n -= k;
+        if (lf) h.st = kHChunkSize;
         break;
       }
       case kHTrailer: {
@@ -680,11 +699,11 @@ void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
     }
   }
   return;
-bad:
+raw:
   c.ctr.parse_errors++;
-  if (!h.emitted && h.started) emit(c, s, d, sink);  // what was framed so far
-  release(c, s, d);
-  h.st = kHDead;
+  h.st = kHUntilClose;
+  h.chunk_acc = h.chunk_digits = h.chunk_ext = 0;
+  if (n) body_data(c, s, d, p, n, sink);
 }
 
 void http_finish(AppCtx& c, AppState* s, int d, AppSink& sink) {
@@ -700,6 +719,7 @@ void http_finish(AppCtx& c, AppState* s, int d, AppSink& sink) {
     default:
       break;
   }
+  decomp_release(c, h);
   release(c, s, d);
 }
 

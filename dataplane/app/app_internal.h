@@ -46,6 +46,10 @@ struct HttpDir {
   uint8_t first_cr;    // the current line so far is exactly "\r"
   uint8_t emitted;     // handed to on_tx already (body limit reached first)
   uint8_t chunk_digits, chunk_ext;
+  uint8_t dec_n;       // content-codings being undone (0..kMaxLayers), dec[0] first
+  uint8_t dec_stop;    // decoding stopped (store full or limit): the rest is only counted
+  uint16_t dec[2];     // decoder slot + 1 per layer (0: none; memset-safe)
+  uint32_t dec_out;    // bytes produced by the decoders of this body (decompression limit)
   uint32_t line_len;   // bytes of the current line so far (saturating)
   uint32_t head_len;   // head bytes stored
   uint32_t head_seen;  // head bytes seen
@@ -83,7 +87,7 @@ struct AppState {
   rules::AppProto proto;
   uint8_t pend_n;        // pipelined requests awaiting a response
   uint8_t is_tcp;
-  uint32_t pend_bits;    // 2 bits per pending request, oldest lowest: 1 HEAD, 2 CONNECT
+  uint64_t pend_bits;    // 3 bits per pending request, oldest lowest: 1 HEAD, 2 CONNECT, 4 HTTP/0.9
   app::Dir dir[2];       // [0] client->server bytes (to_server), [1] the other
   uint8_t fallback[2][app::kFallbackSize];
   AppMeta meta;
@@ -99,6 +103,11 @@ struct AppCtx::Impl {
   // JA3 strings): sized for the worst case of one message, reset per on_tx.
   std::unique_ptr<uint8_t[]> scratch;
   uint32_t scratch_size = 0, scratch_used = 0;
+  // Body decoders (gzip/deflate): fixed slots, each a zlib stream and the
+  // arena zlib allocates from; taken per compressed body, never per packet.
+  std::unique_ptr<uint8_t[]> dec_mem;
+  std::unique_ptr<uint16_t[]> dec_free;
+  uint32_t dec_n = 0, dec_free_n = 0;
 
   // Bump allocation in scratch, 8-byte aligned. The scratch is sized for the
   // worst case of one message (see AppCtx's constructor), so it cannot run out.
@@ -133,6 +142,22 @@ bool dns_message(AppCtx& c, AppState* s, const uint8_t* p, uint32_t n, bool stri
                  bool truncated, AppSink& sink);
 void dns_tcp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bool hint,
                   AppSink& sink);
+
+// HTTP normalisation (app_http_norm.cc). out needs n + 2 bytes (URI) or n (host).
+int hexv(uint8_t ch);  // -1 when not a hex digit
+uint32_t normalize_uri(const uint8_t* u, uint32_t n, uint8_t* out);
+uint32_t normalize_host(const uint8_t* h, uint32_t n, uint8_t* out);
+
+// Body decoding (app_http_decomp.cc).
+constexpr int kMaxLayers = 2;  // content-codings undone per body (Suricata's layer limit)
+void decomp_init(AppCtx::Impl& m);
+// Content-Encoding values -> decoders for the body of direction d (at most
+// kMaxLayers, outermost first). `codings` holds the header values.
+void decomp_start(AppCtx& c, HttpDir& h, const uint8_t* const* vals, const uint32_t* lens, uint32_t nvals);
+// Body bytes through the decoders into dst (room bytes); returns the bytes
+// written. Sets h.dec_stop when dst is full or the decompression limit cut it.
+uint32_t decomp_feed(AppCtx& c, HttpDir& h, const uint8_t* p, uint32_t n, uint8_t* dst, uint32_t room);
+void decomp_release(AppCtx& c, HttpDir& h);
 
 void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 

@@ -95,11 +95,7 @@ bool Cidr::contains(const uint8_t* a, uint8_t ip_ver) const {
   return (addr[full] & m) == (a[full] & m);
 }
 
-bool Settings::in_home(const uint8_t* a, uint8_t ver) const {
-  for (const Cidr& c : home_net)
-    if (c.contains(a, ver)) return true;
-  return false;
-}
+bool Settings::in_home(const uint8_t* a, uint8_t ver) const { return home_set && home.contains(a, ver); }
 
 bool Settings::allowed(uint8_t det, const uint8_t* src, const uint8_t* dst, uint8_t ver, uint16_t port) const {
   for (const AllowRule& r : c.allow)
@@ -128,6 +124,7 @@ bool parse_config(const YAML::Node& n, const std::string& path, Config& c, std::
         if (sk == "distinct_dsts") return p.u32(sv, c.scan_dsts, 2, kMax);
         if (sk == "distinct_ports") return p.u32(sv, c.scan_ports, 2, kMax);
         if (sk == "failed_ratio") return p.num(sv, c.scan_failed_ratio, 0, 1);
+        if (sk == "few_ports") return p.u32(sv, c.scan_few_ports, 0, kMax);
         return false;
       });
     if (k == "synflood" || k == "flood")
@@ -175,7 +172,7 @@ bool parse_config(const YAML::Node& n, const std::string& path, Config& c, std::
   });
 }
 
-void build_settings(const Config& c, const std::map<std::string, std::string>& vars, Settings& s) {
+void build_settings(const Config& c, const rules::IpSet* home, Settings& s) {
   s.c = c;
   s.window_ns = uint64_t(c.window_s) * 1000000000ull;
   s.flood_window_ns = uint64_t(c.flood_window_s) * 1000000000ull;
@@ -183,18 +180,8 @@ void build_settings(const Config& c, const std::map<std::string, std::string>& v
   set_bits(c.beacon_exclude_ports, s.beacon_excl_bits);
   // Regular attempts at an authentication port are brute force, not a beacon.
   for (uint32_t p : c.auth_ports) s.beacon_excl_bits[(p & 0xffff) >> 6] |= 1ull << (p & 63);
-  s.home_net.clear();
-  auto it = vars.find("HOME_NET");
-  if (it == vars.end()) return;
-  std::string v = it->second;
-  std::string cur;
-  for (char ch : v + ",") {
-    if (ch == '[' || ch == ']' || ch == ' ' || ch == '"') continue;
-    if (ch != ',') { cur += ch; continue; }
-    Cidr cd;
-    if (!cur.empty() && parse_cidr(cur, cd) && cd.ver) s.home_net.push_back(cd);
-    cur.clear();
-  }
+  s.home_set = home != nullptr;
+  s.home = home ? *home : rules::IpSet{};
 }
 
 }  // namespace spectre::behave

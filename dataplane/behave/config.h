@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/rules/rule.h"
+
 namespace YAML { class Node; }
 
 namespace spectre::behave {
@@ -42,6 +44,11 @@ struct Config {
   // scan: per source; (horizontal OR vertical) AND failed ratio.
   uint32_t scan_dsts = 25, scan_ports = 50;
   double scan_failed_ratio = 0.7;
+  // scan of few ports (nmap -sV -p 22,80,443): >= scan_few_ports TCP probes
+  // refused or reset by the prober itself (half-open, or closed right after
+  // the handshake without data), over >= scan_few_ports distinct (host, port),
+  // >= 3 ports per host on average. 0: off.
+  uint32_t scan_few_ports = 4;
   // synflood: per destination host, TCP SYNs not completing the handshake.
   double syn_half_open_per_s = 20;
   // flood: per destination host, unsolicited / unanswered flows (reflection).
@@ -61,9 +68,12 @@ struct Config {
   uint32_t beacon_min_interval_s = 1, beacon_max_interval_s = 3600;
   std::vector<uint32_t> beacon_exclude_ports = {53, 67, 68, 123, 137, 138, 1900, 5353, 5355,
                                                 110, 143, 993, 995};
-  // slowdos: per (dst, port) long flows with tiny to-server rates.
-  uint32_t slow_flows = 15, slow_min_duration_s = 20;
-  double slow_max_rate = 64;     // bytes/s to server
+  // slowdos: per (dst, port) TCP connections still open `slow_min_duration_s`
+  // after they started with no completed HTTP request (or no request byte),
+  // sending <= slow_max_rate bytes/s to the server (frames) by then; counted
+  // mid-flow, not at the flow's end.
+  uint32_t slow_flows = 15, slow_min_duration_s = 5;
+  double slow_max_rate = 512;
   // exfil: per (src, dst) outbound bytes in the window.
   uint64_t exfil_min_bytes = 10000000;
   double exfil_factor = 10;      // x the source's EWMA of outbound bytes per window
@@ -77,7 +87,8 @@ bool parse_config(const YAML::Node& n, const std::string& path, Config& c, std::
 // Worker view (in the snapshot): config plus what is derived from it.
 struct Settings {
   Config c;
-  std::vector<Cidr> home_net;    // empty: HOME_NET not configured (exfil toward any destination)
+  rules::IpSet home;             // the snapshot's $HOME_NET, when configured
+  bool home_set = false;         // false: not configured (exfil toward any destination)
   uint64_t auth_bits[1024] = {};  // port bitmaps
   uint64_t beacon_excl_bits[1024] = {};
   uint64_t window_ns = 0, flood_window_ns = 0;
@@ -87,8 +98,8 @@ struct Settings {
   bool allowed(uint8_t det, const uint8_t* src, const uint8_t* dst, uint8_t ver, uint16_t port) const;
 };
 
-// HOME_NET from the rule variables ("[10.0.0.0/8,192.168.0.0/16]"); entries
-// that are not plain CIDRs (negations, $VARS) are skipped.
-void build_settings(const Config& c, const std::map<std::string, std::string>& address_vars, Settings& s);
+// `home`: the snapshot's $HOME_NET (rules::parse_address_set, parsed once per
+// snapshot) when the configuration sets HOME_NET, else null.
+void build_settings(const Config& c, const rules::IpSet* home, Settings& s);
 
 }  // namespace spectre::behave

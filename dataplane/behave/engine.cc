@@ -61,7 +61,7 @@ inline bool live(uint32_t e, uint32_t now) { return e && e <= now && e + kSlots 
 
 struct SrcSlot {
   uint32_t epoch;
-  uint16_t probes, ok, failed, pad;
+  uint16_t probes, ok, failed, rejected;  // rejected: refused, or reset by the prober (scan_few_ports)
   uint64_t dsts[4], ports[4];    // distinct destinations; distinct (destination, port)
 };
 struct PairSlot {
@@ -164,8 +164,9 @@ Engine::~Engine() {
 // The entry for `key` (the key fields of a zeroed E), created if absent; a
 // full set evicts the entry seen least recently (its open episodes end first).
 template <class E>
-E* Engine::find(E* table, uint32_t sets, const E& key, uint64_t ts, Sink& out, const Settings& s) {
-  E* set = table + (key_hash(key) & (sets - 1)) * 4;
+E* Engine::find(E* table, uint32_t sets, const E& key, uint64_t hash, uint64_t ts, Sink& out,
+                const Settings& s) {
+  E* set = table + ((hash ? hash : key_hash(key)) & (sets - 1)) * 4;
   E* victim = &set[0];
   for (int i = 0; i < 4; i++) {
     E& e = set[i];
@@ -200,19 +201,23 @@ static bool pair_relevant(const Settings& s, const Summary& m) {
 
 namespace {
 template <class E>
-void prefetch_set(const E* table, uint32_t sets, const E& key) {
-  const E* set = table + (key_hash(key) & (sets - 1)) * 4;
+uint64_t prefetch_set(const E* table, uint32_t sets, const E& key) {
+  uint64_t h = key_hash(key);
+  const E* set = table + (h & (sets - 1)) * 4;
   for (int i = 0; i < 4; i++) __builtin_prefetch(&set[i]);  // the line with used, key, last_ts
+  return h;
 }
 }  // namespace
 
-void Engine::prefetch(const Settings& s, const Summary& m) const {
-  if (m.kind == kClock) return;
+void Engine::prefetch(const Settings& s, const Summary& m, KeyHashes* h) const {
+  KeyHashes kh;
+  if (!h) h = &kh;
+  if (m.kind == kClock || m.kind == kPartial) return;  // kPartial: one slow-DoS lookup, rare
   if (m.route & kToSrc) {
     Src& k = *ksrc_;
     std::memcpy(k.addr, m.src, 16);
     k.ver = m.ip_ver;
-    prefetch_set(src_, src_sets_, k);
+    h->src = prefetch_set(src_, src_sets_, k);
     if ((m.proto == 6 || m.proto == 17) && pair_relevant(s, m)) {
       Pair& p = *kpair_;
       std::memcpy(p.src, m.src, 16);
@@ -220,7 +225,7 @@ void Engine::prefetch(const Settings& s, const Summary& m) const {
       p.dport = m.dport;
       p.proto = m.proto;
       p.ver = m.ip_ver;
-      prefetch_set(pair_, pair_sets_, p);
+      h->pair = prefetch_set(pair_, pair_sets_, p);
     }
   }
   if ((m.route & kToDst) && !(m.flags & kMidstream)) {
@@ -229,13 +234,21 @@ void Engine::prefetch(const Settings& s, const Summary& m) const {
     v.ver = m.ip_ver;
     v.dport = 0;
     v.proto = 0;
-    prefetch_set(vic_, vic_sets_, v);
+    h->vic = prefetch_set(vic_, vic_sets_, v);
   }
 }
 
-void Engine::on_summary(const Settings& s, const Summary& m, Sink& out) {
+void Engine::on_summary(const Settings& s, const Summary& m, Sink& out, const KeyHashes* h) {
   if (m.kind == kClock) return;
+  cur_ = h ? *h : KeyHashes{};
   if (m.ts > clock_) clock_ = m.ts;
+  if (m.kind == kPartial) {  // only slow DoS reads it (the source's owner ignores it)
+    if (m.route & kToDst) {
+      ctr.summaries++;
+      on_slow(s, m, out);
+    }
+    return;
+  }
   if (m.route & kToSrc) {
     ctr.summaries++;
     on_src(s, m, out);
@@ -247,8 +260,15 @@ void Engine::on_summary(const Settings& s, const Summary& m, Sink& out) {
   if (m.route & kToDst) {
     ctr.summaries++;
     on_victim(s, m, out);
-    if (m.kind == kEnd && m.proto == 6) on_slow(s, m, out);
   }
+}
+
+// A TCP probe reset by the prober itself before it sent data: a SYN scan's
+// RST to the SYN-ACK, or a connect scan closing right after the handshake.
+// A client that sends its request first and then resets does not count.
+static bool prober_reset(const Summary& m) {
+  return m.proto == 6 && (m.flags & kSynStart) && (m.tcp_flags & 0x04) && m.pkts[0] <= 3 && m.pkts[1] >= 1 &&
+         m.bytes[0] <= uint64_t(m.pkts[0]) * 80;
 }
 
 // A probe: a connection attempt whose failure says something (TCP SYN, UDP
@@ -262,7 +282,7 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
   Src& key = *ksrc_;
   std::memcpy(key.addr, m.src, 16);
   key.ver = m.ip_ver;
-  Src* e = find(src_, src_sets_, key, m.ts, out, s);
+  Src* e = find(src_, src_sets_, key, cur_.src, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   // Exfiltration baseline: EWMA (1/8) of outbound bytes per window, closed windows only.
   if (m.kind == kEnd && m.bytes[0]) {
@@ -294,18 +314,26 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
     std::memcpy(e->last_dst, m.dst, 16);
     fresh = true;
   } else if (m.kind == kAnswer) {
-    if (m.flags & kRstByReceiver) sl->failed++; else sl->ok++;
-  } else if (!(m.flags & (kAnswered | kRstByReceiver))) {
-    sl->failed++;  // ended unanswered
+    if (m.flags & kRstByReceiver) { sl->failed++; sl->rejected++; } else sl->ok++;
+  } else {
+    if (!(m.flags & (kAnswered | kRstByReceiver))) sl->failed++;  // ended unanswered
+    if (prober_reset(m)) sl->rejected++;
   }
-  // Window figures; the bitmaps (and their logarithms) only when the failures could make a scan.
+  scan_step(s, m, out, e, fresh);
+}
+
+// Scan decision for source `e` after slot updates: the window's figures; the
+// bitmaps (and their logarithms) only when the failures could make a scan.
+void Engine::scan_step(const Settings& s, const Summary& m, Sink& out, Src* e, bool fresh) {
+  const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   uint32_t now = uint32_t(e->last_ts / slot_ns + 1);
-  uint32_t probes = 0, ok = 0, failed = 0;
+  uint32_t probes = 0, ok = 0, failed = 0, rejected = 0;
   for (const SrcSlot& x : e->slot)
-    if (live(x.epoch, now)) { probes += x.probes; ok += x.ok; failed += x.failed; }
+    if (live(x.epoch, now)) { probes += x.probes; ok += x.ok; failed += x.failed; rejected += x.rejected; }
   const Config& cc = s.c;
-  if (!e->scan.active && (failed < std::min(cc.scan_dsts, cc.scan_ports) / 2 ||
-                          double(failed) < cc.scan_failed_ratio * double(ok + failed)))
+  bool few = cc.scan_few_ports && rejected >= cc.scan_few_ports;
+  if (!e->scan.active && !few && (failed < std::min(cc.scan_dsts, cc.scan_ports) / 2 ||
+                                  double(failed) < cc.scan_failed_ratio * double(ok + failed)))
     return;
   uint64_t dw[4] = {}, pw[4] = {};
   for (const SrcSlot& x : e->slot) {
@@ -318,8 +346,14 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
   ev.failed_ratio = ok + failed ? float(failed) / float(ok + failed) : 0.f;
   ev.window_s = s.c.window_s;
   const Config& c = s.c;
+  ev.attempts = rejected;
   bool hit = (ev.distinct_dsts >= float(c.scan_dsts) || ev.distinct_ports >= float(c.scan_ports)) &&
              ev.failed_ratio >= float(c.scan_failed_ratio) && failed >= std::min(c.scan_dsts, c.scan_ports) / 2;
+  // Few ports: many (host, port) refused or reset by the prober, >= 3 ports per host (a browser's
+  // connections go to one or two ports of each server; a client of a down service retries one port).
+  // The estimates are exact to within rounding at these counts.
+  if (few && ev.distinct_ports >= float(c.scan_few_ports) - 0.5f && ev.distinct_ports >= 3.f * ev.distinct_dsts - 0.5f)
+    hit = true;
   Entity ent{e->addr, e->last_dst, m.ip_ver, 0, m.proto, kScan};
   EpisodeCtx x{s, out, ctr, worker_};
   if (!e->scan.active && hit && s.allowed(kScan, m.src, m.dst, m.ip_ver, m.dport)) hit = false;
@@ -351,7 +385,7 @@ void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
   key.dport = m.dport;
   key.proto = m.proto;
   key.ver = m.ip_ver;
-  Pair* e = find(pair_, pair_sets_, key, m.ts, out, s);
+  Pair* e = find(pair_, pair_sets_, key, cur_.pair, m.ts, out, s);
   const Config& c = s.c;
   EpisodeCtx x{s, out, ctr, worker_};
   Entity ent{e->src, e->dst, e->ver, e->dport, e->proto, kBruteForce};
@@ -426,11 +460,11 @@ void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
 
 // Exfiltration: outbound bytes of the pair in the window against the source's baseline.
 void Engine::on_exfil(const Settings& s, const Summary& m, Sink& out) {
-  if (!s.home_net.empty() && s.in_home(m.dst, m.ip_ver)) return;
+  if (s.in_home(m.dst, m.ip_ver)) return;
   Src& skey = *ksrc_;
   std::memcpy(skey.addr, m.src, 16);
   skey.ver = m.ip_ver;
-  const Src* se = find(src_, src_sets_, skey, m.ts, out, s);
+  const Src* se = find(src_, src_sets_, skey, cur_.src, m.ts, out, s);
   float baseline = se->baseline;
   Pair& key = *kpair_;
   std::memcpy(key.src, m.src, 16);
@@ -438,7 +472,7 @@ void Engine::on_exfil(const Settings& s, const Summary& m, Sink& out) {
   key.ver = m.ip_ver;
   key.dport = 0;  // dport 0, proto 0: the whole pair
   key.proto = 0;
-  Pair* e = find(pair_, pair_sets_, key, m.ts, out, s);
+  Pair* e = find(pair_, pair_sets_, key, 0, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   PairSlot* sl = slot_at(e->slot, m.ts, slot_ns);
   if (!sl) return;
@@ -469,7 +503,7 @@ void Engine::on_victim(const Settings& s, const Summary& m, Sink& out) {
   key.ver = m.ip_ver;
   key.dport = 0;
   key.proto = 0;
-  Victim* e = find(vic_, vic_sets_, key, m.ts, out, s);
+  Victim* e = find(vic_, vic_sets_, key, cur_.vic, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.flood_window_ns / kSlots, 1);
   VicSlot* sl = slot_at(e->slot, m.ts, slot_ns);
   if (!sl) return;
@@ -525,21 +559,21 @@ void Engine::on_victim(const Settings& s, const Summary& m, Sink& out) {
   if (e->ep[0].active || e->ep[1].active) note_open(e, vic_, 2);
 }
 
-// Slow DoS, per destination service: long connections with tiny to-server
-// rates whose request never completed (slowloris, slow POST, slow read).
+// Slow DoS, per destination service: connections open for min_duration with
+// their request still incomplete (kPartial, sent once per flow while it is
+// open: slowloris, slow POST, idle connections holding server slots), at a
+// tiny to-server rate (an upload's body completes or reaches the body limit).
 void Engine::on_slow(const Settings& s, const Summary& m, Sink& out) {
   const Config& c = s.c;
-  uint64_t dur = m.last_ts - m.first_ts;
-  if (!(m.flags & kEstablished) || dur < uint64_t(c.slow_min_duration_s) * 1000000000ull) return;
-  double rate = double(m.bytes[0]) / (double(dur) * 1e-9);
-  bool partial = m.http_req == 0 && m.pkts[0] >= 3;
-  if (rate > c.slow_max_rate || !partial) return;
+  uint64_t age = m.ts > m.first_ts ? m.ts - m.first_ts : 1;
+  double rate = double(m.bytes[0]) / (double(age) * 1e-9);
+  if (m.proto != 6 || !(m.flags & kEstablished) || m.http_req || rate > c.slow_max_rate) return;
   Victim& key = *kvic_;
   std::memcpy(key.addr, m.dst, 16);
   key.ver = m.ip_ver;
   key.dport = m.dport;
   key.proto = 6;
-  Victim* e = find(vic_, vic_sets_, key, m.ts, out, s);
+  Victim* e = find(vic_, vic_sets_, key, 0, m.ts, out, s);
   const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   VicSlot* sl = slot_at(e->slot, m.ts, slot_ns);
   if (!sl) return;
@@ -601,8 +635,16 @@ void* Engine::entry_at(uint32_t ref) {
 }
 
 void Engine::sweep(const Settings& s, Sink& out, uint32_t budget, uint64_t now) {
-  for (uint32_t k = 0; k < budget && nopen_; k++) {
-    if (open_cursor_ >= nopen_) open_cursor_ = 0;
+  // One pass over the open episodes per 250 ms of event time: each examined
+  // entry is a cache miss, and episodes end after >= 10 s idle anyway.
+  constexpr uint64_t kSweepNs = 250'000'000;
+  if (now < sweep_due_) return;
+  for (uint32_t k = 0; k < budget; k++) {
+    if (open_cursor_ >= nopen_) {  // pass complete
+      open_cursor_ = 0;
+      sweep_due_ = now + kSweepNs;
+      return;
+    }
     uint32_t ref = open_[open_cursor_];
     void* e = entry_at(ref);
     if (end_entry_episodes(s, out, e, int(ref >> 28), now, false)) {

@@ -16,7 +16,10 @@
 
 namespace spectre::behave {
 
-enum Kind : uint8_t { kStart, kAnswer, kEnd, kClock };  // kClock: only the sender's clock
+// kClock: only the sender's clock. kPartial: a TCP flow still open
+// slowdos.min_duration after its start with no completed HTTP request or no
+// request byte (sent once per flow, from the flow stage's relink path).
+enum Kind : uint8_t { kStart, kAnswer, kEnd, kClock, kPartial };
 
 enum SumFlags : uint16_t {
   kSynStart = 1,            // TCP, first packet a SYN (a connection attempt)
@@ -44,7 +47,8 @@ struct Summary {
   uint8_t http_req, http_deny; // HTTP requests completed, 401/403 responses (saturating)
   uint8_t route;               // Route: which parts the receiving engine processes
   uint8_t from;                // sending worker
-  uint8_t pad[4];
+  uint8_t tcp_flags;           // TCP flags src sent so far (OR)
+  uint8_t pad[3];
   uint64_t clock;              // the sender's packet clock when sent (mailboxes are FIFO)
 };
 static_assert(sizeof(Summary) == 120);
@@ -63,6 +67,13 @@ class Sink {
   virtual void commit() = 0;
 };
 
+// Table hashes of a summary's source, (source, destination, service) and
+// destination keys, computed once by prefetch() and reused by on_summary()
+// (about 60 cycles of multiply chains per summary). 0: not computed.
+struct KeyHashes {
+  uint64_t src = 0, pair = 0, vic = 0;
+};
+
 struct Sizes {
   uint32_t sources = 16384, pairs = 32768, victims = 8192;
 };
@@ -75,10 +86,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Processes the parts of `m` named by m.route. ~100-300 cycles + the table misses.
-  void on_summary(const Settings& s, const Summary& m, Sink& out);
+  void on_summary(const Settings& s, const Summary& m, Sink& out, const KeyHashes* h = nullptr);
   // Prefetches the table sets on_summary(m) will read (callers batch
   // summaries so that the misses overlap instead of adding up).
-  void prefetch(const Settings& s, const Summary& m) const;
+  void prefetch(const Settings& s, const Summary& m, KeyHashes* h = nullptr) const;
   // Ends episodes idle at `now` for longer than their window (at most
   // `budget` open episodes examined per call). `now` must be a time every
   // worker feeding this engine has reached (stage.cc: the minimum of the
@@ -103,7 +114,9 @@ class Engine {
   void on_exfil(const Settings& s, const Summary& m, Sink& out);
   void on_victim(const Settings& s, const Summary& m, Sink& out);
   void on_slow(const Settings& s, const Summary& m, Sink& out);
-  template <class E> E* find(E* table, uint32_t sets, const E& key, uint64_t ts, Sink& out, const Settings& s);
+  void scan_step(const Settings& s, const Summary& m, Sink& out, Src* e, bool fresh);
+  template <class E>
+  E* find(E* table, uint32_t sets, const E& key, uint64_t hash, uint64_t ts, Sink& out, const Settings& s);
   // Returns whether an episode of the entry is still open.
   bool end_entry_episodes(const Settings& s, Sink& out, void* entry, int table, uint64_t now, bool force);
   template <class E> void note_open(E* e, E* table, int t);
@@ -120,12 +133,14 @@ class Engine {
   uint32_t src_sets_, pair_sets_, vic_sets_;
   size_t map_bytes_[3] = {};
   uint64_t clock_ = 0;
+  KeyHashes cur_{};              // of the summary on_summary is processing
   // Entries with an open episode (table << 28 | index): what the sweep and
   // the end of input walk, so their cost follows the open episodes, not the
   // table sizes. Full: counted, and end_all falls back to a table scan.
   static constexpr uint32_t kMaxOpen = 4096;
   uint32_t open_[kMaxOpen];
   uint32_t nopen_ = 0, open_cursor_ = 0;
+  uint64_t sweep_due_ = 0;       // event time of the next sweep pass
   bool open_overflow_ = false;
   uint16_t worker_;
 };

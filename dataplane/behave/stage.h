@@ -65,6 +65,7 @@ struct Ctx {
   Engine eng;
   Bus* bus;       // null or one worker: direct calls
   uint16_t id;
+  uint32_t sends = 0;  // summaries sent; every 8th is timed (see send())
   // Newest clock received from each peer, and the clock last sent to it
   // (a kClock heartbeat goes out when ours advanced by 1 s).
   uint64_t peer_clock[kMaxWorkers] = {};
@@ -73,6 +74,7 @@ struct Ctx {
   // burst with their table sets prefetched together (misses overlap).
   static constexpr uint32_t kPend = 64;
   Summary pend[kPend];
+  KeyHashes pend_hash[kPend];
   uint32_t npend = 0;
 };
 
@@ -83,6 +85,13 @@ struct Ctx {
 // cycles). behave_flow_end before the flow's slot is freed.
 void behave_packet(WorkerCtx& w, const Snapshot& s, Flow& f, const PacketInfo& p, int dir);
 void behave_flow_end(WorkerCtx& w, const Flow& f);
+// Flow stage's LRU relink (worker.cc: at most once per ~1 s of a flow's
+// packets, never per packet). Sends the kPartial summary of a TCP flow whose
+// age passed slowdos.min_duration since its previous relink (`prev_stamp`,
+// Flow::lru_stamp units): exactly once per flow, no flag needed. Only flows
+// with no completed HTTP request: HTTP with a partial request, or nothing
+// recognised and no payload either way. A few compares when it does not send.
+void behave_relink(WorkerCtx& w, const Snapshot& s, const Flow& f, uint32_t prev_stamp);
 // HTTP transaction direction completed (inspection): counts requests and 401/403 answers on the flow.
 inline void behave_http(Flow& f, bool to_server, uint16_t status) {
   if (to_server) { if (f.bh_http_req < 255) f.bh_http_req++; }

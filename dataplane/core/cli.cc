@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/intel/config.h"
 #include "dataplane/rules/rule.h"
 
 namespace spectre {
@@ -24,7 +25,8 @@ const char* usage_text() {
          "  --home-net CIDR[,CIDR]  the protected networks ($HOME_NET of the rules)\n"
          "  -S FILE             load exactly these rule files (repeatable), like Suricata's -S\n"
          "  --rules-dir DIR     load every *.rules file in DIR\n"
-         "  --strict            any rule error or unsupported keyword is fatal\n"
+         "  --strict            any rule error, unsupported keyword or empty rule set is fatal\n"
+         "                      (default: run with the rules that load, even none)\n"
          "  --rules-report FILE write every rule error and skip to FILE\n"
          "  --fast FILE         Suricata fast.log alert lines\n"
          "  -k none|all         checksum validation (default none: ignore bad checksums)\n"
@@ -32,6 +34,10 @@ const char* usage_text() {
          "  --model FILE.spm    score flows with this ML model (spectre-ml); --no-ml: none\n"
          "  --dump-features FILE.csv  one CSV row of per-flow features per scoring point\n"
          "  --score-points N,M  early ML scoring after N and M packets (default 4,16; 'none')\n"
+         "  --intel PATH        threat-intel feed (repeatable): MISP feed directory, STIX 2.1 bundle (.json)\n"
+         "                      or abuse.ch CSV (Feodo, SSLBL JA3/certificates, URLhaus); reloaded with SIGHUP\n"
+         "  --incident-rules FILE  correlation rules for incidents (repeatable; default: the shipped set)\n"
+         "  --no-incidents      no correlation: no EVE incident records\n"
          "  --instance NAME     control-plane channel /dev/shm/spectre-NAME for spectre-cp (mode 0600)\n"
          "  --progress / --no-progress   progress line on stderr (default: if a terminal)\n"
          "  -h, --help          this help;  --version  print the version\n";
@@ -144,8 +150,16 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
         return false;
       }
       o.instance = *v;
+    } else if (a == "--intel") {
+      auto v = value("--intel"); if (!v) return false;
+      o.intel.push_back(*v);
     } else if (a == "--no-ml") {
       o.no_ml = true;
+    } else if (a == "--no-incidents") {
+      o.no_incidents = true;
+    } else if (a == "--incident-rules") {
+      auto v = value("--incident-rules"); if (!v) return false;
+      o.incident_rules.push_back(*v);
     } else if (a == "--strict") {
       o.strict = true;
     } else if (a == "--no-midstream") {
@@ -179,7 +193,15 @@ void apply_cli_overrides(Config& c, const Options& o) {
   if (o.no_midstream) c.midstream = false;
   if (!o.model_path.empty()) c.ml_model = o.model_path;
   if (o.no_ml) c.ml_model.clear();
+  if (o.no_incidents) c.incidents.enabled = false;
+  if (!o.incident_rules.empty()) c.incidents.rule_files = o.incident_rules;
   if (!o.instance.empty()) c.control_instance = o.instance;
+  for (const auto& p : o.intel) {
+    intel::FeedSpec f;
+    f.path = p;
+    f.name = intel::feed_name_for(p);
+    c.intel_feeds.push_back(f);
+  }
   if (!o.dump_features.empty()) c.dump_features = o.dump_features;
   if (!o.home_net.empty()) c.address_vars["HOME_NET"] = o.home_net;
   if (!o.reads.empty() && o.workers) c.workers = uint32_t(o.workers);

@@ -24,7 +24,10 @@ struct Options {
   std::string dump_features;          // --dump-features: feature rows CSV
   std::string score_points;           // --score-points: "4,16" or "none"
   bool no_ml = false;                 // --no-ml: ignore the configured model
+  bool no_incidents = false;          // --no-incidents: no correlation / incident records
+  std::vector<std::string> incident_rules;  // --incident-rules: correlation rule files (replace the list)
   std::string instance;               // --instance: control-plane channel name
+  std::vector<std::string> intel;     // --intel: threat-intel feeds (format detected), added to the config's
   bool strict = false, no_midstream = false;
   bool help = false, version = false;
 };

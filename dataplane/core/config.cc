@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "dataplane/core/yaml_reader.h"
+#include "dataplane/intel/config.h"
 
 #include <fmt/format.h>
 
@@ -28,6 +29,7 @@ void resolve_inputs(Config& c, const std::string& path) {
   fix(c.rules_dir);
   fix(c.classification_file);
   fix(c.ml_model);
+  for (auto& f : c.intel_feeds) fix(f.path);
 }
 
 }  // namespace
@@ -121,6 +123,8 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
       return L.each(v, "app_layer", [&](const std::string& ak, const YAML::Node& av) {
         if (ak == "enabled") return L.boolean(av, c.app_layer);
         if (ak == "http_body_limit") return L.u32(av, c.http_body_limit, 0, 1u << 24);
+        if (ak == "http_decompress_limit") return L.u32(av, c.http_decompress_limit, 0, 1u << 30);
+        if (ak == "http_decompress_streams") return L.u32(av, c.http_decompress_streams, 0, 65534);
         return false;
       });
     if (k == "fast")
@@ -155,6 +159,9 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         return false;
       });
     if (k == "behaviour") return behave::parse_config(v, path, c.behave, L.err);
+    if (k == "intel") return intel::parse_config(v, L, c.intel_feeds);
+    if (k == "incidents")  // relative rule/table paths: against the file's directory
+      return cortex::parse_config(v, path, std::filesystem::path(path).parent_path().string(), c.incidents, L.err);
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;

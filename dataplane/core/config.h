@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "dataplane/behave/config.h"
+#include "ctrlplane/cortex/cortex.h"
 #include "dataplane/decode/defrag.h"
 #include "dataplane/flow/flow.h"
+#include "dataplane/intel/intel.h"
 
 namespace spectre {
 
@@ -47,6 +49,8 @@ struct Config {
   uint32_t sessions = 65536;           // per worker: flows with stream/app/detect state
   uint32_t segment_chunks = 16384;     // per worker, 2 KiB each
   uint32_t http_body_limit = 8192;
+  uint32_t http_decompress_limit = 1u << 20;  // decompressed bytes per gzip/deflate body
+  uint32_t http_decompress_streams = 64;      // per worker: bodies decoded at once
   bool app_layer = true;
   bool checksum_validate = false;      // checksum: all | none (Suricata -k)
   uint32_t alert_ring_size = 2048;     // per worker
@@ -64,6 +68,10 @@ struct Config {
   std::string source_path;
   // Behaviour detectors (behaviour:), dataplane/behave/config.h.
   behave::Config behave;
+  // Threat-intel feeds (intel: feeds, --intel PATH), dataplane/intel/.
+  std::vector<intel::FeedSpec> intel_feeds;
+  // Incidents (incidents:): correlation, risk, EVE incident records (ctrlplane/cortex/).
+  cortex::Config incidents;
 };
 
 // Reads a YAML file over the defaults. Input paths in it (rule files, rule

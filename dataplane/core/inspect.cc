@@ -14,6 +14,7 @@
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/worker.h"
 #include "dataplane/features/scoring.h"
+#include "dataplane/intel/stage.h"
 
 namespace spectre {
 
@@ -34,6 +35,7 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
   }
   a->has_ml = false;
   a->has_behave = false;
+  a->has_intel = false;
   return a;
 }
 
@@ -135,6 +137,7 @@ struct Cursor final : AlertSink, AppSink {
   void on_tx(bool to_server, const BufferSet& b, const AppMeta& meta) override {
     sync_app();
     ml_app(w, f, to_server, meta);
+    intel_app(w, f, to_server, meta, dp[0].ts_ns);
     if (meta.proto == rules::AppProto::kHttp) behave_http(f, to_server, meta.http_status);
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.

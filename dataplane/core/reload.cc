@@ -93,8 +93,12 @@ void Reloader::config(bool ctl, uint64_t id) {
         std::shared_ptr<const MlModel> model;
         if (!next.ml_model.empty() && !(model = load_ml_model(next.ml_model, err)))
           return refuse_config(ctl, id, err);
+        std::shared_ptr<const intel::IntelSet> iset;
+        if (!next.intel_feeds.empty() && !(iset = intel::load_intel(next.intel_feeds, err)))
+          return refuse_config(ctl, id, "threat intel: " + err);
         std::shared_ptr<Snapshot> snap(build_snapshot(next, 0).release());
         set_model(*snap, std::move(model));
+        snap->intel = iset;
         const uint64_t took = clock_ns(CLOCK_MONOTONIC) - t0;
         return [this, ctl, id, snap, took] {
           auto s = std::make_unique<Snapshot>(std::move(*snap));
@@ -102,6 +106,7 @@ void Reloader::config(bool ctl, uint64_t id) {
           s->rules = cur->rules;  // rules change by rule reloads only
           s->ml.shadow = cur->ml.shadow;
           publish(std::move(s));
+          io_.set_intel_feeds(snaps_.current()->intel ? snaps_.current()->intel->summary_json() : "{}");
           io_.reloads++;
           slowest_cfg_ns_ = std::max(slowest_cfg_ns_, took);
           respond(ctl, id, true, "configuration reloaded");
@@ -164,23 +169,44 @@ bool Reloader::rules(bool ctl, uint64_t id, const std::vector<std::string>& file
   rules_lane_.push(
       [this, ctl, id, c, nw]() -> JobLane::Finish {
         std::string err, summary;
-        std::shared_ptr<const CompiledRuleset> rs = load_ruleset(c, nw, err, summary);
-        summary = summary.substr(0, summary.find('\n'));
-        return [this, ctl, id, rs, err, summary] {
+        // Feeds are re-read with the rules (`rules reload`): a broken feed refuses both. With
+        // feeds but no rules configured, only the feeds are reloaded.
+        const bool rules_only_feeds = !rules_configured(c) && !c.intel_feeds.empty();
+        std::shared_ptr<const CompiledRuleset> rs;
+        if (!rules_only_feeds) {
+          rs = load_ruleset(c, nw, err, summary);
+          summary = summary.substr(0, summary.find('\n'));
+        }
+        std::shared_ptr<const intel::IntelSet> iset;
+        // No rule set and no error: nothing active (not strict), published as at start.
+        bool ok = rs || rules_only_feeds || err.empty();
+        if (ok && !c.intel_feeds.empty() && !(iset = intel::load_intel(c.intel_feeds, err))) {
+          ok = false;
+          err = "threat intel: " + err;
+        }
+        if (iset) summary += std::string(summary.empty() ? "" : "; ") + "intel " + intel::intel_summary(*iset);
+        return [this, ctl, id, rs, iset, ok, rules_only_feeds, err, summary] {
           if (ctl) ctl_rules_--;
-          if (!rs) {
+          if (!ok) {  // fatal (unreadable file, strict and a dropped rule, or a broken feed)
             io_.reload_errors++;
             fmt::print(stderr, "spectre-dp: rule reload refused, keeping the running rules: {}\n", err);
             respond(ctl, id, false, "rule reload refused, the running rules stay: " + err);
             return;
           }
           auto next = std::make_unique<Snapshot>(*snaps_.current());
-          next->rules = rs;
+          if (!rules_only_feeds) next->rules = rs;
+          if (iset) {
+            next->intel = iset;
+            io_.set_intel_feeds(iset->summary_json());
+          }
           publish(std::move(next));
           io_.rule_reloads++;
           rules_generation_++;
-          fmt::print(stderr, "spectre-dp: rules reloaded: {}\n", summary);
-          respond(ctl, id, true, "rules reloaded: " + summary);
+          // Not strict and nothing loads: like at start, run without signatures.
+          const char* none =
+              rs || rules_only_feeds ? "" : "; warning: no rule is active, running without signatures";
+          fmt::print(stderr, "spectre-dp: rules reloaded: {}{}\n", summary, none);
+          respond(ctl, id, true, "rules reloaded: " + summary + none);
         };
       },
       [this, ctl, id] {

@@ -36,19 +36,32 @@ std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t 
   if (!ok) return nullptr;
   double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   CompileReport crep;
-  auto compiled = compile_ruleset(rs, workers, crep, err);
+  std::shared_ptr<const CompiledRuleset> compiled;
+  if (!rs.rules.empty()) compiled = compile_ruleset(rs, workers, crep, err);
   if (messages) messages->insert(messages->end(), crep.messages.begin(), crep.messages.end());
-  if (!compiled) return nullptr;
+  // Nothing compiled because every rule was dropped (or none loaded): not a
+  // failure of the run unless strict. Any other null is (Hyperscan error...).
+  const bool none_left = rs.rules.empty() || (!compiled && crep.rejected == rs.rules.size());
+  if (!compiled && !none_left) return nullptr;
   if (cfg.rules_strict && crep.rejected) {
     err = fmt::format("--strict: {} rule(s) failed to compile{}{}", crep.rejected,
                       crep.messages.empty() ? "" : ": ", crep.messages.empty() ? "" : crep.messages[0]);
     return nullptr;
   }
+  if (none_left) {
+    if (cfg.rules_strict) {
+      err = fmt::format("--strict: no rule loaded ({} seen, {} skipped, {} errors, {} rejected at compile)",
+                        rep.rules_seen, rep.skipped, rep.errors, crep.rejected);
+      return nullptr;
+    }
+    err.clear();
+    compiled = nullptr;
+  }
   summary = fmt::format(
       "rules: {} loaded, {} skipped, {} errors, {} rejected at compile; {} active; parsed in {:.0f} ms, "
       "compiled in {:.0f} ms ({} patterns, {} databases, {:.1f} MB + {:.1f} MB scratch)\n{}",
-      rep.loaded, rep.skipped, rep.errors, crep.rejected, ruleset_rule_count(*compiled), load_ms,
-      crep.compile_ms, crep.patterns, crep.databases, double(crep.db_bytes) / 1e6,
+      rep.loaded, rep.skipped, rep.errors, crep.rejected, compiled ? ruleset_rule_count(*compiled) : 0,
+      load_ms, crep.compile_ms, crep.patterns, crep.databases, double(crep.db_bytes) / 1e6,
       double(crep.scratch_bytes) / 1e6, rep.summary() + "\n");
   return compiled;
 }

@@ -157,7 +157,8 @@ struct App final : ControlActions {
 };
 
 // One line at start: what this run detects with, and where that came from.
-void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const MlModel* m) {
+void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const MlModel* m,
+                          const intel::IntelSet* is) {
   std::string cfgname = cfg.source_path.empty() ? std::string("built-in defaults") : cfg.source_path;
   std::vector<std::string> parts;
   if (rs) {
@@ -168,6 +169,7 @@ void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const Ml
   }
   if (m) parts.push_back(fmt::format("model {} version {}", m->name, m->version));
   if (cfg.behave.enabled) parts.push_back("behaviour detectors");
+  if (is) parts.push_back(fmt::format("{} intel indicators", is->size()));
   if (parts.empty()) {
     fmt::print(stderr, "spectre-dp: nothing to detect with: no rules, no model, behaviour detectors off "
                "(configuration: {}); only flows and transactions are logged\n", cfgname);
@@ -397,6 +399,16 @@ int run_dataplane(const Options& opt) {
                               : fmt::format("{} trees", model->m.xgb.num_trees()),
                model->out_class.size(), model->version);
   }
+  std::shared_ptr<const intel::IntelSet> iset;
+  if (!app.cfg.intel_feeds.empty()) {
+    std::string ierr;
+    if (!(iset = intel::load_intel(app.cfg.intel_feeds, ierr))) {
+      fmt::print(stderr, "spectre-dp: threat intel: {}\n", ierr);
+      return 1;
+    }
+    fmt::print(stderr, "spectre-dp: threat intel: {}\n", intel_summary(*iset));
+    app.io.set_intel_feeds(iset->summary_json());
+  }
   const bool offline = !opt.reads.empty();
   for (const auto& f : opt.reads) {  // fail early on unreadable input
     PcapReader r;
@@ -449,14 +461,18 @@ int run_dataplane(const Options& opt) {
     std::vector<std::string> msgs;
     ruleset = load_ruleset(app.cfg, nw, err, summary, &msgs);
     report_rule_messages(msgs, opt.rules_report);
-    if (!ruleset) {
+    if (!ruleset && !err.empty()) {  // fatal (unreadable file, or --strict and a dropped rule)
       fmt::print(stderr, "spectre-dp: {}\n", err);
       eal_stop();
       return 1;
     }
     fmt::print(stderr, "spectre-dp: {}", summary);
+    if (!ruleset)
+      fmt::print(stderr, "spectre-dp: warning: no rule is active (every rule was skipped or rejected, reasons "
+                         "above{}); running without signatures (--strict refuses this)\n",
+                 opt.rules_report.empty() ? "" : ", list in " + opt.rules_report);
   }
-  print_detection_line(app.cfg, ruleset.get(), model.get());
+  print_detection_line(app.cfg, ruleset.get(), model.get(), iset.get());
 
   int rc = 0;
   {
@@ -472,6 +488,7 @@ int run_dataplane(const Options& opt) {
     }
     auto first = build_snapshot(app.cfg, 1);
     first->rules = ruleset;
+    first->intel = iset;
     set_model(*first, model);
     app.snaps = std::make_unique<SnapshotManager>(std::move(first), nw);
     app.reloader = std::make_unique<Reloader>(*app.snaps, app.io, app.opt, app.cfg, nw);
@@ -480,6 +497,8 @@ int run_dataplane(const Options& opt) {
     icfg.segment_chunks = app.cfg.segment_chunks;
     icfg.alert_ring = app.cfg.alert_ring_size;
     icfg.app.request_body_limit = icfg.app.response_body_limit = app.cfg.http_body_limit;
+    icfg.app.decompress_limit = app.cfg.http_decompress_limit;
+    icfg.app.decompress_streams = app.cfg.http_decompress_streams;
     DefragConfig dcfg{app.cfg.defrag_max_datagrams, uint16_t(app.cfg.defrag_max_frags),
                       uint64_t(app.cfg.defrag_timeout_s) * 1000000000ull};
     uint32_t per_worker = std::max<uint32_t>(1024, app.cfg.max_flows / nw);
@@ -566,9 +585,19 @@ int run_dataplane(const Options& opt) {
     app.tsc_hz = rte_get_tsc_hz();
     app.tsc0 = rte_rdtsc();
     app.wall0 = wall_ns();
+    // Incidents (ctrlplane/cortex/) are made on the writer thread from the records it drains.
+    std::unique_ptr<IncidentHook> incidents;
+    if (app.cfg.incidents.enabled) {
+      incidents = IncidentHook::create(app.cfg.incidents, err);
+      if (!incidents) {
+        fmt::print(stderr, "spectre-dp: incidents: {}\n", err);
+        eal_stop();
+        return 1;
+      }
+    }
     EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
       format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
-    }, app.cfg.stats_interval_s, fast, features, app.ctrl.get());
+    }, app.cfg.stats_interval_s, fast, features, app.ctrl.get(), incidents.get());
     writer.start();
 
     std::vector<WorkerArg> args(nw);
@@ -596,6 +625,7 @@ int run_dataplane(const Options& opt) {
     app.snaps->wait_all();
     if (!offline) ports_stop(ports);
     print_summary(stderr, collect(app.wptrs), app.io, wall);
+    if (incidents && incidents->detections()) fmt::print(stderr, "{}", incidents->report());
     if (app.io.reloads.load())
       fmt::print(stderr, "  reloads: {} published, {} freed after grace period, slowest config/model load {:.2f} ms "
                  "(off the main lcore)\n", app.snaps->published(), app.snaps->freed(),

@@ -28,8 +28,11 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   for (const auto& [k, v] : cfg.address_vars) vars.address[k] = v;
   s->home_net_text = vars.address["HOME_NET"];
   std::string err;  // a bad HOME_NET is reported by the rule loader; keep "any" here
-  if (!rules::parse_address_set("$HOME_NET", vars, s->home_net, err)) s->home_net = rules::IpSet{};
-  behave::build_settings(cfg.behave, cfg.address_vars, s->behave);
+  bool home_ok = rules::parse_address_set("$HOME_NET", vars, s->home_net, err);
+  if (!home_ok) s->home_net = rules::IpSet{};
+  // Behaviour (exfiltration) uses HOME_NET only when the configuration sets it.
+  behave::build_settings(cfg.behave, home_ok && cfg.address_vars.count("HOME_NET") ? &s->home_net : nullptr,
+                         s->behave);
   return s;
 }
 

@@ -17,6 +17,7 @@
 #include "dataplane/detect/detect.h"
 #include "dataplane/rules/rule.h"
 #include "dataplane/features/scoring.h"
+#include "dataplane/intel/intel.h"
 #include "dataplane/stream/reassembly.h"
 
 namespace spectre {
@@ -36,6 +37,7 @@ struct Snapshot {
   rules::IpSet home_net;        // $HOME_NET as the rules see it (any: matches all)
   std::string home_net_text;    // as configured, for messages
   behave::Settings behave;      // behaviour detectors (dataplane/behave/)
+  std::shared_ptr<const intel::IntelSet> intel;  // null: no threat-intel matching
 };
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);

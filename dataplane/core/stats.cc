@@ -30,6 +30,7 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
     add(t.ml, relaxed_copy(w->ml->ctr));
     t.ml_host_evictions += w->ml->hosts.evictions();
     if (w->behave) add(t.behave, relaxed_copy(w->behave->eng.ctr));
+    if (w->intel) add(t.intel, relaxed_copy(w->intel->ctr));
     t.worker_pkts.push_back(c.dec.pkts);
   }
   t.w.loop_max_ns = loop_max;  // a maximum, not a sum
@@ -86,10 +87,13 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   fmt::format_to(o, ",\"app_layer\":{{\"flow\":{{\"http\":{},\"dns\":{},\"tls\":{},\"failed\":{}}},"
                     "\"tx\":{{\"http_requests\":{},\"http_responses\":{},\"dns_queries\":{},"
                     "\"dns_answers\":{},\"tls_client_hellos\":{},\"tls_server_hellos\":{}}},"
-                    "\"parse_errors\":{},\"tx_pool_empty\":{},\"truncated\":{},\"eve_events\":{}}}",
+                    "\"parse_errors\":{},\"tx_pool_empty\":{},\"truncated\":{},\"eve_events\":{},"
+                    "\"http_decompressed\":{},\"http_decompress_cut\":{},\"http_decompress_errors\":{},"
+                    "\"http_decompress_pool_empty\":{}}}",
                  a.detected[1], a.detected[2], a.detected[3], a.detected[4], a.http_requests,
                  a.http_responses, a.dns_queries, a.dns_answers, a.tls_client_hellos, a.tls_server_hellos,
-                 a.parse_errors, a.tx_pool_empty, a.truncated, t.insp.app_events);
+                 a.parse_errors, a.tx_pool_empty, a.truncated, t.insp.app_events, a.http_decompressed,
+                 a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -98,13 +102,20 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
   fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
                     "\"host_evictions\":{},\"guard\":{{\"scored\":{},\"vetoed\":{}}},"
-                    "\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}",
+                    "\"below_min_payload\":{},\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}",
                  t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions, t.ml.guarded,
-                 t.ml.guard_vetoed, t.ml.shadow_scored, t.ml.shadow_alerts, t.ml.shadow_agree);
+                 t.ml.guard_vetoed, t.ml.below_min_payload, t.ml.shadow_scored, t.ml.shadow_alerts,
+                 t.ml.shadow_agree);
   const behave::Counters& b = t.behave;
   fmt::format_to(o, ",\"behaviour\":{{\"summaries\":{},\"alerts\":{},\"episodes\":{},\"evictions\":{},"
-                    "\"mailbox_drops\":{}}}}}}}\n",
+                    "\"mailbox_drops\":{}}}",
                  b.summaries, b.alerts, b.episodes, b.evictions, b.mailbox_drops);
+  const intel::Counters& ic = t.intel;
+  out.append(std::string_view(",\"intel\":{\"hits\":{"));
+  for (size_t i = 0; i < size_t(intel::Type::kCount); i++)
+    fmt::format_to(o, "{}\"{}\":{}", i ? "," : "", intel::type_name(intel::Type(i)), ic.hits[i]);
+  fmt::format_to(o, "}},\"expired\":{},\"repeats\":{},\"lookups\":{},\"feeds\":{}}}}}}}\n", ic.expired, ic.repeats,
+                 ic.lookups, io.get_intel_feeds());
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {
@@ -142,12 +153,20 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);
-  if (t.ml.rows)
-    fmt::print(f, "  ml: {} rows at scoring points, {} scored, {} alerts, {} dumped, guard scored {} vetoed {}\n",
-               t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml.guarded, t.ml.guard_vetoed);
+  if (t.ml.rows || t.ml.below_min_payload)
+    fmt::print(f, "  ml: {} rows at scoring points, {} scored, {} alerts, {} dumped, guard scored {} vetoed {}, "
+                  "{} points below the model's min payload\n",
+               t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml.guarded, t.ml.guard_vetoed,
+               t.ml.below_min_payload);
   if (t.behave.summaries)
     fmt::print(f, "  behaviour: {} summaries, {} alerts, {} episodes, {} evictions, {} mailbox drops\n",
                t.behave.summaries, t.behave.alerts, t.behave.episodes, t.behave.evictions, t.behave.mailbox_drops);
+  uint64_t ih = 0;
+  for (uint64_t h : t.intel.hits) ih += h;
+  if (ih || t.intel.expired)
+    fmt::print(f, "  intel: {} alerts (ip {} domain {} url {} ja3 {} x509 {}), {} expired indicators matched, {} lookups\n",
+               ih, t.intel.hits[0], t.intel.hits[1], t.intel.hits[2], t.intel.hits[3], t.intel.hits[4],
+               t.intel.expired, t.intel.lookups);
   if (d.pkts)
     fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) ml {:.1f} behaviour {:.1f} "
                   "output {:.1f}\n",

@@ -1,6 +1,8 @@
 // Counter aggregation (control side): per-worker tables summed on demand.
 #pragma once
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
@@ -31,6 +33,18 @@ struct IoCounters {
   std::atomic<uint64_t> dist_ring_full{0};  // live distributor: worker ring full
   std::atomic<uint64_t> port_ipackets{0}, port_imissed{0}, port_ierrors{0}, port_rx_nombuf{0};
   std::atomic<uint64_t> reloads{0}, reload_errors{0}, rule_reloads{0};
+  // Indicators loaded per feed of the published intel set (IntelSet::summary_json),
+  // set by the main thread on each publish, read by the stats writer.
+  void set_intel_feeds(std::string j) {
+    std::lock_guard<std::mutex> g(intel_mu);
+    intel_feeds = std::move(j);
+  }
+  std::string get_intel_feeds() const {
+    std::lock_guard<std::mutex> g(intel_mu);
+    return intel_feeds;
+  }
+  mutable std::mutex intel_mu;
+  std::string intel_feeds = "{}";
 };
 
 struct Totals {
@@ -43,6 +57,7 @@ struct Totals {
   MlCounters ml{};
   uint64_t ml_host_evictions = 0;
   behave::Counters behave{};
+  intel::Counters intel{};
   std::vector<uint64_t> worker_pkts;
 };
 

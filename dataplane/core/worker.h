@@ -16,6 +16,7 @@
 #include "dataplane/events/spsc_ring.h"
 #include "dataplane/features/scoring.h"
 #include "dataplane/flow/flow_table.h"
+#include "dataplane/intel/stage.h"
 
 namespace spectre {
 
@@ -77,6 +78,7 @@ struct alignas(64) WorkerCtx {
   InspectCtx insp;            // reassembly, app layer, detection, alert ring
   std::unique_ptr<MlCtx> ml;  // features, scoring points, model scoring
   std::unique_ptr<behave::Ctx> behave;  // behaviour detectors; null: stage off (set at start)
+  std::unique_ptr<intel::Ctx> intel;    // threat-intel dedup table and counters (always set)
   const Snapshot* snap = nullptr;  // as of the last burst/tick; valid until the next quiescent()
   WorkerCounters ctr{};
 };

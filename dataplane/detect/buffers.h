@@ -10,14 +10,14 @@ namespace spectre {
 struct BufferSet {
   const uint8_t* data[rules::kBufCount] = {};
   uint32_t len[rules::kBufCount] = {};
-  uint32_t mask = 0;  // bit b set: buffer b is present (may be empty)
+  uint64_t mask = 0;  // bit b set: buffer b is present (may be empty)
 
   void set(rules::Buf b, const uint8_t* d, uint32_t n) {
     data[b] = d;
     len[b] = n;
-    mask |= 1u << b;
+    mask |= uint64_t(1) << b;
   }
-  bool has(rules::Buf b) const { return mask & (1u << b); }
+  bool has(rules::Buf b) const { return mask & (uint64_t(1) << b); }
 };
 
 }  // namespace spectre

@@ -203,7 +203,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         if (matcher(nx)) break;
       }
     }
-    c.buf_mask |= 1u << b;
+    c.buf_mask |= uint64_t(1) << b;
     out.chains.push_back(ch);
   }
   c.chain_count = static_cast<uint32_t>(out.chains.size()) - c.chain_begin;

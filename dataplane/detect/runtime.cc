@@ -696,8 +696,8 @@ void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, 
   WorkerState& ws = *wsp;
   const int dir = p.to_server ? 0 : 1;
   begin(ws);
-  for (uint32_t m = bufs.mask; m; m &= m - 1) {
-    int b = __builtin_ctz(m);
+  for (uint64_t m = bufs.mask; m; m &= m - 1) {
+    int b = __builtin_ctzll(m);
     if (b >= rules::kBufCount) break;
     int32_t g = rs.app_group[b][dir];
     if (g >= 0 && bufs.data[b]) scan_group(c, ws, rs.groups[g], bufs.data[b], bufs.len[b]);

@@ -32,6 +32,8 @@ void format_ml_object(fmt::memory_buffer& out, const AlertRecord& a);
 // The alert's "behaviour" object (no leading comma): detector, episode_id,
 // stage, window_s, first_seen, last_seen, flows, the detector's counts, flow_ids (eve_behave.cc).
 void format_behave_object(fmt::memory_buffer& out, const AlertRecord& a);
+// The alert's "intel" object (threat-intel hits, dataplane/intel/).
+void format_intel_object(fmt::memory_buffer& out, const AlertRecord& a);
 // --dump-features CSV: the header line, and one row per kFeatureRow record:
 // flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto,<features>.
 // Floats are printed in their shortest exact form (they parse back bit-equal).

@@ -81,6 +81,10 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
     out.push_back(',');
     format_behave_object(out, a);
   }
+  if (a.has_intel) {
+    out.push_back(',');
+    format_intel_object(out, a);
+  }
   if (a.has_flow) {  // Suricata's alert.flow: the flow as of this alert
     fmt::format_to(o, ",\"flow\":{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},"
                       "\"bytes_toclient\":{},\"start\":\"",

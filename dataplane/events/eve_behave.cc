@@ -24,8 +24,8 @@ void format_behave_object(fmt::memory_buffer& out, const AlertRecord& a) {
   if (b.stage != 2) {  // the end carries the episode's totals only
     switch (b.detector) {
       case 1:
-        fmt::format_to(o, ",\"distinct_dsts\":{:.0f},\"distinct_ports\":{:.0f},\"failed_ratio\":{:.3f}", b.distinct_dsts,
-                       b.distinct_ports, b.failed_ratio);
+        fmt::format_to(o, ",\"distinct_dsts\":{:.0f},\"distinct_ports\":{:.0f},\"failed_ratio\":{:.3f},\"rejected\":{}",
+                       b.distinct_dsts, b.distinct_ports, b.failed_ratio, b.attempts);
         break;
       case 2: fmt::format_to(o, ",\"half_open_per_s\":{:.1f},\"sources\":{}", b.half_open_per_s, b.sources); break;
       case 7: fmt::format_to(o, ",\"flows_per_s\":{:.1f},\"sources\":{}", b.flows_per_s, b.sources); break;

@@ -61,6 +61,15 @@ struct BehaveAlertMeta {
   uint8_t detector, stage, nids;  // behave::Detector; stage 0 start, 1 grow, 2 end
 };
 
+// What a threat-intel alert adds (dataplane/intel/): the indicator's
+// metadata, copied (a reload may free the set before the writer runs).
+struct IntelAlertMeta {
+  char feed[48], indicator[200], type[12], threat[64], match[16];
+  char tags[160];                 // a JSON array, cut at a tag boundary
+  uint64_t first_seen, last_seen, valid_until;  // ns; 0: unknown
+  uint8_t confidence;
+};
+
 // One alert, copied out of the ruleset (which a reload may free before the
 // writer formats it). Written in place into the worker's alert ring.
 struct AlertRecord {
@@ -74,6 +83,7 @@ struct AlertRecord {
   uint8_t ip_ver, proto, app_proto;
   bool to_server, has_flow, has_app, has_ml;
   bool has_behave;
+  bool has_intel;                 // gid 9200 (dataplane/intel/)
   uint8_t action;                 // rules::Action
   uint8_t severity;
   uint8_t worker;
@@ -83,6 +93,7 @@ struct AlertRecord {
   AppMeta app;                    // valid when has_app
   MlAlertMeta ml;                 // valid when has_ml (phase also for kFeatureRow)
   BehaveAlertMeta behave;         // valid when has_behave
+  IntelAlertMeta intel;           // valid when has_intel
   float features[64];             // kFeatureRow: the row (kNumFeatures used)
 };
 

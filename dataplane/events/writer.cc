@@ -8,8 +8,9 @@
 namespace spectre {
 
 EventWriter::EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats,
-                         uint32_t stats_interval_s, FILE* fast, FILE* features, ControlLink* ctrl)
-    : ctrl_(ctrl), fast_(fast), features_(features), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
+                         uint32_t stats_interval_s, FILE* fast, FILE* features, ControlLink* ctrl,
+                         IncidentHook* incidents)
+    : incidents_(incidents), ctrl_(ctrl), fast_(fast), features_(features), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
       interval_s_(stats_interval_s) {}
 
 EventWriter::~EventWriter() {
@@ -40,6 +41,7 @@ size_t EventWriter::drain(fmt::memory_buffer& buf) {
     WorkerCtx* w = workers_[wi];
     for (int k = 0; k < 4096 && w->events.pop(ev); k++, n++) {
       if (ev.type != EventType::kFlow) continue;
+      if (incidents_) incidents_->on_flow(ev.flow);
       if (cp) {
         line_.clear();
         format_flow(line_, ev.flow);
@@ -70,11 +72,30 @@ size_t EventWriter::drain(fmt::memory_buffer& buf) {
           format_alert(buf, *a);
         }
         if (fast_) format_fast(fast_buf_, *a);
+        if (incidents_) incidents_->on_alert(*a);
       }
       w->insp.alerts.release();
     }
   }
+  if (incidents_) put_incidents(buf);
   return n;
+}
+
+void EventWriter::put_incidents(fmt::memory_buffer& buf) {
+  if (!to_control()) {
+    if (out_) incidents_->take(buf);
+    else line_.clear(), incidents_->take(line_), line_.clear();
+    return;
+  }
+  fmt::memory_buffer all;
+  if (!incidents_->take(all)) return;
+  std::string_view s(all.data(), all.size());
+  for (size_t p = 0, q; p < s.size(); p = q + 1) {
+    q = s.find('\n', p);
+    line_.clear();
+    line_.append(s.substr(p, q - p));
+    send_line(0, "incident", line_);
+  }
 }
 
 void EventWriter::flush(fmt::memory_buffer& buf) {
@@ -103,6 +124,10 @@ void EventWriter::run() {
     }
   }
   while (drain(buf)) flush(buf);
+  if (incidents_) {  // end of input: the open incidents close
+    incidents_->finish();
+    put_incidents(buf);
+  }
   emit_stats(buf);
   if (features_) fflush(features_);
 }

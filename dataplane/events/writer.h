@@ -11,6 +11,7 @@
 
 #include "dataplane/core/control.h"
 #include "dataplane/core/worker.h"
+#include "dataplane/events/incidents.h"
 
 namespace spectre {
 
@@ -20,7 +21,8 @@ class EventWriter {
   // `out` may be null: events are drained and discarded. `fast` (may be
   // null) gets fast.log lines for alerts.
   EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats, uint32_t stats_interval_s,
-              FILE* fast = nullptr, FILE* features = nullptr, ControlLink* ctrl = nullptr);
+              FILE* fast = nullptr, FILE* features = nullptr, ControlLink* ctrl = nullptr,
+              IncidentHook* incidents = nullptr);
   ~EventWriter();
   void start();
   // Drains what is left, writes a final stats line, flushes. Call after workers stopped.
@@ -36,6 +38,9 @@ class EventWriter {
   // instead of `out`; fast.log and feature dumps stay local.
   bool to_control() const;
   void send_line(uint32_t worker, std::string_view type, fmt::memory_buffer& line);
+  // Incident records made by the hook since the last call: to the EVE buffer or spectre-cp.
+  void put_incidents(fmt::memory_buffer& buf);
+  IncidentHook* incidents_;  // null: incidents off
   ControlLink* ctrl_;
   fmt::memory_buffer fast_buf_, feat_buf_, line_;
   FILE* fast_;

@@ -38,6 +38,10 @@ void add_row(WorkerCtx& w, const Snapshot& s, uint32_t idx, const Flow& f, uint1
   MlCtx& c = *w.ml;
   const FlowFeat& ff = c.feats.at(idx);
   bool score = s.ml.model && !(ff.flags & kFeatMlAlerted);
+  if (score && ff.payload_bytes[0] + ff.payload_bytes[1] < s.ml.model->min_payload) {
+    score = false;
+    c.ctr.below_min_payload++;
+  }
   if (!score && !s.ml.dump) return;
   if (c.n == kMlBatch) flush_batch(w);
   MlRowMeta& m = c.meta[c.n];
@@ -280,8 +284,10 @@ std::shared_ptr<const MlModel> load_ml_model(const std::string& path, std::strin
   if (mm->name.size() > 4 && mm->name.compare(mm->name.size() - 4, 4, ".spm") == 0)
     mm->name.resize(mm->name.size() - 4);
   mm->version = m.sha256.substr(0, 12);
-  for (const auto& [k, v] : m.metrics)
+  for (const auto& [k, v] : m.metrics) {
     if (k == "version") mm->version = std::to_string(int64_t(v));
+    if (k == "min_payload_bytes" && v > 0 && v < 1e18) mm->min_payload = uint64_t(v);
+  }
   mm->anomaly = m.kind == ml::ModelKind::IForest;
   if (!mm->anomaly) ml::pack_ensemble(m.xgb, mm->packed);
   for (size_t k = 0; k < outs; k++) {

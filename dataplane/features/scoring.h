@@ -40,6 +40,12 @@ struct MlModel {
   // below guard_threshold ("unlike benign") and a class reaches its threshold.
   const ml::IsolationForest* guard = nullptr;  // into m.guard; null: no guard
   double guard_threshold = 0;
+  // Metric min_payload_bytes: a flow with fewer payload bytes (both
+  // directions) is not scored. Set when no attack row of the training data
+  // was payload-less, so the classes never learned such rows; it skips the
+  // extraction and scoring of lone SYNs, scans and floods (79% of lab 22's
+  // rows), which the behaviour detectors judge. 0: every row is scored.
+  uint64_t min_payload = 0;
 };
 
 // Loads an artifact for this data plane: its feature schema hash must equal
@@ -62,6 +68,7 @@ struct MlSettings {
 struct MlCounters {
   uint64_t rows, scored, alerts, dumped;
   uint64_t guarded, guard_vetoed;  // rows the guard scored / found like benign (no alert)
+  uint64_t below_min_payload;      // points not scored: less payload than the model's min_payload
   uint64_t shadow_scored, shadow_alerts, shadow_agree;  // agree: same alert decision as the active model
   // rdtsc in row extraction, scoring and explanations; per-packet feature
   // updates are not timed (spectre-bench --features-only measures them).

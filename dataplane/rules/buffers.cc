@@ -33,7 +33,7 @@ constexpr BufKw kStickyAliases[] = {
     {"http_accept", kHttpAccept},       {"http_connection", kHttpConnection},
     {"http_response_line", kHttpResponseLine}, {"http_server", kHttpServer},
     {"http_location", kHttpLocation},   {"http.server_body", kHttpResponseBody},
-    {"file_data", kHttpResponseBody},   {"file.data", kHttpResponseBody},
+    {"file_data", kFileData},
     {"dns_query", kDnsQuery},           {"tls_sni", kTlsSni},
     {"ja3_hash", kJa3Hash},             {"ja3_string", kJa3String},
     {"ja3s_hash", kJa3sHash},           {"ja3s_string", kJa3sString},

@@ -49,7 +49,8 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unk
   X(kHttpServer, "http.server")                                        \
   X(kHttpLocation, "http.location")                                    \
   X(kHttpRequestBody, "http.request_body")                             \
-  X(kHttpResponseBody, "http.response_body") /* also file_data */      \
+  X(kHttpResponseBody, "http.response_body")                           \
+  X(kFileData, "file.data")  /* HTTP request or response body, by direction */ \
   X(kDnsQuery, "dns.query")                                            \
   X(kDnsQueryDot, "dns.query.dotprefix")                               \
   X(kTlsSni, "tls.sni")                                                \
@@ -65,7 +66,7 @@ enum Buf : uint8_t {
 #undef SPECTRE_X
   kBufCount
 };
-static_assert(kBufCount <= 32, "buffer masks are 32 bits");
+static_assert(kBufCount <= 64, "buffer masks are 64 bits");
 const char* buf_name(Buf b);  // the sticky-buffer keyword above
 
 // An address or port set: (any or one of `include`) and none of `exclude`.

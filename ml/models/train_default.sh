@@ -58,8 +58,13 @@ $ml train-xgb --csv "$WORK/train.csv" --label label --classes $classes --objecti
 # The guard: isolation forest on the benign training rows.
 $ml train-iforest --csv "$WORK/train.csv" --label label --benign benign --trees 50 --max-samples 256 --seed 1 \
   -o "$WORK/guard.spm"
+# --metric min_payload_bytes=1 (compile) holds only while no attack row is payload-less.
+awk -F, 'NR == 1 { for (c = 1; c <= NF; c++) { if ($c == "label") L = c; if ($c == "payload_bytes_fwd") F = c;
+  if ($c == "payload_bytes_bwd") B = c } next } $L != "benign" && $F + $B == 0 { n++ } END { exit n > 0 }' \
+  "$WORK/train.csv" || { echo "train_default.sh: payload-less attack rows in train.csv: drop min_payload_bytes" >&2; exit 1; }
 $ml compile ml/models/default.json -o "$WORK/cls.spm" --features "$($ml schema --csv)" \
-  --classes $classes --threshold 0.5 --validation "$WORK/calib.csv" --metric version=4
+  --classes $classes --threshold 0.5 --validation "$WORK/calib.csv" --metric version=4 \
+  --metric min_payload_bytes=1
 $ml calibrate --model "$WORK/cls.spm" --guard "$WORK/guard.spm" --csv "$WORK/calib.csv" \
   --percentile "$percentile" --guard-percentile "$guard_percentile" --min-threshold 0.5 --files-from "$WORK/calib.files" -o ml/models/default.spm
 $ml inspect ml/models/default.spm | sed -n '/^guard/,$p'

@@ -5,11 +5,15 @@
 
 1. Generated scenarios (tests/gen/behave_scn.py): a vertical and a horizontal
    scan, a spoofed SYN flood, SSH and HTTP-401 brute force, a C2 beacon, a
-   slowloris, an exfiltration and a reflection flood, mixed with near misses
+   slowloris (long, and brief like slowhttptest's: seen while the connections
+   are open), an nmap -sV of five ports, an exfiltration and a reflection
+   flood, mixed with near misses
    that must not alert (many DNS names through one resolver, a browser's HTTPS
    connections to one and to many CDN addresses, a nightly backup to an
    internal server, an NTP client polling every 64 s, a mail client polling
-   IMAPS every 5 minutes, a monitoring system polling 40 hosts over SNMP).
+   IMAPS every 5 minutes, a monitoring system polling 40 hosts over SNMP,
+   keep-alive HTTP with complete requests, websockets, SSH sessions, a
+   browser's refused and cancelled connections, slow HTTP uploads).
    With --workers 1 and 2: exactly one start and one end alert per expected
    episode, nothing else, the same alerts with 2 workers; the alert fields
    (gid 9100, sid per detector, category, ATT&CK metadata, the behaviour
@@ -113,8 +117,9 @@ def scenario_checks(check, dp, tmp):
                   a["metadata"]["mitre_technique_id"] == [MITRE[d]] and b["flow_ids"] and
                   isinstance(b["episode_id"], int) and b["first_seen"] <= b["last_seen"] and b["flows"] >= 1)
             if b["stage"] == "start":
-                ok = ok and {"scan": b.get("failed_ratio", 0) >= 0.6 and max(b.get("distinct_dsts", 0),
-                                                                              b.get("distinct_ports", 0)) >= 25,
+                ok = ok and {"scan": (b.get("failed_ratio", 0) >= 0.6 and max(b.get("distinct_dsts", 0),
+                                                                               b.get("distinct_ports", 0)) >= 25)
+                             or (b.get("rejected", 0) >= 4 and b.get("distinct_ports", 0) >= 4),
                              "synflood": b.get("half_open_per_s", 0) >= 20,
                              "flood": b.get("flows_per_s", 0) >= 20 and b.get("sources", 0) >= 10,
                              "bruteforce": b.get("attempts", 0) >= 12,
@@ -141,7 +146,7 @@ def scenario_checks(check, dp, tmp):
     r = run(dp, [pcap], allow, 1, eve)
     if check(r.returncode == 0, "allow-list config accepted", r.stderr):
         dets = collections.Counter(key_of(e)[0] for e in behaviour_alerts(events(eve)) if key_of(e)[3] == "start")
-        check(dets["beacon"] == 0 and dets["scan"] == 2 and dets["exfil"] == 1,
+        check(dets["beacon"] == 0 and dets["scan"] == sum(d == "scan" for d, _, _ in expected) and dets["exfil"] == 1,
               "allow-listed beacon is silent, the rest still alert", dict(dets))
     # Without HOME_NET the internal backup is outbound volume like any other.
     nohome = write_cfg(os.path.join(tmp, "nohome.yaml"), "behaviour: {enabled: true}\n")
@@ -181,7 +186,9 @@ CORPUS_EXPECT = {
 }
 # Known misses, reported and not failed (the reason is the data, see README).
 CORPUS_KNOWN_MISSES = {
-    "ddos/amp.dns.RRSIG.fragmented.pcap": "about 550 reflected datagrams in 30 s: ~18 new flows/s, under 20/s",
+    "ddos/amp.dns.RRSIG.fragmented.pcap": ("about 550 reflected 4 KB datagrams in 28 s but ~45 flows (each reflector reuses "
+                                            "one port pair, 53 -> 22, which the port rule does not call reply-like): "
+                                            "flows/s stay far under 20"),
     "ddos/amp.TCP.syn.optionallyACK.optionallysamePort.pcapng": "896 packets over 818 s: ~1 packet/s is no flood",
     "scans/attacks/scanners/nmap/nmap_80_all.pcap": "nmap -p 80 of one host: one port is not a scan across flows",
     "scans/attacks/scanners/nmap/nmap_80_vanilla.pcap": "nmap -p 80 of one host: 4 flows",

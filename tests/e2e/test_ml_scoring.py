@@ -414,6 +414,7 @@ def main():
     if not (len(rows) - after <= (ml.get("scored") or -1) <= len(rows)):
         probs.append("stats.ml.scored %s, want %d..%d" % (ml.get("scored"), len(rows) - after, len(rows)))
     s.report("stats.ml counters (%s)" % ml, probs)
+    check_min_payload(s, dp, mlb, mixed, P, names, rows, flows, decide_xgb, exp, amb)
 
     # ---- 2. isolation forest trained on benign rows
     probs = []
@@ -567,6 +568,54 @@ def main():
     if not a.no_live:
         live_reload(s, dp, tmp, gm)
     return finish(s)
+
+
+def check_min_payload(s, dp, mlb, mixed, P, names, rows, flows, decide, exp, amb):
+    """The same guarded model with metric min_payload_bytes=1: rows of flows
+    without payload are neither scored nor alerted, the rest as before."""
+    gm2 = P("guarded-minpay.spm")
+    steps = [[mlb, "compile", P("cls.json"), "-o", P("cls-minpay.spm"), "--features", ",".join(names),
+              "--classes", ",".join(CLASSES), "--metric", "version=7", "--metric", "min_payload_bytes=1"],
+             [mlb, "calibrate", "--model", P("cls-minpay.spm"), "--guard", P("guard.spm"), "--csv", P("benign.csv"),
+              "--percentile", "75", "--guard-percentile", "75", "--min-threshold", "0.3", "-o", gm2]]
+    probs = []
+    for st in steps:
+        cp = run(st)
+        if cp.returncode != 0:
+            probs.append("%s: rc %d %s" % (st[1], cp.returncode, cp.stderr[-300:]))
+    if probs:
+        return s.report("min_payload_bytes model built", probs)
+    if inspect_thresholds(mlb, gm2) != (THR, GUARD["threshold"]):
+        probs.append("recalibrated thresholds %r differ from %r" % (inspect_thresholds(mlb, gm2), THR))
+    r = flowcheck.run_dp(dp, [mixed], workers=1, eve=P("eve-minpay.json"), timeout=120, extra=["--model", gm2])
+    if r.rc != 0:
+        probs.append("spectre-dp failed: " + r.describe())
+    fwd, bwd = names.index("payload_bytes_fwd"), names.index("payload_bytes_bwd")
+    empty = {i for i, rw in enumerate(rows) if rw["x"][fwd] + rw["x"][bwd] < 1}
+
+    def decide2(i):
+        return (False, -1, 0.0, False) if i in empty else decide(i)
+
+    exp2, amb2 = expected_alerts(rows, flows, decide2)
+    got = {flowcheck.get(e, "flow_id") for e in ml_alerts(r.events)}
+    sure = amb | amb2
+    if {f for f in got if f not in sure} != {f for f in exp2 if f not in sure}:
+        probs.append("alerting flows %d, oracle %d (missing %s, extra %s)" % (
+            len(got), len(exp2), sorted(set(exp2) - got - sure)[:5], sorted(got - set(exp2) - sure)[:5]))
+    gone = set(exp) - set(exp2)
+    if not gone or len(empty) == len(rows):
+        probs.append("vacuous: %d flows lose their alert, %d rows have payload (want >= 1 each)"
+                     % (len(gone), len(rows) - len(empty)))
+    stats = [e for e in r.events if e.get("event_type") == "stats"]
+    ml = flowcheck.get(stats[-1], "stats.ml", {}) if stats else {}
+    if ml.get("below_min_payload") != len(empty):
+        probs.append("stats.ml.below_min_payload %s, payload-less rows %d" % (ml.get("below_min_payload"), len(empty)))
+    # Rows with payload are still scored (after an alert a flow's later rows are not).
+    after = sum(len(idx) - 1 - idx.index(exp2[f][0]) for f, idx in flows.items() if f in exp2)
+    if not (len(rows) - len(empty) - after <= (ml.get("scored") or -1) <= len(rows) - len(empty)):
+        probs.append("stats.ml.scored %s, rows with payload %d" % (ml.get("scored"), len(rows) - len(empty)))
+    s.report("min_payload_bytes=1: %d payload-less rows unscored, %d with payload scored, %d flows alert "
+             "(%d fewer, all payload-less)" % (len(empty), ml.get("scored") or 0, len(exp2), len(gone)), probs)
 
 
 def live_reload(s, dp, tmp, gm):

@@ -53,6 +53,37 @@ class Cap:
             t += 400
         return t
 
+    def exchange(self, t, c, s, sport, dport, steps, end="fin"):
+        """Handshake, then steps (gap_us, from_client, payload) with the peer's ACKs, then
+        end: "fin" (both close), "rst" (the client resets) or None (left open). Returns the end time."""
+        cs, ss = 1000, 5000
+        self.tcp(t, c, s, sport, dport, cs, 0, SYN)
+        self.tcp(t + 300, s, c, dport, sport, ss, cs + 1, SYN | ACK)
+        self.tcp(t + 600, c, s, sport, dport, cs + 1, ss + 1, ACK)
+        t += 600
+        cs += 1
+        ss += 1
+        for gap, from_client, piece in steps:
+            t += gap
+            if from_client:
+                self.tcp(t, c, s, sport, dport, cs, ss, PSH | ACK, piece)
+                cs += len(piece)
+                self.tcp(t + 100, s, c, dport, sport, ss, cs, ACK)
+            else:
+                self.tcp(t, s, c, dport, sport, ss, cs, PSH | ACK, piece)
+                ss += len(piece)
+                self.tcp(t + 100, c, s, sport, dport, cs, ss, ACK)
+            t += 100
+        if end == "fin":
+            self.tcp(t + 200, c, s, sport, dport, cs, ss, FIN | ACK)
+            self.tcp(t + 400, s, c, dport, sport, ss, cs + 1, FIN | ACK)
+            self.tcp(t + 600, c, s, sport, dport, cs + 1, ss + 1, ACK)
+            t += 600
+        elif end == "rst":
+            self.tcp(t + 200, c, s, sport, dport, cs, 0, RST)
+            t += 200
+        return t
+
     def upload(self, t, c, s, sport, dport, total, frame=8000, gap_us=1000):
         """One connection sending `total` bytes to the server in jumbo segments."""
         cs, ss = 1, 1
@@ -132,6 +163,30 @@ def attacks(cap, t0, rnd):
         chunks = [b"GET / HTTP/1.1\r\nHost: v\r\n"] + [b"X-a: %d\r\n" % k for k in range(6)]
         cap.session(t0 + 700 * S + i * 100000, a, v, 53000 + i, 80, chunks=chunks, gap_us=10 * S, close=False)
     exp.append(("slowdos", None, v))
+    # Slowloris as slowhttptest runs it briefly: 60 connections opened at 50/s, a
+    # header line every 3 s, all closed after ~9 s (seen while open, not at the end).
+    a, v = "10.1.0.91", "10.1.0.26"
+    for i in range(60):
+        steps = [(300, True, b"GET /index.html HTTP/1.1\r\nHost: v\r\nUser-Agent: x\r\n")]
+        steps += [(3 * S, True, b"X-%04x: %d\r\n" % (i, k)) for k in range(3)]
+        cap.exchange(t0 + 760 * S + i * 20000, a, v, 55000 + i, 80, steps)
+    exp.append(("slowdos", None, v))
+    # nmap -sV -p 22,53,80,443,8080 of one host: SYN phase (closed ports refused,
+    # open ones reset by the prober after the SYN-ACK), then version probes.
+    a, v = "10.1.0.68", "10.1.0.11"
+    t = t0 + 40 * S
+    for k, port in enumerate((22, 53, 80, 443, 8080)):
+        cap.tcp(t + k * 300, a, v, 47000, port, 11, 0, SYN)
+        if port in (80, 443):
+            cap.tcp(t + k * 300 + 100, v, a, port, 47000, 21, 12, SYN | ACK)
+            cap.tcp(t + k * 300 + 200, a, v, 47000, port, 12, 0, RST)
+        else:
+            cap.tcp(t + k * 300 + 100, v, a, port, 47000, 0, 12, RST | ACK)
+    probes = [(80, b"GET / HTTP/1.0\r\n\r\n"), (80, b"OPTIONS / HTTP/1.0\r\n\r\n"),
+              (443, b"\x16\x03\x00\x00S\x01\x00\x00O\x03\x00" + bytes(60)), (443, b"GET / HTTP/1.0\r\n\r\n")]
+    for k, (port, probe) in enumerate(probes):
+        cap.exchange(t + S + k * 600000, a, v, 48000 + k, port, [(200, True, probe), (300, False, bytes(200))], end="rst")
+    exp.append(("scan", a, None))
     # Exfiltration: 30 MB to an outside host from a host that moved a few KB before.
     a, v = "10.1.0.100", "198.51.100.7"
     for i in range(5):
@@ -170,6 +225,45 @@ def near_misses(cap, t0, rnd):
     # A mail client polling IMAPS every 5 minutes, successful logins.
     for i in range(4):
         cap.session(t0 + i * 300 * S + 7 * S, "10.2.0.34", "10.2.0.143", 34000 + i, 993, bytes(700), bytes(3000))
+    # Keep-alive HTTP: 20 connections with complete requests, idle, another request 30 s later.
+    c, v = "10.2.0.40", "10.2.0.80"
+    req, resp = b"GET / HTTP/1.1\r\nHost: v\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    for i in range(20):
+        cap.exchange(t0 + 150 * S + i * 200000, c, v, 36000 + i, 80,
+                     [(300, True, req), (300, False, resp), (30 * S, True, req), (300, False, resp)])
+    # Long polls / websockets: 4 connections, upgrade completed, frames every 10 s for a minute.
+    c, v = "10.2.0.41", "10.2.0.81"
+    up = b"GET /ws HTTP/1.1\r\nHost: v\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    for i in range(4):
+        steps = [(300, True, up), (300, False, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")]
+        steps += [(10 * S, k % 2 == 0, b"\x81\x05hello") for k in range(6)]
+        cap.exchange(t0 + 160 * S + i * S, c, v, 37000 + i, 80, steps)
+    # SSH sessions: 20 interactive sessions of ~45 s to one server (keystrokes every 5 s).
+    c, v = "10.2.0.42", "10.2.0.82"
+    for i in range(20):
+        steps = [(300, False, b"SSH-2.0-OpenSSH_9.2\r\n"), (300, True, b"SSH-2.0-OpenSSH_9.2\r\n"),
+                 (300, True, bytes(1400)), (300, False, bytes(1100))]
+        steps += [(5 * S, True, bytes(36)) for _ in range(9)]
+        cap.exchange(t0 + 170 * S + i * 300000 + rnd.randrange(200000), c, v, 38000 + i, 22, steps)
+    # A browser to one server: some connections refused (server restarting), some
+    # cancelled right after the handshake (preconnects): not a few-port scan.
+    c, v = "10.2.0.43", "10.2.0.83"
+    for i in range(30):
+        t = t0 + 250 * S + i * 150000
+        port = 443 if i % 3 else 80
+        if i % 5 == 1:
+            cap.tcp(t, c, v, 39000 + i, port, 1, 0, SYN)
+            cap.tcp(t + 100, v, c, port, 39000 + i, 0, 2, RST | ACK)
+        elif i % 5 == 2:
+            cap.exchange(t, c, v, 39000 + i, port, [], end="rst")
+        else:
+            cap.session(t, c, v, 39000 + i, port, bytes(500), bytes(3000))
+    # HTTP uploads: 16 POSTs streaming 200 KB over 10 s each (request incomplete for a while, not slow).
+    c, v = "10.2.0.44", "10.2.0.84"
+    for i in range(16):
+        head = b"POST /up HTTP/1.1\r\nHost: v\r\nContent-Length: 200000\r\n\r\n"
+        cap.session(t0 + 280 * S + i * 100000, c, v, 40000 + i, 80, chunks=[head] + [bytes(2000)] * 100,
+                    resp=b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", gap_us=100000)
     # A monitoring system polling 40 hosts over SNMP every 60 s (all answer).
     for r_ in range(3):
         for h in range(40):

@@ -55,6 +55,8 @@ struct F {
   bool established = true;     // TCP handshake done (else answered for UDP)
   bool answered = true;
   bool rst = false;            // refused
+  bool client_rst = false;     // the client reset it (tcp flags at the end)
+  uint64_t partial = 0;        // > 0: a kPartial summary this long after the start
   uint8_t http_req = 1, http_deny = 0;
   uint32_t pkts_out = 5;
 };
@@ -100,14 +102,29 @@ std::vector<Summary> summaries(const F& f, uint64_t id) {
     a.flags = fl;
     out.push_back(a);
   }
+  if (f.partial) {
+    Summary p = base(f, kPartial, f.start + f.partial, id);
+    p.flags = fl;
+    out.push_back(p);
+  }
   Summary e = base(f, kEnd, f.start + f.dur, id);
   e.flags = fl;
+  if (f.client_rst) e.tcp_flags = 0x06;  // SYN, RST
   out.push_back(e);
   return out;
 }
 
+// HOME_NET [10.0.0.0/8], parsed as the snapshot parses it.
+rules::IpSet home_set(const std::string& text) {
+  rules::IpSet s;
+  std::string err;
+  EXPECT_TRUE(rules::parse_address_set(text, rules::Vars::suricata_defaults(), s, err)) << err;
+  return s;
+}
+const rules::IpSet kHome10 = home_set("[10.0.0.0/8]");
+
 struct Rig {
-  explicit Rig(Sizes sz = Sizes{}) : eng(sz, 0) { build_settings(Config{}, {{"HOME_NET", "[10.0.0.0/8]"}}, st); }
+  explicit Rig(Sizes sz = Sizes{}) : eng(sz, 0) { build_settings(Config{}, &kHome10, st); }
   void feed(const std::vector<F>& flows) {
     std::vector<Summary> all;
     uint64_t id = 1;
@@ -147,16 +164,113 @@ TEST(Behave, VerticalScanOneStartWithEvidenceThenEnd) {
   EXPECT_EQ(a.gid, kGid);
   EXPECT_EQ(a.sid, uint32_t(kScan));
   EXPECT_EQ(ip(a.src), "10.0.0.66");
-  EXPECT_GE(a.behave.distinct_ports, 50.f);
-  EXPECT_LE(a.behave.distinct_dsts, 2.f);
+  // The few-port rule starts it at the 4th refused port; grow alerts follow.
+  EXPECT_GE(a.behave.distinct_ports, 3.5f);
+  EXPECT_LE(a.behave.distinct_ports, 5.5f);
+  EXPECT_GE(a.behave.attempts, 4u);
+  EXPECT_LE(a.behave.distinct_dsts, 1.5f);
   EXPECT_GE(a.behave.failed_ratio, 0.7f);
   EXPECT_GE(a.behave.nids, 1);
   EXPECT_NE(std::string(a.metadata).find("T1046"), std::string::npos);
-  EXPECT_GE(r.sink.count(kScan, 1), 1) << "200 probes: the episode grew 4x from its 50";
+  ASSERT_GE(r.sink.count(kScan, 1), 2) << "200 probes: the episode grew 4x, twice";
+  float most = 0;
+  for (const auto& x : r.sink.v) most = std::max(most, x.behave.distinct_ports);
+  EXPECT_GE(most, 50.f);
   r.finish();
   EXPECT_EQ(r.sink.count(kScan, 2), 1);
   EXPECT_EQ(r.sink.v.back().behave.flows, 200u);
 }
+
+// nmap -sV -p 22,53,80,443,8080 of one host: the SYN phase is refused on the
+// closed ports and reset by the prober on the open ones (half-open), then a
+// few version-probe connections carry data. Detected from five ports.
+TEST(Behave, FewPortServiceScan) {
+  Rig r;
+  std::vector<F> fl;
+  const uint16_t ports[] = {22, 53, 80, 443, 8080};
+  for (int i = 0; i < 5; i++) {
+    F f{"10.0.0.66", "10.0.0.12"};
+    f.dport = ports[i];
+    f.sport = 45000;
+    f.start = kT0 + uint64_t(i) * kS / 1000;
+    f.dur = 1000;
+    f.bytes_out = 60;
+    f.pkts_out = 1;
+    if (ports[i] == 80 || ports[i] == 443) {  // open: SYN-ACK, the prober's RST
+      f.answered = false;
+      f.client_rst = true;
+      f.bytes_out = 128;
+      f.pkts_out = 2;
+    } else {
+      f.rst = true;
+    }
+    fl.push_back(f);
+  }
+  for (int i = 0; i < 4; i++) {  // version probes: full connections with data
+    F f{"10.0.0.66", "10.0.0.12"};
+    f.dport = i % 2 ? 443 : 80;
+    f.sport = uint16_t(46000 + i);
+    f.start = kT0 + kS / 10 + uint64_t(i) * kS;
+    fl.push_back(f);
+  }
+  r.feed(fl);
+  r.finish();
+  ASSERT_EQ(r.sink.count(kScan, 0), 1);
+  const AlertRecord& a = r.sink.v.front();
+  EXPECT_EQ(ip(a.src), "10.0.0.66");
+  EXPECT_GE(a.behave.distinct_ports, 3.5f);
+  EXPECT_GE(a.behave.attempts, 4u);
+  EXPECT_EQ(r.sink.count(kScan, 2), 1);
+  // The same with the rule off (few_ports: 0): nothing.
+  Rig off;
+  Config c;
+  c.scan_few_ports = 0;
+  build_settings(c, &kHome10, off.st);
+  off.feed(fl);
+  off.finish();
+  EXPECT_TRUE(off.sink.v.empty());
+}
+
+// Near misses of the few-port rule: a browser whose connections to two ports
+// are refused or cancelled (reset right after the handshake), a client of six
+// servers refused on one port each, a client refused on three ports of a host.
+TEST(Behave, RefusedAndCancelledConnectionsAreNotAFewPortScan) {
+  Rig r;
+  std::vector<F> fl;
+  for (int i = 0; i < 40; i++) {
+    F f{"10.0.0.31", "198.51.100.10"};
+    f.dport = i % 13 ? 443 : 80;
+    f.sport = uint16_t(30000 + i);
+    f.start = kT0 + uint64_t(i) * kS / 4;
+    if (i % 5 == 1) f.rst = true;
+    if (i % 5 == 2) {  // preconnect cancelled: established, reset without data
+      f.client_rst = true;
+      f.bytes_out = 190;
+      f.pkts_out = 3;
+    }
+    fl.push_back(f);
+  }
+  for (int i = 0; i < 6; i++) {
+    F f{"10.0.0.32", "10.0.5." + std::to_string(i + 1)};
+    f.dport = 8443;
+    f.start = kT0 + uint64_t(i) * kS;
+    f.rst = true;
+    fl.push_back(f);
+  }
+  for (int i = 0; i < 12; i++) {
+    F f{"10.0.0.33", "10.0.0.12"};
+    const uint16_t p[] = {80, 443, 8080};
+    f.dport = p[i % 3];
+    f.sport = uint16_t(32000 + i);
+    f.start = kT0 + uint64_t(i) * kS;
+    f.rst = true;
+    fl.push_back(f);
+  }
+  r.feed(fl);
+  r.finish();
+  EXPECT_TRUE(r.sink.v.empty()) << r.sink.v.size() << " alerts, first " << (r.sink.v.empty() ? "" : r.sink.v[0].msg);
+}
+
 
 TEST(Behave, MonitoringPollingManyHostsIsNotAScan) {
   Rig r;
@@ -359,7 +473,7 @@ TEST(Behave, AllowListSilencesBeacon) {
   ASSERT_TRUE(parse_cidr("10.0.0.80/32", src));
   c.allow.push_back({src, Cidr{}, 8443, uint8_t(1u << kBeacon)});
   Rig r;
-  build_settings(c, {}, r.st);
+  build_settings(c, nullptr, r.st);
   r.feed(periodic("10.0.0.80", "203.0.113.50", 8443, 6, 14, 30 * kS, 0, 3));
   r.finish();
   EXPECT_TRUE(r.sink.v.empty());
@@ -397,7 +511,10 @@ TEST(Behave, ExfilAboveBaselineButNotBackupToHome) {
   EXPECT_EQ(r.sink.count(kExfil, 2), 1);
 }
 
-TEST(Behave, SlowlorisButNotKeepAlive) {
+// Slow DoS is counted mid-flow (kPartial, sent by the stage once a flow has
+// been open min_duration with its request incomplete), while the attack runs:
+// the start alert comes before any of the flows ended.
+TEST(Behave, SlowlorisWhileItHappensButNotUploadsOrFewLongPolls) {
   Rig r;
   std::vector<F> fl;
   for (int i = 0; i < 20; i++) {
@@ -405,25 +522,44 @@ TEST(Behave, SlowlorisButNotKeepAlive) {
     f.sport = uint16_t(50000 + i);
     f.start = kT0 + uint64_t(i) * kS / 10;
     f.dur = 60 * kS;
-    f.bytes_out = 900;
-    f.pkts_out = 10;
+    f.partial = 6 * kS;
+    f.bytes_out = 700;  // ~117 B/s by then
+    f.pkts_out = 8;
     f.http_req = 0;  // never completed
     fl.push_back(f);
-    F k{"10.0.0.91", "10.0.0.24"};  // browsers' idle keep-alive connections: requests completed
-    k.sport = uint16_t(50000 + i);
-    k.start = f.start;
-    k.dur = 60 * kS;
-    k.bytes_out = 900;
-    k.pkts_out = 10;
-    k.http_req = 1;
+    F k = f;  // a slow upload: request incomplete at 6 s, but 200 KB sent
+    k.src = "10.0.0.91";
+    k.dst = "10.0.0.24";
+    k.bytes_out = 200000;
     fl.push_back(k);
+    F c = f;  // a partial summary of a completed request (keep-alive): not counted
+    c.src = "10.0.0.92";
+    c.dst = "10.0.0.25";
+    c.http_req = 1;
+    fl.push_back(c);
+    if (i < 5) {  // long polls / websockets: few connections
+      F w = f;
+      w.src = "10.0.0.93";
+      w.dst = "10.0.0.26";
+      fl.push_back(w);
+    }
   }
   r.feed(fl);
+  ASSERT_EQ(r.sink.count(kSlowDos, 0), 1);
+  const AlertRecord& a = r.sink.v.front();
+  EXPECT_EQ(a.behave.attempts, 15u);
+  EXPECT_EQ(ip(a.dst), "10.0.0.23");
+  EXPECT_EQ(a.dport, 80);
+  EXPECT_LT(a.behave.last_seen, kT0 + 10 * kS) << "alerted while the connections were open";
   r.finish();
-  EXPECT_EQ(r.sink.count(kSlowDos, 0), 1);
-  EXPECT_EQ(ip(r.sink.v.front().dst), "10.0.0.23");
   EXPECT_EQ(r.sink.count(kSlowDos, 2), 1);
   EXPECT_EQ(r.sink.v.size(), 2u);
+  // End summaries alone (the old end-of-flow path) count nothing.
+  Rig e;
+  for (F& f : fl) f.partial = 0;
+  e.feed(fl);
+  e.finish();
+  EXPECT_TRUE(e.sink.v.empty());
 }
 
 TEST(Behave, ReflectionFlood) {

@@ -36,7 +36,7 @@ TEST(BehaveConfig, DefaultsOn) {
   behave::Settings s;
   behave::Config bc = c.behave;
   bc.beacon_exclude_ports = {53};
-  behave::build_settings(bc, {}, s);
+  behave::build_settings(bc, nullptr, s);
   EXPECT_TRUE(s.beacon_excluded(53));
   EXPECT_TRUE(s.beacon_excluded(22));
   EXPECT_TRUE(s.beacon_excluded(3389));
@@ -84,17 +84,25 @@ TEST(BehaveConfig, Errors) {
 
 TEST(BehaveConfig, HomeNetAndAllowInSnapshot) {
   Config c;
-  ASSERT_EQ(load("vars:\n  address: {HOME_NET: \"[10.0.0.0/8,192.168.0.0/16,!10.1.0.0/16,$X]\"}\n"
+  ASSERT_EQ(load("vars:\n  address: {HOME_NET: \"[10.0.0.0/8,192.168.0.0/16,!10.1.0.0/16,$X]\", X: 172.16.1.0/24}\n"
                  "behaviour:\n  allow: [{src: 10.9.0.0/16, detectors: [scan]}]\n",
                  &c),
             "");
   auto s = build_snapshot(c, 1);
-  uint8_t a[16] = {}, b[16] = {};
+  uint8_t a[16] = {}, b[16] = {}, neg[16] = {}, var[16] = {};
   inet_pton(AF_INET, "192.168.3.4", a);
   inet_pton(AF_INET, "8.8.8.8", b);
-  EXPECT_EQ(s->behave.home_net.size(), 2u) << "negations and variables are skipped";
+  inet_pton(AF_INET, "10.1.2.3", neg);
+  inet_pton(AF_INET, "172.16.1.9", var);
+  // The rules' HOME_NET, negations and variables included.
   EXPECT_TRUE(s->behave.in_home(a, 4));
   EXPECT_FALSE(s->behave.in_home(b, 4));
+  EXPECT_FALSE(s->behave.in_home(neg, 4));
+  EXPECT_TRUE(s->behave.in_home(var, 4));
+  EXPECT_EQ(s->behave.in_home(a, 4), s->home_net.contains(a, 4));
+  // Not configured (or not parseable): exfiltration toward any destination.
+  Config none;
+  EXPECT_FALSE(build_snapshot(none, 1)->behave.in_home(a, 4));
   uint8_t c9[16] = {};
   inet_pton(AF_INET, "10.9.1.1", c9);
   EXPECT_TRUE(s->behave.allowed(behave::kScan, c9, b, 4, 80));

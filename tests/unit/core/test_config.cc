@@ -217,7 +217,8 @@ TEST(Config, RulesVarsStreamAndChecksum) {
                  "vars:\n  address: {HOME_NET: \"[198.18.0.0/15]\", $EXTERNAL_NET: any}\n"
                  "  port: {HTTP_PORTS: \"[80,8080]\"}\n"
                  "stream: {depth: 4096, max_ooo_bytes: 1000, midstream: false, sessions: 100}\n"
-                 "app_layer: {enabled: false, http_body_limit: 100}\n"
+                 "app_layer: {enabled: false, http_body_limit: 100, http_decompress_limit: 5000,"
+                 " http_decompress_streams: 3}\n"
                  "checksum: all\n", &c), "");
   // Input paths are relative to the configuration file's directory.
   const std::string d = testing::TempDir();
@@ -235,6 +236,8 @@ TEST(Config, RulesVarsStreamAndChecksum) {
   EXPECT_EQ(c.sessions, 100u);
   EXPECT_FALSE(c.app_layer);
   EXPECT_EQ(c.http_body_limit, 100u);
+  EXPECT_EQ(c.http_decompress_limit, 5000u);
+  EXPECT_EQ(c.http_decompress_streams, 3u);
   EXPECT_TRUE(c.checksum_validate);
   ASSERT_EQ(load("fast: {filename: /tmp/fast.log}\n", &c), "");
   EXPECT_EQ(c.fast_path, "/tmp/fast.log");

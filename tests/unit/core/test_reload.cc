@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "dataplane/core/reload.h"
+#include "dataplane/core/rules_setup.h"
 
 namespace spectre {
 namespace {
@@ -198,6 +199,75 @@ TEST_F(ReloadFixture, RuleReloadsCoalesceWhileQueued) {
   EXPECT_FALSE(rl->rules(true, 5, {"/nonexistent/x.rules"}, msg));
   EXPECT_NE(msg.find("cannot read rule file"), std::string::npos) << msg;
   unlink(cfg.rule_files[0].c_str());
+}
+
+// A rule set of which nothing loads: empty outcome without strict (no error,
+// a summary), refused with strict. Part loading: the part, strict refuses.
+TEST(LoadRuleset, NothingOrPartLoadsRunsUnlessStrict) {
+  const std::string bad = write_tmp("bad.rules",
+                                    "alert tcp any any -> any 80 (msg:\"x\"; lua:foo.lua; sid:1;)\n"
+                                    "alert tcp any any -> any 80 (msg:\"y\"; content:\"a\"; sid:abc;)\n");
+  const std::string part = write_tmp("part.rules",
+                                     "alert tcp any any -> any 80 (msg:\"x\"; lua:foo.lua; sid:1;)\n"
+                                     "alert tcp any any -> any 80 (msg:\"z\"; content:\"abc\"; sid:3;)\n");
+  const std::string empty = write_tmp("empty.rules", "# nothing here\n");
+  for (const std::string& f : {bad, empty}) {
+    Config c;
+    c.rule_files = {f};
+    std::string err, summary;
+    std::vector<std::string> msgs;
+    EXPECT_EQ(load_ruleset(c, 1, err, summary, &msgs), nullptr);
+    EXPECT_TRUE(err.empty()) << err;
+    EXPECT_NE(summary.find("0 active"), std::string::npos) << summary;
+    if (f == bad) {
+      EXPECT_EQ(msgs.size(), 2u);  // one reason per rule not loaded
+      EXPECT_NE(summary.find("1 skipped, 1 errors"), std::string::npos) << summary;
+    }
+    c.rules_strict = true;
+    summary.clear();
+    EXPECT_EQ(load_ruleset(c, 1, err, summary), nullptr);
+    EXPECT_FALSE(err.empty());
+  }
+  Config c;
+  c.rule_files = {part};
+  std::string err, summary;
+  auto rs = load_ruleset(c, 1, err, summary);
+  ASSERT_NE(rs, nullptr) << err;
+  EXPECT_EQ(ruleset_rule_count(*rs), 1u);
+  c.rules_strict = true;
+  EXPECT_EQ(load_ruleset(c, 1, err, summary), nullptr);
+  EXPECT_NE(err.find("strict"), std::string::npos) << err;
+  // An unreadable file stays fatal either way.
+  c.rules_strict = false;
+  c.rule_files = {"/nonexistent/x.rules"};
+  err.clear();
+  EXPECT_EQ(load_ruleset(c, 1, err, summary), nullptr);
+  EXPECT_NE(err.find("cannot read"), std::string::npos) << err;
+  for (const std::string& f : {bad, part, empty}) unlink(f.c_str());
+}
+
+// Reloads follow the start-up policy: nothing loads -> published as "no
+// rules" (not strict) or refused with the running rules kept (strict).
+TEST_F(ReloadFixture, RuleReloadOfNothingLoadingFollowsStrict) {
+  const std::string f = write_tmp("r2.rules", "alert tcp any any -> any 80 (msg:\"x\"; content:\"abc\"; sid:1;)\n");
+  cfg.rule_files = {f};
+  start();
+  std::string msg;
+  ASSERT_TRUE(rl->rules(false, 0, {}, msg));
+  ASSERT_TRUE(wait([&] { return io.rule_reloads.load() == 1; }));
+  ASSERT_NE(snaps->current()->rules, nullptr);
+  std::ofstream(f) << "alert tcp any any -> any 80 (msg:\"x\"; lua:foo.lua; sid:1;)\n";
+  cfg.rules_strict = true;
+  ASSERT_TRUE(rl->rules(false, 0, {}, msg));
+  ASSERT_TRUE(wait([&] { return io.reload_errors.load() == 1; }));
+  EXPECT_NE(snaps->current()->rules, nullptr);  // strict: the running rules stay
+  cfg.rules_strict = false;
+  ASSERT_TRUE(rl->rules(false, 0, {}, msg));
+  ASSERT_TRUE(wait([&] { return io.rule_reloads.load() == 2; }));
+  EXPECT_EQ(snaps->current()->rules, nullptr);  // not strict: runs without signatures
+  EXPECT_EQ(io.reload_errors.load(), 1u);
+  rl->drain();
+  unlink(f.c_str());
 }
 
 }  // namespace

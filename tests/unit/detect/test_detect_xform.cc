@@ -48,9 +48,9 @@ TEST(DetectXform, SuricataDocumentedExamples) {
   Pkt cli(6, 80, 40000);
   cli.p.app_proto = rules::AppProto::kHttp;
   cli.p.to_server = false;
-  EXPECT_EQ(h.app(cli.p, one(rules::kHttpResponseBody, "<script>window.navigate  \t(x)</script>")), (Sids{1}));
-  EXPECT_EQ(h.app(cli.p, one(rules::kHttpResponseBody, "window.navig ate(")), (Sids{1}));
-  EXPECT_EQ(h.app(cli.p, one(rules::kHttpResponseBody, "window.navigate;(")), (Sids{}));
+  EXPECT_EQ(h.app(cli.p, one(rules::kFileData, "<script>window.navigate  \t(x)</script>")), (Sids{1}));
+  EXPECT_EQ(h.app(cli.p, one(rules::kFileData, "window.navig ate(")), (Sids{1}));
+  EXPECT_EQ(h.app(cli.p, one(rules::kFileData, "window.navigate;(")), (Sids{}));
   Pkt dns(17, 5353, 53);
   dns.p.app_proto = rules::AppProto::kDns;
   EXPECT_EQ(h.app(dns.p, DnsQ("windows.update.microsoft.com").b), (Sids{2, 3}));

@@ -133,7 +133,7 @@ TEST(RulesBuffers, StickyForms) {
   }
   const std::pair<const char*, Buf> aliases[] = {
       {"dns_query", kDnsQuery}, {"tls_sni", kTlsSni}, {"ja3_hash", kJa3Hash}, {"ja3_string", kJa3String},
-      {"file_data", kHttpResponseBody}, {"file.data", kHttpResponseBody}, {"http_content_type", kHttpContentType},
+      {"file_data", kFileData}, {"file.data", kFileData}, {"http.server_body", kHttpResponseBody}, {"http_content_type", kHttpContentType},
       {"http_header_names", kHttpHeaderNames}, {"http_referer", kHttpReferer}};
   for (auto [name, b] : aliases) {
     Parsed p = opts(std::string(name) + "; content:\"x\";");

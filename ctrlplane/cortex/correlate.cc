@@ -1,0 +1,277 @@
+#include "ctrlplane/cortex/correlate.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace spectre::cortex {
+
+Member Member::of(const Detection& d, const AttackTable& t) {
+  Member m;
+  m.ts = d.ts_ns;
+  bool rev = t.outbound(d.tactic);
+  m.attacker = addr_val(rev ? d.dst : d.src, d.ip_ver);
+  m.victim = addr_val(rev ? d.src : d.dst, d.ip_ver);
+  m.gid = d.gid;
+  m.sid = d.sid;
+  m.technique = d.technique;
+  m.tactic = d.tactic;
+  m.severity = d.severity;
+  m.kind = d.kind;
+  size_t n = std::min(d.msg.size(), sizeof m.msg - 1);
+  std::memcpy(m.msg, d.msg.data(), n);
+  m.msg[n] = 0;
+  std::string_view tag = d.kind == Kind::kMl ? d.ml_class : d.detector;
+  n = std::min(tag.size(), sizeof m.tag - 1);
+  std::memcpy(m.tag, tag.data(), n);
+  m.tag[n] = 0;
+  return m;
+}
+
+bool Correlator::Key::operator==(const Key& o) const {
+  if (corr != o.corr || n != o.n) return false;
+  for (uint8_t i = 0; i < n; i++)
+    if (v[i] != o.v[i]) return false;
+  return true;
+}
+
+size_t Correlator::KeyHash::operator()(const Key& k) const {
+  uint64_t h = 0x9e3779b97f4a7c15ull * (k.corr + 1);
+  for (uint8_t i = 0; i < k.n; i++) h = (h ^ ValHash()(k.v[i])) * 0xff51afd7ed558ccdull;
+  return size_t(h ^ (h >> 31));
+}
+
+size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Key) + 2 * sizeof(int32_t); }
+
+Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_groups)
+    : rs_(rs), t_(t), pool_(std::max<uint32_t>(max_groups, 16)), keys_(pool_.size()) {
+  free_.reserve(pool_.size());
+  for (int32_t i = int32_t(pool_.size()) - 1; i >= 0; i--) free_.push_back(i);
+  size_t n = 1;
+  while (n < 2 * pool_.size()) n <<= 1;
+  index_.assign(n, -1);
+  mask_ = n - 1;
+}
+
+// Slot of k in the index (found: returns the group), else the empty slot that ends the probe.
+int32_t Correlator::find(const Key& k, size_t& pos) const {
+  for (pos = KeyHash()(k) & mask_;; pos = (pos + 1) & mask_) {
+    int32_t g = index_[pos];
+    if (g < 0 || keys_[size_t(g)] == k) return g;
+  }
+}
+
+// Backward-shift deletion keeps every probe sequence unbroken.
+void Correlator::index_erase(size_t pos) {
+  index_[pos] = -1;
+  for (size_t j = (pos + 1) & mask_; index_[j] >= 0; j = (j + 1) & mask_) {
+    size_t home = KeyHash()(keys_[size_t(index_[j])]) & mask_;
+    bool movable = pos <= j ? (home <= pos || home > j) : (home <= pos && home > j);
+    if (movable) {
+      index_[pos] = index_[j];
+      index_[j] = -1;
+      pos = j;
+    }
+  }
+}
+
+void Correlator::unlink(int32_t i) {
+  Group& g = pool_[size_t(i)];
+  (g.prev >= 0 ? pool_[size_t(g.prev)].next : head_) = g.next;
+  (g.next >= 0 ? pool_[size_t(g.next)].prev : tail_) = g.prev;
+  g.prev = g.next = -1;
+}
+
+void Correlator::link_tail(int32_t i) {
+  Group& g = pool_[size_t(i)];
+  g.prev = tail_;
+  g.next = -1;
+  (tail_ >= 0 ? pool_[size_t(tail_)].next : head_) = i;
+  tail_ = i;
+}
+
+void Correlator::release(int32_t i) {
+  unlink(i);
+  size_t pos;
+  if (find(keys_[size_t(i)], pos) == i) index_erase(pos);
+  free_.push_back(i);
+}
+
+int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
+  size_t pos;
+  int32_t hit = find(k, pos);
+  if (hit >= 0) {
+    unlink(hit);
+    link_tail(hit);
+    return hit;
+  }
+  // Drop up to two idle groups from the LRU head (their window has passed).
+  for (int n = 0; n < 2 && head_ >= 0; n++) {
+    const Group& h = pool_[size_t(head_)];
+    if (h.last_ts + rs_.correlations[h.corr].timespan_ns >= now) break;
+    release(head_);
+    ctr.groups_expired++;
+  }
+  if (free_.empty()) {
+    release(head_);
+    ctr.groups_evicted++;
+  }
+  int32_t i = free_.back();
+  free_.pop_back();
+  Group& g = pool_[size_t(i)];
+  g.corr = k.corr;
+  g.nkey = k.n;
+  std::copy(k.v, k.v + k.n, g.key);
+  g.nmem = g.mem_head = g.nslots = 0;
+  std::memset(g.ts, 0, sizeof g.ts);
+  std::memset(g.vh, 0, sizeof g.vh);
+  keys_[size_t(i)] = k;
+  find(k, pos);  // releases above may have moved the probe's end
+  index_[pos] = i;
+  link_tail(i);
+  ctr.groups_created++;
+  return i;
+}
+
+void Correlator::process(const Detection& d) {
+  ctr.events++;
+  uint32_t masks[64] = {};
+  uint16_t touched[64];
+  int nt = 0;
+  for (size_t si = 0; si < rs_.selectors.size(); si++) {
+    if (!rs_.selectors[si].matches(d, t_)) continue;
+    ctr.selector_hits++;
+    for (auto [ci, ri] : rs_.sel_users[si]) {
+      if (ci >= 64) continue;
+      if (!masks[ci]) touched[nt++] = ci;
+      masks[ci] |= 1u << ri;
+    }
+  }
+  std::sort(touched, touched + nt);
+  for (int i = 0; i < nt; i++) update(touched[i], d, nullptr, masks[touched[i]]);
+}
+
+void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint32_t ref_mask) {
+  const Correlation& c = rs_.correlations[ci];
+  auto fv = [&](const FieldRef& f) { return f.slot >= 0 && key_in ? key_in[f.slot] : field_value(d, f.field, t_); };
+  // The same detection may belong to different groups through different
+  // referenced rules (aliases): one update per distinct key.
+  Key keys[kMaxRefs];
+  Val vals[kMaxRefs];
+  for (uint32_t ri = 0; ri < c.refs.size(); ri++) {
+    if (!(ref_mask >> ri & 1)) continue;
+    keys[ri].corr = ci;
+    keys[ri].n = uint8_t(c.group_by.size());
+    for (size_t g = 0; g < c.group_by.size(); g++) keys[ri].v[g] = fv(c.refs[ri].group[g]);
+    if (c.type == CorrType::kValueCount) vals[ri] = fv(c.refs[ri].value);
+  }
+  uint32_t todo = ref_mask;
+  while (todo) {
+    uint32_t first = uint32_t(__builtin_ctz(todo)), sub = 0;
+    for (uint32_t ri = first; ri < c.refs.size(); ri++)
+      if ((todo >> ri & 1) && keys[ri] == keys[first]) sub |= 1u << ri;
+    todo &= ~sub;
+    int32_t gi = find_or_make(keys[first], d.ts_ns);
+    Group& g = pool_[size_t(gi)];
+    g.last_ts = std::max(g.last_ts, d.ts_ns);
+    g.mem[g.mem_head] = Member::of(d, t_);
+    g.mem_head = uint8_t((g.mem_head + 1) % kGroupMembers);
+    if (g.nmem < kGroupMembers) g.nmem++;
+    uint64_t count = 0;
+    if (!evaluate(c, g, d.ts_ns, sub, vals, count)) continue;
+    ctr.matches++;
+    Match m{&c, ci, &g, &d, {}, g.nmem, count};
+    for (uint8_t k = 0; k < g.nmem; k++)
+      m.members[k] = g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
+    for (uint8_t k = 1; k < m.nmembers && k < kGroupMembers; k++)  // insertion sort by time (at most 8)
+      for (uint8_t j = k; j > 0 && m.members[j].ts < m.members[j - 1].ts; j--) std::swap(m.members[j], m.members[j - 1]);
+    Val key[kMaxGroupBy];
+    std::copy(g.key, g.key + g.nkey, key);
+    // Like Sigma back ends' "reset" action: a match starts the group over.
+    g.nmem = g.mem_head = g.nslots = 0;
+    std::memset(g.ts, 0, sizeof g.ts);
+    std::memset(g.vh, 0, sizeof g.vh);
+    if (on_match_) on_match_(m);
+    if (depth_ < 16) {  // rules referring to this one (the set is acyclic; 16 bounds the chain)
+      depth_++;
+      for (auto [cj, rj] : rs_.corr_users[ci]) update(cj, d, key, 1u << rj);
+      depth_--;
+    }
+  }
+}
+
+namespace {
+// Keeps the latest times of one slot range: t replaces the oldest (or a free 0).
+void keep_latest(uint64_t* ts, size_t n, uint64_t t) {
+  size_t slot = 0;
+  for (size_t i = 1; i < n; i++)
+    if (ts[i] < ts[slot]) slot = i;
+  if (ts[slot] < t) ts[slot] = t;
+}
+}  // namespace
+
+// Windows are anchored at the group's newest detection time, not at arrival:
+// the data plane's workers run at different paces, so a detection may arrive
+// after later ones (e.g. a flow record at expiry, an owner's behaviour alert).
+bool Correlator::evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t sub, const Val* vals, uint64_t& count) {
+  const uint64_t span = c.timespan_ns, anchor = g.last_ts;
+  const uint64_t lo = anchor > span ? anchor - span : 0;  // window [newest - timespan, newest], both ends in
+  auto in = [&](uint64_t x) { return x != 0 && x >= lo; };
+  count = 0;
+  switch (c.type) {
+    case CorrType::kEventCount:  // one event however many referenced rules it matched
+      keep_latest(g.ts, kGroupSlots, t);
+      for (uint64_t x : g.ts) count += in(x);
+      break;
+    case CorrType::kValueCount: {
+      for (uint32_t ri = 0; ri < c.refs.size(); ri++) {
+        if (!(sub >> ri & 1)) continue;
+        uint64_t h = ValHash()(vals[ri]) | 1;  // 0 marks a free slot
+        size_t slot = kGroupSlots;
+        for (size_t i = 0; i < kGroupSlots && slot == kGroupSlots; i++)
+          if (g.vh[i] == h) slot = i;
+        if (slot == kGroupSlots) {  // new value: a free or the stalest slot
+          slot = 0;
+          for (size_t i = 1; i < kGroupSlots; i++)
+            if (g.ts[i] < g.ts[slot]) slot = i;
+          g.vh[slot] = h;
+          g.ts[slot] = 0;
+        }
+        g.ts[slot] = std::max(g.ts[slot], t);
+      }
+      for (uint64_t x : g.ts) count += in(x);
+      break;
+    }
+    case CorrType::kTemporal:
+      for (uint32_t ri = 0; ri < c.refs.size(); ri++)
+        if (sub >> ri & 1) g.ts[ri] = std::max(g.ts[ri], t);
+      for (uint32_t ri = 0; ri < c.refs.size(); ri++) count += in(g.ts[ri]);
+      break;
+    case CorrType::kTemporalOrdered: {
+      // The latest K times per rule; a chain t0 <= t1 <= ... with t_last - t0 <=
+      // timespan is searched over them (K = 32 / rules: at most 8 x 4 x 8 steps).
+      const size_t n = c.refs.size(), k = kGroupSlots / n;
+      for (uint32_t ri = 0; ri < n; ri++)
+        if (sub >> ri & 1) keep_latest(g.ts + ri * k, k, t);
+      for (size_t a = 0; a < k; a++) {
+        uint64_t s = g.ts[a], prev = s;
+        if (!s) continue;
+        uint64_t len = 1;
+        for (size_t ri = 1; ri < n; ri++) {
+          uint64_t best = 0;
+          for (size_t j = 0; j < k; j++) {
+            uint64_t x = g.ts[ri * k + j];
+            if (x && x >= prev && x - s <= span && (!best || x < best)) best = x;
+          }
+          if (!best) break;
+          prev = best;
+          len++;
+        }
+        count = std::max(count, len);
+      }
+      break;
+    }
+  }
+  return count > 0 && c.cond.holds(count);
+}
+
+}  // namespace spectre::cortex

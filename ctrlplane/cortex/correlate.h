@@ -1,0 +1,99 @@
+// Cortex correlation engine: runs the RuleSet over detections in arrival order,
+// with event time from the detections (offline runs are deterministic).
+// State per (correlation, group-by value) lives in a fixed pool with an LRU:
+// a full pool evicts the least recently updated group (counted). One thread.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "ctrlplane/cortex/rules.h"
+
+namespace spectre::cortex {
+
+// A detection as remembered by a group or an incident (no pointers into the source).
+struct Member {
+  uint64_t ts = 0;
+  Val attacker, victim;
+  uint32_t gid = 0, sid = 0;
+  uint16_t technique = 0;
+  uint8_t tactic = 0, severity = 3;
+  Kind kind = Kind::kSignature;
+  char msg[47] = {};
+  char tag[24] = {};               // behaviour detector or ML class
+  static Member of(const Detection& d, const AttackTable& t);
+};
+
+constexpr size_t kGroupSlots = kMaxCountBound + 1;
+constexpr size_t kGroupMembers = 8;
+
+struct Group {
+  Val key[kMaxGroupBy];
+  uint64_t last_ts = 0;
+  uint16_t corr = 0;
+  uint8_t nkey = 0, nmem = 0, mem_head = 0, nslots = 0;
+  // event_count: times; value_count: (value hash, time); temporal: time per
+  // rule; temporal_ordered: the latest 32/rules times of each rule.
+  uint64_t ts[kGroupSlots];
+  uint64_t vh[kGroupSlots];
+  Member mem[kGroupMembers];  // the latest contributing detections
+  int32_t prev = -1, next = -1;
+};
+
+// A correlation that matched: its group, the detection that completed it and
+// the detections that contributed (oldest first).
+struct Match {
+  const Correlation* rule;
+  uint16_t corr;
+  const Group* group;
+  const Detection* trigger;
+  Member members[kGroupMembers];  // oldest first (no allocation per match)
+  uint8_t nmembers;
+  uint64_t count;  // the value the condition held on
+};
+
+struct CorrCounters {
+  uint64_t events = 0, selector_hits = 0, matches = 0, groups_created = 0, groups_evicted = 0, groups_expired = 0;
+};
+
+class Correlator {
+ public:
+  Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_groups);
+  using OnMatch = std::function<void(const Match&)>;
+  void set_on_match(OnMatch f) { on_match_ = std::move(f); }
+  void process(const Detection& d);
+  CorrCounters ctr;
+  size_t groups_in_use() const { return pool_.size() - free_.size(); }
+  static size_t group_bytes();  // a group with its key and index slots
+
+ private:
+  struct Key {
+    Val v[kMaxGroupBy];
+    uint16_t corr;
+    uint8_t n;
+    bool operator==(const Key& o) const;
+  };
+  struct KeyHash { size_t operator()(const Key& k) const; };
+  // One event (a detection or a match of a referenced correlation) for one correlation.
+  void update(uint16_t ci, const Detection& d, const Val* key_in, uint32_t ref_mask);
+  int32_t find_or_make(const Key& k, uint64_t now);
+  void unlink(int32_t i);
+  void link_tail(int32_t i);
+  void release(int32_t i);
+  bool evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t ref_mask, const Val* vals, uint64_t& count);
+  const RuleSet& rs_;
+  const AttackTable& t_;
+  std::vector<Group> pool_;
+  std::vector<int32_t> free_;
+  std::vector<Key> keys_;
+  // Open addressing (linear probing, 2 slots per group, -1 empty): no allocation per group.
+  std::vector<int32_t> index_;
+  size_t mask_ = 0;
+  int32_t find(const Key& k, size_t& pos) const;
+  void index_erase(size_t pos);
+  int32_t head_ = -1, tail_ = -1;
+  OnMatch on_match_;
+  int depth_ = 0;
+};
+
+}  // namespace spectre::cortex

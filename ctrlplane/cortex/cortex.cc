@@ -1,0 +1,226 @@
+#include "ctrlplane/cortex/cortex.h"
+
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "dataplane/core/yaml_reader.h"
+
+namespace spectre::cortex {
+
+struct Embedded { const char* name; std::string_view text; };
+extern const Embedded kEmbedded[];
+
+std::string_view embedded(std::string_view name) {
+  for (const Embedded* e = kEmbedded; e->name; e++)
+    if (name == e->name) return e->text;
+  return {};
+}
+
+namespace {
+
+bool read_file(const std::string& path, std::string& out, std::string& err) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    err = fmt::format("{}: cannot open", path);
+    return false;
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+// A shipped file, or the named one. `shown` names it in errors.
+bool text_of(const std::string& path, const char* builtin, std::string& text, std::string& shown, std::string& err) {
+  if (path.empty()) {
+    text = std::string(embedded(builtin));
+    shown = fmt::format("(built-in) ctrlplane/cortex/{}", builtin);
+    return true;
+  }
+  shown = path;
+  return read_file(path, text, err);
+}
+
+std::string iso(uint64_t ns) {
+  time_t s = time_t(ns / 1000000000ull);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, (ns / 1000) % 1000000);
+}
+
+bool parse_span(YamlReader& L, const YAML::Node& n, uint64_t& ns) {
+  std::string s;
+  if (!L.str(n, s) || s.size() < 2) return L.fail(n, "expected a duration such as 30m, 1h");
+  uint64_t mul = s.back() == 's' ? 1 : s.back() == 'm' ? 60 : s.back() == 'h' ? 3600 : s.back() == 'd' ? 86400 : 0;
+  char* end = nullptr;
+  uint64_t v = strtoull(s.c_str(), &end, 10);
+  if (!mul || end != s.c_str() + s.size() - 1 || !v) return L.fail(n, "expected a duration such as 30m, 1h");
+  ns = v * mul * 1000000000ull;
+  return true;
+}
+
+}  // namespace
+
+bool parse_config(const YAML::Node& n, const std::string& path, const std::string& dir, Config& c, std::string& err) {
+  YamlReader L{path, err};
+  auto rel = [&](std::string p) { return p.empty() || p[0] == '/' || dir.empty() ? p : dir + "/" + p; };
+  return L.each(n, "incidents", [&](const std::string& k, const YAML::Node& v) {
+    if (k == "enabled") return L.boolean(v, c.enabled);
+    if (k == "rules") {
+      c.rule_files.clear();
+      if (!L.strs(v, c.rule_files)) return false;
+      for (auto& f : c.rule_files) f = rel(f);
+      return true;
+    }
+    if (k == "mapping") return L.str(v, c.mapping_file) && (c.mapping_file = rel(c.mapping_file), true);
+    if (k == "attack_table") return L.str(v, c.attack_table) && (c.attack_table = rel(c.attack_table), true);
+    if (k == "max_groups") return L.u32(v, c.max_groups, 16, 1u << 24);
+    if (k == "max_open") return L.u32(v, c.limits.max_open, 1, 1u << 20);
+    if (k == "max_members") return L.u32(v, c.limits.max_members, 1, 4096);
+    if (k == "close_idle") return parse_span(L, v, c.limits.close_idle_ns);
+    if (k == "weights")
+      return L.each(v, "incidents.weights", [&](const std::string& wk, const YAML::Node& wv) {
+        double* w = wk == "signatures" ? &c.reflex.w_signature : wk == "anomaly" ? &c.reflex.w_anomaly
+                    : wk == "correlation" ? &c.reflex.w_correlation : wk == "context" ? &c.reflex.w_context : nullptr;
+        return w && L.num(wv, *w, 0, 1);
+      });
+    if (k == "levels")
+      return L.each(v, "incidents.levels", [&](const std::string& lk, const YAML::Node& lv) {
+        double* t = lk == "low" ? &c.reflex.t_low : lk == "medium" ? &c.reflex.t_medium
+                    : lk == "high" ? &c.reflex.t_high : lk == "critical" ? &c.reflex.t_critical : nullptr;
+        return t && L.num(lv, *t, 0, 100);
+      });
+    return false;
+  });
+}
+
+std::unique_ptr<Cortex> Cortex::create(const Config& c, std::string& err) {
+  std::unique_ptr<Cortex> x(new Cortex);
+  x->cfg_ = c;
+  std::string text, shown;
+  if (!text_of(c.attack_table, "attack/enterprise.tsv", text, shown, err) || !x->table_.load(text, shown, err))
+    return nullptr;
+  x->mapper_ = std::make_unique<Mapper>(x->table_);
+  if (!text_of(c.mapping_file, "tables/mapping.yaml", text, shown, err) || !x->mapper_->load(text, shown, err))
+    return nullptr;
+  x->mapper_->load_classification(embedded("classification.config"));
+  std::vector<std::string> files = c.rule_files;
+  if (files.empty()) files.push_back("");
+  for (auto& f : files)
+    if (!text_of(f, "rules/default.yaml", text, shown, err) || !x->rules_.add(text, shown, x->table_, err))
+      return nullptr;
+  if (!x->rules_.finish(err)) return nullptr;
+  if (x->rules_.correlations.size() > 64) {
+    err = "more than 64 correlation rules";
+    return nullptr;
+  }
+  x->corr_ = std::make_unique<Correlator>(x->rules_, x->table_, c.max_groups);
+  x->inc_ = std::make_unique<Incidents>(x->rules_, x->table_, c.limits, c.reflex);
+  x->corr_->set_on_match([p = x.get()](const Match& m) { p->inc_->on_match(m); });
+  x->inc_->set_emit([p = x.get()](const Incident& i, const char* ev, const char* why) {
+    if (p->sink_) p->sink_(p->format(i, ev, why));
+  });
+  return x;
+}
+
+void Cortex::ingest(Detection& d) {
+  if (d.kind == Kind::kFlow) {
+    flows_++;
+    d.tactic = 0;
+    d.technique = 0;
+  } else {
+    detections_++;
+    mapper_->map(d);
+  }
+  now_ = std::max(now_, d.ts_ns);
+  inc_->on_detection(d);
+  if (d.kind != Kind::kFlow || rules_.uses_flows) corr_->process(d);
+  inc_->advance(now_);
+}
+
+void Cortex::finish() { inc_->close_all("end_of_input"); }
+
+std::string Cortex::format(const Incident& inc, const char* event, const char* reason) const {
+  using J = nlohmann::ordered_json;
+  J o;
+  o["timestamp"] = iso(inc.last_seen);
+  o["event_type"] = "incident";
+  J i;
+  i["incident_id"] = inc.id;
+  i["event"] = event;
+  if (reason && *reason) i["closed_reason"] = reason;
+  i["status"] = inc.status;
+  i["entity"] = inc.by == IncidentBy::kAttacker ? "attacker" : inc.by == IncidentBy::kVictim ? "victim" : "pair";
+  i["first_seen"] = iso(inc.first_seen);
+  i["last_seen"] = iso(inc.last_seen);
+  J att = J::array(), vic = J::array();
+  for (auto& a : inc.attackers) att.push_back(val_addr_str(a));
+  for (auto& v : inc.victims) vic.push_back(val_addr_str(v));
+  i["entities"] = {{"attackers", att}, {"victims", vic}};
+  J det;
+  for (int k = 0; k < kDetectionKinds; k++) det[kind_name(Kind(k))] = inc.counts[k];
+  det["total"] = inc.members_total - inc.flows;
+  det["flows"] = inc.flows;
+  i["detections"] = det;
+  J sids = J::array();
+  for (auto& [g, s] : inc.sids) sids.push_back(g == 1 ? J(s) : J(fmt::format("{}:{}", g, s)));
+  i["signature_ids"] = sids;
+  i["ml_classes"] = inc.ml_classes;
+  i["behaviours"] = inc.behaviours;
+  J tac = J::array(), tech = J::array();
+  for (auto& [t, ts] : inc.tactics)
+    tac.push_back({{"id", table_.tactics[t].id}, {"name", table_.tactics[t].name}, {"first_seen", iso(ts)}});
+  for (auto& [t, ts] : inc.techniques)
+    tech.push_back({{"id", table_.techniques[t].id}, {"name", table_.techniques[t].name}, {"first_seen", iso(ts)}});
+  i["mitre"] = {{"attack_version", table_.version}, {"tactics", tac}, {"techniques", tech}};
+  J rules = J::array();
+  for (auto& [ci, n] : inc.rules)
+    rules.push_back({{"name", rules_.correlations[ci].name}, {"title", rules_.correlations[ci].title}, {"matches", n}});
+  i["correlations"] = rules;
+  i["campaign_id"] = inc.campaign;
+  const Risk& r = inc.risk;
+  i["risk"] = {{"score", r.score}, {"level", risk_level_name(r.level)}, {"confidence", r.confidence},
+               {"components", {{"signatures", r.signature}, {"anomaly", r.anomaly}, {"correlation", r.correlation},
+                               {"context", r.context}}}};
+  i["intel"] = J::array();
+  i["assets"] = J::array();
+  i["explanation"] = {{"summary", inc_->summary(inc)}, {"steps", inc_->explain(inc)}};
+  i["response"] = nullptr;  // playbooks: not yet
+  J mem = J::array();
+  for (const Member& m : inc.members) {
+    J e = {{"timestamp", iso(m.ts)}, {"kind", kind_name(m.kind)}, {"attacker", val_addr_str(m.attacker)},
+           {"victim", val_addr_str(m.victim)}};
+    if (m.kind == Kind::kSignature || m.kind == Kind::kMl || m.kind == Kind::kBehaviour)
+      e["signature_id"] = m.sid, e["gid"] = m.gid;
+    if (m.technique) e["technique"] = table_.techniques[m.technique].id;
+    if (m.tactic) e["tactic"] = table_.tactics[m.tactic].id;
+    e["signature"] = std::string(m.msg);
+    mem.push_back(e);
+  }
+  i["members"] = mem;
+  i["members_dropped"] = inc.members_total - inc.members.size();
+  o["incident"] = i;
+  return o.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string Cortex::report() const {
+  const auto& cc = corr_->ctr;
+  const auto& ic = inc_->ctr;
+  std::string s = fmt::format(
+      "  incidents: {} detections ({} mapped to ATT&CK {}, {} unmapped), {} flows; {} correlation matches; "
+      "incidents {} opened, {} closed, {} evicted, {} level changes, {} campaigns; groups {} in use of {}, {} evicted, "
+      "{} expired ({} B each); incident ~{} B each\n",
+      detections_, mapper_->mapped, table_.version, mapper_->unmapped_total, flows_, cc.matches, ic.opened, ic.closed,
+      ic.evicted, ic.level_changes, ic.campaigns, corr_->groups_in_use(), cfg_.max_groups, cc.groups_evicted,
+      cc.groups_expired, Correlator::group_bytes(), Incidents::kIncidentBytes);
+  for (auto& [k, u] : mapper_->unmapped)
+    s += fmt::format("    unmapped {}:{} x{}: {} ({})\n", k.first, k.second, u.count, u.msg, u.reason);
+  return s;
+}
+
+}  // namespace spectre::cortex

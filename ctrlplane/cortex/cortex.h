@@ -1,0 +1,70 @@
+// Cortex and Reflex as one object: detections in (Detection, the port), EVE
+// "incident" records out. Used by the data plane's event writer thread
+// (never a worker) and, later, by spectre-cp. Not thread-safe: one caller.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ctrlplane/cortex/incident.h"
+
+namespace YAML { class Node; }
+
+namespace spectre::cortex {
+
+struct Config {
+  bool enabled = true;
+  std::vector<std::string> rule_files;   // correlation rules; empty: the shipped rules/default.yaml
+  std::string mapping_file;              // empty: the shipped tables/mapping.yaml
+  std::string attack_table;              // empty: the shipped attack/enterprise.tsv
+  uint32_t max_groups = 16384;           // correlation group states
+  IncidentLimits limits;
+  ReflexConfig reflex;
+};
+
+// The `incidents:` map of spectre.yaml (relative paths against `dir`); errors "path:line: message".
+bool parse_config(const YAML::Node& n, const std::string& path, const std::string& dir, Config& c, std::string& err);
+
+// A shipped file by name ("attack/enterprise.tsv", "tables/mapping.yaml",
+// "rules/default.yaml", "classification.config"); empty if unknown.
+std::string_view embedded(std::string_view name);
+
+class Cortex {
+ public:
+  // Null and err ("file:line: message") when a table or rule file is bad.
+  static std::unique_ptr<Cortex> create(const Config& c, std::string& err);
+  // One detection or flow (kFlow). Maps it onto ATT&CK, joins open incidents,
+  // runs the correlation rules; incident records go to the sink.
+  void ingest(Detection& d);
+  // End of input: closes every open incident.
+  void finish();
+  // Each EVE line (no newline) is handed to the sink as it is made.
+  using Sink = std::function<void(std::string_view line)>;
+  void set_sink(Sink s) { sink_ = std::move(s); }
+  bool wants_flows() const { return rules_.uses_flows; }
+  // Counters, unmapped detections (like --rules-report), state sizes.
+  std::string report() const;
+  const Mapper& mapper() const { return *mapper_; }
+  const Correlator& correlator() const { return *corr_; }
+  const Incidents& incidents() const { return *inc_; }
+  const AttackTable& attack() const { return table_; }
+  const RuleSet& rules() const { return rules_; }
+  uint64_t detections() const { return detections_; }
+  std::string format(const Incident& inc, const char* event, const char* reason) const;
+
+ private:
+  Cortex() = default;
+  Config cfg_;
+  AttackTable table_;
+  RuleSet rules_;
+  std::unique_ptr<Mapper> mapper_;
+  std::unique_ptr<Correlator> corr_;
+  std::unique_ptr<Incidents> inc_;
+  Sink sink_;
+  uint64_t detections_ = 0, flows_ = 0, now_ = 0;
+};
+
+}  // namespace spectre::cortex

@@ -1,0 +1,270 @@
+#include "ctrlplane/cortex/incident.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace spectre::cortex {
+
+namespace {
+const char* const kRiskLevels[] = {"info", "low", "medium", "high", "critical"};
+double sev_score(uint8_t sev) { return sev <= 1 ? 100 : sev == 2 ? 75 : sev == 3 ? 50 : 25; }
+double level_score(Level l) {
+  static const double k[] = {20, 40, 60, 80, 100};
+  return k[uint8_t(l) % 5];
+}
+template <typename T>
+bool has(const std::vector<T>& v, const T& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+}  // namespace
+
+const char* risk_level_name(RiskLevel l) { return kRiskLevels[uint8_t(l) % 5]; }
+
+// Symmetric: a pair is the same whichever end plays the attacker in a detection.
+Val pair_val(const Val& a, const Val& v) {
+  bool lt = a.hi < v.hi || (a.hi == v.hi && a.lo < v.lo);
+  const Val& x = lt ? a : v;
+  const Val& y = lt ? v : a;
+  return Val{x.hi * 0x9e3779b97f4a7c15ull ^ y.hi, x.lo * 0xc2b2ae3d27d4eb4full ^ (y.lo + 0x165667b19e3779f9ull)};
+}
+
+Incidents::Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc)
+    : rs_(rs), t_(t), lim_(lim), rc_(rc) {}
+
+Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
+  auto& m = by == IncidentBy::kAttacker ? by_attacker_ : by == IncidentBy::kVictim ? by_victim_ : by_pair_;
+  auto it = m.find(by == IncidentBy::kAttacker ? a : by == IncidentBy::kVictim ? v : pair_val(a, v));
+  if (it == m.end()) return nullptr;
+  auto inc = open_.find(it->second);
+  return inc == open_.end() ? nullptr : &inc->second;
+}
+
+void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe) {
+  // A detection reaches an incident through a match and through its entity: count it once.
+  if (dedupe)
+    for (const Member& x : inc.members)
+      if (x.ts == m.ts && x.sid == m.sid && x.gid == m.gid && x.kind == m.kind && x.attacker == m.attacker) return;
+  inc.members_total++;
+  if (m.kind != Kind::kFlow && uint8_t(m.kind) < kDetectionKinds) inc.counts[uint8_t(m.kind)]++;
+  inc.first_seen = inc.first_seen ? std::min(inc.first_seen, m.ts) : m.ts;
+  inc.last_seen = std::max(inc.last_seen, m.ts);
+  if (inc.members.size() < lim_.max_members) {
+    auto pos = std::upper_bound(inc.members.begin(), inc.members.end(), m.ts,
+                                [](uint64_t ts, const Member& x) { return ts < x.ts; });
+    inc.members.insert(pos, m);
+  } else {
+    ctr.member_overflow++;
+  }
+  auto note = [&](auto& list, auto id) {  // (id, first seen), kept in time order
+    if (!id) return;
+    for (auto& e : list)
+      if (e.first == id) {
+        if (m.ts >= e.second) return;
+        e.second = m.ts;  // seen earlier than thought (late arrival)
+        std::stable_sort(list.begin(), list.end(), [](auto& x, auto& y) { return x.second < y.second; });
+        return;
+      }
+    if (list.size() >= lim_.max_list) return;
+    list.push_back({id, m.ts});
+    std::stable_sort(list.begin(), list.end(), [](auto& x, auto& y) { return x.second < y.second; });
+  };
+  note(inc.tactics, m.tactic);
+  note(inc.techniques, m.technique);
+  if (m.kind == Kind::kSignature && inc.sids.size() < lim_.max_list && !has(inc.sids, std::make_pair(m.gid, m.sid)))
+    inc.sids.push_back({m.gid, m.sid});
+  if (m.kind == Kind::kFlow) {  // context (a long session, an upload): no roles, no stage
+    inc.flows++;
+    return;
+  }
+  if (inc.attackers.size() < lim_.max_list && !has(inc.attackers, m.attacker)) inc.attackers.push_back(m.attacker);
+  if (inc.victims.size() < lim_.max_list && !has(inc.victims, m.victim)) inc.victims.push_back(m.victim);
+  uint8_t k = uint8_t(m.kind);
+  if (m.kind == Kind::kSignature) inc.max_sig = std::max(inc.max_sig, sev_score(m.severity));
+  if (m.kind == Kind::kBehaviour) inc.max_anomaly = std::max(inc.max_anomaly, sev_score(m.severity));
+  if (d && d->kind == Kind::kMl) inc.max_anomaly = std::max(inc.max_anomaly, 100.0 * d->confidence);
+  if (d && k < kDetectionKinds) inc.max_conf[k] = std::max(inc.max_conf[k], double(d->confidence));
+  else if (k < kDetectionKinds && !d)  // a member known only from a match: the kind's default confidence
+    inc.max_conf[k] = std::max(inc.max_conf[k], m.kind == Kind::kSignature ? (m.severity <= 2 ? 0.7 : 0.5) : 0.6);
+  auto& tags = m.kind == Kind::kMl ? inc.ml_classes : inc.behaviours;
+  if ((m.kind == Kind::kMl || m.kind == Kind::kBehaviour) && m.tag[0] && tags.size() < 8 &&
+      !has(tags, std::string(m.tag)))
+    tags.emplace_back(m.tag);
+}
+
+void Incidents::on_match(const Match& m) {
+  const Correlation& c = *m.rule;
+  if (c.incident == IncidentBy::kNone) return;
+  Member trig = Member::of(*m.trigger, t_);
+  Incident* inc = lookup(c.incident, trig.attacker, trig.victim);
+  bool fresh = !inc;
+  if (fresh) {
+    if (open_.size() >= lim_.max_open) {  // the least recently seen goes
+      auto old = std::min_element(open_.begin(), open_.end(),
+                                  [](auto& x, auto& y) { return x.second.last_seen < y.second.last_seen; });
+      ctr.evicted++;
+      close(old->first, "evicted");
+    }
+    uint64_t id = next_id_++;
+    inc = &open_[id];
+    inc->id = id;
+    inc->by = c.incident;
+    inc->attacker = trig.attacker;
+    inc->victim = trig.victim;
+    // Campaign: the attacker's earlier campaign, else the campaign in which this
+    // attacker was a victim (it moved laterally), else a new one.
+    auto ca = campaign_of_attacker_.find(trig.attacker);
+    auto cv = campaign_of_victim_.find(trig.attacker);
+    inc->campaign = ca != campaign_of_attacker_.end() ? ca->second : cv != campaign_of_victim_.end() ? cv->second : id;
+    if (inc->campaign == id) ctr.campaigns++;
+    if (campaign_of_attacker_.size() < (1u << 20)) campaign_of_attacker_.emplace(trig.attacker, inc->campaign);
+    if (campaign_of_victim_.size() < (1u << 20)) campaign_of_victim_.emplace(trig.victim, inc->campaign);
+    auto& idx = c.incident == IncidentBy::kAttacker ? by_attacker_ : c.incident == IncidentBy::kVictim ? by_victim_ : by_pair_;
+    idx[c.incident == IncidentBy::kAttacker ? trig.attacker : c.incident == IncidentBy::kVictim
+                                                                   ? trig.victim : pair_val(trig.attacker, trig.victim)] = id;
+    ctr.opened++;
+  }
+  for (uint8_t k = 0; k < m.nmembers; k++) {
+    const Member& mm = m.members[k];
+    bool trig = mm.ts == m.trigger->ts_ns && mm.sid == m.trigger->sid && mm.kind == m.trigger->kind;
+    add_member(*inc, mm, trig ? m.trigger : nullptr, true);
+  }
+  inc->counts[uint8_t(Kind::kCorrelation)]++;
+  bool found = false;
+  for (auto& r : inc->rules)
+    if (r.first == m.corr) r.second++, found = true;
+  if (!found) inc->rules.push_back({m.corr, 1});
+  inc->max_rule_level = std::max(inc->max_rule_level, c.level);
+  inc->max_conf[uint8_t(Kind::kCorrelation)] = 0.8;
+  inc->risk = score(*inc);
+  if (fresh) {
+    inc->emitted_level = inc->risk.level;
+    if (emit_) emit_(*inc, "opened", "");
+  } else {
+    refresh(*inc);
+  }
+}
+
+void Incidents::refresh(Incident& inc) {
+  ctr.updated++;
+  inc.risk = score(inc);
+  if (inc.risk.level != inc.emitted_level) {
+    inc.emitted_level = inc.risk.level;
+    ctr.level_changes++;
+    if (emit_) emit_(inc, "level_changed", "");
+  }
+}
+
+void Incidents::on_detection(const Detection& d) {
+  if (open_.empty() || d.kind == Kind::kFlow) return;
+  Member m = Member::of(d, t_);
+  Incident* seen[3] = {lookup(IncidentBy::kAttacker, m.attacker, m.victim),
+                       lookup(IncidentBy::kVictim, m.attacker, m.victim), lookup(IncidentBy::kPair, m.attacker, m.victim)};
+  for (int i = 0; i < 3; i++) {
+    if (!seen[i] || (i > 0 && seen[i] == seen[0]) || (i > 1 && seen[i] == seen[1])) continue;
+    add_member(*seen[i], m, &d, false);
+    refresh(*seen[i]);
+  }
+}
+
+void Incidents::close(uint64_t id, const char* reason) {
+  auto it = open_.find(id);
+  if (it == open_.end()) return;
+  Incident& inc = it->second;
+  inc.status = "resolved";
+  ctr.closed++;
+  if (emit_) emit_(inc, "closed", reason);
+  auto& idx = inc.by == IncidentBy::kAttacker ? by_attacker_ : inc.by == IncidentBy::kVictim ? by_victim_ : by_pair_;
+  auto e = idx.find(inc.by == IncidentBy::kAttacker ? inc.attacker : inc.by == IncidentBy::kVictim
+                                                                       ? inc.victim : pair_val(inc.attacker, inc.victim));
+  if (e != idx.end() && e->second == id) idx.erase(e);
+  open_.erase(it);
+}
+
+void Incidents::advance(uint64_t now) {
+  if (now < last_sweep_ + 1000000000ull) return;  // a sweep per second of packet time
+  last_sweep_ = now;
+  std::vector<uint64_t> idle;
+  for (auto& [id, inc] : open_)
+    if (inc.last_seen + lim_.close_idle_ns < now) idle.push_back(id);
+  std::sort(idle.begin(), idle.end());
+  for (uint64_t id : idle) close(id, "idle");
+}
+
+void Incidents::close_all(const char* reason) {
+  std::vector<uint64_t> ids;
+  for (auto& [id, inc] : open_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (uint64_t id : ids) close(id, reason);
+}
+
+Risk Incidents::score(const Incident& inc) const {
+  Risk r;
+  r.signature = inc.max_sig;
+  r.anomaly = inc.max_anomaly;
+  if (!inc.rules.empty()) {
+    // The rule's level, raised by each ATT&CK stage beyond two and each further rule.
+    double extra = 10.0 * std::max<int>(0, int(inc.tactics.size()) - 2) + 10.0 * double(inc.rules.size() - 1);
+    r.correlation = std::min(100.0, level_score(inc.max_rule_level) + extra);
+  }
+  r.context = 0;
+  double wsum = rc_.w_signature + rc_.w_anomaly + rc_.w_correlation + (rc_.context_available ? rc_.w_context : 0);
+  if (wsum <= 0) wsum = 1;
+  double s = (rc_.w_signature * r.signature + rc_.w_anomaly * r.anomaly + rc_.w_correlation * r.correlation +
+              (rc_.context_available ? rc_.w_context * r.context : 0)) / wsum;
+  r.score = std::round(s * 10) / 10;
+  // Independent kinds agreeing (noisy-OR of each kind's best confidence).
+  double miss = 1;
+  int kinds = 0;
+  for (int k = 0; k < kDetectionKinds; k++)
+    if (inc.counts[k] && inc.max_conf[k] > 0) miss *= 1 - std::min(0.99, inc.max_conf[k]), kinds++;
+  r.confidence = kinds ? std::round((1 - miss) * 100) / 100 : 0;
+  r.level = r.score >= rc_.t_critical ? RiskLevel::kCritical : r.score >= rc_.t_high ? RiskLevel::kHigh
+            : r.score >= rc_.t_medium ? RiskLevel::kMedium : r.score >= rc_.t_low ? RiskLevel::kLow : RiskLevel::kInfo;
+  r.wsum = wsum;
+  r.kinds = kinds;
+  return r;
+}
+
+std::vector<std::string> Incidents::explain(const Incident& inc) const {
+  const Risk& r = inc.risk;
+  std::vector<std::string> steps;
+  auto step = [&](const char* name, double w, double c, std::string why) {
+    steps.push_back(fmt::format("{}: {:.0f} x weight {:.2f}/{:.2f} = {:.1f} ({})", name, c, w, r.wsum, w * c / r.wsum, why));
+  };
+  step("signatures", rc_.w_signature, r.signature,
+       inc.counts[0] ? fmt::format("{} alerts, {} signatures, highest severity scores {:.0f}", inc.counts[0],
+                                   inc.sids.size(), r.signature) : "no signature alert");
+  step("anomaly", rc_.w_anomaly, r.anomaly,
+       fmt::format("{} ML and {} behaviour detections", inc.counts[1], inc.counts[2]));
+  std::string rules;
+  for (auto& [ci, n] : inc.rules) rules += fmt::format("{}{} x{}", rules.empty() ? "" : ", ", rs_.correlations[ci].name, n);
+  step("correlation", rc_.w_correlation, r.correlation,
+       inc.rules.empty() ? std::string("no correlation rule") :
+       fmt::format("rules {}; level {}; {} tactics", rules, level_name(inc.max_rule_level), inc.tactics.size()));
+  if (rc_.context_available) step("context", rc_.w_context, r.context, "no asset or intel fact");
+  else steps.push_back(fmt::format("context: no asset file or intel feed loaded, its weight {:.2f} is shared out",
+                                     rc_.w_context));
+  steps.push_back(fmt::format("confidence {:.2f} from {} independent kinds; level {} (thresholds {:.0f}/{:.0f}/{:.0f}/{:.0f})",
+                                r.confidence, r.kinds, risk_level_name(r.level), rc_.t_low, rc_.t_medium, rc_.t_high,
+                                rc_.t_critical));
+  return steps;
+}
+
+std::string Incidents::summary(const Incident& inc) const {
+  std::string who = val_addr_str(inc.attacker), whom;
+  for (size_t i = 0; i < inc.victims.size() && i < 3; i++) whom += (i ? ", " : "") + val_addr_str(inc.victims[i]);
+  if (inc.victims.size() > 3) whom += fmt::format(" and {} more", inc.victims.size() - 3);
+  if (inc.by == IncidentBy::kVictim) {
+    who = inc.attackers.size() == 1 ? val_addr_str(inc.attackers[0]) : fmt::format("{} sources", inc.attackers.size());
+    whom = val_addr_str(inc.victim);
+  }
+  std::string chain;
+  for (auto& [ta, ts] : inc.tactics) chain += (chain.empty() ? "" : " -> ") + t_.tactics[ta].name;
+  uint64_t mins = (inc.last_seen - inc.first_seen) / 60000000000ull;
+  return fmt::format("{} against {}: {} over {} min ({} detections; {}); risk {:.0f} {}", who, whom,
+                     chain.empty() ? std::string("no ATT&CK stage") : chain, mins, inc.members_total - inc.flows,
+                     inc.rules.empty() ? "" : rs_.correlations[inc.rules[0].first].title, inc.risk.score,
+                     risk_level_name(inc.risk.level));
+}
+
+}  // namespace spectre::cortex

@@ -1,0 +1,103 @@
+// Incidents (per attacker, victim or pair, opened by correlation matches and
+// joined by later detections of the same entity), campaigns (incidents linked
+// by a shared attacker, or by a victim that later attacks), and Reflex: risk
+// score, confidence, level and explanation. One thread; bounded memory.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ctrlplane/cortex/correlate.h"
+
+namespace spectre::cortex {
+
+struct ReflexConfig {
+  double w_signature = 0.3, w_anomaly = 0.25, w_correlation = 0.25, w_context = 0.2;
+  double t_low = 30, t_medium = 60, t_high = 85, t_critical = 95;
+  bool context_available = false;  // assets / intel loaded (not yet: its weight is shared out)
+};
+
+struct IncidentLimits {
+  uint32_t max_open = 4096;        // open incidents; the least recently seen is closed when full
+  uint32_t max_members = 32;       // member detections kept per incident (beyond: counts only)
+  uint32_t max_list = 32;          // signature ids, techniques, entities per incident
+  uint64_t close_idle_ns = 3600ull * 1000000000;  // closed after this much packet time without a detection
+};
+
+enum class RiskLevel : uint8_t { kInfo, kLow, kMedium, kHigh, kCritical };
+const char* risk_level_name(RiskLevel l);
+
+struct Risk {
+  double signature = 0, anomaly = 0, correlation = 0, context = 0;  // components 0..100
+  double score = 0, confidence = 0;
+  RiskLevel level = RiskLevel::kInfo;
+  double wsum = 1;
+  int kinds = 0;
+};
+
+struct Incident {
+  uint64_t id = 0, campaign = 0;
+  IncidentBy by = IncidentBy::kAttacker;
+  Val attacker, victim;            // the entity (victim unused for kAttacker, attacker for kVictim)
+  uint64_t first_seen = 0, last_seen = 0;
+  std::string status = "new";      // new, investigating, resolved, false_positive
+  uint64_t counts[kDetectionKinds] = {};
+  uint64_t members_total = 0;       // detections and flows
+  uint64_t flows = 0;               // flow records among the members (context for a rule)
+  std::vector<Member> members;     // first max_members, in time order
+  std::vector<std::pair<uint8_t, uint64_t>> tactics;       // (tactic, first seen), time order
+  std::vector<std::pair<uint16_t, uint64_t>> techniques;   // (technique, first seen), time order
+  std::vector<std::pair<uint32_t, uint32_t>> sids;         // (gid, sid)
+  std::vector<std::string> ml_classes, behaviours;
+  std::vector<std::pair<uint16_t, uint64_t>> rules;        // (correlation, matches)
+  std::vector<Val> attackers, victims;
+  // Score inputs.
+  double max_sig = 0, max_anomaly = 0, max_conf[kDetectionKinds] = {};
+  Level max_rule_level = Level::kInformational;
+  Risk risk;
+  RiskLevel emitted_level = RiskLevel::kInfo;
+};
+
+struct IncidentCounters {
+  uint64_t opened = 0, updated = 0, closed = 0, evicted = 0, level_changes = 0, member_overflow = 0, campaigns = 0;
+};
+
+class Incidents {
+ public:
+  Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc);
+  // "opened", "level_changed" or "closed", with the incident as it is now.
+  using Emit = std::function<void(const Incident&, const char* event, const char* reason)>;
+  void set_emit(Emit e) { emit_ = std::move(e); }
+  void on_match(const Match& m);
+  void on_detection(const Detection& d);   // joins the open incidents of its attacker, victim, pair
+  void advance(uint64_t now);              // closes idle incidents
+  void close_all(const char* reason);      // end of input
+  IncidentCounters ctr;
+  size_t open() const { return open_.size(); }
+  static constexpr size_t kIncidentBytes = sizeof(Incident) + 32 * sizeof(Member) + 1024;  // typical, with lists
+  Risk score(const Incident& inc) const;   // Reflex (pure): the figures, per detection
+  std::vector<std::string> explain(const Incident& inc) const;  // its reasoning, when a record is written
+  std::string summary(const Incident& inc) const;
+
+ private:
+  Incident* lookup(IncidentBy by, const Val& a, const Val& v);
+  void add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe);
+  void refresh(Incident& inc);
+  void close(uint64_t id, const char* reason);
+  const RuleSet& rs_;
+  const AttackTable& t_;
+  IncidentLimits lim_;
+  ReflexConfig rc_;
+  Emit emit_;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Incident> open_;
+  std::unordered_map<Val, uint64_t, ValHash> by_attacker_, by_victim_, by_pair_;
+  std::unordered_map<Val, uint64_t, ValHash> campaign_of_attacker_, campaign_of_victim_;
+  uint64_t last_sweep_ = 0;
+};
+
+Val pair_val(const Val& a, const Val& v);
+
+}  // namespace spectre::cortex

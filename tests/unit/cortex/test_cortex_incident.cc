@@ -1,0 +1,223 @@
+// Incidents, campaigns, Reflex scoring and the EVE incident record, through
+// Cortex with the shipped rules and tables.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "tests/unit/cortex/cortex_util.h"
+
+namespace spectre::cortex {
+namespace {
+using namespace test;
+
+struct CxRun {
+  std::unique_ptr<Cortex> cx;
+  std::vector<nlohmann::json> out;
+  explicit CxRun(Config c = {}) {
+    std::string err;
+    cx = Cortex::create(c, err);
+    EXPECT_TRUE(cx) << err;
+    cx->set_sink([this](std::string_view l) { out.push_back(nlohmann::json::parse(l)); });
+  }
+  void beh(double sec, const char* detector, const char* src, const char* dst, uint16_t dport = 22, uint8_t sev = 2) {
+    Detection d = det(Kind::kBehaviour, src, dst, kT0 + uint64_t(sec * 1e9), {}, dport);
+    d.detector = detector;
+    d.severity = sev;
+    d.confidence = 0.7f;
+    d.msg = detector;
+    cx->ingest(d);
+  }
+  std::vector<nlohmann::json> events(const std::string& ev) {
+    std::vector<nlohmann::json> r;
+    for (auto& j : out)
+      if (j["incident"]["event"] == ev) r.push_back(j);
+    return r;
+  }
+};
+
+// scan -> brute force -> beacon -> exfiltration: one attacker, one victim.
+void campaign(CxRun& r, const char* atk = "203.0.113.66", const char* vic = "10.3.0.10") {
+  r.beh(0, "scan", atk, vic, 0, 3);
+  r.beh(100, "bruteforce", atk, vic, 22, 2);
+  r.beh(400, "beacon", vic, atk, 8443, 2);
+  r.beh(900, "exfil", vic, atk, 443, 1);
+}
+
+TEST(CortexIncident, KillChainOpensOneIncidentWithTacticsInOrder) {
+  CxRun r;
+  campaign(r);
+  auto opened = r.events("opened");
+  ASSERT_EQ(opened.size(), 2u);  // the kill chain, then beaconing plus volume (pair)
+  auto& i = opened[0]["incident"];
+  EXPECT_EQ(opened[1]["incident"]["correlations"][0]["name"], "beacon_and_volume");
+  EXPECT_EQ(opened[1]["incident"]["campaign_id"], i["campaign_id"]);
+  EXPECT_EQ(i["entity"], "attacker");
+  EXPECT_EQ(i["entities"]["attackers"], nlohmann::json({"203.0.113.66"}));
+  EXPECT_EQ(i["correlations"][0]["name"], "kill_chain");
+  r.cx->finish();
+  auto closed = r.events("closed");
+  ASSERT_EQ(closed.size(), 2u);
+  auto& c = closed[0]["incident"];
+  EXPECT_EQ(c["closed_reason"], "end_of_input");
+  EXPECT_EQ(c["status"], "resolved");
+  std::vector<std::string> tactics;
+  for (auto& t : c["mitre"]["tactics"]) tactics.push_back(t["id"]);
+  EXPECT_EQ(tactics, (std::vector<std::string>{"TA0007", "TA0006", "TA0011", "TA0010"}));
+  EXPECT_EQ(c["detections"]["behaviour"], 4);  // the exfiltration joined after the match
+  EXPECT_EQ(c["behaviours"], nlohmann::json({"scan", "bruteforce", "beacon", "exfil"}));
+  EXPECT_EQ(c["members"].size(), 4u);
+  EXPECT_EQ(c["first_seen"], opened[0]["incident"]["first_seen"]);
+  EXPECT_NE(c["explanation"]["summary"], "");
+  EXPECT_GE(c["explanation"]["steps"].size(), 4u);
+  EXPECT_EQ(r.cx->incidents().open(), 0u);
+}
+
+TEST(CortexIncident, BenignAndUnrelatedDetectionsOpenNothing) {
+  CxRun r;
+  r.beh(0, "scan", "198.51.100.1", "10.3.0.10", 0, 3);
+  r.beh(10, "beacon", "10.3.0.11", "198.51.100.2", 443, 2);     // another attacker
+  r.beh(20, "bruteforce", "198.51.100.3", "10.3.0.12", 22, 2);  // a third
+  r.cx->finish();
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_EQ(r.cx->detections(), 3u);
+}
+
+TEST(CortexIncident, BruteForceThenLongSessionPairIncidentSharesTheCampaign) {
+  CxRun r;
+  campaign(r);
+  Detection f = det(Kind::kFlow, "203.0.113.66", "10.3.0.10", kT0 + 300 * kS, {}, 22);
+  f.established = true;
+  f.duration_ns = 120 * kS;
+  r.cx->ingest(f);
+  r.cx->finish();
+  auto opened = r.events("opened");
+  ASSERT_EQ(opened.size(), 2u);  // the kill chain; the pair incident holds both pair rules
+  EXPECT_EQ(opened[1]["incident"]["entity"], "pair");
+  EXPECT_EQ(opened[0]["incident"]["campaign_id"], opened[1]["incident"]["campaign_id"]);
+  auto closed = r.events("closed");
+  ASSERT_EQ(closed.size(), 2u);
+  ASSERT_EQ(closed[1]["incident"]["correlations"].size(), 2u);
+  EXPECT_EQ(closed[1]["incident"]["correlations"][1]["name"], "brute_then_session");
+}
+
+TEST(CortexIncident, LateralMovementJoinsTheCampaign) {
+  CxRun r;
+  campaign(r);
+  // The victim now scans and brute-forces a neighbour.
+  r.beh(1000, "scan", "10.3.0.10", "10.3.0.20", 0, 3);
+  r.beh(1100, "bruteforce", "10.3.0.10", "10.3.0.20", 22, 2);
+  auto opened = r.events("opened");
+  ASSERT_GE(opened.size(), 2u);
+  bool lateral = false;
+  for (auto& o : opened)
+    if (o["incident"]["correlations"][0]["name"] == "lateral_movement") {
+      lateral = true;
+      auto& a = o["incident"]["entities"]["attackers"];
+      EXPECT_NE(std::find(a.begin(), a.end(), "10.3.0.10"), a.end());
+      EXPECT_EQ(o["incident"]["campaign_id"], opened[0]["incident"]["campaign_id"]);
+    }
+  EXPECT_TRUE(lateral);
+}
+
+TEST(CortexIncident, ManySourcesOneVictim) {
+  CxRun r;
+  char ip[32];
+  for (int i = 0; i < 10; i++) {
+    snprintf(ip, sizeof ip, "198.51.100.%d", i + 1);
+    r.beh(i, "bruteforce", ip, "10.3.0.50", 22, 2);
+  }
+  auto opened = r.events("opened");
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0]["incident"]["entity"], "victim");
+  EXPECT_EQ(opened[0]["incident"]["entities"]["victims"], nlohmann::json({"10.3.0.50"}));
+  // A match carries the latest kGroupMembers contributing detections.
+  EXPECT_EQ(opened[0]["incident"]["entities"]["attackers"].size(), kGroupMembers);
+  EXPECT_EQ(opened[0]["incident"]["correlations"][0]["name"], "many_sources");
+}
+
+TEST(CortexIncident, IdleIncidentsCloseOnPacketTime) {
+  Config c;
+  c.limits.close_idle_ns = 600 * kS;
+  CxRun r(c);
+  campaign(r);
+  r.beh(900 + 601, "scan", "192.0.2.1", "10.9.0.1", 0, 3);  // unrelated, advances time
+  auto closed = r.events("closed");
+  ASSERT_EQ(closed.size(), 2u);
+  for (auto& c : closed) EXPECT_EQ(c["incident"]["closed_reason"], "idle");
+  EXPECT_EQ(r.cx->incidents().open(), 0u);
+}
+
+TEST(CortexIncident, MembersAreBoundedAndCounted) {
+  Config c;
+  c.limits.max_members = 5;
+  CxRun r(c);
+  campaign(r);
+  for (int i = 0; i < 20; i++) r.beh(1000 + i, "bruteforce", "203.0.113.66", "10.3.0.10", 22, 2);
+  r.cx->finish();
+  auto closed = r.events("closed");
+  ASSERT_EQ(closed.size(), 2u);  // the kill chain and beaconing plus volume
+  auto& i = closed[0]["incident"];
+  EXPECT_EQ(i["members"].size(), 5u);
+  EXPECT_EQ(i["detections"]["total"], 24);
+  EXPECT_EQ(i["members_dropped"], 19);
+}
+
+TEST(CortexIncident, ReflexArithmetic) {
+  Config c;
+  CxRun r(c);
+  Incident inc;
+  inc.max_sig = 75;
+  inc.max_anomaly = 100;
+  inc.rules.push_back({0, 1});
+  inc.max_rule_level = Level::kHigh;
+  inc.tactics = {{1, 1}, {2, 2}, {3, 3}, {4, 4}};
+  inc.counts[0] = 2;
+  inc.counts[2] = 1;
+  inc.max_conf[0] = 0.5;
+  inc.max_conf[2] = 0.6;
+  Risk k = r.cx->incidents().score(inc);
+  EXPECT_DOUBLE_EQ(k.correlation, 100);  // high 80 + 10 per tactic beyond 2
+  // Context unavailable: its weight is shared out over 0.8.
+  EXPECT_DOUBLE_EQ(k.score, std::round((0.3 * 75 + 0.25 * 100 + 0.25 * 100) / 0.8 * 10) / 10);
+  EXPECT_EQ(k.level, RiskLevel::kHigh);  // 90.6
+  EXPECT_DOUBLE_EQ(k.confidence, 0.8);   // 1 - 0.5 * 0.4
+  c.reflex.context_available = true;
+  CxRun r2(c);
+  Risk k2 = r2.cx->incidents().score(inc);
+  EXPECT_DOUBLE_EQ(k2.score, 72.5);      // (22.5 + 25 + 25) / 1.0
+  EXPECT_EQ(k2.level, RiskLevel::kMedium);
+  inc.tactics.resize(2);                 // two stages, one rule: the level alone
+  Risk k4 = r.cx->incidents().score(inc);
+  EXPECT_DOUBLE_EQ(k4.correlation, 80);
+  inc.max_sig = 100;
+  inc.max_rule_level = Level::kCritical;
+  Risk k3 = r.cx->incidents().score(inc);
+  EXPECT_EQ(k3.level, RiskLevel::kCritical);
+  inc.risk = k3;
+  EXPECT_EQ(r.cx->incidents().explain(inc).size(), 5u);
+}
+
+TEST(CortexIncident, ConfigErrorsNameFileAndLine) {
+  Config c;
+  c.rule_files = {"/nonexistent/rules.yaml"};
+  std::string err;
+  EXPECT_FALSE(Cortex::create(c, err));
+  EXPECT_NE(err.find("/nonexistent/rules.yaml"), std::string::npos);
+  YAML::Node n = YAML::Load("enabled: true\nweights: {signatures: 2}\n");
+  Config c2;
+  err.clear();
+  EXPECT_FALSE(parse_config(n, "spectre.yaml", "", c2, err));
+  EXPECT_EQ(err.rfind("spectre.yaml:2:", 0), 0u) << err;
+  YAML::Node ok = YAML::Load("enabled: false\nrules: [a.yaml]\nclose_idle: 30m\nlevels: {high: 80}\n");
+  Config c3;
+  err.clear();
+  EXPECT_TRUE(parse_config(ok, "/etc/s.yaml", "/etc", c3, err)) << err;
+  EXPECT_FALSE(c3.enabled);
+  EXPECT_EQ(c3.rule_files[0], "/etc/a.yaml");
+  EXPECT_EQ(c3.limits.close_idle_ns, 1800 * kS);
+  EXPECT_EQ(c3.reflex.t_high, 80);
+}
+
+}  // namespace
+}  // namespace spectre::cortex
