@@ -295,6 +295,14 @@ TEST(RulesIssue12, DetectionFilterUniqueOnIsReported) {
                       "unique_on");
 }
 
+TEST(RulesIssue12, PcreBodyFlagUnderFileData) {
+  auto p = opts(R"(file.data; content:"<form"; pcre:"/action=.{0,20}login/Qi";)", "http");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 2u);
+  EXPECT_EQ(p.rule.items[1].buf, kFileData);
+  EXPECT_SYNTAX_ERROR(opts(R"(http.uri; content:"a"; pcre:"/b/Q";)", "http"), "conflicts");
+}
+
 TEST(RulesIssue12, ByteKeywordsParse) {
   auto p = opts("content:\"ab\"; byte_test:2,!&,0x80,-1,relative,little; byte_jump:1,0,relative,multiplier 4,align,post_offset -2;");
   EXPECT_PARSE_OK(p);
