@@ -260,6 +260,18 @@ bool checksums_ok(const PacketInfo& p) {
   return true;
 }
 
+// itype/icode/icmp_id/icmp_seq. The decoder checked the 8-byte header.
+void set_icmp(DetectPacket& d, const PacketInfo& p) {
+  const uint8_t* h = p.l3 + p.l4_off;
+  d.icmp_type = p.icmp_type;
+  d.icmp_code = p.icmp_code;
+  const uint8_t t = p.icmp_type;
+  // Echo, timestamp, information and address mask requests/replies (v4); echo (v6).
+  d.icmp_echo = p.proto == 1 ? (t == 0 || t == 8 || (t >= 13 && t <= 18)) : (t == 128 || t == 129);
+  d.icmp_id = uint16_t(h[4] << 8 | h[5]);
+  d.icmp_seq = uint16_t(h[6] << 8 | h[7]);
+}
+
 }  // namespace
 
 void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& f, int dir) {
@@ -278,6 +290,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   uint32_t plen = p.payload_len;
   c.dp[dir].dsize = uint16_t(plen);
   c.dp[dir].tcp_flags = p.tcp_flags;
+  if (p.proto == 1 || p.proto == 58) set_icmp(c.dp[dir], p);
   c.dp[dir].first_in_dir = f.pkts[dir] == 1;
   uint32_t sid = f.session;
   if (p.proto == 6) {

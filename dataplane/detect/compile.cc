@@ -19,7 +19,9 @@
 // * Fast pattern: the positive content marked fast_pattern, else the longest
 //   positive content (ties: the first). Suricata also ranks buffers; here any
 //   buffer of the rule competes and the winner's buffer selects the database.
-//   Rules without a positive content go to the group's "always" list.
+//   Rules without a positive content go to the group's "always" list
+//   (inspected on every call), IP-only rules to its "iponly" list (first
+//   packet of each flow direction), see ip_only().
 // * Payload prefilter: for each (mode, protocol class tcp/udp/icmp/other,
 //   direction to_server/to_client) a table maps the server port (dport for
 //   to_server, sport for to_client; the rule side is dport resp. sport, both
@@ -52,7 +54,7 @@
 #include <map>
 #include <set>
 
-#include "dataplane/detect/detect_impl.h"
+#include "dataplane/detect/compile_internal.h"
 #include "dataplane/events/json.h"
 
 namespace spectre {
@@ -75,6 +77,7 @@ CompiledRuleset::~CompiledRuleset() {
     if (g.db) hs_free_database(g.db);
   for (auto& p : pcres)
     if (p.code) pcre2_code_free(p.code);
+  for (auto& x : xforms) free_xform(x);
 }
 
 size_t ruleset_rule_count(const CompiledRuleset& rs) { return rs.hdr.size(); }
@@ -91,51 +94,7 @@ namespace {
 
 constexpr uint8_t kModePacket = 1, kModeTcpPacket = 2, kModeStream = 4;
 
-struct Analysis {
-  uint32_t orig;
-  uint8_t modes = 0;      // kMode* bits (payload categories); 0 for app rules
-  bool app = false;       // app-layer rule
-  uint8_t classes = 0;    // ProtoClass bits
-  uint8_t dirs = 0;       // bit 0 to_server, bit 1 to_client
-  int fp = -1;            // item index of the fast pattern, -1: none
-  std::vector<uint32_t> pcre_ids;  // per item (kPcre), index into pcres
-};
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Suricata EVE form: keys in order of first appearance, values grouped.
-std::string metadata_json(const std::vector<std::pair<std::string, std::string>>& md) {
-  if (md.empty()) return {};
-  std::vector<std::pair<std::string, std::vector<std::string>>> keys;
-  for (const auto& [k, v] : md) {
-    auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& e) { return e.first == k; });
-    if (it == keys.end()) {
-      keys.push_back({k, {}});
-      it = keys.end() - 1;
-    }
-    it->second.push_back(v);
-  }
-  std::string out = "{";
-  for (size_t i = 0; i < keys.size(); i++) {
-    if (i) out += ',';
-    out += '"';
-    json_escape(out, keys[i].first);
-    out += "\":[";
-    for (size_t j = 0; j < keys[i].second.size(); j++) {
-      if (j) out += ',';
-      out += '"';
-      json_escape(out, keys[i].second[j]);
-      out += '"';
-    }
-    out += ']';
-  }
-  out += '}';
-  return out;
-}
-
 uint8_t proto_classes(rules::Proto p) {
   switch (p) {
     case rules::Proto::kIp: return 0xF;
@@ -145,15 +104,6 @@ uint8_t proto_classes(rules::Proto p) {
     case rules::Proto::kIcmp: return 1 << kClsIcmp;
   }
   return 0xF;
-}
-
-rules::AppProto header_app(rules::Proto p) {
-  switch (p) {
-    case rules::Proto::kHttp: return rules::AppProto::kHttp;
-    case rules::Proto::kDns: return rules::AppProto::kDns;
-    case rules::Proto::kTls: return rules::AppProto::kTls;
-    default: return rules::AppProto::kUnknown;
-  }
 }
 
 // Checks one rule; compiles its pcres into `pcres`. Empty string: accepted.
@@ -183,7 +133,7 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
       // (the parser expresses startswith as depth = length too)
       if (c.startswith && (rel || (c.has_offset && c.offset != 0))) return "startswith with offset/distance/within";
       if ((c.has_offset && c.offset < 0) || (c.has_depth && c.depth < 0)) return "negative offset/depth";
-      if (!c.negated) {
+      if (!c.negated && !it.xform && !it.b64) {  // transformed/decoded data is not in the raw buffer's database
         bool take = a.fp < 0 || (c.fast_pattern && !best_marked) ||
                     (c.fast_pattern == best_marked && c.bytes.size() > best_len);
         if (take) {
@@ -214,28 +164,53 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
       jit_ok += pc.jit;
       a.pcre_ids.push_back(static_cast<uint32_t>(pcres.size()));
       pcres.push_back(pc);
-    } else {
+    } else if (it.kind == MatchItem::Kind::kIsDataAt) {
       if (it.isdataat.n < 0) return "negative isdataat";
     }
   }
+  for (const auto& chain : r.xforms) {
+    XformC x;
+    std::string why = build_xform(chain, x);
+    free_xform(x);
+    if (!why.empty()) return why;
+  }
   auto fail = [](const char* why) { return std::string(why); };
+  const bool pkt_kw = r.has_dsize || r.has_flags || r.icmp.any();  // packet keywords
   if (has_payload && has_app) return fail("mixes payload and app-layer buffers (not supported)");
   if (has_app) {
     if (r.has_dsize) return fail("dsize with app-layer buffers");
     if (r.has_flags) return fail("flags with app-layer buffers");
+    if (r.icmp.any()) return fail("ICMP keywords with app-layer buffers");
     a.app = true;
   } else if (!has_payload) {
     a.modes = only_stream ? kModeStream : (kModePacket | kModeTcpPacket);
-    if (only_stream && (r.has_dsize || r.has_flags)) return fail("dsize or flags with only_stream");
+    if (only_stream && pkt_kw) return fail("dsize, flags or ICMP keywords with only_stream");
   } else if (only_stream) {
-    if (r.has_dsize || r.has_flags) return fail("dsize or flags with only_stream");
+    if (pkt_kw) return fail("dsize, flags or ICMP keywords with only_stream");
     a.modes = kModeStream;
-  } else if (r.has_dsize || r.has_flags || no_stream) {
+  } else if (pkt_kw || no_stream) {
     a.modes = kModePacket | kModeTcpPacket;
   } else {
     a.modes = kModePacket | kModeStream;
   }
   return {};
+}
+
+// Suricata's IP-only rule type: nothing but addresses. Inspected once per
+// flow direction; every other rule without a pattern is a packet rule,
+// inspected on every packet (Suricata: flow and flowbits isset/isnotset make
+// a rule a packet rule, so do ports, negated addresses ("like IP-only") and
+// app-layer header protocols). app-layer-protocol stays here: Suricata checks
+// it once per direction after protocol detection.
+bool ip_only(const rules::Rule& r) {
+  for (const auto& fb : r.flowbits)
+    if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
+  const auto& h = r.hdr;
+  const bool plain_proto = h.proto == rules::Proto::kIp || h.proto == rules::Proto::kTcp ||
+                           h.proto == rules::Proto::kUdp || h.proto == rules::Proto::kIcmp;
+  return r.items.empty() && !r.has_dsize && !r.has_flags && !r.icmp.any() && r.flow == 0 && plain_proto && h.sport.any &&
+         h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() && h.src.exclude.empty() &&
+         h.dst.exclude.empty();
 }
 
 // Ports a rule names on its server side, or any.
@@ -272,37 +247,6 @@ PortKey port_key(const rules::Rule& r, int dir, uint32_t wide) {
   std::sort(k.ports.begin(), k.ports.end());
   k.ports.erase(std::unique(k.ports.begin(), k.ports.end()), k.ports.end());
   return k;
-}
-
-SetRef add_ipset(const rules::IpSet& s, std::vector<IpRangeC>& pool) {
-  SetRef r;
-  r.any = s.any;
-  auto put = [&](const rules::IpRange& x) {
-    IpRangeC c;
-    c.ver = x.ver;
-    memcpy(c.lo, x.lo, 16);
-    memcpy(c.hi, x.hi, 16);
-    pool.push_back(c);
-  };
-  r.inc_begin = static_cast<uint32_t>(pool.size());
-  if (!s.any)
-    for (const auto& x : s.include) put(x);
-  r.inc_end = r.exc_begin = static_cast<uint32_t>(pool.size());
-  for (const auto& x : s.exclude) put(x);
-  r.exc_end = static_cast<uint32_t>(pool.size());
-  return r;
-}
-
-SetRef add_portset(const rules::PortSet& s, std::vector<PortRangeC>& pool) {
-  SetRef r;
-  r.any = s.any;
-  r.inc_begin = static_cast<uint32_t>(pool.size());
-  if (!s.any)
-    for (const auto& x : s.include) pool.push_back({x.lo, x.hi});
-  r.inc_end = r.exc_begin = static_cast<uint32_t>(pool.size());
-  for (const auto& x : s.exclude) pool.push_back({x.lo, x.hi});
-  r.exc_end = static_cast<uint32_t>(pool.size());
-  return r;
 }
 
 uint16_t flowbit_hash(const std::string& s) {
@@ -463,12 +407,7 @@ struct Builder {
       for (uint32_t ri : group_rules[g]) {
         const Analysis& a = an[ri];
         if (a.fp < 0) {
-          const rules::Rule& rr = rs.rules[a.orig];
-          bool checks = false;
-          for (const auto& fb : rr.flowbits)
-            checks |= fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet;
-          if (rr.items.empty() && !rr.has_dsize && !rr.has_flags && !checks) G.iponly.push_back(ri);
-          else G.always.push_back(ri);
+          (ip_only(rs.rules[a.orig]) ? G.iponly : G.always).push_back(ri);
           continue;
         }
         const auto& c = rs.rules[a.orig].items[a.fp].content;
@@ -515,145 +454,6 @@ struct Builder {
     return true;
   }
 };
-
-void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a) {
-  const rules::Rule& r = rs.rules[a.orig];
-  HdrQuick h{};
-  h.flags = r.flow;
-  h.proto_mask = a.classes;
-  h.app_hdr = static_cast<uint8_t>(header_app(r.hdr.proto));
-  if (r.hdr.bidir) h.flags |= kHdrBidir;
-  SetRef s = add_ipset(r.hdr.src, out.ip_pool), d = add_ipset(r.hdr.dst, out.ip_pool);
-  SetRef sp = add_portset(r.hdr.sport, out.port_pool), dp = add_portset(r.hdr.dport, out.port_pool);
-  if (s.all()) h.flags |= kHdrSrcAll;
-  if (d.all()) h.flags |= kHdrDstAll;
-  if (sp.all()) h.flags |= kHdrSpAll;
-  if (dp.all()) h.flags |= kHdrDpAll;
-  if (r.has_dsize) h.flags |= kHdrDsize;
-  if (r.has_flags) h.flags |= kHdrFlags;
-  if (r.has_app_proto) {
-    h.flags |= kHdrAppKw;
-    if (r.app_proto_negated) h.flags |= kHdrAppNeg;
-    h.app_kw = static_cast<uint8_t>(r.app_proto);
-  }
-  if (r.has_threshold) h.flags |= kHdrThreshold;
-  if (r.has_detection_filter) h.flags |= kHdrDetFilter;
-  if (r.hdr.action == rules::Action::kPass) h.flags |= kHdrPass;
-
-  RuleCold c{};
-  c.orig = a.orig;
-  c.dsize = r.dsize;
-  c.flags_set = r.flags_set;
-  c.flags_ignore = r.flags_ignore;
-  c.flags_mode = r.flags_mode;
-  c.threshold = r.threshold;
-  c.detection_filter = r.detection_filter;
-  // Chains: items grouped by buffer, rule order kept within a buffer.
-  c.chain_begin = static_cast<uint32_t>(out.chains.size());
-  size_t pcre_seen = 0;
-  std::vector<uint32_t> item_pcre(r.items.size(), 0);
-  for (size_t i = 0; i < r.items.size(); i++)
-    if (r.items[i].kind == MatchItem::Kind::kPcre) item_pcre[i] = a.pcre_ids[pcre_seen++];
-  uint64_t done_mask = 0;
-  for (size_t i = 0; i < r.items.size(); i++) {
-    uint8_t b = r.items[i].buf;
-    if (done_mask & (uint64_t(1) << b)) continue;
-    done_mask |= uint64_t(1) << b;
-    Chain ch{b, static_cast<uint32_t>(out.items.size()), 0};
-    for (size_t j = i; j < r.items.size(); j++) {
-      const MatchItem& m = r.items[j];
-      if (m.buf != b) continue;
-      CItem it{};
-      it.kind = static_cast<uint8_t>(m.kind);
-      if (m.kind == MatchItem::Kind::kContent) {
-        const auto& ct = m.content;
-        it.flags = (ct.negated ? kItNeg : 0) | (ct.nocase ? kItNocase : 0) | (ct.startswith ? kItStarts : 0) |
-                   (ct.endswith ? kItEnds : 0) | (ct.has_offset ? kItOffset : 0) | (ct.has_depth ? kItDepth : 0) |
-                   (ct.has_distance ? kItDistance : 0) | (ct.has_within ? kItWithin : 0) |
-                   (ct.has_distance || ct.has_within ? kItRel : 0);
-        it.offset = ct.offset;
-        it.depth = ct.depth;
-        it.distance = ct.distance;
-        it.within = ct.within;
-        it.pat_off = static_cast<uint32_t>(out.bytes.size());
-        it.pat_len = static_cast<uint32_t>(ct.bytes.size());
-        out.bytes += ct.nocase ? lower(ct.bytes) : ct.bytes;
-      } else if (m.kind == MatchItem::Kind::kPcre) {
-        it.flags = (m.pcre.negated ? kItNeg : 0) | (m.pcre.relative ? kItRel : 0);
-        it.pcre = item_pcre[j];
-      } else if (m.kind == MatchItem::Kind::kBsize) {
-        it.flags = 0;
-        it.offset = m.bsize.op;  // reused fields: op, lo, hi
-        it.depth = int32_t(m.bsize.lo);
-        it.within = int32_t(m.bsize.hi);
-      } else {
-        it.flags = (m.isdataat.negated ? kItNeg : 0) | (m.isdataat.relative ? kItRel : 0);
-        it.dataat = m.isdataat.n;
-      }
-      out.items.push_back(it);
-      ch.item_count++;
-    }
-    // kItDep: a later item up to and including the next positive matcher is relative.
-    for (uint32_t k = 0; k < ch.item_count; k++) {
-      CItem& it = out.items[ch.item_begin + k];
-      bool positive_matcher = it.kind != static_cast<uint8_t>(MatchItem::Kind::kIsDataAt) &&
-                              it.kind != static_cast<uint8_t>(MatchItem::Kind::kBsize) && !(it.flags & kItNeg);
-      if (!positive_matcher) continue;
-      for (uint32_t j = k + 1; j < ch.item_count; j++) {
-        const CItem& nx = out.items[ch.item_begin + j];
-        if (nx.flags & kItRel) {
-          it.flags |= kItDep;
-          break;
-        }
-        if (nx.kind != static_cast<uint8_t>(MatchItem::Kind::kIsDataAt) &&
-            nx.kind != static_cast<uint8_t>(MatchItem::Kind::kBsize) && !(nx.flags & kItNeg))
-          break;
-      }
-    }
-    c.buf_mask |= uint64_t(1) << b;
-    out.chains.push_back(ch);
-  }
-  c.chain_count = static_cast<uint32_t>(out.chains.size()) - c.chain_begin;
-  // Flowbits (ids resolved by the caller's map, stored in flowbit_ids).
-  c.fb_begin = static_cast<uint32_t>(out.fb_ops.size());
-  for (const auto& fb : r.flowbits) {
-    FlowbitOp op{static_cast<uint8_t>(fb.cmd), fb.any_of, static_cast<uint32_t>(out.flowbit_ids.size()), 0};
-    for (const auto& n : fb.names) {
-      out.flowbit_ids.push_back(static_cast<uint16_t>(ruleset_flowbit_id(out, n)));
-      op.id_count++;
-    }
-    if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet)
-      h.flags |= kHdrFlowbitChecks;
-    if (fb.cmd == rules::Flowbit::Cmd::kNoAlert) h.flags |= kHdrNoAlert;
-    out.fb_ops.push_back(op);
-  }
-  c.fb_count = static_cast<uint32_t>(out.fb_ops.size()) - c.fb_begin;
-
-  RuleMeta m;
-  m.gid = r.gid;
-  m.sid = r.sid;
-  m.rev = r.rev;
-  m.action = r.hdr.action;
-  m.msg = r.msg;
-  int prio = r.priority;
-  auto cls = rs.classes.find(r.classtype);
-  if (!r.classtype.empty() && cls != rs.classes.end()) {
-    m.category = cls->second.description;
-    if (prio <= 0) prio = cls->second.priority;
-  }
-  if (prio <= 0) prio = 3;
-  m.severity = static_cast<uint8_t>(std::min(prio, 255));
-  m.metadata_json = metadata_json(r.metadata);
-  m.target = r.target;
-
-  out.hdr.push_back(h);
-  out.src.push_back(s);
-  out.dst.push_back(d);
-  out.sport.push_back(sp);
-  out.dport.push_back(dp);
-  out.cold.push_back(c);
-  out.meta.push_back(std::move(m));
-}
 
 }  // namespace
 
@@ -755,6 +555,7 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
     if (p.code && pcre2_pattern_info(p.code, PCRE2_INFO_CAPTURECOUNT, &caps) == 0)
       max_pairs = std::max(max_pairs, caps + 1);
   }
+  for (const auto& x : out->xforms) max_pairs = std::max(max_pairs, xform_pairs(x));
   for (uint32_t w = 0; w < workers; w++) {
     auto ws = std::make_unique<WorkerState>();
     if (proto) {
@@ -779,6 +580,9 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
     pcre2_set_match_limit(ws->mctx, 100000);
     pcre2_set_depth_limit(ws->mctx, 10000);
     pcre2_jit_stack_assign(ws->mctx, nullptr, ws->jit_stack);
+    if (!out->xforms.empty())
+      for (auto& b : ws->xbuf) b.reset(new uint8_t[kXformMax]);
+    if (out->has_b64) ws->b64.reset(new uint8_t[kXformMax]);
     ws->stamp.assign(out->hdr.size(), 0);
     ws->cand.assign(out->hdr.size(), 0);
     out->workers.push_back(std::move(ws));

@@ -48,16 +48,21 @@ struct DetectPacket {
   bool established = false;       // TCP: handshake seen (or midstream pickup); UDP: both directions seen
   uint16_t dsize = 0;             // packet payload size (packet modes)
   uint8_t tcp_flags = 0;          // packet modes, TCP
+  uint8_t icmp_type = 0, icmp_code = 0;  // packet modes, ICMP and ICMPv6
+  bool icmp_echo = false;         // an echo-style message: icmp_id / icmp_seq are valid
+  uint16_t icmp_id = 0, icmp_seq = 0;
   rules::AppProto app_proto = rules::AppProto::kUnknown;
   uint64_t ts_ns = 0;
   FlowDetectState* flow = nullptr;  // null: flowbits read as unset, set is a no-op
   // kStreamChunk: the buffer is the previous chunk's tail followed by new
   // bytes from `stream_new_from` on; only matches that need a new byte count
   // (a rule that also matches within [0, stream_new_from) was reported before).
-  // `stream_base`: stream offset of buffer byte 0, so absolute offset/depth
-  // keep meaning "from the start of the stream".
-  // Packet modes: first packet of its flow direction. Header-only rules (no
-  // match items) are inspected then only, as Suricata's IP-only engine does.
+  // Absolute offset/depth/startswith/isdataat count from the chunk's first new
+  // byte (buffer position `stream_new_from`), as Suricata and Snort apply them
+  // per inspected chunk; unanchored contents may also match across the tail.
+  // `stream_base`: stream offset of buffer byte 0 (pending-rule deadlines).
+  // Packet modes: first packet of its flow direction. IP-only rules (see
+  // detect_impl.h Group::iponly) are inspected then only, as Suricata does.
   bool first_in_dir = true;
   uint32_t stream_new_from = 0;
   uint64_t stream_base = 0;
@@ -128,6 +133,7 @@ struct DetectCounters {
   uint64_t pcre_errors;       // match limit hit or other PCRE2 error (no match)
   uint64_t flowbits_full;     // set failed: FlowDetectState holds 7 bits
   uint64_t bad_worker;        // worker_id >= the ruleset's worker count: not inspected
+  uint64_t xform_cut;         // transformed buffers cut at detect_internal::kXformMax
 };
 
 struct alignas(64) DetectCtx {

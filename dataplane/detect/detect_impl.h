@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/detect/detect.h"
+#include "dataplane/detect/transforms.h"
 
 namespace spectre::detect_internal {
 
@@ -53,11 +54,12 @@ struct CItem {
   uint16_t flags;
   int32_t offset, depth, distance, within;
   uint32_t pat_off, pat_len;  // content bytes (lowercased when nocase) in `bytes`
-  uint32_t pcre;              // index into pcres
+  uint32_t pcre;              // index into pcres (kPcre) or byteops (kByteTest, kByteJump)
   int32_t dataat;             // isdataat n
 };
 struct Chain {
   uint8_t buf;
+  uint16_t xform;  // 0: the buffer as is; k: CompiledRuleset::xforms[k - 1] applied first
   uint32_t item_begin, item_count;
 };
 
@@ -73,7 +75,7 @@ enum : uint32_t {
   kHdrBidir = 1u << 16, kHdrSrcAll = 1u << 17, kHdrDstAll = 1u << 18, kHdrSpAll = 1u << 19,
   kHdrDpAll = 1u << 20, kHdrDsize = 1u << 21, kHdrAppKw = 1u << 22, kHdrAppNeg = 1u << 23,
   kHdrNoAlert = 1u << 24, kHdrThreshold = 1u << 25, kHdrDetFilter = 1u << 26, kHdrPass = 1u << 27,
-  kHdrFlowbitChecks = 1u << 28, kHdrFlags = 1u << 29,
+  kHdrFlowbitChecks = 1u << 28, kHdrFlags = 1u << 29, kHdrIcmp = 1u << 30,
 };
 struct HdrQuick {
   uint32_t flags;      // low 16 bits: rules::FlowOpt; then kHdr*
@@ -91,6 +93,7 @@ struct RuleCold {
   rules::Dsize dsize;
   uint8_t flags_set, flags_ignore, flags_mode;  // rules::Rule::flags_*
   rules::Threshold threshold, detection_filter;
+  rules::IcmpMatch icmp;
 };
 
 // One prefilter group: a Hyperscan database over the fast patterns of its
@@ -101,9 +104,10 @@ struct Group {
   std::vector<uint32_t> pat_rules;  // rule indices, sorted per pattern
   std::vector<uint32_t> always;     // sorted rule indices
   uint32_t max_pat = 0;             // longest pattern in db
-  // Header-only rules (no match items, dsize or flowbit checks), e.g. IP
+  // IP-only rules (compile.cc ip_only(): addresses and nothing else), e.g. IP
   // reputation lists: like Suricata's IP-only engine they are inspected on
   // the first packet of each flow direction only (DetectPacket::first_in_dir).
+  // Other rules without a pattern are in `always`: every packet.
   std::vector<uint32_t> iponly;
   // Index of `iponly` by address: IPv4 CIDR blocks of each rule's narrower
   // address side, keyed by (prefix length << 32 | network). A packet looks up
@@ -138,6 +142,9 @@ struct alignas(64) WorkerState {
   std::vector<uint32_t> cand;   // candidate rules of the current call
   uint32_t ncand = 0;
   uint32_t steps = 0;           // content-inspection recursion budget of the current rule
+  std::unique_ptr<uint8_t[]> xbuf[2];  // transform outputs, kXformMax bytes each (only with transforms)
+  std::unique_ptr<uint8_t[]> b64;      // base64_decode output, kXformMax bytes (only with base64_decode)
+  uint32_t b64_len = 0;
 };
 
 constexpr int kModes = 3;  // PayloadMode
@@ -159,6 +166,9 @@ struct CompiledRuleset {
   std::vector<detect_internal::CItem> items;
   std::string bytes;                           // content pool
   std::vector<detect_internal::PcreC> pcres;
+  std::vector<rules::ByteOp> byteops;
+  std::vector<detect_internal::XformC> xforms;  // transform chains of rule buffers
+  bool has_b64 = false;                        // some rule uses base64_decode
   std::vector<detect_internal::FlowbitOp> fb_ops;
   std::vector<uint16_t> flowbit_ids;
   std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name

@@ -214,6 +214,14 @@ bool dsize_ok(const rules::Dsize& d, uint16_t n) {
   return false;
 }
 
+bool icmp_ok(const rules::IcmpMatch& m, const DetectPacket& p) {
+  if (p.proto != 1 && p.proto != 58) return false;
+  if (m.has_type && !dsize_ok(m.type, p.icmp_type)) return false;
+  if (m.has_code && !dsize_ok(m.code, p.icmp_code)) return false;
+  if ((m.has_id || m.has_seq) && !p.icmp_echo) return false;
+  return (!m.has_id || p.icmp_id == m.id) && (!m.has_seq || p.icmp_seq == m.seq);
+}
+
 // ---- flowbits --------------------------------------------------------------
 
 bool bit_isset(const FlowDetectState* f, uint16_t id) {
@@ -298,6 +306,46 @@ int64_t find(const uint8_t* d, int64_t from, int64_t to, const uint8_t* pat, uin
   return -1;
 }
 
+// byte_test/byte_jump: the number at d[pos..pos+nbytes) (binary or a string
+// number: its leading digits, at least one), masked and shifted as Suricata
+// does. False when it does not fit in the buffer or is no number.
+bool byte_value(const rules::ByteOp& b, const uint8_t* d, int64_t n, int64_t pos, uint64_t& v) {
+  const int64_t nb = b.nbytes || !b.base ? b.nbytes : std::min<int64_t>(20, n - pos);  // 0: to the end
+  if (pos < 0 || nb <= 0 || pos + nb > n) return false;
+  v = 0;
+  if (!b.base) {
+    for (uint32_t i = 0; i < b.nbytes; i++)
+      v = b.little ? v | uint64_t(d[pos + i]) << (8 * i) : v << 8 | d[pos + i];
+  } else {
+    uint32_t i = 0;
+    for (; i < nb; i++) {
+      const uint8_t ch = d[pos + i];
+      int dv = ch >= '0' && ch <= '9' ? ch - '0' : (ch | 0x20) >= 'a' && (ch | 0x20) <= 'f' ? (ch | 0x20) - 'a' + 10 : 99;
+      if (dv >= b.base) break;
+      if (v > (~uint64_t(0) - uint64_t(dv)) / b.base) return false;  // overflow
+      v = v * b.base + uint64_t(dv);
+    }
+    if (i == 0) return false;
+  }
+  if (b.bitmask) v = (v & b.bitmask) >> __builtin_ctzll(b.bitmask);
+  return true;
+}
+
+bool byte_test_ok(const rules::ByteOp& b, uint64_t v) {
+  using Op = rules::ByteOp::Op;
+  bool m = false;
+  switch (b.op) {
+    case Op::kLt: m = v < b.value; break;
+    case Op::kGt: m = v > b.value; break;
+    case Op::kEq: m = v == b.value; break;
+    case Op::kLe: m = v <= b.value; break;
+    case Op::kGe: m = v >= b.value; break;
+    case Op::kAnd: m = (v & b.value) != 0; break;
+    case Op::kXor: m = (v ^ b.value) != 0; break;
+  }
+  return m != b.negated;
+}
+
 struct ChainRun {
   DetectCtx& c;
   const CompiledRuleset& rs;
@@ -306,7 +354,10 @@ struct ChainRun {
   uint32_t count;
   const uint8_t* d;
   uint32_t n;
-  int64_t base = 0;  // stream offset of d[0]: absolute offset/depth/isdataat count from the stream start
+  // Position 0 of absolute offset/depth/startswith/isdataat is d[-base]. A
+  // stream chunk anchors them at its first new byte (Suricata and Snort apply
+  // them per inspected chunk, not from the start of the stream).
+  int64_t base = 0;
   bool limit_hit = false;
 
   // 1: match; 0: no match for this `prev` (an earlier occurrence may be
@@ -334,7 +385,8 @@ struct ChainRun {
           lo = -base;
           hi = m - base;
         } else {
-          lo = (it.flags & kItOffset) ? it.offset - base : 0;
+          const bool anchored = it.flags & (kItOffset | kItDepth);
+          lo = anchored ? ((it.flags & kItOffset) ? it.offset : 0) - base : 0;
           hi = (it.flags & kItDepth) ? lo + it.depth : int64_t(n);
         }
         lo = std::max<int64_t>(lo, 0);
@@ -393,6 +445,40 @@ struct ChainRun {
         }
         return ok ? run(k + 1, prev) : -1;
       }
+      case MatchItem::Kind::kByteTest: case MatchItem::Kind::kByteJump: {
+        const rules::ByteOp& b = rs.byteops[it.pcre];
+        const int64_t pos = (rel ? int64_t(prev) : -base) + b.offset;
+        uint64_t v = 0;
+        if ((b.nbytes || (b.base && !b.from_end)) && !byte_value(b, d, n, pos, v)) return fail;
+        if (static_cast<MatchItem::Kind>(it.kind) == MatchItem::Kind::kByteTest)
+          return byte_test_ok(b, v) ? run(k + 1, prev) : fail;
+        // byte_jump: Suricata requires the target inside the buffer (end excluded).
+        if (v > (uint64_t(1) << 32)) return fail;
+        int64_t j = int64_t(v) * b.multiplier;
+        if (b.align) j = (j + 3) & ~int64_t(3);
+        j += b.post_offset + (b.from_beginning ? -base : b.from_end ? int64_t(n) : pos + b.nbytes);
+        if (j < 0 || j >= int64_t(n)) return fail;
+        return run(k + 1, static_cast<uint32_t>(j));
+      }
+      case MatchItem::Kind::kBase64Decode: {  // offset in `offset`, bytes in `depth` (0: to the end)
+        const int64_t pos = (rel ? int64_t(prev) : -base) + it.offset;
+        if (pos < 0 || pos >= int64_t(n)) return fail;
+        uint32_t len = uint32_t(n - pos);
+        if (it.depth > 0 && uint32_t(it.depth) < len) len = uint32_t(it.depth);
+        ws.b64_len = base64_decode(d + pos, len, ws.b64.get());
+        return ws.b64_len ? run(k + 1, prev) : fail;
+      }
+      case MatchItem::Kind::kBase64Data: {  // the rest of the chain inspects the decoded bytes
+        const uint8_t* sd = d;
+        const uint32_t sn = n;
+        const int64_t sb = base;
+        d = ws.b64.get();
+        n = ws.b64_len;
+        base = 0;
+        int r = run(k + 1, 0);
+        d = sd, n = sn, base = sb;
+        return r == 1 ? 1 : 0;  // depends on the decode position: earlier occurrences may be retried
+      }
       case MatchItem::Kind::kIsDataAt: {
         bool has = rel ? uint64_t(prev) + uint32_t(it.dataat) <= n : int64_t(it.dataat) < base + int64_t(n);
         return has != neg ? run(k + 1, prev) : fail;
@@ -410,6 +496,7 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
   if ((rs.hdr[i].flags & kHdrFlags) && (!check_dsize || p.proto != 6 || !flags_ok(rc, p.tcp_flags))) return false;
+  if ((rs.hdr[i].flags & kHdrIcmp) && (!check_dsize || !icmp_ok(rc.icmp, p))) return false;
   if ((rs.hdr[i].flags & kHdrFlowbitChecks) && !flowbit_checks_ok(rs, rc, p.flow)) return false;
   for (uint32_t ch = rc.chain_begin; ch < rc.chain_begin + rc.chain_count; ch++) {
     const Chain& chain = rs.chains[ch];
@@ -421,10 +508,11 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
     }
     static const uint8_t kEmpty[1] = {0};
     if (!d) d = kEmpty, n = 0;
+    if (chain.xform && !apply_xform(rs.xforms[chain.xform - 1], ws, d, n)) c.ctr.xform_cut++;
     ws.steps = 0;
     ChainRun run{c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n};
-    if (!bufs) run.base = int64_t(p.stream_base);
-    int r = run.run(0, 0);
+    if (!bufs) run.base = -int64_t(p.stream_new_from);
+    int r = run.run(0, uint32_t(-run.base));  // a leading relative item counts from the anchor too
     if (run.limit_hit) c.ctr.recursion_limit++;
     if (r != 1) return false;
   }

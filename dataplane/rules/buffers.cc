@@ -51,6 +51,9 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
   c.sticky = b != kPayload;
   c.sticky_kw = kw;
   c.sticky_start = c.r.items.size();
+  c.cur_xform = 0;
+  c.xform_start = c.r.items.size();
+  c.b64_data = c.b64_decode = false;
   return true;
 }
 
@@ -66,14 +69,15 @@ int family(Buf b) {
 
 bool opt_buffer(Ctx& c, std::string_view name, bool& handled) {
   handled = true;
-  if (name == "dotprefix") {  // transform: "." + the sticky buffer; before its matches
-    if (!c.sticky || c.r.items.size() != c.sticky_start)
-      return unsup(c.st, "unsupported: dotprefix not right after its sticky buffer");
+  if (name == "dotprefix" && c.sticky && c.r.items.size() == c.sticky_start && !c.cur_xform) {
+    // "." + the buffer right after its sticky keyword: a prefiltered buffer of
+    // its own where the app layer provides one; else the generic transform.
     Buf dot = c.cur == kDnsQuery ? kDnsQueryDot : c.cur == kTlsSni ? kTlsSniDot
             : c.cur == kHttpHost ? kHttpHostDot : kPayload;
-    if (dot == kPayload) return unsup(c.st, std::string("unsupported: dotprefix on ") + buf_name(c.cur));
-    c.cur = dot;
-    return true;
+    if (dot != kPayload) {
+      c.cur = dot;
+      return true;
+    }
   }
   if (name == "pkt_data" || name == "raw_data") return set_sticky(c, kPayload, "pkt_data");
   for (const char* u : kLegacyUnsupported)

@@ -58,8 +58,8 @@ bool opt_flowbits(Ctx& c, std::string_view v) {
   fb.any_of = has_or;
   for (std::string_view n : split(names, has_or ? '|' : '&')) {
     if (n.empty()) return fail(c.st, "empty flowbit name in '" + std::string(names) + "'");
-    for (char ch : n)
-      if (!is_ident_char(ch)) return fail(c.st, "bad flowbit name '" + std::string(n) + "'");
+    for (char ch : n)  // Suricata also takes '/' in names (ET Open: "ET.http/ua")
+      if (!is_ident_char(ch) && ch != '/') return fail(c.st, "bad flowbit name '" + std::string(n) + "'");
     fb.names.emplace_back(n);
   }
   c.r.flowbits.push_back(std::move(fb));
@@ -99,6 +99,9 @@ bool opt_threshold(Ctx& c, std::string_view v, bool df) {
       if (!parse_u32(val, x) || x == 0) return fail(c.st, std::string(kw) + ": bad " + std::string(k));
       (k == "count" ? t.count : t.seconds) = x;
       (k == "count" ? has_count : has_seconds) = true;
+    } else if (df && k == "unique_on") {  // Suricata 8: count distinct ports; parsed, not supported yet
+      if (val != "src_port" && val != "dst_port") return fail(c.st, "detection_filter: unique_on src_port or dst_port");
+      return unsup(c.st, "unsupported: detection_filter unique_on");
     } else {
       return fail(c.st, std::string(kw) + ": unknown part '" + std::string(k) + "'");
     }
@@ -115,12 +118,11 @@ bool opt_threshold(Ctx& c, std::string_view v, bool df) {
   return true;
 }
 
-// dsize: N, !N, <N, >N, <=N, >=N, N<>M (exclusive), N<=>M (inclusive, Snort 3).
-bool opt_dsize(Ctx& c, std::string_view v) {
-  if (c.r.has_dsize) return fail(c.st, "more than one dsize");
-  Dsize d;
+// Integer syntax of dsize, itype and icode for values up to `max`: N, !N, <N,
+// >N, <=N, >=N, N<>M (exclusive), N<=>M (inclusive, Snort 3).
+static bool parse_int_cmp(std::string_view v, Dsize& d, uint32_t max) {
   uint32_t a = 0, b = 0;
-  auto num = [&](std::string_view s, uint32_t& x) { return parse_u32(s, x) && x <= 65535; };
+  auto num = [&](std::string_view s, uint32_t& x) { return parse_u32(s, x) && x <= max; };
   bool ok;
   if (size_t p = v.find("<=>"); p != std::string_view::npos) {
     ok = num(v.substr(0, p), a) && num(v.substr(p + 3), b) && a <= b && b < 65535;
@@ -158,9 +160,32 @@ bool opt_dsize(Ctx& c, std::string_view v) {
     ok = num(v, a);
     d.lo = d.hi = uint16_t(a);
   }
-  if (!ok) return fail(c.st, "bad dsize '" + std::string(v) + "'");
+  return ok;
+}
+
+bool opt_dsize(Ctx& c, std::string_view v) {
+  if (c.r.has_dsize) return fail(c.st, "more than one dsize");
+  Dsize d;
+  if (!parse_int_cmp(v, d, 65535)) return fail(c.st, "bad dsize '" + std::string(v) + "'");
   c.r.has_dsize = true;
   c.r.dsize = d;
+  return true;
+}
+
+// itype / icode (integer syntax, 0..255), icmp_id / icmp_seq (a number).
+bool opt_icmp(Ctx& c, std::string_view name, std::string_view v) {
+  IcmpMatch& m = c.r.icmp;
+  const bool type = name == "itype", code = name == "icode";
+  bool& has = type ? m.has_type : code ? m.has_code : name == "icmp_id" ? m.has_id : m.has_seq;
+  if (has) return fail(c.st, "more than one " + std::string(name));
+  if (type || code) {
+    if (!parse_int_cmp(v, type ? m.type : m.code, 255)) return fail(c.st, "bad " + std::string(name) + " '" + std::string(v) + "'");
+  } else {
+    uint32_t x;
+    if (!parse_u32(v, x) || x > 65535) return fail(c.st, "bad " + std::string(name) + " '" + std::string(v) + "'");
+    (name == "icmp_id" ? m.id : m.seq) = uint16_t(x);
+  }
+  has = true;
   return true;
 }
 

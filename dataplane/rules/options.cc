@@ -198,8 +198,9 @@ bool opt_pcre(Ctx& c, std::string_view v) {
     p.negated = true;
     v = trim(v.substr(1));
   }
-  if (v.size() < 2 || v.front() != '"' || v.back() != '"') return fail(st, "pcre needs a quoted value");
-  v = v.substr(1, v.size() - 2);
+  // Quoted as documented; Suricata also reads an unquoted /pattern/flags.
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  else if (v.empty() || (v[0] != '/' && v[0] != '!')) return fail(st, "pcre needs a quoted value");
   if (!v.empty() && v[0] == '!') {
     if (p.negated) return fail(st, "pcre negated twice");
     p.negated = true;
@@ -214,6 +215,8 @@ bool opt_pcre(Ctx& c, std::string_view v) {
   Buf buf = c.cur;
   auto set_buf = [&](Buf b, char f) {
     if (has_buf) return fail(st, std::string("pcre has more than one buffer flag (") + f + ")");
+    if (c.sticky && b != c.cur && c.cur == kFileData && (b == kHttpResponseBody || b == kHttpRequestBody))
+      b = kFileData;  // file.data is the body of either direction: P and Q name it too (ET Open 2071 in phishing)
     if (c.sticky && b != c.cur)
       return fail(st, std::string("pcre flag ") + f + " conflicts with sticky buffer " + buf_name(c.cur));
     has_buf = true;

@@ -51,6 +51,10 @@ struct Ctx {
   int last_content = -1;     // index of the last content item
   int fast_patterns = 0;
   bool seen_flow = false, seen_app_proto = false;
+  uint8_t cur_xform = 0;     // transform chain of the active sticky buffer (MatchItem::xform)
+  size_t xform_start = 0;    // items.size() when cur_xform was started
+  bool b64_data = false;     // base64_data active: new items inspect the decoded data
+  bool b64_decode = false;   // a base64_decode was seen in the current buffer
   explicit Ctx(Rule& rule) : r(rule) {}
 };
 
@@ -59,10 +63,17 @@ bool opt_content(Ctx& c, std::string_view v);
 bool opt_content_modifier(Ctx& c, std::string_view name, std::string_view v, bool has_value);
 bool opt_pcre(Ctx& c, std::string_view v);
 bool opt_isdataat(Ctx& c, std::string_view v);
+bool opt_byte_test(Ctx& c, std::string_view v);   // byte_opts.cc
+bool opt_byte_jump(Ctx& c, std::string_view v);
+bool opt_base64_decode(Ctx& c, std::string_view v);
+bool opt_base64_data(Ctx& c);
+// Transform keywords (transform_opts.cc); `handled` false when `name` is none.
+bool opt_transform(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 bool opt_flow(Ctx& c, std::string_view v);
 bool opt_flowbits(Ctx& c, std::string_view v);
 bool opt_threshold(Ctx& c, std::string_view v, bool detection_filter);
 bool opt_dsize(Ctx& c, std::string_view v);
+bool opt_icmp(Ctx& c, std::string_view name, std::string_view v);  // itype, icode, icmp_id, icmp_seq
 bool opt_bsize(Ctx& c, std::string_view v);
 bool opt_urilen(Ctx& c, std::string_view v);
 bool opt_flags(Ctx& c, std::string_view v);

@@ -76,7 +76,7 @@ bool parse_action(std::string_view a, Action& out, Status& st) {
 
 // Protocols Suricata knows but we do not inspect: a rule using them is skipped.
 constexpr const char* kOtherProtos[] = {
-    "tcp-pkt", "tcp-stream", "http2", "smtp", "ftp", "ftp-data", "smb", "ssh", "dcerpc", "krb5", "nfs",
+    "http2", "smtp", "ftp", "ftp-data", "smb", "ssh", "dcerpc", "krb5", "nfs",
     "dhcp", "snmp", "sip", "rdp", "mqtt", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
     "rfb", "imap", "pop3", "telnet", "irc", "quic", "bittorrent-dht", "pgsql", "websocket", "ldap",
     "sctp", "pkthdr", "ipv4", "ipv6", "ip4", "ip6", "dnp3", "nntp", "msn", "ssl", "jabber", "doh2"};
@@ -84,6 +84,7 @@ constexpr const char* kOtherProtos[] = {
 bool parse_proto(std::string_view p, Header& h, Status& st) {
   if (p == "ip") h.proto = Proto::kIp;
   else if (p == "tcp") h.proto = Proto::kTcp;
+  else if (p == "tcp-pkt" || p == "tcp-stream") h.proto = Proto::kTcp;  // flow bits set in parse_rule
   else if (p == "udp") h.proto = Proto::kUdp;
   else if (p == "icmp") h.proto = Proto::kIcmp;
   else if (p == "icmpv4" || p == "icmpv6") h.proto = Proto::kIcmp;  // family pinned in parse_rule
@@ -124,6 +125,8 @@ bool parse_header(std::string_view text, const Vars& vars, Header& h, Status& st
   if (!parse_action(t[0], h.action, st) || !parse_proto(t[1], h, st)) return false;
   if (t[4] == "->") h.bidir = false;
   else if (t[4] == "<>") h.bidir = true;
+  else if (t[4] == "=>")  // Suricata 8 transactional rules: both directions of one transaction
+    return unsup(st, "unsupported direction '=>' (transactional rule)");
   else if (t[4] == "<-") return fail(st, "direction '<-' is not valid (use '->' or '<>')");
   else return fail(st, "bad direction '" + std::string(t[4]) + "'");
   if (!parse_ip_set(t[2], vars, h.src, st) || !parse_port_set(t[3], vars, h.sport, st) ||
@@ -249,13 +252,23 @@ bool dispatch(Ctx& c, const Opt& o) {
   Status& st = c.st;
   if (n == "content") return need_value(o, st) && opt_content(c, v);
   if (n == "pcre") return need_value(o, st) && opt_pcre(c, v);
+  if (n == "uricontent") {  // Snort 2 / Suricata legacy: content + http_uri
+    bool h = false;
+    return need_value(o, st) && opt_content(c, v) && opt_buffer(c, "http_uri", h) && (h || fail(st, "uricontent"));
+  }
+  if (n == "tag") return need_value(o, st);  // parsed; tagging of later packets is not done
   if (n == "isdataat") return need_value(o, st) && opt_isdataat(c, v);
+  if (n == "byte_test") return need_value(o, st) && opt_byte_test(c, v);
+  if (n == "byte_jump") return need_value(o, st) && opt_byte_jump(c, v);
+  if (n == "base64_decode") return opt_base64_decode(c, v);
+  if (n == "base64_data") return o.has_value ? fail(st, "base64_data takes no value") : opt_base64_data(c);
   if (n == "flow") return need_value(o, st) && opt_flow(c, v);
   if (n == "flowbits") return need_value(o, st) && opt_flowbits(c, v);
   if (n == "noalert") return o.has_value ? fail(st, "noalert takes no value") : opt_flowbits(c, "noalert");
   if (n == "threshold") return need_value(o, st) && opt_threshold(c, v, false);
   if (n == "detection_filter") return need_value(o, st) && opt_threshold(c, v, true);
   if (n == "dsize") return need_value(o, st) && opt_dsize(c, v);
+  if (n == "itype" || n == "icode" || n == "icmp_id" || n == "icmp_seq") return need_value(o, st) && opt_icmp(c, n, v);
   if (n == "bsize") return need_value(o, st) && opt_bsize(c, v);
   if (n == "urilen") return need_value(o, st) && opt_urilen(c, v);
   if (n == "flags") return need_value(o, st) && opt_flags(c, v);
@@ -263,11 +276,13 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||
       n == "startswith" || n == "endswith" || n == "fast_pattern" || n == "rawbytes")
     return opt_content_modifier(c, n, v, o.has_value);
-  if (!opt_buffer(c, n, handled)) return false;
+  if (!opt_buffer(c, n, handled)) return false;  // first: dotprefix may select a buffer of its own
   if (handled) {
     if (o.has_value) return unsup(st, "unsupported: " + std::string(n) + " with arguments");
     return true;
   }
+  if (!opt_transform(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
   return unsup(st, "unsupported keyword: " + std::string(n));
 }
 
@@ -316,10 +331,26 @@ bool parse_rule(std::string_view text, const Vars& vars, Rule& out, std::string&
   Ctx c(r);
   c.snort3 = looks_snort3(opts);
   for (const Opt& o : opts) {
+    const size_t before = r.items.size();
     if (!dispatch(c, o)) {
       st = c.st;
       return done(false);
     }
+    for (size_t i = before; i < r.items.size(); i++) {  // new items of the sticky buffer see its transforms
+      if (c.sticky && r.items[i].buf == c.cur) r.items[i].xform = c.cur_xform;
+      if (c.b64_data && r.items[i].buf == c.cur && r.items[i].kind != MatchItem::Kind::kBase64Data)
+        r.items[i].b64 = true;
+    }
+  }
+  // tcp-pkt: payload on packets only (like flow:no_stream); tcp-stream: on the
+  // reassembled stream only (flow:only_stream). Without payload items both are
+  // plain tcp rules (Suricata's rule-types page: IP-only when addresses only).
+  const std::string_view proto_tok = header_tokens(text.substr(0, lp))[1];
+  if ((proto_tok == "tcp-pkt" || proto_tok == "tcp-stream") && !r.items.empty()) {
+    const uint16_t bit = proto_tok == "tcp-pkt" ? kFlowNoStream : kFlowOnlyStream;
+    if (r.flow & (kFlowNoStream | kFlowOnlyStream) & ~bit)
+      return done(fail(st, std::string(proto_tok) + " contradicts its flow option"));
+    r.flow |= bit;
   }
   if (!check_buffers(c)) {
     st = c.st;

@@ -118,13 +118,51 @@ struct Bsize {
   uint8_t op = 0;            // Dsize::Op
   uint32_t lo = 0, hi = 0;
 };
+// byte_test / byte_jump (Suricata payload keywords): read `nbytes` at
+// `offset` (from the previous match end when relative, else from the buffer
+// start), binary (big/little endian) or as a string number, mask with
+// `bitmask` and shift right by its trailing zeros. byte_test compares with
+// `value`; byte_jump moves the detection pointer.
+struct ByteOp {
+  enum class Op : uint8_t { kLt, kGt, kEq, kLe, kGe, kAnd, kXor } op = Op::kEq;  // byte_test
+  uint8_t nbytes = 1;        // 1..8 binary, 1..20 string; 0: a string to the buffer end, or byte_jump from_end
+  uint8_t base = 0;          // 0: binary; 8, 10, 16: string
+  bool negated = false;      // '!' before the operator
+  bool relative = false, little = false;
+  bool align = false, from_beginning = false, from_end = false;  // byte_jump
+  int32_t offset = 0;
+  int32_t post_offset = 0;   // byte_jump
+  uint32_t multiplier = 1;   // byte_jump
+  uint64_t value = 0;        // byte_test
+  uint64_t bitmask = 0;      // 0: none
+};
+// Transforms (Suricata): applied in order to a sticky buffer before its
+// match items (`http.uri; to_lowercase; content:"..."`).
+struct Transform {
+  enum class Kind : uint8_t {
+    kToLower, kToUpper, kStripWs, kCompressWs, kUrlDecode, kDotPrefix, kHeaderLower, kXor, kFromBase64,
+    kPcreXform,
+  } kind = Kind::kToLower;
+  std::string arg;           // xor: key bytes; pcrexform: the pattern
+  uint32_t b64_bytes = 0, b64_offset = 0;  // from_base64: 0 bytes = to the end
+  uint8_t b64_mode = 0;      // from_base64: 0 rfc4648, 1 rfc2045, 2 strict
+};
+
 struct MatchItem {
-  enum class Kind : uint8_t { kContent, kPcre, kIsDataAt, kBsize } kind = Kind::kContent;
+  enum class Kind : uint8_t {
+    kContent, kPcre, kIsDataAt, kBsize, kByteTest, kByteJump,
+    kBase64Decode,  // base64_decode: decodes from the position into the rule's base64 data
+    kBase64Data,    // base64_data: the following items of this buffer inspect the decoded data
+  } kind = Kind::kContent;
   Buf buf = kPayload;
   Content content;           // kind == kContent
   Pcre pcre;                 // kind == kPcre
   IsDataAt isdataat;         // kind == kIsDataAt
   Bsize bsize;               // kind == kBsize
+  ByteOp byte;               // kind == kByteTest, kByteJump
+  uint8_t xform = 0;         // 0: the buffer as is; k: Rule::xforms[k - 1] applied to it first
+  bool b64 = false;          // after base64_data: inspects the decoded data (never a fast pattern)
+  uint32_t b64_bytes = 0, b64_offset = 0;  // kBase64Decode (bytes 0: to the buffer end); relative in byte.relative
 };
 
 enum FlowOpt : uint16_t {
@@ -149,6 +187,16 @@ struct Dsize {
   uint16_t lo = 0, hi = 0;
 };
 
+// ICMP packet keywords: itype/icode compare like dsize (8-bit values);
+// icmp_id/icmp_seq match echo-style messages (echo, timestamp, information,
+// address mask requests and replies; ICMPv6 echo) only, as in Suricata.
+struct IcmpMatch {
+  bool has_type = false, has_code = false, has_id = false, has_seq = false;
+  Dsize type, code;
+  uint16_t id = 0, seq = 0;
+  bool any() const { return has_type || has_code || has_id || has_seq; }
+};
+
 struct Rule {
   // Identity and reporting.
   uint32_t gid = 1, sid = 0, rev = 0;
@@ -160,6 +208,7 @@ struct Rule {
 
   Header hdr;
   std::vector<MatchItem> items;
+  std::vector<std::vector<Transform>> xforms;  // transform chains, see MatchItem::xform
   uint16_t flow = 0;         // FlowOpt bits
   std::vector<Flowbit> flowbits;
   bool has_threshold = false, has_detection_filter = false;
@@ -171,6 +220,7 @@ struct Rule {
   // any of these, 3 '!' none of these; `flags_ignore` bits are masked first.
   bool has_flags = false;
   uint8_t flags_set = 0, flags_ignore = 0, flags_mode = 0;
+  IcmpMatch icmp;            // a packet keyword, like dsize
   bool has_app_proto = false, app_proto_negated = false;
   AppProto app_proto = AppProto::kUnknown;
 

@@ -6,8 +6,9 @@
 //   differ). Delivered bytes are not kept, so a segment that is entirely old counts as a
 //   retransmit without comparison; a segment fully covered by identical buffered bytes also
 //   counts as a retransmit. The old head of a partly old segment is cut silently.
-// - Start: a SYN sets next_seq = seq + 1 when the direction has not started; data on a SYN
-//   is ignored, later SYNs are ignored. Without a SYN the first data segment starts the
+// - Start: a SYN sets next_seq = seq + 1 when the direction has not started; later SYNs do
+//   not move it. Data on a SYN (TCP Fast Open) is stream data from seq + 1 on, as Suricata
+//   inspects it (a retransmitted SYN's data is then old). Without a SYN the first data segment starts the
 //   direction at its own seq when cfg.midstream, else data is dropped (no_syn) until a
 //   SYN. Bytes before the start are old forever. cfg.depth is copied at the start.
 // - Sequence numbers compare by serial arithmetic (int32 differences), so wraparound at
@@ -208,7 +209,8 @@ void segment_slow(Ctx& x, const StreamConfig& cfg, uint32_t seq, uint8_t flags,
       d.state |= kStreamInit;
     }
     d.state |= kStreamSyn;
-    return;
+    if (len == 0) return;
+    seq += 1;  // TCP Fast Open: data on a SYN follows the SYN's sequence number
   }
   if ((d.state & kStreamDepth) || len == 0) return;
   if (len > (1u << 30)) return;  // no packet is this long; keeps serial arithmetic valid

@@ -61,7 +61,7 @@ static_assert(sizeof(StreamDir) <= 24);
 using StreamDeliver = void (*)(void* user, const uint8_t* data, uint32_t len, uint32_t gap_before);
 
 // One TCP segment in this direction. `flags` are the TCP flags (SYN sets the
-// ISN; data on a SYN is ignored as Linux does). Delivers what became in order.
+// ISN; data on a SYN, TCP Fast Open, is delivered from ISN + 1). Delivers what became in order.
 void stream_segment(StreamDir& d, SegmentPool& pool, const StreamConfig& cfg, uint32_t seq,
                     uint8_t flags, const uint8_t* data, uint32_t len, StreamCounters& ctr,
                     StreamDeliver deliver, void* user);

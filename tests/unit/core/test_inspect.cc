@@ -327,3 +327,83 @@ TEST(Inspect, TcpFlagsRuleWithThresholdSeesEachSyn) {
   EXPECT_EQ(a[101], 1);  // the SYN-ACK of the handshake
   EXPECT_EQ(a.count(102), 0u);
 }
+
+TEST(Inspect, StreamOffsetDepthPerChunk) {
+  // Suricata and Snort anchor offset/depth/startswith per inspected chunk: a
+  // keep-alive connection's later responses match a depth-anchored status.
+  Rig r({"alert tcp any 80 -> any any (msg:\"403\"; content:\"HTTP/1.1 403\"; depth:12; sid:120;)",
+         "alert tcp any any -> any 80 (msg:\"et style\"; content:\"cmd=\"; offset:0; depth:1460; sid:121;)",
+         "alert tcp any any -> any 80 (msg:\"starts\"; content:\"GET \"; startswith; sid:122;)",
+         "alert tcp any any -> any 80 (msg:\"data at\"; content:\"GET\"; depth:3; isdataat:!20; sid:123;)"});
+  r.handshake();
+  std::string rq = "GET /a HTTP/1.1\r\n\r\n";  // 19 bytes: isdataat:!20 holds per chunk
+  std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  std::string no = "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+  uint32_t c = 0, s = 0;
+  for (const std::string* resp : {&ok, &no, &ok, &no, &no}) {
+    r.cdata(c, rq);
+    c += uint32_t(rq.size());
+    r.sdata(s, *resp);
+    s += uint32_t(resp->size());
+  }
+  r.cdata(c, "POST /x HTTP/1.1\r\n\r\ncmd=1");
+  c += 25;
+  r.cdata(c, "padding GET ");  // "GET " not at the chunk start
+  auto a = r.alerts();
+  EXPECT_EQ(a[120], 3);  // the 2nd, 4th and 5th responses
+  EXPECT_EQ(a[121], 1);  // at 20 of the 6th request chunk (stream offset 115)
+  EXPECT_EQ(a[122], 5);
+  EXPECT_EQ(a[123], 5);
+}
+
+TEST(Inspect, StreamDepthDoesNotReachIntoTheTail) {
+  Rig r({"alert tcp any any -> any 80 (msg:\"anchored\"; content:\"magic\"; depth:10; sid:125;)",
+         "alert tcp any any -> any 80 (msg:\"split\"; content:\"spl\"; content:\"it!\"; distance:0; sid:126;)"});
+  r.handshake();
+  r.cdata(0, "xx magic");         // first chunk: within depth
+  r.cdata(8, "0123456789 magic");  // at 11 of this chunk: beyond depth 10
+  r.cdata(24, "spl");
+  r.cdata(27, "it! ");             // unanchored contents still match across chunks
+  auto a = r.alerts();
+  EXPECT_EQ(a[125], 1);
+  EXPECT_EQ(a[126], 1);
+}
+
+TEST(Inspect, TcpFastOpenSynDataIsInspected) {
+  Rig r({"alert tcp any any -> any 80 (msg:\"tfo\"; content:\"GET /tfo\"; startswith; sid:127;)",
+         "alert tcp any any -> any 80 (msg:\"after\"; content:\"more\"; sid:128;)"});
+  std::string syn = "GET /tfo HTTP/1.1\r\n\r\n";
+  r.send(r.tcp(true, kSyn, r.cseq, Bytes(syn.begin(), syn.end())));
+  r.cseq += 1;
+  r.send(r.tcp(false, kSyn | kAck, r.sseq++));
+  r.cdata(uint32_t(syn.size()), "more");
+  r.send(r.tcp(true, kSyn, r.cseq - 1, Bytes(syn.begin(), syn.end())));  // retransmitted SYN: old data
+  auto a = r.alerts();
+  EXPECT_EQ(a[127], 1);
+  EXPECT_EQ(a[128], 1);
+}
+
+TEST(Inspect, RulesWithoutContentPerPacketUnlessIpOnly) {
+  // Suricata's rule types: a rule with only addresses is IP-only (once per
+  // flow direction); ports, a flow keyword or a negated address make it a
+  // packet rule, inspected on every packet.
+  Rig r({"alert tcp any any -> any 80 (msg:\"ports\"; sid:130;)",
+         "alert tcp any any -> any any (msg:\"ip only\"; sid:131;)",
+         "alert tcp any any -> any any (msg:\"flow\"; flow:to_server; sid:132;)",
+         "alert tcp any any -> ![198.18.0.9] any (msg:\"like ip only\"; sid:133;)",
+         "alert udp any any -> any any (msg:\"UDP no flow direction\"; sid:1601;)",
+         "alert udp any any -> any any (msg:\"UDP with flow direction\"; flow:to_server; sid:1001;)"});
+  r.handshake();
+  r.cdata(0, "abc");
+  r.sdata(0, "def");
+  r.cdata(3, "ghi");
+  for (int i = 0; i < 3; i++)
+    r.send(pb::eth(0x0800, pb::ipv4({.src = kCli, .dst = kSrv, .proto = 17}, pb::udp(5000, 53, str("q")))));
+  auto a = r.alerts();
+  EXPECT_EQ(a[130], 4);  // client packets: SYN, ACK, 2 data
+  EXPECT_EQ(a[131], 2);
+  EXPECT_EQ(a[132], 4);
+  EXPECT_EQ(a[133], 6);
+  EXPECT_EQ(a[1601], 1);  // documented as IP-only
+  EXPECT_EQ(a[1001], 3);  // documented as a packet rule
+}

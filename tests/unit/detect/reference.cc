@@ -5,7 +5,10 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace spectre::detect_ref {
 
@@ -113,6 +116,8 @@ struct Items {
   const uint8_t* d;
   uint32_t n;
   pcre2_match_data* md;
+  long anchor = 0;  // stream chunk: where absolute positions start (its first new byte)
+  std::string decoded;  // base64_decode output
 
   bool occurs(const rules::Content& c, long s, long prev) const {
     long m = long(c.bytes.size()), lo, hi;
@@ -121,12 +126,15 @@ struct Items {
       lo = std::max(0L, prev + dist);
       hi = c.has_within ? std::min(long(n), prev + dist + c.within) : long(n);
     } else if (c.startswith) {
+      lo = anchor;
+      hi = n;
+      if (s != anchor) return false;
+    } else if (c.has_offset || c.has_depth) {
+      lo = anchor + (c.has_offset ? c.offset : 0);
+      hi = c.has_depth ? std::min(long(n), lo + c.depth) : long(n);
+    } else {
       lo = 0;
       hi = n;
-      if (s != 0) return false;
-    } else {
-      lo = c.has_offset ? c.offset : 0;
-      hi = c.has_depth ? std::min(long(n), lo + c.depth) : long(n);
     }
     if (s < lo || s + m > hi) return false;
     if (c.endswith && s + m != long(n)) return false;
@@ -157,8 +165,80 @@ struct Items {
                                            : (n > b.lo && n < b.hi);
       return ok ? from(k + 1, prev) : false;
     }
+    if (mi.kind == MatchItem::Kind::kBase64Decode) {
+      long pos = (mi.byte.relative ? prev : anchor) + long(mi.b64_offset);
+      if (pos < 0 || pos >= long(n)) return false;
+      long end = mi.b64_bytes ? std::min(long(n), pos + long(mi.b64_bytes)) : long(n);
+      static const std::string al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      decoded.clear();
+      uint32_t acc = 0, bits = 0;
+      for (long i = pos; i < end; i++) {
+        char c = char(d[i]);
+        if (c == ' ' || (c >= '\t' && c <= '\r')) continue;
+        size_t v = al.find(c);
+        if (v == std::string::npos) break;
+        acc = (acc << 6) | uint32_t(v);
+        bits += 6;
+        if (bits >= 8) {
+          bits -= 8;
+          decoded += char((acc >> bits) & 0xff);
+        }
+      }
+      return !decoded.empty() && from(k + 1, prev);
+    }
+    if (mi.kind == MatchItem::Kind::kBase64Data) {
+      const std::string copy = decoded;
+      Items sub = *this;
+      sub.d = reinterpret_cast<const uint8_t*>(copy.data());
+      sub.n = uint32_t(copy.size());
+      sub.anchor = 0;
+      return sub.from(k + 1, 0);
+    }
+    if (mi.kind == MatchItem::Kind::kByteTest || mi.kind == MatchItem::Kind::kByteJump) {
+      const rules::ByteOp& b = mi.byte;
+      long pos = (b.relative ? prev : anchor) + b.offset;
+      unsigned long long v = 0;
+      if (b.nbytes || (b.base && !b.from_end)) {
+        long nb = b.nbytes ? b.nbytes : std::min(20L, long(n) - pos);  // string of 0 bytes: to the end
+        if (pos < 0 || nb <= 0 || pos + nb > long(n)) return false;
+        std::string txt;
+        for (long i = 0; i < nb; i++) {
+          if (b.base) txt += char(d[pos + i]);
+          else if (b.little) v += (unsigned long long)d[pos + i] << (8 * i);
+          else v = v * 256 + d[pos + i];
+        }
+        if (b.base) {  // leading digits of the base, at least one
+          size_t k = 0;
+          const std::string digits = std::string("0123456789abcdef").substr(0, b.base);
+          while (k < txt.size() && digits.find(char(std::tolower(uint8_t(txt[k])))) != std::string::npos) k++;
+          if (k == 0) return false;
+          try {
+            v = std::stoull(txt.substr(0, k), nullptr, b.base);
+          } catch (const std::out_of_range&) {
+            return false;
+          }
+        }
+        if (b.bitmask) {
+          v &= b.bitmask;
+          for (uint64_t m = b.bitmask; !(m & 1); m >>= 1) v >>= 1;
+        }
+      }
+      if (mi.kind == MatchItem::Kind::kByteTest) {
+        using Op = rules::ByteOp::Op;
+        bool m = b.op == Op::kLt ? v < b.value : b.op == Op::kGt ? v > b.value : b.op == Op::kEq ? v == b.value
+               : b.op == Op::kLe ? v <= b.value : b.op == Op::kGe ? v >= b.value
+               : b.op == Op::kAnd ? (v & b.value) != 0 : (v ^ b.value) != 0;
+        return m != b.negated && from(k + 1, prev);
+      }
+      if (v > (1ull << 32)) return false;
+      long long j = (long long)v * b.multiplier;
+      if (b.align && j % 4) j += 4 - j % 4;
+      long long start = b.from_beginning ? anchor : b.from_end ? long(n) : pos + b.nbytes;
+      j += start + b.post_offset;
+      return j >= 0 && j < long(n) && from(k + 1, long(j));
+    }
     if (mi.kind == MatchItem::Kind::kIsDataAt) {
-      bool has = mi.isdataat.relative ? prev + mi.isdataat.n <= long(n) : mi.isdataat.n < long(n);
+      bool has = mi.isdataat.relative ? prev + mi.isdataat.n <= long(n) : anchor + mi.isdataat.n < long(n);
       return has != mi.isdataat.negated ? from(k + 1, prev) : false;
     }
     long base = mi.pcre.relative ? prev : 0;
@@ -175,6 +255,96 @@ struct Items {
     return mi.pcre.negated ? from(k + 1, prev) : false;
   }
 };
+
+// Suricata's IP-only type (addresses only, any ports, no negated address, no
+// flow keyword, no flowbit test, a plain protocol): first packet per direction.
+bool ip_only_rule(const rules::Rule& r) {
+  if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || r.flow) return false;
+  for (const auto& fb : r.flowbits)
+    if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
+  const auto& h = r.hdr;
+  using P = rules::Proto;
+  if (h.proto != P::kIp && h.proto != P::kTcp && h.proto != P::kUdp && h.proto != P::kIcmp) return false;
+  return h.sport.any && h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() &&
+         h.src.exclude.empty() && h.dst.exclude.empty();
+}
+
+// Suricata's transforms, written out plainly (see transforms.cc for the rules).
+std::string transform(const std::vector<rules::Transform>& chain, std::string s) {
+  using K = rules::Transform::Kind;
+  auto sp = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+  for (const auto& t : chain) {
+    std::string o;
+    switch (t.kind) {
+      case K::kToLower: for (char c : s) o += char(std::tolower(uint8_t(c))); break;
+      case K::kToUpper: for (char c : s) o += char(std::toupper(uint8_t(c))); break;
+      case K::kStripWs: for (char c : s) if (!sp(c)) o += c; break;
+      case K::kCompressWs:
+        for (size_t i = 0; i < s.size(); i++)
+          if (!sp(s[i])) o += s[i];
+          else if (i == 0 || !sp(s[i - 1])) o += ' ';
+        break;
+      case K::kUrlDecode:
+        for (size_t i = 0; i < s.size(); i++) {
+          if (s[i] == '+') { o += ' '; continue; }
+          if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(uint8_t(s[i + 1])) && std::isxdigit(uint8_t(s[i + 2]))) {
+            o += char(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+            continue;
+          }
+          o += s[i];
+        }
+        break;
+      case K::kDotPrefix: o = "." + s; break;
+      case K::kHeaderLower: {
+        bool name = true;
+        for (char c : s) {
+          o += name ? char(std::tolower(uint8_t(c))) : c;
+          if (c == ':') name = false;
+          if (c == '\n') name = true;
+        }
+        break;
+      }
+      case K::kXor: for (size_t i = 0; i < s.size(); i++) o += char(s[i] ^ t.arg[i % t.arg.size()]); break;
+      case K::kFromBase64: {
+        static const std::string al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::string in = t.b64_offset < s.size() ? s.substr(t.b64_offset) : "";
+        if (t.b64_bytes && t.b64_bytes < in.size()) in.resize(t.b64_bytes);
+        uint32_t acc = 0, bits = 0;
+        bool bad = false;
+        for (char c : in) {
+          size_t v = al.find(c);
+          if (v == std::string::npos) {
+            if (c == '=' || t.b64_mode == 0) break;
+            if (t.b64_mode == 2) { bad = true; break; }
+            continue;
+          }
+          acc = (acc << 6) | uint32_t(v);
+          bits += 6;
+          if (bits >= 8) { bits -= 8; o += char((acc >> bits) & 0xff); }
+        }
+        if (bad) o.clear();
+        break;
+      }
+      case K::kPcreXform: {
+        int e;
+        PCRE2_SIZE eo;
+        pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(t.arg.c_str()), t.arg.size(), 0, &e, &eo, nullptr);
+        pcre2_match_data* md = pcre2_match_data_create(16, nullptr);
+        o = s;
+        if (re && pcre2_match(re, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md, nullptr) >= 2) {
+          PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+          if (ov[2] != PCRE2_UNSET) o = s.substr(ov[2], ov[3] - ov[2]);
+        }
+        pcre2_match_data_free(md);
+        if (re) pcre2_code_free(re);
+        break;
+      }
+    }
+    s = o;
+  }
+  return s;
+}
 
 bool bit_has(const RefFlow* f, const std::string& n) {
   return f && std::find(f->bits.begin(), f->bits.end(), n) != f->bits.end();
@@ -239,11 +409,12 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     bool applies;
     switch (mode) {
       case 0: applies = !any_app && !os; break;
-      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ns); break;
-      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ns && (any_payload || os); break;
+      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ru.icmp.any() || ns); break;
+      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !ns && (any_payload || os); break;
       default: applies = any_app; break;
     }
     if (!applies) continue;
+    if (mode != 3 && !p.first_in_dir && ip_only_rule(ru)) continue;
     bool all_present = true;
     for (const auto& it : ru.items) all_present = all_present && bufs.has(it.buf);
     if (!all_present) continue;
@@ -284,6 +455,24 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
               : ru.flags_mode == 3 ? (f & want) == 0 : f == want;
       if (!ok) continue;
     }
+    if (ru.icmp.any()) {  // ICMP packet keywords: packets only
+      if (mode == 2 || mode == 3 || (p.proto != 1 && p.proto != 58)) continue;
+      auto cmp = [](const rules::Dsize& ds, long x) {
+        switch (ds.op) {
+          case rules::Dsize::Op::kEq: return x == ds.lo;
+          case rules::Dsize::Op::kNe: return x != ds.lo;
+          case rules::Dsize::Op::kLt: return x < ds.lo;
+          case rules::Dsize::Op::kGt: return x > ds.lo;
+          case rules::Dsize::Op::kRange: return x > ds.lo && x < ds.hi;
+        }
+        return false;
+      };
+      const auto& m = ru.icmp;
+      if (m.has_type && !cmp(m.type, p.icmp_type)) continue;
+      if (m.has_code && !cmp(m.code, p.icmp_code)) continue;
+      if ((m.has_id && (!p.icmp_echo || p.icmp_id != m.id)) || (m.has_seq && (!p.icmp_echo || p.icmp_seq != m.seq)))
+        continue;
+    }
     // flowbit checks
     bool fb_ok = true;
     for (const auto& fb : ru.flowbits) {
@@ -298,19 +487,33 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     if (!fb_ok) continue;
     // items, buffer by buffer
     bool items_ok = true;
-    for (int b = 0; b < rules::kBufCount && items_ok; b++) {
+    for (int bx = 0; bx < rules::kBufCount * 256 && items_ok; bx++) {
+      const int b = bx % rules::kBufCount, xf = bx / rules::kBufCount;
+      if (xf > int(ru.xforms.size())) break;
       Items st;
       for (size_t i = 0; i < ru.items.size(); i++)
-        if (ru.items[i].buf == b) {
+        if (ru.items[i].buf == b && ru.items[i].xform == xf) {
           st.it.push_back(&ru.items[i]);
           st.re.push_back(r.re[i]);
         }
       if (st.it.empty()) continue;
       static const uint8_t zero[1] = {0};
+      std::string tx;
       st.d = bufs.data[b] ? bufs.data[b] : zero;
       st.n = bufs.data[b] ? bufs.len[b] : 0;
+      if (xf) {
+        tx = transform(ru.xforms[xf - 1], std::string(reinterpret_cast<const char*>(st.d), st.n));
+        st.d = reinterpret_cast<const uint8_t*>(tx.data());
+        st.n = uint32_t(tx.size());
+      }
       st.md = md;
-      items_ok = st.from(0, 0);
+      if (mode == 2 && b == rules::kPayload) st.anchor = p.stream_new_from;
+      items_ok = st.from(0, st.anchor);
+      // Stream window: a match within the old tail alone was reported before.
+      if (items_ok && st.anchor) {
+        st.n = uint32_t(st.anchor);
+        items_ok = !st.from(0, st.anchor);
+      }
     }
     if (!items_ok) continue;
     // matched: actions

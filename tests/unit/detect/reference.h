@@ -9,12 +9,18 @@
 // * Items are grouped by buffer; per buffer, in rule order. "prev" is the end
 //   of the last positive content/pcre match (0 at the start).
 // * content window: relative (distance/within): [max(0, prev+dist), min(len, prev+dist+within)]
-//   (no within: to len); startswith: [0, len]; else [offset, min(len, offset+depth)].
+//   (no within: to len); startswith: at A; offset/depth: [A+offset, min(len, A+offset+depth)];
+//   else [0, len]. A (the anchor) is 0, or for a stream chunk its first new byte
+//   (DetectPacket::stream_new_from): offset/depth/startswith/absolute isdataat count
+//   per inspected chunk, and a leading relative item starts at A. A stream chunk
+//   alerts only if the rule does not also match the old tail [0, A) alone.
 //   An occurrence at s needs lo <= s and s+m <= hi; endswith also s+m == len.
 //   Positive: some occurrence lets the rest match. Negated: no occurrence.
 // * pcre: subject = buffer (or buffer from prev when R); matches are found by
 //   restarting one byte after the previous match start; negated: no match.
-// * isdataat n: absolute n < len; relative prev + n <= len; "!" inverts.
+// * isdataat n: absolute A + n < len; relative prev + n <= len; "!" inverts.
+// * IP-only rules (addresses only: no items, dsize, flags, flow, flowbit test,
+//   port or negated address; protocol ip/tcp/udp/icmp) only when first_in_dir.
 // * Pass rules are evaluated first; a matching pass rule ends the call
 //   without alerts and marks the flow passed. Flowbit set/unset/toggle when
 //   the rule matches (7 bits at most per flow), then noalert, then

@@ -26,7 +26,7 @@ struct Gen {
   }
 
   MatchItem item(Buf b, bool first) {
-    uint32_t kind = u(10);
+    uint32_t kind = u(12);
     if (kind < 7) {
       C c(str(1, 3), b);
       if (p(0.2)) c.nocase();
@@ -51,7 +51,60 @@ struct Gen {
       static const char* pats[] = {"a.b", "b+c", "^ab", "c$", "(a|b)c", "[abc]{2}a", "A", "a{2,}", "b?c", "(?i)ca"};
       return pcre(pats[u(10)], !first && p(0.5), p(0.15), p(0.2), b);
     }
-    return isdataat(int(u(8)), !first && p(0.6), p(0.3), b);
+    if (kind == 9) return isdataat(int(u(8)), !first && p(0.6), p(0.3), b);
+    return byte_item(b, first, kind == 10);
+  }
+
+  std::vector<rules::Transform> xform_chain() {
+    using K = rules::Transform::Kind;
+    std::vector<rules::Transform> c;
+    for (uint32_t k = 1 + u(2); k > 0; k--) {
+      rules::Transform t;
+      t.kind = static_cast<K>(u(10));
+      if (t.kind == K::kXor) t.arg = p(0.5) ? std::string("\x20") : std::string("\x01\x20");
+      if (t.kind == K::kPcreXform) t.arg = p(0.5) ? "a(b+)" : "/(.*)/";
+      if (t.kind == K::kFromBase64) {
+        t.b64_mode = uint8_t(u(3));
+        t.b64_offset = u(3);
+        t.b64_bytes = p(0.3) ? 4 + u(8) : 0;
+      }
+      c.push_back(t);
+    }
+    return c;
+  }
+
+  // byte_test / byte_jump over the small alphabet: "abcAB" are hex digits
+  // (10..12), so string hex values make jumps that land in the buffer.
+  MatchItem byte_item(Buf b, bool first, bool test) {
+    MatchItem m;
+    m.kind = test ? MatchItem::Kind::kByteTest : MatchItem::Kind::kByteJump;
+    m.buf = b;
+    rules::ByteOp& o = m.byte;
+    o.relative = !first && p(0.6);
+    o.offset = o.relative ? int(u(5)) - 2 : int(u(6));
+    o.nbytes = uint8_t(1 + u(2));
+    if (p(0.4)) o.base = p(0.7) ? 16 : 10;
+    else o.little = p(0.3);
+    if (p(0.15)) {
+      static const uint64_t masks[] = {0xf0, 0x0f, 0x0ff0, 0x06};
+      o.bitmask = masks[u(4)];
+    }
+    if (test) {
+      o.op = static_cast<rules::ByteOp::Op>(u(7));
+      o.negated = p(0.3);
+      static const uint64_t vals[] = {0, 1, 10, 11, 0x41, 0x61, 0x62, 0x6161, 0x4142, 0xab};
+      o.value = vals[u(10)];
+      return m;
+    }
+    if (!o.base && !o.bitmask) o.bitmask = 0x07;  // binary letters would jump far past the end
+    o.multiplier = 1 + u(2);
+    o.align = p(0.2);
+    uint32_t from = u(5);
+    o.from_beginning = from == 0;
+    o.from_end = from == 1;
+    if (o.from_end && p(0.5)) o.nbytes = 0;
+    o.post_offset = o.from_end ? -int(u(12)) : int(u(5)) - 2;
+    return m;
   }
 
   rules::Rule rule(uint32_t sid) {
@@ -85,8 +138,14 @@ struct Gen {
     for (uint32_t b = 0; b < nbufs; b++) {
       Buf buf = app ? app_bufs[u(3)] : rules::kPayload;
       bool first = true;
+      uint8_t xf = 0;
+      if (app && p(0.3)) {  // a transform chain on this buffer
+        r.xforms.push_back(xform_chain());
+        xf = uint8_t(r.xforms.size());
+      }
       for (uint32_t i = 0; i < nitems; i++) {
         r.items.push_back(item(buf, first));
+        r.items.back().xform = xf;
         first = false;
       }
     }
@@ -123,6 +182,24 @@ struct Gen {
       r.dsize.lo = uint16_t(u(20));
       r.dsize.hi = uint16_t(r.dsize.lo + 2 + u(20));
     }
+    if (!app && !only_stream && p(0.08)) {  // ICMP packet keywords
+      auto& m = r.icmp;
+      if (p(0.6)) {
+        m.has_type = true;
+        m.type.op = static_cast<rules::Dsize::Op>(u(5));
+        m.type.lo = uint16_t(u(10));
+        m.type.hi = uint16_t(m.type.lo + 2 + u(6));
+      }
+      if (p(0.3)) {
+        m.has_code = true;
+        m.code.op = static_cast<rules::Dsize::Op>(u(5));
+        m.code.lo = uint16_t(u(4));
+        m.code.hi = uint16_t(m.code.lo + 2 + u(3));
+      }
+      if (p(0.3)) { m.has_id = true; m.id = uint16_t(u(3)); }
+      if (p(0.3)) { m.has_seq = true; m.seq = uint16_t(u(3)); }
+      if (!m.any()) { m.has_type = true; m.type.lo = uint16_t(u(10)); }
+    }
     if (p(0.05)) {
       r.has_app_proto = true;
       r.app_proto = static_cast<rules::AppProto>(u(4));
@@ -134,6 +211,8 @@ struct Gen {
 
 struct Totals {
   uint64_t calls = 0, alerts = 0, relative_alerts = 0;  // relative: rules with a relative item
+  uint64_t byte_alerts = 0;                              // rules with byte_test/byte_jump
+  uint64_t xform_alerts = 0;                             // rules with a transform
 };
 
 void run_seed(uint32_t seed, Totals& tot) {
@@ -153,8 +232,13 @@ void run_seed(uint32_t seed, Totals& tot) {
     for (const auto& it : r.items)
       if ((it.kind == MatchItem::Kind::kContent && (it.content.has_distance || it.content.has_within)) ||
           (it.kind == MatchItem::Kind::kPcre && it.pcre.relative) ||
-          (it.kind == MatchItem::Kind::kIsDataAt && it.isdataat.relative))
+          (it.kind == MatchItem::Kind::kIsDataAt && it.isdataat.relative) ||
+          ((it.kind == MatchItem::Kind::kByteTest || it.kind == MatchItem::Kind::kByteJump) && it.byte.relative))
         relative.insert(r.sid);
+  std::set<uint32_t> byte_rules;
+  for (const auto& r : h.rs.rules)
+    for (const auto& it : r.items)
+      if (it.kind == MatchItem::Kind::kByteTest || it.kind == MatchItem::Kind::kByteJump) byte_rules.insert(r.sid);
   uint64_t ts = 0;
   for (int flow = 0; flow < 6; flow++) {
     h.flow = FlowDetectState{};
@@ -175,13 +259,18 @@ void run_seed(uint32_t seed, Totals& tot) {
       pk.p.has_flow = has_flow;
       pk.p.established = g.p(0.7);
       pk.p.app_proto = ap;
+      pk.p.icmp_type = uint8_t(g.u(12));
+      pk.p.icmp_code = uint8_t(g.u(5));
+      pk.p.icmp_echo = g.p(0.5);
+      pk.p.icmp_id = uint16_t(g.u(3));
+      pk.p.icmp_seq = uint16_t(g.u(3));
       ts += uint64_t(g.u(800)) * 1000000ull;
       pk.p.ts_ns = ts;
       h.use_flow = has_flow;
       std::vector<uint32_t> got;
       if (g.p(0.3)) {
         BufferSet b;
-        std::string u = g.str(0, 24, "abcA/"), hs = g.str(0, 12), q = g.str(0, 16, "abc.");
+        std::string u = g.str(0, 24, "abcA/ %2+"), hs = g.str(0, 12, "abcA \t"), q = g.str(0, 16, "abc.");
         if (g.p(0.7)) b.set(rules::kHttpUri, reinterpret_cast<const uint8_t*>(u.data()), uint32_t(u.size()));
         if (g.p(0.6)) b.set(rules::kHttpHost, reinterpret_cast<const uint8_t*>(hs.data()), uint32_t(hs.size()));
         if (g.p(0.4)) b.set(rules::kDnsQuery, reinterpret_cast<const uint8_t*>(q.data()), uint32_t(q.size()));
@@ -199,6 +288,8 @@ void run_seed(uint32_t seed, Totals& tot) {
       tot.calls++;
       tot.alerts += got.size();
       for (uint32_t sid : got) tot.relative_alerts += relative.count(sid);
+      for (uint32_t sid : got) tot.byte_alerts += byte_rules.count(sid);
+      for (uint32_t sid : got) tot.xform_alerts += !h.rs.rules[sid - 1].xforms.empty();
     }
     EXPECT_EQ(h.flow.passed, h.rflow.passed);
   }
@@ -209,10 +300,14 @@ void run_seed(uint32_t seed, Totals& tot) {
 TEST(DetectDiff, RandomRulesetsMatchReference) {
   Totals tot;
   for (uint32_t seed = 1; seed <= 60 && !::testing::Test::HasFailure(); seed++) run_seed(seed, tot);
-  printf("DetectDiff: %llu calls, %llu alerts compared (%llu from rules with relative items)\n",
-         (unsigned long long)tot.calls, (unsigned long long)tot.alerts, (unsigned long long)tot.relative_alerts);
+  printf("DetectDiff: %llu calls, %llu alerts compared (%llu from rules with relative items, %llu with byte_*)\n",
+         (unsigned long long)tot.calls, (unsigned long long)tot.alerts, (unsigned long long)tot.relative_alerts,
+         (unsigned long long)tot.byte_alerts);
   EXPECT_GT(tot.alerts, 2000u);
   EXPECT_GT(tot.relative_alerts, 500u);
+  EXPECT_GT(tot.byte_alerts, 100u);
+  EXPECT_GT(tot.xform_alerts, 100u);
+  printf("DetectDiff: %llu alerts from rules with transforms\n", (unsigned long long)tot.xform_alerts);
 }
 
 }  // namespace

@@ -30,8 +30,8 @@ TEST(RulesHeader, ActionsAndProtocols) {
     EXPECT_PARSE_OK(r);
     EXPECT_EQ(r.rule.hdr.proto, p) << name;
   }
-  EXPECT_UNSUPPORTED(hdr("alert tcp-pkt any any -> any any"), "unsupported protocol: tcp-pkt");
-  EXPECT_UNSUPPORTED(hdr("alert tcp-stream any any -> any any"), "tcp-stream");
+  EXPECT_EQ(hdr("alert tcp-pkt any any -> any any").rule.hdr.proto, Proto::kTcp);  // flow bits: test_rules_options
+  EXPECT_EQ(hdr("alert tcp-stream any any -> any any").rule.hdr.proto, Proto::kTcp);
   EXPECT_UNSUPPORTED(hdr("alert smtp any any -> any any"), "smtp");
   EXPECT_UNSUPPORTED(hdr("alert http2 any any -> any any"), "http2");
   EXPECT_SYNTAX_ERROR(hdr("alert foo any any -> any any"), "unknown protocol");
@@ -55,7 +55,7 @@ TEST(RulesHeader, Directions) {
   EXPECT_FALSE(hdr("alert tcp any any -> any any").rule.hdr.bidir);
   EXPECT_TRUE(hdr("alert tcp any any <> any any").rule.hdr.bidir);
   EXPECT_SYNTAX_ERROR(hdr("alert tcp any any <- any any"), "'<-' is not valid");
-  EXPECT_SYNTAX_ERROR(hdr("alert tcp any any => any any"), "bad direction");
+  EXPECT_UNSUPPORTED(hdr("alert tcp any any => any any"), "transactional");  // Suricata 8: parsed, skipped
   EXPECT_SYNTAX_ERROR(hdr("alert tcp any any -> any"), "7 fields");
   EXPECT_SYNTAX_ERROR(parse("alert tcp any any -> any any msg:\"x\"; sid:1;"), "missing '('");
   EXPECT_SYNTAX_ERROR(parse("alert tcp any any -> any any (sid:1;"), "end with ')'");

@@ -146,8 +146,8 @@ TEST(RulesOptions, AppLayerProtocol) {
 }
 
 TEST(RulesOptions, UnsupportedKeywords) {
-  for (const char* kw : {"byte_test:4,>,1,0", "byte_jump:4,0", "byte_extract:4,0,x", "base64_decode",
-                         "ttl:1", "itype:8", "icode:0", "tag:session,10,seconds",
+  for (const char* kw : {"byte_extract:4,0,x", "byte_math:bytes 1,offset 0,oper +,rvalue 1,result x",
+                         "ttl:1",
                          "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
                          "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "tls.certs"}) {
     Parsed p = opts(std::string(kw) + ";");
@@ -216,8 +216,16 @@ TEST(RulesOptions, BsizeAndDotprefix) {
   EXPECT_EQ(p.rule.items[0].bsize.op, uint8_t(Dsize::Op::kLt));
   EXPECT_EQ(p.rule.items[0].bsize.lo, 8u);
   EXPECT_FALSE(opts("bsize:10; content:\"a\";").ok);               // no sticky buffer
-  EXPECT_UNSUPPORTED(opts("http.uri; dotprefix; content:\"a\";"), "dotprefix on http.uri");
-  EXPECT_UNSUPPORTED(opts("dns.query; content:\"a\"; dotprefix;"), "dotprefix not right after");
+  p = opts("http.uri; dotprefix; content:\"a\";");  // the generic transform
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.items[0].buf, kHttpUri);
+  EXPECT_EQ(p.rule.items[0].xform, 1);
+  // After a match (ET Open 2044076): the following items inspect "." + query, the earlier ones the query.
+  p = opts("dns.query; content:\"rs-\"; startswith; dotprefix; content:\".rustdesk.com\"; endswith;");
+  ASSERT_TRUE(p.ok) << p.err;
+  EXPECT_EQ(p.rule.items[0].xform, 0);
+  EXPECT_EQ(p.rule.items[1].xform, 1);
+  EXPECT_EQ(p.rule.items[1].buf, kDnsQuery);
 }
 
 TEST(RulesOptions, AppProtocolRules) {
@@ -232,3 +240,88 @@ TEST(RulesOptions, AppProtocolRules) {
   EXPECT_TRUE(p.rule.items[3].content.negated);
   EXPECT_EQ(p.rule.items[3].buf, kHttpHeaderNames);
 }
+
+namespace spectre::rules::test {
+namespace {
+
+TEST(RulesIssue12, UricontentIsContentInHttpUri) {
+  auto p = opts(R"(uricontent:"/admin"; nocase; content:"x";)");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 2u);
+  EXPECT_EQ(p.rule.items[0].buf, kHttpUri);
+  EXPECT_EQ(p.rule.items[0].content.bytes, "/admin");
+  EXPECT_TRUE(p.rule.items[0].content.nocase);
+  EXPECT_EQ(p.rule.items[1].buf, kPayload);
+}
+
+TEST(RulesIssue12, PcreUnquotedFlowbitSlashTag) {
+  auto p = opts(R"(pcre:/ab+c/i; pcre:!/zz/R;)");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 2u);
+  EXPECT_EQ(p.rule.items[0].pcre.pattern, "ab+c");
+  EXPECT_TRUE(p.rule.items[0].pcre.caseless);
+  EXPECT_TRUE(p.rule.items[1].pcre.negated);
+  EXPECT_TRUE(p.rule.items[1].pcre.relative);
+  EXPECT_SYNTAX_ERROR(opts("pcre:abc;"), "quoted");
+  auto f = opts("flowbits:set,ET.http/ua; flowbits:isset,a/b|c;");
+  EXPECT_PARSE_OK(f);
+  ASSERT_EQ(f.rule.flowbits.size(), 2u);
+  EXPECT_EQ(f.rule.flowbits[0].names[0], "ET.http/ua");
+  EXPECT_EQ(f.rule.flowbits[1].names.size(), 2u);
+  EXPECT_SYNTAX_ERROR(opts("flowbits:set,a b;"), "bad flowbit name");
+  EXPECT_PARSE_OK(opts("content:\"x\"; tag:session,10,packets;"));
+  EXPECT_PARSE_OK(opts("content:\"x\"; tag:host,60,seconds,src;"));
+}
+
+TEST(RulesIssue12, TcpPktTcpStreamAndTransactionalDirection) {
+  auto pk = parse(R"(alert tcp-pkt any any -> any any (msg:"tcp-pkt, anchored content"; content:"abc"; startswith; sid:203;))");
+  EXPECT_PARSE_OK(pk);
+  EXPECT_EQ(pk.rule.hdr.proto, Proto::kTcp);
+  EXPECT_EQ(pk.rule.flow, kFlowNoStream);
+  auto st = parse(R"(alert tcp-stream any any -> any any (msg:"tcp-stream, simple content"; content:"abc"; sid:102;))");
+  EXPECT_PARSE_OK(st);
+  EXPECT_EQ(st.rule.flow, kFlowOnlyStream);
+  auto ipo = parse(R"(alert tcp-stream any any -> any any (msg:"tcp-stream, no content"; sid:101;))");
+  EXPECT_PARSE_OK(ipo);
+  EXPECT_EQ(ipo.rule.flow, 0);  // no payload: a plain tcp rule (IP-only here)
+  EXPECT_SYNTAX_ERROR(parse(R"(alert tcp-pkt any any -> any any (content:"a"; flow:only_stream; sid:1;))"), "contradicts");
+  EXPECT_UNSUPPORTED(parse(R"(alert http any any => any any (http.uri; content:"/a"; sid:1;))"), "'=>'");
+}
+
+TEST(RulesIssue12, DetectionFilterUniqueOnIsReported) {
+  EXPECT_UNSUPPORTED(opts("flags:S; detection_filter:track by_src, count 10, seconds 60, unique_on dst_port;"),
+                     "unique_on");
+  EXPECT_SYNTAX_ERROR(opts("flags:S; detection_filter:track by_src, count 10, seconds 60, unique_on foo;"),
+                      "unique_on");
+}
+
+TEST(RulesIssue12, PcreBodyFlagUnderFileData) {
+  auto p = opts(R"(file.data; content:"<form"; pcre:"/action=.{0,20}login/Qi";)", "http");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 2u);
+  EXPECT_EQ(p.rule.items[1].buf, kFileData);
+  EXPECT_SYNTAX_ERROR(opts(R"(http.uri; content:"a"; pcre:"/b/Q";)", "http"), "conflicts");
+}
+
+TEST(RulesIssue12, ByteKeywordsParse) {
+  auto p = opts("content:\"ab\"; byte_test:2,!&,0x80,-1,relative,little; byte_jump:1,0,relative,multiplier 4,align,post_offset -2;");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 3u);
+  const auto& t = p.rule.items[1].byte;
+  EXPECT_EQ(p.rule.items[1].kind, MatchItem::Kind::kByteTest);
+  EXPECT_EQ(t.nbytes, 2);
+  EXPECT_TRUE(t.negated);
+  EXPECT_EQ(t.op, ByteOp::Op::kAnd);
+  EXPECT_EQ(t.value, 0x80u);
+  EXPECT_EQ(t.offset, -1);
+  EXPECT_TRUE(t.relative && t.little);
+  const auto& j = p.rule.items[2].byte;
+  EXPECT_EQ(p.rule.items[2].kind, MatchItem::Kind::kByteJump);
+  EXPECT_EQ(j.multiplier, 4u);
+  EXPECT_TRUE(j.align);
+  EXPECT_EQ(j.post_offset, -2);
+  EXPECT_UNSUPPORTED(opts("byte_extract:2,0,len; content:\"x\"; distance:len;"), "byte_extract");
+}
+
+}  // namespace
+}  // namespace spectre::rules::test

@@ -55,17 +55,29 @@ TEST(StreamBasic, InOrderZeroCopy) {
   EXPECT_EQ(pool.free_chunks(), 16u);
 }
 
-TEST(StreamBasic, IsnFromSynIgnoresSynData) {
+TEST(StreamBasic, SynDataIsStreamData) {
+  // TCP Fast Open: the SYN's data starts at ISN + 1 and is delivered.
   SegmentPool pool(16);
   Dir t(pool);
-  t.seg(5000, "SYNDATA", kSyn);  // data on a SYN is ignored
-  EXPECT_EQ(t.sink.calls, 0u);
+  t.seg(5000, "SYNDATA", kSyn);
+  EXPECT_EQ(t.sink.str(), "SYNDATA");
+  EXPECT_EQ(t.d.next_seq, 5008u);
+  t.seg(5000, "SYNDATA", kSyn);  // SYN retransmission with its data: old
+  EXPECT_EQ(t.sink.str(), "SYNDATA");
+  EXPECT_EQ(t.ctr.retransmits, 1u);
+  t.seg(5008, "abc");
+  t.seg(5000, kSyn, nullptr, 0);  // a bare SYN retransmission: ignored
+  t.seg(5011, "d");
+  EXPECT_EQ(t.sink.str(), "SYNDATAabcd");
+  EXPECT_TRUE(t.d.state & kStreamSyn);
+}
+
+TEST(StreamBasic, IsnFromBareSyn) {
+  SegmentPool pool(16);
+  Dir t(pool);
+  t.seg(5000, kSyn, nullptr, 0);
   t.seg(5000, "Xabc");  // first byte is the SYN's sequence number: old
   EXPECT_EQ(t.sink.str(), "abc");
-  t.seg(5000, kSyn, nullptr, 0);  // SYN retransmission: ignored
-  t.seg(5004, "d");
-  EXPECT_EQ(t.sink.str(), "abcd");
-  EXPECT_TRUE(t.d.state & kStreamSyn);
 }
 
 TEST(StreamBasic, MidstreamOn) {

@@ -1,0 +1,191 @@
+// byte_test and byte_jump (Suricata's payload keywords; formats from its
+// documentation):
+//   byte_test:<nbytes>, [!]<op>, <value>, <offset> [, relative] [, big|little]
+//             [, string, hex|dec|oct] [, bitmask <mask>]
+//   byte_jump:<nbytes>, <offset> [, relative] [, multiplier <m>] [, big|little]
+//             [, string, hex|dec|oct] [, align] [, from_beginning] [, from_end]
+//             [, post_offset <n>] [, bitmask <mask>]
+//   base64_decode[:bytes N][, offset N][, relative]; base64_data
+// byte_extract/byte_math variables and dce byte order are not supported (the
+// rule is skipped with that reason).
+#include <cctype>
+#include <charconv>
+
+#include "dataplane/rules/parse_internal.h"
+
+namespace spectre::rules::detail {
+namespace {
+
+bool is_name(std::string_view v) { return !v.empty() && (std::isalpha(uint8_t(v[0])) || v[0] == '_'); }
+
+// Decimal or 0x-hex unsigned 64-bit number.
+bool parse_u64(std::string_view s, uint64_t& v) {
+  s = trim(s);
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    s.remove_prefix(2);
+    base = 16;
+  }
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// Number or variable: a variable is unsupported (byte_extract / byte_math).
+bool num_i32(Ctx& c, std::string_view kw, std::string_view what, std::string_view v, int32_t& out) {
+  if (parse_i32(v, out)) return true;
+  if (is_name(v)) return unsup(c.st, "unsupported: variable '" + std::string(v) + "' in " + std::string(kw));
+  return fail(c.st, "bad " + std::string(kw) + " " + std::string(what) + " '" + std::string(v) + "'");
+}
+
+// The options after the fixed fields, shared by both keywords. `jump`: byte_jump.
+bool common_opts(Ctx& c, std::string_view kw, const std::vector<std::string_view>& parts, size_t from,
+                 ByteOp& b, bool jump) {
+  bool endian = false;
+  for (size_t i = from; i < parts.size(); ++i) {
+    std::string_view p = parts[i];
+    size_t sp = p.find_first_of(" \t");
+    std::string_view name = sp == std::string_view::npos ? p : p.substr(0, sp);
+    std::string_view val = sp == std::string_view::npos ? std::string_view() : trim(p.substr(sp));
+    auto no_val = [&]() { return val.empty() ? true : fail(c.st, std::string(kw) + ": " + std::string(name) + " takes no value"); };
+    if (name == "relative") {
+      if (!no_val()) return false;
+      b.relative = true;
+    } else if (name == "big" || name == "little") {
+      if (!no_val()) return false;
+      if (endian) return fail(c.st, std::string(kw) + ": endianness given twice");
+      endian = true;
+      b.little = name == "little";
+    } else if (name == "string") {
+      // "string, dec" (Suricata) or "string dec"
+      std::string_view t = val;
+      if (t.empty() && i + 1 < parts.size()) t = parts[++i];
+      if (t == "hex") b.base = 16;
+      else if (t == "dec") b.base = 10;
+      else if (t == "oct") b.base = 8;
+      else return fail(c.st, std::string(kw) + ": string needs hex, dec or oct");
+    } else if (name == "hex" || name == "dec" || name == "oct") {  // Snort 2 spelling without "string"
+      b.base = name == "hex" ? 16 : name == "dec" ? 10 : 8;
+    } else if (name == "bitmask") {
+      if (!parse_u64(val, b.bitmask) || b.bitmask == 0) return fail(c.st, std::string(kw) + ": bad bitmask");
+    } else if (name == "dce") {
+      return unsup(c.st, "unsupported: " + std::string(kw) + " dce");
+    } else if (jump && name == "multiplier") {
+      uint32_t m;
+      if (!parse_u32(val, m) || m == 0 || m > 65535) return fail(c.st, "byte_jump: bad multiplier");
+      b.multiplier = m;
+    } else if (jump && name == "align") {
+      if (!no_val()) return false;
+      b.align = true;
+    } else if (jump && name == "from_beginning") {
+      if (!no_val()) return false;
+      b.from_beginning = true;
+    } else if (jump && name == "from_end") {
+      if (!no_val()) return false;
+      b.from_end = true;
+    } else if (jump && name == "post_offset") {
+      if (!num_i32(c, kw, "post_offset", val, b.post_offset)) return false;
+    } else {
+      return fail(c.st, std::string(kw) + ": unknown option '" + std::string(p) + "'");
+    }
+  }
+  if (b.from_beginning && b.from_end) return fail(c.st, "byte_jump: from_beginning and from_end");
+  if (b.base && b.little) return fail(c.st, std::string(kw) + ": string with little endian");
+  const uint32_t max = b.base ? 20 : 8;
+  // 0 bytes: byte_jump from_end reads nothing; else a string number runs to
+  // the buffer end (ET Open: `http.content_len; byte_test:0,=,0,0,string,dec`).
+  if (b.nbytes > max || (b.nbytes == 0 && !b.from_end && !b.base))
+    return fail(c.st, std::string(kw) + ": " + std::to_string(b.nbytes) + " bytes (1.." + std::to_string(max) + ")");
+  return true;
+}
+
+bool push(Ctx& c, MatchItem::Kind k, const ByteOp& b) {
+  MatchItem it;
+  it.kind = k;
+  it.buf = c.cur;
+  it.byte = b;
+  c.r.items.push_back(std::move(it));
+  return true;
+}
+
+bool nbytes_of(Ctx& c, std::string_view kw, std::string_view v, ByteOp& b) {
+  uint32_t n;
+  if (parse_u32(v, n) && n <= 255) {
+    b.nbytes = uint8_t(n);
+    return true;
+  }
+  if (is_name(v)) return unsup(c.st, "unsupported: variable '" + std::string(v) + "' in " + std::string(kw));
+  return fail(c.st, "bad " + std::string(kw) + " byte count '" + std::string(v) + "'");
+}
+
+}  // namespace
+
+bool opt_byte_test(Ctx& c, std::string_view v) {
+  auto parts = split(v, ',');
+  if (parts.size() < 4) return fail(c.st, "byte_test needs <bytes>,<op>,<value>,<offset>");
+  ByteOp b;
+  if (!nbytes_of(c, "byte_test", parts[0], b)) return false;
+  std::string_view op = parts[1];
+  if (!op.empty() && op[0] == '!') {
+    b.negated = true;
+    op = trim(op.substr(1));
+    if (op.empty()) op = "=";  // Snort: "!" alone is "not equal"
+  }
+  using Op = ByteOp::Op;
+  if (op == "<") b.op = Op::kLt;
+  else if (op == ">") b.op = Op::kGt;
+  else if (op == "=") b.op = Op::kEq;
+  else if (op == "<=") b.op = Op::kLe;
+  else if (op == ">=") b.op = Op::kGe;
+  else if (op == "&") b.op = Op::kAnd;
+  else if (op == "^") b.op = Op::kXor;
+  else return fail(c.st, "byte_test: bad operator '" + std::string(parts[1]) + "'");
+  if (!parse_u64(parts[2], b.value)) {
+    if (is_name(parts[2])) return unsup(c.st, "unsupported: variable '" + std::string(parts[2]) + "' in byte_test");
+    return fail(c.st, "byte_test: bad value '" + std::string(parts[2]) + "'");
+  }
+  if (!num_i32(c, "byte_test", "offset", parts[3], b.offset)) return false;
+  return common_opts(c, "byte_test", parts, 4, b, false) && push(c, MatchItem::Kind::kByteTest, b);
+}
+
+bool opt_byte_jump(Ctx& c, std::string_view v) {
+  auto parts = split(v, ',');
+  if (parts.size() < 2) return fail(c.st, "byte_jump needs <bytes>,<offset>");
+  ByteOp b;
+  if (!nbytes_of(c, "byte_jump", parts[0], b)) return false;
+  if (!num_i32(c, "byte_jump", "offset", parts[1], b.offset)) return false;
+  return common_opts(c, "byte_jump", parts, 2, b, true) && push(c, MatchItem::Kind::kByteJump, b);
+}
+
+bool opt_base64_decode(Ctx& c, std::string_view v) {
+  MatchItem it;
+  it.kind = MatchItem::Kind::kBase64Decode;
+  it.buf = c.cur;
+  for (std::string_view p : split(v, ',')) {
+    if (p.empty()) continue;
+    size_t sp = p.find_first_of(" \t");
+    std::string_view k = p.substr(0, sp), val = sp == std::string_view::npos ? "" : trim(p.substr(sp));
+    uint32_t x = 0;
+    if (k == "relative" && val.empty()) it.byte.relative = true;
+    else if (k == "bytes" && parse_u32(val, x) && x > 0) it.b64_bytes = x;
+    else if (k == "offset" && parse_u32(val, x)) it.b64_offset = x;
+    else return fail(c.st, "base64_decode: bad option '" + std::string(p) + "'");
+  }
+  if (c.b64_data) return fail(c.st, "base64_decode after base64_data");
+  c.r.items.push_back(std::move(it));
+  c.b64_decode = true;
+  return true;
+}
+
+bool opt_base64_data(Ctx& c) {
+  if (!c.b64_decode) return fail(c.st, "base64_data needs a base64_decode before it in its buffer");
+  if (c.b64_data) return fail(c.st, "base64_data given twice");
+  MatchItem it;
+  it.kind = MatchItem::Kind::kBase64Data;
+  it.buf = c.cur;
+  c.r.items.push_back(std::move(it));
+  c.b64_data = true;
+  return true;
+}
+
+}  // namespace spectre::rules::detail

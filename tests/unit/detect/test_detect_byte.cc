@@ -1,0 +1,169 @@
+// byte_test / byte_jump over parsed rules: Suricata's documented examples
+// (payload-keywords: byte_test, byte_jump) as cases, engine and reference side
+// by side (Harness compares them on every call).
+#include "dataplane/rules/parser.h"
+#include "tests/unit/detect/detect_util.h"
+
+namespace spectre::detect_test {
+namespace {
+
+rules::Rule parse(const std::string& opts, uint32_t sid) {
+  rules::Rule r;
+  std::string err;
+  bool unsupported = false;
+  std::string text = "alert tcp any any -> any any (" + opts + " sid:" + std::to_string(sid) + ";)";
+  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
+  return r;
+}
+
+rules::Rule parse_icmp(const std::string& opts, uint32_t sid) {
+  rules::Rule r;
+  std::string err;
+  bool unsupported = false;
+  std::string text = "alert icmp any any -> any any (" + opts + " sid:" + std::to_string(sid) + ";)";
+  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
+  return r;
+}
+
+std::string bin(std::initializer_list<int> b) {
+  std::string s;
+  for (int x : b) s += char(x);
+  return s;
+}
+
+TEST(DetectByte, SuricataByteTestExamples) {
+  Harness h;
+  h.add(parse(R"(content:"|00 01 00 02|"; byte_test:2,=,0x01,0;)", 1));
+  h.add(parse(R"(content:"|00 01 00 02|"; byte_test:2,=,0x03,2,relative;)", 2));
+  h.add(parse(R"(content:"|00 01 00 02|"; byte_test:2,!=,0x06,0;)", 3));
+  h.add(parse(R"(content:"|00 01 00 02|"; byte_test:2,>,1000,1,relative;)", 4));
+  h.add(parse(R"(content:"|00 01 00 02|"; byte_test:2,&,0x01,12,relative;)", 5));
+  h.add(parse(R"(content:"foobar"; byte_test:4,=,1337,1,relative,string,dec;)", 6));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1000, 80);
+  // 00 01 | 00 02 | 00 03 ...: bytes 0-1 = 1, after the content (offset 4) + 2: 0x0003.
+  // Offsets after the content (4): +1 -> ff 00 = 65280; +2 -> 00 03; +12 -> 00 01.
+  std::string a = bin({0, 1, 0, 2, 0, 0xff, 0, 3}) + std::string(8, '\0') + bin({0, 1});
+  EXPECT_EQ(h.pay(pk.p, a), (Sids{1, 2, 3, 4, 5}));
+  std::string b = bin({0, 1, 0, 2, 0, 0, 0, 6});
+  EXPECT_EQ(h.pay(pk.p, b), (Sids{1, 3}));  // 2: 0x0006 is not 3; 4: 0 is not > 1000; 5: past the end
+  EXPECT_EQ(h.pay(pk.p, "xxfoobar 1337yy"), (Sids{6}));
+  EXPECT_EQ(h.pay(pk.p, "xxfoobar 1336yy"), (Sids{}));
+}
+
+TEST(DetectByte, SuricataByteJumpExamples) {
+  Harness h;
+  h.add(parse(R"(content:"Alice"; byte_jump:2,0; content:"Bob";)", 1));
+  h.add(parse(R"(byte_jump:2,0; byte_jump:2,0,relative; content:"foobar"; distance:0; within:6;)", 2));
+  h.add(parse(R"(byte_jump:0,0, from_end, post_offset -8; content:"|6c 33 33 74|"; distance:0; within:4;)", 3));
+  h.add(parse(R"(content:"LEN"; byte_jump:1,0,relative,multiplier 2,align; content:"END"; within:3;)", 4));
+  h.add(parse(R"(content:"HDR"; byte_jump:2,-5,relative,from_beginning,little; content:"X"; within:1;)", 5));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1000, 80);
+  // 2: jump 2 bytes (0x0002) past the 2 read, then 2 more from there, then foobar.
+  EXPECT_EQ(h.pay(pk.p, bin({0, 2, 'z', 'z', 0, 1, 'q'}) + "foobar"), (Sids{2}));
+  EXPECT_EQ(h.pay(pk.p, bin({0, 2, 'z', 'z', 0, 2, 'q'}) + "foobar"), (Sids{}));
+  // 3: 8 bytes before the end: l33t then 4 more bytes.
+  EXPECT_EQ(h.pay(pk.p, "....l33t1234"), (Sids{3}));
+  EXPECT_EQ(h.pay(pk.p, "...l33t12345"), (Sids{}));
+  // 1: the jump lands inside the buffer; Bob is searched anywhere (not relative).
+  EXPECT_EQ(h.pay(pk.p, bin({0, 3}) + "Alice..Bob"), (Sids{1}));
+  EXPECT_EQ(h.pay(pk.p, bin({0x7f, 0}) + "Alice Bob"), (Sids{}));  // jump beyond the end
+  // 4: value 3 * 2 = 6, aligned to 8: END right after 8 bytes past the length byte.
+  EXPECT_EQ(h.pay(pk.p, "LEN" + bin({3}) + "12345678END"), (Sids{4}));
+  EXPECT_EQ(h.pay(pk.p, "LEN" + bin({3}) + "123456END"), (Sids{}));
+  // 5: the 2 bytes before "HDR" (little endian) are a position from the buffer start.
+  EXPECT_EQ(h.pay(pk.p, "ab" + bin({7, 0}) + "HDRX"), (Sids{5}));
+  EXPECT_EQ(h.pay(pk.p, "ab" + bin({6, 0}) + "HDRX"), (Sids{}));
+}
+
+TEST(DetectByte, StringBasesBitmaskNegation) {
+  Harness h;
+  h.add(parse(R"(content:"len="; byte_test:4,>,255,0,relative,string,hex;)", 1));
+  h.add(parse(R"(content:"mode="; byte_test:3,=,8,0,relative,string,oct;)", 2));
+  h.add(parse(R"(content:"F"; byte_test:1,!&,0x80,0,relative;)", 3));
+  h.add(parse(R"(content:"F"; byte_test:2,=,5,0,relative,bitmask 0x0ff0;)", 4));
+  h.add(parse(R"(content:"L"; byte_test:4,>,65536,0,relative,little;)", 5));
+  h.add(parse(R"(content:"CL:"; byte_test:0,=,0,0,relative,string,dec;)", 6));  // ET Open's idiom
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1000, 80);
+  EXPECT_EQ(h.pay(pk.p, "len=1fF;"), (Sids{1, 3}));  // "1fF" = 511 > 255; 3: ';' after "F" has no 0x80 bit
+  EXPECT_EQ(h.pay(pk.p, "len=zz"), (Sids{}));       // no digits: no match
+  EXPECT_EQ(h.pay(pk.p, "mode=010"), (Sids{2}));
+  EXPECT_EQ(h.pay(pk.p, "F" + bin({0x00, 0x50})), (Sids{3, 4}));  // 0x0050 & 0x0ff0 = 0x50 >> 4 = 5
+  EXPECT_EQ(h.pay(pk.p, "F" + bin({0x80, 0x50})), (Sids{4}));  // the mask drops the 0x80
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({0, 0, 2, 0})), (Sids{5}));  // 0x00020000 little endian
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({0, 2, 0, 0})), (Sids{}));
+  EXPECT_EQ(h.pay(pk.p, "CL:0"), (Sids{6}));
+  EXPECT_EQ(h.pay(pk.p, "CL:00012"), (Sids{5}));  // 6: 12; 5: ":000" after "L" is > 65536
+  EXPECT_EQ(h.pay(pk.p, "CL:"), (Sids{}));
+}
+
+TEST(DetectByte, ParseErrorsAndUnsupported) {
+  auto p = [](const std::string& o, bool& unsup) {
+    rules::Rule r;
+    std::string err;
+    unsup = false;
+    return rules::parse_rule("alert tcp any any -> any any (" + o + " sid:1;)", rules::Vars::suricata_defaults(), r,
+                             err, unsup);
+  };
+  bool u;
+  EXPECT_FALSE(p("byte_test:2,=,var,0;", u));
+  EXPECT_TRUE(u);
+  EXPECT_FALSE(p("byte_test:2,=,1,0,dce;", u));
+  EXPECT_TRUE(u);
+  EXPECT_FALSE(p("byte_test:9,=,1,0;", u));
+  EXPECT_FALSE(u);
+  EXPECT_FALSE(p("byte_test:2,~,1,0;", u));
+  EXPECT_FALSE(u);
+  EXPECT_FALSE(p("byte_test:2,=,1;", u));
+  EXPECT_FALSE(u);
+  EXPECT_FALSE(p("byte_jump:2,0,from_beginning,from_end;", u));
+  EXPECT_FALSE(u);
+  EXPECT_FALSE(p("byte_jump:2,0,frobnicate;", u));
+  EXPECT_FALSE(u);
+  EXPECT_TRUE(p("byte_jump:4,-2,relative,from_beginning,little,post_offset 3,bitmask 0xff00;", u));
+  EXPECT_TRUE(p("byte_test:10,>,5,0,string,dec,relative;", u));
+}
+
+}  // namespace
+}  // namespace spectre::detect_test
+
+namespace spectre::detect_test {
+namespace {
+
+TEST(DetectIcmp, TypeCodeIdSeq) {
+  Harness h;
+  // Suricata's documented icmp_id/icmp_seq example rule (GPL SCAN Broadscan Smurf Scanner).
+  h.add(parse_icmp(R"(dsize:4; icmp_id:0; icmp_seq:0; itype:8;)", 1));
+  h.add(parse_icmp(R"(itype:>10;)", 2));
+  h.add(parse_icmp(R"(itype:3; icode:1<>4;)", 3));
+  h.add(parse_icmp(R"(icmp_seq:7;)", 4));
+  h.add(parse_icmp(R"(icode:!0; content:"x";)", 5));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  auto pkt = [](uint8_t type, uint8_t code, bool echo, uint16_t id, uint16_t seq) {
+    Pkt pk(1, 0, 0);
+    pk.p.icmp_type = type;
+    pk.p.icmp_code = code;
+    pk.p.icmp_echo = echo;
+    pk.p.icmp_id = id;
+    pk.p.icmp_seq = seq;
+    return pk;
+  };
+  EXPECT_EQ(h.pay(pkt(8, 0, true, 0, 0).p, "abcd"), (Sids{1}));
+  EXPECT_EQ(h.pay(pkt(8, 0, true, 1, 0).p, "abcd"), (Sids{}));
+  EXPECT_EQ(h.pay(pkt(8, 0, true, 0, 7).p, "abcde"), (Sids{4}));
+  EXPECT_EQ(h.pay(pkt(3, 7, false, 0, 7).p, "x"), (Sids{5}));  // not echo: icmp_seq cannot match
+  EXPECT_EQ(h.pay(pkt(3, 3, false, 0, 0).p, "y"), (Sids{3}));
+  EXPECT_EQ(h.pay(pkt(13, 0, true, 0, 0).p, "y"), (Sids{2}));
+  EXPECT_EQ(h.pay(pkt(13, 0, true, 0, 0).p, "y", PayloadMode::kStreamChunk), (Sids{}));  // packet keywords
+  Pkt tcp(6, 1000, 80);
+  EXPECT_EQ(h.pay(tcp.p, "x"), (Sids{}));
+}
+
+}  // namespace
+}  // namespace spectre::detect_test
