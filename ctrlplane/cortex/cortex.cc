@@ -69,6 +69,7 @@ bool parse_span(YamlReader& L, const YAML::Node& n, uint64_t& ns) {
 bool parse_config(const YAML::Node& n, const std::string& path, const std::string& dir, Config& c, std::string& err) {
   YamlReader L{path, err};
   auto rel = [&](std::string p) { return p.empty() || p[0] == '/' || dir.empty() ? p : dir + "/" + p; };
+  c.configured = true;
   return L.each(n, "incidents", [&](const std::string& k, const YAML::Node& v) {
     if (k == "enabled") return L.boolean(v, c.enabled);
     if (k == "rules") {

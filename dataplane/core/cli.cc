@@ -194,7 +194,10 @@ void apply_cli_overrides(Config& c, const Options& o) {
   if (!o.model_path.empty()) c.ml_model = o.model_path;
   if (o.no_ml) c.ml_model.clear();
   if (o.no_incidents) c.incidents.enabled = false;
-  if (!o.incident_rules.empty()) c.incidents.rule_files = o.incident_rules;
+  if (!o.incident_rules.empty()) {
+    c.incidents.rule_files = o.incident_rules;
+    c.incidents.configured = true;
+  }
   if (!o.instance.empty()) c.control_instance = o.instance;
   for (const auto& p : o.intel) {
     intel::FeedSpec f;

@@ -526,7 +526,7 @@ int run_dataplane(const Options& opt) {
     // Built before the ports start (~0.2 s of rule and table parsing and pools): a port
     // started earlier fills its ring while nothing polls it.
     std::unique_ptr<IncidentHook> incidents;
-    if (app.cfg.incidents.enabled) {
+    if (app.cfg.incidents.enabled && (offline || app.cfg.incidents.configured)) {
       incidents = IncidentHook::create(app.cfg.incidents, err);
       if (!incidents) {
         fmt::print(stderr, "spectre-dp: incidents: {}\n", err);
