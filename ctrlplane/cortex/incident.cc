@@ -232,8 +232,7 @@ void Incidents::close_all(const char* reason) {
 
 // Context: the best intel confidence x 100, or the most critical victim
 // asset (criticality x 25; a crown jewel 100), whichever is higher. A scan
-// incident (reconnaissance / discovery only) whose attackers are all
-// authorized scanners is capped at low.
+// incident whose attackers are all authorized scanners is capped at low.
 Risk Incidents::context(const Incident& inc, Risk r) const {
   for (auto& f : inc.intel) r.intel = std::max(r.intel, std::round(f.confidence * 100));
   bool victim_known = false, all_scanners = !inc.attackers.empty();
@@ -250,11 +249,13 @@ Risk Incidents::context(const Incident& inc, Risk r) const {
     if (!x || !x->scanner) all_scanners = false;
     else scanner = x;
   }
+  // What a vulnerability scanner does: reconnaissance, discovery, exploit and
+  // login checks (initial access, execution, privilege escalation, credential
+  // access). C2, exfiltration, lateral movement, impact...: not a scan.
+  static const char* const kScan[] = {"TA0043", "TA0007", "TA0001", "TA0002", "TA0004", "TA0006"};
   bool scans_only = true;
-  for (auto& [ta, ts] : inc.tactics) {
-    const std::string& id = t_.tactics[ta].id;
-    if (id != "TA0043" && id != "TA0007") scans_only = false;
-  }
+  for (auto& [ta, ts] : inc.tactics)
+    if (std::find(std::begin(kScan), std::end(kScan), t_.tactics[ta].id) == std::end(kScan)) scans_only = false;
   if (all_scanners && scans_only && inc.intel.empty()) r.scanner = scanner;
   return r;
 }
@@ -322,7 +323,7 @@ std::vector<std::string> Incidents::explain(const Incident& inc) const {
                                 rc_.w_context));
   if (r.scanner)
     steps.push_back(fmt::format("business rule: the attacker is authorized scanner {} (owner {}) and the incident is "
-                                "reconnaissance/discovery only: score {:.1f} capped at {:.0f}",
+                                "made only of scanning stages (reconnaissance, discovery, exploit and login checks): score {:.1f} capped at {:.0f}",
                                 r.scanner->name, r.scanner->owner.empty() ? "?" : r.scanner->owner, r.uncapped,
                                 rc_.t_low));
   steps.push_back(fmt::format("confidence {:.2f} from {} independent kinds; level {} (thresholds {:.0f}/{:.0f}/{:.0f}/{:.0f})",
