@@ -71,3 +71,19 @@ def build_scanner(seed=7):
     campaign(cap, t0 + 3600 * S, rnd, OTHER, OTHER_VICTIM, c2=False)
     cap.frames.sort(key=lambda f: f[0])
     return cap.frames
+
+
+if __name__ == "__main__":
+    # campaign_scn.py OUTDIR: OUTDIR/campaign.pcap and OUTDIR/truth.json (scripts/demo).
+    import json
+    import os
+    import sys
+
+    import pcaplib
+    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    os.makedirs(out, exist_ok=True)
+    frames, truth = build()
+    pcaplib.write_pcap(os.path.join(out, "campaign.pcap"), frames)
+    with open(os.path.join(out, "truth.json"), "w") as f:
+        json.dump(dict(truth, home_net=HOME_NET), f)
+    print("%s/campaign.pcap: %d frames; %s against %s" % (out, len(frames), truth["attacker"], truth["victim"]))
