@@ -185,6 +185,10 @@ def context_checks(check, dp, tmp):
     check("crown jewel db-primary" in jewel["explanation"]["summary"] and
           any(s.startswith("asset: victim %s is db-primary" % truth["victim"]) for s in jewel["explanation"]["steps"]),
           "crown jewel: in the explanation", jewel["explanation"])
+    bad = write(os.path.join(tmp, "assets-bad.yaml"), "assets:\n  - address: 10.3.0.10\n    criticality: 7\n")
+    r = run(dp, pcap, os.path.join(tmp, "ctx-bad.json"), ["--assets", bad])
+    check(r.returncode != 0 and (bad + ":3:") in r.stderr and "out of range" in r.stderr,
+          "a bad asset file stops spectre-dp naming file and line", r.stderr[-400:])
     # Intel: the attacker's address on a Feodo-style C2 list.
     feed = write(os.path.join(tmp, "ipblocklist.csv"),
                  "# \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
