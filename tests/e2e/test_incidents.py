@@ -22,6 +22,7 @@ at score 30 (low) while the same traffic from an unknown host is not. Exit 0 all
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -189,6 +190,21 @@ def context_checks(check, dp, tmp):
     r = run(dp, pcap, os.path.join(tmp, "ctx-bad.json"), ["--assets", bad])
     check(r.returncode != 0 and (bad + ":3:") in r.stderr and "out of range" in r.stderr,
           "a bad asset file stops spectre-dp naming file and line", r.stderr[-400:])
+    # Allow-list: the victim's calls and upload to that host declared a periodic job.
+    allow = write(os.path.join(tmp, "assets-allow.yaml"),
+                  "allow:\n  - name: nightly-sync\n    src: %s\n    dst: %s\n    detector: [beacon, exfil]\n"
+                  % (truth["victim"], truth["attacker"]))
+    eve = os.path.join(tmp, "ctx-allow.json")
+    r = run(dp, pcap, eve, ["--assets", allow])
+    if check(r.returncode == 0, "allow-list: exit 0", r.stderr[-400:]):
+        recs = [x for x in incidents(eve) if x["event"] == "closed"]
+        names = sorted(c["name"] for x in recs for c in x["correlations"])
+        tac = [t["id"] for x in recs for t in x["mitre"]["tactics"]]
+        check("beacon_and_volume" not in names and "kill_chain" not in names and "TA0011" not in tac,
+              "allow-list: the job's beacon and upload join no incident and feed no rule", names)
+        m = re.search(r"allowed nightly-sync x(\d+)", r.stderr)
+        check(m is not None and int(m.group(1)) >= 2 and "detections silenced by the allow-list" in r.stderr,
+              "allow-list: silenced detections counted in the report", r.stderr[-600:])
     # Intel: the attacker's address on a Feodo-style C2 list.
     feed = write(os.path.join(tmp, "ipblocklist.csv"),
                  "# \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
