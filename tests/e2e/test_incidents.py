@@ -17,7 +17,9 @@ higher than as a criticality-2 host and than without the file (exact
 arithmetic from the components); the attacker on a Feodo-style --intel list
 gives the context component the feed's confidence and is listed in `intel` and
 the explanation; an authorized scanner's scan + brute force + login is capped
-at score 30 (low) while the same traffic from an unknown host is not. Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
+at score 30 (low) while the same traffic from an unknown host is not; an allow:
+entry for the victim's calls to the attacker silences them (counted); a bad
+asset file stops spectre-dp naming file and line. Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
 """
 import argparse
 import json
