@@ -1,5 +1,6 @@
 #include "ctrlplane/cortex/cortex.h"
 
+#include <cmath>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -79,6 +80,7 @@ bool parse_config(const YAML::Node& n, const std::string& path, const std::strin
       return true;
     }
     if (k == "mapping") return L.str(v, c.mapping_file) && (c.mapping_file = rel(c.mapping_file), true);
+    if (k == "assets") return L.str(v, c.assets_file) && (c.assets_file = rel(c.assets_file), true);
     if (k == "attack_table") return L.str(v, c.attack_table) && (c.attack_table = rel(c.attack_table), true);
     if (k == "max_groups") return L.u32(v, c.max_groups, 16, 1u << 24);
     if (k == "max_open") return L.u32(v, c.limits.max_open, 1, 1u << 20);
@@ -120,8 +122,11 @@ std::unique_ptr<Cortex> Cortex::create(const Config& c, std::string& err) {
     err = "more than 64 correlation rules";
     return nullptr;
   }
+  if (!c.assets_file.empty() &&
+      (!read_file(c.assets_file, text, err) || !x->assets_.load(text, c.assets_file, err)))
+    return nullptr;
   x->corr_ = std::make_unique<Correlator>(x->rules_, x->table_, c.max_groups);
-  x->inc_ = std::make_unique<Incidents>(x->rules_, x->table_, c.limits, c.reflex);
+  x->inc_ = std::make_unique<Incidents>(x->rules_, x->table_, c.limits, c.reflex, &x->assets_);
   x->corr_->set_on_match([p = x.get()](const Match& m) { p->inc_->on_match(m); });
   x->inc_->set_emit([p = x.get()](const Incident& i, const char* ev, const char* why) {
     if (p->sink_) p->sink_(p->format(i, ev, why));
@@ -136,6 +141,7 @@ void Cortex::ingest(Detection& d) {
     d.technique = 0;
   } else {
     detections_++;
+    if (assets_.allow(d)) return;  // a known periodic job: silenced, counted per entry
     mapper_->map(d);
   }
   now_ = std::max(now_, d.ts_ns);
@@ -188,8 +194,18 @@ std::string Cortex::format(const Incident& inc, const char* event, const char* r
   i["risk"] = {{"score", r.score}, {"level", risk_level_name(r.level)}, {"confidence", r.confidence},
                {"components", {{"signatures", r.signature}, {"anomaly", r.anomaly}, {"correlation", r.correlation},
                                {"context", r.context}}}};
-  i["intel"] = J::array();
-  i["assets"] = J::array();
+  if (r.scanner) i["risk"]["capped"] = {{"from", r.uncapped}, {"rule", "authorized-scanner"}, {"asset", r.scanner->name}};
+  J intel = J::array(), assets = J::array();
+  for (auto& f : inc.intel)
+    intel.push_back({{"feed", f.feed}, {"indicator", f.indicator}, {"threat", f.threat},
+                     {"confidence", std::round(f.confidence * 100) / 100}, {"first_seen", iso(f.first_seen)},
+                     {"hits", f.hits}});
+  for (auto& f : inc.assets)
+    assets.push_back({{"address", val_addr_str(f.addr)}, {"as", f.victim ? "victim" : "attacker"},
+                      {"name", f.asset->name}, {"owner", f.asset->owner}, {"role", f.asset->role},
+                      {"criticality", f.asset->criticality}, {"tags", f.asset->tags}});
+  i["intel"] = intel;
+  i["assets"] = assets;
   i["explanation"] = {{"summary", inc_->summary(inc)}, {"steps", inc_->explain(inc)}};
   i["response"] = nullptr;  // playbooks: not yet
   J mem = J::array();
@@ -219,6 +235,11 @@ std::string Cortex::report() const {
       detections_, mapper_->mapped, table_.version, mapper_->unmapped_total, flows_, cc.matches, ic.opened, ic.closed,
       ic.evicted, ic.level_changes, ic.campaigns, corr_->groups_in_use(), cfg_.max_groups, cc.groups_evicted,
       cc.groups_expired, Correlator::group_bytes(), Incidents::kIncidentBytes);
+  if (!cfg_.assets_file.empty())
+    s += fmt::format("    assets: {} entries, {} allow entries from {}; {} detections silenced by the allow-list\n",
+                     assets_.assets.size(), assets_.allowed.size(), cfg_.assets_file, assets_.silenced);
+  for (auto& e : assets_.allowed)
+    if (e.hits) s += fmt::format("    allowed {} x{}\n", e.name, e.hits);
   for (auto& [k, u] : mapper_->unmapped)
     s += fmt::format("    unmapped {}:{} x{}: {} ({})\n", k.first, k.second, u.count, u.msg, u.reason);
   return s;

@@ -25,6 +25,7 @@ struct Config {
   std::vector<std::string> rule_files;   // correlation rules; empty: the shipped rules/default.yaml
   std::string mapping_file;              // empty: the shipped tables/mapping.yaml
   std::string attack_table;              // empty: the shipped attack/enterprise.tsv
+  std::string assets_file;               // asset file (assets, allow-list); empty: none
   uint32_t max_groups = 16384;           // correlation group states
   IncidentLimits limits;
   ReflexConfig reflex;
@@ -57,6 +58,7 @@ class Cortex {
   const Incidents& incidents() const { return *inc_; }
   const AttackTable& attack() const { return table_; }
   const RuleSet& rules() const { return rules_; }
+  const AssetSet& assets() const { return assets_; }
   uint64_t detections() const { return detections_; }
   std::string format(const Incident& inc, const char* event, const char* reason) const;
 
@@ -65,6 +67,7 @@ class Cortex {
   Config cfg_;
   AttackTable table_;
   RuleSet rules_;
+  AssetSet assets_;
   std::unique_ptr<Mapper> mapper_;
   std::unique_ptr<Correlator> corr_;
   std::unique_ptr<Incidents> inc_;

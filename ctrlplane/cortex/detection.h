@@ -33,6 +33,7 @@ struct Detection {
   // Evidence and entities (empty when unknown).
   std::string_view msg, category, detector, ml_class, evidence;
   std::string_view dns, sni, http_host, ja3;
+  std::string_view feed, threat;   // kIntel: the feed's name and threat (evidence: the indicator)
   // kFlow: the flow's figures ("to server" = from the initiator, src).
   uint64_t duration_ns = 0, bytes_out = 0, bytes_in = 0;
   bool established = false;

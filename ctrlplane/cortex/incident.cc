@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace spectre::cortex {
 
@@ -28,8 +29,9 @@ Val pair_val(const Val& a, const Val& v) {
   return Val{x.hi * 0x9e3779b97f4a7c15ull ^ y.hi, x.lo * 0xc2b2ae3d27d4eb4full ^ (y.lo + 0x165667b19e3779f9ull)};
 }
 
-Incidents::Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc)
-    : rs_(rs), t_(t), lim_(lim), rc_(rc) {}
+Incidents::Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc,
+                     const AssetSet* assets)
+    : rs_(rs), t_(t), lim_(lim), rc_(rc), assets_(assets) {}
 
 Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
   auto& m = by == IncidentBy::kAttacker ? by_attacker_ : by == IncidentBy::kVictim ? by_victim_ : by_pair_;
@@ -76,8 +78,11 @@ void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, b
     inc.flows++;
     return;
   }
-  if (inc.attackers.size() < lim_.max_list && !has(inc.attackers, m.attacker)) inc.attackers.push_back(m.attacker);
-  if (inc.victims.size() < lim_.max_list && !has(inc.victims, m.victim)) inc.victims.push_back(m.victim);
+  bool new_att = inc.attackers.size() < lim_.max_list && !has(inc.attackers, m.attacker);
+  bool new_vic = inc.victims.size() < lim_.max_list && !has(inc.victims, m.victim);
+  if (new_att) inc.attackers.push_back(m.attacker);
+  if (new_vic) inc.victims.push_back(m.victim);
+  add_context(inc, m, d, new_att, new_vic);
   uint8_t k = uint8_t(m.kind);
   if (m.kind == Kind::kSignature) inc.max_sig = std::max(inc.max_sig, sev_score(m.severity));
   if (m.kind == Kind::kBehaviour) inc.max_anomaly = std::max(inc.max_anomaly, sev_score(m.severity));
@@ -89,6 +94,34 @@ void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, b
   if ((m.kind == Kind::kMl || m.kind == Kind::kBehaviour) && m.tag[0] && tags.size() < 8 &&
       !has(tags, std::string(m.tag)))
     tags.emplace_back(m.tag);
+}
+
+// Intel hits and asset facts: asset lookups happen once per entity an incident gains.
+void Incidents::add_context(Incident& inc, const Member& m, const Detection* d, bool new_att, bool new_vic) {
+  if (assets_) {
+    auto note = [&](const Val& a, bool victim) {
+      const Asset* x = assets_->find(a);
+      if (!x || inc.assets.size() >= lim_.max_list) return;
+      for (auto& f : inc.assets)
+        if (f.addr == a) return;
+      inc.assets.push_back({x, a, victim});
+    };
+    if (new_vic) note(m.victim, true);
+    if (new_att) note(m.attacker, false);
+  }
+  if (m.kind != Kind::kIntel) return;
+  // A member known only from a match carries its message, not the feed's fields.
+  std::string ind = d ? std::string(d->evidence.empty() ? d->msg : d->evidence) : std::string(m.msg);
+  for (auto& f : inc.intel)
+    if (f.indicator == ind) {
+      f.hits++;
+      f.first_seen = std::min(f.first_seen, m.ts);
+      if (d) f.confidence = std::max(f.confidence, double(d->confidence));
+      return;
+    }
+  if (inc.intel.size() >= 8) return;
+  inc.intel.push_back({d ? std::string(d->feed) : std::string(), ind, d ? std::string(d->threat) : std::string(m.tag),
+                       d ? double(d->confidence) : 0.6, m.ts, 1});
 }
 
 void Incidents::on_match(const Match& m) {
@@ -197,6 +230,36 @@ void Incidents::close_all(const char* reason) {
   for (uint64_t id : ids) close(id, reason);
 }
 
+// Context: the best intel confidence x 100, or the most critical victim
+// asset (criticality x 25; a crown jewel 100), whichever is higher. A scan
+// incident whose attackers are all authorized scanners is capped at low.
+Risk Incidents::context(const Incident& inc, Risk r) const {
+  for (auto& f : inc.intel) r.intel = std::max(r.intel, std::round(f.confidence * 100));
+  bool victim_known = false, all_scanners = !inc.attackers.empty();
+  for (auto& f : inc.assets)
+    if (f.victim) {
+      victim_known = true;
+      r.asset = std::max(r.asset, f.asset->crown_jewel ? 100.0 : 25.0 * f.asset->criticality);
+    }
+  r.context = std::max(r.intel, r.asset);
+  r.has_context = rc_.context_available || !inc.intel.empty() || victim_known;
+  const Asset* scanner = nullptr;
+  for (auto& a : inc.attackers) {
+    const Asset* x = assets_ ? assets_->find(a) : nullptr;
+    if (!x || !x->scanner) all_scanners = false;
+    else scanner = x;
+  }
+  // What a vulnerability scanner does: reconnaissance, discovery, exploit and
+  // login checks (initial access, execution, privilege escalation, credential
+  // access). C2, exfiltration, lateral movement, impact...: not a scan.
+  static const char* const kScan[] = {"TA0043", "TA0007", "TA0001", "TA0002", "TA0004", "TA0006"};
+  bool scans_only = true;
+  for (auto& [ta, ts] : inc.tactics)
+    if (std::find(std::begin(kScan), std::end(kScan), t_.tactics[ta].id) == std::end(kScan)) scans_only = false;
+  if (all_scanners && scans_only && inc.intel.empty()) r.scanner = scanner;
+  return r;
+}
+
 Risk Incidents::score(const Incident& inc) const {
   Risk r;
   r.signature = inc.max_sig;
@@ -206,12 +269,13 @@ Risk Incidents::score(const Incident& inc) const {
     double extra = 10.0 * std::max<int>(0, int(inc.tactics.size()) - 2) + 10.0 * double(inc.rules.size() - 1);
     r.correlation = std::min(100.0, level_score(inc.max_rule_level) + extra);
   }
-  r.context = 0;
-  double wsum = rc_.w_signature + rc_.w_anomaly + rc_.w_correlation + (rc_.context_available ? rc_.w_context : 0);
+  r = context(inc, r);
+  double wsum = rc_.w_signature + rc_.w_anomaly + rc_.w_correlation + (r.has_context ? rc_.w_context : 0);
   if (wsum <= 0) wsum = 1;
   double s = (rc_.w_signature * r.signature + rc_.w_anomaly * r.anomaly + rc_.w_correlation * r.correlation +
-              (rc_.context_available ? rc_.w_context * r.context : 0)) / wsum;
-  r.score = std::round(s * 10) / 10;
+              (r.has_context ? rc_.w_context * r.context : 0)) / wsum;
+  r.score = r.uncapped = std::round(s * 10) / 10;
+  if (r.scanner) r.score = std::min(r.score, rc_.t_low);  // an authorized scanner's scans: low at most
   // Independent kinds agreeing (noisy-OR of each kind's best confidence).
   double miss = 1;
   int kinds = 0;
@@ -241,9 +305,27 @@ std::vector<std::string> Incidents::explain(const Incident& inc) const {
   step("correlation", rc_.w_correlation, r.correlation,
        inc.rules.empty() ? std::string("no correlation rule") :
        fmt::format("rules {}; level {}; {} tactics", rules, level_name(inc.max_rule_level), inc.tactics.size()));
-  if (rc_.context_available) step("context", rc_.w_context, r.context, "no asset or intel fact");
-  else steps.push_back(fmt::format("context: no asset file or intel feed loaded, its weight {:.2f} is shared out",
-                                     rc_.w_context));
+  for (auto& f : inc.intel)
+    steps.push_back(fmt::format("intel: {} on feed {} (threat {}, confidence {:.2f}, {} hits)", f.indicator,
+                                f.feed.empty() ? "?" : f.feed, f.threat.empty() ? "unknown" : f.threat, f.confidence,
+                                f.hits));
+  for (auto& f : inc.assets)
+    steps.push_back(fmt::format("asset: {} {} is {} (owner {}, role {}, criticality {}{}{})", f.victim ? "victim" : "attacker",
+                                val_addr_str(f.addr), f.asset->name, f.asset->owner.empty() ? "?" : f.asset->owner,
+                                f.asset->role.empty() ? "?" : f.asset->role, f.asset->criticality,
+                                f.asset->tags.empty() ? "" : ", tags ", fmt::join(f.asset->tags, " ")));
+  if (r.has_context)
+    step("context", rc_.w_context, r.context,
+         fmt::format("intel {:.0f} (best feed confidence x 100), asset {:.0f} (victim criticality x 25, crown jewel 100); "
+                     "the higher counts", r.intel, r.asset));
+  else
+    steps.push_back(fmt::format("context: no intel hit and no asset fact about a victim, its weight {:.2f} is shared out",
+                                rc_.w_context));
+  if (r.scanner)
+    steps.push_back(fmt::format("business rule: the attacker is authorized scanner {} (owner {}) and the incident is "
+                                "made only of scanning stages (reconnaissance, discovery, exploit and login checks): score {:.1f} capped at {:.0f}",
+                                r.scanner->name, r.scanner->owner.empty() ? "?" : r.scanner->owner, r.uncapped,
+                                rc_.t_low));
   steps.push_back(fmt::format("confidence {:.2f} from {} independent kinds; level {} (thresholds {:.0f}/{:.0f}/{:.0f}/{:.0f})",
                                 r.confidence, r.kinds, risk_level_name(r.level), rc_.t_low, rc_.t_medium, rc_.t_high,
                                 rc_.t_critical));
@@ -261,9 +343,16 @@ std::string Incidents::summary(const Incident& inc) const {
   std::string chain;
   for (auto& [ta, ts] : inc.tactics) chain += (chain.empty() ? "" : " -> ") + t_.tactics[ta].name;
   uint64_t mins = (inc.last_seen - inc.first_seen) / 60000000000ull;
-  return fmt::format("{} against {}: {} over {} min ({} detections; {}); risk {:.0f} {}", who, whom,
+  std::string facts;
+  for (auto& f : inc.assets)
+    if (f.victim && f.asset->crown_jewel) facts += fmt::format("; crown jewel {}", f.asset->name);
+  if (!inc.intel.empty())
+    facts += fmt::format("; intel {}{}", inc.intel[0].indicator,
+                         inc.intel[0].threat.empty() ? "" : " (" + inc.intel[0].threat + ")");
+  if (inc.risk.scanner) facts += fmt::format("; authorized scanner {}, capped", inc.risk.scanner->name);
+  return fmt::format("{} against {}: {} over {} min ({} detections; {}){}; risk {:.0f} {}", who, whom,
                      chain.empty() ? std::string("no ATT&CK stage") : chain, mins, inc.members_total - inc.flows,
-                     inc.rules.empty() ? "" : rs_.correlations[inc.rules[0].first].title, inc.risk.score,
+                     inc.rules.empty() ? "" : rs_.correlations[inc.rules[0].first].title, facts, inc.risk.score,
                      risk_level_name(inc.risk.level));
 }
 

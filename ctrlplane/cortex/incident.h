@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ctrlplane/cortex/assets.h"
 #include "ctrlplane/cortex/correlate.h"
 
 namespace spectre::cortex {
@@ -16,7 +17,9 @@ namespace spectre::cortex {
 struct ReflexConfig {
   double w_signature = 0.3, w_anomaly = 0.25, w_correlation = 0.25, w_context = 0.2;
   double t_low = 30, t_medium = 60, t_high = 85, t_critical = 95;
-  bool context_available = false;  // assets / intel loaded (not yet: its weight is shared out)
+  // Context's weight counts for an incident with an intel hit or a victim in
+  // the asset file; else it is shared out. True: it always counts.
+  bool context_available = false;
 };
 
 struct IncidentLimits {
@@ -35,6 +38,24 @@ struct Risk {
   RiskLevel level = RiskLevel::kInfo;
   double wsum = 1;
   int kinds = 0;
+  double intel = 0, asset = 0;     // the context component's two inputs
+  bool has_context = false;        // context's weight counted
+  double uncapped = 0;             // score before a business rule capped it
+  const Asset* scanner = nullptr;  // the authorized scanner whose scans were capped
+};
+
+// A threat-intel hit among an incident's members (the first 8 indicators).
+struct IntelFact {
+  std::string feed, indicator, threat;
+  double confidence = 0;           // 0..1
+  uint64_t first_seen = 0, hits = 0;
+};
+
+// An incident's entity that the asset file knows.
+struct AssetFact {
+  const Asset* asset = nullptr;    // owned by the AssetSet (read once at start)
+  Val addr;
+  bool victim = false;
 };
 
 struct Incident {
@@ -56,6 +77,8 @@ struct Incident {
   // Score inputs.
   double max_sig = 0, max_anomaly = 0, max_conf[kDetectionKinds] = {};
   Level max_rule_level = Level::kInformational;
+  std::vector<IntelFact> intel;
+  std::vector<AssetFact> assets;
   Risk risk;
   RiskLevel emitted_level = RiskLevel::kInfo;
 };
@@ -66,7 +89,8 @@ struct IncidentCounters {
 
 class Incidents {
  public:
-  Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc);
+  Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc,
+            const AssetSet* assets = nullptr);
   // "opened", "level_changed" or "closed", with the incident as it is now.
   using Emit = std::function<void(const Incident&, const char* event, const char* reason)>;
   void set_emit(Emit e) { emit_ = std::move(e); }
@@ -84,12 +108,15 @@ class Incidents {
  private:
   Incident* lookup(IncidentBy by, const Val& a, const Val& v);
   void add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe);
+  void add_context(Incident& inc, const Member& m, const Detection* d, bool new_attacker, bool new_victim);
+  Risk context(const Incident& inc, Risk r) const;
   void refresh(Incident& inc);
   void close(uint64_t id, const char* reason);
   const RuleSet& rs_;
   const AttackTable& t_;
   IncidentLimits lim_;
   ReflexConfig rc_;
+  const AssetSet* assets_;
   Emit emit_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Incident> open_;

@@ -37,6 +37,7 @@ const char* usage_text() {
          "  --intel PATH        threat-intel feed (repeatable): MISP feed directory, STIX 2.1 bundle (.json)\n"
          "                      or abuse.ch CSV (Feodo, SSLBL JA3/certificates, URLhaus); reloaded with SIGHUP\n"
          "  --incident-rules FILE  correlation rules for incidents (repeatable; default: the shipped set)\n"
+         "  --assets FILE          asset file for incidents (addresses -> criticality, tags; allow-list)\n"
          "  --no-incidents      no correlation: no EVE incident records\n"
          "  --instance NAME     control-plane channel /dev/shm/spectre-NAME for spectre-cp (mode 0600)\n"
          "  --progress / --no-progress   progress line on stderr (default: if a terminal)\n"
@@ -160,6 +161,9 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
     } else if (a == "--incident-rules") {
       auto v = value("--incident-rules"); if (!v) return false;
       o.incident_rules.push_back(*v);
+    } else if (a == "--assets") {
+      auto v = value("--assets"); if (!v) return false;
+      o.assets = *v;
     } else if (a == "--strict") {
       o.strict = true;
     } else if (a == "--no-midstream") {
@@ -196,6 +200,10 @@ void apply_cli_overrides(Config& c, const Options& o) {
   if (o.no_incidents) c.incidents.enabled = false;
   if (!o.incident_rules.empty()) {
     c.incidents.rule_files = o.incident_rules;
+    c.incidents.configured = true;
+  }
+  if (!o.assets.empty()) {
+    c.incidents.assets_file = o.assets;
     c.incidents.configured = true;
   }
   if (!o.instance.empty()) c.control_instance = o.instance;

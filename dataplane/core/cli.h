@@ -25,6 +25,7 @@ struct Options {
   std::string score_points;           // --score-points: "4,16" or "none"
   bool no_ml = false;                 // --no-ml: ignore the configured model
   bool no_incidents = false;          // --no-incidents: no correlation / incident records
+  std::string assets;                       // --assets: asset file for incidents
   std::vector<std::string> incident_rules;  // --incident-rules: correlation rule files (replace the list)
   std::string instance;               // --instance: control-plane channel name
   std::vector<std::string> intel;     // --intel: threat-intel feeds (format detected), added to the config's

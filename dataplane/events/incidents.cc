@@ -43,6 +43,8 @@ void to_detection(const AlertRecord& a, cortex::Detection& d, std::string& tech,
   if (a.has_intel) {  // the feed's confidence (0-100); the indicator as evidence
     d.confidence = a.intel.confidence ? float(a.intel.confidence) / 100.f : 0.5f;
     d.evidence = a.intel.indicator;
+    d.feed = a.intel.feed;
+    d.threat = a.intel.threat;
   }
   if (a.has_app) {
     d.dns = a.app.dns_rrname;

@@ -12,11 +12,19 @@ order discovery -> credential access -> command and control -> exfiltration, a
 level and an explanation, opened once and closed at the end of input, none
 touching a benign host; the same with --workers 2; --no-incidents and
 incidents.enabled: false write none; a broken rule file stops spectre-dp with
-file and line. Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
+file and line. Context: the victim as a crown jewel in an --assets file scores
+higher than as a criticality-2 host and than without the file (exact
+arithmetic from the components); the attacker on a Feodo-style --intel list
+gives the context component the feed's confidence and is listed in `intel` and
+the explanation; an authorized scanner's scan + brute force + login is capped
+at score 30 (low) while the same traffic from an unknown host is not; an allow:
+entry for the victim's calls to the attacker silences them (counted); a bad
+asset file stops spectre-dp naming file and line. Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -121,6 +129,130 @@ def campaign_checks(check, dp, tmp):
           "a bad rule file stops spectre-dp naming file and line", r.stderr[-400:])
 
 
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def attacker_incident(recs, atk):
+    closed = [x for x in recs if x["event"] == "closed" and x["entity"] == "attacker" and
+              x["entities"]["attackers"] == [atk]]
+    return closed[0] if closed else None
+
+
+def weighted(risk, wsum=1.0):
+    c = risk["components"]
+    s = 0.3 * c["signatures"] + 0.25 * c["anomaly"] + 0.25 * c["correlation"] + 0.2 * c["context"]
+    return round(s / wsum * 10) / 10
+
+
+def context_checks(check, dp, tmp):
+    """Asset file and intel feed: a crown jewel, an intel C2 hit, an authorized scanner."""
+    frames, truth = campaign_scn.build()
+    pcap = os.path.join(tmp, "campaign.pcap")
+    if not os.path.exists(pcap):
+        pcaplib.write_pcap(pcap, frames)
+    base = jewel = normal = None
+    for name, asset in (("none", None), ("jewel", "criticality: 4\n    tags: [crown-jewel]"),
+                        ("normal", "criticality: 2")):
+        eve = os.path.join(tmp, "ctx-%s.json" % name)
+        extra = []
+        if asset:
+            extra = ["--assets", write(os.path.join(tmp, "assets-%s.yaml" % name),
+                                       "assets:\n  - address: %s\n    name: db-primary\n    owner: dba\n    %s\n"
+                                       % (truth["victim"], asset))]
+        r = run(dp, pcap, eve, extra)
+        if not check(r.returncode == 0, "assets %s: exit 0" % name, r.stderr[-400:]):
+            return
+        inc = attacker_incident(incidents(eve), truth["attacker"])
+        if not check(inc is not None, "assets %s: the attacker's incident" % name):
+            return
+        if name == "none":
+            base = inc
+        elif name == "jewel":
+            jewel = inc
+        else:
+            normal = inc
+    check(jewel["risk"]["components"]["context"] == 100 and jewel["risk"]["score"] == weighted(jewel["risk"]),
+          "crown jewel: context 100 with its full weight", jewel["risk"])
+    check(normal["risk"]["components"]["context"] == 50 and normal["risk"]["score"] == weighted(normal["risk"]),
+          "criticality 2: context 50", normal["risk"])
+    check(base["risk"]["components"]["context"] == 0 and base["risk"]["score"] == weighted(base["risk"], 0.8),
+          "no asset file: context's weight shared out", base["risk"])
+    check(jewel["risk"]["score"] > normal["risk"]["score"] and jewel["risk"]["score"] > base["risk"]["score"],
+          "the crown jewel's incident scores higher than the same attack on a normal host",
+          (jewel["risk"]["score"], normal["risk"]["score"], base["risk"]["score"]))
+    check([a["name"] for a in jewel["assets"]] == ["db-primary"] and jewel["assets"][0]["as"] == "victim" and
+          "crown-jewel" in jewel["assets"][0]["tags"], "crown jewel: listed in assets", jewel["assets"])
+    check("crown jewel db-primary" in jewel["explanation"]["summary"] and
+          any(s.startswith("asset: victim %s is db-primary" % truth["victim"]) for s in jewel["explanation"]["steps"]),
+          "crown jewel: in the explanation", jewel["explanation"])
+    bad = write(os.path.join(tmp, "assets-bad.yaml"), "assets:\n  - address: 10.3.0.10\n    criticality: 7\n")
+    r = run(dp, pcap, os.path.join(tmp, "ctx-bad.json"), ["--assets", bad])
+    check(r.returncode != 0 and (bad + ":3:") in r.stderr and "out of range" in r.stderr,
+          "a bad asset file stops spectre-dp naming file and line", r.stderr[-400:])
+    # Allow-list: the victim's calls and upload to that host declared a periodic job.
+    allow = write(os.path.join(tmp, "assets-allow.yaml"),
+                  "allow:\n  - name: nightly-sync\n    src: %s\n    dst: %s\n    detector: [beacon, exfil]\n"
+                  % (truth["victim"], truth["attacker"]))
+    eve = os.path.join(tmp, "ctx-allow.json")
+    r = run(dp, pcap, eve, ["--assets", allow])
+    if check(r.returncode == 0, "allow-list: exit 0", r.stderr[-400:]):
+        recs = [x for x in incidents(eve) if x["event"] == "closed"]
+        names = sorted(c["name"] for x in recs for c in x["correlations"])
+        tac = [t["id"] for x in recs for t in x["mitre"]["tactics"]]
+        check("beacon_and_volume" not in names and "kill_chain" not in names and "TA0011" not in tac,
+              "allow-list: the job's beacon and upload join no incident and feed no rule", names)
+        m = re.search(r"allowed nightly-sync x(\d+)", r.stderr)
+        check(m is not None and int(m.group(1)) >= 2 and "detections silenced by the allow-list" in r.stderr,
+              "allow-list: silenced detections counted in the report", r.stderr[-600:])
+    # Intel: the attacker's address on a Feodo-style C2 list.
+    feed = write(os.path.join(tmp, "ipblocklist.csv"),
+                 "# \"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
+                 "\"2023-11-01 07:44:46\",\"%s\",\"8443\",\"online\",\"2023-12-30\",\"Emotet\"\n" % truth["attacker"])
+    eve = os.path.join(tmp, "ctx-intel.json")
+    r = run(dp, pcap, eve, ["--intel", feed])
+    if check(r.returncode == 0, "intel: exit 0", r.stderr[-400:]):
+        inc = attacker_incident(incidents(eve), truth["attacker"])
+        if check(inc is not None, "intel: the attacker's incident"):
+            hits = [i for i in inc["intel"] if i["indicator"] == truth["attacker"]]
+            check(len(hits) == 1 and hits[0]["threat"] == "Emotet" and inc["detections"]["intel"] >= 1,
+                  "intel: the hit is listed in the incident", inc["intel"])
+            conf = max(i["confidence"] for i in inc["intel"])
+            check(inc["risk"]["components"]["context"] == round(conf * 100) and
+                  inc["risk"]["score"] == weighted(inc["risk"]),
+                  "intel: context = feed confidence x 100 with its full weight", (inc["risk"], inc["intel"]))
+            check(inc["risk"]["score"] > base["risk"]["score"], "intel: higher risk than without the feed",
+                  (inc["risk"]["score"], base["risk"]["score"]))
+            check(any(s.startswith("intel: %s on feed" % truth["attacker"]) for s in inc["explanation"]["steps"]),
+                  "intel: in the explanation steps", inc["explanation"]["steps"])
+    # An authorized scanner: the same scan and login checks from it and from an unknown host.
+    spcap = os.path.join(tmp, "scanner.pcap")
+    pcaplib.write_pcap(spcap, campaign_scn.build_scanner())
+    assets = write(os.path.join(tmp, "assets-scanner.yaml"),
+                   "assets:\n  - address: %s\n    name: nessus-01\n    owner: secops\n    tags: [authorized-scanner]\n"
+                   % campaign_scn.SCANNER)
+    eve = os.path.join(tmp, "ctx-scanner.json")
+    r = run(dp, spcap, eve, ["--assets", assets])
+    if not check(r.returncode == 0, "scanner: exit 0", r.stderr[-400:]):
+        return
+    closed = [x for x in incidents(eve) if x["event"] == "closed"]
+    mine = [x for x in closed if campaign_scn.SCANNER in x["entities"]["attackers"]]
+    other = [x for x in closed if campaign_scn.OTHER in x["entities"]["attackers"]]
+    if not check(mine and other, "scanner: an incident for each source", [(x["entities"], x["correlations"]) for x in closed]):
+        return
+    check(all(x["risk"]["level"] in ("low", "info") and x["risk"]["score"] <= 30 for x in mine),
+          "scanner: its incidents are low risk", [x["risk"] for x in mine])
+    check(all(x["risk"].get("capped", {}).get("asset") == "nessus-01" and x["risk"]["capped"]["from"] > 30 and
+              "authorized scanner nessus-01" in x["explanation"]["summary"] and
+              any(s.startswith("business rule: the attacker is authorized scanner nessus-01")
+                  for s in x["explanation"]["steps"]) for x in mine),
+          "scanner: the explanation says why", [x["explanation"] for x in mine])
+    check(all(x["risk"]["score"] > 30 and "capped" not in x["risk"] for x in other),
+          "scanner: the same traffic from an unknown host is not capped", [x["risk"] for x in other])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dp", nargs="?", default=os.environ.get("SPECTRE_DP",
@@ -131,6 +263,7 @@ def main():
     tmp = a.keep or tempfile.mkdtemp(prefix="incidents-")
     os.makedirs(tmp, exist_ok=True)
     campaign_checks(check, a.dp, tmp)
+    context_checks(check, a.dp, tmp)
     if not a.keep:
         check.cleanup(tmp)
     return check.summary()

@@ -18,7 +18,7 @@ ATTACKER, VICTIM = "203.0.113.66", "10.3.0.10"
 HOME_NET = "10.0.0.0/8"
 
 
-def campaign(cap, t0, rnd, atk=ATTACKER, vic=VICTIM):
+def campaign(cap, t0, rnd, atk=ATTACKER, vic=VICTIM, c2=True):
     # 1. Discovery: 300 ports of the victim, closed ports reset, 22 open.
     for i, port in enumerate(range(1, 301)):
         t = t0 + 10 * S + i * 20000
@@ -35,6 +35,8 @@ def campaign(cap, t0, rnd, atk=ATTACKER, vic=VICTIM):
     # 3. The login that worked: one SSH session of ~130 s.
     cap.session(t0 + 170 * S, atk, vic, 50500, 22, chunks=[bytes(200 + 10 * k) for k in range(13)],
                 resp=bytes(3000), gap_us=10 * S)
+    if not c2:  # what an authorized vulnerability scanner does: scan and login checks
+        return {"attacker": atk, "victim": vic, "tactics": ["TA0007", "TA0006"]}
     # 4. Command and control: the victim calls the attacker every 30 s +- 2 s.
     for i in range(14):
         t = t0 + 200 * S + i * 30 * S + rnd.randrange(-2 * S, 2 * S)
@@ -53,3 +55,35 @@ def build(seed=7):
     behave_scn.near_misses(cap, t0, rnd)
     cap.frames.sort(key=lambda f: f[0])
     return cap.frames, truth
+
+
+SCANNER, OTHER, OTHER_VICTIM = "10.9.0.5", "198.51.100.50", "10.3.0.11"
+
+
+def build_scanner(seed=7):
+    """The scan, brute force and long session of campaign() (no C2) twice: from
+    SCANNER (an authorized scanner in the asset file) against VICTIM and from
+    OTHER against OTHER_VICTIM, an hour apart."""
+    rnd = random.Random(seed)
+    cap = Cap()
+    t0 = EPOCH_START_US
+    campaign(cap, t0, rnd, SCANNER, VICTIM, c2=False)
+    campaign(cap, t0 + 3600 * S, rnd, OTHER, OTHER_VICTIM, c2=False)
+    cap.frames.sort(key=lambda f: f[0])
+    return cap.frames
+
+
+if __name__ == "__main__":
+    # campaign_scn.py OUTDIR: OUTDIR/campaign.pcap and OUTDIR/truth.json (scripts/demo).
+    import json
+    import os
+    import sys
+
+    import pcaplib
+    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    os.makedirs(out, exist_ok=True)
+    frames, truth = build()
+    pcaplib.write_pcap(os.path.join(out, "campaign.pcap"), frames)
+    with open(os.path.join(out, "truth.json"), "w") as f:
+        json.dump(dict(truth, home_net=HOME_NET), f)
+    print("%s/campaign.pcap: %d frames; %s against %s" % (out, len(frames), truth["attacker"], truth["victim"]))

@@ -78,6 +78,28 @@ TEST(EventsIncidents, MlAndBehaviourKinds) {
   EXPECT_EQ(d.technique_id, "T1110");
 }
 
+TEST(EventsIncidents, IntelHitCarriesFeedThreatAndConfidence) {
+  const char* c2 = R"({"mitre_tactic_id":["TA0011"],"mitre_technique_id":["T1071"]})";
+  cortex::Detection d;
+  std::string te, ta;
+  // The victim calls the listed address: as in the packet.
+  auto out = alert(9200, 1, "10.0.0.5", "203.0.113.66", kT0);
+  out->has_intel = true;
+  out->intel.confidence = 90;
+  std::strcpy(out->intel.feed, "feodo");
+  std::strcpy(out->intel.threat, "Emotet");
+  std::strcpy(out->intel.indicator, "203.0.113.66");
+  std::strcpy(out->intel.match, "dest_ip");
+  std::strcpy(out->metadata, c2);
+  to_detection(*out, d, te, ta);
+  EXPECT_EQ(d.kind, cortex::Kind::kIntel);
+  EXPECT_FLOAT_EQ(d.confidence, 0.9f);
+  EXPECT_EQ(d.feed, "feodo");
+  EXPECT_EQ(d.threat, "Emotet");
+  EXPECT_EQ(d.evidence, "203.0.113.66");
+  EXPECT_EQ(cortex::val_addr_str(cortex::addr_val(d.dst, d.ip_ver)), "203.0.113.66");
+}
+
 TEST(EventsIncidents, FlowRecordFigures) {
   FlowRecord r{};
   r.first_ts = kT0;
