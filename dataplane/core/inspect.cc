@@ -36,6 +36,8 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
   a->has_ml = false;
   a->has_behave = false;
   a->has_intel = false;
+  a->pcap_cnt = w.cur_pcap_cnt;
+  a->pkt_src = w.cur_pkt_src;
   return a;
 }
 

@@ -70,6 +70,10 @@ struct IntelAlertMeta {
   uint8_t confidence;
 };
 
+// Where the packet behind a record came from (EVE alert pkt_src, Suricata's
+// names): none = no packet (flow timeout, shutdown, batched scoring).
+enum PktSrc : uint8_t { kPktSrcNone, kPktSrcWire, kPktSrcDefrag };
+
 // One alert, copied out of the ruleset (which a reload may free before the
 // writer formats it). Written in place into the worker's alert ring.
 struct AlertRecord {
@@ -78,6 +82,8 @@ struct AlertRecord {
   enum Kind : uint8_t { kAlert, kAppTx, kFeatureRow };
   uint8_t kind;
   uint64_t ts_ns, flow_id;
+  uint64_t pcap_cnt;              // offline: the packet's number in the capture (1-based); 0: none
+  uint8_t pkt_src;                // PktSrc
   uint8_t src[16], dst[16];       // as in the packet
   uint16_t sport, dport;
   uint8_t ip_ver, proto, app_proto;
