@@ -28,6 +28,22 @@ const char* pkt_src_name(uint8_t s) {
     default: return "stream (flow timeout)";
   }
 }
+// RFC 4648 base64 with padding, as Suricata writes payload and packet.
+void put_base64(fmt::memory_buffer& out, const uint8_t* d, size_t n) {
+  static const char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8 | d[i + 2];
+    for (int s = 18; s >= 0; s -= 6) out.push_back(k[(v >> s) & 63]);
+  }
+  if (n - i == 1) {
+    uint32_t v = uint32_t(d[i]) << 16;
+    for (char c : {k[v >> 18], k[(v >> 12) & 63], '=', '='}) out.push_back(c);
+  } else if (n - i == 2) {
+    uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8;
+    for (char c : {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='}) out.push_back(c);
+  }
+}
 }  // namespace
 
 namespace {
@@ -106,6 +122,16 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
                    a.flow_pkts[0], a.flow_pkts[1], a.flow_bytes[0], a.flow_bytes[1]);
     format_ts(out, a.flow_start);
     out.append(std::string_view("\"}"));
+  }
+  if (a.payload_len) {  // eve.alert.payload
+    out.append(std::string_view(",\"payload\":\""));
+    put_base64(out, a.payload, a.payload_len);
+    fmt::format_to(o, "\",\"stream\":{}", a.payload_stream ? 1 : 0);
+  }
+  if (a.packet_len) {  // eve.alert.packet: from the IP header, hence raw-IP linktype 101
+    out.append(std::string_view(",\"packet\":\""));
+    put_base64(out, a.packet, a.packet_len);
+    out.append(std::string_view("\",\"packet_info\":{\"linktype\":101}"));
   }
   put_app_and_close(out, a);
 }

@@ -96,6 +96,12 @@ struct AlertRecord {
   uint32_t gid, sid, rev;
   uint64_t flow_pkts[2], flow_bytes[2], flow_start;  // the flow so far (alerts): [0] to server
   char msg[256], category[128], metadata[512];  // NUL-terminated, truncated
+  // eve.alert payload/packet (off: lengths 0, nothing copied): the bytes the
+  // rule was inspected on (packet payload or stream chunk) and the IP packet
+  // (from the IP header: EVE packet_info.linktype 101, raw IP); cut to fit.
+  uint16_t payload_len, packet_len;
+  bool payload_stream;             // payload is reassembled stream data
+  uint8_t payload[1024], packet[1536];
   AppMeta app;                    // valid when has_app
   MlAlertMeta ml;                 // valid when has_ml (phase also for kFeatureRow)
   BehaveAlertMeta behave;         // valid when has_behave

@@ -14,6 +14,7 @@
 
 CLI: evecheck.py EVE.json PCAP... (exit 1 on problems).
 """
+import base64
 import collections
 import datetime
 import ipaddress
@@ -60,6 +61,59 @@ def _packet(ts, linktype, fr):
         sp, dp = struct.unpack(">HH", fr[l4:l4 + 4])
     return (ts, v, ipaddress.ip_address(bytes(src)),
             ipaddress.ip_address(bytes(dst)), sp, dp, proto)
+
+
+def ip_bytes(paths):
+    """The IP packet (from the IP header, link padding trimmed) of every
+    frame of the -r inputs in order; None when not IP."""
+    issues, out = collections.Counter(), []
+    for p in paths:
+        for _, lt, fr in refflow.read_frames(p, issues):
+            off, et = 12, struct.unpack(">H", fr[12:14])[0] if len(fr) >= 14 else 0
+            while et in (0x8100, 0x88A8) and len(fr) >= off + 6:
+                off += 4
+                et = struct.unpack(">H", fr[off:off + 2])[0]
+            l3 = fr[off + 2:]
+            if lt != 1 or et not in (0x0800, 0x86DD) or len(l3) < 20:
+                out.append(None)
+            elif et == 0x0800:
+                out.append(l3[:struct.unpack(">H", l3[2:4])[0]])
+            else:
+                out.append(l3[:40 + struct.unpack(">H", l3[4:6])[0]])
+    return out
+
+
+def payload_problems(events, paths):
+    """eve.alert payload/packet on: `packet` is the base64 IP packet of
+    the pcap_cnt frame (packet_info.linktype 101); packet-mode (UDP)
+    alerts' `payload` is that packet's UDP payload. Returns (problems,
+    alerts with packet, alerts with payload)."""
+    ips = ip_bytes(paths)
+    probs, npk, npl = [], 0, 0
+    for e in events:
+        if e.get("event_type") != "alert" or "pcap_cnt" not in e:
+            continue
+        where = "sid %s pcap_cnt %d" % (e["alert"]["signature_id"],
+                                        e["pcap_cnt"])
+        ip = ips[e["pcap_cnt"] - 1]
+        if "packet" in e:
+            npk += 1
+            got = base64.b64decode(e["packet"])
+            if got != ip[:1536]:
+                probs.append("%s: packet %r, capture %r" % (
+                    where, got[:40], ip[:40]))
+            if e.get("packet_info") != {"linktype": 101}:
+                probs.append("%s: packet_info %r" % (where,
+                                                      e.get("packet_info")))
+        if "payload" in e:
+            npl += 1
+            got = base64.b64decode(e["payload"])
+            if e.get("proto") == "UDP" and e.get("stream") == 0:
+                ihl = (ip[0] & 15) * 4 if ip[0] >> 4 == 4 else 40
+                if got != ip[ihl + 8:][:1024]:
+                    probs.append("%s: payload %r, UDP payload %r" % (
+                        where, got[:40], ip[ihl + 8:][:40]))
+    return probs, npk, npl
 
 
 def capture_packets(paths):

@@ -178,6 +178,29 @@ def main_run(s, binary, scn, exp):
              evecheck.problems(r.events, [pcap])[:20])
 
 
+def payload_run(s, binary, scn, exp, tmp):
+    """eve.alert payload/packet (Suricata's payload: yes / packet: yes)."""
+    cfg = os.path.join(tmp, "payload.yaml")
+    with open(cfg, "w") as fh:
+        fh.write(open(os.path.join(scn, exp["config"])).read() +
+                 "eve:\n  alert:\n    payload: true\n    packet: true\n")
+    pcap = os.path.join(scn, exp["pcap"])
+    r, _ = ac.run(binary, [pcap], [os.path.join(scn, exp["rules"])], 1, cfg,
+                  fast=False)
+    probs = run_problems(r)
+    if not probs:
+        probs, npk, npl = evecheck.payload_problems(r.events, [pcap])
+        n = sum("pcap_cnt" in a for a in ac.alerts_of(r.events))
+        if npk != n:
+            probs.append("%d of %d packet-raised alerts have a packet"
+                         % (npk, n))
+        if not npl:
+            probs.append("no alert has a payload")
+        print("  payload run: %d alerts, %d with packet, %d with payload"
+              % (n, npk, npl))
+    s.report("eve.alert payload/packet: base64 bytes of the capture", probs)
+
+
 def variant_runs(s, binary, scn, exp, tmp):
     rules = os.path.join(scn, exp["rules"])
     cfg = os.path.join(scn, exp["config"])
@@ -330,6 +353,7 @@ def main():
     print("binary: %s" % binary)
     main_run(s, binary, scn, exp)
     variant_runs(s, binary, scn, exp, tmp)
+    payload_run(s, binary, scn, exp, tmp)
     isolated_runs(s, binary, scn, exp)
     random_runs(s, binary, rnd, rexp)
     error_cases(s, binary, scn, exp, tmp)

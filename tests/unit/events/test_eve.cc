@@ -288,3 +288,40 @@ TEST(EveAlert, AppEventHasPcapCntAndIpvButNoPktSrc) {
 
 }  // namespace
 }  // namespace spectre
+
+namespace spectre {
+namespace {
+// RFC 4648 test vectors through the alert's payload; packet with linktype 101.
+TEST(EveAlert, PayloadAndPacketBase64) {
+  AlertRecord a{};
+  a.ip_ver = 4;
+  a.proto = 17;
+  a.pkt_src = kPktSrcWire;
+  fmt::memory_buffer b;
+  format_alert(b, a);
+  std::string s = fmt::to_string(b);
+  EXPECT_EQ(s.find("payload"), std::string::npos) << s;
+  EXPECT_EQ(s.find("packet"), std::string::npos) << s;
+  const std::pair<const char*, const char*> v[] = {
+      {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"}};
+  for (auto [in, want] : v) {
+    a.payload_len = uint16_t(std::strlen(in));
+    std::memcpy(a.payload, in, a.payload_len);
+    a.payload_stream = a.payload_len % 2;
+    b.clear();
+    format_alert(b, a);
+    s = fmt::to_string(b);
+    EXPECT_NE(s.find(std::string("\"payload\":\"") + want + "\",\"stream\":" + (a.payload_stream ? "1" : "0")),
+              std::string::npos) << s;
+  }
+  const uint8_t pkt[] = {0x45, 0x00, 0xff, 0xfe};
+  a.packet_len = sizeof pkt;
+  std::memcpy(a.packet, pkt, sizeof pkt);
+  b.clear();
+  format_alert(b, a);
+  s = fmt::to_string(b);
+  EXPECT_NE(s.find("\"packet\":\"RQD//g==\",\"packet_info\":{\"linktype\":101}"), std::string::npos) << s;
+}
+}  // namespace
+}  // namespace spectre
