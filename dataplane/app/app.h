@@ -31,6 +31,7 @@ struct AppMeta {
   // http
   char http_hostname[128], http_url[512], http_user_agent[256], http_method[16], http_protocol[16];
   char http_content_type[64];
+  char http_refer[256];           // the request's Referer (EVE http.http_refer)
   uint16_t http_status = 0;
   uint64_t http_length = 0;
   // dns

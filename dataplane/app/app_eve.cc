@@ -71,6 +71,7 @@ void format_app_json(const AppMeta& m, std::string& out) {
       o.str("url", m.http_url);
       o.str("http_user_agent", m.http_user_agent);
       o.str("http_content_type", m.http_content_type);
+      o.str("http_refer", m.http_refer);
       o.str("http_method", m.http_method);
       o.str("protocol", m.http_protocol);
       if (m.http_status) o.num("status", m.http_status);

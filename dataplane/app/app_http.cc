@@ -306,7 +306,11 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
       copy_str(meta.http_user_agent, p, n);
     }
     if (hdr("cookie", &p, &n)) put(kHttpCookie, p, n);
-    if (hdr("referer", &p, &n)) put(kHttpReferer, p, n);
+    meta.http_refer[0] = 0;
+    if (hdr("referer", &p, &n)) {
+      put(kHttpReferer, p, n);
+      copy_str(meta.http_refer, p, n);
+    }
     if (hdr("accept", &p, &n)) put(kHttpAccept, p, n);
     if (hdr("connection", &p, &n)) put(kHttpConnection, p, n);
     if (body_n) {

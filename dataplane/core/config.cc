@@ -82,6 +82,12 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (ek == "filename") return L.str(ev, c.eve_path);
         if (ek == "stats_interval") return L.u32(ev, c.stats_interval_s, 1, 86400);
         if (ek == "app_events") return L.boolean(ev, c.eve_app_events);
+        if (ek == "alert")
+          return L.each(ev, "eve.alert", [&](const std::string& ak, const YAML::Node& av) {
+            if (ak == "payload") return L.boolean(av, c.eve_alert_payload);
+            if (ak == "packet") return L.boolean(av, c.eve_alert_packet);
+            return false;
+          });
         return false;
       });
     if (k == "dataplane")

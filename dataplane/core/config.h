@@ -27,6 +27,8 @@ struct Config {
   uint32_t defrag_timeout_s = 60;
   std::string eve_path;               // empty: no EVE file
   bool eve_app_events = true;         // event_type http/dns/tls per transaction
+  bool eve_alert_payload = false;     // eve.alert.payload: the inspected bytes, base64 (Suricata's payload: yes)
+  bool eve_alert_packet = false;      // eve.alert.packet: the IP packet, base64 (Suricata's packet: yes)
   std::string fast_path;              // fast.log alert lines; empty: none
   uint32_t stats_interval_s = 8;
   uint32_t workers = 1;

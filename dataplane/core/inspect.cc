@@ -2,6 +2,7 @@
 #define ALLOW_EXPERIMENTAL_API 1
 #include "dataplane/core/inspect.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_cycles.h>
@@ -36,6 +37,9 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
   a->has_ml = false;
   a->has_behave = false;
   a->has_intel = false;
+  a->pcap_cnt = w.cur_pcap_cnt;
+  a->payload_len = a->packet_len = 0;
+  a->pkt_src = w.cur_pkt_src;
   return a;
 }
 
@@ -83,7 +87,11 @@ struct Cursor final : AlertSink, AppSink {
   void detect(int dir, PayloadMode m, const uint8_t* d, uint32_t n) {
     if (!rs || passed()) return;
     uint64_t t = rte_rdtsc();
+    cur_d = d;
+    cur_n = n;
+    cur_stream = m == PayloadMode::kStreamChunk;
     detect_payload(w.insp.det, *rs, dp[dir], m, d, n, *this);
+    cur_n = 0;
     w.insp.ctr.cyc_detect += rte_rdtsc() - t;
   }
 
@@ -205,6 +213,15 @@ struct Cursor final : AlertSink, AppSink {
     a->has_app = app && (ap == rules::AppProto::kHttp || ap == rules::AppProto::kDns ||
                          ap == rules::AppProto::kTls);
     if (a->has_app) a->app = app_meta(app);
+    if (want_payload && cur_n) {  // off by default: up to ~2.5 KB copied per alert
+      a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->payload));
+      std::memcpy(a->payload, cur_d, a->payload_len);
+      a->payload_stream = cur_stream;
+    }
+    if (want_packet && pkt) {
+      a->packet_len = uint16_t(std::min<uint32_t>(pkt->l3_len, sizeof a->packet));
+      std::memcpy(a->packet, pkt->l3, a->packet_len);
+    }
     w.insp.alerts.commit();
   }
 
@@ -214,6 +231,11 @@ struct Cursor final : AlertSink, AppSink {
   uint32_t sess = 0;
   AppState* app = nullptr;
   bool app_on = false, app_events = false;
+  bool want_payload = false, want_packet = false;  // eve.alert payload / packet
+  const PacketInfo* pkt = nullptr;  // the packet being inspected; null at flow end
+  const uint8_t* cur_d = nullptr;   // the buffer under packet/stream detection
+  uint32_t cur_n = 0;
+  bool cur_stream = false;
   DetectPacket dp[2];
 };
 
@@ -286,6 +308,9 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   Cursor c(w, rs, f, p.ts_ns);
   c.app_on = s.app_layer;
   c.app_events = s.app_events;
+  c.want_payload = s.alert_payload;
+  c.want_packet = s.alert_packet;
+  c.pkt = &p;
   const uint8_t* pl = p.l3 + p.payload_off;
   uint32_t plen = p.payload_len;
   c.dp[dir].dsize = uint16_t(plen);

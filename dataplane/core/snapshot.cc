@@ -19,6 +19,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   s->stream.midstream = cfg.midstream;
   s->app_layer = cfg.app_layer;
   s->app_events = cfg.eve_app_events && !cfg.eve_path.empty();
+  s->alert_payload = cfg.eve_alert_payload;
+  s->alert_packet = cfg.eve_alert_packet;
   s->checksum_validate = cfg.checksum_validate;
   for (size_t i = 0; i < cfg.ml_points.size() && i < kMaxScorePoints; i++)
     s->ml.points[i] = uint16_t(cfg.ml_points[i]);

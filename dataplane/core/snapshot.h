@@ -31,6 +31,7 @@ struct Snapshot {
   StreamConfig stream;
   bool app_layer = true;
   bool app_events = true;       // transaction logs to EVE
+  bool alert_payload = false, alert_packet = false;  // copy bytes into alert records
   bool checksum_validate = false;
   std::shared_ptr<const CompiledRuleset> rules;  // null: no signature inspection
   MlSettings ml;

@@ -271,6 +271,8 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
       if (sid) rte_prefetch0(&w.insp.sessions.hdr(sid));
     }
     int dir = 0;
+    w.cur_pcap_cnt = w.offline ? mbuf_meta(m[i])->pcap_cnt : 0;  // reassembled: the last fragment's
+    w.cur_pkt_src = pi[i].reassembled ? kPktSrcDefrag : kPktSrcWire;
     f = flow_update(w, s, pi[i], f, dir);
     if (f) {
       Flow& fl = w.flows.at(f);
@@ -278,6 +280,8 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
       if (fl.feat) ml_packet(w, s, f, fl, pi[i], dir);
     }
   }
+  w.cur_pcap_cnt = 0;
+  w.cur_pkt_src = kPktSrcNone;
   if (w.ml->n) ml_flush(w);
   if (w.behave) behave_poll(w, s);
   for (int i = 0; i < nheld; i++) w.defrag.release(held[i]);

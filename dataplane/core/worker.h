@@ -29,9 +29,10 @@ struct MbufMeta {
   uint64_t ts_ns;
   uint32_t caplen;     // captured length; may exceed the mbuf for oversize frames
   uint16_t linktype;
+  uint64_t pcap_cnt;  // offline: 1-based packet number in the capture(s), EVE pcap_cnt
 };
 inline MbufMeta* mbuf_meta(rte_mbuf* m) { return static_cast<MbufMeta*>(rte_mbuf_to_priv(m)); }
-constexpr uint16_t kMbufPrivSize = 16;
+constexpr uint16_t kMbufPrivSize = 24;  // a multiple of RTE_MBUF_PRIV_ALIGN (8)
 static_assert(sizeof(MbufMeta) <= kMbufPrivSize);
 
 struct WorkerCounters {
@@ -72,6 +73,10 @@ struct alignas(64) WorkerCtx {
   bool block_on_full = true;  // event ring full: wait (offline) or drop (live)
   uint64_t clock_ns = 0;      // newest packet time seen (offline) / now (live)
   uint64_t last_gen = 0;
+  // The packet being processed, for the records it produces (EVE pcap_cnt,
+  // pkt_src): 0 / kPktSrcNone outside a packet (flow timeout, shutdown, batched ML).
+  uint64_t cur_pcap_cnt = 0;
+  uint8_t cur_pkt_src = 0;    // PktSrc (dataplane/events/event.h)
   FlowTable flows;
   Defrag defrag;
   SpscRing<Event> events;

@@ -9,9 +9,22 @@
 namespace spectre {
 
 void put_ip(fmt::memory_buffer& out, const uint8_t* a, uint8_t ver) {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(ver == 4 ? AF_INET : AF_INET6, a, buf, sizeof buf);
-  out.append(std::string_view(buf));
+  if (ver == 4) {
+    char buf[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, a, buf, sizeof buf);
+    out.append(std::string_view(buf));
+    return;
+  }
+  // IPv6 as Suricata prints it (util-print.c): eight groups of four
+  // lowercase hex digits, no "::" compression, so tools can match strings.
+  static const char hx[] = "0123456789abcdef";
+  for (int g = 0; g < 8; g++) {
+    if (g) out.push_back(':');
+    for (int k = 0; k < 4; k++) {
+      uint8_t b = a[2 * g + k / 2];
+      out.push_back(hx[k % 2 ? b & 15 : b >> 4]);
+    }
+  }
 }
 
 namespace {
@@ -92,7 +105,7 @@ void format_flow(fmt::memory_buffer& out, const FlowRecord& r) {
   out.append(std::string_view("\""));
   if (ports) fmt::format_to(o, ",\"dest_port\":{}", r.dport);
   char pb[8];
-  fmt::format_to(o, ",\"proto\":\"{}\"", proto_name(r.proto, pb));
+  fmt::format_to(o, ",\"proto\":\"{}\",\"ip_v\":{}", proto_name(r.proto, pb), r.ip_ver);
   if (r.proto == 1 || r.proto == 58)
     fmt::format_to(o, ",\"icmp_type\":{},\"icmp_code\":{}", r.icmp_type, r.icmp_code);
   if (r.vlan[0]) {

@@ -18,6 +18,32 @@ const char* action_name(uint8_t a) {
   }
 }
 bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 132; }
+// Suricata's PktSrcToString names. No packet: the record came from a flow's
+// end (timeout or shutdown) or from batched scoring, as Suricata's flow
+// timeout pseudo packets.
+const char* pkt_src_name(uint8_t s) {
+  switch (PktSrc(s)) {
+    case kPktSrcWire: return "wire/pcap";
+    case kPktSrcDefrag: return "defrag";
+    default: return "stream (flow timeout)";
+  }
+}
+// RFC 4648 base64 with padding, as Suricata writes payload and packet.
+void put_base64(fmt::memory_buffer& out, const uint8_t* d, size_t n) {
+  static const char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8 | d[i + 2];
+    for (int s = 18; s >= 0; s -= 6) out.push_back(k[(v >> s) & 63]);
+  }
+  if (n - i == 1) {
+    uint32_t v = uint32_t(d[i]) << 16;
+    for (char c : {k[v >> 18], k[(v >> 12) & 63], '=', '='}) out.push_back(c);
+  } else if (n - i == 2) {
+    uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8;
+    for (char c : {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='}) out.push_back(c);
+  }
+}
 }  // namespace
 
 namespace {
@@ -26,7 +52,11 @@ void put_head(fmt::memory_buffer& out, const AlertRecord& a, std::string_view ty
   auto o = std::back_inserter(out);
   out.append(std::string_view("{\"timestamp\":\""));
   format_ts(out, a.ts_ns);
-  fmt::format_to(o, "\",\"flow_id\":{},\"event_type\":\"{}\",\"src_ip\":\"", a.flow_id, type);
+  fmt::format_to(o, "\",\"flow_id\":{}", a.flow_id);
+  // Offline only, and only for records a real packet produced (Suricata omits
+  // it on pseudo packets such as flow timeouts).
+  if (a.pcap_cnt) fmt::format_to(o, ",\"pcap_cnt\":{}", a.pcap_cnt);
+  fmt::format_to(o, ",\"event_type\":\"{}\",\"src_ip\":\"", type);
   put_ip(out, a.src, a.ip_ver);
   out.push_back('"');
   if (has_ports(a.proto)) fmt::format_to(o, ",\"src_port\":{}", a.sport);
@@ -35,7 +65,7 @@ void put_head(fmt::memory_buffer& out, const AlertRecord& a, std::string_view ty
   out.push_back('"');
   if (has_ports(a.proto)) fmt::format_to(o, ",\"dest_port\":{}", a.dport);
   char pb[8];
-  fmt::format_to(o, ",\"proto\":\"{}\"", proto_name(a.proto, pb));
+  fmt::format_to(o, ",\"proto\":\"{}\",\"ip_v\":{}", proto_name(a.proto, pb), a.ip_ver);
 }
 }  // namespace
 
@@ -60,6 +90,7 @@ void format_app_event(fmt::memory_buffer& out, const AlertRecord& a) {
 void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
   auto o = std::back_inserter(out);
   put_head(out, a, "alert");
+  fmt::format_to(o, ",\"pkt_src\":\"{}\"", pkt_src_name(a.pkt_src));
   if (a.app_proto) fmt::format_to(o, ",\"app_proto\":\"{}\"", rules::app_proto_name(rules::AppProto(a.app_proto)));
   if (a.has_flow) fmt::format_to(o, ",\"direction\":\"{}\"", a.to_server ? "to_server" : "to_client");
   fmt::format_to(o, ",\"alert\":{{\"action\":\"{}\",\"gid\":{},\"signature_id\":{},\"rev\":{},\"signature\":\"",
@@ -91,6 +122,16 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
                    a.flow_pkts[0], a.flow_pkts[1], a.flow_bytes[0], a.flow_bytes[1]);
     format_ts(out, a.flow_start);
     out.append(std::string_view("\"}"));
+  }
+  if (a.payload_len) {  // eve.alert.payload
+    out.append(std::string_view(",\"payload\":\""));
+    put_base64(out, a.payload, a.payload_len);
+    fmt::format_to(o, "\",\"stream\":{}", a.payload_stream ? 1 : 0);
+  }
+  if (a.packet_len) {  // eve.alert.packet: from the IP header, hence raw-IP linktype 101
+    out.append(std::string_view(",\"packet\":\""));
+    put_base64(out, a.packet, a.packet_len);
+    out.append(std::string_view("\",\"packet_info\":{\"linktype\":101}"));
   }
   put_app_and_close(out, a);
 }

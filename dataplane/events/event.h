@@ -70,6 +70,10 @@ struct IntelAlertMeta {
   uint8_t confidence;
 };
 
+// Where the packet behind a record came from (EVE alert pkt_src, Suricata's
+// names): none = no packet (flow timeout, shutdown, batched scoring).
+enum PktSrc : uint8_t { kPktSrcNone, kPktSrcWire, kPktSrcDefrag };
+
 // One alert, copied out of the ruleset (which a reload may free before the
 // writer formats it). Written in place into the worker's alert ring.
 struct AlertRecord {
@@ -78,6 +82,8 @@ struct AlertRecord {
   enum Kind : uint8_t { kAlert, kAppTx, kFeatureRow };
   uint8_t kind;
   uint64_t ts_ns, flow_id;
+  uint64_t pcap_cnt;              // offline: the packet's number in the capture (1-based); 0: none
+  uint8_t pkt_src;                // PktSrc
   uint8_t src[16], dst[16];       // as in the packet
   uint16_t sport, dport;
   uint8_t ip_ver, proto, app_proto;
@@ -90,6 +96,12 @@ struct AlertRecord {
   uint32_t gid, sid, rev;
   uint64_t flow_pkts[2], flow_bytes[2], flow_start;  // the flow so far (alerts): [0] to server
   char msg[256], category[128], metadata[512];  // NUL-terminated, truncated
+  // eve.alert payload/packet (off: lengths 0, nothing copied): the bytes the
+  // rule was inspected on (packet payload or stream chunk) and the IP packet
+  // (from the IP header: EVE packet_info.linktype 101, raw IP); cut to fit.
+  uint16_t payload_len, packet_len;
+  bool payload_stream;             // payload is reassembled stream data
+  uint8_t payload[1024], packet[1536];
   AppMeta app;                    // valid when has_app
   MlAlertMeta ml;                 // valid when has_ml (phase also for kFeatureRow)
   BehaveAlertMeta behave;         // valid when has_behave

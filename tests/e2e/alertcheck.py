@@ -145,10 +145,11 @@ def _app_fields(a, ev):
     return probs
 
 
-def compare_alerts(exp_alerts, got, check_ts=True):
+def compare_alerts(exp_alerts, got, check_ts=True, check_cnt=False):
     """exp_alerts: expected.json alert groups of one or more scenarios;
     got: EVE alert events for the same flows. Exact: counts per (sid,
-    src, sport, dst, dport), rule fields, timestamps, app objects."""
+    src, sport, dst, dport), rule fields, timestamps, app objects;
+    check_cnt: pcap_cnt == the trigger frame's number (run on all.pcap)."""
     probs = []
     eg = {akey(e["sid"], e["src_ip"], e["src_port"], e["dest_ip"],
                e["dest_port"], e["proto"]): e for e in exp_alerts}
@@ -195,6 +196,13 @@ def compare_alerts(exp_alerts, got, check_ts=True):
             if len(tg) == len(te) and tg != te:
                 probs.append("%s: timestamps %s, want %s (the packet that "
                              "completes the match)" % (where, tg, te))
+        if check_cnt:
+            cg = sorted(a.get("pcap_cnt", 0) for a in acts)
+            ce = sorted(ev["pcap_cnt"] for ev in e["events"])
+            if len(cg) == len(ce) and cg != ce:
+                probs.append("%s: pcap_cnt %s, want %s (the trigger "
+                             "frame's number in the capture)" % (where, cg,
+                                                                  ce))
         left = list(acts)
         for ev in e["events"]:
             if not left:

@@ -26,6 +26,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import alertcheck as ac  # noqa: E402
+import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
 
 GEN = os.path.join(os.path.dirname(HERE), "gen", "alerts.py")
@@ -160,7 +161,8 @@ def main_run(s, binary, scn, exp):
     groups = by_scenario(exp, alerts)
     for sc in exp["scenarios"]:
         s.report("scenario %s (%s)" % (sc["name"], sc["desc"]),
-                 ac.compare_alerts(sc["alerts"], groups.get(sc["name"], []))
+                 ac.compare_alerts(sc["alerts"], groups.get(sc["name"], []),
+                                   check_cnt=True)
                  + ac.flow_problems(sc["flows"], r.events))
     s.report("no alert outside the scenarios' flows", outside(groups))
     s.report("fast.log lines == EVE alerts (format, ts, sid, msg, class)",
@@ -172,6 +174,31 @@ def main_run(s, binary, scn, exp):
              ["stats.detect.alerts %r, want %d" % (got, exp["total_alerts"])])
     s.report("EVE schema (flow events, timestamps)",
              flowcheck.schema_errors(r.events)[:20])
+    s.report("EVE pcap_cnt/ip_v/pkt_src/IPv6 form against the capture",
+             evecheck.problems(r.events, [pcap])[:20])
+
+
+def payload_run(s, binary, scn, exp, tmp):
+    """eve.alert payload/packet (Suricata's payload: yes / packet: yes)."""
+    cfg = os.path.join(tmp, "payload.yaml")
+    with open(cfg, "w") as fh:
+        fh.write(open(os.path.join(scn, exp["config"])).read() +
+                 "eve:\n  alert:\n    payload: true\n    packet: true\n")
+    pcap = os.path.join(scn, exp["pcap"])
+    r, _ = ac.run(binary, [pcap], [os.path.join(scn, exp["rules"])], 1, cfg,
+                  fast=False)
+    probs = run_problems(r)
+    if not probs:
+        probs, npk, npl = evecheck.payload_problems(r.events, [pcap])
+        n = sum("pcap_cnt" in a for a in ac.alerts_of(r.events))
+        if npk != n:
+            probs.append("%d of %d packet-raised alerts have a packet"
+                         % (npk, n))
+        if not npl:
+            probs.append("no alert has a payload")
+        print("  payload run: %d alerts, %d with packet, %d with payload"
+              % (n, npk, npl))
+    s.report("eve.alert payload/packet: base64 bytes of the capture", probs)
 
 
 def variant_runs(s, binary, scn, exp, tmp):
@@ -223,6 +250,8 @@ def random_runs(s, binary, rnd, rexp):
         if not probs:
             al = ac.alerts_of(r.events)
             probs = ac.random_problems(rexp, al) + ac.fast_problems(fast, al)
+            probs += evecheck.problems(
+                r.events, [os.path.join(rnd, rexp["pcap"])])[:20]
         s.report("random %d flows, %d rules (%d expected hits, %d rules "
                  "only in losing retransmitted bytes) --workers %d" % (
                      rexp["flows"], rexp["rules"], len(rexp["present"]),
@@ -324,6 +353,7 @@ def main():
     print("binary: %s" % binary)
     main_run(s, binary, scn, exp)
     variant_runs(s, binary, scn, exp, tmp)
+    payload_run(s, binary, scn, exp, tmp)
     isolated_runs(s, binary, scn, exp)
     random_runs(s, binary, rnd, rexp)
     error_cases(s, binary, scn, exp, tmp)

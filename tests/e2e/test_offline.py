@@ -21,6 +21,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
+import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
 import pcaplib  # noqa: E402
 import refflow  # noqa: E402
@@ -137,9 +138,54 @@ def flow_run(binary, pcaps, expected, config, workers, frames, nbytes,
     if run.rc != 0:
         return probs  # comparing flows of a failed run only adds noise
     probs += flowcheck.schema_errors(run.events)[:20]
+    probs += evecheck.problems(run.events, pcaps)[:20]
     flows = flowcheck.eve_flows(run.events)
     probs += flowcheck.compare(expected, flows, fields)
     probs += stats_problems(run, frames, nbytes, len(expected))
+    return probs
+
+
+def split_capture(path, at, tmp):
+    """The capture's frames in two files: [0, at) and [at, end)."""
+    issues = collections.Counter()
+    frames = [(ts // 1000, fr) for ts, _, fr in
+              refflow.read_frames(path, issues)]
+    out = [os.path.join(tmp, "part%d.pcap" % i) for i in (1, 2)]
+    pcaplib.write_pcap(out[0], frames[:at])
+    pcaplib.write_pcap(out[1], frames[at:])
+    return out
+
+
+def app_event_problems(binary, pcap, config, tmp):
+    """With app-layer events on, every http/dns/tls event names the packet
+    that completed it. Cut the capture in two -r inputs just before the
+    last event's packet: pcap_cnt must count on over the second input, so
+    the (type, pcap_cnt) pairs stay those of the whole capture."""
+    cfg = os.path.join(tmp, "app-events.yaml")
+    with open(cfg, "w") as fh:
+        fh.write(open(config).read() + "eve:\n  app_events: true\n")
+
+    def app_run(pcaps, workers):
+        run = flowcheck.run_dp(binary, pcaps, workers, cfg)
+        probs = run_problems(run)
+        if run.rc == 0:
+            probs += evecheck.problems(run.events, pcaps)[:20]
+        apps = [e for e in run.events
+                if e.get("event_type") in ("http", "dns", "tls")]
+        if any("pcap_cnt" not in e for e in apps):
+            probs.append("%d of %d app events lack pcap_cnt" % (
+                sum("pcap_cnt" not in e for e in apps), len(apps)))
+        return probs, sorted((e["event_type"], e.get("pcap_cnt", 0))
+                             for e in apps)
+
+    probs, whole = app_run([pcap], 1)
+    if probs or not whole:
+        return probs or ["no app-layer events to check"]
+    last = max(c for _, c in whole)
+    probs, split = app_run(split_capture(pcap, last - 1, tmp), 2)
+    if split != whole:
+        probs.append("split capture: (type, pcap_cnt) %s, whole: %s" % (
+            split[:10], whole[:10]))
     return probs
 
 
@@ -370,6 +416,10 @@ def main():
                       exp + load(os.path.join(many2, "expected.json")), cfg,
                       2, meta["frames"] + m2["frames"],
                       meta["bytes"] + m2["bytes"]))
+    s.report("app events, the capture cut in two -r inputs --workers 2: "
+             "same pcap_cnt as whole, ip_v, IPv6 form",
+             app_event_problems(binary, os.path.join(scn, "flows.pcap"),
+                                cfg, tmp))
     error_cases(s, binary, tmp, scn)
 
     if s.failed or os.environ.get("KEEP_TMP"):

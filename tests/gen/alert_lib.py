@@ -42,10 +42,12 @@ class AGen(Gen):
         self.ts_of = {}
         self.scn_of = {}
         self.frame_scn = []  # scenario name per frame, parallel to frames
+        self.cnt_of = {}     # 1-based frame number in the capture (EVE pcap_cnt)
 
     def emit(self, t, step):
         super().emit(t, step)
         self.ts_of[id(step)] = t
+        self.cnt_of[id(step)] = len(self.frames)
         self.frame_scn.append(self.scn_of.get(id(step)))
 
 
@@ -121,7 +123,10 @@ class Scn:
             desc, prio = CLASS.get(r["classtype"], ("", 3))
             events = []
             for st, app in zip(e["steps"], e["apps"]):
-                ev = {"timestamp": iso_ts(self.g.ts_of[id(st)])}
+                # pcap_cnt: the trigger's number in all.pcap (not in
+                # the per-scenario captures)
+                ev = {"timestamp": iso_ts(self.g.ts_of[id(st)]),
+                      "pcap_cnt": self.g.cnt_of[id(st)]}
                 if app:
                     ev.update(app)
                 events.append(ev)

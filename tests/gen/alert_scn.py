@@ -87,12 +87,15 @@ def http_scenarios(ctx):
     # --- User-Agent, Host, header, cookie: one scenario each
     sc = ctx.scn("http-user-agent", "http.user_agent")
     url, host = "/index.html", "ua.test"
+    ref = "http://ref.test/start?a=1"
     f, st = http_flow(sc, [(http_req(
         "GET", url, host, ["User-Agent: Mozilla/5.0 (compatible; "
-                           "EvilBot/1.0)"]), http_resp())])
+                           "EvilBot/1.0)", "Referer: " + ref]), http_resp())])
     a = sc.rule(hh, 'http.user_agent; content:"EvilBot/1.0";',
                 classtype="trojan-activity")
-    sc.expect(a, f, "ts", [st[0][0]], H(host, url))
+    app = H(host, url)
+    app["http"]["http_refer"] = ref  # EVE http.http_refer
+    sc.expect(a, f, "ts", [st[0][0]], app)
 
     sc = ctx.scn("http-host", "http.host")
     url, host = "/gate.php", "c2.bad-host.test"
@@ -151,7 +154,9 @@ def http_scenarios(ctx):
         404, "Not Found", b"<html>secret-response-marker</html>\n"))])
     a = sc.rule(hh, 'flow:established,to_client; http.stat_code; '
                 'content:"404";', classtype="bad-unknown")
-    sc.expect(a, f, "tc", [st[0][1]], H(host, url))
+    app = H(host, url)
+    app["http"]["http_content_type"] = "text/html"  # the response's
+    sc.expect(a, f, "tc", [st[0][1]], app)
     a = sc.rule(hh, 'flow:to_client; file_data; '
                 'content:"secret-response-marker";')
     sc.expect(a, f, "tc", [st[0][1]], H(host, url))

@@ -78,6 +78,27 @@ TEST(AppHttp, RequestBuffers) {
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
+// EVE http.http_refer (request) and http.http_content_type (response): in
+// the meta the http event and alert app data are formatted from; a second
+// request without Referer must not inherit the first one's.
+TEST(AppHttp, RefererAndContentTypeInEveMeta) {
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, "GET /x HTTP/1.1\r\nHost: a\r\nReferer: http://b.example/p?q=\"1\"\r\n\r\n"},
+                           {false, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n"},
+                           {true, "GET /y HTTP/1.1\r\nHost: a\r\n\r\n"}});
+  ASSERT_EQ(txs.size(), 3u);
+  EXPECT_STREQ(txs[0].meta.http_refer, "http://b.example/p?q=\"1\"");
+  EXPECT_STREQ(txs[1].meta.http_content_type, "application/json");
+  std::string j;
+  format_app_json(txs[1].meta, j);
+  EXPECT_NE(j.find("\"http_refer\":\"http://b.example/p?q=\\\"1\\\"\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"http_content_type\":\"application/json\""), std::string::npos) << j;
+  EXPECT_STREQ(txs[2].meta.http_refer, "");
+  j.clear();
+  format_app_json(txs[2].meta, j);
+  EXPECT_EQ(j.find("http_refer"), std::string::npos) << j;
+}
+
 // Independent model of the documented normalization, checked through http.uri.
 TEST(AppHttp, UriNormalization) {
   const std::pair<const char*, const char*> cases[] = {

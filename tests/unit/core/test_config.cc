@@ -140,6 +140,7 @@ TEST(Config, UnknownKeysRejectedWithFileAndLine) {
   expect_err("flow:\n  timeouts:\n    udp: 5\n    tcp_neww: 5\n", ":4: unknown key 'tcp_neww' in 'flow.timeouts'");
   expect_err("\n\ndefrag:\n  max_fragment: 10\n", ":4: unknown key 'max_fragment' in 'defrag'");
   expect_err("eve:\n  file: x\n", ":2: unknown key 'file' in 'eve'");
+  expect_err("eve:\n  alert:\n    payloads: yes\n", ":3: unknown key 'payloads' in 'eve.alert'");
   expect_err("dataplane:\n  worker: 2\n", ":2: unknown key 'worker' in 'dataplane'");
 }
 
@@ -243,6 +244,11 @@ TEST(Config, RulesVarsStreamAndChecksum) {
   EXPECT_EQ(c.fast_path, "/tmp/fast.log");
   ASSERT_EQ(load("eve: {app_events: false}\n", &c), "");
   EXPECT_FALSE(c.eve_app_events);
+  EXPECT_FALSE(c.eve_alert_payload);
+  EXPECT_FALSE(c.eve_alert_packet);
+  ASSERT_EQ(load("eve: {alert: {payload: yes, packet: true}}\n", &c), "");
+  EXPECT_TRUE(c.eve_alert_payload);
+  EXPECT_TRUE(c.eve_alert_packet);
   // A single file is accepted as a scalar.
   ASSERT_EQ(load("rules: {files: one.rules}\n", &c), "");
   EXPECT_EQ(c.rule_files, std::vector<std::string>{d + "one.rules"});

@@ -87,7 +87,7 @@ TEST(Eve, TcpFlowExactLine) {
   EXPECT_EQ(s,
             "{\"timestamp\":\"2024-01-01T12:00:03.250000+0000\",\"flow_id\":1234567,\"event_type\":\"flow\","
             "\"src_ip\":\"10.0.0.1\",\"src_port\":40000,\"dest_ip\":\"10.0.0.2\",\"dest_port\":80,\"proto\":\"TCP\","
-            "\"flow\":{\"pkts_toserver\":3,\"pkts_toclient\":2,\"bytes_toserver\":180,\"bytes_toclient\":140,"
+            "\"ip_v\":4,\"flow\":{\"pkts_toserver\":3,\"pkts_toclient\":2,\"bytes_toserver\":180,\"bytes_toclient\":140,"
             "\"start\":\"2024-01-01T12:00:00.000000+0000\",\"end\":\"2024-01-01T12:00:03.250000+0000\",\"age\":3,"
             "\"state\":\"closed\",\"reason\":\"timeout\",\"alerted\":false},"
             "\"tcp\":{\"tcp_flags\":\"1b\",\"tcp_flags_ts\":\"1b\",\"tcp_flags_tc\":\"13\",\"syn\":true,\"fin\":true,"
@@ -133,7 +133,7 @@ TEST(Eve, VlanList) {
   FlowRecord r = tcp_record();
   EXPECT_FALSE(has(line(r), "vlan"));
   r.vlan[0] = 0x1000 | 100;
-  EXPECT_TRUE(has(line(r), "\"proto\":\"TCP\",\"vlan\":[100],\"flow\":{")) << line(r);
+  EXPECT_TRUE(has(line(r), "\"proto\":\"TCP\",\"ip_v\":4,\"vlan\":[100],\"flow\":{")) << line(r);
   r.vlan[0] = 0x1000 | 200;
   r.vlan[1] = 0x1000 | 100;
   EXPECT_TRUE(has(line(r), "\"vlan\":[200,100],")) << line(r);
@@ -158,7 +158,7 @@ TEST(Eve, IcmpHasTypeAndNoPorts) {
   r.icmp_type = 8;
   r.flags = kFlowSeenToServer | kFlowSeenToClient;
   std::string s = line(r);
-  EXPECT_TRUE(has(s, "\"src_ip\":\"10.1.1.1\",\"dest_ip\":\"8.8.8.8\",\"proto\":\"ICMP\",\"icmp_type\":8,\"icmp_code\":0,"))
+  EXPECT_TRUE(has(s, "\"src_ip\":\"10.1.1.1\",\"dest_ip\":\"8.8.8.8\",\"proto\":\"ICMP\",\"ip_v\":4,\"icmp_type\":8,\"icmp_code\":0,"))
       << s;
   EXPECT_FALSE(has(s, "_port"));
   EXPECT_FALSE(has(s, "\"tcp\""));
@@ -176,7 +176,10 @@ TEST(Eve, Ipv6AddressesAndProtoNames) {
   set_addr(r.src, pb::ip6("2001:db8::1"));
   set_addr(r.dst, pb::ip6("fe80::1:0:0:2"));
   std::string s = line(r);
-  EXPECT_TRUE(has(s, "\"src_ip\":\"2001:db8::1\",\"dest_ip\":\"fe80::1:0:0:2\",\"proto\":\"IPv6-ICMP\",\"icmp_type\":128,"))
+  // Suricata's form: eight zero-padded groups, never "::" (util-print.c).
+  EXPECT_TRUE(has(s, "\"src_ip\":\"2001:0db8:0000:0000:0000:0000:0000:0001\","
+                     "\"dest_ip\":\"fe80:0000:0000:0000:0001:0000:0000:0002\",\"proto\":\"IPv6-ICMP\",\"ip_v\":6,"
+                     "\"icmp_type\":128,"))
       << s;
   set_addr(r.src, pb::ip6("::1"));
   set_addr(r.dst, pb::ip6("::ffff:192.0.2.1"));
@@ -184,10 +187,11 @@ TEST(Eve, Ipv6AddressesAndProtoNames) {
   r.sport = 53;
   r.dport = 5353;
   s = line(r);
-  EXPECT_TRUE(has(s, "\"src_ip\":\"::1\",\"src_port\":53,\"dest_ip\":\"::ffff:192.0.2.1\",\"dest_port\":5353,\"proto\":\"UDP\""))
+  EXPECT_TRUE(has(s, "\"src_ip\":\"0000:0000:0000:0000:0000:0000:0000:0001\",\"src_port\":53,"
+                     "\"dest_ip\":\"0000:0000:0000:0000:0000:ffff:c000:0201\",\"dest_port\":5353,\"proto\":\"UDP\""))
       << s;
-  set_addr(r.src, pb::ip6("2001:db8:0:0:1:0:0:1"));
-  EXPECT_TRUE(has(line(r), "\"src_ip\":\"2001:db8::1:0:0:1\"")) << line(r);
+  set_addr(r.src, pb::ip6("abcd:ef01:2345:6789:fedc:ba98:7654:3210"));
+  EXPECT_TRUE(has(line(r), "\"src_ip\":\"abcd:ef01:2345:6789:fedc:ba98:7654:3210\"")) << line(r);
 
   char buf[8];
   EXPECT_STREQ(proto_name(6, buf), "TCP");
@@ -216,5 +220,108 @@ TEST(Eve, StateNames) {
   EXPECT_STREQ(flow_state_name(r), "new");
 }
 
+AlertRecord alert_record() {
+  AlertRecord a{};
+  a.kind = AlertRecord::kAlert;
+  a.ts_ns = kNoon2024;
+  a.flow_id = 77;
+  set_addr(a.src, pb::ip4("10.0.0.1"));
+  set_addr(a.dst, pb::ip4("10.0.0.2"));
+  a.sport = 40000;
+  a.dport = 80;
+  a.ip_ver = 4;
+  a.proto = 6;
+  a.has_flow = true;
+  a.to_server = true;
+  a.gid = 1;
+  a.sid = 2018358;
+  a.rev = 10;
+  a.severity = 2;
+  std::strcpy(a.msg, "m");
+  std::strcpy(a.metadata, "{\"created_at\":[\"2014_01_01\"],\"tag\":[\"a\",\"b\"]}");
+  return a;
+}
+std::string alert_line(const AlertRecord& a) {
+  fmt::memory_buffer b;
+  format_alert(b, a);
+  return fmt::to_string(b);
+}
+
+TEST(EveAlert, PcapCntOnlyForRealPackets) {
+  AlertRecord a = alert_record();
+  a.pcap_cnt = 53381;
+  a.pkt_src = kPktSrcWire;
+  std::string s = alert_line(a);
+  EXPECT_TRUE(has(s, "\"flow_id\":77,\"pcap_cnt\":53381,\"event_type\":\"alert\",")) << s;
+  EXPECT_TRUE(has(s, "\"proto\":\"TCP\",\"ip_v\":4,\"pkt_src\":\"wire/pcap\",")) << s;
+  EXPECT_TRUE(has(s, "\"signature_id\":2018358,\"rev\":10,")) << s;
+  EXPECT_TRUE(has(s, "\"metadata\":{\"created_at\":[\"2014_01_01\"],\"tag\":[\"a\",\"b\"]}}")) << s;
+  expect_json_shape(s);
+  a.pcap_cnt = 0;  // live mode, or a flow-timeout record
+  a.pkt_src = kPktSrcNone;
+  s = alert_line(a);
+  EXPECT_FALSE(has(s, "pcap_cnt")) << s;
+  EXPECT_TRUE(has(s, "\"pkt_src\":\"stream (flow timeout)\"")) << s;
+  a.pkt_src = kPktSrcDefrag;
+  EXPECT_TRUE(has(alert_line(a), "\"pkt_src\":\"defrag\"")) << alert_line(a);
+  a.metadata[0] = 0;
+  EXPECT_FALSE(has(alert_line(a), "metadata"));
+}
+
+TEST(EveAlert, AppEventHasPcapCntAndIpvButNoPktSrc) {
+  AlertRecord a = alert_record();
+  a.kind = AlertRecord::kAppTx;
+  a.ip_ver = 6;
+  set_addr(a.src, pb::ip6("2001:db8::1"));
+  set_addr(a.dst, pb::ip6("2001:db8::2"));
+  a.pcap_cnt = 4;
+  a.pkt_src = kPktSrcWire;
+  a.app_proto = uint8_t(rules::AppProto::kHttp);
+  fmt::memory_buffer b;
+  format_app_event(b, a);
+  std::string s = fmt::to_string(b);
+  EXPECT_TRUE(has(s, "\"flow_id\":77,\"pcap_cnt\":4,\"event_type\":\"http\",")) << s;
+  EXPECT_TRUE(has(s, "\"src_ip\":\"2001:0db8:0000:0000:0000:0000:0000:0001\"")) << s;
+  EXPECT_TRUE(has(s, "\"ip_v\":6")) << s;
+  EXPECT_FALSE(has(s, "pkt_src")) << s;
+}
+
+}  // namespace
+}  // namespace spectre
+
+namespace spectre {
+namespace {
+// RFC 4648 test vectors through the alert's payload; packet with linktype 101.
+TEST(EveAlert, PayloadAndPacketBase64) {
+  AlertRecord a{};
+  a.ip_ver = 4;
+  a.proto = 17;
+  a.pkt_src = kPktSrcWire;
+  fmt::memory_buffer b;
+  format_alert(b, a);
+  std::string s = fmt::to_string(b);
+  EXPECT_EQ(s.find("payload"), std::string::npos) << s;
+  EXPECT_EQ(s.find("packet"), std::string::npos) << s;
+  const std::pair<const char*, const char*> v[] = {
+      {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"}};
+  for (auto [in, want] : v) {
+    a.payload_len = uint16_t(std::strlen(in));
+    std::memcpy(a.payload, in, a.payload_len);
+    a.payload_stream = a.payload_len % 2;
+    b.clear();
+    format_alert(b, a);
+    s = fmt::to_string(b);
+    EXPECT_NE(s.find(std::string("\"payload\":\"") + want + "\",\"stream\":" + (a.payload_stream ? "1" : "0")),
+              std::string::npos) << s;
+  }
+  const uint8_t pkt[] = {0x45, 0x00, 0xff, 0xfe};
+  a.packet_len = sizeof pkt;
+  std::memcpy(a.packet, pkt, sizeof pkt);
+  b.clear();
+  format_alert(b, a);
+  s = fmt::to_string(b);
+  EXPECT_NE(s.find("\"packet\":\"RQD//g==\",\"packet_info\":{\"linktype\":101}"), std::string::npos) << s;
+}
 }  // namespace
 }  // namespace spectre
