@@ -9,11 +9,6 @@ namespace {
 
 uint8_t lower(uint8_t ch) { return (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch; }
 
-bool unreserved(uint8_t ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         ch == '-' || ch == '.' || ch == '_' || ch == '~';
-}
-
 }  // namespace
 
 int hexv(uint8_t ch) {
@@ -40,7 +35,7 @@ uint32_t normalize_uri(const uint8_t* u, uint32_t n, uint8_t* out) {
           u[i] == '-' || u[i] == '.'))
       break;
   }
-  // Percent-decoding of unreserved characters.
+  // Percent-decoding.
   uint8_t* dec = out;  // decode in place in out, then normalize the path in place
   uint32_t dn = 0;
   if (start > 0 && (start == n || u[start] != '/')) dec[dn++] = '/';
@@ -50,8 +45,10 @@ uint32_t normalize_uri(const uint8_t* u, uint32_t n, uint8_t* out) {
     if (u[i] == '%' && i + 2 < n && hexv(u[i + 1]) >= 0 && hexv(u[i + 2]) >= 0) {
       uint8_t ch = uint8_t(hexv(u[i + 1]) * 16 + hexv(u[i + 2]));
       // Path: every escape but %2F (a separator only when raw) and %00, as
-      // libhtp; query: unreserved characters only.
-      if (in_path ? (ch != '/' && ch != 0 && ch != '?' && ch != '#') : unreserved(ch)) {
+      // libhtp. Query: every escape but %00 ("%20 ... normalizing it" to a
+      // space, Suricata's http.uri documentation; issue 12's
+      // `GET /?id=1%20UNION%20SELECT` against content:"UNION SELECT").
+      if (in_path ? (ch != '/' && ch != 0 && ch != '?' && ch != '#') : ch != 0) {
         dec[dn++] = ch;
         i += 2;
         continue;

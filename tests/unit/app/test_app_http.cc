@@ -113,7 +113,8 @@ TEST(AppHttp, UriNormalization) {
       {"/%2e%2e/%2E/x", "/x"},
       {"/%41%5a%61%7a%30%39%2d%2e%5f%7e", "/AZaz09-._~"},
       {"/%2f%25%20%zz%4", "/%2f% %zz%4"},  // path: all but %2F and %00; bad escapes kept
-      {"/a%2Fb/%00/x?q=%20%41", "/a%2Fb/%00/x?q=%20A"},  // query: unreserved only
+      {"/a%2Fb/%00/x?q=%20%41%00", "/a%2Fb/%00/x?q= A%00"},  // query: every escape but %00
+      {"/?id=1%20UNION%20SELECT%20a", "/?id=1 UNION SELECT a"},
       {"/%2e%2e%2f..%2fetc", "/..%2f..%2fetc"},  // one segment: %2F is no separator
       {"/a/%2e%2e/b", "/b"},
       {"/a/../b?q=/../x&%41=1", "/b?q=/../x&A=1"},
