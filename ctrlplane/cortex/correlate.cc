@@ -18,11 +18,11 @@ Member Member::of(const Detection& d, const AttackTable& t) {
   m.severity = d.severity;
   m.kind = d.kind;
   size_t n = std::min(d.msg.size(), sizeof m.msg - 1);
-  std::memcpy(m.msg, d.msg.data(), n);
+  if (n) std::memcpy(m.msg, d.msg.data(), n);  // an empty view's data() may be null
   m.msg[n] = 0;
   std::string_view tag = d.kind == Kind::kMl ? d.ml_class : d.detector;
   n = std::min(tag.size(), sizeof m.tag - 1);
-  std::memcpy(m.tag, tag.data(), n);
+  if (n) std::memcpy(m.tag, tag.data(), n);
   m.tag[n] = 0;
   return m;
 }

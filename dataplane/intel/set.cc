@@ -31,7 +31,7 @@ uint64_t hash_bytes(const void* p, size_t n, uint64_t seed) {
     n -= 8;
   }
   uint64_t w = 0;
-  std::memcpy(&w, b, n);
+  if (n) std::memcpy(&w, b, n);
   return mix(h ^ w ^ (uint64_t(n) << 56));
 }
 
@@ -310,7 +310,7 @@ void IntelSet::match_http_url(std::string_view host, std::string_view target, ui
   size_t n = 0;
   if (!norm_domain(host, buf, 256, n) || n + target.size() + 1 > sizeof buf) return;
   if (target.empty() || target[0] != '/') buf[n++] = '/';
-  std::memcpy(buf + n, target.data(), target.size());
+  if (!target.empty()) std::memcpy(buf + n, target.data(), target.size());
   n += target.size();
   std::string_view k(buf, n);
   for (int pass = 0; pass < 2; pass++) {  // exact, then without the query string
