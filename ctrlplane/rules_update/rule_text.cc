@@ -1,5 +1,7 @@
 #include "ctrlplane/rules_update/rule_text.h"
 
+#include "dataplane/rules/loader.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -133,24 +135,7 @@ bool parse_rule_line(std::string_view line, RuleEntry& out, bool& is_comment) {
 std::vector<RuleEntry> parse_rules_text(std::string_view text, const std::string& group, size_t source,
                                         TextStats& st) {
   std::vector<RuleEntry> out;
-  uint32_t lineno = 0;
-  std::string joined;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    const uint32_t first = ++lineno;
-    std::string_view t = trim(line);
-    if (t.empty()) continue;
-    joined.assign(t);
-    // A line ending in '\' continues on the next one (as in the loader).
-    while (!joined.empty() && joined.back() == '\\' && !text.empty()) {
-      joined.pop_back();
-      const size_t nl2 = text.find('\n');
-      joined += trim(text.substr(0, nl2));
-      text.remove_prefix(nl2 == std::string_view::npos ? text.size() : nl2 + 1);
-      ++lineno;
-    }
+  rules::for_each_rule_line(text, true, [&](std::string_view joined, uint32_t first) {
     RuleEntry r;
     bool comment = false;
     if (!parse_rule_line(joined, r, comment)) {
@@ -158,14 +143,14 @@ std::vector<RuleEntry> parse_rules_text(std::string_view text, const std::string
         ++st.unparsable;
         st.problems.push_back(group + ":" + std::to_string(first) + ": not a rule with a sid, left out");
       }
-      continue;
+      return;
     }
     r.group = group;
     r.source = source;
     ++st.rules;
     ++(r.enabled ? st.enabled : st.disabled);
     out.push_back(std::move(r));
-  }
+  });
   return out;
 }
 

@@ -62,24 +62,8 @@ void add_rule(Rule&& r, RuleSet& out, LoadReport& rep, DupIndex& dups) {
 }
 
 void load_text(std::string_view text, const std::string& name, RuleSet& out, LoadReport& rep, DupIndex& dups) {
-  uint32_t lineno = 0;
-  std::string joined;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    const uint32_t first = ++lineno;
-    std::string_view t = detail::trim(line);
-    if (t.empty() || t[0] == '#') continue;
-    joined.assign(t);
-    // Continuation: a line ending in '\' continues on the next line.
-    while (!joined.empty() && joined.back() == '\\' && !text.empty()) {
-      joined.pop_back();
-      const size_t nl2 = text.find('\n');
-      joined += detail::trim(text.substr(0, nl2));
-      text.remove_prefix(nl2 == std::string_view::npos ? text.size() : nl2 + 1);
-      ++lineno;
-    }
+  for_each_rule_line(text, false, [&](std::string_view joined, uint32_t first) {
+    if (joined[0] == '#') return;
     ++rep.rules_seen;
     Rule r;
     r.file = name;
@@ -96,10 +80,10 @@ void load_text(std::string_view text, const std::string& name, RuleSet& out, Loa
         ++rep.errors;
         rep.messages.push_back(at + err);
       }
-      continue;
+      return;
     }
     add_rule(std::move(r), out, rep, dups);
-  }
+  });
 }
 
 bool read_file(const std::string& path, std::string& data) {

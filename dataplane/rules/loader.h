@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dataplane/rules/rule.h"
@@ -35,5 +36,40 @@ bool load_rules(const LoadOptions& o, RuleSet& out, LoadReport& rep, std::string
 // Loads rules from text (one file's content); `name` is used in messages.
 // Appends to `out.rules`, using `out.classes` and `out.vars`; no strict check.
 void load_rules_text(std::string_view text, const std::string& name, RuleSet& out, LoadReport& rep);
+
+// The rule lines of a rules file: each non-blank line, trimmed, with the lines
+// after it joined while it ends in '\'; fn(line, number of its first line).
+// A line starting with '#' is passed unjoined unless join_comments (the
+// rules tool keeps commented-out rules, which may span lines).
+template <class F>
+void for_each_rule_line(std::string_view text, bool join_comments, F&& fn) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };  // as the parser's trim
+  auto trim = [&](std::string_view s) {
+    while (!s.empty() && ws(s.front())) s.remove_prefix(1);
+    while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+    return s;
+  };
+  auto next = [&text]() {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    return line;
+  };
+  uint32_t lineno = 0;
+  std::string joined;
+  while (!text.empty()) {
+    const uint32_t first = ++lineno;
+    std::string_view t = trim(next());
+    if (t.empty()) continue;
+    joined.assign(t);
+    if (t[0] != '#' || join_comments)
+      while (!joined.empty() && joined.back() == '\\' && !text.empty()) {
+        joined.pop_back();
+        joined += trim(next());
+        ++lineno;
+      }
+    fn(std::string_view(joined), first);
+  }
+}
 
 }  // namespace spectre::rules
