@@ -16,7 +16,7 @@ from . import live, services
 from .labels import LabelLog
 from . import benign_more
 from .scenarios import ALL_ATTACKS, ATTACKS, BENIGN, BENIGN1, BENIGN2, Ctx, attacker_loop, benign_loop
-from .topology import HOSTS, Lab, ip_of
+from .topology import HOME_NET, HOSTS, Lab, ip_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = ["ip", "ethtool", "tcpdump", "nginx", "/usr/sbin/sshd", "ssh-keygen", "dnsmasq", "socat", "openssl",
@@ -182,6 +182,9 @@ def main(argv=None):
             "scenarios": sorted(a.names), "counts": ctx.counts if ctx else {}, "episodes": len(rows),
             "pcap": "lab.pcap", "packets": captured, "errors": (ctx.errors if ctx else [])[:50],
             "ssh_user": services.LAB_USER, "dns_zone": services.ZONE,
+            # The protected network: every host but the C2/exfiltration server (.200), which stands for
+            # the internet. Measure with --home-net (rules toward $HOME_NET, exfiltration = leaving it).
+            "home_net": HOME_NET,
         }
         with open(os.path.join(out, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)

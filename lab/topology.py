@@ -12,6 +12,7 @@ import time
 
 SUBNET = "198.18.10"          # lab hosts live in 198.18.10.0/24 (inside 198.18.0.0/15)
 PREFIX = 24
+HOME_NET = f"{SUBNET}.0/25"   # the protected hosts; c2 (.200) is outside: the internet
 
 # name -> (last octet, role). Roles: server, client (benign), attacker.
 HOSTS = {

@@ -125,6 +125,7 @@ bool parse_config(const YAML::Node& n, const std::string& path, Config& c, std::
         if (sk == "distinct_ports") return p.u32(sv, c.scan_ports, 2, kMax);
         if (sk == "failed_ratio") return p.num(sv, c.scan_failed_ratio, 0, 1);
         if (sk == "few_ports") return p.u32(sv, c.scan_few_ports, 0, kMax);
+        if (sk == "few_udp_ports") return p.u32(sv, c.scan_few_udp, 0, kMax);
         return false;
       });
     if (k == "synflood" || k == "flood")

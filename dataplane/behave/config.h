@@ -49,6 +49,10 @@ struct Config {
   // the handshake without data), over >= scan_few_ports distinct (host, port),
   // >= 3 ports per host on average. 0: off.
   uint32_t scan_few_ports = 4;
+  // UDP scan of few ports (nmap -sU -p 53,123,161,...): >= scan_few_udp UDP
+  // probes to unicast hosts that ended unanswered, over >= scan_few_udp
+  // distinct (host, port), >= 3 ports per host on average. 0: off.
+  uint32_t scan_few_udp = 6;
   // synflood: per destination host, TCP SYNs not completing the handshake.
   double syn_half_open_per_s = 20;
   // flood: per destination host, unsolicited / unanswered flows (reflection).

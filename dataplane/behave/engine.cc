@@ -62,6 +62,7 @@ inline bool live(uint32_t e, uint32_t now) { return e && e <= now && e + kSlots 
 struct SrcSlot {
   uint32_t epoch;
   uint16_t probes, ok, failed, rejected;  // rejected: refused, or reset by the prober (scan_few_ports)
+  uint16_t udp, udp_ok;          // UDP probes to unicast hosts, and those answered (scan_few_udp)
   uint64_t dsts[4], ports[4];    // distinct destinations; distinct (destination, port)
 };
 struct PairSlot {
@@ -273,6 +274,15 @@ static bool prober_reset(const Summary& m) {
 
 // A probe: a connection attempt whose failure says something (TCP SYN, UDP
 // or ICMP to a service), not a reply-like packet or a midstream pickup.
+// A UDP probe to another host's unicast address (mDNS, LLMNR, NetBIOS and SSDP chatter goes
+// to multicast or broadcast addresses).
+static bool unicast_udp(const Summary& m) {
+  if (m.proto != 17 || std::memcmp(m.src, m.dst, 16) == 0) return false;  // a host talking to itself
+  if (m.ip_ver == 6) return m.dst[0] != 0xff;
+  const uint8_t* a = m.dst;  // IPv4: the first 4 bytes
+  return (a[0] & 0xf0) != 0xe0 && a[3] != 255 && a[0] != 255;
+}
+
 static bool is_probe(const Summary& m) {
   if (m.flags & (kMidstream | kUnsolicited)) return false;
   return m.proto == 6 ? bool(m.flags & kSynStart) : true;
@@ -303,6 +313,7 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
   bool fresh = false;
   if (m.kind == kStart) {
     sl->probes++;
+    if (unicast_udp(m)) sl->udp++;
     Bits256 d, p;
     std::memcpy(d.w, sl->dsts, 32);
     std::memcpy(p.w, sl->ports, 32);
@@ -315,6 +326,7 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
     fresh = true;
   } else if (m.kind == kAnswer) {
     if (m.flags & kRstByReceiver) { sl->failed++; sl->rejected++; } else sl->ok++;
+    if (unicast_udp(m)) sl->udp_ok++;
   } else {
     if (!(m.flags & (kAnswered | kRstByReceiver))) sl->failed++;  // ended unanswered
     if (prober_reset(m)) sl->rejected++;
@@ -327,11 +339,19 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
 void Engine::scan_step(const Settings& s, const Summary& m, Sink& out, Src* e, bool fresh) {
   const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   uint32_t now = uint32_t(e->last_ts / slot_ns + 1);
-  uint32_t probes = 0, ok = 0, failed = 0, rejected = 0;
+  uint32_t probes = 0, ok = 0, failed = 0, rejected = 0, udp = 0, udp_ok = 0;
   for (const SrcSlot& x : e->slot)
-    if (live(x.epoch, now)) { probes += x.probes; ok += x.ok; failed += x.failed; rejected += x.rejected; }
+    if (live(x.epoch, now)) {
+      probes += x.probes; ok += x.ok; failed += x.failed; rejected += x.rejected;
+      udp += x.udp; udp_ok += x.udp_ok;
+    }
+  // Unanswered so far: counted as probes go out, so a scan is seen while it runs.
+  uint32_t silent = udp > udp_ok ? udp - udp_ok : 0;
   const Config& cc = s.c;
-  bool few = cc.scan_few_ports && rejected >= cc.scan_few_ports;
+  bool few_tcp = cc.scan_few_ports && rejected >= cc.scan_few_ports;
+  // Mostly unanswered, as scan_failed_ratio (QUIC clients of many servers see about half answered).
+  bool few_udp = cc.scan_few_udp && silent >= cc.scan_few_udp && double(silent) >= cc.scan_failed_ratio * udp;
+  bool few = few_tcp || few_udp;
   if (!e->scan.active && !few && (failed < std::min(cc.scan_dsts, cc.scan_ports) / 2 ||
                                   double(failed) < cc.scan_failed_ratio * double(ok + failed)))
     return;
@@ -352,8 +372,13 @@ void Engine::scan_step(const Settings& s, const Summary& m, Sink& out, Src* e, b
   // Few ports: many (host, port) refused or reset by the prober, >= 3 ports per host (a browser's
   // connections go to one or two ports of each server; a client of a down service retries one port).
   // The estimates are exact to within rounding at these counts.
-  if (few && ev.distinct_ports >= float(c.scan_few_ports) - 0.5f && ev.distinct_ports >= 3.f * ev.distinct_dsts - 0.5f)
-    hit = true;
+  // UDP: closed ports answer with ICMP (another flow) or not at all, so unanswered probes to
+  // >= scan_few_udp (host, port) with >= 3 ports per host; a client of a silent service retries one port.
+  float need = few_tcp ? float(c.scan_few_ports) : float(c.scan_few_udp);
+  if (few_udp && few_tcp) need = float(std::min(c.scan_few_ports, c.scan_few_udp));
+  if (few && ev.distinct_ports >= need - 0.5f && ev.distinct_ports >= 3.f * ev.distinct_dsts - 0.5f) hit = true;
+  if (few) ev.attempts = std::max(rejected, silent);
+  if (few_udp) ev.failed_ratio = std::max(ev.failed_ratio, float(silent) / float(udp));
   Entity ent{e->addr, e->last_dst, m.ip_ver, 0, m.proto, kScan};
   EpisodeCtx x{s, out, ctr, worker_};
   if (!e->scan.active && hit && s.allowed(kScan, m.src, m.dst, m.ip_ver, m.dport)) hit = false;

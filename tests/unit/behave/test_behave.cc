@@ -231,6 +231,115 @@ TEST(Behave, FewPortServiceScan) {
   EXPECT_TRUE(off.sink.v.empty());
 }
 
+// nmap -sU -p 53,67,69,123,137,161,500,514,1900,5353 against one host: closed
+// ports answer with ICMP (another flow) or not at all; one port answers. Seen
+// while it runs (unanswered starts), not when the UDP flows time out.
+TEST(Behave, FewPortUdpScan) {
+  const uint16_t ports[] = {53, 67, 69, 123, 137, 161, 500, 514, 1900, 5353};
+  std::vector<F> fl;
+  for (int i = 0; i < 10; i++) {
+    F f{"10.0.0.77", "10.0.0.13"};
+    f.proto = 17;
+    f.flags = 0;
+    f.sport = 40581;
+    f.dport = ports[i];
+    f.start = kT0 + uint64_t(i) * kS / 1000;
+    f.dur = 300 * kS;  // ended only by the flow timeout, long after
+    f.answered = ports[i] == 123;
+    fl.push_back(f);
+  }
+  Rig r;
+  r.feed(fl);
+  ASSERT_EQ(r.sink.count(kScan, 0), 1);
+  const AlertRecord& a = r.sink.v.front();
+  EXPECT_LT(a.ts_ns, kT0 + kS);  // while the probes go out
+  EXPECT_EQ(ip(a.src), "10.0.0.77");
+  EXPECT_GE(a.behave.attempts, 6u);
+  r.finish();
+  Rig off;
+  Config c;
+  c.scan_few_udp = 0;
+  build_settings(c, &kHome10, off.st);
+  off.feed(fl);
+  off.finish();
+  EXPECT_EQ(off.sink.count(kScan, 0), 0);
+}
+
+// Near misses of the UDP rule: LAN chatter to multicast and broadcast on many
+// ports, a client retrying one silent service, a client of three services of
+// one host (answered or not), a QUIC client of many servers, a host to itself,
+// a host probing five ports of a silent host.
+TEST(Behave, UdpChatterAndRetriesAreNotAScan) {
+  std::vector<F> fl;
+  const char* mc[] = {"224.0.0.251", "224.0.0.252", "239.255.255.250", "10.0.0.255", "255.255.255.255"};
+  const uint16_t mp[] = {5353, 5355, 1900, 137, 138, 67, 161, 427};
+  for (int i = 0; i < 40; i++) {
+    F f{"10.0.0.40", mc[i % 5]};
+    f.proto = 17;
+    f.flags = 0;
+    f.sport = uint16_t(5000 + i);
+    f.dport = mp[i % 8];
+    f.start = kT0 + uint64_t(i) * kS;
+    f.answered = false;
+    fl.push_back(f);
+  }
+  for (int i = 0; i < 20; i++) {  // a syslog client to a silent collector
+    F f{"10.0.0.41", "10.0.0.60"};
+    f.proto = 17;
+    f.flags = 0;
+    f.sport = uint16_t(6000 + i);
+    f.dport = 514;
+    f.start = kT0 + uint64_t(i) * kS;
+    f.answered = false;
+    fl.push_back(f);
+  }
+  const uint16_t svc[] = {53, 123, 161};
+  for (int i = 0; i < 12; i++) {  // DNS, NTP, SNMP to one server, half unanswered
+    F f{"10.0.0.42", "10.0.0.61"};
+    f.proto = 17;
+    f.flags = 0;
+    f.sport = uint16_t(7000 + i);
+    f.dport = svc[i % 3];
+    f.start = kT0 + uint64_t(i) * kS;
+    f.answered = i % 2;
+    fl.push_back(f);
+  }
+  for (int i = 0; i < 30; i++) {  // a QUIC client of 10 servers, 3 ports each, half unanswered
+    F f{"10.0.0.44", "198.51.100." + std::to_string(10 + i % 10)};
+    f.proto = 17;
+    f.flags = 0;
+    f.sport = uint16_t(9000 + i);
+    f.dport = uint16_t(443 + i / 10);
+    f.start = kT0 + uint64_t(i) * kS / 10;
+    f.answered = i % 2;
+    fl.push_back(f);
+  }
+  for (int i = 0; i < 8; i++) {  // a host to its own address on 8 ports (loopback tests)
+    F f{"10.0.0.45", "10.0.0.45"};
+    f.proto = 17;
+    f.flags = 0;
+    f.sport = 9500;
+    f.dport = uint16_t(2000 + i);
+    f.start = kT0 + uint64_t(i) * kS / 10;
+    f.answered = false;
+    fl.push_back(f);
+  }
+  for (int i = 0; i < 5; i++) {  // five ports: under few_udp_ports (6)
+    F f{"10.0.0.43", "10.0.0.62"};
+    f.proto = 17;
+    f.flags = 0;
+    f.sport = 8000;
+    f.dport = uint16_t(1000 + i);
+    f.start = kT0 + uint64_t(i) * kS;
+    f.answered = false;
+    fl.push_back(f);
+  }
+  Rig r;
+  r.feed(fl);
+  r.finish();
+  EXPECT_EQ(r.sink.count(kScan, 0), 0);
+}
+
 // Near misses of the few-port rule: a browser whose connections to two ports
 // are refused or cancelled (reset right after the handshake), a client of six
 // servers refused on one port each, a client refused on three ports of a host.
