@@ -79,7 +79,7 @@ struct Config {
   uint32_t slow_flows = 15, slow_min_duration_s = 5;
   double slow_max_rate = 512;
   // exfil: per (src, dst) outbound bytes in the window.
-  uint64_t exfil_min_bytes = 10000000;
+  uint64_t exfil_min_bytes = 4000000;  // 0 exfil alerts over the nDPI captures at 4 MB
   double exfil_factor = 10;      // x the source's EWMA of outbound bytes per window
   std::vector<AllowRule> allow;
 };

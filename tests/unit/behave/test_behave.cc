@@ -610,6 +610,24 @@ TEST(Behave, ExfilAboveBaselineButNotBackupToHome) {
   backup.dur = 600 * kS;
   backup.bytes_out = 3000000000ull;
   fl.push_back(backup);
+  for (int i = 0; i < 12; i++) {  // a host that uploads ~1.5 MB every minute...
+    F f{"10.0.0.101", "198.51.100.50"};
+    f.dport = 443;
+    f.sport = uint16_t(41000 + i);
+    f.start = kT0 + uint64_t(i) * 60 * kS;
+    f.bytes_out = 1500000;
+    fl.push_back(f);
+  }
+  F big{"10.0.0.101", "198.51.100.51"};  // ...then 6 MB elsewhere: under 10x its baseline
+  big.dport = 443;
+  big.start = kT0 + 730 * kS;
+  big.bytes_out = 6000000;
+  fl.push_back(big);
+  F small{"10.0.0.102", "198.51.100.52"};  // a new host: 3.5 MB, under min_bytes (4 MB)
+  small.dport = 443;
+  small.start = kT0 + 100 * kS;
+  small.bytes_out = 3500000;
+  fl.push_back(small);
   r.feed(fl);
   r.finish();
   ASSERT_EQ(r.sink.count(kExfil, 0), 1);
