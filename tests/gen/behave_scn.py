@@ -187,6 +187,14 @@ def attacks(cap, t0, rnd):
     for k, (port, probe) in enumerate(probes):
         cap.exchange(t + S + k * 600000, a, v, 48000 + k, port, [(200, True, probe), (300, False, bytes(200))], end="rst")
     exp.append(("scan", a, None))
+    # nmap -sU of 10 ports of one host: closed ports answer ICMP port unreachable, NTP answers.
+    a, v = "10.1.0.69", "10.1.0.13"
+    t = t0 + 60 * S
+    for k, port in enumerate((53, 67, 69, 123, 137, 161, 500, 514, 1900, 5353)):
+        cap.udp(t + k * 200, a, v, 40581, port, bytes(40))
+        if port == 123:
+            cap.udp(t + k * 200 + 100, v, a, port, 40581, bytes(48))
+    exp.append(("scan", a, None))
     # Exfiltration: 30 MB to an outside host from a host that moved a few KB before.
     a, v = "10.1.0.100", "198.51.100.7"
     for i in range(5):
@@ -264,6 +272,19 @@ def near_misses(cap, t0, rnd):
         head = b"POST /up HTTP/1.1\r\nHost: v\r\nContent-Length: 200000\r\n\r\n"
         cap.session(t0 + 280 * S + i * 100000, c, v, 40000 + i, 80, chunks=[head] + [bytes(2000)] * 100,
                     resp=b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", gap_us=100000)
+    # LAN chatter to multicast and broadcast (mDNS, LLMNR, SSDP, NetBIOS), never answered;
+    # a syslog client to a silent collector; DNS, NTP and SNMP to one server, half unanswered.
+    for i in range(30):
+        dst, port = [("224.0.0.251", 5353), ("224.0.0.252", 5355), ("239.255.255.250", 1900),
+                     ("10.2.0.255", 137), ("10.2.0.255", 138), ("255.255.255.255", 67)][i % 6]
+        cap.udp(t0 + 100 * S + i * S, "10.2.0.40", dst, port, port, bytes(60))
+    for i in range(20):
+        cap.udp(t0 + 100 * S + i * S, "10.2.0.41", "10.2.0.60", 6000 + i, 514, bytes(120))
+    for i in range(12):
+        port = (53, 123, 161)[i % 3]
+        cap.udp(t0 + 100 * S + i * S, "10.2.0.42", "10.2.0.61", 7000 + i, port, bytes(48))
+        if i % 2:
+            cap.udp(t0 + 100 * S + i * S + 500, "10.2.0.61", "10.2.0.42", port, 7000 + i, bytes(48))
     # A monitoring system polling 40 hosts over SNMP every 60 s (all answer).
     for r_ in range(3):
         for h in range(40):
