@@ -8,7 +8,7 @@ namespace spectre::cortex {
 Member Member::of(const Detection& d, const AttackTable& t) {
   Member m;
   m.ts = d.ts_ns;
-  bool rev = t.outbound(d.tactic);
+  bool rev = d.attacker_is_dst(t.outbound(d.tactic));
   m.attacker = addr_val(rev ? d.dst : d.src, d.ip_ver);
   m.victim = addr_val(rev ? d.src : d.dst, d.ip_ver);
   m.gid = d.gid;

@@ -38,6 +38,14 @@ struct Detection {
   uint64_t duration_ns = 0, bytes_out = 0, bytes_in = 0;
   bool established = false;
 
+  // Which end is the attacker: by the tactic (C2, exfiltration: the destination), or fixed by
+  // the source (an intel hit on the source address: the listed host connecting in).
+  enum class Side : uint8_t { kByTactic, kSrc, kDst } attacker_side = Side::kByTactic;
+  // Whether the destination is the attacker (the tactic's direction unless fixed).
+  bool attacker_is_dst(bool outbound_tactic) const {
+    return attacker_side == Side::kByTactic ? outbound_tactic : attacker_side == Side::kDst;
+  }
+
   // Filled by Mapper::map: indexes into AttackTable, 0 = none.
   uint8_t tactic = 0;
   uint16_t technique = 0;

@@ -27,7 +27,7 @@ const char* field_name(Field f) { return f < kFieldEnd ? kFields[f] : "?"; }
 const char* level_name(Level l) { return kLevels[uint8_t(l) % 5]; }
 
 Val field_value(const Detection& d, Field f, const AttackTable& t) {
-  bool rev = t.outbound(d.tactic);
+  bool rev = d.attacker_is_dst(t.outbound(d.tactic));
   switch (f) {
     case kSrcIp: return addr_val(d.src, d.ip_ver);
     case kDestIp: return addr_val(d.dst, d.ip_ver);

@@ -45,6 +45,10 @@ void to_detection(const AlertRecord& a, cortex::Detection& d, std::string& tech,
     d.evidence = a.intel.indicator;
     d.feed = a.intel.feed;
     d.threat = a.intel.threat;
+    // An address indicator names the attacker's end whatever the tactic: a listed C2
+    // address connecting in is the attacker, the internal host its victim.
+    if (!std::strcmp(a.intel.match, "src_ip")) d.attacker_side = cortex::Detection::Side::kSrc;
+    if (!std::strcmp(a.intel.match, "dest_ip")) d.attacker_side = cortex::Detection::Side::kDst;
   }
   if (a.has_app) {
     d.dns = a.app.dns_rrname;

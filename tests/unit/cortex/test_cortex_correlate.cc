@@ -278,3 +278,36 @@ TEST(CortexCorrelate, ErrorsNameFileAndLine) {
 
 }  // namespace
 }  // namespace spectre::cortex
+
+namespace spectre::cortex {
+namespace {
+using namespace test;
+
+// Which end is the attacker: a C2 detection names the destination (the
+// internal host beacons out), unless the source fixes it: an intel hit on a
+// listed address connecting in names that address, whatever the tactic.
+TEST(CortexCorrelate, AttackerSideByTacticUnlessFixed) {
+  AttackTable t = shipped_table();
+  Mapper map{t};
+  std::string err;
+  ASSERT_TRUE(map.load(embedded("tables/mapping.yaml"), "m", err)) << err;
+  Detection out = det(Kind::kIntel, "10.0.0.5", "203.0.113.9", kT0, "T1071");
+  map.map(out);
+  ASSERT_TRUE(t.outbound(out.tactic));
+  EXPECT_EQ(field_value(out, kAttacker, t), addr_val(out.dst, 4));
+  EXPECT_EQ(Member::of(out, t).victim, addr_val(out.src, 4));
+  Detection in = det(Kind::kIntel, "203.0.113.9", "10.0.0.5", kT0, "T1071");
+  in.attacker_side = Detection::Side::kSrc;
+  map.map(in);
+  EXPECT_EQ(field_value(in, kAttacker, t), addr_val(in.src, 4));
+  EXPECT_EQ(field_value(in, kVictim, t), addr_val(in.dst, 4));
+  EXPECT_EQ(Member::of(in, t).attacker, addr_val(in.src, 4));
+  Detection scan = det(Kind::kIntel, "10.0.0.7", "203.0.113.10", kT0, "T1046");  // discovery: inbound
+  scan.attacker_side = Detection::Side::kDst;
+  map.map(scan);
+  EXPECT_FALSE(t.outbound(scan.tactic));
+  EXPECT_EQ(field_value(scan, kAttacker, t), addr_val(scan.dst, 4));
+}
+
+}  // namespace
+}  // namespace spectre::cortex
