@@ -28,6 +28,8 @@ const char* usage_text() {
          "  --strict            any rule error, unsupported keyword or empty rule set is fatal\n"
          "                      (default: run with the rules that load, even none)\n"
          "  --rules-report FILE write every rule error and skip to FILE\n"
+         "  --threshold-file FILE  Suricata threshold.config: suppress, threshold/event_filter,\n"
+         "                      rate_filter (reloaded with the rules)\n"
          "  --fast FILE         Suricata fast.log alert lines\n"
          "  -k none|all         checksum validation (default none: ignore bad checksums)\n"
          "  --no-midstream      do not pick up TCP sessions whose handshake was not seen\n"
@@ -164,6 +166,9 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
     } else if (a == "--assets") {
       auto v = value("--assets"); if (!v) return false;
       o.assets = *v;
+    } else if (a == "--threshold-file") {
+      auto v = value("--threshold-file"); if (!v) return false;
+      o.threshold_file = *v;
     } else if (a == "--strict") {
       o.strict = true;
     } else if (a == "--no-midstream") {
@@ -193,6 +198,7 @@ void apply_cli_overrides(Config& c, const Options& o) {
     c.rules_dir_optional = false;  // named on the command line: must exist
   }
   if (o.strict) c.rules_strict = true;
+  if (!o.threshold_file.empty()) c.threshold_file = o.threshold_file;
   if (o.checksum >= 0) c.checksum_validate = o.checksum == 1;
   if (o.no_midstream) c.midstream = false;
   if (!o.model_path.empty()) c.ml_model = o.model_path;

@@ -28,6 +28,7 @@ void resolve_inputs(Config& c, const std::string& path) {
   for (auto& f : c.rule_files) fix(f);
   fix(c.rules_dir);
   fix(c.classification_file);
+  fix(c.threshold_file);
   fix(c.ml_model);
   for (auto& f : c.intel_feeds) fix(f.path);
 }
@@ -168,6 +169,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
     if (k == "intel") return intel::parse_config(v, L, c.intel_feeds);
     if (k == "incidents")  // relative rule/table paths: against the file's directory
       return cortex::parse_config(v, path, std::filesystem::path(path).parent_path().string(), c.incidents, L.err);
+    if (k == "threshold-file") return L.str(v, c.threshold_file);
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;
