@@ -31,6 +31,7 @@ struct Options {
   std::string instance;               // --instance: control-plane channel name
   std::vector<std::string> intel;     // --intel: threat-intel feeds (format detected), added to the config's
   bool strict = false, no_midstream = false;
+  int midstream = -1, async_oneside = -1;  // --[no-]midstream, --[no-]async-oneside: -1 config
   bool help = false, version = false;
 };
 

@@ -270,5 +270,35 @@ TEST_F(ReloadFixture, RuleReloadOfNothingLoadingFollowsStrict) {
   unlink(f.c_str());
 }
 
+
+TEST(Cli, ThresholdFileAndStreamSwitches) {
+  auto parse = [](std::vector<const char*> a, Options& o, std::string& err) {
+    a.insert(a.begin(), "spectre-dp");
+    return parse_cli(int(a.size()), const_cast<char**>(a.data()), o, err);
+  };
+  Options o;
+  std::string err;
+  ASSERT_TRUE(parse({"-r", "x", "--threshold-file", "/t.config", "--no-midstream", "--async-oneside"}, o, err))
+      << err;
+  Config c;
+  c.threshold_file = "/from-file.config";
+  apply_cli_overrides(c, o);
+  EXPECT_EQ(c.threshold_file, "/t.config");
+  EXPECT_FALSE(c.midstream);
+  EXPECT_TRUE(c.async_oneside);
+  Options p;  // the opposite switches over a file that set them
+  ASSERT_TRUE(parse({"-r", "x", "--midstream", "--no-async-oneside"}, p, err)) << err;
+  apply_cli_overrides(c, p);
+  EXPECT_TRUE(c.midstream);
+  EXPECT_FALSE(c.async_oneside);
+  Options n;  // nothing given: the file's values stay
+  ASSERT_TRUE(parse({"-r", "x"}, n, err));
+  c.midstream = false;
+  apply_cli_overrides(c, n);
+  EXPECT_FALSE(c.midstream);
+  EXPECT_EQ(c.threshold_file, "/t.config");
+  EXPECT_FALSE(parse({"-r", "x", "--threshold-file"}, n, err));
+}
+
 }  // namespace
 }  // namespace spectre
