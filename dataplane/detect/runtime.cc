@@ -53,6 +53,7 @@ struct ThrEntry {
   uint32_t count;
   bool used, active;
 };
+static_assert(sizeof(ThrEntry) == 80, "threshold state per tracked entry (docs/ARCHITECTURE.md)");
 constexpr uint32_t kThrProbe = 8;
 
 uint64_t hash_key(const ThrKey& k) {
