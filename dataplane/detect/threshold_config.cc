@@ -22,6 +22,7 @@ using Track = rules::Threshold::Track;
 // Parts separated by commas outside [...] (suppress ip lists), trimmed.
 std::vector<std::string_view> top_parts(std::string_view s) {
   std::vector<std::string_view> out;
+  if (s.empty()) return out;
   int depth = 0;
   size_t start = 0;
   for (size_t i = 0; i <= s.size(); i++) {

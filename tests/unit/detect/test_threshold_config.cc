@@ -108,6 +108,10 @@ TEST(ThresholdConfigParse, MalformedLinesAreReportedAndSkipped) {
   EXPECT_NE(msgs[0].find("unknown entry"), std::string::npos);
   EXPECT_NE(msgs[8].find("by_flow"), std::string::npos);
   EXPECT_EQ(c.entries[1].sid, 7u);
+  std::vector<std::string> m2;
+  parse("suppress\n", &m2);
+  ASSERT_EQ(m2.size(), 1u);
+  EXPECT_EQ(m2[0], "t.config:1: suppress: missing gen_id (line skipped)");
   EXPECT_EQ(c.entries[1].thr.track, Tr::kByDst);
   EXPECT_EQ(c.entries[1].thr.count, 3u);
 }
