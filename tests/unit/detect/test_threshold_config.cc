@@ -275,6 +275,24 @@ TEST(ThresholdRuntime, Suppress) {
   EXPECT_EQ(either.ctx->ctr.suppressed_config, 2u);
 }
 
+// "If the rule sets a flowbit, that will still happen" (suppress without track).
+TEST(ThresholdRuntime, SuppressedRuleStillSetsFlowbits) {
+  auto setter = rule_with(1);
+  setter.flowbits = {flowbit(rules::Flowbit::Cmd::kSet, {"seen"})};
+  auto checker = make_rule(2);
+  checker.items = {C("y")};
+  checker.flowbits = {flowbit(rules::Flowbit::Cmd::kIsSet, {"seen"})};
+  ThrRun r({setter, checker}, "suppress gen_id 1, sig_id 1\n");
+  FlowDetectState st;
+  VecSink s;
+  Pkt pk(6, 1000, 80);
+  pk.p.flow = &st;
+  detect_payload(*r.ctx, *r.crs, pk.p, PayloadMode::kPacket, reinterpret_cast<const uint8_t*>("x"), 1, s);
+  EXPECT_TRUE(s.sids.empty());  // sid 1 matched silently
+  detect_payload(*r.ctx, *r.crs, pk.p, PayloadMode::kPacket, reinterpret_cast<const uint8_t*>("y"), 1, s);
+  EXPECT_EQ(s.sids, Sids{2});   // its flowbit was set
+}
+
 TEST(ThresholdRuntime, RateFilter) {
   // The documented SSH example, scaled: more than 3 within 60 s from a source -> drop for 10 s.
   ThrRun r({rule_with(888)}, "rate_filter gen_id 1, sig_id 888, track by_src, count 3, seconds 60, "
