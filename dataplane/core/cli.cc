@@ -28,9 +28,14 @@ const char* usage_text() {
          "  --strict            any rule error, unsupported keyword or empty rule set is fatal\n"
          "                      (default: run with the rules that load, even none)\n"
          "  --rules-report FILE write every rule error and skip to FILE\n"
+         "  --threshold-file FILE  Suricata threshold.config: suppress, threshold/event_filter,\n"
+         "                      rate_filter (reloaded with the rules)\n"
          "  --fast FILE         Suricata fast.log alert lines\n"
          "  -k none|all         checksum validation (default none: ignore bad checksums)\n"
-         "  --no-midstream      do not pick up TCP sessions whose handshake was not seen\n"
+         "  --midstream / --no-midstream  pick up TCP sessions whose handshake was not seen\n"
+         "                      (stream.midstream, default on); off: they are never established\n"
+         "  --async-oneside / --no-async-oneside  a handshake seen from one side only\n"
+         "                      establishes the session (stream.async_oneside, default off)\n"
          "  --model FILE.spm    score flows with this ML model (spectre-ml); --no-ml: none\n"
          "  --dump-features FILE.csv  one CSV row of per-flow features per scoring point\n"
          "  --score-points N,M  early ML scoring after N and M packets (default 4,16; 'none')\n"
@@ -164,10 +169,16 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
     } else if (a == "--assets") {
       auto v = value("--assets"); if (!v) return false;
       o.assets = *v;
+    } else if (a == "--threshold-file") {
+      auto v = value("--threshold-file"); if (!v) return false;
+      o.threshold_file = *v;
     } else if (a == "--strict") {
       o.strict = true;
-    } else if (a == "--no-midstream") {
-      o.no_midstream = true;
+    } else if (a == "--no-midstream" || a == "--midstream") {
+      o.midstream = a == "--midstream";
+      o.no_midstream = !o.midstream;
+    } else if (a == "--async-oneside" || a == "--no-async-oneside") {
+      o.async_oneside = a == "--async-oneside";
     } else if (a == "--progress") {
       o.progress = 1;
     } else if (a == "--no-progress") {
@@ -193,8 +204,10 @@ void apply_cli_overrides(Config& c, const Options& o) {
     c.rules_dir_optional = false;  // named on the command line: must exist
   }
   if (o.strict) c.rules_strict = true;
+  if (!o.threshold_file.empty()) c.threshold_file = o.threshold_file;
   if (o.checksum >= 0) c.checksum_validate = o.checksum == 1;
-  if (o.no_midstream) c.midstream = false;
+  if (o.midstream >= 0) c.midstream = o.midstream == 1;
+  if (o.async_oneside >= 0) c.async_oneside = o.async_oneside == 1;
   if (!o.model_path.empty()) c.ml_model = o.model_path;
   if (o.no_ml) c.ml_model.clear();
   if (o.no_incidents) c.incidents.enabled = false;

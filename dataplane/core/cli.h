@@ -19,6 +19,7 @@ struct Options {
   std::string rules_dir;
   std::string fast_path;              // --fast: Suricata fast.log lines
   std::string rules_report;           // --rules-report: every per-rule error/skip
+  std::string threshold_file;         // --threshold-file: threshold.config (over threshold-file:)
   int checksum = -1;                  // -k: -1 config, 0 none, 1 all
   std::string model_path;             // --model: ML artifact (.spm)
   std::string dump_features;          // --dump-features: feature rows CSV
@@ -30,6 +31,7 @@ struct Options {
   std::string instance;               // --instance: control-plane channel name
   std::vector<std::string> intel;     // --intel: threat-intel feeds (format detected), added to the config's
   bool strict = false, no_midstream = false;
+  int midstream = -1, async_oneside = -1;  // --[no-]midstream, --[no-]async-oneside: -1 config
   bool help = false, version = false;
 };
 

@@ -28,6 +28,7 @@ void resolve_inputs(Config& c, const std::string& path) {
   for (auto& f : c.rule_files) fix(f);
   fix(c.rules_dir);
   fix(c.classification_file);
+  fix(c.threshold_file);
   fix(c.ml_model);
   for (auto& f : c.intel_feeds) fix(f.path);
 }
@@ -121,6 +122,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (sk == "depth") return L.u32(sv, c.stream_depth, 0, 1u << 30);
         if (sk == "max_ooo_bytes") return L.u32(sv, c.stream_max_ooo, 0, 1u << 26);
         if (sk == "midstream") return L.boolean(sv, c.midstream);
+        if (sk == "async_oneside" || sk == "async-oneside") return L.boolean(sv, c.async_oneside);
         if (sk == "sessions") return L.u32(sv, c.sessions, 16, 1u << 24);
         if (sk == "segment_chunks") return L.u32(sv, c.segment_chunks, 16, 1u << 24);
         return false;
@@ -168,6 +170,17 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
     if (k == "intel") return intel::parse_config(v, L, c.intel_feeds);
     if (k == "incidents")  // relative rule/table paths: against the file's directory
       return cortex::parse_config(v, path, std::filesystem::path(path).parent_path().string(), c.incidents, L.err);
+    if (k == "threshold-file") return L.str(v, c.threshold_file);
+    if (k == "exception-policy") {  // Suricata's master switch; this IDS honours auto = ignore only
+      std::string m;
+      if (!L.str(v, m)) return false;
+      if (m == "auto" || m == "ignore") return true;
+      if (m == "drop-packet" || m == "drop-flow" || m == "reject" || m == "bypass" || m == "pass-packet" ||
+          m == "pass-flow")
+        return L.fail(v, "exception-policy: " + m + " is not supported (this IDS honours auto and ignore: "
+                         "at a memcap it keeps inspecting what it can and counts the loss)");
+      return L.fail(v, "exception-policy: expected auto or ignore");
+    }
     if (k == "checksum") {
       std::string m;
       if (!L.str(v, m)) return false;

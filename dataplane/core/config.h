@@ -44,10 +44,12 @@ struct Config {
   bool rules_dir_optional = false;     // rules.dir_optional: a missing dir is noted, not an error
   bool rules_strict = false;
   std::map<std::string, std::string> address_vars, port_vars;  // over Suricata's defaults
+  std::string threshold_file;          // threshold-file: Suricata's threshold.config; empty: none
   // TCP reassembly and app layer (stream:, app_layer:).
   uint32_t stream_depth = 1u << 20;    // bytes per direction, like stream.reassembly.depth
   uint32_t stream_max_ooo = 65536;     // buffered out-of-order bytes per direction
-  bool midstream = true;
+  bool midstream = true;               // stream.midstream
+  bool async_oneside = false;          // stream.async_oneside (Suricata's stream.async-oneside)
   uint32_t sessions = 65536;           // per worker: flows with stream/app/detect state
   uint32_t segment_chunks = 16384;     // per worker, 2 KiB each
   uint32_t http_body_limit = 8192;

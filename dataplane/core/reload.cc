@@ -100,7 +100,7 @@ void Reloader::config(bool ctl, uint64_t id) {
         set_model(*snap, std::move(model));
         snap->intel = iset;
         const uint64_t took = clock_ns(CLOCK_MONOTONIC) - t0;
-        return [this, ctl, id, snap, took] {
+        return [this, ctl, id, snap, took, thr = next.threshold_file] {
           auto s = std::make_unique<Snapshot>(std::move(*snap));
           const Snapshot* cur = snaps_.current();
           s->rules = cur->rules;  // rules change by rule reloads only
@@ -110,6 +110,13 @@ void Reloader::config(bool ctl, uint64_t id) {
           io_.reloads++;
           slowest_cfg_ns_ = std::max(slowest_cfg_ns_, took);
           respond(ctl, id, true, "configuration reloaded");
+          // threshold.config is compiled into the rules: with one configured (before or
+          // now), a config reload also queues a rule reload that re-reads it.
+          if (!thr.empty() || !cfg_.threshold_file.empty()) {
+            cfg_.threshold_file = thr;
+            std::string unused;
+            rules(false, 0, {}, unused);
+          }
         };
       },
       dropper(ctl, id));

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/detect/threshold_config.h"
 #include "dataplane/rules/loader.h"
 
 namespace spectre {
@@ -34,10 +35,24 @@ std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t 
   bool ok = rules::load_rules(o, rs, rep, err);
   if (messages) *messages = rep.messages;
   if (!ok) return nullptr;
+  // threshold.config: read with the rules (so SIGHUP/SIGUSR2 re-read it); an
+  // unreadable file is fatal like a rule file, bad lines are reported and skipped.
+  ThresholdConfig thr;
+  std::vector<std::string> thr_msgs;
+  if (!cfg.threshold_file.empty()) {
+    if (!load_threshold_file(cfg.threshold_file, rs.vars, thr, thr_msgs, err)) return nullptr;
+    if (cfg.rules_strict && thr.bad_lines) {
+      err = fmt::format("--strict: {}", thr_msgs.front());
+      return nullptr;
+    }
+  }
   double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   CompileReport crep;
   std::shared_ptr<const CompiledRuleset> compiled;
-  if (!rs.rules.empty()) compiled = compile_ruleset(rs, workers, crep, err);
+  CompileOptions copt;
+  if (!cfg.threshold_file.empty()) copt.thresholds = &thr;
+  if (!rs.rules.empty()) compiled = compile_ruleset(rs, workers, copt, crep, err);
+  if (messages) messages->insert(messages->begin(), thr_msgs.begin(), thr_msgs.end());  // before rule messages
   if (messages) messages->insert(messages->end(), crep.messages.begin(), crep.messages.end());
   // Nothing compiled because every rule was dropped (or none loaded): not a
   // failure of the run unless strict. Any other null is (Hyperscan error...).
@@ -63,6 +78,9 @@ std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t 
       rep.loaded, rep.skipped, rep.errors, crep.rejected, compiled ? ruleset_rule_count(*compiled) : 0,
       load_ms, crep.compile_ms, crep.patterns, crep.databases, double(crep.db_bytes) / 1e6,
       double(crep.scratch_bytes) / 1e6, rep.summary() + "\n");
+  if (!cfg.threshold_file.empty())
+    summary += fmt::format("thresholds: {} entries from {} ({} bad line(s) skipped)\n", thr.entries.size(),
+                           cfg.threshold_file, thr.bad_lines);
   return compiled;
 }
 

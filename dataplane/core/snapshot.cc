@@ -17,6 +17,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   s->stream.depth = cfg.stream_depth;
   s->stream.max_ooo_bytes = cfg.stream_max_ooo;
   s->stream.midstream = cfg.midstream;
+  s->stream.async_oneside = cfg.async_oneside;
   s->app_layer = cfg.app_layer;
   s->app_events = cfg.eve_app_events && !cfg.eve_path.empty();
   s->alert_payload = cfg.eve_alert_payload;

@@ -97,9 +97,11 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
-                    "\"suppressed_pass\":{},\"checksum_invalid\":{}}}",
+                    "\"suppressed_pass\":{},\"checksum_invalid\":{},\"suppressed_config\":{},"
+                    "\"rate_filtered\":{},\"threshold_evicted\":{}}}",
                  t.det.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
-                 dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid);
+                 dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid, dc.suppressed_config,
+                 dc.rate_filtered, dc.threshold_table_full);
   fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
                     "\"host_evictions\":{},\"guard\":{{\"scored\":{},\"vetoed\":{}}},"
                     "\"below_min_payload\":{},\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}",

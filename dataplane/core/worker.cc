@@ -76,24 +76,38 @@ void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
   w.ctr.cyc_output += rte_rdtsc() - t0;
 }
 
-inline void tcp_track(Flow& f, const PacketInfo& p, int dir) {
+// Handshake tracking. `sc.midstream` off: a flow first seen without SYN or
+// SYN-ACK is never established (Suricata creates no session for it).
+// `sc.async_oneside` on: a handshake of which only one side is seen (SYN then
+// more client packets, or SYN-ACK then more server packets) becomes
+// established, as Suricata's stream.async-oneside.
+inline void tcp_track(Flow& f, const PacketInfo& p, int dir, const StreamConfig& sc) {
   uint8_t fl = p.tcp_flags;
   if (dir == 0) f.tcp_flags_ts |= fl; else f.tcp_flags_tc |= fl;
   if (fl & kRst) {
     f.tcp_state = TcpState::kClosed;
     return;
   }
+  const bool syn = fl & kSyn;
   switch (f.tcp_state) {
-    case TcpState::kNone:  // first packet of the flow
+    case TcpState::kNone:  // first packet of the flow (or every packet: midstream off)
       if ((fl & (kSyn | kAck)) == kSyn) f.tcp_state = TcpState::kSynSent;
       else if ((fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
-      else { f.tcp_state = TcpState::kEstablished; f.flags |= kFlowMidstream | kFlowEstablished; }
+      else if (sc.midstream) { f.tcp_state = TcpState::kEstablished; f.flags |= kFlowMidstream | kFlowEstablished; }
+      else f.flags |= kFlowMidstream;
       break;
     case TcpState::kSynSent:
       if (dir == 1 && (fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
+      else if (sc.async_oneside && dir == 0 && !syn && !f.pkts[1]) {
+        f.tcp_state = TcpState::kEstablished;
+        f.flags |= kFlowEstablished;
+      }
       break;
     case TcpState::kSynRecv:
       if (dir == 0 && (fl & (kSyn | kAck)) == kAck) {
+        f.tcp_state = TcpState::kEstablished;
+        f.flags |= kFlowEstablished;
+      } else if (sc.async_oneside && dir == 1 && !syn && !f.pkts[0]) {
         f.tcp_state = TcpState::kEstablished;
         f.flags |= kFlowEstablished;
       }
@@ -157,7 +171,7 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
   f.bytes[dir] += p.frame_len;
   f.flags |= dir == 0 ? kFlowSeenToServer : kFlowSeenToClient;
   if (p.ts_ns > f.last_ts) f.last_ts = p.ts_ns;
-  if (p.proto == 6) tcp_track(f, p, dir);
+  if (p.proto == 6) tcp_track(f, p, dir, s.stream);
   if (w.behave && !(f.bh & kBhDone)) behave_packet(w, s, f, p, dir);
   // Lazy LRU: re-link on a class change or ~1.07 s after the last re-link.
   // Saves two random cache-line writes per packet; expiry may lag by <= ~1 s

@@ -514,6 +514,7 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
   // 4. Rules.
   for (const auto& a : accepted) add_rule(*out, rs, a);
   rep.rules = static_cast<uint32_t>(accepted.size());
+  if (opt.thresholds) apply_thresholds(*out, rs, *opt.thresholds, rep);
 
   // 5. Groups and databases.
   Builder b{rs, *out, rep, accepted, {}, {}, {}};

@@ -27,5 +27,8 @@ SetRef add_ipset(const rules::IpSet& s, std::vector<IpRangeC>& pool);
 SetRef add_portset(const rules::PortSet& s, std::vector<PortRangeC>& pool);
 // Appends rule a.orig in its flat form (header, chains, items, flowbits, meta).
 void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a);
+// threshold.config over the added rules (compile_thresholds.cc); messages to rep.
+void apply_thresholds(CompiledRuleset& out, const rules::RuleSet& rs, const ThresholdConfig& cfg,
+                      CompileReport& rep);
 
 }  // namespace spectre::detect_internal

@@ -107,10 +107,13 @@ struct CompileReport {
 struct CompiledRuleset;  // opaque, immutable after compile
 
 // Port grouping knobs (defaults suit real rule sets; tests lower them).
+struct ThresholdConfig;  // threshold_config.h
+
 struct CompileOptions {
   uint32_t max_port_groups = 8;     // per (mode, protocol, direction), besides the default group
   uint32_t min_rules_per_port = 4;  // a port gets its own group only with this many port-specific rules
   uint32_t wide_port_set = 4096;    // a rule on more ports than this counts as any-port
+  const ThresholdConfig* thresholds = nullptr;  // threshold.config entries applied to the rules
 };
 
 // Builds scratch for `workers` workers. nullptr and `err` on failure (Hyperscan
@@ -128,12 +131,14 @@ int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name);
 
 struct DetectCounters {
   uint64_t inspected, prefilter_hits, rules_evaluated, alerts, suppressed_threshold, suppressed_pass;
-  uint64_t threshold_table_full;
+  uint64_t threshold_table_full;  // threshold table: a live entry was evicted for a new one
   uint64_t recursion_limit;   // rule evaluations cut short by the inspection budget (no match)
   uint64_t pcre_errors;       // match limit hit or other PCRE2 error (no match)
   uint64_t flowbits_full;     // set failed: FlowDetectState holds 7 bits
   uint64_t bad_worker;        // worker_id >= the ruleset's worker count: not inspected
   uint64_t xform_cut;         // transformed buffers cut at detect_internal::kXformMax
+  uint64_t suppressed_config; // threshold.config suppress (also in suppressed_threshold)
+  uint64_t rate_filtered;     // alerts whose action a threshold.config rate_filter changed
 };
 
 struct alignas(64) DetectCtx {

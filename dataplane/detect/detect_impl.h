@@ -76,6 +76,7 @@ enum : uint32_t {
   kHdrDpAll = 1u << 20, kHdrDsize = 1u << 21, kHdrAppKw = 1u << 22, kHdrAppNeg = 1u << 23,
   kHdrNoAlert = 1u << 24, kHdrThreshold = 1u << 25, kHdrDetFilter = 1u << 26, kHdrPass = 1u << 27,
   kHdrFlowbitChecks = 1u << 28, kHdrFlags = 1u << 29, kHdrIcmp = 1u << 30,
+  kHdrGlobalThr = 1u << 31,  // threshold.config suppress-by-address or rate_filter (RuleCold::gthr)
 };
 struct HdrQuick {
   uint32_t flags;      // low 16 bits: rules::FlowOpt; then kHdr*
@@ -94,6 +95,21 @@ struct RuleCold {
   uint8_t flags_set, flags_ignore, flags_mode;  // rules::Rule::flags_*
   rules::Threshold threshold, detection_filter;
   rules::IcmpMatch icmp;
+  uint32_t gthr;                    // kHdrGlobalThr: index into CompiledRuleset::gthr
+};
+
+// threshold.config entries of one rule that act at alert time (threshold_config.h).
+struct SuppressC {
+  uint8_t track;                    // ThresholdEntry::SupTrack
+  rules::IpSet ips;
+};
+struct GlobalThrC {
+  uint32_t sup_begin = 0, sup_end = 0;  // into CompiledRuleset::suppress
+  bool has_rate = false;
+  rules::Threshold rate{};          // track, count, seconds
+  uint32_t timeout_s = 0;
+  uint32_t rate_meta = 0;           // into CompiledRuleset::rate_meta: the rule with the new action
+  bool rate_pass = false;           // new_action pass: the alert is not logged
 };
 
 // One prefilter group: a Hyperscan database over the fast patterns of its
@@ -160,6 +176,9 @@ struct CompiledRuleset {
   std::vector<detect_internal::SetRef> src, dst, sport, dport;
   std::vector<detect_internal::RuleCold> cold;
   std::vector<RuleMeta> meta;
+  std::vector<detect_internal::GlobalThrC> gthr;      // threshold.config, see RuleCold::gthr
+  std::vector<detect_internal::SuppressC> suppress;
+  std::vector<RuleMeta> rate_meta;                    // meta with a rate_filter's new action
   std::vector<detect_internal::IpRangeC> ip_pool;
   std::vector<detect_internal::PortRangeC> port_pool;
   std::vector<detect_internal::Chain> chains;

@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "dataplane/detect/detect_impl.h"
+#include "dataplane/detect/threshold_config.h"
 
 namespace spectre {
 
@@ -39,17 +40,20 @@ namespace {
 
 struct ThrKey {
   uint32_t gid, sid;
-  uint8_t kind, ver, pad[2];  // kind 0: threshold, 1: detection_filter
+  uint8_t kind, ver, pad[2];  // kind 0: threshold, 1: detection_filter, 2: rate_filter
   uint8_t addr[32];
   bool operator==(const ThrKey& o) const { return memcmp(this, &o, sizeof *this) == 0; }
 };
+// 80 bytes per tracked (rule, address) entry.
 struct ThrEntry {
   ThrKey key;
-  uint64_t start_ns;
-  uint64_t window_ns;
+  uint64_t start_ns;   // window start
+  uint64_t until_ns;   // free for reuse after this (window end, or rate_filter action end)
+  uint64_t active_ns;  // rate_filter: when the new action began (valid while `active`)
   uint32_t count;
-  bool used;
+  bool used, active;
 };
+static_assert(sizeof(ThrEntry) == 80, "threshold state per tracked entry (docs/ARCHITECTURE.md)");
 constexpr uint32_t kThrProbe = 8;
 
 uint64_t hash_key(const ThrKey& k) {
@@ -76,54 +80,66 @@ DetectCtx::~DetectCtx() = default;
 
 namespace {
 
-// Suricata's threshold/detection_filter decision, per worker. An entry older
-// than its window behaves as a new one (count restarts at 1). Window: an
-// event at ts belongs to the window started at `start` iff ts - start < seconds.
-bool threshold_allows(DetectCtx& c, const RuleMeta& m, const rules::Threshold& t, uint8_t kind,
-                      const DetectPacket& p) {
+ThrKey thr_key(const RuleMeta& m, rules::Threshold::Track track, uint8_t kind, const DetectPacket& p) {
   ThrKey k{};
   k.gid = m.gid;
   k.sid = m.sid;
   k.kind = kind;
   size_t an = p.ip_ver == 4 ? 4 : 16;
   using T = rules::Threshold::Track;
-  if (t.track != T::kByRule) {
+  if (track != T::kByRule) {
     k.ver = p.ip_ver;
-    if ((t.track == T::kBySrc || t.track == T::kByBoth) && p.src) memcpy(k.addr, p.src, an);
-    if ((t.track == T::kByDst) && p.dst) memcpy(k.addr, p.dst, an);
-    if (t.track == T::kByBoth && p.dst) memcpy(k.addr + 16, p.dst, an);
+    if ((track == T::kBySrc || track == T::kByBoth) && p.src) memcpy(k.addr, p.src, an);
+    if ((track == T::kByDst) && p.dst) memcpy(k.addr, p.dst, an);
+    if (track == T::kByBoth && p.dst) memcpy(k.addr + 16, p.dst, an);
   }
-  const uint64_t win = uint64_t(t.seconds) * 1000000000ull;
+  return k;
+}
+
+// The entry of `k` within kThrProbe slots; a new one (`fresh`, count 0) in a
+// free or expired slot, else in place of the probed entry that expires first
+// (counted in threshold_table_full). Never fails, never allocates.
+ThrEntry& thr_entry(DetectCtx& c, const ThrKey& k, uint64_t ts, bool& fresh) {
   auto& tab = c.impl->thr;
-  uint32_t h = static_cast<uint32_t>(hash_key(k));
-  ThrEntry* e = nullptr;
+  const uint32_t h = static_cast<uint32_t>(hash_key(k));
   ThrEntry* spare = nullptr;
+  ThrEntry* oldest = nullptr;
   for (uint32_t i = 0; i < kThrProbe; i++) {
     ThrEntry& x = tab[(h + i) & c.impl->mask];
     if (x.used && x.key == k) {
-      e = &x;
-      break;
+      fresh = false;
+      return x;
     }
-    if (!spare && (!x.used || p.ts_ns - x.start_ns >= x.window_ns)) spare = &x;
+    if (!spare && (!x.used || ts > x.until_ns)) spare = &x;
+    if (!oldest || x.until_ns < oldest->until_ns) oldest = &x;
   }
-  ThrEntry scratch{};
-  bool fresh = !e || p.ts_ns - e->start_ns >= win || p.ts_ns < e->start_ns;
-  if (!e) {
-    e = spare;
-    if (!e) {
-      c.ctr.threshold_table_full++;
-      e = &scratch;  // decide as a new entry, remember nothing
-    }
+  if (!spare) {
+    c.ctr.threshold_table_full++;
+    spare = oldest;
   }
-  if (fresh) {
-    e->key = k;
-    e->used = true;
+  *spare = ThrEntry{};
+  spare->key = k;
+  spare->used = true;
+  spare->start_ns = ts;
+  fresh = true;
+  return *spare;
+}
+
+// Suricata's threshold/detection_filter decision, per worker. An event at ts
+// belongs to the window started at `start` iff ts <= start + seconds (as
+// Suricata 7/8 compare); a later one starts a new window with count 1.
+bool threshold_allows(DetectCtx& c, const RuleMeta& m, const rules::Threshold& t, uint8_t kind,
+                      const DetectPacket& p) {
+  bool fresh;
+  ThrEntry* e = &thr_entry(c, thr_key(m, t.track, kind, p), p.ts_ns, fresh);
+  const uint64_t win = uint64_t(t.seconds) * 1000000000ull;
+  if (fresh || p.ts_ns - e->start_ns > win || p.ts_ns < e->start_ns) {
     e->start_ns = p.ts_ns;
-    e->window_ns = win;
     e->count = 1;
   } else {
     e->count++;
   }
+  e->until_ns = e->start_ns + win;
   using Ty = rules::Threshold::Type;
   switch (t.type) {
     case Ty::kLimit: return e->count <= t.count;
@@ -137,6 +153,44 @@ bool threshold_allows(DetectCtx& c, const RuleMeta& m, const rules::Threshold& t
     case Ty::kDetectionFilter: return e->count > t.count;
   }
   return true;
+}
+
+// rate_filter (Suricata's IsThresholdReached): true while the new action
+// applies. More than `count` matches within `seconds` switch it on for
+// `timeout` seconds; the match that finds it expired is not counted.
+bool rate_active(DetectCtx& c, const RuleMeta& m, const GlobalThrC& g, const DetectPacket& p) {
+  bool fresh;
+  ThrEntry& e = thr_entry(c, thr_key(m, g.rate.track, 2, p), p.ts_ns, fresh);
+  const uint64_t win = uint64_t(g.rate.seconds) * 1000000000ull, tmo = uint64_t(g.timeout_s) * 1000000000ull;
+  bool on = false;
+  if (fresh) {
+    e.count = 1;
+  } else if (e.active) {
+    if (p.ts_ns - e.active_ns > tmo) e.active = false;
+    else on = true;
+  } else if (p.ts_ns >= e.start_ns && p.ts_ns - e.start_ns <= win) {
+    if (++e.count > g.rate.count) {
+      e.active = on = true;
+      e.active_ns = p.ts_ns;
+    }
+  } else {
+    e.start_ns = p.ts_ns;
+    e.count = 1;
+  }
+  e.until_ns = std::max(e.start_ns + win, e.active ? e.active_ns + tmo : 0);
+  return on;
+}
+
+// threshold.config suppress with track/ip: the packet's address is in the set.
+bool config_suppressed(const CompiledRuleset& rs, const GlobalThrC& g, const DetectPacket& p) {
+  for (uint32_t k = g.sup_begin; k < g.sup_end; k++) {
+    const SuppressC& s = rs.suppress[k];
+    const bool src = s.track != uint8_t(ThresholdEntry::SupTrack::kByDst);
+    const bool dst = s.track != uint8_t(ThresholdEntry::SupTrack::kBySrc);
+    if ((src && p.src && s.ips.contains(p.src, p.ip_ver)) || (dst && p.dst && s.ips.contains(p.dst, p.ip_ver)))
+      return true;
+  }
+  return false;
 }
 
 // ---- header ---------------------------------------------------------------
@@ -617,6 +671,12 @@ void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const De
     if (rc.fb_count) flowbit_actions(c, rs, rc, p.flow);
     if (f & kHdrNoAlert) continue;
     const RuleMeta& m = rs.meta[i];
+    const GlobalThrC* g = (f & kHdrGlobalThr) ? &rs.gthr[rc.gthr] : nullptr;
+    if (g && config_suppressed(rs, *g, p)) {  // suppressions first: they do not count toward thresholds
+      c.ctr.suppressed_threshold++;
+      c.ctr.suppressed_config++;
+      continue;
+    }
     if ((f & kHdrDetFilter) && !threshold_allows(c, m, rc.detection_filter, 1, p)) {
       c.ctr.suppressed_threshold++;
       continue;
@@ -625,13 +685,22 @@ void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const De
       c.ctr.suppressed_threshold++;
       continue;
     }
+    const RuleMeta* shown = &m;
+    if (g && g->has_rate && rate_active(c, m, *g, p)) {
+      c.ctr.rate_filtered++;
+      if (g->rate_pass) {
+        c.ctr.suppressed_threshold++;
+        continue;
+      }
+      shown = &rs.rate_meta[g->rate_meta];
+    }
     if (f & kHdrPass) {  // pass rules come first: nothing was alerted yet
       if (p.flow) p.flow->passed = true;
       c.ctr.suppressed_pass++;
       return;
     }
     c.ctr.alerts++;
-    sink.alert(m, p);
+    sink.alert(*shown, p);
   }
 }
 

@@ -334,5 +334,23 @@ TEST(Config, MlSection) {
   EXPECT_NE(load("ml: {hosts: 2}\n"), "");
 }
 
+
+TEST(Config, ThresholdFileStreamOptionsExceptionPolicy) {
+  Config c;
+  EXPECT_TRUE(c.threshold_file.empty());
+  EXPECT_TRUE(c.midstream);
+  EXPECT_FALSE(c.async_oneside);
+  ASSERT_EQ(load("threshold-file: t/threshold.config\nstream: {async-oneside: true, midstream: false}\n"
+                 "exception-policy: auto\n", &c), "");
+  EXPECT_EQ(c.threshold_file, testing::TempDir() + "t/threshold.config");  // relative to the file
+  EXPECT_TRUE(c.async_oneside);
+  EXPECT_FALSE(c.midstream);
+  ASSERT_EQ(load("stream: {async_oneside: false}\nexception-policy: ignore\n", &c), "");
+  EXPECT_FALSE(c.async_oneside);
+  expect_err("exception-policy: drop-flow\n", ":1: exception-policy: drop-flow is not supported (this IDS honours auto and ignore: "
+                                              "at a memcap it keeps inspecting what it can and counts the loss)");
+  expect_err("exception-policy: sometimes\n", ":1: exception-policy: expected auto or ignore");
+}
+
 }  // namespace
 }  // namespace spectre

@@ -270,5 +270,84 @@ TEST_F(ReloadFixture, RuleReloadOfNothingLoadingFollowsStrict) {
   unlink(f.c_str());
 }
 
+
+// Alerts of `rs` on one UDP packet with payload "abc" from 10.0.0.1.
+size_t alerts_on_abc(const CompiledRuleset* rs) {
+  if (!rs) return 0;
+  struct Sink : AlertSink {
+    size_t n = 0;
+    void alert(const RuleMeta&, const DetectPacket&) override { n++; }
+  } sink;
+  DetectCtx ctx(0);
+  uint8_t src[16] = {10, 0, 0, 1}, dst[16] = {10, 0, 0, 2};
+  DetectPacket p;
+  p.src = src;
+  p.dst = dst;
+  p.proto = 17;
+  p.sport = 1000;
+  p.dport = 80;
+  detect_payload(ctx, *rs, p, PayloadMode::kPacket, reinterpret_cast<const uint8_t*>("abc"), 3, sink);
+  return sink.n;
+}
+
+// threshold.config is compiled into the rules; a SIGHUP re-reads it (through a
+// queued rule reload), and so does SIGUSR2.
+TEST_F(ReloadFixture, ThresholdFileIsReloadedOnSighupAndWithTheRules) {
+  const std::string r = write_tmp("t.rules", "alert udp any any -> any 80 (msg:\"x\"; content:\"abc\"; sid:1;)\n");
+  const std::string t = write_tmp("t.config", "suppress gen_id 1, sig_id 1\n");
+  opt.config_path = write_tmp("t.yaml", "rules: {files: [" + r + "]}\nthreshold-file: " + t + "\n");
+  std::string err, summary;
+  cfg = *load_config(opt.config_path, err);
+  start();
+  auto first = load_ruleset(cfg, 1, err, summary);
+  ASSERT_NE(first, nullptr) << err;
+  EXPECT_EQ(alerts_on_abc(first.get()), 0u);  // suppressed
+  std::ofstream(t) << "# nothing suppressed now\n";
+  rl->config(false, 0);
+  ASSERT_TRUE(wait([&] { return io.rule_reloads.load() == 1; }));
+  EXPECT_EQ(alerts_on_abc(snaps->current()->rules.get()), 1u);
+  std::ofstream(t) << "suppress gen_id 1, sig_id 1, track by_src, ip 10.0.0.0/8\n";
+  std::string msg;
+  ASSERT_TRUE(rl->rules(false, 0, {}, msg));
+  ASSERT_TRUE(wait([&] { return io.rule_reloads.load() == 2; }));
+  EXPECT_EQ(alerts_on_abc(snaps->current()->rules.get()), 0u);
+  // An unreadable threshold file refuses the rule reload; the running rules stay.
+  unlink(t.c_str());
+  ASSERT_TRUE(rl->rules(false, 0, {}, msg));
+  ASSERT_TRUE(wait([&] { return io.reload_errors.load() == 1; }));
+  EXPECT_NE(snaps->current()->rules, nullptr);
+  rl->drain();
+  for (const std::string& f : {r, opt.config_path}) unlink(f.c_str());
+}
+
+TEST(Cli, ThresholdFileAndStreamSwitches) {
+  auto parse = [](std::vector<const char*> a, Options& o, std::string& err) {
+    a.insert(a.begin(), "spectre-dp");
+    return parse_cli(int(a.size()), const_cast<char**>(a.data()), o, err);
+  };
+  Options o;
+  std::string err;
+  ASSERT_TRUE(parse({"-r", "x", "--threshold-file", "/t.config", "--no-midstream", "--async-oneside"}, o, err))
+      << err;
+  Config c;
+  c.threshold_file = "/from-file.config";
+  apply_cli_overrides(c, o);
+  EXPECT_EQ(c.threshold_file, "/t.config");
+  EXPECT_FALSE(c.midstream);
+  EXPECT_TRUE(c.async_oneside);
+  Options p;  // the opposite switches over a file that set them
+  ASSERT_TRUE(parse({"-r", "x", "--midstream", "--no-async-oneside"}, p, err)) << err;
+  apply_cli_overrides(c, p);
+  EXPECT_TRUE(c.midstream);
+  EXPECT_FALSE(c.async_oneside);
+  Options n;  // nothing given: the file's values stay
+  ASSERT_TRUE(parse({"-r", "x"}, n, err));
+  c.midstream = false;
+  apply_cli_overrides(c, n);
+  EXPECT_FALSE(c.midstream);
+  EXPECT_EQ(c.threshold_file, "/t.config");
+  EXPECT_FALSE(parse({"-r", "x", "--threshold-file"}, n, err));
+}
+
 }  // namespace
 }  // namespace spectre

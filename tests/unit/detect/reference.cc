@@ -365,7 +365,7 @@ bool RefEngine::allow(const R& r, int kind, const DetectPacket& p) {
   auto it = thr_.find(key);
   uint64_t win = uint64_t(t.seconds) * 1000000000ull;
   uint32_t count;
-  if (it == thr_.end() || p.ts_ns < it->second.first || p.ts_ns - it->second.first >= win) {
+  if (it == thr_.end() || p.ts_ns < it->second.first || p.ts_ns - it->second.first > win) {  // Suricata: ts <= start + seconds is in the window
     thr_[key] = {p.ts_ns, 1};
     it = thr_.find(key);
   } else {
