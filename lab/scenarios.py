@@ -218,7 +218,7 @@ def attack(ctx, cls, host, rng):
                 time.sleep(rng.uniform(0.05, 0.3))
         _episode(ctx, cls, host, ip_of("web"), "tcp", port, go)
     elif cls == "c2_beacon":
-        n = rng.randint(6, 12)
+        n = rng.randint(8, 14)  # beaconing is judged over >= 8 connections (fewer is no pattern)
         period = rng.uniform(1.0, 2.0)
         def go():
             for i in range(n):

@@ -183,8 +183,10 @@ def main():
         check(st is not None and st["capture"]["kernel_drops"] == 0, "no port drops (imissed)")
 
         # 2. 100 SIGHUP reloads under traffic.
+        # 8 kpps (not 20): on a shared 2-core machine under load the one worker fell behind
+        # 20 kpps with no SIGHUP at all (35k of 96k lost), which says nothing about reloads.
         p, eve, err = start_live(tmp, "hup", cfg)
-        tx = replay_bg(pcap, 20000, 40)
+        tx = replay_bg(pcap, 8000, 16)
         time.sleep(0.2)
         for _ in range(100):
             p.send_signal(signal.SIGHUP)
