@@ -52,10 +52,15 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   fmt::format_to(o, ",\"decoder\":{{\"pkts\":{},\"bytes\":{},\"invalid\":{},\"ethernet\":{},"
                     "\"vlan\":{},\"vlan_qinq\":{},\"ipv4\":{},\"ipv6\":{},\"tcp\":{},\"udp\":{},"
                     "\"icmpv4\":{},\"icmpv6\":{},\"other_ip\":{},\"not_ip\":{},"
-                    "\"ipv4_frags\":{},\"ipv6_frags\":{},\"event\":{{",
+                    "\"ipv4_frags\":{},\"ipv6_frags\":{}",
                  d.pkts, d.bytes, d.malformed_total, d.ethernet, d.vlan, d.vlan_qinq, d.ipv4,
                  d.ipv6, d.tcp, d.udp, d.icmpv4, d.icmpv6, d.other_ip, d.not_ip, d.ipv4_frags,
                  d.ipv6_frags);
+  fmt::format_to(o, ",\"sctp\":{},\"arp\":{},\"ppp\":{},\"pppoe\":{},\"chdlc\":{},\"gre\":{},\"erspan\":{},"
+                    "\"vxlan\":{},\"geneve\":{},\"teredo\":{},\"ipv4_in_ipv4\":{},\"ipv6_in_ipv4\":{},"
+                    "\"ipv4_in_ipv6\":{},\"ipv6_in_ipv6\":{},\"event\":{{",
+                 d.sctp, d.arp, d.ppp, d.pppoe, d.chdlc, d.gre, d.erspan, d.vxlan, d.geneve, d.teredo,
+                 d.ipv4_in_ipv4, d.ipv6_in_ipv4, d.ipv4_in_ipv6, d.ipv6_in_ipv6);
   for (int i = 0; i < kMalformedCount; i++)
     fmt::format_to(o, "{}\"{}\":{}", i ? "," : "", malformed_name(Malformed(i)), d.malformed[i]);
   fmt::format_to(o, "}}}},\"defrag\":{{\"fragments\":{},\"reassembled\":{},\"timeouts\":{},"
@@ -137,6 +142,11 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
              io.port_imissed.load(), io.port_ierrors.load(), io.port_rx_nombuf.load(),
              io.dist_ring_full.load(), t.w.events_dropped, t.w.flow_insert_failed, t.frag.timeouts,
              t.frag.evicted, t.frag.too_many_frags);
+  if (d.gre + d.vxlan + d.geneve + d.teredo + d.ipv4_in_ipv4 + d.ipv6_in_ipv4 + d.ipv4_in_ipv6 + d.ipv6_in_ipv6 +
+      d.pppoe + d.ppp + d.chdlc + d.sctp)
+    fmt::print(f, "  encapsulated: gre {} (erspan {}) vxlan {} geneve {} teredo {} ip-in-ip {} pppoe {} ppp {} "
+                  "chdlc {}; sctp {}\n", d.gre, d.erspan, d.vxlan, d.geneve, d.teredo,
+               d.ipv4_in_ipv4 + d.ipv6_in_ipv4 + d.ipv4_in_ipv6 + d.ipv6_in_ipv6, d.pppoe, d.ppp, d.chdlc, d.sctp);
   fmt::print(f, "  malformed: {}", d.malformed_total);
   for (int i = 0; i < kMalformedCount; i++)
     if (d.malformed[i]) fmt::print(f, " {}={}", malformed_name(Malformed(i)), d.malformed[i]);

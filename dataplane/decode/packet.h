@@ -12,7 +12,7 @@ namespace spectre {
 enum LinkType : uint16_t {
   kLinkNull = 0, kLinkEthernet = 1, kLinkRaw = 101, kLinkLoop = 108,
   kLinkSll = 113, kLinkIpv4 = 228, kLinkIpv6 = 229, kLinkSll2 = 276,
-  kLinkRawAlt = 12, kLinkRawOpenBsd = 14,
+  kLinkRawAlt = 12, kLinkRawOpenBsd = 14, kLinkPpp = 9, kLinkPppHdlc = 50, kLinkChdlc = 104,
 };
 
 // Why a packet was not decoded. Names follow Suricata's decoder.event.* counters.
@@ -41,7 +41,16 @@ enum LinkType : uint16_t {
   X(kIcmpv4Trunc, "icmpv4.pkt_too_small")              \
   X(kIcmpv6Trunc, "icmpv6.pkt_too_small")              \
   X(kFragTooLarge, "ipv4.frag_pkt_too_large")          \
-  X(kFragInvalidLen, "ipv4.frag_invalid_len")
+  X(kFragInvalidLen, "ipv4.frag_invalid_len")          \
+  X(kGreTrunc, "gre.pkt_too_small")                    \
+  X(kGreVersion, "gre.wrong_version")                  \
+  X(kPppTrunc, "ppp.pkt_too_small")                    \
+  X(kPppoeTrunc, "pppoe.pkt_too_small")                \
+  X(kPppoeWrongCode, "pppoe.wrong_code")               \
+  X(kErspanTrunc, "erspan.header_too_small")           \
+  X(kGeneveTrunc, "geneve.pkt_too_small")              \
+  X(kSctpTrunc, "sctp.pkt_too_small")                  \
+  X(kTunnelTooDeep, "tunnel.too_many_layers")
 
 enum Malformed : uint8_t {
 #define SPECTRE_X(id, name) id,
@@ -97,6 +106,7 @@ struct PacketInfo {
   uint8_t vlan_count = 0;
   bool swapped = false;          // packet's src is the key's "hi" endpoint
   bool reassembled = false;
+  uint8_t tunnel_depth = 0;      // encapsulations decoded (IP-in-IP, GRE, VXLAN, ...); l3 is the innermost
   uint16_t vlan[2] = {0, 0};
   uint16_t sport = 0, dport = 0; // host order, as in the packet
   uint32_t tcp_seq = 0, tcp_ack = 0;

@@ -19,15 +19,13 @@ def iso_ts(ts_us):
     return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%06d+0000" % usec
 
 
-def write_pcap(path, frames, snaplen=262144, nsec=False, endian="<"):
+def write_pcap(path, frames, snaplen=262144, nsec=False, endian="<", linktype=LINKTYPE_ETHERNET):
     """frames: iterable of (ts_us, bytes[, original length]). Classic pcap;
-    default is
-    little-endian with microsecond timestamps."""
+    default is little-endian with microsecond timestamps, Ethernet frames."""
     e = endian
     with open(path, "wb") as f:
         magic = 0xA1B23C4D if nsec else 0xA1B2C3D4
-        f.write(struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen,
-                            LINKTYPE_ETHERNET))
+        f.write(struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype))
         for ts, data, *orig in frames:
             sec, usec = divmod(ts, 1_000_000)
             frac = usec * 1000 if nsec else usec

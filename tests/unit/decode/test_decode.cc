@@ -158,10 +158,10 @@ TEST(Decode, IcmpEcho) {
 }
 
 TEST(Decode, OtherIpProtocol) {
-  Bytes f = pb::eth(0x0800, pb::ipv4({.src = kA4, .dst = kB4, .proto = 47}, pb::pattern(12)));
+  Bytes f = pb::eth(0x0800, pb::ipv4({.src = kA4, .dst = kB4, .proto = 50}, pb::pattern(12)));  // ESP
   Decoded d = decode(f);
   ASSERT_EQ(d.st, DecodeStatus::kOk);
-  EXPECT_EQ(d.pi.proto, 47);
+  EXPECT_EQ(d.pi.proto, 50);
   EXPECT_EQ(d.pi.l4_off, 20);
   EXPECT_EQ(d.pi.payload_off, 20);
   EXPECT_EQ(d.pi.payload_len, 12);
