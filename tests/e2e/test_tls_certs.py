@@ -8,7 +8,8 @@ writes them as a TCP conversation (client 10.1.1.1 in HOME_NET, server
 Checks: the rules on the leaf's subject, issuer, serial, SHA-1 fingerprint,
 the chain (tls.certs: the root's name is only in the intermediate),
 tls.version and validity fire; rules that must not (other subject, other
-fingerprint, a name in no certificate, TLS 1.3, expired) do not; the EVE tls
+fingerprint, a name in no certificate, expired, the root's name in the
+leaf's subject) do not; tls.version:1.3 fires on the TLS 1.3 handshake only; the EVE tls
 event's subject, issuerdn, serial, fingerprint, notbefore and notafter equal
 what `openssl x509` prints for the same certificate; alerts carry them too.
 A TLS 1.3 handshake (certificate encrypted) gives a tls event without them.
@@ -199,7 +200,7 @@ alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"valid"; tls_cert_valid; tls.c
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"other subject"; tls.cert_subject; content:"CN=other.spectre.test"; sid:101;)
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"other fingerprint"; tls.cert_fingerprint; content:"00:11:22:33"; sid:102;)
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"in no certificate"; tls.certs; content:"Nobody Signs This"; sid:103;)
-alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"tls 1.3"; tls.version:1.3; flow:to_client; sid:104;)
+alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"tls 1.3 (the second handshake)"; tls.version:1.3; flow:to_client; sid:104;)
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"expired"; tls_cert_expired; sid:105;)
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"leaf is not the root"; tls.cert_subject; content:"Spectre Root Only"; sid:106;)
 """
@@ -241,10 +242,14 @@ def main():
     t13 = by_port.get(40002, {}).get("tls", {})
     ck(t13.get("version") == "TLS 1.3" and "subject" not in t13, "TLS 1.3: no certificate fields", t13)
     alerts = [e for e in events if e.get("event_type") == "alert"]
-    sids = sorted(e["alert"]["signature_id"] for e in alerts)
-    ck(sids == [1, 2, 3, 4, 5, 6, 7], "exactly the certificate rules that must fire, once each", sids)
-    ck(all(e.get("src_port") == 443 and e.get("tls", {}).get("fingerprint") == want["fingerprint"]
-           for e in alerts), "alerts carry the tls object with the certificate", alerts[:1])
+    a12 = [e for e in alerts if e.get("dest_port") == 40001]
+    a13 = [e for e in alerts if e.get("dest_port") == 40002]
+    sids = sorted(e["alert"]["signature_id"] for e in a12)
+    ck(sids == [1, 2, 3, 4, 5, 6, 7], "TLS 1.2: exactly the certificate rules that must fire, once each", sids)
+    ck(sorted(e["alert"]["signature_id"] for e in a13) == [104], "TLS 1.3: only tls.version:1.3",
+       [e["alert"]["signature_id"] for e in a13])
+    ck(a12 and all(e.get("src_port") == 443 and e.get("tls", {}).get("fingerprint") == want["fingerprint"]
+                   for e in a12), "alerts carry the tls object with the certificate", alerts[:1])
     ck.cleanup(tmp)
     return ck.summary()
 
