@@ -13,6 +13,7 @@ leaf's subject) do not; tls.version:1.3 fires on the TLS 1.3 handshake only; the
 event's subject, issuerdn, serial, fingerprint, notbefore and notafter equal
 what `openssl x509` prints for the same certificate; alerts carry them too.
 A TLS 1.3 handshake (certificate encrypted) gives a tls event without them.
+An abuse.ch SSLBL-format feed listing the leaf's SHA-1 gives one intel alert.
 
   test_tls_certs.py [SPECTRE_DP]
 Exit 0 pass, 1 fail, 77 skipped (no binary, no openssl).
@@ -227,9 +228,16 @@ def main():
     rules = os.path.join(tmp, "tls.rules")
     with open(rules, "w") as f:
         f.write(RULES % {"fp": want["fingerprint"], "serial": want["serial"]})
+    # abuse.ch's SSL certificate blacklist format: the leaf's SHA-1 is listed.
+    with open(os.path.join(tmp, "sslblacklist.csv"), "w") as f:
+        f.write("# Listingdate,SHA1,Listingreason\n2026-01-05 11:46:06,%s,Spectre C&C\n"
+                % want["fingerprint"].replace(":", ""))
+    cfg = os.path.join(tmp, "spectre.yaml")
+    with open(cfg, "w") as f:
+        f.write("intel:\n  feeds:\n    - {name: sslbl, path: sslblacklist.csv}\n")
     eve = os.path.join(tmp, "eve.json")
-    r = subprocess.run([dp, "-r", pcap, "-S", rules, "--eve", eve, "--strict"], capture_output=True,
-                       text=True, timeout=120, env=dict(os.environ, SPECTRE_CONFIG="none"))
+    r = subprocess.run([dp, "-r", pcap, "-S", rules, "--eve", eve, "--strict", "--config", cfg],
+                       capture_output=True, text=True, timeout=120, env=dict(os.environ, SPECTRE_CONFIG="none"))
     ck(r.returncode == 0, "spectre-dp exit 0 with every rule loaded (--strict)", r.stderr[-1500:])
     events = [json.loads(ln) for ln in open(eve)] if os.path.exists(eve) else []
     tls = [e for e in events if e.get("event_type") == "tls"]
@@ -241,7 +249,10 @@ def main():
     ck(got.get("version") == "TLS 1.2" and got.get("sni") == "leaf.spectre.test", "EVE tls version and sni", got)
     t13 = by_port.get(40002, {}).get("tls", {})
     ck(t13.get("version") == "TLS 1.3" and "subject" not in t13, "TLS 1.3: no certificate fields", t13)
-    alerts = [e for e in events if e.get("event_type") == "alert"]
+    intel = [e for e in events if e.get("event_type") == "alert" and e["alert"].get("gid") == 9200]
+    ck(len(intel) == 1 and 40001 in (intel[0].get("src_port"), intel[0].get("dest_port")) and "tls.fingerprint" in json.dumps(intel[0]),
+       "intel: the listed certificate SHA-1 alerts once, on the TLS 1.2 flow", intel)
+    alerts = [e for e in events if e.get("event_type") == "alert" and e["alert"].get("gid") != 9200]
     a12 = [e for e in alerts if e.get("dest_port") == 40001]
     a13 = [e for e in alerts if e.get("dest_port") == 40002]
     sids = sorted(e["alert"]["signature_id"] for e in a12)
