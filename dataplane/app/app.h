@@ -44,6 +44,7 @@ struct AppMeta {
   // tls
   char tls_sni[256], tls_version[16];
   char ja3_hash[33], ja3_string[512], ja3s_hash[33], ja3s_string[256];
+  char ja4[37];               // JA4 of the ClientHello, "t13d1516h2_8daaf6152771_b186095e22b6"
   // The server's leaf certificate (TLS <= 1.2), as Suricata's EVE prints it.
   char tls_subject[384], tls_issuerdn[256];
   char tls_serial[64];        // "0A:E1:..." (first 21 bytes of the serial)

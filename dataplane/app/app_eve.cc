@@ -114,6 +114,7 @@ void format_app_json(const AppMeta& m, std::string& out) {
         j.str("string", m.ja3_string);
         out += '}';
       }
+      o.str("ja4", m.ja4);
       if (m.ja3s_hash[0]) {
         o.key("ja3s");
         out += '{';

@@ -167,6 +167,12 @@ void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
 // Certificate is handed on alone.
 void tls_flush(AppCtx& c, AppState* s, int d, AppSink& sink);
 
+// JA4 of a ClientHello (app_ja4.cc): its version field, cipher list bytes and
+// extensions block content (already validated); 36 characters + NUL, or ""
+// when out of scratch.
+void ja4_string(AppCtx::Impl& m, uint16_t ver, const uint8_t* cs, uint32_t cs_len, const uint8_t* ext,
+                uint32_t ext_n, char out[37]);
+
 // MD5 of n bytes as 32 lowercase hex digits + NUL.
 void md5_hex(const void* data, size_t n, char out[33]);
 

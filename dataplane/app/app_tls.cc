@@ -150,11 +150,13 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   if (!hello_start(m, r, n, ver, j)) return false;
   uint32_t cs_len = r.u16();
   if (r.bad || cs_len > n - r.i) return false;
-  join_u16(j, b + r.i, cs_len);
+  const uint8_t* cs = b + r.i;
+  join_u16(j, cs, cs_len);
   r.skip(cs_len);
   r.skip(r.u8());  // compression methods
   if (r.bad) return false;
   j.ch(',');
+  const uint32_t ext_at = r.i;  // the extensions block (length, then the list), if any
   const uint8_t* sni = nullptr;
   uint32_t sni_len = 0;
   const uint8_t* groups = nullptr;
@@ -195,6 +197,8 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   }
   AppMeta& meta = s->meta;
   meta.proto = AppProto::kTls;
+  const uint32_t ext_n = ext_at + 2 <= n ? rd16(b + ext_at) : 0;  // validated by extensions()
+  ja4_string(m, ver, cs, cs_len, b + ext_at + 2, ext_n, meta.ja4);
   md5_hex(j.p, j.n, meta.ja3_hash);
   copy_str(meta.ja3_string, j.p, j.n);
   meta.tls_sni[0] = 0;
@@ -212,6 +216,7 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   if (!meta.tls_version[0]) copy_str(meta.tls_version, "UNDETERMINED", 12);
   bs.set(rules::kJa3Hash, reinterpret_cast<const uint8_t*>(meta.ja3_hash), 32);
   bs.set(rules::kJa3String, reinterpret_cast<const uint8_t*>(j.p), j.n);
+  if (meta.ja4[0]) bs.set(rules::kJa4Hash, reinterpret_cast<const uint8_t*>(meta.ja4), 36);
   if (uint8_t* v = m.alloc(2)) {  // tls.version to the server: the hello's version
     v[0] = uint8_t(ver >> 8), v[1] = uint8_t(ver);
     bs.set(rules::kTlsVersionNum, v, 2);

@@ -64,6 +64,7 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unk
   X(kTlsCertSerial, "tls.cert_serial")                                 \
   X(kTlsCertFingerprint, "tls.cert_fingerprint")                       \
   X(kTlsCerts, "tls.certs")  /* multi-buffer: each certificate's DER */ \
+  X(kJa4Hash, "ja4.hash")                                              \
   /* Internal (no sticky keyword can name them): tls.version's 2-byte */ \
   /* version; 'V'/'E' (valid/expired) + notBefore + notAfter as */     \
   /* YYYYMMDDHHMMSS digits for tls_cert_* and tls.cert_not* */         \

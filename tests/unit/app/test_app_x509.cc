@@ -434,3 +434,62 @@ TEST(AppTlsCert, RuleKeywordsOnParsedCertificates) {
 
 }  // namespace
 }  // namespace spectre
+
+namespace spectre {
+namespace {
+
+using namespace apptest;
+using namespace rules;
+
+std::string h2s(const uint8_t* p, size_t n) { return std::string(reinterpret_cast<const char*>(p), n); }
+
+TEST(Ja4, Sha256MatchesLibcrypto) {
+  std::mt19937 rng(11);
+  for (size_t n = 0; n < 300; n++) {
+    std::string s;
+    for (size_t i = 0; i < n; i++) s += char(rng());
+    uint8_t a[32], b[32];
+    unsigned int bl = 0;
+    app::sha256(s.data(), s.size(), a);
+    EVP_Digest(s.data(), s.size(), b, &bl, EVP_sha256(), nullptr);
+    ASSERT_EQ(memcmp(a, b, 32), 0) << n;
+  }
+}
+
+// A ClientHello with the lists of a published JA4_r example
+// (t13d1011h2_00ff,1301,...,cca9_0005,...,0033_0503,...,0401 ->
+// t13d1011h2_61a7ad8aa9b6_3fcd1a44f3e3), shuffled, with GREASE added.
+std::string ja4_example_hello() {
+  auto u16 = [](uint16_t v) { return std::string{char(v >> 8), char(v & 0xff)}; };
+  std::string b = u16(0x0303) + std::string(32, 'r') + std::string(1, '\0');
+  const uint16_t cs[] = {0x1a1a, 0xcca9, 0x1301, 0x00ff, 0xc02b, 0x1302, 0xc030, 0x1303, 0xc02c, 0xc02f, 0xcca8};
+  b += u16(sizeof cs);
+  for (uint16_t c : cs) b += u16(c);
+  b += std::string{1, 0};
+  auto ext = [&](uint16_t t, const std::string& d) { return u16(t) + u16(uint16_t(d.size())) + d; };
+  std::string sigs;
+  for (uint16_t v : {0x0503, 0x0403, 0x0807, 0x0806, 0x0805, 0x0804, 0x0601, 0x0501, 0x0401}) sigs += u16(v);
+  std::string e = ext(0x2a2a, "") + ext(0x0033, std::string(6, 'k')) +
+                  ext(0x0000, u16(14) + std::string(1, '\0') + u16(11) + "example.org") +
+                  ext(0x0010, u16(3) + std::string(1, 2) + "h2") + ext(0x000d, u16(uint16_t(sigs.size())) + sigs) +
+                  ext(0x002b, std::string(1, 6) + u16(0x3a3a) + u16(0x0304) + u16(0x0303)) + ext(0x0005, "") +
+                  ext(0x000a, u16(2) + u16(29)) + ext(0x000b, std::string{1, 0}) + ext(0x0017, "") +
+                  ext(0x0023, "") + ext(0x002d, std::string{1, 1});
+  b += u16(uint16_t(e.size())) + e;
+  std::string hs = std::string(1, 1) + std::string{0, char(b.size() >> 8), char(b.size() & 0xff)} + b;
+  return std::string{22, 3, 1, char(hs.size() >> 8), char(hs.size() & 0xff)} + hs;
+}
+
+TEST(Ja4, PublishedExampleAndNdpiValues) {
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, ja4_example_hello()}}, {}, 40000, 443);
+  ASSERT_EQ(txs.size(), 1u);
+  EXPECT_EQ(txs[0].get(kJa4Hash), "t13d1011h2_61a7ad8aa9b6_3fcd1a44f3e3");
+  EXPECT_STREQ(txs[0].meta.ja4, "t13d1011h2_61a7ad8aa9b6_3fcd1a44f3e3");
+  std::string eve;
+  format_app_json(txs[0].meta, eve);
+  EXPECT_NE(eve.find("\"ja4\":\"t13d1011h2_61a7ad8aa9b6_3fcd1a44f3e3\""), std::string::npos) << eve;
+}
+
+}  // namespace
+}  // namespace spectre

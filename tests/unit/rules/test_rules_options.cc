@@ -149,7 +149,7 @@ TEST(RulesOptions, UnsupportedKeywords) {
   for (const char* kw : {"byte_extract:4,0,x", "byte_math:bytes 1,offset 0,oper +,rvalue 1,result x",
                          "ttl:1",
                          "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
-                         "ja4.hash", "http2.header", "filestore", "lua:x.lua", "tls.store"}) {
+                         "ssh.software", "http2.header", "filestore", "lua:x.lua", "tls.store"}) {
     Parsed p = opts(std::string(kw) + ";");
     std::string name(kw);
     name = name.substr(0, name.find(':'));
