@@ -177,17 +177,19 @@ void activate(AppState* s, int d) {
 }  // namespace
 
 void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t dport,
-                const uint8_t* d, uint32_t n, uint32_t gap_before, uint64_t /*ts_ns*/,
+                const uint8_t* d, uint32_t n, uint32_t gap_before, uint64_t ts_ns,
                 AppSink& sink) {
   int di = to_server ? 0 : 1;
   Dir& dr = s->dir[di];
   s->is_tcp = 1;
   bool hint = dns_port(sport, dport);
   c.impl->scratch_used = 0;
+  c.impl->now_ns = ts_ns;
   if (gap_before) {
     if (dr.det == kActive && s->proto == AppProto::kHttp) {
       http_gap(c, s, di, sink);
     } else if (dr.det == kActive || dr.det == kDnsCand) {
+      if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, di, sink);
       c.ctr.truncated++;
       dr.det = kDead;
       release(c, s, di);
@@ -282,6 +284,7 @@ void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
   for (int d = 0; d < 2; d++) {
     Dir& dr = s->dir[d];
     if (dr.det == kActive && s->proto == AppProto::kHttp) http_finish(c, s, d, sink);
+    if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, d, sink);
     release(c, s, d);
     if (dr.det == kProbing && dr.probe_n) {
       // Fewer bytes than a decision needs, and nothing more will come.

@@ -1,5 +1,6 @@
 // Application-layer parsers: protocol detection by content, HTTP/1.x, DNS
-// (UDP and TCP), TLS ClientHello/ServerHello with JA3/JA3S. Parsers are
+// (UDP and TCP), TLS ClientHello/ServerHello with JA3/JA3S and the server's
+// certificate chain (TLS <= 1.2). Parsers are
 // incremental: TCP data arrives in order but split anywhere.
 //
 // Threads: a worker's own AppCtx and AppStates only. No allocation after
@@ -43,12 +44,21 @@ struct AppMeta {
   // tls
   char tls_sni[256], tls_version[16];
   char ja3_hash[33], ja3_string[512], ja3s_hash[33], ja3s_string[256];
+  char ja4[37];               // JA4 of the ClientHello, "t13d1516h2_8daaf6152771_b186095e22b6"
+  // The server's leaf certificate (TLS <= 1.2), as Suricata's EVE prints it.
+  char tls_subject[384], tls_issuerdn[256];
+  char tls_serial[64];        // "0A:E1:..." (first 21 bytes of the serial)
+  char tls_fingerprint[60];   // SHA-1 of the DER, "4a:a3:..."
+  char tls_notbefore[20], tls_notafter[20];  // "2016-08-22T00:00:00"
 };
 
 struct AppCounters {
   uint64_t detected[5];          // by AppProto
   uint64_t http_requests, http_responses, dns_queries, dns_answers, tls_client_hellos, tls_server_hellos;
   uint64_t parse_errors, tx_pool_empty, truncated;
+  // Server Certificate messages parsed; cut at the transaction buffer (only
+  // the certificates that fit inspected); leaf certificates not readable.
+  uint64_t tls_certificates, tls_cert_truncated, tls_cert_errors;
   // Bodies decoded; cut at the decompression limit; corrupt (the rest passed
   // raw); not decoded because every decoder was in use.
   uint64_t http_decompressed, http_decompress_cut, http_decompress_errors, http_decompress_pool_empty;

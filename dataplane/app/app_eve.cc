@@ -97,9 +97,15 @@ void format_app_json(const AppMeta& m, std::string& out) {
     }
     case rules::AppProto::kTls: {
       out += "\"tls\":{";
-      Obj o{out};
+      Obj o{out};  // Suricata's order
+      o.str("subject", m.tls_subject);
+      o.str("issuerdn", m.tls_issuerdn);
+      o.str("serial", m.tls_serial);
+      o.str("fingerprint", m.tls_fingerprint);
       o.str("sni", m.tls_sni);
       o.str("version", m.tls_version);
+      o.str("notbefore", m.tls_notbefore);
+      o.str("notafter", m.tls_notafter);
       if (m.ja3_hash[0]) {
         o.key("ja3");
         out += '{';
@@ -108,6 +114,7 @@ void format_app_json(const AppMeta& m, std::string& out) {
         j.str("string", m.ja3_string);
         out += '}';
       }
+      o.str("ja4", m.ja4);
       if (m.ja3s_hash[0]) {
         o.key("ja3s");
         out += '{';

@@ -66,6 +66,8 @@ struct DnsTcpDir {
 
 struct TlsDir {
   uint8_t hdr[5], hdr_n, rec_type, done;
+  uint8_t hello;         // ServerHello (<= TLS 1.2) parsed; its on_tx waits for the Certificate
+  uint16_t ver;          // negotiated version of that ServerHello (tls.version)
   uint16_t rec_left;     // payload bytes left in the current record
   uint32_t hs_stored, hs_seen, hs_need;  // hs_need: 0 until the 4-byte header is in
 };
@@ -103,6 +105,7 @@ struct AppCtx::Impl {
   // JA3 strings): sized for the worst case of one message, reset per on_tx.
   std::unique_ptr<uint8_t[]> scratch;
   uint32_t scratch_size = 0, scratch_used = 0;
+  uint64_t now_ns = 0;  // time of the data being parsed (certificate validity)
   // Body decoders (gzip/deflate): fixed slots, each a zlib stream and the
   // arena zlib allocates from; taken per compressed body, never per packet.
   std::unique_ptr<uint8_t[]> dec_mem;
@@ -160,6 +163,15 @@ uint32_t decomp_feed(AppCtx& c, HttpDir& h, const uint8_t* p, uint32_t n, uint8_
 void decomp_release(AppCtx& c, HttpDir& h);
 
 void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+// The direction ends (flow end or a gap): a ServerHello still waiting for its
+// Certificate is handed on alone.
+void tls_flush(AppCtx& c, AppState* s, int d, AppSink& sink);
+
+// JA4 of a ClientHello (app_ja4.cc): its version field, cipher list bytes and
+// extensions block content (already validated); 36 characters + NUL, or ""
+// when out of scratch.
+void ja4_string(AppCtx::Impl& m, uint16_t ver, const uint8_t* cs, uint32_t cs_len, const uint8_t* ext,
+                uint32_t ext_n, char out[37]);
 
 // MD5 of n bytes as 32 lowercase hex digits + NUL.
 void md5_hex(const void* data, size_t n, char out[33]);

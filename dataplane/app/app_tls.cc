@@ -1,8 +1,11 @@
-// TLS: record layer framing, reassembly of the first handshake message of
-// each direction (across records and segments, bounded by the transaction
-// buffer), ClientHello -> SNI + JA3, ServerHello -> JA3S + negotiated version.
-// After its hello a direction is ignored (the rest is encrypted or
-// certificates we do not inspect).
+// TLS: record layer framing, reassembly of handshake messages (across
+// records and segments, bounded by the transaction buffer: header_limit +
+// the larger body limit, 16 KiB by default), ClientHello -> SNI + JA3,
+// ServerHello -> JA3S + negotiated version, and up to TLS 1.2 the server's
+// Certificate message -> leaf subject, issuer, serial, SHA-1, validity and
+// every certificate of the chain (tls.certs). A chain longer than the buffer
+// is inspected up to the last certificate that fits (counted). After that a
+// direction is ignored (the rest is encrypted or of no interest here).
 //
 // JA3 = "SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats",
 // decimal values joined by '-', GREASE values (0x?a?a with equal bytes)
@@ -13,6 +16,7 @@
 #include <algorithm>
 
 #include "dataplane/app/app_internal.h"
+#include "dataplane/app/app_x509.h"
 
 namespace spectre {
 namespace app {
@@ -146,11 +150,13 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   if (!hello_start(m, r, n, ver, j)) return false;
   uint32_t cs_len = r.u16();
   if (r.bad || cs_len > n - r.i) return false;
-  join_u16(j, b + r.i, cs_len);
+  const uint8_t* cs = b + r.i;
+  join_u16(j, cs, cs_len);
   r.skip(cs_len);
   r.skip(r.u8());  // compression methods
   if (r.bad) return false;
   j.ch(',');
+  const uint32_t ext_at = r.i;  // the extensions block (length, then the list), if any
   const uint8_t* sni = nullptr;
   uint32_t sni_len = 0;
   const uint8_t* groups = nullptr;
@@ -191,6 +197,8 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   }
   AppMeta& meta = s->meta;
   meta.proto = AppProto::kTls;
+  const uint32_t ext_n = ext_at + 2 <= n ? rd16(b + ext_at) : 0;  // validated by extensions()
+  ja4_string(m, ver, cs, cs_len, b + ext_at + 2, ext_n, meta.ja4);
   md5_hex(j.p, j.n, meta.ja3_hash);
   copy_str(meta.ja3_string, j.p, j.n);
   meta.tls_sni[0] = 0;
@@ -208,13 +216,33 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   if (!meta.tls_version[0]) copy_str(meta.tls_version, "UNDETERMINED", 12);
   bs.set(rules::kJa3Hash, reinterpret_cast<const uint8_t*>(meta.ja3_hash), 32);
   bs.set(rules::kJa3String, reinterpret_cast<const uint8_t*>(j.p), j.n);
+  if (meta.ja4[0]) bs.set(rules::kJa4Hash, reinterpret_cast<const uint8_t*>(meta.ja4), 36);
+  if (uint8_t* v = m.alloc(2)) {  // tls.version to the server: the hello's version
+    v[0] = uint8_t(ver >> 8), v[1] = uint8_t(ver);
+    bs.set(rules::kTlsVersionNum, v, 2);
+  }
   c.ctr.tls_client_hellos++;
   sink.on_tx(true, bs, meta);
   return true;
 }
 
-bool server_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
+// Buffers of the server's transaction from meta (JA3S, tls.version).
+void server_bufs(AppCtx& c, AppState* s, const TlsDir& t, BufferSet& bs) {
+  AppMeta& meta = s->meta;
+  bs.set(rules::kJa3sHash, reinterpret_cast<const uint8_t*>(meta.ja3s_hash), 32);
+  bs.set(rules::kJa3sString, reinterpret_cast<const uint8_t*>(meta.ja3s_string), strlen(meta.ja3s_string));
+  if (uint8_t* v = c.impl->alloc(2)) {
+    v[0] = uint8_t(t.ver >> 8), v[1] = uint8_t(t.ver);
+    bs.set(rules::kTlsVersionNum, v, 2);
+  }
+}
+
+// A ServerHello. Up to TLS 1.2 its transaction waits for the Certificate
+// (t.hello), so the tls event and the rules see both, as in Suricata; TLS 1.3
+// certificates are encrypted, so it is handed on at once.
+bool server_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, AppSink& sink) {
   AppCtx::Impl& m = *c.impl;
+  TlsDir& t = s->dir[d].u.tls;
   Rd r{b, n};
   uint16_t ver;
   Out j{};
@@ -234,12 +262,99 @@ bool server_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
   md5_hex(j.p, j.n, meta.ja3s_hash);
   copy_str(meta.ja3s_string, j.p, j.n);
   version_name(negotiated, meta.tls_version);
-  BufferSet bs;
-  bs.set(rules::kJa3sHash, reinterpret_cast<const uint8_t*>(meta.ja3s_hash), 32);
-  bs.set(rules::kJa3sString, reinterpret_cast<const uint8_t*>(j.p), j.n);
+  t.ver = negotiated;
   c.ctr.tls_server_hellos++;
+  if (negotiated <= 0x0303 && j.n < sizeof meta.ja3s_string) {
+    t.hello = 1;
+    return true;
+  }
+  BufferSet bs;
+  server_bufs(c, s, t, bs);
+  bs.set(rules::kJa3sString, reinterpret_cast<const uint8_t*>(j.p), j.n);  // whole string
   sink.on_tx(false, bs, meta);
   return true;
+}
+
+// Leaf certificate -> meta and buffers (strings in scratch). False when its
+// DER is not readable.
+bool leaf_cert(AppCtx& c, AppState* s, const uint8_t* der, uint32_t n, BufferSet& bs) {
+  X509Info x;
+  if (!x509_parse(der, n, x)) return false;
+  AppCtx::Impl& m = *c.impl;
+  AppMeta& meta = s->meta;
+  // A Name of k bytes prints in at most 4k + 16 characters (hex values: 2 per
+  // byte; "OID(...)" under 4 per OID byte); capped at the scratch we take.
+  auto dn = [&](const uint8_t* p, uint32_t k, rules::Buf b, char* out, size_t cap) {
+    uint32_t room = 4 * k + 16;
+    char* w = reinterpret_cast<char*>(m.alloc(room));
+    int32_t len = w ? x509_dn_string(p, k, w, room) : -1;
+    if (len < 0) return false;
+    copy_str(out, cap, w, uint32_t(len));
+    bs.set(b, reinterpret_cast<const uint8_t*>(w), uint32_t(len));
+    return true;
+  };
+  if (!dn(x.subject, x.subject_len, rules::kTlsCertSubject, meta.tls_subject, sizeof meta.tls_subject) ||
+      !dn(x.issuer, x.issuer_len, rules::kTlsCertIssuer, meta.tls_issuerdn, sizeof meta.tls_issuerdn))
+    return false;
+  uint32_t room = 3 * x.serial_len;
+  if (char* w = reinterpret_cast<char*>(m.alloc(room))) {
+    uint32_t len = hex_colon(x.serial, x.serial_len, true, w, room);
+    copy_str(meta.tls_serial, w, len);
+    bs.set(rules::kTlsCertSerial, reinterpret_cast<const uint8_t*>(w), len);
+  }
+  uint8_t h[20];
+  sha1(der, n, h);
+  uint32_t fl = hex_colon(h, 20, false, meta.tls_fingerprint, sizeof meta.tls_fingerprint - 1);
+  meta.tls_fingerprint[fl] = 0;
+  bs.set(rules::kTlsCertFingerprint, reinterpret_cast<const uint8_t*>(meta.tls_fingerprint), fl);
+  x509_time_iso(x.not_before, meta.tls_notbefore);
+  x509_time_iso(x.not_after, meta.tls_notafter);
+  if (char* w = reinterpret_cast<char*>(m.alloc(30))) {  // 'V'/'E' + 2 x 14 digits (+ NUL)
+    w[0] = x.not_after < int64_t(m.now_ns / 1000000000ull) ? 'E' : 'V';
+    x509_time_digits(x.not_before, w + 1);
+    x509_time_digits(x.not_after, w + 15);
+    bs.set(rules::kTlsCertTimes, reinterpret_cast<const uint8_t*>(w), 29);
+  }
+  return true;
+}
+
+// The server's Certificate message body (n bytes stored; `trunc`: the message
+// was longer than the transaction buffer). Every certificate that is whole
+// in the stored bytes goes to tls.certs; the first (the server's own) to the
+// cert_* buffers and the meta. Emits the waiting ServerHello's transaction.
+void certificate(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, bool trunc, AppSink& sink) {
+  constexpr uint32_t kMaxCerts = 16;  // chains are 2-4 long; more are not inspected
+  TlsDir& t = s->dir[d].u.tls;
+  AppMeta& meta = s->meta;
+  meta.tls_subject[0] = meta.tls_issuerdn[0] = meta.tls_serial[0] = meta.tls_fingerprint[0] = 0;
+  meta.tls_notbefore[0] = meta.tls_notafter[0] = 0;
+  BufferSet::Part parts[kMaxCerts];
+  uint32_t np = 0;
+  Rd r{b, n};
+  uint32_t list = r.u24();
+  uint32_t end = r.bad ? 0 : std::min(n, 3 + list);
+  bool cut = trunc;
+  while (!r.bad && r.i + 3 <= end && np < kMaxCerts) {
+    uint32_t len = r.u24();
+    if (len > end - r.i) {
+      cut = true;
+      break;
+    }
+    parts[np++] = {b + r.i, len};
+    r.i += len;
+  }
+  c.ctr.tls_certificates++;
+  if (cut) c.ctr.tls_cert_truncated++;
+  BufferSet bs;
+  server_bufs(c, s, t, bs);
+  if (np) {
+    if (!leaf_cert(c, s, parts[0].data, parts[0].len, bs)) c.ctr.tls_cert_errors++;
+    bs.set_multi(rules::kTlsCerts, parts, np);
+  } else if (!cut) {
+    c.ctr.tls_cert_errors++;
+  }
+  t.hello = 0;
+  sink.on_tx(false, bs, meta);
 }
 
 // A complete handshake message (type, 3-byte length, body) in st.
@@ -249,14 +364,19 @@ void handshake(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t n, boo
   uint8_t type = st[0];
   if (type == 0) return;  // HelloRequest: wait for the next message
   t.done = 1;
+  if (t.hello) {  // the message after a ServerHello: the Certificate, if any
+    if (type == 11) certificate(c, s, d, st + 4, n - 4, trunc, sink);
+    else tls_flush(c, s, d, sink);
+    return;
+  }
   if (type != 1 && type != 2) return;
   if (trunc) {
     c.ctr.truncated++;
     return;
   }
-  bool ok = type == 1 ? client_hello(c, s, st + 4, n - 4, sink)
-                      : server_hello(c, s, st + 4, n - 4, sink);
+  bool ok = type == 1 ? client_hello(c, s, st + 4, n - 4, sink) : server_hello(c, s, d, st + 4, n - 4, sink);
   if (!ok) c.ctr.parse_errors++;
+  if (ok && t.hello) t.done = 0;  // read on to the Certificate
 }
 
 }  // namespace
@@ -280,6 +400,11 @@ void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
       if (t.rec_left == 0) t.hdr_n = 0;
       continue;
     }
+    if (t.hello && t.rec_type != 22) {  // ChangeCipherSpec, alert, data: no Certificate follows
+      tls_flush(c, s, d, sink);
+      t.done = 1;
+      break;
+    }
     uint32_t k = std::min<uint32_t>(n, t.rec_left);
     if (t.rec_type == 22) {
       // Handshake bytes: accumulate the first message.
@@ -289,7 +414,7 @@ void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
         if (t.hs_seen == 0) acquire(c, s, d);
         uint32_t cap = 0;
         uint8_t* st = storage(c, s, d, &cap);
-        if (st == s->fallback[d]) cap = 0;  // a hello does not fit 256 bytes: meta lost
+        if (st == s->fallback[d]) cap = 0;  // a hello or certificate does not fit 256 bytes: meta lost
         uint32_t want = t.hs_need ? t.hs_need - t.hs_seen : 4 - t.hs_seen;
         uint32_t w = std::min(left, want);
         if (t.hs_stored < cap) {
@@ -303,6 +428,7 @@ void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
         if (!t.hs_need) {
           if (t.hs_seen < 4) continue;
           if (t.hs_stored < 4) {  // no storage: cannot read the type
+            tls_flush(c, s, d, sink);
             release(c, s, d);
             t.done = 1;
             break;
@@ -322,6 +448,15 @@ void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
     if (!t.rec_left) t.hdr_n = 0;
   }
   if (t.done) release(c, s, d);
+}
+
+void tls_flush(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  TlsDir& t = s->dir[d].u.tls;
+  if (!t.hello) return;
+  t.hello = 0;
+  BufferSet bs;
+  server_bufs(c, s, t, bs);
+  sink.on_tx(false, bs, s->meta);
 }
 
 }  // namespace app

@@ -94,11 +94,13 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                     "\"dns_answers\":{},\"tls_client_hellos\":{},\"tls_server_hellos\":{}}},"
                     "\"parse_errors\":{},\"tx_pool_empty\":{},\"truncated\":{},\"eve_events\":{},"
                     "\"http_decompressed\":{},\"http_decompress_cut\":{},\"http_decompress_errors\":{},"
-                    "\"http_decompress_pool_empty\":{}}}",
+                    "\"http_decompress_pool_empty\":{},\"tls_certificates\":{},\"tls_cert_truncated\":{},"
+                    "\"tls_cert_errors\":{}}}",
                  a.detected[1], a.detected[2], a.detected[3], a.detected[4], a.http_requests,
                  a.http_responses, a.dns_queries, a.dns_answers, a.tls_client_hellos, a.tls_server_hellos,
                  a.parse_errors, a.tx_pool_empty, a.truncated, t.insp.app_events, a.http_decompressed,
-                 a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty);
+                 a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty,
+                 a.tls_certificates, a.tls_cert_truncated, a.tls_cert_errors);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"

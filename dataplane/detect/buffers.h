@@ -18,6 +18,23 @@ struct BufferSet {
     mask |= uint64_t(1) << b;
   }
   bool has(rules::Buf b) const { return mask & (uint64_t(1) << b); }
+
+  // At most one multi-buffer (Suricata's tls.certs): the instances of buffer
+  // `multi_buf`, data[multi_buf] being the first. A rule's items on it match
+  // when one instance satisfies them all.
+  struct Part {
+    const uint8_t* data;
+    uint32_t len;
+  };
+  const Part* multi = nullptr;
+  uint32_t multi_n = 0;
+  rules::Buf multi_buf = rules::kPayload;
+  void set_multi(rules::Buf b, const Part* parts, uint32_t n) {
+    multi = parts;
+    multi_n = n;
+    multi_buf = b;
+    if (n) set(b, parts[0].data, parts[0].len);
+  }
 };
 
 }  // namespace spectre

@@ -542,6 +542,21 @@ struct ChainRun {
   }
 };
 
+// One chain (the items of one buffer) over d[0..n); `stream`: a stream chunk
+// whose new bytes start at p.stream_new_from.
+bool chain_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const Chain& chain,
+                   const DetectPacket& p, bool stream, const uint8_t* d, uint32_t n) {
+  static const uint8_t kEmpty[1] = {0};
+  if (!d) d = kEmpty, n = 0;
+  if (chain.xform && !apply_xform(rs.xforms[chain.xform - 1], ws, d, n)) c.ctr.xform_cut++;
+  ws.steps = 0;
+  ChainRun run{c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n};
+  if (stream) run.base = -int64_t(p.stream_new_from);
+  int r = run.run(0, uint32_t(-run.base));  // a leading relative item counts from the anchor too
+  if (run.limit_hit) c.ctr.recursion_limit++;
+  return r == 1;
+}
+
 // Full evaluation of rule i. bufs == nullptr: payload call with (data, len).
 bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint32_t i, const DetectPacket& p,
                   const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize) {
@@ -554,21 +569,20 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
   if ((rs.hdr[i].flags & kHdrFlowbitChecks) && !flowbit_checks_ok(rs, rc, p.flow)) return false;
   for (uint32_t ch = rc.chain_begin; ch < rc.chain_begin + rc.chain_count; ch++) {
     const Chain& chain = rs.chains[ch];
+    if (bufs && bufs->multi_n > 1 && chain.buf == bufs->multi_buf) {  // any one instance
+      bool any = false;
+      for (uint32_t k = 0; k < bufs->multi_n && !any; k++)
+        any = chain_matches(c, rs, ws, chain, p, false, bufs->multi[k].data, bufs->multi[k].len);
+      if (!any) return false;
+      continue;
+    }
     const uint8_t* d = data;
     uint32_t n = len;
     if (bufs) {
       d = bufs->data[chain.buf];
       n = bufs->len[chain.buf];
     }
-    static const uint8_t kEmpty[1] = {0};
-    if (!d) d = kEmpty, n = 0;
-    if (chain.xform && !apply_xform(rs.xforms[chain.xform - 1], ws, d, n)) c.ctr.xform_cut++;
-    ws.steps = 0;
-    ChainRun run{c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n};
-    if (!bufs) run.base = -int64_t(p.stream_new_from);
-    int r = run.run(0, uint32_t(-run.base));  // a leading relative item counts from the anchor too
-    if (run.limit_hit) c.ctr.recursion_limit++;
-    if (r != 1) return false;
+    if (!chain_matches(c, rs, ws, chain, p, !bufs, d, n)) return false;
   }
   return true;
 }
@@ -769,7 +783,12 @@ void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, 
     int b = __builtin_ctzll(m);
     if (b >= rules::kBufCount) break;
     int32_t g = rs.app_group[b][dir];
-    if (g >= 0 && bufs.data[b]) scan_group(c, ws, rs.groups[g], bufs.data[b], bufs.len[b]);
+    if (g < 0 || !bufs.data[b]) continue;
+    if (b == bufs.multi_buf && bufs.multi_n > 1) {
+      for (uint32_t k = 0; k < bufs.multi_n; k++) scan_group(c, ws, rs.groups[g], bufs.multi[k].data, bufs.multi[k].len);
+    } else {
+      scan_group(c, ws, rs.groups[g], bufs.data[b], bufs.len[b]);
+    }
   }
   for (uint32_t r : rs.app_always[dir]) add_cand(ws, r);
   evaluate(c, rs, ws, p, &bufs, nullptr, 0, false, sink);

@@ -163,7 +163,13 @@ void intel_app(WorkerCtx& w, Flow& f, bool to_server, const AppMeta& m, uint64_t
       report(w, *set, h, f, ts, "dns.query", &m);
       return;
     case rules::AppProto::kTls: {
-      if (!to_server) return;
+      if (!to_server) {  // the server's transaction: its certificate's SHA-1 (TLS <= 1.2)
+        if (!m.tls_fingerprint[0]) return;
+        set->match_cert_sha1(m.tls_fingerprint, ts, h);
+        c.ctr.lookups++;
+        report(w, *set, h, f, ts, "tls.fingerprint", &m);
+        return;
+      }
       if (m.tls_sni[0]) {
         set->match_domain(m.tls_sni, ts, h);
         report(w, *set, h, f, ts, "tls.sni", &m);

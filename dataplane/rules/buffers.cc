@@ -37,6 +37,8 @@ constexpr BufKw kStickyAliases[] = {
     {"dns_query", kDnsQuery},           {"tls_sni", kTlsSni},
     {"ja3_hash", kJa3Hash},             {"ja3_string", kJa3String},
     {"ja3s_hash", kJa3sHash},           {"ja3s_string", kJa3sString},
+    {"tls_cert_subject", kTlsCertSubject}, {"tls_cert_issuer", kTlsCertIssuer},
+    {"tls_cert_serial", kTlsCertSerial}, {"tls_cert_fingerprint", kTlsCertFingerprint},
 };
 
 bool close_sticky(Ctx& c) {

@@ -78,6 +78,8 @@ bool opt_bsize(Ctx& c, std::string_view v);
 bool opt_urilen(Ctx& c, std::string_view v);
 bool opt_flags(Ctx& c, std::string_view v);
 bool opt_app_proto(Ctx& c, std::string_view v);
+// TLS keywords with values (tls_opts.cc); `handled` false when `name` is none.
+bool opt_tls(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // Buffer keywords (sticky or legacy modifier); returns false with
 // st.err empty when `name` is not a buffer keyword.
 bool opt_buffer(Ctx& c, std::string_view name, bool& handled);

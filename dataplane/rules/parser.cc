@@ -276,6 +276,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||
       n == "startswith" || n == "endswith" || n == "fast_pattern" || n == "rawbytes")
     return opt_content_modifier(c, n, v, o.has_value);
+  if (!opt_tls(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
   if (!opt_buffer(c, n, handled)) return false;  // first: dotprefix may select a buffer of its own
   if (handled) {
     if (o.has_value) return unsup(st, "unsupported: " + std::string(n) + " with arguments");

@@ -58,7 +58,18 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unk
   X(kJa3Hash, "ja3.hash")                                              \
   X(kJa3String, "ja3.string")                                          \
   X(kJa3sHash, "ja3s.hash")                                            \
-  X(kJa3sString, "ja3s.string")
+  X(kJa3sString, "ja3s.string")                                       \
+  X(kTlsCertSubject, "tls.cert_subject")  /* server's leaf certificate */ \
+  X(kTlsCertIssuer, "tls.cert_issuer")                                 \
+  X(kTlsCertSerial, "tls.cert_serial")                                 \
+  X(kTlsCertFingerprint, "tls.cert_fingerprint")                       \
+  X(kTlsCerts, "tls.certs")  /* multi-buffer: each certificate's DER */ \
+  X(kJa4Hash, "ja4.hash")                                              \
+  /* Internal (no sticky keyword can name them): tls.version's 2-byte */ \
+  /* version; 'V'/'E' (valid/expired) + notBefore + notAfter as */     \
+  /* YYYYMMDDHHMMSS digits for tls_cert_* and tls.cert_not* */         \
+  X(kTlsVersionNum, "(tls.version)")                                   \
+  X(kTlsCertTimes, "(tls.cert_times)")
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,

@@ -149,6 +149,10 @@ TEST(AppTls, RealHellosMatchNdpi) {
   auto ech = run_tcp(ctx, {{true, bytes(kEchClientHello, sizeof(kEchClientHello))}}, {}, 47460, 443);
   ASSERT_EQ(ech.size(), 1u);
   EXPECT_EQ(ech[0].get(kJa3Hash), "6820f114cf3b0809ffdcb30cb277848a");
+  // JA4: nDPI's values in the same .out files. nDPI prints the ALPN part of
+  // "http/1.1" as "ht"; JA4's spec (first and last character) gives "h1".
+  EXPECT_EQ(ech[0].get(kJa4Hash), "t13d1516h2_8daaf6152771_02713d6af862");
+  EXPECT_EQ(txs[0].get(kJa4Hash), "t12d1612h1_94fc43e2fc61_c9eaec7dbab4");
   EXPECT_EQ(md5_ref(ech[0].get(kJa3String)), "6820f114cf3b0809ffdcb30cb277848a");
 }
 

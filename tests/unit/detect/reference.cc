@@ -497,23 +497,31 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
           st.re.push_back(r.re[i]);
         }
       if (st.it.empty()) continue;
-      static const uint8_t zero[1] = {0};
-      std::string tx;
-      st.d = bufs.data[b] ? bufs.data[b] : zero;
-      st.n = bufs.data[b] ? bufs.len[b] : 0;
-      if (xf) {
-        tx = transform(ru.xforms[xf - 1], std::string(reinterpret_cast<const char*>(st.d), st.n));
-        st.d = reinterpret_cast<const uint8_t*>(tx.data());
-        st.n = uint32_t(tx.size());
+      // A multi-buffer matches when one of its instances does.
+      const bool multi = b == bufs.multi_buf && bufs.multi_n > 1;
+      const uint32_t inst = multi ? bufs.multi_n : 1;
+      bool any = false;
+      for (uint32_t k = 0; k < inst && !any; k++) {
+        static const uint8_t zero[1] = {0};
+        std::string tx;
+        const uint8_t* d = multi ? bufs.multi[k].data : bufs.data[b];
+        st.d = d ? d : zero;
+        st.n = d ? (multi ? bufs.multi[k].len : bufs.len[b]) : 0;
+        if (xf) {
+          tx = transform(ru.xforms[xf - 1], std::string(reinterpret_cast<const char*>(st.d), st.n));
+          st.d = reinterpret_cast<const uint8_t*>(tx.data());
+          st.n = uint32_t(tx.size());
+        }
+        st.md = md;
+        st.anchor = mode == 2 && b == rules::kPayload ? p.stream_new_from : 0;
+        any = st.from(0, st.anchor);
+        // Stream window: a match within the old tail alone was reported before.
+        if (any && st.anchor) {
+          st.n = uint32_t(st.anchor);
+          any = !st.from(0, st.anchor);
+        }
       }
-      st.md = md;
-      if (mode == 2 && b == rules::kPayload) st.anchor = p.stream_new_from;
-      items_ok = st.from(0, st.anchor);
-      // Stream window: a match within the old tail alone was reported before.
-      if (items_ok && st.anchor) {
-        st.n = uint32_t(st.anchor);
-        items_ok = !st.from(0, st.anchor);
-      }
+      items_ok = any;
     }
     if (!items_ok) continue;
     // matched: actions

@@ -149,7 +149,7 @@ TEST(RulesOptions, UnsupportedKeywords) {
   for (const char* kw : {"byte_extract:4,0,x", "byte_math:bytes 1,offset 0,oper +,rvalue 1,result x",
                          "ttl:1",
                          "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
-                         "tls.cert_subject", "http2.header", "filestore", "lua:x.lua", "tls.certs"}) {
+                         "ssh.software", "http2.header", "filestore", "lua:x.lua", "tls.store"}) {
     Parsed p = opts(std::string(kw) + ";");
     std::string name(kw);
     name = name.substr(0, name.find(':'));
@@ -323,5 +323,35 @@ TEST(RulesIssue12, ByteKeywordsParse) {
   EXPECT_UNSUPPORTED(opts("byte_extract:2,0,len; content:\"x\"; distance:len;"), "byte_extract");
 }
 
+}  // namespace
+}  // namespace spectre::rules::test
+
+namespace spectre::rules::test {
+namespace {
+// TLS value keywords (Suricata's tls-keywords page) become items on TLS buffers.
+TEST(RulesOptions, TlsValueKeywords) {
+  Parsed p = opts("tls.version:1.2; tls_cert_expired; tls.cert_notafter:2015<>2017-06; tls.cert_notbefore:<2016-01-02T03:04:05;", "tls");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 5u);
+  EXPECT_EQ(p.rule.items[0].buf, kTlsVersionNum);
+  EXPECT_EQ(p.rule.items[0].content.bytes, std::string("\x03\x03", 2));
+  EXPECT_EQ(p.rule.items[1].content.bytes, "E");
+  EXPECT_EQ(p.rule.items[2].byte.value, 20150101000000ull);
+  EXPECT_EQ(p.rule.items[2].byte.op, ByteOp::Op::kGt);
+  EXPECT_EQ(p.rule.items[2].byte.offset, 15);
+  EXPECT_EQ(p.rule.items[3].byte.value, 20170601000000ull);
+  EXPECT_EQ(p.rule.items[4].byte.value, 20160102030405ull);
+  EXPECT_EQ(p.rule.items[4].byte.offset, 1);
+  EXPECT_EQ(opts("tls.version:0x7f12;", "tls").rule.items[0].content.bytes, std::string("\x7f\x12", 2));
+  Parsed l = opts("tls.issuerdn:!\"CN=Google-Internet-Authority\"; tls_cert_subject; content:\"x\";", "tls");
+  EXPECT_PARSE_OK(l);
+  ASSERT_EQ(l.rule.items.size(), 2u);
+  EXPECT_TRUE(l.rule.items[0].content.negated);
+  EXPECT_EQ(l.rule.items[0].buf, kTlsCertIssuer);
+  EXPECT_EQ(l.rule.items[1].buf, kTlsCertSubject);
+  EXPECT_SYNTAX_ERROR(opts("tls.version:2.0;", "tls"), "tls.version");
+  EXPECT_SYNTAX_ERROR(opts("tls.cert_notafter:>2015-13;", "tls"), "bad date");
+  EXPECT_SYNTAX_ERROR(opts("tls_cert_valid:1;", "tls"), "takes no value");
+}
 }  // namespace
 }  // namespace spectre::rules::test

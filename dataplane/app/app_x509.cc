@@ -1,0 +1,407 @@
+// X.509 DER reader (see app_x509.h) and SHA-1. Every read is bounds-checked
+// against its enclosing TLV; the reader never trusts a length it has not
+// compared with the bytes left. A certificate of a few KB costs ~10 us for
+// the SHA-1 and well under that for the walk.
+#include "dataplane/app/app_x509.h"
+
+#include <cstring>
+
+namespace spectre::app {
+
+namespace {
+
+// One TLV: tag byte, content view. Only single-byte tags and definite lengths
+// of at most 4 length bytes (DER).
+struct Tlv {
+  uint8_t tag = 0;
+  const uint8_t* v = nullptr;
+  uint32_t n = 0;
+};
+
+// Reads the TLV at p[*i] within n bytes; advances *i past it.
+bool tlv(const uint8_t* p, uint32_t n, uint32_t* i, Tlv& t) {
+  uint32_t k = *i;
+  if (n - k < 2) return false;
+  t.tag = p[k++];
+  if ((t.tag & 0x1f) == 0x1f) return false;  // high tag numbers: not in certificates
+  uint32_t len = p[k++];
+  if (len & 0x80) {
+    uint32_t nb = len & 0x7f;
+    if (nb == 0 || nb > 4 || n - k < nb) return false;  // indefinite or huge
+    len = 0;
+    for (uint32_t j = 0; j < nb; j++) len = len << 8 | p[k++];
+  }
+  if (len > n - k) return false;
+  t.v = p + k;
+  t.n = len;
+  *i = k + len;
+  return true;
+}
+
+bool expect(const uint8_t* p, uint32_t n, uint32_t* i, uint8_t tag, Tlv& t) {
+  return tlv(p, n, i, t) && t.tag == tag;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = unsigned(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + int64_t(doe) - 719468;
+}
+
+bool digits(const uint8_t* p, int k, int* out) {
+  int v = 0;
+  for (int j = 0; j < k; j++) {
+    if (p[j] < '0' || p[j] > '9') return false;
+    v = v * 10 + (p[j] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// UTCTime (YYMMDDHHMM[SS]Z, YY < 50 is 20YY) or GeneralizedTime
+// (YYYYMMDDHHMM[SS][.fff]Z). Offsets other than Z are not accepted.
+bool x509_time(const Tlv& t, int64_t* out) {
+  const uint8_t* p = t.v;
+  uint32_t n = t.n;
+  int y, mo, d, h, mi, s = 0;
+  uint32_t k;
+  if (t.tag == 0x17) {
+    if (n < 11 || !digits(p, 2, &y)) return false;
+    y += y < 50 ? 2000 : 1900;
+    k = 2;
+  } else if (t.tag == 0x18) {
+    if (n < 13 || !digits(p, 4, &y)) return false;
+    k = 4;
+  } else {
+    return false;
+  }
+  if (!digits(p + k, 2, &mo) || !digits(p + k + 2, 2, &d) || !digits(p + k + 4, 2, &h) ||
+      !digits(p + k + 6, 2, &mi))
+    return false;
+  k += 8;
+  if (n - k >= 3 && digits(p + k, 2, &s)) k += 2;
+  if (k < n && p[k] == '.') {
+    for (k++; k < n && p[k] >= '0' && p[k] <= '9'; k++) {}
+  }
+  if (k + 1 != n || p[k] != 'Z') return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+  *out = days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + s;
+  return true;
+}
+
+// String builder that stops at cap.
+struct W {
+  char* o;
+  uint32_t cap, n = 0;
+  void ch(char c) {
+    if (n < cap) o[n++] = c;
+  }
+  void str(const char* s) {
+    while (*s) ch(*s++);
+  }
+  void bytes(const uint8_t* p, uint32_t k) {
+    for (uint32_t j = 0; j < k; j++) ch(char(p[j]));
+  }
+  void num(uint64_t v) {
+    char t[24];
+    int k = 0;
+    do t[k++] = char('0' + v % 10), v /= 10; while (v);
+    while (k) ch(t[--k]);
+  }
+};
+
+struct OidName {
+  const char* der;  // content bytes of the OID
+  uint8_t len;
+  const char* name;
+};
+// Suricata (x509-parser) abbreviations, then a few common attribute names.
+const OidName kOids[] = {
+    {"\x55\x04\x03", 3, "CN"},
+    {"\x55\x04\x06", 3, "C"},
+    {"\x55\x04\x07", 3, "L"},
+    {"\x55\x04\x08", 3, "ST"},
+    {"\x55\x04\x0a", 3, "O"},
+    {"\x55\x04\x0b", 3, "OU"},
+    {"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x19", 10, "DC"},
+    {"\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01", 9, "Email"},
+    {"\x55\x04\x04", 3, "surname"},
+    {"\x55\x04\x05", 3, "serialNumber"},
+    {"\x55\x04\x09", 3, "streetAddress"},
+    {"\x55\x04\x0c", 3, "title"},
+    {"\x55\x04\x0f", 3, "businessCategory"},
+    {"\x55\x04\x11", 3, "postalCode"},
+    {"\x55\x04\x2a", 3, "givenName"},
+};
+
+// OID content -> dotted text; false when malformed.
+bool oid_dotted(const uint8_t* p, uint32_t n, W& w) {
+  if (n == 0) return false;
+  uint64_t v = 0;
+  bool first = true;
+  for (uint32_t j = 0; j < n; j++) {
+    if (v >> 56) return false;  // component too large
+    v = v << 7 | (p[j] & 0x7f);
+    if (p[j] & 0x80) {
+      if (j + 1 == n) return false;  // ends inside a component
+      continue;
+    }
+    if (first) {
+      uint64_t a = v < 40 ? 0 : v < 80 ? 1 : 2;
+      w.num(a);
+      w.ch('.');
+      w.num(v - 40 * a);
+      first = false;
+    } else {
+      w.ch('.');
+      w.num(v);
+    }
+    v = 0;
+  }
+  return true;
+}
+
+bool is_string_tag(uint8_t t) {
+  switch (t) {
+    case 0x07: case 0x0c: case 0x12: case 0x13: case 0x14: case 0x15: case 0x16: case 0x19:
+    case 0x1a: case 0x1b: case 0x1e:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// One AttributeTypeAndValue (content of its SEQUENCE).
+bool attribute(const uint8_t* p, uint32_t n, W& w) {
+  uint32_t i = 0;
+  Tlv oid, val;
+  if (!expect(p, n, &i, 0x06, oid) || !tlv(p, n, &i, val)) return false;
+  const char* name = nullptr;
+  for (const OidName& o : kOids)
+    if (o.len == oid.n && memcmp(o.der, oid.v, oid.n) == 0) name = o.name;
+  if (name) {
+    w.str(name);
+  } else {
+    w.str("OID(");
+    if (!oid_dotted(oid.v, oid.n, w)) return false;
+    w.ch(')');
+  }
+  w.ch('=');
+  if (is_string_tag(val.tag)) {
+    w.bytes(val.v, val.n);
+  } else {
+    static const char hx[] = "0123456789ABCDEF";
+    for (uint32_t j = 0; j < val.n; j++) w.ch(hx[val.v[j] >> 4]), w.ch(hx[val.v[j] & 15]);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool x509_parse(const uint8_t* p, uint32_t n, X509Info& out) {
+  uint32_t i = 0;
+  Tlv cert, tbs;
+  if (!expect(p, n, &i, 0x30, cert) || i != n) return false;
+  uint32_t j = 0;
+  if (!expect(cert.v, cert.n, &j, 0x30, tbs)) return false;
+  const uint8_t* t = tbs.v;
+  const uint32_t tn = tbs.n;
+  uint32_t k = 0;
+  Tlv f;
+  if (!tlv(t, tn, &k, f)) return false;
+  if (f.tag == 0xa0 && !tlv(t, tn, &k, f)) return false;  // [0] EXPLICIT version
+  if (f.tag != 0x02 || f.n == 0) return false;                // serialNumber
+  out.serial = f.v;
+  out.serial_len = f.n;
+  if (!expect(t, tn, &k, 0x30, f)) return false;  // signature AlgorithmIdentifier
+  if (!expect(t, tn, &k, 0x30, f)) return false;  // issuer
+  out.issuer = f.v;
+  out.issuer_len = f.n;
+  Tlv val, nb, na;
+  if (!expect(t, tn, &k, 0x30, val)) return false;  // validity
+  uint32_t m = 0;
+  if (!tlv(val.v, val.n, &m, nb) || !tlv(val.v, val.n, &m, na)) return false;
+  if (!x509_time(nb, &out.not_before) || !x509_time(na, &out.not_after)) return false;
+  if (!expect(t, tn, &k, 0x30, f)) return false;  // subject
+  out.subject = f.v;
+  out.subject_len = f.n;
+  return true;
+}
+
+int32_t x509_dn_string(const uint8_t* name, uint32_t n, char* out, uint32_t cap) {
+  W w{out, cap};
+  uint32_t i = 0;
+  bool first_rdn = true;
+  while (i < n) {
+    Tlv rdn;
+    if (!expect(name, n, &i, 0x31, rdn)) return -1;
+    if (!first_rdn) w.str(", ");
+    first_rdn = false;
+    uint32_t k = 0;
+    bool first_attr = true;
+    while (k < rdn.n) {
+      Tlv atv;
+      if (!expect(rdn.v, rdn.n, &k, 0x30, atv)) return -1;
+      if (!first_attr) w.str(" + ");
+      first_attr = false;
+      if (!attribute(atv.v, atv.n, w)) return -1;
+    }
+  }
+  return int32_t(w.n);
+}
+
+uint32_t hex_colon(const uint8_t* p, uint32_t n, bool upper, char* out, uint32_t cap) {
+  const char* hx = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  uint32_t k = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    uint32_t need = j ? 3 : 2;
+    if (cap - k < need) break;
+    if (j) out[k++] = ':';
+    out[k++] = hx[p[j] >> 4];
+    out[k++] = hx[p[j] & 15];
+  }
+  return k;
+}
+
+namespace {
+// Civil date of a day count since 1970 (inverse of days_from_civil).
+void civil_from_days(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = unsigned(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = int64_t(yoe) + era * 400 + (*m <= 2);
+}
+
+// Fields of t (clamped to years 0..9999 so the text keeps its width).
+void fields(int64_t t, int v[6]) {
+  int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  int64_t sec = t - days * 86400;
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(days, &y, &m, &d);
+  if (y < 0) y = 0;
+  if (y > 9999) y = 9999;
+  v[0] = int(y), v[1] = int(m), v[2] = int(d);
+  v[3] = int(sec / 3600), v[4] = int(sec / 60 % 60), v[5] = int(sec % 60);
+}
+
+void put(char* o, int v, int w) {
+  for (int j = w - 1; j >= 0; j--, v /= 10) o[j] = char('0' + v % 10);
+}
+}  // namespace
+
+void x509_time_iso(int64_t t, char out[20]) {
+  int v[6];
+  fields(t, v);
+  put(out, v[0], 4), out[4] = '-', put(out + 5, v[1], 2), out[7] = '-', put(out + 8, v[2], 2);
+  out[10] = 'T', put(out + 11, v[3], 2), out[13] = ':', put(out + 14, v[4], 2), out[16] = ':';
+  put(out + 17, v[5], 2);
+  out[19] = 0;
+}
+
+void x509_time_digits(int64_t t, char out[15]) {
+  int v[6];
+  fields(t, v);
+  put(out, v[0], 4), put(out + 4, v[1], 2), put(out + 6, v[2], 2);
+  put(out + 8, v[3], 2), put(out + 10, v[4], 2), put(out + 12, v[5], 2);
+  out[14] = 0;
+}
+
+namespace {
+uint32_t rol(uint32_t x, int c) { return (x << c) | (x >> (32 - c)); }
+
+void sha1_block(uint32_t h[5], const uint8_t* p) {
+  uint32_t w[80];
+  for (int i = 0; i < 16; i++)
+    w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 | p[4 * i + 3];
+  for (int i = 16; i < 80; i++) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+  for (int i = 0; i < 80; i++) {
+    uint32_t f, k;
+    if (i < 20) f = (b & c) | (~b & d), k = 0x5a827999;
+    else if (i < 40) f = b ^ c ^ d, k = 0x6ed9eba1;
+    else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8f1bbcdc;
+    else f = b ^ c ^ d, k = 0xca62c1d6;
+    uint32_t t = rol(a, 5) + f + e + k + w[i];
+    e = d, d = c, c = rol(b, 30), b = a, a = t;
+  }
+  h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+}
+}  // namespace
+
+void sha1(const void* data, size_t n, uint8_t out[20]) {
+  uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  size_t full = n / 64;
+  for (size_t i = 0; i < full; i++) sha1_block(h, p + 64 * i);
+  uint8_t tail[128] = {};
+  size_t r = n - full * 64;
+  if (r) memcpy(tail, p + full * 64, r);
+  tail[r] = 0x80;
+  size_t tl = r + 9 <= 64 ? 64 : 128;
+  uint64_t bits = uint64_t(n) * 8;
+  for (int i = 0; i < 8; i++) tail[tl - 1 - i] = uint8_t(bits >> (8 * i));
+  sha1_block(h, tail);
+  if (tl == 128) sha1_block(h, tail + 64);
+  for (int i = 0; i < 20; i++) out[i] = uint8_t(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+namespace {
+constexpr uint32_t kK256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+uint32_t ror(uint32_t x, int c) { return (x >> c) | (x << (32 - c)); }
+
+void sha256_block(uint32_t h[8], const uint8_t* p) {
+  uint32_t w[64];
+  for (int i = 0; i < 16; i++)
+    w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 | p[4 * i + 3];
+  for (int i = 16; i < 64; i++) {
+    uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+  for (int i = 0; i < 64; i++) {
+    uint32_t t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + kK256[i] + w[i];
+    uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+  }
+  h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+}
+}  // namespace
+
+void sha256(const void* data, size_t n, uint8_t out[32]) {
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  size_t full = n / 64;
+  for (size_t i = 0; i < full; i++) sha256_block(h, p + 64 * i);
+  uint8_t tail[128] = {};
+  size_t r = n - full * 64;
+  if (r) memcpy(tail, p + full * 64, r);
+  tail[r] = 0x80;
+  size_t tl = r + 9 <= 64 ? 64 : 128;
+  uint64_t bits = uint64_t(n) * 8;
+  for (int i = 0; i < 8; i++) tail[tl - 1 - i] = uint8_t(bits >> (8 * i));
+  sha256_block(h, tail);
+  if (tl == 128) sha256_block(h, tail + 64);
+  for (int i = 0; i < 32; i++) out[i] = uint8_t(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+}  // namespace spectre::app
