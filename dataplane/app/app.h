@@ -43,15 +43,36 @@ struct AppMeta {
   // tls
   char tls_sni[256], tls_version[16];
   char ja3_hash[33], ja3_string[512], ja3s_hash[33], ja3s_string[256];
+  // smtp: the envelope of the current mail transaction (helo persists)
+  char smtp_helo[128], smtp_mail_from[128];
+  char smtp_rcpt_to[4][128];      // the first recipients (smtp_rcpt_n counts all)
+  uint8_t smtp_rcpt_n = 0;
+  // email: top-level headers and attachment names of the current message
+  char email_from[128], email_to[256], email_cc[256], email_subject[160];
+  char email_attach[4][96];
+  uint8_t email_attach_n = 0;     // attachments seen (names kept for the first 4)
+  bool email_done = false;        // the message reached its end (".", BDAT LAST)
+  // ftp: the latest command and its reply
+  char ftp_command[16], ftp_command_data[128], ftp_reply[160];
+  uint16_t ftp_code = 0;          // 0: no reply yet
+  uint16_t ftp_dyn_port = 0;      // port of a PASV/EPSV reply or PORT/EPRT command
+  bool ftp_passive = false;
+  // file (SMTP attachment, ftp-data transfer) of the latest file.data tx
+  char file_name[96];
+  uint64_t file_size = 0;
+  bool file_truncated = false;
 };
 
 struct AppCounters {
-  uint64_t detected[5];          // by AppProto
+  uint64_t detected[rules::kAppProtoCount];  // by AppProto
   uint64_t http_requests, http_responses, dns_queries, dns_answers, tls_client_hellos, tls_server_hellos;
   uint64_t parse_errors, tx_pool_empty, truncated;
   // Bodies decoded; cut at the decompression limit; corrupt (the rest passed
   // raw); not decoded because every decoder was in use.
   uint64_t http_decompressed, http_decompress_cut, http_decompress_errors, http_decompress_pool_empty;
+  // SMTP mail transactions and attachments, FTP commands, ftp-data flows found
+  // through an expectation, expectations dropped because the table was full.
+  uint64_t smtp_mails, smtp_attachments, ftp_commands, ftp_data_flows, ftp_expect_full;
 };
 
 class AppSink {

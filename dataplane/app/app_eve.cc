@@ -60,6 +60,92 @@ const char* rcode_name(uint8_t r) {
   return r < sizeof(names) / sizeof(names[0]) ? names[r] : nullptr;
 }
 
+// Suricata's `smtp` and `email` objects: addresses as written, To and Cc split
+// at commas into arrays, attachment names.
+void smtp_json(const AppMeta& m, std::string& out) {
+  out += "\"smtp\":{";
+  Obj o{out};
+  o.str("helo", m.smtp_helo);
+  o.str("mail_from", m.smtp_mail_from);
+  if (m.smtp_rcpt_n) {
+    o.key("rcpt_to");
+    out += '[';
+    for (int i = 0; i < m.smtp_rcpt_n && i < 4; i++) {
+      if (i) out += ',';
+      jstr(out, m.smtp_rcpt_to[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+  if (!m.email_done && !m.email_from[0] && !m.email_attach_n) return;
+  out += ",\"email\":{";
+  Obj e{out};
+  e.str("status", m.email_done ? "PARSE_DONE" : "PARSE_ERROR");
+  e.str("from", m.email_from);
+  auto list = [&](const char* k, const char* v) {
+    if (!v[0]) return;
+    e.key(k);
+    out += '[';
+    bool first = true;
+    for (const char* p = v; *p;) {
+      while (*p == ' ' || *p == '\t') p++;
+      const char* q = p;
+      bool quoted = false;
+      while (*q && (quoted || *q != ',')) {
+        if (*q == '"') quoted = !quoted;
+        q++;
+      }
+      const char* t = q;
+      while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+      if (t > p) {
+        if (!first) out += ',';
+        first = false;
+        out += '"';
+        json_escape(out, std::string_view(p, size_t(t - p)));
+        out += '"';
+      }
+      p = *q ? q + 1 : q;
+    }
+    out += ']';
+  };
+  list("to", m.email_to);
+  list("cc", m.email_cc);
+  e.str("subject", m.email_subject);
+  if (m.email_attach_n) {
+    e.key("attachment");
+    out += '[';
+    for (int i = 0; i < m.email_attach_n && i < 4; i++) {
+      if (i) out += ',';
+      jstr(out, m.email_attach[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+}
+
+// Suricata's `ftp` object: command, command_data, completion_code and reply
+// (arrays; we keep the final code and the first line of text), dynamic_port.
+void ftp_json(const AppMeta& m, std::string& out) {
+  out += "\"ftp\":{";
+  Obj o{out};
+  o.str("command", m.ftp_command);
+  o.str("command_data", m.ftp_command_data);
+  if (m.ftp_code) {
+    o.key("completion_code");
+    out += "[\"" + std::to_string(m.ftp_code) + "\"]";
+    o.key("reply");
+    out += '[';
+    jstr(out, m.ftp_reply);
+    out += ']';
+  }
+  if (m.ftp_dyn_port) {
+    o.num("dynamic_port", m.ftp_dyn_port);
+    o.str("mode", m.ftp_passive ? "passive" : "active");
+  }
+  o.str("reply_received", m.ftp_code ? "yes" : "no");
+  out += '}';
+}
+
 }  // namespace
 
 void format_app_json(const AppMeta& m, std::string& out) {
@@ -116,6 +202,20 @@ void format_app_json(const AppMeta& m, std::string& out) {
         j.str("string", m.ja3s_string);
         out += '}';
       }
+      out += '}';
+      break;
+    }
+    case rules::AppProto::kSmtp:
+      smtp_json(m, out);
+      break;
+    case rules::AppProto::kFtp:
+      ftp_json(m, out);
+      break;
+    case rules::AppProto::kFtpData: {
+      out += "\"ftp_data\":{";
+      Obj o{out};
+      o.str("filename", m.file_name);
+      o.str("command", m.ftp_command);
       out += '}';
       break;
     }
