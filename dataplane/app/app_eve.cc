@@ -1,6 +1,7 @@
 // EVE objects of the app-layer meta (Suricata's field names). Runs in the
 // writer thread, not on the packet path.
 #include <cstdio>
+#include <cstring>
 
 #include "dataplane/app/app_internal.h"
 #include "dataplane/events/json.h"
@@ -82,8 +83,10 @@ void smtp_json(const AppMeta& m, std::string& out) {
   Obj e{out};
   e.str("status", m.email_done ? "PARSE_DONE" : "PARSE_ERROR");
   e.str("from", m.email_from);
-  auto list = [&](const char* k, const char* v) {
+  // A value cut at its field's size loses its last, partial address.
+  auto list = [&](const char* k, const char* v, size_t cap) {
     if (!v[0]) return;
+    bool cut = strlen(v) + 1 >= cap;
     e.key(k);
     out += '[';
     bool first = true;
@@ -97,6 +100,7 @@ void smtp_json(const AppMeta& m, std::string& out) {
       }
       const char* t = q;
       while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+      if (cut && !*q) break;
       if (t > p) {
         if (!first) out += ',';
         first = false;
@@ -108,8 +112,8 @@ void smtp_json(const AppMeta& m, std::string& out) {
     }
     out += ']';
   };
-  list("to", m.email_to);
-  list("cc", m.email_cc);
+  list("to", m.email_to, sizeof m.email_to);
+  list("cc", m.email_cc, sizeof m.email_cc);
   e.str("subject", m.email_subject);
   if (m.email_attach_n) {
     e.key("attachment");

@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""SMTP and FTP end to end on spectre-dp.
+
+  test_smtp_ftp.py [SPECTRE_DP]   (or $SPECTRE_DP)
+
+1. Generated captures (tests/gen/mail_ftp.py): SMTP sessions with base64 and
+   quoted-printable attachments, envelope buffers, FTP commands and a PASV
+   data connection; on every connection exactly the expected sids alert
+   (near misses must not). The same again with every payload byte in its own
+   segment. The EVE `smtp`/`email` and `ftp` events carry what the session
+   said; the data flow is `ftp-data`.
+2. nDPI's smtp.pcap and ftp.pcap (skipped when ../shared is absent): the
+   flows nDPI calls SMTP / FTP_CONTROL / FTP_DATA are `smtp` / `ftp` /
+   `ftp-data` in our flow records, and there are smtp and ftp events.
+Exit 0 all passed, 1 something failed, 77 skipped (no binary).
+"""
+import collections
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+import flowcheck  # noqa: E402
+from checks import Checks  # noqa: E402
+
+GEN = os.path.join(os.path.dirname(HERE), "gen", "mail_ftp.py")
+NDPI = os.path.join(os.path.dirname(flowcheck.ROOT), "shared", "corpora", "pcaps", "ndpi",
+                    "tests", "cfgs", "default")
+CONFIG = "behaviour: {enabled: false}\n"
+
+
+def run(binary, pcap, cfg, rules=None):
+    extra = ["-k", "none", "--no-ml"] + (["-S", rules] if rules else [])
+    return flowcheck.run_dp(binary, [pcap], workers=1, config=cfg, timeout=300, extra=extra)
+
+
+def generated(check, binary, tmp, cfg, bytewise):
+    label = "bytewise" if bytewise else "segments"
+    d = os.path.join(tmp, label)
+    subprocess.run([sys.executable, GEN, d] + (["--bytewise"] if bytewise else []), check=True,
+                   timeout=120)
+    exp = flowcheck.load_json(os.path.join(d, "expected.json"))
+    r = run(binary, os.path.join(d, "mail_ftp.pcap"), cfg, os.path.join(d, "mail_ftp.rules"))
+    if not check(r.rc == 0 and not r.bad_lines, label + ": exit 0, EVE parses", r.describe()):
+        return
+    got = collections.defaultdict(list)
+    for e in r.events:
+        if e.get("event_type") == "alert":
+            got[e.get("src_port") if e.get("src_port", 0) >= 30000 else e.get("dest_port")].append(
+                e["alert"]["signature_id"])
+    for c in exp["cases"]:
+        have = got.get(c["cport"], []) + (got.get(c["data_cport"], []) if c["data_cport"] else [])
+        check(sorted(have) == sorted(c["sids"]), "%s: %s alerts exactly %s" % (label, c["name"], c["sids"]),
+              "got %s" % sorted(have))
+    if bytewise:
+        return
+    ev = collections.defaultdict(list)
+    for e in r.events:
+        ev[e.get("event_type")].append(e)
+    smtp = [e for e in ev["smtp"] if e.get("src_port") == 30000]
+    check(len(smtp) == 1 and smtp[0].get("smtp", {}).get("helo") == "client.example.com" and
+          smtp[0].get("smtp", {}).get("rcpt_to") == ["<bob@example.net>"] and
+          smtp[0].get("email", {}).get("attachment") == ["invoice.exe"] and
+          smtp[0].get("email", {}).get("status") == "PARSE_DONE",
+          "smtp event: helo, rcpt_to, email attachment names", smtp)
+    env = [e for e in ev["smtp"] if e.get("src_port") == 30003]
+    check(env and env[0]["smtp"].get("rcpt_to") == ["<one@x.example>", "<spectre-rcpt2@x.example>"]
+          and env[0]["smtp"].get("mail_from") == "<spectre-sender@bad.example>",
+          "smtp event: mail_from and both recipients", env)
+    ftp = [e["ftp"] for e in ev["ftp"] if e.get("src_port") == 30004]
+    cmds = [f.get("command") for f in ftp if f.get("command")]
+    check(cmds == ["USER", "PASS", "SITE", "QUIT"], "ftp events: one per command", ftp)
+    check(any(f.get("command") == "SITE" and f.get("completion_code") == ["500"] for f in ftp),
+          "ftp event: completion code of the reply", ftp)
+    pasv = [e["ftp"] for e in ev["ftp"] if e.get("src_port") == 30005 and e["ftp"].get("command") == "PASV"]
+    check(pasv and pasv[0].get("dynamic_port") == 39 * 256 + 16, "ftp event: PASV dynamic port", pasv)
+    flows = {(f.get("src_port"), f.get("dest_port")): f.get("app_proto") for f in ev["flow"]}
+    check(flows.get((31005, 39 * 256 + 16)) == "ftp-data", "data connection is ftp-data", flows)
+    check(flows.get((30000, 25)) == "smtp" and flows.get((30004, 21)) == "ftp",
+          "control flows are smtp / ftp", flows)
+    alerts = [e for e in ev["alert"] if e["alert"]["signature_id"] == 9700000]
+    check(alerts and alerts[0].get("app_proto") == "smtp" and "smtp" in alerts[0],
+          "smtp alert carries app_proto and the smtp object", alerts[:1])
+
+
+# nDPI result lines: "1  TCP 10.0.0.1:1234 <-> 10.0.0.2:25 [proto: 3/SMTP]..."
+FLOW_RE = re.compile(r"^\s*\d+\s+TCP\s+(\S+):(\d+)\s+<?->?\s+(\S+):(\d+)\s+\[proto:\s*([^\]]+)\]")
+
+
+def ndpi(check, binary, cfg):
+    for name, label, ours in (("smtp.pcap", "SMTP", "smtp"), ("ftp.pcap", "FTP_CONTROL", "ftp"),
+                              ("ftp.pcap", "FTP_DATA", "ftp-data")):
+        pcap = os.path.join(NDPI, "pcap", name)
+        res = os.path.join(NDPI, "result", name + ".out")
+        if not (os.path.exists(pcap) and os.path.exists(res)):
+            print("SKIP nDPI %s: corpus absent" % name)
+            continue
+        want = set()
+        with open(res, errors="replace") as fh:
+            for line in fh:
+                m = FLOW_RE.match(line)
+                if m and m.group(5).split("/")[-1].split(".")[0] == label:
+                    want.add(frozenset([(m.group(1), int(m.group(2))), (m.group(3), int(m.group(4)))]))
+        r = run(binary, pcap, cfg)
+        if not check(r.rc == 0 and not r.bad_lines, "nDPI %s: exit 0, EVE parses" % name, r.describe()):
+            continue
+        have = {}
+        for e in r.events:
+            if e.get("event_type") == "flow" and e.get("proto") == "TCP":
+                k = frozenset([(e["src_ip"], e["src_port"]), (e["dest_ip"], e["dest_port"])])
+                have[k] = e.get("app_proto")
+        agree = [k for k in want if have.get(k) == ours]
+        check(want and len(agree) == len(want), "nDPI %s: %d/%d %s flows are %s" %
+              (name, len(agree), len(want), label, ours), {str(k): have.get(k) for k in want})
+        n_ev = sum(1 for e in r.events if e.get("event_type") == ours)
+        check(n_ev > 0 or ours == "ftp-data", "nDPI %s: %d %s events" % (name, n_ev, ours))
+
+
+def main():
+    binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1 else None)
+    if not binary:
+        print("SKIP: no spectre-dp binary")
+        return 77
+    check = Checks()
+    tmp = tempfile.mkdtemp(prefix="smtpftp-")
+    cfg = os.path.join(tmp, "spectre.yaml")
+    with open(cfg, "w") as fh:
+        fh.write(CONFIG)
+    generated(check, binary, tmp, cfg, False)
+    generated(check, binary, tmp, cfg, True)
+    ndpi(check, binary, cfg)
+    check.cleanup(tmp)
+    return check.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
