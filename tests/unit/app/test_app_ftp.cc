@@ -181,3 +181,26 @@ TEST(AppFtp, MutationFuzz) {
 
 }  // namespace
 }  // namespace spectre
+
+namespace spectre {
+namespace {
+
+using namespace apptest;
+using namespace rules;
+
+// SMB over TCP is detected (no parser): NetBIOS session header + SMB1/2/3 magic.
+TEST(AppSmb, Detection) {
+  AppCtx ctx(small_cfg());
+  AppProto p;
+  for (char magic : {'\xff', '\xfe', '\xfd'}) {
+    std::string smb = std::string("\x00\x00\x00\x45", 4) + magic + "SMB" + std::string(0x41, '\x01');
+    run_tcp(ctx, {{true, smb}}, {every_byte(smb.size())}, 40000, 445, &p);
+    EXPECT_EQ(p, AppProto::kSmb);
+  }
+  // Near miss: wrong magic.
+  run_tcp(ctx, {{true, std::string("\x00\x00\x00\x45\xfeSMX", 8) + std::string(20, 'a')}}, {}, 40000, 445, &p);
+  EXPECT_EQ(p, AppProto::kFailed);
+}
+
+}  // namespace
+}  // namespace spectre
