@@ -60,7 +60,9 @@ struct AppMeta {
   // file (SMTP attachment, ftp-data transfer) of the latest file.data tx
   char file_name[96];
   uint64_t file_size = 0;
-  bool file_truncated = false;
+  bool file_truncated = false;    // more than the body limit: file.data has the first part
+  bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
+  char file_md5[33];              // of the whole file when it was kept whole, else ""
 };
 
 struct AppCounters {
@@ -125,5 +127,7 @@ uint32_t app_decoders_size(const AppCtx& c);
 // `"tls":{...}`, no leading comma) to out; nothing for other protocols.
 // Empty fields are omitted. Not for the packet path (appends to a string).
 void format_app_json(const AppMeta& m, std::string& out);
+// Suricata's `"fileinfo":{...}` object of a file tx (meta.file_tx), no leading comma.
+void format_fileinfo_json(const AppMeta& m, std::string& out);
 
 }  // namespace spectre

@@ -228,4 +228,19 @@ void format_app_json(const AppMeta& m, std::string& out) {
   }
 }
 
+void format_fileinfo_json(const AppMeta& m, std::string& out) {
+  out += "\"fileinfo\":{";
+  Obj o{out};
+  o.key("filename");
+  jstr(out, m.file_name);
+  o.key("gaps");
+  out += "false";
+  o.str("state", "CLOSED");
+  o.str("md5", m.file_md5);
+  o.key("stored");
+  out += "false";
+  o.num("size", m.file_size);
+  out += '}';
+}
+
 }  // namespace spectre

@@ -223,17 +223,23 @@ bool ftp_data_expected(AppCtx& c, AppState* s, uint16_t port) {
 
 namespace {
 
-void data_emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
+// The kept part as file.data; `last`: the transfer is over (fileinfo logged).
+void data_emit(AppCtx& c, AppState* s, int d, AppSink& sink, bool last) {
   FtpDir& f = s->dir[d].u.ftp;
   uint32_t cap;
   uint8_t* st = storage(c, s, d, &cap);
   if (!st || f.line_over) return;  // line_over: already handed on
   f.line_over = 1;
-  s->meta.file_size = f.file_total;
-  s->meta.file_truncated = f.file_total > f.file_len;
+  AppMeta& a = s->meta;
+  a.file_size = f.file_total;
+  a.file_truncated = f.file_total > f.file_len;
+  a.file_tx = last;
+  a.file_md5[0] = 0;
+  if (last && !a.file_truncated) md5_hex(st, f.file_len, a.file_md5);
   BufferSet b;
   b.set(rules::kFileData, st, f.file_len);
-  sink.on_tx(d == 0, b, s->meta);
+  sink.on_tx(d == 0, b, a);
+  a.file_tx = false;
 }
 
 }  // namespace
@@ -250,15 +256,26 @@ void ftp_data_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, 
   uint32_t k = std::min(n, cap - std::min(cap, f.file_len));
   memcpy(st + f.file_len, p, k);
   f.file_len += k;
-  if (f.file_len >= cap) data_emit(c, s, d, sink);
+  if (f.file_len >= cap) data_emit(c, s, d, sink, false);
 }
 
 void ftp_data_finish(AppCtx& c, AppState* s, AppSink& sink) {
   for (int d = 0; d < 2; d++)
     if (s->dir[d].u.ftp.file_total) {
       FtpDir& f = s->dir[d].u.ftp;
-      if (!f.line_over) data_emit(c, s, d, sink);
-      s->meta.file_size = f.file_total;  // the whole transfer, for the log
+      if (!f.line_over) {
+        data_emit(c, s, d, sink, true);
+        continue;
+      }
+      // Inspected early (the kept part filled up): the log record of the whole transfer.
+      AppMeta& a = s->meta;
+      a.file_size = f.file_total;
+      a.file_truncated = true;
+      a.file_md5[0] = 0;
+      a.file_tx = true;
+      BufferSet none;
+      sink.on_tx(d == 0, none, a);
+      a.file_tx = false;
     }
 }
 

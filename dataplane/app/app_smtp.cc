@@ -176,10 +176,14 @@ void file_close(Ctx& x) {
   AppMeta& a = x.s->meta;
   a.file_size = m.file_total;
   a.file_truncated = m.file_total > m.file_len;
+  a.file_tx = true;
+  a.file_md5[0] = 0;
+  if (!a.file_truncated) md5_hex(x.st + kFileOff, m.file_len, a.file_md5);  // once per attachment
   BufferSet b;
   b.set(rules::kFileData, x.st + kFileOff, m.file_len);
   x.c.ctr.smtp_attachments++;
   x.sink.on_tx(true, b, a);
+  a.file_tx = false;
 }
 
 int b64v(uint8_t ch) {

@@ -149,8 +149,9 @@ struct Cursor final : AlertSink, AppSink {
     if (meta.proto == rules::AppProto::kHttp) behave_http(f, to_server, meta.http_status);
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
-    if (app_events && (!to_server || meta.proto == rules::AppProto::kDns) &&
-        meta.proto != rules::AppProto::kFtpData)  // ftp-data: file.data only, no event of its own
+    // Files (SMTP attachments, ftp-data): a `fileinfo` event (format_app_event).
+    if (app_events && (meta.file_tx || ((!to_server || meta.proto == rules::AppProto::kDns) &&
+                                        meta.proto != rules::AppProto::kFtpData)))
       log_tx(to_server, meta);
     if (!rs || passed()) return;
     uint64_t t = rte_rdtsc();

@@ -8,13 +8,15 @@
    data connection; on every connection exactly the expected sids alert
    (near misses must not). The same again with every payload byte in its own
    segment. The EVE `smtp`/`email` and `ftp` events carry what the session
-   said; the data flow is `ftp-data`.
+   said; the data flow is `ftp-data`; the attachment and the transfer have
+   `fileinfo` events (name, size, md5).
 2. nDPI's smtp.pcap and ftp.pcap (skipped when ../shared is absent): the
    flows nDPI calls SMTP / FTP_CONTROL / FTP_DATA are `smtp` / `ftp` /
    `ftp-data` in our flow records, and there are smtp and ftp events.
 Exit 0 all passed, 1 something failed, 77 skipped (no binary).
 """
 import collections
+import hashlib
 import os
 import re
 import subprocess
@@ -31,6 +33,9 @@ GEN = os.path.join(os.path.dirname(HERE), "gen", "mail_ftp.py")
 NDPI = os.path.join(os.path.dirname(flowcheck.ROOT), "shared", "corpora", "pcaps", "ndpi",
                     "tests", "cfgs", "default")
 CONFIG = "behaviour: {enabled: false}\n"
+# What tests/gen/mail_ftp.py sends (attachment of the first case, the ftp-data file).
+MZ = b"MZ\x90\x00" + b"SPECTRE-ATTACH-MARK-B64" + bytes(range(256))
+FTPFILE_LEN = len(b"%PDF-1.4 SPECTRE-FTP-DATA-MARK ") + 3000
 
 
 def run(binary, pcap, cfg, rules=None):
@@ -82,6 +87,15 @@ def generated(check, binary, tmp, cfg, bytewise):
     check(flows.get((31005, 39 * 256 + 16)) == "ftp-data", "data connection is ftp-data", flows)
     check(flows.get((30000, 25)) == "smtp" and flows.get((30004, 21)) == "ftp",
           "control flows are smtp / ftp", flows)
+    fi = {(e.get("src_port"), e.get("dest_port")): e for e in ev["fileinfo"]}
+    att = [e for e in ev["fileinfo"] if e.get("src_port") == 30000]
+    check(len(att) == 1 and att[0]["fileinfo"].get("filename") == "invoice.exe" and
+          att[0]["fileinfo"].get("size") == len(MZ) and att[0]["fileinfo"].get("md5") == hashlib.md5(MZ).hexdigest()
+          and "smtp" in att[0], "fileinfo of the SMTP attachment: name, size, md5", att)
+    data = [e for e in ev["fileinfo"] if 31005 in (e.get("src_port"), e.get("dest_port"))]
+    check(len(data) == 1 and data[0]["fileinfo"].get("filename") == "doc.pdf" and
+          data[0]["fileinfo"].get("size") == FTPFILE_LEN and data[0].get("ftp_data", {}).get("command") == "RETR",
+          "fileinfo of the ftp-data transfer: name, size, command", data or fi)
     alerts = [e for e in ev["alert"] if e["alert"]["signature_id"] == 9700000]
     check(alerts and alerts[0].get("app_proto") == "smtp" and "smtp" in alerts[0],
           "smtp alert carries app_proto and the smtp object", alerts[:1])

@@ -85,6 +85,14 @@ TEST(AppFtp, PassiveDataChannelIsFtpData) {
   EXPECT_EQ(txs[0].get(kFileData), std::string("MZ\x90\x00 this is the secret file", 28));
   EXPECT_STREQ(txs[0].meta.file_name, "secret.txt");
   EXPECT_STREQ(txs[0].meta.ftp_command, "RETR");
+  EXPECT_TRUE(txs[0].meta.file_tx);
+  char md5[33];
+  app::md5_hex("MZ\x90\x00 this is the secret file", 28, md5);
+  EXPECT_STREQ(txs[0].meta.file_md5, md5);
+  std::string j;
+  format_fileinfo_json(txs[0].meta, j);
+  EXPECT_EQ(j, std::string("\"fileinfo\":{\"filename\":\"secret.txt\",\"gaps\":false,\"state\":\"CLOSED\","
+                           "\"md5\":\"") + md5 + "\",\"stored\":false,\"size\":28}");
   // Used up: a second flow to the port is not ftp-data.
   flow(ctx, {{false, "again"}}, 40002, 6446, &p);
   EXPECT_NE(p, AppProto::kFtpData);
@@ -116,10 +124,15 @@ TEST(AppFtp, DataBeyondLimitIsCut) {
   AppProto p;
   flow(ctx, control("PASV\r\n", "227 Entering Passive Mode (10,0,0,1,0,99).\r\n"), 40000, 21, &p);
   auto txs = flow(ctx, {{false, std::string(150, 'a')}, {false, std::string(50, 'b')}}, 40001, 99, &p);
-  ASSERT_EQ(txs.size(), 1u);
+  // Inspected when the kept part is full; the whole transfer logged at the end.
+  ASSERT_EQ(txs.size(), 2u);
   EXPECT_EQ(txs[0].get(kFileData), std::string(100, 'a'));
-  EXPECT_GE(txs[0].meta.file_size, 100u);  // handed on when the kept part is full
-  EXPECT_TRUE(txs[0].meta.file_truncated);
+  EXPECT_FALSE(txs[0].meta.file_tx);
+  EXPECT_TRUE(txs[1].bufs.empty());
+  EXPECT_TRUE(txs[1].meta.file_tx);
+  EXPECT_EQ(txs[1].meta.file_size, 200u);
+  EXPECT_TRUE(txs[1].meta.file_truncated);
+  EXPECT_STREQ(txs[1].meta.file_md5, "");  // not the whole file: no md5
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 

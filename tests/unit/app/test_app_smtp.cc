@@ -72,6 +72,8 @@ TEST(AppSmtp, EnvelopeAttachmentsAndLog) {
   EXPECT_FALSE(txs[1].has(kSmtpHelo));
   EXPECT_EQ(txs[2].get(kFileData), "hello attachment world");
   EXPECT_STREQ(txs[2].meta.file_name, "report.exe");
+  EXPECT_TRUE(txs[2].meta.file_tx);
+  EXPECT_STREQ(txs[2].meta.file_md5, "9e74b876c41219ea44f7b527c40f8281");  // md5("hello attachment world")
   EXPECT_EQ(txs[3].get(kFileData), "caf\xC3\xA9 softbreak\r\n.dot-stuffed line");
   EXPECT_STREQ(txs[3].meta.file_name, "notes.txt");
   const Tx& log = txs[4];
