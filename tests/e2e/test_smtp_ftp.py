@@ -26,6 +26,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
 from checks import Checks  # noqa: E402
 
@@ -61,6 +62,8 @@ def generated(check, binary, tmp, cfg, bytewise):
         have = got.get(c["cport"], []) + (got.get(c["data_cport"], []) if c["data_cport"] else [])
         check(sorted(have) == sorted(c["sids"]), "%s: %s alerts exactly %s" % (label, c["name"], c["sids"]),
               "got %s" % sorted(have))
+    probs = evecheck.problems(r.events, [os.path.join(d, "mail_ftp.pcap")])
+    check(not probs, label + ": EVE contract (addresses, pcap_cnt)", probs[:5])
     if bytewise:
         return
     ev = collections.defaultdict(list)
