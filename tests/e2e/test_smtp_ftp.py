@@ -10,7 +10,10 @@
    segment. The EVE `smtp`/`email` and `ftp` events carry what the session
    said; the data flow is `ftp-data`; the attachment and the transfer have
    `fileinfo` events (name, size, md5).
-2. nDPI's smtp.pcap and ftp.pcap (skipped when ../shared is absent): the
+2. ET Open's sid 2026088 as shipped (skipped when ../shared is absent) fires
+   on a PostScript attachment encoded by Python's email package, not on the
+   same text as a plain body.
+3. nDPI's smtp.pcap and ftp.pcap (skipped when ../shared is absent): the
    flows nDPI calls SMTP / FTP_CONTROL / FTP_DATA are `smtp` / `ftp` /
    `ftp-data` in our flow records, and there are smtp and ftp events.
 Exit 0 all passed, 1 something failed, 77 skipped (no binary).
@@ -104,6 +107,36 @@ def generated(check, binary, tmp, cfg, bytewise):
           "smtp alert carries app_proto and the smtp object", alerts[:1])
 
 
+ET_RULES = os.path.join(os.path.dirname(flowcheck.ROOT), "shared", "corpora", "rules", "et-open")
+
+
+def etopen_rule(check, binary, tmp, cfg):
+    """ET Open's sid 2026088 (alert smtp, file_data, pcre) verbatim: fires on the
+    PostScript attachment (base64 by Python's email package), not on the same
+    text as a message body."""
+    rule = None
+    if os.path.isdir(ET_RULES):
+        for f in sorted(os.listdir(ET_RULES)):
+            if f.endswith(".rules"):
+                with open(os.path.join(ET_RULES, f), errors="replace") as fh:
+                    rule = next((l for l in fh if l.startswith("alert smtp") and "sid:2026088;" in l), rule)
+    if not rule:
+        print("SKIP ET Open sid 2026088: rule set absent")
+        return
+    d = os.path.join(tmp, "segments")
+    exp = flowcheck.load_json(os.path.join(d, "expected.json"))
+    ports = {c["name"]: c["cport"] for c in exp["cases"]}
+    rf = os.path.join(tmp, "et.rules")
+    with open(rf, "w") as fh:
+        fh.write(rule)
+    # The client is $EXTERNAL_NET, the server one of $SMTP_SERVERS (= $HOME_NET).
+    r = flowcheck.run_dp(binary, [os.path.join(d, "mail_ftp.pcap")], workers=1, config=cfg, timeout=300,
+                         extra=["-k", "none", "--no-ml", "-S", rf, "--home-net", "10.4.0.0/16"])
+    got = collections.Counter(e.get("src_port") for e in r.events if e.get("event_type") == "alert")
+    check(r.rc == 0 and dict(got) == {ports["smtp_et_ghostscript_attachment"]: 1},
+          "ET Open sid 2026088 fires once, on the attachment only", "%s; %s" % (dict(got), r.stderr[-500:]))
+
+
 # nDPI result lines: "1  TCP 10.0.0.1:1234 <-> 10.0.0.2:25 [proto: 3/SMTP]..."
 FLOW_RE = re.compile(r"^\s*\d+\s+TCP\s+(\S+):(\d+)\s+<?->?\s+(\S+):(\d+)\s+\[proto:\s*([^\]]+)\]")
 
@@ -149,6 +182,7 @@ def main():
         fh.write(CONFIG)
     generated(check, binary, tmp, cfg, False)
     generated(check, binary, tmp, cfg, True)
+    etopen_rule(check, binary, tmp, cfg)
     ndpi(check, binary, cfg)
     check.cleanup(tmp)
     return check.summary()

@@ -127,7 +127,35 @@ def cases():
         ('alert ftp-data any any -> any any (msg:"ftp-data file"; file.data; content:"SPECTRE-FTP-DATA-MARK"; ', True),
         ('alert ftp any any -> any any (msg:"ftp rule on data"; content:"SPECTRE-FTP-DATA-MARK"; ', False),
     ], dport=21, data=(39 * 256 + 16, "s", ftpfile)))
+    # A real MIME encoder (Python's email package) and the PostScript of an ET
+    # Open rule (sid 2026088, Ghostscript .bindnow) as an attachment; the same
+    # text as a plain body must not count as a file. Local rules: none (the
+    # e2e test runs the ET rule itself).
+    out.append(Case("smtp_et_ghostscript_attachment", smtp_session(library_mime(GHOSTSCRIPT, True)), []))
+    out.append(Case("smtp_et_ghostscript_body", smtp_session(library_mime(GHOSTSCRIPT, False)), []))
     return out
+
+
+GHOSTSCRIPT = (b"%!PS\n/a { legal } def\n{ null restore } stopped\n"
+               b"{ (/tmp/x) unlink( } stopped pop\n{ .bindnow } stopped pop\nshowpage\n")
+
+
+def library_mime(ps, attach):
+    import email.message
+    import email.policy
+    m = email.message.EmailMessage(policy=email.policy.SMTP)
+    m["From"] = "Mallory <mallory@example.com>"
+    m["To"] = "victim@example.org"
+    m["Subject"] = "print this"
+    if attach:
+        m.set_content("see attached\n")
+        m.add_attachment(ps, maintype="application", subtype="postscript", filename="job.ps")
+    else:
+        m.set_content(ps.decode(), cte="7bit")
+    m.set_boundary("spectre-fixed-boundary") if m.is_multipart() else None  # a reproducible capture
+    raw = m.as_bytes()
+    # DATA dot-stuffing of lines starting with "."
+    return b"\r\n".join((b"." + l if l.startswith(b".") else l) for l in raw.split(b"\r\n"))
 
 
 def segments(data, bytewise, mss=1200):
