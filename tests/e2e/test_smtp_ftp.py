@@ -15,7 +15,8 @@
    same text as a plain body.
 3. nDPI's smtp.pcap and ftp.pcap (skipped when ../shared is absent): the
    flows nDPI calls SMTP / FTP_CONTROL / FTP_DATA are `smtp` / `ftp` /
-   `ftp-data` in our flow records, and there are smtp and ftp events.
+   `ftp-data` in our flow records, and there are smtp and ftp events; the
+   SMB captures' flows are `smb` and an `alert smb` content rule fires there.
 Exit 0 all passed, 1 something failed, 77 skipped (no binary).
 """
 import collections
@@ -170,6 +171,29 @@ def ndpi(check, binary, cfg):
         check(n_ev > 0 or ours == "ftp-data", "nDPI %s: %d %s events" % (name, n_ev, ours))
 
 
+def smb(check, binary, tmp, cfg):
+    """nDPI's SMB captures: the port-445 flows are `smb`; an `alert smb` rule with
+    a payload content fires there, not on the FTP capture (near miss)."""
+    rf = os.path.join(tmp, "smb.rules")
+    with open(rf, "w") as fh:
+        fh.write('alert smb any any -> any any (msg:"smb magic"; flow:to_server; content:"SMB"; depth:8; '
+                 'sid:9709001; rev:1;)\n')
+    for name, want in (("smbv1.pcap", True), ("smb_deletefile.pcap", True), ("ftp.pcap", False)):
+        pcap = os.path.join(NDPI, "pcap", name)
+        if not os.path.exists(pcap):
+            print("SKIP nDPI %s: corpus absent" % name)
+            continue
+        r = run(binary, pcap, cfg, rf)
+        flows = [e.get("app_proto") for e in r.events if e.get("event_type") == "flow" and e.get("dest_port") == 445]
+        alerts = [e for e in r.events if e.get("event_type") == "alert"]
+        if want:
+            check(r.rc == 0 and flows and all(f == "smb" for f in flows) and alerts and
+                  all(a.get("app_proto") == "smb" for a in alerts),
+                  "nDPI %s: port-445 flows are smb, the smb rule fires" % name, (flows, len(alerts)))
+        else:
+            check(r.rc == 0 and not alerts, "nDPI %s: the smb rule does not fire" % name, len(alerts))
+
+
 def main():
     binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1 else None)
     if not binary:
@@ -184,6 +208,7 @@ def main():
     generated(check, binary, tmp, cfg, True)
     etopen_rule(check, binary, tmp, cfg)
     ndpi(check, binary, cfg)
+    smb(check, binary, tmp, cfg)
     check.cleanup(tmp)
     return check.summary()
 
