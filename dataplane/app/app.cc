@@ -155,15 +155,17 @@ Guess guess_mail_ftp(const uint8_t* p, uint32_t n, uint16_t sport, uint16_t dpor
     if (g == Guess::kHttpReq) return Guess::kSmtp;
     more |= g == Guess::kMore;
   }
-  for (const char* w : {"USER ", "AUTH TLS", "FEAT\r", "SYST\r"}) {
-    Guess g = cmd(w);
-    if (g == Guess::kHttpReq) return Guess::kFtp;
-    more |= g == Guess::kMore;
+  auto port = [&](uint16_t x) { return sport == x || dport == x; };
+  if (!port(110) && !port(995)) {  // POP3 clients say "USER" too
+    for (const char* w : {"USER ", "AUTH TLS", "FEAT\r", "SYST\r"}) {
+      Guess g = cmd(w);
+      if (g == Guess::kHttpReq) return Guess::kFtp;
+      more |= g == Guess::kMore;
+    }
   }
   Guess b = cmd("220");
   if (b == Guess::kMore) return Guess::kMore;
   if (b == Guess::kNo) return more ? Guess::kMore : Guess::kNo;
-  auto port = [&](uint16_t x) { return sport == x || dport == x; };
   if (port(21)) return Guess::kFtp;
   if (port(25) || port(587) || port(2525)) return Guess::kSmtp;
   for (uint32_t i = 3; i + 3 <= n; i++) {

@@ -157,6 +157,9 @@ TEST(AppFtp, Detection) {
   EXPECT_EQ(p, AppProto::kFtp);
   run_tcp(ctx, {{true, "USERS bob\r\n"}, {false, "999 nothing here at all\r\n"}}, {}, 40000, 2121, &p);
   EXPECT_EQ(p, AppProto::kFailed);
+  // POP3 (port 110) also starts with USER: not FTP.
+  run_tcp(ctx, {{false, "+OK POP3 server ready\r\n"}, {true, "USER bob\r\n"}}, {}, 40000, 110, &p);
+  EXPECT_NE(p, AppProto::kFtp);
 }
 
 TEST(AppFtp, LongCommandIsCut) {
