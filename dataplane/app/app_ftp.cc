@@ -124,7 +124,7 @@ void command(AppCtx& c, AppState* s, const uint8_t* l, uint32_t n, AppSink& sink
   }
   BufferSet b;
   b.set(rules::kFtpCommand, l, vn);
-  b.set(rules::kFtpCommandData, arg, an);
+  if (an) b.set(rules::kFtpCommandData, arg, an);  // "PASV": no command data buffer
   sink.on_tx(true, b, a);
 }
 

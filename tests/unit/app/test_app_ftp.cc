@@ -33,7 +33,7 @@ TEST(AppFtp, CommandsRepliesAndLog) {
   std::vector<std::string> cmds;
   for (auto& t : txs)
     if (t.to_server) cmds.push_back(t.get(kFtpCommand) + "|" + t.get(kFtpCommandData));
-  EXPECT_EQ(cmds, (std::vector<std::string>{"USER|anonymous", "PASS|guest@", "PASV|", "RETR|secret.txt", "QUIT|"}));
+  EXPECT_EQ(cmds, (std::vector<std::string>{"USER|anonymous", "PASS|guest@", "PASV|<absent>", "RETR|secret.txt", "QUIT|<absent>"}));
   // Replies: the banner, one per command, the 150 and 226 of RETR.
   std::vector<uint16_t> codes;
   const Tx* pasv = nullptr;
