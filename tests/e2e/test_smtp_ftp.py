@@ -13,7 +13,10 @@
 2. ET Open's sid 2026088 as shipped (skipped when ../shared is absent) fires
    on a PostScript attachment encoded by Python's email package, not on the
    same text as a plain body.
-3. nDPI's smtp.pcap and ftp.pcap (skipped when ../shared is absent): the
+3. Real tools (root + tcpdump, else skipped): smtplib to Python's smtpd on
+   loopback, captured; attachment and helo rules fire, the smtp event names
+   the attachment.
+4. nDPI's smtp.pcap and ftp.pcap (skipped when ../shared is absent): the
    flows nDPI calls SMTP / FTP_CONTROL / FTP_DATA are `smtp` / `ftp` /
    `ftp-data` in our flow records, and there are smtp and ftp events; the
    SMB captures' flows are `smb` and an `alert smb` content rule fires there.
@@ -194,6 +197,72 @@ def smb(check, binary, tmp, cfg):
             check(r.rc == 0 and not alerts, "nDPI %s: the smb rule does not fire" % name, len(alerts))
 
 
+SMTP_SERVER = r"""
+import asyncore, smtpd, sys, warnings
+warnings.simplefilter("ignore")
+class S(smtpd.SMTPServer):
+    def process_message(self, *a, **k):
+        return None
+S(("127.0.0.1", int(sys.argv[1])), None)
+asyncore.loop(timeout=0.2, count=100)
+"""
+
+
+def real_smtp(check, binary, tmp, cfg):
+    """Real tools: Python's smtplib sends a mail with an attachment to Python's
+    smtpd on loopback, captured with tcpdump (root only; bounded in time)."""
+    import shutil
+    import smtplib
+    import socket
+    import time
+    from email.message import EmailMessage
+    if os.geteuid() != 0 or not shutil.which("tcpdump"):
+        print("SKIP real smtplib traffic: needs root and tcpdump")
+        return
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        port = so.getsockname()[1]
+    pcap = os.path.join(tmp, "real_smtp.pcap")
+    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-w", pcap, "tcp port %d" % port],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(port)], stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"] = "a@example.org", "b@example.net", "real tool"
+        m.set_content("hi\n")
+        m.add_attachment(b"REAL-TOOL-ATTACHMENT-MARK " * 40, maintype="application", subtype="octet-stream",
+                         filename="real.bin")
+        with smtplib.SMTP("127.0.0.1", port, local_hostname="real-client.example", timeout=10) as c:
+            c.send_message(m)
+        time.sleep(1.5)  # tcpdump writes what the kernel delivered
+    except OSError as e:
+        print("SKIP real smtplib traffic: %s" % e)
+        return
+    finally:
+        srv.kill()
+        srv.wait()
+        time.sleep(0.3)
+        dump.terminate()
+        try:
+            dump.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            dump.kill()
+            dump.wait()
+    rf = os.path.join(tmp, "real.rules")
+    with open(rf, "w") as fh:
+        fh.write('alert smtp any any -> any any (msg:"real attachment"; file.data; content:"REAL-TOOL-ATTACHMENT-MARK"; '
+                 'sid:9709101; rev:1;)\n'
+                 'alert smtp any any -> any any (msg:"real helo"; smtp.helo; content:"real-client.example"; '
+                 'sid:9709102; rev:1;)\n')
+    r = run(binary, pcap, cfg, rf)
+    sids = sorted(e["alert"]["signature_id"] for e in r.events if e.get("event_type") == "alert")
+    check(r.rc == 0 and sids == [9709101, 9709102], "real smtplib: attachment and helo rules fire once each",
+          "%s %s" % (sids, r.stderr[-300:]))
+    ev = [e for e in r.events if e.get("event_type") == "smtp"]
+    check(ev and ev[0].get("email", {}).get("attachment") == ["real.bin"], "real smtplib: smtp event", ev)
+
+
 def main():
     binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1 else None)
     if not binary:
@@ -209,6 +278,7 @@ def main():
     etopen_rule(check, binary, tmp, cfg)
     ndpi(check, binary, cfg)
     smb(check, binary, tmp, cfg)
+    real_smtp(check, binary, tmp, cfg)
     check.cleanup(tmp)
     return check.summary()
 
