@@ -43,22 +43,24 @@ struct AppMeta {
   // tls
   char tls_sni[256], tls_version[16];
   char ja3_hash[33], ja3_string[512], ja3s_hash[33], ja3s_string[256];
-  // smtp: the envelope of the current mail transaction (helo persists)
-  char smtp_helo[128], smtp_mail_from[128];
-  char smtp_rcpt_to[4][128];      // the first recipients (smtp_rcpt_n counts all)
+  // smtp: the envelope of the current mail transaction (helo persists). Sizes
+  // bound what buffers and EVE get (longer values are cut): AppMeta is copied
+  // into every alert record and lives in every session slot.
+  char smtp_helo[96], smtp_mail_from[128];
+  char smtp_rcpt_to[4][96];       // the first recipients (smtp_rcpt_n counts all)
   uint8_t smtp_rcpt_n = 0;
   // email: top-level headers and attachment names of the current message
-  char email_from[128], email_to[256], email_cc[256], email_subject[160];
-  char email_attach[4][96];
+  char email_from[128], email_to[192], email_cc[128], email_subject[128];
+  char email_attach[4][64];
   uint8_t email_attach_n = 0;     // attachments seen (names kept for the first 4)
   bool email_done = false;        // the message reached its end (".", BDAT LAST)
   // ftp: the latest command and its reply
-  char ftp_command[16], ftp_command_data[128], ftp_reply[160];
+  char ftp_command[16], ftp_command_data[128], ftp_reply[128];
   uint16_t ftp_code = 0;          // 0: no reply yet
   uint16_t ftp_dyn_port = 0;      // port of a PASV/EPSV reply or PORT/EPRT command
   bool ftp_passive = false;
   // file (SMTP attachment, ftp-data transfer) of the latest file.data tx
-  char file_name[96];
+  char file_name[64];
   uint64_t file_size = 0;
   bool file_truncated = false;    // more than the body limit: file.data has the first part
   bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
