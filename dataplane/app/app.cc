@@ -102,7 +102,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -141,8 +141,53 @@ Guess guess_dns_tcp(const uint8_t* p, uint32_t n, bool hint) {
   return dns_header_plausible(p + 2, len, hint) ? Guess::kDns : Guess::kNo;
 }
 
-Guess classify(const uint8_t* p, uint32_t n, bool hint) {
-  Guess g[3] = {guess_http(p, n), guess_tls(p, n), guess_dns_tcp(p, n, hint)};
+// SMTP and FTP (app_smtp.cc, app_ftp.cc): the client's first command, or the
+// server's 220 banner on the protocol's port or naming it within the probe.
+Guess guess_mail_ftp(const uint8_t* p, uint32_t n, uint16_t sport, uint16_t dport) {
+  auto cmd = [&](const char* w) {
+    uint32_t wl = uint32_t(strlen(w));
+    if (!ieq_prefix(p, std::min(n, wl), w)) return Guess::kNo;
+    return n < wl ? Guess::kMore : Guess::kHttpReq;  // kHttpReq: "matched"
+  };
+  bool more = false;
+  for (const char* w : {"EHLO ", "HELO "}) {
+    Guess g = cmd(w);
+    if (g == Guess::kHttpReq) return Guess::kSmtp;
+    more |= g == Guess::kMore;
+  }
+  auto port = [&](uint16_t x) { return sport == x || dport == x; };
+  if (!port(110) && !port(995)) {  // POP3 clients say "USER" too
+    for (const char* w : {"USER ", "AUTH TLS", "FEAT\r", "SYST\r"}) {
+      Guess g = cmd(w);
+      if (g == Guess::kHttpReq) return Guess::kFtp;
+      more |= g == Guess::kMore;
+    }
+  }
+  Guess b = cmd("220");
+  if (b == Guess::kMore) return Guess::kMore;
+  if (b == Guess::kNo) return more ? Guess::kMore : Guess::kNo;
+  if (port(21)) return Guess::kFtp;
+  if (port(25) || port(587) || port(2525)) return Guess::kSmtp;
+  for (uint32_t i = 3; i + 3 <= n; i++) {
+    if (i + 4 <= n && ieq_prefix(p + i, n - i, "SMTP")) return Guess::kSmtp;
+    if (ieq_prefix(p + i, n - i, "FTP")) return Guess::kFtp;
+  }
+  return n < kProbeSize ? Guess::kMore : Guess::kNo;
+}
+
+// SMB over TCP (NetBIOS session message, then "\xffSMB", "\xfeSMB" or
+// "\xfdSMB"): detected only, so `smb` rules run their payload parts on the stream.
+Guess guess_smb(const uint8_t* p, uint32_t n) {
+  if (p[0] != 0) return Guess::kNo;
+  if (n < 8) return Guess::kMore;
+  if ((p[4] == 0xff || p[4] == 0xfe || p[4] == 0xfd) && p[5] == 'S' && p[6] == 'M' && p[7] == 'B')
+    return Guess::kSmb;
+  return Guess::kNo;
+}
+
+Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint16_t dport = 0) {
+  Guess g[5] = {guess_http(p, n), guess_tls(p, n), guess_dns_tcp(p, n, hint),
+                guess_mail_ftp(p, n, sport, dport), guess_smb(p, n)};
   bool more = false;
   for (Guess x : g) {
     if (x == Guess::kMore) more = true;
@@ -163,7 +208,10 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
     case AppProto::kHttp: http_feed(c, s, d, p, n, sink); break;
     case AppProto::kTls: tls_feed(c, s, d, p, n, sink); break;
     case AppProto::kDns: dns_tcp_feed(c, s, d, p, n, hint, sink); break;
-    default: break;
+    case AppProto::kSmtp: smtp_feed(c, s, d, p, n, sink); break;
+    case AppProto::kFtp: ftp_feed(c, s, d, p, n, sink); break;
+    case AppProto::kFtpData: ftp_data_feed(c, s, d, p, n, sink); break;
+    default: break;  // kSmb: detected only
   }
 }
 
@@ -185,6 +233,13 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
   bool hint = dns_port(sport, dport);
   c.impl->scratch_used = 0;
   c.impl->now_ns = ts_ns;
+  // The first bytes of a flow announced on an FTP control channel: ftp-data.
+  if (n && s->proto == AppProto::kUnknown && c.impl->expect_n && s->dir[0].det == kProbing &&
+      s->dir[1].det == kProbing && !s->dir[0].probe_n && !s->dir[1].probe_n &&
+      ftp_data_expected(c, s, to_server ? dport : sport)) {
+    ftp_data_feed(c, s, di, d, n, sink);
+    return;
+  }
   if (gap_before) {
     if (dr.det == kActive && s->proto == AppProto::kHttp) {
       http_gap(c, s, di, sink);
@@ -216,7 +271,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
     dr.probe_n += uint8_t(k);
     d += k;
     n -= k;
-    Guess g = classify(dr.probe, dr.probe_n, hint);
+    Guess g = classify(dr.probe, dr.probe_n, hint, sport, dport);
     if (g == Guess::kMore) return;
     if (g == Guess::kNo) {
       reject_dir(c, s, di);
@@ -226,7 +281,9 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
     if (g == Guess::kDns) {
       dr.det = kDnsCand;  // protocol set once the first message parses
     } else {
-      set_proto(c, s, g == Guess::kTls ? AppProto::kTls : AppProto::kHttp);
+      set_proto(c, s, g == Guess::kTls ? AppProto::kTls : g == Guess::kSmtp ? AppProto::kSmtp
+                    : g == Guess::kFtp ? AppProto::kFtp : g == Guess::kSmb ? AppProto::kSmb
+                    : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);
         Dir& other = s->dir[di ^ 1];
@@ -285,6 +342,8 @@ void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
     Dir& dr = s->dir[d];
     if (dr.det == kActive && s->proto == AppProto::kHttp) http_finish(c, s, d, sink);
     if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, d, sink);
+    if (d == 0 && s->proto == AppProto::kSmtp) smtp_finish(c, s, sink);
+    if (d == 0 && s->proto == AppProto::kFtpData) ftp_data_finish(c, s, sink);
     release(c, s, d);
     if (dr.det == kProbing && dr.probe_n) {
       // Fewer bytes than a decision needs, and nothing more will come.

@@ -50,10 +50,32 @@ struct AppMeta {
   char tls_serial[64];        // "0A:E1:..." (first 21 bytes of the serial)
   char tls_fingerprint[60];   // SHA-1 of the DER, "4a:a3:..."
   char tls_notbefore[20], tls_notafter[20];  // "2016-08-22T00:00:00"
+  // smtp: the envelope of the current mail transaction (helo persists). Sizes
+  // bound what buffers and EVE get (longer values are cut): AppMeta is copied
+  // into every alert record and lives in every session slot.
+  char smtp_helo[96], smtp_mail_from[128];
+  char smtp_rcpt_to[4][96];       // the first recipients (smtp_rcpt_n counts all)
+  uint8_t smtp_rcpt_n = 0;
+  // email: top-level headers and attachment names of the current message
+  char email_from[128], email_to[192], email_cc[128], email_subject[128];
+  char email_attach[4][64];
+  uint8_t email_attach_n = 0;     // attachments seen (names kept for the first 4)
+  bool email_done = false;        // the message reached its end (".", BDAT LAST)
+  // ftp: the latest command and its reply
+  char ftp_command[16], ftp_command_data[128], ftp_reply[128];
+  uint16_t ftp_code = 0;          // 0: no reply yet
+  uint16_t ftp_dyn_port = 0;      // port of a PASV/EPSV reply or PORT/EPRT command
+  bool ftp_passive = false;
+  // file (SMTP attachment, ftp-data transfer) of the latest file.data tx
+  char file_name[64];
+  uint64_t file_size = 0;
+  bool file_truncated = false;    // more than the body limit: file.data has the first part
+  bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
+  char file_md5[33];              // of the whole file when it was kept whole, else ""
 };
 
 struct AppCounters {
-  uint64_t detected[5];          // by AppProto
+  uint64_t detected[rules::kAppProtoCount];  // by AppProto
   uint64_t http_requests, http_responses, dns_queries, dns_answers, tls_client_hellos, tls_server_hellos;
   uint64_t parse_errors, tx_pool_empty, truncated;
   // Server Certificate messages parsed; cut at the transaction buffer (only
@@ -62,6 +84,9 @@ struct AppCounters {
   // Bodies decoded; cut at the decompression limit; corrupt (the rest passed
   // raw); not decoded because every decoder was in use.
   uint64_t http_decompressed, http_decompress_cut, http_decompress_errors, http_decompress_pool_empty;
+  // SMTP mail transactions and attachments, FTP commands, ftp-data flows found
+  // through an expectation, expectations dropped because the table was full.
+  uint64_t smtp_mails, smtp_attachments, ftp_commands, ftp_data_flows, ftp_expect_full;
 };
 
 class AppSink {
@@ -114,5 +139,7 @@ uint32_t app_decoders_size(const AppCtx& c);
 // `"tls":{...}`, no leading comma) to out; nothing for other protocols.
 // Empty fields are omitted. Not for the packet path (appends to a string).
 void format_app_json(const AppMeta& m, std::string& out);
+// Suricata's `"fileinfo":{...}` object of a file tx (meta.file_tx), no leading comma.
+void format_fileinfo_json(const AppMeta& m, std::string& out);
 
 }  // namespace spectre

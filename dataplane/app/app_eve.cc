@@ -1,6 +1,7 @@
 // EVE objects of the app-layer meta (Suricata's field names). Runs in the
 // writer thread, not on the packet path.
 #include <cstdio>
+#include <cstring>
 
 #include "dataplane/app/app_internal.h"
 #include "dataplane/events/json.h"
@@ -58,6 +59,95 @@ const char* rcode_name(uint8_t r) {
                                       "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
                                       "NOTZONE"};
   return r < sizeof(names) / sizeof(names[0]) ? names[r] : nullptr;
+}
+
+// Suricata's `smtp` and `email` objects: addresses as written, To and Cc split
+// at commas into arrays, attachment names.
+void smtp_json(const AppMeta& m, std::string& out) {
+  out += "\"smtp\":{";
+  Obj o{out};
+  o.str("helo", m.smtp_helo);
+  o.str("mail_from", m.smtp_mail_from);
+  if (m.smtp_rcpt_n) {
+    o.key("rcpt_to");
+    out += '[';
+    for (int i = 0; i < m.smtp_rcpt_n && i < 4; i++) {
+      if (i) out += ',';
+      jstr(out, m.smtp_rcpt_to[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+  if (!m.email_done && !m.email_from[0] && !m.email_attach_n) return;
+  out += ",\"email\":{";
+  Obj e{out};
+  e.str("status", m.email_done ? "PARSE_DONE" : "PARSE_ERROR");
+  e.str("from", m.email_from);
+  // A value cut at its field's size loses its last, partial address.
+  auto list = [&](const char* k, const char* v, size_t cap) {
+    if (!v[0]) return;
+    bool cut = strlen(v) + 1 >= cap;
+    e.key(k);
+    out += '[';
+    bool first = true;
+    for (const char* p = v; *p;) {
+      while (*p == ' ' || *p == '\t') p++;
+      const char* q = p;
+      bool quoted = false;
+      while (*q && (quoted || *q != ',')) {
+        if (*q == '"') quoted = !quoted;
+        q++;
+      }
+      const char* t = q;
+      while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+      if (cut && !*q) break;
+      if (t > p) {
+        if (!first) out += ',';
+        first = false;
+        out += '"';
+        json_escape(out, std::string_view(p, size_t(t - p)));
+        out += '"';
+      }
+      p = *q ? q + 1 : q;
+    }
+    out += ']';
+  };
+  list("to", m.email_to, sizeof m.email_to);
+  list("cc", m.email_cc, sizeof m.email_cc);
+  e.str("subject", m.email_subject);
+  if (m.email_attach_n) {
+    e.key("attachment");
+    out += '[';
+    for (int i = 0; i < m.email_attach_n && i < 4; i++) {
+      if (i) out += ',';
+      jstr(out, m.email_attach[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+}
+
+// Suricata's `ftp` object: command, command_data, completion_code and reply
+// (arrays; we keep the final code and the first line of text), dynamic_port.
+void ftp_json(const AppMeta& m, std::string& out) {
+  out += "\"ftp\":{";
+  Obj o{out};
+  o.str("command", m.ftp_command);
+  o.str("command_data", m.ftp_command_data);
+  if (m.ftp_code) {
+    o.key("completion_code");
+    out += "[\"" + std::to_string(m.ftp_code) + "\"]";
+    o.key("reply");
+    out += '[';
+    jstr(out, m.ftp_reply);
+    out += ']';
+  }
+  if (m.ftp_dyn_port) {
+    o.num("dynamic_port", m.ftp_dyn_port);
+    o.str("mode", m.ftp_passive ? "passive" : "active");
+  }
+  o.str("reply_received", m.ftp_code ? "yes" : "no");
+  out += '}';
 }
 
 }  // namespace
@@ -126,9 +216,38 @@ void format_app_json(const AppMeta& m, std::string& out) {
       out += '}';
       break;
     }
+    case rules::AppProto::kSmtp:
+      smtp_json(m, out);
+      break;
+    case rules::AppProto::kFtp:
+      ftp_json(m, out);
+      break;
+    case rules::AppProto::kFtpData: {
+      out += "\"ftp_data\":{";
+      Obj o{out};
+      o.str("filename", m.file_name);
+      o.str("command", m.ftp_command);
+      out += '}';
+      break;
+    }
     default:
       break;
   }
+}
+
+void format_fileinfo_json(const AppMeta& m, std::string& out) {
+  out += "\"fileinfo\":{";
+  Obj o{out};
+  o.key("filename");
+  jstr(out, m.file_name);
+  o.key("gaps");
+  out += "false";
+  o.str("state", "CLOSED");
+  o.str("md5", m.file_md5);
+  o.key("stored");
+  out += "false";
+  o.num("size", m.file_size);
+  out += '}';
 }
 
 }  // namespace spectre

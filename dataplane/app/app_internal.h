@@ -72,6 +72,46 @@ struct TlsDir {
   uint32_t hs_stored, hs_seen, hs_need;  // hs_need: 0 until the 4-byte header is in
 };
 
+// SMTP (app_smtp.cc). The client direction runs the command / DATA / MIME
+// machine; the server direction parses replies. Commands awaiting a reply are
+// queued on the client side (4 bits each, oldest lowest).
+struct SmtpDir {
+  uint8_t mode;          // SmtpMode
+  uint8_t hdrs;          // inside a header block (message or MIME part)
+  uint8_t enc;           // transfer encoding of the current part: 0 plain, 1 base64, 2 qp
+  uint8_t attach;        // the current part is an attachment
+  uint8_t multi;         // the header block just read declared multipart (boundary pending)
+  uint8_t nb;            // MIME boundaries known (nesting, at most 2)
+  uint8_t blen[2];
+  uint8_t b64n;          // base64 sextets in b64acc
+  uint8_t crlf_pend;     // a plain/qp attachment line break waits for the next line
+  uint8_t line_cr;       // last byte of the line area is CR
+  uint8_t pend_n, bdat_last, envelope_sent, logged;
+  uint8_t file_open;     // an attachment is being collected
+  uint8_t top;           // the header block is the message's (From/To/Subject kept)
+  uint16_t line_len, hdr_len;
+  uint16_t cmd_len;      // command line between BDAT chunks (the message line waits)
+  uint8_t bdat_open;     // a BDAT message is open (no LAST chunk yet)
+  uint32_t b64acc;
+  uint32_t file_len;     // bytes kept of the current attachment
+  uint64_t file_total;   // decoded bytes of the current attachment
+  uint64_t bdat_left;    // BDAT chunk bytes still to come
+  uint64_t pend;         // queued command kinds (client side)
+};
+
+// FTP control channel (app_ftp.cc) and ftp-data (file content).
+struct FtpDir {
+  uint16_t line_len;
+  uint8_t line_over;     // the line outgrew the line area: rest ignored
+  uint8_t multi;         // inside a multi-line reply ("123-")
+  uint16_t multi_code;
+  uint8_t data_cmd;      // ftp-data: 1 RETR, 2 STOR (from the expectation)
+  uint8_t tls;           // AUTH TLS accepted: the channel is encrypted, ignored
+  uint8_t exp_slot;      // client side: expectation slot + 1 of the latest PORT/PASV
+  uint32_t file_len;
+  uint64_t file_total;
+};
+
 struct Dir {
   uint8_t det, probe_n, fb;  // fb: the storage in use is the fallback area
   uint8_t probe[kProbeSize];
@@ -80,6 +120,8 @@ struct Dir {
     HttpDir http;
     DnsTcpDir dns;
     TlsDir tls;
+    SmtpDir smtp;
+    FtpDir ftp;
   } u;
 };
 
@@ -111,6 +153,19 @@ struct AppCtx::Impl {
   std::unique_ptr<uint8_t[]> dec_mem;
   std::unique_ptr<uint16_t[]> dec_free;
   uint32_t dec_n = 0, dec_free_n = 0;
+  // FTP data-channel expectations (PASV/EPSV replies, PORT/EPRT commands):
+  // the responder port of the data flow to come, until a deadline. Per worker:
+  // the IP-pair hash puts the data flow on the control flow's worker.
+  struct Expect {
+    uint64_t until_ns;
+    uint16_t port;
+    uint8_t cmd;           // 1 RETR, 2 STOR, 0 other/unknown yet
+    char name[96];         // file name of the RETR/STOR argument
+  };
+  static constexpr uint32_t kExpect = 64;
+  Expect expect[kExpect] = {};
+  uint32_t expect_n = 0;
+  uint64_t now_ns = 0;     // timestamp of the current call (expectation deadlines)
 
   // Bump allocation in scratch, 8-byte aligned. The scratch is sized for the
   // worst case of one message (see AppCtx's constructor), so it cannot run out.
@@ -172,6 +227,20 @@ void tls_flush(AppCtx& c, AppState* s, int d, AppSink& sink);
 // when out of scratch.
 void ja4_string(AppCtx::Impl& m, uint16_t ver, const uint8_t* cs, uint32_t cs_len, const uint8_t* ext,
                 uint32_t ext_n, char out[37]);
+
+// SMTP (app_smtp.cc).
+void smtp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+void smtp_finish(AppCtx& c, AppState* s, AppSink& sink);
+// FTP control channel and data channel (app_ftp.cc).
+void ftp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+void ftp_data_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+void ftp_data_finish(AppCtx& c, AppState* s, AppSink& sink);
+// A flow whose responder port was announced on an FTP control channel of
+// this worker (consumed); fills the ftp-data state of both directions.
+bool ftp_data_expected(AppCtx& c, AppState* s, uint16_t responder_port);
+// Line helpers shared by the SMTP and FTP parsers.
+bool ieq_prefix(const uint8_t* p, uint32_t n, const char* w);  // case-insensitive prefix
+void copy_field(char* dst, size_t cap, const uint8_t* p, uint32_t n);  // NUL-terminated, cut
 
 // MD5 of n bytes as 32 lowercase hex digits + NUL.
 void md5_hex(const void* data, size_t n, char out[33]);

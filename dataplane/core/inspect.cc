@@ -149,7 +149,10 @@ struct Cursor final : AlertSink, AppSink {
     if (meta.proto == rules::AppProto::kHttp) behave_http(f, to_server, meta.http_status);
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
-    if (app_events && (!to_server || meta.proto == rules::AppProto::kDns)) log_tx(to_server, meta);
+    // Files (SMTP attachments, ftp-data): a `fileinfo` event (format_app_event).
+    if (app_events && (meta.file_tx || ((!to_server || meta.proto == rules::AppProto::kDns) &&
+                                        meta.proto != rules::AppProto::kFtpData)))
+      log_tx(to_server, meta);
     if (!rs || passed()) return;
     uint64_t t = rte_rdtsc();
     detect_app(w.insp.det, *rs, dp[to_server ? 0 : 1], b, *this);
@@ -211,7 +214,8 @@ struct Cursor final : AlertSink, AppSink {
     copy_str(a->metadata, r.metadata_json);
     auto ap = rules::AppProto(f.app_proto);
     a->has_app = app && (ap == rules::AppProto::kHttp || ap == rules::AppProto::kDns ||
-                         ap == rules::AppProto::kTls);
+                         ap == rules::AppProto::kTls || ap == rules::AppProto::kSmtp ||
+                         ap == rules::AppProto::kFtp || ap == rules::AppProto::kFtpData);
     if (a->has_app) a->app = app_meta(app);
     if (want_payload && cur_n) {  // off by default: up to ~2.5 KB copied per alert
       a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->payload));

@@ -95,12 +95,17 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                     "\"parse_errors\":{},\"tx_pool_empty\":{},\"truncated\":{},\"eve_events\":{},"
                     "\"http_decompressed\":{},\"http_decompress_cut\":{},\"http_decompress_errors\":{},"
                     "\"http_decompress_pool_empty\":{},\"tls_certificates\":{},\"tls_cert_truncated\":{},"
-                    "\"tls_cert_errors\":{}}}",
+                    "\"tls_cert_errors\":{}",
                  a.detected[1], a.detected[2], a.detected[3], a.detected[4], a.http_requests,
                  a.http_responses, a.dns_queries, a.dns_answers, a.tls_client_hellos, a.tls_server_hellos,
                  a.parse_errors, a.tx_pool_empty, a.truncated, t.insp.app_events, a.http_decompressed,
                  a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty,
                  a.tls_certificates, a.tls_cert_truncated, a.tls_cert_errors);
+  fmt::format_to(o, ",\"mail_ftp\":{{\"smtp_flows\":{},\"ftp_flows\":{},\"ftp_data_flows\":{},\"smb_flows\":{},"
+                    "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{}}}}}",
+                 a.detected[int(rules::AppProto::kSmtp)], a.detected[int(rules::AppProto::kFtp)],
+                 a.detected[int(rules::AppProto::kFtpData)], a.detected[int(rules::AppProto::kSmb)], a.smtp_mails,
+                 a.smtp_attachments, a.ftp_commands, a.ftp_expect_full);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -164,6 +169,12 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
                   "app: http {} dns {} tls {} flows\n",
                t.stream.segments, t.stream.bytes_delivered, t.stream.ooo_segments, t.stream.gaps,
                t.stream.overlap_diff, t.app.detected[1], t.app.detected[2], t.app.detected[3]);
+  if (t.app.detected[int(rules::AppProto::kSmtp)] + t.app.detected[int(rules::AppProto::kFtp)] +
+      t.app.detected[int(rules::AppProto::kSmb)])
+    fmt::print(f, "  app: smtp {} ftp {} ftp-data {} smb {} flows; {} mails, {} attachments, {} ftp commands\n",
+               t.app.detected[int(rules::AppProto::kSmtp)], t.app.detected[int(rules::AppProto::kFtp)],
+               t.app.detected[int(rules::AppProto::kFtpData)], t.app.detected[int(rules::AppProto::kSmb)],
+               t.app.smtp_mails, t.app.smtp_attachments, t.app.ftp_commands);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);

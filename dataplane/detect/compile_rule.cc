@@ -50,6 +50,10 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kHttp: return rules::AppProto::kHttp;
     case rules::Proto::kDns: return rules::AppProto::kDns;
     case rules::Proto::kTls: return rules::AppProto::kTls;
+    case rules::Proto::kSmtp: return rules::AppProto::kSmtp;
+    case rules::Proto::kFtp: return rules::AppProto::kFtp;
+    case rules::Proto::kFtpData: return rules::AppProto::kFtpData;
+    case rules::Proto::kSmb: return rules::AppProto::kSmb;
     default: return rules::AppProto::kUnknown;
   }
 }

@@ -83,6 +83,17 @@ void put_app_and_close(fmt::memory_buffer& out, const AlertRecord& a) {
 }
 
 void format_app_event(fmt::memory_buffer& out, const AlertRecord& a) {
+  if (a.app.file_tx) {  // Suricata's fileinfo: the protocol's object, then the file's
+    put_head(out, a, "fileinfo");
+    std::string app;
+    format_app_json(a.app, app);
+    if (!app.empty()) app += ',';
+    format_fileinfo_json(a.app, app);
+    out.push_back(',');
+    out.append(app);
+    out.append(std::string_view("}\n"));
+    return;
+  }
   put_head(out, a, rules::app_proto_name(rules::AppProto(a.app_proto)));
   put_app_and_close(out, a);
 }

@@ -59,9 +59,11 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
   return true;
 }
 
-// 0: payload, 1: http, 2: dns, 3: tls.
+// 0: payload, 1: http, 2: dns, 3: tls, 4: smtp, 5: ftp.
 int family(Buf b) {
   if (b == kPayload) return 0;
+  if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
+  if (b == kFtpCommand || b == kFtpCommandData) return 5;
   if (b == kDnsQuery || b == kDnsQueryDot) return 2;
   if (b >= kTlsSni) return 3;
   return 1;
@@ -122,9 +124,17 @@ bool check_buffers(Ctx& c) {
       return fail(c.st, std::string("rule mixes buffers of different protocols (") + buf_name(it.buf) + ")");
     fam = f;
   }
-  static const char* const kFam[] = {"", "http", "dns", "tls"};
+  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp"};
   const Proto p = c.r.hdr.proto;
-  const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3 : 0;
+  const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
+               : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : 0;
+  // file.data (family http by default) is also SMTP attachments and ftp-data.
+  if (fam == 1 && (p == Proto::kSmtp || p == Proto::kFtpData || p == Proto::kSmb)) {
+    bool only_file = true;
+    for (const MatchItem& it : c.r.items)
+      if (family(it.buf) == 1 && it.buf != kFileData) only_file = false;
+    if (only_file) fam = 0;
+  }
   if (fam != 0) {
     if (pf != 0 && pf != fam)
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + kFam[pf] + " rule");

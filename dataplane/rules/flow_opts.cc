@@ -202,6 +202,10 @@ bool opt_app_proto(Ctx& c, std::string_view v) {
   if (v == "http" || v == "http1") p = AppProto::kHttp;
   else if (v == "dns") p = AppProto::kDns;
   else if (v == "tls") p = AppProto::kTls;
+  else if (v == "smtp") p = AppProto::kSmtp;
+  else if (v == "ftp") p = AppProto::kFtp;
+  else if (v == "ftp-data") p = AppProto::kFtpData;
+  else if (v == "smb") p = AppProto::kSmb;
   else if (v == "failed") p = AppProto::kFailed;
   else if (v == "unknown") p = AppProto::kUnknown;
   else return unsup(c.st, "unsupported: app-layer-protocol " + std::string(v));
@@ -215,7 +219,8 @@ bool opt_app_proto(Ctx& c, std::string_view v) {
 bool opt_flags(Ctx& c, std::string_view v) {
   if (c.r.has_flags) return fail(c.st, "more than one flags");
   Proto pr = c.r.hdr.proto;
-  if (pr != Proto::kTcp && pr != Proto::kIp && pr != Proto::kHttp && pr != Proto::kTls)
+  if (pr != Proto::kTcp && pr != Proto::kIp && pr != Proto::kHttp && pr != Proto::kTls && pr != Proto::kSmtp &&
+      pr != Proto::kFtp && pr != Proto::kFtpData && pr != Proto::kSmb)
     return fail(c.st, "flags needs a tcp rule");
   auto bits = [](std::string_view s, uint8_t& out) {
     out = 0;

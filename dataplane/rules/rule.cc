@@ -11,6 +11,10 @@ const char* app_proto_name(AppProto p) {
     case AppProto::kDns: return "dns";
     case AppProto::kTls: return "tls";
     case AppProto::kFailed: return "failed";
+    case AppProto::kSmtp: return "smtp";
+    case AppProto::kFtp: return "ftp";
+    case AppProto::kFtpData: return "ftp-data";
+    case AppProto::kSmb: return "smb";
     case AppProto::kUnknown: break;
   }
   return "unknown";

@@ -16,11 +16,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed };
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb };
+constexpr int kAppProtoCount = 9;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -69,7 +70,12 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unk
   /* version; 'V'/'E' (valid/expired) + notBefore + notAfter as */     \
   /* YYYYMMDDHHMMSS digits for tls_cert_* and tls.cert_not* */         \
   X(kTlsVersionNum, "(tls.version)")                                   \
-  X(kTlsCertTimes, "(tls.cert_times)")
+  X(kTlsCertTimes, "(tls.cert_times)")                                 \
+  X(kSmtpHelo, "smtp.helo")                                            \
+  X(kSmtpMailFrom, "smtp.mail_from")                                   \
+  X(kSmtpRcptTo, "smtp.rcpt_to")                                       \
+  X(kFtpCommand, "ftp.command")                                        \
+  X(kFtpCommandData, "ftp.command_data")
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,

@@ -24,7 +24,8 @@ TEST(RulesHeader, ActionsAndProtocols) {
   EXPECT_SYNTAX_ERROR(hdr("alertx tcp any any -> any any"), "unknown action");
   const std::pair<const char*, Proto> protos[] = {
       {"tcp", Proto::kTcp}, {"udp", Proto::kUdp}, {"icmp", Proto::kIcmp}, {"ip", Proto::kIp},
-      {"http", Proto::kHttp}, {"http1", Proto::kHttp}, {"dns", Proto::kDns}, {"tls", Proto::kTls}};
+      {"http", Proto::kHttp}, {"http1", Proto::kHttp}, {"dns", Proto::kDns}, {"tls", Proto::kTls},
+      {"smtp", Proto::kSmtp}, {"ftp", Proto::kFtp}, {"ftp-data", Proto::kFtpData}, {"smb", Proto::kSmb}};
   for (auto [name, p] : protos) {
     Parsed r = hdr(std::string("alert ") + name + " any any -> any any");
     EXPECT_PARSE_OK(r);
@@ -32,7 +33,7 @@ TEST(RulesHeader, ActionsAndProtocols) {
   }
   EXPECT_EQ(hdr("alert tcp-pkt any any -> any any").rule.hdr.proto, Proto::kTcp);  // flow bits: test_rules_options
   EXPECT_EQ(hdr("alert tcp-stream any any -> any any").rule.hdr.proto, Proto::kTcp);
-  EXPECT_UNSUPPORTED(hdr("alert smtp any any -> any any"), "smtp");
+  EXPECT_UNSUPPORTED(hdr("alert ssh any any -> any any"), "ssh");
   EXPECT_UNSUPPORTED(hdr("alert http2 any any -> any any"), "http2");
   EXPECT_SYNTAX_ERROR(hdr("alert foo any any -> any any"), "unknown protocol");
 }
@@ -219,4 +220,27 @@ TEST(RulesHeader, PortSetsMatchModel) {
   }
   EXPECT_GT(checked, 200);
   std::printf("port expressions: %d checked, %d unsupported\n", checked, unsupported);
+}
+
+// SMTP / FTP sticky buffers (Suricata's smtp.helo, smtp.mail_from,
+// smtp.rcpt_to, ftp.command, ftp.command_data) and file.data in mail and
+// ftp-data rules; app-layer-protocol names.
+TEST(RulesHeader, MailAndFtpBuffers) {
+  EXPECT_PARSE_OK(opts("smtp.helo; content:\"localhost\";", "smtp"));
+  EXPECT_PARSE_OK(opts("smtp.mail_from; content:\"spam\"; smtp.rcpt_to; content:\"x@\";", "smtp"));
+  EXPECT_PARSE_OK(opts("file.data; content:\"MZ\";", "smtp"));
+  EXPECT_PARSE_OK(opts("file_data; content:\"MZ\";", "ftp-data"));
+  EXPECT_PARSE_OK(opts("ftp.command; content:\"PASS\"; ftp.command_data; content:\"anonymous\";", "ftp"));
+  EXPECT_PARSE_OK(opts("smtp.helo; content:\"x\";", "tcp"));
+  EXPECT_SYNTAX_ERROR(opts("smtp.helo; content:\"x\";", "http"), "smtp buffer in a http rule");
+  EXPECT_SYNTAX_ERROR(opts("ftp.command; content:\"x\";", "smtp"), "ftp buffer in a smtp rule");
+  EXPECT_SYNTAX_ERROR(opts("http.uri; content:\"x\";", "smtp"), "http buffer in a smtp rule");
+  EXPECT_SYNTAX_ERROR(opts("smtp.helo; content:\"x\"; ftp.command; content:\"y\";", "tcp"),
+                      "mixes buffers");
+  for (const char* p : {"smtp", "ftp", "ftp-data", "smb"}) {
+    Parsed r = opts(std::string("app-layer-protocol:") + p + ";");
+    EXPECT_PARSE_OK(r);
+    EXPECT_EQ(std::string(app_proto_name(r.rule.app_proto)), p);
+  }
+  EXPECT_PARSE_OK(opts("flags:S;", "smtp"));
 }
