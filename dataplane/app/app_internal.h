@@ -147,7 +147,7 @@ struct AppCtx::Impl {
   // JA3 strings): sized for the worst case of one message, reset per on_tx.
   std::unique_ptr<uint8_t[]> scratch;
   uint32_t scratch_size = 0, scratch_used = 0;
-  uint64_t now_ns = 0;  // time of the data being parsed (certificate validity)
+  uint64_t now_ns = 0;  // time of the data being parsed (certificate validity, FTP expectation deadlines)
   // Body decoders (gzip/deflate): fixed slots, each a zlib stream and the
   // arena zlib allocates from; taken per compressed body, never per packet.
   std::unique_ptr<uint8_t[]> dec_mem;
@@ -165,7 +165,6 @@ struct AppCtx::Impl {
   static constexpr uint32_t kExpect = 64;
   Expect expect[kExpect] = {};
   uint32_t expect_n = 0;
-  uint64_t now_ns = 0;     // timestamp of the current call (expectation deadlines)
 
   // Bump allocation in scratch, 8-byte aligned. The scratch is sized for the
   // worst case of one message (see AppCtx's constructor), so it cannot run out.
