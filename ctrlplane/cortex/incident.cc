@@ -203,7 +203,7 @@ void Incidents::close(uint64_t id, const char* reason) {
   auto it = open_.find(id);
   if (it == open_.end()) return;
   Incident& inc = it->second;
-  inc.status = "resolved";
+  if (inc.status == "new" || inc.status == "investigating") inc.status = "resolved";  // an operator's verdict stays
   ctr.closed++;
   if (emit_) emit_(inc, "closed", reason);
   auto& idx = inc.by == IncidentBy::kAttacker ? by_attacker_ : inc.by == IncidentBy::kVictim ? by_victim_ : by_pair_;
@@ -211,6 +211,19 @@ void Incidents::close(uint64_t id, const char* reason) {
                                                                        ? inc.victim : pair_val(inc.attacker, inc.victim));
   if (e != idx.end() && e->second == id) idx.erase(e);
   open_.erase(it);
+}
+
+Incident* Incidents::find(uint64_t id) {
+  auto it = open_.find(id);
+  return it == open_.end() ? nullptr : &it->second;
+}
+
+bool Incidents::set_status(uint64_t id, const std::string& status) {
+  Incident* inc = find(id);
+  if (!inc) return false;
+  inc->status = status;
+  if (emit_) emit_(*inc, "status_changed", "");
+  return true;
 }
 
 void Incidents::advance(uint64_t now) {
