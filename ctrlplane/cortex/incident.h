@@ -108,6 +108,10 @@ class Incidents {
   void advance(uint64_t now);              // closes idle incidents
   void close_all(const char* reason);      // end of input
   Incident* find(uint64_t id);             // an open incident, or null
+  const Incident* find_const(uint64_t id) const {
+    auto it = open_.find(id);
+    return it == open_.end() ? nullptr : &it->second;
+  }
   // The operator's status (new, investigating, resolved, false_positive);
   // writes a "status_changed" record. False: no such open incident.
   bool set_status(uint64_t id, const std::string& status);
