@@ -68,16 +68,16 @@ bool AttackTable::load(std::string_view text, const std::string& path, std::stri
 }
 
 uint8_t AttackTable::tactic(std::string_view s) const {
-  auto it = by_tactic_.find(std::string(s));
+  auto it = by_tactic_.find(s);
   return it == by_tactic_.end() ? 0 : it->second;
 }
 
 uint16_t AttackTable::technique(std::string_view id) const {
-  auto it = by_tech_.find(std::string(id));
+  auto it = by_tech_.find(id);
   if (it != by_tech_.end()) return it->second;
   size_t dot = id.find('.');
   if (dot == std::string_view::npos) return 0;
-  it = by_tech_.find(std::string(id.substr(0, dot)));
+  it = by_tech_.find(id.substr(0, dot));
   return it == by_tech_.end() ? 0 : it->second;
 }
 
@@ -148,12 +148,12 @@ bool Mapper::map(Detection& d) {
   if (!d.tactic_id.empty()) d.tactic = t_.tactic(d.tactic_id);
   if (d.technique && !d.tactic) d.tactic = t_.techniques[d.technique].tactics[0];
   if (!d.technique && !d.tactic) {
-    const std::unordered_map<std::string, Entry>* table = &classtype_;
-    std::string key;
-    if (d.kind == Kind::kMl) table = &ml_, key = std::string(d.ml_class);
-    else if (d.kind == Kind::kBehaviour) table = &behaviour_, key = std::string(d.detector);
+    const SvMap<Entry>* table = &classtype_;
+    std::string_view key;
+    if (d.kind == Kind::kMl) table = &ml_, key = d.ml_class;
+    else if (d.kind == Kind::kBehaviour) table = &behaviour_, key = d.detector;
     else {
-      key = std::string(d.category);
+      key = d.category;
       auto c = class_by_desc_.find(key);
       if (c != class_by_desc_.end()) key = c->second;
     }

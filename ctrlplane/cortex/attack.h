@@ -15,6 +15,15 @@
 
 namespace spectre::cortex {
 
+// Lookups by string_view without building a std::string (no allocation per
+// detection for classtype descriptions longer than the small-string buffer).
+struct SvHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+template <typename V>
+using SvMap = std::unordered_map<std::string, V, SvHash, std::equal_to<>>;
+
 class AttackTable {
  public:
   struct Tactic { std::string id, shortname, name; };
@@ -31,8 +40,8 @@ class AttackTable {
   bool outbound(uint8_t tactic) const { return tactic && (tactic == c2_ || tactic == exfil_); }
 
  private:
-  std::unordered_map<std::string, uint16_t> by_tech_;
-  std::unordered_map<std::string, uint8_t> by_tactic_;
+  SvMap<uint16_t> by_tech_;
+  SvMap<uint8_t> by_tactic_;
   uint8_t c2_ = 0, exfil_ = 0;
 };
 
@@ -61,8 +70,8 @@ class Mapper {
  private:
   struct Entry { uint16_t technique = 0; uint8_t tactic = 0; };
   const AttackTable& t_;
-  std::unordered_map<std::string, Entry> classtype_, ml_, behaviour_;
-  std::unordered_map<std::string, std::string> class_by_desc_;
+  SvMap<Entry> classtype_, ml_, behaviour_;
+  SvMap<std::string> class_by_desc_;
   void note_unmapped(const Detection& d, const char* reason);
 };
 

@@ -40,10 +40,11 @@ size_t Correlator::KeyHash::operator()(const Key& k) const {
   return size_t(h ^ (h >> 31));
 }
 
-size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Key) + 2 * sizeof(int32_t); }
+size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Key) + sizeof(Lru) + 8 + 2 * sizeof(int32_t); }
 
 Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_groups)
-    : rs_(rs), t_(t), pool_(std::max<uint32_t>(max_groups, 16)), keys_(pool_.size()) {
+    : rs_(rs), t_(t), pool_(std::max<uint32_t>(max_groups, 16)), keys_(pool_.size()), lru_(pool_.size()),
+      khash_(pool_.size()) {
   free_.reserve(pool_.size());
   for (int32_t i = int32_t(pool_.size()) - 1; i >= 0; i--) free_.push_back(i);
   size_t n = 1;
@@ -53,10 +54,10 @@ Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_gro
 }
 
 // Slot of k in the index (found: returns the group), else the empty slot that ends the probe.
-int32_t Correlator::find(const Key& k, size_t& pos) const {
-  for (pos = KeyHash()(k) & mask_;; pos = (pos + 1) & mask_) {
+int32_t Correlator::find(const Key& k, uint64_t h, size_t& pos) const {
+  for (pos = h & mask_;; pos = (pos + 1) & mask_) {
     int32_t g = index_[pos];
-    if (g < 0 || keys_[size_t(g)] == k) return g;
+    if (g < 0 || (khash_[size_t(g)] == h && keys_[size_t(g)] == k)) return g;
   }
 }
 
@@ -64,7 +65,7 @@ int32_t Correlator::find(const Key& k, size_t& pos) const {
 void Correlator::index_erase(size_t pos) {
   index_[pos] = -1;
   for (size_t j = (pos + 1) & mask_; index_[j] >= 0; j = (j + 1) & mask_) {
-    size_t home = KeyHash()(keys_[size_t(index_[j])]) & mask_;
+    size_t home = khash_[size_t(index_[j])] & mask_;
     bool movable = pos <= j ? (home <= pos || home > j) : (home <= pos && home > j);
     if (movable) {
       index_[pos] = index_[j];
@@ -75,30 +76,31 @@ void Correlator::index_erase(size_t pos) {
 }
 
 void Correlator::unlink(int32_t i) {
-  Group& g = pool_[size_t(i)];
-  (g.prev >= 0 ? pool_[size_t(g.prev)].next : head_) = g.next;
-  (g.next >= 0 ? pool_[size_t(g.next)].prev : tail_) = g.prev;
+  Lru& g = lru_[size_t(i)];
+  (g.prev >= 0 ? lru_[size_t(g.prev)].next : head_) = g.next;
+  (g.next >= 0 ? lru_[size_t(g.next)].prev : tail_) = g.prev;
   g.prev = g.next = -1;
 }
 
 void Correlator::link_tail(int32_t i) {
-  Group& g = pool_[size_t(i)];
+  Lru& g = lru_[size_t(i)];
   g.prev = tail_;
   g.next = -1;
-  (tail_ >= 0 ? pool_[size_t(tail_)].next : head_) = i;
+  (tail_ >= 0 ? lru_[size_t(tail_)].next : head_) = i;
   tail_ = i;
 }
 
 void Correlator::release(int32_t i) {
   unlink(i);
   size_t pos;
-  if (find(keys_[size_t(i)], pos) == i) index_erase(pos);
+  if (find(keys_[size_t(i)], khash_[size_t(i)], pos) == i) index_erase(pos);
   free_.push_back(i);
 }
 
 int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   size_t pos;
-  int32_t hit = find(k, pos);
+  const uint64_t h = KeyHash()(k);
+  int32_t hit = find(k, h, pos);
   if (hit >= 0) {
     unlink(hit);
     link_tail(hit);
@@ -106,8 +108,7 @@ int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   }
   // Drop up to two idle groups from the LRU head (their window has passed).
   for (int n = 0; n < 2 && head_ >= 0; n++) {
-    const Group& h = pool_[size_t(head_)];
-    if (h.last_ts + rs_.correlations[h.corr].timespan_ns >= now) break;
+    if (lru_[size_t(head_)].expire >= now) break;
     release(head_);
     ctr.groups_expired++;
   }
@@ -123,9 +124,12 @@ int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   std::copy(k.v, k.v + k.n, g.key);
   g.nmem = g.mem_head = g.nslots = 0;
   std::memset(g.ts, 0, sizeof g.ts);
-  std::memset(g.vh, 0, sizeof g.vh);
+  if (rs_.correlations[k.corr].type == CorrType::kValueCount) std::memset(g.vh, 0, sizeof g.vh);  // only value_count reads vh
+  g.last_ts = 0;
   keys_[size_t(i)] = k;
-  find(k, pos);  // releases above may have moved the probe's end
+  khash_[size_t(i)] = h;
+  lru_[size_t(i)].expire = 0;
+  find(k, h, pos);  // releases above may have moved the probe's end
   index_[pos] = i;
   link_tail(i);
   ctr.groups_created++;
@@ -173,6 +177,7 @@ void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint
     int32_t gi = find_or_make(keys[first], d.ts_ns);
     Group& g = pool_[size_t(gi)];
     g.last_ts = std::max(g.last_ts, d.ts_ns);
+    lru_[size_t(gi)].expire = g.last_ts + c.timespan_ns;
     g.mem[g.mem_head] = Member::of(d, t_);
     g.mem_head = uint8_t((g.mem_head + 1) % kGroupMembers);
     if (g.nmem < kGroupMembers) g.nmem++;
@@ -189,7 +194,7 @@ void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint
     // Like Sigma back ends' "reset" action: a match starts the group over.
     g.nmem = g.mem_head = g.nslots = 0;
     std::memset(g.ts, 0, sizeof g.ts);
-    std::memset(g.vh, 0, sizeof g.vh);
+    if (c.type == CorrType::kValueCount) std::memset(g.vh, 0, sizeof g.vh);
     if (on_match_) on_match_(m);
     if (depth_ < 16) {  // rules referring to this one (the set is acyclic; 16 bounds the chain)
       depth_++;

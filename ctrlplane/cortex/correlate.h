@@ -37,7 +37,6 @@ struct Group {
   uint64_t ts[kGroupSlots];
   uint64_t vh[kGroupSlots];
   Member mem[kGroupMembers];  // the latest contributing detections
-  int32_t prev = -1, next = -1;
 };
 
 // A correlation that matched: its group, the detection that completed it and
@@ -86,10 +85,17 @@ class Correlator {
   std::vector<Group> pool_;
   std::vector<int32_t> free_;
   std::vector<Key> keys_;
+  // Per group, beside the pool (1.7 KB a group) so that the LRU, the index's
+  // probes and the expiry check touch 8-24 bytes a group, not a group's cache
+  // lines: with every detection of a wide stream making a new group, these
+  // misses were the engine's main cost.
+  struct Lru { int32_t prev = -1, next = -1; uint64_t expire = 0; };  // expire: last_ts + timespan
+  std::vector<Lru> lru_;
+  std::vector<uint64_t> khash_;  // KeyHash of keys_[i]
   // Open addressing (linear probing, 2 slots per group, -1 empty): no allocation per group.
   std::vector<int32_t> index_;
   size_t mask_ = 0;
-  int32_t find(const Key& k, size_t& pos) const;
+  int32_t find(const Key& k, uint64_t h, size_t& pos) const;
   void index_erase(size_t pos);
   int32_t head_ = -1, tail_ = -1;
   OnMatch on_match_;

@@ -65,6 +65,32 @@ bool parse_span(YamlReader& L, const YAML::Node& n, uint64_t& ns) {
   return true;
 }
 
+// incidents.response: the automatic actions (off unless enabled: true).
+template <typename Rel>
+bool parse_response(YamlReader& L, const YAML::Node& n, Rel&& rel, ResponseConfig& r) {
+  return L.each(n, "incidents.response", [&](const std::string& k, const YAML::Node& v) {
+    if (k == "enabled") return L.boolean(v, r.enabled);
+    if (k == "webhook") return L.str(v, r.webhook);
+    if (k == "webhook_secret") return L.str(v, r.webhook_secret);
+    if (k == "block_command") {
+      r.block_command.clear();
+      if (!v.IsSequence()) return L.fail(v, "block_command: expected a list (program and arguments; no shell)");
+      return L.strs(v, r.block_command) && (!r.block_command.empty() || L.fail(v, "block_command: empty"));
+    }
+    if (k == "timeout") {
+      uint64_t ns = 0;
+      if (!parse_span(L, v, ns)) return false;
+      if (ns > 600ull * 1000000000) return L.fail(v, "timeout: at most 10m");
+      r.timeout_ms = uint32_t(ns / 1000000);
+      return true;
+    }
+    if (k == "audit") return L.str(v, r.audit_file) && (r.audit_file = rel(r.audit_file), true);
+    if (k == "max_targets") return L.u32(v, r.max_targets, 1, 256);
+    if (k == "queue") return L.u32(v, r.queue_max, 1, 65536);
+    return false;
+  });
+}
+
 }  // namespace
 
 bool parse_config(const YAML::Node& n, const std::string& path, const std::string& dir, Config& c, std::string& err) {
@@ -91,6 +117,16 @@ bool parse_config(const YAML::Node& n, const std::string& path, const std::strin
         double* w = wk == "signatures" ? &c.reflex.w_signature : wk == "anomaly" ? &c.reflex.w_anomaly
                     : wk == "correlation" ? &c.reflex.w_correlation : wk == "context" ? &c.reflex.w_context : nullptr;
         return w && L.num(wv, *w, 0, 1);
+      });
+    if (k == "playbooks") return L.str(v, c.playbook_file) && (c.playbook_file = c.playbook_file == "none" ? c.playbook_file : rel(c.playbook_file), true);
+    if (k == "response") return parse_response(L, v, rel, c.response);
+    if (k == "entity_risk")
+      return L.each(v, "incidents.entity_risk", [&](const std::string& ek, const YAML::Node& ev) {
+        if (ek == "half_life") return parse_span(L, ev, c.entity_risk.half_life_ns);
+        if (ek == "window") return parse_span(L, ev, c.entity_risk.window_ns);
+        if (ek == "threshold") return L.num(ev, c.entity_risk.threshold, 0, 1e9);
+        if (ek == "max_entities") return L.u32(ev, c.entity_risk.max_entities, 16, 1u << 24);
+        return false;
       });
     if (k == "levels")
       return L.each(v, "incidents.levels", [&](const std::string& lk, const YAML::Node& lv) {
@@ -125,12 +161,19 @@ std::unique_ptr<Cortex> Cortex::create(const Config& c, std::string& err) {
   if (!c.assets_file.empty() &&
       (!read_file(c.assets_file, text, err) || !x->assets_.load(text, c.assets_file, err)))
     return nullptr;
+  if (c.playbook_file != "none" &&
+      (!text_of(c.playbook_file, "playbooks/default.yaml", text, shown, err) ||
+       !x->playbooks_.load(text, shown, x->table_, err)))
+    return nullptr;
+  x->erisk_ = std::make_unique<EntityRisk>(c.entity_risk);
+  if (c.response.enabled) {
+    x->responder_ = std::make_unique<Responder>(c.response);
+    if (!x->responder_->start(err)) return nullptr;
+  }
   x->corr_ = std::make_unique<Correlator>(x->rules_, x->table_, c.max_groups);
   x->inc_ = std::make_unique<Incidents>(x->rules_, x->table_, c.limits, c.reflex, &x->assets_);
   x->corr_->set_on_match([p = x.get()](const Match& m) { p->inc_->on_match(m); });
-  x->inc_->set_emit([p = x.get()](const Incident& i, const char* ev, const char* why) {
-    if (p->sink_) p->sink_(p->format(i, ev, why));
-  });
+  x->inc_->set_emit([p = x.get()](Incident& i, const char* ev, const char* why) { p->on_record(i, ev, why); });
   return x;
 }
 
@@ -148,9 +191,16 @@ void Cortex::ingest(Detection& d) {
   inc_->on_detection(d);
   if (d.kind != Kind::kFlow || rules_.uses_flows) corr_->process(d);
   inc_->advance(now_);
+  if (responder_ && responder_->has_done()) collect_actions();
 }
 
-void Cortex::finish() { inc_->close_all("end_of_input"); }
+void Cortex::finish() {
+  if (responder_) {  // bounded: each action is bounded by the timeout
+    responder_->drain(uint32_t(std::min<uint64_t>(60000, 2ull * cfg_.response.timeout_ms + 1000)));
+    collect_actions();
+  }
+  inc_->close_all("end_of_input");
+}
 
 std::string Cortex::format(const Incident& inc, const char* event, const char* reason) const {
   using J = nlohmann::ordered_json;
@@ -207,7 +257,10 @@ std::string Cortex::format(const Incident& inc, const char* event, const char* r
   i["intel"] = intel;
   i["assets"] = assets;
   i["explanation"] = {{"summary", inc_->summary(inc)}, {"steps", inc_->explain(inc)}};
-  i["response"] = nullptr;  // playbooks: not yet
+  i["risk"]["entity"] = {{"address", val_addr_str(inc.by == IncidentBy::kVictim ? inc.victim : inc.attacker)},
+                         {"score", std::round(inc.entity_risk * 10) / 10}, {"incidents", inc.entity_incidents},
+                         {"notable", inc.entity_risk >= cfg_.entity_risk.threshold}};
+  i["response"] = response_json(inc);
   J mem = J::array();
   for (const Member& m : inc.members) {
     J e = {{"timestamp", iso(m.ts)}, {"kind", kind_name(m.kind)}, {"attacker", val_addr_str(m.attacker)},
@@ -223,6 +276,19 @@ std::string Cortex::format(const Incident& inc, const char* event, const char* r
   i["members_dropped"] = inc.members_total - inc.members.size();
   o["incident"] = i;
   return o.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::ordered_json Cortex::response_json(const Incident& inc) const {
+  using J = nlohmann::ordered_json;
+  if (!inc.playbook) return nullptr;
+  const Playbook& p = *inc.playbook;
+  J autos = J::array();
+  for (auto a : p.automatic) autos.push_back(auto_action_name(a));
+  J audit = J::array();
+  for (auto& r : inc.actions)
+    audit.push_back({{"time", iso(r.time_ns)}, {"action", r.action}, {"target", r.target}, {"result", r.result}});
+  return {{"playbook", p.name}, {"title", p.title}, {"actions", p.actions}, {"escalation", p.escalation},
+          {"investigation", p.investigation}, {"automatic", autos}, {"audit", audit}};
 }
 
 std::string Cortex::report() const {

@@ -7,9 +7,14 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
+#include "ctrlplane/cortex/entity_risk.h"
 #include "ctrlplane/cortex/incident.h"
+#include "ctrlplane/cortex/respond.h"
 
 namespace YAML { class Node; }
 
@@ -29,6 +34,9 @@ struct Config {
   uint32_t max_groups = 16384;           // correlation group states
   IncidentLimits limits;
   ReflexConfig reflex;
+  std::string playbook_file;             // empty: the shipped playbooks/default.yaml; "none": no playbooks
+  ResponseConfig response;               // automatic actions (off by default)
+  EntityRiskConfig entity_risk;
 };
 
 // The `incidents:` map of spectre.yaml (relative paths against `dir`); errors "path:line: message".
@@ -45,8 +53,13 @@ class Cortex {
   // One detection or flow (kFlow). Maps it onto ATT&CK, joins open incidents,
   // runs the correlation rules; incident records go to the sink.
   void ingest(Detection& d);
-  // End of input: closes every open incident.
+  // End of input: waits (bounded) for pending automatic actions, closes every open incident.
   void finish();
+  // The operator's verdict on an open incident (new, investigating, resolved,
+  // false_positive): a "status_changed" record goes to the sink. False: not open.
+  bool set_status(uint64_t id, const std::string& status);
+  // Results of finished automatic actions onto their incidents (ingest does it too).
+  void collect_actions();
   // Each EVE line (no newline) is handed to the sink as it is made.
   using Sink = std::function<void(std::string_view line)>;
   void set_sink(Sink s) { sink_ = std::move(s); }
@@ -59,8 +72,12 @@ class Cortex {
   const AttackTable& attack() const { return table_; }
   const RuleSet& rules() const { return rules_; }
   const AssetSet& assets() const { return assets_; }
+  const Playbooks& playbooks() const { return playbooks_; }
+  const EntityRisk& entity_risk() const { return *erisk_; }
+  const Responder* responder() const { return responder_.get(); }
   uint64_t detections() const { return detections_; }
   std::string format(const Incident& inc, const char* event, const char* reason) const;
+  nlohmann::ordered_json response_json(const Incident& inc) const;  // EVE "response"
 
  private:
   Cortex() = default;
@@ -71,8 +88,16 @@ class Cortex {
   std::unique_ptr<Mapper> mapper_;
   std::unique_ptr<Correlator> corr_;
   std::unique_ptr<Incidents> inc_;
+  Playbooks playbooks_;
+  std::unique_ptr<Responder> responder_;
+  std::unique_ptr<EntityRisk> erisk_;
   Sink sink_;
   uint64_t detections_ = 0, flows_ = 0, now_ = 0;
+  uint64_t actions_refused_ = 0;  // automatic actions a playbook named while response is off
+  void on_record(Incident& inc, const char* event, const char* reason);
+  void add_entity_risk(Incident& inc);
+  void respond(Incident& inc, const char* event);  // playbook, automatic actions
+  std::unordered_map<Val, uint64_t, ValHash> blocked_;  // address -> incident that blocked it
 };
 
 }  // namespace spectre::cortex

@@ -189,9 +189,14 @@ void Incidents::refresh(Incident& inc) {
 
 void Incidents::on_detection(const Detection& d) {
   if (open_.empty() || d.kind == Kind::kFlow) return;
+  // Roles first: most detections join no incident, so the member (~130 bytes) is built only on a hit.
+  bool rev = t_.outbound(d.tactic);
+  Val atk = addr_val(rev ? d.dst : d.src, d.ip_ver), vic = addr_val(rev ? d.src : d.dst, d.ip_ver);
+  Incident* seen[3] = {by_attacker_.empty() ? nullptr : lookup(IncidentBy::kAttacker, atk, vic),
+                       by_victim_.empty() ? nullptr : lookup(IncidentBy::kVictim, atk, vic),
+                       by_pair_.empty() ? nullptr : lookup(IncidentBy::kPair, atk, vic)};
+  if (!seen[0] && !seen[1] && !seen[2]) return;
   Member m = Member::of(d, t_);
-  Incident* seen[3] = {lookup(IncidentBy::kAttacker, m.attacker, m.victim),
-                       lookup(IncidentBy::kVictim, m.attacker, m.victim), lookup(IncidentBy::kPair, m.attacker, m.victim)};
   for (int i = 0; i < 3; i++) {
     if (!seen[i] || (i > 0 && seen[i] == seen[0]) || (i > 1 && seen[i] == seen[1])) continue;
     add_member(*seen[i], m, &d, false);
@@ -203,7 +208,7 @@ void Incidents::close(uint64_t id, const char* reason) {
   auto it = open_.find(id);
   if (it == open_.end()) return;
   Incident& inc = it->second;
-  inc.status = "resolved";
+  if (inc.status == "new" || inc.status == "investigating") inc.status = "resolved";  // an operator's verdict stays
   ctr.closed++;
   if (emit_) emit_(inc, "closed", reason);
   auto& idx = inc.by == IncidentBy::kAttacker ? by_attacker_ : inc.by == IncidentBy::kVictim ? by_victim_ : by_pair_;
@@ -211,6 +216,19 @@ void Incidents::close(uint64_t id, const char* reason) {
                                                                        ? inc.victim : pair_val(inc.attacker, inc.victim));
   if (e != idx.end() && e->second == id) idx.erase(e);
   open_.erase(it);
+}
+
+Incident* Incidents::find(uint64_t id) {
+  auto it = open_.find(id);
+  return it == open_.end() ? nullptr : &it->second;
+}
+
+bool Incidents::set_status(uint64_t id, const std::string& status) {
+  Incident* inc = find(id);
+  if (!inc) return false;
+  inc->status = status;
+  if (emit_) emit_(*inc, "status_changed", "");
+  return true;
 }
 
 void Incidents::advance(uint64_t now) {

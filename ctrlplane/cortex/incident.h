@@ -11,6 +11,7 @@
 
 #include "ctrlplane/cortex/assets.h"
 #include "ctrlplane/cortex/correlate.h"
+#include "ctrlplane/cortex/playbook.h"
 
 namespace spectre::cortex {
 
@@ -81,6 +82,14 @@ struct Incident {
   std::vector<AssetFact> assets;
   Risk risk;
   RiskLevel emitted_level = RiskLevel::kInfo;
+  // Reflex's response (playbook.h, respond.h; filled by Cortex when a record is written).
+  const Playbook* playbook = nullptr;
+  std::vector<ActionRecord> actions;   // automatic actions, audited (at most kMaxActions)
+  uint8_t auto_done = 0;               // AutoAction bits already run or refused for this incident
+  double risk_given = 0;               // score already added to its entity's accumulated risk
+  double entity_risk = 0;              // that entity's risk when last written
+  uint32_t entity_incidents = 0;
+  static constexpr size_t kMaxActions = 16;
 };
 
 struct IncidentCounters {
@@ -92,12 +101,21 @@ class Incidents {
   Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc,
             const AssetSet* assets = nullptr);
   // "opened", "level_changed" or "closed", with the incident as it is now.
-  using Emit = std::function<void(const Incident&, const char* event, const char* reason)>;
+  using Emit = std::function<void(Incident&, const char* event, const char* reason)>;
   void set_emit(Emit e) { emit_ = std::move(e); }
   void on_match(const Match& m);
   void on_detection(const Detection& d);   // joins the open incidents of its attacker, victim, pair
   void advance(uint64_t now);              // closes idle incidents
   void close_all(const char* reason);      // end of input
+  Incident* find(uint64_t id);             // an open incident, or null
+  const Incident* find_const(uint64_t id) const {
+    auto it = open_.find(id);
+    return it == open_.end() ? nullptr : &it->second;
+  }
+  // The operator's status (new, investigating, resolved, false_positive);
+  // writes a "status_changed" record. False: no such open incident.
+  bool set_status(uint64_t id, const std::string& status);
+  template <typename F> void each_open(F&& f) const { for (auto& [id, inc] : open_) f(inc); }
   IncidentCounters ctr;
   size_t open() const { return open_.size(); }
   static constexpr size_t kIncidentBytes = sizeof(Incident) + 32 * sizeof(Member) + 1024;  // typical, with lists

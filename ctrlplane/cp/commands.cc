@@ -21,6 +21,9 @@ const std::vector<CommandSpec>& command_specs() {
       {"alerts tail", "[-n N] [-f] [--min-severity S]",
        "recent alerts; -f follows; S = 1..4 or high|medium|low|info (keeps severity <= S)"},
       {"status", "", "data plane liveness, workers, active model, ruleset"},
+      {"incidents list", "[--all] [-n N]", "open incidents (--all: closed ones too), newest first"},
+      {"incidents show", "ID", "one incident: entities, tactics, risk, explanation, response"},
+      {"incidents set", "ID --status S", "S = new|investigating|resolved|false_positive (recorded in EVE)"},
   };
   return specs;
 }
@@ -92,6 +95,27 @@ bool parse_command(const std::vector<std::string>& w, Request& r, std::string& e
       err = "usage: stats [--interval MS] (MS from 0 to 60000)";
       return false;
     }
+  } else if (name == "incidents list") {
+    for (size_t i = 0; i < a.size(); i++) {
+      if (a[i] == "--all") { r.all = true; continue; }
+      if (a[i] == "-n" && i + 1 < a.size() && parse_int(a[i + 1], 1, 100000, r.n)) { i++; continue; }
+      err = "usage: incidents list [--all] [-n N]; unexpected '" + a[i] + "'";
+      return false;
+    }
+  } else if (name == "incidents show" || name == "incidents set") {
+    bool set = name == "incidents set";
+    if (a.empty() || !parse_int(a[0], 1, INT64_MAX, r.id) ||
+        (set && (a.size() != 3 || a[1] != "--status")) || (!set && a.size() != 1)) {
+      err = set ? "usage: incidents set ID --status new|investigating|resolved|false_positive" : "usage: incidents show ID";
+      return false;
+    }
+    if (set) {
+      r.status = a[2];
+      if (r.status != "new" && r.status != "investigating" && r.status != "resolved" && r.status != "false_positive") {
+        err = "incidents set: --status wants new, investigating, resolved or false_positive, not '" + r.status + "'";
+        return false;
+      }
+    }
   } else if (name == "alerts tail") {
     for (size_t i = 0; i < a.size(); i++) {
       if (a[i] == "-f" || a[i] == "--follow") { r.follow = true; continue; }
@@ -131,6 +155,9 @@ std::string request_to_json(const Request& r) {
   if (r.follow) j.kv("follow", true);
   if (r.min_severity) j.kv("min_severity", r.min_severity);
   if (r.cmd == "stats") j.kv("interval_ms", r.interval_ms);
+  if (r.id >= 0) j.kv("id", r.id);
+  if (!r.status.empty()) j.kv("status", r.status);
+  if (r.all) j.kv("all", true);
   j.kv("json", r.json);
   j.end_obj();
   return j.take();
@@ -167,11 +194,14 @@ bool request_from_json(std::string_view line, Request& r, std::string& err) {
       r.files.push_back(d.str(c));
     }
   }
-  for (auto [k, dst] : {std::pair{"clear", &r.clear}, std::pair{"follow", &r.follow}, std::pair{"json", &r.json}}) {
+  if ((i = typed("status", Type::String)) == kBad) return false;
+  if (i != ml::json::kNone) r.status = d.str(i);
+  for (auto [k, dst] : {std::pair{"clear", &r.clear}, std::pair{"follow", &r.follow}, std::pair{"json", &r.json},
+                        std::pair{"all", &r.all}}) {
     if ((i = typed(k, Type::Bool)) == kBad) return false;
     if (i != ml::json::kNone) *dst = d.raw(i) == "true";
   }
-  for (auto [k, dst] : {std::pair{"n", &r.n}, std::pair{"interval_ms", &r.interval_ms}}) {
+  for (auto [k, dst] : {std::pair{"n", &r.n}, std::pair{"interval_ms", &r.interval_ms}, std::pair{"id", &r.id}}) {
     if ((i = typed(k, Type::Number)) == kBad) return false;
     if (i != ml::json::kNone && !d.to_int(i, *dst)) { err = std::string("request field '") + k + "' is not an integer"; return false; }
   }
@@ -193,6 +223,9 @@ std::vector<std::pair<std::string, std::string>> request_args(const Request& r) 
   if (r.follow) a.emplace_back("follow", "true");
   if (r.min_severity) a.emplace_back("min_severity", std::to_string(r.min_severity));
   if (r.cmd == "stats") a.emplace_back("interval_ms", std::to_string(r.interval_ms));
+  if (r.id >= 0) a.emplace_back("id", std::to_string(r.id));
+  if (!r.status.empty()) a.emplace_back("status", r.status);
+  if (r.all) a.emplace_back("all", "true");
   return a;
 }
 

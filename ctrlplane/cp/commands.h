@@ -31,7 +31,7 @@ inline constexpr size_t kMaxRequestLine = 64 * 1024;  // longer lines are refuse
 struct Request {
   std::string cmd;                 // "model load", "model list", "model rollback", "model shadow",
                                    // "rules reload", "config reload", "stats", "flows top",
-                                   // "alerts tail", "status"
+                                   // "alerts tail", "status", "incidents list|show|set"
   std::string file;                // model load / model shadow (absolute on the socket)
   bool clear = false;              // model shadow --clear
   std::vector<std::string> files;  // rules reload (empty: the configured files)
@@ -40,6 +40,9 @@ struct Request {
   int min_severity = 0;            // alerts tail --min-severity: 1 (high) .. 4, 0 = any
   int64_t interval_ms = 1000;      // stats --interval: rate window (0: counters only)
   bool json = false;               // reply for scripts (no "text")
+  int64_t id = -1;                 // incidents show / set: the incident id
+  std::string status;              // incidents set --status: new, investigating, resolved, false_positive
+  bool all = false;                // incidents list --all: closed ones too
 };
 
 struct CommandSpec {

@@ -85,6 +85,11 @@ Reply Controller::handle(const Request& req, const Peer& peer) {
   else if (req.cmd == "flows top") r = flows_top(req);
   else if (req.cmd == "alerts tail") r = alerts_tail(req);
   else if (req.cmd == "status") r = status(req);
+  else if (req.cmd.rfind("incidents ", 0) == 0 && !opt_.incidents)
+    r = failure(kExitFailed, "incidents are off in this spectre-cp (--no-incidents)");
+  else if (req.cmd == "incidents list") r = opt_.incidents->list(req);
+  else if (req.cmd == "incidents show") r = opt_.incidents->show(req);
+  else if (req.cmd == "incidents set") r = opt_.incidents->set_status(req);
   else r = usage_error("unknown command '" + req.cmd + "'");
   AuditRecord a;
   a.peer = peer;
@@ -94,7 +99,7 @@ Reply Controller::handle(const Request& req, const Peer& peer) {
   if (a.ok) {
     // Changes keep their one-line summary; reads (tables) just "ok".
     bool change = req.cmd.rfind("model ", 0) == 0 && req.cmd != "model list";
-    change |= req.cmd == "rules reload" || req.cmd == "config reload";
+    change |= req.cmd == "rules reload" || req.cmd == "config reload" || req.cmd == "incidents set";
     a.message = change ? r.text.substr(0, std::min(r.text.find('\n'), size_t(300))) : "ok";
   } else {
     a.message = r.error;

@@ -12,6 +12,7 @@
 #include "ctrlplane/cp/audit.h"
 #include "ctrlplane/cp/commands.h"
 #include "ctrlplane/cp/dataplane_link.h"
+#include "ctrlplane/cp/incidents.h"
 #include "ctrlplane/cp/registry.h"
 
 namespace spectre::cp {
@@ -24,6 +25,7 @@ struct ControllerOptions {
   // Optional, from the data-plane link (the shm link's channel counters):
   std::function<std::string()> link_stats_json;  // a JSON object: "channel" in stats and status --json
   std::function<std::string()> link_stats_text;  // appended to stats' human output
+  LiveIncidents* incidents = nullptr;            // the live brain (incidents list|show|set); null: off
 };
 
 class Controller {

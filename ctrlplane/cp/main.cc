@@ -15,7 +15,11 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <fstream>
 #include <thread>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "ctrlplane/cp/controller.h"
 #include "ctrlplane/cp/server.h"
@@ -44,8 +48,15 @@ void usage(FILE* f) {
       "  --webhook-ca FILE  PEM CA bundle for an https:// webhook (default: the system's)\n"
       "  --webhook-insecure  do not verify the https:// webhook's certificate\n"
       "  --metrics ADDR:PORT   Prometheus /metrics and /health (e.g. 127.0.0.1:9464)\n"
+      "incidents (Cortex and Reflex run here on the data plane's alerts and flows; on by default):\n"
+      "  --incidents-config FILE  a YAML file with an incidents: section (spectre.yaml's: rules, assets,\n"
+      "                    playbooks, response, entity_risk...); default: the shipped rules and playbooks\n"
+      "  --incident-min-level info|low|medium|high|critical  records sent to syslog and the webhook (medium)\n"
+      "  --no-incidents    off\n"
       "  --fake-dataplane  TESTS ONLY: an in-process fake data plane instead of spectre-dp\n"
       "                    (--fake-dataplane-down: the fake is not running)\n"
+      "  --fake-events FILE  TESTS ONLY, with --fake-dataplane: the EVE lines of FILE are the data plane's\n"
+      "                    events (alerts tail, incidents), then nothing more\n"
       "exit: 0 clean stop (SIGTERM/SIGINT), 1 start-up failure, 2 wrong use\n");
 }
 
@@ -71,6 +82,8 @@ void fake_alerts(AlertFeed& feed, const std::atomic<bool>& stop) {
 namespace ex = spectre::exporter;
 
 struct OutputOptions {
+  std::string incidents_config, incident_min_level = "medium", fake_events;
+  bool incidents = true;
   std::string eve, syslog, syslog_format = "json", webhook, webhook_secret, webhook_ca, metrics;
   bool webhook_insecure = false;
   uint64_t rotate_bytes = 0;
@@ -90,6 +103,58 @@ struct Outputs {
     if (eve) eve->close();
   }
 };
+
+// The live brain (ctrlplane/cp/incidents.h) feeding the same outputs.
+std::unique_ptr<LiveIncidents> start_incidents(const OutputOptions& o, Outputs& out, std::string& err) {
+  spectre::cortex::Config c;
+  if (!o.incidents_config.empty()) {
+    YAML::Node root;
+    try {
+      root = YAML::LoadFile(o.incidents_config);
+    } catch (const YAML::Exception& e) {
+      err = fmt::format("--incidents-config: {}:{}: {}", o.incidents_config, e.mark.line + 1, e.msg);
+      return nullptr;
+    }
+    std::string dir = o.incidents_config.find('/') == std::string::npos
+                          ? "." : o.incidents_config.substr(0, o.incidents_config.rfind('/'));
+    YAML::Node n = root.IsMap() ? root["incidents"] : YAML::Node();
+    if (!n) { err = "--incidents-config: " + o.incidents_config + " has no incidents: section"; return nullptr; }
+    if (!spectre::cortex::parse_config(n, o.incidents_config, dir, c, err)) return nullptr;
+  }
+  IncidentOutputs io;
+  io.eve = out.eve.get();
+  io.syslog = out.syslog.get();
+  io.webhook = out.webhook.get();
+  bool lv = false;
+  for (int k = 0; k < 5; k++)
+    if (o.incident_min_level == spectre::cortex::risk_level_name(spectre::cortex::RiskLevel(k)))
+      io.min_level = spectre::cortex::RiskLevel(k), lv = true;
+  if (!lv) { err = "--incident-min-level: expected info, low, medium, high or critical"; return nullptr; }
+  auto l = LiveIncidents::create(c, io, err);
+  if (!l) err = "incidents: " + err;
+  return l;
+}
+
+// --fake-events: the file's EVE lines as the data plane's events, then a
+// metrics snapshot every 300 ms (the real link publishes its own).
+void fake_events(const std::string& path, AlertFeed& feed, LiveIncidents* inc, ex::MetricsServer* metrics,
+                 const std::atomic<bool>& stop) {
+  std::ifstream f(path);
+  std::string line;
+  while (!stop && std::getline(f, line)) {
+    if (line.find("\"event_type\":\"alert\"") != std::string::npos) feed.publish(line);
+    if (inc) inc->on_eve(line);
+  }
+  while (!stop) {
+    if (metrics) {
+      auto s = std::make_shared<ex::MetricsSnapshot>();
+      s->instance = "fake";
+      if (inc) inc->fill_metrics(*s);
+      metrics->publish(std::move(s));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+}
 
 bool parse_u64(const std::string& s, uint64_t& v) {
   char* end = nullptr;
@@ -190,6 +255,10 @@ int main(int argc, char** argv) {
     else if (a == "--webhook-ca") val(outo.webhook_ca);
     else if (a == "--webhook-insecure") outo.webhook_insecure = true;
     else if (a == "--metrics") val(outo.metrics);
+    else if (a == "--incidents-config") val(outo.incidents_config);
+    else if (a == "--incident-min-level") val(outo.incident_min_level);
+    else if (a == "--no-incidents") outo.incidents = false;
+    else if (a == "--fake-events") val(outo.fake_events);
     else if (a == "--eve-rotate-bytes" || a == "--eve-rotate-seconds" || a == "--eve-keep") {
       std::string v;
       val(v);
@@ -263,6 +332,13 @@ int main(int argc, char** argv) {
     started(1);
     return 1;
   }
+  std::unique_ptr<LiveIncidents> incidents;
+  if (outo.incidents && !(incidents = start_incidents(outo, outputs, err))) {
+    std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
+    outputs.stop();
+    started(1);
+    return 1;
+  }
   std::unique_ptr<DataPlaneLink> link;
   ShmDataPlaneLink* shm = nullptr;
   if (fake) {
@@ -273,7 +349,8 @@ int main(int argc, char** argv) {
     ShmLinkOptions lo;
     lo.instance = instance;
     auto l = std::make_unique<ShmDataPlaneLink>(
-        lo, ShmLinkSinks{&feed, outputs.eve.get(), outputs.syslog.get(), outputs.webhook.get(), outputs.metrics.get()});
+        lo, ShmLinkSinks{&feed, outputs.eve.get(), outputs.syslog.get(), outputs.webhook.get(), outputs.metrics.get(),
+                         incidents.get()});
     shm = l.get();
     link = std::move(l);
   }
@@ -286,6 +363,7 @@ int main(int argc, char** argv) {
   co.socket_path = socket_path;
   co.registry_dir = registry;
   co.audit_path = audit_path;
+  co.incidents = incidents.get();
   if (shm) {
     co.link_stats_json = [shm] { return shm->counters_json(); };
     co.link_stats_text = [shm] { return shm->counters_text(); };
@@ -314,7 +392,10 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> stop{false};
   std::thread gen;
-  if (fake) gen = std::thread([&] { fake_alerts(feed, stop); });
+  if (fake && !outo.fake_events.empty())
+    gen = std::thread([&] { fake_events(outo.fake_events, feed, incidents.get(), outputs.metrics.get(), stop); });
+  else if (fake)
+    gen = std::thread([&] { fake_alerts(feed, stop); });
   std::thread srv([&] { server.run(); });
   started(0);
 
@@ -332,6 +413,7 @@ int main(int argc, char** argv) {
   if (gen.joinable()) gen.join();
   server.close();
   if (shm) shm->stop();  // before the controller its callback uses goes away
+  if (incidents) incidents->finish();  // the open incidents close (records to the outputs)
   outputs.stop();
   return 0;
 }

@@ -298,6 +298,15 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
       }
       if (sinks_.syslog) sinks_.syslog->send(c);
       if (sinks_.webhook) sinks_.webhook->post(c);
+      if (sinks_.incidents) {
+        if (c.eve_json.empty()) {
+          std::string line;
+          exporter::format_eve(line, c);
+          sinks_.incidents->on_eve(line);
+        } else {
+          sinks_.incidents->on_eve(c.eve_json);
+        }
+      }
       alert_counts_.add(c);
       return;
     }
@@ -344,6 +353,7 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
       } else if (sinks_.eve) {
         sinks_.eve->write_line(eve);
       }
+      if (sinks_.incidents && !eve.empty()) sinks_.incidents->on_eve(eve);  // flows: context for rules
       std::lock_guard g(state_mu_);
       flows_.push_back(std::move(f));
       if (flows_.size() > opt_.recent_flows) flows_.pop_front();
@@ -483,6 +493,7 @@ void ShmDataPlaneLink::publish_metrics() {
     s->extra.push_back({"spectre_cp_webhook_failed_total", "Webhook posts given up or dropped.", "counter", {},
                         double(h.failed + h.dropped)});
   }
+  if (sinks_.incidents) sinks_.incidents->fill_metrics(*s);
   sinks_.metrics->publish(std::move(s));
 }
 

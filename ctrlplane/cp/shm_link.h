@@ -30,6 +30,7 @@
 
 #include "ctrlplane/cp/alerts.h"
 #include "ctrlplane/cp/dataplane_link.h"
+#include "ctrlplane/cp/incidents.h"
 #include "ctrlplane/export/eve_file_sink.h"
 #include "ctrlplane/export/metrics_server.h"
 #include "ctrlplane/export/syslog_sink.h"
@@ -45,6 +46,7 @@ struct ShmLinkSinks {
   exporter::SyslogSink* syslog = nullptr;    // alerts; flows too in JSON format
   exporter::WebhookSink* webhook = nullptr;  // alerts
   exporter::MetricsServer* metrics = nullptr;
+  LiveIncidents* incidents = nullptr;        // Cortex: alerts and flows (EVE lines) in
 };
 
 struct ShmLinkOptions {

@@ -72,39 +72,63 @@ bool WebhookSink::post(const CpAlert& a) {
   return post(std::move(s));
 }
 
-long WebhookSink::attempt(const std::string& body) {
-  CURL* c = static_cast<CURL*>(curl_);
+namespace {
+// One POST on handle c; the HTTP status or -1 (transport error, in *err).
+long perform(CURL* c, const WebhookOptions& o, const std::string& body, std::string* err) {
   curl_easy_reset(c);
   curl_slist* hdr = nullptr;
   hdr = curl_slist_append(hdr, "Content-Type: application/json");
   hdr = curl_slist_append(hdr, "Expect:");  // no 100-continue round trip
   std::string sig;
-  if (!opts_.secret.empty()) {
-    sig = "X-Spectre-Signature: " + signature(opts_.secret, body);
+  if (!o.secret.empty()) {
+    sig = "X-Spectre-Signature: " + WebhookSink::signature(o.secret, body);
     hdr = curl_slist_append(hdr, sig.c_str());
   }
-  for (const std::string& h : opts_.headers) hdr = curl_slist_append(hdr, h.c_str());
-  curl_easy_setopt(c, CURLOPT_URL, opts_.url.c_str());
+  for (const std::string& h : o.headers) hdr = curl_slist_append(hdr, h.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, o.url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
   curl_easy_setopt(c, CURLOPT_POST, 1L);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.size()));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, long(opts_.timeout_ms));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, long(opts_.connect_timeout_ms));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, long(o.timeout_ms));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, long(o.connect_timeout_ms));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "spectre-cp");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (!opts_.verify_tls) {
+  if (!o.verify_tls) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else if (!opts_.ca_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAINFO, opts_.ca_file.c_str());
+  } else if (!o.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
   }
   CURLcode rc = curl_easy_perform(c);
   long status = -1;
   if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  else if (err) *err = curl_easy_strerror(rc);
   curl_slist_free_all(hdr);
+  return status;
+}
+}  // namespace
+
+long WebhookSink::post_once(const WebhookOptions& opts, const std::string& body, std::string* err) {
+  if (opts.url.rfind("http://", 0) != 0 && opts.url.rfind("https://", 0) != 0) {
+    if (err) *err = "url must start with http:// or https://";
+    return -1;
+  }
+  std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  CURL* c = curl_easy_init();
+  if (!c) {
+    if (err) *err = "curl_easy_init failed";
+    return -1;
+  }
+  long st = perform(c, opts, body, err);
+  curl_easy_cleanup(c);
+  return st;
+}
+
+long WebhookSink::attempt(const std::string& body) {
+  long status = perform(static_cast<CURL*>(curl_), opts_, body, nullptr);
   if (status < 0) transport_errors_.fetch_add(1);
   else {
     last_status_.store(status);

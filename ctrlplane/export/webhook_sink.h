@@ -63,6 +63,11 @@ class WebhookSink : private QueuedSink {
   void stop();
   WebhookStats stats() const;
 
+  // One synchronous POST with opts' URL, headers, secret and timeouts on the
+  // caller's thread (Reflex's response actions, which audit each result):
+  // the HTTP status, or -1 on a transport error (*err says which).
+  static long post_once(const WebhookOptions& opts, const std::string& body, std::string* err = nullptr);
+
   // "sha256=<64 lowercase hex>" of HMAC-SHA256(secret, body).
   static std::string signature(std::string_view secret, std::string_view body);
 

@@ -13,7 +13,8 @@ flows and stats while spectre-dp's own EVE file stays free of them; every
 spectrectl command end to end (status with model and schema hash, stats,
 model load of a recompiled version 9, rollback, a corrupt model refused with
 exit 1 and nothing changed, rules reload, config reload, alerts tail, flows
-top); /metrics and /health over HTTP; spectre-cp killed with SIGKILL while
+top, incidents list); /metrics and /health over HTTP (Cortex's detections
+by kind: spectre-cp's live brain ingests the alerts and flows); spectre-cp killed with SIGKILL while
 traffic flows and restarted: it re-attaches, the data plane kept running
 (packets keep growing) and the events of the outage went to spectre-dp's own
 EVE file (fallback) or are counted as channel gaps (events the data
@@ -433,6 +434,14 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
         pk = re.search(r'^spectre_worker_packets_total\{worker="0"\} (\S+)', body, re.M)
         check(st == 200 and pk and float(pk.group(1)) > 0 and "spectre_cp_ring_gaps_total" in body and
               "spectre_alerts_by_signature_total" in body, "/metrics: worker packets, alerts, ring gaps", body[:800])
+        # The live brain (Cortex in spectre-cp) ingests what the link receives.
+        det = {m.group(1): float(m.group(2)) for m in
+               re.finditer(r'^spectre_detections_total\{kind="(\w+)"\} (\S+)', body, re.M)}
+        check(det.get("signature", 0) > 0 and det.get("flow", 0) > 0 and "spectre_incidents_open{" in body,
+              "/metrics: Cortex in spectre-cp ingests the live alerts and flows (%s)" % det, body[-800:])
+        r, j = jctl("incidents", "list", "--all")
+        check(r.returncode == 0 and j and "incidents" in j.get("result", {}), "incidents list over the live link",
+              (r.stdout, r.stderr))
         lat = [ln for ln in body.splitlines() if ln.startswith("spectre_model_latency_seconds_count")]
         check(lat and float(lat[0].rsplit(" ", 1)[1]) > 0, "/metrics: model latency histogram (%s)" % lat[:1],
               body[-800:])

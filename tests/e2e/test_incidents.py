@@ -19,7 +19,11 @@ gives the context component the feed's confidence and is listed in `intel` and
 the explanation; an authorized scanner's scan + brute force + login is capped
 at score 30 (low) while the same traffic from an unknown host is not; an allow:
 entry for the victim's calls to the attacker silences them (counted); a bad
-asset file stops spectre-dp naming file and line. Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
+asset file stops spectre-dp naming file and line. Reflex: the shipped playbook
+fills the response; automatic actions are listed as not run unless enabled;
+enabled, a block command (no shell) gets the attacker once, audited on the
+incident and in the audit file; the attacker's accumulated risk covers its two
+incidents; a bad playbook file stops spectre-dp naming file and line. Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
 """
 import argparse
 import json
@@ -253,6 +257,57 @@ def context_checks(check, dp, tmp):
           "scanner: the same traffic from an unknown host is not capped", [x["risk"] for x in other])
 
 
+def response_checks(check, dp, tmp):
+    """Reflex's playbooks and automatic actions in an offline run."""
+    frames, truth = campaign_scn.build()
+    pcap = os.path.join(tmp, "campaign.pcap")
+    if not os.path.exists(pcap):
+        pcaplib.write_pcap(pcap, frames)
+    eve = os.path.join(tmp, "resp-off.json")
+    r = run(dp, pcap, eve)
+    if check(r.returncode == 0, "response: default run exit 0", r.stderr[-400:]):
+        inc = attacker_incident(incidents(eve), truth["attacker"])
+        resp = inc and inc["response"]
+        check(bool(resp) and resp["playbook"] == "contain-exfiltration" and resp["actions"] and resp["escalation"]
+              and resp["investigation"], "response: the shipped playbook for exfiltration fills the response", resp)
+        check(bool(resp) and [a["action"] for a in resp["audit"]] == ["webhook", "block"] and
+              all(a["result"].startswith("not run: automatic actions are off") for a in resp["audit"]),
+              "response: automatic actions are off by default (listed as not run)", resp and resp["audit"])
+        ent = inc and inc["risk"]["entity"]
+        check(bool(ent) and ent["address"] == truth["attacker"] and ent["incidents"] == 2 and
+              ent["score"] > inc["risk"]["score"], "response: the attacker's risk accumulates over its two incidents", ent)
+    blocked = os.path.join(tmp, "blocked.txt")
+    audit = os.path.join(tmp, "response-audit.log")
+    cfg = write(os.path.join(tmp, "resp.yaml"),
+                "incidents:\n  response:\n    enabled: true\n    timeout: 5s\n    audit: response-audit.log\n"
+                "    block_command: [python3, -c, \"import sys; open(sys.argv[1], 'a').write(sys.argv[2] + chr(10))\", "
+                "%s]\n" % blocked)
+    eve = os.path.join(tmp, "resp-on.json")
+    r = subprocess.run([dp, "-r", pcap, "--eve", eve, "--config", cfg, "--home-net", campaign_scn.HOME_NET], env=ENV,
+                       capture_output=True, text=True, timeout=300)
+    if check(r.returncode == 0, "response enabled: exit 0", r.stderr[-400:]):
+        inc = attacker_incident(incidents(eve), truth["attacker"])
+        au = inc["response"]["audit"] if inc else []
+        blk = [a for a in au if a["action"] == "block"]
+        check(len(blk) == 1 and blk[0]["target"] == truth["attacker"] and blk[0]["result"] == "ok (exit 0)",
+              "response enabled: the attacker blocked by the command, audited on the incident", au)
+        web = [a for a in au if a["action"] == "webhook"]
+        check(len(web) == 1 and web[0]["result"].startswith("not run: no incidents.response.webhook"),
+              "response enabled: a webhook action without a URL says so", web)
+        got = open(blocked).read() if os.path.exists(blocked) else ""
+        check(got == truth["attacker"] + "\n", "response enabled: the block list got the address once", got)
+        lines = [json.loads(l) for l in open(audit)] if os.path.exists(audit) else []
+        check(any(l["action"] == "block" and l["target"] == truth["attacker"] and l["result"] == "ok (exit 0)" and
+                  l["playbook"] == "contain-exfiltration" and l["time_ns"] > 0 for l in lines),
+              "response enabled: the audit file records time, action, target and result", lines)
+    bad = write(os.path.join(tmp, "pb-bad.yaml"), "playbooks:\n  - name: x\n    when: {tactics: [exfiltraton]}\n")
+    cfg = write(os.path.join(tmp, "pb-bad-cfg.yaml"), "incidents:\n  playbooks: pb-bad.yaml\n")
+    r = subprocess.run([dp, "-r", pcap, "--eve", os.path.join(tmp, "pb-bad.json"), "--config", cfg], env=ENV,
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode != 0 and (bad + ":3:") in r.stderr and "exfiltraton" in r.stderr,
+          "a bad playbook file stops spectre-dp naming file and line", r.stderr[-400:])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dp", nargs="?", default=os.environ.get("SPECTRE_DP",
@@ -264,6 +319,7 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     campaign_checks(check, a.dp, tmp)
     context_checks(check, a.dp, tmp)
+    response_checks(check, a.dp, tmp)
     if not a.keep:
         check.cleanup(tmp)
     return check.summary()

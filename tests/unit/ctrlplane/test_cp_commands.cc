@@ -66,8 +66,37 @@ TEST(CpCommands, ParsesEveryCommand) {
     for (std::string x; in >> x;) w.push_back(x);
     if (w[0] == "model" && (w[1] == "load" || w[1] == "shadow")) w.push_back("f");
     if (w[0] == "flows") w.push_back("1");
+    if (w[0] == "incidents" && w[1] != "list") w.push_back("1");
+    if (w[0] == "incidents" && w[1] == "set") w.insert(w.end(), {"--status", "resolved"});
     EXPECT_EQ(parse_ok(w).cmd, c.name);
   }
+}
+
+TEST(CpCommands, Incidents) {
+  Request r = parse_ok({"incidents", "list"});
+  EXPECT_FALSE(r.all);
+  r = parse_ok({"incidents", "list", "--all", "-n", "5"});
+  EXPECT_TRUE(r.all);
+  EXPECT_EQ(r.n, 5);
+  EXPECT_EQ(parse_ok({"incidents", "show", "42"}).id, 42);
+  r = parse_ok({"incidents", "set", "7", "--status", "false_positive"});
+  EXPECT_EQ(r.id, 7);
+  EXPECT_EQ(r.status, "false_positive");
+  EXPECT_EQ(parse_err({"incidents", "show"}), "usage: incidents show ID");
+  EXPECT_EQ(parse_err({"incidents", "show", "0"}), "usage: incidents show ID");
+  EXPECT_EQ(parse_err({"incidents", "set", "7", "--status"}),
+            "usage: incidents set ID --status new|investigating|resolved|false_positive");
+  EXPECT_EQ(parse_err({"incidents", "set", "7", "--status", "closed"}),
+            "incidents set: --status wants new, investigating, resolved or false_positive, not 'closed'");
+  EXPECT_NE(parse_err({"incidents", "list", "--open"}).find("unexpected '--open'"), std::string::npos);
+  Request back;
+  std::string err;
+  ASSERT_TRUE(request_from_json(request_to_json(r), back, err)) << err;
+  EXPECT_EQ(back.id, 7);
+  EXPECT_EQ(back.status, "false_positive");
+  ASSERT_TRUE(request_from_json(request_to_json(parse_ok({"incidents", "list", "--all"})), back, err)) << err;
+  EXPECT_TRUE(back.all);
+  EXPECT_FALSE(request_from_json("{\"cmd\":\"incidents show\",\"id\":\"x\"}", back, err));
 }
 
 TEST(CpCommands, WrongUseNamesTheProblem) {
