@@ -209,7 +209,9 @@ def run_batch(a, caps, tmp, sids, res):
     alerts = os.path.join(logdir, "alert_json.txt")
     if os.path.exists(alerts):
         os.unlink(alerts)
-    cmd = [a.snort, "-c", os.path.join(tmp, "snort.lua"), "-z", "1", "-k", "none", "-q", "-l", logdir]
+    daqdir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(a.snort))), "lib", "daq")
+    cmd = [a.snort, "-c", os.path.join(tmp, "snort.lua"), "-z", "1", "-k", "none", "-q", "-l", logdir,
+           "--daq-dir", daqdir]
     if len(caps) == 1:
         cmd += ["-r", caps[0]]
     else:
