@@ -2,7 +2,7 @@
 """The same Snort 3 rules on the same captures in spectre-dp and in Snort 3: per-sid alert counts side by side.
 
   compare_snort.py [CAPTURE|DIR ...] [--rules FILE] [--spectre-dp BIN] [--snort BIN] [--profile minimal|http]
-                   [--batch N] [--json OUT] [--keep DIR] [--timeout S] [--quiet]
+                   [--spectre-opt=ARG ...] [--batch N] [--json OUT] [--keep DIR] [--timeout S] [--quiet]
 
 Both run on one core with HOME_NET, EXTERNAL_NET and every server group `any` and the same port groups
 (Snort 3.11's snort_defaults.lua values, written into both configurations). spectre-dp: SPECTRE_CONFIG=none,
@@ -196,6 +196,7 @@ def run_batch(a, caps, tmp, sids, res):
     env = dict(os.environ, SPECTRE_CONFIG="none")
     cmd = [a.spectre_dp, "--config", os.path.join(tmp, "spectre.yaml"), "-S", a.rules, "--workers", "1",
            "--eve", eve, "--rules-report", os.path.join(tmp, "rules-report.txt"), "--no-progress"]
+    cmd += a.spectre_opt
     for c in caps:
         cmd += ["-r", c]
     if os.path.exists(eve):
@@ -263,6 +264,8 @@ def parse_args(argv):
                                                            os.path.join(ROOT, "build", "dataplane", "spectre-dp")))
     ap.add_argument("--snort", default=os.environ.get("SNORT", DEFAULT_SNORT))
     ap.add_argument("--profile", choices=["minimal", "http"], default="minimal")
+    ap.add_argument("--spectre-opt", action="append", default=[],
+                    help="extra spectre-dp argument, repeatable (e.g. --spectre-opt=--no-midstream)")
     ap.add_argument("--batch", type=int, default=1, help="captures per process (default 1)")
     ap.add_argument("--json", help="write the comparison as JSON to this file")
     ap.add_argument("--keep", help="work directory to keep (configurations, EVE, Snort's alerts)")
