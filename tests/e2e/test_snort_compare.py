@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Snort 3 side by side (bench/peers/compare_snort.py, profile minimal) on a few nDPI captures with the Snort 3
+community rules: the sids established as agreeing (docs/snort-comparison.md) fire in both with equal counts,
+and every sid only one side fires is one the document explains (EXPLAINED below, with its reason).
+
+  test_snort_compare.py [--shared DIR] [--snort BIN]    (spectre-dp from $SPECTRE_DP or build/dataplane/spectre-dp)
+
+Skips (77) when ../shared, the community rules or the Snort peer (/opt/snort3-peer/bin/snort) is absent.
+Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
+"""
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
+sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))
+from checks import Checks  # noqa: E402
+import compare_snort  # noqa: E402
+
+NDPI = os.path.join("corpora", "pcaps", "ndpi", "tests", "cfgs", "default", "pcap")
+CAPTURES = ["icmp-tunnel.pcap", "6in4tunnel.pcap", "gnutella.pcap", "corba.pcap", "fins.pcap", "rdp3.pcap",
+            "dns-exf.pcap"]
+# Sids both engines fire on CAPTURES with the same count (established by the comparison; the counts
+# themselves are whatever Snort reports on the run, never written here).
+AGREE = {254, 384, 399, 402, 408, 480, 556, 1390, 1394, 1432, 1448, 1917}
+# Sids only one side may fire on CAPTURES, each explained in docs/snort-comparison.md.
+EXPLAINED = {
+    29456: "fragbits is not supported here: the rule is skipped at load",
+    459: "ICMP inside 6in4 (IP protocol 41) is decoded by Snort, not here (tunnels are not decoded yet)",
+    460: "as 459", 461: "as 459",
+}
+
+
+def main(argv):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=compare_snort.SHARED)
+    ap.add_argument("--snort", default=os.environ.get("SNORT", compare_snort.DEFAULT_SNORT))
+    a = ap.parse_args(argv)
+    rules = os.path.join(a.shared, "corpora", "rules", "snort3-community", "snort3-community.rules")
+    caps = [os.path.join(a.shared, NDPI, c) for c in CAPTURES]
+    missing = [p for p in [rules] + caps if not os.path.exists(p)]
+    if missing:
+        print("SKIP: absent: %s (../shared not here?)" % ", ".join(missing))
+        return 77
+    if not os.access(a.snort, os.X_OK):
+        print("SKIP: no Snort 3 peer at %s (../shared/peers/build-snort3.sh builds it)" % a.snort)
+        return 77
+    opts = compare_snort.parse_args(caps + ["--rules", rules, "--snort", a.snort, "--batch", "1",
+                                            "--timeout", "600"])
+    s = compare_snort.compare(opts)
+    check = Checks()
+    both = {r["sid"]: r for r in s["both"]}
+    for sid in sorted(AGREE):
+        r = both.get(sid)
+        check(r is not None and r["ours"] == r["snort"] and r["ours"] > 0,
+              "sid %d: both fire, equal counts" % sid,
+              "spectre-dp %s, Snort %s" % ((r["ours"], r["snort"]) if r else ("?", "absent from one side")))
+    for side in ("only_snort", "only_ours"):
+        for r in s[side]:
+            check(r["sid"] in EXPLAINED, "sid %d (%s) fired by one side only is explained" % (r["sid"], side),
+                  "%s: spectre-dp %d, Snort %d (%s)" % (r["msg"], r["ours"], r["snort"], r["spectre_load"]))
+    diff = [r for r in s["both"] if r["ours"] != r["snort"] and r["sid"] not in EXPLAINED]
+    check(not diff, "sids both fire: counts agree or the difference is explained",
+          "; ".join("%d %s: %d vs %d" % (r["sid"], r["msg"], r["ours"], r["snort"]) for r in diff))
+    print("totals: both %d (equal %d), only Snort %d, only spectre-dp %d" % (
+        s["sids_both"], s["sids_both_equal_counts"], s["sids_only_snort"], s["sids_only_ours"]))
+    return check.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
