@@ -3,8 +3,7 @@
 // Design
 // ------
 // * Rules are validated one by one; a bad rule (pcre that does not compile,
-//   offset/depth mixed with distance/within, payload mixed with app-layer
-//   buffers, contradictory flow options, ...) is dropped and listed in
+//   offset/depth mixed with distance/within, contradictory flow options, ...) is dropped and listed in
 //   rep.messages with its sid. The rest is compiled.
 // * Evaluation order: pass rules first, then all others, each in file order
 //   (Suricata's default action order puts pass first). Alerts therefore come
@@ -14,7 +13,8 @@
 //     payload + dsize or no_stream  -> kPacket, kTcpPacket
 //     payload + only_stream         -> kStreamChunk
 //     payload otherwise             -> kPacket, kStreamChunk
-//     app-layer buffers only        -> detect_app (dsize there is rejected)
+//     app-layer buffers (and maybe payload) -> detect_app (dsize there is rejected);
+//       payload items then inspect the transaction's bytes (BufferSet kPayload)
 //   so one TCP byte is inspected once: either on the packet or on the stream.
 // * Fast pattern: the positive content marked fast_pattern, else the longest
 //   positive content (ties: the first). Suricata also ranks buffers; here any
@@ -176,7 +176,10 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   }
   auto fail = [](const char* why) { return std::string(why); };
   const bool pkt_kw = r.has_dsize || r.has_flags || r.icmp.any();  // packet keywords
-  if (has_payload && has_app) return fail("mixes payload and app-layer buffers (not supported)");
+  // Payload mixed with app-layer buffers: an app rule whose payload items
+  // inspect the transaction's own bytes in that direction (BufferSet kPayload,
+  // set by the parsers: the HTTP head as received + stored body, the DNS
+  // message). See docs/ARCHITECTURE.md "Mixed payload and app-layer rules".
   if (has_app) {
     if (r.has_dsize) return fail("dsize with app-layer buffers");
     if (r.has_flags) return fail("flags with app-layer buffers");

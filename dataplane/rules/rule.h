@@ -43,6 +43,11 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "unk
   X(kHttpContentLen, "http.content_len")                               \
   X(kHttpAccept, "http.accept")                                        \
   X(kHttpConnection, "http.connection")                                \
+  X(kHttpAcceptEnc, "http.accept_enc")                                 \
+  X(kHttpAcceptLang, "http.accept_lang")                               \
+  X(kHttpStart, "http.start")         /* start line + headers + CRLF */ \
+  X(kHttpHeaderRaw, "http.header.raw")  /* header lines as received */ \
+  X(kHttpHostRaw, "http.host.raw")                                     \
   X(kHttpStatCode, "http.stat_code")                                   \
   X(kHttpStatMsg, "http.stat_msg")                                     \
   X(kHttpResponseLine, "http.response_line")                           \

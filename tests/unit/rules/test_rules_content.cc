@@ -164,8 +164,13 @@ TEST(RulesBuffers, LegacyModifiers) {
     EXPECT_TRUE(p.rule.items[1].content.nocase);
     EXPECT_EQ(p.rule.items[2].buf, kPayload) << name;
   }
-  for (const char* u : {"http_raw_host", "http_raw_header", "http_raw_cookie"})
+  for (const char* u : {"http_raw_cookie"})
     EXPECT_UNSUPPORTED(opts(std::string("content:\"a\"; ") + u + ";"), std::string("unsupported keyword: ") + u);
+  // Raw header and host: legacy modifiers of http.header.raw / http.host.raw (case kept).
+  Parsed raw = opts(R"(content:"X-Evil|3a|"; http_raw_header; content:"Example.COM"; http_raw_host;)");
+  EXPECT_PARSE_OK(raw);
+  EXPECT_EQ(raw.rule.items[0].buf, kHttpHeaderRaw);
+  EXPECT_EQ(raw.rule.items[1].buf, kHttpHostRaw);
   EXPECT_SYNTAX_ERROR(opts(R"(content:"a"; http_uri; http_header;)"), "already has buffer");
   EXPECT_SYNTAX_ERROR(opts(R"(http.header; content:"a"; http_uri;)"), "sticky buffer");
   // http.host content must be lowercase, in either form.
