@@ -64,8 +64,9 @@ TEST(RulesContent, ModifierErrors) {
   EXPECT_SYNTAX_ERROR(opts(R"(content:"abcd"; offset:-1;)"), "negative");
 }
 
-TEST(RulesContent, ModifierVariableIsUnsupported) {
-  EXPECT_UNSUPPORTED(opts(R"(content:"abcd"; distance:myvar;)"), "variable 'myvar' in distance");
+TEST(RulesContent, ModifierVariableMustBeDefined) {
+  EXPECT_SYNTAX_ERROR(opts(R"(content:"abcd"; distance:myvar;)"), "unknown variable 'myvar' in distance");
+  EXPECT_PARSE_OK(opts(R"(byte_extract:1,0,myvar; content:"abcd"; distance:myvar;)"));
   EXPECT_SYNTAX_ERROR(opts(R"(content:"abcd"; depth:1x;)"), "bad depth");
 }
 
@@ -121,7 +122,7 @@ TEST(RulesContent, IsDataAt) {
   EXPECT_FALSE(p.rule.items[2].isdataat.negated || p.rule.items[2].isdataat.relative);
   EXPECT_PARSE_OK(opts("isdataat:1,relative,rawbytes;"));
   EXPECT_SYNTAX_ERROR(opts("isdataat:1,bogus;"), "bad isdataat option");
-  EXPECT_UNSUPPORTED(opts("isdataat:var,relative;"), "variable");
+  EXPECT_SYNTAX_ERROR(opts("isdataat:var,relative;"), "unknown variable");
 }
 
 TEST(RulesBuffers, StickyForms) {
