@@ -124,6 +124,8 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   c.ip_proto = r.ip_proto;
   c.has_stream_size = r.has_stream_size;
   c.stream_size = r.stream_size;
+  c.has_stream_size2 = r.has_stream_size2;
+  c.stream_size2 = r.stream_size2;
   c.xb_begin = uint32_t(out.xbit_ops.size());
   for (const auto& x : r.xbits)
     out.xbit_ops.push_back({uint8_t(x.cmd), uint8_t(x.track), xbit_name_hash(x.name.data(), x.name.size()),

@@ -98,9 +98,9 @@ struct RuleCold {
   uint8_t flags_set, flags_ignore, flags_mode;  // rules::Rule::flags_*
   rules::Threshold threshold, detection_filter;
   rules::IcmpMatch icmp;
-  bool has_ip_proto, has_stream_size;
+  bool has_ip_proto, has_stream_size, has_stream_size2;
   rules::Dsize ip_proto;
-  rules::StreamSize stream_size;
+  rules::StreamSize stream_size, stream_size2;
   uint32_t xb_begin, xb_count;      // into CompiledRuleset::xbit_ops
 };
 

@@ -1,7 +1,9 @@
-// Per-worker xbits table (see xbits.h). Open addressing, 8 probes; an entry
+// Per-worker xbits table (see xbits.h), xbit keys and stream_size. Open addressing, 8 probes; an entry
 // is live while now < until_ns (expired entries are reused in place).
 // Cost: one FNV hash of the 40-byte key and up to 8 compares per check/set.
 #include "dataplane/detect/xbits.h"
+
+#include "dataplane/detect/detect_impl.h"
 
 namespace spectre::detect_internal {
 
@@ -57,6 +59,52 @@ void XbitTable::unset(const XbitKey& k) {
     Entry& x = e_[(s + i) & mask_];
     if (x.until_ns && x.key == k) x.until_ns = 0;
   }
+}
+
+bool stream_size_ok(const rules::StreamSize& s, const DetectPacket& p) {
+  if (!p.has_stream) return false;
+  auto cmp = [&](uint32_t v) {
+    using Op = rules::StreamSize::Op;
+    switch (s.op) {
+      case Op::kLt: return v < s.value;
+      case Op::kGt: return v > s.value;
+      case Op::kEq: return v == s.value;
+      case Op::kNe: return v != s.value;
+      case Op::kLe: return v <= s.value;
+      case Op::kGe: return v >= s.value;
+    }
+    return false;
+  };
+  using Side = rules::StreamSize::Side;
+  const bool c = cmp(p.stream_size[0]), sv = cmp(p.stream_size[1]);
+  switch (s.side) {
+    case Side::kClient: return c;
+    case Side::kServer: return sv;
+    case Side::kBoth: return c && sv;
+    case Side::kEither: return c || sv;
+  }
+  return false;
+}
+
+// The table key of op `x` for this packet; false without addresses.
+bool xbit_key(const XbitOp& x, const DetectPacket& p, XbitKey& k) {
+  if (!p.src || !p.dst) return false;
+  k = XbitKey{};
+  k.name = x.name;
+  k.track = x.track == uint8_t(rules::Xbit::Track::kIpPair);  // ip_src and ip_dst bits are both host bits
+  k.ver = p.ip_ver;
+  const size_t n = p.ip_ver == 4 ? 4 : 16;
+  using T = rules::Xbit::Track;
+  if (x.track == uint8_t(T::kIpSrc)) {
+    memcpy(k.a, p.src, n);
+  } else if (x.track == uint8_t(T::kIpDst)) {
+    memcpy(k.a, p.dst, n);
+  } else {  // ip_pair: either direction of the pair is the same pair
+    const bool lo = memcmp(p.src, p.dst, n) <= 0;
+    memcpy(k.a, lo ? p.src : p.dst, n);
+    memcpy(k.b, lo ? p.dst : p.src, n);
+  }
+  return true;
 }
 
 }  // namespace spectre::detect_internal

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include "dataplane/detect/detect.h"
+
 namespace spectre::detect_internal {
 
 struct XbitKey {
@@ -41,5 +43,11 @@ class XbitTable {
 };
 
 uint32_t xbit_name_hash(const char* s, size_t n);
+
+struct XbitOp;
+// The table key of op `x` for this packet; false without addresses.
+bool xbit_key(const XbitOp& x, const DetectPacket& p, XbitKey& k);
+// stream_size on the packet's session sizes; false without a TCP session.
+bool stream_size_ok(const rules::StreamSize& s, const DetectPacket& p);
 
 }  // namespace spectre::detect_internal

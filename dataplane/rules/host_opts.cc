@@ -54,7 +54,7 @@ bool opt_ip_proto(Ctx& c, std::string_view v) {
 }
 
 bool opt_stream_size(Ctx& c, std::string_view v) {
-  if (c.r.has_stream_size) return fail(c.st, "more than one stream_size");
+  if (c.r.has_stream_size2) return fail(c.st, "more than two stream_size");
   auto p = split(v, ',');
   if (p.size() != 3) return fail(c.st, "stream_size needs <side>,<operator>,<bytes>");
   StreamSize s;
@@ -76,8 +76,8 @@ bool opt_stream_size(Ctx& c, std::string_view v) {
   if (c.r.hdr.proto != Proto::kTcp && c.r.hdr.proto != Proto::kIp && c.r.hdr.proto != Proto::kHttp &&
       c.r.hdr.proto != Proto::kTls && c.r.hdr.proto != Proto::kDns)
     return fail(c.st, "stream_size needs a TCP rule");
-  c.r.has_stream_size = true;
-  c.r.stream_size = s;
+  (c.r.has_stream_size ? c.r.has_stream_size2 : c.r.has_stream_size) = true;
+  (c.r.has_stream_size2 ? c.r.stream_size2 : c.r.stream_size) = s;
   return true;
 }
 

@@ -257,8 +257,8 @@ struct Rule {
   AppProto app_proto = AppProto::kUnknown;
   bool has_ip_proto = false;  // ip_proto: the IP protocol number (like dsize: =, !, <, >)
   Dsize ip_proto;
-  bool has_stream_size = false;
-  StreamSize stream_size;
+  bool has_stream_size = false, has_stream_size2 = false;  // ET Open has rules with two (client and server)
+  StreamSize stream_size, stream_size2;
   std::vector<Xbit> xbits;
   // byte_extract / byte_math result names; MatchItem var fields hold index + 1.
   std::vector<std::string> byte_vars;

@@ -519,9 +519,14 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
               : (x > ds.lo && x < ds.hi);
       if (!ok) continue;
     }
-    if (ru.has_stream_size) {
-      if (!p.has_stream) continue;
-      const auto& ss = ru.stream_size;
+    bool ss_ok = true;
+    for (int si = 0; si < 2; si++) {
+      if (!(si ? ru.has_stream_size2 : ru.has_stream_size)) continue;
+      if (!p.has_stream) {
+        ss_ok = false;
+        break;
+      }
+      const auto& ss = si ? ru.stream_size2 : ru.stream_size;
       auto test = [&](uint64_t v) {
         using Op = rules::StreamSize::Op;
         return ss.op == Op::kLt ? v < ss.value : ss.op == Op::kGt ? v > ss.value : ss.op == Op::kEq ? v == ss.value
@@ -529,9 +534,9 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       };
       const bool cl = test(p.stream_size[0]), sv = test(p.stream_size[1]);
       using Side = rules::StreamSize::Side;
-      bool ok = ss.side == Side::kClient ? cl : ss.side == Side::kServer ? sv : ss.side == Side::kBoth ? cl && sv : cl || sv;
-      if (!ok) continue;
+      ss_ok = ss_ok && (ss.side == Side::kClient ? cl : ss.side == Side::kServer ? sv : ss.side == Side::kBoth ? cl && sv : cl || sv);
     }
+    if (!ss_ok) continue;
     // flowbit checks
     bool fb_ok = true;
     for (const auto& fb : ru.flowbits) {

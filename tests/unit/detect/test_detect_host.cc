@@ -37,6 +37,7 @@ TEST(DetectHost, StreamSize) {
   h.add(parse(R"(alert tcp any any -> any any (msg:"big client"; content:"cmd"; stream_size:client,>=,1000; sid:2;))"));
   h.add(parse(R"(alert tcp any any -> any any (msg:"both"; content:"cmd"; stream_size:both,=,1; sid:3;))"));
   h.add(parse(R"(alert tcp any any -> any any (msg:"either"; content:"cmd"; stream_size:either,=,1; sid:4;))"));
+  h.add(parse(R"(alert tcp any any -> any any (msg:"two"; content:"cmd"; stream_size:client,=,1; stream_size:server,=,10; sid:5;))"));
   h.compile();
   Pkt p(6, 40000, 80);
   EXPECT_EQ(h.pay(p.p, "cmd", PayloadMode::kStreamChunk), Sids{});  // no TCP session: never
@@ -51,6 +52,8 @@ TEST(DetectHost, StreamSize) {
   EXPECT_EQ(h.pay(p.p, "cmd", PayloadMode::kStreamChunk), (Sids{1, 2, 4}));
   p.p.stream_size[0] = 1;
   EXPECT_EQ(h.pay(p.p, "cmd", PayloadMode::kStreamChunk), (Sids{1, 3, 4}));
+  p.p.stream_size[1] = 10;
+  EXPECT_EQ(h.pay(p.p, "cmd", PayloadMode::kStreamChunk), (Sids{4, 5}));
 }
 
 // xbits.rst: set on the client's request with track ip_dst, check the server's

@@ -42,6 +42,13 @@ TEST(RulesHost, StreamSize) {
   EXPECT_SYNTAX_ERROR(opts("stream_size:server,<>,5;"), "bad operator");
   EXPECT_SYNTAX_ERROR(opts("stream_size:server,<;"), "stream_size needs");
   EXPECT_SYNTAX_ERROR(opts("stream_size:server,<,5;", "udp"), "TCP");
+  // ET Open: one for each side in one rule.
+  p = opts("stream_size:client,=,1; stream_size:server,=,10;");
+  EXPECT_PARSE_OK(p);
+  EXPECT_TRUE(p.rule.has_stream_size && p.rule.has_stream_size2);
+  EXPECT_EQ(p.rule.stream_size2.side, StreamSize::Side::kServer);
+  EXPECT_EQ(p.rule.stream_size2.value, 10u);
+  EXPECT_SYNTAX_ERROR(opts("stream_size:client,=,1; stream_size:server,=,10; stream_size:both,>,1;"), "more than two");
 }
 
 TEST(RulesHost, Xbits) {
