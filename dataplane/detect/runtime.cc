@@ -412,7 +412,7 @@ struct ChainRun {
   bool limit_hit = false;
   // byte_extract / byte_math values of this chain (set before any use: the
   // parser requires the definition first; backtracking redefines them).
-  uint64_t vars[kMaxVars] = {};
+  uint64_t vars[kMaxVars];  // not cleared per chain (a cost on every candidate); always written before read
   // A variable's value for a field (var: index + 1), or `def` without one.
   // Values beyond int32 never fit a buffer: clamped so the item fails.
   int64_t var_or(uint8_t var, int64_t def) const {
