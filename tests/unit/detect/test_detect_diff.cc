@@ -117,16 +117,22 @@ struct Gen {
     const Buf b = first.buf;
     const uint8_t xf = first.xform;
     const bool b64 = first.b64;
-    size_t at = 0;
-    while (at < r.items.size() && !(r.items[at].buf == b && r.items[at].xform == xf)) at++;
     if (b64) return r;
+    // Insert after a random number of the chain's items (relative to the last
+    // match before it, so its value depends on earlier positions).
+    std::vector<size_t> chain;
+    for (size_t i = 0; i < r.items.size(); i++)
+      if (r.items[i].buf == b && r.items[i].xform == xf) chain.push_back(i);
+    const size_t skip = u(uint32_t(chain.size()) + 1);
+    size_t at = skip < chain.size() ? chain[skip] : r.items.size();
     MatchItem ex;
     ex.kind = MatchItem::Kind::kByteExtract;
     ex.buf = b;
     ex.xform = xf;
     rules::ByteOp& o = ex.byte;
     o.nbytes = 1;
-    o.offset = int(u(4));
+    o.relative = skip > 0 && p(0.7);
+    o.offset = o.relative ? int(u(3)) - 1 : int(u(4));
     if (p(0.6)) o.base = 16;
     else o.bitmask = 0x07;
     if (p(0.2)) o.multiplier = 2;
@@ -141,6 +147,7 @@ struct Gen {
       bm.buf = b;
       bm.xform = xf;
       bm.byte.nbytes = 1;
+      bm.byte.relative = p(0.5);
       bm.byte.offset = int(u(3));
       bm.byte.base = 16;
       static const uint8_t ops[] = {'+', '-', '*', '/', '<', '>'};
