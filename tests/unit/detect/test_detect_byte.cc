@@ -214,5 +214,19 @@ TEST(DetectByte, ByteExtractAlignAndIsDataAt) {
   EXPECT_EQ(h.pay(pk.p, "L" + bin({3}) + "1234567"), Sids{});     // near miss: 7 left
 }
 
+// A variable read by an absolute item depends on where a relative
+// byte_extract read it: a failure there must retry the earlier content's next
+// occurrence (the second "K" gives offset 2, the first 15).
+TEST(DetectByte, VariableFailureRetriesEarlierOccurrence) {
+  Harness h;
+  h.add(parse(R"(content:"K"; byte_extract:1,0,v,relative,string,hex; content:"Z"; offset:v;)", 1));
+  h.add(parse(R"(content:"K"; byte_extract:1,0,v,relative,string,hex; byte_test:1,=,v,0,string,hex;)", 2));
+  h.compile();
+  Pkt pk(6, 1, 2);
+  EXPECT_EQ(h.pay(pk.p, "KfK2xxZ"), Sids{1});
+  EXPECT_EQ(h.pay(pk.p, "KfKexxZ"), Sids{});  // near miss: 15 and 14 both past the Z
+  EXPECT_EQ(h.pay(pk.p, "3K5K3"), Sids{2});   // the second K's 3 equals the first byte
+}
+
 }  // namespace
 }  // namespace spectre::detect_test
