@@ -350,6 +350,9 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
       put(kHttpReferer, p, n);
       copy_str(meta.http_refer, p, n);
     }
+    // libhtp: a request Transfer-Encoding other than "chunked" (any case) is
+    // "Invalid T-E value in request" (app-layer-event http.invalid_transfer_encoding_value_in_request).
+    if (hdr("transfer-encoding", &p, &n) && !ieq(p, n, "chunked")) bs.events |= kEvHttpInvalidTeRequest;
     if (hdr("accept", &p, &n)) put(kHttpAccept, p, n);
     if (hdr("accept-encoding", &p, &n)) put(kHttpAcceptEnc, p, n);
     if (hdr("accept-language", &p, &n)) put(kHttpAcceptLang, p, n);

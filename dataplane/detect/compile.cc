@@ -180,7 +180,8 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   // inspect the transaction's own bytes in that direction (BufferSet kPayload,
   // set by the parsers: the HTTP head as received + stored body, the DNS
   // message). See docs/ARCHITECTURE.md "Mixed payload and app-layer rules".
-  if (has_app) {
+  if (has_app || r.app_events) {  // app-layer-event: per transaction, payload items on its bytes
+    if (r.app_events && !has_payload && !has_app) return fail("app-layer-event without content (not supported)");
     if (r.has_dsize) return fail("dsize with app-layer buffers");
     if (r.has_flags) return fail("flags with app-layer buffers");
     if (r.icmp.any()) return fail("ICMP keywords with app-layer buffers");

@@ -120,6 +120,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   c.icmp = r.icmp;
   c.threshold = r.threshold;
   c.detection_filter = r.detection_filter;
+  c.app_events = r.app_events;
   c.has_ip_proto = r.has_ip_proto;
   c.ip_proto = r.ip_proto;
   c.has_stream_size = r.has_stream_size;

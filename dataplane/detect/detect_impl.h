@@ -102,6 +102,7 @@ struct RuleCold {
   rules::Dsize ip_proto;
   rules::StreamSize stream_size, stream_size2;
   uint32_t xb_begin, xb_count;      // into CompiledRuleset::xbit_ops
+  uint32_t app_events;              // rules::AppEvent bits the transaction must carry
 };
 
 struct XbitOp {

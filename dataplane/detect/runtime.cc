@@ -578,7 +578,7 @@ struct ChainRun {
 bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint32_t i, const DetectPacket& p,
                   const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize) {
   const RuleCold& rc = rs.cold[i];
-  if (bufs && (rc.buf_mask & ~bufs->mask)) return false;
+  if (bufs && ((rc.buf_mask & ~bufs->mask) || (rc.app_events & ~bufs->events))) return false;
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
   if ((rs.hdr[i].flags & kHdrFlags) && (!check_dsize || p.proto != 6 || !flags_ok(rc, p.tcp_flags))) return false;

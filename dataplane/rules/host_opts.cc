@@ -81,6 +81,17 @@ bool opt_stream_size(Ctx& c, std::string_view v) {
   return true;
 }
 
+// app-layer-event:<proto>.<event>: the HTTP events our parser raises; others skip.
+bool opt_app_event(Ctx& c, std::string_view v) {
+  if (v == "http.invalid_transfer_encoding_value_in_request") {
+    if (c.r.hdr.proto != Proto::kHttp && c.r.hdr.proto != Proto::kTcp)
+      return fail(c.st, "app-layer-event http.* needs an http or tcp rule");
+    c.r.app_events |= kEvHttpInvalidTeRequest;
+    return true;
+  }
+  return unsup(c.st, "unsupported: app-layer-event " + std::string(v));
+}
+
 bool opt_xbits(Ctx& c, std::string_view v) {
   auto p = split(v, ',');
   if (p.size() < 3) return fail(c.st, "xbits needs <command>,<name>,track <ip_src|ip_dst|ip_pair>");

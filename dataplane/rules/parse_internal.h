@@ -92,6 +92,7 @@ bool opt_app_proto(Ctx& c, std::string_view v);
 bool opt_ip_proto(Ctx& c, std::string_view v);     // host_opts.cc
 bool opt_stream_size(Ctx& c, std::string_view v);
 bool opt_xbits(Ctx& c, std::string_view v);
+bool opt_app_event(Ctx& c, std::string_view v);
 // Buffer keywords (sticky or legacy modifier); returns false with
 // st.err empty when `name` is not a buffer keyword.
 bool opt_buffer(Ctx& c, std::string_view name, bool& handled);

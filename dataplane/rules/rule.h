@@ -229,6 +229,11 @@ struct Xbit {
   uint32_t expire = 30;      // seconds (Suricata's default when none is given)
 };
 
+// app-layer-event values we raise (BufferSet::events bits).
+enum AppEvent : uint32_t {
+  kEvHttpInvalidTeRequest = 1,  // http.invalid_transfer_encoding_value_in_request (libhtp: T-E not "chunked")
+};
+
 struct Rule {
   // Identity and reporting.
   uint32_t gid = 1, sid = 0, rev = 0;
@@ -260,6 +265,8 @@ struct Rule {
   bool has_stream_size = false, has_stream_size2 = false;  // ET Open has rules with two (client and server)
   StreamSize stream_size, stream_size2;
   std::vector<Xbit> xbits;
+  // app-layer-event: AppEvent bits the transaction must have raised (an app rule).
+  uint32_t app_events = 0;
   // byte_extract / byte_math result names; MatchItem var fields hold index + 1.
   std::vector<std::string> byte_vars;
 

@@ -7,7 +7,7 @@ documentation, each with near misses that must stay silent:
 * http.start, http.header.raw, http.host.raw, http.accept_enc, http.accept_lang;
 * stream_size (server bytes by sequence numbers), xbits across flows
   (track ip_dst set, track ip_src / ip_pair checked), byte_extract / byte_math
-  variables, ip_proto.
+  variables, ip_proto, app-layer-event http.invalid_transfer_encoding_value_in_request.
 
   test_rule_keywords.py [SPECTRE_DP]   (or $SPECTRE_DP)
 Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N failed".
@@ -56,6 +56,9 @@ RULES = [
     'content:"END"; distance:n; within:3; sid:130; rev:1;)',
     'alert tcp any any -> any 6000 (msg:"byte_math"; content:"SUM"; byte_math:bytes 1, offset 0, oper +, rvalue 1, '
     'result s, relative; byte_test:1,=,s,1,relative; sid:131; rev:1;)',
+    # app-layer-event (ET Open CVE-2023-46747 shape).
+    'alert http any any -> any any (msg:"bad TE"; flow:established,to_server; '
+    'app-layer-event:http.invalid_transfer_encoding_value_in_request; content:"/tmui/"; sid:150; rev:1;)',
     # ip_proto.
     'alert ip any any -> any any (msg:"gre"; ip_proto:47; sid:140; rev:1;)',
 ]
@@ -77,6 +80,13 @@ def http_flows(out):
                  b"Accept-Language: en\r\nContent-Length: 0\r\n\r\n")  # near misses of 102, 105..107
     c.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     c.close()
+    e = Tcp(out, "10.0.0.6", "192.168.1.60", 40006, 80, 5.0)
+    e.open()
+    e.send(True, b"POST /tmui/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n")  # 150
+    e.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    e.send(True, b"POST /tmui/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n")  # near miss
+    e.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    e.close()
 
 
 def tcp_flows(out):
@@ -123,7 +133,7 @@ def other(out):
     out.append(p)
 
 
-EXPECT = {101: 1, 102: 1, 103: 1, 105: 1, 106: 1, 107: 1, 110: 1, 121: 1, 123: 1, 130: 1, 131: 1, 140: 2}
+EXPECT = {101: 1, 102: 1, 103: 1, 105: 1, 106: 1, 107: 1, 110: 1, 121: 1, 123: 1, 130: 1, 131: 1, 140: 2, 150: 1}
 
 
 def main():

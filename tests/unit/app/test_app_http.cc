@@ -65,6 +65,20 @@ TEST(AppHttp, StartRawAndAcceptBuffers) {
   EXPECT_FALSE(r.has(kHttpAcceptEnc));
 }
 
+// libhtp's "Invalid T-E value in request": Transfer-Encoding other than
+// "chunked" raises app-layer-event http.invalid_transfer_encoding_value_in_request.
+TEST(AppHttp, InvalidTransferEncodingEvent) {
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"},
+                           {false, kResp},
+                           {true, "POST /b HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n"},
+                           {false, kResp}});
+  ASSERT_EQ(txs.size(), 4u);
+  EXPECT_EQ(txs[0].events, uint32_t(kEvHttpInvalidTeRequest));
+  EXPECT_EQ(txs[1].events, 0u);  // responses: not this event
+  EXPECT_EQ(txs[2].events, 0u);  // "chunked" in any case is valid
+}
+
 TEST(AppHttp, RequestBuffers) {
   AppCtx ctx(small_cfg());
   auto txs = run_tcp(ctx, {{true, kReq}, {false, kResp}});

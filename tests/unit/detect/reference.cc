@@ -441,6 +441,8 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     if (!r.ok) continue;
     bool any_payload = false, any_app = false;
     for (const auto& it : ru.items) (it.buf == rules::kPayload ? any_payload : any_app) = true;
+    if (ru.app_events) any_app = true;  // app-layer-event: a transaction rule
+    if (mode == 3 && (ru.app_events & ~bufs.events)) continue;
     const bool os = ru.flow & rules::kFlowOnlyStream, ns = ru.flow & rules::kFlowNoStream;
     bool applies;
     switch (mode) {

@@ -96,5 +96,24 @@ TEST(DetectMixed, DnsMessageAndQuery) {
   EXPECT_EQ(h.app(q.p, b), Sids{});
 }
 
+// app-layer-event (ET Open CVE-2023-46747 shape): the transaction must carry
+// the event; its payload items inspect the transaction's bytes.
+TEST(DetectMixed, AppLayerEventWithPayload) {
+  Harness h;
+  h.add(parse(R"(alert http any any -> any any (msg:"ajp smuggling"; flow:established,to_server; app-layer-event:http.invalid_transfer_encoding_value_in_request; content:"|0d 0a 00 08|HTTP"; sid:9; rev:1;))"));
+  h.add(parse(R"(alert http any any -> any any (msg:"event + cookie"; flow:to_server; app-layer-event:http.invalid_transfer_encoding_value_in_request; http.cookie; content:"X-Qlik-Session="; sid:10; rev:1;))"));
+  h.compile();
+  EXPECT_EQ(h.rep.rejected, 0u);
+  Pkt req(6, 40000, 80);
+  req.p.app_proto = rules::AppProto::kHttp;
+  BufferSet b;
+  put(b, rules::kPayload, std::string("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n") + std::string("\x00\x08", 2) + "HTTP");
+  put(b, rules::kHttpCookie, "X-Qlik-Session=1");
+  EXPECT_EQ(h.app(req.p, b), Sids{});  // no event raised
+  b.events = rules::kEvHttpInvalidTeRequest;
+  EXPECT_EQ(h.app(req.p, b), (Sids{9, 10}));
+  EXPECT_EQ(h.pay(req.p, std::string("\r\n\x00\x08HTTP", 8), PayloadMode::kStreamChunk), Sids{});  // never on the stream
+}
+
 }  // namespace
 }  // namespace spectre::detect_test

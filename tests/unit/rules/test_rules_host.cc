@@ -78,5 +78,13 @@ TEST(RulesHost, Xbits) {
   EXPECT_SYNTAX_ERROR(opts("xbits:set,a,track host;"), "bad track");
 }
 
+TEST(RulesHost, AppLayerEvent) {
+  Parsed p = opts("app-layer-event:http.invalid_transfer_encoding_value_in_request; content:\"x\";", "http");
+  EXPECT_PARSE_OK(p);
+  EXPECT_EQ(p.rule.app_events, uint32_t(kEvHttpInvalidTeRequest));
+  EXPECT_UNSUPPORTED(opts("app-layer-event:http.request_field_too_long;", "http"), "app-layer-event http.request_field_too_long");
+  EXPECT_SYNTAX_ERROR(opts("app-layer-event:http.invalid_transfer_encoding_value_in_request;", "dns"), "needs an http");
+}
+
 }  // namespace
 }  // namespace spectre::rules::test
