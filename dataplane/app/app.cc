@@ -25,7 +25,7 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   // line), header names, header values, normalized URI, lowercased host, JA3
   // strings (a handshake of buf_size bytes has at most buf_size/2 values of 6
   // characters).
-  m.scratch_size = 7 * m.cfg.header_limit + 3 * m.buf_size + 4096;
+  m.scratch_size = 8 * m.cfg.header_limit + 3 * m.buf_size + 4096 + 4 * kMaxHeaders;  // 8th: http.start
   m.scratch.reset(new uint8_t[m.scratch_size]);
   decomp_init(m);
 }

@@ -144,6 +144,7 @@ bool dns_message(AppCtx& c, AppState* s, const uint8_t* p, uint32_t n, bool stri
   if (resp) c.ctr.dns_answers++;
   else c.ctr.dns_queries++;
   BufferSet bs;  // dns.query is the request's name only, as in Suricata 7
+  bs.set(rules::kPayload, p, n);  // the message, for rules mixing payload and dns.query
   char dot[sizeof name + 1];  // "." + name for dotprefix
   if (!resp) {
     bs.set(rules::kDnsQuery, reinterpret_cast<const uint8_t*>(name), name_len);

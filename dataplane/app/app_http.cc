@@ -174,6 +174,40 @@ void framing(const uint8_t* h, const HeadView& v, Framing& fr) {
   }
 }
 
+// http.start (Suricata): the start line, "\r\n", each header as
+// "Name: value\r\n" (all of them, cookies too), then "\r\n".
+// http.header.raw: the header lines as received after the start line,
+// through the empty line that ends them. Both in scratch; skipped when it is
+// full. O(head size), once per message.
+template <typename Put>
+void put_start_and_raw(AppCtx::Impl& m, const uint8_t* st, uint32_t head_len, const HeadView& v,
+                       const uint8_t* const* val, const uint32_t* vlen, Put&& put) {
+  const uint8_t* lf = static_cast<const uint8_t*>(memchr(st, '\n', head_len));
+  if (lf && uint32_t(lf - st) + 1 < head_len) {
+    const uint32_t from = uint32_t(lf - st) + 1;
+    put(kHttpHeaderRaw, st + from, head_len - from);
+  }
+  uint32_t cap = v.line.len + 4;
+  for (uint32_t i = 0; i < v.nh; i++) cap += v.h[i].name.len + vlen[i] + 4;
+  uint8_t* b = m.alloc(cap);
+  if (!b) return;
+  uint32_t o = 0;
+  auto add = [&](const uint8_t* p, uint32_t n) {
+    memcpy(b + o, p, n);
+    o += n;
+  };
+  add(st + v.line.off, v.line.len);
+  add(reinterpret_cast<const uint8_t*>("\r\n"), 2);
+  for (uint32_t i = 0; i < v.nh; i++) {
+    add(st + v.h[i].name.off, v.h[i].name.len);
+    add(reinterpret_cast<const uint8_t*>(": "), 2);
+    add(val[i], vlen[i]);
+    add(reinterpret_cast<const uint8_t*>("\r\n"), 2);
+  }
+  add(reinterpret_cast<const uint8_t*>("\r\n"), 2);
+  put(kHttpStart, b, o);
+}
+
 struct Pending {
   bool head, connect, v09;
 };
@@ -272,6 +306,7 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
     if (hn) put(kHttpHeader, hb, hn);
     put(kHttpHeaderNames, nb, nn);
   }
+  put_start_and_raw(m, st, h.head_len, v, val, vlen, put);
   if (hdr("content-type", &p, &n)) {
     put(kHttpContentType, p, n);
     if (!req) copy_str(meta.http_content_type, p, n);
@@ -281,6 +316,9 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
   if (hdr("content-length", &p, &n)) put(kHttpContentLen, p, n);
   uint32_t body_off = h.head_len;
   uint32_t body_n = std::min<uint32_t>(h.body_stored, cap > body_off ? cap - body_off : 0);
+  // The payload part of rules mixing payload and HTTP buffers: the head as
+  // received and the stored (dechunked, decoded) body, contiguous here.
+  put(kPayload, st, body_off + body_n);
   if (req) {
     put(kHttpMethod, st + v.a.off, v.a.len);
     put(kHttpUriRaw, st + v.b.off, v.b.len);
@@ -292,6 +330,7 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
     uint32_t hl;
     meta.http_hostname[0] = 0;
     if (hdr("host", &hp, &hl)) {
+      put(kHttpHostRaw, hp, hl);  // as sent (case and port kept)
       uint8_t* lh = m.alloc(hl + 2);
       lh[0] = '.';  // lh[0..]: dotprefix form, lh[1..]: the host
       uint32_t ln = normalize_host(hp, hl, lh + 1);
@@ -311,7 +350,12 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
       put(kHttpReferer, p, n);
       copy_str(meta.http_refer, p, n);
     }
+    // libhtp: a request Transfer-Encoding other than "chunked" (any case) is
+    // "Invalid T-E value in request" (app-layer-event http.invalid_transfer_encoding_value_in_request).
+    if (hdr("transfer-encoding", &p, &n) && !ieq(p, n, "chunked")) bs.events |= kEvHttpInvalidTeRequest;
     if (hdr("accept", &p, &n)) put(kHttpAccept, p, n);
+    if (hdr("accept-encoding", &p, &n)) put(kHttpAcceptEnc, p, n);
+    if (hdr("accept-language", &p, &n)) put(kHttpAcceptLang, p, n);
     if (hdr("connection", &p, &n)) put(kHttpConnection, p, n);
     if (body_n) {
       put(kHttpRequestBody, st + body_off, body_n);

@@ -84,9 +84,20 @@ struct Cursor final : AlertSink, AppSink {
     dp[0].app_proto = dp[1].app_proto = rules::AppProto(f.app_proto);
   }
 
+  // stream_size: both sides' session bytes by sequence numbers as of now
+  // (delivered + 1 for the SYN, as Suricata's next_seq - ISN). Two loads.
+  void stream_sizes(DetectPacket& p) {
+    if (!sess || f.key.proto != 6) return;
+    const SessionHdr& h = w.insp.sessions.hdr(sess);
+    for (int d = 0; d < 2; d++)
+      p.stream_size[d] = (h.sd[d].state & kStreamInit) ? h.sd[d].delivered + 1 : 0;
+    p.has_stream = true;
+  }
+
   void detect(int dir, PayloadMode m, const uint8_t* d, uint32_t n) {
     if (!rs || passed()) return;
     uint64_t t = rte_rdtsc();
+    stream_sizes(dp[dir]);
     cur_d = d;
     cur_n = n;
     cur_stream = m == PayloadMode::kStreamChunk;
@@ -155,6 +166,7 @@ struct Cursor final : AlertSink, AppSink {
       log_tx(to_server, meta);
     if (!rs || passed()) return;
     uint64_t t = rte_rdtsc();
+    stream_sizes(dp[to_server ? 0 : 1]);
     detect_app(w.insp.det, *rs, dp[to_server ? 0 : 1], b, *this);
     w.insp.ctr.cyc_detect += rte_rdtsc() - t;
   }

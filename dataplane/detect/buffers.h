@@ -11,6 +11,7 @@ struct BufferSet {
   const uint8_t* data[rules::kBufCount] = {};
   uint32_t len[rules::kBufCount] = {};
   uint64_t mask = 0;  // bit b set: buffer b is present (may be empty)
+  uint32_t events = 0;  // rules::AppEvent bits raised by this transaction direction
 
   void set(rules::Buf b, const uint8_t* d, uint32_t n) {
     data[b] = d;

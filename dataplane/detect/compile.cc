@@ -3,8 +3,7 @@
 // Design
 // ------
 // * Rules are validated one by one; a bad rule (pcre that does not compile,
-//   offset/depth mixed with distance/within, payload mixed with app-layer
-//   buffers, contradictory flow options, ...) is dropped and listed in
+//   offset/depth mixed with distance/within, contradictory flow options, ...) is dropped and listed in
 //   rep.messages with its sid. The rest is compiled.
 // * Evaluation order: pass rules first, then all others, each in file order
 //   (Suricata's default action order puts pass first). Alerts therefore come
@@ -14,7 +13,8 @@
 //     payload + dsize or no_stream  -> kPacket, kTcpPacket
 //     payload + only_stream         -> kStreamChunk
 //     payload otherwise             -> kPacket, kStreamChunk
-//     app-layer buffers only        -> detect_app (dsize there is rejected)
+//     app-layer buffers (and maybe payload) -> detect_app (dsize there is rejected);
+//       payload items then inspect the transaction's bytes (BufferSet kPayload)
 //   so one TCP byte is inspected once: either on the packet or on the stream.
 // * Fast pattern: the positive content marked fast_pattern, else the longest
 //   positive content (ties: the first). Suricata also ranks buffers; here any
@@ -178,8 +178,12 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   }
   auto fail = [](const char* why) { return std::string(why); };
   const bool pkt_kw = r.has_dsize || r.has_flags || r.icmp.any();  // packet keywords
-  if (has_payload && has_app) return fail("mixes payload and app-layer buffers (not supported)");
-  if (has_app) {
+  // Payload mixed with app-layer buffers: an app rule whose payload items
+  // inspect the transaction's own bytes in that direction (BufferSet kPayload,
+  // set by the parsers: the HTTP head as received + stored body, the DNS
+  // message). See docs/ARCHITECTURE.md "Mixed payload and app-layer rules".
+  if (has_app || r.app_events) {  // app-layer-event: per transaction, payload items on its bytes
+    if (r.app_events && !has_payload && !has_app) return fail("app-layer-event without content (not supported)");
     if (r.has_dsize) return fail("dsize with app-layer buffers");
     if (r.has_flags) return fail("flags with app-layer buffers");
     if (r.icmp.any()) return fail("ICMP keywords with app-layer buffers");
@@ -210,6 +214,7 @@ bool ip_only(const rules::Rule& r) {
   const auto& h = r.hdr;
   const bool plain_proto = h.proto == rules::Proto::kIp || h.proto == rules::Proto::kTcp ||
                            h.proto == rules::Proto::kUdp || h.proto == rules::Proto::kIcmp;
+  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty()) return false;
   return r.items.empty() && !r.has_dsize && !r.has_flags && !r.icmp.any() && r.flow == 0 && plain_proto && h.sport.any &&
          h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() && h.src.exclude.empty() &&
          h.dst.exclude.empty();

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dataplane/detect/compile_internal.h"
+#include "dataplane/detect/xbits.h"
 #include "dataplane/events/json.h"
 
 namespace spectre::detect_internal {
@@ -123,6 +124,19 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   c.icmp = r.icmp;
   c.threshold = r.threshold;
   c.detection_filter = r.detection_filter;
+  c.app_events = r.app_events;
+  c.has_ip_proto = r.has_ip_proto;
+  c.ip_proto = r.ip_proto;
+  c.has_stream_size = r.has_stream_size;
+  c.stream_size = r.stream_size;
+  c.has_stream_size2 = r.has_stream_size2;
+  c.stream_size2 = r.stream_size2;
+  c.xb_begin = uint32_t(out.xbit_ops.size());
+  for (const auto& x : r.xbits)
+    out.xbit_ops.push_back({uint8_t(x.cmd), uint8_t(x.track), xbit_name_hash(x.name.data(), x.name.size()),
+                            uint64_t(x.expire) * 1000000000ull});
+  c.xb_count = uint32_t(out.xbit_ops.size()) - c.xb_begin;
+  if (c.has_ip_proto || c.has_stream_size || c.xb_count) h.flags |= kHdrExtra;
   // Chains: items grouped by buffer, rule order kept within a buffer.
   c.chain_begin = static_cast<uint32_t>(out.chains.size());
   size_t pcre_seen = 0;
@@ -155,6 +169,8 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
                    (ct.endswith ? kItEnds : 0) | (ct.has_offset ? kItOffset : 0) | (ct.has_depth ? kItDepth : 0) |
                    (ct.has_distance ? kItDistance : 0) | (ct.has_within ? kItWithin : 0) |
                    (ct.has_distance || ct.has_within ? kItRel : 0);
+        it.var[0] = ct.var_offset, it.var[1] = ct.var_depth, it.var[2] = ct.var_distance, it.var[3] = ct.var_within;
+        if (it.var[0] | it.var[1] | it.var[2] | it.var[3]) it.flags |= kItVar;
         it.offset = ct.offset;
         it.depth = ct.depth;
         it.distance = ct.distance;
@@ -165,8 +181,9 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
       } else if (m.kind == MatchItem::Kind::kPcre) {
         it.flags = (m.pcre.negated ? kItNeg : 0) | (m.pcre.relative ? kItRel : 0);
         it.pcre = item_pcre[j];
-      } else if (m.kind == MatchItem::Kind::kByteTest || m.kind == MatchItem::Kind::kByteJump) {
-        it.flags = m.byte.relative ? kItRel : 0;
+      } else if (m.kind == MatchItem::Kind::kByteTest || m.kind == MatchItem::Kind::kByteJump ||
+                 m.kind == MatchItem::Kind::kByteExtract || m.kind == MatchItem::Kind::kByteMath) {
+        it.flags = (m.byte.relative ? kItRel : 0) | (m.byte.var_value || m.byte.var_offset ? kItVar : 0);
         it.pcre = static_cast<uint32_t>(out.byteops.size());
         out.byteops.push_back(m.byte);
       } else if (m.kind == MatchItem::Kind::kBase64Decode) {
@@ -182,8 +199,10 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         it.depth = int32_t(m.bsize.lo);
         it.within = int32_t(m.bsize.hi);
       } else {
-        it.flags = (m.isdataat.negated ? kItNeg : 0) | (m.isdataat.relative ? kItRel : 0);
+        it.flags = (m.isdataat.negated ? kItNeg : 0) | (m.isdataat.relative ? kItRel : 0) |
+                   (m.isdataat.var_n ? kItVar : 0);
         it.dataat = m.isdataat.n;
+        it.var[0] = m.isdataat.var_n;
       }
       out.items.push_back(it);
       ch.item_count++;
@@ -200,7 +219,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
       if (!matcher(it)) continue;
       for (uint32_t j = k + 1; j < ch.item_count; j++) {
         const CItem& nx = out.items[ch.item_begin + j];
-        if (nx.flags & kItRel) {
+        if (nx.flags & (kItRel | kItVar)) {
           it.flags |= kItDep;
           break;
         }

@@ -67,6 +67,10 @@ struct DetectPacket {
   uint32_t stream_new_from = 0;
   uint64_t stream_base = 0;
   StreamPending* pending = nullptr;  // kStreamChunk with a session
+  // stream_size: TCP session bytes by sequence numbers (delivered + 1 for the
+  // SYN) of the client [0] and the server [1]; has_stream: a session is tracked.
+  bool has_stream = false;
+  uint32_t stream_size[2] = {};
 };
 
 // Which payload rules an inspection call considers.
@@ -139,10 +143,12 @@ struct DetectCounters {
   uint64_t xform_cut;         // transformed buffers cut at detect_internal::kXformMax
   uint64_t suppressed_config; // threshold.config suppress (also in suppressed_threshold)
   uint64_t rate_filtered;     // alerts whose action a threshold.config rate_filter changed
+  uint64_t xbits_full;        // xbits set dropped: the worker's table had no free slot in 8 probes
 };
 
 struct alignas(64) DetectCtx {
-  explicit DetectCtx(uint32_t worker_id, uint32_t threshold_slots = 1 << 16);
+  // xbit_slots: per-worker xbits table (48 bytes a slot; 16384 = 768 KiB).
+  explicit DetectCtx(uint32_t worker_id, uint32_t threshold_slots = 1 << 16, uint32_t xbit_slots = 1 << 14);
   ~DetectCtx();
   uint32_t worker_id;
   DetectCounters ctr{};

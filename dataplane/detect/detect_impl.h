@@ -47,7 +47,9 @@ enum : uint16_t {
   kItNeg = 1, kItNocase = 2, kItStarts = 4, kItEnds = 8, kItRel = 16,  // kItRel: depends on previous match end
   kItOffset = 32, kItDepth = 64, kItDistance = 128, kItWithin = 256,
   kItDep = 512,  // positive matcher whose end position matters to a later item (else try first occurrence only)
+  kItVar = 1024,  // reads byte_extract/byte_math variables (CItem::var, ByteOp var_*): fails are retried like relative ones
 };
+constexpr int kMaxVars = 8;  // rules::detail::kMaxByteVars
 
 struct CItem {
   uint8_t kind;       // rules::MatchItem::Kind
@@ -56,6 +58,7 @@ struct CItem {
   uint32_t pat_off, pat_len;  // content bytes (lowercased when nocase) in `bytes`
   uint32_t pcre;              // index into pcres (kPcre) or byteops (kByteTest, kByteJump)
   int32_t dataat;             // isdataat n
+  uint8_t var[4];             // content offset, depth, distance, within / isdataat n: variable index + 1 (0: none)
 };
 struct Chain {
   uint8_t buf;
@@ -77,6 +80,7 @@ enum : uint32_t {
   kHdrNoAlert = 1u << 24, kHdrThreshold = 1u << 25, kHdrDetFilter = 1u << 26, kHdrPass = 1u << 27,
   kHdrFlowbitChecks = 1u << 28, kHdrFlags = 1u << 29, kHdrIcmp = 1u << 30,
   kHdrGlobalThr = 1u << 31,  // threshold.config suppress-by-address or rate_filter (RuleCold::gthr)
+  kHdrExtra = 1u << 15,  // ip_proto, stream_size or xbits: see RuleCold (FlowOpt uses bits 0-6)
 };
 struct HdrQuick {
   uint32_t flags;      // low 16 bits: rules::FlowOpt; then kHdr*
@@ -96,6 +100,18 @@ struct RuleCold {
   rules::Threshold threshold, detection_filter;
   rules::IcmpMatch icmp;
   uint32_t gthr;                    // kHdrGlobalThr: index into CompiledRuleset::gthr
+  bool has_ip_proto, has_stream_size, has_stream_size2;
+  rules::Dsize ip_proto;
+  rules::StreamSize stream_size, stream_size2;
+  uint32_t xb_begin, xb_count;      // into CompiledRuleset::xbit_ops
+  uint32_t app_events;              // rules::AppEvent bits the transaction must carry
+};
+
+struct XbitOp {
+  uint8_t cmd;        // rules::Flowbit::Cmd
+  uint8_t track;      // rules::Xbit::Track
+  uint32_t name;      // xbit_name_hash
+  uint64_t expire_ns;
 };
 
 // threshold.config entries of one rule that act at alert time (threshold_config.h).
@@ -191,6 +207,7 @@ struct CompiledRuleset {
   std::vector<detect_internal::FlowbitOp> fb_ops;
   std::vector<uint16_t> flowbit_ids;
   std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name
+  std::vector<detect_internal::XbitOp> xbit_ops;
 
   std::vector<detect_internal::Group> groups;
   // payload[mode][class][dir]; dir 0 = to_server, 1 = to_client

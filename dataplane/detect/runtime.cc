@@ -24,10 +24,12 @@
 // Inspection is bounded by kRecursionLimit steps per rule (then: no match,
 // counted in recursion_limit), like Suricata's inspection-recursion-limit.
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "dataplane/detect/detect_impl.h"
 #include "dataplane/detect/threshold_config.h"
+#include "dataplane/detect/xbits.h"
 
 namespace spectre {
 
@@ -68,9 +70,12 @@ uint64_t hash_key(const ThrKey& k) {
 struct DetectCtx::Impl {
   std::vector<ThrEntry> thr;
   uint32_t mask;
+  XbitTable xbits;
+  explicit Impl(uint32_t xbit_slots) : xbits(xbit_slots) {}
 };
 
-DetectCtx::DetectCtx(uint32_t wid, uint32_t slots) : worker_id(wid), impl(std::make_unique<Impl>()) {
+DetectCtx::DetectCtx(uint32_t wid, uint32_t slots, uint32_t xbit_slots)
+    : worker_id(wid), impl(std::make_unique<Impl>(xbit_slots)) {
   uint32_t n = 16;
   while (n < slots && n < (1u << 24)) n <<= 1;
   impl->thr.assign(n, ThrEntry{});
@@ -276,6 +281,36 @@ bool icmp_ok(const rules::IcmpMatch& m, const DetectPacket& p) {
   return (!m.has_id || p.icmp_id == m.id) && (!m.has_seq || p.icmp_seq == m.seq);
 }
 
+// ---- ip_proto, stream_size, xbits (kHdrExtra) -------------------------------
+
+bool extra_ok(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, const DetectPacket& p) {
+  if (rc.has_ip_proto && !dsize_ok(rc.ip_proto, p.proto)) return false;
+  if (rc.has_stream_size && !stream_size_ok(rc.stream_size, p)) return false;
+  if (rc.has_stream_size2 && !stream_size_ok(rc.stream_size2, p)) return false;
+  using Cmd = rules::Flowbit::Cmd;
+  for (uint32_t o = rc.xb_begin; o < rc.xb_begin + rc.xb_count; o++) {
+    const XbitOp& x = rs.xbit_ops[o];
+    if (x.cmd != uint8_t(Cmd::kIsSet) && x.cmd != uint8_t(Cmd::kIsNotSet)) continue;
+    XbitKey k;
+    const bool set = xbit_key(x, p, k) && c.impl->xbits.isset(k, p.ts_ns);
+    if (set != (x.cmd == uint8_t(Cmd::kIsSet))) return false;
+  }
+  return true;
+}
+
+void xbit_actions(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, const DetectPacket& p) {
+  using Cmd = rules::Flowbit::Cmd;
+  for (uint32_t o = rc.xb_begin; o < rc.xb_begin + rc.xb_count; o++) {
+    const XbitOp& x = rs.xbit_ops[o];
+    XbitKey k;
+    if (x.cmd == uint8_t(Cmd::kIsSet) || x.cmd == uint8_t(Cmd::kIsNotSet) || !xbit_key(x, p, k)) continue;
+    const bool on = x.cmd == uint8_t(Cmd::kSet) ||
+                    (x.cmd == uint8_t(Cmd::kToggle) && !c.impl->xbits.isset(k, p.ts_ns));
+    if (!on) c.impl->xbits.unset(k);
+    else if (!c.impl->xbits.set(k, p.ts_ns, x.expire_ns)) c.ctr.xbits_full++;
+  }
+}
+
 // ---- flowbits --------------------------------------------------------------
 
 bool bit_isset(const FlowDetectState* f, uint16_t id) {
@@ -400,6 +435,22 @@ bool byte_test_ok(const rules::ByteOp& b, uint64_t v) {
   return m != b.negated;
 }
 
+// byte_math: v = v oper rvalue (Suricata's operators on the extracted
+// number); false on division by zero.
+bool byte_math(const rules::ByteOp& b, uint64_t& v) {
+  const uint64_t r = b.value;
+  switch (b.math_op) {
+    case '+': v += r; break;
+    case '-': v -= r; break;
+    case '*': v *= r; break;
+    case '/': if (!r) return false; v /= r; break;
+    case '<': v = r >= 64 ? 0 : v << r; break;
+    case '>': v = r >= 64 ? 0 : v >> r; break;
+    default: return false;
+  }
+  return true;
+}
+
 struct ChainRun {
   DetectCtx& c;
   const CompiledRuleset& rs;
@@ -413,6 +464,14 @@ struct ChainRun {
   // them per inspected chunk, not from the start of the stream).
   int64_t base = 0;
   bool limit_hit = false;
+  // byte_extract / byte_math values of this chain (set before any use: the
+  // parser requires the definition first; backtracking redefines them).
+  uint64_t vars[kMaxVars];  // not cleared per chain (a cost on every candidate); always written before read
+  // A variable's value for a field (var: index + 1), or `def` without one.
+  // Values beyond int32 never fit a buffer: clamped so the item fails.
+  int64_t var_or(uint8_t var, int64_t def) const {
+    return var ? int64_t(std::min<uint64_t>(vars[var - 1], uint64_t(INT32_MAX))) : def;
+  }
 
   // 1: match; 0: no match for this `prev` (an earlier occurrence may be
   // retried); -1: no match whatever the earlier positions.
@@ -424,24 +483,30 @@ struct ChainRun {
     }
     const CItem& it = items[k];
     const bool rel = it.flags & kItRel, neg = it.flags & kItNeg, dep = it.flags & kItDep;
-    const int fail = rel ? 0 : -1;
+    const bool var = it.flags & kItVar;
+    const int fail = rel || var ? 0 : -1;
     switch (static_cast<MatchItem::Kind>(it.kind)) {
       case MatchItem::Kind::kContent: {
         const uint8_t* pat = reinterpret_cast<const uint8_t*>(rs.bytes.data()) + it.pat_off;
         const uint32_t m = it.pat_len;
         const bool nc = it.flags & kItNocase;
+        int64_t off = it.offset, depth = it.depth, distance = it.distance, within = it.within;
+        if (var) {
+          off = var_or(it.var[0], off), depth = var_or(it.var[1], depth);
+          distance = var_or(it.var[2], distance), within = var_or(it.var[3], within);
+        }
         int64_t lo, hi;
         if (rel) {
-          int64_t dist = (it.flags & kItDistance) ? it.distance : 0;
+          int64_t dist = (it.flags & kItDistance) ? distance : 0;
           lo = std::max<int64_t>(0, int64_t(prev) + dist);
-          hi = (it.flags & kItWithin) ? int64_t(prev) + dist + it.within : int64_t(n);
+          hi = (it.flags & kItWithin) ? int64_t(prev) + dist + within : int64_t(n);
         } else if (it.flags & kItStarts) {
           lo = -base;
           hi = m - base;
         } else {
           const bool anchored = it.flags & (kItOffset | kItDepth);
-          lo = anchored ? ((it.flags & kItOffset) ? it.offset : 0) - base : 0;
-          hi = (it.flags & kItDepth) ? lo + it.depth : int64_t(n);
+          lo = anchored ? ((it.flags & kItOffset) ? off : 0) - base : 0;
+          hi = (it.flags & kItDepth) ? lo + depth : int64_t(n);
         }
         lo = std::max<int64_t>(lo, 0);
         hi = std::min<int64_t>(hi, n);
@@ -499,13 +564,33 @@ struct ChainRun {
         }
         return ok ? run(k + 1, prev) : -1;
       }
-      case MatchItem::Kind::kByteTest: case MatchItem::Kind::kByteJump: {
-        const rules::ByteOp& b = rs.byteops[it.pcre];
+      case MatchItem::Kind::kByteTest: case MatchItem::Kind::kByteJump:
+      case MatchItem::Kind::kByteExtract: case MatchItem::Kind::kByteMath: {
+        const rules::ByteOp* bp = &rs.byteops[it.pcre];
+        rules::ByteOp resolved;
+        if (var) {  // a copy with the variables' values (only rules that use them pay for it)
+          resolved = *bp;
+          resolved.offset = int32_t(var_or(bp->var_offset, bp->offset));
+          if (bp->var_value) resolved.value = vars[bp->var_value - 1];
+          bp = &resolved;
+        }
+        const rules::ByteOp& b = *bp;
         const int64_t pos = (rel ? int64_t(prev) : -base) + b.offset;
         uint64_t v = 0;
         if ((b.nbytes || (b.base && !b.from_end)) && !byte_value(b, d, n, pos, v)) return fail;
-        if (static_cast<MatchItem::Kind>(it.kind) == MatchItem::Kind::kByteTest)
-          return byte_test_ok(b, v) ? run(k + 1, prev) : fail;
+        const auto kind = static_cast<MatchItem::Kind>(it.kind);
+        if (kind == MatchItem::Kind::kByteTest) return byte_test_ok(b, v) ? run(k + 1, prev) : fail;
+        if (kind == MatchItem::Kind::kByteExtract) {  // value * multiplier, rounded up to align; moves past the bytes
+          v *= b.multiplier;
+          if (b.align_to) v = (v + b.align_to - 1) / b.align_to * b.align_to;
+          vars[b.var_out - 1] = v;
+          return run(k + 1, uint32_t(pos + b.nbytes));
+        }
+        if (kind == MatchItem::Kind::kByteMath) {
+          if (!byte_math(b, v)) return fail;
+          vars[b.var_out - 1] = v;
+          return run(k + 1, prev);
+        }
         // byte_jump: Suricata requires the target inside the buffer (end excluded).
         if (v > (uint64_t(1) << 32)) return fail;
         int64_t j = int64_t(v) * b.multiplier;
@@ -534,7 +619,8 @@ struct ChainRun {
         return r == 1 ? 1 : 0;  // depends on the decode position: earlier occurrences may be retried
       }
       case MatchItem::Kind::kIsDataAt: {
-        bool has = rel ? uint64_t(prev) + uint32_t(it.dataat) <= n : int64_t(it.dataat) < base + int64_t(n);
+        const int64_t at = var ? var_or(it.var[0], it.dataat) : it.dataat;
+        bool has = rel ? uint64_t(prev) + uint64_t(at) <= n : at < base + int64_t(n);
         return has != neg ? run(k + 1, prev) : fail;
       }
     }
@@ -561,12 +647,13 @@ bool chain_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, con
 bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint32_t i, const DetectPacket& p,
                   const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize) {
   const RuleCold& rc = rs.cold[i];
-  if (bufs && (rc.buf_mask & ~bufs->mask)) return false;
+  if (bufs && ((rc.buf_mask & ~bufs->mask) || (rc.app_events & ~bufs->events))) return false;
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
   if ((rs.hdr[i].flags & kHdrFlags) && (!check_dsize || p.proto != 6 || !flags_ok(rc, p.tcp_flags))) return false;
   if ((rs.hdr[i].flags & kHdrIcmp) && (!check_dsize || !icmp_ok(rc.icmp, p))) return false;
   if ((rs.hdr[i].flags & kHdrFlowbitChecks) && !flowbit_checks_ok(rs, rc, p.flow)) return false;
+  if ((rs.hdr[i].flags & kHdrExtra) && !extra_ok(c, rs, rc, p)) return false;
   for (uint32_t ch = rc.chain_begin; ch < rc.chain_begin + rc.chain_count; ch++) {
     const Chain& chain = rs.chains[ch];
     if (bufs && bufs->multi_n > 1 && chain.buf == bufs->multi_buf) {  // any one instance
@@ -683,6 +770,7 @@ void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const De
     const RuleCold& rc = rs.cold[i];
     const uint32_t f = rs.hdr[i].flags;
     if (rc.fb_count) flowbit_actions(c, rs, rc, p.flow);
+    if (rc.xb_count) xbit_actions(c, rs, rc, p);
     if (f & kHdrNoAlert) continue;
     const RuleMeta& m = rs.meta[i];
     const GlobalThrC* g = (f & kHdrGlobalThr) ? &rs.gthr[rc.gthr] : nullptr;

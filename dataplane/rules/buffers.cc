@@ -21,9 +21,10 @@ constexpr BufKw kLegacy[] = {
     {"http_cookie", kHttpCookie},     {"http_stat_code", kHttpStatCode},
     {"http_stat_msg", kHttpStatMsg},  {"http_client_body", kHttpRequestBody},
     {"http_server_body", kHttpResponseBody},
+    {"http_raw_header", kHttpHeaderRaw}, {"http_raw_host", kHttpHostRaw},
 };
 // Legacy modifiers for buffers we do not extract.
-constexpr const char* kLegacyUnsupported[] = {"http_raw_host", "http_raw_header", "http_raw_cookie"};
+constexpr const char* kLegacyUnsupported[] = {"http_raw_cookie"};
 
 // Sticky-buffer aliases besides the canonical names of buf_name().
 constexpr BufKw kStickyAliases[] = {
@@ -34,6 +35,8 @@ constexpr BufKw kStickyAliases[] = {
     {"http_response_line", kHttpResponseLine}, {"http_server", kHttpServer},
     {"http_location", kHttpLocation},   {"http.server_body", kHttpResponseBody},
     {"file_data", kFileData},
+    {"http_accept_enc", kHttpAcceptEnc}, {"http_accept_lang", kHttpAcceptLang},
+    {"http_start", kHttpStart},
     {"dns_query", kDnsQuery},           {"tls_sni", kTlsSni},
     {"ja3_hash", kJa3Hash},             {"ja3_string", kJa3String},
     {"ja3s_hash", kJa3sHash},           {"ja3s_string", kJa3sString},

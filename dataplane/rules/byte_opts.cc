@@ -6,8 +6,13 @@
 //             [, string, hex|dec|oct] [, align] [, from_beginning] [, from_end]
 //             [, post_offset <n>] [, bitmask <mask>]
 //   base64_decode[:bytes N][, offset N][, relative]; base64_data
-// byte_extract/byte_math variables and dce byte order are not supported (the
-// rule is skipped with that reason).
+//   byte_extract:<nbytes>, <offset>, <name> [, relative] [, multiplier <m>]
+//             [, big|little] [, string [, hex|dec|oct]] [, align 2|4] [, bitmask <mask>]
+//   byte_math:bytes <n>, offset <o>, oper <+|-|*|/|<<|>>>, rvalue <v|var>,
+//             result <name> [, relative] [, endian big|little] [, string hex|dec|oct] [, bitmask <mask>]
+// Variables (the names above) replace numbers in later byte_test value and
+// offset, byte_jump offset, isdataat and content offset/depth/distance/within
+// of the same buffer. dce byte order is not supported (the rule is skipped).
 #include <cctype>
 #include <charconv>
 
@@ -16,7 +21,7 @@
 namespace spectre::rules::detail {
 namespace {
 
-bool is_name(std::string_view v) { return !v.empty() && (std::isalpha(uint8_t(v[0])) || v[0] == '_'); }
+bool is_name(std::string_view v) { return is_var_name(v); }
 
 // Decimal or 0x-hex unsigned 64-bit number.
 bool parse_u64(std::string_view s, uint64_t& v) {
@@ -31,10 +36,15 @@ bool parse_u64(std::string_view s, uint64_t& v) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-// Number or variable: a variable is unsupported (byte_extract / byte_math).
-bool num_i32(Ctx& c, std::string_view kw, std::string_view what, std::string_view v, int32_t& out) {
+// Number, or (when `var` is given) a variable of the active buffer.
+bool num_i32(Ctx& c, std::string_view kw, std::string_view what, std::string_view v, int32_t& out,
+             uint8_t* var = nullptr) {
   if (parse_i32(v, out)) return true;
-  if (is_name(v)) return unsup(c.st, "unsupported: variable '" + std::string(v) + "' in " + std::string(kw));
+  if (is_name(v)) {
+    if (!var) return unsup(c.st, "unsupported: variable '" + std::string(v) + "' in " + std::string(kw) + " " + std::string(what));
+    out = 0;
+    return use_var(c, v, kw, *var);
+  }
   return fail(c.st, "bad " + std::string(kw) + " " + std::string(what) + " '" + std::string(v) + "'");
 }
 
@@ -140,11 +150,12 @@ bool opt_byte_test(Ctx& c, std::string_view v) {
   else if (op == "&") b.op = Op::kAnd;
   else if (op == "^") b.op = Op::kXor;
   else return fail(c.st, "byte_test: bad operator '" + std::string(parts[1]) + "'");
-  if (!parse_u64(parts[2], b.value)) {
-    if (is_name(parts[2])) return unsup(c.st, "unsupported: variable '" + std::string(parts[2]) + "' in byte_test");
+  if (is_name(parts[2])) {
+    if (!use_var(c, parts[2], "byte_test", b.var_value)) return false;
+  } else if (!parse_u64(parts[2], b.value)) {
     return fail(c.st, "byte_test: bad value '" + std::string(parts[2]) + "'");
   }
-  if (!num_i32(c, "byte_test", "offset", parts[3], b.offset)) return false;
+  if (!num_i32(c, "byte_test", "offset", parts[3], b.offset, &b.var_offset)) return false;
   return common_opts(c, "byte_test", parts, 4, b, false) && push(c, MatchItem::Kind::kByteTest, b);
 }
 
@@ -153,8 +164,107 @@ bool opt_byte_jump(Ctx& c, std::string_view v) {
   if (parts.size() < 2) return fail(c.st, "byte_jump needs <bytes>,<offset>");
   ByteOp b;
   if (!nbytes_of(c, "byte_jump", parts[0], b)) return false;
-  if (!num_i32(c, "byte_jump", "offset", parts[1], b.offset)) return false;
+  if (!num_i32(c, "byte_jump", "offset", parts[1], b.offset, &b.var_offset)) return false;
   return common_opts(c, "byte_jump", parts, 2, b, true) && push(c, MatchItem::Kind::kByteJump, b);
+}
+
+bool is_var_name(std::string_view v) { return !v.empty() && (std::isalpha(uint8_t(v[0])) || v[0] == '_'); }
+
+bool use_var(Ctx& c, std::string_view name, std::string_view kw, uint8_t& slot) {
+  for (size_t i = 0; i < c.r.byte_vars.size(); i++) {
+    if (c.r.byte_vars[i] != name) continue;
+    if (c.var_chain[i] != (uint32_t(c.cur) << 8 | c.cur_xform))
+      return unsup(c.st, "unsupported: variable '" + std::string(name) + "' in " + std::string(kw) +
+                             " of another buffer than its byte_extract/byte_math");
+    slot = uint8_t(i + 1);
+    return true;
+  }
+  return fail(c.st, "unknown variable '" + std::string(name) + "' in " + std::string(kw) +
+                        " (no byte_extract/byte_math defines it before)");
+}
+
+namespace {
+// Declares `name` as the next variable of the active buffer.
+bool new_var(Ctx& c, std::string_view kw, std::string_view name, uint8_t& slot) {
+  if (!is_var_name(name)) return fail(c.st, std::string(kw) + ": bad variable name '" + std::string(name) + "'");
+  for (const auto& v : c.r.byte_vars)
+    if (v == name) return fail(c.st, std::string(kw) + ": variable '" + std::string(name) + "' defined twice");
+  if (c.r.byte_vars.size() >= kMaxByteVars)
+    return fail(c.st, std::string(kw) + ": more than " + std::to_string(kMaxByteVars) + " variables");
+  c.r.byte_vars.emplace_back(name);
+  c.var_chain.push_back(uint32_t(c.cur) << 8 | c.cur_xform);
+  slot = uint8_t(c.r.byte_vars.size());
+  return true;
+}
+}  // namespace
+
+bool opt_byte_extract(Ctx& c, std::string_view v) {
+  auto parts = split(v, ',');
+  if (parts.size() < 3) return fail(c.st, "byte_extract needs <bytes>,<offset>,<name>");
+  ByteOp b;
+  if (!nbytes_of(c, "byte_extract", parts[0], b)) return false;
+  if (!num_i32(c, "byte_extract", "offset", parts[1], b.offset)) return false;
+  std::vector<std::string_view> rest;  // the options common_opts knows, after align is taken out
+  for (size_t i = 3; i < parts.size(); i++) {
+    std::string_view p = parts[i];
+    if (p.starts_with("align")) {
+      uint32_t a;
+      if (!parse_u32(trim(p.substr(5)), a) || (a != 2 && a != 4)) return fail(c.st, "byte_extract: align must be 2 or 4");
+      b.align_to = uint8_t(a);
+    } else if (p.starts_with("multiplier")) {
+      uint32_t m;
+      if (!parse_u32(trim(p.substr(10)), m) || m == 0 || m > 65535) return fail(c.st, "byte_extract: bad multiplier");
+      b.multiplier = m;
+    } else {
+      rest.push_back(p);
+    }
+  }
+  rest.insert(rest.begin(), parts.begin(), parts.begin() + 3);
+  if (!common_opts(c, "byte_extract", rest, 3, b, false)) return false;
+  if (b.nbytes == 0) return fail(c.st, "byte_extract: 0 bytes");
+  return new_var(c, "byte_extract", parts[2], b.var_out) && push(c, MatchItem::Kind::kByteExtract, b);
+}
+
+bool opt_byte_math(Ctx& c, std::string_view v) {
+  ByteOp b;
+  bool has_bytes = false, has_offset = false, has_oper = false, has_rvalue = false;
+  std::string_view result;
+  std::vector<std::string_view> rest{"", ""};  // common_opts reads from index 2
+  for (std::string_view p : split(v, ',')) {
+    const size_t sp = p.find_first_of(" \t");
+    std::string_view k = p.substr(0, sp), val = sp == std::string_view::npos ? "" : trim(p.substr(sp));
+    if (k == "bytes") {
+      if (!nbytes_of(c, "byte_math", val, b)) return false;
+      has_bytes = true;
+    } else if (k == "offset") {
+      if (!num_i32(c, "byte_math", "offset", val, b.offset)) return false;
+      has_offset = true;
+    } else if (k == "oper") {
+      if (val == "+" || val == "-" || val == "*" || val == "/") b.math_op = uint8_t(val[0]);
+      else if (val == "<<") b.math_op = '<';
+      else if (val == ">>") b.math_op = '>';
+      else return fail(c.st, "byte_math: bad oper '" + std::string(val) + "'");
+      has_oper = true;
+    } else if (k == "rvalue") {
+      if (is_name(val)) {
+        if (!use_var(c, val, "byte_math rvalue", b.var_value)) return false;
+      } else if (!parse_u64(val, b.value) || b.value > 0xffffffffu) {
+        return fail(c.st, "byte_math: bad rvalue '" + std::string(val) + "'");
+      }
+      has_rvalue = true;
+    } else if (k == "result") {
+      result = val;
+    } else if (k == "endian") {
+      rest.push_back(val);  // big | little
+    } else {
+      rest.push_back(p);
+    }
+  }
+  if (!has_bytes || !has_offset || !has_oper || !has_rvalue || result.empty())
+    return fail(c.st, "byte_math needs bytes, offset, oper, rvalue and result");
+  if (!common_opts(c, "byte_math", rest, 2, b, false)) return false;
+  if (b.nbytes == 0 || (!b.base && b.nbytes > 4)) return fail(c.st, "byte_math: bytes must be 1..4 (binary) or 1..10 (string)");
+  return new_var(c, "byte_math", result, b.var_out) && push(c, MatchItem::Kind::kByteMath, b);
 }
 
 bool opt_base64_decode(Ctx& c, std::string_view v) {

@@ -14,12 +14,16 @@ int hexval(char c) {
   return -1;
 }
 
-// A modifier value: an integer, or a byte_extract variable name (unsupported).
-bool mod_int(std::string_view name, std::string_view v, int32_t& out, Status& st) {
+// A modifier value: an integer, or a byte_extract / byte_math variable of
+// the content's buffer (slot in `var`).
+bool mod_int(Ctx& c, std::string_view name, std::string_view v, int32_t& out, uint8_t& var) {
+  var = 0;
   if (parse_i32(v, out)) return true;
-  if (!v.empty() && (std::isalpha(uint8_t(v[0])) || v[0] == '_'))
-    return unsup(st, "unsupported: variable '" + std::string(v) + "' in " + std::string(name));
-  return fail(st, "bad " + std::string(name) + " value '" + std::string(v) + "'");
+  if (is_var_name(v)) {
+    out = 0;
+    return use_var(c, v, name, var);
+  }
+  return fail(c.st, "bad " + std::string(name) + " value '" + std::string(v) + "'");
 }
 
 // The content the modifier `name` applies to: the last content of the rule
@@ -67,30 +71,30 @@ bool apply_modifier(Ctx& c, Content& ct, std::string_view n, std::string_view v,
     if (c.fast_patterns++ > 0) return fail(st, "fast_pattern set on more than one content");
     ct.fast_pattern = true;
   } else if (n == "offset") {
-    if (!mod_int(n, v, x, st)) return false;
+    if (!mod_int(c, n, v, x, ct.var_offset)) return false;
     if (ct.has_offset) return fail(st, "multiple offset on one content");
     if (x < 0) return fail(st, "offset must not be negative");
     if (!relative_conflict(false)) return false;
     ct.has_offset = true;
     ct.offset = x;
   } else if (n == "depth") {
-    if (!mod_int(n, v, x, st)) return false;
+    if (!mod_int(c, n, v, x, ct.var_depth)) return false;
     if (ct.has_depth) return fail(st, "multiple depth on one content");
     if (!relative_conflict(false)) return false;
-    if (x < len) return fail(st, "depth " + std::to_string(x) + " is smaller than the content length " + std::to_string(len));
+    if (x < len && !ct.var_depth) return fail(st, "depth " + std::to_string(x) + " is smaller than the content length " + std::to_string(len));
     ct.has_depth = true;
     ct.depth = x;
   } else if (n == "distance") {
-    if (!mod_int(n, v, x, st)) return false;
+    if (!mod_int(c, n, v, x, ct.var_distance)) return false;
     if (ct.has_distance) return fail(st, "multiple distance on one content");
     if (!relative_conflict(true)) return false;
     ct.has_distance = true;
     ct.distance = x;
   } else if (n == "within") {
-    if (!mod_int(n, v, x, st)) return false;
+    if (!mod_int(c, n, v, x, ct.var_within)) return false;
     if (ct.has_within) return fail(st, "multiple within on one content");
     if (!relative_conflict(true)) return false;
-    if (x < len) return fail(st, "within " + std::to_string(x) + " is smaller than the content length " + std::to_string(len));
+    if (x < len && !ct.var_within) return fail(st, "within " + std::to_string(x) + " is smaller than the content length " + std::to_string(len));
     ct.has_within = true;
     ct.within = x;
   } else if (n == "startswith") {
@@ -272,10 +276,10 @@ bool opt_isdataat(Ctx& c, std::string_view v) {
     it.isdataat.negated = true;
     n = trim(n.substr(1));
   }
-  uint32_t x;
-  if (!parse_u32(n, x) || x > 65535) {
-    if (!n.empty() && std::isalpha(uint8_t(n[0])))
-      return unsup(c.st, "unsupported: variable '" + std::string(n) + "' in isdataat");
+  uint32_t x = 0;
+  if (is_var_name(n)) {
+    if (!use_var(c, n, "isdataat", it.isdataat.var_n)) return false;
+  } else if (!parse_u32(n, x) || x > 65535) {
     return fail(c.st, "bad isdataat value '" + std::string(v) + "'");
   }
   it.isdataat.n = int32_t(x);

@@ -55,8 +55,17 @@ struct Ctx {
   size_t xform_start = 0;    // items.size() when cur_xform was started
   bool b64_data = false;     // base64_data active: new items inspect the decoded data
   bool b64_decode = false;   // a base64_decode was seen in the current buffer
+  std::vector<uint32_t> var_chain;  // per Rule::byte_vars: buf << 8 | xform where it was defined
   explicit Ctx(Rule& rule) : r(rule) {}
 };
+
+// byte_extract / byte_math variables: at most kMaxByteVars per rule, used in
+// the buffer (and transform chain) that defines them, after the definition.
+constexpr size_t kMaxByteVars = 8;
+// `name` as a variable of the active buffer: slot (index + 1) in `slot`.
+// False with c.st set when it is not one (a syntax error naming `kw`).
+bool use_var(Ctx& c, std::string_view name, std::string_view kw, uint8_t& slot);
+bool is_var_name(std::string_view v);
 
 // Option handlers: value is the text after ':' (trimmed), empty when none.
 bool opt_content(Ctx& c, std::string_view v);
@@ -65,6 +74,8 @@ bool opt_pcre(Ctx& c, std::string_view v);
 bool opt_isdataat(Ctx& c, std::string_view v);
 bool opt_byte_test(Ctx& c, std::string_view v);   // byte_opts.cc
 bool opt_byte_jump(Ctx& c, std::string_view v);
+bool opt_byte_extract(Ctx& c, std::string_view v);
+bool opt_byte_math(Ctx& c, std::string_view v);
 bool opt_base64_decode(Ctx& c, std::string_view v);
 bool opt_base64_data(Ctx& c);
 // Transform keywords (transform_opts.cc); `handled` false when `name` is none.
@@ -80,6 +91,10 @@ bool opt_flags(Ctx& c, std::string_view v);
 bool opt_app_proto(Ctx& c, std::string_view v);
 // TLS keywords with values (tls_opts.cc); `handled` false when `name` is none.
 bool opt_tls(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+bool opt_ip_proto(Ctx& c, std::string_view v);     // host_opts.cc
+bool opt_stream_size(Ctx& c, std::string_view v);
+bool opt_xbits(Ctx& c, std::string_view v);
+bool opt_app_event(Ctx& c, std::string_view v);
 // Buffer keywords (sticky or legacy modifier); returns false with
 // st.err empty when `name` is not a buffer keyword.
 bool opt_buffer(Ctx& c, std::string_view name, bool& handled);

@@ -264,6 +264,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "isdataat") return need_value(o, st) && opt_isdataat(c, v);
   if (n == "byte_test") return need_value(o, st) && opt_byte_test(c, v);
   if (n == "byte_jump") return need_value(o, st) && opt_byte_jump(c, v);
+  if (n == "byte_extract") return need_value(o, st) && opt_byte_extract(c, v);
+  if (n == "byte_math") return need_value(o, st) && opt_byte_math(c, v);
   if (n == "base64_decode") return opt_base64_decode(c, v);
   if (n == "base64_data") return o.has_value ? fail(st, "base64_data takes no value") : opt_base64_data(c);
   if (n == "flow") return need_value(o, st) && opt_flow(c, v);
@@ -277,6 +279,10 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "urilen") return need_value(o, st) && opt_urilen(c, v);
   if (n == "flags") return need_value(o, st) && opt_flags(c, v);
   if (n == "app-layer-protocol") return need_value(o, st) && opt_app_proto(c, v);
+  if (n == "ip_proto") return need_value(o, st) && opt_ip_proto(c, v);
+  if (n == "stream_size") return need_value(o, st) && opt_stream_size(c, v);
+  if (n == "xbits") return need_value(o, st) && opt_xbits(c, v);
+  if (n == "app-layer-event") return need_value(o, st) && opt_app_event(c, v);
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||
       n == "startswith" || n == "endswith" || n == "fast_pattern" || n == "rawbytes")
     return opt_content_modifier(c, n, v, o.has_value);

@@ -44,6 +44,11 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kHttpContentLen, "http.content_len")                               \
   X(kHttpAccept, "http.accept")                                        \
   X(kHttpConnection, "http.connection")                                \
+  X(kHttpAcceptEnc, "http.accept_enc")                                 \
+  X(kHttpAcceptLang, "http.accept_lang")                               \
+  X(kHttpStart, "http.start")         /* start line + headers + CRLF */ \
+  X(kHttpHeaderRaw, "http.header.raw")  /* header lines as received */ \
+  X(kHttpHostRaw, "http.host.raw")                                     \
   X(kHttpStatCode, "http.stat_code")                                   \
   X(kHttpStatMsg, "http.stat_msg")                                     \
   X(kHttpResponseLine, "http.response_line")                           \
@@ -119,6 +124,8 @@ struct Content {
   bool startswith = false, endswith = false;
   bool has_offset = false, has_depth = false, has_distance = false, has_within = false;
   int32_t offset = 0, depth = 0, distance = 0, within = 0;
+  // byte_extract / byte_math variables (Rule::byte_vars index + 1; 0: the number above).
+  uint8_t var_offset = 0, var_depth = 0, var_distance = 0, var_within = 0;
 };
 struct Pcre {
   std::string pattern;       // without delimiters and flags
@@ -129,6 +136,7 @@ struct Pcre {
 struct IsDataAt {
   int32_t n = 0;
   bool relative = false, negated = false;
+  uint8_t var_n = 0;         // a byte_extract / byte_math variable (index + 1) instead of n
 };
 // bsize: the size of the item's buffer (same operators as dsize, 32-bit).
 struct Bsize {
@@ -150,8 +158,13 @@ struct ByteOp {
   int32_t offset = 0;
   int32_t post_offset = 0;   // byte_jump
   uint32_t multiplier = 1;   // byte_jump
-  uint64_t value = 0;        // byte_test
+  uint64_t value = 0;        // byte_test; byte_math: rvalue
   uint64_t bitmask = 0;      // 0: none
+  // byte_extract / byte_math (Rule::byte_vars index + 1, 0: none): the
+  // variable written, and variables read instead of `value` / `offset`.
+  uint8_t var_out = 0, var_value = 0, var_offset = 0;
+  uint8_t math_op = 0;       // byte_math: '+', '-', '*', '/', '<' (<<), '>' (>>)
+  uint8_t align_to = 0;      // byte_extract align 2|4: round the value up (0: none)
 };
 // Transforms (Suricata): applied in order to a sticky buffer before its
 // match items (`http.uri; to_lowercase; content:"..."`).
@@ -170,6 +183,8 @@ struct MatchItem {
     kContent, kPcre, kIsDataAt, kBsize, kByteTest, kByteJump,
     kBase64Decode,  // base64_decode: decodes from the position into the rule's base64 data
     kBase64Data,    // base64_data: the following items of this buffer inspect the decoded data
+    kByteExtract,   // byte_extract: reads a number into byte.var_out, moves past it (like byte_jump by nbytes)
+    kByteMath,      // byte_math: (number oper rvalue) into byte.var_out; position unchanged
   } kind = Kind::kContent;
   Buf buf = kPayload;
   Content content;           // kind == kContent
@@ -214,6 +229,28 @@ struct IcmpMatch {
   bool any() const { return has_type || has_code || has_id || has_seq; }
 };
 
+// stream_size (Suricata): bytes of the TCP session by sequence numbers
+// (next_seq - ISN, so the SYN counts 1) of one side, compared with `value`.
+struct StreamSize {
+  enum class Side : uint8_t { kServer, kClient, kBoth, kEither } side = Side::kEither;
+  enum class Op : uint8_t { kLt, kGt, kEq, kNe, kLe, kGe } op = Op::kEq;
+  uint32_t value = 0;
+};
+
+// xbits (Suricata): bits kept per host (track ip_src / ip_dst) or address
+// pair (ip_pair), across flows, until `expire` seconds after the last set.
+struct Xbit {
+  Flowbit::Cmd cmd = Flowbit::Cmd::kSet;  // set, unset, toggle, isset, isnotset
+  enum class Track : uint8_t { kIpSrc, kIpDst, kIpPair } track = Track::kIpSrc;
+  std::string name;
+  uint32_t expire = 30;      // seconds (Suricata's default when none is given)
+};
+
+// app-layer-event values we raise (BufferSet::events bits).
+enum AppEvent : uint32_t {
+  kEvHttpInvalidTeRequest = 1,  // http.invalid_transfer_encoding_value_in_request (libhtp: T-E not "chunked")
+};
+
 struct Rule {
   // Identity and reporting.
   uint32_t gid = 1, sid = 0, rev = 0;
@@ -240,6 +277,15 @@ struct Rule {
   IcmpMatch icmp;            // a packet keyword, like dsize
   bool has_app_proto = false, app_proto_negated = false;
   AppProto app_proto = AppProto::kUnknown;
+  bool has_ip_proto = false;  // ip_proto: the IP protocol number (like dsize: =, !, <, >)
+  Dsize ip_proto;
+  bool has_stream_size = false, has_stream_size2 = false;  // ET Open has rules with two (client and server)
+  StreamSize stream_size, stream_size2;
+  std::vector<Xbit> xbits;
+  // app-layer-event: AppEvent bits the transaction must have raised (an app rule).
+  uint32_t app_events = 0;
+  // byte_extract / byte_math result names; MatchItem var fields hold index + 1.
+  std::vector<std::string> byte_vars;
 
   // Where it came from, for messages.
   std::string file;

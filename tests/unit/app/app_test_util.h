@@ -16,6 +16,7 @@ namespace spectre::apptest {
 struct Tx {
   bool to_server = false;
   std::map<int, std::string> bufs;  // present buffers only
+  uint32_t events = 0;              // BufferSet::events
   AppMeta meta{};
   std::string describe() const {
     std::string s = to_server ? "to_server" : "to_client";
@@ -26,7 +27,7 @@ struct Tx {
     return s;
   }
   bool operator==(const Tx& o) const {
-    return to_server == o.to_server && bufs == o.bufs &&
+    return to_server == o.to_server && bufs == o.bufs && events == o.events &&
            memcmp(&meta, &o.meta, sizeof(meta)) == 0;
   }
   bool has(rules::Buf b) const { return bufs.count(b) != 0; }
@@ -41,6 +42,7 @@ struct Rec : AppSink {
   void on_tx(bool to_server, const BufferSet& bs, const AppMeta& meta) override {
     Tx t;
     t.to_server = to_server;
+    t.events = bs.events;
     for (int b = 0; b < rules::kBufCount; b++)
       if (bs.has(rules::Buf(b)))
         t.bufs[b] = std::string(reinterpret_cast<const char*>(bs.data[b]), bs.len[b]);

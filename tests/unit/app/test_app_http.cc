@@ -26,6 +26,59 @@ const char kResp[] =
     "\r\n"
     "hello";
 
+// Suricata's http.start, http.header.raw, http.host.raw, http.accept_enc,
+// http.accept_lang (http-keywords.rst), and kPayload: the head as received
+// plus the stored body, for rules mixing payload and HTTP buffers.
+TEST(AppHttp, StartRawAndAcceptBuffers) {
+  AppCtx ctx(small_cfg());
+  const char req[] =
+      "POST /p HTTP/1.1\r\n"
+      "Host: WWW.Example.COM:8080\r\n"
+      "Accept-Encoding: gzip, deflate\r\n"
+      "Accept-Language: en-US\r\n"
+      "Cookie: c=1\r\n"
+      "X-Folded: one\r\n"
+      "\t two\r\n"
+      "Content-Length: 3\r\n"
+      "\r\n"
+      "abc";
+  auto txs = run_tcp(ctx, {{true, req}, {false, kResp}});
+  ASSERT_EQ(txs.size(), 2u);
+  const Tx& q = txs[0];
+  EXPECT_EQ(q.get(kHttpStart),
+            "POST /p HTTP/1.1\r\nHost: WWW.Example.COM:8080\r\nAccept-Encoding: gzip, deflate\r\n"
+            "Accept-Language: en-US\r\nCookie: c=1\r\nX-Folded: one two\r\nContent-Length: 3\r\n\r\n");
+  EXPECT_EQ(q.get(kHttpHeaderRaw),
+            "Host: WWW.Example.COM:8080\r\nAccept-Encoding: gzip, deflate\r\nAccept-Language: en-US\r\n"
+            "Cookie: c=1\r\nX-Folded: one\r\n\t two\r\nContent-Length: 3\r\n\r\n");
+  EXPECT_EQ(q.get(kHttpHostRaw), "WWW.Example.COM:8080");
+  EXPECT_EQ(q.get(kHttpHost), "www.example.com");
+  EXPECT_EQ(q.get(kHttpAcceptEnc), "gzip, deflate");
+  EXPECT_EQ(q.get(kHttpAcceptLang), "en-US");
+  EXPECT_EQ(q.get(kPayload), std::string(req));
+  const Tx& r = txs[1];
+  EXPECT_EQ(r.get(kHttpStart),
+            "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: 5\r\n"
+            "Set-Cookie: s=2\r\n\r\n");
+  EXPECT_EQ(r.get(kPayload), std::string(kResp));
+  EXPECT_FALSE(r.has(kHttpHostRaw));
+  EXPECT_FALSE(r.has(kHttpAcceptEnc));
+}
+
+// libhtp's "Invalid T-E value in request": Transfer-Encoding other than
+// "chunked" raises app-layer-event http.invalid_transfer_encoding_value_in_request.
+TEST(AppHttp, InvalidTransferEncodingEvent) {
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"},
+                           {false, kResp},
+                           {true, "POST /b HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n"},
+                           {false, kResp}});
+  ASSERT_EQ(txs.size(), 4u);
+  EXPECT_EQ(txs[0].events, uint32_t(kEvHttpInvalidTeRequest));
+  EXPECT_EQ(txs[1].events, 0u);  // responses: not this event
+  EXPECT_EQ(txs[2].events, 0u);  // "chunked" in any case is valid
+}
+
 TEST(AppHttp, RequestBuffers) {
   AppCtx ctx(small_cfg());
   auto txs = run_tcp(ctx, {{true, kReq}, {false, kResp}});

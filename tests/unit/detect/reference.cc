@@ -118,6 +118,18 @@ struct Items {
   pcre2_match_data* md;
   long anchor = 0;  // stream chunk: where absolute positions start (its first new byte)
   std::string decoded;  // base64_decode output
+  unsigned long long vars[8] = {};  // byte_extract / byte_math values, by Rule::byte_vars index
+  long var_or(uint8_t v, long def) const {
+    return v ? long(std::min<unsigned long long>(vars[v - 1], 0x7fffffffull)) : def;
+  }
+  rules::Content resolved(const rules::Content& c) const {
+    rules::Content r = c;
+    r.offset = int32_t(var_or(c.var_offset, c.offset));
+    r.depth = int32_t(var_or(c.var_depth, c.depth));
+    r.distance = int32_t(var_or(c.var_distance, c.distance));
+    r.within = int32_t(var_or(c.var_within, c.within));
+    return r;
+  }
 
   bool occurs(const rules::Content& c, long s, long prev) const {
     long m = long(c.bytes.size()), lo, hi;
@@ -145,7 +157,7 @@ struct Items {
     if (k == it.size()) return true;
     const MatchItem& mi = *it[k];
     if (mi.kind == MatchItem::Kind::kContent) {
-      const auto& c = mi.content;
+      const rules::Content c = resolved(mi.content);
       if (c.negated) {
         for (long s = 0; s <= long(n); s++)
           if (occurs(c, s, prev)) return false;
@@ -194,8 +206,11 @@ struct Items {
       sub.anchor = 0;
       return sub.from(k + 1, 0);
     }
-    if (mi.kind == MatchItem::Kind::kByteTest || mi.kind == MatchItem::Kind::kByteJump) {
-      const rules::ByteOp& b = mi.byte;
+    if (mi.kind == MatchItem::Kind::kByteTest || mi.kind == MatchItem::Kind::kByteJump ||
+        mi.kind == MatchItem::Kind::kByteExtract || mi.kind == MatchItem::Kind::kByteMath) {
+      rules::ByteOp b = mi.byte;
+      b.offset = int32_t(var_or(b.var_offset, b.offset));
+      if (b.var_value) b.value = vars[b.var_value - 1];
       long pos = (b.relative ? prev : anchor) + b.offset;
       unsigned long long v = 0;
       if (b.nbytes || (b.base && !b.from_end)) {
@@ -223,6 +238,25 @@ struct Items {
           for (uint64_t m = b.bitmask; !(m & 1); m >>= 1) v >>= 1;
         }
       }
+      if (mi.kind == MatchItem::Kind::kByteExtract) {
+        unsigned long long x = v * b.multiplier;
+        if (b.align_to && x % b.align_to) x += b.align_to - x % b.align_to;
+        vars[b.var_out - 1] = x;
+        return from(k + 1, pos + b.nbytes);
+      }
+      if (mi.kind == MatchItem::Kind::kByteMath) {
+        unsigned long long r = b.value, x = v;
+        switch (b.math_op) {
+          case '+': x = v + r; break;
+          case '-': x = v - r; break;
+          case '*': x = v * r; break;
+          case '/': if (r == 0) return false; x = v / r; break;
+          case '<': x = r >= 64 ? 0 : v << r; break;
+          case '>': x = r >= 64 ? 0 : v >> r; break;
+        }
+        vars[b.var_out - 1] = x;
+        return from(k + 1, prev);
+      }
       if (mi.kind == MatchItem::Kind::kByteTest) {
         using Op = rules::ByteOp::Op;
         bool m = b.op == Op::kLt ? v < b.value : b.op == Op::kGt ? v > b.value : b.op == Op::kEq ? v == b.value
@@ -238,7 +272,8 @@ struct Items {
       return j >= 0 && j < long(n) && from(k + 1, long(j));
     }
     if (mi.kind == MatchItem::Kind::kIsDataAt) {
-      bool has = mi.isdataat.relative ? prev + mi.isdataat.n <= long(n) : anchor + mi.isdataat.n < long(n);
+      const long at = var_or(mi.isdataat.var_n, mi.isdataat.n);
+      bool has = mi.isdataat.relative ? prev + at <= long(n) : anchor + at < long(n);
       return has != mi.isdataat.negated ? from(k + 1, prev) : false;
     }
     long base = mi.pcre.relative ? prev : 0;
@@ -259,6 +294,7 @@ struct Items {
 // Suricata's IP-only type (addresses only, any ports, no negated address, no
 // flow keyword, no flowbit test, a plain protocol): first packet per direction.
 bool ip_only_rule(const rules::Rule& r) {
+  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty()) return false;
   if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || r.flow) return false;
   for (const auto& fb : r.flowbits)
     if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
@@ -405,6 +441,8 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     if (!r.ok) continue;
     bool any_payload = false, any_app = false;
     for (const auto& it : ru.items) (it.buf == rules::kPayload ? any_payload : any_app) = true;
+    if (ru.app_events) any_app = true;  // app-layer-event: a transaction rule
+    if (mode == 3 && (ru.app_events & ~bufs.events)) continue;
     const bool os = ru.flow & rules::kFlowOnlyStream, ns = ru.flow & rules::kFlowNoStream;
     bool applies;
     switch (mode) {
@@ -473,6 +511,34 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       if ((m.has_id && (!p.icmp_echo || p.icmp_id != m.id)) || (m.has_seq && (!p.icmp_echo || p.icmp_seq != m.seq)))
         continue;
     }
+    // ip_proto (like dsize on the protocol number) and stream_size (both sides
+    // as the packet reports them; none without a TCP session). xbits: not modelled.
+    if (ru.has_ip_proto) {
+      const auto& ds = ru.ip_proto;
+      const long x = p.proto;
+      bool ok = ds.op == rules::Dsize::Op::kEq ? x == ds.lo : ds.op == rules::Dsize::Op::kNe ? x != ds.lo
+              : ds.op == rules::Dsize::Op::kLt ? x < ds.lo : ds.op == rules::Dsize::Op::kGt ? x > ds.lo
+              : (x > ds.lo && x < ds.hi);
+      if (!ok) continue;
+    }
+    bool ss_ok = true;
+    for (int si = 0; si < 2; si++) {
+      if (!(si ? ru.has_stream_size2 : ru.has_stream_size)) continue;
+      if (!p.has_stream) {
+        ss_ok = false;
+        break;
+      }
+      const auto& ss = si ? ru.stream_size2 : ru.stream_size;
+      auto test = [&](uint64_t v) {
+        using Op = rules::StreamSize::Op;
+        return ss.op == Op::kLt ? v < ss.value : ss.op == Op::kGt ? v > ss.value : ss.op == Op::kEq ? v == ss.value
+             : ss.op == Op::kNe ? v != ss.value : ss.op == Op::kLe ? v <= ss.value : v >= ss.value;
+      };
+      const bool cl = test(p.stream_size[0]), sv = test(p.stream_size[1]);
+      using Side = rules::StreamSize::Side;
+      ss_ok = ss_ok && (ss.side == Side::kClient ? cl : ss.side == Side::kServer ? sv : ss.side == Side::kBoth ? cl && sv : cl || sv);
+    }
+    if (!ss_ok) continue;
     // flowbit checks
     bool fb_ok = true;
     for (const auto& fb : ru.flowbits) {

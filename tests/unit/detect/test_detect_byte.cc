@@ -111,8 +111,8 @@ TEST(DetectByte, ParseErrorsAndUnsupported) {
                              err, unsup);
   };
   bool u;
-  EXPECT_FALSE(p("byte_test:2,=,var,0;", u));
-  EXPECT_TRUE(u);
+  EXPECT_FALSE(p("byte_test:2,=,var,0;", u));  // no byte_extract defines var: an error
+  EXPECT_FALSE(u);
   EXPECT_FALSE(p("byte_test:2,=,1,0,dce;", u));
   EXPECT_TRUE(u);
   EXPECT_FALSE(p("byte_test:9,=,1,0;", u));
@@ -163,6 +163,69 @@ TEST(DetectIcmp, TypeCodeIdSeq) {
   EXPECT_EQ(h.pay(pkt(13, 0, true, 0, 0).p, "y", PayloadMode::kStreamChunk), (Sids{}));  // packet keywords
   Pkt tcp(6, 1000, 80);
   EXPECT_EQ(h.pay(tcp.p, "x"), (Sids{}));
+}
+
+// byte_extract (payload-keywords.rst: its three examples) and byte_math;
+// variables in content distance/within, byte_test value, isdataat.
+TEST(DetectByte, SuricataByteExtractExamples) {
+  Harness h;
+  h.add(parse(R"(content:"Alice"; byte_extract:2,0,size; content:"Bob"; distance:size; within:3;)", 1));
+  h.add(parse(R"(content:"|00 FF|"; byte_extract:1,0,len,relative; content:"|5c 00|"; distance:2; within:len;)", 2));
+  h.add(parse(R"(content:"|00 FF|"; byte_extract:2,0,cmp_ver,relative; content:"FooBar"; distance:0; byte_test:2,=,cmp_ver,0;)", 3));
+  h.compile();
+  EXPECT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1, 2);
+  EXPECT_EQ(h.pay(pk.p, bin({0, 5}) + "AliceBob"), Sids{1});
+  EXPECT_EQ(h.pay(pk.p, bin({0, 4}) + "AliceBob"), Sids{});  // Bob must start 4 after the size
+  EXPECT_EQ(h.pay(pk.p, bin({0, 0xff, 6}) + "AB" + bin({0x5c, 0}) + "xx"), Sids{2});
+  EXPECT_EQ(h.pay(pk.p, bin({0, 0xff, 1}) + "AB" + bin({0x5c, 0}) + "xx"), Sids{});  // within 1 is too short
+  EXPECT_EQ(h.pay(pk.p, bin({0x12, 0x34, 0, 0xff, 0x12, 0x34}) + "FooBar"), Sids{3});
+  EXPECT_EQ(h.pay(pk.p, bin({0x12, 0x35, 0, 0xff, 0x12, 0x34}) + "FooBar"), Sids{});
+}
+
+TEST(DetectByte, ByteExtractOptionsAndByteMath) {
+  Harness h;
+  // ET Open shape (TLS record length): a 3-byte length after a content, compared later.
+  h.add(parse(R"(content:"|16 03|"; byte_extract:3,0,frag_len,relative; byte_test:3,!=,frag_len,0,relative;)", 1));
+  h.add(parse(R"(content:"L"; byte_extract:1,0,n,relative,multiplier 2,align 4; isdataat:n,relative; isdataat:!n,relative;)", 2));
+  h.add(parse(R"(content:"|ff ff|"; byte_math:bytes 1, offset 1, oper +, rvalue 1, result var, relative; byte_test:1,=,var,2,relative;)", 3));
+  h.add(parse(R"(content:"D"; byte_math:bytes 1, offset 0, oper /, rvalue 0, result q, relative;)", 4));
+  h.add(parse(R"(content:"S"; byte_extract:1,0,sh,relative; byte_math:bytes 1, offset 0, oper <<, rvalue sh, result w, relative; byte_test:1,=,w,1,relative;)", 5));
+  h.compile();
+  EXPECT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1, 2);
+  EXPECT_EQ(h.pay(pk.p, bin({0x16, 3, 0, 0, 5, 0, 0, 6})), Sids{1});
+  EXPECT_EQ(h.pay(pk.p, bin({0x16, 3, 0, 0, 5, 0, 0, 5})), Sids{});
+  // n = 3 * 2 = 6, aligned up to 8: exactly 8 bytes after the byte (isdataat 8 yes, !8... both can't hold).
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({3}) + "12345678"), Sids{});
+  EXPECT_EQ(h.pay(pk.p, bin({0xff, 0xff, 0, 5, 6})), Sids{3});
+  EXPECT_EQ(h.pay(pk.p, bin({0xff, 0xff, 0, 5, 7})), Sids{});
+  EXPECT_EQ(h.pay(pk.p, "D" + bin({9})), Sids{});  // division by zero: no match
+  EXPECT_EQ(h.pay(pk.p, "S" + bin({2, 3, 12})), Sids{5});  // 3 << 2 = 12
+  EXPECT_EQ(h.pay(pk.p, "S" + bin({2, 3, 13})), Sids{});
+}
+
+TEST(DetectByte, ByteExtractAlignAndIsDataAt) {
+  Harness h;
+  h.add(parse(R"(content:"L"; byte_extract:1,0,n,relative,multiplier 2,align 4; isdataat:n,relative;)", 1));
+  h.compile();
+  Pkt pk(6, 1, 2);
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({3}) + "12345678"), Sids{1});   // 3*2=6 -> 8: 8 bytes left
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({3}) + "1234567"), Sids{});     // near miss: 7 left
+}
+
+// A variable read by an absolute item depends on where a relative
+// byte_extract read it: a failure there must retry the earlier content's next
+// occurrence (the second "K" gives offset 2, the first 15).
+TEST(DetectByte, VariableFailureRetriesEarlierOccurrence) {
+  Harness h;
+  h.add(parse(R"(content:"K"; byte_extract:1,0,v,relative,string,hex; content:"Z"; offset:v;)", 1));
+  h.add(parse(R"(content:"K"; byte_extract:1,0,v,relative,string,hex; byte_test:1,=,v,0,string,hex;)", 2));
+  h.compile();
+  Pkt pk(6, 1, 2);
+  EXPECT_EQ(h.pay(pk.p, "KfK2xxZ"), Sids{1});
+  EXPECT_EQ(h.pay(pk.p, "KfKexxZ"), Sids{});  // near miss: 15 and 14 both past the Z
+  EXPECT_EQ(h.pay(pk.p, "3K5K3"), Sids{2});   // the second K's 3 equals the first byte
 }
 
 }  // namespace

@@ -64,8 +64,9 @@ TEST(RulesContent, ModifierErrors) {
   EXPECT_SYNTAX_ERROR(opts(R"(content:"abcd"; offset:-1;)"), "negative");
 }
 
-TEST(RulesContent, ModifierVariableIsUnsupported) {
-  EXPECT_UNSUPPORTED(opts(R"(content:"abcd"; distance:myvar;)"), "variable 'myvar' in distance");
+TEST(RulesContent, ModifierVariableMustBeDefined) {
+  EXPECT_SYNTAX_ERROR(opts(R"(content:"abcd"; distance:myvar;)"), "unknown variable 'myvar' in distance");
+  EXPECT_PARSE_OK(opts(R"(byte_extract:1,0,myvar; content:"abcd"; distance:myvar;)"));
   EXPECT_SYNTAX_ERROR(opts(R"(content:"abcd"; depth:1x;)"), "bad depth");
 }
 
@@ -121,7 +122,7 @@ TEST(RulesContent, IsDataAt) {
   EXPECT_FALSE(p.rule.items[2].isdataat.negated || p.rule.items[2].isdataat.relative);
   EXPECT_PARSE_OK(opts("isdataat:1,relative,rawbytes;"));
   EXPECT_SYNTAX_ERROR(opts("isdataat:1,bogus;"), "bad isdataat option");
-  EXPECT_UNSUPPORTED(opts("isdataat:var,relative;"), "variable");
+  EXPECT_SYNTAX_ERROR(opts("isdataat:var,relative;"), "unknown variable");
 }
 
 TEST(RulesBuffers, StickyForms) {
@@ -165,8 +166,13 @@ TEST(RulesBuffers, LegacyModifiers) {
     EXPECT_TRUE(p.rule.items[1].content.nocase);
     EXPECT_EQ(p.rule.items[2].buf, kPayload) << name;
   }
-  for (const char* u : {"http_raw_host", "http_raw_header", "http_raw_cookie"})
+  for (const char* u : {"http_raw_cookie"})
     EXPECT_UNSUPPORTED(opts(std::string("content:\"a\"; ") + u + ";"), std::string("unsupported keyword: ") + u);
+  // Raw header and host: legacy modifiers of http.header.raw / http.host.raw (case kept).
+  Parsed raw = opts(R"(content:"X-Evil|3a|"; http_raw_header; content:"Example.COM"; http_raw_host;)");
+  EXPECT_PARSE_OK(raw);
+  EXPECT_EQ(raw.rule.items[0].buf, kHttpHeaderRaw);
+  EXPECT_EQ(raw.rule.items[1].buf, kHttpHostRaw);
   EXPECT_SYNTAX_ERROR(opts(R"(content:"a"; http_uri; http_header;)"), "already has buffer");
   EXPECT_SYNTAX_ERROR(opts(R"(http.header; content:"a"; http_uri;)"), "sticky buffer");
   // http.host content must be lowercase, in either form.

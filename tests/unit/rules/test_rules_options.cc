@@ -146,9 +146,7 @@ TEST(RulesOptions, AppLayerProtocol) {
 }
 
 TEST(RulesOptions, UnsupportedKeywords) {
-  for (const char* kw : {"byte_extract:4,0,x", "byte_math:bytes 1,offset 0,oper +,rvalue 1,result x",
-                         "ttl:1",
-                         "xbits:set,a,track ip_src", "ssl_state:client_hello", "ssl_version:tls1.0",
+  for (const char* kw : {"ttl:1", "ssl_state:client_hello", "ssl_version:tls1.0",
                          "ssh.software", "http2.header", "filestore", "lua:x.lua", "tls.store"}) {
     Parsed p = opts(std::string(kw) + ";");
     std::string name(kw);
@@ -320,7 +318,36 @@ TEST(RulesIssue12, ByteKeywordsParse) {
   EXPECT_EQ(j.multiplier, 4u);
   EXPECT_TRUE(j.align);
   EXPECT_EQ(j.post_offset, -2);
-  EXPECT_UNSUPPORTED(opts("byte_extract:2,0,len; content:\"x\"; distance:len;"), "byte_extract");
+  // Variables (byte_extract / byte_math) in later items of the same buffer.
+  p = opts("byte_extract:2,0,len,relative,little,multiplier 2,align 4; content:\"x\"; distance:len; within:len; "
+           "isdataat:len,relative; byte_test:2,!=,len,len;");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.byte_vars, std::vector<std::string>{"len"});
+  EXPECT_EQ(p.rule.items[0].kind, MatchItem::Kind::kByteExtract);
+  EXPECT_EQ(p.rule.items[0].byte.var_out, 1);
+  EXPECT_EQ(p.rule.items[0].byte.multiplier, 2u);
+  EXPECT_EQ(p.rule.items[0].byte.align_to, 4);
+  EXPECT_TRUE(p.rule.items[0].byte.little && p.rule.items[0].byte.relative);
+  EXPECT_EQ(p.rule.items[1].content.var_distance, 1);
+  EXPECT_EQ(p.rule.items[1].content.var_within, 1);
+  EXPECT_EQ(p.rule.items[2].isdataat.var_n, 1);
+  EXPECT_EQ(p.rule.items[3].byte.var_value, 1);
+  EXPECT_EQ(p.rule.items[3].byte.var_offset, 1);
+  p = opts("byte_math:bytes 2, offset 0, oper <<, rvalue 3, result x, endian little; byte_math:bytes 1,offset 2,oper /,rvalue x,result y; byte_test:1,=,y,0;");
+  EXPECT_PARSE_OK(p);
+  EXPECT_EQ(p.rule.items[0].kind, MatchItem::Kind::kByteMath);
+  EXPECT_EQ(p.rule.items[0].byte.math_op, '<');
+  EXPECT_EQ(p.rule.items[0].byte.value, 3u);
+  EXPECT_TRUE(p.rule.items[0].byte.little);
+  EXPECT_EQ(p.rule.items[1].byte.var_value, 1);
+  EXPECT_EQ(p.rule.items[1].byte.var_out, 2);
+  EXPECT_SYNTAX_ERROR(opts("content:\"x\"; distance:len;"), "unknown variable");
+  EXPECT_SYNTAX_ERROR(opts("byte_extract:2,0,a; byte_extract:1,0,a;"), "defined twice");
+  EXPECT_SYNTAX_ERROR(opts("byte_math:bytes 1, offset 0, oper %, rvalue 1, result r;"), "bad oper");
+  EXPECT_SYNTAX_ERROR(opts("byte_math:bytes 1, offset 0, oper +, rvalue 1;"), "needs");
+  EXPECT_SYNTAX_ERROR(opts("byte_extract:2,0,a,align 3;"), "align");
+  EXPECT_UNSUPPORTED(opts("byte_extract:2,0,a; http.uri; content:\"x\"; distance:a;", "http"), "another buffer");
+  EXPECT_UNSUPPORTED(opts("byte_extract:2,0,a,dce;"), "dce");
 }
 
 }  // namespace

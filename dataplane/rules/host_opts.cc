@@ -1,0 +1,133 @@
+// Packet and host keywords (Suricata's formats, from its documentation):
+//   ip_proto:[!|<|>]<number or name>      (ip-keywords: ip_proto)
+//   stream_size:<server|client|both|either>,<op>,<bytes>   op: < > = != <= >=
+//   xbits:<set|unset|toggle|isset|isnotset>,<name>,track <ip_src|ip_dst|ip_pair>[,expire <s>]
+#include <cstring>
+
+#include "dataplane/rules/parse_internal.h"
+
+namespace spectre::rules::detail {
+namespace {
+
+struct ProtoName {
+  const char* name;
+  uint8_t num;
+};
+// The names Suricata resolves through the system's protocol table that rules use.
+constexpr ProtoName kProtoNames[] = {
+    {"ip", 0},    {"icmp", 1}, {"igmp", 2},  {"ipip", 4},  {"tcp", 6},         {"egp", 8},
+    {"udp", 17},  {"ipv6", 41}, {"rsvp", 46}, {"gre", 47},  {"esp", 50},        {"ah", 51},
+    {"ipv6-icmp", 58}, {"icmpv6", 58}, {"eigrp", 88}, {"ospf", 89}, {"pim", 103}, {"vrrp", 112},
+    {"l2tp", 115}, {"sctp", 132},
+};
+
+bool proto_number(std::string_view v, uint16_t& out) {
+  uint32_t x;
+  if (parse_u32(v, x)) {
+    if (x > 255) return false;
+    out = uint16_t(x);
+    return true;
+  }
+  for (const ProtoName& p : kProtoNames)
+    if (v == p.name) {
+      out = p.num;
+      return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+bool opt_ip_proto(Ctx& c, std::string_view v) {
+  if (c.r.has_ip_proto) return fail(c.st, "more than one ip_proto");
+  Dsize d;
+  d.op = Dsize::Op::kEq;
+  if (!v.empty() && (v[0] == '!' || v[0] == '<' || v[0] == '>')) {
+    d.op = v[0] == '!' ? Dsize::Op::kNe : v[0] == '<' ? Dsize::Op::kLt : Dsize::Op::kGt;
+    v = trim(v.substr(1));
+  }
+  if (!proto_number(v, d.lo)) return fail(c.st, "ip_proto: bad protocol '" + std::string(v) + "'");
+  d.hi = d.lo;
+  c.r.has_ip_proto = true;
+  c.r.ip_proto = d;
+  return true;
+}
+
+bool opt_stream_size(Ctx& c, std::string_view v) {
+  if (c.r.has_stream_size2) return fail(c.st, "more than two stream_size");
+  auto p = split(v, ',');
+  if (p.size() != 3) return fail(c.st, "stream_size needs <side>,<operator>,<bytes>");
+  StreamSize s;
+  using Side = StreamSize::Side;
+  using Op = StreamSize::Op;
+  if (p[0] == "server") s.side = Side::kServer;
+  else if (p[0] == "client") s.side = Side::kClient;
+  else if (p[0] == "both") s.side = Side::kBoth;
+  else if (p[0] == "either") s.side = Side::kEither;
+  else return fail(c.st, "stream_size: bad side '" + std::string(p[0]) + "' (server, client, both, either)");
+  if (p[1] == "<") s.op = Op::kLt;
+  else if (p[1] == ">") s.op = Op::kGt;
+  else if (p[1] == "=") s.op = Op::kEq;
+  else if (p[1] == "!=") s.op = Op::kNe;
+  else if (p[1] == "<=") s.op = Op::kLe;
+  else if (p[1] == ">=") s.op = Op::kGe;
+  else return fail(c.st, "stream_size: bad operator '" + std::string(p[1]) + "'");
+  if (!parse_u32(p[2], s.value)) return fail(c.st, "stream_size: bad size '" + std::string(p[2]) + "'");
+  if (c.r.hdr.proto != Proto::kTcp && c.r.hdr.proto != Proto::kIp && c.r.hdr.proto != Proto::kHttp &&
+      c.r.hdr.proto != Proto::kTls && c.r.hdr.proto != Proto::kDns)
+    return fail(c.st, "stream_size needs a TCP rule");
+  (c.r.has_stream_size ? c.r.has_stream_size2 : c.r.has_stream_size) = true;
+  (c.r.has_stream_size2 ? c.r.stream_size2 : c.r.stream_size) = s;
+  return true;
+}
+
+// app-layer-event:<proto>.<event>: the HTTP events our parser raises; others skip.
+bool opt_app_event(Ctx& c, std::string_view v) {
+  if (v == "http.invalid_transfer_encoding_value_in_request") {
+    if (c.r.hdr.proto != Proto::kHttp && c.r.hdr.proto != Proto::kTcp)
+      return fail(c.st, "app-layer-event http.* needs an http or tcp rule");
+    c.r.app_events |= kEvHttpInvalidTeRequest;
+    return true;
+  }
+  return unsup(c.st, "unsupported: app-layer-event " + std::string(v));
+}
+
+bool opt_xbits(Ctx& c, std::string_view v) {
+  auto p = split(v, ',');
+  if (p.size() < 3) return fail(c.st, "xbits needs <command>,<name>,track <ip_src|ip_dst|ip_pair>");
+  Xbit x;
+  using Cmd = Flowbit::Cmd;
+  if (p[0] == "set") x.cmd = Cmd::kSet;
+  else if (p[0] == "unset") x.cmd = Cmd::kUnset;
+  else if (p[0] == "toggle") x.cmd = Cmd::kToggle;
+  else if (p[0] == "isset") x.cmd = Cmd::kIsSet;
+  else if (p[0] == "isnotset") x.cmd = Cmd::kIsNotSet;
+  else return fail(c.st, "xbits: bad command '" + std::string(p[0]) + "'");
+  if (p[1].empty()) return fail(c.st, "xbits: empty name");
+  for (char ch : p[1])
+    if (!is_ident_char(ch) && ch != '/') return fail(c.st, "xbits: bad name '" + std::string(p[1]) + "'");
+  x.name = std::string(p[1]);
+  bool has_track = false;
+  for (size_t i = 2; i < p.size(); i++) {
+    size_t sp = p[i].find_first_of(" \t");
+    std::string_view k = p[i].substr(0, sp), val = sp == std::string_view::npos ? "" : trim(p[i].substr(sp));
+    if (k == "track") {
+      using T = Xbit::Track;
+      if (val == "ip_src") x.track = T::kIpSrc;
+      else if (val == "ip_dst") x.track = T::kIpDst;
+      else if (val == "ip_pair") x.track = T::kIpPair;
+      else if (val == "tx") return unsup(c.st, "unsupported: xbits track tx");
+      else return fail(c.st, "xbits: bad track '" + std::string(val) + "'");
+      has_track = true;
+    } else if (k == "expire") {
+      if (!parse_u32(val, x.expire) || x.expire == 0) return fail(c.st, "xbits: bad expire '" + std::string(val) + "'");
+    } else {
+      return fail(c.st, "xbits: unknown option '" + std::string(p[i]) + "'");
+    }
+  }
+  if (!has_track) return fail(c.st, "xbits needs track ip_src, ip_dst or ip_pair");
+  c.r.xbits.push_back(std::move(x));
+  return true;
+}
+
+}  // namespace spectre::rules::detail
