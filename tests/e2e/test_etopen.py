@@ -414,7 +414,7 @@ def main():
     # ET Open floor: 96.4% active with payload+app rules, http.start & co.,
     # xbits, stream_size, byte_extract (issue 12); ~99% once the TLS
     # certificate keywords (tls.certs, tls.cert_subject: ~700 rules) load.
-    ap.add_argument("--min-active-pct", type=float, default=96.0)
+    ap.add_argument("--min-active-pct", type=float, default=99.0)
     ap.add_argument("--max-bisect", type=int, default=16,
                     help="extra runs allowed to name failing files")
     ap.add_argument("--timeout", type=int, default=600,
