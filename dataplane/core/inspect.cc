@@ -331,6 +331,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   uint32_t plen = p.payload_len;
   c.dp[dir].dsize = uint16_t(plen);
   c.dp[dir].tcp_flags = p.tcp_flags;
+  c.dp[dir].tunnel_proto = p.tunnel_proto;
   if (p.proto == 1 || p.proto == 58) set_icmp(c.dp[dir], p);
   c.dp[dir].first_in_dir = f.pkts[dir] == 1;
   uint32_t sid = f.session;

@@ -107,6 +107,7 @@ struct PacketInfo {
   bool swapped = false;          // packet's src is the key's "hi" endpoint
   bool reassembled = false;
   uint8_t tunnel_depth = 0;      // encapsulations decoded (IP-in-IP, GRE, VXLAN, ...); l3 is the innermost
+  uint8_t tunnel_proto = 0;      // the outermost IP protocol when tunnelled (4, 41, 47, 17), else 0
   uint16_t vlan[2] = {0, 0};
   uint16_t sport = 0, dport = 0; // host order, as in the packet
   uint32_t tcp_seq = 0, tcp_ack = 0;

@@ -284,7 +284,11 @@ bool icmp_ok(const rules::IcmpMatch& m, const DetectPacket& p) {
 // ---- ip_proto, stream_size, xbits (kHdrExtra) -------------------------------
 
 bool extra_ok(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, const DetectPacket& p) {
-  if (rc.has_ip_proto && !dsize_ok(rc.ip_proto, p.proto)) return false;
+  // A tunnelled packet answers for its outer protocol too: Suricata inspects the
+  // tunnel's root packet and the inner one.
+  if (rc.has_ip_proto && !dsize_ok(rc.ip_proto, p.proto) &&
+      !(p.tunnel_proto && dsize_ok(rc.ip_proto, p.tunnel_proto)))
+    return false;
   if (rc.has_stream_size && !stream_size_ok(rc.stream_size, p)) return false;
   if (rc.has_stream_size2 && !stream_size_ok(rc.stream_size2, p)) return false;
   using Cmd = rules::Flowbit::Cmd;

@@ -192,15 +192,94 @@ class Ref:
             self.issues["vlan id 0"] += 1
         if len(vlan) > 2:
             self.issues["more than 2 vlan tags"] += 1
-        if et in ODD_ETHERTYPES:
+        if et == 0x8864 and len(frame) >= off + 8 and frame[off + 1] == 0:  # PPPoE session, PPP
+            ppp = struct.unpack("!H", frame[off + 6:off + 8])[0]
+            et, off = {0x0021: 0x0800, 0x0057: 0x86DD}.get(ppp, 0), off + 8
+        elif et in ODD_ETHERTYPES:
             self.issues["ethertype " + ODD_ETHERTYPES[et]] += 1
         if et == 0x0800:
-            self.ipv4(ts, frame, off, tuple(vlan))
+            self.ipv4(ts, frame[off:], len(frame), tuple(vlan))
         elif et == 0x86DD:
-            self.ipv6(ts, frame, off, tuple(vlan))
+            self.ipv6(ts, frame[off:], len(frame), tuple(vlan))
 
-    def ipv4(self, ts, frame, off, vlan):
-        b = frame[off:]
+    # Tunnels (as Suricata decodes them by default): the innermost packet is
+    # the flow; its bytes are the whole captured frame. At most 3 layers.
+    def inner_eth(self, ts, b, nbytes, vlan, depth):
+        if len(b) < 14:
+            return self.bad("inner ethernet")
+        et, off = struct.unpack("!H", b[12:14])[0], 14
+        while et in VLAN_TYPES and len(b) >= off + 4:
+            et = struct.unpack("!H", b[off + 2:off + 4])[0]
+            off += 4
+        self.inner_ip(ts, et, b[off:], nbytes, vlan, depth)
+
+    def inner_ip(self, ts, et, b, nbytes, vlan, depth):
+        if depth > 3:
+            return self.bad("tunnel depth")
+        if et == 0x0800:
+            self.ipv4(ts, b, nbytes, vlan, depth)
+        elif et == 0x86DD:
+            self.ipv6(ts, b, nbytes, vlan, depth)
+
+    def gre(self, ts, b, nbytes, vlan, depth):
+        """True when decoded as a tunnel (or counted bad)."""
+        if len(b) < 4:
+            self.bad("gre header")
+            return True
+        flags, proto = struct.unpack("!HH", b[:4])
+        ver, off = flags & 7, 4
+        if ver == 0:
+            if flags & 0x4000:
+                return False
+            off += 4 * (bool(flags & 0x8000) + bool(flags & 0x2000) + bool(flags & 0x1000))
+        elif ver == 1 and proto == 0x880B and flags & 0x2000:
+            off += 4 + 4 * (bool(flags & 0x1000) + bool(flags & 0x0080))
+        else:
+            self.bad("gre version")
+            return True
+        if off > len(b):
+            self.bad("gre header")
+            return True
+        p = b[off:]
+        if proto in (0x0800, 0x86DD):
+            self.inner_ip(ts, proto, p, nbytes, vlan, depth + 1)
+        elif proto == 0x6558:
+            self.inner_eth(ts, p, nbytes, vlan, depth + 1)
+        elif proto == 0x88BE and flags & 0x1000:
+            self.inner_eth(ts, p[8:], nbytes, vlan, depth + 1)
+        elif proto == 0x22EB:
+            h = 12 + (8 if len(p) >= 12 and p[11] & 1 else 0)
+            self.inner_eth(ts, p[h:], nbytes, vlan, depth + 1)
+        elif proto == 0x880B:
+            h = 2 if p[:2] == b"\xff\x03" else 0
+            pp = p[h] if len(p) > h and p[h] & 1 else (struct.unpack("!H", p[h:h + 2])[0] if len(p) >= h + 2 else 0)
+            h += 1 if len(p) > h and p[h] & 1 else 2
+            if pp in (0x21, 0x57):
+                self.inner_ip(ts, 0x0800 if pp == 0x21 else 0x86DD, p[h:], nbytes, vlan, depth + 1)
+        else:
+            return False
+        return True
+
+    def udp_tunnel(self, ts, sport, dport, p, nbytes, vlan, depth):
+        if dport == 4789 and len(p) >= 22 and p[0] & 0x08:
+            self.inner_eth(ts, p[8:], nbytes, vlan, depth + 1)
+            return True
+        if dport == 6081 and len(p) >= 8 and p[0] >> 6 == 0:
+            h, proto = 8 + (p[0] & 0x3F) * 4, struct.unpack("!H", p[2:4])[0]
+            if h <= len(p) and proto in (0x6558, 0x0800, 0x86DD):
+                if proto == 0x6558:
+                    self.inner_eth(ts, p[h:], nbytes, vlan, depth + 1)
+                else:
+                    self.inner_ip(ts, proto, p[h:], nbytes, vlan, depth + 1)
+                return True
+        if 3544 in (sport, dport):
+            off = 8 if p[:2] == b"\0\0" and len(p) >= 8 else (4 + p[2] + p[3] + 9 if p[:2] == b"\0\1" and len(p) >= 4 else 0)
+            if len(p) >= off + 40 and p[off] >> 4 == 6 and off + 40 + struct.unpack("!H", p[off + 4:off + 6])[0] == len(p):
+                self.inner_ip(ts, 0x86DD, p[off:], nbytes, vlan, depth + 1)
+                return True
+        return False
+
+    def ipv4(self, ts, b, nbytes, vlan, depth=0):
         if len(b) < 20 or b[0] >> 4 != 4:
             return self.bad("ipv4 header")
         ihl = (b[0] & 15) * 4
@@ -214,7 +293,6 @@ class Ref:
         ff, proto = struct.unpack("!H", b[6:8])[0], b[9]
         src, dst = _addr(b[12:16]), _addr(b[16:20])
         payload = b[ihl:tot]
-        nbytes = len(frame)
         if ff & 0x3FFF:  # MF set or offset != 0
             done = self.defrag(ts, (4, src, dst, b[4:6], proto),
                                (ff & 0x1FFF) * 8, bool(ff & 0x2000),
@@ -222,10 +300,9 @@ class Ref:
             if done is None:
                 return
             proto, payload, nbytes = done
-        self.l4(ts, src, dst, proto, payload, nbytes, vlan, False)
+        self.l4(ts, src, dst, proto, payload, nbytes, vlan, False, depth)
 
-    def ipv6(self, ts, frame, off, vlan):
-        b = frame[off:]
+    def ipv6(self, ts, b, nbytes, vlan, depth=0):
         if len(b) < 40 or b[0] >> 4 != 6:
             return self.bad("ipv6 header")
         plen, nh = struct.unpack("!HB", b[4:7])
@@ -234,7 +311,7 @@ class Ref:
         if 40 + plen > len(b):
             return self.bad("ipv6 payload length")
         src, dst = _addr(b[8:24]), _addr(b[24:40])
-        data, nbytes = b[40:40 + plen], len(frame)
+        data = b[40:40 + plen]
         while True:
             if nh in IP6_EXT or nh == 51:
                 if len(data) < 8:
@@ -263,7 +340,7 @@ class Ref:
                 break
         if nh == 59:
             self.issues["ipv6 no next header"] += 1
-        self.l4(ts, src, dst, nh, data, nbytes, vlan, True)
+        self.l4(ts, src, dst, nh, data, nbytes, vlan, True, depth)
 
     def defrag(self, ts, key, off, more, data, nbytes, proto):
         """Returns (proto, payload, summed frame bytes) when complete."""
@@ -298,10 +375,14 @@ class Ref:
             self.issues["slow fragment reassembly"] += 1
         return st["proto"], b"".join(out)[:st["end"]], st["bytes"]
 
-    def l4(self, ts, src, dst, proto, b, nbytes, vlan, v6):
+    def l4(self, ts, src, dst, proto, b, nbytes, vlan, v6, depth=0):
         sport = dport = None
         flags = None
         extra = None
+        if proto in (4, 41):
+            return self.inner_ip(ts, 0x0800 if proto == 4 else 0x86DD, b, nbytes, vlan, depth + 1)
+        if proto == 47 and self.gre(ts, b, nbytes, vlan, depth):
+            return
         if proto == 6:
             if len(b) < 20 or b[12] >> 4 < 5 or (b[12] >> 4) * 4 > len(b):
                 return self.bad("tcp header")
@@ -315,6 +396,8 @@ class Ref:
             sport, dport, ulen = struct.unpack("!HHH", b[:6])
             if ulen != len(b):
                 self.issues["udp length field mismatch"] += 1
+            if 8 <= ulen <= len(b) and self.udp_tunnel(ts, sport, dport, b[8:ulen], nbytes, vlan, depth):
+                return
         elif proto in (1, 58):
             if len(b) < 4:
                 return self.bad("icmp header")
@@ -327,7 +410,9 @@ class Ref:
             if proto == 58 and not v6 or proto == 1 and v6:
                 self.issues["icmp over wrong ip version"] += 1
         elif proto == 132:
-            self.issues["sctp (ports?)"] += 1
+            if len(b) < 12:
+                return self.bad("sctp header")
+            sport, dport = struct.unpack("!HH", b[:4])
         a, z = (src, sport), (dst, dport)
         if a == z:
             self.issues["same endpoint both sides"] += 1

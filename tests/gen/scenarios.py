@@ -239,24 +239,25 @@ def build_scenarios(g):
                   / inet.UDP(sport=33434, dport=33434))[:28]
     g.icmp(s, f, "ts", 3, code=3, payload=inner)
 
-    # Tunnels keyed on the outer header: GRE both ways, IP-in-IP, 6in4.
+    # Tunnels: the inner packet is the flow (Suricata's tunnel pseudo-packets);
+    # bytes are the whole frames. GRE both ways, IP-in-IP, 6in4.
     s = new_sess()
-    f = g.flow(47, v4(1, 50), v4(2, 50), note="gre")
+    f = g.flow(17, v4(77, 1), v4(77, 2), 1111, 2222, note="udp in gre")
     for d in ("ts", "tc", "ts"):
-        src, dst, _, _ = f.ends(d)
-        inner = (inet.IP(src=v4(77, 1), dst=v4(77, 2))
-                 / inet.UDP(sport=1111, dport=2222) / b"inner")
-        s.append(Step(g.frame(src, dst, L2.GRE() / inner), f, d))
+        src, dst, sp, dp = f.ends(d)
+        inner = inet.IP(src=src, dst=dst) / inet.UDP(sport=sp, dport=dp) / b"inner"
+        osrc, odst = (v4(1, 50), v4(2, 50)) if d == "ts" else (v4(2, 50), v4(1, 50))
+        s.append(Step(g.frame(osrc, odst, L2.GRE() / inner), f, d))
     s = new_sess()
-    f = g.flow(4, v4(1, 51), v4(2, 51), state="new", note="ipip")
+    f = g.flow(6, v4(77, 3), v4(77, 4), 1234, 80, state="new", tcp_state="syn_sent", note="tcp in ipip")
     inner = (inet.IP(src=v4(77, 3), dst=v4(77, 4))
              / inet.TCP(sport=1234, dport=80, flags=SYN))
-    s.append(Step(g.frame(f.cip, f.sip, inner), f, "ts"))
+    s.append(Step(g.frame(v4(1, 51), v4(2, 51), inner), f, "ts", flags=SYN))
     s = new_sess()
-    f = g.flow(41, v4(1, 52), v4(2, 52), state="new", note="6in4")
+    f = g.flow(17, v6(0x7701), v6(0x7702), 1, 2, state="new", note="udp in 6in4")
     inner = (g.S["inet6"].IPv6(src=v6(0x7701), dst=v6(0x7702))
              / inet.UDP(sport=1, dport=2))
-    s.append(Step(g.frame(f.cip, f.sip, inner), f, "ts"))
+    s.append(Step(g.frame(v4(1, 52), v4(2, 52), inner), f, "ts"))
 
     # ARP: not IP, no flow.
     s = new_sess()

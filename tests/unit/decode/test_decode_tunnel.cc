@@ -180,5 +180,22 @@ TEST(DecodeTunnel, MalformedLayersCountedAndNestingBounded) {
   }
 }
 
+// Both directions of an inner flow meet on one worker, whatever tunnel
+// endpoints carried them (the software dispatch hash is on the inner pair).
+TEST(DecodeTunnel, DispatchHashOnTheInnerPair) {
+  Bytes fwd = inner_tcp4();
+  Bytes rev = pb::ipv4({.src = kB4, .dst = kA4, .proto = 6}, pb::tcp({.sport = 80, .dport = 40000, .flags = 0x12}));
+  Bytes a = over_gre(gre(0x0000, 0x0800, fwd));
+  Bytes b = pb::eth(0x0800, pb::ipv4({.src = pb::ip4("198.51.100.7"), .dst = pb::ip4("198.51.100.8"), .proto = 47},
+                                      gre(0x0000, 0x0800, rev)));
+  Bytes c = pb::eth(0x0800, pb::ipv4({.src = pb::ip4("203.0.113.1"), .dst = kT2, .proto = 4}, fwd));
+  uint32_t ha = dispatch_hash(a.data(), uint32_t(a.size()), kLinkEthernet);
+  EXPECT_NE(ha, 0u);
+  EXPECT_EQ(ha, dispatch_hash(b.data(), uint32_t(b.size()), kLinkEthernet));
+  EXPECT_EQ(ha, dispatch_hash(c.data(), uint32_t(c.size()), kLinkEthernet));
+  Bytes plain = pb::eth(0x0800, fwd);
+  EXPECT_EQ(ha, dispatch_hash(plain.data(), uint32_t(plain.size()), kLinkEthernet));
+}
+
 }  // namespace
 }  // namespace spectre::test
