@@ -336,13 +336,13 @@ void sha1_block(uint32_t h[5], const uint8_t* p) {
   }
   h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
 }
-}  // namespace
-
-void sha1(const void* data, size_t n, uint8_t out[20]) {
-  uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+// Merkle-Damgard over 64-byte blocks with SHA's padding (0x80, zeros, the bit
+// length big-endian), then the state words big-endian into `out`: SHA-1 and SHA-256.
+template <class Block, size_t kWords>
+void md_hash(Block block, uint32_t (&h)[kWords], const void* data, size_t n, uint8_t* out) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
   size_t full = n / 64;
-  for (size_t i = 0; i < full; i++) sha1_block(h, p + 64 * i);
+  for (size_t i = 0; i < full; i++) block(h, p + 64 * i);
   uint8_t tail[128] = {};
   size_t r = n - full * 64;
   if (r) memcpy(tail, p + full * 64, r);
@@ -350,9 +350,15 @@ void sha1(const void* data, size_t n, uint8_t out[20]) {
   size_t tl = r + 9 <= 64 ? 64 : 128;
   uint64_t bits = uint64_t(n) * 8;
   for (int i = 0; i < 8; i++) tail[tl - 1 - i] = uint8_t(bits >> (8 * i));
-  sha1_block(h, tail);
-  if (tl == 128) sha1_block(h, tail + 64);
-  for (int i = 0; i < 20; i++) out[i] = uint8_t(h[i / 4] >> (24 - 8 * (i % 4)));
+  block(h, tail);
+  if (tl == 128) block(h, tail + 64);
+  for (size_t i = 0; i < kWords * 4; i++) out[i] = uint8_t(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+}  // namespace
+
+void sha1(const void* data, size_t n, uint8_t out[20]) {
+  uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+  md_hash(sha1_block, h, data, n, out);
 }
 
 namespace {
@@ -389,19 +395,7 @@ void sha256_block(uint32_t h[8], const uint8_t* p) {
 
 void sha256(const void* data, size_t n, uint8_t out[32]) {
   uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  size_t full = n / 64;
-  for (size_t i = 0; i < full; i++) sha256_block(h, p + 64 * i);
-  uint8_t tail[128] = {};
-  size_t r = n - full * 64;
-  if (r) memcpy(tail, p + full * 64, r);
-  tail[r] = 0x80;
-  size_t tl = r + 9 <= 64 ? 64 : 128;
-  uint64_t bits = uint64_t(n) * 8;
-  for (int i = 0; i < 8; i++) tail[tl - 1 - i] = uint8_t(bits >> (8 * i));
-  sha256_block(h, tail);
-  if (tl == 128) sha256_block(h, tail + 64);
-  for (int i = 0; i < 32; i++) out[i] = uint8_t(h[i / 4] >> (24 - 8 * (i % 4)));
+  md_hash(sha256_block, h, data, n, out);
 }
 
 }  // namespace spectre::app
