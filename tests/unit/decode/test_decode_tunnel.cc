@@ -61,14 +61,19 @@ TEST(DecodeTunnel, IpInIpAndSixInFourAndFourInSix) {
 }
 
 TEST(DecodeTunnel, GreWithOptionalFieldsTebAndPptp) {
-  expect_inner_tcp4(decode(over_gre(gre(0x0000, 0x0800, inner_tcp4()))));
-  Decoded k = decode(over_gre(gre(0xb000, 0x0800, inner_tcp4(), 3)));  // checksum, key, sequence
+  // Frames stay alive while their decoded view (pi.l3) is read.
+  Bytes f1 = over_gre(gre(0x0000, 0x0800, inner_tcp4()));
+  expect_inner_tcp4(decode(f1));
+  Bytes f2 = over_gre(gre(0xb000, 0x0800, inner_tcp4(), 3));  // checksum, key, sequence
+  Decoded k = decode(f2);
   expect_inner_tcp4(k);
   EXPECT_EQ(k.c.gre, 1u);
-  expect_inner_tcp4(decode(over_gre(gre(0x0000, 0x6558, pb::eth(0x0800, inner_tcp4())))));
+  Bytes f3 = over_gre(gre(0x0000, 0x6558, pb::eth(0x0800, inner_tcp4())));
+  expect_inner_tcp4(decode(f3));
   Bytes ppp = {0xff, 0x03, 0x00, 0x21};  // PPTP: enhanced GRE (version 1, key) carrying PPP
   pb::app(ppp, inner_tcp4());
-  Decoded p = decode(over_gre(gre(0x3001, 0x880b, ppp, 2)));
+  Bytes f4 = over_gre(gre(0x3001, 0x880b, ppp, 2));
+  Decoded p = decode(f4);
   expect_inner_tcp4(p);
   EXPECT_EQ(p.c.ppp, 1u);
   Bytes lcp = {0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4};  // PPP LCP: not IP
@@ -77,11 +82,14 @@ TEST(DecodeTunnel, GreWithOptionalFieldsTebAndPptp) {
 
 TEST(DecodeTunnel, ErspanTypeTwoAndThreeButNotTypeOne) {
   Bytes h2(8, 0), h3(12, 0);
-  Decoded two = decode(over_gre(gre(0x1000, 0x88be, pb::cat({h2, pb::eth(0x0800, inner_tcp4())}), 1)));
+  Bytes f2 = over_gre(gre(0x1000, 0x88be, pb::cat({h2, pb::eth(0x0800, inner_tcp4())}), 1));
+  Decoded two = decode(f2);
   expect_inner_tcp4(two);
   EXPECT_EQ(two.c.erspan, 1u);
-  expect_inner_tcp4(decode(over_gre(gre(0x0000, 0x22eb, pb::cat({h3, pb::eth(0x0800, inner_tcp4())})))));
-  Decoded one = decode(over_gre(gre(0x0000, 0x88be, pb::eth(0x0800, inner_tcp4()))));  // type I: off
+  Bytes f3 = over_gre(gre(0x0000, 0x22eb, pb::cat({h3, pb::eth(0x0800, inner_tcp4())})));
+  expect_inner_tcp4(decode(f3));
+  Bytes f1 = over_gre(gre(0x0000, 0x88be, pb::eth(0x0800, inner_tcp4())));  // type I: off
+  Decoded one = decode(f1);
   ASSERT_EQ(one.st, DecodeStatus::kOk);
   EXPECT_EQ(one.pi.proto, 47);
   EXPECT_EQ(one.pi.tunnel_depth, 0);
@@ -90,17 +98,20 @@ TEST(DecodeTunnel, ErspanTypeTwoAndThreeButNotTypeOne) {
 TEST(DecodeTunnel, VxlanGeneveTeredoOnTheirPorts) {
   Bytes vx = {0x08, 0, 0, 0, 0, 0, 0x2a, 0};
   pb::app(vx, pb::eth(0x0800, inner_tcp4()));
-  Decoded v = decode(pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(51000, 4789, vx))));
+  Bytes fv = pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(51000, 4789, vx)));
+  Decoded v = decode(fv);
   expect_inner_tcp4(v);
   EXPECT_EQ(v.c.vxlan, 1u);
   Bytes gn = {0x01, 0, 0x65, 0x58, 0, 0, 0x2a, 0, 1, 2, 3, 4};  // one 4-byte option
   pb::app(gn, pb::eth(0x0800, inner_tcp4()));
-  Decoded g = decode(pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(51000, 6081, gn))));
+  Bytes fg = pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(51000, 6081, gn)));
+  Decoded g = decode(fg);
   expect_inner_tcp4(g);
   EXPECT_EQ(g.c.geneve, 1u);
   Bytes ter = {0, 0, 1, 2, 3, 4, 5, 6};  // origin indication
   pb::app(ter, inner_udp6());
-  Decoded t = decode(pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(3544, 60000, ter))));
+  Bytes ft = pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(3544, 60000, ter)));
+  Decoded t = decode(ft);
   ASSERT_EQ(t.st, DecodeStatus::kOk);
   EXPECT_EQ(t.pi.ip_ver, 6);
   EXPECT_EQ(t.pi.dport, 53);
@@ -108,11 +119,13 @@ TEST(DecodeTunnel, VxlanGeneveTeredoOnTheirPorts) {
   // Not tunnels: VXLAN's port without the I flag, Teredo's port with a non-IPv6 payload.
   Bytes notvx = vx;
   notvx[0] = 0;
-  Decoded n1 = decode(pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(51000, 4789, notvx))));
+  Bytes fn1 = pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(51000, 4789, notvx)));
+  Decoded n1 = decode(fn1);
   ASSERT_EQ(n1.st, DecodeStatus::kOk);
   EXPECT_EQ(n1.pi.dport, 4789);
   EXPECT_EQ(n1.pi.tunnel_depth, 0);
-  Decoded n2 = decode(pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(3544, 3544, Bytes(60, 0x41)))));
+  Bytes fn2 = pb::eth(0x0800, pb::ipv4({.src = kT1, .dst = kT2, .proto = 17}, pb::udp(3544, 3544, Bytes(60, 0x41))));
+  Decoded n2 = decode(fn2);
   ASSERT_EQ(n2.st, DecodeStatus::kOk);
   EXPECT_EQ(n2.pi.dport, 3544);
 }
@@ -124,7 +137,8 @@ TEST(DecodeTunnel, LinkTypesPppPppoeChdlcAndArp) {
   expect_inner_tcp4(a, 0);  // a link layer, not a tunnel
   Bytes pppoe = {0x11, 0x00, 0x00, 0x01, 0, 0, 0x00, 0x21};
   pb::app(pppoe, inner_tcp4());
-  Decoded b = decode(pb::eth(0x8864, pppoe));
+  Bytes fb = pb::eth(0x8864, pppoe);
+  Decoded b = decode(fb);
   ASSERT_EQ(b.st, DecodeStatus::kOk);
   EXPECT_EQ(b.pi.dport, 80);
   EXPECT_EQ(b.c.pppoe, 1u);
@@ -147,7 +161,8 @@ TEST(DecodeTunnel, Sctp) {
   pb::app16(sctp, 2906);
   pb::app32(sctp, 7);
   pb::app32(sctp, 0);
-  Decoded d = decode(pb::eth(0x0800, pb::ipv4({.src = kA4, .dst = kB4, .proto = 132}, sctp)));
+  Bytes fs = pb::eth(0x0800, pb::ipv4({.src = kA4, .dst = kB4, .proto = 132}, sctp));
+  Decoded d = decode(fs);
   ASSERT_EQ(d.st, DecodeStatus::kOk);
   EXPECT_EQ(d.pi.sport, 2905);
   EXPECT_EQ(d.pi.dport, 2906);
@@ -164,7 +179,8 @@ TEST(DecodeTunnel, MalformedLayersCountedAndNestingBounded) {
   // Four IP-in-IP layers around the packet: the fourth is past the bound (3).
   Bytes p = inner_tcp4();
   for (int i = 0; i < 3; i++) p = pb::ipv4({.src = kT1, .dst = kT2, .proto = 4}, p);
-  expect_inner_tcp4(decode(pb::eth(0x0800, p)));
+  Bytes fp = pb::eth(0x0800, p);
+  expect_inner_tcp4(decode(fp));
   p = pb::ipv4({.src = kT1, .dst = kT2, .proto = 4}, p);
   Decoded deep = decode(pb::eth(0x0800, p));
   EXPECT_EQ(deep.st, DecodeStatus::kMalformed);

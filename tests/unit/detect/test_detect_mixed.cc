@@ -87,7 +87,7 @@ TEST(DetectMixed, DnsMessageAndQuery) {
   h.compile();
   Pkt q(17, 5353, 53);
   q.p.app_proto = rules::AppProto::kDns;
-  std::string msg("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01" "1\x01x\x00\x00\x18\x00\x01", 25);
+  std::string msg("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01" "1\x01x\x00\x00\x18\x00\x01", 21);
   BufferSet b;
   put(b, rules::kPayload, msg);
   put(b, rules::kDnsQuery, "1.x");
