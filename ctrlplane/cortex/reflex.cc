@@ -9,13 +9,6 @@
 
 namespace spectre::cortex {
 
-namespace {
-uint64_t wall_ns() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count());
-}
-}  // namespace
-
 void Cortex::on_record(Incident& inc, const char* event, const char* reason) {
   std::string_view ev = event;
   add_entity_risk(inc);

@@ -16,12 +16,10 @@ extern char** environ;
 
 namespace spectre::cortex {
 
-namespace {
 uint64_t wall_ns() {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count());
 }
-}  // namespace
 
 Responder::~Responder() { stop(); }
 

@@ -21,6 +21,9 @@
 
 namespace spectre::cortex {
 
+// Wall-clock time in ns (action audit times; incident times are packet times).
+uint64_t wall_ns();
+
 struct ResponseConfig {
   bool enabled = false;                    // automatic actions run; else they are listed as "not run"
   std::string webhook;                     // SOAR URL (http:// or https://)
