@@ -13,16 +13,15 @@
   test_stream_options.py [SPECTRE_DP]   (or $SPECTRE_DP)
 Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N failed".
 """
-import collections
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 from checks import Checks  # noqa: E402
+sys.path.insert(0, HERE)
+from dprun import alert_sids, run_offline  # noqa: E402
 
 try:
     from scapy.all import Ether, IP, TCP, Raw, wrpcap  # noqa: E402
@@ -89,19 +88,9 @@ def build(path):
     wrpcap(path, pk)
 
 
-def run(dp, pcap, rfile, eve, extra, env):
-    if os.path.exists(eve):
-        os.unlink(eve)
-    p = subprocess.run([dp, "-r", pcap, "-S", rfile, "--eve", eve, "--strict"] + extra, env=env,
-                       capture_output=True, text=True, timeout=120)
-    got = collections.Counter()
-    if os.path.exists(eve):
-        with open(eve) as f:
-            for line in f:
-                ev = json.loads(line)
-                if ev.get("event_type") == "alert":
-                    got[ev["alert"]["signature_id"]] += 1
-    return p, got
+def run(dp, pcap, rfile, eve, extra):
+    p, events = run_offline(dp, pcap, eve, rfile, ["--strict"] + extra)
+    return p, alert_sids(events)
 
 
 def main():
@@ -117,17 +106,16 @@ def main():
         f.write("\n".join(RULES) + "\n")
     with open(cfg, "w") as f:
         f.write("stream: {midstream: false, async_oneside: true}\nexception-policy: auto\n")
-    env = dict(os.environ, SPECTRE_CONFIG="none")
     runs = [("default", []), ("--no-midstream", ["--no-midstream"]), ("--async-oneside", ["--async-oneside"]),
             ("config midstream off, async_oneside on", ["--config", cfg])]
     for i, (name, extra) in enumerate(runs):
-        p, got = run(dp, pcap, rfile, eve, extra, env)
+        p, got = run(dp, pcap, rfile, eve, extra)
         check(p.returncode == 0, "%s: exits 0" % name, p.stderr[-1000:])
         for sid in sorted(EXPECT):
             want = EXPECT[sid][i]
             check(got[sid] == want, "%s: sid %d %d alert(s)" % (name, sid, want), "got %d" % got[sid])
     # The command line wins over the file: --midstream over midstream: false.
-    p, got = run(dp, pcap, rfile, eve, ["--config", cfg, "--midstream", "--no-async-oneside"], env)
+    p, got = run(dp, pcap, rfile, eve, ["--config", cfg, "--midstream", "--no-async-oneside"])
     check(got[301] == 1 and got[311] == 0, "--midstream --no-async-oneside over the file", dict(got))
     check.cleanup(tmp)
     return check.summary()

@@ -16,16 +16,15 @@ documentation (payload keywords, rule types):
   test_suricata_semantics.py [SPECTRE_DP]   (or $SPECTRE_DP)
 Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N failed".
 """
-import collections
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 from checks import Checks  # noqa: E402
+sys.path.insert(0, HERE)
+from dprun import alert_sids, check_sid_counts, run_offline  # noqa: E402
 
 try:
     from scapy.all import Ether, ICMP, IP, TCP, UDP, Raw, wrpcap  # noqa: E402
@@ -205,21 +204,9 @@ def main():
     rules, exp = build(pcap)
     with open(rfile, "w") as f:
         f.write("\n".join(rules) + "\n")
-    env = dict(os.environ, SPECTRE_CONFIG="none")
-    p = subprocess.run([dp, "-r", pcap, "-S", rfile, "--eve", eve, "--strict"], env=env,
-                       capture_output=True, text=True, timeout=120)
+    p, events = run_offline(dp, pcap, eve, rfile, ["--strict"])
     check(p.returncode == 0, "spectre-dp exits 0 with every rule loaded (--strict)", p.stderr[-1500:])
-    got = collections.Counter()
-    if os.path.exists(eve):
-        with open(eve) as f:
-            for line in f:
-                ev = json.loads(line)
-                if ev.get("event_type") == "alert":
-                    got[ev["alert"]["signature_id"]] += 1
-    for sid in sorted(exp):
-        check(got[sid] == exp[sid], "sid %d: %d alert(s)" % (sid, exp[sid]), "got %d" % got[sid])
-    extra = sorted(set(got) - set(exp))
-    check(not extra, "no alerts from unexpected sids", extra)
+    check_sid_counts(check, alert_sids(events), exp)
     check.cleanup(tmp)
     return check.summary()
 

@@ -15,7 +15,6 @@ source against what Suricata's Global-Thresholds page documents:
 Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N failed".
 """
 import collections
-import json
 import os
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 from checks import Checks  # noqa: E402
+sys.path.insert(0, HERE)
+from dprun import run_offline  # noqa: E402
 
 try:
     from scapy.all import Ether, IP, UDP, Raw, wrpcap  # noqa: E402
@@ -138,23 +139,19 @@ def main():
     with open(tfile, "w") as f:
         f.write(THRESHOLDS)
     env = dict(os.environ, SPECTRE_CONFIG="none")
-    p = subprocess.run([dp, "-r", pcap, "-S", rfile, "--threshold-file", tfile, "--eve", eve], env=env,
-                       capture_output=True, text=True, timeout=120)
+    p, events = run_offline(dp, pcap, eve, rfile, ["--threshold-file", tfile])
     check(p.returncode == 0, "spectre-dp exits 0 with a threshold file holding bad lines", p.stderr[-1500:])
     for ln in BAD_LINES:
         check("threshold.config:%d:" % ln in p.stderr, "bad line %d reported with file:line" % ln, p.stderr[-800:])
     check("thresholds: 8 entries" in p.stderr, "8 entries loaded, bad lines skipped", p.stderr[-800:])
     got, acts, stats = collections.Counter(), {}, None
-    if os.path.exists(eve):
-        with open(eve) as f:
-            for line in f:
-                ev = json.loads(line)
-                if ev.get("event_type") == "alert":
-                    got[(ev["alert"]["signature_id"], ev["src_ip"])] += 1
-                    if ev["alert"]["signature_id"] == 19:
-                        acts[ev["timestamp"]] = ev["alert"]["action"]
-                if ev.get("event_type") == "stats":
-                    stats = ev["stats"]
+    for ev in events:
+        if ev.get("event_type") == "alert":
+            got[(ev["alert"]["signature_id"], ev["src_ip"])] += 1
+            if ev["alert"]["signature_id"] == 19:
+                acts[ev["timestamp"]] = ev["alert"]["action"]
+        if ev.get("event_type") == "stats":
+            stats = ev["stats"]
     for key in sorted(exp):
         check(got[key] == exp[key], "sid %d from %s: %d alert(s)" % (key[0], key[1], exp[key]), "got %d" % got[key])
     extra = sorted(set(got) - set(exp))

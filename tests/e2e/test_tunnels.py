@@ -11,10 +11,8 @@ type I (off by default in Suricata) is not decoded.
   test_tunnels.py            (binary from $SPECTRE_DP or build/dataplane/spectre-dp)
 """
 import ipaddress
-import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
@@ -23,6 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 from checks import Checks  # noqa: E402
+sys.path.insert(0, HERE)
+from dprun import run_offline  # noqa: E402
 from pcaplib import ether, ip_packet, l4_tcp, l4_udp, write_pcap  # noqa: E402
 
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
@@ -111,11 +111,7 @@ def session(frames, t, wrap, cli, srv, cport, uri):
 def run(dp, tmp, name, frames, linktype=1):
     pcap, eve = os.path.join(tmp, name + ".pcap"), os.path.join(tmp, name + ".json")
     write_pcap(pcap, frames, linktype=linktype)
-    rules = os.path.join(tmp, "t.rules")
-    r = subprocess.run([dp, "-r", pcap, "--config", "none", "-S", rules, "--eve", eve],
-                       capture_output=True, text=True, timeout=120)
-    events = [json.loads(x) for x in open(eve)] if os.path.exists(eve) else []
-    return r, events
+    return run_offline(dp, pcap, eve, os.path.join(tmp, "t.rules"))
 
 
 def main():

@@ -1,0 +1,45 @@
+"""Offline spectre-dp runs for the end-to-end scripts: one way to start it on a
+capture with built-in defaults (SPECTRE_CONFIG=none) and read its EVE output.
+
+    p, events = run_offline(dp, pcap, eve, rules=rfile, args=["--strict"])
+    got = alert_sids(events)                       # Counter of signature ids
+    check_sid_counts(check, got, {101: 1, 102: 0}) # one check per sid, then "no unexpected sids"
+"""
+import collections
+import json
+import os
+import subprocess
+
+
+def read_eve(path):
+    """Every EVE record of `path` ([] when the run wrote none)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_offline(dp, pcap, eve, rules=None, args=(), timeout=120):
+    """spectre-dp -r pcap --eve eve [-S rules] args; returns (CompletedProcess, events)."""
+    if os.path.exists(eve):
+        os.unlink(eve)
+    cmd = [dp, "-r", pcap, "--eve", eve] + (["-S", rules] if rules else []) + list(args)
+    p = subprocess.run(cmd, env=dict(os.environ, SPECTRE_CONFIG="none"), capture_output=True, text=True,
+                       timeout=timeout)
+    return p, read_eve(eve)
+
+
+def alerts(events):
+    return [e for e in events if e.get("event_type") == "alert"]
+
+
+def alert_sids(events):
+    return collections.Counter(e["alert"]["signature_id"] for e in alerts(events))
+
+
+def check_sid_counts(check, got, expected, extra_what="no alerts from unexpected sids"):
+    """One check per expected sid (its exact count), then that no other sid fired."""
+    for sid in sorted(expected):
+        check(got[sid] == expected[sid], "sid %d: %d alert(s)" % (sid, expected[sid]), "got %d" % got[sid])
+    extra = sorted(set(got) - set(expected))
+    check(not extra, extra_what, extra)
