@@ -19,6 +19,10 @@ template <typename T>
 bool has(const std::vector<T>& v, const T& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 }  // namespace
 
+bool valid_status(std::string_view s) {
+  return s == "new" || s == "investigating" || s == "resolved" || s == "false_positive";
+}
+
 const char* risk_level_name(RiskLevel l) { return kRiskLevels[uint8_t(l) % 5]; }
 
 // Symmetric: a pair is the same whichever end plays the attacker in a detection.
@@ -190,7 +194,7 @@ void Incidents::refresh(Incident& inc) {
 void Incidents::on_detection(const Detection& d) {
   if (open_.empty() || d.kind == Kind::kFlow) return;
   // Roles first: most detections join no incident, so the member (~130 bytes) is built only on a hit.
-  bool rev = t_.outbound(d.tactic);
+  bool rev = d.attacker_is_dst(t_.outbound(d.tactic));  // as Member::of: an intel hit may fix the side
   Val atk = addr_val(rev ? d.dst : d.src, d.ip_ver), vic = addr_val(rev ? d.src : d.dst, d.ip_ver);
   Incident* seen[3] = {by_attacker_.empty() ? nullptr : lookup(IncidentBy::kAttacker, atk, vic),
                        by_victim_.empty() ? nullptr : lookup(IncidentBy::kVictim, atk, vic),

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +33,8 @@ struct IncidentLimits {
 
 enum class RiskLevel : uint8_t { kInfo, kLow, kMedium, kHigh, kCritical };
 const char* risk_level_name(RiskLevel l);
+// An analyst status: new, investigating, resolved, false_positive.
+bool valid_status(std::string_view s);
 
 struct Risk {
   double signature = 0, anomaly = 0, correlation = 0, context = 0;  // components 0..100

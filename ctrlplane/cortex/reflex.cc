@@ -89,8 +89,7 @@ void Cortex::collect_actions() {
 }
 
 bool Cortex::set_status(uint64_t id, const std::string& status) {
-  if (status != "new" && status != "investigating" && status != "resolved" && status != "false_positive")
-    return false;
+  if (!valid_status(status)) return false;
   collect_actions();
   return inc_->set_status(id, status);
 }

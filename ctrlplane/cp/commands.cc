@@ -4,6 +4,7 @@
 
 #include "ctrlplane/cp/alerts.h"
 #include "ctrlplane/cp/json_out.h"
+#include "ctrlplane/cortex/incident.h"
 #include "ml/json.h"
 
 namespace spectre::cp {
@@ -111,7 +112,7 @@ bool parse_command(const std::vector<std::string>& w, Request& r, std::string& e
     }
     if (set) {
       r.status = a[2];
-      if (r.status != "new" && r.status != "investigating" && r.status != "resolved" && r.status != "false_positive") {
+      if (!cortex::valid_status(r.status)) {
         err = "incidents set: --status wants new, investigating, resolved or false_positive, not '" + r.status + "'";
         return false;
       }

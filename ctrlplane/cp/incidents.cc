@@ -143,6 +143,20 @@ void LiveIncidents::finish() {
   cx_->finish();
 }
 
+// Keeps at most out_.keep records: the oldest closed goes first, else the oldest; never `keep_id`.
+void LiveIncidents::trim(uint64_t keep_id) {
+  while (recs_.size() > out_.keep) {
+    auto victim = recs_.end();
+    for (auto it = recs_.begin(); it != recs_.end(); ++it) {
+      if (it->first == keep_id) continue;
+      if (victim == recs_.end()) victim = it;
+      if (!it->second.open) { victim = it; break; }
+    }
+    if (victim == recs_.end()) return;
+    recs_.erase(victim);
+  }
+}
+
 // Called with mu_ held (from inside the Cortex).
 void LiveIncidents::on_record(std::string_view line) {
   J i;
@@ -160,12 +174,7 @@ void LiveIncidents::on_record(std::string_view line) {
   r.attackers = join(i["entities"]["attackers"]);
   r.victims = join(i["entities"]["victims"]);
   r.open = r.event != "closed";
-  while (recs_.size() > out_.keep) {  // the oldest closed incident goes, else the oldest
-    auto victim = recs_.begin();
-    for (auto it = recs_.begin(); it != recs_.end(); ++it)
-      if (!it->second.open) { victim = it; break; }
-    recs_.erase(victim);
-  }
+  trim(id);  // may not erase `r`
   if (out_.eve) out_.eve->write_line(line);
   int lvl = 0;
   for (int k = 0; k < 5; k++)
@@ -245,6 +254,8 @@ Reply LiveIncidents::set_status(const Request& q) {
   std::lock_guard g(mu_);
   auto it = recs_.find(uint64_t(q.id));
   if (it == recs_.end()) return failure(kExitFailed, fmt::format("no incident {}", q.id));
+  // A raw socket request bypasses spectrectl's check: a bad status must not pass for "closed".
+  if (!cortex::valid_status(q.status)) return failure(kExitUsage, fmt::format("bad status '{}'", q.status));
   if (!cx_->set_status(uint64_t(q.id), q.status)) {
     // Closed: the verdict is recorded on the kept record and written to EVE.
     J j = J::parse(it->second.line, nullptr, false);

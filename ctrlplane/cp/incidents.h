@@ -61,6 +61,7 @@ class LiveIncidents {
     bool open = true;
   };
   void on_record(std::string_view line);
+  void trim(uint64_t keep_id);  // with mu_ held
   std::mutex mu_;
   std::unique_ptr<cortex::Cortex> cx_;
   IncidentOutputs out_;
