@@ -13,6 +13,8 @@ void apply_thresholds(CompiledRuleset& out, const rules::RuleSet& rs, const Thre
   std::vector<RuleThresholds> per;
   resolve_thresholds(cfg, rs.rules, per, rep.messages);
   out.gthr.clear();
+  std::vector<SetRef> sets(cfg.entries.size());  // per suppress entry, added to ip_pool on first use
+  std::vector<bool> added(cfg.entries.size(), false);
   for (uint32_t i = 0; i < out.hdr.size(); i++) {
     RuleCold& c = out.cold[i];
     HdrQuick& h = out.hdr[i];
@@ -26,8 +28,10 @@ void apply_thresholds(CompiledRuleset& out, const rules::RuleSet& rs, const Thre
     if (t.suppress.empty() && t.rate < 0) continue;
     GlobalThrC g;
     g.sup_begin = uint32_t(out.suppress.size());
-    for (uint32_t k : t.suppress)
-      out.suppress.push_back(SuppressC{uint8_t(cfg.entries[k].sup_track), cfg.entries[k].ips});
+    for (uint32_t k : t.suppress) {
+      if (!added[k]) sets[k] = add_ipset(cfg.entries[k].ips, out.ip_pool), added[k] = true;
+      out.suppress.push_back(SuppressC{uint8_t(cfg.entries[k].sup_track), sets[k]});
+    }
     g.sup_end = uint32_t(out.suppress.size());
     if (t.rate >= 0) {
       const ThresholdEntry& e = cfg.entries[uint32_t(t.rate)];

@@ -17,7 +17,6 @@ namespace {
 using rules::detail::parse_u32;
 using rules::detail::trim;
 using Kind = ThresholdEntry::Kind;
-using Track = rules::Threshold::Track;
 
 // Parts separated by commas outside [...] (suppress ip lists), trimmed.
 std::vector<std::string_view> top_parts(std::string_view s) {
@@ -34,15 +33,6 @@ std::vector<std::string_view> top_parts(std::string_view s) {
     }
   }
   return out;
-}
-
-bool parse_track(std::string_view v, bool allow_rule, Track& t) {
-  if (v == "by_src") t = Track::kBySrc;
-  else if (v == "by_dst") t = Track::kByDst;
-  else if (v == "by_both") t = Track::kByBoth;
-  else if (v == "by_rule" && allow_rule) t = Track::kByRule;
-  else return false;
-  return true;
 }
 
 // One logical line (comments and blanks removed, continuations joined).
@@ -81,6 +71,8 @@ std::string parse_line(std::string_view line, const rules::Vars& vars, Threshold
     return true;
   };
   std::string track, v;
+  const std::string kwz(kw);
+  rules::detail::Status st;
   if (e.kind == Kind::kSuppress) {
     std::string ip;
     const bool has_track = take("track", track), has_ip = take("ip", ip);
@@ -96,14 +88,10 @@ std::string parse_line(std::string_view line, const rules::Vars& vars, Threshold
   } else {
     if (e.kind == Kind::kThreshold) {
       if (!take("type", v)) return fmt::format("{}: missing type", kw);
-      if (v == "limit") e.thr.type = rules::Threshold::Type::kLimit;
-      else if (v == "threshold") e.thr.type = rules::Threshold::Type::kThreshold;
-      else if (v == "both") e.thr.type = rules::Threshold::Type::kBoth;
-      else return fmt::format("{}: bad type '{}' (limit, threshold or both)", kw, v);
+      if (!rules::detail::parse_threshold_type(v, kwz.c_str(), e.thr.type, st)) return st.err;
     }
     if (!take("track", track)) return fmt::format("{}: missing track", kw);
-    if (track == "by_flow") return fmt::format("{}: track by_flow is not supported", kw);
-    if (!parse_track(track, true, e.thr.track)) return fmt::format("{}: bad track '{}'", kw, track);
+    if (!rules::detail::parse_threshold_track(track, kwz.c_str(), true, e.thr.track, st)) return st.err;
     if (!(err = num("count", e.thr.count, true)).empty() || !(err = num("seconds", e.thr.seconds, true)).empty())
       return err;
     if (e.kind == Kind::kRate) {

@@ -8,8 +8,8 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
+#include "dataplane/detect/bounded_table.h"
 #include "dataplane/detect/detect.h"
 
 namespace spectre::detect_internal {
@@ -21,25 +21,32 @@ struct XbitKey {
   bool operator==(const XbitKey& o) const { return std::memcmp(this, &o, sizeof *this) == 0; }
 };
 
+// 48 bytes a slot (key 40 + expiry 8).
+struct XbitEntry {
+  XbitKey key;
+  uint64_t until_ns;         // 0: free
+  bool live() const { return until_ns != 0; }
+  bool reusable(uint64_t now) const { return !until_ns || now >= until_ns; }
+};
+static_assert(sizeof(XbitEntry) == 48, "xbits state per slot (docs/ARCHITECTURE.md)");
+
 class XbitTable {
  public:
-  // `slots` rounded up to a power of two; 48 bytes each.
-  explicit XbitTable(uint32_t slots);
-  bool isset(const XbitKey& k, uint64_t now_ns) const;
+  // `slots` rounded up to a power of two.
+  explicit XbitTable(uint32_t slots) : t_(slots) {}
+  bool isset(const XbitKey& k, uint64_t now_ns) const {
+    const XbitEntry* e = t_.find(k);
+    return e && now_ns < e->until_ns;
+  }
   // False when the table is full (the bit is not kept).
   bool set(const XbitKey& k, uint64_t now_ns, uint64_t expire_ns);
-  void unset(const XbitKey& k);
-  uint32_t capacity() const { return uint32_t(e_.size()); }
+  void unset(const XbitKey& k) {
+    if (XbitEntry* e = t_.find(k)) e->until_ns = 0;
+  }
+  uint32_t capacity() const { return t_.capacity(); }
 
  private:
-  struct Entry {
-    XbitKey key;
-    uint64_t until_ns;       // 0: free
-  };
-  static constexpr uint32_t kProbe = 8;
-  uint32_t slot(const XbitKey& k) const;
-  std::vector<Entry> e_;
-  uint32_t mask_;
+  BoundedTable<XbitKey, XbitEntry> t_;
 };
 
 uint32_t xbit_name_hash(const char* s, size_t n);
@@ -47,7 +54,5 @@ uint32_t xbit_name_hash(const char* s, size_t n);
 struct XbitOp;
 // The table key of op `x` for this packet; false without addresses.
 bool xbit_key(const XbitOp& x, const DetectPacket& p, XbitKey& k);
-// stream_size on the packet's session sizes; false without a TCP session.
-bool stream_size_ok(const rules::StreamSize& s, const DetectPacket& p);
 
 }  // namespace spectre::detect_internal

@@ -66,6 +66,25 @@ bool opt_flowbits(Ctx& c, std::string_view v) {
   return true;
 }
 
+bool parse_threshold_type(std::string_view v, const char* kw, Threshold::Type& t, Status& st) {
+  if (v == "limit") t = Threshold::Type::kLimit;
+  else if (v == "threshold") t = Threshold::Type::kThreshold;
+  else if (v == "both") t = Threshold::Type::kBoth;
+  else if (v == "backoff") return unsup(st, std::string("unsupported: ") + kw + " type backoff");
+  else return fail(st, std::string(kw) + ": bad threshold type '" + std::string(v) + "' (limit, threshold or both)");
+  return true;
+}
+
+bool parse_threshold_track(std::string_view v, const char* kw, bool allow_rule, Threshold::Track& t, Status& st) {
+  if (v == "by_src") t = Threshold::Track::kBySrc;
+  else if (v == "by_dst") t = Threshold::Track::kByDst;
+  else if (v == "by_both") t = Threshold::Track::kByBoth;
+  else if (v == "by_rule" && allow_rule) t = Threshold::Track::kByRule;
+  else if (v == "by_flow") return unsup(st, std::string("unsupported: ") + kw + " track by_flow");
+  else return fail(st, std::string(kw) + ": bad track '" + std::string(v) + "'");
+  return true;
+}
+
 // threshold: type T, track K, count N, seconds S (any order).
 // detection_filter: track K, count N, seconds S.
 bool opt_threshold(Ctx& c, std::string_view v, bool df) {
@@ -80,19 +99,10 @@ bool opt_threshold(Ctx& c, std::string_view v, bool df) {
     if (sp == std::string_view::npos) return fail(c.st, std::string(kw) + ": bad part '" + std::string(p) + "'");
     std::string_view k = p.substr(0, sp), val = trim(p.substr(sp));
     if (k == "type" && !df) {
-      if (val == "limit") t.type = Threshold::Type::kLimit;
-      else if (val == "threshold") t.type = Threshold::Type::kThreshold;
-      else if (val == "both") t.type = Threshold::Type::kBoth;
-      else if (val == "backoff") return unsup(c.st, "unsupported: threshold type backoff");
-      else return fail(c.st, "bad threshold type '" + std::string(val) + "'");
+      if (!parse_threshold_type(val, kw, t.type, c.st)) return false;
       has_type = true;
     } else if (k == "track") {
-      if (val == "by_src") t.track = Threshold::Track::kBySrc;
-      else if (val == "by_dst") t.track = Threshold::Track::kByDst;
-      else if (val == "by_rule") t.track = Threshold::Track::kByRule;
-      else if (val == "by_both") t.track = Threshold::Track::kByBoth;
-      else if (val == "by_flow") return unsup(c.st, std::string("unsupported: ") + kw + " track by_flow");
-      else return fail(c.st, std::string(kw) + ": bad track '" + std::string(val) + "'");
+      if (!parse_threshold_track(val, kw, true, t.track, c.st)) return false;
       has_track = true;
     } else if (k == "count" || k == "seconds") {
       uint32_t x;

@@ -187,7 +187,8 @@ TEST(DetectByte, ByteExtractOptionsAndByteMath) {
   Harness h;
   // ET Open shape (TLS record length): a 3-byte length after a content, compared later.
   h.add(parse(R"(content:"|16 03|"; byte_extract:3,0,frag_len,relative; byte_test:3,!=,frag_len,0,relative;)", 1));
-  h.add(parse(R"(content:"L"; byte_extract:1,0,n,relative,multiplier 2,align 4; isdataat:n,relative; isdataat:!n,relative;)", 2));
+  // 2: n = byte * 2 rounded up to 4 decides where "E" must be (payload-keywords: byte_extract multiplier, align).
+  h.add(parse(R"(content:"L"; byte_extract:1,0,n,relative,multiplier 2,align 4; content:"E"; distance:n; within:1;)", 2));
   h.add(parse(R"(content:"|ff ff|"; byte_math:bytes 1, offset 1, oper +, rvalue 1, result var, relative; byte_test:1,=,var,2,relative;)", 3));
   h.add(parse(R"(content:"D"; byte_math:bytes 1, offset 0, oper /, rvalue 0, result q, relative;)", 4));
   h.add(parse(R"(content:"S"; byte_extract:1,0,sh,relative; byte_math:bytes 1, offset 0, oper <<, rvalue sh, result w, relative; byte_test:1,=,w,1,relative;)", 5));
@@ -196,13 +197,38 @@ TEST(DetectByte, ByteExtractOptionsAndByteMath) {
   Pkt pk(6, 1, 2);
   EXPECT_EQ(h.pay(pk.p, bin({0x16, 3, 0, 0, 5, 0, 0, 6})), Sids{1});
   EXPECT_EQ(h.pay(pk.p, bin({0x16, 3, 0, 0, 5, 0, 0, 5})), Sids{});
-  // n = 3 * 2 = 6, aligned up to 8: exactly 8 bytes after the byte (isdataat 8 yes, !8... both can't hold).
-  EXPECT_EQ(h.pay(pk.p, "L" + bin({3}) + "12345678"), Sids{});
+  // n = 3 * 2 = 6, aligned up to 8: "E" right after 8 bytes. Without the
+  // alignment it would sit after 6, without the multiplier after 3 (-> 4).
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({3}) + "12345678E"), Sids{2});
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({3}) + "123456E78"), Sids{});
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({3}) + "1234E678"), Sids{});
+  EXPECT_EQ(h.pay(pk.p, "L" + bin({4}) + "12345678E"), Sids{2});  // 4 * 2 = 8 is aligned already
   EXPECT_EQ(h.pay(pk.p, bin({0xff, 0xff, 0, 5, 6})), Sids{3});
   EXPECT_EQ(h.pay(pk.p, bin({0xff, 0xff, 0, 5, 7})), Sids{});
   EXPECT_EQ(h.pay(pk.p, "D" + bin({9})), Sids{});  // division by zero: no match
   EXPECT_EQ(h.pay(pk.p, "S" + bin({2, 3, 12})), Sids{5});  // 3 << 2 = 12
   EXPECT_EQ(h.pay(pk.p, "S" + bin({2, 3, 13})), Sids{});
+}
+
+// byte_math's documented shape (payload-keywords: byte_math): a number after
+// two contents plus rvalue 248, then compared. Expected values by hand:
+// 0x00000007 + 248 = 255 (0xff); 0x00000008 + 248 = 256 does not fit one byte.
+TEST(DetectByte, SuricataByteMathExample) {
+  Harness h;
+  h.add(parse(R"(content:"|00 04 93 F3|"; content:"|00 00 00 07|"; distance:4; within:4; byte_math:bytes 4, offset 0, oper +, rvalue 248, result var, relative; byte_test:1,=,var,4,relative;)", 1));
+  h.add(parse(R"(content:"N"; byte_extract:1,0,ev,relative; byte_math:bytes 1, offset 1, oper +, rvalue ev, result sum, relative; byte_test:2,=,sum,2,relative;)", 2));
+  h.compile();
+  EXPECT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1, 2);
+  const std::string head = bin({0, 4, 0x93, 0xf3}) + "abcd" + bin({0, 0, 0, 7});
+  EXPECT_EQ(h.pay(pk.p, head + bin({0, 0, 0, 7, 0xff})), Sids{1});
+  EXPECT_EQ(h.pay(pk.p, head + bin({0, 0, 0, 7, 0xfe})), Sids{});
+  EXPECT_EQ(h.pay(pk.p, head + bin({0, 0, 0, 8, 0xff})), Sids{});  // 256 != 255
+  // 2: ev = 5 (after N, position moves past it); byte_math reads 1 byte at
+  // that position + 1: 8; 5 + 8 = 13. byte_math does not move the position,
+  // so byte_test reads 2 bytes at position + 2: 0x000d.
+  EXPECT_EQ(h.pay(pk.p, "N" + bin({5, 9, 8, 0, 13})), Sids{2});
+  EXPECT_EQ(h.pay(pk.p, "N" + bin({5, 9, 8, 0, 14})), Sids{});
 }
 
 TEST(DetectByte, ByteExtractAlignAndIsDataAt) {

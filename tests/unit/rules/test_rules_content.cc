@@ -129,7 +129,8 @@ TEST(RulesBuffers, StickyForms) {
   for (int b = 1; b < kBufCount; ++b) {
     const std::string name = buf_name(Buf(b));
     if (name[0] == '(') continue;  // internal buffers of value keywords (tls.version): no sticky name
-    Parsed p = opts(name + "; content:\"x\"; pcre:\"/y/\"; isdataat:1,relative;", "tcp");
+    // Header buffers need a protocol that has that header (ip has them all).
+    Parsed p = opts(name + "; content:\"x\"; pcre:\"/y/\"; isdataat:1,relative;", is_header_buf(Buf(b)) ? "ip" : "tcp");
     EXPECT_PARSE_OK(p);
     for (const MatchItem& it : p.rule.items) EXPECT_EQ(it.buf, Buf(b)) << name;
   }
