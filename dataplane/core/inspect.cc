@@ -332,6 +332,9 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   c.dp[dir].dsize = uint16_t(plen);
   c.dp[dir].tcp_flags = p.tcp_flags;
   c.dp[dir].tunnel_proto = p.tunnel_proto;
+  c.dp[dir].l3 = p.l3;  // header buffers (ipv4.hdr, tcp.hdr, ...): packet rules only
+  c.dp[dir].l4_off = p.l4_off;
+  c.dp[dir].l4_hlen = uint16_t(p.payload_off - p.l4_off);
   if (p.proto == 1 || p.proto == 58) set_icmp(c.dp[dir], p);
   c.dp[dir].first_in_dir = f.pkts[dir] == 1;
   uint32_t sid = f.session;

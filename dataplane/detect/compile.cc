@@ -81,7 +81,7 @@ CompiledRuleset::~CompiledRuleset() {
 }
 
 size_t ruleset_rule_count(const CompiledRuleset& rs) { return rs.hdr.size(); }
-bool ruleset_uses_flowbits(const CompiledRuleset& rs) { return !rs.flowbit_map.empty(); }
+bool ruleset_uses_flowbits(const CompiledRuleset& rs) { return !rs.flowbit_map.empty() || !rs.flowint_ops.empty(); }
 
 int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name) {
   auto it = std::lower_bound(rs.flowbit_map.begin(), rs.flowbit_map.end(), name,
@@ -120,13 +120,14 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   bool only_stream = r.flow & rules::kFlowOnlyStream, no_stream = r.flow & rules::kFlowNoStream;
   if (only_stream && no_stream) return "flow: only_stream and no_stream";
   a.dirs = ts ? 1 : tc ? 2 : 3;
-  bool has_payload = false, has_app = false;
+  bool has_payload = false, has_app = false, has_hdr = false;  // has_hdr: ipv4.hdr .. icmpv6.hdr
   size_t best_len = 0;
   bool best_marked = false;
   for (size_t i = 0; i < r.items.size(); i++) {
     const MatchItem& it = r.items[i];
     if (it.buf >= rules::kBufCount) return "bad buffer id";
-    (it.buf == rules::kPayload ? has_payload : has_app) = true;
+    if (rules::is_header_buf(it.buf)) has_hdr = true;
+    else (it.buf == rules::kPayload ? has_payload : has_app) = true;
     if (it.kind == MatchItem::Kind::kContent) {
       const auto& c = it.content;
       if (c.bytes.empty()) return "empty content";
@@ -135,7 +136,10 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
       // (the parser expresses startswith as depth = length too)
       if (c.startswith && (rel || (c.has_offset && c.offset != 0))) return "startswith with offset/distance/within";
       if ((c.has_offset && c.offset < 0) || (c.has_depth && c.depth < 0)) return "negative offset/depth";
-      if (!c.negated && !it.xform && !it.b64) {  // transformed/decoded data is not in the raw buffer's database
+      // Transformed/decoded data is not in the raw buffer's database; header
+      // buffers have none (their rules are found through a payload pattern or
+      // inspected on every packet).
+      if (!c.negated && !it.xform && !it.b64 && !rules::is_header_buf(it.buf)) {
         bool take = a.fp < 0 || (c.fast_pattern && !best_marked) ||
                     (c.fast_pattern == best_marked && c.bytes.size() > best_len);
         if (take) {
@@ -177,7 +181,7 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
     if (!why.empty()) return why;
   }
   auto fail = [](const char* why) { return std::string(why); };
-  const bool pkt_kw = r.has_dsize || r.has_flags || r.icmp.any();  // packet keywords
+  const bool pkt_kw = r.has_dsize || r.has_flags || r.icmp.any() || has_hdr;  // packet keywords
   // Payload mixed with app-layer buffers: an app rule whose payload items
   // inspect the transaction's own bytes in that direction (BufferSet kPayload,
   // set by the parsers: the HTTP head as received + stored body, the DNS
@@ -187,12 +191,13 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
     if (r.has_dsize) return fail("dsize with app-layer buffers");
     if (r.has_flags) return fail("flags with app-layer buffers");
     if (r.icmp.any()) return fail("ICMP keywords with app-layer buffers");
+    if (has_hdr) return fail("header buffers (ipv4.hdr, tcp.hdr, ...) with app-layer buffers");
     a.app = true;
-  } else if (!has_payload) {
+  } else if (!has_payload && !has_hdr) {
     a.modes = only_stream ? kModeStream : (kModePacket | kModeTcpPacket);
-    if (only_stream && pkt_kw) return fail("dsize, flags or ICMP keywords with only_stream");
+    if (only_stream && pkt_kw) return fail("dsize, flags, ICMP keywords or header buffers with only_stream");
   } else if (only_stream) {
-    if (pkt_kw) return fail("dsize, flags or ICMP keywords with only_stream");
+    if (pkt_kw) return fail("dsize, flags, ICMP keywords or header buffers with only_stream");
     a.modes = kModeStream;
   } else if (pkt_kw || no_stream) {
     a.modes = kModePacket | kModeTcpPacket;

@@ -137,6 +137,11 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
                             uint64_t(x.expire) * 1000000000ull});
   c.xb_count = uint32_t(out.xbit_ops.size()) - c.xb_begin;
   if (c.has_ip_proto || c.has_stream_size || c.xb_count) h.flags |= kHdrExtra;
+  c.fi_begin = uint32_t(out.flowint_ops.size());
+  for (const auto& f : r.flowints)
+    out.flowint_ops.push_back({uint8_t(f.op), !f.var.empty(), xbit_name_hash(f.name.data(), f.name.size()),
+                               xbit_name_hash(f.var.data(), f.var.size()), f.value});
+  c.fi_count = uint32_t(out.flowint_ops.size()) - c.fi_begin;
   // Chains: items grouped by buffer, rule order kept within a buffer.
   c.chain_begin = static_cast<uint32_t>(out.chains.size());
   size_t pcre_seen = 0;
@@ -157,7 +162,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
       out.xforms.push_back(std::move(x));
       xf_ids[xf] = uint16_t(out.xforms.size());
     }
-    Chain ch{b, xf_ids[xf], static_cast<uint32_t>(out.items.size()), 0};
+    Chain ch{b, 0, xf_ids[xf], static_cast<uint32_t>(out.items.size()), 0};
     for (size_t j = i; j < r.items.size(); j++) {
       const MatchItem& m = r.items[j];
       if (m.buf != b || m.xform != xf) continue;
@@ -186,6 +191,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         it.flags = (m.byte.relative ? kItRel : 0) | (m.byte.var_value || m.byte.var_offset ? kItVar : 0);
         it.pcre = static_cast<uint32_t>(out.byteops.size());
         out.byteops.push_back(m.byte);
+        ch.nvars = std::max(ch.nvars, m.byte.var_out);
       } else if (m.kind == MatchItem::Kind::kBase64Decode) {
         it.flags = m.byte.relative ? kItRel : 0;
         it.offset = int32_t(m.b64_offset);

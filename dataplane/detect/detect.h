@@ -21,6 +21,11 @@ struct FlowDetectState {
   uint16_t bits[7] = {};   // ids of set flowbits (ids assigned at compile)
   uint8_t nbits = 0;
   bool passed = false;     // a pass rule matched: no more inspection of this flow
+  // flowint variables: name hash (stable across reloads) and value; at most
+  // kMaxInts per flow (a new one beyond that is dropped: flowint_full).
+  static constexpr int kMaxInts = 4;
+  uint8_t nints = 0;
+  uint32_t int_name[kMaxInts] = {}, int_val[kMaxInts] = {};
 };
 
 // Stream rules whose fast pattern was seen in an earlier chunk but that did
@@ -72,7 +77,17 @@ struct DetectPacket {
   // SYN) of the client [0] and the server [1]; has_stream: a session is tracked.
   bool has_stream = false;
   uint32_t stream_size[2] = {};
+  // Packet modes: the packet's IP header at l3 (options / IPv6 extension
+  // headers included: l4_off bytes), then its L4 header (l4_hlen bytes: TCP
+  // with options, UDP 8, ICMP as decoded), for ipv4.hdr .. icmpv6.hdr.
+  // Null: no header buffers (stream chunks, app calls, flow end).
+  const uint8_t* l3 = nullptr;
+  uint16_t l4_off = 0, l4_hlen = 0;
 };
+
+// The header buffer `b` (rules::is_header_buf) of packet p; false when the
+// packet has no such header (a rule on it does not match).
+bool header_buffer(const DetectPacket& p, rules::Buf b, const uint8_t*& d, uint32_t& n);
 
 // Which payload rules an inspection call considers.
 enum class PayloadMode : uint8_t {
@@ -129,7 +144,7 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
                                                         const CompileOptions& opt, CompileReport& rep,
                                                         std::string& err);
 size_t ruleset_rule_count(const CompiledRuleset& rs);
-// Any rule sets or tests a flowbit (flows then need per-flow state).
+// Any rule sets or tests a flowbit or flowint (flows then need per-flow state).
 bool ruleset_uses_flowbits(const CompiledRuleset& rs);
 // Flowbit id of `name` in this ruleset, or -1 (tests, diagnostics).
 int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name);
@@ -145,6 +160,7 @@ struct DetectCounters {
   uint64_t suppressed_config; // threshold.config suppress (also in suppressed_threshold)
   uint64_t rate_filtered;     // alerts whose action a threshold.config rate_filter changed
   uint64_t xbits_full;        // xbits set dropped: the worker's table had no free slot in 8 probes
+  uint64_t flowint_full;      // flowint set dropped: the flow holds FlowDetectState::kMaxInts variables
 };
 
 struct alignas(64) DetectCtx {

@@ -49,7 +49,7 @@ enum : uint16_t {
   kItDep = 512,  // positive matcher whose end position matters to a later item (else try first occurrence only)
   kItVar = 1024,  // reads byte_extract/byte_math variables (CItem::var, ByteOp var_*): fails are retried like relative ones
 };
-constexpr int kMaxVars = 8;  // rules::detail::kMaxByteVars
+constexpr int kMaxVars = rules::kMaxByteVars;
 
 struct CItem {
   uint8_t kind;       // rules::MatchItem::Kind
@@ -62,6 +62,7 @@ struct CItem {
 };
 struct Chain {
   uint8_t buf;
+  uint8_t nvars;   // byte_extract / byte_math variables written here: vars[0, nvars) are zeroed per run
   uint16_t xform;  // 0: the buffer as is; k: CompiledRuleset::xforms[k - 1] applied first
   uint32_t item_begin, item_count;
 };
@@ -105,6 +106,14 @@ struct RuleCold {
   rules::StreamSize stream_size, stream_size2;
   uint32_t xb_begin, xb_count;      // into CompiledRuleset::xbit_ops
   uint32_t app_events;              // rules::AppEvent bits the transaction must carry
+  uint32_t fi_begin, fi_count;      // into CompiledRuleset::flowint_ops, in rule order
+};
+
+struct FlowintOp {
+  uint8_t op;         // rules::Flowint::Op
+  bool is_var;        // operand: the flowint `var` (else `value`)
+  uint32_t name, var; // xbit_name_hash of the names
+  uint32_t value;
 };
 
 struct XbitOp {
@@ -117,7 +126,7 @@ struct XbitOp {
 // threshold.config entries of one rule that act at alert time (threshold_config.h).
 struct SuppressC {
   uint8_t track;                    // ThresholdEntry::SupTrack
-  rules::IpSet ips;
+  SetRef ips;                       // in ip_pool, once per config entry (shared by the rules it names)
 };
 struct GlobalThrC {
   uint32_t sup_begin = 0, sup_end = 0;  // into CompiledRuleset::suppress
@@ -208,6 +217,7 @@ struct CompiledRuleset {
   std::vector<uint16_t> flowbit_ids;
   std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name
   std::vector<detect_internal::XbitOp> xbit_ops;
+  std::vector<detect_internal::FlowintOp> flowint_ops;
 
   std::vector<detect_internal::Group> groups;
   // payload[mode][class][dir]; dir 0 = to_server, 1 = to_client

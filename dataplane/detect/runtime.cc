@@ -27,178 +27,14 @@
 #include <climits>
 #include <cstring>
 
-#include "dataplane/detect/detect_impl.h"
-#include "dataplane/detect/threshold_config.h"
-#include "dataplane/detect/xbits.h"
+#include "dataplane/detect/runtime_internal.h"
 
 namespace spectre {
 
 using namespace detect_internal;
 using rules::MatchItem;
 
-namespace {
-
-// ---- thresholds -----------------------------------------------------------
-
-struct ThrKey {
-  uint32_t gid, sid;
-  uint8_t kind, ver, pad[2];  // kind 0: threshold, 1: detection_filter, 2: rate_filter
-  uint8_t addr[32];
-  bool operator==(const ThrKey& o) const { return memcmp(this, &o, sizeof *this) == 0; }
-};
-// 80 bytes per tracked (rule, address) entry.
-struct ThrEntry {
-  ThrKey key;
-  uint64_t start_ns;   // window start
-  uint64_t until_ns;   // free for reuse after this (window end, or rate_filter action end)
-  uint64_t active_ns;  // rate_filter: when the new action began (valid while `active`)
-  uint32_t count;
-  bool used, active;
-};
-static_assert(sizeof(ThrEntry) == 80, "threshold state per tracked entry (docs/ARCHITECTURE.md)");
-constexpr uint32_t kThrProbe = 8;
-
-uint64_t hash_key(const ThrKey& k) {
-  uint64_t h = 1469598103934665603ull;
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(&k);
-  for (size_t i = 0; i < sizeof k; i++) h = (h ^ p[i]) * 1099511628211ull;
-  return h ^ (h >> 29);
-}
-
-}  // namespace
-
-struct DetectCtx::Impl {
-  std::vector<ThrEntry> thr;
-  uint32_t mask;
-  XbitTable xbits;
-  explicit Impl(uint32_t xbit_slots) : xbits(xbit_slots) {}
-};
-
-DetectCtx::DetectCtx(uint32_t wid, uint32_t slots, uint32_t xbit_slots)
-    : worker_id(wid), impl(std::make_unique<Impl>(xbit_slots)) {
-  uint32_t n = 16;
-  while (n < slots && n < (1u << 24)) n <<= 1;
-  impl->thr.assign(n, ThrEntry{});
-  impl->mask = n - 1;
-}
-DetectCtx::~DetectCtx() = default;
-
-namespace {
-
-ThrKey thr_key(const RuleMeta& m, rules::Threshold::Track track, uint8_t kind, const DetectPacket& p) {
-  ThrKey k{};
-  k.gid = m.gid;
-  k.sid = m.sid;
-  k.kind = kind;
-  size_t an = p.ip_ver == 4 ? 4 : 16;
-  using T = rules::Threshold::Track;
-  if (track != T::kByRule) {
-    k.ver = p.ip_ver;
-    if ((track == T::kBySrc || track == T::kByBoth) && p.src) memcpy(k.addr, p.src, an);
-    if ((track == T::kByDst) && p.dst) memcpy(k.addr, p.dst, an);
-    if (track == T::kByBoth && p.dst) memcpy(k.addr + 16, p.dst, an);
-  }
-  return k;
-}
-
-// The entry of `k` within kThrProbe slots; a new one (`fresh`, count 0) in a
-// free or expired slot, else in place of the probed entry that expires first
-// (counted in threshold_table_full). Never fails, never allocates.
-ThrEntry& thr_entry(DetectCtx& c, const ThrKey& k, uint64_t ts, bool& fresh) {
-  auto& tab = c.impl->thr;
-  const uint32_t h = static_cast<uint32_t>(hash_key(k));
-  ThrEntry* spare = nullptr;
-  ThrEntry* oldest = nullptr;
-  for (uint32_t i = 0; i < kThrProbe; i++) {
-    ThrEntry& x = tab[(h + i) & c.impl->mask];
-    if (x.used && x.key == k) {
-      fresh = false;
-      return x;
-    }
-    if (!spare && (!x.used || ts > x.until_ns)) spare = &x;
-    if (!oldest || x.until_ns < oldest->until_ns) oldest = &x;
-  }
-  if (!spare) {
-    c.ctr.threshold_table_full++;
-    spare = oldest;
-  }
-  *spare = ThrEntry{};
-  spare->key = k;
-  spare->used = true;
-  spare->start_ns = ts;
-  fresh = true;
-  return *spare;
-}
-
-// Suricata's threshold/detection_filter decision, per worker. An event at ts
-// belongs to the window started at `start` iff ts <= start + seconds (as
-// Suricata 7/8 compare); a later one starts a new window with count 1.
-bool threshold_allows(DetectCtx& c, const RuleMeta& m, const rules::Threshold& t, uint8_t kind,
-                      const DetectPacket& p) {
-  bool fresh;
-  ThrEntry* e = &thr_entry(c, thr_key(m, t.track, kind, p), p.ts_ns, fresh);
-  const uint64_t win = uint64_t(t.seconds) * 1000000000ull;
-  if (fresh || p.ts_ns - e->start_ns > win || p.ts_ns < e->start_ns) {
-    e->start_ns = p.ts_ns;
-    e->count = 1;
-  } else {
-    e->count++;
-  }
-  e->until_ns = e->start_ns + win;
-  using Ty = rules::Threshold::Type;
-  switch (t.type) {
-    case Ty::kLimit: return e->count <= t.count;
-    case Ty::kThreshold:
-      if (e->count >= t.count) {
-        e->count = 0;
-        return true;
-      }
-      return false;
-    case Ty::kBoth: return e->count == t.count;
-    case Ty::kDetectionFilter: return e->count > t.count;
-  }
-  return true;
-}
-
-// rate_filter (Suricata's IsThresholdReached): true while the new action
-// applies. More than `count` matches within `seconds` switch it on for
-// `timeout` seconds; the match that finds it expired is not counted.
-bool rate_active(DetectCtx& c, const RuleMeta& m, const GlobalThrC& g, const DetectPacket& p) {
-  bool fresh;
-  ThrEntry& e = thr_entry(c, thr_key(m, g.rate.track, 2, p), p.ts_ns, fresh);
-  const uint64_t win = uint64_t(g.rate.seconds) * 1000000000ull, tmo = uint64_t(g.timeout_s) * 1000000000ull;
-  bool on = false;
-  if (fresh) {
-    e.count = 1;
-  } else if (e.active) {
-    if (p.ts_ns - e.active_ns > tmo) e.active = false;
-    else on = true;
-  } else if (p.ts_ns >= e.start_ns && p.ts_ns - e.start_ns <= win) {
-    if (++e.count > g.rate.count) {
-      e.active = on = true;
-      e.active_ns = p.ts_ns;
-    }
-  } else {
-    e.start_ns = p.ts_ns;
-    e.count = 1;
-  }
-  e.until_ns = std::max(e.start_ns + win, e.active ? e.active_ns + tmo : 0);
-  return on;
-}
-
-// threshold.config suppress with track/ip: the packet's address is in the set.
-bool config_suppressed(const CompiledRuleset& rs, const GlobalThrC& g, const DetectPacket& p) {
-  for (uint32_t k = g.sup_begin; k < g.sup_end; k++) {
-    const SuppressC& s = rs.suppress[k];
-    const bool src = s.track != uint8_t(ThresholdEntry::SupTrack::kByDst);
-    const bool dst = s.track != uint8_t(ThresholdEntry::SupTrack::kBySrc);
-    if ((src && p.src && s.ips.contains(p.src, p.ip_ver)) || (dst && p.dst && s.ips.contains(p.dst, p.ip_ver)))
-      return true;
-  }
-  return false;
-}
-
-// ---- header ---------------------------------------------------------------
+namespace detect_internal {
 
 bool ip_in(const CompiledRuleset& rs, const SetRef& s, const uint8_t* a, uint8_t ver) {
   if (s.all()) return true;
@@ -214,6 +50,24 @@ bool ip_in(const CompiledRuleset& rs, const SetRef& s, const uint8_t* a, uint8_t
     if (in(rs.ip_pool[i])) return false;
   return true;
 }
+
+bool dsize_ok(const rules::Dsize& d, uint16_t n) {
+  using Op = rules::Dsize::Op;
+  switch (d.op) {
+    case Op::kEq: return n == d.lo;
+    case Op::kNe: return n != d.lo;
+    case Op::kLt: return n < d.lo;
+    case Op::kGt: return n > d.lo;
+    case Op::kRange: return d.lo < n && n < d.hi;
+  }
+  return false;
+}
+
+}  // namespace detect_internal
+
+namespace {
+
+// ---- header ---------------------------------------------------------------
 
 bool port_in(const CompiledRuleset& rs, const SetRef& s, uint16_t port) {
   if (s.all()) return true;
@@ -261,58 +115,12 @@ bool flags_ok(const RuleCold& rc, uint8_t pkt) {
   }
 }
 
-bool dsize_ok(const rules::Dsize& d, uint16_t n) {
-  using Op = rules::Dsize::Op;
-  switch (d.op) {
-    case Op::kEq: return n == d.lo;
-    case Op::kNe: return n != d.lo;
-    case Op::kLt: return n < d.lo;
-    case Op::kGt: return n > d.lo;
-    case Op::kRange: return d.lo < n && n < d.hi;
-  }
-  return false;
-}
-
 bool icmp_ok(const rules::IcmpMatch& m, const DetectPacket& p) {
   if (p.proto != 1 && p.proto != 58) return false;
   if (m.has_type && !dsize_ok(m.type, p.icmp_type)) return false;
   if (m.has_code && !dsize_ok(m.code, p.icmp_code)) return false;
   if ((m.has_id || m.has_seq) && !p.icmp_echo) return false;
   return (!m.has_id || p.icmp_id == m.id) && (!m.has_seq || p.icmp_seq == m.seq);
-}
-
-// ---- ip_proto, stream_size, xbits (kHdrExtra) -------------------------------
-
-bool extra_ok(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, const DetectPacket& p) {
-  // A tunnelled packet answers for its outer protocol too: Suricata inspects the
-  // tunnel's root packet and the inner one.
-  if (rc.has_ip_proto && !dsize_ok(rc.ip_proto, p.proto) &&
-      !(p.tunnel_proto && dsize_ok(rc.ip_proto, p.tunnel_proto)))
-    return false;
-  if (rc.has_stream_size && !stream_size_ok(rc.stream_size, p)) return false;
-  if (rc.has_stream_size2 && !stream_size_ok(rc.stream_size2, p)) return false;
-  using Cmd = rules::Flowbit::Cmd;
-  for (uint32_t o = rc.xb_begin; o < rc.xb_begin + rc.xb_count; o++) {
-    const XbitOp& x = rs.xbit_ops[o];
-    if (x.cmd != uint8_t(Cmd::kIsSet) && x.cmd != uint8_t(Cmd::kIsNotSet)) continue;
-    XbitKey k;
-    const bool set = xbit_key(x, p, k) && c.impl->xbits.isset(k, p.ts_ns);
-    if (set != (x.cmd == uint8_t(Cmd::kIsSet))) return false;
-  }
-  return true;
-}
-
-void xbit_actions(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, const DetectPacket& p) {
-  using Cmd = rules::Flowbit::Cmd;
-  for (uint32_t o = rc.xb_begin; o < rc.xb_begin + rc.xb_count; o++) {
-    const XbitOp& x = rs.xbit_ops[o];
-    XbitKey k;
-    if (x.cmd == uint8_t(Cmd::kIsSet) || x.cmd == uint8_t(Cmd::kIsNotSet) || !xbit_key(x, p, k)) continue;
-    const bool on = x.cmd == uint8_t(Cmd::kSet) ||
-                    (x.cmd == uint8_t(Cmd::kToggle) && !c.impl->xbits.isset(k, p.ts_ns));
-    if (!on) c.impl->xbits.unset(k);
-    else if (!c.impl->xbits.set(k, p.ts_ns, x.expire_ns)) c.ctr.xbits_full++;
-  }
 }
 
 // ---- flowbits --------------------------------------------------------------
@@ -424,25 +232,24 @@ bool byte_value(const rules::ByteOp& b, const uint8_t* d, int64_t n, int64_t pos
   return true;
 }
 
-bool byte_test_ok(const rules::ByteOp& b, uint64_t v) {
+bool byte_test_ok(const rules::ByteOp& b, uint64_t value, uint64_t v) {
   using Op = rules::ByteOp::Op;
   bool m = false;
   switch (b.op) {
-    case Op::kLt: m = v < b.value; break;
-    case Op::kGt: m = v > b.value; break;
-    case Op::kEq: m = v == b.value; break;
-    case Op::kLe: m = v <= b.value; break;
-    case Op::kGe: m = v >= b.value; break;
-    case Op::kAnd: m = (v & b.value) != 0; break;
-    case Op::kXor: m = (v ^ b.value) != 0; break;
+    case Op::kLt: m = v < value; break;
+    case Op::kGt: m = v > value; break;
+    case Op::kEq: m = v == value; break;
+    case Op::kLe: m = v <= value; break;
+    case Op::kGe: m = v >= value; break;
+    case Op::kAnd: m = (v & value) != 0; break;
+    case Op::kXor: m = (v ^ value) != 0; break;
   }
   return m != b.negated;
 }
 
-// byte_math: v = v oper rvalue (Suricata's operators on the extracted
-// number); false on division by zero.
-bool byte_math(const rules::ByteOp& b, uint64_t& v) {
-  const uint64_t r = b.value;
+// byte_math: v = v oper r (Suricata's operators on the extracted number,
+// r: rvalue or its variable); false on division by zero.
+bool byte_math(const rules::ByteOp& b, uint64_t r, uint64_t& v) {
   switch (b.math_op) {
     case '+': v += r; break;
     case '-': v -= r; break;
@@ -456,6 +263,9 @@ bool byte_math(const rules::ByteOp& b, uint64_t& v) {
 }
 
 struct ChainRun {
+  ChainRun(DetectCtx& c_, const CompiledRuleset& rs_, WorkerState& ws_, const CItem* items_, uint32_t count_,
+           const uint8_t* d_, uint32_t n_)
+      : c(c_), rs(rs_), ws(ws_), items(items_), count(count_), d(d_), n(n_) {}
   DetectCtx& c;
   const CompiledRuleset& rs;
   WorkerState& ws;
@@ -470,7 +280,7 @@ struct ChainRun {
   bool limit_hit = false;
   // byte_extract / byte_math values of this chain (set before any use: the
   // parser requires the definition first; backtracking redefines them).
-  uint64_t vars[kMaxVars];  // not cleared per chain (a cost on every candidate); always written before read
+  uint64_t vars[kMaxVars];  // only vars[0, Chain::nvars) are zeroed per chain (the parser requires a definition before use)
   // A variable's value for a field (var: index + 1), or `def` without one.
   // Values beyond int32 never fit a buffer: clamped so the item fails.
   int64_t var_or(uint8_t var, int64_t def) const {
@@ -570,20 +380,14 @@ struct ChainRun {
       }
       case MatchItem::Kind::kByteTest: case MatchItem::Kind::kByteJump:
       case MatchItem::Kind::kByteExtract: case MatchItem::Kind::kByteMath: {
-        const rules::ByteOp* bp = &rs.byteops[it.pcre];
-        rules::ByteOp resolved;
-        if (var) {  // a copy with the variables' values (only rules that use them pay for it)
-          resolved = *bp;
-          resolved.offset = int32_t(var_or(bp->var_offset, bp->offset));
-          if (bp->var_value) resolved.value = vars[bp->var_value - 1];
-          bp = &resolved;
-        }
-        const rules::ByteOp& b = *bp;
-        const int64_t pos = (rel ? int64_t(prev) : -base) + b.offset;
+        const rules::ByteOp& b = rs.byteops[it.pcre];  // built at compile; variables resolved into locals
+        const int64_t boff = var ? var_or(b.var_offset, b.offset) : b.offset;
+        const uint64_t bval = var && b.var_value ? vars[b.var_value - 1] : b.value;
+        const int64_t pos = (rel ? int64_t(prev) : -base) + boff;
         uint64_t v = 0;
         if ((b.nbytes || (b.base && !b.from_end)) && !byte_value(b, d, n, pos, v)) return fail;
         const auto kind = static_cast<MatchItem::Kind>(it.kind);
-        if (kind == MatchItem::Kind::kByteTest) return byte_test_ok(b, v) ? run(k + 1, prev) : fail;
+        if (kind == MatchItem::Kind::kByteTest) return byte_test_ok(b, bval, v) ? run(k + 1, prev) : fail;
         if (kind == MatchItem::Kind::kByteExtract) {  // value * multiplier, rounded up to align; moves past the bytes
           v *= b.multiplier;
           if (b.align_to) v = (v + b.align_to - 1) / b.align_to * b.align_to;
@@ -591,7 +395,7 @@ struct ChainRun {
           return run(k + 1, uint32_t(pos + b.nbytes));
         }
         if (kind == MatchItem::Kind::kByteMath) {
-          if (!byte_math(b, v)) return fail;
+          if (!byte_math(b, bval, v)) return fail;
           vars[b.var_out - 1] = v;
           return run(k + 1, prev);
         }
@@ -640,7 +444,8 @@ bool chain_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, con
   if (!d) d = kEmpty, n = 0;
   if (chain.xform && !apply_xform(rs.xforms[chain.xform - 1], ws, d, n)) c.ctr.xform_cut++;
   ws.steps = 0;
-  ChainRun run{c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n};
+  ChainRun run(c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n);
+  std::fill_n(run.vars, chain.nvars, uint64_t(0));
   if (stream) run.base = -int64_t(p.stream_new_from);
   int r = run.run(0, uint32_t(-run.base));  // a leading relative item counts from the anchor too
   if (run.limit_hit) c.ctr.recursion_limit++;
@@ -672,6 +477,8 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
     if (bufs) {
       d = bufs->data[chain.buf];
       n = bufs->len[chain.buf];
+    } else if (chain.buf != rules::kPayload && !header_buffer(p, rules::Buf(chain.buf), d, n)) {
+      return false;
     }
     if (!chain_matches(c, rs, ws, chain, p, !bufs, d, n)) return false;
   }
@@ -772,6 +579,8 @@ void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const De
     if (!bufs && p.stream_new_from && rule_matches(c, rs, ws, i, p, bufs, data, p.stream_new_from, check_dsize))
       continue;
     const RuleCold& rc = rs.cold[i];
+    // flowint last, on the flow itself: changes before a failing check stay (Suricata).
+    if (rc.fi_count && !flowint_run(rs, rc, p.flow, &c.ctr.flowint_full)) continue;
     const uint32_t f = rs.hdr[i].flags;
     if (rc.fb_count) flowbit_actions(c, rs, rc, p.flow);
     if (rc.xb_count) xbit_actions(c, rs, rc, p);
@@ -825,6 +634,25 @@ WorkerState* enter(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& 
 }
 
 }  // namespace
+
+bool header_buffer(const DetectPacket& p, rules::Buf b, const uint8_t*& d, uint32_t& n) {
+  if (!p.l3) return false;
+  bool ok;
+  switch (b) {
+    case rules::kIpv4Hdr: ok = p.ip_ver == 4; break;
+    case rules::kIpv6Hdr: ok = p.ip_ver == 6; break;
+    case rules::kTcpHdr: ok = p.proto == 6; break;
+    case rules::kUdpHdr: ok = p.proto == 17; break;
+    case rules::kIcmpv4Hdr: ok = p.proto == 1 && p.ip_ver == 4; break;
+    case rules::kIcmpv6Hdr: ok = p.proto == 58 && p.ip_ver == 6; break;
+    default: return false;
+  }
+  if (!ok) return false;
+  const bool ip = b == rules::kIpv4Hdr || b == rules::kIpv6Hdr;
+  d = ip ? p.l3 : p.l3 + p.l4_off;
+  n = ip ? p.l4_off : p.l4_hlen;
+  return n > 0;
+}
 
 void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, PayloadMode mode,
                     const uint8_t* data, uint32_t len, AlertSink& sink) {

@@ -64,7 +64,7 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
 
 // 0: payload, 1: http, 2: dns, 3: tls, 4: smtp, 5: ftp.
 int family(Buf b) {
-  if (b == kPayload) return 0;
+  if (b == kPayload || is_header_buf(b)) return 0;  // header buffers go with any protocol's packets
   if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
   if (b == kFtpCommand || b == kFtpCommandData) return 5;
   if (b == kDnsQuery || b == kDnsQueryDot) return 2;
@@ -126,6 +126,13 @@ bool check_buffers(Ctx& c) {
     if (fam != 0 && f != fam)
       return fail(c.st, std::string("rule mixes buffers of different protocols (") + buf_name(it.buf) + ")");
     fam = f;
+  }
+  for (const MatchItem& it : c.r.items) {  // a header buffer the rule's protocol cannot have
+    const Proto p = c.r.hdr.proto;
+    if ((it.buf == kTcpHdr && (p == Proto::kUdp || p == Proto::kIcmp)) ||
+        (it.buf == kUdpHdr && p != Proto::kIp && p != Proto::kUdp && p != Proto::kDns) ||
+        ((it.buf == kIcmpv4Hdr || it.buf == kIcmpv6Hdr) && p != Proto::kIp && p != Proto::kIcmp))
+      return fail(c.st, std::string(buf_name(it.buf)) + " in a rule whose protocol has no such header");
   }
   static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp"};
   const Proto p = c.r.hdr.proto;

@@ -130,4 +130,65 @@ bool opt_xbits(Ctx& c, std::string_view v) {
   return true;
 }
 
+// hostbits (Suricata): xbits kept per host; xbits.rst: "no difference
+// between hostbits and xbits with track ip_<src|dst>". The direction may be
+// given as "track ip_src", "ip_src" or "src" (default: the source).
+bool opt_hostbits(Ctx& c, std::string_view v) {
+  auto p = split(v, ',');
+  if (p.size() < 2) return fail(c.st, "hostbits needs <command>,<name>[,track ip_src|ip_dst][,expire <s>]");
+  std::string x(p[0]);
+  x += ",";
+  x += p[1];
+  bool has_track = false;
+  for (size_t i = 2; i < p.size(); i++) {
+    std::string_view a = p[i];
+    if (a == "src" || a == "ip_src" || a == "dst" || a == "ip_dst") {
+      x += std::string(",track ") + (a.find("src") != std::string_view::npos ? "ip_src" : "ip_dst");
+      has_track = true;
+      continue;
+    }
+    if (a == "both" || a == "track ip_pair") return unsup(c.st, "unsupported: hostbits " + std::string(a));
+    if (a.starts_with("track")) has_track = true;
+    x += ",";
+    x += a;
+  }
+  if (!has_track) x += ",track ip_src";
+  if (!opt_xbits(c, x)) {
+    if (c.st.err.starts_with("xbits")) c.st.err.replace(0, 5, "hostbits");
+    return false;
+  }
+  return true;
+}
+
+// flowint:<name>,<isset|notset|isnotset>  /  flowint:<name>,<op>,<value|var>
+// op: = + - (modify) or == != < > <= >= (compare).
+bool opt_flowint(Ctx& c, std::string_view v) {
+  auto p = split(v, ',');
+  if (p.size() < 2 || p.size() > 3) return fail(c.st, "flowint needs <name>,<op>[,<value>]");
+  Flowint f;
+  if (p[0].empty()) return fail(c.st, "flowint: empty name");
+  for (char ch : p[0])
+    if (!is_ident_char(ch)) return fail(c.st, "flowint: bad name '" + std::string(p[0]) + "'");
+  f.name = std::string(p[0]);
+  using Op = Flowint::Op;
+  static const std::pair<const char*, Op> kOps[] = {
+      {"isset", Op::kIsSet}, {"notset", Op::kNotSet}, {"isnotset", Op::kNotSet}, {"=", Op::kSet},
+      {"+", Op::kAdd},       {"-", Op::kSub},         {"==", Op::kEq},         {"!=", Op::kNe},
+      {"<", Op::kLt},        {">", Op::kGt},          {"<=", Op::kLe},         {">=", Op::kGe}};
+  bool found = false;
+  for (const auto& [name, op] : kOps)
+    if (p[1] == name) f.op = op, found = true;
+  if (!found) return fail(c.st, "flowint: bad operator '" + std::string(p[1]) + "'");
+  const bool unary = f.op == Op::kIsSet || f.op == Op::kNotSet;
+  if (unary != (p.size() == 2)) return fail(c.st, "flowint: " + std::string(p[1]) + (unary ? " takes no value" : " needs a value"));
+  if (!unary) {
+    if (!parse_u32(p[2], f.value)) {
+      if (p[2].empty() || !is_var_name(p[2])) return fail(c.st, "flowint: bad value '" + std::string(p[2]) + "'");
+      f.var = std::string(p[2]);
+    }
+  }
+  c.r.flowints.push_back(std::move(f));
+  return true;
+}
+
 }  // namespace spectre::rules::detail

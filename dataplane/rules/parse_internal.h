@@ -61,7 +61,7 @@ struct Ctx {
 
 // byte_extract / byte_math variables: at most kMaxByteVars per rule, used in
 // the buffer (and transform chain) that defines them, after the definition.
-constexpr size_t kMaxByteVars = 8;
+constexpr size_t kMaxByteVars = rules::kMaxByteVars;
 // `name` as a variable of the active buffer: slot (index + 1) in `slot`.
 // False with c.st set when it is not one (a syntax error naming `kw`).
 bool use_var(Ctx& c, std::string_view name, std::string_view kw, uint8_t& slot);
@@ -83,6 +83,12 @@ bool opt_transform(Ctx& c, std::string_view name, std::string_view v, bool has_v
 bool opt_flow(Ctx& c, std::string_view v);
 bool opt_flowbits(Ctx& c, std::string_view v);
 bool opt_threshold(Ctx& c, std::string_view v, bool detection_filter);
+// The `type` and `track` values of threshold, detection_filter and
+// threshold.config lines (one parser for all): false with st set (unsupported
+// for Suricata's values we do not implement: type backoff, track by_flow).
+// `kw` names the keyword in messages; by_rule only where `allow_rule`.
+bool parse_threshold_type(std::string_view v, const char* kw, Threshold::Type& t, Status& st);
+bool parse_threshold_track(std::string_view v, const char* kw, bool allow_rule, Threshold::Track& t, Status& st);
 bool opt_dsize(Ctx& c, std::string_view v);
 bool opt_icmp(Ctx& c, std::string_view name, std::string_view v);  // itype, icode, icmp_id, icmp_seq
 bool opt_bsize(Ctx& c, std::string_view v);
@@ -95,6 +101,8 @@ bool opt_ip_proto(Ctx& c, std::string_view v);     // host_opts.cc
 bool opt_stream_size(Ctx& c, std::string_view v);
 bool opt_xbits(Ctx& c, std::string_view v);
 bool opt_app_event(Ctx& c, std::string_view v);
+bool opt_hostbits(Ctx& c, std::string_view v);
+bool opt_flowint(Ctx& c, std::string_view v);
 // Buffer keywords (sticky or legacy modifier); returns false with
 // st.err empty when `name` is not a buffer keyword.
 bool opt_buffer(Ctx& c, std::string_view name, bool& handled);

@@ -283,6 +283,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "stream_size") return need_value(o, st) && opt_stream_size(c, v);
   if (n == "xbits") return need_value(o, st) && opt_xbits(c, v);
   if (n == "app-layer-event") return need_value(o, st) && opt_app_event(c, v);
+  if (n == "hostbits") return need_value(o, st) && opt_hostbits(c, v);
+  if (n == "flowint") return need_value(o, st) && opt_flowint(c, v);
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||
       n == "startswith" || n == "endswith" || n == "fast_pattern" || n == "rawbytes")
     return opt_content_modifier(c, n, v, o.has_value);

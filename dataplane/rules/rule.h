@@ -80,7 +80,14 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kSmtpMailFrom, "smtp.mail_from")                                   \
   X(kSmtpRcptTo, "smtp.rcpt_to")                                       \
   X(kFtpCommand, "ftp.command")                                        \
-  X(kFtpCommandData, "ftp.command_data")
+  X(kFtpCommandData, "ftp.command_data")                               \
+  /* Packet header buffers (raw bytes, options included): packet rules */ \
+  X(kIpv4Hdr, "ipv4.hdr")                                              \
+  X(kIpv6Hdr, "ipv6.hdr")                                              \
+  X(kTcpHdr, "tcp.hdr")                                                \
+  X(kUdpHdr, "udp.hdr")                                                \
+  X(kIcmpv4Hdr, "icmpv4.hdr")                                          \
+  X(kIcmpv6Hdr, "icmpv6.hdr")
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,
@@ -90,6 +97,8 @@ enum Buf : uint8_t {
 };
 static_assert(kBufCount <= 64, "buffer masks are 64 bits");
 const char* buf_name(Buf b);  // the sticky-buffer keyword above
+// ipv4.hdr .. icmpv6.hdr: inspected per packet (like dsize), from the decoder's view.
+inline bool is_header_buf(Buf b) { return b >= kIpv4Hdr && b <= kIcmpv6Hdr; }
 
 // An address or port set: (any or one of `include`) and none of `exclude`.
 struct IpRange {
@@ -148,6 +157,10 @@ struct Bsize {
 // start), binary (big/little endian) or as a string number, mask with
 // `bitmask` and shift right by its trailing zeros. byte_test compares with
 // `value`; byte_jump moves the detection pointer.
+// byte_extract / byte_math variables per rule (the parser's limit and the
+// engine's per-chain value array).
+constexpr int kMaxByteVars = 8;
+
 struct ByteOp {
   enum class Op : uint8_t { kLt, kGt, kEq, kLe, kGe, kAnd, kXor } op = Op::kEq;  // byte_test
   uint8_t nbytes = 1;        // 1..8 binary, 1..20 string; 0: a string to the buffer end, or byte_jump from_end
@@ -246,6 +259,16 @@ struct Xbit {
   uint32_t expire = 30;      // seconds (Suricata's default when none is given)
 };
 
+// flowint (Suricata): an unsigned 32-bit integer per flow and name. Set
+// operations (=, +, -) and checks run in rule order once the rule's other
+// conditions hold; a failing check stops the rule (earlier changes stay).
+struct Flowint {
+  enum class Op : uint8_t { kIsSet, kNotSet, kSet, kAdd, kSub, kEq, kNe, kLt, kGt, kLe, kGe } op = Op::kIsSet;
+  std::string name;
+  uint32_t value = 0;
+  std::string var;           // the operand is another flowint (empty: `value`)
+};
+
 // app-layer-event values we raise (BufferSet::events bits).
 enum AppEvent : uint32_t {
   kEvHttpInvalidTeRequest = 1,  // http.invalid_transfer_encoding_value_in_request (libhtp: T-E not "chunked")
@@ -286,6 +309,7 @@ struct Rule {
   uint32_t app_events = 0;
   // byte_extract / byte_math result names; MatchItem var fields hold index + 1.
   std::vector<std::string> byte_vars;
+  std::vector<Flowint> flowints;
 
   // Where it came from, for messages.
   std::string file;

@@ -426,6 +426,18 @@ std::vector<uint32_t> RefEngine::payload(const DetectPacket& p, PayloadMode mode
                                          RefFlow* f) {
   BufferSet b;
   b.set(rules::kPayload, d, n);
+  // Header buffers from the raw bytes (not from the engine's header_buffer()):
+  // IPv4 IHL * 4; IPv6 the fixed 40 bytes plus what the packet says precedes
+  // L4 (l4_off); TCP data offset * 4; UDP 8; ICMP the packet's l4_hlen.
+  if (p.l3 && mode != PayloadMode::kStreamChunk) {
+    const uint8_t* l4 = p.l3 + p.l4_off;
+    if (p.ip_ver == 4) b.set(rules::kIpv4Hdr, p.l3, uint32_t(p.l3[0] & 15) * 4);
+    if (p.ip_ver == 6) b.set(rules::kIpv6Hdr, p.l3, std::max<uint32_t>(40, p.l4_off));
+    if (p.proto == 6) b.set(rules::kTcpHdr, l4, uint32_t(l4[12] >> 4) * 4);
+    if (p.proto == 17) b.set(rules::kUdpHdr, l4, 8);
+    if (p.proto == 1 && p.ip_ver == 4) b.set(rules::kIcmpv4Hdr, l4, p.l4_hlen);
+    if (p.proto == 58 && p.ip_ver == 6) b.set(rules::kIcmpv6Hdr, l4, p.l4_hlen);
+  }
   return run(p, static_cast<int>(mode), b, f);
 }
 
@@ -440,15 +452,17 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     const rules::Rule& ru = *r.rule;
     if (!r.ok) continue;
     bool any_payload = false, any_app = false;
-    for (const auto& it : ru.items) (it.buf == rules::kPayload ? any_payload : any_app) = true;
+    bool any_hdr = false;  // header buffers: packet keywords like dsize
+    for (const auto& it : ru.items)
+      (rules::is_header_buf(it.buf) ? any_hdr : it.buf == rules::kPayload ? any_payload : any_app) = true;
     if (ru.app_events) any_app = true;  // app-layer-event: a transaction rule
     if (mode == 3 && (ru.app_events & ~bufs.events)) continue;
     const bool os = ru.flow & rules::kFlowOnlyStream, ns = ru.flow & rules::kFlowNoStream;
     bool applies;
     switch (mode) {
       case 0: applies = !any_app && !os; break;
-      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ru.icmp.any() || ns); break;
-      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !ns && (any_payload || os); break;
+      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ru.icmp.any() || ns || any_hdr); break;
+      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !ns && !any_hdr && (any_payload || os); break;
       default: applies = any_app; break;
     }
     if (!applies) continue;
@@ -590,6 +604,40 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       items_ok = any;
     }
     if (!items_ok) continue;
+    // flowint (flowint.rst): operations in rule order on the flow's named
+    // integers; a failed check is no match, the changes before it stay.
+    if (!ru.flowints.empty()) {
+      if (!f) continue;
+      std::map<std::string, uint32_t> vals(f->ints.begin(), f->ints.end());
+      bool ok = true;
+      for (const auto& fi : ru.flowints) {
+        using Op = rules::Flowint::Op;
+        const bool has = vals.count(fi.name) > 0;
+        if (fi.op == Op::kIsSet || fi.op == Op::kNotSet) {
+          ok = has == (fi.op == Op::kIsSet);
+        } else if (!fi.var.empty() && !vals.count(fi.var)) {
+          ok = false;
+        } else {
+          const uint32_t v = fi.var.empty() ? fi.value : vals[fi.var];
+          const uint32_t a = has ? vals[fi.name] : 0;
+          switch (fi.op) {
+            case Op::kSet: case Op::kAdd: case Op::kSub:
+              if (!has && vals.size() >= 4) ok = false;  // four variables per flow (the engine's bound)
+              else vals[fi.name] = fi.op == Op::kSet ? v : fi.op == Op::kAdd ? a + v : a - v;
+              break;
+            case Op::kEq: ok = has && a == v; break;
+            case Op::kNe: ok = has && a != v; break;
+            case Op::kLt: ok = has && a < v; break;
+            case Op::kGt: ok = has && a > v; break;
+            case Op::kLe: ok = has && a <= v; break;
+            default: ok = has && a >= v; break;
+          }
+        }
+        if (!ok) break;
+      }
+      f->ints.assign(vals.begin(), vals.end());
+      if (!ok) continue;
+    }
     // matched: actions
     bool noalert = false;
     for (const auto& fb : ru.flowbits) {

@@ -25,6 +25,8 @@
 //   without alerts and marks the flow passed. Flowbit set/unset/toggle when
 //   the rule matches (7 bits at most per flow), then noalert, then
 //   detection_filter, then threshold (per gid/sid/track key).
+// * flowint: after the items, in rule order on the flow's integers (4 per
+//   flow); a failed check is no match, changes made before it stay.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -40,6 +42,7 @@ namespace spectre::detect_ref {
 struct RefFlow {
   std::vector<std::string> bits;  // at most 7
   bool passed = false;
+  std::vector<std::pair<std::string, uint32_t>> ints;  // flowint values, at most 4
 };
 
 class RefEngine {

@@ -180,6 +180,32 @@ struct Gen {
     return r;
   }
 
+  // Header buffers (ipv4.hdr, tcp.hdr, udp.hdr, icmpv4.hdr) on payload rules
+  // and flowint operations on any rule.
+  rules::Rule with_extra(rules::Rule r) {
+    bool app = r.app_events != 0;
+    for (const auto& it : r.items) app = app || it.buf != rules::kPayload;
+    if (!app && p(0.35)) {
+      static const Buf hb[] = {rules::kIpv4Hdr, rules::kTcpHdr, rules::kUdpHdr, rules::kIcmpv4Hdr};
+      const Buf b = hb[u(4)];
+      for (uint32_t i = 0, n = 1 + u(2); i < n; i++) r.items.push_back(item(b, i == 0));
+      r.flow &= uint16_t(~rules::kFlowOnlyStream);  // header buffers are packet buffers
+    }
+    if (p(0.2)) {
+      using Op = rules::Flowint::Op;
+      static const char* names[] = {"i1", "i2"};
+      for (uint32_t i = 0, n = 1 + u(3); i < n; i++) {
+        rules::Flowint f;
+        f.op = static_cast<Op>(u(11));
+        f.name = names[u(2)];
+        f.value = u(4);
+        if (p(0.2)) f.var = names[u(2)];
+        r.flowints.push_back(f);
+      }
+    }
+    return r;
+  }
+
   rules::Rule rule(uint32_t sid) {
     static const rules::Proto protos[] = {rules::Proto::kTcp, rules::Proto::kTcp, rules::Proto::kTcp,
                                           rules::Proto::kUdp, rules::Proto::kIp,  rules::Proto::kHttp,
@@ -286,13 +312,17 @@ struct Totals {
   uint64_t calls = 0, alerts = 0, relative_alerts = 0;  // relative: rules with a relative item
   uint64_t byte_alerts = 0;                              // rules with byte_test/byte_jump
   uint64_t xform_alerts = 0;                             // rules with a transform
+  uint64_t hdr_alerts = 0, flowint_alerts = 0;           // rules with a header buffer / flowint
 };
 
-void run_seed(uint32_t seed, Totals& tot, bool vars = false) {
+void run_seed(uint32_t seed, Totals& tot, bool vars = false, bool extra = false) {
   Gen g(seed);
   Harness h;
   uint32_t nrules = 150 + g.u(200);
-  for (uint32_t i = 0; i < nrules; i++) h.add(vars ? g.with_vars(g.rule(i + 1)) : g.rule(i + 1));
+  for (uint32_t i = 0; i < nrules; i++) {
+    rules::Rule r = vars ? g.with_vars(g.rule(i + 1)) : g.rule(i + 1);
+    h.add(extra ? g.with_extra(std::move(r)) : std::move(r));
+  }
   CompileOptions opt;
   if (seed % 2) {
     opt.min_rules_per_port = 1;
@@ -354,6 +384,14 @@ void run_seed(uint32_t seed, Totals& tot, bool vars = false) {
         std::string data = g.str(0, 40, "abcAB\n");
         Mode m = static_cast<Mode>(g.u(3));
         pk.p.dsize = uint16_t(data.size());
+        // Headers of the random alphabet: IPv4 IHL 5, TCP data offset 5, else 8-byte L4 headers.
+        std::string hdr = "E" + g.str(19, 19, "abcA") + g.str(20, 20, "abcA");
+        hdr[32] = char(0x50);
+        if (extra && g.p(0.8)) {
+          pk.p.l3 = reinterpret_cast<const uint8_t*>(hdr.data());
+          pk.p.l4_off = 20;
+          pk.p.l4_hlen = proto == 6 ? 20 : proto == 47 ? 0 : 8;
+        }
         got = h.pay(pk.p, data, m);
       }
       if (::testing::Test::HasFailure()) {
@@ -365,6 +403,13 @@ void run_seed(uint32_t seed, Totals& tot, bool vars = false) {
       for (uint32_t sid : got) tot.relative_alerts += relative.count(sid);
       for (uint32_t sid : got) tot.byte_alerts += byte_rules.count(sid);
       for (uint32_t sid : got) tot.xform_alerts += !h.rs.rules[sid - 1].xforms.empty();
+      for (uint32_t sid : got) tot.flowint_alerts += !h.rs.rules[sid - 1].flowints.empty();
+      for (uint32_t sid : got)
+        for (const auto& it : h.rs.rules[sid - 1].items)
+          if (rules::is_header_buf(it.buf)) {
+            tot.hdr_alerts++;
+            break;
+          }
     }
     EXPECT_EQ(h.flow.passed, h.rflow.passed);
   }
@@ -383,6 +428,18 @@ TEST(DetectDiff, RandomRulesetsMatchReference) {
   EXPECT_GT(tot.byte_alerts, 100u);
   EXPECT_GT(tot.xform_alerts, 100u);
   printf("DetectDiff: %llu alerts from rules with transforms\n", (unsigned long long)tot.xform_alerts);
+}
+
+// Header buffers and flowint on random rule sets (engine vs reference).
+TEST(DetectDiff, RandomRulesetsWithHeaderBuffersAndFlowintMatchReference) {
+  Totals tot;
+  for (uint32_t seed = 201; seed <= 230 && !::testing::Test::HasFailure(); seed++) run_seed(seed, tot, false, true);
+  printf("DetectDiff hdr/flowint: %llu calls, %llu alerts compared (%llu header buffer, %llu flowint)\n",
+         (unsigned long long)tot.calls, (unsigned long long)tot.alerts, (unsigned long long)tot.hdr_alerts,
+         (unsigned long long)tot.flowint_alerts);
+  EXPECT_GT(tot.alerts, 1000u);
+  EXPECT_GT(tot.hdr_alerts, 50u);
+  EXPECT_GT(tot.flowint_alerts, 50u);
 }
 
 // The same with byte_extract / byte_math variables read by later items: the

@@ -1,0 +1,153 @@
+// Header sticky buffers ipv4.hdr, ipv6.hdr, tcp.hdr, udp.hdr, icmpv4.hdr,
+// icmpv6.hdr (Suricata header-keywords: the raw header, options included),
+// engine and reference side by side on hand-built headers.
+#include "dataplane/rules/parser.h"
+#include "tests/unit/detect/detect_util.h"
+
+namespace spectre::detect_test {
+namespace {
+
+rules::Rule parse(const std::string& text) {
+  rules::Rule r;
+  std::string err;
+  bool unsupported = false;
+  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
+  return r;
+}
+
+std::string bin(std::initializer_list<int> b) {
+  std::string s;
+  for (int x : b) s += char(x);
+  return s;
+}
+
+// A packet whose header bytes are `ip` + `l4` (payload passed separately).
+struct HdrPkt {
+  std::string bytes;
+  Pkt pk;
+  HdrPkt(uint8_t ver, uint8_t proto, const std::string& ip, const std::string& l4, uint16_t sport = 1000,
+         uint16_t dport = 80)
+      : bytes(ip + l4), pk(proto, sport, dport) {
+    pk.p.ip_ver = ver;
+    pk.p.l3 = reinterpret_cast<const uint8_t*>(bytes.data());
+    pk.p.l4_off = uint16_t(ip.size());
+    pk.p.l4_hlen = uint16_t(l4.size());
+    if (proto == 6) pk.p.tcp_flags = uint8_t(l4[13]);
+  }
+  HdrPkt(const HdrPkt&) = delete;
+};
+
+std::string ipv4(uint8_t proto, const std::string& opts = "") {
+  const int ihl = 5 + int(opts.size() / 4);
+  return bin({0x40 | ihl, 0, 0, 40, 0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 192, 168, 0, 1}) + opts;
+}
+std::string ipv6(uint8_t next) {
+  return bin({0x60, 0, 0, 0, 0, 8, next, 64}) + std::string(15, '\0') + bin({1}) + std::string(15, '\0') + bin({2});
+}
+// TCP header: 20 bytes plus options (a multiple of 4).
+std::string tcp(uint8_t flags, const std::string& opts = "") {
+  const int doff = 5 + int(opts.size() / 4);
+  return bin({0x03, 0xe8, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, doff << 4, flags, 0xff, 0xff, 0, 0, 0, 0}) + opts;
+}
+
+// Suricata's tcp.hdr example: the MSS option (kind 2, length 4) after the
+// fixed 20 bytes, and its value below 536.
+TEST(DetectHdr, SuricataTcpHdrMssExample) {
+  Harness h;
+  h.add(parse(R"(alert tcp any any -> any any (flags:S,12; tcp.hdr; content:"|02 04|"; offset:20; byte_test:2,<,536,0,big,relative; sid:1;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  HdrPkt small(4, 6, ipv4(6), tcp(0x02, bin({2, 4, 0x01, 0xf4})));  // MSS 500
+  HdrPkt normal(4, 6, ipv4(6), tcp(0x02, bin({2, 4, 0x05, 0xb4})));  // MSS 1460
+  HdrPkt noopt(4, 6, ipv4(6), tcp(0x02));
+  HdrPkt ack(4, 6, ipv4(6), tcp(0x10, bin({2, 4, 0x01, 0xf4})));
+  EXPECT_EQ(h.pay(small.pk.p, ""), Sids{1});
+  EXPECT_EQ(h.pay(normal.pk.p, ""), Sids{});
+  EXPECT_EQ(h.pay(noopt.pk.p, ""), Sids{});
+  EXPECT_EQ(h.pay(ack.pk.p, ""), Sids{});  // flags:S
+  // |02 04| in the payload (not the header) does not count.
+  EXPECT_EQ(h.pay(noopt.pk.p, bin({2, 4, 1, 0xf4})), Sids{});
+}
+
+// Suricata's udp.hdr example: the length field 8 (no payload).
+TEST(DetectHdr, SuricataUdpHdrLengthExample) {
+  Harness h;
+  h.add(parse(R"(alert udp any any -> any any (udp.hdr; content:"|00 08|"; offset:4; depth:2; sid:1;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  HdrPkt empty(4, 17, ipv4(17), bin({0x30, 0x39, 0, 53, 0, 8, 0, 0}));
+  HdrPkt data(4, 17, ipv4(17), bin({0x30, 0x39, 0, 53, 0, 12, 0, 0}));
+  HdrPkt port8(4, 17, ipv4(17), bin({0, 8, 0, 53, 0, 12, 0, 0}));  // |00 08| outside offset 4
+  EXPECT_EQ(h.pay(empty.pk.p, ""), Sids{1});
+  EXPECT_EQ(h.pay(data.pk.p, "abcd"), Sids{});
+  EXPECT_EQ(h.pay(port8.pk.p, "abcd"), Sids{});
+}
+
+// IPv4 options are part of ipv4.hdr (Router Alert 0x94 0x04 after 20 bytes);
+// ipv6.hdr's next header; the ICMP headers; a payload pattern + header item.
+TEST(DetectHdr, IpIcmpHeadersAndMixedRules) {
+  Harness h;
+  h.add(parse(R"(alert ip any any -> any any (ipv4.hdr; content:"|94 04|"; offset:20; depth:2; sid:1;))"));
+  h.add(parse(R"(alert ip any any -> any any (ipv6.hdr; content:"|3a|"; offset:6; depth:1; sid:2;))"));
+  h.add(parse(R"(alert icmp any any -> any any (icmpv4.hdr; content:"|08 00|"; depth:2; sid:3;))"));
+  h.add(parse(R"(alert icmp any any -> any any (icmpv6.hdr; content:"|80|"; depth:1; sid:4;))"));
+  h.add(parse(R"(alert tcp any any -> any any (content:"attack"; tcp.hdr; content:!"|02 04|"; offset:20; sid:5;))"));
+  h.add(parse(R"(alert ip any any -> any any (ipv4.hdr; byte_test:1,>,128,8; sid:6;))"));  // TTL > 128
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  HdrPkt ra(4, 17, ipv4(17, bin({0x94, 0x04, 0, 0})), bin({0, 1, 0, 2, 0, 8, 0, 0}));
+  HdrPkt plain(4, 17, ipv4(17), bin({0, 1, 0, 2, 0, 8, 0, 0}));
+  HdrPkt echo4(4, 1, ipv4(1), bin({8, 0, 0, 0, 0, 1, 0, 1}), 0, 0);
+  HdrPkt reply4(4, 1, ipv4(1), bin({0, 0, 0, 0, 0, 1, 0, 1}), 0, 0);
+  HdrPkt echo6(6, 58, ipv6(58), bin({0x80, 0, 0, 0, 0, 1, 0, 1}), 0, 0);
+  HdrPkt tcp_mss(4, 6, ipv4(6), tcp(0x18, bin({2, 4, 5, 0xb4})));
+  HdrPkt tcp_nop(4, 6, ipv4(6), tcp(0x18, bin({1, 1, 1, 0})));
+  EXPECT_EQ(h.pay(ra.pk.p, "x"), Sids{1});
+  EXPECT_EQ(h.pay(plain.pk.p, bin({0x94, 0x04})), Sids{});  // in the payload only
+  EXPECT_EQ(h.pay(echo4.pk.p, "ping"), Sids{3});
+  EXPECT_EQ(h.pay(reply4.pk.p, "ping"), Sids{});
+  EXPECT_EQ(h.pay(echo6.pk.p, "ping"), (Sids{2, 4}));
+  EXPECT_EQ(h.pay(tcp_nop.pk.p, "an attack"), Sids{5});
+  EXPECT_EQ(h.pay(tcp_mss.pk.p, "an attack"), Sids{});  // the negated header item
+  EXPECT_EQ(h.pay(tcp_nop.pk.p, "benign"), Sids{});
+  // Header rules are packet rules: not on stream chunks, nor without headers.
+  EXPECT_EQ(h.pay(tcp_nop.pk.p, "an attack", PayloadMode::kStreamChunk), Sids{});
+  Pkt bare(6, 1000, 80);
+  EXPECT_EQ(h.pay(bare.p, "an attack"), Sids{});
+  std::string hi_ttl = ipv4(17);
+  hi_ttl[8] = char(200);
+  HdrPkt ttl(4, 17, hi_ttl, bin({0, 1, 0, 2, 0, 8, 0, 0}));
+  EXPECT_EQ(h.pay(ttl.pk.p, ""), Sids{6});
+}
+
+TEST(DetectHdr, ParseChecks) {
+  auto ok = [](const std::string& t) {
+    rules::Rule r;
+    std::string err;
+    bool u = false;
+    return rules::parse_rule(t, rules::Vars::suricata_defaults(), r, err, u);
+  };
+  EXPECT_TRUE(ok(R"(alert tcp any any -> any any (tcp.hdr; content:"|02 04|"; sid:1;))"));
+  EXPECT_FALSE(ok(R"(alert udp any any -> any any (tcp.hdr; content:"|02 04|"; sid:1;))"));
+  EXPECT_FALSE(ok(R"(alert tcp any any -> any any (udp.hdr; content:"|00 08|"; sid:1;))"));
+  EXPECT_FALSE(ok(R"(alert tcp any any -> any any (icmpv4.hdr; content:"|08|"; sid:1;))"));
+  EXPECT_FALSE(ok(R"(alert tcp any any -> any any (tcp.hdr; sid:1;))"));  // sticky buffer without a match
+  // With an app-layer buffer: parsed, refused at compile with a reason.
+  rules::RuleSet rs;
+  rules::Rule r;
+  std::string err;
+  bool u = false;
+  ASSERT_TRUE(rules::parse_rule(R"(alert http any any -> any any (http.uri; content:"/x"; tcp.hdr; content:"|02|"; sid:9;))",
+                                rules::Vars::suricata_defaults(), r, err, u)) << err;
+  rs.rules.push_back(r);
+  rs.rules.push_back(parse(R"(alert tcp any any -> any any (content:"x"; sid:10;))"));
+  CompileReport rep;
+  auto crs = compile_ruleset(rs, 1, rep, err);
+  ASSERT_TRUE(crs) << err;
+  EXPECT_EQ(rep.rejected, 1u);
+  ASSERT_FALSE(rep.messages.empty());
+  EXPECT_NE(rep.messages[0].find("header buffers"), std::string::npos) << rep.messages[0];
+}
+
+}  // namespace
+}  // namespace spectre::detect_test
