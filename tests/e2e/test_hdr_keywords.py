@@ -126,6 +126,10 @@ def main():
     p, events = run_offline(dp, pcap, eve, rfile, ["--strict", "--workers", "1"])
     check(p.returncode == 0, "spectre-dp exits 0 with every rule loaded (--strict)", p.stderr[-1500:])
     check_sid_counts(check, alert_sids(events), EXPECT)
+    st = [e for e in events if e.get("event_type") == "stats"]
+    det = st[-1]["stats"].get("detect", {}) if st else {}
+    check(det.get("flowint_full") == 0 and det.get("xbits_full") == 0,
+          "stats: detect.flowint_full and detect.xbits_full reported, 0 here", det)
     check.cleanup(tmp)
     return check.summary()
 
