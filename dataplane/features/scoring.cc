@@ -337,6 +337,7 @@ void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const Pac
     c.hosts.flow_outcome(flow_ends(f).src, p.proto == 6 && (p.tcp_flags & kRst), p.ts_ns);
   }
   uint64_t total = f.pkts[0] + f.pkts[1];
+  if (total > s.ml.last_point) return;
   for (uint32_t k = 0; k < kMaxScorePoints && s.ml.points[k]; k++)
     if (total == s.ml.points[k]) {
       uint64_t t0 = rte_rdtsc();

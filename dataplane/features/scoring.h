@@ -57,6 +57,7 @@ std::shared_ptr<const MlModel> load_ml_model(const std::string& path, std::strin
 struct MlSettings {
   bool dump = false;    // feature rows go to the dump file
   uint16_t points[kMaxScorePoints] = {4, 16, 0};  // early scoring after N packets; 0 = unused
+  uint16_t last_point = 16;                        // the largest: later packets skip the search
   std::shared_ptr<const MlModel> model;
   // Shadow model (spectrectl model shadow): scored beside `model` on the same
   // rows, never alerts; counters show agreement and its would-be alert rate.
