@@ -567,18 +567,20 @@ void Engine::on_victim(const Settings& s, const Summary& m, Sink& out) {
   ev.window_s = c.flood_window_s;
   ev.half_open_per_s = float(double(half > 0 ? half : 0) / c.flood_window_s);
   ev.flows_per_s = float(double(un > 0 ? un : 0) / c.flood_window_s);
-  ev.sources = uint32_t(estimate(sw, 2) + 0.5f);
+  // The estimates (a logarithm each, ~50 cycles) only where a rate passed
+  // or an episode reports: most destinations see neither.
+  bool syn_rate = syn && ev.half_open_per_s >= c.syn_half_open_per_s;
+  bool un_rate = unsol && ev.flows_per_s >= c.flood_flows_per_s;
+  if (syn_rate || un_rate || e->ep[0].active || e->ep[1].active) ev.sources = uint32_t(estimate(sw, 2) + 0.5f);
   uint16_t port = e->multi_port ? 0 : e->first_port;
   EpisodeCtx x{s, out, ctr, worker_};
   Entity ent{e->last_src, e->addr, e->ver, port, m.proto, kSynFlood};
   // Many sources, or many SYNs per port: a vertical scan of one host is not a flood.
-  float ports = estimate(pw, 2);
-  bool hit = syn && ev.half_open_per_s >= c.syn_half_open_per_s &&
-             (ev.sources >= c.flood_sources || double(half) >= 4.0 * ports);
+  bool hit = syn_rate && (ev.sources >= c.flood_sources || double(half) >= 4.0 * estimate(pw, 2));
   if (hit && !e->ep[0].active && s.allowed(kSynFlood, m.src, m.dst, m.ip_ver, m.dport)) hit = false;
   if (syn || e->ep[0].active) step_episode(x, e->ep[0], ent, hit, fresh && syn, uint32_t(half > 0 ? half : 0), m, ev, s.flood_window_ns);
   ent.det = kFlood;
-  hit = unsol && ev.flows_per_s >= c.flood_flows_per_s && ev.sources >= c.flood_sources;
+  hit = un_rate && ev.sources >= c.flood_sources;
   if (hit && !e->ep[1].active && s.allowed(kFlood, m.src, m.dst, m.ip_ver, m.dport)) hit = false;
   if (unsol || e->ep[1].active) step_episode(x, e->ep[1], ent, hit, fresh && unsol, uint32_t(un > 0 ? un : 0), m, ev, s.flood_window_ns);
   if (e->ep[0].active || e->ep[1].active) note_open(e, vic_, 2);

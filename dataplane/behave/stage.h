@@ -97,7 +97,8 @@ inline void behave_http(Flow& f, bool to_server, uint16_t status) {
   if (to_server) { if (f.bh_http_req < 255) f.bh_http_req++; }
   else if ((status == 401 || status == 403) && f.bh_http_deny < 255) f.bh_http_deny++;
 }
-// End of each burst and tick: drains this worker's mailboxes, ends idle episodes.
+// Each worker tick (once per loop): runs pending summaries, drains this
+// worker's mailboxes, ends idle episodes.
 void behave_poll(WorkerCtx& w, const Snapshot& s);
 // End of input, after the flow table was flushed: waits until every worker
 // flushed (draining meanwhile), drains, ends every open episode.

@@ -1,5 +1,6 @@
 #include "dataplane/core/snapshot.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -26,6 +27,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   for (size_t i = 0; i < cfg.ml_points.size() && i < kMaxScorePoints; i++)
     s->ml.points[i] = uint16_t(cfg.ml_points[i]);
   for (size_t i = cfg.ml_points.size(); i < kMaxScorePoints; i++) s->ml.points[i] = 0;
+  s->ml.last_point = 0;
+  for (uint16_t pt : s->ml.points) s->ml.last_point = std::max(s->ml.last_point, pt);
   s->ml.dump = !cfg.dump_features.empty();
   rules::Vars vars = rules::Vars::suricata_defaults();
   for (const auto& [k, v] : cfg.address_vars) vars.address[k] = v;

@@ -296,8 +296,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   }
   w.cur_pcap_cnt = 0;
   w.cur_pkt_src = kPktSrcNone;
-  if (w.ml->n) ml_flush(w);
-  if (w.behave) behave_poll(w, s);
+  // ML batches and behaviour summaries are run by worker_tick, once per loop.
   for (int i = 0; i < nheld; i++) w.defrag.release(held[i]);
   uint64_t t2 = rte_rdtsc();
   w.ctr.cyc_decode += t1 - t0;
@@ -312,7 +311,7 @@ void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
   w.flows.expire(w.clock_ns, s.tmo_ns, s.expire_budget,
                  [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
   if (w.defrag.in_flight()) w.defrag.expire(w.clock_ns);
-  if (w.ml->n) ml_flush(w);
+  if (w.ml->n) ml_poll(w);
   if (w.behave) behave_poll(w, s);
 }
 

@@ -93,7 +93,8 @@ struct alignas(64) WorkerCtx {
 // Cost target: ~100 cycles/packet for decode + flow with 100k flows.
 void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, uint64_t now_ns);
 
-// Housekeeping between bursts: expire flows and fragments at `now_ns`.
+// Housekeeping after each loop's bursts: expire flows and fragments at
+// `now_ns`, score the ML batch once due, run the behaviour summaries.
 void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns);
 
 // End of input or shutdown: every flow ends with reason "shutdown".

@@ -44,6 +44,7 @@ void add_row(WorkerCtx& w, const Snapshot& s, uint32_t idx, const Flow& f, uint1
   }
   if (!score && !s.ml.dump) return;
   if (c.n == kMlBatch) flush_batch(w);
+  if (!c.n) c.batch_tsc = rte_rdtsc();
   MlRowMeta& m = c.meta[c.n];
   m.idx = idx;
   m.score = score;
@@ -254,7 +255,7 @@ void flush_batch(WorkerCtx& w) {
 }  // namespace
 
 MlCtx::MlCtx(uint32_t max_flows, uint32_t hosts_, uint64_t host_window_ns)
-    : feats(max_flows), hosts(hosts_, host_window_ns) {}
+    : feats(max_flows), hosts(hosts_, host_window_ns), hold_cycles(rte_get_tsc_hz() / 1000000 * kMlHoldUs) {}
 
 std::shared_ptr<const MlModel> load_ml_model(const std::string& path, std::string& err) {
   auto mm = std::make_shared<MlModel>();
@@ -336,6 +337,7 @@ void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const Pac
     c.hosts.flow_outcome(flow_ends(f).src, p.proto == 6 && (p.tcp_flags & kRst), p.ts_ns);
   }
   uint64_t total = f.pkts[0] + f.pkts[1];
+  if (total > s.ml.last_point) return;
   for (uint32_t k = 0; k < kMaxScorePoints && s.ml.points[k]; k++)
     if (total == s.ml.points[k]) {
       uint64_t t0 = rte_rdtsc();
@@ -361,6 +363,11 @@ void ml_flow_end(WorkerCtx& w, Flow& f) {
   if (w.snap) add_row(w, *w.snap, idx, f, 0);
   f.feat = 0;
   c.ctr.cyc_ml += rte_rdtsc() - t0;
+}
+
+void ml_poll(WorkerCtx& w) {
+  MlCtx& c = *w.ml;
+  if (c.n && rte_rdtsc() - c.batch_tsc >= c.hold_cycles) ml_flush(w);
 }
 
 void ml_flush(WorkerCtx& w) {

@@ -141,6 +141,7 @@ TEST_F(ReloadFixture, ConfigReloadKeepsCommandLineOverrides) {
   EXPECT_TRUE(s->checksum_validate);
   EXPECT_EQ(s->ml.points[0], 5);
   EXPECT_EQ(s->ml.points[1], 9);
+  EXPECT_EQ(s->ml.last_point, 9);  // later packets skip the point search
   EXPECT_EQ(s->home_net_text, "[198.18.0.0/15]");
   const uint8_t in[16] = {198, 19, 1, 2}, out[16] = {10, 1, 2, 3};
   EXPECT_TRUE(s->home_net.contains(in, 4));
