@@ -10,15 +10,15 @@ namespace spectre {
 struct BufferSet {
   const uint8_t* data[rules::kBufCount] = {};
   uint32_t len[rules::kBufCount] = {};
-  uint64_t mask = 0;  // bit b set: buffer b is present (may be empty)
+  rules::BufMask mask;  // buffers present (may be empty)
   uint32_t events = 0;  // rules::AppEvent bits raised by this transaction direction
 
   void set(rules::Buf b, const uint8_t* d, uint32_t n) {
     data[b] = d;
     len[b] = n;
-    mask |= uint64_t(1) << b;
+    mask.add(b);
   }
-  bool has(rules::Buf b) const { return mask & (uint64_t(1) << b); }
+  bool has(rules::Buf b) const { return mask.has(b); }
 
   // At most one multi-buffer (Suricata's tls.certs): the instances of buffer
   // `multi_buf`, data[multi_buf] being the first. A rule's items on it match

@@ -232,7 +232,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         if (matcher(nx)) break;
       }
     }
-    c.buf_mask |= uint64_t(1) << b;
+    c.buf_mask.add(b);
     out.chains.push_back(ch);
   }
   c.chain_count = static_cast<uint32_t>(out.chains.size()) - c.chain_begin;

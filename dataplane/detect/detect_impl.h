@@ -95,7 +95,7 @@ struct RuleCold {
   uint32_t orig;                    // index in the input RuleSet
   uint32_t chain_begin, chain_count;
   uint32_t fb_begin, fb_count;
-  uint64_t buf_mask;                // buffers the rule inspects
+  rules::BufMask buf_mask;          // buffers the rule inspects
   rules::Dsize dsize;
   uint8_t flags_set, flags_ignore, flags_mode;  // rules::Rule::flags_*
   rules::Threshold threshold, detection_filter;

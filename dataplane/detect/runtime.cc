@@ -456,7 +456,7 @@ bool chain_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, con
 bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint32_t i, const DetectPacket& p,
                   const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize) {
   const RuleCold& rc = rs.cold[i];
-  if (bufs && ((rc.buf_mask & ~bufs->mask) || (rc.app_events & ~bufs->events))) return false;
+  if (bufs && (!rc.buf_mask.within(bufs->mask) || (rc.app_events & ~bufs->events))) return false;
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
   if ((rs.hdr[i].flags & kHdrFlags) && (!check_dsize || p.proto != 6 || !flags_ok(rc, p.tcp_flags))) return false;
@@ -699,15 +699,18 @@ void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, 
   WorkerState& ws = *wsp;
   const int dir = p.to_server ? 0 : 1;
   begin(ws);
-  for (uint64_t m = bufs.mask; m; m &= m - 1) {
-    int b = __builtin_ctzll(m);
-    if (b >= rules::kBufCount) break;
-    int32_t g = rs.app_group[b][dir];
-    if (g < 0 || !bufs.data[b]) continue;
-    if (b == bufs.multi_buf && bufs.multi_n > 1) {
-      for (uint32_t k = 0; k < bufs.multi_n; k++) scan_group(c, ws, rs.groups[g], bufs.multi[k].data, bufs.multi[k].len);
-    } else {
-      scan_group(c, ws, rs.groups[g], bufs.data[b], bufs.len[b]);
+  for (int wi = 0; wi < 2; wi++) {
+    for (uint64_t m = bufs.mask.w[wi]; m; m &= m - 1) {
+      int b = wi * 64 + __builtin_ctzll(m);
+      if (b >= rules::kBufCount) break;
+      int32_t g = rs.app_group[b][dir];
+      if (g < 0 || !bufs.data[b]) continue;
+      if (b == bufs.multi_buf && bufs.multi_n > 1) {
+        for (uint32_t k = 0; k < bufs.multi_n; k++)
+          scan_group(c, ws, rs.groups[g], bufs.multi[k].data, bufs.multi[k].len);
+      } else {
+        scan_group(c, ws, rs.groups[g], bufs.data[b], bufs.len[b]);
+      }
     }
   }
   for (uint32_t r : rs.app_always[dir]) add_cand(ws, r);

@@ -95,7 +95,14 @@ enum Buf : uint8_t {
 #undef SPECTRE_X
   kBufCount
 };
-static_assert(kBufCount <= 64, "buffer masks are 64 bits");
+static_assert(kBufCount <= 128, "BufMask holds 128 buffers");
+// A set of buffers: two words (a transaction's present buffers, a rule's needed ones).
+struct BufMask {
+  uint64_t w[2] = {};
+  void add(int b) { w[b >> 6] |= uint64_t(1) << (b & 63); }
+  bool has(int b) const { return (w[b >> 6] >> (b & 63)) & 1; }
+  bool within(const BufMask& o) const { return !(w[0] & ~o.w[0]) && !(w[1] & ~o.w[1]); }
+};
 const char* buf_name(Buf b);  // the sticky-buffer keyword above
 // ipv4.hdr .. icmpv6.hdr: inspected per packet (like dsize), from the decoder's view.
 inline bool is_header_buf(Buf b) { return b >= kIpv4Hdr && b <= kIcmpv6Hdr; }
