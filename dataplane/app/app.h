@@ -72,6 +72,11 @@ struct AppMeta {
   bool file_truncated = false;    // more than the body limit: file.data has the first part
   bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
   char file_md5[33];              // of the whole file when it was kept whole, else ""
+  // quic (SNI, JA3, JA4 in the tls_* / ja* fields above)
+  char quic_version[12];          // EVE: "1", "ff00001d", "Q046"
+  char quic_ua[128];              // google_user_agent (IETF) or UAID (gQUIC)
+  char quic_cyu_hash[33], quic_cyu_string[200];
+  bool quic_client = false;       // the client's transaction: the hello's fields are its own
 };
 
 struct AppCounters {
@@ -87,6 +92,9 @@ struct AppCounters {
   // SMTP mail transactions and attachments, FTP commands, ftp-data flows found
   // through an expectation, expectations dropped because the table was full.
   uint64_t smtp_mails, smtp_attachments, ftp_commands, ftp_data_flows, ftp_expect_full;
+  // QUIC Initial packets decrypted, failing decryption (bad tag, short,
+  // malformed frames), ClientHellos (IETF) and CHLOs (gQUIC) read.
+  uint64_t quic_initials, quic_decrypt_errors, quic_hellos;
 };
 
 class AppSink {

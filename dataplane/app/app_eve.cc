@@ -222,6 +222,34 @@ void format_app_json(const AppMeta& m, std::string& out) {
     case rules::AppProto::kFtp:
       ftp_json(m, out);
       break;
+    case rules::AppProto::kQuic: {  // Suricata's quic object (the client's hello fields on its tx)
+      out += "\"quic\":{";
+      Obj o{out};
+      o.str("version", m.quic_version);
+      if (m.quic_client) {
+        o.str("sni", m.tls_sni);
+        o.str("ua", m.quic_ua);
+        if (m.quic_cyu_hash[0]) {
+          o.key("cyu");
+          out += "[{";
+          Obj y{out};
+          y.str("hash", m.quic_cyu_hash);
+          y.str("string", m.quic_cyu_string);
+          out += "}]";
+        }
+        if (m.ja3_hash[0]) {
+          o.key("ja3");
+          out += '{';
+          Obj j{out};
+          j.str("hash", m.ja3_hash);
+          j.str("string", m.ja3_string);
+          out += '}';
+        }
+        o.str("ja4", m.ja4);
+      }
+      out += '}';
+      break;
+    }
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";
       Obj o{out};
