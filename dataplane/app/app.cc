@@ -324,12 +324,23 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
     quic_datagram(c, s, di, d, n, sink);
     return;
   }
+  if (s->proto == AppProto::kSip) {
+    if (!sip_message(c, s, di, d, n, sink)) c.ctr.parse_errors++;
+    return;
+  }
   if (s->proto != AppProto::kUnknown || dr.det == kRejected) return;
   // QUIC by its long header (a known version, plausible connection IDs).
   if (!hint && quic_candidate(d, n)) {
     set_proto(c, s, AppProto::kQuic);
     dr.det = s->dir[di ^ 1].det = kActive;
     quic_datagram(c, s, di, d, n, sink);
+    return;
+  }
+  // SIP by its start line (a method and a SIP URI, or "SIP/2.0 <code>").
+  if (!hint && sip_candidate(d, n)) {
+    set_proto(c, s, AppProto::kSip);
+    dr.det = s->dir[di ^ 1].det = kActive;
+    if (!sip_message(c, s, di, d, n, sink)) c.ctr.parse_errors++;
     return;
   }
   // Content decides: strict validation off the DNS ports, lenient on them.
@@ -345,7 +356,7 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
 bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, uint32_t n) {
   if (dns_port(sport, dport)) return true;
   if (sport == 137 || dport == 137) return false;
-  return dns_header_plausible(d, n, false) || quic_candidate(d, n);
+  return dns_header_plausible(d, n, false) || quic_candidate(d, n) || sip_candidate(d, n);
 }
 
 void app_finish(AppCtx& c, AppState* s, AppSink& sink) {

@@ -77,6 +77,9 @@ struct AppMeta {
   char quic_ua[128];              // google_user_agent (IETF) or UAID (gQUIC)
   char quic_cyu_hash[33], quic_cyu_string[200];
   bool quic_client = false;       // the client's transaction: the hello's fields are its own
+  // sip: the latest message's start line (request or response)
+  char sip_method[24], sip_uri[192], sip_version[12], sip_reason[64];
+  uint16_t sip_code = 0;          // 0: a request
 };
 
 struct AppCounters {
@@ -95,6 +98,7 @@ struct AppCounters {
   // QUIC Initial packets decrypted, failing decryption (bad tag, short,
   // malformed frames), ClientHellos (IETF) and CHLOs (gQUIC) read.
   uint64_t quic_initials, quic_decrypt_errors, quic_hellos;
+  uint64_t sip_requests, sip_responses;  // SIP messages read (UDP)
 };
 
 class AppSink {

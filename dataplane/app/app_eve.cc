@@ -250,6 +250,26 @@ void format_app_json(const AppMeta& m, std::string& out) {
       out += '}';
       break;
     }
+    case rules::AppProto::kSip: {  // Suricata's sip object of one message
+      out += "\"sip\":{";
+      Obj o{out};
+      if (!m.sip_code) {
+        o.str("method", m.sip_method);
+        o.str("uri", m.sip_uri);
+        o.str("version", m.sip_version);
+        std::string line = std::string(m.sip_method) + " " + m.sip_uri + " " + m.sip_version;
+        o.str("request_line", line.c_str());
+      } else {
+        o.str("version", m.sip_version);
+        std::string code = std::to_string(m.sip_code);
+        o.str("code", code.c_str());
+        o.str("reason", m.sip_reason);
+        std::string line = std::string(m.sip_version) + " " + code + " " + m.sip_reason;
+        o.str("response_line", line.c_str());
+      }
+      out += '}';
+      break;
+    }
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";
       Obj o{out};

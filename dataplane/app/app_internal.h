@@ -268,6 +268,9 @@ bool quic_candidate(const uint8_t* p, uint32_t n);  // a plausible first QUIC da
 void quic_datagram(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void quic_finish(AppCtx& c, AppState* s, AppSink& sink);
 void quic_transport_params(const uint8_t* p, uint32_t n, HelloView& h);
+// SIP over UDP (app_sip.cc): one message per datagram.
+bool sip_candidate(const uint8_t* p, uint32_t n);
+bool sip_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 // Initial packet protection (app_quic_crypto.cc).
 constexpr uint32_t kQuicWork = 65536;  // the per-worker plaintext area
 void quic_init(AppCtx::Impl& m);

@@ -106,8 +106,10 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.detected[int(rules::AppProto::kSmtp)], a.detected[int(rules::AppProto::kFtp)],
                  a.detected[int(rules::AppProto::kFtpData)], a.detected[int(rules::AppProto::kSmb)], a.smtp_mails,
                  a.smtp_attachments, a.ftp_commands, a.ftp_expect_full);
-  fmt::format_to(o, ",\"quic\":{{\"flows\":{},\"initials_decrypted\":{},\"decrypt_errors\":{},\"hellos\":{}}}}}",
-                 a.detected[int(rules::AppProto::kQuic)], a.quic_initials, a.quic_decrypt_errors, a.quic_hellos);
+  fmt::format_to(o, ",\"quic\":{{\"flows\":{},\"initials_decrypted\":{},\"decrypt_errors\":{},\"hellos\":{}}}"
+                    ",\"sip\":{{\"flows\":{},\"requests\":{},\"responses\":{}}}}}",
+                 a.detected[int(rules::AppProto::kQuic)], a.quic_initials, a.quic_decrypt_errors, a.quic_hellos,
+                 a.detected[int(rules::AppProto::kSip)], a.sip_requests, a.sip_responses);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -181,6 +183,9 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
     fmt::print(f, "  app: quic {} flows; {} Initial packets decrypted, {} not (bad tag, unknown frame), {} hellos\n",
                t.app.detected[int(rules::AppProto::kQuic)], t.app.quic_initials, t.app.quic_decrypt_errors,
                t.app.quic_hellos);
+  if (t.app.detected[int(rules::AppProto::kSip)])
+    fmt::print(f, "  app: sip {} flows; {} requests, {} responses\n", t.app.detected[int(rules::AppProto::kSip)],
+               t.app.sip_requests, t.app.sip_responses);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);

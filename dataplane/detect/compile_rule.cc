@@ -56,6 +56,7 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kFtpData: return rules::AppProto::kFtpData;
     case rules::Proto::kSmb: return rules::AppProto::kSmb;
     case rules::Proto::kQuic: return rules::AppProto::kQuic;
+    case rules::Proto::kSip: return rules::AppProto::kSip;
     default: return rules::AppProto::kUnknown;
   }
 }

@@ -63,11 +63,12 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
 }
 
 // 0: payload, 1: http, 2: dns, 3: tls, 4: smtp, 5: ftp, 6: quic; 7: JA3/JA4
-// of a ClientHello (TLS or QUIC, as in Suricata).
+// of a ClientHello (TLS or QUIC, as in Suricata); 8: sip.
 constexpr int kFamJa = 7;
 int family(Buf b) {
   if (b == kPayload) return 0;
   if (b >= kQuicVersion && b <= kQuicCyuString) return 6;
+  if (b >= kSipMethod && b <= kSipProtocol) return 8;
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
   if (b == kFtpCommand || b == kFtpCommandData) return 5;
@@ -133,10 +134,10 @@ bool check_buffers(Ctx& c) {
       return fail(c.st, std::string("rule mixes buffers of different protocols (") + buf_name(it.buf) + ")");
     fam = f;
   }
-  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic"};
+  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic", "", "sip"};
   const Proto p = c.r.hdr.proto;
   const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
-               : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : p == Proto::kQuic ? 6 : 0;
+               : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : p == Proto::kQuic ? 6 : p == Proto::kSip ? 8 : 0;
   if (ja) {  // ja3.* / ja4.hash: a TLS buffer unless the rule is QUIC's
     if (fam == 0) fam = pf == 6 ? 6 : 3;
     else if (fam != 3 && fam != 6)
@@ -152,7 +153,7 @@ bool check_buffers(Ctx& c) {
   if (fam != 0) {
     if (pf != 0 && pf != fam)
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + kFam[pf] + " rule");
-    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2 && fam != 6))
+    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2 && fam != 6 && fam != 8))
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + (p == Proto::kIcmp ? "icmp" : "udp") + " rule");
   }
   return true;
