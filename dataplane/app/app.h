@@ -72,14 +72,16 @@ struct AppMeta {
   bool file_truncated = false;    // more than the body limit: file.data has the first part
   bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
   char file_md5[33];              // of the whole file when it was kept whole, else ""
-  // quic (SNI, JA3, JA4 in the tls_* / ja* fields above)
+  // quic: SNI, JA3, JA4 in the tls_* / ja3_* / ja4 fields above, the user
+  // agent (google_user_agent, or gQUIC's UAID) in http_user_agent, the CYU
+  // string in ja3s_string (a flow has one protocol: fields are shared to keep
+  // the session slot and the alert record small).
   char quic_version[12];          // EVE: "1", "ff00001d", "Q046"
-  char quic_ua[128];              // google_user_agent (IETF) or UAID (gQUIC)
-  char quic_cyu_hash[33], quic_cyu_string[200];
+  char quic_cyu_hash[33];
   bool quic_client = false;       // the client's transaction: the hello's fields are its own
-  // sip: the latest message's start line (request or response)
-  char sip_method[24], sip_uri[192], sip_version[12], sip_reason[64];
-  uint16_t sip_code = 0;          // 0: a request
+  // sip: the latest start line; method, URI, version and status code in
+  // http_method, http_url, http_protocol, http_status (0: a request).
+  char sip_reason[64];
 };
 
 struct AppCounters {

@@ -87,8 +87,8 @@ bool sip_message(AppCtx& c, AppState* st, int d, const uint8_t* p, uint32_t n, A
   BufferSet bs;
   bs.set(rules::kPayload, p, n);  // the message, for rules mixing payload and sip buffers
   if (s.response) {
-    m.sip_code = s.code;
-    copy_str(m.sip_version, s.a, s.al);
+    m.http_status = s.code;  // SIP fields in the http_* ones (see AppMeta)
+    copy_str(m.http_protocol, s.a, s.al);
     copy_str(m.sip_reason, s.c, s.cl);
     bs.set(rules::kSipProtocol, s.a, s.al);
     bs.set(rules::kSipStatCode, s.b, s.bl);
@@ -96,10 +96,10 @@ bool sip_message(AppCtx& c, AppState* st, int d, const uint8_t* p, uint32_t n, A
     bs.set(rules::kSipResponseLine, p, len);
     c.ctr.sip_responses++;
   } else {
-    m.sip_code = 0;
-    copy_str(m.sip_method, s.a, s.al);
-    copy_str(m.sip_uri, s.b, s.bl);
-    copy_str(m.sip_version, s.c, s.cl);
+    m.http_status = 0;
+    copy_str(m.http_method, s.a, s.al);
+    copy_str(m.http_url, s.b, s.bl);
+    copy_str(m.http_protocol, s.c, s.cl);
     bs.set(rules::kSipMethod, s.a, s.al);
     bs.set(rules::kSipUri, s.b, s.bl);
     bs.set(rules::kSipProtocol, s.c, s.cl);
