@@ -11,12 +11,14 @@
    nDPI's JA4 (nDPI's first part differs in the version digits for some
    hellos: reported, not failed).
 3. Rules from Suricata's documented examples (quic.version, quic.cyu.string,
-   quic.sni, ja3.hash / ja4.hash on QUIC): exact alert counts per capture,
-   expected from the captures read with scapy (the long-header version of
-   each flow's first sender) and from nDPI's SNI/JA3/JA4 for the flows.
+   quic.sni, ja3.hash / ja4.hash on QUIC, the documented quic.cyu.hash):
+   exact alert counts per capture, expected from the captures read with
+   scapy (the long-header version of each flow's first sender; the CYU of
+   each gQUIC flow's CHLO tags) and from nDPI's SNI/JA3/JA4 for the flows.
 Skips (exit 77) without the binary or the corpus (../shared).
 """
 import collections
+import hashlib
 import ipaddress
 import os
 import re
@@ -47,6 +49,7 @@ alert quic any any -> any any (msg:"QUIC CYU STRING"; quic.cyu.string; content:"
 alert quic any any -> any any (msg:"QUIC SNI"; quic.sni; content:"localhost"; bsize:9; sid:9712004; rev:1;)
 alert quic any any -> any any (msg:"QUIC JA4"; ja4.hash; content:"_d55e91d5c3b2_cd318bf3b157"; endswith; sid:9712005; rev:1;)
 alert quic any any -> any any (msg:"QUIC JA3"; ja3.hash; content:"b3e43d74f4b790abca2f5fe7dd06e7cf"; sid:9712006; rev:1;)
+alert quic any any -> any any (msg:"QUIC CYU HASH (Suricata's example)"; quic.cyu.hash; content:"7b3ceb1adc974ad360cfa634e8d0a730"; sid:9712008; rev:1;)
 alert tls any any -> any any (msg:"TLS SNI is not QUIC's"; tls.sni; content:"localhost"; sid:9712007; rev:1;)
 """
 IETF = re.compile(r"^(V-1|Draft-(2[3-9]|3[0-2]))$")
@@ -96,6 +99,30 @@ def scapy_versions(path):
             elif p[0] & 0x09 == 0x09 and p[9:10] == b"Q":
                 ver[k] = p[9:13]
     return ver
+
+
+def scapy_cyu(path):
+    """{flow: CYU md5} of each Q043-Q046 flow's first CHLO (its tags read here with scapy)."""
+    from scapy.all import IP, IPv6, UDP, PcapReader  # noqa: E402
+    out, first = {}, {}
+    with PcapReader(path) as rd:
+        for pkt in rd:
+            if UDP not in pkt or not (IP in pkt or IPv6 in pkt):
+                continue
+            ip = pkt[IP] if IP in pkt else pkt[IPv6]
+            a = (str(ipaddress.ip_address(ip.src)), pkt[UDP].sport)
+            k = frozenset([a, (str(ipaddress.ip_address(ip.dst)), pkt[UDP].dport)])
+            first.setdefault(k, a)
+            p = bytes(pkt[UDP].payload)
+            v = p[1:5] if len(p) > 5 and p[0] & 0x80 else p[9:13]
+            i = p.find(b"CHLO")
+            if k in out or first[k] != a or v not in (b"Q043", b"Q044", b"Q045", b"Q046") or i < 0:
+                continue
+            n = int.from_bytes(p[i + 4:i + 6], "little")
+            tags = [p[i + 8 + 8 * t:i + 12 + 8 * t].rstrip(b"\0").decode() for t in range(n)]
+            ver = {b"Q043": "43", b"Q046": "46"}.get(v, "44")
+            out[k] = hashlib.md5(("%s,%s" % (ver, "-".join(tags))).encode()).hexdigest()
+    return out
 
 
 def main():
@@ -153,6 +180,7 @@ def main():
                          and IETF.match(f.get("QUIC ver", ""))),
             9712006: sum(1 for f in nd.values() if f.get("JA3C") == "b3e43d74f4b790abca2f5fe7dd06e7cf"),
             9712007: 0,
+            9712008: sum(1 for h in scapy_cyu(pcap).values() if h == "7b3ceb1adc974ad360cfa634e8d0a730"),
         }
         got = collections.Counter(a["alert"]["signature_id"] for a in alerts(events))
         for sid, n in sorted(want.items()):
