@@ -28,6 +28,7 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   m.scratch_size = 8 * m.cfg.header_limit + 3 * m.buf_size + 4096 + 4 * kMaxHeaders;  // 8th: http.start
   m.scratch.reset(new uint8_t[m.scratch_size]);
   decomp_init(m);
+  quic_init(m);
 }
 
 AppCtx::~AppCtx() = default;
@@ -319,7 +320,29 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
     if (!dns_message(c, s, d, n, false, false, sink)) c.ctr.parse_errors++;
     return;
   }
+  if (s->proto == AppProto::kQuic) {
+    quic_datagram(c, s, di, d, n, sink);
+    return;
+  }
+  if (s->proto == AppProto::kSip) {
+    if (!sip_message(c, s, di, d, n, sink)) c.ctr.parse_errors++;
+    return;
+  }
   if (s->proto != AppProto::kUnknown || dr.det == kRejected) return;
+  // QUIC by its long header (a known version, plausible connection IDs).
+  if (!hint && quic_candidate(d, n)) {
+    set_proto(c, s, AppProto::kQuic);
+    dr.det = s->dir[di ^ 1].det = kActive;
+    quic_datagram(c, s, di, d, n, sink);
+    return;
+  }
+  // SIP by its start line (a method and a SIP URI, or "SIP/2.0 <code>").
+  if (!hint && sip_candidate(d, n)) {
+    set_proto(c, s, AppProto::kSip);
+    dr.det = s->dir[di ^ 1].det = kActive;
+    if (!sip_message(c, s, di, d, n, sink)) c.ctr.parse_errors++;
+    return;
+  }
   // Content decides: strict validation off the DNS ports, lenient on them.
   // NetBIOS name service (port 137) uses the DNS wire format but is not DNS.
   bool nbns = sport == 137 || dport == 137;
@@ -333,7 +356,7 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
 bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, uint32_t n) {
   if (dns_port(sport, dport)) return true;
   if (sport == 137 || dport == 137) return false;
-  return dns_header_plausible(d, n, false);
+  return dns_header_plausible(d, n, false) || quic_candidate(d, n) || sip_candidate(d, n);
 }
 
 void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
@@ -344,6 +367,7 @@ void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
     if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, d, sink);
     if (d == 0 && s->proto == AppProto::kSmtp) smtp_finish(c, s, sink);
     if (d == 0 && s->proto == AppProto::kFtpData) ftp_data_finish(c, s, sink);
+    if (d == 0 && s->proto == AppProto::kQuic) quic_finish(c, s, sink);
     release(c, s, d);
     if (dr.det == kProbing && dr.probe_n) {
       // Fewer bytes than a decision needs, and nothing more will come.

@@ -72,6 +72,16 @@ struct AppMeta {
   bool file_truncated = false;    // more than the body limit: file.data has the first part
   bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
   char file_md5[33];              // of the whole file when it was kept whole, else ""
+  // quic: SNI, JA3, JA4 in the tls_* / ja3_* / ja4 fields above, the user
+  // agent (google_user_agent, or gQUIC's UAID) in http_user_agent, the CYU
+  // string in ja3s_string (a flow has one protocol: fields are shared to keep
+  // the session slot and the alert record small).
+  char quic_version[12];          // EVE: "1", "ff00001d", "Q046"
+  char quic_cyu_hash[33];
+  bool quic_client = false;       // the client's transaction: the hello's fields are its own
+  // sip: the latest start line; method, URI, version and status code in
+  // http_method, http_url, http_protocol, http_status (0: a request).
+  char sip_reason[64];
 };
 
 struct AppCounters {
@@ -87,6 +97,10 @@ struct AppCounters {
   // SMTP mail transactions and attachments, FTP commands, ftp-data flows found
   // through an expectation, expectations dropped because the table was full.
   uint64_t smtp_mails, smtp_attachments, ftp_commands, ftp_data_flows, ftp_expect_full;
+  // QUIC Initial packets decrypted, failing decryption (bad tag, short,
+  // malformed frames), ClientHellos (IETF) and CHLOs (gQUIC) read.
+  uint64_t quic_initials, quic_decrypt_errors, quic_hellos;
+  uint64_t sip_requests, sip_responses;  // SIP messages read (UDP)
 };
 
 class AppSink {

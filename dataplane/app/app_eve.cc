@@ -222,6 +222,54 @@ void format_app_json(const AppMeta& m, std::string& out) {
     case rules::AppProto::kFtp:
       ftp_json(m, out);
       break;
+    case rules::AppProto::kQuic: {  // Suricata's quic object (the client's hello fields on its tx)
+      out += "\"quic\":{";
+      Obj o{out};
+      o.str("version", m.quic_version);
+      if (m.quic_client) {
+        o.str("sni", m.tls_sni);
+        o.str("ua", m.http_user_agent);
+        if (m.quic_cyu_hash[0]) {
+          o.key("cyu");
+          out += "[{";
+          Obj y{out};
+          y.str("hash", m.quic_cyu_hash);
+          y.str("string", m.ja3s_string);
+          out += "}]";
+        }
+        if (m.ja3_hash[0]) {
+          o.key("ja3");
+          out += '{';
+          Obj j{out};
+          j.str("hash", m.ja3_hash);
+          j.str("string", m.ja3_string);
+          out += '}';
+        }
+        o.str("ja4", m.ja4);
+      }
+      out += '}';
+      break;
+    }
+    case rules::AppProto::kSip: {  // Suricata's sip object of one message
+      out += "\"sip\":{";
+      Obj o{out};
+      if (!m.http_status) {  // SIP fields in the http_* ones (see AppMeta)
+        o.str("method", m.http_method);
+        o.str("uri", m.http_url);
+        o.str("version", m.http_protocol);
+        std::string line = std::string(m.http_method) + " " + m.http_url + " " + m.http_protocol;
+        o.str("request_line", line.c_str());
+      } else {
+        o.str("version", m.http_protocol);
+        std::string code = std::to_string(m.http_status);
+        o.str("code", code.c_str());
+        o.str("reason", m.sip_reason);
+        std::string line = std::string(m.http_protocol) + " " + code + " " + m.sip_reason;
+        o.str("response_line", line.c_str());
+      }
+      out += '}';
+      break;
+    }
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";
       Obj o{out};

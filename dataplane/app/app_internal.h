@@ -112,6 +112,22 @@ struct FtpDir {
   uint64_t file_total;
 };
 
+// QUIC (app_quic.cc). The client's CRYPTO stream of its Initial packets is
+// gathered in the direction's pooled buffer up to kQuicCryptoMax bytes, as
+// up to kQuicRanges disjoint ranges (frames may come out of order).
+constexpr uint32_t kQuicRanges = 4;
+constexpr uint32_t kQuicCryptoMax = 16384;  // a ClientHello with PQ key shares is ~2 KiB
+struct QuicDir {
+  uint8_t done;          // the hello was handed on, or given up: versions only
+  uint8_t initials;      // Initial packets decrypted or tried (bounded)
+  uint8_t logged;        // this direction's transaction was emitted
+  uint8_t dcid_len;
+  uint8_t dcid[20];      // the client's first DCID: the Initial keys (RFC 9001 §5.2)
+  uint8_t nr;            // CRYPTO ranges held
+  uint16_t lo[kQuicRanges], hi[kQuicRanges];
+  uint32_t version;      // of the first long header seen in this direction
+};
+
 struct Dir {
   uint8_t det, probe_n, fb;  // fb: the storage in use is the fallback area
   uint8_t probe[kProbeSize];
@@ -122,6 +138,7 @@ struct Dir {
     TlsDir tls;
     SmtpDir smtp;
     FtpDir ftp;
+    QuicDir quic;
   } u;
 };
 
@@ -162,6 +179,11 @@ struct AppCtx::Impl {
     uint8_t cmd;           // 1 RETR, 2 STOR, 0 other/unknown yet
     char name[96];         // file name of the RETR/STOR argument
   };
+  // QUIC Initial decryption (app_quic.cc): one cipher context per worker,
+  // reused, and the plaintext area of one datagram.
+  struct QuicCrypto;
+  struct QuicCryptoFree { void operator()(QuicCrypto* q) const; };
+  std::unique_ptr<QuicCrypto, QuicCryptoFree> quic;
   static constexpr uint32_t kExpect = 64;
   Expect expect[kExpect] = {};
   uint32_t expect_n = 0;
@@ -225,7 +247,44 @@ void tls_flush(AppCtx& c, AppState* s, int d, AppSink& sink);
 // extensions block content (already validated); 36 characters + NUL, or ""
 // when out of scratch.
 void ja4_string(AppCtx::Impl& m, uint16_t ver, const uint8_t* cs, uint32_t cs_len, const uint8_t* ext,
-                uint32_t ext_n, char out[37]);
+                uint32_t ext_n, char out[37], char kind = 't');
+
+// A parsed ClientHello (app_tls.cc), shared by TLS and QUIC.
+struct HelloView {
+  uint16_t ver = 0;
+  const uint8_t* sni = nullptr;
+  uint32_t sni_len = 0;
+  const char* ja3 = nullptr;  // JA3 string in scratch
+  uint32_t ja3_len = 0;
+  const uint8_t* ua = nullptr;  // QUIC google_user_agent transport parameter
+  uint32_t ua_len = 0;
+};
+// ClientHello body (after the handshake header) -> h and meta.tls_sni,
+// ja3_hash/ja3_string, ja4 (prefix `kind`). False when malformed.
+bool client_hello_fields(AppCtx::Impl& m, AppMeta& meta, const uint8_t* b, uint32_t n, char kind, HelloView& h);
+
+// QUIC (app_quic.cc).
+bool quic_candidate(const uint8_t* p, uint32_t n);  // a plausible first QUIC datagram
+void quic_datagram(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+void quic_finish(AppCtx& c, AppState* s, AppSink& sink);
+void quic_transport_params(const uint8_t* p, uint32_t n, HelloView& h);
+// SIP over UDP (app_sip.cc): one message per datagram.
+bool sip_candidate(const uint8_t* p, uint32_t n);
+bool sip_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+// Initial packet protection (app_quic_crypto.cc).
+constexpr uint32_t kQuicWork = 65536;  // the per-worker plaintext area
+void quic_init(AppCtx::Impl& m);
+bool quic_decryptable(uint32_t version);  // v1, drafts 23-32
+uint8_t* quic_work(AppCtx::Impl& m);
+void quic_hmac(const uint8_t* key, uint32_t kn, const uint8_t* msg, uint32_t mn, uint8_t out[32]);
+void quic_expand_label(const uint8_t secret[32], const char* label, uint32_t len, uint8_t* out);
+bool quic_client_keys(uint32_t version, const uint8_t* dcid, uint32_t dcid_len, uint8_t key[16], uint8_t iv[12],
+                      uint8_t hp[16]);
+// Opens the long-header packet pkt[0, n) whose packet number starts at
+// pn_off into w (kQuicWork bytes): returns the plaintext's offset in w and
+// its length in *len, or -1 (unknown version, too short, bad tag).
+int32_t quic_open(AppCtx::Impl& m, uint32_t version, const uint8_t* dcid, uint32_t dcid_len, const uint8_t* pkt,
+                  uint32_t n, uint32_t pn_off, uint8_t* w, uint32_t* len);
 
 // SMTP (app_smtp.cc).
 void smtp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);

@@ -1,4 +1,4 @@
-// JA4 of a ClientHello (FoxIO's JA4 spec, TLS over TCP):
+// JA4 of a ClientHello (FoxIO's JA4 spec; 't' for TLS over TCP, 'q' for QUIC):
 //   t<version><d|i><ciphers><extensions><alpn>_<sha256(sorted ciphers)[:12]>_
 //   <sha256(sorted extensions without SNI and ALPN "_" signature algorithms)[:12]>
 // GREASE values are ignored everywhere; counts are capped at 99; version is
@@ -67,7 +67,7 @@ bool hash12(AppCtx::Impl& m, const uint16_t* a, uint32_t na, const uint16_t* b, 
 }  // namespace
 
 void ja4_string(AppCtx::Impl& m, uint16_t ver, const uint8_t* cs, uint32_t cs_len, const uint8_t* ext,
-                uint32_t ext_n, char out[37]) {
+                uint32_t ext_n, char out[37], char kind) {
   uint16_t* ciphers = reinterpret_cast<uint16_t*>(m.alloc(cs_len + 2));
   uint16_t* exts = reinterpret_cast<uint16_t*>(m.alloc(ext_n / 2 + 2));
   uint16_t* sigs = reinterpret_cast<uint16_t*>(m.alloc(ext_n + 2));
@@ -116,7 +116,7 @@ void ja4_string(AppCtx::Impl& m, uint16_t ver, const uint8_t* cs, uint32_t cs_le
   const char* vc = version_code(best ? best : ver);
   const uint32_t shown_c = std::min<uint32_t>(nc, 99), shown_e = std::min<uint32_t>(ne, 99);
   char* o = out;
-  *o++ = 't', *o++ = vc[0], *o++ = vc[1], *o++ = sni ? 'd' : 'i';
+  *o++ = kind, *o++ = vc[0], *o++ = vc[1], *o++ = sni ? 'd' : 'i';
   *o++ = char('0' + shown_c / 10), *o++ = char('0' + shown_c % 10);
   *o++ = char('0' + shown_e / 10), *o++ = char('0' + shown_e % 10);
   *o++ = alpn[0], *o++ = alpn[1], *o++ = '_';

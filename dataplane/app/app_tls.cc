@@ -142,8 +142,10 @@ bool hello_start(AppCtx::Impl& m, Rd& r, uint32_t n, uint16_t& ver, Out& j) {
   return true;
 }
 
-bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
-  AppCtx::Impl& m = *c.impl;
+}  // namespace
+
+// Parses a ClientHello body; false when malformed.
+bool client_hello_fields(AppCtx::Impl& m, AppMeta& meta, const uint8_t* b, uint32_t n, char kind, HelloView& h) {
   Rd r{b, n};
   uint16_t ver;
   Out j{};
@@ -185,6 +187,8 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
     } else if (type == 11 && len >= 1) {
       uint32_t l = d[0];
       if (l <= len - 1) pf = d + 1, pf_len = l;
+    } else if (type == 57) {  // quic_transport_parameters
+      quic_transport_params(d, len, h);
     }
   });
   if (!ok) return false;
@@ -195,30 +199,44 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
     if (k) j.ch('-');
     j.num(pf[k]);
   }
-  AppMeta& meta = s->meta;
-  meta.proto = AppProto::kTls;
   const uint32_t ext_n = ext_at + 2 <= n ? rd16(b + ext_at) : 0;  // validated by extensions()
-  ja4_string(m, ver, cs, cs_len, b + ext_at + 2, ext_n, meta.ja4);
+  ja4_string(m, ver, cs, cs_len, b + ext_at + 2, ext_n, meta.ja4, kind);
   md5_hex(j.p, j.n, meta.ja3_hash);
   copy_str(meta.ja3_string, j.p, j.n);
   meta.tls_sni[0] = 0;
+  if (sni) copy_str(meta.tls_sni, sni, sni_len);
+  h.ver = ver;
+  h.sni = sni;
+  h.sni_len = sni_len;
+  h.ja3 = j.p;
+  h.ja3_len = j.n;
+  return true;
+}
+
+namespace {
+
+bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
+  AppCtx::Impl& m = *c.impl;
+  AppMeta& meta = s->meta;
+  HelloView h;
+  if (!client_hello_fields(m, meta, b, n, 't', h)) return false;
+  meta.proto = AppProto::kTls;
   BufferSet bs;
   uint8_t dot[258];  // "." + SNI for dotprefix (SNI host names are at most 255 bytes)
-  if (sni) {
-    copy_str(meta.tls_sni, sni, sni_len);
-    bs.set(rules::kTlsSni, sni, sni_len);
-    if (sni_len < sizeof dot) {
+  if (h.sni) {
+    bs.set(rules::kTlsSni, h.sni, h.sni_len);
+    if (h.sni_len < sizeof dot) {
       dot[0] = '.';
-      std::memcpy(dot + 1, sni, sni_len);
-      bs.set(rules::kTlsSniDot, dot, sni_len + 1);
+      std::memcpy(dot + 1, h.sni, h.sni_len);
+      bs.set(rules::kTlsSniDot, dot, h.sni_len + 1);
     }
   }
   if (!meta.tls_version[0]) copy_str(meta.tls_version, "UNDETERMINED", 12);
   bs.set(rules::kJa3Hash, reinterpret_cast<const uint8_t*>(meta.ja3_hash), 32);
-  bs.set(rules::kJa3String, reinterpret_cast<const uint8_t*>(j.p), j.n);
+  bs.set(rules::kJa3String, reinterpret_cast<const uint8_t*>(h.ja3), h.ja3_len);
   if (meta.ja4[0]) bs.set(rules::kJa4Hash, reinterpret_cast<const uint8_t*>(meta.ja4), 36);
   if (uint8_t* v = m.alloc(2)) {  // tls.version to the server: the hello's version
-    v[0] = uint8_t(ver >> 8), v[1] = uint8_t(ver);
+    v[0] = uint8_t(h.ver >> 8), v[1] = uint8_t(h.ver);
     bs.set(rules::kTlsVersionNum, v, 2);
   }
   c.ctr.tls_client_hellos++;

@@ -161,7 +161,9 @@ struct Cursor final : AlertSink, AppSink {
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
     // Files (SMTP attachments, ftp-data): a `fileinfo` event (format_app_event).
-    if (app_events && (meta.file_tx || ((!to_server || meta.proto == rules::AppProto::kDns) &&
+    // QUIC: each direction's one transaction (the client's carries the hello).
+    if (app_events && (meta.file_tx || ((!to_server || meta.proto == rules::AppProto::kDns ||
+                                         meta.proto == rules::AppProto::kQuic || meta.proto == rules::AppProto::kSip) &&
                                         meta.proto != rules::AppProto::kFtpData)))
       log_tx(to_server, meta);
     if (!rs || passed()) return;
@@ -227,7 +229,8 @@ struct Cursor final : AlertSink, AppSink {
     auto ap = rules::AppProto(f.app_proto);
     a->has_app = app && (ap == rules::AppProto::kHttp || ap == rules::AppProto::kDns ||
                          ap == rules::AppProto::kTls || ap == rules::AppProto::kSmtp ||
-                         ap == rules::AppProto::kFtp || ap == rules::AppProto::kFtpData);
+                         ap == rules::AppProto::kFtp || ap == rules::AppProto::kFtpData ||
+                         ap == rules::AppProto::kQuic || ap == rules::AppProto::kSip);
     if (a->has_app) a->app = app_meta(app);
     if (want_payload && cur_n) {  // off by default: up to ~2.5 KB copied per alert
       a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->payload));

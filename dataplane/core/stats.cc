@@ -102,10 +102,14 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty,
                  a.tls_certificates, a.tls_cert_truncated, a.tls_cert_errors);
   fmt::format_to(o, ",\"mail_ftp\":{{\"smtp_flows\":{},\"ftp_flows\":{},\"ftp_data_flows\":{},\"smb_flows\":{},"
-                    "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{}}}}}",
+                    "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{}}}",
                  a.detected[int(rules::AppProto::kSmtp)], a.detected[int(rules::AppProto::kFtp)],
                  a.detected[int(rules::AppProto::kFtpData)], a.detected[int(rules::AppProto::kSmb)], a.smtp_mails,
                  a.smtp_attachments, a.ftp_commands, a.ftp_expect_full);
+  fmt::format_to(o, ",\"quic\":{{\"flows\":{},\"initials_decrypted\":{},\"decrypt_errors\":{},\"hellos\":{}}}"
+                    ",\"sip\":{{\"flows\":{},\"requests\":{},\"responses\":{}}}}}",
+                 a.detected[int(rules::AppProto::kQuic)], a.quic_initials, a.quic_decrypt_errors, a.quic_hellos,
+                 a.detected[int(rules::AppProto::kSip)], a.sip_requests, a.sip_responses);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -175,6 +179,13 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
                t.app.detected[int(rules::AppProto::kSmtp)], t.app.detected[int(rules::AppProto::kFtp)],
                t.app.detected[int(rules::AppProto::kFtpData)], t.app.detected[int(rules::AppProto::kSmb)],
                t.app.smtp_mails, t.app.smtp_attachments, t.app.ftp_commands);
+  if (t.app.detected[int(rules::AppProto::kQuic)])
+    fmt::print(f, "  app: quic {} flows; {} Initial packets decrypted, {} not (bad tag, unknown frame), {} hellos\n",
+               t.app.detected[int(rules::AppProto::kQuic)], t.app.quic_initials, t.app.quic_decrypt_errors,
+               t.app.quic_hellos);
+  if (t.app.detected[int(rules::AppProto::kSip)])
+    fmt::print(f, "  app: sip {} flows; {} requests, {} responses\n", t.app.detected[int(rules::AppProto::kSip)],
+               t.app.sip_requests, t.app.sip_responses);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);

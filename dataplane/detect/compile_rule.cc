@@ -55,6 +55,8 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kFtp: return rules::AppProto::kFtp;
     case rules::Proto::kFtpData: return rules::AppProto::kFtpData;
     case rules::Proto::kSmb: return rules::AppProto::kSmb;
+    case rules::Proto::kQuic: return rules::AppProto::kQuic;
+    case rules::Proto::kSip: return rules::AppProto::kSip;
     default: return rules::AppProto::kUnknown;
   }
 }

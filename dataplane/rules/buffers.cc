@@ -62,9 +62,14 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
   return true;
 }
 
-// 0: payload, 1: http, 2: dns, 3: tls, 4: smtp, 5: ftp.
+// 0: payload, 1: http, 2: dns, 3: tls, 4: smtp, 5: ftp, 6: quic; 7: JA3/JA4
+// of a ClientHello (TLS or QUIC, as in Suricata); 8: sip.
+constexpr int kFamJa = 7;
 int family(Buf b) {
   if (b == kPayload || is_header_buf(b)) return 0;  // header buffers go with any protocol's packets
+  if (b >= kQuicVersion && b <= kQuicCyuString) return 6;
+  if (b >= kSipMethod && b <= kSipProtocol) return 8;
+  if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
   if (b == kFtpCommand || b == kFtpCommandData) return 5;
   if (b == kDnsQuery || b == kDnsQueryDot) return 2;
@@ -114,6 +119,7 @@ bool opt_buffer(Ctx& c, std::string_view name, bool& handled) {
 bool check_buffers(Ctx& c) {
   if (!close_sticky(c)) return false;
   int fam = 0;
+  bool ja = false;
   for (const MatchItem& it : c.r.items) {
     if (it.kind == MatchItem::Kind::kContent && (it.buf == kHttpHost || it.buf == kHttpHostDot)) {
       for (char ch : it.content.bytes)
@@ -122,7 +128,8 @@ bool check_buffers(Ctx& c) {
                                 it.content.bytes + "\"");
     }
     const int f = family(it.buf);
-    if (f == 0) continue;
+    ja |= f == kFamJa;
+    if (f == 0 || f == kFamJa) continue;
     if (fam != 0 && f != fam)
       return fail(c.st, std::string("rule mixes buffers of different protocols (") + buf_name(it.buf) + ")");
     fam = f;
@@ -134,10 +141,15 @@ bool check_buffers(Ctx& c) {
         ((it.buf == kIcmpv4Hdr || it.buf == kIcmpv6Hdr) && p != Proto::kIp && p != Proto::kIcmp))
       return fail(c.st, std::string(buf_name(it.buf)) + " in a rule whose protocol has no such header");
   }
-  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp"};
+  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic", "", "sip"};
   const Proto p = c.r.hdr.proto;
   const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
-               : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : 0;
+               : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : p == Proto::kQuic ? 6 : p == Proto::kSip ? 8 : 0;
+  if (ja) {  // ja3.* / ja4.hash: a TLS buffer unless the rule is QUIC's
+    if (fam == 0) fam = pf == 6 ? 6 : 3;
+    else if (fam != 3 && fam != 6)
+      return fail(c.st, std::string("rule mixes buffers of different protocols (ja3/ja4 with ") + kFam[fam] + ")");
+  }
   // file.data (family http by default) is also SMTP attachments and ftp-data.
   if (fam == 1 && (p == Proto::kSmtp || p == Proto::kFtpData || p == Proto::kSmb)) {
     bool only_file = true;
@@ -148,7 +160,7 @@ bool check_buffers(Ctx& c) {
   if (fam != 0) {
     if (pf != 0 && pf != fam)
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + kFam[pf] + " rule");
-    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2))
+    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2 && fam != 6 && fam != 8))
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + (p == Proto::kIcmp ? "icmp" : "udp") + " rule");
   }
   return true;

@@ -216,6 +216,8 @@ bool opt_app_proto(Ctx& c, std::string_view v) {
   else if (v == "ftp") p = AppProto::kFtp;
   else if (v == "ftp-data") p = AppProto::kFtpData;
   else if (v == "smb") p = AppProto::kSmb;
+  else if (v == "quic") p = AppProto::kQuic;
+  else if (v == "sip") p = AppProto::kSip;
   else if (v == "failed") p = AppProto::kFailed;
   else if (v == "unknown") p = AppProto::kUnknown;
   else return unsup(c.st, "unsupported: app-layer-protocol " + std::string(v));

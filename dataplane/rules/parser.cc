@@ -77,8 +77,8 @@ bool parse_action(std::string_view a, Action& out, Status& st) {
 // Protocols Suricata knows but we do not inspect: a rule using them is skipped.
 constexpr const char* kOtherProtos[] = {
     "http2", "ssh", "dcerpc", "krb5", "nfs",
-    "dhcp", "snmp", "sip", "rdp", "mqtt", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
-    "rfb", "imap", "pop3", "telnet", "irc", "quic", "bittorrent-dht", "pgsql", "websocket", "ldap",
+    "dhcp", "snmp", "rdp", "mqtt", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
+    "rfb", "imap", "pop3", "telnet", "irc", "bittorrent-dht", "pgsql", "websocket", "ldap",
     "sctp", "pkthdr", "ipv4", "ipv6", "ip4", "ip6", "dnp3", "nntp", "msn", "ssl", "jabber", "doh2"};
 
 bool parse_proto(std::string_view p, Header& h, Status& st) {
@@ -95,6 +95,8 @@ bool parse_proto(std::string_view p, Header& h, Status& st) {
   else if (p == "ftp") h.proto = Proto::kFtp;
   else if (p == "ftp-data") h.proto = Proto::kFtpData;
   else if (p == "smb") h.proto = Proto::kSmb;
+  else if (p == "quic") h.proto = Proto::kQuic;
+  else if (p == "sip") h.proto = Proto::kSip;
   else {
     for (const char* o : kOtherProtos)
       if (p == o) return unsup(st, "unsupported protocol: " + std::string(p));

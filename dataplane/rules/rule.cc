@@ -15,6 +15,8 @@ const char* app_proto_name(AppProto p) {
     case AppProto::kFtp: return "ftp";
     case AppProto::kFtpData: return "ftp-data";
     case AppProto::kSmb: return "smb";
+    case AppProto::kQuic: return "quic";
+    case AppProto::kSip: return "sip";
     case AppProto::kUnknown: break;
   }
   return "unknown";

@@ -16,12 +16,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb };
-constexpr int kAppProtoCount = 9;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip };
+constexpr int kAppProtoCount = 11;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -87,7 +87,19 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kTcpHdr, "tcp.hdr")                                                \
   X(kUdpHdr, "udp.hdr")                                                \
   X(kIcmpv4Hdr, "icmpv4.hdr")                                          \
-  X(kIcmpv6Hdr, "icmpv6.hdr")
+  X(kIcmpv6Hdr, "icmpv6.hdr")                                          \
+  X(kQuicVersion, "quic.version")  /* the long header's 4 version bytes */ \
+  X(kQuicSni, "quic.sni")                                              \
+  X(kQuicUa, "quic.ua")                                                \
+  X(kQuicCyuHash, "quic.cyu.hash")                                     \
+  X(kQuicCyuString, "quic.cyu.string")                                 \
+  X(kSipMethod, "sip.method")                                          \
+  X(kSipUri, "sip.uri")                                                \
+  X(kSipRequestLine, "sip.request_line")                               \
+  X(kSipStatCode, "sip.stat_code")                                     \
+  X(kSipStatMsg, "sip.stat_msg")                                       \
+  X(kSipResponseLine, "sip.response_line")                             \
+  X(kSipProtocol, "sip.protocol")
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,

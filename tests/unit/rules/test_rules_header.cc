@@ -25,7 +25,8 @@ TEST(RulesHeader, ActionsAndProtocols) {
   const std::pair<const char*, Proto> protos[] = {
       {"tcp", Proto::kTcp}, {"udp", Proto::kUdp}, {"icmp", Proto::kIcmp}, {"ip", Proto::kIp},
       {"http", Proto::kHttp}, {"http1", Proto::kHttp}, {"dns", Proto::kDns}, {"tls", Proto::kTls},
-      {"smtp", Proto::kSmtp}, {"ftp", Proto::kFtp}, {"ftp-data", Proto::kFtpData}, {"smb", Proto::kSmb}};
+      {"smtp", Proto::kSmtp}, {"ftp", Proto::kFtp}, {"ftp-data", Proto::kFtpData}, {"smb", Proto::kSmb},
+      {"quic", Proto::kQuic}, {"sip", Proto::kSip}};
   for (auto [name, p] : protos) {
     Parsed r = hdr(std::string("alert ") + name + " any any -> any any");
     EXPECT_PARSE_OK(r);
@@ -243,4 +244,31 @@ TEST(RulesHeader, MailAndFtpBuffers) {
     EXPECT_EQ(std::string(app_proto_name(r.rule.app_proto)), p);
   }
   EXPECT_PARSE_OK(opts("flags:S;", "smtp"));
+}
+
+// QUIC and SIP buffers (Suricata's quic.* and sip.* keywords); ja3/ja4 of a
+// QUIC ClientHello in quic rules, as Suricata; app-layer-protocol names.
+TEST(RulesHeader, QuicAndSipBuffers) {
+  EXPECT_PARSE_OK(opts("quic.version; content:\"Q046\";", "quic"));
+  EXPECT_PARSE_OK(opts("quic.cyu.hash; content:\"7b3ceb1adc974ad360cfa634e8d0a730\";", "quic"));
+  EXPECT_PARSE_OK(opts("quic.cyu.string; content:\"46,PAD-SNI-VER\";", "quic"));
+  EXPECT_PARSE_OK(opts("quic.sni; content:\"example.com\"; quic.ua; content:\"Chrome\";", "quic"));
+  EXPECT_PARSE_OK(opts("quic.sni; content:\"a\"; ja3.hash; content:\"b\"; ja4.hash; content:\"q13\";", "quic"));
+  EXPECT_PARSE_OK(opts("ja4.hash; content:\"q13\";", "quic"));
+  EXPECT_PARSE_OK(opts("ja3.hash; content:\"x\"; tls.sni; content:\"y\";", "tls"));
+  EXPECT_PARSE_OK(opts("quic.sni; content:\"x\";", "udp"));
+  EXPECT_SYNTAX_ERROR(opts("tls.sni; content:\"x\";", "quic"), "tls buffer in a quic rule");
+  EXPECT_SYNTAX_ERROR(opts("quic.sni; content:\"x\"; tls.sni; content:\"y\";", "ip"), "mixes buffers");
+  EXPECT_SYNTAX_ERROR(opts("quic.sni; content:\"x\";", "tls"), "quic buffer in a tls rule");
+  EXPECT_PARSE_OK(opts("sip.method; content:\"INVITE\"; sip.uri; content:\"sip:\";", "sip"));
+  EXPECT_PARSE_OK(opts("sip.request_line; content:\"REGISTER\"; sip.protocol; content:\"SIP/2.0\";", "sip"));
+  EXPECT_PARSE_OK(opts("sip.stat_code; content:\"100\"; sip.stat_msg; content:\"Trying\";", "sip"));
+  EXPECT_PARSE_OK(opts("sip.response_line; content:\"SIP/2.0 100\";", "udp"));
+  EXPECT_SYNTAX_ERROR(opts("sip.method; content:\"x\";", "quic"), "sip buffer in a quic rule");
+  EXPECT_UNSUPPORTED(opts("sip.from; content:\"x\";", "sip"), "unsupported keyword: sip.from");
+  for (const char* p : {"quic", "sip"}) {
+    Parsed r = opts(std::string("app-layer-protocol:") + p + ";");
+    EXPECT_PARSE_OK(r);
+    EXPECT_EQ(std::string(app_proto_name(r.rule.app_proto)), p);
+  }
 }
