@@ -2,14 +2,16 @@
 // Cortex (ctrlplane/cortex/) with the shipped rules and tables, on one core.
 //
 //   spectre-bench-cortex [--detections N] [--attackers A] [--victims V] [--flows-pct P]
-//                        [--seed S] [--json FILE]
+//                        [--seed S] [--json FILE] [--eve FILE]
 //
 // The stream is synthetic and built before timing: A attackers, each against
 // random victims, each detection a random step of a kill chain (discovery,
 // credential access, command and control, exfiltration) or unrelated noise
 // (policy classtypes that stay unmapped), signatures with ET metadata, ML and
 // behaviour alerts; P% flow records when the rules use flows. Time advances
-// 1 ms per detection. The JSON report goes to stdout (and --json FILE).
+// 1 ms per detection. The JSON report goes to stdout (and --json FILE);
+// --eve FILE writes the throughput pass's incident records (to check that a
+// change keeps the output byte for byte).
 //
 // Latency: a second pass over the same stream with a fresh Cortex times each
 // ingest (detection in -> correlation and incident state updated, records
@@ -37,7 +39,7 @@ namespace {
 
 struct Opts {
   uint64_t detections = 2000000, attackers = 2000, victims = 20000, flows_pct = 20, seed = 1;
-  std::string json;
+  std::string json, eve;
 };
 
 bool parse(int argc, char** argv, Opts& o) {
@@ -53,9 +55,9 @@ bool parse(int argc, char** argv, Opts& o) {
         : a == "--victims" ? !num(o.victims) : a == "--flows-pct" ? !num(o.flows_pct)
         : a == "--seed" ? !num(o.seed) : false)
       return false;
-    if (a == "--json") {
+    if (a == "--json" || a == "--eve") {
       if (i + 1 >= argc) return false;
-      o.json = argv[++i];
+      (a == "--json" ? o.json : o.eve) = argv[++i];
     } else if (a != "--detections" && a != "--attackers" && a != "--victims" && a != "--flows-pct" && a != "--seed") {
       return false;
     }
@@ -144,7 +146,7 @@ int main(int argc, char** argv) {
   Opts o;
   if (!parse(argc, argv, o)) {
     fmt::print(stderr, "usage: spectre-bench-cortex [--detections N] [--attackers A] [--victims V] [--flows-pct P] "
-                       "[--seed S] [--json FILE]\n");
+                       "[--seed S] [--json FILE] [--eve FILE]\n");
     return 2;
   }
   Config c;
@@ -155,7 +157,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   uint64_t records = 0, bytes = 0;
-  cx->set_sink([&](std::string_view l) { records++, bytes += l.size(); });
+  FILE* eve = o.eve.empty() ? nullptr : fopen(o.eve.c_str(), "w");
+  if (!o.eve.empty() && !eve) {
+    fmt::print(stderr, "spectre-bench-cortex: cannot write {}\n", o.eve);
+    return 1;
+  }
+  cx->set_sink([&](std::string_view l) {
+    records++, bytes += l.size();
+    if (eve) fmt::print(eve, "{}\n", l);
+  });
   std::vector<Detection> v = stream(o);
   // Wall and this thread's CPU time: on a shared machine the CPU figure is the one to compare.
   auto cpu = [] {
@@ -169,6 +179,7 @@ int main(int argc, char** argv) {
   cx->finish();
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double cs = cpu() - c0;
+  if (eve) fclose(eve);
   std::vector<uint64_t> lat = latencies(v);
   const auto& cc = cx->correlator().ctr;
   const auto& ic = cx->incidents().ctr;
