@@ -22,7 +22,7 @@ constexpr uint64_t kT0 = 1704110400ull * 1000000000ull + 123456000ull;
 
 std::unique_ptr<AlertRecord> record(const char* src, const char* dst) {
   auto a = std::make_unique<AlertRecord>();
-  std::memset(a.get(), 0, sizeof(AlertRecord));
+  std::memset(static_cast<void*>(a.get()), 0, sizeof(AlertRecord));  // char arrays too
   a->kind = AlertRecord::kAlert;
   a->ts_ns = kT0;
   a->flow_id = 77;
@@ -87,10 +87,25 @@ TEST(CortexEveParity, SignatureWithMetadataAndAppFields) {
   auto a = record("203.0.113.9", "10.0.0.5");
   std::strcpy(a->metadata, R"({"mitre_tactic_id":["TA0001"],"mitre_technique_id":["T1190"]})");
   a->has_app = true;
+  a->app.proto = rules::AppProto::kHttp;
   std::strcpy(a->app.http_hostname, "shop.example");
   same(*a);
   a->severity = 3;  // the other signature confidence
   same(*a);
+  a->app = AppMeta{};
+  a->app.proto = rules::AppProto::kTls;
+  std::strcpy(a->app.tls_sni, "c2.example");
+  std::strcpy(a->app.ja3_hash, "e7d705a3286e19ea42f587b344ee6865");
+  same(*a);
+  a->app = AppMeta{};
+  a->app.proto = rules::AppProto::kDns;
+  std::strcpy(a->app.dns_rrname, "bad.example");
+  same(*a);
+  cortex::Detection d;  // the comparisons above are not of empty fields
+  std::string te, ta;
+  to_detection(*a, d, te, ta);
+  EXPECT_EQ(d.dns, "bad.example");
+  EXPECT_EQ(d.technique_id, "T1190");
 }
 
 TEST(CortexEveParity, MlClassAndAnomaly) {
