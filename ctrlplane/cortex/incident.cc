@@ -40,9 +40,7 @@ Incidents::Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim
 Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
   auto& m = by == IncidentBy::kAttacker ? by_attacker_ : by == IncidentBy::kVictim ? by_victim_ : by_pair_;
   auto it = m.find(by == IncidentBy::kAttacker ? a : by == IncidentBy::kVictim ? v : pair_val(a, v));
-  if (it == m.end()) return nullptr;
-  auto inc = open_.find(it->second);
-  return inc == open_.end() ? nullptr : &inc->second;
+  return it == m.end() ? nullptr : it->second;  // entries go when their incident closes
 }
 
 void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe) {
@@ -157,7 +155,7 @@ void Incidents::on_match(const Match& m) {
     if (campaign_of_victim_.size() < (1u << 20)) campaign_of_victim_.emplace(trig.victim, inc->campaign);
     auto& idx = c.incident == IncidentBy::kAttacker ? by_attacker_ : c.incident == IncidentBy::kVictim ? by_victim_ : by_pair_;
     idx[c.incident == IncidentBy::kAttacker ? trig.attacker : c.incident == IncidentBy::kVictim
-                                                                   ? trig.victim : pair_val(trig.attacker, trig.victim)] = id;
+                                                                   ? trig.victim : pair_val(trig.attacker, trig.victim)] = inc;
     ctr.opened++;
   }
   for (uint8_t k = 0; k < m.nmembers; k++) {
@@ -219,7 +217,7 @@ void Incidents::close(uint64_t id, const char* reason) {
   auto& idx = inc.by == IncidentBy::kAttacker ? by_attacker_ : inc.by == IncidentBy::kVictim ? by_victim_ : by_pair_;
   auto e = idx.find(inc.by == IncidentBy::kAttacker ? inc.attacker : inc.by == IncidentBy::kVictim
                                                                        ? inc.victim : pair_val(inc.attacker, inc.victim));
-  if (e != idx.end() && e->second == id) idx.erase(e);
+  if (e != idx.end() && e->second == &inc) idx.erase(e);
   open_.erase(it);
 }
 
@@ -232,7 +230,7 @@ template <typename T> size_t vec_heap(const std::vector<T>& v) { return v.capaci
 }  // namespace
 
 size_t Incidents::footprint(const Incident& inc) {
-  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, uint64_t>>();
+  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, Incident*>>();
   n += vec_heap(inc.members) + vec_heap(inc.tactics) + vec_heap(inc.techniques) + vec_heap(inc.sids) +
        vec_heap(inc.rules) + vec_heap(inc.attackers) + vec_heap(inc.victims) + vec_heap(inc.intel) +
        vec_heap(inc.assets) + vec_heap(inc.actions) + vec_heap(inc.ml_classes) + vec_heap(inc.behaviours);
@@ -246,7 +244,7 @@ size_t Incidents::footprint(const Incident& inc) {
 // Vectors at their bound (growth by doubling may reserve up to 2x; not counted),
 // intel and action strings at 64 bytes.
 size_t Incidents::bytes_bound() const {
-  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, uint64_t>>();
+  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, Incident*>>();
   n += lim_.max_members * sizeof(Member);
   n += lim_.max_list * (sizeof(std::pair<uint8_t, uint64_t>) + sizeof(std::pair<uint16_t, uint64_t>) +
                         sizeof(std::pair<uint32_t, uint32_t>) + 2 * sizeof(Val) + sizeof(AssetFact));

@@ -145,7 +145,8 @@ class Incidents {
   Emit emit_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Incident> open_;
-  std::unordered_map<Val, uint64_t, ValHash> by_attacker_, by_victim_, by_pair_;
+  // Entity -> its open incident (node-based open_: pointers stay valid; one lookup, not two).
+  std::unordered_map<Val, Incident*, ValHash> by_attacker_, by_victim_, by_pair_;
   std::unordered_map<Val, uint64_t, ValHash> campaign_of_attacker_, campaign_of_victim_;
   uint64_t last_sweep_ = 0, next_idle_ = 0;  // next_idle_: no open incident is idle at or before it
 };
