@@ -2,21 +2,25 @@
 // Cortex (ctrlplane/cortex/) with the shipped rules and tables, on one core.
 //
 //   spectre-bench-cortex [--detections N] [--attackers A] [--victims V] [--flows-pct P]
-//                        [--seed S] [--json FILE]
+//                        [--seed S] [--json FILE] [--eve FILE]
 //
 // The stream is synthetic and built before timing: A attackers, each against
 // random victims, each detection a random step of a kill chain (discovery,
 // credential access, command and control, exfiltration) or unrelated noise
 // (policy classtypes that stay unmapped), signatures with ET metadata, ML and
 // behaviour alerts; P% flow records when the rules use flows. Time advances
-// 1 ms per detection. The JSON report goes to stdout (and --json FILE).
+// 1 ms per detection. The JSON report goes to stdout (and --json FILE);
+// --eve FILE writes the throughput pass's incident records (to check that a
+// change keeps the output byte for byte).
 //
 // Latency: a second pass over the same stream with a fresh Cortex times each
 // ingest (detection in -> correlation and incident state updated, records
 // handed to the sink) with the steady clock; p50/p99/p999/max in ns (the
 // clock reads add ~20-40 ns each; the throughput pass has none). Memory:
-// the fixed sizes per correlation group, open incident and risk-tracked
-// entity, and the process's peak RSS.
+// the fixed sizes per correlation group and risk-tracked entity, the bytes
+// held by each incident open at the end of the stream (mean, max) and their
+// bound, the process's peak RSS over the throughput pass (stream included)
+// and that peak less the RSS before Cortex was made (cortex_rss_kb).
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -37,7 +41,7 @@ namespace {
 
 struct Opts {
   uint64_t detections = 2000000, attackers = 2000, victims = 20000, flows_pct = 20, seed = 1;
-  std::string json;
+  std::string json, eve;
 };
 
 bool parse(int argc, char** argv, Opts& o) {
@@ -53,9 +57,9 @@ bool parse(int argc, char** argv, Opts& o) {
         : a == "--victims" ? !num(o.victims) : a == "--flows-pct" ? !num(o.flows_pct)
         : a == "--seed" ? !num(o.seed) : false)
       return false;
-    if (a == "--json") {
+    if (a == "--json" || a == "--eve") {
       if (i + 1 >= argc) return false;
-      o.json = argv[++i];
+      (a == "--json" ? o.json : o.eve) = argv[++i];
     } else if (a != "--detections" && a != "--attackers" && a != "--victims" && a != "--flows-pct" && a != "--seed") {
       return false;
     }
@@ -130,11 +134,12 @@ std::vector<uint64_t> latencies(std::vector<Detection>& v) {
   return {q(0.5), q(0.99), q(0.999), ns.back()};
 }
 
-uint64_t peak_rss_kb() {
+// VmHWM (peak) or VmRSS (now) of this process, in KB.
+uint64_t status_kb(const char* key) {
   std::ifstream f("/proc/self/status");
   std::string line;
   while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return strtoull(line.c_str() + 6, nullptr, 10);
+    if (line.rfind(key, 0) == 0) return strtoull(line.c_str() + strlen(key), nullptr, 10);
   return 0;
 }
 
@@ -144,9 +149,12 @@ int main(int argc, char** argv) {
   Opts o;
   if (!parse(argc, argv, o)) {
     fmt::print(stderr, "usage: spectre-bench-cortex [--detections N] [--attackers A] [--victims V] [--flows-pct P] "
-                       "[--seed S] [--json FILE]\n");
+                       "[--seed S] [--json FILE] [--eve FILE]\n");
     return 2;
   }
+  // The stream first: the RSS before Cortex exists is subtracted from the throughput pass's peak.
+  std::vector<Detection> v = stream(o);
+  const uint64_t base_kb = status_kb("VmRSS:");
   Config c;
   std::string err;
   auto cx = Cortex::create(c, err);
@@ -155,8 +163,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   uint64_t records = 0, bytes = 0;
-  cx->set_sink([&](std::string_view l) { records++, bytes += l.size(); });
-  std::vector<Detection> v = stream(o);
+  FILE* eve = o.eve.empty() ? nullptr : fopen(o.eve.c_str(), "w");
+  if (!o.eve.empty() && !eve) {
+    fmt::print(stderr, "spectre-bench-cortex: cannot write {}\n", o.eve);
+    return 1;
+  }
+  cx->set_sink([&](std::string_view l) {
+    records++, bytes += l.size();
+    if (eve) fmt::print(eve, "{}\n", l);
+  });
   // Wall and this thread's CPU time: on a shared machine the CPU figure is the one to compare.
   auto cpu = [] {
     timespec ts;
@@ -166,9 +181,21 @@ int main(int argc, char** argv) {
   double c0 = cpu();
   auto t0 = std::chrono::steady_clock::now();
   for (auto& d : v) cx->ingest(d);
-  cx->finish();
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double cs = cpu() - c0;
+  // Bytes held by the incidents open at the end of the stream (measured, not timed).
+  uint64_t inc_n = 0, inc_sum = 0, inc_max = 0;
+  cx->incidents().each_open([&](const Incident& i) {
+    uint64_t b = Incidents::footprint(i);
+    inc_n++, inc_sum += b, inc_max = std::max(inc_max, b);
+  });
+  c0 = cpu();
+  t0 = std::chrono::steady_clock::now();
+  cx->finish();
+  s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  cs += cpu() - c0;
+  if (eve) fclose(eve);
+  const uint64_t peak_kb = status_kb("VmHWM:");  // before the latency pass's second Cortex
   std::vector<uint64_t> lat = latencies(v);
   const auto& cc = cx->correlator().ctr;
   const auto& ic = cx->incidents().ctr;
@@ -179,14 +206,15 @@ int main(int argc, char** argv) {
       "\"rules\":{{\"base\":{},\"correlations\":{}}},\"mapped\":{},\"unmapped\":{},\"matches\":{},"
       "\"incidents\":{{\"opened\":{},\"closed\":{},\"evicted\":{},\"level_changes\":{},\"eve_records\":{},"
       "\"eve_bytes\":{}}},\"groups\":{{\"in_use\":{},\"created\":{},\"evicted\":{},\"expired\":{},"
-      "\"bytes_each\":{}}},\"incident_bytes_each\":{},\"entity_bytes_each\":{},\"entities_tracked\":{},"
-      "\"latency_ns\":{{\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{}}},\"peak_rss_kb\":{}}}\n",
+      "\"bytes_each\":{}}},\"incident_bytes\":{{\"open\":{},\"mean\":{},\"max\":{},\"bound\":{}}},"
+      "\"entity_bytes_each\":{},\"entities_tracked\":{},"
+      "\"latency_ns\":{{\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{}}},\"peak_rss_kb\":{},\"cortex_rss_kb\":{}}}\n",
       v.size(), cx->detections(), v.size() - cx->detections(), o.attackers, o.victims, s, double(v.size()) / s, cs,
       double(v.size()) / cs, cs * 1e9 / double(v.size()), cx->rules().selectors.size(), cx->rules().correlations.size(), cx->mapper().mapped,
       cx->mapper().unmapped_total, cc.matches, ic.opened, ic.closed, ic.evicted, ic.level_changes, records, bytes,
       cx->correlator().groups_in_use(), cc.groups_created, cc.groups_evicted, cc.groups_expired, Correlator::group_bytes(),
-      Incidents::kIncidentBytes, EntityRisk::kEntityBytes, cx->entity_risk().size(), lat[0], lat[1], lat[2], lat[3],
-      peak_rss_kb());
+      inc_n, inc_n ? inc_sum / inc_n : 0, inc_max, cx->incidents().bytes_bound(), EntityRisk::kEntityBytes,
+      cx->entity_risk().size(), lat[0], lat[1], lat[2], lat[3], peak_kb, peak_kb > base_kb ? peak_kb - base_kb : 0);
   fmt::print("{}", j);
   if (!o.json.empty()) {
     FILE* f = fopen(o.json.c_str(), "w");

@@ -64,6 +64,11 @@ bool AttackTable::load(std::string_view text, const std::string& path, std::stri
     err = fmt::format("{}: no tactics", path);
     return false;
   }
+  for (auto& t : techniques)
+    if (size_t dot = t.id.find('.'); dot != std::string::npos) {
+      auto it = by_tech_.find(std::string_view(t.id).substr(0, dot));
+      t.parent = it == by_tech_.end() ? 0 : it->second;
+    }
   return true;
 }
 

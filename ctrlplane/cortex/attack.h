@@ -27,7 +27,11 @@ using SvMap = std::unordered_map<std::string, V, SvHash, std::equal_to<>>;
 class AttackTable {
  public:
   struct Tactic { std::string id, shortname, name; };
-  struct Technique { std::string id, name; std::vector<uint8_t> tactics; };
+  struct Technique {
+    std::string id, name;
+    std::vector<uint8_t> tactics;
+    uint16_t parent = 0;  // a sub-technique's parent technique (0: none, or a technique itself)
+  };
   // Text of enterprise.tsv; `path` names it in errors ("path:line: message").
   bool load(std::string_view text, const std::string& path, std::string& err);
   std::string version;
@@ -36,6 +40,11 @@ class AttackTable {
   // 0 when unknown. Tactic by id ("TA0007"), shortname ("discovery") or name.
   uint8_t tactic(std::string_view s) const;
   uint16_t technique(std::string_view id) const;  // "T1046" or "T1046.001" (falls back to the parent)
+  // te is technique x or one of its sub-techniques (rules and playbooks naming
+  // T1110 take T1110.001 too).
+  bool under(uint16_t te, uint16_t x) const {
+    return te && (te == x || (te < techniques.size() && techniques[te].parent == x));
+  }
   // Command and control, exfiltration: the source is the victim calling out.
   bool outbound(uint8_t tactic) const { return tactic && (tactic == c2_ || tactic == exfil_); }
 

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <new>
+
+#include <sys/mman.h>
 
 namespace spectre::cortex {
 
@@ -34,21 +38,36 @@ bool Correlator::Key::operator==(const Key& o) const {
   return true;
 }
 
+bool Correlator::Key::is(const Group& g) const {
+  if (g.corr != corr || g.nkey != n) return false;
+  for (uint8_t i = 0; i < n; i++)
+    if (g.key[i] != v[i]) return false;
+  return true;
+}
+
 size_t Correlator::KeyHash::operator()(const Key& k) const {
   uint64_t h = 0x9e3779b97f4a7c15ull * (k.corr + 1);
   for (uint8_t i = 0; i < k.n; i++) h = (h ^ ValHash()(k.v[i])) * 0xff51afd7ed558ccdull;
   return size_t(h ^ (h >> 31));
 }
 
-size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Key) + sizeof(Lru) + 8 + 2 * sizeof(int32_t); }
+// A group, its LRU links, key hash, free-list entry and two index slots.
+size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Lru) + 8 + 3 * sizeof(int32_t); }
+
+void Correlator::Unmap::operator()(Group* p) const { munmap(p, bytes); }
 
 Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_groups)
-    : rs_(rs), t_(t), pool_(std::max<uint32_t>(max_groups, 16)), keys_(pool_.size()), lru_(pool_.size()),
-      khash_(pool_.size()) {
-  free_.reserve(pool_.size());
-  for (int32_t i = int32_t(pool_.size()) - 1; i >= 0; i--) free_.push_back(i);
+    : rs_(rs), t_(t), npool_(std::max<uint32_t>(max_groups, 16)), lru_(npool_), khash_(npool_) {
+  size_t bytes = (npool_ * sizeof(Group) + (2u << 20) - 1) & ~size_t((2u << 20) - 1);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  madvise(p, bytes, MADV_HUGEPAGE);  // advice only: 4 KB pages if refused
+  pool_ = std::unique_ptr<Group[], Unmap>(static_cast<Group*>(p), Unmap{bytes});
+  std::uninitialized_default_construct_n(pool_.get(), npool_);  // trivially destructible
+  free_.reserve(npool_);
+  for (int32_t i = int32_t(npool_) - 1; i >= 0; i--) free_.push_back(i);
   size_t n = 1;
-  while (n < 2 * pool_.size()) n <<= 1;
+  while (n < 2 * npool_) n <<= 1;
   index_.assign(n, -1);
   mask_ = n - 1;
 }
@@ -57,7 +76,7 @@ Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_gro
 int32_t Correlator::find(const Key& k, uint64_t h, size_t& pos) const {
   for (pos = h & mask_;; pos = (pos + 1) & mask_) {
     int32_t g = index_[pos];
-    if (g < 0 || (khash_[size_t(g)] == h && keys_[size_t(g)] == k)) return g;
+    if (g < 0 || (khash_[size_t(g)] == h && k.is(pool_[size_t(g)]))) return g;
   }
 }
 
@@ -90,10 +109,12 @@ void Correlator::link_tail(int32_t i) {
   tail_ = i;
 }
 
+// By its index slot, found from the hash: the (cold) group itself is not read.
 void Correlator::release(int32_t i) {
   unlink(i);
-  size_t pos;
-  if (find(keys_[size_t(i)], khash_[size_t(i)], pos) == i) index_erase(pos);
+  size_t pos = khash_[size_t(i)] & mask_;
+  while (index_[pos] >= 0 && index_[pos] != i) pos = (pos + 1) & mask_;
+  if (index_[pos] == i) index_erase(pos);
   free_.push_back(i);
 }
 
@@ -122,11 +143,9 @@ int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   g.corr = k.corr;
   g.nkey = k.n;
   std::copy(k.v, k.v + k.n, g.key);
-  g.nmem = g.mem_head = g.nslots = 0;
-  std::memset(g.ts, 0, sizeof g.ts);
-  if (rs_.correlations[k.corr].type == CorrType::kValueCount) std::memset(g.vh, 0, sizeof g.vh);  // only value_count reads vh
+  g.nmem = g.mem_head = 0;
+  g.used = 0;
   g.last_ts = 0;
-  keys_[size_t(i)] = k;
   khash_[size_t(i)] = h;
   lru_[size_t(i)].expire = 0;
   find(k, h, pos);  // releases above may have moved the probe's end
@@ -150,11 +169,13 @@ void Correlator::process(const Detection& d) {
       masks[ci] |= 1u << ri;
     }
   }
+  if (!nt) return;
   std::sort(touched, touched + nt);
-  for (int i = 0; i < nt; i++) update(touched[i], d, nullptr, masks[touched[i]]);
+  const Member m = Member::of(d, t_);  // once per detection, for every group it joins
+  for (int i = 0; i < nt; i++) update(touched[i], d, m, nullptr, masks[touched[i]]);
 }
 
-void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint32_t ref_mask) {
+void Correlator::update(uint16_t ci, const Detection& d, const Member& dm, const Val* key_in, uint32_t ref_mask) {
   const Correlation& c = rs_.correlations[ci];
   auto fv = [&](const FieldRef& f) { return f.slot >= 0 && key_in ? key_in[f.slot] : field_value(d, f.field, t_); };
   // The same detection may belong to different groups through different
@@ -178,7 +199,7 @@ void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint
     Group& g = pool_[size_t(gi)];
     g.last_ts = std::max(g.last_ts, d.ts_ns);
     lru_[size_t(gi)].expire = g.last_ts + c.timespan_ns;
-    g.mem[g.mem_head] = Member::of(d, t_);
+    g.mem[g.mem_head] = dm;
     g.mem_head = uint8_t((g.mem_head + 1) % kGroupMembers);
     if (g.nmem < kGroupMembers) g.nmem++;
     uint64_t count = 0;
@@ -192,25 +213,30 @@ void Correlator::update(uint16_t ci, const Detection& d, const Val* key_in, uint
     Val key[kMaxGroupBy];
     std::copy(g.key, g.key + g.nkey, key);
     // Like Sigma back ends' "reset" action: a match starts the group over.
-    g.nmem = g.mem_head = g.nslots = 0;
-    std::memset(g.ts, 0, sizeof g.ts);
-    if (c.type == CorrType::kValueCount) std::memset(g.vh, 0, sizeof g.vh);
+    g.nmem = g.mem_head = 0;
+    g.used = 0;
     if (on_match_) on_match_(m);
     if (depth_ < 16) {  // rules referring to this one (the set is acyclic; 16 bounds the chain)
       depth_++;
-      for (auto [cj, rj] : rs_.corr_users[ci]) update(cj, d, key, 1u << rj);
+      for (auto [cj, rj] : rs_.corr_users[ci]) update(cj, d, dm, key, 1u << rj);
       depth_--;
     }
   }
 }
 
 namespace {
-// Keeps the latest times of one slot range: t replaces the oldest (or a free 0).
-void keep_latest(uint64_t* ts, size_t n, uint64_t t) {
-  size_t slot = 0;
-  for (size_t i = 1; i < n; i++)
-    if (ts[i] < ts[slot]) slot = i;
-  if (ts[slot] < t) ts[slot] = t;
+// Keeps the latest times of slots [lo, lo + n): t replaces the oldest, or the
+// first free slot (these types never store 0, so a free slot is the oldest).
+void keep_latest(Group& g, size_t lo, size_t n, uint64_t t) {
+  uint32_t range = uint32_t(((uint64_t(1) << n) - 1) << lo), free = ~g.used & range;
+  size_t slot = lo;
+  if (free) {
+    slot = size_t(__builtin_ctz(free));
+  } else {
+    for (size_t i = lo + 1; i < lo + n; i++)
+      if (g.ts[i] < g.ts[slot]) slot = i;
+  }
+  if (g.t(slot) < t) g.set_t(slot, t);
 }
 }  // namespace
 
@@ -222,49 +248,52 @@ bool Correlator::evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t s
   const uint64_t lo = anchor > span ? anchor - span : 0;  // window [newest - timespan, newest], both ends in
   auto in = [&](uint64_t x) { return x != 0 && x >= lo; };
   count = 0;
+  auto count_used = [&] {
+    for (uint32_t u = g.used; u; u &= u - 1) count += in(g.ts[__builtin_ctz(u)]);
+  };
   switch (c.type) {
     case CorrType::kEventCount:  // one event however many referenced rules it matched
-      keep_latest(g.ts, kGroupSlots, t);
-      for (uint64_t x : g.ts) count += in(x);
+      keep_latest(g, 0, kGroupSlots, t);
+      count_used();
       break;
     case CorrType::kValueCount: {
       for (uint32_t ri = 0; ri < c.refs.size(); ri++) {
         if (!(sub >> ri & 1)) continue;
-        uint64_t h = ValHash()(vals[ri]) | 1;  // 0 marks a free slot
+        uint64_t h = ValHash()(vals[ri]) | 1;  // never 0 (an unused slot's)
         size_t slot = kGroupSlots;
-        for (size_t i = 0; i < kGroupSlots && slot == kGroupSlots; i++)
-          if (g.vh[i] == h) slot = i;
+        for (uint32_t u = g.used; u && slot == kGroupSlots; u &= u - 1)
+          if (g.vh[__builtin_ctz(u)] == h) slot = size_t(__builtin_ctz(u));
         if (slot == kGroupSlots) {  // new value: a free or the stalest slot
           slot = 0;
           for (size_t i = 1; i < kGroupSlots; i++)
-            if (g.ts[i] < g.ts[slot]) slot = i;
+            if (g.t(i) < g.t(slot)) slot = i;
           g.vh[slot] = h;
-          g.ts[slot] = 0;
+          g.set_t(slot, 0);
         }
-        g.ts[slot] = std::max(g.ts[slot], t);
+        g.set_t(slot, std::max(g.ts[slot], t));
       }
-      for (uint64_t x : g.ts) count += in(x);
+      count_used();
       break;
     }
     case CorrType::kTemporal:
       for (uint32_t ri = 0; ri < c.refs.size(); ri++)
-        if (sub >> ri & 1) g.ts[ri] = std::max(g.ts[ri], t);
-      for (uint32_t ri = 0; ri < c.refs.size(); ri++) count += in(g.ts[ri]);
+        if (sub >> ri & 1) g.set_t(ri, std::max(g.t(ri), t));
+      for (uint32_t ri = 0; ri < c.refs.size(); ri++) count += in(g.t(ri));
       break;
     case CorrType::kTemporalOrdered: {
       // The latest K times per rule; a chain t0 <= t1 <= ... with t_last - t0 <=
       // timespan is searched over them (K = 32 / rules: at most 8 x 4 x 8 steps).
       const size_t n = c.refs.size(), k = kGroupSlots / n;
       for (uint32_t ri = 0; ri < n; ri++)
-        if (sub >> ri & 1) keep_latest(g.ts + ri * k, k, t);
+        if (sub >> ri & 1) keep_latest(g, ri * k, k, t);
       for (size_t a = 0; a < k; a++) {
-        uint64_t s = g.ts[a], prev = s;
+        uint64_t s = g.t(a), prev = s;
         if (!s) continue;
         uint64_t len = 1;
         for (size_t ri = 1; ri < n; ri++) {
           uint64_t best = 0;
           for (size_t j = 0; j < k; j++) {
-            uint64_t x = g.ts[ri * k + j];
+            uint64_t x = g.t(ri * k + j);
             if (x && x >= prev && x - s <= span && (!best || x < best)) best = x;
           }
           if (!best) break;

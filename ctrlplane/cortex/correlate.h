@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "ctrlplane/cortex/rules.h"
@@ -26,17 +27,25 @@ struct Member {
 
 constexpr size_t kGroupSlots = kMaxCountBound + 1;
 constexpr size_t kGroupMembers = 8;
+static_assert(kGroupSlots <= 32, "Group::used has a bit per slot");
 
+// The header (key, times, counts) comes first: an update touches it, the
+// slots it uses and one member; a fresh group clears only the header (unused
+// slots read as 0), so most groups (one or two events before they go) touch
+// 3-4 cache lines, not the ~1.6 KB a group spans.
 struct Group {
   Val key[kMaxGroupBy];
   uint64_t last_ts = 0;
+  uint32_t used = 0;               // bit per ts/vh slot that holds a value
   uint16_t corr = 0;
-  uint8_t nkey = 0, nmem = 0, mem_head = 0, nslots = 0;
+  uint8_t nkey = 0, nmem = 0, mem_head = 0;
   // event_count: times; value_count: (value hash, time); temporal: time per
   // rule; temporal_ordered: the latest 32/rules times of each rule.
   uint64_t ts[kGroupSlots];
   uint64_t vh[kGroupSlots];
   Member mem[kGroupMembers];  // the latest contributing detections
+  uint64_t t(size_t i) const { return used >> i & 1 ? ts[i] : 0; }
+  void set_t(size_t i, uint64_t v) { ts[i] = v, used |= 1u << i; }
 };
 
 // A correlation that matched: its group, the detection that completed it and
@@ -62,7 +71,7 @@ class Correlator {
   void set_on_match(OnMatch f) { on_match_ = std::move(f); }
   void process(const Detection& d);
   CorrCounters ctr;
-  size_t groups_in_use() const { return pool_.size() - free_.size(); }
+  size_t groups_in_use() const { return npool_ - free_.size(); }
   static size_t group_bytes();  // a group with its key and index slots
 
  private:
@@ -71,10 +80,11 @@ class Correlator {
     uint16_t corr;
     uint8_t n;
     bool operator==(const Key& o) const;
+    bool is(const Group& g) const;  // the group's key (compared in the group: its header is read next anyway)
   };
   struct KeyHash { size_t operator()(const Key& k) const; };
   // One event (a detection or a match of a referenced correlation) for one correlation.
-  void update(uint16_t ci, const Detection& d, const Val* key_in, uint32_t ref_mask);
+  void update(uint16_t ci, const Detection& d, const Member& m, const Val* key_in, uint32_t ref_mask);
   int32_t find_or_make(const Key& k, uint64_t now);
   void unlink(int32_t i);
   void link_tail(int32_t i);
@@ -82,16 +92,17 @@ class Correlator {
   bool evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t ref_mask, const Val* vals, uint64_t& count);
   const RuleSet& rs_;
   const AttackTable& t_;
-  std::vector<Group> pool_;
+  // The pool on transparent huge pages where the kernel allows (madvise): a
+  // random group per event otherwise costs a page walk as well as a miss.
+  struct Unmap { size_t bytes; void operator()(Group* p) const; };
+  std::unique_ptr<Group[], Unmap> pool_;
+  size_t npool_ = 0;
   std::vector<int32_t> free_;
-  std::vector<Key> keys_;
-  // Per group, beside the pool (1.7 KB a group) so that the LRU, the index's
-  // probes and the expiry check touch 8-24 bytes a group, not a group's cache
-  // lines: with every detection of a wide stream making a new group, these
-  // misses were the engine's main cost.
+  // Per group, beside the pool so that the LRU, the index's probes and the
+  // expiry check touch 8-24 bytes a group, not a group's cache lines.
   struct Lru { int32_t prev = -1, next = -1; uint64_t expire = 0; };  // expire: last_ts + timespan
   std::vector<Lru> lru_;
-  std::vector<uint64_t> khash_;  // KeyHash of keys_[i]
+  std::vector<uint64_t> khash_;  // KeyHash of the group's key
   // Open addressing (linear probing, 2 slots per group, -1 empty): no allocation per group.
   std::vector<int32_t> index_;
   size_t mask_ = 0;

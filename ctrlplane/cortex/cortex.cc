@@ -194,6 +194,12 @@ void Cortex::ingest(Detection& d) {
   if (responder_ && responder_->has_done()) collect_actions();
 }
 
+void Cortex::advance_clock(uint64_t t) {
+  now_ = std::max(now_, t);
+  inc_->advance(now_);
+  if (responder_ && responder_->has_done()) collect_actions();
+}
+
 void Cortex::finish() {
   if (responder_) {  // bounded: each action is bounded by the timeout
     responder_->drain(uint32_t(std::min<uint64_t>(60000, 2ull * cfg_.response.timeout_ms + 1000)));
@@ -297,10 +303,10 @@ std::string Cortex::report() const {
   std::string s = fmt::format(
       "  incidents: {} detections ({} mapped to ATT&CK {}, {} unmapped), {} flows; {} correlation matches; "
       "incidents {} opened, {} closed, {} evicted, {} level changes, {} campaigns; groups {} in use of {}, {} evicted, "
-      "{} expired ({} B each); incident ~{} B each\n",
+      "{} expired ({} B each); incident at most {} B\n",
       detections_, mapper_->mapped, table_.version, mapper_->unmapped_total, flows_, cc.matches, ic.opened, ic.closed,
       ic.evicted, ic.level_changes, ic.campaigns, corr_->groups_in_use(), cfg_.max_groups, cc.groups_evicted,
-      cc.groups_expired, Correlator::group_bytes(), Incidents::kIncidentBytes);
+      cc.groups_expired, Correlator::group_bytes(), inc_->bytes_bound());
   if (!cfg_.assets_file.empty())
     s += fmt::format("    assets: {} entries, {} allow entries from {}; {} detections silenced by the allow-list\n",
                      assets_.assets.size(), assets_.allowed.size(), cfg_.assets_file, assets_.silenced);

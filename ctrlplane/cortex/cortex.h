@@ -53,6 +53,10 @@ class Cortex {
   // One detection or flow (kFlow). Maps it onto ATT&CK, joins open incidents,
   // runs the correlation rules; incident records go to the sink.
   void ingest(Detection& d);
+  // Moves the clock that closes idle incidents to t (never back) without a
+  // detection: spectre-cp's stand-in for packet time when no traffic comes.
+  void advance_clock(uint64_t t);
+  uint64_t clock() const { return now_; }
   // End of input: waits (bounded) for pending automatic actions, closes every open incident.
   void finish();
   // The operator's verdict on an open incident (new, investigating, resolved,

@@ -51,6 +51,26 @@ struct Detection {
   uint16_t technique = 0;
 };
 
+// The normalisation that the data plane's hook (dataplane/events/incidents.cc)
+// and EVE input (eve_input.cc) share, so both give the same Detection.
+// Confidence before any corroboration: Suricata priority 1-2 signatures are
+// specific; ML carries its class probability, but an isolation-forest score
+// (class "anomaly") is not one; an intel hit the feed's confidence (0-100).
+inline float signature_confidence(uint8_t severity) { return severity <= 2 ? 0.7f : 0.5f; }
+constexpr float kBehaviourConfidence = 0.7f;
+inline float ml_confidence(double score, bool anomaly) {  // not finite (EVE: null): as an anomaly score
+  return anomaly || !(score == score) || score - score != 0 ? 0.5f : float(score < 0 ? 0 : score > 1 ? 1 : score);
+}
+inline float intel_confidence(double feed_confidence) {
+  return feed_confidence > 0 ? float((feed_confidence < 100 ? feed_confidence : 100) / 100) : 0.5f;
+}
+// An address indicator names the attacker's end whatever the tactic (a listed
+// C2 address connecting in is the attacker, the internal host its victim).
+inline Detection::Side intel_side(std::string_view match) {
+  return match == "src_ip" ? Detection::Side::kSrc : match == "dest_ip" ? Detection::Side::kDst
+                                                                          : Detection::Side::kByTactic;
+}
+
 // 128-bit field value: addresses (IPv4 mapped into ::ffff:0:0/96), numbers, string hashes.
 struct Val {
   uint64_t hi = 0, lo = 0;

@@ -1,5 +1,6 @@
 #include "ctrlplane/cortex/entity_risk.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace spectre::cortex {
@@ -18,10 +19,20 @@ double EntityRisk::sum(const E& e, uint64_t t) const {
   return r;
 }
 
+// At most kSweepStep entities from the cursor (wrapping once to the start).
 void EntityRisk::sweep(uint64_t t) {
-  for (auto it = m_.begin(); it != m_.end();)
+  auto it = has_cursor_ ? m_.find(cursor_) : m_.end();
+  if (it == m_.end()) it = m_.begin();
+  const size_t limit = std::min(kSweepStep, m_.size());
+  for (size_t n = 0; n < limit && !m_.empty(); n++) {
+    if (it == m_.end()) it = m_.begin();
+    scanned++;
     if (it->second.last + c_.window_ns < t) it = m_.erase(it), expired++;
     else ++it;
+  }
+  if (it == m_.end()) it = m_.begin();
+  has_cursor_ = it != m_.end();
+  if (has_cursor_) cursor_ = it->first;
 }
 
 double EntityRisk::add(const Val& key, double points, uint64_t t, bool new_incident) {

@@ -7,7 +7,10 @@
 // deterministic. Bounded: kSlots contributions per entity (beyond, the two
 // oldest merge: the older decayed onto the newer's time) and max_entities
 // entities (beyond, idle ones past the window go first, then new ones are
-// not tracked; both counted). One thread (Cortex's).
+// not tracked; both counted). When full, each new entity looks at no more
+// than kSweepStep entities for idle ones, resuming where the last look
+// stopped (a full sweep per new entity was O(max_entities) each while the
+// table stayed full). One thread (Cortex's).
 #pragma once
 #include <cstdint>
 #include <unordered_map>
@@ -26,6 +29,7 @@ struct EntityRiskConfig {
 class EntityRisk {
  public:
   static constexpr int kSlots = 8;
+  static constexpr size_t kSweepStep = 64;
   explicit EntityRisk(EntityRiskConfig c = {}) : c_(c) {}
   // Adds `points` (> 0) at time t; returns the entity's risk at t afterwards.
   double add(const Val& e, double points, uint64_t t, bool new_incident);
@@ -35,8 +39,8 @@ class EntityRisk {
   static double decay(double v, uint64_t dt_ns, uint64_t half_life_ns);
   const EntityRiskConfig& config() const { return c_; }
   size_t size() const { return m_.size(); }
-  static constexpr size_t kEntityBytes = 16 + 8 * 16 + 16 + 32;  // key, slots, counters, hash node
-  uint64_t merged = 0, expired = 0, untracked = 0;
+  static const size_t kEntityBytes;  // a tracked entity: its hash node and bucket (below)
+  uint64_t merged = 0, expired = 0, untracked = 0, scanned = 0;  // scanned: entities looked at by sweeps
 
  private:
   struct Slot { uint64_t t = 0; double v = 0; };
@@ -45,6 +49,11 @@ class EntityRisk {
   void sweep(uint64_t t);
   EntityRiskConfig c_;
   std::unordered_map<Val, E, ValHash> m_;
+  Val cursor_;                 // the entity the next sweep starts at (if still there)
+  bool has_cursor_ = false;
 };
+
+// libstdc++'s node: next pointer, key and value, cached hash; a bucket pointer per entity at load factor 1.
+inline constexpr size_t EntityRisk::kEntityBytes = sizeof(void*) + sizeof(std::pair<const Val, E>) + sizeof(size_t) + sizeof(void*);
 
 }  // namespace spectre::cortex

@@ -126,25 +126,24 @@ EveParse detection_from_eve(std::string_view line, EveDetection& o, std::string&
   d.technique_id = o.technique;
   d.tactic_id = o.tactic;
   d.kind = Kind::kSignature;
-  d.confidence = d.severity <= 2 ? 0.7f : 0.5f;  // as the data plane's hook
+  d.confidence = signature_confidence(d.severity);  // detection.h: as the data plane's hook
   if (j.contains("behaviour") && j["behaviour"].is_object()) {
     const J& b = j["behaviour"];
     if (str_at(b, "stage") == "end") return EveParse::kSkip;  // summarises its start and grow alerts
     d.kind = Kind::kBehaviour;
     o.detector = str_at(b, "detector");
     d.detector = o.detector;
-    d.confidence = 0.7f;
+    d.confidence = kBehaviourConfidence;
   } else if (j.contains("ml") && j["ml"].is_object()) {
     d.kind = Kind::kMl;
     o.ml_class = str_at(j["ml"], "class");
     d.ml_class = o.ml_class;
-    double s = dbl_at(j["ml"], "score", 0.5);
-    d.confidence = float(s < 0 ? 0 : s > 1 ? 1 : s);
+    d.confidence = ml_confidence(dbl_at(j["ml"], "score", 0.5), o.ml_class == "anomaly");
   } else if (j.contains("intel") && j["intel"].is_object()) {
     const J& t = j["intel"];
     d.kind = Kind::kIntel;
-    double c = dbl_at(t, "confidence", 0);
-    d.confidence = c > 0 ? float(std::min(100.0, c) / 100.0) : 0.5f;
+    d.confidence = intel_confidence(dbl_at(t, "confidence", 0));
+    d.attacker_side = intel_side(str_at(t, "match"));
     o.evidence = str_at(t, "indicator");
     o.feed = str_at(t, "feed");
     o.threat = str_at(t, "threat");

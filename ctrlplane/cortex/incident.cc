@@ -40,9 +40,7 @@ Incidents::Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim
 Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
   auto& m = by == IncidentBy::kAttacker ? by_attacker_ : by == IncidentBy::kVictim ? by_victim_ : by_pair_;
   auto it = m.find(by == IncidentBy::kAttacker ? a : by == IncidentBy::kVictim ? v : pair_val(a, v));
-  if (it == m.end()) return nullptr;
-  auto inc = open_.find(it->second);
-  return inc == open_.end() ? nullptr : &inc->second;
+  return it == m.end() ? nullptr : it->second;  // entries go when their incident closes
 }
 
 void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe) {
@@ -157,7 +155,7 @@ void Incidents::on_match(const Match& m) {
     if (campaign_of_victim_.size() < (1u << 20)) campaign_of_victim_.emplace(trig.victim, inc->campaign);
     auto& idx = c.incident == IncidentBy::kAttacker ? by_attacker_ : c.incident == IncidentBy::kVictim ? by_victim_ : by_pair_;
     idx[c.incident == IncidentBy::kAttacker ? trig.attacker : c.incident == IncidentBy::kVictim
-                                                                   ? trig.victim : pair_val(trig.attacker, trig.victim)] = id;
+                                                                   ? trig.victim : pair_val(trig.attacker, trig.victim)] = inc;
     ctr.opened++;
   }
   for (uint8_t k = 0; k < m.nmembers; k++) {
@@ -175,6 +173,7 @@ void Incidents::on_match(const Match& m) {
   inc->risk = score(*inc);
   if (fresh) {
     inc->emitted_level = inc->risk.level;
+    next_idle_ = std::min(next_idle_, inc->last_seen + lim_.close_idle_ns);
     if (emit_) emit_(*inc, "opened", "");
   } else {
     refresh(*inc);
@@ -218,8 +217,41 @@ void Incidents::close(uint64_t id, const char* reason) {
   auto& idx = inc.by == IncidentBy::kAttacker ? by_attacker_ : inc.by == IncidentBy::kVictim ? by_victim_ : by_pair_;
   auto e = idx.find(inc.by == IncidentBy::kAttacker ? inc.attacker : inc.by == IncidentBy::kVictim
                                                                        ? inc.victim : pair_val(inc.attacker, inc.victim));
-  if (e != idx.end() && e->second == id) idx.erase(e);
+  if (e != idx.end() && e->second == &inc) idx.erase(e);
   open_.erase(it);
+}
+
+namespace {
+// libstdc++ unordered_map: a node is the value, a next pointer and the cached
+// hash; one bucket pointer per element at load factor 1.
+template <typename V> constexpr size_t node_bytes() { return sizeof(V) + 3 * sizeof(void*); }
+size_t str_heap(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+template <typename T> size_t vec_heap(const std::vector<T>& v) { return v.capacity() * sizeof(T); }
+}  // namespace
+
+size_t Incidents::footprint(const Incident& inc) {
+  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, Incident*>>();
+  n += vec_heap(inc.members) + vec_heap(inc.tactics) + vec_heap(inc.techniques) + vec_heap(inc.sids) +
+       vec_heap(inc.rules) + vec_heap(inc.attackers) + vec_heap(inc.victims) + vec_heap(inc.intel) +
+       vec_heap(inc.assets) + vec_heap(inc.actions) + vec_heap(inc.ml_classes) + vec_heap(inc.behaviours);
+  for (auto& s : inc.ml_classes) n += str_heap(s);
+  for (auto& s : inc.behaviours) n += str_heap(s);
+  for (auto& f : inc.intel) n += str_heap(f.feed) + str_heap(f.indicator) + str_heap(f.threat);
+  for (auto& a : inc.actions) n += str_heap(a.action) + str_heap(a.target) + str_heap(a.result);
+  return n + str_heap(inc.status);
+}
+
+// Vectors at their bound (growth by doubling may reserve up to 2x; not counted),
+// intel and action strings at 64 bytes.
+size_t Incidents::bytes_bound() const {
+  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, Incident*>>();
+  n += lim_.max_members * sizeof(Member);
+  n += lim_.max_list * (sizeof(std::pair<uint8_t, uint64_t>) + sizeof(std::pair<uint16_t, uint64_t>) +
+                        sizeof(std::pair<uint32_t, uint32_t>) + 2 * sizeof(Val) + sizeof(AssetFact));
+  n += 64 * sizeof(std::pair<uint16_t, uint64_t>);  // correlation rules (at most 64)
+  n += 16 * (sizeof(std::string) + 24);             // ML classes and behaviours (8 each)
+  n += 8 * (sizeof(IntelFact) + 3 * 64) + Incident::kMaxActions * (sizeof(ActionRecord) + 3 * 64);
+  return n;
 }
 
 Incident* Incidents::find(uint64_t id) {
@@ -238,9 +270,14 @@ bool Incidents::set_status(uint64_t id, const std::string& status) {
 void Incidents::advance(uint64_t now) {
   if (now < last_sweep_ + 1000000000ull) return;  // a sweep per second of packet time
   last_sweep_ = now;
+  // last_seen only grows, so no incident can be idle before the earliest
+  // expiry found by the last full pass (or set by one opened since): skip the pass.
+  if (now <= next_idle_) return;
   std::vector<uint64_t> idle;
+  next_idle_ = UINT64_MAX;
   for (auto& [id, inc] : open_)
     if (inc.last_seen + lim_.close_idle_ns < now) idle.push_back(id);
+    else next_idle_ = std::min(next_idle_, inc.last_seen + lim_.close_idle_ns);
   std::sort(idle.begin(), idle.end());
   for (uint64_t id : idle) close(id, "idle");
 }

@@ -121,7 +121,11 @@ class Incidents {
   template <typename F> void each_open(F&& f) const { for (auto& [id, inc] : open_) f(inc); }
   IncidentCounters ctr;
   size_t open() const { return open_.size(); }
-  static constexpr size_t kIncidentBytes = sizeof(Incident) + 32 * sizeof(Member) + 1024;  // typical, with lists
+  // Bytes an open incident holds: its table node, index entry and the heap of
+  // its lists (by capacity; strings beyond the small-string buffer).
+  static size_t footprint(const Incident& inc);
+  // The most an open incident can hold with every list full (limits as configured).
+  size_t bytes_bound() const;
   Risk score(const Incident& inc) const;   // Reflex (pure): the figures, per detection
   std::vector<std::string> explain(const Incident& inc) const;  // its reasoning, when a record is written
   std::string summary(const Incident& inc) const;
@@ -141,9 +145,10 @@ class Incidents {
   Emit emit_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Incident> open_;
-  std::unordered_map<Val, uint64_t, ValHash> by_attacker_, by_victim_, by_pair_;
+  // Entity -> its open incident (node-based open_: pointers stay valid; one lookup, not two).
+  std::unordered_map<Val, Incident*, ValHash> by_attacker_, by_victim_, by_pair_;
   std::unordered_map<Val, uint64_t, ValHash> campaign_of_attacker_, campaign_of_victim_;
-  uint64_t last_sweep_ = 0;
+  uint64_t last_sweep_ = 0, next_idle_ = 0;  // next_idle_: no open incident is idle at or before it
 };
 
 Val pair_val(const Val& a, const Val& v);

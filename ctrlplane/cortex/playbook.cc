@@ -85,6 +85,7 @@ bool read_playbook(YamlReader& L, const YAML::Node& n, const AttackTable& t, Pla
 }  // namespace
 
 bool Playbooks::load(std::string_view yaml, const std::string& path, const AttackTable& t, std::string& err) {
+  t_ = &t;
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
@@ -121,7 +122,8 @@ const Playbook* Playbooks::match(const Incident& inc, double entity_risk) const 
     };
     auto any_technique = [&] {
       for (auto& [te, ts] : inc.techniques)
-        if (std::find(p.techniques.begin(), p.techniques.end(), te) != p.techniques.end()) return true;
+        for (uint16_t x : p.techniques)
+          if (te == x || (t_ && t_->under(te, x))) return true;
       return false;
     };
     auto any_tag = [&] {

@@ -51,6 +51,8 @@ class Playbooks {
   const Playbook* match(const Incident& inc, double entity_risk) const;
   std::vector<Playbook> list;
   std::string source;  // the file they came from
+ private:
+  const AttackTable* t_ = nullptr;  // the table load() was given (outlives this)
 };
 
 }  // namespace spectre::cortex

@@ -67,7 +67,9 @@ bool Selector::matches(const Detection& d, const AttackTable& t) const {
   auto any = [](const auto& list, const auto& v) { return list.empty() || std::find(list.begin(), list.end(), v) != list.end(); };
   if (!techniques.empty()) {
     if (!d.technique) return false;
-    if (!any(techniques, d.technique)) return false;
+    bool hit = false;  // a sub-technique matches its parent's entry
+    for (uint16_t x : techniques) hit |= t.under(d.technique, x);
+    if (!hit) return false;
   }
   if (!any(gids, d.gid) || !any(sids, d.sid) || !any(dest_ports, uint32_t(d.dport))) return false;
   if (!detectors.empty() && std::find(detectors.begin(), detectors.end(), d.detector) == detectors.end()) return false;

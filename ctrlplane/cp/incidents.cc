@@ -135,7 +135,16 @@ void LiveIncidents::on_eve(std::string_view line) {
     case cortex::EveParse::kDetection:
       by_kind_[uint8_t(ed_.d.kind)]++;
       cx_->ingest(ed_.d);
+      last_wall_ = cortex::wall_ns();
+      clock_at_last_ = cx_->clock();
   }
+}
+
+void LiveIncidents::tick(uint64_t wall) {
+  std::lock_guard g(mu_);
+  if (!last_wall_ || wall < last_wall_ + 1000000000ull) return;
+  // The clock as of the last line plus the quiet wall time since (Cortex keeps the larger).
+  cx_->advance_clock(clock_at_last_ + (wall - last_wall_));
 }
 
 void LiveIncidents::finish() {

@@ -46,6 +46,10 @@ class LiveIncidents {
   // One EVE line from the data plane (alert or flow; others are ignored).
   void on_eve(std::string_view line);
   void finish();  // closes what is open (stop)
+  // Incidents close after close_idle of packet time without a detection; with
+  // no traffic packet time stops, so once no line has come for a second the
+  // clock runs on by the wall time since the last one (called every ~0.2 s).
+  void tick(uint64_t wall_ns);
   Reply list(const Request& r);
   Reply show(const Request& r);
   Reply set_status(const Request& r);
@@ -68,6 +72,8 @@ class LiveIncidents {
   cortex::EveDetection ed_;
   std::map<uint64_t, Rec> recs_;
   uint64_t bad_ = 0, lines_ = 0, exported_ = 0;
+  uint64_t last_wall_ = 0;      // wall time of the last detection or flow ingested (0: none yet)
+  uint64_t clock_at_last_ = 0;  // Cortex's clock then
   uint64_t by_kind_[int(cortex::Kind::kKindEnd)] = {};
   std::string version_ = "0.1.0";
 };

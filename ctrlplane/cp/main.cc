@@ -397,6 +397,13 @@ int main(int argc, char** argv) {
   else if (fake)
     gen = std::thread([&] { fake_alerts(feed, stop); });
   std::thread srv([&] { server.run(); });
+  // Idle incidents close on wall time too when no traffic moves packet time (LiveIncidents::tick).
+  std::thread clock([&] {
+    while (!stop) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (incidents) incidents->tick(spectre::cortex::wall_ns());
+    }
+  });
   started(0);
 
   int sig = 0;
@@ -411,6 +418,7 @@ int main(int argc, char** argv) {
   feed.wake_all();
   srv.join();
   if (gen.joinable()) gen.join();
+  clock.join();
   server.close();
   if (shm) shm->stop();  // before the controller its callback uses goes away
   if (incidents) incidents->finish();  // the open incidents close (records to the outputs)

@@ -29,26 +29,22 @@ void to_detection(const AlertRecord& a, cortex::Detection& d, std::string& tech,
   cortex::mitre_from_metadata(a.metadata, tech, tactic);
   d.technique_id = tech;
   d.tactic_id = tactic;
-  // Confidence before any corroboration: Suricata priority 1-2 signatures are
-  // specific; ML carries its class probability; an isolation-forest score is not one.
-  d.confidence = d.severity <= 2 ? 0.7f : 0.5f;
+  // The shared normalisation (ctrlplane/cortex/detection.h): EVE input gives the same.
+  d.confidence = cortex::signature_confidence(d.severity);
   if (a.has_ml) {
     d.ml_class = a.ml.cls;
-    d.confidence = a.ml.anomaly ? 0.5f : std::min(1.0f, std::max(0.0f, a.ml.score));
+    d.confidence = cortex::ml_confidence(a.ml.score, a.ml.anomaly);
   }
   if (a.has_behave) {
     d.detector = behave::detector_name(a.behave.detector);
-    d.confidence = 0.7f;
+    d.confidence = cortex::kBehaviourConfidence;
   }
-  if (a.has_intel) {  // the feed's confidence (0-100); the indicator as evidence
-    d.confidence = a.intel.confidence ? float(a.intel.confidence) / 100.f : 0.5f;
+  if (a.has_intel) {  // the feed's confidence; the indicator as evidence
+    d.confidence = cortex::intel_confidence(a.intel.confidence);
     d.evidence = a.intel.indicator;
     d.feed = a.intel.feed;
     d.threat = a.intel.threat;
-    // An address indicator names the attacker's end whatever the tactic: a listed C2
-    // address connecting in is the attacker, the internal host its victim.
-    if (!std::strcmp(a.intel.match, "src_ip")) d.attacker_side = cortex::Detection::Side::kSrc;
-    if (!std::strcmp(a.intel.match, "dest_ip")) d.attacker_side = cortex::Detection::Side::kDst;
+    d.attacker_side = cortex::intel_side(a.intel.match);
   }
   if (a.has_app) {
     d.dns = a.app.dns_rrname;

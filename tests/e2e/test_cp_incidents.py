@@ -16,7 +16,9 @@ the incident, the block file the attacker once); `set --status` is recorded on
 the incident and in an EVE status_changed record, kept at close (false_positive);
 bad ids and statuses exit 1 and 2; Prometheus has open incidents by level and
 detections by kind; CEF syslog lines carry the incidents; at SIGTERM the open
-incidents close into the EVE file. Last line "N passed, N failed"; 77: skipped.
+incidents close into the EVE file. A second run with no traffic after a short
+campaign: the incidents close on wall-clock idle (closed_reason idle) before
+stop. Last line "N passed, N failed"; 77: skipped.
 """
 import http.server
 import json
@@ -234,8 +236,62 @@ def main():
           "the response audit file", lines)
     audit = open(P("audit.log")).read() if os.path.exists(P("audit.log")) else ""
     check("incidents set" in audit, "spectre-cp's audit log has the status change", audit[-300:])
+    wall_idle(check, cp, ctlbin, tmp)
     check.cleanup(tmp)
     return check.summary()
+
+
+def beh_line(sec, detector, src, dst, dport, sev):
+    """A behaviour alert as the data plane writes it (the fields Cortex reads)."""
+    t = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1700000000 + sec)) + ".000000+0000"
+    return json.dumps({"timestamp": t, "flow_id": 1 + sec, "event_type": "alert", "src_ip": src, "src_port": 40000,
+                       "dest_ip": dst, "dest_port": dport, "proto": "TCP",
+                       "alert": {"gid": 9100, "signature_id": 1, "signature": detector, "category": "behaviour",
+                                 "severity": sev}, "behaviour": {"detector": detector, "stage": "start"}})
+
+
+def wall_idle(check, cp, ctlbin, tmp):
+    """With no traffic after a campaign, incidents close on wall-clock idle (close_idle of quiet wall
+    time after the last event), not only at stop: closed_reason idle in the EVE file before SIGTERM."""
+    P = lambda n: os.path.join(tmp, n)  # noqa: E731
+    atk, vic = "203.0.113.66", "10.3.0.10"
+    with open(P("quiet.json"), "w") as f:  # 4 s of packet time: each stage within close_idle of the last
+        for sec, det, s, d, port, sev in [(0, "scan", atk, vic, 0, 3), (1, "bruteforce", atk, vic, 22, 2),
+                                          (2, "beacon", vic, atk, 8443, 2), (3, "exfil", vic, atk, 443, 1)]:
+            f.write(beh_line(sec, det, s, d, port, sev) + "\n")
+    with open(P("quiet.yaml"), "w") as f:
+        f.write("incidents:\n  close_idle: 3s\n  playbooks: none\n")
+    sock = P("quiet.sock")
+    log = open(P("quiet.log"), "w")
+    proc = subprocess.Popen([cp, "--foreground", "--fake-dataplane", "--fake-events", P("quiet.json"), "--instance",
+                             "quiet", "--socket", sock, "--registry", P("reg2"), "--audit", P("audit2.log"),
+                             "--eve", P("quiet_cp.json"), "--incidents-config", P("quiet.yaml")], stdout=log,
+                            stderr=log, env=ENV)
+    try:
+        opened, t0, closed_at = False, time.monotonic(), None
+        while time.monotonic() - t0 < 20:
+            r, j = jctl(ctlbin, sock, "incidents", "list", "--all")
+            inc = (j or {}).get("result", {}).get("incidents", [])
+            opened = opened or any(i["open"] for i in inc)
+            if inc and not any(i["open"] for i in inc):
+                closed_at = time.monotonic() - t0
+                break
+            time.sleep(0.2)
+        check(opened and closed_at is not None and closed_at >= 2.5,
+              "no traffic: the incidents close on wall-clock idle (~3 s after the last event), before stop",
+              (opened, closed_at, inc))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    recs = records(P("quiet_cp.json"))  # closed at stop would say end_of_input
+    closed = [x for x in recs if x["event"] == "closed"]
+    check(closed and all(x["closed_reason"] == "idle" for x in closed) and
+          len(closed) == len({x["incident_id"] for x in recs}), "their closed records say idle",
+          [(x["incident_id"], x["closed_reason"]) for x in closed])
 
 
 if __name__ == "__main__":

@@ -25,6 +25,64 @@ TEST(CortexAttack, ShippedTableHasTacticsInMatrixOrderAndVersion) {
   EXPECT_FALSE(t.outbound(t.tactic("discovery")));
 }
 
+// The whole Enterprise matrix of ATT&CK v18.0 (pySigma's data generated from
+// MITRE's STIX bundle): 216 techniques and 475 sub-techniques.
+TEST(CortexAttack, ShippedTableIsTheWholeEnterpriseMatrix) {
+  AttackTable t = shipped_table();
+  EXPECT_EQ(t.version, "18.0");
+  size_t parents = 0, subs = 0;
+  for (size_t i = 1; i < t.techniques.size(); i++) {
+    const auto& x = t.techniques[i];
+    (x.id.find('.') == std::string::npos ? parents : subs)++;
+    EXPECT_FALSE(x.tactics.empty()) << x.id;
+    EXPECT_FALSE(x.name.empty()) << x.id;
+    if (x.id.find('.') != std::string::npos) {  // a sub-technique's parent is there too
+      EXPECT_NE(t.technique(x.id.substr(0, x.id.find('.'))), 0) << x.id;
+    }
+  }
+  EXPECT_EQ(parents, 216u);
+  EXPECT_EQ(subs, 475u);
+  auto tactics_of = [&](const char* id) {
+    std::string s;
+    uint16_t i = t.technique(id);
+    if (!i || t.techniques[i].id != id) return std::string("(missing)");
+    for (uint8_t ta : t.techniques[i].tactics) s += (s.empty() ? "" : ",") + t.tactics[ta].shortname;
+    return s;
+  };
+  EXPECT_EQ(tactics_of("T1110.001"), "credential-access");
+  EXPECT_EQ(tactics_of("T1046"), "discovery");
+  EXPECT_EQ(tactics_of("T1071.004"), "command-and-control");
+  EXPECT_EQ(tactics_of("T1498"), "impact");
+  EXPECT_EQ(tactics_of("T1595.002"), "reconnaissance");
+  EXPECT_EQ(tactics_of("T1583.008"), "resource-development");
+  EXPECT_EQ(tactics_of("T1021.004"), "lateral-movement");
+  EXPECT_EQ(tactics_of("T1567.004"), "exfiltration");
+  EXPECT_EQ(tactics_of("T1659"), "initial-access,command-and-control");
+  EXPECT_EQ(tactics_of("T1078.004"), "defense-evasion,persistence,privilege-escalation,initial-access");
+  EXPECT_EQ(tactics_of("T1542.001"), "persistence,defense-evasion");  // sub-techniques may order them differently
+  EXPECT_EQ(t.techniques[t.technique("T1003.008")].name, "/etc/passwd and /etc/shadow");
+  // Rules and playbooks naming a technique take its sub-techniques, not the reverse.
+  EXPECT_TRUE(t.under(t.technique("T1110.001"), t.technique("T1110")));
+  EXPECT_TRUE(t.under(t.technique("T1110"), t.technique("T1110")));
+  EXPECT_FALSE(t.under(t.technique("T1110"), t.technique("T1110.001")));
+  EXPECT_FALSE(t.under(t.technique("T1021.004"), t.technique("T1110")));
+  Selector brute;
+  brute.kinds = ~0u;
+  brute.techniques = {t.technique("T1110")};
+  Detection d;
+  d.technique = t.technique("T1110.003");
+  EXPECT_TRUE(brute.matches(d, t));
+  d.technique = t.technique("T1046");
+  EXPECT_FALSE(brute.matches(d, t));
+  // Every tactic has techniques.
+  for (size_t ta = 1; ta < t.tactics.size(); ta++) {
+    bool used = false;
+    for (auto& x : t.techniques)
+      for (uint8_t y : x.tactics) used |= y == ta;
+    EXPECT_TRUE(used) << t.tactics[ta].id;
+  }
+}
+
 TEST(CortexAttack, BadTableNamesFileAndLine) {
   AttackTable t;
   std::string err;

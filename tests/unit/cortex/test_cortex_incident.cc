@@ -148,6 +148,46 @@ TEST(CortexIncident, IdleIncidentsCloseOnPacketTime) {
   EXPECT_EQ(r.cx->incidents().open(), 0u);
 }
 
+// A detection that joins open incidents (Incidents::on_detection) with its
+// attacker side fixed by the source takes the roles that side names, whatever
+// its tactic's direction says.
+TEST(CortexIncident, FixedAttackerSideGivesTheRolesItNames) {
+  CxRun r;
+  campaign(r);
+  // The listed host connecting in, with an outbound tactic (exfiltration: by
+  // the tactic the destination would be the attacker).
+  Detection in = det(Kind::kIntel, "203.0.113.66", "10.3.0.10", kT0 + 950 * kS, "T1041", 443);
+  in.attacker_side = Detection::Side::kSrc;
+  in.feed = "feed-a";
+  in.evidence = "203.0.113.66";
+  r.cx->ingest(in);
+  // The victim reaching out to the listed host with an inbound tactic (discovery:
+  // by the tactic the source would be the attacker); fixed: the destination.
+  Detection out = det(Kind::kIntel, "10.3.0.10", "203.0.113.66", kT0 + 960 * kS, "T1046", 53);
+  out.attacker_side = Detection::Side::kDst;
+  out.feed = "feed-b";
+  out.evidence = "203.0.113.66";
+  r.cx->ingest(out);
+  r.cx->finish();
+  nlohmann::json atk;
+  for (auto& j : r.events("closed"))
+    if (j["incident"]["entity"] == "attacker") atk = j["incident"];
+  ASSERT_FALSE(atk.is_null());
+  EXPECT_EQ(atk["detections"]["intel"], 2) << atk.dump();  // both joined the attacker's incident
+  EXPECT_EQ(atk["entities"]["attackers"], nlohmann::json({"203.0.113.66"}));
+  EXPECT_EQ(atk["entities"]["victims"], nlohmann::json({"10.3.0.10"}));
+  int intel_members = 0;
+  for (auto& m : atk["members"])
+    if (m["kind"] == "intel") {
+      intel_members++;
+      EXPECT_EQ(m["attacker"], "203.0.113.66") << m;
+      EXPECT_EQ(m["victim"], "10.3.0.10") << m;
+    }
+  EXPECT_EQ(intel_members, 2);
+  ASSERT_EQ(atk["intel"].size(), 1u);  // one indicator, two hits
+  EXPECT_EQ(atk["intel"][0]["hits"], 2);
+}
+
 TEST(CortexIncident, MembersAreBoundedAndCounted) {
   Config c;
   c.limits.max_members = 5;

@@ -40,14 +40,14 @@ TEST(CortexPlaybook, ShippedFileLoads) {
 
 TEST(CortexPlaybook, ErrorsNameFileAndLine) {
   EXPECT_EQ(load_err("playbooks:\n  - name: a\n    when: {tactics: [exfiltraton]}\n"),
-            "pb.yaml:3: unknown tactic 'exfiltraton' (ATT&CK 15.1)");
+            "pb.yaml:3: unknown tactic 'exfiltraton' (ATT&CK 18.0)");
   EXPECT_EQ(load_err("playbooks:\n  - name: a\n    when:\n      level: severe\n"),
             "pb.yaml:4: level: expected info, low, medium, high or critical, got 'severe'");
   EXPECT_EQ(load_err("playbooks:\n  - name: a\n    automatic: [reboot]\n"),
             "pb.yaml:3: automatic: expected webhook or block, got 'reboot'");
   EXPECT_EQ(load_err("playbooks:\n  - name: a\n    colour: red\n"), "pb.yaml:3: unknown key 'colour' in 'playbooks'");
   EXPECT_EQ(load_err("playbooks:\n  - name: a\n    when: {techniques: [T9999]}\n"),
-            "pb.yaml:3: unknown technique id 'T9999' (not in the ATT&CK table 15.1)");
+            "pb.yaml:3: unknown technique id 'T9999' (not in the ATT&CK table 18.0)");
   EXPECT_EQ(load_err("playbooks:\n  - name: a\n  - name: a\n"), "pb.yaml:3: playbook 'a' defined twice");
   EXPECT_EQ(load_err("playbooks:\n  - title: x\n"), "pb.yaml:2: a playbook needs a name");
   EXPECT_EQ(load_err("playbooks: [\n  {name: a\n"), "pb.yaml:3: end of map flow not found");
@@ -137,8 +137,41 @@ TEST(CortexEntityRisk, SlotsMergeAndEntitiesAreBounded) {
   EXPECT_EQ(r.expired, 16u);
 }
 
+// Full of live entities: each new one looks at kSweepStep of them, not all,
+// and the looks go round the table (an idle one is found within size/step adds).
+TEST(CortexEntityRisk, SweepWhenFullIsBounded) {
+  EntityRiskConfig c;
+  c.window_ns = 100 * kS;
+  c.max_entities = 4096;
+  EntityRisk r(c);
+  for (uint64_t i = 0; i < 4096; i++) r.add(num_val(i), 1, kT0 + (i == 1234 ? 0 : 500 * kS), true);
+  EXPECT_EQ(r.size(), 4096u);
+  uint64_t before = r.scanned;
+  r.add(num_val(99999), 1, kT0 + 550 * kS, true);  // one idle entity (1234) among 4096
+  EXPECT_LE(r.scanned - before, EntityRisk::kSweepStep);
+  int tries = 1;
+  while (r.expired == 0 && tries < 4096 / int(EntityRisk::kSweepStep) + 2) {
+    r.add(num_val(100000 + uint64_t(tries)), 1, kT0 + 550 * kS, true);
+    tries++;
+  }
+  EXPECT_EQ(r.expired, 1u);  // found by the rotating look
+  EXPECT_LE(r.scanned - before, uint64_t(tries) * EntityRisk::kSweepStep);
+  EXPECT_EQ(r.untracked, uint64_t(tries - 1));  // the adds before it found room were not tracked
+  EXPECT_EQ(r.size(), 4096u);
+}
+
 std::string temp_path(const char* name) {
   return std::string(::testing::TempDir()) + "/reflex_" + std::to_string(getpid()) + "_" + name;
+}
+
+// Now (UTC) as EVE writes times, to the second: "2026-12-06T21:40:00".
+std::string utc_now() {
+  time_t t = time(nullptr);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char b[32];
+  strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
+  return b;
 }
 
 std::string slurp(const std::string& p) {
@@ -247,11 +280,13 @@ TEST(CortexResponse, EnabledActionsRunOnceAndAreAudited) {
     bodies.push_back(url + " " + body);
     return 204L;
   };
+  const std::string before = utc_now();
   {
     CxR r{c};
     r.campaign();
     r.campaign();  // more detections of the same incident: no second action
     r.cx->finish();
+    const std::string after = utc_now();
     auto cl = r.last("closed", "attacker");
     auto& au = cl["response"]["audit"];
     ASSERT_EQ(au.size(), 2u) << cl.dump();
@@ -265,7 +300,10 @@ TEST(CortexResponse, EnabledActionsRunOnceAndAreAudited) {
     EXPECT_EQ(au[1]["action"], "block");
     EXPECT_EQ(au[1]["target"], "203.0.113.66");
     EXPECT_EQ(au[1]["result"], "ok (exit 0)");
-    EXPECT_NE(au[1]["time"], "");
+    // Audited at wall-clock time (not packet time, 2023 in the campaign): within this test's run.
+    std::string when = au[1]["time"].get<std::string>().substr(0, 19);
+    EXPECT_GE(when, before) << au[1];
+    EXPECT_LE(when, after) << au[1];
   }
   EXPECT_EQ(slurp(blocked), "203.0.113.66\n");
   std::lock_guard g(mu);

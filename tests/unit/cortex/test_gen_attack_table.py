@@ -3,7 +3,9 @@
 documented format: tactics in matrix order, revoked/deprecated left out, multi-tactic
 techniques, sub-techniques, --only with its parents, errors naming file and line.
 Exit 0 all passed, 1 something failed. Last line: "N passed, N failed"."""
+import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -66,8 +68,39 @@ def main():
     shipped = open(os.path.join(ROOT, "ctrlplane", "cortex", "attack", "enterprise.tsv")).read().splitlines()
     shapes_ok = all(l.startswith("#") or (l.split("\t")[0] in ("tactic", "technique") and len(l.split("\t")) == 4)
                     for l in shipped)
-    check(shapes_ok and shipped[0].startswith("# attack-version\t"), "shipped enterprise.tsv has the generator's format")
+    check(shapes_ok and shipped[0].startswith("# attack-version\t18.0\t"), "shipped enterprise.tsv has the generator's format")
+    # Round trip: the shipped table written as a STIX bundle (shuffled, in ATT&CK's
+    # object shapes) gives back the same lines through the generator.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "enterprise-attack-18.0.json")
+        with open(path, "w") as f:
+            json.dump(bundle_of(shipped), f)
+        r = gen(path)
+        body = [l for l in r.stdout.splitlines() if not l.startswith("#")]
+        check(r.returncode == 0 and body == [l for l in shipped if not l.startswith("#")],
+              "shipped table -> STIX bundle -> generator: the same %d lines" % len(body), r.stderr)
+        check(r.stdout.startswith("# attack-version\t18.0\t"), "version 18.0 from the bundle's collection")
     return check.summary()
+
+
+def bundle_of(lines):
+    """A STIX 2.1 bundle with the tactics, matrix and techniques of a table (objects shuffled)."""
+    ref = lambda tid: [{"source_name": "mitre-attack", "external_id": tid}]
+    objs, refs = [{"type": "x-mitre-collection", "id": "x-mitre-collection--1", "x_mitre_version": "18.0"}], []
+    for l in lines:
+        f = l.split("\t")
+        if f[0] == "tactic":
+            refs.append("x-mitre-tactic--" + f[1])
+            objs.append({"type": "x-mitre-tactic", "id": refs[-1], "name": f[3], "x_mitre_shortname": f[2],
+                         "external_references": ref(f[1])})
+        elif f[0] == "technique":
+            objs.append({"type": "attack-pattern", "id": "attack-pattern--" + f[1], "name": f[3],
+                         "x_mitre_is_subtechnique": "." in f[1], "external_references": ref(f[1]),
+                         "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": p}
+                                               for p in f[2].split(",")]})
+    objs.append({"type": "x-mitre-matrix", "id": "x-mitre-matrix--1", "tactic_refs": refs})
+    random.Random(18).shuffle(objs)
+    return {"type": "bundle", "id": "bundle--1", "objects": objs}
 
 
 if __name__ == "__main__":
