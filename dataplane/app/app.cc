@@ -102,7 +102,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -185,9 +185,17 @@ Guess guess_smb(const uint8_t* p, uint32_t n) {
   return Guess::kNo;
 }
 
+// SSH: the version banner "SSH-" opens either direction, on any port (as
+// Suricata's probing pattern).
+Guess guess_ssh(const uint8_t* p, uint32_t n) {
+  uint32_t k = std::min<uint32_t>(n, 4);
+  if (memcmp(p, "SSH-", k) != 0) return Guess::kNo;
+  return k < 4 ? Guess::kMore : Guess::kSsh;
+}
+
 Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint16_t dport = 0) {
-  Guess g[5] = {guess_http(p, n), guess_tls(p, n), guess_dns_tcp(p, n, hint),
-                guess_mail_ftp(p, n, sport, dport), guess_smb(p, n)};
+  Guess g[6] = {guess_http(p, n), guess_tls(p, n), guess_dns_tcp(p, n, hint),
+                guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n)};
   bool more = false;
   for (Guess x : g) {
     if (x == Guess::kMore) more = true;
@@ -211,6 +219,7 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
     case AppProto::kSmtp: smtp_feed(c, s, d, p, n, sink); break;
     case AppProto::kFtp: ftp_feed(c, s, d, p, n, sink); break;
     case AppProto::kFtpData: ftp_data_feed(c, s, d, p, n, sink); break;
+    case AppProto::kSsh: ssh_feed(c, s, d, p, n, sink); break;
     default: break;  // kSmb: detected only
   }
 }
@@ -245,6 +254,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
       http_gap(c, s, di, sink);
     } else if (dr.det == kActive || dr.det == kDnsCand) {
       if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, di, sink);
+      if (dr.det == kActive && s->proto == AppProto::kSsh) ssh_flush(c, s, di, sink);
       c.ctr.truncated++;
       dr.det = kDead;
       release(c, s, di);
@@ -283,6 +293,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
     } else {
       set_proto(c, s, g == Guess::kTls ? AppProto::kTls : g == Guess::kSmtp ? AppProto::kSmtp
                     : g == Guess::kFtp ? AppProto::kFtp : g == Guess::kSmb ? AppProto::kSmb
+                    : g == Guess::kSsh ? AppProto::kSsh
                     : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);
@@ -344,6 +355,7 @@ void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
     if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, d, sink);
     if (d == 0 && s->proto == AppProto::kSmtp) smtp_finish(c, s, sink);
     if (d == 0 && s->proto == AppProto::kFtpData) ftp_data_finish(c, s, sink);
+    if (d == 0 && s->proto == AppProto::kSsh) ssh_finish(c, s, sink);
     release(c, s, d);
     if (dr.det == kProbing && dr.probe_n) {
       // Fewer bytes than a decision needs, and nothing more will come.

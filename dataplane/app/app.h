@@ -72,6 +72,11 @@ struct AppMeta {
   bool file_truncated = false;    // more than the body limit: file.data has the first part
   bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
   char file_md5[33];              // of the whole file when it was kept whole, else ""
+  // ssh: [0] client, [1] server: banner fields and HASSH (the string cut to
+  // the field; the ssh.hassh.string buffer has it whole)
+  char ssh_proto[2][16], ssh_software[2][128];
+  char ssh_hassh[2][33], ssh_hassh_string[2][1024];
+  bool ssh_log = false;           // this tx completes the flow's EVE `ssh` event
 };
 
 struct AppCounters {
@@ -87,6 +92,9 @@ struct AppCounters {
   // SMTP mail transactions and attachments, FTP commands, ftp-data flows found
   // through an expectation, expectations dropped because the table was full.
   uint64_t smtp_mails, smtp_attachments, ftp_commands, ftp_data_flows, ftp_expect_full;
+  // SSH banners and KEXINITs parsed; KEXINITs not kept (no pooled buffer or
+  // larger than it: no HASSH for that side).
+  uint64_t ssh_banners, ssh_kexinits, ssh_kex_skipped;
 };
 
 class AppSink {

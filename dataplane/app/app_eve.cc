@@ -150,6 +150,32 @@ void ftp_json(const AppMeta& m, std::string& out) {
   out += '}';
 }
 
+// Suricata's `ssh` object: client and server, each with proto_version,
+// software_version and hassh {hash, string} when seen.
+void ssh_json(const AppMeta& m, std::string& out) {
+  out += "\"ssh\":{";
+  Obj o{out};
+  static const char* const kSide[2] = {"client", "server"};
+  for (int d = 0; d < 2; d++) {
+    if (!m.ssh_proto[d][0] && !m.ssh_hassh[d][0]) continue;
+    o.key(kSide[d]);
+    out += '{';
+    Obj s{out};
+    s.str("proto_version", m.ssh_proto[d]);
+    s.str("software_version", m.ssh_software[d]);
+    if (m.ssh_hassh[d][0]) {
+      s.key("hassh");
+      out += '{';
+      Obj h{out};
+      h.str("hash", m.ssh_hassh[d]);
+      h.str("string", m.ssh_hassh_string[d]);
+      out += '}';
+    }
+    out += '}';
+  }
+  out += '}';
+}
+
 }  // namespace
 
 void format_app_json(const AppMeta& m, std::string& out) {
@@ -221,6 +247,9 @@ void format_app_json(const AppMeta& m, std::string& out) {
       break;
     case rules::AppProto::kFtp:
       ftp_json(m, out);
+      break;
+    case rules::AppProto::kSsh:
+      ssh_json(m, out);
       break;
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";

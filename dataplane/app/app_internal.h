@@ -112,6 +112,22 @@ struct FtpDir {
   uint64_t file_total;
 };
 
+// SSH (app_ssh.cc): the banner line is kept in the direction's fallback area
+// (the flow's whole life: KEXINIT records use a pooled buffer, never the
+// fallback), then records are framed until NEWKEYS (the rest is encrypted).
+struct SshDir {
+  uint8_t phase;         // SshPhase
+  uint8_t emitted;       // this direction's tx was handed on
+  uint8_t logged;        // ... carrying the flow's EVE event (meta.ssh_log)
+  uint8_t lines;         // lines before the banner skipped
+  uint8_t hdr_n, hdr[6]; // record header: length, padding length, message code
+  uint8_t kex_keep;      // the current record is a KEXINIT being stored
+  uint16_t line_len;     // banner bytes kept (at most kFallbackSize - 1)
+  uint32_t rec_left;     // bytes of the current record still to come
+  uint32_t kex_need;     // payload bytes of that KEXINIT (after the message code)
+  uint32_t kex_len;      // of which stored
+};
+
 struct Dir {
   uint8_t det, probe_n, fb;  // fb: the storage in use is the fallback area
   uint8_t probe[kProbeSize];
@@ -122,6 +138,7 @@ struct Dir {
     TlsDir tls;
     SmtpDir smtp;
     FtpDir ftp;
+    SshDir ssh;
   } u;
 };
 
@@ -234,6 +251,11 @@ void smtp_finish(AppCtx& c, AppState* s, AppSink& sink);
 void ftp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void ftp_data_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void ftp_data_finish(AppCtx& c, AppState* s, AppSink& sink);
+// SSH (app_ssh.cc). ssh_flush: the direction ends (gap, flow end): its tx is
+// handed on with what was seen. ssh_finish: flow end, both directions.
+void ssh_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+void ssh_flush(AppCtx& c, AppState* s, int d, AppSink& sink);
+void ssh_finish(AppCtx& c, AppState* s, AppSink& sink);
 // A flow whose responder port was announced on an FTP control channel of
 // this worker (consumed); fills the ftp-data state of both directions.
 bool ftp_data_expected(AppCtx& c, AppState* s, uint16_t responder_port);

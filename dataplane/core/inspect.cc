@@ -161,8 +161,10 @@ struct Cursor final : AlertSink, AppSink {
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
     // Files (SMTP attachments, ftp-data): a `fileinfo` event (format_app_event).
-    if (app_events && (meta.file_tx || ((!to_server || meta.proto == rules::AppProto::kDns) &&
-                                        meta.proto != rules::AppProto::kFtpData)))
+    // SSH: once per flow, with both sides (meta.ssh_log).
+    if (app_events && (meta.file_tx || meta.ssh_log ||
+                       ((!to_server || meta.proto == rules::AppProto::kDns) &&
+                        meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh)))
       log_tx(to_server, meta);
     if (!rs || passed()) return;
     uint64_t t = rte_rdtsc();
@@ -227,7 +229,8 @@ struct Cursor final : AlertSink, AppSink {
     auto ap = rules::AppProto(f.app_proto);
     a->has_app = app && (ap == rules::AppProto::kHttp || ap == rules::AppProto::kDns ||
                          ap == rules::AppProto::kTls || ap == rules::AppProto::kSmtp ||
-                         ap == rules::AppProto::kFtp || ap == rules::AppProto::kFtpData);
+                         ap == rules::AppProto::kFtp || ap == rules::AppProto::kFtpData ||
+                         ap == rules::AppProto::kSsh);
     if (a->has_app) a->app = app_meta(app);
     if (want_payload && cur_n) {  // off by default: up to ~2.5 KB copied per alert
       a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->payload));

@@ -55,6 +55,7 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kFtp: return rules::AppProto::kFtp;
     case rules::Proto::kFtpData: return rules::AppProto::kFtpData;
     case rules::Proto::kSmb: return rules::AppProto::kSmb;
+    case rules::Proto::kSsh: return rules::AppProto::kSsh;
     default: return rules::AppProto::kUnknown;
   }
 }

@@ -38,6 +38,15 @@ inline float ms(double ns) { return float(ns / 1e6); }
 
 }  // namespace
 
+float app_proto_feature(uint8_t app_proto) {
+  using rules::AppProto;
+  static_assert(uint8_t(AppProto::kUnknown) == 0 && uint8_t(AppProto::kHttp) == 1 &&
+                    uint8_t(AppProto::kDns) == 2 && uint8_t(AppProto::kTls) == 3 &&
+                    uint8_t(AppProto::kFailed) == 4,
+                "the feature codes of the shipped model");
+  return app_proto <= uint8_t(AppProto::kFailed) ? float(app_proto) : 0.0f;
+}
+
 void byte_stats(const uint8_t* d, uint32_t n, float& entropy, float& printable) {
   if (n > 255) n = 255;  // uint8_t counts
   if (!n) {
@@ -219,7 +228,7 @@ void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float*
   row[kF_ip_proto] = f.key.proto;
   bool ports = f.key.proto == 6 || f.key.proto == 17 || f.key.proto == 132;
   row[kF_server_port] = ports ? float(sw ? f.key.lo_port : f.key.hi_port) : 0;
-  row[kF_app_proto] = f.app_proto;
+  row[kF_app_proto] = app_proto_feature(f.app_proto);
   row[kF_tcp_established] = (f.flags & kFlowEstablished) ? 1 : 0;
   row[kF_dns_qname_len] = ff.dns_qlen;
   row[kF_dns_label_entropy] = ff.dns_label_entropy;

@@ -66,6 +66,11 @@ void feat_packet(FlowFeat& ff, const PacketInfo& p, int dir);
 // A completed app-layer transaction direction (HTTP request/response, DNS
 // query, TLS hello).
 void feat_app(FlowFeat& ff, bool to_server, const AppMeta& m);
+// The app_proto feature: a frozen code per rules::AppProto, the values the
+// shipped model was trained with (0 unknown, 1 http, 2 dns, 3 tls, 4 failed).
+// Protocols detected later (smtp, ftp, ftp-data, smb, ssh, ...) are 0, as
+// they were when that model's rows were made. A new code needs a new model.
+float app_proto_feature(uint8_t app_proto);
 // Fills row[0..kNumFeatures) as of `now_ns` (the flow's last packet).
 void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float* row);
 

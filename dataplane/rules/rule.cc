@@ -15,6 +15,7 @@ const char* app_proto_name(AppProto p) {
     case AppProto::kFtp: return "ftp";
     case AppProto::kFtpData: return "ftp-data";
     case AppProto::kSmb: return "smb";
+    case AppProto::kSsh: return "ssh";
     case AppProto::kUnknown: break;
   }
   return "unknown";

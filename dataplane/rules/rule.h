@@ -16,12 +16,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kSsh };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb };
-constexpr int kAppProtoCount = 9;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kSsh };
+constexpr int kAppProtoCount = 10;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "ssh", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -80,7 +80,13 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kSmtpMailFrom, "smtp.mail_from")                                   \
   X(kSmtpRcptTo, "smtp.rcpt_to")                                       \
   X(kFtpCommand, "ftp.command")                                        \
-  X(kFtpCommandData, "ftp.command_data")
+  X(kFtpCommandData, "ftp.command_data")                               \
+  /* ssh: the banner and HASSH of the tx's direction (client to_server, */ \
+  /* server to_client: ssh.hassh.server is kSshHassh in a to_client rule) */ \
+  X(kSshProto, "ssh.proto")                                            \
+  X(kSshSoftware, "ssh.software")                                      \
+  X(kSshHassh, "ssh.hassh")                                            \
+  X(kSshHasshString, "ssh.hassh.string")
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,

@@ -342,6 +342,29 @@ TEST(FeatFlow, PassThroughFieldsAndHostStats) {
   EXPECT_EQ(row[kF_server_port], 0);
 }
 
+// The shipped model (ml/models/default.spm) learnt app_proto codes 0-4
+// (unknown, http, dns, tls, failed); protocols detected later must reach it
+// as unknown (0), as their flows did when its rows were made.
+TEST(FeatFlow, AppProtoCodesFrozenForTheShippedModel) {
+  std::mt19937 rng(9);
+  std::vector<Pk> ps = random_flow(rng, 6, 5);
+  Fed s;
+  feed(s, ps, 6, ps.size());
+  float row[kRowStride];
+  const std::pair<rules::AppProto, float> want[] = {
+      {rules::AppProto::kUnknown, 0}, {rules::AppProto::kHttp, 1}, {rules::AppProto::kDns, 2},
+      {rules::AppProto::kTls, 3},     {rules::AppProto::kFailed, 4}, {rules::AppProto::kSmtp, 0},
+      {rules::AppProto::kFtp, 0},     {rules::AppProto::kFtpData, 0}, {rules::AppProto::kSmb, 0},
+      {rules::AppProto::kSsh, 0}};
+  static_assert(std::size(want) == rules::kAppProtoCount, "every AppProto has its frozen code here");
+  for (auto [ap, code] : want) {
+    s.f.app_proto = uint8_t(ap);
+    feat_extract(s.f, s.ff, HostStats{}, row);
+    EXPECT_EQ(row[kF_app_proto], code) << rules::app_proto_name(ap);
+  }
+  for (int v = rules::kAppProtoCount; v < 256; v++) EXPECT_EQ(app_proto_feature(uint8_t(v)), 0.0f) << v;
+}
+
 TEST(FeatFlow, EntropyTakesFirstPayloadPacketOnly) {
   std::vector<Pk> ps(3);
   for (int i = 0; i < 3; i++) {
