@@ -84,6 +84,17 @@ void release(AppCtx& c, AppState* s, int d) {
   dr.fb = 0;
 }
 
+void file_bufs(AppCtx& c, BufferSet& b, const uint8_t* name, uint32_t n, uint64_t size) {
+  if (n) b.set(rules::kFileName, name, n);
+  uint8_t* o = c.impl->alloc(20);  // 2^64 has 20 digits
+  if (!o) return;
+  uint8_t tmp[20];
+  uint32_t k = 0;
+  do tmp[k++] = uint8_t('0' + size % 10); while ((size /= 10) && k < 20);
+  for (uint32_t i = 0; i < k; i++) o[i] = tmp[k - 1 - i];
+  b.set(rules::kFileSize, o, k);
+}
+
 void set_proto(AppCtx& c, AppState* s, AppProto p) {
   if (s->proto != AppProto::kUnknown) return;
   s->proto = p;

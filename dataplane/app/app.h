@@ -72,6 +72,9 @@ struct AppMeta {
   bool file_truncated = false;    // more than the body limit: file.data has the first part
   bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
   char file_md5[33];              // of the whole file when it was kept whole, else ""
+  bool file_incomplete = false;   // the file ended early (gap, flow end): EVE state TRUNCATED
+  bool file_has_tx_id = false;    // HTTP: file_tx_id is the tx's index in the flow (EVE tx_id)
+  uint32_t file_tx_id = 0;
   // ssh: [0] client, [1] server: banner fields and HASSH (the string cut to
   // the field; the ssh.hassh.string buffer has it whole)
   char ssh_proto[2][16], ssh_software[2][128];

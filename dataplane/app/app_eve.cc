@@ -271,11 +271,12 @@ void format_fileinfo_json(const AppMeta& m, std::string& out) {
   jstr(out, m.file_name);
   o.key("gaps");
   out += "false";
-  o.str("state", "CLOSED");
+  o.str("state", m.file_incomplete ? "TRUNCATED" : "CLOSED");
   o.str("md5", m.file_md5);
   o.key("stored");
   out += "false";
   o.num("size", m.file_size);
+  if (m.file_has_tx_id) o.num("tx_id", m.file_tx_id);
   out += '}';
 }
 

@@ -48,6 +48,7 @@ struct HttpDir {
   uint8_t chunk_digits, chunk_ext;
   uint8_t dec_n;       // content-codings being undone (0..kMaxLayers), dec[0] first
   uint8_t dec_stop;    // decoding stopped (store full or limit): the rest is only counted
+  uint8_t file;        // the body is a file (response, PUT) inspected before its end: fileinfo at the end
   uint16_t dec[2];     // decoder slot + 1 per layer (0: none; memset-safe)
   uint32_t dec_out;    // bytes produced by the decoders of this body (decompression limit)
   uint32_t line_len;   // bytes of the current line so far (saturating)
@@ -149,6 +150,7 @@ struct AppState {
   uint8_t pend_n;        // pipelined requests awaiting a response
   uint8_t is_tcp;
   uint64_t pend_bits;    // 3 bits per pending request, oldest lowest: 1 HEAD, 2 CONNECT, 4 HTTP/0.9
+  uint32_t http_txs[2];  // HTTP messages handed on per direction (the tx_id of files)
   app::Dir dir[2];       // [0] client->server bytes (to_server), [1] the other
   uint8_t fallback[2][app::kFallbackSize];
   AppMeta meta;
@@ -262,6 +264,10 @@ bool ftp_data_expected(AppCtx& c, AppState* s, uint16_t responder_port);
 // Line helpers shared by the SMTP and FTP parsers.
 bool ieq_prefix(const uint8_t* p, uint32_t n, const char* w);  // case-insensitive prefix
 void copy_field(char* dst, size_t cap, const uint8_t* p, uint32_t n);  // NUL-terminated, cut
+
+// The file buffers of a tx that carries file.data: file.name (when n > 0)
+// and (file.size), the size as decimal digits in scratch (filesize rules).
+void file_bufs(AppCtx& c, BufferSet& b, const uint8_t* name, uint32_t n, uint64_t size);
 
 // MD5 of n bytes as 32 lowercase hex digits + NUL.
 void md5_hex(const void* data, size_t n, char out[33]);

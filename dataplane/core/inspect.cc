@@ -161,12 +161,21 @@ struct Cursor final : AlertSink, AppSink {
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
     // Files (SMTP attachments, ftp-data): a `fileinfo` event (format_app_event).
-    // SSH: once per flow, with both sides (meta.ssh_log).
-    if (app_events && (meta.file_tx || meta.ssh_log ||
-                       ((!to_server || meta.proto == rules::AppProto::kDns) &&
-                        meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh)))
-      log_tx(to_server, meta);
-    if (!rs || passed()) return;
+    // SSH: once per flow, with both sides (meta.ssh_log). HTTP bodies that
+    // are files: the http event and a fileinfo event; a file's record alone
+    // (no buffers: inspected earlier) only the fileinfo.
+    const bool file_only = meta.file_tx && !b.mask;
+    const bool tx_event = (!to_server || meta.proto == rules::AppProto::kDns) &&
+                          meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh;
+    if (app_events) {
+      if (meta.proto == rules::AppProto::kHttp) {
+        if (tx_event && !file_only) log_tx(to_server, meta, false);
+        if (meta.file_tx) log_tx(to_server, meta, true);
+      } else if (meta.file_tx || meta.ssh_log || tx_event) {
+        log_tx(to_server, meta, meta.file_tx);
+      }
+    }
+    if (!rs || passed() || file_only) return;
     uint64_t t = rte_rdtsc();
     stream_sizes(dp[to_server ? 0 : 1]);
     detect_app(w.insp.det, *rs, dp[to_server ? 0 : 1], b, *this);
@@ -201,13 +210,14 @@ struct Cursor final : AlertSink, AppSink {
 
   // One transaction log line (event_type http/dns/tls): the request's or
   // response's meta, addressed like Suricata (client first).
-  void log_tx(bool to_server, const AppMeta& meta) {
+  void log_tx(bool to_server, const AppMeta& meta, bool as_file) {
     AlertRecord* a = claim_record(AlertRecord::kAppTx, dp[0], dp[to_server ? 0 : 1].ts_ns);
     if (!a) return;
     a->app_proto = uint8_t(meta.proto);
     a->to_server = to_server;
     a->has_app = true;
     a->app = meta;
+    a->app.file_tx = as_file;  // the writer makes a fileinfo event of it
     w.insp.alerts.commit();
     w.insp.ctr.app_events++;
   }

@@ -102,10 +102,12 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty,
                  a.tls_certificates, a.tls_cert_truncated, a.tls_cert_errors);
   fmt::format_to(o, ",\"mail_ftp\":{{\"smtp_flows\":{},\"ftp_flows\":{},\"ftp_data_flows\":{},\"smb_flows\":{},"
-                    "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{}}}}}",
+                    "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{}}}",
                  a.detected[int(rules::AppProto::kSmtp)], a.detected[int(rules::AppProto::kFtp)],
                  a.detected[int(rules::AppProto::kFtpData)], a.detected[int(rules::AppProto::kSmb)], a.smtp_mails,
                  a.smtp_attachments, a.ftp_commands, a.ftp_expect_full);
+  fmt::format_to(o, ",\"ssh\":{{\"flows\":{},\"banners\":{},\"kexinits\":{},\"kex_skipped\":{}}}}}",
+                 a.detected[int(rules::AppProto::kSsh)], a.ssh_banners, a.ssh_kexinits, a.ssh_kex_skipped);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"

@@ -86,7 +86,12 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kSshProto, "ssh.proto")                                            \
   X(kSshSoftware, "ssh.software")                                      \
   X(kSshHassh, "ssh.hassh")                                            \
-  X(kSshHasshString, "ssh.hassh.string")
+  X(kSshHasshString, "ssh.hassh.string")                              \
+  /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
+  /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
+  /* internal, the size as decimal digits (filesize: byte_test on it) */ \
+  X(kFileName, "file.name")                                            \
+  X(kFileSize, "(file.size)")
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,

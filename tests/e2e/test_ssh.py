@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 import dprun  # noqa: E402
+import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
 import refflow  # noqa: E402
 from checks import Checks  # noqa: E402
@@ -177,6 +178,9 @@ def rules_and_counts(sides):
          lambda: sum(x["software"] is not None and "OpenSSH_" in x["software"] for x in cli)),
         ('app-layer-protocol:ssh; ssh.software; content:"APACHE";', 1000051,
          lambda: sum(x["software"] is not None and "APACHE" in x["software"] for x in both)),
+        # ET Open's form: payload matches in an ssh rule, on the stream of SSH flows.
+        ('flow:established,to_client; content:"SSH-2.0-APACHE-SSHD";', 1000052,
+         lambda: sum(x["software"] is not None and x["software"].startswith("APACHE-SSHD") for x in srv)),
     ]
     text = "".join('alert ssh any any -> any any (msg:"ssh %d"; %s sid:%d; rev:1;)\n' % (sid, body, sid)
                    for body, sid, _ in R)
@@ -211,6 +215,8 @@ def main():
         dprun.check_sid_counts(check, dprun.alert_sids(ev), {s: n for s, n in want.items() if n},
                                "%s: no other sid fired (zero-count sids: %s)" % (
                                    name, sorted(s for s, n in want.items() if not n)))
+        probs = evecheck.problems(ev, [pcap])
+        check(not probs, "%s: EVE contract (addresses, pcap_cnt)" % name, probs[:5])
         # EVE: one ssh event per flow, the values the reader found.
         sshev = [e for e in ev if e.get("event_type") == "ssh"]
         check(len(sshev) == len(sides), "%s: one ssh event per SSH flow (%d)" % (name, len(sides)),

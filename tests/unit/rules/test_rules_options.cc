@@ -423,5 +423,47 @@ TEST(RulesOptions, SshKeywords) {
   EXPECT_SYNTAX_ERROR(opts("ssh.proto; content:\"2.0\"; http.uri; content:\"x\";", "tcp"), "mixes buffers");
 }
 
+// Suricata's file-keywords page: filename and fileext assume nocase, fileext
+// is the whole extension, filesize compares the size (units 1024-based).
+TEST(RulesOptions, FileKeywords) {
+  Parsed p = opts("filename:\"secret\"; fileext:\"pdf\";", "http");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 2u);
+  EXPECT_EQ(p.rule.items[0].buf, kFileName);
+  EXPECT_EQ(p.rule.items[0].content.bytes, "secret");
+  EXPECT_TRUE(p.rule.items[0].content.nocase);
+  EXPECT_FALSE(p.rule.items[0].content.endswith);
+  EXPECT_EQ(p.rule.items[1].content.bytes, ".pdf");
+  EXPECT_TRUE(p.rule.items[1].content.nocase && p.rule.items[1].content.endswith);
+  EXPECT_TRUE(opts("fileext:!\"exe\";", "smtp").rule.items[0].content.negated);
+  EXPECT_PARSE_OK(opts("file.name; content:\"examplefilename\";", "ftp-data"));
+  struct { const char* v; std::vector<std::pair<ByteOp::Op, uint64_t>> want; } sz[] = {
+      {"100", {{ByteOp::Op::kEq, 100}}},
+      {"100<>200", {{ByteOp::Op::kGt, 100}, {ByteOp::Op::kLt, 200}}},
+      {">100MB", {{ByteOp::Op::kGt, 100ull << 20}}},
+      {"<100MB", {{ByteOp::Op::kLt, 100ull << 20}}},
+      {"2KB", {{ByteOp::Op::kEq, 2048}}},
+  };
+  for (auto& t : sz) {
+    Parsed f = opts(std::string("filesize:") + t.v + ";", "http");
+    EXPECT_PARSE_OK(f);
+    ASSERT_EQ(f.rule.items.size(), t.want.size()) << t.v;
+    for (size_t i = 0; i < t.want.size(); i++) {
+      EXPECT_EQ(f.rule.items[i].kind, MatchItem::Kind::kByteTest);
+      EXPECT_EQ(f.rule.items[i].buf, kFileSize);
+      EXPECT_EQ(f.rule.items[i].byte.op, t.want[i].first) << t.v;
+      EXPECT_EQ(f.rule.items[i].byte.value, t.want[i].second) << t.v;
+      EXPECT_EQ(f.rule.items[i].byte.base, 10);
+    }
+  }
+  EXPECT_SYNTAX_ERROR(opts("filesize:200<>100;", "http"), "filesize");
+  EXPECT_SYNTAX_ERROR(opts("filesize:lots;", "http"), "filesize");
+  EXPECT_SYNTAX_ERROR(opts("filename;", "http"), "filename needs a value");
+  EXPECT_PARSE_OK(opts("filestore; fileext:\"exe\";", "http"));
+  EXPECT_PARSE_OK(opts("filestore:request,file; fileext:\"exe\";", "http"));
+  EXPECT_UNSUPPORTED(opts("filemd5:md5-blacklist;", "http"), "filemd5");
+  EXPECT_UNSUPPORTED(opts("filemagic:\"executable for MS Windows\";", "http"), "filemagic");
+}
+
 }  // namespace
 }  // namespace spectre::rules::test
