@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <new>
 
+#include <magic.h>
+
 #include "dataplane/app/app_internal.h"
 
 namespace spectre {
@@ -30,7 +32,9 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   decomp_init(m);
 }
 
-AppCtx::~AppCtx() = default;
+AppCtx::~AppCtx() {
+  if (impl->magic) magic_close(static_cast<magic_t>(impl->magic));
+}
 
 uint32_t app_pool_free(const AppCtx& c) { return c.impl->free_n; }
 uint32_t app_pool_size(const AppCtx& c) { return c.impl->nbufs; }
@@ -84,8 +88,29 @@ void release(AppCtx& c, AppState* s, int d) {
   dr.fb = 0;
 }
 
-void file_bufs(AppCtx& c, BufferSet& b, const uint8_t* name, uint32_t n, uint64_t size) {
+void file_bufs(AppCtx& c, AppState* s, BufferSet& b, const uint8_t* name, uint32_t n, uint64_t size,
+               const uint8_t* data, uint32_t data_n) {
   if (n) b.set(rules::kFileName, name, n);
+  AppCtx::Impl& m = *c.impl;
+  if (!m.magic && !m.magic_failed) {  // once per worker: libmagic's compiled database
+    magic_t mg = magic_open(MAGIC_NONE);
+    if (mg && magic_load(mg, nullptr) == 0) {
+      m.magic = mg;
+    } else {
+      if (mg) magic_close(mg);
+      m.magic_failed = true;
+    }
+  }
+  s->meta.file_magic[0] = 0;
+  if (m.magic && data_n) {
+    const char* d = magic_buffer(static_cast<magic_t>(m.magic), data, std::min(data_n, kMagicBytes));
+    if (d) {
+      copy_field(s->meta.file_magic, sizeof s->meta.file_magic, reinterpret_cast<const uint8_t*>(d),
+                 uint32_t(strlen(d)));
+      b.set(rules::kFileMagic, reinterpret_cast<const uint8_t*>(s->meta.file_magic),
+            uint32_t(strlen(s->meta.file_magic)));
+    }
+  }
   uint8_t* o = c.impl->alloc(20);  // 2^64 has 20 digits
   if (!o) return;
   uint8_t tmp[20];

@@ -72,6 +72,7 @@ struct AppMeta {
   bool file_truncated = false;    // more than the body limit: file.data has the first part
   bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
   char file_md5[33];              // of the whole file when it was kept whole, else ""
+  char file_magic[96];            // libmagic's description of its first bytes (EVE magic, file.magic)
   bool file_incomplete = false;   // the file ended early (gap, flow end): EVE state TRUNCATED
   bool file_has_tx_id = false;    // HTTP: file_tx_id is the tx's index in the flow (EVE tx_id)
   uint32_t file_tx_id = 0;

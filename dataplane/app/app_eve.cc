@@ -269,6 +269,7 @@ void format_fileinfo_json(const AppMeta& m, std::string& out) {
   Obj o{out};
   o.key("filename");
   jstr(out, m.file_name);
+  o.str("magic", m.file_magic);
   o.key("gaps");
   out += "false";
   o.str("state", m.file_incomplete ? "TRUNCATED" : "CLOSED");

@@ -452,7 +452,7 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
     copy_field(meta.file_name, sizeof meta.file_name, fname, fn);
     meta.file_has_tx_id = true;
     meta.file_tx_id = s->http_txs[d] - 1;
-    file_bufs(c, bs, fname, fn, h.dec_n ? h.dec_out : h.body_total);
+    file_bufs(c, s, bs, fname, fn, h.dec_n ? h.dec_out : h.body_total, st + body_off, body_n);
     if (end) {
       file_meta(s, h, body_n, st + body_off, end == 2);
       h.file = 0;

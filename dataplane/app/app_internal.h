@@ -181,6 +181,8 @@ struct AppCtx::Impl {
     uint8_t cmd;           // 1 RETR, 2 STOR, 0 other/unknown yet
     char name[96];         // file name of the RETR/STOR argument
   };
+  void* magic = nullptr;  // libmagic cookie (magic_t), opened at the first file
+  bool magic_failed = false;
   static constexpr uint32_t kExpect = 64;
   Expect expect[kExpect] = {};
   uint32_t expect_n = 0;
@@ -265,9 +267,13 @@ bool ftp_data_expected(AppCtx& c, AppState* s, uint16_t responder_port);
 bool ieq_prefix(const uint8_t* p, uint32_t n, const char* w);  // case-insensitive prefix
 void copy_field(char* dst, size_t cap, const uint8_t* p, uint32_t n);  // NUL-terminated, cut
 
-// The file buffers of a tx that carries file.data: file.name (when n > 0)
-// and (file.size), the size as decimal digits in scratch (filesize rules).
-void file_bufs(AppCtx& c, BufferSet& b, const uint8_t* name, uint32_t n, uint64_t size);
+// The file buffers of a tx that carries file.data: file.name (when n > 0),
+// (file.size), the size as decimal digits in scratch (filesize rules), and
+// file.magic, libmagic's description of the first kMagicBytes of `data`
+// (into meta.file_magic: once per file, ~50-500 us, never per packet).
+constexpr uint32_t kMagicBytes = 4096;
+void file_bufs(AppCtx& c, AppState* s, BufferSet& b, const uint8_t* name, uint32_t n, uint64_t size,
+               const uint8_t* data, uint32_t data_n);
 
 // MD5 of n bytes as 32 lowercase hex digits + NUL.
 void md5_hex(const void* data, size_t n, char out[33]);

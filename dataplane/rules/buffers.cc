@@ -67,7 +67,7 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
 int family(Buf b) {
   if (b == kPayload) return 0;
   if (b >= kSshProto && b <= kSshHasshString) return 6;
-  if (b == kFileName || b == kFileSize) return 0;  // every protocol with files
+  if (b == kFileName || b == kFileSize || b == kFileMagic) return 0;  // every protocol with files
   if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
   if (b == kFtpCommand || b == kFtpCommandData) return 5;
   if (b == kDnsQuery || b == kDnsQueryDot) return 2;

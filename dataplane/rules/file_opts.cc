@@ -5,8 +5,9 @@
 //   fileext:"pdf"      -> file.name; content:".pdf"; nocase; endswith
 //   filesize:100<>200  -> byte_test:0,>,100,0,string,dec and <,200 on (file.size)
 //                         (units KB, MB, GB: 1024-based, as Suricata's)
+//   filemagic:"PDF"    -> file.magic; content:"PDF"; nocase (libmagic's description)
 //   filestore[:...]    -> accepted; nothing is stored
-// filemd5/filesha1/filesha256/filemagic are not supported (skipped).
+// filemd5/filesha1/filesha256 are not supported (skipped).
 #include <cctype>
 
 #include "dataplane/rules/parse_internal.h"
@@ -91,10 +92,11 @@ bool opt_file(Ctx& c, std::string_view name, std::string_view v, bool has_value,
   handled = true;
   std::string text;
   bool neg = false;
-  if (name == "filename" || name == "fileext") {
+  if (name == "filename" || name == "fileext" || name == "filemagic") {
     if (!has_value || !quoted(v, text, neg)) return fail(c.st, std::string(name) + " needs a value");
     if (name == "fileext") text = "." + text;
     push_name(c, std::move(text), neg, name == "fileext");
+    if (name == "filemagic") c.r.items.back().buf = kFileMagic;
     return true;
   }
   if (name == "filesize") return has_value ? opt_filesize(c, v) : fail(c.st, "filesize needs a value");

@@ -91,7 +91,8 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \
   X(kFileName, "file.name")                                            \
-  X(kFileSize, "(file.size)")
+  X(kFileSize, "(file.size)")                                          \
+  X(kFileMagic, "file.magic")  /* libmagic's description of the file's first bytes */
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,

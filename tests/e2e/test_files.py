@@ -10,13 +10,17 @@ SMTP attachment. The rules are the examples of Suricata's file-keywords page
 (filename, fileext, filesize with its four forms, filestore) and near misses
 (fileext:"pd" must not match ".pdf"). Each rule's expected count is computed
 here from the cases: one alert per file tx whose name/size satisfies it.
-EVE: one `fileinfo` per HTTP file (filename, size, md5 of the body when kept
-whole, state CLOSED, stored false, tx_id, the http object) next to the
-`http` event of each response; the SMTP attachment's fileinfo as before.
+EVE: one `fileinfo` per HTTP file (filename, magic, size, md5 of the body
+when kept whole, state CLOSED, stored false, tx_id, the http object) next to
+the `http` event of each response; the SMTP attachment's fileinfo as before.
+The expected magic is what `file -b -` (the same libmagic) says of the
+file's first 4096 bytes (skipped when `file` is absent).
 Exit 0 all passed, 1 something failed, 77 skipped (no binary).
 """
 import hashlib
 import os
+import struct
+import subprocess
 import sys
 import tempfile
 
@@ -42,6 +46,10 @@ class Case:
         self.is_file = is_file
 
 
+# A zip local file header ("a.txt", stored, 5 bytes), then filler: 20000 bytes in all.
+ZIP = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0x3610A686, 5, 5, 5, 0) + b"a.txt" + b"hello"
+
+
 def cases():
     pdf = b"%PDF-1.4\n" + b"x" * 141                      # 150 bytes
     return [
@@ -50,7 +58,7 @@ def cases():
         Case("GET", "/img/logo.png", b"\x89PNG" + b"\0" * 96, name="/img/logo.png"),
         Case("PUT", "/upload/shell.php", b"<?php system($_GET[c]); ?>", name="/upload/shell.php"),
         Case("POST", "/form.pdf", b"a=1&b=2", is_file=False),
-        Case("GET", "/big/archive.zip", b"Z" * 20000, name="/big/archive.zip"),
+        Case("GET", "/big/archive.zip", (ZIP + b"Z" * 20000)[:20000], name="/big/archive.zip"),
     ]
 
 
@@ -93,6 +101,21 @@ RULES = [
     ('smtp', 'fileext:"exe";', None),
     ('smtp', 'filename:"invoice"; filesize:300;', None),
 ]
+# filemagic (nocase) and file.magic: predicates on libmagic's description.
+MAGIC_RULES = [
+    ('http', 'filemagic:"pdf document";', lambda m: "pdf document" in m.lower()),
+    ('http', 'file.magic; content:"PNG";', lambda m: "PNG" in m),
+    ('http', 'file.magic; content:"Zip archive";', lambda m: "Zip archive" in m),
+]
+
+
+def file_magic(data):
+    """libmagic's description of data's first 4096 bytes, as spectre-dp computes it, or None."""
+    try:
+        p = subprocess.run(["file", "-b", "-"], input=data[:4096], capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout.decode(errors="replace").strip()[:95] if p.returncode == 0 else None
 
 
 def main():
@@ -118,6 +141,15 @@ def main():
             want[sid] = 1
         else:
             want[sid] = sum(1 for c in cs if c.is_file and pred(c.name, min(len(c.body), limit)))
+    magics = {i: file_magic(c.body) for i, c in enumerate(cs)}
+    have_file = all(m is not None for m in magics.values())
+    if have_file:
+        for k, (proto, body, pred) in enumerate(MAGIC_RULES):
+            sid = 9811000 + k
+            rules.append('alert %s any any -> any any (msg:"magic %d"; %s sid:%d; rev:1;)' % (proto, sid, body, sid))
+            want[sid] = sum(1 for i, c in enumerate(cs) if c.is_file and pred(magics[i]))
+    else:
+        print("  (file(1) not found: magic checks skipped)")
     rfile = os.path.join(tmp, "files.rules")
     with open(rfile, "w") as f:
         f.write("\n".join(rules) + "\n")
@@ -142,6 +174,10 @@ def main():
         exp = {"filename": c.name, "size": len(c.body), "state": "CLOSED", "stored": False, "gaps": False, "tx_id": 0}
         if whole:
             exp["md5"] = hashlib.md5(c.body).hexdigest()
+        if have_file and magics[i]:
+            exp["magic"] = magics[i]
+        elif not have_file:
+            f.pop("magic", None)
         check(f == exp, "%s %s: fileinfo %s" % (c.method, c.uri, exp), f)
         check(e["http"].get("url") == c.uri, "%s %s: the fileinfo carries the http object" % (c.method, c.uri),
               e.get("http"))

@@ -37,8 +37,12 @@ TEST(AppFiles, HttpResponsesAreFiles) {
   EXPECT_EQ(f[1]->meta.file_tx_id, 1u);
   std::string j;
   format_fileinfo_json(f[1]->meta, j);
-  EXPECT_EQ(j, "\"fileinfo\":{\"filename\":\"/dl/x.exe\",\"gaps\":false,\"state\":\"CLOSED\","
-               "\"md5\":\"" + std::string(f[1]->meta.file_md5) + "\",\"stored\":false,\"size\":4,\"tx_id\":1}");
+  std::string mg = f[1]->meta.file_magic;
+  EXPECT_EQ(j, "\"fileinfo\":{\"filename\":\"/dl/x.exe\"," + (mg.empty() ? "" : "\"magic\":\"" + mg + "\",") +
+               "\"gaps\":false,\"state\":\"CLOSED\",\"md5\":\"" + std::string(f[1]->meta.file_md5) +
+               "\",\"stored\":false,\"size\":4,\"tx_id\":1}");
+  // file.magic: libmagic's description ("hello world" is text).
+  EXPECT_NE(std::string(f[0]->meta.file_magic).find("text"), std::string::npos) << f[0]->meta.file_magic;
   // A POST body is file.data but not a file (no multipart parsing here).
   ASSERT_TRUE(txs.back().to_server);
   EXPECT_TRUE(txs.back().has(kFileData));

@@ -462,7 +462,11 @@ TEST(RulesOptions, FileKeywords) {
   EXPECT_PARSE_OK(opts("filestore; fileext:\"exe\";", "http"));
   EXPECT_PARSE_OK(opts("filestore:request,file; fileext:\"exe\";", "http"));
   EXPECT_UNSUPPORTED(opts("filemd5:md5-blacklist;", "http"), "filemd5");
-  EXPECT_UNSUPPORTED(opts("filemagic:\"executable for MS Windows\";", "http"), "filemagic");
+  Parsed m = opts("filemagic:\"executable for MS Windows\";", "http");
+  EXPECT_PARSE_OK(m);
+  EXPECT_EQ(m.rule.items[0].buf, kFileMagic);
+  EXPECT_TRUE(m.rule.items[0].content.nocase);
+  EXPECT_PARSE_OK(opts("file.magic; content:\"PDF document\";", "smtp"));
 }
 
 }  // namespace
