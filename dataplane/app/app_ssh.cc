@@ -215,8 +215,8 @@ void ssh_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
       h.hdr_n = uint8_t(h.hdr_n + k);
       p += k;
       n -= k;
-      if (h.hdr_n == 6 && !record_start(c, s, d, sink)) return;
-      if (h.rec_left) continue;
+      if (h.hdr_n < 6) continue;  // all of n taken: the header waits for more
+      if (!record_start(c, s, d, sink)) return;
     }
     uint32_t k = std::min(n, h.rec_left);
     if (h.kex_keep && h.kex_len < h.kex_need) {
@@ -242,7 +242,8 @@ void ssh_flush(AppCtx& c, AppState* s, int d, AppSink& sink) {
     release(c, s, d);
     h.kex_keep = 0;
   }
-  if (h.phase != kBanner) emit(c, s, d, nullptr, 0, false, sink);
+  Banner bn;
+  if (banner_of(s, d, bn)) emit(c, s, d, nullptr, 0, false, sink);
   h.phase = kDone;
 }
 
@@ -256,7 +257,8 @@ void ssh_finish(AppCtx& c, AppState* s, AppSink& sink) {
       release(c, s, d);
       h.kex_keep = 0;
     }
-    if (!h.emitted && h.phase != kBanner) pend[np++] = d;
+    Banner bn;
+    if (!h.emitted && banner_of(s, d, bn)) pend[np++] = d;
   }
   // Pending sides: the last one handed on completes the EVE event.
   for (int i = 0; i < np; i++) emit(c, s, pend[i], nullptr, 0, i == np - 1, sink);

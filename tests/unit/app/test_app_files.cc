@@ -22,7 +22,7 @@ TEST(AppFiles, HttpResponsesAreFiles) {
   AppCtx ctx(small_cfg());
   std::string r1 = "HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\n"
                    "Content-Length: 11\r\n\r\nhello world";
-  std::string r2 = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nMZ\x90\x00";
+  std::string r2 = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n" + std::string("MZ\x90\x00", 4);
   auto txs = run_tcp(ctx, {{true, "GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n"}, {false, r1},
                            {true, "GET http://h/dl/x.exe?y=2 HTTP/1.1\r\nHost: h\r\n\r\n"}, {false, r2},
                            {true, "POST /form HTTP/1.1\r\nContent-Length: 3\r\n\r\na=b"}});

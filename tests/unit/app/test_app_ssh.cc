@@ -58,6 +58,17 @@ Lists server_lists() {
 
 const std::string kNewkeys = record(std::string(1, char(21)), 10);
 
+// The txs with buffers; `logged_alone`: whether a final buffer-less tx
+// carried the EVE event (a side handed on while the other was still open,
+// the other never showing a banner).
+std::vector<Tx> with_bufs(const std::vector<Tx>& txs, bool* logged_alone = nullptr) {
+  std::vector<Tx> v;
+  for (auto& t : txs)
+    if (!t.bufs.empty()) v.push_back(t);
+  if (logged_alone) *logged_alone = !txs.empty() && txs.back().bufs.empty() && txs.back().meta.ssh_log;
+  return v;
+}
+
 std::vector<Seg> session() {
   return {{false, "SSH-2.0-srv_1.0\r\n"},
           {true, "SSH-2.0-OpenSSH_8.4p1 Debian-5\r\n"},
@@ -120,12 +131,16 @@ TEST(AppSsh, Ssh1AndCompat) {
   EXPECT_EQ(txs[1].get(kSshSoftware), "1.2.27");
   EXPECT_TRUE(txs[1].meta.ssh_log);
   // 1.99 speaks SSH-2: its KEXINIT is parsed.
-  txs = run_tcp(ctx, {{true, "SSH-1.99-Cisco-1.25\r\n" + kexinit(client_lists())}}, {}, 40000, 22, &p);
+  auto all = run_tcp(ctx, {{true, "SSH-1.99-Cisco-1.25\r\n" + kexinit(client_lists())}}, {}, 40000, 22, &p);
+  bool alone = false;
+  txs = with_bufs(all, &alone);
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_EQ(txs[0].get(kSshProto), "1.99");
   EXPECT_EQ(txs[0].get(kSshSoftware), "Cisco-1.25");
   EXPECT_TRUE(txs[0].has(kSshHassh));
-  EXPECT_TRUE(txs[0].meta.ssh_log);  // the other side never spoke: logged at the end
+  EXPECT_FALSE(txs[0].meta.ssh_log);
+  EXPECT_TRUE(alone);  // the other side never spoke: the event at the flow's end
+  EXPECT_EQ(all.size(), 2u);
 }
 
 TEST(AppSsh, ServerLinesBeforeBanner) {
@@ -140,6 +155,7 @@ TEST(AppSsh, ServerLinesBeforeBanner) {
   txs = run_tcp(ctx, {{true, "SSH-2.0-c\r\n"}, {false, junk + "SSH-2.0-s\r\n"}}, {}, 40000, 22);
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_TRUE(txs[0].to_server);
+  EXPECT_TRUE(txs[0].meta.ssh_log);
 }
 
 TEST(AppSsh, NotSsh) {
@@ -165,11 +181,11 @@ TEST(AppSsh, BoundedState) {
   AppCtx ctx2(small_cfg());
   Lists big = client_lists();
   big.v[0] = std::string(20000, 'k');
-  txs = run_tcp(ctx2, {{true, "SSH-2.0-c\r\n" + kexinit(big) + kexinit(client_lists())}}, {}, 40000, 22);
+  txs = with_bufs(run_tcp(ctx2, {{true, "SSH-2.0-c\r\n" + kexinit(big) + kexinit(client_lists())}}, {}, 40000, 22));
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_FALSE(txs[0].has(kSshHassh));  // handed on at the unread KEXINIT
   EXPECT_EQ(ctx2.ctr.ssh_kex_skipped, 1u);
-  txs = run_tcp(ctx2, {{true, "SSH-2.0-c\r\n" + be32(0x7fffffff) + "\x04\x14rest"}}, {}, 40000, 22);
+  txs = with_bufs(run_tcp(ctx2, {{true, "SSH-2.0-c\r\n" + be32(0x7fffffff) + "\x04\x14rest"}}, {}, 40000, 22));
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_EQ(txs[0].get(kSshSoftware), "c");
   // A long banner is cut to 255 bytes; the software buffer is its start.
@@ -183,7 +199,7 @@ TEST(AppSsh, BoundedState) {
 TEST(AppSsh, GapHandsOnWhatWasSeen) {
   AppCtx ctx(small_cfg());
   std::string k = kexinit(client_lists());
-  auto txs = run_tcp(ctx, {{true, "SSH-2.0-c\r\n" + k.substr(0, 40)}, {true, k.substr(60), 20}}, {}, 40000, 22);
+  auto txs = with_bufs(run_tcp(ctx, {{true, "SSH-2.0-c\r\n" + k.substr(0, 40)}, {true, k.substr(60), 20}}, {}, 40000, 22));
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_EQ(txs[0].get(kSshSoftware), "c");
   EXPECT_FALSE(txs[0].has(kSshHassh));
