@@ -237,13 +237,22 @@ def main():
         alerts = dprun.alerts(ev)
         check(all(a.get("app_proto") == "ssh" and "ssh" in a for a in alerts),
               "%s: alerts carry app_proto ssh and the ssh object" % name)
-        # The ML feature rows: SSH flows reach the model as unknown (0).
+        # The ML feature rows: SSH flows reach the model as the detector it was
+        # trained with saw them: failed (4) once both sides sent 14 payload
+        # bytes (it rejected them), unknown (0) before; never ssh's own value.
         with open(csvp) as f:
             rows = list(csv.DictReader(f))
         ports = {k[3] for k in sides} | {k[1] for k in sides}
-        codes = {r["app_proto"] for r in rows if int(r["dst_port"]) in ports or int(r["src_port"]) in ports}
-        check(codes == {"0"}, "%s: ML rows of the SSH flows have app_proto 0 (%d rows)" % (name, len(rows)),
-              codes)
+        mine = [r for r in rows if int(r["dst_port"]) in ports or int(r["src_port"]) in ports]
+        def old_code(r):
+            fw, bw = float(r["payload_bytes_fwd"]), float(r["payload_bytes_bwd"])
+            if r["phase"] == "end":
+                return "4" if fw or bw else "0"
+            return "4" if fw >= 14 and bw >= 14 else "0"
+        bad = [(r["phase"], r["app_proto"], r["payload_bytes_fwd"], r["payload_bytes_bwd"]) for r in mine
+               if r["app_proto"] != old_code(r)]
+        check(mine and not bad, "%s: ML rows of the SSH flows have the old detector's code (%d rows)" % (name, len(mine)),
+              bad)
     check.cleanup(tmp)
     return check.summary()
 

@@ -344,7 +344,8 @@ TEST(FeatFlow, PassThroughFieldsAndHostStats) {
 
 // The shipped model (ml/models/default.spm) learnt app_proto codes 0-4
 // (unknown, http, dns, tls, failed); protocols detected later must reach it
-// as unknown (0), as their flows did when its rows were made.
+// as the detector of that time saw their flows: failed once both directions
+// sent 14 payload bytes (its probe rejected them), unknown before.
 TEST(FeatFlow, AppProtoCodesFrozenForTheShippedModel) {
   std::mt19937 rng(9);
   std::vector<Pk> ps = random_flow(rng, 6, 5);
@@ -353,16 +354,29 @@ TEST(FeatFlow, AppProtoCodesFrozenForTheShippedModel) {
   float row[kRowStride];
   const std::pair<rules::AppProto, float> want[] = {
       {rules::AppProto::kUnknown, 0}, {rules::AppProto::kHttp, 1}, {rules::AppProto::kDns, 2},
-      {rules::AppProto::kTls, 3},     {rules::AppProto::kFailed, 4}, {rules::AppProto::kSmtp, 0},
-      {rules::AppProto::kFtp, 0},     {rules::AppProto::kFtpData, 0}, {rules::AppProto::kSmb, 0},
-      {rules::AppProto::kSsh, 0}};
+      {rules::AppProto::kTls, 3},     {rules::AppProto::kFailed, 4}, {rules::AppProto::kSmtp, -1},
+      {rules::AppProto::kFtp, -1},    {rules::AppProto::kFtpData, -1}, {rules::AppProto::kSmb, -1},
+      {rules::AppProto::kSsh, -1}};  // -1: a later protocol
   static_assert(std::size(want) == rules::kAppProtoCount, "every AppProto has its frozen code here");
+  const uint64_t sizes[][2] = {{0, 0}, {13, 500}, {500, 13}, {14, 14}, {300, 900}};
   for (auto [ap, code] : want) {
     s.f.app_proto = uint8_t(ap);
-    feat_extract(s.f, s.ff, HostStats{}, row);
-    EXPECT_EQ(row[kF_app_proto], code) << rules::app_proto_name(ap);
+    for (auto& sz : sizes) {
+      s.ff.payload_bytes[0] = sz[0];
+      s.ff.payload_bytes[1] = sz[1];
+      feat_extract(s.f, s.ff, HostStats{}, row);
+      float w = code >= 0 ? code : (sz[0] >= 14 && sz[1] >= 14 ? 4 : 0);
+      EXPECT_EQ(row[kF_app_proto], w) << rules::app_proto_name(ap) << " " << sz[0] << "/" << sz[1];
+      feat_extract(s.f, s.ff, HostStats{}, row, true);  // the flow's end row
+      w = code >= 0 ? code : (sz[0] || sz[1] ? 4 : 0);
+      EXPECT_EQ(row[kF_app_proto], w) << rules::app_proto_name(ap) << " at end " << sz[0] << "/" << sz[1];
+    }
   }
-  for (int v = rules::kAppProtoCount; v < 256; v++) EXPECT_EQ(app_proto_feature(uint8_t(v)), 0.0f) << v;
+  for (int v = rules::kAppProtoCount; v < 256; v++) {
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 0, 0, false), 0.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 100, false), 4.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 0, true), 4.0f) << v;
+  }
 }
 
 TEST(FeatFlow, EntropyTakesFirstPayloadPacketOnly) {
