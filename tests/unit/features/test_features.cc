@@ -373,9 +373,10 @@ TEST(FeatFlow, AppProtoCodesFrozenForTheShippedModel) {
     }
   }
   for (int v = rules::kAppProtoCount; v < 256; v++) {
-    EXPECT_EQ(app_proto_feature(uint8_t(v), 0, 0, false), 0.0f) << v;
-    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 100, false), 4.0f) << v;
-    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 0, true), 4.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 0, 0, false, true), 0.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 100, false, true), 4.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 0, true, true), 4.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 100, true, false), 0.0f) << v;  // UDP (QUIC, SIP)
   }
 }
 
