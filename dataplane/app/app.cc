@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <new>
 
+#include <magic.h>
+
 #include "dataplane/app/app_internal.h"
 
 namespace spectre {
@@ -31,7 +33,9 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   quic_init(m);
 }
 
-AppCtx::~AppCtx() = default;
+AppCtx::~AppCtx() {
+  if (impl->magic) magic_close(static_cast<magic_t>(impl->magic));
+}
 
 uint32_t app_pool_free(const AppCtx& c) { return c.impl->free_n; }
 uint32_t app_pool_size(const AppCtx& c) { return c.impl->nbufs; }
@@ -85,6 +89,38 @@ void release(AppCtx& c, AppState* s, int d) {
   dr.fb = 0;
 }
 
+void file_bufs(AppCtx& c, AppState* s, BufferSet& b, const uint8_t* name, uint32_t n, uint64_t size,
+               const uint8_t* data, uint32_t data_n) {
+  if (n) b.set(rules::kFileName, name, n);
+  AppCtx::Impl& m = *c.impl;
+  if (!m.magic && !m.magic_failed) {  // once per worker: libmagic's compiled database
+    magic_t mg = magic_open(MAGIC_NONE);
+    if (mg && magic_load(mg, nullptr) == 0) {
+      m.magic = mg;
+    } else {
+      if (mg) magic_close(mg);
+      m.magic_failed = true;
+    }
+  }
+  s->meta.file_magic[0] = 0;
+  if (m.magic && data_n) {
+    const char* d = magic_buffer(static_cast<magic_t>(m.magic), data, std::min(data_n, kMagicBytes));
+    if (d) {
+      copy_field(s->meta.file_magic, sizeof s->meta.file_magic, reinterpret_cast<const uint8_t*>(d),
+                 uint32_t(strlen(d)));
+      b.set(rules::kFileMagic, reinterpret_cast<const uint8_t*>(s->meta.file_magic),
+            uint32_t(strlen(s->meta.file_magic)));
+    }
+  }
+  uint8_t* o = c.impl->alloc(20);  // 2^64 has 20 digits
+  if (!o) return;
+  uint8_t tmp[20];
+  uint32_t k = 0;
+  do tmp[k++] = uint8_t('0' + size % 10); while ((size /= 10) && k < 20);
+  for (uint32_t i = 0; i < k; i++) o[i] = tmp[k - 1 - i];
+  b.set(rules::kFileSize, o, k);
+}
+
 void set_proto(AppCtx& c, AppState* s, AppProto p) {
   if (s->proto != AppProto::kUnknown) return;
   s->proto = p;
@@ -103,7 +139,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -186,9 +222,17 @@ Guess guess_smb(const uint8_t* p, uint32_t n) {
   return Guess::kNo;
 }
 
+// SSH: the version banner "SSH-" opens either direction, on any port (as
+// Suricata's probing pattern).
+Guess guess_ssh(const uint8_t* p, uint32_t n) {
+  uint32_t k = std::min<uint32_t>(n, 4);
+  if (memcmp(p, "SSH-", k) != 0) return Guess::kNo;
+  return k < 4 ? Guess::kMore : Guess::kSsh;
+}
+
 Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint16_t dport = 0) {
-  Guess g[5] = {guess_http(p, n), guess_tls(p, n), guess_dns_tcp(p, n, hint),
-                guess_mail_ftp(p, n, sport, dport), guess_smb(p, n)};
+  Guess g[6] = {guess_http(p, n), guess_tls(p, n), guess_dns_tcp(p, n, hint),
+                guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n)};
   bool more = false;
   for (Guess x : g) {
     if (x == Guess::kMore) more = true;
@@ -212,6 +256,7 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
     case AppProto::kSmtp: smtp_feed(c, s, d, p, n, sink); break;
     case AppProto::kFtp: ftp_feed(c, s, d, p, n, sink); break;
     case AppProto::kFtpData: ftp_data_feed(c, s, d, p, n, sink); break;
+    case AppProto::kSsh: ssh_feed(c, s, d, p, n, sink); break;
     default: break;  // kSmb: detected only
   }
 }
@@ -246,6 +291,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
       http_gap(c, s, di, sink);
     } else if (dr.det == kActive || dr.det == kDnsCand) {
       if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, di, sink);
+      if (dr.det == kActive && s->proto == AppProto::kSsh) ssh_flush(c, s, di, sink);
       c.ctr.truncated++;
       dr.det = kDead;
       release(c, s, di);
@@ -284,6 +330,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
     } else {
       set_proto(c, s, g == Guess::kTls ? AppProto::kTls : g == Guess::kSmtp ? AppProto::kSmtp
                     : g == Guess::kFtp ? AppProto::kFtp : g == Guess::kSmb ? AppProto::kSmb
+                    : g == Guess::kSsh ? AppProto::kSsh
                     : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);
@@ -368,6 +415,7 @@ void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
     if (d == 0 && s->proto == AppProto::kSmtp) smtp_finish(c, s, sink);
     if (d == 0 && s->proto == AppProto::kFtpData) ftp_data_finish(c, s, sink);
     if (d == 0 && s->proto == AppProto::kQuic) quic_finish(c, s, sink);
+    if (d == 0 && s->proto == AppProto::kSsh) ssh_finish(c, s, sink);
     release(c, s, d);
     if (dr.det == kProbing && dr.probe_n) {
       // Fewer bytes than a decision needs, and nothing more will come.

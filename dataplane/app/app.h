@@ -82,6 +82,15 @@ struct AppMeta {
   // sip: the latest start line; method, URI, version and status code in
   // http_method, http_url, http_protocol, http_status (0: a request).
   char sip_reason[64];
+  char file_magic[96];            // libmagic's description of its first bytes (EVE magic, file.magic)
+  bool file_incomplete = false;   // the file ended early (gap, flow end): EVE state TRUNCATED
+  bool file_has_tx_id = false;    // HTTP: file_tx_id is the tx's index in the flow (EVE tx_id)
+  uint32_t file_tx_id = 0;
+  // ssh: [0] client, [1] server: banner fields and HASSH (the string cut to
+  // the field; the ssh.hassh.string buffer has it whole)
+  char ssh_proto[2][16], ssh_software[2][128];
+  char ssh_hassh[2][33], ssh_hassh_string[2][1024];
+  bool ssh_log = false;           // this tx completes the flow's EVE `ssh` event
 };
 
 struct AppCounters {
@@ -101,6 +110,9 @@ struct AppCounters {
   // malformed frames), ClientHellos (IETF) and CHLOs (gQUIC) read.
   uint64_t quic_initials, quic_decrypt_errors, quic_hellos;
   uint64_t sip_requests, sip_responses;  // SIP messages read (UDP)
+  // SSH banners and KEXINITs parsed; KEXINITs not kept (no pooled buffer or
+  // larger than it: no HASSH for that side).
+  uint64_t ssh_banners, ssh_kexinits, ssh_kex_skipped;
 };
 
 class AppSink {

@@ -150,6 +150,32 @@ void ftp_json(const AppMeta& m, std::string& out) {
   out += '}';
 }
 
+// Suricata's `ssh` object: client and server, each with proto_version,
+// software_version and hassh {hash, string} when seen.
+void ssh_json(const AppMeta& m, std::string& out) {
+  out += "\"ssh\":{";
+  Obj o{out};
+  static const char* const kSide[2] = {"client", "server"};
+  for (int d = 0; d < 2; d++) {
+    if (!m.ssh_proto[d][0] && !m.ssh_hassh[d][0]) continue;
+    o.key(kSide[d]);
+    out += '{';
+    Obj s{out};
+    s.str("proto_version", m.ssh_proto[d]);
+    s.str("software_version", m.ssh_software[d]);
+    if (m.ssh_hassh[d][0]) {
+      s.key("hassh");
+      out += '{';
+      Obj h{out};
+      h.str("hash", m.ssh_hassh[d]);
+      h.str("string", m.ssh_hassh_string[d]);
+      out += '}';
+    }
+    out += '}';
+  }
+  out += '}';
+}
+
 }  // namespace
 
 void format_app_json(const AppMeta& m, std::string& out) {
@@ -270,6 +296,9 @@ void format_app_json(const AppMeta& m, std::string& out) {
       out += '}';
       break;
     }
+    case rules::AppProto::kSsh:
+      ssh_json(m, out);
+      break;
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";
       Obj o{out};
@@ -288,13 +317,15 @@ void format_fileinfo_json(const AppMeta& m, std::string& out) {
   Obj o{out};
   o.key("filename");
   jstr(out, m.file_name);
+  o.str("magic", m.file_magic);
   o.key("gaps");
   out += "false";
-  o.str("state", "CLOSED");
+  o.str("state", m.file_incomplete ? "TRUNCATED" : "CLOSED");
   o.str("md5", m.file_md5);
   o.key("stored");
   out += "false";
   o.num("size", m.file_size);
+  if (m.file_has_tx_id) o.num("tx_id", m.file_tx_id);
   out += '}';
 }
 

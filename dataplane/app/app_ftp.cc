@@ -238,6 +238,8 @@ void data_emit(AppCtx& c, AppState* s, int d, AppSink& sink, bool last) {
   if (last && !a.file_truncated) md5_hex(st, f.file_len, a.file_md5);
   BufferSet b;
   b.set(rules::kFileData, st, f.file_len);
+  file_bufs(c, s, b, reinterpret_cast<const uint8_t*>(a.file_name), uint32_t(strlen(a.file_name)), f.file_total,
+            st, f.file_len);
   sink.on_tx(d == 0, b, a);
   a.file_tx = false;
 }

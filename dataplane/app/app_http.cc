@@ -230,8 +230,56 @@ uint32_t body_limit(AppCtx& c, bool req) {
   return req ? c.impl->cfg.request_body_limit : c.impl->cfg.response_body_limit;
 }
 
+// Content-Disposition's filename= value (quoted or up to ';'), as libhtp's
+// users read it; false when there is none.
+bool disposition_filename(const uint8_t* p, uint32_t n, const uint8_t** out, uint32_t* out_n) {
+  for (uint32_t i = 0; i + 9 <= n; i++) {
+    if (!ieq(p + i, 9, "filename=")) continue;
+    uint32_t a = i + 9, b;
+    if (a < n && p[a] == '"') {
+      b = ++a;
+      while (b < n && p[b] != '"') b++;
+    } else {
+      b = a;
+      while (b < n && p[b] != ';') b++;
+      while (b > a && is_ws(p[b - 1])) b--;
+    }
+    *out = p + a;
+    *out_n = b - a;
+    return b > a;
+  }
+  return false;
+}
+
+// The path of a request URI (absolute form: after the authority), without the query.
+void uri_path(const uint8_t* u, uint32_t n, const uint8_t** out, uint32_t* out_n) {
+  uint32_t a = 0;
+  for (uint32_t i = 0; i + 2 < n && i < 8; i++)
+    if (u[i] == ':' && u[i + 1] == '/' && u[i + 2] == '/') {
+      a = i + 3;
+      while (a < n && u[a] != '/') a++;
+      break;
+    }
+  uint32_t b = a;
+  while (b < n && u[b] != '?' && u[b] != '#') b++;
+  *out = u + a;
+  *out_n = b - a;
+}
+
+// A file's final record (EVE fileinfo): size, state, md5 when kept whole.
+void file_meta(AppState* s, const HttpDir& h, uint32_t kept, const uint8_t* body, bool cut) {
+  AppMeta& a = s->meta;
+  a.file_tx = true;
+  a.file_size = h.dec_n ? h.dec_out : h.body_total;
+  a.file_truncated = a.file_size > kept;
+  a.file_incomplete = cut;
+  a.file_md5[0] = 0;
+  if (body && !a.file_truncated && !cut) md5_hex(body, kept, a.file_md5);
+}
+
 // Builds the buffers and meta of the message in direction d and calls on_tx.
-void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
+// `end`: 0 inspected before its end (body limit), 1 complete, 2 cut short.
+void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
   HttpDir& h = s->dir[d].u.http;
   AppCtx::Impl& m = *c.impl;
   uint32_t cap = 0;
@@ -390,7 +438,39 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
     meta.http_length = h.body_total;
     if (!meta.http_protocol[0]) copy_str(meta.http_protocol, st + v.a.off, v.a.len);
   }
+  // Files, as Suricata's: every response body and PUT bodies; named by
+  // Content-Disposition (responses) or the request's URI path.
+  s->http_txs[d]++;
+  h.file = body_n && full && (!req || (v.a.len == 3 && memcmp(st + v.a.off, "PUT", 3) == 0));
+  if (h.file) {
+    const uint8_t* fname = nullptr;
+    uint32_t fn = 0;
+    if (req || !hdr("content-disposition", &p, &n) || !disposition_filename(p, n, &fname, &fn)) {
+      if (req) uri_path(st + v.b.off, v.b.len, &fname, &fn);
+      else uri_path(reinterpret_cast<const uint8_t*>(meta.http_url), uint32_t(strlen(meta.http_url)), &fname, &fn);
+    }
+    copy_field(meta.file_name, sizeof meta.file_name, fname, fn);
+    meta.file_has_tx_id = true;
+    meta.file_tx_id = s->http_txs[d] - 1;
+    file_bufs(c, s, bs, fname, fn, h.dec_n ? h.dec_out : h.body_total, st + body_off, body_n);
+    if (end) {
+      file_meta(s, h, body_n, st + body_off, end == 2);
+      h.file = 0;
+    }
+  }
   sink.on_tx(req, bs, meta);
+  meta.file_tx = false;
+}
+
+// A file inspected before its end has ended: its log record alone.
+void file_end(AppState* s, int d, AppSink& sink, bool cut) {
+  HttpDir& h = s->dir[d].u.http;
+  if (!h.file) return;
+  h.file = 0;
+  file_meta(s, h, 0, nullptr, cut);
+  BufferSet none;
+  sink.on_tx(h.is_req, none, s->meta);
+  s->meta.file_tx = false;
 }
 
 void reset_msg(HttpDir& h) {
@@ -403,10 +483,11 @@ void reset_msg(HttpDir& h) {
 
 // The message is complete: hand it over (unless done already) and get ready
 // for the next one on the connection.
-void complete(AppCtx& c, AppState* s, int d, AppSink& sink) {
+void complete(AppCtx& c, AppState* s, int d, AppSink& sink, bool cut = false) {
   HttpDir& h = s->dir[d].u.http;
-  if (!h.emitted) emit(c, s, d, sink);
+  if (!h.emitted) emit(c, s, d, sink, cut ? 2 : 1);
   else if (!h.is_req) s->meta.http_length = h.body_total;
+  if (h.emitted) file_end(s, d, sink, cut);
   decomp_release(c, h);
   release(c, s, d);
   uint8_t st = h.st;
@@ -437,7 +518,7 @@ void body_data(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
     // Limit reached: inspect now (the meta length so far is the limit), only
     // count the rest of the body. A decoder cut by the decompression limit
     // waits for the end of the body instead.
-    emit(c, s, d, sink);
+    emit(c, s, d, sink, 0);
     decomp_release(c, h);
     release(c, s, d);
   }
@@ -678,7 +759,8 @@ void http_gap(AppCtx& c, AppState* s, int d, AppSink& sink) {
   HttpDir& h = s->dir[d].u.http;
   c.ctr.truncated++;
   if (h.st == kHUntilClose || h.st == kHTunnel || h.st == kHDead) return;
-  if (h.st != kHHead && !h.emitted) emit(c, s, d, sink);  // head done: what we have
+  if (h.st != kHHead && !h.emitted) emit(c, s, d, sink, 2);  // head done: what we have
+  else if (h.st != kHHead) file_end(s, d, sink, true);
   decomp_release(c, h);
   release(c, s, d);
   h.st = kHDead;  // no resynchronisation: the rest of the direction is ignored
@@ -762,7 +844,7 @@ void http_finish(AppCtx& c, AppState* s, int d, AppSink& sink) {
       break;
     case kHBodyLen: case kHChunkSize: case kHChunkData: case kHChunkCrlf: case kHTrailer:
       c.ctr.truncated++;
-      complete(c, s, d, sink);
+      complete(c, s, d, sink, true);
       break;
     default:
       break;

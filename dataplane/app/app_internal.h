@@ -48,6 +48,7 @@ struct HttpDir {
   uint8_t chunk_digits, chunk_ext;
   uint8_t dec_n;       // content-codings being undone (0..kMaxLayers), dec[0] first
   uint8_t dec_stop;    // decoding stopped (store full or limit): the rest is only counted
+  uint8_t file;        // the body is a file (response, PUT) inspected before its end: fileinfo at the end
   uint16_t dec[2];     // decoder slot + 1 per layer (0: none; memset-safe)
   uint32_t dec_out;    // bytes produced by the decoders of this body (decompression limit)
   uint32_t line_len;   // bytes of the current line so far (saturating)
@@ -128,6 +129,22 @@ struct QuicDir {
   uint32_t version;      // of the first long header seen in this direction
 };
 
+// SSH (app_ssh.cc): the banner line is kept in the direction's fallback area
+// (the flow's whole life: KEXINIT records use a pooled buffer, never the
+// fallback), then records are framed until NEWKEYS (the rest is encrypted).
+struct SshDir {
+  uint8_t phase;         // SshPhase
+  uint8_t emitted;       // this direction's tx was handed on
+  uint8_t logged;        // ... carrying the flow's EVE event (meta.ssh_log)
+  uint8_t lines;         // lines before the banner skipped
+  uint8_t hdr_n, hdr[6]; // record header: length, padding length, message code
+  uint8_t kex_keep;      // the current record is a KEXINIT being stored
+  uint16_t line_len;     // banner bytes kept (at most kFallbackSize - 1)
+  uint32_t rec_left;     // bytes of the current record still to come
+  uint32_t kex_need;     // payload bytes of that KEXINIT (after the message code)
+  uint32_t kex_len;      // of which stored
+};
+
 struct Dir {
   uint8_t det, probe_n, fb;  // fb: the storage in use is the fallback area
   uint8_t probe[kProbeSize];
@@ -139,6 +156,7 @@ struct Dir {
     SmtpDir smtp;
     FtpDir ftp;
     QuicDir quic;
+    SshDir ssh;
   } u;
 };
 
@@ -149,6 +167,7 @@ struct AppState {
   uint8_t pend_n;        // pipelined requests awaiting a response
   uint8_t is_tcp;
   uint64_t pend_bits;    // 3 bits per pending request, oldest lowest: 1 HEAD, 2 CONNECT, 4 HTTP/0.9
+  uint32_t http_txs[2];  // HTTP messages handed on per direction (the tx_id of files)
   app::Dir dir[2];       // [0] client->server bytes (to_server), [1] the other
   uint8_t fallback[2][app::kFallbackSize];
   AppMeta meta;
@@ -184,6 +203,8 @@ struct AppCtx::Impl {
   struct QuicCrypto;
   struct QuicCryptoFree { void operator()(QuicCrypto* q) const; };
   std::unique_ptr<QuicCrypto, QuicCryptoFree> quic;
+  void* magic = nullptr;  // libmagic cookie (magic_t), opened at the first file
+  bool magic_failed = false;
   static constexpr uint32_t kExpect = 64;
   Expect expect[kExpect] = {};
   uint32_t expect_n = 0;
@@ -293,12 +314,25 @@ void smtp_finish(AppCtx& c, AppState* s, AppSink& sink);
 void ftp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void ftp_data_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void ftp_data_finish(AppCtx& c, AppState* s, AppSink& sink);
+// SSH (app_ssh.cc). ssh_flush: the direction ends (gap, flow end): its tx is
+// handed on with what was seen. ssh_finish: flow end, both directions.
+void ssh_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+void ssh_flush(AppCtx& c, AppState* s, int d, AppSink& sink);
+void ssh_finish(AppCtx& c, AppState* s, AppSink& sink);
 // A flow whose responder port was announced on an FTP control channel of
 // this worker (consumed); fills the ftp-data state of both directions.
 bool ftp_data_expected(AppCtx& c, AppState* s, uint16_t responder_port);
 // Line helpers shared by the SMTP and FTP parsers.
 bool ieq_prefix(const uint8_t* p, uint32_t n, const char* w);  // case-insensitive prefix
 void copy_field(char* dst, size_t cap, const uint8_t* p, uint32_t n);  // NUL-terminated, cut
+
+// The file buffers of a tx that carries file.data: file.name (when n > 0),
+// (file.size), the size as decimal digits in scratch (filesize rules), and
+// file.magic, libmagic's description of the first kMagicBytes of `data`
+// (into meta.file_magic: once per file, ~50-500 us, never per packet).
+constexpr uint32_t kMagicBytes = 4096;
+void file_bufs(AppCtx& c, AppState* s, BufferSet& b, const uint8_t* name, uint32_t n, uint64_t size,
+               const uint8_t* data, uint32_t data_n);
 
 // MD5 of n bytes as 32 lowercase hex digits + NUL.
 void md5_hex(const void* data, size_t n, char out[33]);

@@ -181,6 +181,8 @@ void file_close(Ctx& x) {
   if (!a.file_truncated) md5_hex(x.st + kFileOff, m.file_len, a.file_md5);  // once per attachment
   BufferSet b;
   b.set(rules::kFileData, x.st + kFileOff, m.file_len);
+  file_bufs(x.c, x.s, b, reinterpret_cast<const uint8_t*>(a.file_name), uint32_t(strlen(a.file_name)),
+            m.file_total, x.st + kFileOff, m.file_len);
   x.c.ctr.smtp_attachments++;
   x.sink.on_tx(true, b, a);
   a.file_tx = false;

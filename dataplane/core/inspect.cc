@@ -162,11 +162,22 @@ struct Cursor final : AlertSink, AppSink {
     // response / ServerHello completes the transaction.
     // Files (SMTP attachments, ftp-data): a `fileinfo` event (format_app_event).
     // QUIC: each direction's one transaction (the client's carries the hello).
-    if (app_events && (meta.file_tx || ((!to_server || meta.proto == rules::AppProto::kDns ||
-                                         meta.proto == rules::AppProto::kQuic || meta.proto == rules::AppProto::kSip) &&
-                                        meta.proto != rules::AppProto::kFtpData)))
-      log_tx(to_server, meta);
-    if (!rs || passed()) return;
+    // SSH: once per flow, with both sides (meta.ssh_log). HTTP bodies that
+    // are files: the http event and a fileinfo event; a file's record alone
+    // (no buffers: inspected earlier) only the fileinfo.
+    const bool file_only = meta.file_tx && b.mask.empty();
+    const bool tx_event = (!to_server || meta.proto == rules::AppProto::kDns || meta.proto == rules::AppProto::kQuic ||
+                           meta.proto == rules::AppProto::kSip) &&
+                          meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh;
+    if (app_events) {
+      if (meta.proto == rules::AppProto::kHttp) {
+        if (tx_event && !file_only) log_tx(to_server, meta, false);
+        if (meta.file_tx) log_tx(to_server, meta, true);
+      } else if (meta.file_tx || meta.ssh_log || tx_event) {
+        log_tx(to_server, meta, meta.file_tx);
+      }
+    }
+    if (!rs || passed() || file_only) return;
     uint64_t t = rte_rdtsc();
     stream_sizes(dp[to_server ? 0 : 1]);
     detect_app(w.insp.det, *rs, dp[to_server ? 0 : 1], b, *this);
@@ -201,13 +212,14 @@ struct Cursor final : AlertSink, AppSink {
 
   // One transaction log line (event_type http/dns/tls): the request's or
   // response's meta, addressed like Suricata (client first).
-  void log_tx(bool to_server, const AppMeta& meta) {
+  void log_tx(bool to_server, const AppMeta& meta, bool as_file) {
     AlertRecord* a = claim_record(AlertRecord::kAppTx, dp[0], dp[to_server ? 0 : 1].ts_ns);
     if (!a) return;
     a->app_proto = uint8_t(meta.proto);
     a->to_server = to_server;
     a->has_app = true;
     a->app = meta;
+    a->app.file_tx = as_file;  // the writer makes a fileinfo event of it
     w.insp.alerts.commit();
     w.insp.ctr.app_events++;
   }
@@ -230,7 +242,8 @@ struct Cursor final : AlertSink, AppSink {
     a->has_app = app && (ap == rules::AppProto::kHttp || ap == rules::AppProto::kDns ||
                          ap == rules::AppProto::kTls || ap == rules::AppProto::kSmtp ||
                          ap == rules::AppProto::kFtp || ap == rules::AppProto::kFtpData ||
-                         ap == rules::AppProto::kQuic || ap == rules::AppProto::kSip);
+                         ap == rules::AppProto::kQuic || ap == rules::AppProto::kSip ||
+                         ap == rules::AppProto::kSsh);
     if (a->has_app) a->app = app_meta(app);
     if (want_payload && cur_n) {  // off by default: up to ~2.5 KB copied per alert
       a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->payload));

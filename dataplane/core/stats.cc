@@ -107,9 +107,11 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.detected[int(rules::AppProto::kFtpData)], a.detected[int(rules::AppProto::kSmb)], a.smtp_mails,
                  a.smtp_attachments, a.ftp_commands, a.ftp_expect_full);
   fmt::format_to(o, ",\"quic\":{{\"flows\":{},\"initials_decrypted\":{},\"decrypt_errors\":{},\"hellos\":{}}}"
-                    ",\"sip\":{{\"flows\":{},\"requests\":{},\"responses\":{}}}}}",
+                    ",\"sip\":{{\"flows\":{},\"requests\":{},\"responses\":{}}}",
                  a.detected[int(rules::AppProto::kQuic)], a.quic_initials, a.quic_decrypt_errors, a.quic_hellos,
                  a.detected[int(rules::AppProto::kSip)], a.sip_requests, a.sip_responses);
+  fmt::format_to(o, ",\"ssh\":{{\"flows\":{},\"banners\":{},\"kexinits\":{},\"kex_skipped\":{}}}}}",
+                 a.detected[int(rules::AppProto::kSsh)], a.ssh_banners, a.ssh_kexinits, a.ssh_kex_skipped);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"

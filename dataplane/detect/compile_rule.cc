@@ -57,6 +57,7 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kSmb: return rules::AppProto::kSmb;
     case rules::Proto::kQuic: return rules::AppProto::kQuic;
     case rules::Proto::kSip: return rules::AppProto::kSip;
+    case rules::Proto::kSsh: return rules::AppProto::kSsh;
     default: return rules::AppProto::kUnknown;
   }
 }

@@ -38,6 +38,19 @@ inline float ms(double ns) { return float(ns / 1e6); }
 
 }  // namespace
 
+float app_proto_feature(uint8_t app_proto, uint64_t payload_fwd, uint64_t payload_bwd, bool ended, bool tcp) {
+  using rules::AppProto;
+  static_assert(uint8_t(AppProto::kUnknown) == 0 && uint8_t(AppProto::kHttp) == 1 &&
+                    uint8_t(AppProto::kDns) == 2 && uint8_t(AppProto::kTls) == 3 &&
+                    uint8_t(AppProto::kFailed) == 4,
+                "the feature codes of the shipped model");
+  if (app_proto <= uint8_t(AppProto::kFailed)) return float(app_proto);
+  if (!tcp) return 0.0f;  // a later UDP protocol (QUIC, SIP...): no app state then
+  constexpr uint64_t kDecided = 14;  // bytes the old probe needed to reject a direction (DNS-over-TCP's header)
+  if (ended) return payload_fwd || payload_bwd ? 4.0f : 0.0f;  // its finish rejected undecided probes too
+  return payload_fwd >= kDecided && payload_bwd >= kDecided ? 4.0f : 0.0f;
+}
+
 void byte_stats(const uint8_t* d, uint32_t n, float& entropy, float& printable) {
   if (n > 255) n = 255;  // uint8_t counts
   if (!n) {
@@ -156,7 +169,7 @@ void feat_app(FlowFeat& ff, bool to_server, const AppMeta& m) {
   }
 }
 
-void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float* row) {
+void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float* row, bool ended) {
   using namespace ml;
   bool sw = f.flags & kFlowInitSwapped;
   uint64_t dur = f.last_ts > f.first_ts ? f.last_ts - f.first_ts : 0;
@@ -219,7 +232,8 @@ void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float*
   row[kF_ip_proto] = f.key.proto;
   bool ports = f.key.proto == 6 || f.key.proto == 17 || f.key.proto == 132;
   row[kF_server_port] = ports ? float(sw ? f.key.lo_port : f.key.hi_port) : 0;
-  row[kF_app_proto] = f.app_proto;
+  row[kF_app_proto] = app_proto_feature(f.app_proto, ff.payload_bytes[0], ff.payload_bytes[1], ended,
+                                        f.key.proto == 6);
   row[kF_tcp_established] = (f.flags & kFlowEstablished) ? 1 : 0;
   row[kF_dns_qname_len] = ff.dns_qlen;
   row[kF_dns_label_entropy] = ff.dns_label_entropy;

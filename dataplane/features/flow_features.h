@@ -66,8 +66,18 @@ void feat_packet(FlowFeat& ff, const PacketInfo& p, int dir);
 // A completed app-layer transaction direction (HTTP request/response, DNS
 // query, TLS hello).
 void feat_app(FlowFeat& ff, bool to_server, const AppMeta& m);
+// The app_proto feature: a frozen code per rules::AppProto, the values the
+// shipped model was trained with (0 unknown, 1 http, 2 dns, 3 tls, 4 failed).
+// Protocols detected later (smtp, ftp, ftp-data, smb, ssh, ...) get what the
+// detector of that time said of their flows: each direction's first 14
+// payload bytes matched none of its protocols, so such a flow was failed (4)
+// once both directions had sent that much, unknown (0) before; at the flow's
+// end (`ended`) failed when either side sent anything. Over UDP (`tcp`
+// false) it opened app state for DNS only: 0. A new code needs a new model.
+float app_proto_feature(uint8_t app_proto, uint64_t payload_fwd, uint64_t payload_bwd, bool ended, bool tcp);
 // Fills row[0..kNumFeatures) as of `now_ns` (the flow's last packet).
-void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float* row);
+// `ended`: the row of the flow's end (app_proto: see app_proto_feature).
+void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float* row, bool ended = false);
 
 // Lazily committed array of FlowFeat, one per flow-table index.
 class FeatureStore {

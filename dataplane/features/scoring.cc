@@ -61,7 +61,7 @@ void add_row(WorkerCtx& w, const Snapshot& s, uint32_t idx, const Flow& f, uint1
   m.app_proto = f.app_proto;
   m.phase = phase;
   HostStats hs = c.hosts.stats(m.src, f.last_ts);
-  feat_extract(f, ff, hs, c.rows[c.n]);
+  feat_extract(f, ff, hs, c.rows[c.n], phase == 0);
   c.n++;
   c.ctr.rows++;
 }

@@ -42,6 +42,7 @@ constexpr BufKw kStickyAliases[] = {
     {"ja3s_hash", kJa3sHash},           {"ja3s_string", kJa3sString},
     {"tls_cert_subject", kTlsCertSubject}, {"tls_cert_issuer", kTlsCertIssuer},
     {"tls_cert_serial", kTlsCertSerial}, {"tls_cert_fingerprint", kTlsCertFingerprint},
+    {"ssh_proto", kSshProto},           {"ssh_software", kSshSoftware},
 };
 
 bool close_sticky(Ctx& c) {
@@ -63,13 +64,15 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
 }
 
 // 0: payload, 1: http, 2: dns, 3: tls, 4: smtp, 5: ftp, 6: quic; 7: JA3/JA4
-// of a ClientHello (TLS or QUIC, as in Suricata); 8: sip.
+// of a ClientHello (TLS or QUIC, as in Suricata); 8: sip; 9: ssh.
 constexpr int kFamJa = 7;
 int family(Buf b) {
   if (b == kPayload || is_header_buf(b)) return 0;  // header buffers go with any protocol's packets
   if (b >= kQuicVersion && b <= kQuicCyuString) return 6;
   if (b >= kSipMethod && b <= kSipProtocol) return 8;
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
+  if (b >= kSshProto && b <= kSshHasshString) return 9;
+  if (b == kFileName || b == kFileSize || b == kFileMagic) return 0;  // every protocol with files
   if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
   if (b == kFtpCommand || b == kFtpCommandData) return 5;
   if (b == kDnsQuery || b == kDnsQueryDot) return 2;
@@ -92,6 +95,17 @@ bool opt_buffer(Ctx& c, std::string_view name, bool& handled) {
     }
   }
   if (name == "pkt_data" || name == "raw_data") return set_sticky(c, kPayload, "pkt_data");
+  // HASSH buffers exist in one direction each (Suricata registers ssh.hassh
+  // to_server, ssh.hassh.server to_client): the server's are the same
+  // buffers in to_client transactions.
+  if (name == "ssh.hassh" || name == "ssh.hassh.string" || name == "ssh.hassh.server" ||
+      name == "ssh.hassh.server.string") {
+    bool srv = name.starts_with("ssh.hassh.server");
+    c.ssh_dir |= srv ? kFlowToClient : kFlowToServer;
+    return set_sticky(c, name.ends_with(".string") ? kSshHasshString : kSshHassh,
+                      srv ? (name.ends_with(".string") ? "ssh.hassh.server.string" : "ssh.hassh.server")
+                          : buf_name(name.ends_with(".string") ? kSshHasshString : kSshHassh));
+  }
   for (const char* u : kLegacyUnsupported)
     if (name == u) return unsup(c.st, "unsupported keyword: " + std::string(name));
   for (const BufKw& k : kLegacy) {
@@ -141,14 +155,21 @@ bool check_buffers(Ctx& c) {
         ((it.buf == kIcmpv4Hdr || it.buf == kIcmpv6Hdr) && p != Proto::kIp && p != Proto::kIcmp))
       return fail(c.st, std::string(buf_name(it.buf)) + " in a rule whose protocol has no such header");
   }
-  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic", "", "sip"};
+  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic", "", "sip", "ssh"};
   const Proto p = c.r.hdr.proto;
   const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
-               : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : p == Proto::kQuic ? 6 : p == Proto::kSip ? 8 : 0;
+               : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : p == Proto::kQuic ? 6 : p == Proto::kSip ? 8
+               : p == Proto::kSsh ? 9 : 0;
   if (ja) {  // ja3.* / ja4.hash: a TLS buffer unless the rule is QUIC's
     if (fam == 0) fam = pf == 6 ? 6 : 3;
     else if (fam != 3 && fam != 6)
       return fail(c.st, std::string("rule mixes buffers of different protocols (ja3/ja4 with ") + kFam[fam] + ")");
+  }
+  if (c.ssh_dir) {  // client and server HASSH together, or against the rule's flow direction
+    uint16_t both = kFlowToServer | kFlowToClient;
+    if ((c.ssh_dir & both) == both || ((c.r.flow & both) && (c.r.flow & both) != c.ssh_dir))
+      return unsup(c.st, "ssh.hassh and ssh.hassh.server buffers in opposite directions never match");
+    c.r.flow |= c.ssh_dir;
   }
   // file.data (family http by default) is also SMTP attachments and ftp-data.
   if (fam == 1 && (p == Proto::kSmtp || p == Proto::kFtpData || p == Proto::kSmb)) {

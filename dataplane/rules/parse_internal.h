@@ -55,6 +55,7 @@ struct Ctx {
   size_t xform_start = 0;    // items.size() when cur_xform was started
   bool b64_data = false;     // base64_data active: new items inspect the decoded data
   bool b64_decode = false;   // a base64_decode was seen in the current buffer
+  uint16_t ssh_dir = 0;      // FlowOpt direction a HASSH buffer implies
   std::vector<uint32_t> var_chain;  // per Rule::byte_vars: buf << 8 | xform where it was defined
   explicit Ctx(Rule& rule) : r(rule) {}
 };
@@ -97,6 +98,10 @@ bool opt_flags(Ctx& c, std::string_view v);
 bool opt_app_proto(Ctx& c, std::string_view v);
 // TLS keywords with values (tls_opts.cc); `handled` false when `name` is none.
 bool opt_tls(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+// SSH keywords with values (ssh_opts.cc); `handled` false when `name` is none.
+bool opt_ssh(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+// File keywords (file_opts.cc): filename, fileext, filesize, filestore.
+bool opt_file(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 bool opt_ip_proto(Ctx& c, std::string_view v);     // host_opts.cc
 bool opt_stream_size(Ctx& c, std::string_view v);
 bool opt_xbits(Ctx& c, std::string_view v);

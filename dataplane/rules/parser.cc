@@ -76,7 +76,7 @@ bool parse_action(std::string_view a, Action& out, Status& st) {
 
 // Protocols Suricata knows but we do not inspect: a rule using them is skipped.
 constexpr const char* kOtherProtos[] = {
-    "http2", "ssh", "dcerpc", "krb5", "nfs",
+    "http2", "dcerpc", "krb5", "nfs",
     "dhcp", "snmp", "rdp", "mqtt", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
     "rfb", "imap", "pop3", "telnet", "irc", "bittorrent-dht", "pgsql", "websocket", "ldap",
     "sctp", "pkthdr", "ipv4", "ipv6", "ip4", "ip6", "dnp3", "nntp", "msn", "ssl", "jabber", "doh2"};
@@ -97,6 +97,7 @@ bool parse_proto(std::string_view p, Header& h, Status& st) {
   else if (p == "smb") h.proto = Proto::kSmb;
   else if (p == "quic") h.proto = Proto::kQuic;
   else if (p == "sip") h.proto = Proto::kSip;
+  else if (p == "ssh") h.proto = Proto::kSsh;
   else {
     for (const char* o : kOtherProtos)
       if (p == o) return unsup(st, "unsupported protocol: " + std::string(p));
@@ -291,6 +292,10 @@ bool dispatch(Ctx& c, const Opt& o) {
       n == "startswith" || n == "endswith" || n == "fast_pattern" || n == "rawbytes")
     return opt_content_modifier(c, n, v, o.has_value);
   if (!opt_tls(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
+  if (!opt_ssh(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
+  if (!opt_file(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_buffer(c, n, handled)) return false;  // first: dotprefix may select a buffer of its own
   if (handled) {

@@ -17,6 +17,7 @@ const char* app_proto_name(AppProto p) {
     case AppProto::kSmb: return "smb";
     case AppProto::kQuic: return "quic";
     case AppProto::kSip: return "sip";
+    case AppProto::kSsh: return "ssh";
     case AppProto::kUnknown: break;
   }
   return "unknown";

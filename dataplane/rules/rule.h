@@ -16,12 +16,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip };
-constexpr int kAppProtoCount = 11;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh };
+constexpr int kAppProtoCount = 12;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -99,7 +99,19 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kSipStatCode, "sip.stat_code")                                     \
   X(kSipStatMsg, "sip.stat_msg")                                       \
   X(kSipResponseLine, "sip.response_line")                             \
-  X(kSipProtocol, "sip.protocol")
+  X(kSipProtocol, "sip.protocol")                                       \
+  /* ssh: the banner and HASSH of the tx's direction (client to_server, */ \
+  /* server to_client: ssh.hassh.server is kSshHassh in a to_client rule) */ \
+  X(kSshProto, "ssh.proto")                                            \
+  X(kSshSoftware, "ssh.software")                                      \
+  X(kSshHassh, "ssh.hassh")                                            \
+  X(kSshHasshString, "ssh.hassh.string")                              \
+  /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
+  /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
+  /* internal, the size as decimal digits (filesize: byte_test on it) */ \
+  X(kFileName, "file.name")                                            \
+  X(kFileSize, "(file.size)")                                          \
+  X(kFileMagic, "file.magic")  /* libmagic's description of the file's first bytes */
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,
@@ -114,6 +126,7 @@ struct BufMask {
   void add(int b) { w[b >> 6] |= uint64_t(1) << (b & 63); }
   bool has(int b) const { return (w[b >> 6] >> (b & 63)) & 1; }
   bool within(const BufMask& o) const { return !(w[0] & ~o.w[0]) && !(w[1] & ~o.w[1]); }
+  bool empty() const { return !(w[0] | w[1]); }
 };
 const char* buf_name(Buf b);  // the sticky-buffer keyword above
 // ipv4.hdr .. icmpv6.hdr: inspected per packet (like dsize), from the decoder's view.

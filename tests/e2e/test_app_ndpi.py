@@ -12,10 +12,11 @@ and the unordered address/port pair:
   nDPI HTTP, HTTP_Proxy, HTTP_Connect   -> "http"
   nDPI TLS, DoH_DoT                     -> "tls"
   nDPI DNS, MDNS, LLMNR (DNS wire format) -> "dns"
+  nDPI SSH                              -> "ssh"
   DNScrypt, AVASTSecureDNS (DNS-format certificate queries, then
   encrypted DNS, on port 443)          -> "dns" or "other" both accepted
   anything else                          -> "other"
-and ours: "http" | "tls" | "dns", anything else ("failed", "unknown",
+and ours: "http" | "tls" | "dns" | "ssh", anything else ("failed", "unknown",
 absent) -> "other". A file passes when the agreement (equal labels / flows
 compared) is at least --min-agreement. Flows nDPI only guessed (by port or
 IP) are not compared.
@@ -49,17 +50,18 @@ tls_change_cipher.pcap tls_2_reasms.pcapng tls_port_80.pcapng
 tls_1.2_unidirectional_client.pcapng tls_missing_ch_frag.pcap
 ssl-cert-name-mismatch.pcap google_ssl.pcap
 dns_long_domainname.pcap malformed_dns.pcap dns_ambiguous_names.pcap
-dns_dot.pcap 1kxun.pcap
+dns_dot.pcap 1kxun.pcap ssh.pcap ssh_unidirectional.pcap
 """.split()
-NAME_RE = re.compile(r"http|tls|ssl|dns", re.I)
+NAME_RE = re.compile(r"http|tls|ssl|dns|ssh", re.I)
 FLOW_RE = re.compile(r"^\s*\d+\s+(TCP|UDP)\s+(\S+)\s+<?->?\s+(\S+)\s+"
                      r"\[proto:\s*([^\]]+)\]")
 CONF_RE = re.compile(r"\[Confidence:\s*([^\]]+)\]")
 NDPI_MAP = {"HTTP": "http", "HTTP_Proxy": "http", "HTTP_Connect": "http",
             "TLS": "tls", "DoH_DoT": "tls",
             "DNS": "dns", "MDNS": "dns", "LLMNR": "dns",
-            "DNScrypt": "dns|other", "AVASTSecureDNS": "dns|other"}
-OURS = ("http", "tls", "dns")
+            "DNScrypt": "dns|other", "AVASTSecureDNS": "dns|other",
+            "SSH": "ssh"}
+OURS = ("http", "tls", "dns", "ssh")
 
 
 def endpoint(s):

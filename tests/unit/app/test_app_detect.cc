@@ -58,7 +58,7 @@ TEST(AppDetect, FailedNeedsBothDirectionsOrFinish) {
   AppCtx ctx(small_cfg());
   Flow f;
   Rec r;
-  const char junk[] = "SSH-2.0-OpenSSH_9.3\r\n";
+  const char junk[] = "RFB 003.008\nRFB 003.008\n";  // VNC: no parser here
   app_stream(ctx, f.s, true, 1, 22, reinterpret_cast<const uint8_t*>(junk), sizeof(junk) - 1, 0,
              0, r);
   EXPECT_EQ(app_proto(f.s), AppProto::kUnknown);

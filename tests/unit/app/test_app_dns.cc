@@ -209,7 +209,7 @@ TEST(AppDns, TcpCandidateRejected) {
   std::string m = query(1, "x.example", 1);
   m[12] = 60;  // label length runs past the end
   AppProto p;
-  auto txs = run_tcp(ctx, {{true, tcp_framed(m)}, {false, "SSH-2.0-OpenSSH_9.0\r\n"}}, {},
+  auto txs = run_tcp(ctx, {{true, tcp_framed(m)}, {false, "RFB 003.008\nRFB 003.008\n"}}, {},
                      40000, 53, &p);
   EXPECT_TRUE(txs.empty());
   EXPECT_EQ(p, AppProto::kFailed);

@@ -246,8 +246,13 @@ TEST(Inspect, TransactionLogsOncePerHttpExchangeAndPerDnsMessage) {
   r.cdata(0, "GET /a HTTP/1.1\r\nHost: h.example\r\n\r\n");
   r.sdata(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   EXPECT_TRUE(r.alerts().empty());
-  ASSERT_EQ(r.txlog.size(), 1u);  // HTTP: one line when the response completes
+  // HTTP: one line when the response completes, and its body is a file: a fileinfo line.
+  ASSERT_EQ(r.txlog.size(), 2u);
   const AlertRecord& t = r.txlog[0];
+  EXPECT_FALSE(t.app.file_tx);
+  EXPECT_TRUE(r.txlog[1].app.file_tx);
+  EXPECT_EQ(r.txlog[1].app.file_size, 2u);
+  EXPECT_STREQ(r.txlog[1].app.file_name, "/a");
   EXPECT_EQ(t.app_proto, uint8_t(rules::AppProto::kHttp));
   EXPECT_EQ(t.app.http_status, 200);
   EXPECT_STREQ(t.app.http_hostname, "h.example");
@@ -257,6 +262,12 @@ TEST(Inspect, TransactionLogsOncePerHttpExchangeAndPerDnsMessage) {
   std::string line = fmt::to_string(b);
   EXPECT_NE(line.find("\"event_type\":\"http\""), std::string::npos) << line;
   EXPECT_NE(line.find("\"status\":200"), std::string::npos) << line;
+  fmt::memory_buffer fb;
+  format_app_event(fb, r.txlog[1]);
+  std::string fl = fmt::to_string(fb);
+  EXPECT_NE(fl.find("\"event_type\":\"fileinfo\""), std::string::npos) << fl;
+  EXPECT_NE(fl.find("\"http\":{"), std::string::npos) << fl;
+  EXPECT_NE(fl.find("\"filename\":\"/a\""), std::string::npos) << fl;
 }
 
 TEST(Inspect, HeaderOnlyRulesOncePerFlowDirection) {

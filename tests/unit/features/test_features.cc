@@ -342,6 +342,44 @@ TEST(FeatFlow, PassThroughFieldsAndHostStats) {
   EXPECT_EQ(row[kF_server_port], 0);
 }
 
+// The shipped model (ml/models/default.spm) learnt app_proto codes 0-4
+// (unknown, http, dns, tls, failed); protocols detected later must reach it
+// as the detector of that time saw their flows: failed once both directions
+// sent 14 payload bytes (its probe rejected them), unknown before.
+TEST(FeatFlow, AppProtoCodesFrozenForTheShippedModel) {
+  std::mt19937 rng(9);
+  std::vector<Pk> ps = random_flow(rng, 6, 5);
+  Fed s;
+  feed(s, ps, 6, ps.size());
+  float row[kRowStride];
+  const std::pair<rules::AppProto, float> want[] = {
+      {rules::AppProto::kUnknown, 0}, {rules::AppProto::kHttp, 1}, {rules::AppProto::kDns, 2},
+      {rules::AppProto::kTls, 3},     {rules::AppProto::kFailed, 4}, {rules::AppProto::kSmtp, -1},
+      {rules::AppProto::kFtp, -1},    {rules::AppProto::kFtpData, -1}, {rules::AppProto::kSmb, -1},
+      {rules::AppProto::kQuic, -1},   {rules::AppProto::kSip, -1},   {rules::AppProto::kSsh, -1}};  // -1: a later protocol
+  static_assert(std::size(want) == rules::kAppProtoCount, "every AppProto has its frozen code here");
+  const uint64_t sizes[][2] = {{0, 0}, {13, 500}, {500, 13}, {14, 14}, {300, 900}};
+  for (auto [ap, code] : want) {
+    s.f.app_proto = uint8_t(ap);
+    for (auto& sz : sizes) {
+      s.ff.payload_bytes[0] = sz[0];
+      s.ff.payload_bytes[1] = sz[1];
+      feat_extract(s.f, s.ff, HostStats{}, row);
+      float w = code >= 0 ? code : (sz[0] >= 14 && sz[1] >= 14 ? 4 : 0);
+      EXPECT_EQ(row[kF_app_proto], w) << rules::app_proto_name(ap) << " " << sz[0] << "/" << sz[1];
+      feat_extract(s.f, s.ff, HostStats{}, row, true);  // the flow's end row
+      w = code >= 0 ? code : (sz[0] || sz[1] ? 4 : 0);
+      EXPECT_EQ(row[kF_app_proto], w) << rules::app_proto_name(ap) << " at end " << sz[0] << "/" << sz[1];
+    }
+  }
+  for (int v = rules::kAppProtoCount; v < 256; v++) {
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 0, 0, false, true), 0.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 100, false, true), 4.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 0, true, true), 4.0f) << v;
+    EXPECT_EQ(app_proto_feature(uint8_t(v), 100, 100, true, false), 0.0f) << v;  // UDP (QUIC, SIP)
+  }
+}
+
 TEST(FeatFlow, EntropyTakesFirstPayloadPacketOnly) {
   std::vector<Pk> ps(3);
   for (int i = 0; i < 3; i++) {

@@ -141,13 +141,14 @@ TEST(RulesOptions, AppLayerProtocol) {
   Parsed n = opts("app-layer-protocol:!tls;");
   EXPECT_TRUE(n.rule.app_proto_negated);
   EXPECT_EQ(n.rule.app_proto, AppProto::kTls);
-  EXPECT_UNSUPPORTED(opts("app-layer-protocol:ssh;"), "app-layer-protocol ssh");
+  EXPECT_EQ(opts("app-layer-protocol:ssh;").rule.app_proto, AppProto::kSsh);
+  EXPECT_UNSUPPORTED(opts("app-layer-protocol:rdp;"), "app-layer-protocol rdp");
   EXPECT_UNSUPPORTED(opts("app-layer-protocol:http,final;"), "mode");
 }
 
 TEST(RulesOptions, UnsupportedKeywords) {
   for (const char* kw : {"ttl:1", "ssl_state:client_hello", "ssl_version:tls1.0",
-                         "ssh.software", "http2.header", "filestore", "lua:x.lua", "tls.store"}) {
+                         "ssh.hassh.server.raw", "http2.header", "lua:x.lua", "tls.store"}) {
     Parsed p = opts(std::string(kw) + ";");
     std::string name(kw);
     name = name.substr(0, name.find(':'));
@@ -380,5 +381,93 @@ TEST(RulesOptions, TlsValueKeywords) {
   EXPECT_SYNTAX_ERROR(opts("tls.cert_notafter:>2015-13;", "tls"), "bad date");
   EXPECT_SYNTAX_ERROR(opts("tls_cert_valid:1;", "tls"), "takes no value");
 }
+// Suricata's ssh-keywords page: sticky buffers and the legacy value keywords.
+TEST(RulesOptions, SshKeywords) {
+  Parsed p = opts("ssh.proto; content:\"2.0\"; ssh_software; content:\"openssh\"; nocase;", "ssh");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 2u);
+  EXPECT_EQ(p.rule.items[0].buf, kSshProto);
+  EXPECT_EQ(p.rule.items[1].buf, kSshSoftware);
+  // HASSH: the client's buffers exist to_server, the server's to_client.
+  Parsed h = opts("ssh.hassh; content:\"ec7378c1a92f5a8dde7e8b7a1ddf33d1\";", "ssh");
+  EXPECT_PARSE_OK(h);
+  EXPECT_EQ(h.rule.items[0].buf, kSshHassh);
+  EXPECT_EQ(h.rule.flow, kFlowToServer);
+  Parsed hs = opts("flow:established; ssh.hassh.server.string; content:\"umac-64-etm@openssh.com\";", "ssh");
+  EXPECT_PARSE_OK(hs);
+  EXPECT_EQ(hs.rule.items[0].buf, kSshHasshString);
+  EXPECT_EQ(hs.rule.flow, kFlowEstablished | kFlowToClient);
+  EXPECT_UNSUPPORTED(opts("flow:to_server; ssh.hassh.server; content:\"a\";", "ssh"), "opposite directions");
+  EXPECT_UNSUPPORTED(opts("ssh.hassh; content:\"a\"; ssh.hassh.server; content:\"b\";", "ssh"), "opposite");
+  // ssh.protoversion: exact, or 2_compat (2.x or 1.99); ssh.softwareversion: a prefix.
+  Parsed v = opts("ssh.protoversion:1.10;", "ssh");
+  EXPECT_PARSE_OK(v);
+  ASSERT_EQ(v.rule.items.size(), 1u);
+  EXPECT_EQ(v.rule.items[0].buf, kSshProto);
+  EXPECT_EQ(v.rule.items[0].content.bytes, "1.10");
+  EXPECT_TRUE(v.rule.items[0].content.endswith);
+  EXPECT_EQ(v.rule.items[0].content.depth, 4);
+  Parsed c = opts("ssh.protoversion:2_compat;", "ssh");
+  EXPECT_PARSE_OK(c);
+  EXPECT_EQ(c.rule.items[0].kind, MatchItem::Kind::kPcre);
+  EXPECT_EQ(c.rule.items[0].pcre.pattern, "^(?:2|1\\.99)");
+  Parsed s = opts("ssh.softwareversion:\"OpenSSH\";", "ssh");
+  EXPECT_PARSE_OK(s);
+  EXPECT_EQ(s.rule.items[0].buf, kSshSoftware);
+  EXPECT_EQ(s.rule.items[0].content.bytes, "OpenSSH");
+  EXPECT_FALSE(s.rule.items[0].content.endswith);
+  EXPECT_EQ(opts("ssh.softwareversion:PuTTY_2.123;", "ssh").rule.items[0].content.bytes, "PuTTY_2.123");
+  EXPECT_SYNTAX_ERROR(opts("ssh.protoversion:two;", "ssh"), "ssh.protoversion");
+  EXPECT_SYNTAX_ERROR(opts("ssh.softwareversion:\"a/b\";", "ssh"), "ssh.softwareversion");
+  EXPECT_SYNTAX_ERROR(opts("ssh.proto; content:\"2.0\";", "http"), "ssh buffer in a http rule");
+  EXPECT_SYNTAX_ERROR(opts("ssh.proto; content:\"2.0\"; http.uri; content:\"x\";", "tcp"), "mixes buffers");
+}
+
+// Suricata's file-keywords page: filename and fileext assume nocase, fileext
+// is the whole extension, filesize compares the size (units 1024-based).
+TEST(RulesOptions, FileKeywords) {
+  Parsed p = opts("filename:\"secret\"; fileext:\"pdf\";", "http");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 2u);
+  EXPECT_EQ(p.rule.items[0].buf, kFileName);
+  EXPECT_EQ(p.rule.items[0].content.bytes, "secret");
+  EXPECT_TRUE(p.rule.items[0].content.nocase);
+  EXPECT_FALSE(p.rule.items[0].content.endswith);
+  EXPECT_EQ(p.rule.items[1].content.bytes, ".pdf");
+  EXPECT_TRUE(p.rule.items[1].content.nocase && p.rule.items[1].content.endswith);
+  EXPECT_TRUE(opts("fileext:!\"exe\";", "smtp").rule.items[0].content.negated);
+  EXPECT_PARSE_OK(opts("file.name; content:\"examplefilename\";", "ftp-data"));
+  struct { const char* v; std::vector<std::pair<ByteOp::Op, uint64_t>> want; } sz[] = {
+      {"100", {{ByteOp::Op::kEq, 100}}},
+      {"100<>200", {{ByteOp::Op::kGt, 100}, {ByteOp::Op::kLt, 200}}},
+      {">100MB", {{ByteOp::Op::kGt, 100ull << 20}}},
+      {"<100MB", {{ByteOp::Op::kLt, 100ull << 20}}},
+      {"2KB", {{ByteOp::Op::kEq, 2048}}},
+  };
+  for (auto& t : sz) {
+    Parsed f = opts(std::string("filesize:") + t.v + ";", "http");
+    EXPECT_PARSE_OK(f);
+    ASSERT_EQ(f.rule.items.size(), t.want.size()) << t.v;
+    for (size_t i = 0; i < t.want.size(); i++) {
+      EXPECT_EQ(f.rule.items[i].kind, MatchItem::Kind::kByteTest);
+      EXPECT_EQ(f.rule.items[i].buf, kFileSize);
+      EXPECT_EQ(f.rule.items[i].byte.op, t.want[i].first) << t.v;
+      EXPECT_EQ(f.rule.items[i].byte.value, t.want[i].second) << t.v;
+      EXPECT_EQ(f.rule.items[i].byte.base, 10);
+    }
+  }
+  EXPECT_SYNTAX_ERROR(opts("filesize:200<>100;", "http"), "filesize");
+  EXPECT_SYNTAX_ERROR(opts("filesize:lots;", "http"), "filesize");
+  EXPECT_SYNTAX_ERROR(opts("filename;", "http"), "filename needs a value");
+  EXPECT_PARSE_OK(opts("filestore; fileext:\"exe\";", "http"));
+  EXPECT_PARSE_OK(opts("filestore:request,file; fileext:\"exe\";", "http"));
+  EXPECT_UNSUPPORTED(opts("filemd5:md5-blacklist;", "http"), "filemd5");
+  Parsed m = opts("filemagic:\"executable for MS Windows\";", "http");
+  EXPECT_PARSE_OK(m);
+  EXPECT_EQ(m.rule.items[0].buf, kFileMagic);
+  EXPECT_TRUE(m.rule.items[0].content.nocase);
+  EXPECT_PARSE_OK(opts("file.magic; content:\"PDF document\";", "smtp"));
+}
+
 }  // namespace
 }  // namespace spectre::rules::test
