@@ -93,7 +93,8 @@ void file_bufs(AppCtx& c, AppState* s, BufferSet& b, const uint8_t* name, uint32
                const uint8_t* data, uint32_t data_n) {
   if (n) b.set(rules::kFileName, name, n);
   AppCtx::Impl& m = *c.impl;
-  if (!m.magic && !m.magic_failed) {  // once per worker: libmagic's compiled database
+  s->meta.file_magic[0] = 0;
+  if (c.want_magic && !m.magic && !m.magic_failed) {  // once per worker: libmagic's compiled database
     magic_t mg = magic_open(MAGIC_NONE);
     if (mg && magic_load(mg, nullptr) == 0) {
       m.magic = mg;
@@ -102,8 +103,7 @@ void file_bufs(AppCtx& c, AppState* s, BufferSet& b, const uint8_t* name, uint32
       m.magic_failed = true;
     }
   }
-  s->meta.file_magic[0] = 0;
-  if (m.magic && data_n) {
+  if (c.want_magic && m.magic && data_n) {
     const char* d = magic_buffer(static_cast<magic_t>(m.magic), data, std::min(data_n, kMagicBytes));
     if (d) {
       copy_field(s->meta.file_magic, sizeof s->meta.file_magic, reinterpret_cast<const uint8_t*>(d),

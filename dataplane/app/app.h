@@ -133,6 +133,9 @@ class AppCtx {
   explicit AppCtx(const AppConfig& cfg);
   ~AppCtx();
   AppCounters ctr{};
+  // libmagic per file (~10-50 us each): only when the loaded rules inspect
+  // file.magic (filemagic). Set by inspection from the snapshot; worker thread.
+  bool want_magic = false;
   struct Impl;
   std::unique_ptr<Impl> impl;
 };

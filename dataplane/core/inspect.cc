@@ -337,6 +337,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
     ic.ctr.checksum_invalid++;
     return;
   }
+  ic.app.want_magic = rs && ruleset_uses_buffer(*rs, rules::kFileMagic);
   Cursor c(w, rs, f, p.ts_ns);
   c.app_on = s.app_layer;
   c.app_events = s.app_events;

@@ -81,6 +81,8 @@ CompiledRuleset::~CompiledRuleset() {
 }
 
 size_t ruleset_rule_count(const CompiledRuleset& rs) { return rs.hdr.size(); }
+bool ruleset_uses_buffer(const CompiledRuleset& rs, rules::Buf b) { return rs.bufs_used.has(b); }
+
 bool ruleset_uses_flowbits(const CompiledRuleset& rs) { return !rs.flowbit_map.empty() || !rs.flowint_ops.empty(); }
 
 int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name) {

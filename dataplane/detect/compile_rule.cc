@@ -276,6 +276,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   out.dst.push_back(d);
   out.sport.push_back(sp);
   out.dport.push_back(dp);
+  for (int w = 0; w < 2; w++) out.bufs_used.w[w] |= c.buf_mask.w[w];
   out.cold.push_back(c);
   out.meta.push_back(std::move(m));
 }

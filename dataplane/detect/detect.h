@@ -146,6 +146,8 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
 size_t ruleset_rule_count(const CompiledRuleset& rs);
 // Any rule sets or tests a flowbit or flowint (flows then need per-flow state).
 bool ruleset_uses_flowbits(const CompiledRuleset& rs);
+// Whether some rule inspects buffer b (e.g. file.magic: libmagic is run only then).
+bool ruleset_uses_buffer(const CompiledRuleset& rs, rules::Buf b);
 // Flowbit id of `name` in this ruleset, or -1 (tests, diagnostics).
 int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name);
 

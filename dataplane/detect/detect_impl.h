@@ -196,6 +196,7 @@ constexpr uint32_t kRecursionLimit = 1u << 16;
 namespace spectre {
 
 struct CompiledRuleset {
+  rules::BufMask bufs_used;  // buffers some rule inspects (e.g. file.magic: libmagic runs per file)
   // Rules in evaluation order: pass rules first, then the rest, each in file order.
   std::vector<detect_internal::HdrQuick> hdr;
   std::vector<detect_internal::SetRef> src, dst, sport, dport;
