@@ -20,6 +20,7 @@ std::vector<const Tx*> files(const std::vector<Tx>& txs) {
 
 TEST(AppFiles, HttpResponsesAreFiles) {
   AppCtx ctx(small_cfg());
+  ctx.want_magic = true;  // as when a loaded rule inspects file.magic
   std::string r1 = "HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\n"
                    "Content-Length: 11\r\n\r\nhello world";
   std::string r2 = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n" + std::string("MZ\x90\x00", 4);
@@ -43,6 +44,19 @@ TEST(AppFiles, HttpResponsesAreFiles) {
                "\",\"stored\":false,\"size\":4,\"tx_id\":1}");
   // file.magic: libmagic's description ("hello world" is text).
   EXPECT_NE(std::string(f[0]->meta.file_magic).find("text"), std::string::npos) << f[0]->meta.file_magic;
+  {  // No rule inspects file.magic: libmagic is not run (Suricata computes magic on demand too).
+    AppCtx off(small_cfg());
+    auto t2 = run_tcp(off, {{true, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"},
+                            {false, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world"}}, {}, 40000, 80);
+    bool file = false;
+    for (auto& t : t2)
+      if (t.meta.file_tx) {
+        file = true;
+        EXPECT_EQ(t.meta.file_magic[0], 0);
+        EXPECT_FALSE(t.has(kFileMagic));
+      }
+    EXPECT_TRUE(file);
+  }
   // A POST body is file.data but not a file (no multipart parsing here).
   ASSERT_TRUE(txs.back().to_server);
   EXPECT_TRUE(txs.back().has(kFileData));

@@ -74,6 +74,7 @@ std::vector<Tx> flow(AppCtx& ctx, const std::vector<Seg>& segs, uint16_t sport, 
 
 TEST(AppFtp, PassiveDataChannelIsFtpData) {
   AppCtx ctx(small_cfg());
+  ctx.want_magic = true;  // as when a loaded rule inspects file.magic
   AppProto p;
   flow(ctx, control("EPSV\r\n", "229 Entering Extended Passive Mode (|||6446|)\r\n"), 40000, 21, &p);
   ASSERT_EQ(p, AppProto::kFtp);
