@@ -36,6 +36,17 @@ struct Obj {
     key(k);
     out += std::to_string(v);
   }
+  // "k":{"hash":..,"string":..} (JA3, JA3S, CYU), when the hash is known;
+  // k null: the bare object (a list element).
+  void hash_obj(const char* k, const char* hash, const char* string) {
+    if (!hash[0]) return;
+    if (k) key(k);
+    out += '{';
+    Obj j{out};
+    j.str("hash", hash);
+    j.str("string", string);
+    out += '}';
+  }
 };
 
 const char* rrtype_name(uint16_t t) {
@@ -222,23 +233,9 @@ void format_app_json(const AppMeta& m, std::string& out) {
       o.str("version", m.tls_version);
       o.str("notbefore", m.tls_notbefore);
       o.str("notafter", m.tls_notafter);
-      if (m.ja3_hash[0]) {
-        o.key("ja3");
-        out += '{';
-        Obj j{out};
-        j.str("hash", m.ja3_hash);
-        j.str("string", m.ja3_string);
-        out += '}';
-      }
+      o.hash_obj("ja3", m.ja3_hash, m.ja3_string);
       o.str("ja4", m.ja4);
-      if (m.ja3s_hash[0]) {
-        o.key("ja3s");
-        out += '{';
-        Obj j{out};
-        j.str("hash", m.ja3s_hash);
-        j.str("string", m.ja3s_string);
-        out += '}';
-      }
+      o.hash_obj("ja3s", m.ja3s_hash, m.ja3s_string);
       out += '}';
       break;
     }
@@ -255,22 +252,14 @@ void format_app_json(const AppMeta& m, std::string& out) {
       if (m.quic_client) {
         o.str("sni", m.tls_sni);
         o.str("ua", m.http_user_agent);
-        if (m.quic_cyu_hash[0]) {
+        if (m.quic_cyu_hash[0]) {  // Suricata writes cyu as a list of one
           o.key("cyu");
-          out += "[{";
+          out += '[';
           Obj y{out};
-          y.str("hash", m.quic_cyu_hash);
-          y.str("string", m.ja3s_string);
-          out += "}]";
+          y.hash_obj(nullptr, m.quic_cyu_hash, m.ja3s_string);
+          out += ']';
         }
-        if (m.ja3_hash[0]) {
-          o.key("ja3");
-          out += '{';
-          Obj j{out};
-          j.str("hash", m.ja3_hash);
-          j.str("string", m.ja3_string);
-          out += '}';
-        }
+        o.hash_obj("ja3", m.ja3_hash, m.ja3_string);
         o.str("ja4", m.ja4);
       }
       out += '}';
