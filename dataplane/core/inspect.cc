@@ -410,4 +410,70 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f) {
   f.session = 0;
 }
 
+namespace {
+// Alerts of decode-event rules: a packet with no flow.
+struct MalformedSink final : AlertSink {
+  MalformedSink(WorkerCtx& w, const PacketInfo& p) : w(w), p(p) {}
+  void alert(const RuleMeta& r, const DetectPacket& d) override {
+    AlertRecord* a = claim_alert_slot(w);
+    if (!a) return;
+    a->kind = AlertRecord::kAlert;
+    a->ts_ns = p.ts_ns;
+    a->flow_id = 0;
+    std::memcpy(a->src, d.src, 16);
+    std::memcpy(a->dst, d.dst, 16);
+    a->sport = a->dport = 0;
+    a->ip_ver = d.ip_ver;
+    a->proto = d.proto;
+    a->app_proto = 0;
+    a->to_server = true;
+    a->has_flow = false;
+    a->has_app = false;
+    a->worker = uint8_t(w.id);
+    a->flow_pkts[0] = a->flow_pkts[1] = 0;
+    a->flow_bytes[0] = a->flow_bytes[1] = 0;
+    a->flow_start = 0;
+    a->action = uint8_t(r.action);
+    a->severity = r.severity;
+    a->gid = r.gid;
+    a->sid = r.sid;
+    a->rev = r.rev;
+    copy_str(a->msg, r.msg);
+    copy_str(a->category, r.category);
+    copy_str(a->metadata, r.metadata_json);
+    w.insp.alerts.commit();
+  }
+  WorkerCtx& w;
+  const PacketInfo& p;
+};
+}  // namespace
+
+void inspect_malformed(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, const uint8_t* frame, uint32_t len) {
+  const CompiledRuleset* rs = s.rules.get();
+  if (!rs || p.malformed >= kMalformedCount) return;
+  static const uint8_t kZero[16] = {};
+  DetectPacket d;
+  d.src = d.dst = kZero;
+  d.ip_ver = 0;  // not read
+  d.has_flow = false;
+  d.ts_ns = p.ts_ns;
+  // The addresses when the decoder got as far as a whole IP header.
+  const uint8_t* end = frame + len;
+  if (p.l3 && p.ip_ver == 4 && p.l3 >= frame && p.l3 + 20 <= end) {
+    d.ip_ver = 4;
+    d.proto = p.l3[9];
+    d.src = p.l3 + 12;
+    d.dst = p.l3 + 16;
+  } else if (p.l3 && p.ip_ver == 6 && p.l3 >= frame && p.l3 + 40 <= end) {
+    d.ip_ver = 6;
+    d.proto = p.l3[6];
+    d.src = p.l3 + 8;
+    d.dst = p.l3 + 24;
+  }
+  MalformedSink sink(w, p);
+  uint64_t t = rte_rdtsc();
+  detect_decode_event(w.insp.det, *rs, uint8_t(p.malformed), d, sink);
+  w.insp.ctr.cyc_detect += rte_rdtsc() - t;
+}
+
 }  // namespace spectre

@@ -57,5 +57,8 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
 // Before the flow's record is emitted: flushes reassembly and app parsers
 // (which may alert), then frees the session. `s` may be null (no detection).
 void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f);
+// A frame the decoder rejected (p.malformed says why; frame/len: as captured):
+// the ruleset's decode-event rules for that reason. Rare: not on the fast path.
+void inspect_malformed(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, const uint8_t* frame, uint32_t len);
 
 }  // namespace spectre

@@ -254,6 +254,13 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
       }
     }
     ok[i] = st == DecodeStatus::kOk;
+    if (st == DecodeStatus::kMalformed && s.rules) {
+      w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
+      w.cur_pkt_src = kPktSrcWire;
+      inspect_malformed(w, s, p, rte_pktmbuf_mtod(mb, const uint8_t*), data_len);
+      w.cur_pcap_cnt = 0;
+      w.cur_pkt_src = kPktSrcNone;
+    }
     if (ok[i]) w.flows.prefetch_buckets(p.hash);
   }
   uint64_t t1 = rte_rdtsc();

@@ -18,7 +18,8 @@ inline uint32_t rd32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
 
-inline DecodeStatus bad(DecodeCounters& c, Malformed why) {
+inline DecodeStatus bad(DecodeCounters& c, PacketInfo& pi, Malformed why) {
+  pi.malformed = why;  // the decoder event (decode-event rules)
   c.malformed[why]++;
   c.malformed_total++;
   return DecodeStatus::kMalformed;
@@ -151,7 +152,7 @@ DecodeStatus decode_ipv6(const uint8_t* l3, uint32_t len, PacketInfo& pi, Decode
 // the same for both directions of a tunnel. ~20-40 cycles per encapsulation.
 
 DecodeStatus decode_inner_ip(const uint8_t* p, uint32_t n, uint16_t et, PacketInfo& pi, DecodeCounters& c) {
-  if (++pi.tunnel_depth > kMaxTunnelDepth) return bad(c, kTunnelTooDeep);
+  if (++pi.tunnel_depth > kMaxTunnelDepth) return bad(c, pi, kTunnelTooDeep);
   if (pi.tunnel_depth == 1) pi.tunnel_proto = pi.proto;
   pi.sport = pi.dport = 0;  // the outer layer's L4 fields do not carry over
   pi.icmp_type = pi.icmp_code = 0;
@@ -168,7 +169,7 @@ DecodeStatus decode_inner_eth(const uint8_t* p, uint32_t n, PacketInfo& pi, Deco
   uint32_t off = 0;
   uint16_t et = 0;
   Malformed why = kEthTrunc;
-  if (walk_l2(p, n, kLinkEthernet, vl, vc, &off, &et, &why) != DecodeStatus::kOk) return bad(c, why);
+  if (walk_l2(p, n, kLinkEthernet, vl, vc, &off, &et, &why) != DecodeStatus::kOk) return bad(c, pi, why);
   if (et != kEthIpv4 && et != kEthIpv6) {
     if (et == kEthArp) c.arp++;
     c.not_ip++;
@@ -180,7 +181,7 @@ DecodeStatus decode_inner_eth(const uint8_t* p, uint32_t n, PacketInfo& pi, Deco
 // GRE (RFC 2784/2890; version 1 = PPTP's enhanced GRE, RFC 2637). Returns false
 // when the payload is not one we decode (kept as an "other" IP packet).
 bool decode_gre(const uint8_t* g, uint32_t n, PacketInfo& pi, DecodeCounters& c, DecodeStatus* st) {
-  if (n < 4) return *st = bad(c, kGreTrunc), true;
+  if (n < 4) return *st = bad(c, pi, kGreTrunc), true;
   uint16_t flags = rd16(g), proto = rd16(g + 2);
   uint32_t off = 4;
   uint8_t ver = flags & 7;
@@ -188,12 +189,12 @@ bool decode_gre(const uint8_t* g, uint32_t n, PacketInfo& pi, DecodeCounters& c,
     if (flags & 0x4000) return false;  // RFC 1701 source routing: not decoded
     off += (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (flags & 0x1000 ? 4 : 0);
   } else if (ver == 1) {
-    if (proto != kEthPpp || !(flags & 0x2000)) return *st = bad(c, kGreVersion), true;
+    if (proto != kEthPpp || !(flags & 0x2000)) return *st = bad(c, pi, kGreVersion), true;
     off += 4 + (flags & 0x1000 ? 4 : 0) + (flags & 0x0080 ? 4 : 0);
   } else {
-    return *st = bad(c, kGreVersion), true;
+    return *st = bad(c, pi, kGreVersion), true;
   }
-  if (off > n) return *st = bad(c, kGreTrunc), true;
+  if (off > n) return *st = bad(c, pi, kGreTrunc), true;
   const uint8_t* p = g + off;
   uint32_t len = n - off;
   switch (proto) {
@@ -205,7 +206,7 @@ bool decode_gre(const uint8_t* g, uint32_t n, PacketInfo& pi, DecodeCounters& c,
       if (proto == kEthErspan2 && !(flags & 0x1000)) return false;
       uint32_t h = proto == kEthErspan2 ? 8 : 12;
       if (proto == kEthErspan3 && len >= 12 && (p[11] & 1)) h += 8;
-      if (len < h) return *st = bad(c, kErspanTrunc), true;
+      if (len < h) return *st = bad(c, pi, kErspanTrunc), true;
       c.gre++;
       c.erspan++;
       *st = decode_inner_eth(p + h, len - h, pi, c);
@@ -214,7 +215,7 @@ bool decode_gre(const uint8_t* g, uint32_t n, PacketInfo& pi, DecodeCounters& c,
     case kEthPpp: {
       uint16_t et = 0;
       uint32_t h = 0;
-      if (!ppp_proto(p, len, &et, &h)) return *st = bad(c, kPppTrunc), true;
+      if (!ppp_proto(p, len, &et, &h)) return *st = bad(c, pi, kPppTrunc), true;
       c.gre++;
       c.ppp++;
       if (!et) return *st = (c.not_ip++, DecodeStatus::kNotIp), true;  // LCP, CCP... of a PPTP session
@@ -237,7 +238,7 @@ bool decode_udp_tunnel(const uint8_t* u, uint32_t n, uint16_t sport, uint16_t dp
   if (dport == kGenevePort && n >= 8 && (u[0] >> 6) == 0) {
     uint32_t h = 8 + (u[0] & 0x3f) * 4u;
     uint16_t proto = rd16(u + 2);
-    if (h > n) return *st = bad(c, kGeneveTrunc), true;
+    if (h > n) return *st = bad(c, pi, kGeneveTrunc), true;
     if (proto != kEthTeb && proto != kEthIpv4 && proto != kEthIpv6) return false;
     c.geneve++;
     *st = proto == kEthTeb ? decode_inner_eth(u + h, n - h, pi, c) : decode_inner_ip(u + h, n - h, proto, pi, c);
@@ -272,12 +273,12 @@ DecodeStatus decode_l4(const uint8_t* l3, uint32_t l4off, uint32_t l4len, Packet
   }
   switch (pi.proto) {
     case 6: {
-      if (l4len < 20) return bad(c, kTcpTrunc);
+      if (l4len < 20) return bad(c, pi, kTcpTrunc);
       uint32_t hl = (l4[12] >> 4) * 4u;
-      if (hl < 20) return bad(c, kTcpHlenTooSmall);
-      if (hl > l4len) return bad(c, kTcpHlenBeyond);
+      if (hl < 20) return bad(c, pi, kTcpHlenTooSmall);
+      if (hl > l4len) return bad(c, pi, kTcpHlenBeyond);
       if (parse_tcp_opts(l4 + 20, hl - 20, pi.tcp_opts) != DecodeStatus::kOk)
-        return bad(c, kTcpOptInvalid);
+        return bad(c, pi, kTcpOptInvalid);
       pi.sport = rd16(l4);
       pi.dport = rd16(l4 + 2);
       pi.tcp_seq = rd32(l4 + 4);
@@ -290,9 +291,9 @@ DecodeStatus decode_l4(const uint8_t* l3, uint32_t l4off, uint32_t l4len, Packet
       break;
     }
     case 17: {
-      if (l4len < 8) return bad(c, kUdpTrunc);
+      if (l4len < 8) return bad(c, pi, kUdpTrunc);
       uint32_t ul = rd16(l4 + 4);
-      if (ul < 8 || ul > l4len) return bad(c, kUdpHlenInvalid);
+      if (ul < 8 || ul > l4len) return bad(c, pi, kUdpHlenInvalid);
       pi.sport = rd16(l4);
       pi.dport = rd16(l4 + 2);
       pi.payload_off = uint16_t(l4off + 8);
@@ -303,7 +304,7 @@ DecodeStatus decode_l4(const uint8_t* l3, uint32_t l4off, uint32_t l4len, Packet
       break;
     }
     case 132: {  // SCTP: the common header's ports key the flow (chunks are not parsed)
-      if (l4len < 12) return bad(c, kSctpTrunc);
+      if (l4len < 12) return bad(c, pi, kSctpTrunc);
       pi.sport = rd16(l4);
       pi.dport = rd16(l4 + 2);
       pi.payload_off = uint16_t(l4off + 12);
@@ -313,7 +314,7 @@ DecodeStatus decode_l4(const uint8_t* l3, uint32_t l4off, uint32_t l4len, Packet
     }
     case 1: case 58: {
       bool v4 = pi.proto == 1;
-      if (l4len < 8) return bad(c, v4 ? kIcmpv4Trunc : kIcmpv6Trunc);
+      if (l4len < 8) return bad(c, pi, v4 ? kIcmpv4Trunc : kIcmpv6Trunc);
       pi.icmp_type = l4[0];
       pi.icmp_code = l4[1];
       pi.payload_off = uint16_t(l4off + 8);
@@ -340,19 +341,21 @@ DecodeStatus decode_l4(const uint8_t* l3, uint32_t l4off, uint32_t l4len, Packet
 }
 
 DecodeStatus decode_ipv4(const uint8_t* l3, uint32_t len, PacketInfo& pi, DecodeCounters& c) {
-  if (len < 20) return bad(c, kIpv4Trunc);
-  if ((l3[0] >> 4) != 4) return bad(c, kIpv4WrongVersion);
+  if (len < 20) return bad(c, pi, kIpv4Trunc);
+  if ((l3[0] >> 4) != 4) return bad(c, pi, kIpv4WrongVersion);
+  pi.l3 = l3;  // a malformed packet's decoder event names its addresses
+  pi.ip_ver = 4;
   uint32_t hl = (l3[0] & 0x0f) * 4u;
-  if (hl < 20) return bad(c, kIpv4HlenTooSmall);
-  if (hl > len) return bad(c, kIpv4Trunc);
+  if (hl < 20) return bad(c, pi, kIpv4HlenTooSmall);
+  if (hl > len) return bad(c, pi, kIpv4Trunc);
   uint32_t tot = rd16(l3 + 2);
-  if (tot < hl) return bad(c, kIpv4IplenSmallerThanHlen);
-  if (tot > len) return bad(c, kIpv4TruncPkt);
+  if (tot < hl) return bad(c, pi, kIpv4IplenSmallerThanHlen);
+  if (tot > len) return bad(c, pi, kIpv4TruncPkt);
   for (uint32_t i = 20; i < hl;) {  // options: only their framing is checked
     uint8_t t = l3[i];
     if (t == 0) break;
     if (t == 1) { i++; continue; }
-    if (i + 1 >= hl || l3[i + 1] < 2 || i + l3[i + 1] > hl) return bad(c, kIpv4OptInvalid);
+    if (i + 1 >= hl || l3[i + 1] < 2 || i + l3[i + 1] > hl) return bad(c, pi, kIpv4OptInvalid);
     i += l3[i + 1];
   }
   c.ipv4++;
@@ -371,8 +374,8 @@ DecodeStatus decode_ipv4(const uint8_t* l3, uint32_t len, PacketInfo& pi, Decode
     f.data_off = uint16_t(hl);
     f.data_len = uint16_t(tot - hl);
     f.next_proto = pi.proto;
-    if (uint32_t(f.offset) + f.data_len > 65535) return bad(c, kFragTooLarge);
-    if (f.more && (f.data_len == 0 || (f.data_len & 7))) return bad(c, kFragInvalidLen);
+    if (uint32_t(f.offset) + f.data_len > 65535) return bad(c, pi, kFragTooLarge);
+    if (f.more && (f.data_len == 0 || (f.data_len & 7))) return bad(c, pi, kFragInvalidLen);
     c.ipv4_frags++;
     return DecodeStatus::kFragment;
   }
@@ -380,10 +383,12 @@ DecodeStatus decode_ipv4(const uint8_t* l3, uint32_t len, PacketInfo& pi, Decode
 }
 
 DecodeStatus decode_ipv6(const uint8_t* l3, uint32_t len, PacketInfo& pi, DecodeCounters& c) {
-  if (len < 40) return bad(c, kIpv6Trunc);
-  if ((l3[0] >> 4) != 6) return bad(c, kIpv6WrongVersion);
+  if (len < 40) return bad(c, pi, kIpv6Trunc);
+  if ((l3[0] >> 4) != 6) return bad(c, pi, kIpv6WrongVersion);
+  pi.l3 = l3;
+  pi.ip_ver = 6;
   uint32_t tot = 40u + rd16(l3 + 4);
-  if (tot > len) return bad(c, kIpv6TruncPkt);
+  if (tot > len) return bad(c, pi, kIpv6TruncPkt);
   c.ipv6++;
   pi.l3 = l3;
   pi.l3_len = tot;
@@ -393,16 +398,16 @@ DecodeStatus decode_ipv6(const uint8_t* l3, uint32_t len, PacketInfo& pi, Decode
   uint32_t off = 40, nh_field = 6;
   for (int n = 0; n < 8; n++) {  // bounded walk of extension headers
     if (nh == 0 || nh == 43 || nh == 60 || nh == 51) {
-      if (off + 2 > tot) return bad(c, kIpv6ExthdrInvalid);
+      if (off + 2 > tot) return bad(c, pi, kIpv6ExthdrInvalid);
       uint32_t el = nh == 51 ? (l3[off + 1] + 2u) * 4u : (l3[off + 1] + 1u) * 8u;
-      if (off + el > tot) return bad(c, kIpv6ExthdrInvalid);
+      if (off + el > tot) return bad(c, pi, kIpv6ExthdrInvalid);
       nh_field = off;
       nh = l3[off];
       off += el;
       continue;
     }
     if (nh == 44) {
-      if (off + 8 > tot) return bad(c, kIpv6ExthdrInvalid);
+      if (off + 8 > tot) return bad(c, pi, kIpv6ExthdrInvalid);
       uint16_t fo = rd16(l3 + off + 2);
       FragInfo& f = pi.frag;
       f.offset = fo & 0xfff8;
@@ -420,14 +425,14 @@ DecodeStatus decode_ipv6(const uint8_t* l3, uint32_t len, PacketInfo& pi, Decode
       f.data_off = uint16_t(off + 8);
       f.data_len = uint16_t(tot - off - 8);
       pi.proto = 44;
-      if (uint32_t(f.offset) + f.data_len > 65535) return bad(c, kFragTooLarge);
-      if (f.more && (f.data_len == 0 || (f.data_len & 7))) return bad(c, kFragInvalidLen);
+      if (uint32_t(f.offset) + f.data_len > 65535) return bad(c, pi, kFrag6TooLarge);
+      if (f.more && (f.data_len == 0 || (f.data_len & 7))) return bad(c, pi, kFragInvalidLen);
       c.ipv6_frags++;
       return DecodeStatus::kFragment;
     }
     break;
   }
-  if (nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44) return bad(c, kIpv6ExthdrInvalid);
+  if (nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44) return bad(c, pi, kIpv6ExthdrInvalid);
   pi.proto = nh;
   return decode_l4(l3, off, tot - off, pi, c);
 }
@@ -443,6 +448,19 @@ const char* malformed_name(Malformed m) {
   return m < kMalformedCount ? names[m] : "unknown";
 }
 
+Malformed malformed_from_event(const char* name) {
+  for (int i = 0; i < kMalformedCount; i++)
+    if (!std::strcmp(name, malformed_name(Malformed(i)))) return Malformed(i);
+  // Suricata's names for checks we count under another name (decode-events.c).
+  static const struct { const char* name; Malformed m; } kAlias[] = {
+      {"vlan.header_too_small", kVlanTrunc},
+      {"ipv6.trunc_exthdr", kIpv6ExthdrInvalid},  // every extension-header failure here is a truncation
+  };
+  for (const auto& a : kAlias)
+    if (!std::strcmp(name, a.name)) return a.m;
+  return kMalformedCount;
+}
+
 DecodeStatus decode_ip(const uint8_t* l3, uint32_t len, uint16_t ethertype, PacketInfo& pi,
                        DecodeCounters& c) {
   return ethertype == kEthIpv6 ? decode_ipv6(l3, len, pi, c) : decode_ipv4(l3, len, pi, c);
@@ -455,7 +473,7 @@ DecodeStatus decode_frame(const uint8_t* data, uint32_t len, uint16_t linktype, 
   Malformed why = kEthTrunc;
   bool pppoe = false;
   if (walk_l2(data, len, linktype, pi.vlan, pi.vlan_count, &l3off, &et, &why, &pppoe) != DecodeStatus::kOk)
-    return bad(c, why);
+    return bad(c, pi, why);
   if (linktype == kLinkEthernet) c.ethernet++;
   else if (linktype == kLinkPpp || linktype == kLinkPppHdlc) c.ppp++;
   else if (linktype == kLinkChdlc) c.chdlc++;

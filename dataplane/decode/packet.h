@@ -41,6 +41,7 @@ enum LinkType : uint16_t {
   X(kIcmpv4Trunc, "icmpv4.pkt_too_small")              \
   X(kIcmpv6Trunc, "icmpv6.pkt_too_small")              \
   X(kFragTooLarge, "ipv4.frag_pkt_too_large")          \
+  X(kFrag6TooLarge, "ipv6.frag_pkt_too_large")         \
   X(kFragInvalidLen, "ipv4.frag_invalid_len")          \
   X(kGreTrunc, "gre.pkt_too_small")                    \
   X(kGreVersion, "gre.wrong_version")                  \
@@ -59,6 +60,10 @@ enum Malformed : uint8_t {
   kMalformedCount
 };
 const char* malformed_name(Malformed m);
+// The reason a Suricata decode-event name stands for (our names, plus
+// Suricata's spellings of the same checks); kMalformedCount when we never
+// raise that event.
+Malformed malformed_from_event(const char* name);
 
 enum class DecodeStatus : uint8_t {
   kOk,         // L3/L4 decoded, key and hash valid
@@ -108,6 +113,7 @@ struct PacketInfo {
   bool reassembled = false;
   uint8_t tunnel_depth = 0;      // encapsulations decoded (IP-in-IP, GRE, VXLAN, ...); l3 is the innermost
   uint8_t tunnel_proto = 0;      // the outermost IP protocol when tunnelled (4, 41, 47, 17), else 0
+  Malformed malformed = kMalformedCount;  // DecodeStatus::kMalformed: why (the decoder event)
   uint16_t vlan[2] = {0, 0};
   uint16_t sport = 0, dport = 0; // host order, as in the packet
   uint32_t tcp_seq = 0, tcp_ack = 0;

@@ -112,10 +112,24 @@ uint8_t proto_classes(rules::Proto p) {
 }
 
 // Checks one rule; compiles its pcres into `pcres`. Empty string: accepted.
+// A decode-event rule: matched against packets the decoder rejected, which
+// have no flow and no trustworthy payload, so only its header and thresholds.
+std::string analyze_decode_event(const rules::Rule& r, Analysis& a) {
+  Malformed ev = malformed_from_event(r.decode_event.c_str());
+  if (ev == kMalformedCount) return "decode-event " + r.decode_event + ": an event this decoder does not raise";
+  if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || r.flow || !r.flowbits.empty() ||
+      !r.xbits.empty() || !r.flowints.empty() || r.app_events || r.has_app_proto || r.has_stream_size)
+    return "decode-event with payload, flow or packet keywords (not supported)";
+  a.decode_event = ev;
+  a.dirs = 3;
+  return {};
+}
+
 std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcres, uint32_t& jit_ok,
                     Analysis& a) {
   a.orig = idx;
   a.classes = proto_classes(r.hdr.proto);
+  if (!r.decode_event.empty()) return analyze_decode_event(r, a);
   bool ts = r.flow & rules::kFlowToServer, tc = r.flow & rules::kFlowToClient;
   if (ts && tc) return "flow: to_server and to_client";
   if ((r.flow & rules::kFlowEstablished) && (r.flow & rules::kFlowNotEstablished))
@@ -528,6 +542,8 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
   }
   // 4. Rules.
   for (const auto& a : accepted) add_rule(*out, rs, a);
+  for (uint32_t i = 0; i < accepted.size(); i++)
+    if (accepted[i].decode_event >= 0) out->decode_rules[accepted[i].decode_event].push_back(i);
   rep.rules = static_cast<uint32_t>(accepted.size());
   if (opt.thresholds) apply_thresholds(*out, rs, *opt.thresholds, rep);
 

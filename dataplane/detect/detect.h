@@ -185,4 +185,10 @@ void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket&
 void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, const BufferSet& bufs,
                 AlertSink& sink);
 
+// A packet the decoder rejected for reason `event` (a Malformed): the
+// decode-event rules of that event (p: addresses when its IP header was
+// read, else zeros; no flow). A few cycles when no rule names the event.
+void detect_decode_event(DetectCtx& c, const CompiledRuleset& rs, uint8_t event, const DetectPacket& p,
+                         AlertSink& sink);
+
 }  // namespace spectre

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/detect/detect.h"
+#include "dataplane/decode/packet.h"
 #include "dataplane/detect/transforms.h"
 
 namespace spectre::detect_internal {
@@ -226,6 +227,8 @@ struct CompiledRuleset {
   // app: per buffer and direction a group (no port grouping); always-list in app_always
   int32_t app_group[rules::kBufCount][2];      // -1: no db
   std::vector<uint32_t> app_always[2];
+  // decode-event rules per decoder event (Malformed), in evaluation order.
+  std::vector<uint32_t> decode_rules[kMalformedCount];
 
   std::vector<std::unique_ptr<detect_internal::WorkerState>> workers;
   uint32_t serial = 0;                         // distinct per compile, never 0

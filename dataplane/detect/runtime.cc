@@ -692,6 +692,17 @@ void detect_payload(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket&
   evaluate(c, rs, ws, p, nullptr, data, len, false, sink, p.pending ? &old : nullptr);
 }
 
+void detect_decode_event(DetectCtx& c, const CompiledRuleset& rs, uint8_t event, const DetectPacket& p,
+                         AlertSink& sink) {
+  if (event >= kMalformedCount || rs.decode_rules[event].empty()) return;
+  WorkerState* wsp = enter(c, rs, p);
+  if (!wsp) return;
+  WorkerState& ws = *wsp;
+  begin(ws);
+  for (uint32_t r : rs.decode_rules[event]) add_cand(ws, r);
+  evaluate(c, rs, ws, p, nullptr, nullptr, 0, false, sink);
+}
+
 void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, const BufferSet& bufs,
                 AlertSink& sink) {
   WorkerState* wsp = enter(c, rs, p);

@@ -52,18 +52,25 @@ void put_head(fmt::memory_buffer& out, const AlertRecord& a, std::string_view ty
   auto o = std::back_inserter(out);
   out.append(std::string_view("{\"timestamp\":\""));
   format_ts(out, a.ts_ns);
-  fmt::format_to(o, "\",\"flow_id\":{}", a.flow_id);
+  out.push_back('"');
+  // A packet with no flow (a decode-event alert) has no flow_id, and no
+  // addresses when its IP header was not read; its ports are not trusted.
+  const bool flowless = !a.has_flow && !a.flow_id;
+  if (!flowless) fmt::format_to(o, ",\"flow_id\":{}", a.flow_id);
   // Offline only, and only for records a real packet produced (Suricata omits
   // it on pseudo packets such as flow timeouts).
   if (a.pcap_cnt) fmt::format_to(o, ",\"pcap_cnt\":{}", a.pcap_cnt);
-  fmt::format_to(o, ",\"event_type\":\"{}\",\"src_ip\":\"", type);
+  fmt::format_to(o, ",\"event_type\":\"{}\"", type);
+  if (flowless && !a.ip_ver) return;
+  out.append(std::string_view(",\"src_ip\":\""));
   put_ip(out, a.src, a.ip_ver);
   out.push_back('"');
-  if (has_ports(a.proto)) fmt::format_to(o, ",\"src_port\":{}", a.sport);
+  const bool ports = has_ports(a.proto) && !flowless;
+  if (ports) fmt::format_to(o, ",\"src_port\":{}", a.sport);
   out.append(std::string_view(",\"dest_ip\":\""));
   put_ip(out, a.dst, a.ip_ver);
   out.push_back('"');
-  if (has_ports(a.proto)) fmt::format_to(o, ",\"dest_port\":{}", a.dport);
+  if (ports) fmt::format_to(o, ",\"dest_port\":{}", a.dport);
   char pb[8];
   fmt::format_to(o, ",\"proto\":\"{}\",\"ip_v\":{}", proto_name(a.proto, pb), a.ip_ver);
 }

@@ -2,6 +2,7 @@
 //   ip_proto:[!|<|>]<number or name>      (ip-keywords: ip_proto)
 //   stream_size:<server|client|both|either>,<op>,<bytes>   op: < > = != <= >=
 //   xbits:<set|unset|toggle|isset|isnotset>,<name>,track <ip_src|ip_dst|ip_pair>[,expire <s>]
+#include <cctype>
 #include <cstring>
 
 #include "dataplane/rules/parse_internal.h"
@@ -90,6 +91,20 @@ bool opt_app_event(Ctx& c, std::string_view v) {
     return true;
   }
   return unsup(c.st, "unsupported: app-layer-event " + std::string(v));
+}
+
+// decode-event:<layer>.<event> (Suricata decode-layer.rst). The name is
+// checked against the decoder's events when the rule is compiled.
+bool opt_decode_event(Ctx& c, std::string_view v) {
+  if (v.empty() || v.size() > 64 || v.find('.') == std::string_view::npos)
+    return fail(c.st, "decode-event needs a name like ipv4.trunc_pkt");
+  for (char ch : v)
+    if (!(std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '.' ||
+          ch == '_'))
+      return fail(c.st, "decode-event: bad event name '" + std::string(v) + "'");
+  if (!c.r.decode_event.empty()) return fail(c.st, "decode-event given twice");
+  c.r.decode_event = std::string(v);
+  return true;
 }
 
 bool opt_xbits(Ctx& c, std::string_view v) {

@@ -79,10 +79,10 @@ constexpr const char* kOtherProtos[] = {
     "http2", "dcerpc", "krb5", "nfs",
     "dhcp", "snmp", "rdp", "mqtt", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
     "rfb", "imap", "pop3", "telnet", "irc", "bittorrent-dht", "pgsql", "websocket", "ldap",
-    "sctp", "pkthdr", "ipv4", "ipv6", "ip4", "ip6", "dnp3", "nntp", "msn", "ssl", "jabber", "doh2"};
+    "sctp", "ipv4", "ipv6", "ip4", "ip6", "dnp3", "nntp", "msn", "ssl", "jabber", "doh2"};
 
 bool parse_proto(std::string_view p, Header& h, Status& st) {
-  if (p == "ip") h.proto = Proto::kIp;
+  if (p == "ip" || p == "pkthdr") h.proto = Proto::kIp;  // pkthdr: any packet, decoded or not (decode-event)
   else if (p == "tcp") h.proto = Proto::kTcp;
   else if (p == "tcp-pkt" || p == "tcp-stream") h.proto = Proto::kTcp;  // flow bits set in parse_rule
   else if (p == "udp") h.proto = Proto::kUdp;
@@ -286,6 +286,7 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "stream_size") return need_value(o, st) && opt_stream_size(c, v);
   if (n == "xbits") return need_value(o, st) && opt_xbits(c, v);
   if (n == "app-layer-event") return need_value(o, st) && opt_app_event(c, v);
+  if (n == "decode-event") return need_value(o, st) && opt_decode_event(c, v);
   if (n == "hostbits") return need_value(o, st) && opt_hostbits(c, v);
   if (n == "flowint") return need_value(o, st) && opt_flowint(c, v);
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||

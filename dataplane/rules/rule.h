@@ -339,6 +339,9 @@ struct Rule {
   std::vector<Xbit> xbits;
   // app-layer-event: AppEvent bits the transaction must have raised (an app rule).
   uint32_t app_events = 0;
+  // decode-event: a decoder event name. Such a rule matches only packets the
+  // decoder rejected for that reason (detect maps the name; it has no payload).
+  std::string decode_event;
   // byte_extract / byte_math result names; MatchItem var fields hold index + 1.
   std::vector<std::string> byte_vars;
   std::vector<Flowint> flowints;

@@ -29,6 +29,26 @@ def run_offline(dp, pcap, eve, rules=None, args=(), timeout=120):
     return p, read_eve(eve)
 
 
+def dp_binary():
+    """spectre-dp from argv[1] or $SPECTRE_DP; None (after printing SKIP) when absent."""
+    import sys
+    dp = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_DP", "")
+    if not dp or not os.access(dp, os.X_OK):
+        print("SKIP: no spectre-dp binary (argument or $SPECTRE_DP)")
+        return None
+    return dp
+
+
+def run_rules(dp, tmp, packets, rules, args=()):
+    """Writes `packets` (scapy) and `rules` (lines) into tmp, runs spectre-dp on them."""
+    from scapy.all import wrpcap
+    pcap, rfile, eve = (os.path.join(tmp, n) for n in ("t.pcap", "t.rules", "eve.json"))
+    wrpcap(pcap, packets)
+    with open(rfile, "w") as f:
+        f.write("\n".join(rules) + "\n")
+    return run_offline(dp, pcap, eve, rfile, args)
+
+
 def alerts(events):
     return [e for e in events if e.get("event_type") == "alert"]
 

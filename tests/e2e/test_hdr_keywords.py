@@ -15,11 +15,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 sys.path.insert(0, HERE)
 from checks import Checks  # noqa: E402
-from dprun import alert_sids, check_sid_counts, run_offline  # noqa: E402
+from dprun import alert_sids, check_sid_counts, dp_binary, run_rules  # noqa: E402
 
 try:
     from scapy.all import Ether, ICMP, IP, IPOption_Router_Alert, IPv6, ICMPv6EchoRequest, TCP, UDP, Raw  # noqa: E402
-    from scapy.all import wrpcap  # noqa: E402
     from test_suricata_semantics import Tcp  # noqa: E402
 except ImportError:
     print("SKIP: scapy is not installed")
@@ -111,19 +110,14 @@ EXPECT = {201: 1, 202: 1, 203: 1, 204: 1, 205: 1, 206: 1, 207: 1, 210: 2, 221: 1
 
 
 def main():
-    dp = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_DP", "")
-    if not dp or not os.access(dp, os.X_OK):
-        print("SKIP: no spectre-dp binary (argument or $SPECTRE_DP)")
+    dp = dp_binary()
+    if not dp:
         return 77
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-hdr-")
-    pcap, rfile, eve = (os.path.join(tmp, n) for n in ("t.pcap", "t.rules", "eve.json"))
     pkts = packets()
     flows(pkts)
-    wrpcap(pcap, pkts)
-    with open(rfile, "w") as f:
-        f.write("\n".join(RULES) + "\n")
-    p, events = run_offline(dp, pcap, eve, rfile, ["--strict", "--workers", "1"])
+    p, events = run_rules(dp, tmp, pkts, RULES, ["--strict", "--workers", "1"])
     check(p.returncode == 0, "spectre-dp exits 0 with every rule loaded (--strict)", p.stderr[-1500:])
     check_sid_counts(check, alert_sids(events), EXPECT)
     st = [e for e in events if e.get("event_type") == "stats"]

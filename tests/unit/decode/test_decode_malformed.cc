@@ -85,7 +85,7 @@ std::vector<BadCase> bad_cases() {
   add("icmpv6 7 bytes", e6(v6(58, pb::fill(7, 128))), kIcmpv6Trunc);
   add("ipv4 frag too large",
       e4(pb::ipv4({.src = kA4, .dst = kB4, .proto = 17, .frag_off = 65528}, pb::fill(8, 0))), kFragTooLarge);
-  add("ipv6 frag too large", e6(v6(44, pb::cat({pb::frag6(17, 65528, false, 1), pb::fill(8, 0)}))), kFragTooLarge);
+  add("ipv6 frag too large", e6(v6(44, pb::cat({pb::frag6(17, 65528, false, 1), pb::fill(8, 0)}))), kFrag6TooLarge);
   add("ipv4 MF, 10 bytes",
       e4(pb::ipv4({.src = kA4, .dst = kB4, .proto = 17, .mf = true}, pb::fill(10, 0))), kFragInvalidLen);
   add("ipv4 MF, empty",
@@ -114,6 +114,7 @@ TEST(DecodeMalformed, EachReasonCountsExactlyOnce) {
     Decoded d = decode(bc.frame, bc.linktype);
     EXPECT_EQ(d.st, DecodeStatus::kMalformed);
     EXPECT_EQ(d.c.malformed[bc.why], 1u);
+    EXPECT_EQ(d.pi.malformed, bc.why);  // the decoder event decode-event rules see
     EXPECT_EQ(d.c.malformed_total, 1u);
     EXPECT_EQ(malformed_sum(d.c), 1u);
     if (bc.why != kGeneveTrunc)  // Geneve: the outer UDP datagram is whole and counted
@@ -133,6 +134,33 @@ TEST(DecodeMalformed, Names) {
   std::set<std::string> names;
   for (int m = 0; m < kMalformedCount; m++) names.insert(malformed_name(Malformed(m)));
   EXPECT_EQ(names.size(), size_t(kMalformedCount));
+}
+
+// decode-event names: ours, Suricata's spellings of the same checks, and
+// events we never raise (decode-events.c names).
+TEST(DecodeMalformed, EventNames) {
+  for (int m = 0; m < kMalformedCount; m++)
+    EXPECT_EQ(malformed_from_event(malformed_name(Malformed(m))), Malformed(m));
+  EXPECT_EQ(malformed_from_event("ipv4.trunc_pkt"), kIpv4TruncPkt);
+  EXPECT_EQ(malformed_from_event("tcp.hlen_too_small"), kTcpHlenTooSmall);
+  EXPECT_EQ(malformed_from_event("vlan.header_too_small"), kVlanTrunc);
+  EXPECT_EQ(malformed_from_event("ipv6.trunc_exthdr"), kIpv6ExthdrInvalid);
+  EXPECT_EQ(malformed_from_event("ipv6.frag_pkt_too_large"), kFrag6TooLarge);
+  EXPECT_EQ(malformed_from_event("ipv4.opt_duplicate"), kMalformedCount);
+  EXPECT_EQ(malformed_from_event("ipv4"), kMalformedCount);
+  EXPECT_EQ(malformed_from_event(""), kMalformedCount);
+}
+
+// A malformed IPv4 packet keeps its header pointer (the event names its addresses).
+TEST(DecodeMalformed, KeepsTheIpHeaderOfATruncatedPacket) {
+  Bytes f = e4(pb::ipv4({.src = kA4, .dst = kB4, .tot_len = 41}, pb::tcp({.sport = 1, .dport = 2})));
+  Decoded d = decode(f);
+  ASSERT_EQ(d.st, DecodeStatus::kMalformed);
+  EXPECT_EQ(d.pi.malformed, kIpv4TruncPkt);
+  ASSERT_EQ(d.pi.ip_ver, 4);
+  EXPECT_EQ(d.pi.l3, f.data() + 14);
+  Decoded e = decode(e4(pb::fill(19, 0x45)));
+  EXPECT_EQ(e.pi.l3, nullptr);  // not even a whole header
 }
 
 // ---- fuzz-style robustness ----

@@ -451,6 +451,7 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     const R& r = *rp;
     const rules::Rule& ru = *r.rule;
     if (!r.ok) continue;
+    if (!ru.decode_event.empty()) continue;  // matches only packets the decoder rejected
     bool any_payload = false, any_app = false;
     bool any_hdr = false;  // header buffers: packet keywords like dsize
     for (const auto& it : ru.items)

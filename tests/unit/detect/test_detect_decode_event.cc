@@ -1,0 +1,99 @@
+// decode-event rules (Suricata decode-layer.rst, decoder-events.rules): they
+// match only packets the decoder rejected for the named reason, never a
+// decoded packet, and they keep thresholds like any rule.
+#include "dataplane/decode/packet.h"
+#include "dataplane/rules/parser.h"
+#include "tests/unit/detect/detect_util.h"
+
+namespace spectre::detect_test {
+namespace {
+
+bool parse(const std::string& text, rules::Rule& r, std::string& err) {
+  bool unsupported = false;
+  return rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported);
+}
+
+rules::Rule rule(const std::string& text) {
+  rules::Rule r;
+  std::string err;
+  EXPECT_TRUE(parse(text, r, err)) << err << ": " << text;
+  return r;
+}
+
+// The form of Suricata's rules/decoder-events.rules.
+const char* kTrunc =
+    R"(alert pkthdr any any -> any any (msg:"SURICATA IPv4 truncated packet"; decode-event:ipv4.trunc_pkt; classtype:protocol-command-decode; sid:2200003; rev:2;))";
+const char* kHlen =
+    R"(alert pkthdr any any -> any any (msg:"SURICATA TCP header length too small"; decode-event:tcp.hlen_too_small; classtype:protocol-command-decode; sid:2200033; rev:2;))";
+
+Sids fire(Harness& h, Malformed ev, const DetectPacket& p) {
+  VecSink s;
+  detect_decode_event(*h.ctx, *h.crs, uint8_t(ev), p, s);
+  return s.sids;
+}
+
+TEST(DetectDecodeEvent, Parse) {
+  rules::Rule r;
+  std::string err;
+  ASSERT_TRUE(parse(kTrunc, r, err)) << err;
+  EXPECT_EQ(r.decode_event, "ipv4.trunc_pkt");
+  EXPECT_EQ(r.hdr.proto, rules::Proto::kIp);  // pkthdr: any packet
+  for (const char* bad : {R"(alert pkthdr any any -> any any (decode-event:; sid:1;))",
+                          R"(alert pkthdr any any -> any any (decode-event:IPV4.trunc; sid:1;))",
+                          R"(alert pkthdr any any -> any any (decode-event:ipv4; sid:1;))",
+                          R"(alert pkthdr any any -> any any (decode-event:ipv4.a; decode-event:ipv4.b; sid:1;))"}) {
+    rules::Rule b;
+    std::string e;
+    EXPECT_FALSE(parse(bad, b, e)) << bad;
+    EXPECT_FALSE(e.empty());
+  }
+}
+
+TEST(DetectDecodeEvent, EventsWeNeverRaiseAndPayloadAreRefused) {
+  Harness h;
+  h.add(rule(kTrunc));
+  h.add(rule(R"(alert pkthdr any any -> any any (msg:"dup opt"; decode-event:ipv4.opt_duplicate; sid:2;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"x"; decode-event:tcp.hlen_too_small; content:"abc"; sid:3;))"));
+  h.compile();
+  EXPECT_EQ(h.rep.rules, 1u);
+  EXPECT_EQ(h.rep.rejected, 2u);
+  std::string all;
+  for (const auto& m : h.rep.messages) all += m + "\n";
+  EXPECT_NE(all.find("sid 2: decode-event ipv4.opt_duplicate"), std::string::npos) << all;
+  EXPECT_NE(all.find("sid 3: decode-event with payload"), std::string::npos) << all;
+}
+
+TEST(DetectDecodeEvent, OnlyTheNamedEventAndNeverADecodedPacket) {
+  Harness h;
+  h.add(rule(kTrunc));
+  h.add(rule(kHlen));
+  h.add(rule(R"(alert ip any any -> any any (msg:"any ip"; sid:10;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1000, 80);
+  // A decoded packet: only the plain ip rule (engine and reference agree).
+  EXPECT_EQ(h.pay(pk.p, "hello"), (Sids{10}));
+  pk.p.has_flow = false;
+  EXPECT_EQ(fire(h, kIpv4TruncPkt, pk.p), (Sids{2200003}));
+  EXPECT_EQ(fire(h, kTcpHlenTooSmall, pk.p), (Sids{2200033}));
+  EXPECT_EQ(fire(h, kIpv4HlenTooSmall, pk.p), Sids{});
+  EXPECT_EQ(fire(h, kMalformedCount, pk.p), Sids{});  // out of range: nothing
+}
+
+TEST(DetectDecodeEvent, AddressesAndThresholdsApply) {
+  Harness h;
+  h.add(rule(R"(alert pkthdr 10.0.0.0/8 any -> any any (msg:"t"; decode-event:ipv4.trunc_pkt; threshold:type limit, track by_src, count 1, seconds 60; sid:5;))"));
+  h.add(rule(R"(alert pkthdr any any -> any any (msg:"vlan"; decode-event:vlan.header_too_small; sid:6;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt a(17, 0, 0, 0x0a000001), b(17, 0, 0, 0xc0a80005);
+  a.p.has_flow = b.p.has_flow = false;
+  a.p.ts_ns = b.p.ts_ns = 1000000000ull;
+  EXPECT_EQ(fire(h, kIpv4TruncPkt, a.p), (Sids{5}));
+  EXPECT_EQ(fire(h, kIpv4TruncPkt, a.p), Sids{});  // limit 1 per source
+  EXPECT_EQ(fire(h, kIpv4TruncPkt, b.p), Sids{});  // 192.168/16 is outside the rule's source
+  EXPECT_EQ(fire(h, kVlanTrunc, b.p), (Sids{6}));  // Suricata's name of our vlan.pkt_too_small
+}
+
+}  // namespace
+}  // namespace spectre::detect_test
