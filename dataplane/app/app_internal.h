@@ -295,7 +295,9 @@ bool sip_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, Ap
 // Initial packet protection (app_quic_crypto.cc).
 constexpr uint32_t kQuicWork = 65536;  // the per-worker plaintext area
 void quic_init(AppCtx::Impl& m);
-bool quic_decryptable(uint32_t version);  // v1, drafts 23-32
+bool quic_decryptable(uint32_t version);  // v1, drafts 23-32, v2
+// QUIC version 2 (RFC 9369: 0x6b3343cf, and its draft codepoint 0x709a50c4).
+inline bool quic_is_v2(uint32_t v) { return v == 0x6b3343cf || v == 0x709a50c4; }
 uint8_t* quic_work(AppCtx::Impl& m);
 void quic_hmac(const uint8_t* key, uint32_t kn, const uint8_t* msg, uint32_t mn, uint8_t out[32]);
 void quic_expand_label(const uint8_t secret[32], const char* label, uint32_t len, uint8_t* out);

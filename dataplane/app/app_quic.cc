@@ -1,5 +1,5 @@
 // QUIC (Suricata's `quic` app layer): long and short headers of every
-// version; for the client's Initial packets of version 1 and drafts 23-32
+// version; for the client's Initial packets of version 1, drafts 23-32 and v2
 // the payload is opened (app_quic_crypto.cc), its CRYPTO frames gathered
 // (out of order, across the first kMaxInitials packets, up to kQuicCryptoMax
 // bytes) until the ClientHello is whole; then SNI, JA3, JA4 ('q') and the
@@ -100,6 +100,7 @@ bool long_header(const uint8_t* p, uint32_t n, Long& h) {
   if (scil > 20 || i + scil > n) return false;
   i += scil;
   h.type = (p[0] >> 4) & 3;
+  if (quic_is_v2(h.version)) h.type = (h.type + 3) & 3;  // RFC 9369 §3.2: Initial 0b01 ... Retry 0b00
   if (h.version == 0 || h.type == 3) {  // version negotiation, Retry: the rest of the datagram
     h.end = n;
     return true;
@@ -355,7 +356,7 @@ void quic_datagram(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, 
       return;
     }
     if (h.type == 0 && h.version && h.dcid_len) {
-      if (!quic_decryptable(h.version)) {  // v2, mvfst...: version only
+      if (!quic_decryptable(h.version)) {  // mvfst...: version only
         q.done = 1;
         emit(c, s, 0, h.version, nullptr, sink);
         return;

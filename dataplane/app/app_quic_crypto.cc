@@ -35,8 +35,12 @@ using rules::AppProto;
 
 namespace {
 
-// Initial salt of a version we decrypt (RFC 9001 §5.2, drafts 23-32), or null.
+// Initial salt of a version we decrypt (RFC 9001 §5.2, drafts 23-32; RFC
+// 9369 §3.3.1 for version 2 and its draft codepoint), or null.
 const uint8_t* initial_salt(uint32_t v) {
+  static const uint8_t kV2[20] = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
+                                  0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9};
+  if (quic_is_v2(v)) return kV2;
   static const uint8_t kV1[20] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
                                   0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a};
   static const uint8_t kD29[20] = {0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97,
@@ -69,7 +73,7 @@ void quic_hmac(const uint8_t* key, uint32_t kn, const uint8_t* msg, uint32_t mn,
 // HKDF-Expand-Label (RFC 8446 §7.1) with an empty context, L <= 32.
 void quic_expand_label(const uint8_t secret[32], const char* label, uint32_t len, uint8_t* out) {
   uint8_t info[64];
-  uint32_t ll = uint32_t(strlen(label));
+  uint32_t ll = uint32_t(strlen(label));  // <= 50: info stays within 64 bytes
   uint32_t i = 0;
   info[i++] = 0, info[i++] = uint8_t(len), info[i++] = uint8_t(6 + ll);
   memcpy(info + i, "tls13 ", 6), i += 6;
@@ -90,9 +94,10 @@ bool quic_client_keys(uint32_t version, const uint8_t* dcid, uint32_t dcid_len, 
   uint8_t initial[32], client[32];
   quic_hmac(salt, 20, dcid, dcid_len, initial);  // HKDF-Extract
   quic_expand_label(initial, "client in", 32, client);
-  quic_expand_label(client, "quic key", 16, key);
-  quic_expand_label(client, "quic iv", 12, iv);
-  quic_expand_label(client, "quic hp", 16, hp);
+  const bool v2 = quic_is_v2(version);  // RFC 9369 §3.3.2: "quicv2 ..." labels
+  quic_expand_label(client, v2 ? "quicv2 key" : "quic key", 16, key);
+  quic_expand_label(client, v2 ? "quicv2 iv" : "quic iv", 12, iv);
+  quic_expand_label(client, v2 ? "quicv2 hp" : "quic hp", 16, hp);
   return true;
 }
 

@@ -73,7 +73,7 @@ TEST(AppQuic, Rfc9001Keys) {
   EXPECT_EQ(hex(key, 16), "1f369613dd76d5467730efcbe3b1a22d");
   EXPECT_EQ(hex(iv, 12), "fa044b2f42a3fd3b46fb255c");
   EXPECT_EQ(hex(hp, 16), "9f50449e04a0e810283a1e9933adedd2");
-  EXPECT_FALSE(app::quic_client_keys(0x6b3343cf, u8(kDcid), 8, key, iv, hp));  // v2: not decrypted
+  EXPECT_FALSE(app::quic_client_keys(0xfaceb002, u8(kDcid), 8, key, iv, hp));  // mvfst: not decrypted
   // The header-protection mask of the sample (RFC 9001 A.2): 437b9aec36.
   const std::string sample = kPacket.substr(22, 16);
   EXPECT_EQ(hex(u8(sample), 16), "d1b1c98dd7689fb8ec11d242b123dc9b");
@@ -84,6 +84,21 @@ TEST(AppQuic, Rfc9001Keys) {
   ASSERT_EQ(EVP_EncryptUpdate(ctx, mask, &ol, u8(sample), 16), 1);
   EVP_CIPHER_CTX_free(ctx);
   EXPECT_EQ(hex(mask, 5), "437b9aec36");
+}
+
+// RFC 9369 Appendix A.1: version 2's salt and "quicv2" labels.
+TEST(AppQuic, Rfc9369Keys) {
+  uint8_t secret[32];
+  const std::string salt = unhex("0dede3def700a6db819381be6e269dcbf9bd2ed9");
+  app::quic_hmac(u8(salt), 20, u8(kDcid), 8, secret);
+  EXPECT_EQ(hex(secret, 32), "2062e8b3cd8d52092614b8071d0aa1fb7c2e3ac193f78b280e72d8f5751f6aba");
+  for (uint32_t v : {0x6b3343cfu, 0x709a50c4u}) {
+    uint8_t key[16], iv[12], hp[16];
+    ASSERT_TRUE(app::quic_client_keys(v, u8(kDcid), 8, key, iv, hp));
+    EXPECT_EQ(hex(key, 16), "8b1a0bc121284290a29e0971b5cd045d");
+    EXPECT_EQ(hex(iv, 12), "91f73e2351d8fa91660e909f");
+    EXPECT_EQ(hex(hp, 16), "45b95e15235d6f45a6b19cbcb0294ba9");
+  }
 }
 
 TEST(AppQuic, Rfc9001OpenClientInitial) {
@@ -148,7 +163,7 @@ std::string seal(uint32_t v, const std::string& dcid, uint32_t pn, std::string f
   uint8_t key[16], iv[12], hp[16];
   if (!app::quic_client_keys(v, u8(dcid), uint32_t(dcid.size()), key, iv, hp)) return "";
   std::string h;
-  h += char(0xc3);
+  h += char(app::quic_is_v2(v) ? 0xd3 : 0xc3);  // Initial: type 0b00, v2 0b01 (RFC 9369 §3.2)
   for (int s = 24; s >= 0; s -= 8) h += char(v >> s);
   h += char(dcid.size()) + dcid;
   h += char(0);         // SCID
@@ -234,15 +249,26 @@ TEST(AppQuic, Draft29AndServerAndOtherVersions) {
   std::string j;
   format_app_json(txs[1].meta, j);
   EXPECT_EQ(j, "\"quic\":{\"version\":\"1\"}");
-  // QUIC v2 (0x6b3343cf): detected, version only.
-  std::string v2 = kPacket;
-  v2[1] = 0x6b, v2[2] = 0x33, v2[3] = 0x43, v2[4] = char(0xcf);
+  // QUIC v2 (0x6b3343cf), sealed as RFC 9369 A.2 seals it: decrypted.
+  std::string v2 = seal(0x6b3343cf, kDcid, 2, kCryptoFrame);
+  // The RFC's protected header and the start of its protected payload.
+  EXPECT_EQ(hex(u8(v2), 38), "d76b3343cf088394c8f03e5157080000449ea0c95e82ffe67b6abcdb4298b485dd04de806071");
   AppProto p;
   txs = run_udp(ctx, {{true, v2}}, &p);
   EXPECT_EQ(p, AppProto::kQuic);
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_EQ(std::string(txs[0].meta.quic_version), "6b3343cf");
   EXPECT_EQ(txs[0].get(kQuicVersion), "\x6b\x33\x43\xcf");
+  EXPECT_EQ(txs[0].get(kQuicSni), "example.com");
+  // A v1 packet relabelled v2: v2's keys do not open it (counted), version only.
+  std::string relabel = kPacket;
+  relabel[1] = 0x6b, relabel[2] = 0x33, relabel[3] = 0x43, relabel[4] = char(0xcf);
+  relabel[0] = char(0xd0 | (relabel[0] & 0x0f));
+  uint64_t e0 = ctx.ctr.quic_decrypt_errors;
+  txs = run_udp(ctx, {{true, relabel}});
+  EXPECT_EQ(ctx.ctr.quic_decrypt_errors, e0 + 1);
+  ASSERT_EQ(txs.size(), 1u);
+  EXPECT_FALSE(txs[0].has(kQuicSni));
   // A bad tag on v1: counted, version only at the end.
   std::string bad = kPacket;
   bad[700] ^= 4;
