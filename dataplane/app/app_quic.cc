@@ -49,7 +49,7 @@ bool gquic_version(uint32_t v) {  // "Q0dd"
   return (v >> 24) == 'Q' && ((v >> 16) & 0xff) == '0' && digit((v >> 8) & 0xff) && digit(v & 0xff);
 }
 bool known_version(uint32_t v) {
-  return v == 1 || (v >> 8) == 0xff0000 || v == 0x6b3343cf || (v >> 8) == 0xfaceb0 || gquic_version(v) ||
+  return v == 1 || (v >> 8) == 0xff0000 || quic_is_v2(v) || (v >> 8) == 0xfaceb0 || gquic_version(v) ||
          ((v >> 24) == 'T' && ((v >> 16) & 0xff) == '0' && digit((v >> 8) & 0xff) && digit(v & 0xff));
 }
 

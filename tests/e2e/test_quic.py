@@ -52,7 +52,7 @@ alert quic any any -> any any (msg:"QUIC JA3"; ja3.hash; content:"b3e43d74f4b790
 alert quic any any -> any any (msg:"QUIC CYU HASH (Suricata's example)"; quic.cyu.hash; content:"7b3ceb1adc974ad360cfa634e8d0a730"; sid:9712008; rev:1;)
 alert tls any any -> any any (msg:"TLS SNI is not QUIC's"; tls.sni; content:"localhost"; sid:9712007; rev:1;)
 """
-IETF = re.compile(r"^(V-1|V-2|Draft-(2[3-9]|3[0-2]))$")
+IETF = re.compile(r"^(V-1|V-2|Draft-(2[3-9]|3[0-2])|MVFST-(22|27|EXP))$")
 GQUIC = re.compile(r"^Q04[3-6]$")
 
 

@@ -73,7 +73,7 @@ TEST(AppQuic, Rfc9001Keys) {
   EXPECT_EQ(hex(key, 16), "1f369613dd76d5467730efcbe3b1a22d");
   EXPECT_EQ(hex(iv, 12), "fa044b2f42a3fd3b46fb255c");
   EXPECT_EQ(hex(hp, 16), "9f50449e04a0e810283a1e9933adedd2");
-  EXPECT_FALSE(app::quic_client_keys(0xfaceb002, u8(kDcid), 8, key, iv, hp));  // mvfst: not decrypted
+  EXPECT_FALSE(app::quic_client_keys(0x54303531, u8(kDcid), 8, key, iv, hp));  // T051: not decrypted
   // The header-protection mask of the sample (RFC 9001 A.2): 437b9aec36.
   const std::string sample = kPacket.substr(22, 16);
   EXPECT_EQ(hex(u8(sample), 16), "d1b1c98dd7689fb8ec11d242b123dc9b");
@@ -259,6 +259,11 @@ TEST(AppQuic, Draft29AndServerAndOtherVersions) {
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_EQ(std::string(txs[0].meta.quic_version), "6b3343cf");
   EXPECT_EQ(txs[0].get(kQuicVersion), "\x6b\x33\x43\xcf");
+  EXPECT_EQ(txs[0].get(kQuicSni), "example.com");
+  // mvfst (draft-27 based): opened with draft 23's salt (checked against nDPI in test_quic.py).
+  txs = run_udp(ctx, {{true, seal(0xfaceb002, kDcid, 0, kCryptoFrame)}});
+  ASSERT_EQ(txs.size(), 1u);
+  EXPECT_EQ(std::string(txs[0].meta.quic_version), "faceb002");
   EXPECT_EQ(txs[0].get(kQuicSni), "example.com");
   // A v1 packet relabelled v2: v2's keys do not open it (counted), version only.
   std::string relabel = kPacket;
