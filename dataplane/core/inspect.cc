@@ -328,6 +328,31 @@ void set_icmp(DetectPacket& d, const PacketInfo& p) {
 
 }  // namespace
 
+// stream-event bits a TCP packet raises by its flags alone (a few cycles).
+static uint16_t tcp_flag_events(const PacketInfo& p, const Flow& f) {
+  const uint8_t fl = p.tcp_flags;
+  uint16_t ev = 0;
+  if ((fl & (kFin | kSyn)) == (kFin | kSyn)) ev |= 1u << kSevFinSyn;
+  if (!(fl & kAck) && p.tcp_ack) ev |= 1u << kSevBrokenAck;
+  if (f.pkts[0] + f.pkts[1] == 1 && !(fl & kSyn)) {  // the flow's first packet
+    if (fl & kRst) ev |= 1u << kSevRstNoSession;
+    else if (fl & kFin) ev |= 1u << kSevFinNoSession;
+  }
+  return ev;
+}
+
+// The reassembly counters that are stream events; their change over one
+// segment says which it raised.
+struct ReasmMark {
+  uint64_t retransmits, overlap_diff, gaps;
+  explicit ReasmMark(const StreamCounters& c) : retransmits(c.retransmits), overlap_diff(c.overlap_diff), gaps(c.gaps) {}
+  uint16_t events(const StreamCounters& c) const {
+    return uint16_t((c.retransmits != retransmits ? 1u << kSevRetransmission : 0u) |
+                    (c.overlap_diff != overlap_diff ? 1u << kSevOverlapDiff : 0u) |
+                    (c.gaps != gaps ? 1u << kSevSeqGap : 0u));
+  }
+};
+
 void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& f, int dir) {
   const CompiledRuleset* rs = s.rules.get();
   if (!rs && !s.app_layer) return;
@@ -357,12 +382,15 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   uint32_t sid = f.session;
   if (p.proto == 6) {
     if (!sid && (plen || (p.tcp_flags & kSyn))) sid = open_session(ic, f);
+    c.dp[dir].stream_events = tcp_flag_events(p, f);
     if (sid) {
       c.attach(sid);
       if (!c.passed()) {
         StreamCb cb{&c, dir};
+        const ReasmMark mark(ic.stream_ctr);
         stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,
                        ic.stream_ctr, &on_stream, &cb);
+        c.dp[dir].stream_events |= mark.events(ic.stream_ctr);
         c.detect(dir, PayloadMode::kTcpPacket, pl, plen);
       }
     } else {

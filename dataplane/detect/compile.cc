@@ -130,6 +130,10 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   a.orig = idx;
   a.classes = proto_classes(r.hdr.proto);
   if (!r.decode_event.empty()) return analyze_decode_event(r, a);
+  if (!r.stream_event.empty()) {
+    if (!stream_event_bit(r.stream_event)) return "stream-event " + r.stream_event + ": an event this engine does not raise";
+    if (!r.items.empty()) return "stream-event with content (not supported)";
+  }
   bool ts = r.flow & rules::kFlowToServer, tc = r.flow & rules::kFlowToClient;
   if (ts && tc) return "flow: to_server and to_client";
   if ((r.flow & rules::kFlowEstablished) && (r.flow & rules::kFlowNotEstablished))
@@ -236,7 +240,7 @@ bool ip_only(const rules::Rule& r) {
   const auto& h = r.hdr;
   const bool plain_proto = h.proto == rules::Proto::kIp || h.proto == rules::Proto::kTcp ||
                            h.proto == rules::Proto::kUdp || h.proto == rules::Proto::kIcmp;
-  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty()) return false;
+  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty()) return false;
   return r.items.empty() && !r.has_dsize && !r.has_flags && !r.icmp.any() && r.flow == 0 && plain_proto && h.sport.any &&
          h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() && h.src.exclude.empty() &&
          h.dst.exclude.empty();

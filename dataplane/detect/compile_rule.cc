@@ -139,7 +139,8 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
     out.xbit_ops.push_back({uint8_t(x.cmd), uint8_t(x.track), xbit_name_hash(x.name.data(), x.name.size()),
                             uint64_t(x.expire) * 1000000000ull});
   c.xb_count = uint32_t(out.xbit_ops.size()) - c.xb_begin;
-  if (c.has_ip_proto || c.has_stream_size || c.xb_count) h.flags |= kHdrExtra;
+  c.stream_events = r.stream_event.empty() ? 0 : stream_event_bit(r.stream_event);  // checked in analyze()
+  if (c.has_ip_proto || c.has_stream_size || c.xb_count || c.stream_events) h.flags |= kHdrExtra;
   c.fi_begin = uint32_t(out.flowint_ops.size());
   for (const auto& f : r.flowints)
     out.flowint_ops.push_back({uint8_t(f.op), !f.var.empty(), xbit_name_hash(f.name.data(), f.name.size()),

@@ -83,7 +83,27 @@ struct DetectPacket {
   // Null: no header buffers (stream chunks, app calls, flow end).
   const uint8_t* l3 = nullptr;
   uint16_t l4_off = 0, l4_hlen = 0;
+  uint16_t stream_events = 0;     // packet modes, TCP: 1 << StreamEvent raised by this packet
 };
+
+// TCP stream events this engine raises on a packet (Suricata's stream-event
+// names; DetectPacket::stream_events bits). Others are refused at compile.
+#define SPECTRE_STREAM_EVENTS(X)                                               \
+  X(kSevRetransmission, "pkt_retransmission")        /* old data, same bytes */ \
+  X(kSevOverlapDiff, "reassembly_overlap_different_data")                       \
+  X(kSevSeqGap, "reassembly_seq_gap")                /* a hole was skipped */   \
+  X(kSevFinSyn, "fin_syn")                           /* FIN and SYN together */ \
+  X(kSevBrokenAck, "pkt_broken_ack")                 /* ack field set, ACK flag not */ \
+  X(kSevRstNoSession, "rst_but_no_session")          /* a flow's first packet is a RST */ \
+  X(kSevFinNoSession, "fin_but_no_session")          /* ... a FIN (no SYN, RST) */
+enum StreamEvent : uint8_t {
+#define SPECTRE_X(id, name) id,
+  SPECTRE_STREAM_EVENTS(SPECTRE_X)
+#undef SPECTRE_X
+  kStreamEventCount
+};
+// The bit of a stream-event name, or 0 when this engine never raises it.
+uint16_t stream_event_bit(const std::string& name);
 
 // The header buffer `b` (rules::is_header_buf) of packet p; false when the
 // packet has no such header (a rule on it does not match).

@@ -82,7 +82,7 @@ enum : uint32_t {
   kHdrNoAlert = 1u << 24, kHdrThreshold = 1u << 25, kHdrDetFilter = 1u << 26, kHdrPass = 1u << 27,
   kHdrFlowbitChecks = 1u << 28, kHdrFlags = 1u << 29, kHdrIcmp = 1u << 30,
   kHdrGlobalThr = 1u << 31,  // threshold.config suppress-by-address or rate_filter (RuleCold::gthr)
-  kHdrExtra = 1u << 15,  // ip_proto, stream_size or xbits: see RuleCold (FlowOpt uses bits 0-6)
+  kHdrExtra = 1u << 15,  // ip_proto, stream_size, xbits or stream-event: see RuleCold (FlowOpt uses bits 0-6)
 };
 struct HdrQuick {
   uint32_t flags;      // low 16 bits: rules::FlowOpt; then kHdr*
@@ -107,6 +107,7 @@ struct RuleCold {
   rules::StreamSize stream_size, stream_size2;
   uint32_t xb_begin, xb_count;      // into CompiledRuleset::xbit_ops
   uint32_t app_events;              // rules::AppEvent bits the transaction must carry
+  uint16_t stream_events;           // stream-event: DetectPacket::stream_events bits required
   uint32_t fi_begin, fi_count;      // into CompiledRuleset::flowint_ops, in rule order
 };
 

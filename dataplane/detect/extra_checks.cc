@@ -40,6 +40,7 @@ bool extra_ok(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, const
   if (rc.has_ip_proto && !dsize_ok(rc.ip_proto, p.proto) &&
       !(p.tunnel_proto && dsize_ok(rc.ip_proto, p.tunnel_proto)))
     return false;
+  if ((p.stream_events & rc.stream_events) != rc.stream_events) return false;
   if (rc.has_stream_size && !stream_size_ok(rc.stream_size, p)) return false;
   if (rc.has_stream_size2 && !stream_size_ok(rc.stream_size2, p)) return false;
   using Cmd = rules::Flowbit::Cmd;
@@ -117,3 +118,18 @@ bool flowint_run(const CompiledRuleset& rs, const RuleCold& rc, FlowDetectState*
 }
 
 }  // namespace spectre::detect_internal
+
+namespace spectre {
+
+uint16_t stream_event_bit(const std::string& name) {
+  static const char* const kNames[] = {
+#define SPECTRE_X(id, n) n,
+      SPECTRE_STREAM_EVENTS(SPECTRE_X)
+#undef SPECTRE_X
+  };
+  for (int i = 0; i < kStreamEventCount; i++)
+    if (name == kNames[i]) return uint16_t(1u << i);
+  return 0;
+}
+
+}  // namespace spectre

@@ -107,6 +107,20 @@ bool opt_decode_event(Ctx& c, std::string_view v) {
   return true;
 }
 
+// stream-event:<event> (Suricata's stream-events.rules): checked against the
+// events this engine raises when the rule is compiled.
+bool opt_stream_event(Ctx& c, std::string_view v) {
+  if (v.empty() || v.size() > 64) return fail(c.st, "stream-event needs a name like pkt_retransmission");
+  for (char ch : v)
+    if (!(std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '_'))
+      return fail(c.st, "stream-event: bad event name '" + std::string(v) + "'");
+  if (c.r.hdr.proto != Proto::kTcp && c.r.hdr.proto != Proto::kIp)
+    return fail(c.st, "stream-event needs a tcp rule");
+  if (!c.r.stream_event.empty()) return fail(c.st, "stream-event given twice");
+  c.r.stream_event = std::string(v);
+  return true;
+}
+
 bool opt_xbits(Ctx& c, std::string_view v) {
   auto p = split(v, ',');
   if (p.size() < 3) return fail(c.st, "xbits needs <command>,<name>,track <ip_src|ip_dst|ip_pair>");

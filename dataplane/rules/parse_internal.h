@@ -107,6 +107,7 @@ bool opt_stream_size(Ctx& c, std::string_view v);
 bool opt_xbits(Ctx& c, std::string_view v);
 bool opt_app_event(Ctx& c, std::string_view v);
 bool opt_decode_event(Ctx& c, std::string_view v);
+bool opt_stream_event(Ctx& c, std::string_view v);
 bool opt_hostbits(Ctx& c, std::string_view v);
 bool opt_flowint(Ctx& c, std::string_view v);
 // Buffer keywords (sticky or legacy modifier); returns false with

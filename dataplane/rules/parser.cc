@@ -287,6 +287,7 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "xbits") return need_value(o, st) && opt_xbits(c, v);
   if (n == "app-layer-event") return need_value(o, st) && opt_app_event(c, v);
   if (n == "decode-event") return need_value(o, st) && opt_decode_event(c, v);
+  if (n == "stream-event") return need_value(o, st) && opt_stream_event(c, v);
   if (n == "hostbits") return need_value(o, st) && opt_hostbits(c, v);
   if (n == "flowint") return need_value(o, st) && opt_flowint(c, v);
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||

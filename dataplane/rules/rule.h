@@ -342,6 +342,8 @@ struct Rule {
   // decode-event: a decoder event name. Such a rule matches only packets the
   // decoder rejected for that reason (detect maps the name; it has no payload).
   std::string decode_event;
+  // stream-event: a TCP stream event name (detect maps it; a packet rule).
+  std::string stream_event;
   // byte_extract / byte_math result names; MatchItem var fields hold index + 1.
   std::vector<std::string> byte_vars;
   std::vector<Flowint> flowints;

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""decode-event rules end to end (Suricata decode-layer.rst; the form of its
-rules/decoder-events.rules): spectre-dp -r on frames made broken here (scapy),
-one alert per broken frame of the named reason, none for whole packets or for
-other reasons; an event this decoder never raises is refused by name; the EVE
-alert of a packet with no flow has no flow_id, and no addresses when its IP
-header could not be read.
+"""decode-event and stream-event rules end to end (Suricata decode-layer.rst
+and the forms of its rules/decoder-events.rules and stream-events.rules):
+spectre-dp -r on frames made broken here (scapy), one alert per broken frame
+of the named reason, none for whole packets or for other reasons; an event
+this engine never raises is refused by name; the EVE alert of a packet with
+no flow has no flow_id, and no addresses when its IP header could not be read.
+Stream events: an overlap with different data, retransmissions counted by
+flowint up to stream-events.rules' "excessive" rule, FIN+SYN, a lone RST, and
+a clean connection that raises none.
 
   test_decode_events.py [SPECTRE_DP]   (or $SPECTRE_DP)
 Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N failed".
@@ -21,6 +24,7 @@ from dprun import alerts, alert_sids, check_sid_counts, dp_binary, run_rules  # 
 
 try:
     from scapy.all import Ether, IP, IPv6, TCP, UDP, Raw  # noqa: E402
+    from test_suricata_semantics import Tcp  # noqa: E402
 except ImportError:
     print("SKIP: scapy is not installed")
     sys.exit(77)
@@ -43,7 +47,59 @@ RULES = [
     rule(9000001, "ipv4.trunc_pkt", "IPv4 truncated from 198.18.1.0/24", head="pkthdr 198.18.1.0/24 any -> any any",
          extra="threshold:type limit, track by_src, count 1, seconds 60; "),
     'alert tcp any any -> any any (msg:"syn"; flags:S; sid:1; rev:1;)',
+    # stream-events.rules
+    'alert tcp any any -> any any (msg:"SURICATA STREAM reassembly overlap with different data"; '
+    'stream-event:reassembly_overlap_different_data; classtype:protocol-command-decode; sid:2210050; rev:2;)',
+    'alert tcp any any -> any any (msg:"SURICATA STREAM Packet is retransmission"; stream-event:pkt_retransmission; '
+    'flowint:tcp.retransmission.count,+,1; noalert; classtype:protocol-command-decode; sid:2210053; rev:1;)',
+    'alert tcp any any -> any any (msg:"SURICATA STREAM excessive retransmissions"; '
+    'flowbits:isnotset,tcp.retransmission.alerted; flowint:tcp.retransmission.count,>=,10; '
+    'flowbits:set,tcp.retransmission.alerted; classtype:protocol-command-decode; sid:2210054; rev:1;)',
+    'alert tcp any any -> any any (msg:"SURICATA STREAM FIN SYN reuse"; stream-event:fin_syn; '
+    'classtype:protocol-command-decode; sid:2210060; rev:1;)',
+    'alert tcp any any -> any any (msg:"SURICATA STREAM RST recv but no session"; stream-event:rst_but_no_session; '
+    'classtype:protocol-command-decode; sid:2210041; rev:2;)',
+    'alert tcp any any -> any any (msg:"SURICATA STREAM 3way handshake with ack in wrong dir"; '
+    'stream-event:3whs_ack_in_wrong_dir; classtype:protocol-command-decode; sid:2210000; rev:2;)',  # refused
 ]
+
+
+def tcp_flows(out):
+    t = 200.0
+    # Bytes 5-9 arrive ahead (buffered), again with other bytes, then the hole is filled.
+    # (Delivered bytes are not kept, so only buffered ones can be compared.)
+    ov = Tcp(out, "198.18.2.1", "198.18.2.2", 40001, 80, t)
+    ov.open()
+    ov.pkt(True, "PA", ov.cseq + 5, ov.sseq, b"bbbbb")
+    ov.pkt(True, "PA", ov.cseq + 5, ov.sseq, b"ccccc")
+    ov.pkt(True, "PA", ov.cseq, ov.sseq, b"aaaaa")
+    ov.cseq += 10
+    ov.close()
+    rt = Tcp(out, "198.18.2.3", "198.18.2.4", 40002, 80, t + 1)  # 12 identical retransmissions: one alert
+    rt.open()
+    rt.pkt(True, "PA", rt.cseq, rt.sseq, b"hello")
+    rt.pkt(False, "A", rt.sseq, rt.cseq + 5)
+    for _ in range(12):
+        rt.pkt(True, "PA", rt.cseq, rt.sseq, b"hello")
+    rt.cseq += 5
+    rt.close()
+    few = Tcp(out, "198.18.2.5", "198.18.2.6", 40003, 80, t + 2)  # near miss: 9 retransmissions
+    few.open()
+    few.pkt(True, "PA", few.cseq, few.sseq, b"hello")
+    for _ in range(9):
+        few.pkt(True, "PA", few.cseq, few.sseq, b"hello")
+    few.cseq += 5
+    few.close()
+    clean = Tcp(out, "198.18.2.7", "198.18.2.8", 40004, 80, t + 3)  # nothing
+    clean.open()
+    clean.send(True, b"GET / HTTP/1.0\r\n\r\n")
+    clean.send(False, b"HTTP/1.0 200 OK\r\n\r\n")
+    clean.close()
+    fs = Ether() / IP(src="198.18.2.9", dst="198.18.2.10") / TCP(sport=40005, dport=80, flags="FS", seq=7)
+    rst = Ether() / IP(src="198.18.2.11", dst="198.18.2.12") / TCP(sport=40006, dport=80, flags="R", seq=9)
+    for i, p in enumerate((fs, rst)):
+        p.time = t + 4 + i
+        out.append(p)
 
 
 def frames():
@@ -76,7 +132,9 @@ def frames():
 
 
 # 2200003: three truncated frames; 9000001: the first of the two from 198.18.1.0/24 (limit 1).
-EXPECT = {1: 1, 2200000: 1, 2200001: 1, 2200003: 3, 2200013: 1, 2200033: 1, 2200037: 1, 9000001: 1}
+# sid 1 (flags:S): the whole SYN of frames() and the four connections' SYNs (not the FIN+SYN: flags:S is exact).
+EXPECT = {1: 5, 2200000: 1, 2200001: 1, 2200003: 3, 2200013: 1, 2200033: 1, 2200037: 1, 9000001: 1,
+          2210050: 1, 2210054: 1, 2210060: 1, 2210041: 1}
 
 
 def main():
@@ -85,11 +143,15 @@ def main():
         return 77
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-decev-")
-    p, events = run_rules(dp, tmp, frames(), RULES, ["--workers", "1"])
+    pkts = frames()
+    tcp_flows(pkts)
+    p, events = run_rules(dp, tmp, pkts, RULES, ["--workers", "1"])
     check(p.returncode == 0, "spectre-dp exits 0", p.stderr[-1500:])
     check("sid 2200009: decode-event ipv4.opt_duplicate: an event this decoder does not raise" in p.stderr,
           "an event the decoder never raises is refused by name", p.stderr[-1500:])
-    check("1 rejected at compile" in p.stderr, "the refusal is counted in the rules line", p.stderr[-800:])
+    check("sid 2210000: stream-event 3whs_ack_in_wrong_dir: an event this engine does not raise" in p.stderr,
+          "a stream event the engine never raises is refused by name", p.stderr[-1500:])
+    check("2 rejected at compile" in p.stderr, "the refusals are counted in the rules line", p.stderr[-800:])
     check_sid_counts(check, alert_sids(events), EXPECT)
     by_sid = {}
     for a in alerts(events):
@@ -108,6 +170,11 @@ def main():
     check(v6.get("src_ip") == "2001:0db8:0000:0000:0000:0000:0000:0001" and v6.get("ip_v") == 6, "IPv6 truncated: its addresses", v6)
     st = [e for e in events if e.get("event_type") == "stats"]
     check(bool(st), "stats written", "")
+    ov = by_sid.get(2210050, [{}])[0]
+    check(ov.get("src_ip") == "198.18.2.1" and ov.get("src_port") == 40001 and "flow_id" in ov,
+          "the overlap alert is on the client's flow, with its flow_id", ov)
+    ex = by_sid.get(2210054, [{}])[0]
+    check(ex.get("src_ip") == "198.18.2.3", "excessive retransmissions: the flow that retransmitted 12 times", ex)
     syn = by_sid.get(1, [{}])[0]
     check("flow_id" in syn and syn.get("src_port") == 1234, "a whole packet's alert keeps flow_id and ports", syn)
     check.cleanup(tmp)

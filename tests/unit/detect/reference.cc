@@ -294,7 +294,7 @@ struct Items {
 // Suricata's IP-only type (addresses only, any ports, no negated address, no
 // flow keyword, no flowbit test, a plain protocol): first packet per direction.
 bool ip_only_rule(const rules::Rule& r) {
-  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty()) return false;
+  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty()) return false;
   if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || r.flow) return false;
   for (const auto& fb : r.flowbits)
     if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
@@ -468,6 +468,8 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     }
     if (!applies) continue;
     if (mode != 3 && !p.first_in_dir && ip_only_rule(ru)) continue;
+    // stream-event: the packet must have raised it (packet modes only carry events).
+    if (!ru.stream_event.empty() && !(p.stream_events & stream_event_bit(ru.stream_event))) continue;
     bool all_present = true;
     for (const auto& it : ru.items) all_present = all_present && bufs.has(it.buf);
     if (!all_present) continue;

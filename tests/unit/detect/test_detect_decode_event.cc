@@ -97,3 +97,48 @@ TEST(DetectDecodeEvent, AddressesAndThresholdsApply) {
 
 }  // namespace
 }  // namespace spectre::detect_test
+
+// stream-event rules (Suricata stream-events.rules): packet rules that need
+// the event on the inspected packet, engine and reference side by side.
+namespace spectre::detect_test {
+namespace {
+
+TEST(DetectStreamEvent, OnlyPacketsThatRaisedTheEvent) {
+  Harness h;
+  h.add(rule(R"(alert tcp any any -> any any (msg:"SURICATA STREAM reassembly overlap with different data"; stream-event:reassembly_overlap_different_data; classtype:protocol-command-decode; sid:2210050; rev:2;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"SURICATA STREAM FIN SYN reuse"; stream-event:fin_syn; sid:2210060; rev:1;))"));
+  // The counting pair of stream-events.rules: noalert + flowint, then the threshold rule.
+  h.add(rule(R"(alert tcp any any -> any any (msg:"retransmission"; stream-event:pkt_retransmission; flowint:tcp.retransmission.count,+,1; noalert; sid:2210053; rev:1;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"excessive retransmissions"; flowbits:isnotset,tcp.retransmission.alerted; flowint:tcp.retransmission.count,>=,3; flowbits:set,tcp.retransmission.alerted; sid:2210054; rev:1;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1000, 80);
+  pk.p.first_in_dir = false;
+  EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), Sids{});  // no event: nothing (not an IP-only rule)
+  pk.p.stream_events = uint16_t(1u << kSevOverlapDiff);
+  EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), (Sids{2210050}));
+  pk.p.stream_events = uint16_t(1u << kSevFinSyn | 1u << kSevOverlapDiff);
+  EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), (Sids{2210050, 2210060}));
+  pk.p.stream_events = uint16_t(1u << kSevRetransmission);
+  EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), Sids{});
+  EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), Sids{});
+  EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), (Sids{2210054}));  // the third retransmission
+  EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), Sids{});           // once per flow
+}
+
+TEST(DetectStreamEvent, EventsWeNeverRaiseAreRefused) {
+  Harness h;
+  h.add(rule(R"(alert tcp any any -> any any (msg:"x"; stream-event:3whs_ack_in_wrong_dir; sid:1;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"y"; stream-event:fin_syn; sid:2;))"));
+  h.compile();
+  EXPECT_EQ(h.rep.rules, 1u);
+  ASSERT_EQ(h.rep.messages.size(), 1u);
+  EXPECT_NE(h.rep.messages[0].find("sid 1: stream-event 3whs_ack_in_wrong_dir"), std::string::npos);
+  rules::Rule r;
+  std::string err;
+  EXPECT_FALSE(parse(R"(alert udp any any -> any any (stream-event:fin_syn; sid:3;))", r, err));
+  EXPECT_NE(err.find("tcp"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace spectre::detect_test
