@@ -489,7 +489,10 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
   std::vector<Analysis> accepted;
   for (uint32_t i = 0; i < rs.rules.size(); i++) {
     Analysis a;
-    std::string why = analyze(rs.rules[i], i, out->pcres, rep.pcre_jit, a);
+    std::string why;
+    for (const auto& u : rs.rules[i].datasets)  // the loader resolves sets; a bare parse leaves them open
+      if (u.set < 0 || size_t(u.set) >= rs.datasets.size()) why = "set '" + u.name + "' not loaded";
+    if (why.empty()) why = analyze(rs.rules[i], i, out->pcres, rep.pcre_jit, a);
     if (!why.empty()) {
       for (uint32_t id : a.pcre_ids) {  // the rule's pcres compiled so far
         pcre2_code_free(out->pcres[id].code);
@@ -526,8 +529,17 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
       out->flowbit_map.emplace_back(n, id);
     }
   }
-  // 4. Rules.
+  // 4. Rules. Sets are shared with the RuleSet (immutable); a set some rule
+  // adds to or removes from is looked up in the worker's overlay too.
+  out->datasets = rs.datasets;
   for (const auto& a : accepted) add_rule(*out, rs, a);
+  {
+    std::vector<uint8_t> dyn(rs.datasets.size(), 0);
+    for (const auto& op : out->ds_ops)
+      if (op.cmd == uint8_t(rules::DatasetUse::Cmd::kSet) || op.cmd == uint8_t(rules::DatasetUse::Cmd::kUnset))
+        dyn[op.set] = 1;
+    for (auto& op : out->ds_ops) op.dynamic = dyn[op.set];
+  }
   rep.rules = static_cast<uint32_t>(accepted.size());
   if (opt.thresholds) apply_thresholds(*out, rs, *opt.thresholds, rep);
 

@@ -72,7 +72,7 @@ int family(Buf b) {
   if (b >= kSipMethod && b <= kSipProtocol) return 8;
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b >= kSshProto && b <= kSshHasshString) return 9;
-  if (b == kFileName || b == kFileSize || b == kFileMagic) return 0;  // every protocol with files
+  if (b >= kFileName && b <= kFileSha256) return 0;  // every protocol with files
   if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
   if (b == kFtpCommand || b == kFtpCommandData) return 5;
   if (b == kDnsQuery || b == kDnsQueryDot) return 2;
