@@ -135,9 +135,7 @@ TEST(DetectHdr, ParseChecks) {
   // Not implemented: reported unsupported (the loader skips and counts the rule), not a syntax error.
   for (const char* t : {R"(alert pkthdr any any -> any any (decode-event:ipv4.trunc_pkt; sid:1;))",
                         R"(alert tcp any any -> any any (stream-event:3whs_ack_in_wrong_dir; sid:1;))",
-                        R"(alert tcp any any -> any any (decode-event:tcp.hlen_too_small; sid:1;))",
-                        R"(alert http any any -> any any (http.user_agent; dataset:isset,ua-seen; sid:1;))",
-                        R"(alert dns any any -> any any (dns.query; datarep:dns_bad, >, 200; sid:1;))"}) {
+                        R"(alert tcp any any -> any any (decode-event:tcp.hlen_too_small; sid:1;))"}) {
     rules::Rule r;
     std::string err;
     bool u = false;
