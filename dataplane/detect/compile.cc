@@ -124,12 +124,14 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   if (only_stream && no_stream) return "flow: only_stream and no_stream";
   a.dirs = ts ? 1 : tc ? 2 : 3;
   bool has_payload = false, has_app = false, has_hdr = false;  // has_hdr: ipv4.hdr .. icmpv6.hdr
+  bool has_addr = false;                                         // ip.src / ip.dst
   size_t best_len = 0;
   bool best_marked = false;
   for (size_t i = 0; i < r.items.size(); i++) {
     const MatchItem& it = r.items[i];
     if (it.buf >= rules::kBufCount) return "bad buffer id";
-    if (rules::is_header_buf(it.buf)) has_hdr = true;
+    if (rules::is_addr_buf(it.buf)) has_addr = true;  // present in every call: decides no mode
+    else if (rules::is_header_buf(it.buf)) has_hdr = true;
     else (it.buf == rules::kPayload ? has_payload : has_app) = true;
     if (it.kind == MatchItem::Kind::kContent) {
       const auto& c = it.content;
@@ -142,7 +144,7 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
       // Transformed/decoded data is not in the raw buffer's database; header
       // buffers have none (their rules are found through a payload pattern or
       // inspected on every packet).
-      if (!c.negated && !it.xform && !it.b64 && !rules::is_header_buf(it.buf)) {
+      if (!c.negated && !it.xform && !it.b64 && !rules::is_header_buf(it.buf) && !rules::is_addr_buf(it.buf)) {
         bool take = a.fp < 0 || (c.fast_pattern && !best_marked) ||
                     (c.fast_pattern == best_marked && c.bytes.size() > best_len);
         if (take) {
@@ -189,6 +191,8 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   // inspect the transaction's own bytes in that direction (BufferSet kPayload,
   // set by the parsers: the HTTP head as received + stored body, the DNS
   // message). See docs/ARCHITECTURE.md "Mixed payload and app-layer rules".
+  // ip.src / ip.dst alone under an app-layer header protocol: per transaction, as Suricata.
+  if (has_addr && !has_payload && !has_hdr && header_app(r.hdr.proto) != rules::AppProto::kUnknown) has_app = true;
   if (has_app || r.app_events) {  // app-layer-event: per transaction, payload items on its bytes
     if (r.app_events && !has_payload && !has_app) return fail("app-layer-event without content (not supported)");
     if (r.has_dsize) return fail("dsize with app-layer buffers");

@@ -242,7 +242,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         if (matcher(nx)) break;
       }
     }
-    c.buf_mask.add(b);
+    if (!rules::is_addr_buf(rules::Buf(b))) c.buf_mask.add(b);  // addresses: always there
     out.chains.push_back(ch);
   }
   c.chain_count = static_cast<uint32_t>(out.chains.size()) - c.chain_begin;

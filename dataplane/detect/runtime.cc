@@ -478,6 +478,11 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
       if (!any) return false;
       continue;
     }
+    if (rules::is_addr_buf(rules::Buf(chain.buf))) {  // ip.src / ip.dst of this call's direction
+      const uint8_t* a = chain.buf == rules::kIpSrc ? p.src : p.dst;
+      if (!a || !chain_matches(c, rs, ws, chain, p, false, a, p.ip_ver == 4 ? 4 : 16)) return false;
+      continue;
+    }
     const uint8_t* d = data;
     uint32_t n = len;
     if (bufs) {

@@ -119,7 +119,12 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* present only when computed (a rule needs it, or EVE fileinfo md5) */ \
   X(kFileMd5, "(file.md5)")                                            \
   X(kFileSha1, "(file.sha1)")                                          \
-  X(kFileSha256, "(file.sha256)")
+  X(kFileSha256, "(file.sha256)")                                      \
+  /* The packet's source / destination address (4 or 16 bytes), with */ \
+  /* any protocol and on every inspection call (Suricata 8's ip.src */   \
+  /* and ip.dst: datasets of type ipv4 / ip) */                          \
+  X(kIpSrc, "ip.src")                                                  \
+  X(kIpDst, "ip.dst")
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,
@@ -139,6 +144,8 @@ struct BufMask {
 const char* buf_name(Buf b);  // the sticky-buffer keyword above
 // ipv4.hdr .. icmpv6.hdr: inspected per packet (like dsize), from the decoder's view.
 inline bool is_header_buf(Buf b) { return b >= kIpv4Hdr && b <= kIcmpv6Hdr; }
+// ip.src / ip.dst: from DetectPacket, whatever the call (packet, stream chunk, transaction).
+inline bool is_addr_buf(Buf b) { return b == kIpSrc || b == kIpDst; }
 
 // An address or port set: (any or one of `include`) and none of `exclude`.
 struct IpRange {

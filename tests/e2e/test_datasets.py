@@ -18,6 +18,7 @@ bodies here (hashlib); the rules follow the documented forms:
   http.user_agent; to_lowercase; dataset:isset,...   (transform-aware)
   http.host; datarep:NAME,>,100,type string,load FILE;  and >=, ==, <
   filemd5:FILE; filemd5:!FILE; filesha1:FILE; filesha256:FILE;
+  ip.dst; dataset:isset,NAME,type ip,...; ip.src; dataset:isset,NAME,type ipv4,...
 
 Near misses must not alert: a User-Agent with one more character or another
 case, a host whose reputation equals the bound of '>', a body differing in
@@ -84,12 +85,16 @@ def set_files(d):
     write(os.path.join(d, "sha1.lst"), "%s\n" % hashlib.sha1(OTHER).hexdigest())
     write(os.path.join(d, "sha256.lst"), "# sha256sum output\n%s  bad.exe\n" % hashlib.sha256(BAD).hexdigest())
     write(os.path.join(d, "broken.lst"), "%s\nnot base64!\n" % b64("x"))
+    write(os.path.join(d, "ips.lst"), "# type ip: IPv6 and IPv4\n2001:db8::1\n%s\n" % SRV)
+    write(os.path.join(d, "near-ips.lst"), "10.8.1.81\n10.8.1.8\n%s\n" % CLI)
+    write(os.path.join(d, "cli.lst"), "%s\n" % CLI)
+    write(os.path.join(d, "both.lst"), "%s\n%s\n" % (CLI, SRV))
 
 
 def model():
     """Expected alerts per sid, evaluating the cases in order."""
     seen, bad2 = set(), {"EvilBot/1.0"}
-    want = {s: 0 for s in range(101, 116)}
+    want = {s: 0 for s in range(101, 120)}
     for ua, host, body in CASES:
         want[101] += ua == "EvilBot/1.0"
         want[102] += ua != "EvilBot/1.0"
@@ -109,6 +114,9 @@ def model():
         want[111] += body != BAD
         want[112] += body == BAD
         want[113] += body == OTHER
+        want[116] += ua == "NewAgent/3"  # ip.dst (the server) is listed
+        want[118] += 1                   # every request's ip.src (the client) is listed
+    want[119] = 2 * len(CASES)           # ip.src alone in an http rule: once per transaction, both directions
     return want
 
 
@@ -126,6 +134,10 @@ RULES = [
     (111, "filemd5:!md5.lst;"),
     (112, "filesha256:sha256.lst;"),
     (113, "filesha1:sha1.lst;"),
+    (116, "ip.dst; dataset:isset,bad-ips,type ip,load ips.lst; http.user_agent; content:\"NewAgent\";"),
+    (117, "flow:to_server; ip.dst; dataset:isset,near-ips,type ip,load near-ips.lst;"),  # near misses only
+    (118, "flow:to_server; ip.src; dataset:isset,cli,type ipv4,load cli.lst; http.method; content:\"GET\";"),
+    (119, "ip.src; dataset:isset,any-end,type ip,load both.lst;"),
     # refused: the set file is missing / has a malformed line
     (114, "http.user_agent; dataset:isset,nofile,type string,load missing.lst;"),
     (115, "http.user_agent; dataset:isset,broken,type string,load broken.lst;"),
@@ -157,7 +169,7 @@ def main():
         print("  expected per sid: %s" % want)
         dprun.check_sid_counts(check, dprun.alert_sids(ev), {s: n for s, n in want.items() if n},
                                "no other sid fired (zero-count sids: %s)" % sorted(s for s, n in want.items() if not n))
-    check("13 loaded, 2 skipped" in out, "the report counts 13 loaded and 2 skipped", out[-800:])
+    check("17 loaded, 2 skipped" in out, "the report counts 17 loaded and 2 skipped", out[-800:])
     check("missing.lst" in out and "no such file" in out, "the missing set file is named", out[-800:])
     check("broken.lst:2:" in out and "not base64" in out, "the malformed line is named (file:line, reason)",
           out[-800:])

@@ -162,6 +162,35 @@ TEST(DetectDataset, FileHashBuffers) {
   EXPECT_FALSE(ruleset_uses_buffer(*f.crs, rules::kFileSha256));
 }
 
+// ip.src / ip.dst: the packet's addresses (4 or 16 bytes); type ip holds IPv4 mapped.
+TEST(DetectDataset, AddressBuffersWithIpSets) {
+  Fixture f({{"ips.lst", "10.0.0.1\n2001:db8::5\n"}, {"v4.lst", "192.168.0.1\n"}},
+            "alert tcp any any -> any any (msg:\"m\"; ip.src; dataset:isset,ips,type ip,load ips.lst; sid:1;)\n"
+            "alert tcp any any -> any any (msg:\"m\"; ip.dst; dataset:isset,v4,type ipv4,load v4.lst; sid:2;)\n"
+            "alert tcp any any -> any any (msg:\"m\"; ip.dst; dataset:isnotset,ips; pkt_data; content:\"x\"; sid:3;)\n");
+  auto pkt = [&](const uint8_t* src, const uint8_t* dst, uint8_t ver) {
+    DetectPacket p;
+    p.src = src;
+    p.dst = dst;
+    p.ip_ver = ver;
+    p.proto = 6;
+    p.sport = 1234;
+    p.dport = 80;
+    p.dsize = 1;
+    Sink k;
+    detect_payload(*f.ctx, *f.crs, p, PayloadMode::kPacket, reinterpret_cast<const uint8_t*>("x"), 1, k);
+    return k.sids;
+  };
+  uint8_t a[16] = {10, 0, 0, 1}, b[16] = {192, 168, 0, 1}, near[16] = {10, 0, 0, 2};
+  uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8}, v6b[16] = {0x20, 0x01, 0x0d, 0xb8};
+  v6[15] = 5, v6b[15] = 6;
+  EXPECT_EQ(pkt(a, b, 4), (Sids{1, 2, 3}));
+  EXPECT_EQ(pkt(near, b, 4), (Sids{2, 3}));
+  EXPECT_EQ(pkt(b, a, 4), (Sids{}));  // reversed: src not listed, dst listed (isnotset fails)
+  EXPECT_EQ(pkt(v6, v6b, 6), (Sids{1, 3}));
+  EXPECT_EQ(pkt(v6b, v6, 6), (Sids{}));
+}
+
 TEST(DetectDataset, OverlayIsBoundedAndCounted) {
   Fixture f({}, kHdr + "http.user_agent; dataset:set,seen,type string; sid:1;)\n", 16);
   int fired = 0;
