@@ -17,7 +17,7 @@ bodies here (hashlib); the rules follow the documented forms:
   http.user_agent; dataset:unset,NAME,type string,load FILE;
   http.user_agent; to_lowercase; dataset:isset,...   (transform-aware)
   http.host; datarep:NAME,>,100,type string,load FILE;  and >=, ==, <
-  filemd5:FILE; filemd5:!FILE; filesha1:FILE; filesha256:FILE;
+  filemd5:FILE; filemd5:!FILE; filesha1:FILE; filesha256:FILE;   (HTTP bodies, an SMTP attachment)
   ip.dst; dataset:isset,NAME,type ip,...; ip.src; dataset:isset,NAME,type ipv4,...
 
 Near misses must not alert: a User-Agent with one more character or another
@@ -61,6 +61,7 @@ CASES = [
     ("EvilBot/1.0", "mid.example", OTHER),      # after unset: the unset rule does not fire
 ]
 REP = {"bad.example": 200, "mid.example": 100, "rep.example": 50}
+ATTACH = b"MZ attachment " + bytes(range(256)) * 2   # one SMTP attachment (base64 in the mail)
 
 
 def b64(s):
@@ -89,12 +90,13 @@ def set_files(d):
     write(os.path.join(d, "near-ips.lst"), "10.8.1.81\n10.8.1.8\n%s\n" % CLI)
     write(os.path.join(d, "cli.lst"), "%s\n" % CLI)
     write(os.path.join(d, "both.lst"), "%s\n%s\n" % (CLI, SRV))
+    write(os.path.join(d, "att.sha256"), "%s  a.bin\n" % hashlib.sha256(ATTACH).hexdigest().upper())
 
 
 def model():
     """Expected alerts per sid, evaluating the cases in order."""
     seen, bad2 = set(), {"EvilBot/1.0"}
-    want = {s: 0 for s in range(101, 120)}
+    want = {s: 0 for s in range(101, 123)}
     for ua, host, body in CASES:
         want[101] += ua == "EvilBot/1.0"
         want[102] += ua != "EvilBot/1.0"
@@ -117,6 +119,8 @@ def model():
         want[116] += ua == "NewAgent/3"  # ip.dst (the server) is listed
         want[118] += 1                   # every request's ip.src (the client) is listed
     want[119] = 2 * len(CASES)           # ip.src alone in an http rule: once per transaction, both directions
+    want[120] = want[121] = 1            # the SMTP attachment: in att.sha256, not in md5.lst
+    want[122] = 0                        # the attachment is no HTTP body: sha256.lst lists BAD only
     return want
 
 
@@ -138,6 +142,9 @@ RULES = [
     (117, "flow:to_server; ip.dst; dataset:isset,near-ips,type ip,load near-ips.lst;"),  # near misses only
     (118, "flow:to_server; ip.src; dataset:isset,cli,type ipv4,load cli.lst; http.method; content:\"GET\";"),
     (119, "ip.src; dataset:isset,any-end,type ip,load both.lst;"),
+    (120, "filesha256:att.sha256;", "smtp"),
+    (121, "filemd5:!md5.lst;", "smtp"),
+    (122, "filesha256:sha256.lst;", "smtp"),
     # refused: the set file is missing / has a malformed line
     (114, "http.user_agent; dataset:isset,nofile,type string,load missing.lst;"),
     (115, "http.user_agent; dataset:isset,broken,type string,load broken.lst;"),
@@ -154,12 +161,14 @@ def main():
     frames, t = [], [1704067200 * 1_000_000]
     for i, (ua, host, body) in enumerate(CASES):
         frames += mail_ftp.flow_frames(CLI, SRV, 33000 + i, 80, http_conv(ua, host, body), False, t)
+    mail = mail_ftp.mime([mail_ftp.att_b64(b"a.bin", ATTACH)])
+    frames += mail_ftp.flow_frames(CLI, SRV, 34000, 25, mail_ftp.smtp_session(mail), False, t)
     pcap = os.path.join(tmp, "sets.pcap")
     pcaplib.write_pcap(pcap, frames)
     set_files(tmp)
     rfile = os.path.join(tmp, "sets.rules")
-    write(rfile, "".join('alert http any any -> any any (msg:"set %d"; %s sid:%d; rev:1;)\n' % (s, b, s)
-                         for s, b in RULES))
+    write(rfile, "".join('alert %s any any -> any any (msg:"set %d"; %s sid:%d; rev:1;)\n'
+                         % (r[2] if len(r) > 2 else "http", r[0], r[1], r[0]) for r in RULES))
     want = model()
     want[114] = want[115] = 0
     p, ev = dprun.run_offline(binary, pcap, os.path.join(tmp, "eve.json"), rules=rfile)
@@ -169,13 +178,13 @@ def main():
         print("  expected per sid: %s" % want)
         dprun.check_sid_counts(check, dprun.alert_sids(ev), {s: n for s, n in want.items() if n},
                                "no other sid fired (zero-count sids: %s)" % sorted(s for s, n in want.items() if not n))
-    check("17 loaded, 2 skipped" in out, "the report counts 17 loaded and 2 skipped", out[-800:])
+    check("20 loaded, 2 skipped" in out, "the report counts 20 loaded and 2 skipped", out[-800:])
     check("missing.lst" in out and "no such file" in out, "the missing set file is named", out[-800:])
     check("broken.lst:2:" in out and "not base64" in out, "the malformed line is named (file:line, reason)",
           out[-800:])
     fi = [e["fileinfo"] for e in ev if e.get("event_type") == "fileinfo"]
-    check(len(fi) == len(CASES), "one fileinfo per download (%d)" % len(CASES), len(fi))
-    by_md5 = {hashlib.md5(b).hexdigest(): b for b in (BAD, NEAR, OTHER)}
+    check(len(fi) == len(CASES) + 1, "one fileinfo per download (%d) and the attachment" % len(CASES), len(fi))
+    by_md5 = {hashlib.md5(b).hexdigest(): b for b in (BAD, NEAR, OTHER, ATTACH)}
     ok = True
     for f in fi:
         b = by_md5.get(f.get("md5"))
