@@ -6,6 +6,7 @@
 #include <magic.h>
 
 #include "dataplane/app/app_internal.h"
+#include "dataplane/app/app_x509.h"
 
 namespace spectre {
 
@@ -119,6 +120,38 @@ void file_bufs(AppCtx& c, AppState* s, BufferSet& b, const uint8_t* name, uint32
   do tmp[k++] = uint8_t('0' + size % 10); while ((size /= 10) && k < 20);
   for (uint32_t i = 0; i < k; i++) o[i] = tmp[k - 1 - i];
   b.set(rules::kFileSize, o, k);
+}
+
+void file_hashes(AppCtx& c, AppMeta& a, BufferSet* b, const uint8_t* data, uint32_t n) {
+  clear_file_hashes(a);
+  auto hex = [](const uint8_t* h, uint32_t k, char* out) {
+    static const char kHex[] = "0123456789abcdef";
+    for (uint32_t i = 0; i < k; i++) out[2 * i] = kHex[h[i] >> 4], out[2 * i + 1] = kHex[h[i] & 15];
+    out[2 * k] = 0;
+  };
+  auto unhex = [](const char* s, uint8_t* out, uint32_t k) {
+    auto v = [](char ch) { return ch <= '9' ? ch - '0' : ch - 'a' + 10; };
+    for (uint32_t i = 0; i < k; i++) out[i] = uint8_t(v(s[2 * i]) << 4 | v(s[2 * i + 1]));
+  };
+  if (c.want_hash & AppCtx::kHashMd5) {
+    md5_hex(data, n, a.file_md5);
+    uint8_t* o = b ? c.impl->alloc(16) : nullptr;
+    if (o) unhex(a.file_md5, o, 16), b->set(rules::kFileMd5, o, 16);
+  }
+  if (c.want_hash & AppCtx::kHashSha1) {
+    uint8_t h[20];
+    sha1(data, n, h);
+    hex(h, 20, a.file_sha1);
+    uint8_t* o = b ? c.impl->alloc(20) : nullptr;
+    if (o) memcpy(o, h, 20), b->set(rules::kFileSha1, o, 20);
+  }
+  if (c.want_hash & AppCtx::kHashSha256) {
+    uint8_t h[32];
+    sha256(data, n, h);
+    hex(h, 32, a.file_sha256);
+    uint8_t* o = b ? c.impl->alloc(32) : nullptr;
+    if (o) memcpy(o, h, 32), b->set(rules::kFileSha256, o, 32);
+  }
 }
 
 void set_proto(AppCtx& c, AppState* s, AppProto p) {

@@ -72,6 +72,7 @@ struct AppMeta {
   bool file_truncated = false;    // more than the body limit: file.data has the first part
   bool file_tx = false;           // this tx completes a file: EVE `fileinfo` event
   char file_md5[33];              // of the whole file when it was kept whole, else ""
+  char file_sha1[41], file_sha256[65];  // likewise, when computed (AppCtx::want_hash)
   // quic: SNI, JA3, JA4 in the tls_* / ja3_* / ja4 fields above, the user
   // agent (google_user_agent, or gQUIC's UAID) in http_user_agent, the CYU
   // string in ja3s_string (a flow has one protocol: fields are shared to keep
@@ -136,6 +137,11 @@ class AppCtx {
   // libmagic per file (~10-50 us each): only when the loaded rules inspect
   // file.magic (filemagic). Set by inspection from the snapshot; worker thread.
   bool want_magic = false;
+  // File digests (whole files only): kHashMd5 for EVE fileinfo and filemd5,
+  // sha1 / sha256 only for filesha1 / filesha256 rules (a pass over the file
+  // each: ~2-15 cycles/byte). Set by inspection from the snapshot.
+  static constexpr uint8_t kHashMd5 = 1, kHashSha1 = 2, kHashSha256 = 4;
+  uint8_t want_hash = kHashMd5;
   struct Impl;
   std::unique_ptr<Impl> impl;
 };

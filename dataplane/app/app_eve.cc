@@ -311,6 +311,8 @@ void format_fileinfo_json(const AppMeta& m, std::string& out) {
   out += "false";
   o.str("state", m.file_incomplete ? "TRUNCATED" : "CLOSED");
   o.str("md5", m.file_md5);
+  o.str("sha1", m.file_sha1);
+  o.str("sha256", m.file_sha256);
   o.key("stored");
   out += "false";
   o.num("size", m.file_size);

@@ -234,10 +234,10 @@ void data_emit(AppCtx& c, AppState* s, int d, AppSink& sink, bool last) {
   a.file_size = f.file_total;
   a.file_truncated = f.file_total > f.file_len;
   a.file_tx = last;
-  a.file_md5[0] = 0;
-  if (last && !a.file_truncated) md5_hex(st, f.file_len, a.file_md5);
+  clear_file_hashes(a);
   BufferSet b;
   b.set(rules::kFileData, st, f.file_len);
+  if (last && !a.file_truncated) file_hashes(c, a, &b, st, f.file_len);
   file_bufs(c, s, b, reinterpret_cast<const uint8_t*>(a.file_name), uint32_t(strlen(a.file_name)), f.file_total,
             st, f.file_len);
   sink.on_tx(d == 0, b, a);
@@ -273,7 +273,7 @@ void ftp_data_finish(AppCtx& c, AppState* s, AppSink& sink) {
       AppMeta& a = s->meta;
       a.file_size = f.file_total;
       a.file_truncated = true;
-      a.file_md5[0] = 0;
+      clear_file_hashes(a);
       a.file_tx = true;
       BufferSet none;
       sink.on_tx(d == 0, none, a);

@@ -267,14 +267,16 @@ void uri_path(const uint8_t* u, uint32_t n, const uint8_t** out, uint32_t* out_n
 }
 
 // A file's final record (EVE fileinfo): size, state, md5 when kept whole.
-void file_meta(AppState* s, const HttpDir& h, uint32_t kept, const uint8_t* body, bool cut) {
+// Digests also as buffers in `b` (the tx's, when inspected now).
+void file_meta(AppCtx& c, AppState* s, const HttpDir& h, uint32_t kept, const uint8_t* body, bool cut,
+               BufferSet* b) {
   AppMeta& a = s->meta;
   a.file_tx = true;
   a.file_size = h.dec_n ? h.dec_out : h.body_total;
   a.file_truncated = a.file_size > kept;
   a.file_incomplete = cut;
-  a.file_md5[0] = 0;
-  if (body && !a.file_truncated && !cut) md5_hex(body, kept, a.file_md5);
+  clear_file_hashes(a);
+  if (body && !a.file_truncated && !cut) file_hashes(c, a, b, body, kept);
 }
 
 // Builds the buffers and meta of the message in direction d and calls on_tx.
@@ -454,7 +456,7 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
     meta.file_tx_id = s->http_txs[d] - 1;
     file_bufs(c, s, bs, fname, fn, h.dec_n ? h.dec_out : h.body_total, st + body_off, body_n);
     if (end) {
-      file_meta(s, h, body_n, st + body_off, end == 2);
+      file_meta(c, s, h, body_n, st + body_off, end == 2, &bs);
       h.file = 0;
     }
   }
@@ -463,11 +465,11 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
 }
 
 // A file inspected before its end has ended: its log record alone.
-void file_end(AppState* s, int d, AppSink& sink, bool cut) {
+void file_end(AppCtx& c, AppState* s, int d, AppSink& sink, bool cut) {
   HttpDir& h = s->dir[d].u.http;
   if (!h.file) return;
   h.file = 0;
-  file_meta(s, h, 0, nullptr, cut);
+  file_meta(c, s, h, 0, nullptr, cut, nullptr);
   BufferSet none;
   sink.on_tx(h.is_req, none, s->meta);
   s->meta.file_tx = false;
@@ -487,7 +489,7 @@ void complete(AppCtx& c, AppState* s, int d, AppSink& sink, bool cut = false) {
   HttpDir& h = s->dir[d].u.http;
   if (!h.emitted) emit(c, s, d, sink, cut ? 2 : 1);
   else if (!h.is_req) s->meta.http_length = h.body_total;
-  if (h.emitted) file_end(s, d, sink, cut);
+  if (h.emitted) file_end(c, s, d, sink, cut);
   decomp_release(c, h);
   release(c, s, d);
   uint8_t st = h.st;
@@ -760,7 +762,7 @@ void http_gap(AppCtx& c, AppState* s, int d, AppSink& sink) {
   c.ctr.truncated++;
   if (h.st == kHUntilClose || h.st == kHTunnel || h.st == kHDead) return;
   if (h.st != kHHead && !h.emitted) emit(c, s, d, sink, 2);  // head done: what we have
-  else if (h.st != kHHead) file_end(s, d, sink, true);
+  else if (h.st != kHHead) file_end(c, s, d, sink, true);
   decomp_release(c, h);
   release(c, s, d);
   h.st = kHDead;  // no resynchronisation: the rest of the direction is ignored

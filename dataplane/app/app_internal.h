@@ -338,6 +338,11 @@ void file_bufs(AppCtx& c, AppState* s, BufferSet& b, const uint8_t* name, uint32
 
 // MD5 of n bytes as 32 lowercase hex digits + NUL.
 void md5_hex(const void* data, size_t n, char out[33]);
+// A whole file's digests: those c.want_hash asks for into a's file_md5 /
+// file_sha1 / file_sha256 (hex) and, with b, as raw bytes into the internal
+// (file.md5) / (file.sha1) / (file.sha256) buffers (filemd5 & co).
+void file_hashes(AppCtx& c, AppMeta& a, BufferSet* b, const uint8_t* data, uint32_t n);
+inline void clear_file_hashes(AppMeta& a) { a.file_md5[0] = a.file_sha1[0] = a.file_sha256[0] = 0; }
 
 }  // namespace app
 }  // namespace spectre

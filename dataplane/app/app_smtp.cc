@@ -177,10 +177,10 @@ void file_close(Ctx& x) {
   a.file_size = m.file_total;
   a.file_truncated = m.file_total > m.file_len;
   a.file_tx = true;
-  a.file_md5[0] = 0;
-  if (!a.file_truncated) md5_hex(x.st + kFileOff, m.file_len, a.file_md5);  // once per attachment
+  clear_file_hashes(a);
   BufferSet b;
   b.set(rules::kFileData, x.st + kFileOff, m.file_len);
+  if (!a.file_truncated) file_hashes(x.c, a, &b, x.st + kFileOff, m.file_len);  // once per attachment
   file_bufs(x.c, x.s, b, reinterpret_cast<const uint8_t*>(a.file_name), uint32_t(strlen(a.file_name)),
             m.file_total, x.st + kFileOff, m.file_len);
   x.c.ctr.smtp_attachments++;

@@ -363,6 +363,9 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
     return;
   }
   ic.app.want_magic = rs && ruleset_uses_buffer(*rs, rules::kFileMagic);
+  ic.app.want_hash = uint8_t((s.app_events || (rs && ruleset_uses_buffer(*rs, rules::kFileMd5)) ? AppCtx::kHashMd5 : 0) |
+                             (rs && ruleset_uses_buffer(*rs, rules::kFileSha1) ? AppCtx::kHashSha1 : 0) |
+                             (rs && ruleset_uses_buffer(*rs, rules::kFileSha256) ? AppCtx::kHashSha256 : 0));
   Cursor c(w, rs, f, p.ts_ns);
   c.app_on = s.app_layer;
   c.app_events = s.app_events;

@@ -28,6 +28,7 @@ std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t 
   if (rules_dir_present(cfg)) o.rules_dir = cfg.rules_dir;
   o.classification_file = cfg.classification_file;
   o.strict = cfg.rules_strict;
+  o.data_dir = cfg.rules_data_dir;
   for (const auto& [k, v] : cfg.address_vars) o.vars.address[k] = v;
   for (const auto& [k, v] : cfg.port_vars) o.vars.port[k] = v;
   rules::RuleSet rs;

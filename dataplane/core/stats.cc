@@ -116,10 +116,11 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
                     "\"suppressed_pass\":{},\"checksum_invalid\":{},\"suppressed_config\":{},"
-                    "\"rate_filtered\":{},\"threshold_evicted\":{},\"xbits_full\":{},\"flowint_full\":{}}}",
+                    "\"rate_filtered\":{},\"threshold_evicted\":{},\"xbits_full\":{},\"flowint_full\":{},"
+                    "\"dataset_full\":{}}}",
                  t.det.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
                  dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid, dc.suppressed_config,
-                 dc.rate_filtered, dc.threshold_table_full, dc.xbits_full, dc.flowint_full);
+                 dc.rate_filtered, dc.threshold_table_full, dc.xbits_full, dc.flowint_full, dc.dataset_full);
   fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
                     "\"host_evictions\":{},\"guard\":{{\"scored\":{},\"vetoed\":{}}},"
                     "\"below_min_payload\":{},\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}",

@@ -142,12 +142,14 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   if (only_stream && no_stream) return "flow: only_stream and no_stream";
   a.dirs = ts ? 1 : tc ? 2 : 3;
   bool has_payload = false, has_app = false, has_hdr = false;  // has_hdr: ipv4.hdr .. icmpv6.hdr
+  bool has_addr = false;                                         // ip.src / ip.dst
   size_t best_len = 0;
   bool best_marked = false;
   for (size_t i = 0; i < r.items.size(); i++) {
     const MatchItem& it = r.items[i];
     if (it.buf >= rules::kBufCount) return "bad buffer id";
-    if (rules::is_header_buf(it.buf)) has_hdr = true;
+    if (rules::is_addr_buf(it.buf)) has_addr = true;  // present in every call: decides no mode
+    else if (rules::is_header_buf(it.buf)) has_hdr = true;
     else (it.buf == rules::kPayload ? has_payload : has_app) = true;
     if (it.kind == MatchItem::Kind::kContent) {
       const auto& c = it.content;
@@ -160,7 +162,7 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
       // Transformed/decoded data is not in the raw buffer's database; header
       // buffers have none (their rules are found through a payload pattern or
       // inspected on every packet).
-      if (!c.negated && !it.xform && !it.b64 && !rules::is_header_buf(it.buf)) {
+      if (!c.negated && !it.xform && !it.b64 && !rules::is_header_buf(it.buf) && !rules::is_addr_buf(it.buf)) {
         bool take = a.fp < 0 || (c.fast_pattern && !best_marked) ||
                     (c.fast_pattern == best_marked && c.bytes.size() > best_len);
         if (take) {
@@ -207,6 +209,8 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   // inspect the transaction's own bytes in that direction (BufferSet kPayload,
   // set by the parsers: the HTTP head as received + stored body, the DNS
   // message). See docs/ARCHITECTURE.md "Mixed payload and app-layer rules".
+  // ip.src / ip.dst alone under an app-layer header protocol: per transaction, as Suricata.
+  if (has_addr && !has_payload && !has_hdr && header_app(r.hdr.proto) != rules::AppProto::kUnknown) has_app = true;
   if (has_app || r.app_events) {  // app-layer-event: per transaction, payload items on its bytes
     if (r.app_events && !has_payload && !has_app) return fail("app-layer-event without content (not supported)");
     if (r.has_dsize) return fail("dsize with app-layer buffers");
@@ -507,7 +511,10 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
   std::vector<Analysis> accepted;
   for (uint32_t i = 0; i < rs.rules.size(); i++) {
     Analysis a;
-    std::string why = analyze(rs.rules[i], i, out->pcres, rep.pcre_jit, a);
+    std::string why;
+    for (const auto& u : rs.rules[i].datasets)  // the loader resolves sets; a bare parse leaves them open
+      if (u.set < 0 || size_t(u.set) >= rs.datasets.size()) why = "set '" + u.name + "' not loaded";
+    if (why.empty()) why = analyze(rs.rules[i], i, out->pcres, rep.pcre_jit, a);
     if (!why.empty()) {
       for (uint32_t id : a.pcre_ids) {  // the rule's pcres compiled so far
         pcre2_code_free(out->pcres[id].code);
@@ -544,10 +551,19 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
       out->flowbit_map.emplace_back(n, id);
     }
   }
-  // 4. Rules.
+  // 4. Rules. Sets are shared with the RuleSet (immutable); a set some rule
+  // adds to or removes from is looked up in the worker's overlay too.
+  out->datasets = rs.datasets;
   for (const auto& a : accepted) add_rule(*out, rs, a);
   for (uint32_t i = 0; i < accepted.size(); i++)
     if (accepted[i].decode_event >= 0) out->decode_rules[accepted[i].decode_event].push_back(i);
+  {
+    std::vector<uint8_t> dyn(rs.datasets.size(), 0);
+    for (const auto& op : out->ds_ops)
+      if (op.cmd == uint8_t(rules::DatasetUse::Cmd::kSet) || op.cmd == uint8_t(rules::DatasetUse::Cmd::kUnset))
+        dyn[op.set] = 1;
+    for (auto& op : out->ds_ops) op.dynamic = dyn[op.set];
+  }
   rep.rules = static_cast<uint32_t>(accepted.size());
   if (opt.thresholds) apply_thresholds(*out, rs, *opt.thresholds, rep);
 

@@ -203,6 +203,13 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         out.has_b64 = true;
       } else if (m.kind == MatchItem::Kind::kBase64Data) {
         it.flags = 0;
+      } else if (m.kind == MatchItem::Kind::kDataset) {
+        const rules::DatasetUse& u = r.datasets[m.ds - 1];  // resolved: checked before analyze()
+        const std::string& nm = rs.datasets[size_t(u.set)]->name();
+        it.flags = 0;
+        it.pcre = uint32_t(out.ds_ops.size());
+        out.ds_ops.push_back({uint32_t(u.set), xbit_name_hash(nm.data(), nm.size()), u.value, uint8_t(u.cmd),
+                              uint8_t(u.op), false});
       } else if (m.kind == MatchItem::Kind::kBsize) {
         it.flags = 0;
         it.offset = m.bsize.op;  // reused fields: op, lo, hi
@@ -236,7 +243,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         if (matcher(nx)) break;
       }
     }
-    c.buf_mask.add(b);
+    if (!rules::is_addr_buf(rules::Buf(b))) c.buf_mask.add(b);  // addresses: always there
     out.chains.push_back(ch);
   }
   c.chain_count = static_cast<uint32_t>(out.chains.size()) - c.chain_begin;

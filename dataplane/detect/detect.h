@@ -183,11 +183,14 @@ struct DetectCounters {
   uint64_t rate_filtered;     // alerts whose action a threshold.config rate_filter changed
   uint64_t xbits_full;        // xbits set dropped: the worker's table had no free slot in 8 probes
   uint64_t flowint_full;      // flowint set dropped: the flow holds FlowDetectState::kMaxInts variables
+  uint64_t dataset_full;      // dataset:set / unset dropped: the worker's overlay had no free slot in 8 probes
 };
 
 struct alignas(64) DetectCtx {
   // xbit_slots: per-worker xbits table (48 bytes a slot; 16384 = 768 KiB).
-  explicit DetectCtx(uint32_t worker_id, uint32_t threshold_slots = 1 << 16, uint32_t xbit_slots = 1 << 14);
+  // ds_slots: per-worker dataset:set / unset overlay (48 bytes a slot; 4096 = 192 KiB).
+  explicit DetectCtx(uint32_t worker_id, uint32_t threshold_slots = 1 << 16, uint32_t xbit_slots = 1 << 14,
+                     uint32_t ds_slots = 1 << 12);
   ~DetectCtx();
   uint32_t worker_id;
   DetectCounters ctr{};

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "dataplane/detect/datasets.h"
 #include "dataplane/detect/detect.h"
 #include "dataplane/decode/packet.h"
 #include "dataplane/detect/transforms.h"
@@ -188,6 +189,9 @@ struct alignas(64) WorkerState {
   std::unique_ptr<uint8_t[]> xbuf[2];  // transform outputs, kXformMax bytes each (only with transforms)
   std::unique_ptr<uint8_t[]> b64;      // base64_decode output, kXformMax bytes (only with base64_decode)
   uint32_t b64_len = 0;
+  DsPending ds_pend[kMaxDsPending];    // dataset set/unset of the rule being evaluated
+  uint8_t ds_npend = 0;
+  bool ds_dropped = false;             // a set/unset did not fit ds_pend
 };
 
 constexpr int kModes = 3;  // PayloadMode
@@ -221,6 +225,8 @@ struct CompiledRuleset {
   std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name
   std::vector<detect_internal::XbitOp> xbit_ops;
   std::vector<detect_internal::FlowintOp> flowint_ops;
+  std::vector<std::shared_ptr<const rules::DataSet>> datasets;  // dataset / datarep / filemd5 & co
+  std::vector<detect_internal::DsOp> ds_ops;
 
   std::vector<detect_internal::Group> groups;
   // payload[mode][class][dir]; dir 0 = to_server, 1 = to_client

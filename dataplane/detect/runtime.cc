@@ -426,6 +426,8 @@ struct ChainRun {
         d = sd, n = sn, base = sb;
         return r == 1 ? 1 : 0;  // depends on the decode position: earlier occurrences may be retried
       }
+      case MatchItem::Kind::kDataset:  // the whole buffer (position-free: a fail is final)
+        return ds_match(c, rs, ws, it.pcre, d, n) ? run(k + 1, prev) : -1;
       case MatchItem::Kind::kIsDataAt: {
         const int64_t at = var ? var_or(it.var[0], it.dataat) : it.dataat;
         bool has = rel ? uint64_t(prev) + uint64_t(at) <= n : at < base + int64_t(n);
@@ -447,8 +449,10 @@ bool chain_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, con
   ChainRun run(c, rs, ws, &rs.items[chain.item_begin], chain.item_count, d, n);
   std::fill_n(run.vars, chain.nvars, uint64_t(0));
   if (stream) run.base = -int64_t(p.stream_new_from);
+  const uint8_t npend = ws.ds_npend;
   int r = run.run(0, uint32_t(-run.base));  // a leading relative item counts from the anchor too
   if (run.limit_hit) c.ctr.recursion_limit++;
+  if (r != 1) ws.ds_npend = npend;  // dataset set/unset of a chain that failed: not applied
   return r == 1;
 }
 
@@ -456,6 +460,8 @@ bool chain_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, con
 bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint32_t i, const DetectPacket& p,
                   const BufferSet* bufs, const uint8_t* data, uint32_t len, bool check_dsize) {
   const RuleCold& rc = rs.cold[i];
+  ws.ds_npend = 0;  // dataset set/unset queued by this evaluation only
+  ws.ds_dropped = false;
   if (bufs && (!rc.buf_mask.within(bufs->mask) || (rc.app_events & ~bufs->events))) return false;
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
@@ -470,6 +476,11 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
       for (uint32_t k = 0; k < bufs->multi_n && !any; k++)
         any = chain_matches(c, rs, ws, chain, p, false, bufs->multi[k].data, bufs->multi[k].len);
       if (!any) return false;
+      continue;
+    }
+    if (rules::is_addr_buf(rules::Buf(chain.buf))) {  // ip.src / ip.dst of this call's direction
+      const uint8_t* a = chain.buf == rules::kIpSrc ? p.src : p.dst;
+      if (!a || !chain_matches(c, rs, ws, chain, p, false, a, p.ip_ver == 4 ? 4 : 16)) return false;
       continue;
     }
     const uint8_t* d = data;
@@ -581,6 +592,7 @@ void evaluate(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, const De
     const RuleCold& rc = rs.cold[i];
     // flowint last, on the flow itself: changes before a failing check stay (Suricata).
     if (rc.fi_count && !flowint_run(rs, rc, p.flow, &c.ctr.flowint_full)) continue;
+    if (ws.ds_npend || ws.ds_dropped) ds_commit(c, ws);  // Suricata's postmatch: dataset set / unset
     const uint32_t f = rs.hdr[i].flags;
     if (rc.fb_count) flowbit_actions(c, rs, rc, p.flow);
     if (rc.xb_count) xbit_actions(c, rs, rc, p);

@@ -37,7 +37,8 @@ namespace spectre {
 struct DetectCtx::Impl {
   detect_internal::BoundedTable<detect_internal::ThrKey, detect_internal::ThrEntry> thr;
   detect_internal::XbitTable xbits;
-  Impl(uint32_t thr_slots, uint32_t xbit_slots) : thr(thr_slots), xbits(xbit_slots) {}
+  detect_internal::DsTable ds;  // dataset:set / unset overlay (datasets.h)
+  Impl(uint32_t thr_slots, uint32_t xbit_slots, uint32_t ds_slots) : thr(thr_slots), xbits(xbit_slots), ds(ds_slots) {}
 };
 
 }  // namespace spectre
@@ -65,5 +66,11 @@ void xbit_actions(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, c
 // rest of the rule matched. False: a check failed (the changes made before it
 // stay, as in Suricata), a set found the flow full (counted in *full), or no flow.
 bool flowint_run(const CompiledRuleset& rs, const RuleCold& rc, FlowDetectState* f, uint64_t* full);
+
+// datasets.cc. A kDataset item on buffer d[0, n): whether it matches; a
+// set / unset that matches is queued in ws.ds_pend for ds_commit().
+bool ds_match(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint32_t op, const uint8_t* d, uint32_t n);
+// Applies the queued set / unset of a rule that matched.
+void ds_commit(DetectCtx& c, WorkerState& ws);
 
 }  // namespace spectre::detect_internal

@@ -9,8 +9,8 @@
 
 namespace spectre {
 
-DetectCtx::DetectCtx(uint32_t wid, uint32_t slots, uint32_t xbit_slots)
-    : worker_id(wid), impl(std::make_unique<Impl>(slots, xbit_slots)) {}
+DetectCtx::DetectCtx(uint32_t wid, uint32_t slots, uint32_t xbit_slots, uint32_t ds_slots)
+    : worker_id(wid), impl(std::make_unique<Impl>(slots, xbit_slots, ds_slots)) {}
 DetectCtx::~DetectCtx() = default;
 
 }  // namespace spectre

@@ -67,12 +67,12 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
 // of a ClientHello (TLS or QUIC, as in Suricata); 8: sip; 9: ssh.
 constexpr int kFamJa = 7;
 int family(Buf b) {
-  if (b == kPayload || is_header_buf(b)) return 0;  // header buffers go with any protocol's packets
+  if (b == kPayload || is_header_buf(b) || is_addr_buf(b)) return 0;  // header buffers go with any protocol's packets
   if (b >= kQuicVersion && b <= kQuicCyuString) return 6;
   if (b >= kSipMethod && b <= kSipProtocol) return 8;
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b >= kSshProto && b <= kSshHasshString) return 9;
-  if (b == kFileName || b == kFileSize || b == kFileMagic) return 0;  // every protocol with files
+  if (b >= kFileName && b <= kFileSha256) return 0;  // every protocol with files
   if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
   if (b == kFtpCommand || b == kFtpCommandData) return 5;
   if (b == kDnsQuery || b == kDnsQueryDot) return 2;

@@ -7,7 +7,7 @@
 //                         (units KB, MB, GB: 1024-based, as Suricata's)
 //   filemagic:"PDF"    -> file.magic; content:"PDF"; nocase (libmagic's description)
 //   filestore[:...]    -> accepted; nothing is stored
-// filemd5/filesha1/filesha256 are not supported (skipped).
+// filemd5/filesha1/filesha256: dataset_opts.cc (a hash list looked up like a dataset).
 #include <cctype>
 
 #include "dataplane/rules/parse_internal.h"

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "dataplane/rules/classification.h"
+#include "dataplane/rules/dataset_load.h"
 #include "dataplane/rules/parse_internal.h"
 #include "dataplane/rules/parser.h"
 
@@ -30,9 +31,11 @@ std::string LoadReport::summary(size_t top) const {
 
 namespace {
 
-// Per-load state kept across files: where each (gid, sid) lives.
+// Per-load state kept across files: where each (gid, sid) lives, and the
+// sets rules named so far (dataset & co).
 struct DupIndex {
   std::map<std::pair<uint32_t, uint32_t>, size_t> where;
+  detail::SetRegistry sets;
 };
 
 void add_rule(Rule&& r, RuleSet& out, LoadReport& rep, DupIndex& dups) {
@@ -82,6 +85,18 @@ void load_text(std::string_view text, const std::string& name, RuleSet& out, Loa
       }
       return;
     }
+    if (!r.datasets.empty()) {  // read the sets it names (refused, counted, when a set file is bad)
+      std::string reason, msg;
+      std::vector<std::string> notes;
+      const bool ok = detail::resolve_sets(r, dups.sets, out, reason, msg, notes);
+      rep.messages.insert(rep.messages.end(), notes.begin(), notes.end());
+      if (!ok) {
+        ++rep.skipped;
+        ++rep.skip_reasons["dataset: " + reason];
+        rep.messages.push_back(name + ":" + std::to_string(first) + ": skipped: " + msg);
+        return;
+      }
+    }
     add_rule(std::move(r), out, rep, dups);
   });
 }
@@ -99,6 +114,11 @@ bool read_file(const std::string& path, std::string& data) {
 
 void load_rules_text(std::string_view text, const std::string& name, RuleSet& out, LoadReport& rep) {
   DupIndex dups;
+  for (const Rule& r : out.rules)  // sets named by rules loaded before
+    for (const DatasetUse& u : r.datasets)
+      if (u.set >= 0)
+        dups.sets.by_name.emplace(u.name, detail::SetRegistry::Def{u.set, u.type, u.cmd == DatasetUse::Cmd::kRep, "",
+                                                                   r.file + ":" + std::to_string(r.line)});
   for (size_t i = 0; i < out.rules.size(); ++i)
     dups.where.emplace(std::make_pair(out.rules[i].gid, out.rules[i].sid), i);
   const size_t before = out.rules.size();
@@ -131,6 +151,7 @@ bool load_rules(const LoadOptions& o, RuleSet& out, LoadReport& rep, std::string
   }
   if (!cls.empty() && !load_classification(cls, out.classes, err)) return false;
   DupIndex dups;
+  dups.sets.data_dir = o.data_dir;
   std::string data;
   for (const std::string& f : files) {
     if (!read_file(f, data)) {

@@ -17,6 +17,7 @@ struct LoadOptions {
   std::string classification_file;      // empty: classification.config next to the first rules file, if any
   Vars vars = Vars::suricata_defaults();
   bool strict = false;                  // any skip or error is fatal
+  std::string data_dir;                 // dataset state/save files (empty: the rule file's directory)
 };
 
 struct LoadReport {

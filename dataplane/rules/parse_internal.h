@@ -102,6 +102,8 @@ bool opt_tls(Ctx& c, std::string_view name, std::string_view v, bool has_value, 
 bool opt_ssh(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // File keywords (file_opts.cc): filename, fileext, filesize, filestore.
 bool opt_file(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+// Set keywords (dataset_opts.cc): dataset, datarep, filemd5, filesha1, filesha256.
+bool opt_set(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 bool opt_ip_proto(Ctx& c, std::string_view v);     // host_opts.cc
 bool opt_stream_size(Ctx& c, std::string_view v);
 bool opt_xbits(Ctx& c, std::string_view v);

@@ -299,6 +299,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (handled) return true;
   if (!opt_file(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
+  if (!opt_set(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
   if (!opt_buffer(c, n, handled)) return false;  // first: dotprefix may select a buffer of its own
   if (handled) {
     if (o.has_value) return unsup(st, "unsupported: " + std::string(n) + " with arguments");

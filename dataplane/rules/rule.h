@@ -8,7 +8,10 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <memory>
 #include <vector>
+
+#include "dataplane/rules/dataset.h"
 
 namespace spectre::rules {
 
@@ -111,7 +114,17 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \
   X(kFileName, "file.name")                                            \
   X(kFileSize, "(file.size)")                                          \
-  X(kFileMagic, "file.magic")  /* libmagic's description of the file's first bytes */
+  X(kFileMagic, "file.magic")  /* libmagic's description of the file's first bytes */ \
+  /* Internal: the whole file's digests (raw bytes), for filemd5 & co; */ \
+  /* present only when computed (a rule needs it, or EVE fileinfo md5) */ \
+  X(kFileMd5, "(file.md5)")                                            \
+  X(kFileSha1, "(file.sha1)")                                          \
+  X(kFileSha256, "(file.sha256)")                                      \
+  /* The packet's source / destination address (4 or 16 bytes), with */ \
+  /* any protocol and on every inspection call (Suricata 8's ip.src */   \
+  /* and ip.dst: datasets of type ipv4 / ip) */                          \
+  X(kIpSrc, "ip.src")                                                  \
+  X(kIpDst, "ip.dst")
 
 enum Buf : uint8_t {
 #define SPECTRE_X(id, name) id,
@@ -131,6 +144,8 @@ struct BufMask {
 const char* buf_name(Buf b);  // the sticky-buffer keyword above
 // ipv4.hdr .. icmpv6.hdr: inspected per packet (like dsize), from the decoder's view.
 inline bool is_header_buf(Buf b) { return b >= kIpv4Hdr && b <= kIcmpv6Hdr; }
+// ip.src / ip.dst: from DetectPacket, whatever the call (packet, stream chunk, transaction).
+inline bool is_addr_buf(Buf b) { return b == kIpSrc || b == kIpDst; }
 
 // An address or port set: (any or one of `include`) and none of `exclude`.
 struct IpRange {
@@ -230,6 +245,7 @@ struct MatchItem {
     kBase64Data,    // base64_data: the following items of this buffer inspect the decoded data
     kByteExtract,   // byte_extract: reads a number into byte.var_out, moves past it (like byte_jump by nbytes)
     kByteMath,      // byte_math: (number oper rvalue) into byte.var_out; position unchanged
+    kDataset,       // dataset / datarep / filemd5 & co: the whole buffer looked up in Rule::datasets[ds - 1]
   } kind = Kind::kContent;
   Buf buf = kPayload;
   Content content;           // kind == kContent
@@ -240,6 +256,25 @@ struct MatchItem {
   uint8_t xform = 0;         // 0: the buffer as is; k: Rule::xforms[k - 1] applied to it first
   bool b64 = false;          // after base64_data: inspects the decoded data (never a fast pattern)
   uint32_t b64_bytes = 0, b64_offset = 0;  // kBase64Decode (bytes 0: to the buffer end); relative in byte.relative
+  uint8_t ds = 0;            // kDataset: Rule::datasets index + 1
+};
+
+// dataset / datarep / filemd5 / filesha1 / filesha256 (rules/dataset.h).
+// The parser fills the request; the loader resolves it to a loaded set
+// (RuleSet::datasets[set]), reading its file relative to the rule file.
+struct DatasetUse {
+  enum class Cmd : uint8_t { kSet, kIsSet, kIsNotSet, kUnset, kRep } cmd = Cmd::kIsSet;
+  enum class Op : uint8_t { kGt, kLt, kGe, kLe, kEq } op = Op::kEq;  // datarep
+  uint32_t value = 0;        // datarep: compared with the value's reputation
+  std::string name;          // set name; filemd5 & co: "filemd5:" + the list's file name
+  bool has_type = false;     // `type` given (else the set must be defined by an earlier rule)
+  SetType type = SetType::kString;
+  SetFormat format = SetFormat::kDataset;
+  std::string load, save;    // as written in the rule (state: both)
+  bool state = false;
+  uint64_t memcap = 0;       // bytes, 0: none
+  uint32_t hashsize = 0;     // accepted; our table sizes itself
+  int32_t set = -1;          // resolved by the loader: RuleSet::datasets index
 };
 
 enum FlowOpt : uint16_t {
@@ -347,6 +382,7 @@ struct Rule {
   // byte_extract / byte_math result names; MatchItem var fields hold index + 1.
   std::vector<std::string> byte_vars;
   std::vector<Flowint> flowints;
+  std::vector<DatasetUse> datasets;  // MatchItem::ds
 
   // Where it came from, for messages.
   std::string file;
@@ -371,6 +407,7 @@ bool parse_address_set(std::string_view text, const Vars& vars, IpSet& out, std:
 
 struct RuleSet {
   std::vector<Rule> rules;
+  std::vector<std::shared_ptr<const DataSet>> datasets;  // loaded sets, shared with compiled rulesets
   std::map<std::string, Classification> classes;
   Vars vars;
 };

@@ -123,5 +123,39 @@ TEST(AppFiles, SmtpAttachmentBuffers) {
   EXPECT_GT(f[0]->meta.file_size, 0u);
 }
 
+// Digests on demand (AppCtx::want_hash): md5 by default (EVE fileinfo), sha1
+// and sha256 only when asked (a filesha1 / filesha256 rule); each also as the
+// raw-bytes buffer filemd5 & co look up. Known values: FIPS 180 "abc".
+TEST(AppFiles, DigestsOnDemand) {
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+  auto file_of = [&](AppCtx& ctx) {
+    auto txs = run_tcp(ctx, {{true, "GET /f HTTP/1.1\r\nHost: h\r\n\r\n"}, {false, resp}}, {}, 40000, 80);
+    auto f = files(txs);
+    EXPECT_EQ(f.size(), 1u);
+    return f.empty() ? Tx{} : *f[0];
+  };
+  AppCtx def(small_cfg());
+  Tx a = file_of(def);
+  EXPECT_STREQ(a.meta.file_md5, "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_STREQ(a.meta.file_sha1, "");
+  EXPECT_STREQ(a.meta.file_sha256, "");
+  EXPECT_EQ(a.get(kFileMd5), std::string("\x90\x01\x50\x98\x3c\xd2\x4f\xb0\xd6\x96\x3f\x7d\x28\xe1\x7f\x72", 16));
+  EXPECT_FALSE(a.has(kFileSha256));
+  AppCtx all(small_cfg());
+  all.want_hash = AppCtx::kHashSha1 | AppCtx::kHashSha256;  // no md5: neither field nor buffer
+  Tx b = file_of(all);
+  EXPECT_STREQ(b.meta.file_md5, "");
+  EXPECT_FALSE(b.has(kFileMd5));
+  EXPECT_STREQ(b.meta.file_sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_STREQ(b.meta.file_sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(b.get(kFileSha1).size(), 20u);
+  EXPECT_EQ(uint8_t(b.get(kFileSha256)[0]), 0xbau);
+  std::string j;
+  format_fileinfo_json(b.meta, j);
+  EXPECT_NE(j.find("\"sha1\":\"a9993e36"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"sha256\":\"ba7816bf"), std::string::npos) << j;
+  EXPECT_EQ(j.find("\"md5\""), std::string::npos) << j;
+}
+
 }  // namespace
 }  // namespace spectre

@@ -255,6 +255,9 @@ TEST(Config, RulesVarsStreamAndChecksum) {
   ASSERT_EQ(load("rules: {dir: ../x/./r, dir_optional: true}\n", &c), "");
   EXPECT_EQ(c.rules_dir, std::filesystem::path(d + "../x/r").lexically_normal().string());
   EXPECT_TRUE(c.rules_dir_optional);
+  // dataset state/save files: a directory relative to the configuration file.
+  ASSERT_EQ(load("rules: {data_dir: state/sets}\n", &c), "");
+  EXPECT_EQ(c.rules_data_dir, d + "state/sets");
 }
 
 TEST(Config, SourcePathAndOutputPathsStayAsGiven) {

@@ -461,7 +461,7 @@ TEST(RulesOptions, FileKeywords) {
   EXPECT_SYNTAX_ERROR(opts("filename;", "http"), "filename needs a value");
   EXPECT_PARSE_OK(opts("filestore; fileext:\"exe\";", "http"));
   EXPECT_PARSE_OK(opts("filestore:request,file; fileext:\"exe\";", "http"));
-  EXPECT_UNSUPPORTED(opts("filemd5:md5-blacklist;", "http"), "filemd5");
+  EXPECT_PARSE_OK(opts("filemd5:md5-blacklist;", "http"));  // a hash list (test_rules_dataset.cc)
   Parsed m = opts("filemagic:\"executable for MS Windows\";", "http");
   EXPECT_PARSE_OK(m);
   EXPECT_EQ(m.rule.items[0].buf, kFileMagic);
