@@ -44,6 +44,20 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
 }
 
 namespace {
+// The rule's part of a signature alert (every signature alert path).
+void fill_rule(AlertRecord& a, const RuleMeta& r) {
+  a.action = uint8_t(r.action);
+  a.severity = r.severity;
+  a.gid = r.gid;
+  a.sid = r.sid;
+  a.rev = r.rev;
+  copy_str(a.msg, r.msg);
+  copy_str(a.category, r.category);
+  copy_str(a.metadata, r.metadata_json);
+}
+}  // namespace
+
+namespace {
 
 // One inspection call's context; also the sink for alerts and app transactions.
 struct Cursor final : AlertSink, AppSink {
@@ -230,14 +244,7 @@ struct Cursor final : AlertSink, AppSink {
     if (!a) return;
     a->app_proto = f.app_proto;
     a->to_server = p.to_server;
-    a->action = uint8_t(r.action);
-    a->severity = r.severity;
-    a->gid = r.gid;
-    a->sid = r.sid;
-    a->rev = r.rev;
-    copy_str(a->msg, r.msg);
-    copy_str(a->category, r.category);
-    copy_str(a->metadata, r.metadata_json);
+    fill_rule(*a, r);
     auto ap = rules::AppProto(f.app_proto);
     a->has_app = app && (ap == rules::AppProto::kHttp || ap == rules::AppProto::kDns ||
                          ap == rules::AppProto::kTls || ap == rules::AppProto::kSmtp ||
@@ -464,14 +471,7 @@ struct MalformedSink final : AlertSink {
     a->flow_pkts[0] = a->flow_pkts[1] = 0;
     a->flow_bytes[0] = a->flow_bytes[1] = 0;
     a->flow_start = 0;
-    a->action = uint8_t(r.action);
-    a->severity = r.severity;
-    a->gid = r.gid;
-    a->sid = r.sid;
-    a->rev = r.rev;
-    copy_str(a->msg, r.msg);
-    copy_str(a->category, r.category);
-    copy_str(a->metadata, r.metadata_json);
+    fill_rule(*a, r);
     w.insp.alerts.commit();
   }
   WorkerCtx& w;
