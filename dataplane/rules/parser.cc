@@ -98,6 +98,7 @@ bool parse_proto(std::string_view p, Header& h, Status& st) {
   else if (p == "quic") h.proto = Proto::kQuic;
   else if (p == "sip") h.proto = Proto::kSip;
   else if (p == "ssh") h.proto = Proto::kSsh;
+  else if (p == "mqtt") h.proto = Proto::kMqtt;
   else {
     for (const char* o : kOtherProtos)
       if (p == o) return unsup(st, "unsupported protocol: " + std::string(p));
@@ -294,6 +295,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (!opt_tls(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_ssh(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
+  if (!opt_mqtt(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_file(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
