@@ -77,7 +77,7 @@ bool parse_action(std::string_view a, Action& out, Status& st) {
 // Protocols Suricata knows but we do not inspect: a rule using them is skipped.
 constexpr const char* kOtherProtos[] = {
     "http2", "dcerpc", "krb5", "nfs",
-    "dhcp", "snmp", "rdp", "mqtt", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
+    "dhcp", "snmp", "rdp", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
     "rfb", "imap", "pop3", "telnet", "irc", "bittorrent-dht", "pgsql", "websocket", "ldap",
     "sctp", "pkthdr", "ipv4", "ipv6", "ip4", "ip6", "dnp3", "nntp", "msn", "ssl", "jabber", "doh2"};
 
