@@ -148,8 +148,7 @@ struct SshDir {
 
 // SIP over TCP (app_sip.cc): a message is gathered in the pooled buffer.
 struct SipDir {
-  uint8_t phase;         // 0 between messages, 1 head, 2 body
-  uint8_t cut;           // the body outgrew the buffer: the rest skipped
+  uint8_t phase;         // 0 between messages, 1 head, 2 body, 3 skipping the rest of a cut body
   uint32_t stored;       // bytes in the buffer
   uint32_t head;         // head length (phase 2)
   uint64_t body_left;    // Content-Length bytes still to come
@@ -158,7 +157,7 @@ struct SipDir {
 // MQTT (app_mqtt.cc): the fixed header, then the message gathered in the
 // pooled buffer (a larger one is kept up to the buffer, the rest skipped).
 struct MqttDir {
-  uint8_t phase;         // 0 type byte, 1 remaining length, 2 body
+  uint8_t phase;         // 0 type byte, 1 remaining length, 2 body, 3 skipping the rest of a cut one
   uint8_t hdr;           // the type/flags byte
   uint8_t len_n;         // remaining-length bytes read (at most 4)
   uint32_t rem;          // remaining length

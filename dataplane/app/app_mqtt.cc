@@ -209,6 +209,7 @@ void body(AppCtx& c, Msg& g, uint8_t type) {
 // A whole message (or its kept part, `cut`): fields, buffers, the tx.
 void message(AppCtx& c, AppState* s, int d, uint8_t hdr, uint32_t rem, const uint8_t* p, uint32_t n, bool cut,
              AppSink& sink) {
+  c.impl->scratch_used = 0;  // the previous message's views are gone: many small ones cannot exhaust it
   AppMeta& a = s->meta;
   uint8_t version = a.mqtt.version;
   memset(&a.mqtt, 0, sizeof a.mqtt);
@@ -298,19 +299,29 @@ void mqtt_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
       h.got = h.stored = 0;
       if (h.rem) acquire(c, s, d);
     }
+    if (h.phase == 3) {  // the rest of a message handed on when the buffer filled
+      uint32_t k = std::min(n, h.rem - h.got);
+      h.got += k;
+      p += k;
+      n -= k;
+      if (h.got == h.rem) h.phase = 0;
+      continue;
+    }
     uint32_t cap = 0;
     uint8_t* st = h.rem ? storage(c, s, d, &cap) : nullptr;
     uint32_t k = std::min(n, h.rem - h.got);
     uint32_t keep = st ? std::min(k, cap - h.stored) : 0;
     if (keep) memcpy(st + h.stored, p, keep);
     h.stored += keep;
-    h.got += k;
-    p += k;
-    n -= k;
-    if (h.got < h.rem) return;
+    h.got += keep;
+    p += keep;
+    n -= keep;
+    // Whole, or the buffer is full (a huge remaining length cannot hold the
+    // message back: it is handed on cut, the rest skipped).
+    if (h.got < h.rem && h.stored < cap) return;
     message(c, s, d, h.hdr, h.rem, st ? st : p, h.stored, h.stored < h.rem, sink);
     release(c, s, d);
-    h.phase = 0;
+    h.phase = h.got < h.rem ? 3 : 0;
   }
 }
 

@@ -11,7 +11,8 @@
 // Errors: a message whose first line is not a start line is a parse error
 // (counted); over UDP the flow stays SIP; over TCP the direction stops (it
 // cannot be framed any more). A TCP head larger than the pooled buffer
-// likewise. A body beyond the buffer is skipped (counted as truncated).
+// likewise. A message that outgrows the buffer is handed on when the buffer is
+// full (counted as truncated), the rest of its body skipped.
 #include <algorithm>
 #include <cstring>
 
@@ -212,6 +213,9 @@ int sip_probe(const uint8_t* p, uint32_t n, bool port) {
 }
 
 bool sip_message(AppCtx& c, AppState* st, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  // The previous message's views are gone (its on_tx returned): the scratch
+  // restarts, so many messages in one segment cannot exhaust it.
+  c.impl->scratch_used = 0;
   uint32_t len;
   Start s;
   if (!first_line(p, n, &len) || !start_line(p, len, s)) return false;
@@ -291,25 +295,33 @@ void sip_tcp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, A
       h.body_left = cl > 0 ? uint64_t(cl) : 0;
       h.phase = 2;
     }
-    // The body: kept while it fits, the rest skipped.
+    if (h.phase == 3) {  // the rest of a body that outgrew the buffer (its message was handed on)
+      uint32_t k = uint32_t(std::min<uint64_t>(n, h.body_left));
+      h.body_left -= k;
+      p += k;
+      n -= k;
+      if (!h.body_left) h.phase = 0;
+      continue;
+    }
+    // The body: kept while it fits. A message that outgrows the buffer is
+    // handed on when the buffer is full (a huge Content-Length cannot hold
+    // it back), the rest skipped.
     uint32_t k = uint32_t(std::min<uint64_t>(n, h.body_left));
     uint32_t keep = std::min(k, cap - h.stored);
     memcpy(st + h.stored, p, keep);
     h.stored += keep;
-    if (keep < k) h.cut = 1;
-    h.body_left -= k;
-    p += k;
-    n -= k;
-    if (h.body_left) return;
-    if (h.cut) c.ctr.truncated++;
+    h.body_left -= keep;
+    p += keep;
+    n -= keep;
+    if (h.body_left && h.stored < cap) return;
+    if (h.body_left) c.ctr.truncated++;
     if (!sip_message(c, s, d, st, h.stored, sink)) {
       c.ctr.parse_errors++;
       s->dir[d].det = kDead;  // not SIP: the stream cannot be framed any more
       release(c, s, d);
       return;
     }
-    h.phase = 0;
-    h.cut = 0;
+    h.phase = h.body_left ? 3 : 0;
     release(c, s, d);
   }
 }

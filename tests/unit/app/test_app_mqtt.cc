@@ -174,6 +174,14 @@ TEST(AppMqtt, MalformedAndBounded) {
   EXPECT_EQ(j, "\"mqtt\":{\"publish\":{\"qos\":0,\"retain\":false,\"dup\":false,\"truncated\":true,"
                "\"skipped_length\":5011}}");
   EXPECT_EQ(ctx.ctr.mqtt_truncated, 1u);
+  // A remaining length of 200 MB cannot hold a message back: handed on when
+  // the buffer is full, the rest skipped.
+  std::string huge = std::string("\x30\x80\x80\x80\x64", 5) + str("hidden/topic") + std::string(2000, 'h');
+  r = run(ctx, {{true, connect() + huge}});
+  ASSERT_EQ(r.txs.size(), 2u);
+  EXPECT_EQ(r.txs[1].get(kMqttPublishTopic), "hidden/topic");
+  EXPECT_TRUE(r.txs[1].meta.mqtt.truncated);
+  EXPECT_EQ(ctx.ctr.mqtt_truncated, 2u);
   // A remaining length of five bytes: the direction stops (counted).
   uint64_t bad = ctx.ctr.mqtt_malformed;
   r = run(ctx, {{true, connect() + std::string("\x30\xff\xff\xff\xff\x7f", 6) + publish()}});

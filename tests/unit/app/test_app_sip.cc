@@ -200,6 +200,13 @@ TEST(AppSip, TcpMalformedAndBounded) {
   EXPECT_EQ(txs[0].get(kSipMethod), "MESSAGE");
   EXPECT_EQ(txs[1].get(kPayload), kInvite);
   EXPECT_EQ(ctx.ctr.truncated, cut + 1);
+  // A huge Content-Length cannot hold a message back: it is handed on when
+  // the buffer is full (its headers inspected).
+  txs = run_tcp(ctx, {{true, "INVITE sip:b@x SIP/2.0\r\nUser-Agent: hidden\r\nContent-Length: 999999999\r\n\r\n" +
+                                 std::string(1500, 'z')}}, {}, 40000, 5060, &p);
+  ASSERT_EQ(txs.size(), 1u);
+  EXPECT_EQ(txs[0].get(kSipUserAgent), "hidden");
+  EXPECT_EQ(txs[0].get(kPayload).size(), 1024u);
   // A bad Content-Length is counted (the message has no body); a next
   // "message" that is not SIP stops the direction.
   errs = ctx.ctr.parse_errors;
