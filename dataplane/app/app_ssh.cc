@@ -111,10 +111,11 @@ bool build_hassh(AppCtx& c, AppState* s, int d, const uint8_t** out, uint32_t* o
   return true;
 }
 
+// Releases side d's held KEXINIT (never one still arriving: kex_keep).
 void drop_kex(AppCtx& c, AppState* s, int d) {
   SshDir& h = s->dir[d].u.ssh;
-  if (h.kex_keep || h.kex_held) release(c, s, d);
-  h.kex_keep = h.kex_held = 0;
+  if (h.kex_held && !h.kex_keep) release(c, s, d);
+  h.kex_held = 0;
 }
 
 // The flow's EVE event strings: both sides' hassh strings from their held
