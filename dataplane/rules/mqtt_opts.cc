@@ -128,6 +128,8 @@ bool opt_mqtt(Ctx& c, std::string_view name, std::string_view v, bool has_value,
   }
   if (!has_value) return fail(c.st, std::string(name) + " needs a value");
   v = trim(v);
+  if (!v.empty() && v[0] == '[')  // Suricata 8's multi-integer form (any/all/index of a list)
+    return unsup(c.st, "unsupported: " + std::string(name) + " multi-integer value");
   if (name == "mqtt.type") return opt_type(c, v);
   if (name == "mqtt.flags") return opt_bits(c, name, v, 1, {{"dup", 8}, {"retain", 1}});
   if (name == "mqtt.qos") {

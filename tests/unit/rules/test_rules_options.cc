@@ -480,6 +480,7 @@ TEST(RulesOptions, MqttKeywords) {
   EXPECT_SYNTAX_ERROR(opts("mqtt.publish.topic; content:\"x\";", "http"), "mqtt buffer in a http rule");
   EXPECT_SYNTAX_ERROR(opts("mqtt.publish.topic; content:\"x\";", "udp"), "udp rule");
   EXPECT_UNSUPPORTED(one("mqtt.connect.nonexistent:1;"), "mqtt.connect.nonexistent");
+  EXPECT_UNSUPPORTED(one("mqtt.type:[1,2];"), "multi-integer");
 }
 
 // Suricata's file-keywords page: filename and fileext assume nocase, fileext
