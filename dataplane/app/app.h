@@ -93,7 +93,7 @@ struct AppMeta {
   char ssh_hassh[2][33];
   bool ssh_log = false;           // this tx completes the flow's EVE `ssh` event
   // mqtt: the latest message (one tx per message). Strings are cut to their
-  // field (the buffers have them whole); ~600 bytes in all.
+  // field (the buffers have them whole); 620 bytes in all.
   struct Mqtt {
     uint8_t type, flags;          // control packet type, fixed-header flags (low nibble)
     uint8_t version;              // protocol level of the flow's CONNECT (3, 4, 5; 0 not seen)
