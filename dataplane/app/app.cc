@@ -172,7 +172,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -263,9 +263,16 @@ Guess guess_ssh(const uint8_t* p, uint32_t n) {
   return k < 4 ? Guess::kMore : Guess::kSsh;
 }
 
+Guess as_guess(int r, Guess yes) { return r == 1 ? yes : r == 2 ? Guess::kMore : Guess::kNo; }
+
 Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint16_t dport = 0) {
-  Guess g[6] = {guess_http(p, n), guess_tls(p, n), guess_dns_tcp(p, n, hint),
-                guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n)};
+  auto port = [&](uint16_t x) { return sport == x || dport == x; };
+  // SIP first: "OPTIONS sip:..." must not be taken for HTTP's OPTIONS, so
+  // a probe that may still become SIP waits (app_sip.cc, app_mqtt.cc).
+  Guess sip = as_guess(sip_probe(p, n, port(5060)), Guess::kSip);
+  if (sip == Guess::kSip || (sip == Guess::kMore && n < kProbeSize)) return sip;
+  Guess g[7] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
+                guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n)};
   bool more = false;
   for (Guess x : g) {
     if (x == Guess::kMore) more = true;
@@ -290,6 +297,8 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
     case AppProto::kFtp: ftp_feed(c, s, d, p, n, sink); break;
     case AppProto::kFtpData: ftp_data_feed(c, s, d, p, n, sink); break;
     case AppProto::kSsh: ssh_feed(c, s, d, p, n, sink); break;
+    case AppProto::kSip: sip_tcp_feed(c, s, d, p, n, sink); break;
+    case AppProto::kMqtt: mqtt_feed(c, s, d, p, n, sink); break;
     default: break;  // kSmb: detected only
   }
 }
@@ -363,7 +372,8 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
     } else {
       set_proto(c, s, g == Guess::kTls ? AppProto::kTls : g == Guess::kSmtp ? AppProto::kSmtp
                     : g == Guess::kFtp ? AppProto::kFtp : g == Guess::kSmb ? AppProto::kSmb
-                    : g == Guess::kSsh ? AppProto::kSsh
+                    : g == Guess::kSsh ? AppProto::kSsh : g == Guess::kSip ? AppProto::kSip
+                    : g == Guess::kMqtt ? AppProto::kMqtt
                     : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);

@@ -87,11 +87,31 @@ struct AppMeta {
   bool file_incomplete = false;   // the file ended early (gap, flow end): EVE state TRUNCATED
   bool file_has_tx_id = false;    // HTTP: file_tx_id is the tx's index in the flow (EVE tx_id)
   uint32_t file_tx_id = 0;
-  // ssh: [0] client, [1] server: banner fields and HASSH (the string cut to
-  // the field; the ssh.hassh.string buffer has it whole)
+  // ssh: [0] client, [1] server: banner fields and the HASSH md5s. The
+  // HASSH strings (~1 KB each) are not kept here: the tx carrying the EVE
+  // event has them as buffers (see app_ssh.cc) and its record copies them.
   char ssh_proto[2][16], ssh_software[2][128];
-  char ssh_hassh[2][33], ssh_hassh_string[2][1024];
+  char ssh_hassh[2][33];
   bool ssh_log = false;           // this tx completes the flow's EVE `ssh` event
+  // mqtt: the latest message (one tx per message). Strings are cut to their
+  // field (the buffers have them whole); 620 bytes in all.
+  struct Mqtt {
+    uint8_t type, flags;          // control packet type, fixed-header flags (low nibble)
+    uint8_t version;              // protocol level of the flow's CONNECT (3, 4, 5; 0 not seen)
+    uint8_t connect_flags;
+    uint8_t has_reason, reason;   // reason / return code (CONNACK, PUBACK.., DISCONNECT, AUTH, UNSUBACK's first)
+    uint8_t session_present;
+    uint8_t truncated;            // larger than the pooled buffer: EVE truncated, skipped_length
+    uint8_t has_id;
+    uint8_t ntopics;              // SUBSCRIBE/UNSUBSCRIBE topics, SUBACK codes (first 4 kept)
+    uint8_t topic_qos[4];         // SUBSCRIBE: requested QoS; SUBACK: granted
+    uint16_t message_id;
+    uint32_t length;              // remaining length
+    char protocol_string[8];
+    char client_id[48], username[48], will_topic[48], will_message[64];
+    char topic[96], message[96];  // PUBLISH
+    char topics[4][48];           // SUBSCRIBE / UNSUBSCRIBE
+  } mqtt;
 };
 
 struct AppCounters {
@@ -110,10 +130,14 @@ struct AppCounters {
   // QUIC Initial packets decrypted, failing decryption (bad tag, short,
   // malformed frames), ClientHellos (IETF) and CHLOs (gQUIC) read.
   uint64_t quic_initials, quic_decrypt_errors, quic_hellos;
-  uint64_t sip_requests, sip_responses;  // SIP messages read (UDP)
+  uint64_t sip_requests, sip_responses;  // SIP messages read (UDP and TCP)
   // SSH banners and KEXINITs parsed; KEXINITs not kept (no pooled buffer or
   // larger than it: no HASSH for that side).
   uint64_t ssh_banners, ssh_kexinits, ssh_kex_skipped;
+  // MQTT messages read; malformed (a field overruns the message, a bad
+  // remaining length: the direction stops); larger than the pooled buffer
+  // (fields from the part kept).
+  uint64_t mqtt_messages, mqtt_malformed, mqtt_truncated;
 };
 
 class AppSink {
@@ -173,7 +197,9 @@ uint32_t app_decoders_size(const AppCtx& c);
 // Appends the EVE object of m's protocol (`"http":{...}`, `"dns":{...}` or
 // `"tls":{...}`, no leading comma) to out; nothing for other protocols.
 // Empty fields are omitted. Not for the packet path (appends to a string).
-void format_app_json(const AppMeta& m, std::string& out);
+// `hassh`: the client's and server's HASSH strings for the ssh object (null:
+// none), kept outside AppMeta (they are ~1 KB each).
+void format_app_json(const AppMeta& m, std::string& out, const char* const* hassh = nullptr);
 // Suricata's `"fileinfo":{...}` object of a file tx (meta.file_tx), no leading comma.
 void format_fileinfo_json(const AppMeta& m, std::string& out);
 

@@ -163,7 +163,7 @@ void ftp_json(const AppMeta& m, std::string& out) {
 
 // Suricata's `ssh` object: client and server, each with proto_version,
 // software_version and hassh {hash, string} when seen.
-void ssh_json(const AppMeta& m, std::string& out) {
+void ssh_json(const AppMeta& m, std::string& out, const char* const* hassh) {
   out += "\"ssh\":{";
   Obj o{out};
   static const char* const kSide[2] = {"client", "server"};
@@ -179,7 +179,7 @@ void ssh_json(const AppMeta& m, std::string& out) {
       out += '{';
       Obj h{out};
       h.str("hash", m.ssh_hassh[d]);
-      h.str("string", m.ssh_hassh_string[d]);
+      if (hassh && hassh[d]) h.str("string", hassh[d]);
       out += '}';
     }
     out += '}';
@@ -187,9 +187,108 @@ void ssh_json(const AppMeta& m, std::string& out) {
   out += '}';
 }
 
+// Suricata's `mqtt` object, one message per event: {"<type>": {qos, retain,
+// dup, the type's fields}} (Suricata merges a request and its reply into one
+// tx; here each message is its own). Passwords are not logged (Suricata's
+// default); a message cut at the buffer logs Suricata's truncated form.
+void mqtt_json(const AppMeta::Mqtt& m, std::string& out) {
+  static const char* const kName[16] = {"unassigned", "connect", "connack", "publish", "puback", "pubrec",
+                                        "pubrel", "pubcomp", "subscribe", "suback", "unsubscribe", "unsuback",
+                                        "pingreq", "pingresp", "disconnect", "auth"};
+  out += "\"mqtt\":{\"";
+  out += kName[m.type & 15];
+  out += "\":{";
+  Obj o{out};
+  o.num("qos", (m.flags >> 1) & 3);
+  auto flag = [&](const char* k, bool v) {
+    o.key(k);
+    out += v ? "true" : "false";
+  };
+  flag("retain", m.flags & 1);
+  flag("dup", m.flags & 8);
+  if (m.truncated) {
+    flag("truncated", true);
+    o.num("skipped_length", m.length);
+    out += "}}";
+    return;
+  }
+  switch (m.type) {
+    case 1: {
+      o.str("protocol_string", m.protocol_string);
+      o.num("protocol_version", m.version);
+      o.key("flags");
+      out += '{';
+      Obj f{out};
+      const std::pair<const char*, uint8_t> bits[] = {
+          {"username", 0x80}, {"password", 0x40}, {"will_retain", 0x20}, {"will", 0x04}, {"clean_session", 0x02}};
+      for (auto [k, b] : bits) {
+        f.key(k);
+        out += m.connect_flags & b ? "true" : "false";
+      }
+      out += '}';
+      o.key("client_id");
+      jstr(out, m.client_id);
+      o.str("username", m.username);
+      if (m.connect_flags & 0x04) {
+        o.key("will");
+        out += '{';
+        Obj w{out};
+        w.str("topic", m.will_topic);
+        w.str("message", m.will_message);
+        out += '}';
+      }
+      break;
+    }
+    case 2:
+      flag("session_present", m.session_present);
+      o.num("return_code", m.reason);
+      break;
+    case 3:
+      o.key("topic");
+      jstr(out, m.topic);
+      if (m.has_id) o.num("message_id", m.message_id);
+      o.key("message");
+      jstr(out, m.message);
+      break;
+    case 8: case 10:  // subscribe: [{topic, qos}]; unsubscribe: [topic]
+      if (m.has_id) o.num("message_id", m.message_id);
+      o.key("topics");
+      out += '[';
+      for (int i = 0; i < m.ntopics && i < 4; i++) {
+        if (i) out += ',';
+        if (m.type == 10) {
+          jstr(out, m.topics[i]);
+          continue;
+        }
+        out += "{\"topic\":";
+        jstr(out, m.topics[i]);
+        out += ",\"qos\":" + std::to_string(m.topic_qos[i]) + "}";
+      }
+      out += ']';
+      break;
+    case 9:
+      if (m.has_id) o.num("message_id", m.message_id);
+      o.key("qos_granted");
+      out += '[';
+      for (int i = 0; i < m.ntopics && i < 4; i++) out += (i ? "," : "") + std::to_string(m.topic_qos[i]);
+      out += ']';
+      break;
+    case 4: case 5: case 6: case 7: case 11:
+      if (m.has_id) o.num("message_id", m.message_id);
+      if (m.has_reason && m.type != 11) o.num("reason_code", m.reason);
+      break;
+    case 14: case 15:
+      if (m.has_reason) o.num("reason_code", m.reason);
+      break;
+    default:
+      break;
+  }
+  out += "}}";
+}
+
 }  // namespace
 
-void format_app_json(const AppMeta& m, std::string& out) {
+void format_app_json(const AppMeta& m, std::string& out, const char* const* hassh) {
   switch (m.proto) {
     case rules::AppProto::kHttp: {
       out += "\"http\":{";
@@ -286,7 +385,10 @@ void format_app_json(const AppMeta& m, std::string& out) {
       break;
     }
     case rules::AppProto::kSsh:
-      ssh_json(m, out);
+      ssh_json(m, out, hassh);
+      break;
+    case rules::AppProto::kMqtt:
+      mqtt_json(m.mqtt, out);
       break;
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";

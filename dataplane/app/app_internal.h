@@ -139,10 +139,30 @@ struct SshDir {
   uint8_t lines;         // lines before the banner skipped
   uint8_t hdr_n, hdr[6]; // record header: length, padding length, message code
   uint8_t kex_keep;      // the current record is a KEXINIT being stored
+  uint8_t kex_held;      // this side's parsed KEXINIT is held for the EVE event
   uint16_t line_len;     // banner bytes kept (at most kFallbackSize - 1)
   uint32_t rec_left;     // bytes of the current record still to come
   uint32_t kex_need;     // payload bytes of that KEXINIT (after the message code)
   uint32_t kex_len;      // of which stored
+};
+
+// SIP over TCP (app_sip.cc): a message is gathered in the pooled buffer.
+struct SipDir {
+  uint8_t phase;         // 0 between messages, 1 head, 2 body, 3 skipping the rest of a cut body
+  uint32_t stored;       // bytes in the buffer
+  uint32_t head;         // head length (phase 2)
+  uint64_t body_left;    // Content-Length bytes still to come
+};
+
+// MQTT (app_mqtt.cc): the fixed header, then the message gathered in the
+// pooled buffer (a larger one is kept up to the buffer, the rest skipped).
+struct MqttDir {
+  uint8_t phase;         // 0 type byte, 1 remaining length, 2 body, 3 skipping the rest of a cut one
+  uint8_t hdr;           // the type/flags byte
+  uint8_t len_n;         // remaining-length bytes read (at most 4)
+  uint32_t rem;          // remaining length
+  uint32_t got;          // body bytes seen
+  uint32_t stored;       // of which kept
 };
 
 struct Dir {
@@ -157,6 +177,8 @@ struct Dir {
     FtpDir ftp;
     QuicDir quic;
     SshDir ssh;
+    SipDir sip;
+    MqttDir mqtt;
   } u;
 };
 
@@ -289,9 +311,19 @@ bool quic_candidate(const uint8_t* p, uint32_t n);  // a plausible first QUIC da
 void quic_datagram(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void quic_finish(AppCtx& c, AppState* s, AppSink& sink);
 void quic_transport_params(const uint8_t* p, uint32_t n, HelloView& h);
-// SIP over UDP (app_sip.cc): one message per datagram.
+// SIP (app_sip.cc): one message per UDP datagram; over TCP framed by its
+// head and Content-Length. sip_probe: whether the first bytes of a TCP
+// direction start a SIP message (0 no, 1 yes, 2 undecided yet); `port`: the
+// SIP port (any extension method then).
 bool sip_candidate(const uint8_t* p, uint32_t n);
 bool sip_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+int sip_probe(const uint8_t* p, uint32_t n, bool port);
+void sip_tcp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+// MQTT 3.1, 3.1.1 and 5 over TCP (app_mqtt.cc). mqtt_probe: as sip_probe, a
+// CONNECT from the client (any port), or any well-formed first packet on
+// the MQTT port.
+int mqtt_probe(const uint8_t* p, uint32_t n, bool port);
+void mqtt_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 // Initial packet protection (app_quic_crypto.cc).
 constexpr uint32_t kQuicWork = 65536;  // the per-worker plaintext area
 void quic_init(AppCtx::Impl& m);

@@ -10,9 +10,13 @@
 // flow's EVE `ssh` event. After NEWKEYS the direction is encrypted: ignored.
 //
 // Memory: the banner line lives in the direction's fallback area (256 bytes,
-// the flow's life); a KEXINIT is stored in a pooled buffer only while it
-// arrives (none free, or larger than the buffer: no HASSH, counted). No
-// allocation; the hassh string is built in the per-call scratch.
+// the flow's life); a KEXINIT is stored in a pooled buffer (none free, or
+// larger than the buffer: no HASSH, counted) and held until the flow's EVE
+// event is handed on (normally one round trip later; at the latest the
+// flow's end or a gap), so that tx can carry both sides' HASSH strings
+// (kSshHasshString and the internal kSshHasshPeer). AppMeta keeps only the
+// md5s: the strings (up to ~1 KB each) stay out of every alert record. No
+// allocation; the hassh strings are built in the per-call scratch.
 #include <algorithm>
 #include <cstring>
 
@@ -75,6 +79,57 @@ bool name_list(const uint8_t* p, uint32_t n, int want, const uint8_t** out, uint
   return false;
 }
 
+// Side d's KEXINIT is still in its pooled buffer (parsed: kex_len complete).
+bool kex_held(AppState* s, int d) {
+  return s->dir[d].u.ssh.kex_held && s->dir[d].buf != kNoBuf;
+}
+
+// The hassh string of side d's held KEXINIT, built in scratch ("kex;enc;mac;
+// comp" with the client-to-server lists for the client, server-to-client for
+// the server). False when malformed or out of scratch.
+bool build_hassh(AppCtx& c, AppState* s, int d, const uint8_t** out, uint32_t* out_n) {
+  SshDir& h = s->dir[d].u.ssh;
+  uint32_t cap;
+  const uint8_t* p = storage(c, s, d, &cap);
+  const uint8_t* lst[4];
+  uint32_t ln[4];
+  // kex (0), then encryption, mac, compression: c2s 2, 4, 6; s2c 3, 5, 7.
+  const int idx[4] = {0, 2 + d, 4 + d, 6 + d};
+  bool ok = p && h.kex_len == h.kex_need;
+  for (int i = 0; ok && i < 4; i++) ok = name_list(p, h.kex_len, idx[i], &lst[i], &ln[i]);
+  if (!ok) return false;
+  uint8_t* hs = c.impl->alloc(h.kex_len + 4);  // the lists fit in the payload
+  if (!hs) return false;
+  uint32_t n = 0;
+  for (int i = 0; i < 4; i++) {
+    if (i) hs[n++] = ';';
+    memcpy(hs + n, lst[i], ln[i]);
+    n += ln[i];
+  }
+  *out = hs;
+  *out_n = n;
+  return true;
+}
+
+// Releases side d's held KEXINIT (never one still arriving: kex_keep).
+void drop_kex(AppCtx& c, AppState* s, int d) {
+  SshDir& h = s->dir[d].u.ssh;
+  if (h.kex_held && !h.kex_keep) release(c, s, d);
+  h.kex_held = 0;
+}
+
+// The flow's EVE event strings: both sides' hassh strings from their held
+// KEXINITs as the internal buffers (ssh.hassh.client) / (ssh.hassh.server)
+// (for the record only: no rule names them), then the KEXINITs released.
+void event_strings(AppCtx& c, AppState* s, BufferSet& b) {
+  for (int k = 0; k < 2; k++) {
+    const uint8_t* hs;
+    uint32_t n;
+    if (kex_held(s, k) && build_hassh(c, s, k, &hs, &n))
+      b.set(k == 0 ? rules::kSshHasshClient : rules::kSshHasshServer, hs, n);
+  }
+}
+
 // The tx of direction d: banner buffers, and the hassh ones when `hs` is set.
 void emit(AppCtx& c, AppState* s, int d, const uint8_t* hs, uint32_t hs_n, bool final, AppSink& sink) {
   SshDir& h = s->dir[d].u.ssh;
@@ -94,7 +149,12 @@ void emit(AppCtx& c, AppState* s, int d, const uint8_t* hs, uint32_t hs_n, bool 
     b.set(rules::kSshHassh, reinterpret_cast<const uint8_t*>(a.ssh_hassh[d]), 32);
     b.set(rules::kSshHasshString, hs, hs_n);
   }
+  if (a.ssh_log) event_strings(c, s, b);
   sink.on_tx(d == 0, b, a);
+  if (a.ssh_log) {
+    drop_kex(c, s, 0);
+    drop_kex(c, s, 1);
+  }
   a.ssh_log = false;
 }
 
@@ -125,38 +185,23 @@ void banner_line(AppCtx& c, AppState* s, int d, AppSink& sink) {
   }
 }
 
-// The stored KEXINIT: hassh into meta, the tx handed on.
+// The stored KEXINIT: hassh into meta, the tx handed on; the KEXINIT stays
+// held for the flow's EVE event (emit releases it).
 void kexinit_done(AppCtx& c, AppState* s, int d, AppSink& sink) {
   SshDir& h = s->dir[d].u.ssh;
-  uint32_t cap;
-  const uint8_t* p = storage(c, s, d, &cap);
-  const uint8_t* lst[4];
-  uint32_t ln[4];
-  // kex (0), then encryption, mac, compression: c2s 2, 4, 6; s2c 3, 5, 7.
-  const int idx[4] = {0, 2 + d, 4 + d, 6 + d};
-  bool ok = p && h.kex_len == h.kex_need;
-  for (int i = 0; ok && i < 4; i++) ok = name_list(p, h.kex_len, idx[i], &lst[i], &ln[i]);
-  uint8_t* hs = nullptr;
+  h.kex_keep = 0;
+  h.kex_held = 1;
+  const uint8_t* hs = nullptr;
   uint32_t hs_n = 0;
-  if (ok) {
-    hs = c.impl->alloc(h.kex_len + 4);  // the lists fit in the payload
-    for (int i = 0; hs && i < 4; i++) {
-      if (i) hs[hs_n++] = ';';
-      memcpy(hs + hs_n, lst[i], ln[i]);
-      hs_n += ln[i];
-    }
-  }
-  if (hs) {
-    AppMeta& a = s->meta;
-    md5_hex(hs, hs_n, a.ssh_hassh[d]);
-    copy_field(a.ssh_hassh_string[d], sizeof a.ssh_hassh_string[d], hs, hs_n);
+  if (build_hassh(c, s, d, &hs, &hs_n)) {
+    md5_hex(hs, hs_n, s->meta.ssh_hassh[d]);
     c.ctr.ssh_kexinits++;
   } else {
+    hs = nullptr;
     c.ctr.parse_errors++;
+    drop_kex(c, s, d);
   }
   emit(c, s, d, hs, hs_n, false, sink);
-  release(c, s, d);
-  h.kex_keep = 0;
 }
 
 // A record header is complete: decide what to do with its body.
@@ -238,7 +283,7 @@ void ssh_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
 
 void ssh_flush(AppCtx& c, AppState* s, int d, AppSink& sink) {
   SshDir& h = s->dir[d].u.ssh;
-  if (h.kex_keep) {
+  if (h.kex_keep) {  // an incomplete KEXINIT (a held, parsed one stays for the event)
     release(c, s, d);
     h.kex_keep = 0;
   }
@@ -269,8 +314,10 @@ void ssh_finish(AppCtx& c, AppState* s, AppSink& sink) {
     if (live(d) && s->dir[d].u.ssh.emitted) {
       s->meta.ssh_log = true;
       s->dir[d].u.ssh.logged = 1;
-      BufferSet none;
-      sink.on_tx(d == 0, none, s->meta);
+      BufferSet strings;  // no rule buffers: the side was inspected already
+      event_strings(c, s, strings);
+      sink.on_tx(d == 0, strings, s->meta);
+      drop_kex(c, s, d);
       s->meta.ssh_log = false;
       return;
     }

@@ -39,6 +39,7 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
   a->has_intel = false;
   a->pcap_cnt = w.cur_pcap_cnt;
   a->payload_len = a->packet_len = 0;
+  a->has_hassh = false;
   a->pkt_src = w.cur_pkt_src;
   return a;
 }
@@ -181,8 +182,9 @@ struct Cursor final : AlertSink, AppSink {
     // (no buffers: inspected earlier) only the fileinfo.
     const bool file_only = meta.file_tx && b.mask.empty();
     const bool tx_event = (!to_server || meta.proto == rules::AppProto::kDns || meta.proto == rules::AppProto::kQuic ||
-                           meta.proto == rules::AppProto::kSip) &&
+                           meta.proto == rules::AppProto::kSip || meta.proto == rules::AppProto::kMqtt) &&
                           meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh;
+    cur_tx = &b;
     if (app_events) {
       if (meta.proto == rules::AppProto::kHttp) {
         if (tx_event && !file_only) log_tx(to_server, meta, false);
@@ -191,11 +193,27 @@ struct Cursor final : AlertSink, AppSink {
         log_tx(to_server, meta, meta.file_tx);
       }
     }
-    if (!rs || passed() || file_only) return;
-    uint64_t t = rte_rdtsc();
-    stream_sizes(dp[to_server ? 0 : 1]);
-    detect_app(w.insp.det, *rs, dp[to_server ? 0 : 1], b, *this);
-    w.insp.ctr.cyc_detect += rte_rdtsc() - t;
+    if (rs && !passed() && !file_only) {
+      uint64_t t = rte_rdtsc();
+      stream_sizes(dp[to_server ? 0 : 1]);
+      detect_app(w.insp.det, *rs, dp[to_server ? 0 : 1], b, *this);
+      w.insp.ctr.cyc_detect += rte_rdtsc() - t;
+    }
+    cur_tx = nullptr;
+  }
+
+  // The HASSH strings of the tx being handed on (its buffers: the one
+  // carrying the flow's EVE ssh event) into the record's payload area.
+  void copy_hassh(AlertRecord* a) {
+    if (!cur_tx || a->payload_len || a->packet_len) return;
+    const rules::Buf k[2] = {rules::kSshHasshClient, rules::kSshHasshServer};
+    for (int d = 0; d < 2; d++) {
+      char* o = a->x.hassh_string[d];
+      uint32_t n = cur_tx->has(k[d]) ? std::min<uint32_t>(cur_tx->len[k[d]], sizeof a->x.hassh_string[d] - 1) : 0;
+      if (n) std::memcpy(o, cur_tx->data[k[d]], n);
+      o[n] = 0;
+      a->has_hassh |= n != 0;
+    }
   }
 
   // A slot of the alert ring, or null (live mode, ring full: counted).
@@ -234,6 +252,7 @@ struct Cursor final : AlertSink, AppSink {
     a->has_app = true;
     a->app = meta;
     a->app.file_tx = as_file;  // the writer makes a fileinfo event of it
+    if (meta.ssh_log) copy_hassh(a);
     w.insp.alerts.commit();
     w.insp.ctr.app_events++;
   }
@@ -250,17 +269,18 @@ struct Cursor final : AlertSink, AppSink {
                          ap == rules::AppProto::kTls || ap == rules::AppProto::kSmtp ||
                          ap == rules::AppProto::kFtp || ap == rules::AppProto::kFtpData ||
                          ap == rules::AppProto::kQuic || ap == rules::AppProto::kSip ||
-                         ap == rules::AppProto::kSsh);
+                         ap == rules::AppProto::kSsh || ap == rules::AppProto::kMqtt);
     if (a->has_app) a->app = app_meta(app);
     if (want_payload && cur_n) {  // off by default: up to ~2.5 KB copied per alert
-      a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->payload));
-      std::memcpy(a->payload, cur_d, a->payload_len);
+      a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->x.raw.payload));
+      std::memcpy(a->x.raw.payload, cur_d, a->payload_len);
       a->payload_stream = cur_stream;
     }
     if (want_packet && pkt) {
-      a->packet_len = uint16_t(std::min<uint32_t>(pkt->l3_len, sizeof a->packet));
-      std::memcpy(a->packet, pkt->l3, a->packet_len);
+      a->packet_len = uint16_t(std::min<uint32_t>(pkt->l3_len, sizeof a->x.raw.packet));
+      std::memcpy(a->x.raw.packet, pkt->l3, a->packet_len);
     }
+    if (a->has_app && ap == rules::AppProto::kSsh) copy_hassh(a);  // payload/packet off: the area is free
     w.insp.alerts.commit();
   }
 
@@ -274,6 +294,7 @@ struct Cursor final : AlertSink, AppSink {
   const PacketInfo* pkt = nullptr;  // the packet being inspected; null at flow end
   const uint8_t* cur_d = nullptr;   // the buffer under packet/stream detection
   uint32_t cur_n = 0;
+  const BufferSet* cur_tx = nullptr;  // the app tx under on_tx (HASSH strings for records)
   bool cur_stream = false;
   DetectPacket dp[2];
 };

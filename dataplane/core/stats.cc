@@ -110,8 +110,10 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                     ",\"sip\":{{\"flows\":{},\"requests\":{},\"responses\":{}}}",
                  a.detected[int(rules::AppProto::kQuic)], a.quic_initials, a.quic_decrypt_errors, a.quic_hellos,
                  a.detected[int(rules::AppProto::kSip)], a.sip_requests, a.sip_responses);
-  fmt::format_to(o, ",\"ssh\":{{\"flows\":{},\"banners\":{},\"kexinits\":{},\"kex_skipped\":{}}}}}",
+  fmt::format_to(o, ",\"ssh\":{{\"flows\":{},\"banners\":{},\"kexinits\":{},\"kex_skipped\":{}}}",
                  a.detected[int(rules::AppProto::kSsh)], a.ssh_banners, a.ssh_kexinits, a.ssh_kex_skipped);
+  fmt::format_to(o, ",\"mqtt\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"truncated\":{}}}}}",
+                 a.detected[int(rules::AppProto::kMqtt)], a.mqtt_messages, a.mqtt_malformed, a.mqtt_truncated);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -189,6 +191,10 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
   if (t.app.detected[int(rules::AppProto::kSip)])
     fmt::print(f, "  app: sip {} flows; {} requests, {} responses\n", t.app.detected[int(rules::AppProto::kSip)],
                t.app.sip_requests, t.app.sip_responses);
+  if (t.app.detected[int(rules::AppProto::kMqtt)])
+    fmt::print(f, "  app: mqtt {} flows; {} messages, {} malformed, {} cut at the buffer\n",
+               t.app.detected[int(rules::AppProto::kMqtt)], t.app.mqtt_messages, t.app.mqtt_malformed,
+               t.app.mqtt_truncated);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);

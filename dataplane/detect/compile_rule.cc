@@ -58,6 +58,7 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kQuic: return rules::AppProto::kQuic;
     case rules::Proto::kSip: return rules::AppProto::kSip;
     case rules::Proto::kSsh: return rules::AppProto::kSsh;
+    case rules::Proto::kMqtt: return rules::AppProto::kMqtt;
     default: return rules::AppProto::kUnknown;
   }
 }

@@ -80,7 +80,8 @@ void put_head(fmt::memory_buffer& out, const AlertRecord& a, std::string_view ty
 void put_app_and_close(fmt::memory_buffer& out, const AlertRecord& a) {
   if (a.has_app) {
     std::string app;
-    format_app_json(a.app, app);
+    const char* hs[2] = {a.x.hassh_string[0], a.x.hassh_string[1]};
+    format_app_json(a.app, app, a.has_hassh ? hs : nullptr);
     if (!app.empty()) {
       out.push_back(',');
       out.append(app);
@@ -143,12 +144,12 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
   }
   if (a.payload_len) {  // eve.alert.payload
     out.append(std::string_view(",\"payload\":\""));
-    put_base64(out, a.payload, a.payload_len);
+    put_base64(out, a.x.raw.payload, a.payload_len);
     fmt::format_to(o, "\",\"stream\":{}", a.payload_stream ? 1 : 0);
   }
   if (a.packet_len) {  // eve.alert.packet: from the IP header, hence raw-IP linktype 101
     out.append(std::string_view(",\"packet\":\""));
-    put_base64(out, a.packet, a.packet_len);
+    put_base64(out, a.x.raw.packet, a.packet_len);
     out.append(std::string_view("\",\"packet_info\":{\"linktype\":101}"));
   }
   put_app_and_close(out, a);

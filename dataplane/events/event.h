@@ -99,9 +99,17 @@ struct AlertRecord {
   // eve.alert payload/packet (off: lengths 0, nothing copied): the bytes the
   // rule was inspected on (packet payload or stream chunk) and the IP packet
   // (from the IP header: EVE packet_info.linktype 101, raw IP); cut to fit.
+  // The same area holds, instead, the HASSH strings of an SSH record
+  // (has_hassh: the flow's EVE ssh event, or an alert raised on that tx).
   uint16_t payload_len, packet_len;
   bool payload_stream;             // payload is reassembled stream data
-  uint8_t payload[1024], packet[1536];
+  bool has_hassh;
+  union {
+    struct {
+      uint8_t payload[1024], packet[1536];
+    } raw;
+    char hassh_string[2][1280];    // [0] client, [1] server; NUL-terminated, cut to fit
+  } x;
   AppMeta app;                    // valid when has_app
   MlAlertMeta ml;                 // valid when has_ml (phase also for kFeatureRow)
   BehaveAlertMeta behave;         // valid when has_behave

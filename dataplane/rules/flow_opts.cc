@@ -219,6 +219,7 @@ bool opt_app_proto(Ctx& c, std::string_view v) {
   else if (v == "quic") p = AppProto::kQuic;
   else if (v == "sip") p = AppProto::kSip;
   else if (v == "ssh") p = AppProto::kSsh;
+  else if (v == "mqtt") p = AppProto::kMqtt;
   else if (v == "failed") p = AppProto::kFailed;
   else if (v == "unknown") p = AppProto::kUnknown;
   else return unsup(c.st, "unsupported: app-layer-protocol " + std::string(v));
@@ -233,7 +234,8 @@ bool opt_flags(Ctx& c, std::string_view v) {
   if (c.r.has_flags) return fail(c.st, "more than one flags");
   Proto pr = c.r.hdr.proto;
   if (pr != Proto::kTcp && pr != Proto::kIp && pr != Proto::kHttp && pr != Proto::kTls && pr != Proto::kSmtp &&
-      pr != Proto::kFtp && pr != Proto::kFtpData && pr != Proto::kSmb && pr != Proto::kSsh)
+      pr != Proto::kFtp && pr != Proto::kFtpData && pr != Proto::kSmb && pr != Proto::kSsh &&
+      pr != Proto::kMqtt)
     return fail(c.st, "flags needs a tcp rule");
   auto bits = [](std::string_view s, uint8_t& out) {
     out = 0;

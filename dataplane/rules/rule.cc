@@ -18,6 +18,7 @@ const char* app_proto_name(AppProto p) {
     case AppProto::kQuic: return "quic";
     case AppProto::kSip: return "sip";
     case AppProto::kSsh: return "ssh";
+    case AppProto::kMqtt: return "mqtt";
     case AppProto::kUnknown: break;
   }
   return "unknown";

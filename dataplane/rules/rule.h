@@ -19,12 +19,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh };
-constexpr int kAppProtoCount = 12;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
+constexpr int kAppProtoCount = 13;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -103,12 +103,37 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kSipStatMsg, "sip.stat_msg")                                       \
   X(kSipResponseLine, "sip.response_line")                             \
   X(kSipProtocol, "sip.protocol")                                       \
+  /* sip headers (long or compact name); sip.via: every Via (multi-buffer) */ \
+  X(kSipFrom, "sip.from")                                              \
+  X(kSipTo, "sip.to")                                                  \
+  X(kSipVia, "sip.via")                                                \
+  X(kSipUserAgent, "sip.user_agent")                                   \
+  X(kSipContentType, "sip.content_type")                               \
+  X(kSipContentLength, "sip.content_length")                           \
   /* ssh: the banner and HASSH of the tx's direction (client to_server, */ \
   /* server to_client: ssh.hassh.server is kSshHassh in a to_client rule) */ \
   X(kSshProto, "ssh.proto")                                            \
   X(kSshSoftware, "ssh.software")                                      \
   X(kSshHassh, "ssh.hassh")                                            \
   X(kSshHasshString, "ssh.hassh.string")                              \
+  /* Internal: both sides' hassh strings on the tx carrying the flow's */ \
+  /* EVE ssh event (the record copies them; AppMeta keeps the md5s) */  \
+  X(kSshHasshClient, "(ssh.hassh.client)")                             \
+  X(kSshHasshServer, "(ssh.hassh.server)")                             \
+  /* mqtt (one message per tx); subscribe/unsubscribe topics: multi-buffers */ \
+  X(kMqttClientId, "mqtt.connect.clientid")                            \
+  X(kMqttUsername, "mqtt.connect.username")                            \
+  X(kMqttPassword, "mqtt.connect.password")                            \
+  X(kMqttWillTopic, "mqtt.connect.willtopic")                          \
+  X(kMqttWillMessage, "mqtt.connect.willmessage")                      \
+  X(kMqttProtocolString, "mqtt.connect.protocol_string")               \
+  X(kMqttPublishTopic, "mqtt.publish.topic")                           \
+  X(kMqttPublishMessage, "mqtt.publish.message")                       \
+  X(kMqttSubscribeTopic, "mqtt.subscribe.topic")                       \
+  X(kMqttUnsubscribeTopic, "mqtt.unsubscribe.topic")                   \
+  /* Internal: the message's numbers for mqtt.type/flags/qos/... (see */ \
+  /* mqtt_opts.cc for the layout) */                                   \
+  X(kMqttHdr, "(mqtt.hdr)")                                            \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \

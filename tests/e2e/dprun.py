@@ -4,11 +4,78 @@ capture with built-in defaults (SPECTRE_CONFIG=none) and read its EVE output.
     p, events = run_offline(dp, pcap, eve, rules=rfile, args=["--strict"])
     got = alert_sids(events)                       # Counter of signature ids
     check_sid_counts(check, got, {101: 1, 102: 0}) # one check per sid, then "no unexpected sids"
+
+and what the app-layer scripts share: the binary and nDPI corpus or a skip
+(exit 77), generated TCP conversations and UDP datagrams as pcap frames.
 """
 import collections
 import json
 import os
+import struct
 import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+NDPI = os.path.join(os.path.dirname(ROOT), "shared", "corpora", "pcaps", "ndpi", "tests", "cfgs", "default")
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
+from pcaplib import ether, ip_packet, l4_tcp, l4_udp  # noqa: E402
+import refflow  # noqa: E402
+
+SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
+
+
+def binary_or_skip(argv):
+    """spectre-dp from argv[1], $SPECTRE_DP or the build tree; exits 77 (skip) without one."""
+    for p in (argv[1] if len(argv) > 1 else None, os.environ.get("SPECTRE_DP"),
+              os.path.join(ROOT, "build", "dataplane", "spectre-dp")):
+        if p and os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    print("SKIP: spectre-dp not found (pass a path or set SPECTRE_DP)")
+    sys.exit(77)
+
+
+def ndpi_pcap(name):
+    """Path of an nDPI capture, or None (corpus or file absent: the caller skips that part)."""
+    p = os.path.join(NDPI, "pcap", name)
+    if not os.path.exists(p):
+        print("SKIP %s: nDPI corpus or capture absent (%s)" % (name, NDPI))
+        return None
+    return p
+
+
+def tcp_conversation(frames, t, cli, srv, cport, sport, segs, close=True):
+    """Handshake, then segs [(to_server, bytes)] in order (each its own segment,
+    acknowledged by the next), FIN both ways. Times in microseconds; returns the end time."""
+    seq = {True: 1000, False: 5000}
+
+    def put(c2s, flags, payload=b""):
+        nonlocal t
+        a, b, pa, pb = (cli, srv, cport, sport) if c2s else (srv, cli, sport, cport)
+        ethertype, l3 = ip_packet(a, b, 6, l4_tcp(a, b, pa, pb, seq[c2s], seq[not c2s], flags, payload))
+        frames.append((t, ether(a, b, ethertype, l3)))
+        seq[c2s] += len(payload) + (1 if flags & (SYN | FIN) else 0)
+        t += 1000
+    put(True, SYN)
+    put(False, SYN | ACK)
+    put(True, ACK)
+    for c2s, data in segs:
+        put(c2s, PSH | ACK, data)
+    if close:
+        put(True, FIN | ACK)
+        put(False, FIN | ACK)
+        put(True, ACK)
+    return t
+
+
+def udp_datagrams(frames, t, cli, srv, cport, sport, dgrams):
+    """dgrams [(to_server, bytes)] as UDP datagrams; returns the end time."""
+    for c2s, data in dgrams:
+        a, b, pa, pb = (cli, srv, cport, sport) if c2s else (srv, cli, sport, cport)
+        ethertype, l3 = ip_packet(a, b, 17, l4_udp(a, b, pa, pb, data))
+        frames.append((t, ether(a, b, ethertype, l3)))
+        t += 1000
+    return t
 
 
 def read_eve(path):
@@ -27,16 +94,6 @@ def run_offline(dp, pcap, eve, rules=None, args=(), timeout=120):
     p = subprocess.run(cmd, env=dict(os.environ, SPECTRE_CONFIG="none"), capture_output=True, text=True,
                        timeout=timeout)
     return p, read_eve(eve)
-
-
-def dp_binary():
-    """spectre-dp from argv[1] or $SPECTRE_DP; None (after printing SKIP) when absent."""
-    import sys
-    dp = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_DP", "")
-    if not dp or not os.access(dp, os.X_OK):
-        print("SKIP: no spectre-dp binary (argument or $SPECTRE_DP)")
-        return None
-    return dp
 
 
 def run_rules(dp, tmp, packets, rules, args=()):
@@ -63,3 +120,61 @@ def check_sid_counts(check, got, expected, extra_what="no alerts from unexpected
         check(got[sid] == expected[sid], "sid %d: %d alert(s)" % (sid, expected[sid]), "got %d" % got[sid])
     extra = sorted(set(got) - set(expected))
     check(not extra, extra_what, extra)
+
+
+# TCP streams of a capture, reassembled by sequence number (a reference reader
+# for expectations, independent of spectre-dp).
+def l4(linktype, frame):
+    """(src, sport, dst, dport, seq, flags, payload) of a TCP/IPv4 frame, else None."""
+    if linktype == 1:
+        if len(frame) < 14:
+            return None
+        et, off = struct.unpack("!H", frame[12:14])[0], 14
+        if et == 0x8100:
+            et, off = struct.unpack("!H", frame[16:18])[0], 18
+        if et != 0x0800:
+            return None
+        ip = frame[off:]
+    elif linktype in (101, 228):
+        ip = frame
+    else:
+        return None
+    if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+        return None
+    ihl, tot = (ip[0] & 15) * 4, struct.unpack("!H", ip[2:4])[0]
+    tcp = ip[ihl:tot]
+    if len(tcp) < 20:
+        return None
+    sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+    return (ip[12:16], sport, ip[16:20], dport, seq, tcp[13], tcp[(tcp[12] >> 4) * 4:])
+
+
+def tcp_streams(path):
+    """{(client, cport, server, sport): [client bytes, server bytes]} by SYN, else first sender."""
+    segs = collections.defaultdict(dict)  # (src, sport, dst, dport) -> {seq: payload}
+    first = {}
+    for _, lt, fr in refflow.read_frames(path, collections.Counter()):
+        t = l4(lt, fr)
+        if not t:
+            continue
+        src, sp, dst, dp, seq, flags, pay = t
+        pair = frozenset([(src, sp), (dst, dp)])
+        if pair not in first or (flags & 0x12) == 0x02:
+            first.setdefault(pair, (src, sp, dst, dp))
+            if (flags & 0x12) == 0x02:
+                first[pair] = (src, sp, dst, dp)
+        if pay:
+            segs[(src, sp, dst, dp)].setdefault(seq, pay)
+    out = {}
+    for pair, (c, cp, s, sp) in first.items():
+        def join(key):
+            d = segs.get(key, {})
+            b, nxt = b"", None
+            for seq in sorted(d):
+                if nxt is not None and seq < nxt:
+                    continue  # retransmission
+                b += d[seq]
+                nxt = seq + len(d[seq])
+            return b
+        out[(c, cp, s, sp)] = [join((c, cp, s, sp)), join((s, sp, c, cp))]
+    return out

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 sys.path.insert(0, HERE)
 from checks import Checks  # noqa: E402
-from dprun import alerts, alert_sids, check_sid_counts, dp_binary, run_rules  # noqa: E402
+from dprun import alerts, alert_sids, check_sid_counts, binary_or_skip, run_rules  # noqa: E402
 
 try:
     from scapy.all import Ether, IP, IPv6, TCP, UDP, Raw  # noqa: E402
@@ -138,9 +138,7 @@ EXPECT = {1: 5, 2200000: 1, 2200001: 1, 2200003: 3, 2200013: 1, 2200033: 1, 2200
 
 
 def main():
-    dp = dp_binary()
-    if not dp:
-        return 77
+    dp = binary_or_skip(sys.argv)
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-decev-")
     pkts = frames()

@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 sys.path.insert(0, HERE)
 from checks import Checks  # noqa: E402
-from dprun import alert_sids, check_sid_counts, dp_binary, run_rules  # noqa: E402
+from dprun import alert_sids, check_sid_counts, binary_or_skip, run_rules  # noqa: E402
 
 try:
     from scapy.all import Ether, ICMP, IP, IPOption_Router_Alert, IPv6, ICMPv6EchoRequest, TCP, UDP, Raw  # noqa: E402
@@ -110,9 +110,7 @@ EXPECT = {201: 1, 202: 1, 203: 1, 204: 1, 205: 1, 206: 1, 207: 1, 210: 2, 221: 1
 
 
 def main():
-    dp = dp_binary()
-    if not dp:
-        return 77
+    dp = binary_or_skip(sys.argv)
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-hdr-")
     pkts = packets()

@@ -43,60 +43,7 @@ NDPI = os.path.join(os.path.dirname(flowcheck.ROOT), "shared", "corpora", "pcaps
 FILES = ["ssh.pcap", "ssh_unidirectional.pcap"]
 
 
-def l4(linktype, frame):
-    """(src, sport, dst, dport, seq, flags, payload) of a TCP/IPv4 frame, else None."""
-    if linktype == 1:
-        if len(frame) < 14:
-            return None
-        et, off = struct.unpack("!H", frame[12:14])[0], 14
-        if et == 0x8100:
-            et, off = struct.unpack("!H", frame[16:18])[0], 18
-        if et != 0x0800:
-            return None
-        ip = frame[off:]
-    elif linktype in (101, 228):
-        ip = frame
-    else:
-        return None
-    if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
-        return None
-    ihl, tot = (ip[0] & 15) * 4, struct.unpack("!H", ip[2:4])[0]
-    tcp = ip[ihl:tot]
-    if len(tcp) < 20:
-        return None
-    sport, dport, seq = struct.unpack("!HHI", tcp[:8])
-    return (ip[12:16], sport, ip[16:20], dport, seq, tcp[13], tcp[(tcp[12] >> 4) * 4:])
-
-
-def streams(path):
-    """{(client, cport, server, sport): [client bytes, server bytes]} by SYN, else first sender."""
-    segs = collections.defaultdict(dict)  # (src, sport, dst, dport) -> {seq: payload}
-    first = {}
-    for _, lt, fr in refflow.read_frames(path, collections.Counter()):
-        t = l4(lt, fr)
-        if not t:
-            continue
-        src, sp, dst, dp, seq, flags, pay = t
-        pair = frozenset([(src, sp), (dst, dp)])
-        if pair not in first or (flags & 0x12) == 0x02:
-            first.setdefault(pair, (src, sp, dst, dp))
-            if (flags & 0x12) == 0x02:
-                first[pair] = (src, sp, dst, dp)
-        if pay:
-            segs[(src, sp, dst, dp)].setdefault(seq, pay)
-    out = {}
-    for pair, (c, cp, s, sp) in first.items():
-        def join(key):
-            d = segs.get(key, {})
-            b, nxt = b"", None
-            for seq in sorted(d):
-                if nxt is not None and seq < nxt:
-                    continue  # retransmission
-                b += d[seq]
-                nxt = seq + len(d[seq])
-            return b
-        out[(c, cp, s, sp)] = [join((c, cp, s, sp)), join((s, sp, c, cp))]
-    return out
+streams = dprun.tcp_streams
 
 
 def side(data, server):
@@ -225,8 +172,8 @@ def main():
                             e["ssh"].get(k, {}).get("hassh", {}).get("hash"),
                             e["ssh"].get(k, {}).get("hassh", {}).get("string"))
                            for k in ("client", "server")) for e in sshev)
-        # EVE's hassh string is kept up to 1023 bytes (AppMeta), the buffer whole.
-        exp = sorted(tuple((x["proto"], x["software"], x["hassh"], x["hassh_string"] and x["hassh_string"][:1023])
+        # EVE's hassh string is kept up to 1279 bytes (the record's payload area), the buffer whole.
+        exp = sorted(tuple((x["proto"], x["software"], x["hassh"], x["hassh_string"] and x["hassh_string"][:1279])
                            for x in cs)
                      for cs in sides.values())
         check(got == exp, "%s: ssh events carry the banners and HASSH of both sides" % name, (got, exp))

@@ -17,6 +17,8 @@ struct Tx {
   bool to_server = false;
   std::map<int, std::string> bufs;  // present buffers only
   uint32_t events = 0;              // BufferSet::events
+  int multi_buf = -1;               // the multi-buffer's instances (BufferSet::multi)
+  std::vector<std::string> multi;
   AppMeta meta{};
   std::string describe() const {
     std::string s = to_server ? "to_server" : "to_client";
@@ -27,7 +29,7 @@ struct Tx {
     return s;
   }
   bool operator==(const Tx& o) const {
-    return to_server == o.to_server && bufs == o.bufs && events == o.events &&
+    return to_server == o.to_server && bufs == o.bufs && events == o.events && multi == o.multi &&
            memcmp(&meta, &o.meta, sizeof(meta)) == 0;
   }
   bool has(rules::Buf b) const { return bufs.count(b) != 0; }
@@ -46,6 +48,9 @@ struct Rec : AppSink {
     for (int b = 0; b < rules::kBufCount; b++)
       if (bs.has(rules::Buf(b)))
         t.bufs[b] = std::string(reinterpret_cast<const char*>(bs.data[b]), bs.len[b]);
+    if (bs.multi_n) t.multi_buf = bs.multi_buf;
+    for (uint32_t i = 0; i < bs.multi_n; i++)
+      t.multi.emplace_back(reinterpret_cast<const char*>(bs.multi[i].data), bs.multi[i].len);
     memcpy(&t.meta, &meta, sizeof(meta));
     txs.push_back(std::move(t));
   }

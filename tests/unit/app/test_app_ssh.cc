@@ -58,14 +58,21 @@ Lists server_lists() {
 
 const std::string kNewkeys = record(std::string(1, char(21)), 10);
 
+// Whether a tx has rule buffers (not only the event's internal HASSH strings).
+bool inspected(const Tx& t) {
+  for (auto& [b, v] : t.bufs)
+    if (b != kSshHasshClient && b != kSshHasshServer) return true;
+  return false;
+}
+
 // The txs with buffers; `logged_alone`: whether a final buffer-less tx
 // carried the EVE event (a side handed on while the other was still open,
 // the other never showing a banner).
 std::vector<Tx> with_bufs(const std::vector<Tx>& txs, bool* logged_alone = nullptr) {
   std::vector<Tx> v;
   for (auto& t : txs)
-    if (!t.bufs.empty()) v.push_back(t);
-  if (logged_alone) *logged_alone = !txs.empty() && txs.back().bufs.empty() && txs.back().meta.ssh_log;
+    if (inspected(t)) v.push_back(t);
+  if (logged_alone) *logged_alone = !txs.empty() && !inspected(txs.back()) && txs.back().meta.ssh_log;
   return v;
 }
 
@@ -101,17 +108,43 @@ TEST(AppSsh, BannersAndHassh) {
   EXPECT_EQ(srv.get(kSshSoftware), "srv_1.0");
   EXPECT_EQ(srv.get(kSshHasshString), shs);
   EXPECT_EQ(srv.get(kSshHassh), md5_ref(shs));
-  // The second side completes the EVE event; it has both sides.
+  // The second side completes the EVE event; it has both sides, the HASSH
+  // strings as its (internal) buffers: AppMeta keeps the md5s only.
   EXPECT_FALSE(srv.meta.ssh_log);
   EXPECT_TRUE(cli.meta.ssh_log);
+  EXPECT_FALSE(srv.has(kSshHasshClient) || srv.has(kSshHasshServer));
+  EXPECT_EQ(cli.get(kSshHasshClient), chs);
+  EXPECT_EQ(cli.get(kSshHasshServer), shs);
+  const std::string hc = cli.get(kSshHasshClient), hsv = cli.get(kSshHasshServer);
+  const char* hs[2] = {hc.c_str(), hsv.c_str()};
   std::string j;
-  format_app_json(cli.meta, j);
+  format_app_json(cli.meta, j, hs);
   EXPECT_EQ(j, "\"ssh\":{\"client\":{\"proto_version\":\"2.0\",\"software_version\":\"OpenSSH_8.4p1\","
                "\"hassh\":{\"hash\":\"" + md5_ref(chs) + "\",\"string\":\"" + chs + "\"}},"
                "\"server\":{\"proto_version\":\"2.0\",\"software_version\":\"srv_1.0\","
                "\"hassh\":{\"hash\":\"" + md5_ref(shs) + "\",\"string\":\"" + shs + "\"}}}");
   EXPECT_EQ(ctx.ctr.ssh_banners, 2u);
   EXPECT_EQ(ctx.ctr.ssh_kexinits, 2u);
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+}
+
+// The review finding: the HASSH strings (2 x 1 KiB) made every AppMeta, and
+// so every alert record and session slot, 2 KiB larger. Measured before the
+// fix: sizeof(AppMeta) 7928, AlertRecord 12656, AppState 8640; after (with
+// the bounded MQTT fields, 620): 6496, 11224, 7208 (g++ 12, x86-64); with
+// the file digests for filesha1/filesha256 (sets, merged with it): 6608.
+TEST(AppSsh, HasshStringsAreNotInAppMeta) {
+  static_assert(sizeof(AppMeta) <= 6656, "AppMeta grew: it is copied into every alert record");
+  static_assert(sizeof(AppMeta::Mqtt) <= 640, "the MQTT fields are bounded");
+  RecordProperty("sizeof_AppMeta", int(sizeof(AppMeta)));
+  RecordProperty("sizeof_AppMeta_Mqtt", int(sizeof(AppMeta::Mqtt)));
+  EXPECT_LE(sizeof(AppMeta), 6656u);
+  // Pool accounting with the held KEXINITs: a flow with only the client's
+  // KEXINIT keeps its buffer until the flow ends, then returns it.
+  AppCtx ctx(small_cfg());
+  auto txs = with_bufs(run_tcp(ctx, {{true, "SSH-2.0-c\r\n" + kexinit(client_lists())}}, {}, 40000, 22));
+  ASSERT_EQ(txs.size(), 1u);
+  EXPECT_TRUE(txs[0].has(kSshHassh));
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
@@ -141,6 +174,10 @@ TEST(AppSsh, Ssh1AndCompat) {
   EXPECT_FALSE(txs[0].meta.ssh_log);
   EXPECT_TRUE(alone);  // the other side never spoke: the event at the flow's end
   EXPECT_EQ(all.size(), 2u);
+  // ... still with the client's HASSH string (its KEXINIT was held for it).
+  EXPECT_EQ(all.back().get(kSshHasshClient), txs[0].get(kSshHasshString));
+  EXPECT_FALSE(all.back().has(kSshHasshServer));
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
 TEST(AppSsh, ServerLinesBeforeBanner) {

@@ -14,7 +14,15 @@ using Cmd = rules::Flowbit::Cmd;
 
 struct Gen {
   std::mt19937 rng;
+  // App buffers rules use: HTTP/DNS ones, or (sip_mqtt) sip.via (a
+  // multi-buffer), sip.from and the binary (mqtt.hdr) of MQTT's keywords.
+  bool sip_mqtt = false;
   explicit Gen(uint32_t seed) : rng(seed) {}
+  Buf app_buf() {
+    static const Buf web[] = {rules::kHttpUri, rules::kHttpHost, rules::kDnsQuery};
+    static const Buf sm[] = {rules::kSipVia, rules::kSipFrom, rules::kMqttHdr};
+    return sip_mqtt ? sm[u(3)] : web[u(3)];
+  }
   uint32_t u(uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng); }
   bool p(double x) { return std::uniform_real_distribution<double>(0, 1)(rng) < x; }
   std::string str(uint32_t lo, uint32_t hi, const char* alpha = "abcA") {
@@ -231,11 +239,10 @@ struct Gen {
     if (f == 4) r.flow = rules::kFlowNotEstablished;
     if (f == 5) r.flow = p(0.5) ? rules::kFlowOnlyStream : rules::kFlowNoStream;
     const bool app = p(0.3);
-    static const Buf app_bufs[] = {rules::kHttpUri, rules::kHttpHost, rules::kDnsQuery};
     uint32_t nbufs = app ? 1 + u(2) : 1;
     uint32_t nitems = p(0.05) ? 0 : 1 + u(4);
     for (uint32_t b = 0; b < nbufs; b++) {
-      Buf buf = app ? app_bufs[u(3)] : rules::kPayload;
+      Buf buf = app ? app_buf() : rules::kPayload;
       bool first = true;
       uint8_t xf = 0;
       if (app && p(0.3)) {  // a transform chain on this buffer
@@ -248,7 +255,7 @@ struct Gen {
         first = false;
       }
     }
-    if (app && r.items.empty()) r.items.push_back(C(str(1, 2), app_bufs[u(3)]));
+    if (app && r.items.empty()) r.items.push_back(C(str(1, 2), app_buf()));
     if (app && (r.flow & (rules::kFlowOnlyStream | rules::kFlowNoStream))) r.flow = 0;
     static const char* names[] = {"f1", "f2", "f3"};
     if (p(0.25)) {
@@ -315,8 +322,9 @@ struct Totals {
   uint64_t hdr_alerts = 0, flowint_alerts = 0;           // rules with a header buffer / flowint
 };
 
-void run_seed(uint32_t seed, Totals& tot, bool vars = false, bool extra = false) {
+void run_seed(uint32_t seed, Totals& tot, bool vars = false, bool extra = false, bool sip_mqtt = false) {
   Gen g(seed);
+  g.sip_mqtt = sip_mqtt;
   Harness h;
   uint32_t nrules = 150 + g.u(200);
   for (uint32_t i = 0; i < nrules; i++) {
@@ -379,6 +387,20 @@ void run_seed(uint32_t seed, Totals& tot, bool vars = false, bool extra = false)
         if (g.p(0.7)) b.set(rules::kHttpUri, reinterpret_cast<const uint8_t*>(u.data()), uint32_t(u.size()));
         if (g.p(0.6)) b.set(rules::kHttpHost, reinterpret_cast<const uint8_t*>(hs.data()), uint32_t(hs.size()));
         if (g.p(0.4)) b.set(rules::kDnsQuery, reinterpret_cast<const uint8_t*>(q.data()), uint32_t(q.size()));
+        std::string via[3], hdr8;
+        BufferSet::Part parts[3];
+        if (sip_mqtt) {  // every Via an instance; the 8 bytes of (mqtt.hdr)
+          b = BufferSet();
+          hdr8 = g.str(8, 8, "abcA\x01\x02");
+          uint32_t nv = g.u(4);
+          for (uint32_t k = 0; k < nv; k++) {
+            via[k] = g.str(0, 12, "abcA/ ;");
+            parts[k] = {reinterpret_cast<const uint8_t*>(via[k].data()), uint32_t(via[k].size())};
+          }
+          if (nv) b.set_multi(rules::kSipVia, parts, nv);
+          if (g.p(0.6)) b.set(rules::kSipFrom, reinterpret_cast<const uint8_t*>(hs.data()), uint32_t(hs.size()));
+          if (g.p(0.6)) b.set(rules::kMqttHdr, reinterpret_cast<const uint8_t*>(hdr8.data()), 8);
+        }
         got = h.app(pk.p, b);
       } else {
         std::string data = g.str(0, 40, "abcAB\n");
@@ -440,6 +462,18 @@ TEST(DetectDiff, RandomRulesetsWithHeaderBuffersAndFlowintMatchReference) {
   EXPECT_GT(tot.alerts, 1000u);
   EXPECT_GT(tot.hdr_alerts, 50u);
   EXPECT_GT(tot.flowint_alerts, 50u);
+}
+
+// SIP's and MQTT's buffers (issue 12): sip.via as a multi-buffer (a rule's
+// items on it match when one Via satisfies them all) and the binary
+// (mqtt.hdr) the MQTT keywords' byte_tests read.
+TEST(DetectDiff, RandomRulesetsOnSipAndMqttBuffersMatchReference) {
+  Totals tot;
+  for (uint32_t seed = 301; seed <= 330 && !::testing::Test::HasFailure(); seed++) run_seed(seed, tot, false, false, true);
+  printf("DetectDiff sip/mqtt: %llu calls, %llu alerts compared (%llu with byte_*)\n", (unsigned long long)tot.calls,
+         (unsigned long long)tot.alerts, (unsigned long long)tot.byte_alerts);
+  EXPECT_GT(tot.alerts, 500u);
+  EXPECT_GT(tot.byte_alerts, 50u);
 }
 
 // The same with byte_extract / byte_math variables read by later items: the

@@ -307,7 +307,7 @@ TEST(EveAlert, PayloadAndPacketBase64) {
       {"foobar", "Zm9vYmFy"}};
   for (auto [in, want] : v) {
     a.payload_len = uint16_t(std::strlen(in));
-    std::memcpy(a.payload, in, a.payload_len);
+    std::memcpy(a.x.raw.payload, in, a.payload_len);
     a.payload_stream = a.payload_len % 2;
     b.clear();
     format_alert(b, a);
@@ -317,7 +317,7 @@ TEST(EveAlert, PayloadAndPacketBase64) {
   }
   const uint8_t pkt[] = {0x45, 0x00, 0xff, 0xfe};
   a.packet_len = sizeof pkt;
-  std::memcpy(a.packet, pkt, sizeof pkt);
+  std::memcpy(a.x.raw.packet, pkt, sizeof pkt);
   b.clear();
   format_alert(b, a);
   s = fmt::to_string(b);

@@ -266,8 +266,16 @@ TEST(RulesHeader, QuicAndSipBuffers) {
   EXPECT_PARSE_OK(opts("sip.stat_code; content:\"100\"; sip.stat_msg; content:\"Trying\";", "sip"));
   EXPECT_PARSE_OK(opts("sip.response_line; content:\"SIP/2.0 100\";", "udp"));
   EXPECT_SYNTAX_ERROR(opts("sip.method; content:\"x\";", "quic"), "sip buffer in a quic rule");
-  EXPECT_UNSUPPORTED(opts("sip.from; content:\"x\";", "sip"), "unsupported keyword: sip.from");
-  for (const char* p : {"quic", "sip"}) {
+  // Suricata 8's header buffers, on sip over UDP and TCP rules.
+  for (const char* b : {"sip.from", "sip.to", "sip.via", "sip.user_agent", "sip.content_type", "sip.content_length"}) {
+    Parsed r = opts(std::string(b) + "; content:\"x\";", "sip");
+    EXPECT_PARSE_OK(r);
+    EXPECT_EQ(std::string(buf_name(r.rule.items[0].buf)), b);
+    EXPECT_PARSE_OK(opts(std::string(b) + "; content:\"x\";", "tcp"));
+  }
+  EXPECT_SYNTAX_ERROR(opts("sip.from; content:\"x\";", "mqtt"), "sip buffer in a mqtt rule");
+  EXPECT_EQ(hdr("alert mqtt any any -> any any").rule.hdr.proto, Proto::kMqtt);
+  for (const char* p : {"quic", "sip", "mqtt"}) {
     Parsed r = opts(std::string("app-layer-protocol:") + p + ";");
     EXPECT_PARSE_OK(r);
     EXPECT_EQ(std::string(app_proto_name(r.rule.app_proto)), p);

@@ -423,6 +423,66 @@ TEST(RulesOptions, SshKeywords) {
   EXPECT_SYNTAX_ERROR(opts("ssh.proto; content:\"2.0\"; http.uri; content:\"x\";", "tcp"), "mixes buffers");
 }
 
+// Suricata's mqtt-keywords page: sticky buffers, and the value keywords as
+// items on the internal (mqtt.hdr) buffer (layout in mqtt_opts.cc).
+TEST(RulesOptions, MqttKeywords) {
+  for (const char* b : {"mqtt.connect.clientid", "mqtt.connect.username", "mqtt.connect.password",
+                        "mqtt.connect.willtopic", "mqtt.connect.willmessage", "mqtt.connect.protocol_string",
+                        "mqtt.publish.topic", "mqtt.publish.message", "mqtt.subscribe.topic",
+                        "mqtt.unsubscribe.topic"}) {
+    Parsed r = opts(std::string(b) + "; content:\"x\";", "mqtt");
+    EXPECT_PARSE_OK(r);
+    EXPECT_EQ(std::string(buf_name(r.rule.items[0].buf)), b);
+  }
+  auto one = [](const std::string& o) { return opts(o, "mqtt"); };
+  Parsed t = one("mqtt.type:CONNECT;");
+  EXPECT_PARSE_OK(t);
+  ASSERT_EQ(t.rule.items.size(), 1u);
+  EXPECT_EQ(t.rule.items[0].buf, kMqttHdr);
+  EXPECT_EQ(t.rule.items[0].content.bytes, std::string(1, '\x01'));
+  EXPECT_EQ(t.rule.items[0].content.depth, 1);
+  EXPECT_EQ(one("mqtt.type:unsuback;").rule.items[0].content.bytes, std::string(1, '\x0b'));
+  EXPECT_EQ(one("mqtt.type:2;").rule.items[0].content.bytes, std::string(1, '\x02'));
+  EXPECT_EQ(one("mqtt.type:UNASSIGNED;").rule.items[0].content.bytes, std::string(1, '\0'));
+  Parsed f = one("mqtt.flags:dup,!retain;");
+  EXPECT_PARSE_OK(f);
+  ASSERT_EQ(f.rule.items.size(), 2u);
+  EXPECT_EQ(f.rule.items[0].byte.op, ByteOp::Op::kAnd);
+  EXPECT_EQ(f.rule.items[0].byte.value, 8u);
+  EXPECT_FALSE(f.rule.items[0].byte.negated);
+  EXPECT_EQ(f.rule.items[1].byte.value, 1u);
+  EXPECT_TRUE(f.rule.items[1].byte.negated);
+  Parsed q = one("mqtt.qos:2;");
+  EXPECT_PARSE_OK(q);
+  EXPECT_EQ(q.rule.items[0].byte.offset, 2);
+  EXPECT_EQ(q.rule.items[0].byte.value, 2u);
+  Parsed rc = one("mqtt.type:UNSUBACK; mqtt.reason_code:17;");
+  EXPECT_PARSE_OK(rc);
+  ASSERT_EQ(rc.rule.items.size(), 3u);  // type, has a reason code, its value
+  EXPECT_EQ(rc.rule.items[2].byte.offset, 4);
+  EXPECT_EQ(rc.rule.items[2].byte.value, 17u);
+  EXPECT_PARSE_OK(one("mqtt.connack.return_code:134;"));
+  Parsed range = one("mqtt.protocol_version:3-5;");
+  EXPECT_PARSE_OK(range);
+  ASSERT_EQ(range.rule.items.size(), 2u);
+  EXPECT_EQ(range.rule.items[0].byte.op, ByteOp::Op::kGt);
+  EXPECT_EQ(range.rule.items[1].byte.op, ByteOp::Op::kLt);
+  EXPECT_EQ(one("mqtt.protocol_version:>=4;").rule.items[0].byte.op, ByteOp::Op::kGe);
+  EXPECT_PARSE_OK(one("mqtt.connack.session_present:true;"));
+  EXPECT_PARSE_OK(one("mqtt.connect.flags:username,password,!will;"));
+  EXPECT_EQ(one("mqtt.connect.flags:clean_session;").rule.items[1].byte.value, 2u);
+  EXPECT_SYNTAX_ERROR(one("mqtt.type:CONNECTX;"), "mqtt.type");
+  EXPECT_SYNTAX_ERROR(one("mqtt.qos:3;"), "mqtt.qos");
+  EXPECT_SYNTAX_ERROR(one("mqtt.flags:dup,foo;"), "unknown flag");
+  EXPECT_SYNTAX_ERROR(one("mqtt.connect.flags:;"), "needs");
+  EXPECT_SYNTAX_ERROR(one("mqtt.protocol_version:5-3;"), "mqtt.protocol_version");
+  EXPECT_SYNTAX_ERROR(one("mqtt.connack.session_present:maybe;"), "session_present");
+  EXPECT_SYNTAX_ERROR(opts("mqtt.publish.topic; content:\"x\";", "http"), "mqtt buffer in a http rule");
+  EXPECT_SYNTAX_ERROR(opts("mqtt.publish.topic; content:\"x\";", "udp"), "udp rule");
+  EXPECT_UNSUPPORTED(one("mqtt.connect.nonexistent:1;"), "mqtt.connect.nonexistent");
+  EXPECT_UNSUPPORTED(one("mqtt.type:[1,2];"), "multi-integer");
+}
+
 // Suricata's file-keywords page: filename and fileext assume nocase, fileext
 // is the whole extension, filesize compares the size (units 1024-based).
 TEST(RulesOptions, FileKeywords) {
