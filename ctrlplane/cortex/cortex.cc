@@ -117,6 +117,7 @@ bool parse_config(const YAML::Node& n, const std::string& path, const std::strin
         if (ek == "window") return parse_span(L, ev, c.entity_risk.window_ns);
         if (ek == "threshold") return L.num(ev, c.entity_risk.threshold, 0, 1e9);
         if (ek == "max_entities") return L.u32(ev, c.entity_risk.max_entities, 16, 1u << 24);
+        if (ek == "history_points") return L.num(ev, c.reflex.history_points, 0, 100);
         return false;
       });
     if (k == "levels")
@@ -162,7 +163,9 @@ std::unique_ptr<Cortex> Cortex::create(const Config& c, std::string& err) {
     if (!x->responder_->start(err)) return nullptr;
   }
   x->corr_ = std::make_unique<Correlator>(x->rules_, x->table_, c.max_groups);
-  x->inc_ = std::make_unique<Incidents>(x->rules_, x->table_, c.limits, c.reflex, &x->assets_);
+  ReflexConfig rc = c.reflex;
+  rc.history_full = c.entity_risk.threshold;  // the full history points at a "notable" entity
+  x->inc_ = std::make_unique<Incidents>(x->rules_, x->table_, c.limits, rc, &x->assets_, x->erisk_.get());
   x->corr_->set_on_match([p = x.get()](const Match& m) { p->inc_->on_match(m); });
   x->inc_->set_emit([p = x.get()](Incident& i, const char* ev, const char* why) { p->on_record(i, ev, why); });
   return x;

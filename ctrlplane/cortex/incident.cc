@@ -34,8 +34,8 @@ Val pair_val(const Val& a, const Val& v) {
 }
 
 Incidents::Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc,
-                     const AssetSet* assets)
-    : rs_(rs), t_(t), lim_(lim), rc_(rc), assets_(assets) {}
+                     const AssetSet* assets, const EntityRisk* erisk)
+    : rs_(rs), t_(t), lim_(lim), rc_(rc), assets_(assets), erisk_(erisk) {}
 
 Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
   auto& m = by == IncidentBy::kAttacker ? by_attacker_ : by == IncidentBy::kVictim ? by_victim_ : by_pair_;
@@ -145,6 +145,11 @@ void Incidents::on_match(const Match& m) {
     inc->by = c.incident;
     inc->attacker = trig.attacker;
     inc->victim = trig.victim;
+    if (erisk_) {  // before this incident adds to it: its entity's history
+      const Val& ent = c.incident == IncidentBy::kVictim ? trig.victim : trig.attacker;
+      inc->prior_risk = erisk_->value(ent, trig.ts);
+      inc->prior_incidents = erisk_->incidents(ent);
+    }
     // Campaign: the attacker's earlier campaign, else the campaign in which this
     // attacker was a victim (it moved laterally), else a new one.
     auto ca = campaign_of_attacker_.find(trig.attacker);
@@ -333,7 +338,9 @@ Risk Incidents::score(const Incident& inc) const {
   if (wsum <= 0) wsum = 1;
   double s = (rc_.w_signature * r.signature + rc_.w_anomaly * r.anomaly + rc_.w_correlation * r.correlation +
               (r.has_context ? rc_.w_context * r.context : 0)) / wsum;
-  r.score = r.uncapped = std::round(s * 10) / 10;
+  if (rc_.history_points > 0 && inc.prior_risk > 0)
+    r.history = std::round(rc_.history_points * std::min(1.0, inc.prior_risk / std::max(rc_.history_full, 1e-9)) * 10) / 10;
+  r.score = r.uncapped = std::round(std::min(100.0, s + r.history) * 10) / 10;
   if (r.scanner) r.score = std::min(r.score, rc_.t_low);  // an authorized scanner's scans: low at most
   // Independent kinds agreeing (noisy-OR of each kind's best confidence).
   double miss = 1;
@@ -380,6 +387,7 @@ std::vector<std::string> Incidents::explain(const Incident& inc) const {
   else
     steps.push_back(fmt::format("context: no intel hit and no asset fact about a victim, its weight {:.2f} is shared out",
                                 rc_.w_context));
+  steps.push_back(history_step(inc));
   if (r.scanner)
     steps.push_back(fmt::format("business rule: the attacker is authorized scanner {} (owner {}) and the incident is "
                                 "made only of scanning stages (reconnaissance, discovery, exploit and login checks): score {:.1f} capped at {:.0f}",
@@ -389,6 +397,18 @@ std::vector<std::string> Incidents::explain(const Incident& inc) const {
                                 r.confidence, r.kinds, risk_level_name(r.level), rc_.t_low, rc_.t_medium, rc_.t_high,
                                 rc_.t_critical));
   return steps;
+}
+
+// The history factor, named in every explanation (also when it adds nothing).
+std::string Incidents::history_step(const Incident& inc) const {
+  const char* who = inc.by == IncidentBy::kVictim ? "victim" : "attacker";
+  std::string ent = val_addr_str(inc.by == IncidentBy::kVictim ? inc.victim : inc.attacker);
+  if (rc_.history_points <= 0) return "history: off (incidents.entity_risk.history_points 0)";
+  if (inc.prior_risk <= 0)
+    return fmt::format("history: {} {} had no accumulated risk from earlier incidents when this one opened: +0", who, ent);
+  return fmt::format("history: {} {} had accumulated risk {:.1f} from {} earlier incidents when this one opened: "
+                     "+{:.1f} ({:.0f} x min(1, {:.1f}/{:.0f}))", who, ent, inc.prior_risk, inc.prior_incidents,
+                     inc.risk.history, rc_.history_points, inc.prior_risk, rc_.history_full);
 }
 
 std::string Incidents::summary(const Incident& inc) const {

@@ -277,6 +277,12 @@ void Cortex::write_risk(Buf& buf, const Incident& inc) const {
   o.d(r.correlation);
   o.raw(",\"context\":");
   o.d(r.context);
+  o.raw("},\"history\":{\"points\":");
+  o.d(r.history);
+  o.raw(",\"prior_risk\":");
+  o.d(std::round(inc.prior_risk * 10) / 10);
+  o.raw(",\"prior_incidents\":");
+  o.u(inc.prior_incidents);
   o.ch('}');
   if (r.scanner) {
     o.raw(",\"capped\":{\"from\":");
