@@ -205,11 +205,12 @@ void Correlator::update(uint16_t ci, const Detection& d, const Member& dm, const
     uint64_t count = 0;
     if (!evaluate(c, g, d.ts_ns, sub, vals, count)) continue;
     ctr.matches++;
-    Match m{&c, ci, &g, &d, {}, g.nmem, count};
+    Match m;
+    m.rule = &c, m.corr = ci, m.group = &g, m.trigger = &d, m.nmembers = g.nmem, m.count = count;
     for (uint8_t k = 0; k < g.nmem; k++)
-      m.members[k] = g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
-    for (uint8_t k = 1; k < m.nmembers && k < kGroupMembers; k++)  // insertion sort by time (at most 8)
-      for (uint8_t j = k; j > 0 && m.members[j].ts < m.members[j - 1].ts; j--) std::swap(m.members[j], m.members[j - 1]);
+      m.members[k] = &g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
+    for (uint8_t k = 1; k < m.nmembers && k < kGroupMembers; k++)  // insertion sort by time (at most 8), stable
+      for (uint8_t j = k; j > 0 && m.members[j]->ts < m.members[j - 1]->ts; j--) std::swap(m.members[j], m.members[j - 1]);
     Val key[kMaxGroupBy];
     std::copy(g.key, g.key + g.nkey, key);
     // Like Sigma back ends' "reset" action: a match starts the group over.

@@ -45,9 +45,11 @@ Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
 
 void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe) {
   // A detection reaches an incident through a match and through its entity: count it once.
-  if (dedupe)
-    for (const Member& x : inc.members)
-      if (x.ts == m.ts && x.sid == m.sid && x.gid == m.gid && x.kind == m.kind && x.attacker == m.attacker) return;
+  if (dedupe)  // members are in time order: only those of the same time can be it
+    for (auto x = std::lower_bound(inc.members.begin(), inc.members.end(), m.ts,
+                                   [](const Member& e, uint64_t ts) { return e.ts < ts; });
+         x != inc.members.end() && x->ts == m.ts; ++x)
+      if (x->sid == m.sid && x->gid == m.gid && x->kind == m.kind && x->attacker == m.attacker) return;
   inc.members_total++;
   if (m.kind != Kind::kFlow && uint8_t(m.kind) < kDetectionKinds) inc.counts[uint8_t(m.kind)]++;
   inc.first_seen = inc.first_seen ? std::min(inc.first_seen, m.ts) : m.ts;
@@ -164,7 +166,7 @@ void Incidents::on_match(const Match& m) {
     ctr.opened++;
   }
   for (uint8_t k = 0; k < m.nmembers; k++) {
-    const Member& mm = m.members[k];
+    const Member& mm = *m.members[k];
     bool trig = mm.ts == m.trigger->ts_ns && mm.sid == m.trigger->sid && mm.kind == m.trigger->kind;
     add_member(*inc, mm, trig ? m.trigger : nullptr, true);
   }
@@ -308,11 +310,13 @@ Risk Incidents::context(const Incident& inc, Risk r) const {
   r.context = std::max(r.intel, r.asset);
   r.has_context = rc_.context_available || !inc.intel.empty() || victim_known;
   const Asset* scanner = nullptr;
-  for (auto& a : inc.attackers) {
-    const Asset* x = assets_ ? assets_->find(a) : nullptr;
+  if (!assets_ || assets_->assets.empty()) all_scanners = false;  // no asset file: no scanner (no lookups)
+  for (size_t k = 0; all_scanners && k < inc.attackers.size(); k++) {
+    const Asset* x = assets_->find(inc.attackers[k]);
     if (!x || !x->scanner) all_scanners = false;
     else scanner = x;
   }
+  if (!all_scanners) return r;  // the tactics below matter only for a scanner's incident
   // What a vulnerability scanner does: reconnaissance, discovery, exploit and
   // login checks (initial access, execution, privilege escalation, credential
   // access). C2, exfiltration, lateral movement, impact...: not a scan.
