@@ -179,13 +179,14 @@ bool Mapper::map(Detection& d) {
 void Mapper::note_unmapped(const Detection& d, const char* reason) {
   unmapped_total++;
   auto key = std::make_pair(d.gid, d.sid);
-  auto it = unmapped.find(key);
-  if (it == unmapped.end()) {
+  auto ix = unmapped_idx_.find(key);
+  if (ix == unmapped_idx_.end()) {
     if (unmapped.size() >= kMaxUnmapped) return;  // counted in unmapped_total
-    it = unmapped.emplace(key, Unmapped{0, std::string(d.msg.substr(0, 200)), reason}).first;
+    auto it = unmapped.emplace(key, Unmapped{0, std::string(d.msg.substr(0, 200)), reason}).first;
     if (!d.technique_id.empty()) it->second.reason += fmt::format(" ({})", d.technique_id);
+    ix = unmapped_idx_.emplace(key, &it->second).first;
   }
-  it->second.count++;
+  ix->second->count++;
 }
 
 // Reads mitre_technique_id / mitre_tactic_id from an alert's metadata JSON

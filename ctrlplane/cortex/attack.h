@@ -82,6 +82,12 @@ class Mapper {
   SvMap<Entry> classtype_, ml_, behaviour_;
   SvMap<std::string> class_by_desc_;
   void note_unmapped(const Detection& d, const char* reason);
+  // (gid, sid) -> its entry in `unmapped` (map nodes stay put): one hash probe
+  // per unmapped detection instead of a walk down the ordered map.
+  struct PairHash {
+    size_t operator()(std::pair<uint32_t, uint32_t> k) const { return ValHash::mix(uint64_t(k.first) << 32 | k.second); }
+  };
+  std::unordered_map<std::pair<uint32_t, uint32_t>, Unmapped*, PairHash> unmapped_idx_;
 };
 
 }  // namespace spectre::cortex

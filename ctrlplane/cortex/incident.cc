@@ -35,12 +35,47 @@ Val pair_val(const Val& a, const Val& v) {
 
 Incidents::Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc,
                      const AssetSet* assets, const EntityRisk* erisk)
-    : rs_(rs), t_(t), lim_(lim), rc_(rc), assets_(assets), erisk_(erisk) {}
+    : rs_(rs), t_(t), lim_(lim), rc_(rc), assets_(assets), erisk_(erisk), by_attacker_(lim.max_open),
+      by_victim_(lim.max_open), by_pair_(lim.max_open) {}
+
+void EntityIndex::resize(size_t max_entries) {
+  std::vector<Slot> old = std::move(slots_);
+  size_t n = 16;
+  while (n < 2 * max_entries) n <<= 1;
+  slots_.assign(n, Slot{});
+  mask_ = n - 1;
+  n_ = 0;
+  for (const Slot& x : old)
+    if (x.inc) set(x.key, x.inc);
+}
+
+void EntityIndex::set(const Val& k, Incident* inc) {
+  if (2 * (n_ + 1) > slots_.size()) resize(slots_.size());  // not with max_open respected: one per open incident
+  size_t p = home(k);
+  while (slots_[p].inc && slots_[p].key != k) p = (p + 1) & mask_;
+  if (!slots_[p].inc) n_++;
+  slots_[p] = Slot{k, inc};
+}
+
+void EntityIndex::erase(const Val& k, const Incident* inc) {
+  size_t p = home(k);
+  while (slots_[p].inc && slots_[p].key != k) p = (p + 1) & mask_;
+  if (!slots_[p].inc || slots_[p].inc != inc) return;
+  slots_[p] = Slot{};
+  n_--;
+  for (size_t j = (p + 1) & mask_; slots_[j].inc; j = (j + 1) & mask_) {  // backward shift
+    size_t h = home(slots_[j].key);
+    if (p <= j ? (h <= p || h > j) : (h <= p && h > j)) {
+      slots_[p] = slots_[j];
+      slots_[j] = Slot{};
+      p = j;
+    }
+  }
+}
 
 Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
   auto& m = by == IncidentBy::kAttacker ? by_attacker_ : by == IncidentBy::kVictim ? by_victim_ : by_pair_;
-  auto it = m.find(by == IncidentBy::kAttacker ? a : by == IncidentBy::kVictim ? v : pair_val(a, v));
-  return it == m.end() ? nullptr : it->second;  // entries go when their incident closes
+  return m.find(by == IncidentBy::kAttacker ? a : by == IncidentBy::kVictim ? v : pair_val(a, v));  // entries go at close
 }
 
 void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe) {
@@ -161,8 +196,8 @@ void Incidents::on_match(const Match& m) {
     if (campaign_of_attacker_.size() < (1u << 20)) campaign_of_attacker_.emplace(trig.attacker, inc->campaign);
     if (campaign_of_victim_.size() < (1u << 20)) campaign_of_victim_.emplace(trig.victim, inc->campaign);
     auto& idx = c.incident == IncidentBy::kAttacker ? by_attacker_ : c.incident == IncidentBy::kVictim ? by_victim_ : by_pair_;
-    idx[c.incident == IncidentBy::kAttacker ? trig.attacker : c.incident == IncidentBy::kVictim
-                                                                   ? trig.victim : pair_val(trig.attacker, trig.victim)] = inc;
+    idx.set(c.incident == IncidentBy::kAttacker ? trig.attacker : c.incident == IncidentBy::kVictim
+                                                                     ? trig.victim : pair_val(trig.attacker, trig.victim), inc);
     ctr.opened++;
   }
   for (uint8_t k = 0; k < m.nmembers; k++) {
@@ -222,9 +257,8 @@ void Incidents::close(uint64_t id, const char* reason) {
   ctr.closed++;
   if (emit_) emit_(inc, "closed", reason);
   auto& idx = inc.by == IncidentBy::kAttacker ? by_attacker_ : inc.by == IncidentBy::kVictim ? by_victim_ : by_pair_;
-  auto e = idx.find(inc.by == IncidentBy::kAttacker ? inc.attacker : inc.by == IncidentBy::kVictim
-                                                                       ? inc.victim : pair_val(inc.attacker, inc.victim));
-  if (e != idx.end() && e->second == &inc) idx.erase(e);
+  idx.erase(inc.by == IncidentBy::kAttacker ? inc.attacker : inc.by == IncidentBy::kVictim
+                                                                 ? inc.victim : pair_val(inc.attacker, inc.victim), &inc);
   open_.erase(it);
 }
 
@@ -237,7 +271,7 @@ template <typename T> size_t vec_heap(const std::vector<T>& v) { return v.capaci
 }  // namespace
 
 size_t Incidents::footprint(const Incident& inc) {
-  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, Incident*>>();
+  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + 2 * EntityIndex::kSlotBytes;
   n += vec_heap(inc.members) + vec_heap(inc.tactics) + vec_heap(inc.techniques) + vec_heap(inc.sids) +
        vec_heap(inc.rules) + vec_heap(inc.attackers) + vec_heap(inc.victims) + vec_heap(inc.intel) +
        vec_heap(inc.assets) + vec_heap(inc.actions) + vec_heap(inc.ml_classes) + vec_heap(inc.behaviours);
@@ -251,7 +285,7 @@ size_t Incidents::footprint(const Incident& inc) {
 // Vectors at their bound (growth by doubling may reserve up to 2x; not counted),
 // intel and action strings at 64 bytes.
 size_t Incidents::bytes_bound() const {
-  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, Incident*>>();
+  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + 2 * EntityIndex::kSlotBytes;
   n += lim_.max_members * sizeof(Member);
   n += lim_.max_list * (sizeof(std::pair<uint8_t, uint64_t>) + sizeof(std::pair<uint16_t, uint64_t>) +
                         sizeof(std::pair<uint32_t, uint32_t>) + 2 * sizeof(Val) + sizeof(AssetFact));

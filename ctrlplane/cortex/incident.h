@@ -105,6 +105,30 @@ struct Incident {
   static constexpr size_t kMaxActions = 16;
 };
 
+// Entity -> its open incident: open addressing (linear probing, backward-shift
+// deletion) at load <= 1/2, grown if ever needed. A lookup reads one 24-byte
+// slot where the node-based map read a bucket and a node: three lookups per
+// detection, most of them misses.
+class EntityIndex {
+ public:
+  explicit EntityIndex(size_t max_entries) { resize(max_entries); }
+  Incident* find(const Val& k) const {
+    for (size_t p = home(k);; p = (p + 1) & mask_)
+      if (!slots_[p].inc || slots_[p].key == k) return slots_[p].inc;
+  }
+  void set(const Val& k, Incident* inc);
+  void erase(const Val& k, const Incident* inc);  // only if k still points at inc
+  bool empty() const { return n_ == 0; }
+  static constexpr size_t kSlotBytes = sizeof(Val) + sizeof(Incident*);
+
+ private:
+  struct Slot { Val key; Incident* inc = nullptr; };
+  size_t home(const Val& k) const { return ValHash()(k) & mask_; }
+  void resize(size_t max_entries);
+  std::vector<Slot> slots_;
+  size_t mask_ = 0, n_ = 0;
+};
+
 struct IncidentCounters {
   uint64_t opened = 0, updated = 0, closed = 0, evicted = 0, level_changes = 0, member_overflow = 0, campaigns = 0;
 };
@@ -159,7 +183,7 @@ class Incidents {
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Incident> open_;
   // Entity -> its open incident (node-based open_: pointers stay valid; one lookup, not two).
-  std::unordered_map<Val, Incident*, ValHash> by_attacker_, by_victim_, by_pair_;
+  EntityIndex by_attacker_, by_victim_, by_pair_;
   std::unordered_map<Val, uint64_t, ValHash> campaign_of_attacker_, campaign_of_victim_;
   uint64_t last_sweep_ = 0, next_idle_ = 0;  // next_idle_: no open incident is idle at or before it
 };
