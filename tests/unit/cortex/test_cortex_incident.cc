@@ -320,6 +320,45 @@ TEST(CortexIncident, RiskyHistoryScoresHigherThanACleanHost) {
   EXPECT_TRUE(named) << k["explanation"].dump();
 }
 
+// The record is written by hand (incident_json.cc) to the bytes nlohmann's
+// dump gave: a parse and re-dump of every line gives it back unchanged, with
+// quotes, backslashes, control characters, DEL, UTF-8, invalid UTF-8 (nlohmann's
+// replacement), IPv6 entities and fractional scores.
+TEST(CortexIncident, RecordBytesAreNlohmannsDump) {
+  CxRun r;
+  std::vector<std::string> lines;
+  r.cx->set_sink([&](std::string_view l) { lines.emplace_back(l); });
+  const char* msgs[] = {"quote \" back \\ tab \t nl \n ctl \x01 del \x7f", "caf\xc3\xa9 \xe2\x82\xac ok",
+                        "bad \xff\xfe utf8 \xc3", "plain"};
+  const char* steps[][2] = {{"scan", "0"}, {"bruteforce", "100"}, {"beacon", "400"}, {"exfil", "900"}};
+  for (int i = 0; i < 4; i++) {
+    bool out = i >= 2;  // beacon, exfil: the victim calls out
+    const char* atk = "2001:db8::66";
+    const char* vic = "2001:db8:1::10";
+    Detection d = det(Kind::kBehaviour, out ? vic : atk, out ? atk : vic, kT0 + uint64_t(atoi(steps[i][1])) * kS, {},
+                      i == 1 ? 22 : 443);
+    d.detector = steps[i][0];
+    d.severity = uint8_t(1 + i % 3);
+    d.confidence = 0.7f;
+    d.msg = msgs[i];
+    r.cx->ingest(d);
+  }
+  r.cx->finish();
+  ASSERT_GE(lines.size(), 2u);
+  bool v6 = false;
+  std::string all;
+  for (auto& l : lines) {
+    all += l;
+    auto j = nlohmann::ordered_json::parse(l);
+    EXPECT_EQ(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), l);
+    v6 |= j["incident"]["entities"]["attackers"][0] == "2001:db8::66";
+  }
+  EXPECT_TRUE(v6);
+  EXPECT_NE(all.find("quote \\\" back \\\\ tab \\t nl \\n ctl \\u0001 del \x7f"), std::string::npos) << all;
+  EXPECT_NE(all.find("caf\xc3\xa9"), std::string::npos);          // UTF-8 as it is
+  EXPECT_NE(all.find("bad \xef\xbf\xbd"), std::string::npos);    // invalid: U+FFFD, as nlohmann
+}
+
 TEST(CortexIncident, ConfigErrorsNameFileAndLine) {
   Config c;
   c.rule_files = {"/nonexistent/rules.yaml"};
