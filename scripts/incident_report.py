@@ -62,6 +62,10 @@ def show(i):
           if "capped" in r else ""))
     for k, v in r["components"].items():
         print("    %-12s %5.1f  (weight %.2f)" % (k, v, WEIGHTS.get(k, 0)))
+    h = r.get("history")
+    if h and h["points"]:
+        print("    %-12s +%4.1f  (entity's risk %.1f from %d earlier incidents)" % ("history", h["points"],
+              h["prior_risk"], h["prior_incidents"]))
     for f in i.get("intel") or []:
         print("  intel: %s on %s (threat %s, confidence %.2f)" % (f["indicator"], f["feed"], f["threat"] or "?",
               f["confidence"]))

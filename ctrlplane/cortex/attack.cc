@@ -87,6 +87,7 @@ uint16_t AttackTable::technique(std::string_view id) const {
 }
 
 bool Mapper::load(std::string_view yaml, const std::string& path, std::string& err) {
+  cache_.assign(kCache, CacheEntry{});  // results found from the tables as they were
   auto fail = [&](const YAML::Node& n, const std::string& msg) {
     err = fmt::format("{}:{}: {}", path, n.Mark().line + 1, msg);
     return false;
@@ -123,6 +124,7 @@ bool Mapper::load(std::string_view yaml, const std::string& path, std::string& e
 }
 
 void Mapper::load_classification(std::string_view text) {
+  cache_.assign(kCache, CacheEntry{});
   for (std::string_view line : split(text, '\n')) {
     constexpr std::string_view kPre = "config classification:";
     if (!line.starts_with(kPre)) continue;
@@ -146,7 +148,7 @@ std::string meta_first(const nlohmann::json& j, const char* key) {
 }
 }  // namespace
 
-bool Mapper::map(Detection& d) {
+void Mapper::lookup(Detection& d, std::string_view key) const {
   d.technique = 0;
   d.tactic = 0;
   if (!d.technique_id.empty()) d.technique = t_.technique(d.technique_id);
@@ -154,16 +156,35 @@ bool Mapper::map(Detection& d) {
   if (d.technique && !d.tactic) d.tactic = t_.techniques[d.technique].tactics[0];
   if (!d.technique && !d.tactic) {
     const SvMap<Entry>* table = &classtype_;
-    std::string_view key;
-    if (d.kind == Kind::kMl) table = &ml_, key = d.ml_class;
-    else if (d.kind == Kind::kBehaviour) table = &behaviour_, key = d.detector;
+    if (d.kind == Kind::kMl) table = &ml_;
+    else if (d.kind == Kind::kBehaviour) table = &behaviour_;
     else {
-      key = d.category;
       auto c = class_by_desc_.find(key);
       if (c != class_by_desc_.end()) key = c->second;
     }
     auto it = table->find(key);
     if (it != table->end()) d.technique = it->second.technique, d.tactic = it->second.tactic;
+  }
+}
+
+// The mapping of a detection depends only on its kind, gid:sid and the strings
+// below; a direct-mapped cache of the last result per slot (compared in full)
+// spares the 1-3 string-hash lookups per detection (a rule's alerts repeat).
+bool Mapper::map(Detection& d) {
+  std::string_view key = d.kind == Kind::kMl ? d.ml_class : d.kind == Kind::kBehaviour ? d.detector : d.category;
+  uint64_t hk = uint64_t(d.gid) << 32 ^ d.sid ^ uint64_t(d.kind) << 56 ^ uint64_t(key.size()) << 40 ^
+                uint64_t(key.empty() ? 0 : uint8_t(key.back())) << 48 ^ uint64_t(d.technique_id.size()) << 24;
+  CacheEntry& e = cache_[ValHash::mix(hk) % kCache];
+  if (e.used && e.kind == d.kind && e.gid == d.gid && e.sid == d.sid && e.key == key && e.tech == d.technique_id &&
+      e.tac == d.tactic_id) {
+    d.technique = e.technique;
+    d.tactic = e.tactic;
+  } else {
+    lookup(d, key);
+    e.used = true, e.kind = d.kind, e.gid = d.gid, e.sid = d.sid, e.technique = d.technique, e.tactic = d.tactic;
+    e.key.assign(key.data(), key.size());
+    e.tech.assign(d.technique_id.data(), d.technique_id.size());
+    e.tac.assign(d.tactic_id.data(), d.tactic_id.size());
   }
   if (d.tactic) {
     mapped++;
@@ -179,13 +200,14 @@ bool Mapper::map(Detection& d) {
 void Mapper::note_unmapped(const Detection& d, const char* reason) {
   unmapped_total++;
   auto key = std::make_pair(d.gid, d.sid);
-  auto it = unmapped.find(key);
-  if (it == unmapped.end()) {
+  auto ix = unmapped_idx_.find(key);
+  if (ix == unmapped_idx_.end()) {
     if (unmapped.size() >= kMaxUnmapped) return;  // counted in unmapped_total
-    it = unmapped.emplace(key, Unmapped{0, std::string(d.msg.substr(0, 200)), reason}).first;
+    auto it = unmapped.emplace(key, Unmapped{0, std::string(d.msg.substr(0, 200)), reason}).first;
     if (!d.technique_id.empty()) it->second.reason += fmt::format(" ({})", d.technique_id);
+    ix = unmapped_idx_.emplace(key, &it->second).first;
   }
-  it->second.count++;
+  ix->second->count++;
 }
 
 // Reads mitre_technique_id / mitre_tactic_id from an alert's metadata JSON

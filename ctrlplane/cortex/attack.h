@@ -82,6 +82,23 @@ class Mapper {
   SvMap<Entry> classtype_, ml_, behaviour_;
   SvMap<std::string> class_by_desc_;
   void note_unmapped(const Detection& d, const char* reason);
+  void lookup(Detection& d, std::string_view key) const;  // the tables (map() caches its result)
+  struct CacheEntry {
+    bool used = false;
+    Kind kind = Kind::kSignature;
+    uint8_t tactic = 0;
+    uint16_t technique = 0;
+    uint32_t gid = 0, sid = 0;
+    std::string key, tech, tac;  // the strings the result was found from
+  };
+  static constexpr size_t kCache = 512;
+  std::vector<CacheEntry> cache_ = std::vector<CacheEntry>(kCache);
+  // (gid, sid) -> its entry in `unmapped` (map nodes stay put): one hash probe
+  // per unmapped detection instead of a walk down the ordered map.
+  struct PairHash {
+    size_t operator()(std::pair<uint32_t, uint32_t> k) const { return ValHash::mix(uint64_t(k.first) << 32 | k.second); }
+  };
+  std::unordered_map<std::pair<uint32_t, uint32_t>, Unmapped*, PairHash> unmapped_idx_;
 };
 
 }  // namespace spectre::cortex

@@ -52,7 +52,7 @@ size_t Correlator::KeyHash::operator()(const Key& k) const {
 }
 
 // A group, its LRU links, key hash, free-list entry and two index slots.
-size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Lru) + 8 + 3 * sizeof(int32_t); }
+size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Lru) + 8 + sizeof(int32_t) + 2 * sizeof(Slot); }
 
 void Correlator::Unmap::operator()(Group* p) const { munmap(p, bytes); }
 
@@ -68,27 +68,27 @@ Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_gro
   for (int32_t i = int32_t(npool_) - 1; i >= 0; i--) free_.push_back(i);
   size_t n = 1;
   while (n < 2 * npool_) n <<= 1;
-  index_.assign(n, -1);
+  index_.assign(n, Slot{});
   mask_ = n - 1;
 }
 
 // Slot of k in the index (found: returns the group), else the empty slot that ends the probe.
 int32_t Correlator::find(const Key& k, uint64_t h, size_t& pos) const {
   for (pos = h & mask_;; pos = (pos + 1) & mask_) {
-    int32_t g = index_[pos];
-    if (g < 0 || (khash_[size_t(g)] == h && k.is(pool_[size_t(g)]))) return g;
+    const Slot s = index_[pos];
+    if (s.g < 0 || (s.h == uint32_t(h) && k.is(pool_[size_t(s.g)]))) return s.g;
   }
 }
 
 // Backward-shift deletion keeps every probe sequence unbroken.
 void Correlator::index_erase(size_t pos) {
-  index_[pos] = -1;
-  for (size_t j = (pos + 1) & mask_; index_[j] >= 0; j = (j + 1) & mask_) {
-    size_t home = khash_[size_t(index_[j])] & mask_;
+  index_[pos] = Slot{};
+  for (size_t j = (pos + 1) & mask_; index_[j].g >= 0; j = (j + 1) & mask_) {
+    size_t home = index_[j].h & mask_;  // mask_ < 2^32
     bool movable = pos <= j ? (home <= pos || home > j) : (home <= pos && home > j);
     if (movable) {
       index_[pos] = index_[j];
-      index_[j] = -1;
+      index_[j] = Slot{};
       pos = j;
     }
   }
@@ -113,8 +113,8 @@ void Correlator::link_tail(int32_t i) {
 void Correlator::release(int32_t i) {
   unlink(i);
   size_t pos = khash_[size_t(i)] & mask_;
-  while (index_[pos] >= 0 && index_[pos] != i) pos = (pos + 1) & mask_;
-  if (index_[pos] == i) index_erase(pos);
+  while (index_[pos].g >= 0 && index_[pos].g != i) pos = (pos + 1) & mask_;
+  if (index_[pos].g == i) index_erase(pos);
   free_.push_back(i);
 }
 
@@ -149,7 +149,7 @@ int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   khash_[size_t(i)] = h;
   lru_[size_t(i)].expire = 0;
   find(k, h, pos);  // releases above may have moved the probe's end
-  index_[pos] = i;
+  index_[pos] = Slot{i, uint32_t(h)};
   link_tail(i);
   ctr.groups_created++;
   return i;
@@ -205,11 +205,12 @@ void Correlator::update(uint16_t ci, const Detection& d, const Member& dm, const
     uint64_t count = 0;
     if (!evaluate(c, g, d.ts_ns, sub, vals, count)) continue;
     ctr.matches++;
-    Match m{&c, ci, &g, &d, {}, g.nmem, count};
+    Match m;
+    m.rule = &c, m.corr = ci, m.group = &g, m.trigger = &d, m.nmembers = g.nmem, m.count = count;
     for (uint8_t k = 0; k < g.nmem; k++)
-      m.members[k] = g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
-    for (uint8_t k = 1; k < m.nmembers && k < kGroupMembers; k++)  // insertion sort by time (at most 8)
-      for (uint8_t j = k; j > 0 && m.members[j].ts < m.members[j - 1].ts; j--) std::swap(m.members[j], m.members[j - 1]);
+      m.members[k] = &g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
+    for (uint8_t k = 1; k < m.nmembers && k < kGroupMembers; k++)  // insertion sort by time (at most 8), stable
+      for (uint8_t j = k; j > 0 && m.members[j]->ts < m.members[j - 1]->ts; j--) std::swap(m.members[j], m.members[j - 1]);
     Val key[kMaxGroupBy];
     std::copy(g.key, g.key + g.nkey, key);
     // Like Sigma back ends' "reset" action: a match starts the group over.

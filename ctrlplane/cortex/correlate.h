@@ -55,7 +55,9 @@ struct Match {
   uint16_t corr;
   const Group* group;
   const Detection* trigger;
-  Member members[kGroupMembers];  // oldest first (no allocation per match)
+  // Into the group's ring, valid during the on_match call only (a copy of 8
+  // members was 1 KB to clear and copy per match).
+  const Member* members[kGroupMembers];  // oldest first
   uint8_t nmembers;
   uint64_t count;  // the value the condition held on
 };
@@ -103,8 +105,12 @@ class Correlator {
   struct Lru { int32_t prev = -1, next = -1; uint64_t expire = 0; };  // expire: last_ts + timespan
   std::vector<Lru> lru_;
   std::vector<uint64_t> khash_;  // KeyHash of the group's key
-  // Open addressing (linear probing, 2 slots per group, -1 empty): no allocation per group.
-  std::vector<int32_t> index_;
+  // Open addressing (linear probing, 2 slots per group, g -1 empty): no allocation per group.
+  // A slot keeps the key hash's low 32 bits: probes and the backward shift of
+  // deletion compare and find home slots without reading khash_ or the group
+  // (each a cache miss per probe when groups churn).
+  struct Slot { int32_t g = -1; uint32_t h = 0; };
+  std::vector<Slot> index_;
   size_t mask_ = 0;
   int32_t find(const Key& k, uint64_t h, size_t& pos) const;
   void index_erase(size_t pos);

@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "dataplane/core/yaml_reader.h"
 
@@ -44,14 +43,6 @@ bool text_of(const std::string& path, const char* builtin, std::string& text, st
   }
   shown = path;
   return read_file(path, text, err);
-}
-
-std::string iso(uint64_t ns) {
-  time_t s = time_t(ns / 1000000000ull);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, (ns / 1000) % 1000000);
 }
 
 bool parse_span(YamlReader& L, const YAML::Node& n, uint64_t& ns) {
@@ -126,6 +117,7 @@ bool parse_config(const YAML::Node& n, const std::string& path, const std::strin
         if (ek == "window") return parse_span(L, ev, c.entity_risk.window_ns);
         if (ek == "threshold") return L.num(ev, c.entity_risk.threshold, 0, 1e9);
         if (ek == "max_entities") return L.u32(ev, c.entity_risk.max_entities, 16, 1u << 24);
+        if (ek == "history_points") return L.num(ev, c.reflex.history_points, 0, 100);
         return false;
       });
     if (k == "levels")
@@ -171,7 +163,9 @@ std::unique_ptr<Cortex> Cortex::create(const Config& c, std::string& err) {
     if (!x->responder_->start(err)) return nullptr;
   }
   x->corr_ = std::make_unique<Correlator>(x->rules_, x->table_, c.max_groups);
-  x->inc_ = std::make_unique<Incidents>(x->rules_, x->table_, c.limits, c.reflex, &x->assets_);
+  ReflexConfig rc = c.reflex;
+  rc.history_full = c.entity_risk.threshold;  // the full history points at a "notable" entity
+  x->inc_ = std::make_unique<Incidents>(x->rules_, x->table_, c.limits, rc, &x->assets_, x->erisk_.get());
   x->corr_->set_on_match([p = x.get()](const Match& m) { p->inc_->on_match(m); });
   x->inc_->set_emit([p = x.get()](Incident& i, const char* ev, const char* why) { p->on_record(i, ev, why); });
   return x;
@@ -206,95 +200,6 @@ void Cortex::finish() {
     collect_actions();
   }
   inc_->close_all("end_of_input");
-}
-
-std::string Cortex::format(const Incident& inc, const char* event, const char* reason) const {
-  using J = nlohmann::ordered_json;
-  J o;
-  o["timestamp"] = iso(inc.last_seen);
-  o["event_type"] = "incident";
-  J i;
-  i["incident_id"] = inc.id;
-  i["event"] = event;
-  if (reason && *reason) i["closed_reason"] = reason;
-  i["status"] = inc.status;
-  i["entity"] = inc.by == IncidentBy::kAttacker ? "attacker" : inc.by == IncidentBy::kVictim ? "victim" : "pair";
-  i["first_seen"] = iso(inc.first_seen);
-  i["last_seen"] = iso(inc.last_seen);
-  J att = J::array(), vic = J::array();
-  for (auto& a : inc.attackers) att.push_back(val_addr_str(a));
-  for (auto& v : inc.victims) vic.push_back(val_addr_str(v));
-  i["entities"] = {{"attackers", att}, {"victims", vic}};
-  J det;
-  for (int k = 0; k < kDetectionKinds; k++) det[kind_name(Kind(k))] = inc.counts[k];
-  det["total"] = inc.members_total - inc.flows;
-  det["flows"] = inc.flows;
-  i["detections"] = det;
-  J sids = J::array();
-  for (auto& [g, s] : inc.sids) sids.push_back(g == 1 ? J(s) : J(fmt::format("{}:{}", g, s)));
-  i["signature_ids"] = sids;
-  i["ml_classes"] = inc.ml_classes;
-  i["behaviours"] = inc.behaviours;
-  J tac = J::array(), tech = J::array();
-  for (auto& [t, ts] : inc.tactics)
-    tac.push_back({{"id", table_.tactics[t].id}, {"name", table_.tactics[t].name}, {"first_seen", iso(ts)}});
-  for (auto& [t, ts] : inc.techniques)
-    tech.push_back({{"id", table_.techniques[t].id}, {"name", table_.techniques[t].name}, {"first_seen", iso(ts)}});
-  i["mitre"] = {{"attack_version", table_.version}, {"tactics", tac}, {"techniques", tech}};
-  J rules = J::array();
-  for (auto& [ci, n] : inc.rules)
-    rules.push_back({{"name", rules_.correlations[ci].name}, {"title", rules_.correlations[ci].title}, {"matches", n}});
-  i["correlations"] = rules;
-  i["campaign_id"] = inc.campaign;
-  const Risk& r = inc.risk;
-  i["risk"] = {{"score", r.score}, {"level", risk_level_name(r.level)}, {"confidence", r.confidence},
-               {"components", {{"signatures", r.signature}, {"anomaly", r.anomaly}, {"correlation", r.correlation},
-                               {"context", r.context}}}};
-  if (r.scanner) i["risk"]["capped"] = {{"from", r.uncapped}, {"rule", "authorized-scanner"}, {"asset", r.scanner->name}};
-  J intel = J::array(), assets = J::array();
-  for (auto& f : inc.intel)
-    intel.push_back({{"feed", f.feed}, {"indicator", f.indicator}, {"threat", f.threat},
-                     {"confidence", std::round(f.confidence * 100) / 100}, {"first_seen", iso(f.first_seen)},
-                     {"hits", f.hits}});
-  for (auto& f : inc.assets)
-    assets.push_back({{"address", val_addr_str(f.addr)}, {"as", f.victim ? "victim" : "attacker"},
-                      {"name", f.asset->name}, {"owner", f.asset->owner}, {"role", f.asset->role},
-                      {"criticality", f.asset->criticality}, {"tags", f.asset->tags}});
-  i["intel"] = intel;
-  i["assets"] = assets;
-  i["explanation"] = {{"summary", inc_->summary(inc)}, {"steps", inc_->explain(inc)}};
-  i["risk"]["entity"] = {{"address", val_addr_str(inc.by == IncidentBy::kVictim ? inc.victim : inc.attacker)},
-                         {"score", std::round(inc.entity_risk * 10) / 10}, {"incidents", inc.entity_incidents},
-                         {"notable", inc.entity_risk >= cfg_.entity_risk.threshold}};
-  i["response"] = response_json(inc);
-  J mem = J::array();
-  for (const Member& m : inc.members) {
-    J e = {{"timestamp", iso(m.ts)}, {"kind", kind_name(m.kind)}, {"attacker", val_addr_str(m.attacker)},
-           {"victim", val_addr_str(m.victim)}};
-    if (m.kind == Kind::kSignature || m.kind == Kind::kMl || m.kind == Kind::kBehaviour)
-      e["signature_id"] = m.sid, e["gid"] = m.gid;
-    if (m.technique) e["technique"] = table_.techniques[m.technique].id;
-    if (m.tactic) e["tactic"] = table_.tactics[m.tactic].id;
-    e["signature"] = std::string(m.msg);
-    mem.push_back(e);
-  }
-  i["members"] = mem;
-  i["members_dropped"] = inc.members_total - inc.members.size();
-  o["incident"] = i;
-  return o.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-nlohmann::ordered_json Cortex::response_json(const Incident& inc) const {
-  using J = nlohmann::ordered_json;
-  if (!inc.playbook) return nullptr;
-  const Playbook& p = *inc.playbook;
-  J autos = J::array();
-  for (auto a : p.automatic) autos.push_back(auto_action_name(a));
-  J audit = J::array();
-  for (auto& r : inc.actions)
-    audit.push_back({{"time", iso(r.time_ns)}, {"action", r.action}, {"target", r.target}, {"result", r.result}});
-  return {{"playbook", p.name}, {"title", p.title}, {"actions", p.actions}, {"escalation", p.escalation},
-          {"investigation", p.investigation}, {"automatic", autos}, {"audit", audit}};
 }
 
 std::string Cortex::report() const {

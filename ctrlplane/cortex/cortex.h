@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <fmt/format.h>
 
 #include "ctrlplane/cortex/entity_risk.h"
 #include "ctrlplane/cortex/incident.h"
@@ -80,8 +80,9 @@ class Cortex {
   const EntityRisk& entity_risk() const { return *erisk_; }
   const Responder* responder() const { return responder_.get(); }
   uint64_t detections() const { return detections_; }
+  // The EVE "incident" record (no newline); format_to writes it into `out` (cleared first).
   std::string format(const Incident& inc, const char* event, const char* reason) const;
-  nlohmann::ordered_json response_json(const Incident& inc) const;  // EVE "response"
+  void format_to(fmt::memory_buffer& out, const Incident& inc, const char* event, const char* reason) const;
 
  private:
   Cortex() = default;
@@ -99,6 +100,10 @@ class Cortex {
   uint64_t detections_ = 0, flows_ = 0, now_ = 0;
   uint64_t actions_refused_ = 0;  // automatic actions a playbook named while response is off
   void on_record(Incident& inc, const char* event, const char* reason);
+  void write_risk(fmt::memory_buffer& out, const Incident& inc) const;      // incident_json.cc
+  void write_context(fmt::memory_buffer& out, const Incident& inc) const;
+  void write_response(fmt::memory_buffer& out, const Incident& inc) const;  // "response"
+  fmt::memory_buffer rec_;  // the record being handed to the sink (reused: no allocation per record)
   void add_entity_risk(Incident& inc);
   void respond(Incident& inc, const char* event);  // playbook, automatic actions
   std::unordered_map<Val, uint64_t, ValHash> blocked_;  // address -> incident that blocked it

@@ -34,20 +34,57 @@ Val pair_val(const Val& a, const Val& v) {
 }
 
 Incidents::Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc,
-                     const AssetSet* assets)
-    : rs_(rs), t_(t), lim_(lim), rc_(rc), assets_(assets) {}
+                     const AssetSet* assets, const EntityRisk* erisk)
+    : rs_(rs), t_(t), lim_(lim), rc_(rc), assets_(assets), erisk_(erisk), by_attacker_(lim.max_open),
+      by_victim_(lim.max_open), by_pair_(lim.max_open) {}
+
+void EntityIndex::resize(size_t max_entries) {
+  std::vector<Slot> old = std::move(slots_);
+  size_t n = 16;
+  while (n < 2 * max_entries) n <<= 1;
+  slots_.assign(n, Slot{});
+  mask_ = n - 1;
+  n_ = 0;
+  for (const Slot& x : old)
+    if (x.inc) set(x.key, x.inc);
+}
+
+void EntityIndex::set(const Val& k, Incident* inc) {
+  if (2 * (n_ + 1) > slots_.size()) resize(slots_.size());  // not with max_open respected: one per open incident
+  size_t p = home(k);
+  while (slots_[p].inc && slots_[p].key != k) p = (p + 1) & mask_;
+  if (!slots_[p].inc) n_++;
+  slots_[p] = Slot{k, inc};
+}
+
+void EntityIndex::erase(const Val& k, const Incident* inc) {
+  size_t p = home(k);
+  while (slots_[p].inc && slots_[p].key != k) p = (p + 1) & mask_;
+  if (!slots_[p].inc || slots_[p].inc != inc) return;
+  slots_[p] = Slot{};
+  n_--;
+  for (size_t j = (p + 1) & mask_; slots_[j].inc; j = (j + 1) & mask_) {  // backward shift
+    size_t h = home(slots_[j].key);
+    if (p <= j ? (h <= p || h > j) : (h <= p && h > j)) {
+      slots_[p] = slots_[j];
+      slots_[j] = Slot{};
+      p = j;
+    }
+  }
+}
 
 Incident* Incidents::lookup(IncidentBy by, const Val& a, const Val& v) {
   auto& m = by == IncidentBy::kAttacker ? by_attacker_ : by == IncidentBy::kVictim ? by_victim_ : by_pair_;
-  auto it = m.find(by == IncidentBy::kAttacker ? a : by == IncidentBy::kVictim ? v : pair_val(a, v));
-  return it == m.end() ? nullptr : it->second;  // entries go when their incident closes
+  return m.find(by == IncidentBy::kAttacker ? a : by == IncidentBy::kVictim ? v : pair_val(a, v));  // entries go at close
 }
 
 void Incidents::add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe) {
   // A detection reaches an incident through a match and through its entity: count it once.
-  if (dedupe)
-    for (const Member& x : inc.members)
-      if (x.ts == m.ts && x.sid == m.sid && x.gid == m.gid && x.kind == m.kind && x.attacker == m.attacker) return;
+  if (dedupe)  // members are in time order: only those of the same time can be it
+    for (auto x = std::lower_bound(inc.members.begin(), inc.members.end(), m.ts,
+                                   [](const Member& e, uint64_t ts) { return e.ts < ts; });
+         x != inc.members.end() && x->ts == m.ts; ++x)
+      if (x->sid == m.sid && x->gid == m.gid && x->kind == m.kind && x->attacker == m.attacker) return;
   inc.members_total++;
   if (m.kind != Kind::kFlow && uint8_t(m.kind) < kDetectionKinds) inc.counts[uint8_t(m.kind)]++;
   inc.first_seen = inc.first_seen ? std::min(inc.first_seen, m.ts) : m.ts;
@@ -145,6 +182,11 @@ void Incidents::on_match(const Match& m) {
     inc->by = c.incident;
     inc->attacker = trig.attacker;
     inc->victim = trig.victim;
+    if (erisk_) {  // before this incident adds to it: its entity's history
+      const Val& ent = c.incident == IncidentBy::kVictim ? trig.victim : trig.attacker;
+      inc->prior_risk = erisk_->value(ent, trig.ts);
+      inc->prior_incidents = erisk_->incidents(ent);
+    }
     // Campaign: the attacker's earlier campaign, else the campaign in which this
     // attacker was a victim (it moved laterally), else a new one.
     auto ca = campaign_of_attacker_.find(trig.attacker);
@@ -154,12 +196,12 @@ void Incidents::on_match(const Match& m) {
     if (campaign_of_attacker_.size() < (1u << 20)) campaign_of_attacker_.emplace(trig.attacker, inc->campaign);
     if (campaign_of_victim_.size() < (1u << 20)) campaign_of_victim_.emplace(trig.victim, inc->campaign);
     auto& idx = c.incident == IncidentBy::kAttacker ? by_attacker_ : c.incident == IncidentBy::kVictim ? by_victim_ : by_pair_;
-    idx[c.incident == IncidentBy::kAttacker ? trig.attacker : c.incident == IncidentBy::kVictim
-                                                                   ? trig.victim : pair_val(trig.attacker, trig.victim)] = inc;
+    idx.set(c.incident == IncidentBy::kAttacker ? trig.attacker : c.incident == IncidentBy::kVictim
+                                                                     ? trig.victim : pair_val(trig.attacker, trig.victim), inc);
     ctr.opened++;
   }
   for (uint8_t k = 0; k < m.nmembers; k++) {
-    const Member& mm = m.members[k];
+    const Member& mm = *m.members[k];
     bool trig = mm.ts == m.trigger->ts_ns && mm.sid == m.trigger->sid && mm.kind == m.trigger->kind;
     add_member(*inc, mm, trig ? m.trigger : nullptr, true);
   }
@@ -215,9 +257,8 @@ void Incidents::close(uint64_t id, const char* reason) {
   ctr.closed++;
   if (emit_) emit_(inc, "closed", reason);
   auto& idx = inc.by == IncidentBy::kAttacker ? by_attacker_ : inc.by == IncidentBy::kVictim ? by_victim_ : by_pair_;
-  auto e = idx.find(inc.by == IncidentBy::kAttacker ? inc.attacker : inc.by == IncidentBy::kVictim
-                                                                       ? inc.victim : pair_val(inc.attacker, inc.victim));
-  if (e != idx.end() && e->second == &inc) idx.erase(e);
+  idx.erase(inc.by == IncidentBy::kAttacker ? inc.attacker : inc.by == IncidentBy::kVictim
+                                                                 ? inc.victim : pair_val(inc.attacker, inc.victim), &inc);
   open_.erase(it);
 }
 
@@ -230,7 +271,7 @@ template <typename T> size_t vec_heap(const std::vector<T>& v) { return v.capaci
 }  // namespace
 
 size_t Incidents::footprint(const Incident& inc) {
-  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, Incident*>>();
+  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + 2 * EntityIndex::kSlotBytes;
   n += vec_heap(inc.members) + vec_heap(inc.tactics) + vec_heap(inc.techniques) + vec_heap(inc.sids) +
        vec_heap(inc.rules) + vec_heap(inc.attackers) + vec_heap(inc.victims) + vec_heap(inc.intel) +
        vec_heap(inc.assets) + vec_heap(inc.actions) + vec_heap(inc.ml_classes) + vec_heap(inc.behaviours);
@@ -244,7 +285,7 @@ size_t Incidents::footprint(const Incident& inc) {
 // Vectors at their bound (growth by doubling may reserve up to 2x; not counted),
 // intel and action strings at 64 bytes.
 size_t Incidents::bytes_bound() const {
-  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + node_bytes<std::pair<const Val, Incident*>>();
+  size_t n = node_bytes<std::pair<const uint64_t, Incident>>() + 2 * EntityIndex::kSlotBytes;
   n += lim_.max_members * sizeof(Member);
   n += lim_.max_list * (sizeof(std::pair<uint8_t, uint64_t>) + sizeof(std::pair<uint16_t, uint64_t>) +
                         sizeof(std::pair<uint32_t, uint32_t>) + 2 * sizeof(Val) + sizeof(AssetFact));
@@ -303,11 +344,13 @@ Risk Incidents::context(const Incident& inc, Risk r) const {
   r.context = std::max(r.intel, r.asset);
   r.has_context = rc_.context_available || !inc.intel.empty() || victim_known;
   const Asset* scanner = nullptr;
-  for (auto& a : inc.attackers) {
-    const Asset* x = assets_ ? assets_->find(a) : nullptr;
+  if (!assets_ || assets_->assets.empty()) all_scanners = false;  // no asset file: no scanner (no lookups)
+  for (size_t k = 0; all_scanners && k < inc.attackers.size(); k++) {
+    const Asset* x = assets_->find(inc.attackers[k]);
     if (!x || !x->scanner) all_scanners = false;
     else scanner = x;
   }
+  if (!all_scanners) return r;  // the tactics below matter only for a scanner's incident
   // What a vulnerability scanner does: reconnaissance, discovery, exploit and
   // login checks (initial access, execution, privilege escalation, credential
   // access). C2, exfiltration, lateral movement, impact...: not a scan.
@@ -333,7 +376,9 @@ Risk Incidents::score(const Incident& inc) const {
   if (wsum <= 0) wsum = 1;
   double s = (rc_.w_signature * r.signature + rc_.w_anomaly * r.anomaly + rc_.w_correlation * r.correlation +
               (r.has_context ? rc_.w_context * r.context : 0)) / wsum;
-  r.score = r.uncapped = std::round(s * 10) / 10;
+  if (rc_.history_points > 0 && inc.prior_risk > 0)
+    r.history = std::round(rc_.history_points * std::min(1.0, inc.prior_risk / std::max(rc_.history_full, 1e-9)) * 10) / 10;
+  r.score = r.uncapped = std::round(std::min(100.0, s + r.history) * 10) / 10;
   if (r.scanner) r.score = std::min(r.score, rc_.t_low);  // an authorized scanner's scans: low at most
   // Independent kinds agreeing (noisy-OR of each kind's best confidence).
   double miss = 1;
@@ -380,6 +425,7 @@ std::vector<std::string> Incidents::explain(const Incident& inc) const {
   else
     steps.push_back(fmt::format("context: no intel hit and no asset fact about a victim, its weight {:.2f} is shared out",
                                 rc_.w_context));
+  steps.push_back(history_step(inc));
   if (r.scanner)
     steps.push_back(fmt::format("business rule: the attacker is authorized scanner {} (owner {}) and the incident is "
                                 "made only of scanning stages (reconnaissance, discovery, exploit and login checks): score {:.1f} capped at {:.0f}",
@@ -389,6 +435,18 @@ std::vector<std::string> Incidents::explain(const Incident& inc) const {
                                 r.confidence, r.kinds, risk_level_name(r.level), rc_.t_low, rc_.t_medium, rc_.t_high,
                                 rc_.t_critical));
   return steps;
+}
+
+// The history factor, named in every explanation (also when it adds nothing).
+std::string Incidents::history_step(const Incident& inc) const {
+  const char* who = inc.by == IncidentBy::kVictim ? "victim" : "attacker";
+  std::string ent = val_addr_str(inc.by == IncidentBy::kVictim ? inc.victim : inc.attacker);
+  if (rc_.history_points <= 0) return "history: off (incidents.entity_risk.history_points 0)";
+  if (inc.prior_risk <= 0)
+    return fmt::format("history: {} {} had no accumulated risk from earlier incidents when this one opened: +0", who, ent);
+  return fmt::format("history: {} {} had accumulated risk {:.1f} from {} earlier incidents when this one opened: "
+                     "+{:.1f} ({:.0f} x min(1, {:.1f}/{:.0f}))", who, ent, inc.prior_risk, inc.prior_incidents,
+                     inc.risk.history, rc_.history_points, inc.prior_risk, rc_.history_full);
 }
 
 std::string Incidents::summary(const Incident& inc) const {

@@ -12,6 +12,7 @@
 
 #include "ctrlplane/cortex/assets.h"
 #include "ctrlplane/cortex/correlate.h"
+#include "ctrlplane/cortex/entity_risk.h"
 #include "ctrlplane/cortex/playbook.h"
 
 namespace spectre::cortex {
@@ -22,6 +23,12 @@ struct ReflexConfig {
   // Context's weight counts for an incident with an intel hit or a victim in
   // the asset file; else it is shared out. True: it always counts.
   bool context_available = false;
+  // History: points added to the score for the accumulated risk its entity had
+  // from earlier incidents when this one opened, history_points x min(1,
+  // prior / history_full); never more than history_points (0: off), and the
+  // score stays <= 100. An addition, not a weighted component, so that a
+  // risky history can only raise a score, never dilute it.
+  double history_points = 10, history_full = 100;
 };
 
 struct IncidentLimits {
@@ -43,6 +50,7 @@ struct Risk {
   double wsum = 1;
   int kinds = 0;
   double intel = 0, asset = 0;     // the context component's two inputs
+  double history = 0;              // points added for the entity's earlier risk (ReflexConfig)
   bool has_context = false;        // context's weight counted
   double uncapped = 0;             // score before a business rule capped it
   const Asset* scanner = nullptr;  // the authorized scanner whose scans were capped
@@ -90,9 +98,35 @@ struct Incident {
   std::vector<ActionRecord> actions;   // automatic actions, audited (at most kMaxActions)
   uint8_t auto_done = 0;               // AutoAction bits already run or refused for this incident
   double risk_given = 0;               // score already added to its entity's accumulated risk
+  double prior_risk = 0;               // its entity's accumulated risk from earlier incidents, when it opened
+  uint32_t prior_incidents = 0;        // how many incidents that was from
   double entity_risk = 0;              // that entity's risk when last written
   uint32_t entity_incidents = 0;
   static constexpr size_t kMaxActions = 16;
+};
+
+// Entity -> its open incident: open addressing (linear probing, backward-shift
+// deletion) at load <= 1/2, grown if ever needed. A lookup reads one 24-byte
+// slot where the node-based map read a bucket and a node: three lookups per
+// detection, most of them misses.
+class EntityIndex {
+ public:
+  explicit EntityIndex(size_t max_entries) { resize(max_entries); }
+  Incident* find(const Val& k) const {
+    for (size_t p = home(k);; p = (p + 1) & mask_)
+      if (!slots_[p].inc || slots_[p].key == k) return slots_[p].inc;
+  }
+  void set(const Val& k, Incident* inc);
+  void erase(const Val& k, const Incident* inc);  // only if k still points at inc
+  bool empty() const { return n_ == 0; }
+  static constexpr size_t kSlotBytes = sizeof(Val) + sizeof(Incident*);
+
+ private:
+  struct Slot { Val key; Incident* inc = nullptr; };
+  size_t home(const Val& k) const { return ValHash()(k) & mask_; }
+  void resize(size_t max_entries);
+  std::vector<Slot> slots_;
+  size_t mask_ = 0, n_ = 0;
 };
 
 struct IncidentCounters {
@@ -101,8 +135,9 @@ struct IncidentCounters {
 
 class Incidents {
  public:
+  // erisk: the accumulated entity risk an incident's history factor reads when it opens (null: none).
   Incidents(const RuleSet& rs, const AttackTable& t, IncidentLimits lim, ReflexConfig rc,
-            const AssetSet* assets = nullptr);
+            const AssetSet* assets = nullptr, const EntityRisk* erisk = nullptr);
   // "opened", "level_changed" or "closed", with the incident as it is now.
   using Emit = std::function<void(Incident&, const char* event, const char* reason)>;
   void set_emit(Emit e) { emit_ = std::move(e); }
@@ -129,6 +164,7 @@ class Incidents {
   Risk score(const Incident& inc) const;   // Reflex (pure): the figures, per detection
   std::vector<std::string> explain(const Incident& inc) const;  // its reasoning, when a record is written
   std::string summary(const Incident& inc) const;
+  std::string history_step(const Incident& inc) const;  // the history factor's explanation
 
  private:
   Incident* lookup(IncidentBy by, const Val& a, const Val& v);
@@ -142,11 +178,12 @@ class Incidents {
   IncidentLimits lim_;
   ReflexConfig rc_;
   const AssetSet* assets_;
+  const EntityRisk* erisk_;
   Emit emit_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Incident> open_;
   // Entity -> its open incident (node-based open_: pointers stay valid; one lookup, not two).
-  std::unordered_map<Val, Incident*, ValHash> by_attacker_, by_victim_, by_pair_;
+  EntityIndex by_attacker_, by_victim_, by_pair_;
   std::unordered_map<Val, uint64_t, ValHash> campaign_of_attacker_, campaign_of_victim_;
   uint64_t last_sweep_ = 0, next_idle_ = 0;  // next_idle_: no open incident is idle at or before it
 };

@@ -14,7 +14,9 @@ void Cortex::on_record(Incident& inc, const char* event, const char* reason) {
   add_entity_risk(inc);
   if (ev == "opened" || ev == "level_changed") respond(inc, event);
   if (ev == "closed" && responder_ && responder_->has_done()) collect_actions();
-  if (sink_) sink_(format(inc, event, reason));
+  if (!sink_) return;
+  format_to(rec_, inc, event, reason);
+  sink_(std::string_view(rec_.data(), rec_.size()));
 }
 
 // The rise of the incident's score since its last contribution goes to its entity.

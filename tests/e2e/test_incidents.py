@@ -146,9 +146,16 @@ def attacker_incident(recs, atk):
 
 
 def weighted(risk, wsum=1.0):
+    """The score from its components, plus the history points (bounded at 100), to 0.1."""
     c = risk["components"]
     s = 0.3 * c["signatures"] + 0.25 * c["anomaly"] + 0.25 * c["correlation"] + 0.2 * c["context"]
-    return round(s / wsum * 10) / 10
+    want = round(min(100.0, s / wsum + risk["history"]["points"]) * 10) / 10
+    return risk["score"] if abs(risk["score"] - want) < 0.051 else want
+
+
+def own(risk):
+    """The score without the history points (runs in which the attacker's earlier incidents differ)."""
+    return round((risk["score"] - risk["history"]["points"]) * 10) / 10
 
 
 def context_checks(check, dp, tmp):
@@ -184,7 +191,7 @@ def context_checks(check, dp, tmp):
           "criticality 2: context 50", normal["risk"])
     check(base["risk"]["components"]["context"] == 0 and base["risk"]["score"] == weighted(base["risk"], 0.8),
           "no asset file: context's weight shared out", base["risk"])
-    check(jewel["risk"]["score"] > normal["risk"]["score"] and jewel["risk"]["score"] > base["risk"]["score"],
+    check(own(jewel["risk"]) > own(normal["risk"]) and own(jewel["risk"]) > own(base["risk"]),
           "the crown jewel's incident scores higher than the same attack on a normal host",
           (jewel["risk"]["score"], normal["risk"]["score"], base["risk"]["score"]))
     check([a["name"] for a in jewel["assets"]] == ["db-primary"] and jewel["assets"][0]["as"] == "victim" and
@@ -227,8 +234,8 @@ def context_checks(check, dp, tmp):
             check(inc["risk"]["components"]["context"] == round(conf * 100) and
                   inc["risk"]["score"] == weighted(inc["risk"]),
                   "intel: context = feed confidence x 100 with its full weight", (inc["risk"], inc["intel"]))
-            check(inc["risk"]["score"] > base["risk"]["score"], "intel: higher risk than without the feed",
-                  (inc["risk"]["score"], base["risk"]["score"]))
+            check(own(inc["risk"]) > own(base["risk"]), "intel: higher risk than without the feed",
+                  (inc["risk"], base["risk"]))
             check(any(s.startswith("intel: %s on feed" % truth["attacker"]) for s in inc["explanation"]["steps"]),
                   "intel: in the explanation steps", inc["explanation"]["steps"])
     # An authorized scanner: the same scan and login checks from it and from an unknown host.

@@ -235,7 +235,128 @@ TEST(CortexIncident, ReflexArithmetic) {
   Risk k3 = r.cx->incidents().score(inc);
   EXPECT_EQ(k3.level, RiskLevel::kCritical);
   inc.risk = k3;
-  EXPECT_EQ(r.cx->incidents().explain(inc).size(), 5u);
+  EXPECT_EQ(r.cx->incidents().explain(inc).size(), 6u);  // 3 components, context, history, confidence
+}
+
+// History: points for the entity's earlier accumulated risk, linear up to the
+// notable threshold (100) and never more than history_points (10); the score stays <= 100.
+TEST(CortexIncident, HistoryPointsAreLinearThenCapped) {
+  CxRun r;
+  Incident inc;
+  inc.max_anomaly = 100;
+  inc.rules.push_back({0, 1});
+  inc.max_rule_level = Level::kHigh;
+  inc.tactics = {{1, 1}, {2, 2}};
+  inc.counts[2] = 1;
+  inc.max_conf[2] = 0.7;
+  const Risk clean = r.cx->incidents().score(inc);  // (25 + 20) / 0.8
+  EXPECT_DOUBLE_EQ(clean.score, 56.3);
+  EXPECT_DOUBLE_EQ(clean.history, 0);
+  inc.prior_risk = 40;
+  Risk k = r.cx->incidents().score(inc);
+  EXPECT_DOUBLE_EQ(k.history, 4);
+  EXPECT_DOUBLE_EQ(k.score, 60.3);
+  EXPECT_EQ(k.level, RiskLevel::kMedium);  // the history moved it over the medium threshold (60)
+  inc.prior_risk = 1e6;
+  k = r.cx->incidents().score(inc);
+  EXPECT_DOUBLE_EQ(k.history, 10);  // at the cap however risky the entity
+  EXPECT_DOUBLE_EQ(k.score, 66.3);
+  inc.max_sig = 100;                // a base of 95: 95 + 10 stays at 100
+  inc.counts[0] = 1;
+  inc.max_rule_level = Level::kCritical;
+  inc.tactics = {{1, 1}, {2, 2}, {3, 3}};
+  k = r.cx->incidents().score(inc);
+  EXPECT_DOUBLE_EQ(k.uncapped, 100);
+  EXPECT_DOUBLE_EQ(k.score, 100);
+  Config off;
+  off.reflex.history_points = 0;
+  CxRun r0(off);
+  EXPECT_DOUBLE_EQ(r0.cx->incidents().score(inc).history, 0);
+}
+
+// The same kill chain scores higher when its attacker has a risky history (an
+// earlier incident, beaconing plus volume from another host of ours, closed
+// idle 2 h before) than from a clean host; the record and its explanation name
+// the factor. Compared when the chains close: then both hold the same stages
+// and severities (the earlier detections also sit in the attacker's groups).
+TEST(CortexIncident, RiskyHistoryScoresHigherThanACleanHost) {
+  const double later = 3 * 3600;
+  auto run = [&](CxRun& r, bool history) {
+    if (history) {
+      r.beh(0, "beacon", "10.3.0.99", "203.0.113.66", 8443, 2);
+      r.beh(60, "exfil", "10.3.0.99", "203.0.113.66", 443, 2);
+    }
+    r.cx->advance_clock(kT0 + uint64_t(later * 1e9));  // the earlier incident closes idle (after 1 h)
+    r.beh(later + 0, "scan", "203.0.113.66", "10.3.0.10", 0, 3);
+    r.beh(later + 100, "bruteforce", "203.0.113.66", "10.3.0.10", 22, 2);
+    r.beh(later + 400, "beacon", "10.3.0.10", "203.0.113.66", 8443, 2);
+    r.beh(later + 900, "exfil", "10.3.0.10", "203.0.113.66", 443, 1);
+    r.cx->finish();
+    nlohmann::json x;  // the kill chain's closing record
+    for (auto& j : r.out)
+      if (j["incident"]["event"] == "closed" && j["incident"]["correlations"][0]["name"] == "kill_chain") x = j["incident"];
+    return x;
+  };
+  CxRun clean, risky;
+  auto c = run(clean, false), k = run(risky, true);
+  ASSERT_FALSE(c.is_null());
+  ASSERT_FALSE(k.is_null());
+  ASSERT_EQ(risky.events("closed").size(), 3u);  // the earlier pair incident, then the chain's two
+  EXPECT_EQ(risky.events("closed")[0]["incident"]["closed_reason"], "idle");
+  EXPECT_EQ(k["risk"]["components"], c["risk"]["components"]);  // the same incident but for its history
+  EXPECT_DOUBLE_EQ(c["risk"]["history"]["points"].get<double>(), 0);
+  EXPECT_EQ(c["risk"]["history"]["prior_incidents"], 0);
+  const double prior = k["risk"]["history"]["prior_risk"].get<double>();
+  EXPECT_GT(prior, 0);
+  EXPECT_EQ(k["risk"]["history"]["prior_incidents"], 1);
+  const double pts = k["risk"]["history"]["points"].get<double>();
+  EXPECT_NEAR(pts, std::min(10.0, 10 * prior / 100), 0.051);
+  EXPECT_GT(pts, 0);
+  EXPECT_NEAR(k["risk"]["score"].get<double>(), c["risk"]["score"].get<double>() + pts, 0.051);
+  EXPECT_GT(k["risk"]["score"].get<double>(), c["risk"]["score"].get<double>());
+  bool named = false;
+  for (auto& s : k["explanation"]["steps"])
+    named |= s.get<std::string>().rfind("history: attacker 203.0.113.66 had accumulated risk", 0) == 0;
+  EXPECT_TRUE(named) << k["explanation"].dump();
+}
+
+// The record is written by hand (incident_json.cc) to the bytes nlohmann's
+// dump gave: a parse and re-dump of every line gives it back unchanged, with
+// quotes, backslashes, control characters, DEL, UTF-8, invalid UTF-8 (nlohmann's
+// replacement), IPv6 entities and fractional scores.
+TEST(CortexIncident, RecordBytesAreNlohmannsDump) {
+  CxRun r;
+  std::vector<std::string> lines;
+  r.cx->set_sink([&](std::string_view l) { lines.emplace_back(l); });
+  const char* msgs[] = {"quote \" back \\ tab \t nl \n ctl \x01 del \x7f", "caf\xc3\xa9 \xe2\x82\xac ok",
+                        "bad \xff\xfe utf8 \xc3", "plain"};
+  const char* steps[][2] = {{"scan", "0"}, {"bruteforce", "100"}, {"beacon", "400"}, {"exfil", "900"}};
+  for (int i = 0; i < 4; i++) {
+    bool out = i >= 2;  // beacon, exfil: the victim calls out
+    const char* atk = "2001:db8::66";
+    const char* vic = "2001:db8:1::10";
+    Detection d = det(Kind::kBehaviour, out ? vic : atk, out ? atk : vic, kT0 + uint64_t(atoi(steps[i][1])) * kS, {},
+                      i == 1 ? 22 : 443);
+    d.detector = steps[i][0];
+    d.severity = uint8_t(1 + i % 3);
+    d.confidence = 0.7f;
+    d.msg = msgs[i];
+    r.cx->ingest(d);
+  }
+  r.cx->finish();
+  ASSERT_GE(lines.size(), 2u);
+  bool v6 = false;
+  std::string all;
+  for (auto& l : lines) {
+    all += l;
+    auto j = nlohmann::ordered_json::parse(l);
+    EXPECT_EQ(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), l);
+    v6 |= j["incident"]["entities"]["attackers"][0] == "2001:db8::66";
+  }
+  EXPECT_TRUE(v6);
+  EXPECT_NE(all.find("quote \\\" back \\\\ tab \\t nl \\n ctl \\u0001 del \x7f"), std::string::npos) << all;
+  EXPECT_NE(all.find("caf\xc3\xa9"), std::string::npos);          // UTF-8 as it is
+  EXPECT_NE(all.find("bad \xef\xbf\xbd"), std::string::npos);    // invalid: U+FFFD, as nlohmann
 }
 
 TEST(CortexIncident, ConfigErrorsNameFileAndLine) {

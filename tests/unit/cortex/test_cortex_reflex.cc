@@ -359,7 +359,7 @@ TEST(CortexResponse, ConfigKeysAndErrors) {
   std::string err;
   YAML::Node n = YAML::Load("playbooks: pb.yaml\nresponse: {enabled: true, webhook: 'http://x/', block_command: [nft, add, "
                             "element, inet, f, s, '{ {address} }'], timeout: 2s, audit: a.log}\n"
-                            "entity_risk: {half_life: 1h, window: 12h, threshold: 80}\n");
+                            "entity_risk: {half_life: 1h, window: 12h, threshold: 80, history_points: 5}\n");
   ASSERT_TRUE(parse_config(n, "s.yaml", "/etc/spectre", c, err)) << err;
   EXPECT_EQ(c.playbook_file, "/etc/spectre/pb.yaml");
   EXPECT_TRUE(c.response.enabled);
@@ -368,6 +368,11 @@ TEST(CortexResponse, ConfigKeysAndErrors) {
   EXPECT_EQ(c.response.audit_file, "/etc/spectre/a.log");
   EXPECT_EQ(c.entity_risk.half_life_ns, 3600 * kS);
   EXPECT_EQ(c.entity_risk.threshold, 80);
+  EXPECT_EQ(c.reflex.history_points, 5);
+  Config h;
+  err.clear();
+  EXPECT_FALSE(parse_config(YAML::Load("entity_risk: {history_points: 101}\n"), "s.yaml", "", h, err));
+  EXPECT_NE(err.find("s.yaml:1:"), std::string::npos) << err;
   Config d;
   err.clear();
   EXPECT_FALSE(parse_config(YAML::Load("response: {block_command: 'rm -rf'}\n"), "s.yaml", "", d, err));
