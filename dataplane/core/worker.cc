@@ -298,7 +298,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     if (f) {
       Flow& fl = w.flows.at(f);
       inspect_packet(w, s, pi[i], fl, dir);
-      if (fl.feat) ml_packet(w, s, f, fl, pi[i], dir);
+      if (fl.feat) ml_packet(w, *w.ml, s.ml, s, f, fl, pi[i], dir);
     }
   }
   w.cur_pcap_cnt = 0;

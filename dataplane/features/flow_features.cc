@@ -82,66 +82,6 @@ void feat_reset(FlowFeat& ff, uint64_t ts_ns) {
   ff.len_min = ~0u;
 }
 
-void feat_packet(FlowFeat& ff, const PacketInfo& p, int dir) {
-  uint64_t ts = p.ts_ns;
-  if (ff.last_ts[0] | ff.last_ts[1]) {  // not the first packet
-    uint64_t gap = ts > ff.prev_ts ? ts - ff.prev_ts : 0;
-    ff.iat_n++;
-    ff.iat_sum += double(gap);
-    ff.iat_sq += double(gap) * double(gap);
-    if (gap < ff.iat_min) ff.iat_min = gap;
-    if (gap > ff.iat_max) ff.iat_max = gap;
-    if (gap >= kIdleGapNs) {
-      uint64_t act = ff.prev_ts - ff.active_start;
-      ff.active_sum += double(act);
-      ff.active_n++;
-      if (act > ff.active_max) ff.active_max = act;
-      ff.idle_sum += double(gap);
-      ff.idle_n++;
-      if (gap > ff.idle_max) ff.idle_max = gap;
-      ff.active_start = ts;
-    }
-  }
-  if (ff.last_ts[dir]) {
-    uint64_t g = ts > ff.last_ts[dir] ? ts - ff.last_ts[dir] : 0;
-    ff.iat_dir_sum[dir] += double(g);
-    ff.iat_dir_n[dir]++;
-  }
-  ff.last_ts[dir] = ts;
-  if (ts > ff.prev_ts) ff.prev_ts = ts;
-
-  uint32_t len = p.frame_len;
-  if (len < ff.len_min) ff.len_min = len;
-  if (len > ff.len_max) ff.len_max = len;
-  ff.len_sq += double(len) * double(len);
-  ff.hdr_bytes[dir] += p.payload_off;
-  if (p.payload_len) {
-    ff.payload_bytes[dir] += p.payload_len;
-    ff.payload_pkts[dir]++;
-    uint8_t pay = dir ? kFeatPay1 : kFeatPay0;
-    if (!(ff.flags & pay)) {
-      ff.flags |= pay;
-      uint32_t n = p.payload_len < kEntropyBytes ? p.payload_len : kEntropyBytes;
-      byte_stats(p.l3 + p.payload_off, n, ff.entropy[dir], ff.printable[dir]);
-    }
-  }
-  if (p.proto == 6) {
-    uint8_t fl = p.tcp_flags;
-    uint8_t win = dir ? kFeatWin1 : kFeatWin0;
-    if (!(ff.flags & win)) {
-      ff.flags |= win;
-      ff.init_win[dir] = p.tcp_win;
-    }
-    ff.syn += (fl & kSyn) != 0;
-    ff.synack += (fl & (kSyn | kAck)) == (kSyn | kAck);
-    ff.fin += (fl & kFin) != 0;
-    ff.rst[dir] += (fl & kRst) != 0;
-    ff.psh += (fl & kPsh) != 0;
-    ff.urg += (fl & kUrg) != 0;
-    ff.ack_only += (fl & (kSyn | kFin | kRst | kAck)) == kAck && !p.payload_len;
-  }
-}
-
 void feat_app(FlowFeat& ff, bool to_server, const AppMeta& m) {
   switch (m.proto) {
     case rules::AppProto::kHttp:

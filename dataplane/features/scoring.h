@@ -14,6 +14,7 @@
 
 #include "dataplane/features/flow_features.h"
 #include "dataplane/features/host_window.h"
+#include "dataplane/flow/flow.h"
 #include "ml/artifact.h"
 #include "ml/xgb/predict.h"
 
@@ -129,7 +130,12 @@ struct AppMeta;
 // Flow stage hooks (no-ops unless s.ml.on()). ml_flow_start right after the
 // flow is created; ml_packet after the packet was counted and inspected.
 void ml_flow_start(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f);
-void ml_packet(WorkerCtx& w, const Snapshot& s, uint32_t idx, Flow& f, const PacketInfo& p, int dir);
+// Per packet: the feature update inline (every packet of every tracked flow;
+// `c` is *w.ml, `ms` is s.ml), the rare parts out of line.
+void ml_outcome(MlCtx& c, FlowFeat& ff, const Flow& f, const PacketInfo& p);
+void ml_points(WorkerCtx& w, const Snapshot& s, uint32_t idx, const Flow& f, uint64_t total);
+inline void ml_packet(WorkerCtx& w, MlCtx& c, const MlSettings& ms, const Snapshot& s, uint32_t idx, Flow& f,
+                      const PacketInfo& p, int dir);
 // App transaction direction (called from inspection).
 void ml_app(WorkerCtx& w, Flow& f, bool to_server, const AppMeta& m);
 // Before the flow's slot is freed: the end scoring point.
@@ -143,5 +149,16 @@ void ml_poll(WorkerCtx& w);
 
 // "k4", "k16", "end" into buf (>= 8 bytes); returns buf. EVE, CSV and the control channel.
 const char* ml_phase_name(uint16_t phase, char* buf);
+
+inline void ml_packet(WorkerCtx& w, MlCtx& c, const MlSettings& ms, const Snapshot& s, uint32_t idx, Flow& f,
+                      const PacketInfo& p, int dir) {
+  FlowFeat& ff = c.feats.at(idx);
+  feat_packet(ff, p, dir);  // not timed: rdtsc twice per packet would cost more than the update
+  // The first answer settles the flow's outcome for its initiator's window.
+  if (dir == 1 && !(ff.flags & kFeatOutcome)) ml_outcome(c, ff, f, p);
+  // Flow reads only after the update: the flow stage counted this packet.
+  uint64_t total = f.pkts[0] + f.pkts[1];
+  if (total <= ms.last_point) ml_points(w, s, idx, f, total);
+}
 
 }  // namespace spectre
