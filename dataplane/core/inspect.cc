@@ -390,10 +390,14 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
     ic.ctr.checksum_invalid++;
     return;
   }
-  ic.app.want_magic = rs && ruleset_uses_buffer(*rs, rules::kFileMagic);
-  ic.app.want_hash = uint8_t((s.app_events || (rs && ruleset_uses_buffer(*rs, rules::kFileMd5)) ? AppCtx::kHashMd5 : 0) |
-                             (rs && ruleset_uses_buffer(*rs, rules::kFileSha1) ? AppCtx::kHashSha1 : 0) |
-                             (rs && ruleset_uses_buffer(*rs, rules::kFileSha256) ? AppCtx::kHashSha256 : 0));
+  {  // per file, only what a loaded rule (or EVE fileinfo's md5) needs: one call for the mask
+    static const rules::BufMask kNone{};
+    const rules::BufMask& used = rs ? ruleset_buffers(*rs) : kNone;
+    ic.app.want_magic = used.has(rules::kFileMagic);
+    ic.app.want_hash = uint8_t((s.app_events || used.has(rules::kFileMd5) ? AppCtx::kHashMd5 : 0) |
+                               (used.has(rules::kFileSha1) ? AppCtx::kHashSha1 : 0) |
+                               (used.has(rules::kFileSha256) ? AppCtx::kHashSha256 : 0));
+  }
   Cursor c(w, rs, f, p.ts_ns);
   c.app_on = s.app_layer;
   c.app_events = s.app_events;

@@ -82,6 +82,7 @@ CompiledRuleset::~CompiledRuleset() {
 
 size_t ruleset_rule_count(const CompiledRuleset& rs) { return rs.hdr.size(); }
 bool ruleset_uses_buffer(const CompiledRuleset& rs, rules::Buf b) { return rs.bufs_used.has(b); }
+const rules::BufMask& ruleset_buffers(const CompiledRuleset& rs) { return rs.bufs_used; }
 
 bool ruleset_uses_flowbits(const CompiledRuleset& rs) { return !rs.flowbit_map.empty() || !rs.flowint_ops.empty(); }
 

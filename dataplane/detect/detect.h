@@ -168,6 +168,8 @@ size_t ruleset_rule_count(const CompiledRuleset& rs);
 bool ruleset_uses_flowbits(const CompiledRuleset& rs);
 // Whether some rule inspects buffer b (e.g. file.magic: libmagic is run only then).
 bool ruleset_uses_buffer(const CompiledRuleset& rs, rules::Buf b);
+// Every buffer some rule inspects (one call where several are asked per packet).
+const rules::BufMask& ruleset_buffers(const CompiledRuleset& rs);
 // Flowbit id of `name` in this ruleset, or -1 (tests, diagnostics).
 int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name);
 

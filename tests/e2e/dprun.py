@@ -35,6 +35,25 @@ def binary_or_skip(argv):
     sys.exit(77)
 
 
+def app_script(name, rules, ndpi_part, generated_part, min_alerts):
+    """main() of an app-layer script: rules written, the nDPI part (at least
+    `min_alerts` expected alerts when the corpus is there), the generated part."""
+    from checks import Checks
+    import tempfile
+    dp = binary_or_skip(sys.argv)
+    check = Checks()
+    tmp = tempfile.mkdtemp(prefix="spectre-%s-" % name)
+    rfile = os.path.join(tmp, name + ".rules")
+    with open(rfile, "w") as fh:
+        fh.write(rules)
+    total = ndpi_part(check, dp, tmp, rfile)
+    if os.path.isdir(NDPI):
+        check(total > min_alerts, "more than %d expected alerts over the nDPI captures" % min_alerts, total)
+    generated_part(check, dp, tmp)
+    check.cleanup(tmp)
+    return check.summary()
+
+
 def ndpi_pcap(name):
     """Path of an nDPI capture, or None (corpus or file absent: the caller skips that part)."""
     p = os.path.join(NDPI, "pcap", name)

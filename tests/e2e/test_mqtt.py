@@ -22,12 +22,10 @@ Skips (exit 77) without the binary.
 import collections
 import os
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-from checks import Checks  # noqa: E402
 import dprun  # noqa: E402
 from pcaplib import write_pcap  # noqa: E402
 
@@ -314,18 +312,7 @@ def generated_part(check, dp, tmp):
 
 
 def main():
-    dp = dprun.binary_or_skip(sys.argv)
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-mqtt-")
-    rfile = os.path.join(tmp, "mqtt.rules")
-    with open(rfile, "w") as fh:
-        fh.write(RULES)
-    total = ndpi_part(check, dp, tmp, rfile)
-    if os.path.isdir(dprun.NDPI):
-        check(total > 30, "more than 30 expected alerts over the nDPI captures", total)
-    generated_part(check, dp, tmp)
-    check.cleanup(tmp)
-    return check.summary()
+    return dprun.app_script("mqtt", RULES, ndpi_part, generated_part, 30)
 
 
 if __name__ == "__main__":

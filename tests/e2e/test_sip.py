@@ -27,12 +27,10 @@ import ipaddress
 import os
 import re
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-from checks import Checks  # noqa: E402
 import dprun  # noqa: E402
 from pcaplib import write_pcap  # noqa: E402 (dprun put tests/gen on the path)
 
@@ -264,18 +262,7 @@ def generated_part(check, dp, tmp):
 
 
 def main():
-    dp = dprun.binary_or_skip(sys.argv)
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-sip-")
-    rfile = os.path.join(tmp, "sip.rules")
-    with open(rfile, "w") as fh:
-        fh.write(RULES)
-    total = ndpi_part(check, dp, tmp, rfile)
-    if os.path.isdir(dprun.NDPI):
-        check(total > 50, "more than 50 expected alerts over the nDPI captures", total)
-    generated_part(check, dp, tmp)
-    check.cleanup(tmp)
-    return check.summary()
+    return dprun.app_script("sip", RULES, ndpi_part, generated_part, 50)
 
 
 if __name__ == "__main__":
