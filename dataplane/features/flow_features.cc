@@ -25,6 +25,30 @@ struct ClogTable {
 };
 const ClogTable kClog;
 
+constexpr TcpCntRow tcp_cnt_row(unsigned i) {
+  const unsigned fl = i & 0xff, dir = (i >> 8) & 1;
+  const bool empty = i >> 9;
+  TcpCntRow r{};
+  r.v[kCntSyn] = (fl & kSyn) != 0;
+  r.v[kCntSynAck] = (fl & (kSyn | kAck)) == (kSyn | kAck);
+  r.v[kCntFin] = (fl & kFin) != 0;
+  r.v[dir ? kCntRstBwd : kCntRstFwd] = (fl & kRst) != 0;
+  r.v[kCntPsh] = (fl & kPsh) != 0;
+  r.v[kCntAckOnly] = (fl & (kSyn | kFin | kRst | kAck)) == kAck && empty;
+  r.v[kCntUrg] = (fl & kUrg) != 0;
+  return r;
+}
+
+}  // namespace
+
+constexpr std::array<TcpCntRow, 1024> kTcpCntInc = [] {
+  std::array<TcpCntRow, 1024> t{};
+  for (unsigned i = 0; i < 1024; i++) t[i] = tcp_cnt_row(i);
+  return t;
+}();
+
+namespace {
+
 uint8_t method_code(const char* m) {
   if (!m[0]) return 0;
   if (!std::strcmp(m, "GET")) return 1;
@@ -117,8 +141,8 @@ void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float*
   double rate_s = dur_s > 1e-3 ? dur_s : 1e-3;
   uint64_t pk = f.pkts[0] + f.pkts[1], by = f.bytes[0] + f.bytes[1];
   double mean = pk ? double(by) / double(pk) : 0;
-  double var = pk ? ff.len_sq / double(pk) - mean * mean : 0;
-  double imean = ff.iat_n ? ff.iat_sum / ff.iat_n : 0;
+  double var = pk ? double(ff.len_sq) / double(pk) - mean * mean : 0;
+  double imean = ff.iat_n ? double(ff.iat_sum) / ff.iat_n : 0;
   double ivar = ff.iat_n ? ff.iat_sq / ff.iat_n - imean * imean : 0;
   // The running active period counts as one.
   uint64_t cur_act = ff.prev_ts - ff.active_start;
@@ -144,16 +168,16 @@ void feat_extract(const Flow& f, const FlowFeat& ff, const HostStats& hs, float*
   row[kF_iat_max_ms] = ms(double(ff.iat_max));
   row[kF_iat_mean_ms] = ms(imean);
   row[kF_iat_std_ms] = ms(ivar > 0 ? std::sqrt(ivar) : 0);
-  row[kF_iat_mean_fwd_ms] = ff.iat_dir_n[0] ? ms(ff.iat_dir_sum[0] / ff.iat_dir_n[0]) : 0;
-  row[kF_iat_mean_bwd_ms] = ff.iat_dir_n[1] ? ms(ff.iat_dir_sum[1] / ff.iat_dir_n[1]) : 0;
-  row[kF_syn_cnt] = ff.syn;
-  row[kF_synack_cnt] = ff.synack;
-  row[kF_fin_cnt] = ff.fin;
-  row[kF_rst_fwd] = ff.rst[0];
-  row[kF_rst_bwd] = ff.rst[1];
-  row[kF_psh_cnt] = ff.psh;
-  row[kF_ack_only_cnt] = ff.ack_only;
-  row[kF_urg_cnt] = ff.urg;
+  row[kF_iat_mean_fwd_ms] = ff.iat_dir_n[0] ? ms(double(ff.iat_dir_sum[0]) / ff.iat_dir_n[0]) : 0;
+  row[kF_iat_mean_bwd_ms] = ff.iat_dir_n[1] ? ms(double(ff.iat_dir_sum[1]) / ff.iat_dir_n[1]) : 0;
+  row[kF_syn_cnt] = ff.tcp_cnt[kCntSyn];
+  row[kF_synack_cnt] = ff.tcp_cnt[kCntSynAck];
+  row[kF_fin_cnt] = ff.tcp_cnt[kCntFin];
+  row[kF_rst_fwd] = ff.tcp_cnt[kCntRstFwd];
+  row[kF_rst_bwd] = ff.tcp_cnt[kCntRstBwd];
+  row[kF_psh_cnt] = ff.tcp_cnt[kCntPsh];
+  row[kF_ack_only_cnt] = ff.tcp_cnt[kCntAckOnly];
+  row[kF_urg_cnt] = ff.tcp_cnt[kCntUrg];
   row[kF_hdr_bytes_fwd] = float(ff.hdr_bytes[0]);
   row[kF_hdr_bytes_bwd] = float(ff.hdr_bytes[1]);
   row[kF_init_win_fwd] = ff.init_win[0];
