@@ -177,6 +177,9 @@ void build_settings(const Config& c, const rules::IpSet* home, Settings& s) {
   s.c = c;
   s.window_ns = uint64_t(c.window_s) * 1000000000ull;
   s.flood_window_ns = uint64_t(c.flood_window_s) * 1000000000ull;
+  s.window_div = Divider(s.window_ns);
+  s.slot_div = Divider(s.window_ns / 4);  // engine.cc's kSlots
+  s.flood_slot_div = Divider(s.flood_window_ns / 4);
   set_bits(c.auth_ports, s.auth_bits);
   set_bits(c.beacon_exclude_ports, s.beacon_excl_bits);
   // Regular attempts at an authentication port are brute force, not a beacon.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/core/divider.h"
 #include "dataplane/rules/rule.h"
 
 namespace YAML { class Node; }
@@ -96,6 +97,8 @@ struct Settings {
   uint64_t auth_bits[1024] = {};  // port bitmaps
   uint64_t beacon_excl_bits[1024] = {};
   uint64_t window_ns = 0, flood_window_ns = 0;
+  // Packet time -> window / sub-window number (sub-window: a quarter window, >= 1 ns).
+  Divider window_div, slot_div, flood_slot_div;
   bool is_auth(uint16_t p) const { return auth_bits[p >> 6] >> (p & 63) & 1; }
   bool beacon_excluded(uint16_t p) const { return beacon_excl_bits[p >> 6] >> (p & 63) & 1; }
   bool in_home(const uint8_t* a, uint8_t ver) const;

@@ -13,7 +13,7 @@ namespace spectre::behave {
 
 namespace {
 
-constexpr uint32_t kSlots = 4;   // sub-windows per window: it slides in quarter steps
+constexpr uint32_t kSlots = 4;   // sub-windows per window: it slides in quarter steps (Settings::slot_div)
 constexpr uint32_t kKeep = 16;   // connection starts kept per pair
 
 // N bytes at p, 8 at a time, the tail zero-padded. N is a constant so every
@@ -70,8 +70,8 @@ float estimate(const uint64_t* w, int nwords) {
 // slot, cleared when it held an older sub-window; null when the event is
 // older than the window the slot now holds (dropped).
 template <class S>
-S* slot_at(S* slots, uint64_t ts, uint64_t slot_ns) {
-  uint32_t e = uint32_t(ts / slot_ns + 1);
+S* slot_at(S* slots, uint64_t ts, const Divider& slot) {
+  uint32_t e = uint32_t(slot.div(ts) + 1);
   S& s = slots[e % kSlots];
   if (s.epoch == e) return &s;
   if (s.epoch > e) return nullptr;
@@ -318,10 +318,9 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
   std::memcpy(key.addr, m.src, 16);
   key.ver = m.ip_ver;
   Src* e = find(src_, src_sets_, key, cur_.src, m.ts, out, s);
-  const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
   // Exfiltration baseline: EWMA (1/8) of outbound bytes per window, closed windows only.
   if (m.kind == kEnd && m.bytes[0]) {
-    uint32_t we = uint32_t(m.ts / std::max<uint64_t>(s.window_ns, 1)) + 1;
+    uint32_t we = uint32_t(s.window_div.div(m.ts)) + 1;
     if (we > e->win_epoch) {
       if (e->win_epoch) {
         e->baseline = 0.875f * e->baseline + 0.125f * float(e->win_bytes);
@@ -333,7 +332,7 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
     e->win_bytes += m.bytes[0];
   }
   if (!is_probe(m)) return;
-  SrcSlot* sl = slot_at(e->slot, m.ts, slot_ns);
+  SrcSlot* sl = slot_at(e->slot, m.ts, s.slot_div);
   if (!sl) return;
   bool fresh = false;
   if (m.kind == kStart) {
@@ -362,8 +361,7 @@ void Engine::on_src(const Settings& s, const Summary& m, Sink& out) {
 // Scan decision for source `e` after slot updates: the window's figures; the
 // bitmaps (and their logarithms) only when the failures could make a scan.
 void Engine::scan_step(const Settings& s, const Summary& m, Sink& out, Src* e, bool fresh) {
-  const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
-  uint32_t now = uint32_t(e->last_ts / slot_ns + 1);
+  uint32_t now = uint32_t(s.slot_div.div(e->last_ts) + 1);
   uint32_t probes = 0, ok = 0, failed = 0, rejected = 0, udp = 0, udp_ok = 0;
   for (const SrcSlot& x : e->slot)
     if (live(x.epoch, now)) {
@@ -449,10 +447,10 @@ void Engine::on_pair(const Settings& s, const Summary& m, Sink& out) {
     if (m.http_deny) add = m.http_deny;
     e->sizes[e->nsize % kKeep] = uint32_t(std::min<uint64_t>(m.bytes[0] + m.bytes[1], 0xffffffffu));
     e->nsize = uint8_t(e->nsize == 255 ? 240 : e->nsize + 1);  // saturates, same slot order
-    PairSlot* sl = add ? slot_at(e->slot, m.ts, std::max<uint64_t>(s.window_ns / kSlots, 1)) : nullptr;
+    PairSlot* sl = add ? slot_at(e->slot, m.ts, s.slot_div) : nullptr;
     if (sl) {
       sl->attempts = uint16_t(std::min<uint32_t>(sl->attempts + add, 0xffff));
-      uint32_t now = uint32_t(e->last_ts / std::max<uint64_t>(s.window_ns / kSlots, 1) + 1);
+      uint32_t now = uint32_t(s.slot_div.div(e->last_ts) + 1);
       uint32_t attempts = 0;
       for (const PairSlot& y : e->slot)
         if (live(y.epoch, now)) attempts += y.attempts;
@@ -523,11 +521,10 @@ void Engine::on_exfil(const Settings& s, const Summary& m, Sink& out) {
   key.dport = 0;  // dport 0, proto 0: the whole pair
   key.proto = 0;
   Pair* e = find(pair_, pair_sets_, key, 0, m.ts, out, s);
-  const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
-  PairSlot* sl = slot_at(e->slot, m.ts, slot_ns);
+  PairSlot* sl = slot_at(e->slot, m.ts, s.slot_div);
   if (!sl) return;
   sl->bytes_out += m.bytes[0];
-  uint32_t now = uint32_t(e->last_ts / slot_ns + 1);
+  uint32_t now = uint32_t(s.slot_div.div(e->last_ts) + 1);
   uint64_t bytes = 0;
   for (const PairSlot& y : e->slot)
     if (live(y.epoch, now)) bytes += y.bytes_out;
@@ -554,8 +551,7 @@ void Engine::on_victim(const Settings& s, const Summary& m, Sink& out) {
   key.dport = 0;
   key.proto = 0;
   Victim* e = find(vic_, vic_sets_, key, cur_.vic, m.ts, out, s);
-  const uint64_t slot_ns = std::max<uint64_t>(s.flood_window_ns / kSlots, 1);
-  VicSlot* sl = slot_at(e->slot, m.ts, slot_ns);
+  VicSlot* sl = slot_at(e->slot, m.ts, s.flood_slot_div);
   if (!sl) return;
   bool fresh = false;
   if (m.kind == kStart) {
@@ -575,7 +571,7 @@ void Engine::on_victim(const Settings& s, const Summary& m, Sink& out) {
   } else {
     return;
   }
-  uint32_t now = uint32_t(e->last_ts / slot_ns + 1);
+  uint32_t now = uint32_t(s.flood_slot_div.div(e->last_ts) + 1);
   uint64_t sw[2] = {}, pw[2] = {};
   int64_t half = 0, un = 0;
   for (const VicSlot& y : e->slot) {
@@ -626,12 +622,11 @@ void Engine::on_slow(const Settings& s, const Summary& m, Sink& out) {
   key.dport = m.dport;
   key.proto = 6;
   Victim* e = find(vic_, vic_sets_, key, 0, m.ts, out, s);
-  const uint64_t slot_ns = std::max<uint64_t>(s.window_ns / kSlots, 1);
-  VicSlot* sl = slot_at(e->slot, m.ts, slot_ns);
+  VicSlot* sl = slot_at(e->slot, m.ts, s.slot_div);
   if (!sl) return;
   sl->slow++;
   std::memcpy(e->last_src, m.src, 16);
-  uint32_t now = uint32_t(e->last_ts / slot_ns + 1);
+  uint32_t now = uint32_t(s.slot_div.div(e->last_ts) + 1);
   uint32_t slow = 0;
   for (const VicSlot& y : e->slot)
     if (live(y.epoch, now)) slow += y.slow;

@@ -45,7 +45,7 @@ HostWindow::HostWindow(uint32_t hosts, uint64_t window_ns) {
   uint32_t n = 4;
   while (n < hosts && n < (1u << 26)) n <<= 1;
   sets_ = n / 4;
-  slot_ns_ = window_ns / kSlots ? window_ns / kSlots : 1;
+  slot_ = Divider(window_ns / kSlots);  // 0 -> 1
   map_bytes_ = size_t(n) * sizeof(Entry);
   // Reserved, not committed: only touched sets cost memory.
   void* p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -99,7 +99,7 @@ uint32_t slot_for(E& e, uint64_t epoch) {
 }  // namespace
 
 void HostWindow::flow_started(const uint8_t* src, const uint8_t* dst, uint16_t dport, uint64_t ts_ns) {
-  uint64_t epoch = ts_ns / slot_ns_ + 1;
+  uint64_t epoch = slot_.div(ts_ns) + 1;
   Entry* e = find(src, true, epoch);
   if (epoch < e->last_epoch) epoch = e->last_epoch;  // late: credit the newest sub-window
   uint32_t s = slot_for(*e, epoch);
@@ -112,7 +112,7 @@ void HostWindow::flow_started(const uint8_t* src, const uint8_t* dst, uint16_t d
 }
 
 void HostWindow::flow_outcome(const uint8_t* src, bool failed, uint64_t ts_ns) {
-  uint64_t epoch = ts_ns / slot_ns_ + 1;
+  uint64_t epoch = slot_.div(ts_ns) + 1;
   Entry* e = find(src, true, epoch);
   // An unanswered flow's outcome is known only when it expires, stamped with
   // its last packet: credit it to the newest sub-window, never clear that one.
@@ -126,7 +126,7 @@ HostStats HostWindow::stats(const uint8_t* src, uint64_t ts_ns) const {
   HostStats r;
   const Entry* e = find(src);
   if (!e) return r;
-  uint64_t epoch = ts_ns / slot_ns_ + 1;
+  uint64_t epoch = slot_.div(ts_ns) + 1;
   if (epoch < e->last_epoch) epoch = e->last_epoch;  // as of the host's newest sub-window
   uint64_t d[2] = {0, 0}, p[2] = {0, 0};
   uint32_t conns = 0, done = 0, failed = 0;

@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/core/divider.h"
+
 namespace spectre {
 
 struct HostStats {
@@ -46,7 +48,7 @@ class HostWindow {
   Entry* table_ = nullptr;
   size_t map_bytes_ = 0;
   uint32_t sets_ = 0;
-  uint64_t slot_ns_ = 0;
+  Divider slot_;                 // packet time -> sub-window
   uint64_t evictions_ = 0;
 };
 
