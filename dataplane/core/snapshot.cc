@@ -24,11 +24,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation)
   s->alert_payload = cfg.eve_alert_payload;
   s->alert_packet = cfg.eve_alert_packet;
   s->checksum_validate = cfg.checksum_validate;
-  for (size_t i = 0; i < cfg.ml_points.size() && i < kMaxScorePoints; i++)
-    s->ml.points[i] = uint16_t(cfg.ml_points[i]);
-  for (size_t i = cfg.ml_points.size(); i < kMaxScorePoints; i++) s->ml.points[i] = 0;
-  s->ml.last_point = 0;
-  for (uint16_t pt : s->ml.points) s->ml.last_point = std::max(s->ml.last_point, pt);
+  s->ml.set_points(cfg.ml_points.data(), cfg.ml_points.size());
   s->ml.dump = !cfg.dump_features.empty();
   rules::Vars vars = rules::Vars::suricata_defaults();
   for (const auto& [k, v] : cfg.address_vars) vars.address[k] = v;

@@ -333,6 +333,16 @@ void ml_outcome(MlCtx& c, FlowFeat& ff, const Flow& f, const PacketInfo& p) {
   c.hosts.flow_outcome(flow_ends(f).src, p.proto == 6 && (p.tcp_flags & kRst), p.ts_ns);
 }
 
+void MlSettings::set_points(const uint32_t* p, size_t n) {
+  last_point = 0;
+  point_mask = 0;
+  for (size_t i = 0; i < kMaxScorePoints; i++) {
+    points[i] = i < n ? uint16_t(p[i]) : 0;
+    last_point = std::max(last_point, points[i]);
+    if (points[i] && points[i] < 64) point_mask |= 1ull << points[i];
+  }
+}
+
 void ml_points(WorkerCtx& w, const Snapshot& s, uint32_t idx, const Flow& f, uint64_t total) {
   MlCtx& c = *w.ml;
   for (uint32_t k = 0; k < kMaxScorePoints && s.ml.points[k]; k++)

@@ -59,6 +59,14 @@ struct MlSettings {
   bool dump = false;    // feature rows go to the dump file
   uint16_t points[kMaxScorePoints] = {4, 16, 0};  // early scoring after N packets; 0 = unused
   uint16_t last_point = 16;                        // the largest: later packets skip the search
+  uint64_t point_mask = 1ull << 4 | 1ull << 16;    // bit k: k (< 64) is a point
+  // Sets points[] from the first n of p (the rest 0), last_point and point_mask.
+  void set_points(const uint32_t* p, size_t n);
+  // Whether a flow's total-th packet may be a scoring point: one test per
+  // packet instead of a call for each of a flow's first last_point packets.
+  bool maybe_point(uint64_t total) const {
+    return total <= last_point && (total >= 64 || (point_mask >> total & 1));
+  }
   std::shared_ptr<const MlModel> model;
   // Shadow model (spectrectl model shadow): scored beside `model` on the same
   // rows, never alerts; counters show agreement and its would-be alert rate.
@@ -158,7 +166,7 @@ inline void ml_packet(WorkerCtx& w, MlCtx& c, const MlSettings& ms, const Snapsh
   if (dir == 1 && !(ff.flags & kFeatOutcome)) ml_outcome(c, ff, f, p);
   // Flow reads only after the update: the flow stage counted this packet.
   uint64_t total = f.pkts[0] + f.pkts[1];
-  if (total <= ms.last_point) ml_points(w, s, idx, f, total);
+  if (ms.maybe_point(total)) ml_points(w, s, idx, f, total);
 }
 
 }  // namespace spectre
