@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dataplane/app/app.h"
+#include "dataplane/features/scoring.h"
 #include "dataplane/decode/packet.h"
 #include "dataplane/features/flow_features.h"
 #include "dataplane/features/host_window.h"
@@ -649,6 +650,26 @@ TEST(HostWindowFeat, LateOutcomeKeepsNewerSubWindow) {
   EXPECT_EQ(s.conns, 1) << "the flow started at t1+60s is in the window";
   EXPECT_NEAR(s.distinct_dsts, kLcOne, 1e-4);
   EXPECT_NEAR(s.distinct_dports, kLcOne, 1e-4);
+}
+
+TEST(MlPoints, MaskAgreesWithThePointList) {
+  MlSettings ms;
+  for (uint64_t t = 0; t < 40; t++) EXPECT_EQ(ms.maybe_point(t), t == 4 || t == 16) << t;  // the defaults
+  const uint32_t p[] = {1, 63, 200};
+  ms.set_points(p, 3);
+  EXPECT_EQ(ms.last_point, 200);
+  for (uint64_t t = 0; t < 300; t++) {
+    bool point = t == 1 || t == 63 || t == 200;
+    if (point) EXPECT_TRUE(ms.maybe_point(t)) << t;
+    if (t < 64 && !point) EXPECT_FALSE(ms.maybe_point(t)) << t;  // past 63 the list decides (ml_points)
+    if (t > 200) EXPECT_FALSE(ms.maybe_point(t)) << t;
+  }
+  const uint32_t one[] = {8};
+  ms.set_points(one, 1);
+  EXPECT_EQ(ms.points[1], 0);
+  EXPECT_EQ(ms.last_point, 8);
+  EXPECT_TRUE(ms.maybe_point(8));
+  EXPECT_FALSE(ms.maybe_point(4));
 }
 
 }  // namespace
