@@ -244,6 +244,11 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         if (matcher(nx)) break;
       }
     }
+    for (uint32_t k = ch.item_count, later = 0; k-- > 0;) {
+      CItem& it = out.items[ch.item_begin + k];
+      if (later) it.flags |= kItVarLater;
+      if (it.flags & kItVar) later = 1;
+    }
     if (!rules::is_addr_buf(rules::Buf(b))) c.buf_mask.add(b);  // addresses: always there
     out.chains.push_back(ch);
   }

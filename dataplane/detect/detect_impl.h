@@ -50,6 +50,9 @@ enum : uint16_t {
   kItOffset = 32, kItDepth = 64, kItDistance = 128, kItWithin = 256,
   kItDep = 512,  // positive matcher whose end position matters to a later item (else try first occurrence only)
   kItVar = 1024,  // reads byte_extract/byte_math variables (CItem::var, ByteOp var_*): fails are retried like relative ones
+  // A later item of the chain reads variables: a fail after this item may be
+  // due to a value set before it, so it is not final (earlier items retried).
+  kItVarLater = 2048,
 };
 constexpr int kMaxVars = rules::kMaxByteVars;
 

@@ -297,8 +297,11 @@ struct ChainRun {
     }
     const CItem& it = items[k];
     const bool rel = it.flags & kItRel, neg = it.flags & kItNeg, dep = it.flags & kItDep;
-    const bool var = it.flags & kItVar;
-    const int fail = rel || var ? 0 : -1;
+    const bool var = it.flags & kItVar, later = it.flags & kItVarLater;
+    const int fail = rel || var || later ? 0 : -1;
+    // After a match of this item failed later on: its other occurrences only
+    // matter to items that depend on its position (dep).
+    const int undep = later ? 0 : -1;
     switch (static_cast<MatchItem::Kind>(it.kind)) {
       case MatchItem::Kind::kContent: {
         const uint8_t* pat = reinterpret_cast<const uint8_t*>(rs.bytes.data()) + it.pat_off;
@@ -330,7 +333,7 @@ struct ChainRun {
           if (neg) return found ? fail : run(k + 1, prev);
           if (!found) return fail;
           int r = run(k + 1, static_cast<uint32_t>(n));
-          return r == 1 ? 1 : (r == -1 || !dep) ? -1 : fail;
+          return r == 1 ? 1 : r == -1 ? -1 : !dep ? undep : fail;
         }
         if (neg) return find(d, lo, hi, pat, m, nc) >= 0 ? fail : run(k + 1, prev);
         for (int64_t from = lo;;) {
@@ -338,7 +341,8 @@ struct ChainRun {
           if (s < 0) return fail;
           int r = run(k + 1, static_cast<uint32_t>(s + m));
           if (r == 1) return 1;
-          if (r == -1 || !dep) return -1;
+          if (r == -1) return -1;
+          if (!dep) return undep;
           from = s + 1;
         }
       }
@@ -361,7 +365,8 @@ struct ChainRun {
           const size_t ms = ov[0], me = ov[1];  // read before recursion reuses the match data
           int r = run(k + 1, static_cast<uint32_t>(base + me));
           if (r == 1) return 1;
-          if (r == -1 || !dep) return -1;
+          if (r == -1) return -1;
+          if (!dep) return undep;
           st = std::max(ms, st) + 1;
           if (st > sl) return fail;
         }

@@ -481,7 +481,7 @@ TEST(DetectDiff, RandomRulesetsOnSipAndMqttBuffersMatchReference) {
 // reference's full backtracking.
 TEST(DetectDiff, RandomRulesetsWithByteVariablesMatchReference) {
   Totals tot;
-  for (uint32_t seed = 101; seed <= 140 && !::testing::Test::HasFailure(); seed++) run_seed(seed, tot, true);
+  for (uint32_t seed = 101; seed <= 700 && !::testing::Test::HasFailure(); seed++) run_seed(seed, tot, true);
   printf("DetectDiff vars: %llu calls, %llu alerts compared (%llu with byte_*)\n", (unsigned long long)tot.calls,
          (unsigned long long)tot.alerts, (unsigned long long)tot.byte_alerts);
   EXPECT_GT(tot.alerts, 1000u);

@@ -47,6 +47,21 @@ TEST(DetectParsed, RealisticRules) {
   EXPECT_EQ(h.app(dns.p, d), Sids{4});
 }
 
+// A byte_extract value read after an absolute content: when the check fails
+// for the first "k", the later ones are tried (the content "z" between them
+// does not make the fail final). Found by the differential test (seed 316).
+TEST(DetectParsed, VariableSetBeforeAnAbsoluteContentIsRetried) {
+  Harness h;
+  h.add(parse(R"(alert tcp any any -> any any (msg:"v"; content:"k"; byte_extract:1,0,v,relative,string,dec; content:"z"; isdataat:!v,relative; sid:5; rev:1;))"));
+  h.add(parse(R"(alert tcp any any -> any any (msg:"p"; content:"k"; byte_extract:1,0,v,relative,string,dec; pcre:"/z/"; isdataat:!v,relative; sid:6; rev:1;))"));
+  h.compile();
+  EXPECT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 40000, 80);
+  EXPECT_EQ(h.pay(pk.p, "k1 k9 zab"), (Sids{5, 6}));  // the second k: 9 bytes past z's end
+  EXPECT_EQ(h.pay(pk.p, "k1 k2 zab"), Sids{});        // no k leaves z's end near enough
+  EXPECT_EQ(h.pay(pk.p, "k9 zab"), (Sids{5, 6}));
+}
+
 std::string et_open_dir() {
   namespace fs = std::filesystem;
   std::error_code ec;
