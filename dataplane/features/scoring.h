@@ -82,7 +82,8 @@ struct MlCounters {
   uint64_t below_min_payload;      // points not scored: less payload than the model's min_payload
   uint64_t shadow_scored, shadow_alerts, shadow_agree;  // agree: same alert decision as the active model
   // rdtsc in row extraction, scoring and explanations; per-packet feature
-  // updates are not timed (spectre-bench --features-only measures them).
+  // updates, host-window bookkeeping and points that give no row are not
+  // timed (spectre-bench --features-only measures them in the flow stage).
   uint64_t cyc_ml;
   // Model latency per scored row (batch time / rows): bucket b counts rows of
   // < 2^b * 100 ns (the last bucket holds the rest); for /metrics.
