@@ -51,19 +51,38 @@ size_t Correlator::KeyHash::operator()(const Key& k) const {
   return size_t(h ^ (h >> 31));
 }
 
-// A group, its LRU links, key hash, free-list entry and two index slots.
-size_t Correlator::group_bytes() { return sizeof(Group) + sizeof(Lru) + 8 + sizeof(int32_t) + 2 * sizeof(Slot); }
+// A group, its LRU links, key hash, free-list entry, two index slots and its
+// share of the member ring (8 members and their sequence numbers).
+size_t Correlator::group_bytes() {
+  return sizeof(Group) + sizeof(Lru) + 8 + sizeof(int32_t) + 2 * sizeof(Slot) + kGroupMembers * (sizeof(Member) + 8);
+}
 
-void Correlator::Unmap::operator()(Group* p) const { munmap(p, bytes); }
+void Correlator::Unmap::operator()(void* p) const { munmap(p, bytes); }
 
-Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_groups)
-    : rs_(rs), t_(t), npool_(std::max<uint32_t>(max_groups, 16)), lru_(npool_), khash_(npool_) {
-  size_t bytes = (npool_ * sizeof(Group) + (2u << 20) - 1) & ~size_t((2u << 20) - 1);
+namespace {
+// Zeroed memory on transparent huge pages where the kernel allows (madvise):
+// a random group or ring entry otherwise costs a page walk as well as a miss.
+void* map_huge(size_t& bytes) {
+  bytes = (bytes + (2u << 20) - 1) & ~size_t((2u << 20) - 1);
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   madvise(p, bytes, MADV_HUGEPAGE);  // advice only: 4 KB pages if refused
-  pool_ = std::unique_ptr<Group[], Unmap>(static_cast<Group*>(p), Unmap{bytes});
+  return p;
+}
+}  // namespace
+
+Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_groups)
+    : rs_(rs), t_(t), npool_(std::max<uint32_t>(max_groups, 16)), lru_(npool_), khash_(npool_) {
+  size_t bytes = npool_ * sizeof(Group);
+  pool_ = std::unique_ptr<Group[], Unmap>(static_cast<Group*>(map_huge(bytes)), Unmap{bytes});
   std::uninitialized_default_construct_n(pool_.get(), npool_);  // trivially destructible
+  size_t r = 1;
+  while (r < kGroupMembers * npool_) r <<= 1;
+  bytes = r * sizeof(Member);
+  ring_ = std::unique_ptr<Member[], Unmap>(static_cast<Member*>(map_huge(bytes)), Unmap{bytes});
+  std::uninitialized_default_construct_n(ring_.get(), r);
+  ring_seq_.assign(r, 0);
+  ring_mask_ = r - 1;
   free_.reserve(npool_);
   for (int32_t i = int32_t(npool_) - 1; i >= 0; i--) free_.push_back(i);
   size_t n = 1;
@@ -155,6 +174,14 @@ int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   return i;
 }
 
+// Written in order: the ring's lines are cold only once per 128 bytes of input.
+uint64_t Correlator::add_member(const Detection& d) {
+  const uint64_t s = ++seq_;
+  ring_[s & ring_mask_] = Member::of(d, t_);
+  ring_seq_[s & ring_mask_] = s;
+  return s;
+}
+
 void Correlator::process(const Detection& d) {
   ctr.events++;
   uint32_t masks[64] = {};
@@ -171,11 +198,11 @@ void Correlator::process(const Detection& d) {
   }
   if (!nt) return;
   std::sort(touched, touched + nt);
-  const Member m = Member::of(d, t_);  // once per detection, for every group it joins
-  for (int i = 0; i < nt; i++) update(touched[i], d, m, nullptr, masks[touched[i]]);
+  const uint64_t ms = add_member(d);  // once per detection, for every group it joins
+  for (int i = 0; i < nt; i++) update(touched[i], d, ms, nullptr, masks[touched[i]]);
 }
 
-void Correlator::update(uint16_t ci, const Detection& d, const Member& dm, const Val* key_in, uint32_t ref_mask) {
+void Correlator::update(uint16_t ci, const Detection& d, uint64_t ms, const Val* key_in, uint32_t ref_mask) {
   const Correlation& c = rs_.correlations[ci];
   auto fv = [&](const FieldRef& f) { return f.slot >= 0 && key_in ? key_in[f.slot] : field_value(d, f.field, t_); };
   // The same detection may belong to different groups through different
@@ -199,30 +226,45 @@ void Correlator::update(uint16_t ci, const Detection& d, const Member& dm, const
     Group& g = pool_[size_t(gi)];
     g.last_ts = std::max(g.last_ts, d.ts_ns);
     lru_[size_t(gi)].expire = g.last_ts + c.timespan_ns;
-    g.mem[g.mem_head] = dm;
+    g.mem[g.mem_head] = ms;
     g.mem_head = uint8_t((g.mem_head + 1) % kGroupMembers);
     if (g.nmem < kGroupMembers) g.nmem++;
     uint64_t count = 0;
     if (!evaluate(c, g, d.ts_ns, sub, vals, count)) continue;
-    ctr.matches++;
-    Match m;
-    m.rule = &c, m.corr = ci, m.group = &g, m.trigger = &d, m.nmembers = g.nmem, m.count = count;
-    for (uint8_t k = 0; k < g.nmem; k++)
-      m.members[k] = &g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
-    for (uint8_t k = 1; k < m.nmembers && k < kGroupMembers; k++)  // insertion sort by time (at most 8), stable
-      for (uint8_t j = k; j > 0 && m.members[j]->ts < m.members[j - 1]->ts; j--) std::swap(m.members[j], m.members[j - 1]);
     Val key[kMaxGroupBy];
     std::copy(g.key, g.key + g.nkey, key);
-    // Like Sigma back ends' "reset" action: a match starts the group over.
-    g.nmem = g.mem_head = 0;
-    g.used = 0;
-    if (on_match_) on_match_(m);
+    match(c, ci, g, d, count);
     if (depth_ < 16) {  // rules referring to this one (the set is acyclic; 16 bounds the chain)
       depth_++;
-      for (auto [cj, rj] : rs_.corr_users[ci]) update(cj, d, dm, key, 1u << rj);
+      for (auto [cj, rj] : rs_.corr_users[ci]) update(cj, d, ms, key, 1u << rj);
       depth_--;
     }
   }
+}
+
+// Hands the group's members within its window to on_match, then starts the
+// group over (like Sigma back ends' "reset" action).
+void Correlator::match(const Correlation& c, uint16_t ci, Group& g, const Detection& d, uint64_t count) {
+  ctr.matches++;
+  Match m;
+  m.rule = &c, m.corr = ci, m.group = &g, m.trigger = &d, m.nmembers = 0, m.count = count;
+  // Sigma: the events of a correlation lie within its timespan; a group that
+  // outlived it keeps older members, which are not part of this match.
+  const uint64_t lo = g.last_ts > c.timespan_ns ? g.last_ts - c.timespan_ns : 0;  // evaluate's window
+  for (uint8_t k = 0; k < g.nmem; k++) {
+    const uint64_t s = g.mem[(g.mem_head + kGroupMembers - g.nmem + k) % kGroupMembers];
+    if (ring_seq_[s & ring_mask_] != s) {
+      ctr.members_lost++;
+      continue;
+    }
+    const Member* x = &ring_[s & ring_mask_];
+    if (x->ts >= lo) m.members[m.nmembers++] = x;
+  }
+  for (uint8_t k = 1; k < m.nmembers; k++)  // insertion sort by time (at most 8), stable
+    for (uint8_t j = k; j > 0 && m.members[j]->ts < m.members[j - 1]->ts; j--) std::swap(m.members[j], m.members[j - 1]);
+  g.nmem = g.mem_head = 0;
+  g.used = 0;
+  if (on_match_) on_match_(m);
 }
 
 namespace {
