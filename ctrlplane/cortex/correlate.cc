@@ -1,11 +1,15 @@
 #include "ctrlplane/cortex/correlate.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <new>
 
 #include <sys/mman.h>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 
 namespace spectre::cortex {
 
@@ -32,22 +36,22 @@ Member Member::of(const Detection& d, const AttackTable& t) {
 }
 
 bool Correlator::Key::operator==(const Key& o) const {
-  if (corr != o.corr || n != o.n) return false;
-  for (uint8_t i = 0; i < n; i++)
+  if (id != o.id) return false;
+  for (uint8_t i = 0; i < n(); i++)
     if (v[i] != o.v[i]) return false;
   return true;
 }
 
 bool Correlator::Key::is(const Group& g) const {
-  if (g.corr != corr || g.nkey != n) return false;
-  for (uint8_t i = 0; i < n; i++)
+  if ((uint32_t(g.corr) | uint32_t(g.nkey) << 16) != id) return false;
+  for (uint8_t i = 0; i < n(); i++)
     if (g.key[i] != v[i]) return false;
   return true;
 }
 
 size_t Correlator::KeyHash::operator()(const Key& k) const {
-  uint64_t h = 0x9e3779b97f4a7c15ull * (k.corr + 1);
-  for (uint8_t i = 0; i < k.n; i++) h = (h ^ ValHash()(k.v[i])) * 0xff51afd7ed558ccdull;
+  uint64_t h = 0x9e3779b97f4a7c15ull * (k.corr() + 1);
+  for (uint8_t i = 0; i < k.n(); i++) h = (h ^ ValHash()(k.v[i])) * 0xff51afd7ed558ccdull;
   return size_t(h ^ (h >> 31));
 }
 
@@ -159,9 +163,9 @@ int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   int32_t i = free_.back();
   free_.pop_back();
   Group& g = pool_[size_t(i)];
-  g.corr = k.corr;
-  g.nkey = k.n;
-  std::copy(k.v, k.v + k.n, g.key);
+  g.corr = k.corr();
+  g.nkey = k.n();
+  std::copy(k.v, k.v + k.n(), g.key);
   g.nmem = g.mem_head = 0;
   g.used = 0;
   g.last_ts = 0;
@@ -173,6 +177,22 @@ int32_t Correlator::find_or_make(const Key& k, uint64_t now) {
   ctr.groups_created++;
   return i;
 }
+
+namespace {
+// One 16-byte store. GCC builds a vector from two registers through a stack
+// slot (two 8-byte stores read back by one 16-byte load) even from intrinsics,
+// hence the asm.
+inline void store_val(Val& out, const Val& v) {
+#ifdef __AVX__
+  static_assert(sizeof(Val) == 16 && offsetof(Val, lo) == 8);
+  __m128i x;
+  asm("vmovq %1, %0\n\tvpinsrq $1, %2, %0, %0" : "=&x"(x) : "r"(v.hi), "r"(v.lo));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&out), x);
+#else
+  out = v;
+#endif
+}
+}  // namespace
 
 // Written in order: the ring's lines are cold only once per 128 bytes of input.
 uint64_t Correlator::add_member(const Detection& d) {
@@ -204,17 +224,26 @@ void Correlator::process(const Detection& d) {
 
 void Correlator::update(uint16_t ci, const Detection& d, uint64_t ms, const Val* key_in, uint32_t ref_mask) {
   const Correlation& c = rs_.correlations[ci];
-  auto fv = [&](const FieldRef& f) { return f.slot >= 0 && key_in ? key_in[f.slot] : field_value(d, f.field, t_); };
+  // One 16-byte store per value: GCC copied a returned Val through a stack
+  // temporary as two 8-byte stores read back by one 16-byte load, a failed
+  // store forward that waits for every older store to retire (the cold group
+  // and ring lines of the updates before): ~80% of this function's samples.
+  auto fv = [&](const FieldRef& f, Val& out) {
+    if (f.slot >= 0 && key_in) {
+      out = key_in[f.slot];
+      return;
+    }
+    store_val(out, field_value(d, f.field, t_));
+  };
   // The same detection may belong to different groups through different
   // referenced rules (aliases): one update per distinct key.
   Key keys[kMaxRefs];
   Val vals[kMaxRefs];
   for (uint32_t ri = 0; ri < c.refs.size(); ri++) {
     if (!(ref_mask >> ri & 1)) continue;
-    keys[ri].corr = ci;
-    keys[ri].n = uint8_t(c.group_by.size());
-    for (size_t g = 0; g < c.group_by.size(); g++) keys[ri].v[g] = fv(c.refs[ri].group[g]);
-    if (c.type == CorrType::kValueCount) vals[ri] = fv(c.refs[ri].value);
+    keys[ri].id = ci | uint32_t(c.group_by.size()) << 16;
+    for (size_t g = 0; g < c.group_by.size(); g++) fv(c.refs[ri].group[g], keys[ri].v[g]);
+    if (c.type == CorrType::kValueCount) fv(c.refs[ri].value, vals[ri]);
   }
   uint32_t todo = ref_mask;
   while (todo) {

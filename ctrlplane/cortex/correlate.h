@@ -84,8 +84,11 @@ class Correlator {
  private:
   struct Key {
     Val v[kMaxGroupBy];
-    uint16_t corr;
-    uint8_t n;
+    // corr | n << 16, stored and compared as one word: a 2- and a 1-byte store
+    // read back by one 4-byte load fail to forward (as in update's values).
+    uint32_t id;
+    uint16_t corr() const { return uint16_t(id); }
+    uint8_t n() const { return uint8_t(id >> 16); }
     bool operator==(const Key& o) const;
     bool is(const Group& g) const;  // the group's key (compared in the group: its header is read next anyway)
   };
