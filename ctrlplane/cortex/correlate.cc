@@ -93,6 +93,13 @@ Correlator::Correlator(const RuleSet& rs, const AttackTable& t, uint32_t max_gro
   while (n < 2 * npool_) n <<= 1;
   index_.assign(n, Slot{});
   mask_ = n - 1;
+  use_cand_ = rs.selectors.size() <= 64;
+  for (size_t si = 0; use_cand_ && si < rs.selectors.size(); si++) {
+    const Selector& x = rs.selectors[si];
+    for (uint8_t k = 0; k < uint8_t(Kind::kKindEnd); k++)
+      for (uint8_t ta = 0; ta < 64; ta++)
+        if ((x.kinds >> k & 1) && (!x.tactics || (x.tactics >> ta & 1))) cand_[k][ta] |= uint64_t(1) << si;
+  }
 }
 
 // Slot of k in the index (found: returns the group), else the empty slot that ends the probe.
@@ -207,14 +214,19 @@ void Correlator::process(const Detection& d) {
   uint32_t masks[64] = {};
   uint16_t touched[64];
   int nt = 0;
-  for (size_t si = 0; si < rs_.selectors.size(); si++) {
-    if (!rs_.selectors[si].matches(d, t_)) continue;
+  auto take = [&](size_t si) {
+    if (!rs_.selectors[si].matches(d, t_)) return;
     ctr.selector_hits++;
     for (auto [ci, ri] : rs_.sel_users[si]) {
       if (ci >= 64) continue;
       if (!masks[ci]) touched[nt++] = ci;
       masks[ci] |= 1u << ri;
     }
+  };
+  if (use_cand_ && uint8_t(d.kind) < uint8_t(Kind::kKindEnd) && d.tactic < 64) {
+    for (uint64_t c = cand_[uint8_t(d.kind)][d.tactic]; c; c &= c - 1) take(size_t(__builtin_ctzll(c)));
+  } else {
+    for (size_t si = 0; si < rs_.selectors.size(); si++) take(si);
   }
   if (!nt) return;
   std::sort(touched, touched + nt);

@@ -132,6 +132,10 @@ class Correlator {
   int32_t find(const Key& k, uint64_t h, size_t& pos) const;
   void index_erase(size_t pos);
   int32_t head_ = -1, tail_ = -1;
+  // Per (kind, tactic): the selectors whose kind and tactic filters pass (their
+  // other filters still run); with more than 64 selectors every one is tried.
+  uint64_t cand_[uint8_t(Kind::kKindEnd)][64] = {};
+  bool use_cand_ = false;
   OnMatch on_match_;
   int depth_ = 0;
 };
