@@ -29,19 +29,20 @@ constexpr size_t kGroupSlots = kMaxCountBound + 1;
 constexpr size_t kGroupMembers = 8;
 static_assert(kGroupSlots <= 32, "Group::used has a bit per slot");
 
-// The key, the member references and the header (times, counts) come first:
-// a fresh group writes lines 0-2 (and a value slot), an update those and the
-// slots it uses. Members are references into the correlator's ring (one
-// 128-byte copy per detection, written in order) instead of 8 copies per
-// group: a group is 704 bytes, not 1.6 KB, and a random group's first touch
-// writes 8 bytes for its member, not two cold cache lines.
+// The header, the key and the member references come first: a fresh group
+// writes lines 0-2 (and a value slot), a lookup of a one- or two-value key
+// reads line 0 only, an update those and the slots it uses. Members are
+// references into the correlator's ring (one 128-byte copy per detection,
+// written in order) instead of 8 copies per group: a group is 704 bytes, not
+// 1.6 KB, and a random group's first touch writes 8 bytes for its member, not
+// two cold cache lines.
 struct alignas(64) Group {
-  Val key[kMaxGroupBy];
-  uint64_t mem[kGroupMembers];  // ring sequence numbers of the latest contributing detections
   uint64_t last_ts = 0;
   uint32_t used = 0;               // bit per ts/vh slot that holds a value
   uint16_t corr = 0;
   uint8_t nkey = 0, nmem = 0, mem_head = 0;
+  Val key[kMaxGroupBy];
+  uint64_t mem[kGroupMembers];  // ring sequence numbers of the latest contributing detections
   // event_count: times; value_count: (value hash, time); temporal: time per
   // rule; temporal_ordered: the latest 32/rules times of each rule.
   uint64_t ts[kGroupSlots];
