@@ -97,6 +97,7 @@ class Correlator {
   // One event (a detection or a match of a referenced correlation) for one correlation.
   void update(uint16_t ci, const Detection& d, uint64_t mseq, const Val* key_in, uint32_t ref_mask);
   int32_t find_or_make(const Key& k, uint64_t now);
+  void prefetch_next(int n);
   void unlink(int32_t i);
   void link_tail(int32_t i);
   void release(int32_t i);
