@@ -402,14 +402,16 @@ bool Correlator::evaluate(const Correlation& c, Group& g, uint64_t t, uint32_t s
       const size_t n = c.refs.size(), k = kGroupSlots / n;
       for (uint32_t ri = 0; ri < n; ri++)
         if (sub >> ri & 1) keep_latest(g, ri * k, k, t);
-      for (size_t a = 0; a < k; a++) {
-        uint64_t s = g.t(a), prev = s;
+      // Over the used slots only (a fresh group has one).
+      auto used_of = [&](size_t ri) { return uint32_t(g.used >> (ri * k)) & uint32_t((uint64_t(1) << k) - 1); };
+      for (uint32_t u0 = used_of(0); u0; u0 &= u0 - 1) {
+        uint64_t s = g.ts[__builtin_ctz(u0)], prev = s;
         if (!s) continue;
         uint64_t len = 1;
         for (size_t ri = 1; ri < n; ri++) {
           uint64_t best = 0;
-          for (size_t j = 0; j < k; j++) {
-            uint64_t x = g.t(ri * k + j);
+          for (uint32_t u = used_of(ri); u; u &= u - 1) {
+            uint64_t x = g.ts[ri * k + size_t(__builtin_ctz(u))];
             if (x && x >= prev && x - s <= span && (!best || x < best)) best = x;
           }
           if (!best) break;
