@@ -234,6 +234,27 @@ TEST(CortexCorrelate, MembersOlderThanTheRingAreCountedLost) {
   EXPECT_EQ(r.c->ctr.members_lost, 1u);
 }
 
+// Selectors are pre-filtered per (kind, tactic) when there are at most 64;
+// beyond, every selector is tried. Both find the same rule.
+TEST(CortexCorrelate, SelectorsBeyondSixtyFourStillMatch) {
+  for (int extra : {10, 70}) {
+    std::string rules;
+    for (int i = 0; i < extra; i++)
+      rules += "name: filler" + std::to_string(i) + "\ndetection:\n  tactic: impact\n  kind: ml\n---\n";
+    rules += "name: beh_disc\ndetection:\n  tactic: discovery\n  kind: behaviour\n---\n"
+             "name: two\ncorrelation:\n  type: event_count\n  rules: [beh_disc]\n  group-by: [src_ip]\n"
+             "  timespan: 10s\n  condition: {gte: 2}\n";
+    Rig r;
+    ASSERT_TRUE(r.load(rules)) << r.err;
+    EXPECT_EQ(r.rs.selectors.size(), size_t(extra) + 4);
+    r.at(0, "T1046");
+    r.feed(det(Kind::kSignature, "203.0.113.9", "10.0.0.5", kT0 + kS, "T1046"));  // a signature: not this rule's kind
+    EXPECT_TRUE(r.fired.empty()) << extra;
+    r.at(2, "T1046");
+    EXPECT_EQ(r.fired.size(), 1u) << extra;
+  }
+}
+
 TEST(CortexCorrelate, AliasesJoinDifferentFields) {
   Rig r;
   ASSERT_TRUE(r.load("name: lateral\ncorrelation:\n  type: temporal_ordered\n  rules: [disc, cred]\n"
