@@ -206,14 +206,14 @@ int main(int argc, char** argv) {
       "\"rules\":{{\"base\":{},\"correlations\":{}}},\"mapped\":{},\"unmapped\":{},\"matches\":{},"
       "\"incidents\":{{\"opened\":{},\"closed\":{},\"evicted\":{},\"level_changes\":{},\"eve_records\":{},"
       "\"eve_bytes\":{}}},\"groups\":{{\"in_use\":{},\"created\":{},\"evicted\":{},\"expired\":{},"
-      "\"bytes_each\":{}}},\"incident_bytes\":{{\"open\":{},\"mean\":{},\"max\":{},\"bound\":{}}},"
+      "\"bytes_each\":{},\"members_lost\":{}}},\"incident_bytes\":{{\"open\":{},\"mean\":{},\"max\":{},\"bound\":{}}},"
       "\"entity_bytes_each\":{},\"entities_tracked\":{},"
       "\"latency_ns\":{{\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{}}},\"peak_rss_kb\":{},\"cortex_rss_kb\":{}}}\n",
       v.size(), cx->detections(), v.size() - cx->detections(), o.attackers, o.victims, s, double(v.size()) / s, cs,
       double(v.size()) / cs, cs * 1e9 / double(v.size()), cx->rules().selectors.size(), cx->rules().correlations.size(), cx->mapper().mapped,
       cx->mapper().unmapped_total, cc.matches, ic.opened, ic.closed, ic.evicted, ic.level_changes, records, bytes,
       cx->correlator().groups_in_use(), cc.groups_created, cc.groups_evicted, cc.groups_expired, Correlator::group_bytes(),
-      inc_n, inc_n ? inc_sum / inc_n : 0, inc_max, cx->incidents().bytes_bound(), EntityRisk::kEntityBytes,
+      cc.members_lost, inc_n, inc_n ? inc_sum / inc_n : 0, inc_max, cx->incidents().bytes_bound(), EntityRisk::kEntityBytes,
       cx->entity_risk().size(), lat[0], lat[1], lat[2], lat[3], peak_kb, peak_kb > base_kb ? peak_kb - base_kb : 0);
   fmt::print("{}", j);
   if (!o.json.empty()) {

@@ -208,10 +208,10 @@ std::string Cortex::report() const {
   std::string s = fmt::format(
       "  incidents: {} detections ({} mapped to ATT&CK {}, {} unmapped), {} flows; {} correlation matches; "
       "incidents {} opened, {} closed, {} evicted, {} level changes, {} campaigns; groups {} in use of {}, {} evicted, "
-      "{} expired ({} B each); incident at most {} B\n",
+      "{} expired ({} B each), {} match members past the member ring; incident at most {} B\n",
       detections_, mapper_->mapped, table_.version, mapper_->unmapped_total, flows_, cc.matches, ic.opened, ic.closed,
       ic.evicted, ic.level_changes, ic.campaigns, corr_->groups_in_use(), cfg_.max_groups, cc.groups_evicted,
-      cc.groups_expired, Correlator::group_bytes(), inc_->bytes_bound());
+      cc.groups_expired, Correlator::group_bytes(), cc.members_lost, inc_->bytes_bound());
   if (!cfg_.assets_file.empty())
     s += fmt::format("    assets: {} entries, {} allow entries from {}; {} detections silenced by the allow-list\n",
                      assets_.assets.size(), assets_.allowed.size(), cfg_.assets_file, assets_.silenced);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -232,6 +233,21 @@ void Incidents::refresh(Incident& inc) {
   }
 }
 
+// The incident's lines, then the first line of each list that add_member
+// reads (separate heap blocks): asked for together, where add_member met them
+// one miss after another (~60% of its samples on the default bench stream).
+void Incidents::prefetch(const Incident& inc) {
+  const char* p = reinterpret_cast<const char*>(&inc);
+  for (size_t o = 0; o < offsetof(Incident, risk); o += 64) __builtin_prefetch(p + o);
+  __builtin_prefetch(inc.tactics.data());
+  __builtin_prefetch(inc.techniques.data());
+  __builtin_prefetch(inc.sids.data());
+  __builtin_prefetch(inc.attackers.data());
+  __builtin_prefetch(inc.victims.data());
+  __builtin_prefetch(inc.behaviours.data());
+  __builtin_prefetch(inc.ml_classes.data());
+}
+
 void Incidents::on_detection(const Detection& d) {
   if (open_.empty() || d.kind == Kind::kFlow) return;
   // Roles first: most detections join no incident, so the member (~130 bytes) is built only on a hit.
@@ -241,6 +257,8 @@ void Incidents::on_detection(const Detection& d) {
                        by_victim_.empty() ? nullptr : lookup(IncidentBy::kVictim, atk, vic),
                        by_pair_.empty() ? nullptr : lookup(IncidentBy::kPair, atk, vic)};
   if (!seen[0] && !seen[1] && !seen[2]) return;
+  for (const Incident* x : seen)
+    if (x) prefetch(*x);
   Member m = Member::of(d, t_);
   for (int i = 0; i < 3; i++) {
     if (!seen[i] || (i > 0 && seen[i] == seen[0]) || (i > 1 && seen[i] == seen[1])) continue;

@@ -169,6 +169,7 @@ class Incidents {
  private:
   Incident* lookup(IncidentBy by, const Val& a, const Val& v);
   void add_member(Incident& inc, const Member& m, const Detection* d, bool dedupe);
+  static void prefetch(const Incident& inc);
   void add_context(Incident& inc, const Member& m, const Detection* d, bool new_attacker, bool new_victim);
   Risk context(const Incident& inc, Risk r) const;
   void refresh(Incident& inc);

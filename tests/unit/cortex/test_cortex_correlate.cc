@@ -28,6 +28,7 @@ struct Rig {
   std::unique_ptr<Correlator> c;
   std::vector<std::string> fired;  // rule name per match
   std::vector<uint64_t> counts;
+  std::vector<std::vector<uint64_t>> members;  // per match: its members' times, seconds after kT0
   std::string err;
   bool load(const std::string& rules, uint32_t groups = 1024) {
     map.load(embedded("tables/mapping.yaml"), "m", err);
@@ -36,6 +37,8 @@ struct Rig {
     c->set_on_match([this](const Match& m) {
       fired.push_back(m.rule->name);
       counts.push_back(m.count);
+      members.emplace_back();
+      for (uint8_t k = 0; k < m.nmembers; k++) members.back().push_back((m.members[k]->ts - kT0) / kS);
     });
     return true;
   }
@@ -185,6 +188,71 @@ TEST(CortexCorrelate, TemporalOrderedWindowBounds) {
   r.at(200, "T1046", "198.51.100.50");
   r.at(200, "T1110", "198.51.100.50");
   EXPECT_EQ(r.fired.size(), 4u);
+}
+
+// Sigma correlation semantics: the events of a match lie within the rule's
+// timespan. A group kept alive past its timespan (here two detections at 0
+// and 1 s, then three at 100-102 s) once handed its old members to the match.
+TEST(CortexCorrelate, MatchHandsOnlyMembersWithinTimespan) {
+  Rig r;
+  ASSERT_TRUE(r.load("name: many\ncorrelation:\n  type: event_count\n  rules: [disc]\n  group-by: [src_ip]\n"
+                     "  timespan: 10s\n  condition: {gte: 3}\n")) << r.err;
+  r.at(0, "T1046");
+  r.at(1, "T1046");
+  r.at(100, "T1046");
+  r.at(101, "T1046");
+  EXPECT_TRUE(r.fired.empty());
+  r.at(102, "T1046");
+  ASSERT_EQ(r.fired.size(), 1u);
+  EXPECT_EQ(r.counts[0], 3u);
+  EXPECT_EQ(r.members[0], (std::vector<uint64_t>{100, 101, 102}));
+  // The window hangs on the newest detection: a late one inside it is a member, one outside is not.
+  r.at(200, "T1046");
+  r.at(185, "T1046");  // 15 s before the newest: out
+  r.at(195, "T1046");
+  r.at(201, "T1046");
+  ASSERT_EQ(r.fired.size(), 2u);
+  EXPECT_EQ(r.members[1], (std::vector<uint64_t>{195, 200, 201}));
+}
+
+// Members are references into a ring of the latest ring_size() detections
+// (8 per group): a member that the ring has overwritten is counted, not handed.
+TEST(CortexCorrelate, MembersOlderThanTheRingAreCountedLost) {
+  Rig r;
+  ASSERT_TRUE(r.load("name: many\ncorrelation:\n  type: event_count\n  rules: [disc]\n  group-by: [src_ip]\n"
+                     "  timespan: 1h\n  condition: {gte: 3}\n", 16)) << r.err;
+  ASSERT_EQ(r.c->ring_size(), 128u);
+  r.at(0, "T1046");
+  for (int i = 1; i <= 200; i++) r.at(i, "T1046", "198.51.100.1");  // another group, a match every third
+  EXPECT_EQ(r.fired.size(), 66u);
+  EXPECT_EQ(r.c->ctr.members_lost, 0u);
+  r.at(201, "T1046");
+  r.at(202, "T1046");
+  ASSERT_EQ(r.fired.size(), 67u);
+  EXPECT_EQ(r.counts.back(), 3u);  // the count is the group's, whatever the ring holds
+  EXPECT_EQ(r.members.back(), (std::vector<uint64_t>{201, 202}));
+  EXPECT_EQ(r.c->ctr.members_lost, 1u);
+}
+
+// Selectors are pre-filtered per (kind, tactic) when there are at most 64;
+// beyond, every selector is tried. Both find the same rule.
+TEST(CortexCorrelate, SelectorsBeyondSixtyFourStillMatch) {
+  for (int extra : {10, 70}) {
+    std::string rules;
+    for (int i = 0; i < extra; i++)
+      rules += "name: filler" + std::to_string(i) + "\ndetection:\n  tactic: impact\n  kind: ml\n---\n";
+    rules += "name: beh_disc\ndetection:\n  tactic: discovery\n  kind: behaviour\n---\n"
+             "name: two\ncorrelation:\n  type: event_count\n  rules: [beh_disc]\n  group-by: [src_ip]\n"
+             "  timespan: 10s\n  condition: {gte: 2}\n";
+    Rig r;
+    ASSERT_TRUE(r.load(rules)) << r.err;
+    EXPECT_EQ(r.rs.selectors.size(), size_t(extra) + 4);
+    r.at(0, "T1046");
+    r.feed(det(Kind::kSignature, "203.0.113.9", "10.0.0.5", kT0 + kS, "T1046"));  // a signature: not this rule's kind
+    EXPECT_TRUE(r.fired.empty()) << extra;
+    r.at(2, "T1046");
+    EXPECT_EQ(r.fired.size(), 1u) << extra;
+  }
 }
 
 TEST(CortexCorrelate, AliasesJoinDifferentFields) {
