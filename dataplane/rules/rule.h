@@ -19,12 +19,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5 };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
-constexpr int kAppProtoCount = 13;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5 };
+constexpr int kAppProtoCount = 14;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "krb5", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -134,6 +134,12 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* Internal: the message's numbers for mqtt.type/flags/qos/... (see */ \
   /* mqtt_opts.cc for the layout) */                                   \
   X(kMqttHdr, "(mqtt.hdr)")                                            \
+  /* krb5: name components (multi-buffer); internal: the numbers for */ \
+  /* krb5_msg_type & co (krb5_opts.cc), the ticket etype in decimal */  \
+  X(kKrb5Cname, "krb5_cname")                                          \
+  X(kKrb5Sname, "krb5_sname")                                          \
+  X(kKrb5Hdr, "(krb5.hdr)")                                            \
+  X(kKrb5TicketEtype, "(krb5.ticket_etype)")                           \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \
