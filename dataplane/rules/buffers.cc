@@ -184,7 +184,7 @@ bool check_buffers(Ctx& c) {
   if (fam != 0) {
     if (pf != 0 && pf != fam)
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + kFam[pf] + " rule");
-    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2 && fam != 6 && fam != 8))
+    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2 && fam != 6 && fam != 8 && fam != 11))
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + (p == Proto::kIcmp ? "icmp" : "udp") + " rule");
   }
   return true;

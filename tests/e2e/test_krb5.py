@@ -232,6 +232,7 @@ def expected_messages(path):
         for ts, d in dgs:
             r = parse(d)
             if r:
+                r["udp"] = True
                 out.append((key, ts, r))
     for (c, cp, s, sp), (cdata, sdata) in dprun.tcp_streams(path).items():
         if 88 not in (cp, sp):
@@ -246,6 +247,7 @@ def expected_messages(path):
             for m in records(d):
                 r = parse(m)
                 if r:
+                    r["udp"] = False
                     out.append(((c, cp, s, sp), ts, r))
     return out
 
@@ -263,6 +265,7 @@ def want_sids(msgs):
             want[9716013] += r["tkt"] in STRONG
         want[9716011] += r["etype"] is not None and r["etype"] not in STRONG
         want[9716014] += any(p == "krbtgt" for p in (r["sname"] or []))
+        want[9716012] += r["udp"] and (r["error"] or 0) > 0
     return want
 
 
@@ -275,7 +278,8 @@ def ref_view(r):
     err = None
     if r["error"] is not None:
         err = {25: "KDC_ERR_PREAUTH_REQUIRED", 6: "KDC_ERR_C_PRINCIPAL_UNKNOWN", 7: "KDC_ERR_S_PRINCIPAL_UNKNOWN",
-               24: "KDC_ERR_PREAUTH_FAILED", 14: "KDC_ERR_ETYPE_NOSUPP", 13: "KDC_ERR_BADOPTION"}.get(
+               24: "KDC_ERR_PREAUTH_FAILED", 14: "KDC_ERR_ETYPE_NOSUPP", 13: "KDC_ERR_BADOPTION",
+               52: "KRB_ERR_RESPONSE_TOO_BIG"}.get(
                    r["error"], "code %d" % r["error"])
     join = lambda x: "<empty>" if not x else "/".join(x)  # noqa: E731
     return (MSG[r["type"]], join(r["cname"]), r["realm"] or "<empty>", join(r["sname"]), err, enc)
@@ -325,9 +329,10 @@ def ndpi_part(check, dp, tmp, rfile):
               "%s: alerts carry app_proto krb5 and the krb5 object" % name)
         nd = ndpi_names(name)
         if nd:
-            mine = {(e["krb5"]["realm"].lower(), e["krb5"]["cname"].lower()) for e in kev}
-            mine_short = {(r.split(".")[0], c) for r, c in mine}
-            missing = [x for x in nd if x not in mine and x not in mine_short]
+            # nDPI prints the realm and the client name's last component without a trailing '$'
+            mine = {(e["krb5"]["realm"].lower(), e["krb5"]["cname"].lower().split("/")[-1].rstrip("$"))
+                    for e in kev}
+            missing = [x for x in nd if x not in mine]
             check(not missing, "%s: every realm\\name nDPI reports is in a krb5 event (%d)" % (name, len(nd)),
                   missing[:4])
     return total
