@@ -16,6 +16,8 @@
 // number is a negative etype), only "!weak" negates. The sticky buffers
 // (krb5_cname, krb5_sname) are in buffers.cc.
 #include <cctype>
+#include <cstdint>
+#include <vector>
 
 #include "dataplane/rules/parse_internal.h"
 
@@ -155,6 +157,61 @@ bool opt_krb5(Ctx& c, std::string_view name, std::string_view v, bool has_value,
     return push_cmp(c, name, v, 2, 4, 0x7fffffff);
   }
   return opt_ticket_encryption(c, v);
+}
+
+}  // namespace spectre::rules::detail
+
+namespace spectre::rules::detail {
+
+// asn1:bitstring_overflow, double_overflow, oversize_length N,
+// absolute_offset N | relative_offset [-]N (options separated by commas
+// and/or spaces, as Suricata's parser takes them). One match item on the
+// current buffer; the checks run in detect (core/der.h asn1_match).
+bool opt_asn1(Ctx& c, std::string_view v) {
+  MatchItem it;
+  it.kind = MatchItem::Kind::kAsn1;
+  it.buf = c.cur;
+  Asn1& a = it.asn1;
+  bool any = false, abs = false;
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < v.size();) {
+    while (i < v.size() && (v[i] == ',' || std::isspace(uint8_t(v[i])))) i++;
+    size_t j = i;
+    while (j < v.size() && v[j] != ',' && !std::isspace(uint8_t(v[j]))) j++;
+    if (j > i) words.push_back(v.substr(i, j - i));
+    i = j;
+  }
+  for (size_t i = 0; i < words.size(); i++) {
+    std::string_view w = words[i];
+    auto number = [&](int64_t lo, int64_t hi, int64_t& out) {
+      int32_t x;
+      if (i + 1 >= words.size() || !parse_i32(words[i + 1], x) || x < lo || x > hi) return false;
+      out = x;
+      i++;
+      return true;
+    };
+    int64_t n = 0;
+    if (w == "bitstring_overflow") {
+      a.bitstring_overflow = any = true;
+    } else if (w == "double_overflow") {
+      a.double_overflow = any = true;
+    } else if (w == "oversize_length") {
+      if (!number(0, INT32_MAX, n)) return fail(c.st, "asn1: oversize_length needs a number");
+      a.has_oversize = any = true;
+      a.oversize_length = uint32_t(n);
+    } else if (w == "absolute_offset" || w == "relative_offset") {
+      const bool rel = w == "relative_offset";
+      if (abs || a.relative) return fail(c.st, "asn1: one absolute_offset or relative_offset");
+      if (!number(rel ? -65535 : 0, 65535, n)) return fail(c.st, "asn1: " + std::string(w) + " needs a number");
+      (rel ? a.relative : abs) = true;
+      a.offset = int32_t(n);
+    } else {
+      return fail(c.st, "asn1: unknown option '" + std::string(w) + "'");
+    }
+  }
+  if (!any) return fail(c.st, "asn1 needs bitstring_overflow, double_overflow or oversize_length");
+  c.r.items.push_back(std::move(it));
+  return true;
 }
 
 }  // namespace spectre::rules::detail

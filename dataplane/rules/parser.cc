@@ -267,6 +267,7 @@ bool dispatch(Ctx& c, const Opt& o) {
   }
   if (n == "tag") return need_value(o, st);  // parsed; tagging of later packets is not done
   if (n == "isdataat") return need_value(o, st) && opt_isdataat(c, v);
+  if (n == "asn1") return need_value(o, st) && opt_asn1(c, v);
   if (n == "byte_test") return need_value(o, st) && opt_byte_test(c, v);
   if (n == "byte_jump") return need_value(o, st) && opt_byte_jump(c, v);
   if (n == "byte_extract") return need_value(o, st) && opt_byte_extract(c, v);

@@ -220,6 +220,14 @@ struct Pcre {
   bool relative = false;     // R
   bool negated = false;
 };
+// asn1 (Suricata): the checks, and where decoding starts (absolute offset,
+// or relative to the previous match; neither: the buffer start).
+struct Asn1 {
+  bool bitstring_overflow = false, double_overflow = false, has_oversize = false;
+  bool relative = false;
+  uint32_t oversize_length = 0;
+  int32_t offset = 0;
+};
 struct IsDataAt {
   int32_t n = 0;
   bool relative = false, negated = false;
@@ -277,6 +285,7 @@ struct MatchItem {
     kByteExtract,   // byte_extract: reads a number into byte.var_out, moves past it (like byte_jump by nbytes)
     kByteMath,      // byte_math: (number oper rvalue) into byte.var_out; position unchanged
     kDataset,       // dataset / datarep / filemd5 & co: the whole buffer looked up in Rule::datasets[ds - 1]
+    kAsn1,          // asn1: BER objects from an offset checked (core/der.h asn1_match)
   } kind = Kind::kContent;
   Buf buf = kPayload;
   Content content;           // kind == kContent
@@ -288,6 +297,7 @@ struct MatchItem {
   bool b64 = false;          // after base64_data: inspects the decoded data (never a fast pattern)
   uint32_t b64_bytes = 0, b64_offset = 0;  // kBase64Decode (bytes 0: to the buffer end); relative in byte.relative
   uint8_t ds = 0;            // kDataset: Rule::datasets index + 1
+  Asn1 asn1;                 // kind == kAsn1
 };
 
 // dataset / datarep / filemd5 / filesha1 / filesha256 (rules/dataset.h).
