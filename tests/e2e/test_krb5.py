@@ -172,7 +172,6 @@ def parse(m):
 
 def probe(m):
     """Suricata's Kerberos probe on a message: APPLICATION tag < 30, SEQUENCE, pvno 5."""
-    app = tlv(m) or tlv(m + b"\0" * 0)
     if len(m) < 2 or m[0] >> 6 != 1 or not m[0] & 0x20:
         return False
     t = m[0] & 0x1f
@@ -182,7 +181,6 @@ def probe(m):
     if i >= len(m) or m[i] != 0x30:
         return False
     j = i + 2 + (m[i + 1] & 0x7f if i + 1 < len(m) and m[i + 1] & 0x80 else 0)
-    del app
     return m[j:j + 1] in (b"\xa0", b"\xa1") and m[j + 1:j + 5] == b"\x03\x02\x01\x05"
 
 
