@@ -172,7 +172,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt, kKrb5 };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -271,6 +271,11 @@ Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint
   // a probe that may still become SIP waits (app_sip.cc, app_mqtt.cc).
   Guess sip = as_guess(sip_probe(p, n, port(5060)), Guess::kSip);
   if (sip == Guess::kSip || (sip == Guess::kMore && n < kProbeSize)) return sip;
+  if (port(88)) {  // Kerberos by its port and a record holding an APPLICATION-tagged KRB message
+    Guess k = as_guess(krb5_probe(p, n, true), Guess::kKrb5);
+    if (k == Guess::kKrb5 || (k == Guess::kMore && n < kProbeSize)) return k;
+    if (k == Guess::kMore) return Guess::kKrb5;  // 16 bytes agree so far (the record marker, tags, pvno)
+  }
   Guess g[7] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
                 guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n)};
   bool more = false;
@@ -299,6 +304,7 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
     case AppProto::kSsh: ssh_feed(c, s, d, p, n, sink); break;
     case AppProto::kSip: sip_tcp_feed(c, s, d, p, n, sink); break;
     case AppProto::kMqtt: mqtt_feed(c, s, d, p, n, sink); break;
+    case AppProto::kKrb5: krb5_tcp_feed(c, s, d, p, n, sink); break;
     default: break;  // kSmb: detected only
   }
 }
@@ -373,7 +379,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
       set_proto(c, s, g == Guess::kTls ? AppProto::kTls : g == Guess::kSmtp ? AppProto::kSmtp
                     : g == Guess::kFtp ? AppProto::kFtp : g == Guess::kSmb ? AppProto::kSmb
                     : g == Guess::kSsh ? AppProto::kSsh : g == Guess::kSip ? AppProto::kSip
-                    : g == Guess::kMqtt ? AppProto::kMqtt
+                    : g == Guess::kMqtt ? AppProto::kMqtt : g == Guess::kKrb5 ? AppProto::kKrb5
                     : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);
@@ -418,7 +424,19 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
     if (!sip_message(c, s, di, d, n, sink)) c.ctr.parse_errors++;
     return;
   }
+  if (s->proto == AppProto::kKrb5) {
+    krb5_message(c, s, di, d, n, sink);  // malformed: counted there
+    return;
+  }
   if (s->proto != AppProto::kUnknown || dr.det == kRejected) return;
+  // Kerberos on port 88: an APPLICATION-tagged KDC message with pvno 5.
+  if ((sport == 88 || dport == 88) && krb5_probe(d, n, false) == 1) {
+    set_proto(c, s, AppProto::kKrb5);
+    dr.det = s->dir[di ^ 1].det = kActive;
+    memset(&s->dir[0].u, 0, sizeof s->dir[0].u);
+    krb5_message(c, s, di, d, n, sink);
+    return;
+  }
   // QUIC by its long header (a known version, plausible connection IDs).
   if (!hint && quic_candidate(d, n)) {
     set_proto(c, s, AppProto::kQuic);
@@ -444,7 +462,7 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
 }
 
 bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, uint32_t n) {
-  if (dns_port(sport, dport)) return true;
+  if (dns_port(sport, dport) || sport == 88 || dport == 88) return true;
   if (sport == 137 || dport == 137) return false;
   return dns_header_plausible(d, n, false) || quic_candidate(d, n) || sip_candidate(d, n);
 }

@@ -112,6 +112,17 @@ struct AppMeta {
     char topic[96], message[96];  // PUBLISH
     char topics[4][48];           // SUBSCRIBE / UNSUBSCRIBE
   } mqtt;
+  // krb5: the latest message; cname, realm and sname (joined by '/') are in
+  // http_refer, http_user_agent and http_url (one protocol per flow). 20 bytes.
+  struct Krb5 {
+    uint8_t msg_type = 0;         // 10 AS-REQ, 11 AS-REP, 12 TGS-REQ, 13 TGS-REP, 30 KRB-ERROR
+    uint8_t failed_request = 0;   // KRB-ERROR: the flow's latest request type (0: unknown)
+    uint8_t has_error = 0, has_etype = 0, has_ticket_etype = 0;
+    uint8_t has_cname = 0, has_sname = 0, has_realm = 0;
+    int32_t error_code = 0;
+    int32_t etype = 0;            // the reply's enc-part (EVE encryption)
+    int32_t ticket_etype = 0;     // the ticket's enc-part (replies; TGS-REQ's PA-TGS-REQ)
+  } krb5;
 };
 
 struct AppCounters {
@@ -138,6 +149,9 @@ struct AppCounters {
   // remaining length: the direction stops); larger than the pooled buffer
   // (fields from the part kept).
   uint64_t mqtt_messages, mqtt_malformed, mqtt_truncated;
+  // Kerberos messages read; malformed or cut (no tx); TCP records larger
+  // than the pooled buffer (skipped).
+  uint64_t krb5_messages, krb5_malformed, krb5_too_large;
 };
 
 class AppSink {

@@ -187,6 +187,94 @@ void ssh_json(const AppMeta& m, std::string& out, const char* const* hassh) {
   out += '}';
 }
 
+// Kerberos names as Suricata's EVE prints them (kerberos-parser's names):
+// message types, RFC 4120 7.5.9 error codes, RFC 3961/3962/4757/6803/8009
+// encryption types; others as "ErrorCode(n)" / "EncryptionType(n)".
+std::string krb5_msg_name(uint8_t t) {
+  switch (t) {
+    case 10: return "KRB_AS_REQ";
+    case 11: return "KRB_AS_REP";
+    case 12: return "KRB_TGS_REQ";
+    case 13: return "KRB_TGS_REP";
+    case 30: return "KRB_ERROR";
+    default: return "MessageType(" + std::to_string(t) + ")";
+  }
+}
+
+std::string krb5_error_name(int32_t e) {
+  static const char* const kLow[] = {
+      "KDC_ERR_NONE", "KDC_ERR_NAME_EXP", "KDC_ERR_SERVICE_EXP", "KDC_ERR_BAD_PVNO", "KDC_ERR_C_OLD_MAST_KVNO",
+      "KDC_ERR_S_OLD_MAST_KVNO", "KDC_ERR_C_PRINCIPAL_UNKNOWN", "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+      "KDC_ERR_PRINCIPAL_NOT_UNIQUE", "KDC_ERR_NULL_KEY", "KDC_ERR_CANNOT_POSTDATE", "KDC_ERR_NEVER_VALID",
+      "KDC_ERR_POLICY", "KDC_ERR_BADOPTION", "KDC_ERR_ETYPE_NOSUPP", "KDC_ERR_SUMTYPE_NOSUPP",
+      "KDC_ERR_PADATA_TYPE_NOSUPP", "KDC_ERR_TRTYPE_NOSUPP", "KDC_ERR_CLIENT_REVOKED", "KDC_ERR_SERVICE_REVOKED",
+      "KDC_ERR_TGT_REVOKED", "KDC_ERR_CLIENT_NOTYET", "KDC_ERR_SERVICE_NOTYET", "KDC_ERR_KEY_EXPIRED",
+      "KDC_ERR_PREAUTH_FAILED", "KDC_ERR_PREAUTH_REQUIRED", "KDC_ERR_SERVER_NOMATCH",
+      "KDC_ERR_MUST_USE_USER2USER", "KDC_ERR_PATH_NOT_ACCEPTED", "KDC_ERR_SVC_UNAVAILABLE", nullptr,
+      "KRB_AP_ERR_BAD_INTEGRITY", "KRB_AP_ERR_TKT_EXPIRED", "KRB_AP_ERR_TKT_NYV", "KRB_AP_ERR_REPEAT",
+      "KRB_AP_ERR_NOT_US", "KRB_AP_ERR_BADMATCH", "KRB_AP_ERR_SKEW", "KRB_AP_ERR_BADADDR",
+      "KRB_AP_ERR_BADVERSION", "KRB_AP_ERR_MSG_TYPE", "KRB_AP_ERR_MODIFIED", "KRB_AP_ERR_BADORDER", nullptr,
+      "KRB_AP_ERR_BADKEYVER", "KRB_AP_ERR_NOKEY", "KRB_AP_ERR_MUT_FAIL", "KRB_AP_ERR_BADDIRECTION",
+      "KRB_AP_ERR_METHOD", "KRB_AP_ERR_BADSEQ", "KRB_AP_ERR_INAPP_CKSUM", "KRB_AP_PATH_NOT_ACCEPTED",
+      "KRB_ERR_RESPONSE_TOO_BIG", nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+      "KRB_ERR_GENERIC", "KRB_ERR_FIELD_TOOLONG", "KDC_ERROR_CLIENT_NOT_TRUSTED", "KDC_ERROR_KDC_NOT_TRUSTED",
+      "KDC_ERROR_INVALID_SIG", "KDC_ERR_KEY_TOO_WEAK", "KDC_ERR_CERTIFICATE_MISMATCH", "KRB_AP_ERR_NO_TGT",
+      "KDC_ERR_WRONG_REALM", "KRB_AP_ERR_USER_TO_USER_REQUIRED", "KDC_ERR_CANT_VERIFY_CERTIFICATE",
+      "KDC_ERR_INVALID_CERTIFICATE", "KDC_ERR_REVOKED_CERTIFICATE", "KDC_ERR_REVOCATION_STATUS_UNKNOWN",
+      "KDC_ERR_REVOCATION_STATUS_UNAVAILABLE", "KDC_ERR_CLIENT_NAME_MISMATCH", "KDC_ERR_KDC_NAME_MISMATCH"};
+  if (e >= 0 && e < int32_t(sizeof kLow / sizeof kLow[0]) && kLow[e]) return kLow[e];
+  return "ErrorCode(" + std::to_string(e) + ")";
+}
+
+std::string krb5_etype_name(int32_t e) {
+  static const std::pair<int32_t, const char*> kNames[] = {
+      {1, "des-cbc-crc"}, {2, "des-cbc-md4"}, {3, "des-cbc-md5"}, {5, "des3-cbc-md5"}, {7, "des3-cbc-sha1"},
+      {9, "dsaWithSHA1-CmsOID"}, {10, "md5WithRSAEncryption-CmsOID"}, {11, "sha1WithRSAEncryption-CmsOID"},
+      {12, "rc2CBC-EnvOID"}, {13, "rsaEncryption-EnvOID"}, {14, "rsaES-OAEP-ENV-OID"},
+      {15, "des-ede3-cbc-Env-OID"}, {16, "des3-cbc-sha1-kd"}, {17, "aes128-cts-hmac-sha1-96"},
+      {18, "aes256-cts-hmac-sha1-96"}, {19, "aes128-cts-hmac-sha256-128"}, {20, "aes256-cts-hmac-sha384-192"},
+      {23, "rc4-hmac"}, {24, "rc4-hmac-exp"}, {25, "camellia128-cts-cmac"}, {26, "camellia256-cts-cmac"},
+      {65, "subkey-keymaterial"}, {-128, "rc4-md4"}, {-129, "rc4-plain2"}, {-130, "rc4-lm"}, {-131, "rc4-sha"},
+      {-132, "des-plain"}, {-133, "rc4-hmac-OLD"}, {-134, "rc4-plain-OLD"}, {-135, "rc4-hmac-OLD-exp"},
+      {-136, "rc4-plain-OLD-exp"}, {-140, "rc4-plain"}, {-141, "rc4-plain-exp"}};
+  for (auto& [v, n] : kNames)
+    if (v == e) return n;
+  return "EncryptionType(" + std::to_string(e) + ")";
+}
+
+// Suricata's `krb5` object: absent names are "<empty>", an absent reply
+// encryption "<none>" (as Suricata prints them); a KRB-ERROR adds
+// failed_request (the flow's latest request, "UNKNOWN" when none was seen)
+// and error_code; the ticket's encryption when known.
+void krb5_json(const AppMeta& m, std::string& out) {
+  const AppMeta::Krb5& k = m.krb5;
+  out += "\"krb5\":{";
+  Obj o{out};
+  auto put = [&](const char* key, const std::string& v) {
+    o.key(key);
+    jstr(out, v.c_str());
+  };
+  auto flag = [&](const char* key, bool v) {
+    o.key(key);
+    out += v ? "true" : "false";
+  };
+  put("msg_type", krb5_msg_name(k.msg_type));
+  if (k.has_error) {
+    put("failed_request", k.failed_request ? krb5_msg_name(k.failed_request) : "UNKNOWN");
+    put("error_code", krb5_error_name(k.error_code));
+  }
+  put("cname", k.has_cname ? m.http_refer : "<empty>");
+  put("realm", k.has_realm ? m.http_user_agent : "<empty>");
+  put("sname", k.has_sname ? m.http_url : "<empty>");
+  put("encryption", k.has_etype ? krb5_etype_name(k.etype) : "<none>");
+  flag("weak_encryption", k.has_etype && app::krb5_weak(k.etype));
+  if (k.has_ticket_etype) {
+    put("ticket_encryption", krb5_etype_name(k.ticket_etype));
+    flag("ticket_weak_encryption", app::krb5_weak(k.ticket_etype));
+  }
+  out += '}';
+}
+
 // Suricata's `mqtt` object, one message per event: {"<type>": {qos, retain,
 // dup, the type's fields}} (Suricata merges a request and its reply into one
 // tx; here each message is its own). Passwords are not logged (Suricata's
@@ -389,6 +477,9 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
       break;
     case rules::AppProto::kMqtt:
       mqtt_json(m.mqtt, out);
+      break;
+    case rules::AppProto::kKrb5:
+      krb5_json(m, out);
       break;
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";

@@ -165,6 +165,15 @@ struct MqttDir {
   uint32_t stored;       // of which kept
 };
 
+// Kerberos over TCP (app_krb5.cc): the record marker, then the record
+// gathered in the pooled buffer (one larger than the buffer is skipped).
+struct KrbDir {
+  uint8_t hdr_n, hdr[4]; // record marker bytes read
+  uint8_t skip;          // the current record is too large: skipped
+  uint8_t last_req;      // dir[0] only: the flow's latest request type (10, 12; 0 none)
+  uint32_t need, got, stored;
+};
+
 struct Dir {
   uint8_t det, probe_n, fb;  // fb: the storage in use is the fallback area
   uint8_t probe[kProbeSize];
@@ -179,6 +188,7 @@ struct Dir {
     SshDir ssh;
     SipDir sip;
     MqttDir mqtt;
+    KrbDir krb;
   } u;
 };
 
@@ -324,6 +334,13 @@ void sip_tcp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, A
 // the MQTT port.
 int mqtt_probe(const uint8_t* p, uint32_t n, bool port);
 void mqtt_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+// Kerberos 5 (app_krb5.cc). krb5_probe: as sip_probe, over UDP (a message)
+// or TCP (`tcp`: after the record marker); krb5_message: one whole message
+// (a UDP datagram or a TCP record), false when malformed (counted).
+int krb5_probe(const uint8_t* p, uint32_t n, bool tcp);
+bool krb5_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+void krb5_tcp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+bool krb5_weak(int32_t etype);  // Suricata's weak (deprecated) encryption types
 // Initial packet protection (app_quic_crypto.cc).
 constexpr uint32_t kQuicWork = 65536;  // the per-worker plaintext area
 void quic_init(AppCtx::Impl& m);

@@ -112,8 +112,10 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.detected[int(rules::AppProto::kSip)], a.sip_requests, a.sip_responses);
   fmt::format_to(o, ",\"ssh\":{{\"flows\":{},\"banners\":{},\"kexinits\":{},\"kex_skipped\":{}}}",
                  a.detected[int(rules::AppProto::kSsh)], a.ssh_banners, a.ssh_kexinits, a.ssh_kex_skipped);
-  fmt::format_to(o, ",\"mqtt\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"truncated\":{}}}}}",
+  fmt::format_to(o, ",\"mqtt\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"truncated\":{}}}",
                  a.detected[int(rules::AppProto::kMqtt)], a.mqtt_messages, a.mqtt_malformed, a.mqtt_truncated);
+  fmt::format_to(o, ",\"krb5\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"too_large\":{}}}}}",
+                 a.detected[int(rules::AppProto::kKrb5)], a.krb5_messages, a.krb5_malformed, a.krb5_too_large);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -195,6 +197,10 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
     fmt::print(f, "  app: mqtt {} flows; {} messages, {} malformed, {} cut at the buffer\n",
                t.app.detected[int(rules::AppProto::kMqtt)], t.app.mqtt_messages, t.app.mqtt_malformed,
                t.app.mqtt_truncated);
+  if (t.app.detected[int(rules::AppProto::kKrb5)])
+    fmt::print(f, "  app: krb5 {} flows; {} messages, {} malformed, {} records over the buffer\n",
+               t.app.detected[int(rules::AppProto::kKrb5)], t.app.krb5_messages, t.app.krb5_malformed,
+               t.app.krb5_too_large);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);

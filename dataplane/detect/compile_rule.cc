@@ -59,6 +59,7 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kSip: return rules::AppProto::kSip;
     case rules::Proto::kSsh: return rules::AppProto::kSsh;
     case rules::Proto::kMqtt: return rules::AppProto::kMqtt;
+    case rules::Proto::kKrb5: return rules::AppProto::kKrb5;
     default: return rules::AppProto::kUnknown;
   }
 }
@@ -211,6 +212,12 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
         it.pcre = uint32_t(out.ds_ops.size());
         out.ds_ops.push_back({uint32_t(u.set), xbit_name_hash(nm.data(), nm.size()), u.value, uint8_t(u.cmd),
                               uint8_t(u.op), false});
+      } else if (m.kind == MatchItem::Kind::kAsn1) {  // checks in dataat, oversize in depth
+        it.flags = m.asn1.relative ? kItRel : 0;
+        it.offset = m.asn1.offset;
+        it.depth = int32_t(m.asn1.oversize_length);
+        it.dataat = (m.asn1.bitstring_overflow ? 1 : 0) | (m.asn1.double_overflow ? 2 : 0) |
+                    (m.asn1.has_oversize ? 4 : 0);
       } else if (m.kind == MatchItem::Kind::kBsize) {
         it.flags = 0;
         it.offset = m.bsize.op;  // reused fields: op, lo, hi

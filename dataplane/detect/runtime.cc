@@ -27,6 +27,7 @@
 #include <climits>
 #include <cstring>
 
+#include "dataplane/core/der.h"
 #include "dataplane/detect/runtime_internal.h"
 
 namespace spectre {
@@ -433,6 +434,14 @@ struct ChainRun {
       }
       case MatchItem::Kind::kDataset:  // the whole buffer (position-free: a fail is final)
         return ds_match(c, rs, ws, it.pcre, d, n) ? run(k + 1, prev) : -1;
+      case MatchItem::Kind::kAsn1: {  // Suricata: decoding starts inside the buffer or nothing matches
+        const int64_t pos = (rel ? int64_t(prev) : -base) + it.offset;
+        if (pos < 0 || pos >= int64_t(n)) return fail;
+        der::Asn1Check o;
+        o.bitstring = it.dataat & 1, o.dbl = it.dataat & 2, o.oversize = it.dataat & 4;
+        o.oversize_len = uint32_t(it.depth);
+        return der::asn1_match(o, d + pos, uint32_t(n - pos)) ? run(k + 1, prev) : fail;
+      }
       case MatchItem::Kind::kIsDataAt: {
         const int64_t at = var ? var_or(it.var[0], it.dataat) : it.dataat;
         bool has = rel ? uint64_t(prev) + uint64_t(at) <= n : at < base + int64_t(n);

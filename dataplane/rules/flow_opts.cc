@@ -220,6 +220,7 @@ bool opt_app_proto(Ctx& c, std::string_view v) {
   else if (v == "sip") p = AppProto::kSip;
   else if (v == "ssh") p = AppProto::kSsh;
   else if (v == "mqtt") p = AppProto::kMqtt;
+  else if (v == "krb5") p = AppProto::kKrb5;
   else if (v == "failed") p = AppProto::kFailed;
   else if (v == "unknown") p = AppProto::kUnknown;
   else return unsup(c.st, "unsupported: app-layer-protocol " + std::string(v));

@@ -102,6 +102,10 @@ bool opt_tls(Ctx& c, std::string_view name, std::string_view v, bool has_value, 
 bool opt_ssh(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // MQTT keywords with values (mqtt_opts.cc); `handled` false when `name` is none.
 bool opt_mqtt(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+// Kerberos keywords with values (krb5_opts.cc); `handled` false when `name` is none.
+bool opt_krb5(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+bool opt_krb5_weak_event(Ctx& c);  // app-layer-event:krb5.weak_encryption
+bool opt_asn1(Ctx& c, std::string_view v);  // asn1 (krb5_opts.cc, next to the Kerberos DER keywords)
 // File keywords (file_opts.cc): filename, fileext, filesize, filestore.
 bool opt_file(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // Set keywords (dataset_opts.cc): dataset, datarep, filemd5, filesha1, filesha256.

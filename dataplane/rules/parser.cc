@@ -76,7 +76,7 @@ bool parse_action(std::string_view a, Action& out, Status& st) {
 
 // Protocols Suricata knows but we do not inspect: a rule using them is skipped.
 constexpr const char* kOtherProtos[] = {
-    "http2", "dcerpc", "krb5", "nfs",
+    "http2", "dcerpc", "nfs",
     "dhcp", "snmp", "rdp", "modbus", "dnp3", "enip", "ntp", "tftp", "ikev2", "ike",
     "rfb", "imap", "pop3", "telnet", "irc", "bittorrent-dht", "pgsql", "websocket", "ldap",
     "sctp", "ipv4", "ipv6", "ip4", "ip6", "dnp3", "nntp", "msn", "ssl", "jabber", "doh2"};
@@ -99,6 +99,7 @@ bool parse_proto(std::string_view p, Header& h, Status& st) {
   else if (p == "sip") h.proto = Proto::kSip;
   else if (p == "ssh") h.proto = Proto::kSsh;
   else if (p == "mqtt") h.proto = Proto::kMqtt;
+  else if (p == "krb5") h.proto = Proto::kKrb5;
   else {
     for (const char* o : kOtherProtos)
       if (p == o) return unsup(st, "unsupported protocol: " + std::string(p));
@@ -266,6 +267,7 @@ bool dispatch(Ctx& c, const Opt& o) {
   }
   if (n == "tag") return need_value(o, st);  // parsed; tagging of later packets is not done
   if (n == "isdataat") return need_value(o, st) && opt_isdataat(c, v);
+  if (n == "asn1") return need_value(o, st) && opt_asn1(c, v);
   if (n == "byte_test") return need_value(o, st) && opt_byte_test(c, v);
   if (n == "byte_jump") return need_value(o, st) && opt_byte_jump(c, v);
   if (n == "byte_extract") return need_value(o, st) && opt_byte_extract(c, v);
@@ -299,6 +301,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (!opt_ssh(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_mqtt(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
+  if (!opt_krb5(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_file(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;

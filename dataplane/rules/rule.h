@@ -19,12 +19,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5 };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
-constexpr int kAppProtoCount = 13;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5 };
+constexpr int kAppProtoCount = 14;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "krb5", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -134,6 +134,12 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* Internal: the message's numbers for mqtt.type/flags/qos/... (see */ \
   /* mqtt_opts.cc for the layout) */                                   \
   X(kMqttHdr, "(mqtt.hdr)")                                            \
+  /* krb5: name components (multi-buffer); internal: the numbers for */ \
+  /* krb5_msg_type & co (krb5_opts.cc), the ticket etype in decimal */  \
+  X(kKrb5Cname, "krb5_cname")                                          \
+  X(kKrb5Sname, "krb5_sname")                                          \
+  X(kKrb5Hdr, "(krb5.hdr)")                                            \
+  X(kKrb5TicketEtype, "(krb5.ticket_etype)")                           \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \
@@ -214,6 +220,14 @@ struct Pcre {
   bool relative = false;     // R
   bool negated = false;
 };
+// asn1 (Suricata): the checks, and where decoding starts (absolute offset,
+// or relative to the previous match; neither: the buffer start).
+struct Asn1 {
+  bool bitstring_overflow = false, double_overflow = false, has_oversize = false;
+  bool relative = false;
+  uint32_t oversize_length = 0;
+  int32_t offset = 0;
+};
 struct IsDataAt {
   int32_t n = 0;
   bool relative = false, negated = false;
@@ -271,6 +285,7 @@ struct MatchItem {
     kByteExtract,   // byte_extract: reads a number into byte.var_out, moves past it (like byte_jump by nbytes)
     kByteMath,      // byte_math: (number oper rvalue) into byte.var_out; position unchanged
     kDataset,       // dataset / datarep / filemd5 & co: the whole buffer looked up in Rule::datasets[ds - 1]
+    kAsn1,          // asn1: BER objects from an offset checked (core/der.h asn1_match)
   } kind = Kind::kContent;
   Buf buf = kPayload;
   Content content;           // kind == kContent
@@ -282,6 +297,7 @@ struct MatchItem {
   bool b64 = false;          // after base64_data: inspects the decoded data (never a fast pattern)
   uint32_t b64_bytes = 0, b64_offset = 0;  // kBase64Decode (bytes 0: to the buffer end); relative in byte.relative
   uint8_t ds = 0;            // kDataset: Rule::datasets index + 1
+  Asn1 asn1;                 // kind == kAsn1
 };
 
 // dataset / datarep / filemd5 / filesha1 / filesha256 (rules/dataset.h).

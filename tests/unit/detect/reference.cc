@@ -1,4 +1,5 @@
 // Naive reference evaluator: see reference.h for the semantics.
+#include "dataplane/core/der.h"
 #include "tests/unit/detect/reference.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -270,6 +271,14 @@ struct Items {
       long long start = b.from_beginning ? anchor : b.from_end ? long(n) : pos + b.nbytes;
       j += start + b.post_offset;
       return j >= 0 && j < long(n) && from(k + 1, long(j));
+    }
+    if (mi.kind == MatchItem::Kind::kAsn1) {  // the decoder is shared (core/der.h); the offsets are checked here
+      const long pos = (mi.asn1.relative ? prev : anchor) + mi.asn1.offset;
+      if (pos < 0 || pos >= long(n)) return false;
+      der::Asn1Check o;
+      o.bitstring = mi.asn1.bitstring_overflow, o.dbl = mi.asn1.double_overflow;
+      o.oversize = mi.asn1.has_oversize, o.oversize_len = mi.asn1.oversize_length;
+      return der::asn1_match(o, d + pos, uint32_t(n - pos)) && from(k + 1, prev);
     }
     if (mi.kind == MatchItem::Kind::kIsDataAt) {
       const long at = var_or(mi.isdataat.var_n, mi.isdataat.n);

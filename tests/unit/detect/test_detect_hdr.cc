@@ -1,6 +1,8 @@
 // Header sticky buffers ipv4.hdr, ipv6.hdr, tcp.hdr, udp.hdr, icmpv4.hdr,
 // icmpv6.hdr (Suricata header-keywords: the raw header, options included),
 // engine and reference side by side on hand-built headers.
+#include <random>
+
 #include "dataplane/rules/parser.h"
 #include "tests/unit/detect/detect_util.h"
 
@@ -133,14 +135,21 @@ TEST(DetectHdr, ParseChecks) {
   EXPECT_FALSE(ok(R"(alert tcp any any -> any any (icmpv4.hdr; content:"|08|"; sid:1;))"));
   EXPECT_FALSE(ok(R"(alert tcp any any -> any any (tcp.hdr; sid:1;))"));  // sticky buffer without a match
   // Not implemented: reported unsupported (the loader skips and counts the rule), not a syntax error.
-  for (const char* t : {R"(alert tcp any any -> any any (asn1:oversize_length 100; sid:1;))",
-                        R"(alert tcp any any -> any 21 (content:"PORT"; ftpbounce; sid:1;))"}) {
+  for (const char* t : {R"(alert tcp any any -> any 21 (content:"PORT"; ftpbounce; sid:1;))"}) {
     rules::Rule r;
     std::string err;
     bool u = false;
     EXPECT_FALSE(rules::parse_rule(t, rules::Vars::suricata_defaults(), r, err, u)) << t;
     EXPECT_TRUE(u) << t << ": " << err;
   }
+  // asn1 is implemented (DetectAsn1 below); bad values are syntax errors.
+  EXPECT_TRUE(ok(R"(alert tcp any any -> any any (asn1:oversize_length 100; sid:1;))"));
+  EXPECT_TRUE(ok(R"(alert tcp any any -> any any (content:"x"; asn1:double_overflow, bitstring_overflow, relative_offset 54, oversize_length 2048; sid:1;))"));
+  EXPECT_FALSE(ok(R"(alert tcp any any -> any any (asn1:absolute_offset 0; sid:1;))"));  // no check
+  EXPECT_FALSE(ok(R"(alert tcp any any -> any any (asn1:oversize_length; sid:1;))"));
+  EXPECT_FALSE(ok(R"(alert tcp any any -> any any (asn1:bitstring_overflow, absolute_offset 1, relative_offset 2; sid:1;))"));
+  EXPECT_FALSE(ok(R"(alert tcp any any -> any any (asn1:bitstring_overflow, absolute_offset 70000; sid:1;))"));
+  EXPECT_FALSE(ok(R"(alert tcp any any -> any any (asn1:overflow; sid:1;))"));
   // With an app-layer buffer: parsed, refused at compile with a reason.
   rules::RuleSet rs;
   rules::Rule r;
@@ -156,6 +165,66 @@ TEST(DetectHdr, ParseChecks) {
   EXPECT_EQ(rep.rejected, 1u);
   ASSERT_FALSE(rep.messages.empty());
   EXPECT_NE(rep.messages[0].find("header buffers"), std::string::npos) << rep.messages[0];
+}
+
+
+// asn1 (Suricata's asn1 keyword): the cases of Suricata's own tests. X.690
+// A.3's example record: its outer object declares 133 bytes.
+const std::string kX690A3 = std::string(
+    "\x60\x81\x85\x61\x10\x1A\x04John\x1A\x01P\x1A\x05Smith\xA0\x0A\x1A\x08" "Director"
+    "\x42\x01\x33\xA1\x0A\x43\x08" "19710917"
+    "\xA2\x12\x61\x10\x1A\x04Mary\x1A\x01T\x1A\x05Smith\xA3\x42\x31\x1F\x61\x11\x1A\x05Ralph\x1A\x01T\x1A\x05Smith"
+    "\xA0\x0A\x43\x08" "19571111" "\x31\x1F\x61\x11\x1A\x05Susan\x1A\x01" "B\x1A\x05Jones\xA0\x0A\x43\x08" "19590717",
+    136);
+
+TEST(DetectAsn1, SuricataCases) {
+  ASSERT_EQ(uint8_t(kX690A3[2]), 0x85);
+  Harness h;
+  h.add(parse(R"(alert tcp any any -> any any (asn1:oversize_length 132 absolute_offset 0; sid:1;))"));
+  h.add(parse(R"(alert tcp any any -> any any (asn1:oversize_length 133, absolute_offset 0; sid:2;))"));
+  h.add(parse(R"(alert tcp any any -> any any (asn1:bitstring_overflow, absolute_offset 0; sid:3;))"));
+  h.add(parse(R"(alert tcp any any -> any any (asn1:double_overflow, absolute_offset 0; sid:4;))"));
+  h.add(parse(R"(alert tcp any any -> any any (content:"MARK"; asn1:bitstring_overflow, relative_offset 2; sid:5;))"));
+  h.add(parse(R"(alert tcp any any -> any any (asn1:oversize_length 4, absolute_offset 4; sid:6;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1000, 80);
+  EXPECT_EQ(h.pay(pk.p, kX690A3), (Sids{1, 6}));  // 6: "Smith" (5 bytes) from offset 4
+  EXPECT_EQ(h.pay(pk.p, bin({0x03, 0x01, 0xff})), Sids{3});  // 255 unused bits in 1 byte
+  EXPECT_EQ(h.pay(pk.p, bin({0x03, 0x01, 0x07})), Sids{});
+  std::string real(261, '\x05');  // REAL, decimal (NR) form, 257 bytes
+  real[0] = 0x09, real[1] = char(0x82), real[2] = 1, real[3] = 1;
+  EXPECT_EQ(h.pay(pk.p, real), (Sids{1, 2, 4, 6}));  // 257 > 132, > 133; from offset 4 NULLs of 5 bytes
+  real[3] = 0;  // 256: not over
+  EXPECT_EQ(h.pay(pk.p, real.substr(0, 260)), (Sids{1, 2, 6}));
+  // relative to the content: two bytes after "MARK"
+  EXPECT_EQ(h.pay(pk.p, "xxMARK--" + bin({0x03, 0x01, 0xff})), Sids{5});
+  // One byte short: decoding starts at 0x01 (a BOOLEAN declaring 255 bytes): the walk stops. From offset 0
+  // 'x' declares 120 bytes: nothing for sid 3 either.
+  EXPECT_EQ(h.pay(pk.p, "xxMARK-" + bin({0x03, 0x01, 0xff})), Sids{});
+  EXPECT_EQ(h.pay(pk.p, "xxMARK--"), Sids{});  // offset at the end: nothing decoded
+  // The declared length runs past the data: the walk stops, nothing matches.
+  EXPECT_EQ(h.pay(pk.p, bin({0x30, 0x82, 0x10, 0x00, 0x03, 0x01, 0xff})), Sids{});
+}
+
+// Random and truncated inputs: bounded (nesting, frames), engine = reference.
+TEST(DetectAsn1, Fuzz) {
+  Harness h;
+  h.add(parse(R"(alert tcp any any -> any any (asn1:bitstring_overflow, double_overflow, oversize_length 64; sid:1;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1000, 80);
+  std::mt19937 rng(3);
+  int hits = 0;
+  for (int i = 0; i < 5000; i++) {
+    std::string s = kX690A3.substr(0, rng() % (kX690A3.size() + 1));
+    for (int k = 0; k < 4 && !s.empty(); k++) s[rng() % s.size()] = char(rng());
+    hits += !h.pay(pk.p, s).empty();
+  }
+  std::string deep;
+  for (int i = 0; i < 200; i++) deep += "\x30\x80";  // nesting past the frame bound
+  EXPECT_EQ(h.pay(pk.p, deep + bin({0x03, 0x01, 0xff})), Sids{});
+  EXPECT_GT(hits, 0);
 }
 
 }  // namespace
