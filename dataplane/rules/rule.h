@@ -19,12 +19,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kDcerpc };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
-constexpr int kAppProtoCount = 13;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kDcerpc };
+constexpr int kAppProtoCount = 14;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "dcerpc", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -134,6 +134,16 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* Internal: the message's numbers for mqtt.type/flags/qos/... (see */ \
   /* mqtt_opts.cc for the layout) */                                   \
   X(kMqttHdr, "(mqtt.hdr)")                                            \
+  /* smb (SMB1/2/3) and dcerpc (over TCP, UDP and SMB named pipes); */ \
+  /* internal: the SMB version and the DCERPC numbers the keywords */  \
+  /* test (layouts in smb_opts.cc) */                                  \
+  X(kSmbNamedPipe, "smb.named_pipe")                                   \
+  X(kSmbShare, "smb.share")                                            \
+  X(kSmbNtlmsspUser, "smb.ntlmssp_user")                               \
+  X(kSmbNtlmsspDomain, "smb.ntlmssp_domain")                           \
+  X(kDcerpcStubData, "dcerpc.stub_data")                               \
+  X(kSmbHdr, "(smb.hdr)")                                              \
+  X(kDcerpcHdr, "(dcerpc.hdr)")                                        \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \
