@@ -172,7 +172,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt, kDcerpc };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -247,7 +247,9 @@ Guess guess_mail_ftp(const uint8_t* p, uint32_t n, uint16_t sport, uint16_t dpor
 
 // SMB over TCP (NetBIOS session message, then "\xffSMB", "\xfeSMB" or
 // "\xfdSMB"): detected only, so `smb` rules run their payload parts on the stream.
-Guess guess_smb(const uint8_t* p, uint32_t n) {
+Guess guess_smb(const uint8_t* p, uint32_t n, bool port139 = false) {
+  // NetBIOS session request / positive response / retarget on port 139.
+  if (port139 && (p[0] == 0x81 || p[0] == 0x82 || p[0] == 0x84)) return n < 4 ? Guess::kMore : Guess::kSmb;
   if (p[0] != 0) return Guess::kNo;
   if (n < 8) return Guess::kMore;
   if ((p[4] == 0xff || p[4] == 0xfe || p[4] == 0xfd) && p[5] == 'S' && p[6] == 'M' && p[7] == 'B')
@@ -271,8 +273,9 @@ Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint
   // a probe that may still become SIP waits (app_sip.cc, app_mqtt.cc).
   Guess sip = as_guess(sip_probe(p, n, port(5060)), Guess::kSip);
   if (sip == Guess::kSip || (sip == Guess::kMore && n < kProbeSize)) return sip;
-  Guess g[7] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
-                guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n)};
+  Guess g[8] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
+                guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n, port(139)), guess_ssh(p, n),
+                as_guess(dcerpc_probe(p, n), Guess::kDcerpc)};
   bool more = false;
   for (Guess x : g) {
     if (x == Guess::kMore) more = true;
@@ -299,7 +302,12 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
     case AppProto::kSsh: ssh_feed(c, s, d, p, n, sink); break;
     case AppProto::kSip: sip_tcp_feed(c, s, d, p, n, sink); break;
     case AppProto::kMqtt: mqtt_feed(c, s, d, p, n, sink); break;
-    default: break;  // kSmb: detected only
+    case AppProto::kSmb: smb_feed(c, s, d, p, n, sink); break;
+    case AppProto::kDcerpc:
+      dce_feed(c, s, d, p, n, sink);
+      if (!dce_pending(s, d)) release(c, s, d);
+      break;
+    default: break;
   }
 }
 
@@ -373,7 +381,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
       set_proto(c, s, g == Guess::kTls ? AppProto::kTls : g == Guess::kSmtp ? AppProto::kSmtp
                     : g == Guess::kFtp ? AppProto::kFtp : g == Guess::kSmb ? AppProto::kSmb
                     : g == Guess::kSsh ? AppProto::kSsh : g == Guess::kSip ? AppProto::kSip
-                    : g == Guess::kMqtt ? AppProto::kMqtt
+                    : g == Guess::kMqtt ? AppProto::kMqtt : g == Guess::kDcerpc ? AppProto::kDcerpc
                     : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);
@@ -418,7 +426,18 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
     if (!sip_message(c, s, di, d, n, sink)) c.ctr.parse_errors++;
     return;
   }
+  if (s->proto == AppProto::kDcerpc) {
+    dcerpc_udp(c, s, di, d, n, sink);
+    return;
+  }
   if (s->proto != AppProto::kUnknown || dr.det == kRejected) return;
+  // Connectionless DCERPC by its 80-byte header (version 4, a known type).
+  if (!hint && dcerpc_udp_candidate(d, n)) {
+    set_proto(c, s, AppProto::kDcerpc);
+    dr.det = s->dir[di ^ 1].det = kActive;
+    dcerpc_udp(c, s, di, d, n, sink);
+    return;
+  }
   // QUIC by its long header (a known version, plausible connection IDs).
   if (!hint && quic_candidate(d, n)) {
     set_proto(c, s, AppProto::kQuic);
@@ -446,7 +465,8 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
 bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, uint32_t n) {
   if (dns_port(sport, dport)) return true;
   if (sport == 137 || dport == 137) return false;
-  return dns_header_plausible(d, n, false) || quic_candidate(d, n) || sip_candidate(d, n);
+  return dns_header_plausible(d, n, false) || quic_candidate(d, n) || sip_candidate(d, n) ||
+         dcerpc_udp_candidate(d, n);
 }
 
 void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
