@@ -224,7 +224,7 @@ void smb2_message(Msg& g, AppSink& sink) {
   uint32_t at = 0;
   for (uint32_t i = 0; i < kMaxChain; i++) {
     if (!g.in(at, 64) || memcmp(g.p + at, "\xfeSMB", 4) != 0) {
-      g.bad = true;
+      g.c.ctr.smb_malformed++;  // a short header or a bad compound offset: no tx
       break;
     }
     const uint8_t* H = g.p + at;
@@ -311,7 +311,7 @@ bool andx(uint8_t cmd) {
 }
 
 void smb1_message(Msg& g, AppSink& sink) {
-  if (!g.in(0, 33)) return;
+  if (!g.in(0, 33)) return void(g.c.ctr.smb_malformed++);
   const uint8_t* H = g.p;
   uint8_t cmd = H[4];
   bool resp = H[9] & 0x80, uni = u16(H + 10) & 0x8000;
