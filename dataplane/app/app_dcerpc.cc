@@ -73,10 +73,8 @@ void emit(AppCtx& c, AppState* s, int d, const uint8_t* stub, uint32_t stub_n, A
     bs.set(rules::kDcerpcHdr, h, 22);
   }
   if (stub && (m.d_type == kRequest || m.d_type == kResponse)) bs.set(rules::kDcerpcStubData, stub, stub_n);
-  if (m.version) {  // over SMB: the message's version too
-    uint8_t* v = c.impl->alloc(4);
-    if (v) v[0] = m.version, v[1] = uint8_t(m.command >> 8), v[2] = uint8_t(m.command), v[3] = 0, bs.set(rules::kSmbHdr, v, 4);
-  }
+  // Over SMB no (smb.hdr): the SMB message's own tx has it (smb.version
+  // matches once per SMB message, as Suricata's one tx per command).
   c.ctr.dcerpc_pdus++;
   sink.on_tx(d == 0, bs, s->meta);
   c.impl->scratch_used = mark;
