@@ -121,13 +121,13 @@ void bind_ack_body(AppMeta::Smb& m, const uint8_t* b, uint32_t n, bool le) {
 }
 
 // The header is complete: a new PDU starts.
-void pdu_start(AppCtx& c, AppState* s, int d, DceDir& x) {
-  AppMeta::Smb& m = s->meta.smb;
+void pdu_start(DceDir& x) {
   const bool le = x.hdr[4] & 0x10;
   uint32_t frag = rd16(x.hdr + 8, le), auth = rd16(x.hdr + 10, le);
   uint8_t type = x.hdr[2];
   x.body_left = frag - x.need;
-  x.stub_left = x.body_left;
+  x.skip = type == kRequest && (x.hdr[3] & kObjectUuid) ? uint8_t(std::min<uint32_t>(16, x.body_left)) : 0;
+  x.stub_left = x.body_left - x.skip;
   if (auth) x.stub_left -= std::min(x.stub_left, auth + 8);  // the auth trailer is not stub data
   if (type == kRequest || type == kResponse) {
     if (x.hdr[3] & kFirstFrag) {
@@ -140,7 +140,6 @@ void pdu_start(AppCtx& c, AppState* s, int d, DceDir& x) {
     x.stub_n = 0;  // bind etc.: the body is gathered for its contexts
     x.stub_left = x.body_left;
   }
-  (void)c, (void)d, (void)m;
 }
 
 // The PDU's last byte is in.
@@ -222,7 +221,7 @@ void dce_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
         const bool le = x.hdr[4] & 0x10;
         uint32_t frag = rd16(x.hdr + 8, le), auth = rd16(x.hdr + 10, le);
         uint8_t type = x.hdr[2];
-        x.need = type == kRequest ? ((x.hdr[3] & kObjectUuid) ? 40 : 24) : type == kResponse ? 24 : 16;
+        x.need = type == kRequest || type == kResponse ? 24 : 16;
         if (x.hdr[0] != 5 || x.hdr[1] > 1 || frag < x.need || (auth && frag < x.need + auth + 8)) {
           c.ctr.dcerpc_malformed++;
           x.dead = 1;
@@ -232,7 +231,18 @@ void dce_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
         }
         if (x.need > 16) continue;
       }
-      pdu_start(c, s, d, x);
+      pdu_start(x);
+      if (!x.body_left) {
+        pdu_end(c, s, d, x, sink);
+        x.hdr_n = 0;
+      }
+      continue;
+    }
+    if (x.skip) {
+      uint32_t k = std::min<uint32_t>(n, x.skip);
+      x.skip = uint8_t(x.skip - k);
+      x.body_left -= k;
+      p += k, n -= k;
       if (!x.body_left) {
         pdu_end(c, s, d, x, sink);
         x.hdr_n = 0;

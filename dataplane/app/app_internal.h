@@ -171,10 +171,11 @@ struct MqttDir {
 // call's fragments) and bind bodies in the second half of the direction's
 // pooled buffer.
 struct DceDir {
-  uint8_t hdr[40];       // common header, request/response fields, object UUID
-  uint8_t hdr_n, need;   // header bytes held / wanted (16, 24 or 40)
+  uint8_t hdr[24];       // common header, request/response fields
+  uint8_t hdr_n, need;   // header bytes held / wanted (16 or 24)
   uint8_t first;         // the call's first fragment was seen
   uint8_t dead;          // not DCERPC (bad version): ignored until the next SMB message
+  uint8_t skip;          // a request's object UUID (16 bytes) still to pass before its stub
   uint16_t frag_cnt;
   uint32_t body_left;    // bytes of the current PDU after the header
   uint32_t stub_left;    // of which stub (request/response) or body (bind..) bytes
@@ -185,7 +186,7 @@ struct DceDir {
 // SMB over TCP (app_smb.cc): NetBIOS session framing, each message gathered
 // in the first half of the pooled buffer (larger ones: the first part).
 struct SmbDir {
-  uint8_t nb[4], nb_n;   // NetBIOS session header bytes
+  uint8_t nb_type, nb_n; // NetBIOS session header: type, header bytes read (length into len)
   uint32_t len, got, stored;
   DceDir dce;
 };

@@ -117,11 +117,11 @@ void ntlmssp(Msg& g, const uint8_t* b, uint32_t n) {
 }
 
 // Pipe data (DCERPC) of a write / read / ioctl / transaction.
-void pipe_data(Msg& g, uint32_t tree, uint32_t off, uint32_t len, bool tree_known = true) {
+void pipe_data(Msg& g, uint32_t tree, uint32_t off, uint32_t len, bool pipe = false) {
   if (!len || !g.in(off, len)) return;
   const uint8_t* p = g.p + off;
   DceDir& x = g.s->dir[g.d].u.smb.dce;
-  bool ipc = tree_known && ipc_tree(g.m(), tree);
+  bool ipc = pipe || ipc_tree(g.m(), tree);
   bool starts = len >= 3 && p[0] == 5 && p[1] <= 1 && p[2] <= 20;
   if (!ipc && !starts && !x.hdr_n && !x.stub_n) return;  // file data
   x.dead = 0;
@@ -182,9 +182,9 @@ void smb2_command(Smb2& x, uint16_t cmd, uint32_t tree) {
       break;
     case 11:  // IOCTL: FSCTL_PIPE_TRANSCEIVE's input / output
       if (!x.resp && g.in(b, 32) && u32(g.p + b + 4) == 0x0011C017)
-        pipe_data(g, tree, x.h + u32(g.p + b + 24), u32(g.p + b + 28), false);
+        pipe_data(g, tree, x.h + u32(g.p + b + 24), u32(g.p + b + 28), true);
       else if (x.resp && g.in(b, 40) && u32(g.p + b + 4) == 0x0011C017 && (m.status == 0 || m.status == 0x80000005))
-        pipe_data(g, tree, x.h + u32(g.p + b + 32), u32(g.p + b + 36), false);
+        pipe_data(g, tree, x.h + u32(g.p + b + 32), u32(g.p + b + 36), true);
       break;
     default: break;
   }
@@ -356,10 +356,10 @@ void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
   SmbDir& h = s->dir[d].u.smb;
   while (n) {
     if (h.nb_n < 4) {
-      h.nb[h.nb_n++] = *p++;
-      n--;
-      if (h.nb_n < 4) continue;
-      h.len = uint32_t(h.nb[1]) << 16 | h.nb[2] << 8 | h.nb[3];
+      if (h.nb_n == 0) h.nb_type = *p, h.len = 0;
+      else h.len = h.len << 8 | *p;
+      p++, n--;
+      if (++h.nb_n < 4) continue;
       h.got = h.stored = 0;
       if (h.len >= kMaxNbss) {
         c.ctr.smb_malformed++;
@@ -367,12 +367,12 @@ void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
         release(c, s, d);
         return;
       }
-      if (h.nb[0] == 0 && h.len) acquire(c, s, d);  // session message; 0x81..0x85: session service, skipped
+      if (h.nb_type == 0 && h.len) acquire(c, s, d);  // session message; 0x81..0x85: session service, skipped
       if (!h.len) h.nb_n = 0;
       continue;
     }
     uint32_t cap = 0;
-    uint8_t* st = h.nb[0] == 0 ? storage(c, s, d, &cap) : nullptr;
+    uint8_t* st = h.nb_type == 0 ? storage(c, s, d, &cap) : nullptr;
     cap /= 2;  // the second half holds DCERPC stub data
     uint32_t k = std::min(n, h.len - h.got);
     uint32_t keep = st ? std::min(k, cap - std::min(cap, h.stored)) : 0;
@@ -383,7 +383,7 @@ void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
     n -= k;
     if (h.got < h.len) continue;
     h.nb_n = 0;
-    if (h.nb[0] != 0) continue;
+    if (h.nb_type != 0) continue;
     smb_message(c, s, d, st, h.stored, sink);
     if (!dce_pending(s, d)) release(c, s, d);
   }

@@ -161,6 +161,20 @@ TEST(AppSmb, Smb2PipeSession) {
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
+// SMB / DCERPC state shares AppMeta's MQTT place (no growth of the alert
+// record) and the direction union (SmbDir no larger than HttpDir's peers).
+TEST(AppSmb, StateSizes) {
+  static_assert(sizeof(AppMeta::Smb) <= sizeof(AppMeta::Mqtt), "smb fields fit MQTT's place");
+  static_assert(sizeof(app::SmbDir) <= sizeof(app::HttpDir), "the direction union does not grow");
+  RecordProperty("sizeof_AppMeta", int(sizeof(AppMeta)));
+  RecordProperty("sizeof_AppMeta_Smb", int(sizeof(AppMeta::Smb)));
+  RecordProperty("sizeof_SmbDir", int(sizeof(app::SmbDir)));
+  RecordProperty("sizeof_HttpDir", int(sizeof(app::HttpDir)));
+  RecordProperty("sizeof_Dir", int(sizeof(app::Dir)));
+  RecordProperty("sizeof_AppState", int(app_state_size()));
+  EXPECT_LE(sizeof(AppMeta), 6656u);
+}
+
 TEST(AppSmb, SplitAtEveryByte) { expect_split_invariant(small_cfg(), pipe_session(), 50000, 445); }
 
 // A request in three fragments over TCP 135, its response; the stub joined.
