@@ -75,10 +75,13 @@ bool ipc_tree(const AppMeta::Smb& m, uint32_t tree) {
   return false;
 }
 
+// The request's buffers (Suricata registers smb.named_pipe / smb.share to
+// the server: one match per tree connect); the share type is known only from
+// the answer, so an IPC$ path names the pipe share.
 void share_bufs(Msg& g, bool pipe) {
   AppMeta::Smb& m = g.m();
   uint32_t n = uint32_t(strnlen(m.share, sizeof m.share));
-  if (n) g.bs.set(pipe ? rules::kSmbNamedPipe : rules::kSmbShare, reinterpret_cast<const uint8_t*>(m.share), n);
+  if (n && g.d == 0) g.bs.set(pipe ? rules::kSmbNamedPipe : rules::kSmbShare, reinterpret_cast<const uint8_t*>(m.share), n);
   m.tree_tx = 1;
 }
 

@@ -121,10 +121,11 @@ TEST(AppSmb, Smb2PipeSession) {
   const Tx* tc = find(txs, [](const Tx& t) { return t.has(kSmbNamedPipe) && t.to_server; });
   ASSERT_TRUE(tc);
   EXPECT_EQ(tc->get(kSmbNamedPipe), "\\\\srv\\IPC$");
-  const Tx* tcr = find(txs, [](const Tx& t) { return t.has(kSmbNamedPipe) && !t.to_server; });
+  EXPECT_FALSE(find(txs, [](const Tx& t) { return !t.to_server && (t.has(kSmbNamedPipe) || t.has(kSmbShare)); }));
+  const Tx* tcr = find(txs, [](const Tx& t) { return !t.to_server && t.meta.smb.tree_tx; });
   ASSERT_TRUE(tcr);
   EXPECT_EQ(tcr->meta.smb.share_type, 2);
-  const Tx* share = find(txs, [](const Tx& t) { return t.has(kSmbShare) && !t.to_server; });
+  const Tx* share = find(txs, [](const Tx& t) { return t.has(kSmbShare); });
   ASSERT_TRUE(share);
   EXPECT_EQ(share->get(kSmbShare), "\\\\srv\\data");
   EXPECT_EQ(share->get(kSmbHdr), std::string("\x02\x00\x03\x00", 4));
