@@ -238,7 +238,7 @@ void smb2_message(Msg& g, AppSink& sink) {
     Smb2 x{g, at, (flags & 1) != 0};
     smb2_command(x, cmd, tree);
     end_tx(g, sink);
-    if (!next || next % 8 || next < 64) break;
+    if (!next || next % 8 || next < 64 || next > g.n - at) break;
     at += next;
     g.bad = false;
   }
@@ -288,9 +288,8 @@ void smb1_block(Msg& g, uint8_t cmd, uint32_t w, uint32_t wc, uint32_t bo, uint3
       if (!resp && wc >= 24) {
         uint32_t len = u16(W + 5), at = bo;
         if (uni && (at & 1)) at++;
-        uint32_t k = 0;
-        const uint8_t* t = g.in(at, std::min(len, bo + bc - std::min(at, bo + bc)))
-                               ? text(g, g.p + at, std::min(len, bo + bc - at), !uni, &k) : nullptr;
+        uint32_t avail = at <= bo + bc ? bo + bc - at : 0, k = 0;
+        const uint8_t* t = g.in(at, std::min(len, avail)) ? text(g, g.p + at, std::min(len, avail), !uni, &k) : nullptr;
         if (t) copy_field(m.filename, sizeof m.filename, t, k);
       }
       break;
