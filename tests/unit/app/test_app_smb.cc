@@ -331,9 +331,13 @@ TEST(AppDcerpc, Udp) {
 TEST(AppSmb, MutationFuzz) {
   std::mt19937 rng(1234);
   AppCtx ctx(small_cfg());
-  auto base = pipe_session();
-  for (int i = 0; i < 3000; i++) {
-    std::vector<Seg> segs = base;
+  std::vector<std::vector<Seg>> seeds = {
+      pipe_session(),
+      {{true, bind(1)}, {false, bind_ack(1)}, {true, request(2, 1, 9, "AAAA") + request(2, 2, 9, "BBBB")},
+       {false, response(2, 3, "OK")}},
+      {{true, nbss(smb2(5, false, 3, std::string(48, 'c')) .substr(0, 64 + 24)) + nbss(write_req(5, request(7, 3, 1, "z")))}}};
+  for (int i = 0; i < 6000; i++) {
+    std::vector<Seg> segs = seeds[size_t(i) % seeds.size()];
     for (auto& s : segs)
       if (rng() % 3 == 0) s.data = mutate(rng, s.data);
     run_tcp(ctx, segs, {}, 50010, uint16_t(i % 2 ? 445 : 135));
