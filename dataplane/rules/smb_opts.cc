@@ -111,17 +111,22 @@ bool opt_iface(Ctx& c, std::string_view kw, std::string_view v) {
 
 // The 16-bit big-endian values lo..hi as a regex alternation over two bytes.
 void range_re(uint32_t lo, uint32_t hi, std::string& re) {
-  char b[64];
-  auto x = [&](uint32_t v) { snprintf(b, sizeof b, "\\x{%02x}", v); return std::string(b); };
+  char b[96];
   uint32_t h1 = lo >> 8, l1 = lo & 255, h2 = hi >> 8, l2 = hi & 255;
   if (!re.empty()) re += '|';
   if (h1 == h2) {
-    re += x(h1) + "[" + x(l1) + "-" + x(l2) + "]";
+    snprintf(b, sizeof b, "\\x{%02x}[\\x{%02x}-\\x{%02x}]", h1, l1, l2);
+    re += b;
     return;
   }
-  re += x(h1) + "[" + x(l1) + "-\\x{ff}]";
-  if (h2 - h1 > 1) re += "|[" + x(h1 + 1) + "-" + x(h2 - 1) + "][\\x{00}-\\x{ff}]";
-  re += "|" + x(h2) + "[\\x{00}-" + x(l2) + "]";
+  snprintf(b, sizeof b, "\\x{%02x}[\\x{%02x}-\\x{ff}]", h1, l1);
+  re += b;
+  if (h2 - h1 > 1) {
+    snprintf(b, sizeof b, "|[\\x{%02x}-\\x{%02x}][\\x{00}-\\x{ff}]", h1 + 1, h2 - 1);
+    re += b;
+  }
+  snprintf(b, sizeof b, "|\\x{%02x}[\\x{00}-\\x{%02x}]", h2, l2);
+  re += b;
 }
 
 bool opt_opnum(Ctx& c, std::string_view kw, std::string_view v) {
@@ -144,7 +149,9 @@ bool opt_opnum(Ctx& c, std::string_view kw, std::string_view v) {
   MatchItem it;
   it.kind = MatchItem::Kind::kPcre;
   it.buf = kDcerpcHdr;
-  it.pcre.pattern = "^[\\x{00}-\\x{ff}]{2}(?:" + alts + ")";
+  it.pcre.pattern = "^[\\x{00}-\\x{ff}]{2}(?:";
+  it.pcre.pattern += alts;
+  it.pcre.pattern += ')';
   c.r.items.push_back(std::move(it));
   return true;
 }
