@@ -148,8 +148,9 @@ void smb2_command(Smb2& x, uint16_t cmd, uint32_t tree) {
   const uint32_t b = x.h + 64;  // body
   const uint8_t* H = g.p + x.h;
   switch (cmd) {
-    case 0:  // NEGOTIATE
+    case 0:  // NEGOTIATE (the client's own SMB2 negotiate ends the SMB1 start)
       if (x.resp && g.in(b, 6)) m.dialect = u16(g.p + b + 4);
+      if (!x.resp) m.neg_smb1 = 0;
       break;
     case 1:  // SESSION_SETUP
       if (!x.resp && g.in(b, 16)) {

@@ -107,7 +107,9 @@ def smb_txs(cdata, sdata):
                         tc = (path, path.upper().endswith("IPC$"))
                     elif cmd == 3 and resp and path is not None:
                         tc = (path, m[at + 66] == 2)
-                    txs.append((ts, 1 if (cmd == 0 and resp and neg1) else 2, tc))
+                    v1 = cmd == 0 and resp and neg1  # Suricata: the first SMB2 answer to an SMB1 negotiate
+                    neg1 = neg1 and not v1
+                    txs.append((ts, 1 if v1 else 2, tc))
                     if not nxt:
                         break
                     at += nxt

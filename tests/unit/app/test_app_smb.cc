@@ -287,6 +287,30 @@ TEST(AppSmb, Smb1TreeConnectAndTrans) {
 }
 
 // Truncated and malformed SMB messages: counted, no crash; SMB3 encrypted skipped.
+// smb.version: an SMB2 negotiate answer to the client's SMB1 negotiate
+// belongs to that SMB1 transaction (Suricata's smb-keywords page); the
+// client's own SMB2 negotiate that follows is SMB2 again.
+TEST(AppSmb, VersionTransition) {
+  std::string neg1 = "\xffSMB" + std::string(1, '\x72') + std::string(27, '\0') + std::string(1, '\0') + le16(12) +
+                     std::string("\x02SMB 2.???\0", 12);
+  std::string resp = smb2(0, true, 0, le16(65) + le16(1) + le16(0x2ff) + std::string(58, '\0'));
+  std::string neg2 = smb2(0, false, 0, le16(36) + le16(1) + std::string(32, '\0') + le16(0x311));
+  std::string resp2 = smb2(0, true, 0, le16(65) + le16(1) + le16(0x311) + std::string(58, '\0'));
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, nbss(neg1)}, {false, nbss(resp)}, {true, nbss(neg2)}, {false, nbss(resp2)}}, {},
+                     50011, 445);
+  ASSERT_EQ(txs.size(), 4u);
+  std::string v;
+  for (const Tx& t : txs) v += char('0' + t.get(kSmbHdr)[0]);
+  EXPECT_EQ(v, "1122");
+  std::string j;
+  format_app_json(txs[1].meta, j);
+  EXPECT_NE(j.find("\"dialect\":\"2.??\""), std::string::npos) << j;
+  j.clear();
+  format_app_json(txs[3].meta, j);
+  EXPECT_NE(j.find("\"dialect\":\"3.11\""), std::string::npos) << j;
+}
+
 TEST(AppSmb, MalformedAndEncrypted) {
   AppCtx ctx(small_cfg());
   std::string tc = tree_connect_req("\\\\srv\\IPC$");
