@@ -100,9 +100,11 @@ void dce_obj(const AppMeta::Smb& m, std::string& out) {
   } else {
     o.num("call_id", m.d_call_id);
   }
-  char v[8];
-  snprintf(v, sizeof v, "%u.%u", m.d_udp ? 4u : 5u, unsigned(m.d_minor));
-  o.str("rpc_version", v);
+  if (!m.version) {  // the dcerpc event (TCP, UDP); Suricata's smb.dcerpc object has no version
+    char v[8];
+    snprintf(v, sizeof v, "%u.%u", m.d_udp ? 4u : 5u, unsigned(m.d_minor));
+    o.str("rpc_version", v);
+  }
   out += '}';
 }
 
