@@ -172,7 +172,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt, kKrb5 };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt, kKrb5, kDcerpc };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -247,7 +247,9 @@ Guess guess_mail_ftp(const uint8_t* p, uint32_t n, uint16_t sport, uint16_t dpor
 
 // SMB over TCP (NetBIOS session message, then "\xffSMB", "\xfeSMB" or
 // "\xfdSMB"): detected only, so `smb` rules run their payload parts on the stream.
-Guess guess_smb(const uint8_t* p, uint32_t n) {
+Guess guess_smb(const uint8_t* p, uint32_t n, bool port139 = false) {
+  // NetBIOS session request / positive response / retarget on port 139.
+  if (port139 && (p[0] == 0x81 || p[0] == 0x82 || p[0] == 0x84)) return n < 4 ? Guess::kMore : Guess::kSmb;
   if (p[0] != 0) return Guess::kNo;
   if (n < 8) return Guess::kMore;
   if ((p[4] == 0xff || p[4] == 0xfe || p[4] == 0xfd) && p[5] == 'S' && p[6] == 'M' && p[7] == 'B')
@@ -276,8 +278,9 @@ Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint
     if (k == Guess::kKrb5 || (k == Guess::kMore && n < kProbeSize)) return k;
     if (k == Guess::kMore) return Guess::kKrb5;  // 16 bytes agree so far (the record marker, tags, pvno)
   }
-  Guess g[7] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
-                guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n)};
+  Guess g[8] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
+                guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n, port(139)), guess_ssh(p, n),
+                as_guess(dcerpc_probe(p, n), Guess::kDcerpc)};
   bool more = false;
   for (Guess x : g) {
     if (x == Guess::kMore) more = true;
@@ -305,7 +308,12 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
     case AppProto::kSip: sip_tcp_feed(c, s, d, p, n, sink); break;
     case AppProto::kMqtt: mqtt_feed(c, s, d, p, n, sink); break;
     case AppProto::kKrb5: krb5_tcp_feed(c, s, d, p, n, sink); break;
-    default: break;  // kSmb: detected only
+    case AppProto::kSmb: smb_feed(c, s, d, p, n, sink); break;
+    case AppProto::kDcerpc:
+      dce_feed(c, s, d, p, n, sink);
+      if (!dce_pending(s, d)) release(c, s, d);
+      break;
+    default: break;
   }
 }
 
@@ -380,6 +388,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
                     : g == Guess::kFtp ? AppProto::kFtp : g == Guess::kSmb ? AppProto::kSmb
                     : g == Guess::kSsh ? AppProto::kSsh : g == Guess::kSip ? AppProto::kSip
                     : g == Guess::kMqtt ? AppProto::kMqtt : g == Guess::kKrb5 ? AppProto::kKrb5
+                    : g == Guess::kDcerpc ? AppProto::kDcerpc
                     : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);
@@ -428,6 +437,10 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
     krb5_message(c, s, di, d, n, sink);  // malformed: counted there
     return;
   }
+  if (s->proto == AppProto::kDcerpc) {
+    dcerpc_udp(c, s, di, d, n, sink);
+    return;
+  }
   if (s->proto != AppProto::kUnknown || dr.det == kRejected) return;
   // Kerberos on port 88: an APPLICATION-tagged KDC message with pvno 5.
   if ((sport == 88 || dport == 88) && krb5_probe(d, n, false) == 1) {
@@ -435,6 +448,13 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
     dr.det = s->dir[di ^ 1].det = kActive;
     memset(&s->dir[0].u, 0, sizeof s->dir[0].u);
     krb5_message(c, s, di, d, n, sink);
+    return;
+  }
+  // Connectionless DCERPC by its 80-byte header (version 4, a known type).
+  if (!hint && dcerpc_udp_candidate(d, n)) {
+    set_proto(c, s, AppProto::kDcerpc);
+    dr.det = s->dir[di ^ 1].det = kActive;
+    dcerpc_udp(c, s, di, d, n, sink);
     return;
   }
   // QUIC by its long header (a known version, plausible connection IDs).
@@ -464,7 +484,8 @@ void app_datagram(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16
 bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, uint32_t n) {
   if (dns_port(sport, dport) || sport == 88 || dport == 88) return true;
   if (sport == 137 || dport == 137) return false;
-  return dns_header_plausible(d, n, false) || quic_candidate(d, n) || sip_candidate(d, n);
+  return dns_header_plausible(d, n, false) || quic_candidate(d, n) || sip_candidate(d, n) ||
+         dcerpc_udp_candidate(d, n);
 }
 
 void app_finish(AppCtx& c, AppState* s, AppSink& sink) {

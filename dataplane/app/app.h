@@ -94,7 +94,8 @@ struct AppMeta {
   char ssh_hassh[2][33];
   bool ssh_log = false;           // this tx completes the flow's EVE `ssh` event
   // mqtt: the latest message (one tx per message). Strings are cut to their
-  // field (the buffers have them whole); 620 bytes in all.
+  // field (the buffers have them whole); 620 bytes in all. smb / dcerpc
+  // share its place (a flow has one protocol): 0 bytes more per AppMeta.
   struct Mqtt {
     uint8_t type, flags;          // control packet type, fixed-header flags (low nibble)
     uint8_t version;              // protocol level of the flow's CONNECT (3, 4, 5; 0 not seen)
@@ -111,7 +112,7 @@ struct AppMeta {
     char client_id[48], username[48], will_topic[48], will_message[64];
     char topic[96], message[96];  // PUBLISH
     char topics[4][48];           // SUBSCRIBE / UNSUBSCRIBE
-  } mqtt;
+  };
   // krb5: the latest message; cname, realm and sname (joined by '/') are in
   // http_refer, http_user_agent and http_url (one protocol per flow). 20 bytes.
   struct Krb5 {
@@ -123,6 +124,44 @@ struct AppMeta {
     int32_t etype = 0;            // the reply's enc-part (EVE encryption)
     int32_t ticket_etype = 0;     // the ticket's enc-part (replies; TGS-REQ's PA-TGS-REQ)
   } krb5;
+  // smb (SMB1/2/3) and dcerpc (over TCP, UDP, SMB pipes): the tx's fields,
+  // then the flow's state the parsers keep across txs (app_smb.cc,
+  // app_dcerpc.cc); ~470 bytes.
+  struct Smb {
+    uint8_t version;              // 1, 2 (SMB2/3); 0: DCERPC over TCP/UDP
+    uint8_t share_type;           // tree connect: 1 FILE, 2 PIPE, 3 PRINT, 0 not known
+    uint8_t dce;                  // the tx is a DCERPC PDU (d_* fields)
+    uint8_t ntlmssp;              // a session setup with NTLMSSP AUTHENTICATE (user, domain, host)
+    uint8_t tree_tx;              // a tree connect (share / named_pipe in EVE)
+    uint16_t command;
+    uint32_t status, tree_id;
+    uint64_t session_id;
+    char filename[64];            // CREATE / NT_CREATE_ANDX
+    char user[48], domain[48], host[32];
+    uint8_t d_type, d_bits, d_minor;  // PDU type, (dcerpc.hdr) bits, rpc minor version
+    uint8_t d_udp;                // connectionless (UDP): version 4
+    uint16_t d_opnum, d_frag_cnt;
+    uint32_t d_call_id, d_stub_size;
+    // Flow state.
+    char share[64];               // the latest tree connect's path
+    uint16_t dialect;             // SMB2 revision (0x02ff "2.??"), 1 "NT LM 0.12", 0 unknown
+    uint8_t neg_smb1;             // the client negotiated with SMB1: the answer counts as version 1
+    uint8_t ipc_n;                // pipe trees known
+    uint32_t ipc_tree[4];         // tree ids whose share is a pipe (DCERPC rides them)
+    uint8_t req_type;             // the latest request's PDU type + 1 (0 none), its bits
+    uint8_t req_bits, nifs;
+    uint16_t req_opnum, req_frag_cnt, req_ctx;
+    uint32_t req_call_id, req_stub_size;
+    struct Iface {                // bound contexts of the latest bind / alter_context
+      uint8_t uuid[16];           // text order
+      uint16_t ver, ver_minor, ctx_id;
+      uint16_t ack;               // bind_ack result (0 accepted), 0xffff none yet
+    } ifs[4];
+  };
+  union {
+    Mqtt mqtt;
+    Smb smb;
+  };
 };
 
 struct AppCounters {
@@ -152,6 +191,11 @@ struct AppCounters {
   // Kerberos messages read; malformed or cut (no tx); TCP records larger
   // than the pooled buffer (skipped).
   uint64_t krb5_messages, krb5_malformed, krb5_too_large;
+  // SMB messages (each command of a compound) and DCERPC PDUs read;
+  // malformed (a field past its message, a bad header); encrypted SMB3
+  // (transform header) messages skipped; stub data longer than the
+  // reassembly area (dcerpc.stub_data has the first part).
+  uint64_t smb_messages, smb_malformed, smb_encrypted, dcerpc_pdus, dcerpc_malformed, dcerpc_stub_cut;
 };
 
 class AppSink {

@@ -481,6 +481,9 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
     case rules::AppProto::kKrb5:
       krb5_json(m, out);
       break;
+    case rules::AppProto::kSmb: case rules::AppProto::kDcerpc:
+      app::smb_json(m, out);
+      break;
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";
       Obj o{out};

@@ -174,6 +174,32 @@ struct KrbDir {
   uint32_t need, got, stored;
 };
 
+// DCERPC (app_dcerpc.cc): PDUs framed from a byte stream (TCP, or the
+// data of SMB reads / writes / ioctls / transactions on a pipe); the common
+// and request/response header is kept here, stub data (reassembled over a
+// call's fragments) and bind bodies in the second half of the direction's
+// pooled buffer.
+struct DceDir {
+  uint8_t hdr[24];       // common header, request/response fields
+  uint8_t hdr_n, need;   // header bytes held / wanted (16 or 24)
+  uint8_t first;         // the call's first fragment was seen
+  uint8_t dead;          // not DCERPC (bad version): ignored until the next SMB message
+  uint8_t skip;          // a request's object UUID (16 bytes) still to pass before its stub
+  uint16_t frag_cnt;
+  uint32_t body_left;    // bytes of the current PDU after the header
+  uint32_t stub_left;    // of which stub (request/response) or body (bind..) bytes
+  uint32_t stub_n;       // bytes held in the area
+  uint32_t stub_total;   // stub bytes of the call so far
+};
+
+// SMB over TCP (app_smb.cc): NetBIOS session framing, each message gathered
+// in the first half of the pooled buffer (larger ones: the first part).
+struct SmbDir {
+  uint8_t nb_type, nb_n; // NetBIOS session header: type, header bytes read (length into len)
+  uint32_t len, got, stored;
+  DceDir dce;
+};
+
 struct Dir {
   uint8_t det, probe_n, fb;  // fb: the storage in use is the fallback area
   uint8_t probe[kProbeSize];
@@ -189,6 +215,7 @@ struct Dir {
     SipDir sip;
     MqttDir mqtt;
     KrbDir krb;
+    SmbDir smb;        // SMB flows, and DCERPC over TCP (dce only)
   } u;
 };
 
@@ -341,6 +368,18 @@ int krb5_probe(const uint8_t* p, uint32_t n, bool tcp);
 bool krb5_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void krb5_tcp_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 bool krb5_weak(int32_t etype);  // Suricata's weak (deprecated) encryption types
+// SMB over TCP (app_smb.cc) and DCERPC (app_dcerpc.cc). dce_feed: stream
+// bytes of direction d (TCP, or pipe data inside SMB); emits a tx per
+// complete PDU (a request or response at its last fragment).
+void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+int dcerpc_probe(const uint8_t* p, uint32_t n);  // as sip_probe: a connection-oriented PDU header
+void dce_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+bool dce_pending(const AppState* s, int d);       // a PDU or call is partly held in the buffer
+bool dcerpc_udp_candidate(const uint8_t* p, uint32_t n);
+void dcerpc_udp(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+// UTF-16LE -> UTF-8 (unpaired surrogates as U+FFFD) into out (3 * n/2 bytes); returns the length.
+uint32_t utf16_to_utf8(const uint8_t* p, uint32_t n, uint8_t* out);
+void smb_json(const AppMeta& m, std::string& out);  // EVE smb / dcerpc object (app_smb_eve.cc)
 // Initial packet protection (app_quic_crypto.cc).
 constexpr uint32_t kQuicWork = 65536;  // the per-worker plaintext area
 void quic_init(AppCtx::Impl& m);

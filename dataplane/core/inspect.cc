@@ -183,7 +183,8 @@ struct Cursor final : AlertSink, AppSink {
     const bool file_only = meta.file_tx && b.mask.empty();
     const bool tx_event = (!to_server || meta.proto == rules::AppProto::kDns || meta.proto == rules::AppProto::kQuic ||
                            meta.proto == rules::AppProto::kSip || meta.proto == rules::AppProto::kMqtt ||
-                           meta.proto == rules::AppProto::kKrb5) &&
+                           meta.proto == rules::AppProto::kKrb5 ||
+                           (meta.proto == rules::AppProto::kDcerpc && meta.smb.d_udp)) &&
                           meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh;
     cur_tx = &b;
     if (app_events) {
@@ -271,7 +272,8 @@ struct Cursor final : AlertSink, AppSink {
                          ap == rules::AppProto::kFtp || ap == rules::AppProto::kFtpData ||
                          ap == rules::AppProto::kQuic || ap == rules::AppProto::kSip ||
                          ap == rules::AppProto::kSsh || ap == rules::AppProto::kMqtt ||
-                         ap == rules::AppProto::kKrb5);
+                         ap == rules::AppProto::kKrb5 || ap == rules::AppProto::kSmb ||
+                         ap == rules::AppProto::kDcerpc);
     if (a->has_app) a->app = app_meta(app);
     if (want_payload && cur_n) {  // off by default: up to ~2.5 KB copied per alert
       a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->x.raw.payload));

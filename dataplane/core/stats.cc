@@ -114,8 +114,12 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.detected[int(rules::AppProto::kSsh)], a.ssh_banners, a.ssh_kexinits, a.ssh_kex_skipped);
   fmt::format_to(o, ",\"mqtt\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"truncated\":{}}}",
                  a.detected[int(rules::AppProto::kMqtt)], a.mqtt_messages, a.mqtt_malformed, a.mqtt_truncated);
-  fmt::format_to(o, ",\"krb5\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"too_large\":{}}}}}",
+  fmt::format_to(o, ",\"krb5\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"too_large\":{}}}",
                  a.detected[int(rules::AppProto::kKrb5)], a.krb5_messages, a.krb5_malformed, a.krb5_too_large);
+  fmt::format_to(o, ",\"smb\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"encrypted\":{}}}"
+                    ",\"dcerpc\":{{\"flows\":{},\"pdus\":{},\"malformed\":{},\"stub_cut\":{}}}}}",
+                 a.detected[int(rules::AppProto::kSmb)], a.smb_messages, a.smb_malformed, a.smb_encrypted,
+                 a.detected[int(rules::AppProto::kDcerpc)], a.dcerpc_pdus, a.dcerpc_malformed, a.dcerpc_stub_cut);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -201,6 +205,12 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
     fmt::print(f, "  app: krb5 {} flows; {} messages, {} malformed, {} records over the buffer\n",
                t.app.detected[int(rules::AppProto::kKrb5)], t.app.krb5_messages, t.app.krb5_malformed,
                t.app.krb5_too_large);
+  if (t.app.detected[int(rules::AppProto::kSmb)] + t.app.detected[int(rules::AppProto::kDcerpc)])
+    fmt::print(f, "  app: smb {} flows, dcerpc {} flows; {} smb messages ({} malformed, {} encrypted), {} dcerpc PDUs "
+                  "({} malformed, {} stubs cut)\n",
+               t.app.detected[int(rules::AppProto::kSmb)], t.app.detected[int(rules::AppProto::kDcerpc)],
+               t.app.smb_messages, t.app.smb_malformed, t.app.smb_encrypted, t.app.dcerpc_pdus, t.app.dcerpc_malformed,
+               t.app.dcerpc_stub_cut);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);

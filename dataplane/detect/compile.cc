@@ -108,6 +108,7 @@ uint8_t proto_classes(rules::Proto p) {
     case rules::Proto::kUdp: case rules::Proto::kQuic: return 1 << kClsUdp;
     case rules::Proto::kDns: case rules::Proto::kSip: return (1 << kClsTcp) | (1 << kClsUdp);  // SIP: UDP and TCP
     case rules::Proto::kKrb5: return (1 << kClsTcp) | (1 << kClsUdp);
+    case rules::Proto::kDcerpc: return (1 << kClsTcp) | (1 << kClsUdp);
     case rules::Proto::kIcmp: return 1 << kClsIcmp;
   }
   return 0xF;

@@ -60,6 +60,7 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kSsh: return rules::AppProto::kSsh;
     case rules::Proto::kMqtt: return rules::AppProto::kMqtt;
     case rules::Proto::kKrb5: return rules::AppProto::kKrb5;
+    case rules::Proto::kDcerpc: return rules::AppProto::kDcerpc;
     default: return rules::AppProto::kUnknown;
   }
 }

@@ -92,9 +92,15 @@ bool header_ok(const CompiledRuleset& rs, uint32_t i, const DetectPacket& p) {
     if ((f & rules::kFlowToServer) && !p.to_server) return false;
     if ((f & rules::kFlowToClient) && p.to_server) return false;
   }
-  if (h.app_hdr && static_cast<uint8_t>(p.app_proto) != h.app_hdr) return false;
+  // dcerpc (header or app-layer-protocol) also names SMB flows: their named
+  // pipes carry DCERPC (Suricata's AppProtoEquals).
+  auto app_eq = [&](uint8_t want) {
+    uint8_t ap = static_cast<uint8_t>(p.app_proto);
+    return ap == want || (want == uint8_t(rules::AppProto::kDcerpc) && ap == uint8_t(rules::AppProto::kSmb));
+  };
+  if (h.app_hdr && !app_eq(h.app_hdr)) return false;
   if (f & kHdrAppKw) {
-    bool eq = static_cast<uint8_t>(p.app_proto) == h.app_kw;
+    bool eq = app_eq(h.app_kw);
     if ((f & kHdrAppNeg) ? eq : !eq) return false;
   }
   constexpr uint32_t kAll = kHdrSrcAll | kHdrDstAll | kHdrSpAll | kHdrDpAll;

@@ -44,6 +44,7 @@ constexpr BufKw kStickyAliases[] = {
     {"tls_cert_serial", kTlsCertSerial}, {"tls_cert_fingerprint", kTlsCertFingerprint},
     {"ssh_proto", kSshProto},           {"ssh_software", kSshSoftware},
     {"krb5.cname", kKrb5Cname},         {"krb5.sname", kKrb5Sname},
+    {"dce_stub_data", kDcerpcStubData}, {"smb_named_pipe", kSmbNamedPipe}, {"smb_share", kSmbShare},
 };
 
 bool close_sticky(Ctx& c) {
@@ -65,7 +66,8 @@ bool set_sticky(Ctx& c, Buf b, const char* kw) {
 }
 
 // 0: payload, 1: http, 2: dns, 3: tls, 4: smtp, 5: ftp, 6: quic; 7: JA3/JA4
-// of a ClientHello (TLS or QUIC, as in Suricata); 8: sip; 9: ssh; 10: mqtt; 11: krb5.
+// of a ClientHello (TLS or QUIC, as in Suricata); 8: sip; 9: ssh; 10: mqtt; 11: krb5;
+// 12: smb / dcerpc.
 constexpr int kFamJa = 7;
 int family(Buf b) {
   if (b == kPayload || is_header_buf(b) || is_addr_buf(b)) return 0;  // header buffers go with any protocol's packets
@@ -73,6 +75,7 @@ int family(Buf b) {
   if (b >= kSipMethod && b <= kSipContentLength) return 8;
   if (b >= kMqttClientId && b <= kMqttHdr) return 10;
   if (b >= kKrb5Cname && b <= kKrb5TicketEtype) return 11;
+  if (b >= kSmbNamedPipe && b <= kDcerpcHdr) return 12;  // smb and dcerpc (DCERPC rides SMB pipes)
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b >= kSshProto && b <= kSshHasshServer) return 9;
   if (b >= kFileName && b <= kFileSha256) return 0;  // every protocol with files
@@ -158,11 +161,12 @@ bool check_buffers(Ctx& c) {
         ((it.buf == kIcmpv4Hdr || it.buf == kIcmpv6Hdr) && p != Proto::kIp && p != Proto::kIcmp))
       return fail(c.st, std::string(buf_name(it.buf)) + " in a rule whose protocol has no such header");
   }
-  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic", "", "sip", "ssh", "mqtt", "krb5"};
+  static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic", "", "sip", "ssh", "mqtt", "krb5", "smb"};
   const Proto p = c.r.hdr.proto;
   const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
                : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : p == Proto::kQuic ? 6 : p == Proto::kSip ? 8
-               : p == Proto::kSsh ? 9 : p == Proto::kMqtt ? 10 : p == Proto::kKrb5 ? 11 : 0;
+               : p == Proto::kSsh ? 9 : p == Proto::kMqtt ? 10 : p == Proto::kKrb5 ? 11
+               : p == Proto::kSmb || p == Proto::kDcerpc ? 12 : 0;
   if (ja) {  // ja3.* / ja4.hash: a TLS buffer unless the rule is QUIC's
     if (fam == 0) fam = pf == 6 ? 6 : 3;
     else if (fam != 3 && fam != 6)

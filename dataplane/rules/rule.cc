@@ -20,6 +20,7 @@ const char* app_proto_name(AppProto p) {
     case AppProto::kSsh: return "ssh";
     case AppProto::kMqtt: return "mqtt";
     case AppProto::kKrb5: return "krb5";
+    case AppProto::kDcerpc: return "dcerpc";
     case AppProto::kUnknown: break;
   }
   return "unknown";

@@ -19,12 +19,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5 };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5, kDcerpc };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5 };
-constexpr int kAppProtoCount = 14;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "krb5", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5, kDcerpc };
+constexpr int kAppProtoCount = 15;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "krb5", "dcerpc", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -140,6 +140,16 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kKrb5Sname, "krb5_sname")                                          \
   X(kKrb5Hdr, "(krb5.hdr)")                                            \
   X(kKrb5TicketEtype, "(krb5.ticket_etype)")                           \
+  /* smb (SMB1/2/3) and dcerpc (over TCP, UDP and SMB named pipes); */ \
+  /* internal: the SMB version and the DCERPC numbers the keywords */  \
+  /* test (layouts in smb_opts.cc) */                                  \
+  X(kSmbNamedPipe, "smb.named_pipe")                                   \
+  X(kSmbShare, "smb.share")                                            \
+  X(kSmbNtlmsspUser, "smb.ntlmssp_user")                               \
+  X(kSmbNtlmsspDomain, "smb.ntlmssp_domain")                           \
+  X(kDcerpcStubData, "dcerpc.stub_data")                               \
+  X(kSmbHdr, "(smb.hdr)")                                              \
+  X(kDcerpcHdr, "(dcerpc.hdr)")                                        \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \

@@ -1,0 +1,396 @@
+// SMB1 / SMB2 / SMB3 over TCP (445, and 139 with its NetBIOS session
+// request), Suricata's `smb` app layer: each SMB2 command (compounds split)
+// or SMB1 message (its AndX chain) is one tx in its direction. Read:
+// negotiate (dialect), session setup (NTLMSSP AUTHENTICATE: user, domain,
+// host), tree connect (share path; the answer's share type: a pipe share
+// names smb.named_pipe, others smb.share), create (file name), and the data
+// of writes / reads / pipe ioctls / SMB1 transactions, handed to the DCERPC
+// parser (app_dcerpc.cc) when the tree is a pipe or the data starts a PDU.
+// Encrypted SMB3 messages (transform header) are counted and skipped.
+//
+// Memory: a message is gathered in the first half of the direction's
+// pooled buffer (a larger one: its first part, enough for every header read
+// here; the rest is skipped); the buffer is returned after the message
+// unless a DCERPC call is partly held in the second half.
+//
+// Errors: a field past its message is malformed (counted); the tx goes out
+// with the fields before it. A NetBIOS length over 16 MiB stops the direction.
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/app/app_internal.h"
+
+namespace spectre {
+namespace app {
+
+namespace {
+
+constexpr uint32_t kMaxNbss = 1u << 24;  // NetBIOS lengths are 17 bits (24 with the extension)
+constexpr uint32_t kMaxChain = 8;        // SMB1 AndX / SMB2 compound commands read per message
+
+uint16_t u16(const uint8_t* p) { return uint16_t(p[0] | p[1] << 8); }
+uint32_t u32(const uint8_t* p) { return uint32_t(p[0] | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24); }
+uint64_t u64(const uint8_t* p) { return u32(p) | uint64_t(u32(p + 4)) << 32; }
+
+// One message being read: bounds-checked views, the tx's buffers.
+struct Msg {
+  AppCtx& c;
+  AppState* s;
+  int d;
+  const uint8_t* p;
+  uint32_t n;
+  BufferSet bs;
+  bool bad = false;
+  AppSink* sink = nullptr;
+  // [off, off + len) inside the message, else malformed.
+  bool in(uint32_t off, uint32_t len) {
+    if (off <= n && len <= n - off) return true;
+    bad = true;
+    return false;
+  }
+  AppMeta::Smb& m() { return s->meta.smb; }
+};
+
+// A UTF-16LE (or, `ascii`, 8-bit) string into scratch as UTF-8: buffer b
+// (when not kPayload) and the meta field dst.
+const uint8_t* text(Msg& g, const uint8_t* p, uint32_t n, bool ascii, uint32_t* out_n) {
+  if (ascii) {
+    *out_n = n;
+    return p;
+  }
+  uint8_t* o = g.c.impl->alloc(n / 2 * 3 + 4);
+  if (!o) return *out_n = 0, nullptr;
+  *out_n = utf16_to_utf8(p, n, o);
+  while (*out_n && o[*out_n - 1] == 0) --*out_n;  // the terminating NUL
+  return o;
+}
+
+bool pipe_share(const uint8_t* p, uint32_t n) {
+  return n >= 4 && (p[n - 4] | 0x20) == 'i' && (p[n - 3] | 0x20) == 'p' && (p[n - 2] | 0x20) == 'c' && p[n - 1] == '$';
+}
+
+bool ipc_tree(const AppMeta::Smb& m, uint32_t tree) {
+  for (uint32_t i = 0; i < m.ipc_n; i++)
+    if (m.ipc_tree[i] == tree) return true;
+  return false;
+}
+
+// The request's buffers (Suricata registers smb.named_pipe / smb.share to
+// the server: one match per tree connect); the share type is known only from
+// the answer, so an IPC$ path names the pipe share.
+void share_bufs(Msg& g, bool pipe) {
+  AppMeta::Smb& m = g.m();
+  uint32_t n = uint32_t(strnlen(m.share, sizeof m.share));
+  if (n && g.d == 0) g.bs.set(pipe ? rules::kSmbNamedPipe : rules::kSmbShare, reinterpret_cast<const uint8_t*>(m.share), n);
+  m.tree_tx = 1;
+}
+
+void set_share(Msg& g, const uint8_t* p, uint32_t n, bool ascii) {
+  uint32_t k = 0;
+  const uint8_t* t = text(g, p, n, ascii, &k);
+  if (t) copy_field(g.m().share, sizeof g.m().share, t, k);
+}
+
+// An NTLMSSP AUTHENTICATE message anywhere in a security blob (inside SPNEGO).
+void ntlmssp(Msg& g, const uint8_t* b, uint32_t n) {
+  static const uint8_t kSig[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
+  const uint8_t* q = static_cast<const uint8_t*>(memmem(b, n, kSig, 8));
+  if (!q) return;
+  uint32_t k = uint32_t(b + n - q);
+  if (k < 64 || u32(q + 8) != 3) return;
+  bool uni = u32(q + 60) & 1;
+  AppMeta::Smb& m = g.m();
+  struct F { uint32_t at; rules::Buf b; char* dst; size_t cap; } fs[3] = {
+      {28, rules::kSmbNtlmsspDomain, m.domain, sizeof m.domain},
+      {36, rules::kSmbNtlmsspUser, m.user, sizeof m.user},
+      {44, rules::kPayload, m.host, sizeof m.host}};
+  for (const F& f : fs) {
+    uint32_t len = u16(q + f.at), off = u32(q + f.at + 4);
+    if (off > k || len > k - off) {
+      g.bad = true;
+      continue;
+    }
+    uint32_t tn = 0;
+    const uint8_t* t = text(g, q + off, len, !uni, &tn);
+    if (!t) continue;
+    copy_field(f.dst, f.cap, t, tn);
+    if (f.b != rules::kPayload) g.bs.set(f.b, t, tn);
+  }
+  m.ntlmssp = 1;
+}
+
+// Pipe data (DCERPC) of a write / read / ioctl / transaction.
+void pipe_data(Msg& g, uint32_t tree, uint32_t off, uint32_t len, bool pipe = false) {
+  if (!len || !g.in(off, len)) return;
+  const uint8_t* p = g.p + off;
+  DceDir& x = g.s->dir[g.d].u.smb.dce;
+  bool ipc = pipe || ipc_tree(g.m(), tree);
+  bool starts = len >= 3 && p[0] == 5 && p[1] <= 1 && p[2] <= 20;
+  if (!ipc && !starts && !x.hdr_n && !x.stub_n) return;  // file data
+  x.dead = 0;
+  dce_feed(g.c, g.s, g.d, p, len, *g.sink);
+}
+
+}  // namespace
+
+// SMB2: one command at h (64-byte header), its body after.
+namespace {
+
+struct Smb2 {
+  Msg& g;
+  uint32_t h;  // header offset in the message
+  bool resp;
+};
+
+void smb2_command(Smb2& x, uint16_t cmd, uint32_t tree) {
+  Msg& g = x.g;
+  AppMeta::Smb& m = g.m();
+  const uint32_t b = x.h + 64;  // body
+  const uint8_t* H = g.p + x.h;
+  switch (cmd) {
+    case 0:  // NEGOTIATE (the client's own SMB2 negotiate ends the SMB1 start)
+      if (x.resp && g.in(b, 6)) m.dialect = u16(g.p + b + 4);
+      if (!x.resp) m.neg_smb1 = 0;
+      break;
+    case 1:  // SESSION_SETUP
+      if (!x.resp && g.in(b, 16)) {
+        uint32_t off = u16(g.p + b + 12), len = u16(g.p + b + 14);
+        if (g.in(x.h + off, len)) ntlmssp(g, g.p + x.h + off, len);
+      }
+      break;
+    case 3:  // TREE_CONNECT
+      if (!x.resp && g.in(b, 8)) {
+        uint32_t off = u16(g.p + b + 4), len = u16(g.p + b + 6);
+        if (!g.in(x.h + off, len)) break;
+        set_share(g, g.p + x.h + off, len, false);
+        share_bufs(g, pipe_share(reinterpret_cast<const uint8_t*>(m.share), uint32_t(strlen(m.share))));
+      } else if (x.resp && g.in(b, 4)) {
+        m.share_type = g.p[b + 2] == 2 ? 2 : g.p[b + 2] == 3 ? 3 : 1;
+        if (m.share_type == 2 && m.status == 0 && !ipc_tree(m, tree) && m.ipc_n < 4) m.ipc_tree[m.ipc_n++] = tree;
+        share_bufs(g, m.share_type == 2);
+      }
+      break;
+    case 5:  // CREATE
+      if (!x.resp && g.in(b, 48)) {
+        uint32_t off = u16(g.p + b + 44), len = u16(g.p + b + 46);
+        uint32_t k = 0;
+        const uint8_t* t = g.in(x.h + off, len) ? text(g, g.p + x.h + off, len, false, &k) : nullptr;
+        if (t) copy_field(m.filename, sizeof m.filename, t, k);
+      }
+      break;
+    case 8:  // READ: the answer's data
+      if (x.resp && m.status == 0 && g.in(b, 8)) pipe_data(g, tree, x.h + g.p[b + 2], u32(g.p + b + 4));
+      break;
+    case 9:  // WRITE
+      if (!x.resp && g.in(b, 8)) pipe_data(g, tree, x.h + u16(g.p + b + 2), u32(g.p + b + 4));
+      break;
+    case 11:  // IOCTL: FSCTL_PIPE_TRANSCEIVE's input / output
+      if (!x.resp && g.in(b, 32) && u32(g.p + b + 4) == 0x0011C017)
+        pipe_data(g, tree, x.h + u32(g.p + b + 24), u32(g.p + b + 28), true);
+      else if (x.resp && g.in(b, 40) && u32(g.p + b + 4) == 0x0011C017 && (m.status == 0 || m.status == 0x80000005))
+        pipe_data(g, tree, x.h + u32(g.p + b + 32), u32(g.p + b + 36), true);
+      break;
+    default: break;
+  }
+  (void)H;
+}
+
+}  // namespace
+
+namespace {
+
+// Starts a tx: the header's fields.
+void begin_tx(Msg& g, uint8_t version, uint16_t cmd, uint32_t status, uint32_t tree, uint64_t sess) {
+  AppMeta::Smb& m = g.m();
+  m.version = version;
+  m.command = cmd;
+  m.status = status;
+  m.tree_id = tree;
+  m.session_id = sess;
+  m.share_type = m.dce = m.ntlmssp = m.tree_tx = 0;
+  m.user[0] = m.domain[0] = m.host[0] = 0;
+  if (g.d == 0) m.filename[0] = 0;  // the answer to a create logs its request's name
+  g.bs = BufferSet();
+}
+
+void end_tx(Msg& g, AppSink& sink) {
+  AppMeta::Smb& m = g.m();
+  uint8_t* v = g.c.impl->alloc(4);
+  // smb.version: an SMB2 answer to an SMB1 negotiate belongs to that SMB1 tx.
+  uint8_t ver = m.version == 2 && m.command == 0 && g.d == 1 && m.neg_smb1 ? 1 : m.version;
+  if (v) v[0] = ver, v[1] = uint8_t(m.command >> 8), v[2] = uint8_t(m.command), v[3] = 0, g.bs.set(rules::kSmbHdr, v, 4);
+  g.c.ctr.smb_messages++;
+  if (g.bad) g.c.ctr.smb_malformed++;
+  sink.on_tx(g.d == 0, g.bs, g.s->meta);
+}
+
+void smb2_message(Msg& g, AppSink& sink) {
+  uint32_t at = 0;
+  for (uint32_t i = 0; i < kMaxChain; i++) {
+    if (!g.in(at, 64) || memcmp(g.p + at, "\xfeSMB", 4) != 0) {
+      g.c.ctr.smb_malformed++;  // a short header or a bad compound offset: no tx
+      break;
+    }
+    const uint8_t* H = g.p + at;
+    uint32_t flags = u32(H + 16), next = u32(H + 20);
+    uint16_t cmd = u16(H + 12);
+    uint32_t tree = (flags & 2) ? 0 : u32(H + 36);  // async: no tree id
+    begin_tx(g, 2, cmd, u32(H + 8), tree, u64(H + 40));
+    Smb2 x{g, at, (flags & 1) != 0};
+    smb2_command(x, cmd, tree);
+    end_tx(g, sink);
+    if (!next || next % 8 || next < 64 || next > g.n - at) break;
+    at += next;
+    g.bad = false;
+  }
+}
+
+}  // namespace
+
+// SMB1: the header (32 bytes), then a chain of (word count, words, byte count, bytes) blocks.
+namespace {
+
+void smb1_block(Msg& g, uint8_t cmd, uint32_t w, uint32_t wc, uint32_t bo, uint32_t bc, bool resp, bool uni,
+                uint32_t tree) {
+  AppMeta::Smb& m = g.m();
+  const uint8_t* W = g.p + w;
+  switch (cmd) {
+    case 0x72:  // NEGOTIATE
+      if (!resp) m.neg_smb1 = 1;
+      else if (wc == 17) m.dialect = 1;  // NT LM 0.12
+      break;
+    case 0x73:  // SESSION_SETUP_ANDX, extended security: the blob opens the bytes
+      if (!resp && wc == 12) {
+        uint32_t len = u16(W + 14);
+        if (g.in(bo, std::min(len, bc))) ntlmssp(g, g.p + bo, std::min(len, bc));
+      }
+      break;
+    case 0x75:  // TREE_CONNECT_ANDX
+      if (!resp && wc >= 4) {
+        uint32_t at = bo + u16(W + 6);  // after the password
+        if (uni && (at & 1)) at++;      // aligned to 2 from the header
+        uint32_t end = bo + bc, k = at;
+        if (at > end || !g.in(at, end - at)) break;
+        if (uni) {
+          while (k + 1 < end && (g.p[k] || g.p[k + 1])) k += 2;
+        } else {
+          while (k < end && g.p[k]) k++;
+        }
+        set_share(g, g.p + at, k - at, !uni);
+        share_bufs(g, pipe_share(reinterpret_cast<const uint8_t*>(m.share), uint32_t(strlen(m.share))));
+      } else if (resp && g.in(bo, std::min<uint32_t>(bc, 5)) && bc >= 3) {
+        const uint8_t* sv = g.p + bo;  // service: "IPC", "A:", "LPT1:"
+        m.share_type = !memcmp(sv, "IPC", 3) ? 2 : !memcmp(sv, "LPT", 3) ? 3 : 1;
+        if (m.share_type == 2 && m.status == 0 && !ipc_tree(m, tree) && m.ipc_n < 4) m.ipc_tree[m.ipc_n++] = tree;
+        share_bufs(g, m.share_type == 2);
+      }
+      break;
+    case 0xa2:  // NT_CREATE_ANDX
+      if (!resp && wc >= 24) {
+        uint32_t len = u16(W + 5), at = bo;
+        if (uni && (at & 1)) at++;
+        uint32_t avail = at <= bo + bc ? bo + bc - at : 0, k = 0;
+        const uint8_t* t = g.in(at, std::min(len, avail)) ? text(g, g.p + at, std::min(len, avail), !uni, &k) : nullptr;
+        if (t) copy_field(m.filename, sizeof m.filename, t, k);
+      }
+      break;
+    case 0x25:  // TRANSACTION (TransactNmPipe and other pipe calls)
+      if (!resp && wc >= 14) pipe_data(g, tree, u16(W + 24), u16(W + 22));
+      else if (resp && wc >= 10) pipe_data(g, tree, u16(W + 14), u16(W + 12));
+      break;
+    case 0x2f:  // WRITE_ANDX
+      if (!resp && wc >= 12) pipe_data(g, tree, u16(W + 22), u16(W + 20));
+      break;
+    case 0x2e:  // READ_ANDX
+      if (resp && wc >= 12) pipe_data(g, tree, u16(W + 12), u16(W + 10));
+      break;
+    default: break;
+  }
+}
+
+bool andx(uint8_t cmd) {
+  return cmd == 0x73 || cmd == 0x75 || cmd == 0xa2 || cmd == 0x2f || cmd == 0x2e || cmd == 0x2d || cmd == 0x74 ||
+         cmd == 0x24;
+}
+
+void smb1_message(Msg& g, AppSink& sink) {
+  if (!g.in(0, 33)) return void(g.c.ctr.smb_malformed++);
+  const uint8_t* H = g.p;
+  uint8_t cmd = H[4];
+  bool resp = H[9] & 0x80, uni = u16(H + 10) & 0x8000;
+  uint32_t tree = u16(H + 24);
+  begin_tx(g, 1, cmd, u32(H + 5), tree, u16(H + 28));
+  uint32_t at = 32;
+  for (uint32_t i = 0; i < kMaxChain; i++) {
+    if (!g.in(at, 1)) break;
+    uint32_t wc = g.p[at], w = at + 1;
+    if (!g.in(w, 2 * wc + 2)) break;
+    uint32_t bc = u16(g.p + w + 2 * wc), bo = w + 2 * wc + 2;
+    if (bo + bc > g.n) bc = g.n - bo;  // a cut message: what is here
+    smb1_block(g, cmd, w, wc, bo, bc, resp, uni, tree);
+    if (!andx(cmd) || wc < 2) break;
+    uint8_t nx = g.p[w];
+    uint32_t off = u16(g.p + w + 2);
+    if (nx == 0xff || off <= at || off >= g.n) break;  // no further command (or a loop)
+    cmd = nx;
+    at = off;
+  }
+  end_tx(g, sink);
+}
+
+}  // namespace
+
+namespace {
+
+// A whole NetBIOS session message (or its kept part).
+void smb_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  c.impl->scratch_used = 0;
+  Msg g{c, s, d, p, n, BufferSet()};
+  g.sink = &sink;
+  if (n >= 4 && !memcmp(p, "\xfeSMB", 4)) smb2_message(g, sink);
+  else if (n >= 4 && !memcmp(p, "\xffSMB", 4)) smb1_message(g, sink);
+  else if (n >= 4 && !memcmp(p, "\xfdSMB", 4)) c.ctr.smb_encrypted++;
+  else c.ctr.smb_malformed++;
+}
+
+}  // namespace
+
+void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  SmbDir& h = s->dir[d].u.smb;
+  while (n) {
+    if (h.nb_n < 4) {
+      if (h.nb_n == 0) h.nb_type = *p, h.len = 0;
+      else h.len = h.len << 8 | *p;
+      p++, n--;
+      if (++h.nb_n < 4) continue;
+      h.got = h.stored = 0;
+      if (h.len >= kMaxNbss) {
+        c.ctr.smb_malformed++;
+        s->dir[d].det = kDead;
+        release(c, s, d);
+        return;
+      }
+      if (h.nb_type == 0 && h.len) acquire(c, s, d);  // session message; 0x81..0x85: session service, skipped
+      if (!h.len) h.nb_n = 0;
+      continue;
+    }
+    uint32_t cap = 0;
+    uint8_t* st = h.nb_type == 0 ? storage(c, s, d, &cap) : nullptr;
+    cap /= 2;  // the second half holds DCERPC stub data
+    uint32_t k = std::min(n, h.len - h.got);
+    uint32_t keep = st ? std::min(k, cap - std::min(cap, h.stored)) : 0;
+    if (keep) memcpy(st + h.stored, p, keep);
+    h.stored += keep;
+    h.got += k;
+    p += k;
+    n -= k;
+    if (h.got < h.len) continue;
+    h.nb_n = 0;
+    if (h.nb_type != 0) continue;
+    smb_message(c, s, d, st, h.stored, sink);
+    if (!dce_pending(s, d)) release(c, s, d);
+  }
+}
+
+}  // namespace app
+}  // namespace spectre

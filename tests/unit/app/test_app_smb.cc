@@ -1,0 +1,373 @@
+// SMB and DCERPC: detection (445 / 139 / DCERPC by content), SMB2 tree
+// connect + NTLMSSP + create + DCERPC bind / request over a named pipe
+// (write, read, ioctl), SMB1 tree connect and transactions, DCERPC over
+// TCP with fragments reassembled (and cut at the bound), DCERPC over UDP,
+// the (smb.hdr) / (dcerpc.hdr) layouts the keywords test, EVE objects,
+// malformed and truncated PDUs counted, split at every byte, fuzz.
+#include "dataplane/app/app_internal.h"
+#include "tests/unit/app/app_test_util.h"
+
+namespace spectre {
+namespace {
+
+using namespace apptest;
+using namespace rules;
+
+std::string le16(uint32_t v) { return std::string{char(v & 0xff), char(v >> 8 & 0xff)}; }
+std::string le32(uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); }
+std::string le64(uint64_t v) { return le32(uint32_t(v)) + le32(uint32_t(v >> 32)); }
+std::string utf16(const std::string& s) {
+  std::string o;
+  for (char ch : s) o += ch, o += '\0';
+  return o;
+}
+std::string nbss(const std::string& m) {
+  return std::string{0, char(m.size() >> 16), char(m.size() >> 8 & 0xff), char(m.size() & 0xff)} + m;
+}
+
+// SMB2 header (64 bytes) + body.
+std::string smb2(uint16_t cmd, bool resp, uint32_t tree, const std::string& body, uint32_t status = 0,
+                 uint32_t next = 0) {
+  std::string h = "\xfeSMB" + le16(64) + le16(0) + le32(status) + le16(cmd) + le16(1) + le32(resp ? 1 : 0) +
+                  le32(next) + le64(7) + le32(0) + le32(tree) + le64(0x1122334455667788ull) + std::string(16, '\0');
+  return h + body;
+}
+
+// The interface of the tests: 12345778-1234-abcd-ef00-0123456789ac (SAMR) v1.0, little endian on the wire.
+const std::string kUuidWire("\x78\x57\x34\x12\x34\x12\xcd\xab\xef\x00\x01\x23\x45\x67\x89\xac", 16);
+const std::string kUuidText("\x12\x34\x57\x78\x12\x34\xab\xcd\xef\x00\x01\x23\x45\x67\x89\xac", 16);
+
+std::string dce(uint8_t type, uint8_t flags, uint32_t call, const std::string& body) {
+  return std::string{5, 0, char(type), char(flags), 0x10, 0, 0, 0} + le16(uint32_t(16 + body.size())) + le16(0) +
+         le32(call) + body;
+}
+std::string bind(uint32_t call) {
+  std::string ctx = le16(1) + std::string{1, 0} + kUuidWire + le16(1) + le16(0) + std::string(20, 'T');
+  return dce(11, 3, call, le16(4280) + le16(4280) + le32(0) + std::string{1, 0, 0, 0} + ctx);
+}
+std::string bind_ack(uint32_t call) {
+  std::string sec = std::string("\\PIPE\\samr\0", 11);  // 2 + 11 = 13, +3 pad to 4 from PDU start (16+8+13=37 -> 40)
+  return dce(12, 3, call, le16(4280) + le16(4280) + le32(0x1234) + le16(uint32_t(sec.size())) + sec +
+                              std::string(3, '\0') + std::string{1, 0, 0, 0} + le16(0) + le16(0) + std::string(20, 'T'));
+}
+std::string request(uint32_t call, uint8_t flags, uint16_t opnum, const std::string& stub, uint16_t ctx = 1) {
+  return dce(0, flags, call, le32(uint32_t(stub.size())) + le16(ctx) + le16(opnum) + stub);
+}
+std::string response(uint32_t call, uint8_t flags, const std::string& stub) {
+  return dce(2, flags, call, le32(uint32_t(stub.size())) + le16(1) + std::string{0, 0} + stub);
+}
+
+std::string tree_connect_req(const std::string& path) {
+  std::string p = utf16(path);
+  return smb2(3, false, 0, le16(9) + le16(0) + le16(64 + 8) + le16(uint32_t(p.size())) + p);
+}
+std::string tree_connect_resp(uint32_t tree, uint8_t type) {
+  return smb2(3, true, tree, le16(16) + std::string{char(type), 0} + le32(0) + le32(0) + le32(0x1f01ff));
+}
+std::string write_req(uint32_t tree, const std::string& data) {
+  return smb2(9, false, tree, le16(49) + le16(64 + 48) + le32(uint32_t(data.size())) + std::string(40, '\0') + data);
+}
+std::string read_resp(uint32_t tree, const std::string& data) {
+  return smb2(8, true, tree, le16(17) + std::string{char(64 + 16), 0} + le32(uint32_t(data.size())) + le32(0) +
+                                 le32(0) + data);
+}
+std::string ioctl_req(uint32_t tree, const std::string& in) {
+  return smb2(11, false, tree, le16(57) + le16(0) + le32(0x0011C017) + std::string(16, 'F') + le32(64 + 56) +
+                                   le32(uint32_t(in.size())) + std::string(24, '\0') + in);
+}
+std::string ntlm_auth(const std::string& dom, const std::string& user, const std::string& host) {
+  std::string d = utf16(dom), u = utf16(user), h = utf16(host);
+  uint32_t off = 72;
+  std::string m = std::string("NTLMSSP\0", 8) + le32(3) + le16(0) + le16(0) + le32(off) + le16(0) + le16(0) + le32(off);
+  m += le16(uint32_t(d.size())) + le16(uint32_t(d.size())) + le32(off);
+  m += le16(uint32_t(u.size())) + le16(uint32_t(u.size())) + le32(off + uint32_t(d.size()));
+  m += le16(uint32_t(h.size())) + le16(uint32_t(h.size())) + le32(off + uint32_t(d.size() + u.size()));
+  m += le16(0) + le16(0) + le32(off) + le32(1) + std::string(8, 'V');  // session key, flags (unicode), version
+  return m + d + u + h;
+}
+std::string session_setup(const std::string& blob) {
+  return smb2(1, false, 0, le16(25) + std::string{0, 1} + le32(1) + le32(0) + le16(64 + 24) +
+                               le16(uint32_t(blob.size())) + le64(0) + blob);
+}
+
+std::vector<Seg> pipe_session() {
+  std::string stub = "STUB-" + std::string(40, 'x');
+  return {{true, nbss(session_setup(std::string("\xa1\x82\x01\x00", 4) + ntlm_auth("CORP", "alice", "WS1")))},
+          {true, nbss(tree_connect_req("\\\\srv\\IPC$"))},
+          {false, nbss(tree_connect_resp(5, 2))},
+          {true, nbss(write_req(5, bind(1)))},
+          {false, nbss(read_resp(5, bind_ack(1)))},
+          {true, nbss(ioctl_req(5, request(2, 3, 57, stub)))},
+          {true, nbss(tree_connect_req("\\\\srv\\data"))},
+          {false, nbss(tree_connect_resp(6, 1))}};
+}
+
+const Tx* find(const std::vector<Tx>& t, bool (*f)(const Tx&), int nth = 0) {
+  for (const Tx& x : t)
+    if (f(x) && nth-- == 0) return &x;
+  return nullptr;
+}
+
+TEST(AppSmb, Smb2PipeSession) {
+  AppCtx ctx(small_cfg());
+  AppProto proto;
+  auto txs = run_tcp(ctx, pipe_session(), {}, 50000, 445, &proto);
+  EXPECT_EQ(proto, AppProto::kSmb);
+  const Tx* ss = find(txs, [](const Tx& t) { return t.has(kSmbNtlmsspUser); });
+  ASSERT_TRUE(ss);
+  EXPECT_EQ(ss->get(kSmbNtlmsspUser), "alice");
+  EXPECT_EQ(ss->get(kSmbNtlmsspDomain), "CORP");
+  EXPECT_STREQ(ss->meta.smb.host, "WS1");
+  const Tx* tc = find(txs, [](const Tx& t) { return t.has(kSmbNamedPipe) && t.to_server; });
+  ASSERT_TRUE(tc);
+  EXPECT_EQ(tc->get(kSmbNamedPipe), "\\\\srv\\IPC$");
+  EXPECT_FALSE(find(txs, [](const Tx& t) { return !t.to_server && (t.has(kSmbNamedPipe) || t.has(kSmbShare)); }));
+  const Tx* tcr = find(txs, [](const Tx& t) { return !t.to_server && t.meta.smb.tree_tx; });
+  ASSERT_TRUE(tcr);
+  EXPECT_EQ(tcr->meta.smb.share_type, 2);
+  const Tx* share = find(txs, [](const Tx& t) { return t.has(kSmbShare); });
+  ASSERT_TRUE(share);
+  EXPECT_EQ(share->get(kSmbShare), "\\\\srv\\data");
+  EXPECT_EQ(share->get(kSmbHdr), std::string("\x02\x00\x03\x00", 4));
+  // DCERPC: bind, bind_ack, the request with its interface and opnum.
+  const Tx* req = find(txs, [](const Tx& t) { return t.has(kDcerpcStubData); });
+  ASSERT_TRUE(req);
+  EXPECT_TRUE(req->to_server);
+  EXPECT_EQ(req->get(kDcerpcStubData), "STUB-" + std::string(40, 'x'));
+  std::string h = req->get(kDcerpcHdr);
+  ASSERT_EQ(h.size(), 22u);
+  EXPECT_EQ(h[0], 0);
+  EXPECT_EQ(h[1], 7);  // first fragment, bound, a request
+  EXPECT_EQ(h.substr(2, 2), std::string("\x00\x39", 2));  // opnum 57
+  EXPECT_EQ(h.substr(4, 16), kUuidText);
+  EXPECT_EQ(h.substr(20, 2), std::string("\x00\x01", 2));
+  EXPECT_FALSE(req->has(kSmbHdr));  // the SMB message's tx has it
+  const Tx* ack = find(txs, [](const Tx& t) { return t.meta.smb.dce && t.meta.smb.d_type == 12; });
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->meta.smb.ifs[0].ack, 0);
+  std::string j;
+  format_app_json(ack->meta, j);
+  EXPECT_NE(j.find("\"command\":\"SMB2_COMMAND_READ\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"dcerpc\":{\"request\":\"BIND\",\"response\":\"BINDACK\",\"interfaces\":[{\"uuid\":"
+                   "\"12345778-1234-abcd-ef00-0123456789ac\",\"version\":\"1.0\",\"ack_result\":0}]"),
+            std::string::npos) << j;
+  j.clear();
+  format_app_json(ss->meta, j);
+  EXPECT_NE(j.find("\"ntlmssp\":{\"domain\":\"CORP\",\"user\":\"alice\",\"host\":\"WS1\"}"), std::string::npos) << j;
+  j.clear();
+  format_app_json(tcr->meta, j);
+  EXPECT_NE(j.find("\"named_pipe\":\"\\\\\\\\srv\\\\IPC$\",\"share_type\":\"PIPE\""), std::string::npos) << j;
+  EXPECT_EQ(ctx.ctr.smb_malformed, 0u);
+  EXPECT_EQ(ctx.ctr.dcerpc_pdus, 3u);
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+}
+
+// SMB / DCERPC state shares AppMeta's MQTT place (no growth of the alert
+// record) and the direction union (SmbDir no larger than HttpDir's peers).
+TEST(AppSmb, StateSizes) {
+  static_assert(sizeof(AppMeta::Smb) <= sizeof(AppMeta::Mqtt), "smb fields fit MQTT's place");
+  static_assert(sizeof(app::SmbDir) <= sizeof(app::HttpDir), "the direction union does not grow");
+  RecordProperty("sizeof_AppMeta", int(sizeof(AppMeta)));
+  RecordProperty("sizeof_AppMeta_Smb", int(sizeof(AppMeta::Smb)));
+  RecordProperty("sizeof_SmbDir", int(sizeof(app::SmbDir)));
+  RecordProperty("sizeof_HttpDir", int(sizeof(app::HttpDir)));
+  RecordProperty("sizeof_Dir", int(sizeof(app::Dir)));
+  RecordProperty("sizeof_AppState", int(app_state_size()));
+  EXPECT_LE(sizeof(AppMeta), 6656u);
+}
+
+TEST(AppSmb, SplitAtEveryByte) { expect_split_invariant(small_cfg(), pipe_session(), 50000, 445); }
+
+// A request in three fragments over TCP 135, its response; the stub joined.
+TEST(AppDcerpc, TcpFragments) {
+  AppCtx ctx(small_cfg());
+  AppProto proto;
+  std::vector<Seg> segs = {{true, bind(1)}, {false, bind_ack(1)},
+                           {true, request(2, 1, 9, "AAAA") + request(2, 0, 9, "BBBB")},
+                           {true, request(2, 2, 9, "CCCC")},
+                           {false, response(2, 3, "OK")}};
+  auto txs = run_tcp(ctx, segs, {}, 50001, 135, &proto);
+  EXPECT_EQ(proto, AppProto::kDcerpc);
+  const Tx* req = find(txs, [](const Tx& t) { return t.to_server && t.has(kDcerpcStubData); });
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->get(kDcerpcStubData), "AAAABBBBCCCC");
+  EXPECT_EQ(req->meta.smb.d_frag_cnt, 3);
+  const Tx* resp = find(txs, [](const Tx& t) { return !t.to_server && t.has(kDcerpcStubData); });
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->get(kDcerpcStubData), "OK");
+  EXPECT_EQ(resp->get(kDcerpcHdr).substr(0, 4), std::string("\x02\x07\x00\x09", 4));  // the request's opnum
+  EXPECT_FALSE(resp->has(kSmbHdr));
+  std::string j;
+  format_app_json(resp->meta, j);
+  EXPECT_NE(j.find("\"dcerpc\":{\"request\":\"REQUEST\",\"response\":\"RESPONSE\",\"opnum\":9,\"res\":{\"frag_cnt\":1,"
+                   "\"stub_data_size\":2},\"req\":{\"frag_cnt\":3,\"stub_data_size\":12},\"call_id\":2,"
+                   "\"rpc_version\":\"5.0\"}"),
+            std::string::npos) << j;
+  expect_split_invariant(small_cfg(), segs, 50001, 135);
+}
+
+// A request fragment whose first fragment was not seen: bit 1 clear (dcerpc.iface without any_frag).
+TEST(AppDcerpc, NoFirstFragment) {
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, bind(1)}, {false, bind_ack(1)}, {true, request(3, 2, 4, "tail")}}, {}, 50002, 135);
+  const Tx* req = find(txs, [](const Tx& t) { return t.has(kDcerpcStubData); });
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->get(kDcerpcHdr)[1], 6);
+}
+
+// Stub data longer than the area: the first part kept, counted, the tx still out.
+TEST(AppDcerpc, StubBound) {
+  AppConfig cfg = small_cfg();
+  cfg.header_limit = 512;
+  cfg.request_body_limit = cfg.response_body_limit = 512;  // a 1 KiB buffer: 512 bytes of stub
+  AppCtx ctx(cfg);
+  std::string big(3000, 'z');
+  auto txs = run_tcp(ctx, {{true, bind(1)}, {true, request(2, 3, 1, big)}}, {}, 50003, 135);
+  const Tx* req = find(txs, [](const Tx& t) { return t.has(kDcerpcStubData); });
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->get(kDcerpcStubData).size(), 512u);
+  EXPECT_EQ(req->meta.smb.d_stub_size, 3000u);
+  EXPECT_EQ(ctx.ctr.dcerpc_stub_cut, 1u);
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+}
+
+TEST(AppDcerpc, Malformed) {
+  AppCtx ctx(small_cfg());
+  std::string bad = bind(1);
+  bad[8] = 4, bad[9] = 0;  // fragment length 4: shorter than the header
+  auto txs = run_tcp(ctx, {{true, bind(1) + bad + bind(2)}}, {}, 50004, 135);
+  EXPECT_EQ(txs.size(), 1u);  // the direction stops at the bad header
+  EXPECT_EQ(ctx.ctr.dcerpc_malformed, 1u);
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+}
+
+TEST(AppSmb, Detection) {
+  AppCtx ctx(small_cfg());
+  AppProto p;
+  run_tcp(ctx, {{true, std::string("\x81\x00\x00\x44", 4) + std::string(0x44, 'A')}, {false, std::string("\x82\0\0\0", 4)},
+                {true, nbss(tree_connect_req("\\\\h\\IPC$"))}}, {}, 50005, 139, &p);
+  EXPECT_EQ(p, AppProto::kSmb);
+  run_tcp(ctx, {{true, bind(1)}}, {}, 50006, 49700, &p);  // DCERPC on a dynamic port
+  EXPECT_EQ(p, AppProto::kDcerpc);
+  run_tcp(ctx, {{true, std::string("\x05\x01\x00\x01\x7f\x00\x00\x01\x00\x50", 10) + std::string(8, 'x')}}, {}, 50007,
+          1080, &p);  // SOCKS5 CONNECT: not DCERPC
+  EXPECT_NE(p, AppProto::kDcerpc);
+}
+
+// SMB1: tree connect AndX (unicode) and a TransactNmPipe carrying a bind.
+TEST(AppSmb, Smb1TreeConnectAndTrans) {
+  auto smb1 = [](uint8_t cmd, bool resp, uint16_t tid, const std::string& words, const std::string& bytes) {
+    return "\xffSMB" + std::string(1, char(cmd)) + le32(0) + std::string(1, char(resp ? 0x98 : 0x18)) + le16(0xc807) +
+           std::string(12, '\0') + le16(tid) + le16(0xfeff) + le16(0x800) + le16(1) +
+           std::string(1, char(words.size() / 2)) + words + le16(uint32_t(bytes.size())) + bytes;
+  };
+  std::string path = utf16("\\\\10.0.0.1\\IPC$") + std::string(2, '\0');
+  std::string tc = smb1(0x75, false, 0, std::string("\xff\x00\x00\x00", 4) + le16(8) + le16(1),
+                        std::string(1, '\0') + path + "?????" + std::string(1, '\0'));
+  std::string tcr = smb1(0x75, true, 0x800, std::string("\xff\x00\x00\x00", 4) + le16(1), std::string("IPC\0", 4));
+  std::string b = bind(1);
+  // TRANS words: 14 + setup count 2; data at offset 32 + 1 + 32 + 2 = 67 (+1 pad) = 68 + name
+  std::string name = std::string("\\PIPE\\\0", 7);
+  uint32_t data_off = 32 + 1 + 32 + 2 + uint32_t(name.size());
+  std::string w = le16(0) + le16(uint32_t(b.size())) + le16(0) + le16(1024) + std::string{0, 0} + le16(0) + le32(0) +
+                  le16(0) + le16(0) + le16(0) + le16(uint32_t(b.size())) + le16(data_off) + std::string{2, 0} +
+                  le16(0x26) + le16(0x4000);
+  std::string tr = smb1(0x25, false, 0x800, w, name + b);
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, nbss(tc)}, {false, nbss(tcr)}, {true, nbss(tr)}}, {}, 50008, 445);
+  const Tx* t = find(txs, [](const Tx& x) { return x.has(kSmbNamedPipe) && x.to_server; });
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->get(kSmbNamedPipe), "\\\\10.0.0.1\\IPC$");
+  EXPECT_EQ(t->get(kSmbHdr)[0], 1);
+  const Tx* bd = find(txs, [](const Tx& x) { return x.meta.smb.dce && x.meta.smb.d_type == 11; });
+  ASSERT_TRUE(bd);
+  EXPECT_EQ(bd->meta.smb.ifs[0].ctx_id, 1);
+  EXPECT_EQ(memcmp(bd->meta.smb.ifs[0].uuid, kUuidText.data(), 16), 0);
+  EXPECT_EQ(ctx.ctr.smb_malformed, 0u);
+}
+
+// Truncated and malformed SMB messages: counted, no crash; SMB3 encrypted skipped.
+// smb.version: an SMB2 negotiate answer to the client's SMB1 negotiate
+// belongs to that SMB1 transaction (Suricata's smb-keywords page); the
+// client's own SMB2 negotiate that follows is SMB2 again.
+TEST(AppSmb, VersionTransition) {
+  std::string neg1 = "\xffSMB" + std::string(1, '\x72') + std::string(27, '\0') + std::string(1, '\0') + le16(12) +
+                     std::string("\x02SMB 2.???\0", 12);
+  std::string resp = smb2(0, true, 0, le16(65) + le16(1) + le16(0x2ff) + std::string(58, '\0'));
+  std::string neg2 = smb2(0, false, 0, le16(36) + le16(1) + std::string(32, '\0') + le16(0x311));
+  std::string resp2 = smb2(0, true, 0, le16(65) + le16(1) + le16(0x311) + std::string(58, '\0'));
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, nbss(neg1)}, {false, nbss(resp)}, {true, nbss(neg2)}, {false, nbss(resp2)}}, {},
+                     50011, 445);
+  ASSERT_EQ(txs.size(), 4u);
+  std::string v;
+  for (const Tx& t : txs) v += char('0' + t.get(kSmbHdr)[0]);
+  EXPECT_EQ(v, "1122");
+  std::string j;
+  format_app_json(txs[1].meta, j);
+  EXPECT_NE(j.find("\"dialect\":\"2.??\""), std::string::npos) << j;
+  j.clear();
+  format_app_json(txs[3].meta, j);
+  EXPECT_NE(j.find("\"dialect\":\"3.11\""), std::string::npos) << j;
+}
+
+TEST(AppSmb, MalformedAndEncrypted) {
+  AppCtx ctx(small_cfg());
+  std::string tc = tree_connect_req("\\\\srv\\IPC$");
+  std::string cut = tc;
+  cut[64 + 6] = char(0xff);  // path length past the message
+  auto txs = run_tcp(ctx, {{true, nbss(cut)}, {true, nbss("\xfdSMB" + std::string(60, 'E'))},
+                           {true, nbss("junk")}, {true, nbss(tc.substr(0, 40))}}, {}, 50009, 445);
+  EXPECT_EQ(ctx.ctr.smb_encrypted, 1u);
+  EXPECT_GE(ctx.ctr.smb_malformed, 3u);
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+}
+
+TEST(AppDcerpc, Udp) {
+  // Connectionless request header (80 bytes, little endian): interface at 24, if_vers 56, seq 64, opnum 68, len 74.
+  std::string h(80, '\0');
+  h[0] = 4, h[1] = 0, h[4] = 0x10;
+  h.replace(24, 16, kUuidWire);
+  h.replace(56, 4, le32(3));
+  h.replace(64, 4, le32(77));
+  h.replace(68, 2, le16(12));
+  h.replace(74, 2, le16(5));
+  std::string pdu = h + "hello";
+  ASSERT_TRUE(app_datagram_candidate(40000, 40001, reinterpret_cast<const uint8_t*>(pdu.data()), uint32_t(pdu.size())));
+  AppCtx ctx(small_cfg());
+  Flow f;
+  Rec r;
+  app_datagram(ctx, f.s, true, 40000, 40001, reinterpret_cast<const uint8_t*>(pdu.data()), uint32_t(pdu.size()), 0, r);
+  ASSERT_EQ(r.txs.size(), 1u);
+  EXPECT_EQ(app_proto(f.s), AppProto::kDcerpc);
+  const Tx& t = r.txs[0];
+  EXPECT_EQ(t.get(kDcerpcStubData), "hello");
+  std::string hd = t.get(kDcerpcHdr);
+  EXPECT_EQ(hd.substr(0, 4), std::string("\x00\x07\x00\x0c", 4));
+  EXPECT_EQ(hd.substr(4, 16), kUuidText);
+  EXPECT_EQ(hd.substr(20, 2), std::string("\x00\x03", 2));
+  std::string cut = pdu.substr(0, 70);
+  app_datagram(ctx, f.s, true, 40000, 40001, reinterpret_cast<const uint8_t*>(cut.data()), uint32_t(cut.size()), 0, r);
+  EXPECT_EQ(r.txs.size(), 1u);
+  EXPECT_EQ(ctx.ctr.dcerpc_malformed, 1u);
+}
+
+TEST(AppSmb, MutationFuzz) {
+  std::mt19937 rng(1234);
+  AppCtx ctx(small_cfg());
+  std::vector<std::vector<Seg>> seeds = {
+      pipe_session(),
+      {{true, bind(1)}, {false, bind_ack(1)}, {true, request(2, 1, 9, "AAAA") + request(2, 2, 9, "BBBB")},
+       {false, response(2, 3, "OK")}},
+      {{true, nbss(smb2(5, false, 3, std::string(48, 'c')) .substr(0, 64 + 24)) + nbss(write_req(5, request(7, 3, 1, "z")))}}};
+  for (int i = 0; i < 6000; i++) {
+    std::vector<Seg> segs = seeds[size_t(i) % seeds.size()];
+    for (auto& s : segs)
+      if (rng() % 3 == 0) s.data = mutate(rng, s.data);
+    run_tcp(ctx, segs, {}, 50010, uint16_t(i % 2 ? 445 : 135));
+    ASSERT_EQ(app_pool_free(ctx), app_pool_size(ctx)) << "iteration " << i;
+  }
+}
+
+}  // namespace
+}  // namespace spectre

@@ -1,0 +1,180 @@
+// dcerpc.* and smb.* keywords at detection time, on the documented cases of
+// Suricata's dcerpc-keywords and smb-keywords pages: rules parsed, compiled
+// and run on transactions whose internal buffers carry the layouts of
+// rules/smb_opts.cc ((dcerpc.hdr), (smb.hdr)) as the parsers fill them.
+// `alert dcerpc` also names SMB flows (DCERPC over named pipes).
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "dataplane/detect/detect.h"
+#include "dataplane/rules/parser.h"
+
+namespace spectre {
+namespace {
+
+struct Sink : AlertSink {
+  std::vector<uint32_t> sids;
+  void alert(const RuleMeta& m, const DetectPacket&) override { sids.push_back(m.sid); }
+};
+
+// 367abb81-9844-35f1-ad32-98f038001003 (svcctl) in text order.
+const std::string kSvcctl("\x36\x7a\xbb\x81\x98\x44\x35\xf1\xad\x32\x98\xf0\x38\x00\x10\x03", 16);
+
+// (dcerpc.hdr): type, bits, opnum, interface, version.
+std::string hdr(uint8_t type, uint8_t bits, uint16_t opnum, const std::string& uuid, uint16_t ver) {
+  return std::string{char(type), char(bits), char(opnum >> 8), char(opnum & 0xff)} + uuid +
+         std::string{char(ver >> 8), char(ver & 0xff)};
+}
+
+struct Fx {
+  rules::RuleSet rs;
+  std::shared_ptr<const CompiledRuleset> crs;
+  std::unique_ptr<DetectCtx> ctx;
+  std::deque<std::string> keep;
+  uint8_t s[16] = {10, 0, 0, 1}, d[16] = {192, 168, 0, 1};
+
+  explicit Fx(const std::vector<std::string>& rules) {
+    uint32_t sid = 1;
+    for (const std::string& body : rules) {
+      rules::Rule r;
+      std::string err;
+      bool unsup = false;
+      std::string text = body.starts_with("alert") ? body
+                         : "alert dcerpc any any -> any any (msg:\"m\"; " + body + " sid:" + std::to_string(sid) + ";)";
+      EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsup)) << err << ": " << text;
+      rs.rules.push_back(std::move(r));
+      sid++;
+    }
+    CompileReport rep;
+    std::string err;
+    crs = compile_ruleset(rs, 1, rep, err);
+    EXPECT_TRUE(crs) << err;
+    EXPECT_EQ(rep.rejected, 0u);
+    ctx = std::make_unique<DetectCtx>(0);
+  }
+  void put(BufferSet& b, rules::Buf id, const std::string& v) {
+    keep.push_back(v);
+    b.set(id, reinterpret_cast<const uint8_t*>(keep.back().data()), uint32_t(keep.back().size()));
+  }
+  std::vector<uint32_t> run(const BufferSet& b, rules::AppProto ap = rules::AppProto::kDcerpc, bool ts = true) {
+    DetectPacket p;
+    p.src = s;
+    p.dst = d;
+    p.proto = 6;
+    p.sport = 40000;
+    p.dport = 135;
+    p.established = true;
+    p.to_server = ts;
+    p.app_proto = ap;
+    Sink k;
+    detect_app(*ctx, *crs, p, b, k);
+    return k.sids;
+  }
+  std::vector<uint32_t> dce(const std::string& h, rules::AppProto ap = rules::AppProto::kDcerpc) {
+    BufferSet b;
+    put(b, rules::kDcerpcHdr, h);
+    return run(b, ap);
+  }
+};
+
+using Sids = std::vector<uint32_t>;
+
+TEST(DetectSmb, DcerpcIfaceDocumentedForms) {
+  Fx f({"dcerpc.iface:367abb81-9844-35f1-ad32-98f038001003;",
+        "dcerpc.iface:367abb81-9844-35f1-ad32-98f038001003,!10;",
+        "dcerpc.iface:367abb81-9844-35f1-ad32-98f038001003,any_frag;",
+        "dcerpc.iface:367abb81-9844-35f1-ad32-98f038001003,>1,any_frag;",
+        "dce_iface:367ABB81-9844-35F1-AD32-98F038001003;"});
+  EXPECT_EQ(f.dce(hdr(0, 7, 0, kSvcctl, 2)), (Sids{1, 2, 3, 4, 5}));
+  EXPECT_EQ(f.dce(hdr(0, 7, 0, kSvcctl, 10)), (Sids{1, 3, 4, 5}));     // !10
+  EXPECT_EQ(f.dce(hdr(0, 7, 0, kSvcctl, 1)), (Sids{1, 2, 3, 5}));      // not >1
+  EXPECT_EQ(f.dce(hdr(0, 6, 0, kSvcctl, 2)), (Sids{3, 4}));            // first fragment not seen: any_frag only
+  EXPECT_EQ(f.dce(hdr(2, 7, 0, kSvcctl, 2)), (Sids{1, 2, 3, 4, 5}));   // the response of that request
+  EXPECT_EQ(f.dce(hdr(0, 5, 0, kSvcctl, 2)), Sids{});                  // context not bound / accepted
+  EXPECT_EQ(f.dce(hdr(11, 3, 0, kSvcctl, 2)), Sids{});                 // a bind is not a request
+  std::string other = kSvcctl;
+  other[15] = 4;
+  EXPECT_EQ(f.dce(hdr(0, 7, 0, other, 2)), Sids{});
+  EXPECT_EQ(f.dce(hdr(0, 7, 0, kSvcctl, 2), rules::AppProto::kSmb), (Sids{1, 2, 3, 4, 5}));  // over a pipe
+  EXPECT_EQ(f.dce(hdr(0, 7, 0, kSvcctl, 2), rules::AppProto::kHttp), Sids{});
+}
+
+TEST(DetectSmb, DcerpcOpnumDocumentedForms) {
+  Fx f({"dcerpc.opnum:15;", "dcerpc.opnum:12,24,62,61;", "dcerpc.opnum:12,18-24,5;",
+        "dcerpc.opnum:12-14,12,121,62-78;", "dce_opnum:250-300;"});
+  auto op = [&](uint16_t n, uint8_t bits = 4) { return f.dce(hdr(0, bits, n, std::string(16, '\0'), 0)); };
+  EXPECT_EQ(op(15), Sids{1});
+  EXPECT_EQ(op(12), (Sids{2, 3, 4}));
+  EXPECT_EQ(op(61), Sids{2});
+  EXPECT_EQ(op(18), Sids{3});
+  EXPECT_EQ(op(24), (Sids{2, 3}));
+  EXPECT_EQ(op(25), Sids{});
+  EXPECT_EQ(op(5), Sids{3});
+  EXPECT_EQ(op(13), Sids{4});
+  EXPECT_EQ(op(70), Sids{4});
+  EXPECT_EQ(op(121), Sids{4});
+  EXPECT_EQ(op(79), Sids{});
+  EXPECT_EQ(op(255), Sids{5});  // a range across the high byte
+  EXPECT_EQ(op(256), Sids{5});
+  EXPECT_EQ(op(300), Sids{5});
+  EXPECT_EQ(op(249), Sids{});
+  EXPECT_EQ(op(301), Sids{});
+  EXPECT_EQ(op(15, 3), Sids{});  // no request seen: no opnum
+}
+
+TEST(DetectSmb, StickyBuffersDocumentedExamples) {
+  Fx f({"dcerpc.stub_data; content:\"123456\";",
+        "alert smb any any -> any any (msg:\"m\"; smb.named_pipe; content:\"IPC\"; endswith; sid:2;)",
+        "alert smb any any -> any any (msg:\"m\"; smb.named_pipe; content:\"strange\"; nocase; pcre:\"/really$/\"; sid:3;)",
+        "alert smb any any -> any any (msg:\"m\"; smb.share; content:\"shared\"; endswith; sid:4;)",
+        "alert smb any any -> any any (msg:\"m\"; smb.ntlmssp_user; content:\"doe\"; endswith; sid:5;)",
+        "alert smb any any -> any any (msg:\"m\"; smb.ntlmssp_user; content:\"doe\"; nocase; pcre:\"/j(ohn|ane).*doe$/\"; sid:6;)",
+        "alert smb any any -> any any (msg:\"m\"; smb.ntlmssp_domain; content:\"home\"; endswith; sid:7;)",
+        "alert smb $HOME_NET any -> any any (msg:\"SMBv1 version rule\"; smb.version:1; sid:8;)",
+        "alert smb $HOME_NET any -> any any (msg:\"SMBv2 version rule\"; smb.version:2; sid:9;)",
+        "alert tcp any any -> any any (msg:\"m\"; app-layer-protocol:dcerpc; dce_stub_data; content:\"abc\"; sid:10;)"});
+  BufferSet b;
+  f.put(b, rules::kDcerpcStubData, "xx123456yy abc");
+  EXPECT_EQ(f.run(b), (Sids{1, 10}));
+  EXPECT_EQ(f.run(b, rules::AppProto::kSmb), (Sids{1, 10}));
+  BufferSet p;
+  f.put(p, rules::kSmbNamedPipe, "\\\\host\\IPC");
+  f.put(p, rules::kSmbHdr, std::string("\x01\x00\x75\x00", 4));
+  EXPECT_EQ(f.run(p, rules::AppProto::kSmb), (Sids{2, 8}));
+  EXPECT_EQ(f.run(p, rules::AppProto::kDcerpc), Sids{});  // smb rules need an SMB flow
+  BufferSet q;
+  f.put(q, rules::kSmbNamedPipe, "a STRANGE pipe, really");
+  f.put(q, rules::kSmbShare, "\\\\h\\shared");
+  f.put(q, rules::kSmbHdr, std::string("\x02\x00\x03\x00", 4));
+  EXPECT_EQ(f.run(q, rules::AppProto::kSmb), (Sids{3, 4, 9}));
+  BufferSet u;
+  f.put(u, rules::kSmbNtlmsspUser, "jane.doe");
+  f.put(u, rules::kSmbNtlmsspDomain, "myhome");
+  EXPECT_EQ(f.run(u, rules::AppProto::kSmb), (Sids{5, 6, 7}));
+  BufferSet v;
+  f.put(v, rules::kSmbNtlmsspUser, "john doe jr");
+  EXPECT_EQ(f.run(v, rules::AppProto::kSmb), Sids{});
+}
+
+TEST(DetectSmb, ParseErrors) {
+  auto bad = [](const std::string& o) {
+    rules::Rule r;
+    std::string err;
+    bool unsup = false;
+    bool ok = rules::parse_rule("alert dcerpc any any -> any any (msg:\"m\"; " + o + " sid:1;)",
+                                rules::Vars::suricata_defaults(), r, err, unsup);
+    return !ok && !unsup;
+  };
+  EXPECT_TRUE(bad("dcerpc.iface:367abb81-9844-35f1-ad32;"));
+  EXPECT_TRUE(bad("dcerpc.iface:367abb81-9844-35f1-ad32-98f038001003,~1;"));
+  EXPECT_TRUE(bad("dcerpc.iface:367abb81-9844-35f1-ad32-98f038001003,any_frag,any_frag;"));
+  EXPECT_TRUE(bad("dcerpc.opnum:20-10;"));
+  EXPECT_TRUE(bad("dcerpc.opnum:70000;"));
+  EXPECT_TRUE(bad("dcerpc.opnum;"));
+  EXPECT_TRUE(bad("smb.version:x;"));
+  EXPECT_TRUE(bad("smb.share; content:\"a\"; http.uri; content:\"b\";"));  // mixes protocols
+}
+
+}  // namespace
+}  // namespace spectre
