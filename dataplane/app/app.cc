@@ -5,6 +5,7 @@
 
 #include <magic.h>
 
+#include "dataplane/app/app_http2.h"
 #include "dataplane/app/app_internal.h"
 #include "dataplane/app/app_x509.h"
 
@@ -32,6 +33,7 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   m.scratch.reset(new uint8_t[m.scratch_size]);
   decomp_init(m);
   quic_init(m);
+  h2_init_pool(m);
 }
 
 AppCtx::~AppCtx() {
@@ -172,7 +174,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt, kHttp2 };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -263,6 +265,16 @@ Guess guess_ssh(const uint8_t* p, uint32_t n) {
   return k < 4 ? Guess::kMore : Guess::kSsh;
 }
 
+// HTTP/2: the client preface, or a server's first SETTINGS frame (length a
+// multiple of 6, at most 10 parameters, no flags, stream 0).
+Guess guess_h2(const uint8_t* p, uint32_t n) {
+  if (int r = h2_probe(p, n)) return r == 1 ? Guess::kHttp2 : Guess::kMore;
+  const uint8_t want[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+  for (uint32_t i = 0; i < std::min<uint32_t>(n, 9); i++)
+    if (i != 2 ? p[i] != want[i] : (p[2] % 6 || p[2] > 60)) return Guess::kNo;
+  return n < 9 ? Guess::kMore : Guess::kHttp2;
+}
+
 Guess as_guess(int r, Guess yes) { return r == 1 ? yes : r == 2 ? Guess::kMore : Guess::kNo; }
 
 Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint16_t dport = 0) {
@@ -271,8 +283,9 @@ Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint
   // a probe that may still become SIP waits (app_sip.cc, app_mqtt.cc).
   Guess sip = as_guess(sip_probe(p, n, port(5060)), Guess::kSip);
   if (sip == Guess::kSip || (sip == Guess::kMore && n < kProbeSize)) return sip;
-  Guess g[7] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
-                guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n)};
+  Guess g[8] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
+                guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n), guess_ssh(p, n),
+                guess_h2(p, n)};
   bool more = false;
   for (Guess x : g) {
     if (x == Guess::kMore) more = true;
@@ -299,6 +312,7 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
     case AppProto::kSsh: ssh_feed(c, s, d, p, n, sink); break;
     case AppProto::kSip: sip_tcp_feed(c, s, d, p, n, sink); break;
     case AppProto::kMqtt: mqtt_feed(c, s, d, p, n, sink); break;
+    case AppProto::kHttp2: h2_feed(c, s, d, p, n, sink); break;
     default: break;  // kSmb: detected only
   }
 }
@@ -331,6 +345,9 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
   if (gap_before) {
     if (dr.det == kActive && s->proto == AppProto::kHttp) {
       http_gap(c, s, di, sink);
+    } else if (dr.det == kActive && s->proto == AppProto::kHttp2) {
+      h2_gap(c, s, di, sink);
+      dr.det = kDead;
     } else if (dr.det == kActive || dr.det == kDnsCand) {
       if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, di, sink);
       if (dr.det == kActive && s->proto == AppProto::kSsh) ssh_flush(c, s, di, sink);
@@ -373,7 +390,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
       set_proto(c, s, g == Guess::kTls ? AppProto::kTls : g == Guess::kSmtp ? AppProto::kSmtp
                     : g == Guess::kFtp ? AppProto::kFtp : g == Guess::kSmb ? AppProto::kSmb
                     : g == Guess::kSsh ? AppProto::kSsh : g == Guess::kSip ? AppProto::kSip
-                    : g == Guess::kMqtt ? AppProto::kMqtt
+                    : g == Guess::kMqtt ? AppProto::kMqtt : g == Guess::kHttp2 ? AppProto::kHttp2
                     : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);
@@ -451,6 +468,7 @@ bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, ui
 
 void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
   c.impl->scratch_used = 0;
+  if (s->h2) h2_finish(c, s, sink);  // also after an h2c upgrade
   for (int d = 0; d < 2; d++) {
     Dir& dr = s->dir[d];
     if (dr.det == kActive && s->proto == AppProto::kHttp) http_finish(c, s, d, sink);

@@ -24,6 +24,7 @@ struct AppConfig {
   // compression-bomb-limit, 1 MiB); the body limits above bound what is kept.
   uint32_t decompress_limit = 1u << 20;
   uint32_t decompress_streams = 64;     // concurrent decoders per worker (~48 KiB each)
+  uint32_t http2_flows = 64;            // HTTP/2 connections parsed at once per worker (~37 KiB each)
 };
 
 // Fixed-size copy of what EVE prints for a flow's latest transaction.
@@ -112,6 +113,10 @@ struct AppMeta {
     char topic[96], message[96];  // PUBLISH
     char topics[4][48];           // SUBSCRIBE / UNSUBSCRIBE
   } mqtt;
+  // http2: the stream of the tx (its HTTP fields are the http_* above);
+  // h2_ctrl: a tx of frames alone (stream 0...), not logged as an http event.
+  uint32_t h2_stream = 0;
+  uint8_t h2_ctrl = 0;
 };
 
 struct AppCounters {
@@ -138,6 +143,10 @@ struct AppCounters {
   // remaining length: the direction stops); larger than the pooled buffer
   // (fields from the part kept).
   uint64_t mqtt_messages, mqtt_malformed, mqtt_truncated;
+  // HTTP/2 frames read, streams opened, streams finished early (more than
+  // kH2Streams open), malformed frames, header blocks not decodable (the
+  // direction stops), flows not parsed (no free HTTP/2 context).
+  uint64_t http2_frames, http2_streams, http2_streams_evicted, http2_malformed, http2_hpack_errors, http2_no_ctx;
 };
 
 class AppSink {

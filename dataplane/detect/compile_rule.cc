@@ -59,6 +59,7 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kSip: return rules::AppProto::kSip;
     case rules::Proto::kSsh: return rules::AppProto::kSsh;
     case rules::Proto::kMqtt: return rules::AppProto::kMqtt;
+    case rules::Proto::kHttp2: return rules::AppProto::kHttp2;
     default: return rules::AppProto::kUnknown;
   }
 }

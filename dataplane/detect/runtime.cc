@@ -91,7 +91,10 @@ bool header_ok(const CompiledRuleset& rs, uint32_t i, const DetectPacket& p) {
     if ((f & rules::kFlowToServer) && !p.to_server) return false;
     if ((f & rules::kFlowToClient) && p.to_server) return false;
   }
-  if (h.app_hdr && static_cast<uint8_t>(p.app_proto) != h.app_hdr) return false;
+  // An `http` rule also runs on HTTP/2 flows (Suricata's ALPROTO_HTTP covers both).
+  if (h.app_hdr && static_cast<uint8_t>(p.app_proto) != h.app_hdr &&
+      !(h.app_hdr == uint8_t(rules::AppProto::kHttp) && p.app_proto == rules::AppProto::kHttp2))
+    return false;
   if (f & kHdrAppKw) {
     bool eq = static_cast<uint8_t>(p.app_proto) == h.app_kw;
     if ((f & kHdrAppNeg) ? eq : !eq) return false;

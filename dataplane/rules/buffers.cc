@@ -71,6 +71,7 @@ int family(Buf b) {
   if (b >= kQuicVersion && b <= kQuicCyuString) return 6;
   if (b >= kSipMethod && b <= kSipContentLength) return 8;
   if (b >= kMqttClientId && b <= kMqttHdr) return 10;
+  if (b == kHttp2Hdr) return 1;  // http2.* go with the http buffers
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b >= kSshProto && b <= kSshHasshServer) return 9;
   if (b >= kFileName && b <= kFileSha256) return 0;  // every protocol with files
@@ -158,7 +159,7 @@ bool check_buffers(Ctx& c) {
   }
   static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic", "", "sip", "ssh", "mqtt"};
   const Proto p = c.r.hdr.proto;
-  const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
+  const int pf = p == Proto::kHttp || p == Proto::kHttp2 ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
                : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : p == Proto::kQuic ? 6 : p == Proto::kSip ? 8
                : p == Proto::kSsh ? 9 : p == Proto::kMqtt ? 10 : 0;
   if (ja) {  // ja3.* / ja4.hash: a TLS buffer unless the rule is QUIC's

@@ -102,6 +102,8 @@ bool opt_tls(Ctx& c, std::string_view name, std::string_view v, bool has_value, 
 bool opt_ssh(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // MQTT keywords with values (mqtt_opts.cc); `handled` false when `name` is none.
 bool opt_mqtt(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+// HTTP/2 frame keywords (http2_opts.cc); `handled` false when `name` is none.
+bool opt_http2(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // File keywords (file_opts.cc): filename, fileext, filesize, filestore.
 bool opt_file(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // Set keywords (dataset_opts.cc): dataset, datarep, filemd5, filesha1, filesha256.

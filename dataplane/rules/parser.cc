@@ -99,6 +99,7 @@ bool parse_proto(std::string_view p, Header& h, Status& st) {
   else if (p == "sip") h.proto = Proto::kSip;
   else if (p == "ssh") h.proto = Proto::kSsh;
   else if (p == "mqtt") h.proto = Proto::kMqtt;
+  else if (p == "http2") h.proto = Proto::kHttp2;
   else {
     for (const char* o : kOtherProtos)
       if (p == o) return unsup(st, "unsupported protocol: " + std::string(p));
@@ -299,6 +300,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (!opt_ssh(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_mqtt(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
+  if (!opt_http2(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_file(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;

@@ -19,6 +19,7 @@ const char* app_proto_name(AppProto p) {
     case AppProto::kSip: return "sip";
     case AppProto::kSsh: return "ssh";
     case AppProto::kMqtt: return "mqtt";
+    case AppProto::kHttp2: return "http2";
     case AppProto::kUnknown: break;
   }
   return "unknown";

@@ -19,12 +19,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kHttp2 };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt };
-constexpr int kAppProtoCount = 13;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kHttp2 };
+constexpr int kAppProtoCount = 14;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "http2", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -134,6 +134,9 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* Internal: the message's numbers for mqtt.type/flags/qos/... (see */ \
   /* mqtt_opts.cc for the layout) */                                   \
   X(kMqttHdr, "(mqtt.hdr)")                                            \
+  /* Internal: an HTTP/2 transaction's frame facts for http2.frametype & */ \
+  /* co (see http2_opts.cc for the layout) */                           \
+  X(kHttp2Hdr, "(http2.hdr)")                                          \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \
