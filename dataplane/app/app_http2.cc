@@ -44,14 +44,25 @@ struct H2Info {
   uint32_t set_val[6];
 };
 
+// The request fields of a stream, put back into AppMeta before its response
+// is handed on (streams interleave: AppMeta holds the latest request).
+struct H2Req {
+  uint8_t saved;
+  char url[sizeof(AppMeta::http_url)], host[sizeof(AppMeta::http_hostname)];
+  char ua[sizeof(AppMeta::http_user_agent)], method[sizeof(AppMeta::http_method)];
+  char refer[sizeof(AppMeta::http_refer)];
+};
+
 struct H2Stream {
   uint32_t id;           // 0: free slot
   uint32_t seq;          // creation order (the oldest is finished first)
   uint32_t buf[2];       // the pooled buffer of each direction's message
   uint8_t fb[2];
   uint8_t st[2];         // 0 no message yet, 1 head handed to the HTTP machinery, 2 done
+  uint32_t txs0;         // the flow's request count when bound (a change: the request was handed on)
   HttpDir http[2];
   H2Info info[2];
+  H2Req req;
 };
 
 struct H2Dir {
@@ -104,6 +115,15 @@ void fill_hdr(const H2Info& f, uint8_t* o) {
 }
 static_assert(19 + 5 * 6 <= kH2HdrBuf);
 
+void save_req(H2Req& r, const AppMeta& m) {
+  r.saved = 1;
+  memcpy(r.url, m.http_url, sizeof m.http_url);
+  memcpy(r.host, m.http_hostname, sizeof m.http_hostname);
+  memcpy(r.ua, m.http_user_agent, sizeof m.http_user_agent);
+  memcpy(r.method, m.http_method, sizeof m.http_method);
+  memcpy(r.refer, m.http_refer, sizeof m.http_refer);
+}
+
 // The stream's message of direction d runs on the HTTP/1 machinery through
 // the direction's Dir (its union is free: HTTP/2 keeps its state in the pool).
 void bind(AppCtx& c, AppState* s, H2Conn& k, int d, H2Stream& st) {
@@ -113,11 +133,22 @@ void bind(AppCtx& c, AppState* s, H2Conn& k, int d, H2Stream& st) {
   dr.fb = st.fb[d];
   fill_hdr(st.info[d], k.dir[d].hdrbuf);
   c.impl->h2_hdr = k.dir[d].hdrbuf;
-  s->meta.h2_stream = st.id;
-  s->meta.h2_ctrl = 0;
+  AppMeta& m = s->meta;
+  m.h2_stream = st.id;
+  m.h2_ctrl = 0;
+  st.txs0 = s->http_txs[0];
+  if (d == 1 && st.req.saved) {
+    memcpy(m.http_url, st.req.url, sizeof m.http_url);
+    memcpy(m.http_hostname, st.req.host, sizeof m.http_hostname);
+    memcpy(m.http_user_agent, st.req.ua, sizeof m.http_user_agent);
+    memcpy(m.http_method, st.req.method, sizeof m.http_method);
+    memcpy(m.http_refer, st.req.refer, sizeof m.http_refer);
+  }
 }
 void unbind(AppCtx& c, AppState* s, int d, H2Stream& st) {
   Dir& dr = s->dir[d];
+  const AppMeta& m = s->meta;
+  if (d == 0 && s->http_txs[0] != st.txs0) save_req(st.req, m);  // ~1.2 KB copied once per request
   st.http[d] = dr.u.http;
   st.buf[d] = dr.buf;
   st.fb[d] = dr.fb;
@@ -607,6 +638,7 @@ void h2_upgrade(AppCtx& c, AppState* s) {
   st.seq = ++k->seq;
   st.buf[0] = st.buf[1] = kNoBuf;
   st.st[0] = 2;
+  save_req(st.req, s->meta);  // the HTTP/1.1 request just handed on
 }
 
 }  // namespace app

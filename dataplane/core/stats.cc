@@ -112,8 +112,12 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.detected[int(rules::AppProto::kSip)], a.sip_requests, a.sip_responses);
   fmt::format_to(o, ",\"ssh\":{{\"flows\":{},\"banners\":{},\"kexinits\":{},\"kex_skipped\":{}}}",
                  a.detected[int(rules::AppProto::kSsh)], a.ssh_banners, a.ssh_kexinits, a.ssh_kex_skipped);
-  fmt::format_to(o, ",\"mqtt\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"truncated\":{}}}}}",
+  fmt::format_to(o, ",\"mqtt\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"truncated\":{}}}",
                  a.detected[int(rules::AppProto::kMqtt)], a.mqtt_messages, a.mqtt_malformed, a.mqtt_truncated);
+  fmt::format_to(o, ",\"http2\":{{\"flows\":{},\"frames\":{},\"streams\":{},\"streams_evicted\":{},"
+                    "\"malformed\":{},\"hpack_errors\":{},\"no_context\":{}}}}}",
+                 a.detected[int(rules::AppProto::kHttp2)], a.http2_frames, a.http2_streams, a.http2_streams_evicted,
+                 a.http2_malformed, a.http2_hpack_errors, a.http2_no_ctx);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -195,6 +199,11 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
     fmt::print(f, "  app: mqtt {} flows; {} messages, {} malformed, {} cut at the buffer\n",
                t.app.detected[int(rules::AppProto::kMqtt)], t.app.mqtt_messages, t.app.mqtt_malformed,
                t.app.mqtt_truncated);
+  if (t.app.detected[int(rules::AppProto::kHttp2)])
+    fmt::print(f, "  app: http2 {} flows; {} frames, {} streams ({} finished early), {} malformed frames, "
+                  "{} header blocks not decoded, {} flows without a context\n",
+               t.app.detected[int(rules::AppProto::kHttp2)], t.app.http2_frames, t.app.http2_streams,
+               t.app.http2_streams_evicted, t.app.http2_malformed, t.app.http2_hpack_errors, t.app.http2_no_ctx);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);

@@ -262,6 +262,12 @@ TEST(AppHttp2, StreamsToHttpTransactions) {
   EXPECT_EQ(t[3].meta.http_status, 200);
   EXPECT_EQ(t[3].get(kFileData), std::string(300, 'z') + "SECRET-MARKER");
   EXPECT_EQ(t[3].get(kHttpContentType), "text/html");
+  // Each response's meta has its own request's fields (stream 3's came later).
+  EXPECT_STREQ(t[2].meta.http_method, "POST");
+  EXPECT_STREQ(t[2].meta.http_hostname, "www.example.com");
+  EXPECT_STREQ(t[3].meta.http_method, "GET");
+  EXPECT_STREQ(t[3].meta.http_url, "/a/./b/../c%41?q=1");
+  EXPECT_STREQ(t[3].meta.http_user_agent, "h2-test/1.0");
   EXPECT_EQ(ctx.ctr.http2_malformed, 0u);
   EXPECT_EQ(ctx.ctr.http2_hpack_errors, 0u);
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
@@ -346,6 +352,7 @@ TEST(AppHttp2, H2cUpgrade) {
   EXPECT_EQ(t.back().get(kHttpStatCode), "200");
   EXPECT_EQ(t.back().get(kFileData), "upgraded-body");
   EXPECT_EQ(t.back().get(kHttpServer), "nghttpd");
+  EXPECT_STREQ(t.back().meta.http_url, "/up");  // the upgrade request's
   EXPECT_EQ(ctx.ctr.http2_malformed, 0u);
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
