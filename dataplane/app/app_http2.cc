@@ -175,21 +175,24 @@ H2Stream* find(H2Conn& k, uint32_t id) {
   return nullptr;
 }
 
-// Finishes the stream's open messages (what was received) and frees it.
-void close_stream(AppCtx& c, AppState* s, H2Conn& k, H2Stream& st, AppSink& sink) {
+void maybe_free(H2Stream& st) {
+  if (st.st[0] == 2 && st.st[1] == 2) st.id = 0;
+}
+
+// Finishes the stream's open messages (what was received). `free`: the
+// slot is released; else (RST_STREAM) a message not begun may still come
+// (a response crossing the reset), as Suricata keeps the transaction.
+void close_stream(AppCtx& c, AppState* s, H2Conn& k, H2Stream& st, AppSink& sink, bool free = true) {
   for (int d = 0; d < 2; d++) {
     if (st.st[d] == 1) {
       bind(c, s, k, d, st);
       http_finish(c, s, d, sink);
       unbind(c, s, d, st);
+      st.st[d] = 2;
     }
-    st.st[d] = 2;
+    if (free) st.st[d] = 2;
   }
-  st.id = 0;
-}
-
-void maybe_free(H2Stream& st) {
-  if (st.st[0] == 2 && st.st[1] == 2) st.id = 0;
+  maybe_free(st);
 }
 
 H2Stream* open_stream(AppCtx& c, AppState* s, H2Conn& k, uint32_t id, AppSink& sink) {
@@ -470,7 +473,7 @@ void control(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
     return;
   }
   if (!open) ctrl_tx(c, s, k, d, f, D.sid, sink);
-  if (D.type == kRst && st) close_stream(c, s, k, *st, sink);
+  if (D.type == kRst && st) close_stream(c, s, k, *st, sink, false);
 }
 
 // The 9-byte header of a frame is in; false: the direction stops.
