@@ -24,7 +24,7 @@ struct AppConfig {
   // compression-bomb-limit, 1 MiB); the body limits above bound what is kept.
   uint32_t decompress_limit = 1u << 20;
   uint32_t decompress_streams = 64;     // concurrent decoders per worker (~48 KiB each)
-  uint32_t http2_flows = 64;            // HTTP/2 connections parsed at once per worker (~37 KiB each)
+  uint32_t http2_flows = 64;            // HTTP/2 connections parsed at once per worker (~46 KiB each)
 };
 
 // Fixed-size copy of what EVE prints for a flow's latest transaction.

@@ -356,6 +356,16 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
     nb[nn++] = '\n';
     if (hn) put(kHttpHeader, hb, hn);
     put(kHttpHeaderNames, nb, nn);
+    if (m.h2_hdr && full) {  // HTTP/2: http2.header_name, one instance per name
+      auto* parts = reinterpret_cast<BufferSet::Part*>(m.alloc(v.nh * sizeof(BufferSet::Part)));
+      static const uint8_t kAuth[] = ":authority";
+      for (uint32_t i = 0; parts && i < v.nh; i++) {
+        const uint8_t* nm = st + v.h[i].name.off;
+        const bool host = v.h[i].name.len == 4 && memcmp(nm, "Host", 4) == 0;  // written from :authority
+        parts[i] = host ? BufferSet::Part{kAuth, 10} : BufferSet::Part{nm, v.h[i].name.len};
+      }
+      if (parts) bs.set_multi(kHttp2HeaderName, parts, v.nh);
+    }
   }
   put_start_and_raw(m, st, h.head_len, v, val, vlen, put);
   if (hdr("content-type", &p, &n)) {

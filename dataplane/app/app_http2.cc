@@ -12,7 +12,7 @@
 //
 // Memory: a flow's HTTP/2 state (HPACK tables, header block assembly,
 // streams) is a slot of a fixed per-worker pool (AppConfig::http2_flows,
-// ~37 KiB each, touched on use); the streams' messages use pooled
+// ~46 KiB each, touched on use); the streams' messages use pooled
 // transaction buffers like HTTP/1's. At most kH2Streams streams are tracked:
 // a new one finishes the oldest early (counted). Without a slot the flow is
 // labelled only.
@@ -521,6 +521,8 @@ void end_frame(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
 }
 
 }  // namespace
+
+size_t h2_conn_size() { return sizeof(H2Conn); }
 
 int h2_probe(const uint8_t* p, uint32_t n) {
   uint32_t k = std::min<uint32_t>(n, 16);

@@ -54,6 +54,7 @@ constexpr uint32_t kH2HdrBuf = 50;      // the (http2.hdr) buffer: see dataplane
 // 0 no, 1 yes, 2 undecided.
 int h2_probe(const uint8_t* p, uint32_t n);
 void h2_init_pool(AppCtx::Impl& m);
+size_t h2_conn_size();  // bytes of one flow's HTTP/2 context (tests, docs)
 void h2_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void h2_gap(AppCtx& c, AppState* s, int d, AppSink& sink);
 void h2_finish(AppCtx& c, AppState* s, AppSink& sink);

@@ -71,7 +71,7 @@ int family(Buf b) {
   if (b >= kQuicVersion && b <= kQuicCyuString) return 6;
   if (b >= kSipMethod && b <= kSipContentLength) return 8;
   if (b >= kMqttClientId && b <= kMqttHdr) return 10;
-  if (b == kHttp2Hdr) return 1;  // http2.* go with the http buffers
+  if (b == kHttp2Hdr || b == kHttp2HeaderName) return 1;  // http2.* go with the http buffers
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b >= kSshProto && b <= kSshHasshServer) return 9;
   if (b >= kFileName && b <= kFileSha256) return 0;  // every protocol with files

@@ -137,6 +137,9 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* Internal: an HTTP/2 transaction's frame facts for http2.frametype & */ \
   /* co (see http2_opts.cc for the layout) */                           \
   X(kHttp2Hdr, "(http2.hdr)")                                          \
+  /* multi-buffer: each header name of an HTTP/2 message (regular ones; */ \
+  /* :authority for the Host written from it) */                        \
+  X(kHttp2HeaderName, "http2.header_name")                             \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \

@@ -51,6 +51,7 @@ alert http2 any any -> any any (msg:"H2 gzip body"; file.data; content:"GZ-MARKE
 alert http2 any any -> any any (msg:"H2 max streams"; http2.settings:SETTINGS_MAX_CONCURRENT_STREAMS>50; sid:9716014; rev:1;)
 alert http2 any any -> any any (msg:"H2 normalised uri"; http.uri; content:"/dir/A"; sid:9716015; rev:1;)
 alert http any any -> any any (msg:"H2 404 via an http rule"; http.stat_code; content:"404"; sid:9716016; rev:1;)
+alert http2 any any -> any any (msg:"H2 header name"; http2.header_name; content:"user-agent"; sid:9716017; rev:1;)
 """
 
 PRE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -166,6 +167,7 @@ def ndpi_part(check, dp, tmp, rfile):
                 want[9716005] += h.get(":status") == "201"
                 want[9716016] += h.get(":status") == "404"
             want[9716006] += b"amfStatusUri" in body
+            want[9716017] += any("user-agent" in k for k in h)
         want[9716007] += counts[SETTINGS]
         want[9716008] += sum(1 for w in windows if w > 1000)
         want[9716010] += counts[GOAWAY]
@@ -219,7 +221,7 @@ def generated_cases():
     return [
         ("two interleaved streams, gzip DATA, control frames", multi,
          {9716001: 1, 9716007: 4, 9716008: 1, 9716010: 1, 9716011: 1, 9716012: 1, 9716013: 1, 9716014: 2,
-          9716015: 1, 9716016: 1, 9716009: 1}, "http2", 2),
+          9716015: 1, 9716016: 1, 9716009: 1, 9716017: 2}, "http2", 2),
         ("h2c upgrade (stream 1's response as HTTP/2)", upgrade,
          {9716007: 3, 9716013: 1, 9716014: 2, 9716016: 1}, "http2", 1),
         ("malformed frames and a bad HPACK index", malformed, {9716007: 1}, "http2", 0),

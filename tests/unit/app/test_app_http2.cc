@@ -243,6 +243,8 @@ TEST(AppHttp2, StreamsToHttpTransactions) {
   EXPECT_EQ(t[0].get(kHttpProtocol), "HTTP/2");
   EXPECT_EQ(t[0].get(kHttpRequestLine), "GET /a/./b/../c%41?q=1 HTTP/2");
   EXPECT_NE(t[0].get(kHttpHeader).find("user-agent: h2-test/1.0\r\n"), std::string::npos);
+  EXPECT_EQ(t[0].multi_buf, int(kHttp2HeaderName));  // http2.header_name: one instance per name
+  EXPECT_EQ(t[0].multi, (std::vector<std::string>{":authority", "user-agent", "accept"}));
   EXPECT_STREQ(t[0].meta.http_hostname, "example.com");
   EXPECT_STREQ(t[0].meta.http_protocol, "HTTP/2");
   // Stream 3's POST: Huffman :authority, indexed from the table, and its body.
@@ -410,6 +412,8 @@ TEST(AppHttp2, MalformedCountedNeverFatal) {
 }
 
 TEST(AppHttp2, ContextPoolBoundAndReuse) {
+  RecordProperty("h2_conn_size", int(h2_conn_size()));
+  EXPECT_LT(h2_conn_size(), 48u * 1024);  // docs/ARCHITECTURE.md: ~46 KiB per flow
   AppConfig cfg = small_cfg();
   cfg.http2_flows = 1;
   AppCtx ctx(cfg);
