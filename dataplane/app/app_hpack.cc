@@ -54,8 +54,9 @@ constexpr uint16_t kHuffSym[257] = {
     21, 23, 24, 25, 26, 27, 28, 29, 30, 31, 127, 220, 249, 10, 13, 22,
     256,
 };
-// Per code length 5..30: symbols of that length (the first code follows canonically).
-constexpr uint8_t kHuffCount[31] = {0, 0, 0, 0, 0, 10, 26, 32, 6, 0, 5, 3, 2, 6, 2, 3, 0, 0, 0, 3, 8, 13, 26, 29, 12, 4, 15, 19, 29, 0, 4};
+// Symbols per code length (index = bits, 5..30); the codes follow canonically.
+constexpr uint8_t kHuffCount[31] = {0, 0, 0,  0,  0,  10, 26, 32, 6, 0,  5,  3,  2,  6,  2, 3,
+                                    0, 0, 0,  3,  8,  13, 26, 29, 12, 4, 15, 19, 29, 0, 4};
 
 struct Canon {
   uint32_t first[32];   // first code of each length

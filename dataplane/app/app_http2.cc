@@ -99,7 +99,9 @@ H2Conn* conn(AppCtx& c, AppState* s) {
 }
 
 uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
-void put32(uint8_t* o, uint32_t v) { o[0] = uint8_t(v >> 24), o[1] = uint8_t(v >> 16), o[2] = uint8_t(v >> 8), o[3] = uint8_t(v); }
+void put32(uint8_t* o, uint32_t v) {
+  for (int i = 0; i < 4; i++) o[i] = uint8_t(v >> (24 - 8 * i));
+}
 
 // The (http2.hdr) buffer of a transaction direction: [0..1] frame-type bits
 // (big-endian), [2] has error, [3..6] error code, [7] has priority, [8]

@@ -172,7 +172,8 @@ struct Cursor final : AlertSink, AppSink {
     sync_app();
     ml_app(w, f, to_server, meta);
     intel_app(w, f, to_server, meta, dp[0].ts_ns);
-    const bool http = meta.proto == rules::AppProto::kHttp || (meta.proto == rules::AppProto::kHttp2 && !meta.h2_ctrl);
+    const bool http =
+        meta.proto == rules::AppProto::kHttp || (meta.proto == rules::AppProto::kHttp2 && !meta.h2_ctrl);
     if (http) behave_http(f, to_server, meta.http_status);
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.

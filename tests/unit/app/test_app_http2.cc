@@ -26,7 +26,8 @@ struct Fields final : HpackSink {
   std::vector<std::pair<std::string, std::string>> f;
   std::vector<uint32_t> sizes;
   void field(const uint8_t* n, uint32_t nl, const uint8_t* v, uint32_t vl, bool) override {
-    f.emplace_back(std::string(reinterpret_cast<const char*>(n), nl), std::string(reinterpret_cast<const char*>(v), vl));
+    f.emplace_back(std::string(reinterpret_cast<const char*>(n), nl),
+                   std::string(reinterpret_cast<const char*>(v), vl));
   }
   void size_update(uint32_t s) override { sizes.push_back(s); }
 };
@@ -432,6 +433,17 @@ TEST(AppHttp2, ContextPoolBoundAndReuse) {
   feed(d);  // the slot came back
   EXPECT_EQ(http_txs(r.txs).size(), 2u);
   app_finish(ctx, d.s, r);
+}
+
+TEST(AppHttp2, PoolEmptyFallsBackToMetaOnly) {
+  AppConfig cfg = small_cfg();
+  cfg.tx_buffers = 1;  // stream 3's messages find no buffer while stream 1's request holds it
+  AppCtx ctx(cfg);
+  auto t = http_txs(run_tcp(ctx, conversation()));
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_GT(ctx.ctr.tx_pool_empty, 0u);
+  EXPECT_EQ(t[3].get(kHttpStatCode), "200");  // a buffer again by then
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
 TEST(AppHttp2, Fuzz) {
