@@ -24,7 +24,9 @@ struct AppConfig {
   // compression-bomb-limit, 1 MiB); the body limits above bound what is kept.
   uint32_t decompress_limit = 1u << 20;
   uint32_t decompress_streams = 64;     // concurrent decoders per worker (~48 KiB each)
-  uint32_t http2_flows = 64;            // HTTP/2 connections parsed at once per worker (~46 KiB each)
+  // HTTP/2 connections parsed at once per worker (~49 KiB each, touched on
+  // use); held for the flow's life (a closed TCP flow lingers 30 s).
+  uint32_t http2_flows = 128;
 };
 
 // Fixed-size copy of what EVE prints for a flow's latest transaction.
@@ -145,8 +147,10 @@ struct AppCounters {
   uint64_t mqtt_messages, mqtt_malformed, mqtt_truncated;
   // HTTP/2 frames read, streams opened, streams finished early (more than
   // kH2Streams open), malformed frames, header blocks not decodable (the
-  // direction stops), flows not parsed (no free HTTP/2 context).
-  uint64_t http2_frames, http2_streams, http2_streams_evicted, http2_malformed, http2_hpack_errors, http2_no_ctx;
+  // direction stops), flows not parsed (no free HTTP/2 context), contexts
+  // taken back from idle flows (those stop) when the pool was empty.
+  uint64_t http2_frames, http2_streams, http2_streams_evicted, http2_malformed, http2_hpack_errors, http2_no_ctx,
+      http2_reclaimed;
 };
 
 class AppSink {

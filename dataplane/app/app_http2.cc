@@ -12,7 +12,8 @@
 //
 // Memory: a flow's HTTP/2 state (HPACK tables, header block assembly,
 // streams) is a slot of a fixed per-worker pool (AppConfig::http2_flows,
-// ~46 KiB each, touched on use); the streams' messages use pooled
+// ~49 KiB each, touched on use; when it is empty, a context idle for a
+// second with no message open is taken back, counted); the streams' messages use pooled
 // transaction buffers like HTTP/1's. At most kH2Streams streams are tracked:
 // a new one finishes the oldest early (counted). Without a slot the flow is
 // labelled only.
@@ -80,10 +81,6 @@ struct H2Dir {
   uint32_t hb_sid, hb_n, frame_at;
   uint8_t hb[kH2Block];
   HpackTable table;      // the peer's encoder state, as decoded here
-  // Pseudo-header values of the block being decoded, and the head being written.
-  uint16_t ps_off[5], ps_len[5];  // :method :path :authority :scheme :status
-  uint32_t ps_n;
-  uint8_t pseudo[kH2Pseudo];
   uint8_t hdrbuf[kH2HdrBuf];
 };
 
@@ -91,7 +88,13 @@ struct H2Conn {
   H2Dir dir[2];
   H2Stream st[kH2Streams];
   uint32_t seq;
+  AppState* owner;       // the flow holding the slot (a reclaimed slot stops it)
+  uint64_t last_ns;      // time of its latest bytes
 };
+
+// A context idle this long with no message open may be taken for a new flow
+// when the pool is empty (closed TCP flows linger for their timeout).
+constexpr uint64_t kH2IdleNs = 1000000000ull;
 
 H2Conn* conn(AppCtx& c, AppState* s) {
   if (!s->h2) return nullptr;
@@ -222,12 +225,14 @@ H2Stream* open_stream(AppCtx& c, AppState* s, H2Conn& k, uint32_t id, AppSink& s
 // HPACK fields -> the head of a message (or nowhere: trailers, pushes,
 // untracked streams, which are decoded for the table's sake only).
 struct HeadWriter final : HpackSink {
-  H2Dir& D;
+  uint8_t* pseudo;         // kH2Pseudo bytes of the worker: values live only while the block is decoded
+  uint16_t ps_off[5] = {}, ps_len[5] = {};  // :method :path :authority :scheme :status
+  uint32_t ps_n = 0;
   uint8_t* out = nullptr;  // the head storage (null: discard)
   uint32_t cap = 0, n = 0;
   bool req = true, line_done = false, cut = false;
   H2Info* info = nullptr;
-  explicit HeadWriter(H2Dir& d) : D(d) {}
+  explicit HeadWriter(uint8_t* ps) : pseudo(ps) {}
 
   void put(const void* p, uint32_t k) {
     uint32_t w = std::min(k, cap - n);
@@ -237,8 +242,8 @@ struct HeadWriter final : HpackSink {
   }
   void put(const char* z) { put(z, uint32_t(strlen(z))); }
   void pseudo_val(int i, const uint8_t** p, uint32_t* l) {
-    *p = D.pseudo + D.ps_off[i];
-    *l = D.ps_len[i];
+    *p = pseudo + ps_off[i];
+    *l = ps_len[i];
   }
   void start_line() {
     if (line_done || !out) return;
@@ -268,12 +273,12 @@ struct HeadWriter final : HpackSink {
     if (nl && nm[0] == ':') {
       static const char* const kPs[5] = {":method", ":path", ":authority", ":scheme", ":status"};
       for (int i = 0; i < 5; i++) {
-        if (nl != strlen(kPs[i]) || memcmp(nm, kPs[i], nl) != 0 || D.ps_len[i]) continue;
-        uint32_t w = std::min<uint32_t>(vl, kH2Pseudo - D.ps_n);
-        memcpy(D.pseudo + D.ps_n, v, w);
-        D.ps_off[i] = uint16_t(D.ps_n);
-        D.ps_len[i] = uint16_t(w);
-        D.ps_n += w;
+        if (nl != strlen(kPs[i]) || memcmp(nm, kPs[i], nl) != 0 || ps_len[i]) continue;
+        uint32_t w = std::min<uint32_t>(vl, kH2Pseudo - ps_n);
+        memcpy(pseudo + ps_n, v, w);
+        ps_off[i] = uint16_t(ps_n);
+        ps_len[i] = uint16_t(w);
+        ps_n += w;
         cut |= w < vl;
       }
       return;
@@ -303,14 +308,12 @@ void header_block(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
   H2Stream* st = D.hb_push ? nullptr : find(k, D.hb_sid);
   if (!st && !D.hb_push && d == 0 && (D.hb_sid & 1)) st = open_stream(c, s, k, D.hb_sid, sink);
   bool head = st && st->st[d] == 0;
-  HeadWriter w(D);
+  uint8_t* tmp = c.impl->h2_tmp.get();  // HPACK strings, then the pseudo-header values
+  HeadWriter w(tmp + 2 * kHpackStr);
   w.req = d == 0;
   H2Info scratch_info{};
   w.info = st ? &st->info[d] : &scratch_info;
   if (D.hb_has_prio) w.info->has_prio = 1, w.info->prio = D.hb_prio;
-  memset(D.ps_len, 0, sizeof D.ps_len);
-  D.ps_n = 0;
-  uint8_t* tmp = c.impl->h2_tmp.get();
   if (head) {
     bind(c, s, k, d, *st);
     http_start(s, d, d == 0);
@@ -538,14 +541,38 @@ void h2_init_pool(AppCtx::Impl& m) {
   m.h2_free.reset(new uint16_t[m.h2_n + 1]);
   for (uint32_t i = 0; i < m.h2_n; i++) m.h2_free[i] = uint16_t(m.h2_n - 1 - i);
   m.h2_free_n = m.h2_n;
-  m.h2_tmp.reset(new uint8_t[2 * kHpackStr]);
+  m.h2_tmp.reset(new uint8_t[2 * kHpackStr + kH2Pseudo]);
 }
 
 namespace {
+// The least recently active context idle for kH2IdleNs with no message or
+// header block open goes back to the pool; its flow stops (its HPACK state
+// is gone). O(pool), only when the pool is empty.
+bool reclaim(AppCtx& c) {
+  AppCtx::Impl& m = *c.impl;
+  H2Conn* best = nullptr;
+  uint32_t best_i = 0;
+  for (uint32_t i = 0; i < m.h2_n; i++) {
+    H2Conn* k = reinterpret_cast<H2Conn*>(m.h2_mem.get() + size_t(i) * sizeof(H2Conn));
+    if (!k->owner || m.now_ns < k->last_ns + kH2IdleNs || k->dir[0].hb_open || k->dir[1].hb_open) continue;
+    bool open = false;
+    for (const H2Stream& st : k->st) open |= st.id && (st.st[0] == 1 || st.st[1] == 1);
+    if (!open && (!best || k->last_ns < best->last_ns)) best = k, best_i = i;
+  }
+  if (!best) return false;
+  AppState* o = best->owner;
+  o->h2 = 0;
+  o->dir[0].det = o->dir[1].det = kDead;
+  best->owner = nullptr;
+  m.h2_free[m.h2_free_n++] = uint16_t(best_i);
+  c.ctr.http2_reclaimed++;
+  return true;
+}
+
 H2Conn* take_conn(AppCtx& c, AppState* s) {
   if (s->h2) return conn(c, s);
   AppCtx::Impl& m = *c.impl;
-  if (!m.h2_free_n) {
+  if (!m.h2_free_n && !reclaim(c)) {
     c.ctr.http2_no_ctx++;
     s->dir[0].det = s->dir[1].det = kDead;  // labelled only
     return nullptr;
@@ -556,11 +583,12 @@ H2Conn* take_conn(AppCtx& c, AppState* s) {
     H2Dir& D = k->dir[d];
     memset(static_cast<void*>(&D), 0, offsetof(H2Dir, hb));
     hpack_init(D.table);
-    D.ps_n = 0;
   }
   k->dir[0].preface = sizeof kPreface - 1;
   memset(static_cast<void*>(k->st), 0, sizeof k->st);
   k->seq = 0;
+  k->owner = s;
+  k->last_ns = m.now_ns;
   return k;
 }
 }  // namespace
@@ -568,6 +596,7 @@ H2Conn* take_conn(AppCtx& c, AppState* s) {
 void h2_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
   H2Conn* k = take_conn(c, s);
   if (!k) return;
+  k->last_ns = c.impl->now_ns;
   H2Dir& D = k->dir[d];
   while (n && !D.dead) {
     if (D.preface) {
@@ -626,6 +655,7 @@ void h2_finish(AppCtx& c, AppState* s, AppSink& sink) {
   for (H2Stream& st : k->st)
     if (st.id) close_stream(c, s, *k, st, sink);
   c.impl->h2_free[c.impl->h2_free_n++] = uint16_t(s->h2 - 1);
+  k->owner = nullptr;
   s->h2 = 0;
 }
 

@@ -45,7 +45,7 @@ HpackErr hpack_decode(HpackTable& t, const uint8_t* p, uint32_t n, uint8_t* tmp,
 bool hpack_huffman(const uint8_t* p, uint32_t n, uint8_t* out, uint32_t cap, uint32_t* out_n, bool* cut);
 
 // Frame parsing (app_http2.cc).
-constexpr uint32_t kH2Streams = 8;      // streams tracked at once per flow (the oldest is finished early)
+constexpr uint32_t kH2Streams = 16;     // streams tracked at once per flow (the oldest is finished early)
 constexpr uint32_t kH2Block = 8192;     // header block bytes assembled (HEADERS + CONTINUATION)
 constexpr uint32_t kH2Pseudo = 4096;    // pseudo-header values (:path...) kept per block
 constexpr uint32_t kH2HdrBuf = 50;      // the (http2.hdr) buffer: see dataplane/rules/http2_opts.cc
