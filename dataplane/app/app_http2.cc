@@ -373,7 +373,8 @@ void payload(AppCtx& c, AppState* s, H2Conn& k, int d, const uint8_t* p, uint32_
         p++, n--, at++;
         if (D.pad >= D.len) c.ctr.http2_malformed++;
       }
-      uint32_t data_end = D.len - ((D.flags & kFlPadded) ? D.pad : 0);
+      const uint32_t pad = (D.flags & kFlPadded) ? D.pad : 0;
+      const uint32_t data_end = pad < D.len ? D.len - pad : 0;  // a bad pad length: no data
       if (at >= data_end || !n) return;
       n = std::min(n, data_end - at);
       H2Stream* st = find(k, D.sid);

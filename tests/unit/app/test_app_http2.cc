@@ -392,6 +392,7 @@ TEST(AppHttp2, MalformedCountedNeverFatal) {
       {"PING on a stream", frame(6, 0, 1, std::string(8, '\0')), false},
       {"WINDOW_UPDATE of 3 bytes", frame(8, 0, 0, std::string(3, '\0')), false},
       {"header block over the bound", frame(1, 5, 1, std::string(kH2Block + 10, '\x82')), true},
+      {"DATA padding longer than the frame", frame(0, 9, 1, std::string("\x09" "abc", 4)), false},
   };
   for (auto& k : cases) {
     AppCtx ctx(small_cfg());
