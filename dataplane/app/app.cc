@@ -5,6 +5,7 @@
 
 #include <magic.h>
 
+#include "dataplane/app/app_http2.h"
 #include "dataplane/app/app_internal.h"
 #include "dataplane/app/app_x509.h"
 
@@ -32,6 +33,7 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   m.scratch.reset(new uint8_t[m.scratch_size]);
   decomp_init(m);
   quic_init(m);
+  h2_init_pool(m);
 }
 
 AppCtx::~AppCtx() {
@@ -172,7 +174,7 @@ void reject_dir(AppCtx& c, AppState* s, int d) {
 
 namespace {
 
-enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt, kKrb5, kDcerpc };
+enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt, kKrb5, kDcerpc, kHttp2 };
 
 const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
                                 "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
@@ -265,6 +267,16 @@ Guess guess_ssh(const uint8_t* p, uint32_t n) {
   return k < 4 ? Guess::kMore : Guess::kSsh;
 }
 
+// HTTP/2: the client preface, or a server's first SETTINGS frame (length a
+// multiple of 6, at most 10 parameters, no flags, stream 0).
+Guess guess_h2(const uint8_t* p, uint32_t n) {
+  if (int r = h2_probe(p, n)) return r == 1 ? Guess::kHttp2 : Guess::kMore;
+  const uint8_t want[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+  for (uint32_t i = 0; i < std::min<uint32_t>(n, 9); i++)
+    if (i != 2 ? p[i] != want[i] : (p[2] % 6 || p[2] > 60)) return Guess::kNo;
+  return n < 9 ? Guess::kMore : Guess::kHttp2;
+}
+
 Guess as_guess(int r, Guess yes) { return r == 1 ? yes : r == 2 ? Guess::kMore : Guess::kNo; }
 
 Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint16_t dport = 0) {
@@ -278,9 +290,9 @@ Guess classify(const uint8_t* p, uint32_t n, bool hint, uint16_t sport = 0, uint
     if (k == Guess::kKrb5 || (k == Guess::kMore && n < kProbeSize)) return k;
     if (k == Guess::kMore) return Guess::kKrb5;  // 16 bytes agree so far (the record marker, tags, pvno)
   }
-  Guess g[8] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
+  Guess g[9] = {guess_http(p, n), guess_tls(p, n), as_guess(mqtt_probe(p, n, port(1883)), Guess::kMqtt),
                 guess_dns_tcp(p, n, hint), guess_mail_ftp(p, n, sport, dport), guess_smb(p, n, port(139)), guess_ssh(p, n),
-                as_guess(dcerpc_probe(p, n), Guess::kDcerpc)};
+                as_guess(dcerpc_probe(p, n), Guess::kDcerpc), guess_h2(p, n)};
   bool more = false;
   for (Guess x : g) {
     if (x == Guess::kMore) more = true;
@@ -313,6 +325,7 @@ void feed_active(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, bo
       dce_feed(c, s, d, p, n, sink);
       if (!dce_pending(s, d)) release(c, s, d);
       break;
+    case AppProto::kHttp2: h2_feed(c, s, d, p, n, sink); break;
     default: break;
   }
 }
@@ -345,6 +358,9 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
   if (gap_before) {
     if (dr.det == kActive && s->proto == AppProto::kHttp) {
       http_gap(c, s, di, sink);
+    } else if (dr.det == kActive && s->proto == AppProto::kHttp2) {
+      h2_gap(c, s, di, sink);
+      dr.det = kDead;
     } else if (dr.det == kActive || dr.det == kDnsCand) {
       if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, di, sink);
       if (dr.det == kActive && s->proto == AppProto::kSsh) ssh_flush(c, s, di, sink);
@@ -389,6 +405,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
                     : g == Guess::kSsh ? AppProto::kSsh : g == Guess::kSip ? AppProto::kSip
                     : g == Guess::kMqtt ? AppProto::kMqtt : g == Guess::kKrb5 ? AppProto::kKrb5
                     : g == Guess::kDcerpc ? AppProto::kDcerpc
+                    : g == Guess::kHttp2 ? AppProto::kHttp2
                     : AppProto::kHttp);
       if (s->proto == AppProto::kHttp) {
         http_start(s, di, g == Guess::kHttpReq);
@@ -490,6 +507,7 @@ bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, ui
 
 void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
   c.impl->scratch_used = 0;
+  if (s->h2) h2_finish(c, s, sink);  // also after an h2c upgrade
   for (int d = 0; d < 2; d++) {
     Dir& dr = s->dir[d];
     if (dr.det == kActive && s->proto == AppProto::kHttp) http_finish(c, s, d, sink);

@@ -24,6 +24,9 @@ struct AppConfig {
   // compression-bomb-limit, 1 MiB); the body limits above bound what is kept.
   uint32_t decompress_limit = 1u << 20;
   uint32_t decompress_streams = 64;     // concurrent decoders per worker (~48 KiB each)
+  // HTTP/2 connections parsed at once per worker (~49 KiB each, touched on
+  // use); held for the flow's life (a closed TCP flow lingers 30 s).
+  uint32_t http2_flows = 128;
 };
 
 // Fixed-size copy of what EVE prints for a flow's latest transaction.
@@ -162,6 +165,10 @@ struct AppMeta {
     Mqtt mqtt;
     Smb smb;
   };
+  // http2: the stream of the tx (its HTTP fields are the http_* above);
+  // h2_ctrl: a tx of frames alone (stream 0...), not logged as an http event.
+  uint32_t h2_stream = 0;
+  uint8_t h2_ctrl = 0;
 };
 
 struct AppCounters {
@@ -196,6 +203,12 @@ struct AppCounters {
   // (transform header) messages skipped; stub data longer than the
   // reassembly area (dcerpc.stub_data has the first part).
   uint64_t smb_messages, smb_malformed, smb_encrypted, dcerpc_pdus, dcerpc_malformed, dcerpc_stub_cut;
+  // HTTP/2 frames read, streams opened, streams finished early (more than
+  // kH2Streams open), malformed frames, header blocks not decodable (the
+  // direction stops), flows not parsed (no free HTTP/2 context), contexts
+  // taken back from idle flows (those stop) when the pool was empty.
+  uint64_t http2_frames, http2_streams, http2_streams_evicted, http2_malformed, http2_hpack_errors, http2_no_ctx,
+      http2_reclaimed;
 };
 
 class AppSink {

@@ -378,7 +378,7 @@ void mqtt_json(const AppMeta::Mqtt& m, std::string& out) {
 
 void format_app_json(const AppMeta& m, std::string& out, const char* const* hassh) {
   switch (m.proto) {
-    case rules::AppProto::kHttp: {
+    case rules::AppProto::kHttp: case rules::AppProto::kHttp2: {
       out += "\"http\":{";
       Obj o{out};
       o.str("hostname", m.http_hostname);
@@ -390,6 +390,11 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
       o.str("protocol", m.http_protocol);
       if (m.http_status) o.num("status", m.http_status);
       if (m.http_status) o.num("length", m.http_length);
+      if (m.proto == rules::AppProto::kHttp2) {  // Suricata's http2 logger: "version" and the stream
+        o.str("version", "2");
+        o.key("http2");
+        out += "{\"stream_id\":" + std::to_string(m.h2_stream) + "}";
+      }
       out += '}';
       break;
     }

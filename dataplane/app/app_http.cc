@@ -28,7 +28,7 @@
 // "http" (any case), or the reply to an HTTP/0.9 request, is all body.
 #include <algorithm>
 
-#include "dataplane/app/app_internal.h"
+#include "dataplane/app/app_http2.h"
 
 namespace spectre {
 namespace app {
@@ -288,7 +288,8 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
   const uint8_t* st = storage(c, s, d, &cap);
   BufferSet bs;
   AppMeta& meta = s->meta;
-  meta.proto = AppProto::kHttp;
+  meta.proto = s->proto == AppProto::kHttp2 ? AppProto::kHttp2 : AppProto::kHttp;
+  if (m.h2_hdr) bs.set(kHttp2Hdr, m.h2_hdr, kH2HdrBuf);  // an HTTP/2 stream's frame facts
   bool req = h.is_req;
   if (req) c.ctr.http_requests++;
   else c.ctr.http_responses++;
@@ -355,6 +356,16 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
     nb[nn++] = '\n';
     if (hn) put(kHttpHeader, hb, hn);
     put(kHttpHeaderNames, nb, nn);
+    if (m.h2_hdr && full) {  // HTTP/2: http2.header_name, one instance per name
+      auto* parts = reinterpret_cast<BufferSet::Part*>(m.alloc(v.nh * sizeof(BufferSet::Part)));
+      static const uint8_t kAuth[] = ":authority";
+      for (uint32_t i = 0; parts && i < v.nh; i++) {
+        const uint8_t* nm = st + v.h[i].name.off;
+        const bool host = v.h[i].name.len == 4 && memcmp(nm, "Host", 4) == 0;  // written from :authority
+        parts[i] = host ? BufferSet::Part{kAuth, 10} : BufferSet::Part{nm, v.h[i].name.len};
+      }
+      if (parts) bs.set_multi(kHttp2HeaderName, parts, v.nh);
+    }
   }
   put_start_and_raw(m, st, h.head_len, v, val, vlen, put);
   if (hdr("content-type", &p, &n)) {
@@ -609,8 +620,13 @@ void head_done(AppCtx& c, AppState* s, int d, AppSink& sink) {
   Pending pr = pop_pending(s);
   if (code == 101 || (pr.connect && code >= 200 && code < 300)) {
     h.st = kHTunnel;
+    const int up = code == 101 && st ? find_header(st, v, "upgrade") : -1;
+    uint8_t uv[8];
+    const bool h2c = up >= 0 && v.h[up].vend - v.h[up].vstart <= 8 && header_value(st, v.h[up], uv) == 3 &&
+                     ieq(uv, 3, "h2c");
     complete(c, s, d, sink);
     set_tunnel(c, s);
+    if (h2c) h2_upgrade(c, s);  // the rest of both directions is HTTP/2 (app_http2.cc)
     return;
   }
   if (pr.head || code == 204 || code == 304) {
@@ -826,6 +842,8 @@ void http_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
         break;
       }
       case kHTunnel:
+        if (s->proto == AppProto::kHttp2) h2_feed(c, s, d, p, n, sink);  // h2c: frames after the 101
+        return;
       case kHDead:
         return;
     }
@@ -853,6 +871,22 @@ void http_finish(AppCtx& c, AppState* s, int d, AppSink& sink) {
   }
   decomp_release(c, h);
   release(c, s, d);
+}
+
+void http_head_external(AppCtx& c, AppState* s, int d, bool end, AppSink& sink) {
+  HttpDir& h = s->dir[d].u.http;
+  if (end) {
+    complete(c, s, d, sink);
+    return;
+  }
+  h.st = kHUntilClose;  // the body ends with the stream (http_finish)
+  uint32_t cap = 0;
+  const uint8_t* st = storage(c, s, d, &cap);
+  if (!h.is_req && st && !s->dir[d].fb) {
+    HeadView v;  // ~1 KiB of stack
+    parse_head(st, h.head_len, false, v);
+    start_decoding(c, h, st, v);
+  }
 }
 
 }  // namespace app

@@ -227,6 +227,7 @@ struct AppState {
   uint8_t is_tcp;
   uint64_t pend_bits;    // 3 bits per pending request, oldest lowest: 1 HEAD, 2 CONNECT, 4 HTTP/0.9
   uint32_t http_txs[2];  // HTTP messages handed on per direction (the tx_id of files)
+  uint16_t h2;           // HTTP/2 context slot + 1 (0: none), app_http2.cc
   app::Dir dir[2];       // [0] client->server bytes (to_server), [1] the other
   uint8_t fallback[2][app::kFallbackSize];
   AppMeta meta;
@@ -267,6 +268,12 @@ struct AppCtx::Impl {
   static constexpr uint32_t kExpect = 64;
   Expect expect[kExpect] = {};
   uint32_t expect_n = 0;
+  // HTTP/2 (app_http2.cc): per-flow contexts, the HPACK string area, and
+  // the (http2.hdr) bytes emit() adds to a stream's tx (null: not HTTP/2).
+  std::unique_ptr<uint8_t[]> h2_mem, h2_tmp;
+  std::unique_ptr<uint16_t[]> h2_free;
+  uint32_t h2_n = 0, h2_free_n = 0;
+  const uint8_t* h2_hdr = nullptr;
 
   // Bump allocation in scratch, 8-byte aligned. The scratch is sized for the
   // worst case of one message (see AppCtx's constructor), so it cannot run out.

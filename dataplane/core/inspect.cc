@@ -172,7 +172,9 @@ struct Cursor final : AlertSink, AppSink {
     sync_app();
     ml_app(w, f, to_server, meta);
     intel_app(w, f, to_server, meta, dp[0].ts_ns);
-    if (meta.proto == rules::AppProto::kHttp) behave_http(f, to_server, meta.http_status);
+    const bool http =
+        meta.proto == rules::AppProto::kHttp || (meta.proto == rules::AppProto::kHttp2 && !meta.h2_ctrl);
+    if (http) behave_http(f, to_server, meta.http_status);
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
     // Files (SMTP attachments, ftp-data): a `fileinfo` event (format_app_event).
@@ -188,7 +190,9 @@ struct Cursor final : AlertSink, AppSink {
                           meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh;
     cur_tx = &b;
     if (app_events) {
-      if (meta.proto == rules::AppProto::kHttp) {
+      if (meta.proto == rules::AppProto::kHttp2 && meta.h2_ctrl) {
+        // HTTP/2 frames alone (stream 0...): inspected, not logged
+      } else if (http) {
         if (tx_event && !file_only) log_tx(to_server, meta, false);
         if (meta.file_tx) log_tx(to_server, meta, true);
       } else if (meta.file_tx || meta.ssh_log || tx_event) {
@@ -273,7 +277,7 @@ struct Cursor final : AlertSink, AppSink {
                          ap == rules::AppProto::kQuic || ap == rules::AppProto::kSip ||
                          ap == rules::AppProto::kSsh || ap == rules::AppProto::kMqtt ||
                          ap == rules::AppProto::kKrb5 || ap == rules::AppProto::kSmb ||
-                         ap == rules::AppProto::kDcerpc);
+                         ap == rules::AppProto::kDcerpc || ap == rules::AppProto::kHttp2);
     if (a->has_app) a->app = app_meta(app);
     if (want_payload && cur_n) {  // off by default: up to ~2.5 KB copied per alert
       a->payload_len = uint16_t(std::min<uint32_t>(cur_n, sizeof a->x.raw.payload));

@@ -117,9 +117,13 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   fmt::format_to(o, ",\"krb5\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"too_large\":{}}}",
                  a.detected[int(rules::AppProto::kKrb5)], a.krb5_messages, a.krb5_malformed, a.krb5_too_large);
   fmt::format_to(o, ",\"smb\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"encrypted\":{}}}"
-                    ",\"dcerpc\":{{\"flows\":{},\"pdus\":{},\"malformed\":{},\"stub_cut\":{}}}}}",
+                    ",\"dcerpc\":{{\"flows\":{},\"pdus\":{},\"malformed\":{},\"stub_cut\":{}}}",
                  a.detected[int(rules::AppProto::kSmb)], a.smb_messages, a.smb_malformed, a.smb_encrypted,
                  a.detected[int(rules::AppProto::kDcerpc)], a.dcerpc_pdus, a.dcerpc_malformed, a.dcerpc_stub_cut);
+  fmt::format_to(o, ",\"http2\":{{\"flows\":{},\"frames\":{},\"streams\":{},\"streams_evicted\":{},"
+                    "\"malformed\":{},\"hpack_errors\":{},\"no_context\":{},\"reclaimed\":{}}}}}",
+                 a.detected[int(rules::AppProto::kHttp2)], a.http2_frames, a.http2_streams, a.http2_streams_evicted,
+                 a.http2_malformed, a.http2_hpack_errors, a.http2_no_ctx, a.http2_reclaimed);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -211,6 +215,12 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
                t.app.detected[int(rules::AppProto::kSmb)], t.app.detected[int(rules::AppProto::kDcerpc)],
                t.app.smb_messages, t.app.smb_malformed, t.app.smb_encrypted, t.app.dcerpc_pdus, t.app.dcerpc_malformed,
                t.app.dcerpc_stub_cut);
+  if (t.app.detected[int(rules::AppProto::kHttp2)])
+    fmt::print(f, "  app: http2 {} flows; {} frames, {} streams ({} finished early), {} malformed frames, "
+                  "{} header blocks not decoded, {} flows without a context, {} contexts taken from idle flows\n",
+               t.app.detected[int(rules::AppProto::kHttp2)], t.app.http2_frames, t.app.http2_streams,
+               t.app.http2_streams_evicted, t.app.http2_malformed, t.app.http2_hpack_errors, t.app.http2_no_ctx,
+               t.app.http2_reclaimed);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,
                t.insp.alerts_dropped, t.det.suppressed_threshold);

@@ -103,7 +103,7 @@ uint8_t proto_classes(rules::Proto p) {
     case rules::Proto::kIp: return 0xF;
     case rules::Proto::kTcp: case rules::Proto::kHttp: case rules::Proto::kTls: return 1 << kClsTcp;
     case rules::Proto::kSmtp: case rules::Proto::kFtp: case rules::Proto::kFtpData: case rules::Proto::kSmb:
-    case rules::Proto::kSsh: case rules::Proto::kMqtt:
+    case rules::Proto::kSsh: case rules::Proto::kMqtt: case rules::Proto::kHttp2:
       return 1 << kClsTcp;
     case rules::Proto::kUdp: case rules::Proto::kQuic: return 1 << kClsUdp;
     case rules::Proto::kDns: case rules::Proto::kSip: return (1 << kClsTcp) | (1 << kClsUdp);  // SIP: UDP and TCP

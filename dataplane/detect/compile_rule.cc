@@ -61,6 +61,7 @@ rules::AppProto header_app(rules::Proto p) {
     case rules::Proto::kMqtt: return rules::AppProto::kMqtt;
     case rules::Proto::kKrb5: return rules::AppProto::kKrb5;
     case rules::Proto::kDcerpc: return rules::AppProto::kDcerpc;
+    case rules::Proto::kHttp2: return rules::AppProto::kHttp2;
     default: return rules::AppProto::kUnknown;
   }
 }

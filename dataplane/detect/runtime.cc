@@ -93,10 +93,12 @@ bool header_ok(const CompiledRuleset& rs, uint32_t i, const DetectPacket& p) {
     if ((f & rules::kFlowToClient) && p.to_server) return false;
   }
   // dcerpc (header or app-layer-protocol) also names SMB flows: their named
-  // pipes carry DCERPC (Suricata's AppProtoEquals).
+  // pipes carry DCERPC (Suricata's AppProtoEquals). An `http` rule also
+  // runs on HTTP/2 flows (Suricata's ALPROTO_HTTP covers both).
   auto app_eq = [&](uint8_t want) {
     uint8_t ap = static_cast<uint8_t>(p.app_proto);
-    return ap == want || (want == uint8_t(rules::AppProto::kDcerpc) && ap == uint8_t(rules::AppProto::kSmb));
+    return ap == want || (want == uint8_t(rules::AppProto::kDcerpc) && ap == uint8_t(rules::AppProto::kSmb)) ||
+           (want == uint8_t(rules::AppProto::kHttp) && ap == uint8_t(rules::AppProto::kHttp2));
   };
   if (h.app_hdr && !app_eq(h.app_hdr)) return false;
   if (f & kHdrAppKw) {

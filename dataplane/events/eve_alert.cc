@@ -102,7 +102,9 @@ void format_app_event(fmt::memory_buffer& out, const AlertRecord& a) {
     out.append(std::string_view("}\n"));
     return;
   }
-  put_head(out, a, rules::app_proto_name(rules::AppProto(a.app_proto)));
+  // Suricata logs HTTP/2 transactions as `http` events (with "version":"2").
+  const auto ap = rules::AppProto(a.app_proto);
+  put_head(out, a, rules::app_proto_name(ap == rules::AppProto::kHttp2 ? rules::AppProto::kHttp : ap));
   put_app_and_close(out, a);
 }
 

@@ -180,6 +180,9 @@ void intel_app(WorkerCtx& w, Flow& f, bool to_server, const AppMeta& m, uint64_t
       report(w, *set, j, f, ts, "tls.ja3", &m);
       return;
     }
+    case rules::AppProto::kHttp2:  // a stream's request as HTTP's; frames alone carry no new host
+      if (m.h2_ctrl) return;
+      [[fallthrough]];
     case rules::AppProto::kHttp: {
       if (!to_server || !m.http_hostname[0]) return;
       std::string_view host(m.http_hostname);

@@ -76,6 +76,7 @@ int family(Buf b) {
   if (b >= kMqttClientId && b <= kMqttHdr) return 10;
   if (b >= kKrb5Cname && b <= kKrb5TicketEtype) return 11;
   if (b >= kSmbNamedPipe && b <= kDcerpcHdr) return 12;  // smb and dcerpc (DCERPC rides SMB pipes)
+  if (b == kHttp2Hdr || b == kHttp2HeaderName) return 1;  // http2.* go with the http buffers
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b >= kSshProto && b <= kSshHasshServer) return 9;
   if (b >= kFileName && b <= kFileSha256) return 0;  // every protocol with files
@@ -163,7 +164,7 @@ bool check_buffers(Ctx& c) {
   }
   static const char* const kFam[] = {"", "http", "dns", "tls", "smtp", "ftp", "quic", "", "sip", "ssh", "mqtt", "krb5", "smb"};
   const Proto p = c.r.hdr.proto;
-  const int pf = p == Proto::kHttp ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
+  const int pf = p == Proto::kHttp || p == Proto::kHttp2 ? 1 : p == Proto::kDns ? 2 : p == Proto::kTls ? 3
                : p == Proto::kSmtp ? 4 : p == Proto::kFtp ? 5 : p == Proto::kQuic ? 6 : p == Proto::kSip ? 8
                : p == Proto::kSsh ? 9 : p == Proto::kMqtt ? 10 : p == Proto::kKrb5 ? 11
                : p == Proto::kSmb || p == Proto::kDcerpc ? 12 : 0;

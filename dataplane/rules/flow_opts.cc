@@ -222,6 +222,7 @@ bool opt_app_proto(Ctx& c, std::string_view v) {
   else if (v == "mqtt") p = AppProto::kMqtt;
   else if (v == "krb5") p = AppProto::kKrb5;
   else if (v == "dcerpc") p = AppProto::kDcerpc;
+  else if (v == "http2") p = AppProto::kHttp2;
   else if (v == "failed") p = AppProto::kFailed;
   else if (v == "unknown") p = AppProto::kUnknown;
   else return unsup(c.st, "unsupported: app-layer-protocol " + std::string(v));
@@ -237,7 +238,8 @@ bool opt_flags(Ctx& c, std::string_view v) {
   Proto pr = c.r.hdr.proto;
   if (pr != Proto::kTcp && pr != Proto::kIp && pr != Proto::kHttp && pr != Proto::kTls && pr != Proto::kSmtp &&
       pr != Proto::kFtp && pr != Proto::kFtpData && pr != Proto::kSmb && pr != Proto::kSsh &&
-      pr != Proto::kMqtt && pr != Proto::kDcerpc)
+      pr != Proto::kMqtt && pr != Proto::kDcerpc &&
+      pr != Proto::kHttp2)
     return fail(c.st, "flags needs a tcp rule");
   auto bits = [](std::string_view s, uint8_t& out) {
     out = 0;

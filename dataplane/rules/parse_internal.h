@@ -108,6 +108,8 @@ bool opt_krb5_weak_event(Ctx& c);  // app-layer-event:krb5.weak_encryption
 bool opt_asn1(Ctx& c, std::string_view v);  // asn1 (krb5_opts.cc, next to the Kerberos DER keywords)
 // dcerpc.iface / dcerpc.opnum / smb.version and their dce_* forms (smb_opts.cc).
 bool opt_smb(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+// HTTP/2 frame keywords (http2_opts.cc); `handled` false when `name` is none.
+bool opt_http2(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // File keywords (file_opts.cc): filename, fileext, filesize, filestore.
 bool opt_file(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 // Set keywords (dataset_opts.cc): dataset, datarep, filemd5, filesha1, filesha256.

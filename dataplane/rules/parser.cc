@@ -101,6 +101,7 @@ bool parse_proto(std::string_view p, Header& h, Status& st) {
   else if (p == "mqtt") h.proto = Proto::kMqtt;
   else if (p == "krb5") h.proto = Proto::kKrb5;
   else if (p == "dcerpc") h.proto = Proto::kDcerpc;  // before kOtherProtos (which still lists it)
+  else if (p == "http2") h.proto = Proto::kHttp2;
   else {
     for (const char* o : kOtherProtos)
       if (p == o) return unsup(st, "unsupported protocol: " + std::string(p));
@@ -306,6 +307,8 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (!opt_krb5(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_smb(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
+  if (!opt_http2(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_file(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;

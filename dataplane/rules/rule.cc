@@ -21,6 +21,7 @@ const char* app_proto_name(AppProto p) {
     case AppProto::kMqtt: return "mqtt";
     case AppProto::kKrb5: return "krb5";
     case AppProto::kDcerpc: return "dcerpc";
+    case AppProto::kHttp2: return "http2";
     case AppProto::kUnknown: break;
   }
   return "unknown";

@@ -19,12 +19,12 @@ enum class Action : uint8_t { kAlert, kPass, kDrop, kReject };
 
 // Header protocol. App-layer protocols imply tcp (http, tls) or udp/tcp (dns)
 // plus an app-layer-protocol check.
-enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5, kDcerpc };
+enum class Proto : uint8_t { kIp, kTcp, kUdp, kIcmp, kHttp, kDns, kTls, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5, kDcerpc, kHttp2 };
 
 // Detected application protocol of a flow (also used by app/ and EVE).
-enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5, kDcerpc };
-constexpr int kAppProtoCount = 15;
-const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "krb5", "dcerpc", "unknown"
+enum class AppProto : uint8_t { kUnknown, kHttp, kDns, kTls, kFailed, kSmtp, kFtp, kFtpData, kSmb, kQuic, kSip, kSsh, kMqtt, kKrb5, kDcerpc, kHttp2 };
+constexpr int kAppProtoCount = 16;
+const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smtp", "ftp", "ftp-data", "smb", "quic", "sip", "ssh", "mqtt", "krb5", "dcerpc", "http2", "unknown"
 
 // Inspection buffers. kPayload is the packet payload or, for TCP flows with
 // reassembly, the reassembled stream chunk (the engine decides; `rawbytes`
@@ -150,6 +150,12 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kDcerpcStubData, "dcerpc.stub_data")                               \
   X(kSmbHdr, "(smb.hdr)")                                              \
   X(kDcerpcHdr, "(dcerpc.hdr)")                                        \
+  /* Internal: an HTTP/2 transaction's frame facts for http2.frametype & */ \
+  /* co (see http2_opts.cc for the layout) */                           \
+  X(kHttp2Hdr, "(http2.hdr)")                                          \
+  /* multi-buffer: each header name of an HTTP/2 message (regular ones; */ \
+  /* :authority for the Host written from it) */                        \
+  X(kHttp2HeaderName, "http2.header_name")                             \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \

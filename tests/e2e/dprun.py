@@ -156,6 +156,10 @@ def l4(linktype, frame):
         ip = frame[off:]
     elif linktype in (101, 228):
         ip = frame
+    elif linktype == 113:  # Linux cooked capture (SLL): protocol at 14, IP at 16
+        if len(frame) < 16 or struct.unpack("!H", frame[14:16])[0] != 0x0800:
+            return None
+        ip = frame[16:]
     else:
         return None
     if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:

@@ -359,7 +359,7 @@ TEST(FeatFlow, AppProtoCodesFrozenForTheShippedModel) {
       {rules::AppProto::kFtp, -1},    {rules::AppProto::kFtpData, -1}, {rules::AppProto::kSmb, -1},
       {rules::AppProto::kQuic, -1},   {rules::AppProto::kSip, -1},   {rules::AppProto::kSsh, -1},
       {rules::AppProto::kMqtt, -1},   {rules::AppProto::kKrb5, -1},
-      {rules::AppProto::kDcerpc, -1}};  // -1: a later protocol
+      {rules::AppProto::kDcerpc, -1}, {rules::AppProto::kHttp2, -1}};  // -1: a later protocol
   static_assert(std::size(want) == rules::kAppProtoCount, "every AppProto has its frozen code here");
   const uint64_t sizes[][2] = {{0, 0}, {13, 500}, {500, 13}, {14, 14}, {300, 900}};
   for (auto [ap, code] : want) {

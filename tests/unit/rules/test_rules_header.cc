@@ -36,7 +36,8 @@ TEST(RulesHeader, ActionsAndProtocols) {
   EXPECT_EQ(hdr("alert tcp-stream any any -> any any").rule.hdr.proto, Proto::kTcp);
   EXPECT_EQ(hdr("alert ssh any any -> any any").rule.hdr.proto, Proto::kSsh);
   EXPECT_EQ(hdr("alert dcerpc any any -> any any").rule.hdr.proto, Proto::kDcerpc);
-  EXPECT_UNSUPPORTED(hdr("alert http2 any any -> any any"), "http2");
+  EXPECT_EQ(hdr("alert http2 any any -> any any").rule.hdr.proto, Proto::kHttp2);
+  EXPECT_UNSUPPORTED(hdr("alert nfs any any -> any any"), "nfs");
   EXPECT_SYNTAX_ERROR(hdr("alert foo any any -> any any"), "unknown protocol");
 }
 
