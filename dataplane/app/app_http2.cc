@@ -431,7 +431,7 @@ void control(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
   bool open = st && st->st[d] == 1;
   H2Info local{};
   H2Info& f = open ? st->info[d] : local;
-  f.types |= uint16_t(1u << D.type);
+  if (D.type < 16) f.types |= uint16_t(1u << D.type);  // unknown types past 15 have no bit (http2.frametype: 0..15)
   const uint8_t* p = D.ctl;
   bool ok = true;
   switch (D.type) {

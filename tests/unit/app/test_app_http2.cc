@@ -306,6 +306,23 @@ TEST(AppHttp2, ControlFramesCarryKeywordFacts) {
   EXPECT_EQ(uint8_t(r[1]), (1u << 0) | (1u << 1));
 }
 
+// An unknown frame type (here 43 and 255) is ignored (RFC 9113 4.1): no
+// frame-type bit, the streams around it parse (was a shift past 31 bits).
+TEST(AppHttp2, UnknownFrameTypesSetNoBit) {
+  AppCtx ctx(small_cfg());
+  auto conv = conversation();
+  conv[0].data += frame(43, 0, 0, "xyz") + frame(255, 0, 1, std::string(9, '\0'));
+  auto all = run_tcp(ctx, conv);
+  AppCtx ctx2(small_cfg());
+  auto want = http_txs(run_tcp(ctx2, conversation()));
+  auto got = http_txs(all);
+  ASSERT_EQ(got.size(), want.size());
+  for (auto& t : all) {
+    std::string h = t.get(kHttp2Hdr);
+    if (h.size() == kH2HdrBuf) EXPECT_EQ(uint8_t(h[0]), 0u) << "no bit past type 7 is set";
+  }
+}
+
 TEST(AppHttp2, SplitInvariant) { expect_split_invariant(small_cfg(), conversation()); }
 
 TEST(AppHttp2, PriorityWindowRstAndSizeUpdate) {
