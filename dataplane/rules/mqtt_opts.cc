@@ -22,15 +22,7 @@ namespace {
 using Op = ByteOp::Op;
 
 void push_test(Ctx& c, int32_t off, Op op, uint64_t v, bool neg = false) {
-  MatchItem it;
-  it.kind = MatchItem::Kind::kByteTest;
-  it.buf = kMqttHdr;
-  it.byte.op = op;
-  it.byte.nbytes = 1;
-  it.byte.offset = off;
-  it.byte.value = v;
-  it.byte.negated = neg;
-  c.r.items.push_back(std::move(it));
+  push_byte_test(c, kMqttHdr, off, 1, op, v, neg);
 }
 
 void push_type(Ctx& c, uint8_t t) {
