@@ -4,50 +4,12 @@
 #include <cstring>
 
 #include "dataplane/app/app_internal.h"
+#include "dataplane/app/app_json.h"
 #include "dataplane/events/json.h"
 
 namespace spectre {
 
 namespace {
-
-// JSON string (quotes included).
-void jstr(std::string& out, const char* s) {
-  out += '"';
-  json_escape(out, std::string_view(s));
-  out += '"';
-}
-
-struct Obj {
-  std::string& out;
-  bool first = true;
-  void key(const char* k) {
-    if (!first) out += ',';
-    first = false;
-    out += '"';
-    out += k;
-    out += "\":";
-  }
-  void str(const char* k, const char* v) {
-    if (!v[0]) return;
-    key(k);
-    jstr(out, v);
-  }
-  void num(const char* k, uint64_t v) {
-    key(k);
-    out += std::to_string(v);
-  }
-  // "k":{"hash":..,"string":..} (JA3, JA3S, CYU), when the hash is known;
-  // k null: the bare object (a list element).
-  void hash_obj(const char* k, const char* hash, const char* string) {
-    if (!hash[0]) return;
-    if (k) key(k);
-    out += '{';
-    Obj j{out};
-    j.str("hash", hash);
-    j.str("string", string);
-    out += '}';
-  }
-};
 
 const char* rrtype_name(uint16_t t) {
   switch (t) {
@@ -76,7 +38,7 @@ const char* rcode_name(uint8_t r) {
 // at commas into arrays, attachment names.
 void smtp_json(const AppMeta& m, std::string& out) {
   out += "\"smtp\":{";
-  Obj o{out};
+  JsonObj o{out};
   o.str("helo", m.smtp_helo);
   o.str("mail_from", m.smtp_mail_from);
   if (m.smtp_rcpt_n) {
@@ -91,7 +53,7 @@ void smtp_json(const AppMeta& m, std::string& out) {
   out += '}';
   if (!m.email_done && !m.email_from[0] && !m.email_attach_n) return;
   out += ",\"email\":{";
-  Obj e{out};
+  JsonObj e{out};
   e.str("status", m.email_done ? "PARSE_DONE" : "PARSE_ERROR");
   e.str("from", m.email_from);
   // A value cut at its field's size loses its last, partial address.
@@ -142,7 +104,7 @@ void smtp_json(const AppMeta& m, std::string& out) {
 // (arrays; we keep the final code and the first line of text), dynamic_port.
 void ftp_json(const AppMeta& m, std::string& out) {
   out += "\"ftp\":{";
-  Obj o{out};
+  JsonObj o{out};
   o.str("command", m.ftp_command);
   o.str("command_data", m.ftp_command_data);
   if (m.ftp_code) {
@@ -165,19 +127,19 @@ void ftp_json(const AppMeta& m, std::string& out) {
 // software_version and hassh {hash, string} when seen.
 void ssh_json(const AppMeta& m, std::string& out, const char* const* hassh) {
   out += "\"ssh\":{";
-  Obj o{out};
+  JsonObj o{out};
   static const char* const kSide[2] = {"client", "server"};
   for (int d = 0; d < 2; d++) {
     if (!m.ssh_proto[d][0] && !m.ssh_hassh[d][0]) continue;
     o.key(kSide[d]);
     out += '{';
-    Obj s{out};
+    JsonObj s{out};
     s.str("proto_version", m.ssh_proto[d]);
     s.str("software_version", m.ssh_software[d]);
     if (m.ssh_hassh[d][0]) {
       s.key("hassh");
       out += '{';
-      Obj h{out};
+      JsonObj h{out};
       h.str("hash", m.ssh_hassh[d]);
       if (hassh && hassh[d]) h.str("string", hassh[d]);
       out += '}';
@@ -249,7 +211,7 @@ std::string krb5_etype_name(int32_t e) {
 void krb5_json(const AppMeta& m, std::string& out) {
   const AppMeta::Krb5& k = m.krb5;
   out += "\"krb5\":{";
-  Obj o{out};
+  JsonObj o{out};
   auto put = [&](const char* key, const std::string& v) {
     o.key(key);
     jstr(out, v.c_str());
@@ -286,7 +248,7 @@ void mqtt_json(const AppMeta::Mqtt& m, std::string& out) {
   out += "\"mqtt\":{\"";
   out += kName[m.type & 15];
   out += "\":{";
-  Obj o{out};
+  JsonObj o{out};
   o.num("qos", (m.flags >> 1) & 3);
   auto flag = [&](const char* k, bool v) {
     o.key(k);
@@ -306,7 +268,7 @@ void mqtt_json(const AppMeta::Mqtt& m, std::string& out) {
       o.num("protocol_version", m.version);
       o.key("flags");
       out += '{';
-      Obj f{out};
+      JsonObj f{out};
       const std::pair<const char*, uint8_t> bits[] = {
           {"username", 0x80}, {"password", 0x40}, {"will_retain", 0x20}, {"will", 0x04}, {"clean_session", 0x02}};
       for (auto [k, b] : bits) {
@@ -320,7 +282,7 @@ void mqtt_json(const AppMeta::Mqtt& m, std::string& out) {
       if (m.connect_flags & 0x04) {
         o.key("will");
         out += '{';
-        Obj w{out};
+        JsonObj w{out};
         w.str("topic", m.will_topic);
         w.str("message", m.will_message);
         out += '}';
@@ -380,7 +342,7 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
   switch (m.proto) {
     case rules::AppProto::kHttp: case rules::AppProto::kHttp2: {
       out += "\"http\":{";
-      Obj o{out};
+      JsonObj o{out};
       o.str("hostname", m.http_hostname);
       o.str("url", m.http_url);
       o.str("http_user_agent", m.http_user_agent);
@@ -400,7 +362,7 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
     }
     case rules::AppProto::kDns: {
       out += "\"dns\":{";
-      Obj o{out};
+      JsonObj o{out};
       o.str("type", m.dns_is_response ? "answer" : "query");
       o.num("id", m.dns_id);
       o.key("rrname");
@@ -416,7 +378,7 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
     }
     case rules::AppProto::kTls: {
       out += "\"tls\":{";
-      Obj o{out};  // Suricata's order
+      JsonObj o{out};  // Suricata's order
       o.str("subject", m.tls_subject);
       o.str("issuerdn", m.tls_issuerdn);
       o.str("serial", m.tls_serial);
@@ -439,7 +401,7 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
       break;
     case rules::AppProto::kQuic: {  // Suricata's quic object (the client's hello fields on its tx)
       out += "\"quic\":{";
-      Obj o{out};
+      JsonObj o{out};
       o.str("version", m.quic_version);
       if (m.quic_client) {
         o.str("sni", m.tls_sni);
@@ -447,7 +409,7 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
         if (m.quic_cyu_hash[0]) {  // Suricata writes cyu as a list of one
           o.key("cyu");
           out += '[';
-          Obj y{out};
+          JsonObj y{out};
           y.hash_obj(nullptr, m.quic_cyu_hash, m.ja3s_string);
           out += ']';
         }
@@ -459,7 +421,7 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
     }
     case rules::AppProto::kSip: {  // Suricata's sip object of one message
       out += "\"sip\":{";
-      Obj o{out};
+      JsonObj o{out};
       if (!m.http_status) {  // SIP fields in the http_* ones (see AppMeta)
         o.str("method", m.http_method);
         o.str("uri", m.http_url);
@@ -491,7 +453,7 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
       break;
     case rules::AppProto::kFtpData: {
       out += "\"ftp_data\":{";
-      Obj o{out};
+      JsonObj o{out};
       o.str("filename", m.file_name);
       o.str("command", m.ftp_command);
       out += '}';
@@ -504,7 +466,7 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
 
 void format_fileinfo_json(const AppMeta& m, std::string& out) {
   out += "\"fileinfo\":{";
-  Obj o{out};
+  JsonObj o{out};
   o.key("filename");
   jstr(out, m.file_name);
   o.str("magic", m.file_magic);

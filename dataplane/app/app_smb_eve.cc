@@ -5,35 +5,13 @@
 #include <string>
 
 #include "dataplane/app/app_internal.h"
+#include "dataplane/app/app_json.h"
 #include "dataplane/events/json.h"
 
 namespace spectre {
 namespace app {
 
 namespace {
-
-struct J {
-  std::string& out;
-  bool first = true;
-  void key(const char* k) {
-    if (!first) out += ',';
-    first = false;
-    out += '"';
-    out += k;
-    out += "\":";
-  }
-  void str(const char* k, const char* v, bool always = false) {
-    if (!v[0] && !always) return;
-    key(k);
-    out += '"';
-    json_escape(out, std::string_view(v));
-    out += '"';
-  }
-  void num(const char* k, uint64_t v) {
-    key(k);
-    out += std::to_string(v);
-  }
-};
 
 const char* pdu_name(uint8_t t) {
   static const char* const k[] = {"REQUEST", "PING", "RESPONSE", "FAULT", "WORKING", "NOCALL", "REJECT",
@@ -51,7 +29,7 @@ void uuid_str(const uint8_t* u, char out[37]) {
 // The "dcerpc" object: the PDU of this tx, with its request's numbers.
 void dce_obj(const AppMeta::Smb& m, std::string& out) {
   out += "\"dcerpc\":{";
-  J o{out};
+  JsonObj o{out};
   const bool resp = m.d_type == 2 || m.d_type == 3 || m.d_type == 12 || m.d_type == 13 || m.d_type == 15;
   if (resp && !m.d_udp) o.str("request", m.req_type ? pdu_name(uint8_t(m.req_type - 1)) : "REQUEST_LOST");
   o.str(resp ? "response" : "request", pdu_name(m.d_type));
@@ -61,7 +39,7 @@ void dce_obj(const AppMeta::Smb& m, std::string& out) {
     for (uint32_t i = 0; i < m.nifs && i < 4; i++) {
       if (i) out += ',';
       out += '{';
-      J f{out};
+      JsonObj f{out};
       char u[37], v[16];
       uuid_str(m.ifs[i].uuid, u);
       snprintf(v, sizeof v, "%u.%u", m.ifs[i].ver, m.ifs[i].ver_minor);
@@ -76,14 +54,14 @@ void dce_obj(const AppMeta::Smb& m, std::string& out) {
     if (m.d_bits & 4) o.num("opnum", m.d_opnum);
     o.key(m.d_type == 0 ? "req" : "res");
     out += '{';
-    J r{out};
+    JsonObj r{out};
     r.num("frag_cnt", m.d_frag_cnt);
     r.num("stub_data_size", m.d_stub_size);
     out += '}';
     if (m.d_type == 2 && (m.d_bits & 4)) {  // the request it answers
       o.key("req");
       out += '{';
-      J q{out};
+      JsonObj q{out};
       q.num("frag_cnt", m.req_frag_cnt);
       q.num("stub_data_size", m.req_stub_size);
       out += '}';
@@ -166,7 +144,7 @@ void smb_json(const AppMeta& a, std::string& out) {
     return;
   }
   out += "\"smb\":{";
-  J o{out};
+  JsonObj o{out};
   char b[64];
   if (m.dialect == 1) o.str("dialect", "NT LM 0.12");
   else if (m.dialect == 0x02ff) o.str("dialect", "2.??");
@@ -189,7 +167,7 @@ void smb_json(const AppMeta& a, std::string& out) {
   if (m.ntlmssp) {
     o.key("ntlmssp");
     out += '{';
-    J n{out};
+    JsonObj n{out};
     n.str("domain", m.domain, true);
     n.str("user", m.user, true);
     n.str("host", m.host, true);

@@ -168,6 +168,48 @@ bool opt_byte_jump(Ctx& c, std::string_view v) {
   return common_opts(c, "byte_jump", parts, 2, b, true) && push(c, MatchItem::Kind::kByteJump, b);
 }
 
+bool parse_u32_max(std::string_view s, uint32_t max, uint32_t& out) {
+  return parse_u32(trim(s), out) && out <= max;
+}
+
+void push_byte_test(Ctx& c, Buf b, int32_t off, uint8_t nbytes, ByteOp::Op op, uint64_t v, bool neg) {
+  MatchItem it;
+  it.kind = MatchItem::Kind::kByteTest;
+  it.buf = b;
+  it.byte.op = op;
+  it.byte.nbytes = nbytes;
+  it.byte.offset = off;
+  it.byte.value = v;
+  it.byte.negated = neg;
+  c.r.items.push_back(std::move(it));
+}
+
+bool push_uint_cmp(Ctx& c, Buf b, std::string_view kw, std::string_view v, int32_t off, uint8_t nbytes,
+                   uint32_t max) {
+  using Op = ByteOp::Op;
+  v = trim(v);
+  uint32_t lo = 0, hi = 0;
+  const std::string bad = std::string(kw) + ": bad value '" + std::string(v) + "'";
+  if (size_t q = v.find('-'); q != std::string_view::npos && q > 0) {
+    if (!parse_u32_max(v.substr(0, q), max, lo) || !parse_u32_max(v.substr(q + 1), max, hi) || lo >= hi)
+      return fail(c.st, bad);
+    push_byte_test(c, b, off, nbytes, Op::kGt, lo);
+    push_byte_test(c, b, off, nbytes, Op::kLt, hi);
+    return true;
+  }
+  Op op = Op::kEq;
+  bool neg = false;
+  if (v.starts_with("<=")) op = Op::kLe, v = v.substr(2);
+  else if (v.starts_with(">=")) op = Op::kGe, v = v.substr(2);
+  else if (v.starts_with("<")) op = Op::kLt, v = v.substr(1);
+  else if (v.starts_with(">")) op = Op::kGt, v = v.substr(1);
+  else if (v.starts_with("!")) neg = true, v = v.substr(1);
+  else if (v.starts_with("=")) v = v.substr(1);
+  if (!parse_u32_max(v, max, lo)) return fail(c.st, bad);
+  push_byte_test(c, b, off, nbytes, op, lo, neg);
+  return true;
+}
+
 bool is_var_name(std::string_view v) { return !v.empty() && (std::isalpha(uint8_t(v[0])) || v[0] == '_'); }
 
 bool use_var(Ctx& c, std::string_view name, std::string_view kw, uint8_t& slot) {

@@ -23,45 +23,12 @@ namespace {
 using Op = ByteOp::Op;
 
 void push_test(Ctx& c, int32_t off, uint8_t nbytes, Op op, uint64_t v, bool neg = false) {
-  MatchItem it;
-  it.kind = MatchItem::Kind::kByteTest;
-  it.buf = kHttp2Hdr;
-  it.byte.op = op;
-  it.byte.nbytes = nbytes;
-  it.byte.offset = off;
-  it.byte.value = v;
-  it.byte.negated = neg;
-  c.r.items.push_back(std::move(it));
-}
-
-bool num(std::string_view s, uint32_t max, uint32_t& out) {
-  s = trim(s);
-  return parse_u32(s, out) && out <= max;
+  push_byte_test(c, kHttp2Hdr, off, nbytes, op, v, neg);
 }
 
 // An unsigned comparison of `nbytes` bytes at `off`.
 bool push_cmp(Ctx& c, std::string_view kw, std::string_view v, int32_t off, uint8_t nbytes) {
-  v = trim(v);
-  const uint32_t max = nbytes == 1 ? 255 : 0xffffffffu;
-  uint32_t a = 0, b = 0;
-  const std::string bad = std::string(kw) + ": bad value '" + std::string(v) + "'";
-  if (size_t q = v.find('-'); q != std::string_view::npos && q > 0) {
-    if (!num(v.substr(0, q), max, a) || !num(v.substr(q + 1), max, b) || a >= b) return fail(c.st, bad);
-    push_test(c, off, nbytes, Op::kGt, a);
-    push_test(c, off, nbytes, Op::kLt, b);
-    return true;
-  }
-  Op op = Op::kEq;
-  bool neg = false;
-  if (v.starts_with("<=")) op = Op::kLe, v = v.substr(2);
-  else if (v.starts_with(">=")) op = Op::kGe, v = v.substr(2);
-  else if (v.starts_with("<")) op = Op::kLt, v = v.substr(1);
-  else if (v.starts_with(">")) op = Op::kGt, v = v.substr(1);
-  else if (v.starts_with("!")) neg = true, v = v.substr(1);
-  else if (v.starts_with("=")) v = v.substr(1);
-  if (!num(v, max, a)) return fail(c.st, bad);
-  push_test(c, off, nbytes, op, a, neg);
-  return true;
+  return push_uint_cmp(c, kHttp2Hdr, kw, v, off, nbytes, nbytes == 1 ? 255 : 0xffffffffu);
 }
 
 bool ieq(std::string_view a, const char* b) {
@@ -81,7 +48,7 @@ bool named(std::string_view v, const char* const (&names)[N], uint32_t max, uint
       out = uint32_t(i);
       return true;
     }
-  return num(v, max, out);
+  return parse_u32_max(v, max, out);
 }
 
 const char* const kTypes[] = {"DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS",
@@ -101,7 +68,7 @@ bool opt_settings(Ctx& c, std::string_view v) {
   uint32_t id = 0;
   for (uint32_t i = 0; i < 6; i++)
     if (ieq(name, kSettings[i])) id = i + 1;
-  if (!id && (!num(name, 6, id) || !id))
+  if (!id && (!parse_u32_max(name, 6, id) || !id))
     return unsup(c.st, "unsupported: http2.settings " + std::string(name) + " (parameters 1..6 only)");
   const int32_t at = 19 + 5 * int32_t(id - 1);
   push_test(c, at, 1, Op::kEq, 1);

@@ -27,43 +27,12 @@ namespace {
 using Op = ByteOp::Op;
 
 void push_test(Ctx& c, int32_t off, uint8_t nbytes, Op op, uint64_t v, bool neg = false) {
-  MatchItem it;
-  it.kind = MatchItem::Kind::kByteTest;
-  it.buf = kKrb5Hdr;
-  it.byte.op = op;
-  it.byte.nbytes = nbytes;
-  it.byte.offset = off;
-  it.byte.value = v;
-  it.byte.negated = neg;
-  c.r.items.push_back(std::move(it));
-}
-
-bool num(std::string_view s, uint32_t max, uint32_t& out) {
-  s = trim(s);
-  return parse_u32(s, out) && out <= max;
+  push_byte_test(c, kKrb5Hdr, off, nbytes, op, v, neg);
 }
 
 // An unsigned comparison of `nbytes` at `off`.
 bool push_cmp(Ctx& c, std::string_view kw, std::string_view v, int32_t off, uint8_t nbytes, uint32_t max) {
-  v = trim(v);
-  uint32_t a = 0, b = 0;
-  const std::string bad = std::string(kw) + ": bad value '" + std::string(v) + "'";
-  if (size_t q = v.find('-'); q != std::string_view::npos && q > 0) {
-    if (!num(v.substr(0, q), max, a) || !num(v.substr(q + 1), max, b) || a >= b) return fail(c.st, bad);
-    push_test(c, off, nbytes, Op::kGt, a);
-    push_test(c, off, nbytes, Op::kLt, b);
-    return true;
-  }
-  Op op = Op::kEq;
-  bool neg = false;
-  if (v.starts_with("<=")) op = Op::kLe, v = v.substr(2);
-  else if (v.starts_with(">=")) op = Op::kGe, v = v.substr(2);
-  else if (v.starts_with("<")) op = Op::kLt, v = v.substr(1);
-  else if (v.starts_with(">")) op = Op::kGt, v = v.substr(1);
-  else if (v.starts_with("!")) neg = true, v = v.substr(1);
-  if (!num(v, max, a)) return fail(c.st, bad);
-  push_test(c, off, nbytes, op, a, neg);
-  return true;
+  return push_uint_cmp(c, kKrb5Hdr, kw, v, off, nbytes, max);
 }
 
 bool opt_msg_type(Ctx& c, std::string_view v) {

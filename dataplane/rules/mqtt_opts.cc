@@ -22,15 +22,7 @@ namespace {
 using Op = ByteOp::Op;
 
 void push_test(Ctx& c, int32_t off, Op op, uint64_t v, bool neg = false) {
-  MatchItem it;
-  it.kind = MatchItem::Kind::kByteTest;
-  it.buf = kMqttHdr;
-  it.byte.op = op;
-  it.byte.nbytes = 1;
-  it.byte.offset = off;
-  it.byte.value = v;
-  it.byte.negated = neg;
-  c.r.items.push_back(std::move(it));
+  push_byte_test(c, kMqttHdr, off, 1, op, v, neg);
 }
 
 void push_type(Ctx& c, uint8_t t) {
@@ -43,32 +35,11 @@ void push_type(Ctx& c, uint8_t t) {
   c.r.items.push_back(std::move(it));
 }
 
-bool u8(std::string_view s, uint32_t& out) {
-  s = trim(s);
-  return parse_u32(s, out) && out <= 255;
-}
+bool u8(std::string_view s, uint32_t& out) { return parse_u32_max(s, 255, out); }
 
 // An unsigned 8-bit comparison at offset `off`.
 bool push_cmp(Ctx& c, std::string_view kw, std::string_view v, int32_t off) {
-  v = trim(v);
-  uint32_t a = 0, b = 0;
-  const std::string bad = std::string(kw) + ": bad value '" + std::string(v) + "'";
-  if (size_t q = v.find('-'); q != std::string_view::npos && q > 0) {
-    if (!u8(v.substr(0, q), a) || !u8(v.substr(q + 1), b) || a >= b) return fail(c.st, bad);
-    push_test(c, off, Op::kGt, a);
-    push_test(c, off, Op::kLt, b);
-    return true;
-  }
-  Op op = Op::kEq;
-  bool neg = false;
-  if (v.starts_with("<=")) op = Op::kLe, v = v.substr(2);
-  else if (v.starts_with(">=")) op = Op::kGe, v = v.substr(2);
-  else if (v.starts_with("<")) op = Op::kLt, v = v.substr(1);
-  else if (v.starts_with(">")) op = Op::kGt, v = v.substr(1);
-  else if (v.starts_with("!")) neg = true, v = v.substr(1);
-  if (!u8(v, a)) return fail(c.st, bad);
-  push_test(c, off, op, a, neg);
-  return true;
+  return push_uint_cmp(c, kMqttHdr, kw, v, off, 1, 255);
 }
 
 const char* const kTypes[] = {"UNASSIGNED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC",

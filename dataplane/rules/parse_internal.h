@@ -32,6 +32,15 @@ std::string_view trim(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char sep);
 // Whole-string decimal numbers (optional leading '-' for i32); false on junk or overflow.
 bool parse_u32(std::string_view s, uint32_t& v);
+// s (trimmed) as an integer of at most `max`.
+bool parse_u32_max(std::string_view s, uint32_t max, uint32_t& out);
+// Appends a byte_test on buffer b: the app keywords' numbers, which their
+// parsers lay out in an internal buffer ((mqtt.hdr), (krb5.hdr) ...).
+void push_byte_test(Ctx& c, Buf b, int32_t off, uint8_t nbytes, ByteOp::Op op, uint64_t v, bool neg = false);
+// Suricata's unsigned-integer keyword value (`N`, `=N`, `!N`, `<N`, `>N`,
+// `<=N`, `>=N`, `A-B` exclusive) as byte_tests of `nbytes` at `off` of b.
+bool push_uint_cmp(Ctx& c, Buf b, std::string_view kw, std::string_view v, int32_t off, uint8_t nbytes,
+                   uint32_t max);
 bool parse_i32(std::string_view s, int32_t& v);
 bool is_ident_char(char c);  // [A-Za-z0-9_.-]
 

@@ -26,18 +26,6 @@ namespace {
 
 using Op = ByteOp::Op;
 
-void push_test(Ctx& c, Buf b, int32_t off, uint8_t nbytes, Op op, uint64_t v, bool neg = false) {
-  MatchItem it;
-  it.kind = MatchItem::Kind::kByteTest;
-  it.buf = b;
-  it.byte.op = op;
-  it.byte.nbytes = nbytes;
-  it.byte.offset = off;
-  it.byte.value = v;
-  it.byte.negated = neg;
-  c.r.items.push_back(std::move(it));
-}
-
 int hexv(char ch) {
   if (ch >= '0' && ch <= '9') return ch - '0';
   if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
@@ -94,9 +82,9 @@ bool opt_iface(Ctx& c, std::string_view kw, std::string_view v) {
     if (!u16(p, ver)) return fail(c.st, std::string(kw) + ": bad version '" + std::string(parts[i]) + "'");
     has_ver = true;
   }
-  push_test(c, kDcerpcHdr, 0, 1, Op::kAnd, 0xfd, true);  // request (0) or response (2)
-  push_test(c, kDcerpcHdr, 1, 1, Op::kAnd, 2);
-  if (!any_frag) push_test(c, kDcerpcHdr, 1, 1, Op::kAnd, 1);
+  push_byte_test(c, kDcerpcHdr, 0, 1, Op::kAnd, 0xfd, true);  // request (0) or response (2)
+  push_byte_test(c, kDcerpcHdr, 1, 1, Op::kAnd, 2);
+  if (!any_frag) push_byte_test(c, kDcerpcHdr, 1, 1, Op::kAnd, 1);
   MatchItem it;
   it.kind = MatchItem::Kind::kContent;
   it.buf = kDcerpcHdr;
@@ -105,7 +93,7 @@ bool opt_iface(Ctx& c, std::string_view kw, std::string_view v) {
   it.content.offset = 4;
   it.content.depth = 16;
   c.r.items.push_back(std::move(it));
-  if (has_ver) push_test(c, kDcerpcHdr, 20, 2, op, ver, neg);
+  if (has_ver) push_byte_test(c, kDcerpcHdr, 20, 2, op, ver, neg);
   return true;
 }
 
@@ -145,7 +133,7 @@ bool opt_opnum(Ctx& c, std::string_view kw, std::string_view v) {
     if (q == std::string_view::npos) break;
     v = v.substr(q + 1);
   }
-  push_test(c, kDcerpcHdr, 1, 1, Op::kAnd, 4);
+  push_byte_test(c, kDcerpcHdr, 1, 1, Op::kAnd, 4);
   MatchItem it;
   it.kind = MatchItem::Kind::kPcre;
   it.buf = kDcerpcHdr;
@@ -167,7 +155,7 @@ bool opt_version(Ctx& c, std::string_view v) {
   else if (v.starts_with("=")) v = v.substr(1);
   uint32_t x = 0;
   if (!parse_u32(trim(v), x) || x > 255) return fail(c.st, "smb.version: bad value '" + std::string(v) + "'");
-  push_test(c, kSmbHdr, 0, 1, op, x, neg);
+  push_byte_test(c, kSmbHdr, 0, 1, op, x, neg);
   return true;
 }
 

@@ -63,6 +63,19 @@ def ndpi_pcap(name):
     return p
 
 
+def ndpi_runs(check, dp, tmp, rfile, files, opts=("-k", "none", "--no-ml", "--strict")):
+    """Each nDPI capture of `files` that is present, run offline with the
+    rules in `rfile`: yields (name, pcap, events) of the runs that exited 0
+    with EVE; a run that did not is a failed check."""
+    for name in files:
+        pcap = ndpi_pcap(name)
+        if not pcap:
+            continue
+        p, ev = run_offline(dp, pcap, os.path.join(tmp, name + ".json"), rfile, list(opts))
+        if check(p.returncode == 0 and ev, "%s: exit 0, EVE written, every rule loaded" % name, p.stderr[-800:]):
+            yield name, pcap, ev
+
+
 def tcp_conversation(frames, t, cli, srv, cport, sport, segs, close=True):
     """Handshake, then segs [(to_server, bytes)] in order (each its own segment,
     acknowledged by the next), FIN both ways. Times in microseconds; returns the end time."""

@@ -299,14 +299,7 @@ def ndpi_names(name):
 
 def ndpi_part(check, dp, tmp, rfile):
     total = 0
-    for name in FILES:
-        pcap = dprun.ndpi_pcap(name)
-        if not pcap:
-            continue
-        p, ev = dprun.run_offline(dp, pcap, os.path.join(tmp, name + ".json"), rfile,
-                                  ["-k", "none", "--no-ml", "--strict"])
-        if not check(p.returncode == 0 and ev, "%s: exit 0, EVE written, every rule loaded" % name, p.stderr[-800:]):
-            continue
+    for name, pcap, ev in dprun.ndpi_runs(check, dp, tmp, rfile, FILES):
         msgs = expected_messages(pcap)
         kev = [e for e in ev if e.get("event_type") == "krb5"]
         check(len(kev) == len(msgs), "%s: %d krb5 events (one per message)" % (name, len(msgs)), len(kev))

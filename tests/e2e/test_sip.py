@@ -142,14 +142,7 @@ def expected(path):
 
 def ndpi_part(check, dp, tmp, rfile):
     total = 0
-    for name in FILES:
-        pcap = dprun.ndpi_pcap(name)
-        if not pcap:
-            continue
-        p, events = dprun.run_offline(dp, pcap, os.path.join(tmp, name + ".json"), rfile,
-                                      ["-k", "none", "--no-ml", "--strict"])
-        if not check(p.returncode == 0 and events, "%s: exit 0, EVE written" % name, p.stderr[-800:]):
-            continue
+    for name, pcap, events in dprun.ndpi_runs(check, dp, tmp, rfile, FILES):
         want, nflows = expected(pcap)
         flows = sum(1 for e in events if e.get("event_type") == "flow" and e.get("app_proto") == "sip")
         check(flows == nflows, "%s: %d sip flows" % (name, nflows), "got %d" % flows)
