@@ -34,13 +34,6 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 bool parse_u32(std::string_view s, uint32_t& v);
 // s (trimmed) as an integer of at most `max`.
 bool parse_u32_max(std::string_view s, uint32_t max, uint32_t& out);
-// Appends a byte_test on buffer b: the app keywords' numbers, which their
-// parsers lay out in an internal buffer ((mqtt.hdr), (krb5.hdr) ...).
-void push_byte_test(Ctx& c, Buf b, int32_t off, uint8_t nbytes, ByteOp::Op op, uint64_t v, bool neg = false);
-// Suricata's unsigned-integer keyword value (`N`, `=N`, `!N`, `<N`, `>N`,
-// `<=N`, `>=N`, `A-B` exclusive) as byte_tests of `nbytes` at `off` of b.
-bool push_uint_cmp(Ctx& c, Buf b, std::string_view kw, std::string_view v, int32_t off, uint8_t nbytes,
-                   uint32_t max);
 bool parse_i32(std::string_view s, int32_t& v);
 bool is_ident_char(char c);  // [A-Za-z0-9_.-]
 
@@ -76,6 +69,13 @@ constexpr size_t kMaxByteVars = rules::kMaxByteVars;
 // False with c.st set when it is not one (a syntax error naming `kw`).
 bool use_var(Ctx& c, std::string_view name, std::string_view kw, uint8_t& slot);
 bool is_var_name(std::string_view v);
+// Appends a byte_test on buffer b: the app keywords' numbers, which their
+// parsers lay out in an internal buffer ((mqtt.hdr), (krb5.hdr) ...).
+void push_byte_test(Ctx& c, Buf b, int32_t off, uint8_t nbytes, ByteOp::Op op, uint64_t v, bool neg = false);
+// Suricata's unsigned-integer keyword value (`N`, `=N`, `!N`, `<N`, `>N`,
+// `<=N`, `>=N`, `A-B` exclusive) as byte_tests of `nbytes` at `off` of b.
+bool push_uint_cmp(Ctx& c, Buf b, std::string_view kw, std::string_view v, int32_t off, uint8_t nbytes,
+                   uint32_t max);
 
 // Option handlers: value is the text after ':' (trimmed), empty when none.
 bool opt_content(Ctx& c, std::string_view v);

@@ -33,6 +33,18 @@ TEST(RulesKrb5, Items) {
   EXPECT_EQ(m.rule.items[0].byte.offset, 0);
   EXPECT_EQ(m.rule.items[0].byte.value, 13u);
   EXPECT_EQ(one("krb5_msg_type:>11;").rule.items[0].byte.op, ByteOp::Op::kGt);
+  // Suricata's integer forms, shared with the other app keywords (push_uint_cmp).
+  Parsed eq = one("krb5_msg_type:=11;");
+  ASSERT_EQ(eq.rule.items.size(), 1u);
+  EXPECT_EQ(eq.rule.items[0].byte.op, ByteOp::Op::kEq);
+  EXPECT_EQ(eq.rule.items[0].byte.value, 11u);
+  EXPECT_TRUE(one("krb5_msg_type:!11;").rule.items[0].byte.negated);
+  Parsed range = one("krb5_msg_type:10-13;");
+  ASSERT_EQ(range.rule.items.size(), 2u);  // exclusive: > 10 and < 13
+  EXPECT_EQ(range.rule.items[0].byte.op, ByteOp::Op::kGt);
+  EXPECT_EQ(range.rule.items[1].byte.value, 13u);
+  EXPECT_FALSE(one("krb5_msg_type:256;").ok);
+  EXPECT_FALSE(one("krb5_msg_type:13-10;").ok);
   Parsed e = one("krb5_err_code:25;");
   ASSERT_EQ(e.rule.items.size(), 2u);  // has an error code, its value (4 bytes at 2)
   EXPECT_EQ(e.rule.items[1].byte.nbytes, 4);
