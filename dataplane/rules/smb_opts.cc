@@ -144,20 +144,7 @@ bool opt_opnum(Ctx& c, std::string_view kw, std::string_view v) {
   return true;
 }
 
-bool opt_version(Ctx& c, std::string_view v) {
-  Op op = Op::kEq;
-  bool neg = false;
-  if (v.starts_with("<=")) op = Op::kLe, v = v.substr(2);
-  else if (v.starts_with(">=")) op = Op::kGe, v = v.substr(2);
-  else if (v.starts_with("<")) op = Op::kLt, v = v.substr(1);
-  else if (v.starts_with(">")) op = Op::kGt, v = v.substr(1);
-  else if (v.starts_with("!")) neg = true, v = v.substr(1);
-  else if (v.starts_with("=")) v = v.substr(1);
-  uint32_t x = 0;
-  if (!parse_u32(trim(v), x) || x > 255) return fail(c.st, "smb.version: bad value '" + std::string(v) + "'");
-  push_byte_test(c, kSmbHdr, 0, 1, op, x, neg);
-  return true;
-}
+bool opt_version(Ctx& c, std::string_view v) { return push_uint_cmp(c, kSmbHdr, "smb.version", v, 0, 1, 255); }
 
 }  // namespace
 

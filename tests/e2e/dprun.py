@@ -76,6 +76,20 @@ def ndpi_runs(check, dp, tmp, rfile, files, opts=("-k", "none", "--no-ml", "--st
             yield name, pcap, ev
 
 
+def run_generated(check, dp, tmp, name, frames, rules, opts=("-k", "none", "--no-ml", "--strict")):
+    """Writes `frames` to tmp/gen_<name>.pcap and `rules` to tmp/gen.rules,
+    runs spectre-dp offline on them: the EVE events, or None (a failed check)
+    when it did not exit 0 with EVE."""
+    from pcaplib import write_pcap
+    pcap = os.path.join(tmp, "gen_%s.pcap" % name)
+    write_pcap(pcap, frames)
+    rfile = os.path.join(tmp, "gen.rules")
+    with open(rfile, "w") as fh:
+        fh.write(rules)
+    p, ev = run_offline(dp, pcap, os.path.join(tmp, "gen.json"), rfile, list(opts))
+    return ev if check(p.returncode == 0 and ev, "generated: exit 0, EVE written", p.stderr[-800:]) else None
+
+
 def tcp_conversation(frames, t, cli, srv, cport, sport, segs, close=True):
     """Handshake, then segs [(to_server, bytes)] in order (each its own segment,
     acknowledged by the next), FIN both ways. Times in microseconds; returns the end time."""

@@ -32,7 +32,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 import dprun  # noqa: E402
-from pcaplib import write_pcap  # noqa: E402
 
 RULES = r"""
 alert http any any -> any any (msg:"H2 POST via an http rule"; http.method; content:"POST"; sid:9716001; rev:1;)
@@ -235,13 +234,8 @@ def generated_part(check, dp, tmp):
     for i, (name, segs, sids, proto, nhttp) in enumerate(cases):
         t = dprun.tcp_conversation(frames, t, "10.31.0.%d" % (10 + i), "10.31.1.%d" % (10 + i), 44000 + i, 8080, segs)
         t += 10000
-    pcap = os.path.join(tmp, "gen_http2.pcap")
-    write_pcap(pcap, frames)
-    rfile = os.path.join(tmp, "gen.rules")
-    with open(rfile, "w") as fh:
-        fh.write(RULES)
-    p, ev = dprun.run_offline(dp, pcap, os.path.join(tmp, "gen.json"), rfile, ["-k", "none", "--no-ml", "--strict"])
-    if not check(p.returncode == 0 and ev, "generated: exit 0, EVE written", p.stderr[-800:]):
+    ev = dprun.run_generated(check, dp, tmp, "http2", frames, RULES)
+    if ev is None:
         return
     for i, (name, segs, sids, proto, nhttp) in enumerate(cases):
         mine = [e for e in ev if 44000 + i in (e.get("src_port"), e.get("dest_port"))]

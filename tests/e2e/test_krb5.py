@@ -32,7 +32,6 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 import dprun  # noqa: E402
 import refflow  # noqa: E402
-from pcaplib import write_pcap  # noqa: E402
 
 FILES = ["kerberos.pcap", "kerberos-login.pcap", "kerberos-error.pcap", "kerberos_fuzz.pcapng"]
 RULES = r"""
@@ -415,13 +414,8 @@ def generated_part(check, dp, tmp):
                                 (False, rec(AS_REP[:-5]) + rec(AS_REP))])
     t = dprun.udp_datagrams(frames, t + 10000, "10.40.0.13", "10.40.1.1", 41003, 88,
                             [(True, d_req(10, d_name(1, [b"old"]), R, TGT, pvno=4))])
-    pcap = os.path.join(tmp, "gen_krb5.pcap")
-    write_pcap(pcap, frames)
-    rfile = os.path.join(tmp, "gen.rules")
-    with open(rfile, "w") as fh:
-        fh.write(RULES)
-    p, ev = dprun.run_offline(dp, pcap, os.path.join(tmp, "gen.json"), rfile, ["-k", "none", "--no-ml", "--strict"])
-    if not check(p.returncode == 0 and ev, "generated: exit 0, EVE written", p.stderr[-800:]):
+    ev = dprun.run_generated(check, dp, tmp, "krb5", frames, RULES)
+    if ev is None:
         return
     cases = [  # port, krb5 events, {sid: count}, flow app_proto
         (41000, 4, {9716001: 2, 9716002: 1, 9716005: 1, 9716006: 4, 9716007: 3, 9716008: 1, 9716011: 1,

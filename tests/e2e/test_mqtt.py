@@ -27,7 +27,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 import dprun  # noqa: E402
-from pcaplib import write_pcap  # noqa: E402
 
 FILES = ["mqtt.pcap", "coap_mqtt.pcap"]
 RULES = r"""
@@ -268,13 +267,8 @@ def generated_part(check, dp, tmp):
     for i, (name, port, segs, nev, sids, is_mqtt) in enumerate(cases):
         t = dprun.tcp_conversation(frames, t, "10.30.0.%d" % (10 + i), "10.30.1.%d" % (10 + i), 43000 + i, port, segs)
         t += 10000
-    pcap = os.path.join(tmp, "gen_mqtt.pcap")
-    write_pcap(pcap, frames)
-    rfile = os.path.join(tmp, "gen.rules")
-    with open(rfile, "w") as fh:
-        fh.write(RULES)
-    p, ev = dprun.run_offline(dp, pcap, os.path.join(tmp, "gen.json"), rfile, ["-k", "none", "--no-ml", "--strict"])
-    if not check(p.returncode == 0 and ev, "generated: exit 0, EVE written", p.stderr[-800:]):
+    ev = dprun.run_generated(check, dp, tmp, "mqtt", frames, RULES)
+    if ev is None:
         return
     for i, (name, port, segs, nev, sids, is_mqtt) in enumerate(cases):
         mine = [e for e in ev if 43000 + i in (e.get("src_port"), e.get("dest_port"))]
