@@ -182,8 +182,9 @@ struct AppCounters {
   // raw); not decoded because every decoder was in use.
   uint64_t http_decompressed, http_decompress_cut, http_decompress_errors, http_decompress_pool_empty;
   // SMTP mail transactions and attachments, FTP commands, ftp-data flows found
-  // through an expectation, expectations dropped because the table was full.
-  uint64_t smtp_mails, smtp_attachments, ftp_commands, ftp_data_flows, ftp_expect_full;
+  // through an expectation, expectations dropped because the table was full,
+  // PORT commands naming another host than the client (ftpbounce).
+  uint64_t smtp_mails, smtp_attachments, ftp_commands, ftp_data_flows, ftp_expect_full, ftp_bounces;
   // QUIC Initial packets decrypted, failing decryption (bad tag, short,
   // malformed frames), ClientHellos (IETF) and CHLOs (gQUIC) read.
   uint64_t quic_initials, quic_decrypt_errors, quic_hellos;
@@ -237,6 +238,10 @@ class AppCtx {
   // each: ~2-15 cycles/byte). Set by inspection from the snapshot.
   static constexpr uint8_t kHashMd5 = 1, kHashSha1 = 2, kHashSha256 = 4;
   uint8_t want_hash = kHashMd5;
+  // The flow initiator's address (16 bytes, IPv4 in the first 4; null:
+  // unknown) while a stream chunk is parsed, set by inspection: ftpbounce
+  // compares a PORT command's address with it, as Suricata does (f->src).
+  const uint8_t* flow_src = nullptr;
   struct Impl;
   std::unique_ptr<Impl> impl;
 };

@@ -91,7 +91,28 @@ uint16_t port_of_extended(const uint8_t* v, uint32_t n) {
   return 0;
 }
 
+// Suricata's ftpbounce: the "h1,h2,h3,h4," of a PORT argument (1-3 digits
+// each, blanks allowed before a comma) is an IPv4 address other than the
+// flow initiator's. On IPv6 flows it is compared with the first 4 bytes of
+// the address, as Suricata does (so it always differs in practice).
+bool bounce(const AppCtx& c, const uint8_t* v, uint32_t n) {
+  if (!c.flow_src) return false;
+  uint32_t i = 0;
+  while (i < n && (v[i] < '0' || v[i] > '9')) i++;
+  uint8_t ip[4];
+  for (int k = 0; k < 4; k++) {
+    uint32_t x = 0, dg = 0;
+    while (i < n && v[i] >= '0' && v[i] <= '9' && dg < 4) x = x * 10 + (v[i++] - '0'), dg++;
+    if (!dg || dg > 3 || x > 255) return false;
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i >= n || v[i++] != ',') return false;
+    ip[k] = uint8_t(x);
+  }
+  return memcmp(ip, c.flow_src, 4) != 0;
+}
+
 void command(AppCtx& c, AppState* s, const uint8_t* l, uint32_t n, AppSink& sink) {
+  const uint32_t full = n;
   n = trim(l, n);
   if (!n) return;
   uint32_t vn = 0;
@@ -125,6 +146,12 @@ void command(AppCtx& c, AppState* s, const uint8_t* l, uint32_t n, AppSink& sink
   BufferSet b;
   b.set(rules::kFtpCommand, l, vn);
   if (an) b.set(rules::kFtpCommandData, arg, an);  // "PASV": no command data buffer
+  static const uint8_t kOne = 1;
+  if (vn == 4 && ieq_prefix(l, vn, "PORT") && bounce(c, arg, an)) {
+    b.set(rules::kFtpBounce, &kOne, 1);
+    c.ctr.ftp_bounces++;
+  }
+  b.set(rules::kPayload, l, full);  // the command line, for rules mixing payload and ftp buffers
   sink.on_tx(true, b, a);
 }
 

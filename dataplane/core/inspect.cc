@@ -319,6 +319,7 @@ void on_stream(void* u, const uint8_t* d, uint32_t n, uint32_t gap) {
   Cursor& c = *cb->c;
   if (c.app_on) {
     const DetectPacket& p = c.dp[cb->dir];
+    c.w.insp.app.flow_src = c.dp[0].src;
     app_stream(c.w.insp.app, c.app, cb->dir == 0, p.sport, p.dport, d, n, gap, p.ts_ns, c);
     c.sync_app();
   }

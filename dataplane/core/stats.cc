@@ -102,10 +102,11 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty,
                  a.tls_certificates, a.tls_cert_truncated, a.tls_cert_errors);
   fmt::format_to(o, ",\"mail_ftp\":{{\"smtp_flows\":{},\"ftp_flows\":{},\"ftp_data_flows\":{},\"smb_flows\":{},"
-                    "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{}}}",
+                    "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{},"
+                    "\"ftp_bounces\":{}}}",
                  a.detected[int(rules::AppProto::kSmtp)], a.detected[int(rules::AppProto::kFtp)],
                  a.detected[int(rules::AppProto::kFtpData)], a.detected[int(rules::AppProto::kSmb)], a.smtp_mails,
-                 a.smtp_attachments, a.ftp_commands, a.ftp_expect_full);
+                 a.smtp_attachments, a.ftp_commands, a.ftp_expect_full, a.ftp_bounces);
   fmt::format_to(o, ",\"quic\":{{\"flows\":{},\"initials_decrypted\":{},\"decrypt_errors\":{},\"hellos\":{}}}"
                     ",\"sip\":{{\"flows\":{},\"requests\":{},\"responses\":{}}}",
                  a.detected[int(rules::AppProto::kQuic)], a.quic_initials, a.quic_decrypt_errors, a.quic_hellos,

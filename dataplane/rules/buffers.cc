@@ -81,7 +81,7 @@ int family(Buf b) {
   if (b >= kSshProto && b <= kSshHasshServer) return 9;
   if (b >= kFileName && b <= kFileSha256) return 0;  // every protocol with files
   if (b == kSmtpHelo || b == kSmtpMailFrom || b == kSmtpRcptTo) return 4;
-  if (b == kFtpCommand || b == kFtpCommandData) return 5;
+  if (b >= kFtpCommand && b <= kFtpBounce) return 5;
   if (b == kDnsQuery || b == kDnsQueryDot) return 2;
   if (b >= kTlsSni) return 3;
   return 1;

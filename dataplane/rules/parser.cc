@@ -276,6 +276,11 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "byte_math") return need_value(o, st) && opt_byte_math(c, v);
   if (n == "base64_decode") return opt_base64_decode(c, v);
   if (n == "base64_data") return o.has_value ? fail(st, "base64_data takes no value") : opt_base64_data(c);
+  if (n == "ftpbounce") {  // the tx is a PORT command naming another host (app_ftp.cc sets the buffer)
+    if (o.has_value) return fail(st, "ftpbounce takes no value");
+    push_byte_test(c, kFtpBounce, 0, 1, ByteOp::Op::kEq, 1);
+    return true;
+  }
   if (n == "flow") return need_value(o, st) && opt_flow(c, v);
   if (n == "flowbits") return need_value(o, st) && opt_flowbits(c, v);
   if (n == "noalert") return o.has_value ? fail(st, "noalert takes no value") : opt_flowbits(c, "noalert");

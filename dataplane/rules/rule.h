@@ -84,6 +84,9 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   X(kSmtpRcptTo, "smtp.rcpt_to")                                       \
   X(kFtpCommand, "ftp.command")                                        \
   X(kFtpCommandData, "ftp.command_data")                               \
+  /* Internal: 1 byte, present on a PORT command whose address is not */ \
+  /* the flow initiator's (ftpbounce) */                                \
+  X(kFtpBounce, "(ftp.bounce)")                                        \
   /* Packet header buffers (raw bytes, options included): packet rules */ \
   X(kIpv4Hdr, "ipv4.hdr")                                              \
   X(kIpv6Hdr, "ipv6.hdr")                                              \

@@ -20,6 +20,9 @@
    flows nDPI calls SMTP / FTP_CONTROL / FTP_DATA are `smtp` / `ftp` /
    `ftp-data` in our flow records, and there are smtp and ftp events; the
    SMB captures' flows are `smb` and an `alert smb` content rule fires there.
+5. ftpbounce (generated): ET Open's PORT bounce rule 2103441 and the bare
+   keyword fire on a PORT naming another host, not on the client's own
+   address, EPRT or other commands.
 Exit 0 all passed, 1 something failed, 77 skipped (no binary).
 """
 import collections
@@ -139,6 +142,43 @@ def etopen_rule(check, binary, tmp, cfg):
     got = collections.Counter(e.get("src_port") for e in r.events if e.get("event_type") == "alert")
     check(r.rc == 0 and dict(got) == {ports["smtp_et_ghostscript_attachment"]: 1},
           "ET Open sid 2026088 fires once, on the attachment only", "%s; %s" % (dict(got), r.stderr[-500:]))
+
+
+# ET Open 2103441 as shipped (the one ET rule with ftpbounce), and the keyword alone.
+BOUNCE_RULES = (
+    'alert tcp $EXTERNAL_NET any -> $HOME_NET 21 (msg:"GPL FTP PORT bounce attempt"; flow:to_server,established; '
+    'content:"PORT"; nocase; ftpbounce; pcre:"/^PORT/smi"; classtype:misc-attack; sid:2103441; rev:2;)\n'
+    'alert ftp any any -> any any (msg:"bounce"; ftpbounce; sid:9709201; rev:1;)\n')
+
+
+def ftpbounce(check, binary, tmp):
+    """Suricata's ftpbounce: a PORT command whose address is not the client's
+    fires (once per such command), the client's own address, EPRT and a
+    PORT with blanks before the commas naming the client do not."""
+    import dprun
+    frames, t = [], 1_700_000_000_000_000
+    srv = "10.4.0.2"
+    banner = (False, b"220 ready\r\n")
+    cases = [  # (client, port, commands, expected alerts of each rule)
+        ("198.51.100.7", 40001, [b"PORT 198,51,100,7,4,1\r\n", b"PORT 10,4,0,99,0,22\r\n"], 1),
+        ("198.51.100.8", 40002, [b"port 203,0,113,5,0,25\r\n"], 1),
+        ("198.51.100.9", 40003, [b"EPRT |1|10.4.0.99|22|\r\n", b"PORT 198 ,51 ,100 ,9,1,1\r\n"], 0),
+        ("198.51.100.10", 40004, [b"NOOP 10,4,0,99,0,22\r\n", b"PORT 10,4,0,99\r\n"], 0),
+    ]
+    for cli, cport, cmds, _ in cases:
+        segs = [banner]
+        for c in cmds:
+            segs += [(True, c), (False, b"200 PORT command successful.\r\n")]
+        t = dprun.tcp_conversation(frames, t, cli, srv, cport, 21, segs)
+    ev = dprun.run_generated(check, binary, tmp, "ftpbounce", frames, BOUNCE_RULES)
+    if ev is None:
+        return
+    got = collections.Counter((e["src_port"], e["alert"]["signature_id"]) for e in dprun.alerts(ev))
+    for cli, cport, cmds, n in cases:
+        for sid in (2103441, 9709201):
+            check(got[(cport, sid)] == n, "ftpbounce %s sid %d: %d alert(s)" % (cmds[-1].strip().decode(), sid, n),
+                  dict(got))
+    check(sum(got.values()) == 4, "ftpbounce: no other alerts", dict(got))
 
 
 # nDPI result lines: "1  TCP 10.0.0.1:1234 <-> 10.0.0.2:25 [proto: 3/SMTP]..."
@@ -276,6 +316,7 @@ def main():
     generated(check, binary, tmp, cfg, False)
     generated(check, binary, tmp, cfg, True)
     etopen_rule(check, binary, tmp, cfg)
+    ftpbounce(check, binary, tmp)
     ndpi(check, binary, cfg)
     smb(check, binary, tmp, cfg)
     real_smtp(check, binary, tmp, cfg)

@@ -198,6 +198,52 @@ TEST(AppFtp, MutationFuzz) {
   EXPECT_GT(cmds, 300000u);
 }
 
+// ftpbounce (Suricata's detect-ftpbounce): a PORT command whose address is
+// not the flow initiator's carries the internal (ftp.bounce) buffer. The
+// first two are Suricata's own unit cases (client 1.2.3.4 and 4.3.2.1 there).
+TEST(AppFtp, PortBounce) {
+  const uint8_t client[16] = {1, 2, 3, 4};
+  struct Case {
+    const char* cmd;
+    bool bounce;
+  } cases[] = {
+      {"PORT 80,58,0,33,10,20\r\n", true},   // another host
+      {"PORT 1,2,3,4,10,20\r\n", false},     // the client itself
+      {"port 10,0,0,9,4,1\r\n", true},       // verbs in any case
+      {"PORT 1 ,2\t,3 ,4 ,10,20\r\n", false}, // blanks before a comma: still the client
+      {"PORT 5 ,2,3,4,10,20\r\n", true},
+      {"PORT 1, 9,3,4,10,20\r\n", false},    // a blank after a comma: not an address
+      {"PORT 1,2,3,1000,10,20\r\n", false},  // 4 digits: not an address
+      {"PORT 1,2,3,256,10,20\r\n", false},   // above 255
+      {"PORT 9,9,9\r\n", false},             // too short
+      {"EPRT |1|5.6.7.8|4000|\r\n", false},  // PORT only, as Suricata
+      {"NOOP 5,6,7,8,1,1\r\n", false},
+  };
+  for (const Case& k : cases) {
+    AppCtx ctx(small_cfg());
+    ctx.flow_src = client;
+    std::vector<Seg> segs = {{false, "220 ready\r\n"}, {true, k.cmd}};
+    auto txs = run_tcp(ctx, segs, {}, 40000, 21);
+    int n = 0;
+    for (auto& t : txs) n += t.has(kFtpBounce);
+    EXPECT_EQ(n, k.bounce ? 1 : 0) << k.cmd;
+    EXPECT_EQ(ctx.ctr.ftp_bounces, k.bounce ? 1u : 0u) << k.cmd;
+    for (auto& t : txs)  // the command line is the payload of mixed rules
+      if (t.to_server) EXPECT_EQ(t.get(kPayload) + "\n", k.cmd);
+  }
+  // Suricata's split case ("PO", "RT", " 80,5", "8,0,33,10,20"), and every other split.
+  AppCtx ctx(small_cfg());
+  ctx.flow_src = client;
+  std::vector<Seg> segs = {{false, "220 ready\r\n"}, {true, "PORT 80,58,0,33,10,20\r\n"}};
+  auto txs = run_tcp(ctx, segs, {{}, {2, 4, 9}}, 40000, 21);
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_TRUE(txs[1].has(kFtpBounce));
+  expect_split_invariant(small_cfg(), segs, 40000, 21);
+  // Unknown initiator (no address given): never a bounce.
+  AppCtx none(small_cfg());
+  for (auto& t : run_tcp(none, segs, {}, 40000, 21)) EXPECT_FALSE(t.has(kFtpBounce));
+}
+
 }  // namespace
 }  // namespace spectre
 

@@ -96,6 +96,8 @@ bool proto_ok(rules::Proto pr, uint8_t ip, rules::AppProto app) {
     case P::kHttp: return ip == 6 && app == rules::AppProto::kHttp;
     case P::kTls: return ip == 6 && app == rules::AppProto::kTls;
     case P::kDns: return (ip == 6 || ip == 17) && app == rules::AppProto::kDns;
+    case P::kFtp: return ip == 6 && app == rules::AppProto::kFtp;
+    default: break;  // the other app protocols are not modelled
   }
   return false;
 }

@@ -135,7 +135,7 @@ TEST(DetectHdr, ParseChecks) {
   EXPECT_FALSE(ok(R"(alert tcp any any -> any any (icmpv4.hdr; content:"|08|"; sid:1;))"));
   EXPECT_FALSE(ok(R"(alert tcp any any -> any any (tcp.hdr; sid:1;))"));  // sticky buffer without a match
   // Not implemented: reported unsupported (the loader skips and counts the rule), not a syntax error.
-  for (const char* t : {R"(alert tcp any any -> any 21 (content:"PORT"; ftpbounce; sid:1;))"}) {
+  for (const char* t : {R"(alert tcp any any -> any 80 (content:"GET"; lua:script.lua; sid:1;))"}) {
     rules::Rule r;
     std::string err;
     bool u = false;

@@ -115,5 +115,39 @@ TEST(DetectMixed, AppLayerEventWithPayload) {
   EXPECT_EQ(h.pay(req.p, std::string("\r\n\x00\x08HTTP", 8), PayloadMode::kStreamChunk), Sids{});  // never on the stream
 }
 
+// ftpbounce (ET Open 2103441, "GPL FTP PORT bounce attempt"): a tcp rule
+// with payload items and ftpbounce is an ftp transaction rule; the FTP parser
+// gives the command line as payload and (ftp.bounce) only for a PORT naming
+// another host than the client.
+TEST(DetectMixed, FtpBounceWithPayload) {
+  Harness h;
+  h.add(parse(R"(alert tcp $EXTERNAL_NET any -> $HOME_NET 21 (msg:"GPL FTP PORT bounce attempt"; flow:to_server,established; content:"PORT"; nocase; ftpbounce; pcre:"/^PORT/smi"; classtype:misc-attack; sid:2103441; rev:2;))"));
+  h.add(parse(R"(alert ftp any any -> any any (msg:"bounce alone"; ftpbounce; sid:11; rev:1;))"));
+  h.compile();
+  EXPECT_EQ(h.rep.rejected, 0u);
+  Pkt req(6, 40000, 21, 0x50003a01, 0x0a000002);  // 80.0.58.1 ($EXTERNAL_NET) -> 10.0.0.2 ($HOME_NET)
+  req.p.app_proto = rules::AppProto::kFtp;
+  req.p.established = true;
+  BufferSet b;
+  put(b, rules::kPayload, "PORT 80,58,0,33,10,20\r");
+  put(b, rules::kFtpCommand, "PORT");
+  EXPECT_EQ(h.app(req.p, b), Sids{});  // the client's own address: no (ftp.bounce)
+  put(b, rules::kFtpBounce, std::string(1, '\x01'));
+  EXPECT_EQ(h.app(req.p, b), (Sids{2103441, 11}));  // in rule order
+  put(b, rules::kPayload, "XPORT 80,58,0,33,10,20\r");  // pcre ^PORT fails
+  EXPECT_EQ(h.app(req.p, b), Sids{11});
+  EXPECT_EQ(h.pay(req.p, "PORT 80,58,0,33,10,20\r\n", PayloadMode::kStreamChunk), Sids{});  // never on the stream
+  // Parsing: no value; not in a rule of another protocol.
+  for (const char* t : {R"(alert tcp any any -> any 21 (content:"PORT"; ftpbounce:1; sid:1;))",
+                        R"(alert http any any -> any any (content:"PORT"; ftpbounce; sid:1;))",
+                        R"(alert udp any any -> any any (content:"PORT"; ftpbounce; sid:1;))"}) {
+    rules::Rule r;
+    std::string err;
+    bool u = false;
+    EXPECT_FALSE(rules::parse_rule(t, rules::Vars::suricata_defaults(), r, err, u)) << t;
+    EXPECT_FALSE(u) << t << ": " << err;
+  }
+}
+
 }  // namespace
 }  // namespace spectre::detect_test
