@@ -24,9 +24,12 @@ struct AppConfig {
   // compression-bomb-limit, 1 MiB); the body limits above bound what is kept.
   uint32_t decompress_limit = 1u << 20;
   uint32_t decompress_streams = 64;     // concurrent decoders per worker (~48 KiB each)
-  // HTTP/2 connections parsed at once per worker (~49 KiB each, touched on
+  // HTTP/2 connections parsed at once per worker (~27 KiB each, touched on
   // use); held for the flow's life (a closed TCP flow lingers 30 s).
   uint32_t http2_flows = 128;
+  // HTTP/2 streams open at once per worker, shared by its HTTP/2 flows (~1.4
+  // KiB each; a flow holds at most kH2Streams = 256). At most 65535.
+  uint32_t http2_streams = 2048;
 };
 
 // Fixed-size copy of what EVE prints for a flow's latest transaction.
@@ -205,11 +208,13 @@ struct AppCounters {
   // reassembly area (dcerpc.stub_data has the first part).
   uint64_t smb_messages, smb_malformed, smb_encrypted, dcerpc_pdus, dcerpc_malformed, dcerpc_stub_cut;
   // HTTP/2 frames read, streams opened, streams finished early (more than
-  // kH2Streams open), malformed frames, header blocks not decodable (the
-  // direction stops), flows not parsed (no free HTTP/2 context), contexts
-  // taken back from idle flows (those stop) when the pool was empty.
-  uint64_t http2_frames, http2_streams, http2_streams_evicted, http2_malformed, http2_hpack_errors, http2_no_ctx,
-      http2_reclaimed;
+  // kH2Streams open in the flow, or the stream pool empty), streams not
+  // tracked (pool empty, the flow had none to finish), malformed frames,
+  // header blocks not decodable (the direction stops), flows not parsed (no
+  // free HTTP/2 context), contexts taken back from idle flows (those stop)
+  // when the pool was empty.
+  uint64_t http2_frames, http2_streams, http2_streams_evicted, http2_streams_refused, http2_malformed,
+      http2_hpack_errors, http2_no_ctx, http2_reclaimed;
 };
 
 class AppSink {

@@ -279,6 +279,21 @@ void file_meta(AppCtx& c, AppState* s, const HttpDir& h, uint32_t kept, const ui
   if (body && !a.file_truncated && !cut) file_hashes(c, a, b, body, kept);
 }
 
+// http2.header_name of an HTTP/2 stream's message: the pseudo-headers in
+// wire order, then each field (not the Host written from :authority).
+void h2_header_names(AppCtx::Impl& m, const uint8_t* st, const HeadView& v, BufferSet& bs) {
+  auto* parts = reinterpret_cast<BufferSet::Part*>(m.alloc((v.nh + 6) * sizeof(BufferSet::Part)));
+  uint32_t n = 0;
+  for (uint32_t i = 0; parts && i < m.h2_pseudo_n; i++) {
+    const char* nm = app::kPseudo[m.h2_pseudo[i]];
+    parts[n++] = {reinterpret_cast<const uint8_t*>(nm), uint32_t(strlen(nm))};
+  }
+  for (uint32_t i = 0; parts && i < v.nh; i++)
+    if (!(v.h[i].name.len == 4 && memcmp(st + v.h[i].name.off, "Host", 4) == 0))
+      parts[n++] = {st + v.h[i].name.off, v.h[i].name.len};
+  if (n) bs.set_multi(kHttp2HeaderName, parts, n);
+}
+
 // Builds the buffers and meta of the message in direction d and calls on_tx.
 // `end`: 0 inspected before its end (body limit), 1 complete, 2 cut short.
 void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
@@ -356,17 +371,8 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
     nb[nn++] = '\n';
     if (hn) put(kHttpHeader, hb, hn);
     put(kHttpHeaderNames, nb, nn);
-    if (m.h2_hdr && full) {  // HTTP/2: http2.header_name, one instance per name
-      auto* parts = reinterpret_cast<BufferSet::Part*>(m.alloc(v.nh * sizeof(BufferSet::Part)));
-      static const uint8_t kAuth[] = ":authority";
-      for (uint32_t i = 0; parts && i < v.nh; i++) {
-        const uint8_t* nm = st + v.h[i].name.off;
-        const bool host = v.h[i].name.len == 4 && memcmp(nm, "Host", 4) == 0;  // written from :authority
-        parts[i] = host ? BufferSet::Part{kAuth, 10} : BufferSet::Part{nm, v.h[i].name.len};
-      }
-      if (parts) bs.set_multi(kHttp2HeaderName, parts, v.nh);
-    }
   }
+  if (m.h2_hdr && full) h2_header_names(m, st, v, bs);
   put_start_and_raw(m, st, h.head_len, v, val, vlen, put);
   if (hdr("content-type", &p, &n)) {
     put(kHttpContentType, p, n);

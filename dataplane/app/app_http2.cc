@@ -10,13 +10,16 @@
 // (http2.hdr) buffer (http2.frametype & co, rules/http2_opts.cc), as
 // Suricata makes a transaction per stream-0 frame.
 //
-// Memory: a flow's HTTP/2 state (HPACK tables, header block assembly,
-// streams) is a slot of a fixed per-worker pool (AppConfig::http2_flows,
-// ~49 KiB each, touched on use; when it is empty, a context idle for a
-// second with no message open is taken back, counted); the streams' messages use pooled
-// transaction buffers like HTTP/1's. At most kH2Streams streams are tracked:
-// a new one finishes the oldest early (counted). Without a slot the flow is
-// labelled only.
+// Memory: a flow's HTTP/2 state (HPACK tables, header block assembly, its
+// stream table) is a slot of a fixed per-worker pool (AppConfig::http2_flows,
+// ~27 KiB each, touched on use; when it is empty, a context idle for a
+// second with no message open is taken back, counted). Stream records
+// (~1.4 KiB) come from a second per-worker pool shared by the flows
+// (AppConfig::http2_streams, 2048): a flow holds at most kH2Streams (256)
+// open; past that, or with the pool empty, a new one finishes the flow's
+// oldest early (counted), and a flow with none to finish is refused
+// (counted, not tracked). The streams' messages use pooled transaction
+// buffers like HTTP/1's. Without a slot the flow is labelled only.
 // Errors (counted in http2_malformed / http2_hpack_errors, never fatal to
 // the process): a malformed control frame is skipped; a header block that
 // cannot be decoded (too large, bad HPACK) loses the direction's HPACK state,
@@ -64,6 +67,9 @@ struct H2Stream {
   HttpDir http[2];
   H2Info info[2];
   H2Req req;
+  // The pseudo-headers of each direction's head in wire order (kPseudo
+  // indexes): http2.header_name lists them, as Suricata's does.
+  uint8_t ps_order[2][6], ps_n[2];
 };
 
 struct H2Dir {
@@ -84,9 +90,14 @@ struct H2Dir {
   uint8_t hdrbuf[kH2HdrBuf];
 };
 
+// The flow's open streams: ids and their records in the worker's stream
+// pool, unordered (a closed one is replaced by the last). Lookups scan ids
+// (n is the open count: usually a few; at most kH2Streams, ~1 KiB of ids).
 struct H2Conn {
   H2Dir dir[2];
-  H2Stream st[kH2Streams];
+  uint32_t ids[kH2Streams];
+  uint16_t slot[kH2Streams];
+  uint32_t n;
   uint32_t seq;
   AppState* owner;       // the flow holding the slot (a reclaimed slot stops it)
   uint64_t last_ns;      // time of its latest bytes
@@ -95,6 +106,14 @@ struct H2Conn {
 // A context idle this long with no message open may be taken for a new flow
 // when the pool is empty (closed TCP flows linger for their timeout).
 constexpr uint64_t kH2IdleNs = 1000000000ull;
+
+struct NullSink final : AppSink {
+  void on_tx(bool, const BufferSet&, const AppMeta&) override {}
+};
+
+H2Stream* pool_stream(AppCtx& c, uint32_t i) {
+  return reinterpret_cast<H2Stream*>(c.impl->h2_st_mem.get() + size_t(i) * sizeof(H2Stream));
+}
 
 H2Conn* conn(AppCtx& c, AppState* s) {
   if (!s->h2) return nullptr;
@@ -138,6 +157,8 @@ void bind(AppCtx& c, AppState* s, H2Conn& k, int d, H2Stream& st) {
   dr.fb = st.fb[d];
   fill_hdr(st.info[d], k.dir[d].hdrbuf);
   c.impl->h2_hdr = k.dir[d].hdrbuf;
+  c.impl->h2_pseudo = st.ps_order[d];
+  c.impl->h2_pseudo_n = st.ps_n[d];
   AppMeta& m = s->meta;
   m.h2_stream = st.id;
   m.h2_ctrl = 0;
@@ -160,6 +181,8 @@ void unbind(AppCtx& c, AppState* s, int d, H2Stream& st) {
   dr.buf = kNoBuf;
   dr.fb = 0;
   c.impl->h2_hdr = nullptr;
+  c.impl->h2_pseudo = nullptr;
+  c.impl->h2_pseudo_n = 0;
 }
 
 // A transaction of frames alone (stream 0, or after the stream's message).
@@ -174,14 +197,25 @@ void ctrl_tx(AppCtx& c, AppState* s, H2Conn& k, int d, const H2Info& f, uint32_t
   s->meta.h2_ctrl = 0;
 }
 
-H2Stream* find(H2Conn& k, uint32_t id) {
-  for (H2Stream& st : k.st)
-    if (st.id == id) return &st;
+H2Stream* find(AppCtx& c, H2Conn& k, uint32_t id) {
+  for (uint32_t i = 0; i < k.n; i++)
+    if (k.ids[i] == id) return pool_stream(c, k.slot[i]);
   return nullptr;
 }
 
-void maybe_free(H2Stream& st) {
-  if (st.st[0] == 2 && st.st[1] == 2) st.id = 0;
+// Both messages done: the record goes back to the worker's pool.
+void maybe_free(AppCtx& c, H2Conn& k, H2Stream& st) {
+  if (st.st[0] != 2 || st.st[1] != 2 || !st.id) return;
+  for (uint32_t i = 0; i < k.n; i++) {
+    if (k.ids[i] != st.id) continue;
+    AppCtx::Impl& m = *c.impl;
+    m.h2_st_free[m.h2_st_free_n++] = k.slot[i];
+    k.n--;
+    k.ids[i] = k.ids[k.n];
+    k.slot[i] = k.slot[k.n];
+    break;
+  }
+  st.id = 0;
 }
 
 // Finishes the stream's open messages (what was received). `free`: the
@@ -197,27 +231,37 @@ void close_stream(AppCtx& c, AppState* s, H2Conn& k, H2Stream& st, AppSink& sink
     }
     if (free) st.st[d] = 2;
   }
-  maybe_free(st);
+  maybe_free(c, k, st);
 }
 
+// A record for stream `id` from the worker's pool. The flow at kH2Streams
+// open, or the pool empty, finishes the flow's oldest stream early (counted
+// in streams_evicted); with the pool empty and no stream of its own the new
+// stream is not tracked (null; its headers still update HPACK; counted in
+// streams_refused).
 H2Stream* open_stream(AppCtx& c, AppState* s, H2Conn& k, uint32_t id, AppSink& sink) {
-  H2Stream* slot = nullptr;
-  for (H2Stream& st : k.st)
-    if (!st.id) {
-      slot = &st;
-      break;
+  AppCtx::Impl& m = *c.impl;
+  if (k.n == kH2Streams || (!m.h2_st_free_n && k.n)) {
+    H2Stream* old = pool_stream(c, k.slot[0]);
+    for (uint32_t i = 1; i < k.n; i++) {
+      H2Stream* o = pool_stream(c, k.slot[i]);
+      if (o->seq < old->seq) old = o;
     }
-  if (!slot) {  // finish the oldest
-    slot = &k.st[0];
-    for (H2Stream& st : k.st)
-      if (st.seq < slot->seq) slot = &st;
     c.ctr.http2_streams_evicted++;
-    close_stream(c, s, k, *slot, sink);
+    close_stream(c, s, k, *old, sink);
   }
+  if (!m.h2_st_free_n) {
+    c.ctr.http2_streams_refused++;
+    return nullptr;
+  }
+  uint16_t i = m.h2_st_free[--m.h2_st_free_n];
+  H2Stream* slot = pool_stream(c, i);
   memset(static_cast<void*>(slot), 0, sizeof(*slot));
   slot->id = id;
   slot->seq = ++k.seq;
   slot->buf[0] = slot->buf[1] = kNoBuf;
+  k.ids[k.n] = id;
+  k.slot[k.n++] = i;
   c.ctr.http2_streams++;
   return slot;
 }
@@ -226,8 +270,10 @@ H2Stream* open_stream(AppCtx& c, AppState* s, H2Conn& k, uint32_t id, AppSink& s
 // untracked streams, which are decoded for the table's sake only).
 struct HeadWriter final : HpackSink {
   uint8_t* pseudo;         // kH2Pseudo bytes of the worker: values live only while the block is decoded
-  uint16_t ps_off[5] = {}, ps_len[5] = {};  // :method :path :authority :scheme :status
+  uint16_t ps_off[6] = {}, ps_len[6] = {};  // by kPseudo index
   uint32_t ps_n = 0;
+  uint8_t* order = nullptr;  // the head's pseudo-headers in wire order (null: not kept)
+  uint8_t* order_n = nullptr;
   uint8_t* out = nullptr;  // the head storage (null: discard)
   uint32_t cap = 0, n = 0;
   bool req = true, line_done = false, cut = false;
@@ -271,9 +317,10 @@ struct HeadWriter final : HpackSink {
     cut |= c;
     if (!out) return;
     if (nl && nm[0] == ':') {
-      static const char* const kPs[5] = {":method", ":path", ":authority", ":scheme", ":status"};
-      for (int i = 0; i < 5; i++) {
-        if (nl != strlen(kPs[i]) || memcmp(nm, kPs[i], nl) != 0 || ps_len[i]) continue;
+      for (int i = 0; i < 6; i++) {
+        if (nl != strlen(kPseudo[i]) || memcmp(nm, kPseudo[i], nl) != 0) continue;
+        if (order && *order_n < 6) order[(*order_n)++] = uint8_t(i);
+        if (ps_len[i]) continue;
         uint32_t w = std::min<uint32_t>(vl, kH2Pseudo - ps_n);
         memcpy(pseudo + ps_n, v, w);
         ps_off[i] = uint16_t(ps_n);
@@ -305,7 +352,7 @@ void header_block(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
     D.dead = 1;
     return;
   }
-  H2Stream* st = D.hb_push ? nullptr : find(k, D.hb_sid);
+  H2Stream* st = D.hb_push ? nullptr : find(c, k, D.hb_sid);
   if (!st && !D.hb_push && d == 0 && (D.hb_sid & 1)) st = open_stream(c, s, k, D.hb_sid, sink);
   bool head = st && st->st[d] == 0;
   uint8_t* tmp = c.impl->h2_tmp.get();  // HPACK strings, then the pseudo-header values
@@ -321,6 +368,8 @@ void header_block(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
     uint32_t cap = 0;
     w.out = storage(c, s, d, &cap);
     w.cap = std::min(cap, c.impl->cfg.header_limit) - 2;  // room for the final CRLF
+    w.order = st->ps_order[d];
+    w.order_n = &st->ps_n[d];
   }
   HpackErr e = hpack_decode(D.table, D.hb, D.hb_n, tmp, w);
   if (e != HpackErr::kOk) {
@@ -330,7 +379,7 @@ void header_block(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
       release(c, s, d);
       unbind(c, s, d, *st);
       st->st[d] = 2;
-      maybe_free(*st);
+      maybe_free(c, k, *st);
     }
     return;
   }
@@ -346,18 +395,19 @@ void header_block(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
     h.started = 1;
     h.first_line = 0;
     st->st[d] = 1;
+    c.impl->h2_pseudo_n = st->ps_n[d];  // decoded after bind()
     st->info[d].types |= 1u << kHeaders;
     fill_hdr(st->info[d], D.hdrbuf);
     http_head_external(c, s, d, D.hb_es, sink);
     unbind(c, s, d, *st);
     if (D.hb_es) st->st[d] = 2;
-    maybe_free(*st);
+    maybe_free(c, k, *st);
   } else if (st && st->st[d] == 1 && D.hb_es) {  // trailers end the message
     bind(c, s, k, d, *st);
     http_finish(c, s, d, sink);
     unbind(c, s, d, *st);
     st->st[d] = 2;
-    maybe_free(*st);
+    maybe_free(c, k, *st);
   }
 }
 
@@ -377,7 +427,7 @@ void payload(AppCtx& c, AppState* s, H2Conn& k, int d, const uint8_t* p, uint32_
       const uint32_t data_end = pad < D.len ? D.len - pad : 0;  // a bad pad length: no data
       if (at >= data_end || !n) return;
       n = std::min(n, data_end - at);
-      H2Stream* st = find(k, D.sid);
+      H2Stream* st = find(c, k, D.sid);
       if (!st || st->st[d] != 1) return;
       bind(c, s, k, d, *st);
       http_feed(c, s, d, p, n, sink);
@@ -427,7 +477,7 @@ bool strip_fragment(H2Dir& D) {
 // A control frame (or the end of a DATA frame) is complete.
 void control(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
   H2Dir& D = k.dir[d];
-  H2Stream* st = D.sid ? find(k, D.sid) : nullptr;
+  H2Stream* st = D.sid ? find(c, k, D.sid) : nullptr;
   bool open = st && st->st[d] == 1;
   H2Info local{};
   H2Info& f = open ? st->info[d] : local;
@@ -442,7 +492,7 @@ void control(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
         http_finish(c, s, d, sink);
         unbind(c, s, d, *st);
         st->st[d] = 2;
-        maybe_free(*st);
+        maybe_free(c, k, *st);
       }
       return;
     case kPriority:
@@ -529,6 +579,8 @@ void end_frame(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
 }  // namespace
 
 size_t h2_conn_size() { return sizeof(H2Conn); }
+size_t h2_stream_size() { return sizeof(H2Stream); }
+uint32_t h2_streams_free(const AppCtx& c) { return c.impl->h2_st_free_n; }
 
 int h2_probe(const uint8_t* p, uint32_t n) {
   uint32_t k = std::min<uint32_t>(n, 16);
@@ -543,6 +595,11 @@ void h2_init_pool(AppCtx::Impl& m) {
   for (uint32_t i = 0; i < m.h2_n; i++) m.h2_free[i] = uint16_t(m.h2_n - 1 - i);
   m.h2_free_n = m.h2_n;
   m.h2_tmp.reset(new uint8_t[2 * kHpackStr + kH2Pseudo]);
+  m.h2_st_n = std::min<uint32_t>(m.cfg.http2_streams, 65535);
+  m.h2_st_mem.reset(new uint8_t[size_t(m.h2_st_n) * sizeof(H2Stream) + 1]);
+  m.h2_st_free.reset(new uint16_t[m.h2_st_n + 1]);
+  for (uint32_t i = 0; i < m.h2_st_n; i++) m.h2_st_free[i] = uint16_t(m.h2_st_n - 1 - i);
+  m.h2_st_free_n = m.h2_st_n;
 }
 
 namespace {
@@ -557,10 +614,18 @@ bool reclaim(AppCtx& c) {
     H2Conn* k = reinterpret_cast<H2Conn*>(m.h2_mem.get() + size_t(i) * sizeof(H2Conn));
     if (!k->owner || m.now_ns < k->last_ns + kH2IdleNs || k->dir[0].hb_open || k->dir[1].hb_open) continue;
     bool open = false;
-    for (const H2Stream& st : k->st) open |= st.id && (st.st[0] == 1 || st.st[1] == 1);
+    for (uint32_t j = 0; j < k->n; j++) {
+      const H2Stream* st = pool_stream(c, k->slot[j]);
+      open |= st->st[0] == 1 || st->st[1] == 1;
+    }
     if (!open && (!best || k->last_ns < best->last_ns)) best = k, best_i = i;
   }
   if (!best) return false;
+  for (uint32_t j = 0; j < best->n; j++) {  // streams waiting for a message: dropped
+    pool_stream(c, best->slot[j])->id = 0;
+    m.h2_st_free[m.h2_st_free_n++] = best->slot[j];
+  }
+  best->n = 0;
   AppState* o = best->owner;
   o->h2 = 0;
   o->dir[0].det = o->dir[1].det = kDead;
@@ -586,7 +651,7 @@ H2Conn* take_conn(AppCtx& c, AppState* s) {
     hpack_init(D.table);
   }
   k->dir[0].preface = sizeof kPreface - 1;
-  memset(static_cast<void*>(k->st), 0, sizeof k->st);
+  k->n = 0;
   k->seq = 0;
   k->owner = s;
   k->last_ns = m.now_ns;
@@ -640,21 +705,24 @@ void h2_gap(AppCtx& c, AppState* s, int d, AppSink& sink) {
   c.ctr.truncated++;
   if (!k) return;
   k->dir[d].dead = 1;  // frame boundaries and HPACK state are lost
-  for (H2Stream& st : k->st) {
-    if (!st.id || st.st[d] != 1) continue;
+  uint16_t open[kH2Streams];  // a copy: freed streams leave the table
+  uint32_t n = k->n;
+  memcpy(open, k->slot, n * sizeof open[0]);
+  for (uint32_t i = 0; i < n; i++) {
+    H2Stream& st = *pool_stream(c, open[i]);
+    if (st.st[d] != 1) continue;
     bind(c, s, *k, d, st);
     http_gap(c, s, d, sink);
     unbind(c, s, d, st);
     st.st[d] = 2;
-    maybe_free(st);
+    maybe_free(c, *k, st);
   }
 }
 
 void h2_finish(AppCtx& c, AppState* s, AppSink& sink) {
   H2Conn* k = conn(c, s);
   if (!k) return;
-  for (H2Stream& st : k->st)
-    if (st.id) close_stream(c, s, *k, st, sink);
+  while (k->n) close_stream(c, s, *k, *pool_stream(c, k->slot[0]), sink);
   c.impl->h2_free[c.impl->h2_free_n++] = uint16_t(s->h2 - 1);
   k->owner = nullptr;
   s->h2 = 0;
@@ -671,12 +739,11 @@ void h2_upgrade(AppCtx& c, AppState* s) {
   H2Conn* k = take_conn(c, s);
   if (!k) return;
   // Stream 1 is the upgrade request (handed on as HTTP/1): its response comes as HTTP/2.
-  H2Stream& st = k->st[0];
-  st.id = 1;
-  st.seq = ++k->seq;
-  st.buf[0] = st.buf[1] = kNoBuf;
-  st.st[0] = 2;
-  save_req(st.req, s->meta);  // the HTTP/1.1 request just handed on
+  NullSink none;  // a fresh context has no stream to finish
+  H2Stream* st = open_stream(c, s, *k, 1, none);
+  if (!st) return;
+  st->st[0] = 2;
+  save_req(st->req, s->meta);  // the HTTP/1.1 request just handed on
 }
 
 }  // namespace app

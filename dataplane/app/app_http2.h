@@ -45,7 +45,13 @@ HpackErr hpack_decode(HpackTable& t, const uint8_t* p, uint32_t n, uint8_t* tmp,
 bool hpack_huffman(const uint8_t* p, uint32_t n, uint8_t* out, uint32_t cap, uint32_t* out_n, bool* cut);
 
 // Frame parsing (app_http2.cc).
-constexpr uint32_t kH2Streams = 16;     // streams tracked at once per flow (the oldest is finished early)
+// Streams tracked at once per flow (the oldest is finished early): above the
+// SETTINGS_MAX_CONCURRENT_STREAMS servers announce (100-256). Suricata's
+// http2.max-streams (4096) counts a flow's live transactions, done or not;
+// ours are open streams only (a finished stream's record is free).
+constexpr uint32_t kH2Streams = 256;
+// Pseudo-header names (RFC 9113 8.3, RFC 8441's :protocol), kept in order per head.
+constexpr const char* kPseudo[6] = {":method", ":path", ":authority", ":scheme", ":status", ":protocol"};
 constexpr uint32_t kH2Block = 8192;     // header block bytes assembled (HEADERS + CONTINUATION)
 constexpr uint32_t kH2Pseudo = 4096;    // pseudo-header values (:path...) kept per block
 constexpr uint32_t kH2HdrBuf = 50;      // the (http2.hdr) buffer: see dataplane/rules/http2_opts.cc
@@ -54,7 +60,9 @@ constexpr uint32_t kH2HdrBuf = 50;      // the (http2.hdr) buffer: see dataplane
 // 0 no, 1 yes, 2 undecided.
 int h2_probe(const uint8_t* p, uint32_t n);
 void h2_init_pool(AppCtx::Impl& m);
-size_t h2_conn_size();  // bytes of one flow's HTTP/2 context (tests, docs)
+size_t h2_conn_size();    // bytes of one flow's HTTP/2 context (tests, docs)
+size_t h2_stream_size();  // bytes of one pooled stream record
+uint32_t h2_streams_free(const AppCtx& c);  // stream records free in the worker's pool (tests)
 void h2_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 void h2_gap(AppCtx& c, AppState* s, int d, AppSink& sink);
 void h2_finish(AppCtx& c, AppState* s, AppSink& sink);

@@ -274,6 +274,13 @@ struct AppCtx::Impl {
   std::unique_ptr<uint16_t[]> h2_free;
   uint32_t h2_n = 0, h2_free_n = 0;
   const uint8_t* h2_hdr = nullptr;
+  // The stream records shared by the worker's HTTP/2 flows, and the
+  // pseudo-header order (kPseudo indexes) of the stream message emit() is on.
+  std::unique_ptr<uint8_t[]> h2_st_mem;
+  std::unique_ptr<uint16_t[]> h2_st_free;
+  uint32_t h2_st_n = 0, h2_st_free_n = 0;
+  const uint8_t* h2_pseudo = nullptr;
+  uint32_t h2_pseudo_n = 0;
 
   // Bump allocation in scratch, 8-byte aligned. The scratch is sized for the
   // worst case of one message (see AppCtx's constructor), so it cannot run out.

@@ -122,9 +122,9 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.detected[int(rules::AppProto::kSmb)], a.smb_messages, a.smb_malformed, a.smb_encrypted,
                  a.detected[int(rules::AppProto::kDcerpc)], a.dcerpc_pdus, a.dcerpc_malformed, a.dcerpc_stub_cut);
   fmt::format_to(o, ",\"http2\":{{\"flows\":{},\"frames\":{},\"streams\":{},\"streams_evicted\":{},"
-                    "\"malformed\":{},\"hpack_errors\":{},\"no_context\":{},\"reclaimed\":{}}}}}",
+                    "\"streams_refused\":{},\"malformed\":{},\"hpack_errors\":{},\"no_context\":{},\"reclaimed\":{}}}}}",
                  a.detected[int(rules::AppProto::kHttp2)], a.http2_frames, a.http2_streams, a.http2_streams_evicted,
-                 a.http2_malformed, a.http2_hpack_errors, a.http2_no_ctx, a.http2_reclaimed);
+                 a.http2_streams_refused, a.http2_malformed, a.http2_hpack_errors, a.http2_no_ctx, a.http2_reclaimed);
   const DetectCounters& dc = t.det;
   fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
                     "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
@@ -217,10 +217,11 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
                t.app.smb_messages, t.app.smb_malformed, t.app.smb_encrypted, t.app.dcerpc_pdus, t.app.dcerpc_malformed,
                t.app.dcerpc_stub_cut);
   if (t.app.detected[int(rules::AppProto::kHttp2)])
-    fmt::print(f, "  app: http2 {} flows; {} frames, {} streams ({} finished early), {} malformed frames, "
+    fmt::print(f, "  app: http2 {} flows; {} frames, {} streams ({} finished early, {} not tracked), "
+                  "{} malformed frames, "
                   "{} header blocks not decoded, {} flows without a context, {} contexts taken from idle flows\n",
                t.app.detected[int(rules::AppProto::kHttp2)], t.app.http2_frames, t.app.http2_streams,
-               t.app.http2_streams_evicted, t.app.http2_malformed, t.app.http2_hpack_errors, t.app.http2_no_ctx,
+               t.app.http2_streams_evicted, t.app.http2_streams_refused, t.app.http2_malformed, t.app.http2_hpack_errors, t.app.http2_no_ctx,
                t.app.http2_reclaimed);
   if (t.det.alerts || t.det.inspected)
     fmt::print(f, "  alerts: {} ({} dropped, {} suppressed by thresholds)\n", t.det.alerts,

@@ -51,6 +51,9 @@ alert http2 any any -> any any (msg:"H2 max streams"; http2.settings:SETTINGS_MA
 alert http2 any any -> any any (msg:"H2 normalised uri"; http.uri; content:"/dir/A"; sid:9716015; rev:1;)
 alert http any any -> any any (msg:"H2 404 via an http rule"; http.stat_code; content:"404"; sid:9716016; rev:1;)
 alert http2 any any -> any any (msg:"H2 header name"; http2.header_name; content:"user-agent"; sid:9716017; rev:1;)
+alert http2 any any -> any any (msg:"H2 pseudo-header name"; http2.header_name; content:":path"; sid:9716018; rev:1;)
+alert http2 any any -> any any (msg:"H2 status name"; http2.header_name; content:":status"; sid:9716019; rev:1;)
+alert http2 any any -> any any (msg:"H2 request body end"; http.request_body; content:"BODY-END"; sid:9716020; rev:1;)
 """
 
 PRE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -167,6 +170,8 @@ def ndpi_part(check, dp, tmp, rfile):
                 want[9716016] += h.get(":status") == "404"
             want[9716006] += b"amfStatusUri" in body
             want[9716017] += any("user-agent" in k for k in h)
+            want[9716018] += any(":path" in k for k in h)  # pseudo-headers are header names too
+            want[9716019] += any(":status" in k for k in h)
         want[9716007] += counts[SETTINGS]
         want[9716008] += sum(1 for w in windows if w > 1000)
         want[9716010] += counts[GOAWAY]
@@ -216,15 +221,24 @@ def generated_cases():
          frame(HEADERS, 5, 1, b"\xbf") + frame(HEADERS, 5, 3, b"\x83\x86\x84")),
     ]
     near = [(True, b"PRI * HTTP/1.0\r\n\r\nSM\r\n\r\n")]
+    # 40 streams open at once (the old per-flow bound was 16): every request's
+    # body, sent after all the heads, is inspected whole; then the responses.
+    many_ids = [2 * i + 1 for i in range(40)]
+    many = [(True, PRE + settings([(3, 100)]) + b"".join(
+        frame(HEADERS, 4, s, b"\x83\x86" + lit(b":path", b"/m%d" % s) + lit(b":authority", b"m")) for s in many_ids)),
+            (True, b"".join(frame(DATA, 1, s, b"x" * 10 + b"BODY-END") for s in many_ids)),
+            (False, settings([(3, 100)]) + b"".join(frame(HEADERS, 5, s, b"\x88") for s in many_ids))]
     # name, segments, {sid: alerts}, flow app_proto, http events
     return [
         ("two interleaved streams, gzip DATA, control frames", multi,
          {9716001: 1, 9716007: 4, 9716008: 1, 9716010: 1, 9716011: 1, 9716012: 1, 9716013: 1, 9716014: 2,
-          9716015: 1, 9716016: 1, 9716009: 1, 9716017: 2}, "http2", 2),
+          9716015: 1, 9716016: 1, 9716009: 1, 9716017: 2, 9716018: 2, 9716019: 2}, "http2", 2),
         ("h2c upgrade (stream 1's response as HTTP/2)", upgrade,
-         {9716007: 3, 9716013: 1, 9716014: 2, 9716016: 1}, "http2", 1),
+         {9716007: 3, 9716013: 1, 9716014: 2, 9716016: 1, 9716019: 1}, "http2", 1),
         ("malformed frames and a bad HPACK index", malformed, {9716007: 1}, "http2", 0),
         ("near miss: PRI * HTTP/1.0", near, {}, "failed", 0),
+        ("40 concurrent streams", many,
+         {9716001: 40, 9716009: 40, 9716007: 2, 9716014: 2, 9716018: 40, 9716019: 40, 9716020: 40}, "http2", 40),
     ]
 
 
@@ -252,8 +266,10 @@ def generated_part(check, dp, tmp):
           "EVE http events: each response with its own stream's request (stream 3 ends first)", h)
     st = [e for e in ev if e.get("event_type") == "stats"]
     m = st[-1]["stats"]["app_layer"].get("http2", {}) if st else {}
-    check(m.get("malformed") == 2 and m.get("hpack_errors") == 1 and m.get("flows") == 3,
-          "stats: 2 malformed frames (PING on a stream, 3-byte WINDOW_UPDATE), 1 HPACK error, 3 flows", m)
+    check(m.get("malformed") == 2 and m.get("hpack_errors") == 1 and m.get("flows") == 4,
+          "stats: 2 malformed frames (PING on a stream, 3-byte WINDOW_UPDATE), 1 HPACK error, 4 flows", m)
+    check(m.get("streams_evicted") == 0 and m.get("streams_refused") == 0,
+          "stats: no stream finished early or refused (40 open in one flow)", m)
 
 
 def real_part(check, dp, tmp):

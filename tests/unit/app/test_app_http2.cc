@@ -245,7 +245,8 @@ TEST(AppHttp2, StreamsToHttpTransactions) {
   EXPECT_EQ(t[0].get(kHttpRequestLine), "GET /a/./b/../c%41?q=1 HTTP/2");
   EXPECT_NE(t[0].get(kHttpHeader).find("user-agent: h2-test/1.0\r\n"), std::string::npos);
   EXPECT_EQ(t[0].multi_buf, int(kHttp2HeaderName));  // http2.header_name: one instance per name
-  EXPECT_EQ(t[0].multi, (std::vector<std::string>{":authority", "user-agent", "accept"}));
+  // Pseudo-headers included, in wire order, as Suricata's http2.header_name.
+  EXPECT_EQ(t[0].multi, (std::vector<std::string>{":method", ":scheme", ":path", ":authority", "user-agent", "accept"}));
   EXPECT_STREQ(t[0].meta.http_hostname, "example.com");
   EXPECT_STREQ(t[0].meta.http_protocol, "HTTP/2");
   // Stream 3's POST: Huffman :authority, indexed from the table, and its body.
@@ -258,6 +259,8 @@ TEST(AppHttp2, StreamsToHttpTransactions) {
   EXPECT_FALSE(t[2].to_server);
   EXPECT_EQ(t[2].meta.h2_stream, 3u);
   EXPECT_EQ(t[2].get(kHttpStatCode), "500");
+  EXPECT_EQ(t[2].get(kHttp2HeaderName), ":status");  // a head of pseudo-headers only
+  EXPECT_EQ(t[3].multi, (std::vector<std::string>{":status", "content-type", "content-encoding"}));
   EXPECT_FALSE(t[2].has(kFileData));
   // Stream 1's response: gzip body across two DATA frames, decoded.
   EXPECT_EQ(t[3].meta.h2_stream, 1u);
@@ -394,6 +397,42 @@ TEST(AppHttp2, StreamBoundFinishesTheOldest) {
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
+// The worker's stream records are shared: a flow takes what it needs (more
+// than the old 16 per flow); with the pool empty a flow finishes its own
+// oldest stream, and one with none open is refused (counted, not tracked).
+TEST(AppHttp2, StreamPoolSharedByFlows) {
+  AppConfig cfg = small_cfg();
+  cfg.tx_buffers = 64;
+  cfg.http2_streams = 40;
+  AppCtx ctx(cfg);
+  Flow a, b, z;
+  Rec r;
+  auto send = [&](Flow& f, const std::string& d) {
+    app_stream(ctx, f.s, true, 40000, 80, reinterpret_cast<const uint8_t*>(d.data()), uint32_t(d.size()), 0, 0, r);
+  };
+  auto open_reqs = [&](uint32_t from, uint32_t n) {  // requests whose bodies stay open
+    std::string c;
+    for (uint32_t i = from; i < from + n; i++)
+      c += frame(1, 4, 2 * i + 1, "\x83\x86" + lit(":path", "/s" + std::to_string(i)) + lit(":authority", "h"));
+    return c;
+  };
+  send(a, kPre + settings() + open_reqs(0, 30));  // 30 open streams in one flow
+  EXPECT_EQ(ctx.ctr.http2_streams_evicted, 0u);
+  EXPECT_EQ(h2_streams_free(ctx), 10u);
+  send(b, kPre + settings() + open_reqs(0, 12));  // 10 from the pool, then b's own oldest twice
+  EXPECT_EQ(ctx.ctr.http2_streams_evicted, 2u);
+  EXPECT_EQ(h2_streams_free(ctx), 0u);
+  send(z, kPre + settings() + open_reqs(0, 1));  // nothing free, nothing of its own: refused
+  EXPECT_EQ(ctx.ctr.http2_streams_refused, 1u);
+  send(z, frame(0, 1, 1, "body"));  // DATA of the untracked stream: ignored
+  app_finish(ctx, a.s, r);
+  app_finish(ctx, b.s, r);
+  app_finish(ctx, z.s, r);
+  EXPECT_EQ(http_txs(r.txs).size(), 30u + 12u);  // every tracked request handed on (2 early, the rest at the end)
+  EXPECT_EQ(h2_streams_free(ctx), 40u);
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+}
+
 TEST(AppHttp2, MalformedCountedNeverFatal) {
   struct Case {
     const char* what;
@@ -432,7 +471,9 @@ TEST(AppHttp2, MalformedCountedNeverFatal) {
 
 TEST(AppHttp2, ContextPoolBoundAndReuse) {
   RecordProperty("h2_conn_size", int(h2_conn_size()));
-  EXPECT_LT(h2_conn_size(), 50u * 1024);  // docs/ARCHITECTURE.md: ~49 KiB per flow
+  RecordProperty("h2_stream_size", int(h2_stream_size()));
+  EXPECT_LT(h2_conn_size(), 28u * 1024);  // docs/ARCHITECTURE.md: ~27 KiB per flow
+  EXPECT_LT(h2_stream_size(), 1536u);     // ~1.4 KiB per pooled stream
   AppConfig cfg = small_cfg();
   cfg.http2_flows = 1;
   AppCtx ctx(cfg);
@@ -495,6 +536,7 @@ TEST(AppHttp2, Fuzz) {
     run_tcp(ctx, segs);
     ASSERT_EQ(app_pool_free(ctx), app_pool_size(ctx)) << i;
     ASSERT_EQ(app_decoders_free(ctx), app_decoders_size(ctx)) << i;
+    ASSERT_EQ(h2_streams_free(ctx), small_cfg().http2_streams) << i;
     frames = ctx.ctr.http2_frames;
   }
   EXPECT_GT(frames, 3000u * 5);  // the mutants were parsed, not rejected at once
