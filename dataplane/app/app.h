@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "dataplane/detect/buffers.h"
 #include "dataplane/rules/rule.h"
@@ -201,7 +202,8 @@ struct AppCounters {
   uint64_t mqtt_messages, mqtt_malformed, mqtt_truncated;
   // Kerberos messages read; malformed or cut (no tx); TCP records larger
   // than the pooled buffer (skipped).
-  uint64_t krb5_messages, krb5_malformed, krb5_too_large;
+  // Of the malformed, those raising krb5.malformed_data (outer header unreadable).
+  uint64_t krb5_messages, krb5_malformed, krb5_too_large, krb5_malformed_events;
   // SMB messages (each command of a compound) and DCERPC PDUs read;
   // malformed (a field past its message, a bad header); encrypted SMB3
   // (transform header) messages skipped; stub data longer than the
@@ -280,7 +282,10 @@ uint32_t app_decoders_size(const AppCtx& c);
 // Empty fields are omitted. Not for the packet path (appends to a string).
 // `hassh`: the client's and server's HASSH strings for the ssh object (null:
 // none), kept outside AppMeta (they are ~1 KB each).
-void format_app_json(const AppMeta& m, std::string& out, const char* const* hassh = nullptr);
+// `h2_headers`: an HTTP/2 stream's (http2.headers) bytes for its
+// request_headers / response_headers (empty: none).
+void format_app_json(const AppMeta& m, std::string& out, const char* const* hassh = nullptr,
+                     std::string_view h2_headers = {});
 // Suricata's `"fileinfo":{...}` object of a file tx (meta.file_tx), no leading comma.
 void format_fileinfo_json(const AppMeta& m, std::string& out);
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "dataplane/app/app_http2.h"
 #include "dataplane/app/app_internal.h"
 #include "dataplane/app/app_json.h"
 #include "dataplane/events/json.h"
@@ -338,7 +339,47 @@ void mqtt_json(const AppMeta::Mqtt& m, std::string& out) {
 
 }  // namespace
 
-void format_app_json(const AppMeta& m, std::string& out, const char* const* hassh) {
+namespace app {
+void h2_headers_json(std::string& out, const uint8_t* p, uint32_t n) {
+  if (n < 2) return;
+  const uint32_t split = std::min<uint32_t>(n, 2u + (p[0] | p[1] << 8));
+  const char* const keys[2] = {"request_headers", "response_headers"};
+  bool any = false;
+  for (int d = 0; d < 2; d++) {
+    uint32_t at = d ? split : 2, end = d ? n : split;
+    if (at >= end) continue;
+    out += any ? ",\"" : "\"";
+    out += keys[d];
+    out += "\":[";
+    any = true;
+    for (bool first = true; at + 4 <= end; first = false) {  // entries as h2 HeadWriter::log_entry writes them
+      uint32_t nl = p[at] | p[at + 1] << 8;
+      const bool upd = nl == 0xffff;
+      if (upd) nl = 0;
+      if (at + 4 + nl > end) break;
+      const uint8_t* nm = p + at + 2;
+      const uint32_t vl = p[at + 2 + nl] | p[at + 3 + nl] << 8;
+      const uint8_t* v = p + at + 4 + nl;
+      if (at + 4 + nl + vl > end || (upd && vl != 4)) break;
+      out += first ? "{" : ",{";
+      if (upd) {
+        out += "\"table_size_update\":" + std::to_string(v[0] | v[1] << 8 | v[2] << 16 | uint32_t(v[3]) << 24);
+      } else {
+        out += "\"name\":\"";
+        json_escape(out, std::string_view(reinterpret_cast<const char*>(nm), nl));
+        out += "\",\"value\":\"";
+        json_escape(out, std::string_view(reinterpret_cast<const char*>(v), vl));
+        out += '"';
+      }
+      out += '}';
+      at += 4 + nl + vl;
+    }
+    out += ']';
+  }
+}
+}  // namespace app
+
+void format_app_json(const AppMeta& m, std::string& out, const char* const* hassh, std::string_view h2_headers) {
   switch (m.proto) {
     case rules::AppProto::kHttp: case rules::AppProto::kHttp2: {
       out += "\"http\":{";
@@ -354,6 +395,10 @@ void format_app_json(const AppMeta& m, std::string& out, const char* const* hass
       if (m.http_status) o.num("length", m.http_length);
       if (m.proto == rules::AppProto::kHttp2) {  // Suricata's http2 logger: "version" and the stream
         o.str("version", "2");
+        if (h2_headers.size() > 2) {
+          out += ',';
+          app::h2_headers_json(out, reinterpret_cast<const uint8_t*>(h2_headers.data()), uint32_t(h2_headers.size()));
+        }
         o.key("http2");
         out += "{\"stream_id\":" + std::to_string(m.h2_stream) + "}";
       }

@@ -373,6 +373,7 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
     put(kHttpHeaderNames, nb, nn);
   }
   if (m.h2_hdr && full) h2_header_names(m, st, v, bs);
+  if (m.h2_hl && !req) h2_log_buf(m, bs);  // EVE's header lists, on the tx that logs the stream
   put_start_and_raw(m, st, h.head_len, v, val, vlen, put);
   if (hdr("content-type", &p, &n)) {
     put(kHttpContentType, p, n);

@@ -70,6 +70,8 @@ struct H2Stream {
   // The pseudo-headers of each direction's head in wire order (kPseudo
   // indexes): http2.header_name lists them, as Suricata's does.
   uint8_t ps_order[2][6], ps_n[2];
+  uint16_t hl_n[2];
+  uint8_t hl[2][kH2HdrLog];  // EVE's request/response header lists (h2_log_buf)
 };
 
 struct H2Dir {
@@ -159,6 +161,8 @@ void bind(AppCtx& c, AppState* s, H2Conn& k, int d, H2Stream& st) {
   c.impl->h2_hdr = k.dir[d].hdrbuf;
   c.impl->h2_pseudo = st.ps_order[d];
   c.impl->h2_pseudo_n = st.ps_n[d];
+  c.impl->h2_hl = st.hl[0];
+  c.impl->h2_hl_n = st.hl_n;
   AppMeta& m = s->meta;
   m.h2_stream = st.id;
   m.h2_ctrl = 0;
@@ -183,6 +187,8 @@ void unbind(AppCtx& c, AppState* s, int d, H2Stream& st) {
   c.impl->h2_hdr = nullptr;
   c.impl->h2_pseudo = nullptr;
   c.impl->h2_pseudo_n = 0;
+  c.impl->h2_hl = nullptr;
+  c.impl->h2_hl_n = nullptr;
 }
 
 // A transaction of frames alone (stream 0, or after the stream's message).
@@ -274,6 +280,25 @@ struct HeadWriter final : HpackSink {
   uint32_t ps_n = 0;
   uint8_t* order = nullptr;  // the head's pseudo-headers in wire order (null: not kept)
   uint8_t* order_n = nullptr;
+  uint8_t* log = nullptr;    // the head's header list for EVE (null: not kept)
+  uint16_t* log_n = nullptr;
+  bool log_cut = false;
+  // One list entry: 2-byte name length (0xffff: a table size update, value
+  // its 4 bytes), name, 2-byte value length, value.
+  void log_entry(const uint8_t* nm, uint32_t nl, const uint8_t* v, uint32_t vl) {
+    if (!log || log_cut) return;  // a prefix of the list: nothing after a left-out entry
+    if (*log_n + 4u + (nl == 0xffff ? 0 : nl) + vl > kH2HdrLog) {
+      log_cut = true;
+      return;
+    }
+    uint8_t* o = log + *log_n;
+    o[0] = uint8_t(nl), o[1] = uint8_t(nl >> 8);
+    if (nl && nl != 0xffff) memcpy(o + 2, nm, nl);
+    uint32_t at = 2 + (nl == 0xffff ? 0 : nl);
+    o[at] = uint8_t(vl), o[at + 1] = uint8_t(vl >> 8);
+    memcpy(o + at + 2, v, vl);
+    *log_n = uint16_t(*log_n + at + 2 + vl);
+  }
   uint8_t* out = nullptr;  // the head storage (null: discard)
   uint32_t cap = 0, n = 0;
   bool req = true, line_done = false, cut = false;
@@ -316,6 +341,7 @@ struct HeadWriter final : HpackSink {
   void field(const uint8_t* nm, uint32_t nl, const uint8_t* v, uint32_t vl, bool c) override {
     cut |= c;
     if (!out) return;
+    log_entry(nm, nl, v, vl);
     if (nl && nm[0] == ':') {
       for (int i = 0; i < 6; i++) {
         if (nl != strlen(kPseudo[i]) || memcmp(nm, kPseudo[i], nl) != 0) continue;
@@ -337,6 +363,8 @@ struct HeadWriter final : HpackSink {
     put("\r\n");
   }
   void size_update(uint32_t sz) override {
+    const uint8_t b[4] = {uint8_t(sz), uint8_t(sz >> 8), uint8_t(sz >> 16), uint8_t(sz >> 24)};
+    if (out) log_entry(nullptr, 0xffff, b, 4);
     if (!info) return;
     info->has_size = 1;
     info->size = sz;
@@ -370,6 +398,8 @@ void header_block(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
     w.cap = std::min(cap, c.impl->cfg.header_limit) - 2;  // room for the final CRLF
     w.order = st->ps_order[d];
     w.order_n = &st->ps_n[d];
+    w.log = st->hl[d];
+    w.log_n = &st->hl_n[d];
   }
   HpackErr e = hpack_decode(D.table, D.hb, D.hb_n, tmp, w);
   if (e != HpackErr::kOk) {
@@ -383,7 +413,7 @@ void header_block(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
     }
     return;
   }
-  if (w.cut) c.ctr.truncated++;
+  if (w.cut || w.log_cut) c.ctr.truncated++;
   if (head) {
     w.start_line();
     if (w.out) {
@@ -577,6 +607,17 @@ void end_frame(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
 }
 
 }  // namespace
+
+void h2_log_buf(AppCtx::Impl& m, BufferSet& bs) {
+  static_assert(sizeof(H2Stream::hl[0]) == kH2HdrLog);
+  const uint32_t a = m.h2_hl_n[0], b = m.h2_hl_n[1];
+  uint8_t* o = m.alloc(2 + a + b);
+  if (!o || !(a + b)) return;
+  o[0] = uint8_t(a), o[1] = uint8_t(a >> 8);
+  memcpy(o + 2, m.h2_hl, a);
+  memcpy(o + 2 + a, m.h2_hl + kH2HdrLog, b);
+  bs.set(rules::kHttp2Headers, o, 2 + a + b);
+}
 
 size_t h2_conn_size() { return sizeof(H2Conn); }
 size_t h2_stream_size() { return sizeof(H2Stream); }

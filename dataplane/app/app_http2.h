@@ -50,6 +50,10 @@ bool hpack_huffman(const uint8_t* p, uint32_t n, uint8_t* out, uint32_t cap, uin
 // http2.max-streams (4096) counts a flow's live transactions, done or not;
 // ours are open streams only (a finished stream's record is free).
 constexpr uint32_t kH2Streams = 256;
+// Bytes of each direction's header list kept per stream for EVE's
+// request_headers / response_headers (name and value with 2-byte lengths
+// each; entries past it are left out, counted in `truncated`).
+constexpr uint32_t kH2HdrLog = 640;
 // Pseudo-header names (RFC 9113 8.3, RFC 8441's :protocol), kept in order per head.
 constexpr const char* kPseudo[6] = {":method", ":path", ":authority", ":scheme", ":status", ":protocol"};
 constexpr uint32_t kH2Block = 8192;     // header block bytes assembled (HEADERS + CONTINUATION)
@@ -74,6 +78,13 @@ void h2_upgrade(AppCtx& c, AppState* s);
 // is in the direction's storage (h.head_len bytes); `end`: the message has
 // no body (END_STREAM on its HEADERS).
 void http_head_external(AppCtx& c, AppState* s, int d, bool end, AppSink& sink);
+// The (http2.headers) buffer of the stream's response tx (emit()):
+// [u16 request list bytes][request list][response list], in scratch.
+void h2_log_buf(AppCtx::Impl& m, BufferSet& bs);
+// EVE's "request_headers":[...],"response_headers":[...] from that buffer,
+// each {"name":..,"value":..} in wire order, {"table_size_update":N} for a
+// size update, as Suricata's http2 logger (no leading comma; nothing when empty).
+void h2_headers_json(std::string& out, const uint8_t* p, uint32_t n);
 
 }  // namespace app
 }  // namespace spectre

@@ -281,6 +281,8 @@ struct AppCtx::Impl {
   uint32_t h2_st_n = 0, h2_st_free_n = 0;
   const uint8_t* h2_pseudo = nullptr;
   uint32_t h2_pseudo_n = 0;
+  const uint8_t* h2_hl = nullptr;    // the bound stream's header lists (kH2HdrLog each)
+  const uint16_t* h2_hl_n = nullptr;
 
   // Bump allocation in scratch, 8-byte aligned. The scratch is sized for the
   // worst case of one message (see AppCtx's constructor), so it cannot run out.

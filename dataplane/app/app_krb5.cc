@@ -227,11 +227,34 @@ int krb5_probe(const uint8_t* p, uint32_t n, bool tcp) {
   return k == sizeof kPvno ? 1 : 2;
 }
 
+namespace {
+// Suricata's krb5.malformed_data: a message whose outer DER header cannot be
+// read (cut or malformed; not other parse failures), raised on the flow's
+// latest transaction, so not before the flow's first message. Here a tx of
+// its own: (krb5.hdr) all zero (message type 0), not logged in EVE.
+void malformed_event(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
+  der::Tlv t;
+  AppMeta::Krb5& k = s->meta.krb5;
+  uint8_t* h = c.impl->alloc(10);
+  if (der::read(p, n, t) == der::Rc::kOk || !k.msg_type || !h) return;
+  memset(h, 0, 10);
+  BufferSet bs;
+  bs.set(rules::kPayload, p, n);
+  bs.set(rules::kKrb5Hdr, h, 10);
+  const AppMeta::Krb5 keep = k;
+  k = AppMeta::Krb5{};  // msg_type 0: inspection does not log it
+  c.ctr.krb5_malformed_events++;
+  sink.on_tx(d == 0, bs, s->meta);
+  k = keep;
+}
+}  // namespace
+
 bool krb5_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
   c.impl->scratch_used = 0;
   Msg m;
   if (!parse(p, n, m)) {
     c.ctr.krb5_malformed++;
+    malformed_event(c, s, d, p, n, sink);
     return false;
   }
   c.ctr.krb5_messages++;

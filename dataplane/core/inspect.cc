@@ -40,6 +40,7 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
   a->pcap_cnt = w.cur_pcap_cnt;
   a->payload_len = a->packet_len = 0;
   a->has_hassh = false;
+  a->h2_headers_len = 0;
   a->pkt_src = w.cur_pkt_src;
   return a;
 }
@@ -185,7 +186,7 @@ struct Cursor final : AlertSink, AppSink {
     const bool file_only = meta.file_tx && b.mask.empty();
     const bool tx_event = (!to_server || meta.proto == rules::AppProto::kDns || meta.proto == rules::AppProto::kQuic ||
                            meta.proto == rules::AppProto::kSip || meta.proto == rules::AppProto::kMqtt ||
-                           meta.proto == rules::AppProto::kKrb5 ||
+                           (meta.proto == rules::AppProto::kKrb5 && meta.krb5.msg_type) ||
                            (meta.proto == rules::AppProto::kDcerpc && meta.smb.d_udp)) &&
                           meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh;
     cur_tx = &b;
@@ -259,6 +260,10 @@ struct Cursor final : AlertSink, AppSink {
     a->app = meta;
     a->app.file_tx = as_file;  // the writer makes a fileinfo event of it
     if (meta.ssh_log) copy_hassh(a);
+    if (meta.proto == rules::AppProto::kHttp2 && !as_file && cur_tx && cur_tx->has(rules::kHttp2Headers)) {
+      a->h2_headers_len = uint16_t(std::min<uint32_t>(cur_tx->len[rules::kHttp2Headers], sizeof a->x.h2_headers));
+      std::memcpy(a->x.h2_headers, cur_tx->data[rules::kHttp2Headers], a->h2_headers_len);
+    }
     w.insp.alerts.commit();
     w.insp.ctr.app_events++;
   }

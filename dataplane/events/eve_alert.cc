@@ -81,7 +81,8 @@ void put_app_and_close(fmt::memory_buffer& out, const AlertRecord& a) {
   if (a.has_app) {
     std::string app;
     const char* hs[2] = {a.x.hassh_string[0], a.x.hassh_string[1]};
-    format_app_json(a.app, app, a.has_hassh ? hs : nullptr);
+    std::string_view h2h(reinterpret_cast<const char*>(a.x.h2_headers), a.h2_headers_len);
+    format_app_json(a.app, app, a.has_hassh ? hs : nullptr, h2h);
     if (!app.empty()) {
       out.push_back(',');
       out.append(app);

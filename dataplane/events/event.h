@@ -104,11 +104,13 @@ struct AlertRecord {
   uint16_t payload_len, packet_len;
   bool payload_stream;             // payload is reassembled stream data
   bool has_hassh;
+  uint16_t h2_headers_len;         // an HTTP/2 http record: x.h2_headers holds its (http2.headers)
   union {
     struct {
       uint8_t payload[1024], packet[1536];
     } raw;
     char hassh_string[2][1280];    // [0] client, [1] server; NUL-terminated, cut to fit
+    uint8_t h2_headers[2 + 2 * 640];  // app/app_http2.h h2_log_buf (2 lists of kH2HdrLog)
   } x;
   AppMeta app;                    // valid when has_app
   MlAlertMeta ml;                 // valid when has_ml (phase also for kFeatureRow)

@@ -76,7 +76,7 @@ int family(Buf b) {
   if (b >= kMqttClientId && b <= kMqttHdr) return 10;
   if (b >= kKrb5Cname && b <= kKrb5TicketEtype) return 11;
   if (b >= kSmbNamedPipe && b <= kDcerpcHdr) return 12;  // smb and dcerpc (DCERPC rides SMB pipes)
-  if (b == kHttp2Hdr || b == kHttp2HeaderName) return 1;  // http2.* go with the http buffers
+  if (b == kHttp2Hdr || b == kHttp2HeaderName || b == kHttp2Headers) return 1;  // http2.* go with the http buffers
   if (b == kJa3Hash || b == kJa3String || b == kJa4Hash) return kFamJa;
   if (b >= kSshProto && b <= kSshHasshServer) return 9;
   if (b >= kFileName && b <= kFileSha256) return 0;  // every protocol with files

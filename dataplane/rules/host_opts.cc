@@ -90,10 +90,10 @@ bool opt_app_event(Ctx& c, std::string_view v) {
     c.r.app_events |= kEvHttpInvalidTeRequest;
     return true;
   }
-  if (v == "krb5.weak_encryption") {  // Suricata's krb5 event: a reply's encryption is weak
+  if (v == "krb5.weak_encryption" || v == "krb5.malformed_data") {  // Suricata's krb5 events
     if (c.r.hdr.proto != Proto::kKrb5 && c.r.hdr.proto != Proto::kTcp && c.r.hdr.proto != Proto::kUdp)
       return fail(c.st, "app-layer-event krb5.* needs a krb5, tcp or udp rule");
-    return opt_krb5_weak_event(c);
+    return v == "krb5.weak_encryption" ? opt_krb5_weak_event(c) : opt_krb5_malformed_event(c);
   }
   return unsup(c.st, "unsupported: app-layer-event " + std::string(v));
 }

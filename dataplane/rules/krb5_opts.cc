@@ -11,6 +11,8 @@
 //   krb5.ticket_encryption:!weak       -> byte_test:1,=,1,8; byte_test:1,=,0,9
 //   krb5.ticket_encryption:rc4-hmac,18 -> pcre:"/^(?:23|18)$/" on (krb5.ticket_etype)
 //   app-layer-event:krb5.weak_encryption -> byte_test:1,=,1,7
+//   app-layer-event:krb5.malformed_data -> byte_test:1,=,0,0 (app_krb5.cc
+//     raises it as a tx of its own with (krb5.hdr) all zero)
 // Numbers take Suricata's unsigned forms: N, <N, >N, <=N, >=N, !N, N-M
 // (exclusive). As in Suricata an etype list has no '!' per item (a negative
 // number is a negative etype), only "!weak" negates. The sticky buffers
@@ -107,6 +109,11 @@ bool opt_ticket_encryption(Ctx& c, std::string_view v) {
 
 bool opt_krb5_weak_event(Ctx& c) {
   push_test(c, 7, 1, Op::kEq, 1);
+  return true;
+}
+
+bool opt_krb5_malformed_event(Ctx& c) {
+  push_test(c, 0, 1, Op::kEq, 0);  // message type 0: only the malformed_data tx has it
   return true;
 }
 

@@ -114,6 +114,7 @@ bool opt_mqtt(Ctx& c, std::string_view name, std::string_view v, bool has_value,
 // Kerberos keywords with values (krb5_opts.cc); `handled` false when `name` is none.
 bool opt_krb5(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 bool opt_krb5_weak_event(Ctx& c);  // app-layer-event:krb5.weak_encryption
+bool opt_krb5_malformed_event(Ctx& c);  // app-layer-event:krb5.malformed_data
 bool opt_asn1(Ctx& c, std::string_view v);  // asn1 (krb5_opts.cc, next to the Kerberos DER keywords)
 // dcerpc.iface / dcerpc.opnum / smb.version and their dce_* forms (smb_opts.cc).
 bool opt_smb(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);

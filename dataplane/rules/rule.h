@@ -159,6 +159,9 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* multi-buffer: each header name of an HTTP/2 message (regular ones; */ \
   /* :authority for the Host written from it) */                        \
   X(kHttp2HeaderName, "http2.header_name")                             \
+  /* Internal: a stream's request and response header lists for EVE's */ \
+  /* request_headers / response_headers (app_http2.cc h2_log_buf) */    \
+  X(kHttp2Headers, "(http2.headers)")                                  \
   /* Files (with file.data): the name (HTTP: Content-Disposition filename */ \
   /* or the URI path; SMTP attachment; FTP RETR/STOR argument) and, */  \
   /* internal, the size as decimal digits (filesize: byte_test on it) */ \

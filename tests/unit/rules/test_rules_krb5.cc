@@ -14,6 +14,7 @@ TEST(RulesKrb5, DocumentedExamples) {
            R"(alert krb5 any any -> any any (msg:"Kerberos 5 krbtgt server name"; krb5_sname; content:"krbtgt"; sid:5; rev:1;))",
            R"(alert krb5 any any -> any any (msg:"Kerberos 5 error C_PRINCIPAL_UNKNOWN"; krb5_err_code:6; sid:6; rev:1;))",
            R"(alert krb5 any any -> any any (msg:"SURICATA Kerberos 5 weak encryption parameters"; flow:to_client; app-layer-event:krb5.weak_encryption; classtype:protocol-command-decode; sid:2226001; rev:1;))",
+           R"(alert krb5 any any -> any any (msg:"SURICATA Kerberos 5 malformed request data"; flow:to_server; app-layer-event:krb5.malformed_data; classtype:protocol-command-decode; sid:2226000; rev:1;))",
            R"(alert krb5 any any -> any any (krb5.ticket_encryption: weak; sid:1;))",
            R"(alert krb5 any any -> any any (krb5.ticket_encryption: 23; sid:2;))",
            R"(alert krb5 any any -> any any (krb5.ticket_encryption: rc4-hmac,rc4-hmac-exp; sid:3;))",
@@ -63,6 +64,11 @@ TEST(RulesKrb5, Items) {
   Parsed ev = one("app-layer-event:krb5.weak_encryption;");
   ASSERT_EQ(ev.rule.items.size(), 1u);
   EXPECT_EQ(ev.rule.items[0].byte.offset, 7);
+  Parsed mal = one("app-layer-event:krb5.malformed_data;");  // message type 0: the event's own tx
+  ASSERT_EQ(mal.rule.items.size(), 1u);
+  EXPECT_EQ(mal.rule.items[0].buf, kKrb5Hdr);
+  EXPECT_EQ(mal.rule.items[0].byte.offset, 0);
+  EXPECT_EQ(mal.rule.items[0].byte.value, 0u);
   Parsed c = one("krb5_cname; content:\"alice\";");
   EXPECT_EQ(c.rule.items[0].buf, kKrb5Cname);
 }
