@@ -182,6 +182,12 @@ def ndpi_part(check, dp, tmp, rfile):
     http = [e["http"] for e in ev if e.get("event_type") == "http"]
     check(len(http) == nreq and all(h.get("version") == "2" and h.get("protocol") == "HTTP/2" for h in http),
           "http2.pcapng: one `http` event per stream, version 2", http)
+    # Each event's request_headers against the reference reader's decoded request heads.
+    heads = sorted(sorted((k, v) for k, v in m["h"].items()) for msgs, _, _ in reference(pcap, hpack)
+                   for (sid, d), m in msgs.items() if d == 0)
+    ours = sorted(sorted((x["name"], x["value"]) for x in h.get("request_headers", []) if "name" in x) for h in http)
+    check(ours == heads, "http2.pcapng: EVE request_headers are the decoded request heads (names and values)",
+          (ours[:1], heads[:1]))
     al = dprun.alerts(ev)
     check(al and all(a.get("app_proto") == "http2" for a in al), "http2.pcapng: alerts carry app_proto http2")
     return sum(sids.values())
@@ -264,6 +270,18 @@ def generated_part(check, dp, tmp):
           h[1]["status"] == 200 and h[1]["url"] == "/dir/./x/../%41?q" and h[1]["hostname"] == "gen.example" and
           h[1]["http_user_agent"] == "gen-h2/1",
           "EVE http events: each response with its own stream's request (stream 3 ends first)", h)
+    # Suricata's http2 logger: every decoded header of each head, pseudo-headers too, in wire order.
+    want1 = {"request_headers": [{"name": ":method", "value": "GET"}, {"name": ":scheme", "value": "http"},
+                                 {"name": ":path", "value": "/dir/./x/../%41?q"},
+                                 {"name": ":authority", "value": "Gen.Example:8080"},
+                                 {"name": "user-agent", "value": "gen-h2/1"}],
+             "response_headers": [{"name": ":status", "value": "200"}, {"name": "content-encoding", "value": "gzip"},
+                                  {"name": "content-type", "value": "text/plain"}]}
+    check(len(h) == 2 and all(h[1].get(k) == v for k, v in want1.items()) and
+          h[0].get("request_headers", [])[-1:] == [{"name": "user-agent", "value": "gen-h2/1"}] and
+          h[0].get("response_headers") == [{"name": ":status", "value": "404"}],
+          "EVE request_headers / response_headers in wire order (stream 3's user-agent from the dynamic table)",
+          h)
     st = [e for e in ev if e.get("event_type") == "stats"]
     m = st[-1]["stats"]["app_layer"].get("http2", {}) if st else {}
     check(m.get("malformed") == 2 and m.get("hpack_errors") == 1 and m.get("flows") == 4,

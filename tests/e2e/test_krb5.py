@@ -49,6 +49,7 @@ alert krb5 any any -> any any (msg:"SURICATA Kerberos 5 weak encryption paramete
 alert udp any any -> any any (msg:"Kerberos over UDP, any error"; app-layer-protocol:krb5; krb5_err_code:>0; sid:9716012; rev:1;)
 alert krb5 any any -> any any (msg:"Kerberos 5 strong ticket"; krb5.ticket_encryption: !weak; sid:9716013; rev:1;)
 alert krb5 any any -> any any (msg:"Kerberos 5 exact sname part"; krb5.sname; content:"krbtgt"; endswith; startswith; sid:9716014; rev:1;)
+alert krb5 any any -> any any (msg:"SURICATA Kerberos 5 malformed request data"; flow:to_server; app-layer-event:krb5.malformed_data; classtype:protocol-command-decode; sid:9716015; rev:1;)
 """
 STRONG = {17, 18, 19, 20, 25, 26}
 ETYPES = {1: "des-cbc-crc", 3: "des-cbc-md5", 16: "des3-cbc-sha1-kd", 17: "aes128-cts-hmac-sha1-96",
@@ -414,6 +415,10 @@ def generated_part(check, dp, tmp):
                                 (False, rec(AS_REP[:-5]) + rec(AS_REP))])
     t = dprun.udp_datagrams(frames, t + 10000, "10.40.0.13", "10.40.1.1", 41003, 88,
                             [(True, d_req(10, d_name(1, [b"old"]), R, TGT, pvno=4))])
+    # krb5.malformed_data: a datagram whose outer DER header is cut (one byte)
+    # after a request; a request cut inside its content raises nothing.
+    t = dprun.udp_datagrams(frames, t + 10000, "10.40.0.14", "10.40.1.1", 41004, 88,
+                            [(True, AS_REQ), (True, b"\x6a"), (True, AS_REQ[:-5])])
     ev = dprun.run_generated(check, dp, tmp, "krb5", frames, RULES)
     if ev is None:
         return
@@ -424,6 +429,7 @@ def generated_part(check, dp, tmp):
         (41002, 3, {9716001: 2, 9716002: 1, 9716006: 3, 9716007: 3, 9716010: 1, 9716011: 1, 9716013: 1,
                     9716014: 3}, "krb5"),
         (41003, 0, {}, None),
+        (41004, 1, {9716001: 1, 9716006: 1, 9716007: 1, 9716014: 1, 9716015: 1}, "krb5"),
     ]
     for port, nev, sids, proto in cases:
         mine = [e for e in ev if port in (e.get("src_port"), e.get("dest_port"))]
@@ -449,8 +455,10 @@ def generated_part(check, dp, tmp):
           al[:1])
     st = [e for e in ev if e.get("event_type") == "stats"]
     m = st[-1]["stats"]["app_layer"].get("krb5", {}) if st else {}
-    check(m.get("malformed") == 1 and m.get("too_large") == 1 and m.get("messages") == 9,
-          "stats: 9 messages, 1 malformed (cut AS-REP), 1 record over the buffer", m)
+    check(m.get("malformed") == 3 and m.get("too_large") == 1 and m.get("messages") == 10 and
+          m.get("malformed_data_events") == 1,
+          "stats: 10 messages, 3 malformed (cut AS-REP, 1-byte datagram, cut AS-REQ), 1 record over the buffer, "
+          "1 malformed_data event", m)
 
 
 def main():
