@@ -28,7 +28,7 @@ struct AppConfig {
   // HTTP/2 connections parsed at once per worker (~27 KiB each, touched on
   // use); held for the flow's life (a closed TCP flow lingers 30 s).
   uint32_t http2_flows = 128;
-  // HTTP/2 streams open at once per worker, shared by its HTTP/2 flows (~1.4
+  // HTTP/2 streams open at once per worker, shared by its HTTP/2 flows (~2.7
   // KiB each; a flow holds at most kH2Streams = 256). At most 65535.
   uint32_t http2_streams = 2048;
 };

@@ -14,7 +14,7 @@
 // stream table) is a slot of a fixed per-worker pool (AppConfig::http2_flows,
 // ~27 KiB each, touched on use; when it is empty, a context idle for a
 // second with no message open is taken back, counted). Stream records
-// (~1.4 KiB) come from a second per-worker pool shared by the flows
+// (~2.7 KiB) come from a second per-worker pool shared by the flows
 // (AppConfig::http2_streams, 2048): a flow holds at most kH2Streams (256)
 // open; past that, or with the pool empty, a new one finishes the flow's
 // oldest early (counted), and a flow with none to finish is refused
