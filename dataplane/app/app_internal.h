@@ -196,6 +196,9 @@ struct DceDir {
 // in the first half of the pooled buffer (larger ones: the first part).
 struct SmbDir {
   uint8_t nb_type, nb_n; // NetBIOS session header: type, header bytes read (length into len)
+  // After a TCP gap: looking for the next header + SMB magic; the last
+  // win_n (<= 8) bytes seen are in dce.hdr (no DCERPC state then).
+  uint8_t resync, win_n;
   uint32_t len, got, stored;
   DceDir dce;
 };
@@ -388,6 +391,9 @@ bool krb5_weak(int32_t etype);  // Suricata's weak (deprecated) encryption types
 // bytes of direction d (TCP, or pipe data inside SMB); emits a tx per
 // complete PDU (a request or response at its last fragment).
 void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+// A TCP gap before the next bytes of SMB direction d: the message in progress
+// is dropped and the direction resynchronises on the next session header.
+void smb_gap(AppCtx& c, AppState* s, int d);
 int dcerpc_probe(const uint8_t* p, uint32_t n);  // as sip_probe: a connection-oriented PDU header
 void dce_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 bool dce_pending(const AppState* s, int d);       // a PDU or call is partly held in the buffer

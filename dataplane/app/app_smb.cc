@@ -353,11 +353,52 @@ void smb_message(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, Ap
   else c.ctr.smb_malformed++;
 }
 
+// After a gap: slides an 8-byte window over the bytes until it holds a
+// session message header followed by an SMB magic ("00 LL LL LL" with a
+// length of at least an SMB1 header, then "\xfe|\xff|\xfd" "SMB"), as
+// Suricata's SMB parser searches for the next record. On a hit the message
+// starts with the magic stored; returns the bytes consumed.
+uint32_t resync(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n) {
+  SmbDir& h = s->dir[d].u.smb;
+  uint8_t* w = h.dce.hdr;  // the window (the direction has no DCERPC state while resyncing)
+  for (uint32_t i = 0; i < n; i++) {
+    if (h.win_n == 8) memmove(w, w + 1, 7), h.win_n = 7;
+    w[h.win_n++] = p[i];
+    const uint32_t len = uint32_t(w[1]) << 16 | w[2] << 8 | w[3];
+    if (h.win_n < 8 || w[0] || (w[4] != 0xfe && w[4] != 0xff && w[4] != 0xfd) || memcmp(w + 5, "SMB", 3) ||
+        len < 32 || len >= kMaxNbss)
+      continue;
+    h.resync = h.win_n = 0;
+    h.nb_type = 0, h.nb_n = 4, h.len = len, h.got = 4, h.stored = 0;
+    acquire(c, s, d);
+    uint32_t cap = 0;
+    if (uint8_t* st = storage(c, s, d, &cap); st && cap / 2 >= 4) memcpy(st, w + 4, 4), h.stored = 4;
+    h.dce = DceDir{};
+    return i + 1;
+  }
+  return n;
+}
+
 }  // namespace
+
+void smb_gap(AppCtx& c, AppState* s, int d) {
+  SmbDir& h = s->dir[d].u.smb;
+  c.ctr.truncated++;
+  release(c, s, d);
+  h.dce = DceDir{};  // a DCERPC call in progress is lost with it
+  h.nb_n = 0;
+  h.resync = 1;
+  h.win_n = 0;
+}
 
 void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
   SmbDir& h = s->dir[d].u.smb;
   while (n) {
+    if (h.resync) {
+      uint32_t k = resync(c, s, d, p, n);
+      p += k, n -= k;
+      continue;
+    }
     if (h.nb_n < 4) {
       if (h.nb_n == 0) h.nb_type = *p, h.len = 0;
       else h.len = h.len << 8 | *p;

@@ -178,6 +178,35 @@ TEST(AppSmb, StateSizes) {
 
 TEST(AppSmb, SplitAtEveryByte) { expect_split_invariant(small_cfg(), pipe_session(), 50000, 445); }
 
+// A TCP gap: the message in progress is dropped and the direction resumes at
+// the next session header + SMB magic (a near miss with a length shorter
+// than an SMB header is passed over), as Suricata's SMB parser resyncs.
+TEST(AppSmb, ResyncAfterGap) {
+  std::string lost = nbss(write_req(5, std::string(300, 'w')));
+  std::string after = lost.substr(100) + std::string("\x00\x00\x00\x10\xfeSMB", 8) + "junk" +
+                      nbss(tree_connect_req("\\\\srv\\data"));
+  std::vector<Seg> segs = {{true, nbss(tree_connect_req("\\\\srv\\IPC$"))},
+                           {false, nbss(tree_connect_resp(5, 2))},
+                           {true, lost.substr(0, 60)},
+                           {true, after, 40},  // 40 bytes of the write lost
+                           {false, nbss(tree_connect_resp(6, 1))}};
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, segs, {}, 50000, 445);
+  const Tx* share = find(txs, [](const Tx& t) { return t.has(kSmbShare); });
+  ASSERT_TRUE(share);
+  EXPECT_EQ(share->get(kSmbShare), "\\\\srv\\data");
+  EXPECT_EQ(txs.size(), 4u);  // the write is gone, nothing made of the junk
+  EXPECT_EQ(ctx.ctr.truncated, 1u);
+  EXPECT_EQ(ctx.ctr.smb_malformed, 0u);
+  // The same with the bytes after the gap fed one at a time (the window spans calls).
+  std::vector<std::vector<uint32_t>> cuts(segs.size());
+  cuts[3] = every_byte(after.size());
+  auto bytewise = run_tcp(ctx, segs, cuts, 50000, 445);
+  ASSERT_EQ(bytewise.size(), txs.size());
+  for (size_t i = 0; i < txs.size(); i++) EXPECT_TRUE(bytewise[i] == txs[i]) << i;
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+}
+
 // A request in three fragments over TCP 135, its response; the stub joined.
 TEST(AppDcerpc, TcpFragments) {
   AppCtx ctx(small_cfg());
