@@ -276,9 +276,29 @@ def generated_part(check, dp, tmp):
     for i, (name, port, segs, sids, ap) in enumerate(cases):
         t = dprun.tcp_conversation(frames, t, "10.31.0.%d" % (10 + i), "10.31.1.%d" % (10 + i), 44000 + i, port, segs)
         t += 10000
+    # A TCP gap (one client segment never captured) in the middle of a write:
+    # the parser resyncs on the next message, the tree connect after it.
+    path = "\\\\srv1\\data".encode("utf-16-le")
+    write = nbss(smb2(9, False, 5, le16(49) + le16(64 + 48) + le32(400) + b"\0" * 40 + b"w" * 400))
+    gap_segs = [(True, nbss(smb2(0, False, 0, le16(36) + le16(1) + b"\0" * 32 + le16(0x311)))),
+                (False, nbss(smb2(0, True, 0, le16(65) + le16(1) + le16(0x311) + b"\0" * 58))),
+                (True, write[:200]), (True, write[200:300]), (True, write[300:]),
+                (True, nbss(smb2(3, False, 0, le16(9) + le16(0) + le16(64 + 8) + le16(len(path)) + path))),
+                (False, nbss(smb2(3, True, 7, le16(16) + b"\x01\0" + le32(0) + le32(0) + le32(0x1f01ff))))]
+    gap_frames = []
+    t = dprun.tcp_conversation(gap_frames, t, "10.31.0.30", "10.31.1.30", 44030, 445, gap_segs)
+    del gap_frames[3 + 3]  # write[200:300]: a 100-byte hole
+    frames += gap_frames
     ev = dprun.run_generated(check, dp, tmp, "smb", frames, RULES)
     if ev is None:
         return
+    mine = [e for e in ev if 44030 in (e.get("src_port"), e.get("dest_port"))]
+    got = dprun.alert_sids(mine)
+    # (The client's bytes after the hole come when the hole is given up, after the server's answer.)
+    tc = [e["smb"] for e in dprun.alerts(mine) if e["alert"]["signature_id"] == 9723004]
+    check(got[9723004] == 1 and tc and tc[0].get("share") == "\\\\srv1\\data",
+          "TCP gap in a write: the tree connect after it is parsed (resync), its share rule fires once",
+          (dict(got), tc))
     for i, (name, port, segs, sids, ap) in enumerate(cases):
         mine = [e for e in ev if 44000 + i in (e.get("src_port"), e.get("dest_port"))]
         got = dict(dprun.alert_sids(mine))
