@@ -1,4 +1,5 @@
 // Alert lines: EVE "alert" events and fast.log. Writer thread only.
+#include <algorithm>
 #include <ctime>
 #include <iterator>
 
@@ -81,7 +82,8 @@ void put_app_and_close(fmt::memory_buffer& out, const AlertRecord& a) {
   if (a.has_app) {
     std::string app;
     const char* hs[2] = {a.x.hassh_string[0], a.x.hassh_string[1]};
-    std::string_view h2h(reinterpret_cast<const char*>(a.x.h2_headers), a.h2_headers_len);
+    const size_t h2n = a.app.proto == rules::AppProto::kHttp2 ? std::min<size_t>(a.h2_headers_len, sizeof a.x.h2_headers) : 0;
+    std::string_view h2h(reinterpret_cast<const char*>(a.x.h2_headers), h2n);
     format_app_json(a.app, app, a.has_hassh ? hs : nullptr, h2h);
     if (!app.empty()) {
       out.push_back(',');
