@@ -228,8 +228,11 @@ TEST(AppFtp, PortBounce) {
     for (auto& t : txs) n += t.has(kFtpBounce);
     EXPECT_EQ(n, k.bounce ? 1 : 0) << k.cmd;
     EXPECT_EQ(ctx.ctr.ftp_bounces, k.bounce ? 1u : 0u) << k.cmd;
-    for (auto& t : txs)  // the command line is the payload of mixed rules
-      if (t.to_server) EXPECT_EQ(t.get(kPayload) + "\n", k.cmd);
+    for (auto& t : txs) {  // the command line is the payload of mixed rules
+      if (t.to_server) {
+        EXPECT_EQ(t.get(kPayload) + "\n", k.cmd);
+      }
+    }
   }
   // Suricata's split case ("PO", "RT", " 80,5", "8,0,33,10,20"), and every other split.
   AppCtx ctx(small_cfg());
