@@ -207,8 +207,12 @@ void begin_tx(Msg& g, uint8_t version, uint16_t cmd, uint32_t status, uint32_t t
   m.status = status;
   m.tree_id = tree;
   m.session_id = sess;
-  m.share_type = m.dce = m.ntlmssp = m.tree_tx = 0;
-  m.user[0] = m.domain[0] = m.host[0] = 0;
+  // The answer to a session setup whose request carried NTLMSSP (the latest
+  // tx: every other tx clears it) logs the request's user, domain and host,
+  // as Suricata's one tx per request/answer pair does.
+  const bool keep_auth = g.d == 1 && m.ntlmssp && (version == 2 ? cmd == 1 : cmd == 0x73);
+  m.share_type = m.dce = m.tree_tx = 0;
+  if (!keep_auth) m.ntlmssp = 0, m.user[0] = m.domain[0] = m.host[0] = 0;
   if (g.d == 0) m.filename[0] = 0;  // the answer to a create logs its request's name
   g.bs = BufferSet();
 }

@@ -310,6 +310,9 @@ def generated_part(check, dp, tmp):
     smb = [e["smb"] for e in ev if e.get("event_type") == "smb" and 44000 in (e.get("src_port"), e.get("dest_port"))]
     neg = [s for s in smb if s.get("command") == "SMB2_COMMAND_NEGOTIATE_PROTOCOL"]
     check(neg and neg[0].get("dialect") == "3.11", "EVE negotiate: dialect 3.11", neg[:1])
+    ss = [s for s in smb if s.get("command") == "SMB2_COMMAND_SESSION_SETUP"]
+    check(len(ss) == 1 and ss[0].get("ntlmssp") == {"domain": "CORP", "user": "alice", "host": "WS7"},
+          "EVE session setup (the answer's event): the request's ntlmssp names, as Suricata's pair", ss)
     tc = [s for s in smb if s.get("command") == "SMB2_COMMAND_TREE_CONNECT"]
     check(tc and tc[0].get("named_pipe") == "\\\\srv1\\IPC$" and tc[0].get("share_type") == "PIPE" and
           tc[0].get("tree_id") == 3, "EVE tree connect: named_pipe, share_type PIPE, tree_id", tc[:1])

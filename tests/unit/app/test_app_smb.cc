@@ -164,6 +164,28 @@ TEST(AppSmb, Smb2PipeSession) {
 
 // SMB / DCERPC state shares AppMeta's MQTT place (no growth of the alert
 // record) and the direction union (SmbDir no larger than HttpDir's peers).
+// The answer to a session setup logs its request's NTLMSSP names (Suricata's
+// request/answer pair); the next exchange's answer does not.
+TEST(AppSmb, SessionSetupAnswerKeepsTheRequestsNtlmssp) {
+  AppCtx ctx(small_cfg());
+  std::vector<Seg> segs = {
+      {true, nbss(session_setup(std::string("\xa1\x82\x01\x00", 4) + ntlm_auth("CORP", "alice", "WS1")))},
+      {false, nbss(smb2(1, true, 0, le16(9) + le16(0) + le16(0) + le16(0)))},
+      {true, nbss(tree_connect_req("\\\\srv\\IPC$"))},
+      {false, nbss(tree_connect_resp(5, 2))}};
+  auto txs = run_tcp(ctx, segs, {}, 50000, 445);
+  ASSERT_EQ(txs.size(), 4u);
+  EXPECT_FALSE(txs[1].to_server);
+  std::string j;
+  format_app_json(txs[1].meta, j);
+  EXPECT_NE(j.find("\"command\":\"SMB2_COMMAND_SESSION_SETUP\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"ntlmssp\":{\"domain\":\"CORP\",\"user\":\"alice\",\"host\":\"WS1\"}"), std::string::npos) << j;
+  EXPECT_FALSE(txs[1].has(kSmbNtlmsspUser));  // the buffer stays the request's (to_server)
+  j.clear();
+  format_app_json(txs[3].meta, j);
+  EXPECT_EQ(j.find("ntlmssp"), std::string::npos) << j;
+}
+
 TEST(AppSmb, StateSizes) {
   static_assert(sizeof(AppMeta::Smb) <= sizeof(AppMeta::Mqtt), "smb fields fit MQTT's place");
   static_assert(sizeof(app::SmbDir) <= sizeof(app::HttpDir), "the direction union does not grow");
