@@ -16,11 +16,13 @@
 #include <memory>
 #include <string>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "ctrlplane/api/runtime.h"
 #include "ctrlplane/cp/controller.h"
 #include "ctrlplane/cp/server.h"
 #include "ctrlplane/cp/shm_link.h"
@@ -57,7 +59,8 @@ void usage(FILE* f) {
       "                    (--fake-dataplane-down: the fake is not running)\n"
       "  --fake-events FILE  TESTS ONLY, with --fake-dataplane: the EVE lines of FILE are the data plane's\n"
       "                    events (alerts tail, incidents), then nothing more\n"
-      "exit: 0 clean stop (SIGTERM/SIGINT), 1 start-up failure, 2 wrong use\n");
+      "%s"
+      "exit: 0 clean stop (SIGTERM/SIGINT), 1 start-up failure, 2 wrong use\n", spectre::api::api_usage());
 }
 
 // Synthetic alerts for --fake-dataplane: a backlog of 6, then one every 300 ms.
@@ -96,6 +99,7 @@ struct Outputs {
   std::unique_ptr<ex::SyslogSink> syslog;
   std::unique_ptr<ex::WebhookSink> webhook;
   std::unique_ptr<ex::MetricsServer> metrics;
+  std::function<void(std::string_view)> record_tap;  // incident records to the analyst store
   void stop() {
     if (metrics) metrics->stop();
     if (webhook) webhook->stop();
@@ -125,6 +129,7 @@ std::unique_ptr<LiveIncidents> start_incidents(const OutputOptions& o, Outputs& 
   io.eve = out.eve.get();
   io.syslog = out.syslog.get();
   io.webhook = out.webhook.get();
+  io.record_tap = out.record_tap;
   bool lv = false;
   for (int k = 0; k < 5; k++)
     if (o.incident_min_level == spectre::cortex::risk_level_name(spectre::cortex::RiskLevel(k)))
@@ -232,8 +237,14 @@ int main(int argc, char** argv) {
               audit_path = "/var/log/spectre/audit.log", group;
   bool foreground = false, fake = false, fake_down = false;
   OutputOptions outo;
+  spectre::api::ApiCli apio;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
+    std::string aerr;
+    if (int t = spectre::api::parse_api_option(argc, argv, i, apio, aerr); t != 0) {
+      if (t < 0) { std::fprintf(stderr, "spectre-cp: %s\n", aerr.c_str()); return 2; }
+      continue;
+    }
     auto val = [&](std::string& dst) {
       if (i + 1 >= argc || !argv[i + 1][0]) {
         std::fprintf(stderr, "spectre-cp: %s needs a value\n", a.c_str());
@@ -332,6 +343,18 @@ int main(int argc, char** argv) {
     started(1);
     return 1;
   }
+  // The analyst store and its ingest, before any event flows (--api / --store).
+  spectre::api::ApiRuntime api;
+  if (!api.open(apio, err)) {
+    std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
+    outputs.stop();
+    started(1);
+    return 1;
+  }
+  if (api.enabled()) {
+    feed.set_tap([in = api.ingest.get()](std::string_view l) { in->on_alert(l); });
+    outputs.record_tap = [in = api.ingest.get()](std::string_view l) { in->on_incident(l); };
+  }
   std::unique_ptr<LiveIncidents> incidents;
   if (outo.incidents && !(incidents = start_incidents(outo, outputs, err))) {
     std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
@@ -371,6 +394,11 @@ int main(int argc, char** argv) {
   Controller ctl(*link, reg, audit, feed, co);
   ControlServer server(ctl);
   if (!server.listen(so, err)) { std::fprintf(stderr, "spectre-cp: %s\n", err.c_str()); started(1); return 1; }
+  if (!api.start(apio, argv[0], [l = link.get()] { return std::string(l->alive() ? "attached" : "detached"); }, err)) {
+    std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
+    started(1);
+    return 1;
+  }
 
   // The registry's active model survives restarts of either side: restored
   // at start (fake) or after every attach to the data plane (real link).
@@ -414,6 +442,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "spectre-cp: %s, stopping\n", strsignal(sig));
   stop = true;
+  api.stop_server();
   server.stop();
   feed.wake_all();
   srv.join();
@@ -422,6 +451,7 @@ int main(int argc, char** argv) {
   server.close();
   if (shm) shm->stop();  // before the controller its callback uses goes away
   if (incidents) incidents->finish();  // the open incidents close (records to the outputs)
+  api.close_store();                    // after the closing records: drains the queue
   outputs.stop();
   return 0;
 }

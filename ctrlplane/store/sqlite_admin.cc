@@ -169,6 +169,15 @@ uint64_t SqliteStore::retention_locked(const RetentionPolicy& p, int64_t now_ms)
   return n;
 }
 
+std::map<std::string, uint64_t> SqliteStore::open_incidents_by_level() {
+  std::map<std::string, uint64_t> m;
+  std::lock_guard g(rmu_);
+  Stmt s = r_.prepare("SELECT level, count(*) FROM incidents WHERE event != 'closed' AND "
+                      "status NOT IN ('resolved','false_positive') GROUP BY level");
+  while (s.step()) m[s.str(0)] = uint64_t(s.i64(1));
+  return m;
+}
+
 StoreStats SqliteStore::stats() {
   StoreStats s;
   {

@@ -61,6 +61,7 @@ class SqliteStore final : public Store {
   uint64_t min_update_id() override;
   uint64_t update_incidents(const std::vector<uint64_t>& ids, const AnalystSet& s,
                             std::vector<uint64_t>& missing) override;
+  std::map<std::string, uint64_t> open_incidents_by_level() override;
 
   bool add_comment(const std::string& target, uint64_t id, const Comment& c) override;
   std::vector<Comment> comments(const std::string& target, uint64_t id) override;

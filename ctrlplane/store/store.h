@@ -166,6 +166,8 @@ class Store {
   virtual uint64_t min_update_id() = 0;
   virtual uint64_t update_incidents(const std::vector<uint64_t>& ids, const AnalystSet& s,
                                     std::vector<uint64_t>& missing) = 0;
+  // Open incidents (not closed, not resolved or false_positive) by level.
+  virtual std::map<std::string, uint64_t> open_incidents_by_level() = 0;
 
   // Analyst records. target: "alert" | "incident".
   virtual bool add_comment(const std::string& target, uint64_t id, const Comment& c) = 0;
