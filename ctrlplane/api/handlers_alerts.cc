@@ -53,7 +53,7 @@ Response ApiService::list_alerts(Request& r) {
   if (!st_.list_alerts(q, rows, err)) return error(500, "store: " + err);
   J items = J::array();
   for (auto& a : rows) items.push_back(alert_json(a));
-  J next = rows.size() == q.limit ? J(encode_cursor('a', rows.back().id)) : J(nullptr);
+  J next = rows.size() == q.limit ? J(encode_cursor('a', rows.back().id, rows.back().ts_ms)) : J(nullptr);
   return json_response(200, J{{"items", std::move(items)}, {"next_cursor", next}}.dump(-1, ' ', false, J::error_handler_t::replace));
 }
 
@@ -176,6 +176,7 @@ Response ApiService::export_alerts(Request& r) {
     n += rows.size();
     if (rows.size() < q.limit) break;
     q.before_id = rows.back().id;
+    q.before_ts = rows.back().ts_ms;
   }
   return resp;
 }

@@ -40,12 +40,27 @@ bool b64url_decode(std::string_view in, std::string& out) {
   return in.size() % 4 != 1;
 }
 
-std::string encode_cursor(char kind, uint64_t id) { return b64url_encode(std::string(1, kind) + "1:" + std::to_string(id)); }
+std::string encode_cursor(char kind, uint64_t id, int64_t ts) {
+  std::string s = std::string(1, kind) + "1:";
+  if (kind == 'a') s += std::to_string(ts) + ":";
+  return b64url_encode(s + std::to_string(id));
+}
 
-bool decode_cursor(std::string_view c, char kind, uint64_t& id) {
+bool decode_cursor(std::string_view c, char kind, uint64_t& id, int64_t* ts) {
   std::string s;
-  if (c.size() > 40 || !b64url_decode(c, s) || s.size() < 4 || s[0] != kind || s.compare(1, 2, "1:") != 0) return false;
-  return parse_u64(std::string_view(s).substr(3), id) && id > 0;
+  if (c.size() > 80 || !b64url_decode(c, s) || s.size() < 4 || s[0] != kind || s.compare(1, 2, "1:") != 0) return false;
+  std::string_view rest = std::string_view(s).substr(3);
+  if (kind == 'a') {
+    size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return false;
+    std::string_view t = rest.substr(0, colon);
+    bool neg = !t.empty() && t[0] == '-';
+    uint64_t v = 0;
+    if (!parse_u64(neg ? t.substr(1) : t, v) || v > uint64_t(INT64_MAX)) return false;
+    if (ts) *ts = neg ? -int64_t(v) : int64_t(v);
+    rest = rest.substr(colon + 1);
+  }
+  return parse_u64(rest, id) && id > 0;
 }
 
 bool parse_u64(std::string_view s, uint64_t& v) {
@@ -147,7 +162,7 @@ bool alert_query(const Request& r, store::AlertQuery& q, std::string& err, std::
   q.tactic = get("tactic");
   q.technique = get("technique");
   q.q = get("q");
-  if (auto c = get("cursor"); !c.empty() && !decode_cursor(c, 'a', q.before_id)) { err = "cursor: not a cursor of this list"; return false; }
+  if (auto c = get("cursor"); !c.empty() && !decode_cursor(c, 'a', q.before_id, &q.before_ts)) { err = "cursor: not a cursor of this list"; return false; }
   if (q.from_ms > q.to_ms) { err = "from is after to"; return false; }
   return true;
 }

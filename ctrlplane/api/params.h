@@ -1,6 +1,7 @@
 // Query-string validation for the list endpoints and the opaque cursor:
-// base64url of "<kind>1:<last id>" (kind 'a' alerts, 'i' incidents), so a
-// cursor of one list is refused by the other and a forged one is a 400.
+// base64url of "a1:<last ts ms>:<last id>" (alerts, ordered by time) or
+// "i1:<last id>" (incidents), so a cursor of one list is refused by the
+// other and a forged one is a 400.
 #pragma once
 
 #include <string>
@@ -12,8 +13,8 @@ namespace spectre::api {
 
 std::string b64url_encode(std::string_view in);
 bool b64url_decode(std::string_view in, std::string& out);
-std::string encode_cursor(char kind, uint64_t last_id);
-bool decode_cursor(std::string_view c, char kind, uint64_t& last_id);
+std::string encode_cursor(char kind, uint64_t last_id, int64_t last_ts = 0);
+bool decode_cursor(std::string_view c, char kind, uint64_t& last_id, int64_t* last_ts = nullptr);
 
 bool parse_u64(std::string_view s, uint64_t& v);
 // "1".."4" or critical/high/medium/low/info as 1,1,2,3,4 and high/medium/low/info ... (the alerts' names).

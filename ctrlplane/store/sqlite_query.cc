@@ -83,14 +83,19 @@ struct Where {
 
 }  // namespace
 
-// Newest first by id. Time bounds use "+ts" so the planner walks the rowid
-// backwards (LIMIT stops it early) instead of sorting a whole time range;
-// sid and address equalities use their (key, rowid) indexes, already in id order.
+// Newest first by event time, ties by id: (ts, id) descending is a total
+// order, so keyset pages have no gap or duplicate. The (ts) index and the
+// (sid, ts), (src_ip, ts), (dest_ip, ts) ones (each ending in the rowid)
+// deliver rows in that order, so LIMIT stops the walk early; the cursor is a
+// range on ts plus a residual on id for the rows of the same millisecond.
 void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& b) {
   Where w{{}, b};
-  if (q.before_id) w.add("id < ?"), b.emplace_back(int64_t(q.before_id));
-  if (q.from_ms != std::numeric_limits<int64_t>::min()) w.add("+ts >= ?"), b.emplace_back(q.from_ms);
-  if (q.to_ms != std::numeric_limits<int64_t>::max()) w.add("+ts <= ?"), b.emplace_back(q.to_ms);
+  if (q.before_id) {
+    w.add("ts <= ? AND (ts < ? OR id < ?)");
+    b.emplace_back(q.before_ts), b.emplace_back(q.before_ts), b.emplace_back(int64_t(q.before_id));
+  }
+  if (q.from_ms != std::numeric_limits<int64_t>::min()) w.add("ts >= ?"), b.emplace_back(q.from_ms);
+  if (q.to_ms != std::numeric_limits<int64_t>::max()) w.add("ts <= ?"), b.emplace_back(q.to_ms);
   if (q.max_severity) w.add("+severity <= ?"), b.emplace_back(int64_t(q.max_severity));
   if (!q.signature.empty()) w.add("signature LIKE ? ESCAPE '\\'"), b.emplace_back(like(q.signature));
   if (q.sid) w.add("sid = ?"), b.emplace_back(int64_t(q.sid));
@@ -107,7 +112,7 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
     w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)");
     b.emplace_back(like(q.q)), b.emplace_back(like(q.q)), b.emplace_back(q.q), b.emplace_back(q.q);
   }
-  sql = std::string(kAlertCols) + w.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
+  sql = std::string(kAlertCols) + w.sql + " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(q.limit);
 }
 
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& b) {

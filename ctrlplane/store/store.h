@@ -97,7 +97,9 @@ struct AlertQuery {
   std::string ip;            // exact, src or dest
   std::optional<IpRange> cidr;
   std::string category, status, tactic, technique, q;
-  uint64_t before_id = 0;    // cursor: rows with id < this (0: from the newest)
+  // Cursor: rows after (before_ts, before_id) in (ts, id) descending order (before_id 0: from the newest).
+  int64_t before_ts = 0;
+  uint64_t before_id = 0;
   size_t limit = 100;
 };
 

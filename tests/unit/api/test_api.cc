@@ -105,14 +105,23 @@ TEST(ApiAuth, TokenBucket) {
 
 TEST(ApiParams, CursorCodec) {
   for (uint64_t id : {1ull, 42ull, 1234567890123ull, ~0ull}) {
+    for (int64_t ts : {int64_t(0), int64_t(1764547200123), int64_t(-5)}) {
+      uint64_t back = 0;
+      int64_t bts = 7;
+      std::string c = encode_cursor('a', id, ts);
+      ASSERT_TRUE(decode_cursor(c, 'a', back, &bts)) << c;
+      EXPECT_EQ(back, id);
+      EXPECT_EQ(bts, ts);
+      EXPECT_FALSE(decode_cursor(c, 'i', back));  // another list's cursor
+    }
     uint64_t back = 0;
-    std::string c = encode_cursor('a', id);
-    ASSERT_TRUE(decode_cursor(c, 'a', back)) << c;
+    ASSERT_TRUE(decode_cursor(encode_cursor('i', id), 'i', back));
     EXPECT_EQ(back, id);
-    EXPECT_FALSE(decode_cursor(c, 'i', back));  // another list's cursor
   }
   uint64_t v = 0;
-  for (const char* bad : {"", "!!!", "YTE6", "YTE6eA", "aGVsbG8", "YTE6MA", std::string(100, 'A').c_str()})
+  for (std::string bad : {std::string(), std::string("!!!"), b64url_encode("a1:"), b64url_encode("a1:x"), b64url_encode("hello"),
+                          b64url_encode("a1:5:0"), b64url_encode("a1:5"), b64url_encode("a1:x:5"), b64url_encode("i1:0"),
+                          std::string(100, 'A')})
     EXPECT_FALSE(decode_cursor(bad, 'a', v)) << bad;
   std::string out;
   EXPECT_TRUE(b64url_decode(b64url_encode(std::string("\x00\xff\x10zz", 5)), out));
@@ -133,10 +142,10 @@ TEST(ApiParams, AlertQueryValidationAndSql) {
   std::string sql;
   std::vector<st::Bind> b;
   st::build_alert_query(q, sql, b);
-  EXPECT_NE(sql.find("ORDER BY id DESC LIMIT 50"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("ORDER BY ts DESC, id DESC LIMIT 50"), std::string::npos) << sql;
   EXPECT_NE(sql.find("sid = ?"), std::string::npos);
-  EXPECT_NE(sql.find("+ts >= ?"), std::string::npos);
-  EXPECT_EQ(sql.find("+ts <= ?"), std::string::npos);  // no upper bound given
+  EXPECT_NE(sql.find("ts >= ?"), std::string::npos);
+  EXPECT_EQ(sql.find("ts <= ?"), std::string::npos);  // no upper bound given
   bool escaped = false;
   for (auto& x : b)
     if (auto s = std::get_if<std::string>(&x)) escaped |= *s == "%50\\%\\_off%";

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "ctrlplane/store/eve_rows.h"
 #include "ctrlplane/store/sqlite_store.h"
@@ -126,6 +127,7 @@ TEST(Store, IngestListFiltersAndCursor) {
     for (auto& a : page) seen.push_back(a.id);
     if (page.size() < q.limit) break;
     q.before_id = page.back().id;
+    q.before_ts = page.back().ts_ms;
   }
   ASSERT_EQ(seen.size(), 250u);
   for (size_t i = 0; i < seen.size(); i++) EXPECT_EQ(seen[i], 250 - i);  // newest first, no gap, no duplicate
@@ -369,4 +371,30 @@ TEST(Store, MigratesVersion1File) {
   o.path = t.path;
   EXPECT_FALSE(SqliteStore::open(o, err));
   EXPECT_NE(err.find("newer"), std::string::npos) << err;
+}
+
+TEST(Store, KeysetPagesWithTiesAndOutOfOrderTimes) {
+  TmpDb t;
+  auto s = open_store(t.path);
+  for (int i = 0; i < 300; i++) s->enqueue_alert(alert(kT0 + (i * 7) % 10, 3, 1, "1.1.1.1", "2.2.2.2"));
+  s->flush();
+  std::vector<std::pair<int64_t, uint64_t>> seen;
+  AlertQuery q;
+  q.limit = 13;
+  std::string err;
+  for (int guard = 0; guard < 100; guard++) {
+    std::vector<AlertRow> page;
+    ASSERT_TRUE(s->list_alerts(q, page, err)) << err;
+    for (auto& a : page) seen.emplace_back(a.ts_ms, a.id);
+    if (page.size() < q.limit) break;
+    q.before_id = page.back().id;
+    q.before_ts = page.back().ts_ms;
+  }
+  ASSERT_EQ(seen.size(), 300u);
+  auto sorted = seen;
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  EXPECT_EQ(seen, sorted);  // (ts, id) descending: every row once
+  std::set<uint64_t> ids;
+  for (auto& p : seen) ids.insert(p.second);
+  EXPECT_EQ(ids.size(), 300u);
 }
