@@ -40,8 +40,6 @@ ALTER TABLE alerts ADD COLUMN dest_num INTEGER;
 CREATE INDEX alerts_sid ON alerts(sid, ts);
 CREATE INDEX alerts_src ON alerts(src_ip, ts);
 CREATE INDEX alerts_dest ON alerts(dest_ip, ts);
-CREATE INDEX alerts_src_num ON alerts(src_num);
-CREATE INDEX alerts_dest_num ON alerts(dest_num);
 ALTER TABLE incidents ADD COLUMN update_id INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE incidents ADD COLUMN event TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN assignee TEXT NOT NULL DEFAULT '';

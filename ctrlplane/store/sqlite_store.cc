@@ -28,7 +28,10 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const SqliteOptions& o, std::stri
   if (!migrate(s->w_, err)) { err = o.path + ": " + err; return nullptr; }
   if (!s->r_.open(o.path, false, err)) { err = o.path + ": " + err; return nullptr; }
   s->r_.exec("PRAGMA query_only=1");
-  s->w_.exec("PRAGMA cache_size=-32768");  // 32 MiB each: the aggregates and the newest pages stay hot
+  // Writer 128 MiB: the index pages that inserts touch at random (sid, addresses) stay cached;
+  // reader 32 MiB. Checkpoints every ~40 MB of WAL rather than 4 MB.
+  s->w_.exec("PRAGMA cache_size=-131072");
+  s->w_.exec("PRAGMA wal_autocheckpoint=10000");
   s->r_.exec("PRAGMA cache_size=-32768");
   s->next_alert_ = uint64_t(s->w_.scalar("SELECT max(id) FROM alerts")) + 1;
   s->next_update_ = uint64_t(s->w_.scalar("SELECT max(id) FROM incident_updates")) + 1;
