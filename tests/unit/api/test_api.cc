@@ -327,3 +327,61 @@ TEST(ApiService, StaticFilesNoTraversal) {
   EXPECT_EQ(f.call("GET", "/link.txt", "").status, 404);  // a symlink out of the directory
   EXPECT_EQ(f.call("POST", "/", "").status, 405);
 }
+
+#include "ctrlplane/api/ingest.h"
+
+TEST(ApiIngest, SeqIsStoreIdPublishAndReplay) {
+  char t[] = "/tmp/api-ingest-XXXXXX";
+  std::string dir = mkdtemp(t);
+  st::SqliteOptions o;
+  o.path = dir + "/s.db";
+  std::string err;
+  auto store = st::SqliteStore::open(o, err);
+  ASSERT_TRUE(store) << err;
+  Ingest in(*store);
+  std::vector<PublishedEvent> pub;
+  in.set_publish([&](PublishedEvent&& e) { pub.push_back(std::move(e)); });
+  for (int i = 0; i < 5; i++)
+    in.on_alert(R"({"timestamp":"2025-12-01T00:00:0)" + std::to_string(i) +
+                R"(Z","event_type":"alert","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","alert":{"signature_id":9,"signature":"S","severity":2}})");
+  in.on_alert("not json");
+  in.on_alert(R"({"event_type":"flow"})");
+  const char* rec = R"({"timestamp":"2025-12-01T00:00:09Z","event_type":"incident","incident":{"incident_id":4,"event":"opened",)"
+                    R"("first_seen":"2025-12-01T00:00:01Z","last_seen":"2025-12-01T00:00:09Z","risk":{"level":"high","score":80}}})";
+  in.on_incident(rec);
+  in.on_incident(rec);
+  EXPECT_EQ(in.bad_lines(), 2u);
+  ASSERT_EQ(pub.size(), 7u);
+  for (int i = 0; i < 5; i++) {
+    EXPECT_EQ(pub[i].channel, 0);
+    EXPECT_EQ(pub[i].seq, uint64_t(i + 1));  // alerts: seq == the store id
+    EXPECT_EQ(pub[i].key, "9:10.0.0.1:10.0.0.2");
+    EXPECT_EQ(J::parse(pub[i].json)["id"], i + 1);
+  }
+  EXPECT_EQ(pub[5].channel, 1);
+  EXPECT_EQ(pub[5].seq, 1u);  // incidents: seq == the update row id
+  EXPECT_EQ(pub[6].seq, 2u);
+  EXPECT_EQ(pub[5].severity, 1);
+  EXPECT_EQ(pub[5].level, "high");
+  store->flush();
+  std::vector<PublishedEvent> rep;
+  ASSERT_TRUE(in.replay(0, 2, 100, rep));
+  ASSERT_EQ(rep.size(), 3u);
+  EXPECT_EQ(rep[0].seq, 3u);
+  EXPECT_EQ(rep[0].json, pub[2].json);  // the same object as published
+  rep.clear();
+  ASSERT_TRUE(in.replay(1, 0, 100, rep));
+  EXPECT_EQ(rep.size(), 2u);
+  rep.clear();
+  EXPECT_FALSE(in.replay(2, 0, 100, rep));  // flows are not kept for replay
+  st::RetentionPolicy p;
+  p.max_age_ms = 1;
+  store->apply_retention(p, 1764547203000);  // drops alerts 1..3 (before 00:00:03)
+  rep.clear();
+  EXPECT_FALSE(in.replay(0, 1, 100, rep));   // 2 and 3 are gone: the caller must report a gap
+  EXPECT_TRUE(in.replay(0, 3, 100, rep));
+  EXPECT_EQ(rep.size(), 2u);
+  EXPECT_GE(in.rates()["alerts_per_min"].get<double>(), 5.0);
+  store->close();
+  std::filesystem::remove_all(dir);
+}
