@@ -53,6 +53,7 @@ void ApiService::routes_admin() {
     uint64_t id = 0;
     if (!parse_u64(r.params[0], id) || !id) return error(400, "bad id: expected a positive integer");
     if (!st_.delete_webhook(id)) return error(404, "no webhook " + std::to_string(id));
+    if (hooks_.webhooks_changed) hooks_.webhooks_changed();
     return json_response(200, J{{"deleted", id}}.dump());
   });
   router_.add("GET", "/api/v1/siem", Role::kAdmin, [this](Request&) {
@@ -129,6 +130,7 @@ Response ApiService::webhooks_post(Request& r) {
   w.secret = b.value("secret", "");
   if (!w.secret.empty() && w.secret.size() < 16) return error(400, "secret: at least 16 characters");
   if (!st_.add_webhook(w)) return error(500, "store: not written");
+  if (hooks_.webhooks_changed) hooks_.webhooks_changed();
   return json_response(201, webhook_json(w).dump());
 }
 

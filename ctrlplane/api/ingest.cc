@@ -1,5 +1,6 @@
 #include "ctrlplane/api/ingest.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "ctrlplane/api/service.h"
@@ -68,7 +69,11 @@ void Ingest::on_alert(std::string_view line) {
   if (!id) { dropped_++; return; }
   a.id = id;
   count(0);
-  if (publish_) publish_(alert_event(a));
+  if (!publish_ && !hooks_) return;
+  PublishedEvent e = alert_event(a);
+  static const char* const kLevel[] = {"high", "high", "medium", "low", "info"};
+  if (hooks_) hooks_->dispatch("alert", kLevel[std::clamp(a.severity, 0, 4)], e.json);
+  if (publish_) publish_(std::move(e));
 }
 
 void Ingest::on_incident(std::string_view line) {
@@ -78,7 +83,10 @@ void Ingest::on_incident(std::string_view line) {
   uint64_t seq = st_.enqueue_incident(r);
   if (!seq) { dropped_++; return; }
   count(1);
-  if (publish_) publish_(incident_event(r, seq));
+  if (!publish_ && !hooks_) return;
+  PublishedEvent e = incident_event(r, seq);
+  if (hooks_) hooks_->dispatch("incident", r.level, e.json);
+  if (publish_) publish_(std::move(e));
 }
 
 bool Ingest::replay(uint8_t ch, uint64_t after, size_t max, std::vector<PublishedEvent>& out) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctrlplane/api/webhooks.h"
 #include "ctrlplane/store/store.h"
 
 namespace spectre::api {
@@ -29,6 +30,7 @@ class Ingest {
  public:
   explicit Ingest(store::Store& s) : st_(s) {}
   void set_publish(std::function<void(PublishedEvent&&)> f) { publish_ = std::move(f); }  // before events flow
+  void set_webhooks(WebhookDispatcher* w) { hooks_ = w; }  // before events flow
   void on_alert(std::string_view eve_line);
   void on_incident(std::string_view record_line);
   // The stream's replay over the store: events of channel ch with seq > after,
@@ -45,6 +47,7 @@ class Ingest {
   void count(int kind);
   store::Store& st_;
   std::function<void(PublishedEvent&&)> publish_;
+  WebhookDispatcher* hooks_ = nullptr;
   std::atomic<uint64_t> bad_{0}, dropped_{0};
   std::mutex rmu_;
   // Per-second counts of the last minute: [second % 60] = {alerts, incidents}, stamped with the second.

@@ -64,6 +64,9 @@ bool ApiRuntime::open(const ApiCli& o, std::string& err) {
   store = store::SqliteStore::open(so, err);
   if (!store) { err = "--store: " + err; return false; }
   ingest = std::make_unique<Ingest>(*store);
+  webhooks = std::make_unique<WebhookDispatcher>(*store);
+  webhooks->reload();  // the webhooks registered over the API before this start
+  ingest->set_webhooks(webhooks.get());
   return true;
 }
 
@@ -111,6 +114,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   h.dataplane = std::move(dataplane);
   Ingest* in = ingest.get();
   h.rates = [in] { return in->rates(); };
+  h.webhooks_changed = [w = webhooks.get()] { w->reload(); };
   service = std::make_unique<ApiService>(*store, std::move(tokens), sv, h);
   server = std::make_unique<ApiServer>(*service, so);
   // The stream hub plugs in here: server->set_stream_hooks(...) and ingest->set_publish(...) (issue 14 contract).
@@ -126,6 +130,7 @@ void ApiRuntime::stop_server() {
 }
 
 void ApiRuntime::close_store() {
+  if (webhooks) webhooks->stop();
   if (store) store->close();
 }
 

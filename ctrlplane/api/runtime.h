@@ -30,6 +30,7 @@ const char* api_usage();
 
 struct ApiRuntime {
   std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<WebhookDispatcher> webhooks;
   std::unique_ptr<Ingest> ingest;
   std::unique_ptr<ApiService> service;
   std::unique_ptr<ApiServer> server;

@@ -27,6 +27,7 @@ struct ServiceOptions {
 struct ServiceHooks {
   std::function<std::string()> dataplane;  // "attached" | "detached"
   std::function<J()> rates;                // {"alerts_per_min","incidents_per_min","events_per_s"}
+  std::function<void()> webhooks_changed;  // after POST/DELETE /webhooks (the dispatcher reloads)
 };
 
 class ApiService {

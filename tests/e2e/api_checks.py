@@ -320,6 +320,9 @@ def admin(c):
     check(st == 200 and b["deleted"] == wid, "webhook deleted", b)
     st, b, _ = api.call(check, "DELETE", "/webhooks/%s" % wid, ad)
     check(st == 404, "webhook deleted twice: 404", st)
+    st, b, _ = api.call(check, "POST", "/webhooks", ad, {"url": c["hook_url"], "events": ["alert"], "min_level": "info",
+                                                         "secret": c["hook_secret"]})
+    check(st == 201, "a second webhook (kept for the restart run): 201", b)
     st, b, _ = api.call(check, "PUT", "/siem", ad, {"target": "udp://127.0.0.1:5514", "format": "cef", "min_level": "high"})
     check(st == 200 and b["format"] == "cef", "PUT /siem", b)
     st, b, _ = api.call(check, "GET", "/siem", ad)

@@ -22,8 +22,12 @@ restart on the same store continues the ids. Last line "N passed, N failed"; 77:
 """
 import collections
 import csv
+import hashlib
+import hmac
+import http.server
 import io
 import json
+import threading
 import os
 import random
 import re
@@ -54,6 +58,22 @@ TOKENS = {"viewer": "viewer-token-0001", "analyst": "analyst-token-0001", "admin
           "limited": "limited-token-0001"}
 T0 = 1762732800  # 2025-11-10T00:00:00Z
 N_SYN = 2500
+
+
+class Sink(http.server.BaseHTTPRequestHandler):
+    got = []  # (path, headers, body)
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        Sink.got.append((self.path, dict(self.headers), self.rfile.read(n)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+HOOK_SECRET = "hook-secret-0123456789"
 
 
 def binary(env, rel):
@@ -187,6 +207,8 @@ def main():
     open(P("console/index.html"), "w").write("<!doctype html><title>console</title>")
     open(P("console/assets/app.js"), "w").write("export default 1;")
     open(P("outside.txt"), "w").write("not for the web")
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
     port = free_port()
     proc = start_cp(cp, tmp, port, P("events.json"))
     try:
@@ -203,7 +225,8 @@ def main():
         api = Api("127.0.0.1", port, doc)
         time.sleep(1.5)  # incidents close on wall-clock idle after the last line
         ctx = dict(check=check, api=api, tokens=TOKENS, facts=facts, total=total, tmp=tmp, cp_eve=P("cp-%d.json" % port),
-                   n_camp=n_camp_alerts, T0=T0, page_all=page_all, pdf_ok=pdf_ok, iso=iso, port=port, truth=truth)
+                   n_camp=n_camp_alerts, T0=T0, hook_url="http://127.0.0.1:%d/hook" % srv.server_address[1],
+                   hook_secret=HOOK_SECRET, page_all=page_all, pdf_ok=pdf_ok, iso=iso, port=port, truth=truth)
         run_checks(ctx)
         check(api.validated >= 150, "responses validated against the OpenAPI schemas: %d" % api.validated)
         proc.send_signal(signal.SIGTERM)
@@ -222,6 +245,18 @@ def main():
         first = list(range(n_camp_alerts + 1, n_camp_alerts + 11))
         check(h and h["store"]["alerts"] == total + 10 and ids == first + list(range(total + 1, total + 11)),
               "restart on the same store: the new alerts get ids %d..%d" % (total + 1, total + 10), (h, ids))
+        # The webhook registered in the first run (alerts from level info) got the new alerts, signed.
+        for _ in range(50):
+            if len(Sink.got) >= 10:
+                break
+            time.sleep(0.1)
+        good = [b for p, hd, b in Sink.got if p == "/hook" and hd.get("X-Spectre-Signature") ==
+                "sha256=" + hmac.new(HOOK_SECRET.encode(), b, hashlib.sha256).hexdigest()]
+        bodies = [json.loads(b) for b in good]
+        check(len(Sink.got) == 10 and len(good) == 10 and all(x["type"] == "alert" for x in bodies) and
+              sorted(x["data"]["id"] for x in bodies) == list(range(total + 1, total + 11)),
+              "registered webhook: the 10 new alerts posted, HMAC-SHA256 signed with its secret",
+              [(p, hd.get("X-Spectre-Signature"), b[:80]) for p, hd, b in Sink.got[:3]])
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         # TLS.
