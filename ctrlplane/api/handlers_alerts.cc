@@ -1,5 +1,7 @@
 // /alerts: list, detail, PATCH, bulk, feedback, export; the PATCH/bulk/
 // feedback code shared with /incidents.
+#include <algorithm>
+
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/service.h"
 #include "ctrlplane/store/eve_rows.h"
@@ -86,6 +88,7 @@ Response ApiService::patch_one(Request& r, bool incident) {
   std::vector<uint64_t> missing;
   if (s.status || s.assignee || s.classification)
     incident ? st_.update_incidents({id}, s, missing) : st_.update_alerts({id}, s, missing);
+  if (incident && s.status && hooks_.incident_status) hooks_.incident_status(id, *s.status);
   if (!comment.empty()) st_.add_comment(kind, id, {now_ms(), r.who.name, comment});
   if (incident) return json_response(200, incident_json(*st_.get_incident(id)).dump(-1, ' ', false, J::error_handler_t::replace));
   return json_response(200, alert_json(*st_.get_alert(id)).dump(-1, ' ', false, J::error_handler_t::replace));
@@ -113,6 +116,11 @@ Response ApiService::bulk(Request& r, bool incident) {
   if (!parse_set(b["set"], s, nullptr, err)) return error(400, "set: " + err);
   std::vector<uint64_t> missing;
   uint64_t n = incident ? st_.update_incidents(ids, s, missing) : st_.update_alerts(ids, s, missing);
+  if (incident && s.status && hooks_.incident_status) {
+    std::sort(missing.begin(), missing.end());
+    for (uint64_t id : ids)
+      if (!std::binary_search(missing.begin(), missing.end(), id)) hooks_.incident_status(id, *s.status);
+  }
   return json_response(200, J{{"updated", n}, {"missing", missing}}.dump());
 }
 

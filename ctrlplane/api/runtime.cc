@@ -87,7 +87,8 @@ std::string default_console(const char* exe) {
 }
 }  // namespace
 
-bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::string()> dataplane, std::string& err) {
+bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::string()> dataplane,
+                       std::function<void(uint64_t, const std::string&)> incident_status, std::string& err) {
   if (o.listen.empty()) return true;
   size_t c = o.listen.rfind(':');
   uint64_t port = 0;
@@ -112,6 +113,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   sv.console_dir = o.console_set ? o.console : default_console(exe);
   ServiceHooks h;
   h.dataplane = std::move(dataplane);
+  h.incident_status = std::move(incident_status);
   Ingest* in = ingest.get();
   h.rates = [in] { return in->rates(); };
   h.webhooks_changed = [w = webhooks.get()] { w->reload(); };

@@ -38,7 +38,8 @@ struct ApiRuntime {
   // Opens the store and the ingest (when --api or --store was given).
   bool open(const ApiCli& o, std::string& err);
   // Starts the HTTP server (when --api was given). exe: argv[0], for the checkout's console/dist.
-  bool start(const ApiCli& o, const char* exe, std::function<std::string()> dataplane, std::string& err);
+  bool start(const ApiCli& o, const char* exe, std::function<std::string()> dataplane,
+             std::function<void(uint64_t, const std::string&)> incident_status, std::string& err);
   void stop_server();
   void close_store();
 };

@@ -28,6 +28,8 @@ struct ServiceHooks {
   std::function<std::string()> dataplane;  // "attached" | "detached"
   std::function<J()> rates;                // {"alerts_per_min","incidents_per_min","events_per_s"}
   std::function<void()> webhooks_changed;  // after POST/DELETE /webhooks (the dispatcher reloads)
+  // An analyst's incident status (PATCH, bulk) to the live brain (spectrectl and the EVE file see it).
+  std::function<void(uint64_t id, const std::string& status)> incident_status;
 };
 
 class ApiService {

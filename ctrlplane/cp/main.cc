@@ -394,7 +394,16 @@ int main(int argc, char** argv) {
   Controller ctl(*link, reg, audit, feed, co);
   ControlServer server(ctl);
   if (!server.listen(so, err)) { std::fprintf(stderr, "spectre-cp: %s\n", err.c_str()); started(1); return 1; }
-  if (!api.start(apio, argv[0], [l = link.get()] { return std::string(l->alive() ? "attached" : "detached"); }, err)) {
+  auto dp_state = [l = link.get()] { return std::string(l->alive() ? "attached" : "detached"); };
+  auto set_status = [inc = incidents.get()](uint64_t id, const std::string& status) {
+    if (!inc) return;
+    Request q;
+    q.cmd = "incidents set";
+    q.id = int64_t(id);
+    q.status = status;
+    inc->set_status(q);  // an incident the brain no longer keeps: nothing to do
+  };
+  if (!api.start(apio, argv[0], dp_state, set_status, err)) {
     std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
     started(1);
     return 1;

@@ -225,6 +225,14 @@ def incidents(c):
     check(st == 200 and iid in [x["id"] for x in b["items"]], "incidents ip=attacker", b)
     st, b, _ = api.call(check, "PATCH", "/incidents/%d" % iid, an, {"status": "investigating", "comment": "on it"})
     check(st == 200 and b["status"] == "investigating", "PATCH incident", b)
+    rec = []
+    for _ in range(50):  # the EVE file is written by its own thread
+        rec = [r for r in incident_records(c["cp_eve"]).get(iid, []) if r["event"] == "status_changed"]
+        if rec:
+            break
+        time.sleep(0.1)
+    check(rec and rec[-1]["status"] == "investigating", "PATCH incident: the live brain records status_changed (EVE)",
+          [r["event"] for r in incident_records(c["cp_eve"]).get(iid, [])])
     st, b, _ = api.call(check, "PATCH", "/incidents/%d" % iid, v, {"status": "resolved"})
     check(st == 403, "PATCH incident as viewer: 403", st)
     st, b, _ = api.call(check, "POST", "/incidents/%d/feedback" % iid, an, {"verdict": "true_positive", "reason": "confirmed"})
