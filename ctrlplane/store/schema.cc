@@ -20,7 +20,9 @@ CREATE TABLE incidents(id INTEGER PRIMARY KEY, first_ms INTEGER NOT NULL, last_m
   level TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL);
 )";
 
-// Dims in agg: 0 severity, 1 category, 2 signature, 3 tactic, 4 src, 5 dest, 6 incident level.
+// Dims in agg: 0 severity, 1 category, 2 signature, 3 tactic, 4 src, 5 dest, 6 incident level;
+// dim + 16: the same per UTC day (hour = the day's first hour), so day and
+// week buckets and long tops read 24 times fewer rows.
 const char* const kV2 = R"(
 ALTER TABLE alerts ADD COLUMN gid INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE alerts ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
@@ -85,6 +87,7 @@ INSERT INTO agg SELECT 2, ts / 3600000, signature, count(*) FROM alerts GROUP BY
 INSERT INTO agg SELECT 4, ts / 3600000, src_ip, count(*) FROM alerts GROUP BY 2, 3;
 INSERT INTO agg SELECT 5, ts / 3600000, dest_ip, count(*) FROM alerts GROUP BY 2, 3;
 INSERT INTO agg SELECT 6, last_ms / 3600000, level, count(*) FROM incidents GROUP BY 2, 3;
+INSERT INTO agg SELECT dim + 16, hour / 24 * 24, key, sum(n) FROM agg WHERE dim < 16 GROUP BY 1, 2, 3;
 )";
 
 const char* const kMigrations[kSchemaVersion] = {kV1, kV2};

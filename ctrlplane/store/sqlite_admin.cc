@@ -143,7 +143,8 @@ uint64_t SqliteStore::retention_locked(const RetentionPolicy& p, int64_t now_ms)
       s.bind(1, cut);
       if (s.run()) n += uint64_t(w_.changes());
     }
-    Stmt a = w_.prepare("DELETE FROM agg WHERE hour < ?");
+    // Hourly rows before the cut's hour; daily rows of days that ended before it.
+    Stmt a = w_.prepare("DELETE FROM agg WHERE (dim < 16 AND hour < ?1) OR (dim >= 16 AND hour + 24 <= ?1)");
     a.bind(1, cut / 3600000);
     a.run();
     w_.exec("COMMIT");

@@ -249,24 +249,42 @@ uint64_t SqliteStore::update_incidents(const std::vector<uint64_t>& ids, const A
 
 namespace {
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// The agg ranges covering hours [h0, h1]: daily rows for the whole days
+// inside, hourly rows for the partial days at the edges.
+struct AggRange {
+  int dim;
+  int64_t lo, hi;  // the hour column's bounds
+};
+std::vector<AggRange> agg_ranges(int dim, int64_t h0, int64_t h1, bool daily_ok) {
+  int64_t d0 = floor_div(h0 + 23, 24), d1 = floor_div(h1 + 1, 24) - 1;  // whole days inside
+  if (!daily_ok || d0 > d1) return {{dim, h0, h1}};
+  std::vector<AggRange> v;
+  if (h0 < d0 * 24) v.push_back({dim, h0, d0 * 24 - 1});
+  v.push_back({dim + kDailyDim, d0 * 24, d1 * 24});
+  if ((d1 + 1) * 24 <= h1) v.push_back({dim, (d1 + 1) * 24, h1});
+  return v;
+}
 }  // namespace
 
-// Reads the hourly rows of the range (dim, hour) from the aggregate's primary
-// key, folds them into buckets and keeps the max_keys largest series.
+// Reads the aggregate rows of the range from its primary key (daily rows
+// when buckets are whole days), folds them into buckets and keeps the
+// max_keys largest series.
 std::vector<Series> SqliteStore::trends(Dim d, int64_t from_ms, int64_t to_ms, int64_t bucket_ms, size_t max_keys) {
   int64_t bh = std::max<int64_t>(1, bucket_ms / 3600000);
   int64_t h0 = floor_div(from_ms, 3600000), h1 = floor_div(to_ms, 3600000);
   int64_t b0 = floor_div(h0, bh), b1 = floor_div(h1, bh);
   std::unordered_map<std::string, std::vector<uint64_t>> by_key;
-  std::unordered_map<std::string, uint64_t> total;
   {
     std::lock_guard g(rmu_);
     Stmt s = r_.prepare("SELECT hour,key,n FROM agg WHERE dim=? AND hour BETWEEN ? AND ?");
-    s.bind(1, int64_t(d)).bind(2, h0).bind(3, h1);
-    while (s.step()) {
-      auto& v = by_key[s.str(1)];
-      if (v.empty()) v.assign(size_t(b1 - b0 + 1), 0);
-      v[size_t(floor_div(s.i64(0), bh) - b0)] += uint64_t(s.i64(2));
+    for (auto& rg : agg_ranges(int(d), h0, h1, bh % 24 == 0)) {
+      s.reset().bind(1, int64_t(rg.dim)).bind(2, rg.lo).bind(3, rg.hi);
+      while (s.step()) {
+        auto& v = by_key[s.str(1)];
+        if (v.empty()) v.assign(size_t(b1 - b0 + 1), 0);
+        v[size_t(floor_div(s.i64(0), bh) - b0)] += uint64_t(s.i64(2));
+      }
     }
   }
   std::vector<std::pair<uint64_t, std::string>> order;
@@ -288,12 +306,25 @@ std::vector<Series> SqliteStore::trends(Dim d, int64_t from_ms, int64_t to_ms, i
 }
 
 std::vector<KeyCount> SqliteStore::top(Dim d, int64_t from_ms, int64_t to_ms, size_t limit) {
+  auto ranges = agg_ranges(int(d), floor_div(from_ms, 3600000), floor_div(to_ms, 3600000), true);
   std::vector<KeyCount> v;
   std::lock_guard g(rmu_);
-  Stmt s = r_.prepare("SELECT key,sum(n) AS c FROM agg WHERE dim=? AND hour BETWEEN ? AND ? GROUP BY key "
-                      "ORDER BY c DESC, key LIMIT ?");
-  s.bind(1, int64_t(d)).bind(2, floor_div(from_ms, 3600000)).bind(3, floor_div(to_ms, 3600000)).bind(4, int64_t(limit));
-  while (s.step()) v.push_back({s.str(0), uint64_t(s.i64(1))});
+  if (ranges.size() == 1) {  // one range: SQLite sorts and limits
+    Stmt s = r_.prepare("SELECT key,sum(n) AS c FROM agg WHERE dim=? AND hour BETWEEN ? AND ? GROUP BY key "
+                        "ORDER BY c DESC, key LIMIT ?");
+    s.bind(1, int64_t(ranges[0].dim)).bind(2, ranges[0].lo).bind(3, ranges[0].hi).bind(4, int64_t(limit));
+    while (s.step()) v.push_back({s.str(0), uint64_t(s.i64(1))});
+    return v;
+  }
+  std::unordered_map<std::string, uint64_t> sum;
+  Stmt s = r_.prepare("SELECT key,sum(n) FROM agg WHERE dim=? AND hour BETWEEN ? AND ? GROUP BY key");
+  for (auto& rg : ranges) {
+    s.reset().bind(1, int64_t(rg.dim)).bind(2, rg.lo).bind(3, rg.hi);
+    while (s.step()) sum[s.str(0)] += uint64_t(s.i64(1));
+  }
+  for (auto& [k, n] : sum) v.push_back({k, n});
+  std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.count != b.count ? a.count > b.count : a.key < b.key; });
+  if (v.size() > limit) v.resize(limit);
   return v;
 }
 

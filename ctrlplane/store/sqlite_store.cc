@@ -136,6 +136,7 @@ void SqliteStore::writer_loop() {
 namespace {
 
 int64_t hour_of(int64_t ms) { return ms >= 0 ? ms / 3600000 : (ms - 3599999) / 3600000; }
+int64_t day_hour(int64_t h) { return (h >= 0 ? h / 24 : (h - 23) / 24) * 24; }
 
 void bind_alert(Stmt& s, const AlertRow& a) {
   int64_t sn = 0, dn = 0;
@@ -173,6 +174,10 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
       "INSERT INTO flows(ts,src_ip,dest_ip,src_port,dest_port,proto,app_proto,bytes,pkts,eve) VALUES(?,?,?,?,?,?,?,?,?,?)");
   Stmt agg = w_.prepare("INSERT INTO agg(dim,hour,key,n) VALUES(?,?,?,?) ON CONFLICT(dim,hour,key) DO UPDATE SET n=n+excluded.n");
   std::map<std::tuple<int, int64_t, std::string>, int64_t> deltas;
+  auto add = [&deltas](int dim, int64_t h, const std::string& key) {
+    deltas[{dim, h, key}]++;
+    deltas[{dim + kDailyDim, day_hour(h), key}]++;
+  };
   w_.exec("BEGIN IMMEDIATE");
   uint64_t errs = 0;
   for (auto& it : batch) {
@@ -180,15 +185,15 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
       bind_alert(ins_a, *a);
       if (!ins_a.run()) { errs++; continue; }
       int64_t h = hour_of(a->ts_ms);
-      deltas[{0, h, std::to_string(a->severity)}]++;
-      if (!a->category.empty()) deltas[{1, h, a->category}]++;
-      deltas[{2, h, a->signature}]++;
-      for (auto& t : a->tactics) deltas[{3, h, t}]++;
-      deltas[{4, h, a->src_ip}]++;
-      deltas[{5, h, a->dest_ip}]++;
+      add(0, h, std::to_string(a->severity));
+      if (!a->category.empty()) add(1, h, a->category);
+      add(2, h, a->signature);
+      for (auto& t : a->tactics) add(3, h, t);
+      add(4, h, a->src_ip);
+      add(5, h, a->dest_ip);
     } else if (auto r = std::get_if<IncidentRow>(&it)) {
       exists.reset().bind(1, int64_t(r->id));
-      if (!exists.step()) deltas[{6, hour_of(r->first_ms), r->level}]++;  // counted once, when first seen
+      if (!exists.step()) add(6, hour_of(r->first_ms), r->level);  // counted once, when first seen
       up_i.reset().bind(1, int64_t(r->id)).bind(2, r->first_ms).bind(3, r->last_ms).bind(4, r->level)
           .bind(5, r->status).bind(6, r->record).bind(7, int64_t(r->update_id)).bind(8, r->event).bind(9, r->score)
           .bind(10, r->confidence).bind(11, r->attacker).bind(12, r->victim).bind(13, join_list(r->tactics))

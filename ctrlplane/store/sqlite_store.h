@@ -18,11 +18,12 @@
 namespace spectre::store {
 
 constexpr int kSchemaVersion = 2;
+constexpr int kDailyDim = 16;  // agg dim + 16: per-day rows (schema.cc)
 
 struct SqliteOptions {
   std::string path;
   size_t queue_capacity = 65536;  // rows waiting for the writer (~1 s of a busy sensor)
-  size_t batch = 4096;            // rows per transaction
+  size_t batch = 16384;           // rows per transaction at most (a deep queue: fewer aggregate upserts a row)
   int flush_ms = 50;              // the writer commits at least this often when rows wait
   RetentionPolicy retention;      // applied by the writer every retention_every_s
   int retention_every_s = 60;

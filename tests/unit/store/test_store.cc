@@ -264,6 +264,26 @@ TEST(Store, AggregatesMatchRows) {
   EXPECT_EQ(talkers[0].count, 216u);
   auto capped = s->trends(Dim::kSignature, kT0, kT0 + 86400000, 3600000, 2);
   EXPECT_EQ(capped.size(), 2u);
+  // Partial days at both edges: hourly rows there, daily rows for the whole day inside.
+  const int64_t H = 3600000, from = kT0 + 5 * H, to = kT0 + 56 * H - 1;  // hours 5 .. 55: 51 hours, 306 alerts
+  auto edge = s->top(Dim::kSrc, from, to, 10);
+  ASSERT_EQ(edge.size(), 2u);
+  EXPECT_EQ(edge[0].count + edge[1].count, 306u);
+  EXPECT_EQ(edge[0].count, 153u);
+  auto days = s->trends(Dim::kSeverity, from, to, 86400000, 10);
+  std::vector<uint64_t> per_day(3);
+  for (auto& se : days) {
+    ASSERT_EQ(se.points.size(), 3u);
+    for (size_t k = 0; k < 3; k++) per_day[k] += se.points[k].count;
+  }
+  EXPECT_EQ(per_day, (std::vector<uint64_t>{19 * 6, 24 * 6, 8 * 6}));
+  auto hours = s->trends(Dim::kSeverity, from, to, H, 10);  // hour buckets never read daily rows
+  uint64_t n = 0;
+  for (auto& se : hours) {
+    EXPECT_EQ(se.points.size(), 51u);
+    for (auto& p : se.points) n += p.count;
+  }
+  EXPECT_EQ(n, 306u);
 }
 
 TEST(Store, FullQueueDropsAndCounts) {
