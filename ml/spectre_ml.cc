@@ -17,6 +17,7 @@
 #include "ml/cli_util.h"
 #include "ml/eval.h"
 #include "ml/label.h"
+#include "ml/retrain.h"
 #include "ml/train.h"
 #include "ml/xgb/predict.h"
 
@@ -484,6 +485,12 @@ int cmd_inspect(const std::vector<std::string>& a) {
   } else {
     std::printf("calibration: none\n");
   }
+  if (m.reference.present())
+    std::printf("reference: %llu rows, %zu feature and %zu score distributions\n  source: %s\n",
+                (unsigned long long)m.reference.rows, m.reference.features.size(), m.reference.scores.size(),
+                m.reference.source.c_str());
+  else
+    std::printf("reference: none\n");
   return kOk;
 }
 
@@ -495,11 +502,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
     std::printf(kHelp, kTrainHelp, kCalibrateHelp);
+    std::printf("%s", kLearnHelp);
     return kOk;
   }
   for (const auto& s : args)
     if (s == "-h" || s == "--help") {
       std::printf(kHelp, kTrainHelp, kCalibrateHelp);
+      std::printf("%s", kLearnHelp);
       return kOk;
     }
   if (cmd == "compile") return cmd_compile(args);
@@ -511,5 +520,9 @@ int main(int argc, char** argv) {
   if (cmd == "calibrate") return cmd_calibrate(args);
   else if (cmd == "train-xgb") return cmd_train_xgb(args);
   else if (cmd == "train-iforest") return cmd_train_iforest(args);
+  else if (cmd == "reference") return cmd_reference(args);
+  else if (cmd == "retrain") return cmd_retrain(args);
+  else if (cmd == "gate") return cmd_gate(args);
+  else if (cmd == "feedback") return cmd_feedback(args);
   return usage("unknown command '" + cmd + "'");
 }
