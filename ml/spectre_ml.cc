@@ -486,7 +486,7 @@ int cmd_inspect(const std::vector<std::string>& a) {
     std::printf("calibration: none\n");
   }
   if (m.reference.present())
-    std::printf("reference: %llu rows, %zu feature and %zu score distributions\n  source: %s\n",
+    std::printf("reference: %llu rows, %zu feature and %zu score distributions; from %s\n",
                 (unsigned long long)m.reference.rows, m.reference.features.size(), m.reference.scores.size(),
                 m.reference.source.c_str());
   else
