@@ -207,7 +207,7 @@ size_t Learning::poll_rows() {
     if (cells.size() < want) continue;  // a short row is skipped
     bool ok = true;
     for (int c : rows_cols_) {
-      double v;
+      double v = 0;
       ok = ok && ml::cli::parse_number(cells[size_t(c)], v);
       x.push_back(v);
     }
@@ -465,6 +465,39 @@ LearnResult Learning::promote(const std::string& version, const std::string& act
   ojson out{{"active", {{"version", e->version}, {"sha256", e->sha256}}}};
   out["previous"] = act ? ojson{{"version", act->version}, {"sha256", act->sha256}} : ojson(nullptr);
   return {200, out.dump()};
+}
+
+LearnResult Learning::install(const std::string& path, const std::string& actor) {
+  std::lock_guard g(mu_);
+  std::string err;
+  cp::ModelCandidate c;
+  if (path.empty() || path[0] != '/') return error(400, "install: an absolute artifact path is needed");
+  if (!cp::ModelRegistry::validate(path, "", c, err)) {
+    audit(actor, "ml install", {{"file", path}}, false, err, "");
+    return error(400, err);
+  }
+  if (run_) {
+    cp::Request r;
+    r.cmd = "model load";
+    r.file = path;
+    const cp::Reply rep = run_(r);
+    if (rep.code != cp::kExitOk) {
+      audit(actor, "ml install", {{"file", path}}, false, rep.error, c.entry.sha256);
+      return error(rep.code == cp::kExitUnreachable ? 502 : 409, rep.error);
+    }
+  } else {
+    std::string stored;
+    cp::ModelEntry e = c.entry;
+    e.loaded_at_unix = now_unix();
+    e.loaded_at = cp::iso_time_utc(e.loaded_at_unix);
+    e.who = "installed by " + actor;
+    if (!reg_.store(c, stored, err) || !reg_.activate(e, err)) {
+      audit(actor, "ml install", {{"file", path}}, false, err, c.entry.sha256);
+      return error(500, err);
+    }
+  }
+  audit(actor, "ml install", {{"file", path}}, true, "active: " + c.entry.version, c.entry.sha256);
+  return {200, ojson{{"active", {{"version", c.entry.version}, {"sha256", c.entry.sha256}}}}.dump()};
 }
 
 LearnResult Learning::rollback(const std::string& actor) {

@@ -72,6 +72,9 @@ class Learning {
   bool wait_job(const std::string& id, int timeout_ms);  // true when it finished
   LearnResult promote(const std::string& version, const std::string& actor);  // POST /ml/promote
   LearnResult rollback(const std::string& actor);                             // POST /ml/rollback
+  // Stores and activates an operator's artifact without gates (the first
+  // model, or a model made elsewhere); audited as "ml install".
+  LearnResult install(const std::string& path, const std::string& actor);
 
   // Reads rows appended to opt.rows_csv since the last call into the drift
   // monitor (the whole file the first time; a truncated file starts over).

@@ -16,7 +16,7 @@ namespace {
 
 const char* kHelp =
     "usage: spectre-learn --registry DIR --audit FILE [options] COMMAND\n"
-    "  status | drift | metrics | feedback | retrain | promote VERSION | rollback\n"
+    "  status | drift | metrics | feedback | retrain | promote VERSION | rollback | install /ABS/MODEL.spm\n"
     "options:\n"
     "  --spectre-ml PATH      the spectre-ml binary (retrain)\n"
     "  --train CSV            labelled base rows (repeatable)\n"
@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   if (c == "feedback" && cmd.size() == 1) return emit(l.feedback_rates());
   if (c == "promote" && cmd.size() == 2) return emit(l.promote(cmd[1], actor));
   if (c == "rollback" && cmd.size() == 1) return emit(l.rollback(actor));
+  if (c == "install" && cmd.size() == 2) return emit(l.install(cmd[1], actor));
   if (c == "retrain" && cmd.size() == 1) {
     learn::LearnResult r = l.start_retrain(actor);
     if (r.status != 202) return emit(r);
