@@ -6,7 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <memory>
+#include <random>
 #include <set>
 
 #include "ml/artifact.h"
@@ -35,6 +38,10 @@ const char* const kLearnHelp =
     "      per-flow figures on hold-out rows (whole captures training never saw): benign\n"
     "      FPR, TPR per attack class present, agreement with --active (flows with the same\n"
     "      alert decision). Exit 0 all gates pass, 3 refused (the failing gates printed).\n"
+    "  drift --model MODEL.spm --csv ROWS.csv [--window 500] [--shuffle SEED] [--label label --benign benign]\n"
+    "      PSI / KS of each window of rows (file order, or shuffled) against the model's\n"
+    "      reference distributions; one JSON line per window (rows, drifted features,\n"
+    "      largest PSI, score PSI) and a summary line.\n"
     "  feedback --feedback FEEDBACK.jsonl\n"
     "      false-positive rates per rule and per model class (JSON, as GET /ml/feedback).\n";
 
@@ -266,6 +273,69 @@ int cmd_gate(const std::vector<std::string>& a) {
     return kRefused;
   }
   std::printf("passed: %zu gate(s)\n", r.checks.size());
+  return kOk;
+}
+
+int cmd_drift(const std::vector<std::string>& a) {
+  Args o;
+  std::string err;
+  if (!o.parse(a, {"--model", "--csv", "--window", "--shuffle", "--label", "--benign"}, err)) return usage("drift: " + err);
+  if (!o.rest.empty()) return usage("drift: unexpected argument " + o.rest[0]);
+  const std::string label = o.get("--label"), benign = o.get("--benign");
+  if (o.get("--model").empty() || o.get("--csv").empty()) return usage("drift needs --model and --csv");
+  if (label.empty() != benign.empty()) return usage("drift: --label and --benign go together");
+  double w = 500, seed = -1;
+  if (!o.get("--window").empty() && (!cli::parse_number(o.get("--window"), w) || !(w >= 10)))
+    return usage("drift: --window wants >= 10 rows");
+  if (!o.get("--shuffle").empty() && (!cli::parse_number(o.get("--shuffle"), seed) || !(seed >= 0)))
+    return usage("drift: --shuffle wants a seed >= 0");
+  auto m = std::make_shared<LoadedModel>();
+  if (!load_artifact_file(o.get("--model"), *m, err)) return bad(err);
+  if (!m->reference.present()) return bad(o.get("--model") + " has no reference distributions (spectre-ml reference)");
+  cli::CsvRows rows;
+  if (!rows.open(o.get("--csv"), err)) return bad(err);
+  std::vector<int> col;
+  if (!cli::map_features(rows.header(), m->feature_names, col, err)) return bad(err);
+  const int lc = label.empty() ? -1 : cli::find_column(rows.header(), label, cli::meta_prefix(rows.header()));
+  if (!label.empty() && lc < 0) return bad("no column " + label);
+  std::vector<std::vector<double>> all;
+  for (std::vector<std::string> cells; rows.next(cells, err);) {
+    if (lc >= 0 && cells[size_t(lc)] != benign) continue;
+    std::vector<double> x;
+    if (!rows.append(cells, col, x, err)) return bad(err);
+    all.push_back(std::move(x));
+  }
+  if (!err.empty()) return bad(err);
+  if (seed >= 0) std::shuffle(all.begin(), all.end(), std::mt19937_64(uint64_t(seed)));
+  const size_t win = size_t(w);
+  DriftOptions opt;
+  opt.window_rows = win;
+  opt.min_rows = std::min<size_t>(opt.min_rows, win);
+  size_t windows = 0, flagged = 0, feature_flags = 0, score_flags = 0;
+  for (size_t s = 0; s + win <= all.size(); s += win) {
+    DriftMonitor d(opt);
+    d.set_model(m);
+    std::vector<double> x;
+    for (size_t i = s; i < s + win; ++i) x.insert(x.end(), all[i].begin(), all[i].end());
+    d.add_rows(x, win, 0);
+    std::string names;
+    double worst = 0;
+    size_t nd = 0;
+    for (const auto& f : d.features()) {
+      worst = std::max(worst, f.psi);
+      if (f.drifted) names += std::string(nd++ ? "," : "") + "\"" + f.name + "\"";
+    }
+    const FeatureDrift sc = d.score();
+    std::printf("{\"window\":%zu,\"rows\":%zu,\"drifted\":[%s],\"max_psi\":%.4f,\"score_psi\":%.4f,\"score_drifted\":%s}\n",
+                windows, win, names.c_str(), worst, sc.psi, sc.drifted ? "true" : "false");
+    ++windows;
+    flagged += nd > 0;
+    feature_flags += nd;
+    score_flags += sc.drifted;
+  }
+  std::printf("{\"summary\":true,\"rows\":%zu,\"windows\":%zu,\"windows_with_drift\":%zu,\"feature_flags\":%zu,"
+              "\"features\":%u,\"score_drifted_windows\":%zu}\n",
+              all.size(), windows, flagged, feature_flags, m->num_features, score_flags);
   return kOk;
 }
 

@@ -17,5 +17,6 @@ int cmd_reference(const std::vector<std::string>& args);
 int cmd_retrain(const std::vector<std::string>& args);
 int cmd_gate(const std::vector<std::string>& args);
 int cmd_feedback(const std::vector<std::string>& args);
+int cmd_drift(const std::vector<std::string>& args);
 
 }  // namespace spectre::ml

@@ -524,5 +524,6 @@ int main(int argc, char** argv) {
   else if (cmd == "retrain") return cmd_retrain(args);
   else if (cmd == "gate") return cmd_gate(args);
   else if (cmd == "feedback") return cmd_feedback(args);
+  else if (cmd == "drift") return cmd_drift(args);
   return usage("unknown command '" + cmd + "'");
 }
