@@ -92,8 +92,9 @@ struct DriftOptions {
 
 // Thread-safe live drift state: add_rows() from the row tail, add_alert()
 // from alert ingest, report_json()/prometheus() from API/metrics threads.
-// All calls take one mutex; add_rows costs ~num_features * log(bins) per row
-// plus one model scoring (~2 us).
+// All calls take one mutex. Measured (default.spm, 58 features, 2 cores): add_rows
+// 0.34 us per row (copy + one model scoring); report_json of a 2000-row window
+// 2.5 ms and prometheus 3.7 ms (every window row re-binned per call).
 class DriftMonitor {
  public:
   DriftMonitor() = default;

@@ -150,6 +150,13 @@ LearnResult Learning::status() {
     j["agreement"] = {{"candidate", sha}, {"against", ev["active"].is_object() ? ev["active"].value("sha256", "") : ""},
                       {"holdout_flows", ev.value("agreement_flows", 0)}, {"holdout", ev["agreement"]},
                       {"source", "hold-out rows at evaluation"}};
+  uint64_t scored = 0, alerts = 0, agree = 0;
+  if (sh && opt_.shadow_counters && opt_.shadow_counters(scored, alerts, agree)) {
+    if (!j["agreement"].is_object()) j["agreement"] = {{"candidate", sh->sha256}};
+    j["agreement"]["live"] = {{"scored", scored}, {"alerts", alerts}, {"agree", agree},
+                              {"rate", scored ? ojson(double(agree) / double(scored)) : ojson(nullptr)},
+                              {"source", "data plane shadow scoring (rows)"}};
+  }
   j["dataplane"] = run_ ? "attached" : "detached";
   std::lock_guard g(mu_);
   j["jobs"] = ojson::array();

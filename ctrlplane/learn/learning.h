@@ -49,6 +49,10 @@ struct LearningOptions {
   std::string work_dir;                   // candidates and job logs; empty: <registry>/learn
   ml::DriftOptions drift;
   int job_timeout_s = 1800;               // a retrain or gate child running longer is killed
+  // Live shadow figures of the data plane (stats ml.shadow: rows scored by the
+  // shadow, its alerts, rows where it agreed with the active model's alert
+  // decision); empty or false: not shown.
+  std::function<bool(uint64_t& scored, uint64_t& alerts, uint64_t& agree)> shadow_counters;
 };
 
 class Learning {

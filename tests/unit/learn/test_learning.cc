@@ -132,7 +132,12 @@ TEST(Learning, DataPlanePathGoesThroughTheController) {
   Fixture f;
   std::vector<cp::Request> seen;
   int code = cp::kExitOk;
-  learn::Learning l(f.reg, f.audit, {}, [&](const cp::Request& r) {
+  learn::LearningOptions o;
+  o.shadow_counters = [](uint64_t& scored, uint64_t& alerts, uint64_t& agree) {
+    scored = 200, alerts = 3, agree = 190;
+    return true;
+  };
+  learn::Learning l(f.reg, f.audit, o, [&](const cp::Request& r) {
     seen.push_back(r);
     cp::Reply rep;
     rep.code = code;
@@ -152,6 +157,11 @@ TEST(Learning, DataPlanePathGoesThroughTheController) {
   code = cp::kExitUnreachable;
   EXPECT_EQ(l.promote(v2.sha256, "alice").status, 502);
   EXPECT_EQ(json::parse(l.status().body)["dataplane"], "attached");
+  // With a shadow, the data plane's live shadow figures are shown.
+  ASSERT_TRUE(f.reg.set_shadow(v1, err));
+  auto st = json::parse(l.status().body);
+  EXPECT_EQ(st["agreement"]["live"]["scored"], 200);
+  EXPECT_DOUBLE_EQ(st["agreement"]["live"]["rate"].get<double>(), 0.95);
 }
 
 TEST(Learning, PollRowsTailsTheDumpFile) {
