@@ -1,6 +1,7 @@
 // Promotion gates (see gate.h).
 #include "ml/gate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -90,7 +91,19 @@ bool run_gates(const LoadedModel& cand, const LoadedModel* active, const std::ve
   fpr.detail = std::to_string(out.candidate.fp) + " of " + std::to_string(out.candidate.benign_flows) +
                " benign hold-out flows alerted";
   out.checks.push_back(fpr);
-  for (const ClassFigures& c : out.candidate.classes) {
+  // TPR gates: the attack classes of the hold-out the candidate can name (a
+  // multi-class model is not judged on classes it does not have); a binary
+  // model or an isolation forest: all attack flows together ("tpr.all").
+  const std::vector<std::string> named = alert_classes(cand, cfg.benign);
+  const bool per_class = cand.kind == ModelKind::XGBoost && cand.num_outputs() > 1;
+  std::vector<ClassFigures> gated;
+  for (const ClassFigures& c : out.candidate.classes)
+    if (per_class && std::find(named.begin(), named.end(), c.name) != named.end()) gated.push_back(c);
+  if (!per_class && out.candidate.all_attacks.flows > 0) {
+    gated.push_back(out.candidate.all_attacks);
+    gated.back().name = "all";
+  }
+  for (const ClassFigures& c : gated) {
     auto it = cfg.class_tpr.find(c.name);
     GateCheck t{"tpr." + c.name, c.tpr, it == cfg.class_tpr.end() ? cfg.min_tpr : it->second, false, ""};
     t.passed = c.flows > 0 && c.tpr >= t.limit;

@@ -15,14 +15,14 @@ namespace spectre::ml {
 
 struct GateConfig {
   double max_benign_fpr = 0.01;             // per benign flow
-  double min_tpr = 0.5;                     // per attack class present in the hold-out
+  double min_tpr = 0.5;                     // per attack class present in the hold-out that the model names
   std::map<std::string, double> class_tpr;  // per-class overrides
   double min_agreement = 0.9;               // flows where candidate and active agree on alert / no alert
   std::string label = "label", benign = "benign", phase = "any";
 };
 
 struct GateCheck {
-  std::string name;   // "benign_fpr", "tpr.<class>", "agreement"
+  std::string name;   // "benign_fpr", "tpr.<class>" ("tpr.all": binary / iforest), "agreement"
   double value = 0, limit = 0;
   bool passed = false;
   std::string detail;

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "ml/artifact.h"
+#include "ml/calibrate.h"
 #include "ml/cli_util.h"
 #include "ml/drift.h"
 #include "ml/feedback.h"
@@ -31,12 +32,15 @@ const char* const kLearnHelp =
     "      LIVE.csv: stored --dump-features rows; FEEDBACK.jsonl: analyst verdicts (ml/feedback.h):\n"
     "      a false positive labels its flow's rows benign, a true positive its class. Those\n"
     "      rows (repeated --weight times) join the labelled BASE rows; train-xgb makes the\n"
-    "      candidate (classes of --active unless --classes).\n"
+    "      candidate (classes of --active unless --classes). --calibrate BENIGN.csv[,..]\n"
+    "      [--percentile 99.9] [--guard-percentile 99] [--min-threshold 0.5]: the candidate\n"
+    "      gets --active's open-set guard and is calibrated on those benign rows.\n"
     "  gate --candidate CAND.spm --csv HOLDOUT.csv [--csv ...] [--active ACTIVE.spm]\n"
     "          [--max-fpr 0.01] [--min-tpr 0.5|CLASS=T,...] [--min-agreement 0.9]\n"
     "          [--label label] [--benign benign] [--phase any] [--json OUT.json]\n"
     "      per-flow figures on hold-out rows (whole captures training never saw): benign\n"
-    "      FPR, TPR per attack class present, agreement with --active (flows with the same\n"
+    "      FPR, TPR per attack class present that the model names (binary/iforest: all attack\n"
+    "      flows), agreement with --active (flows with the same\n"
     "      alert decision). Exit 0 all gates pass, 3 refused (the failing gates printed).\n"
     "  drift --model MODEL.spm --csv ROWS.csv [--window 500] [--shuffle SEED] [--label label --benign benign]\n"
     "      PSI / KS of each window of rows (file order, or shuffled) against the model's\n"
@@ -161,12 +165,34 @@ bool append_live_rows(const std::string& path, const std::vector<std::string>& h
   return err.empty();
 }
 
+// Gives the candidate the active model's guard and calibrates it (spectre-ml
+// calibrate) on the --calibrate rows, into out.
+int calibrate_candidate(const std::string& cand, const Args& o, const std::string& out) {
+  std::string err;
+  LoadedModel act;
+  if (o.get("--active").empty()) return usage("retrain: --calibrate needs --active (its guard)");
+  if (!load_artifact_file(o.get("--active"), act, err)) return bad(err);
+  std::vector<std::string> c = {"--model", cand, "--csv", o.get("--calibrate"), "-o", out,
+                                "--percentile", o.get("--percentile", "99.9"),
+                                "--guard-percentile", o.get("--guard-percentile", "99"),
+                                "--min-threshold", o.get("--min-threshold", "0.5")};
+  const std::string guard = out + ".guard" + std::to_string(getpid()) + ".spm";
+  if (!act.guard_bytes.empty()) {
+    if (!write_bytes(guard, act.guard_bytes)) return bad("cannot write " + guard);
+    c.insert(c.end(), {"--guard", guard});
+  }
+  const int rc = cmd_calibrate(c);
+  std::remove(guard.c_str());
+  return rc;
+}
+
 }  // namespace
 
 int cmd_retrain(const std::vector<std::string>& a) {
   Args o;
   std::string err;
-  if (!o.parse(a, {"--csv", "--rows", "--feedback", "-o", "--active", "--weight", "--merged", "--label", "--benign"}, err))
+  if (!o.parse(a, {"--csv", "--rows", "--feedback", "-o", "--active", "--weight", "--merged", "--label", "--benign",
+                   "--calibrate", "--percentile", "--guard-percentile", "--min-threshold"}, err))
     return usage("retrain: " + err);
   const std::vector<std::string> base = o.all("--csv");
   const std::string rows = o.get("--rows"), fbp = o.get("--feedback"), out = o.get("-o");
@@ -229,8 +255,13 @@ int cmd_retrain(const std::vector<std::string>& a) {
     }
   }
   t.insert(t.end(), o.rest.begin(), o.rest.end());
-  const int rc = cmd_train_xgb(t);
+  const bool calib = !o.get("--calibrate").empty();
+  if (calib) t[5] = out + ".uncal" + std::to_string(getpid()) + ".spm";  // -o: calibrated into out below
+  int rc = cmd_train_xgb(t);
   if (o.get("--merged").empty()) std::remove(merged.c_str());
+  if (rc != kOk || !calib) return rc;
+  rc = calibrate_candidate(t[5], o, out);
+  std::remove(t[5].c_str());
   return rc;
 }
 

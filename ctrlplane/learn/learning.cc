@@ -289,6 +289,9 @@ bool Learning::retrain_step(Job& j, const std::string& active_path, std::string&
                                    "--label", opt_.gates.label, "--benign", opt_.gates.benign};
   for (const auto& c : opt_.train_csvs) argv.insert(argv.end(), {"--csv", c});
   if (!active_path.empty()) argv.insert(argv.end(), {"--active", active_path});
+  std::string calib;
+  for (const auto& c : opt_.calibrate_csvs) calib += (calib.empty() ? "" : ",") + c;
+  if (!calib.empty()) argv.insert(argv.end(), {"--calibrate", calib});
   argv.insert(argv.end(), opt_.train_args.begin(), opt_.train_args.end());
   int rc = run_child(argv, j.log, opt_.job_timeout_s);
   if (rc != 0) {

@@ -44,6 +44,9 @@ struct LearningOptions {
   std::string feedback_jsonl;             // analyst verdicts (ml/feedback.h format)
   std::vector<std::string> holdout_csvs;  // labelled rows of whole captures training never saw
   std::vector<std::string> train_args;    // extra spectre-ml retrain/train-xgb options
+  // Benign rows training never saw: the candidate gets the active model's
+  // guard and is calibrated on them (spectre-ml retrain --calibrate); empty: not.
+  std::vector<std::string> calibrate_csvs;
   ml::GateConfig gates;
   double feedback_weight = 3;
   std::string work_dir;                   // candidates and job logs; empty: <registry>/learn

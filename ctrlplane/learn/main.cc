@@ -26,6 +26,7 @@ const char* kHelp =
     "  --max-fpr F --min-tpr T|CLASS=T,.. --min-agreement F   gates (defaults 0.01, 0.5, 0.9)\n"
     "  --weight N             feedback rows repeated N times (default 3)\n"
     "  --train-arg ARG        passed to spectre-ml retrain / train-xgb (repeatable)\n"
+    "  --calibrate CSV        benign rows never trained on: keep the active guard, calibrate (repeatable)\n"
     "  --actor NAME           recorded in the audit log (default: cli)\n"
     "  --window N             drift window rows (default 2000); --min-rows N (default 200)\n";
 
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     static const std::vector<std::string> kWithValue = {
         "--registry", "--audit", "--spectre-ml", "--train", "--rows", "--feedback", "--holdout", "--train-arg",
-        "--actor", "--min-tpr", "--max-fpr", "--min-agreement", "--weight", "--window", "--min-rows"};
+        "--actor", "--calibrate", "--min-tpr", "--max-fpr", "--min-agreement", "--weight", "--window", "--min-rows"};
     for (const auto& k : kWithValue)
       if (a == k && i + 1 >= argc) return usage(a + " needs a value");
     auto val = [&]() -> std::string { return argv[++i]; };
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     else if (a == "--feedback") o.feedback_jsonl = val();
     else if (a == "--holdout") o.holdout_csvs.push_back(val());
     else if (a == "--train-arg") o.train_args.push_back(val());
+    else if (a == "--calibrate") o.calibrate_csvs.push_back(val());
     else if (a == "--actor") actor = val();
     else if (a == "--min-tpr") {
       std::string err;
