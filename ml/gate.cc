@@ -103,6 +103,9 @@ bool run_gates(const LoadedModel& cand, const LoadedModel* active, const std::ve
     gated.push_back(out.candidate.all_attacks);
     gated.back().name = "all";
   }
+  if (gated.empty() && cfg.require_tpr)
+    out.checks.push_back(GateCheck{"tpr", std::nan(""), cfg.min_tpr, false,
+                                   "no hold-out flow of a class the model names: detection not verified"});
   for (const ClassFigures& c : gated) {
     auto it = cfg.class_tpr.find(c.name);
     GateCheck t{"tpr." + c.name, c.tpr, it == cfg.class_tpr.end() ? cfg.min_tpr : it->second, false, ""};

@@ -18,6 +18,7 @@ struct GateConfig {
   double min_tpr = 0.5;                     // per attack class present in the hold-out that the model names
   std::map<std::string, double> class_tpr;  // per-class overrides
   double min_agreement = 0.9;               // flows where candidate and active agree on alert / no alert
+  bool require_tpr = true;                  // no hold-out flow of a class the model names: a failing "tpr" check
   std::string label = "label", benign = "benign", phase = "any";
 };
 

@@ -37,11 +37,12 @@ const char* const kLearnHelp =
     "      gets --active's open-set guard and is calibrated on those benign rows.\n"
     "  gate --candidate CAND.spm --csv HOLDOUT.csv [--csv ...] [--active ACTIVE.spm]\n"
     "          [--max-fpr 0.01] [--min-tpr 0.5|CLASS=T,...] [--min-agreement 0.9]\n"
-    "          [--label label] [--benign benign] [--phase any] [--json OUT.json]\n"
+    "          [--label label] [--benign benign] [--phase any] [--json OUT.json] [--allow-no-tpr]\n"
     "      per-flow figures on hold-out rows (whole captures training never saw): benign\n"
     "      FPR, TPR per attack class present that the model names (binary/iforest: all attack\n"
     "      flows), agreement with --active (flows with the same\n"
-    "      alert decision). Exit 0 all gates pass, 3 refused (the failing gates printed).\n"
+    "      alert decision). Without a hold-out flow of a class the model names the \"tpr\"\n"
+    "      gate fails unless --allow-no-tpr. Exit 0 all gates pass, 3 refused (failing gates printed).\n"
     "  drift --model MODEL.spm --csv ROWS.csv [--window 500] [--shuffle SEED] [--label label --benign benign]\n"
     "      PSI / KS of each window of rows (file order, or shuffled) against the model's\n"
     "      reference distributions; one JSON line per window (rows, drifted features,\n"
@@ -265,14 +266,21 @@ int cmd_retrain(const std::vector<std::string>& a) {
   return rc;
 }
 
-int cmd_gate(const std::vector<std::string>& a) {
+int cmd_gate(std::vector<std::string> a) {
   Args o;
   std::string err;
+  bool allow_no_tpr = false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] == "--allow-no-tpr") {
+      allow_no_tpr = true;
+      a.erase(a.begin() + long(i--));
+    }
   if (!o.parse(a, {"--candidate", "--active", "--csv", "--max-fpr", "--min-tpr", "--min-agreement", "--label",
                    "--benign", "--phase", "--json"}, err))
     return usage("gate: " + err);
   if (!o.rest.empty()) return usage("gate: unexpected argument " + o.rest[0]);
   GateConfig cfg;
+  cfg.require_tpr = !allow_no_tpr;
   cfg.label = o.get("--label", "label");
   cfg.benign = o.get("--benign", "benign");
   cfg.phase = o.get("--phase", "any");

@@ -15,7 +15,7 @@ extern const char* const kLearnHelp;
 // Exit codes: 0 ok, 1 bad input, 2 wrong use; gate: 3 = a gate failed (refused).
 int cmd_reference(const std::vector<std::string>& args);
 int cmd_retrain(const std::vector<std::string>& args);
-int cmd_gate(const std::vector<std::string>& args);
+int cmd_gate(std::vector<std::string> args);
 int cmd_feedback(const std::vector<std::string>& args);
 int cmd_drift(const std::vector<std::string>& args);
 

@@ -306,6 +306,7 @@ bool Learning::retrain_step(Job& j, const std::string& active_path, std::string&
           "--max-fpr", std::to_string(opt_.gates.max_benign_fpr), "--min-tpr", std::to_string(opt_.gates.min_tpr) + tpr,
           "--min-agreement", std::to_string(opt_.gates.min_agreement), "--label", opt_.gates.label,
           "--benign", opt_.gates.benign, "--phase", opt_.gates.phase};
+  if (!opt_.gates.require_tpr) argv.push_back("--allow-no-tpr");
   for (const auto& c : opt_.holdout_csvs) argv.insert(argv.end(), {"--csv", c});
   if (!active_path.empty()) argv.insert(argv.end(), {"--active", active_path});
   rc = run_child(argv, j.log, opt_.job_timeout_s);

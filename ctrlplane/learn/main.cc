@@ -24,6 +24,7 @@ const char* kHelp =
     "  --feedback JSONL       analyst verdicts (ml/feedback.h)\n"
     "  --holdout CSV          labelled hold-out rows, whole captures never trained on (repeatable)\n"
     "  --max-fpr F --min-tpr T|CLASS=T,.. --min-agreement F   gates (defaults 0.01, 0.5, 0.9)\n"
+    "  --allow-no-tpr         pass the TPR gate when no hold-out flow has a class the model names\n"
     "  --weight N             feedback rows repeated N times (default 3)\n"
     "  --train-arg ARG        passed to spectre-ml retrain / train-xgb (repeatable)\n"
     "  --calibrate CSV        benign rows never trained on: keep the active guard, calibrate (repeatable)\n"
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
     std::string v;
     double d;
     if (a == "-h" || a == "--help") { std::printf("%s", kHelp); return 0; }
+    else if (a == "--allow-no-tpr") o.gates.require_tpr = false;
     else if (a == "--registry") registry = val();
     else if (a == "--audit") audit_path = val();
     else if (a == "--spectre-ml") o.spectre_ml = val();

@@ -137,6 +137,18 @@ TEST(Gates, FprTprAgreementOnHoldoutFlows) {
   // The same capture twice: flow ids of different files never merge.
   ASSERT_TRUE(run_gates(a, nullptr, {path, path}, cfg, r, err)) << err;
   EXPECT_EQ(r.candidate.benign_flows, 200u);
+  // Hold-out rows without a class the model names: detection not verified.
+  const std::string benign_only = path + ".benign";
+  {
+    std::ofstream f(benign_only);
+    f << "flow_id,phase,a,b,label\n1,end,0.1,0,benign\n2,end,0.0,0,scan\n";
+  }
+  ASSERT_TRUE(run_gates(a, nullptr, {benign_only}, cfg, r, err)) << err;
+  EXPECT_EQ(r.failed(), (std::vector<std::string>{"tpr"}));
+  cfg.require_tpr = false;
+  ASSERT_TRUE(run_gates(a, nullptr, {benign_only}, cfg, r, err)) << err;
+  EXPECT_TRUE(r.passed());
+  std::remove(benign_only.c_str());
   EXPECT_FALSE(run_gates(a, nullptr, {}, cfg, r, err));
   EXPECT_FALSE(run_gates(a, nullptr, {"/nonexistent.csv"}, cfg, r, err));
   std::remove(path.c_str());
