@@ -26,6 +26,7 @@ using ojson = nlohmann::ordered_json;
 
 constexpr int kGateRefused = 3;                 // spectre-ml gate: a gate failed
 constexpr size_t kMaxRowsPerPoll = 200000;      // bounds one poll's memory (~50 features * 8 bytes each)
+constexpr uint64_t kTailBytes = 8u << 20;       // a first read starts this far before the end (~10k rows)
 
 LearnResult error(int status, const std::string& why) { return {status, ojson{{"error", why}}.dump()}; }
 
@@ -207,6 +208,12 @@ size_t Learning::poll_rows() {
       if (drift_sha_.empty() || !ml::load_artifact_file(reg_.path_of(drift_sha_), probe, err)) return n;
       if (!ml::cli::map_features(cells, probe.feature_names, rows_cols_, err)) return n;
       rows_ts_col_ = ml::cli::find_column(cells, "ts");
+      if (size - rows_offset_ > kTailBytes) {  // a long history: only its end can be in the window
+        rows_offset_ = size - kTailBytes;
+        f.seekg(std::streamoff(rows_offset_));
+        std::getline(f, line);  // the rest of a row cut by the jump
+        rows_offset_ += line.size() + 1;
+      }
       continue;
     }
     size_t want = 0;

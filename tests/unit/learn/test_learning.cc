@@ -218,3 +218,31 @@ TEST(Learning, PollRowsTailsTheDumpFile) {
   EXPECT_EQ(r.status, 409);
   EXPECT_NE(r.body.find("not configured"), std::string::npos);
 }
+
+TEST(Learning, PollRowsStartsNearTheEndOfALongFile) {
+  Fixture f;
+  learn::LearningOptions o;
+  o.rows_csv = f.tmp.path + "/rows.csv";
+  learn::Learning l(f.reg, f.audit, o);
+  ASSERT_EQ(l.install(cp_test::model_path(), "admin").status, 200);
+  spectre::ml::LoadedModel m;
+  std::string err;
+  ASSERT_TRUE(spectre::ml::load_artifact_file(cp_test::model_path(), m, err));
+  std::ofstream rows(o.rows_csv);
+  rows << "flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto";
+  for (const auto& name : m.feature_names) rows << "," << name;
+  rows << "\n";
+  const size_t total = 16000;  // ~10 MB: more than the 8 MB a first read looks at
+  std::string cells;
+  for (size_t j = 0; j < m.num_features; ++j) cells.append(",1234.567890");
+  for (size_t i = 0; i < total; ++i)
+    rows << i << ",end,1.0," << (1700000000 + i) << ".0,10.0.0.1,1,10.0.0.2,2,6" << cells << "\n";
+  rows.close();
+  const size_t n = l.poll_rows();
+  EXPECT_GT(n, 5000u);
+  EXPECT_LT(n, total);
+  auto d = json::parse(l.drift_report().body);
+  EXPECT_EQ(d["window"]["to"], "2023-11-15T02:39:59Z");  // the last row (1700000000 + 15999) is in
+  EXPECT_EQ(d["reference"], nullptr);                    // default.spm carries no reference
+  EXPECT_EQ(d["features"].size(), 0u);
+}
