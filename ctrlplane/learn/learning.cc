@@ -238,13 +238,13 @@ size_t Learning::poll_rows() {
 
 LearnResult Learning::drift_report() {
   poll_rows();
-  drift_.tick(double(now_unix()));
+  if (opt_.rate_clock) drift_.tick(double(now_unix()));
   return {200, drift_.report_json()};
 }
 
 std::string Learning::drift_metrics() {
   poll_rows();
-  drift_.tick(double(now_unix()));
+  if (opt_.rate_clock) drift_.tick(double(now_unix()));
   return drift_.prometheus();
 }
 

@@ -52,6 +52,7 @@ struct LearningOptions {
   std::string work_dir;                   // candidates and job logs; empty: <registry>/learn
   ml::DriftOptions drift;
   int job_timeout_s = 1800;               // a retrain or gate child running longer is killed
+  bool rate_clock = true;                 // reports close alert-rate buckets up to now (false: offline alerts)
   // Live shadow figures of the data plane (stats ml.shadow: rows scored by the
   // shadow, its alerts, rows where it agreed with the active model's alert
   // decision); empty or false: not shown.

@@ -22,10 +22,13 @@ Exit 0 all passed, 1 a failure, 77 skipped (binaries missing). Last line: "N pas
 """
 import csv
 import json
+import math
 import os
+import random
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -154,6 +157,39 @@ def drift_part(base, tmp, live_rows, live_csv, v1):
           "metrics: drift gauges", m.stdout[-500:])
 
 
+def write_alerts(path, rates, seed):
+    """EVE alert lines: rates[i] alerts (Poisson mean) in minute i, from 2026-12-07T00:00:00Z."""
+    rnd = random.Random(seed)
+    t0 = 1796601600  # 2026-12-07T00:00:00Z
+    with open(path, "w") as f:
+        for i, lam in enumerate(rates):
+            k, p, L = 0, 1.0, math.exp(-lam)  # Knuth's Poisson draw
+            while True:
+                p *= rnd.random()
+                if p <= L:
+                    break
+                k += 1
+            for _ in range(k):
+                t = t0 + 60 * i + rnd.random() * 59
+                ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06d+0000" % int((t % 1) * 1e6)
+                f.write(json.dumps({"timestamp": ts, "event_type": "alert", "alert": {"sid": 1}}) + "\n")
+            f.write(json.dumps({"timestamp": "2026-12-07T00:00:00+0000", "event_type": "flow"}) + "\n")
+
+
+def rate_part(base, tmp):
+    """The alert-rate change detector (ADWIN) on EVE alerts: a step is seen, a steady rate is not."""
+    P = lambda n: os.path.join(tmp, n)  # noqa: E731
+    write_alerts(P("steady.json"), [3] * 180, 5)
+    write_alerts(P("step.json"), [3] * 150 + [30] * 30, 6)
+    r, s = learn(base, "--alerts", P("steady.json"), "drift")
+    r2, t = learn(base, "--alerts", P("step.json"), "drift")
+    sr, tr = (s or {}).get("alert_rate", {}), (t or {}).get("alert_rate", {})
+    check(r.returncode == 0 and sr.get("change") is False and sr.get("buckets", 0) >= 179,
+          "steady alert rate (3/min, 180 min): no change (%s)" % sr, r.stdout[-400:] + r.stderr)
+    check(r2.returncode == 0 and tr.get("change") is True and tr.get("rate", 0) > 10 and tr.get("baseline", 0) > 10,
+          "alert rate step 3 -> 30/min: change (%s)" % tr, r2.stdout[-400:] + r2.stderr)
+
+
 def main():
     for b in (DP, ML, LEARN):
         if not os.path.exists(b):
@@ -190,6 +226,7 @@ def main():
     print("  v1 on the hold-outs:\n    " + ev.stdout.strip().replace("\n", "\n    "))
 
     drift_part(base, tmpd, live_rows, live, v1)
+    rate_part(base, tmpd)
 
     # ---- feedback rates
     labels = flow_labels(live)
