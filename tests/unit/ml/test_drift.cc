@@ -178,6 +178,9 @@ TEST(DriftMonitor, FalseAlarmRateOverUnshiftedWindows) {
   // 600 feature-windows of 500 rows from the reference distribution: the
   // expected PSI is ~(bins-1)/500 ~ 0.04; a false alarm needs 5x that.
   EXPECT_LE(alarms, checks / 100) << "worst psi " << worst;
+  RecordProperty("false_alarms", int(alarms));
+  RecordProperty("feature_windows", int(checks));
+  RecordProperty("worst_psi_x1000", int(worst * 1000));
   // Too few rows: figures but no flag.
   DriftMonitor tiny(o);
   tiny.set_model(m);
