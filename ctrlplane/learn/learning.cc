@@ -305,7 +305,10 @@ bool Learning::retrain_step(Job& j, const std::string& active_path, std::string&
     err = "spectre-ml retrain failed (exit " + std::to_string(rc) + "; log " + j.log + ")";
     return false;
   }
-  j.progress = 0.6;
+  {
+    std::lock_guard g(mu_);  // status() reads the job under mu_
+    j.progress = 0.6;
+  }
   std::string tpr;
   for (const auto& [c, v] : opt_.gates.class_tpr) tpr += "," + c + "=" + std::to_string(v);
   const std::string gate_json = work_dir() + "/" + j.id + ".gate.json";
@@ -322,12 +325,14 @@ bool Learning::retrain_step(Job& j, const std::string& active_path, std::string&
     return false;
   }
   std::ifstream gf(gate_json);
-  j.gate_json.assign(std::istreambuf_iterator<char>(gf), std::istreambuf_iterator<char>());
-  const ojson gj = parse_or_null(j.gate_json);
+  const std::string report((std::istreambuf_iterator<char>(gf)), std::istreambuf_iterator<char>());
+  const ojson gj = parse_or_null(report);
   if (!gj.is_object()) {
     err = "spectre-ml gate wrote no report";
     return false;
   }
+  std::lock_guard g(mu_);
+  j.gate_json = report;
   j.passed = rc == 0 && gj.value("passed", false);
   return true;
 }
@@ -348,8 +353,11 @@ bool Learning::store_candidate(Job& j, const std::string& cand, std::string& err
   }
   std::string stored;
   if (!reg_.store(c, stored, err)) return false;
-  j.candidate_sha = c.entry.sha256;
-  j.candidate_version = c.entry.version;
+  {
+    std::lock_guard g(mu_);
+    j.candidate_sha = c.entry.sha256;
+    j.candidate_version = c.entry.version;
+  }
   ojson ev = parse_or_null(j.gate_json);
   ev["job"] = j.id;
   ev["evaluated_at"] = cp::iso_time_utc(now_unix());
@@ -399,7 +407,7 @@ void Learning::run_job(std::shared_ptr<Job> j) {
   const std::string active_path = act ? reg_.path_of(act->sha256) : "";
   bool ok = retrain_step(*j, active_path, cand, err);
   if (ok) {
-    std::lock_guard g(mu_);  // serialises with promote/rollback
+    std::lock_guard c(change_mu_);  // serialises with promote / rollback / install
     ok = store_candidate(*j, cand, err);
   }
   std::lock_guard g(mu_);
@@ -435,7 +443,7 @@ bool Learning::wait_job(const std::string& id, int timeout_ms) {
 }
 
 LearnResult Learning::promote(const std::string& version, const std::string& actor) {
-  std::lock_guard g(mu_);
+  std::lock_guard g(change_mu_);
   std::string err;
   reg_.refresh(err);
   auto refuse = [&](int st, const std::string& why, const std::string& sha) {
@@ -486,7 +494,7 @@ LearnResult Learning::promote(const std::string& version, const std::string& act
 }
 
 LearnResult Learning::install(const std::string& path, const std::string& actor) {
-  std::lock_guard g(mu_);
+  std::lock_guard g(change_mu_);
   std::string err;
   cp::ModelCandidate c;
   if (path.empty() || path[0] != '/') return error(400, "install: an absolute artifact path is needed");
@@ -519,7 +527,7 @@ LearnResult Learning::install(const std::string& path, const std::string& actor)
 }
 
 LearnResult Learning::rollback(const std::string& actor) {
-  std::lock_guard g(mu_);
+  std::lock_guard g(change_mu_);
   std::string err;
   reg_.refresh(err);
   const auto cur = reg_.active();

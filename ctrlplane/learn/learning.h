@@ -110,7 +110,8 @@ class Learning {
   LearningOptions opt_;
   RunCommand run_;
   ml::DriftMonitor drift_;
-  std::mutex mu_;  // jobs_, change serialisation, drift model / row tail state
+  std::mutex change_mu_;  // registry changes (install, promote, rollback, a job's candidate), one at a time
+  std::mutex mu_;         // jobs_ and their fields, drift model / row tail state (never held across a child or a data-plane call)
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::shared_ptr<Job> running_;
   std::thread worker_;
