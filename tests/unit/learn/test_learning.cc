@@ -3,6 +3,7 @@
 // the data-plane path through RunCommand, the row tail of poll_rows, and
 // refusals of unconfigured retraining.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <string>
@@ -245,4 +246,59 @@ TEST(Learning, PollRowsStartsNearTheEndOfALongFile) {
   EXPECT_EQ(d["window"]["to"], "2023-11-15T02:39:59Z");  // the last row (1700000000 + 15999) is in
   EXPECT_EQ(d["reference"], nullptr);                    // default.spm carries no reference
   EXPECT_EQ(d["features"].size(), 0u);
+}
+
+// The retrain job with a stand-in for spectre-ml (a shell script): retrain
+// copies $FAKE_MODEL to -o, gate writes a report and exits $FAKE_GATE_RC.
+TEST(Learning, RetrainJobStatesWithAStandInSpectreMl) {
+  Fixture f;
+  const std::string script = f.tmp.path + "/fake-spectre-ml";
+  {
+    std::ofstream s(script);
+    s << "#!/bin/sh\ncmd=$1; shift; out=; js=\n"
+         "while [ $# -gt 0 ]; do case \"$1\" in -o) out=$2; shift;; --json) js=$2; shift;; esac; shift; done\n"
+         "sleep 0.3\n"
+         "if [ \"$cmd\" = retrain ]; then cp \"$FAKE_MODEL\" \"$out\"; exit $FAKE_RETRAIN_RC; fi\n"
+         "p=true; [ \"$FAKE_GATE_RC\" = 0 ] || p=false\n"
+         "echo \"{\\\"passed\\\":$p,\\\"failed\\\":[],\\\"checks\\\":[],\\\"active\\\":null,\\\"agreement\\\":0.97,"
+         "\\\"agreement_flows\\\":10}\" > \"$js\"\nexit $FAKE_GATE_RC\n";
+  }
+  ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
+  learn::LearningOptions o;
+  o.spectre_ml = script;
+  o.train_csvs = {"/dev/null"};
+  o.holdout_csvs = {"/dev/null"};
+  o.rows_csv = f.tmp.path + "/rows.csv";
+  o.feedback_jsonl = f.tmp.path + "/fb.jsonl";
+  learn::Learning l(f.reg, f.audit, o);
+  ASSERT_EQ(l.install(cp_test::make_variant(f.tmp.path, 1), "admin").status, 200);
+  auto run = [&](const char* model, const char* retrain_rc, const char* gate_rc) {
+    ::setenv("FAKE_MODEL", model, 1);
+    ::setenv("FAKE_RETRAIN_RC", retrain_rc, 1);
+    ::setenv("FAKE_GATE_RC", gate_rc, 1);
+    auto r = l.start_retrain("alice");
+    EXPECT_EQ(r.status, 202) << r.body;
+    const std::string id = json::parse(r.body)["job"];
+    EXPECT_EQ(l.start_retrain("bob").status, 409);  // one at a time
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(l.status().status, 200);  // readable while it runs
+    EXPECT_TRUE(l.wait_job(id, 20000));
+    return json::parse(l.job(id).body);
+  };
+  const std::string v2 = cp_test::make_variant(f.tmp.path, 2), v3 = cp_test::make_variant(f.tmp.path, 3);
+  json j = run(v2.c_str(), "0", "3");  // refused by the gates
+  EXPECT_EQ(j["state"], "done");
+  EXPECT_FALSE(j["passed"].get<bool>());
+  EXPECT_FALSE(f.reg.shadow());
+  ASSERT_TRUE(f.reg.find_version("2"));  // listed, with its evaluation
+  EXPECT_NE(f.reg.evaluation(f.reg.find_version("2")->sha256).find("\"passed\":false"), std::string::npos);
+  j = run(v3.c_str(), "0", "0");  // passes: the shadow
+  EXPECT_TRUE(j["passed"].get<bool>()) << j.dump();
+  ASSERT_TRUE(f.reg.shadow());
+  EXPECT_EQ(f.reg.shadow()->version, "3");
+  EXPECT_EQ(json::parse(l.status().body)["agreement"]["holdout"], 0.97);
+  j = run(v3.c_str(), "1", "0");  // retrain fails
+  EXPECT_EQ(j["state"], "failed");
+  EXPECT_NE(j["error"].get<std::string>().find("spectre-ml retrain failed (exit 1"), std::string::npos);
+  EXPECT_EQ(l.job("nope").status, 404);
+  EXPECT_EQ(l.promote("3", "alice").status, 200);
 }
