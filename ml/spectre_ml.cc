@@ -67,11 +67,11 @@ const char* kHelp =
     "      feature (index, name, description); --csv: the feature names as a CSV header.\n"
     "  inspect MODEL.spm\n"
     "      kind, trees, nodes, features, classes, thresholds, metrics, sha256.\n"
-    "%s%s"
-    "Exit status: 0 ok, 1 bad input, 2 wrong use.\n";
+    "%s%s%s"
+    "Exit status: 0 ok, 1 bad input, 2 wrong use (gate: 3 refused).\n";
 
 int usage(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|label|eval|calibrate|train-xgb|train-iforest ... (spectre-ml --help)\n",
+  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|label|eval|calibrate|train-xgb|train-iforest|reference|retrain|gate|drift|feedback ... (spectre-ml --help)\n",
                msg.c_str());
   return kUsage;
 }
@@ -501,14 +501,12 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-    std::printf(kHelp, kTrainHelp, kCalibrateHelp);
-    std::printf("%s", kLearnHelp);
+    std::printf(kHelp, kTrainHelp, kCalibrateHelp, kLearnHelp);
     return kOk;
   }
   for (const auto& s : args)
     if (s == "-h" || s == "--help") {
-      std::printf(kHelp, kTrainHelp, kCalibrateHelp);
-      std::printf("%s", kLearnHelp);
+      std::printf(kHelp, kTrainHelp, kCalibrateHelp, kLearnHelp);
       return kOk;
     }
   if (cmd == "compile") return cmd_compile(args);

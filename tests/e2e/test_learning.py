@@ -190,6 +190,36 @@ def rate_part(base, tmp):
           "alert rate step 3 -> 30/min: change (%s)" % tr, r2.stdout[-400:] + r2.stderr)
 
 
+def cli_part(tmp, v1, train, holdouts):
+    """spectre-ml reference / drift / gate / feedback directly, and their refusals."""
+    P = lambda n: os.path.join(tmp, n)  # noqa: E731
+    r = run([ML, "train-xgb", "--csv", train, "--label", "label", "--classes", CLASSES, "--objective", "multi",
+             "--rounds", "4", "--depth", "3", "--reference", "no", "-o", P("noref.spm")])
+    ins = run([ML, "inspect", P("noref.spm")]).stdout
+    check(r.returncode == 0 and "reference: none" in ins, "train-xgb --reference no: no reference", r.stderr)
+    r = run([ML, "drift", "--model", P("noref.spm"), "--csv", holdouts[2]])
+    check(r.returncode == 1 and "no reference" in r.stderr, "drift refuses a model without a reference", r.stderr)
+    r = run([ML, "reference", "--model", P("noref.spm"), "--csv", train, "--label", "label", "--benign", "benign",
+             "-o", P("withref.spm")])
+    ins = run([ML, "inspect", P("withref.spm")]).stdout
+    check(r.returncode == 0 and "reference: " in ins and "reference: none" not in ins, "spectre-ml reference adds one",
+          r.stderr + ins[-300:])
+    r = run([ML, "drift", "--model", P("withref.spm"), "--csv", train, "--label", "label", "--benign", "benign",
+             "--window", "100", "--shuffle", "1"])
+    summ = json.loads(r.stdout.strip().split("\n")[-1]) if r.returncode == 0 else {}
+    check(summ.get("windows", 0) >= 1 and summ.get("windows_with_drift", 1) == 0,
+          "drift of the reference rows themselves (shuffled windows of 100): none flagged", r.stdout[-400:] + r.stderr)
+    r = run([ML, "gate", "--candidate", v1, "--csv", P("missing.csv")])
+    check(r.returncode == 1, "gate: a missing hold-out file is bad input (exit 1)", r.stderr)
+    r = run([ML, "gate", "--candidate", v1, "--csv", holdouts[2]])
+    check(r.returncode == 3 and "tpr" in r.stdout, "gate on benign-only hold-out: detection not verified (exit 3)",
+          r.stdout)
+    r = run([ML, "gate", "--candidate", v1, "--csv", holdouts[2], "--allow-no-tpr", "--max-fpr", "2"])
+    check(r.returncode == 2, "gate: --max-fpr outside [0, 1] is wrong use", r.stderr)
+    r = run([ML, "feedback", "--feedback", P("missing.jsonl")])
+    check(r.returncode == 1, "feedback: a missing file is bad input", r.stderr)
+
+
 def main():
     for b in (DP, ML, LEARN):
         if not os.path.exists(b):
@@ -212,6 +242,7 @@ def main():
     ins = run([ML, "inspect", v1]).stdout
     check("reference: " in ins and "reference: none" not in ins, "v1 carries reference distributions",
           [ln for ln in ins.split("\n") if ln.startswith("reference")])
+    cli_part(tmpd, v1, train, holdouts)
     base = ["--registry", P("registry"), "--audit", P("audit.log"), "--spectre-ml", ML, "--train", train,
             "--rows", live_rows, "--feedback", P("feedback.jsonl"), "--max-fpr", "0.05", "--min-tpr", "0.5",
             "--min-agreement", "0.8", "--actor", "alice",
