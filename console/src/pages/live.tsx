@@ -1,0 +1,65 @@
+// Live page: alerts and incidents as they arrive over the stream (or polling).
+import { useEffect, useState } from 'preact/hooks';
+import { Level, Link, Sev, time } from '../components/common';
+import { LiveStream, type LiveEvent, type Mode } from '../stream';
+import type { Alert, Incident } from '../types';
+
+const KEEP = 200;  // rows kept on screen; older ones are in the alert list
+
+export function LivePage() {
+  const [events, setEvents] = useState<LiveEvent[]>([]);
+  const [mode, setMode] = useState<{ m: Mode; detail?: string }>({ m: 'connecting' });
+  const [gaps, setGaps] = useState(0);
+  const [paused, setPaused] = useState(false);
+
+  useEffect(() => {
+    const s = new LiveStream({
+      onEvent: (e) => setEvents((l) => [e, ...l].slice(0, KEEP)),
+      onMode: (m, detail) => setMode({ m, detail }),
+      onGap: (_c, missed) => setGaps((g) => g + missed),
+    });
+    s.start();
+    return () => s.stop();
+  }, []);
+
+  const shown = paused ? events.filter((e) => e.channel === 'incidents') : events;
+  return (
+    <div>
+      <h1>Live</h1>
+      <p class="stream-status" data-mode={mode.m}>
+        Stream: <b>{mode.m === 'websocket' ? 'live (WebSocket)' : mode.m === 'polling' ? 'polling every 5 s' : mode.m}</b>
+        {mode.detail && <span class="muted"> — {mode.detail}</span>}
+        {gaps > 0 && <span class="warn"> — {gaps} events skipped by the server (slow consumer)</span>}
+        {' '}<label><input type="checkbox" checked={paused} onChange={() => setPaused(!paused)} /> incidents only</label>
+      </p>
+      <table class="list live">
+        <thead><tr><th>time</th><th>kind</th><th>level</th><th>what</th><th>from → to</th></tr></thead>
+        <tbody>
+          {shown.map((e) => <LiveRow key={`${e.channel}:${e.seq}`} e={e} />)}
+        </tbody>
+      </table>
+      {shown.length === 0 && <p class="muted">Waiting for events…</p>}
+    </div>
+  );
+}
+
+function LiveRow({ e }: { e: LiveEvent }) {
+  if (e.channel === 'incidents') {
+    const i = e.data as unknown as Incident;
+    return (
+      <tr class="event incident" data-seq={e.seq}>
+        <td>{time(i.last_seen)}</td><td>incident</td><td><Level level={i.level} /></td>
+        <td><Link href={`/incidents/${i.id}`}>Incident #{i.id}</Link> score {i.score} {i.signatures?.slice(0, 2).join(', ')}</td>
+        <td>{i.attacker} → {i.victim}</td>
+      </tr>
+    );
+  }
+  const a = e.data as unknown as Alert;
+  return (
+    <tr class="event alert" data-seq={e.seq}>
+      <td>{time(a.timestamp)}</td><td>alert{e.count > 1 && ` ×${e.count}`}</td><td><Sev n={a.severity} /></td>
+      <td><Link href={`/alerts/${a.id}`}>{a.signature}</Link></td>
+      <td>{a.src_ip}:{a.src_port} → {a.dest_ip}:{a.dest_port}</td>
+    </tr>
+  );
+}

@@ -1,0 +1,69 @@
+// Model page: active and shadow models, shadow agreement, drift per feature and
+// of the scores, the alert-rate change detector, feature importance.
+import { api } from '../api';
+import { barConfig, ChartView } from '../components/chart';
+import { ErrorBox, KV, Loading, Section, time, useLoad } from '../components/common';
+import type { ModelInfo } from '../types';
+
+function Model({ m }: { m: ModelInfo | null }) {
+  if (!m) return <span class="muted">none</span>;
+  return (
+    <dl class="kv">
+      <dt>version</dt><dd>{m.version}</dd>
+      {m.sha256 && <><dt>sha256</dt><dd class="mono">{m.sha256.slice(0, 16)}…</dd></>}
+      {m.classes && <><dt>classes</dt><dd>{m.classes.join(', ')}</dd></>}
+      {m.metrics && <><dt>metrics</dt><dd><KV obj={m.metrics} /></dd></>}
+    </dl>
+  );
+}
+
+export function ModelPage() {
+  const status = useLoad(() => api.mlStatus(), []);
+  const drift = useLoad(() => api.mlDrift(), []);
+  const imp = useLoad(() => api.mlImportance(), []);
+  const s = status.data, d = drift.data, i = imp.data;
+  return (
+    <div>
+      <h1>Model</h1>
+      <ErrorBox error={status.error || drift.error || imp.error} />
+      <Loading when={status.loading && !s} />
+      <div class="grid">
+        <Section title="Active model" id="active"><Model m={s?.active ?? null} /></Section>
+        <Section title="Shadow model" id="shadow">
+          <Model m={s?.shadow ?? null} />
+          <h3>Agreement with the active model</h3><KV obj={s?.agreement} />
+        </Section>
+      </div>
+      <Section title="Drift" id="drift">
+        {d && (
+          <>
+            <p class={d.score.drifted ? 'warn' : ''}>
+              Window {time(d.window.from)} – {time(d.window.to)}, {d.window.rows} rows.
+              Scores: PSI {d.score.psi.toFixed(3)}, KS {d.score.ks.toFixed(3)} — {d.score.drifted ? 'DRIFTED' : 'stable'}.
+              Alert rate {d.alert_rate.rate} (baseline {d.alert_rate.baseline}){d.alert_rate.change ? ' — CHANGED' : ''}.
+            </p>
+            <ChartView label="drift" config={barConfig(d.features.map((f) => f.name), d.features.map((f) => f.psi), 'PSI', true)} />
+            <table class="list drift">
+              <thead><tr><th>feature</th><th>PSI</th><th>KS</th><th>drifted</th></tr></thead>
+              <tbody>{d.features.map((f) => (
+                <tr class={f.drifted ? 'drifted' : ''} data-feature={f.name}>
+                  <td>{f.name}</td><td class="num">{f.psi.toFixed(3)}</td><td class="num">{f.ks.toFixed(3)}</td><td>{f.drifted ? 'yes' : 'no'}</td>
+                </tr>))}</tbody>
+            </table>
+          </>
+        )}
+      </Section>
+      {i && (
+        <div class="grid">
+          <Section title="Feature importance (model)">
+            <ChartView label="importance" config={barConfig(i.model.map((f) => f.feature), i.model.map((f) => f.importance), 'importance', true)} />
+          </Section>
+          <Section title="Contributions (recent alerts)">
+            <ChartView label="contributions" config={barConfig(i.recent.map((f) => f.feature), i.recent.map((f) => f.contribution), 'contribution', true)} />
+          </Section>
+        </div>
+      )}
+      {s?.versions?.length ? <Section title="Versions"><ul>{s.versions.map((v) => <li>{typeof v === 'string' ? v : v.version}</li>)}</ul></Section> : null}
+    </div>
+  );
+}
