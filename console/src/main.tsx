@@ -34,7 +34,7 @@ const NAV: [string, string][] = [
 ];
 
 function App() {
-  const { path } = useLocation();
+  const { path, query } = useLocation();
   const here = path + location.search;
   // No token yet: ask for one first, then come back here.
   const m = path === '/token' || !getToken() ? null : match(routes, path);
@@ -50,7 +50,7 @@ function App() {
       </nav>
       <main key={path}>
         {m ? m.route.view(m.params)
-           : path === '/token' || !getToken() ? <TokenPage next={path === '/token' ? '/' : here} />
+           : path === '/token' || !getToken() ? <TokenPage next={path === '/token' ? query.get('next') || '/' : here} />
            : <p>No page at {path}. <Link href="/live">Live</Link></p>}
       </main>
     </>

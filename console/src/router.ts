@@ -5,8 +5,8 @@ import { useEffect, useState } from 'preact/hooks';
 const listeners = new Set<() => void>();
 
 export function navigate(to: string) {
-  if (to === location.pathname + location.search) return;
-  history.pushState(null, '', to);
+  // Same URL (e.g. after the token prompt shown in place of a page): re-render only.
+  if (to !== location.pathname + location.search) history.pushState(null, '', to);
   listeners.forEach((f) => f());
 }
 

@@ -38,7 +38,7 @@ export function ErrorBox({ error }: { error?: ApiError | null }) {
   return (
     <div class="error" role="alert" data-status={error.status}>
       {error.message}
-      {error.auth && <> <Link href="/token">Change token</Link></>}
+      {error.auth && <> <Link href={`/token?next=${encodeURIComponent(location.pathname + location.search)}`}>Change token</Link></>}
     </div>
   );
 }

@@ -16,7 +16,7 @@ export function TokenPage({ next }: { next: string }) {
     try {
       // /alerts needs a valid token (viewer); /health may not.
       await api.alerts({ limit: 1 });
-      navigate(next && next !== '/token' ? next : '/');
+      navigate(/^\/(?!\/|token)/.test(next) ? next : '/');
     } catch (err) {
       setError(toApiError(err));
     } finally {

@@ -1,0 +1,198 @@
+// The console in headless Chromium against the server under test (see
+// browser-env.mjs). Expected values come from the server's own API answers,
+// so the same tests run against the mock and against spectre-cp.
+import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { inkPerCanvas, setUp } from './browser-env.mjs';
+
+let env;
+before(async () => { env = await setUp(); });
+after(async () => { await env?.close(); });
+
+const attackIds = (list) => list.map((a) => (typeof a === 'string' ? a : a.id));
+
+test('incident page shows the explanation, risk components and tactics', async () => {
+  const inc = await env.api(`/incidents/${env.incident}`);
+  const page = await env.page();
+  await page.goto(`${env.url}/incidents/${env.incident}`);
+  const explanation = page.locator('#explanation');
+  const summary = typeof inc.explanation === 'string' ? inc.explanation : inc.explanation.summary;
+  assert.ok(summary, 'the server gave no explanation to show');
+  await explanation.getByText(summary).waitFor();
+  for (const step of inc.explanation.steps || []) assert.ok((await explanation.textContent()).includes(step), step);
+  const components = Object.keys(inc.risk.components || inc.risk).filter((k) => typeof (inc.risk.components || inc.risk)[k] === 'number');
+  assert.ok(components.length > 0);
+  const riskText = await page.locator('#risk').textContent();
+  for (const c of components) assert.ok(riskText.includes(c), `risk component ${c} missing`);
+  assert.ok((await inkPerCanvas(page, '#risk canvas'))[0] > 500, 'risk chart is empty');
+  const tactics = attackIds(inc.record?.incident?.mitre?.tactics || inc.tactics);
+  assert.ok(tactics.length > 0);
+  const shown = await page.locator('#attack ul.tactics li').evaluateAll((ls) => ls.map((l) => l.title));
+  assert.deepEqual(shown, tactics);
+  assert.ok((await page.locator('#response').textContent()).includes(inc.response.actions[0]));
+  assert.equal(await page.locator('#members tbody tr').count(), inc.members.length);
+  await env.shot(page, 'incident');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a false-positive click with a reason reaches the server', async () => {
+  const page = await env.page();
+  await page.goto(`${env.url}/incidents/${env.incident}`);
+  await page.locator('#verdict button.fp').click();
+  await page.locator('#verdict select[name=reason]').selectOption('authorized_scanner');
+  const note = `browser-test ${Date.now()}`;
+  await page.locator('#verdict input[name=note]').fill(note);
+  const [req] = await Promise.all([
+    page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`/api/v1/incidents/${env.incident}/feedback`)),
+    page.locator('#verdict button[type=submit]').click(),
+  ]);
+  const expected = { verdict: 'false_positive', reason: 'authorized_scanner', note };
+  assert.deepEqual(req.postDataJSON(), expected);
+  assert.equal(req.headers().authorization, `Bearer ${env.token}`);
+  await page.locator('#verdict .feedback-list li', { hasText: note }).waitFor();
+  // What the server stored: the incident's feedback as its API returns it.
+  const stored = (await env.api(`/incidents/${env.incident}`)).feedback.filter((f) => f.note === note);
+  assert.equal(stored.length, 1, 'the feedback is not in the incident');
+  assert.equal(stored[0].verdict, 'false_positive');
+  assert.equal(stored[0].reason, 'authorized_scanner');
+  if (env.mock) assert.deepEqual(env.mock.store.received.filter((f) => f.note === note).map(({ verdict, reason, note: n }) => ({ verdict, reason, note: n })), [expected]);
+  await env.shot(page, 'incident-feedback');
+  await page.context().close();
+});
+
+test('the live page shows events arriving over the WebSocket', async (t) => {
+  if (!env.mock && !env.emit) return t.skip('set CONSOLE_TEST_EMIT to a command that makes spectre-cp publish events');
+  const page = await env.page();
+  const frames = [];
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
+  await page.goto(`${env.url}/live`);
+  await page.locator('.stream-status[data-mode=websocket]').waitFor();
+  if (env.emit) execSync(env.emit, { stdio: 'inherit', timeout: 60000 });
+  await page.locator('tr.event.alert').nth(2).waitFor({ timeout: 15000 });
+  await page.locator('tr.event.incident').first().waitFor();
+  const events = frames.map((f) => JSON.parse(f)).filter((m) => m.type === 'event');
+  const seqs = await page.locator('tr.event.alert').evaluateAll((rs) => rs.map((r) => +r.dataset.seq));
+  // Every alert row came from a WebSocket frame with that seq (none from polling).
+  for (const s of seqs) assert.ok(events.some((e) => e.channel === 'alerts' && e.seq === s), `row ${s} not from the socket`);
+  const first = events.find((e) => e.channel === 'alerts');
+  assert.ok(await page.locator(`tr.event.alert[data-seq="${first.seq}"]`).getByText(first.data.signature).count());
+  await env.shot(page, 'live');
+  await page.context().close();
+});
+
+test('the live page falls back to polling when the socket is refused (mock)', async (t) => {
+  if (!env.mock) return t.skip('needs the mock to refuse the WebSocket');
+  env.mock.store.control.websocket = false;
+  try {
+    const page = await env.page();
+    await page.goto(`${env.url}/live`);
+    await page.locator('.stream-status[data-mode=polling]').waitFor();
+    await page.locator('tr.event.alert').first().waitFor();
+    const newest = (await env.api('/alerts?limit=1')).items[0];
+    await page.locator(`tr.event.alert[data-seq="${newest.id}"]`).waitFor();
+    await page.context().close();
+  } finally {
+    env.mock.store.control.websocket = true;
+  }
+});
+
+test('the dashboard renders its charts', async () => {
+  const page = await env.page();
+  await page.goto(`${env.url}/dashboard`);
+  for (const c of ['severity', 'levels', 'threats', 'day']) await page.locator(`.chart[data-chart=${c}] canvas`).waitFor();
+  const ink = await inkPerCanvas(page);
+  assert.equal(ink.length, 4);
+  for (const n of ink) assert.ok(n > 500, `a chart drew only ${n} pixels`);
+  const d = await env.api('/dashboard');
+  assert.ok((await page.locator('.tiles').textContent()).includes(String(d.alerts.total)));
+  await env.shot(page, 'dashboard');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the trends page charts the series and the top lists', async () => {
+  const page = await env.page();
+  await page.goto(`${env.url}/trends?range=7d&bucket=day&by=severity`);
+  await page.locator('.chart[data-chart=trends] canvas').waitFor();
+  await page.locator('.chart[data-chart=top-talkers] canvas').waitFor();
+  const ink = await inkPerCanvas(page);
+  assert.equal(ink.length, 5);
+  for (const n of ink) assert.ok(n > 500);
+  await env.shot(page, 'trends');
+  await page.context().close();
+});
+
+test('the model page shows drift', async () => {
+  const drift = await env.api('/ml/drift');
+  const page = await env.page();
+  await page.goto(`${env.url}/model`);
+  await page.locator('table.drift tbody tr').first().waitFor();
+  assert.equal(await page.locator('table.drift tbody tr').count(), drift.features.length);
+  const flagged = await page.locator('table.drift tr.drifted').evaluateAll((rs) => rs.map((r) => r.dataset.feature));
+  assert.deepEqual(flagged, drift.features.filter((f) => f.drifted).map((f) => f.name));
+  const status = await env.api('/ml/status');
+  assert.ok((await page.locator('#active').textContent()).includes(status.active.version));
+  if (status.shadow) assert.ok((await page.locator('#shadow').textContent()).includes(status.shadow.version));
+  await env.shot(page, 'model');
+  await page.context().close();
+});
+
+test('search finds alerts and incidents of an address', async () => {
+  const inc = await env.api(`/incidents/${env.incident}`);
+  const found = await env.api(`/search?q=${encodeURIComponent(inc.attacker)}`);
+  const page = await env.page();
+  await page.goto(`${env.url}/search`);
+  await page.locator('input[name=q]').fill(inc.attacker);
+  await page.locator('input[name=q]').press('Enter');
+  await page.getByText(`Alerts (${found.alerts.length})`).waitFor();
+  assert.equal(await page.locator('ul.results.alerts li').count(), found.alerts.length);
+  assert.equal(await page.locator('ul.results.incidents li').count(), found.incidents.length);
+  await page.context().close();
+});
+
+test('a bad token shows the 401 error and the token prompt recovers', async () => {
+  const page = await env.page('not-a-valid-token');
+  await page.goto(`${env.url}/alerts`);
+  const err = page.locator('.error[data-status="401"]');
+  await err.waitFor();
+  assert.match(await err.textContent(), /token was rejected \(401/);
+  await env.shot(page, 'bad-token');
+  await err.getByText('Change token').click();
+  await page.locator('input[name=token]').fill(env.token);
+  await page.locator('.token button[type=submit]').click();
+  await page.locator('table.list.alerts tbody tr').first().waitFor();
+  await page.context().close();
+});
+
+test('without a token the console asks for one first', async () => {
+  const page = await env.page(null);
+  await page.goto(`${env.url}/incidents/${env.incident}`);
+  await page.locator('input[name=token]').fill(env.token);
+  await page.locator('.token button[type=submit]').click();
+  await page.locator('#explanation').waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('spectre.token')), env.token);
+  await page.context().close();
+});
+
+test('a viewer token gets the 403 message on a verdict', async (t) => {
+  if (!env.viewer) return t.skip('set CONSOLE_TEST_VIEWER_TOKEN');
+  const page = await env.page(env.viewer);
+  await page.goto(`${env.url}/incidents/${env.incident}`);
+  await page.locator('#verdict button.tp').click();
+  await page.locator('#verdict button[type=submit]').click();
+  assert.match(await page.locator('#verdict .error[data-status="403"]').textContent(), /role may not do that \(403/);
+  await page.context().close();
+});
+
+test('an unreachable server shows a network error', async () => {
+  const page = await env.page();
+  await page.route('**/api/v1/**', (r) => r.abort('connectionrefused'));
+  await page.goto(`${env.url}/model`);
+  const err = page.locator('.error[data-status="0"]').first();
+  await err.waitFor();
+  assert.match(await err.textContent(), /Cannot reach spectre-cp/);
+  await env.shot(page, 'network-error');
+  await page.context().close();
+});
