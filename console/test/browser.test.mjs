@@ -20,7 +20,7 @@ test('incident page shows the explanation, risk components and tactics', async (
   const summary = typeof inc.explanation === 'string' ? inc.explanation : inc.explanation.summary;
   assert.ok(summary, 'the server gave no explanation to show');
   await explanation.getByText(summary).waitFor();
-  for (const step of inc.explanation.steps || []) assert.ok((await explanation.textContent()).includes(step), step);
+  for (const step of (typeof inc.explanation === 'object' && inc.explanation.steps) || []) assert.ok((await explanation.textContent()).includes(step), step);
   const components = Object.keys(inc.risk.components || inc.risk).filter((k) => typeof (inc.risk.components || inc.risk)[k] === 'number');
   assert.ok(components.length > 0);
   const riskText = await page.locator('#risk').textContent();
@@ -30,7 +30,7 @@ test('incident page shows the explanation, risk components and tactics', async (
   assert.ok(tactics.length > 0);
   const shown = await page.locator('#attack ul.tactics li').evaluateAll((ls) => ls.map((l) => l.title));
   assert.deepEqual(shown, tactics);
-  assert.ok((await page.locator('#response').textContent()).includes(inc.response.actions[0]));
+  if (inc.response?.actions?.length) assert.ok((await page.locator('#response').textContent()).includes(inc.response.actions[0]));
   assert.equal(await page.locator('#members tbody tr').count(), inc.members.length);
   await env.shot(page, 'incident');
   assert.deepEqual(page.errors, []);
