@@ -15,6 +15,16 @@ export interface Handlers {
 const POLL_MS = 5000;
 const ACK_EVERY = 20;  // acks let the server keep a resume point without one per event
 
+// "alerts:120,incidents:4" (the SSE endpoint's ?resume= form) → {alerts: 120, incidents: 4}.
+export function parseResume(s: string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (s || '').split(',')) {
+    const [ch, seq] = part.split(':');
+    if ((ch === 'alerts' || ch === 'incidents') && /^\d+$/.test(seq || '')) out[ch] = Number(seq);
+  }
+  return out;
+}
+
 export class LiveStream {
   private ws: WebSocket | null = null;
   private timer = 0;
@@ -24,7 +34,10 @@ export class LiveStream {
   private stopped = false;
   private unacked = 0;
 
-  constructor(private h: Handlers, private filter: Json = {}) {}
+  // resume: seq per channel to continue after (the server replays newer events).
+  constructor(private h: Handlers, private filter: Json = {}, resume: Record<string, number> = {}) {
+    this.last = { ...resume };
+  }
 
   start() { this.connect(); }
 
@@ -100,8 +113,9 @@ export class LiveStream {
   }
 
   private emit(channel: 'alerts' | 'incidents', items: Json[]) {
-    const after = this.polled[channel] || 0;
-    const fresh = items.filter((x) => Number(x.id) > after).reverse();
+    const after = this.polled[channel] || 0, min = Number(this.filter.min_severity) || 0;
+    // The subscription's severity filter, applied here to the polled alerts.
+    const fresh = items.filter((x) => Number(x.id) > after && (channel !== 'alerts' || !min || Number(x.severity) <= min)).reverse();
     for (const data of fresh) {
       this.polled[channel] = Math.max(this.polled[channel] || 0, Number(data.id));
       this.h.onEvent({ channel, seq: Number(data.id), count: 1, data });

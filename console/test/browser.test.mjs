@@ -82,6 +82,25 @@ test('the live page shows events arriving over the WebSocket', async (t) => {
   await page.context().close();
 });
 
+test('the live page resumes after a seq: the server replays newer alerts over the WebSocket', async () => {
+  const newest = (await env.api('/alerts?limit=1')).items[0].id;
+  const after = Math.max(0, newest - 3);
+  const page = await env.page();
+  const frames = [];
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => frames.push(['sent', JSON.parse(String(f.payload))]));
+    ws.on('framereceived', (f) => frames.push(['got', JSON.parse(String(f.payload))]));
+  });
+  await page.goto(`${env.url}/live?resume=alerts:${after}`);
+  for (let seq = after + 1; seq <= newest; seq++) await page.locator(`tr.event.alert[data-seq="${seq}"]`).waitFor();
+  const sub = frames.find(([d, m]) => d === 'sent' && m.op === 'subscribe');
+  assert.deepEqual(sub[1].resume, { alerts: after });
+  assert.deepEqual(sub[1].channels, ['alerts', 'incidents']);
+  const replayed = frames.filter(([d, m]) => d === 'got' && m.type === 'event' && m.channel === 'alerts' && m.seq <= newest).map(([, m]) => m.seq);
+  assert.deepEqual(replayed, Array.from({ length: newest - after }, (_, i) => after + 1 + i), 'replayed oldest first, no gap or duplicate');
+  await page.context().close();
+});
+
 test('the live page falls back to polling when the socket is refused (mock)', async (t) => {
   if (!env.mock) return t.skip('needs the mock to refuse the WebSocket');
   env.mock.store.control.websocket = false;

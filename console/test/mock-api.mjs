@@ -185,8 +185,14 @@ function streams(server, store) {
         if (m.op === 'ack') return store.acks.push(m);
         if (m.op !== 'subscribe') return;
         store.subscriptions.push(m);
-        // A few events 150 ms apart, then a heartbeat.
-        nextEvents(store, store.control.events).forEach((e, i) => setTimeout(() => ws.readyState === 1 && ws.send(JSON.stringify(e)), 150 * (i + 1)));
+        // Resume: the stored alerts after the given seq (oldest first), then a few new events 150 ms apart.
+        const min = m.filter?.min_severity || 0, keep = (e) => e.channel !== 'alerts' || !min || e.data.severity <= min;
+        const after = m.resume?.alerts;
+        if (Number.isInteger(after))
+          for (const a of store.alerts.filter((a) => a.id > after)) if (keep({ channel: 'alerts', data: a }))
+            ws.send(JSON.stringify({ type: 'event', channel: 'alerts', seq: a.id, data: a }));
+        nextEvents(store, store.control.events).filter(keep)
+          .forEach((e, i) => setTimeout(() => ws.readyState === 1 && ws.send(JSON.stringify(e)), 150 * (i + 1)));
       });
     });
   });

@@ -8,7 +8,7 @@ import { ErrorBox, time, toApiError } from './common';
 // Reason categories the learning loop groups FP rates by.
 export const REASONS: Record<Verdict, [string, string][]> = {
   false_positive: [
-    ['benign_activity', 'Benign activity'], ['authorized_scanner', 'Authorized scanner'],
+    ['benign_app', 'Benign application'], ['authorized_scanner', 'Authorized scanner'],
     ['misconfigured_rule', 'Rule too broad'], ['test_traffic', 'Test traffic'],
     ['duplicate', 'Duplicate'], ['other', 'Other'],
   ],

@@ -1,28 +1,33 @@
 // Live page: alerts and incidents as they arrive over the stream (or polling).
 import { useEffect, useState } from 'preact/hooks';
 import { Level, Link, Sev, time } from '../components/common';
-import { LiveStream, type LiveEvent, type Mode } from '../stream';
+import { navigate, useLocation } from '../router';
+import { LiveStream, parseResume, type LiveEvent, type Mode } from '../stream';
 import type { Alert, Incident } from '../types';
 
 const KEEP = 200;  // rows kept on screen; older ones are in the alert list
 
+// /live?resume=alerts:120 replays the alerts after seq 120 (from the server's store), then goes on live.
+// ?min_severity=2 keeps severities 1..2 (the subscription's filter).
 export function LivePage() {
+  const { query } = useLocation();
+  const resume = query.get('resume'), minSev = Number(query.get('min_severity')) || 0;
   const [events, setEvents] = useState<LiveEvent[]>([]);
   const [mode, setMode] = useState<{ m: Mode; detail?: string }>({ m: 'connecting' });
   const [gaps, setGaps] = useState(0);
-  const [paused, setPaused] = useState(false);
+  const [incidentsOnly, setIncidentsOnly] = useState(false);
 
   useEffect(() => {
     const s = new LiveStream({
       onEvent: (e) => setEvents((l) => [e, ...l].slice(0, KEEP)),
       onMode: (m, detail) => setMode({ m, detail }),
       onGap: (_c, missed) => setGaps((g) => g + missed),
-    });
+    }, minSev ? { min_severity: minSev } : {}, parseResume(resume));
     s.start();
     return () => s.stop();
-  }, []);
+  }, [resume, minSev]);
 
-  const shown = paused ? events.filter((e) => e.channel === 'incidents') : events;
+  const shown = incidentsOnly ? events.filter((e) => e.channel === 'incidents') : events;
   return (
     <div>
       <h1>Live</h1>
@@ -30,7 +35,11 @@ export function LivePage() {
         Stream: <b>{mode.m === 'websocket' ? 'live (WebSocket)' : mode.m === 'polling' ? 'polling every 5 s' : mode.m}</b>
         {mode.detail && <span class="muted"> — {mode.detail}</span>}
         {gaps > 0 && <span class="warn"> — {gaps} events skipped by the server (slow consumer)</span>}
-        {' '}<label><input type="checkbox" checked={paused} onChange={() => setPaused(!paused)} /> incidents only</label>
+        {' '}<label><input type="checkbox" checked={incidentsOnly} onChange={() => setIncidentsOnly(!incidentsOnly)} /> incidents only</label>
+        {' '}<label>min severity <select value={minSev || ''} onChange={(e) => {
+          const v = (e.target as HTMLSelectElement).value;
+          navigate(`/live${v ? `?min_severity=${v}` : ''}`);
+        }}><option value="">any</option>{[1, 2, 3].map((n) => <option value={n}>{n}</option>)}</select></label>
       </p>
       <table class="list live">
         <thead><tr><th>time</th><th>kind</th><th>level</th><th>what</th><th>from → to</th></tr></thead>
