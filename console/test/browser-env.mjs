@@ -31,14 +31,22 @@ export async function setUp() {
   url = url.replace(/\/$/, '');
   if (!token) throw new Error('CONSOLE_TEST_TOKEN is required with CONSOLE_TEST_URL');
   const browser = await chromium.launch({ executablePath: env.CHROMIUM || '/usr/bin/chromium', headless: true, args: FLAGS, timeout: 60000 });
-  const api = async (path, init = {}) => {
-    const res = await fetch(`${url}/api/v1${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, ...init.headers } });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return res.json();
+  // The server's own answer, as the tests' expected values: {status, body}.
+  const apiRaw = async (path) => {
+    const res = await fetch(`${url}/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch { body = text; }
+    return { status: res.status, body };
+  };
+  const api = async (path) => {
+    const r = await apiRaw(path);
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
   };
   const incident = env.CONSOLE_TEST_INCIDENT || (await api('/incidents?limit=1')).items[0]?.id;
   return {
-    url, token, viewer, mock, browser, api, incident, artifacts, emit: env.CONSOLE_TEST_EMIT,
+    url, token, viewer, mock, browser, api, apiRaw, incident, artifacts, emit: env.CONSOLE_TEST_EMIT,
     // A page with `tok` in localStorage (null: none); console errors are collected for the failure message.
     async page(tok = token) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -133,7 +133,10 @@ function routes(store, started) {
     ['GET', /^\/search$/, 'viewer', (m, p) => ({ alerts: store.alerts.filter((a) => matches(a, new URLSearchParams({ q: p.get('q') || '' }))).reverse(),
                                                   incidents: store.incidents.filter((i) => JSON.stringify(i).includes(p.get('q') || '')) })],
     ['GET', /^\/ml\/status$/, 'viewer', () => store.ml.status],
-    ['GET', /^\/ml\/drift$/, 'viewer', () => store.ml.drift],
+    ['GET', /^\/ml\/drift$/, 'viewer', () => {
+      if (!store.control.drift) throw new HttpError(404, 'no drift report: the active model has no reference distributions');
+      return store.ml.drift;
+    }],
     ['GET', /^\/ml\/importance$/, 'viewer', () => store.ml.importance],
   ];
 }
@@ -202,7 +205,7 @@ function streams(server, store) {
 export async function startMock({ port = 0, host = '127.0.0.1', dist = new URL('../dist', import.meta.url).pathname } = {}) {
   const started = Date.now();
   const store = { ...makeStore(started), received: [], acks: [], subscriptions: [], sockets: new Set(), incidentSeq: 100,
-                  control: { websocket: true, events: 3 } };
+                  control: { websocket: true, events: 3, drift: true } };
   const table = routes(store, started);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');

@@ -87,7 +87,8 @@ export function makeIncident(id, now, alerts) {
     ...TACTICS.slice(1).map((t, i) => ({ ts: alerts[Math.min((i + 1) * 3, alerts.length - 1)].timestamp, kind: 'tactic', summary: `New tactic ${t.id} ${t.name}` })),
     { ts: last, kind: 'escalated', summary: 'Level raised to high (score 77)' },
   ];
-  const detail = { ...incident, timeline, members, explanation, risk: record.incident.risk, response, feedback: [] };
+  // risk: the record's risk components, flat (as spectre-cp's detail view gives them).
+  const detail = { ...incident, timeline, members, explanation, risk: { ...components }, response, feedback: [], comments: [] };
   return { incident, detail };
 }
 

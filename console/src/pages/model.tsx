@@ -25,7 +25,7 @@ export function ModelPage() {
   return (
     <div>
       <h1>Model</h1>
-      <ErrorBox error={status.error || drift.error || imp.error} />
+      <ErrorBox error={status.error} />
       <Loading when={status.loading && !s} />
       <div class="grid">
         <Section title="Active model" id="active"><Model m={s?.active ?? null} /></Section>
@@ -35,6 +35,7 @@ export function ModelPage() {
         </Section>
       </div>
       <Section title="Drift" id="drift">
+        <ErrorBox error={drift.error} />
         {d && (
           <>
             <p class={d.score.drifted ? 'warn' : ''}>
@@ -53,6 +54,7 @@ export function ModelPage() {
           </>
         )}
       </Section>
+      <ErrorBox error={imp.error} />
       {i && (
         <div class="grid">
           <Section title="Feature importance (model)">
