@@ -64,7 +64,7 @@ function trends(store, p) {
     s.set(t, (s.get(t) || 0) + 1);
     series.set(keyOf(a), s);
   }
-  return { bucket, from: from.toISOString(), to: to.toISOString(),
+  return { bucket, by, from: from.toISOString(), to: to.toISOString(),
            series: [...series].sort().map(([key, pts]) => ({ key, points: [...pts].sort().map(([t, count]) => ({ t, count })) })) };
 }
 
@@ -75,7 +75,8 @@ function top(store, p) {
   const n = new Map();
   for (const a of store.alerts.filter((a) => matches(a, p))) n.set(keyOf(a), (n.get(keyOf(a)) || 0) + 1);
   const items = [...n].map(([key, count]) => ({ key, count })).sort((x, y) => y.count - x.count).slice(0, +(p.get('limit') || 10));
-  return { what, items };
+  const to = p.get('to') ? new Date(p.get('to')) : new Date(), from = p.get('from') ? new Date(p.get('from')) : new Date(to - 864e5);
+  return { what, from: from.toISOString(), to: to.toISOString(), items };
 }
 
 function dashboard(store, started) {
