@@ -59,6 +59,22 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return data as T;
 }
 
+// A binary answer (PDF, CSV) as an object URL: links cannot send the bearer header.
+export async function download(path: string, q?: Query): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(API + path + qs(q), { headers: { Authorization: `Bearer ${getToken()}` } });
+  } catch (e) {
+    throw new ApiError(0, describe(0, (e as Error).message, path));
+  }
+  if (!res.ok) {
+    let reason = res.statusText;
+    try { reason = (await res.json()).error || reason; } catch { /* not JSON */ }
+    throw new ApiError(res.status, describe(res.status, reason, path));
+  }
+  return URL.createObjectURL(await res.blob());
+}
+
 export const get = <T>(path: string, q?: Query) => request<T>('GET', path + qs(q));
 export const post = <T>(path: string, body: unknown) => request<T>('POST', path, body);
 export const patch = <T>(path: string, body: unknown) => request<T>('PATCH', path, body);
@@ -71,6 +87,7 @@ export const api = {
   patchAlert: (id: number | string, body: Record<string, string>) => patch<Alert>(`/alerts/${id}`, body),
   incidents: (q: Query) => get<Page<Incident>>('/incidents', q),
   incident: (id: number | string) => get<IncidentDetail>(`/incidents/${id}`),
+  patchIncident: (id: number | string, body: Record<string, string>) => patch<Incident>(`/incidents/${id}`, body),
   feedback: (target: 'alerts' | 'incidents', id: number | string, verdict: Verdict, reason: string, note: string) =>
     post<Feedback>(`/${target}/${id}/feedback`, { verdict, reason, note }),
   trends: (q: Query) => get<Trends>('/analytics/trends', q),

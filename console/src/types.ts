@@ -43,6 +43,7 @@ export interface IncidentDetail extends Incident {
   response: { playbook?: string; title?: string; actions?: string[]; escalation?: string;
               investigation?: string[] } | null;
   feedback: Feedback[];
+  comments?: { ts: string; author: string; text: string }[];
 }
 
 export interface KeyCount { key: string; count: number }

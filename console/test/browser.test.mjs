@@ -62,6 +62,37 @@ test('a false-positive click with a reason reaches the server', async () => {
   await page.context().close();
 });
 
+test('triage on an alert: a status change and a comment reach the server', async () => {
+  const id = (await env.api('/alerts?limit=1')).items[0].id;
+  const page = await env.page();
+  await page.goto(`${env.url}/alerts/${id}`);
+  const triage = page.locator('#triage');
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().endsWith(`/api/v1/alerts/${id}`) && r.ok()),
+    triage.locator('select[name=status]').selectOption('investigating'),
+  ]);
+  const text = `triage note ${Date.now()}`;
+  await triage.locator('input[name=comment]').fill(text);
+  await triage.getByText('Add comment').click();
+  await triage.getByText(text).waitFor();
+  const a = await env.api(`/alerts/${id}`);
+  assert.equal(a.status, 'investigating');
+  assert.ok(a.comments.some((c) => c.text === text), 'the comment is not stored');
+  await env.shot(page, 'alert-triage');
+  await page.context().close();
+});
+
+test('the incident PDF report downloads with the token', async () => {
+  const page = await env.page();
+  await page.goto(`${env.url}/incidents/${env.incident}`);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#triage').getByText('PDF report').click()]);
+  const chunks = [];
+  for await (const c of await dl.createReadStream()) chunks.push(c);
+  assert.equal(Buffer.concat(chunks).subarray(0, 5).toString(), '%PDF-');
+  assert.equal(dl.suggestedFilename(), `incident-${env.incident}.pdf`);
+  await page.context().close();
+});
+
 test('the live page shows events arriving over the WebSocket', async (t) => {
   if (!env.mock && !env.emit) return t.skip('set CONSOLE_TEST_EMIT to a command that makes spectre-cp publish events');
   const page = await env.page();

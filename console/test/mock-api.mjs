@@ -106,6 +106,17 @@ function feedback(store, kind, id, body, author) {
   return fb;
 }
 
+// PATCH: status/assignee/classification/comment, as the contract's PATCH fields.
+function analystSet(obj, comments, b, author) {
+  if (!b || typeof b !== 'object') throw new HttpError(400, 'expected a JSON object');
+  for (const k of Object.keys(b)) if (!['status', 'assignee', 'classification', 'comment'].includes(k)) throw new HttpError(400, `unknown field '${k}'`);
+  if (b.status !== undefined && !['new', 'investigating', 'resolved', 'false_positive'].includes(b.status))
+    throw new HttpError(400, 'status: expected new, investigating, resolved or false_positive');
+  for (const k of ['status', 'assignee', 'classification']) if (b[k] !== undefined) obj[k] = String(b[k]);
+  if (b.comment) comments.push({ ts: new Date().toISOString(), author, text: String(b.comment) });
+  return obj;
+}
+
 async function readBody(req) {
   let s = '';
   for await (const c of req) { s += c; if (s.length > 1 << 20) throw new HttpError(413, 'body too large'); }
@@ -119,10 +130,17 @@ function routes(store, started) {
     ['GET', /^\/health$/, null, () => ({ status: 'ok', dataplane: 'detached' })],
     ['GET', /^\/alerts$/, 'viewer', (m, p) => page(store.alerts.filter((a) => matches(a, p)).reverse(), p)],
     ['GET', /^\/alerts\/(\d+)$/, 'viewer', (m) => ({ ...alert(m[1]), feedback: store.alertFeedback[m[1]] || [], comments: store.comments[m[1]] || [] })],
-    ['PATCH', /^\/alerts\/(\d+)$/, 'analyst', (m, p, b) => {
-      const a = alert(m[1]);
-      for (const k of ['status', 'assignee', 'classification']) if (b?.[k] !== undefined) a[k] = String(b[k]);
-      return a;
+    ['PATCH', /^\/alerts\/(\d+)$/, 'analyst', (m, p, b, r, who) => analystSet(alert(m[1]), (store.comments[m[1]] ||= []), b, who)],
+    ['PATCH', /^\/incidents\/(\d+)$/, 'analyst', (m, p, b, r, who) => {
+      const d = store.details[m[1]] || (() => { throw new HttpError(404, `no incident ${m[1]}`); })();
+      analystSet(d, d.comments, b, who);
+      const i = store.incidents.find((x) => x.id === d.id);
+      for (const k of ['status', 'assignee', 'classification']) i[k] = d[k];
+      return i;
+    }],
+    ['GET', /^\/incidents\/(\d+)\/report\.pdf$/, 'viewer', (m) => {
+      if (!store.details[m[1]]) throw new HttpError(404, `no incident ${m[1]}`);
+      return { pdf: `%PDF-1.4\n% MOCK report of incident ${m[1]}\n%%EOF\n` };
     }],
     ['POST', /^\/(alerts|incidents)\/(\d+)\/feedback$/, 'analyst', (m, p, b, r, who) => feedback(store, m[1], +m[2], b, who)],
     ['GET', /^\/incidents$/, 'viewer', (m, p) => page(store.incidents.filter((i) => (!p.get('level') || i.level === p.get('level')) &&
@@ -226,7 +244,9 @@ export async function startMock({ port = 0, host = '127.0.0.1', dist = new URL('
         if (ROLE_RANK[who] < ROLE_RANK[r.need]) throw new HttpError(403, `role ${who} may not ${req.method} ${path}`);
       }
       const body = req.method === 'GET' ? null : await readBody(req);
-      send(res, req.method === 'POST' && path.endsWith('/feedback') ? 201 : 200, r.f(r.m, url.searchParams, body, who, author));
+      const out = r.f(r.m, url.searchParams, body, who, author);
+      if (out.pdf) { res.writeHead(200, { 'Content-Type': 'application/pdf' }); return res.end(out.pdf); }
+      send(res, req.method === 'POST' && path.endsWith('/feedback') ? 201 : 200, out);
     } catch (e) {
       send(res, e.status || 500, { error: e.message });
     }

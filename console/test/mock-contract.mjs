@@ -59,10 +59,11 @@ try {
   await check('GET', '/health');
   await check('GET', '/alerts?limit=5');
   await check('GET', '/alerts/3');
-  await check('PATCH', '/alerts/3', { status: 'investigating' });
+  await check('PATCH', '/alerts/3', { status: 'investigating', comment: 'c' });
   await check('POST', '/alerts/3/feedback', { verdict: 'true_positive', reason: 'confirmed_attack', note: 'n' });
   await check('GET', '/incidents?limit=5');
   await check('GET', '/incidents/7');
+  await check('PATCH', '/incidents/7', { status: 'investigating', comment: 'c' });
   await check('POST', '/incidents/7/feedback', { verdict: 'false_positive', reason: 'benign_app', note: '' });
   await check('GET', '/analytics/trends?bucket=hour&by=severity');
   await check('GET', '/analytics/top?what=talkers');

@@ -21,10 +21,17 @@ export function ChartView({ config, label }: { config: ChartConfiguration; label
   return <div class="chart" data-chart={label}><canvas ref={ref} aria-label={label} role="img" /></div>;
 }
 
+const MAX_LABEL = 34;  // characters of a category label on an axis (the tooltip has it whole)
+
 export function barConfig(labels: string[], values: number[], name: string, horizontal = false): ChartConfiguration {
+  const ticks = { callback: (_v: unknown, i: number) => {
+    const l = labels[i] ?? '';
+    return l.length > MAX_LABEL ? l.slice(0, MAX_LABEL - 1) + '…' : l;
+  } };
   return {
     type: 'bar',
     data: { labels, datasets: [{ label: name, data: values, backgroundColor: PALETTE[3] }] },
-    options: { indexAxis: horizontal ? 'y' : 'x', plugins: { legend: { display: false } } },
+    options: { indexAxis: horizontal ? 'y' : 'x', plugins: { legend: { display: false } },
+               scales: { [horizontal ? 'y' : 'x']: { ticks } } },
   };
 }

@@ -1,19 +1,12 @@
 // One alert: its fields, the EVE record, status/assignee changes and the verdict.
-import { useState } from 'preact/hooks';
 import { api } from '../api';
-import type { ApiError } from '../api';
-import { AttackList, ErrorBox, Link, Loading, Section, Sev, time, toApiError, useLoad } from '../components/common';
+import { Triage } from '../components/actions';
+import { AttackList, ErrorBox, Link, Loading, Section, Sev, time, useLoad } from '../components/common';
 import { FeedbackPanel } from '../components/feedback';
 
 export function AlertPage({ id }: { id: string }) {
   const { data: a, error, loading, reload } = useLoad(() => api.alert(id), [id]);
-  const [patchError, setPatchError] = useState<ApiError | null>(null);
   if (!a) return <div><h1>Alert #{id}</h1><Loading when={loading} /><ErrorBox error={error} /></div>;
-
-  const setStatus = async (status: string) => {
-    try { await api.patchAlert(a.id, { status }); setPatchError(null); reload(); }
-    catch (e) { setPatchError(toApiError(e)); }
-  };
   return (
     <div class="alert-detail">
       <h1>Alert #{a.id} <Sev n={a.severity} /> {a.signature}</h1>
@@ -29,15 +22,10 @@ export function AlertPage({ id }: { id: string }) {
             <dt>techniques</dt><dd><AttackList items={a.techniques} kind="techniques" /></dd>
           </dl>
         </Section>
-        <Section title="Triage">
+        <Section title="Triage" id="triage">
           <p>Status <b>{a.status}</b>{a.assignee && <> · assigned to {a.assignee}</>}
             {a.classification && <> · {a.classification}</>}</p>
-          <label>Set status{' '}
-            <select value={a.status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
-              {['new', 'investigating', 'resolved', 'false_positive'].map((s) => <option value={s}>{s}</option>)}
-            </select>
-          </label>
-          <ErrorBox error={patchError} />
+          <Triage status={a.status} assignee={a.assignee} save={(b) => api.patchAlert(a.id, b)} done={reload} />
           <h3>Verdict</h3>
           <FeedbackPanel target="alerts" id={a.id} history={a.feedback || []} />
           {a.comments?.length ? <><h3>Comments</h3><ul>{a.comments.map((c) => <li>{time(c.ts)} {c.author}: {c.text}</li>)}</ul></> : null}

@@ -2,6 +2,7 @@
 // ATT&CK, explanation), what to do (response), and the analyst's verdict.
 import { api } from '../api';
 import { AttackList, ErrorBox, KV, Level, Link, Loading, Section, time, useLoad } from '../components/common';
+import { Download, Triage } from '../components/actions';
 import { barConfig, ChartView } from '../components/chart';
 import { FeedbackPanel } from '../components/feedback';
 import type { Attack, IncidentDetail, Json } from '../types';
@@ -20,7 +21,7 @@ function riskComponents(inc: IncidentDetail): Record<string, number> {
 }
 
 export function IncidentPage({ id }: { id: string }) {
-  const { data: inc, error, loading } = useLoad(() => api.incident(id), [id]);
+  const { data: inc, error, loading, reload } = useLoad(() => api.incident(id), [id]);
   if (!inc) return <div><h1>Incident #{id}</h1><Loading when={loading} /><ErrorBox error={error} /></div>;
   const comps = riskComponents(inc);
   const ex = inc.explanation;
@@ -54,9 +55,16 @@ export function IncidentPage({ id }: { id: string }) {
           ) : <span class="muted">no playbook matched</span>}
         </Section>
       </div>
-      <Section title="Verdict" id="verdict">
-        <FeedbackPanel target="incidents" id={inc.id} history={inc.feedback} />
-      </Section>
+      <div class="grid">
+        <Section title="Verdict" id="verdict">
+          <FeedbackPanel target="incidents" id={inc.id} history={inc.feedback} />
+        </Section>
+        <Section title="Triage" id="triage">
+          <Triage status={inc.status} assignee={inc.assignee} save={(b) => api.patchIncident(inc.id, b)} done={reload} />
+          {inc.comments?.length ? <ul class="comments">{inc.comments.map((c) => <li>{time(c.ts)} {c.author}: {c.text}</li>)}</ul> : null}
+          <Download path={`/incidents/${inc.id}/report.pdf`} label="PDF report" name={`incident-${inc.id}.pdf`} />
+        </Section>
+      </div>
       <Section title="Timeline" id="timeline">
         <table class="list">
           <thead><tr><th>time</th><th>kind</th><th>summary</th></tr></thead>
