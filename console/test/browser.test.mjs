@@ -82,6 +82,38 @@ test('triage on an alert: a status change and a comment reach the server', async
   await page.context().close();
 });
 
+test('the alert list shows what the server's filter answers', async () => {
+  const page = await env.page();
+  await page.goto(`${env.url}/alerts`);
+  await page.locator('table.alerts tbody tr').first().waitFor();
+  await page.locator('form.filters select[name=severity]').selectOption('2');
+  await page.locator('form.filters button[type=submit]').click();
+  await page.waitForURL(/\/alerts\?severity=2$/);
+  const want = (await env.api('/alerts?severity=2&limit=100')).items.map((a) => a.id);
+  assert.ok(want.length > 0, 'no severity-2 alerts to filter');
+  await page.locator(`table.alerts tbody tr[data-id="${want[want.length - 1]}"]`).waitFor();
+  const shown = await page.locator('table.alerts tbody tr').evaluateAll((rs) => rs.map((r) => +r.dataset.id));
+  assert.deepEqual(shown, want);
+  await page.context().close();
+});
+
+test('a true-positive verdict on an alert reaches the server', async () => {
+  const id = (await env.api('/alerts?limit=2')).items[1].id;
+  const page = await env.page();
+  await page.goto(`${env.url}/alerts/${id}`);
+  await page.locator('button.tp').click();
+  await page.locator('select[name=reason]').selectOption('confirmed_attack');
+  const [req] = await Promise.all([
+    page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`/api/v1/alerts/${id}/feedback`)),
+    page.locator('.feedback-form button[type=submit]').click(),
+  ]);
+  assert.deepEqual(req.postDataJSON(), { verdict: 'true_positive', reason: 'confirmed_attack', note: '' });
+  await page.locator('.feedback-list li[data-verdict=true_positive]').waitFor();
+  const fb = (await env.api(`/alerts/${id}`)).feedback;
+  assert.ok(fb.some((f) => f.verdict === 'true_positive' && f.reason === 'confirmed_attack'), JSON.stringify(fb));
+  await page.context().close();
+});
+
 test('the incident PDF report downloads with the token', async () => {
   const page = await env.page();
   await page.goto(`${env.url}/incidents/${env.incident}`);
