@@ -8,8 +8,8 @@ The generated campaign (tests/gen/campaign_scn.py) goes through spectre-dp
 offline; its EVE lines, shifted so that the campaign ends now (the dashboard's
 last-24-hours chart and the 7-day trends then have points), are spectre-cp's
 fake data plane events. spectre-cp runs with the contract's --api, --api-tokens
-(an analyst and a viewer token) and --console (the console built into
-$CONSOLE_OUT/dist); once its API lists an incident, run-browser-tests.mjs runs
+(an analyst and a viewer token), --console (the console built into
+$CONSOLE_OUT/dist) and --store (a temporary SQLite file); once its API lists an incident, run-browser-tests.mjs runs
 against it (CONSOLE_TEST_URL, CONSOLE_TEST_TOKEN, CONSOLE_TEST_VIEWER_TOKEN).
 Skips (77) while spectre-cp has no --api option. Extra spectre-cp arguments:
 $SPECTRE_CP_ARGS (split on spaces).
@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -108,7 +109,8 @@ def main():
     url = "http://127.0.0.1:%d" % port
     args = [cp, "--foreground", "--fake-dataplane", "--fake-events", P("events.json"), "--instance", "console",
             "--socket", P("cp.sock"), "--registry", P("reg"), "--audit", P("audit.log"), "--eve", P("cp.json"),
-            "--api", "127.0.0.1:%d" % port, "--api-tokens", P("tokens.yaml"), "--console", os.path.join(out, "dist")]
+            "--api", "127.0.0.1:%d" % port, "--api-tokens", P("tokens.yaml"), "--console", os.path.join(out, "dist"),
+            "--store", P("store.db")]
     args += os.environ.get("SPECTRE_CP_ARGS", "").split()
     log = open(P("cp.log"), "w")
     proc = subprocess.Popen(args, stdout=log, stderr=log, env=ENV, cwd=tmp)
@@ -131,7 +133,11 @@ def main():
         print("spectre-cp under test:", " ".join(args))
         tenv = dict(os.environ, CONSOLE_TEST_URL=url, CONSOLE_TEST_TOKEN=analyst, CONSOLE_TEST_VIEWER_TOKEN=viewer,
                     CONSOLE_OUT=os.path.join(out, "cp"))
-        return subprocess.run(["node", os.path.join(HERE, "run-browser-tests.mjs")], env=tenv, timeout=600).returncode
+        rc = subprocess.run(["node", os.path.join(HERE, "run-browser-tests.mjs")], env=tenv, timeout=600).returncode
+        if rc:
+            log.flush()
+            print("spectre-cp log (tail):\n" + open(P("cp.log")).read()[-3000:])
+        return rc
     finally:
         proc.terminate()
         try:
@@ -139,6 +145,8 @@ def main():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
