@@ -82,7 +82,7 @@ test('triage on an alert: a status change and a comment reach the server', async
   await page.context().close();
 });
 
-test('the alert list shows what the server's filter answers', async () => {
+test('the alert list shows what the server answers to a filter', async () => {
   const page = await env.page();
   await page.goto(`${env.url}/alerts`);
   await page.locator('table.alerts tbody tr').first().waitFor();
