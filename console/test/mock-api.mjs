@@ -203,10 +203,11 @@ function streams(server, store) {
       ws.on('close', () => store.sockets.delete(ws));
       ws.on('message', (raw) => {
         let m; try { m = JSON.parse(raw); } catch { return ws.send(JSON.stringify({ type: 'error', reason: 'not JSON' })); }
-        if (m.op === 'ping') return ws.send(JSON.stringify({ type: 'heartbeat', ts: new Date().toISOString(), seq: {} }));
+        if (m.op === 'ping') return ws.send(JSON.stringify({ type: 'pong' }));
         if (m.op === 'ack') return store.acks.push(m);
         if (m.op !== 'subscribe') return;
         store.subscriptions.push(m);
+        ws.send(JSON.stringify({ type: 'subscribed', channels: m.channels, seq: {} }));  // as ctrlplane/stream answers
         // Resume: the stored alerts after the given seq (oldest first), then a few new events 150 ms apart.
         const min = m.filter?.min_severity || 0, keep = (e) => e.channel !== 'alerts' || !min || e.data.severity <= min;
         const after = m.resume?.alerts;
