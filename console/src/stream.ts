@@ -4,7 +4,8 @@ import { api, streamUrl } from './api';
 import type { Json, StreamMsg } from './types';
 
 export type Mode = 'connecting' | 'websocket' | 'polling' | 'closed';
-export interface LiveEvent { channel: 'alerts' | 'incidents'; seq: number; count: number; data: Json }
+// source: how the event came (the socket, a poll, or the page's REST snapshot of recent alerts).
+export interface LiveEvent { channel: 'alerts' | 'incidents'; seq: number; count: number; data: Json; source: 'ws' | 'poll' | 'rest' }
 
 export interface Handlers {
   onEvent(e: LiveEvent): void;
@@ -37,6 +38,8 @@ export class LiveStream {
   // resume: seq per channel to continue after (the server replays newer events).
   constructor(private h: Handlers, private filter: Json = {}, resume: Record<string, number> = {}) {
     this.last = { ...resume };
+    // Alert seq == alert id: polling continues after the same point (incident seqs are update rows, not ids).
+    if (resume.alerts) this.polled.alerts = resume.alerts;
   }
 
   start() { this.connect(); }
@@ -75,7 +78,7 @@ export class LiveStream {
     try { m = JSON.parse(raw); } catch { return; }
     if (m.type === 'event' && (m.channel === 'alerts' || m.channel === 'incidents')) {
       this.last[m.channel] = Math.max(this.last[m.channel] || 0, m.seq);
-      this.h.onEvent({ channel: m.channel, seq: m.seq, count: m.count || 1, data: m.data });
+      this.h.onEvent({ channel: m.channel, seq: m.seq, count: m.count || 1, data: m.data, source: 'ws' });
       if (++this.unacked >= ACK_EVERY) this.ack();
     } else if (m.type === 'gap') {
       this.h.onGap(m.channel, m.missed);
@@ -118,7 +121,7 @@ export class LiveStream {
     const fresh = items.filter((x) => Number(x.id) > after && (channel !== 'alerts' || !min || Number(x.severity) <= min)).reverse();
     for (const data of fresh) {
       this.polled[channel] = Math.max(this.polled[channel] || 0, Number(data.id));
-      this.h.onEvent({ channel, seq: Number(data.id), count: 1, data });
+      this.h.onEvent({ channel, seq: Number(data.id), count: 1, data, source: 'poll' });
     }
   }
 }

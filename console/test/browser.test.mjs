@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { inkPerCanvas, setUp } from './browser-env.mjs';
+import { addAlerts } from './mock-api.mjs';
 
 let env;
 before(async () => { env = await setUp(); });
@@ -125,22 +126,35 @@ test('the incident PDF report downloads with the token', async () => {
   await page.context().close();
 });
 
-test('the live page shows events arriving over the WebSocket', async (t) => {
+test('the live page shows the recent alerts, then events arriving over the WebSocket', async (t) => {
   if (!env.mock && !env.emit) return t.skip('set CONSOLE_TEST_EMIT to a command that makes spectre-cp publish events');
+  const recent = (await env.api('/alerts?limit=30')).items.map((a) => a.id);
   const page = await env.page();
   const frames = [];
-  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => frames.push(['sent', JSON.parse(String(f.payload))]));
+    ws.on('framereceived', (f) => frames.push(['got', JSON.parse(String(f.payload))]));
+  });
   await page.goto(`${env.url}/live`);
   await page.locator('.stream-status[data-mode=websocket]').waitFor();
+  const snapshot = await page.locator('tr.event.alert.rest').evaluateAll((rs) => rs.map((r) => +r.dataset.seq));
+  assert.deepEqual(snapshot, recent, 'the snapshot is the newest alerts of the list');
+  // The subscription continues exactly after the snapshot.
+  const sub = frames.find(([d, m]) => d === 'sent' && m.op === 'subscribe');
+  assert.deepEqual(sub[1].resume, recent.length ? { alerts: recent[0] } : {});
   if (env.emit) execSync(env.emit, { stdio: 'inherit', timeout: 60000 });
-  await page.locator('tr.event.alert').nth(2).waitFor({ timeout: 15000 });
+  await page.locator('tr.event.alert.ws').nth(2).waitFor({ timeout: 15000 });
   await page.locator('tr.event.incident').first().waitFor();
-  const events = frames.map((f) => JSON.parse(f)).filter((m) => m.type === 'event');
-  const seqs = await page.locator('tr.event.alert').evaluateAll((rs) => rs.map((r) => +r.dataset.seq));
-  // Every alert row came from a WebSocket frame with that seq (none from polling).
-  for (const s of seqs) assert.ok(events.some((e) => e.channel === 'alerts' && e.seq === s), `row ${s} not from the socket`);
+  const events = frames.filter(([d, m]) => d === 'got' && m.type === 'event').map(([, m]) => m);
+  const seqs = await page.locator('tr.event.alert.ws').evaluateAll((rs) => rs.map((r) => +r.dataset.seq));
+  for (const s of seqs) {
+    assert.ok(events.some((e) => e.channel === 'alerts' && e.seq === s), `row ${s} not from the socket`);
+    assert.ok(!recent.length || s > recent[0], `row ${s} is not newer than the snapshot`);
+  }
   const first = events.find((e) => e.channel === 'alerts');
   assert.ok(await page.locator(`tr.event.alert[data-seq="${first.seq}"]`).getByText(first.data.signature).count());
+  const all = await page.locator('tr.event.alert').evaluateAll((rs) => rs.map((r) => +r.dataset.seq));
+  assert.equal(new Set(all).size, all.length, 'an alert shown twice');
   await env.shot(page, 'live');
   await page.context().close();
 });
@@ -171,9 +185,10 @@ test('the live page falls back to polling when the socket is refused (mock)', as
     const page = await env.page();
     await page.goto(`${env.url}/live`);
     await page.locator('.stream-status[data-mode=polling]').waitFor();
-    await page.locator('tr.event.alert').first().waitFor();
-    const newest = (await env.api('/alerts?limit=1')).items[0];
-    await page.locator(`tr.event.alert[data-seq="${newest.id}"]`).waitFor();
+    await page.locator('tr.event.alert.rest').first().waitFor();
+    const [added] = addAlerts(env.mock.store, 1);  // a new alert in the mock's store: the next poll shows it
+    await page.locator(`tr.event.alert.poll[data-seq="${added.seq}"]`).waitFor({ timeout: 15000 });
+    assert.equal(await page.locator('tr.event.alert.poll').count(), 1, 'polling re-added alerts it had');
     await page.context().close();
   } finally {
     env.mock.store.control.websocket = true;

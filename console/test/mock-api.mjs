@@ -176,8 +176,8 @@ async function serveStatic(res, dist, path) {
   } catch { send(res, 404, { error: `console not built (${dist})` }); }
 }
 
-// The next stream events: new alerts (stored too, so polling sees them) and an update of incident 7.
-function nextEvents(store, n) {
+// New alerts in the store (polling sees them) as stream events.
+export function addAlerts(store, n) {
   const out = [];
   for (let k = 0; k < n; k++) {
     const id = store.alerts.length + 1;
@@ -186,6 +186,12 @@ function nextEvents(store, n) {
     store.alerts.push(a);
     out.push({ type: 'event', channel: 'alerts', seq: id, data: a });
   }
+  return out;
+}
+
+// The next stream events: new alerts and an update of incident 7.
+function nextEvents(store, n) {
+  const out = addAlerts(store, n);
   store.incidentSeq += 1;
   out.push({ type: 'event', channel: 'incidents', seq: store.incidentSeq, data: store.incidents[0] });
   return out;
