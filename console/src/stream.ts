@@ -34,6 +34,7 @@ export class LiveStream {
   private failures = 0;
   private stopped = false;
   private unacked = 0;
+  private why = '';  // why the socket was given up (shown while polling)
 
   // resume: seq per channel to continue after (the server replays newer events).
   constructor(private h: Handlers, private filter: Json = {}, resume: Record<string, number> = {}) {
@@ -97,6 +98,7 @@ export class LiveStream {
 
   private fallback(why: string) {
     this.ws = null;
+    this.why = why;
     this.h.onMode('polling', why);
     this.poll();
   }
@@ -108,7 +110,7 @@ export class LiveStream {
       const [a, i] = await Promise.all([api.alerts({ limit: 50 }), api.incidents({ limit: 20 })]);
       this.emit('alerts', a.items as unknown as Json[]);
       this.emit('incidents', i.items as unknown as Json[]);
-      this.h.onMode('polling');
+      this.h.onMode('polling', this.why);
     } catch (e) {
       this.h.onMode('polling', (e as Error).message);
     }

@@ -169,6 +169,9 @@ test('the live page resumes after a seq: the server replays newer alerts over th
     ws.on('framereceived', (f) => frames.push(['got', JSON.parse(String(f.payload))]));
   });
   await page.goto(`${env.url}/live?resume=alerts:${after}`);
+  await page.locator('.stream-status[data-mode=websocket], .stream-status[data-mode=polling]').waitFor();
+  const status = page.locator('.stream-status');
+  assert.equal(await status.getAttribute('data-mode'), 'websocket', `no WebSocket stream: ${await status.textContent()}`);
   for (let seq = after + 1; seq <= newest; seq++) await page.locator(`tr.event.alert[data-seq="${seq}"]`).waitFor();
   const sub = frames.find(([d, m]) => d === 'sent' && m.op === 'subscribe');
   assert.deepEqual(sub[1].resume, { alerts: after });
@@ -221,7 +224,7 @@ test('the trends page charts the series and the top lists', async () => {
   await page.context().close();
 });
 
-test('the model page shows drift', async () => {
+test('the model page shows drift', async (t) => {
   const drift = await env.apiRaw('/ml/drift'), status = await env.apiRaw('/ml/status');
   const page = await env.page();
   await page.goto(`${env.url}/model`);
@@ -229,6 +232,9 @@ test('the model page shows drift', async () => {
     // A server without drift data: the page says why instead of a blank section.
     await page.locator(`#drift .error[data-status="${drift.status}"]`).waitFor();
     assert.ok(drift.status >= 400);
+    await env.shot(page, 'model');
+    await page.context().close();
+    return t.skip(`the server gave no drift report (${drift.status}): only its error message on the page was checked`);
   } else {
     const features = drift.body.features;
     if (features.length) await page.locator('table.drift tbody tr').first().waitFor();

@@ -27,13 +27,15 @@ export function ModelPage() {
       <h1>Model</h1>
       <ErrorBox error={status.error} />
       <Loading when={status.loading && !s} />
-      <div class="grid">
-        <Section title="Active model" id="active"><Model m={s?.active ?? null} /></Section>
-        <Section title="Shadow model" id="shadow">
-          <Model m={s?.shadow ?? null} />
-          <h3>Agreement with the active model</h3><KV obj={s?.agreement} />
-        </Section>
-      </div>
+      {s && (
+        <div class="grid">
+          <Section title="Active model" id="active"><Model m={s.active} /></Section>
+          <Section title="Shadow model" id="shadow">
+            <Model m={s.shadow} />
+            <h3>Agreement with the active model</h3><KV obj={s.agreement} />
+          </Section>
+        </div>
+      )}
       <Section title="Drift" id="drift">
         <ErrorBox error={drift.error} />
         {d && (
