@@ -30,7 +30,9 @@ if (!process.env.CONSOLE_TEST_URL) {
 } else {
   console.log(`server under test: ${process.env.CONSOLE_TEST_URL}`);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', join(root, 'test/browser.test.mjs')],
+// CONSOLE_TEST_PATTERN: only the tests whose names match (node --test-name-pattern).
+const only = process.env.CONSOLE_TEST_PATTERN ? [`--test-name-pattern=${process.env.CONSOLE_TEST_PATTERN}`] : [];
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...only, join(root, 'test/browser.test.mjs')],
                     { cwd: root, env, stdio: 'inherit' });
 console.log(`screenshots in ${env.CONSOLE_ARTIFACTS}`);
 process.exit(r.status ?? 1);

@@ -10,7 +10,10 @@ last-24-hours chart and the 7-day trends then have points), are spectre-cp's
 fake data plane events. spectre-cp runs with the contract's --api, --api-tokens
 (an analyst and a viewer token), --console (the console built into
 $CONSOLE_OUT/dist) and --store (a temporary SQLite file); once its API lists an incident, run-browser-tests.mjs runs
-against it (CONSOLE_TEST_URL, CONSOLE_TEST_TOKEN, CONSOLE_TEST_VIEWER_TOKEN).
+against it (CONSOLE_TEST_URL, CONSOLE_TEST_TOKEN, CONSOLE_TEST_VIEWER_TOKEN). Then
+the live-page tests again against a spectre-cp whose fake data plane makes its
+synthetic alerts (one every 300 ms), so that events arrive over the WebSocket
+while the page is open (CONSOLE_TEST_LIVE=alerts).
 Skips (77) while spectre-cp has no --api option. Extra spectre-cp arguments:
 $SPECTRE_CP_ARGS (split on spaces).
 """
@@ -87,7 +90,13 @@ def main():
         return 77
     out = os.environ.get("CONSOLE_OUT") or os.path.join(CONSOLE, "test-results")
     tmp = tempfile.mkdtemp(prefix="console-cp-")
-    P = lambda n: os.path.join(tmp, n)  # noqa: E731
+    try:
+        return run_all(cp, dp, out, lambda n: os.path.join(tmp, n))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_all(cp, dp, out, P):
     env = dict(os.environ, SPECTRE_CONSOLE_OUT=os.path.join(out, "dist"))
     if subprocess.run(["npm", "run", "--silent", "build"], cwd=CONSOLE, env=env, timeout=300).returncode:
         print("console build failed")
@@ -105,38 +114,53 @@ def main():
         f.write("tokens:\n")
         for name, role, tok in (("console-analyst", "analyst", analyst), ("console-viewer", "viewer", viewer)):
             f.write("  - {name: %s, role: %s, sha256: %s}\n" % (name, role, hashlib.sha256(tok.encode()).hexdigest()))
+    dist = os.path.join(out, "dist")
+    tests = dict(os.environ, CONSOLE_TEST_TOKEN=analyst, CONSOLE_TEST_VIEWER_TOKEN=viewer)
+    # 1. Every test, on the campaign (alerts and incidents, read once at start).
+    rc = with_cp(cp, P, "campaign", ["--fake-events", P("events.json")], dist, analyst, "incidents",
+                 dict(tests, CONSOLE_OUT=os.path.join(out, "cp")))
+    # 2. The live page on spectre-cp's synthetic alerts (one every 300 ms): events that arrive while it is open.
+    rc2 = with_cp(cp, P, "synthetic", [], dist, analyst, "alerts",
+                  dict(tests, CONSOLE_OUT=os.path.join(out, "cp-live"), CONSOLE_TEST_LIVE="alerts",
+                       CONSOLE_TEST_PATTERN="live page"))
+    return rc or rc2
+
+
+def with_cp(cp, P, name, extra, dist, token, ready_list, env):
+    """Runs the browser tests (run-browser-tests.mjs) against a spectre-cp started with `extra` arguments,
+    once its API lists something in /api/v1/<ready_list>."""
     port = free_port()
     url = "http://127.0.0.1:%d" % port
-    args = [cp, "--foreground", "--fake-dataplane", "--fake-events", P("events.json"), "--instance", "console",
-            "--socket", P("cp.sock"), "--registry", P("reg"), "--audit", P("audit.log"), "--eve", P("cp.json"),
-            "--api", "127.0.0.1:%d" % port, "--api-tokens", P("tokens.yaml"), "--console", os.path.join(out, "dist"),
-            "--store", P("store.db")]
+    args = [cp, "--foreground", "--fake-dataplane"] + extra + [
+        "--instance", "console-" + name, "--socket", P(name + ".sock"), "--registry", P(name + "-reg"),
+        "--audit", P(name + "-audit.log"), "--eve", P(name + ".json"), "--api", "127.0.0.1:%d" % port,
+        "--api-tokens", P("tokens.yaml"), "--console", dist, "--store", P(name + ".db")]
     args += os.environ.get("SPECTRE_CP_ARGS", "").split()
-    log = open(P("cp.log"), "w")
-    proc = subprocess.Popen(args, stdout=log, stderr=log, env=ENV, cwd=tmp)
+    logpath = P(name + "-cp.log")
+    log = open(logpath, "w")
+    proc = subprocess.Popen(args, stdout=log, stderr=log, env=ENV, cwd=os.path.dirname(logpath))
     try:
         ready = False
-        for _ in range(150):  # up to 15 s for the API and the first incident in the store
+        for _ in range(150):  # up to 15 s for the API and the first row in the store
             if proc.poll() is not None:
                 break
             try:
-                ready = bool(get(url + "/api/v1/incidents?limit=1", analyst)["items"])
+                ready = bool(get(url + "/api/v1/%s?limit=1" % ready_list, token)["items"])
             except (OSError, urllib.error.URLError, ValueError, KeyError):
                 pass
             if ready:
                 break
             time.sleep(0.1)
+        log.flush()
         if not ready:
-            log.flush()
-            print("spectre-cp: no incident through its API within 15 s; log:\n" + open(P("cp.log")).read()[-2000:])
+            print("spectre-cp (%s): nothing in /api/v1/%s within 15 s; log:\n%s" % (name, ready_list, open(logpath).read()[-2000:]))
             return 1
-        print("spectre-cp under test:", " ".join(args))
-        tenv = dict(os.environ, CONSOLE_TEST_URL=url, CONSOLE_TEST_TOKEN=analyst, CONSOLE_TEST_VIEWER_TOKEN=viewer,
-                    CONSOLE_OUT=os.path.join(out, "cp"))
-        rc = subprocess.run(["node", os.path.join(HERE, "run-browser-tests.mjs")], env=tenv, timeout=600).returncode
+        print("spectre-cp under test (%s):" % name, " ".join(args))
+        rc = subprocess.run(["node", os.path.join(HERE, "run-browser-tests.mjs")], env=dict(env, CONSOLE_TEST_URL=url),
+                            timeout=600).returncode
         if rc:
             log.flush()
-            print("spectre-cp log (tail):\n" + open(P("cp.log")).read()[-3000:])
+            print("spectre-cp log (tail):\n" + open(logpath).read()[-3000:])
         return rc
     finally:
         proc.terminate()
@@ -146,7 +170,6 @@ def main():
             proc.kill()
             proc.wait()
         log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
