@@ -168,6 +168,10 @@ test('the live page shows the recent alerts, then events arriving over the WebSo
   assert.ok(await page.locator(`tr.event.alert[data-seq="${first.seq}"]`).getByText(first.data.signature).count());
   const all = await page.locator('tr.event.alert').evaluateAll((rs) => rs.map((r) => +r.dataset.seq));
   assert.equal(new Set(all).size, all.length, 'an alert shown twice');
+  // The server sent no alert twice and none the snapshot had (the page would hide both).
+  const sent = events.filter((e) => e.channel === 'alerts').map((e) => e.seq);
+  assert.equal(new Set(sent).size, sent.length, `duplicate alert frames: ${sent}`);
+  assert.ok(sent.every((q) => !recent.includes(q)), 'the stream re-sent an alert of the snapshot');
   await env.shot(page, 'live');
   await page.context().close();
 });
