@@ -61,15 +61,15 @@ export interface Dashboard {
   system: { uptime_s: number; store_rows: number; store_bytes: number; dropped: number; dataplane: string };
 }
 
-export interface ModelInfo { version: string; sha256?: string; classes?: string[]; metrics?: Json }
+export interface ModelInfo { version: string; sha256?: string; classes?: string[]; metrics?: Json; active?: boolean; shadow?: boolean }
 export interface MlStatus {
   active: ModelInfo | null; shadow: ModelInfo | null; versions: (string | ModelInfo)[];
   agreement: Json | null;
 }
 export interface Drift {
   window: { from: string; to: string; rows: number };
-  features: { name: string; psi: number; ks: number; drifted: boolean }[];
-  score: { psi: number; ks: number; drifted: boolean };
+  features: { name: string; psi: number | null; ks: number | null; drifted: boolean }[];
+  score: { psi: number | null; ks: number | null; drifted: boolean };
   alert_rate: { rate: number; baseline: number; change: boolean };
 }
 export interface Importance {

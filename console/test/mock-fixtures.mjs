@@ -110,8 +110,12 @@ export function makeStore(now = Date.now()) {
                   classes: ['benign', 'scan', 'bruteforce', 'dos'], metrics: { macro_f1: 0.94, benign_fpr: 0.0021 } },
         shadow: { version: '2026.12.06-2', sha256: 'b4e2d3c5f6a7089923bc45de67f08901b4e2d3c5f6a7089923bc45de67f08901',
                   classes: ['benign', 'scan', 'bruteforce', 'dos'], metrics: { macro_f1: 0.95, benign_fpr: 0.0018 } },
-        versions: ['2026.11.02-1', '2026.11.30-1', '2026.12.06-2'],
-        agreement: { rows: 48211, agree: 0.987, disagree_by_class: { scan: 0.02, bruteforce: 0.01 } },
+        // As ctrlplane/learn's Learning::status gives them.
+        versions: [['2026.11.02-1', 'c1'], ['2026.11.30-1', 'a3'], ['2026.12.06-2', 'b4']].map(([version, sha], i) => ({
+          version, sha256: sha.padEnd(64, '0'), name: 'model', kind: 'xgboost', loaded_at: new Date(now - (3 - i) * 864e5).toISOString(),
+          active: i === 1, shadow: i === 2, evaluation: i === 2 ? { passed: true, failed: [], job: 'j1' } : null })),
+        agreement: { candidate: 'b4'.padEnd(64, '0'), against: 'a3'.padEnd(64, '0'), holdout_flows: 48211,
+                     holdout: 0.987, source: 'hold-out rows at evaluation' },
       },
       drift: {
         window: { from: new Date(now - 6 * HOUR).toISOString(), to: new Date(now).toISOString(), rows: 48211 },
@@ -122,8 +126,9 @@ export function makeStore(now = Date.now()) {
           { name: 'dst_port_entropy', psi: 0.27, ks: 0.19, drifted: true },
           { name: 'syn_ratio', psi: 0.02, ks: 0.02, drifted: false },
         ],
-        score: { psi: 0.12, ks: 0.09, drifted: false },
-        alert_rate: { rate: 2.5, baseline: 1.1, change: true },
+        score: { name: 'score', psi: 0.12, ks: null, drifted: false },
+        alert_rate: { rate: 2.5, baseline: 1.1, change: true, changes: 1, buckets: 360, bucket_s: 60 },
+        reference: 200000, psi_threshold: 0.25,
       },
       importance: {
         model: [{ feature: 'syn_ratio', importance: 0.31 }, { feature: 'dst_port_entropy', importance: 0.24 },

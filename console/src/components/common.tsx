@@ -70,12 +70,19 @@ export function time(ts?: string): string {
   return isNaN(d.getTime()) ? ts : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
+// A value in a key/value list: objects as JSON, SHA-256 digests shortened (the title has them whole).
+function show(v: unknown): string {
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  const s = String(v);
+  return /^[0-9a-f]{64}$/.test(s) ? s.slice(0, 12) + '…' : s;
+}
+
 export function KV({ obj }: { obj: Record<string, unknown> | null | undefined }) {
   if (!obj) return <span class="muted">none</span>;
   return (
     <dl class="kv">
       {Object.entries(obj).map(([k, v]) => (
-        <><dt>{k}</dt><dd>{typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}</dd></>
+        <><dt>{k}</dt><dd title={typeof v === 'string' ? v : undefined}>{show(v)}</dd></>
       ))}
     </dl>
   );

@@ -5,13 +5,16 @@ import { barConfig, ChartView } from '../components/chart';
 import { ErrorBox, KV, Loading, Section, time, useLoad } from '../components/common';
 import type { ModelInfo } from '../types';
 
+// PSI/KS may be null (not finite on the server): a dash then.
+const num = (x: unknown, digits = 3) => (typeof x === 'number' && isFinite(x) ? x.toFixed(digits) : '–');
+
 function Model({ m }: { m: ModelInfo | null }) {
   if (!m) return <span class="muted">none</span>;
   return (
     <dl class="kv">
       <dt>version</dt><dd>{m.version}</dd>
       {m.sha256 && <><dt>sha256</dt><dd class="mono">{m.sha256.slice(0, 16)}…</dd></>}
-      {m.classes && <><dt>classes</dt><dd>{m.classes.join(', ')}</dd></>}
+      {Array.isArray(m.classes) && <><dt>classes</dt><dd>{m.classes.join(', ')}</dd></>}
       {m.metrics && <><dt>metrics</dt><dd><KV obj={m.metrics} /></dd></>}
     </dl>
   );
@@ -42,15 +45,15 @@ export function ModelPage() {
           <>
             <p class={d.score.drifted ? 'warn' : ''}>
               Window {time(d.window.from)} – {time(d.window.to)}, {d.window.rows} rows.
-              Scores: PSI {d.score.psi.toFixed(3)}, KS {d.score.ks.toFixed(3)} — {d.score.drifted ? 'DRIFTED' : 'stable'}.
-              Alert rate {d.alert_rate.rate} (baseline {d.alert_rate.baseline}){d.alert_rate.change ? ' — CHANGED' : ''}.
+              Scores: PSI {num(d.score.psi)}, KS {num(d.score.ks)} — {d.score.drifted ? 'DRIFTED' : 'stable'}.
+              Alert rate {num(d.alert_rate.rate, 2)}/min (baseline {num(d.alert_rate.baseline, 2)}){d.alert_rate.change ? ' — CHANGED' : ''}.
             </p>
-            <ChartView label="drift" config={barConfig(d.features.map((f) => f.name), d.features.map((f) => f.psi), 'PSI', true)} />
+            <ChartView label="drift" config={barConfig(d.features.map((f) => f.name), d.features.map((f) => f.psi ?? 0), 'PSI', true)} />
             <table class="list drift">
               <thead><tr><th>feature</th><th>PSI</th><th>KS</th><th>drifted</th></tr></thead>
               <tbody>{d.features.map((f) => (
                 <tr class={f.drifted ? 'drifted' : ''} data-feature={f.name}>
-                  <td>{f.name}</td><td class="num">{f.psi.toFixed(3)}</td><td class="num">{f.ks.toFixed(3)}</td><td>{f.drifted ? 'yes' : 'no'}</td>
+                  <td>{f.name}</td><td class="num">{num(f.psi)}</td><td class="num">{num(f.ks)}</td><td>{f.drifted ? 'yes' : 'no'}</td>
                 </tr>))}</tbody>
             </table>
           </>
@@ -67,7 +70,8 @@ export function ModelPage() {
           </Section>
         </div>
       )}
-      {s?.versions?.length ? <Section title="Versions"><ul>{s.versions.map((v) => <li>{typeof v === 'string' ? v : v.version}</li>)}</ul></Section> : null}
+      {s?.versions?.length ? <Section title="Versions"><ul>{s.versions.map((v) => typeof v === 'string' ? <li>{v}</li> : (
+          <li>{v.version} <span class="muted">{v.sha256?.slice(0, 12)}{v.active ? ' · active' : ''}{v.shadow ? ' · shadow' : ''}</span></li>))}</ul></Section> : null}
     </div>
   );
 }
