@@ -60,7 +60,6 @@ export class LiveStream {
     this.ws = ws;
     ws.onopen = () => {
       opened = true;
-      this.failures = 0;
       this.h.onMode('websocket');
       ws.send(JSON.stringify({ op: 'subscribe', channels: ['alerts', 'incidents'], filter: this.filter,
                                aggregate_ms: 0, resume: this.last }));
@@ -77,6 +76,7 @@ export class LiveStream {
   private message(raw: string) {
     let m: StreamMsg;
     try { m = JSON.parse(raw); } catch { return; }
+    this.failures = 0;  // the server talks: a later drop starts a fresh series of retries
     if (m.type === 'event' && (m.channel === 'alerts' || m.channel === 'incidents')) {
       this.last[m.channel] = Math.max(this.last[m.channel] || 0, m.seq);
       this.h.onEvent({ channel: m.channel, seq: m.seq, count: m.count || 1, data: m.data, source: 'ws' });
