@@ -196,6 +196,27 @@ test('the live page resumes after a seq: the server replays newer alerts over th
   await page.context().close();
 });
 
+test('after a dropped socket the live page reconnects and resumes where it was (mock)', async (t) => {
+  if (!env.mock) return t.skip('needs the mock to drop the socket');
+  const page = await env.page();
+  const subs = [], got = [];
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => { const m = JSON.parse(String(f.payload)); if (m.op === 'subscribe') subs.push(m); });
+    ws.on('framereceived', (f) => { const m = JSON.parse(String(f.payload)); if (m.type === 'event' && m.channel === 'alerts') got.push(m.seq); });
+  });
+  await page.goto(`${env.url}/live`);
+  await expectSocket(page);
+  await page.locator('tr.event.alert.ws').nth(2).waitFor();
+  const lastSeen = Math.max(...got);
+  for (const ws of env.mock.store.sockets) ws.terminate();
+  const missed = addAlerts(env.mock.store, 2).map((e) => e.seq);  // published while the page was away
+  for (const seq of missed) await page.locator(`tr.event.alert.ws[data-seq="${seq}"]`).waitFor({ timeout: 15000 });
+  assert.equal(subs.length, 2);
+  assert.deepEqual(subs[1].resume.alerts, lastSeen, 'the second subscription resumes after the last alert seen');
+  assert.equal(new Set(got).size, got.length, `an alert came twice: ${got}`);
+  await page.context().close();
+});
+
 test('the live page falls back to polling when the socket is refused (mock)', async (t) => {
   if (!env.mock) return t.skip('needs the mock to refuse the WebSocket');
   env.mock.store.control.websocket = false;
