@@ -149,7 +149,7 @@ test('the live page shows the recent alerts, then events arriving over the WebSo
   await expectSocket(page);
   const snapshot = await page.locator('tr.event.alert.rest').evaluateAll((rs) => rs.map((r) => +r.dataset.seq));
   // A server that publishes by itself may have newer alerts by the time the page asked.
-  if (selfFeeding) assert.ok(snapshot.length === recent.length && snapshot[0] >= recent[0], `snapshot ${snapshot}`);
+  if (selfFeeding) assert.ok(snapshot.length >= recent.length && snapshot[0] >= (recent[0] ?? 0), `snapshot ${snapshot} after ${recent}`);
   else assert.deepEqual(snapshot, recent, 'the snapshot is the newest alerts of the list');
   // The subscription continues exactly after the snapshot.
   const sub = frames.find(([d, m]) => d === 'sent' && m.op === 'subscribe');

@@ -47,7 +47,8 @@ export function Loading({ when }: { when: boolean }) {
   return when ? <div class="loading">Loading…</div> : null;
 }
 
-const SEV = ['', 'critical', 'high', 'medium', 'low'];
+// Suricata's priorities (the contract maps incident levels onto the same 1..4).
+const SEV = ['', 'high', 'medium', 'low', 'info'];
 export function Sev({ n }: { n: number }) {
   return <span class={`badge sev${n}`} title={`severity ${n}`}>{SEV[n] || n}</span>;
 }

@@ -7,7 +7,7 @@ import { barConfig, ChartView, PALETTE } from '../components/chart';
 import { ErrorBox, Loading, Section, useLoad } from '../components/common';
 import type { Trends } from '../types';
 
-const SEV_NAMES: Record<string, string> = { '1': 'critical', '2': 'high', '3': 'medium', '4': 'low' };
+const SEV_NAMES: Record<string, string> = { '1': 'high', '2': 'medium', '3': 'low', '4': 'info' };
 
 export function lineConfig(t: Trends): ChartConfiguration {
   const labels = [...new Set(t.series.flatMap((s) => s.points.map((p) => p.t)))].sort();
