@@ -203,10 +203,11 @@ int main(int argc, char** argv) {
   api::ApiService svc(*st, std::move(tk), {});
   auto qs = make_queries(g, n);
   J inproc, http;
+  boost::asio::io_context io{1};
   std::unique_ptr<api::ApiServer> server;
   std::unique_ptr<HttpClient> cli;
   if (o.http) {
-    server = std::make_unique<api::ApiServer>(svc, api::ServerOptions{});
+    server = std::make_unique<api::ApiServer>(svc, api::ServerOptions{}, io);
     if (!server->start(err)) { std::fprintf(stderr, "%s\n", err.c_str()); return 1; }
     cli = std::make_unique<HttpClient>(server->port());
   }
