@@ -54,7 +54,10 @@ Response ApiService::list_alerts(Request& r) {
   std::vector<store::AlertRow> rows;
   if (!st_.list_alerts(q, rows, err)) return error(500, "store: " + err);
   std::string body = "{\"items\":[";
-  for (size_t i = 0; i < rows.size(); i++) body += (i ? "," : "") + alert_text(rows[i]);
+  for (size_t i = 0; i < rows.size(); i++) {
+    if (i) body += ',';
+    body += alert_text(rows[i]);
+  }
   body += "],\"next_cursor\":";
   body += rows.size() == q.limit ? "\"" + encode_cursor('a', rows.back().id, rows.back().ts_ms) + "\"" : "null";  // base64url
   return json_response(200, body + "}");
