@@ -140,6 +140,33 @@ struct HttpClient {
   }
 };
 
+using Queries = std::vector<std::pair<std::string, std::function<std::string(uint64_t)>>>;
+
+// The measured queries: name -> target for a random 64-bit value.
+Queries make_queries(const Gen& g, uint64_t n) {
+  int64_t last = g.ts(n), first = g.ts(1);
+  std::string from30 = store::format_time(std::max<int64_t>(first, last - 30 * 86400000LL)), to30 = store::format_time(last);
+  Queries qs = {
+      {"list_newest", [](uint64_t) { return std::string("/api/v1/alerts?limit=100"); }},
+      {"list_deep_cursor", [=](uint64_t h) {
+         uint64_t id = 1 + h % n;
+         return "/api/v1/alerts?limit=100&cursor=" + api::encode_cursor('a', id, g.ts(id)); }},
+      {"list_sid", [](uint64_t h) { return "/api/v1/alerts?limit=100&sid=" + std::to_string(Gen::sid(h)); }},
+      {"list_ip", [](uint64_t h) { return "/api/v1/alerts?limit=100&ip=" + Gen::src(h); }},
+      {"list_severity_1", [](uint64_t) { return std::string("/api/v1/alerts?limit=100&severity=1"); }},
+      {"list_hour_window", [=](uint64_t h) {
+         int64_t t = first + int64_t(h % uint64_t(std::max<int64_t>(1, last - first)));
+         return "/api/v1/alerts?limit=100&from=" + store::format_time(t) + "&to=" + store::format_time(t + 3600000); }},
+      {"list_cidr16", [](uint64_t h) { return "/api/v1/alerts?limit=100&cidr=10." + std::to_string(h % 20) + ".0.0/16"; }},
+      {"detail", [=](uint64_t h) { return "/api/v1/alerts/" + std::to_string(1 + h % n); }},
+      {"trend_30d_hourly_by_severity", [=](uint64_t) { return "/api/v1/analytics/trends?bucket=hour&by=severity&from=" + from30 + "&to=" + to30; }},
+      {"trend_30d_daily_by_signature", [=](uint64_t) { return "/api/v1/analytics/trends?bucket=day&by=signature&from=" + from30 + "&to=" + to30; }},
+      {"top_talkers_30d", [=](uint64_t) { return "/api/v1/analytics/top?what=talkers&limit=10&from=" + from30 + "&to=" + to30; }},
+      {"dashboard", [](uint64_t) { return std::string("/api/v1/dashboard"); }},
+  };
+  return qs;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -174,31 +201,13 @@ int main(int argc, char** argv) {
   api::TokenStore tk;
   tk.add("bench-token-000", {"bench", api::Role::kAdmin, 1e9, 1e9});
   api::ApiService svc(*st, std::move(tk), {});
-  int64_t last = g.ts(n), first = g.ts(1);
-  std::string from30 = store::format_time(std::max<int64_t>(first, last - 30 * 86400000LL)), to30 = store::format_time(last);
-  std::vector<std::pair<std::string, std::function<std::string(uint64_t)>>> qs = {
-      {"list_newest", [](uint64_t) { return std::string("/api/v1/alerts?limit=100"); }},
-      {"list_deep_cursor", [&](uint64_t h) {
-         uint64_t id = 1 + h % n;
-         return "/api/v1/alerts?limit=100&cursor=" + api::encode_cursor('a', id, g.ts(id)); }},
-      {"list_sid", [](uint64_t h) { return "/api/v1/alerts?limit=100&sid=" + std::to_string(Gen::sid(h)); }},
-      {"list_ip", [](uint64_t h) { return "/api/v1/alerts?limit=100&ip=" + Gen::src(h); }},
-      {"list_severity_1", [](uint64_t) { return std::string("/api/v1/alerts?limit=100&severity=1"); }},
-      {"list_hour_window", [&](uint64_t h) {
-         int64_t t = first + int64_t(h % uint64_t(std::max<int64_t>(1, last - first)));
-         return "/api/v1/alerts?limit=100&from=" + store::format_time(t) + "&to=" + store::format_time(t + 3600000); }},
-      {"list_cidr16", [](uint64_t h) { return "/api/v1/alerts?limit=100&cidr=10." + std::to_string(h % 20) + ".0.0/16"; }},
-      {"detail", [&](uint64_t h) { return "/api/v1/alerts/" + std::to_string(1 + h % n); }},
-      {"trend_30d_hourly_by_severity", [&](uint64_t) { return "/api/v1/analytics/trends?bucket=hour&by=severity&from=" + from30 + "&to=" + to30; }},
-      {"trend_30d_daily_by_signature", [&](uint64_t) { return "/api/v1/analytics/trends?bucket=day&by=signature&from=" + from30 + "&to=" + to30; }},
-      {"top_talkers_30d", [&](uint64_t) { return "/api/v1/analytics/top?what=talkers&limit=10&from=" + from30 + "&to=" + to30; }},
-      {"dashboard", [](uint64_t) { return std::string("/api/v1/dashboard"); }},
-  };
+  auto qs = make_queries(g, n);
   J inproc, http;
+  boost::asio::io_context io{1};
   std::unique_ptr<api::ApiServer> server;
   std::unique_ptr<HttpClient> cli;
   if (o.http) {
-    server = std::make_unique<api::ApiServer>(svc, api::ServerOptions{});
+    server = std::make_unique<api::ApiServer>(svc, api::ServerOptions{}, io);
     if (!server->start(err)) { std::fprintf(stderr, "%s\n", err.c_str()); return 1; }
     cli = std::make_unique<HttpClient>(server->port());
   }
@@ -237,9 +246,12 @@ int main(int argc, char** argv) {
   out["in_process"] = inproc;
   if (o.http) out["http"] = http;
   out["targets"] = {{"list_detail_p99_ms", 10}, {"trend_30d_p99_ms", 100}};
+  uint64_t non200 = 0;
+  for (auto& [k, v] : inproc.items()) non200 += v["non_200"].get<uint64_t>();
+  out["non_200"] = non200;
   std::printf("%s\n", out.dump(1).c_str());
   cli.reset();
   if (server) server->stop();
   st->close();
-  return 0;
+  return non200 ? 1 : 0;  // every query must answer 200 (bench-api-smoke)
 }

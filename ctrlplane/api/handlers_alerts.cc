@@ -53,10 +53,14 @@ Response ApiService::list_alerts(Request& r) {
   if (!alert_query(r, q, err)) return error(400, err);
   std::vector<store::AlertRow> rows;
   if (!st_.list_alerts(q, rows, err)) return error(500, "store: " + err);
-  J items = J::array();
-  for (auto& a : rows) items.push_back(alert_json(a));
-  J next = rows.size() == q.limit ? J(encode_cursor('a', rows.back().id, rows.back().ts_ms)) : J(nullptr);
-  return json_response(200, J{{"items", std::move(items)}, {"next_cursor", next}}.dump(-1, ' ', false, J::error_handler_t::replace));
+  std::string body = "{\"items\":[";
+  for (size_t i = 0; i < rows.size(); i++) {
+    if (i) body += ',';
+    body += alert_text(rows[i]);
+  }
+  body += "],\"next_cursor\":";
+  body += rows.size() == q.limit ? "\"" + encode_cursor('a', rows.back().id, rows.back().ts_ms) + "\"" : "null";  // base64url
+  return json_response(200, body + "}");
 }
 
 Response ApiService::alert_detail(Request& r) {
@@ -170,7 +174,7 @@ Response ApiService::export_alerts(Request& r) {
     if (!st_.list_alerts(q, rows, err)) return error(500, "store: " + err);
     for (auto& a : rows) {
       if (fmt == "jsonl") {
-        resp.body += alert_json(a).dump(-1, ' ', false, J::error_handler_t::replace) + "\n";
+        resp.body += alert_text(a) + "\n";
         continue;
       }
       resp.body += std::to_string(a.id) + "," + store::format_time(a.ts_ms) + "," + std::to_string(a.severity) + "," +

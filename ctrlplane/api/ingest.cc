@@ -39,7 +39,7 @@ PublishedEvent Ingest::alert_event(const store::AlertRow& a) {
   e.seq = a.id;
   e.severity = a.severity;
   e.key = std::to_string(a.sid) + ":" + a.src_ip + ":" + a.dest_ip;
-  e.json = alert_json(a).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  e.json = alert_text(a);
   e.signature = a.signature;
   e.src_ip = a.src_ip;
   e.dest_ip = a.dest_ip;

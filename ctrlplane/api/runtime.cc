@@ -63,6 +63,7 @@ bool ApiRuntime::open(const ApiCli& o, std::string& err) {
   so.retention.max_bytes = o.retain_bytes;
   store = store::SqliteStore::open(so, err);
   if (!store) { err = "--store: " + err; return false; }
+  io = std::make_unique<boost::asio::io_context>(1);
   ingest = std::make_unique<Ingest>(*store);
   webhooks = std::make_unique<WebhookDispatcher>(*store);
   webhooks->reload();  // the webhooks registered over the API before this start
@@ -118,8 +119,8 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   h.rates = [in] { return in->rates(); };
   h.webhooks_changed = [w = webhooks.get()] { w->reload(); };
   service = std::make_unique<ApiService>(*store, std::move(tokens), sv, h);
-  server = std::make_unique<ApiServer>(*service, so);
-  // The stream hub plugs in here: server->set_stream_hooks(...) and ingest->set_publish(...) (issue 14 contract).
+  server = std::make_unique<ApiServer>(*service, so, *io);
+  server->set_stream_hooks(stream_hooks);
   if (!server->start(err)) { err = "--api: " + err; return false; }
   std::fprintf(stderr, "spectre-cp: API on %s:%u (%s), store %s, console %s\n", so.address.c_str(), server->port(),
                server->tls() ? "https" : "http", o.store.empty() ? "/var/lib/spectre/spectre.db" : o.store.c_str(),

@@ -28,7 +28,13 @@ struct ApiCli {
 int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err);
 const char* api_usage();
 
+// The stream hub plugs in between open() and start(): construct it on *io,
+// ingest->set_publish(...) (seq = the store id), server hooks through
+// stream_hooks (passed to the server before it listens), ReplaySource over
+// ingest->replay(). Events ingested before set_publish are in the store (replay).
 struct ApiRuntime {
+  std::unique_ptr<boost::asio::io_context> io;  // the API server's (and the stream hub's) io_context
+  StreamHooks stream_hooks;
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<WebhookDispatcher> webhooks;
   std::unique_ptr<Ingest> ingest;

@@ -136,7 +136,7 @@ struct ApiServer::Impl {
   explicit Impl(net::io_context& io) : acc(io) {}
 };
 
-ApiServer::ApiServer(ApiService& svc, ServerOptions o) : svc_(svc), opt_(std::move(o)) {}
+ApiServer::ApiServer(ApiService& svc, ServerOptions o, net::io_context& io) : svc_(svc), opt_(std::move(o)), io_(io) {}
 
 ApiServer::~ApiServer() { stop(); }
 

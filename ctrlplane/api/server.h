@@ -42,7 +42,8 @@ struct StreamHooks {
 
 class ApiServer {
  public:
-  ApiServer(ApiService& svc, ServerOptions o);
+  // io: the io_context the server (and the stream hub, built on the same one) runs on; run by start()'s thread.
+  ApiServer(ApiService& svc, ServerOptions o, boost::asio::io_context& io);
   ~ApiServer();
   void set_stream_hooks(StreamHooks h) { hooks_ = std::move(h); }  // before start()
   bool start(std::string& err);  // binds and listens, then serves on its own thread
@@ -56,7 +57,7 @@ class ApiServer {
   ApiService& svc_;
   ServerOptions opt_;
   StreamHooks hooks_;
-  boost::asio::io_context io_{1};
+  boost::asio::io_context& io_;
   std::unique_ptr<boost::asio::ssl::context> ssl_;
   std::unique_ptr<Impl> impl_;
   std::thread thr_;

@@ -79,6 +79,8 @@ class ApiService {
 
 // JSON of the store's rows, as the OpenAPI document describes them.
 J alert_json(const store::AlertRow& a);
+J alert_fields(const store::AlertRow& a);      // without "eve"
+std::string alert_text(const store::AlertRow& a);  // alert_json's text, the EVE spliced in unparsed
 J incident_json(const store::IncidentRow& r);
 J feedback_json(const store::Feedback& f);
 // Analyst fields of a PATCH / bulk "set" object; false + reason on a bad field.

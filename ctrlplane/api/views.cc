@@ -14,6 +14,25 @@ J parsed(const std::string& s) {
 }  // namespace
 
 J alert_json(const store::AlertRow& a) {
+  J j = alert_fields(a);
+  j["eve"] = parsed(a.eve);
+  return j;
+}
+
+// The stored EVE text is spliced in as it is (the store keeps what
+// nlohmann dumped, so it is valid JSON): no parse and dump per row, the
+// larger part of a list's cost.
+std::string alert_text(const store::AlertRow& a) {
+  std::string s = alert_fields(a).dump(-1, ' ', false, J::error_handler_t::replace);
+  s.pop_back();
+  s += ",\"eve\":";
+  bool obj = a.eve.size() >= 2 && a.eve.front() == '{' && a.eve.back() == '}';
+  s += obj ? std::string_view(a.eve) : std::string_view("{}");
+  s += '}';
+  return s;
+}
+
+J alert_fields(const store::AlertRow& a) {
   return J{{"id", a.id},
            {"timestamp", store::format_time(a.ts_ms)},
            {"severity", a.severity},
@@ -33,8 +52,7 @@ J alert_json(const store::AlertRow& a) {
            {"classification", a.classification},
            {"incident_id", a.incident_id ? J(a.incident_id) : J(nullptr)},
            {"tactics", a.tactics},
-           {"techniques", a.techniques},
-           {"eve", parsed(a.eve)}};
+           {"techniques", a.techniques}};
 }
 
 J incident_json(const store::IncidentRow& r) {

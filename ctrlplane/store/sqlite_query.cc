@@ -88,7 +88,11 @@ struct Where {
 // (sid, ts), (src_ip, ts), (dest_ip, ts) ones (each ending in the rowid)
 // deliver rows in that order, so LIMIT stops the walk early; the cursor is a
 // range on ts plus a residual on id for the rows of the same millisecond.
-void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& b) {
+// An address is two ordered index walks (source, then destination without
+// the rows already taken) merged, each stopping at LIMIT: an OR would
+// collect and sort every row of the address.
+void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& out) {
+  std::vector<Bind> b;
   Where w{{}, b};
   if (q.before_id) {
     w.add("ts <= ? AND (ts < ? OR id < ?)");
@@ -99,7 +103,6 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
   if (q.max_severity) w.add("+severity <= ?"), b.emplace_back(int64_t(q.max_severity));
   if (!q.signature.empty()) w.add("signature LIKE ? ESCAPE '\\'"), b.emplace_back(like(q.signature));
   if (q.sid) w.add("sid = ?"), b.emplace_back(int64_t(q.sid));
-  if (!q.ip.empty()) w.add("(src_ip = ? OR dest_ip = ?)"), b.emplace_back(q.ip), b.emplace_back(q.ip);
   if (q.cidr) {
     w.add("(src_num BETWEEN ? AND ? OR dest_num BETWEEN ? AND ?)");
     for (int k = 0; k < 2; k++) b.emplace_back(int64_t(q.cidr->lo)), b.emplace_back(int64_t(q.cidr->hi));
@@ -112,7 +115,21 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
     w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)");
     b.emplace_back(like(q.q)), b.emplace_back(like(q.q)), b.emplace_back(q.q), b.emplace_back(q.q);
   }
-  sql = std::string(kAlertCols) + w.sql + " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(q.limit);
+  std::string order = " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(q.limit);
+  if (q.ip.empty()) {
+    sql = std::string(kAlertCols) + w.sql + order;
+    out = std::move(b);
+    return;
+  }
+  std::string rest = w.sql.empty() ? std::string() : " AND " + w.sql.substr(7);  // without " WHERE "
+  sql = std::string("SELECT * FROM (") + kAlertCols + " WHERE src_ip = ?" + rest + order + ") UNION ALL SELECT * FROM (" +
+        kAlertCols + " WHERE dest_ip = ? AND src_ip != ?" + rest + order + ")" + order;
+  out.clear();
+  out.emplace_back(q.ip);
+  out.insert(out.end(), b.begin(), b.end());
+  out.emplace_back(q.ip);
+  out.emplace_back(q.ip);
+  out.insert(out.end(), b.begin(), b.end());
 }
 
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& b) {

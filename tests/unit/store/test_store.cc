@@ -418,3 +418,39 @@ TEST(Store, KeysetPagesWithTiesAndOutOfOrderTimes) {
   for (auto& p : seen) ids.insert(p.second);
   EXPECT_EQ(ids.size(), 300u);
 }
+
+TEST(Store, AddressFilterMergesSourceAndDestinationOnce) {
+  TmpDb t;
+  auto s = open_store(t.path);
+  for (int i = 0; i < 90; i++) {
+    const char* src = i % 3 == 0 ? "9.9.9.9" : "1.1.1.1";
+    const char* dst = i % 3 == 1 ? "9.9.9.9" : i % 3 == 2 ? "2.2.2.2" : (i % 2 ? "9.9.9.9" : "3.3.3.3");
+    s->enqueue_alert(alert(kT0 + i * 1000, 1 + i % 4, 5, src, dst));
+  }
+  s->flush();
+  std::vector<uint64_t> got;
+  AlertQuery q;
+  q.ip = "9.9.9.9";
+  q.limit = 7;
+  std::string err;
+  for (int guard = 0; guard < 50; guard++) {
+    std::vector<AlertRow> page;
+    ASSERT_TRUE(s->list_alerts(q, page, err)) << err;
+    for (auto& a : page) got.push_back(a.id);
+    if (page.size() < q.limit) break;
+    q.before_id = page.back().id;
+    q.before_ts = page.back().ts_ms;
+  }
+  std::vector<uint64_t> want;
+  for (int i = 89; i >= 0; i--)
+    if (i % 3 != 2) want.push_back(uint64_t(i + 1));  // src (i%3==0, some also dest) or dest (i%3==1)
+  EXPECT_EQ(got, want);
+  q = {};
+  q.ip = "9.9.9.9";
+  q.max_severity = 1;
+  q.limit = 1000;
+  std::vector<AlertRow> v;
+  ASSERT_TRUE(s->list_alerts(q, v, err));
+  for (auto& a : v) EXPECT_EQ(a.severity, 1);
+  EXPECT_EQ(v.size(), 16u);  // i % 12 in {0, 4}: i % 4 == 0 among the matches
+}
