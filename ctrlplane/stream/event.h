@@ -60,6 +60,7 @@ struct StreamStats {
   uint64_t rejected = 0;           // refused: max_clients
   uint64_t published = 0;          // events taken by the hub
   uint64_t handoff_dropped = 0;    // publish() over handoff_limit
+  uint64_t bad_seq = 0;            // published with seq 0, not above the channel's last, or a bad channel: dropped
   uint64_t sent = 0;               // event messages framed to clients (an aggregate counts once)
   uint64_t aggregated = 0;         // events folded into an aggregate message
   uint64_t dropped = 0;            // events dropped from slow clients' queues

@@ -48,8 +48,13 @@ void StreamHub::drain() {
     return;
   }
   for (StreamEvent& ev : batch_) {
+    // Resume and the ring rely on increasing seqs: anything else is counted and dropped.
+    if (static_cast<size_t>(ev.channel) >= kChannels || ev.seq == 0 ||
+        ev.seq <= rings_[static_cast<size_t>(ev.channel)].head) {
+      ctr_.bad_seq.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     Ring& r = rings_[static_cast<size_t>(ev.channel)];
-    if (ev.seq <= r.head && r.head != 0) continue;  // not increasing: the ring and resume need order
     ItemPtr it = make_item(std::move(ev));
     if (r.covered_after == UINT64_MAX) r.covered_after = it->ev.seq - 1;
     r.head = it->ev.seq;
@@ -197,6 +202,7 @@ StreamStats StreamHub::stats() const {
   s.rejected = ld(ctr_.rejected);
   s.published = ld(ctr_.published);
   s.handoff_dropped = ld(ctr_.handoff_dropped);
+  s.bad_seq = ld(ctr_.bad_seq);
   s.sent = ld(sent_);
   s.aggregated = ld(ctr_.aggregated);
   s.dropped = ld(ctr_.dropped);

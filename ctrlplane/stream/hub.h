@@ -74,7 +74,7 @@ class StreamHub {
   void count_sent(uint64_t n) { sent_.fetch_add(n, std::memory_order_relaxed); }
 
   struct Counters {
-    std::atomic<uint64_t> clients_total{0}, rejected{0}, published{0}, handoff_dropped{0}, aggregated{0},
+    std::atomic<uint64_t> clients_total{0}, rejected{0}, published{0}, handoff_dropped{0}, bad_seq{0}, aggregated{0},
         dropped{0}, gaps{0}, disconnects{0}, replayed{0}, replay_queries{0}, heartbeats{0}, bad_messages{0},
         acks{0};
   };
