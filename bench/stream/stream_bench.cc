@@ -42,6 +42,7 @@ struct Opts {
   int clients = 1000, client_threads = 1, fanout = 10, firehose = 0, payload = 300;
   double rate = 50000, seconds = 10, warmup = 1;
   size_t queue_limit = 4096;
+  double batch_ms = 5;
 };
 
 int64_t now_ns() { return Clock::now().time_since_epoch() / std::chrono::nanoseconds(1); }
@@ -164,6 +165,7 @@ bool parse_args(int argc, char** argv, Opts& o) {
     else if (a == "--seconds") o.seconds = std::atof(v);
     else if (a == "--warmup") o.warmup = std::atof(v);
     else if (a == "--queue-limit") o.queue_limit = std::strtoull(v, nullptr, 10);
+    else if (a == "--batch-ms") o.batch_ms = std::atof(v);
     else return false;
   }
   return o.clients > 0 && o.fanout > 0 && o.fanout <= o.clients && o.client_threads > 0 && o.rate > 0 &&
@@ -179,7 +181,8 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: spectre-streambench [--clients 1000] [--fanout 10] [--firehose 0] [--rate 50000]\n"
-                 "       [--seconds 10] [--warmup 1] [--payload 300] [--client-threads 1] [--queue-limit 4096]\n");
+                 "       [--seconds 10] [--warmup 1] [--payload 300] [--client-threads 1] [--queue-limit 4096]\n"
+                 "       [--batch-ms 5]\n");
     return 2;
   }
   return run(o);
@@ -291,7 +294,7 @@ int report(const Opts& o, int connected, int filtered, int groups, const Window&
   nlohmann::json r = {
       {"bench", "stream"}, {"clients", o.clients}, {"connected", connected}, {"client_threads", o.client_threads},
       {"fanout_per_event", per_event}, {"firehose_clients", o.firehose}, {"payload_bytes", o.payload},
-      {"rate_target", o.rate}, {"seconds", w.wall}, {"published_per_s", pub_rate},
+      {"rate_target", o.rate}, {"batch_ms", o.batch_ms}, {"seconds", w.wall}, {"published_per_s", pub_rate},
       {"delivered_per_s", static_cast<double>(all.n) / w.wall},
       {"expected_delivered_per_s", pub_rate * per_event},
       {"latency_ms", {{"p50", all.pct_ms(0.50)}, {"p99", all.pct_ms(0.99)}, {"p999", all.pct_ms(0.999)},
@@ -316,6 +319,7 @@ int run(const Opts& o) {
   ss::StreamOptions so;
   so.queue_limit = o.queue_limit;
   so.max_clients = static_cast<size_t>(o.clients) + 16;
+  so.batch_delay = std::chrono::microseconds(static_cast<int64_t>(o.batch_ms * 1000));
   ss::StreamHub hub(hub_io, so);
   ss::StreamListener lis(hub_io, hub);
   lis.start();

@@ -44,6 +44,10 @@ struct StreamOptions {
   size_t queue_limit = 4096;          // events queued per client before the slow-consumer policy applies
   SlowPolicy slow_policy = SlowPolicy::kDropOldest;
   std::chrono::milliseconds heartbeat{10000};
+  // The hub takes published events in batches at most this often: each client's
+  // events of a batch go out in one socket write (at 1,000 clients the socket
+  // writes are the cost), for at most this much added latency. 0: at once.
+  std::chrono::microseconds batch_delay{5000};
   size_t ring_size = 65536;           // per channel, for resume without the store
   size_t max_clients = 2000;
   size_t handoff_limit = 262144;      // events published but not yet taken by the hub; beyond: counted drop

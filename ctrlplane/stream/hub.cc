@@ -9,7 +9,7 @@
 namespace spectre::stream {
 
 StreamHub::StreamHub(net::io_context& io, StreamOptions opts)
-    : io_(io), opts_(opts), strand_(net::make_strand(io)), heartbeat_(strand_) {
+    : io_(io), opts_(opts), strand_(net::make_strand(io)), heartbeat_(strand_), batch_timer_(strand_) {
   if (opts_.queue_limit == 0) opts_.queue_limit = 1;
   if (opts_.ring_size == 0) opts_.ring_size = 1;
   if (opts_.replay_batch == 0) opts_.replay_batch = 1;
@@ -31,7 +31,12 @@ void StreamHub::publish(StreamEvent ev) {
     post = !drain_posted_;
     drain_posted_ = true;
   }
-  if (post) net::post(strand_, [this] { drain(); });
+  if (!post) return;
+  net::post(strand_, [this] {
+    if (opts_.batch_delay.count() <= 0) return drain();
+    batch_timer_.expires_after(opts_.batch_delay);
+    batch_timer_.async_wait([this](boost::system::error_code) { drain(); });
+  });
 }
 
 // One batch: every event published since the last drain goes to its ring and
@@ -176,6 +181,7 @@ void StreamHub::stop() {
   net::dispatch(strand_, [this] {
     stopped_ = true;
     heartbeat_.cancel();
+    batch_timer_.cancel();
     std::vector<std::shared_ptr<Client>> all;
     for (auto& [p, c] : clients_) all.push_back(c);
     for (auto& c : all) c->close_now();

@@ -2,7 +2,7 @@
 //
 // Threading: publish() may be called from any thread; it appends to a
 // bounded handoff under a mutex held for one push_back (never across I/O)
-// and posts one drain to the hub's strand per batch. Everything else (rings,
+// and posts one drain to the hub's strand per batch (run batch_delay later). Everything else (rings,
 // clients, fan-out, sessions' I/O handlers) runs on that strand of the API
 // server's io_context, so the hub needs no further locking; stats() reads
 // relaxed atomics.
@@ -127,6 +127,7 @@ class StreamHub {
   uint64_t next_id_ = 1;
   uint64_t mark_ = 0;
   net::steady_timer heartbeat_;
+  net::steady_timer batch_timer_;
   bool stopped_ = false;
 
   Counters ctr_;
