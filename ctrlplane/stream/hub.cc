@@ -72,11 +72,17 @@ void StreamHub::drain() {
     fan_out(it);
   }
   batch_.clear();
-  for (Client* c : touched_) {
+  // wake() may fail a write and detach that client (erasing it from clients_
+  // and touched_): iterate a copy. Each client is still alive here, its
+  // pending read handler holds it.
+  std::vector<Client*> woken;
+  woken.swap(touched_);
+  for (Client* c : woken) {
     c->touched = false;
-    c->wake();
+    if (!c->closed) c->wake();
   }
-  touched_.clear();
+  woken.clear();
+  if (touched_.empty()) touched_.swap(woken);  // keep the capacity
 }
 
 size_t StreamHub::PrefixHash::operator()(const PrefixKey& k) const {
@@ -169,7 +175,10 @@ void StreamHub::arm_heartbeat() {
 
 void StreamHub::heartbeat_tick() {
   if (stopped_) return;
-  for (auto& [p, c] : clients_) {
+  std::vector<std::shared_ptr<Client>> all;  // push_heartbeat may detach a client
+  all.reserve(clients_.size());
+  for (auto& [p, c] : clients_) all.push_back(c);
+  for (auto& c : all) {
     if (c->closed) continue;
     c->push_heartbeat();
     ctr_.heartbeats.fetch_add(1, std::memory_order_relaxed);
