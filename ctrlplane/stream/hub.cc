@@ -180,8 +180,8 @@ void StreamHub::heartbeat_tick() {
   for (auto& [p, c] : clients_) all.push_back(c);
   for (auto& c : all) {
     if (c->closed) continue;
+    ctr_.heartbeats.fetch_add(1, std::memory_order_relaxed);  // before the write: a reader never sees more
     c->push_heartbeat();
-    ctr_.heartbeats.fetch_add(1, std::memory_order_relaxed);
   }
   arm_heartbeat();
 }
