@@ -42,6 +42,7 @@ struct Opts {
   int clients = 1000, client_threads = 1, fanout = 10, firehose = 0, payload = 300;
   double rate = 50000, seconds = 10, warmup = 1;
   size_t queue_limit = 4096;
+  double batch_ms = 5;
 };
 
 int64_t now_ns() { return Clock::now().time_since_epoch() / std::chrono::nanoseconds(1); }
@@ -164,6 +165,7 @@ bool parse_args(int argc, char** argv, Opts& o) {
     else if (a == "--seconds") o.seconds = std::atof(v);
     else if (a == "--warmup") o.warmup = std::atof(v);
     else if (a == "--queue-limit") o.queue_limit = std::strtoull(v, nullptr, 10);
+    else if (a == "--batch-ms") o.batch_ms = std::atof(v);
     else return false;
   }
   return o.clients > 0 && o.fanout > 0 && o.fanout <= o.clients && o.client_threads > 0 && o.rate > 0 &&
@@ -179,7 +181,8 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: spectre-streambench [--clients 1000] [--fanout 10] [--firehose 0] [--rate 50000]\n"
-                 "       [--seconds 10] [--warmup 1] [--payload 300] [--client-threads 1] [--queue-limit 4096]\n");
+                 "       [--seconds 10] [--warmup 1] [--payload 300] [--client-threads 1] [--queue-limit 4096]\n"
+                 "       [--batch-ms 5]\n");
     return 2;
   }
   return run(o);
@@ -222,6 +225,92 @@ void publish_loop(ss::StreamHub& hub, const Opts& o, int groups, std::atomic<boo
   }
 }
 
+// Clients on their own io_contexts (one per client thread).
+struct ClientSide {
+  std::vector<std::unique_ptr<net::io_context>> ios;
+  std::vector<std::unique_ptr<ClientStats>> stats;
+  std::vector<std::shared_ptr<BenchClient>> clients;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+
+  void start(const Opts& o, int filtered, int groups, uint16_t port) {
+    for (int t = 0; t < o.client_threads; ++t) {
+      ios.push_back(std::make_unique<net::io_context>(1));
+      stats.push_back(std::make_unique<ClientStats>());
+    }
+    net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port);
+    for (int i = 0; i < o.clients; ++i) {
+      nlohmann::json sub = {{"op", "subscribe"}, {"channels", {"alerts"}}};
+      if (i < filtered) sub["filter"] = {{"ip", group_net(i % groups)}};
+      int t = i % o.client_threads;
+      clients.push_back(std::make_shared<BenchClient>(*ios[t], *stats[t], sub.dump()));
+      clients.back()->start(ep);
+    }
+    for (auto& io : ios) {
+      work.push_back(net::make_work_guard(*io));
+      threads.emplace_back([&io] { io->run(); });
+    }
+  }
+  int ready() const {
+    int r = 0;
+    for (auto& s : stats) r += s->ready.load();
+    return r;
+  }
+  void measuring(bool on) {
+    for (auto& s : stats) s->measuring = on;
+  }
+  double cpu() const {
+    double c = 0;
+    for (auto& th : threads) c += thread_cpu_s(const_cast<std::thread&>(th).native_handle());
+    return c;
+  }
+  void stop() {
+    for (size_t t = 0; t < ios.size(); ++t) {
+      net::post(*ios[t], [this, t] {
+        for (size_t i = t; i < clients.size(); i += ios.size()) clients[i]->close();
+      });
+      work[t].reset();
+    }
+    for (auto& th : threads) th.join();
+  }
+};
+
+struct Window {
+  double wall = 0, hub_cpu = 0, pub_cpu = 0, client_cpu = 0;
+  uint64_t published = 0;
+};
+
+int report(const Opts& o, int connected, int filtered, int groups, const Window& w, const ss::StreamStats& st,
+           const ClientSide& cs) {
+  Hist all;
+  uint64_t gaps = 0, errors = 0;
+  for (auto& s : cs.stats) {
+    all.merge(s->hist);
+    gaps += s->gaps;
+    errors += s->errors;
+  }
+  double per_event = static_cast<double>(filtered / groups) + o.firehose;
+  double pub_rate = static_cast<double>(w.published) / w.wall;
+  nlohmann::json r = {
+      {"bench", "stream"}, {"clients", o.clients}, {"connected", connected}, {"client_threads", o.client_threads},
+      {"fanout_per_event", per_event}, {"firehose_clients", o.firehose}, {"payload_bytes", o.payload},
+      {"rate_target", o.rate}, {"batch_ms", o.batch_ms}, {"seconds", w.wall}, {"published_per_s", pub_rate},
+      {"delivered_per_s", static_cast<double>(all.n) / w.wall},
+      {"expected_delivered_per_s", pub_rate * per_event},
+      {"latency_ms", {{"p50", all.pct_ms(0.50)}, {"p99", all.pct_ms(0.99)}, {"p999", all.pct_ms(0.999)},
+                      {"max", all.max_ns / 1e6}}},
+      {"hub_cpu_s", w.hub_cpu}, {"hub_cpu_util", w.hub_cpu / w.wall},
+      {"hub_cpu_us_per_delivery", all.n ? w.hub_cpu * 1e6 / static_cast<double>(all.n) : 0.0},
+      {"client_cpu_util", w.client_cpu / w.wall}, {"publisher_cpu_util", w.pub_cpu / w.wall},
+      {"hub", {{"published", st.published}, {"sent", st.sent}, {"dropped", st.dropped}, {"gaps", st.gaps},
+               {"handoff_dropped", st.handoff_dropped}, {"disconnects", st.disconnects}}},
+      {"client_gap_notices", gaps}, {"client_errors", errors}, {"cpus", std::thread::hardware_concurrency()},
+  };
+  std::printf("%s\n", r.dump(2).c_str());
+  bool lost = st.dropped || st.gaps || st.handoff_dropped || st.disconnects || gaps || errors || connected < o.clients;
+  return lost ? 3 : 0;
+}
+
 }  // namespace
 
 int run(const Opts& o) {
@@ -230,6 +319,7 @@ int run(const Opts& o) {
   ss::StreamOptions so;
   so.queue_limit = o.queue_limit;
   so.max_clients = static_cast<size_t>(o.clients) + 16;
+  so.batch_delay = std::chrono::microseconds(static_cast<int64_t>(o.batch_ms * 1000));
   ss::StreamHub hub(hub_io, so);
   ss::StreamListener lis(hub_io, hub);
   lis.start();
@@ -237,109 +327,40 @@ int run(const Opts& o) {
 
   const int filtered = o.clients - o.firehose;
   const int groups = std::max(1, filtered / o.fanout);
-  std::vector<std::unique_ptr<net::io_context>> cios;
-  std::vector<std::unique_ptr<ClientStats>> cstats;
-  for (int t = 0; t < o.client_threads; ++t) {
-    cios.push_back(std::make_unique<net::io_context>(1));
-    cstats.push_back(std::make_unique<ClientStats>());
-  }
-  std::vector<std::shared_ptr<BenchClient>> clients;
-  net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), lis.port());
-  for (int i = 0; i < o.clients; ++i) {
-    nlohmann::json sub = {{"op", "subscribe"}, {"channels", {"alerts"}}};
-    if (i < filtered) sub["filter"] = {{"ip", group_net(i % groups)}};
-    int t = i % o.client_threads;
-    clients.push_back(std::make_shared<BenchClient>(*cios[t], *cstats[t], sub.dump()));
-    clients.back()->start(ep);
-  }
-  std::vector<std::thread> cths;
-  std::vector<decltype(net::make_work_guard(*cios[0]))> cwork;
-  for (auto& io : cios) {
-    cwork.push_back(net::make_work_guard(*io));
-    cths.emplace_back([&io] { io->run(); });
-  }
-  auto ready = [&] {
-    int r = 0;
-    for (auto& s : cstats) r += s->ready.load();
-    return r;
-  };
+  ClientSide cs;
+  cs.start(o, filtered, groups, lis.port());
   auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (ready() < o.clients && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  int connected = ready();
+  while (cs.ready() < o.clients && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  int connected = cs.ready();
 
   std::atomic<bool> stop_pub{false};
   std::atomic<uint64_t> published{0};
   std::thread pub_th(publish_loop, std::ref(hub), std::cref(o), groups, std::ref(stop_pub), std::ref(published));
   std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
 
-  // Measured window.
-  double hub_cpu0 = thread_cpu_s(hub_th.native_handle()), pub_cpu0 = thread_cpu_s(pub_th.native_handle());
-  std::vector<double> ccpu0;
-  for (auto& th : cths) ccpu0.push_back(thread_cpu_s(th.native_handle()));
+  // Measured window: thread CPU clocks and counters before and after.
+  Window w;
+  double hub0 = thread_cpu_s(hub_th.native_handle()), pub0c = thread_cpu_s(pub_th.native_handle()), cl0 = cs.cpu();
   uint64_t pub0 = published.load();
-  for (auto& s : cstats) s->measuring = true;
+  cs.measuring(true);
   auto w0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
-  for (auto& s : cstats) s->measuring = false;
-  double wall = std::chrono::duration<double>(Clock::now() - w0).count();
-  uint64_t pub1 = published.load();
-  double hub_cpu = thread_cpu_s(hub_th.native_handle()) - hub_cpu0;
-  double pub_cpu = thread_cpu_s(pub_th.native_handle()) - pub_cpu0;
-  double client_cpu = 0;
-  for (size_t t = 0; t < cths.size(); ++t) client_cpu += thread_cpu_s(cths[t].native_handle()) - ccpu0[t];
+  cs.measuring(false);
+  w.wall = std::chrono::duration<double>(Clock::now() - w0).count();
+  w.published = published.load() - pub0;
+  w.hub_cpu = thread_cpu_s(hub_th.native_handle()) - hub0;
+  w.pub_cpu = thread_cpu_s(pub_th.native_handle()) - pub0c;
+  w.client_cpu = cs.cpu() - cl0;
 
   stop_pub = true;
   pub_th.join();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ss::StreamStats st = hub.stats();
-
-  for (size_t t = 0; t < cios.size(); ++t) {
-    net::post(*cios[t], [&clients, t, n = cios.size()] {
-      for (size_t i = t; i < clients.size(); i += n) clients[i]->close();
-    });
-    cwork[t].reset();
-  }
-  for (auto& th : cths) th.join();
+  cs.stop();
   hub.stop();
   lis.stop();
   hub_work.reset();
   hub_io.stop();
   hub_th.join();
-
-  Hist all;
-  uint64_t gaps = 0, errors = 0;
-  for (auto& s : cstats) {
-    all.merge(s->hist);
-    gaps += s->gaps;
-    errors += s->errors;
-  }
-  double per_event = static_cast<double>(groups > 0 ? (filtered / groups) : 0) + o.firehose;
-  nlohmann::json r = {
-      {"bench", "stream"},
-      {"clients", o.clients},
-      {"connected", connected},
-      {"client_threads", o.client_threads},
-      {"fanout_per_event", per_event},
-      {"firehose_clients", o.firehose},
-      {"payload_bytes", o.payload},
-      {"rate_target", o.rate},
-      {"seconds", wall},
-      {"published_per_s", static_cast<double>(pub1 - pub0) / wall},
-      {"delivered_per_s", static_cast<double>(all.n) / wall},
-      {"expected_delivered_per_s", static_cast<double>(pub1 - pub0) / wall * per_event},
-      {"latency_ms", {{"p50", all.pct_ms(0.50)}, {"p99", all.pct_ms(0.99)}, {"p999", all.pct_ms(0.999)},
-                      {"max", all.max_ns / 1e6}}},
-      {"hub_cpu_s", hub_cpu},
-      {"hub_cpu_util", hub_cpu / wall},
-      {"client_cpu_util", client_cpu / wall},
-      {"publisher_cpu_util", pub_cpu / wall},
-      {"hub", {{"published", st.published}, {"sent", st.sent}, {"dropped", st.dropped}, {"gaps", st.gaps},
-               {"handoff_dropped", st.handoff_dropped}, {"disconnects", st.disconnects}}},
-      {"client_gap_notices", gaps},
-      {"client_errors", errors},
-      {"cpus", std::thread::hardware_concurrency()},
-  };
-  std::printf("%s\n", r.dump(2).c_str());
-  bool lost = st.dropped || st.gaps || st.handoff_dropped || st.disconnects || gaps || errors || connected < o.clients;
-  return lost ? 3 : 0;
+  return report(o, connected, filtered, groups, w, st, cs);
 }

@@ -44,6 +44,10 @@ struct StreamOptions {
   size_t queue_limit = 4096;          // events queued per client before the slow-consumer policy applies
   SlowPolicy slow_policy = SlowPolicy::kDropOldest;
   std::chrono::milliseconds heartbeat{10000};
+  // The hub takes published events in batches at most this often: each client's
+  // events of a batch go out in one socket write (at 1,000 clients the socket
+  // writes are the cost), for at most this much added latency. 0: at once.
+  std::chrono::microseconds batch_delay{5000};
   size_t ring_size = 65536;           // per channel, for resume without the store
   size_t max_clients = 2000;
   size_t handoff_limit = 262144;      // events published but not yet taken by the hub; beyond: counted drop
@@ -60,6 +64,7 @@ struct StreamStats {
   uint64_t rejected = 0;           // refused: max_clients
   uint64_t published = 0;          // events taken by the hub
   uint64_t handoff_dropped = 0;    // publish() over handoff_limit
+  uint64_t bad_seq = 0;            // published with seq 0, not above the channel's last, or a bad channel: dropped
   uint64_t sent = 0;               // event messages framed to clients (an aggregate counts once)
   uint64_t aggregated = 0;         // events folded into an aggregate message
   uint64_t dropped = 0;            // events dropped from slow clients' queues

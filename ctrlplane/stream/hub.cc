@@ -9,7 +9,7 @@
 namespace spectre::stream {
 
 StreamHub::StreamHub(net::io_context& io, StreamOptions opts)
-    : io_(io), opts_(opts), strand_(net::make_strand(io)), heartbeat_(strand_) {
+    : io_(io), opts_(opts), strand_(net::make_strand(io)), heartbeat_(strand_), batch_timer_(strand_) {
   if (opts_.queue_limit == 0) opts_.queue_limit = 1;
   if (opts_.ring_size == 0) opts_.ring_size = 1;
   if (opts_.replay_batch == 0) opts_.replay_batch = 1;
@@ -31,7 +31,12 @@ void StreamHub::publish(StreamEvent ev) {
     post = !drain_posted_;
     drain_posted_ = true;
   }
-  if (post) net::post(strand_, [this] { drain(); });
+  if (!post) return;
+  net::post(strand_, [this] {
+    if (opts_.batch_delay.count() <= 0) return drain();
+    batch_timer_.expires_after(opts_.batch_delay);
+    batch_timer_.async_wait([this](boost::system::error_code) { drain(); });
+  });
 }
 
 // One batch: every event published since the last drain goes to its ring and
@@ -48,8 +53,13 @@ void StreamHub::drain() {
     return;
   }
   for (StreamEvent& ev : batch_) {
+    // Resume and the ring rely on increasing seqs: anything else is counted and dropped.
+    if (static_cast<size_t>(ev.channel) >= kChannels || ev.seq == 0 ||
+        ev.seq <= rings_[static_cast<size_t>(ev.channel)].head) {
+      ctr_.bad_seq.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     Ring& r = rings_[static_cast<size_t>(ev.channel)];
-    if (ev.seq <= r.head && r.head != 0) continue;  // not increasing: the ring and resume need order
     ItemPtr it = make_item(std::move(ev));
     if (r.covered_after == UINT64_MAX) r.covered_after = it->ev.seq - 1;
     r.head = it->ev.seq;
@@ -62,11 +72,17 @@ void StreamHub::drain() {
     fan_out(it);
   }
   batch_.clear();
-  for (Client* c : touched_) {
+  // wake() may fail a write and detach that client (erasing it from clients_
+  // and touched_): iterate a copy. Each client is still alive here, its
+  // pending read handler holds it.
+  std::vector<Client*> woken;
+  woken.swap(touched_);
+  for (Client* c : woken) {
     c->touched = false;
-    c->wake();
+    if (!c->closed) c->wake();
   }
-  touched_.clear();
+  woken.clear();
+  if (touched_.empty()) touched_.swap(woken);  // keep the capacity
 }
 
 size_t StreamHub::PrefixHash::operator()(const PrefixKey& k) const {
@@ -159,10 +175,13 @@ void StreamHub::arm_heartbeat() {
 
 void StreamHub::heartbeat_tick() {
   if (stopped_) return;
-  for (auto& [p, c] : clients_) {
+  std::vector<std::shared_ptr<Client>> all;  // push_heartbeat may detach a client
+  all.reserve(clients_.size());
+  for (auto& [p, c] : clients_) all.push_back(c);
+  for (auto& c : all) {
     if (c->closed) continue;
+    ctr_.heartbeats.fetch_add(1, std::memory_order_relaxed);  // before the write: a reader never sees more
     c->push_heartbeat();
-    ctr_.heartbeats.fetch_add(1, std::memory_order_relaxed);
   }
   arm_heartbeat();
 }
@@ -171,6 +190,7 @@ void StreamHub::stop() {
   net::dispatch(strand_, [this] {
     stopped_ = true;
     heartbeat_.cancel();
+    batch_timer_.cancel();
     std::vector<std::shared_ptr<Client>> all;
     for (auto& [p, c] : clients_) all.push_back(c);
     for (auto& c : all) c->close_now();
@@ -197,6 +217,7 @@ StreamStats StreamHub::stats() const {
   s.rejected = ld(ctr_.rejected);
   s.published = ld(ctr_.published);
   s.handoff_dropped = ld(ctr_.handoff_dropped);
+  s.bad_seq = ld(ctr_.bad_seq);
   s.sent = ld(sent_);
   s.aggregated = ld(ctr_.aggregated);
   s.dropped = ld(ctr_.dropped);

