@@ -243,9 +243,10 @@ def main():
     check("reference: " in ins and "reference: none" not in ins, "v1 carries reference distributions",
           [ln for ln in ins.split("\n") if ln.startswith("reference")])
     cli_part(tmpd, v1, train, holdouts)
-    base = ["--registry", P("registry"), "--audit", P("audit.log"), "--spectre-ml", ML, "--train", train,
-            "--rows", live_rows, "--feedback", P("feedback.jsonl"), "--max-fpr", "0.05", "--min-tpr", "0.5",
-            "--min-agreement", "0.8", "--actor", "alice",
+    with open(P("learn.yaml"), "w") as f:  # the gates from a learning: section, the rest as options
+        f.write("learning:\n  gates: {max_benign_fpr: 0.05, min_tpr: 0.5, min_agreement: 0.8}\n")
+    base = ["--config", P("learn.yaml"), "--registry", P("registry"), "--audit", P("audit.log"), "--spectre-ml", ML,
+            "--train", train, "--rows", live_rows, "--feedback", P("feedback.jsonl"), "--actor", "alice",
             "--train-arg", "--rounds", "--train-arg", "10", "--train-arg", "--depth", "--train-arg", "3",
             "--train-arg", "--seed", "--train-arg", "1", "--train-arg", "--split-by", "--train-arg", "flow_id"]
     for h in holdouts:
