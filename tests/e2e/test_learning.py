@@ -218,6 +218,31 @@ def cli_part(tmp, v1, train, holdouts):
     check(r.returncode == 2, "gate: --max-fpr outside [0, 1] is wrong use", r.stderr)
     r = run([ML, "feedback", "--feedback", P("missing.jsonl")])
     check(r.returncode == 1, "feedback: a missing file is bad input", r.stderr)
+    # min_payload_bytes of the active model carries over only without payload-less attack rows.
+    feats = run([ML, "schema", "--csv"]).stdout.strip()
+    r = run([ML, "train-xgb", "--csv", train, "--label", "label", "--classes", CLASSES, "--objective", "multi",
+             "--rounds", "4", "--depth", "3", "-o", P("mp0.spm"), "--json", P("mp.json")])
+    r2 = run([ML, "compile", P("mp.json"), "-o", P("mp.spm"), "--features", feats, "--classes", CLASSES,
+              "--metric", "min_payload_bytes=1"])
+    with open(P("empty.jsonl"), "w"):
+        pass
+    with open(train) as f, open(P("train-http.csv"), "w") as o:  # benign and brute-force rows (all carry payload)
+        head = f.readline()
+        o.write(head)
+        L = head.strip().split(",").index("label")
+        for line in f:
+            if line.split(",")[L] in ("benign", "bruteforce"):
+                o.write(line)
+    common = ["--rows", P("live-rows.csv"), "--feedback", P("empty.jsonl"), "--active", P("mp.spm"), "--classes",
+              "benign,bruteforce", "--objective", "binary", "--rounds", "3", "--depth", "2"]
+    a = run([ML, "retrain", "--csv", train, "-o", P("mp-all.spm")] + common[:6] + ["--rounds", "3", "--depth", "2"])
+    b = run([ML, "retrain", "--csv", P("train-http.csv"), "-o", P("mp-http.spm")] + common)
+    ia, ib = run([ML, "inspect", P("mp-all.spm")]).stdout, run([ML, "inspect", P("mp-http.spm")]).stdout
+    check(r.returncode == 0 and r2.returncode == 0 and a.returncode == 0 and "NOT carried over" in a.stderr and
+          "min_payload_bytes" not in ia, "retrain: min_payload_bytes not carried over with payload-less scan rows",
+          a.stderr[-600:])
+    check(b.returncode == 0 and "min_payload_bytes: 1" in ib, "retrain: min_payload_bytes carried over otherwise",
+          b.stderr[-600:] + ib[-400:])
 
 
 def main():
