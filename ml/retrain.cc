@@ -166,6 +166,45 @@ bool append_live_rows(const std::string& path, const std::vector<std::string>& h
   return err.empty();
 }
 
+// The active model's min_payload_bytes (the data plane does not score flows
+// with less payload) carries over to the candidate only when no attack row of
+// its training rows is payload-less (the rule of ml/models/README.md).
+int carry_min_payload(const std::string& cand, const std::string& merged, const std::string& active,
+                      const std::string& label, const std::string& benign) {
+  LoadedModel act, m;
+  std::string err;
+  if (!load_artifact_file(active, act, err)) return bad(err);
+  const auto it = std::find_if(act.metrics.begin(), act.metrics.end(),
+                               [](const auto& kv) { return kv.first == "min_payload_bytes"; });
+  if (it == act.metrics.end()) return kOk;
+  cli::CsvRows r;
+  if (!r.open(merged, err)) return bad(err);
+  const int lc = cli::find_column(r.header(), label, cli::meta_prefix(r.header()));
+  const int pf = cli::find_column(r.header(), "payload_bytes_fwd"), pb = cli::find_column(r.header(), "payload_bytes_bwd");
+  size_t bare = 0;
+  for (std::vector<std::string> c; lc >= 0 && r.next(c, err);) {
+    double f = 0, b = 0;
+    if (c[size_t(lc)] == benign) continue;
+    if (pf < 0 || pb < 0 || !cli::parse_number(c[size_t(pf)], f) || !cli::parse_number(c[size_t(pb)], b)) ++bare;
+    else bare += !(f + b > 0);
+  }
+  if (lc < 0 || bare) {
+    std::fprintf(stderr, "spectre-ml: retrain: min_payload_bytes of the active model NOT carried over: %zu "
+                 "payload-less attack rows in the training rows\n", bare);
+    return kOk;
+  }
+  std::string text;
+  if (!cli::read_file(cand, text)) return bad("cannot read " + cand);
+  std::vector<uint8_t> bytes(text.begin(), text.end());
+  if (!load_artifact(bytes, m, err)) return bad(err);
+  ArtifactInfo info = info_of(m);
+  info.metrics.push_back(*it);
+  if (!build_artifact_xgb(m.xgb, info, bytes, err) || !load_artifact(bytes, m, err)) return bad(err);
+  if (!write_bytes(cand, bytes)) return bad("cannot write " + cand);
+  std::fprintf(stderr, "spectre-ml: retrain: min_payload_bytes %g carried over from the active model\n", it->second);
+  return kOk;
+}
+
 // Gives the candidate the active model's guard and calibrates it (spectre-ml
 // calibrate) on the --calibrate rows, into out.
 int calibrate_candidate(const std::string& cand, const Args& o, const std::string& out) {
@@ -259,6 +298,7 @@ int cmd_retrain(const std::vector<std::string>& a) {
   const bool calib = !o.get("--calibrate").empty();
   if (calib) t[5] = out + ".uncal" + std::to_string(getpid()) + ".spm";  // -o: calibrated into out below
   int rc = cmd_train_xgb(t);
+  if (rc == kOk && !o.get("--active").empty()) rc = carry_min_payload(t[5], merged, o.get("--active"), label, benign);
   if (o.get("--merged").empty()) std::remove(merged.c_str());
   if (rc != kOk || !calib) return rc;
   rc = calibrate_candidate(t[5], o, out);

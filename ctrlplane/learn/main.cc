@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ctrlplane/learn/config.h"
 #include "ctrlplane/learn/learning.h"
 #include "ml/cli_util.h"
 
@@ -21,7 +22,8 @@ namespace {
 const char* kHelp =
     "usage: spectre-learn --registry DIR --audit FILE [options] COMMAND\n"
     "  status | drift | metrics | feedback | retrain | promote VERSION | rollback | install /ABS/MODEL.spm\n"
-    "options:\n"
+    "options (after --config FILE, whose learning: section they override):\n"
+    "  --config FILE          a YAML file with a learning: section (ctrlplane/learn/config.h)\n"
     "  --spectre-ml PATH      the spectre-ml binary (retrain)\n"
     "  --train CSV            labelled base rows (repeatable)\n"
     "  --rows CSV             stored live rows (--dump-features output): retrain input and drift window\n"
@@ -96,7 +98,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     static const std::vector<std::string> kWithValue = {
-        "--registry", "--audit", "--spectre-ml", "--train", "--rows", "--feedback", "--holdout", "--train-arg",
+        "--config", "--registry", "--audit", "--spectre-ml", "--train", "--rows", "--feedback", "--holdout", "--train-arg",
         "--actor", "--calibrate", "--alerts", "--bucket-s", "--min-tpr", "--max-fpr", "--min-agreement", "--weight", "--window", "--min-rows"};
     for (const auto& k : kWithValue)
       if (a == k && i + 1 >= argc) return usage(a + " needs a value");
@@ -105,7 +107,13 @@ int main(int argc, char** argv) {
     double d;
     if (a == "-h" || a == "--help") { std::printf("%s", kHelp); return 0; }
     else if (a == "--allow-no-tpr") o.gates.require_tpr = false;
-    else if (a == "--registry") registry = val();
+    else if (a == "--config") {
+      std::string err;
+      if (!learn::load_learning_config(val(), o, err)) {
+        std::fprintf(stderr, "spectre-learn: %s\n", err.c_str());
+        return 2;
+      }
+    } else if (a == "--registry") registry = val();
     else if (a == "--audit") audit_path = val();
     else if (a == "--spectre-ml") o.spectre_ml = val();
     else if (a == "--train") o.train_csvs.push_back(val());

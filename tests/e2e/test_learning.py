@@ -218,6 +218,31 @@ def cli_part(tmp, v1, train, holdouts):
     check(r.returncode == 2, "gate: --max-fpr outside [0, 1] is wrong use", r.stderr)
     r = run([ML, "feedback", "--feedback", P("missing.jsonl")])
     check(r.returncode == 1, "feedback: a missing file is bad input", r.stderr)
+    # min_payload_bytes of the active model carries over only without payload-less attack rows.
+    feats = run([ML, "schema", "--csv"]).stdout.strip()
+    r = run([ML, "train-xgb", "--csv", train, "--label", "label", "--classes", CLASSES, "--objective", "multi",
+             "--rounds", "4", "--depth", "3", "-o", P("mp0.spm"), "--json", P("mp.json")])
+    r2 = run([ML, "compile", P("mp.json"), "-o", P("mp.spm"), "--features", feats, "--classes", CLASSES,
+              "--metric", "min_payload_bytes=1"])
+    with open(P("empty.jsonl"), "w"):
+        pass
+    with open(train) as f, open(P("train-http.csv"), "w") as o:  # benign and brute-force rows (all carry payload)
+        head = f.readline()
+        o.write(head)
+        L = head.strip().split(",").index("label")
+        for line in f:
+            if line.split(",")[L] in ("benign", "bruteforce"):
+                o.write(line)
+    common = ["--rows", P("live-rows.csv"), "--feedback", P("empty.jsonl"), "--active", P("mp.spm"), "--classes",
+              "benign,bruteforce", "--objective", "binary", "--rounds", "3", "--depth", "2"]
+    a = run([ML, "retrain", "--csv", train, "-o", P("mp-all.spm")] + common[:6] + ["--rounds", "3", "--depth", "2"])
+    b = run([ML, "retrain", "--csv", P("train-http.csv"), "-o", P("mp-http.spm")] + common)
+    ia, ib = run([ML, "inspect", P("mp-all.spm")]).stdout, run([ML, "inspect", P("mp-http.spm")]).stdout
+    check(r.returncode == 0 and r2.returncode == 0 and a.returncode == 0 and "NOT carried over" in a.stderr and
+          "min_payload_bytes" not in ia, "retrain: min_payload_bytes not carried over with payload-less scan rows",
+          a.stderr[-600:])
+    check(b.returncode == 0 and "min_payload_bytes: 1" in ib, "retrain: min_payload_bytes carried over otherwise",
+          b.stderr[-600:] + ib[-400:])
 
 
 def main():
@@ -243,9 +268,10 @@ def main():
     check("reference: " in ins and "reference: none" not in ins, "v1 carries reference distributions",
           [ln for ln in ins.split("\n") if ln.startswith("reference")])
     cli_part(tmpd, v1, train, holdouts)
-    base = ["--registry", P("registry"), "--audit", P("audit.log"), "--spectre-ml", ML, "--train", train,
-            "--rows", live_rows, "--feedback", P("feedback.jsonl"), "--max-fpr", "0.05", "--min-tpr", "0.5",
-            "--min-agreement", "0.8", "--actor", "alice",
+    with open(P("learn.yaml"), "w") as f:  # the gates from a learning: section, the rest as options
+        f.write("learning:\n  gates: {max_benign_fpr: 0.05, min_tpr: 0.5, min_agreement: 0.8}\n")
+    base = ["--config", P("learn.yaml"), "--registry", P("registry"), "--audit", P("audit.log"), "--spectre-ml", ML,
+            "--train", train, "--rows", live_rows, "--feedback", P("feedback.jsonl"), "--actor", "alice",
             "--train-arg", "--rounds", "--train-arg", "10", "--train-arg", "--depth", "--train-arg", "3",
             "--train-arg", "--seed", "--train-arg", "1", "--train-arg", "--split-by", "--train-arg", "flow_id"]
     for h in holdouts:

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctrlplane/learn/config.h"
 #include "ctrlplane/learn/learning.h"
 #include "ml/drift.h"
 #include "ml/feature_schema.h"
@@ -301,4 +302,33 @@ TEST(Learning, RetrainJobStatesWithAStandInSpectreMl) {
   EXPECT_NE(j["error"].get<std::string>().find("spectre-ml retrain failed (exit 1"), std::string::npos);
   EXPECT_EQ(l.job("nope").status, 404);
   EXPECT_EQ(l.promote("3", "alice").status, 200);
+}
+
+TEST(LearningConfig, ParsesTheSectionAndRefusesBadKeys) {
+  learn::LearningOptions o;
+  std::string err;
+  YAML::Node n = YAML::Load(
+      "spectre_ml: /usr/bin/spectre-ml\ntrain: [a.csv, b.csv]\nrows: r.csv\nfeedback: f.jsonl\nholdout: h.csv\n"
+      "train_args: [--rounds, '20']\nfeedback_weight: 5\n"
+      "gates: {max_benign_fpr: 0.001, min_tpr: 0.7, class_tpr: {c2_exfil: 0.9}, min_agreement: 0.95, require_tpr: false}\n"
+      "drift: {window_rows: 500, min_rows: 100, bucket_s: 30}\n");
+  ASSERT_TRUE(learn::parse_learning_config(n, o, err)) << err;
+  EXPECT_EQ(o.train_csvs, (std::vector<std::string>{"a.csv", "b.csv"}));
+  EXPECT_EQ(o.holdout_csvs, (std::vector<std::string>{"h.csv"}));
+  EXPECT_EQ(o.train_args, (std::vector<std::string>{"--rounds", "20"}));
+  EXPECT_EQ(o.feedback_weight, 5);
+  EXPECT_EQ(o.gates.max_benign_fpr, 0.001);
+  EXPECT_EQ(o.gates.class_tpr["c2_exfil"], 0.9);
+  EXPECT_FALSE(o.gates.require_tpr);
+  EXPECT_EQ(o.drift.window_rows, 500u);
+  EXPECT_EQ(o.drift.bucket_s, 30);
+  for (const char* bad : {"trian: [a.csv]", "gates: {max_fpr: 0.1}", "gates: {min_tpr: 1.5}", "drift: {window_rows: x}",
+                          "train: {a: b}", "gates: {phase: start}", "feedback_weight: 0", "- a"}) {
+    learn::LearningOptions d;
+    EXPECT_FALSE(learn::parse_learning_config(YAML::Load(bad), d, err)) << bad;
+    EXPECT_FALSE(err.empty());
+  }
+  learn::LearningOptions d;
+  EXPECT_TRUE(learn::parse_learning_config(YAML::Node(), d, err));  // absent: defaults
+  EXPECT_FALSE(learn::load_learning_config("/nonexistent.yaml", d, err));
 }
