@@ -68,6 +68,8 @@ bool ApiRuntime::open(const ApiCli& o, std::string& err) {
   webhooks = std::make_unique<WebhookDispatcher>(*store);
   webhooks->reload();  // the webhooks registered over the API before this start
   ingest->set_webhooks(webhooks.get());
+  live = std::make_unique<LiveStream>(*io, *ingest);
+  live->attach();
   return true;
 }
 
@@ -120,6 +122,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   h.webhooks_changed = [w = webhooks.get()] { w->reload(); };
   service = std::make_unique<ApiService>(*store, std::move(tokens), sv, h);
   server = std::make_unique<ApiServer>(*service, so, *io);
+  if (live) stream_hooks = live->hooks();
   server->set_stream_hooks(stream_hooks);
   if (!server->start(err)) { err = "--api: " + err; return false; }
   std::fprintf(stderr, "spectre-cp: API on %s:%u (%s), store %s, console %s\n", so.address.c_str(), server->port(),
@@ -129,6 +132,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
 }
 
 void ApiRuntime::stop_server() {
+  if (live) live->stop();
   if (server) server->stop();
 }
 

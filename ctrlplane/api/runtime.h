@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ctrlplane/api/ingest.h"
+#include "ctrlplane/api/live_stream.h"
 #include "ctrlplane/api/server.h"
 #include "ctrlplane/api/service.h"
 #include "ctrlplane/store/sqlite_store.h"
@@ -28,15 +29,15 @@ struct ApiCli {
 int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err);
 const char* api_usage();
 
-// The stream hub plugs in between open() and start(): construct it on *io,
-// ingest->set_publish(...) (seq = the store id), server hooks through
-// stream_hooks (passed to the server before it listens), ReplaySource over
-// ingest->replay(). Events ingested before set_publish are in the store (replay).
+// open() builds the store, the ingest and the live stream hub on *io (the
+// ingest publishes to it from the first event); start() hands the hub's
+// sessions to the server (/api/v1/stream, /api/v1/stream/sse).
 struct ApiRuntime {
   std::unique_ptr<boost::asio::io_context> io;  // the API server's (and the stream hub's) io_context
   StreamHooks stream_hooks;
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<WebhookDispatcher> webhooks;
+  std::unique_ptr<LiveStream> live;  // before ingest: destroyed after it
   std::unique_ptr<Ingest> ingest;
   std::unique_ptr<ApiService> service;
   std::unique_ptr<ApiServer> server;
