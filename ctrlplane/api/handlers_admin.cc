@@ -1,5 +1,5 @@
-// /health, /openapi.json, /webhooks, /siem, /audit, /ml/feedback; the
-// endpoints another part provides (detect, ML model management) answer 501
+// /health, /openapi.json, /webhooks, /siem, /audit; the endpoints another
+// part provides (detect) answer 501
 // with the reason; /stream falls back to 501 when no hub is attached.
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/service.h"
@@ -81,18 +81,6 @@ void ApiService::routes_admin() {
                        {"detail", e.detail}});
     return json_response(200, J{{"items", items}}.dump(-1, ' ', false, J::error_handler_t::replace));
   });
-  router_.add("GET", "/api/v1/ml/feedback", Role::kViewer, [this](Request&) {
-    J rules = J::array();
-    for (auto& [sid, tf] : st_.feedback_by_rule()) {
-      double n = double(tf.first + tf.second);
-      rules.push_back({{"sid", sid}, {"tp", tf.first}, {"fp", tf.second}, {"fp_rate", n ? double(tf.second) / n : 0.0}});
-    }
-    return json_response(200, J{{"rules", rules}, {"classes", J::array()}}.dump());
-  });
-  for (const char* p : {"/api/v1/ml/status", "/api/v1/ml/importance", "/api/v1/ml/drift"})
-    router_.add("GET", p, Role::kViewer, [](Request&) { return not_built("model management over the API"); });
-  for (const char* p : {"/api/v1/ml/retrain", "/api/v1/ml/promote", "/api/v1/ml/rollback"})
-    router_.add("POST", p, Role::kAdmin, [](Request&) { return not_built("model management over the API"); });
   router_.add("POST", "/api/v1/detect", Role::kAnalyst, [](Request&) { return not_built("offline pcap analysis (detect)"); });
   for (const char* p : {"/api/v1/detect/{job}", "/api/v1/detect/{job}/alerts", "/api/v1/detect/{job}/incidents"})
     router_.add("GET", p, Role::kViewer, [](Request&) { return not_built("offline pcap analysis (detect)"); });
@@ -139,6 +127,7 @@ void ApiService::routes() {
   routes_incidents();
   routes_analytics();
   routes_admin();
+  routes_ml();
 }
 
 }  // namespace spectre::api

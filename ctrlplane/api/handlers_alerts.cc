@@ -19,13 +19,14 @@ bool id_param(const Request& r, uint64_t& id, Response& fail) {
   return true;
 }
 
+}  // namespace
+
 bool body_json(const Request& r, J& j, Response& fail) {
   j = J::parse(r.body, nullptr, false);
   if (r.body.empty() || j.is_discarded()) { fail = error(400, "body: expected a JSON object"); return false; }
   if (!j.is_object()) { fail = error(400, "body: expected a JSON object"); return false; }
   return true;
 }
-}  // namespace
 
 void ApiService::routes_alerts() {
   router_.add("GET", "/api/v1/alerts", Role::kViewer, [this](Request& r) { return list_alerts(r); });

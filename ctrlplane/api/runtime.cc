@@ -117,6 +117,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   ServiceHooks h;
   h.dataplane = std::move(dataplane);
   h.incident_status = std::move(incident_status);
+  h.ml = ml;
   Ingest* in = ingest.get();
   h.rates = [in] { return in->rates(); };
   h.webhooks_changed = [w = webhooks.get()] { w->reload(); };

@@ -41,6 +41,7 @@ struct ApiRuntime {
   std::unique_ptr<Ingest> ingest;
   std::unique_ptr<ApiService> service;
   std::unique_ptr<ApiServer> server;
+  MlPort* ml = nullptr;  // set before start(): /ml/* model management (else those routes answer 503)
   bool enabled() const { return bool(store); }
   // Opens the store and the ingest (when --api or --store was given).
   bool open(const ApiCli& o, std::string& err);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctrlplane/api/auth.h"
+#include "ctrlplane/api/ml_port.h"
 #include "ctrlplane/api/router.h"
 #include "ctrlplane/store/store.h"
 
@@ -30,6 +31,7 @@ struct ServiceHooks {
   std::function<void()> webhooks_changed;  // after POST/DELETE /webhooks (the dispatcher reloads)
   // An analyst's incident status (PATCH, bulk) to the live brain (spectrectl and the EVE file see it).
   std::function<void(uint64_t id, const std::string& status)> incident_status;
+  MlPort* ml = nullptr;  // /ml/* model management; null: those routes answer 503
 };
 
 class ApiService {
@@ -49,6 +51,7 @@ class ApiService {
   void routes_incidents();
   void routes_analytics();
   void routes_admin();
+  void routes_ml();
   Response serve_static(const Request& r);
   Response dispatch(Request& r);
   // Shared by alerts and incidents.
@@ -85,6 +88,8 @@ J incident_json(const store::IncidentRow& r);
 J feedback_json(const store::Feedback& f);
 // Analyst fields of a PATCH / bulk "set" object; false + reason on a bad field.
 bool parse_set(const J& body, store::AnalystSet& s, std::string* comment, std::string& err);
-std::string csv_field(std::string_view s);  // RFC 4180 quoting; a leading =+-@ is prefixed with '
+std::string csv_field(std::string_view s);
+// The request body as a JSON object; false with a 400 in fail otherwise.
+bool body_json(const Request& r, J& j, Response& fail);  // RFC 4180 quoting; a leading =+-@ is prefixed with '
 
 }  // namespace spectre::api

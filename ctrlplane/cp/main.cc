@@ -26,6 +26,8 @@
 #include "ctrlplane/cp/controller.h"
 #include "ctrlplane/cp/server.h"
 #include "ctrlplane/cp/shm_link.h"
+#include "ctrlplane/learn/api_port.h"
+#include "ctrlplane/learn/config.h"
 #include "ml/feature_schema.h"
 
 using namespace spectre::cp;
@@ -55,6 +57,8 @@ void usage(FILE* f) {
       "                    playbooks, response, entity_risk...); default: the shipped rules and playbooks\n"
       "  --incident-min-level info|low|medium|high|critical  records sent to syslog and the webhook (medium)\n"
       "  --no-incidents    off\n"
+      "model management over the API (/api/v1/ml/*):\n"
+      "  --learn-config FILE  a YAML file with a learning: section (training and hold-out rows, gates, drift)\n"
       "  --fake-dataplane  TESTS ONLY: an in-process fake data plane instead of spectre-dp\n"
       "                    (--fake-dataplane-down: the fake is not running)\n"
       "  --fake-events FILE  TESTS ONLY, with --fake-dataplane: the EVE lines of FILE are the data plane's\n"
@@ -85,7 +89,7 @@ void fake_alerts(AlertFeed& feed, const std::atomic<bool>& stop) {
 namespace ex = spectre::exporter;
 
 struct OutputOptions {
-  std::string incidents_config, incident_min_level = "medium", fake_events;
+  std::string incidents_config, incident_min_level = "medium", fake_events, learn_config;
   bool incidents = true;
   std::string eve, syslog, syslog_format = "json", webhook, webhook_secret, webhook_ca, metrics;
   bool webhook_insecure = false;
@@ -270,6 +274,7 @@ int main(int argc, char** argv) {
     else if (a == "--incident-min-level") val(outo.incident_min_level);
     else if (a == "--no-incidents") outo.incidents = false;
     else if (a == "--fake-events") val(outo.fake_events);
+    else if (a == "--learn-config") val(outo.learn_config);
     else if (a == "--eve-rotate-bytes" || a == "--eve-rotate-seconds" || a == "--eve-keep") {
       std::string v;
       val(v);
@@ -345,6 +350,7 @@ int main(int argc, char** argv) {
   }
   // The analyst store and its ingest, before any event flows (--api / --store).
   spectre::api::ApiRuntime api;
+  std::atomic<spectre::ml::DriftMonitor*> drift_of{nullptr};  // alert-rate detector, set once the learning loop exists
   if (!api.open(apio, err)) {
     std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
     outputs.stop();
@@ -352,7 +358,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (api.enabled()) {
-    feed.set_tap([in = api.ingest.get()](std::string_view l) { in->on_alert(l); });
+    feed.set_tap([in = api.ingest.get(), &drift_of](std::string_view l) {
+      in->on_alert(l);
+      if (auto* d = drift_of.load(std::memory_order_acquire)) d->add_alert(spectre::cortex::wall_ns() / 1e9);
+    });
     outputs.record_tap = [in = api.ingest.get()](std::string_view l) { in->on_incident(l); };
   }
   std::unique_ptr<LiveIncidents> incidents;
@@ -403,6 +412,16 @@ int main(int argc, char** argv) {
     q.status = status;
     inc->set_status(q);  // an incident the brain no longer keeps: nothing to do
   };
+  spectre::learn::LearningOptions lopt;
+  if (!outo.learn_config.empty() && !spectre::learn::load_learning_config(outo.learn_config, lopt, err)) {
+    std::fprintf(stderr, "spectre-cp: --learn-config: %s\n", err.c_str());
+    started(1);
+    return 1;
+  }
+  spectre::learn::Learning learning(reg, audit, lopt, [&ctl](const Request& q) { return ctl.handle(q, Peer{}); });
+  spectre::learn::LearningPort ml_port(learning, reg);
+  drift_of.store(&learning.drift(), std::memory_order_release);
+  api.ml = &ml_port;
   if (!api.start(apio, argv[0], dp_state, set_status, err)) {
     std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
     started(1);
