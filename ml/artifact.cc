@@ -47,6 +47,8 @@ void score_row(ModelKind kind, const TreeEnsemble& m, const IsolationForest& f,
   }
 }
 
+bool check_reference(const Reference& r, size_t nfeat, size_t outputs, std::string& err);
+
 // Fills defaults and checks counts; outputs = number of scores per row.
 bool complete_info(const ArtifactInfo& in, ModelKind kind, uint32_t nfeat, uint32_t outputs,
                    double default_threshold, ArtifactInfo& info, std::string& err) {
@@ -87,7 +89,7 @@ bool complete_info(const ArtifactInfo& in, ModelKind kind, uint32_t nfeat, uint3
       return false;
     }
   if (info.created_by.empty()) info.created_by = "spectre-ml";
-  return true;
+  return check_reference(info.reference, nfeat, outputs, err);
 }
 
 using StrVec = flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>>;
@@ -100,11 +102,42 @@ struct CommonOffsets {
   flatbuffers::Offset<flatbuffers::String> created_by, hash;
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> guard;
   flatbuffers::Offset<fb::Calibration> calibration;
+  flatbuffers::Offset<fb::Reference> reference;
   StrVec features, classes;
   flatbuffers::Offset<flatbuffers::Vector<double>> thresholds;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Metric>>> metrics;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::ValidationRow>>> validation;
 };
+
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Distribution>>> distributions(
+    flatbuffers::FlatBufferBuilder& b, const std::vector<Distribution>& ds) {
+  std::vector<flatbuffers::Offset<fb::Distribution>> v;
+  for (const Distribution& d : ds)
+    v.push_back(fb::CreateDistributionDirect(b, d.name.c_str(), &d.edges, &d.counts, d.missing));
+  return b.CreateVector(v);
+}
+
+// Reference counts must match the model (one distribution per feature/output,
+// one count more than edges, ascending edges): a bad one is refused, not used.
+bool check_reference(const Reference& r, size_t nfeat, size_t outputs, std::string& err) {
+  if (!r.present()) return true;
+  if (r.features.size() != nfeat || (!r.scores.empty() && r.scores.size() != outputs)) {
+    err = "reference has " + std::to_string(r.features.size()) + " feature and " + std::to_string(r.scores.size()) +
+          " score distributions for " + std::to_string(nfeat) + " features and " + std::to_string(outputs) + " outputs";
+    return false;
+  }
+  for (const auto* set : {&r.features, &r.scores})
+    for (const Distribution& d : *set) {
+      bool ok = d.counts.size() == d.edges.size() + 1;
+      for (size_t i = 1; ok && i < d.edges.size(); ++i) ok = d.edges[i - 1] < d.edges[i];
+      for (double e : d.edges) ok = ok && std::isfinite(e);
+      if (!ok) {
+        err = "reference distribution '" + d.name + "' has bad edges or counts";
+        return false;
+      }
+    }
+  return true;
+}
 
 CommonOffsets common(flatbuffers::FlatBufferBuilder& b, const ArtifactInfo& info, ModelKind kind,
                      const TreeEnsemble& m, const IsolationForest& f) {
@@ -134,6 +167,12 @@ CommonOffsets common(flatbuffers::FlatBufferBuilder& b, const ArtifactInfo& info
     auto by = b.CreateString(k.created_by);
     c.calibration = fb::CreateCalibration(b, k.percentile, files, k.rows, k.flows, k.guard_fpr, k.fpr, figs, by);
   }
+  if (info.reference.present()) {
+    auto feats = distributions(b, info.reference.features);
+    auto scores = distributions(b, info.reference.scores);
+    auto src = b.CreateString(info.reference.source);
+    c.reference = fb::CreateReference(b, info.reference.rows, src, feats, scores);
+  }
   return c;
 }
 
@@ -155,6 +194,7 @@ void add_common(fb::ModelBuilder& mb, const CommonOffsets& c, ModelKind kind, ui
   mb.add_validation(c.validation);
   if (!c.guard.IsNull()) mb.add_guard(c.guard);
   if (!c.calibration.IsNull()) mb.add_calibration(c.calibration);
+  if (!c.reference.IsNull()) mb.add_reference(c.reference);
 }
 
 bool seal(flatbuffers::FlatBufferBuilder& b, std::vector<uint8_t>& out, std::string& err) {
@@ -176,6 +216,12 @@ std::vector<std::string> read_strings(const flatbuffers::Vector<flatbuffers::Off
 }
 
 }  // namespace
+
+uint64_t Distribution::total() const {
+  uint64_t t = missing;
+  for (uint64_t c : counts) t += c;
+  return t;
+}
 
 std::string feature_schema_hash(const std::vector<std::string>& names) {
   std::string all;
@@ -335,6 +381,19 @@ bool check_guard(const std::vector<uint8_t>& bytes, const std::vector<std::strin
   return true;
 }
 
+void load_distributions(const flatbuffers::Vector<flatbuffers::Offset<fb::Distribution>>* v,
+                        std::vector<Distribution>& out) {
+  if (!v) return;
+  for (const auto* d : *v) {
+    Distribution x;
+    x.name = d->name() ? d->name()->str() : "";
+    if (d->edges()) x.edges.assign(d->edges()->begin(), d->edges()->end());
+    if (d->counts()) x.counts.assign(d->counts()->begin(), d->counts()->end());
+    x.missing = d->missing();
+    out.push_back(std::move(x));
+  }
+}
+
 void load_calibration(const fb::Calibration* k, Calibration& c) {
   c.percentile = k->percentile();
   c.files = read_strings(k->files());
@@ -487,6 +546,13 @@ bool load_impl(const std::vector<uint8_t>& bytes, LoadedModel& out, std::string&
     }
   }
   if (m->calibration()) load_calibration(m->calibration(), out.calibration);
+  if (const fb::Reference* r = m->reference()) {
+    out.reference.rows = r->rows();
+    out.reference.source = r->source() ? r->source()->str() : "";
+    load_distributions(r->features(), out.reference.features);
+    load_distributions(r->scores(), out.reference.scores);
+    if (!check_reference(out.reference, out.num_features, outputs, err)) return false;
+  }
   if (m->guard() && nested) {
     err = "a guard must not carry a guard of its own";
     return false;
@@ -512,6 +578,7 @@ ArtifactInfo info_of(const LoadedModel& m) {
   i.created_by = m.created_by;
   i.guard = m.guard_bytes;
   i.calibration = m.calibration;
+  i.reference = m.reference;
   return i;
 }
 

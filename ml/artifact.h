@@ -36,6 +36,26 @@ struct Calibration {
   bool present() const { return percentile > 0; }
 };
 
+// One feature's (or output's) distribution over reference rows (model.fbs
+// Distribution): bin i = (edges[i-1], edges[i]]; counts.size() == edges.size() + 1.
+struct Distribution {
+  std::string name;
+  std::vector<double> edges;
+  std::vector<uint64_t> counts;
+  uint64_t missing = 0;  // NaN values
+  uint64_t total() const;  // counted values, missing ones included
+};
+
+// Reference distributions of the benign training rows (schemas/model.fbs
+// Reference; built by ml/drift.h build_reference). rows 0 = absent.
+struct Reference {
+  uint64_t rows = 0;
+  std::string source;
+  std::vector<Distribution> features;  // in feature order
+  std::vector<Distribution> scores;    // in output order
+  bool present() const { return rows > 0; }
+};
+
 // Everything in the artifact besides the trees.
 struct ArtifactInfo {
   std::vector<std::string> feature_names;  // empty: f0..f{n-1}
@@ -49,6 +69,7 @@ struct ArtifactInfo {
   // model.fbs). Checked (loaded) when the outer artifact is built and loaded.
   std::vector<uint8_t> guard;
   Calibration calibration;
+  Reference reference;  // optional (drift monitoring)
 };
 
 struct LoadedModel {
@@ -70,6 +91,7 @@ struct LoadedModel {
   std::shared_ptr<const LoadedModel> guard;
   std::vector<uint8_t> guard_bytes;
   Calibration calibration;
+  Reference reference;  // absent (rows 0) in artifacts made before issue 14
   size_t num_outputs() const { return kind == ModelKind::XGBoost ? xgb.num_group : 1; }
 };
 

@@ -17,6 +17,7 @@
 #include "ml/cli_util.h"
 #include "ml/eval.h"
 #include "ml/label.h"
+#include "ml/retrain.h"
 #include "ml/train.h"
 #include "ml/xgb/predict.h"
 
@@ -66,11 +67,11 @@ const char* kHelp =
     "      feature (index, name, description); --csv: the feature names as a CSV header.\n"
     "  inspect MODEL.spm\n"
     "      kind, trees, nodes, features, classes, thresholds, metrics, sha256.\n"
-    "%s%s"
-    "Exit status: 0 ok, 1 bad input, 2 wrong use.\n";
+    "%s%s%s"
+    "Exit status: 0 ok, 1 bad input, 2 wrong use (gate: 3 refused).\n";
 
 int usage(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|label|eval|calibrate|train-xgb|train-iforest ... (spectre-ml --help)\n",
+  std::fprintf(stderr, "spectre-ml: %s\nusage: spectre-ml compile|predict|inspect|label|eval|calibrate|train-xgb|train-iforest|reference|retrain|gate|drift|feedback ... (spectre-ml --help)\n",
                msg.c_str());
   return kUsage;
 }
@@ -484,6 +485,12 @@ int cmd_inspect(const std::vector<std::string>& a) {
   } else {
     std::printf("calibration: none\n");
   }
+  if (m.reference.present())
+    std::printf("reference: %llu rows, %zu feature and %zu score distributions; from %s\n",
+                (unsigned long long)m.reference.rows, m.reference.features.size(), m.reference.scores.size(),
+                m.reference.source.c_str());
+  else
+    std::printf("reference: none\n");
   return kOk;
 }
 
@@ -494,12 +501,12 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-    std::printf(kHelp, kTrainHelp, kCalibrateHelp);
+    std::printf(kHelp, kTrainHelp, kCalibrateHelp, kLearnHelp);
     return kOk;
   }
   for (const auto& s : args)
     if (s == "-h" || s == "--help") {
-      std::printf(kHelp, kTrainHelp, kCalibrateHelp);
+      std::printf(kHelp, kTrainHelp, kCalibrateHelp, kLearnHelp);
       return kOk;
     }
   if (cmd == "compile") return cmd_compile(args);
@@ -511,5 +518,10 @@ int main(int argc, char** argv) {
   if (cmd == "calibrate") return cmd_calibrate(args);
   else if (cmd == "train-xgb") return cmd_train_xgb(args);
   else if (cmd == "train-iforest") return cmd_train_iforest(args);
+  else if (cmd == "reference") return cmd_reference(args);
+  else if (cmd == "retrain") return cmd_retrain(args);
+  else if (cmd == "gate") return cmd_gate(args);
+  else if (cmd == "feedback") return cmd_feedback(args);
+  else if (cmd == "drift") return cmd_drift(args);
   return usage("unknown command '" + cmd + "'");
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ml/artifact.h"
+#include "ml/drift.h"
 #include "ml/xgb/predict.h"
 
 namespace spectre::ml {
@@ -27,7 +28,7 @@ const char* const kTrainHelp =
     "  train-xgb --csv TRAIN.csv --label COLUMN -o MODEL.spm [--json MODEL.json]\n"
     "          [--classes a,b,...] [--objective binary|multi] [--rounds 200] [--depth 6]\n"
     "          [--eta 0.3] [--valid-frac 0.2] [--early-stop 10] [--class-weight none|auto]\n"
-    "          [--seed 0] [--drop col,col] [--split-by COLUMN]\n"
+    "          [--seed 0] [--drop col,col] [--split-by COLUMN] [--reference yes|no]\n"
     "      Features: every numeric column except the label and --drop (default\n"
     "      flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dest_ip,episode_id,label);\n"
     "      the leading spectre-dp --dump-features metadata columns (flow_id..proto)\n"
@@ -36,11 +37,14 @@ const char* const kTrainHelp =
     "      predicts the second class. Stratified validation split; early stopping on\n"
     "      its logloss (0 = off). Empty cell or nan = missing. --split-by flow_id:\n"
     "      all rows of one flow (its scoring points) fall on the same side of the split.\n"
+    "      --reference yes (default): the artifact keeps per-feature and per-output\n"
+    "      quantile distributions of the benign (first class) training rows, for drift.\n"
     "  train-iforest --csv TRAIN.csv -o MODEL.spm [--trees 100] [--max-samples 256]\n"
     "          [--seed 0] [--label COLUMN --benign NAME] [--drop col,col] [--contamination F]\n"
     "      Isolation forest on all rows, or only rows whose label is NAME. Threshold:\n"
     "      scikit-learn's offset (-0.5), or with --contamination F (0 < F < 0.5) the\n"
-    "      F-quantile of the training rows' scores, so a fraction F of them alerts.\n";
+    "      F-quantile of the training rows' scores, so a fraction F of them alerts.\n"
+    "      The artifact keeps reference distributions of those rows (--reference no: not).\n";
 
 namespace {
 
@@ -226,7 +230,7 @@ int cmd_train_xgb(const std::vector<std::string>& args) {
   Opts o;
   if (!o.parse(args, {"--csv", "--label", "--classes", "--objective", "--rounds", "--depth", "--eta",
                       "--valid-frac", "--early-stop", "--class-weight", "--seed", "-o", "--json",
-                      "--drop", "--split-by"}))
+                      "--drop", "--split-by", "--reference"}))
     return usage("train-xgb: " + o.error);
   const std::string csv = o.get("--csv"), label = o.get("--label"), out = o.get("-o");
   if (csv.empty() || label.empty() || out.empty())
@@ -433,6 +437,20 @@ int cmd_train_xgb(const std::vector<std::string>& args) {
                     std::to_string(seed) + ", class-weight " + cw + ")";
   std::vector<uint8_t> bytes;
   if (!build_artifact_xgb(m, info, bytes, err)) return bad(err);
+  if (o.get("--reference", "yes") == "yes") {  // the negative class's training rows (else all of them)
+    const bool has_neg = classes[0] == "benign" || classes[0] == "0";
+    std::vector<double> ref;
+    size_t nref = 0;
+    for (size_t r : tr)
+      if (!has_neg || y[r] == 0) {
+        ref.insert(ref.end(), t.x.begin() + long(r * nf), t.x.begin() + long((r + 1) * nf));
+        ++nref;
+      }
+    if (nref && !attach_reference(bytes, ref, nref, "train-xgb " + csv + " (" + classes[0] + " training rows)", err))
+      return bad("reference: " + err);
+  } else if (o.get("--reference") != "no") {
+    return usage("train-xgb: --reference must be yes or no");
+  }
   LoadedModel check;
   if (!load_artifact(bytes, check, err)) return bad("internal: trained artifact does not load: " + err);
   if (!write_bytes(out, bytes)) return bad("cannot write " + out);
@@ -446,7 +464,7 @@ int cmd_train_xgb(const std::vector<std::string>& args) {
 int cmd_train_iforest(const std::vector<std::string>& args) {
   Opts o;
   if (!o.parse(args, {"--csv", "--trees", "--max-samples", "--seed", "--label", "--benign", "-o", "--drop",
-                      "--contamination"}))
+                      "--contamination", "--reference"}))
     return usage("train-iforest: " + o.error);
   const std::string csv = o.get("--csv"), out = o.get("-o"), label = o.get("--label"),
                     benign = o.get("--benign");
@@ -455,6 +473,8 @@ int cmd_train_iforest(const std::vector<std::string>& args) {
   uint32_t trees = 100, max_samples = 256;
   uint64_t seed = 0;
   std::string err;
+  const std::string with_ref = o.get("--reference", "yes");
+  if (with_ref != "yes" && with_ref != "no") return usage("train-iforest: --reference must be yes or no");
   if (!num_opt(o, "--trees", trees, 1, 100000, err) || !num_opt(o, "--max-samples", max_samples, 2, 1 << 24, err) ||
       !num_opt(o, "--seed", seed, 0, 4294967295.0, err))
     return usage("train-iforest: " + err);
@@ -501,6 +521,8 @@ int cmd_train_iforest(const std::vector<std::string>& args) {
                     (label.empty() ? "" : ", " + label + " == " + benign) + ")";
   std::vector<uint8_t> bytes;
   if (!build_artifact_iforest(f, info, bytes, err)) return bad(err);
+  if (with_ref == "yes" && !attach_reference(bytes, rows, n, "train-iforest " + csv, err))
+    return bad("reference: " + err);
   LoadedModel check;
   if (!load_artifact(bytes, check, err)) return bad("internal: trained artifact does not load: " + err);
   if (!write_bytes(out, bytes)) return bad("cannot write " + out);

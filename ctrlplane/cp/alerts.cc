@@ -62,6 +62,7 @@ void AlertFeed::publish(std::string_view eve) {
     while (ring_.size() > cap_) ring_.pop_front();
   }
   cv_.notify_all();
+  if (tap_) tap_(eve);
 }
 
 std::vector<AlertEvent> AlertFeed::recent(size_t n, int max_severity) const {

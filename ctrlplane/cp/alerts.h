@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -38,6 +39,8 @@ class AlertFeed {
   std::vector<AlertEvent> wait_after(uint64_t& after, int max_severity, std::chrono::milliseconds timeout);
   uint64_t last_seq() const;
   void wake_all() { cv_.notify_all(); }
+  // Called with every published line (the analyst store's ingest); set before the first publish.
+  void set_tap(std::function<void(std::string_view)> f) { tap_ = std::move(f); }
 
  private:
   size_t cap_;
@@ -45,6 +48,7 @@ class AlertFeed {
   std::condition_variable cv_;
   std::deque<AlertEvent> ring_;
   uint64_t seq_ = 0;
+  std::function<void(std::string_view)> tap_;
 };
 
 }  // namespace spectre::cp

@@ -185,6 +185,7 @@ void LiveIncidents::on_record(std::string_view line) {
   r.open = r.event != "closed";
   trim(id);  // may not erase `r`
   if (out_.eve) out_.eve->write_line(line);
+  if (out_.record_tap) out_.record_tap(line);
   int lvl = 0;
   for (int k = 0; k < 5; k++)
     if (r.level == cortex::risk_level_name(cortex::RiskLevel(k))) lvl = k;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,7 @@ struct IncidentOutputs {
   exporter::WebhookSink* webhook = nullptr;   // records at or above min_level
   cortex::RiskLevel min_level = cortex::RiskLevel::kMedium;
   size_t keep = 4096;                         // incidents kept for spectrectl (closed ones go first)
+  std::function<void(std::string_view)> record_tap;  // every record (the analyst store's ingest); never blocks
 };
 
 // CEF / LEEF payloads of an incident record (the EVE line's fields); severity

@@ -16,14 +16,18 @@
 #include <memory>
 #include <string>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "ctrlplane/api/runtime.h"
 #include "ctrlplane/cp/controller.h"
 #include "ctrlplane/cp/server.h"
 #include "ctrlplane/cp/shm_link.h"
+#include "ctrlplane/learn/api_port.h"
+#include "ctrlplane/learn/config.h"
 #include "ml/feature_schema.h"
 
 using namespace spectre::cp;
@@ -53,11 +57,14 @@ void usage(FILE* f) {
       "                    playbooks, response, entity_risk...); default: the shipped rules and playbooks\n"
       "  --incident-min-level info|low|medium|high|critical  records sent to syslog and the webhook (medium)\n"
       "  --no-incidents    off\n"
+      "model management over the API (/api/v1/ml/*):\n"
+      "  --learn-config FILE  a YAML file with a learning: section (training and hold-out rows, gates, drift)\n"
       "  --fake-dataplane  TESTS ONLY: an in-process fake data plane instead of spectre-dp\n"
       "                    (--fake-dataplane-down: the fake is not running)\n"
       "  --fake-events FILE  TESTS ONLY, with --fake-dataplane: the EVE lines of FILE are the data plane's\n"
       "                    events (alerts tail, incidents), then nothing more\n"
-      "exit: 0 clean stop (SIGTERM/SIGINT), 1 start-up failure, 2 wrong use\n");
+      "%s"
+      "exit: 0 clean stop (SIGTERM/SIGINT), 1 start-up failure, 2 wrong use\n", spectre::api::api_usage());
 }
 
 // Synthetic alerts for --fake-dataplane: a backlog of 6, then one every 300 ms.
@@ -82,7 +89,7 @@ void fake_alerts(AlertFeed& feed, const std::atomic<bool>& stop) {
 namespace ex = spectre::exporter;
 
 struct OutputOptions {
-  std::string incidents_config, incident_min_level = "medium", fake_events;
+  std::string incidents_config, incident_min_level = "medium", fake_events, learn_config;
   bool incidents = true;
   std::string eve, syslog, syslog_format = "json", webhook, webhook_secret, webhook_ca, metrics;
   bool webhook_insecure = false;
@@ -96,6 +103,7 @@ struct Outputs {
   std::unique_ptr<ex::SyslogSink> syslog;
   std::unique_ptr<ex::WebhookSink> webhook;
   std::unique_ptr<ex::MetricsServer> metrics;
+  std::function<void(std::string_view)> record_tap;  // incident records to the analyst store
   void stop() {
     if (metrics) metrics->stop();
     if (webhook) webhook->stop();
@@ -125,6 +133,7 @@ std::unique_ptr<LiveIncidents> start_incidents(const OutputOptions& o, Outputs& 
   io.eve = out.eve.get();
   io.syslog = out.syslog.get();
   io.webhook = out.webhook.get();
+  io.record_tap = out.record_tap;
   bool lv = false;
   for (int k = 0; k < 5; k++)
     if (o.incident_min_level == spectre::cortex::risk_level_name(spectre::cortex::RiskLevel(k)))
@@ -232,8 +241,14 @@ int main(int argc, char** argv) {
               audit_path = "/var/log/spectre/audit.log", group;
   bool foreground = false, fake = false, fake_down = false;
   OutputOptions outo;
+  spectre::api::ApiCli apio;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
+    std::string aerr;
+    if (int t = spectre::api::parse_api_option(argc, argv, i, apio, aerr); t != 0) {
+      if (t < 0) { std::fprintf(stderr, "spectre-cp: %s\n", aerr.c_str()); return 2; }
+      continue;
+    }
     auto val = [&](std::string& dst) {
       if (i + 1 >= argc || !argv[i + 1][0]) {
         std::fprintf(stderr, "spectre-cp: %s needs a value\n", a.c_str());
@@ -259,6 +274,7 @@ int main(int argc, char** argv) {
     else if (a == "--incident-min-level") val(outo.incident_min_level);
     else if (a == "--no-incidents") outo.incidents = false;
     else if (a == "--fake-events") val(outo.fake_events);
+    else if (a == "--learn-config") val(outo.learn_config);
     else if (a == "--eve-rotate-bytes" || a == "--eve-rotate-seconds" || a == "--eve-keep") {
       std::string v;
       val(v);
@@ -332,6 +348,22 @@ int main(int argc, char** argv) {
     started(1);
     return 1;
   }
+  // The analyst store and its ingest, before any event flows (--api / --store).
+  spectre::api::ApiRuntime api;
+  std::atomic<spectre::ml::DriftMonitor*> drift_of{nullptr};  // alert-rate detector, set once the learning loop exists
+  if (!api.open(apio, err)) {
+    std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
+    outputs.stop();
+    started(1);
+    return 1;
+  }
+  if (api.enabled()) {
+    feed.set_tap([in = api.ingest.get(), &drift_of](std::string_view l) {
+      in->on_alert(l);
+      if (auto* d = drift_of.load(std::memory_order_acquire)) d->add_alert(spectre::cortex::wall_ns() / 1e9);
+    });
+    outputs.record_tap = [in = api.ingest.get()](std::string_view l) { in->on_incident(l); };
+  }
   std::unique_ptr<LiveIncidents> incidents;
   if (outo.incidents && !(incidents = start_incidents(outo, outputs, err))) {
     std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
@@ -371,6 +403,30 @@ int main(int argc, char** argv) {
   Controller ctl(*link, reg, audit, feed, co);
   ControlServer server(ctl);
   if (!server.listen(so, err)) { std::fprintf(stderr, "spectre-cp: %s\n", err.c_str()); started(1); return 1; }
+  auto dp_state = [l = link.get()] { return std::string(l->alive() ? "attached" : "detached"); };
+  auto set_status = [inc = incidents.get()](uint64_t id, const std::string& status) {
+    if (!inc) return;
+    Request q;
+    q.cmd = "incidents set";
+    q.id = int64_t(id);
+    q.status = status;
+    inc->set_status(q);  // an incident the brain no longer keeps: nothing to do
+  };
+  spectre::learn::LearningOptions lopt;
+  if (!outo.learn_config.empty() && !spectre::learn::load_learning_config(outo.learn_config, lopt, err)) {
+    std::fprintf(stderr, "spectre-cp: --learn-config: %s\n", err.c_str());
+    started(1);
+    return 1;
+  }
+  spectre::learn::Learning learning(reg, audit, lopt, [&ctl](const Request& q) { return ctl.handle(q, Peer{}); });
+  spectre::learn::LearningPort ml_port(learning, reg);
+  drift_of.store(&learning.drift(), std::memory_order_release);
+  api.ml = &ml_port;
+  if (!api.start(apio, argv[0], dp_state, set_status, err)) {
+    std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
+    started(1);
+    return 1;
+  }
 
   // The registry's active model survives restarts of either side: restored
   // at start (fake) or after every attach to the data plane (real link).
@@ -414,6 +470,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "spectre-cp: %s, stopping\n", strsignal(sig));
   stop = true;
+  api.stop_server();
   server.stop();
   feed.wake_all();
   srv.join();
@@ -422,6 +479,7 @@ int main(int argc, char** argv) {
   server.close();
   if (shm) shm->stop();  // before the controller its callback uses goes away
   if (incidents) incidents->finish();  // the open incidents close (records to the outputs)
+  api.close_store();                    // after the closing records: drains the queue
   outputs.stop();
   return 0;
 }

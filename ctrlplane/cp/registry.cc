@@ -320,6 +320,14 @@ bool ModelRegistry::rollback(const std::string& expect_active, std::string& err)
   }, err);
 }
 
+bool ModelRegistry::add(const ModelEntry& e, std::string& err) {
+  if (!is_hex64(e.sha256)) { err = "registry: bad sha256"; return false; }
+  return update([&](State& st, std::string&) {
+    if (!find(st, e.sha256)) st.models.push_back(e);
+    return true;
+  }, err);
+}
+
 bool ModelRegistry::set_shadow(const ModelEntry& e, std::string& err) {
   return update([&](State& st, std::string&) {
     if (!e.sha256.empty()) {
@@ -330,6 +338,35 @@ bool ModelRegistry::set_shadow(const ModelEntry& e, std::string& err) {
     st.shadow = e.sha256;
     return true;
   }, err);
+}
+
+bool ModelRegistry::put_evaluation(const std::string& sha256, const std::string& json, std::string& err) {
+  if (!is_hex64(sha256)) { err = "registry: bad sha256"; return false; }
+  std::string text = json + "\n";
+  return write_atomic(dir_, dir_ + "/" + sha256 + ".eval.json", text.data(), text.size(), 0640, err);
+}
+
+std::string ModelRegistry::evaluation(const std::string& sha256) const {
+  if (!is_hex64(sha256)) return "";
+  std::ifstream f(dir_ + "/" + sha256 + ".eval.json", std::ios::binary);
+  if (!f) return "";
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+std::optional<ModelEntry> ModelRegistry::find_version(const std::string& v) const {
+  std::lock_guard g(mu_);
+  const ModelEntry* hit = nullptr;
+  size_t hits = 0;
+  for (const auto& e : st_.models) {
+    const bool prefix = v.size() >= 8 && e.sha256.compare(0, v.size(), v) == 0;
+    if (e.version == v || e.sha256 == v || prefix) {
+      if (!hit || hit->sha256 != e.sha256) ++hits;
+      hit = &e;
+    }
+  }
+  return hits == 1 ? std::optional<ModelEntry>(*hit) : std::nullopt;
 }
 
 std::vector<ModelEntry> ModelRegistry::list() const { std::lock_guard g(mu_); return st_.models; }

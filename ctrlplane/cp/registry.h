@@ -60,8 +60,18 @@ class ModelRegistry {
   // Makes the previous version active (drops the active one from the history).
   // `expect_active` guards against a concurrent change since previous().
   bool rollback(const std::string& expect_active, std::string& err);
+  // Adds the entry (a stored artifact) to the index without activating it; no-op if present.
+  bool add(const ModelEntry& e, std::string& err);
   // Records (or, with an empty sha256, clears) the shadow choice; adds the entry if new.
   bool set_shadow(const ModelEntry& e, std::string& err);
+
+  // Evaluation record of a stored model (the learning loop's gate report, a
+  // JSON object) in DIR/<sha256>.eval.json, written atomically; "" when none.
+  bool put_evaluation(const std::string& sha256, const std::string& json, std::string& err);
+  std::string evaluation(const std::string& sha256) const;
+  // The entry whose version, full sha256 or sha256 prefix (>= 8 hex) is `v`;
+  // several matches or none: nullopt.
+  std::optional<ModelEntry> find_version(const std::string& v) const;
 
   std::vector<ModelEntry> list() const;  // in first-load order
   std::optional<ModelEntry> active() const;

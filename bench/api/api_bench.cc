@@ -1,0 +1,257 @@
+// spectre-api-bench: fills an analyst store with generated alerts (bounded
+// in time; the fill rate is measured) and measures the REST API's latency
+// (p50/p99/max) of list, detail, trend, top and dashboard queries, in
+// process (ApiService::handle, JSON included) and over HTTP (Beast server,
+// one keep-alive connection). JSON on stdout.
+//   spectre-api-bench [--alerts 10000000] [--fill-seconds 900] [--db PATH] [--reuse]
+//                     [--queries 1000] [--days 30] [--no-http]
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ctrlplane/api/params.h"
+#include "ctrlplane/api/server.h"
+#include "ctrlplane/api/service.h"
+#include "ctrlplane/store/eve_rows.h"
+#include "ctrlplane/store/sqlite_store.h"
+
+using namespace spectre;
+using J = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const int64_t kT0 = 1764547200000;  // 2025-12-01T00:00:00Z
+
+struct Opt {
+  uint64_t alerts = 10000000, queries = 1000;
+  double fill_seconds = 900;
+  int days = 30;
+  std::string db = "/tmp/spectre-api-bench.db";
+  bool reuse = false, http = true;
+};
+
+uint64_t mix(uint64_t x) {  // splitmix64
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+struct Gen {
+  uint64_t n;
+  int64_t span_ms;
+  int64_t ts(uint64_t id) const { return kT0 + int64_t((id - 1) * uint64_t(span_ms) / n); }
+  static uint32_t sid(uint64_t h) { return 2000000 + uint32_t(h % 200); }
+  static std::string src(uint64_t h) { return "10." + std::to_string((h >> 8) % 20) + "." + std::to_string((h >> 16) % 250) + ".7"; }
+  static std::string dst(uint64_t h) { return "192.168." + std::to_string((h >> 24) % 4) + "." + std::to_string((h >> 32) % 250); }
+  store::AlertRow row(uint64_t id) const {
+    uint64_t h = mix(id);
+    store::AlertRow a;
+    a.ts_ms = ts(id);
+    a.sid = sid(h);
+    a.severity = 1 + int(a.sid % 4);
+    a.gid = 1;
+    a.rev = 3;
+    a.signature = "ET BENCH signature " + std::to_string(a.sid);
+    a.category = "Category " + std::to_string(a.sid % 20);
+    a.src_ip = src(h);
+    a.dest_ip = dst(h);
+    a.src_port = uint16_t(1024 + h % 60000);
+    a.dest_port = uint16_t(a.sid % 3 ? 443 : 80);
+    a.proto = "TCP";
+    a.app_proto = a.dest_port == 443 ? "tls" : "http";
+    if (a.sid % 3 == 0) a.tactics = {"TA0007"};
+    char eve[640];
+    std::snprintf(eve, sizeof eve,
+                  "{\"timestamp\":\"%s\",\"flow_id\":%llu,\"event_type\":\"alert\",\"src_ip\":\"%s\",\"src_port\":%u,"
+                  "\"dest_ip\":\"%s\",\"dest_port\":%u,\"proto\":\"TCP\",\"app_proto\":\"%s\",\"alert\":{\"action\":"
+                  "\"allowed\",\"gid\":1,\"signature_id\":%u,\"rev\":3,\"signature\":\"%s\",\"category\":\"%s\","
+                  "\"severity\":%d},\"flow\":{\"pkts_toserver\":%u,\"pkts_toclient\":%u,\"bytes_toserver\":%u,"
+                  "\"bytes_toclient\":%u}}",
+                  store::format_time(a.ts_ms).c_str(), (unsigned long long)(h >> 12), a.src_ip.c_str(), a.src_port,
+                  a.dest_ip.c_str(), a.dest_port, a.app_proto.c_str(), a.sid, a.signature.c_str(), a.category.c_str(),
+                  a.severity, unsigned(h % 50 + 1), unsigned(h % 40 + 1), unsigned(h % 9000 + 60), unsigned(h % 70000));
+    a.eve = eve;
+    return a;
+  }
+};
+
+J fill(store::SqliteStore& st, const Gen& g, uint64_t from_id, const Opt& o) {
+  auto t0 = Clock::now();
+  uint64_t id = from_id, waits = 0;
+  auto deadline = t0 + std::chrono::duration<double>(o.fill_seconds);
+  for (; id <= g.n; id++) {
+    store::AlertRow a = g.row(id);
+    while (!st.enqueue_alert(a)) {  // the bench wants every row: wait for the writer (ingest would drop)
+      waits++;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if ((id & 0xffff) == 0) {
+      if (Clock::now() > deadline) { id++; break; }
+      std::fprintf(stderr, "\rfill: %llu rows", (unsigned long long)id);
+    }
+  }
+  st.flush();
+  double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  uint64_t rows = id - from_id;
+  std::fprintf(stderr, "\rfill: %llu rows in %.1f s\n", (unsigned long long)rows, s);
+  return {{"rows", rows}, {"seconds", s}, {"rows_per_s", rows / std::max(s, 1e-9)}, {"queue_full_waits", waits},
+          {"complete", id > g.n}};
+}
+
+struct Stats {
+  std::vector<double> ms;
+  J json() {
+    std::sort(ms.begin(), ms.end());
+    auto pct = [&](double p) { return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, size_t(p * double(ms.size())))]; };
+    return {{"n", ms.size()}, {"p50_ms", pct(0.50)}, {"p99_ms", pct(0.99)}, {"max_ms", ms.empty() ? 0.0 : ms.back()}};
+  }
+};
+
+// One keep-alive HTTP/1.1 connection.
+struct HttpClient {
+  boost::asio::io_context io;
+  boost::beast::tcp_stream s{io};
+  boost::beast::flat_buffer buf;
+  explicit HttpClient(uint16_t port) {
+    s.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  }
+  int get(const std::string& target, const std::string& token, size_t& bytes) {
+    namespace http = boost::beast::http;
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::authorization, "Bearer " + token);
+    http::write(s, req);
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    bytes = res.body().size();
+    return res.result_int();
+  }
+};
+
+using Queries = std::vector<std::pair<std::string, std::function<std::string(uint64_t)>>>;
+
+// The measured queries: name -> target for a random 64-bit value.
+Queries make_queries(const Gen& g, uint64_t n) {
+  int64_t last = g.ts(n), first = g.ts(1);
+  std::string from30 = store::format_time(std::max<int64_t>(first, last - 30 * 86400000LL)), to30 = store::format_time(last);
+  Queries qs = {
+      {"list_newest", [](uint64_t) { return std::string("/api/v1/alerts?limit=100"); }},
+      {"list_deep_cursor", [=](uint64_t h) {
+         uint64_t id = 1 + h % n;
+         return "/api/v1/alerts?limit=100&cursor=" + api::encode_cursor('a', id, g.ts(id)); }},
+      {"list_sid", [](uint64_t h) { return "/api/v1/alerts?limit=100&sid=" + std::to_string(Gen::sid(h)); }},
+      {"list_ip", [](uint64_t h) { return "/api/v1/alerts?limit=100&ip=" + Gen::src(h); }},
+      {"list_severity_1", [](uint64_t) { return std::string("/api/v1/alerts?limit=100&severity=1"); }},
+      {"list_hour_window", [=](uint64_t h) {
+         int64_t t = first + int64_t(h % uint64_t(std::max<int64_t>(1, last - first)));
+         return "/api/v1/alerts?limit=100&from=" + store::format_time(t) + "&to=" + store::format_time(t + 3600000); }},
+      {"list_cidr16", [](uint64_t h) { return "/api/v1/alerts?limit=100&cidr=10." + std::to_string(h % 20) + ".0.0/16"; }},
+      {"detail", [=](uint64_t h) { return "/api/v1/alerts/" + std::to_string(1 + h % n); }},
+      {"trend_30d_hourly_by_severity", [=](uint64_t) { return "/api/v1/analytics/trends?bucket=hour&by=severity&from=" + from30 + "&to=" + to30; }},
+      {"trend_30d_daily_by_signature", [=](uint64_t) { return "/api/v1/analytics/trends?bucket=day&by=signature&from=" + from30 + "&to=" + to30; }},
+      {"top_talkers_30d", [=](uint64_t) { return "/api/v1/analytics/top?what=talkers&limit=10&from=" + from30 + "&to=" + to30; }},
+      {"dashboard", [](uint64_t) { return std::string("/api/v1/dashboard"); }},
+  };
+  return qs;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Opt o;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { if (i + 1 >= argc) { std::fprintf(stderr, "%s needs a value\n", a.c_str()); std::exit(2); } return argv[++i]; };
+    if (a == "--alerts") o.alerts = std::stoull(next());
+    else if (a == "--fill-seconds") o.fill_seconds = std::stod(next());
+    else if (a == "--queries") o.queries = std::stoull(next());
+    else if (a == "--days") o.days = std::stoi(next());
+    else if (a == "--db") o.db = next();
+    else if (a == "--reuse") o.reuse = true;
+    else if (a == "--no-http") o.http = false;
+    else { std::fprintf(stderr, "usage: spectre-api-bench [--alerts N] [--fill-seconds S] [--db PATH] [--reuse] [--queries N] [--days D] [--no-http]\n"); return 2; }
+  }
+  if (!o.reuse) for (const char* suf : {"", "-wal", "-shm"}) std::filesystem::remove(o.db + suf);
+  store::SqliteOptions so;
+  so.path = o.db;
+  so.queue_capacity = 1 << 18;
+  std::string err;
+  auto st = store::SqliteStore::open(so, err);
+  if (!st) { std::fprintf(stderr, "%s\n", err.c_str()); return 1; }
+  Gen g{o.alerts, int64_t(o.days) * 86400000};
+  J out;
+  uint64_t have = st->max_alert_id();
+  if (have < o.alerts) out["fill"] = fill(*st, g, have + 1, o);
+  uint64_t n = st->max_alert_id();
+  g.n = std::max<uint64_t>(o.alerts, 1);
+  out["alerts"] = n;
+  out["db_bytes"] = st->stats().bytes;
+  api::TokenStore tk;
+  tk.add("bench-token-000", {"bench", api::Role::kAdmin, 1e9, 1e9});
+  api::ApiService svc(*st, std::move(tk), {});
+  auto qs = make_queries(g, n);
+  J inproc, http;
+  boost::asio::io_context io{1};
+  std::unique_ptr<api::ApiServer> server;
+  std::unique_ptr<HttpClient> cli;
+  if (o.http) {
+    server = std::make_unique<api::ApiServer>(svc, api::ServerOptions{}, io);
+    if (!server->start(err)) { std::fprintf(stderr, "%s\n", err.c_str()); return 1; }
+    cli = std::make_unique<HttpClient>(server->port());
+  }
+  for (auto& [name, mk] : qs) {
+    bool heavy = name.rfind("trend", 0) == 0 || name.rfind("top", 0) == 0 || name == "dashboard";
+    uint64_t reps = heavy ? std::max<uint64_t>(20, o.queries / 10) : o.queries;
+    Stats a, b;
+    uint64_t bytes = 0, bad = 0;
+    for (uint64_t k = 0; k < reps; k++) {
+      std::string target = mk(mix(k * 7919 + 17));
+      api::Request r;
+      r.method = "GET";
+      size_t qm = target.find('?');
+      r.path = target.substr(0, qm);
+      if (qm != std::string::npos) api::parse_query(target.substr(qm + 1), r.query);
+      r.headers["authorization"] = "Bearer bench-token-000";
+      auto t0 = Clock::now();
+      api::Response resp = svc.handle(r);
+      a.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      bad += resp.status != 200;
+      bytes += resp.body.size();
+      if (cli) {
+        size_t nb = 0;
+        t0 = Clock::now();
+        bad += cli->get(target, "bench-token-000", nb) != 200;
+        b.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
+    }
+    inproc[name] = a.json();
+    inproc[name]["avg_body_bytes"] = reps ? bytes / reps : 0;
+    inproc[name]["non_200"] = bad;
+    if (cli) http[name] = b.json();
+    std::fprintf(stderr, "%-30s p50 %.2f ms  p99 %.2f ms%s\n", name.c_str(), inproc[name]["p50_ms"].get<double>(),
+                 inproc[name]["p99_ms"].get<double>(), bad ? "  (NON-200!)" : "");
+  }
+  out["in_process"] = inproc;
+  if (o.http) out["http"] = http;
+  out["targets"] = {{"list_detail_p99_ms", 10}, {"trend_30d_p99_ms", 100}};
+  uint64_t non200 = 0;
+  for (auto& [k, v] : inproc.items()) non200 += v["non_200"].get<uint64_t>();
+  out["non_200"] = non200;
+  std::printf("%s\n", out.dump(1).c_str());
+  cli.reset();
+  if (server) server->stop();
+  st->close();
+  return non200 ? 1 : 0;  // every query must answer 200 (bench-api-smoke)
+}

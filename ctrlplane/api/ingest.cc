@@ -1,0 +1,117 @@
+#include "ctrlplane/api/ingest.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "ctrlplane/api/service.h"
+#include "ctrlplane/store/eve_rows.h"
+
+namespace spectre::api {
+
+namespace {
+int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+void Ingest::count(int kind) {
+  int64_t s = now_s();
+  std::lock_guard g(rmu_);
+  auto& b = sec_[size_t(s % 60)];
+  if (int64_t(b[2]) != s) b = {0, 0, uint64_t(s)};
+  b[size_t(kind)]++;
+}
+
+nlohmann::json Ingest::rates() {
+  int64_t s = now_s();
+  uint64_t a = 0, i = 0;
+  {
+    std::lock_guard g(rmu_);
+    for (auto& b : sec_)
+      if (int64_t(b[2]) > s - 60 && int64_t(b[2]) <= s) a += b[0], i += b[1];
+  }
+  return {{"alerts_per_min", double(a)}, {"incidents_per_min", double(i)}, {"events_per_s", double(a + i) / 60.0}};
+}
+
+PublishedEvent Ingest::alert_event(const store::AlertRow& a) {
+  PublishedEvent e;
+  e.channel = 0;
+  e.seq = a.id;
+  e.severity = a.severity;
+  e.key = std::to_string(a.sid) + ":" + a.src_ip + ":" + a.dest_ip;
+  e.json = alert_text(a);
+  e.signature = a.signature;
+  e.src_ip = a.src_ip;
+  e.dest_ip = a.dest_ip;
+  e.category = a.category;
+  return e;
+}
+
+PublishedEvent Ingest::incident_event(const store::IncidentRow& r, uint64_t seq) {
+  PublishedEvent e;
+  e.channel = 1;
+  e.seq = seq;
+  e.severity = store::level_severity(r.level);
+  e.key = std::to_string(r.id);
+  e.json = incident_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  e.src_ip = r.attacker;
+  e.dest_ip = r.victim;
+  e.level = r.level;
+  e.signature = r.signatures.empty() ? std::string() : r.signatures.front();
+  return e;
+}
+
+void Ingest::on_alert(std::string_view line) {
+  store::AlertRow a;
+  std::string err;
+  if (!store::alert_from_eve(line, a, err)) { bad_++; return; }
+  uint64_t id = st_.enqueue_alert(a);  // copies: the row is published below
+  if (!id) { dropped_++; return; }
+  a.id = id;
+  count(0);
+  if (!publish_ && !hooks_) return;
+  PublishedEvent e = alert_event(a);
+  static const char* const kLevel[] = {"high", "high", "medium", "low", "info"};
+  if (hooks_) hooks_->dispatch("alert", kLevel[std::clamp(a.severity, 0, 4)], e.json);
+  if (publish_) publish_(std::move(e));
+}
+
+void Ingest::on_incident(std::string_view line) {
+  store::IncidentRow r;
+  std::string err;
+  if (!store::incident_from_eve(line, r, err)) { bad_++; return; }
+  uint64_t seq = st_.enqueue_incident(r);
+  if (!seq) { dropped_++; return; }
+  count(1);
+  if (!publish_ && !hooks_) return;
+  PublishedEvent e = incident_event(r, seq);
+  if (hooks_) hooks_->dispatch("incident", r.level, e.json);
+  if (publish_) publish_(std::move(e));
+}
+
+bool Ingest::replay(uint8_t ch, uint64_t after, size_t max, std::vector<PublishedEvent>& out) {
+  if (ch == 0) {
+    uint64_t lo = st_.min_alert_id();
+    if (lo && after + 1 < lo) return false;
+    std::vector<store::AlertRow> rows;
+    if (!st_.alerts_after(after, max, rows)) return false;
+    for (auto& a : rows) out.push_back(alert_event(a));
+    return true;
+  }
+  if (ch == 1) {
+    uint64_t lo = st_.min_update_id();
+    if (lo && after + 1 < lo) return false;
+    std::vector<store::IncidentUpdate> ups;
+    if (!st_.updates_after(after, max, ups)) return false;
+    for (auto& u : ups) {
+      store::IncidentRow r;
+      std::string err;
+      if (!store::incident_from_eve(u.record, r, err)) continue;
+      out.push_back(incident_event(r, u.id));
+    }
+    return true;
+  }
+  return false;  // flows and stats are not kept for replay
+}
+
+}  // namespace spectre::api

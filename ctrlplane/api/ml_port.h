@@ -1,0 +1,30 @@
+// The API's port to model management (/api/v1/ml/*): spectre-cp implements it
+// over the learning loop (ctrlplane/learn/api_port.h), so the API does not
+// link the registry or spectre-ml. Each call returns the HTTP status and the
+// JSON body of the issue-14 contract. Called on the API's thread; may block
+// briefly (registry reads; a retrain runs on its own thread).
+#pragma once
+
+#include <string>
+
+namespace spectre::api {
+
+struct MlAnswer {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+class MlPort {
+ public:
+  virtual ~MlPort() = default;
+  virtual MlAnswer status() = 0;
+  virtual MlAnswer drift() = 0;
+  // {"method", "model":[{"feature","importance"}]} of the active model ("recent" is the API's, from stored alerts).
+  virtual MlAnswer importance() = 0;
+  virtual MlAnswer retrain(const std::string& actor) = 0;
+  virtual MlAnswer job(const std::string& id) = 0;
+  virtual MlAnswer promote(const std::string& version, const std::string& actor) = 0;
+  virtual MlAnswer rollback(const std::string& actor) = 0;
+};
+
+}  // namespace spectre::api

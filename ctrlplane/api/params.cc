@@ -1,0 +1,202 @@
+#include "ctrlplane/api/params.h"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "ctrlplane/store/eve_rows.h"
+
+namespace spectre::api {
+
+static const char* const kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string b64url_encode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = acc << 8 | c;
+    bits += 8;
+    while (bits >= 6) out += kB64[(acc >> (bits - 6)) & 63], bits -= 6;
+  }
+  if (bits) out += kB64[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+bool b64url_decode(std::string_view in, std::string& out) {
+  out.clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const char* p = c ? std::strchr(kB64, c) : nullptr;
+    if (!p) return false;
+    acc = acc << 6 | uint32_t(p - kB64);
+    bits += 6;
+    if (bits >= 8) out += char((acc >> (bits - 8)) & 255), bits -= 8;
+  }
+  return in.size() % 4 != 1;
+}
+
+std::string encode_cursor(char kind, uint64_t id, int64_t ts) {
+  std::string s = std::string(1, kind) + "1:";
+  if (kind == 'a') s += std::to_string(ts) + ":";
+  return b64url_encode(s + std::to_string(id));
+}
+
+bool decode_cursor(std::string_view c, char kind, uint64_t& id, int64_t* ts) {
+  std::string s;
+  if (c.size() > 80 || !b64url_decode(c, s) || s.size() < 4 || s[0] != kind || s.compare(1, 2, "1:") != 0) return false;
+  std::string_view rest = std::string_view(s).substr(3);
+  if (kind == 'a') {
+    size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return false;
+    std::string_view t = rest.substr(0, colon);
+    bool neg = !t.empty() && t[0] == '-';
+    uint64_t v = 0;
+    if (!parse_u64(neg ? t.substr(1) : t, v) || v > uint64_t(INT64_MAX)) return false;
+    if (ts) *ts = neg ? -int64_t(v) : int64_t(v);
+    rest = rest.substr(colon + 1);
+  }
+  return parse_u64(rest, id) && id > 0;
+}
+
+bool parse_u64(std::string_view s, uint64_t& v) {
+  if (s.empty() || s.size() > 20) return false;
+  uint64_t x = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    uint64_t n = x * 10 + uint64_t(c - '0');
+    if (n / 10 != x) return false;  // overflow
+    x = n;
+  }
+  v = x;
+  return true;
+}
+
+bool parse_severity(std::string_view s, int& out) {
+  if (s.size() == 1 && s[0] >= '1' && s[0] <= '4') { out = s[0] - '0'; return true; }
+  if (s == "critical" || s == "high") out = 1;
+  else if (s == "medium") out = 2;
+  else if (s == "low") out = 3;
+  else if (s == "info") out = 4;
+  else return false;
+  return true;
+}
+
+bool valid_ip(std::string_view s) {
+  std::string t(s);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, t.c_str(), buf) == 1 || inet_pton(AF_INET6, t.c_str(), buf) == 1;
+}
+
+bool valid_status(std::string_view s) {
+  return s == "new" || s == "investigating" || s == "resolved" || s == "false_positive";
+}
+
+bool valid_level(std::string_view s) {
+  return s == "info" || s == "low" || s == "medium" || s == "high" || s == "critical";
+}
+
+namespace {
+
+bool limit_of(const Request& r, size_t& limit, std::string& err) {
+  auto it = r.query.find("limit");
+  if (it == r.query.end()) return true;
+  uint64_t v = 0;
+  if (!parse_u64(it->second, v) || v < 1 || v > 1000) { err = "limit: expected 1..1000"; return false; }
+  limit = size_t(v);
+  return true;
+}
+
+bool known(const Request& r, const std::set<std::string>& names, std::initializer_list<const char*> extra, std::string& err) {
+  for (auto& [k, v] : r.query) {
+    if (names.count(k)) continue;
+    bool ok = false;
+    for (const char* e : extra) ok |= k == e;
+    if (!ok) { err = "unknown parameter '" + k + "'"; return false; }
+  }
+  return true;
+}
+
+bool time_param(const Request& r, const char* name, int64_t& out, std::string& err) {
+  auto it = r.query.find(name);
+  if (it == r.query.end()) return true;
+  if (!store::parse_time(it->second, out)) { err = std::string(name) + ": expected an RFC 3339 time"; return false; }
+  return true;
+}
+
+}  // namespace
+
+bool alert_query(const Request& r, store::AlertQuery& q, std::string& err, std::initializer_list<const char*> extra) {
+  static const std::set<std::string> names = {"from", "to", "severity", "signature", "sid", "ip", "cidr", "category",
+                                              "status", "tactic", "technique", "q", "limit", "cursor", "token"};
+  if (!known(r, names, extra, err) || !limit_of(r, q.limit, err)) return false;
+  if (!time_param(r, "from", q.from_ms, err) || !time_param(r, "to", q.to_ms, err)) return false;
+  auto get = [&](const char* k) { auto it = r.query.find(k); return it == r.query.end() ? std::string() : it->second; };
+  if (auto s = get("severity"); !s.empty() && !parse_severity(s, q.max_severity)) {
+    err = "severity: expected 1..4 or high, medium, low, info";
+    return false;
+  }
+  if (auto s = get("sid"); !s.empty()) {
+    uint64_t v = 0;
+    if (!parse_u64(s, v) || v > 0xffffffffu || v == 0) { err = "sid: expected a positive number"; return false; }
+    q.sid = uint32_t(v);
+  }
+  q.ip = get("ip");
+  if (!q.ip.empty() && !valid_ip(q.ip)) { err = "ip: expected an IPv4 or IPv6 address"; return false; }
+  if (auto s = get("cidr"); !s.empty()) {
+    store::IpRange rg;
+    if (!store::parse_cidr4(s, rg)) { err = "cidr: expected an IPv4 CIDR such as 10.0.0.0/8"; return false; }
+    q.cidr = rg;
+  }
+  q.status = get("status");
+  if (!q.status.empty() && !valid_status(q.status)) {
+    err = "status: expected new, investigating, resolved or false_positive";
+    return false;
+  }
+  q.signature = get("signature");
+  q.category = get("category");
+  q.tactic = get("tactic");
+  q.technique = get("technique");
+  q.q = get("q");
+  if (auto c = get("cursor"); !c.empty() && !decode_cursor(c, 'a', q.before_id, &q.before_ts)) { err = "cursor: not a cursor of this list"; return false; }
+  if (q.from_ms > q.to_ms) { err = "from is after to"; return false; }
+  return true;
+}
+
+bool incident_query(const Request& r, store::IncidentQuery& q, std::string& err) {
+  static const std::set<std::string> names = {"from", "to", "level", "status", "tactic", "technique", "ip", "q",
+                                              "limit", "cursor", "token"};
+  if (!known(r, names, {}, err) || !limit_of(r, q.limit, err)) return false;
+  if (!time_param(r, "from", q.from_ms, err) || !time_param(r, "to", q.to_ms, err)) return false;
+  auto get = [&](const char* k) { auto it = r.query.find(k); return it == r.query.end() ? std::string() : it->second; };
+  q.level = get("level");
+  if (!q.level.empty() && !valid_level(q.level)) { err = "level: expected info, low, medium, high or critical"; return false; }
+  q.status = get("status");
+  if (!q.status.empty() && !valid_status(q.status)) {
+    err = "status: expected new, investigating, resolved or false_positive";
+    return false;
+  }
+  q.ip = get("ip");
+  if (!q.ip.empty() && !valid_ip(q.ip)) { err = "ip: expected an IPv4 or IPv6 address"; return false; }
+  q.tactic = get("tactic");
+  q.technique = get("technique");
+  q.q = get("q");
+  if (auto c = get("cursor"); !c.empty() && !decode_cursor(c, 'i', q.before_id)) { err = "cursor: not a cursor of this list"; return false; }
+  if (q.from_ms > q.to_ms) { err = "from is after to"; return false; }
+  return true;
+}
+
+bool time_range(const Request& r, int64_t now_ms, int64_t span, int64_t& from, int64_t& to, std::string& err) {
+  to = now_ms;
+  if (!time_param(r, "to", to, err)) return false;
+  from = to - span;
+  if (!time_param(r, "from", from, err)) return false;
+  if (from > to) { err = "from is after to"; return false; }
+  return true;
+}
+
+}  // namespace spectre::api

@@ -1,0 +1,145 @@
+#include "ctrlplane/api/runtime.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "ctrlplane/api/params.h"
+
+namespace spectre::api {
+
+const char* api_usage() {
+  return "analyst API and store:\n"
+         "  --api ADDR:PORT    REST API (/api/v1, OpenAPI at /api/v1/openapi.json) and the console at /\n"
+         "  --api-tokens FILE  bearer tokens with roles (tokens: [{name, role: viewer|analyst|admin, sha256|token}])\n"
+         "  --api-cert PEM --api-key PEM   TLS\n"
+         "  --api-rate N --api-burst N     per-token requests/s and burst (default 50, 100)\n"
+         "  --api-max-body BYTES           413 above (default 1048576)\n"
+         "  --console DIR      static console (default: the checkout's console/dist or /usr/share/spectre/console)\n"
+         "  --store FILE       SQLite store (default /var/lib/spectre/spectre.db when --api is given)\n"
+         "  --store-max-days N --store-max-bytes N   retention (default: keep everything)\n";
+}
+
+int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err) {
+  std::string a = argv[i];
+  static const char* const kOpts[] = {"--api", "--api-tokens", "--api-cert", "--api-key", "--api-rate", "--api-burst",
+                                      "--api-max-body", "--console", "--store", "--store-max-days", "--store-max-bytes"};
+  bool ours = false;
+  for (const char* k : kOpts) ours |= a == k;
+  if (!ours) return 0;
+  if (i + 1 >= argc || !argv[i + 1][0]) { err = a + " needs a value"; return -1; }
+  std::string v = argv[++i];
+  uint64_t n = 0;
+  auto num = [&](uint64_t& dst, uint64_t lo) {
+    if (!parse_u64(v, n) || n < lo) { err = a + ": expected a number, got '" + v + "'"; return -1; }
+    dst = n;
+    return 1;
+  };
+  if (a == "--api") o.listen = v;
+  else if (a == "--api-tokens") o.tokens = v;
+  else if (a == "--api-cert") o.cert = v;
+  else if (a == "--api-key") o.key = v;
+  else if (a == "--console") o.console = v, o.console_set = true;
+  else if (a == "--store") o.store = v;
+  else if (a == "--api-max-body") return num(o.max_body, 1024);
+  else if (a == "--store-max-days") return num(o.retain_days, 1);
+  else if (a == "--store-max-bytes") return num(o.retain_bytes, 1 << 20);
+  else {
+    uint64_t x = 0;
+    if (num(x, 1) < 0) return -1;
+    (a == "--api-rate" ? o.rate : o.burst) = double(x);
+  }
+  return 1;
+}
+
+bool ApiRuntime::open(const ApiCli& o, std::string& err) {
+  if (o.listen.empty() && o.store.empty()) return true;
+  store::SqliteOptions so;
+  so.path = o.store.empty() ? "/var/lib/spectre/spectre.db" : o.store;
+  if (o.store.empty()) mkdir("/var/lib/spectre", 0750);
+  so.retention.max_age_ms = int64_t(o.retain_days) * 86400000;
+  so.retention.max_bytes = o.retain_bytes;
+  store = store::SqliteStore::open(so, err);
+  if (!store) { err = "--store: " + err; return false; }
+  io = std::make_unique<boost::asio::io_context>(1);
+  ingest = std::make_unique<Ingest>(*store);
+  webhooks = std::make_unique<WebhookDispatcher>(*store);
+  webhooks->reload();  // the webhooks registered over the API before this start
+  ingest->set_webhooks(webhooks.get());
+  live = std::make_unique<LiveStream>(*io, *ingest);
+  live->attach();
+  return true;
+}
+
+namespace {
+bool is_dir(const std::string& p) {
+  struct stat sb;
+  return stat(p.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+std::string default_console(const char* exe) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string p = n > 0 ? std::string(self, size_t(n)) : std::string(exe ? exe : "");
+  // build/ctrlplane/spectre-cp -> <checkout>/console/dist
+  for (int up = 0; up < 3 && p.rfind('/') != std::string::npos; up++) p = p.substr(0, p.rfind('/'));
+  if (!p.empty() && is_dir(p + "/console/dist")) return p + "/console/dist";
+  return is_dir("/usr/share/spectre/console") ? "/usr/share/spectre/console" : "";
+}
+}  // namespace
+
+bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::string()> dataplane,
+                       std::function<void(uint64_t, const std::string&)> incident_status, std::string& err) {
+  if (o.listen.empty()) return true;
+  size_t c = o.listen.rfind(':');
+  uint64_t port = 0;
+  ServerOptions so;
+  if (c == std::string::npos || c == 0 || !parse_u64(o.listen.substr(c + 1), port) || port > 65535) {
+    err = "--api: expected ADDR:PORT, got '" + o.listen + "'";
+    return false;
+  }
+  so.address = o.listen.substr(0, c);
+  if (so.address.size() > 2 && so.address.front() == '[') so.address = so.address.substr(1, so.address.size() - 2);
+  so.port = uint16_t(port);
+  so.cert = o.cert;
+  so.key = o.key;
+  so.max_body = o.max_body;
+  TokenStore tokens;
+  if (!o.tokens.empty() && !tokens.load_file(o.tokens, err)) { err = "--api-tokens: " + err; return false; }
+  if (!tokens.size())
+    std::fprintf(stderr, "spectre-cp: --api without --api-tokens: every request but /health and /openapi.json gets 401\n");
+  ServiceOptions sv;
+  sv.rate = o.rate;
+  sv.burst = o.burst;
+  sv.console_dir = o.console_set ? o.console : default_console(exe);
+  ServiceHooks h;
+  h.dataplane = std::move(dataplane);
+  h.incident_status = std::move(incident_status);
+  h.ml = ml;
+  Ingest* in = ingest.get();
+  h.rates = [in] { return in->rates(); };
+  h.webhooks_changed = [w = webhooks.get()] { w->reload(); };
+  service = std::make_unique<ApiService>(*store, std::move(tokens), sv, h);
+  server = std::make_unique<ApiServer>(*service, so, *io);
+  if (live) stream_hooks = live->hooks();
+  server->set_stream_hooks(stream_hooks);
+  if (!server->start(err)) { err = "--api: " + err; return false; }
+  std::fprintf(stderr, "spectre-cp: API on %s:%u (%s), store %s, console %s\n", so.address.c_str(), server->port(),
+               server->tls() ? "https" : "http", o.store.empty() ? "/var/lib/spectre/spectre.db" : o.store.c_str(),
+               sv.console_dir.empty() ? "(none)" : sv.console_dir.c_str());
+  return true;
+}
+
+void ApiRuntime::stop_server() {
+  if (live) live->stop();
+  if (server) server->stop();
+}
+
+void ApiRuntime::close_store() {
+  if (webhooks) webhooks->stop();
+  if (store) store->close();
+}
+
+}  // namespace spectre::api

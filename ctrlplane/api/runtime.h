@@ -1,0 +1,55 @@
+// spectre-cp's API pieces in one place: the command-line options, the store
+// and ingest (opened before events flow) and the HTTP server (started once
+// the data-plane link exists). main.cc owns one ApiRuntime.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ctrlplane/api/ingest.h"
+#include "ctrlplane/api/live_stream.h"
+#include "ctrlplane/api/server.h"
+#include "ctrlplane/api/service.h"
+#include "ctrlplane/store/sqlite_store.h"
+
+namespace spectre::api {
+
+struct ApiCli {
+  std::string listen;        // --api ADDR:PORT ("" : no API server)
+  std::string store;         // --store FILE (default /var/lib/spectre/spectre.db with --api)
+  std::string cert, key, tokens, console;
+  double rate = 50, burst = 100;
+  uint64_t max_body = 1 << 20;
+  uint64_t retain_days = 0, retain_bytes = 0;
+  bool console_set = false;
+};
+
+// Takes argv[i] (and its value) when it is an API option: 1 taken, 0 not ours, -1 bad value (err says).
+int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err);
+const char* api_usage();
+
+// open() builds the store, the ingest and the live stream hub on *io (the
+// ingest publishes to it from the first event); start() hands the hub's
+// sessions to the server (/api/v1/stream, /api/v1/stream/sse).
+struct ApiRuntime {
+  std::unique_ptr<boost::asio::io_context> io;  // the API server's (and the stream hub's) io_context
+  StreamHooks stream_hooks;
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<WebhookDispatcher> webhooks;
+  std::unique_ptr<LiveStream> live;  // before ingest: destroyed after it
+  std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<ApiService> service;
+  std::unique_ptr<ApiServer> server;
+  MlPort* ml = nullptr;  // set before start(): /ml/* model management (else those routes answer 503)
+  bool enabled() const { return bool(store); }
+  // Opens the store and the ingest (when --api or --store was given).
+  bool open(const ApiCli& o, std::string& err);
+  // Starts the HTTP server (when --api was given). exe: argv[0], for the checkout's console/dist.
+  bool start(const ApiCli& o, const char* exe, std::function<std::string()> dataplane,
+             std::function<void(uint64_t, const std::string&)> incident_status, std::string& err);
+  void stop_server();
+  void close_store();
+};
+
+}  // namespace spectre::api

@@ -1,0 +1,33 @@
+// The learning loop behind the API's model-management port (api::MlPort):
+// spectre-cp builds one over its registry, audit log and controller.
+// Feature importance is read from the active model's artifact (cached by sha256).
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "ctrlplane/api/ml_port.h"
+#include "ctrlplane/learn/learning.h"
+
+namespace spectre::learn {
+
+class LearningPort final : public api::MlPort {
+ public:
+  LearningPort(Learning& l, cp::ModelRegistry& reg) : l_(l), reg_(reg) {}
+  api::MlAnswer status() override { return conv(l_.status()); }
+  api::MlAnswer drift() override { return conv(l_.drift_report()); }  // reads newly appended rows first
+  api::MlAnswer importance() override;
+  api::MlAnswer retrain(const std::string& actor) override { return conv(l_.start_retrain(actor)); }
+  api::MlAnswer job(const std::string& id) override { return conv(l_.job(id)); }
+  api::MlAnswer promote(const std::string& v, const std::string& actor) override { return conv(l_.promote(v, actor)); }
+  api::MlAnswer rollback(const std::string& actor) override { return conv(l_.rollback(actor)); }
+
+ private:
+  static api::MlAnswer conv(LearnResult r) { return {r.status, std::move(r.body)}; }
+  Learning& l_;
+  cp::ModelRegistry& reg_;
+  std::mutex mu_;
+  std::string imp_sha_, imp_body_;
+};
+
+}  // namespace spectre::learn

@@ -1,0 +1,117 @@
+// Schema and migrations. user_version N means migrations 1..N ran; each
+// migration runs in its own transaction. Version 1 was the first shipped
+// layout (alerts with a few indexed columns, incidents' latest record);
+// version 2 adds the analyst fields, incident update rows, feedback,
+// comments, audit, evaluations, flows, webhooks, settings and the hourly
+// aggregates, backfilled from the rows a version-1 file holds.
+#include "ctrlplane/store/sqlite_store.h"
+
+#include <string>
+
+namespace spectre::store {
+
+namespace {
+
+const char* const kV1 = R"(
+CREATE TABLE alerts(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, severity INTEGER NOT NULL,
+  sid INTEGER NOT NULL, signature TEXT NOT NULL, src_ip TEXT NOT NULL, dest_ip TEXT NOT NULL, eve TEXT NOT NULL);
+CREATE INDEX alerts_ts ON alerts(ts);
+CREATE TABLE incidents(id INTEGER PRIMARY KEY, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+  level TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL);
+)";
+
+// Dims in agg: 0 severity, 1 category, 2 signature, 3 tactic, 4 src, 5 dest, 6 incident level;
+// dim + 16: the same per UTC day (hour = the day's first hour), so day and
+// week buckets and long tops read 24 times fewer rows.
+const char* const kV2 = R"(
+ALTER TABLE alerts ADD COLUMN gid INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE alerts ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN category TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN src_port INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN dest_port INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN proto TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN app_proto TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'new';
+ALTER TABLE alerts ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN classification TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN incident_id INTEGER;
+ALTER TABLE alerts ADD COLUMN tactics TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN techniques TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN src_num INTEGER;
+ALTER TABLE alerts ADD COLUMN dest_num INTEGER;
+CREATE INDEX alerts_sid ON alerts(sid, ts);
+CREATE INDEX alerts_src ON alerts(src_ip, ts);
+CREATE INDEX alerts_dest ON alerts(dest_ip, ts);
+ALTER TABLE incidents ADD COLUMN update_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN event TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN classification TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN analyst_status INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN score REAL NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN confidence REAL NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN attacker TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN victim TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN tactics TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN techniques TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN signatures TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN members_total INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX incidents_last ON incidents(last_ms);
+CREATE TABLE incident_updates(id INTEGER PRIMARY KEY, incident_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+  event TEXT NOT NULL, level TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX updates_incident ON incident_updates(incident_id, id);
+CREATE INDEX updates_ts ON incident_updates(ts);
+INSERT INTO incident_updates(incident_id, ts, event, level, record)
+  SELECT id, last_ms, 'migrated', level, record FROM incidents ORDER BY id;
+UPDATE incidents SET update_id = (SELECT max(u.id) FROM incident_updates u WHERE u.incident_id = incidents.id);
+CREATE TABLE feedback(id INTEGER PRIMARY KEY, target TEXT NOT NULL, target_id INTEGER NOT NULL,
+  verdict TEXT NOT NULL, reason TEXT NOT NULL, note TEXT NOT NULL, author TEXT NOT NULL, ts INTEGER NOT NULL,
+  sid INTEGER);
+CREATE INDEX feedback_target ON feedback(target, target_id);
+CREATE TABLE comments(id INTEGER PRIMARY KEY, target TEXT NOT NULL, target_id INTEGER NOT NULL,
+  ts INTEGER NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX comments_target ON comments(target, target_id);
+CREATE TABLE audit(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE evaluations(id INTEGER PRIMARY KEY, version TEXT NOT NULL, ts INTEGER NOT NULL, metrics TEXT NOT NULL);
+CREATE TABLE flows(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, src_ip TEXT NOT NULL, dest_ip TEXT NOT NULL,
+  src_port INTEGER NOT NULL, dest_port INTEGER NOT NULL, proto TEXT NOT NULL, app_proto TEXT NOT NULL,
+  bytes INTEGER NOT NULL, pkts INTEGER NOT NULL, eve TEXT NOT NULL);
+CREATE INDEX flows_ts ON flows(ts);
+CREATE TABLE webhooks(id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL, min_level TEXT NOT NULL,
+  events TEXT NOT NULL);
+CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE agg(dim INTEGER NOT NULL, hour INTEGER NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY(dim, hour, key)) WITHOUT ROWID;
+INSERT INTO agg SELECT 0, ts / 3600000, severity, count(*) FROM alerts GROUP BY 2, 3;
+INSERT INTO agg SELECT 2, ts / 3600000, signature, count(*) FROM alerts GROUP BY 2, 3;
+INSERT INTO agg SELECT 4, ts / 3600000, src_ip, count(*) FROM alerts GROUP BY 2, 3;
+INSERT INTO agg SELECT 5, ts / 3600000, dest_ip, count(*) FROM alerts GROUP BY 2, 3;
+INSERT INTO agg SELECT 6, last_ms / 3600000, level, count(*) FROM incidents GROUP BY 2, 3;
+INSERT INTO agg SELECT dim + 16, hour / 24 * 24, key, sum(n) FROM agg WHERE dim < 16 GROUP BY 1, 2, 3;
+)";
+
+const char* const kMigrations[kSchemaVersion] = {kV1, kV2};
+
+}  // namespace
+
+bool migrate(Db& db, std::string& err) {
+  int64_t v = db.scalar("PRAGMA user_version");
+  if (v > kSchemaVersion) {
+    err = "database schema version " + std::to_string(v) + " is newer than this build's (" +
+          std::to_string(kSchemaVersion) + ")";
+    return false;
+  }
+  for (; v < kSchemaVersion; v++) {
+    std::string e;
+    std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[v] +
+                      "PRAGMA user_version = " + std::to_string(v + 1) + ";COMMIT;";
+    if (!db.exec(sql, &e)) {
+      db.exec("ROLLBACK");
+      err = "migration to schema version " + std::to_string(v + 1) + ": " + e;
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace spectre::store
