@@ -6,6 +6,8 @@
 #include <climits>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "ctrlplane/api/params.h"
 
 namespace spectre::api {
@@ -130,6 +132,33 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
                server->tls() ? "https" : "http", o.store.empty() ? "/var/lib/spectre/spectre.db" : o.store.c_str(),
                sv.console_dir.empty() ? "(none)" : sv.console_dir.c_str());
   return true;
+}
+
+std::string ApiRuntime::prometheus() {
+  if (!store) return {};
+  std::string o;
+  auto put = [&o](const char* name, const char* type, uint64_t v) {
+    o += fmt::format("# TYPE {} {}\n{} {}\n", name, type, name, v);
+  };
+  const store::StoreStats s = store->stats();
+  put("spectre_store_alerts", "gauge", s.alerts);
+  put("spectre_store_incidents", "gauge", s.incidents);
+  put("spectre_store_bytes", "gauge", s.bytes);
+  put("spectre_store_queued", "gauge", s.queued);
+  put("spectre_store_dropped_total", "counter", s.dropped);
+  put("spectre_store_written_total", "counter", s.written);
+  put("spectre_store_write_errors_total", "counter", s.write_errors);
+  if (live) {
+    const stream::StreamStats t = live->stats();
+    put("spectre_stream_clients", "gauge", t.clients);
+    put("spectre_stream_published_total", "counter", t.published);
+    put("spectre_stream_sent_total", "counter", t.sent);
+    put("spectre_stream_dropped_total", "counter", t.dropped + t.handoff_dropped);
+    put("spectre_stream_gaps_total", "counter", t.gaps);
+    put("spectre_stream_disconnects_total", "counter", t.disconnects);
+    put("spectre_stream_replayed_total", "counter", t.replayed);
+  }
+  return o;
 }
 
 void ApiRuntime::stop_server() {

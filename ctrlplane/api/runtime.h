@@ -48,6 +48,8 @@ struct ApiRuntime {
   // Starts the HTTP server (when --api was given). exe: argv[0], for the checkout's console/dist.
   bool start(const ApiCli& o, const char* exe, std::function<std::string()> dataplane,
              std::function<void(uint64_t, const std::string&)> incident_status, std::string& err);
+  // Prometheus lines of the store and the stream hub (appended to /metrics). Any thread.
+  std::string prometheus();
   void stop_server();
   void close_store();
 };

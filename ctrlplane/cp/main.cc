@@ -427,6 +427,9 @@ int main(int argc, char** argv) {
     started(1);
     return 1;
   }
+  // Store, stream hub and drift families on /metrics; cleared before `learning` goes away.
+  if (outputs.metrics)
+    outputs.metrics->set_extra_text([&api, &learning] { return api.prometheus() + learning.drift_metrics(); });
 
   // The registry's active model survives restarts of either side: restored
   // at start (fake) or after every attach to the data plane (real link).
@@ -480,6 +483,7 @@ int main(int argc, char** argv) {
   if (shm) shm->stop();  // before the controller its callback uses goes away
   if (incidents) incidents->finish();  // the open incidents close (records to the outputs)
   api.close_store();                    // after the closing records: drains the queue
+  if (outputs.metrics) outputs.metrics->set_extra_text({});
   outputs.stop();
   return 0;
 }

@@ -307,6 +307,11 @@ void MetricsServer::publish(std::shared_ptr<const MetricsSnapshot> s) {
   snap_ = std::move(s);
 }
 
+void MetricsServer::set_extra_text(std::function<std::string()> f) {
+  std::lock_guard g(mu_);
+  extra_text_ = std::move(f);
+}
+
 std::shared_ptr<const MetricsSnapshot> MetricsServer::current() const {
   std::lock_guard<std::mutex> g(mu_);
   return snap_;
@@ -386,8 +391,14 @@ void MetricsServer::handle(int fd) {
   uint64_t now = steady_now_ns();
   if (target == "/metrics") {
     MetricsSnapshot empty;
-    return respond(fd, 200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(snap ? *snap : empty, now),
-                   head);
+    std::string body = render_prometheus(snap ? *snap : empty, now);
+    std::function<std::string()> extra;
+    {
+      std::lock_guard g(mu_);
+      extra = extra_text_;
+    }
+    if (extra) body += extra();
+    return respond(fd, 200, "text/plain; version=0.0.4; charset=utf-8", body, head);
   }
   if (target == "/health") {
     int code = 503;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -99,6 +100,10 @@ class MetricsServer {
   uint16_t port() const { return port_; }  // the bound port
   void publish(std::shared_ptr<const MetricsSnapshot> s);
   std::shared_ptr<const MetricsSnapshot> current() const;
+  // Text appended to every /metrics answer (families the snapshot does not
+  // carry: drift, stream hub, store), rendered on the server's thread at each
+  // scrape; f must be thread-safe. Any thread (under the snapshot's mutex).
+  void set_extra_text(std::function<std::string()> f);
   uint64_t requests() const { return requests_.load(); }
   uint64_t bad_requests() const { return bad_requests_.load(); }
 
@@ -109,6 +114,7 @@ class MetricsServer {
   MetricsServerOptions opts_;
   mutable std::mutex mu_;
   std::shared_ptr<const MetricsSnapshot> snap_;
+  std::function<std::string()> extra_text_;
   int listen_fd_ = -1, wake_fd_ = -1;
   uint16_t port_ = 0;
   std::thread thread_;

@@ -15,7 +15,8 @@ spectre-cp runs with its fake data plane on N generated alerts (--fake-events),
 - /api/v1/ml/*: roles, status without a model, a model loaded through
   spectrectl shows as active, feature importance of that model (sums to 1,
   names from the model), drift report shape, retrain refused when not
-  configured, rollback refused with one version; every JSON response validated
+  configured, rollback refused with one version; /metrics carries the store,
+  stream and drift families; every JSON response validated
   against the served OpenAPI document. Last line "N passed, N failed"; 77: skipped.
 """
 import base64
@@ -137,12 +138,14 @@ class Ws:
         self.s.close()
 
 
-def start_cp(cp, tmp, port, events, tag):
+def start_cp(cp, tmp, port, events, tag, mport=None):
     log = open(os.path.join(tmp, "cp-%s.log" % tag), "w")
     args = [cp, "--foreground", "--fake-dataplane", "--fake-events", events, "--instance", "live%d" % port,
             "--socket", os.path.join(tmp, "cp.sock"), "--registry", os.path.join(tmp, "reg"),
             "--audit", os.path.join(tmp, "audit.log"), "--store", os.path.join(tmp, "store.db"),
             "--api", "127.0.0.1:%d" % port, "--api-tokens", os.path.join(tmp, "tokens.yaml")]
+    if mport:
+        args += ["--metrics", "127.0.0.1:%d" % mport]
     return subprocess.Popen(args, stdout=log, stderr=log, env=ENV)
 
 
@@ -217,6 +220,25 @@ def sse_checks(check, port, k, last):
           % (k, k + 1, last), (ids[:3], ids[-3:], len(ids)))
 
 
+def metrics_checks(check, mport, n):
+    import urllib.request
+    try:
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=10).read().decode()
+    except OSError as e:
+        return check(False, "/metrics answers", e)
+    vals = {}
+    for ln in text.splitlines():
+        if ln and not ln.startswith("#"):
+            k, _, v = ln.rpartition(" ")
+            vals[k] = v
+    check(vals.get("spectre_store_alerts") == str(n), "/metrics: spectre_store_alerts = %d" % n,
+          vals.get("spectre_store_alerts"))
+    check(int(vals.get("spectre_stream_published_total", "0")) >= n, "/metrics: stream hub counters",
+          vals.get("spectre_stream_published_total"))
+    check("spectre_ml_alert_rate_change" in vals and "spectre_ml_drift_rows" in vals,
+          "/metrics: drift and alert-rate families", [k for k in vals if k.startswith("spectre_ml_")][:6])
+
+
 def ml_checks(check, api, ctl, sock):
     v, a = TOKENS["viewer"], TOKENS["admin"]
     st, b, _ = api.call(check, "GET", "/ml/status", v)
@@ -272,14 +294,15 @@ def main():
         f.write("tokens:\n")
         for role, t in TOKENS.items():
             f.write("  - {name: %s-user, role: %s, token: %s}\n" % (role, role, t))
-    port = free_port()
-    proc = start_cp(cp, tmp, port, ev, "1")
+    port, mport = free_port(), free_port()
+    proc = start_cp(cp, tmp, port, ev, "1", mport)
     try:
         base = Api("127.0.0.1", port, {"paths": {}, "components": {}})
         check(wait_alerts(base, N), "spectre-cp stored the %d alerts" % N)
         st, raw, _ = base.raw("GET", "/api/v1/openapi.json")
         api = Api("127.0.0.1", port, json.loads(raw))
         stream_checks(check, port, N)
+        metrics_checks(check, mport, N)
         ml_checks(check, api, ctl, os.path.join(tmp, "cp.sock"))
         stop(proc)
         proc = start_cp(cp, tmp, port, ev, "2")  # same store, same events again: ids N+1..2N
