@@ -5,11 +5,13 @@
 #include <map>
 
 #include "ctrlplane/api/service.h"
+#include "ctrlplane/store/eve_rows.h"
 
 namespace spectre::api {
 
 namespace {
 constexpr size_t kRecentAlerts = 500;  // alerts read for "recent" contributions: bounded work per request
+constexpr size_t kFeedbackExport = 100000;  // verdicts exported per request (newest)
 
 Response answer(const MlAnswer& a) { return json_response(a.status, a.body); }
 
@@ -47,16 +49,47 @@ J recent_contributions(store::Store& st, size_t& alerts_used) {
   for (auto& [name, c] : v) out.push_back({{"feature", name}, {"contribution", c}});
   return out;
 }
+// One ml/feedback.h line per stored verdict; an alert's verdict carries its
+// flow_id, rule and model class from the stored EVE record (labels for retraining).
+std::string feedback_jsonl(store::Store& st) {
+  std::string out;
+  for (const store::Feedback& f : st.feedback_all(kFeedbackExport)) {
+    J line = {{"id", f.id}, {"target", f.target}, {"target_id", f.target_id}, {"verdict", f.verdict},
+              {"reason", f.reason}, {"note", f.note}, {"author", f.author}, {"ts", store::format_time(f.ts_ms)}};
+    if (f.target == "alert")
+      if (auto a = st.get_alert(f.target_id)) {
+        line["gid"] = a->gid;
+        line["sid"] = a->sid;
+        line["signature"] = a->signature;
+        J eve = J::parse(a->eve, nullptr, false);
+        if (eve.is_object()) {
+          if (eve.contains("flow_id") && (eve["flow_id"].is_number() || eve["flow_id"].is_string()))
+            line["flow_id"] = eve["flow_id"].is_string() ? eve["flow_id"].get<std::string>() : eve["flow_id"].dump();
+          if (eve.contains("ml") && eve["ml"].is_object() && eve["ml"].contains("class") && eve["ml"]["class"].is_string())
+            line["class"] = eve["ml"]["class"];
+        }
+      }
+    out += line.dump(-1, ' ', false, J::error_handler_t::replace);
+    out += '\n';
+  }
+  return out;
+}
 }  // namespace
 
 void ApiService::routes_ml() {
   router_.add("GET", "/api/v1/ml/feedback", Role::kViewer, [this](Request&) {
-    J rules = J::array();
+    if (hooks_.ml) return answer(hooks_.ml->feedback_rates(feedback_jsonl(st_)));
+    J rules = J::array();  // without the learning loop: per-rule rates from the store alone
     for (auto& [sid, tf] : st_.feedback_by_rule()) {
       double n = double(tf.first + tf.second);
       rules.push_back({{"sid", sid}, {"tp", tf.first}, {"fp", tf.second}, {"fp_rate", n ? double(tf.second) / n : 0.0}});
     }
     return json_response(200, J{{"rules", rules}, {"classes", J::array()}}.dump());
+  });
+  router_.add("GET", "/api/v1/ml/feedback/export", Role::kAnalyst, [this](Request&) {
+    Response r = json_response(200, feedback_jsonl(st_));
+    r.content_type = "application/x-ndjson";
+    return r;
   });
   router_.add("GET", "/api/v1/ml/status", Role::kViewer,
               [this](Request&) { return hooks_.ml ? answer(hooks_.ml->status()) : no_port(); });
@@ -76,7 +109,7 @@ void ApiService::routes_ml() {
     return json_response(200, out.dump(-1, ' ', false, J::error_handler_t::replace));
   });
   router_.add("POST", "/api/v1/ml/retrain", Role::kAdmin,
-              [this](Request& r) { return hooks_.ml ? answer(hooks_.ml->retrain(r.who.name)) : no_port(); });
+              [this](Request& r) { return hooks_.ml ? answer(hooks_.ml->retrain(r.who.name, feedback_jsonl(st_))) : no_port(); });
   router_.add("GET", "/api/v1/ml/jobs/{job}", Role::kViewer,
               [this](Request& r) { return hooks_.ml ? answer(hooks_.ml->job(r.params[0])) : no_port(); });
   router_.add("POST", "/api/v1/ml/promote", Role::kAdmin, [this](Request& r) {

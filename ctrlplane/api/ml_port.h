@@ -21,7 +21,10 @@ class MlPort {
   virtual MlAnswer drift() = 0;
   // {"method", "model":[{"feature","importance"}]} of the active model ("recent" is the API's, from stored alerts).
   virtual MlAnswer importance() = 0;
-  virtual MlAnswer retrain(const std::string& actor) = 0;
+  // feedback_jsonl: the stored verdicts in ml/feedback.h's JSON-lines form (the labels of the retrain).
+  virtual MlAnswer retrain(const std::string& actor, const std::string& feedback_jsonl) = 0;
+  // Per-rule and per-class FP rates of those verdicts (the contract's /ml/feedback).
+  virtual MlAnswer feedback_rates(const std::string& feedback_jsonl) = 0;
   virtual MlAnswer job(const std::string& id) = 0;
   virtual MlAnswer promote(const std::string& version, const std::string& actor) = 0;
   virtual MlAnswer rollback(const std::string& actor) = 0;

@@ -418,8 +418,9 @@ int main(int argc, char** argv) {
     started(1);
     return 1;
   }
+  if (lopt.feedback_jsonl.empty()) lopt.feedback_jsonl = registry + "/learn/feedback.jsonl";  // the store's verdicts, written at each retrain
   spectre::learn::Learning learning(reg, audit, lopt, [&ctl](const Request& q) { return ctl.handle(q, Peer{}); });
-  spectre::learn::LearningPort ml_port(learning, reg);
+  spectre::learn::LearningPort ml_port(learning, reg, lopt.feedback_jsonl);
   drift_of.store(&learning.drift(), std::memory_order_release);
   api.ml = &ml_port;
   if (!api.start(apio, argv[0], dp_state, set_status, err)) {

@@ -1,11 +1,37 @@
 #include "ctrlplane/learn/api_port.h"
 
+#include <cstdio>
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
+
+#include "ml/feedback.h"
 
 #include "ml/artifact.h"
 #include "ml/importance.h"
 
 namespace spectre::learn {
+
+api::MlAnswer LearningPort::feedback_rates(const std::string& jsonl) {
+  ml::FeedbackSet fb;
+  ml::parse_feedback(jsonl, fb);
+  return {200, ml::feedback_rates_json(fb)};
+}
+
+// The verdicts go to the feedback file first (written whole, then renamed:
+// a job never reads half a file), then the job starts.
+api::MlAnswer LearningPort::retrain(const std::string& actor, const std::string& jsonl) {
+  if (feedback_path_.empty()) return conv(l_.start_retrain(actor));
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(feedback_path_).parent_path(), ec);
+  const std::string tmp = feedback_path_ + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  bool ok = f && std::fwrite(jsonl.data(), 1, jsonl.size(), f) == jsonl.size();
+  if (f) ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), feedback_path_.c_str()) != 0)
+    return {500, nlohmann::json{{"error", "cannot write the feedback file " + feedback_path_}}.dump()};
+  return conv(l_.start_retrain(actor));
+}
 
 api::MlAnswer LearningPort::importance() {
   std::string err;

@@ -49,6 +49,17 @@ std::map<uint32_t, std::pair<uint64_t, uint64_t>> SqliteStore::feedback_by_rule(
   return m;
 }
 
+std::vector<Feedback> SqliteStore::feedback_all(size_t max) {
+  std::vector<Feedback> v;
+  std::lock_guard g(rmu_);
+  Stmt s = r_.prepare("SELECT id,target,target_id,verdict,reason,note,author,ts FROM "
+                      "(SELECT * FROM feedback ORDER BY id DESC LIMIT ?) ORDER BY id");
+  s.bind(1, int64_t(max));
+  while (s.step())
+    v.push_back({uint64_t(s.i64(0)), s.str(1), uint64_t(s.i64(2)), s.str(3), s.str(4), s.str(5), s.str(6), s.i64(7)});
+  return v;
+}
+
 bool SqliteStore::audit(const AuditEntry& e) {
   std::lock_guard g(wmu_);
   Stmt s = w_.prepare("INSERT INTO audit(ts,actor,action,target,detail) VALUES(?,?,?,?,?)");

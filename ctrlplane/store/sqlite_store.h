@@ -69,6 +69,7 @@ class SqliteStore final : public Store {
   uint64_t add_feedback(Feedback& f) override;
   std::vector<Feedback> feedback(const std::string& target, uint64_t id) override;
   std::map<uint32_t, std::pair<uint64_t, uint64_t>> feedback_by_rule() override;
+  std::vector<Feedback> feedback_all(size_t max) override;
   bool audit(const AuditEntry& e) override;
   std::vector<AuditEntry> audit_log(size_t limit) override;
   bool add_evaluation(const std::string& version, int64_t ts_ms, const std::string& metrics_json) override;

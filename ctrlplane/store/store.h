@@ -178,6 +178,8 @@ class Store {
   virtual std::vector<Feedback> feedback(const std::string& target, uint64_t id) = 0;
   // Per-rule true/false positives from alert feedback: sid -> (tp, fp).
   virtual std::map<uint32_t, std::pair<uint64_t, uint64_t>> feedback_by_rule() = 0;
+  // Every verdict (alerts and incidents), the newest `max`, oldest first (the learning loop's export).
+  virtual std::vector<Feedback> feedback_all(size_t max) = 0;
   virtual bool audit(const AuditEntry& e) = 0;
   virtual std::vector<AuditEntry> audit_log(size_t limit) = 0;
   virtual bool add_evaluation(const std::string& version, int64_t ts_ms, const std::string& metrics_json) = 0;

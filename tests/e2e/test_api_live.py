@@ -15,7 +15,9 @@ spectre-cp runs with its fake data plane on N generated alerts (--fake-events),
 - /api/v1/ml/*: roles, status without a model, a model loaded through
   spectrectl shows as active, feature importance of that model (sums to 1,
   names from the model), drift report shape, retrain refused when not
-  configured, rollback refused with one version; /metrics carries the store,
+  configured, rollback refused with one version; analysts' verdicts exported
+  with flow_id/rule/class, per-rule and per-class FP rates, the export written
+  for the retrain; /metrics carries the store,
   stream and drift families; every JSON response validated
   against the served OpenAPI document. Last line "N passed, N failed"; 77: skipped.
 """
@@ -42,7 +44,7 @@ from apiclient import Api  # noqa: E402
 from checks import Checks  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
-TOKENS = {"viewer": "viewer-token-live1", "admin": "admin-token-live1"}
+TOKENS = {"viewer": "viewer-token-live1", "analyst": "analyst-token-live1", "admin": "admin-token-live1"}
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 N = 400
 
@@ -58,6 +60,9 @@ def alerts(n):
               "src_ip": "10.9.0.%d" % (1 + i % 50), "src_port": 40000 + i, "dest_ip": "192.168.9.1", "dest_port": 80,
               "proto": "TCP", "alert": {"action": "allowed", "gid": 1, "signature_id": 7000 + i % 4, "rev": 1,
                                         "signature": "LIVE sig %d" % (i % 4), "category": "Test", "severity": 1 + i % 4}}
+        ev["flow_id"] = 5000000 + i
+        if i % 10 == 0:  # an ML verdict: the class feedback is counted under
+            ev["ml"] = {"model": "m", "class": "c2_exfil" if i % 20 == 0 else "scan", "score": 0.9}
         out.append(json.dumps(ev, separators=(",", ":")))
     return out
 
@@ -239,6 +244,33 @@ def metrics_checks(check, mport, n):
           "/metrics: drift and alert-rate families", [k for k in vals if k.startswith("spectre_ml_")][:6])
 
 
+def feedback_checks(check, api, tmp):
+    an, a = TOKENS["analyst"], TOKENS["admin"]
+    # alerts 1, 21, 41 (class c2_exfil): false positives; 11 (scan): true positive; 2 (no class): false positive
+    for aid, verdict in ((1, "false_positive"), (21, "false_positive"), (41, "false_positive"), (11, "true_positive"),
+                         (2, "false_positive")):
+        st, b, _ = api.call(check, "POST", "/alerts/%d/feedback" % aid, an, body={"verdict": verdict, "reason": "test"})
+        check(st in (200, 201), "feedback on alert %d" % aid, (st, b))
+    st, raw, hd = api.call(check, "GET", "/ml/feedback/export", an)
+    lines = [json.loads(x) for x in raw.decode().splitlines()] if st == 200 else []
+    check(st == 200 and hd.get("content-type", "").startswith("application/x-ndjson") and len(lines) == 5,
+          "ml/feedback/export: 5 JSON lines", (st, len(lines)))
+    one = [x for x in lines if x.get("target_id") == 21]
+    check(one and one[0].get("flow_id") == str(5000000 + 20) and one[0].get("class") == "c2_exfil"
+          and one[0].get("sid") == 7000 + 20 % 4, "export: flow_id, class and rule from the stored alert", one)
+    st, b, _ = api.call(check, "GET", "/ml/feedback", an)
+    cls = {c.get("class"): c for c in b.get("classes", [])} if st == 200 else {}
+    check(cls.get("c2_exfil", {}).get("fp") == 3 and cls.get("scan", {}).get("tp") == 1,
+          "ml/feedback: per-class FP rates from the stored verdicts", b)
+    rules = {r["sid"]: r for r in b.get("rules", [])}
+    check(rules.get(7000, {}).get("fp") == 3 and rules.get(7001, {}).get("fp") == 1,
+          "ml/feedback: per-rule FP counts", b.get("rules"))
+    st, _, _ = api.call(check, "POST", "/ml/retrain", a)
+    path = os.path.join(tmp, "reg", "learn", "feedback.jsonl")
+    got = open(path).read().splitlines() if os.path.exists(path) else []
+    check(len(got) == 5, "ml/retrain writes the stored verdicts where the retrain reads them", (st, path, len(got)))
+
+
 def ml_checks(check, api, ctl, sock):
     v, a = TOKENS["viewer"], TOKENS["admin"]
     st, b, _ = api.call(check, "GET", "/ml/status", v)
@@ -304,6 +336,7 @@ def main():
         stream_checks(check, port, N)
         metrics_checks(check, mport, N)
         ml_checks(check, api, ctl, os.path.join(tmp, "cp.sock"))
+        feedback_checks(check, api, tmp)
         stop(proc)
         proc = start_cp(cp, tmp, port, ev, "2")  # same store, same events again: ids N+1..2N
         check(wait_alerts(base, 2 * N), "restart: the store holds 2N alerts")
