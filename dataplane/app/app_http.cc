@@ -387,6 +387,10 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
   // The payload part of rules mixing payload and HTTP buffers: the head as
   // received and the stored (dechunked, decoded) body, contiguous here.
   put(kPayload, st, body_off + body_n);
+  const bool put_req = req && v.a.len == 3 && memcmp(st + v.a.off, "PUT", 3) == 0;
+  bool mp = false;  // a multipart/form-data request (app_multipart.cc)
+  uint32_t mpk = 0;
+  MpFile mpf[kMaxMpFiles];
   if (req) {
     put(kHttpMethod, st + v.a.off, v.a.len);
     put(kHttpUriRaw, st + v.b.off, v.b.len);
@@ -425,9 +429,14 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
     if (hdr("accept-encoding", &p, &n)) put(kHttpAcceptEnc, p, n);
     if (hdr("accept-language", &p, &n)) put(kHttpAcceptLang, p, n);
     if (hdr("connection", &p, &n)) put(kHttpConnection, p, n);
+    const uint8_t* bp;
+    uint32_t bn;
+    mp = body_n && full && !put_req && hdr("content-type", &p, &n) && multipart_boundary(p, n, &bp, &bn);
+    if (mp) mpk = multipart_files(st + body_off, body_n, bp, bn, mpf, kMaxMpFiles);
     if (body_n) {
       put(kHttpRequestBody, st + body_off, body_n);
-      put(kFileData, st + body_off, body_n);  // Suricata's file.data: uploads too
+      // Suricata's file.data: uploads too; of a multipart body its files only.
+      if (!mp) put(kFileData, st + body_off, body_n);
     }
     copy_str(meta.http_url, st + v.b.off, v.b.len);
     copy_str(meta.http_method, st + v.a.off, v.a.len);
@@ -459,9 +468,16 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
     if (!meta.http_protocol[0]) copy_str(meta.http_protocol, st + v.a.off, v.a.len);
   }
   // Files, as Suricata's: every response body and PUT bodies; named by
-  // Content-Disposition (responses) or the request's URI path.
+  // Content-Disposition (responses) or the request's URI path; the file
+  // parts of multipart/form-data requests (app_multipart.cc).
   s->http_txs[d]++;
-  h.file = body_n && full && (!req || (v.a.len == 3 && memcmp(st + v.a.off, "PUT", 3) == 0));
+  h.file = body_n && full && (!req || put_req);
+  const bool whole = end != 0 && h.body_total <= body_n;
+  if (mpk) {
+    meta.file_has_tx_id = true;
+    meta.file_tx_id = s->http_txs[d] - 1;
+    multipart_bufs(c, s, bs, mpf, mpk, whole);
+  }
   if (h.file) {
     const uint8_t* fname = nullptr;
     uint32_t fn = 0;
@@ -480,6 +496,7 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
   }
   sink.on_tx(req, bs, meta);
   meta.file_tx = false;
+  if (mpk > 1) multipart_records(c, s, sink, req, mpf, mpk, whole);
 }
 
 // A file inspected before its end has ended: its log record alone.

@@ -454,5 +454,29 @@ void md5_hex(const void* data, size_t n, char out[33]);
 void file_hashes(AppCtx& c, AppMeta& a, BufferSet* b, const uint8_t* data, uint32_t n);
 inline void clear_file_hashes(AppMeta& a) { a.file_md5[0] = a.file_sha1[0] = a.file_sha256[0] = 0; }
 
+// multipart/form-data request bodies (app_multipart.cc). The boundary of a
+// Content-Type value; false when it is not multipart/form-data with one.
+bool multipart_boundary(const uint8_t* ct, uint32_t n, const uint8_t** b, uint32_t* bn);
+// A file part: its filename and data (pointers into the body); closed when a
+// delimiter follows it (else the body ended inside it).
+struct MpFile {
+  const uint8_t* name;
+  uint32_t name_n;
+  const uint8_t* data;
+  uint32_t n;
+  bool closed;
+};
+// The file parts of a body (up to max), in order.
+uint32_t multipart_files(const uint8_t* body, uint32_t n, const uint8_t* b, uint32_t bn, MpFile* out,
+                         uint32_t max);
+constexpr uint32_t kMaxMpFiles = 16;  // files per request handed to detection and EVE
+// The k files of a request tx: file.data (all files: a multi-buffer when bs
+// has none yet), file.name & co and the fileinfo meta of the first (logged
+// with the tx). `whole`: the body ended and was kept whole.
+void multipart_bufs(AppCtx& c, AppState* s, BufferSet& bs, const MpFile* f, uint32_t k, bool whole);
+// After the tx's on_tx: the fileinfo records of files 1..k-1, each alone.
+void multipart_records(AppCtx& c, AppState* s, AppSink& sink, bool req, const MpFile* f, uint32_t k,
+                       bool whole);
+
 }  // namespace app
 }  // namespace spectre

@@ -16,6 +16,7 @@
 #include "dataplane/core/worker.h"
 #include "dataplane/features/scoring.h"
 #include "dataplane/intel/stage.h"
+#include "dataplane/stream/handshake.h"
 
 namespace spectre {
 
@@ -383,6 +384,16 @@ static uint16_t tcp_flag_events(const PacketInfo& p, const Flow& f) {
   return ev;
 }
 
+// Handshake anomalies (stream/handshake.h) as stream-event bits.
+static uint16_t syn_events(const StreamDir sd[2], const Flow& f, const PacketInfo& p, int dir) {
+  const uint8_t hs = handshake_events(sd, f.flags & kFlowEstablished, dir, p.tcp_flags, p.tcp_seq, p.tcp_ack);
+  return uint16_t((hs & kHsSynAckWrongDir ? 1u << kSevSynAckWrongDir : 0u) |
+                  (hs & kHsSynAckWrongAck ? 1u << kSevSynAckWrongAck : 0u) |
+                  (hs & kHsSynAckToServerOnSynRecv ? 1u << kSevSynAckToServerOnSynRecv : 0u) |
+                  (hs & kHsSynToClientOnSynRecv ? 1u << kSevSynToClientOnSynRecv : 0u) |
+                  (hs & kHsSynResendDiffSeq ? 1u << kSevSynResendDiffSeq : 0u));
+}
+
 // The reassembly counters that are stream events; their change over one
 // segment says which it raised.
 struct ReasmMark {
@@ -435,6 +446,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
     if (sid) {
       c.attach(sid);
       if (!c.passed()) {
+        if (p.tcp_flags & kSyn) c.dp[dir].stream_events |= syn_events(ic.sessions.hdr(sid).sd, f, p, dir);
         StreamCb cb{&c, dir};
         const ReasmMark mark(ic.stream_ctr);
         stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,

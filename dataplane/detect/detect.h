@@ -95,7 +95,12 @@ struct DetectPacket {
   X(kSevFinSyn, "fin_syn")                           /* FIN and SYN together */ \
   X(kSevBrokenAck, "pkt_broken_ack")                 /* ack field set, ACK flag not */ \
   X(kSevRstNoSession, "rst_but_no_session")          /* a flow's first packet is a RST */ \
-  X(kSevFinNoSession, "fin_but_no_session")          /* ... a FIN (no SYN, RST) */
+  X(kSevFinNoSession, "fin_but_no_session")          /* ... a FIN (no SYN, RST) */ \
+  X(kSevSynAckWrongDir, "3whs_synack_in_wrong_direction")  /* stream/handshake.h */ \
+  X(kSevSynAckWrongAck, "3whs_synack_with_wrong_ack")                           \
+  X(kSevSynAckToServerOnSynRecv, "3whs_synack_toserver_on_syn_recv")            \
+  X(kSevSynToClientOnSynRecv, "3whs_syn_toclient_on_syn_recv")                  \
+  X(kSevSynResendDiffSeq, "3whs_syn_resend_diff_seq_on_syn_recv")
 enum StreamEvent : uint8_t {
 #define SPECTRE_X(id, name) id,
   SPECTRE_STREAM_EVENTS(SPECTRE_X)

@@ -6,7 +6,10 @@ of the named reason, none for whole packets or for other reasons; an event
 this engine never raises is refused by name; the EVE alert of a packet with
 no flow has no flow_id, and no addresses when its IP header could not be read.
 Stream events: an overlap with different data, retransmissions counted by
-flowint up to stream-events.rules' "excessive" rule, FIN+SYN, a lone RST, and
+flowint up to stream-events.rules' "excessive" rule, FIN+SYN, a lone RST,
+handshake anomalies (3whs_* raised in IDS mode: a SYN/ACK in the wrong
+direction or acking another ISN, SYN/ACK and SYN in the wrong direction or
+a SYN with another ISN in SYN_RECV; a plain SYN resend raises none), and
 a clean connection that raises none.
 
   test_decode_events.py [SPECTRE_DP]   (or $SPECTRE_DP)
@@ -61,6 +64,13 @@ RULES = [
     'classtype:protocol-command-decode; sid:2210041; rev:2;)',
     'alert tcp any any -> any any (msg:"SURICATA STREAM 3way handshake with ack in wrong dir"; '
     'stream-event:3whs_ack_in_wrong_dir; classtype:protocol-command-decode; sid:2210000; rev:2;)',  # refused
+] + [
+    # The handshake checks Suricata's TCP state machine makes in IDS mode (SYN_SENT, SYN_RECV).
+    'alert tcp any any -> any any (msg:"SURICATA STREAM %s"; stream-event:%s; '
+    'classtype:protocol-command-decode; sid:%d; rev:1;)' % (ev, ev, sid) for sid, ev in (
+        (9220001, "3whs_synack_in_wrong_direction"), (9220002, "3whs_synack_with_wrong_ack"),
+        (9220003, "3whs_synack_toserver_on_syn_recv"), (9220004, "3whs_syn_toclient_on_syn_recv"),
+        (9220005, "3whs_syn_resend_diff_seq_on_syn_recv"))
 ]
 
 
@@ -95,11 +105,34 @@ def tcp_flows(out):
     clean.send(True, b"GET / HTTP/1.0\r\n\r\n")
     clean.send(False, b"HTTP/1.0 200 OK\r\n\r\n")
     clean.close()
+    handshake_flows(out, t + 10)
     fs = Ether() / IP(src="198.18.2.9", dst="198.18.2.10") / TCP(sport=40005, dport=80, flags="FS", seq=7)
     rst = Ether() / IP(src="198.18.2.11", dst="198.18.2.12") / TCP(sport=40006, dport=80, flags="R", seq=9)
     for i, p in enumerate((fs, rst)):
         p.time = t + 4 + i
         out.append(p)
+
+
+def handshake_flows(out, t):
+    """One flow per 3whs anomaly, each raised once; 6 pure SYNs in all (sid 1)."""
+    wd = Tcp(out, "198.18.3.1", "198.18.3.2", 41001, 80, t)  # the client answers its own SYN with a SYN/ACK
+    wd.pkt(True, "S", wd.cseq, 0)
+    wd.pkt(True, "SA", wd.cseq, 1)
+    wa = Tcp(out, "198.18.3.3", "198.18.3.4", 41002, 80, t + 1)  # the SYN/ACK acks another ISN
+    wa.pkt(True, "S", wa.cseq, 0)
+    wa.pkt(False, "SA", wa.sseq, wa.cseq + 77)
+    sr = Tcp(out, "198.18.3.5", "198.18.3.6", 41003, 80, t + 2)  # SYN_RECV: three anomalies and a plain resend
+    sr.pkt(True, "S", sr.cseq, 0)
+    sr.pkt(False, "SA", sr.sseq, sr.cseq + 1)
+    sr.pkt(True, "SA", sr.cseq, sr.sseq + 1)      # 3whs_synack_toserver_on_syn_recv
+    sr.pkt(False, "S", sr.sseq, 0)                # 3whs_syn_toclient_on_syn_recv
+    sr.pkt(True, "S", sr.cseq, 0)                 # the same SYN again: nothing
+    sr.pkt(True, "S", sr.cseq + 4242, 0)          # 3whs_syn_resend_diff_seq_on_syn_recv
+    sr.pkt(True, "A", sr.cseq + 1, sr.sseq + 1)
+    sr.cseq += 1
+    sr.sseq += 1
+    sr.send(True, b"hello")
+    sr.close()
 
 
 def frames():
@@ -132,8 +165,9 @@ def frames():
 
 
 # 2200003: three truncated frames; 9000001: the first of the two from 198.18.1.0/24 (limit 1).
-# sid 1 (flags:S): the whole SYN of frames() and the four connections' SYNs (not the FIN+SYN: flags:S is exact).
-EXPECT = {1: 5, 2200000: 1, 2200001: 1, 2200003: 3, 2200013: 1, 2200033: 1, 2200037: 1, 9000001: 1,
+# sid 1 (flags:S): the whole SYN of frames() and the four connections' SYNs (not the FIN+SYN: flags:S is exact),
+# and the 6 pure SYNs of handshake_flows.
+EXPECT = {1: 5 + 6, 9220001: 1, 9220002: 1, 9220003: 1, 9220004: 1, 9220005: 1, 2200000: 1, 2200001: 1, 2200003: 3, 2200013: 1, 2200033: 1, 2200037: 1, 9000001: 1,
           2210050: 1, 2210054: 1, 2210060: 1, 2210041: 1}
 
 

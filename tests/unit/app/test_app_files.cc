@@ -57,7 +57,7 @@ TEST(AppFiles, HttpResponsesAreFiles) {
       }
     EXPECT_TRUE(file);
   }
-  // A POST body is file.data but not a file (no multipart parsing here).
+  // A POST form body (not multipart) is file.data but not a file.
   ASSERT_TRUE(txs.back().to_server);
   EXPECT_TRUE(txs.back().has(kFileData));
   EXPECT_FALSE(txs.back().has(kFileName));
