@@ -1,5 +1,5 @@
 // /health, /openapi.json, /webhooks, /siem, /audit, /ml/feedback; the
-// endpoints another part provides (detect, ML model management) answer 501
+// endpoints another part provides (ML model management) answer 501
 // with the reason; /stream falls back to 501 when no hub is attached.
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/service.h"
@@ -93,9 +93,6 @@ void ApiService::routes_admin() {
     router_.add("GET", p, Role::kViewer, [](Request&) { return not_built("model management over the API"); });
   for (const char* p : {"/api/v1/ml/retrain", "/api/v1/ml/promote", "/api/v1/ml/rollback"})
     router_.add("POST", p, Role::kAdmin, [](Request&) { return not_built("model management over the API"); });
-  router_.add("POST", "/api/v1/detect", Role::kAnalyst, [](Request&) { return not_built("offline pcap analysis (detect)"); });
-  for (const char* p : {"/api/v1/detect/{job}", "/api/v1/detect/{job}/alerts", "/api/v1/detect/{job}/incidents"})
-    router_.add("GET", p, Role::kViewer, [](Request&) { return not_built("offline pcap analysis (detect)"); });
   // The server hands these to the stream hub when one is attached (server.cc).
   router_.add("GET", "/api/v1/stream", Role::kViewer, [](Request& r) {
     if (r.header("upgrade").empty()) return error(400, "expected a WebSocket upgrade (Upgrade: websocket)");
@@ -139,6 +136,7 @@ void ApiService::routes() {
   routes_incidents();
   routes_analytics();
   routes_admin();
+  routes_detect();
 }
 
 }  // namespace spectre::api

@@ -16,6 +16,7 @@
 
 namespace spectre::api {
 
+class DetectJobs;
 using J = nlohmann::json;
 
 struct ServiceOptions {
@@ -30,6 +31,7 @@ struct ServiceHooks {
   std::function<void()> webhooks_changed;  // after POST/DELETE /webhooks (the dispatcher reloads)
   // An analyst's incident status (PATCH, bulk) to the live brain (spectrectl and the EVE file see it).
   std::function<void(uint64_t id, const std::string& status)> incident_status;
+  DetectJobs* detect = nullptr;            // offline pcap analysis (/detect); null: 501
 };
 
 class ApiService {
@@ -49,6 +51,7 @@ class ApiService {
   void routes_incidents();
   void routes_analytics();
   void routes_admin();
+  void routes_detect();
   Response serve_static(const Request& r);
   Response dispatch(Request& r);
   // Shared by alerts and incidents.
