@@ -263,7 +263,12 @@ bool DetectJobs::run_dp(const std::shared_ptr<Job>& j, const std::string& eve, s
   std::string tail;  // the last 4 KiB of stderr
   auto t0 = std::chrono::steady_clock::now();
   bool timed_out = false;
+  std::chrono::steady_clock::time_point killed{};
   for (;;) {
+    // Killed but stderr still open (a child of spectre-dp holds it): give up on EOF after 2 s.
+    if ((timed_out || stop_) && killed.time_since_epoch().count() &&
+        std::chrono::steady_clock::now() - killed > std::chrono::seconds(2))
+      break;
     pollfd p{fds[0], POLLIN, 0};
     int n = poll(&p, 1, 250);
     if (n > 0) {
@@ -282,6 +287,7 @@ bool DetectJobs::run_dp(const std::shared_ptr<Job>& j, const std::string& eve, s
       kill(pid, SIGKILL);
       timed_out = true;
     }
+    if ((timed_out || stop_) && !killed.time_since_epoch().count()) killed = std::chrono::steady_clock::now();
   }
   close(fds[0]);
   int st = 0;
