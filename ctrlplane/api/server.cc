@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 namespace spectre::api {
@@ -67,7 +68,7 @@ struct Session : std::enable_shared_from_this<Session<Stream>> {
   void read() {
     limit = 0;
     parser.emplace();
-    parser->body_limit(std::max(opt.max_body, opt.detect_max_body));
+    parser->body_limit(std::numeric_limits<std::uint64_t>::max());  // on_header sets it by path (none compares as 0 in 1.74)
     parser->header_limit(uint32_t(opt.max_header));
     lowest().expires_after(opt.timeout);
     http::async_read_header(stream, buf, *parser, [self = this->shared_from_this()](beast::error_code ec, size_t) {
