@@ -187,6 +187,7 @@ bool DetectJobs::status(const std::string& id, nlohmann::json& out) {
          {"incidents", j.n_incidents}, {"bytes", j.size},
          {"truncated", j.n_alerts > j.alerts.size() || j.n_incidents > j.incidents.size()}};
   if (j.state == State::kFailed) out["error"] = j.error;
+  if (!j.warnings.empty()) out["warnings"] = j.warnings;
   return true;
 }
 
@@ -261,6 +262,7 @@ bool DetectJobs::run_dp(const std::shared_ptr<Job>& j, const std::string& eve, s
   child_ = pid;
   if (stop_) kill(pid, SIGKILL);  // the destructor may have looked before child_ was set
   std::string tail;  // the last 4 KiB of stderr
+  std::string line;  // the stderr line being read
   auto t0 = std::chrono::steady_clock::now();
   bool timed_out = false;
   std::chrono::steady_clock::time_point killed{};
@@ -276,6 +278,7 @@ bool DetectJobs::run_dp(const std::shared_ptr<Job>& j, const std::string& eve, s
       ssize_t r = read(fds[0], buf, sizeof buf);
       if (r <= 0) break;  // EOF: spectre-dp exited (or closed stderr)
       tail.append(buf, size_t(r));
+      note_warnings(j, std::string_view(buf, size_t(r)), line);
       if (tail.size() > 4096) tail.erase(0, tail.size() - 4096);
       double pct = last_percent(tail);
       if (pct >= 0) {
@@ -302,6 +305,26 @@ bool DetectJobs::run_dp(const std::shared_ptr<Job>& j, const std::string& eve, s
     return false;
   }
   return true;
+}
+
+// spectre-dp exits 0 after a capture read error (the packets before it are
+// analysed): its "read error" lines become the job's warnings, the temp path
+// shown as "capture".
+void DetectJobs::note_warnings(const std::shared_ptr<Job>& j, std::string_view chunk, std::string& line) {
+  for (char c : chunk) {
+    if (c != '\n' && c != '\r') {
+      if (line.size() < 1024) line += c;
+      continue;
+    }
+    if (line.find("read error") != std::string::npos) {
+      size_t p = line.find(j->pcap);
+      if (p != std::string::npos) line.replace(p, j->pcap.size(), "capture");
+      if (line.rfind("spectre-dp: ", 0) == 0) line.erase(0, 12);
+      std::lock_guard g(mu_);
+      if (j->warnings.size() < 8) j->warnings.push_back(line);
+    }
+    line.clear();
+  }
 }
 
 // The EVE file: alerts kept (up to max_items), every alert and flow line to

@@ -63,10 +63,12 @@ class DetectJobs {
     uint64_t size = 0, n_alerts = 0, n_incidents = 0;
     std::vector<store::AlertRow> alerts;
     std::vector<store::IncidentRow> incidents;
+    std::vector<std::string> warnings;  // spectre-dp's capture read errors (at most 8)
   };
   void loop();
   void run(const std::shared_ptr<Job>& j);
   bool run_dp(const std::shared_ptr<Job>& j, const std::string& eve, std::string& err);
+  void note_warnings(const std::shared_ptr<Job>& j, std::string_view chunk, std::string& line);
   bool collect(const std::shared_ptr<Job>& j, const std::string& eve, std::string& err);
   void trim();  // with mu_ held
   DetectJobs() = default;

@@ -34,6 +34,10 @@ def setup(tmp, home_net):
                                    [(True, req), (False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")])
     pcaplib.write_pcap(os.path.join(tmp, "mark.pcap"), frames)
     pcaplib.write_pcapng(os.path.join(tmp, "mark.pcapng"), frames)
+    with open(os.path.join(tmp, "mark.pcap"), "rb") as f:
+        head = f.read(40)  # the global header and the first record header's start
+    with open(os.path.join(tmp, "broken.pcap"), "wb") as f:
+        f.write(head + bytes(range(256)) * 8)  # a record length no snaplen allows
     return ["--detect-config", os.path.join(tmp, "detect.yaml"), "--detect-max-bytes", str(MAX_BYTES)]
 
 
@@ -130,6 +134,13 @@ def run_detect_checks(c, camp_alerts, truth):
               [(a["sid"], a["signature"], a["src_ip"]) for a in al])
         inc = items(c, job, "incidents")
         check(inc is not None and len(inc) == st["incidents"], "%s: incidents listed = counted" % name, (inc, st))
+    # A capture broken after its header: analysed up to the break, the read error reported.
+    job = submit(c, os.path.join(c["tmp"], "broken.pcap"), "application/vnd.tcpdump.pcap")
+    if job:
+        st = wait_job(c, job)
+        check(st and st["state"] == "done" and st["alerts"] == 0 and any("read error" in w for w in st.get("warnings", []))
+              and not any("spectre-detect-" in w for w in st.get("warnings", [])),
+              "broken.pcap: done, the read error in warnings (no temp path)", st)
     # The campaign: the same alerts as spectre-dp's own run, incidents of the attacker against the victim.
     job = submit(c, os.path.join(c["tmp"], "campaign.pcap"), "application/octet-stream")
     if job:

@@ -24,6 +24,7 @@ const char* kFakeDp = R"(#!/bin/sh
 while [ $# -gt 0 ]; do case "$1" in -r) pcap=$2; shift;; --eve) eve=$2; shift;; esac; shift; done
 if grep -q FAILME "$pcap"; then echo "spectre-dp: $pcap: broken capture" >&2; exit 3; fi
 if grep -q HANGME "$pcap"; then exec sleep 30; fi
+if grep -q READERR "$pcap"; then echo "spectre-dp: $pcap: read error after 1 packets: bad record" >&2; fi
 printf '\r[ 42.0%%] 10 packets, 0.00 Mpps   ' >&2
 if grep -q SLOWME "$pcap"; then sleep 1; fi
 for i in 1 2 3; do
@@ -107,6 +108,11 @@ TEST(DetectJobs, AlertsCountsCapAndFailures) {
   EXPECT_EQ(st["state"], "running");
   EXPECT_DOUBLE_EQ(st["progress"].get<double>(), 0.42);
   EXPECT_EQ(wait_done(*j, id)["state"], "done");
+  // A read error spectre-dp survives: done, with the warning (the temp path hidden).
+  ASSERT_TRUE(j->submit(capture("READERR"), id, status, err));
+  st = wait_done(*j, id);
+  EXPECT_EQ(st["state"], "done");
+  EXPECT_EQ(st["warnings"], nlohmann::json::array({"capture: read error after 1 packets: bad record"})) << st.dump();
   // A failing spectre-dp: failed, with its exit code and last stderr line.
   ASSERT_TRUE(j->submit(capture("FAILME"), id, status, err));
   st = wait_done(*j, id);
