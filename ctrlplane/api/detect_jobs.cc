@@ -250,6 +250,7 @@ bool DetectJobs::run_dp(const std::shared_ptr<Job>& j, const std::string& eve, s
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // not the API's sockets or the store's file
   pid_t pid = 0;
   int rc = posix_spawn(&pid, opt_.dp.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
