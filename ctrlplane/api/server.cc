@@ -85,6 +85,8 @@ struct Session : std::enable_shared_from_this<Session<Stream>> {
     auto len = parser->content_length();
     if (len && *len > limit) return on_read(http::error::body_limit);
     parser->body_limit(limit);
+    // The deadline covers the whole body: 64 MiB in 10 x 30 s needs ~1.8 Mbit/s.
+    if (detect) lowest().expires_after(opt.timeout * 10);
     http::async_read(stream, buf, *parser, [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
