@@ -339,12 +339,21 @@ bool DetectJobs::collect(const std::shared_ptr<Job>& j, const std::string& eve, 
   std::map<uint64_t, store::IncidentRow> incs;
   std::set<uint64_t> seen;
   uint64_t n_alerts = 0;
+  size_t kept = 0;  // EVE bytes kept (alerts' objects, incidents' latest records)
+  auto room = [&](size_t n, size_t more) { return n < opt_.max_items && kept + more <= opt_.max_job_bytes; };
   cx->set_sink([&](std::string_view line) {
     store::IncidentRow r;
     std::string e;
     if (!store::incident_from_eve(line, r, e)) return;
     seen.insert(r.id);
-    if (incs.count(r.id) || incs.size() < opt_.max_items) incs[r.id] = std::move(r);
+    auto it = incs.find(r.id);
+    if (it != incs.end()) {
+      kept = kept - it->second.record.size() + r.record.size();  // the latest record replaces the last
+      it->second = std::move(r);
+    } else if (room(incs.size(), r.record.size())) {
+      kept += r.record.size();
+      incs.emplace(r.id, std::move(r));
+    }
   });
   cortex::EveDetection ed;
   std::string line, e;
@@ -352,7 +361,10 @@ bool DetectJobs::collect(const std::shared_ptr<Job>& j, const std::string& eve, 
     store::AlertRow a;
     if (line.find("\"event_type\":\"alert\"") != std::string::npos && store::alert_from_eve(line, a, e)) {
       a.id = ++n_alerts;  // the alert's ordinal in this job
-      if (alerts.size() < opt_.max_items) alerts.push_back(std::move(a));
+      if (room(alerts.size(), a.eve.size())) {
+        kept += a.eve.size();
+        alerts.push_back(std::move(a));
+      }
     }
     switch (cortex::detection_from_eve(line, ed, e)) {
       case cortex::EveParse::kBad:

@@ -35,6 +35,7 @@ struct DetectOptions {
   size_t max_queued = 4;           // waiting jobs; more: 503
   size_t keep_jobs = 16;           // finished jobs kept; the oldest finished goes first
   size_t max_items = 10000;        // alerts / incidents kept per job
+  size_t max_job_bytes = 8 << 20;  // and their EVE text at most (16 jobs: 128 MiB at worst)
   int timeout_s = 600;             // spectre-dp is killed after this
 };
 

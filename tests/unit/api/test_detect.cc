@@ -101,6 +101,16 @@ TEST(DetectJobs, AlertsCountsCapAndFailures) {
   std::vector<spectre::store::IncidentRow> incs;
   EXPECT_TRUE(j->incidents(id, incs));
   EXPECT_EQ(st["incidents"], incs.size());
+  {  // The byte cap: each fake alert's EVE object is ~250 bytes.
+    DetectOptions small;
+    small.max_job_bytes = 600;
+    auto j2 = jobs(d, small);
+    std::string id2;
+    ASSERT_TRUE(j2->submit(capture("ok"), id2, status, err));
+    EXPECT_EQ(wait_done(*j2, id2)["alerts"], 3);
+    ASSERT_TRUE(j2->alerts(id2, rows));
+    EXPECT_EQ(rows.size(), 2u);
+  }
   // Progress from spectre-dp's progress line while it runs.
   ASSERT_TRUE(j->submit(capture("SLOWME"), id, status, err));
   for (int i = 0; i < 100 && j->status(id, st) && st["progress"] == 0.0; i++)
