@@ -1,6 +1,5 @@
-// /health, /openapi.json, /webhooks, /siem, /audit; the endpoints another
-// part provides (detect) answer 501
-// with the reason; /stream falls back to 501 when no hub is attached.
+// /health, /openapi.json, /webhooks, /siem, /audit; /stream answers 501 when no
+// hub is attached (/ml/*: handlers_ml.cc; /detect: handlers_detect.cc).
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/service.h"
 #include "ctrlplane/store/eve_rows.h"
@@ -81,9 +80,6 @@ void ApiService::routes_admin() {
                        {"detail", e.detail}});
     return json_response(200, J{{"items", items}}.dump(-1, ' ', false, J::error_handler_t::replace));
   });
-  router_.add("POST", "/api/v1/detect", Role::kAnalyst, [](Request&) { return not_built("offline pcap analysis (detect)"); });
-  for (const char* p : {"/api/v1/detect/{job}", "/api/v1/detect/{job}/alerts", "/api/v1/detect/{job}/incidents"})
-    router_.add("GET", p, Role::kViewer, [](Request&) { return not_built("offline pcap analysis (detect)"); });
   // The server hands these to the stream hub when one is attached (server.cc).
   router_.add("GET", "/api/v1/stream", Role::kViewer, [](Request& r) {
     if (r.header("upgrade").empty()) return error(400, "expected a WebSocket upgrade (Upgrade: websocket)");
@@ -128,6 +124,7 @@ void ApiService::routes() {
   routes_analytics();
   routes_admin();
   routes_ml();
+  routes_detect();
 }
 
 }  // namespace spectre::api

@@ -21,13 +21,19 @@ const char* api_usage() {
          "  --api-max-body BYTES           413 above (default 1048576)\n"
          "  --console DIR      static console (default: the checkout's console/dist or /usr/share/spectre/console)\n"
          "  --store FILE       SQLite store (default /var/lib/spectre/spectre.db when --api is given)\n"
-         "  --store-max-days N --store-max-bytes N   retention (default: keep everything)\n";
+         "  --store-max-days N --store-max-bytes N   retention (default: keep everything)\n"
+         "offline pcap analysis (POST /api/v1/detect):\n"
+         "  --spectre-dp PATH  the spectre-dp the jobs run (default: next to spectre-cp; 'none': /detect off)\n"
+         "  --detect-config FILE  its --config (rules, model, incidents: section; default: spectre-dp's own)\n"
+         "  --detect-max-bytes N  upload limit, 413 above (default 67108864)\n"
+         "  --detect-timeout S    a job's spectre-dp is killed after S seconds (default 600)\n";
 }
 
 int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err) {
   std::string a = argv[i];
   static const char* const kOpts[] = {"--api", "--api-tokens", "--api-cert", "--api-key", "--api-rate", "--api-burst",
-                                      "--api-max-body", "--console", "--store", "--store-max-days", "--store-max-bytes"};
+                                      "--api-max-body", "--console", "--store", "--store-max-days", "--store-max-bytes",
+                                      "--spectre-dp", "--detect-config", "--detect-max-bytes", "--detect-timeout"};
   bool ours = false;
   for (const char* k : kOpts) ours |= a == k;
   if (!ours) return 0;
@@ -45,6 +51,10 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
   else if (a == "--api-key") o.key = v;
   else if (a == "--console") o.console = v, o.console_set = true;
   else if (a == "--store") o.store = v;
+  else if (a == "--spectre-dp") o.spectre_dp = v;
+  else if (a == "--detect-config") o.detect_config = v;
+  else if (a == "--detect-max-bytes") return num(o.detect_max_bytes, 1024);
+  else if (a == "--detect-timeout") return num(o.detect_timeout, 1);
   else if (a == "--api-max-body") return num(o.max_body, 1024);
   else if (a == "--store-max-days") return num(o.retain_days, 1);
   else if (a == "--store-max-bytes") return num(o.retain_bytes, 1 << 20);
@@ -90,7 +100,37 @@ std::string default_console(const char* exe) {
   if (!p.empty() && is_dir(p + "/console/dist")) return p + "/console/dist";
   return is_dir("/usr/share/spectre/console") ? "/usr/share/spectre/console" : "";
 }
+
+// The spectre-dp of the jobs: --spectre-dp, else the one next to spectre-cp
+// (installed), else the build tree's (build/ctrlplane/spectre-cp -> build/dataplane/spectre-dp).
+std::string default_dp() {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  std::string dir(self, size_t(n));
+  dir = dir.substr(0, dir.rfind('/'));
+  for (std::string c : {dir + "/spectre-dp", dir + "/../dataplane/spectre-dp"})
+    if (access(c.c_str(), X_OK) == 0) return c;
+  return "";
+}
 }  // namespace
+
+bool ApiRuntime::start_detect(const ApiCli& o, std::string& err) {
+  if (o.spectre_dp == "none") return true;
+  DetectOptions d;
+  d.dp = o.spectre_dp.empty() ? default_dp() : o.spectre_dp;
+  if (d.dp.empty()) {
+    std::fprintf(stderr, "spectre-cp: no spectre-dp next to spectre-cp (--spectre-dp PATH): /api/v1/detect answers 501\n");
+    return true;
+  }
+  if (access(d.dp.c_str(), X_OK) != 0) { err = "--spectre-dp: " + d.dp + " is not an executable"; return false; }
+  d.config = o.detect_config;
+  d.max_bytes = o.detect_max_bytes;
+  d.timeout_s = int(std::min<uint64_t>(o.detect_timeout, 86400));
+  detect = DetectJobs::create(d, err);
+  if (!detect) { err = "--detect-config: " + err; return false; }
+  return true;
+}
 
 bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::string()> dataplane,
                        std::function<void(uint64_t, const std::string&)> incident_status, std::string& err) {
@@ -112,6 +152,8 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   if (!o.tokens.empty() && !tokens.load_file(o.tokens, err)) { err = "--api-tokens: " + err; return false; }
   if (!tokens.size())
     std::fprintf(stderr, "spectre-cp: --api without --api-tokens: every request but /health and /openapi.json gets 401\n");
+  so.detect_max_body = o.detect_max_bytes;
+  if (!start_detect(o, err)) return false;
   ServiceOptions sv;
   sv.rate = o.rate;
   sv.burst = o.burst;
@@ -120,6 +162,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   h.dataplane = std::move(dataplane);
   h.incident_status = std::move(incident_status);
   h.ml = ml;
+  h.detect = detect.get();
   Ingest* in = ingest.get();
   h.rates = [in] { return in->rates(); };
   h.webhooks_changed = [w = webhooks.get()] { w->reload(); };
@@ -164,6 +207,7 @@ std::string ApiRuntime::prometheus() {
 void ApiRuntime::stop_server() {
   if (live) live->stop();
   if (server) server->stop();
+  detect.reset();  // kills a running job's spectre-dp
 }
 
 void ApiRuntime::close_store() {

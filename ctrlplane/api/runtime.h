@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "ctrlplane/api/detect_jobs.h"
 #include "ctrlplane/api/ingest.h"
 #include "ctrlplane/api/live_stream.h"
 #include "ctrlplane/api/server.h"
@@ -23,6 +24,10 @@ struct ApiCli {
   uint64_t max_body = 1 << 20;
   uint64_t retain_days = 0, retain_bytes = 0;
   bool console_set = false;
+  // Offline pcap analysis (/api/v1/detect).
+  std::string spectre_dp;    // --spectre-dp PATH (default: next to spectre-cp, or the build tree's; "none": off)
+  std::string detect_config; // --detect-config FILE: spectre-dp's --config for the jobs
+  uint64_t detect_max_bytes = 64ull << 20, detect_timeout = 600;
 };
 
 // Takes argv[i] (and its value) when it is an API option: 1 taken, 0 not ours, -1 bad value (err says).
@@ -39,6 +44,7 @@ struct ApiRuntime {
   std::unique_ptr<WebhookDispatcher> webhooks;
   std::unique_ptr<LiveStream> live;  // before ingest: destroyed after it
   std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<DetectJobs> detect;  // before service: destroyed after it
   std::unique_ptr<ApiService> service;
   std::unique_ptr<ApiServer> server;
   MlPort* ml = nullptr;  // set before start(): /ml/* model management (else those routes answer 503)
@@ -50,6 +56,7 @@ struct ApiRuntime {
              std::function<void(uint64_t, const std::string&)> incident_status, std::string& err);
   // Prometheus lines of the store and the stream hub (appended to /metrics). Any thread.
   std::string prometheus();
+  bool start_detect(const ApiCli& o, std::string& err);  // the /detect jobs (when a spectre-dp is found)
   void stop_server();
   void close_store();
 };

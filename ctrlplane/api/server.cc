@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 namespace spectre::api {
@@ -19,7 +20,8 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-Request to_request(const HttpRequest& m, const std::string& peer, bool& ok, std::string& why) {
+// Takes the body (a capture upload may be 64 MiB: not copied).
+Request to_request(HttpRequest& m, const std::string& peer, bool& ok, std::string& why) {
   Request r;
   r.method = std::string(m.method_string());
   std::string_view t(m.target().data(), m.target().size());
@@ -37,7 +39,7 @@ Request to_request(const HttpRequest& m, const std::string& peer, bool& ok, std:
     std::transform(k.begin(), k.end(), k.begin(), ::tolower);
     r.headers[k] = std::string(f.value());
   }
-  r.body = m.body();
+  r.body = std::move(m.body());
   r.peer = peer;
   return r;
 }
@@ -59,11 +61,32 @@ struct Session : std::enable_shared_from_this<Session<Stream>> {
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream); }
 
+  size_t limit = 0;  // this request's body limit
+
+  // The header first: the body limit depends on the path (POST /api/v1/detect
+  // takes a capture); a Content-Length over it is answered before any body.
   void read() {
+    limit = 0;
     parser.emplace();
-    parser->body_limit(opt.max_body);
+    parser->body_limit(std::numeric_limits<std::uint64_t>::max());  // on_header sets it by path (none compares as 0 in 1.74)
     parser->header_limit(uint32_t(opt.max_header));
     lowest().expires_after(opt.timeout);
+    http::async_read_header(stream, buf, *parser, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      self->on_header(ec);
+    });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    auto& m = parser->get();
+    std::string_view t(m.target().data(), m.target().size());
+    bool detect = m.method() == http::verb::post && t.substr(0, t.find('?')) == "/api/v1/detect";
+    limit = detect && opt.detect_max_body ? opt.detect_max_body : opt.max_body;
+    auto len = parser->content_length();
+    if (len && *len > limit) return on_read(http::error::body_limit);
+    parser->body_limit(limit);
+    // The deadline covers the whole body: 64 MiB in 10 x 30 s needs ~1.8 Mbit/s.
+    if (detect) lowest().expires_after(opt.timeout * 10);
     http::async_read(stream, buf, *parser, [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
@@ -72,7 +95,7 @@ struct Session : std::enable_shared_from_this<Session<Stream>> {
         ec == net::error::connection_reset || ec == net::ssl::error::stream_truncated)
       return close();
     if (ec == http::error::body_limit)
-      return send(error(413, "request body over " + std::to_string(opt.max_body) + " bytes"), false);
+      return send(error(413, "request body over " + std::to_string(limit ? limit : opt.max_body) + " bytes"), false);
     if (ec == http::error::header_limit) return send(error(413, "request header over the size limit"), false);
     if (ec) return send(error(400, "malformed HTTP request: " + ec.message()), false);
     bool ok = true;

@@ -30,6 +30,7 @@ struct ServerOptions {
   uint16_t port = 0;                   // 0: an ephemeral port (port() tells)
   std::string cert, key;               // PEM files: TLS when both are set
   size_t max_body = 1 << 20;           // 413 above (a 10,000-id bulk is ~110 KB)
+  size_t detect_max_body = 0;          // POST /api/v1/detect's limit (a capture); 0: max_body
   size_t max_header = 16 << 10;
   std::chrono::seconds timeout{30};    // per read/write
 };

@@ -109,8 +109,10 @@ Response ApiService::dispatch(Request& r) {
   if (rt->min_role != Role::kNone && !authorize(r, rt->min_role, fail)) return fail;
   bool body_method = r.method == "POST" || r.method == "PATCH" || r.method == "PUT";
   std::string ct = r.header("content-type");
-  if (body_method && !r.body.empty() && ct.find("json") == std::string::npos && ct.find("pcap") == std::string::npos)
-    return error(415, "expected Content-Type: application/json");
+  if (body_method && !r.body.empty() && ct.find("json") == std::string::npos && ct.find("pcap") == std::string::npos &&
+      !(r.path == "/api/v1/detect" && ct.find("application/octet-stream") != std::string::npos))
+    return error(415, r.path == "/api/v1/detect" ? "expected Content-Type: application/vnd.tcpdump.pcap or application/octet-stream"
+                                                 : "expected Content-Type: application/json");
   return rt->fn(r);
 }
 

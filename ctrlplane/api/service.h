@@ -17,6 +17,7 @@
 
 namespace spectre::api {
 
+class DetectJobs;
 using J = nlohmann::json;
 
 struct ServiceOptions {
@@ -32,6 +33,7 @@ struct ServiceHooks {
   // An analyst's incident status (PATCH, bulk) to the live brain (spectrectl and the EVE file see it).
   std::function<void(uint64_t id, const std::string& status)> incident_status;
   MlPort* ml = nullptr;  // /ml/* model management; null: those routes answer 503
+  DetectJobs* detect = nullptr;            // offline pcap analysis (/detect); null: 501
 };
 
 class ApiService {
@@ -52,6 +54,7 @@ class ApiService {
   void routes_analytics();
   void routes_admin();
   void routes_ml();
+  void routes_detect();
   Response serve_static(const Request& r);
   Response dispatch(Request& r);
   // Shared by alerts and incidents.

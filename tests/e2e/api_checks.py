@@ -344,9 +344,9 @@ def admin(c):
     check(st == 200 and ("analyst-user", "POST", "/alerts/bulk") in acts and ("admin-user", "DELETE", "/webhooks/%s" % wid) in acts
           and any(a[0] == "viewer-user" and a[1] == "refused PATCH" for a in acts) and any(a[1] == "refused POST" for a in acts) and not any(secret in e["detail"] for e in b["items"]),
           "audit: changes and refused attempts, by token name, secrets hidden (%d entries)" % len(acts), acts[:8])
-    # (/ml/* in depth and the streams: test_api_live.py)
-    for p, m, want in (("/ml/retrain", "POST", 409), ("/detect/abc", "GET", 501), ("/stream", "GET", 400)):
-        st, b, _ = api.call(check, m, p, ad)
+    # (/ml/* in depth and the streams: test_api_live.py); /stream/sse is the hub's endless stream: only its refusal here.
+    for p, m, want, tok in (("/ml/retrain", "POST", 409, ad), ("/stream/sse", "GET", 401, None), ("/stream", "GET", 400, ad)):
+        st, b, _ = api.call(check, m, p, tok)
         check(st == want and b.get("error"), "%s %s: %d with a reason" % (m, p, want), (st, b))
 
 

@@ -18,7 +18,8 @@ webhooks (secret never returned) and SIEM settings; the audit trail; 400s
 with reasons for bad input, 413 over the body limit, 429 over the rate limit,
 a malformed HTTP request answered 400 with the server still up; static
 console files without path traversal; TLS with --api-cert/--api-key; a
-restart on the same store continues the ids. Last line "N passed, N failed"; 77: skipped.
+restart on the same store continues the ids; offline pcap analysis
+(/detect, tests/e2e/detect_checks.py). Last line "N passed, N failed"; 77: skipped.
 """
 import collections
 import csv
@@ -176,6 +177,7 @@ def pdf_ok(data):
 
 
 from api_checks import run_checks  # noqa: E402
+import detect_checks  # noqa: E402
 
 
 def main():
@@ -210,7 +212,8 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     port = free_port()
-    proc = start_cp(cp, tmp, port, P("events.json"))
+    detect_opts = ["--spectre-dp", dp] + detect_checks.setup(tmp, campaign_scn.HOME_NET)
+    proc = start_cp(cp, tmp, port, P("events.json"), detect_opts)
     try:
         base = Api("127.0.0.1", port, {"paths": {}, "components": {}})
         total = n_camp_alerts + N_SYN
@@ -228,6 +231,7 @@ def main():
                    n_camp=n_camp_alerts, T0=T0, hook_url="http://127.0.0.1:%d/hook" % srv.server_address[1],
                    hook_secret=HOOK_SECRET, page_all=page_all, pdf_ok=pdf_ok, iso=iso, port=port, truth=truth)
         run_checks(ctx)
+        detect_checks.run_detect_checks(ctx, [json.loads(l) for l in camp if '"event_type":"alert"' in l], truth)
         check(api.validated >= 150, "responses validated against the OpenAPI schemas: %d" % api.validated)
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
