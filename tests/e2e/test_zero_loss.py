@@ -115,6 +115,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
         print("SKIP: cannot create network namespaces: %s" % e)
         return 77
+    p = tx = cp = None  # the data plane, tcpreplay and spectre-cp, killed in `finally` when a check or timeout ends the run early
     try:
         names = subprocess.run([mlb, "schema", "--csv"], capture_output=True, text=True).stdout.strip()
         classes = [ln.split(": ", 1)[1] for ln in subprocess.run(
@@ -271,6 +272,11 @@ def main():
             check(loop.get("max_us", 1e9) <= LOOP_LIMIT_US,
                   "longest worker loop iteration %.1f us <= %.0f us" % (loop.get("max_us", -1), LOOP_LIMIT_US))
     finally:
+        # A timeout must not leave the poll-mode data plane spinning on both cores.
+        for proc in (tx, p):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
         if via_cp and cp is not None and cp.poll() is None:
             cp.kill()
         live.netns_down()
