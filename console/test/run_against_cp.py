@@ -24,7 +24,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,24 +35,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONSOLE = os.path.dirname(HERE)
 ROOT = os.path.dirname(CONSOLE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from cphelp import binary, free_port  # noqa: E402
 import campaign_scn  # noqa: E402
 import pcaplib  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 TS = re.compile(r'"(timestamp|start|end)":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\+0000"')
 
-
-def binary(env, rel):
-    p = os.environ.get(env) or os.path.join(ROOT, "build", rel)
-    return p if os.path.exists(p) else None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def shift_to_now(src, dst):

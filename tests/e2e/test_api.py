@@ -21,19 +21,15 @@ console files without path traversal; TLS with --api-cert/--api-key; a
 restart on the same store continues the ids; offline pcap analysis
 (/detect, tests/e2e/detect_checks.py). Last line "N passed, N failed"; 77: skipped.
 """
-import collections
-import csv
 import hashlib
 import hmac
 import http.server
-import io
 import json
 import threading
 import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +49,7 @@ import campaign_scn  # noqa: E402
 import pcaplib  # noqa: E402
 from apiclient import Api, tls_context  # noqa: E402
 from checks import Checks  # noqa: E402
+from cphelp import binary, free_port  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 TOKENS = {"viewer": "viewer-token-0001", "analyst": "analyst-token-0001", "admin": "admin-token-0001",
@@ -76,18 +73,6 @@ class Sink(http.server.BaseHTTPRequestHandler):
 
 HOOK_SECRET = "hook-secret-0123456789"
 
-
-def binary(env, rel):
-    p = os.environ.get(env) or os.path.join(ROOT, "build", rel)
-    return p if os.path.exists(p) else None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def iso(t):

@@ -42,15 +42,12 @@ except ImportError:
     sys.exit(77)
 from apiclient import Api  # noqa: E402
 from checks import Checks  # noqa: E402
+from cphelp import binary, free_port  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 TOKENS = {"viewer": "viewer-token-live1", "analyst": "analyst-token-live1", "admin": "admin-token-live1"}
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 N = 400
-
-
-def binary(env, rel):
-    return os.environ.get(env) or os.path.join(ROOT, "build", rel)
 
 
 def alerts(n):
@@ -65,14 +62,6 @@ def alerts(n):
             ev["ml"] = {"model": "m", "class": "c2_exfil" if i % 20 == 0 else "scan", "score": 0.9}
         out.append(json.dumps(ev, separators=(",", ":")))
     return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Ws:
@@ -314,10 +303,9 @@ def ml_checks(check, api, ctl, sock):
 
 def main():
     cp, ctl = binary("SPECTRE_CP", "ctrlplane/spectre-cp"), binary("SPECTRECTL", "ctrlplane/spectrectl")
-    for b in (cp, ctl):
-        if not os.path.exists(b):
-            print("SKIP: %s not built" % b)
-            return 77
+    if not cp or not ctl:
+        print("SKIP: spectre-cp or spectrectl not built")
+        return 77
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-api-live-")
     ev = os.path.join(tmp, "events.json")

@@ -48,6 +48,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 import flowcheck  # noqa: E402
 import pcaplib  # noqa: E402
 import test_live as live  # noqa: E402  (netns helpers; its main() unused)
+from cphelp import binary, free_port  # noqa: E402
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
@@ -74,18 +75,6 @@ CONFIG = ("flow:\n  timeouts: {tcp_new: 2, tcp_established: 3, tcp_closing: 1, t
 
 check = live.Checks()
 
-
-def binary(env, rel):
-    p = os.environ.get(env) or os.path.join(ROOT, "build", rel)
-    return p if os.path.exists(p) else None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http_get(url):
