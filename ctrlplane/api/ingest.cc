@@ -33,9 +33,9 @@ nlohmann::json Ingest::rates() {
   return {{"alerts_per_min", double(a)}, {"incidents_per_min", double(i)}, {"events_per_s", double(a + i) / 60.0}};
 }
 
-PublishedEvent Ingest::alert_event(const store::AlertRow& a) {
-  PublishedEvent e;
-  e.channel = 0;
+stream::StreamEvent Ingest::alert_event(const store::AlertRow& a) {
+  stream::StreamEvent e;
+  e.channel = stream::Channel::kAlerts;
   e.seq = a.id;
   e.severity = a.severity;
   e.key = std::to_string(a.sid) + ":" + a.src_ip + ":" + a.dest_ip;
@@ -47,9 +47,9 @@ PublishedEvent Ingest::alert_event(const store::AlertRow& a) {
   return e;
 }
 
-PublishedEvent Ingest::incident_event(const store::IncidentRow& r, uint64_t seq) {
-  PublishedEvent e;
-  e.channel = 1;
+stream::StreamEvent Ingest::incident_event(const store::IncidentRow& r, uint64_t seq) {
+  stream::StreamEvent e;
+  e.channel = stream::Channel::kIncidents;
   e.seq = seq;
   e.severity = store::level_severity(r.level);
   e.key = std::to_string(r.id);
@@ -70,7 +70,7 @@ void Ingest::on_alert(std::string_view line) {
   a.id = id;
   count(0);
   if (!publish_ && !hooks_) return;
-  PublishedEvent e = alert_event(a);
+  stream::StreamEvent e = alert_event(a);
   static const char* const kLevel[] = {"high", "high", "medium", "low", "info"};
   if (hooks_) hooks_->dispatch("alert", kLevel[std::clamp(a.severity, 0, 4)], e.json);
   if (publish_) publish_(std::move(e));
@@ -84,13 +84,13 @@ void Ingest::on_incident(std::string_view line) {
   if (!seq) { dropped_++; return; }
   count(1);
   if (!publish_ && !hooks_) return;
-  PublishedEvent e = incident_event(r, seq);
+  stream::StreamEvent e = incident_event(r, seq);
   if (hooks_) hooks_->dispatch("incident", r.level, e.json);
   if (publish_) publish_(std::move(e));
 }
 
-bool Ingest::replay(uint8_t ch, uint64_t after, size_t max, std::vector<PublishedEvent>& out) {
-  if (ch == 0) {
+bool Ingest::replay(stream::Channel ch, uint64_t after, size_t max, std::vector<stream::StreamEvent>& out) {
+  if (ch == stream::Channel::kAlerts) {
     uint64_t lo = st_.min_alert_id();
     if (lo && after + 1 < lo) return false;
     std::vector<store::AlertRow> rows;
@@ -98,7 +98,7 @@ bool Ingest::replay(uint8_t ch, uint64_t after, size_t max, std::vector<Publishe
     for (auto& a : rows) out.push_back(alert_event(a));
     return true;
   }
-  if (ch == 1) {
+  if (ch == stream::Channel::kIncidents) {
     uint64_t lo = st_.min_update_id();
     if (lo && after + 1 < lo) return false;
     std::vector<store::IncidentUpdate> ups;

@@ -14,39 +14,31 @@
 
 #include "ctrlplane/api/webhooks.h"
 #include "ctrlplane/store/store.h"
+#include "ctrlplane/stream/event.h"
 
 namespace spectre::api {
-
-// The fields of the stream hub's StreamEvent (issue-14 contract), without
-// depending on its header: main converts.
-struct PublishedEvent {
-  uint8_t channel = 0;  // 0 alerts, 1 incidents (the contract's Channel order)
-  uint64_t seq = 0;
-  int severity = 3;
-  std::string key, json, signature, src_ip, dest_ip, category, level;
-};
 
 class Ingest {
  public:
   explicit Ingest(store::Store& s) : st_(s) {}
-  void set_publish(std::function<void(PublishedEvent&&)> f) { publish_ = std::move(f); }  // before events flow
+  void set_publish(std::function<void(stream::StreamEvent&&)> f) { publish_ = std::move(f); }  // before events flow
   void set_webhooks(WebhookDispatcher* w) { hooks_ = w; }  // before events flow
   void on_alert(std::string_view eve_line);
   void on_incident(std::string_view record_line);
   // The stream's replay over the store: events of channel ch with seq > after,
   // oldest first, at most max; false when `after` is older than what is kept.
-  bool replay(uint8_t ch, uint64_t after, size_t max, std::vector<PublishedEvent>& out);
+  bool replay(stream::Channel ch, uint64_t after, size_t max, std::vector<stream::StreamEvent>& out);
   nlohmann::json rates();  // {"alerts_per_min","incidents_per_min","events_per_s"} over the last minute
   uint64_t bad_lines() const { return bad_; }
   uint64_t dropped() const { return dropped_; }
 
-  static PublishedEvent alert_event(const store::AlertRow& a);
-  static PublishedEvent incident_event(const store::IncidentRow& r, uint64_t seq);
+  static stream::StreamEvent alert_event(const store::AlertRow& a);
+  static stream::StreamEvent incident_event(const store::IncidentRow& r, uint64_t seq);
 
  private:
   void count(int kind);
   store::Store& st_;
-  std::function<void(PublishedEvent&&)> publish_;
+  std::function<void(stream::StreamEvent&&)> publish_;
   WebhookDispatcher* hooks_ = nullptr;
   std::atomic<uint64_t> bad_{0}, dropped_{0};
   std::mutex rmu_;

@@ -9,29 +9,8 @@ LiveStream::LiveStream(boost::asio::io_context& io, Ingest& in, stream::StreamOp
 // Declared before the ingest in ApiRuntime, so destroyed after it: no publish reaches a dead hub.
 LiveStream::~LiveStream() { hub_.stop(); }
 
-stream::StreamEvent LiveStream::to_stream(PublishedEvent&& e) {
-  stream::StreamEvent s;
-  s.channel = stream::Channel(e.channel);
-  s.seq = e.seq;
-  s.severity = e.severity;
-  s.key = std::move(e.key);
-  s.json = std::move(e.json);
-  s.signature = std::move(e.signature);
-  s.src_ip = std::move(e.src_ip);
-  s.dest_ip = std::move(e.dest_ip);
-  s.category = std::move(e.category);
-  s.level = std::move(e.level);
-  return s;
-}
-
 bool LiveStream::replay(stream::Channel ch, uint64_t after, size_t max, std::vector<stream::StreamEvent>& out) {
-  // The store keeps alerts and incident updates; flows and stats live only in the hub's ring.
-  if (ch != stream::Channel::kAlerts && ch != stream::Channel::kIncidents) return false;
-  std::vector<PublishedEvent> v;
-  bool ok = in_.replay(uint8_t(ch), after, max, v);
-  out.reserve(out.size() + v.size());
-  for (auto& e : v) out.push_back(to_stream(std::move(e)));
-  return ok;
+  return in_.replay(ch, after, max, out);  // the store keeps alerts and incident updates only
 }
 
 StreamHooks LiveStream::hooks() {
@@ -45,7 +24,7 @@ StreamHooks LiveStream::hooks() {
 }
 
 void LiveStream::attach() {
-  in_.set_publish([hub = &hub_](PublishedEvent&& e) { hub->publish(to_stream(std::move(e))); });
+  in_.set_publish([hub = &hub_](stream::StreamEvent&& e) { hub->publish(std::move(e)); });
 }
 
 }  // namespace spectre::api

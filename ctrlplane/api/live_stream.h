@@ -25,8 +25,6 @@ class LiveStream final : public stream::ReplaySource {
   stream::StreamStats stats() const { return hub_.stats(); }
   bool replay(stream::Channel ch, uint64_t after, size_t max, std::vector<stream::StreamEvent>& out) override;
 
-  static stream::StreamEvent to_stream(PublishedEvent&& e);
-
  private:
   Ingest& in_;
   stream::StreamHub hub_;

@@ -329,6 +329,7 @@ TEST(ApiService, StaticFilesNoTraversal) {
 }
 
 #include "ctrlplane/api/ingest.h"
+namespace stream = spectre::stream;
 
 TEST(ApiIngest, SeqIsStoreIdPublishAndReplay) {
   char t[] = "/tmp/api-ingest-XXXXXX";
@@ -339,8 +340,8 @@ TEST(ApiIngest, SeqIsStoreIdPublishAndReplay) {
   auto store = st::SqliteStore::open(o, err);
   ASSERT_TRUE(store) << err;
   Ingest in(*store);
-  std::vector<PublishedEvent> pub;
-  in.set_publish([&](PublishedEvent&& e) { pub.push_back(std::move(e)); });
+  std::vector<stream::StreamEvent> pub;
+  in.set_publish([&](stream::StreamEvent&& e) { pub.push_back(std::move(e)); });
   for (int i = 0; i < 5; i++)
     in.on_alert(R"({"timestamp":"2025-12-01T00:00:0)" + std::to_string(i) +
                 R"(Z","event_type":"alert","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","alert":{"signature_id":9,"signature":"S","severity":2}})");
@@ -353,33 +354,33 @@ TEST(ApiIngest, SeqIsStoreIdPublishAndReplay) {
   EXPECT_EQ(in.bad_lines(), 2u);
   ASSERT_EQ(pub.size(), 7u);
   for (int i = 0; i < 5; i++) {
-    EXPECT_EQ(pub[i].channel, 0);
+    EXPECT_EQ(pub[i].channel, stream::Channel::kAlerts);
     EXPECT_EQ(pub[i].seq, uint64_t(i + 1));  // alerts: seq == the store id
     EXPECT_EQ(pub[i].key, "9:10.0.0.1:10.0.0.2");
     EXPECT_EQ(J::parse(pub[i].json)["id"], i + 1);
   }
-  EXPECT_EQ(pub[5].channel, 1);
+  EXPECT_EQ(pub[5].channel, stream::Channel::kIncidents);
   EXPECT_EQ(pub[5].seq, 1u);  // incidents: seq == the update row id
   EXPECT_EQ(pub[6].seq, 2u);
   EXPECT_EQ(pub[5].severity, 1);
   EXPECT_EQ(pub[5].level, "high");
   store->flush();
-  std::vector<PublishedEvent> rep;
-  ASSERT_TRUE(in.replay(0, 2, 100, rep));
+  std::vector<stream::StreamEvent> rep;
+  ASSERT_TRUE(in.replay(stream::Channel::kAlerts, 2, 100, rep));
   ASSERT_EQ(rep.size(), 3u);
   EXPECT_EQ(rep[0].seq, 3u);
   EXPECT_EQ(rep[0].json, pub[2].json);  // the same object as published
   rep.clear();
-  ASSERT_TRUE(in.replay(1, 0, 100, rep));
+  ASSERT_TRUE(in.replay(stream::Channel::kIncidents, 0, 100, rep));
   EXPECT_EQ(rep.size(), 2u);
   rep.clear();
-  EXPECT_FALSE(in.replay(2, 0, 100, rep));  // flows are not kept for replay
+  EXPECT_FALSE(in.replay(stream::Channel::kFlows, 0, 100, rep));  // flows are not kept for replay
   st::RetentionPolicy p;
   p.max_age_ms = 1;
   store->apply_retention(p, 1764547203000);  // drops alerts 1..3 (before 00:00:03)
   rep.clear();
-  EXPECT_FALSE(in.replay(0, 1, 100, rep));   // 2 and 3 are gone: the caller must report a gap
-  EXPECT_TRUE(in.replay(0, 3, 100, rep));
+  EXPECT_FALSE(in.replay(stream::Channel::kAlerts, 1, 100, rep));   // 2 and 3 are gone: the caller must report a gap
+  EXPECT_TRUE(in.replay(stream::Channel::kAlerts, 3, 100, rep));
   EXPECT_EQ(rep.size(), 2u);
   EXPECT_GE(in.rates()["alerts_per_min"].get<double>(), 5.0);
   store->close();
