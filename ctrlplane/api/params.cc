@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -64,25 +65,18 @@ bool decode_cursor(std::string_view c, char kind, uint64_t& id, int64_t* ts) {
 }
 
 bool parse_u64(std::string_view s, uint64_t& v) {
-  if (s.empty() || s.size() > 20) return false;
+  // Digits only (no sign, no space), at most 20; out of range: false. v untouched on false.
   uint64_t x = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    uint64_t n = x * 10 + uint64_t(c - '0');
-    if (n / 10 != x) return false;  // overflow
-    x = n;
-  }
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  if (s.empty() || s.size() > 20 || ec != std::errc() || p != s.data() + s.size()) return false;
   v = x;
   return true;
 }
 
 bool parse_severity(std::string_view s, int& out) {
   if (s.size() == 1 && s[0] >= '1' && s[0] <= '4') { out = s[0] - '0'; return true; }
-  if (s == "critical" || s == "high") out = 1;
-  else if (s == "medium") out = 2;
-  else if (s == "low") out = 3;
-  else if (s == "info") out = 4;
-  else return false;
+  if (!valid_level(s)) return false;
+  out = store::level_severity(s);  // critical and high 1 .. info 4
   return true;
 }
 

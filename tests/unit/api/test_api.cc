@@ -128,6 +128,26 @@ TEST(ApiParams, CursorCodec) {
   EXPECT_EQ(out, std::string("\x00\xff\x10zz", 5));
 }
 
+TEST(ApiParams, NumbersAndSeverities) {
+  uint64_t v = 0;
+  ASSERT_TRUE(parse_u64("18446744073709551615", v));
+  EXPECT_EQ(v, ~0ull);
+  ASSERT_TRUE(parse_u64("007", v));
+  EXPECT_EQ(v, 7u);
+  for (const char* bad : {"", "18446744073709551616", "000000000000000000001", "+1", "-1", " 1", "1 ", "1x", "0x10"}) {
+    v = 42;
+    EXPECT_FALSE(parse_u64(bad, v)) << bad;
+    EXPECT_EQ(v, 42u) << bad;  // untouched on failure
+  }
+  int sev = 0;
+  for (auto [text, want] : std::vector<std::pair<const char*, int>>{
+           {"1", 1}, {"4", 4}, {"critical", 1}, {"high", 1}, {"medium", 2}, {"low", 3}, {"info", 4}}) {
+    ASSERT_TRUE(parse_severity(text, sev)) << text;
+    EXPECT_EQ(sev, want) << text;
+  }
+  for (const char* bad : {"0", "5", "", "High", "informational", "12"}) EXPECT_FALSE(parse_severity(bad, sev)) << bad;
+}
+
 TEST(ApiParams, AlertQueryValidationAndSql) {
   Request r;
   r.query = {{"severity", "high"}, {"sid", "2001"}, {"cidr", "10.0.0.0/8"}, {"from", "2025-12-01T00:00:00Z"},
