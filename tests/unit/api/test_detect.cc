@@ -182,6 +182,7 @@ TEST(DetectJobs, DestructorKillsARunningJob) {
   nlohmann::json st;
   for (int i = 0; i < 100 && j->status(id, st) && st["state"] == "queued"; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(st["state"], "running");  // else the destructor only drops a queued job and kills nothing
   auto t0 = std::chrono::steady_clock::now();
   j.reset();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
