@@ -8,6 +8,7 @@
 #include <cstring>
 #include <set>
 
+#include "ctrlplane/cortex/incident.h"
 #include "ctrlplane/store/eve_rows.h"
 
 namespace spectre::api {
@@ -90,8 +91,10 @@ bool valid_status(std::string_view s) {
   return s == "new" || s == "investigating" || s == "resolved" || s == "false_positive";
 }
 
-bool valid_level(std::string_view s) {
-  return s == "info" || s == "low" || s == "medium" || s == "high" || s == "critical";
+int level_rank(std::string_view level) {
+  for (int i = 0; i <= int(cortex::RiskLevel::kCritical); i++)
+    if (level == cortex::risk_level_name(cortex::RiskLevel(i))) return i;
+  return -1;
 }
 
 namespace {

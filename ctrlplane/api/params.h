@@ -21,7 +21,9 @@ bool parse_u64(std::string_view s, uint64_t& v);
 bool parse_severity(std::string_view s, int& out);
 bool valid_ip(std::string_view s);
 bool valid_status(std::string_view s);
-bool valid_level(std::string_view s);
+// An incident level (the Cortex's names): info 0 .. critical 4; -1 for anything else.
+int level_rank(std::string_view level);
+inline bool valid_level(std::string_view s) { return level_rank(s) >= 0; }
 
 // Fills q from the request's query; false + reason (for a 400) on a bad or unknown parameter.
 // extra: additional parameter names the caller accepts (e.g. "format").

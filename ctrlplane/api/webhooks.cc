@@ -2,14 +2,9 @@
 
 #include <cstdio>
 
-namespace spectre::api {
+#include "ctrlplane/api/params.h"
 
-int level_rank(const std::string& l) {
-  static const char* const k[] = {"info", "low", "medium", "high", "critical"};
-  for (int i = 0; i < 5; i++)
-    if (l == k[i]) return i;
-  return -1;
-}
+namespace spectre::api {
 
 void WebhookDispatcher::reload() {
   std::vector<store::Webhook> want = st_.webhooks();

@@ -38,6 +38,4 @@ class WebhookDispatcher {
   std::vector<Hook> hooks_;
 };
 
-int level_rank(const std::string& level);  // info 0 .. critical 4 (-1: unknown)
-
 }  // namespace spectre::api

@@ -146,6 +146,11 @@ TEST(ApiParams, NumbersAndSeverities) {
     EXPECT_EQ(sev, want) << text;
   }
   for (const char* bad : {"0", "5", "", "High", "informational", "12"}) EXPECT_FALSE(parse_severity(bad, sev)) << bad;
+  EXPECT_EQ(level_rank("info"), 0);
+  EXPECT_EQ(level_rank("medium"), 2);
+  EXPECT_EQ(level_rank("critical"), 4);
+  EXPECT_EQ(level_rank("informational"), -1);
+  EXPECT_EQ(level_rank(""), -1);
 }
 
 TEST(ApiParams, AlertQueryValidationAndSql) {
