@@ -1,6 +1,8 @@
 // Small text helpers shared by the spectre-ml subcommands (CSV and options).
 #pragma once
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -167,6 +169,24 @@ inline bool read_file(const std::string& path, std::string& out) {
   ss << f.rdbuf();
   out = ss.str();
   return true;
+}
+
+// Exit codes of spectre-ml: 0 ok, 1 bad input, 2 wrong use.
+inline constexpr int kOk = 0, kBadInput = 1, kUsage = 2;
+
+inline int usage(const std::string& msg) {
+  std::fprintf(stderr, "spectre-ml: %s\n(spectre-ml --help)\n", msg.c_str());
+  return kUsage;
+}
+
+inline int bad(const std::string& msg) {
+  std::fprintf(stderr, "spectre-ml: %s\n", msg.c_str());
+  return kBadInput;
+}
+
+inline bool write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
+  std::ofstream o(path, std::ios::binary | std::ios::trunc);
+  return o.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size())) && o.flush();
 }
 
 }  // namespace spectre::ml::cli

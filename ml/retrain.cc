@@ -52,17 +52,11 @@ const char* const kLearnHelp =
 
 namespace {
 
-constexpr int kOk = 0, kBadInput = 1, kUsage = 2, kRefused = 3;
-
-int usage(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\n(spectre-ml --help)\n", msg.c_str());
-  return kUsage;
-}
-
-int bad(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\n", msg.c_str());
-  return kBadInput;
-}
+using cli::bad;
+using cli::kOk;
+using cli::usage;
+using cli::write_bytes;
+constexpr int kRefused = 3;  // gate: a gate failed
 
 // "--name value" pairs (repeatable); names outside `known` go to rest as they are.
 struct Args {
@@ -90,11 +84,6 @@ struct Args {
     return out;
   }
 };
-
-bool write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream o(path, std::ios::binary | std::ios::trunc);
-  return o.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size())) && o.flush();
-}
 
 }  // namespace
 

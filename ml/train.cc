@@ -52,21 +52,14 @@ using cli::parse_number;
 using cli::split;
 using cli::trim;
 
-constexpr int kOk = 0, kBadInput = 1, kUsage = 2;
+using cli::bad;
+using cli::kOk;
+using cli::usage;
+using cli::write_bytes;
 constexpr size_t kValidationRows = 8;
 // Identifiers and times, never features. The --dump-features metadata block is
 // dropped by position (its dst_port/proto are also schema features later on).
 constexpr const char* kDefaultDrop = "flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dest_ip,episode_id,label";
-
-int usage(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\n(spectre-ml --help)\n", msg.c_str());
-  return kUsage;
-}
-
-int bad(const std::string& msg) {
-  std::fprintf(stderr, "spectre-ml: %s\n", msg.c_str());
-  return kBadInput;
-}
 
 // A feature CSV: numeric feature columns (row-major) and the label strings.
 struct Table {
@@ -173,12 +166,6 @@ std::set<std::string> drop_set(const Opts& o) {
   for (const auto& s : split(o.get("--drop", kDefaultDrop), ','))
     if (!s.empty()) d.insert(s);
   return d;
-}
-
-bool write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream o(path, std::ios::binary | std::ios::trunc);
-  return o.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size())) &&
-         o.flush();
 }
 
 // RAII for xgboost handles.

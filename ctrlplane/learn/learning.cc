@@ -363,9 +363,8 @@ bool Learning::store_candidate(Job& j, const std::string& cand, std::string& err
   ev["evaluated_at"] = cp::iso_time_utc(now_unix());
   ev["holdout"] = opt_.holdout_csvs;
   if (!reg_.put_evaluation(c.entry.sha256, ev.dump(), err)) return false;
-  ojson gj = parse_or_null(j.gate_json);
   std::string failed;
-  for (const auto& f : gj.value("failed", ojson::array())) failed += (failed.empty() ? "" : ", ") + f.get<std::string>();
+  for (const auto& f : ev.value("failed", ojson::array())) failed += (failed.empty() ? "" : ", ") + f.get<std::string>();
   audit(j.actor, "ml gate", {{"job", j.id}, {"candidate", c.entry.sha256}}, j.passed,
         j.passed ? "all gates passed" : "refused: gate(s) failed: " + failed, c.entry.sha256);
   cp::ModelEntry e = c.entry;

@@ -198,6 +198,7 @@ TEST(Adwin, DetectsRateStepQuietOnStationary) {
     false_alarm_runs += a.changes() > 0;
   }
   EXPECT_LE(false_alarm_runs, 3u);
+  RecordProperty("false_alarm_runs_of_50", int(false_alarm_runs));
   Adwin a;
   std::poisson_distribution<int> before(20), after(40);
   for (int i = 0; i < 300; ++i) EXPECT_FALSE(a.add(before(g))) << i;
@@ -206,6 +207,7 @@ TEST(Adwin, DetectsRateStepQuietOnStationary) {
     if (a.add(after(g))) detected_at = i;
   ASSERT_GE(detected_at, 0);
   EXPECT_LT(detected_at, 30);  // a doubling is seen within a few buckets
+  RecordProperty("doubling_detected_after_buckets", detected_at + 1);
   for (int i = 0; i < 100; ++i) a.add(after(g));
   EXPECT_LT(a.width(), 150u);   // the window dropped the old rate's values
   EXPECT_NEAR(a.mean(), 40, 3);
