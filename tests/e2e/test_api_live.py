@@ -35,11 +35,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 sys.path.insert(0, HERE)
-try:
-    import jsonschema  # noqa: F401
-except ImportError:
-    print("SKIP: python3-jsonschema missing (apt install python3-jsonschema)")
-    sys.exit(77)
 from apiclient import Api  # noqa: E402
 from checks import Checks  # noqa: E402
 from cphelp import binary, free_port  # noqa: E402
