@@ -158,8 +158,11 @@ test('the live page shows the recent alerts, then events arriving over the WebSo
   if (env.emit) execSync(env.emit, { stdio: 'inherit', timeout: 60000 });
   await page.locator('tr.event.alert.ws').nth(2).waitFor({ timeout: 15000 });
   if (!selfFeeding) await page.locator('tr.event.incident').first().waitFor();
-  const events = frames.filter(([d, m]) => d === 'got' && m.type === 'event').map(([, m]) => m);
   const seqs = await page.locator('tr.event.alert.ws').evaluateAll((rs) => rs.map((r) => +r.dataset.seq));
+  // Playwright may report a received frame after the page has drawn its row: up to 2 s for them to catch up.
+  const got = (s) => frames.some(([d, m]) => d === 'got' && m.type === 'event' && m.channel === 'alerts' && m.seq === s);
+  for (let i = 0; i < 20 && !seqs.every(got); i++) await page.waitForTimeout(100);
+  const events = frames.filter(([d, m]) => d === 'got' && m.type === 'event').map(([, m]) => m);
   for (const s of seqs) {
     assert.ok(events.some((e) => e.channel === 'alerts' && e.seq === s), `row ${s} not from the socket`);
     assert.ok(!recent.length || s > recent[0], `row ${s} is not newer than the snapshot`);
