@@ -36,9 +36,7 @@ CONSOLE = os.path.dirname(HERE)
 ROOT = os.path.dirname(CONSOLE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-from cphelp import binary, free_port  # noqa: E402
-import campaign_scn  # noqa: E402
-import pcaplib  # noqa: E402
+from cphelp import binary, campaign_eve, free_port  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 TS = re.compile(r'"(timestamp|start|end)":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\+0000"')
@@ -57,6 +55,13 @@ def shift_to_now(src, dst):
     with open(dst, "w") as f:
         for l in lines:
             f.write((l if '"event_type":"stats"' in l else TS.sub(sub, l)) + "\n")
+
+
+def report(ok, what, detail=""):
+    """A check for cphelp: prints what failed."""
+    if not ok:
+        print("FAIL %s: %s" % (what, detail))
+    return ok
 
 
 def get(url, token):
@@ -90,12 +95,7 @@ def run_all(cp, dp, out, P):
     if subprocess.run(["npm", "run", "--silent", "build"], cwd=CONSOLE, env=env, timeout=300).returncode:
         print("console build failed")
         return 1
-    frames, _ = campaign_scn.build()
-    pcaplib.write_pcap(P("campaign.pcap"), frames)
-    r = subprocess.run([dp, "-r", P("campaign.pcap"), "--eve", P("dp.json"), "--config", "none", "--no-incidents",
-                        "--home-net", campaign_scn.HOME_NET], env=ENV, capture_output=True, text=True, timeout=300)
-    if r.returncode:
-        print("spectre-dp failed:", r.stderr[-400:])
+    if campaign_eve(report, dp, P("")) is None:  # P(""): the temporary folder
         return 1
     shift_to_now(P("dp.json"), P("events.json"))
     analyst, viewer = secrets.token_hex(16), secrets.token_hex(16)

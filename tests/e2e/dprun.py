@@ -18,7 +18,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 NDPI = os.path.join(os.path.dirname(ROOT), "shared", "corpora", "pcaps", "ndpi", "tests", "cfgs", "default")
+# Importing dprun puts tests/gen (pcaplib, generators) and tests/live (checks) on the path.
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 from pcaplib import ether, ip_packet, l4_tcp, l4_udp  # noqa: E402
 import refflow  # noqa: E402
 
@@ -158,6 +160,21 @@ def alerts(events):
 
 def alert_sids(events):
     return collections.Counter(e["alert"]["signature_id"] for e in alerts(events))
+
+
+def check_rules_run(check, dp, tmp, pcap, rules, want, what, args=("--strict",)):
+    """`rules` (lines) written to tmp/run.rules, spectre-dp run offline on `pcap`:
+    a check that it exited 0 (`what`), then one check per sid of `want` with a
+    non-zero count and one that no other sid fired. Returns (CompletedProcess, events)."""
+    rfile = os.path.join(tmp, "run.rules")
+    with open(rfile, "w") as f:
+        f.write("\n".join(rules) + "\n")
+    p, ev = run_offline(dp, pcap, os.path.join(tmp, "eve.json"), rfile, list(args))
+    if check(p.returncode == 0, what, (p.stdout + p.stderr)[-800:]):
+        print("  expected per sid: %s" % want)
+        check_sid_counts(check, alert_sids(ev), {s: n for s, n in want.items() if n},
+                         "no other sid fired (zero-count sids: %s)" % sorted(s for s, n in want.items() if not n))
+    return p, ev
 
 
 def check_sid_counts(check, got, expected, extra_what="no alerts from unexpected sids"):

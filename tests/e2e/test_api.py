@@ -40,16 +40,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 sys.path.insert(0, HERE)
-try:
-    import jsonschema  # noqa: F401
-except ImportError:
-    print("SKIP: python3-jsonschema missing (apt install python3-jsonschema)")
-    sys.exit(77)
 import campaign_scn  # noqa: E402
-import pcaplib  # noqa: E402
 from apiclient import Api, tls_context  # noqa: E402
 from checks import Checks  # noqa: E402
-from cphelp import binary, free_port  # noqa: E402
+from cphelp import binary, campaign_eve, free_port  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 TOKENS = {"viewer": "viewer-token-0001", "analyst": "analyst-token-0001", "admin": "admin-token-0001",
@@ -173,11 +167,8 @@ def main():
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="api-e2e-")
     P = lambda n: os.path.join(tmp, n)  # noqa: E731
-    frames, truth = campaign_scn.build()
-    pcaplib.write_pcap(P("campaign.pcap"), frames)
-    r = subprocess.run([dp, "-r", P("campaign.pcap"), "--eve", P("dp.json"), "--config", "none", "--no-incidents",
-                        "--home-net", campaign_scn.HOME_NET], env=ENV, capture_output=True, text=True, timeout=300)
-    if not check(r.returncode == 0, "spectre-dp offline: exit 0", r.stderr[-400:]):
+    truth = campaign_eve(check, dp, tmp)
+    if truth is None:
         return check.summary()
     lines, facts = synthetic()
     camp = [l for l in open(P("dp.json")) if l.strip()]

@@ -76,7 +76,6 @@ CONFIG = ("flow:\n  timeouts: {tcp_new: 2, tcp_established: 3, tcp_closing: 1, t
 check = live.Checks()
 
 
-
 def http_get(url):
     try:
         with urllib.request.urlopen(url, timeout=5) as r:

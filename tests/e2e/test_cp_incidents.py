@@ -36,16 +36,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
-import campaign_scn  # noqa: E402
-import pcaplib  # noqa: E402
+sys.path.insert(0, HERE)
 from checks import Checks  # noqa: E402
+from cphelp import binary, campaign_eve  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
-
-
-def binary(env, rel):
-    p = os.environ.get(env) or os.path.join(ROOT, "build", rel)
-    return p if os.path.exists(p) else None
 
 
 class Sink(http.server.BaseHTTPRequestHandler):
@@ -97,11 +92,8 @@ def main():
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="cp-incidents-")
     P = lambda n: os.path.join(tmp, n)  # noqa: E731
-    frames, truth = campaign_scn.build()
-    pcaplib.write_pcap(P("campaign.pcap"), frames)
-    r = subprocess.run([dp, "-r", P("campaign.pcap"), "--eve", P("dp.json"), "--config", "none", "--no-incidents",
-                        "--home-net", campaign_scn.HOME_NET], env=ENV, capture_output=True, text=True, timeout=300)
-    if not check(r.returncode == 0, "spectre-dp offline: exit 0", r.stderr[-400:]):
+    truth = campaign_eve(check, dp, tmp)
+    if truth is None:
         return check.summary()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=srv.serve_forever, daemon=True).start()

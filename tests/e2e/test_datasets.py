@@ -34,13 +34,8 @@ import os
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
-import dprun  # noqa: E402
-import flowcheck  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dprun  # noqa: E402  (puts tests/gen and tests/live on the path)
 import mail_ftp  # noqa: E402
 import pcaplib  # noqa: E402
 from checks import Checks  # noqa: E402
@@ -152,10 +147,7 @@ RULES = [
 
 
 def main():
-    binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1 else None)
-    if not binary:
-        print("SKIP: spectre-dp not found")
-        return 77
+    binary = dprun.binary_or_skip(sys.argv)
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-datasets-")
     frames, t = [], [1704067200 * 1_000_000]
@@ -166,18 +158,13 @@ def main():
     pcap = os.path.join(tmp, "sets.pcap")
     pcaplib.write_pcap(pcap, frames)
     set_files(tmp)
-    rfile = os.path.join(tmp, "sets.rules")
-    write(rfile, "".join('alert %s any any -> any any (msg:"set %d"; %s sid:%d; rev:1;)\n'
-                         % (r[2] if len(r) > 2 else "http", r[0], r[1], r[0]) for r in RULES))
+    rules = ['alert %s any any -> any any (msg:"set %d"; %s sid:%d; rev:1;)'
+             % (r[2] if len(r) > 2 else "http", r[0], r[1], r[0]) for r in RULES]
     want = model()
     want[114] = want[115] = 0
-    p, ev = dprun.run_offline(binary, pcap, os.path.join(tmp, "eve.json"), rules=rfile)
+    p, ev = dprun.check_rules_run(check, binary, tmp, pcap, rules, want,
+                                  "spectre-dp runs; the rules with bad set files are refused, the rest load", args=())
     out = p.stdout + p.stderr
-    if check(p.returncode == 0, "spectre-dp runs; the rules with bad set files are refused, the rest load",
-             out[-800:]):
-        print("  expected per sid: %s" % want)
-        dprun.check_sid_counts(check, dprun.alert_sids(ev), {s: n for s, n in want.items() if n},
-                               "no other sid fired (zero-count sids: %s)" % sorted(s for s, n in want.items() if not n))
     check("20 loaded, 2 skipped" in out, "the report counts 20 loaded and 2 skipped", out[-800:])
     check("missing.lst" in out and "no such file" in out, "the missing set file is named", out[-800:])
     check("broken.lst:2:" in out and "not base64" in out, "the malformed line is named (file:line, reason)",

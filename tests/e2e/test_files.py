@@ -24,14 +24,9 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
-import dprun  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dprun  # noqa: E402  (puts tests/gen and tests/live on the path)
 import evecheck  # noqa: E402
-import flowcheck  # noqa: E402
 import mail_ftp  # noqa: E402
 import pcaplib  # noqa: E402
 from checks import Checks  # noqa: E402
@@ -119,10 +114,7 @@ def file_magic(data):
 
 
 def main():
-    binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1 else None)
-    if not binary:
-        print("SKIP: spectre-dp not found")
-        return 77
+    binary = dprun.binary_or_skip(sys.argv)
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-files-")
     frames, t = [], [1704067200 * 1_000_000]
@@ -150,14 +142,8 @@ def main():
             want[sid] = sum(1 for i, c in enumerate(cs) if c.is_file and pred(magics[i]))
     else:
         print("  (file(1) not found: magic checks skipped)")
-    rfile = os.path.join(tmp, "files.rules")
-    with open(rfile, "w") as f:
-        f.write("\n".join(rules) + "\n")
-    p, ev = dprun.run_offline(binary, pcap, os.path.join(tmp, "eve.json"), rules=rfile, args=["--strict"])
-    if check(p.returncode == 0, "spectre-dp runs with every file rule loaded (--strict)", p.stderr[-800:]):
-        print("  expected per sid: %s" % want)
-        dprun.check_sid_counts(check, dprun.alert_sids(ev), {s: n for s, n in want.items() if n},
-                               "no other sid fired (zero-count sids: %s)" % sorted(s for s, n in want.items() if not n))
+    _, ev = dprun.check_rules_run(check, binary, tmp, pcap, rules, want,
+                                  "spectre-dp runs with every file rule loaded (--strict)")
     probs = evecheck.problems(ev, [pcap])
     check(not probs, "EVE contract (addresses, pcap_cnt)", probs[:5])
     fi = [e for e in ev if e.get("event_type") == "fileinfo"]

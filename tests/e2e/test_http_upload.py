@@ -21,13 +21,8 @@ import os
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
-import dprun  # noqa: E402
-import flowcheck  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dprun  # noqa: E402  (puts tests/gen and tests/live on the path)
 import mail_ftp  # noqa: E402
 import pcaplib  # noqa: E402
 from checks import Checks  # noqa: E402
@@ -114,10 +109,7 @@ RULES = [
 
 
 def main():
-    binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1 else None)
-    if not binary:
-        print("SKIP: spectre-dp not found")
-        return 77
+    binary = dprun.binary_or_skip(sys.argv)
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-upload-")
     frames, t = [], [1704067200 * 1_000_000]
@@ -132,14 +124,8 @@ def main():
         rules.append('alert http any any -> any any (msg:"upload %d"; flow:to_server; %s sid:%d; rev:1;)' %
                      (sid, body, sid))
         want[sid] = sum(1 for c in cs if pred(c, c.files()))
-    rfile = os.path.join(tmp, "upload.rules")
-    with open(rfile, "w") as f:
-        f.write("\n".join(rules) + "\n")
-    p, ev = dprun.run_offline(binary, pcap, os.path.join(tmp, "eve.json"), rules=rfile, args=["--strict"])
-    if check(p.returncode == 0, "spectre-dp runs with every upload rule loaded (--strict)", p.stderr[-800:]):
-        print("  expected per sid: %s" % want)
-        dprun.check_sid_counts(check, dprun.alert_sids(ev), {s: n for s, n in want.items() if n},
-                               "no other sid fired (zero-count sids: %s)" % sorted(s for s, n in want.items() if not n))
+    _, ev = dprun.check_rules_run(check, binary, tmp, pcap, rules, want,
+                                  "spectre-dp runs with every upload rule loaded (--strict)")
     fi = [e for e in ev if e.get("event_type") == "fileinfo"]
     for i, c in enumerate(cs):
         port = 33000 + i
