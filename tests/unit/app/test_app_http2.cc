@@ -327,6 +327,19 @@ TEST(AppHttp2, EveHeaderLists) {
   }
 }
 
+// Without EVE transaction logs (want_h2_log off) no header list is copied:
+// no (http2.headers) buffer, everything else as before.
+TEST(AppHttp2, NoHeaderListsWithoutTxLogs) {
+  AppCtx ctx(small_cfg());
+  ctx.want_h2_log = false;
+  auto t = http_txs(run_tcp(ctx, conversation()));
+  ASSERT_EQ(t.size(), 4u);
+  for (const auto& x : t) EXPECT_FALSE(x.has(kHttp2Headers));
+  EXPECT_EQ(t[3].get(kHttpStatCode), "200");
+  EXPECT_EQ(t[3].multi, (std::vector<std::string>{":status", "content-type", "content-encoding"}));
+  EXPECT_EQ(ctx.ctr.truncated, 0u);
+}
+
 TEST(AppHttp2, ControlFramesCarryKeywordFacts) {
   AppCtx ctx(small_cfg());
   auto all = run_tcp(ctx, conversation());
