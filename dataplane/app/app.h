@@ -245,6 +245,11 @@ class AppCtx {
   // each: ~2-15 cycles/byte). Set by inspection from the snapshot.
   static constexpr uint8_t kHashMd5 = 1, kHashSha1 = 2, kHashSha256 = 4;
   uint8_t want_hash = kHashMd5;
+  // HTTP/2 header lists for EVE's request_headers / response_headers (a copy
+  // of each head's fields, up to 2 x kH2HdrLog bytes per stream, and of both
+  // lists into the response tx): only when transactions are logged. Set by
+  // inspection from the snapshot.
+  bool want_h2_log = true;
   // The flow initiator's address (16 bytes, IPv4 in the first 4; null:
   // unknown) while a stream chunk is parsed, set by inspection: ftpbounce
   // compares a PORT command's address with it, as Suricata does (f->src).

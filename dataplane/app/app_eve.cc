@@ -344,14 +344,12 @@ void h2_headers_json(std::string& out, const uint8_t* p, uint32_t n) {
   if (n < 2) return;
   const uint32_t split = std::min<uint32_t>(n, 2u + (p[0] | p[1] << 8));
   const char* const keys[2] = {"request_headers", "response_headers"};
-  bool any = false;
+  JsonObj lists{out};
   for (int d = 0; d < 2; d++) {
     uint32_t at = d ? split : 2, end = d ? n : split;
     if (at >= end) continue;
-    out += any ? ",\"" : "\"";
-    out += keys[d];
-    out += "\":[";
-    any = true;
+    lists.key(keys[d]);
+    out += '[';
     for (bool first = true; at + 4 <= end; first = false) {  // entries as h2 HeadWriter::log_entry writes them
       uint32_t nl = p[at] | p[at + 1] << 8;
       const bool upd = nl == 0xffff;
@@ -362,14 +360,14 @@ void h2_headers_json(std::string& out, const uint8_t* p, uint32_t n) {
       const uint8_t* v = p + at + 4 + nl;
       if (at + 4 + nl + vl > end || (upd && vl != 4)) break;
       out += first ? "{" : ",{";
+      JsonObj e{out};
       if (upd) {
-        out += "\"table_size_update\":" + std::to_string(v[0] | v[1] << 8 | v[2] << 16 | uint32_t(v[3]) << 24);
+        e.num("table_size_update", v[0] | v[1] << 8 | v[2] << 16 | uint32_t(v[3]) << 24);
       } else {
-        out += "\"name\":\"";
-        json_escape(out, std::string_view(reinterpret_cast<const char*>(nm), nl));
-        out += "\",\"value\":\"";
-        json_escape(out, std::string_view(reinterpret_cast<const char*>(v), vl));
-        out += '"';
+        e.key("name");
+        jstr(out, std::string_view(reinterpret_cast<const char*>(nm), nl));
+        e.key("value");
+        jstr(out, std::string_view(reinterpret_cast<const char*>(v), vl));
       }
       out += '}';
       at += 4 + nl + vl;

@@ -398,8 +398,7 @@ void header_block(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
     w.cap = std::min(cap, c.impl->cfg.header_limit) - 2;  // room for the final CRLF
     w.order = st->ps_order[d];
     w.order_n = &st->ps_n[d];
-    w.log = st->hl[d];
-    w.log_n = &st->hl_n[d];
+    if (c.want_h2_log) w.log = st->hl[d], w.log_n = &st->hl_n[d];
   }
   HpackErr e = hpack_decode(D.table, D.hb, D.hb_n, tmp, w);
   if (e != HpackErr::kOk) {
@@ -611,8 +610,9 @@ void end_frame(AppCtx& c, AppState* s, H2Conn& k, int d, AppSink& sink) {
 void h2_log_buf(AppCtx::Impl& m, BufferSet& bs) {
   static_assert(sizeof(H2Stream::hl[0]) == kH2HdrLog);
   const uint32_t a = m.h2_hl_n[0], b = m.h2_hl_n[1];
+  if (!(a + b)) return;  // nothing kept (want_h2_log off)
   uint8_t* o = m.alloc(2 + a + b);
-  if (!o || !(a + b)) return;
+  if (!o) return;
   o[0] = uint8_t(a), o[1] = uint8_t(a >> 8);
   memcpy(o + 2, m.h2_hl, a);
   memcpy(o + 2 + a, m.h2_hl + kH2HdrLog, b);

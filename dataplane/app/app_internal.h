@@ -436,6 +436,11 @@ void ssh_finish(AppCtx& c, AppState* s, AppSink& sink);
 bool ftp_data_expected(AppCtx& c, AppState* s, uint16_t responder_port);
 // Line helpers shared by the SMTP and FTP parsers.
 bool ieq_prefix(const uint8_t* p, uint32_t n, const char* w);  // case-insensitive prefix
+// Parameter `name=value` of a header value (name after ';' or a blank, any
+// case; so "filename" does not match "name"): quoted, or up to ';' (and a
+// blank when `blank_ends`; trailing blanks dropped). app_smtp.cc.
+bool header_param(const uint8_t* v, uint32_t n, const char* name, const uint8_t** out, uint32_t* on,
+                  bool blank_ends = true);
 void copy_field(char* dst, size_t cap, const uint8_t* p, uint32_t n);  // NUL-terminated, cut
 
 // The file buffers of a tx that carries file.data: file.name (when n > 0),

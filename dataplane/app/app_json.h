@@ -11,9 +11,9 @@
 namespace spectre {
 
 // JSON string (quotes included).
-inline void jstr(std::string& out, const char* s) {
+inline void jstr(std::string& out, std::string_view s) {
   out += '"';
-  json_escape(out, std::string_view(s));
+  json_escape(out, s);
   out += '"';
 }
 

@@ -235,8 +235,9 @@ namespace {
 void malformed_event(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
   der::Tlv t;
   AppMeta::Krb5& k = s->meta.krb5;
+  if (!k.msg_type || der::read(p, n, t) == der::Rc::kOk) return;
   uint8_t* h = c.impl->alloc(10);
-  if (der::read(p, n, t) == der::Rc::kOk || !k.msg_type || !h) return;
+  if (!h) return;
   memset(h, 0, 10);
   BufferSet bs;
   bs.set(rules::kPayload, p, n);

@@ -18,37 +18,6 @@ namespace app {
 
 namespace {
 
-uint8_t low(uint8_t ch) { return (ch >= 'A' && ch <= 'Z') ? uint8_t(ch + 32) : ch; }
-
-bool ieq_at(const uint8_t* p, uint32_t n, const char* w) {
-  uint32_t l = uint32_t(strlen(w));
-  if (n < l) return false;
-  for (uint32_t i = 0; i < l; i++)
-    if (low(p[i]) != uint8_t(w[i])) return false;
-  return true;
-}
-
-// Parameter `name=` of a header value (name preceded by ';' or blanks, so
-// "filename" does not match "name"): quoted or up to ';'.
-bool param(const uint8_t* v, uint32_t n, const char* name, const uint8_t** out, uint32_t* on) {
-  uint32_t nl = uint32_t(strlen(name));
-  for (uint32_t i = 0; i + nl < n; i++) {
-    if (i && v[i - 1] != ';' && v[i - 1] != ' ' && v[i - 1] != '\t') continue;
-    if (!ieq_at(v + i, n - i, name) || v[i + nl] != '=') continue;
-    uint32_t a = i + nl + 1, b;
-    if (a < n && v[a] == '"') {
-      for (b = ++a; b < n && v[b] != '"'; b++) {}
-    } else {
-      for (b = a; b < n && v[b] != ';'; b++) {}
-      while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
-    }
-    *out = v + a;
-    *on = b - a;
-    return true;
-  }
-  return false;
-}
-
 const uint8_t* find(const uint8_t* p, const uint8_t* e, const uint8_t* w, uint32_t wn) {
   if (p >= e) return nullptr;
   return static_cast<const uint8_t*>(memmem(p, size_t(e - p), w, wn));
@@ -77,7 +46,8 @@ const uint8_t* part_headers(const uint8_t* p, const uint8_t* e, MpFile& f, bool*
     while (n && (p[n - 1] == '\n' || p[n - 1] == '\r')) n--;
     if (le == e && (le[-1] != '\n')) return e;  // headers cut short
     if (!n) return le;                           // the empty line: data follows
-    if (ieq_at(p, n, "content-disposition:") && param(p + 20, n - 20, "filename", &f.name, &f.name_n))
+    if (ieq_prefix(p, n, "content-disposition:") &&
+        header_param(p + 20, n - 20, "filename", &f.name, &f.name_n, false))
       *is_file = true;
     p = le;
   }
@@ -89,8 +59,9 @@ const uint8_t* part_headers(const uint8_t* p, const uint8_t* e, MpFile& f, bool*
 bool multipart_boundary(const uint8_t* ct, uint32_t n, const uint8_t** b, uint32_t* bn) {
   uint32_t i = 0;
   while (i < n && (ct[i] == ' ' || ct[i] == '\t')) i++;
-  if (!ieq_at(ct + i, n - i, "multipart/form-data")) return false;
-  return param(ct + i, n - i, "boundary", b, bn) && *bn > 0 && *bn <= 200;  // RFC 2046: <= 70; libhtp is laxer
+  if (!ieq_prefix(ct + i, n - i, "multipart/form-data")) return false;
+  // RFC 2046: <= 70; libhtp is laxer
+  return header_param(ct + i, n - i, "boundary", b, bn, false) && *bn > 0 && *bn <= 200;
 }
 
 uint32_t multipart_files(const uint8_t* body, uint32_t n, const uint8_t* b, uint32_t bn, MpFile* out,

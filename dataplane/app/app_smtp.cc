@@ -255,8 +255,10 @@ void decode_line(Ctx& x, const uint8_t* p, uint32_t n, bool partial) {
   m.crlf_pend = !partial && !soft;
 }
 
-// Parameter `name=value` (quoted or not) of a header value; case-insensitive name.
-bool header_param(const uint8_t* v, uint32_t n, const char* name, const uint8_t** out, uint32_t* on) {
+}  // namespace
+
+bool header_param(const uint8_t* v, uint32_t n, const char* name, const uint8_t** out, uint32_t* on,
+                  bool blank_ends) {
   uint32_t nl = uint32_t(strlen(name));
   for (uint32_t i = 0; i + nl < n; i++) {
     if ((i == 0 || v[i - 1] == ';' || v[i - 1] == ' ' || v[i - 1] == '\t') && ieq_prefix(v + i, n - i, name) &&
@@ -266,7 +268,8 @@ bool header_param(const uint8_t* v, uint32_t n, const char* name, const uint8_t*
         j++;
         for (k = j; k < n && v[k] != '"'; k++) {}
       } else {
-        for (k = j; k < n && v[k] != ';' && v[k] != ' ' && v[k] != '\t'; k++) {}
+        for (k = j; k < n && v[k] != ';' && (!blank_ends || (v[k] != ' ' && v[k] != '\t')); k++) {}
+        while (k > j && (v[k - 1] == ' ' || v[k - 1] == '\t')) k--;
       }
       *out = v + j;
       *on = k - j;
@@ -275,6 +278,8 @@ bool header_param(const uint8_t* v, uint32_t n, const char* name, const uint8_t*
   }
   return false;
 }
+
+namespace {
 
 // One unfolded header of the message or of a MIME part.
 void mime_header(Ctx& x, const uint8_t* h, uint32_t n) {

@@ -419,6 +419,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
     static const rules::BufMask kNone{};
     const rules::BufMask& used = rs ? ruleset_buffers(*rs) : kNone;
     ic.app.want_magic = used.has(rules::kFileMagic);
+    ic.app.want_h2_log = s.app_events;
     ic.app.want_hash = uint8_t((s.app_events || used.has(rules::kFileMd5) ? AppCtx::kHashMd5 : 0) |
                                (used.has(rules::kFileSha1) ? AppCtx::kHashSha1 : 0) |
                                (used.has(rules::kFileSha256) ? AppCtx::kHashSha256 : 0));
