@@ -8,6 +8,7 @@ teardown kills exactly those process groups, then deletes the namespaces.
 import os
 import signal
 import subprocess
+import sys
 import time
 
 SUBNET = "198.18.10"          # lab hosts live in 198.18.10.0/24 (inside 198.18.0.0/15)
@@ -143,9 +144,30 @@ class Lab:
             except subprocess.TimeoutExpired:
                 _killpg(p, signal.SIGKILL)
                 p.wait()
-        for name in reversed(self.namespaces):
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        for p in list(self.transient):  # reaped by run()'s communicate; wait until they are gone
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        # `ip netns del` fails with EBUSY while a dying process's mount namespace
+        # still holds the bind mount: retry for up to 10 s, then say which are left.
+        left = list(reversed(self.namespaces))
+        deadline = time.time() + 10
+        while left:
+            left = [n for n in left
+                    if subprocess.run(["ip", "netns", "del", n], capture_output=True).returncode != 0
+                    and n in _netns_list()]
+            if not left or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        if left:
+            print(f"lab: namespaces left after teardown: {' '.join(left)}", file=sys.stderr)
         self.namespaces = []
+
+
+def _netns_list():
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    return {l.split()[0] for l in r.stdout.splitlines() if l.strip()}
 
 
 def _killpg(p, sig):

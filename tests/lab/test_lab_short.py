@@ -85,9 +85,9 @@ def main():
                                capture_output=True, text=True, timeout=240)
             print(r.stdout[-1500:] + r.stderr[-1500:])
             check(r.returncode == 0, f"scripts/lab exits 0 ({r.returncode}) in {time.time() - t0:.1f}s")
-            left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-            check(not any(l.startswith("lab") and "-" in l.split()[0] for l in left.splitlines()),
-                  "no lab namespace left after the run")
+            listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+            left = [l.split()[0] for l in listed.splitlines() if l.startswith("lab") and "-" in l.split()[0]]
+            check(not left, f"no lab namespace left after the run ({' '.join(left) or 'none'})")
         pcap, lab_csv, meta_p = (os.path.join(out, x) for x in ("lab.pcap", "labels.csv", "meta.json"))
         check(all(os.path.exists(p) for p in (pcap, lab_csv, meta_p)), "lab.pcap, labels.csv, meta.json written")
 
