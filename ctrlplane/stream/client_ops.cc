@@ -1,5 +1,6 @@
 // Client messages: subscribe / unsubscribe / ack / ping over WebSocket, and
 // the SSE subscription from the request line.
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -184,7 +185,15 @@ bool Client::apply_subscription(const std::array<bool, kChannels>& chans, const 
     s.on = true;
     s.filter = f;
     s.aggregate_ms = agg_ms;
-    if (resume[i] >= 0) {
+    uint64_t head = hub_.head(ch);
+    if (resume[i] >= 0 && !hub_.options().resumable[i]) {
+      // Not replayed (stats): what was published after the position is a gap; live from here.
+      uint64_t from = static_cast<uint64_t>(resume[i]);
+      if (from < head) note_gap(ch, head - from, from + 1, head);
+      s.catching_up = false;
+      s.cursor = 0;
+      s.hw = std::max(s.hw, head);
+    } else if (resume[i] >= 0) {
       s.catching_up = true;
       s.cursor = s.hw = static_cast<uint64_t>(resume[i]);
     } else if (s.hw == 0) {

@@ -55,6 +55,10 @@ struct StreamOptions {
   size_t write_buffer = 32768;        // bytes framed per client before waiting for the socket
   size_t max_message = 65536;         // largest client message accepted
   uint32_t max_aggregate_ms = 60000;
+  // Channels a client may resume (ring, then ReplaySource). The others (stats:
+  // a fresh sample every period, nothing worth replaying) keep no ring; a
+  // resume asking for them gets a gap notice for what it missed and goes live.
+  std::array<bool, kChannels> resumable{true, true, true, false};
 };
 
 // Counters for /metrics (monotonic except clients).

@@ -60,10 +60,11 @@ void StreamHub::drain() {
       continue;
     }
     Ring& r = rings_[static_cast<size_t>(ev.channel)];
+    bool keep = opts_.resumable[static_cast<size_t>(ev.channel)];
     ItemPtr it = make_item(std::move(ev));
     if (r.covered_after == UINT64_MAX) r.covered_after = it->ev.seq - 1;
     r.head = it->ev.seq;
-    r.items.push_back(it);
+    if (keep) r.items.push_back(it);
     if (r.items.size() > opts_.ring_size) {
       r.covered_after = r.items.front()->ev.seq;
       r.items.pop_front();

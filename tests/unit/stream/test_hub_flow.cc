@@ -244,6 +244,35 @@ TEST(StreamResume, GapNoticeWhenOlderThanRingAndStore) {
   }
 }
 
+// Stats (StreamOptions::resumable false) keep no ring and are not replayed:
+// resuming them gets a gap notice for what was published since, then live.
+TEST(StreamResume, StatsAreNotReplayedAGapSaysWhatWasMissed) {
+  FakeReplay store;
+  for (uint64_t s = 1; s <= 10; ++s) store.events.push_back(event(s, 4, "", "", "", "", 0, Channel::kStats));
+  Hub h(Hub::quiet(), &store);
+  for (uint64_t s = 1; s <= 10; ++s) h.hub->publish(event(s, 4, "", "", "", "", 0, Channel::kStats));
+  ASSERT_TRUE(wait_for([&] { return h.hub->stats().published == 10; }));
+  WsClient c(h.port());
+  c.subscribe({{"channels", {"stats"}}, {"resume", {{"stats", 4}}}});
+  h.hub->publish(event(11, 4, "", "", "", "", 0, Channel::kStats));
+  std::vector<json> gaps;
+  EXPECT_EQ(events_until(c, 11, &gaps), range(11, 11));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0]["channel"], "stats");
+  EXPECT_EQ(gaps[0]["missed"], 6);
+  EXPECT_EQ(gaps[0]["from_seq"], 5);
+  EXPECT_EQ(gaps[0]["to_seq"], 10);
+  EXPECT_EQ(h.hub->stats().replayed, 0u);
+  EXPECT_EQ(store.calls, 0);
+  // A position at the head: nothing missed, no notice.
+  WsClient d(h.port());
+  d.subscribe({{"channels", {"stats"}}, {"resume", {{"stats", 11}}}});
+  h.hub->publish(event(12, 4, "", "", "", "", 0, Channel::kStats));
+  gaps.clear();
+  EXPECT_EQ(events_until(d, 12, &gaps), range(12, 12));
+  EXPECT_TRUE(gaps.empty());
+}
+
 TEST(StreamSse, EventsIdsAndLastEventId) {
   Hub h;
   std::string last;
