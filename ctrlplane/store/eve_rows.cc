@@ -230,9 +230,13 @@ bool flow_from_eve(std::string_view line, FlowRow& f) {
   f.dest_port = uint16_t(iv(j, "dest_port"));
   f.proto = sv(j, "proto");
   f.app_proto = sv(j, "app_proto");
+  f.flow_id = uint64_t(iv(j, "flow_id"));
+  f.start_ms = f.ts_ms;
   if (auto fl = j.find("flow"); fl != j.end() && fl->is_object()) {
     f.bytes = uint64_t(iv(*fl, "bytes_toserver") + iv(*fl, "bytes_toclient"));
     f.pkts = uint64_t(iv(*fl, "pkts_toserver") + iv(*fl, "pkts_toclient"));
+    if (int64_t st = 0; parse_time(sv(*fl, "start"), st)) f.start_ms = st;
+    if (auto a = fl->find("alerted"); a != fl->end() && a->is_boolean()) f.alerted = a->get<bool>();
   }
   f.eve = j.dump();
   return true;

@@ -3,9 +3,13 @@
 // layout (alerts with a few indexed columns, incidents' latest record);
 // version 2 adds the analyst fields, incident update rows, feedback,
 // comments, audit, evaluations, flows, webhooks, settings and the hourly
-// aggregates, backfilled from the rows a version-1 file holds.
+// aggregates, backfilled from the rows a version-1 file holds. Version 3
+// (flows) makes the version-2 flows table queryable: the data plane's flow id,
+// start time, alerted flag and numeric v4 addresses, and the indexes of
+// /api/v1/flows; it touches nothing else, so it can be renumbered.
 #include "ctrlplane/store/sqlite_store.h"
 
+#include <algorithm>
 #include <string>
 
 namespace spectre::store {
@@ -90,18 +94,35 @@ INSERT INTO agg SELECT 6, last_ms / 3600000, level, count(*) FROM incidents GROU
 INSERT INTO agg SELECT dim + 16, hour / 24 * 24, key, sum(n) FROM agg WHERE dim < 16 GROUP BY 1, 2, 3;
 )";
 
-const char* const kMigrations[kSchemaVersion] = {kV1, kV2};
+// Flows. Rows a version-2 file may hold keep their columns; flow id and
+// alerted come from their EVE, start_ts is their end time. Indexes end in
+// ts (+ rowid) so address and port filters walk in list order, as alerts'.
+const char* const kV3Flows = R"(
+ALTER TABLE flows ADD COLUMN flow_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE flows ADD COLUMN start_ts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE flows ADD COLUMN alerted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE flows ADD COLUMN src_num INTEGER;
+ALTER TABLE flows ADD COLUMN dest_num INTEGER;
+UPDATE flows SET start_ts = ts, flow_id = coalesce(json_extract(eve, '$.flow_id'), 0),
+  alerted = coalesce(json_extract(eve, '$.flow.alerted'), 0) WHERE json_valid(eve);
+CREATE INDEX flows_src ON flows(src_ip, ts);
+CREATE INDEX flows_dest ON flows(dest_ip, ts);
+CREATE INDEX flows_sport ON flows(src_port, ts);
+CREATE INDEX flows_dport ON flows(dest_port, ts);
+)";
+
+const char* const kMigrations[kSchemaVersion] = {kV1, kV2, kV3Flows};
 
 }  // namespace
 
-bool migrate(Db& db, std::string& err) {
+bool migrate(Db& db, std::string& err, int target) {
   int64_t v = db.scalar("PRAGMA user_version");
   if (v > kSchemaVersion) {
     err = "database schema version " + std::to_string(v) + " is newer than this build's (" +
           std::to_string(kSchemaVersion) + ")";
     return false;
   }
-  for (; v < kSchemaVersion; v++) {
+  for (; v < std::min(target, kSchemaVersion); v++) {
     std::string e;
     std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[v] +
                       "PRAGMA user_version = " + std::to_string(v + 1) + ";COMMIT;";

@@ -210,6 +210,7 @@ StoreStats SqliteStore::stats() {
     s.queued = q_.size();
   }
   s.dropped = dropped_;
+  s.flows_dropped = flows_dropped_;
   s.written = written_;
   s.batches = batches_;
   s.write_errors = write_errors_;

@@ -35,6 +35,7 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const SqliteOptions& o, std::stri
   s->r_.exec("PRAGMA cache_size=-32768");
   s->next_alert_ = uint64_t(s->w_.scalar("SELECT max(id) FROM alerts")) + 1;
   s->next_update_ = uint64_t(s->w_.scalar("SELECT max(id) FROM incident_updates")) + 1;
+  s->next_flow_ = uint64_t(s->w_.scalar("SELECT max(id) FROM flows")) + 1;
   s->writer_ = std::thread([p = s.get()] { p->writer_loop(); });
   return s;
 }
@@ -51,17 +52,6 @@ void SqliteStore::close() {
   if (writer_.joinable()) writer_.join();
   std::lock_guard g(wmu_);
   w_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-}
-
-bool SqliteStore::push(Item it) {
-  {
-    std::lock_guard g(qmu_);
-    if (stop_ || q_.size() >= opt_.queue_capacity) { dropped_++; return false; }
-    q_.push_back(std::move(it));
-    pushed_++;
-  }
-  qcv_.notify_one();
-  return true;
 }
 
 uint64_t SqliteStore::enqueue_alert(AlertRow a) {
@@ -88,7 +78,22 @@ uint64_t SqliteStore::enqueue_incident(IncidentRow r) {
   return id;
 }
 
-bool SqliteStore::enqueue_flow(FlowRow f) { return push(std::move(f)); }
+uint64_t SqliteStore::enqueue_flow(FlowRow f) {
+  std::unique_lock g(qmu_);
+  if (stop_ || q_.size() >= opt_.queue_capacity || queued_flows_ >= opt_.flow_queue_capacity) {
+    dropped_++;
+    flows_dropped_++;
+    return 0;
+  }
+  f.id = next_flow_++;
+  uint64_t id = f.id;
+  q_.emplace_back(std::move(f));
+  queued_flows_++;
+  pushed_++;
+  g.unlock();
+  qcv_.notify_one();
+  return id;
+}
 
 void SqliteStore::flush() {
   std::unique_lock g(qmu_);
@@ -99,6 +104,7 @@ void SqliteStore::flush() {
 
 uint64_t SqliteStore::max_alert_id() { std::lock_guard g(qmu_); return next_alert_ - 1; }
 uint64_t SqliteStore::max_update_id() { std::lock_guard g(qmu_); return next_update_ - 1; }
+uint64_t SqliteStore::max_flow_id() { std::lock_guard g(qmu_); return next_flow_ - 1; }
 
 void SqliteStore::writer_loop() {
   std::vector<Item> batch;
@@ -110,6 +116,7 @@ void SqliteStore::writer_loop() {
       qcv_.wait_for(g, std::chrono::milliseconds(opt_.flush_ms), [&] { return stop_ || !q_.empty(); });
       if (stop_ && q_.empty()) break;
       while (!q_.empty() && batch.size() < opt_.batch) {
+        if (std::holds_alternative<FlowRow>(q_.front())) queued_flows_--;
         batch.push_back(std::move(q_.front()));
         q_.pop_front();
       }
@@ -150,6 +157,16 @@ void bind_alert(Stmt& s, const AlertRow& a) {
   if (ipv4_num(a.dest_ip, dn)) s.bind(23, dn);
 }
 
+void bind_flow(Stmt& s, const FlowRow& f) {
+  int64_t sn = 0, dn = 0;
+  s.reset().bind(1, int64_t(f.id)).bind(2, f.ts_ms).bind(3, f.src_ip).bind(4, f.dest_ip).bind(5, int64_t(f.src_port))
+      .bind(6, int64_t(f.dest_port)).bind(7, f.proto).bind(8, f.app_proto).bind(9, int64_t(f.bytes))
+      .bind(10, int64_t(f.pkts)).bind(11, f.eve).bind(12, int64_t(f.flow_id)).bind(13, f.start_ms)
+      .bind(14, int64_t(f.alerted));
+  if (ipv4_num(f.src_ip, sn)) s.bind(15, sn);
+  if (ipv4_num(f.dest_ip, dn)) s.bind(16, dn);
+}
+
 }  // namespace
 
 // One transaction: rows, incident upserts and the aggregate deltas (summed
@@ -171,7 +188,8 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
       "status=CASE WHEN analyst_status THEN status ELSE excluded.status END");
   Stmt ins_u = w_.prepare("INSERT INTO incident_updates(id,incident_id,ts,event,level,record) VALUES(?,?,?,?,?,?)");
   Stmt ins_f = w_.prepare(
-      "INSERT INTO flows(ts,src_ip,dest_ip,src_port,dest_port,proto,app_proto,bytes,pkts,eve) VALUES(?,?,?,?,?,?,?,?,?,?)");
+      "INSERT INTO flows(id,ts,src_ip,dest_ip,src_port,dest_port,proto,app_proto,bytes,pkts,eve,flow_id,start_ts,"
+      "alerted,src_num,dest_num) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   Stmt agg = w_.prepare("INSERT INTO agg(dim,hour,key,n) VALUES(?,?,?,?) ON CONFLICT(dim,hour,key) DO UPDATE SET n=n+excluded.n");
   std::map<std::tuple<int, int64_t, std::string>, int64_t> deltas;
   auto add = [&deltas](int dim, int64_t h, const std::string& key) {
@@ -203,9 +221,7 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
           .bind(5, r->level).bind(6, r->record);
       if (!ins_u.run()) errs++;
     } else if (auto f = std::get_if<FlowRow>(&it)) {
-      ins_f.reset().bind(1, f->ts_ms).bind(2, f->src_ip).bind(3, f->dest_ip).bind(4, int64_t(f->src_port))
-          .bind(5, int64_t(f->dest_port)).bind(6, f->proto).bind(7, f->app_proto).bind(8, int64_t(f->bytes))
-          .bind(9, int64_t(f->pkts)).bind(10, f->eve);
+      bind_flow(ins_f, *f);
       if (!ins_f.run()) errs++;
     }
   }

@@ -17,12 +17,14 @@
 
 namespace spectre::store {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
+constexpr int kFlowsSchemaVersion = 3;  // the migration that made flows queryable (schema.cc)
 constexpr int kDailyDim = 16;  // agg dim + 16: per-day rows (schema.cc)
 
 struct SqliteOptions {
   std::string path;
   size_t queue_capacity = 65536;  // rows waiting for the writer (~1 s of a busy sensor)
+  size_t flow_queue_capacity = 16384;  // of those, flow rows at most (the rest stays for alerts)
   size_t batch = 16384;           // rows per transaction at most (a deep queue: fewer aggregate upserts a row)
   int flush_ms = 50;              // the writer commits at least this often when rows wait
   RetentionPolicy retention;      // applied by the writer every retention_every_s
@@ -33,8 +35,9 @@ struct SqliteOptions {
 // The WHERE/ORDER/LIMIT of a list query and its binds (exposed for tests).
 void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds);
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds);
-// Applies the migrations from the file's user_version to kSchemaVersion.
-bool migrate(Db& db, std::string& err);
+void build_flow_query(const FlowQuery& q, std::string& sql, std::vector<Bind>& binds);
+// Applies the migrations from the file's user_version to `target` (tests: an older layout).
+bool migrate(Db& db, std::string& err, int target = kSchemaVersion);
 
 class SqliteStore final : public Store {
  public:
@@ -44,7 +47,7 @@ class SqliteStore final : public Store {
 
   uint64_t enqueue_alert(AlertRow a) override;
   uint64_t enqueue_incident(IncidentRow r) override;
-  bool enqueue_flow(FlowRow f) override;
+  uint64_t enqueue_flow(FlowRow f) override;
   void flush() override;
   uint64_t max_alert_id() override;
   uint64_t max_update_id() override;
@@ -54,6 +57,11 @@ class SqliteStore final : public Store {
   bool alerts_after(uint64_t after, size_t max, std::vector<AlertRow>& out) override;
   uint64_t min_alert_id() override;
   uint64_t update_alerts(const std::vector<uint64_t>& ids, const AnalystSet& s, std::vector<uint64_t>& missing) override;
+
+  bool list_flows(const FlowQuery& q, std::vector<FlowRow>& out, std::string& err) override;
+  bool flows_after(uint64_t after, size_t max, std::vector<FlowRow>& out) override;
+  uint64_t min_flow_id() override;
+  uint64_t max_flow_id() override;
 
   bool list_incidents(const IncidentQuery& q, std::vector<IncidentRow>& out, std::string& err) override;
   std::optional<IncidentRow> get_incident(uint64_t id) override;
@@ -102,9 +110,10 @@ class SqliteStore final : public Store {
   std::condition_variable qcv_, done_cv_;
   std::deque<Item> q_;
   bool stop_ = false;
-  uint64_t next_alert_ = 1, next_update_ = 1;  // under qmu_
+  uint64_t next_alert_ = 1, next_update_ = 1, next_flow_ = 1;  // under qmu_
+  size_t queued_flows_ = 0;                                    // under qmu_
   uint64_t pushed_ = 0, committed_ = 0;         // under qmu_ (flush)
-  std::atomic<uint64_t> dropped_{0}, written_{0}, batches_{0}, write_errors_{0}, retention_deleted_{0};
+  std::atomic<uint64_t> dropped_{0}, flows_dropped_{0}, written_{0}, batches_{0}, write_errors_{0}, retention_deleted_{0};
   std::thread writer_;
 };
 

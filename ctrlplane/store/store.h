@@ -52,12 +52,17 @@ struct IncidentUpdate {
   std::string event, level, record;
 };
 
+// An ended flow (EVE "flow" record).
 struct FlowRow {
-  int64_t ts_ms = 0;
+  uint64_t id = 0;           // assigned by enqueue_flow (== the flows stream seq)
+  int64_t ts_ms = 0;         // the flow's end (the EVE timestamp), unix ms
+  int64_t start_ms = 0;
+  uint64_t flow_id = 0;      // the data plane's
   std::string src_ip, dest_ip, proto, app_proto;
   uint16_t src_port = 0, dest_port = 0;
-  uint64_t bytes = 0, pkts = 0;
-  std::string eve;
+  uint64_t bytes = 0, pkts = 0;  // both directions
+  bool alerted = false;
+  std::string eve;           // the EVE object
 };
 
 struct Feedback {
@@ -103,6 +108,19 @@ struct AlertQuery {
   size_t limit = 100;
 };
 
+// Flows, newest first by end time (ties by id), like AlertQuery.
+struct FlowQuery {
+  int64_t from_ms = std::numeric_limits<int64_t>::min(), to_ms = std::numeric_limits<int64_t>::max();
+  std::string ip;            // exact, src or dest
+  std::optional<IpRange> cidr;
+  int port = -1;             // src or dest; -1: any
+  std::string proto, app_proto;
+  uint64_t min_bytes = 0;
+  int64_t before_ts = 0;     // cursor, as AlertQuery's
+  uint64_t before_id = 0;
+  size_t limit = 100;
+};
+
 struct IncidentQuery {
   int64_t from_ms = std::numeric_limits<int64_t>::min(), to_ms = std::numeric_limits<int64_t>::max();
   std::string level, status, tactic, technique, ip, q;
@@ -136,6 +154,7 @@ struct StoreStats {
   uint64_t alerts = 0, incidents = 0, updates = 0, flows = 0;
   uint64_t bytes = 0;
   uint64_t queued = 0, dropped = 0, written = 0, batches = 0, write_errors = 0;
+  uint64_t flows_dropped = 0;  // of dropped: flow rows (their share of the queue was full)
   uint64_t retention_deleted = 0;
 };
 
@@ -146,7 +165,9 @@ class Store {
   // Ingest: never blocks. The id (alerts) / update id (incidents) assigned, 0 when dropped.
   virtual uint64_t enqueue_alert(AlertRow a) = 0;
   virtual uint64_t enqueue_incident(IncidentRow r) = 0;
-  virtual bool enqueue_flow(FlowRow f) = 0;
+  // The flow id (== the flows stream seq), 0 when dropped. Flows may hold only
+  // part of the queue, so a flood of flows never crowds out alerts.
+  virtual uint64_t enqueue_flow(FlowRow f) = 0;
   virtual void flush() = 0;  // returns once everything enqueued so far is committed
   virtual uint64_t max_alert_id() = 0;
   virtual uint64_t max_update_id() = 0;
@@ -159,6 +180,12 @@ class Store {
   // Sets analyst fields; ids not found go to `missing`. Returns rows updated.
   virtual uint64_t update_alerts(const std::vector<uint64_t>& ids, const AnalystSet& s,
                                  std::vector<uint64_t>& missing) = 0;
+
+  // Flows (newest first by end time).
+  virtual bool list_flows(const FlowQuery& q, std::vector<FlowRow>& out, std::string& err) = 0;
+  virtual bool flows_after(uint64_t after, size_t max, std::vector<FlowRow>& out) = 0;  // oldest first
+  virtual uint64_t min_flow_id() = 0;
+  virtual uint64_t max_flow_id() = 0;
 
   // Incidents (newest first by id).
   virtual bool list_incidents(const IncidentQuery& q, std::vector<IncidentRow>& out, std::string& err) = 0;

@@ -11,19 +11,12 @@
 
 #include "ctrlplane/store/eve_rows.h"
 #include "ctrlplane/store/sqlite_store.h"
+#include "tests/unit/store/store_util.h"
 
 using namespace spectre::store;
+using namespace spectre::store::testing;
 
 namespace {
-
-struct TmpDb {
-  std::string path;
-  TmpDb() {
-    char t[] = "/tmp/store-test-XXXXXX";
-    path = std::string(mkdtemp(t)) + "/s.db";
-  }
-  ~TmpDb() { std::filesystem::remove_all(std::filesystem::path(path).parent_path()); }
-};
 
 AlertRow alert(int64_t ts, int sev, uint32_t sid, const std::string& src, const std::string& dst,
                std::vector<std::string> tactics = {}) {
@@ -39,18 +32,6 @@ AlertRow alert(int64_t ts, int sev, uint32_t sid, const std::string& src, const 
   a.eve = "{\"event_type\":\"alert\"}";
   return a;
 }
-
-std::unique_ptr<SqliteStore> open_store(const std::string& path, size_t cap = 65536) {
-  SqliteOptions o;
-  o.path = path;
-  o.queue_capacity = cap;
-  std::string err;
-  auto s = SqliteStore::open(o, err);
-  EXPECT_TRUE(s) << err;
-  return s;
-}
-
-const int64_t kT0 = 1764547200000;  // 2025-12-01T00:00:00Z
 
 }  // namespace
 
