@@ -121,6 +121,7 @@ Response ApiService::webhooks_post(Request& r) {
 void ApiService::routes() {
   routes_alerts();
   routes_incidents();
+  routes_flows();
   routes_analytics();
   routes_admin();
   routes_ml();

@@ -61,6 +61,66 @@ stream::StreamEvent Ingest::incident_event(const store::IncidentRow& r, uint64_t
   return e;
 }
 
+stream::StreamEvent Ingest::flow_event(const store::FlowRow& f) {
+  stream::StreamEvent e;
+  e.channel = stream::Channel::kFlows;
+  e.seq = f.id;
+  e.severity = f.alerted ? 3 : 4;
+  e.json = flow_text(f);
+  e.src_ip = f.src_ip;
+  e.dest_ip = f.dest_ip;
+  e.category = f.app_proto;  // the stream filter's `category` selects flows by app_proto
+  return e;
+}
+
+store::FlowRow Ingest::flow_row(const exporter::CpFlow& c) {
+  store::FlowRow f;
+  f.ts_ms = int64_t(c.end_ns / 1000000);
+  f.start_ms = int64_t(c.start_ns / 1000000);
+  f.flow_id = c.flow_id;
+  f.src_ip = c.src_ip;
+  f.dest_ip = c.dst_ip;
+  f.src_port = c.src_port;
+  f.dest_port = c.dst_port;
+  f.proto = c.proto;
+  f.app_proto = c.app_proto;
+  f.bytes = c.bytes_toserver + c.bytes_toclient;
+  f.pkts = c.pkts_toserver + c.pkts_toclient;
+  f.alerted = c.alerted;
+  if (!c.eve_json.empty()) {
+    f.eve = c.eve_json;
+  } else {
+    exporter::format_eve(f.eve, c);
+  }
+  while (!f.eve.empty() && (f.eve.back() == '\n' || f.eve.back() == '\r')) f.eve.pop_back();
+  return f;
+}
+
+void Ingest::on_flow(const exporter::CpFlow& c) {
+  if (!flows_->pass(c.alerted, c.bytes_toserver + c.bytes_toclient, c.pkts_toserver + c.pkts_toclient)) return;
+  store_flow(flow_row(c));
+}
+
+void Ingest::on_flow_row(store::FlowRow f) {
+  if (!flows_->pass(f.alerted, f.bytes, f.pkts)) return;
+  store_flow(std::move(f));
+}
+
+void Ingest::store_flow(store::FlowRow f) {
+  uint64_t id = st_.enqueue_flow(f);
+  if (!id) { flows_dropped_++; return; }
+  f.id = id;
+  if (publish_) publish_(flow_event(f));
+}
+
+std::string Ingest::flow_stats_json() const {
+  uint64_t dropped = flows_dropped_.load(), passed = flows_->passed();  // in this order: passed >= dropped
+  return nlohmann::json{{"flows", {{"mode", flow_mode_name(flows_->options().mode)}, {"seen", flows_->seen()},
+                                   {"kept", passed - dropped}, {"dropped", dropped}}},
+                        {"alerts_dropped", dropped_.load()}, {"bad_lines", bad_.load()}}
+      .dump();
+}
+
 void Ingest::on_alert(std::string_view line) {
   store::AlertRow a;
   std::string err;
@@ -111,7 +171,15 @@ bool Ingest::replay(stream::Channel ch, uint64_t after, size_t max, std::vector<
     }
     return true;
   }
-  return false;  // flows and stats are not kept for replay
+  if (ch == stream::Channel::kFlows) {
+    uint64_t lo = st_.min_flow_id();
+    if (lo && after + 1 < lo) return false;
+    std::vector<store::FlowRow> rows;
+    if (!st_.flows_after(after, max, rows)) return false;
+    for (auto& f : rows) out.push_back(flow_event(f));
+    return true;
+  }
+  return false;  // stats are not kept (StreamOptions::resumable: a resume gets a gap notice)
 }
 
 }  // namespace spectre::api

@@ -22,6 +22,7 @@ class LiveStream final : public stream::ReplaySource {
   // Ingest -> hub (set once, before events flow).
   void attach();
   void stop() { hub_.stop(); }
+  void publish(stream::StreamEvent&& e) { hub_.publish(std::move(e)); }  // any thread
   stream::StreamStats stats() const { return hub_.stats(); }
   bool replay(stream::Channel ch, uint64_t after, size_t max, std::vector<stream::StreamEvent>& out) override;
 

@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 #include <set>
 
 #include "ctrlplane/cortex/incident.h"
@@ -44,7 +46,7 @@ bool b64url_decode(std::string_view in, std::string& out) {
 
 std::string encode_cursor(char kind, uint64_t id, int64_t ts) {
   std::string s = std::string(1, kind) + "1:";
-  if (kind == 'a') s += std::to_string(ts) + ":";
+  if (kind == 'a' || kind == 'f') s += std::to_string(ts) + ":";
   return b64url_encode(s + std::to_string(id));
 }
 
@@ -52,7 +54,7 @@ bool decode_cursor(std::string_view c, char kind, uint64_t& id, int64_t* ts) {
   std::string s;
   if (c.size() > 80 || !b64url_decode(c, s) || s.size() < 4 || s[0] != kind || s.compare(1, 2, "1:") != 0) return false;
   std::string_view rest = std::string_view(s).substr(3);
-  if (kind == 'a') {
+  if (kind == 'a' || kind == 'f') {
     size_t colon = rest.find(':');
     if (colon == std::string_view::npos) return false;
     std::string_view t = rest.substr(0, colon);
@@ -183,6 +185,49 @@ bool incident_query(const Request& r, store::IncidentQuery& q, std::string& err)
   q.technique = get("technique");
   q.q = get("q");
   if (auto c = get("cursor"); !c.empty() && !decode_cursor(c, 'i', q.before_id)) { err = "cursor: not a cursor of this list"; return false; }
+  if (q.from_ms > q.to_ms) { err = "from is after to"; return false; }
+  return true;
+}
+
+bool flow_query(const Request& r, store::FlowQuery& q, std::string& err) {
+  static const std::set<std::string> names = {"from", "to", "ip", "cidr", "port", "proto", "app_proto", "min_bytes",
+                                              "limit", "cursor", "token"};
+  if (!known(r, names, {}, err) || !limit_of(r, q.limit, err)) return false;
+  if (!time_param(r, "from", q.from_ms, err) || !time_param(r, "to", q.to_ms, err)) return false;
+  auto get = [&](const char* k) { auto it = r.query.find(k); return it == r.query.end() ? std::string() : it->second; };
+  q.ip = get("ip");
+  if (!q.ip.empty() && !valid_ip(q.ip)) { err = "ip: expected an IPv4 or IPv6 address"; return false; }
+  if (auto s = get("cidr"); !s.empty()) {
+    store::IpRange rg;
+    if (!store::parse_cidr4(s, rg)) { err = "cidr: expected an IPv4 CIDR such as 10.0.0.0/8"; return false; }
+    q.cidr = rg;
+  }
+  if (auto s = get("port"); !s.empty()) {
+    uint64_t v = 0;
+    if (!parse_u64(s, v) || v > 65535) { err = "port: expected 0..65535"; return false; }
+    q.port = int(v);
+  }
+  if (auto s = get("min_bytes"); !s.empty() && (!parse_u64(s, q.min_bytes) || q.min_bytes > uint64_t(INT64_MAX))) {
+    err = "min_bytes: expected a number";
+    return false;
+  }
+  // EVE's names (TCP, UDP, ICMP, IPv6-ICMP, SCTP or the number); tcp/udp/icmp/sctp taken in lower case too.
+  q.proto = get("proto");
+  for (const char* p : {"TCP", "UDP", "ICMP", "SCTP"})
+    if (strcasecmp(q.proto.c_str(), p) == 0) q.proto = p;
+  auto word = [](const std::string& s, size_t max) {
+    if (s.size() > max) return false;
+    for (char c : s)
+      if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+    return true;
+  };
+  if (!word(q.proto, 16)) { err = "proto: expected a protocol name such as TCP"; return false; }
+  q.app_proto = get("app_proto");
+  if (!word(q.app_proto, 32)) { err = "app_proto: expected an application protocol name such as http"; return false; }
+  if (auto c = get("cursor"); !c.empty() && !decode_cursor(c, 'f', q.before_id, &q.before_ts)) {
+    err = "cursor: not a cursor of this list";
+    return false;
+  }
   if (q.from_ms > q.to_ms) { err = "from is after to"; return false; }
   return true;
 }

@@ -1,6 +1,6 @@
 // Query-string validation for the list endpoints and the opaque cursor:
-// base64url of "a1:<last ts ms>:<last id>" (alerts, ordered by time) or
-// "i1:<last id>" (incidents), so a cursor of one list is refused by the
+// base64url of "a1:<last ts ms>:<last id>" (alerts, ordered by time),
+// "f1:<last ts ms>:<last id>" (flows, likewise) or "i1:<last id>" (incidents), so a cursor of one list is refused by the
 // other and a forged one is a 400.
 #pragma once
 
@@ -29,6 +29,7 @@ inline bool valid_level(std::string_view s) { return level_rank(s) >= 0; }
 // extra: additional parameter names the caller accepts (e.g. "format").
 bool alert_query(const Request& r, store::AlertQuery& q, std::string& err, std::initializer_list<const char*> extra = {});
 bool incident_query(const Request& r, store::IncidentQuery& q, std::string& err);
+bool flow_query(const Request& r, store::FlowQuery& q, std::string& err);
 // from/to (RFC 3339); defaults to [now - dflt_span_ms, now].
 bool time_range(const Request& r, int64_t now_ms, int64_t dflt_span_ms, int64_t& from, int64_t& to, std::string& err);
 

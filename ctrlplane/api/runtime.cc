@@ -22,6 +22,10 @@ const char* api_usage() {
          "  --console DIR      static console (default: the checkout's console/dist or /usr/share/spectre/console)\n"
          "  --store FILE       SQLite store (default /var/lib/spectre/spectre.db when --api is given)\n"
          "  --store-max-days N --store-max-bytes N   retention (default: keep everything)\n"
+         "  --store-flows none|alerted|all   ended flows kept in the store and sent on the flows stream (default none)\n"
+         "  --store-flows-min-bytes N --store-flows-min-packets N   only flows at least this large\n"
+         "  --store-flows-sample N   1 in N of the flows that pass the rest (default 1: all)\n"
+         "  --stats-period MS  the stats stream channel's period (default 1000; 0: off)\n"
          "offline pcap analysis (POST /api/v1/detect):\n"
          "  --spectre-dp PATH  the spectre-dp the jobs run (default: next to spectre-cp; 'none': /detect off)\n"
          "  --detect-config FILE  its --config (rules, model, incidents: section; default: spectre-dp's own)\n"
@@ -33,7 +37,9 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
   std::string a = argv[i];
   static const char* const kOpts[] = {"--api", "--api-tokens", "--api-cert", "--api-key", "--api-rate", "--api-burst",
                                       "--api-max-body", "--console", "--store", "--store-max-days", "--store-max-bytes",
-                                      "--spectre-dp", "--detect-config", "--detect-max-bytes", "--detect-timeout"};
+                                      "--spectre-dp", "--detect-config", "--detect-max-bytes", "--detect-timeout",
+                                      "--store-flows", "--store-flows-min-bytes", "--store-flows-min-packets",
+                                      "--store-flows-sample", "--stats-period"};
   bool ours = false;
   for (const char* k : kOpts) ours |= a == k;
   if (!ours) return 0;
@@ -58,6 +64,16 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
   else if (a == "--api-max-body") return num(o.max_body, 1024);
   else if (a == "--store-max-days") return num(o.retain_days, 1);
   else if (a == "--store-max-bytes") return num(o.retain_bytes, 1 << 20);
+  else if (a == "--store-flows") {
+    if (!parse_flow_mode(v, o.flows.mode)) { err = a + ": expected none, alerted or all, got '" + v + "'"; return -1; }
+  }
+  else if (a == "--store-flows-min-bytes") return num(o.flows.min_bytes, 0);
+  else if (a == "--store-flows-min-packets") return num(o.flows.min_packets, 0);
+  else if (a == "--store-flows-sample") return num(o.flows.sample, 1);
+  else if (a == "--stats-period") {
+    if (num(o.stats_period_ms, 0) < 0) return -1;
+    if (o.stats_period_ms && o.stats_period_ms < 100) { err = a + ": expected 0 (off) or at least 100 ms"; return -1; }
+  }
   else {
     uint64_t x = 0;
     if (num(x, 1) < 0) return -1;
@@ -77,6 +93,7 @@ bool ApiRuntime::open(const ApiCli& o, std::string& err) {
   if (!store) { err = "--store: " + err; return false; }
   io = std::make_unique<boost::asio::io_context>(1);
   ingest = std::make_unique<Ingest>(*store);
+  ingest->set_flow_filter(o.flows);
   webhooks = std::make_unique<WebhookDispatcher>(*store);
   webhooks->reload();  // the webhooks registered over the API before this start
   ingest->set_webhooks(webhooks.get());
@@ -170,6 +187,11 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   server = std::make_unique<ApiServer>(*service, so, *io);
   if (live) stream_hooks = live->hooks();
   server->set_stream_hooks(stream_hooks);
+  if (live && o.stats_period_ms) {  // armed before the io_context's thread starts
+    stats = std::make_unique<StatsFeed>(*io, *ingest, [l = live.get()](stream::StreamEvent&& e) { l->publish(std::move(e)); },
+                                        std::chrono::milliseconds(o.stats_period_ms), stats_source);
+    stats->start();
+  }
   if (!server->start(err)) { err = "--api: " + err; return false; }
   std::fprintf(stderr, "spectre-cp: API on %s:%u (%s), store %s, console %s\n", so.address.c_str(), server->port(),
                server->tls() ? "https" : "http", o.store.empty() ? "/var/lib/spectre/spectre.db" : o.store.c_str(),
@@ -191,6 +213,9 @@ std::string ApiRuntime::prometheus() {
   put("spectre_store_dropped_total", "counter", s.dropped);
   put("spectre_store_written_total", "counter", s.written);
   put("spectre_store_write_errors_total", "counter", s.write_errors);
+  put("spectre_store_flows", "gauge", s.flows);
+  put("spectre_store_flows_dropped_total", "counter", s.flows_dropped);
+  if (ingest && ingest->flow_filter()) put("spectre_store_flows_seen_total", "counter", ingest->flow_filter()->seen());
   if (live) {
     const stream::StreamStats t = live->stats();
     put("spectre_stream_clients", "gauge", t.clients);
@@ -207,6 +232,7 @@ std::string ApiRuntime::prometheus() {
 void ApiRuntime::stop_server() {
   if (live) live->stop();
   if (server) server->stop();
+  if (stats) stats->stop();  // the io_context's thread has stopped
   detect.reset();  // kills a running job's spectre-dp
 }
 

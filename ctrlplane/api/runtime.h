@@ -12,6 +12,7 @@
 #include "ctrlplane/api/live_stream.h"
 #include "ctrlplane/api/server.h"
 #include "ctrlplane/api/service.h"
+#include "ctrlplane/api/stats_feed.h"
 #include "ctrlplane/store/sqlite_store.h"
 
 namespace spectre::api {
@@ -28,6 +29,8 @@ struct ApiCli {
   std::string spectre_dp;    // --spectre-dp PATH (default: next to spectre-cp, or the build tree's; "none": off)
   std::string detect_config; // --detect-config FILE: spectre-dp's --config for the jobs
   uint64_t detect_max_bytes = 64ull << 20, detect_timeout = 600;
+  FlowFilterOptions flows;   // --store-flows none|alerted|all, -min-bytes, -min-packets, -sample
+  uint64_t stats_period_ms = 1000;  // --stats-period MS: the stats stream channel (0: off)
 };
 
 // Takes argv[i] (and its value) when it is an API option: 1 taken, 0 not ours, -1 bad value (err says).
@@ -44,6 +47,8 @@ struct ApiRuntime {
   std::unique_ptr<WebhookDispatcher> webhooks;
   std::unique_ptr<LiveStream> live;  // before ingest: destroyed after it
   std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<StatsFeed> stats;    // after ingest and live: destroyed before them
+  StatsFeed::Source stats_source;      // set before start(): the data plane's counters (none: "detached")
   std::unique_ptr<DetectJobs> detect;  // before service: destroyed after it
   std::unique_ptr<ApiService> service;
   std::unique_ptr<ApiServer> server;

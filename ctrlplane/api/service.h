@@ -51,6 +51,7 @@ class ApiService {
   void routes();
   void routes_alerts();
   void routes_incidents();
+  void routes_flows();
   void routes_analytics();
   void routes_admin();
   void routes_ml();
@@ -88,6 +89,7 @@ J alert_json(const store::AlertRow& a);
 J alert_fields(const store::AlertRow& a);      // without "eve"
 std::string alert_text(const store::AlertRow& a);  // alert_json's text, the EVE spliced in unparsed
 J incident_json(const store::IncidentRow& r);
+std::string flow_text(const store::FlowRow& f);  // the Flow object, the EVE spliced in as alert_text does
 J feedback_json(const store::Feedback& f);
 // Analyst fields of a PATCH / bulk "set" object; false + reason on a bad field.
 bool parse_set(const J& body, store::AnalystSet& s, std::string* comment, std::string& err);

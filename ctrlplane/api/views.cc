@@ -32,6 +32,22 @@ std::string alert_text(const store::AlertRow& a) {
   return s;
 }
 
+// The stored EVE text spliced in after the fields (see alert_text).
+std::string flow_text(const store::FlowRow& f) {
+  J j{{"id", f.id},           {"timestamp", store::format_time(f.ts_ms)}, {"start", store::format_time(f.start_ms)},
+      {"flow_id", f.flow_id}, {"src_ip", f.src_ip},     {"src_port", f.src_port},
+      {"dest_ip", f.dest_ip}, {"dest_port", f.dest_port}, {"proto", f.proto},
+      {"app_proto", f.app_proto}, {"bytes", f.bytes},   {"pkts", f.pkts},
+      {"alerted", f.alerted}};
+  std::string s = j.dump(-1, ' ', false, J::error_handler_t::replace);
+  s.pop_back();
+  s += ",\"eve\":";
+  bool obj = f.eve.size() >= 2 && f.eve.front() == '{' && f.eve.back() == '}';
+  s += obj ? std::string_view(f.eve) : std::string_view("{}");
+  s += '}';
+  return s;
+}
+
 J alert_fields(const store::AlertRow& a) {
   return J{{"id", a.id},
            {"timestamp", store::format_time(a.ts_ms)},
