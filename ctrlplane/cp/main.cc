@@ -380,10 +380,26 @@ int main(int argc, char** argv) {
   } else {
     ShmLinkOptions lo;
     lo.instance = instance;
-    auto l = std::make_unique<ShmDataPlaneLink>(
-        lo, ShmLinkSinks{&feed, outputs.eve.get(), outputs.syslog.get(), outputs.webhook.get(), outputs.metrics.get(),
-                         incidents.get()});
+    ShmLinkSinks sinks{&feed, outputs.eve.get(), outputs.syslog.get(), outputs.webhook.get(), outputs.metrics.get(),
+                       incidents.get()};
+    if (api.enabled() && apio.flows.enabled())  // --store-flows: ended flows to the store and the flows channel
+      sinks.flow_tap = [in = api.ingest.get()](const ex::CpFlow& f) { in->on_flow(f); };
+    auto l = std::make_unique<ShmDataPlaneLink>(lo, sinks);
     shm = l.get();
+    api.stats_source = [shm] {  // the stats channel: the workers' last counters
+      WorkerTotals t = shm->worker_totals();
+      spectre::api::DpSample d;
+      d.attached = t.attached;
+      d.workers = t.workers;
+      d.ts_ns = t.ts_ns;
+      d.packets = t.sum.packets;
+      d.bytes = t.sum.bytes;
+      d.drops = t.sum.drops;
+      d.alerts = t.sum.alerts;
+      d.flows_active = t.sum.flows_active;
+      d.events_dropped = t.sum.events_dropped;
+      return d;
+    };
     link = std::move(l);
   }
   ModelRegistry reg;

@@ -328,7 +328,7 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
       f.app = app_text(r->app_proto());
       std::string eve = fb_str(r->eve());
       bool json_syslog = sinks_.syslog && sinks_.syslog->options().format == exporter::SyslogFormat::kJson;
-      if ((sinks_.eve && eve.empty()) || json_syslog) {
+      if ((sinks_.eve && eve.empty()) || json_syslog || sinks_.flow_tap) {
         CpFlow c;
         c.flow_id = r->flow_id();
         c.worker = r->worker();
@@ -350,6 +350,7 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
         c.eve_json = eve;
         if (sinks_.eve) sinks_.eve->write(c);
         if (json_syslog) sinks_.syslog->send(c);
+        if (sinks_.flow_tap) sinks_.flow_tap(c);
       } else if (sinks_.eve) {
         sinks_.eve->write_line(eve);
       }
@@ -373,6 +374,7 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
       wstats_++;
       LastStats ls;
       ls.have = true;
+      ls.ts_ns = s->ts_ns();
       ls.s.worker = s->worker();
       ls.s.packets = s->packets();
       ls.s.bytes = s->bytes();

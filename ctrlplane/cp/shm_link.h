@@ -47,6 +47,16 @@ struct ShmLinkSinks {
   exporter::WebhookSink* webhook = nullptr;  // alerts
   exporter::MetricsServer* metrics = nullptr;
   LiveIncidents* incidents = nullptr;        // Cortex: alerts and flows (EVE lines) in
+  // Ended flows to the analyst store (its filter decides); called on the reader thread, must not block.
+  std::function<void(const exporter::CpFlow&)> flow_tap;
+};
+
+// The workers' last WorkerStats summed (stats stream channel).
+struct WorkerTotals {
+  bool attached = false;  // attached to a data plane whose process is alive
+  uint32_t workers = 0;   // workers that sent a sample since the attach
+  uint64_t ts_ns = 0;     // the newest sample's time
+  WorkerStats sum;
 };
 
 struct ShmLinkOptions {
@@ -110,6 +120,7 @@ class ShmDataPlaneLink : public DataPlaneLink {
   // Ended flows received recently, largest bytes first.
   std::vector<FlowEntry> top_flows(size_t n) const;
   std::string flows_scope() const;    // what top_flows covers, for the output
+  WorkerTotals worker_totals() const;
 
  private:
   struct Pending {
@@ -120,6 +131,7 @@ class ShmDataPlaneLink : public DataPlaneLink {
   };
   struct LastStats {
     bool have = false;
+    uint64_t ts_ns = 0;
     WorkerStats s;
     uint64_t loop_max_ns = 0, ml_rows = 0, ml_alerts = 0, alerts_dropped = 0, malformed = 0, flows_total = 0;
     std::vector<uint64_t> lat_bounds_ns, lat_counts;  // model latency, when the data plane sends it

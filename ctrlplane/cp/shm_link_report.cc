@@ -129,3 +129,27 @@ std::string ShmDataPlaneLink::flows_scope() const {
 }
 
 }  // namespace spectre::cp
+
+namespace spectre::cp {
+
+// Counters are cumulative per worker; a worker without a sample since the attach adds nothing.
+WorkerTotals ShmDataPlaneLink::worker_totals() const {
+  WorkerTotals t;
+  t.attached = attached_.load();
+  if (!t.attached) return t;
+  std::lock_guard g(state_mu_);
+  for (const LastStats& ls : last_stats_) {
+    if (!ls.have) continue;
+    t.workers++;
+    t.ts_ns = std::max(t.ts_ns, ls.ts_ns);
+    t.sum.packets += ls.s.packets;
+    t.sum.bytes += ls.s.bytes;
+    t.sum.drops += ls.s.drops;
+    t.sum.alerts += ls.s.alerts;
+    t.sum.flows_active += ls.s.flows_active;
+    t.sum.events_dropped += ls.s.events_dropped + ls.alerts_dropped;
+  }
+  return t;
+}
+
+}  // namespace spectre::cp
