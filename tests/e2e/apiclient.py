@@ -4,12 +4,19 @@ a JSON body must validate against the response schema, Draft 2020-12).
 
     api = Api("127.0.0.1", port, doc)       # doc: the served openapi.json
     st, body, hdrs = api.call(check, "GET", "/alerts", token, query={"limit": 5})
+
+and Ws, a minimal WebSocket client for /api/v1/stream.
 """
+import base64
 import http.client
 import json
+import os
 import re
+import socket
 import ssl
+import struct
 import sys
+import time
 import urllib.parse
 
 try:
@@ -106,6 +113,74 @@ class Api:
             except ValueError:
                 pass
         return st, raw, hd
+
+
+class Ws:
+    """Minimal RFC 6455 client: text frames, client-masked, no extensions."""
+
+    def __init__(self, port, path):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=15)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            c = self.s.recv(1)
+            if not c:
+                break
+            head += c
+        self.status = int(head.split(b" ")[1]) if head.startswith(b"HTTP/1.1 ") else 0
+        self.buf = b""
+
+    def send(self, obj):
+        data = json.dumps(obj).encode()
+        mask = os.urandom(4)
+        hdr = bytes([0x81])
+        n = len(data)
+        hdr += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n)
+        self.s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            c = self.s.recv(65536)
+            if not c:
+                raise EOFError
+            self.buf += c
+
+    def recv(self):
+        while True:
+            self._need(2)
+            op, ln = self.buf[0] & 0x0F, self.buf[1] & 0x7F
+            off = 2
+            if ln == 126:
+                self._need(4)
+                ln, off = struct.unpack(">H", self.buf[2:4])[0], 4
+            elif ln == 127:
+                self._need(10)
+                ln, off = struct.unpack(">Q", self.buf[2:10])[0], 10
+            self._need(off + ln)
+            payload, self.buf = self.buf[off:off + ln], self.buf[off + ln:]
+            if op == 1:
+                return json.loads(payload)
+            if op == 8:
+                raise EOFError
+
+    def events(self, channel, until_seq, timeout=20):
+        """Event messages of channel until seq >= until_seq; other messages kept apart."""
+        got, other, end = [], [], time.time() + timeout
+        self.s.settimeout(timeout)
+        while time.time() < end:
+            m = self.recv()
+            if m.get("type") == "event" and m.get("channel") == channel:
+                got.append(m)
+                if m["seq"] >= until_seq:
+                    break
+            else:
+                other.append(m)
+        return got, other
+
+    def close(self):
+        self.s.close()
 
 
 def tls_context(cafile):

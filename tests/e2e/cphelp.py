@@ -1,9 +1,12 @@
-"""Shared by the control-plane end-to-end scripts (test_api*, test_controlplane,
+"""Shared by the control-plane end-to-end scripts (test_api*, test_controlplane, test_cp_live_campaign,
 console/test/run_against_cp): a binary from its environment variable or the
-build tree, a free loopback port and the campaign scenario's alerts."""
+build tree, a free loopback port, the campaign scenario's alerts and the FIFO gate that holds
+spectre-dp between its inputs."""
 import os
 import socket
 import subprocess
+import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,3 +38,47 @@ def campaign_eve(check, dp, tmp):
                         "--home-net", campaign_scn.HOME_NET], env=dict(os.environ, SPECTRE_CONFIG="none"),
                        capture_output=True, text=True, timeout=300)
     return truth if check(r.returncode == 0, "spectre-dp offline: exit 0", r.stderr[-400:]) else None
+
+
+class Gate(threading.Thread):
+    """A FIFO given to spectre-dp as an input (-r): answers each open with an empty capture;
+    after the first `free` opens, only once released. spectre-dp opens each input three times
+    (a check before its shared-memory segment exists, a size pass over all inputs, the read),
+    so free=1 holds it before any packet, free=2 after the inputs before the FIFO were read."""
+
+    def __init__(self, fifo, header, free=1):
+        super().__init__(daemon=True)
+        self.fifo, self.header, self.free = fifo, header, free
+        self.release, self.done = threading.Event(), threading.Event()
+        self.opens = 0
+
+    def run(self):
+        while not self.done.is_set():
+            if self.opens >= self.free and not self.release.is_set():
+                time.sleep(0.01)
+                continue
+            try:  # succeeds only while spectre-dp waits in open() for reading
+                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.01)
+                continue
+            try:
+                os.set_blocking(fd, True)
+                os.write(fd, self.header)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            self.opens += 1
+            time.sleep(0.05)  # let the reader see end of file before the next open
+
+
+def wait_for(cond, secs, step=0.1):
+    end = time.time() + secs
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
+

@@ -28,7 +28,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,6 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 import campaign_scn  # noqa: E402
 import pcaplib  # noqa: E402
 from checks import Checks  # noqa: E402
+from cphelp import Gate, wait_for  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 INSTANCE = "e2e-live-campaign-%d" % os.getpid()
@@ -58,46 +58,6 @@ def events(path):
                 except ValueError:
                     pass
     return out
-
-
-class Gate(threading.Thread):
-    """Answers each open of the FIFO with an empty capture; after the first, only once released."""
-
-    def __init__(self, fifo, header):
-        super().__init__(daemon=True)
-        self.fifo, self.header = fifo, header
-        self.release, self.done = threading.Event(), threading.Event()
-        self.opens = 0
-
-    def run(self):
-        while not self.done.is_set():
-            if self.opens >= 1 and not self.release.is_set():
-                time.sleep(0.01)
-                continue
-            try:  # succeeds only while spectre-dp waits in open() for reading
-                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                time.sleep(0.01)
-                continue
-            try:
-                os.set_blocking(fd, True)
-                os.write(fd, self.header)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
-            self.opens += 1
-            time.sleep(0.05)  # let the reader see end of file before the next open
-
-
-def wait_for(cond, secs, step=0.1):
-    end = time.time() + secs
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 def main():
