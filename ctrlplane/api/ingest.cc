@@ -101,7 +101,9 @@ void Ingest::on_flow(const exporter::CpFlow& c) {
   store_flow(flow_row(c));
 }
 
-void Ingest::on_flow_row(store::FlowRow f) {
+void Ingest::on_flow_eve(std::string_view line) {
+  store::FlowRow f;
+  if (!store::flow_from_eve(line, f)) { bad_++; return; }
   if (!flows_->pass(f.alerted, f.bytes, f.pkts)) return;
   store_flow(std::move(f));
 }

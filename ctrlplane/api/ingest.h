@@ -34,7 +34,7 @@ class Ingest {
   void set_flow_filter(FlowFilterOptions o) { flows_ = std::make_unique<FlowFilter>(o); }  // before events flow
   const FlowFilter* flow_filter() const { return flows_.get(); }
   void on_flow(const exporter::CpFlow& f);
-  void on_flow_row(store::FlowRow r);  // the filter, then the store and the stream
+  void on_flow_eve(std::string_view eve_line);  // an EVE flow line (spectre-cp --fake-events); others: bad_lines
   uint64_t flows_dropped() const { return flows_dropped_; }
   // {"flows":{"mode","seen","kept","dropped"},"alerts_dropped","bad_lines"} (the stats channel's "store").
   std::string flow_stats_json() const;

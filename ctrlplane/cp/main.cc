@@ -62,7 +62,7 @@ void usage(FILE* f) {
       "  --fake-dataplane  TESTS ONLY: an in-process fake data plane instead of spectre-dp\n"
       "                    (--fake-dataplane-down: the fake is not running)\n"
       "  --fake-events FILE  TESTS ONLY, with --fake-dataplane: the EVE lines of FILE are the data plane's\n"
-      "                    events (alerts tail, incidents), then nothing more\n"
+      "                    events (alerts tail, incidents, flows), then nothing more\n"
       "%s"
       "exit: 0 clean stop (SIGTERM/SIGINT), 1 start-up failure, 2 wrong use\n", spectre::api::api_usage());
 }
@@ -144,14 +144,16 @@ std::unique_ptr<LiveIncidents> start_incidents(const OutputOptions& o, Outputs& 
   return l;
 }
 
-// --fake-events: the file's EVE lines as the data plane's events, then a
-// metrics snapshot every 300 ms (the real link publishes its own).
+// --fake-events: the file's EVE lines as the data plane's events (alerts, and
+// flows to the store's filter with --store-flows), then a metrics snapshot
+// every 300 ms (the real link publishes its own).
 void fake_events(const std::string& path, AlertFeed& feed, LiveIncidents* inc, ex::MetricsServer* metrics,
-                 const std::atomic<bool>& stop) {
+                 spectre::api::Ingest* store_flows, const std::atomic<bool>& stop) {
   std::ifstream f(path);
   std::string line;
   while (!stop && std::getline(f, line)) {
     if (line.find("\"event_type\":\"alert\"") != std::string::npos) feed.publish(line);
+    if (store_flows && line.find("\"event_type\":\"flow\"") != std::string::npos) store_flows->on_flow_eve(line);
     if (inc) inc->on_eve(line);
   }
   while (!stop) {
@@ -469,7 +471,10 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   std::thread gen;
   if (fake && !outo.fake_events.empty())
-    gen = std::thread([&] { fake_events(outo.fake_events, feed, incidents.get(), outputs.metrics.get(), stop); });
+    gen = std::thread([&] {
+      auto* flows = api.enabled() && apio.flows.enabled() ? api.ingest.get() : nullptr;  // --store-flows
+      fake_events(outo.fake_events, feed, incidents.get(), outputs.metrics.get(), flows, stop);
+    });
   else if (fake)
     gen = std::thread([&] { fake_alerts(feed, stop); });
   std::thread srv([&] { server.run(); });

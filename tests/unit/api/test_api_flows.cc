@@ -112,18 +112,29 @@ TEST(ApiIngestFlows, FilteredStoredPublishedAndReplayed) {
     EXPECT_EQ(j["timestamp"], st::format_time(int64_t(kT0ns / 1000000) + int64_t(4 * k) * 1000));
   }
   EXPECT_EQ(pub[1].category, "http");  // the stream filter's category is app_proto
+  // An EVE flow line (spectre-cp --fake-events) takes the same filter.
+  const std::string line = R"({"timestamp":"2025-12-01T00:01:00Z","flow_id":9,"event_type":"flow","src_ip":"10.0.0.9",)"
+                           R"("src_port":1,"dest_ip":"10.0.0.8","dest_port":2,"proto":"TCP","flow":{"alerted":)";
+  in.on_flow_eve(line + "false}}");
+  in.on_flow_eve(line + "true}}");
+  in.on_flow_eve("not json");
+  ASSERT_EQ(pub.size(), 6u);
+  EXPECT_EQ(pub[5].seq, 6u);
+  EXPECT_EQ(J::parse(pub[5].json)["flow_id"], 9);
+  EXPECT_EQ(in.bad_lines(), 1u);
+  pub.pop_back();
   e.store->flush();
   std::vector<stream::StreamEvent> rep;
   ASSERT_TRUE(in.replay(stream::Channel::kFlows, 2, 100, rep));
-  ASSERT_EQ(rep.size(), 3u);
+  ASSERT_EQ(rep.size(), 4u);  // 3..6
   EXPECT_EQ(rep[0].seq, 3u);
   EXPECT_EQ(rep[0].json, pub[2].json);  // the stored row is the published object
   rep.clear();
   EXPECT_FALSE(in.replay(stream::Channel::kStats, 0, 100, rep));  // stats are not kept
   J s = J::parse(in.flow_stats_json());
   EXPECT_EQ(s["flows"]["mode"], "alerted");
-  EXPECT_EQ(s["flows"]["seen"], 20);
-  EXPECT_EQ(s["flows"]["kept"], 5);
+  EXPECT_EQ(s["flows"]["seen"], 22);
+  EXPECT_EQ(s["flows"]["kept"], 6);
 }
 
 // A flood of flows against a 4-row flow share: the drops are counted by the
