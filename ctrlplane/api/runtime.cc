@@ -26,6 +26,8 @@ const char* api_usage() {
          "  --store-flows-min-bytes N --store-flows-min-packets N   only flows at least this large\n"
          "  --store-flows-sample N   1 in N of the flows that pass the rest (default 1: all)\n"
          "  --stats-period MS  the stats stream channel's period (default 1000; 0: off)\n"
+         "  --api-config FILE  a YAML file's api: section: flows: {store, min_bytes, min_packets, sample},\n"
+         "                     stats_period_ms (the options above win)\n"
          "offline pcap analysis (POST /api/v1/detect):\n"
          "  --spectre-dp PATH  the spectre-dp the jobs run (default: next to spectre-cp; 'none': /detect off)\n"
          "  --detect-config FILE  its --config (rules, model, incidents: section; default: spectre-dp's own)\n"
@@ -39,7 +41,7 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
                                       "--api-max-body", "--console", "--store", "--store-max-days", "--store-max-bytes",
                                       "--spectre-dp", "--detect-config", "--detect-max-bytes", "--detect-timeout",
                                       "--store-flows", "--store-flows-min-bytes", "--store-flows-min-packets",
-                                      "--store-flows-sample", "--stats-period"};
+                                      "--store-flows-sample", "--stats-period", "--api-config"};
   bool ours = false;
   for (const char* k : kOpts) ours |= a == k;
   if (!ours) return 0;
@@ -64,13 +66,19 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
   else if (a == "--api-max-body") return num(o.max_body, 1024);
   else if (a == "--store-max-days") return num(o.retain_days, 1);
   else if (a == "--store-max-bytes") return num(o.retain_bytes, 1 << 20);
+  else if (a == "--api-config") o.config = v;
   else if (a == "--store-flows") {
     if (!parse_flow_mode(v, o.flows.mode)) { err = a + ": expected none, alerted or all, got '" + v + "'"; return -1; }
+    o.flows_set = true;
   }
-  else if (a == "--store-flows-min-bytes") return num(o.flows.min_bytes, 0);
-  else if (a == "--store-flows-min-packets") return num(o.flows.min_packets, 0);
-  else if (a == "--store-flows-sample") return num(o.flows.sample, 1);
+  else if (a.rfind("--store-flows-", 0) == 0) {
+    o.flows_set = true;
+    if (a == "--store-flows-min-bytes") return num(o.flows.min_bytes, 0);
+    if (a == "--store-flows-min-packets") return num(o.flows.min_packets, 0);
+    return num(o.flows.sample, 1);
+  }
   else if (a == "--stats-period") {
+    o.stats_period_set = true;
     if (num(o.stats_period_ms, 0) < 0) return -1;
     if (o.stats_period_ms && o.stats_period_ms < 100) { err = a + ": expected 0 (off) or at least 100 ms"; return -1; }
   }

@@ -31,8 +31,12 @@ struct ApiCli {
   uint64_t detect_max_bytes = 64ull << 20, detect_timeout = 600;
   FlowFilterOptions flows;   // --store-flows none|alerted|all, -min-bytes, -min-packets, -sample
   uint64_t stats_period_ms = 1000;  // --stats-period MS: the stats stream channel (0: off)
+  std::string config;        // --api-config FILE: its api: section (flows, stats_period_ms)
+  bool flows_set = false, stats_period_set = false;  // given on the command line: the file does not change them
 };
 
+// The api: section of a YAML file into o (api_config.cc); what the command line set stays.
+bool load_api_config(const std::string& path, ApiCli& o, std::string& err);
 // Takes argv[i] (and its value) when it is an API option: 1 taken, 0 not ours, -1 bad value (err says).
 int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err);
 const char* api_usage();

@@ -302,6 +302,10 @@ int main(int argc, char** argv) {
   ServerOptions so;
   so.path = socket_path;
   std::string err;
+  if (!apio.config.empty() && !spectre::api::load_api_config(apio.config, apio, err)) {
+    std::fprintf(stderr, "spectre-cp: --api-config: %s\n", err.c_str());
+    return 2;
+  }
   if (!group.empty() && !lookup_group(group, so.group, err)) {
     std::fprintf(stderr, "spectre-cp: %s\n", err.c_str());
     return 2;

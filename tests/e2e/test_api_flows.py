@@ -16,8 +16,8 @@ rule), so some flows are `alerted`. Runs, each with a fresh store:
   count and a packet rate, "detached" again after it exits; a resume on flows replays, a resume
   on stats gets a gap notice;
 - `--store-flows alerted --store-flows-min-bytes B`: only the alerted flows of at least B bytes;
-- `--store-flows all --store-flows-sample 3 --store-flows-min-packets 2`: every third of the
-  flows of at least 2 packets (the count is exact);
+- `--api-config` with `api: {flows: {store: all, sample: 3, min_packets: 2}}`: every third of
+  the flows of at least 2 packets (the count is exact);
 - no flow option: nothing stored, nothing on the flows channel.
 Every JSON response and every stream message is validated against the served OpenAPI document
 (Flow, StreamStats). Last line "N passed, N failed"; 77: skipped.
@@ -348,8 +348,9 @@ def main():
             run_filtered(check, tmp, bins, "alerted", ["--store-flows", "alerted", "--store-flows-min-bytes", str(b)],
                          [e for e in alerted if e["flow"]["bytes_toserver"] + e["flow"]["bytes_toclient"] >= b])
         two = sum(1 for e in ref if e["flow"]["pkts_toserver"] + e["flow"]["pkts_toclient"] >= 2)
-        run_filtered(check, tmp, bins, "sample", ["--store-flows", "all", "--store-flows-sample", "3",
-                                                  "--store-flows-min-packets", "2"], (two + 2) // 3)
+        cfg = os.path.join(tmp, "api.yaml")  # the same options from --api-config's api: section
+        open(cfg, "w").write("api:\n  flows: {store: all, sample: 3, min_packets: 2}\n  stats_period_ms: 1000\n")
+        run_filtered(check, tmp, bins, "sample", ["--api-config", cfg], (two + 2) // 3)
         run_filtered(check, tmp, bins, "off", [], 0)
     except Exception:
         import traceback

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "ctrlplane/api/flow_filter.h"
 #include "ctrlplane/api/ingest.h"
 #include "ctrlplane/api/params.h"
+#include "ctrlplane/api/runtime.h"
 #include "ctrlplane/api/service.h"
 #include "ctrlplane/api/stats_feed.h"
 #include "ctrlplane/store/eve_rows.h"
@@ -89,6 +91,35 @@ TEST(ApiFlowFilter, ModesThresholdsAndSample) {
   EXPECT_EQ(kept, (std::vector<int>{0, 6, 12, 18}));
   EXPECT_EQ(sample.seen(), 20u);
   EXPECT_EQ(sample.passed(), 4u);
+}
+
+TEST(ApiFlowFilter, ApiConfigSectionAndCommandLinePrecedence) {
+  FlowEnv e;  // for its temp directory
+  auto write = [&](const std::string& text) {
+    std::ofstream(e.dir + "/c.yaml") << text;
+    return e.dir + "/c.yaml";
+  };
+  ApiCli o;
+  std::string err;
+  ASSERT_TRUE(load_api_config(write("api:\n  flows: {store: alerted, min_bytes: 100, min_packets: 2, sample: 4}\n"
+                                    "  stats_period_ms: 500\n"), o, err)) << err;
+  EXPECT_EQ(o.flows.mode, FlowFilterOptions::Mode::kAlerted);
+  EXPECT_EQ(o.flows.min_bytes, 100u);
+  EXPECT_EQ(o.flows.min_packets, 2u);
+  EXPECT_EQ(o.flows.sample, 4u);
+  EXPECT_EQ(o.stats_period_ms, 500u);
+  ApiCli cli;  // --store-flows all --stats-period 2000 given: the file changes neither
+  const char* argv[] = {"spectre-cp", "--store-flows", "all", "--stats-period", "2000"};
+  for (int i = 1; i < 5; i++) ASSERT_EQ(parse_api_option(5, const_cast<char**>(argv), i, cli, err), 1) << err;
+  ASSERT_TRUE(load_api_config(e.dir + "/c.yaml", cli, err)) << err;
+  EXPECT_EQ(cli.flows.mode, FlowFilterOptions::Mode::kAll);
+  EXPECT_EQ(cli.flows.min_bytes, 0u);
+  EXPECT_EQ(cli.stats_period_ms, 2000u);
+  for (const char* bad : {"api:\n  flows: {store: some}\n", "api:\n  flows: {sample: 0}\n", "api:\n  flow: {}\n",
+                          "api:\n  stats_period_ms: 10\n", "store: {}\n", "api: [\n"}) {
+    ApiCli x;
+    EXPECT_FALSE(load_api_config(write(bad), x, err)) << bad;
+  }
 }
 
 TEST(ApiIngestFlows, FilteredStoredPublishedAndReplayed) {
