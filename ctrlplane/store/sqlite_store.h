@@ -17,7 +17,7 @@
 
 namespace spectre::store {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 4;
 constexpr int kDailyDim = 16;  // agg dim + 16: per-day rows (schema.cc)
 
 struct SqliteOptions {
@@ -33,6 +33,16 @@ struct SqliteOptions {
 // The WHERE/ORDER/LIMIT of a list query and its binds (exposed for tests).
 void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds);
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds);
+// Free-text search (q=, sqlite_search.cc): a term of 3+ characters that at
+// most kFtsMaxCandidates rows contain is answered through the trigram index
+// (q_index: those rows, then the other filters and the order); a denser term
+// through the ordered walk with a substring residual, which finds LIMIT rows
+// early (at least one row in 500 of a 10 M store matches).
+constexpr size_t kFtsMaxCandidates = 20000;
+bool fts_term(std::string_view q);           // 3+ characters (the trigram index cannot answer fewer)
+std::string fts_phrase(std::string_view q);  // q as one FTS5 phrase: quoted, quotes doubled
+bool alerts_q_selective(Db& db, std::string_view q);
+bool incidents_q_selective(Db& db, std::string_view q);
 // Applies the migrations from the file's user_version to kSchemaVersion.
 bool migrate(Db& db, std::string& err);
 
@@ -80,6 +90,12 @@ class SqliteStore final : public Store {
   bool delete_webhook(uint64_t id) override;
   std::optional<std::string> setting(const std::string& key) override;
   bool set_setting(const std::string& key, const std::string& value) override;
+
+  bool save_detect_job(const DetectJobRow& j) override;
+  bool save_detect_results(const std::string& id, const Numbered& alerts, const Numbered& incidents) override;
+  std::vector<DetectJobRow> detect_jobs() override;
+  bool detect_results(const std::string& id, int kind, Numbered& out) override;
+  bool delete_detect_job(const std::string& id) override;
 
   std::vector<Series> trends(Dim d, int64_t from_ms, int64_t to_ms, int64_t bucket_ms, size_t max_keys) override;
   std::vector<KeyCount> top(Dim d, int64_t from_ms, int64_t to_ms, size_t limit) override;
