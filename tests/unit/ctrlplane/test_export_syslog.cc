@@ -416,3 +416,54 @@ TEST(ExportSyslog, TargetParsingAndBadChanges) {
   EXPECT_FALSE(read_for(fd, 2000, 1).empty());
   ::close(fd);
 }
+
+// One thread sends while another flips the settings between a JSON and a CEF
+// receiver: every message arrives, each at the receiver of the settings it
+// was built with (JSON at one, CEF at the other), none lost.
+TEST(ExportSyslog, ReconfigureWhileSendingKeepsFormatAndTargetTogether) {
+  uint16_t pj = 0, pc = 0;
+  int fj = bind_loopback(SOCK_DGRAM, &pj), fc = bind_loopback(SOCK_DGRAM, &pc);
+  int big = 8 << 20;
+  setsockopt(fj, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  setsockopt(fc, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  std::atomic<int> json_ok{0}, cef_ok{0}, wrong{0};
+  auto reader = [&](int fd, bool want_json) {
+    for (std::string dg; !(dg = read_for(fd, 1500, 1)).empty();) {
+      Syslog5424 m;
+      bool ok = parse5424(dg, &m) && (want_json ? m.msg.front() == '{' : m.msg.rfind("CEF:0|", 0) == 0);
+      (ok ? (want_json ? json_ok : cef_ok) : wrong).fetch_add(1);
+    }
+  };
+  std::thread rj(reader, fj, true), rc(reader, fc, false);
+  SyslogOptions o;
+  o.port = pj;
+  o.queue_max = 100000;
+  SyslogSink s(o);
+  ASSERT_TRUE(s.start(nullptr));
+  std::atomic<bool> done{false};
+  std::thread sender([&] {
+    for (int i = 0; i < 3000; i++) {
+      s.send(alert(i));
+      if (i % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    done = true;
+  });
+  std::string err;
+  for (int k = 0; !done; k++) {
+    bool cef = k % 2 == 0;
+    ASSERT_TRUE(configure_syslog(s, "udp://127.0.0.1:" + std::to_string(cef ? pc : pj), cef ? "cef" : "json", "info", err));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+  sender.join();
+  s.stop();
+  rj.join();
+  rc.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(json_ok.load() + cef_ok.load(), 3000);
+  EXPECT_GT(json_ok.load(), 0);
+  EXPECT_GT(cef_ok.load(), 0);
+  EXPECT_GT(s.stats().reconfigured, 2u);
+  EXPECT_EQ(s.stats().dropped, 0u);
+  ::close(fj);
+  ::close(fc);
+}
