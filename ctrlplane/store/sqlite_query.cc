@@ -111,11 +111,12 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
   if (!q.status.empty()) w.add("+status = ?"), b.emplace_back(q.status);
   if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.tactic + ","));
   if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.technique + ","));
-  if (!q.q.empty() && q.q_index) {
+  if (!q.q.empty() && !q.q_match.empty()) {  // the index's candidates, then the exact test below
     w.add("id IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? UNION ALL SELECT id FROM alerts WHERE "
           "src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)");
-    b.emplace_back(fts_phrase(q.q)), b.emplace_back(q.q), b.emplace_back(q.q);
-  } else if (!q.q.empty()) {
+    b.emplace_back(q.q_match), b.emplace_back(q.q), b.emplace_back(q.q);
+  }
+  if (!q.q.empty()) {
     w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)");
     b.emplace_back(like(q.q)), b.emplace_back(like(q.q)), b.emplace_back(q.q), b.emplace_back(q.q);
   }
@@ -146,10 +147,11 @@ void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<
   if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.tactic + ","));
   if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.technique + ","));
   if (!q.ip.empty()) w.add("(attacker = ? OR victim = ?)"), b.emplace_back(q.ip), b.emplace_back(q.ip);
-  if (!q.q.empty() && q.q_index) {
+  if (!q.q.empty() && !q.q_match.empty()) {  // the index's candidates, then the exact test below
     w.add("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)");
-    b.emplace_back(fts_phrase(q.q));
-  } else if (!q.q.empty()) {
+    b.emplace_back(q.q_match);
+  }
+  if (!q.q.empty()) {
     w.add("(record LIKE ? ESCAPE '\\')");
     b.emplace_back(like(q.q));
   }
@@ -161,7 +163,7 @@ bool SqliteStore::list_alerts(const AlertQuery& q0, std::vector<AlertRow>& out, 
   std::vector<Bind> b;
   std::lock_guard g(rmu_);
   AlertQuery q = q0;
-  q.q_index = !q.q.empty() && alerts_q_selective(r_, q.q);
+  if (!q.q.empty()) q.q_match = alerts_q_match(r_, q.q);
   build_alert_query(q, sql, b);
   Stmt s = r_.prepare(sql);
   if (!s.ok()) { err = s.error(); return false; }
@@ -197,7 +199,7 @@ bool SqliteStore::list_incidents(const IncidentQuery& q0, std::vector<IncidentRo
   std::vector<Bind> b;
   std::lock_guard g(rmu_);
   IncidentQuery q = q0;
-  q.q_index = !q.q.empty() && incidents_q_selective(r_, q.q);
+  if (!q.q.empty()) q.q_match = incidents_q_match(r_, q.q);
   build_incident_query(q, sql, b);
   Stmt s = r_.prepare(sql);
   if (!s.ok()) { err = s.error(); return false; }

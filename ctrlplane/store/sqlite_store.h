@@ -33,16 +33,17 @@ struct SqliteOptions {
 // The WHERE/ORDER/LIMIT of a list query and its binds (exposed for tests).
 void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds);
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds);
-// Free-text search (q=, sqlite_search.cc): a term of 3+ characters that at
-// most kFtsMaxCandidates rows contain is answered through the trigram index
-// (q_index: those rows, then the other filters and the order); a denser term
-// through the ordered walk with a substring residual, which finds LIMIT rows
-// early (at least one row in 500 of a 10 M store matches).
-constexpr size_t kFtsMaxCandidates = 20000;
+// Free-text search (q=, sqlite_search.cc): for a term of 3+ characters the
+// trigram index gives candidate rows (an FTS5 MATCH of the term's rarest
+// trigrams); at most kFtsMaxCandidates of them, the list query takes those
+// rows (q_match) and keeps the LIKE predicate as the exact test; more, the
+// ordered walk with the LIKE residual finds LIMIT rows early.
+constexpr size_t kFtsMaxCandidates = 10000;
 bool fts_term(std::string_view q);           // 3+ characters (the trigram index cannot answer fewer)
 std::string fts_phrase(std::string_view q);  // q as one FTS5 phrase: quoted, quotes doubled
-bool alerts_q_selective(Db& db, std::string_view q);
-bool incidents_q_selective(Db& db, std::string_view q);
+// The MATCH expression for q=, "" when the walk is the better plan.
+std::string alerts_q_match(Db& db, std::string_view q);
+std::string incidents_q_match(Db& db, std::string_view q);
 // Applies the migrations from the file's user_version to kSchemaVersion.
 bool migrate(Db& db, std::string& err);
 

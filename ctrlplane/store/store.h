@@ -97,7 +97,7 @@ struct AlertQuery {
   std::string ip;            // exact, src or dest
   std::optional<IpRange> cidr;
   std::string category, status, tactic, technique, q;
-  bool q_index = false;      // q through the FTS index (the store sets it when few rows match)
+  std::string q_match;       // q's candidates: an FTS5 MATCH expression (the store sets it; "": walk)
   // Cursor: rows after (before_ts, before_id) in (ts, id) descending order (before_id 0: from the newest).
   int64_t before_ts = 0;
   uint64_t before_id = 0;
@@ -107,7 +107,7 @@ struct AlertQuery {
 struct IncidentQuery {
   int64_t from_ms = std::numeric_limits<int64_t>::min(), to_ms = std::numeric_limits<int64_t>::max();
   std::string level, status, tactic, technique, ip, q;
-  bool q_index = false;      // q through the FTS index (the store sets it when few rows match)
+  std::string q_match;       // q's candidates: an FTS5 MATCH expression (the store sets it; "": walk)
   uint64_t before_id = 0;    // cursor on the incident id
   size_t limit = 100;
 };
