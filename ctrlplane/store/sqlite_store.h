@@ -34,10 +34,11 @@ struct SqliteOptions {
 void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds);
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds);
 // Free-text search (q=, sqlite_search.cc): for a term of 3+ characters the
-// trigram index gives candidate rows (an FTS5 MATCH of the term's rarest
-// trigrams); at most kFtsMaxCandidates of them, the list query takes those
-// rows (q_match) and keeps the LIKE predicate as the exact test; more, the
-// ordered walk with the LIKE residual finds LIMIT rows early.
+// trigram index gives candidate rows (an FTS5 MATCH of the term's rare
+// trigrams: at most 2,000 rows each); the list query takes those rows
+// (q_match, plus the exact-address rows, at most kFtsMaxCandidates in all)
+// and keeps the LIKE predicate as the exact test. Otherwise (every trigram
+// common, or a short term) the ordered walk with the LIKE residual.
 constexpr size_t kFtsMaxCandidates = 10000;
 bool fts_term(std::string_view q);           // 3+ characters (the trigram index cannot answer fewer)
 std::string fts_phrase(std::string_view q);  // q as one FTS5 phrase: quoted, quotes doubled
