@@ -258,6 +258,43 @@ TEST(DetectJobs, PersistedAcrossRestart) {
   EXPECT_EQ(store->detect_jobs().size(), 1u);
 }
 
+// spectre-cp killed (no clean stop): the store still says queued/running;
+// the next start fails those jobs ("interrupted") and stores that.
+TEST(DetectJobs, JobsOfAKilledRunAreFailedAtStart) {
+  Dir d;
+  std::string err;
+  spectre::store::SqliteOptions so;
+  so.path = d.path + "/killed.db";
+  auto store = spectre::store::SqliteStore::open(so, err);
+  ASSERT_TRUE(store) << err;
+  for (const char* st : {"queued", "running"}) {
+    spectre::store::DetectJobRow r;
+    r.id = std::string(st) == "queued" ? "8-00000008" : "7-00000007";
+    r.seq = std::string(st) == "queued" ? 8 : 7;
+    r.state = st;
+    r.submitted_ms = 1764547200000;
+    ASSERT_TRUE(store->save_detect_job(r));
+  }
+  DetectOptions o;
+  o.store = store.get();
+  auto j = jobs(d, o);
+  for (const char* id : {"7-00000007", "8-00000008"}) {
+    nlohmann::json st;
+    ASSERT_TRUE(j->status(id, st)) << id;
+    EXPECT_EQ(st["state"], "failed");
+    EXPECT_EQ(st["error"].get<std::string>().rfind("interrupted", 0), 0u) << st.dump();
+    EXPECT_TRUE(st.contains("finished"));
+  }
+  for (auto& r : store->detect_jobs()) EXPECT_EQ(r.state, "failed") << r.id;
+  std::vector<spectre::store::AlertRow> a;
+  EXPECT_TRUE(j->alerts("7-00000007", a));  // no results: an empty list, not an error
+  EXPECT_TRUE(a.empty());
+  std::string id;
+  int status = 0;
+  ASSERT_TRUE(j->submit(capture("x"), id, status, err));
+  EXPECT_EQ(id.substr(0, 2), "9-");
+}
+
 TEST(DetectJobs, Routes) {
   Dir d;
   auto j = jobs(d);
