@@ -64,6 +64,7 @@ struct Gen {
     a.gid = 1;
     a.rev = 3;
     a.signature = "ET BENCH signature " + std::to_string(a.sid);
+    if (id % 100003 == 0) a.signature = "ET BENCH rare needle " + std::to_string(id);  // q= in few rows
     a.category = "Category " + std::to_string(a.sid % 20);
     a.src_ip = src(h);
     a.dest_ip = dst(h);
@@ -159,6 +160,12 @@ Queries make_queries(const Gen& g, uint64_t n) {
          return "/api/v1/alerts?limit=100&from=" + store::format_time(t) + "&to=" + store::format_time(t + 3600000); }},
       {"list_cidr16", [](uint64_t h) { return "/api/v1/alerts?limit=100&cidr=10." + std::to_string(h % 20) + ".0.0/16"; }},
       {"detail", [=](uint64_t h) { return "/api/v1/alerts/" + std::to_string(1 + h % n); }},
+      // q= free text (FTS5 trigram index, sqlite_search.cc): rare, absent, an address, a common term.
+      {"q_rare", [](uint64_t) { return std::string("/api/v1/alerts?limit=100&q=RARE%20needle"); }},
+      {"q_absent", [](uint64_t h) { return "/api/v1/alerts?limit=100&q=absent%20term%20" + std::to_string(h % 1000); }},
+      {"q_address", [](uint64_t h) { return "/api/v1/alerts?limit=100&q=" + Gen::src(h); }},
+      {"q_common", [](uint64_t h) { return "/api/v1/alerts?limit=100&q=signature%20" + std::to_string(Gen::sid(h)); }},
+      {"search_rare", [](uint64_t) { return std::string("/api/v1/search?q=rare%20needle&limit=20"); }},
       {"trend_30d_hourly_by_severity", [=](uint64_t) { return "/api/v1/analytics/trends?bucket=hour&by=severity&from=" + from30 + "&to=" + to30; }},
       {"trend_30d_daily_by_signature", [=](uint64_t) { return "/api/v1/analytics/trends?bucket=day&by=signature&from=" + from30 + "&to=" + to30; }},
       {"top_talkers_30d", [=](uint64_t) { return "/api/v1/analytics/top?what=talkers&limit=10&from=" + from30 + "&to=" + to30; }},

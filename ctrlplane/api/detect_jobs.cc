@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -74,6 +76,18 @@ double last_percent(const std::string& s) {
   return v / 100;
 }
 
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+DetectJobs::State state_of(const std::string& s) {
+  return s == "done" ? DetectJobs::State::kDone : s == "failed" ? DetectJobs::State::kFailed
+         : s == "running" ? DetectJobs::State::kRunning : DetectJobs::State::kQueued;
+}
+
+const char* const kInterrupted = "interrupted: spectre-cp stopped before the job finished";
+
 std::string last_line(const std::string& s) {
   std::string t = s;
   for (char& c : t)
@@ -91,6 +105,7 @@ std::unique_ptr<DetectJobs> DetectJobs::create(DetectOptions o, std::string& err
   d->cx_->response = cortex::ResponseConfig{};  // offline analysis never acts (no blocks, no SOAR posts)
   if (o.tmp_dir.empty()) o.tmp_dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
   d->opt_ = std::move(o);
+  d->restore();
   d->thr_ = std::thread([p = d.get()] { p->loop(); });
   return d;
 }
@@ -99,7 +114,13 @@ DetectJobs::~DetectJobs() {
   {
     std::lock_guard g(mu_);
     stop_ = true;
-    for (auto& j : queue_) fs::remove_all(fs::path(j->pcap).parent_path());
+    for (auto& j : queue_) {
+      fs::remove_all(fs::path(j->pcap).parent_path());
+      j->state = State::kFailed;
+      j->error = kInterrupted;
+      j->finished_ms = now_ms();
+      persist(*j);
+    }
     queue_.clear();
   }
   cv_.notify_all();
@@ -118,7 +139,7 @@ std::string DetectJobs::capture_error(std::string_view b) {
   return "";
 }
 
-bool DetectJobs::submit(std::string_view body, std::string& id, int& status, std::string& err) {
+bool DetectJobs::submit(std::string_view body, std::string& id, int& status, std::string& err, const std::string& who) {
   if (!(err = capture_error(body)).empty()) { status = 400; return false; }
   if (body.size() > opt_.max_bytes) {
     status = 413;
@@ -155,8 +176,11 @@ bool DetectJobs::submit(std::string_view body, std::string& id, int& status, std
     err = "detect queue full: retry later";
     return false;
   }
-  do j->id = std::to_string(++seq_) + "-" + random_id().substr(0, 8);
+  do j->id = std::to_string(j->seq = ++seq_) + "-" + random_id().substr(0, 8);
   while (jobs_.count(j->id));
+  j->submitted_by = who;
+  j->submitted_ms = now_ms();
+  persist(*j);
   id = j->id;
   jobs_[id] = j;
   order_.push_back(id);
@@ -172,6 +196,7 @@ void DetectJobs::trim() {
   for (auto& id : order_) finished += jobs_[id]->state >= State::kDone;
   for (auto it = order_.begin(); finished > opt_.keep_jobs && it != order_.end();) {
     if (jobs_[*it]->state < State::kDone) { ++it; continue; }
+    if (opt_.store) opt_.store->delete_detect_job(*it);
     jobs_.erase(*it);
     it = order_.erase(it);
     finished--;
@@ -184,8 +209,11 @@ bool DetectJobs::status(const std::string& id, nlohmann::json& out) {
   if (it == jobs_.end()) return false;
   const Job& j = *it->second;
   out = {{"job", j.id}, {"state", detect_state_name(j.state)}, {"progress", j.progress}, {"alerts", j.n_alerts},
-         {"incidents", j.n_incidents}, {"bytes", j.size},
-         {"truncated", j.n_alerts > j.alerts.size() || j.n_incidents > j.incidents.size()}};
+         {"incidents", j.n_incidents}, {"bytes", j.size}, {"truncated", j.truncated},
+         {"submitted", store::format_time(j.submitted_ms)}};
+  if (!j.submitted_by.empty()) out["submitted_by"] = j.submitted_by;
+  if (j.started_ms) out["started"] = store::format_time(j.started_ms);
+  if (j.finished_ms) out["finished"] = store::format_time(j.finished_ms);
   if (j.state == State::kFailed) out["error"] = j.error;
   if (!j.warnings.empty()) out["warnings"] = j.warnings;
   return true;
@@ -194,7 +222,7 @@ bool DetectJobs::status(const std::string& id, nlohmann::json& out) {
 bool DetectJobs::alerts(const std::string& id, std::vector<store::AlertRow>& out) {
   std::lock_guard g(mu_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) return false;
+  if (it == jobs_.end() || !load_results(*it->second)) return false;
   out = it->second->alerts;
   return true;
 }
@@ -202,7 +230,7 @@ bool DetectJobs::alerts(const std::string& id, std::vector<store::AlertRow>& out
 bool DetectJobs::incidents(const std::string& id, std::vector<store::IncidentRow>& out) {
   std::lock_guard g(mu_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) return false;
+  if (it == jobs_.end() || !load_results(*it->second)) return false;
   out = it->second->incidents;
   return true;
 }
@@ -217,6 +245,8 @@ void DetectJobs::loop() {
       j = queue_.front();
       queue_.pop_front();
       j->state = State::kRunning;
+      j->started_ms = now_ms();
+      persist(*j);
     }
     run(j);
   }
@@ -225,12 +255,23 @@ void DetectJobs::loop() {
 void DetectJobs::run(const std::shared_ptr<Job>& j) {
   std::string dir = fs::path(j->pcap).parent_path().string(), eve = dir + "/eve.json", err;
   bool ok = run_dp(j, eve, err) && collect(j, eve, err);
+  if (ok && stop_) ok = false, err = kInterrupted;  // collect() stopped early
   std::error_code ec;
   fs::remove_all(dir, ec);
+  // Results first (this thread alone writes them; readers copy under mu_), then the state that points at them.
+  if (ok && opt_.store) {
+    store::Store::Numbered a, i;
+    for (auto& x : j->alerts) a.emplace_back(x.id, x.eve);
+    for (auto& x : j->incidents) i.emplace_back(i.size(), x.record);
+    if (!opt_.store->save_detect_results(j->id, a, i))
+      std::fprintf(stderr, "spectre-cp: detect job %s: results not stored (they answer until a restart)\n", j->id.c_str());
+  }
   std::lock_guard g(mu_);
   j->state = ok ? State::kDone : State::kFailed;
   j->error = err;
+  j->finished_ms = now_ms();
   if (ok) j->progress = 1;
+  persist(*j);
   trim();
 }
 
@@ -299,7 +340,7 @@ bool DetectJobs::run_dp(const std::shared_ptr<Job>& j, const std::string& eve, s
   }
   child_ = 0;
   if (timed_out) { err = "spectre-dp timed out after " + std::to_string(opt_.timeout_s) + " s"; return false; }
-  if (stop_) { err = "spectre-cp stopping"; return false; }
+  if (stop_) { err = kInterrupted; return false; }
   if (WIFSIGNALED(st)) { err = "spectre-dp killed by signal " + std::to_string(WTERMSIG(st)); return false; }
   if (WEXITSTATUS(st) != 0) {
     err = "spectre-dp exited " + std::to_string(WEXITSTATUS(st)) + ": " + last_line(tail);
@@ -381,6 +422,81 @@ bool DetectJobs::collect(const std::shared_ptr<Job>& j, const std::string& eve, 
   j->n_alerts = n_alerts;
   j->n_incidents = seen.size();
   for (auto& [id, r] : incs) j->incidents.push_back(std::move(r));
+  j->truncated = j->n_alerts > j->alerts.size() || j->n_incidents > j->incidents.size();
+  return true;
+}
+
+void DetectJobs::persist(const Job& j) {
+  if (!opt_.store) return;
+  store::DetectJobRow r;
+  r.id = j.id;
+  r.seq = j.seq;
+  r.state = detect_state_name(j.state);
+  r.progress = j.progress;
+  r.submitted_by = j.submitted_by;
+  r.submitted_ms = j.submitted_ms;
+  r.started_ms = j.started_ms;
+  r.finished_ms = j.finished_ms;
+  r.bytes = j.size;
+  r.alerts = j.n_alerts;
+  r.incidents = j.n_incidents;
+  r.truncated = j.truncated;
+  r.error = j.error;
+  r.warnings = j.warnings;
+  if (!opt_.store->save_detect_job(r))
+    std::fprintf(stderr, "spectre-cp: detect job %s: state not stored\n", j.id.c_str());
+}
+
+void DetectJobs::restore() {
+  if (!opt_.store) return;
+  std::lock_guard g(mu_);
+  for (auto& r : opt_.store->detect_jobs()) {
+    auto j = std::make_shared<Job>();
+    j->id = r.id;
+    j->seq = r.seq;
+    j->state = state_of(r.state);
+    j->progress = r.progress;
+    j->submitted_by = r.submitted_by;
+    j->submitted_ms = r.submitted_ms;
+    j->started_ms = r.started_ms;
+    j->finished_ms = r.finished_ms;
+    j->size = r.bytes;
+    j->n_alerts = r.alerts;
+    j->n_incidents = r.incidents;
+    j->truncated = r.truncated;
+    j->error = r.error;
+    j->warnings = r.warnings;
+    j->results_here = false;
+    if (j->state < State::kDone) {  // queued or running when the last spectre-cp stopped (or died)
+      j->state = State::kFailed;
+      j->error = kInterrupted;
+      j->finished_ms = now_ms();
+      persist(*j);
+    }
+    seq_ = std::max(seq_, j->seq);
+    if (jobs_.emplace(j->id, j).second) order_.push_back(j->id);
+  }
+  trim();
+}
+
+bool DetectJobs::load_results(Job& j) {
+  if (j.results_here) return true;
+  store::Store::Numbered a, i;
+  if (j.state == State::kDone && opt_.store &&
+      !(opt_.store->detect_results(j.id, 0, a) && opt_.store->detect_results(j.id, 1, i)))
+    return false;
+  std::string e;
+  for (auto& [ord, line] : a) {
+    store::AlertRow r;
+    if (!store::alert_from_eve(line, r, e)) continue;
+    r.id = ord;
+    j.alerts.push_back(std::move(r));
+  }
+  for (auto& [ord, line] : i) {
+    store::IncidentRow r;
+    if (store::incident_from_eve(line, r, e)) j.incidents.push_back(std::move(r));
+  }
+  j.results_here = true;
   return true;
 }
 

@@ -2,6 +2,7 @@
 // hub is attached (/ml/*: handlers_ml.cc; /detect: handlers_detect.cc).
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/service.h"
+#include "ctrlplane/export/syslog_sink.h"
 #include "ctrlplane/store/eve_rows.h"
 
 namespace spectre::api {
@@ -17,22 +18,23 @@ Response not_built(const char* what) {
   return error(501, std::string(what) + " is not built into this spectre-cp yet");
 }
 
+// Shape only (strings, known fields, format and level names); the target is
+// parsed by the exporter (exporter::parse_syslog_target), which knows its rules.
 bool check_siem(const J& b, std::string& err) {
   if (!b.is_object()) { err = "expected a JSON object"; return false; }
   for (auto& [k, v] : b.items()) {
     if (k != "target" && k != "format" && k != "min_level") { err = "unknown field '" + k + "'"; return false; }
     if (!v.is_string()) { err = k + ": expected a string"; return false; }
   }
-  std::string t = b.value("target", ""), f = b.value("format", "json"), l = b.value("min_level", "medium");
-  if (t.rfind("udp://", 0) != 0 && t.rfind("tcp://", 0) != 0 && t.rfind("unix:", 0) != 0) {
-    err = "target: expected udp://HOST:PORT, tcp://HOST:PORT or unix:PATH";
-    return false;
-  }
-  if (t.rfind("unix:", 0) != 0 && t.find(':', 6) == std::string::npos) { err = "target: missing :PORT"; return false; }
+  std::string f = b.value("format", "json"), l = b.value("min_level", "medium");
+  exporter::SyslogOptions o;
+  if (!exporter::parse_syslog_target(b.value("target", ""), o, err)) { err = "target: " + err; return false; }
   if (f != "json" && f != "cef" && f != "leef") { err = "format: expected json, cef or leef"; return false; }
   if (!valid_level(l)) { err = "min_level: expected info, low, medium, high or critical"; return false; }
   return true;
 }
+
+J siem_default() { return {{"target", ""}, {"format", "json"}, {"min_level", "medium"}}; }
 }  // namespace
 
 void ApiService::routes_admin() {
@@ -58,16 +60,23 @@ void ApiService::routes_admin() {
   router_.add("GET", "/api/v1/siem", Role::kAdmin, [this](Request&) {
     auto s = st_.setting("siem");
     J j = s ? J::parse(*s, nullptr, false) : J();
-    if (!j.is_object()) j = {{"target", ""}, {"format", "json"}, {"min_level", "medium"}};
+    if (!j.is_object()) j = siem_default();
     return json_response(200, j.dump());
   });
+  // Validated, applied to the running syslog exporter (which resolves the
+  // target: an unknown host is a 400 and nothing changes), stored (the next
+  // start applies it), audited with the previous value.
   router_.add("PUT", "/api/v1/siem", Role::kAdmin, [this](Request& r) {
     J b = J::parse(r.body, nullptr, false);
     std::string err;
     if (b.is_discarded()) return error(400, "body: expected a JSON object");
     if (!check_siem(b, err)) return error(400, err);
-    J v = {{"target", b.value("target", "")}, {"format", b.value("format", "json")}, {"min_level", b.value("min_level", "medium")}};
-    if (!st_.set_setting("siem", v.dump())) return error(500, "store: not written");
+    std::string t = b.value("target", ""), f = b.value("format", "json"), l = b.value("min_level", "medium");
+    J v = {{"target", t}, {"format", f}, {"min_level", l}};
+    auto prev = st_.setting("siem");
+    if (hooks_.siem_apply && !hooks_.siem_apply(t, f, l, err)) return error(400, err);
+    if (!st_.set_setting("siem", v.dump())) return error(500, "store: not written (applied to the running exporter)");
+    audit(r, "siem", hooks_.siem_apply ? "applied" : "stored", (prev ? *prev : siem_default().dump()) + " -> " + v.dump());
     return json_response(200, v.dump());
   });
   router_.add("GET", "/api/v1/audit", Role::kAdmin, [this](Request& r) {

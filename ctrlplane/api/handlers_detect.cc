@@ -18,7 +18,7 @@ void ApiService::routes_detect() {
   router_.add("POST", "/api/v1/detect", Role::kAnalyst, [d](Request& r) {
     std::string id, err;
     int status = 0;
-    if (!d->submit(r.body, id, status, err)) {
+    if (!d->submit(r.body, id, status, err, r.who.name)) {
       Response e = error(status, err);
       if (status == 503) e.headers.emplace_back("Retry-After", "10");
       return e;

@@ -152,6 +152,7 @@ bool ApiRuntime::start_detect(const ApiCli& o, std::string& err) {
   d.config = o.detect_config;
   d.max_bytes = o.detect_max_bytes;
   d.timeout_s = int(std::min<uint64_t>(o.detect_timeout, 86400));
+  d.store = store.get();  // jobs and results survive a restart
   detect = DetectJobs::create(d, err);
   if (!detect) { err = "--detect-config: " + err; return false; }
   return true;
@@ -191,6 +192,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   Ingest* in = ingest.get();
   h.rates = [in] { return in->rates(); };
   h.webhooks_changed = [w = webhooks.get()] { w->reload(); };
+  h.siem_apply = siem_apply;
   service = std::make_unique<ApiService>(*store, std::move(tokens), sv, h);
   server = std::make_unique<ApiServer>(*service, so, *io);
   if (live) stream_hooks = live->hooks();
@@ -205,6 +207,19 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
                server->tls() ? "https" : "http", o.store.empty() ? "/var/lib/spectre/spectre.db" : o.store.c_str(),
                sv.console_dir.empty() ? "(none)" : sv.console_dir.c_str());
   return true;
+}
+
+void ApiRuntime::apply_stored_siem() {
+  if (!store || !siem_apply) return;
+  auto s = store->setting("siem");
+  J j = s ? J::parse(*s, nullptr, false) : J();
+  if (!j.is_object()) return;  // never set: the command line's --syslog stays
+  std::string t = j.value("target", ""), f = j.value("format", "json"), l = j.value("min_level", "medium"), err;
+  if (siem_apply(t, f, l, err))
+    std::fprintf(stderr, "spectre-cp: SIEM settings from the store: %s (%s, min level %s)\n",
+                 t.empty() ? "off" : t.c_str(), f.c_str(), l.c_str());
+  else
+    std::fprintf(stderr, "spectre-cp: stored SIEM settings not applied (%s); --syslog options kept\n", err.c_str());
 }
 
 std::string ApiRuntime::prometheus() {

@@ -57,6 +57,10 @@ struct ApiRuntime {
   std::unique_ptr<ApiService> service;
   std::unique_ptr<ApiServer> server;
   MlPort* ml = nullptr;  // set before start(): /ml/* model management (else those routes answer 503)
+  // Set before start(): applies SIEM settings to the running syslog exporter (ServiceHooks::siem_apply).
+  std::function<bool(const std::string&, const std::string&, const std::string&, std::string&)> siem_apply;
+  // The settings a PUT /siem stored in an earlier run, onto the exporter (after open(), before events flow).
+  void apply_stored_siem();
   bool enabled() const { return bool(store); }
   // Opens the store and the ingest (when --api or --store was given).
   bool open(const ApiCli& o, std::string& err);

@@ -34,6 +34,10 @@ struct ServiceHooks {
   std::function<void(uint64_t id, const std::string& status)> incident_status;
   MlPort* ml = nullptr;  // /ml/* model management; null: those routes answer 503
   DetectJobs* detect = nullptr;            // offline pcap analysis (/detect); null: 501
+  // PUT /siem onto the running syslog exporter (API thread; it resolves the target):
+  // false + err (400's reason) when refused. Null: the settings are only stored.
+  std::function<bool(const std::string& target, const std::string& format, const std::string& min_level,
+                     std::string& err)> siem_apply;
 };
 
 class ApiService {

@@ -193,12 +193,13 @@ void LiveIncidents::on_record(std::string_view line) {
   exported_++;
   uint64_t ts = 0;
   cortex::parse_eve_time(r.last_seen, ts);
-  if (out_.syslog) {
-    auto f = out_.syslog->options().format;
-    std::string payload = f == exporter::SyslogFormat::kCef    ? incident_cef(line, out_.syslog->options().version)
-                          : f == exporter::SyslogFormat::kLeef ? incident_leef(line, out_.syslog->options().version)
-                                                               : std::string(line);
-    out_.syslog->send_line(payload, ts, incident_syslog_severity(r.level), "incident");
+  if (out_.syslog) {  // the format and the SIEM min_level of the moment (PUT /siem may change them)
+    out_.syslog->send_leveled(lvl, ts, incident_syslog_severity(r.level), "incident",
+                              [&](exporter::SyslogFormat f, std::string_view v) {
+                                return f == exporter::SyslogFormat::kCef    ? incident_cef(line, v)
+                                       : f == exporter::SyslogFormat::kLeef ? incident_leef(line, v)
+                                                                            : std::string(line);
+                              });
   }
   if (out_.webhook) out_.webhook->post(std::string(line));
 }

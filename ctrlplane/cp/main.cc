@@ -28,6 +28,7 @@
 #include "ctrlplane/cp/shm_link.h"
 #include "ctrlplane/learn/api_port.h"
 #include "ctrlplane/learn/config.h"
+#include "ctrlplane/store/eve_rows.h"
 #include "ml/feature_schema.h"
 
 using namespace spectre::cp;
@@ -47,7 +48,8 @@ void usage(FILE* f) {
       "  --eve FILE        EVE JSON lines (alerts, flows, app-layer, stats); SIGHUP reopens it\n"
       "  --eve-rotate-bytes N  --eve-rotate-seconds S  --eve-keep K (default 5)\n"
       "  --syslog udp://HOST:PORT | tcp://HOST:PORT | unix:PATH   RFC 5424 syslog\n"
-      "  --syslog-format json|cef|leef (default json)\n"
+      "  --syslog-format json|cef|leef (default json); with --api, PUT /api/v1/siem changes target, format\n"
+      "                    and minimum level live, and settings stored that way win over these at start\n"
       "  --webhook URL     HTTP(S) POST of each alert  --webhook-secret S (HMAC-SHA256 header)\n"
       "  --webhook-ca FILE  PEM CA bundle for an https:// webhook (default: the system's)\n"
       "  --webhook-insecure  do not verify the https:// webhook's certificate\n"
@@ -67,8 +69,33 @@ void usage(FILE* f) {
       "exit: 0 clean stop (SIGTERM/SIGINT), 1 start-up failure, 2 wrong use\n", spectre::api::api_usage());
 }
 
+namespace ex = spectre::exporter;
+
+// --fake-dataplane: an alert line to the syslog sink, as the real link sends its alerts.
+void fake_syslog(ex::SyslogSink* s, std::string_view line) {
+  spectre::store::AlertRow a;
+  std::string err;
+  if (!s || !spectre::store::alert_from_eve(line, a, err)) return;
+  ex::CpAlert c;
+  c.ts_ns = uint64_t(a.ts_ms) * 1000000;
+  c.src_ip = a.src_ip;
+  c.dst_ip = a.dest_ip;
+  c.src_port = a.src_port;
+  c.dst_port = a.dest_port;
+  c.proto = a.proto;
+  c.app_proto = a.app_proto;
+  c.gid = a.gid;
+  c.sid = a.sid;
+  c.rev = a.rev;
+  c.signature = a.signature;
+  c.category = a.category;
+  c.severity = uint32_t(a.severity);
+  c.eve_json = std::string(line);
+  s->send(c);
+}
+
 // Synthetic alerts for --fake-dataplane: a backlog of 6, then one every 300 ms.
-void fake_alerts(AlertFeed& feed, const std::atomic<bool>& stop) {
+void fake_alerts(AlertFeed& feed, ex::SyslogSink* sys, const std::atomic<bool>& stop) {
   static const char* const kSig[3] = {"ET EXPLOIT fake high", "ET SCAN fake medium", "ET INFO fake low"};
   for (uint64_t k = 0; !stop; k++) {
     int sev = int(k % 3) + 1;
@@ -81,12 +108,11 @@ void fake_alerts(AlertFeed& feed, const std::atomic<bool>& stop) {
                   unsigned(k % 60), unsigned(10 + k % 200), unsigned(40000 + k % 20000), unsigned(1000 + sev),
                   kSig[sev - 1], sev);
     feed.publish(line);
+    fake_syslog(sys, line);
     if (k >= 5)
       for (int i = 0; i < 6 && !stop; i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
-
-namespace ex = spectre::exporter;
 
 struct OutputOptions {
   std::string incidents_config, incident_min_level = "medium", fake_events, learn_config;
@@ -148,11 +174,14 @@ std::unique_ptr<LiveIncidents> start_incidents(const OutputOptions& o, Outputs& 
 // flows to the store's filter with --store-flows), then a metrics snapshot
 // every 300 ms (the real link publishes its own).
 void fake_events(const std::string& path, AlertFeed& feed, LiveIncidents* inc, ex::MetricsServer* metrics,
-                 spectre::api::Ingest* store_flows, const std::atomic<bool>& stop) {
+                 ex::SyslogSink* sys, spectre::api::Ingest* store_flows, const std::atomic<bool>& stop) {
   std::ifstream f(path);
   std::string line;
   while (!stop && std::getline(f, line)) {
-    if (line.find("\"event_type\":\"alert\"") != std::string::npos) feed.publish(line);
+    if (line.find("\"event_type\":\"alert\"") != std::string::npos) {
+      feed.publish(line);
+      fake_syslog(sys, line);
+    }
     if (store_flows && line.find("\"event_type\":\"flow\"") != std::string::npos) store_flows->on_flow_eve(line);
     if (inc) inc->on_eve(line);
   }
@@ -198,26 +227,12 @@ bool start_outputs(const OutputOptions& o, Outputs& out, std::string& err) {
     out.eve = std::make_unique<ex::EveFileSink>(eo);
     if (!out.eve->open(&err)) { err = "--eve: " + err; return false; }
   }
-  if (!o.syslog.empty()) {
-    ex::SyslogOptions so;
-    if (o.syslog.rfind("udp://", 0) == 0 || o.syslog.rfind("tcp://", 0) == 0) {
-      so.transport = o.syslog[0] == 'u' ? ex::SyslogTransport::kUdp : ex::SyslogTransport::kTcp;
-      if (!split_host_port(o.syslog.substr(6), so.host, so.port)) { err = "--syslog: expected HOST:PORT after " + o.syslog.substr(0, 6); return false; }
-    } else if (o.syslog.rfind("unix:", 0) == 0) {
-      so.transport = ex::SyslogTransport::kUnix;
-      so.unix_path = o.syslog.substr(o.syslog.rfind("unix://", 0) == 0 ? 7 : 5);
-      if (so.unix_path.empty()) { err = "--syslog: unix:PATH needs a path"; return false; }
-    } else {
-      err = "--syslog: expected udp://HOST:PORT, tcp://HOST:PORT or unix:PATH, got '" + o.syslog + "'";
-      return false;
-    }
-    if (o.syslog_format == "json") so.format = ex::SyslogFormat::kJson;
-    else if (o.syslog_format == "cef") so.format = ex::SyslogFormat::kCef;
-    else if (o.syslog_format == "leef") so.format = ex::SyslogFormat::kLeef;
-    else { err = "--syslog-format: expected json, cef or leef"; return false; }
-    out.syslog = std::make_unique<ex::SyslogSink>(so);
-    if (!out.syslog->start(&err)) { err = "--syslog: " + err; return false; }
-  }
+  // Always there (idle without --syslog): PUT /api/v1/siem may start, change or stop it.
+  ex::SyslogOptions so;
+  if (!ex::parse_syslog_target(o.syslog, so, err)) { err = "--syslog: " + err; return false; }
+  if (!ex::parse_syslog_format(o.syslog_format, so.format)) { err = "--syslog-format: expected json, cef or leef"; return false; }
+  out.syslog = std::make_unique<ex::SyslogSink>(so);
+  if (!out.syslog->start(&err)) { err = "--syslog: " + err; return false; }
   if (!o.webhook.empty()) {
     ex::WebhookOptions wo;
     wo.url = o.webhook;
@@ -364,6 +379,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (api.enabled()) {
+    // SIEM settings: the stored ones (PUT /api/v1/siem of an earlier run) win over --syslog*.
+    api.siem_apply = [s = outputs.syslog.get()](const std::string& t, const std::string& f, const std::string& l,
+                                                std::string& e) { return ex::configure_syslog(*s, t, f, l, e); };
+    api.apply_stored_siem();
     feed.set_tap([in = api.ingest.get(), &drift_of](std::string_view l) {
       in->on_alert(l);
       if (auto* d = drift_of.load(std::memory_order_acquire)) d->add_alert(spectre::cortex::wall_ns() / 1e9);
@@ -477,10 +496,10 @@ int main(int argc, char** argv) {
   if (fake && !outo.fake_events.empty())
     gen = std::thread([&] {
       auto* flows = api.enabled() && apio.flows.enabled() ? api.ingest.get() : nullptr;  // --store-flows
-      fake_events(outo.fake_events, feed, incidents.get(), outputs.metrics.get(), flows, stop);
+      fake_events(outo.fake_events, feed, incidents.get(), outputs.metrics.get(), outputs.syslog.get(), flows, stop);
     });
   else if (fake)
-    gen = std::thread([&] { fake_alerts(feed, stop); });
+    gen = std::thread([&] { fake_alerts(feed, outputs.syslog.get(), stop); });
   std::thread srv([&] { server.run(); });
   // Idle incidents close on wall time too when no traffic moves packet time (LiveIncidents::tick).
   std::thread clock([&] {

@@ -327,7 +327,7 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
       f.age_s = r->end_ns() > r->start_ns() ? double(r->end_ns() - r->start_ns()) / 1e9 : 0.0;
       f.app = app_text(r->app_proto());
       std::string eve = fb_str(r->eve());
-      bool json_syslog = sinks_.syslog && sinks_.syslog->options().format == exporter::SyslogFormat::kJson;
+      bool json_syslog = sinks_.syslog && sinks_.syslog->wants_flows();
       if ((sinks_.eve && eve.empty()) || json_syslog || sinks_.flow_tap) {
         CpFlow c;
         c.flow_id = r->flow_id();

@@ -6,7 +6,8 @@
 // aggregates, backfilled from the rows a version-1 file holds. Version 3
 // (flows) makes the version-2 flows table queryable: the data plane's flow id,
 // start time, alerted flag and numeric v4 addresses, and the indexes of
-// /api/v1/flows; it touches nothing else, so it can be renumbered.
+// /api/v1/flows. Version 4: the /detect jobs; version 5: the FTS5 indexes of
+// the free-text search.
 #include "ctrlplane/store/sqlite_store.h"
 
 #include <algorithm>
@@ -94,7 +95,7 @@ INSERT INTO agg SELECT 6, last_ms / 3600000, level, count(*) FROM incidents GROU
 INSERT INTO agg SELECT dim + 16, hour / 24 * 24, key, sum(n) FROM agg WHERE dim < 16 GROUP BY 1, 2, 3;
 )";
 
-// Flows. Rows a version-2 file may hold keep their columns; flow id and
+// Version 3: flows. Rows a version-2 file may hold keep their columns; flow id and
 // alerted come from their EVE, start_ts is their end time. Indexes end in
 // ts (+ rowid) so address and port filters walk in list order, as alerts'.
 const char* const kV3Flows = R"(
@@ -111,7 +112,52 @@ CREATE INDEX flows_sport ON flows(src_port, ts);
 CREATE INDEX flows_dport ON flows(dest_port, ts);
 )";
 
-const char* const kMigrations[kSchemaVersion] = {kV1, kV2, kV3Flows};
+// Version 4: /detect jobs and their results (ctrlplane/api/detect_jobs.h), so
+// that GET /detect/{job} answers after a restart. Self-contained.
+const char* const kV4Jobs = R"(
+CREATE TABLE detect_jobs(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, state TEXT NOT NULL, progress REAL NOT NULL,
+  submitted_by TEXT NOT NULL, submitted_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, alerts INTEGER NOT NULL, incidents INTEGER NOT NULL, truncated INTEGER NOT NULL,
+  error TEXT NOT NULL, warnings TEXT NOT NULL);
+CREATE TABLE detect_results(job TEXT NOT NULL, kind INTEGER NOT NULL, ord INTEGER NOT NULL, eve TEXT NOT NULL,
+  PRIMARY KEY(job, kind, ord)) WITHOUT ROWID;
+)";
+
+// Version 5: free-text search (q=) through FTS5 trigram indexes: substring
+// matching, case-insensitive for ASCII like LIKE, for terms of 3 characters
+// or more (sqlite_search.cc). External-content tables over alerts
+// (signature, category) and incidents (the record), kept by triggers (the
+// writer's inserts, the incident upserts, retention's deletes); 'rebuild'
+// indexes the rows already there. Self-contained.
+const char* const kV5Fts = R"(
+CREATE VIRTUAL TABLE alerts_fts USING fts5(signature, category, content='alerts', content_rowid='id',
+  tokenize='trigram');
+CREATE TRIGGER alerts_fts_ai AFTER INSERT ON alerts BEGIN
+  INSERT INTO alerts_fts(rowid, signature, category) VALUES (new.id, new.signature, new.category);
+END;
+CREATE TRIGGER alerts_fts_ad AFTER DELETE ON alerts BEGIN
+  INSERT INTO alerts_fts(alerts_fts, rowid, signature, category) VALUES ('delete', old.id, old.signature, old.category);
+END;
+CREATE TRIGGER alerts_fts_au AFTER UPDATE OF signature, category ON alerts BEGIN
+  INSERT INTO alerts_fts(alerts_fts, rowid, signature, category) VALUES ('delete', old.id, old.signature, old.category);
+  INSERT INTO alerts_fts(rowid, signature, category) VALUES (new.id, new.signature, new.category);
+END;
+INSERT INTO alerts_fts(alerts_fts) VALUES ('rebuild');
+CREATE VIRTUAL TABLE incidents_fts USING fts5(record, content='incidents', content_rowid='id', tokenize='trigram');
+CREATE TRIGGER incidents_fts_ai AFTER INSERT ON incidents BEGIN
+  INSERT INTO incidents_fts(rowid, record) VALUES (new.id, new.record);
+END;
+CREATE TRIGGER incidents_fts_ad AFTER DELETE ON incidents BEGIN
+  INSERT INTO incidents_fts(incidents_fts, rowid, record) VALUES ('delete', old.id, old.record);
+END;
+CREATE TRIGGER incidents_fts_au AFTER UPDATE OF record ON incidents BEGIN
+  INSERT INTO incidents_fts(incidents_fts, rowid, record) VALUES ('delete', old.id, old.record);
+  INSERT INTO incidents_fts(rowid, record) VALUES (new.id, new.record);
+END;
+INSERT INTO incidents_fts(incidents_fts) VALUES ('rebuild');
+)";
+
+const char* const kMigrations[kSchemaVersion] = {kV1, kV2, kV3Flows, kV4Jobs, kV5Fts};
 
 }  // namespace
 

@@ -111,6 +111,11 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
   if (!q.status.empty()) w.add("+status = ?"), b.emplace_back(q.status);
   if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.tactic + ","));
   if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.technique + ","));
+  if (!q.q.empty() && !q.q_match.empty()) {  // the index's candidates, then the exact test below
+    w.add("id IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? UNION ALL SELECT id FROM alerts WHERE "
+          "src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)");
+    b.emplace_back(q.q_match), b.emplace_back(q.q), b.emplace_back(q.q);
+  }
   if (!q.q.empty()) {
     w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)");
     b.emplace_back(like(q.q)), b.emplace_back(like(q.q)), b.emplace_back(q.q), b.emplace_back(q.q);
@@ -142,6 +147,10 @@ void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<
   if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.tactic + ","));
   if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.technique + ","));
   if (!q.ip.empty()) w.add("(attacker = ? OR victim = ?)"), b.emplace_back(q.ip), b.emplace_back(q.ip);
+  if (!q.q.empty() && !q.q_match.empty()) {  // the index's candidates, then the exact test below
+    w.add("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)");
+    b.emplace_back(q.q_match);
+  }
   if (!q.q.empty()) {
     w.add("(record LIKE ? ESCAPE '\\')");
     b.emplace_back(like(q.q));
@@ -149,11 +158,13 @@ void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<
   sql = std::string(kIncidentCols) + w.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
 }
 
-bool SqliteStore::list_alerts(const AlertQuery& q, std::vector<AlertRow>& out, std::string& err) {
+bool SqliteStore::list_alerts(const AlertQuery& q0, std::vector<AlertRow>& out, std::string& err) {
   std::string sql;
   std::vector<Bind> b;
-  build_alert_query(q, sql, b);
   std::lock_guard g(rmu_);
+  AlertQuery q = q0;
+  if (!q.q.empty()) q.q_match = alerts_q_match(r_, q.q);
+  build_alert_query(q, sql, b);
   Stmt s = r_.prepare(sql);
   if (!s.ok()) { err = s.error(); return false; }
   s.bind_all(b);
@@ -183,11 +194,13 @@ uint64_t SqliteStore::min_alert_id() {
   return uint64_t(r_.scalar("SELECT min(id) FROM alerts"));
 }
 
-bool SqliteStore::list_incidents(const IncidentQuery& q, std::vector<IncidentRow>& out, std::string& err) {
+bool SqliteStore::list_incidents(const IncidentQuery& q0, std::vector<IncidentRow>& out, std::string& err) {
   std::string sql;
   std::vector<Bind> b;
-  build_incident_query(q, sql, b);
   std::lock_guard g(rmu_);
+  IncidentQuery q = q0;
+  if (!q.q.empty()) q.q_match = incidents_q_match(r_, q.q);
+  build_incident_query(q, sql, b);
   Stmt s = r_.prepare(sql);
   if (!s.ok()) { err = s.error(); return false; }
   s.bind_all(b);

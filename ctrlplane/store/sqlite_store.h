@@ -17,7 +17,7 @@
 
 namespace spectre::store {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 5;
 constexpr int kFlowsSchemaVersion = 3;  // the migration that made flows queryable (schema.cc)
 constexpr int kDailyDim = 16;  // agg dim + 16: per-day rows (schema.cc)
 
@@ -36,6 +36,18 @@ struct SqliteOptions {
 void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds);
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds);
 void build_flow_query(const FlowQuery& q, std::string& sql, std::vector<Bind>& binds);
+// Free-text search (q=, sqlite_search.cc): for a term of 3+ characters the
+// trigram index gives candidate rows (an FTS5 MATCH of the term's rare
+// trigrams: at most 2,000 rows each); the list query takes those rows
+// (q_match, plus the exact-address rows, at most kFtsMaxCandidates in all)
+// and keeps the LIKE predicate as the exact test. Otherwise (every trigram
+// common, or a short term) the ordered walk with the LIKE residual.
+constexpr size_t kFtsMaxCandidates = 10000;
+bool fts_term(std::string_view q);           // 3+ characters (the trigram index cannot answer fewer)
+std::string fts_phrase(std::string_view q);  // q as one FTS5 phrase: quoted, quotes doubled
+// The MATCH expression for q=, "" when the walk is the better plan.
+std::string alerts_q_match(Db& db, std::string_view q);
+std::string incidents_q_match(Db& db, std::string_view q);
 // Applies the migrations from the file's user_version to `target` (tests: an older layout).
 bool migrate(Db& db, std::string& err, int target = kSchemaVersion);
 
@@ -88,6 +100,12 @@ class SqliteStore final : public Store {
   bool delete_webhook(uint64_t id) override;
   std::optional<std::string> setting(const std::string& key) override;
   bool set_setting(const std::string& key, const std::string& value) override;
+
+  bool save_detect_job(const DetectJobRow& j) override;
+  bool save_detect_results(const std::string& id, const Numbered& alerts, const Numbered& incidents) override;
+  std::vector<DetectJobRow> detect_jobs() override;
+  bool detect_results(const std::string& id, int kind, Numbered& out) override;
+  bool delete_detect_job(const std::string& id) override;
 
   std::vector<Series> trends(Dim d, int64_t from_ms, int64_t to_ms, int64_t bucket_ms, size_t max_keys) override;
   std::vector<KeyCount> top(Dim d, int64_t from_ms, int64_t to_ms, size_t limit) override;

@@ -102,6 +102,7 @@ struct AlertQuery {
   std::string ip;            // exact, src or dest
   std::optional<IpRange> cidr;
   std::string category, status, tactic, technique, q;
+  std::string q_match;       // q's candidates: an FTS5 MATCH expression (the store sets it; "": walk)
   // Cursor: rows after (before_ts, before_id) in (ts, id) descending order (before_id 0: from the newest).
   int64_t before_ts = 0;
   uint64_t before_id = 0;
@@ -124,6 +125,7 @@ struct FlowQuery {
 struct IncidentQuery {
   int64_t from_ms = std::numeric_limits<int64_t>::min(), to_ms = std::numeric_limits<int64_t>::max();
   std::string level, status, tactic, technique, ip, q;
+  std::string q_match;       // q's candidates: an FTS5 MATCH expression (the store sets it; "": walk)
   uint64_t before_id = 0;    // cursor on the incident id
   size_t limit = 100;
 };
@@ -156,6 +158,17 @@ struct StoreStats {
   uint64_t queued = 0, dropped = 0, written = 0, batches = 0, write_errors = 0;
   uint64_t flows_dropped = 0;  // of dropped: flow rows (their share of the queue was full)
   uint64_t retention_deleted = 0;
+};
+
+// A /detect job (ctrlplane/api/detect_jobs.h) as stored: its results are the
+// alerts' EVE objects and the incidents' latest records (detect_results).
+struct DetectJobRow {
+  std::string id, state = "queued", submitted_by, error;
+  uint64_t seq = 0, bytes = 0, alerts = 0, incidents = 0;
+  double progress = 0;
+  int64_t submitted_ms = 0, started_ms = 0, finished_ms = 0;  // 0: not yet
+  bool truncated = false;
+  std::vector<std::string> warnings;
 };
 
 class Store {
@@ -218,6 +231,16 @@ class Store {
   virtual bool delete_webhook(uint64_t id) = 0;
   virtual std::optional<std::string> setting(const std::string& key) = 0;
   virtual bool set_setting(const std::string& key, const std::string& value) = 0;
+
+  // Offline analysis jobs (/detect), so that they answer after a restart.
+  virtual bool save_detect_job(const DetectJobRow& j) = 0;  // insert or replace
+  // The results in one transaction (replacing any): kind 0 alerts' EVE objects, 1 incidents' records,
+  // each with its ordinal (an alert's id in the job).
+  using Numbered = std::vector<std::pair<uint64_t, std::string>>;
+  virtual bool save_detect_results(const std::string& id, const Numbered& alerts, const Numbered& incidents) = 0;
+  virtual std::vector<DetectJobRow> detect_jobs() = 0;  // oldest first
+  virtual bool detect_results(const std::string& id, int kind, Numbered& out) = 0;  // by ordinal
+  virtual bool delete_detect_job(const std::string& id) = 0;  // and its results
 
   // Aggregates (hourly buckets; bucket_ms a multiple of an hour).
   virtual std::vector<Series> trends(Dim d, int64_t from_ms, int64_t to_ms, int64_t bucket_ms, size_t max_keys) = 0;

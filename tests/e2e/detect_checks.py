@@ -63,6 +63,7 @@ def wait_job(c, job, timeout=120):
             c["check"](False, "job %s: progress does not go back" % job, (last, b["progress"]))
         last = b["progress"]
         if b["state"] in ("done", "failed"):
+            c.setdefault("detect_finished", {})[job] = b  # test_api.py asks them again after a restart
             break
         time.sleep(0.2)
     return b
@@ -70,7 +71,26 @@ def wait_job(c, job, timeout=120):
 
 def items(c, job, what):
     st, b, _ = c["api"].call(c["check"], "GET", "/detect/%s/%s" % (job, what), c["tokens"]["viewer"])
+    if st == 200:
+        c.setdefault("detect_items", {})[(job, what)] = b["items"]
     return b["items"] if st == 200 else None
+
+
+def check_after_restart(c, api):
+    """The jobs of the first run, asked of a restarted spectre-cp on the same store: the same state, counts and items."""
+    check, T = c["check"], c["tokens"]
+    done = c.get("detect_finished", {})
+    check(len(done) >= 3, "detect jobs finished in the first run: %d" % len(done))
+    for job, first in done.items():
+        st, b, _ = api.call(check, "GET", "/detect/" + job, T["viewer"])
+        same = st == 200 and all(b.get(k) == first.get(k) for k in ("state", "alerts", "incidents", "bytes", "error",
+                                                                    "warnings", "submitted", "submitted_by"))
+        check(same and b.get("submitted_by") == "analyst-user", "after a restart: GET /detect/%s as before (%s, %d alerts)" % (
+            job, first["state"], first["alerts"]), (st, b, first))
+    for (job, what), first in c.get("detect_items", {}).items():
+        st, b, _ = api.call(check, "GET", "/detect/%s/%s" % (job, what), T["viewer"])
+        check(st == 200 and b["items"] == first, "after a restart: GET /detect/%s/%s as before (%d)" % (job, what, len(first)),
+              (st, len(b.get("items", [])) if isinstance(b, dict) else b))
 
 
 def refusals(c):

@@ -18,8 +18,11 @@ webhooks (secret never returned) and SIEM settings; the audit trail; 400s
 with reasons for bad input, 413 over the body limit, 429 over the rate limit,
 a malformed HTTP request answered 400 with the server still up; static
 console files without path traversal; TLS with --api-cert/--api-key; a
-restart on the same store continues the ids; offline pcap analysis
-(/detect, tests/e2e/detect_checks.py). Last line "N passed, N failed"; 77: skipped.
+restart on the same store continues the ids and answers the /detect jobs
+of the first run; offline pcap analysis (/detect, tests/e2e/detect_checks.py);
+SIEM settings applied to the running syslog exporter and kept over a restart,
+and a detect job interrupted by a stop (tests/e2e/siem_checks.py).
+Last line "N passed, N failed"; 77: skipped.
 """
 import hashlib
 import hmac
@@ -98,8 +101,10 @@ def synthetic(seed=14):
 
 
 def start_cp(cp, tmp, port, events, extra=()):
+    """events None: the fake data plane's synthetic alerts (one every 300 ms) instead of a file's."""
     log = open(os.path.join(tmp, "cp-%d.log" % port), "w")
-    args = [cp, "--foreground", "--fake-dataplane", "--fake-events", events, "--instance", "api%d" % port,
+    args = [cp, "--foreground", "--fake-dataplane"] + (["--fake-events", events] if events else []) + [
+            "--instance", "api%d" % port,
             "--socket", os.path.join(tmp, "cp-%d.sock" % port), "--registry", os.path.join(tmp, "reg"),
             "--audit", os.path.join(tmp, "audit.log"), "--eve", os.path.join(tmp, "cp-%d.json" % port),
             "--store", os.path.join(tmp, "store.db"), "--api", "127.0.0.1:%d" % port,
@@ -157,6 +162,7 @@ def pdf_ok(data):
 
 from api_checks import run_checks  # noqa: E402
 import detect_checks  # noqa: E402
+import siem_checks  # noqa: E402
 
 
 def main():
@@ -216,7 +222,7 @@ def main():
         with open(P("more.json"), "w") as f:
             f.write("\n".join(lines[:10]) + "\n")
         port2 = free_port()
-        proc = start_cp(cp, tmp, port2, P("more.json"), ["--no-incidents"])
+        proc = start_cp(cp, tmp, port2, P("more.json"), ["--no-incidents", "--spectre-dp", dp])
         api2 = Api("127.0.0.1", port2, doc)
         h = wait_health(api2, total + 10)
         st, body, _ = api2.call(check, "GET", "/alerts", TOKENS["viewer"],
@@ -237,6 +243,7 @@ def main():
               sorted(x["data"]["id"] for x in bodies) == list(range(total + 1, total + 11)),
               "registered webhook: the 10 new alerts posted, HMAC-SHA256 signed with its secret",
               [(p, hd.get("X-Spectre-Signature"), b[:80]) for p, hd, b in Sink.got[:3]])
+        detect_checks.check_after_restart(ctx, api2)  # jobs and results in the store
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         # TLS.
@@ -258,6 +265,11 @@ def main():
             check(True, "TLS: a plain-HTTP request is not answered as HTTP")
         st, _, _ = api3.raw("GET", "/api/v1/health")
         check(st == 200, "TLS: still serving after the plain-HTTP attempt", st)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        # SIEM settings applied live, kept over a restart; a detect job interrupted by the stop.
+        siem_checks.run_siem_checks(check, doc, dict(cp=cp, tmp=tmp, tokens=TOKENS, start_cp=start_cp,
+                                                     wait_health=wait_health, free_port=free_port))
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -241,7 +241,7 @@ struct Fixture {
   std::string dir;
   std::unique_ptr<st::SqliteStore> store;
   std::unique_ptr<ApiService> svc;
-  Fixture() {
+  explicit Fixture(ServiceHooks hooks = {}) {
     char t[] = "/tmp/api-test-XXXXXX";
     dir = mkdtemp(t);
     st::SqliteOptions o;
@@ -252,6 +252,7 @@ struct Fixture {
     tk.add("viewer-token", {"v", Role::kViewer});
     tk.add("analyst-token", {"a", Role::kAnalyst});
     tk.add("admin-token", {"root", Role::kAdmin, 1, 3});
+    tk.add("ops-token", {"ops", Role::kAdmin});
     std::filesystem::create_directories(dir + "/console/assets");
     std::ofstream(dir + "/console/index.html") << "<html>console</html>";
     std::ofstream(dir + "/console/assets/app.js") << "console.log(1)";
@@ -259,7 +260,7 @@ struct Fixture {
     symlink((dir + "/secret.txt").c_str(), (dir + "/console/link.txt").c_str());
     ServiceOptions so;
     so.console_dir = dir + "/console";
-    svc = std::make_unique<ApiService>(*store, std::move(tk), so);
+    svc = std::make_unique<ApiService>(*store, std::move(tk), so, std::move(hooks));
     for (int i = 0; i < 5; i++) {
       st::AlertRow a;
       a.ts_ms = 1764547200000 + i;
@@ -335,6 +336,54 @@ TEST(ApiService, BulkLimitAndWebhookSecret) {
   auto log = f.store->audit_log(10);
   for (auto& e : log) EXPECT_EQ(e.detail.find("0123456789abcdef"), std::string::npos) << e.detail;
   EXPECT_EQ(f.call("POST", "/api/v1/webhooks", "admin-token", R"({"url":"ftp://x"})").status, 400);
+}
+
+// PUT /siem: bad input is a 400 with the reason and reaches neither the
+// exporter nor the store; a refusal of the exporter (unresolvable host) is a
+// 400 too; a good one is applied, stored (GET shows it) and audited with the
+// previous value.
+TEST(ApiService, SiemValidatedAppliedStoredAudited) {
+  std::vector<std::string> applied;
+  ServiceHooks h;
+  h.siem_apply = [&](const std::string& t, const std::string& f, const std::string& l, std::string& err) {
+    if (t.find("nowhere.invalid") != std::string::npos) { err = "target: syslog: cannot resolve 'nowhere.invalid'"; return false; }
+    applied.push_back(t + " " + f + " " + l);
+    return true;
+  };
+  Fixture f(h);
+  std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"target":"udp://127.0.0.1:0"})", "port"},        {R"({"target":"udp://127.0.0.1:65536"})", "port"},
+      {R"({"target":"udp://127.0.0.1"})", "HOST:PORT"},     {R"({"target":"udp://bad host:514"})", "host"},
+      {R"({"target":"http://x:1"})", "target"},             {R"({"target":"udp://h:514","format":"xml"})", "format"},
+      {R"({"target":"udp://h:514","min_level":"loud"})", "min_level"}, {R"({"target":5})", "string"},
+      {R"({"target":"udp://h:514","extra":"1"})", "unknown field"}, {R"([1])", "object"},
+      {R"({"target":"udp://nowhere.invalid:514"})", "cannot resolve"}};
+  for (auto& [body, why] : bad) {
+    auto r = f.call("PUT", "/api/v1/siem", "ops-token", body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_NE(r.body.find(why), std::string::npos) << body << " -> " << r.body;
+  }
+  EXPECT_TRUE(applied.empty());
+  EXPECT_EQ(J::parse(f.call("GET", "/api/v1/siem", "ops-token").body)["target"], "");
+  auto r = f.call("PUT", "/api/v1/siem", "ops-token", R"({"target":"tcp://[::1]:6514","format":"cef","min_level":"high"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(applied[0], "tcp://[::1]:6514 cef high");
+  J g = J::parse(f.call("GET", "/api/v1/siem", "ops-token").body);
+  EXPECT_EQ(g["target"], "tcp://[::1]:6514");
+  EXPECT_EQ(g["format"], "cef");
+  EXPECT_EQ(g["min_level"], "high");
+  ASSERT_EQ(f.call("PUT", "/api/v1/siem", "ops-token", R"({"target":""})").status, 200);  // off
+  EXPECT_EQ(applied.back(), " json medium");
+  int siem_rows = 0;
+  for (auto& e : f.store->audit_log(100))
+    if (e.action == "siem") {
+      siem_rows++;
+      EXPECT_EQ(e.actor, "ops");
+      if (e.detail.find("\"target\":\"\"}") != std::string::npos && e.detail.rfind("{\"format\":\"cef\"", 0) == 0) siem_rows += 10;
+    }
+  EXPECT_EQ(siem_rows, 12);  // two changes; the second's detail starts with the previous (cef) value
+  EXPECT_EQ(f.call("PUT", "/api/v1/siem", "analyst-token", R"({"target":""})").status, 403);
 }
 
 TEST(ApiService, StaticFilesNoTraversal) {

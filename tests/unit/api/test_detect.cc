@@ -188,6 +188,113 @@ TEST(DetectJobs, DestructorKillsARunningJob) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
 }
 
+// With a store: a finished job (state, counts, submitter, alerts with their
+// ordinals, incidents) answers from a new DetectJobs on the same store, and
+// a job running when the first one went away comes back failed ("interrupted").
+TEST(DetectJobs, PersistedAcrossRestart) {
+  Dir d;
+  std::string err, done_id, hang_id;
+  int status = 0;
+  spectre::store::SqliteOptions so;
+  so.path = d.path + "/jobs.db";
+  nlohmann::json st1;
+  std::vector<spectre::store::AlertRow> a1;
+  {
+    auto store = spectre::store::SqliteStore::open(so, err);
+    ASSERT_TRUE(store) << err;
+    DetectOptions o;
+    o.store = store.get();
+    auto j = jobs(d, o);
+    ASSERT_TRUE(j->submit(capture("x"), done_id, status, err, "analyst-1"));
+    st1 = wait_done(*j, done_id);
+    ASSERT_EQ(st1["state"], "done");
+    ASSERT_TRUE(j->alerts(done_id, a1));
+    ASSERT_TRUE(j->submit(capture("HANGME"), hang_id, status, err, "analyst-2"));
+    nlohmann::json st;
+    for (int i = 0; i < 100 && j->status(hang_id, st) && st["state"] == "queued"; i++)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(st["state"], "running");
+    j.reset();  // spectre-cp stops with a job running
+  }
+  auto store = spectre::store::SqliteStore::open(so, err);
+  ASSERT_TRUE(store) << err;
+  DetectOptions o;
+  o.store = store.get();
+  auto j = jobs(d, o);
+  nlohmann::json st;
+  ASSERT_TRUE(j->status(done_id, st));
+  EXPECT_EQ(st["state"], "done");
+  EXPECT_EQ(st["alerts"], 3);
+  EXPECT_EQ(st["alerts"], st1["alerts"]);
+  EXPECT_EQ(st["incidents"], st1["incidents"]);
+  EXPECT_EQ(st["submitted_by"], "analyst-1");
+  EXPECT_EQ(st["submitted"], st1["submitted"]);
+  EXPECT_TRUE(st.contains("finished"));
+  std::vector<spectre::store::AlertRow> a2;
+  ASSERT_TRUE(j->alerts(done_id, a2));
+  ASSERT_EQ(a2.size(), a1.size());
+  for (size_t i = 0; i < a1.size(); i++) {
+    EXPECT_EQ(a2[i].id, a1[i].id);
+    EXPECT_EQ(a2[i].sid, a1[i].sid);
+    EXPECT_EQ(a2[i].eve, a1[i].eve);
+  }
+  std::vector<spectre::store::IncidentRow> inc;
+  EXPECT_TRUE(j->incidents(done_id, inc));
+  ASSERT_TRUE(j->status(hang_id, st));
+  EXPECT_EQ(st["state"], "failed");
+  EXPECT_NE(st["error"].get<std::string>().find("interrupted"), std::string::npos) << st.dump();
+  EXPECT_EQ(st["submitted_by"], "analyst-2");
+  // New jobs continue the sequence (ids start with it).
+  std::string id3;
+  ASSERT_TRUE(j->submit(capture("x"), id3, status, err));
+  EXPECT_EQ(id3.substr(0, 2), "3-");
+  // The kept-jobs trim deletes from the store too.
+  j.reset();
+  DetectOptions o2;
+  o2.store = store.get();
+  o2.keep_jobs = 1;
+  j = jobs(d, o2);
+  EXPECT_FALSE(j->status(done_id, st));
+  EXPECT_EQ(store->detect_jobs().size(), 1u);
+}
+
+// spectre-cp killed (no clean stop): the store still says queued/running;
+// the next start fails those jobs ("interrupted") and stores that.
+TEST(DetectJobs, JobsOfAKilledRunAreFailedAtStart) {
+  Dir d;
+  std::string err;
+  spectre::store::SqliteOptions so;
+  so.path = d.path + "/killed.db";
+  auto store = spectre::store::SqliteStore::open(so, err);
+  ASSERT_TRUE(store) << err;
+  for (const char* st : {"queued", "running"}) {
+    spectre::store::DetectJobRow r;
+    r.id = std::string(st) == "queued" ? "8-00000008" : "7-00000007";
+    r.seq = std::string(st) == "queued" ? 8 : 7;
+    r.state = st;
+    r.submitted_ms = 1764547200000;
+    ASSERT_TRUE(store->save_detect_job(r));
+  }
+  DetectOptions o;
+  o.store = store.get();
+  auto j = jobs(d, o);
+  for (const char* id : {"7-00000007", "8-00000008"}) {
+    nlohmann::json st;
+    ASSERT_TRUE(j->status(id, st)) << id;
+    EXPECT_EQ(st["state"], "failed");
+    EXPECT_EQ(st["error"].get<std::string>().rfind("interrupted", 0), 0u) << st.dump();
+    EXPECT_TRUE(st.contains("finished"));
+  }
+  for (auto& r : store->detect_jobs()) EXPECT_EQ(r.state, "failed") << r.id;
+  std::vector<spectre::store::AlertRow> a;
+  EXPECT_TRUE(j->alerts("7-00000007", a));  // no results: an empty list, not an error
+  EXPECT_TRUE(a.empty());
+  std::string id;
+  int status = 0;
+  ASSERT_TRUE(j->submit(capture("x"), id, status, err));
+  EXPECT_EQ(id.substr(0, 2), "9-");
+}
+
 TEST(DetectJobs, Routes) {
   Dir d;
   auto j = jobs(d);

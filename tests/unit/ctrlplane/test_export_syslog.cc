@@ -271,3 +271,199 @@ TEST(ExportSyslog, BadDestinationsAreErrors) {
   EXPECT_FALSE(sc.send(CpFlow{}));  // flows only as JSON
   EXPECT_EQ(sc.stats().skipped, 1u);
 }
+
+// Live settings (PUT /api/v1/siem): a running sink moves from one UDP
+// receiver in JSON to another in CEF with min_level high; what was sent
+// before stays with the first receiver, later alerts below high are filtered.
+TEST(ExportSyslog, ReconfigureMovesTargetFormatAndLevel) {
+  uint16_t p1 = 0, p2 = 0;
+  int fd1 = bind_loopback(SOCK_DGRAM, &p1), fd2 = bind_loopback(SOCK_DGRAM, &p2);
+  ASSERT_GE(fd1, 0);
+  ASSERT_GE(fd2, 0);
+  SyslogOptions o;
+  o.port = p1;
+  SyslogSink s(o);
+  std::string err;
+  ASSERT_TRUE(s.start(&err)) << err;
+  for (int i = 0; i < 3; i++) EXPECT_TRUE(s.send(alert(i, uint32_t(i + 1))));
+  ASSERT_TRUE(configure_syslog(s, "udp://127.0.0.1:" + std::to_string(p2), "cef", "high", err)) << err;
+  for (int i = 3; i < 9; i++) s.send(alert(i, uint32_t(1 + i % 3)));  // priorities 1, 2, 3, 1, 2, 3
+  for (int i = 0; i < 3; i++) {
+    Syslog5424 m;
+    ASSERT_TRUE(parse5424(read_for(fd1, 2000, 1), &m));
+    EXPECT_EQ(m.msg.front(), '{') << m.msg;
+  }
+  EXPECT_EQ(read_for(fd1, 200), "");
+  std::vector<std::string> cef;
+  for (std::string dg; !(dg = read_for(fd2, 500, 1)).empty();) {
+    Syslog5424 m;
+    ASSERT_TRUE(parse5424(dg, &m)) << dg;
+    cef.push_back(m.msg);
+  }
+  ASSERT_EQ(cef.size(), 2u);
+  EXPECT_EQ(cef[0].rfind("CEF:0|InfraSpectre|spectre|", 0), 0u) << cef[0];
+  EXPECT_NE(cef[0].find("|1:1003|"), std::string::npos) << cef[0];
+  EXPECT_NE(cef[1].find("|1:1006|"), std::string::npos) << cef[1];
+  EXPECT_EQ(s.stats().filtered, 4u);
+  EXPECT_EQ(s.stats().reconfigured, 1u);
+  EXPECT_EQ(s.options().format, SyslogFormat::kCef);
+  // Off ("" target), then on again: nothing is sent while off.
+  ASSERT_TRUE(configure_syslog(s, "", "json", "info", err));
+  EXPECT_FALSE(s.send(alert(20, 1)));
+  ASSERT_TRUE(configure_syslog(s, "udp://127.0.0.1:" + std::to_string(p1), "leef", "info", err));
+  EXPECT_TRUE(s.send(alert(21, 3)));
+  Syslog5424 m;
+  ASSERT_TRUE(parse5424(read_for(fd1, 2000, 1), &m));
+  EXPECT_EQ(m.msg.rfind("LEEF:2.0|", 0), 0u) << m.msg;
+  EXPECT_EQ(read_for(fd2, 200), "");
+  s.stop();
+  EXPECT_EQ(s.stats().dropped, 0u);
+  ::close(fd1);
+  ::close(fd2);
+}
+
+// Messages queued for a TCP receiver before a change go there first (in the
+// format they were built in); the ones built after go to the new receiver.
+TEST(ExportSyslog, ReconfigureDrainsQueuedToOldTargetFirst) {
+  uint16_t tp = 0, up = 0;
+  int lfd = bind_loopback(SOCK_STREAM, &tp), ufd = bind_loopback(SOCK_DGRAM, &up);
+  ASSERT_GE(lfd, 0);
+  ASSERT_GE(ufd, 0);
+  SyslogOptions o;
+  o.transport = SyslogTransport::kTcp;
+  o.port = tp;
+  SyslogSink s(o);
+  std::string err;
+  ASSERT_TRUE(s.start(&err)) << err;
+  for (int i = 0; i < 200; i++) s.send(alert(i));
+  ASSERT_TRUE(configure_syslog(s, "udp://127.0.0.1:" + std::to_string(up), "cef", "info", err)) << err;
+  for (int i = 200; i < 210; i++) s.send(alert(i));
+  int c = accept_for(lfd, 2000);
+  ASSERT_GE(c, 0);
+  std::string got = read_for(c, 1500);
+  std::vector<std::string> frames;
+  ASSERT_TRUE(split_frames(got, &frames));
+  EXPECT_EQ(frames.size(), 200u);
+  for (auto& f : frames) {
+    Syslog5424 m;
+    ASSERT_TRUE(parse5424(f, &m));
+    EXPECT_EQ(m.msg.front(), '{');
+  }
+  int n_udp = 0;
+  for (std::string dg; !(dg = read_for(ufd, 500, 1)).empty(); n_udp++) EXPECT_NE(dg.find("CEF:0|"), std::string::npos);
+  EXPECT_EQ(n_udp, 10);
+  EXPECT_EQ(s.stats().dropped, 0u);
+  ::close(c);
+  ::close(lfd);
+  ::close(ufd);
+}
+
+// A dead TCP receiver with messages waiting: the change moves them to the new
+// receiver (counted as rerouted) instead of retrying the old one forever.
+TEST(ExportSyslog, ReconfigureReroutesFromADeadTarget) {
+  uint16_t dead = 0, up = 0;
+  int tmp = bind_loopback(SOCK_STREAM, &dead);
+  ::close(tmp);  // nothing listens there now
+  int ufd = bind_loopback(SOCK_DGRAM, &up);
+  SyslogOptions o;
+  o.transport = SyslogTransport::kTcp;
+  o.port = dead;
+  o.reconnect_max_ms = 200;
+  SyslogSink s(o);
+  ASSERT_TRUE(s.start(nullptr));
+  for (int i = 0; i < 3; i++) s.send(alert(i));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string err;
+  ASSERT_TRUE(configure_syslog(s, "udp://127.0.0.1:" + std::to_string(up), "json", "info", err)) << err;
+  s.send(alert(3));
+  int n = 0;
+  while (!read_for(ufd, 1500, 1).empty()) n++;
+  EXPECT_EQ(n, 4);
+  EXPECT_GE(s.stats().rerouted, 1u);
+  EXPECT_EQ(s.stats().dropped, 0u);
+  ::close(ufd);
+}
+
+TEST(ExportSyslog, TargetParsingAndBadChanges) {
+  SyslogOptions o;
+  std::string err;
+  ASSERT_TRUE(parse_syslog_target("tcp://[::1]:6514", o, err)) << err;
+  EXPECT_EQ(o.transport, SyslogTransport::kTcp);
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 6514);
+  ASSERT_TRUE(parse_syslog_target("unix:/dev/log", o, err));
+  EXPECT_EQ(o.unix_path, "/dev/log");
+  ASSERT_TRUE(parse_syslog_target("", o, err));
+  EXPECT_FALSE(o.enabled);
+  for (std::string bad : {"udp://h", "udp://h:0", "udp://h:70000", "udp://h:5x", "udp://:514", "udp://a b:514",
+                          "http://h:1", "unix:", "tcp//h:1"}) {
+    err.clear();
+    EXPECT_FALSE(parse_syslog_target(bad, o, err)) << bad;
+    EXPECT_FALSE(err.empty()) << bad;
+  }
+  uint16_t p = 0;
+  int fd = bind_loopback(SOCK_DGRAM, &p);
+  SyslogOptions u;
+  u.port = p;
+  SyslogSink s(u);
+  ASSERT_TRUE(s.start(nullptr));
+  EXPECT_FALSE(configure_syslog(s, "udp://no-such-host.invalid:514", "json", "info", err));
+  EXPECT_NE(err.find("no-such-host.invalid"), std::string::npos) << err;
+  EXPECT_FALSE(configure_syslog(s, "udp://127.0.0.1:514", "xml", "info", err));
+  EXPECT_FALSE(configure_syslog(s, "udp://127.0.0.1:514", "json", "loud", err));
+  EXPECT_EQ(s.stats().reconfigured, 0u);  // nothing changed: still the first receiver
+  s.send(alert(1));
+  EXPECT_FALSE(read_for(fd, 2000, 1).empty());
+  ::close(fd);
+}
+
+// One thread sends while another flips the settings between a JSON and a CEF
+// receiver: every message arrives, each at the receiver of the settings it
+// was built with (JSON at one, CEF at the other), none lost.
+TEST(ExportSyslog, ReconfigureWhileSendingKeepsFormatAndTargetTogether) {
+  uint16_t pj = 0, pc = 0;
+  int fj = bind_loopback(SOCK_DGRAM, &pj), fc = bind_loopback(SOCK_DGRAM, &pc);
+  int big = 8 << 20;
+  setsockopt(fj, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  setsockopt(fc, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  std::atomic<int> json_ok{0}, cef_ok{0}, wrong{0};
+  auto reader = [&](int fd, bool want_json) {
+    for (std::string dg; !(dg = read_for(fd, 1500, 1)).empty();) {
+      Syslog5424 m;
+      bool ok = parse5424(dg, &m) && (want_json ? m.msg.front() == '{' : m.msg.rfind("CEF:0|", 0) == 0);
+      (ok ? (want_json ? json_ok : cef_ok) : wrong).fetch_add(1);
+    }
+  };
+  std::thread rj(reader, fj, true), rc(reader, fc, false);
+  SyslogOptions o;
+  o.port = pj;
+  o.queue_max = 100000;
+  SyslogSink s(o);
+  ASSERT_TRUE(s.start(nullptr));
+  std::atomic<bool> done{false};
+  std::thread sender([&] {
+    for (int i = 0; i < 3000; i++) {
+      s.send(alert(i));
+      if (i % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    done = true;
+  });
+  std::string err;
+  for (int k = 0; !done; k++) {
+    bool cef = k % 2 == 0;
+    ASSERT_TRUE(configure_syslog(s, "udp://127.0.0.1:" + std::to_string(cef ? pc : pj), cef ? "cef" : "json", "info", err));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+  sender.join();
+  s.stop();
+  rj.join();
+  rc.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(json_ok.load() + cef_ok.load(), 3000);
+  EXPECT_GT(json_ok.load(), 0);
+  EXPECT_GT(cef_ok.load(), 0);
+  EXPECT_GT(s.stats().reconfigured, 2u);
+  EXPECT_EQ(s.stats().dropped, 0u);
+  ::close(fj);
+  ::close(fc);
+}

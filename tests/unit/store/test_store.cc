@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "ctrlplane/store/eve_rows.h"
@@ -361,6 +363,17 @@ TEST(Store, MigratesVersion1File) {
   EXPECT_EQ(inc->status, "investigating");
   EXPECT_EQ(inc->update_id, 1u);
   EXPECT_EQ(s->incident_updates(3, 10).size(), 1u);
+  q = {};
+  q.q = "old sig";  // version 5 (FTS) indexed the rows already there
+  v.clear();
+  ASSERT_TRUE(s->list_alerts(q, v, err));
+  EXPECT_EQ(v.size(), 2u);
+  {
+    Db d;
+    ASSERT_TRUE(d.open(t.path, false, err));
+    EXPECT_FALSE(alerts_q_match(d, "old sig").empty());
+    EXPECT_EQ(d.scalar("SELECT count(*) FROM alerts_fts WHERE alerts_fts MATCH '\"OLD SIG 2\"'"), 1);
+  }
   EXPECT_EQ(s->enqueue_alert(alert(kT0, 1, 1, "1.1.1.1", "2.2.2.2")), 7u);  // ids continue after the old rows
   s->flush();
   s.reset();
@@ -434,4 +447,130 @@ TEST(Store, AddressFilterMergesSourceAndDestinationOnce) {
   ASSERT_TRUE(s->list_alerts(q, v, err));
   for (auto& a : v) EXPECT_EQ(a.severity, 1);
   EXPECT_EQ(v.size(), 16u);  // i % 12 in {0, 4}: i % 4 == 0 among the matches
+}
+
+namespace {
+bool ci_contains(const std::string& hay, const std::string& needle) {
+  auto low = [](std::string x) {
+    for (char& c : x) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return x;
+  };
+  return low(hay).find(low(needle)) != std::string::npos;
+}
+}  // namespace
+
+// q= through the trigram index (a rare term), through the ordered walk (a
+// term in more than kFtsMaxCandidates rows, a 2-character term): the same
+// rows in the same order as a substring match computed here, with quotes,
+// LIKE wildcards and case; the index follows inserts, incident upserts and
+// retention's deletes.
+TEST(Store, FreeTextSearchIndexKeepsSubstringSemantics) {
+  TmpDb t;
+  auto s = open_store(t.path);
+  std::vector<AlertRow> all;
+  for (int i = 0; i < int(kFtsMaxCandidates) + 300; i++) {
+    auto a = alert(kT0 + (i * 7919) % 100000, 3, 100 + uint32_t(i % 5), "10.0.0." + std::to_string(i % 200), "10.9.9.9");
+    a.signature = "Dense ET rule " + std::to_string(i % 5);
+    if (i % 997 == 0) a.signature = "ET POLICY \"quoted\" 50%_off Ünïcode " + std::to_string(i);
+    if (i == 4242) a.category = "Rare-Category-XYZ";
+    a.id = s->enqueue_alert(a);
+    all.push_back(a);
+  }
+  s->flush();
+  Db d;
+  std::string err;
+  ASSERT_TRUE(d.open(t.path, false, err));
+  EXPECT_FALSE(alerts_q_match(d, "\"quoted\" 50%_").empty());
+  EXPECT_FALSE(alerts_q_match(d, "rare-category").empty());
+  EXPECT_FALSE(alerts_q_match(d, "10.0.0.7").empty());
+  EXPECT_FALSE(alerts_q_match(d, "nothing here").empty());  // a trigram no row has
+  EXPECT_EQ(alerts_q_match(d, "dense et"), "");  // every row: the walk stops at LIMIT
+  EXPECT_EQ(alerts_q_match(d, "50"), "");        // too short for trigrams
+  for (std::string q : {"\"quoted\" 50%_", "QUOTED", "rare-category", "10.0.0.7", "dense et rule 3", "50", "nothing here",
+                        "Ünïcode", "ÜNÏCODE", "50%_OFF Ünïcode 9", "rule 3\"", "\"\"\""}) {  // LIKE folds ASCII only
+    for (size_t limit : {size_t(5), size_t(500)}) {
+      AlertQuery aq;
+      aq.q = q;
+      aq.limit = limit;
+      std::vector<AlertRow> got;
+      ASSERT_TRUE(s->list_alerts(aq, got, err)) << err;
+      std::vector<const AlertRow*> want;
+      for (auto& a : all)
+        if (ci_contains(a.signature, q) || ci_contains(a.category, q) || a.src_ip == q || a.dest_ip == q) want.push_back(&a);
+      std::sort(want.begin(), want.end(), [](auto* x, auto* y) { return x->ts_ms != y->ts_ms ? x->ts_ms > y->ts_ms : x->id > y->id; });
+      if (want.size() > limit) want.resize(limit);
+      ASSERT_EQ(got.size(), want.size()) << q;
+      for (size_t i = 0; i < got.size(); i++) EXPECT_EQ(got[i].id, want[i]->id) << q << " #" << i;
+    }
+  }
+  // Retention's deletes leave the index.
+  RetentionPolicy age;
+  age.max_age_ms = 1;
+  s->apply_retention(age, kT0 + 200000);
+  EXPECT_EQ(d.scalar("SELECT count(*) FROM alerts_fts WHERE alerts_fts MATCH '\"rare-category\"'"), 0);
+  // Incidents: the latest record is what is searched.
+  IncidentRow r;
+  r.id = 9;
+  r.first_ms = kT0;
+  r.last_ms = kT0 + 1;
+  r.event = "opened";
+  r.record = R"({"summary":"beaconing to evil-domain.example"})";
+  s->enqueue_incident(r);
+  s->flush();
+  IncidentQuery iq;
+  iq.q = "EVIL-DOMAIN";
+  std::vector<IncidentRow> inc;
+  ASSERT_TRUE(s->list_incidents(iq, inc, err));
+  ASSERT_EQ(inc.size(), 1u);
+  EXPECT_FALSE(incidents_q_match(d, "evil-domain").empty());
+  r.record = R"({"summary":"lateral movement"})";
+  r.event = "escalated";
+  s->enqueue_incident(r);
+  s->flush();
+  inc.clear();
+  ASSERT_TRUE(s->list_incidents(iq, inc, err));
+  EXPECT_TRUE(inc.empty());
+  iq.q = "lateral";
+  ASSERT_TRUE(s->list_incidents(iq, inc, err));
+  EXPECT_EQ(inc.size(), 1u);
+}
+
+// The /detect jobs' rows and results: replace, read back by ordinal, delete.
+TEST(Store, DetectJobsAndResults) {
+  TmpDb t;
+  auto s = open_store(t.path);
+  DetectJobRow j;
+  j.id = "1-abcdef01";
+  j.seq = 1;
+  j.submitted_by = "ana";
+  j.submitted_ms = kT0;
+  j.warnings = {"read error \"x\""};
+  ASSERT_TRUE(s->save_detect_job(j));
+  j.state = "done";
+  j.alerts = 7;
+  j.truncated = true;
+  j.finished_ms = kT0 + 5;
+  ASSERT_TRUE(s->save_detect_job(j));
+  ASSERT_TRUE(s->save_detect_results(j.id, {{1, "{\"a\":1}"}, {3, "{\"a\":3}"}}, {{0, "{\"i\":0}"}}));
+  ASSERT_TRUE(s->save_detect_results(j.id, {{1, "{\"a\":1}"}, {4, "{\"a\":4}"}}, {{0, "{\"i\":0}"}}));  // replaces
+  auto rows = s->detect_jobs();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].state, "done");
+  EXPECT_EQ(rows[0].alerts, 7u);
+  EXPECT_TRUE(rows[0].truncated);
+  EXPECT_EQ(rows[0].submitted_by, "ana");
+  EXPECT_EQ(rows[0].finished_ms, kT0 + 5);
+  EXPECT_EQ(rows[0].warnings, j.warnings);
+  Store::Numbered a, i;
+  ASSERT_TRUE(s->detect_results(j.id, 0, a));
+  ASSERT_TRUE(s->detect_results(j.id, 1, i));
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[1].first, 4u);
+  EXPECT_EQ(a[1].second, "{\"a\":4}");
+  EXPECT_EQ(i.size(), 1u);
+  ASSERT_TRUE(s->delete_detect_job(j.id));
+  EXPECT_TRUE(s->detect_jobs().empty());
+  a.clear();
+  ASSERT_TRUE(s->detect_results(j.id, 0, a));
+  EXPECT_TRUE(a.empty());
 }
