@@ -64,6 +64,7 @@ struct DataPlaneInfo {
   uint32_t workers = 0;
   std::string schema_hash;        // feature schema hash (ml::schema_hash() of the data plane)
   std::string model_name, model_version, model_sha256;  // active model; empty: none
+  std::string model_path;         // the file the data plane loaded it from (same host)
   std::string shadow_sha256;      // shadow model; empty: none
   std::string ruleset_version;
   uint64_t uptime_s = 0;

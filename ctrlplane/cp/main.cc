@@ -419,6 +419,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (lopt.feedback_jsonl.empty()) lopt.feedback_jsonl = registry + "/learn/feedback.jsonl";  // the store's verdicts, written at each retrain
+  lopt.dataplane_model = [l = link.get()] {  // drift's model while the registry has none
+    const DataPlaneInfo i = l->info();
+    return std::make_pair(i.model_sha256, i.model_path);
+  };
   spectre::learn::Learning learning(reg, audit, lopt, [&ctl](const Request& q) { return ctl.handle(q, Peer{}); });
   spectre::learn::LearningPort ml_port(learning, reg, lopt.feedback_jsonl);
   drift_of.store(&learning.drift(), std::memory_order_release);

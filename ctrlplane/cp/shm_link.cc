@@ -575,11 +575,12 @@ bool ShmDataPlaneLink::status_json(std::string& json, std::string& err, std::chr
   info_.uptime_s = jnum(d, d.find(r, "uptime_s"));
   info_.schema_hash = jget_str(d, r, "feature_schema_hash");
   uint32_t m = d.find(r, "model");
-  info_.model_name = info_.model_version = info_.model_sha256 = "";
+  info_.model_name = info_.model_version = info_.model_sha256 = info_.model_path = "";
   if (m != js::kNone && d.type(m) == js::Type::Object) {
     info_.model_name = jget_str(d, m, "name");
     info_.model_version = jget_str(d, m, "version");
     info_.model_sha256 = jget_str(d, m, "sha256");
+    info_.model_path = jget_str(d, m, "path");
   }
   uint32_t sh = d.find(r, "shadow");
   info_.shadow_sha256 = sh != js::kNone && d.type(sh) == js::Type::Object ? jget_str(d, sh, "sha256") : "";
