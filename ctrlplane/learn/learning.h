@@ -89,6 +89,13 @@ class Learning {
   // model, or a model made elsewhere); audited as "ml install".
   LearnResult install(const std::string& path, const std::string& actor);
 
+  // GET /alerts/{id}/explain of an ML alert: every feature's contribution (largest
+  // |contribution| first) of model `version` (registry, else the data plane's model)
+  // for output `cls` on the newest dumped row of flow_id at phase; 404 when the
+  // model or the row is not kept (explain.cc).
+  LearnResult explain(const std::string& flow_id, const std::string& phase, const std::string& version,
+                      const std::string& cls);
+
   // Reads rows appended to opt.rows_csv since the last call into the drift
   // monitor (the whole file the first time; a truncated file starts over).
   size_t poll_rows();

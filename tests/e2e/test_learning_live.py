@@ -20,7 +20,9 @@ shadow) and the audit log:
  1. `model load` of the shipped model: /ml/status shows its reference rows;
     `model load` of v1; tcpreplay sends the live capture; v1's ML alerts reach
     the store and the rows file grows; /ml/drift has a window with rows.
- 2. Analysts' verdicts through POST /alerts/{id}/feedback (attack flows true
+ 2. GET /alerts/{id}/explain of ML alerts: every feature's contribution, from
+    v1 on the flow's dumped row, the largest three equal to the alert's own.
+    Analysts' verdicts through POST /alerts/{id}/feedback (attack flows true
     positives, the others false positives); /ml/feedback counts them,
     /ml/feedback/export names their flow ids.
  3. spectre-cp with stricter gates (phase k4 with a scan limit: a SYN-scan flow
@@ -312,7 +314,25 @@ def traffic_and_feedback(api, cp, ctl, live_pcap, rows, v1):
     lines = [json.loads(x) for x in raw.decode().splitlines() if x.strip()] if st == 200 else []
     check(len(lines) == tp + fp and all(x.get("flow_id") and x.get("class") for x in lines),
           "ml/feedback/export: every verdict with its flow_id and model class", lines[:3])
+    explain_checks(api, alerts, v1)
     return sha_of(DEFAULT)
+
+
+def explain_checks(api, alerts, v1):
+    """GET /alerts/{id}/explain of v1's ML alerts: every feature's contribution, recomputed on the dumped row;
+    its largest three are the data plane's top features of the alert (same method, same row)."""
+    same = n = 0
+    for a in alerts[:10]:
+        st, b, _ = api.call(check, "GET", "/alerts/%d/explain" % a["id"], TOKENS["viewer"])
+        if st != 200 or b.get("contributions_source") != "model":
+            check(False, "explain alert %d: contributions from the model" % a["id"], b)
+            return
+        top = [t["name"] for t in b["ml"]["top_features"]]
+        n += 1
+        same += [c["feature"] for c in b["contributions"][:len(top)]] == top and len(b["contributions"]) == 58 and \
+            b["model"]["sha256"] == sha_of(v1) and b["kind"] == "ml" and b["rule"]["gid"] == 9000
+    check(n and same == n, "GET /alerts/{id}/explain: 58 contributions of v1 on the dumped row, the largest = the "
+          "alert's top features (%d of %d alerts)" % (same, n))
 
 
 def retrain(api, what):
