@@ -38,6 +38,31 @@ J ml_part(const J& eve, MlPort* port, J& out) {
   return ml;
 }
 
+// The incident whose members name this alert (gid, sid, timestamp): alerts are
+// stored before Cortex makes incidents, so their incident_id is rarely set.
+// Bounded: the newest 100 incidents of each of the alert's two addresses.
+uint64_t find_incident(store::Store& st, const store::AlertRow& a, const J& eve) {
+  if (a.incident_id) return a.incident_id;
+  const std::string ts = eve.value("timestamp", "");
+  if (ts.empty()) return 0;
+  for (const std::string& ip : {a.src_ip, a.dest_ip}) {
+    store::IncidentQuery q;
+    q.ip = ip;
+    std::vector<store::IncidentRow> rows;
+    std::string err;
+    if (ip.empty() || !st.list_incidents(q, rows, err)) continue;
+    for (const auto& r : rows) {
+      const J rec = J::parse(r.record, nullptr, false);
+      if (!rec.is_object() || !rec.contains("incident") || !rec["incident"].is_object()) continue;
+      for (const J& m : rec["incident"].value("members", J::array()))
+        if (m.is_object() && m.value("timestamp", "") == ts && m.value("gid", 0u) == a.gid &&
+            m.value("signature_id", 0u) == a.sid)
+          return r.id;
+    }
+  }
+  return 0;
+}
+
 J incident_part(store::Store& st, uint64_t incident_id) {
   if (!incident_id) return nullptr;
   auto row = st.get_incident(incident_id);
@@ -67,7 +92,7 @@ Response explain_alert(store::Store& st, MlPort* port, uint64_t id) {
   for (const char* k : kBuffers)
     if (eve.contains(k)) buffers[k] = eve[k];
   out["buffers"] = buffers;
-  out["incident"] = incident_part(st, a->incident_id);
+  out["incident"] = incident_part(st, find_incident(st, *a, eve));
   return json_response(200, out.dump(-1, ' ', false, J::error_handler_t::replace));
 }
 
