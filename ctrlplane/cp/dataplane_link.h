@@ -55,6 +55,8 @@ struct Response {
   std::string ruleset_version;    // RulesReload
   uint64_t rules_loaded = 0, rules_failed = 0;
   std::vector<WorkerStats> workers;  // Stats
+  bool shadow_stats = false;         // Stats: the data plane's ml.shadow counters (rows scored, alerts, agree)
+  uint64_t shadow_scored = 0, shadow_alerts = 0, shadow_agree = 0;
   std::vector<FlowEntry> flows;      // FlowsTop, largest first
 };
 

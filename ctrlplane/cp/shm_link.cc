@@ -600,6 +600,13 @@ void ShmDataPlaneLink::fill_stats(const std::string& line, Response& resp) {
     uint32_t w = d.find(st, "workers");
     if (w != js::kNone && d.type(w) == js::Type::Array)
       for (uint32_t i = d.first(w); i != js::kNone; i = d.next(i)) pkts.push_back(jnum(d, i));
+    const uint32_t sh = jpath(d, st, {"ml", "shadow"});
+    resp.shadow_stats = sh != js::kNone && d.type(sh) == js::Type::Object;
+    if (resp.shadow_stats) {
+      resp.shadow_scored = jnum(d, d.find(sh, "scored"));
+      resp.shadow_alerts = jnum(d, d.find(sh, "alerts"));
+      resp.shadow_agree = jnum(d, d.find(sh, "agree"));
+    }
   }
   std::lock_guard g(state_mu_);
   size_t nw = std::max(pkts.size(), last_stats_.size());

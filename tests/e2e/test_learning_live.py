@@ -32,7 +32,8 @@ shadow) and the audit log:
  4. spectre-cp restarted with the ordinary gates (same registry, store, audit):
     the retrain's candidate passes, is the data plane's shadow (spectrectl
     status), scores the next replay beside v1 (the data plane's stats
-    ml.shadow.scored grow, in spectre-cp's EVE file); POST /ml/promote makes it
+    ml.shadow.scored grow, in spectre-cp's EVE file and in /ml/status
+    agreement.live); POST /ml/promote makes it
     the data plane's model; POST /ml/rollback restores v1, a second one the
     shipped model, whose /ml/drift then compares the dumped rows with its
     reference (window rows > 0, PSI per feature and of the score).
@@ -406,6 +407,10 @@ def cycle(api, cp, ctl, live_pcap, v1, shipped):
     wait_for(lambda: shadow_scored(cp.eve) - before > 300, 10, 0.5)
     after = shadow_scored(cp.eve)
     check(after - before > 300, "the data plane's stats: the shadow scored %d rows of the next replay" % (after - before))
+    st, b, _ = api.call(check, "GET", "/ml/status", v)
+    lv = ((b or {}).get("agreement") or {}).get("live") or {}
+    check(st == 200 and lv.get("scored", 0) >= after and 0 <= (lv.get("rate") or -1) <= 1,
+          "ml/status agreement.live: the data plane's shadow counters (%s)" % lv, b.get("agreement"))
     st, b, _ = api.call(check, "POST", "/ml/promote", a, body={"version": cand.get("version", "none")})
     check(st == 200 and b["active"]["sha256"] == cand.get("sha256") and b["previous"]["sha256"] == sha_of(v1),
           "POST /ml/promote: the candidate active", b)
