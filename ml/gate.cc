@@ -113,6 +113,15 @@ bool run_gates(const LoadedModel& cand, const LoadedModel* active, const std::ve
     t.detail = std::to_string(c.tp) + " of " + std::to_string(c.flows) + " flows detected";
     out.checks.push_back(t);
   }
+  // A per-class limit set for a class the model names but the hold-out lacks
+  // (in the phase judged): not verified, so not passed.
+  if (per_class && cfg.require_tpr && !gated.empty())  // none at all: the "tpr" check above
+    for (const auto& [name, limit] : cfg.class_tpr) {
+      const bool measured = std::any_of(gated.begin(), gated.end(), [&](const ClassFigures& c) { return c.name == name; });
+      if (!measured && std::find(named.begin(), named.end(), name) != named.end())
+        out.checks.push_back(GateCheck{"tpr." + name, std::nan(""), limit, false,
+                                       "no hold-out flow of this class in phase " + cfg.phase + ": detection not verified"});
+    }
   out.agreement = std::nan("");
   if (active) {
     // The active model may have other features: score it on its own columns.

@@ -2,6 +2,7 @@
 // feedback code shared with /incidents.
 #include <algorithm>
 
+#include "ctrlplane/api/explain.h"
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/service.h"
 #include "ctrlplane/store/eve_rows.h"
@@ -38,12 +39,7 @@ void ApiService::routes_alerts() {
     uint64_t id = 0;
     Response f;
     if (!id_param(r, id, f)) return f;
-    auto a = st_.get_alert(id);
-    if (!a) return error(404, "no alert " + std::to_string(id));
-    J eve = J::parse(a->eve, nullptr, false);
-    J ml = eve.is_object() && eve.contains("ml") ? eve["ml"] : J(nullptr);
-    return json_response(200, J{{"id", id}, {"ml", ml}, {"contributions", J::array()},
-                                {"note", ml.is_null() ? "the alert carries no ML verdict" : "from the alert's ml object"}}.dump());
+    return explain_alert(st_, hooks_.ml, id);  // explain.cc
   });
 }
 

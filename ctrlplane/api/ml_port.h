@@ -28,6 +28,12 @@ class MlPort {
   virtual MlAnswer job(const std::string& id) = 0;
   virtual MlAnswer promote(const std::string& version, const std::string& actor) = 0;
   virtual MlAnswer rollback(const std::string& actor) = 0;
+  // Every feature's contribution to an ML alert (its EVE object): {"model","method",
+  // "row","bias","contributions":[{"feature","value","contribution"}]}; 404: row or model not kept.
+  virtual MlAnswer explain(const std::string& alert_eve) {
+    (void)alert_eve;
+    return {404, R"({"error":"no learning loop"})"};
+  }
 };
 
 }  // namespace spectre::api

@@ -55,6 +55,8 @@ struct Response {
   std::string ruleset_version;    // RulesReload
   uint64_t rules_loaded = 0, rules_failed = 0;
   std::vector<WorkerStats> workers;  // Stats
+  bool shadow_stats = false;         // Stats: the data plane's ml.shadow counters (rows scored, alerts, agree)
+  uint64_t shadow_scored = 0, shadow_alerts = 0, shadow_agree = 0;
   std::vector<FlowEntry> flows;      // FlowsTop, largest first
 };
 
@@ -64,6 +66,7 @@ struct DataPlaneInfo {
   uint32_t workers = 0;
   std::string schema_hash;        // feature schema hash (ml::schema_hash() of the data plane)
   std::string model_name, model_version, model_sha256;  // active model; empty: none
+  std::string model_path;         // the file the data plane loaded it from (same host)
   std::string shadow_sha256;      // shadow model; empty: none
   std::string ruleset_version;
   uint64_t uptime_s = 0;

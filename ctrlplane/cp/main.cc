@@ -460,6 +460,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (lopt.feedback_jsonl.empty()) lopt.feedback_jsonl = registry + "/learn/feedback.jsonl";  // the store's verdicts, written at each retrain
+  lopt.shadow_counters = [l = link.get()](uint64_t& scored, uint64_t& alerts, uint64_t& agree) {
+    Command c;  // the data plane's ml.shadow counters: /ml/status agreement.live
+    c.type = CommandType::Stats;
+    Response r;
+    if (!l->alive() || !l->send(c, r, std::chrono::milliseconds(500)) || !r.ok || !r.shadow_stats) return false;
+    scored = r.shadow_scored, alerts = r.shadow_alerts, agree = r.shadow_agree;
+    return true;
+  };
+  lopt.dataplane_model = [l = link.get()] {  // drift's model while the registry has none
+    const DataPlaneInfo i = l->info();
+    return std::make_pair(i.model_sha256, i.model_path);
+  };
   spectre::learn::Learning learning(reg, audit, lopt, [&ctl](const Request& q) { return ctl.handle(q, Peer{}); });
   spectre::learn::LearningPort ml_port(learning, reg, lopt.feedback_jsonl);
   drift_of.store(&learning.drift(), std::memory_order_release);

@@ -577,11 +577,12 @@ bool ShmDataPlaneLink::status_json(std::string& json, std::string& err, std::chr
   info_.uptime_s = jnum(d, d.find(r, "uptime_s"));
   info_.schema_hash = jget_str(d, r, "feature_schema_hash");
   uint32_t m = d.find(r, "model");
-  info_.model_name = info_.model_version = info_.model_sha256 = "";
+  info_.model_name = info_.model_version = info_.model_sha256 = info_.model_path = "";
   if (m != js::kNone && d.type(m) == js::Type::Object) {
     info_.model_name = jget_str(d, m, "name");
     info_.model_version = jget_str(d, m, "version");
     info_.model_sha256 = jget_str(d, m, "sha256");
+    info_.model_path = jget_str(d, m, "path");
   }
   uint32_t sh = d.find(r, "shadow");
   info_.shadow_sha256 = sh != js::kNone && d.type(sh) == js::Type::Object ? jget_str(d, sh, "sha256") : "";
@@ -601,6 +602,13 @@ void ShmDataPlaneLink::fill_stats(const std::string& line, Response& resp) {
     uint32_t w = d.find(st, "workers");
     if (w != js::kNone && d.type(w) == js::Type::Array)
       for (uint32_t i = d.first(w); i != js::kNone; i = d.next(i)) pkts.push_back(jnum(d, i));
+    const uint32_t sh = jpath(d, st, {"ml", "shadow"});
+    resp.shadow_stats = sh != js::kNone && d.type(sh) == js::Type::Object;
+    if (resp.shadow_stats) {
+      resp.shadow_scored = jnum(d, d.find(sh, "scored"));
+      resp.shadow_alerts = jnum(d, d.find(sh, "alerts"));
+      resp.shadow_agree = jnum(d, d.find(sh, "agree"));
+    }
   }
   std::lock_guard g(state_mu_);
   size_t nw = std::max(pkts.size(), last_stats_.size());

@@ -33,6 +33,17 @@ api::MlAnswer LearningPort::retrain(const std::string& actor, const std::string&
   return conv(l_.start_retrain(actor));
 }
 
+api::MlAnswer LearningPort::explain(const std::string& alert_eve) {
+  const auto e = nlohmann::json::parse(alert_eve, nullptr, false);
+  if (!e.is_object() || !e.contains("ml") || !e["ml"].is_object()) return {404, R"({"error":"not an ML alert"})"};
+  auto str = [](const nlohmann::json& o, const char* k) {
+    if (!o.contains(k)) return std::string();
+    return o[k].is_string() ? o[k].get<std::string>() : o[k].is_number() ? o[k].dump() : std::string();
+  };
+  const auto& ml = e["ml"];
+  return conv(l_.explain(str(e, "flow_id"), str(ml, "phase"), str(ml, "version"), str(ml, "class")));
+}
+
 api::MlAnswer LearningPort::importance() {
   std::string err;
   reg_.refresh(err);

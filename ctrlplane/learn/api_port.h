@@ -25,6 +25,7 @@ class LearningPort final : public api::MlPort {
   api::MlAnswer job(const std::string& id) override { return conv(l_.job(id)); }
   api::MlAnswer promote(const std::string& v, const std::string& actor) override { return conv(l_.promote(v, actor)); }
   api::MlAnswer rollback(const std::string& actor) override { return conv(l_.rollback(actor)); }
+  api::MlAnswer explain(const std::string& alert_eve) override;
 
  private:
   static api::MlAnswer conv(LearnResult r) { return {r.status, std::move(r.body)}; }

@@ -9,8 +9,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <fstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -59,6 +61,39 @@ ojson entry_obj(const cp::ModelRegistry& reg, const cp::ModelEntry& e) {
 }
 
 }  // namespace
+
+// The data plane appends to its rows file while a job runs and its last line
+// may be half written: the job reads a copy of the complete lines.
+bool snapshot_rows(const std::string& src, const std::string& dst, std::string& err) {
+  std::ifstream in(src, std::ios::binary);
+  if (!in) {
+    err = "cannot read the rows file " + src;
+    return false;
+  }
+  std::ofstream out(dst, std::ios::binary | std::ios::trunc);
+  std::vector<char> buf(1 << 20);
+  std::string carry;  // bytes after the last newline seen so far
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    const size_t got = size_t(in.gcount());
+    if (!got) break;
+    const char* nl = static_cast<const char*>(memrchr(buf.data(), '\n', got));
+    if (!nl) {
+      carry.append(buf.data(), got);
+      continue;
+    }
+    const size_t upto = size_t(nl - buf.data()) + 1;
+    out.write(carry.data(), std::streamsize(carry.size()));
+    out.write(buf.data(), std::streamsize(upto));
+    carry.assign(buf.data() + upto, got - upto);
+  }
+  out.close();
+  if (!out) {
+    err = "cannot write " + dst;
+    return false;
+  }
+  return true;
+}
 
 int run_child(const std::vector<std::string>& argv, const std::string& log, int timeout_s) {
   if (argv.empty()) return -1;
@@ -169,9 +204,16 @@ void Learning::sync_drift_model() {
   std::string err;
   reg_.refresh(err);
   const auto act = reg_.active();
-  const std::string sha = act ? act->sha256 : "";
+  std::string sha = act ? act->sha256 : "", path = act ? reg_.path_of(sha) : "", source = "registry";
+  if (!act && opt_.dataplane_model) {  // no registry model yet: the one the data plane runs
+    std::tie(sha, path) = opt_.dataplane_model();
+    source = "data plane";
+    if (path.empty() || path[0] != '/') sha.clear();  // a path relative to the data plane's directory: unknown here
+  }
   if (sha == drift_sha_) return;
   drift_sha_ = sha;
+  drift_path_ = path;
+  drift_source_ = sha.empty() ? "" : source;
   rows_offset_ = 0;  // re-read the rows for the new model
   rows_cols_.clear();
   if (sha.empty()) {
@@ -179,7 +221,8 @@ void Learning::sync_drift_model() {
     return;
   }
   auto m = std::make_shared<ml::LoadedModel>();
-  if (!ml::load_artifact_file(reg_.path_of(sha), *m, err)) m.reset();
+  if (!ml::load_artifact_file(path, *m, err) || m->sha256 != sha) m.reset();  // replaced since it was loaded: none
+  if (!m) drift_path_.clear();
   drift_.set_model(std::move(m));
 }
 
@@ -205,7 +248,7 @@ size_t Learning::poll_rows() {
       std::vector<std::string> names;
       std::string err;
       ml::LoadedModel probe;
-      if (drift_sha_.empty() || !ml::load_artifact_file(reg_.path_of(drift_sha_), probe, err)) return n;
+      if (drift_path_.empty() || !ml::load_artifact_file(drift_path_, probe, err)) return n;
       if (!ml::cli::map_features(cells, probe.feature_names, rows_cols_, err)) return n;
       rows_ts_col_ = ml::cli::find_column(cells, "ts");
       if (size - rows_offset_ > kTailBytes) {  // a long history: only its end can be in the window
@@ -239,7 +282,10 @@ size_t Learning::poll_rows() {
 LearnResult Learning::drift_report() {
   poll_rows();
   if (opt_.rate_clock) drift_.tick(double(now_unix()));
-  return {200, drift_.report_json()};
+  ojson j = ojson::parse(drift_.report_json());
+  std::lock_guard g(mu_);
+  j["model"] = drift_path_.empty() ? ojson(nullptr) : ojson{{"sha256", drift_sha_}, {"source", drift_source_}};
+  return {200, j.dump()};
 }
 
 std::string Learning::drift_metrics() {
@@ -286,12 +332,16 @@ LearnResult Learning::start_retrain(const std::string& actor) {
   running_ = j;
   audit(actor, "ml retrain", {{"job", j->id}}, true, "started", "");
   worker_ = std::thread([this, j] { run_job(j); });
-  return {202, ojson{{"job", j->id}}.dump()};
+  return {202, ojson{{"job", j->id}, {"state", "queued"}}.dump()};
 }
 
 bool Learning::retrain_step(Job& j, const std::string& active_path, std::string& cand, std::string& err) {
   cand = work_dir() + "/" + j.id + ".spm";
-  std::vector<std::string> argv = {opt_.spectre_ml, "retrain", "--rows", opt_.rows_csv, "--feedback",
+  struct stat sb;
+  const bool copy = ::stat(opt_.rows_csv.c_str(), &sb) == 0;  // else spectre-ml says what is missing
+  const std::string rows = copy ? work_dir() + "/" + j.id + ".rows.csv" : opt_.rows_csv;
+  if (copy && !snapshot_rows(opt_.rows_csv, rows, err)) return false;
+  std::vector<std::string> argv = {opt_.spectre_ml, "retrain", "--rows", rows, "--feedback",
                                    opt_.feedback_jsonl, "-o", cand, "--weight", std::to_string(opt_.feedback_weight),
                                    "--label", opt_.gates.label, "--benign", opt_.gates.benign};
   for (const auto& c : opt_.train_csvs) argv.insert(argv.end(), {"--csv", c});
@@ -301,6 +351,7 @@ bool Learning::retrain_step(Job& j, const std::string& active_path, std::string&
   if (!calib.empty()) argv.insert(argv.end(), {"--calibrate", calib});
   argv.insert(argv.end(), opt_.train_args.begin(), opt_.train_args.end());
   int rc = run_child(argv, j.log, opt_.job_timeout_s);
+  if (copy) ::unlink(rows.c_str());  // a copy: the candidate and the job log record what came of it
   if (rc != 0) {
     err = "spectre-ml retrain failed (exit " + std::to_string(rc) + "; log " + j.log + ")";
     return false;

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ctrlplane/cp/audit.h"
@@ -57,6 +58,10 @@ struct LearningOptions {
   // shadow, its alerts, rows where it agreed with the active model's alert
   // decision); empty or false: not shown.
   std::function<bool(uint64_t& scored, uint64_t& alerts, uint64_t& agree)> shadow_counters;
+  // {sha256, path} of the model the attached data plane runs: drift compares
+  // with it while the registry has no active model (a data plane started with
+  // its configured model, e.g. the shipped one). Empty or "": not used.
+  std::function<std::pair<std::string, std::string>()> dataplane_model;
 };
 
 class Learning {
@@ -83,6 +88,13 @@ class Learning {
   // Stores and activates an operator's artifact without gates (the first
   // model, or a model made elsewhere); audited as "ml install".
   LearnResult install(const std::string& path, const std::string& actor);
+
+  // GET /alerts/{id}/explain of an ML alert: every feature's contribution (largest
+  // |contribution| first) of model `version` (registry, else the data plane's model)
+  // for output `cls` on the newest dumped row of flow_id at phase; 404 when the
+  // model or the row is not kept (explain.cc).
+  LearnResult explain(const std::string& flow_id, const std::string& phase, const std::string& version,
+                      const std::string& cls);
 
   // Reads rows appended to opt.rows_csv since the last call into the drift
   // monitor (the whole file the first time; a truncated file starts over).
@@ -115,12 +127,15 @@ class Learning {
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::shared_ptr<Job> running_;
   std::thread worker_;
-  std::string drift_sha_;
+  std::string drift_sha_, drift_path_, drift_source_;  // the model drift compares with, and where it came from
   uint64_t rows_offset_ = 0;
   std::vector<int> rows_cols_;
   int rows_ts_col_ = -1;
   uint64_t job_seq_ = 0;
 };
+
+// Copies the complete lines of src to dst (a half-written last line is left out).
+bool snapshot_rows(const std::string& src, const std::string& dst, std::string& err);
 
 // Runs argv with stdout+stderr appended to log; exit status, -1 when it could
 // not start, -2 when it ran past timeout_s and was killed.

@@ -6,8 +6,10 @@
 #   benign_rows PCAP... > OUT rows of benign captures (label benign), flow ids
 #                             prefixed by the file's position so files never collide
 #   ndpi_part PART OUT        benign_rows of one part of ml/models/split.txt
-dp=build/dataplane/spectre-dp
-ml=build/ml/spectre-ml
+#   reference_parts           makes the reproducible training parts (generated + nDPI train)
+#   add_reference MODEL       attaches their benign rows to MODEL as its drift reference
+dp=${SPECTRE_DP:-build/dataplane/spectre-dp}
+ml=${SPECTRE_ML:-build/ml/spectre-ml}
 export SPECTRE_CONFIG=none
 # Lab classes grouped into attack families (the model's classes).
 map='scan_*=scan,dos_*=dos,bruteforce_*=bruteforce,web_*=web_attack,c2_beacon=c2_exfil,dns_tunnel=c2_exfil,exfiltration=c2_exfil'
@@ -57,4 +59,25 @@ many_rows() {  # N SEED -> $WORK/many$SEED.csv
   echo "episode_id,class,mitre_technique,attacker_ip,victim_ip,proto,victim_port,start_ts,end_ts" > "$WORK/none.csv"
   /usr/bin/python3 tests/gen/gen_traffic.py "$WORK/many$2" --many "$1" --seed "$2" >/dev/null
   rows "$WORK/many$2/flows.pcap" "$WORK/none.csv" "$WORK/many$2.csv"
+}
+
+# The drift reference of the shipped model: the benign rows of the training parts
+# the repository can rebuild (ml_traffic seeds 101-105, gen_traffic --many 3000
+# --seed 7, the nDPI train part); the lab runs are not in the repository, so
+# their rows are not in it. The CSV is named relative to WORK so the artifact
+# (whose reference records its source) is the same wherever WORK is.
+reference_parts() {
+  [ -f "$WORK/gen105-benign.csv" ] || gen_rows 101 102 103 104 105
+  [ -f "$WORK/many7.csv" ] || many_rows 3000 7
+  [ -f "$WORK/ndpi-train.csv" ] || ndpi_part train "$WORK/ndpi-train.csv"
+}
+add_reference() {  # MODEL (rewritten in place)
+  local s parts=()
+  for s in 101 102 103 104 105; do parts+=("$WORK/gen$s-mixed.csv" "$WORK/gen$s-benign.csv"); done
+  concat "$WORK/reference-rows.csv" "${parts[@]}" "$WORK/many7.csv" "$WORK/ndpi-train.csv"
+  local abs_ml abs_model
+  abs_ml=$(cd "$(dirname "$ml")" && pwd)/$(basename "$ml")
+  abs_model=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+  (cd "$WORK" && "$abs_ml" reference --model "$abs_model" --csv reference-rows.csv --label label --benign benign \
+     -o reference.spm) && mv "$WORK/reference.spm" "$1"
 }

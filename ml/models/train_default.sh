@@ -67,4 +67,6 @@ $ml compile ml/models/default.json -o "$WORK/cls.spm" --features "$($ml schema -
   --metric min_payload_bytes=1
 $ml calibrate --model "$WORK/cls.spm" --guard "$WORK/guard.spm" --csv "$WORK/calib.csv" \
   --percentile "$percentile" --guard-percentile "$guard_percentile" --min-threshold 0.5 --files-from "$WORK/calib.files" -o ml/models/default.spm
+# The drift reference: benign rows of the reproducible training parts (not the lab runs).
+add_reference ml/models/default.spm
 $ml inspect ml/models/default.spm | sed -n '/^guard/,$p'

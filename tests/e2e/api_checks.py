@@ -16,6 +16,7 @@ def run_checks(c):
     alerts_changes(c)
     exports(c)
     incidents(c)
+    explain(c)
     analytics(c)
     admin(c)
     limits_and_malformed(c)
@@ -198,6 +199,32 @@ def incident_records(path):
             i = json.loads(l)["incident"]
             recs[i["incident_id"]].append(i)
     return recs
+
+
+def explain(c):
+    """GET /alerts/{id}/explain of a signature or behaviour alert of an incident: its rule, buffers and Reflex's
+    explanation of the incident (no ML here: the campaign runs without a model)."""
+    check, api, v = c["check"], c["api"], c["tokens"]["viewer"]
+    st, b, _ = api.call(check, "GET", "/alerts", v, query={"limit": 1000, "ip": c["truth"]["attacker"]})
+    a = e = None
+    for x in (b.get("items", []) if st == 200 else [])[:40]:  # the first of the attacker's alerts in an incident
+        st, e, _ = api.call(check, "GET", "/alerts/%d/explain" % x["id"], v)
+        if st == 200 and e["incident"]:
+            a = x
+            break
+    if not check(a, "explain: an alert of the attacker's found in an incident's members", e):
+        return
+    check(st == 200 and e["kind"] in ("signature", "behaviour") and e["ml"] is None and e["contributions"] == [] and
+          e["rule"]["sid"] == a["sid"] and e["rule"]["signature"] == a["signature"] and isinstance(e["buffers"], dict),
+          "explain a %s alert: its rule, buffers (%s), no ML" % (e.get("kind"), sorted(e.get("buffers", {}))), e)
+    ex = (e.get("incident") or {}).get("explanation") or {}
+    st, d, _ = api.call(check, "GET", "/incidents/%d" % e["incident"]["id"], v)
+    named = [m for m in (d.get("members", []) if st == 200 else []) if m.get("signature_id") == a["sid"]]
+    check(named and isinstance(ex.get("summary"), str) and ex["summary"] == d["explanation"]["summary"],
+          "explain: the explanation of incident %s, whose members name the alert (%s)" %
+          (e["incident"]["id"], ex.get("summary", "")[:60]), e.get("incident"))
+    st, e, _ = api.call(check, "GET", "/alerts/999999999/explain", v)
+    check(st == 404, "explain of a missing alert: 404", (st, e))
 
 
 def incidents(c):

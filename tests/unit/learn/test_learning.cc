@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -245,8 +246,97 @@ TEST(Learning, PollRowsStartsNearTheEndOfALongFile) {
   EXPECT_LT(n, total);
   auto d = json::parse(l.drift_report().body);
   EXPECT_EQ(d["window"]["to"], "2023-11-15T02:39:59Z");  // the last row (1700000000 + 15999) is in
-  EXPECT_EQ(d["reference"], nullptr);                    // default.spm carries no reference
-  EXPECT_EQ(d["features"].size(), 0u);
+  EXPECT_EQ(d["reference"], m.reference.rows);          // default.spm carries its reference
+  ASSERT_EQ(d["features"].size(), size_t(m.num_features));
+  size_t drifted = 0;  // every row is the same constant: most features far from the reference
+  for (const auto& x : d["features"]) drifted += x["drifted"].get<bool>();
+  EXPECT_GT(drifted, size_t(m.num_features) / 2);
+}
+
+// GET /alerts/{id}/explain of an ML alert: the alerting model's contribution of every
+// feature on the flow's dumped row (largest first), or 404 when the row or model is gone.
+TEST(Learning, ExplainsAnAlertFromItsDumpedRow) {
+  Fixture f;
+  learn::LearningOptions o;
+  o.rows_csv = f.tmp.path + "/rows.csv";
+  learn::Learning l(f.reg, f.audit, o);
+  ASSERT_EQ(l.install(cp_test::model_path(), "admin").status, 200);
+  spectre::ml::LoadedModel m;
+  std::string err;
+  ASSERT_TRUE(spectre::ml::load_artifact_file(cp_test::model_path(), m, err)) << err;
+  const std::string version = json::parse(l.status().body)["active"]["version"];
+  {
+    std::ofstream rows(o.rows_csv);
+    rows << "flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto";
+    for (const auto& name : m.feature_names) rows << "," << name;
+    rows << "\n";
+    for (int k = 0; k < 3; ++k) {  // flow 42 at k4 and end, then a half-written row of flow 43
+      rows << (k < 2 ? "42," : "43,") << (k == 0 ? "k4" : "end") << ",1.0,1700000000.5,10.0.0.1,1,10.0.0.2,443,6";
+      for (size_t j = 0; j < m.num_features; ++j) rows << "," << (j == 3 ? 50000.0 + k : double(j % 7));
+      if (k < 2) rows << "\n";
+    }
+  }
+  auto r = l.explain("42", "end", version, "c2_exfil");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  ASSERT_EQ(j["contributions"].size(), size_t(m.num_features));
+  EXPECT_EQ(j["row"]["ts"], "1700000000.5");
+  double prev = 1e300, sum = 0;
+  for (const auto& c : j["contributions"]) {
+    const double a = std::fabs(c["contribution"].get<double>());
+    EXPECT_LE(a, prev);
+    prev = a;
+    sum += c["contribution"].get<double>();
+    if (c["feature"] == m.feature_names[3]) EXPECT_EQ(c["value"], 50001.0);  // the end row, not k4
+  }
+  EXPECT_GT(sum * sum, 0.0);
+  EXPECT_NE(j["method"].get<std::string>().find("c2_exfil"), std::string::npos);
+  EXPECT_EQ(l.explain("43", "end", version, "c2_exfil").status, 404);  // half written
+  EXPECT_EQ(l.explain("42", "k16", version, "c2_exfil").status, 404);
+  EXPECT_EQ(l.explain("42", "end", "no-such-version", "c2_exfil").status, 404);
+  EXPECT_EQ(l.explain("", "end", version, "c2_exfil").status, 400);
+}
+
+// A retrain reads a copy of the rows file without the line the data plane is still writing.
+TEST(Learning, SnapshotRowsLeavesOutAHalfWrittenLastLine) {
+  cp_test::TempDir tmp;
+  const std::string src = tmp.path + "/rows.csv", dst = tmp.path + "/copy.csv";
+  std::string big(3u << 20, 'x');  // lines across the 1 MiB read blocks
+  {
+    std::ofstream o(src);
+    o << "h\n" << big << "\n1,2\n3,";
+  }
+  std::string err;
+  ASSERT_TRUE(learn::snapshot_rows(src, dst, err)) << err;
+  std::ifstream in(dst);
+  const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, "h\n" + big + "\n1,2\n");
+  EXPECT_FALSE(learn::snapshot_rows(tmp.path + "/missing.csv", dst, err));
+}
+
+// The shipped model carries drift reference distributions (ml/models/reference_default.sh):
+// one per feature, in feature order, and one per output score, each over all reference rows.
+TEST(Learning, ShippedModelCarriesAReferenceForEveryFeatureAndScore) {
+  spectre::ml::LoadedModel m;
+  std::string err;
+  ASSERT_TRUE(spectre::ml::load_artifact_file(cp_test::model_path(), m, err)) << err;
+  const auto& r = m.reference;
+  ASSERT_TRUE(r.present()) << "run ml/models/reference_default.sh";
+  EXPECT_GT(r.rows, 5000u);  // the benign rows of the reproducible training parts
+  EXPECT_NE(r.source.find("reference-rows.csv"), std::string::npos) << r.source;
+  ASSERT_EQ(r.features.size(), size_t(m.num_features));
+  for (size_t j = 0; j < r.features.size(); ++j) {
+    const auto& d = r.features[j];
+    EXPECT_EQ(d.name, m.feature_names[j]);
+    EXPECT_EQ(d.total(), r.rows) << d.name;
+    EXPECT_EQ(d.counts.size(), d.edges.size() + 1) << d.name;
+  }
+  ASSERT_EQ(r.scores.size(), m.num_outputs());
+  for (size_t g = 0; g < r.scores.size(); ++g) {
+    EXPECT_EQ(r.scores[g].name, "score." + m.class_names[g]);
+    EXPECT_EQ(r.scores[g].total(), r.rows);
+    EXPECT_GE(r.scores[g].edges.size(), 1u) << r.scores[g].name;  // scores vary over benign rows
+  }
 }
 
 // The retrain job with a stand-in for spectre-ml (a shell script): retrain

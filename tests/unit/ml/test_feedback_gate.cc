@@ -93,7 +93,56 @@ LoadedModel stump(float split) {
   return out;
 }
 
+// Classes benign / attack / scan: attack as stump(0.5), scan never likely.
+LoadedModel stump3() {
+  TreeEnsemble m;
+  m.num_feature = 2;
+  m.num_group = 3;
+  m.link = Link::Softmax;
+  m.objective = "multi:softprob";
+  m.base_score = 0.5f;
+  m.nodes = {TreeNode{0, 0.0f, -1, -1}, TreeNode{0, 0.5f, 2, 3}, TreeNode{0, -2.0f, -1, -1},
+             TreeNode{0, 2.0f, -1, -1}, TreeNode{0, -2.0f, -1, -1}};
+  m.tree_root = {0, 1, 4};
+  m.tree_group = {0, 1, 2};
+  ArtifactInfo info;
+  info.feature_names = {"a", "b"};
+  info.class_names = {"benign", "attack", "scan"};
+  std::vector<uint8_t> bytes;
+  std::string err;
+  EXPECT_TRUE(build_artifact_xgb(m, info, bytes, err)) << err;
+  LoadedModel out;
+  EXPECT_TRUE(load_artifact(bytes, out, err)) << err;
+  return out;
+}
+
 }  // namespace
+
+// A per-class limit for a class the model names but the hold-out (in the phase
+// judged) lacks is a failing check: its detection was not verified.
+TEST(Gates, ConfiguredClassLimitWithoutHoldoutFlowsFails) {
+  const std::string path = "/tmp/gate-test3-" + std::to_string(::getpid()) + ".csv";
+  {
+    std::ofstream f(path);
+    f << "flow_id,phase,a,b,label\n";
+    for (int i = 0; i < 20; ++i) f << i << ",end,0.1,0,benign\n";
+    for (int i = 20; i < 30; ++i) f << i << ",end,0.9,0,attack\n";  // no scan flow
+  }
+  const LoadedModel m = stump3();
+  GateConfig cfg;
+  GateReport r;
+  std::string err;
+  ASSERT_TRUE(run_gates(m, nullptr, {path}, cfg, r, err)) << err;
+  EXPECT_TRUE(r.passed());  // scan not in the hold-out and no limit for it: not judged
+  cfg.class_tpr["scan"] = 0.5;
+  ASSERT_TRUE(run_gates(m, nullptr, {path}, cfg, r, err)) << err;
+  EXPECT_EQ(r.failed(), (std::vector<std::string>{"tpr.scan"}));
+  EXPECT_NE(r.checks.back().detail.find("no hold-out flow of this class in phase any"), std::string::npos);
+  cfg.require_tpr = false;
+  ASSERT_TRUE(run_gates(m, nullptr, {path}, cfg, r, err)) << err;
+  EXPECT_TRUE(r.passed());
+  std::remove(path.c_str());
+}
 
 TEST(Gates, FprTprAgreementOnHoldoutFlows) {
   const std::string path = "/tmp/gate-test-" + std::to_string(::getpid()) + ".csv";

@@ -1,0 +1,107 @@
+// Learning::explain: the per-feature contributions of the model that alerted
+// on one dumped feature row (GET /api/v1/alerts/{id}/explain), see learning.h.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "ctrlplane/learn/learning.h"
+#include "ml/artifact.h"
+#include "ml/cli_util.h"
+#include "ml/iforest/explain.h"
+#include "ml/xgb/explain.h"
+
+namespace spectre::learn {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+constexpr uint64_t kExplainTailBytes = 32u << 20;  // rows searched: the newest ~40k of the dump
+
+LearnResult fail(int status, const std::string& why) { return {status, ojson{{"error", why}}.dump()}; }
+
+// The last row of flow_id at phase in the newest kExplainTailBytes of the rows
+// file, as the model's features (NaN = missing). False when not there.
+bool find_row(const std::string& rows_csv, const std::string& flow_id, const std::string& phase,
+              const std::vector<std::string>& names, std::vector<float>& row, std::string& ts, std::string& err) {
+  std::ifstream f(rows_csv, std::ios::binary);
+  std::string header, line, found;
+  if (!f || !std::getline(f, header)) {
+    err = "no rows file " + rows_csv;
+    return false;
+  }
+  f.seekg(0, std::ios::end);
+  const uint64_t size = uint64_t(f.tellg()), start = size > kExplainTailBytes ? size - kExplainTailBytes : 0;
+  f.seekg(std::streamoff(std::max<uint64_t>(start, header.size() + 1)));
+  if (start > header.size() + 1) std::getline(f, line);  // a row cut by the jump
+  const std::string key = flow_id + "," + phase + ",";
+  while (std::getline(f, line))
+    if (!f.eof() && line.compare(0, key.size(), key) == 0) found = line;  // a line without newline is half written
+  if (found.empty()) {
+    err = "flow " + flow_id + " (" + phase + ") is not among the newest dumped rows";
+    return false;
+  }
+  const auto cols = ml::cli::split(header, ','), cells = ml::cli::split(found, ',');
+  std::vector<int> map;
+  if (!ml::cli::map_features(cols, names, map, err)) return false;
+  row.assign(names.size(), NAN);
+  for (size_t j = 0; j < map.size(); ++j) {
+    double v = NAN;
+    if (size_t(map[j]) < cells.size() && ml::cli::parse_number(cells[size_t(map[j])], v)) row[j] = float(v);
+  }
+  const int tc = ml::cli::find_column(cols, "ts");
+  ts = tc >= 0 && size_t(tc) < cells.size() ? cells[size_t(tc)] : "";
+  return true;
+}
+
+}  // namespace
+
+LearnResult Learning::explain(const std::string& flow_id, const std::string& phase, const std::string& version,
+                              const std::string& cls) {
+  if (flow_id.empty() || phase.empty() || version.empty()) return fail(400, "explain: flow_id, phase and version needed");
+  if (opt_.rows_csv.empty()) return fail(404, "no rows file configured (learning.rows): the row is not kept");
+  std::string err, path;
+  reg_.refresh(err);
+  if (const auto e = reg_.find_version(version)) {
+    path = reg_.path_of(e->sha256);
+  } else {  // the data plane's own model (drift follows it while the registry has none)
+    std::lock_guard g(mu_);
+    cp::ModelCandidate c;
+    if (!drift_path_.empty() && cp::ModelRegistry::validate(drift_path_, "", c, err) && c.entry.version == version)
+      path = drift_path_;
+  }
+  if (path.empty()) return fail(404, "model version " + version + " is not in the registry");
+  ml::LoadedModel m;
+  if (!ml::load_artifact_file(path, m, err)) return fail(500, err);
+  std::vector<float> row;
+  std::string ts;
+  if (!find_row(opt_.rows_csv, flow_id, phase, m.feature_names, row, ts, err)) return fail(404, err);
+  const size_t nf = m.num_features;
+  std::vector<float> c(nf + 1, 0.0f);
+  std::string method;
+  if (m.kind == ml::ModelKind::XGBoost) {
+    // The alerted class's output (a binary model has one).
+    const auto it = std::find(m.class_names.begin(), m.class_names.end(), cls);
+    uint32_t g = m.num_outputs() > 1 && it != m.class_names.end() ? uint32_t(it - m.class_names.begin()) : 0;
+    if (!ml::contributions_approx_group(m.xgb, row.data(), g, c.data()))
+      return fail(409, "the model stores no node covers: no contributions");
+    method = "saabas (xgboost approx_contribs) of output " + (g < m.class_names.size() ? m.class_names[g] : "0");
+  } else {
+    std::vector<double> x(row.begin(), row.end()), out(nf + 1, 0.0);
+    if (!ml::iforest_contributions(m.iforest, x.data(), out.data())) return fail(409, "the forest has no trees");
+    for (size_t j = 0; j <= nf; ++j) c[j] = float(out[j]);
+    method = "isolation forest path-length contributions";
+  }
+  std::vector<size_t> order(nf);
+  for (size_t j = 0; j < nf; ++j) order[j] = j;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return std::fabs(c[a]) > std::fabs(c[b]); });
+  ojson list = ojson::array();
+  auto num = [](float v) { return std::isfinite(v) ? ojson(v) : ojson(nullptr); };
+  for (size_t j : order) list.push_back({{"feature", m.feature_names[j]}, {"value", num(row[j])}, {"contribution", num(c[j])}});
+  ojson out{{"model", {{"version", version}, {"sha256", m.sha256}}}, {"method", method},
+            {"row", {{"flow_id", flow_id}, {"phase", phase}, {"ts", ts}}}, {"bias", num(c[nf])}, {"contributions", list}};
+  return {200, out.dump()};
+}
+
+}  // namespace spectre::learn
