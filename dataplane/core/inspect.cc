@@ -70,8 +70,11 @@ struct Cursor final : AlertSink, AppSink {
     const uint8_t* ra = e.dst;
     uint16_t ip = e.sport;
     uint16_t rp = e.dport;
-    bool est = f.key.proto == 6 ? bool(f.flags & kFlowEstablished)
-                                : (f.flags & kFlowSeenToServer) && (f.flags & kFlowSeenToClient);
+    // A TCP session whose handshake was not seen and that was not picked up
+    // (stream.midstream off) is still established once both sides were seen,
+    // as Suricata's flow engine (FLOW_PKT_ESTABLISHED) says for any flow.
+    const bool both = (f.flags & kFlowSeenToServer) && (f.flags & kFlowSeenToClient);
+    bool est = f.key.proto == 6 ? (f.flags & kFlowEstablished) || ((f.flags & kFlowMidstream) && both) : both;
     for (int d = 0; d < 2; d++) {
       DetectPacket& p = dp[d];
       p.src = d ? ra : ia;
@@ -448,7 +451,10 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
         stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,
                        ic.stream_ctr, &on_stream, &cb);
         c.dp[dir].stream_events |= mark.events(ic.stream_ctr);
-        c.detect(dir, PayloadMode::kTcpPacket, pl, plen);
+        // Data the stream did not take (no SYN, midstream off: Suricata has no
+        // session) is inspected as a packet, as Suricata does; one flag test.
+        const bool in_stream = ic.sessions.hdr(sid).sd[dir].state & kStreamInit;
+        c.detect(dir, in_stream ? PayloadMode::kTcpPacket : PayloadMode::kPacket, pl, plen);
       }
     } else {
       c.detect(dir, PayloadMode::kPacket, pl, plen);
