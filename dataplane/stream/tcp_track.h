@@ -14,9 +14,11 @@
 // the close states' sequence checks, the SYN/ACK queue. A FIN or RST is
 // taken as accepted (Suricata may reject an out-of-window one and stay).
 //
-// Cost: established data/ACK packets take one switch, two compares and a
-// store (~5 cycles, last_ack and the spurious-retransmission test); SYN,
-// FIN and RST packets and the handshake a few more. No allocation.
+// Cost: an established data/ACK packet takes one out-of-line call, a switch,
+// the spurious-retransmission test and two serial compares with stores
+// (next_seq, last_ack): ~26 TSC cycles (10 ns) per packet measured on the
+// 2-core test machine under load (report of branch s25-stream); SYN, FIN and
+// RST packets and the handshake a few compares more. No allocation.
 #pragma once
 #include <cstdint>
 
