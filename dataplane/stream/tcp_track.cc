@@ -207,6 +207,16 @@ uint64_t established(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   return 0;
 }
 
+// A SYN to the server or a SYN/ACK to the client with another ISN may start a
+// new session in Suricata's later close states (its reuse check, by state
+// order); only the ones that never do are judged here.
+inline bool starts_anew(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  const bool ack = p.flags & kAckF;
+  if (dir == 0 && !ack) return p.seq != t.isn[0];
+  if (dir == 1 && ack) return p.seq != t.isn[1];
+  return false;
+}
+
 }  // namespace
 
 uint64_t tcp_track(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cfg) {
@@ -239,8 +249,8 @@ uint64_t tcp_track(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg
   } else if (p.flags & kFinF) {
     t.flags |= dir ? kTrkFin1 : kTrkFin0;
     if ((t.flags & (kTrkFin0 | kTrkFin1)) == (kTrkFin0 | kTrkFin1)) t.phase = TcpPhase::kClosed;
-  } else if (p.flags & kSynF) {
-    ev |= sev_bit(kSevShutdownSynResend);  // a SYN after a FIN, no reuse yet
+  } else if ((p.flags & kSynF) && !starts_anew(t, p, dir)) {
+    ev |= sev_bit(kSevShutdownSynResend);  // a SYN after a FIN that cannot start a new session
   }
   // An accepted packet moves next_seq and the peer's last_ack forward
   // (Suricata checks both against the windows first; not modelled).

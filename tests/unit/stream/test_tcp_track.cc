@@ -144,6 +144,10 @@ TEST(TcpTrack, ShutdownSynResend) {
   c.pkt(0, F | A, 1001, 5001);
   EXPECT_EQ(c.t.phase, TcpPhase::kClosing);
   EXPECT_EQ(c.pkt(0, S, 1000, 0), sev_bit(kSevShutdownSynResend));
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1001), sev_bit(kSevShutdownSynResend));
+  EXPECT_EQ(c.pkt(1, S | A, 5099, 1001), 0u);  // another server ISN: may start anew
+  EXPECT_EQ(c.pkt(1, S, 7000, 0), sev_bit(kSevShutdownSynResend));  // never a session starter
+  EXPECT_EQ(c.pkt(0, S, 3000, 0), 0u);  // another ISN: Suricata may reuse the tuple
   EXPECT_EQ(c.pkt(0, S | F, 1000, 0), 0u);  // a FIN branch first
   c.pkt(1, R, 5001, 0);
   EXPECT_EQ(c.pkt(0, S, 1000, 0), 0u);  // closed
