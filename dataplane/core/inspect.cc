@@ -16,7 +16,7 @@
 #include "dataplane/core/worker.h"
 #include "dataplane/features/scoring.h"
 #include "dataplane/intel/stage.h"
-#include "dataplane/stream/handshake.h"
+#include "dataplane/stream/tcp_track.h"
 
 namespace spectre {
 
@@ -70,8 +70,11 @@ struct Cursor final : AlertSink, AppSink {
     const uint8_t* ra = e.dst;
     uint16_t ip = e.sport;
     uint16_t rp = e.dport;
-    bool est = f.key.proto == 6 ? bool(f.flags & kFlowEstablished)
-                                : (f.flags & kFlowSeenToServer) && (f.flags & kFlowSeenToClient);
+    // A TCP session whose handshake was not seen and that was not picked up
+    // (stream.midstream off) is still established once both sides were seen,
+    // as Suricata's flow engine (FLOW_PKT_ESTABLISHED) says for any flow.
+    const bool both = (f.flags & kFlowSeenToServer) && (f.flags & kFlowSeenToClient);
+    bool est = f.key.proto == 6 ? (f.flags & kFlowEstablished) || ((f.flags & kFlowMidstream) && both) : both;
     for (int d = 0; d < 2; d++) {
       DetectPacket& p = dp[d];
       p.src = d ? ra : ia;
@@ -372,37 +375,31 @@ void set_icmp(DetectPacket& d, const PacketInfo& p) {
 }  // namespace
 
 // stream-event bits a TCP packet raises by its flags alone (a few cycles).
-static uint16_t tcp_flag_events(const PacketInfo& p, const Flow& f) {
+// The no-session events need the flow's state before the packet: Suricata
+// raises them while it has no session (state none), i.e. before a SYN or a
+// midstream pickup; a FIN with data is picked up when midstream is on.
+static uint64_t tcp_flag_events(const PacketInfo& p, TcpState before, bool midstream) {
   const uint8_t fl = p.tcp_flags;
-  uint16_t ev = 0;
-  if ((fl & (kFin | kSyn)) == (kFin | kSyn)) ev |= 1u << kSevFinSyn;
-  if (!(fl & kAck) && p.tcp_ack) ev |= 1u << kSevBrokenAck;
-  if (f.pkts[0] + f.pkts[1] == 1 && !(fl & kSyn)) {  // the flow's first packet
-    if (fl & kRst) ev |= 1u << kSevRstNoSession;
-    else if (fl & kFin) ev |= 1u << kSevFinNoSession;
+  uint64_t ev = 0;
+  if ((fl & (kFin | kSyn)) == (kFin | kSyn)) ev |= sev_bit(kSevFinSyn);
+  if (!(fl & kAck) && p.tcp_ack) ev |= sev_bit(kSevBrokenAck);
+  if (before == TcpState::kNone) {
+    if (fl & kRst) ev |= sev_bit(kSevRstNoSession);
+    else if ((fl & kFin) && (!midstream || p.payload_len == 0)) ev |= sev_bit(kSevFinNoSession);
   }
   return ev;
-}
-
-// Handshake anomalies (stream/handshake.h) as stream-event bits.
-static uint16_t syn_events(const StreamDir sd[2], const Flow& f, const PacketInfo& p, int dir) {
-  const uint8_t hs = handshake_events(sd, f.flags & kFlowEstablished, dir, p.tcp_flags, p.tcp_seq, p.tcp_ack);
-  return uint16_t((hs & kHsSynAckWrongDir ? 1u << kSevSynAckWrongDir : 0u) |
-                  (hs & kHsSynAckWrongAck ? 1u << kSevSynAckWrongAck : 0u) |
-                  (hs & kHsSynAckToServerOnSynRecv ? 1u << kSevSynAckToServerOnSynRecv : 0u) |
-                  (hs & kHsSynToClientOnSynRecv ? 1u << kSevSynToClientOnSynRecv : 0u) |
-                  (hs & kHsSynResendDiffSeq ? 1u << kSevSynResendDiffSeq : 0u));
 }
 
 // The reassembly counters that are stream events; their change over one
 // segment says which it raised.
 struct ReasmMark {
-  uint64_t retransmits, overlap_diff, gaps;
-  explicit ReasmMark(const StreamCounters& c) : retransmits(c.retransmits), overlap_diff(c.overlap_diff), gaps(c.gaps) {}
-  uint16_t events(const StreamCounters& c) const {
-    return uint16_t((c.retransmits != retransmits ? 1u << kSevRetransmission : 0u) |
-                    (c.overlap_diff != overlap_diff ? 1u << kSevOverlapDiff : 0u) |
-                    (c.gaps != gaps ? 1u << kSevSeqGap : 0u));
+  uint64_t retransmits, overlap_diff, gaps, depth;
+  explicit ReasmMark(const StreamCounters& c)
+      : retransmits(c.retransmits), overlap_diff(c.overlap_diff), gaps(c.gaps), depth(c.depth_reached) {}
+  uint64_t events(const StreamCounters& c) const {
+    return (c.retransmits != retransmits ? sev_bit(kSevRetransmission) : 0) |
+           (c.overlap_diff != overlap_diff ? sev_bit(kSevOverlapDiff) : 0) |
+           (c.gaps != gaps ? sev_bit(kSevSeqGap) : 0) | (c.depth_reached != depth ? sev_bit(kSevDepthReached) : 0);
   }
 };
 
@@ -443,17 +440,21 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   uint32_t sid = f.session;
   if (p.proto == 6) {
     if (!sid && (plen || (p.tcp_flags & kSyn))) sid = open_session(ic, f);
-    c.dp[dir].stream_events = tcp_flag_events(p, f);
+    c.dp[dir].stream_events = tcp_flag_events(p, w.cur_tcp_before, s.stream.midstream);
     if (sid) {
       c.attach(sid);
       if (!c.passed()) {
-        if (p.tcp_flags & kSyn) c.dp[dir].stream_events |= syn_events(ic.sessions.hdr(sid).sd, f, p, dir);
+        const TcpTrackPkt tp{p.tcp_seq, p.tcp_ack, p.tcp_win, uint16_t(plen), p.tcp_flags};
+        c.dp[dir].stream_events |= tcp_track(ic.sessions.hdr(sid).trk, tp, dir, {s.stream.midstream, s.stream.async_oneside});
         StreamCb cb{&c, dir};
         const ReasmMark mark(ic.stream_ctr);
         stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,
                        ic.stream_ctr, &on_stream, &cb);
         c.dp[dir].stream_events |= mark.events(ic.stream_ctr);
-        c.detect(dir, PayloadMode::kTcpPacket, pl, plen);
+        // Data the stream did not take (no SYN, midstream off: Suricata has no
+        // session) is inspected as a packet, as Suricata does; one flag test.
+        const bool in_stream = ic.sessions.hdr(sid).sd[dir].state & kStreamInit;
+        c.detect(dir, in_stream ? PayloadMode::kTcpPacket : PayloadMode::kPacket, pl, plen);
       }
     } else {
       c.detect(dir, PayloadMode::kPacket, pl, plen);

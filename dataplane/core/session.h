@@ -9,6 +9,7 @@
 #include "dataplane/app/app.h"
 #include "dataplane/detect/detect.h"
 #include "dataplane/stream/reassembly.h"
+#include "dataplane/stream/tcp_track.h"
 
 namespace spectre {
 
@@ -20,6 +21,7 @@ constexpr uint32_t kStreamWindow = 1024;
 
 struct SessionHdr {
   StreamDir sd[2];          // [0] to server, [1] to client
+  TcpTrack trk;             // TCP session tracker (stream events)
   uint64_t stream_off[2];   // stream offset of the next delivered byte (gaps included)
   uint16_t tail_len[2];
   uint8_t tail[2][kStreamWindow];

@@ -171,6 +171,7 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
   f.bytes[dir] += p.frame_len;
   f.flags |= dir == 0 ? kFlowSeenToServer : kFlowSeenToClient;
   if (p.ts_ns > f.last_ts) f.last_ts = p.ts_ns;
+  w.cur_tcp_before = f.tcp_state;
   if (p.proto == 6) tcp_track(f, p, dir, s.stream);
   if (w.behave && !(f.bh & kBhDone)) behave_packet(w, s, f, p, dir);
   // Lazy LRU: re-link on a class change or ~1.07 s after the last re-link.

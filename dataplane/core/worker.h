@@ -77,6 +77,7 @@ struct alignas(64) WorkerCtx {
   // pkt_src): 0 / kPktSrcNone outside a packet (flow timeout, shutdown, batched ML).
   uint64_t cur_pcap_cnt = 0;
   uint8_t cur_pkt_src = 0;    // PktSrc (dataplane/events/event.h)
+  TcpState cur_tcp_before = TcpState::kNone;  // the flow's TCP state before the current packet
   FlowTable flows;
   Defrag defrag;
   SpscRing<Event> events;

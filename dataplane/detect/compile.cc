@@ -134,7 +134,8 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   a.classes = proto_classes(r.hdr.proto);
   if (!r.decode_event.empty()) return analyze_decode_event(r, a);
   if (!r.stream_event.empty()) {
-    if (!stream_event_bit(r.stream_event)) return "stream-event " + r.stream_event + ": an event this engine does not raise";
+    if (!stream_event_bit(r.stream_event))
+      return "stream-event " + r.stream_event + ": " + stream_event_refusal(r.stream_event);
     if (!r.items.empty()) return "stream-event with content (not supported)";
   }
   bool ts = r.flow & rules::kFlowToServer, tc = r.flow & rules::kFlowToClient;

@@ -13,6 +13,7 @@
 
 #include "dataplane/detect/buffers.h"
 #include "dataplane/rules/rule.h"
+#include "dataplane/stream/stream_events.h"
 
 namespace spectre {
 
@@ -83,32 +84,13 @@ struct DetectPacket {
   // Null: no header buffers (stream chunks, app calls, flow end).
   const uint8_t* l3 = nullptr;
   uint16_t l4_off = 0, l4_hlen = 0;
-  uint16_t stream_events = 0;     // packet modes, TCP: 1 << StreamEvent raised by this packet
+  uint64_t stream_events = 0;     // packet modes, TCP: sev_bit(StreamEvent) raised by this packet
 };
 
-// TCP stream events this engine raises on a packet (Suricata's stream-event
-// names; DetectPacket::stream_events bits). Others are refused at compile.
-#define SPECTRE_STREAM_EVENTS(X)                                               \
-  X(kSevRetransmission, "pkt_retransmission")        /* old data, same bytes */ \
-  X(kSevOverlapDiff, "reassembly_overlap_different_data")                       \
-  X(kSevSeqGap, "reassembly_seq_gap")                /* a hole was skipped */   \
-  X(kSevFinSyn, "fin_syn")                           /* FIN and SYN together */ \
-  X(kSevBrokenAck, "pkt_broken_ack")                 /* ack field set, ACK flag not */ \
-  X(kSevRstNoSession, "rst_but_no_session")          /* a flow's first packet is a RST */ \
-  X(kSevFinNoSession, "fin_but_no_session")          /* ... a FIN (no SYN, RST) */ \
-  X(kSevSynAckWrongDir, "3whs_synack_in_wrong_direction")  /* stream/handshake.h */ \
-  X(kSevSynAckWrongAck, "3whs_synack_with_wrong_ack")                           \
-  X(kSevSynAckToServerOnSynRecv, "3whs_synack_toserver_on_syn_recv")            \
-  X(kSevSynToClientOnSynRecv, "3whs_syn_toclient_on_syn_recv")                  \
-  X(kSevSynResendDiffSeq, "3whs_syn_resend_diff_seq_on_syn_recv")
-enum StreamEvent : uint8_t {
-#define SPECTRE_X(id, name) id,
-  SPECTRE_STREAM_EVENTS(SPECTRE_X)
-#undef SPECTRE_X
-  kStreamEventCount
-};
-// The bit of a stream-event name, or 0 when this engine never raises it.
-uint16_t stream_event_bit(const std::string& name);
+// The bit of a stream-event name (stream/stream_events.h), or 0 when this
+// engine never raises it; then stream_event_refusal says why.
+uint64_t stream_event_bit(const std::string& name);
+std::string stream_event_refusal(const std::string& name);
 
 // The header buffer `b` (rules::is_header_buf) of packet p; false when the
 // packet has no such header (a rule on it does not match).

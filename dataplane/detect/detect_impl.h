@@ -111,7 +111,7 @@ struct RuleCold {
   rules::StreamSize stream_size, stream_size2;
   uint32_t xb_begin, xb_count;      // into CompiledRuleset::xbit_ops
   uint32_t app_events;              // rules::AppEvent bits the transaction must carry
-  uint16_t stream_events;           // stream-event: DetectPacket::stream_events bits required
+  uint64_t stream_events;           // stream-event: DetectPacket::stream_events bits required
   uint32_t fi_begin, fi_count;      // into CompiledRuleset::flowint_ops, in rule order
 };
 

@@ -121,15 +121,49 @@ bool flowint_run(const CompiledRuleset& rs, const RuleCold& rc, FlowDetectState*
 
 namespace spectre {
 
-uint16_t stream_event_bit(const std::string& name) {
+uint64_t stream_event_bit(const std::string& name) {
   static const char* const kNames[] = {
 #define SPECTRE_X(id, n) n,
       SPECTRE_STREAM_EVENTS(SPECTRE_X)
 #undef SPECTRE_X
   };
   for (int i = 0; i < kStreamEventCount; i++)
-    if (name == kNames[i]) return uint16_t(1u << i);
+    if (name == kNames[i]) return sev_bit(StreamEvent(i));
   return 0;
+}
+
+// Why a Suricata stream event is not raised here: the part of its TCP state
+// machine it needs is not modelled (stream/tcp_track.h says what is).
+std::string stream_event_refusal(const std::string& name) {
+  static const struct {
+    const char* name;
+    const char* why;
+  } kWhy[] = {
+      {"3whs_synack_flood", "the SYN/ACK queue (stream.max-synack-queued) is not modelled"},
+      {"3whs_synack_resend_with_diff_seq", "the SYN/ACK queue (stream.max-synack-queued) is not modelled"},
+      {"3whs_syn_flood", "the SYN queue (stream.max-syn-queued) is not modelled"},
+      {"4whs_invalid_ack", "ACK validation is not modelled"},
+      {"est_invalid_ack", "ACK validation is not modelled"},
+      {"pkt_invalid_ack", "ACK validation is not modelled"},
+      {"fin_invalid_ack", "ACK validation is not modelled"},
+      {"rst_invalid_ack", "RST and ACK validation are not modelled"},
+      {"suspected_rst_inject", "RST validation is not modelled"},
+      {"rst_with_data", "RST validation is not modelled"},
+      {"est_packet_out_of_window", "receive windows after the handshake are not modelled"},
+      {"fin_out_of_window", "receive windows after the handshake are not modelled"},
+      {"pkt_bad_window_update", "receive windows after the handshake are not modelled"},
+      {"est_pkt_before_last_ack", "receive windows after the handshake are not modelled"},
+      {"est_ack_zwp_data", "zero-window probes are not modelled"},
+      {"pkt_invalid_timestamp", "TCP timestamp (PAWS) validation is not modelled"},
+      {"wrong_thread", "a flow lives in one worker's table: a packet on another worker makes another flow"},
+      {"reassembly_segment_before_base_seq", "reassembly keeps no base_seq apart from next_seq (old data is pkt_retransmission)"},
+  };
+  for (const auto& w : kWhy)
+    if (name == w.name) return w.why;
+  static const char* const kClose[] = {"fin1_", "fin2_", "closewait_", "closing_", "lastack_", "timewait_"};
+  for (const char* pre : kClose)
+    if (name.rfind(pre, 0) == 0) return "the close states' sequence and ACK checks are not modelled";
+  return "an event this engine does not raise";
 }
 
 }  // namespace spectre

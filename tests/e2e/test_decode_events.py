@@ -3,7 +3,7 @@
 and the forms of its rules/decoder-events.rules and stream-events.rules):
 spectre-dp -r on frames made broken here (scapy), one alert per broken frame
 of the named reason, none for whole packets or for other reasons; an event
-this engine never raises is refused by name; the EVE alert of a packet with
+this engine never raises is refused by name and reason; the EVE alert of a packet with
 no flow has no flow_id, and no addresses when its IP header could not be read.
 Stream events: an overlap with different data, retransmissions counted by
 flowint up to stream-events.rules' "excessive" rule, FIN+SYN, a lone RST,
@@ -62,8 +62,8 @@ RULES = [
     'classtype:protocol-command-decode; sid:2210060; rev:1;)',
     'alert tcp any any -> any any (msg:"SURICATA STREAM RST recv but no session"; stream-event:rst_but_no_session; '
     'classtype:protocol-command-decode; sid:2210041; rev:2;)',
-    'alert tcp any any -> any any (msg:"SURICATA STREAM 3way handshake with ack in wrong dir"; '
-    'stream-event:3whs_ack_in_wrong_dir; classtype:protocol-command-decode; sid:2210000; rev:2;)',  # refused
+    'alert tcp any any -> any any (msg:"SURICATA STREAM ESTABLISHED invalid ack"; '
+    'stream-event:est_invalid_ack; classtype:protocol-command-decode; sid:2210029; rev:2;)',  # refused
 ] + [
     # The handshake checks Suricata's TCP state machine makes in IDS mode (SYN_SENT, SYN_RECV).
     'alert tcp any any -> any any (msg:"SURICATA STREAM %s"; stream-event:%s; '
@@ -181,8 +181,8 @@ def main():
     check(p.returncode == 0, "spectre-dp exits 0", p.stderr[-1500:])
     check("sid 2200009: decode-event ipv4.opt_duplicate: an event this decoder does not raise" in p.stderr,
           "an event the decoder never raises is refused by name", p.stderr[-1500:])
-    check("sid 2210000: stream-event 3whs_ack_in_wrong_dir: an event this engine does not raise" in p.stderr,
-          "a stream event the engine never raises is refused by name", p.stderr[-1500:])
+    check("sid 2210029: stream-event est_invalid_ack: ACK validation is not modelled" in p.stderr,
+          "a stream event the engine never raises is refused by name, with the reason", p.stderr[-1500:])
     check("2 rejected at compile" in p.stderr, "the refusals are counted in the rules line", p.stderr[-800:])
     check_sid_counts(check, alert_sids(events), EXPECT)
     by_sid = {}

@@ -2,9 +2,10 @@
 """Stream options operators set, end to end (spectre-dp -r on scapy captures):
 
 * stream.midstream / --midstream / --no-midstream: a TCP session whose
-  handshake was not captured is picked up (on, the default: it is
-  established and its stream inspected) or not (off: never established,
-  its data not reassembled), as Suricata's stream.midstream;
+  handshake was not captured is picked up (on: it is established and its
+  stream inspected) or not (off: no session, its data not reassembled but
+  each packet's payload inspected, and established only once both sides
+  were seen, as Suricata's flow engine says), as Suricata's stream.midstream;
 * stream.async_oneside / --async-oneside: a handshake seen from one side
   only (client: SYN then data; server: SYN-ACK then data) establishes the
   session, so `flow:established` rules fire on one-sided captures; off (the
@@ -34,6 +35,7 @@ RULES = [
     'alert tcp any any -> any 8080 (msg:"mid est"; flow:established,to_server; content:"MIDSTREAM-REQ"; sid:301;)',
     'alert tcp any any -> any 8080 (msg:"mid not est"; flow:not_established; dsize:>0; sid:302;)',
     'alert tcp any 8080 -> any any (msg:"mid resp stream"; content:"MIDSTREAM-RESP"; sid:303;)',
+    'alert tcp any 8080 -> any any (msg:"mid resp est"; flow:established,to_client; content:"MIDSTREAM-RESP"; sid:305;)',
     # control: full handshake, port 8082
     'alert tcp any any -> any 8082 (msg:"full"; flow:established,to_server; content:"FULL-HS"; sid:304;)',
     # one-sided: client side only (8081), server side only (8083)
@@ -45,8 +47,9 @@ RULES = [
 EXPECT = {
     301: (1, 0, 1, 0),
     302: (0, 1, 0, 1),
-    303: (1, 0, 1, 0),
+    303: (1, 1, 1, 1),  # off: the server's packet, both sides seen, payload inspected as a packet
     304: (1, 1, 1, 1),
+    305: (1, 1, 1, 1),  # off: established once both sides were seen (the client's request was first)
     311: (0, 0, 1, 1),
     312: (0, 0, 1, 1),
 }

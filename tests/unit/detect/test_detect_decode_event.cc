@@ -115,11 +115,11 @@ TEST(DetectStreamEvent, OnlyPacketsThatRaisedTheEvent) {
   Pkt pk(6, 1000, 80);
   pk.p.first_in_dir = false;
   EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), Sids{});  // no event: nothing (not an IP-only rule)
-  pk.p.stream_events = uint16_t(1u << kSevOverlapDiff);
+  pk.p.stream_events = sev_bit(kSevOverlapDiff);
   EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), (Sids{2210050}));
-  pk.p.stream_events = uint16_t(1u << kSevFinSyn | 1u << kSevOverlapDiff);
+  pk.p.stream_events = sev_bit(kSevFinSyn) | sev_bit(kSevOverlapDiff);
   EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), (Sids{2210050, 2210060}));
-  pk.p.stream_events = uint16_t(1u << kSevRetransmission);
+  pk.p.stream_events = sev_bit(kSevRetransmission);
   EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), Sids{});
   EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), Sids{});
   EXPECT_EQ(h.pay(pk.p, "", PayloadMode::kTcpPacket), (Sids{2210054}));  // the third retransmission
@@ -128,16 +128,42 @@ TEST(DetectStreamEvent, OnlyPacketsThatRaisedTheEvent) {
 
 TEST(DetectStreamEvent, EventsWeNeverRaiseAreRefused) {
   Harness h;
-  h.add(rule(R"(alert tcp any any -> any any (msg:"x"; stream-event:3whs_ack_in_wrong_dir; sid:1;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"x"; stream-event:est_invalid_ack; sid:1;))"));
   h.add(rule(R"(alert tcp any any -> any any (msg:"y"; stream-event:fin_syn; sid:2;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"z"; stream-event:timewait_ack_wrong_seq; sid:3;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"w"; stream-event:no_such_event; sid:4;))"));
+  // IPS-only events load (Suricata never raises them in IDS mode, nor do we).
+  h.add(rule(R"(alert tcp any any -> any any (msg:"v"; stream-event:3whs_ack_in_wrong_dir; sid:5;))"));
   h.compile();
-  EXPECT_EQ(h.rep.rules, 1u);
-  ASSERT_EQ(h.rep.messages.size(), 1u);
-  EXPECT_NE(h.rep.messages[0].find("sid 1: stream-event 3whs_ack_in_wrong_dir"), std::string::npos);
+  EXPECT_EQ(h.rep.rules, 2u);
+  ASSERT_EQ(h.rep.messages.size(), 3u);
+  EXPECT_NE(h.rep.messages[0].find("sid 1: stream-event est_invalid_ack: ACK validation is not modelled"),
+            std::string::npos) << h.rep.messages[0];
+  EXPECT_NE(h.rep.messages[1].find("sid 3: stream-event timewait_ack_wrong_seq: the close states"),
+            std::string::npos) << h.rep.messages[1];
+  EXPECT_NE(h.rep.messages[2].find("sid 4: stream-event no_such_event: an event this engine does not raise"),
+            std::string::npos) << h.rep.messages[2];
   rules::Rule r;
   std::string err;
   EXPECT_FALSE(parse(R"(alert udp any any -> any any (stream-event:fin_syn; sid:3;))", r, err));
   EXPECT_NE(err.find("tcp"), std::string::npos) << err;
+}
+
+// Every event of the name table loads and maps to its own bit.
+TEST(DetectStreamEvent, NameTableBitsAreDistinct) {
+  static const char* const kNames[] = {
+#define SPECTRE_X(id, n) n,
+      SPECTRE_STREAM_EVENTS(SPECTRE_X)
+#undef SPECTRE_X
+  };
+  uint64_t all = 0;
+  for (const char* n : kNames) {
+    const uint64_t b = stream_event_bit(n);
+    EXPECT_NE(b, 0u) << n;
+    EXPECT_EQ(all & b, 0u) << n;
+    all |= b;
+  }
+  EXPECT_EQ(stream_event_bit("est_invalid_ack"), 0u);
 }
 
 }  // namespace

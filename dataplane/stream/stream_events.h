@@ -1,0 +1,57 @@
+// TCP stream events this engine raises on a packet: Suricata's stream-event
+// names (its rules/stream-events.rules), one bit each in a 64-bit mask
+// (DetectPacket::stream_events). Names not listed are refused at rule compile
+// (detect/extra_checks.cc says why: stream_event_unsupported_reason).
+#pragma once
+#include <cstdint>
+
+namespace spectre {
+
+#define SPECTRE_STREAM_EVENTS(X)                                                          \
+  /* reassembly (core/inspect.cc ReasmMark) */                                            \
+  X(kSevRetransmission, "pkt_retransmission")          /* old data, same bytes */         \
+  X(kSevOverlapDiff, "reassembly_overlap_different_data")                                 \
+  X(kSevSeqGap, "reassembly_seq_gap")                  /* a hole was skipped */           \
+  X(kSevDepthReached, "reassembly_depth_reached")      /* this segment reached depth */   \
+  /* by flags alone (core/inspect.cc tcp_flag_events) */                                  \
+  X(kSevFinSyn, "fin_syn")                             /* FIN and SYN together */         \
+  X(kSevBrokenAck, "pkt_broken_ack")                   /* ack field set, ACK flag not */  \
+  X(kSevRstNoSession, "rst_but_no_session")            /* RST, no session (state none) */ \
+  X(kSevFinNoSession, "fin_but_no_session")            /* FIN, no session picked up */    \
+  /* the session tracker (stream/tcp_track.h) */                                          \
+  X(kSevSynAckWrongDir, "3whs_synack_in_wrong_direction")                                 \
+  X(kSevSynAckWrongAck, "3whs_synack_with_wrong_ack")                                     \
+  X(kSevSynAckToServerOnSynRecv, "3whs_synack_toserver_on_syn_recv")                      \
+  X(kSevSynToClientOnSynRecv, "3whs_syn_toclient_on_syn_recv")                            \
+  X(kSevSynResendDiffSeq, "3whs_syn_resend_diff_seq_on_syn_recv")                         \
+  X(kSevSynAckResendDiffAck, "3whs_synack_resend_with_different_ack")                     \
+  X(kSevSynAckTfoDataIgnored, "3whs_synack_tfo_data_ignored")                             \
+  X(kSevRightSeqWrongAck, "3whs_right_seq_wrong_ack_evasion")                             \
+  X(kSevWrongSeqWrongAck, "3whs_wrong_seq_wrong_ack")                                     \
+  X(kSevAsyncWrongSeq, "3whs_async_wrong_seq")                                            \
+  X(kSevAckInWrongDir, "3whs_ack_in_wrong_dir")        /* IPS only: never in IDS mode */  \
+  X(kSevAckDataInject, "3whs_ack_data_inject")         /* IPS only: never in IDS mode */  \
+  X(kSev4whsSynAckWrongAck, "4whs_synack_with_wrong_ack")                                 \
+  X(kSev4whsSynAckWrongSyn, "4whs_synack_with_wrong_syn")                                 \
+  X(kSev4whsWrongSeq, "4whs_wrong_seq")                                                   \
+  X(kSevEstSynAckToServer, "est_synack_toserver")                                         \
+  X(kSevEstSynAckResendDiffAck, "est_synack_resend_with_different_ack")                   \
+  X(kSevEstSynAckResendDiffSeq, "est_synack_resend_with_diff_seq")                        \
+  X(kSevEstSynAckResend, "est_synack_resend")                                             \
+  X(kSevEstSynToClient, "est_syn_toclient")                                               \
+  X(kSevEstSynResendDiffSeq, "est_syn_resend_diff_seq")                                   \
+  X(kSevEstSynResend, "est_syn_resend")                                                   \
+  X(kSevShutdownSynResend, "shutdown_syn_resend")                                         \
+  X(kSevSpuriousRetransmission, "pkt_spurious_retransmission")
+
+enum StreamEvent : uint8_t {
+#define SPECTRE_X(id, name) id,
+  SPECTRE_STREAM_EVENTS(SPECTRE_X)
+#undef SPECTRE_X
+  kStreamEventCount
+};
+static_assert(kStreamEventCount <= 64, "stream events are bits of a uint64_t");
+
+constexpr uint64_t sev_bit(StreamEvent e) { return uint64_t(1) << e; }
+
+}  // namespace spectre

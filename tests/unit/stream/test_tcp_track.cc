@@ -1,0 +1,189 @@
+// The TCP session tracker's stream events (stream/tcp_track.h: Suricata's
+// stream-tcp.c conditions in IDS mode), one packet sequence per event.
+#include <gtest/gtest.h>
+
+#include "dataplane/stream/stream_events.h"
+#include "dataplane/stream/tcp_track.h"
+
+namespace spectre {
+namespace {
+
+constexpr uint8_t F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10;
+
+struct Conv {
+  TcpTrack t{};
+  TcpTrackCfg cfg{};
+  uint64_t pkt(int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t len = 0, uint16_t win = 8192) {
+    return tcp_track(t, TcpTrackPkt{seq, ack, win, len, flags}, dir, cfg);
+  }
+  // SYN 1000, SYN/ACK 5000, ACK: established at client seq 1001, server 5001.
+  void handshake() {
+    EXPECT_EQ(pkt(0, S, 1000, 0), 0u);
+    EXPECT_EQ(pkt(1, S | A, 5000, 1001), 0u);
+    EXPECT_EQ(pkt(0, A, 1001, 5001), 0u);
+    EXPECT_EQ(t.phase, TcpPhase::kEstablished);
+  }
+};
+
+TEST(TcpTrack, NormalSessionRaisesNothing) {
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 100), 0u);
+  EXPECT_EQ(c.pkt(1, A, 5001, 1101), 0u);
+  EXPECT_EQ(c.pkt(1, P | A, 5001, 1101, 200), 0u);
+  EXPECT_EQ(c.pkt(0, A, 1101, 5201), 0u);
+  EXPECT_EQ(c.pkt(0, F | A, 1101, 5201), 0u);
+  EXPECT_EQ(c.pkt(1, F | A, 5201, 1102), 0u);
+  EXPECT_EQ(c.pkt(0, A, 1102, 5202), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kClosed);
+}
+
+TEST(TcpTrack, SynSentAnomalies) {
+  Conv c;
+  c.pkt(0, S, 1000, 0);
+  EXPECT_EQ(c.pkt(0, S | A, 1000, 1), sev_bit(kSevSynAckWrongDir));
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1234), sev_bit(kSevSynAckWrongAck));
+  EXPECT_EQ(c.t.phase, TcpPhase::kSynSent);  // rejected: still waiting
+  Conv wrap;  // ISN + 1 wraps
+  wrap.pkt(0, S, 0xffffffffu, 0);
+  EXPECT_EQ(wrap.pkt(1, S | A, 5000, 0), 0u);
+}
+
+TEST(TcpTrack, FastOpen) {
+  Conv ok;  // data on the SYN: the SYN/ACK acks ISN + 1 + data
+  ok.pkt(0, S, 1000, 0, 5);
+  EXPECT_EQ(ok.pkt(1, S | A, 5000, 1006), 0u);
+  Conv ign;  // acks only the SYN: the server ignored the data
+  ign.pkt(0, S, 1000, 0, 5);
+  EXPECT_EQ(ign.pkt(1, S | A, 5000, 1001), sev_bit(kSevSynAckTfoDataIgnored));
+  Conv bad;
+  bad.pkt(0, S, 1000, 0, 5);
+  EXPECT_EQ(bad.pkt(1, S | A, 5000, 1003), sev_bit(kSevSynAckWrongAck));
+}
+
+TEST(TcpTrack, FourWayHandshake) {
+  Conv c;  // SYN, SYN back from the server, SYN/ACK from the client, ACK from the server
+  c.pkt(0, S, 1000, 0);
+  EXPECT_EQ(c.pkt(1, S, 5000, 0), 0u);
+  EXPECT_EQ(c.pkt(0, S | A, 1000, 4000), sev_bit(kSev4whsSynAckWrongAck));
+  EXPECT_EQ(c.pkt(0, S | A, 1234, 5001), sev_bit(kSev4whsSynAckWrongSyn));
+  EXPECT_EQ(c.pkt(0, S | A, 1000, 5001), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kSynRecv);
+  EXPECT_EQ(c.pkt(1, A, 5002, 1001), sev_bit(kSev4whsWrongSeq));
+  EXPECT_EQ(c.pkt(1, A, 5001, 1001), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kEstablished);
+}
+
+TEST(TcpTrack, SynRecvSynAndSynAck) {
+  Conv c;
+  c.pkt(0, S, 1000, 0);
+  c.pkt(1, S | A, 5000, 1001);
+  EXPECT_EQ(c.pkt(0, S | A, 1000, 5001), sev_bit(kSevSynAckToServerOnSynRecv));
+  EXPECT_EQ(c.pkt(1, S, 5000, 0), sev_bit(kSevSynToClientOnSynRecv));
+  EXPECT_EQ(c.pkt(0, S, 1000, 0), 0u);  // the same SYN again: a plain resend
+  EXPECT_EQ(c.pkt(0, S, 7777, 0), sev_bit(kSevSynResendDiffSeq));
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1001), 0u);  // SYN/ACK resent as it was
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1002), sev_bit(kSevSynAckResendDiffAck));
+  EXPECT_EQ(c.pkt(1, S | A, 6000, 1001), 0u);  // another ISN: Suricata queues it
+  EXPECT_EQ(c.pkt(0, S | R, 1000, 0), 0u);     // RST first: not a handshake packet
+}
+
+TEST(TcpTrack, SynRecvAckChecks) {
+  Conv ev;  // right seq, wrong ack: the evasion; the session stays in SYN_RECV
+  ev.pkt(0, S, 1000, 0);
+  ev.pkt(1, S | A, 5000, 1001);
+  EXPECT_EQ(ev.pkt(0, A, 1001, 9999), sev_bit(kSevRightSeqWrongAck));
+  EXPECT_EQ(ev.t.phase, TcpPhase::kSynRecv);
+  EXPECT_EQ(ev.pkt(0, A, 777, 9999), sev_bit(kSevWrongSeqWrongAck));
+  // in window after a lost segment, right ack: established
+  EXPECT_EQ(ev.pkt(0, A, 1101, 5001, 10), 0u);
+  EXPECT_EQ(ev.t.phase, TcpPhase::kEstablished);
+  Conv win;  // beyond the SYN/ACK's window (1001 + 100): wrong seq
+  win.pkt(0, S, 1000, 0);
+  win.pkt(1, S | A, 5000, 1001, 0, 100);
+  EXPECT_EQ(win.pkt(0, A, 1200, 5001), sev_bit(kSevWrongSeqWrongAck));
+  Conv missed;  // the server's data after a missed 3whs ACK: fine in IDS mode
+  missed.pkt(0, S, 1000, 0);
+  missed.pkt(1, S | A, 5000, 1001);
+  EXPECT_EQ(missed.pkt(1, P | A, 5001, 1001, 50), 0u);
+  EXPECT_EQ(missed.t.phase, TcpPhase::kEstablished);
+}
+
+TEST(TcpTrack, AsyncOneside) {
+  Conv c;
+  c.cfg.async_oneside = true;
+  c.pkt(0, S, 1000, 0);
+  EXPECT_EQ(c.pkt(0, A, 1005, 5001), sev_bit(kSevAsyncWrongSeq));
+  EXPECT_EQ(c.pkt(0, A, 1001, 5001), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kEstablished);
+  Conv off;  // async off: a client ACK in SYN_SENT is ignored
+  off.pkt(0, S, 1000, 0);
+  EXPECT_EQ(off.pkt(0, A, 1005, 5001), 0u);
+  EXPECT_EQ(off.t.phase, TcpPhase::kSynSent);
+}
+
+TEST(TcpTrack, EstablishedSynAndSynAck) {
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.pkt(0, S | A, 1000, 5001), sev_bit(kSevEstSynAckToServer));
+  EXPECT_EQ(c.pkt(1, S, 5000, 0), sev_bit(kSevEstSynToClient));
+  EXPECT_EQ(c.pkt(0, S, 1000, 0), sev_bit(kSevEstSynResend));
+  EXPECT_EQ(c.pkt(0, S, 4242, 0), sev_bit(kSevEstSynResendDiffSeq));
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1001), 0u);  // the final ACK was lost: a plain resend
+  EXPECT_EQ(c.pkt(1, S | A, 5555, 1001), sev_bit(kSevEstSynAckResendDiffSeq));
+  EXPECT_EQ(c.pkt(1, A, 5001, 1001), 0u);  // the server ACKs: 3whs confirmed
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1001), sev_bit(kSevEstSynAckResend));
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 10), 0u);
+  EXPECT_EQ(c.pkt(1, A, 5001, 1011), 0u);  // client data acked: client.last_ack moves
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1001), sev_bit(kSevEstSynAckResendDiffAck));
+}
+
+TEST(TcpTrack, ShutdownSynResend) {
+  Conv c;
+  c.handshake();
+  c.pkt(0, F | A, 1001, 5001);
+  EXPECT_EQ(c.t.phase, TcpPhase::kClosing);
+  EXPECT_EQ(c.pkt(0, S, 1000, 0), sev_bit(kSevShutdownSynResend));
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1001), sev_bit(kSevShutdownSynResend));
+  EXPECT_EQ(c.pkt(1, S | A, 5099, 1001), 0u);  // another server ISN: may start anew
+  EXPECT_EQ(c.pkt(1, S, 7000, 0), sev_bit(kSevShutdownSynResend));  // never a session starter
+  EXPECT_EQ(c.pkt(0, S, 3000, 0), 0u);  // another ISN: Suricata may reuse the tuple
+  EXPECT_EQ(c.pkt(0, S | F, 1000, 0), 0u);  // a FIN branch first
+  c.pkt(1, R, 5001, 0);
+  EXPECT_EQ(c.pkt(0, S, 1000, 0), 0u);  // closed
+}
+
+TEST(TcpTrack, SpuriousRetransmission) {
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 100), 0u);
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 100), 0u);  // resent before the ACK: not spurious
+  EXPECT_EQ(c.pkt(1, A, 5001, 1101), 0u);
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 100), sev_bit(kSevSpuriousRetransmission));
+  EXPECT_EQ(c.pkt(0, P | A, 1051, 5001, 100), 0u);  // partly new
+  EXPECT_EQ(c.pkt(1, A, 5001, 1151), 0u);
+  EXPECT_EQ(c.pkt(0, A, 1150, 5001, 1), 0u);  // a one-byte keep-alive
+}
+
+TEST(TcpTrack, MidstreamPickup) {
+  Conv c;  // first packet: client data, no handshake seen
+  EXPECT_EQ(c.pkt(0, P | A, 7000, 9000, 20), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kEstablished);
+  EXPECT_EQ(c.pkt(0, S, 6999, 0), sev_bit(kSevEstSynResend));  // ISN taken as seq - 1
+  EXPECT_EQ(c.pkt(1, S, 8999, 0), sev_bit(kSevEstSynToClient));
+  Conv off;
+  off.cfg.midstream = false;
+  EXPECT_EQ(off.pkt(0, P | A, 7000, 9000, 20), 0u);
+  EXPECT_EQ(off.t.phase, TcpPhase::kNone);
+  Conv sa;  // picked up at the SYN/ACK: the server sent it
+  EXPECT_EQ(sa.pkt(1, S | A, 5000, 1001), 0u);
+  EXPECT_EQ(sa.t.phase, TcpPhase::kSynRecv);
+  EXPECT_EQ(sa.pkt(0, A, 1001, 5001), 0u);
+  EXPECT_EQ(sa.t.phase, TcpPhase::kEstablished);
+  Conv fin;  // a FIN without data is not picked up (fin_but_no_session)
+  EXPECT_EQ(fin.pkt(0, F | A, 7000, 9000), 0u);
+  EXPECT_EQ(fin.t.phase, TcpPhase::kNone);
+}
+
+}  // namespace
+}  // namespace spectre
