@@ -44,7 +44,7 @@ bool parse_cmp(std::string_view v, uint32_t max, bool hex_ok, HdrCheck& c) {
     const size_t w = v[p] == '-' ? 1 : 2;
     c.op = Op::kRange;
     return p > 0 && num(v.substr(0, p), max, hex_ok, c.lo) && num(v.substr(p + w), max, hex_ok, c.hi) &&
-           c.lo + 1 < c.hi;  // something lies strictly between
+           c.lo < c.hi;
   }
   c.op = Op::kEq;
   if (v.starts_with("<=")) c.op = Op::kLe, v.remove_prefix(2);
