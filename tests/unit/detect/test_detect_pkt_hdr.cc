@@ -254,5 +254,28 @@ TEST(DetectPktHdr, ParseAndCompileChecks) {
   EXPECT_NE(rep.messages[1].find("only_stream"), std::string::npos) << rep.messages[1];
 }
 
+// Snort 3 spellings on the engine: pcre's A (anchored at the buffer start)
+// and bufferlen (bsize of the sticky buffer, Snort's inclusive range).
+TEST(DetectSnort3, PcreAnchoredAndBufferlen) {
+  Harness h;
+  h.add(parse(R"(alert tcp any any -> any any (pcre:"/[a-z]{3}\d/A"; sid:1;))"));
+  h.add(parse(R"(alert tcp any any -> any any (pcre:"/b+c # tail comment/AxG"; sid:2;))"));
+  h.add(parse(R"(alert tcp any any -> any 80 ( msg:"u"; http_uri; content:"/q"; bufferlen:3<=>5; service:http; sid:3; ))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  Pkt pk(6, 1000, 80);
+  EXPECT_EQ(h.pay(pk.p, "abc1 xyz"), Sids{1});
+  EXPECT_EQ(h.pay(pk.p, " abc1"), Sids{});  // not at the start
+  EXPECT_EQ(h.pay(pk.p, "bbc"), Sids{2});
+  EXPECT_EQ(h.pay(pk.p, "abbc"), Sids{});
+  for (const auto& [uri, want] : std::vector<std::pair<std::string, Sids>>{
+           {"/q", Sids{}}, {"/q1", Sids{3}}, {"/q123", Sids{3}}, {"/q1234", Sids{}}}) {
+    BufferSet b;
+    b.set(rules::kHttpUri, reinterpret_cast<const uint8_t*>(uri.data()), uint32_t(uri.size()));
+    pk.p.app_proto = rules::AppProto::kHttp;
+    EXPECT_EQ(h.app(pk.p, b), want) << uri;
+  }
+}
+
 }  // namespace
 }  // namespace spectre::detect_test

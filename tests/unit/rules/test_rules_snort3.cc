@@ -88,6 +88,17 @@ TEST(RulesSnort3, ByteTestStringDefaultsToDecimal) {
   EXPECT_FALSE(opts(R"(content:"x"; byte_test:5,>,256,0,string bin;)").ok);
 }
 
+TEST(RulesSnort3, PcreAnchored) {
+  Parsed p = opts(R"(pcre:"/[a-z\d]{100}/AGi";)");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 1u);
+  EXPECT_EQ(p.rule.items[0].pcre.pattern, "\\A(?:(?U)[a-z\\d]{100})");
+  EXPECT_TRUE(p.rule.items[0].pcre.caseless);
+  p = opts(R"(content:"x"; pcre:"/y/AR";)");
+  EXPECT_FALSE(p.ok);
+  EXPECT_TRUE(p.unsupported) << p.err;
+}
+
 TEST(RulesSnort3, HeaderKeywordRanges) {
   Parsed p = opts("ttl:>220; id:10<=>20; window:1<>9; seq:0; ack:!0; tos:!8; fragbits:M+; fragoffset:>0; ipopts:rr; sameip;");
   EXPECT_PARSE_OK(p);
