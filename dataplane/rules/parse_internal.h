@@ -106,6 +106,8 @@ bool opt_bufferlen(Ctx& c, std::string_view v);  // Snort 3: bsize in Snort's ra
 // IP/TCP header keywords (pkt_opts.cc): ttl, tos, id, fragbits, fragoffset,
 // ipopts, sameip, seq, ack, window; `handled` false when `name` is none.
 bool opt_pkt_hdr(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+// Snort 3's sip_method / sip_stat_code (snort3_opts.cc); `handled` false when `name` is neither.
+bool opt_snort3(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 bool opt_urilen(Ctx& c, std::string_view v);
 bool opt_flags(Ctx& c, std::string_view v);
 bool opt_app_proto(Ctx& c, std::string_view v);

@@ -306,6 +306,8 @@ bool dispatch(Ctx& c, const Opt& o) {
     return opt_content_modifier(c, n, v, o.has_value);
   if (!opt_pkt_hdr(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
+  if (!opt_snort3(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
   if (!opt_tls(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_ssh(c, n, v, o.has_value, handled)) return false;

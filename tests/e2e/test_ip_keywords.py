@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """IP and TCP header keywords (Suricata header-keywords / Snort 3 options: ttl,
 tos, id, fragbits, fragoffset, ipopts, sameip, seq, ack, window) and Snort 3's
-bufferlen end to end: spectre-dp -r on captures made here (scapy), alerts per
+bufferlen, sip_method and sip_stat_code end to end: spectre-dp -r on captures made here (scapy), alerts per
 sid from the documented examples and the Snort 3 community rules that use
 them, each with a near miss that must stay silent.
 
@@ -53,6 +53,14 @@ RULES = [
     'http_raw_uri; content:"/main.php",fast_pattern,nocase; bufferlen:9; service:http; sid:38510; rev:1; )',
     'alert tcp any any -> any 80 ( msg:"uri band"; flow:to_server,established; http_uri; content:"/q"; '
     'bufferlen:3<=>5; service:http; sid:703; rev:1; )',
+    # Snort 3 sip_method / sip_stat_code with a payload content (community sids 11968, 19389 without their
+    # detection_filter; a third with a code list).
+    'alert udp any any -> any 5060 ( msg:"inbound INVITE"; flow:to_server; content:"INVITE",fast_pattern,nocase; '
+    'sip_method:invite; service:sip; sid:11968; rev:1; )',
+    'alert udp any 5060 -> any any ( msg:"4xx"; flow:to_client; sip_stat_code:4; content:"SIP/2.0",fast_pattern,nocase; '
+    'service:sip; sid:19389; rev:1; )',
+    'alert udp any 5060 -> any any ( msg:"ringing"; flow:to_client; sip_stat_code:180,183; content:"SIP/2.0"; '
+    'service:sip; sid:704; rev:1; )',
 ]
 
 CLI, SRV = "10.1.0.1", "192.168.2.1"
@@ -98,6 +106,24 @@ def packets():
     return out
 
 
+def sip(out):
+    t = [400.0]
+    hdrs = (b"Via: SIP/2.0/UDP 10.1.0.1:5060\r\nFrom: <sip:alice@a.example>\r\nTo: <sip:bob@b.example>\r\n"
+            b"Call-ID: 77@a.example\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+    msgs = [(True, b"INVITE sip:bob@b.example SIP/2.0\r\n" + hdrs),   # 11968
+            (False, b"SIP/2.0 180 Ringing\r\n" + hdrs),               # 704
+            (False, b"SIP/2.0 486 Busy Here\r\n" + hdrs),            # 19389
+            (False, b"SIP/2.0 200 OK\r\n" + hdrs),                   # none
+            (True, b"OPTIONS sip:bob@b.example SIP/2.0\r\n" + hdrs.replace(b"1 INVITE", b"2 OPTIONS"))]  # none
+    for to_server, m in msgs:
+        ip = IP(src=CLI, dst=SRV) if to_server else IP(src=SRV, dst=CLI)
+        sp, dport = (40500, 5060) if to_server else (5060, 40500)
+        t[0] += 0.01
+        p = Ether() / ip / UDP(sport=sp, dport=dport) / Raw(m)
+        p.time = t[0]
+        out.append(p)
+
+
 def flows(out):
     for i, (method, uri) in enumerate([("POST", "/main.php"), ("POST", "/main.php5"), ("GET", "/main.php"),
                                        ("GET", "/q12"), ("GET", "/q12345")]):
@@ -110,7 +136,7 @@ def flows(out):
 
 # 29456: the unfragmented echo with 32 X's, and the rebuilt fragmented one.
 EXPECT = {385: 1, 29456: 2, 613: 1, 622: 1, 630: 1, 2182: 1, 700: 1, 701: 1, 2100502: 1, 2100527: 2, 702: 1,
-          38510: 1, 703: 1}
+          38510: 1, 703: 1, 11968: 1, 19389: 1, 704: 1}
 
 
 def main():
@@ -119,6 +145,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="spectre-ipkw-")
     pkts = packets()
     flows(pkts)
+    sip(pkts)
     p, events = run_rules(dp, tmp, pkts, RULES, ["--strict", "--workers", "1"])
     check(p.returncode == 0, "spectre-dp exits 0 with every rule loaded (--strict)", p.stderr[-1500:])
     check_sid_counts(check, alert_sids(events), EXPECT)

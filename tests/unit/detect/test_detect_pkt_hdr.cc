@@ -277,5 +277,47 @@ TEST(DetectSnort3, PcreAnchoredAndBufferlen) {
   }
 }
 
+// Snort 3's sip_method / sip_stat_code on the SIP buffers, with a payload
+// content (the community rules' form: a transaction rule, payload = the message).
+TEST(DetectSnort3, SipMethodAndStatCode) {
+  Harness h;
+  h.add(parse(R"(alert udp any any -> any 5060 ( msg:"inv"; flow:to_server; content:"INVITE",fast_pattern,nocase; sip_method:invite; service:sip; sid:1; ))"));
+  h.add(parse(R"(alert udp any 5060 -> any any ( msg:"4xx"; flow:to_client; sip_stat_code:4; content:"SIP/2.0",fast_pattern,nocase; service:sip; sid:2; ))"));
+  h.add(parse(R"(alert udp any 5060 -> any any ( msg:"180"; flow:to_client; sip_stat_code:180,183; content:"SIP/2.0"; service:sip; sid:3; ))"));
+  h.add(parse(R"(alert udp any any -> any 5060 ( msg:"not bye"; flow:to_server; sip_method:!bye,cancel; content:"SIP/2.0"; service:sip; sid:4; ))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u) << (h.rep.messages.empty() ? "" : h.rep.messages[0]);
+  auto req = [&](const std::string& method) {
+    const std::string msg = method + " sip:b@x SIP/2.0\r\n\r\n";
+    BufferSet b;
+    b.set(rules::kSipMethod, reinterpret_cast<const uint8_t*>(method.data()), uint32_t(method.size()));
+    b.set(rules::kPayload, reinterpret_cast<const uint8_t*>(msg.data()), uint32_t(msg.size()));
+    Pkt pk(17, 40000, 5060);
+    pk.p.app_proto = rules::AppProto::kSip;
+    return h.app(pk.p, b);
+  };
+  auto resp = [&](const std::string& code) {
+    const std::string msg = "SIP/2.0 " + code + " X\r\n\r\n";
+    BufferSet b;
+    b.set(rules::kSipStatCode, reinterpret_cast<const uint8_t*>(code.data()), uint32_t(code.size()));
+    b.set(rules::kPayload, reinterpret_cast<const uint8_t*>(msg.data()), uint32_t(msg.size()));
+    Pkt pk(17, 5060, 40000);
+    pk.p.to_server = false;
+    pk.p.app_proto = rules::AppProto::kSip;
+    return h.app(pk.p, b);
+  };
+  EXPECT_EQ(req("INVITE"), (Sids{1, 4}));
+  EXPECT_EQ(req("invite"), (Sids{1, 4}));  // any case, as Snort
+  EXPECT_EQ(req("INVITEX"), Sids{4});      // the whole method
+  EXPECT_EQ(req("BYE"), Sids{});
+  EXPECT_EQ(req("CANCEL"), Sids{});
+  EXPECT_EQ(resp("404"), Sids{2});
+  EXPECT_EQ(resp("486"), Sids{2});
+  EXPECT_EQ(resp("180"), Sids{3});
+  EXPECT_EQ(resp("183"), Sids{3});
+  EXPECT_EQ(resp("200"), Sids{});
+  EXPECT_EQ(resp("4000"), Sids{});
+}
+
 }  // namespace
 }  // namespace spectre::detect_test

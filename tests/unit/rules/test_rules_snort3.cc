@@ -99,6 +99,27 @@ TEST(RulesSnort3, PcreAnchored) {
   EXPECT_TRUE(p.unsupported) << p.err;
 }
 
+TEST(RulesSnort3, SipMethodAndStatCode) {
+  Parsed p = parse("alert udp any any -> any 5060 ( msg:\"m\"; sip_method:invite,cancel; sid:1; )");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 1u);
+  EXPECT_EQ(p.rule.items[0].buf, kSipMethod);
+  EXPECT_EQ(p.rule.items[0].pcre.pattern, "^(?:invite|cancel)$");
+  EXPECT_TRUE(p.rule.items[0].pcre.caseless);
+  p = parse("alert udp any any -> any 5060 ( msg:\"m\"; sip_stat_code:4,180; sid:1; )");
+  EXPECT_PARSE_OK(p);
+  ASSERT_EQ(p.rule.items.size(), 1u);
+  EXPECT_EQ(p.rule.items[0].buf, kSipStatCode);
+  EXPECT_EQ(p.rule.items[0].pcre.pattern, "^(?:4\\d\\d|180)$");
+  for (const char* bad : {"sip_method:in(vite;", "sip_method:;", "sip_stat_code:7;", "sip_stat_code:42;",
+                          "sip_stat_code:099;"})
+    EXPECT_FALSE(parse(std::string("alert udp any any -> any 5060 ( msg:\"m\"; ") + bad + " sid:1; )").ok) << bad;
+  EXPECT_FALSE(parse("alert icmp any any -> any any ( msg:\"m\"; sip_method:invite; sid:1; )").ok);
+  p = parse("alert udp any any -> any 5060 ( msg:\"m\"; sip_header; content:\"() {\"; service:sip; sid:1; )");
+  EXPECT_FALSE(p.ok);
+  EXPECT_TRUE(p.unsupported) << p.err;
+}
+
 TEST(RulesSnort3, HeaderKeywordRanges) {
   Parsed p = opts("ttl:>220; id:10<=>20; window:1<>9; seq:0; ack:!0; tos:!8; fragbits:M+; fragoffset:>0; ipopts:rr; sameip;");
   EXPECT_PARSE_OK(p);
