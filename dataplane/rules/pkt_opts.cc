@@ -110,6 +110,8 @@ bool opt_pkt_hdr(Ctx& c, std::string_view name, std::string_view v, bool has_val
   handled = kw != nullptr;
   if (!kw) return true;
   const std::string ns(name);
+  v = trim(v);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);  // Suricata: id:"1"
   HdrCheck h;
   h.field = kw->f;
   if (kw->f == Field::kSameip) {

@@ -233,7 +233,7 @@ TEST(DetectPktHdr, ParseAndCompileChecks) {
   };
   for (const char* ok : {"ttl:0;", "ttl:255;", "tos:!x1f;", "id:65535;", "fragoffset:8191;", "seq:4294967295;",
                          "window:<1024;", "fragbits:*MDR;", "fragbits:! D;", "ipopts:satid;", "sameip;",
-                         "ttl:1<=>1;", "ttl:5-6;"})
+                         "ttl:1<=>1;", "ttl:5-6;", "id:\"13170\";"})
     EXPECT_EQ(st(ok), 0) << ok;
   for (const char* bad : {"ttl:256;", "ttl;", "tos:x100;", "id:65536;", "fragoffset:8192;", "seq:4294967296;",
                           "fragbits:X;", "fragbits:+;", "sameip:1;", "ttl:6-5;", "ttl:6<>5;", "ttl:2<=>1;",
