@@ -30,7 +30,8 @@ bool sip_method(Ctx& c, std::string_view v) {
     for (char ch : m)
       if (!std::isalpha(uint8_t(ch)) && ch != '_' && ch != '-')
         return fail(c.st, "sip_method: bad method '" + std::string(m) + "'");
-    alt += (alt.empty() ? "" : "|") + std::string(m);
+    if (!alt.empty()) alt += '|';
+    alt += m;
   }
   push_pcre(c, kSipMethod, "^(?:" + alt + ")$", true, neg);
   return true;
@@ -42,7 +43,9 @@ bool sip_stat_code(Ctx& c, std::string_view v) {
     uint32_t x;
     if (!parse_u32(s, x) || !((s.size() == 1 && x >= 1 && x <= 6) || (s.size() == 3 && x >= 100)))
       return fail(c.st, "sip_stat_code: bad code '" + std::string(s) + "' (1..6 for a class, or 100..999)");
-    alt += (alt.empty() ? "" : "|") + std::string(s) + (s.size() == 1 ? "\\d\\d" : "");
+    if (!alt.empty()) alt += '|';
+    alt += s;
+    if (s.size() == 1) alt += "\\d\\d";
   }
   push_pcre(c, kSipStatCode, "^(?:" + alt + ")$", false, false);
   return true;
