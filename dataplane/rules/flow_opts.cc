@@ -28,7 +28,7 @@ bool opt_flow(Ctx& c, std::string_view v) {
       both(kFlowNotEstablished, kFlowStateless))
     return fail(c.st, "flow: established, not_established and stateless conflict");
   if (both(kFlowOnlyStream, kFlowNoStream)) return fail(c.st, "flow: only_stream and no_stream conflict");
-  c.r.flow = f;
+  c.r.flow |= f;  // keeps a no_stream set by an earlier rpc
   return true;
 }
 

@@ -6,6 +6,10 @@
 //   fragbits:[+*!]<MDR...> (the modifier may also follow the bits, Snort 2's form)
 //   ipopts:<rr|eol|nop|ts|sec|esec|lsrr|ssrr|satid|any>
 //   sameip
+//   rpc:<program>[,<version>|*[,<procedure>|*]]   (Suricata's rpc: a SunRPC CALL
+//       in the packet payload, after TCP's 4-byte record mark: the 24-byte
+//       call header present, message type 0 and the given numbers, as
+//       isdataat and byte_tests on packets only, i.e. flow:no_stream)
 #include <cctype>
 
 #include "dataplane/rules/parse_internal.h"
@@ -94,6 +98,29 @@ bool parse_ipopts(std::string_view v, HdrCheck& c) {
   return false;
 }
 
+bool opt_rpc(Ctx& c, std::string_view v) {
+  const Proto pr = c.r.hdr.proto;
+  if (pr != Proto::kTcp && pr != Proto::kUdp) return unsup(c.st, "unsupported: rpc outside a tcp or udp rule");
+  if (c.r.flow & kFlowOnlyStream) return fail(c.st, "rpc with flow:only_stream");
+  auto p = split(v, ',');
+  if (p.empty() || p.size() > 3) return fail(c.st, "rpc needs <program>[,<version>|*[,<procedure>|*]]");
+  const int32_t base = pr == Proto::kTcp ? 4 : 0;  // TCP: the record mark first
+  MatchItem need;  // xid, type, rpcvers, prog, vers, proc: 24 bytes (Suricata's minimum)
+  need.kind = MatchItem::Kind::kIsDataAt;
+  need.buf = kPayload;
+  need.isdataat.n = base + 23;
+  c.r.items.push_back(need);
+  push_byte_test(c, kPayload, base + 4, 4, ByteOp::Op::kEq, 0);  // CALL (the RPC version is not checked)
+  for (size_t i = 0; i < p.size(); i++) {
+    uint32_t x;
+    if (i > 0 && p[i] == "*") continue;
+    if (!parse_u32(p[i], x)) return fail(c.st, "rpc: bad number '" + std::string(p[i]) + "'");
+    push_byte_test(c, kPayload, base + 12 + 4 * int32_t(i), 4, ByteOp::Op::kEq, x);
+  }
+  c.r.flow |= kFlowNoStream;  // the packet's payload, as Suricata reads it
+  return true;
+}
+
 }  // namespace
 
 bool opt_pkt_hdr(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled) {
@@ -107,8 +134,9 @@ bool opt_pkt_hdr(Ctx& c, std::string_view name, std::string_view v, bool has_val
   const Kw* kw = nullptr;
   for (const Kw& k : kKw)
     if (name == k.n) kw = &k;
-  handled = kw != nullptr;
-  if (!kw) return true;
+  handled = kw != nullptr || name == "rpc";
+  if (!handled) return true;
+  if (name == "rpc") return has_value && !trim(v).empty() ? opt_rpc(c, trim(v)) : fail(c.st, "rpc needs a value");
   const std::string ns(name);
   v = trim(v);
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);  // Suricata: id:"1"

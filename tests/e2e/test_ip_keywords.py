@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """IP and TCP header keywords (Suricata header-keywords / Snort 3 options: ttl,
 tos, id, fragbits, fragoffset, ipopts, sameip, seq, ack, window) and Snort 3's
-bufferlen, sip_method and sip_stat_code end to end: spectre-dp -r on captures made here (scapy), alerts per
+bufferlen, sip_method and sip_stat_code, and Suricata's rpc end to end: spectre-dp -r on captures made here (scapy), alerts per
 sid from the documented examples and the Snort 3 community rules that use
 them, each with a near miss that must stay silent.
 
@@ -48,6 +48,8 @@ RULES = [
     # fragbits D exactly, and Suricata's fragoffset example (never on a rebuilt datagram).
     'alert udp any any -> any 7003 (msg:"DF only"; fragbits:D; sid:702; rev:1;)',
     'alert ip any any -> any any (msg:"frag offset"; fragbits:M; fragoffset:>0; sid:2001022; rev:5;)',
+    # Suricata's rpc (its unit test's portmap GETPORT call).
+    'alert udp any any -> any 111 (msg:"portmap getport"; rpc:100000, *, 3; sid:705; rev:1;)',
     # Snort 3 bufferlen on http_raw_uri (community sid 38510 style: Locky's /main.php).
     'alert tcp any any -> any 80 ( msg:"locky"; flow:to_server,established; http_method; content:"POST"; '
     'http_raw_uri; content:"/main.php",fast_pattern,nocase; bufferlen:9; service:http; sid:38510; rev:1; )',
@@ -103,6 +105,11 @@ def packets():
     add(Ether() / IP(src=CLI, dst=SRV, flags="DF") / UDP(sport=5003, dport=7003) / Raw(b"d"))  # 702
     add(Ether() / IP(src=CLI, dst=SRV, flags="DF+evil") / UDP(sport=5003, dport=7003) / Raw(b"d"))  # R too
     add(Ether() / IPv6(src="2001:db8::1", dst="2001:db8::1") / UDP(sport=5004, dport=9) / Raw(b"6"))  # 2100527
+    getport = bytes.fromhex("64b2b375" "00000000" "00000002" "000186a0" "00000002" "00000003"
+                            "00000000" "00000000" "00000000" "00000000" "000186a2" "00000002" "00000011" "00000000")
+    add(Ether() / IP(src=CLI, dst=SRV) / UDP(sport=900, dport=111) / Raw(getport))  # 705
+    add(Ether() / IP(src=CLI, dst=SRV) / UDP(sport=901, dport=111) /
+        Raw(getport[:4] + b"\x00\x00\x00\x01" + getport[8:]))  # a REPLY: near miss
     return out
 
 
@@ -136,7 +143,7 @@ def flows(out):
 
 # 29456: the unfragmented echo with 32 X's, and the rebuilt fragmented one.
 EXPECT = {385: 1, 29456: 2, 613: 1, 622: 1, 630: 1, 2182: 1, 700: 1, 701: 1, 2100502: 1, 2100527: 2, 702: 1,
-          38510: 1, 703: 1, 11968: 1, 19389: 1, 704: 1}
+          38510: 1, 703: 1, 11968: 1, 19389: 1, 704: 1, 705: 1}
 
 
 def main():

@@ -240,6 +240,11 @@ TEST(DetectPktHdr, ParseAndCompileChecks) {
                           "ipopts:lsrr; ipopts:ssrr;", "window:-1;"})
     EXPECT_EQ(st(bad), 1) << bad;
   EXPECT_EQ(st("ipopts:lsrre;"), 2);
+  EXPECT_EQ(st("rpc:100000,*,*;"), 0);
+  EXPECT_EQ(st("rpc:100000;"), 0);
+  EXPECT_EQ(st("rpc:x;"), 1);
+  EXPECT_EQ(st("rpc:1,2,3,4;"), 1);
+  EXPECT_EQ(st("rpc:1; flow:only_stream;"), 0);  // parsed; refused at compile (only_stream and no_stream)
   // With app-layer buffers: parsed, refused at compile with a reason.
   rules::RuleSet rs;
   rs.rules.push_back(parse(R"(alert http any any -> any any (ttl:1; http.uri; content:"/x"; sid:9;))"));
@@ -252,6 +257,39 @@ TEST(DetectPktHdr, ParseAndCompileChecks) {
   ASSERT_EQ(rep.messages.size(), 2u);
   EXPECT_NE(rep.messages[0].find("header keywords"), std::string::npos) << rep.messages[0];
   EXPECT_NE(rep.messages[1].find("only_stream"), std::string::npos) << rep.messages[1];
+}
+
+// rpc (Suricata): a SunRPC CALL (type 0; 24 bytes of call header) with the
+// program and, unless *, version and procedure; TCP payloads start with the
+// 4-byte record mark. On packets only (its rule is no_stream). The first
+// five rules are Suricata's DetectRpcTestSig01 on its portmap GETPORT call.
+TEST(DetectPktHdr, RpcCall) {
+  auto be = [](uint32_t x) { return bin({int(x >> 24), int(x >> 16 & 255), int(x >> 8 & 255), int(x & 255)}); };
+  auto call = [&](uint32_t type, uint32_t rpcv, uint32_t prog, uint32_t vers, uint32_t proc) {
+    return be(0x1234) + be(type) + be(rpcv) + be(prog) + be(vers) + be(proc) + std::string(8, '\0');
+  };
+  Harness h;
+  h.add(parse(R"(alert udp any any -> any any (rpc:100000, 2, 3; sid:1;))"));
+  h.add(parse(R"(alert udp any any -> any any (rpc:100000, 2, *; sid:2;))"));
+  h.add(parse(R"(alert udp any any -> any any (rpc:100000, *, 3; sid:3;))"));
+  h.add(parse(R"(alert udp any any -> any any (rpc:100000, *, *; sid:4;))"));
+  h.add(parse(R"(alert udp any any -> any any (rpc:123456, *, 3; sid:5;))"));
+  h.add(parse(R"(alert tcp any any -> any 111 (flow:established; rpc:100005,1,*; sid:6;))"));
+  h.add(parse(R"(alert udp any any -> any any (rpc:100000; sid:7;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u) << (h.rep.messages.empty() ? "" : h.rep.messages[0]);
+  Pkt u(17, 700, 111), t(6, 700, 111);
+  EXPECT_EQ(h.pay(u.p, call(0, 2, 100000, 2, 3)), (Sids{1, 2, 3, 4, 7}));
+  EXPECT_EQ(h.pay(u.p, call(0, 2, 100000, 3, 4)), (Sids{4, 7}));
+  EXPECT_EQ(h.pay(u.p, call(1, 2, 100000, 2, 3)), Sids{});  // a REPLY
+  EXPECT_EQ(h.pay(u.p, call(0, 3, 100000, 2, 3)), (Sids{1, 2, 3, 4, 7}));  // the RPC version is not checked
+  EXPECT_EQ(h.pay(u.p, call(0, 2, 100000, 2, 3).substr(0, 23)), Sids{});  // under 24 bytes
+  EXPECT_EQ(h.pay(u.p, call(0, 2, 100000, 2, 3).substr(0, 24)), (Sids{1, 2, 3, 4, 7}));
+  const std::string mark = be(0x80000028);
+  EXPECT_EQ(h.pay(t.p, mark + call(0, 2, 100005, 1, 9), PayloadMode::kTcpPacket), Sids{6});
+  EXPECT_EQ(h.pay(t.p, call(0, 2, 100005, 1, 9), PayloadMode::kTcpPacket), Sids{});  // no record mark
+  EXPECT_EQ(h.pay(t.p, mark + call(0, 2, 100005, 1, 9), PayloadMode::kStreamChunk), Sids{});
+  EXPECT_EQ(h.pay(t.p, mark + call(0, 2, 100005, 2, 9), PayloadMode::kTcpPacket), Sids{});
 }
 
 // Snort 3 spellings on the engine: pcre's A (anchored at the buffer start)
