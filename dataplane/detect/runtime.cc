@@ -129,7 +129,7 @@ bool icmp_ok(const rules::IcmpMatch& m, const DetectPacket& p) {
   if (m.has_type && !dsize_ok(m.type, p.icmp_type)) return false;
   if (m.has_code && !dsize_ok(m.code, p.icmp_code)) return false;
   if ((m.has_id || m.has_seq) && !p.icmp_echo) return false;
-  return (!m.has_id || p.icmp_id == m.id) && (!m.has_seq || p.icmp_seq == m.seq);
+  return (!m.has_id || dsize_ok(m.id, p.icmp_id)) && (!m.has_seq || dsize_ok(m.seq, p.icmp_seq));
 }
 
 // ---- flowbits --------------------------------------------------------------

@@ -364,11 +364,11 @@ struct Dsize {
 
 // ICMP packet keywords: itype/icode compare like dsize (8-bit values);
 // icmp_id/icmp_seq match echo-style messages (echo, timestamp, information,
-// address mask requests and replies; ICMPv6 echo) only, as in Suricata.
+// address mask requests and replies; ICMPv6 echo) only, as in Suricata, and
+// compare like dsize too (Snort 3's forms: <N, !N, N<>M, ...).
 struct IcmpMatch {
   bool has_type = false, has_code = false, has_id = false, has_seq = false;
-  Dsize type, code;
-  uint16_t id = 0, seq = 0;
+  Dsize type, code, id, seq;
   bool any() const { return has_type || has_code || has_id || has_seq; }
 };
 

@@ -595,7 +595,7 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       const auto& m = ru.icmp;
       if (m.has_type && !cmp(m.type, p.icmp_type)) continue;
       if (m.has_code && !cmp(m.code, p.icmp_code)) continue;
-      if ((m.has_id && (!p.icmp_echo || p.icmp_id != m.id)) || (m.has_seq && (!p.icmp_echo || p.icmp_seq != m.seq)))
+      if ((m.has_id && (!p.icmp_echo || !cmp(m.id, p.icmp_id))) || (m.has_seq && (!p.icmp_echo || !cmp(m.seq, p.icmp_seq))))
         continue;
     }
     if (!ru.hdr_checks.empty() && (mode == 2 || mode == 3 || !p.l3 || !hdr_checks_hold(ru.hdr_checks, p))) continue;

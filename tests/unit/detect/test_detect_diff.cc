@@ -327,8 +327,8 @@ struct Gen {
         m.code.lo = uint16_t(u(4));
         m.code.hi = uint16_t(m.code.lo + 2 + u(3));
       }
-      if (p(0.3)) { m.has_id = true; m.id = uint16_t(u(3)); }
-      if (p(0.3)) { m.has_seq = true; m.seq = uint16_t(u(3)); }
+      if (p(0.3)) { m.has_id = true; m.id.op = static_cast<rules::Dsize::Op>(u(5)); m.id.lo = uint16_t(u(3)); m.id.hi = uint16_t(m.id.lo + 2 + u(2)); }
+      if (p(0.3)) { m.has_seq = true; m.seq.op = static_cast<rules::Dsize::Op>(u(5)); m.seq.lo = uint16_t(u(3)); m.seq.hi = uint16_t(m.seq.lo + 2 + u(2)); }
       if (!m.any()) { m.has_type = true; m.type.lo = uint16_t(u(10)); }
     }
     if (p(0.05)) {

@@ -203,6 +203,31 @@ TEST(DetectPktHdr, SeqAckWindow) {
   EXPECT_EQ(run1("alert ip any any -> any any (window:!1; sid:1;)", 4, 17, v.bytes(), kUdp), Sids{});
 }
 
+// icmp_id / icmp_seq: Suricata's number and Snort 3's integer forms, on
+// echo-style messages only.
+TEST(DetectPktHdr, IcmpIdSeqForms) {
+  Harness h;
+  h.add(parse(R"(alert icmp any any -> any any (icmp_id:0; icmp_seq:0; itype:8; sid:1;))"));
+  h.add(parse(R"(alert icmp any any -> any any (icmp_id:<100; sid:2;))"));
+  h.add(parse(R"(alert icmp any any -> any any (icmp_seq:10<=>12; sid:3;))"));
+  h.add(parse(R"(alert icmp any any -> any any (icmp_id:!7; icmp_seq:>=5; sid:4;))"));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  auto echo = [&](uint16_t id, uint16_t seq, bool is_echo = true) {
+    Pkt pk(1, 0, 0);
+    pk.p.icmp_type = 8;
+    pk.p.icmp_echo = is_echo;
+    pk.p.icmp_id = id;
+    pk.p.icmp_seq = seq;
+    return h.pay(pk.p, "ping");
+  };
+  EXPECT_EQ(echo(0, 0), (Sids{1, 2}));
+  EXPECT_EQ(echo(99, 10), (Sids{2, 3, 4}));
+  EXPECT_EQ(echo(100, 12), (Sids{3, 4}));
+  EXPECT_EQ(echo(7, 13), Sids{2});
+  EXPECT_EQ(echo(0, 0, false), Sids{});  // not an echo-style message: id and seq are not there
+}
+
 // Packet keywords: on packets only (not stream chunks, not without headers),
 // combined with payload contents; not an IP-only rule.
 TEST(DetectPktHdr, PacketRulesOnly) {
@@ -240,6 +265,9 @@ TEST(DetectPktHdr, ParseAndCompileChecks) {
                           "ipopts:lsrr; ipopts:ssrr;", "window:-1;"})
     EXPECT_EQ(st(bad), 1) << bad;
   EXPECT_EQ(st("ipopts:lsrre;"), 2);
+  EXPECT_EQ(st("icmp_id:65535;"), 0);
+  EXPECT_EQ(st("icmp_id:65536;"), 1);
+  EXPECT_EQ(st("icmp_seq:2<>1;"), 1);
   EXPECT_EQ(st("rpc:100000,*,*;"), 0);
   EXPECT_EQ(st("rpc:100000;"), 0);
   EXPECT_EQ(st("rpc:x;"), 1);
