@@ -120,7 +120,8 @@ uint8_t proto_classes(rules::Proto p) {
 std::string analyze_decode_event(const rules::Rule& r, Analysis& a) {
   Malformed ev = malformed_from_event(r.decode_event.c_str());
   if (ev == kMalformedCount) return "decode-event " + r.decode_event + ": an event this decoder does not raise";
-  if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || r.flow || !r.flowbits.empty() ||
+  if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || !r.hdr_checks.empty() || r.flow ||
+      !r.flowbits.empty() ||
       !r.xbits.empty() || !r.flowints.empty() || r.app_events || r.has_app_proto || r.has_stream_size)
     return "decode-event with payload, flow or packet keywords (not supported)";
   a.decode_event = ev;
@@ -208,7 +209,7 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
     if (!why.empty()) return why;
   }
   auto fail = [](const char* why) { return std::string(why); };
-  const bool pkt_kw = r.has_dsize || r.has_flags || r.icmp.any() || has_hdr;  // packet keywords
+  const bool pkt_kw = r.has_dsize || r.has_flags || r.icmp.any() || !r.hdr_checks.empty() || has_hdr;  // packet keywords
   // Payload mixed with app-layer buffers: an app rule whose payload items
   // inspect the transaction's own bytes in that direction (BufferSet kPayload,
   // set by the parsers: the HTTP head as received + stored body, the DNS
@@ -220,13 +221,14 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
     if (r.has_dsize) return fail("dsize with app-layer buffers");
     if (r.has_flags) return fail("flags with app-layer buffers");
     if (r.icmp.any()) return fail("ICMP keywords with app-layer buffers");
+    if (!r.hdr_checks.empty()) return fail("IP/TCP header keywords (ttl, id, fragbits, seq, ...) with app-layer buffers");
     if (has_hdr) return fail("header buffers (ipv4.hdr, tcp.hdr, ...) with app-layer buffers");
     a.app = true;
   } else if (!has_payload && !has_hdr) {
     a.modes = only_stream ? kModeStream : (kModePacket | kModeTcpPacket);
-    if (only_stream && pkt_kw) return fail("dsize, flags, ICMP keywords or header buffers with only_stream");
+    if (only_stream && pkt_kw) return fail("dsize, flags, ICMP or IP/TCP header keywords or header buffers with only_stream");
   } else if (only_stream) {
-    if (pkt_kw) return fail("dsize, flags, ICMP keywords or header buffers with only_stream");
+    if (pkt_kw) return fail("dsize, flags, ICMP or IP/TCP header keywords or header buffers with only_stream");
     a.modes = kModeStream;
   } else if (pkt_kw || no_stream) {
     a.modes = kModePacket | kModeTcpPacket;
@@ -248,7 +250,8 @@ bool ip_only(const rules::Rule& r) {
   const auto& h = r.hdr;
   const bool plain_proto = h.proto == rules::Proto::kIp || h.proto == rules::Proto::kTcp ||
                            h.proto == rules::Proto::kUdp || h.proto == rules::Proto::kIcmp;
-  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty()) return false;
+  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty() || !r.hdr_checks.empty())
+    return false;
   return r.items.empty() && !r.has_dsize && !r.has_flags && !r.icmp.any() && r.flow == 0 && plain_proto && h.sport.any &&
          h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() && h.src.exclude.empty() &&
          h.dst.exclude.empty();

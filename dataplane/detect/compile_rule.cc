@@ -150,6 +150,10 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
     out.flowint_ops.push_back({uint8_t(f.op), !f.var.empty(), xbit_name_hash(f.name.data(), f.name.size()),
                                xbit_name_hash(f.var.data(), f.var.size()), f.value});
   c.fi_count = uint32_t(out.flowint_ops.size()) - c.fi_begin;
+  c.hc_begin = uint32_t(out.hdr_checks.size());
+  out.hdr_checks.insert(out.hdr_checks.end(), r.hdr_checks.begin(), r.hdr_checks.end());
+  c.hc_count = uint32_t(r.hdr_checks.size());
+  if (c.hc_count) h.flags |= kHdrPktHdr;
   // Chains: items grouped by buffer, rule order kept within a buffer.
   c.chain_begin = static_cast<uint32_t>(out.chains.size());
   size_t pcre_seen = 0;

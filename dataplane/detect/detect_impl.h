@@ -87,6 +87,7 @@ enum : uint32_t {
   kHdrFlowbitChecks = 1u << 28, kHdrFlags = 1u << 29, kHdrIcmp = 1u << 30,
   kHdrGlobalThr = 1u << 31,  // threshold.config suppress-by-address or rate_filter (RuleCold::gthr)
   kHdrExtra = 1u << 15,  // ip_proto, stream_size, xbits or stream-event: see RuleCold (FlowOpt uses bits 0-6)
+  kHdrPktHdr = 1u << 14,  // IP/TCP header keywords (ttl, fragbits, seq, ...): RuleCold::hc_*
 };
 struct HdrQuick {
   uint32_t flags;      // low 16 bits: rules::FlowOpt; then kHdr*
@@ -113,6 +114,7 @@ struct RuleCold {
   uint32_t app_events;              // rules::AppEvent bits the transaction must carry
   uint64_t stream_events;           // stream-event: DetectPacket::stream_events bits required
   uint32_t fi_begin, fi_count;      // into CompiledRuleset::flowint_ops, in rule order
+  uint32_t hc_begin, hc_count;      // into CompiledRuleset::hdr_checks (kHdrPktHdr)
 };
 
 struct FlowintOp {
@@ -228,6 +230,7 @@ struct CompiledRuleset {
   std::vector<std::pair<std::string, uint16_t>> flowbit_map;  // name -> id, sorted by name
   std::vector<detect_internal::XbitOp> xbit_ops;
   std::vector<detect_internal::FlowintOp> flowint_ops;
+  std::vector<rules::HdrCheck> hdr_checks;     // RuleCold::hc_*
   std::vector<std::shared_ptr<const rules::DataSet>> datasets;  // dataset / datarep / filemd5 & co
   std::vector<detect_internal::DsOp> ds_ops;
 

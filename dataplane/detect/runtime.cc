@@ -129,7 +129,7 @@ bool icmp_ok(const rules::IcmpMatch& m, const DetectPacket& p) {
   if (m.has_type && !dsize_ok(m.type, p.icmp_type)) return false;
   if (m.has_code && !dsize_ok(m.code, p.icmp_code)) return false;
   if ((m.has_id || m.has_seq) && !p.icmp_echo) return false;
-  return (!m.has_id || p.icmp_id == m.id) && (!m.has_seq || p.icmp_seq == m.seq);
+  return (!m.has_id || dsize_ok(m.id, p.icmp_id)) && (!m.has_seq || dsize_ok(m.seq, p.icmp_seq));
 }
 
 // ---- flowbits --------------------------------------------------------------
@@ -489,6 +489,7 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
   if ((rs.hdr[i].flags & kHdrFlags) && (!check_dsize || p.proto != 6 || !flags_ok(rc, p.tcp_flags))) return false;
   if ((rs.hdr[i].flags & kHdrIcmp) && (!check_dsize || !icmp_ok(rc.icmp, p))) return false;
+  if ((rs.hdr[i].flags & kHdrPktHdr) && (!check_dsize || !pkt_hdr_ok(rs, rc, p))) return false;
   if ((rs.hdr[i].flags & kHdrFlowbitChecks) && !flowbit_checks_ok(rs, rc, p.flow)) return false;
   if ((rs.hdr[i].flags & kHdrExtra) && !extra_ok(c, rs, rc, p)) return false;
   for (uint32_t ch = rc.chain_begin; ch < rc.chain_begin + rc.chain_count; ch++) {

@@ -67,6 +67,10 @@ void xbit_actions(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, c
 // stay, as in Suricata), a set found the flow full (counted in *full), or no flow.
 bool flowint_run(const CompiledRuleset& rs, const RuleCold& rc, FlowDetectState* f, uint64_t* full);
 
+// pkt_checks.cc (kHdrPktHdr): the rule's IP/TCP header keywords on the
+// packet's headers; false without them (stream chunks, transactions).
+bool pkt_hdr_ok(const CompiledRuleset& rs, const RuleCold& rc, const DetectPacket& p);
+
 // datasets.cc. A kDataset item on buffer d[0, n): whether it matches; a
 // set / unset that matches is queued in ws.ds_pend for ds_commit().
 bool ds_match(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint32_t op, const uint8_t* d, uint32_t n);

@@ -200,11 +200,22 @@ bool check_buffers(Ctx& c) {
 namespace spectre::rules::detail {
 
 namespace {
-// N, !N, <N, >N, <=N, >=N, N<>M (exclusive) into `b`.
+// N, =N, !N, <N, >N, <=N, >=N, N<>M (exclusive), N<=>M (inclusive, Snort 3) into `b`.
 bool parse_size(std::string_view v, Bsize& b) {
   uint32_t x = 0, y = 0;
   bool ok;
-  if (size_t q = v.find("<>"); q != std::string_view::npos) {
+  if (v.starts_with("=")) v = trim(v.substr(1));  // Snort 3's explicit equality
+  if (size_t q = v.find("<=>"); q != std::string_view::npos) {  // Snort 3: inclusive
+    ok = parse_u32(trim(v.substr(0, q)), x) && parse_u32(trim(v.substr(q + 3)), y) && x <= y && y < 0xffffffffu;
+    if (x == 0) {  // 0 <= n <= y: n < y + 1
+      b.op = uint8_t(Dsize::Op::kLt);
+      x = y + 1;
+    } else {       // x - 1 < n < y + 1
+      b.op = uint8_t(Dsize::Op::kRange);
+      x -= 1;
+      y += 1;
+    }
+  } else if (size_t q = v.find("<>"); q != std::string_view::npos) {
     ok = parse_u32(trim(v.substr(0, q)), x) && parse_u32(trim(v.substr(q + 2)), y) && x < y;
     b.op = uint8_t(Dsize::Op::kRange);
   } else if (v.starts_with("<=")) {
@@ -236,6 +247,22 @@ bool opt_bsize(Ctx& c, std::string_view v) {
   it.kind = MatchItem::Kind::kBsize;
   it.buf = c.cur;
   if (!parse_size(v, it.bsize)) return fail(c.st, "bsize: bad value '" + std::string(v) + "'");
+  c.r.items.push_back(it);
+  return true;
+}
+
+// bufferlen (Snort 3): the length of the active sticky buffer, as bsize.
+// `relative` (the bytes left after the cursor) and bufferlen on the packet
+// payload (no sticky buffer) are not supported.
+bool opt_bufferlen(Ctx& c, std::string_view v) {
+  auto p = split(v, ',');
+  if (p.size() == 2 && p[1] == "relative") return unsup(c.st, "unsupported: bufferlen relative");
+  if (p.size() != 1) return fail(c.st, "bufferlen: bad value '" + std::string(v) + "'");
+  if (!c.sticky) return unsup(c.st, "unsupported: bufferlen on the packet payload");
+  MatchItem it;
+  it.kind = MatchItem::Kind::kBsize;
+  it.buf = c.cur;
+  if (!parse_size(p[0], it.bsize)) return fail(c.st, "bufferlen: bad value '" + std::string(v) + "'");
   c.r.items.push_back(it);
   return true;
 }

@@ -67,10 +67,12 @@ bool common_opts(Ctx& c, std::string_view kw, const std::vector<std::string_view
       endian = true;
       b.little = name == "little";
     } else if (name == "string") {
-      // "string, dec" (Suricata) or "string dec"
+      // "string, dec" (Suricata) or "string dec"; "string" alone: decimal (Snort 3's default)
       std::string_view t = val;
-      if (t.empty() && i + 1 < parts.size()) t = parts[++i];
-      if (t == "hex") b.base = 16;
+      auto is_base = [](std::string_view x) { return x == "hex" || x == "dec" || x == "oct"; };
+      if (t.empty() && i + 1 < parts.size() && is_base(parts[i + 1])) t = parts[++i];
+      if (t.empty()) b.base = 10;
+      else if (t == "hex") b.base = 16;
       else if (t == "dec") b.base = 10;
       else if (t == "oct") b.base = 8;
       else return fail(c.st, std::string(kw) + ": string needs hex, dec or oct");

@@ -28,7 +28,7 @@ bool opt_flow(Ctx& c, std::string_view v) {
       both(kFlowNotEstablished, kFlowStateless))
     return fail(c.st, "flow: established, not_established and stateless conflict");
   if (both(kFlowOnlyStream, kFlowNoStream)) return fail(c.st, "flow: only_stream and no_stream conflict");
-  c.r.flow = f;
+  c.r.flow |= f;  // keeps a no_stream set by an earlier rpc
   return true;
 }
 
@@ -182,19 +182,16 @@ bool opt_dsize(Ctx& c, std::string_view v) {
   return true;
 }
 
-// itype / icode (integer syntax, 0..255), icmp_id / icmp_seq (a number).
+// itype / icode (integer syntax, 0..255), icmp_id / icmp_seq (0..65535:
+// Suricata's number, or Snort 3's integer forms).
 bool opt_icmp(Ctx& c, std::string_view name, std::string_view v) {
   IcmpMatch& m = c.r.icmp;
-  const bool type = name == "itype", code = name == "icode";
-  bool& has = type ? m.has_type : code ? m.has_code : name == "icmp_id" ? m.has_id : m.has_seq;
+  const bool type = name == "itype", code = name == "icode", id = name == "icmp_id";
+  bool& has = type ? m.has_type : code ? m.has_code : id ? m.has_id : m.has_seq;
   if (has) return fail(c.st, "more than one " + std::string(name));
-  if (type || code) {
-    if (!parse_int_cmp(v, type ? m.type : m.code, 255)) return fail(c.st, "bad " + std::string(name) + " '" + std::string(v) + "'");
-  } else {
-    uint32_t x;
-    if (!parse_u32(v, x) || x > 65535) return fail(c.st, "bad " + std::string(name) + " '" + std::string(v) + "'");
-    (name == "icmp_id" ? m.id : m.seq) = uint16_t(x);
-  }
+  Dsize& d = type ? m.type : code ? m.code : id ? m.id : m.seq;
+  if (!parse_int_cmp(v, d, type || code ? 255 : 65535))
+    return fail(c.st, "bad " + std::string(name) + " '" + std::string(v) + "'");
   has = true;
   return true;
 }

@@ -227,7 +227,7 @@ bool opt_pcre(Ctx& c, std::string_view v) {
     buf = b;
     return true;
   };
-  bool ungreedy = false;
+  bool ungreedy = false, anchored = false;
   for (char f : v.substr(last + 1)) {
     bool ok = true;
     switch (f) {
@@ -249,7 +249,8 @@ bool opt_pcre(Ctx& c, std::string_view v) {
       case 'Y': ok = set_buf(kHttpStatMsg, f); break;
       case 'V': ok = set_buf(kHttpUserAgent, f); break;
       case 'W': ok = set_buf(kHttpHost, f); break;
-      case 'A': case 'E': case 'D': case 'Z': case 'K':
+      case 'A': anchored = true; break;
+      case 'E': case 'D': case 'Z': case 'K':
         return unsup(st, std::string("unsupported: pcre flag ") + f);
       default:
         return fail(st, std::string("unknown pcre flag '") + f + "'");
@@ -260,6 +261,12 @@ bool opt_pcre(Ctx& c, std::string_view v) {
     // PCRE2 inline option; verbs like (*UTF) must stay first, so leave those.
     if (p.pattern.starts_with("(*")) return unsup(st, "unsupported: pcre flag G with a leading (*VERB)");
     p.pattern = "(?U)" + p.pattern;
+  }
+  if (anchored) {
+    // Snort's A: the match starts at the buffer's start (as ^ without m).
+    if (p.relative) return unsup(st, "unsupported: pcre flags A and R together");
+    if (p.pattern.starts_with("(*")) return unsup(st, "unsupported: pcre flag A with a leading (*VERB)");
+    p.pattern = "\\A(?:" + p.pattern + (p.extended ? "\n)" : ")");  // x: a trailing comment ends at the newline
   }
   it.buf = buf;
   c.r.items.push_back(std::move(it));

@@ -102,6 +102,12 @@ bool parse_threshold_track(std::string_view v, const char* kw, bool allow_rule, 
 bool opt_dsize(Ctx& c, std::string_view v);
 bool opt_icmp(Ctx& c, std::string_view name, std::string_view v);  // itype, icode, icmp_id, icmp_seq
 bool opt_bsize(Ctx& c, std::string_view v);
+bool opt_bufferlen(Ctx& c, std::string_view v);  // Snort 3: bsize in Snort's range syntax
+// IP/TCP header keywords (pkt_opts.cc): ttl, tos, id, fragbits, fragoffset,
+// ipopts, sameip, seq, ack, window; `handled` false when `name` is none.
+bool opt_pkt_hdr(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
+// Snort 3's sip_method / sip_stat_code (snort3_opts.cc); `handled` false when `name` is neither.
+bool opt_snort3(Ctx& c, std::string_view name, std::string_view v, bool has_value, bool& handled);
 bool opt_urilen(Ctx& c, std::string_view v);
 bool opt_flags(Ctx& c, std::string_view v);
 bool opt_app_proto(Ctx& c, std::string_view v);

@@ -290,6 +290,7 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "itype" || n == "icode" || n == "icmp_id" || n == "icmp_seq") return need_value(o, st) && opt_icmp(c, n, v);
   if (n == "bsize") return need_value(o, st) && opt_bsize(c, v);
   if (n == "urilen") return need_value(o, st) && opt_urilen(c, v);
+  if (n == "bufferlen") return need_value(o, st) && opt_bufferlen(c, v);
   if (n == "flags") return need_value(o, st) && opt_flags(c, v);
   if (n == "app-layer-protocol") return need_value(o, st) && opt_app_proto(c, v);
   if (n == "ip_proto") return need_value(o, st) && opt_ip_proto(c, v);
@@ -303,6 +304,10 @@ bool dispatch(Ctx& c, const Opt& o) {
   if (n == "nocase" || n == "offset" || n == "depth" || n == "distance" || n == "within" ||
       n == "startswith" || n == "endswith" || n == "fast_pattern" || n == "rawbytes")
     return opt_content_modifier(c, n, v, o.has_value);
+  if (!opt_pkt_hdr(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
+  if (!opt_snort3(c, n, v, o.has_value, handled)) return false;
+  if (handled) return true;
   if (!opt_tls(c, n, v, o.has_value, handled)) return false;
   if (handled) return true;
   if (!opt_ssh(c, n, v, o.has_value, handled)) return false;

@@ -364,12 +364,30 @@ struct Dsize {
 
 // ICMP packet keywords: itype/icode compare like dsize (8-bit values);
 // icmp_id/icmp_seq match echo-style messages (echo, timestamp, information,
-// address mask requests and replies; ICMPv6 echo) only, as in Suricata.
+// address mask requests and replies; ICMPv6 echo) only, as in Suricata, and
+// compare like dsize too (Snort 3's forms: <N, !N, N<>M, ...).
 struct IcmpMatch {
   bool has_type = false, has_code = false, has_id = false, has_seq = false;
-  Dsize type, code;
-  uint16_t id = 0, seq = 0;
+  Dsize type, code, id, seq;
   bool any() const { return has_type || has_code || has_id || has_seq; }
+};
+
+// IP and TCP header keywords (Suricata's header-keywords, Snort 3's ttl,
+// tos, id, fragbits, fragoffset, ipopts, sameip, seq, ack, window): checks on
+// the inspected packet's own headers, per packet like dsize. A rule may hold
+// several (`tos:!0; tos:!8;`): all must hold.
+struct HdrCheck {
+  enum class Field : uint8_t { kTtl, kTos, kIpId, kFragOffset, kSeq, kAck, kWindow, kFragbits, kIpopts, kSameip };
+  // kRange: lo < x < hi (Suricata's A-B, Snort's A<>B); kRangeIn: lo <= x <= hi (Snort's A<=>B).
+  enum class Op : uint8_t { kEq, kNe, kLt, kGt, kLe, kGe, kRange, kRangeIn };
+  Field field = Field::kTtl;
+  Op op = Op::kEq;
+  // kFragbits: bits in lo (R 4, D 2, M 1), mode as flags_mode (0 exact, 1 '+'
+  // all of these, 2 '*' any of these, 3 '!' none of these). kIpopts: the
+  // option type in lo, or kAnyIpopt.
+  uint8_t mode = 0;
+  uint32_t lo = 0, hi = 0;
+  static constexpr uint32_t kAnyIpopt = 256;
 };
 
 // stream_size (Suricata): bytes of the TCP session by sequence numbers
@@ -432,6 +450,7 @@ struct Rule {
   AppProto app_proto = AppProto::kUnknown;
   bool has_ip_proto = false;  // ip_proto: the IP protocol number (like dsize: =, !, <, >)
   Dsize ip_proto;
+  std::vector<HdrCheck> hdr_checks;  // a packet keyword, like dsize
   bool has_stream_size = false, has_stream_size2 = false;  // ET Open has rules with two (client and server)
   StreamSize stream_size, stream_size2;
   std::vector<Xbit> xbits;

@@ -61,6 +61,10 @@ bool opt_iface(Ctx& c, std::string_view kw, std::string_view v) {
     if (q == std::string_view::npos) break;
     v = v.substr(q + 1);
   }
+  // Snort 3 names its arguments: `uuid U[, version <op>V][, any_frag]`.
+  for (auto& p : parts)
+    for (std::string_view pre : {"uuid ", "version "})
+      if (p.starts_with(pre)) p = trim(p.substr(pre.size()));
   std::string uuid;
   if (!parse_uuid(parts[0], uuid)) return fail(c.st, std::string(kw) + ": bad UUID '" + std::string(parts[0]) + "'");
   bool any_frag = false, has_ver = false;
@@ -157,6 +161,7 @@ bool opt_smb(Ctx& c, std::string_view name, std::string_view v, bool has_value, 
     return true;
   }
   v = trim(v);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = trim(v.substr(1, v.size() - 2));  // Snort 3: dce_opnum:"15"
   if (!has_value || v.empty()) return fail(c.st, std::string(name) + " needs a value");
   if (iface) return opt_iface(c, name, v);
   if (opnum) return opt_opnum(c, name, v);

@@ -302,10 +302,67 @@ struct Items {
   }
 };
 
+// IP/TCP header keywords on the packet's raw headers (the engine's
+// pkt_checks.cc, written again): a field the packet lacks (IPv4-only fields
+// on IPv6, TCP fields elsewhere) fails the check.
+bool hdr_checks_hold(const std::vector<rules::HdrCheck>& hs, const DetectPacket& p) {
+  using F = rules::HdrCheck::Field;
+  using O = rules::HdrCheck::Op;
+  const uint8_t* ip = p.l3;
+  const bool v4 = p.ip_ver == 4;
+  const uint8_t* tcp = p.proto == 6 && p.l4_hlen >= 20 ? ip + p.l4_off : nullptr;
+  auto u16 = [](const uint8_t* b) { return long(b[0]) * 256 + b[1]; };
+  for (const auto& h : hs) {
+    long x = -1;  // -1: absent
+    switch (h.field) {
+      case F::kTtl: x = v4 ? ip[8] : ip[7]; break;
+      case F::kTos: x = v4 ? ip[1] : -1; break;
+      case F::kIpId: x = v4 ? u16(ip + 4) : -1; break;
+      case F::kFragOffset: x = v4 ? u16(ip + 6) % 8192 : -1; break;
+      case F::kSeq: x = tcp ? u16(tcp + 4) * 65536 + u16(tcp + 6) : -1; break;
+      case F::kAck: x = tcp ? u16(tcp + 8) * 65536 + u16(tcp + 10) : -1; break;
+      case F::kWindow: x = tcp ? u16(tcp + 14) : -1; break;
+      case F::kFragbits: {
+        if (!v4) return false;
+        const int have = (ip[6] & 0x80 ? 4 : 0) | (ip[6] & 0x40 ? 2 : 0) | (ip[6] & 0x20 ? 1 : 0);
+        const int want = int(h.lo);
+        const bool ok = h.mode == 0 ? have == want : h.mode == 1 ? (have & want) == want
+                      : h.mode == 2 ? (have & want) != 0 : (have & want) == 0;
+        if (!ok) return false;
+        continue;
+      }
+      case F::kIpopts: {
+        if (!v4) return false;
+        std::vector<uint32_t> types;  // options present, in order, up to EOL
+        const uint32_t hl = p.l4_off;
+        for (uint32_t i = 20; i < hl; i += ip[i] == 1 ? 1 : ip[i + 1]) {
+          types.push_back(ip[i]);
+          if (ip[i] == 0 || (ip[i] != 1 && (i + 1 >= hl || ip[i + 1] < 2))) break;
+        }
+        const bool ok = h.lo == rules::HdrCheck::kAnyIpopt ? hl > 20
+                                                           : std::find(types.begin(), types.end(), h.lo) != types.end();
+        if (!ok) return false;
+        continue;
+      }
+      case F::kSameip:
+        if (!p.src || !p.dst || memcmp(p.src, p.dst, v4 ? 4 : 16) != 0) return false;
+        continue;
+    }
+    if (x < 0) return false;
+    const long lo = long(h.lo), hi = long(h.hi);
+    const bool ok = h.op == O::kEq ? x == lo : h.op == O::kNe ? x != lo : h.op == O::kLt ? x < lo
+                  : h.op == O::kGt ? x > lo : h.op == O::kLe ? x <= lo : h.op == O::kGe ? x >= lo
+                  : h.op == O::kRange ? (x > lo && x < hi) : (x >= lo && x <= hi);
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // Suricata's IP-only type (addresses only, any ports, no negated address, no
 // flow keyword, no flowbit test, a plain protocol): first packet per direction.
 bool ip_only_rule(const rules::Rule& r) {
   if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty()) return false;
+  if (!r.hdr_checks.empty()) return false;
   if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || r.flow) return false;
   for (const auto& fb : r.flowbits)
     if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
@@ -473,8 +530,10 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     bool applies;
     switch (mode) {
       case 0: applies = !any_app && !os; break;
-      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ru.icmp.any() || ns || any_hdr); break;
-      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !ns && !any_hdr && (any_payload || os); break;
+      case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ru.icmp.any() || ns || any_hdr ||
+                                            !ru.hdr_checks.empty()); break;
+      case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !ns && !any_hdr &&
+                        ru.hdr_checks.empty() && (any_payload || os); break;
       default: applies = any_app; break;
     }
     if (!applies) continue;
@@ -536,9 +595,10 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       const auto& m = ru.icmp;
       if (m.has_type && !cmp(m.type, p.icmp_type)) continue;
       if (m.has_code && !cmp(m.code, p.icmp_code)) continue;
-      if ((m.has_id && (!p.icmp_echo || p.icmp_id != m.id)) || (m.has_seq && (!p.icmp_echo || p.icmp_seq != m.seq)))
+      if ((m.has_id && (!p.icmp_echo || !cmp(m.id, p.icmp_id))) || (m.has_seq && (!p.icmp_echo || !cmp(m.seq, p.icmp_seq))))
         continue;
     }
+    if (!ru.hdr_checks.empty() && (mode == 2 || mode == 3 || !p.l3 || !hdr_checks_hold(ru.hdr_checks, p))) continue;
     // ip_proto (like dsize on the protocol number) and stream_size (both sides
     // as the packet reports them; none without a TCP session). xbits: not modelled.
     if (ru.has_ip_proto) {

@@ -25,6 +25,9 @@
 //   without alerts and marks the flow passed. Flowbit set/unset/toggle when
 //   the rule matches (7 bits at most per flow), then noalert, then
 //   detection_filter, then threshold (per gid/sid/track key).
+// * IP/TCP header keywords (ttl, tos, id, fragbits, fragoffset, ipopts, sameip,
+//   seq, ack, window): packet modes only, on DetectPacket::l3 (none: no match);
+//   IPv4-only fields fail on IPv6, TCP fields on other protocols.
 // * flowint: after the items, in rule order on the flow's integers (4 per
 //   flow); a failed check is no match, changes made before it stay.
 #pragma once

@@ -199,6 +199,7 @@ struct Gen {
       for (uint32_t i = 0, n = 1 + u(2); i < n; i++) r.items.push_back(item(b, i == 0));
       r.flow &= uint16_t(~rules::kFlowOnlyStream);  // header buffers are packet buffers
     }
+    if (!app && !(r.flow & rules::kFlowOnlyStream) && p(0.3)) add_hdr_checks(r);
     if (p(0.2)) {
       using Op = rules::Flowint::Op;
       static const char* names[] = {"i1", "i2"};
@@ -212,6 +213,30 @@ struct Gen {
       }
     }
     return r;
+  }
+
+  // IP/TCP header keywords with values the random headers (bytes of "abcA")
+  // hold often: each field's value built from those bytes, ranges around it.
+  void add_hdr_checks(rules::Rule& r) {
+    using F = rules::HdrCheck::Field;
+    using O = rules::HdrCheck::Op;
+    static const uint32_t kB[] = {'a', 'b', 'c', 'A'};
+    static const uint32_t kOpts[] = {0, 1, 7, 68, 131, rules::HdrCheck::kAnyIpopt};
+    for (uint32_t i = 0, n = 1 + u(2); i < n; i++) {
+      rules::HdrCheck h;
+      h.field = static_cast<F>(u(10));
+      h.op = static_cast<O>(u(8));
+      uint32_t v = kB[u(4)];
+      if (h.field == F::kIpId || h.field == F::kWindow || h.field == F::kFragOffset) v = v << 8 | kB[u(4)];
+      if (h.field == F::kSeq || h.field == F::kAck) v = v << 24 | kB[u(4)] << 16 | kB[u(4)] << 8 | kB[u(4)];
+      if (h.field == F::kFragOffset) v &= 0x1fff;
+      h.lo = h.hi = v;
+      if (h.op == O::kRange) h.lo = v - 1 - u(2), h.hi = v + 1 + u(2);
+      if (h.op == O::kRangeIn) h.lo = v - u(2), h.hi = v + u(2);
+      if (h.field == F::kFragbits) h.mode = uint8_t(u(4)), h.lo = 1 + u(7);
+      if (h.field == F::kIpopts) h.lo = kOpts[u(6)];
+      r.hdr_checks.push_back(h);
+    }
   }
 
   rules::Rule rule(uint32_t sid) {
@@ -302,8 +327,8 @@ struct Gen {
         m.code.lo = uint16_t(u(4));
         m.code.hi = uint16_t(m.code.lo + 2 + u(3));
       }
-      if (p(0.3)) { m.has_id = true; m.id = uint16_t(u(3)); }
-      if (p(0.3)) { m.has_seq = true; m.seq = uint16_t(u(3)); }
+      if (p(0.3)) { m.has_id = true; m.id.op = static_cast<rules::Dsize::Op>(u(5)); m.id.lo = uint16_t(u(3)); m.id.hi = uint16_t(m.id.lo + 2 + u(2)); }
+      if (p(0.3)) { m.has_seq = true; m.seq.op = static_cast<rules::Dsize::Op>(u(5)); m.seq.lo = uint16_t(u(3)); m.seq.hi = uint16_t(m.seq.lo + 2 + u(2)); }
       if (!m.any()) { m.has_type = true; m.type.lo = uint16_t(u(10)); }
     }
     if (p(0.05)) {
@@ -320,6 +345,7 @@ struct Totals {
   uint64_t byte_alerts = 0;                              // rules with byte_test/byte_jump
   uint64_t xform_alerts = 0;                             // rules with a transform
   uint64_t hdr_alerts = 0, flowint_alerts = 0;           // rules with a header buffer / flowint
+  uint64_t hdr_kw_alerts = 0;                            // rules with IP/TCP header keywords
 };
 
 void run_seed(uint32_t seed, Totals& tot, bool vars = false, bool extra = false, bool sip_mqtt = false) {
@@ -426,6 +452,7 @@ void run_seed(uint32_t seed, Totals& tot, bool vars = false, bool extra = false,
       for (uint32_t sid : got) tot.byte_alerts += byte_rules.count(sid);
       for (uint32_t sid : got) tot.xform_alerts += !h.rs.rules[sid - 1].xforms.empty();
       for (uint32_t sid : got) tot.flowint_alerts += !h.rs.rules[sid - 1].flowints.empty();
+      for (uint32_t sid : got) tot.hdr_kw_alerts += !h.rs.rules[sid - 1].hdr_checks.empty();
       for (uint32_t sid : got)
         for (const auto& it : h.rs.rules[sid - 1].items)
           if (rules::is_header_buf(it.buf)) {
@@ -456,11 +483,13 @@ TEST(DetectDiff, RandomRulesetsMatchReference) {
 TEST(DetectDiff, RandomRulesetsWithHeaderBuffersAndFlowintMatchReference) {
   Totals tot;
   for (uint32_t seed = 201; seed <= 230 && !::testing::Test::HasFailure(); seed++) run_seed(seed, tot, false, true);
-  printf("DetectDiff hdr/flowint: %llu calls, %llu alerts compared (%llu header buffer, %llu flowint)\n",
+  printf("DetectDiff hdr/flowint: %llu calls, %llu alerts compared (%llu header buffer, %llu flowint, "
+         "%llu header keywords)\n",
          (unsigned long long)tot.calls, (unsigned long long)tot.alerts, (unsigned long long)tot.hdr_alerts,
-         (unsigned long long)tot.flowint_alerts);
+         (unsigned long long)tot.flowint_alerts, (unsigned long long)tot.hdr_kw_alerts);
   EXPECT_GT(tot.alerts, 1000u);
   EXPECT_GT(tot.hdr_alerts, 50u);
+  EXPECT_GT(tot.hdr_kw_alerts, 50u);
   EXPECT_GT(tot.flowint_alerts, 50u);
 }
 

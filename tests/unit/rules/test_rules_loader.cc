@@ -84,13 +84,13 @@ TEST(RulesLoader, CountsAcrossFiles) {
       "alert tcp any any -> any any (msg:\"two\"; \\\n"
       "    content:\"y\"; \\\n"
       "    classtype:misc-activity; sid:2; rev:1;)\n"
-      "alert tcp any any -> any any (msg:\"bt\"; ttl:8; sid:3;)\n"
+      "alert tcp any any -> any any (msg:\"bt\"; geoip:src,RU; sid:3;)\n"
       "alert tcp any any -> any any (msg:\"bad\"; content:\"|zz|\"; sid:4;)\n");
   d.write("b.rules",
       "alert tcp any any -> any any (msg:\"one v2\"; content:\"x\"; classtype:trojan-activity; sid:1; rev:2;)\n"
       "alert tcp any any -> any any (msg:\"two old\"; content:\"y\"; sid:2; rev:0;)\n"
       "alert tcp any any -> any any (msg:\"bj\"; ssl_state:client_hello; sid:5;)\n"
-      "alert tcp any any -> any any (msg:\"bt2\"; ttl:3; sid:6;)\n"
+      "alert tcp any any -> any any (msg:\"bt2\"; geoip:dst,CN; sid:6;)\n"
       "alert tcp any any -> any any (msg:\"cls\"; classtype:nope; priority:2; sid:7;)\n"
       "alert tcp any any -> any any (msg:\"noprio\"; sid:8;)\n");
   d.write("ignored.txt", "garbage\n");
@@ -106,7 +106,7 @@ TEST(RulesLoader, CountsAcrossFiles) {
   EXPECT_EQ(rep.skipped, 3u);
   EXPECT_EQ(rep.errors, 1u);
   EXPECT_EQ(rep.duplicates, 2u);
-  EXPECT_EQ(rep.skip_reasons["unsupported keyword: ttl"], 2u);
+  EXPECT_EQ(rep.skip_reasons["unsupported keyword: geoip"], 2u);
   EXPECT_EQ(rep.skip_reasons["unsupported keyword: ssl_state"], 1u);
   EXPECT_EQ(rs.classes.size(), 3u);
   std::map<uint32_t, const Rule*> by_sid;
@@ -125,17 +125,17 @@ TEST(RulesLoader, CountsAcrossFiles) {
     return false;
   };
   EXPECT_TRUE(has_msg(a + ":9: bad hex digit")) << "error with file:line";
-  EXPECT_TRUE(has_msg(a + ":8: skipped: unsupported keyword: ttl"));
+  EXPECT_TRUE(has_msg(a + ":8: skipped: unsupported keyword: geoip"));
   EXPECT_TRUE(has_msg("b.rules:5: unknown classtype 'nope'"));
   EXPECT_TRUE(has_msg("b.rules:1: duplicate sid 1:1"));
   const std::string sum = rep.summary();
   EXPECT_EQ(sum.rfind("rules: 4 loaded, 3 skipped (unsupported), 1 errors, 2 duplicates; top skip reasons: "
-                      "unsupported keyword: ttl (2), unsupported keyword: ssl_state (1)", 0), 0u) << sum;
+                      "unsupported keyword: geoip (2), unsupported keyword: ssl_state (1)", 0), 0u) << sum;
 
   // Strict: the first skip or error is fatal and named.
   o.strict = true;
   EXPECT_FALSE(load_rules(o, rs, rep, err));
-  EXPECT_NE(err.find(a + ":8: skipped: unsupported keyword: ttl"), std::string::npos) << err;
+  EXPECT_NE(err.find(a + ":8: skipped: unsupported keyword: geoip"), std::string::npos) << err;
 }
 
 TEST(RulesLoader, FilesThenDirAndFatalErrors) {
