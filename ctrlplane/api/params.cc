@@ -127,14 +127,47 @@ bool time_param(const Request& r, const char* name, int64_t& out, std::string& e
   return true;
 }
 
+// What every list query starts with: only known names, limit, from and to.
+bool list_head(const Request& r, const std::set<std::string>& names, std::initializer_list<const char*> extra,
+               size_t& limit, int64_t& from_ms, int64_t& to_ms, std::string& err) {
+  return known(r, names, extra, err) && limit_of(r, limit, err) && time_param(r, "from", from_ms, err) &&
+         time_param(r, "to", to_ms, err);
+}
+
+std::string qget(const Request& r, const char* k) {
+  auto it = r.query.find(k);
+  return it == r.query.end() ? std::string() : it->second;
+}
+
+bool ip_param(const Request& r, std::string& ip, std::string& err) {
+  ip = qget(r, "ip");
+  if (!ip.empty() && !valid_ip(ip)) { err = "ip: expected an IPv4 or IPv6 address"; return false; }
+  return true;
+}
+
+bool cidr_param(const Request& r, std::optional<store::IpRange>& cidr, std::string& err) {
+  auto s = qget(r, "cidr");
+  if (s.empty()) return true;
+  store::IpRange rg;
+  if (!store::parse_cidr4(s, rg)) { err = "cidr: expected an IPv4 CIDR such as 10.0.0.0/8"; return false; }
+  cidr = rg;
+  return true;
+}
+
+bool status_param(const Request& r, std::string& status, std::string& err) {
+  status = qget(r, "status");
+  if (status.empty() || valid_status(status)) return true;
+  err = "status: expected new, investigating, resolved or false_positive";
+  return false;
+}
+
 }  // namespace
 
 bool alert_query(const Request& r, store::AlertQuery& q, std::string& err, std::initializer_list<const char*> extra) {
   static const std::set<std::string> names = {"from", "to", "severity", "signature", "sid", "ip", "cidr", "category",
                                               "status", "tactic", "technique", "q", "limit", "cursor", "token"};
-  if (!known(r, names, extra, err) || !limit_of(r, q.limit, err)) return false;
-  if (!time_param(r, "from", q.from_ms, err) || !time_param(r, "to", q.to_ms, err)) return false;
-  auto get = [&](const char* k) { auto it = r.query.find(k); return it == r.query.end() ? std::string() : it->second; };
+  if (!list_head(r, names, extra, q.limit, q.from_ms, q.to_ms, err)) return false;
+  auto get = [&](const char* k) { return qget(r, k); };
   if (auto s = get("severity"); !s.empty() && !parse_severity(s, q.max_severity)) {
     err = "severity: expected 1..4 or high, medium, low, info";
     return false;
@@ -144,18 +177,9 @@ bool alert_query(const Request& r, store::AlertQuery& q, std::string& err, std::
     if (!parse_u64(s, v) || v > 0xffffffffu || v == 0) { err = "sid: expected a positive number"; return false; }
     q.sid = uint32_t(v);
   }
-  q.ip = get("ip");
-  if (!q.ip.empty() && !valid_ip(q.ip)) { err = "ip: expected an IPv4 or IPv6 address"; return false; }
-  if (auto s = get("cidr"); !s.empty()) {
-    store::IpRange rg;
-    if (!store::parse_cidr4(s, rg)) { err = "cidr: expected an IPv4 CIDR such as 10.0.0.0/8"; return false; }
-    q.cidr = rg;
-  }
-  q.status = get("status");
-  if (!q.status.empty() && !valid_status(q.status)) {
-    err = "status: expected new, investigating, resolved or false_positive";
-    return false;
-  }
+  if (!ip_param(r, q.ip, err)) return false;
+  if (!cidr_param(r, q.cidr, err)) return false;
+  if (!status_param(r, q.status, err)) return false;
   q.signature = get("signature");
   q.category = get("category");
   q.tactic = get("tactic");
@@ -169,18 +193,12 @@ bool alert_query(const Request& r, store::AlertQuery& q, std::string& err, std::
 bool incident_query(const Request& r, store::IncidentQuery& q, std::string& err) {
   static const std::set<std::string> names = {"from", "to", "level", "status", "tactic", "technique", "ip", "q",
                                               "limit", "cursor", "token"};
-  if (!known(r, names, {}, err) || !limit_of(r, q.limit, err)) return false;
-  if (!time_param(r, "from", q.from_ms, err) || !time_param(r, "to", q.to_ms, err)) return false;
-  auto get = [&](const char* k) { auto it = r.query.find(k); return it == r.query.end() ? std::string() : it->second; };
+  if (!list_head(r, names, {}, q.limit, q.from_ms, q.to_ms, err)) return false;
+  auto get = [&](const char* k) { return qget(r, k); };
   q.level = get("level");
   if (!q.level.empty() && !valid_level(q.level)) { err = "level: expected info, low, medium, high or critical"; return false; }
-  q.status = get("status");
-  if (!q.status.empty() && !valid_status(q.status)) {
-    err = "status: expected new, investigating, resolved or false_positive";
-    return false;
-  }
-  q.ip = get("ip");
-  if (!q.ip.empty() && !valid_ip(q.ip)) { err = "ip: expected an IPv4 or IPv6 address"; return false; }
+  if (!status_param(r, q.status, err)) return false;
+  if (!ip_param(r, q.ip, err)) return false;
   q.tactic = get("tactic");
   q.technique = get("technique");
   q.q = get("q");
@@ -192,16 +210,10 @@ bool incident_query(const Request& r, store::IncidentQuery& q, std::string& err)
 bool flow_query(const Request& r, store::FlowQuery& q, std::string& err) {
   static const std::set<std::string> names = {"from", "to", "ip", "cidr", "port", "proto", "app_proto", "min_bytes",
                                               "limit", "cursor", "token"};
-  if (!known(r, names, {}, err) || !limit_of(r, q.limit, err)) return false;
-  if (!time_param(r, "from", q.from_ms, err) || !time_param(r, "to", q.to_ms, err)) return false;
-  auto get = [&](const char* k) { auto it = r.query.find(k); return it == r.query.end() ? std::string() : it->second; };
-  q.ip = get("ip");
-  if (!q.ip.empty() && !valid_ip(q.ip)) { err = "ip: expected an IPv4 or IPv6 address"; return false; }
-  if (auto s = get("cidr"); !s.empty()) {
-    store::IpRange rg;
-    if (!store::parse_cidr4(s, rg)) { err = "cidr: expected an IPv4 CIDR such as 10.0.0.0/8"; return false; }
-    q.cidr = rg;
-  }
+  if (!list_head(r, names, {}, q.limit, q.from_ms, q.to_ms, err)) return false;
+  auto get = [&](const char* k) { return qget(r, k); };
+  if (!ip_param(r, q.ip, err)) return false;
+  if (!cidr_param(r, q.cidr, err)) return false;
   if (auto s = get("port"); !s.empty()) {
     uint64_t v = 0;
     if (!parse_u64(s, v) || v > 65535) { err = "port: expected 0..65535"; return false; }

@@ -110,6 +110,7 @@ void EventWriter::flush(fmt::memory_buffer& buf) {
 void EventWriter::run() {
   fmt::memory_buffer buf;
   auto next_stats = std::chrono::steady_clock::now() + std::chrono::seconds(interval_s_);
+  auto next_sync = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!stop_.load(std::memory_order_acquire)) {
     size_t n = drain(buf);
     if (buf.size() > (1 << 16)) flush(buf);
@@ -120,6 +121,12 @@ void EventWriter::run() {
     }
     if (n == 0) {
       flush(buf);
+      // Idle: stdio's buffers reach the files at least once a second (spectre-cp
+      // tails the feature rows for drift and retraining; EVE readers tail too).
+      if (now >= next_sync) {
+        sync_files();
+        next_sync = now + std::chrono::seconds(1);
+      }
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   }
@@ -129,6 +136,12 @@ void EventWriter::run() {
     put_incidents(buf);
   }
   emit_stats(buf);
+  sync_files();
+}
+
+void EventWriter::sync_files() {
+  if (out_) fflush(out_);
+  if (fast_) fflush(fast_);
   if (features_) fflush(features_);
 }
 
@@ -144,8 +157,7 @@ void EventWriter::emit_stats(fmt::memory_buffer& buf) {
     stats_(buf);
   }
   flush(buf);
-  if (out_) fflush(out_);
-  if (fast_) fflush(fast_);
+  sync_files();
 }
 
 void EventWriter::stop() {

@@ -34,6 +34,7 @@ class EventWriter {
   void emit_stats(fmt::memory_buffer& buf);
   size_t drain(fmt::memory_buffer& buf);
   void flush(fmt::memory_buffer& buf);
+  void sync_files();  // fflush of the EVE, fast and feature files (writer thread)
   // While spectre-cp consumes the control channel, EVE records go to it
   // instead of `out`; fast.log and feature dumps stay local.
   bool to_control() const;

@@ -158,17 +158,21 @@ uint64_t syn_recv_ack(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrack
   return 0;
 }
 
-uint64_t syn_recv(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cfg) {
-  const uint8_t f = p.flags;
+// A RST closes; a FIN starts closing (its side noted). True when f did either.
+bool closes(TcpTrack& t, uint8_t f, int dir) {
   if (f & kRstF) {
     t.phase = TcpPhase::kClosed;
-    return 0;
+    return true;
   }
-  if (f & kFinF) {
-    t.phase = TcpPhase::kClosing;
-    t.flags |= dir ? kTrkFin1 : kTrkFin0;
-    return 0;
-  }
+  if (!(f & kFinF)) return false;
+  t.phase = TcpPhase::kClosing;
+  t.flags |= dir ? kTrkFin1 : kTrkFin0;
+  return true;
+}
+
+uint64_t syn_recv(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cfg) {
+  const uint8_t f = p.flags;
+  if (closes(t, f, dir)) return 0;
   if ((f & (kSynF | kAckF)) == (kSynF | kAckF)) {
     if (dir == 0) return sev_bit(kSevSynAckToServerOnSynRecv);
     if (p.ack != t.last_ack[0]) return sev_bit(kSevSynAckResendDiffAck);
@@ -184,15 +188,7 @@ uint64_t syn_recv(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
 
 uint64_t established(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   const uint8_t f = p.flags;
-  if (f & kRstF) {
-    t.phase = TcpPhase::kClosed;
-    return 0;
-  }
-  if (f & kFinF) {
-    t.phase = TcpPhase::kClosing;
-    t.flags |= dir ? kTrkFin1 : kTrkFin0;
-    return 0;
-  }
+  if (closes(t, f, dir)) return 0;
   if ((f & (kSynF | kAckF)) == (kSynF | kAckF)) {
     if (dir == 0) return sev_bit(kSevEstSynAckToServer);
     if (p.ack != t.last_ack[0]) return sev_bit(kSevEstSynAckResendDiffAck);

@@ -297,6 +297,14 @@ def traffic_and_feedback(api, cp, ctl, live_pcap, rows, v1):
     nrows = wait_for(lambda: os.path.exists(rows) and sum(1 for _ in open(rows)) > 100 and sum(1 for _ in open(rows)),
                      10) or 0
     check(nrows > 100, "the data plane dumped feature rows (%d lines)" % nrows)
+
+    def dumped():  # spectre-dp's writer syncs the dump at least once a second when idle
+        with open(rows) as f:
+            ids = {line.split(",", 1)[0] for line in f}
+        return [a["id"] for a in alerts if str((a.get("eve") or {}).get("flow_id")) not in ids]
+    wait_for(lambda: not dumped(), 3, 0.5)
+    late = dumped()
+    check(not late, "every ML alert's flow has its dumped row within 3 s of the replay (missing: %s)" % late[:5])
     st, b, _ = api.call(check, "GET", "/ml/drift", v)
     check(st == 200 and b["window"]["rows"] > 100 and b["reference"], "ml/drift of v1: window of %s rows" %
           (b or {}).get("window", {}).get("rows"), b)
