@@ -58,6 +58,7 @@ void ApiService::routes_admin() {
     return json_response(200, J{{"deleted", id}}.dump());
   });
   router_.add("GET", "/api/v1/siem", Role::kAdmin, [this](Request&) {
+    if (hooks_.siem_current) return json_response(200, hooks_.siem_current().dump());
     auto s = st_.setting("siem");
     J j = s ? J::parse(*s, nullptr, false) : J();
     if (!j.is_object()) j = siem_default();

@@ -193,6 +193,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   h.rates = [in] { return in->rates(); };
   h.webhooks_changed = [w = webhooks.get()] { w->reload(); };
   h.siem_apply = siem_apply;
+  h.siem_current = siem_current;
   service = std::make_unique<ApiService>(*store, std::move(tokens), sv, h);
   server = std::make_unique<ApiServer>(*service, so, *io);
   if (live) stream_hooks = live->hooks();

@@ -61,6 +61,7 @@ struct ApiRuntime {
   std::function<bool(const std::string&, const std::string&, const std::string&, std::string&)> siem_apply;
   // The settings a PUT /siem stored in an earlier run, onto the exporter (after open(), before events flow).
   void apply_stored_siem();
+  std::function<nlohmann::json()> siem_current;  // set before start(): ServiceHooks::siem_current
   bool enabled() const { return bool(store); }
   // Opens the store and the ingest (when --api or --store was given).
   bool open(const ApiCli& o, std::string& err);

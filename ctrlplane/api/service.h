@@ -38,6 +38,8 @@ struct ServiceHooks {
   // false + err (400's reason) when refused. Null: the settings are only stored.
   std::function<bool(const std::string& target, const std::string& format, const std::string& min_level,
                      std::string& err)> siem_apply;
+  // GET /siem: the running exporter's {target, format, min_level} (API thread). Null: the stored settings.
+  std::function<J()> siem_current;
 };
 
 class ApiService {

@@ -382,6 +382,11 @@ int main(int argc, char** argv) {
     // SIEM settings: the stored ones (PUT /api/v1/siem of an earlier run) win over --syslog*.
     api.siem_apply = [s = outputs.syslog.get()](const std::string& t, const std::string& f, const std::string& l,
                                                 std::string& e) { return ex::configure_syslog(*s, t, f, l, e); };
+    api.siem_current = [s = outputs.syslog.get()] {
+      std::string t, f, l;
+      ex::syslog_settings(*s, t, f, l);
+      return nlohmann::json{{"target", t}, {"format", f}, {"min_level", l}};
+    };
     api.apply_stored_siem();
     feed.set_tap([in = api.ingest.get(), &drift_of](std::string_view l) {
       in->on_alert(l);

@@ -74,11 +74,29 @@ bool parse_syslog_format(const std::string& s, SyslogFormat& f) {
   return true;
 }
 
+namespace {
+const char* const kLevelNames[] = {"info", "low", "medium", "high", "critical"};
+}
+
 int syslog_level_rank(std::string_view l) {
-  static const char* const kNames[] = {"info", "low", "medium", "high", "critical"};
   for (int i = 0; i < 5; i++)
-    if (l == kNames[i]) return i;
+    if (l == kLevelNames[i]) return i;
   return -1;
+}
+
+void syslog_settings(SyslogSink& s, std::string& target, std::string& format, std::string& min_level) {
+  SyslogOptions o = s.options();
+  if (!o.enabled) {
+    target.clear();
+  } else if (o.transport == SyslogTransport::kUnix) {
+    target = "unix:" + o.unix_path;
+  } else {
+    bool v6 = o.host.find(':') != std::string::npos;
+    target = std::string(o.transport == SyslogTransport::kTcp ? "tcp://" : "udp://") + (v6 ? "[" : "") + o.host +
+             (v6 ? "]" : "") + ":" + std::to_string(o.port);
+  }
+  format = o.format == SyslogFormat::kCef ? "cef" : o.format == SyslogFormat::kLeef ? "leef" : "json";
+  min_level = kLevelNames[o.min_level >= 0 && o.min_level < 5 ? o.min_level : 0];
 }
 
 int alert_level_rank(uint32_t p) { return p == 1 ? 3 : p == 2 ? 2 : p == 3 ? 1 : 0; }

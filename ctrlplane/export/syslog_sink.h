@@ -80,6 +80,9 @@ class SyslogSink;
 // and nothing changed when one is bad or the target does not resolve.
 bool configure_syslog(SyslogSink& s, const std::string& target, const std::string& format,
                       const std::string& min_level, std::string& err);
+// The running sink's settings in those names (target "" when it is off): what
+// GET /siem shows, whether they came from --syslog* or a PUT.
+void syslog_settings(SyslogSink& s, std::string& target, std::string& format, std::string& min_level);
 
 class SyslogSink : private QueuedSink {
  public:

@@ -123,7 +123,8 @@ def run_siem_checks(check, doc, env):
         check(all(m.startswith('{"') and '"event_type":"alert"' in m for m in udp.alerts()) and not udp.bad,
               "--syslog-format json: the messages are EVE alert lines", udp.alerts()[:1])
         st, b, _ = api.call(check, "GET", "/siem", T["admin"])
-        check(st == 200 and b == {"target": "", "format": "json", "min_level": "medium"}, "GET /siem: nothing stored yet", b)
+        running = {"target": "udp://127.0.0.1:%d" % udp.port, "format": "json", "min_level": "info"}
+        check(st == 200 and b == running, "GET /siem: nothing stored yet, the running --syslog settings", b)
         for body, why in (({"target": "tcp://127.0.0.1:0"}, "port"), ({"target": "tcp://127.0.0.1"}, "HOST:PORT"),
                           ({"target": "udp://nowhere.invalid:514"}, "resolve"), ({"target": "ftp://x:1"}, "target"),
                           ({"target": "udp://127.0.0.1:514", "format": "xml"}, "format"),
@@ -138,6 +139,8 @@ def run_siem_checks(check, doc, env):
         st, b, _ = api.call(check, "PUT", "/siem", T["admin"], new)
         t_put = time.time()
         check(st == 200 and b == new, "PUT /siem tcp + cef + high: 200", (st, b))
+        st, b, _ = api.call(check, "GET", "/siem", T["admin"])
+        check(st == 200 and b == new, "GET /siem after the PUT: the exporter runs the new settings", b)
         check(wait_for(lambda: len(tcp.alerts()) >= 3), "after the PUT: alerts arrive at the TCP receiver (octet counting)",
               (len(tcp.msgs), tcp.bad[:2]))
         sids = [cef_sid(m) for m in tcp.alerts()]
