@@ -348,7 +348,10 @@ TEST(RulesIssue12, ByteKeywordsParse) {
   EXPECT_SYNTAX_ERROR(opts("byte_math:bytes 1, offset 0, oper +, rvalue 1;"), "needs");
   EXPECT_SYNTAX_ERROR(opts("byte_extract:2,0,a,align 3;"), "align");
   EXPECT_UNSUPPORTED(opts("byte_extract:2,0,a; http.uri; content:\"x\"; distance:a;", "http"), "another buffer");
-  EXPECT_UNSUPPORTED(opts("byte_extract:2,0,a,dce;"), "dce");
+  Parsed dce = opts("byte_extract:2,0,a,dce;");
+  EXPECT_PARSE_OK(dce);
+  EXPECT_TRUE(dce.rule.items[0].byte.dce);
+  EXPECT_EQ(dce.rule.items[0].buf, kDcerpcStubData);  // no sticky buffer: the stub data
 }
 
 }  // namespace
