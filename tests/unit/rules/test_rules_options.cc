@@ -352,6 +352,9 @@ TEST(RulesIssue12, ByteKeywordsParse) {
   EXPECT_PARSE_OK(dce);
   EXPECT_TRUE(dce.rule.items[0].byte.dce);
   EXPECT_EQ(dce.rule.items[0].buf, kDcerpcStubData);  // no sticky buffer: the stub data
+  // DCERPC buffers in udp rules (connectionless DCERPC); SMB ones are not.
+  EXPECT_PARSE_OK(opts("dce_iface:uuid 3919286a-b10c-11d0-9ba8-00c04fd92ef5; dce_stub_data; byte_test:4,>,256,0,dce;", "udp"));
+  EXPECT_SYNTAX_ERROR(opts("smb.share; content:\"x\";", "udp"), "udp rule");
 }
 
 }  // namespace
