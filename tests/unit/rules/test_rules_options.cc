@@ -147,8 +147,7 @@ TEST(RulesOptions, AppLayerProtocol) {
 }
 
 TEST(RulesOptions, UnsupportedKeywords) {
-  for (const char* kw : {"geoip:src,RU", "ssl_state:client_hello", "ssl_version:tls1.0",
-                         "ssh.hassh.server.raw", "http2.header", "lua:x.lua", "tls.store"}) {
+  for (const char* kw : {"geoip:src,RU", "ssh.hassh.server.raw", "http2.header", "lua:x.lua", "tls.store"}) {
     Parsed p = opts(std::string(kw) + ";");
     std::string name(kw);
     name = name.substr(0, name.find(':'));
