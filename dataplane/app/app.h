@@ -147,6 +147,7 @@ struct AppMeta {
     char user[48], domain[48], host[32];
     uint8_t d_type, d_bits, d_minor;  // PDU type, (dcerpc.hdr) bits, rpc minor version
     uint8_t d_udp;                // connectionless (UDP): version 4
+    uint8_t d_le;                 // the PDU's integers are little endian (drep[0] & 0x10)
     uint16_t d_opnum, d_frag_cnt;
     uint32_t d_call_id, d_stub_size;
     // Flow state.

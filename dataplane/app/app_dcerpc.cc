@@ -54,9 +54,10 @@ void emit(AppCtx& c, AppState* s, int d, const uint8_t* stub, uint32_t stub_n, A
   m.dce = 1;
   const uint32_t mark = c.impl->scratch_used;  // an SMB tx's views allocated before stay valid
   BufferSet bs;
-  uint8_t* h = c.impl->alloc(22);
+  uint8_t* h = c.impl->alloc(23);
   if (h) {
-    memset(h, 0, 22);
+    memset(h, 0, 23);
+    h[22] = m.d_le;
     h[0] = m.d_type;
     h[1] = m.d_bits;
     h[2] = uint8_t(m.d_opnum >> 8), h[3] = uint8_t(m.d_opnum);
@@ -70,7 +71,7 @@ void emit(AppCtx& c, AppState* s, int d, const uint8_t* stub, uint32_t stub_n, A
       memcpy(h + 4, m.ifs[0].uuid, 16);
       h[20] = uint8_t(m.ifs[0].ver >> 8), h[21] = uint8_t(m.ifs[0].ver);
     }
-    bs.set(rules::kDcerpcHdr, h, 22);
+    bs.set(rules::kDcerpcHdr, h, 23);
   }
   if (stub && (m.d_type == kRequest || m.d_type == kResponse)) bs.set(rules::kDcerpcStubData, stub, stub_n);
   // Over SMB no (smb.hdr): the SMB message's own tx has it (smb.version
@@ -151,6 +152,7 @@ void pdu_end(AppCtx& c, AppState* s, int d, DceDir& x, AppSink& sink) {
   uint8_t* a = area(c, s, d, &cap);
   m.d_type = type;
   m.d_minor = x.hdr[1];
+  m.d_le = le;
   m.d_call_id = rd32(x.hdr + 12, le);
   m.d_udp = 0;
   m.d_stub_size = 0;
@@ -289,6 +291,7 @@ void dcerpc_udp(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, App
   uint32_t len = rd16(p + 74, le), fragnum = rd16(p + 76, le);
   m.version = 0;
   m.d_udp = 1;
+  m.d_le = le;
   m.d_type = type;
   m.d_minor = 0;
   m.d_call_id = rd32(p + 64, le);  // sequence number

@@ -215,7 +215,23 @@ bool client_hello_fields(AppCtx::Impl& m, AppMeta& meta, const uint8_t* b, uint3
 
 namespace {
 
-bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink& sink) {
+// ssl_version bit of a version (tls_opts.cc): sslv2 1 .. tls1.3 32.
+uint8_t ver_bit(uint16_t v) {
+  if (v == 0x0002 || v == 0x0200) return 1;
+  return v >= 0x0300 && v <= 0x0304 ? uint8_t(2 << (v - 0x0300)) : 0;
+}
+
+// (tls.state) of a hello's tx: [0] the handshake message (1 client_hello,
+// 2 server_hello), [1] the versions of its record and of the hello.
+void state_buf(AppCtx& c, const TlsDir& t, uint8_t msg, uint16_t hello_ver, BufferSet& bs) {
+  if (uint8_t* v = c.impl->alloc(2)) {
+    v[0] = msg;
+    v[1] = uint8_t(ver_bit(uint16_t(t.hdr[1] << 8 | t.hdr[2])) | ver_bit(hello_ver));
+    bs.set(rules::kTlsState, v, 2);
+  }
+}
+
+bool client_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, AppSink& sink) {
   AppCtx::Impl& m = *c.impl;
   AppMeta& meta = s->meta;
   HelloView h;
@@ -239,6 +255,7 @@ bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, AppSink&
     v[0] = uint8_t(h.ver >> 8), v[1] = uint8_t(h.ver);
     bs.set(rules::kTlsVersionNum, v, 2);
   }
+  state_buf(c, s->dir[d].u.tls, 1, h.ver, bs);
   c.ctr.tls_client_hellos++;
   sink.on_tx(true, bs, meta);
   return true;
@@ -253,6 +270,7 @@ void server_bufs(AppCtx& c, AppState* s, const TlsDir& t, BufferSet& bs) {
     v[0] = uint8_t(t.ver >> 8), v[1] = uint8_t(t.ver);
     bs.set(rules::kTlsVersionNum, v, 2);
   }
+  state_buf(c, t, 2, t.ver, bs);
 }
 
 // A ServerHello. Up to TLS 1.2 its transaction waits for the Certificate
@@ -392,7 +410,7 @@ void handshake(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t n, boo
     c.ctr.truncated++;
     return;
   }
-  bool ok = type == 1 ? client_hello(c, s, st + 4, n - 4, sink) : server_hello(c, s, d, st + 4, n - 4, sink);
+  bool ok = type == 1 ? client_hello(c, s, d, st + 4, n - 4, sink) : server_hello(c, s, d, st + 4, n - 4, sink);
   if (!ok) c.ctr.parse_errors++;
   if (ok && t.hello) t.done = 0;  // read on to the Certificate
 }

@@ -196,6 +196,7 @@ struct alignas(64) WorkerState {
   uint32_t b64_len = 0;
   DsPending ds_pend[kMaxDsPending];    // dataset set/unset of the rule being evaluated
   uint8_t ds_npend = 0;
+  int8_t dce_le = -1;                  // the tx's DCERPC byte order (1 little, 0 big, -1 none) for `dce`
   bool ds_dropped = false;             // a set/unset did not fit ds_pend
 };
 

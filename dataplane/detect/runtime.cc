@@ -219,13 +219,13 @@ int64_t find(const uint8_t* d, int64_t from, int64_t to, const uint8_t* pat, uin
 // byte_test/byte_jump: the number at d[pos..pos+nbytes) (binary or a string
 // number: its leading digits, at least one), masked and shifted as Suricata
 // does. False when it does not fit in the buffer or is no number.
-bool byte_value(const rules::ByteOp& b, const uint8_t* d, int64_t n, int64_t pos, uint64_t& v) {
+bool byte_value(const rules::ByteOp& b, bool little, const uint8_t* d, int64_t n, int64_t pos, uint64_t& v) {
   const int64_t nb = b.nbytes || !b.base ? b.nbytes : std::min<int64_t>(20, n - pos);  // 0: to the end
   if (pos < 0 || nb <= 0 || pos + nb > n) return false;
   v = 0;
   if (!b.base) {
     for (uint32_t i = 0; i < b.nbytes; i++)
-      v = b.little ? v | uint64_t(d[pos + i]) << (8 * i) : v << 8 | d[pos + i];
+      v = little ? v | uint64_t(d[pos + i]) << (8 * i) : v << 8 | d[pos + i];
   } else {
     uint32_t i = 0;
     for (; i < nb; i++) {
@@ -399,7 +399,9 @@ struct ChainRun {
         const uint64_t bval = var && b.var_value ? vars[b.var_value - 1] : b.value;
         const int64_t pos = (rel ? int64_t(prev) : -base) + boff;
         uint64_t v = 0;
-        if ((b.nbytes || (b.base && !b.from_end)) && !byte_value(b, d, n, pos, v)) return fail;
+        if (b.dce && ws.dce_le < 0) return fail;  // dce outside DCERPC traffic: no match, as Snort
+        const bool little = b.dce ? ws.dce_le == 1 : b.little;
+        if ((b.nbytes || (b.base && !b.from_end)) && !byte_value(b, little, d, n, pos, v)) return fail;
         const auto kind = static_cast<MatchItem::Kind>(it.kind);
         if (kind == MatchItem::Kind::kByteTest) return byte_test_ok(b, bval, v) ? run(k + 1, prev) : fail;
         if (kind == MatchItem::Kind::kByteExtract) {  // value * multiplier, rounded up to align; moves past the bytes
@@ -484,6 +486,8 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
   const RuleCold& rc = rs.cold[i];
   ws.ds_npend = 0;  // dataset set/unset queued by this evaluation only
   ws.ds_dropped = false;
+  ws.dce_le = bufs && bufs->has(rules::kDcerpcHdr) && bufs->len[rules::kDcerpcHdr] >= 23
+                  ? int8_t(bufs->data[rules::kDcerpcHdr][22] & 1) : int8_t(-1);
   if (bufs && (!rc.buf_mask.within(bufs->mask) || (rc.app_events & ~bufs->events))) return false;
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;

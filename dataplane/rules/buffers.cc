@@ -186,10 +186,14 @@ bool check_buffers(Ctx& c) {
       if (family(it.buf) == 1 && it.buf != kFileData) only_file = false;
     if (only_file) fam = 0;
   }
+  // DCERPC buffers alone come over UDP too (connectionless DCERPC; Snort 3's udp dce_* rules).
+  bool dce_only = fam == 12;
+  for (const MatchItem& it : c.r.items)
+    if (family(it.buf) == 12 && it.buf != kDcerpcHdr && it.buf != kDcerpcStubData) dce_only = false;
   if (fam != 0) {
     if (pf != 0 && pf != fam)
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + kFam[pf] + " rule");
-    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2 && fam != 6 && fam != 8 && fam != 11))
+    if (p == Proto::kIcmp || (p == Proto::kUdp && fam != 2 && fam != 6 && fam != 8 && fam != 11 && !dce_only))
       return fail(c.st, std::string(kFam[fam]) + " buffer in a " + (p == Proto::kIcmp ? "icmp" : "udp") + " rule");
   }
   return true;

@@ -12,7 +12,10 @@
 //             result <name> [, relative] [, endian big|little] [, string hex|dec|oct] [, bitmask <mask>]
 // Variables (the names above) replace numbers in later byte_test value and
 // offset, byte_jump offset, isdataat and content offset/depth/distance/within
-// of the same buffer. dce byte order is not supported (the rule is skipped).
+// of the same buffer. `dce` (Snort): the byte order is the DCERPC PDU's
+// (its data representation, (dcerpc.hdr)[22]); the item reads the stub data
+// (dce_stub_data) when no sticky buffer is active, and fails outside DCERPC
+// transactions.
 #include <cctype>
 #include <charconv>
 
@@ -81,7 +84,10 @@ bool common_opts(Ctx& c, std::string_view kw, const std::vector<std::string_view
     } else if (name == "bitmask") {
       if (!parse_u64(val, b.bitmask) || b.bitmask == 0) return fail(c.st, std::string(kw) + ": bad bitmask");
     } else if (name == "dce") {
-      return unsup(c.st, "unsupported: " + std::string(kw) + " dce");
+      if (!no_val()) return false;
+      if (endian) return fail(c.st, std::string(kw) + ": dce with an endianness");
+      endian = true;
+      b.dce = true;
     } else if (jump && name == "multiplier") {
       uint32_t m;
       if (!parse_u32(val, m) || m == 0 || m > 65535) return fail(c.st, "byte_jump: bad multiplier");
@@ -114,7 +120,7 @@ bool common_opts(Ctx& c, std::string_view kw, const std::vector<std::string_view
 bool push(Ctx& c, MatchItem::Kind k, const ByteOp& b) {
   MatchItem it;
   it.kind = k;
-  it.buf = c.cur;
+  it.buf = b.dce && c.cur == kPayload ? kDcerpcStubData : c.cur;
   it.byte = b;
   c.r.items.push_back(std::move(it));
   return true;

@@ -78,6 +78,7 @@ const char* app_proto_name(AppProto p);  // "http", "dns", "tls", "failed", "smt
   /* version; 'V'/'E' (valid/expired) + notBefore + notAfter as */     \
   /* YYYYMMDDHHMMSS digits for tls_cert_* and tls.cert_not* */         \
   X(kTlsVersionNum, "(tls.version)")                                   \
+  X(kTlsState, "(tls.state)")                                          \
   X(kTlsCertTimes, "(tls.cert_times)")                                 \
   X(kSmtpHelo, "smtp.helo")                                            \
   X(kSmtpMailFrom, "smtp.mail_from")                                   \
@@ -275,6 +276,7 @@ struct ByteOp {
   uint8_t base = 0;          // 0: binary; 8, 10, 16: string
   bool negated = false;      // '!' before the operator
   bool relative = false, little = false;
+  bool dce = false;           // byte order from the DCERPC PDU's data representation ((dcerpc.hdr)[22])
   bool align = false, from_beginning = false, from_end = false;  // byte_jump
   int32_t offset = 0;
   int32_t post_offset = 0;   // byte_jump

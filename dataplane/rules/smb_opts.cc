@@ -4,11 +4,12 @@
 // app_dcerpc.cc):
 //   (smb.hdr), 4 bytes: [0] SMB version of the tx (1, or 2 for SMB2/3),
 //     [1..2] command (big endian), [3] 0.
-//   (dcerpc.hdr), 22 bytes: [0] PDU type (0 request, 2 response, 11 bind..),
+//   (dcerpc.hdr), 23 bytes: [0] PDU type (0 request, 2 response, 11 bind..),
 //     [1] bits: 1 the call's first fragment was seen, 2 the call's context
 //     is bound and accepted ([4..21] valid), 4 the tx is (or answers) a
 //     request ([2..3] valid); [2..3] opnum, [4..19] interface UUID in its
-//     text order, [20..21] interface major version (big endian).
+//     text order, [20..21] interface major version (big endian), [22] 1 when
+//     the PDU is little endian (byte_test/byte_jump dce).
 //   dcerpc.iface:U[,<op>V][,any_frag] -> request/response; bound; (first
 //     fragment unless any_frag); content U at 4; byte_test:2,<op>,V,20
 //   dcerpc.opnum:12,18-24          -> bit 4; pcre over [2..3] (each value

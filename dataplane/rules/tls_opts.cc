@@ -6,8 +6,11 @@
 //   tls_cert_expired       -> content "E", depth 1 on (tls.cert_times)
 //   tls.cert_notafter:>2015 -> byte_test:14,>,20150101000000,15,string,dec
 // (tls.cert_times is 'V'/'E', notBefore and notAfter as YYYYMMDDHHMMSS.)
+// Snort's ssl_state / ssl_version -> a pcre over (tls.state) (opt_ssl_flags).
 // Sticky buffers and their legacy names are in buffers.cc.
 #include <cctype>
+#include <cstdio>
+#include <initializer_list>
 
 #include "dataplane/rules/parse_internal.h"
 
@@ -119,6 +122,43 @@ bool opt_tls_legacy(Ctx& c, std::string_view kw, std::string_view v, Buf b) {
   return true;
 }
 
+// Snort's ssl_state / ssl_version: a comma list of names, each maybe '!';
+// the list matches when any plain name's bit is set or any '!' name's bit
+// is clear in byte `at` of (tls.state) (app_tls.cc). Compiled to a pcre
+// over that byte: the class of the byte values that match.
+bool opt_ssl_flags(Ctx& c, std::string_view kw, std::string_view v, int at,
+                   const std::initializer_list<std::string_view>& names) {
+  uint32_t pos = 0, neg = 0;
+  for (std::string_view p : split(v, ',')) {
+    bool n = !p.empty() && p[0] == '!';
+    if (n) p = trim(p.substr(1));
+    uint32_t bit = 0, k = 0;
+    for (std::string_view nm : names) {
+      if (p == nm) bit = 1u << k;
+      k++;
+    }
+    if (!bit) return fail(c.st, std::string(kw) + ": unknown value '" + std::string(p) + "'");
+    (n ? neg : pos) |= bit;
+  }
+  const uint32_t all = (1u << names.size()) - 1;
+  std::string cls;
+  char hex[16];
+  for (uint32_t b = 0; b <= all; b++) {
+    if (!((b & pos) || (~b & neg & all))) continue;
+    std::snprintf(hex, sizeof hex, "\\x{%02x}", b);
+    cls += hex;
+  }
+  if (cls.empty()) return fail(c.st, std::string(kw) + ": never matches");
+  MatchItem it;
+  it.kind = MatchItem::Kind::kPcre;
+  it.buf = kTlsState;
+  it.pcre.pattern = at ? "^[\\x{00}-\\x{ff}][" : "^[";
+  it.pcre.pattern += cls;
+  it.pcre.pattern += ']';
+  c.r.items.push_back(std::move(it));
+  return true;
+}
+
 }  // namespace
 
 bool opt_tls(Ctx& c, std::string_view n, std::string_view v, bool has_value, bool& handled) {
@@ -126,6 +166,10 @@ bool opt_tls(Ctx& c, std::string_view n, std::string_view v, bool has_value, boo
   auto need = [&]() { return has_value && !v.empty() ? true : fail(c.st, std::string(n) + " needs a value"); };
   auto none = [&]() { return !has_value ? true : fail(c.st, std::string(n) + " takes no value"); };
   if (n == "tls.version") return need() && opt_tls_version(c, v);
+  if (n == "ssl_state")
+    return need() && opt_ssl_flags(c, n, v, 0, {"client_hello", "server_hello", "client_keyx", "server_keyx", "unknown"});
+  if (n == "ssl_version")
+    return need() && opt_ssl_flags(c, n, v, 1, {"sslv2", "sslv3", "tls1.0", "tls1.1", "tls1.2", "tls1.3"});
   if (n == "tls_cert_expired") return none() && (push_content(c, kTlsCertTimes, "E", false), true);
   if (n == "tls_cert_valid") return none() && (push_content(c, kTlsCertTimes, "V", false), true);
   if (n == "tls.cert_notbefore" || n == "tls_cert_notbefore") return need() && opt_tls_time(c, n, v, 1);

@@ -19,6 +19,8 @@
    read, ioctl); DCERPC over TCP 135 with a request in two fragments (stub
    joined); near misses (HTTP on 445, a file write starting with no PDU);
    malformed PDUs counted in the stats, no crash. EVE smb / dcerpc objects.
+   Snort 3's dce_iface / dce_opnum / dce_stub_data with byte_test ... dce
+   (the byte order from the PDU's data representation).
 Skips (exit 77) without the binary.
 """
 import collections
@@ -49,6 +51,7 @@ alert smb any any -> any any (msg:"SMB ntlmssp domain"; smb.ntlmssp_domain; cont
 alert dcerpc any any -> any any (msg:"DCERPC stub"; dcerpc.stub_data; content:"SECRETSTUB"; sid:9723010; rev:1;)
 alert dcerpc any any -> any any (msg:"DCERPC svcctl opnum 15"; dcerpc.iface:367abb81-9844-35f1-ad32-98f038001003; dcerpc.opnum:12,15-16; sid:9723011; rev:1;)
 alert tcp any any -> any any (msg:"app-layer-protocol dcerpc"; app-layer-protocol:dcerpc; dcerpc.stub_data; content:"JOINED"; sid:9723012; rev:1;)
+alert tcp any any -> any any (msg:"Snort 3 byte_test dce"; dce_iface:uuid 367abb81-9844-35f1-ad32-98f038001003; dce_opnum:"9"; dce_stub_data; byte_test:4,=,512,0,dce; sid:9723013; rev:1;)
 """ % (UDP_IF, UDP_IF)
 
 
@@ -272,6 +275,14 @@ def generated_part(check, dp, tmp):
         ("near miss: HTTP on 445", 445, [(True, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")], {}, "http"),
         ("malformed: a bind, then a PDU shorter than its header", 135,
          [(True, bind(1) + bind(2)[:8] + b"\x08\x00" + bind(2)[10:])], {}, "dcerpc"),
+        # Snort's byte_test dce: the number in the PDU's byte order (little
+        # endian here: 512; read big endian, as without dce, 0x00020000).
+        ("Snort byte_test dce on a little-endian request", 135,
+         [(True, bind(1)), (False, bind_ack(1)), (True, request(2, 3, 9, le32(512) + b"zz"))],
+         {9723013: 1}, "dcerpc"),
+        ("near miss: byte_test dce, the stub big endian in a little-endian PDU", 135,
+         [(True, bind(1)), (False, bind_ack(1)), (True, request(2, 3, 9, struct.pack(">I", 512) + b"zz"))],
+         {}, "dcerpc"),
     ]
     for i, (name, port, segs, sids, ap) in enumerate(cases):
         t = dprun.tcp_conversation(frames, t, "10.31.0.%d" % (10 + i), "10.31.1.%d" % (10 + i), 44000 + i, port, segs)

@@ -9,7 +9,9 @@ Checks: the rules on the leaf's subject, issuer, serial, SHA-1 fingerprint,
 the chain (tls.certs: the root's name is only in the intermediate),
 tls.version and validity fire; rules that must not (other subject, other
 fingerprint, a name in no certificate, expired, the root's name in the
-leaf's subject) do not; tls.version:1.3 fires on the TLS 1.3 handshake only; the EVE tls
+leaf's subject) do not; tls.version:1.3 fires on the TLS 1.3 handshake only; Snort's
+ssl_state / ssl_version (ClientHello in a TLS 1.0 record, ServerHello of TLS
+1.3; !server_hello and sslv2/sslv3 never); the EVE tls
 event's subject, issuerdn, serial, fingerprint, notbefore and notafter equal
 what `openssl x509` prints for the same certificate; alerts carry them too.
 A TLS 1.3 handshake (certificate encrypted) gives a tls event without them.
@@ -204,6 +206,10 @@ alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"in no certificate"; tls.certs
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"tls 1.3 (the second handshake)"; tls.version:1.3; flow:to_client; sid:104;)
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"expired"; tls_cert_expired; sid:105;)
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"leaf is not the root"; tls.cert_subject; content:"Spectre Root Only"; sid:106;)
+alert tcp $EXTERNAL_NET 443 -> $HOME_NET any (msg:"Snort ssl_state server_hello, tls1.3"; flow:to_client,established; ssl_state:server_hello; ssl_version:tls1.3; sid:8;)
+alert tcp $HOME_NET any -> $EXTERNAL_NET 443 (msg:"Snort ssl_state client_hello in a TLS 1.0 record"; flow:to_server,established; ssl_state:client_hello,client_keyx; ssl_version:tls1.0; sid:9;)
+alert tcp $EXTERNAL_NET 443 -> $HOME_NET any (msg:"Snort ssl_state not server_hello"; flow:to_client; ssl_state:!server_hello; sid:107;)
+alert tcp $EXTERNAL_NET 443 -> $HOME_NET any (msg:"Snort ssl_version sslv2 or sslv3"; ssl_version:sslv2,sslv3; sid:108;)
 """
 
 
@@ -257,8 +263,12 @@ def main():
     a13 = [e for e in alerts if e.get("dest_port") == 40002]
     sids = sorted(e["alert"]["signature_id"] for e in a12)
     ck(sids == [1, 2, 3, 4, 5, 6, 7], "TLS 1.2: exactly the certificate rules that must fire, once each", sids)
-    ck(sorted(e["alert"]["signature_id"] for e in a13) == [104], "TLS 1.3: only tls.version:1.3",
+    ck(sorted(e["alert"]["signature_id"] for e in a13) == [8, 104], "TLS 1.3: only tls.version:1.3 and ssl_version:tls1.3",
        [e["alert"]["signature_id"] for e in a13])
+    # Snort's ssl_state / ssl_version: openssl's ClientHellos ride TLS 1.0 records.
+    hello = sorted(e.get("src_port") for e in alerts if e.get("dest_port") == 443)
+    ck(hello == [40001, 40002] and all(e["alert"]["signature_id"] == 9 for e in alerts if e.get("dest_port") == 443),
+       "ssl_state:client_hello + ssl_version:tls1.0: once per ClientHello", hello)
     ck(a12 and all(e.get("src_port") == 443 and e.get("tls", {}).get("fingerprint") == want["fingerprint"]
                    for e in a12), "alerts carry the tls object with the certificate", alerts[:1])
     ck.cleanup(tmp)

@@ -135,8 +135,9 @@ TEST(AppSmb, Smb2PipeSession) {
   EXPECT_TRUE(req->to_server);
   EXPECT_EQ(req->get(kDcerpcStubData), "STUB-" + std::string(40, 'x'));
   std::string h = req->get(kDcerpcHdr);
-  ASSERT_EQ(h.size(), 22u);
+  ASSERT_EQ(h.size(), 23u);
   EXPECT_EQ(h[0], 0);
+  EXPECT_EQ(h[22], 1);  // little endian PDU (byte_test/byte_jump dce)
   EXPECT_EQ(h[1], 7);  // first fragment, bound, a request
   EXPECT_EQ(h.substr(2, 2), std::string("\x00\x39", 2));  // opnum 57
   EXPECT_EQ(h.substr(4, 16), kUuidText);
@@ -397,6 +398,7 @@ TEST(AppDcerpc, Udp) {
   EXPECT_EQ(hd.substr(0, 4), std::string("\x00\x07\x00\x0c", 4));
   EXPECT_EQ(hd.substr(4, 16), kUuidText);
   EXPECT_EQ(hd.substr(20, 2), std::string("\x00\x03", 2));
+  EXPECT_EQ(hd[22], 1);  // little endian
   std::string cut = pdu.substr(0, 70);
   app_datagram(ctx, f.s, true, 40000, 40001, reinterpret_cast<const uint8_t*>(cut.data()), uint32_t(cut.size()), 0, r);
   EXPECT_EQ(r.txs.size(), 1u);

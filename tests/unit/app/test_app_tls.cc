@@ -127,6 +127,10 @@ TEST(AppTls, HandBuiltHellosJa3) {
   EXPECT_EQ(txs[1].get(kJa3sString), ja3s);
   EXPECT_EQ(txs[1].get(kJa3sHash), md5_ref(ja3s));
   EXPECT_STREQ(txs[1].meta.tls_version, "TLS 1.3");
+  // (tls.state), ssl_state / ssl_version: the message; TLS 1.0 records (4)
+  // carrying a TLS 1.2 ClientHello (16) / a ServerHello negotiating 1.3 (32).
+  EXPECT_EQ(txs[0].get(kTlsState), std::string("\x01\x14", 2));
+  EXPECT_EQ(txs[1].get(kTlsState), std::string("\x02\x24", 2));
   EXPECT_STREQ(txs[1].meta.ja3_hash, md5_ref(ja3).c_str());
   EXPECT_EQ(ctx.ctr.tls_client_hellos, 1u);
   EXPECT_EQ(ctx.ctr.tls_server_hellos, 1u);

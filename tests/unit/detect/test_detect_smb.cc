@@ -176,5 +176,69 @@ TEST(DetectSmb, ParseErrors) {
   EXPECT_TRUE(bad("smb.share; content:\"a\"; http.uri; content:\"b\";"));  // mixes protocols
 }
 
+// Snort's byte_test / byte_jump `dce`: the byte order is the PDU's
+// ((dcerpc.hdr)[22], 1 little endian); without a sticky buffer the item
+// reads the stub data. Outside DCERPC transactions it never matches.
+TEST(DetectSmb, ByteTestDceByteOrder) {
+  Fx f({"dce_stub_data; byte_test:4,>,256,0,dce;",                        // 1
+        "byte_test:2,=,0x0102,4,dce;",                                    // 2: stub data implied
+        "dce_stub_data; byte_jump:4,0,dce; content:\"END\"; within:3;",  // 3
+        "alert tcp any any -> any any (msg:\"m\"; byte_test:1,=,1,0,dce; sid:4;)"});
+  const std::string h = hdr(0, 7, 9, kSvcctl, 1);
+  auto run = [&](bool le, const std::string& stub) {
+    BufferSet b;
+    f.put(b, rules::kDcerpcHdr, h + std::string(1, char(le)));
+    f.put(b, rules::kDcerpcStubData, stub);
+    return f.run(b);
+  };
+  // 0x00000200 little endian / 0x00020000 big endian at 0; 0x0102 at 4.
+  const std::string le_stub("\x00\x02\x00\x00\x02\x01", 6), be_stub("\x00\x00\x02\x00\x01\x02", 6);
+  EXPECT_EQ(run(true, le_stub), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(run(false, be_stub), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(run(false, le_stub), (std::vector<uint32_t>{1}));  // 0x00020000 > 256 too; 0x0201 != 0x0102
+  EXPECT_EQ(run(true, std::string("\x01\x00\x00\x00\x00\x00", 6)), (std::vector<uint32_t>{4}));
+  // byte_jump 4 little endian: 2 bytes past the 4-byte number -> "END".
+  EXPECT_EQ(run(true, std::string("\x02\x00\x00\x00xxEND", 9)), (std::vector<uint32_t>{3}));
+  EXPECT_EQ(run(false, std::string("\x02\x00\x00\x00xxEND", 9)), (std::vector<uint32_t>{1}));  // jump past the end
+  // A 22-byte header (no byte order): dce items fail.
+  BufferSet b;
+  f.put(b, rules::kDcerpcHdr, h);
+  f.put(b, rules::kDcerpcStubData, le_stub);
+  EXPECT_EQ(f.run(b), (std::vector<uint32_t>{}));
+}
+
+// Snort's ssl_state / ssl_version on (tls.state): [0] message bits
+// (1 client_hello, 2 server_hello, 4 client_keyx, 8 server_keyx, 16 unknown),
+// [1] version bits (1 sslv2, 2 sslv3, 4 tls1.0 .. 32 tls1.3); a list
+// matches when any plain name is set or any '!' name is not.
+TEST(DetectSmb, SslStateAndVersion) {
+  auto r = [](int sid, const std::string& o) {
+    return "alert tcp any any -> any any (msg:\"m\"; " + o + " sid:" + std::to_string(sid) + ";)";
+  };
+  Fx f({r(1, "ssl_state:client_hello;"), r(2, "ssl_state:!client_hello;"), r(3, "ssl_state:server_hello,client_keyx;"),
+        r(4, "ssl_version:tls1.2;"), r(5, "ssl_version:!sslv3,!tls1.2;"), r(6, "ssl_state:client_hello; ssl_version:sslv2;")});
+  auto run = [&](uint8_t st, uint8_t ver) {
+    BufferSet b;
+    f.put(b, rules::kTlsState, std::string{char(st), char(ver)});
+    return f.run(b, rules::AppProto::kTls);
+  };
+  EXPECT_EQ(run(1, 2 | 16), (std::vector<uint32_t>{1, 4}));  // ClientHello, SSLv3 record + TLS 1.2 hello: not 5
+  EXPECT_EQ(run(2, 16 | 4), (std::vector<uint32_t>{2, 3, 4, 5}));  // ServerHello, TLS 1.0 record + TLS 1.2 hello
+  EXPECT_EQ(run(1, 1), (std::vector<uint32_t>{1, 5, 6}));
+  BufferSet none;
+  EXPECT_EQ(f.run(none, rules::AppProto::kTls), (std::vector<uint32_t>{}));  // no TLS hello in the tx
+  auto bad = [](const std::string& o) {
+    rules::Rule x;
+    std::string err;
+    bool unsup = false;
+    return !rules::parse_rule("alert tcp any any -> any any (" + o + " sid:1;)", rules::Vars::suricata_defaults(), x,
+                              err, unsup) && !unsup;
+  };
+  EXPECT_TRUE(bad("ssl_state:hello;"));
+  EXPECT_TRUE(bad("ssl_version:tls2.0;"));
+  EXPECT_TRUE(bad("ssl_state;"));
+  EXPECT_TRUE(bad("byte_test:4,=,1,0,dce,little;"));
+}
+
 }  // namespace
 }  // namespace spectre

@@ -89,7 +89,7 @@ TEST(RulesLoader, CountsAcrossFiles) {
   d.write("b.rules",
       "alert tcp any any -> any any (msg:\"one v2\"; content:\"x\"; classtype:trojan-activity; sid:1; rev:2;)\n"
       "alert tcp any any -> any any (msg:\"two old\"; content:\"y\"; sid:2; rev:0;)\n"
-      "alert tcp any any -> any any (msg:\"bj\"; ssl_state:client_hello; sid:5;)\n"
+      "alert tcp any any -> any any (msg:\"bj\"; lua:x.lua; sid:5;)\n"
       "alert tcp any any -> any any (msg:\"bt2\"; geoip:dst,CN; sid:6;)\n"
       "alert tcp any any -> any any (msg:\"cls\"; classtype:nope; priority:2; sid:7;)\n"
       "alert tcp any any -> any any (msg:\"noprio\"; sid:8;)\n");
@@ -107,7 +107,7 @@ TEST(RulesLoader, CountsAcrossFiles) {
   EXPECT_EQ(rep.errors, 1u);
   EXPECT_EQ(rep.duplicates, 2u);
   EXPECT_EQ(rep.skip_reasons["unsupported keyword: geoip"], 2u);
-  EXPECT_EQ(rep.skip_reasons["unsupported keyword: ssl_state"], 1u);
+  EXPECT_EQ(rep.skip_reasons["unsupported keyword: lua"], 1u);
   EXPECT_EQ(rs.classes.size(), 3u);
   std::map<uint32_t, const Rule*> by_sid;
   for (const Rule& r : rs.rules) by_sid[r.sid] = &r;
@@ -130,7 +130,7 @@ TEST(RulesLoader, CountsAcrossFiles) {
   EXPECT_TRUE(has_msg("b.rules:1: duplicate sid 1:1"));
   const std::string sum = rep.summary();
   EXPECT_EQ(sum.rfind("rules: 4 loaded, 3 skipped (unsupported), 1 errors, 2 duplicates; top skip reasons: "
-                      "unsupported keyword: geoip (2), unsupported keyword: ssl_state (1)", 0), 0u) << sum;
+                      "unsupported keyword: geoip (2), unsupported keyword: lua (1)", 0), 0u) << sum;
 
   // Strict: the first skip or error is fatal and named.
   o.strict = true;

@@ -147,8 +147,7 @@ TEST(RulesOptions, AppLayerProtocol) {
 }
 
 TEST(RulesOptions, UnsupportedKeywords) {
-  for (const char* kw : {"geoip:src,RU", "ssl_state:client_hello", "ssl_version:tls1.0",
-                         "ssh.hassh.server.raw", "http2.header", "lua:x.lua", "tls.store"}) {
+  for (const char* kw : {"geoip:src,RU", "ssh.hassh.server.raw", "http2.header", "lua:x.lua", "tls.store"}) {
     Parsed p = opts(std::string(kw) + ";");
     std::string name(kw);
     name = name.substr(0, name.find(':'));
@@ -348,7 +347,13 @@ TEST(RulesIssue12, ByteKeywordsParse) {
   EXPECT_SYNTAX_ERROR(opts("byte_math:bytes 1, offset 0, oper +, rvalue 1;"), "needs");
   EXPECT_SYNTAX_ERROR(opts("byte_extract:2,0,a,align 3;"), "align");
   EXPECT_UNSUPPORTED(opts("byte_extract:2,0,a; http.uri; content:\"x\"; distance:a;", "http"), "another buffer");
-  EXPECT_UNSUPPORTED(opts("byte_extract:2,0,a,dce;"), "dce");
+  Parsed dce = opts("byte_extract:2,0,a,dce;");
+  EXPECT_PARSE_OK(dce);
+  EXPECT_TRUE(dce.rule.items[0].byte.dce);
+  EXPECT_EQ(dce.rule.items[0].buf, kDcerpcStubData);  // no sticky buffer: the stub data
+  // DCERPC buffers in udp rules (connectionless DCERPC); SMB ones are not.
+  EXPECT_PARSE_OK(opts("dce_iface:uuid 3919286a-b10c-11d0-9ba8-00c04fd92ef5; dce_stub_data; byte_test:4,>,256,0,dce;", "udp"));
+  EXPECT_SYNTAX_ERROR(opts("smb.share; content:\"x\";", "udp"), "udp rule");
 }
 
 }  // namespace
