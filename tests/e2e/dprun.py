@@ -46,6 +46,19 @@ def need_scapy():
         sys.exit(77)
 
 
+class Timed(list):
+    """Scapy packets, each stamped `step` seconds after the one before (the first at t0 + step)."""
+
+    def __init__(self, t0=100.0, step=0.01):
+        super().__init__()
+        self.t, self.step = t0, step
+
+    def add(self, p):
+        self.t += self.step
+        p.time = self.t
+        self.append(p)
+
+
 def offline_main(name, body):
     """main() of an offline script: the binary (or a skip), a Checks tally and
     a temporary folder handed to body(check, dp, tmp); returns the exit code."""

@@ -19,7 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dprun import alert_sids, alerts, check_sid_counts, need_scapy, offline_main, run_rules  # noqa: E402
+from dprun import alert_sids, alerts, check_sid_counts, need_scapy, offline_main, run_rules, Timed  # noqa: E402
 
 need_scapy()
 from scapy.all import Ether, IP, IPv6, TCP, UDP, Raw  # noqa: E402
@@ -129,13 +129,8 @@ def handshake_flows(out, t):
 
 
 def frames():
-    out = []
-    t = [100.0]
-
-    def add(p):
-        t[0] += 0.01
-        p.time = t[0]
-        out.append(p)
+    out = Timed(100.0)
+    add = out.add
 
     def patched(pkt, at, value):
         b = bytearray(bytes(pkt))

@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_rules  # noqa: E402
+from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_rules, Timed  # noqa: E402
 
 need_scapy()
 from scapy.all import Ether, ICMP, IP, IPOption_Router_Alert, IPv6, ICMPv6EchoRequest, TCP, UDP, Raw  # noqa: E402
@@ -42,13 +42,8 @@ RULES = [
 
 
 def packets():
-    out = []
-    t = [100.0]
-
-    def add(p):
-        t[0] += 0.01
-        p.time = t[0]
-        out.append(p)
+    out = Timed(100.0)
+    add = out.add
 
     cli, srv = "10.1.0.1", "192.168.2.1"
     add(Ether() / IP(src=cli, dst=srv) / TCP(sport=40001, dport=80, flags="S", options=[("MSS", 500)]))  # 201

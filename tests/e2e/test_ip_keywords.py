@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_rules  # noqa: E402
+from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_rules, Timed  # noqa: E402
 
 need_scapy()
 from scapy.all import (Ether, ICMP, IP, IPOption, IPOption_LSRR, IPv6, TCP, UDP, Raw,  # noqa: E402
@@ -62,13 +62,8 @@ CLI, SRV = "10.1.0.1", "192.168.2.1"
 
 
 def packets():
-    out = []
-    t = [100.0]
-
-    def add(p):
-        t[0] += 0.01
-        p.time = t[0]
-        out.append(p)
+    out = Timed(100.0)
+    add = out.add
 
     pad = b"abcdefghijklmnopqrstuvwabcdefghi"
     add(Ether() / IP(src=CLI, dst=SRV, ttl=1) / ICMP(type=8, id=7, seq=1) / Raw(b"X" * 32))  # 385, 29456
