@@ -3,12 +3,17 @@ console/test/run_against_cp): a binary from its environment variable or the
 build tree, a free loopback port, the campaign scenario's alerts and the FIFO gate that holds
 spectre-dp between its inputs."""
 import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Importing cphelp puts tests/gen (generators, pcaplib) and tests/live (checks) on the path.
+sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 
 
 def binary(env, rel):
@@ -82,3 +87,15 @@ def wait_for(cond, secs, step=0.1):
         time.sleep(step)
     return cond()
 
+
+
+def stop(proc, timeout=30):
+    """SIGTERM to a running `proc`, SIGKILL when it has not exited after `timeout` s; its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode

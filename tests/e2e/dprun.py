@@ -37,23 +37,59 @@ def binary_or_skip(argv):
     sys.exit(77)
 
 
-def app_script(name, rules, ndpi_part, generated_part, min_alerts):
-    """main() of an app-layer script: rules written, the nDPI part (at least
-    `min_alerts` expected alerts when the corpus is there), the generated part."""
+def need_scapy():
+    """Exits 77 (skip) when scapy is not installed."""
+    try:
+        import scapy.all  # noqa: F401
+    except ImportError:
+        print("SKIP: scapy is not installed")
+        sys.exit(77)
+
+
+class Timed(list):
+    """Scapy packets, each stamped `step` seconds after the one before (the first at t0 + step)."""
+
+    def __init__(self, t0=100.0, step=0.01):
+        super().__init__()
+        self.t, self.step = t0, step
+
+    def add(self, p):
+        self.t += self.step
+        p.time = self.t
+        self.append(p)
+
+
+def offline_main(name, body):
+    """main() of an offline script: the binary (or a skip), a Checks tally and
+    a temporary folder handed to body(check, dp, tmp); returns the exit code."""
     from checks import Checks
     import tempfile
     dp = binary_or_skip(sys.argv)
     check = Checks()
     tmp = tempfile.mkdtemp(prefix="spectre-%s-" % name)
-    rfile = os.path.join(tmp, name + ".rules")
-    with open(rfile, "w") as fh:
-        fh.write(rules)
-    total = ndpi_part(check, dp, tmp, rfile)
-    if os.path.isdir(NDPI):
-        check(total > min_alerts, "more than %d expected alerts over the nDPI captures" % min_alerts, total)
-    generated_part(check, dp, tmp)
+    body(check, dp, tmp)
     check.cleanup(tmp)
     return check.summary()
+
+
+def write_lines(path, lines):
+    """`lines` (rules, config) written to `path`, one a line."""
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def app_script(name, rules, ndpi_part, generated_part, min_alerts):
+    """main() of an app-layer script: rules written, the nDPI part (at least
+    `min_alerts` expected alerts when the corpus is there), the generated part."""
+    def body(check, dp, tmp):
+        rfile = os.path.join(tmp, name + ".rules")
+        with open(rfile, "w") as fh:
+            fh.write(rules)
+        total = ndpi_part(check, dp, tmp, rfile)
+        if os.path.isdir(NDPI):
+            check(total > min_alerts, "more than %d expected alerts over the nDPI captures" % min_alerts, total)
+        generated_part(check, dp, tmp)
+    return offline_main(name, body)
 
 
 def ndpi_pcap(name):
@@ -149,8 +185,7 @@ def run_rules(dp, tmp, packets, rules, args=()):
     from scapy.all import wrpcap
     pcap, rfile, eve = (os.path.join(tmp, n) for n in ("t.pcap", "t.rules", "eve.json"))
     wrpcap(pcap, packets)
-    with open(rfile, "w") as f:
-        f.write("\n".join(rules) + "\n")
+    write_lines(rfile, rules)
     return run_offline(dp, pcap, eve, rfile, args)
 
 
@@ -167,8 +202,7 @@ def check_rules_run(check, dp, tmp, pcap, rules, want, what, args=("--strict",))
     a check that it exited 0 (`what`), then one check per sid of `want` with a
     non-zero count and one that no other sid fired. Returns (CompletedProcess, events)."""
     rfile = os.path.join(tmp, "run.rules")
-    with open(rfile, "w") as f:
-        f.write("\n".join(rules) + "\n")
+    write_lines(rfile, rules)
     p, ev = run_offline(dp, pcap, os.path.join(tmp, "eve.json"), rfile, list(args))
     if check(p.returncode == 0, what, (p.stdout + p.stderr)[-800:]):
         print("  expected per sid: %s" % want)

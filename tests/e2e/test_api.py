@@ -39,14 +39,11 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 sys.path.insert(0, HERE)
+from cphelp import binary, campaign_eve, free_port  # noqa: E402  (puts tests/gen, tests/live on the path)
 import campaign_scn  # noqa: E402
 from apiclient import Api, tls_context  # noqa: E402
 from checks import Checks  # noqa: E402
-from cphelp import binary, campaign_eve, free_port  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 TOKENS = {"viewer": "viewer-token-0001", "analyst": "analyst-token-0001", "admin": "admin-token-0001",

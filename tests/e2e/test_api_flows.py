@@ -24,20 +24,16 @@ Every JSON response and every stream message is validated against the served Ope
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 sys.path.insert(0, HERE)
+from cphelp import Gate, binary, free_port, stop, wait_for  # noqa: E402  (puts tests/gen, tests/live on the path)
 from apiclient import Api, Ws  # noqa: E402
 from checks import Checks  # noqa: E402
-from cphelp import Gate, binary, free_port, wait_for  # noqa: E402
 import campaign_scn  # noqa: E402
 import pcaplib  # noqa: E402
 
@@ -136,14 +132,7 @@ class Run:
         if self.dproc and self.dproc.poll() is None:
             self.dproc.kill()
             self.dproc.wait()
-        if self.cproc.poll() is None:
-            self.cproc.send_signal(signal.SIGTERM)
-            try:
-                self.cproc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.cproc.kill()
-                self.cproc.wait()
-        return self.cproc.returncode
+        return stop(self.cproc)
 
 
 def all_flows(check, api, query=None, limit=50):

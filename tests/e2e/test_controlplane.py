@@ -48,7 +48,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 import flowcheck  # noqa: E402
 import pcaplib  # noqa: E402
 import test_live as live  # noqa: E402  (netns helpers; its main() unused)
-from cphelp import binary, free_port  # noqa: E402
+from cphelp import binary, free_port, wait_for  # noqa: E402
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
@@ -219,15 +219,6 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
             return r, json.loads(r.stdout.strip().splitlines()[0])
         except Exception:
             return r, None
-
-    def wait_for(cond, secs, step=0.2):
-        end = time.time() + secs
-        while time.time() < end:
-            v = cond()
-            if v:
-                return v
-            time.sleep(step)
-        return cond()
 
     # Inputs: ML traffic, signature traffic, rules, config, a version-9 model.
     subprocess.run([sys.executable, os.path.join(ROOT, "tests", "gen", "ml_traffic.py"), tmp, "--seed", "3"],

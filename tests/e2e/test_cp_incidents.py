@@ -33,12 +33,9 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 sys.path.insert(0, HERE)
+from cphelp import binary, campaign_eve  # noqa: E402  (puts tests/gen, tests/live on the path)
 from checks import Checks  # noqa: E402
-from cphelp import binary, campaign_eve  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 

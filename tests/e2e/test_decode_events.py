@@ -17,20 +17,13 @@ Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N fai
 """
 import os
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-sys.path.insert(0, HERE)
-from checks import Checks  # noqa: E402
-from dprun import alerts, alert_sids, check_sid_counts, binary_or_skip, run_rules  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dprun import alert_sids, alerts, check_sid_counts, need_scapy, offline_main, run_rules, Timed  # noqa: E402
 
-try:
-    from scapy.all import Ether, IP, IPv6, TCP, UDP, Raw  # noqa: E402
-    from test_suricata_semantics import Tcp  # noqa: E402
-except ImportError:
-    print("SKIP: scapy is not installed")
-    sys.exit(77)
+need_scapy()
+from scapy.all import Ether, IP, IPv6, TCP, UDP, Raw  # noqa: E402
+from test_suricata_semantics import Tcp  # noqa: E402
 
 
 def rule(sid, event, msg, head="pkthdr any any -> any any", extra=""):
@@ -136,13 +129,8 @@ def handshake_flows(out, t):
 
 
 def frames():
-    out = []
-    t = [100.0]
-
-    def add(p):
-        t[0] += 0.01
-        p.time = t[0]
-        out.append(p)
+    out = Timed(100.0)
+    add = out.add
 
     def patched(pkt, at, value):
         b = bytearray(bytes(pkt))
@@ -171,10 +159,7 @@ EXPECT = {1: 5 + 6, 9220001: 1, 9220002: 1, 9220003: 1, 9220004: 1, 9220005: 1, 
           2210050: 1, 2210054: 1, 2210060: 1, 2210041: 1}
 
 
-def main():
-    dp = binary_or_skip(sys.argv)
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-decev-")
+def main(check, dp, tmp):
     pkts = frames()
     tcp_flows(pkts)
     p, events = run_rules(dp, tmp, pkts, RULES, ["--workers", "1"])
@@ -209,9 +194,7 @@ def main():
     check(ex.get("src_ip") == "198.18.2.3", "excessive retransmissions: the flow that retransmitted 12 times", ex)
     syn = by_sid.get(1, [{}])[0]
     check("flow_id" in syn and syn.get("src_port") == 1234, "a whole packet's alert keeps flow_id and ports", syn)
-    check.cleanup(tmp)
-    return check.summary()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(offline_main("decev", main))

@@ -9,20 +9,13 @@ Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N fai
 """
 import os
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-sys.path.insert(0, HERE)
-from checks import Checks  # noqa: E402
-from dprun import alert_sids, check_sid_counts, binary_or_skip, run_rules  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_rules, Timed  # noqa: E402
 
-try:
-    from scapy.all import Ether, ICMP, IP, IPOption_Router_Alert, IPv6, ICMPv6EchoRequest, TCP, UDP, Raw  # noqa: E402
-    from test_suricata_semantics import Tcp  # noqa: E402
-except ImportError:
-    print("SKIP: scapy is not installed")
-    sys.exit(77)
+need_scapy()
+from scapy.all import Ether, ICMP, IP, IPOption_Router_Alert, IPv6, ICMPv6EchoRequest, TCP, UDP, Raw  # noqa: E402
+from test_suricata_semantics import Tcp  # noqa: E402
 
 RULES = [
     # header-keywords.rst, tcp.hdr: the MSS option after the fixed header, below 536.
@@ -49,13 +42,8 @@ RULES = [
 
 
 def packets():
-    out = []
-    t = [100.0]
-
-    def add(p):
-        t[0] += 0.01
-        p.time = t[0]
-        out.append(p)
+    out = Timed(100.0)
+    add = out.add
 
     cli, srv = "10.1.0.1", "192.168.2.1"
     add(Ether() / IP(src=cli, dst=srv) / TCP(sport=40001, dport=80, flags="S", options=[("MSS", 500)]))  # 201
@@ -109,10 +97,7 @@ def flows(out):
 EXPECT = {201: 1, 202: 1, 203: 1, 204: 1, 205: 1, 206: 1, 207: 1, 210: 2, 221: 1}
 
 
-def main():
-    dp = binary_or_skip(sys.argv)
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-hdr-")
+def main(check, dp, tmp):
     pkts = packets()
     flows(pkts)
     p, events = run_rules(dp, tmp, pkts, RULES, ["--strict", "--workers", "1"])
@@ -122,9 +107,7 @@ def main():
     det = st[-1]["stats"].get("detect", {}) if st else {}
     check(det.get("flowint_full") == 0 and det.get("xbits_full") == 0,
           "stats: detect.flowint_full and detect.xbits_full reported, 0 here", det)
-    check.cleanup(tmp)
-    return check.summary()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(offline_main("hdr", main))

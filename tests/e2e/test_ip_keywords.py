@@ -10,21 +10,14 @@ Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N fai
 """
 import os
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-sys.path.insert(0, HERE)
-from checks import Checks  # noqa: E402
-from dprun import alert_sids, check_sid_counts, binary_or_skip, run_rules  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_rules, Timed  # noqa: E402
 
-try:
-    from scapy.all import (Ether, ICMP, IP, IPOption, IPOption_LSRR, IPv6, TCP, UDP, Raw,  # noqa: E402
-                           fragment)
-    from test_suricata_semantics import Tcp  # noqa: E402
-except ImportError:
-    print("SKIP: scapy is not installed")
-    sys.exit(77)
+need_scapy()
+from scapy.all import (Ether, ICMP, IP, IPOption, IPOption_LSRR, IPv6, TCP, UDP, Raw,  # noqa: E402
+                       fragment)
+from test_suricata_semantics import Tcp  # noqa: E402
 
 RULES = [
     # Community sid 385 (PROTOCOL-ICMP traceroute): itype:8; ttl:1.
@@ -69,13 +62,8 @@ CLI, SRV = "10.1.0.1", "192.168.2.1"
 
 
 def packets():
-    out = []
-    t = [100.0]
-
-    def add(p):
-        t[0] += 0.01
-        p.time = t[0]
-        out.append(p)
+    out = Timed(100.0)
+    add = out.add
 
     pad = b"abcdefghijklmnopqrstuvwabcdefghi"
     add(Ether() / IP(src=CLI, dst=SRV, ttl=1) / ICMP(type=8, id=7, seq=1) / Raw(b"X" * 32))  # 385, 29456
@@ -146,10 +134,7 @@ EXPECT = {385: 1, 29456: 2, 613: 1, 622: 1, 630: 1, 2182: 1, 700: 1, 701: 1, 210
           38510: 1, 703: 1, 11968: 1, 19389: 1, 704: 1, 705: 1}
 
 
-def main():
-    dp = binary_or_skip(sys.argv)
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-ipkw-")
+def main(check, dp, tmp):
     pkts = packets()
     flows(pkts)
     sip(pkts)
@@ -157,9 +142,7 @@ def main():
     check(p.returncode == 0, "spectre-dp exits 0 with every rule loaded (--strict)", p.stderr[-1500:])
     # gid 1: the rules here (the probes also trip the behaviour scan detector, gid 9100).
     check_sid_counts(check, alert_sids([e for e in events if e.get("alert", {}).get("gid", 1) == 1]), EXPECT)
-    check.cleanup(tmp)
-    return check.summary()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(offline_main("ipkw", main))

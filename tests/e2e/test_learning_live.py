@@ -42,7 +42,6 @@ Last line "N passed, N failed".
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ import test_learning as tl  # noqa: E402  (rows_of, flow_labels; its main() unus
 import test_live as live  # noqa: E402  (netns helpers)
 from apiclient import Api  # noqa: E402  (exits 77 without python3-jsonschema)
 from checks import Checks  # noqa: E402
-from cphelp import binary, free_port  # noqa: E402
+from cphelp import binary, free_port, stop, wait_for  # noqa: E402
 from ml_traffic import build  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
@@ -72,16 +71,6 @@ GATES = "{max_benign_fpr: 0.05, min_tpr: 0.5, min_agreement: 0.8}"
 # other gate, even max_benign_fpr 0 / min_tpr 1 / min_agreement 1, is met).
 STRICT = "{max_benign_fpr: 0.0, min_tpr: 1.0, min_agreement: 1.0, phase: k4, class_tpr: {scan: 0.9}}"
 check = Checks()
-
-
-def wait_for(cond, secs, step=0.2):
-    end = time.time() + secs
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 class Cp:
@@ -102,14 +91,7 @@ class Cp:
         return open(self.log).read()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop(self.proc)
 
 
 def learn_yaml(path, ml, train, rows, holdouts, gates, rounds):

@@ -14,21 +14,14 @@ Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N fai
 """
 import os
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-sys.path.insert(0, HERE)
-from checks import Checks  # noqa: E402
-from dprun import alert_sids, check_sid_counts, run_offline  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_offline, write_lines  # noqa: E402
 
-try:
-    from scapy.all import Ether, GRE, IP, UDP, Raw  # noqa: E402
-    from scapy.all import wrpcap  # noqa: E402
-    from test_suricata_semantics import Tcp  # noqa: E402
-except ImportError:
-    print("SKIP: scapy is not installed")
-    sys.exit(77)
+need_scapy()
+from scapy.all import Ether, GRE, IP, UDP, Raw  # noqa: E402
+from scapy.all import wrpcap  # noqa: E402
+from test_suricata_semantics import Tcp  # noqa: E402
 
 RULES = [
     # Mixed payload + HTTP buffers (ET Open 2009876 shape).
@@ -134,28 +127,19 @@ def other(out):
 EXPECT = {101: 1, 102: 1, 103: 1, 105: 1, 106: 1, 107: 1, 110: 1, 121: 1, 123: 1, 130: 1, 131: 1, 140: 2, 150: 1}
 
 
-def main():
-    dp = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_DP", "")
-    if not dp or not os.access(dp, os.X_OK):
-        print("SKIP: no spectre-dp binary (argument or $SPECTRE_DP)")
-        return 77
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-kw-")
+def main(check, dp, tmp):
     pcap, rfile, eve = (os.path.join(tmp, n) for n in ("t.pcap", "t.rules", "eve.json"))
     pkts = []
     http_flows(pkts)
     tcp_flows(pkts)
     other(pkts)
     wrpcap(pcap, pkts)
-    with open(rfile, "w") as f:
-        f.write("\n".join(RULES) + "\n")
+    write_lines(rfile, RULES)
     p, events = run_offline(dp, pcap, eve, rfile, ["--strict", "--workers", "1"])
     check(p.returncode == 0, "spectre-dp exits 0 with every rule loaded (--strict)", p.stderr[-1500:])
     check_sid_counts(check, alert_sids(events), EXPECT,
                      "no alerts from unexpected sids (104: normalised header has no raw fold)")
-    check.cleanup(tmp)
-    return check.summary()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(offline_main("kw", main))

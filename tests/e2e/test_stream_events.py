@@ -27,20 +27,14 @@ Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N fai
 import os
 import re
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 sys.path.insert(0, HERE)
-from checks import Checks  # noqa: E402
-from dprun import alert_sids, check_sid_counts, binary_or_skip, run_rules  # noqa: E402
+from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_rules  # noqa: E402
 
-try:
-    from scapy.all import Ether, IP, TCP, Raw  # noqa: E402
-    from test_suricata_semantics import Tcp  # noqa: E402
-except ImportError:
-    print("SKIP: scapy is not installed")
-    sys.exit(77)
+need_scapy()
+from scapy.all import Ether, IP, TCP, Raw  # noqa: E402
+from test_suricata_semantics import Tcp  # noqa: E402
 
 
 def rule(sid, event, extra=""):
@@ -207,10 +201,7 @@ def suricata_rules():
     return [rule(s, n) for s, n in SURICATA_FILE], "names and sids written out"
 
 
-def main():
-    dp = binary_or_skip(sys.argv)
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-sev-")
+def main(check, dp, tmp):
     pkts = []
     handshake_flows(pkts, 100.0)
     established_flows(pkts, 200.0)
@@ -244,9 +235,7 @@ def main():
     check(m is not None and int(m.group(1)) == len([n for n in names if n in want]) and
           int(m.group(2)) == len([n for n in names if n not in want]),
           "run 3: the rules line counts %d rejected, the rest active" % len(want), p.stderr[-800:])
-    check.cleanup(tmp)
-    return check.summary()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(offline_main("sev", main))

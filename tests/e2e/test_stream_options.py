@@ -16,19 +16,12 @@ Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N fai
 """
 import os
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-from checks import Checks  # noqa: E402
-sys.path.insert(0, HERE)
-from dprun import alert_sids, run_offline  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dprun import alert_sids, need_scapy, offline_main, run_offline, write_lines  # noqa: E402
 
-try:
-    from scapy.all import Ether, IP, TCP, Raw, wrpcap  # noqa: E402
-except ImportError:
-    print("SKIP: scapy is not installed")
-    sys.exit(77)
+need_scapy()
+from scapy.all import Ether, IP, TCP, Raw, wrpcap  # noqa: E402
 
 RULES = [
     # midstream session (no handshake), port 8080
@@ -96,17 +89,10 @@ def run(dp, pcap, rfile, eve, extra):
     return p, alert_sids(events)
 
 
-def main():
-    dp = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_DP", "")
-    if not dp or not os.access(dp, os.X_OK):
-        print("SKIP: no spectre-dp binary (argument or $SPECTRE_DP)")
-        return 77
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-stream-")
+def main(check, dp, tmp):
     pcap, rfile, eve, cfg = (os.path.join(tmp, n) for n in ("t.pcap", "t.rules", "eve.json", "s.yaml"))
     build(pcap)
-    with open(rfile, "w") as f:
-        f.write("\n".join(RULES) + "\n")
+    write_lines(rfile, RULES)
     with open(cfg, "w") as f:
         f.write("stream: {midstream: false, async_oneside: true}\nexception-policy: auto\n")
     runs = [("default", []), ("--no-midstream", ["--no-midstream"]), ("--async-oneside", ["--async-oneside"]),
@@ -120,9 +106,7 @@ def main():
     # The command line wins over the file: --midstream over midstream: false.
     p, got = run(dp, pcap, rfile, eve, ["--config", cfg, "--midstream", "--no-async-oneside"])
     check(got[301] == 1 and got[311] == 0, "--midstream --no-async-oneside over the file", dict(got))
-    check.cleanup(tmp)
-    return check.summary()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(offline_main("stream", main))

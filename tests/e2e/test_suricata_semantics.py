@@ -18,19 +18,12 @@ Exit 0 pass, 1 fail, 77 skip (no scapy or no binary). Last line "N passed, N fai
 """
 import os
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-from checks import Checks  # noqa: E402
-sys.path.insert(0, HERE)
-from dprun import alert_sids, check_sid_counts, run_offline  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dprun import alert_sids, check_sid_counts, need_scapy, offline_main, run_offline, write_lines  # noqa: E402
 
-try:
-    from scapy.all import Ether, ICMP, IP, TCP, UDP, Raw, wrpcap  # noqa: E402
-except ImportError:
-    print("SKIP: scapy is not installed")
-    sys.exit(77)
+need_scapy()
+from scapy.all import Ether, ICMP, IP, TCP, UDP, Raw, wrpcap  # noqa: E402
 
 
 class Tcp:
@@ -193,23 +186,14 @@ def build(path):
     return rules, exp
 
 
-def main():
-    dp = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_DP", "")
-    if not dp or not os.access(dp, os.X_OK):
-        print("SKIP: no spectre-dp binary (argument or $SPECTRE_DP)")
-        return 77
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-suri-")
+def main(check, dp, tmp):
     pcap, rfile, eve = (os.path.join(tmp, n) for n in ("t.pcap", "t.rules", "eve.json"))
     rules, exp = build(pcap)
-    with open(rfile, "w") as f:
-        f.write("\n".join(rules) + "\n")
+    write_lines(rfile, rules)
     p, events = run_offline(dp, pcap, eve, rfile, ["--strict"])
     check(p.returncode == 0, "spectre-dp exits 0 with every rule loaded (--strict)", p.stderr[-1500:])
     check_sid_counts(check, alert_sids(events), exp)
-    check.cleanup(tmp)
-    return check.summary()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(offline_main("suri", main))

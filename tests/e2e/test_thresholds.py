@@ -18,19 +18,12 @@ import collections
 import os
 import subprocess
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
-from checks import Checks  # noqa: E402
-sys.path.insert(0, HERE)
-from dprun import run_offline  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dprun import need_scapy, offline_main, run_offline, write_lines  # noqa: E402
 
-try:
-    from scapy.all import Ether, IP, UDP, Raw, wrpcap  # noqa: E402
-except ImportError:
-    print("SKIP: scapy is not installed")
-    sys.exit(77)
+need_scapy()
+from scapy.all import Ether, IP, UDP, Raw, wrpcap  # noqa: E402
 
 DST = "198.19.0.1"
 
@@ -125,17 +118,10 @@ def build(path):
     return rules, exp, actions
 
 
-def main():
-    dp = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_DP", "")
-    if not dp or not os.access(dp, os.X_OK):
-        print("SKIP: no spectre-dp binary (argument or $SPECTRE_DP)")
-        return 77
-    check = Checks()
-    tmp = tempfile.mkdtemp(prefix="spectre-thr-")
+def main(check, dp, tmp):
     pcap, rfile, tfile, eve = (os.path.join(tmp, n) for n in ("t.pcap", "t.rules", "threshold.config", "eve.json"))
     rules, exp, actions = build(pcap)
-    with open(rfile, "w") as f:
-        f.write("\n".join(rules) + "\n")
+    write_lines(rfile, rules)
     with open(tfile, "w") as f:
         f.write(THRESHOLDS)
     env = dict(os.environ, SPECTRE_CONFIG="none")
@@ -174,9 +160,7 @@ def main():
                        env=env, capture_output=True, text=True, timeout=60)
     check(p.returncode == 1 and "threshold.config:11" in p.stderr, "--strict: a bad threshold line is fatal",
           p.stderr[-500:])
-    check.cleanup(tmp)
-    return check.summary()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(offline_main("thr", main))

@@ -9,12 +9,29 @@
 #include <vector>
 
 #include "dataplane/detect/detect.h"
+#include "dataplane/rules/parser.h"
 #include "tests/unit/detect/reference.h"
 
 namespace spectre::detect_test {
 
 using rules::Buf;
 using rules::MatchItem;
+
+// A rule from its text with Suricata's default variables; a test failure when it does not parse.
+inline rules::Rule parse(const std::string& text) {
+  rules::Rule r;
+  std::string err;
+  bool unsupported = false;
+  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
+  return r;
+}
+
+// Bytes from a list of values (0..255).
+inline std::string bin(std::initializer_list<int> b) {
+  std::string s;
+  for (int x : b) s += char(x);
+  return s;
+}
 
 inline rules::Rule make_rule(uint32_t sid, rules::Proto pr = rules::Proto::kTcp) {
   rules::Rule r;

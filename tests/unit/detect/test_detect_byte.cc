@@ -1,34 +1,17 @@
 // byte_test / byte_jump over parsed rules: Suricata's documented examples
 // (payload-keywords: byte_test, byte_jump) as cases, engine and reference side
 // by side (Harness compares them on every call).
-#include "dataplane/rules/parser.h"
 #include "tests/unit/detect/detect_util.h"
 
 namespace spectre::detect_test {
 namespace {
 
 rules::Rule parse(const std::string& opts, uint32_t sid) {
-  rules::Rule r;
-  std::string err;
-  bool unsupported = false;
-  std::string text = "alert tcp any any -> any any (" + opts + " sid:" + std::to_string(sid) + ";)";
-  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
-  return r;
+  return detect_test::parse("alert tcp any any -> any any (" + opts + " sid:" + std::to_string(sid) + ";)");
 }
 
 rules::Rule parse_icmp(const std::string& opts, uint32_t sid) {
-  rules::Rule r;
-  std::string err;
-  bool unsupported = false;
-  std::string text = "alert icmp any any -> any any (" + opts + " sid:" + std::to_string(sid) + ";)";
-  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
-  return r;
-}
-
-std::string bin(std::initializer_list<int> b) {
-  std::string s;
-  for (int x : b) s += char(x);
-  return s;
+  return detect_test::parse("alert icmp any any -> any any (" + opts + " sid:" + std::to_string(sid) + ";)");
 }
 
 TEST(DetectByte, SuricataByteTestExamples) {

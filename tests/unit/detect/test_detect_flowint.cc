@@ -1,19 +1,10 @@
 // flowint (flowint.rst's examples; engine and reference side by side) and
 // hostbits (xbits per host: xbits.rst "no difference between hostbits and
 // xbits with track ip_<src|dst>").
-#include "dataplane/rules/parser.h"
 #include "tests/unit/detect/detect_util.h"
 
 namespace spectre::detect_test {
 namespace {
-
-rules::Rule parse(const std::string& text) {
-  rules::Rule r;
-  std::string err;
-  bool unsupported = false;
-  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
-  return r;
-}
 
 // "More than Five Usernames!": the count is raised on every match and the
 // rule alerts only once it is over five; "Username Logged out" lowers it.

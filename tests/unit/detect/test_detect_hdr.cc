@@ -3,25 +3,10 @@
 // engine and reference side by side on hand-built headers.
 #include <random>
 
-#include "dataplane/rules/parser.h"
 #include "tests/unit/detect/detect_util.h"
 
 namespace spectre::detect_test {
 namespace {
-
-rules::Rule parse(const std::string& text) {
-  rules::Rule r;
-  std::string err;
-  bool unsupported = false;
-  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
-  return r;
-}
-
-std::string bin(std::initializer_list<int> b) {
-  std::string s;
-  for (int x : b) s += char(x);
-  return s;
-}
 
 // A packet whose header bytes are `ip` + `l4` (payload passed separately).
 struct HdrPkt {

@@ -1,18 +1,9 @@
 // ip_proto and stream_size (engine and reference side by side), xbits (the
 // engine's per-worker table: across flows, by host or pair, with expiry).
-#include "dataplane/rules/parser.h"
 #include "tests/unit/detect/detect_util.h"
 
 namespace spectre::detect_test {
 namespace {
-
-rules::Rule parse(const std::string& text) {
-  rules::Rule r;
-  std::string err;
-  bool unsupported = false;
-  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
-  return r;
-}
 
 TEST(DetectHost, IpProto) {
   Harness h;

@@ -5,19 +5,10 @@
 // as received + stored body, the DNS message). Engine and reference side by side.
 #include <deque>
 
-#include "dataplane/rules/parser.h"
 #include "tests/unit/detect/detect_util.h"
 
 namespace spectre::detect_test {
 namespace {
-
-rules::Rule parse(const std::string& text) {
-  rules::Rule r;
-  std::string err;
-  bool unsupported = false;
-  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
-  return r;
-}
 
 // Buffers point into strings kept here for the test's lifetime.
 void put(BufferSet& b, rules::Buf id, std::string s) {

@@ -2,25 +2,10 @@
 // fragoffset, ipopts, sameip, seq, ack, window, engine and reference side by
 // side on hand-built headers, with the documented examples and edge cases of
 // Suricata's header-keywords page and Snort 3's rule options.
-#include "dataplane/rules/parser.h"
 #include "tests/unit/detect/detect_util.h"
 
 namespace spectre::detect_test {
 namespace {
-
-rules::Rule parse(const std::string& text) {
-  rules::Rule r;
-  std::string err;
-  bool unsupported = false;
-  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
-  return r;
-}
-
-std::string bin(std::initializer_list<int> b) {
-  std::string s;
-  for (int x : b) s += char(x);
-  return s;
-}
 
 // IPv4 header fields a rule can test; options appended (a multiple of 4).
 struct V4 {

@@ -1,18 +1,9 @@
 // Transforms over parsed rules: the examples of Suricata's "Transformations"
 // page as cases (engine and reference side by side through the Harness).
-#include "dataplane/rules/parser.h"
 #include "tests/unit/detect/detect_util.h"
 
 namespace spectre::detect_test {
 namespace {
-
-rules::Rule parse(const std::string& text) {
-  rules::Rule r;
-  std::string err;
-  bool unsupported = false;
-  EXPECT_TRUE(rules::parse_rule(text, rules::Vars::suricata_defaults(), r, err, unsupported)) << err << ": " << text;
-  return r;
-}
 
 BufferSet one(rules::Buf k, const std::string& v) {
   BufferSet b;

@@ -61,6 +61,20 @@ struct Fixture {
   }
 };
 
+// default.spm installed in `l`, and loaded into `m` (feature names, reference).
+void install_default(learn::Learning& l, spectre::ml::LoadedModel& m) {
+  ASSERT_EQ(l.install(cp_test::model_path(), "admin").status, 200);
+  std::string err;
+  ASSERT_TRUE(spectre::ml::load_artifact_file(cp_test::model_path(), m, err)) << err;
+}
+
+// The header line of a rows file for `m`'s features.
+void rows_header(std::ostream& rows, const spectre::ml::LoadedModel& m) {
+  rows << "flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto";
+  for (const auto& name : m.feature_names) rows << "," << name;
+  rows << "\n";
+}
+
 }  // namespace
 
 TEST(LearnRegistry, EvaluationRecordsAndVersionLookup) {
@@ -188,9 +202,7 @@ TEST(Learning, PollRowsTailsTheDumpFile) {
   learn::Learning l(f.reg, f.audit, o);
   ASSERT_EQ(l.install(model, "admin").status, 200);
   std::ofstream rows(o.rows_csv);
-  rows << "flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto";
-  for (const auto& name : m.feature_names) rows << "," << name;
-  rows << "\n";
+  rows_header(rows, m);
   auto row = [&](int id, double v) {
     std::string s = std::to_string(id);
     s.append(",end,1.0,1700000000.5,10.0.0.1,1,10.0.0.2,2,6");
@@ -227,14 +239,10 @@ TEST(Learning, PollRowsStartsNearTheEndOfALongFile) {
   learn::LearningOptions o;
   o.rows_csv = f.tmp.path + "/rows.csv";
   learn::Learning l(f.reg, f.audit, o);
-  ASSERT_EQ(l.install(cp_test::model_path(), "admin").status, 200);
   spectre::ml::LoadedModel m;
-  std::string err;
-  ASSERT_TRUE(spectre::ml::load_artifact_file(cp_test::model_path(), m, err));
+  ASSERT_NO_FATAL_FAILURE(install_default(l, m));
   std::ofstream rows(o.rows_csv);
-  rows << "flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto";
-  for (const auto& name : m.feature_names) rows << "," << name;
-  rows << "\n";
+  rows_header(rows, m);
   const size_t total = 16000;  // ~10 MB: more than the 8 MB a first read looks at
   std::string cells;
   for (size_t j = 0; j < m.num_features; ++j) cells.append(",1234.567890");
@@ -260,16 +268,12 @@ TEST(Learning, ExplainsAnAlertFromItsDumpedRow) {
   learn::LearningOptions o;
   o.rows_csv = f.tmp.path + "/rows.csv";
   learn::Learning l(f.reg, f.audit, o);
-  ASSERT_EQ(l.install(cp_test::model_path(), "admin").status, 200);
   spectre::ml::LoadedModel m;
-  std::string err;
-  ASSERT_TRUE(spectre::ml::load_artifact_file(cp_test::model_path(), m, err)) << err;
+  ASSERT_NO_FATAL_FAILURE(install_default(l, m));
   const std::string version = json::parse(l.status().body)["active"]["version"];
   {
     std::ofstream rows(o.rows_csv);
-    rows << "flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto";
-    for (const auto& name : m.feature_names) rows << "," << name;
-    rows << "\n";
+    rows_header(rows, m);
     for (int k = 0; k < 3; ++k) {  // flow 42 at k4 and end, then a half-written row of flow 43
       rows << (k < 2 ? "42," : "43,") << (k == 0 ? "k4" : "end") << ",1.0,1700000000.5,10.0.0.1,1,10.0.0.2,443,6";
       for (size_t j = 0; j < m.num_features; ++j) rows << "," << (j == 3 ? 50000.0 + k : double(j % 7));

@@ -71,6 +71,19 @@ TEST(Feedback, LaterVerdictWins) {
 
 namespace {
 
+// `m` over features a, b with `classes`, built into an artifact and loaded back.
+LoadedModel loaded(const TreeEnsemble& m, std::vector<std::string> classes) {
+  ArtifactInfo info;
+  info.feature_names = {"a", "b"};
+  info.class_names = std::move(classes);
+  std::vector<uint8_t> bytes;
+  std::string err;
+  EXPECT_TRUE(build_artifact_xgb(m, info, bytes, err)) << err;
+  LoadedModel out;
+  EXPECT_TRUE(load_artifact(bytes, out, err)) << err;
+  return out;
+}
+
 // Two features a, b; classes benign / attack (softmax): P(attack) high when a >= 0.5.
 LoadedModel stump(float split) {
   TreeEnsemble m;
@@ -82,15 +95,7 @@ LoadedModel stump(float split) {
   m.nodes = {TreeNode{0, 0.0f, -1, -1}, TreeNode{0, split, 2, 3}, TreeNode{0, -2.0f, -1, -1}, TreeNode{0, 2.0f, -1, -1}};
   m.tree_root = {0, 1};
   m.tree_group = {0, 1};
-  ArtifactInfo info;
-  info.feature_names = {"a", "b"};
-  info.class_names = {"benign", "attack"};
-  std::vector<uint8_t> bytes;
-  std::string err;
-  EXPECT_TRUE(build_artifact_xgb(m, info, bytes, err)) << err;
-  LoadedModel out;
-  EXPECT_TRUE(load_artifact(bytes, out, err)) << err;
-  return out;
+  return loaded(m, {"benign", "attack"});
 }
 
 // Classes benign / attack / scan: attack as stump(0.5), scan never likely.
@@ -105,15 +110,7 @@ LoadedModel stump3() {
              TreeNode{0, 2.0f, -1, -1}, TreeNode{0, -2.0f, -1, -1}};
   m.tree_root = {0, 1, 4};
   m.tree_group = {0, 1, 2};
-  ArtifactInfo info;
-  info.feature_names = {"a", "b"};
-  info.class_names = {"benign", "attack", "scan"};
-  std::vector<uint8_t> bytes;
-  std::string err;
-  EXPECT_TRUE(build_artifact_xgb(m, info, bytes, err)) << err;
-  LoadedModel out;
-  EXPECT_TRUE(load_artifact(bytes, out, err)) << err;
-  return out;
+  return loaded(m, {"benign", "attack", "scan"});
 }
 
 }  // namespace
