@@ -49,14 +49,7 @@ Response ApiService::list_alerts(Request& r) {
   if (!alert_query(r, q, err)) return error(400, err);
   std::vector<store::AlertRow> rows;
   if (!st_.list_alerts(q, rows, err)) return error(500, "store: " + err);
-  std::string body = "{\"items\":[";
-  for (size_t i = 0; i < rows.size(); i++) {
-    if (i) body += ',';
-    body += alert_text(rows[i]);
-  }
-  body += "],\"next_cursor\":";
-  body += rows.size() == q.limit ? "\"" + encode_cursor('a', rows.back().id, rows.back().ts_ms) + "\"" : "null";  // base64url
-  return json_response(200, body + "}");
+  return json_response(200, ts_page_body(rows, q.limit, 'a', alert_text));
 }
 
 Response ApiService::alert_detail(Request& r) {
