@@ -54,7 +54,7 @@ struct Opts {
   double rate = 50000, seconds = 10, warmup = 1;
   size_t queue_limit = 4096;
   double batch_ms = 5;
-  bool direct_write = true, client_proc = false;
+  bool direct_write = true, client_proc = false, raw_client = false;
   bool client_role = false;  // internal: the child of --client-proc 1
   uint16_t port = 0;         // internal: the hub's port, for the child
 };
@@ -104,7 +104,10 @@ struct ClientStats {
 
 class BenchClient : public std::enable_shared_from_this<BenchClient> {
  public:
-  BenchClient(net::io_context& io, ClientStats& st, std::string sub) : ws_(io), st_(st), sub_(std::move(sub)) {}
+  // raw: after the handshake, read the socket in large chunks and parse the
+  // (unmasked) server frames here, not with one Beast async_read per message.
+  BenchClient(net::io_context& io, ClientStats& st, std::string sub, bool raw)
+      : ws_(io), st_(st), sub_(std::move(sub)), raw_(raw) {}
 
   void start(const net::ip::tcp::endpoint& ep) {
     beast::get_lowest_layer(ws_).async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
@@ -115,6 +118,7 @@ class BenchClient : public std::enable_shared_from_this<BenchClient> {
         if (ec) return self->fail();
         self->ws_.async_write(net::buffer(self->sub_), [self](beast::error_code ec, size_t) {
           if (ec) return self->fail();
+          if (self->raw_) return self->raw_read();
           self->read();
         });
       });
@@ -137,10 +141,53 @@ class BenchClient : public std::enable_shared_from_this<BenchClient> {
       self->read();
     });
   }
-  // A substring scan, not a JSON parse: the client side should cost little.
   void on_message() {
     auto d = buf_.data();
-    std::string_view m(static_cast<const char*>(d.data()), d.size());
+    on_text(std::string_view(static_cast<const char*>(d.data()), d.size()));
+    buf_.consume(buf_.size());
+  }
+  void raw_read() {
+    if (rbuf_.size() - have_ < 16384) rbuf_.resize(rbuf_.size() * 2);
+    auto& sock = beast::get_lowest_layer(ws_).socket();
+    sock.async_read_some(net::buffer(rbuf_.data() + have_, rbuf_.size() - have_),
+                         [self = shared_from_this()](beast::error_code ec, size_t n) {
+                           if (ec) {
+                             if (ec != net::error::operation_aborted && ec != net::error::bad_descriptor &&
+                                 ec != net::error::eof)
+                               self->fail();
+                             return;
+                           }
+                           self->have_ += n;
+                           if (self->parse_frames()) self->raw_read();
+                         });
+  }
+  // Whole frames out of rbuf_; false on a close frame.
+  bool parse_frames() {
+    size_t pos = 0;
+    const auto* b = reinterpret_cast<const unsigned char*>(rbuf_.data());
+    while (have_ - pos >= 2) {
+      size_t len = b[pos + 1] & 0x7f, hdr = 2;
+      if (len == 126) {
+        if (have_ - pos < 4) break;
+        len = (size_t{b[pos + 2]} << 8) | b[pos + 3];
+        hdr = 4;
+      } else if (len == 127) {
+        if (have_ - pos < 10) break;
+        len = 0;
+        for (int i = 0; i < 8; ++i) len = (len << 8) | b[pos + 2 + i];
+        hdr = 10;
+      }
+      if (have_ - pos < hdr + len) break;
+      if ((b[pos] & 0x0f) == 0x8) return false;
+      if ((b[pos] & 0x0f) == 0x1) on_text(std::string_view(rbuf_.data() + pos + hdr, len));
+      pos += hdr + len;
+    }
+    std::memmove(rbuf_.data(), rbuf_.data() + pos, have_ - pos);
+    have_ -= pos;
+    return true;
+  }
+  // A substring scan, not a JSON parse: the client side should cost little.
+  void on_text(std::string_view m) {
     if (m.compare(0, 16, R"({"type":"event",)") == 0) {
       size_t p = m.find(R"("pub_ns":)");
       if (p != std::string_view::npos && st_.measuring.load(std::memory_order_relaxed)) {
@@ -154,13 +201,15 @@ class BenchClient : public std::enable_shared_from_this<BenchClient> {
     } else {
       ++st_.other;
     }
-    buf_.consume(buf_.size());
   }
 
   beast::websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buf_;
   ClientStats& st_;
   std::string sub_;
+  bool raw_ = false;
+  std::vector<char> rbuf_ = std::vector<char>(65536);
+  size_t have_ = 0;
 };
 
 std::string group_net(int g) { return "10." + std::to_string(g / 256) + "." + std::to_string(g % 256) + ".0/24"; }
@@ -182,6 +231,7 @@ bool parse_args(int argc, char** argv, Opts& o) {
     else if (a == "--batch-ms") o.batch_ms = std::atof(v);
     else if (a == "--direct-write") o.direct_write = std::atoi(v) != 0;
     else if (a == "--client-proc") o.client_proc = std::atoi(v) != 0;
+    else if (a == "--raw-client") o.raw_client = std::atoi(v) != 0;
     else if (a == "--client-role") o.client_role = std::atoi(v) != 0;
     else if (a == "--port") o.port = static_cast<uint16_t>(std::atoi(v));
     else return false;
@@ -201,7 +251,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: spectre-streambench [--clients 1000] [--fanout 10] [--firehose 0] [--rate 50000]\n"
                  "       [--seconds 10] [--warmup 1] [--payload 300] [--client-threads 1] [--queue-limit 4096]\n"
-                 "       [--batch-ms 5] [--direct-write 1] [--client-proc 0]\n");
+                 "       [--batch-ms 5] [--direct-write 1] [--client-proc 0] [--raw-client 0]\n");
     return 2;
   }
   return o.client_role ? client_role(o) : run(o);
@@ -219,6 +269,7 @@ std::string make_event_json(uint64_t seq, const std::string& dst, const std::str
 // Paced publisher: every millisecond, catch up to rate * elapsed.
 void publish_loop(ss::StreamHub& hub, const Opts& o, int groups, std::atomic<bool>& stop,
                   std::atomic<uint64_t>& published) {
+  pthread_setname_np(pthread_self(), "sb-publisher");
   std::string pad(static_cast<size_t>(o.payload), 'x');
   auto t0 = Clock::now();
   uint64_t seq = 0;
@@ -262,12 +313,15 @@ struct ClientSide {
       nlohmann::json sub = {{"op", "subscribe"}, {"channels", {"alerts"}}};
       if (i < filtered) sub["filter"] = {{"ip", group_net(i % groups)}};
       int t = i % o.client_threads;
-      clients.push_back(std::make_shared<BenchClient>(*ios[t], *stats[t], sub.dump()));
+      clients.push_back(std::make_shared<BenchClient>(*ios[t], *stats[t], sub.dump(), o.raw_client));
       clients.back()->start(ep);
     }
     for (auto& io : ios) {
       work.push_back(net::make_work_guard(*io));
-      threads.emplace_back([&io] { io->run(); });
+      threads.emplace_back([&io] {
+        pthread_setname_np(pthread_self(), "sb-clients");
+        io->run();
+      });
     }
   }
   int ready() const {
@@ -393,7 +447,8 @@ struct ClientProc {
     std::vector<std::string> args = {"spectre-streambench", "--client-role", "1", "--port", std::to_string(port),
                                      "--clients", std::to_string(o.clients), "--fanout", std::to_string(o.fanout),
                                      "--firehose", std::to_string(o.firehose),
-                                     "--client-threads", std::to_string(o.client_threads)};
+                                     "--client-threads", std::to_string(o.client_threads),
+                                     "--raw-client", o.raw_client ? "1" : "0"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -472,7 +527,7 @@ int report(const Opts& o, int connected, int filtered, int groups, const Window&
   double pub_rate = static_cast<double>(w.published) / w.wall;
   nlohmann::json r = {
       {"bench", "stream"}, {"clients", o.clients}, {"connected", connected}, {"client_threads", o.client_threads},
-      {"client_proc", o.client_proc}, {"direct_write", o.direct_write},
+      {"client_proc", o.client_proc}, {"raw_client", o.raw_client}, {"direct_write", o.direct_write},
       {"fanout_per_event", per_event}, {"firehose_clients", o.firehose}, {"payload_bytes", o.payload},
       {"rate_target", o.rate}, {"batch_ms", o.batch_ms}, {"seconds", w.wall}, {"published_per_s", pub_rate},
       {"delivered", all.n}, {"delivered_per_s", static_cast<double>(all.n) / w.wall},
@@ -518,7 +573,10 @@ int run(const Opts& o) {
   ss::StreamHub hub(hub_io, so);
   ss::StreamListener lis(hub_io, hub);
   lis.start();
-  std::thread hub_th([&] { hub_io.run(); });
+  std::thread hub_th([&] {
+    pthread_setname_np(pthread_self(), "sb-hub");  // perf report --comm sb-hub
+    hub_io.run();
+  });
 
   const int filtered = o.clients - o.firehose;
   const int groups = std::max(1, filtered / o.fanout);
