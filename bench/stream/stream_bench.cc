@@ -546,8 +546,9 @@ int report(const Opts& o, int connected, int filtered, int groups, const Window&
       {"loadavg_before", w.load_before}, {"loadavg_after", w.load_after},
   };
   std::printf("%s\n", r.dump(2).c_str());
+  // Nothing received at all (e.g. no result from the client process) counts as lost too.
   bool lost = st.dropped || st.gaps || st.handoff_dropped || st.disconnects || cr.gaps || cr.errors ||
-              connected < o.clients;
+              connected < o.clients || (w.published > 0 && all.n == 0);
   return lost ? 3 : 0;
 }
 
