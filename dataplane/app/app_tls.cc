@@ -294,13 +294,13 @@ struct HsStream {
 };
 
 // A ClientHello -> meta and the client tx's buffers.
-bool client_hello(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, BufferSet& bs) {
+bool client_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, BufferSet& bs) {
   AppCtx::Impl& m = *c.impl;
   AppMeta& meta = s->meta;
   HelloView h;
   if (!client_hello_parse(m, meta, b, n, 't', h)) return false;
   meta.proto = AppProto::kTls;
-  s->dir[0].u.tls.vers |= ver_bit(h.ver);
+  s->dir[d].u.tls.vers |= ver_bit(h.ver);
   if (h.sni) {
     bs.set(rules::kTlsSni, h.sni, h.sni_len);
     if (uint8_t* dot = h.sni_len < 256 ? m.alloc(h.sni_len + 1) : nullptr) {  // "." + SNI for dotprefix
@@ -491,7 +491,7 @@ bool emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
       c.ctr.truncated++;
       ok = false;
     } else {
-      ok = t.state & kStCh ? client_hello(c, s, b, bn, bs) : server_hello(c, s, d, b, bn, bs);
+      ok = t.state & kStCh ? client_hello(c, s, d, b, bn, bs) : server_hello(c, s, d, b, bn, bs);
       if (!ok) c.ctr.parse_errors++;
     }
     // Up to TLS 1.2 the server's certificate chain is in the clear.
@@ -500,7 +500,7 @@ bool emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
   if (ok) {
     if (n) bs.set(rules::kPayload, st, n);
     state_buf(c, s, t.state, bs);
-    sink.on_tx(d == 0, bs, s->meta);
+    sink.on_tx((t.state & (kStCh | kStCkx)) != 0, bs, s->meta);  // the client's flights
   }
   release(c, s, d);
   t.open = t.ready = 0;
@@ -525,20 +525,20 @@ void store(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t k) {
 }
 
 // A handshake message of `type` ended (headers are walked across records;
-// the bodies are read from the stored flight when it ends).
-void message_end(TlsDir& t, int d, uint8_t type) {
-  if (type == (d == 0 ? 1 : 2)) t.hello = 1;
-  if (d == 0) {
-    if (type == 1) t.state |= kStCh, t.ready = 1;    // ClientHello: the first flight
-    if (type == 16) t.state |= kStCkx, t.ready = 1;  // ClientKeyExchange (after a Certificate, if any)
-  } else {
-    if (type == 2) t.state |= kStSh;
-    if (type == 12) t.state |= kStSkx;
-    if (type == 14 && t.state) t.ready = 1;  // ServerHelloDone ends the server's flight
+// the bodies are read from the stored flight when it ends). By the message,
+// not the direction: a flow picked up midstream may have its sides swapped.
+void message_end(TlsDir& t, uint8_t type) {
+  switch (type) {
+    case 1: t.state |= kStCh, t.ready = 1, t.hello = 1; break;  // ClientHello: the first flight
+    case 2: t.state |= kStSh, t.hello = 1; break;
+    case 12: t.state |= kStSkx; break;
+    case 14: t.ready = t.state != 0; break;                      // ServerHelloDone ends the server's flight
+    case 16: t.state |= kStCkx, t.ready = 1; break;              // ClientKeyExchange (after a Certificate, if any)
+    default: break;
   }
 }
 
-void walk(TlsDir& t, int d, const uint8_t* p, uint32_t k) {
+void walk(TlsDir& t, const uint8_t* p, uint32_t k) {
   while (k) {
     if (t.mh_n < 4) {
       t.mh[t.mh_n++] = *p++;
@@ -550,7 +550,7 @@ void walk(TlsDir& t, int d, const uint8_t* p, uint32_t k) {
       p += x, k -= x, t.m_left -= x;
     }
     if (t.m_left) continue;
-    message_end(t, d, t.mh[0]);
+    message_end(t, t.mh[0]);
     t.mh_n = 0;
   }
 }
@@ -598,21 +598,21 @@ bool record_start(AppCtx& c, AppState* s, int d, AppSink& sink) {
 }
 
 // A record ended: the flight's tx when its last message was in it. False
-// when the direction stops (the server after its flight, the client after
-// its key exchange).
+// when the direction stops: after any flight but the ClientHello's (the
+// server after its flight, the client after its key exchange).
 bool record_end(AppCtx& c, AppState* s, int d, AppSink& sink) {
   TlsDir& t = s->dir[d].u.tls;
   t.in_rec = 0;
   t.hdr_n = 0;
   if (t.v2) {
     uint8_t type = t.mh[0];
-    t.state = d == 0 && type == 1 ? kStCh : d == 1 && type == 4 ? kStSh : d == 0 && type == 2 ? kStCkx : 0;
+    t.state = type == 1 ? kStCh : type == 4 ? kStSh : type == 2 ? kStCkx : 0;
     if (!t.state) return false;
     t.hello |= t.state != kStCkx;
     t.ready = 1;
   }
   if (!t.ready) return true;
-  const bool last = d == 1 || (t.state & kStCkx);
+  const bool last = !(t.state & kStCh);
   return emit(c, s, d, sink) && !last;
 }
 
@@ -653,7 +653,7 @@ void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
     }
     uint32_t k = std::min<uint32_t>(n, t.rec_left);
     store(c, s, d, p, k);
-    if (t.rec_type == 22) walk(t, d, p, k);
+    if (t.rec_type == 22) walk(t, p, k);
     else if (t.v2 && t.rec_left == (((t.hdr[0] & 0x7f) << 8) | t.hdr[1])) t.mh[0] = p[0];  // v2 type byte
     p += k;
     n -= k;
