@@ -306,12 +306,23 @@ TEST(AppTls, MutationFuzz) {
       bytes(kFirefoxClientHello, sizeof(kFirefoxClientHello)),
       bytes(kEchClientHello, sizeof(kEchClientHello)),
   };
-  std::string sh = bytes(kFirefoxServerHello, sizeof(kFirefoxServerHello));
+  // An SSLv2 CLIENT-HELLO, then a ClientKeyExchange flight.
+  std::string v2 = std::string("\x80\x1f\x01\x00\x02\x00\x06\x00\x00\x00\x10\x07\x00\xc0\x05\x00\x80", 17) +
+                   std::string(16, 'C');
+  seeds.push_back(v2 + rec(22, 0x0301, handshake(16, std::string(70, 'x'))) + rec(20, 0x0301, "\x01"));
+  // Server: a real ServerHello flight, and one split in 9-byte records
+  // (ServerHello, Certificate, ServerKeyExchange, ServerHelloDone).
+  const std::string flight = handshake(2, hello_body(0x0303)) + handshake(11, std::string("\x00\x00\x07\x00\x00\x04\x30\x02\x01\x05", 10)) +
+                             handshake(12, std::string(40, 'k')) + handshake(14, "");
+  std::string split;
+  for (size_t i = 0; i < flight.size(); i += 9) split += rec(22, 0x0303, flight.substr(i, 9));
+  const std::string shs[2] = {bytes(kFirefoxServerHello, sizeof(kFirefoxServerHello)), split};
   for (int it = 0; it < 100000; it++) {
-    std::string c = mutate(rng, seeds[size_t(it) % seeds.size()]);
-    if (!c.empty() && rng() % 8) c[0] = 0x16;  // keep most inputs detected as TLS
-    if (c.size() > 5 && rng() % 8) c[5] = 1;
-    std::string s = mutate(rng, sh);
+    const size_t k = size_t(it) % seeds.size();
+    std::string c = mutate(rng, seeds[k]);
+    if (k < 3 && !c.empty() && rng() % 8) c[0] = 0x16;  // keep most inputs detected as TLS
+    if (k < 3 && c.size() > 5 && rng() % 8) c[5] = 1;
+    std::string s = mutate(rng, shs[it & 1]);
     std::vector<std::vector<uint32_t>> cuts = {{uint32_t(rng() % (c.size() + 1))},
                                                {uint32_t(rng() % (s.size() + 1))}};
     run_tcp(ctx, {{true, c}, {false, s}}, cuts, 1000, 443);
