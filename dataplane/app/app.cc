@@ -197,7 +197,12 @@ Guess guess_http(const uint8_t* p, uint32_t n) {
 }
 
 Guess guess_tls(const uint8_t* p, uint32_t n) {
-  // Handshake record, version 3.0-3.4, handshake type ClientHello or ServerHello.
+  // Handshake record, version 3.0-3.4, handshake type ClientHello or ServerHello;
+  // or an SSLv2 ClientHello.
+  if (p[0] & 0x80) {
+    int v2 = tls_v2_probe(p, n);
+    return v2 == 1 ? Guess::kTls : v2 == 2 ? Guess::kMore : Guess::kNo;
+  }
   if (p[0] != 0x16) return Guess::kNo;
   if (n > 1 && p[1] != 3) return Guess::kNo;
   if (n > 2 && p[2] > 4) return Guess::kNo;

@@ -67,10 +67,20 @@ struct DnsTcpDir {
 
 struct TlsDir {
   uint8_t hdr[5], hdr_n, rec_type, done;
-  uint8_t hello;         // ServerHello (<= TLS 1.2) parsed; its on_tx waits for the Certificate
-  uint16_t ver;          // negotiated version of that ServerHello (tls.version)
+  uint8_t in_rec;        // the record header is read; rec_left body bytes follow
+  uint8_t hv2, v2;       // the record being read / every record so far has SSLv2's 2-byte header
+  uint8_t recs;          // records started (saturates at 255)
+  uint8_t open;          // a flight is stored: records from the one that began it (pooled buffer)
+  uint8_t state;         // ssl_state bits of the open flight's messages (app_tls.cc kSt*)
+  uint8_t ready;         // the flight's last message is in: its tx at the end of the record
+  uint8_t vers;          // ssl_version bits of this direction's records and hellos
+  uint8_t hello;         // this side's hello was seen
+  uint8_t v2compat;      // an SSLv2 ClientHello asking for SSLv3/TLS (sslv2 dropped at a v3 ServerHello)
+  uint8_t mh[4], mh_n;   // header of the handshake message being walked (v2: mh[0] the type)
+  uint16_t ver;          // negotiated version of the ServerHello (tls.version)
   uint16_t rec_left;     // payload bytes left in the current record
-  uint32_t hs_stored, hs_seen, hs_need;  // hs_need: 0 until the 4-byte header is in
+  uint32_t m_left;       // body bytes of that message still to come
+  uint32_t seen, stored; // bytes of the open flight seen / stored (seen > stored: cut)
 };
 
 // SMTP (app_smtp.cc). The client direction runs the command / DATA / MIME
@@ -361,6 +371,8 @@ struct HelloView {
 // ClientHello body (after the handshake header) -> h and meta.tls_sni,
 // ja3_hash/ja3_string, ja4 (prefix `kind`). False when malformed.
 bool client_hello_fields(AppCtx::Impl& m, AppMeta& meta, const uint8_t* b, uint32_t n, char kind, HelloView& h);
+// An SSLv2 CLIENT-HELLO (2-byte header) at the start of a direction: 1 yes, 2 more bytes, 0 no.
+int tls_v2_probe(const uint8_t* p, uint32_t n);
 
 // QUIC (app_quic.cc).
 bool quic_candidate(const uint8_t* p, uint32_t n);  // a plausible first QUIC datagram

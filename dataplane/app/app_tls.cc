@@ -1,11 +1,22 @@
-// TLS: record layer framing, reassembly of handshake messages (across
-// records and segments, bounded by the transaction buffer: header_limit +
-// the larger body limit, 16 KiB by default), ClientHello -> SNI + JA3,
-// ServerHello -> JA3S + negotiated version, and up to TLS 1.2 the server's
-// Certificate message -> leaf subject, issuer, serial, SHA-1, validity and
-// every certificate of the chain (tls.certs). A chain longer than the buffer
-// is inspected up to the last certificate that fits (counted). After that a
-// direction is ignored (the rest is encrypted or of no interest here).
+// TLS: record layer framing; each side's handshake is read flight by flight:
+// the records of a flight are stored as they came (in the pooled transaction
+// buffer, header_limit + the larger body limit, 16 KiB by default) while
+// the handshake message headers are walked across records and segments. A
+// flight is one transaction, handed on at the end of the record holding its
+// last message: the client's ClientHello (SNI, JA3, JA4), the server's
+// ServerHello .. ServerHelloDone (JA3S, negotiated version; up to TLS 1.2
+// the Certificate: leaf subject, issuer, serial, SHA-1, validity and every
+// certificate of the chain, tls.certs; a chain longer than the buffer is
+// inspected up to the last certificate that fits, counted), then the
+// client's ClientKeyExchange flight. A ChangeCipherSpec, alert or data
+// record ends a flight early; after it the direction is ignored (encrypted
+// or of no interest here). Each tx carries the flight's bytes as `payload`
+// and (tls.state): Snort's ssl_state bits of its messages (client_hello,
+// server_hello, client_keyx, server_keyx) and the flow's ssl_version bits,
+// so `ssl_state:client_hello; content:"|16 03|"` rules run on the records
+// as Snort runs them on its SSL PDU. SSLv2 records (2-byte header; the
+// direction's first) are one flight each: CLIENT-HELLO, SERVER-HELLO,
+// CLIENT-MASTER-KEY.
 //
 // JA3 = "SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats",
 // decimal values joined by '-', GREASE values (0x?a?a with equal bytes)
@@ -129,7 +140,6 @@ void join_u16(Out& j, const uint8_t* p, uint32_t len) {
 // Both hellos: version, random and session id read from r; the JA3/JA3S
 // text started ("version,") in scratch. False when out of scratch.
 bool hello_start(AppCtx::Impl& m, Rd& r, uint32_t n, uint16_t& ver, Out& j) {
-  m.scratch_used = 0;
   ver = r.u16();
   r.skip(32);
   r.skip(r.u8());
@@ -142,10 +152,8 @@ bool hello_start(AppCtx::Impl& m, Rd& r, uint32_t n, uint16_t& ver, Out& j) {
   return true;
 }
 
-}  // namespace
-
-// Parses a ClientHello body; false when malformed.
-bool client_hello_fields(AppCtx::Impl& m, AppMeta& meta, const uint8_t* b, uint32_t n, char kind, HelloView& h) {
+// Parses a ClientHello body (scratch as it is: b may be in it); false when malformed.
+bool client_hello_parse(AppCtx::Impl& m, AppMeta& meta, const uint8_t* b, uint32_t n, char kind, HelloView& h) {
   Rd r{b, n};
   uint16_t ver;
   Out j{};
@@ -213,7 +221,9 @@ bool client_hello_fields(AppCtx::Impl& m, AppMeta& meta, const uint8_t* b, uint3
   return true;
 }
 
-namespace {
+
+// (tls.state) byte 0 bits, in rules/tls_opts.cc's ssl_state order.
+constexpr uint8_t kStCh = 1, kStSh = 2, kStCkx = 4, kStSkx = 8;
 
 // ssl_version bit of a version (tls_opts.cc): sslv2 1 .. tls1.3 32.
 uint8_t ver_bit(uint16_t v) {
@@ -221,27 +231,79 @@ uint8_t ver_bit(uint16_t v) {
   return v >= 0x0300 && v <= 0x0304 ? uint8_t(2 << (v - 0x0300)) : 0;
 }
 
-// (tls.state) of a hello's tx: [0] the handshake message (1 client_hello,
-// 2 server_hello), [1] the versions of its record and of the hello.
-void state_buf(AppCtx& c, const TlsDir& t, uint8_t msg, uint16_t hello_ver, BufferSet& bs) {
+// (tls.state) of a tx: [0] the ssl_state bits of its flight, [1] the
+// ssl_version bits of the flow so far (every record and hello of both
+// directions, as Snort's session flags).
+void state_buf(AppCtx& c, AppState* s, uint8_t st, BufferSet& bs) {
   if (uint8_t* v = c.impl->alloc(2)) {
-    v[0] = msg;
-    v[1] = uint8_t(ver_bit(uint16_t(t.hdr[1] << 8 | t.hdr[2])) | ver_bit(hello_ver));
+    v[0] = st;
+    v[1] = uint8_t(s->dir[0].u.tls.vers | s->dir[1].u.tls.vers);
     bs.set(rules::kTlsState, v, 2);
   }
 }
 
-bool client_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, AppSink& sink) {
+// The handshake bytes of a stored flight: the payloads of its records
+// (whole records from the flight's first; the last may be cut by the
+// storage), as one stream.
+struct HsStream {
+  static constexpr uint32_t kSegs = 64;  // records per flight read; more are not
+  const uint8_t* st;
+  uint32_t off[kSegs], len[kSegs], n = 0, total = 0;
+  HsStream(const uint8_t* p, uint32_t stored) : st(p) {
+    for (uint32_t i = 0; i + 5 <= stored && n < kSegs;) {
+      uint32_t l = rd16(p + i + 3);
+      if (p[i] == 22) {
+        off[n] = i + 5;
+        len[n] = std::min(l, stored - i - 5);
+        total += len[n++];
+      }
+      i += 5 + l;
+    }
+  }
+  // Bytes [from, from + k) of the stream: in place when they lie in one
+  // record, else gathered into scratch (null when out of scratch).
+  const uint8_t* get(AppCtx::Impl& m, uint32_t from, uint32_t k) const {
+    uint32_t i = 0;
+    while (i < n && from >= len[i]) from -= len[i++];
+    if (i == n) return nullptr;
+    if (from + k <= len[i]) return st + off[i] + from;
+    uint8_t* o = m.alloc(k);
+    for (uint32_t w = 0; o && w < k && i < n; i++, from = 0) {
+      uint32_t x = std::min(k - w, len[i] - from);
+      memcpy(o + w, st + off[i] + from, x);
+      w += x;
+    }
+    return o;
+  }
+  // The first message of `type`: its body (stored part) and whether it is cut.
+  bool find(AppCtx::Impl& m, uint8_t type, const uint8_t*& b, uint32_t& bn, bool& cut) const {
+    for (uint32_t at = 0; at + 4 <= total;) {
+      uint8_t h[4];
+      for (uint32_t k = 0; k < 4; k++) h[k] = *get(m, at + k, 1);
+      uint32_t len = (uint32_t(h[1]) << 16) | (h[2] << 8) | h[3];
+      if (h[0] == type) {
+        bn = std::min(len, total - at - 4);
+        cut = bn < len;
+        b = bn ? get(m, at + 4, bn) : st;
+        return b != nullptr;
+      }
+      at += 4 + len;
+    }
+    return false;
+  }
+};
+
+// A ClientHello -> meta and the client tx's buffers.
+bool client_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, BufferSet& bs) {
   AppCtx::Impl& m = *c.impl;
   AppMeta& meta = s->meta;
   HelloView h;
-  if (!client_hello_fields(m, meta, b, n, 't', h)) return false;
+  if (!client_hello_parse(m, meta, b, n, 't', h)) return false;
   meta.proto = AppProto::kTls;
-  BufferSet bs;
-  uint8_t dot[258];  // "." + SNI for dotprefix (SNI host names are at most 255 bytes)
+  s->dir[d].u.tls.vers |= ver_bit(h.ver);
   if (h.sni) {
     bs.set(rules::kTlsSni, h.sni, h.sni_len);
-    if (h.sni_len < sizeof dot) {
+    if (uint8_t* dot = h.sni_len < 256 ? m.alloc(h.sni_len + 1) : nullptr) {  // "." + SNI for dotprefix
       dot[0] = '.';
       std::memcpy(dot + 1, h.sni, h.sni_len);
       bs.set(rules::kTlsSniDot, dot, h.sni_len + 1);
@@ -255,9 +317,7 @@ bool client_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, A
     v[0] = uint8_t(h.ver >> 8), v[1] = uint8_t(h.ver);
     bs.set(rules::kTlsVersionNum, v, 2);
   }
-  state_buf(c, s->dir[d].u.tls, 1, h.ver, bs);
   c.ctr.tls_client_hellos++;
-  sink.on_tx(true, bs, meta);
   return true;
 }
 
@@ -270,13 +330,11 @@ void server_bufs(AppCtx& c, AppState* s, const TlsDir& t, BufferSet& bs) {
     v[0] = uint8_t(t.ver >> 8), v[1] = uint8_t(t.ver);
     bs.set(rules::kTlsVersionNum, v, 2);
   }
-  state_buf(c, t, 2, t.ver, bs);
 }
 
-// A ServerHello. Up to TLS 1.2 its transaction waits for the Certificate
-// (t.hello), so the tls event and the rules see both, as in Suricata; TLS 1.3
-// certificates are encrypted, so it is handed on at once.
-bool server_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, AppSink& sink) {
+// A ServerHello -> meta, t.ver and the server tx's JA3S buffers (the whole
+// JA3S string from scratch). False when malformed.
+bool server_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, BufferSet& bs) {
   AppCtx::Impl& m = *c.impl;
   TlsDir& t = s->dir[d].u.tls;
   Rd r{b, n};
@@ -289,8 +347,8 @@ bool server_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, A
   j.num(cipher);
   j.ch(',');
   uint16_t negotiated = ver;
-  bool ok = extensions(r, b, n, j, [&](uint16_t type, const uint8_t* d, uint32_t len) {
-    if (type == 43 && len == 2) negotiated = rd16(d);  // supported_versions
+  bool ok = extensions(r, b, n, j, [&](uint16_t type, const uint8_t* e, uint32_t len) {
+    if (type == 43 && len == 2) negotiated = rd16(e);  // supported_versions
   });
   if (!ok) return false;
   AppMeta& meta = s->meta;
@@ -299,15 +357,12 @@ bool server_hello(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, A
   copy_str(meta.ja3s_string, j.p, j.n);
   version_name(negotiated, meta.tls_version);
   t.ver = negotiated;
+  t.vers |= ver_bit(negotiated);
+  TlsDir& cl = s->dir[d ^ 1].u.tls;
+  if (cl.v2compat) cl.vers &= uint8_t(~1u);  // an SSLv2 hello answered in SSLv3/TLS (Snort)
   c.ctr.tls_server_hellos++;
-  if (negotiated <= 0x0303 && j.n < sizeof meta.ja3s_string) {
-    t.hello = 1;
-    return true;
-  }
-  BufferSet bs;
   server_bufs(c, s, t, bs);
-  bs.set(rules::kJa3sString, reinterpret_cast<const uint8_t*>(j.p), j.n);  // whole string
-  sink.on_tx(false, bs, meta);
+  bs.set(rules::kJa3sString, reinterpret_cast<const uint8_t*>(j.p), j.n);
   return true;
 }
 
@@ -357,16 +412,13 @@ bool leaf_cert(AppCtx& c, AppState* s, const uint8_t* der, uint32_t n, BufferSet
 // The server's Certificate message body (n bytes stored; `trunc`: the message
 // was longer than the transaction buffer). Every certificate that is whole
 // in the stored bytes goes to tls.certs; the first (the server's own) to the
-// cert_* buffers and the meta. Emits the waiting ServerHello's transaction.
-void certificate(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, bool trunc, AppSink& sink) {
+// cert_* buffers and the meta.
+void certificate(AppCtx& c, AppState* s, const uint8_t* b, uint32_t n, bool trunc, BufferSet& bs) {
   constexpr uint32_t kMaxCerts = 16;  // chains are 2-4 long; more are not inspected
-  TlsDir& t = s->dir[d].u.tls;
-  AppMeta& meta = s->meta;
-  meta.tls_subject[0] = meta.tls_issuerdn[0] = meta.tls_serial[0] = meta.tls_fingerprint[0] = 0;
-  meta.tls_notbefore[0] = meta.tls_notafter[0] = 0;
-  BufferSet::Part parts[kMaxCerts];
+  // The parts live in scratch: the tx is handed on after this returns.
+  auto* parts = reinterpret_cast<BufferSet::Part*>(c.impl->alloc(kMaxCerts * sizeof(BufferSet::Part)));
   uint32_t np = 0;
-  Rd r{b, n};
+  Rd r{parts ? b : nullptr, parts ? n : 0};
   uint32_t list = r.u24();
   uint32_t end = r.bad ? 0 : std::min(n, 3 + list);
   bool cut = trunc;
@@ -381,118 +433,241 @@ void certificate(AppCtx& c, AppState* s, int d, const uint8_t* b, uint32_t n, bo
   }
   c.ctr.tls_certificates++;
   if (cut) c.ctr.tls_cert_truncated++;
-  BufferSet bs;
-  server_bufs(c, s, t, bs);
   if (np) {
     if (!leaf_cert(c, s, parts[0].data, parts[0].len, bs)) c.ctr.tls_cert_errors++;
     bs.set_multi(rules::kTlsCerts, parts, np);
   } else if (!cut) {
     c.ctr.tls_cert_errors++;
   }
-  t.hello = 0;
-  sink.on_tx(false, bs, meta);
 }
 
-// A complete handshake message (type, 3-byte length, body) in st.
-void handshake(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t n, bool trunc,
-               AppSink& sink) {
+// An SSLv2 record (2-byte header) in st: CLIENT-HELLO, SERVER-HELLO or
+// CLIENT-MASTER-KEY. The hellos' version goes to tls.version (and the
+// server's to the EVE); the rest of SSLv2 is encrypted.
+void v2_record(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t n, BufferSet& bs) {
   TlsDir& t = s->dir[d].u.tls;
-  uint8_t type = st[0];
-  if (type == 0) return;  // HelloRequest: wait for the next message
-  t.done = 1;
-  if (t.hello) {  // the message after a ServerHello: the Certificate, if any
-    if (type == 11) certificate(c, s, d, st + 4, n - 4, trunc, sink);
-    else tls_flush(c, s, d, sink);
-    return;
+  AppMeta& meta = s->meta;
+  uint32_t at = t.state == kStCh ? 3 : t.state == kStSh ? 5 : 0;  // version field
+  if (!at || n < at + 2) return;
+  uint16_t ver = rd16(st + at);
+  if (t.state == kStCh) {
+    t.v2compat = ver >= 0x0300;
+    if (!meta.tls_version[0]) copy_str(meta.tls_version, "UNDETERMINED", 12);
+    c.ctr.tls_client_hellos++;
+  } else {
+    version_name(ver, meta.tls_version);
+    t.ver = ver;
+    c.ctr.tls_server_hellos++;
   }
-  if (type != 1 && type != 2) return;
-  if (trunc) {
-    c.ctr.truncated++;
-    return;
+  meta.proto = AppProto::kTls;
+  if (uint8_t* v = c.impl->alloc(2)) {
+    v[0] = uint8_t(ver >> 8), v[1] = uint8_t(ver);
+    bs.set(rules::kTlsVersionNum, v, 2);
   }
-  bool ok = type == 1 ? client_hello(c, s, d, st + 4, n - 4, sink) : server_hello(c, s, d, st + 4, n - 4, sink);
-  if (!ok) c.ctr.parse_errors++;
-  if (ok && t.hello) t.done = 0;  // read on to the Certificate
+}
+
+// The open flight (records stored from the one that began it) ends: its
+// transaction, the flight's bytes as `payload` for rules that mix them with
+// ssl_state / ssl_version (Snort evaluates those on the PDU of the records).
+// False when its hello does not parse (the direction stops).
+bool emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  TlsDir& t = s->dir[d].u.tls;
+  AppCtx::Impl& m = *c.impl;
+  m.scratch_used = 0;
+  uint32_t cap = 0;
+  uint8_t* st = t.open ? storage(c, s, d, &cap) : nullptr;
+  if (st == s->fallback[d]) cap = 0;  // a hello or certificate does not fit 256 bytes: meta lost
+  const uint32_t n = std::min(t.stored, cap);
+  BufferSet bs;
+  bool ok = true;
+  if (t.v2) {
+    v2_record(c, s, d, st, n, bs);
+  } else if (t.state & (kStCh | kStSh)) {
+    HsStream hs(st, n);
+    const uint8_t* b = nullptr;
+    uint32_t bn = 0;
+    bool cut = false;
+    if (!hs.find(m, t.state & kStCh ? 1 : 2, b, bn, cut) || cut) {
+      c.ctr.truncated++;
+      ok = false;
+    } else {
+      ok = t.state & kStCh ? client_hello(c, s, d, b, bn, bs) : server_hello(c, s, d, b, bn, bs);
+      if (!ok) c.ctr.parse_errors++;
+    }
+    // Up to TLS 1.2 the server's certificate chain is in the clear.
+    if (ok && (t.state & kStSh) && t.ver <= 0x0303 && hs.find(m, 11, b, bn, cut)) certificate(c, s, b, bn, cut, bs);
+  }
+  if (ok) {
+    if (n) bs.set(rules::kPayload, st, n);
+    state_buf(c, s, t.state, bs);
+    sink.on_tx((t.state & (kStCh | kStCkx)) != 0, bs, s->meta);  // the client's flights
+  }
+  release(c, s, d);
+  t.open = t.ready = 0;
+  t.seen = t.stored = 0;
+  t.state = 0;
+  return ok;
+}
+
+// Record bytes into the open flight's storage (bounded; the rest counted).
+void store(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t k) {
+  TlsDir& t = s->dir[d].u.tls;
+  if (!t.open) return;
+  t.seen += k;
+  uint32_t cap = 0;
+  uint8_t* st = storage(c, s, d, &cap);
+  if (st == s->fallback[d]) cap = 0;
+  if (t.stored < cap) {
+    uint32_t x = std::min(k, cap - t.stored);
+    memcpy(st + t.stored, p, x);
+    t.stored += x;
+  }
+}
+
+// A handshake message of `type` ended (headers are walked across records;
+// the bodies are read from the stored flight when it ends). By the message,
+// not the direction: a flow picked up midstream may have its sides swapped.
+void message_end(TlsDir& t, uint8_t type) {
+  switch (type) {
+    case 1: t.state |= kStCh, t.ready = 1, t.hello = 1; break;  // ClientHello: the first flight
+    case 2: t.state |= kStSh, t.hello = 1; break;
+    case 12: t.state |= kStSkx; break;
+    case 14: t.ready = t.state != 0; break;                      // ServerHelloDone ends the server's flight
+    case 16: t.state |= kStCkx, t.ready = 1; break;              // ClientKeyExchange (after a Certificate, if any)
+    default: break;
+  }
+}
+
+void walk(TlsDir& t, const uint8_t* p, uint32_t k) {
+  while (k) {
+    if (t.mh_n < 4) {
+      t.mh[t.mh_n++] = *p++;
+      k--;
+      if (t.mh_n < 4) continue;
+      t.m_left = (uint32_t(t.mh[1]) << 16) | (t.mh[2] << 8) | t.mh[3];
+    } else {
+      uint32_t x = std::min(k, t.m_left);
+      p += x, k -= x, t.m_left -= x;
+    }
+    if (t.m_left) continue;
+    message_end(t, t.mh[0]);
+    t.mh_n = 0;
+  }
+}
+
+// A record header is complete. False when the direction stops here.
+bool record_start(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  TlsDir& t = s->dir[d].u.tls;
+  t.in_rec = 1;
+  if (t.recs < 255) t.recs++;
+  if (t.hv2) {  // SSLv2: 15-bit length, the message type is the body's first byte
+    t.v2 = 1;
+    t.vers |= 1;
+    t.rec_left = uint16_t(((t.hdr[0] & 0x7f) << 8) | t.hdr[1]);
+    t.rec_type = 0;
+    if (!t.rec_left) return false;
+  } else {
+    t.rec_type = t.hdr[0];
+    t.rec_left = rd16(t.hdr + 3);
+    if (t.rec_type < 20 || t.rec_type > 24 || t.hdr[1] != 3 || t.hdr[2] > 4) {
+      c.ctr.parse_errors++;
+      if (t.state) emit(c, s, d, sink);
+      return false;
+    }
+    t.v2 = 0;
+    t.vers |= ver_bit(rd16(t.hdr + 1));
+    if (t.rec_type != 22) {  // ChangeCipherSpec, alert, data: the flight is over
+      if (t.state) {
+        emit(c, s, d, sink);
+      } else if (t.open) {
+        release(c, s, d);
+        t.open = 0;
+        t.seen = t.stored = 0;
+      }
+      // An alert or heartbeat before this side's hello is passed over; else
+      // the handshake in the clear is over.
+      return (t.rec_type == 21 || t.rec_type == 24) && !t.hello;
+    }
+  }
+  if (!t.open) {
+    acquire(c, s, d);
+    t.open = 1;
+  }
+  store(c, s, d, t.hdr, t.hv2 ? 2 : 5);
+  return true;
+}
+
+// A record ended: the flight's tx when its last message was in it. False
+// when the direction stops: after any flight but the ClientHello's (the
+// server after its flight, the client after its key exchange).
+bool record_end(AppCtx& c, AppState* s, int d, AppSink& sink) {
+  TlsDir& t = s->dir[d].u.tls;
+  t.in_rec = 0;
+  t.hdr_n = 0;
+  if (t.v2) {
+    uint8_t type = t.mh[0];
+    t.state = type == 1 ? kStCh : type == 4 ? kStSh : type == 2 ? kStCkx : 0;
+    if (!t.state) return false;
+    t.hello |= t.state != kStCkx;
+    t.ready = 1;
+  }
+  if (!t.ready) return true;
+  const bool last = !(t.state & kStCh);
+  return emit(c, s, d, sink) && !last;
 }
 
 }  // namespace
 
+bool client_hello_fields(AppCtx::Impl& m, AppMeta& meta, const uint8_t* b, uint32_t n, char kind, HelloView& h) {
+  m.scratch_used = 0;
+  return client_hello_parse(m, meta, b, n, kind, h);
+}
+
+// An SSLv2 CLIENT-HELLO with a 2-byte header: 1 yes, 2 more bytes needed, 0 no.
+int tls_v2_probe(const uint8_t* p, uint32_t n) {
+  if (!(p[0] & 0x80)) return 0;
+  if (n > 2 && p[2] != 1) return 0;
+  if (n > 4) {
+    uint16_t v = rd16(p + 3);
+    if (v != 0x0002 && (v < 0x0300 || v > 0x0303)) return 0;
+  }
+  if (n < 11) return 2;
+  uint32_t len = ((p[0] & 0x7fu) << 8) | p[1], cs = rd16(p + 5), sid = rd16(p + 7), ch = rd16(p + 9);
+  // Challenges are 16-32 bytes by the spec; attacks send longer ones (Snort
+  // sid 2656), and padding may follow.
+  bool ok = cs && cs % 3 == 0 && (sid == 0 || sid == 16) && ch >= 16 && len >= 9 + cs + sid + ch;
+  return ok ? 1 : 0;
+}
+
 void tls_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
-  Dir& dr = s->dir[d];
-  TlsDir& t = dr.u.tls;
+  TlsDir& t = s->dir[d].u.tls;
   while (n > 0 && !t.done) {
-    if (t.hdr_n < 5) {
+    if (!t.in_rec) {
+      if (t.hdr_n == 0) t.hv2 = (p[0] & 0x80) && (t.v2 || !t.recs);  // SSLv2 records: first, or after SSLv2
       t.hdr[t.hdr_n++] = *p++;
       n--;
-      if (t.hdr_n < 5) continue;
-      t.rec_type = t.hdr[0];
-      t.rec_left = rd16(t.hdr + 3);
-      if (t.rec_type < 20 || t.rec_type > 24 || t.hdr[1] != 3 || t.hdr[2] > 4) {
-        c.ctr.parse_errors++;
-        release(c, s, d);
-        t.done = 1;
-        return;
-      }
-      if (t.rec_left == 0) t.hdr_n = 0;
+      if (t.hdr_n < (t.hv2 ? 2 : 5)) continue;
+      if (!record_start(c, s, d, sink)) t.done = 1;
+      else if (!t.rec_left && !record_end(c, s, d, sink)) t.done = 1;
       continue;
     }
-    if (t.hello && t.rec_type != 22) {  // ChangeCipherSpec, alert, data: no Certificate follows
-      tls_flush(c, s, d, sink);
-      t.done = 1;
-      break;
-    }
     uint32_t k = std::min<uint32_t>(n, t.rec_left);
-    if (t.rec_type == 22) {
-      // Handshake bytes: accumulate the first message.
-      const uint8_t* q = p;
-      uint32_t left = k;
-      while (left && !t.done) {
-        if (t.hs_seen == 0) acquire(c, s, d);
-        uint32_t cap = 0;
-        uint8_t* st = storage(c, s, d, &cap);
-        if (st == s->fallback[d]) cap = 0;  // a hello or certificate does not fit 256 bytes: meta lost
-        uint32_t want = t.hs_need ? t.hs_need - t.hs_seen : 4 - t.hs_seen;
-        uint32_t w = std::min(left, want);
-        if (t.hs_stored < cap) {
-          uint32_t x = std::min(w, cap - t.hs_stored);
-          memcpy(st + t.hs_stored, q, x);
-          t.hs_stored += x;
-        }
-        t.hs_seen += w;
-        q += w;
-        left -= w;
-        if (!t.hs_need) {
-          if (t.hs_seen < 4) continue;
-          if (t.hs_stored < 4) {  // no storage: cannot read the type
-            tls_flush(c, s, d, sink);
-            release(c, s, d);
-            t.done = 1;
-            break;
-          }
-          t.hs_need = 4 + ((uint32_t(st[1]) << 16) | (st[2] << 8) | st[3]);
-          if (t.hs_need > 4) continue;
-        }
-        if (t.hs_seen < t.hs_need) continue;
-        handshake(c, s, d, st, t.hs_stored, t.hs_stored < t.hs_need, sink);
-        release(c, s, d);
-        t.hs_seen = t.hs_stored = t.hs_need = 0;
-      }
-    }
+    store(c, s, d, p, k);
+    if (t.rec_type == 22) walk(t, p, k);
+    else if (t.v2 && t.rec_left == (((t.hdr[0] & 0x7f) << 8) | t.hdr[1])) t.mh[0] = p[0];  // v2 type byte
     p += k;
     n -= k;
     t.rec_left = uint16_t(t.rec_left - k);
-    if (!t.rec_left) t.hdr_n = 0;
+    if (!t.rec_left && !record_end(c, s, d, sink)) t.done = 1;
   }
   if (t.done) release(c, s, d);
 }
 
+// A gap or the flow's end: a flight with a hello or key exchange in it is
+// handed on with what arrived.
 void tls_flush(AppCtx& c, AppState* s, int d, AppSink& sink) {
   TlsDir& t = s->dir[d].u.tls;
-  if (!t.hello) return;
-  t.hello = 0;
-  BufferSet bs;
-  server_bufs(c, s, t, bs);
-  sink.on_tx(false, bs, s->meta);
+  if (t.open && t.state && !t.done) emit(c, s, d, sink);
 }
 
 }  // namespace app

@@ -11,7 +11,11 @@ tls.version and validity fire; rules that must not (other subject, other
 fingerprint, a name in no certificate, expired, the root's name in the
 leaf's subject) do not; tls.version:1.3 fires on the TLS 1.3 handshake only; Snort's
 ssl_state / ssl_version (ClientHello in a TLS 1.0 record, ServerHello of TLS
-1.3; !server_hello and sslv2/sslv3 never); the EVE tls
+1.3, client_keyx / server_keyx of TLS 1.2; !server_hello never), also with
+payload content on the flight's records (Snort's PDU: the record header,
+the certificate chain), on hand-built SSLv3 and SSLv2 hellos (sslv3 / sslv2
+fire there, tls1.2 does not; Snort community sid 2656 on an SSLv2 challenge
+overflow only); the EVE tls
 event's subject, issuerdn, serial, fingerprint, notbefore and notafter equal
 what `openssl x509` prints for the same certificate; alerts carry them too.
 A TLS 1.3 handshake (certificate encrypted) gives a tls event without them.
@@ -192,6 +196,32 @@ def frames(chunks, cport, t0):
     return out
 
 
+def ssl3_flows():
+    """Hand-built SSLv3 and SSLv2 conversations (client port -> chunks):
+    40003 an SSLv3 ClientHello (3.0 record and hello) answered by an SSLv3
+    ServerHello + ServerHelloDone; 40004 an SSLv2 CLIENT-HELLO (2-byte record
+    header, type 1, version 0.2, 16-byte challenge) and SERVER-HELLO; 40005 an
+    SSLv2 CLIENT-HELLO with a 64-byte challenge (Snort sid 2656's overflow)."""
+    def rec(typ, ver, body):
+        return bytes([typ]) + ver.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+
+    def hs(typ, body):
+        return bytes([typ]) + len(body).to_bytes(3, "big") + body
+
+    def v2(body):
+        return (0x8000 | len(body)).to_bytes(2, "big") + body
+    ch3 = b"\x03\x00" + b"r" * 32 + b"\x00" + b"\x00\x04\x00\x0a\x00\x2f" + b"\x01\x00"
+    sh3 = b"\x03\x00" + b"s" * 32 + b"\x00" + b"\x00\x0a\x00"
+
+    def ch2(chal):
+        return v2(b"\x01\x00\x02" + (6).to_bytes(2, "big") + b"\x00\x00" + chal.to_bytes(2, "big") +
+                  b"\x07\x00\xc0\x05\x00\x80" + b"C" * chal)
+    sh2 = v2(b"\x04\x00\x01\x00\x02\x00\x00\x00\x03\x00\x10" + b"\x07\x00\xc0" + b"I" * 16)
+    return {40003: [("ts", rec(22, 0x0300, hs(1, ch3))), ("tc", rec(22, 0x0300, hs(2, sh3) + hs(14, b"")))],
+            40004: [("ts", ch2(16)), ("tc", sh2)],
+            40005: [("ts", ch2(64))]}
+
+
 RULES = """\
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"subject"; flow:established,to_client; tls.cert_subject; content:"CN=leaf.spectre.test"; endswith; sid:1;)
 alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"issuer"; flow:established,to_client; tls.cert_issuer; content:"C=US, O=Spectre Test, CN=Spectre Intermediate"; startswith; endswith; sid:2;)
@@ -209,7 +239,15 @@ alert tls $EXTERNAL_NET any -> $HOME_NET any (msg:"leaf is not the root"; tls.ce
 alert tcp $EXTERNAL_NET 443 -> $HOME_NET any (msg:"Snort ssl_state server_hello, tls1.3"; flow:to_client,established; ssl_state:server_hello; ssl_version:tls1.3; sid:8;)
 alert tcp $HOME_NET any -> $EXTERNAL_NET 443 (msg:"Snort ssl_state client_hello in a TLS 1.0 record"; flow:to_server,established; ssl_state:client_hello,client_keyx; ssl_version:tls1.0; sid:9;)
 alert tcp $EXTERNAL_NET 443 -> $HOME_NET any (msg:"Snort ssl_state not server_hello"; flow:to_client; ssl_state:!server_hello; sid:107;)
-alert tcp $EXTERNAL_NET 443 -> $HOME_NET any (msg:"Snort ssl_version sslv2 or sslv3"; ssl_version:sslv2,sslv3; sid:108;)
+alert tcp any any -> any 443 (msg:"Snort sslv3 hello"; flow:to_server,established; ssl_state:client_hello; ssl_version:sslv3; sid:108;)
+alert tcp any any -> any 443 (msg:"Snort sslv2 hello"; flow:to_server,established; ssl_state:client_hello; ssl_version:sslv2; sid:109;)
+alert tcp any any -> any 443 (msg:"Snort tls1.2 hello"; flow:to_server,established; ssl_state:client_hello; ssl_version:tls1.2; sid:110;)
+alert tcp any any -> any 443 (msg:"Snort hello in a TLS 1.0 record"; flow:to_server,established; ssl_state:client_hello; content:"|16 03 01|"; depth:3; sid:111;)
+alert tcp any any -> any 443 (msg:"Snort community 2656, header opened"; flow:to_server,established; ssl_version:sslv2; ssl_state:client_hello; content:"|01 00 02|",depth 3,offset 2; byte_test:1,>,127,0; byte_test:2,>,32,9; service:ssl; sid:112;)
+alert tcp any 443 -> any any (msg:"Snort server flight names the intermediate"; flow:to_client,established; ssl_state:server_hello; content:"Spectre Intermediate"; sid:113;)
+alert tcp any 443 -> any any (msg:"Snort server_keyx in a TLS 1.2 record"; flow:to_client,established; ssl_state:server_keyx; content:"|16 03 03|"; depth:3; sid:114;)
+alert tcp any any -> any 443 (msg:"Snort client_keyx in a TLS 1.2 record"; flow:to_server,established; ssl_state:client_keyx; content:"|16 03 03|"; depth:3; sid:115;)
+alert tcp any any -> any 443 (msg:"Snort a hello never names the intermediate"; ssl_state:client_hello; content:"Spectre Intermediate"; sid:116;)
 """
 
 
@@ -230,7 +268,8 @@ def main():
        "%d / %d chunks" % (len(c12), len(c13)))
     now = int(time.time()) * 1_000_000
     pcap = os.path.join(tmp, "tls.pcap")
-    pcaplib.write_pcap(pcap, frames(c12, 40001, now) + frames(c13, 40002, now + 10_000_000))
+    hand = [frames(ch, port, now + 10_000_000 * (i + 2)) for i, (port, ch) in enumerate(sorted(ssl3_flows().items()))]
+    pcaplib.write_pcap(pcap, frames(c12, 40001, now) + frames(c13, 40002, now + 10_000_000) + sum(hand, []))
     rules = os.path.join(tmp, "tls.rules")
     with open(rules, "w") as f:
         f.write(RULES % {"fp": want["fingerprint"], "serial": want["serial"]})
@@ -248,7 +287,11 @@ def main():
     events = [json.loads(ln) for ln in open(eve)] if os.path.exists(eve) else []
     tls = [e for e in events if e.get("event_type") == "tls"]
     by_port = {e.get("src_port"): e for e in tls}
-    ck(set(by_port) == {40001, 40002}, "one tls event per handshake", [e.get("tls") for e in tls])
+    ck(set(by_port) == {40001, 40002, 40003, 40004} and len(tls) == 4, "one tls event per answered handshake",
+       [e.get("tls") for e in tls])
+    ck(by_port.get(40003, {}).get("tls", {}).get("version") == "SSLv3" and
+       by_port.get(40004, {}).get("tls", {}).get("version") == "SSLv2", "EVE tls version of the SSLv3 / SSLv2 servers",
+       [by_port.get(p, {}).get("tls") for p in (40003, 40004)])
     got = by_port.get(40001, {}).get("tls", {})
     for k, v in want.items():
         ck(got.get(k) == v, "EVE tls.%s equals openssl x509's" % k, "%r vs %r" % (got.get(k), v))
@@ -262,13 +305,27 @@ def main():
     a12 = [e for e in alerts if e.get("dest_port") == 40001]
     a13 = [e for e in alerts if e.get("dest_port") == 40002]
     sids = sorted(e["alert"]["signature_id"] for e in a12)
-    ck(sids == [1, 2, 3, 4, 5, 6, 7], "TLS 1.2: exactly the certificate rules that must fire, once each", sids)
+    ck(sids == [1, 2, 3, 4, 5, 6, 7, 113, 114], "TLS 1.2: exactly the certificate and server flight rules, once each",
+       sids)
     ck(sorted(e["alert"]["signature_id"] for e in a13) == [8, 104], "TLS 1.3: only tls.version:1.3 and ssl_version:tls1.3",
        [e["alert"]["signature_id"] for e in a13])
-    # Snort's ssl_state / ssl_version: openssl's ClientHellos ride TLS 1.0 records.
-    hello = sorted(e.get("src_port") for e in alerts if e.get("dest_port") == 443)
-    ck(hello == [40001, 40002] and all(e["alert"]["signature_id"] == 9 for e in alerts if e.get("dest_port") == 443),
-       "ssl_state:client_hello + ssl_version:tls1.0: once per ClientHello", hello)
+    # Snort's ssl_state / ssl_version to the server, per sid: the client ports
+    # it fired on. openssl's ClientHellos ride TLS 1.0 records with a TLS 1.2
+    # hello; its ClientKeyExchange a TLS 1.2 record (sid 9 once more, the flow
+    # having seen tls1.0). sslv3 / sslv2 on the hand-built hellos only, tls1.2
+    # never there; sid 2656's overflow test on the 64-byte challenge only.
+    to_srv = {}
+    for e in alerts:
+        if e.get("dest_port") == 443:
+            to_srv.setdefault(e["alert"]["signature_id"], []).append(e.get("src_port"))
+    to_srv = {k: sorted(v) for k, v in to_srv.items()}
+    want_srv = {9: [40001, 40001, 40002], 108: [40003], 109: [40004, 40005], 110: [40001, 40002],
+                111: [40001, 40002], 112: [40005], 115: [40001]}
+    ck(to_srv == want_srv, "ssl_state / ssl_version (with content) to the server: the expected sids and flows",
+       "%r vs %r" % (to_srv, want_srv))
+    ck(not [e for e in alerts if e.get("dest_port") not in (443, 40001, 40002)],
+       "no alert to the hand-built SSLv3 / SSLv2 clients",
+       [e["alert"]["signature_id"] for e in alerts if e.get("dest_port") not in (443, 40001, 40002)])
     ck(a12 and all(e.get("src_port") == 443 and e.get("tls", {}).get("fingerprint") == want["fingerprint"]
                    for e in a12), "alerts carry the tls object with the certificate", alerts[:1])
     ck.cleanup(tmp)

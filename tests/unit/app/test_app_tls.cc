@@ -128,13 +128,120 @@ TEST(AppTls, HandBuiltHellosJa3) {
   EXPECT_EQ(txs[1].get(kJa3sHash), md5_ref(ja3s));
   EXPECT_STREQ(txs[1].meta.tls_version, "TLS 1.3");
   // (tls.state), ssl_state / ssl_version: the message; TLS 1.0 records (4)
-  // carrying a TLS 1.2 ClientHello (16) / a ServerHello negotiating 1.3 (32).
+  // carrying a TLS 1.2 ClientHello (16) / a ServerHello negotiating 1.3 (32),
+  // the versions of the flow so far, as Snort's session flags.
   EXPECT_EQ(txs[0].get(kTlsState), std::string("\x01\x14", 2));
-  EXPECT_EQ(txs[1].get(kTlsState), std::string("\x02\x24", 2));
+  // The server's: its alert record's TLS 1.2 (16) joins the flow's bits.
+  EXPECT_EQ(txs[1].get(kTlsState), std::string("\x02\x34", 2));
   EXPECT_STREQ(txs[1].meta.ja3_hash, md5_ref(ja3).c_str());
   EXPECT_EQ(ctx.ctr.tls_client_hellos, 1u);
   EXPECT_EQ(ctx.ctr.tls_server_hellos, 1u);
   expect_split_invariant(small_cfg(), segs, 50000, 443);
+}
+
+// One record of `type` and version `ver` around `body`.
+std::string rec(uint8_t type, uint16_t ver, const std::string& body) {
+  Hs r;
+  r.u8(type), r.u16(ver), r.u16(uint16_t(body.size()));
+  return r.b + body;
+}
+
+std::string hello_body(uint16_t ver) {  // a ServerHello of `ver`, no extensions
+  Hs h;
+  h.u16(ver);
+  h.b += std::string(32, 's');
+  h.u8(0), h.u16(0xc02f), h.u8(0);
+  return h.b;
+}
+
+// A TLS 1.2 full handshake: each side's flight is one transaction whose
+// `payload` is the flight's records as sent (Snort's ssl_state PDU), with the
+// ssl_state bits of its messages; ClientKeyExchange and ServerKeyExchange
+// are tracked; the ChangeCipherSpec ends each side.
+TEST(AppTls, FlightsCarryStateAndPayload) {
+  const std::string der = "\x30\x03\x02\x01\x05";  // not a certificate: tls.certs all the same
+  Hs cl;
+  cl.u24(3 + uint32_t(der.size())), cl.u24(uint32_t(der.size()));
+  cl.b += der;
+  const std::string hs_srv = handshake(2, hello_body(0x0303)) + handshake(11, cl.b) +
+                             handshake(12, std::string(100, 'k')) + handshake(14, "");
+  const std::string c1 = rec(22, 0x0301, handshake(1, client_hello_body()));
+  const std::string fin = rec(20, 0x0303, "\x01") + rec(22, 0x0303, std::string(40, 'e'));
+  const std::string c2 = rec(22, 0x0303, handshake(16, std::string(66, 'x')));
+  for (size_t max_rec : {size_t(16000), size_t(7)}) {  // one record, or messages split over many
+    std::string s1;
+    for (size_t i = 0; i < hs_srv.size(); i += max_rec) s1 += rec(22, 0x0303, hs_srv.substr(i, max_rec));
+    std::vector<Seg> segs = {{true, c1}, {false, s1 + fin}, {true, c2 + fin}};
+    AppCtx ctx(small_cfg());
+    auto txs = run_tcp(ctx, segs, {}, 50000, 443);
+    ASSERT_EQ(txs.size(), 3u) << max_rec;
+    EXPECT_TRUE(txs[0].to_server);
+    EXPECT_EQ(txs[0].get(kPayload), c1);
+    EXPECT_EQ(txs[0].get(kTlsState), std::string("\x01\x14", 2));
+    EXPECT_FALSE(txs[1].to_server);
+    EXPECT_EQ(txs[1].get(kPayload), s1);  // the flight through ServerHelloDone's record
+    EXPECT_EQ(txs[1].get(kTlsState), std::string("\x0a\x14", 2));  // server_hello + server_keyx
+    EXPECT_EQ(txs[1].get(kTlsCerts), der);
+    EXPECT_STREQ(txs[1].meta.tls_version, "TLS 1.2");
+    EXPECT_TRUE(txs[2].to_server);
+    EXPECT_EQ(txs[2].get(kPayload), c2);
+    EXPECT_EQ(txs[2].get(kTlsState), std::string("\x04\x14", 2));  // client_keyx
+    EXPECT_EQ(ctx.ctr.tls_certificates, 1u);
+    EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+    if (max_rec == 7) expect_split_invariant(small_cfg(), segs, 50000, 443);
+  }
+}
+
+// SSLv3 hellos, and SSLv2's (2-byte record header): Snort's version bits.
+TEST(AppTls, Sslv3AndSslv2Hellos) {
+  Hs v3;
+  v3.u16(0x0300);
+  v3.b += std::string(32, 'r');
+  v3.u8(0), v3.u16(2), v3.u16(0x000a), v3.u8(1), v3.u8(0);
+  AppCtx ctx(small_cfg());
+  auto t3 = run_tcp(ctx, {{true, rec(22, 0x0300, handshake(1, v3.b))},
+                          {false, rec(22, 0x0300, handshake(2, hello_body(0x0300)) + handshake(14, ""))}},
+                    {}, 50001, 443);
+  ASSERT_EQ(t3.size(), 2u);
+  EXPECT_EQ(t3[0].get(kTlsState), std::string("\x01\x02", 2));  // client_hello, sslv3
+  EXPECT_EQ(t3[1].get(kTlsState), std::string("\x02\x02", 2));
+  EXPECT_STREQ(t3[1].meta.tls_version, "SSLv3");
+  // SSLv2 CLIENT-HELLO: length, type 1, version 0.2, cipher specs (3 bytes
+  // each), session id, challenge; the SERVER-HELLO: type 4, session id hit,
+  // certificate type, version, lengths of certificate, ciphers, connection id.
+  auto v2 = [](const std::string& body) { return std::string{char(0x80 | (body.size() >> 8)), char(body.size())} + body; };
+  const std::string ch = v2(std::string("\x01\x00\x02\x00\x06\x00\x00\x00\x10\x07\x00\xc0\x05\x00\x80", 15) +
+                            std::string(16, 'C'));
+  const std::string sh = v2(std::string("\x04\x00\x01\x00\x02\x00\x00\x00\x03\x00\x10\x07\x00\xc0", 14) +
+                            std::string(16, 'I'));
+  AppProto p;
+  auto t2 = run_tcp(ctx, {{true, ch}, {false, sh}}, {}, 50002, 443, &p);
+  EXPECT_EQ(p, AppProto::kTls);
+  ASSERT_EQ(t2.size(), 2u);
+  EXPECT_EQ(t2[0].get(kTlsState), std::string("\x01\x01", 2));  // client_hello, sslv2
+  EXPECT_EQ(t2[0].get(kPayload), ch);
+  EXPECT_EQ(t2[0].get(kTlsVersionNum), std::string("\x00\x02", 2));
+  EXPECT_EQ(t2[1].get(kTlsState), std::string("\x02\x01", 2));
+  EXPECT_EQ(t2[1].get(kPayload), sh);
+  EXPECT_STREQ(t2[1].meta.tls_version, "SSLv2");
+  expect_split_invariant(small_cfg(), {{true, ch}, {false, sh}}, 50002, 443);
+  // An SSLv2 hello asking for TLS 1.0, answered in TLS: sslv2 is dropped
+  // from the flow's bits at the ServerHello (Snort's SSL_V3_BACK_COMPAT_V2).
+  std::string compat = ch;
+  compat[3] = 3, compat[4] = 1;
+  auto tc = run_tcp(ctx, {{true, compat}, {false, rec(22, 0x0301, handshake(2, hello_body(0x0301)))}}, {}, 50003, 443);
+  ASSERT_EQ(tc.size(), 2u);
+  EXPECT_EQ(tc[0].get(kTlsState), std::string("\x01\x01", 2));
+  EXPECT_EQ(tc[1].get(kTlsState), std::string("\x02\x04", 2));
+  // Not SSLv2 hellos: another message type, a cipher list not of 3-byte specs.
+  std::string bad_type = ch, bad_specs = ch;
+  bad_type[2] = 5;
+  bad_specs[6] = 5;
+  for (const std::string& bad : {bad_type, bad_specs}) {
+    EXPECT_TRUE(run_tcp(ctx, {{true, bad}}, {}, 50004, 443, &p).empty());
+    EXPECT_NE(p, AppProto::kTls);
+  }
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
 TEST(AppTls, RealHellosMatchNdpi) {
@@ -199,12 +306,23 @@ TEST(AppTls, MutationFuzz) {
       bytes(kFirefoxClientHello, sizeof(kFirefoxClientHello)),
       bytes(kEchClientHello, sizeof(kEchClientHello)),
   };
-  std::string sh = bytes(kFirefoxServerHello, sizeof(kFirefoxServerHello));
+  // An SSLv2 CLIENT-HELLO, then a ClientKeyExchange flight.
+  std::string v2 = std::string("\x80\x1f\x01\x00\x02\x00\x06\x00\x00\x00\x10\x07\x00\xc0\x05\x00\x80", 17) +
+                   std::string(16, 'C');
+  seeds.push_back(v2 + rec(22, 0x0301, handshake(16, std::string(70, 'x'))) + rec(20, 0x0301, "\x01"));
+  // Server: a real ServerHello flight, and one split in 9-byte records
+  // (ServerHello, Certificate, ServerKeyExchange, ServerHelloDone).
+  const std::string flight = handshake(2, hello_body(0x0303)) + handshake(11, std::string("\x00\x00\x07\x00\x00\x04\x30\x02\x01\x05", 10)) +
+                             handshake(12, std::string(40, 'k')) + handshake(14, "");
+  std::string split;
+  for (size_t i = 0; i < flight.size(); i += 9) split += rec(22, 0x0303, flight.substr(i, 9));
+  const std::string shs[2] = {bytes(kFirefoxServerHello, sizeof(kFirefoxServerHello)), split};
   for (int it = 0; it < 100000; it++) {
-    std::string c = mutate(rng, seeds[size_t(it) % seeds.size()]);
-    if (!c.empty() && rng() % 8) c[0] = 0x16;  // keep most inputs detected as TLS
-    if (c.size() > 5 && rng() % 8) c[5] = 1;
-    std::string s = mutate(rng, sh);
+    const size_t k = size_t(it) % seeds.size();
+    std::string c = mutate(rng, seeds[k]);
+    if (k < 3 && !c.empty() && rng() % 8) c[0] = 0x16;  // keep most inputs detected as TLS
+    if (k < 3 && c.size() > 5 && rng() % 8) c[5] = 1;
+    std::string s = mutate(rng, shs[it & 1]);
     std::vector<std::vector<uint32_t>> cuts = {{uint32_t(rng() % (c.size() + 1))},
                                                {uint32_t(rng() % (s.size() + 1))}};
     run_tcp(ctx, {{true, c}, {false, s}}, cuts, 1000, 443);

@@ -5,6 +5,7 @@
 // `alert dcerpc` also names SMB flows (DCERPC over named pipes).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "dataplane/detect/detect.h"
@@ -238,6 +239,48 @@ TEST(DetectSmb, SslStateAndVersion) {
   EXPECT_TRUE(bad("ssl_version:tls2.0;"));
   EXPECT_TRUE(bad("ssl_state;"));
   EXPECT_TRUE(bad("byte_test:4,=,1,0,dce,little;"));
+}
+
+// Snort rules mixing ssl_state / ssl_version with payload content: they are
+// transaction rules whose content runs on the tx's `payload` (the records
+// of the TLS flight, app_tls.cc), as Snort runs them on the PDU whose
+// records set the state. Options as in the Snort 3 community rules
+// (sids 2656, 56864), headers opened to any.
+TEST(DetectSmb, SslStateWithPayloadContent) {
+  const std::string any = "alert tcp any any -> any any (msg:\"m\"; ";
+  Fx f({any + "flow:to_server,established; ssl_version:sslv2; ssl_state:client_hello; content:\"|01 00 02|\",depth 3,offset 2; "
+              "byte_test:1,>,127,0; byte_test:2,>,32,9; service:ssl; sid:2656;)",
+        any + "flow:to_client,established; ssl_state:server_hello; content:\"|16 03 03|\",depth 3; content:\"ACME Shell Co.0\"; "
+              "content:\"Z\",distance 0; content:\"ACME Shell Co.0\",distance 0; service:ssl; sid:56864;)",
+        any + "ssl_state:client_keyx; content:\"|16 03 03|\"; depth:3; sid:3;)",
+        any + "ssl_state:!client_hello; content:\"|16 03|\"; depth:2; sid:4;)"});
+  auto run = [&](uint8_t st, uint8_t ver, const std::string& payload, bool ts) {
+    BufferSet b;
+    f.put(b, rules::kTlsState, std::string{char(st), char(ver)});
+    if (!payload.empty()) f.put(b, rules::kPayload, payload);
+    Sids got = f.run(b, rules::AppProto::kTls, ts);
+    std::sort(got.begin(), got.end());
+    return got;
+  };
+  // An SSLv2 CLIENT-HELLO: 2-byte header, type 1, version 0.2, cipher specs
+  // 3, session id 0, challenge 64 (> 32: the overflow) or 16.
+  auto v2 = [](uint8_t chal) {
+    std::string h("\x80\x00\x01\x00\x02\x00\x03\x00\x00\x00", 10);
+    h += char(chal);
+    h += std::string(3 + chal, 'c');
+    h[1] = char(h.size() - 2);
+    return h;
+  };
+  EXPECT_EQ(run(1, 1, v2(64), true), (Sids{2656}));
+  EXPECT_EQ(run(1, 1, v2(16), true), (Sids{}));           // a challenge of 16 bytes
+  EXPECT_EQ(run(1, 2, v2(64), true), (Sids{}));           // not SSLv2
+  EXPECT_EQ(run(2, 1, v2(64), true), (Sids{}));           // not a ClientHello (sid 4: no |16 03| either)
+  EXPECT_EQ(run(1, 1, "", true), (Sids{}));               // the state alone: no payload to match
+  const std::string cert = "\x16\x03\x03\x00\x51\x02" + std::string(40, 's') + "ACME Shell Co.0 xx Z yy ACME Shell Co.0";
+  EXPECT_EQ(run(2 | 8, 16, cert, false), (Sids{4, 56864}));
+  EXPECT_EQ(run(1, 16, cert, false), (Sids{}));           // the ClientHello's tx
+  EXPECT_EQ(run(2, 16, "\x16\x03\x01" + cert.substr(3), false), (Sids{4}));  // a TLS 1.0 record
+  EXPECT_EQ(run(4, 16, "\x16\x03\x03\x00\x46\x10", true), (Sids{3, 4}));
 }
 
 }  // namespace
