@@ -298,10 +298,14 @@ inline bool keep_alive(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
 // Suricata's StreamTcpPacketIsBadWindowUpdate (ESTABLISHED and the close
 // states; a plain packet): it shrinks the window by more than its own data
 // and than its ack moved, acking and sending beyond what was seen.
-bool bad_window_update(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
+// The first test (the window shrinks) is inline; the rest is rarely reached.
+inline bool window_shrinks(const TcpTrack& t, const TcpTrackPkt& p, int o) {
+  return (uint32_t(p.win) << t.wscale[o]) < t.window[o];
+}
+
+[[gnu::cold, gnu::noinline]] bool bad_window_update(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
   const int o = dir ^ 1;
   const uint32_t pw = uint32_t(p.win) << t.wscale[o];
-  if (pw >= t.window[o]) return false;
   const uint32_t diff = t.window[o] - pw;
   if (diff <= p.len || !seq_gt(p.ack, t.next_seq[o]) || !seq_gt(p.seq, t.next_seq[dir])) return false;
   // Suricata's FIN shutdown ACK exception: the last ACK of the 4-way close.
@@ -331,7 +335,8 @@ uint64_t tcp_track(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg
   // update is flagged and skipped; data entirely below what the peer already
   // acked is a spurious retransmission (flagged, then handled).
   if (keep_alive(t, p, dir)) return 0;
-  if (ph != TcpPhase::kSynRecv && !(p.flags & (kSynF | kFinF | kRstF)) && bad_window_update(t, p, dir))
+  if (ph != TcpPhase::kSynRecv && !(p.flags & (kSynF | kFinF | kRstF)) && window_shrinks(t, p, dir ^ 1) &&
+      bad_window_update(t, p, dir))
     return sev_bit(kSevBadWindowUpdate);
   uint64_t ev = 0;
   if (p.len && seq_leq(p.seq + p.len, t.last_ack[dir])) ev = sev_bit(kSevSpuriousRetransmission);
