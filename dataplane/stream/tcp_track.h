@@ -17,7 +17,8 @@
 // timestamps (PAWS), the SYN/ACK queue, zero-window probes, the ESTABLISHED
 // data path's window checks (est_packet_out_of_window, est_pkt_before_last_ack;
 // ESTABLISHED checks only the ACK), RST-injection tracking, OS policies (RSTs
-// are validated as Suricata's default policy, BSD: seq == next_seq).
+// are validated as Suricata's BSD and windows policies do, seq == next_seq;
+// its Linux policy, a window of seqs, is not modelled).
 // Midstream and async pickups assume the largest window scale (14), so their
 // windows never reject, as Suricata's midstream flag skips its window checks.
 //
