@@ -22,9 +22,11 @@
 // Midstream and async pickups assume the largest window scale (14), so their
 // windows never reject, as Suricata's midstream flag skips its window checks.
 //
-// Cost: see bench/micro/micro_tcp_track.cc (BM_TcpTrackEstablished: one
-// established data packet and its ACK) and docs/ARCHITECTURE.md for the
-// committed figure. No allocation.
+// Cost (bench/micro/micro_tcp_track.cc; `spectre-micro --benchmark_filter=
+// tcp_track --benchmark_repetitions=5 --benchmark_format=json`, medians on the
+// 2-core test machine at load 3.3): 18 TSC cycles (7 ns) per established data
+// or ACK packet, 22 per packet with handshakes and closes; the tracker without
+// windows, ACK checks and close states took 10.5 and 12. No allocation.
 #pragma once
 #include <cstdint>
 
