@@ -135,8 +135,6 @@ uint64_t stream_event_bit(const std::string& name) {
 // Why a Suricata stream event is not raised here: the part of its TCP state
 // machine it needs is not modelled (stream/tcp_track.h says what is).
 std::string stream_event_refusal(const std::string& name) {
-  static const char kEstData[] =
-      "the ESTABLISHED data path's window checks are not modelled (ESTABLISHED checks the ACK only)";
   static const struct {
     const char* name;
     const char* why;
@@ -146,8 +144,7 @@ std::string stream_event_refusal(const std::string& name) {
       {"3whs_syn_flood", "the SYN queue (stream.max-syn-queued) is not modelled"},
       {"suspected_rst_inject",
        "RST injection tracking (Suricata's RST_RECV flag, set for RSTs with TCP-MD5/AO options) is not modelled"},
-      {"est_packet_out_of_window", kEstData},
-      {"est_pkt_before_last_ack", kEstData},
+      {"est_pkt_before_last_ack", "the reassembly base below last_ack that this check needs is not modelled"},
       {"est_ack_zwp_data", "zero-window probes are not modelled"},
       {"pkt_invalid_timestamp", "TCP timestamp (PAWS) validation is not modelled"},
       {"wrong_thread", "a flow lives in one worker's table: a packet on another worker makes another flow"},

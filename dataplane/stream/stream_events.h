@@ -48,6 +48,7 @@ namespace spectre {
   X(kSevRstInvalidAck, "rst_invalid_ack")                                                 \
   X(kSevRstWithData, "rst_with_data")                                                     \
   X(kSevEstInvalidAck, "est_invalid_ack")                                                 \
+  X(kSevEstPacketOutOfWindow, "est_packet_out_of_window")                                 \
   X(kSev4whsInvalidAck, "4whs_invalid_ack")                                               \
   X(kSevFinInvalidAck, "fin_invalid_ack")                                                 \
   X(kSevFinOutOfWindow, "fin_out_of_window")                                              \

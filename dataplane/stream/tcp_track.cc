@@ -281,9 +281,15 @@ uint64_t established(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   if (!(f & kAckF)) return 0;  // Suricata's "default case": nothing
   if (dir == 1) t.flags |= kTrkConfirmed;
   if (!ack_valid(t, p, dir ^ 1)) return invalid_ack(kSevEstInvalidAck);
-  // Accepted (Suricata checks the data against next_win too: not modelled).
+  // (Suricata's est_pkt_before_last_ack, data below last_ack yet above its
+  // reassembly base, is not modelled.) next_seq moves before the window check,
+  // as Suricata's; a zero-window probe (one byte at next_seq into a closed
+  // window) skips it; midstream and async sessions are not window-checked.
   const uint32_t end = p.seq + p.len;
+  const bool zwp = p.len == 1 && p.seq == t.next_seq[dir] && t.window[dir] == 0;
   if (seq_gt(end, t.next_seq[dir])) t.next_seq[dir] = end;
+  if (!seq_leq(end, t.next_win[dir]) && !zwp && !(t.flags & (kTrkMidstream | kTrkAsync)))
+    return sev_bit(kSevEstPacketOutOfWindow);
   take_ack(t, p, dir);
   return 0;
 }

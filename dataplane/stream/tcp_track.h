@@ -14,9 +14,8 @@
 // SYN/ACK, SYN, ACK). A packet a check rejects raises the event and leaves the
 // state as it was, as Suricata's "return -1".
 // Not modelled (their events are refused at compile, docs/ARCHITECTURE.md):
-// timestamps (PAWS), the SYN/ACK queue, zero-window probes, the ESTABLISHED
-// data path's window checks (est_packet_out_of_window, est_pkt_before_last_ack;
-// ESTABLISHED checks only the ACK), RST-injection tracking, OS policies (RSTs
+// timestamps (PAWS), the SYN/ACK queue, zero-window probe ACKs, the reassembly
+// base (est_pkt_before_last_ack), RST-injection tracking, OS policies (RSTs
 // are validated as Suricata's BSD and windows policies do, seq == next_seq;
 // its Linux policy, a window of seqs, is not modelled).
 // Midstream and async pickups assume the largest window scale (14), so their

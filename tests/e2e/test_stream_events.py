@@ -12,7 +12,8 @@ and clean connections raising none:
   after the server confirmed the 3whs; a SYN after a FIN (shutdown);
   data resent after it was acked (spurious retransmission); a FIN with no
   session (and none for a midstream FIN carrying data);
-  ACK, FIN and RST validation: an ACK beyond the peer's window (est_invalid_ack,
+  ACK, FIN and RST validation: data past the window (est_packet_out_of_window),
+  an ACK beyond the peer's window (est_invalid_ack,
   4whs_invalid_ack, with pkt_invalid_ack each), a FIN with a bad ack or beyond
   the window, a RST with a bad ack or with data, a bad window update;
   the close states, one connection per event: FIN_WAIT1 (the server's FIN
@@ -61,7 +62,7 @@ EVENTS = [
     (2210049, "shutdown_syn_resend"), (9221001, "pkt_spurious_retransmission"),
     (2210037, "fin_but_no_session"), (2210000, "3whs_ack_in_wrong_dir"), (2210001, "3whs_async_wrong_seq"),
     (9221002, "reassembly_depth_reached"),
-    (2210029, "est_invalid_ack"), (2210014, "4whs_invalid_ack"), (2210030, "fin_invalid_ack"),
+    (2210029, "est_invalid_ack"), (2210020, "est_packet_out_of_window"), (2210014, "4whs_invalid_ack"), (2210030, "fin_invalid_ack"),
     (2210038, "fin_out_of_window"), (2210046, "rst_invalid_ack"), (9221003, "rst_with_data"),
     (2210056, "pkt_bad_window_update"), (2210045, "pkt_invalid_ack"),
     (2210031, "fin1_ack_wrong_seq"), (2210032, "fin1_fin_wrong_seq"), (2210033, "fin1_invalid_ack"),
@@ -165,6 +166,7 @@ def validation_flows(out, t):
     c = opened_at(out, 45, t + 5)  # acks and sends beyond what was seen, shrinking the window
     c.pkt(True, "A", 1500, 50500)
     c.out[-1][TCP].window = 100                                    # 2210056
+    opened_at(out, 63, t + 7).pkt(True, "PA", 10001, 50001, b"x" * 100)  # 2210020: ends past 1001 + 8192
     c = conn(out, 46, t + 6)  # 4-way handshake, the server's ACK acking unsent data
     c.pkt(True, "S", 1000, 0)
     c.pkt(False, "S", 50000, 0)
@@ -219,7 +221,7 @@ def close_flows(out, t):
 EXPECT = {2210004: 1, 2210064: 1, 2210002: 1, 2210010: 1, 2210011: 1, 2210012: 1, 2210013: 1, 2210025: 1,
           2210028: 1, 2210026: 1, 2210027: 1, 2210024: 1, 2210022: 1, 2210023: 1, 2210049: 1, 9221001: 3,
           2210037: 1,
-          2210029: 1, 2210014: 1, 2210030: 1, 2210038: 1, 2210046: 1, 9221003: 1, 2210056: 1,
+          2210029: 1, 2210020: 1, 2210014: 1, 2210030: 1, 2210038: 1, 2210046: 1, 9221003: 1, 2210056: 1,
           2210031: 1, 2210032: 1, 2210033: 1, 2210034: 1, 2210035: 1, 2210036: 1, 2210016: 1, 2210015: 1,
           2210052: 1, 2210017: 1, 2210018: 1, 2210019: 1, 2210039: 1, 2210040: 1, 2210042: 1, 2210043: 1,
           2210045: 10}  # pkt_invalid_ack: with each of the ten *_invalid_ack above
@@ -268,7 +270,7 @@ SURICATA_FILE = [
 ]
 # Not raised here (docs/ARCHITECTURE.md, "Stream events"): refused at compile.
 UNSUPPORTED = {
-    "3whs_synack_resend_with_diff_seq", "3whs_synack_flood", "est_packet_out_of_window", "pkt_invalid_timestamp",
+    "3whs_synack_resend_with_diff_seq", "3whs_synack_flood", "pkt_invalid_timestamp",
     "suspected_rst_inject", "est_pkt_before_last_ack", "reassembly_segment_before_base_seq", "wrong_thread",
 }
 

@@ -239,6 +239,12 @@ TEST(TcpTrack, EstablishedAckAndFinChecks) {
   EXPECT_EQ(c.pkt(0, F | A, 11001, 5001), sev_bit(kSevFinOutOfWindow));  // beyond next_win 9193
   EXPECT_EQ(c.pkt(0, F | A, 900, 5001), sev_bit(kSevFinOutOfWindow));    // below last_ack
   EXPECT_EQ(c.t.phase, TcpPhase::kEstablished);  // all rejected
+  EXPECT_EQ(c.pkt(0, P | A, 10001, 5001, 100), sev_bit(kSevEstPacketOutOfWindow));  // ends past 9193
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 100), 0u);
+  Conv mid;  // midstream: no window check
+  mid.pkt(0, P | A, 7000, 9000, 20, 1);
+  mid.pkt(1, A, 9000, 7020, 0, 1);
+  EXPECT_EQ(mid.pkt(0, P | A, 7020 + 5000, 9000, 100, 1), 0u);
 }
 
 TEST(TcpTrack, RstValidation) {
