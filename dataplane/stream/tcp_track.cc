@@ -32,9 +32,9 @@ void take_ack(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   if (seq_gt(nw, t.next_win[o])) t.next_win[o] = nw;
 }
 
-// Suricata's StreamTcpValidateRst with its default OS policy (BSD: the RST's
-// seq must be the sender's next_seq; async: at or after it); an accepted RST
-// closes the session.
+// Suricata's StreamTcpValidateRst as its BSD and windows policies judge (the
+// RST's seq must be the sender's next_seq; async: at or after it); an accepted
+// RST closes the session.
 uint64_t rst(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   uint64_t ev = p.len ? sev_bit(kSevRstWithData) : 0;
   if ((p.flags & kAckF) && p.ack && !ack_valid(t, p, dir ^ 1)) return ev | invalid_ack(kSevRstInvalidAck);
