@@ -444,7 +444,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
     if (sid) {
       c.attach(sid);
       if (!c.passed()) {
-        const TcpTrackPkt tp{p.tcp_seq, p.tcp_ack, p.tcp_win, uint16_t(plen), p.tcp_flags};
+        const TcpTrackPkt tp{p.tcp_seq, p.tcp_ack, p.tcp_win, uint16_t(plen), p.tcp_flags, p.tcp_opts.wscale};
         c.dp[dir].stream_events |= tcp_track(ic.sessions.hdr(sid).trk, tp, dir, {s.stream.midstream, s.stream.async_oneside});
         StreamCb cb{&c, dir};
         const ReasmMark mark(ic.stream_ctr);

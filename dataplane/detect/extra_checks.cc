@@ -142,17 +142,9 @@ std::string stream_event_refusal(const std::string& name) {
       {"3whs_synack_flood", "the SYN/ACK queue (stream.max-synack-queued) is not modelled"},
       {"3whs_synack_resend_with_diff_seq", "the SYN/ACK queue (stream.max-synack-queued) is not modelled"},
       {"3whs_syn_flood", "the SYN queue (stream.max-syn-queued) is not modelled"},
-      {"4whs_invalid_ack", "ACK validation is not modelled"},
-      {"est_invalid_ack", "ACK validation is not modelled"},
-      {"pkt_invalid_ack", "ACK validation is not modelled"},
-      {"fin_invalid_ack", "ACK validation is not modelled"},
-      {"rst_invalid_ack", "RST and ACK validation are not modelled"},
-      {"suspected_rst_inject", "RST validation is not modelled"},
-      {"rst_with_data", "RST validation is not modelled"},
-      {"est_packet_out_of_window", "receive windows after the handshake are not modelled"},
-      {"fin_out_of_window", "receive windows after the handshake are not modelled"},
-      {"pkt_bad_window_update", "receive windows after the handshake are not modelled"},
-      {"est_pkt_before_last_ack", "receive windows after the handshake are not modelled"},
+      {"suspected_rst_inject",
+       "RST injection tracking (Suricata's RST_RECV flag, set for RSTs with TCP-MD5/AO options) is not modelled"},
+      {"est_pkt_before_last_ack", "the reassembly base below last_ack that this check needs is not modelled"},
       {"est_ack_zwp_data", "zero-window probes are not modelled"},
       {"pkt_invalid_timestamp", "TCP timestamp (PAWS) validation is not modelled"},
       {"wrong_thread", "a flow lives in one worker's table: a packet on another worker makes another flow"},
@@ -160,9 +152,6 @@ std::string stream_event_refusal(const std::string& name) {
   };
   for (const auto& w : kWhy)
     if (name == w.name) return w.why;
-  static const char* const kClose[] = {"fin1_", "fin2_", "closewait_", "closing_", "lastack_", "timewait_"};
-  for (const char* pre : kClose)
-    if (name.rfind(pre, 0) == 0) return "the close states' sequence and ACK checks are not modelled";
   return "an event this engine does not raise";
 }
 

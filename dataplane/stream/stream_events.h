@@ -42,7 +42,34 @@ namespace spectre {
   X(kSevEstSynResendDiffSeq, "est_syn_resend_diff_seq")                                   \
   X(kSevEstSynResend, "est_syn_resend")                                                   \
   X(kSevShutdownSynResend, "shutdown_syn_resend")                                         \
-  X(kSevSpuriousRetransmission, "pkt_spurious_retransmission")
+  X(kSevSpuriousRetransmission, "pkt_spurious_retransmission")                           \
+  /* RST, FIN and ACK validation (Suricata's ValidateRst / HandleFin / ValidateAck) */  \
+  X(kSevPktInvalidAck, "pkt_invalid_ack")              /* with every *_invalid_ack */     \
+  X(kSevRstInvalidAck, "rst_invalid_ack")                                                 \
+  X(kSevRstWithData, "rst_with_data")                                                     \
+  X(kSevEstInvalidAck, "est_invalid_ack")                                                 \
+  X(kSevEstPacketOutOfWindow, "est_packet_out_of_window")                                 \
+  X(kSev4whsInvalidAck, "4whs_invalid_ack")                                               \
+  X(kSevFinInvalidAck, "fin_invalid_ack")                                                 \
+  X(kSevFinOutOfWindow, "fin_out_of_window")                                              \
+  X(kSevBadWindowUpdate, "pkt_bad_window_update")                                         \
+  /* the close states */                                                                  \
+  X(kSevFin1AckWrongSeq, "fin1_ack_wrong_seq")                                            \
+  X(kSevFin1FinWrongSeq, "fin1_fin_wrong_seq")                                            \
+  X(kSevFin1InvalidAck, "fin1_invalid_ack")                                               \
+  X(kSevFin2AckWrongSeq, "fin2_ack_wrong_seq")                                            \
+  X(kSevFin2FinWrongSeq, "fin2_fin_wrong_seq")                                            \
+  X(kSevFin2InvalidAck, "fin2_invalid_ack")                                               \
+  X(kSevCloseWaitFinOutOfWindow, "closewait_fin_out_of_window")                           \
+  X(kSevCloseWaitAckOutOfWindow, "closewait_ack_out_of_window")                           \
+  X(kSevCloseWaitPktBeforeLastAck, "closewait_pkt_before_last_ack")                       \
+  X(kSevCloseWaitInvalidAck, "closewait_invalid_ack")                                     \
+  X(kSevClosingAckWrongSeq, "closing_ack_wrong_seq")                                      \
+  X(kSevClosingInvalidAck, "closing_invalid_ack")                                         \
+  X(kSevLastAckAckWrongSeq, "lastack_ack_wrong_seq")                                      \
+  X(kSevLastAckInvalidAck, "lastack_invalid_ack")                                         \
+  X(kSevTimeWaitAckWrongSeq, "timewait_ack_wrong_seq")                                    \
+  X(kSevTimeWaitInvalidAck, "timewait_invalid_ack")
 
 enum StreamEvent : uint8_t {
 #define SPECTRE_X(id, name) id,

@@ -1,18 +1,65 @@
-// TCP session tracker (API and scope in tcp_track.h). The branch order of each
-// phase follows Suricata's handlers (RST, then FIN, then SYN/ACK, then SYN,
-// then ACK), since a packet is judged by the first branch its flags take.
+// TCP session tracker (API and scope in tcp_track.h): the handshake and
+// ESTABLISHED; the close states are in tcp_track_close.cc. The branch order of
+// each phase follows Suricata's handlers (RST, then FIN, then SYN/ACK, then
+// SYN, then ACK), since a packet is judged by the first branch its flags take.
 #include "dataplane/stream/tcp_track.h"
 
 #include "dataplane/stream/stream_events.h"
+#include "dataplane/stream/tcp_track_util.h"
 
 namespace spectre {
 
+namespace tcp_track_internal {
+
+// Suricata's StreamTcpValidateAck for a packet acking side o's data.
+bool ack_valid(const TcpTrack& t, const TcpTrackPkt& p, int o) {
+  if (!(p.flags & kAckF)) return true;
+  const uint32_t a = p.ack, la = t.last_ack[o];
+  if (a == la || (seq_gt(a, la) && seq_leq(a, t.next_win[o]))) return true;
+  if (seq_lt(a, la)) return t.window[o] == 0 || seq_geq(a, la - t.window[o]);  // old, within a window
+  return t.flags & kTrkAsync;  // beyond next_win: async sessions are not checked further
+}
+
+// An accepted packet's ACK side (Suricata's updates after each handler): the
+// peer's window, next_seq when it acks data not seen, last_ack and next_win.
+void take_ack(TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  if (!(p.flags & kAckF)) return;
+  const int o = dir ^ 1;
+  t.window[o] = uint32_t(p.win) << t.wscale[o];
+  if (seq_lt(t.next_seq[o], p.ack)) t.next_seq[o] = p.ack;
+  if (seq_gt(p.ack, t.last_ack[o])) t.last_ack[o] = p.ack;
+  const uint32_t nw = t.last_ack[o] + t.window[o];
+  if (seq_gt(nw, t.next_win[o])) t.next_win[o] = nw;
+}
+
+// Suricata's StreamTcpValidateRst as its BSD and windows policies judge (the
+// RST's seq must be the sender's next_seq; async: at or after it); an accepted
+// RST closes the session.
+uint64_t rst(TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  uint64_t ev = p.len ? sev_bit(kSevRstWithData) : 0;
+  if ((p.flags & kAckF) && p.ack && !ack_valid(t, p, dir ^ 1)) return ev | invalid_ack(kSevRstInvalidAck);
+  const bool ok = (t.flags & kTrkAsync) ? seq_geq(p.seq, t.next_seq[dir]) : p.seq == t.next_seq[dir];
+  if (ok) t.phase = TcpPhase::kClosed;
+  return ev;
+}
+
+}  // namespace tcp_track_internal
+
 namespace {
 
-constexpr uint8_t kFinF = 0x01, kSynF = 0x02, kRstF = 0x04, kAckF = 0x10;
+using namespace tcp_track_internal;  // NOLINT(build/namespaces): this file's own helpers
 
-inline bool seq_gt(uint32_t a, uint32_t b) { return int32_t(a - b) > 0; }
-inline bool seq_leq(uint32_t a, uint32_t b) { return int32_t(a - b) <= 0; }
+inline uint8_t clamp_ws(uint8_t w) { return w > kMaxWscale ? kMaxWscale : w; }
+
+// Both sides' windows from one packet's, at the largest scale (pickups whose
+// handshake, and so whose scale, was not seen: never rejects by window).
+void wide_windows(TcpTrack& t, uint16_t win) {
+  for (int d = 0; d < 2; d++) {
+    t.wscale[d] = kMaxWscale;
+    t.window[d] = uint32_t(win) << kMaxWscale;
+    t.next_win[d] = t.last_ack[d] + t.window[d];
+  }
+}
 
 // Suricata's StreamTcpPacketStateNone for a session's first tracked packet.
 // dir 0 is the flow's initiator; a SYN/ACK pickup needs it from the server.
@@ -22,8 +69,8 @@ uint64_t start(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cf
   if (f & kFinF) {
     if (!cfg.midstream || p.len == 0 || dir != 0) return 0;  // fin_but_no_session
     t = TcpTrack{};
-    t.phase = TcpPhase::kClosing;  // Suricata: FIN_WAIT1, picked up midstream
-    t.flags = kTrkMidstream | kTrkFin0;
+    t.phase = TcpPhase::kFinWait1;  // as Suricata, picked up midstream
+    t.flags = kTrkMidstream;
   } else if ((f & (kSynF | kAckF)) == (kSynF | kAckF)) {
     if ((!cfg.midstream && !cfg.async_oneside) || dir != 1) return 0;
     t = TcpTrack{};
@@ -36,13 +83,20 @@ uint64_t start(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cf
     t.last_ack[0] = p.ack;
     t.last_ack[1] = p.seq;
     if (cfg.async_oneside) t.flags |= kTrkAsync;
-    return 0;  // next_win0 stays 0: Suricata sets no client window here
+    wide_windows(t, p.win);
+    if (p.wscale == 0xff) t.wscale[0] = t.wscale[1] = 0;  // no scaling offered: windows as sent
+    return 0;
   } else if (f & kSynF) {
     if (dir != 0) return 0;
     t = TcpTrack{};
     t.phase = TcpPhase::kSynSent;
     t.isn[0] = p.seq;
     t.next_seq[0] = p.seq + 1 + p.len;
+    t.window[1] = p.win;  // a SYN's window is never scaled
+    if (p.wscale != 0xff) {
+      t.flags |= kTrkSynWscale;
+      t.wscale[1] = clamp_ws(p.wscale);
+    }
     if (p.len) t.flags |= kTrkTfo;
     return 0;
   } else {
@@ -59,6 +113,7 @@ uint64_t start(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cf
   t.next_seq[1] = p.ack;
   t.last_ack[1] = p.ack;
   if (cfg.async_oneside) t.flags |= kTrkAsync;
+  wide_windows(t, p.win);
   return 0;
 }
 
@@ -80,7 +135,15 @@ uint64_t syn_sent(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
       t.next_seq[1] = p.seq + 1;
       t.last_ack[0] = p.ack;
       t.last_ack[1] = p.seq + 1;
-      t.next_win0 = p.ack + p.win;  // a SYN/ACK's window is never scaled
+      // Scaling holds when both SYNs offered it; a SYN/ACK's window is never scaled.
+      if ((t.flags & kTrkSynWscale) && p.wscale != 0xff) {
+        t.wscale[0] = clamp_ws(p.wscale);
+      } else {
+        t.wscale[0] = t.wscale[1] = 0;
+      }
+      t.window[0] = p.win;
+      t.next_win[0] = p.ack + p.win;
+      t.next_win[1] = t.last_ack[1] + t.window[1];
       t.flags &= uint8_t(~kTrk4whs);
       return ev;
     }
@@ -91,7 +154,10 @@ uint64_t syn_sent(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
     t.next_seq[0] = p.seq + 1;
     t.last_ack[1] = p.ack;
     t.last_ack[0] = t.isn[0] + 1;
-    t.next_win0 = t.last_ack[0];
+    t.wscale[0] = t.wscale[1] = p.wscale == 0xff ? 0 : kMaxWscale;  // the server's scale was not kept
+    t.window[0] = t.window[1] = uint32_t(p.win) << t.wscale[0];
+    t.next_win[0] = t.last_ack[0];  // as Suricata: the client's window opens with the server's ACK
+    t.next_win[1] = t.last_ack[1] + t.window[1];
     return 0;
   }
   if (f & kRstF) {
@@ -117,6 +183,7 @@ uint64_t syn_sent(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
     t.next_seq[1] = p.ack;
     t.last_ack[1] = p.ack;
     t.next_seq[0] = p.seq + p.len;
+    wide_windows(t, p.win);
   }
   return 0;
 }
@@ -126,6 +193,7 @@ uint64_t syn_sent(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
 uint64_t syn_recv_ack(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cfg) {
   if ((t.flags & kTrk4whs) && dir == 1) {
     if (p.seq != t.next_seq[1]) return sev_bit(kSev4whsWrongSeq);
+    if (!ack_valid(t, p, 0)) return invalid_ack(kSev4whsInvalidAck);
     t.phase = TcpPhase::kEstablished;
     t.next_seq[1] += p.len;
     if (seq_gt(p.ack, t.last_ack[0])) t.last_ack[0] = p.ack;
@@ -146,7 +214,7 @@ uint64_t syn_recv_ack(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrack
   } else if (dir == 1 && seq_gt(p.seq, t.next_seq[0]) && seq_gt(p.ack, t.last_ack[0])) {
     t.last_ack[0] = p.ack;  // acks data we did not see
     t.next_seq[1] = end;
-  } else if (seq_gt(p.seq, t.next_seq[0]) && seq_leq(p.seq, t.next_win0) && p.ack == t.next_seq[1]) {
+  } else if (seq_gt(p.seq, t.next_seq[0]) && seq_leq(p.seq, t.next_win[0]) && p.ack == t.next_seq[1]) {
     t.next_seq[0] = end;  // in window after missed packets
     t.last_ack[1] = p.ack;
   } else if ((missed_ack || (t.flags & kTrkTfo)) && p.ack == t.last_ack[0] && p.seq == t.next_seq[1]) {
@@ -158,21 +226,29 @@ uint64_t syn_recv_ack(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrack
   return 0;
 }
 
-// A RST closes; a FIN starts closing (its side noted). True when f did either.
-bool closes(TcpTrack& t, uint8_t f, int dir) {
-  if (f & kRstF) {
-    t.phase = TcpPhase::kClosed;
-    return true;
+// Suricata's StreamTcpHandleFin (SYN_RECV, ESTABLISHED): the FIN's ack and
+// window checked; the client's FIN leads to CLOSE_WAIT, the server's to
+// FIN_WAIT1 (next_seq counts the FIN on the server side only, as Suricata).
+uint64_t fin(TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  if (!ack_valid(t, p, dir ^ 1)) return invalid_ack(kSevFinInvalidAck);
+  const uint32_t end = p.seq + p.len;
+  if (!(seq_geq(p.seq, t.last_ack[dir]) && seq_leq(end, t.next_win[dir]))) return sev_bit(kSevFinOutOfWindow);
+  if (p.flags & kSynF) return 0;  // fin_syn: raised by the flags alone (core/inspect.cc); rejected
+  if (dir == 0) {
+    t.phase = TcpPhase::kCloseWait;
+    t.next_seq[0] = end;
+  } else {
+    t.phase = TcpPhase::kFinWait1;
+    t.next_seq[1] = end + 1;
   }
-  if (!(f & kFinF)) return false;
-  t.phase = TcpPhase::kClosing;
-  t.flags |= dir ? kTrkFin1 : kTrkFin0;
-  return true;
+  take_ack(t, p, dir);
+  return 0;
 }
 
 uint64_t syn_recv(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cfg) {
   const uint8_t f = p.flags;
-  if (closes(t, f, dir)) return 0;
+  if (f & kRstF) return rst(t, p, dir);
+  if (f & kFinF) return fin(t, p, dir);
   if ((f & (kSynF | kAckF)) == (kSynF | kAckF)) {
     if (dir == 0) return sev_bit(kSevSynAckToServerOnSynRecv);
     if (p.ack != t.last_ack[0]) return sev_bit(kSevSynAckResendDiffAck);
@@ -182,13 +258,16 @@ uint64_t syn_recv(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
     if (dir == 1) return sev_bit(kSevSynToClientOnSynRecv);
     return p.seq != t.isn[0] ? sev_bit(kSevSynResendDiffSeq) : 0;
   }
-  if (f & kAckF) return syn_recv_ack(t, p, dir, cfg);
-  return 0;
+  if (!(f & kAckF)) return 0;
+  const uint64_t ev = syn_recv_ack(t, p, dir, cfg);
+  if (t.phase == TcpPhase::kEstablished) take_ack(t, p, dir);  // the windows from the accepting packet
+  return ev;
 }
 
 uint64_t established(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   const uint8_t f = p.flags;
-  if (closes(t, f, dir)) return 0;
+  if (f & kRstF) return rst(t, p, dir);
+  if (f & kFinF) return fin(t, p, dir);
   if ((f & (kSynF | kAckF)) == (kSynF | kAckF)) {
     if (dir == 0) return sev_bit(kSevEstSynAckToServer);
     if (p.ack != t.last_ack[0]) return sev_bit(kSevEstSynAckResendDiffAck);
@@ -199,18 +278,49 @@ uint64_t established(TcpTrack& t, const TcpTrackPkt& p, int dir) {
     if (dir == 1) return sev_bit(kSevEstSynToClient);
     return p.seq != t.isn[0] ? sev_bit(kSevEstSynResendDiffSeq) : sev_bit(kSevEstSynResend);
   }
-  if ((f & kAckF) && dir == 1) t.flags |= kTrkConfirmed;
+  if (!(f & kAckF)) return 0;  // Suricata's "default case": nothing
+  if (dir == 1) t.flags |= kTrkConfirmed;
+  if (!ack_valid(t, p, dir ^ 1)) return invalid_ack(kSevEstInvalidAck);
+  // (Suricata's est_pkt_before_last_ack, data below last_ack yet above its
+  // reassembly base, is not modelled.) next_seq moves before the window check,
+  // as Suricata's; a zero-window probe (one byte at next_seq into a closed
+  // window) skips it; midstream and async sessions are not window-checked.
+  const uint32_t end = p.seq + p.len;
+  const bool zwp = p.len == 1 && p.seq == t.next_seq[dir] && t.window[dir] == 0;
+  if (seq_gt(end, t.next_seq[dir])) t.next_seq[dir] = end;
+  if (!seq_leq(end, t.next_win[dir]) && !zwp && !(t.flags & (kTrkMidstream | kTrkAsync)))
+    return sev_bit(kSevEstPacketOutOfWindow);
+  take_ack(t, p, dir);
   return 0;
 }
 
-// A SYN to the server or a SYN/ACK to the client with another ISN may start a
-// new session in Suricata's later close states (its reuse check, by state
-// order); only the ones that never do are judged here.
-inline bool starts_anew(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
-  const bool ack = p.flags & kAckF;
-  if (dir == 0 && !ack) return p.seq != t.isn[0];
-  if (dir == 1 && ack) return p.seq != t.isn[1];
-  return false;
+// Suricata's StreamTcpPacketIsKeepAlive: at most one byte just before
+// next_seq, acking what was acked; the state handlers skip it.
+inline bool keep_alive(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  return p.len <= 1 && !(p.flags & (kSynF | kFinF | kRstF)) && p.seq == t.next_seq[dir] - 1 &&
+         p.ack == t.last_ack[dir ^ 1];
+}
+
+// Suricata's StreamTcpPacketIsBadWindowUpdate (ESTABLISHED and the close
+// states; a plain packet): it shrinks the window by more than its own data
+// and than its ack moved, acking and sending beyond what was seen.
+// The first test (the window shrinks) is inline; the rest is rarely reached.
+inline bool window_shrinks(const TcpTrack& t, const TcpTrackPkt& p, int o) {
+  return (uint32_t(p.win) << t.wscale[o]) < t.window[o];
+}
+
+[[gnu::cold, gnu::noinline]] bool bad_window_update(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  const int o = dir ^ 1;
+  const uint32_t pw = uint32_t(p.win) << t.wscale[o];
+  const uint32_t diff = t.window[o] - pw;
+  if (diff <= p.len || !seq_gt(p.ack, t.next_seq[o]) || !seq_gt(p.seq, t.next_seq[dir])) return false;
+  // Suricata's FIN shutdown ACK exception: the last ACK of the 4-way close.
+  const TcpPhase ph = t.phase;
+  if ((ph == TcpPhase::kTimeWait || ph == TcpPhase::kCloseWait || ph == TcpPhase::kLastAck) && p.flags == kAckF &&
+      !p.len && p.seq == t.next_seq[dir] + 1 && p.ack == t.next_seq[o] + 1)
+    return false;
+  const uint32_t adiff = p.ack - t.last_ack[o];
+  return pw > 1024 ? diff > adiff + 32 : diff > adiff;
 }
 
 }  // namespace
@@ -227,34 +337,18 @@ uint64_t tcp_track(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg
     default:
       break;
   }
-  const int o = dir ^ 1;
-  const uint32_t end = p.seq + p.len;
-  const bool plain = !(p.flags & (kSynF | kFinF | kRstF));
+  // Before the state logic, as Suricata: keep-alives are skipped; a bad window
+  // update is flagged and skipped; data entirely below what the peer already
+  // acked is a spurious retransmission (flagged, then handled).
+  if (keep_alive(t, p, dir)) return 0;
+  if (ph != TcpPhase::kSynRecv && !(p.flags & (kSynF | kFinF | kRstF)) && window_shrinks(t, p, dir ^ 1) &&
+      bad_window_update(t, p, dir))
+    return sev_bit(kSevBadWindowUpdate);
   uint64_t ev = 0;
-  // Before the state logic, as Suricata: data entirely below what the peer
-  // already acked is a spurious retransmission; a keep-alive (one byte just
-  // before next_seq, acking what was acked) is skipped first.
-  if (p.len && seq_leq(end, t.last_ack[dir]) &&
-      !(p.len == 1 && plain && p.seq == t.next_seq[dir] - 1 && p.ack == t.last_ack[o]))
-    ev |= sev_bit(kSevSpuriousRetransmission);
+  if (p.len && seq_leq(p.seq + p.len, t.last_ack[dir])) ev = sev_bit(kSevSpuriousRetransmission);
+  if (ph == TcpPhase::kEstablished) return ev | established(t, p, dir);
   if (ph == TcpPhase::kSynRecv) return ev | syn_recv(t, p, dir, cfg);
-  if (ph == TcpPhase::kEstablished) {
-    ev |= established(t, p, dir);
-  } else if (p.flags & kRstF) {  // kClosing
-    t.phase = TcpPhase::kClosed;
-  } else if (p.flags & kFinF) {
-    t.flags |= dir ? kTrkFin1 : kTrkFin0;
-    if ((t.flags & (kTrkFin0 | kTrkFin1)) == (kTrkFin0 | kTrkFin1)) t.phase = TcpPhase::kClosed;
-  } else if ((p.flags & kSynF) && !starts_anew(t, p, dir)) {
-    ev |= sev_bit(kSevShutdownSynResend);  // a SYN after a FIN that cannot start a new session
-  }
-  // An accepted packet moves next_seq and the peer's last_ack forward
-  // (Suricata checks both against the windows first; not modelled).
-  if (!(p.flags & kSynF)) {
-    if (seq_gt(end, t.next_seq[dir])) t.next_seq[dir] = end;
-    if ((p.flags & kAckF) && seq_gt(p.ack, t.last_ack[o])) t.last_ack[o] = p.ack;
-  }
-  return ev;
+  return ev | close_state(t, p, dir);
 }
 
 }  // namespace spectre

@@ -1,30 +1,41 @@
-// TCP session tracker for stream events: the part of Suricata's TCP state
-// machine (stream-tcp.c, IDS mode) that judges SYN / SYN-ACK anomalies and
-// the handshake's ACK, per flow, in the worker's session slot.
+// TCP session tracker for stream events: Suricata's TCP state machine
+// (stream-tcp.c, IDS mode) reduced to what its stream events judge, per flow,
+// in the worker's session slot.
 //
-// It mirrors Suricata's per-side ISN, next_seq (during the handshake) and
-// last_ack, and its state as a phase:
+// Per side it keeps Suricata's ISN, next_seq, last_ack, window (scaled) and
+// next_win, and the session state as a phase:
 //   kNone: nothing tracked yet (Suricata's "no session")
-//   kSynSent / kSynRecv / kEstablished: as Suricata's states
-//   kClosing: a FIN was seen (FIN_WAIT1 .. TIME_WAIT; Suricata's close states
-//             differ only in which FIN/ACK it waits for, not judged here)
-//   kClosed: RST, or FINs both ways
+//   kSynSent .. kTimeWait, kClosed: Suricata's states of the same names. A FIN
+//     from the client first leads to CLOSE_WAIT (then LAST_ACK), one from the
+//     server to FIN_WAIT1 (then FIN_WAIT2 / CLOSING, TIME_WAIT), as Suricata
+//     names them; a RST accepted by its validation closes.
+// Per packet, in Suricata's order: the keep-alive skip, the bad-window-update
+// check, the spurious-retransmission test, then the phase's handler (RST, FIN,
+// SYN/ACK, SYN, ACK). A packet a check rejects raises the event and leaves the
+// state as it was, as Suricata's "return -1".
 // Not modelled (their events are refused at compile, docs/ARCHITECTURE.md):
-// windows after the handshake, ACK validation, timestamps, RST validation,
-// the close states' sequence checks, the SYN/ACK queue. A FIN or RST is
-// taken as accepted (Suricata may reject an out-of-window one and stay).
+// timestamps (PAWS), the SYN/ACK queue, zero-window probe ACKs, the reassembly
+// base (est_pkt_before_last_ack), RST-injection tracking, OS policies (RSTs
+// are validated as Suricata's BSD and windows policies do, seq == next_seq;
+// its Linux policy, a window of seqs, is not modelled).
+// Midstream and async pickups assume the largest window scale (14), so their
+// windows never reject, as Suricata's midstream flag skips its window checks.
 //
-// Cost: an established data/ACK packet takes one out-of-line call, a switch,
-// the spurious-retransmission test and two serial compares with stores
-// (next_seq, last_ack): ~26 TSC cycles (10 ns) per packet measured on the
-// 2-core test machine under load (report of branch s25-stream); SYN, FIN and
-// RST packets and the handshake a few compares more. No allocation.
+// Cost (bench/micro/micro_tcp_track.cc; `spectre-micro --benchmark_filter=
+// tcp_track --benchmark_repetitions=5 --benchmark_format=json`, medians on the
+// 2-core test machine at load 8-9): 7.8 ns CPU (~20 cycles) per established
+// data or ACK packet, 9.8 ns per packet with handshakes and closes; the
+// tracker without windows, ACK checks and close states took 5.0 and 6.2 ns
+// (+7 / +9 cycles). No allocation.
 #pragma once
 #include <cstdint>
 
 namespace spectre {
 
-enum class TcpPhase : uint8_t { kNone, kSynSent, kSynRecv, kEstablished, kClosing, kClosed };
+enum class TcpPhase : uint8_t {
+  kNone, kSynSent, kSynRecv, kEstablished,
+  kFinWait1, kFinWait2, kClosing, kCloseWait, kLastAck, kTimeWait, kClosed
+};
 
 enum TcpTrackFlags : uint8_t {
   kTrk4whs = 1,         // a SYN came back from the server in SYN_SENT (4-way handshake)
@@ -33,17 +44,19 @@ enum TcpTrackFlags : uint8_t {
   kTrkMidSynAck = 8,    // picked up at a SYN/ACK (midstream or async)
   kTrkMidstream = 16,   // picked up without the client's SYN
   kTrkAsync = 32,       // stream.async_oneside applied
-  kTrkFin0 = 64, kTrkFin1 = 128,  // FIN seen from the client / server
+  kTrkSynWscale = 64,   // the client's SYN offered window scaling (wscale[1] holds it)
 };
 
-// 28 bytes; zero-initialised is kNone. [0] client (to server), [1] server.
+// 44 bytes; zero-initialised is kNone. [0] client (to server), [1] server.
 struct TcpTrack {
   uint32_t isn[2];
-  uint32_t next_seq[2];   // next sequence number expected from each side (handshake, then kept by data)
+  uint32_t next_seq[2];   // next sequence number expected from each side
   uint32_t last_ack[2];   // [d]: highest ack the peer sent for side d's data
-  uint32_t next_win0;     // SYN_RECV: client.last_ack + the SYN/ACK's window (Suricata's client.next_win)
+  uint32_t next_win[2];   // [d]: right edge of d's send window (last_ack + window, never moves back)
+  uint32_t window[2];     // [d]: the window the peer last advertised for d's data, scaled
   TcpPhase phase;
   uint8_t flags;
+  uint8_t wscale[2];      // [d]: shift of the windows the peer advertises for d's data
 };
 
 struct TcpTrackPkt {
@@ -51,6 +64,7 @@ struct TcpTrackPkt {
   uint16_t win;
   uint16_t len;    // payload bytes
   uint8_t flags;   // TCP flags
+  uint8_t wscale = 0xff;  // the window scale option (SYN, SYN/ACK); 0xff: absent
 };
 
 struct TcpTrackCfg {
@@ -61,5 +75,14 @@ struct TcpTrackCfg {
 // One packet in direction dir (0: to server): updates t and returns the
 // stream-event bits it raises (sev_bit of stream/stream_events.h).
 uint64_t tcp_track(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cfg);
+
+namespace tcp_track_internal {
+// The close states' handlers (tcp_track_close.cc).
+uint64_t close_state(TcpTrack& t, const TcpTrackPkt& p, int dir);
+// Shared helpers (tcp_track.cc).
+bool ack_valid(const TcpTrack& t, const TcpTrackPkt& p, int o);
+uint64_t rst(TcpTrack& t, const TcpTrackPkt& p, int dir);
+void take_ack(TcpTrack& t, const TcpTrackPkt& p, int dir);
+}  // namespace tcp_track_internal
 
 }  // namespace spectre

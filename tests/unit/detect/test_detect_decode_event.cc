@@ -128,18 +128,18 @@ TEST(DetectStreamEvent, OnlyPacketsThatRaisedTheEvent) {
 
 TEST(DetectStreamEvent, EventsWeNeverRaiseAreRefused) {
   Harness h;
-  h.add(rule(R"(alert tcp any any -> any any (msg:"x"; stream-event:est_invalid_ack; sid:1;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"x"; stream-event:est_pkt_before_last_ack; sid:1;))"));
   h.add(rule(R"(alert tcp any any -> any any (msg:"y"; stream-event:fin_syn; sid:2;))"));
-  h.add(rule(R"(alert tcp any any -> any any (msg:"z"; stream-event:timewait_ack_wrong_seq; sid:3;))"));
+  h.add(rule(R"(alert tcp any any -> any any (msg:"z"; stream-event:pkt_invalid_timestamp; sid:3;))"));
   h.add(rule(R"(alert tcp any any -> any any (msg:"w"; stream-event:no_such_event; sid:4;))"));
   // IPS-only events load (Suricata never raises them in IDS mode, nor do we).
   h.add(rule(R"(alert tcp any any -> any any (msg:"v"; stream-event:3whs_ack_in_wrong_dir; sid:5;))"));
   h.compile();
   EXPECT_EQ(h.rep.rules, 2u);
   ASSERT_EQ(h.rep.messages.size(), 3u);
-  EXPECT_NE(h.rep.messages[0].find("sid 1: stream-event est_invalid_ack: ACK validation is not modelled"),
+  EXPECT_NE(h.rep.messages[0].find("sid 1: stream-event est_pkt_before_last_ack: the reassembly base"),
             std::string::npos) << h.rep.messages[0];
-  EXPECT_NE(h.rep.messages[1].find("sid 3: stream-event timewait_ack_wrong_seq: the close states"),
+  EXPECT_NE(h.rep.messages[1].find("sid 3: stream-event pkt_invalid_timestamp: TCP timestamp (PAWS)"),
             std::string::npos) << h.rep.messages[1];
   EXPECT_NE(h.rep.messages[2].find("sid 4: stream-event no_such_event: an event this engine does not raise"),
             std::string::npos) << h.rep.messages[2];
@@ -163,7 +163,7 @@ TEST(DetectStreamEvent, NameTableBitsAreDistinct) {
     EXPECT_EQ(all & b, 0u) << n;
     all |= b;
   }
-  EXPECT_EQ(stream_event_bit("est_invalid_ack"), 0u);
+  EXPECT_EQ(stream_event_bit("est_pkt_before_last_ack"), 0u);
 }
 
 }  // namespace

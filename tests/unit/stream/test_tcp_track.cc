@@ -13,8 +13,9 @@ constexpr uint8_t F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10;
 struct Conv {
   TcpTrack t{};
   TcpTrackCfg cfg{};
-  uint64_t pkt(int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t len = 0, uint16_t win = 8192) {
-    return tcp_track(t, TcpTrackPkt{seq, ack, win, len, flags}, dir, cfg);
+  uint64_t pkt(int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t len = 0, uint16_t win = 8192,
+              uint8_t wscale = 0xff) {
+    return tcp_track(t, TcpTrackPkt{seq, ack, win, len, flags, wscale}, dir, cfg);
   }
   // SYN 1000, SYN/ACK 5000, ACK: established at client seq 1001, server 5001.
   void handshake() {
@@ -70,6 +71,7 @@ TEST(TcpTrack, FourWayHandshake) {
   EXPECT_EQ(c.pkt(0, S | A, 1000, 5001), 0u);
   EXPECT_EQ(c.t.phase, TcpPhase::kSynRecv);
   EXPECT_EQ(c.pkt(1, A, 5002, 1001), sev_bit(kSev4whsWrongSeq));
+  EXPECT_EQ(c.pkt(1, A, 5001, 7777), sev_bit(kSev4whsInvalidAck) | sev_bit(kSevPktInvalidAck));
   EXPECT_EQ(c.pkt(1, A, 5001, 1001), 0u);
   EXPECT_EQ(c.t.phase, TcpPhase::kEstablished);
 }
@@ -142,13 +144,14 @@ TEST(TcpTrack, ShutdownSynResend) {
   Conv c;
   c.handshake();
   c.pkt(0, F | A, 1001, 5001);
-  EXPECT_EQ(c.t.phase, TcpPhase::kClosing);
+  EXPECT_EQ(c.t.phase, TcpPhase::kCloseWait);
   EXPECT_EQ(c.pkt(0, S, 1000, 0), sev_bit(kSevShutdownSynResend));
   EXPECT_EQ(c.pkt(1, S | A, 5000, 1001), sev_bit(kSevShutdownSynResend));
   EXPECT_EQ(c.pkt(1, S | A, 5099, 1001), 0u);  // another server ISN: may start anew
   EXPECT_EQ(c.pkt(1, S, 7000, 0), sev_bit(kSevShutdownSynResend));  // never a session starter
   EXPECT_EQ(c.pkt(0, S, 3000, 0), 0u);  // another ISN: Suricata may reuse the tuple
-  EXPECT_EQ(c.pkt(0, S | F, 1000, 0), 0u);  // a FIN branch first
+  // The FIN branch comes first: a FIN below the client's next_seq.
+  EXPECT_EQ(c.pkt(0, S | F, 1000, 0), sev_bit(kSevCloseWaitFinOutOfWindow));
   c.pkt(1, R, 5001, 0);
   EXPECT_EQ(c.pkt(0, S, 1000, 0), 0u);  // closed
 }
@@ -183,6 +186,191 @@ TEST(TcpTrack, MidstreamPickup) {
   Conv fin;  // a FIN without data is not picked up (fin_but_no_session)
   EXPECT_EQ(fin.pkt(0, F | A, 7000, 9000), 0u);
   EXPECT_EQ(fin.t.phase, TcpPhase::kNone);
+}
+
+constexpr uint64_t kInvalidAck = sev_bit(kSevPktInvalidAck);
+
+// After handshake(): client next_seq/last_ack 1001, window 8192 (next_win
+// 9193); server 5001, window 8192 (next_win 13193); no window scaling.
+
+TEST(TcpTrack, ClientClosesFirst) {  // CLOSE_WAIT, LAST_ACK, CLOSED
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.pkt(0, F | A, 1001, 5001), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kCloseWait);
+  EXPECT_EQ(c.pkt(1, A, 5001, 1002), 0u);
+  EXPECT_EQ(c.pkt(1, P | A, 5001, 1002, 100), 0u);  // the server still sends (half close)
+  EXPECT_EQ(c.pkt(0, A, 1002, 5101), 0u);
+  EXPECT_EQ(c.pkt(1, F | A, 5101, 1002), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kLastAck);
+  EXPECT_EQ(c.pkt(0, A, 1002, 5102), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kClosed);
+}
+
+TEST(TcpTrack, ServerClosesFirst) {  // FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSED
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.pkt(1, F | A, 5001, 1001), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kFinWait1);
+  EXPECT_EQ(c.pkt(0, A, 1001, 5002), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kFinWait2);
+  EXPECT_EQ(c.pkt(0, F | A, 1001, 5002), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kTimeWait);
+  EXPECT_EQ(c.pkt(1, A, 5002, 1002), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kClosed);
+  Conv sim;  // simultaneous: a bare FIN from the client in FIN_WAIT1 is CLOSING
+  sim.handshake();
+  sim.pkt(1, F | A, 5001, 1001);
+  EXPECT_EQ(sim.pkt(0, F, 1001, 0), 0u);
+  EXPECT_EQ(sim.t.phase, TcpPhase::kClosing);
+  EXPECT_EQ(sim.pkt(1, A, 5002, 1002), 0u);
+  EXPECT_EQ(sim.t.phase, TcpPhase::kTimeWait);
+  EXPECT_EQ(sim.pkt(0, A, 1002, 5002), 0u);
+  EXPECT_EQ(sim.t.phase, TcpPhase::kClosed);
+}
+
+TEST(TcpTrack, EstablishedAckAndFinChecks) {
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.pkt(0, A, 1001, 25001), sev_bit(kSevEstInvalidAck) | kInvalidAck);  // beyond next_win
+  EXPECT_EQ(c.pkt(0, A, 1001, 5001 - 9000), sev_bit(kSevEstInvalidAck) | kInvalidAck);  // a window below
+  EXPECT_EQ(c.pkt(0, A, 1001, 5001 - 100), 0u);  // old but within a window
+  EXPECT_EQ(c.pkt(0, F | A, 1001, 90000), sev_bit(kSevFinInvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.pkt(0, F | A, 11001, 5001), sev_bit(kSevFinOutOfWindow));  // beyond next_win 9193
+  EXPECT_EQ(c.pkt(0, F | A, 900, 5001), sev_bit(kSevFinOutOfWindow));    // below last_ack
+  EXPECT_EQ(c.t.phase, TcpPhase::kEstablished);  // all rejected
+  EXPECT_EQ(c.pkt(0, P | A, 10001, 5001, 100), sev_bit(kSevEstPacketOutOfWindow));  // ends past 9193
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 100), 0u);
+  Conv mid;  // midstream: no window check
+  mid.pkt(0, P | A, 7000, 9000, 20, 1);
+  mid.pkt(1, A, 9000, 7020, 0, 1);
+  EXPECT_EQ(mid.pkt(0, P | A, 7020 + 5000, 9000, 100, 1), 0u);
+}
+
+TEST(TcpTrack, RstValidation) {
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.pkt(0, R | A, 1001, 90000), sev_bit(kSevRstInvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.pkt(0, R, 5555, 0), 0u);  // not at next_seq: ignored (BSD policy)
+  EXPECT_EQ(c.t.phase, TcpPhase::kEstablished);
+  EXPECT_EQ(c.pkt(0, R | A, 1001, 5001, 10), sev_bit(kSevRstWithData));
+  EXPECT_EQ(c.t.phase, TcpPhase::kClosed);
+}
+
+TEST(TcpTrack, BadWindowUpdate) {
+  Conv c;
+  c.handshake();
+  // Ahead of both sides' next_seq, shrinking the window (8192 -> 100) by more
+  // than its ack moved (499): flagged and skipped.
+  EXPECT_EQ(c.pkt(0, A, 1500, 5500, 0, 100), sev_bit(kSevBadWindowUpdate));
+  EXPECT_EQ(c.pkt(0, A, 1001, 5001, 0, 100), 0u);  // in order: a plain window update
+}
+
+TEST(TcpTrack, WindowScaling) {
+  Conv on;  // both SYNs offer scaling: the server may send 1000 << 7 bytes past the ACK
+  on.pkt(0, S, 1000, 0, 0, 1000, 7);
+  on.pkt(1, S | A, 5000, 1001, 0, 1000, 7);
+  on.pkt(0, A, 1001, 5001, 0, 1000);
+  EXPECT_EQ(on.pkt(1, F | A, 105001, 1001), 0u);
+  Conv off;  // the SYN/ACK does not: windows unscaled
+  off.pkt(0, S, 1000, 0, 0, 1000, 7);
+  off.pkt(1, S | A, 5000, 1001, 0, 1000);
+  off.pkt(0, A, 1001, 5001, 0, 1000);
+  EXPECT_EQ(off.pkt(1, F | A, 105001, 1001), sev_bit(kSevFinOutOfWindow));
+}
+
+TEST(TcpTrack, FinWait1Checks) {
+  Conv c;
+  c.handshake();
+  c.pkt(1, F | A, 5001, 1001);  // the server's FIN: next_seq 5002
+  EXPECT_EQ(c.pkt(0, A, 20000, 5002), sev_bit(kSevFin1AckWrongSeq));  // acks the FIN beyond the window
+  EXPECT_EQ(c.pkt(0, A, 1001, 90000), sev_bit(kSevFin1InvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.pkt(0, F | A, 900, 5002), sev_bit(kSevFin1FinWrongSeq));
+  EXPECT_EQ(c.pkt(0, F | A, 20000, 5002), sev_bit(kSevFin1FinWrongSeq));
+  EXPECT_EQ(c.pkt(0, F | A, 1001, 90000), sev_bit(kSevFin1InvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.pkt(0, S, 1000, 0), sev_bit(kSevShutdownSynResend));
+  EXPECT_EQ(c.pkt(0, S, 3000, 0), sev_bit(kSevShutdownSynResend));  // FIN_WAIT1 never reuses the tuple
+  EXPECT_EQ(c.t.phase, TcpPhase::kFinWait1);
+}
+
+TEST(TcpTrack, FinWait2Checks) {
+  Conv c;
+  c.handshake();
+  c.pkt(1, F | A, 5001, 1001);
+  c.pkt(0, A, 1001, 5002);
+  ASSERT_EQ(c.t.phase, TcpPhase::kFinWait2);
+  EXPECT_EQ(c.pkt(0, F | A, 900, 5002), sev_bit(kSevFin2FinWrongSeq));
+  EXPECT_EQ(c.pkt(0, F | A, 1001, 90000), sev_bit(kSevFin2InvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.pkt(0, A, 20000, 5002), sev_bit(kSevFin2AckWrongSeq));
+  EXPECT_EQ(c.pkt(0, A, 1001, 90000), sev_bit(kSevFin2InvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.t.phase, TcpPhase::kFinWait2);
+}
+
+TEST(TcpTrack, CloseWaitChecks) {
+  Conv c;
+  c.handshake();
+  c.pkt(0, F | A, 1001, 5001);
+  c.pkt(1, A, 5001, 1002);  // acks the FIN: the client's next_seq 1002
+  EXPECT_EQ(c.pkt(0, F | A, 1001, 5001), sev_bit(kSevCloseWaitFinOutOfWindow));  // the FIN again
+  EXPECT_EQ(c.pkt(1, A, 14001, 1002), sev_bit(kSevCloseWaitAckOutOfWindow));     // past 5001 + 8192
+  EXPECT_EQ(c.pkt(1, A, 5001, 50000), sev_bit(kSevCloseWaitInvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.pkt(1, P | A, 5001, 1002, 100), 0u);
+  EXPECT_EQ(c.pkt(0, A, 1002, 5101), 0u);
+  EXPECT_EQ(c.pkt(1, P | A, 5001, 1002, 100),
+            sev_bit(kSevCloseWaitPktBeforeLastAck) | sev_bit(kSevSpuriousRetransmission));
+  EXPECT_EQ(c.pkt(1, F | A, 4000, 1002), sev_bit(kSevCloseWaitFinOutOfWindow));  // below next_seq
+  EXPECT_EQ(c.t.phase, TcpPhase::kCloseWait);
+}
+
+TEST(TcpTrack, ClosingChecks) {
+  Conv c;
+  c.handshake();
+  c.pkt(1, F | A, 5001, 1001);
+  c.pkt(0, F, 1001, 0);
+  ASSERT_EQ(c.t.phase, TcpPhase::kClosing);
+  EXPECT_EQ(c.pkt(1, A, 6000, 1002), sev_bit(kSevClosingAckWrongSeq));
+  EXPECT_EQ(c.pkt(1, A, 5002, 90000), sev_bit(kSevClosingInvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.t.phase, TcpPhase::kClosing);
+}
+
+TEST(TcpTrack, LastAckChecks) {
+  Conv c;
+  c.handshake();
+  c.pkt(0, F | A, 1001, 5001);
+  c.pkt(1, F | A, 5001, 1002);
+  ASSERT_EQ(c.t.phase, TcpPhase::kLastAck);
+  EXPECT_EQ(c.pkt(0, A, 1500, 5002), sev_bit(kSevLastAckAckWrongSeq));
+  EXPECT_EQ(c.pkt(0, A, 1002, 90000), sev_bit(kSevLastAckInvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.pkt(1, A, 7777, 1), 0u);  // to the client: not judged here
+  EXPECT_EQ(c.pkt(0, S, 3000, 0), 0u);  // another ISN: Suricata reuses the tuple
+  EXPECT_EQ(c.t.phase, TcpPhase::kLastAck);
+}
+
+TEST(TcpTrack, TimeWaitChecks) {
+  Conv c;
+  c.handshake();
+  c.pkt(1, F | A, 5001, 1001);
+  c.pkt(0, F | A, 1001, 5002);
+  ASSERT_EQ(c.t.phase, TcpPhase::kTimeWait);
+  EXPECT_EQ(c.pkt(1, A, 6000, 1002), sev_bit(kSevTimeWaitAckWrongSeq));
+  EXPECT_EQ(c.pkt(1, A, 5002, 90000), sev_bit(kSevTimeWaitInvalidAck) | kInvalidAck);
+  EXPECT_EQ(c.pkt(0, A, 1500, 5002), sev_bit(kSevTimeWaitAckWrongSeq));
+  EXPECT_EQ(c.pkt(0, S, 3000, 0), sev_bit(kSevShutdownSynResend));  // TIME_WAIT never reuses
+  EXPECT_EQ(c.t.phase, TcpPhase::kTimeWait);
+}
+
+// The path where Suricata's inline mode raises 3whs_ack_in_wrong_dir /
+// 3whs_ack_data_inject (server data in SYN_RECV, the 3whs ACK missed) runs:
+// the session is established from the server's packet and judged after it.
+TEST(TcpTrack, MissedThreeWayAckPathRuns) {
+  Conv c;
+  c.pkt(0, S, 1000, 0);
+  c.pkt(1, S | A, 5000, 1001);
+  EXPECT_EQ(c.pkt(1, P | A, 5001, 1001, 12), 0u);
+  ASSERT_EQ(c.t.phase, TcpPhase::kEstablished);
+  EXPECT_EQ(c.t.next_seq[1], 5013u);
+  EXPECT_EQ(c.pkt(0, A, 1001, 5013), 0u);
+  EXPECT_EQ(c.pkt(1, P | A, 5001, 1001, 12), sev_bit(kSevSpuriousRetransmission));
 }
 
 }  // namespace
