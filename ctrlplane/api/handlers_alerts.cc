@@ -39,7 +39,7 @@ void ApiService::routes_alerts() {
     uint64_t id = 0;
     Response f;
     if (!id_param(r, id, f)) return f;
-    return explain_alert(st_, hooks_.ml, id);  // explain.cc
+    return explain_alert(st_, hooks_.ml, id, hooks_.rules);  // explain.cc
   });
 }
 
