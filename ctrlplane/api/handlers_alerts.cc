@@ -48,14 +48,18 @@ Response ApiService::list_alerts(Request& r) {
   std::string err;
   if (!alert_query(r, q, err)) return error(400, err);
   std::vector<store::AlertRow> rows;
-  if (!st_.list_alerts(q, rows, err)) return error(500, "store: " + err);
+  store::ListStop stop;  // q= the index cannot narrow: a bounded scan, continued by the cursor
+  if (!st_.list_alerts(q, rows, err, &stop)) return error(500, "store: " + err);
   std::string body = "{\"items\":[";
   for (size_t i = 0; i < rows.size(); i++) {
     if (i) body += ',';
     body += alert_text(rows[i]);
   }
   body += "],\"next_cursor\":";
-  body += rows.size() == q.limit ? "\"" + encode_cursor('a', rows.back().id, rows.back().ts_ms) + "\"" : "null";  // base64url
+  if (rows.size() == q.limit) body += "\"" + encode_cursor('a', rows.back().id, rows.back().ts_ms) + "\"";  // base64url
+  else if (stop.cut) body += "\"" + encode_cursor('a', stop.id, stop.ts) + "\"";  // the last row the scan tested
+  else body += "null";
+  if (stop.cut) body += ",\"partial\":{\"scanned\":" + std::to_string(stop.scanned) + "}";
   return json_response(200, body + "}");
 }
 
