@@ -187,11 +187,12 @@ int explain_mode(const ModeOpt& o) {
   learn::LearningOptions lo;
   lo.rows_csv = work + "/rows.csv";
   learn::Learning l(reg, audit, lo);
-  if (auto r = l.install(o.model, "bench"); r.status != 200) { std::fprintf(stderr, "install: %s\n", r.body.c_str()); return 1; }
+  const std::string model = fs::absolute(o.model).string();  // the registry wants an absolute path
+  if (auto r = l.install(model, "bench"); r.status != 200) { std::fprintf(stderr, "install: %s\n", r.body.c_str()); return 1; }
   const std::string version = J::parse(l.status().body)["active"]["version"];
   ml::LoadedModel m;
   std::vector<uint64_t> starts;
-  if (!ml::load_artifact_file(o.model, m, err) || !write_rows(lo.rows_csv, m, o.rows_mb, starts)) {
+  if (!ml::load_artifact_file(model, m, err) || !write_rows(lo.rows_csv, m, o.rows_mb, starts)) {
     std::fprintf(stderr, "rows: %s\n", err.c_str());
     return 1;
   }
