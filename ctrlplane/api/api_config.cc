@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "ctrlplane/api/runtime.h"
+#include "dataplane/core/yaml_reader.h"
 
 namespace spectre::api {
 
@@ -55,12 +56,7 @@ bool rules_list(const YAML::Node& n, std::vector<std::string>& out, std::string&
 
 bool load_api_config(const std::string& path, ApiCli& o, std::string& err) {
   YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    err = path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg;
-    return false;
-  }
+  if (!load_yaml_file(path, root, err)) return false;
   YAML::Node a = root.IsMap() ? root["api"] : YAML::Node();
   if (!a || !a.IsMap()) { err = path + ": no api: section"; return false; }
   FlowFilterOptions flows = o.flows;

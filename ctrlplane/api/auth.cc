@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "dataplane/core/yaml_reader.h"
+
 namespace spectre::api {
 
 std::string sha256_hex(std::string_view s) {
@@ -30,12 +32,7 @@ bool TokenStore::load_file(const std::string& path, std::string& err) {
 
 bool TokenStore::load_yaml(const std::string& text, std::string& err) {
   YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    err = "line " + std::to_string(e.mark.line + 1) + ": " + e.msg;
-    return false;
-  }
+  if (!parse_yaml(text, "", root, err)) return false;  // "line N: message"
   YAML::Node list = root.IsMap() ? root["tokens"] : YAML::Node();
   if (!list || !list.IsSequence()) { err = "expected a tokens: list"; return false; }
   size_t k = 0;

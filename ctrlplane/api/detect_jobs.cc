@@ -22,6 +22,7 @@
 #include "ctrlplane/cortex/cortex.h"
 #include "ctrlplane/cortex/eve_input.h"
 #include "ctrlplane/store/eve_rows.h"
+#include "dataplane/core/yaml_reader.h"
 
 extern char** environ;
 
@@ -44,12 +45,7 @@ namespace {
 bool cortex_config(const std::string& path, cortex::Config& c, std::string& err) {
   if (path.empty() || path == "none") return true;
   YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    err = path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg;
-    return false;
-  }
+  if (!load_yaml_file(path, root, err)) return false;
   YAML::Node n = root.IsMap() ? root["incidents"] : YAML::Node();
   if (!n) return true;
   std::string dir = fs::path(path).parent_path().string();

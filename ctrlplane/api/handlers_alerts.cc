@@ -50,17 +50,12 @@ Response ApiService::list_alerts(Request& r) {
   std::vector<store::AlertRow> rows;
   store::ListStop stop;  // q= the index cannot narrow: a bounded scan, continued by the cursor
   if (!st_.list_alerts(q, rows, err, &stop)) return error(500, "store: " + err);
-  std::string body = "{\"items\":[";
-  for (size_t i = 0; i < rows.size(); i++) {
-    if (i) body += ',';
-    body += alert_text(rows[i]);
+  std::string body = ts_page_body(rows, q.limit, 'a', alert_text);
+  if (stop.cut && rows.size() != q.limit) {  // "null}" becomes the last row the scan tested, and partial
+    body.resize(body.size() - 5);
+    body += "\"" + encode_cursor('a', stop.id, stop.ts) + "\",\"partial\":{\"scanned\":" + std::to_string(stop.scanned) + "}}";
   }
-  body += "],\"next_cursor\":";
-  if (rows.size() == q.limit) body += "\"" + encode_cursor('a', rows.back().id, rows.back().ts_ms) + "\"";  // base64url
-  else if (stop.cut) body += "\"" + encode_cursor('a', stop.id, stop.ts) + "\"";  // the last row the scan tested
-  else body += "null";
-  if (stop.cut) body += ",\"partial\":{\"scanned\":" + std::to_string(stop.scanned) + "}";
-  return json_response(200, body + "}");
+  return json_response(200, body);
 }
 
 Response ApiService::alert_detail(Request& r) {

@@ -11,20 +11,7 @@ void ApiService::routes_flows() {
     if (!flow_query(r, q, err)) return error(400, err);
     std::vector<store::FlowRow> rows;
     if (!st_.list_flows(q, rows, err)) return error(500, "store: " + err);
-    std::string body = "{\"items\":[";
-    for (size_t i = 0; i < rows.size(); i++) {
-      if (i) body += ',';
-      body += flow_text(rows[i]);
-    }
-    body += "],\"next_cursor\":";
-    if (rows.size() == q.limit) {
-      body += '"';
-      body += encode_cursor('f', rows.back().id, rows.back().ts_ms);
-      body += "\"}";
-    } else {
-      body += "null}";
-    }
-    return json_response(200, body);
+    return json_response(200, ts_page_body(rows, q.limit, 'f', flow_text));
   });
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ctrlplane/api/http_types.h"
 #include "ctrlplane/store/store.h"
@@ -15,6 +16,21 @@ std::string b64url_encode(std::string_view in);
 bool b64url_decode(std::string_view in, std::string& out);
 std::string encode_cursor(char kind, uint64_t last_id, int64_t last_ts = 0);
 bool decode_cursor(std::string_view c, char kind, uint64_t& last_id, int64_t* last_ts = nullptr);
+// A time-ordered list's body (alerts 'a', flows 'f'): {"items":[text(row),...],"next_cursor":...},
+// the cursor after the last row when the page is full (limit rows), else null.
+template <typename Row, typename Text>
+std::string ts_page_body(const std::vector<Row>& rows, size_t limit, char kind, Text&& text) {
+  std::string body = "{\"items\":[";
+  for (size_t i = 0; i < rows.size(); i++) {
+    if (i) body += ',';
+    body += text(rows[i]);
+  }
+  body += "],\"next_cursor\":";
+  if (rows.size() != limit) return body + "null}";
+  body += '"';
+  body += encode_cursor(kind, rows.back().id, rows.back().ts_ms);  // base64url: nothing to escape
+  return body + "\"}";
+}
 
 bool parse_u64(std::string_view s, uint64_t& v);
 // "1".."4" or critical/high/medium/low/info as 1,1,2,3,4 and high/medium/low/info ... (the alerts' names).

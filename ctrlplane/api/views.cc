@@ -19,33 +19,30 @@ J alert_json(const store::AlertRow& a) {
   return j;
 }
 
-// The stored EVE text is spliced in as it is (the store keeps what
-// nlohmann dumped, so it is valid JSON): no parse and dump per row, the
-// larger part of a list's cost.
-std::string alert_text(const store::AlertRow& a) {
-  std::string s = alert_fields(a).dump(-1, ' ', false, J::error_handler_t::replace);
+namespace {
+// The fields' object with "eve" added: the stored EVE text spliced in as it is
+// (the store keeps what nlohmann dumped, so it is valid JSON): no parse and
+// dump per row, the larger part of a list's cost.
+std::string with_eve(const J& fields, const std::string& eve) {
+  std::string s = fields.dump(-1, ' ', false, J::error_handler_t::replace);
   s.pop_back();
   s += ",\"eve\":";
-  bool obj = a.eve.size() >= 2 && a.eve.front() == '{' && a.eve.back() == '}';
-  s += obj ? std::string_view(a.eve) : std::string_view("{}");
+  bool obj = eve.size() >= 2 && eve.front() == '{' && eve.back() == '}';
+  s += obj ? std::string_view(eve) : std::string_view("{}");
   s += '}';
   return s;
 }
+}  // namespace
 
-// The stored EVE text spliced in after the fields (see alert_text).
+std::string alert_text(const store::AlertRow& a) { return with_eve(alert_fields(a), a.eve); }
+
 std::string flow_text(const store::FlowRow& f) {
   J j{{"id", f.id},           {"timestamp", store::format_time(f.ts_ms)}, {"start", store::format_time(f.start_ms)},
       {"flow_id", f.flow_id}, {"src_ip", f.src_ip},     {"src_port", f.src_port},
       {"dest_ip", f.dest_ip}, {"dest_port", f.dest_port}, {"proto", f.proto},
       {"app_proto", f.app_proto}, {"bytes", f.bytes},   {"pkts", f.pkts},
       {"alerted", f.alerted}};
-  std::string s = j.dump(-1, ' ', false, J::error_handler_t::replace);
-  s.pop_back();
-  s += ",\"eve\":";
-  bool obj = f.eve.size() >= 2 && f.eve.front() == '{' && f.eve.back() == '}';
-  s += obj ? std::string_view(f.eve) : std::string_view("{}");
-  s += '}';
-  return s;
+  return with_eve(j, f.eve);
 }
 
 J alert_fields(const store::AlertRow& a) {

@@ -116,12 +116,7 @@ bool seq(YamlReader& L, const YAML::Node& n, const char* what, std::vector<T>& o
 
 bool AssetSet::load(std::string_view yaml, const std::string& path, std::string& err) {
   YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
-    return false;
-  }
+  if (!parse_yaml(yaml, path, root, err)) return false;
   if (root.IsNull()) return true;
   YamlReader L{path, err};
   return L.each(root, "asset file", [&](const std::string& k, const YAML::Node& v) {

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "dataplane/core/yaml_reader.h"
+
 namespace spectre::cortex {
 
 namespace {
@@ -89,10 +91,10 @@ uint16_t AttackTable::technique(std::string_view id) const {
 bool Mapper::load(std::string_view yaml, const std::string& path, std::string& err) {
   cache_.assign(kCache, CacheEntry{});  // results found from the tables as they were
   auto fail = [&](const YAML::Node& n, const std::string& msg) {
-    err = fmt::format("{}:{}: {}", path, n.Mark().line + 1, msg);
+    err = yaml_error(path, n.Mark(), msg);
     return false;
   };
-  try {
+  return yaml_try(path, err, [&] {
     YAML::Node root = YAML::Load(std::string(yaml));
     if (!root.IsMap()) return fail(root, "expected a map of classtypes, ml_classes, behaviours");
     for (const auto& sec : root) {
@@ -116,11 +118,8 @@ bool Mapper::load(std::string_view yaml, const std::string& path, std::string& e
         (*table)[e.first.as<std::string>()] = en;
       }
     }
-  } catch (const YAML::Exception& e) {
-    err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
-    return false;
-  }
-  return true;
+    return true;
+  });
 }
 
 void Mapper::load_classification(std::string_view text) {

@@ -87,12 +87,7 @@ bool read_playbook(YamlReader& L, const YAML::Node& n, const AttackTable& t, Pla
 bool Playbooks::load(std::string_view yaml, const std::string& path, const AttackTable& t, std::string& err) {
   t_ = &t;
   YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
-    return false;
-  }
+  if (!parse_yaml(yaml, path, root, err)) return false;
   YamlReader L{path, err};
   source = path;
   list.clear();

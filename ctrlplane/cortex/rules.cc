@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "dataplane/core/yaml_reader.h"
+
 namespace spectre::cortex {
 
 namespace {
@@ -118,7 +120,7 @@ struct Ctx {
   std::string& err;
   bool fail(const YAML::Node& n, const std::string& m) { return fail(n.Mark(), m); }
   bool fail(const YAML::Mark& mk, const std::string& m) {
-    if (err.empty()) err = fmt::format("{}:{}: {}", path, mk.line + 1, m);
+    if (err.empty()) err = yaml_error(path, mk, m);
     return false;
   }
   bool list(const YAML::Node& n, std::vector<std::string>& out) {
@@ -311,13 +313,8 @@ static bool parse_correlation(Ctx& x, const YAML::Node& d, const std::string& na
 bool RuleSet::add(std::string_view yaml, const std::string& path, const AttackTable& t, std::string& err) {
   Ctx x{path, err};
   std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
-    return false;
-  }
-  try {
+  if (!parse_yaml_all(yaml, path, docs, err)) return false;
+  return yaml_try(path, err, [&] {
     for (const auto& d : docs) {
       if (d.IsNull()) continue;
       if (!d.IsMap()) return x.fail(d, "expected a rule (a map)");
@@ -350,11 +347,8 @@ bool RuleSet::add(std::string_view yaml, const std::string& path, const AttackTa
       pending_.push_back(p);
       if (!parse_correlation(x, d, name, path, *p)) return false;
     }
-  } catch (const YAML::Exception& e) {
-    err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
-    return false;
-  }
-  return true;
+    return true;
+  });
 }
 
 // Depth-first: a correlation is placed after the correlations it refers to.

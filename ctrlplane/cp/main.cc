@@ -29,6 +29,7 @@
 #include "ctrlplane/learn/api_port.h"
 #include "ctrlplane/learn/config.h"
 #include "ctrlplane/store/eve_rows.h"
+#include "dataplane/core/yaml_reader.h"
 #include "ml/feature_schema.h"
 
 using namespace spectre::cp;
@@ -143,10 +144,8 @@ std::unique_ptr<LiveIncidents> start_incidents(const OutputOptions& o, Outputs& 
   spectre::cortex::Config c;
   if (!o.incidents_config.empty()) {
     YAML::Node root;
-    try {
-      root = YAML::LoadFile(o.incidents_config);
-    } catch (const YAML::Exception& e) {
-      err = fmt::format("--incidents-config: {}:{}: {}", o.incidents_config, e.mark.line + 1, e.msg);
+    if (!spectre::load_yaml_file(o.incidents_config, root, err)) {
+      err = "--incidents-config: " + err;
       return nullptr;
     }
     std::string dir = o.incidents_config.find('/') == std::string::npos

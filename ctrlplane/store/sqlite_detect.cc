@@ -2,6 +2,7 @@
 // through the writer connection like the analyst changes.
 #include <nlohmann/json.hpp>
 
+#include "ctrlplane/store/list_query.h"
 #include "ctrlplane/store/sqlite_store.h"
 
 namespace spectre::store {
@@ -35,42 +36,46 @@ bool SqliteStore::save_detect_results(const std::string& id, const Numbered& ale
   return w_.exec("COMMIT");
 }
 
+namespace {
+DetectJobRow read_detect_job(const Stmt& s) {
+  DetectJobRow j;
+  j.id = s.str(0);
+  j.seq = uint64_t(s.i64(1));
+  j.state = s.str(2);
+  j.progress = s.dbl(3);
+  j.submitted_by = s.str(4);
+  j.submitted_ms = s.i64(5);
+  j.started_ms = s.i64(6);
+  j.finished_ms = s.i64(7);
+  j.bytes = uint64_t(s.i64(8));
+  j.alerts = uint64_t(s.i64(9));
+  j.incidents = uint64_t(s.i64(10));
+  j.truncated = s.i64(11) != 0;
+  j.error = s.str(12);
+  auto w = nlohmann::json::parse(s.str(13), nullptr, false);
+  if (w.is_array())
+    for (auto& x : w)
+      if (x.is_string()) j.warnings.push_back(x.get<std::string>());
+  return j;
+}
+}  // namespace
+
 std::vector<DetectJobRow> SqliteStore::detect_jobs() {
   std::vector<DetectJobRow> v;
+  std::string err;
   std::lock_guard g(rmu_);
-  Stmt s = r_.prepare(
-      "SELECT id,seq,state,progress,submitted_by,submitted_ms,started_ms,finished_ms,bytes,alerts,incidents,truncated,"
-      "error,warnings FROM detect_jobs ORDER BY submitted_ms, seq");
-  while (s.step()) {
-    DetectJobRow j;
-    j.id = s.str(0);
-    j.seq = uint64_t(s.i64(1));
-    j.state = s.str(2);
-    j.progress = s.dbl(3);
-    j.submitted_by = s.str(4);
-    j.submitted_ms = s.i64(5);
-    j.started_ms = s.i64(6);
-    j.finished_ms = s.i64(7);
-    j.bytes = uint64_t(s.i64(8));
-    j.alerts = uint64_t(s.i64(9));
-    j.incidents = uint64_t(s.i64(10));
-    j.truncated = s.i64(11) != 0;
-    j.error = s.str(12);
-    auto w = nlohmann::json::parse(s.str(13), nullptr, false);
-    if (w.is_array())
-      for (auto& x : w)
-        if (x.is_string()) j.warnings.push_back(x.get<std::string>());
-    v.push_back(std::move(j));
-  }
+  run_list(r_,
+           "SELECT id,seq,state,progress,submitted_by,submitted_ms,started_ms,finished_ms,bytes,alerts,incidents,"
+           "truncated,error,warnings FROM detect_jobs ORDER BY submitted_ms, seq",
+           {}, v, read_detect_job, err);
   return v;
 }
 
 bool SqliteStore::detect_results(const std::string& id, int kind, Numbered& out) {
+  std::string err;
   std::lock_guard g(rmu_);
-  Stmt s = r_.prepare("SELECT ord, eve FROM detect_results WHERE job=? AND kind=? ORDER BY ord");
-  s.bind(1, id).bind(2, int64_t(kind));
-  while (s.step()) out.emplace_back(uint64_t(s.i64(0)), s.str(1));
-  return s.error().empty();
+  return run_list(r_, "SELECT ord, eve FROM detect_results WHERE job=? AND kind=? ORDER BY ord", {id, int64_t(kind)},
+                  out, [](const Stmt& s) { return std::pair(uint64_t(s.i64(0)), s.str(1)); }, err);
 }
 
 bool SqliteStore::delete_detect_job(const std::string& id) {

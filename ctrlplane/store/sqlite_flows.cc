@@ -1,5 +1,6 @@
 // SqliteStore: flow records (list with filters and keyset cursor, replay by id).
 #include "ctrlplane/store/eve_rows.h"
+#include "ctrlplane/store/list_query.h"
 #include "ctrlplane/store/sqlite_store.h"
 
 namespace spectre::store {
@@ -28,57 +29,25 @@ FlowRow read_flow(const Stmt& s) {
   return f;
 }
 
-void add(std::string& where, const char* cond) {
-  where += where.empty() ? " WHERE " : " AND ";
-  where += cond;
-}
-
 }  // namespace
 
-// The order and cursor of build_alert_query: (ts, id) descending. An address
-// (else a port) on either side is two ordered walks of the (src_*, ts) and
-// (dest_*, ts) indexes merged by UNION ALL, each stopping at LIMIT; the other
-// filters are residual. Without either, the (ts) index.
+// The (ts, id) keyset of list_query.h. An address (else a port) on either side
+// is the two-walk select over the (src_*, ts) and (dest_*, ts) indexes; the
+// other filters are residual. Without either, the (ts) index.
 void build_flow_query(const FlowQuery& q, std::string& sql, std::vector<Bind>& out) {
-  std::string w;
-  std::vector<Bind> b;
-  if (q.before_id) {
-    add(w, "ts <= ? AND (ts < ? OR id < ?)");
-    b.emplace_back(q.before_ts), b.emplace_back(q.before_ts), b.emplace_back(int64_t(q.before_id));
-  }
-  if (q.from_ms != std::numeric_limits<int64_t>::min()) add(w, "ts >= ?"), b.emplace_back(q.from_ms);
-  if (q.to_ms != std::numeric_limits<int64_t>::max()) add(w, "ts <= ?"), b.emplace_back(q.to_ms);
-  if (q.cidr) {
-    add(w, "(src_num BETWEEN ? AND ? OR dest_num BETWEEN ? AND ?)");
-    for (int k = 0; k < 2; k++) b.emplace_back(int64_t(q.cidr->lo)), b.emplace_back(int64_t(q.cidr->hi));
-  }
+  Where w;
+  add_ts_keyset(w, q.before_ts, q.before_id, q.from_ms, q.to_ms);
+  add_cidr(w, q.cidr);
   bool by_ip = !q.ip.empty(), by_port = !by_ip && q.port >= 0;
-  if (by_ip && q.port >= 0) {
-    add(w, "(src_port = ? OR dest_port = ?)");
-    b.emplace_back(int64_t(q.port)), b.emplace_back(int64_t(q.port));
-  }
-  if (!q.proto.empty()) add(w, "proto = ?"), b.emplace_back(q.proto);
-  if (!q.app_proto.empty()) add(w, "app_proto = ?"), b.emplace_back(q.app_proto);
-  if (q.min_bytes) add(w, "bytes >= ?"), b.emplace_back(int64_t(q.min_bytes));
-  std::string order = " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(q.limit);
-  if (!by_ip && !by_port) {
-    sql = std::string(kFlowCols) + w + order;
-    out = std::move(b);
-    return;
-  }
-  const char* src = by_ip ? "src_ip" : "src_port";
-  const char* dst = by_ip ? "dest_ip" : "dest_port";
-  Bind key = by_ip ? Bind(q.ip) : Bind(int64_t(q.port));
-  std::string rest = w.empty() ? std::string() : " AND " + w.substr(7);  // without " WHERE "
-  sql = std::string("SELECT * FROM (") + kFlowCols + " WHERE " + src + " = ?" + rest + order +
-        ") UNION ALL SELECT * FROM (" + kFlowCols + " WHERE " + dst + " = ? AND " + src + " != ?" + rest + order +
-        ")" + order;
-  out.clear();
-  out.push_back(key);
-  out.insert(out.end(), b.begin(), b.end());
-  out.push_back(key);
-  out.push_back(key);
-  out.insert(out.end(), b.begin(), b.end());
+  if (by_ip && q.port >= 0) w.add("(src_port = ? OR dest_port = ?)", {int64_t(q.port), int64_t(q.port)});
+  if (!q.proto.empty()) w.add("proto = ?", {q.proto});
+  if (!q.app_proto.empty()) w.add("app_proto = ?", {q.app_proto});
+  if (q.min_bytes) w.add("bytes >= ?", {int64_t(q.min_bytes)});
+  std::optional<Bind> key;
+  if (by_ip) key = q.ip;
+  if (by_port) key = int64_t(q.port);
+  ts_desc_select(kFlowCols, std::move(w), q.limit, by_ip ? "src_ip" : "src_port", by_ip ? "dest_ip" : "dest_port", key,
+                 sql, out);
 }
 
 bool SqliteStore::list_flows(const FlowQuery& q, std::vector<FlowRow>& out, std::string& err) {
@@ -86,12 +55,7 @@ bool SqliteStore::list_flows(const FlowQuery& q, std::vector<FlowRow>& out, std:
   std::vector<Bind> b;
   build_flow_query(q, sql, b);
   std::lock_guard g(rmu_);
-  Stmt s = r_.prepare(sql);
-  if (!s.ok()) { err = s.error(); return false; }
-  s.bind_all(b);
-  while (s.step()) out.push_back(read_flow(s));
-  err = s.error();
-  return err.empty();
+  return run_list(r_, sql, b, out, read_flow, err);
 }
 
 bool SqliteStore::flows_after(uint64_t after, size_t max, std::vector<FlowRow>& out) {

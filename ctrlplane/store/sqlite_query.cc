@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "ctrlplane/store/eve_rows.h"
+#include "ctrlplane/store/list_query.h"
 #include "ctrlplane/store/sqlite_store.h"
 
 namespace spectre::store {
@@ -65,100 +66,51 @@ IncidentRow read_incident(const Stmt& s) {
   return r;
 }
 
-// LIKE pattern for a substring, with %, _ and \ escaped (ESCAPE '\').
-std::string like(std::string_view s) {
-  std::string p = "%";
-  for (char c : s) {
-    if (c == '%' || c == '_' || c == '\\') p += '\\';
-    p += c;
-  }
-  return p + "%";
-}
-
-struct Where {
-  std::string sql;
-  std::vector<Bind>& b;
-  void add(const std::string& cond) { sql += sql.empty() ? " WHERE " : " AND "; sql += cond; }
-};
-
 }  // namespace
 
-// Newest first by event time, ties by id: (ts, id) descending is a total
-// order, so keyset pages have no gap or duplicate. The (ts) index and the
-// (sid, ts), (src_ip, ts), (dest_ip, ts) ones (each ending in the rowid)
-// deliver rows in that order, so LIMIT stops the walk early; the cursor is a
-// range on ts plus a residual on id for the rows of the same millisecond.
-// An address is two ordered index walks (source, then destination without
-// the rows already taken) merged, each stopping at LIMIT: an OR would
-// collect and sort every row of the address.
+// The (ts, id) keyset of list_query.h. The (ts) index and the (sid, ts),
+// (src_ip, ts), (dest_ip, ts) ones (each ending in the rowid) deliver rows in
+// that order, so LIMIT stops the walk early; an address is the two-walk select.
 void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& out) {
-  std::vector<Bind> b;
-  Where w{{}, b};
-  if (q.before_id) {
-    w.add("ts <= ? AND (ts < ? OR id < ?)");
-    b.emplace_back(q.before_ts), b.emplace_back(q.before_ts), b.emplace_back(int64_t(q.before_id));
-  }
-  if (q.from_ms != std::numeric_limits<int64_t>::min()) w.add("ts >= ?"), b.emplace_back(q.from_ms);
-  if (q.to_ms != std::numeric_limits<int64_t>::max()) w.add("ts <= ?"), b.emplace_back(q.to_ms);
-  if (q.max_severity) w.add("+severity <= ?"), b.emplace_back(int64_t(q.max_severity));
-  if (!q.signature.empty()) w.add("signature LIKE ? ESCAPE '\\'"), b.emplace_back(like(q.signature));
-  if (q.sid) w.add("sid = ?"), b.emplace_back(int64_t(q.sid));
-  if (q.cidr) {
-    w.add("(src_num BETWEEN ? AND ? OR dest_num BETWEEN ? AND ?)");
-    for (int k = 0; k < 2; k++) b.emplace_back(int64_t(q.cidr->lo)), b.emplace_back(int64_t(q.cidr->hi));
-  }
-  if (!q.category.empty()) w.add("category = ?"), b.emplace_back(q.category);
-  if (!q.status.empty()) w.add("+status = ?"), b.emplace_back(q.status);
-  if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.tactic + ","));
-  if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.technique + ","));
-  if (!q.q.empty() && !q.q_match.empty()) {  // the index's candidates, then the exact test below
+  Where w;
+  add_ts_keyset(w, q.before_ts, q.before_id, q.from_ms, q.to_ms);
+  if (q.max_severity) w.add("+severity <= ?", {int64_t(q.max_severity)});
+  if (!q.signature.empty()) w.add("signature LIKE ? ESCAPE '\\'", {like(q.signature)});
+  if (q.sid) w.add("sid = ?", {int64_t(q.sid)});
+  add_cidr(w, q.cidr);
+  if (!q.category.empty()) w.add("category = ?", {q.category});
+  if (!q.status.empty()) w.add("+status = ?", {q.status});
+  if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'", {like("," + q.tactic + ",")});
+  if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'", {like("," + q.technique + ",")});
+  if (!q.q.empty() && !q.q_match.empty())  // the index's candidates, then the exact test below
     w.add("id IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? UNION ALL SELECT id FROM alerts WHERE "
-          "src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)");
-    b.emplace_back(q.q_match), b.emplace_back(q.q), b.emplace_back(q.q);
-  } else if (!q.q.empty() && !q.q_ids.empty()) {  // a bounded scan's matches (sqlite_search.cc)
-    w.add("id IN (SELECT value FROM json_each(?))");
-    b.emplace_back(q.q_ids);
-  }
-  if (!q.q.empty()) {
-    w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)");
-    b.emplace_back(like(q.q)), b.emplace_back(like(q.q)), b.emplace_back(q.q), b.emplace_back(q.q);
-  }
-  std::string order = " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(q.limit);
-  if (q.ip.empty()) {
-    sql = std::string(kAlertCols) + w.sql + order;
-    out = std::move(b);
-    return;
-  }
-  std::string rest = w.sql.empty() ? std::string() : " AND " + w.sql.substr(7);  // without " WHERE "
-  sql = std::string("SELECT * FROM (") + kAlertCols + " WHERE src_ip = ?" + rest + order + ") UNION ALL SELECT * FROM (" +
-        kAlertCols + " WHERE dest_ip = ? AND src_ip != ?" + rest + order + ")" + order;
-  out.clear();
-  out.emplace_back(q.ip);
-  out.insert(out.end(), b.begin(), b.end());
-  out.emplace_back(q.ip);
-  out.emplace_back(q.ip);
-  out.insert(out.end(), b.begin(), b.end());
+          "src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)",
+          {q.q_match, q.q, q.q});
+  else if (!q.q.empty() && !q.q_ids.empty())  // a bounded scan's matches (sqlite_search.cc)
+    w.add("id IN (SELECT value FROM json_each(?))", {q.q_ids});
+  if (!q.q.empty())
+    w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)",
+          {like(q.q), like(q.q), q.q, q.q});
+  std::optional<Bind> key;
+  if (!q.ip.empty()) key = q.ip;
+  ts_desc_select(kAlertCols, std::move(w), q.limit, "src_ip", "dest_ip", key, sql, out);
 }
 
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& b) {
-  Where w{{}, b};
-  if (q.before_id) w.add("id < ?"), b.emplace_back(int64_t(q.before_id));
-  if (q.from_ms != std::numeric_limits<int64_t>::min()) w.add("last_ms >= ?"), b.emplace_back(q.from_ms);
-  if (q.to_ms != std::numeric_limits<int64_t>::max()) w.add("first_ms <= ?"), b.emplace_back(q.to_ms);
-  if (!q.level.empty()) w.add("level = ?"), b.emplace_back(q.level);
-  if (!q.status.empty()) w.add("status = ?"), b.emplace_back(q.status);
-  if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.tactic + ","));
-  if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'"), b.emplace_back(like("," + q.technique + ","));
-  if (!q.ip.empty()) w.add("(attacker = ? OR victim = ?)"), b.emplace_back(q.ip), b.emplace_back(q.ip);
-  if (!q.q.empty() && !q.q_match.empty()) {  // the index's candidates, then the exact test below
-    w.add("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)");
-    b.emplace_back(q.q_match);
-  }
-  if (!q.q.empty()) {
-    w.add("(record LIKE ? ESCAPE '\\')");
-    b.emplace_back(like(q.q));
-  }
+  Where w;
+  if (q.before_id) w.add("id < ?", {int64_t(q.before_id)});
+  if (q.from_ms != std::numeric_limits<int64_t>::min()) w.add("last_ms >= ?", {q.from_ms});
+  if (q.to_ms != std::numeric_limits<int64_t>::max()) w.add("first_ms <= ?", {q.to_ms});
+  if (!q.level.empty()) w.add("level = ?", {q.level});
+  if (!q.status.empty()) w.add("status = ?", {q.status});
+  if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'", {like("," + q.tactic + ",")});
+  if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'", {like("," + q.technique + ",")});
+  if (!q.ip.empty()) w.add("(attacker = ? OR victim = ?)", {q.ip, q.ip});
+  if (!q.q.empty() && !q.q_match.empty())  // the index's candidates, then the exact test below
+    w.add("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)", {q.q_match});
+  if (!q.q.empty()) w.add("(record LIKE ? ESCAPE '\\')", {like(q.q)});
   sql = std::string(kIncidentCols) + w.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
+  b = std::move(w.b);
 }
 
 bool SqliteStore::list_alerts(const AlertQuery& q0, std::vector<AlertRow>& out, std::string& err, ListStop* stop) {
@@ -168,12 +120,7 @@ bool SqliteStore::list_alerts(const AlertQuery& q0, std::vector<AlertRow>& out, 
   AlertQuery q = q0;
   if (!q.q.empty() && !alerts_q_plan(r_, q, stop, err)) return false;
   build_alert_query(q, sql, b);
-  Stmt s = r_.prepare(sql);
-  if (!s.ok()) { err = s.error(); return false; }
-  s.bind_all(b);
-  while (s.step()) out.push_back(read_alert(s));
-  err = s.error();
-  return err.empty();
+  return run_list(r_, sql, b, out, read_alert, err);
 }
 
 std::optional<AlertRow> SqliteStore::get_alert(uint64_t id) {
@@ -204,12 +151,7 @@ bool SqliteStore::list_incidents(const IncidentQuery& q0, std::vector<IncidentRo
   IncidentQuery q = q0;
   if (!q.q.empty()) q.q_match = incidents_q_match(r_, q.q);
   build_incident_query(q, sql, b);
-  Stmt s = r_.prepare(sql);
-  if (!s.ok()) { err = s.error(); return false; }
-  s.bind_all(b);
-  while (s.step()) out.push_back(read_incident(s));
-  err = s.error();
-  return err.empty();
+  return run_list(r_, sql, b, out, read_incident, err);
 }
 
 std::optional<IncidentRow> SqliteStore::get_incident(uint64_t id) {

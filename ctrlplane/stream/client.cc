@@ -38,6 +38,8 @@ std::string rfc3339_now() {
 
 }  // namespace
 
+int64_t mono_ns() { return std::chrono::steady_clock::now().time_since_epoch() / std::chrono::nanoseconds(1); }
+
 ItemPtr make_item(StreamEvent ev) {
   auto it = std::make_shared<Item>();
   it->msg = envelope(ev, 1, ev.seq);
@@ -204,7 +206,8 @@ bool Client::pop(OutMsg& m) {
   if (gaps_pending_ && pop_gap(m)) return true;
   if (replay_q_.empty() && catching_up()) hub_.refill(*this);
   if (gaps_pending_ && pop_gap(m)) return true;  // the store could not reach back far enough
-  if (!replay_q_.empty()) {
+  m.replay = !replay_q_.empty();
+  if (m.replay) {
     m.item = std::move(replay_q_.front());
     replay_q_.pop_front();
     hub_.counters().replayed.fetch_add(1, std::memory_order_relaxed);
@@ -227,8 +230,14 @@ bool Client::pop(OutMsg& m) {
   m.ch = m.item->ev.channel;
   m.seq = m.item->ev.seq;
   sub(m.ch).last_sent = m.seq;
-  hub_.count_sent(1);
+  ++popped_;
   return true;
+}
+
+void Client::flush_sent_count() {
+  if (popped_ == 0) return;
+  hub_.count_sent(popped_);
+  popped_ = 0;
 }
 
 std::string Client::sse_id() const {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json_fwd.hpp>
@@ -33,6 +34,7 @@ struct Item {
 };
 using ItemPtr = std::shared_ptr<const Item>;
 ItemPtr make_item(StreamEvent ev);
+int64_t mono_ns();  // steady clock, ns (the clock of StreamEvent::published_ns)
 
 // What a session writes next: an event (item set, or an aggregate in text) or a control message.
 struct OutMsg {
@@ -40,6 +42,7 @@ struct OutMsg {
   std::string text;
   Channel ch = Channel::kAlerts;
   uint64_t seq = 0;  // 0: control message (no SSE id)
+  bool replay = false;  // from the resume backlog, not live
   std::string_view body() const { return item ? std::string_view(item->msg) : std::string_view(text); }
 };
 
@@ -72,6 +75,8 @@ class Client : public std::enable_shared_from_this<Client> {
 
   virtual void wake() = 0;       // the queue has something: write if idle
   virtual void close_now() = 0;  // hard close (policy, hub stop)
+  // Socket writes so far: {completed in place, asynchronous}.
+  virtual std::pair<uint64_t, uint64_t> writes() const { return {0, 0}; }
 
   // Hub side.
   bool offer(const ItemPtr& it);  // live event that passed the filter; true: newly touched, wake later
@@ -88,6 +93,7 @@ class Client : public std::enable_shared_from_this<Client> {
   // The session stopped framing with events still queued (the socket is the bottleneck).
   void set_backed_up(bool b) { backed_up_ = b; }
   size_t queued() const { return queued_; }
+  void flush_sent_count();  // events popped since the last call -> the hub's `sent` (one atomic add per write)
   void handle_text(std::string_view text);  // one WebSocket message
   // SSE: subscription from the request's query and Last-Event-ID. False with a reason when malformed.
   bool subscribe_query(std::string_view target, std::string_view last_event_id, std::string& reason);
@@ -127,6 +133,7 @@ class Client : public std::enable_shared_from_this<Client> {
   size_t queued_ = 0;
   uint64_t arrivals_ = 0;
   bool backed_up_ = false;
+  uint64_t popped_ = 0;  // events popped, not yet added to the hub's counter
   std::deque<ItemPtr> replay_q_;          // resume: oldest first, before live events
   std::deque<std::string> control_;
   bool gaps_pending_ = false;

@@ -4,11 +4,16 @@
 // fan-out cost that matters at 1,000 clients). Beast's own writes (the
 // handshake response, pongs, close) pass through the same buffer, so frames
 // never interleave. Reads go straight to the inner stream.
+// On plain TCP a flush first tries one non-blocking send() on the socket: a
+// client that keeps up takes the whole buffer and the write completes in
+// place, with no async operation, handler allocation or strand post; only
+// what the socket does not take (or TLS) goes through async_write.
 // All calls run on the hub's strand.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,7 +63,18 @@ class Coalescer {
   using next_layer_type = Inner;
   using executor_type = typename Inner::executor_type;
 
-  Coalescer(Strand strand, Inner&& inner) : inner_(std::move(inner)), strand_(strand) {}
+  // Plain TCP: the inner stream is its own lowest layer (TLS must go through its stream).
+  static constexpr bool kDirect =
+      std::is_same_v<std::decay_t<decltype(boost::beast::get_lowest_layer(std::declval<Inner&>()))>, Inner>;
+
+  Coalescer(Strand strand, Inner&& inner, bool direct = true)
+      : inner_(std::move(inner)), strand_(strand), direct_(kDirect && direct) {
+    if (direct_) {
+      boost::system::error_code ec;
+      boost::beast::get_lowest_layer(inner_).socket().non_blocking(true, ec);
+      if (ec) direct_ = false;
+    }
+  }
 
   Inner& next_layer() { return inner_; }
   const Inner& next_layer() const { return inner_; }
@@ -70,11 +86,18 @@ class Coalescer {
 
   size_t pending() const { return pending_.size(); }
   bool failed() const { return failed_; }
+  // A write is in flight: the socket did not take everything (the client is behind).
+  bool busy() const { return flushing_; }
   void append(std::string_view bytes) { pending_.append(bytes.data(), bytes.size()); }
+  // Socket writes so far: in place (send() took it all) and asynchronous.
+  uint64_t direct_writes() const { return direct_writes_; }
+  uint64_t async_writes() const { return async_writes_; }
 
   void flush() {
     if (flushing_ || failed_ || pending_.empty()) return;
     flushing_ = true;
+    if (direct_ && try_direct()) return;
+    ++async_writes_;
     inflight_.swap(pending_);
     net::async_write(inner_, net::buffer(inflight_),
                      net::bind_executor(strand_, [this, keep = owner_()](boost::system::error_code ec, size_t) {
@@ -84,12 +107,12 @@ class Coalescer {
 
   // Run f once everything appended so far is written (or the write failed).
   void when_flushed(Thunk f) {
+    flush();
     if (!flushing_ && (pending_.empty() || failed_)) {
       net::post(strand_, std::move(f));
       return;
     }
     after_.push_back(std::move(f));
-    flush();
   }
 
   // Flush what is pending, then close the socket (rejections, hard errors).
@@ -132,13 +155,35 @@ class Coalescer {
   }
 
  private:
+  // One non-blocking send of the pending bytes. True when the flush is over
+  // (all written, or an error whose completion is posted); false: the rest
+  // (pending_ minus what was taken) goes asynchronously.
+  bool try_direct() {
+    boost::system::error_code ec;
+    size_t n = boost::beast::get_lowest_layer(inner_).socket().write_some(net::buffer(pending_), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      return false;
+    } else if (ec) {  // as an async write failing: the owner learns it from on_drained
+      pending_.clear();
+      net::post(strand_, [this, ec, keep = owner_()] { on_written(ec); });
+      return true;
+    }
+    if (n < pending_.size()) {
+      pending_.erase(0, n);
+      return false;
+    }
+    ++direct_writes_;
+    pending_.clear();
+    flushing_ = false;
+    return true;
+  }
+
   void on_written(boost::system::error_code ec) {
     flushing_ = false;
     inflight_.clear();
     if (ec) failed_ = true;
-    if (!pending_.empty() && !failed_) {
-      flush();
-    } else {
+    if (!failed_) flush();  // may complete in place
+    if (!flushing_) {
       auto after = std::move(after_);
       after_.clear();
       for (auto& f : after) f();
@@ -149,7 +194,8 @@ class Coalescer {
   Inner inner_;
   Strand strand_;
   std::string pending_, inflight_;
-  bool flushing_ = false, failed_ = false;
+  bool flushing_ = false, failed_ = false, direct_ = false;
+  uint64_t direct_writes_ = 0, async_writes_ = 0;
   std::function<std::shared_ptr<void>()> owner_ = [] { return std::shared_ptr<void>(); };
   std::function<void()> drained_;
   std::vector<Thunk> after_;

@@ -27,6 +27,7 @@ struct StreamEvent {
   std::string key;    // aggregation key (alerts: "sid:src_ip:dest_ip"); may be empty
   std::string json;   // the event's JSON object (as the REST API returns it)
   std::string signature, src_ip, dest_ip, category, level;  // for filters
+  int64_t published_ns = 0;  // set by publish() when StreamOptions::measure_latency (steady clock)
 };
 
 // Implemented by the API server over the store; called on the hub's strand.
@@ -55,6 +56,12 @@ struct StreamOptions {
   size_t write_buffer = 32768;        // bytes framed per client before waiting for the socket
   size_t max_message = 65536;         // largest client message accepted
   uint32_t max_aggregate_ms = 60000;
+  // Plain TCP: try one non-blocking send() per flush before going asynchronous
+  // (coalesce.h). Off only to compare (spectre-streambench --direct-write 0).
+  bool direct_write = true;
+  // Histogram of publish() -> framed for the socket write, per live event
+  // delivered (StreamHub::latency_histogram): the hub's share of the latency.
+  bool measure_latency = false;
   // Channels a client may resume (ring, then ReplaySource). The others (stats:
   // a fresh sample every period, nothing worth replaying) keep no ring; a
   // resume asking for them gets a gap notice for what it missed and goes live.

@@ -14,12 +14,14 @@ StreamHub::StreamHub(net::io_context& io, StreamOptions opts)
   if (opts_.ring_size == 0) opts_.ring_size = 1;
   if (opts_.replay_batch == 0) opts_.replay_batch = 1;
   handoff_.reserve(1024);
+  if (opts_.measure_latency) latency_.assign(kLatencyBuckets + 1, 0);
   net::dispatch(strand_, [this] { arm_heartbeat(); });
 }
 
 StreamHub::~StreamHub() = default;
 
 void StreamHub::publish(StreamEvent ev) {
+  if (opts_.measure_latency) ev.published_ns = mono_ns();
   bool post = false;
   {
     std::lock_guard<std::mutex> lk(handoff_mu_);
@@ -162,6 +164,9 @@ void StreamHub::detach(Client* c) {
   c->closed = true;
   for (Index& ix : index_) ix.dirty = true;
   touched_.erase(std::remove(touched_.begin(), touched_.end(), c), touched_.end());
+  auto [direct, async] = c->writes();
+  writes_.direct += direct;
+  writes_.async += async;
   clients_.erase(c);
   nclients_.store(clients_.size(), std::memory_order_relaxed);
 }
@@ -206,6 +211,28 @@ std::vector<ClientInfo> StreamHub::clients_info() {
     for (auto& [p, c] : clients_) out.push_back(c->info());
     std::sort(out.begin(), out.end(), [](const ClientInfo& a, const ClientInfo& b) { return a.id < b.id; });
     done.set_value(std::move(out));
+  });
+  return f.get();
+}
+
+std::vector<uint64_t> StreamHub::latency_histogram() {
+  std::promise<std::vector<uint64_t>> done;
+  auto f = done.get_future();
+  net::post(strand_, [this, &done] { done.set_value(latency_); });
+  return f.get();
+}
+
+StreamHub::WriteCounts StreamHub::write_counts() {
+  std::promise<WriteCounts> done;
+  auto f = done.get_future();
+  net::post(strand_, [this, &done] {
+    WriteCounts w = writes_;
+    for (auto& [p, c] : clients_) {
+      auto [direct, async] = c->writes();
+      w.direct += direct;
+      w.async += async;
+    }
+    done.set_value(w);
   });
   return f.get();
 }

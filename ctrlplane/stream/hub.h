@@ -62,6 +62,16 @@ class StreamHub {
   void stop();
   // Runs fn on the strand and waits (tests, diagnostics; not from the strand itself).
   std::vector<ClientInfo> clients_info();
+  // With measure_latency: deliveries by publish -> framed delay, kLatencyBucketUs
+  // buckets, the last one for everything longer. Same waiting as clients_info().
+  static constexpr int64_t kLatencyBucketUs = 50;
+  static constexpr size_t kLatencyBuckets = 4000;  // 200 ms
+  std::vector<uint64_t> latency_histogram();
+  // Socket writes by the sessions so far: completed in place / asynchronous.
+  struct WriteCounts {
+    uint64_t direct = 0, async = 0;
+  };
+  WriteCounts write_counts();
 
   // --- for sessions and clients (on the strand) ---
   const StreamOptions& options() const { return opts_; }
@@ -72,6 +82,10 @@ class StreamHub {
   void refill(Client& c);  // resume: the next events of every catching-up channel
   uint64_t head(Channel ch) const { return rings_[static_cast<size_t>(ch)].head; }
   void count_sent(uint64_t n) { sent_.fetch_add(n, std::memory_order_relaxed); }
+  void record_latency(int64_t ns) {
+    size_t i = ns <= 0 ? 0 : static_cast<size_t>(ns / (kLatencyBucketUs * 1000));
+    ++latency_[std::min(i, kLatencyBuckets)];
+  }
 
   struct Counters {
     std::atomic<uint64_t> clients_total{0}, rejected{0}, published{0}, handoff_dropped{0}, bad_seq{0}, aggregated{0},
@@ -124,6 +138,8 @@ class StreamHub {
   std::array<Index, kChannels> index_;
   std::unordered_map<Client*, std::shared_ptr<Client>> clients_;
   std::vector<Client*> touched_;
+  std::vector<uint64_t> latency_;  // strand only; sized when measure_latency
+  WriteCounts writes_;             // strand only: sessions that ended, plus live ones on request
   uint64_t next_id_ = 1;
   uint64_t mark_ = 0;
   net::steady_timer heartbeat_;

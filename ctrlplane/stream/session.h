@@ -86,15 +86,31 @@ class SessionCore : public Client {
     co.on_drained([this] { pump(); });
   }
 
+  // Frames what the client has (up to write_buffer bytes) and flushes. When
+  // the socket took a full buffer in place and more may be queued, the next
+  // buffer is framed from a posted pump (other clients get the strand in between).
   void pump() {
     Co& co = self().out();
     if (co.failed()) return finish();
     if (!started_ || closed) return;
     OutMsg m;
     size_t limit = hub_.options().write_buffer;
-    while (co.pending() < limit && pop(m)) self().frame(m);
-    this->set_backed_up(this->queued() > 0);
+    int64_t now = hub_.options().measure_latency ? mono_ns() : 0;
+    while (co.pending() < limit && pop(m)) {
+      self().frame(m);
+      if (now && m.seq && !m.replay) hub_.record_latency(now - m.item->ev.published_ns);
+    }
+    this->flush_sent_count();
+    bool more = co.pending() >= limit;
     co.flush();
+    this->set_backed_up(co.busy() && this->queued() > 0);
+    if (more && !co.busy() && !co.failed() && !repump_) {
+      repump_ = true;
+      net::post(hub_.strand(), [self = this->shared_from_this(), this] {
+        repump_ = false;
+        pump();
+      });
+    }
   }
 
   void finish() {
@@ -107,6 +123,10 @@ class SessionCore : public Client {
 
  public:
   void wake() override { pump(); }
+  std::pair<uint64_t, uint64_t> writes() const override {
+    const Co& co = const_cast<SessionCore*>(this)->self().out();
+    return {co.direct_writes(), co.async_writes()};
+  }
   void close_now() override {
     if (closed) return;
     closed = true;
@@ -120,6 +140,7 @@ class SessionCore : public Client {
 
  protected:
   bool started_ = false;
+  bool repump_ = false;
 };
 
 template <class S>
@@ -129,7 +150,7 @@ class WsSession final : public SessionCore<WsSession<S>, Coalescer<S>> {
 
  public:
   WsSession(StreamHub& hub, S&& s, Request req)
-      : Core(hub, false), ws_(hub.strand(), std::move(s)), req_(std::move(req)) {
+      : Core(hub, false), ws_(hub.strand(), std::move(s), hub.options().direct_write), req_(std::move(req)) {
     this->setup(out());
   }
 
@@ -178,7 +199,8 @@ class SseSession final : public SessionCore<SseSession<S>, Coalescer<S>> {
   friend Core;
 
  public:
-  SseSession(StreamHub& hub, S&& s, Request req) : Core(hub, true), co_(hub.strand(), std::move(s)), req_(std::move(req)) {
+  SseSession(StreamHub& hub, S&& s, Request req)
+      : Core(hub, true), co_(hub.strand(), std::move(s), hub.options().direct_write), req_(std::move(req)) {
     this->setup(co_);
   }
 

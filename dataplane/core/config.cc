@@ -43,23 +43,15 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
   std::string lerr;
   YamlReader L{path, lerr};
   YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    err = fmt::format("{}: cannot open configuration file", path);
-    return std::nullopt;
-  } catch (const YAML::Exception& e) {
-    err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
-    return std::nullopt;
-  }
+  if (!load_yaml_file(path, root, err, "cannot open configuration file")) return std::nullopt;
   if (root.IsNull()) {
     c.source_path = path;
     return c;
   }
   const uint32_t kMax = 1u << 30;
-  bool ok = false;
-  try {
-  ok = L.each(root, "top level", [&](const std::string& k, const YAML::Node& v) {
+  // yaml_try: a type the loader did not expect
+  bool ok = yaml_try(path, L.err, [&] {
+  return L.each(root, "top level", [&](const std::string& k, const YAML::Node& v) {
     if (k == "flow")
       return L.each(v, "flow", [&](const std::string& fk, const YAML::Node& fv) {
         if (fk == "max_flows") return L.u32(fv, c.max_flows, 1, 1u << 27);
@@ -193,10 +185,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
     }
     return false;
   });
-  } catch (const YAML::Exception& e) {  // a type the loader did not expect
-    L.err = fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg);
-    ok = false;
-  }
+  });
   if (!ok) {
     err = L.err;
     return std::nullopt;

@@ -1,7 +1,9 @@
 // Strict YAML readers shared by the configuration sections (core/config.cc,
-// behave/config.cc). Main thread or a reload helper; never a worker. Each
+// behave/config.cc) and the YAML loading of the data plane and the control
+// plane (cortex, cp, api). Main thread or a reload helper; never a worker. Each
 // reader records the first error as "path:line: message" and returns false,
-// so a typo or a wrong type never silently keeps a default.
+// so a typo or a wrong type never silently keeps a default. Header-only: the
+// control plane's libraries use it without linking the data plane.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -14,12 +16,55 @@
 
 namespace spectre {
 
+// "where:line: message" at a YAML mark; where "" gives "line N: message".
+inline std::string yaml_error(std::string_view where, const YAML::Mark& m, std::string_view msg) {
+  if (where.empty()) return fmt::format("line {}: {}", m.line + 1, msg);
+  return fmt::format("{}:{}: {}", where, m.line + 1, msg);
+}
+
+// f() (a bool), with a yaml-cpp exception it throws (syntax, or a conversion
+// the caller did not check) as false and err = yaml_error(where, ...).
+template <typename F>
+bool yaml_try(std::string_view where, std::string& err, F&& f) {
+  try {
+    return f();
+  } catch (const YAML::Exception& e) {
+    err = yaml_error(where, e.mark, e.msg);
+    return false;
+  }
+}
+
+// YAML text (named where in errors) into root, or its documents into docs.
+inline bool parse_yaml(std::string_view text, std::string_view where, YAML::Node& root, std::string& err) {
+  return yaml_try(where, err, [&] { root = YAML::Load(std::string(text)); return true; });
+}
+inline bool parse_yaml_all(std::string_view text, std::string_view where, std::vector<YAML::Node>& docs,
+                           std::string& err) {
+  return yaml_try(where, err, [&] { docs = YAML::LoadAll(std::string(text)); return true; });
+}
+
+// The YAML file at path into root; errors "path:line: message". A file that
+// cannot be opened: "path: <cannot_open>" if given, else yaml-cpp's
+// "path:0: bad file: path".
+inline bool load_yaml_file(const std::string& path, YAML::Node& root, std::string& err,
+                           std::string_view cannot_open = {}) {
+  try {
+    root = YAML::LoadFile(path);
+    return true;
+  } catch (const YAML::BadFile& e) {
+    err = cannot_open.empty() ? yaml_error(path, e.mark, e.msg) : fmt::format("{}: {}", path, cannot_open);
+  } catch (const YAML::Exception& e) {
+    err = yaml_error(path, e.mark, e.msg);
+  }
+  return false;
+}
+
 struct YamlReader {
   const std::string& path;
   std::string& err;
 
   bool fail(const YAML::Node& n, const std::string& msg) {
-    if (err.empty()) err = fmt::format("{}:{}: {}", path, n.Mark().line + 1, msg);
+    if (err.empty()) err = yaml_error(path, n.Mark(), msg);
     return false;
   }
   bool str(const YAML::Node& n, std::string& out) {

@@ -78,6 +78,9 @@ TEST(ApiAuth, TokensFileAndBearer) {
     EXPECT_FALSE(u.load_yaml(bad, err)) << bad;
     EXPECT_FALSE(err.empty());
   }
+  TokenStore u;
+  EXPECT_FALSE(u.load_yaml("tokens:\n  - {name: a\n", err));
+  EXPECT_EQ(err.rfind("line ", 0), 0u) << err;  // load_file prefixes the path
   EXPECT_EQ(bearer("Bearer abc"), "abc");
   EXPECT_EQ(bearer("bearer  abc "), "abc");
   EXPECT_EQ(bearer("Basic abc"), "");

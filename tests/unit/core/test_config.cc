@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "dataplane/core/config.h"
+#include "dataplane/core/yaml_reader.h"
 
 namespace spectre {
 namespace {
@@ -175,6 +177,46 @@ TEST(Config, MissingFile) {
   std::string path = testing::TempDir() + "spectre_no_such_dir/none.yaml";
   EXPECT_FALSE(load_config(path, err).has_value());
   EXPECT_EQ(err, path + ": cannot open configuration file");
+}
+
+// The shared loader (yaml_reader.h) of the data plane's and the control
+// plane's YAML files: each caller's message format rests on these.
+TEST(YamlLoad, ErrorsNamePlaceAndLine) {
+  YAML::Node root;
+  std::string err;
+  EXPECT_FALSE(parse_yaml("a: 1\nb: [1, 2\n", "x.yaml", root, err));
+  EXPECT_EQ(err.rfind("x.yaml:", 0), 0u) << err;
+  EXPECT_TRUE(isdigit(static_cast<unsigned char>(err[7]))) << err;
+  EXPECT_FALSE(parse_yaml("a: 1\nb: [1, 2\n", "", root, err));  // a text without a name
+  EXPECT_EQ(err.rfind("line ", 0), 0u) << err;
+  std::vector<YAML::Node> docs;
+  EXPECT_FALSE(parse_yaml_all("a: 1\n---\nb: {\n", "m.yaml", docs, err));
+  EXPECT_EQ(err.rfind("m.yaml:", 0), 0u) << err;
+  ASSERT_TRUE(parse_yaml_all("a: 1\n---\nb: 2\n", "m.yaml", docs, err)) << err;
+  EXPECT_EQ(docs.size(), 2u);
+  // A conversion the caller did not check: false with the node's line, not an exception.
+  ASSERT_TRUE(parse_yaml("a: 1\nb: x\n", "c.yaml", root, err));
+  EXPECT_FALSE(yaml_try("c.yaml", err, [&] { return root["b"].as<int>() > 0; }));
+  EXPECT_EQ(err.rfind("c.yaml:2: ", 0), 0u) << err;
+  EXPECT_TRUE(yaml_try("c.yaml", err, [&] { return root["a"].as<int>() == 1; }));
+}
+
+TEST(YamlLoad, Files) {
+  YAML::Node root;
+  std::string err;
+  std::string path = write_tmp("a: 7\n");
+  ASSERT_TRUE(load_yaml_file(path, root, err)) << err;
+  EXPECT_EQ(root["a"].as<int>(), 7);
+  std::remove(path.c_str());
+  EXPECT_FALSE(load_yaml_file(path, root, err, "cannot open"));
+  EXPECT_EQ(err, path + ": cannot open");
+  EXPECT_FALSE(load_yaml_file(path, root, err));  // yaml-cpp's own words, as the callers had them
+  EXPECT_EQ(err, path + ":0: bad file: " + path);
+  path = write_tmp("a: 1\nb: [1, 2\n");
+  EXPECT_FALSE(load_yaml_file(path, root, err, "cannot open"));
+  EXPECT_EQ(err.rfind(path + ":", 0), 0u) << err;
+  EXPECT_EQ(err.find("cannot open"), std::string::npos) << err;  // a syntax error, with its line
+  std::remove(path.c_str());
 }
 
 TEST(Config, TimeoutClassNames) {

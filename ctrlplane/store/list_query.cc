@@ -1,0 +1,48 @@
+#include "ctrlplane/store/list_query.h"
+
+#include <limits>
+
+namespace spectre::store {
+
+std::string like(std::string_view s) {
+  std::string p = "%";
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') p += '\\';
+    p += c;
+  }
+  return p + "%";
+}
+
+void add_ts_keyset(Where& w, int64_t before_ts, uint64_t before_id, int64_t from_ms, int64_t to_ms) {
+  if (before_id) w.add("ts <= ? AND (ts < ? OR id < ?)", {before_ts, before_ts, int64_t(before_id)});
+  if (from_ms != std::numeric_limits<int64_t>::min()) w.add("ts >= ?", {from_ms});
+  if (to_ms != std::numeric_limits<int64_t>::max()) w.add("ts <= ?", {to_ms});
+}
+
+void add_cidr(Where& w, const std::optional<IpRange>& cidr) {
+  if (!cidr) return;
+  int64_t lo = cidr->lo, hi = cidr->hi;
+  w.add("(src_num BETWEEN ? AND ? OR dest_num BETWEEN ? AND ?)", {lo, hi, lo, hi});
+}
+
+void ts_desc_select(const char* cols, Where w, size_t limit, const char* src, const char* dst,
+                    const std::optional<Bind>& key, std::string& sql, std::vector<Bind>& binds) {
+  std::string order = " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(limit);
+  if (!key) {
+    sql = std::string(cols) + w.sql + order;
+    binds = std::move(w.b);
+    return;
+  }
+  std::string rest = w.sql.empty() ? std::string() : " AND " + w.sql.substr(7);  // without " WHERE "
+  sql = std::string("SELECT * FROM (") + cols + " WHERE " + src + " = ?" + rest + order +
+        ") UNION ALL SELECT * FROM (" + cols + " WHERE " + dst + " = ? AND " + src + " != ?" + rest + order + ")" +
+        order;
+  binds.clear();
+  binds.push_back(*key);
+  binds.insert(binds.end(), w.b.begin(), w.b.end());
+  binds.push_back(*key);
+  binds.push_back(*key);
+  binds.insert(binds.end(), w.b.begin(), w.b.end());
+}
+
+}  // namespace spectre::store
