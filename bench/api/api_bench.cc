@@ -5,6 +5,8 @@
 // one keep-alive connection). JSON on stdout.
 //   spectre-api-bench [--alerts 10000000] [--fill-seconds 900] [--db PATH] [--reuse]
 //                     [--queries 1000] [--days 30] [--no-http]
+//   spectre-api-bench --flows [--rows 1000000] [--seconds 60] [--queries 1000] [--db PATH]   (modes.cc)
+//   spectre-api-bench --explain --model M.spm [--rows-mb 64] [--queries 50] [--work DIR]     (modes.cc)
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -17,8 +19,7 @@
 #include <filesystem>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
+#include "bench/api/bench_util.h"
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/server.h"
 #include "ctrlplane/api/service.h"
@@ -26,8 +27,10 @@
 #include "ctrlplane/store/sqlite_store.h"
 
 using namespace spectre;
-using J = nlohmann::json;
-using Clock = std::chrono::steady_clock;
+using apibench::Clock;
+using apibench::J;
+using apibench::mix;
+using apibench::Stats;
 
 namespace {
 
@@ -40,13 +43,6 @@ struct Opt {
   std::string db = "/tmp/spectre-api-bench.db";
   bool reuse = false, http = true;
 };
-
-uint64_t mix(uint64_t x) {  // splitmix64
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 struct Gen {
   uint64_t n;
@@ -65,6 +61,8 @@ struct Gen {
     a.rev = 3;
     a.signature = "ET BENCH signature " + std::to_string(a.sid);
     if (id % 100003 == 0) a.signature = "ET BENCH rare needle " + std::to_string(id);  // q= in few rows
+    // Rare, but made only of trigrams every row has ("200", "000"): q=20000000 (1 row in 100,019).
+    if (id % 100019 == 7) a.signature = "ET BENCH signature 2000000000";
     a.category = "Category " + std::to_string(a.sid % 20);
     a.src_ip = src(h);
     a.dest_ip = dst(h);
@@ -111,15 +109,6 @@ J fill(store::SqliteStore& st, const Gen& g, uint64_t from_id, const Opt& o) {
           {"complete", id > g.n}};
 }
 
-struct Stats {
-  std::vector<double> ms;
-  J json() {
-    std::sort(ms.begin(), ms.end());
-    auto pct = [&](double p) { return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, size_t(p * double(ms.size())))]; };
-    return {{"n", ms.size()}, {"p50_ms", pct(0.50)}, {"p99_ms", pct(0.99)}, {"max_ms", ms.empty() ? 0.0 : ms.back()}};
-  }
-};
-
 // One keep-alive HTTP/1.1 connection.
 struct HttpClient {
   boost::asio::io_context io;
@@ -165,6 +154,9 @@ Queries make_queries(const Gen& g, uint64_t n) {
       {"q_absent", [](uint64_t h) { return "/api/v1/alerts?limit=100&q=absent%20term%20" + std::to_string(h % 1000); }},
       {"q_address", [](uint64_t h) { return "/api/v1/alerts?limit=100&q=" + Gen::src(h); }},
       {"q_common", [](uint64_t h) { return "/api/v1/alerts?limit=100&q=signature%20" + std::to_string(Gen::sid(h)); }},
+      // Terms whose every trigram is in every row: the index cannot narrow them.
+      {"q_rare_common_trigrams", [](uint64_t) { return std::string("/api/v1/alerts?limit=100&q=20000000"); }},
+      {"q_absent_common_trigrams", [](uint64_t h) { return "/api/v1/alerts?limit=100&q=2000000" + std::string(4 + h % 4, '0'); }},
       {"search_rare", [](uint64_t) { return std::string("/api/v1/search?q=rare%20needle&limit=20"); }},
       {"trend_30d_hourly_by_severity", [=](uint64_t) { return "/api/v1/analytics/trends?bucket=hour&by=severity&from=" + from30 + "&to=" + to30; }},
       {"trend_30d_daily_by_signature", [=](uint64_t) { return "/api/v1/analytics/trends?bucket=day&by=signature&from=" + from30 + "&to=" + to30; }},
@@ -178,6 +170,8 @@ Queries make_queries(const Gen& g, uint64_t n) {
 
 int main(int argc, char** argv) {
   Opt o;
+  apibench::ModeOpt mo;
+  std::string mode;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { if (i + 1 >= argc) { std::fprintf(stderr, "%s needs a value\n", a.c_str()); std::exit(2); } return argv[++i]; };
@@ -188,7 +182,24 @@ int main(int argc, char** argv) {
     else if (a == "--db") o.db = next();
     else if (a == "--reuse") o.reuse = true;
     else if (a == "--no-http") o.http = false;
-    else { std::fprintf(stderr, "usage: spectre-api-bench [--alerts N] [--fill-seconds S] [--db PATH] [--reuse] [--queries N] [--days D] [--no-http]\n"); return 2; }
+    else if (a == "--flows" || a == "--explain") mode = a;
+    else if (a == "--rows") mo.rows = std::stoull(next());
+    else if (a == "--seconds") mo.seconds = std::stod(next());
+    else if (a == "--model") mo.model = next();
+    else if (a == "--rows-mb") mo.rows_mb = std::stoull(next());
+    else if (a == "--work") mo.work = next();
+    else {
+      std::fprintf(stderr, "usage: spectre-api-bench [--alerts N] [--fill-seconds S] [--db PATH] [--reuse] [--queries N] [--days D] [--no-http]\n"
+                           "       spectre-api-bench --flows [--rows N] [--seconds S] [--queries N] [--db PATH]\n"
+                           "       spectre-api-bench --explain --model M.spm [--rows-mb MB] [--queries N] [--work DIR]\n");
+      return 2;
+    }
+  }
+  mo.db = o.db, mo.queries = o.queries;
+  if (mode == "--flows") return apibench::flows_mode(mo);
+  if (mode == "--explain") {
+    if (mo.model.empty()) { std::fprintf(stderr, "--explain needs --model\n"); return 2; }
+    return apibench::explain_mode(mo);
   }
   if (!o.reuse) for (const char* suf : {"", "-wal", "-shm"}) std::filesystem::remove(o.db + suf);
   store::SqliteOptions so;
@@ -225,14 +236,8 @@ int main(int argc, char** argv) {
     uint64_t bytes = 0, bad = 0;
     for (uint64_t k = 0; k < reps; k++) {
       std::string target = mk(mix(k * 7919 + 17));
-      api::Request r;
-      r.method = "GET";
-      size_t qm = target.find('?');
-      r.path = target.substr(0, qm);
-      if (qm != std::string::npos) api::parse_query(target.substr(qm + 1), r.query);
-      r.headers["authorization"] = "Bearer bench-token-000";
       auto t0 = Clock::now();
-      api::Response resp = svc.handle(r);
+      api::Response resp = apibench::get(svc, target, "bench-token-000");
       a.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
       bad += resp.status != 200;
       bytes += resp.body.size();

@@ -1,5 +1,5 @@
 // --api-config FILE: the `api:` section of a YAML file. For now it holds what
-// the flow records and the stats channel need; command-line options win.
+// the flow records, the stats channel and explain's rule texts need; command-line options win.
 #include <yaml-cpp/yaml.h>
 
 #include "ctrlplane/api/runtime.h"
@@ -42,6 +42,16 @@ bool flows_section(const YAML::Node& f, FlowFilterOptions& o, std::string& err) 
   return true;
 }
 
+// rules: [FILE|DIR, ...] (relative to the working directory, as --api-rules).
+bool rules_list(const YAML::Node& n, std::vector<std::string>& out, std::string& err) {
+  if (!n.IsSequence()) { err = "api.rules: expected a list of rule files or directories"; return false; }
+  for (const auto& e : n) {
+    if (!e.IsScalar() || e.as<std::string>().empty()) { err = "api.rules: expected file or directory names"; return false; }
+    out.push_back(e.as<std::string>());
+  }
+  return true;
+}
+
 }  // namespace
 
 bool load_api_config(const std::string& path, ApiCli& o, std::string& err) {
@@ -51,16 +61,19 @@ bool load_api_config(const std::string& path, ApiCli& o, std::string& err) {
   if (!a || !a.IsMap()) { err = path + ": no api: section"; return false; }
   FlowFilterOptions flows = o.flows;
   uint64_t period = o.stats_period_ms;
+  std::vector<std::string> rules;
   for (const auto& kv : a) {
     std::string k = kv.first.as<std::string>();
     bool ok = k == "flows"             ? flows_section(kv.second, flows, err)
               : k == "stats_period_ms" ? u64(kv.second, "api.stats_period_ms", 0, period, err)
-                                       : (err = "api: unknown key '" + k + "' (flows, stats_period_ms)", false);
+              : k == "rules"           ? rules_list(kv.second, rules, err)
+                                       : (err = "api: unknown key '" + k + "' (flows, stats_period_ms, rules)", false);
     if (!ok) { err = path + ": " + err; return false; }
   }
   if (period && period < 100) { err = path + ": api.stats_period_ms: expected 0 (off) or at least 100"; return false; }
   if (!o.flows_set) o.flows = flows;  // --store-flows* on the command line replace the file's flows: as a whole
   if (!o.stats_period_set) o.stats_period_ms = period;
+  if (o.rules.empty()) o.rules = rules;  // --api-rules on the command line replace the file's
   return true;
 }
 

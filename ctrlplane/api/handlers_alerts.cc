@@ -39,7 +39,7 @@ void ApiService::routes_alerts() {
     uint64_t id = 0;
     Response f;
     if (!id_param(r, id, f)) return f;
-    return explain_alert(st_, hooks_.ml, id);  // explain.cc
+    return explain_alert(st_, hooks_.ml, id, hooks_.rules);  // explain.cc
   });
 }
 
@@ -48,8 +48,14 @@ Response ApiService::list_alerts(Request& r) {
   std::string err;
   if (!alert_query(r, q, err)) return error(400, err);
   std::vector<store::AlertRow> rows;
-  if (!st_.list_alerts(q, rows, err)) return error(500, "store: " + err);
-  return json_response(200, ts_page_body(rows, q.limit, 'a', alert_text));
+  store::ListStop stop;  // q= the index cannot narrow: a bounded scan, continued by the cursor
+  if (!st_.list_alerts(q, rows, err, &stop)) return error(500, "store: " + err);
+  std::string body = ts_page_body(rows, q.limit, 'a', alert_text);
+  if (stop.cut && rows.size() != q.limit) {  // "null}" becomes the last row the scan tested, and partial
+    body.resize(body.size() - 5);
+    body += "\"" + encode_cursor('a', stop.id, stop.ts) + "\",\"partial\":{\"scanned\":" + std::to_string(stop.scanned) + "}}";
+  }
+  return json_response(200, body);
 }
 
 Response ApiService::alert_detail(Request& r) {

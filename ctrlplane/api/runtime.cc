@@ -28,6 +28,8 @@ const char* api_usage() {
          "  --stats-period MS  the stats stream channel's period (default 1000; 0: off)\n"
          "  --api-config FILE  a YAML file's api: section: flows: {store, min_bytes, min_packets, sample},\n"
          "                     stats_period_ms (the options above win)\n"
+         "  --api-rules FILE|DIR   rule files (a directory: its *.rules) whose text /alerts/{id}/explain shows:\n"
+         "                     give the data plane's (repeatable; re-read when they change)\n"
          "offline pcap analysis (POST /api/v1/detect):\n"
          "  --spectre-dp PATH  the spectre-dp the jobs run (default: next to spectre-cp; 'none': /detect off)\n"
          "  --detect-config FILE  its --config (rules, model, incidents: section; default: spectre-dp's own)\n"
@@ -41,7 +43,7 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
                                       "--api-max-body", "--console", "--store", "--store-max-days", "--store-max-bytes",
                                       "--spectre-dp", "--detect-config", "--detect-max-bytes", "--detect-timeout",
                                       "--store-flows", "--store-flows-min-bytes", "--store-flows-min-packets",
-                                      "--store-flows-sample", "--stats-period", "--api-config"};
+                                      "--store-flows-sample", "--stats-period", "--api-config", "--api-rules"};
   bool ours = false;
   for (const char* k : kOpts) ours |= a == k;
   if (!ours) return 0;
@@ -67,6 +69,7 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
   else if (a == "--store-max-days") return num(o.retain_days, 1);
   else if (a == "--store-max-bytes") return num(o.retain_bytes, 1 << 20);
   else if (a == "--api-config") o.config = v;
+  else if (a == "--api-rules") o.rules.push_back(v);
   else if (a == "--store-flows") {
     if (!parse_flow_mode(v, o.flows.mode)) { err = a + ": expected none, alerted or all, got '" + v + "'"; return -1; }
     o.flows_set = true;
@@ -188,6 +191,8 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   h.dataplane = std::move(dataplane);
   h.incident_status = std::move(incident_status);
   h.ml = ml;
+  rules = std::make_unique<RuleTexts>(o.rules);
+  h.rules = rules.get();
   h.detect = detect.get();
   Ingest* in = ingest.get();
   h.rates = [in] { return in->rates(); };

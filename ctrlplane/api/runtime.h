@@ -6,8 +6,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ctrlplane/api/detect_jobs.h"
+#include "ctrlplane/api/explain.h"
 #include "ctrlplane/api/ingest.h"
 #include "ctrlplane/api/live_stream.h"
 #include "ctrlplane/api/server.h"
@@ -32,6 +34,7 @@ struct ApiCli {
   FlowFilterOptions flows;   // --store-flows none|alerted|all, -min-bytes, -min-packets, -sample
   uint64_t stats_period_ms = 1000;  // --stats-period MS: the stats stream channel (0: off)
   std::string config;        // --api-config FILE: its api: section (flows, stats_period_ms)
+  std::vector<std::string> rules;  // --api-rules FILE|DIR (repeatable): rule text for /alerts/{id}/explain
   bool flows_set = false, stats_period_set = false;  // given on the command line: the file does not change them
 };
 
@@ -54,6 +57,7 @@ struct ApiRuntime {
   std::unique_ptr<StatsFeed> stats;    // after ingest and live: destroyed before them
   StatsFeed::Source stats_source;      // set before start(): the data plane's counters (none: "detached")
   std::unique_ptr<DetectJobs> detect;  // before service: destroyed after it
+  std::unique_ptr<RuleTexts> rules;    // before service: destroyed after it
   std::unique_ptr<ApiService> service;
   std::unique_ptr<ApiServer> server;
   MlPort* ml = nullptr;  // set before start(): /ml/* model management (else those routes answer 503)

@@ -18,6 +18,7 @@
 namespace spectre::api {
 
 class DetectJobs;
+class RuleTexts;  // explain.h
 using J = nlohmann::json;
 
 struct ServiceOptions {
@@ -33,6 +34,7 @@ struct ServiceHooks {
   // An analyst's incident status (PATCH, bulk) to the live brain (spectrectl and the EVE file see it).
   std::function<void(uint64_t id, const std::string& status)> incident_status;
   MlPort* ml = nullptr;  // /ml/* model management; null: those routes answer 503
+  RuleTexts* rules = nullptr;  // /alerts/{id}/explain's rule text (--api-rules); null: the EVE's only
   DetectJobs* detect = nullptr;            // offline pcap analysis (/detect); null: 501
   // PUT /siem onto the running syslog exporter (API thread; it resolves the target):
   // false + err (400's reason) when refused. Null: the settings are only stored.

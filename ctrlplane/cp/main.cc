@@ -519,9 +519,10 @@ int main(int argc, char** argv) {
   std::thread srv([&] { server.run(); });
   // Idle incidents close on wall time too when no traffic moves packet time (LiveIncidents::tick).
   std::thread clock([&] {
-    while (!stop) {
+    for (uint64_t n = 1; !stop; n++) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       if (incidents) incidents->tick(spectre::cortex::wall_ns());
+      if (n % 300 == 0) learning.sample_shadow();  // every minute: /ml/status agreement.live.window
     }
   });
   started(0);

@@ -186,18 +186,54 @@ LearnResult Learning::status() {
     j["agreement"] = {{"candidate", sha}, {"against", ev["active"].is_object() ? ev["active"].value("sha256", "") : ""},
                       {"holdout_flows", ev.value("agreement_flows", 0)}, {"holdout", ev["agreement"]},
                       {"source", "hold-out rows at evaluation"}};
-  uint64_t scored = 0, alerts = 0, agree = 0;
-  if (sh && opt_.shadow_counters && opt_.shadow_counters(scored, alerts, agree)) {
+  if (ojson live = sh ? shadow_live(sh->sha256) : ojson(nullptr); !live.is_null()) {
     if (!j["agreement"].is_object()) j["agreement"] = {{"candidate", sh->sha256}};
-    j["agreement"]["live"] = {{"scored", scored}, {"alerts", alerts}, {"agree", agree},
-                              {"rate", scored ? ojson(double(agree) / double(scored)) : ojson(nullptr)},
-                              {"source", "data plane shadow scoring (rows)"}};
+    j["agreement"]["live"] = std::move(live);
   }
   j["dataplane"] = run_ ? "attached" : "detached";
   std::lock_guard g(mu_);
   j["jobs"] = ojson::array();
   for (const auto& [id, job] : jobs_) j["jobs"].push_back(parse_or_null(job_json(*job)));
   return {200, j.dump()};
+}
+
+void Learning::sample_shadow() {
+  std::string err;
+  reg_.refresh(err);
+  if (const auto sh = reg_.shadow()) shadow_live(sh->sha256);
+}
+
+// The data plane's shadow counters run since it started, across shadow models;
+// the window is the change since the newest sample at least agreement_window_s
+// old (the oldest kept), taken under the same shadow and without a restart.
+ojson Learning::shadow_live(const std::string& sha) {
+  ShadowSample s;
+  if (!opt_.shadow_counters || !opt_.shadow_counters(s.scored, s.alerts, s.agree)) return nullptr;
+  s.t_ms = opt_.clock_ms ? opt_.clock_ms()
+                         : std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::lock_guard g(mu_);
+  auto& q = shadow_samples_;
+  if (sha != shadow_samples_sha_ || (!q.empty() && (s.scored < q.back().scored || s.alerts < q.back().alerts ||
+                                                     s.agree < q.back().agree))) {
+    q.clear();
+    shadow_samples_sha_ = sha;
+  }
+  q.push_back(s);
+  const int64_t start = s.t_ms - int64_t(opt_.agreement_window_s) * 1000;
+  while (q.size() > 1 && q[1].t_ms <= start) q.pop_front();
+  if (q.size() > 10000) q.erase(q.begin() + 1);  // status read in a tight loop: keep the base and the newest
+  const ShadowSample& b = q.front();
+  auto part = [](uint64_t scored, uint64_t alerts, uint64_t agree) {
+    return ojson{{"scored", scored}, {"alerts", alerts}, {"agree", agree},
+                 {"rate", scored ? ojson(double(agree) / double(scored)) : ojson(nullptr)}};
+  };
+  ojson w = part(s.scored - b.scored, s.alerts - b.alerts, s.agree - b.agree);
+  w["seconds"] = opt_.agreement_window_s;
+  w["covered_s"] = double(s.t_ms - b.t_ms) / 1000.0;  // < seconds: the history is younger than the window
+  ojson c = part(s.scored, s.alerts, s.agree);
+  c["since"] = "the data plane's start (every shadow model it ran)";
+  return ojson{{"window", w}, {"cumulative", c}, {"source", "data plane shadow scoring (rows)"}};
 }
 
 void Learning::sync_drift_model() {

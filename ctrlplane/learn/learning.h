@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,6 +25,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "ctrlplane/cp/audit.h"
 #include "ctrlplane/cp/commands.h"
@@ -58,6 +61,10 @@ struct LearningOptions {
   // shadow, its alerts, rows where it agreed with the active model's alert
   // decision); empty or false: not shown.
   std::function<bool(uint64_t& scored, uint64_t& alerts, uint64_t& agree)> shadow_counters;
+  // agreement.live.window: the counters' change over the last this many seconds
+  // (from samples: sample_shadow()); the cumulative figure is shown beside it.
+  int agreement_window_s = 3600;
+  std::function<int64_t()> clock_ms;     // the samples' clock (tests); empty: steady clock
   // {sha256, path} of the model the attached data plane runs: drift compares
   // with it while the registry has no active model (a data plane started with
   // its configured model, e.g. the shipped one). Empty or "": not used.
@@ -96,6 +103,11 @@ class Learning {
   LearnResult explain(const std::string& flow_id, const std::string& phase, const std::string& version,
                       const std::string& cls);
 
+  // Samples the data plane's shadow counters for agreement.live.window (status()
+  // does too; spectre-cp calls it every minute). History restarts when the
+  // shadow changes or the counters go back (a data-plane restart).
+  void sample_shadow();
+
   // Reads rows appended to opt.rows_csv since the last call into the drift
   // monitor (the whole file the first time; a truncated file starts over).
   size_t poll_rows();
@@ -115,6 +127,13 @@ class Learning {
              bool ok, const std::string& msg, const std::string& sha);
   std::string job_json(const Job& j) const;
   void sync_drift_model();  // loads the active model for drift when it changed
+  struct ShadowSample {
+    int64_t t_ms = 0;
+    uint64_t scored = 0, alerts = 0, agree = 0;
+  };
+  // Samples the counters of shadow `sha` into the history; the live object
+  // ({window, cumulative}) or null when there are no counters.
+  nlohmann::ordered_json shadow_live(const std::string& sha);
   std::string work_dir() const;
 
   cp::ModelRegistry& reg_;
@@ -132,6 +151,8 @@ class Learning {
   std::vector<int> rows_cols_;
   int rows_ts_col_ = -1;
   uint64_t job_seq_ = 0;
+  std::deque<ShadowSample> shadow_samples_;  // under mu_: oldest is the window's base
+  std::string shadow_samples_sha_;
 };
 
 // Copies the complete lines of src to dst (a half-written last line is left out).

@@ -86,6 +86,8 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
     w.add("id IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? UNION ALL SELECT id FROM alerts WHERE "
           "src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)",
           {q.q_match, q.q, q.q});
+  else if (!q.q.empty() && !q.q_ids.empty())  // a bounded scan's matches (sqlite_search.cc)
+    w.add("id IN (SELECT value FROM json_each(?))", {q.q_ids});
   if (!q.q.empty())
     w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)",
           {like(q.q), like(q.q), q.q, q.q});
@@ -111,12 +113,12 @@ void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<
   b = std::move(w.b);
 }
 
-bool SqliteStore::list_alerts(const AlertQuery& q0, std::vector<AlertRow>& out, std::string& err) {
+bool SqliteStore::list_alerts(const AlertQuery& q0, std::vector<AlertRow>& out, std::string& err, ListStop* stop) {
   std::string sql;
   std::vector<Bind> b;
   std::lock_guard g(rmu_);
   AlertQuery q = q0;
-  if (!q.q.empty()) q.q_match = alerts_q_match(r_, q.q);
+  if (!q.q.empty() && !alerts_q_plan(r_, q, stop, err)) return false;
   build_alert_query(q, sql, b);
   return run_list(r_, sql, b, out, read_alert, err);
 }

@@ -47,6 +47,10 @@ bool fts_term(std::string_view q);           // 3+ characters (the trigram index
 std::string fts_phrase(std::string_view q);  // q as one FTS5 phrase: quoted, quotes doubled
 // The MATCH expression for q=, "" when the walk is the better plan.
 std::string alerts_q_match(Db& db, std::string_view q);
+// q='s plan for list_alerts: q.q_match (the index narrows), else with `stop` a
+// scan of at most q.q_scan_rows rows of the rest of the query, newest first, that
+// stops at LIMIT matches: q.q_ids and *stop. Without `stop`, the whole walk.
+bool alerts_q_plan(Db& db, AlertQuery& q, ListStop* stop, std::string& err);
 std::string incidents_q_match(Db& db, std::string_view q);
 // Applies the migrations from the file's user_version to `target` (tests: an older layout).
 bool migrate(Db& db, std::string& err, int target = kSchemaVersion);
@@ -64,7 +68,8 @@ class SqliteStore final : public Store {
   uint64_t max_alert_id() override;
   uint64_t max_update_id() override;
 
-  bool list_alerts(const AlertQuery& q, std::vector<AlertRow>& out, std::string& err) override;
+  bool list_alerts(const AlertQuery& q, std::vector<AlertRow>& out, std::string& err,
+                   ListStop* stop = nullptr) override;
   std::optional<AlertRow> get_alert(uint64_t id) override;
   bool alerts_after(uint64_t after, size_t max, std::vector<AlertRow>& out) override;
   uint64_t min_alert_id() override;

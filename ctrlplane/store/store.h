@@ -103,10 +103,23 @@ struct AlertQuery {
   std::optional<IpRange> cidr;
   std::string category, status, tactic, technique, q;
   std::string q_match;       // q's candidates: an FTS5 MATCH expression (the store sets it; "": walk)
+  std::string q_ids;         // q's candidates: a JSON array of ids found by a bounded scan (the store sets it)
+  size_t q_scan_rows = 50000;  // the bounded scan's rows (ListStop; the API keeps this default)
   // Cursor: rows after (before_ts, before_id) in (ts, id) descending order (before_id 0: from the newest).
   int64_t before_ts = 0;
   uint64_t before_id = 0;
   size_t limit = 100;
+};
+
+// Where a bounded q= scan stopped (list_alerts with a ListStop): a term the
+// trigram index cannot narrow is tested on at most a fixed number of rows
+// (AlertQuery::q_scan_rows, 50,000); when that cut the scan before LIMIT matches,
+// cut is set and (ts, id) is the last row tested: the next page goes on from it.
+struct ListStop {
+  bool cut = false;
+  uint64_t scanned = 0;  // rows tested by the scan (0: the index narrowed, no scan)
+  int64_t ts = 0;
+  uint64_t id = 0;
 };
 
 // Flows, newest first by end time (ties by id), like AlertQuery.
@@ -186,7 +199,9 @@ class Store {
   virtual uint64_t max_update_id() = 0;
 
   // Alerts (newest first by id).
-  virtual bool list_alerts(const AlertQuery& q, std::vector<AlertRow>& out, std::string& err) = 0;
+  // With `stop`, a q= the index cannot narrow is a bounded scan (ListStop); without, the whole walk (exports).
+  virtual bool list_alerts(const AlertQuery& q, std::vector<AlertRow>& out, std::string& err,
+                           ListStop* stop = nullptr) = 0;
   virtual std::optional<AlertRow> get_alert(uint64_t id) = 0;
   virtual bool alerts_after(uint64_t after, size_t max, std::vector<AlertRow>& out) = 0;  // oldest first
   virtual uint64_t min_alert_id() = 0;

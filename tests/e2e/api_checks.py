@@ -223,8 +223,16 @@ def explain(c):
     check(named and isinstance(ex.get("summary"), str) and ex["summary"] == d["explanation"]["summary"],
           "explain: the explanation of incident %s, whose members name the alert (%s)" %
           (e["incident"]["id"], ex.get("summary", "")[:60]), e.get("incident"))
+    if e["kind"] == "behaviour":
+        check(e["rule"]["text"] is None and e["rule"].get("text_note"), "explain a behaviour alert: no rule text, a note",
+              e["rule"])
     st, e, _ = api.call(check, "GET", "/alerts/999999999/explain", v)
     check(st == 404, "explain of a missing alert: 404", (st, e))
+    sid = c["facts"][0]["sid"]  # a synthetic alert: its rule from the --api-rules file (a continued line, joined)
+    st, e, _ = api.call(check, "GET", "/alerts/%d/explain" % syn_ids(c)[0], v)
+    want = 'alert tcp any any -> any 80 (msg:"TEST sig %d";   content:"x%d"; sid:%d; rev:2;)' % (sid, sid, sid)
+    check(st == 200 and e["rule"]["text"] == want and e["rule"]["text_source"] == "rule files",
+          "explain a signature alert: the rule text from --api-rules", e.get("rule"))
 
 
 def incidents(c):

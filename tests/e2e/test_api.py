@@ -192,7 +192,11 @@ def main():
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     port = free_port()
     detect_opts = ["--spectre-dp", dp] + detect_checks.setup(tmp, campaign_scn.HOME_NET)
-    proc = start_cp(cp, tmp, port, P("events.json"), detect_opts)
+    with open(P("syn.rules"), "w") as f:  # the synthetic alerts' rules: explain's rule text (--api-rules)
+        f.write("# rules of the synthetic alerts\n# alert tcp any any -> any 80 (msg:\"disabled\"; sid:3000;)\n")
+        for sid in range(3000, 3012):
+            f.write('alert tcp any any -> any 80 (msg:"TEST sig %d"; \\\n  content:"x%d"; sid:%d; rev:2;)\n' % (sid, sid, sid))
+    proc = start_cp(cp, tmp, port, P("events.json"), detect_opts + ["--api-rules", P("syn.rules")])
     try:
         base = Api("127.0.0.1", port, {"paths": {}, "components": {}})
         total = n_camp_alerts + N_SYN

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "ctrlplane/api/auth.h"
+#include "ctrlplane/api/explain.h"
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/pdf.h"
 #include "ctrlplane/api/router.h"
@@ -462,5 +463,35 @@ TEST(ApiIngest, SeqIsStoreIdPublishAndReplay) {
   EXPECT_EQ(rep.size(), 2u);
   EXPECT_GE(in.rates()["alerts_per_min"].get<double>(), 5.0);
   store->close();
+  std::filesystem::remove_all(dir);
+}
+
+// /alerts/{id}/explain's rule text: the EVE's alert.rule, else the --api-rules
+// files (disabled rules left out, continued lines joined, gid taken into account).
+TEST(ApiExplain, RuleTextFromTheRuleFiles) {
+  RuleTexts::Map m;
+  RuleTexts::parse("# alert tcp any any -> any any (msg:\"off\"; sid:7;)\n"
+                   "alert tcp any any -> any 80 (msg:\"on\"; \\\n  content:\"a\"; sid: 7; rev:1;)\n"
+                   "alert udp any any -> any any (msg:\"g3\"; gid:3; sid:7;)\n"
+                   "alert tcp any any -> any any (msg:\"xsid:9\"; sid:8;)\n",
+                   m);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ((m[{1, 7}]), "alert tcp any any -> any 80 (msg:\"on\";   content:\"a\"; sid: 7; rev:1;)");
+  EXPECT_EQ((m[{3, 7}]), "alert udp any any -> any any (msg:\"g3\"; gid:3; sid:7;)");
+  EXPECT_EQ(m.count({1, 9}), 0u);  // "sid:" inside msg is not the option
+  char t[] = "/tmp/api-rules-XXXXXX";
+  const std::string dir = mkdtemp(t);
+  std::ofstream(dir + "/a.rules") << "alert tcp any any -> any any (msg:\"seven\"; sid:7; rev:1;)\n";
+  RuleTexts rules({dir});
+  ServiceHooks h;
+  h.rules = &rules;
+  Fixture f(h);
+  auto e = J::parse(f.call("GET", "/api/v1/alerts/1/explain", "viewer-token").body);
+  EXPECT_EQ(e["rule"]["text"], "alert tcp any any -> any any (msg:\"seven\"; sid:7; rev:1;)");
+  EXPECT_EQ(e["rule"]["text_source"], "rule files");
+  Fixture g;  // no rule files: null and a note saying why
+  e = J::parse(g.call("GET", "/api/v1/alerts/1/explain", "viewer-token").body);
+  EXPECT_TRUE(e["rule"]["text"].is_null());
+  EXPECT_NE(e["rule"]["text_note"].get<std::string>().find("no rule files"), std::string::npos);
   std::filesystem::remove_all(dir);
 }

@@ -174,11 +174,48 @@ TEST(Learning, DataPlanePathGoesThroughTheController) {
   code = cp::kExitUnreachable;
   EXPECT_EQ(l.promote(v2.sha256, "alice").status, 502);
   EXPECT_EQ(json::parse(l.status().body)["dataplane"], "attached");
-  // With a shadow, the data plane's live shadow figures are shown.
+  // With a shadow, the data plane's live shadow figures are shown (cumulative; the window needs two samples).
   ASSERT_TRUE(f.reg.set_shadow(v1, err));
   auto st = json::parse(l.status().body);
-  EXPECT_EQ(st["agreement"]["live"]["scored"], 200);
-  EXPECT_DOUBLE_EQ(st["agreement"]["live"]["rate"].get<double>(), 0.95);
+  EXPECT_EQ(st["agreement"]["live"]["cumulative"]["scored"], 200);
+  EXPECT_DOUBLE_EQ(st["agreement"]["live"]["cumulative"]["rate"].get<double>(), 0.95);
+}
+
+// agreement.live.window: the counters' change over the last hour, from samples;
+// restarted by a new shadow or counters that went back (a data-plane restart).
+TEST(Learning, LiveAgreementIsAWindowBesideTheCumulativeFigure) {
+  Fixture f;
+  uint64_t scored = 1000, alerts = 10, agree = 900;
+  int64_t now = 0;
+  learn::LearningOptions o;
+  o.shadow_counters = [&](uint64_t& s, uint64_t& a, uint64_t& g) { s = scored, a = alerts, g = agree; return true; };
+  o.clock_ms = [&] { return now; };
+  learn::Learning l(f.reg, f.audit, o);
+  cp::ModelEntry v1 = f.stored(1), v2 = f.stored(2);
+  std::string err;
+  ASSERT_TRUE(f.reg.set_shadow(v1, err));
+  auto live = [&] { return json::parse(l.status().body)["agreement"]["live"]; };
+  auto w = live()["window"];
+  EXPECT_EQ(w["scored"], 0);
+  EXPECT_TRUE(w["rate"].is_null());
+  EXPECT_EQ(w["seconds"], 3600);
+  now = 600000, scored = 1100, agree = 999, alerts = 12;  // +10 min: 100 rows, 99 agree
+  l.sample_shadow();
+  now = 4200000, scored = 1300, agree = 1149;             // +70 min: the window starts at the +10 min sample
+  auto j = live();
+  EXPECT_EQ(j["window"]["scored"], 200);
+  EXPECT_EQ(j["window"]["agree"], 150);
+  EXPECT_DOUBLE_EQ(j["window"]["rate"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(j["window"]["covered_s"].get<double>(), 3600.0);
+  EXPECT_EQ(j["cumulative"]["scored"], 1300);
+  EXPECT_DOUBLE_EQ(j["cumulative"]["rate"].get<double>(), 1149.0 / 1300.0);
+  now += 60000, scored = 50, agree = 40;  // the data plane restarted: history starts over
+  EXPECT_EQ(live()["window"]["scored"], 0);
+  now += 60000, scored = 80, agree = 70;
+  EXPECT_EQ(live()["window"]["scored"], 30);
+  ASSERT_TRUE(f.reg.set_shadow(v2, err));  // another shadow: its own window
+  now += 60000, scored = 100, agree = 90;
+  EXPECT_EQ(live()["window"]["scored"], 0);
 }
 
 TEST(Learning, PollRowsTailsTheDumpFile) {
