@@ -152,10 +152,13 @@ uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
 
 // Flow stage for one decoded packet. `idx` is the lookup result or 0.
 // Returns the flow's index (0: not tracked) and its direction in `dir`.
-inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, uint32_t idx, int& dir) {
+// `clk`: the flow clock as of this packet. Timing out on it (not on the
+// packet's own time) gives the same answer the sweep in worker_tick gives.
+inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, uint64_t clk, uint32_t idx,
+                            int& dir) {
   if (idx) {
     Flow& f = w.flows.at(idx);
-    bool expired = p.ts_ns > f.last_ts + s.tmo_ns[f.tmo_class];
+    bool expired = clk > f.last_ts + s.tmo_ns[f.tmo_class];
     bool reuse = p.proto == 6 && f.tcp_state == TcpState::kClosed &&
                  (p.tcp_flags & (kSyn | kAck)) == kSyn;
     if (expired || reuse) {
@@ -188,6 +191,10 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
   return idx;
 }
 
+void worker_end_flows(WorkerCtx& w, EndReason why) {
+  w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, why); });
+}
+
 }  // namespace
 
 WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
@@ -200,6 +207,8 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   alignas(PacketInfo) unsigned char pi_mem[sizeof(PacketInfo) * kMaxBurst];
   PacketInfo* pi = reinterpret_cast<PacketInfo*>(pi_mem);
   bool ok[kMaxBurst];
+  uint64_t clk[kMaxBurst];    // flow clock as of each packet (timeouts checked per packet)
+  bool epoch[kMaxBurst];      // this packet starts a new input epoch: earlier flows end first
   uint32_t idx[kMaxBurst];
   int held[kMaxBurst];  // defrag slots to release at the end of the burst
   int nheld = 0;
@@ -225,10 +234,19 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     rte_mbuf* mb = m[i];
     PacketInfo& p = *new (&pi[i]) PacketInfo;
     uint16_t linktype = kLinkEthernet;
+    epoch[i] = false;
     if (w.offline) {
       const MbufMeta* meta = mbuf_meta(mb);
       p.ts_ns = meta->ts_ns;
       linktype = meta->linktype;
+      if (meta->file_idx != w.file_idx) {
+        w.file_idx = meta->file_idx;
+        if (p.ts_ns < w.flow_clock_ns) {  // a later input that starts earlier
+          epoch[i] = true;
+          w.flow_clock_ns = p.ts_ns;
+          w.defrag.expire(UINT64_MAX);
+        }
+      }
     } else {
       p.ts_ns = now_ns;
     }
@@ -237,11 +255,13 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     w.ctr.dec.pkts++;
     w.ctr.dec.bytes += p.frame_len;
     if (p.ts_ns > w.clock_ns) w.clock_ns = p.ts_ns;
+    if (p.ts_ns > w.flow_clock_ns) w.flow_clock_ns = p.ts_ns;
+    clk[i] = w.flow_clock_ns;
     DecodeStatus st = decode_frame(rte_pktmbuf_mtod(mb, const uint8_t*), data_len, linktype, p, w.ctr.dec);
     if (st == DecodeStatus::kFragment) {
       Defrag::Done d;
       st = DecodeStatus::kNotIp;
-      if (w.defrag.add(p, p.ts_ns, p.frame_len, d)) {
+      if (w.defrag.add(p, p.ts_ns, p.frame_len, d, clk[i])) {
         held[nheld++] = d.slot;
         PacketInfo whole;
         whole.vlan_count = p.vlan_count;
@@ -282,6 +302,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     }
   }
   for (int i = 0; i < n; i++) {
+    if (epoch[i]) worker_end_flows(w, EndReason::kShutdown);
     if (!ok[i]) continue;
     uint32_t f = idx[i];
     // An earlier packet of this burst may have created, ended or replaced the flow.
@@ -295,7 +316,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     int dir = 0;
     w.cur_pcap_cnt = w.offline ? mbuf_meta(m[i])->pcap_cnt : 0;  // reassembled: the last fragment's
     w.cur_pkt_src = pi[i].reassembled ? kPktSrcDefrag : kPktSrcWire;
-    f = flow_update(w, s, pi[i], f, dir);
+    f = flow_update(w, s, pi[i], clk[i], f, dir);
     if (f) {
       Flow& fl = w.flows.at(f);
       inspect_packet(w, s, pi[i], fl, dir);
@@ -316,15 +337,22 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
 void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
   w.snap = &s;
   if (now_ns > w.clock_ns) w.clock_ns = now_ns;
-  w.flows.expire(w.clock_ns, s.tmo_ns, s.expire_budget,
+  if (now_ns > w.flow_clock_ns) w.flow_clock_ns = now_ns;
+  w.flows.expire(w.flow_clock_ns, s.tmo_ns, s.expire_budget,
                  [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
-  if (w.defrag.in_flight()) w.defrag.expire(w.clock_ns);
+  if (w.defrag.in_flight()) w.defrag.expire(w.flow_clock_ns);
   if (w.ml->n) ml_poll(w);
   if (w.behave) behave_poll(w, s);
 }
 
 void worker_flush(WorkerCtx& w) {
-  w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
+  // Flows already idle past their timeout end as timeouts, however far the
+  // budgeted sweep got; the rest as at shutdown.
+  if (w.snap)
+    w.flows.expire(w.flow_clock_ns, w.snap->tmo_ns, UINT32_MAX,
+                   [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
+  if (w.defrag.in_flight()) w.defrag.expire(w.flow_clock_ns);
+  worker_end_flows(w, EndReason::kShutdown);
   ml_flush(w);
   if (w.behave) behave_finish(w);
 }

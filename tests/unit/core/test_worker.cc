@@ -2,7 +2,9 @@
 // no EAL or mempool needed, only the fields process_burst() reads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <tuple>
 #include <memory>
 #include <vector>
 
@@ -197,6 +199,78 @@ TEST(Worker, TimeoutByTickAndByLatePacket) {
   ev = rig.drain();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].first_ts, 9 * kSec);
+  EXPECT_EQ(ev[0].reason, EndReason::kShutdown);
+}
+
+// The same packets give the same flow records however they are cut into
+// bursts and however often the sweep runs, also when a packet's time is a
+// little behind the newest one (flow 1000's second packet is behind flow
+// 3000's, and past the timeout on the worker's clock but not on its own).
+TEST(Worker, RecordsDoNotDependOnBurstsOrTicks) {
+  Config cfg;
+  cfg.timeouts_s[kTmoUdp] = 5;
+  const std::vector<Pkt> pkts = {{udp(1000), 1 * kSec}, {udp(2000), 2 * kSec}, {udp(3000), 6500 * kMs},
+                                 {udp(1000), 5900 * kMs}, {udp(2000), 6 * kSec}, {udp(4000), 20 * kSec},
+                                 {udp(2000), 20 * kSec + 1}};
+  auto run = [&](size_t per_burst, bool tick) {
+    Rig rig(cfg);
+    std::vector<std::tuple<uint16_t, EndReason, uint64_t, uint64_t>> out;
+    for (size_t i = 0; i < pkts.size(); i += per_burst) {
+      rig.burst(std::vector<Pkt>(pkts.begin() + long(i), pkts.begin() + long(std::min(pkts.size(), i + per_burst))));
+      if (tick) worker_tick(*rig.w, *rig.snap, 0);
+    }
+    worker_flush(*rig.w);
+    for (const FlowRecord& r : rig.drain()) out.emplace_back(r.sport, r.reason, r.first_ts, r.last_ts);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto ref = run(pkts.size(), false);
+  // 1000 twice (timed out at 5.9 s: the clock was 6.5 s), 2000 twice, 3000, 4000.
+  ASSERT_EQ(ref.size(), 6u);
+  EXPECT_EQ(std::get<1>(ref[0]), EndReason::kTimeout);
+  EXPECT_EQ(std::get<3>(ref[0]), 1 * kSec);
+  EXPECT_EQ(std::get<2>(ref[1]), 5900 * kMs);
+  for (size_t per : {size_t(1), size_t(2), size_t(3)})
+    for (bool tick : {false, true}) {
+      SCOPED_TRACE(testing::Message() << per << " per burst, tick " << tick);
+      EXPECT_EQ(run(per, tick), ref);
+    }
+}
+
+// A later -r input that starts earlier than the newest time seen begins a new
+// epoch: the earlier input's flows end (as at shutdown), and the new input's
+// flows are timed out on its own clock, not killed by the old one.
+TEST(Worker, EarlierInputStartsANewEpoch) {
+  Config cfg;
+  cfg.timeouts_s[kTmoUdp] = 5;
+  Rig rig(cfg);
+  auto file_burst = [&](uint16_t file, const std::vector<Pkt>& pkts) {
+    std::vector<MbufPtr> own;
+    std::vector<rte_mbuf*> ms;
+    for (const Pkt& p : pkts) {
+      own.push_back(make_mbuf(p.frame, p.ts));
+      mbuf_meta(own.back().get())->file_idx = file;
+      ms.push_back(own.back().get());
+    }
+    process_burst(*rig.w, *rig.snap, ms.data(), uint16_t(ms.size()), 0);
+    worker_tick(*rig.w, *rig.snap, 0);
+  };
+  file_burst(1, {{udp(1000), 1000 * kSec}, {udp(1000), 1001 * kSec}});
+  file_burst(2, {{udp(2000), 10 * kSec}});
+  std::vector<FlowRecord> ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].sport, 1000);
+  EXPECT_EQ(ev[0].reason, EndReason::kShutdown);
+  EXPECT_EQ(rig.w->flow_clock_ns, 10 * kSec);
+  file_burst(2, {{udp(2000), 12 * kSec}});
+  EXPECT_TRUE(rig.drain().empty());
+  // A later input that continues in time (a rotated capture) keeps its flows.
+  file_burst(3, {{udp(2000), 14 * kSec}});
+  EXPECT_TRUE(rig.drain().empty());
+  worker_flush(*rig.w);
+  ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].pkts[0], 3u);
   EXPECT_EQ(ev[0].reason, EndReason::kShutdown);
 }
 
