@@ -152,13 +152,10 @@ uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
 
 // Flow stage for one decoded packet. `idx` is the lookup result or 0.
 // Returns the flow's index (0: not tracked) and its direction in `dir`.
-// `clk`: the flow clock as of this packet. Timing out on it (not on the
-// packet's own time) gives the same answer the sweep in worker_tick gives.
-inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, uint64_t clk, uint32_t idx,
-                            int& dir) {
+inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, uint32_t idx, int& dir) {
   if (idx) {
     Flow& f = w.flows.at(idx);
-    bool expired = clk > f.last_ts + s.tmo_ns[f.tmo_class];
+    bool expired = p.ts_ns > f.last_ts + s.tmo_ns[f.tmo_class];
     bool reuse = p.proto == 6 && f.tcp_state == TcpState::kClosed &&
                  (p.tcp_flags & (kSyn | kAck)) == kSyn;
     if (expired || reuse) {
@@ -195,6 +192,13 @@ void worker_end_flows(WorkerCtx& w, EndReason why) {
   w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, why); });
 }
 
+void sweep_flows(WorkerCtx& w, const Snapshot& s, uint64_t now_ns, uint32_t budget) {
+  w.flows.expire(now_ns, s.tmo_ns, budget, [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
+}
+
+// Offline sweep period in packets: about one per burst, as live sweeps once per loop.
+constexpr uint32_t kSweepEvery = 32;
+
 }  // namespace
 
 WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
@@ -207,8 +211,9 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   alignas(PacketInfo) unsigned char pi_mem[sizeof(PacketInfo) * kMaxBurst];
   PacketInfo* pi = reinterpret_cast<PacketInfo*>(pi_mem);
   bool ok[kMaxBurst];
-  uint64_t clk[kMaxBurst];    // flow clock as of each packet (timeouts checked per packet)
-  bool epoch[kMaxBurst];      // this packet starts a new input epoch: earlier flows end first
+  // Offline: sweep for timeouts before this packet's flow stage; a later -r
+  // input that starts earlier than the last packet ends the flows before it.
+  bool sweep[kMaxBurst], epoch[kMaxBurst];
   uint32_t idx[kMaxBurst];
   int held[kMaxBurst];  // defrag slots to release at the end of the burst
   int nheld = 0;
@@ -234,18 +239,22 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     rte_mbuf* mb = m[i];
     PacketInfo& p = *new (&pi[i]) PacketInfo;
     uint16_t linktype = kLinkEthernet;
-    epoch[i] = false;
+    sweep[i] = epoch[i] = false;
     if (w.offline) {
       const MbufMeta* meta = mbuf_meta(mb);
       p.ts_ns = meta->ts_ns;
       linktype = meta->linktype;
       if (meta->file_idx != w.file_idx) {
         w.file_idx = meta->file_idx;
-        if (p.ts_ns < w.flow_clock_ns) {  // a later input that starts earlier
+        if (p.ts_ns < w.last_pkt_ns) {  // starts before the last input's last packet
           epoch[i] = true;
-          w.flow_clock_ns = p.ts_ns;
           w.defrag.expire(UINT64_MAX);
         }
+      }
+      if (++w.sweep_pkts == kSweepEvery) {
+        w.sweep_pkts = 0;
+        sweep[i] = true;
+        if (w.defrag.in_flight()) w.defrag.expire(p.ts_ns);
       }
     } else {
       p.ts_ns = now_ns;
@@ -255,13 +264,12 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     w.ctr.dec.pkts++;
     w.ctr.dec.bytes += p.frame_len;
     if (p.ts_ns > w.clock_ns) w.clock_ns = p.ts_ns;
-    if (p.ts_ns > w.flow_clock_ns) w.flow_clock_ns = p.ts_ns;
-    clk[i] = w.flow_clock_ns;
+    w.last_pkt_ns = p.ts_ns;
     DecodeStatus st = decode_frame(rte_pktmbuf_mtod(mb, const uint8_t*), data_len, linktype, p, w.ctr.dec);
     if (st == DecodeStatus::kFragment) {
       Defrag::Done d;
       st = DecodeStatus::kNotIp;
-      if (w.defrag.add(p, p.ts_ns, p.frame_len, d, clk[i])) {
+      if (w.defrag.add(p, p.ts_ns, p.frame_len, d)) {
         held[nheld++] = d.slot;
         PacketInfo whole;
         whole.vlan_count = p.vlan_count;
@@ -303,6 +311,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   }
   for (int i = 0; i < n; i++) {
     if (epoch[i]) worker_end_flows(w, EndReason::kShutdown);
+    if (sweep[i]) sweep_flows(w, s, pi[i].ts_ns, s.expire_budget);
     if (!ok[i]) continue;
     uint32_t f = idx[i];
     // An earlier packet of this burst may have created, ended or replaced the flow.
@@ -316,7 +325,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     int dir = 0;
     w.cur_pcap_cnt = w.offline ? mbuf_meta(m[i])->pcap_cnt : 0;  // reassembled: the last fragment's
     w.cur_pkt_src = pi[i].reassembled ? kPktSrcDefrag : kPktSrcWire;
-    f = flow_update(w, s, pi[i], clk[i], f, dir);
+    f = flow_update(w, s, pi[i], f, dir);
     if (f) {
       Flow& fl = w.flows.at(f);
       inspect_packet(w, s, pi[i], fl, dir);
@@ -336,22 +345,19 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
 
 void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
   w.snap = &s;
-  if (now_ns > w.clock_ns) w.clock_ns = now_ns;
-  if (now_ns > w.flow_clock_ns) w.flow_clock_ns = now_ns;
-  w.flows.expire(w.flow_clock_ns, s.tmo_ns, s.expire_budget,
-                 [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
-  if (w.defrag.in_flight()) w.defrag.expire(w.flow_clock_ns);
+  if (now_ns) {  // offline (0): process_burst sweeps at fixed packet counts
+    if (now_ns > w.clock_ns) w.clock_ns = now_ns;
+    sweep_flows(w, s, w.clock_ns, s.expire_budget);
+    if (w.defrag.in_flight()) w.defrag.expire(w.clock_ns);
+  }
   if (w.ml->n) ml_poll(w);
   if (w.behave) behave_poll(w, s);
 }
 
 void worker_flush(WorkerCtx& w) {
-  // Flows already idle past their timeout end as timeouts, however far the
-  // budgeted sweep got; the rest as at shutdown.
-  if (w.snap)
-    w.flows.expire(w.flow_clock_ns, w.snap->tmo_ns, UINT32_MAX,
-                   [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
-  if (w.defrag.in_flight()) w.defrag.expire(w.flow_clock_ns);
+  // Offline, flows idle past their timeout at the last packet's time end as
+  // timeouts (however far the budgeted sweeps got), the rest as at shutdown.
+  if (w.offline && w.snap) sweep_flows(w, *w.snap, w.last_pkt_ns, UINT32_MAX);
   worker_end_flows(w, EndReason::kShutdown);
   ml_flush(w);
   if (w.behave) behave_finish(w);

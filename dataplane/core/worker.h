@@ -73,12 +73,12 @@ struct alignas(64) WorkerCtx {
   bool offline = true;        // timestamps from mbuf meta, not the TSC
   bool block_on_full = true;  // event ring full: wait (offline) or drop (live)
   uint64_t clock_ns = 0;      // newest packet time seen (offline) / now (live)
-  // Flow and fragment timeouts run on this clock: the newest packet time of the
-  // current input epoch. It goes back only when a later -r input starts earlier
-  // (its flows then end as at shutdown). Checked per packet as well as by the
-  // budgeted sweep, so an offline run's records do not depend on burst timing.
-  uint64_t flow_clock_ns = 0;
-  uint16_t file_idx = 0;
+  // Offline, flows and fragments are swept for timeouts every kSweepEvery
+  // packets at that packet's time (not per loop, whose bursts depend on
+  // timing), so a run's records depend only on the capture.
+  uint32_t sweep_pkts = 0;
+  uint64_t last_pkt_ns = 0;   // time of the last packet decoded
+  uint16_t file_idx = 0;      // offline: the -r input of the last packet
   uint64_t last_gen = 0;
   // The packet being processed, for the records it produces (EVE pcap_cnt,
   // pkt_src): 0 / kPktSrcNone outside a packet (flow timeout, shutdown, batched ML).

@@ -52,7 +52,7 @@ void Defrag::release(int slot) {
   if (slot >= 0 && uint32_t(slot) < cfg_.max_datagrams) free_slot(slots_[slot]);
 }
 
-Defrag::Slot* Defrag::find_or_alloc(const PacketInfo& pi, uint64_t ts_ns, uint64_t now_ns) {
+Defrag::Slot* Defrag::find_or_alloc(const PacketInfo& pi, uint64_t ts_ns) {
   const uint8_t* l3 = pi.l3;
   unsigned alen = pi.ip_ver == 4 ? 4 : 16;
   const uint8_t* src = pi.ip_ver == 4 ? l3 + 12 : l3 + 8;
@@ -67,7 +67,7 @@ Defrag::Slot* Defrag::find_or_alloc(const PacketInfo& pi, uint64_t ts_ns, uint64
     if (s.id == pi.frag.id && s.ver == pi.ip_ver && s.proto == proto &&
         s.vlan[0] == pi.vlan[0] && s.vlan[1] == pi.vlan[1] &&
         std::memcmp(s.src, src, alen) == 0 && std::memcmp(s.dst, dst, alen) == 0) {
-      if (now_ns <= s.first_ts + cfg_.timeout_ns) return &s;
+      if (ts_ns <= s.first_ts + cfg_.timeout_ns) return &s;
       counters.timeouts++;  // timed out: this fragment starts a new datagram in the freed slot
       free_slot(s);
       if (!free_s) free_s = &s;
@@ -96,9 +96,9 @@ Defrag::Slot* Defrag::find_or_alloc(const PacketInfo& pi, uint64_t ts_ns, uint64
   return &s;
 }
 
-bool Defrag::add(const PacketInfo& pi, uint64_t ts_ns, uint32_t frame_len, Done& out, uint64_t now_ns) {
+bool Defrag::add(const PacketInfo& pi, uint64_t ts_ns, uint32_t frame_len, Done& out) {
   counters.fragments++;
-  Slot* sp = find_or_alloc(pi, ts_ns, now_ns > ts_ns ? now_ns : ts_ns);
+  Slot* sp = find_or_alloc(pi, ts_ns);
   if (!sp) return false;
   Slot& s = *sp;
   const FragInfo& f = pi.frag;

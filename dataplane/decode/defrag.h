@@ -36,11 +36,10 @@ class Defrag {
   Defrag& operator=(const Defrag&) = delete;
 
   // `pi` as filled by decode with kFragment. True when the datagram is
-  // complete; `out` then stays valid until release(out.slot). `now_ns` (the
-  // worker's clock, >= ts_ns; 0: ts_ns) times out the datagram this fragment
-  // belongs to, as expire() would have, so results do not depend on when
-  // expire() last ran.
-  bool add(const PacketInfo& pi, uint64_t ts_ns, uint32_t frame_len, Done& out, uint64_t now_ns = 0);
+  // complete; `out` then stays valid until release(out.slot). A fragment of a
+  // datagram already past its timeout at `ts_ns` starts a new one, as if
+  // expire() had run first.
+  bool add(const PacketInfo& pi, uint64_t ts_ns, uint32_t frame_len, Done& out);
   void release(int slot);
   // Drops datagrams whose first fragment is older than the timeout.
   void expire(uint64_t now_ns);
@@ -51,7 +50,7 @@ class Defrag {
 
  private:
   struct Slot;
-  Slot* find_or_alloc(const PacketInfo& pi, uint64_t ts_ns, uint64_t now_ns);
+  Slot* find_or_alloc(const PacketInfo& pi, uint64_t ts_ns);
   void free_slot(Slot& s);
 
   DefragConfig cfg_;
