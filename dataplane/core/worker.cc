@@ -188,12 +188,16 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
   return idx;
 }
 
-void worker_end_flows(WorkerCtx& w, EndReason why) {
-  w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, why); });
-}
-
 void sweep_flows(WorkerCtx& w, const Snapshot& s, uint64_t now_ns, uint32_t budget) {
   w.flows.expire(now_ns, s.tmo_ns, budget, [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
+}
+
+// End of the input (offline: also of an input followed by an earlier one):
+// flows idle past their timeout at the last packet's time end as timeouts,
+// however far the budgeted sweeps got, the rest as at shutdown.
+void end_all_flows(WorkerCtx& w, const Snapshot* s, uint64_t last_ns) {
+  if (w.offline && s) sweep_flows(w, *s, last_ns, UINT32_MAX);
+  w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
 }
 
 // Offline sweep period in packets: about one per burst, as live sweeps once per loop.
@@ -214,6 +218,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   // Offline: sweep for timeouts before this packet's flow stage; a later -r
   // input that starts earlier than the last packet ends the flows before it.
   bool sweep[kMaxBurst], epoch[kMaxBurst];
+  uint64_t epoch_end[kMaxBurst];  // with epoch: the last packet time of the input before
   uint32_t idx[kMaxBurst];
   int held[kMaxBurst];  // defrag slots to release at the end of the burst
   int nheld = 0;
@@ -248,6 +253,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
         w.file_idx = meta->file_idx;
         if (p.ts_ns < w.last_pkt_ns) {  // starts before the last input's last packet
           epoch[i] = true;
+          epoch_end[i] = w.last_pkt_ns;
           w.defrag.expire(UINT64_MAX);
         }
       }
@@ -310,7 +316,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     }
   }
   for (int i = 0; i < n; i++) {
-    if (epoch[i]) worker_end_flows(w, EndReason::kShutdown);
+    if (epoch[i]) end_all_flows(w, &s, epoch_end[i]);
     if (sweep[i]) sweep_flows(w, s, pi[i].ts_ns, s.expire_budget);
     if (!ok[i]) continue;
     uint32_t f = idx[i];
@@ -355,10 +361,7 @@ void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
 }
 
 void worker_flush(WorkerCtx& w) {
-  // Offline, flows idle past their timeout at the last packet's time end as
-  // timeouts (however far the budgeted sweeps got), the rest as at shutdown.
-  if (w.offline && w.snap) sweep_flows(w, *w.snap, w.last_pkt_ns, UINT32_MAX);
-  worker_end_flows(w, EndReason::kShutdown);
+  end_all_flows(w, w.snap, w.last_pkt_ns);
   ml_flush(w);
   if (w.behave) behave_finish(w);
 }
