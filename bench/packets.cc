@@ -180,6 +180,7 @@ void set_meta(rte_mbuf* m, uint32_t stored, uint32_t caplen, uint16_t linktype, 
   meta->ts_ns = ts ? *ts : kTsBase + pos * kTsStep;  // slot clock: a 1M-packet pass spans 1 s
   meta->caplen = caplen;
   meta->linktype = linktype;
+  meta->file_idx = 0;
 }
 
 bool build_synthetic(const BuildParams& bp, WorkerSlot& w, uint32_t nw, std::string& err) {

@@ -260,7 +260,9 @@ int run_offline_reader(App& app, rte_mempool* pool, rte_mempool* jumbo) {
   const uint16_t room = uint16_t(rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM);
   const uint16_t jroom = uint16_t(rte_pktmbuf_data_room_size(jumbo) - RTE_PKTMBUF_HEADROOM);
   uint64_t pcap_cnt = 0;  // across files, as Suricata counts with several -r inputs
+  uint16_t file_idx = 0;
   for (const auto& file : app.opt.reads) {
+    file_idx++;
     PcapReader r;
     std::string err;
     if (!r.open(file, err)) {  // checked before start; may vanish meanwhile
@@ -287,6 +289,7 @@ int run_offline_reader(App& app, rte_mempool* pool, rte_mempool* jumbo) {
       meta->caplen = caplen;
       meta->linktype = r.linktype();
       meta->pcap_cnt = ++pcap_cnt;
+      meta->file_idx = file_idx;
       uint32_t wi = nw == 1 ? 0 : dispatch_hash(data, copy, r.linktype()) % nw;
       batch[wi][nb[wi]++] = m;
       if (nb[wi] == kBatch) { ring_put_all(app.rx[wi].ring, batch[wi].data(), kBatch); nb[wi] = 0; }

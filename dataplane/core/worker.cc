@@ -188,6 +188,21 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
   return idx;
 }
 
+void sweep_flows(WorkerCtx& w, const Snapshot& s, uint64_t now_ns, uint32_t budget) {
+  w.flows.expire(now_ns, s.tmo_ns, budget, [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
+}
+
+// End of the input (offline: also of an input followed by an earlier one):
+// flows idle past their timeout at the last packet's time end as timeouts,
+// however far the budgeted sweeps got, the rest as at shutdown.
+void end_all_flows(WorkerCtx& w, const Snapshot* s, uint64_t last_ns) {
+  if (w.offline && s) sweep_flows(w, *s, last_ns, UINT32_MAX);
+  w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
+}
+
+// Offline sweep period in packets: about one per burst, as live sweeps once per loop.
+constexpr uint32_t kSweepEvery = 32;
+
 }  // namespace
 
 WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
@@ -200,6 +215,10 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
   alignas(PacketInfo) unsigned char pi_mem[sizeof(PacketInfo) * kMaxBurst];
   PacketInfo* pi = reinterpret_cast<PacketInfo*>(pi_mem);
   bool ok[kMaxBurst];
+  // Offline: sweep for timeouts before this packet's flow stage; a later -r
+  // input that starts earlier than the last packet ends the flows before it.
+  bool sweep[kMaxBurst], epoch[kMaxBurst];
+  uint64_t epoch_end[kMaxBurst];  // with epoch: the last packet time of the input before
   uint32_t idx[kMaxBurst];
   int held[kMaxBurst];  // defrag slots to release at the end of the burst
   int nheld = 0;
@@ -225,10 +244,24 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     rte_mbuf* mb = m[i];
     PacketInfo& p = *new (&pi[i]) PacketInfo;
     uint16_t linktype = kLinkEthernet;
+    sweep[i] = epoch[i] = false;
     if (w.offline) {
       const MbufMeta* meta = mbuf_meta(mb);
       p.ts_ns = meta->ts_ns;
       linktype = meta->linktype;
+      if (meta->file_idx != w.file_idx) {
+        w.file_idx = meta->file_idx;
+        if (p.ts_ns < w.last_pkt_ns) {  // starts before the last input's last packet
+          epoch[i] = true;
+          epoch_end[i] = w.last_pkt_ns;
+          w.defrag.expire(UINT64_MAX);
+        }
+      }
+      if (++w.sweep_pkts == kSweepEvery) {
+        w.sweep_pkts = 0;
+        sweep[i] = true;
+        if (w.defrag.in_flight()) w.defrag.expire(p.ts_ns);
+      }
     } else {
       p.ts_ns = now_ns;
     }
@@ -237,6 +270,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     w.ctr.dec.pkts++;
     w.ctr.dec.bytes += p.frame_len;
     if (p.ts_ns > w.clock_ns) w.clock_ns = p.ts_ns;
+    w.last_pkt_ns = p.ts_ns;
     DecodeStatus st = decode_frame(rte_pktmbuf_mtod(mb, const uint8_t*), data_len, linktype, p, w.ctr.dec);
     if (st == DecodeStatus::kFragment) {
       Defrag::Done d;
@@ -282,6 +316,8 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     }
   }
   for (int i = 0; i < n; i++) {
+    if (epoch[i]) end_all_flows(w, &s, epoch_end[i]);
+    if (sweep[i]) sweep_flows(w, s, pi[i].ts_ns, s.expire_budget);
     if (!ok[i]) continue;
     uint32_t f = idx[i];
     // An earlier packet of this burst may have created, ended or replaced the flow.
@@ -315,16 +351,17 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
 
 void worker_tick(WorkerCtx& w, const Snapshot& s, uint64_t now_ns) {
   w.snap = &s;
-  if (now_ns > w.clock_ns) w.clock_ns = now_ns;
-  w.flows.expire(w.clock_ns, s.tmo_ns, s.expire_budget,
-                 [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
-  if (w.defrag.in_flight()) w.defrag.expire(w.clock_ns);
+  if (now_ns) {  // offline (0): process_burst sweeps at fixed packet counts
+    if (now_ns > w.clock_ns) w.clock_ns = now_ns;
+    sweep_flows(w, s, w.clock_ns, s.expire_budget);
+    if (w.defrag.in_flight()) w.defrag.expire(w.clock_ns);
+  }
   if (w.ml->n) ml_poll(w);
   if (w.behave) behave_poll(w, s);
 }
 
 void worker_flush(WorkerCtx& w) {
-  w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
+  end_all_flows(w, w.snap, w.last_pkt_ns);
   ml_flush(w);
   if (w.behave) behave_finish(w);
 }

@@ -29,6 +29,7 @@ struct MbufMeta {
   uint64_t ts_ns;
   uint32_t caplen;     // captured length; may exceed the mbuf for oversize frames
   uint16_t linktype;
+  uint16_t file_idx;  // offline: which -r input (a new one whose time is earlier starts a new epoch)
   uint64_t pcap_cnt;  // offline: 1-based packet number in the capture(s), EVE pcap_cnt
 };
 inline MbufMeta* mbuf_meta(rte_mbuf* m) { return static_cast<MbufMeta*>(rte_mbuf_to_priv(m)); }
@@ -72,6 +73,12 @@ struct alignas(64) WorkerCtx {
   bool offline = true;        // timestamps from mbuf meta, not the TSC
   bool block_on_full = true;  // event ring full: wait (offline) or drop (live)
   uint64_t clock_ns = 0;      // newest packet time seen (offline) / now (live)
+  // Offline, flows and fragments are swept for timeouts every kSweepEvery
+  // packets at that packet's time (not per loop, whose bursts depend on
+  // timing), so a run's records depend only on the capture.
+  uint32_t sweep_pkts = 0;
+  uint64_t last_pkt_ns = 0;   // time of the last packet decoded
+  uint16_t file_idx = 0;      // offline: the -r input of the last packet
   uint64_t last_gen = 0;
   // The packet being processed, for the records it produces (EVE pcap_cnt,
   // pkt_src): 0 / kPktSrcNone outside a packet (flow timeout, shutdown, batched ML).

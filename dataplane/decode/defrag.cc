@@ -66,8 +66,13 @@ Defrag::Slot* Defrag::find_or_alloc(const PacketInfo& pi, uint64_t ts_ns) {
     if (s.done) continue;  // awaiting release in this burst
     if (s.id == pi.frag.id && s.ver == pi.ip_ver && s.proto == proto &&
         s.vlan[0] == pi.vlan[0] && s.vlan[1] == pi.vlan[1] &&
-        std::memcmp(s.src, src, alen) == 0 && std::memcmp(s.dst, dst, alen) == 0)
-      return &s;
+        std::memcmp(s.src, src, alen) == 0 && std::memcmp(s.dst, dst, alen) == 0) {
+      if (ts_ns <= s.first_ts + cfg_.timeout_ns) return &s;
+      counters.timeouts++;  // timed out: this fragment starts a new datagram in the freed slot
+      free_slot(s);
+      if (!free_s) free_s = &s;
+      continue;
+    }
     if (!oldest || s.first_ts < oldest->first_ts) oldest = &s;
   }
   if (!free_s) {

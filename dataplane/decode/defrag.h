@@ -36,7 +36,9 @@ class Defrag {
   Defrag& operator=(const Defrag&) = delete;
 
   // `pi` as filled by decode with kFragment. True when the datagram is
-  // complete; `out` then stays valid until release(out.slot).
+  // complete; `out` then stays valid until release(out.slot). A fragment of a
+  // datagram already past its timeout at `ts_ns` starts a new one, as if
+  // expire() had run first.
   bool add(const PacketInfo& pi, uint64_t ts_ns, uint32_t frame_len, Done& out);
   void release(int slot);
   // Drops datagrams whose first fragment is older than the timeout.

@@ -416,6 +416,21 @@ def main():
                       exp + load(os.path.join(many2, "expected.json")), cfg,
                       2, meta["frames"] + m2["frames"],
                       meta["bytes"] + m2["bytes"]))
+    # A second input that starts before the first one ends (another capture,
+    # not a continuation; here 10,000 s earlier, past every timeout): the
+    # first input's flows end with it, so the run gives the flows of two
+    # separate runs, whatever the burst timing (twice).
+    many3 = os.path.join(tmp, "many3")
+    m3 = gen(many3, "--many", "200", "--seed", str(args.seed + 4),
+             "--start", "10000")
+    for attempt in (1, 2):
+        s.report("two -r inputs, the second starting earlier --workers 2 "
+                 "(run %d)" % attempt,
+                 flow_run(binary, [os.path.join(many3, "flows.pcap"),
+                                   os.path.join(scn, "flows.pcap")],
+                          load(os.path.join(many3, "expected.json")) + exp,
+                          cfg, 2, meta["frames"] + m3["frames"],
+                          meta["bytes"] + m3["bytes"]))
     s.report("app events, the capture cut in two -r inputs --workers 2: "
              "same pcap_cnt as whole, ip_v, IPv6 form",
              app_event_problems(binary, os.path.join(scn, "flows.pcap"),

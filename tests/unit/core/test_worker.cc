@@ -2,7 +2,9 @@
 // no EAL or mempool needed, only the fields process_burst() reads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <tuple>
 #include <memory>
 #include <vector>
 
@@ -197,6 +199,80 @@ TEST(Worker, TimeoutByTickAndByLatePacket) {
   ev = rig.drain();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].first_ts, 9 * kSec);
+  EXPECT_EQ(ev[0].reason, EndReason::kShutdown);
+}
+
+// Offline, the same packets give the same flow records however they are cut
+// into bursts and however often the loop ticks: timeouts are swept every 32
+// packets at that packet's time, and at the end at the last packet's time.
+// Some packets are 10 s behind the others (as in merged or generated captures).
+TEST(Worker, OfflineRecordsDoNotDependOnBurstsOrTicks) {
+  Config cfg;
+  cfg.timeouts_s[kTmoUdp] = 5;
+  std::vector<Pkt> pkts;
+  for (uint64_t k = 0; k < 300; k++) {
+    uint16_t flow = uint16_t(1000 + (k * 7) % 20);
+    if (k >= 60 && flow >= 1015) continue;  // these go quiet and time out
+    uint64_t ts = 20 * kSec + k * 100 * kMs - (k % 50 == 49 ? 10 * kSec : 0);
+    pkts.push_back({udp(flow), ts});
+  }
+  auto run = [&](size_t per_burst, bool tick) {
+    Rig rig(cfg);
+    std::vector<std::tuple<uint16_t, EndReason, uint64_t, uint64_t, uint64_t>> out;
+    for (size_t i = 0; i < pkts.size(); i += per_burst) {
+      rig.burst(std::vector<Pkt>(pkts.begin() + long(i), pkts.begin() + long(std::min(pkts.size(), i + per_burst))));
+      if (tick) worker_tick(*rig.w, *rig.snap, 0);
+    }
+    worker_flush(*rig.w);
+    for (const FlowRecord& r : rig.drain()) out.emplace_back(r.sport, r.reason, r.first_ts, r.last_ts, r.pkts[0]);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto ref = run(kMaxBurst, false);
+  size_t timeouts = 0, shutdowns = 0;
+  for (const auto& r : ref) (std::get<1>(r) == EndReason::kTimeout ? timeouts : shutdowns)++;
+  EXPECT_GE(timeouts, 5u);  // the quiet flows at least
+  EXPECT_EQ(shutdowns, 15u);
+  for (size_t per : {size_t(1), size_t(5), size_t(31), size_t(kMaxBurst)})
+    for (bool tick : {false, true}) {
+      SCOPED_TRACE(testing::Message() << per << " per burst, tick " << tick);
+      EXPECT_EQ(run(per, tick), ref);
+    }
+}
+
+// A later -r input that starts earlier than the newest time seen begins a new
+// epoch: the earlier input's flows end (as at shutdown), and the new input's
+// flows are timed out on its own clock, not killed by the old one.
+TEST(Worker, EarlierInputStartsANewEpoch) {
+  Config cfg;
+  cfg.timeouts_s[kTmoUdp] = 5;
+  Rig rig(cfg);
+  auto file_burst = [&](uint16_t file, const std::vector<Pkt>& pkts) {
+    std::vector<MbufPtr> own;
+    std::vector<rte_mbuf*> ms;
+    for (const Pkt& p : pkts) {
+      own.push_back(make_mbuf(p.frame, p.ts));
+      mbuf_meta(own.back().get())->file_idx = file;
+      ms.push_back(own.back().get());
+    }
+    process_burst(*rig.w, *rig.snap, ms.data(), uint16_t(ms.size()), 0);
+    worker_tick(*rig.w, *rig.snap, 0);
+  };
+  file_burst(1, {{udp(1000), 1000 * kSec}, {udp(1000), 1001 * kSec}});
+  file_burst(2, {{udp(2000), 10 * kSec}});
+  std::vector<FlowRecord> ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].sport, 1000);
+  EXPECT_EQ(ev[0].reason, EndReason::kShutdown);
+  file_burst(2, {{udp(2000), 12 * kSec}});
+  EXPECT_TRUE(rig.drain().empty());
+  // A later input that continues in time (a rotated capture) keeps its flows.
+  file_burst(3, {{udp(2000), 14 * kSec}});
+  EXPECT_TRUE(rig.drain().empty());
+  worker_flush(*rig.w);
+  ev = rig.drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].pkts[0], 3u);
   EXPECT_EQ(ev[0].reason, EndReason::kShutdown);
 }
 

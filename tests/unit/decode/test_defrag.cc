@@ -187,6 +187,24 @@ TEST(Defrag, TimeoutFromFirstFragment) {
   EXPECT_EQ(h.df.counters.timeouts, 1u);
 }
 
+// A fragment of a datagram past its timeout starts a new datagram whether or
+// not expire() ran first: the result does not depend on when it last ran.
+TEST(Defrag, LateFragmentTimesOutWithoutASweep) {
+  for (bool sweep : {false, true}) {
+    SCOPED_TRACE(sweep ? "swept" : "not swept");
+    Harness h({.timeout_ns = 5 * kSec});
+    EXPECT_FALSE(h.add(frag4(1, 0, true, pb::fill(8, 1)), 1 * kSec));
+    if (sweep) h.df.expire(6 * kSec + 1);
+    EXPECT_FALSE(h.add(frag4(1, 8, false, pb::fill(8, 1)), 6 * kSec + 1));
+    EXPECT_EQ(h.df.counters.timeouts, 1u);
+    EXPECT_EQ(h.df.in_flight(), 1u);
+  }
+  Harness h({.timeout_ns = 5 * kSec});
+  EXPECT_FALSE(h.add(frag4(1, 0, true, pb::fill(8, 1)), 1 * kSec));
+  EXPECT_TRUE(h.add(frag4(1, 8, false, pb::fill(8, 1)), 6 * kSec));  // at the deadline: kept
+  EXPECT_EQ(h.df.counters.timeouts, 0u);
+}
+
 TEST(Defrag, PoolExhaustionEvictsOldest) {
   Harness h({.max_datagrams = 2});
   EXPECT_FALSE(h.add(frag4(1, 0, true, pb::fill(8, 1)), 1 * kSec));
