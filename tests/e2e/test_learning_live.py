@@ -399,8 +399,12 @@ def cycle(api, cp, ctl, live_pcap, v1, shipped):
     check(after - before > 300, "the data plane's stats: the shadow scored %d rows of the next replay" % (after - before))
     st, b, _ = api.call(check, "GET", "/ml/status", v)
     lv = ((b or {}).get("agreement") or {}).get("live") or {}
-    check(st == 200 and lv.get("scored", 0) >= after and 0 <= (lv.get("rate") or -1) <= 1,
-          "ml/status agreement.live: the data plane's shadow counters (%s)" % lv, b.get("agreement"))
+    cum, win = lv.get("cumulative") or {}, lv.get("window") or {}
+    check(st == 200 and cum.get("scored", 0) >= after and 0 <= (cum.get("rate") or -1) <= 1,
+          "ml/status agreement.live.cumulative: the data plane's shadow counters (%s)" % cum, b.get("agreement"))
+    check(0 < win.get("scored", 0) <= cum.get("scored", 0) and 0 <= (win.get("rate") or -1) <= 1
+          and win.get("seconds") == 3600 and 0 <= win.get("covered_s", -1) <= 3600,
+          "ml/status agreement.live.window: the last hour's share of them (%s)" % win, b.get("agreement"))
     st, b, _ = api.call(check, "POST", "/ml/promote", a, body={"version": cand.get("version", "none")})
     check(st == 200 and b["active"]["sha256"] == cand.get("sha256") and b["previous"]["sha256"] == sha_of(v1),
           "POST /ml/promote: the candidate active", b)
