@@ -393,11 +393,13 @@ static uint64_t tcp_flag_events(const PacketInfo& p, TcpState before, bool midst
 // The reassembly counters that are stream events; their change over one
 // segment says which it raised.
 struct ReasmMark {
-  uint64_t retransmits, overlap_diff, gaps, depth;
+  uint64_t retransmits, before_base, overlap_diff, gaps, depth;
   explicit ReasmMark(const StreamCounters& c)
-      : retransmits(c.retransmits), overlap_diff(c.overlap_diff), gaps(c.gaps), depth(c.depth_reached) {}
+      : retransmits(c.retransmits), before_base(c.before_base), overlap_diff(c.overlap_diff), gaps(c.gaps),
+        depth(c.depth_reached) {}
   uint64_t events(const StreamCounters& c) const {
     return (c.retransmits != retransmits ? sev_bit(kSevRetransmission) : 0) |
+           (c.before_base != before_base ? sev_bit(kSevBeforeBaseSeq) : 0) |
            (c.overlap_diff != overlap_diff ? sev_bit(kSevOverlapDiff) : 0) |
            (c.gaps != gaps ? sev_bit(kSevSeqGap) : 0) | (c.depth_reached != depth ? sev_bit(kSevDepthReached) : 0);
   }
@@ -444,13 +446,18 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
     if (sid) {
       c.attach(sid);
       if (!c.passed()) {
-        const TcpTrackPkt tp{p.tcp_seq, p.tcp_ack, p.tcp_win, uint16_t(plen), p.tcp_flags, p.tcp_opts.wscale};
-        c.dp[dir].stream_events |= tcp_track(ic.sessions.hdr(sid).trk, tp, dir, {s.stream.midstream, s.stream.async_oneside});
+        const TcpOpts& o = p.tcp_opts;
+        const TcpTrackPkt tp{p.tcp_seq, p.tcp_ack, p.tcp_win, uint16_t(plen), p.tcp_flags, o.wscale, o.has_ts, o.sig,
+                             o.tsval, o.tsecr};
+        const uint64_t trk = tcp_track(ic.sessions.hdr(sid).trk, tp, dir, {s.stream.midstream, s.stream.async_oneside});
+        c.dp[dir].stream_events |= trk;
         StreamCb cb{&c, dir};
         const ReasmMark mark(ic.stream_ctr);
         stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,
                        ic.stream_ctr, &on_stream, &cb);
-        c.dp[dir].stream_events |= mark.events(ic.stream_ctr);
+        // Data the tracker rejected below last_ack never reaches Suricata's reassembly.
+        constexpr uint64_t kRejectedOld = sev_bit(kSevEstPktBeforeLastAck) | sev_bit(kSevCloseWaitPktBeforeLastAck);
+        c.dp[dir].stream_events |= mark.events(ic.stream_ctr) & ~(trk & kRejectedOld ? sev_bit(kSevBeforeBaseSeq) : 0);
         // Data the stream did not take (no SYN, midstream off: Suricata has no
         // session) is inspected as a packet, as Suricata does; one flag test.
         const bool in_stream = ic.sessions.hdr(sid).sd[dir].state & kStreamInit;
