@@ -509,7 +509,7 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f) {
 }
 
 namespace {
-// Alerts of decode-event rules: a packet with no flow.
+// Alerts of decode-event and fragment rules: a packet with no flow.
 struct MalformedSink final : AlertSink {
   MalformedSink(WorkerCtx& w, const PacketInfo& p) : w(w), p(p) {}
   void alert(const RuleMeta& r, const DetectPacket& d) override {
@@ -564,6 +564,25 @@ void inspect_malformed(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, con
   MalformedSink sink(w, p);
   uint64_t t = rte_rdtsc();
   detect_decode_event(w.insp.det, *rs, uint8_t(p.malformed), d, sink);
+  w.insp.ctr.cyc_detect += rte_rdtsc() - t;
+}
+
+void inspect_fragment(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
+  const CompiledRuleset* rs = s.rules.get();
+  if (!rs || !p.l3) return;
+  DetectPacket d;
+  d.ip_ver = p.ip_ver;
+  d.src = p.l3 + (p.ip_ver == 4 ? 12 : 8);
+  d.dst = p.l3 + (p.ip_ver == 4 ? 16 : 24);
+  d.proto = p.frag.next_proto;
+  d.has_flow = false;
+  d.ts_ns = p.ts_ns;
+  d.l3 = p.l3;
+  d.l4_off = p.frag.data_off;  // IPv4: the header with options (ipopts reads them)
+  d.l4_hlen = 0;               // no L4 header: tcp/udp keywords do not match
+  MalformedSink sink(w, p);
+  uint64_t t = rte_rdtsc();
+  detect_fragment(w.insp.det, *rs, d, sink);
   w.insp.ctr.cyc_detect += rte_rdtsc() - t;
 }
 
