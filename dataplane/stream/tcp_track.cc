@@ -326,10 +326,11 @@ uint64_t established(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   if (!(f & kAckF)) return 0;  // Suricata's "default case": nothing
   if (dir == 1) t.flags |= kTrkConfirmed;
   if (!ack_valid(t, p, dir ^ 1)) return invalid_ack(kSevEstInvalidAck);
-  if (seq_lt(p.seq + p.len, t.last_ack[dir]) && !before_last_ack_ok(t, p, dir)) return sev_bit(kSevEstPktBeforeLastAck);
-  // next_seq moves before the window check,
-  // as Suricata's; a zero-window probe (one byte at next_seq into a closed
-  // window) skips it; midstream and async sessions are not window-checked.
+  if (seq_lt(p.seq + p.len, t.last_ack[dir]) && !before_last_ack_ok(t, p, dir))
+    return sev_bit(kSevEstPktBeforeLastAck);
+  // next_seq moves before the window check, as Suricata's; a zero-window
+  // probe (one byte at next_seq into a closed window) skips it; midstream and
+  // async sessions are not window-checked.
   const uint32_t end = p.seq + p.len;
   const bool zwp = p.len == 1 && p.seq == t.next_seq[dir] && t.window[dir] == 0;
   if (seq_gt(end, t.next_seq[dir])) t.next_seq[dir] = end;
