@@ -393,11 +393,13 @@ static uint64_t tcp_flag_events(const PacketInfo& p, TcpState before, bool midst
 // The reassembly counters that are stream events; their change over one
 // segment says which it raised.
 struct ReasmMark {
-  uint64_t retransmits, overlap_diff, gaps, depth;
+  uint64_t retransmits, before_base, overlap_diff, gaps, depth;
   explicit ReasmMark(const StreamCounters& c)
-      : retransmits(c.retransmits), overlap_diff(c.overlap_diff), gaps(c.gaps), depth(c.depth_reached) {}
+      : retransmits(c.retransmits), before_base(c.before_base), overlap_diff(c.overlap_diff), gaps(c.gaps),
+        depth(c.depth_reached) {}
   uint64_t events(const StreamCounters& c) const {
     return (c.retransmits != retransmits ? sev_bit(kSevRetransmission) : 0) |
+           (c.before_base != before_base ? sev_bit(kSevBeforeBaseSeq) : 0) |
            (c.overlap_diff != overlap_diff ? sev_bit(kSevOverlapDiff) : 0) |
            (c.gaps != gaps ? sev_bit(kSevSeqGap) : 0) | (c.depth_reached != depth ? sev_bit(kSevDepthReached) : 0);
   }
@@ -444,13 +446,18 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
     if (sid) {
       c.attach(sid);
       if (!c.passed()) {
-        const TcpTrackPkt tp{p.tcp_seq, p.tcp_ack, p.tcp_win, uint16_t(plen), p.tcp_flags, p.tcp_opts.wscale};
-        c.dp[dir].stream_events |= tcp_track(ic.sessions.hdr(sid).trk, tp, dir, {s.stream.midstream, s.stream.async_oneside});
+        const TcpOpts& o = p.tcp_opts;
+        const TcpTrackPkt tp{p.tcp_seq, p.tcp_ack, p.tcp_win, uint16_t(plen), p.tcp_flags, o.wscale, o.has_ts, o.sig,
+                             o.tsval, o.tsecr};
+        const uint64_t trk = tcp_track(ic.sessions.hdr(sid).trk, tp, dir, {s.stream.midstream, s.stream.async_oneside});
+        c.dp[dir].stream_events |= trk;
         StreamCb cb{&c, dir};
         const ReasmMark mark(ic.stream_ctr);
         stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,
                        ic.stream_ctr, &on_stream, &cb);
-        c.dp[dir].stream_events |= mark.events(ic.stream_ctr);
+        // Data the tracker rejected below last_ack never reaches Suricata's reassembly.
+        constexpr uint64_t kRejectedOld = sev_bit(kSevEstPktBeforeLastAck) | sev_bit(kSevCloseWaitPktBeforeLastAck);
+        c.dp[dir].stream_events |= mark.events(ic.stream_ctr) & ~(trk & kRejectedOld ? sev_bit(kSevBeforeBaseSeq) : 0);
         // Data the stream did not take (no SYN, midstream off: Suricata has no
         // session) is inspected as a packet, as Suricata does; one flag test.
         const bool in_stream = ic.sessions.hdr(sid).sd[dir].state & kStreamInit;
@@ -502,7 +509,7 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f) {
 }
 
 namespace {
-// Alerts of decode-event rules: a packet with no flow.
+// Alerts of decode-event and fragment rules: a packet with no flow.
 struct MalformedSink final : AlertSink {
   MalformedSink(WorkerCtx& w, const PacketInfo& p) : w(w), p(p) {}
   void alert(const RuleMeta& r, const DetectPacket& d) override {
@@ -557,6 +564,25 @@ void inspect_malformed(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, con
   MalformedSink sink(w, p);
   uint64_t t = rte_rdtsc();
   detect_decode_event(w.insp.det, *rs, uint8_t(p.malformed), d, sink);
+  w.insp.ctr.cyc_detect += rte_rdtsc() - t;
+}
+
+void inspect_fragment(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
+  const CompiledRuleset* rs = s.rules.get();
+  if (!rs || !p.l3) return;
+  DetectPacket d;
+  d.ip_ver = p.ip_ver;
+  d.src = p.l3 + (p.ip_ver == 4 ? 12 : 8);
+  d.dst = p.l3 + (p.ip_ver == 4 ? 16 : 24);
+  d.proto = p.frag.next_proto;
+  d.has_flow = false;
+  d.ts_ns = p.ts_ns;
+  d.l3 = p.l3;
+  d.l4_off = p.frag.data_off;  // IPv4: the header with options (ipopts reads them)
+  d.l4_hlen = 0;               // no L4 header: tcp/udp keywords do not match
+  MalformedSink sink(w, p);
+  uint64_t t = rte_rdtsc();
+  detect_fragment(w.insp.det, *rs, d, sink);
   w.insp.ctr.cyc_detect += rte_rdtsc() - t;
 }
 

@@ -60,5 +60,7 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f);
 // A frame the decoder rejected (p.malformed says why; frame/len: as captured):
 // the ruleset's decode-event rules for that reason. Rare: not on the fast path.
 void inspect_malformed(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, const uint8_t* frame, uint32_t len);
+// An IP fragment (decode's kFragment, before defrag): detect_fragment's rules.
+void inspect_fragment(WorkerCtx& w, const Snapshot& s, const PacketInfo& p);
 
 }  // namespace spectre

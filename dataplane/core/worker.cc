@@ -273,6 +273,13 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     w.last_pkt_ns = p.ts_ns;
     DecodeStatus st = decode_frame(rte_pktmbuf_mtod(mb, const uint8_t*), data_len, linktype, p, w.ctr.dec);
     if (st == DecodeStatus::kFragment) {
+      if (s.rules) {  // each fragment is also a packet (header-only rules), as Suricata
+        w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
+        w.cur_pkt_src = kPktSrcWire;
+        inspect_fragment(w, s, p);
+        w.cur_pcap_cnt = 0;
+        w.cur_pkt_src = kPktSrcNone;
+      }
       Defrag::Done d;
       st = DecodeStatus::kNotIp;
       if (w.defrag.add(p, p.ts_ns, p.frame_len, d)) {

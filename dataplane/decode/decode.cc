@@ -130,6 +130,7 @@ DecodeStatus parse_tcp_opts(const uint8_t* o, uint32_t n, TcpOpts& t) {
       case 3: if (ol == 3) t.wscale = o[i + 2]; break;
       case 4: if (ol == 2) t.sack_perm = true; break;
       case 8: if (ol == 10) { t.has_ts = true; t.tsval = rd32(o + i + 2); t.tsecr = rd32(o + i + 6); } break;
+      case 19: case 29: t.sig = true; break;
       default: break;
     }
     i += ol;

@@ -77,6 +77,7 @@ struct TcpOpts {
   uint8_t wscale = 0xff;  // 0xff: absent
   bool sack_perm = false;
   bool has_ts = false;
+  bool sig = false;  // TCP-MD5 (kind 19) or TCP-AO (kind 29) signature option
   uint32_t tsval = 0, tsecr = 0;
 };
 

@@ -129,6 +129,15 @@ std::string analyze_decode_event(const rules::Rule& r, Analysis& a) {
   return {};
 }
 
+// Suricata inspects an IP fragment as a packet of its own with no L4 header,
+// payload or flow: only `ip` rules whose keywords all read the IP header can
+// match it (address-only rules stay with the reassembled packet's flow).
+bool fragment_rule(const rules::Rule& r) {
+  return r.hdr.proto == rules::Proto::kIp && !r.hdr_checks.empty() && r.items.empty() && r.decode_event.empty() &&
+         r.stream_event.empty() && !r.flow && r.flowbits.empty() && r.xbits.empty() && r.flowints.empty() &&
+         !r.has_dsize && !r.has_flags && !r.icmp.any() && !r.app_events && !r.has_app_proto && !r.has_stream_size;
+}
+
 std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcres, uint32_t& jit_ok,
                     Analysis& a) {
   a.orig = idx;
@@ -562,8 +571,10 @@ std::shared_ptr<const CompiledRuleset> compile_ruleset(const rules::RuleSet& rs,
   // adds to or removes from is looked up in the worker's overlay too.
   out->datasets = rs.datasets;
   for (const auto& a : accepted) add_rule(*out, rs, a);
-  for (uint32_t i = 0; i < accepted.size(); i++)
+  for (uint32_t i = 0; i < accepted.size(); i++) {
     if (accepted[i].decode_event >= 0) out->decode_rules[accepted[i].decode_event].push_back(i);
+    if (fragment_rule(rs.rules[accepted[i].orig])) out->frag_rules.push_back(i);
+  }
   {
     std::vector<uint8_t> dyn(rs.datasets.size(), 0);
     for (const auto& op : out->ds_ops)

@@ -203,4 +203,10 @@ void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, 
 void detect_decode_event(DetectCtx& c, const CompiledRuleset& rs, uint8_t event, const DetectPacket& p,
                          AlertSink& sink);
 
+// An IP fragment as its own packet (p: its IP header at l3, no L4, no flow),
+// as Suricata inspects each fragment besides the reassembled datagram: the
+// `ip` rules of IP header keywords only (fragbits, fragoffset, ttl, id, ...).
+// Payload rules see only the reassembled datagram. Nothing when no rule fits.
+void detect_fragment(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, AlertSink& sink);
+
 }  // namespace spectre

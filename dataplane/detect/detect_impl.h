@@ -243,6 +243,9 @@ struct CompiledRuleset {
   std::vector<uint32_t> app_always[2];
   // decode-event rules per decoder event (Malformed), in evaluation order.
   std::vector<uint32_t> decode_rules[kMalformedCount];
+  // Header-only IP rules (ttl, id, fragbits, fragoffset, ...: nothing else but
+  // addresses), also inspected on each IP fragment as its own packet.
+  std::vector<uint32_t> frag_rules;
 
   std::vector<std::unique_ptr<detect_internal::WorkerState>> workers;
   uint32_t serial = 0;                         // distinct per compile, never 0

@@ -139,16 +139,8 @@ std::string stream_event_refusal(const std::string& name) {
     const char* name;
     const char* why;
   } kWhy[] = {
-      {"3whs_synack_flood", "the SYN/ACK queue (stream.max-synack-queued) is not modelled"},
-      {"3whs_synack_resend_with_diff_seq", "the SYN/ACK queue (stream.max-synack-queued) is not modelled"},
       {"3whs_syn_flood", "the SYN queue (stream.max-syn-queued) is not modelled"},
-      {"suspected_rst_inject",
-       "RST injection tracking (Suricata's RST_RECV flag, set for RSTs with TCP-MD5/AO options) is not modelled"},
-      {"est_pkt_before_last_ack", "the reassembly base below last_ack that this check needs is not modelled"},
       {"est_ack_zwp_data", "zero-window probes are not modelled"},
-      {"pkt_invalid_timestamp", "TCP timestamp (PAWS) validation is not modelled"},
-      {"wrong_thread", "a flow lives in one worker's table: a packet on another worker makes another flow"},
-      {"reassembly_segment_before_base_seq", "reassembly keeps no base_seq apart from next_seq (old data is pkt_retransmission)"},
   };
   for (const auto& w : kWhy)
     if (name == w.name) return w.why;

@@ -5,7 +5,8 @@
 // As in Suricata: ttl is the IPv4 TTL or the IPv6 hop limit; tos, id, fragbits,
 // fragoffset and ipopts are IPv4 fields (an IPv6 packet never matches them);
 // seq, ack and window need TCP. A datagram rebuilt from fragments is
-// inspected with its fragment fields cleared (decode/defrag.h).
+// inspected with its fragment fields cleared (decode/defrag.h); each fragment
+// also as a packet of its own, no L4 header (detect_fragment).
 #include <cstring>
 
 #include "dataplane/detect/runtime_internal.h"

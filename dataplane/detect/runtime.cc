@@ -742,6 +742,16 @@ void detect_decode_event(DetectCtx& c, const CompiledRuleset& rs, uint8_t event,
   evaluate(c, rs, ws, p, nullptr, nullptr, 0, false, sink);
 }
 
+void detect_fragment(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, AlertSink& sink) {
+  if (rs.frag_rules.empty()) return;
+  WorkerState* wsp = enter(c, rs, p);
+  if (!wsp) return;
+  WorkerState& ws = *wsp;
+  begin(ws);
+  for (uint32_t r : rs.frag_rules) add_cand(ws, r);
+  evaluate(c, rs, ws, p, nullptr, nullptr, 0, true, sink);  // a packet: its header keywords apply
+}
+
 void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, const BufferSet& bufs,
                 AlertSink& sink) {
   WorkerState* wsp = enter(c, rs, p);

@@ -228,6 +228,7 @@ void segment_slow(Ctx& x, const StreamConfig& cfg, uint32_t seq, uint8_t flags,
   if (old > 0) {
     if (uint32_t(old) >= len) {
       x.ctr.retransmits++;
+      x.ctr.before_base++;
       return;
     }
     data += old;

@@ -22,6 +22,7 @@ struct StreamCounters {
   uint64_t segments, bytes_delivered;
   uint64_t ooo_segments;            // arrived ahead of the next expected byte
   uint64_t retransmits;             // fully old data, same bytes
+  uint64_t before_base;             // of those, wholly before next_seq: delivered bytes are not kept, not compared
   uint64_t overlap_diff;            // old data with different bytes (first wins)
   uint64_t gaps, gap_bytes;         // skipped holes
   uint64_t ooo_limit_gaps;          // gaps skipped because the OOO buffer was full

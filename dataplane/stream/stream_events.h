@@ -13,6 +13,7 @@ namespace spectre {
   X(kSevOverlapDiff, "reassembly_overlap_different_data")                                 \
   X(kSevSeqGap, "reassembly_seq_gap")                  /* a hole was skipped */           \
   X(kSevDepthReached, "reassembly_depth_reached")      /* this segment reached depth */   \
+  X(kSevBeforeBaseSeq, "reassembly_segment_before_base_seq") /* wholly before kept data */   \
   /* by flags alone (core/inspect.cc tcp_flag_events) */                                  \
   X(kSevFinSyn, "fin_syn")                             /* FIN and SYN together */         \
   X(kSevBrokenAck, "pkt_broken_ack")                   /* ack field set, ACK flag not */  \
@@ -25,6 +26,8 @@ namespace spectre {
   X(kSevSynToClientOnSynRecv, "3whs_syn_toclient_on_syn_recv")                            \
   X(kSevSynResendDiffSeq, "3whs_syn_resend_diff_seq_on_syn_recv")                         \
   X(kSevSynAckResendDiffAck, "3whs_synack_resend_with_different_ack")                     \
+  X(kSevSynAckResendDiffSeq, "3whs_synack_resend_with_diff_seq") /* never: queued instead */ \
+  X(kSevSynAckFlood, "3whs_synack_flood")              /* a 6th different SYN/ACK */      \
   X(kSevSynAckTfoDataIgnored, "3whs_synack_tfo_data_ignored")                             \
   X(kSevRightSeqWrongAck, "3whs_right_seq_wrong_ack_evasion")                             \
   X(kSevWrongSeqWrongAck, "3whs_wrong_seq_wrong_ack")                                     \
@@ -43,6 +46,10 @@ namespace spectre {
   X(kSevEstSynResend, "est_syn_resend")                                                   \
   X(kSevShutdownSynResend, "shutdown_syn_resend")                                         \
   X(kSevSpuriousRetransmission, "pkt_spurious_retransmission")                           \
+  X(kSevEstPktBeforeLastAck, "est_pkt_before_last_ack") /* data wholly below last_ack */  \
+  X(kSevInvalidTimestamp, "pkt_invalid_timestamp")     /* PAWS (RFC 7323), BSD policy */  \
+  X(kSevSuspectedRstInject, "suspected_rst_inject")    /* sender of a signed RST goes on */ \
+  X(kSevWrongThread, "wrong_thread")                   /* never: one worker owns a flow */ \
   /* RST, FIN and ACK validation (Suricata's ValidateRst / HandleFin / ValidateAck) */  \
   X(kSevPktInvalidAck, "pkt_invalid_ack")              /* with every *_invalid_ack */     \
   X(kSevRstInvalidAck, "rst_invalid_ack")                                                 \

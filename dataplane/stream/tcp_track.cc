@@ -39,7 +39,12 @@ uint64_t rst(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   uint64_t ev = p.len ? sev_bit(kSevRstWithData) : 0;
   if ((p.flags & kAckF) && p.ack && !ack_valid(t, p, dir ^ 1)) return ev | invalid_ack(kSevRstInvalidAck);
   const bool ok = (t.flags & kTrkAsync) ? seq_geq(p.seq, t.next_seq[dir]) : p.seq == t.next_seq[dir];
-  if (ok) t.phase = TcpPhase::kClosed;
+  if (ok) {
+    t.phase = TcpPhase::kClosed;
+    // A signed RST cannot be verified here: whether the receiver took it shows
+    // when its sender sends again (suspected_rst_inject, tcp_track()).
+    if (p.signed_opt) t.flags2 |= uint8_t(kTrk2RstRecv << (dir ^ 1));
+  }
   return ev;
 }
 
@@ -59,6 +64,15 @@ void wide_windows(TcpTrack& t, uint16_t win) {
     t.window[d] = uint32_t(win) << kMaxWscale;
     t.next_win[d] = t.last_ack[d] + t.window[d];
   }
+}
+
+// A pickup's timestamps (Suricata's midstream): the sender's TSval and the
+// TSecr it echoes of the peer; PAWS applies from then on.
+void pickup_ts(TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  if (!p.has_ts) return;
+  t.last_ts[dir] = p.tsval;
+  t.last_ts[dir ^ 1] = p.tsecr;
+  t.flags2 |= kTrk2Ts;
 }
 
 // Suricata's StreamTcpPacketStateNone for a session's first tracked packet.
@@ -85,6 +99,7 @@ uint64_t start(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cf
     if (cfg.async_oneside) t.flags |= kTrkAsync;
     wide_windows(t, p.win);
     if (p.wscale == 0xff) t.wscale[0] = t.wscale[1] = 0;  // no scaling offered: windows as sent
+    pickup_ts(t, p, 1);
     return 0;
   } else if (f & kSynF) {
     if (dir != 0) return 0;
@@ -98,6 +113,10 @@ uint64_t start(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cf
       t.wscale[1] = clamp_ws(p.wscale);
     }
     if (p.len) t.flags |= kTrkTfo;
+    if (p.has_ts) {
+      t.flags |= kTrkSynTs;
+      t.last_ts[0] = p.tsval;
+    }
     return 0;
   } else {
     if (!cfg.midstream || dir != 0) return 0;
@@ -114,6 +133,7 @@ uint64_t start(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cf
   t.last_ack[1] = p.ack;
   if (cfg.async_oneside) t.flags |= kTrkAsync;
   wide_windows(t, p.win);
+  pickup_ts(t, p, 0);
   return 0;
 }
 
@@ -143,6 +163,10 @@ uint64_t syn_sent(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
       }
       t.window[0] = p.win;
       t.next_win[0] = p.ack + p.win;
+      if ((t.flags & kTrkSynTs) && p.has_ts) {  // timestamps on both SYNs: PAWS
+        t.flags2 |= kTrk2Ts;
+        t.last_ts[1] = p.tsval;
+      }
       t.next_win[1] = t.last_ack[1] + t.window[1];
       t.flags &= uint8_t(~kTrk4whs);
       return ev;
@@ -199,6 +223,13 @@ uint64_t syn_recv_ack(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrack
     if (seq_gt(p.ack, t.last_ack[0])) t.last_ack[0] = p.ack;
     return 0;
   }
+  // The client acks the last queued SYN/ACK: the server's ISN was that one
+  // (Suricata takes the queued SYN/ACK's state).
+  if (t.synacks && dir == 0 && p.ack == t.synack_seq + 1 && p.ack != t.next_seq[1]) {
+    t.isn[1] = t.synack_seq;
+    t.next_seq[1] = p.ack;
+    t.last_ack[1] = p.ack;
+  }
   // A server packet here means the 3whs ACK was missed (IPS would reject it:
   // 3whs_ack_in_wrong_dir / 3whs_ack_data_inject; IDS goes on).
   const bool missed_ack = dir == 1 && !(t.flags & (kTrkMidSynAck | kTrkTfo));
@@ -252,7 +283,13 @@ uint64_t syn_recv(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
   if ((f & (kSynF | kAckF)) == (kSynF | kAckF)) {
     if (dir == 0) return sev_bit(kSevSynAckToServerOnSynRecv);
     if (p.ack != t.last_ack[0]) return sev_bit(kSevSynAckResendDiffAck);
-    return 0;  // another seq is queued by Suricata (3whs_synack_flood after 5: not judged)
+    // Another seq is queued (Suricata's 3whs_synack_resend_with_diff_seq is
+    // not raised since it queues); a full queue rejects it.
+    if (p.seq == t.isn[1] || (t.synacks && p.seq == t.synack_seq)) return 0;
+    if (t.synacks >= kMaxSynAckQueued) return sev_bit(kSevSynAckFlood);
+    t.synacks++;
+    t.synack_seq = p.seq;
+    return 0;
   }
   if (f & kSynF) {
     if (dir == 1) return sev_bit(kSevSynToClientOnSynRecv);
@@ -262,6 +299,14 @@ uint64_t syn_recv(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg&
   const uint64_t ev = syn_recv_ack(t, p, dir, cfg);
   if (t.phase == TcpPhase::kEstablished) take_ack(t, p, dir);  // the windows from the accepting packet
   return ev;
+}
+
+// Suricata's exceptions for data ending below last_ack in ESTABLISHED: async
+// sessions, and data the peer acked although it was not seen (last_ack ahead
+// of next_seq and the data reaching beyond next_seq).
+inline bool before_last_ack_ok(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  if (t.flags & kTrkAsync) return true;
+  return seq_gt(t.last_ack[dir], t.next_seq[dir]) && seq_gt(p.seq + p.len, t.next_seq[dir]);
 }
 
 uint64_t established(TcpTrack& t, const TcpTrackPkt& p, int dir) {
@@ -281,10 +326,11 @@ uint64_t established(TcpTrack& t, const TcpTrackPkt& p, int dir) {
   if (!(f & kAckF)) return 0;  // Suricata's "default case": nothing
   if (dir == 1) t.flags |= kTrkConfirmed;
   if (!ack_valid(t, p, dir ^ 1)) return invalid_ack(kSevEstInvalidAck);
-  // (Suricata's est_pkt_before_last_ack, data below last_ack yet above its
-  // reassembly base, is not modelled.) next_seq moves before the window check,
-  // as Suricata's; a zero-window probe (one byte at next_seq into a closed
-  // window) skips it; midstream and async sessions are not window-checked.
+  if (seq_lt(p.seq + p.len, t.last_ack[dir]) && !before_last_ack_ok(t, p, dir))
+    return sev_bit(kSevEstPktBeforeLastAck);
+  // next_seq moves before the window check, as Suricata's; a zero-window
+  // probe (one byte at next_seq into a closed window) skips it; midstream and
+  // async sessions are not window-checked.
   const uint32_t end = p.seq + p.len;
   const bool zwp = p.len == 1 && p.seq == t.next_seq[dir] && t.window[dir] == 0;
   if (seq_gt(end, t.next_seq[dir])) t.next_seq[dir] = end;
@@ -323,9 +369,27 @@ inline bool window_shrinks(const TcpTrack& t, const TcpTrackPkt& p, int o) {
   return pw > 1024 ? diff > adiff + 32 : diff > adiff;
 }
 
+// PAWS (Suricata's StreamTcpValidateTimestamp, BSD policy): a TSval of 0, or
+// one older than the sender's last accepted, is invalid.
+inline bool paws_ok(const TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  return !p.has_ts || (p.tsval != 0 && int32_t(p.tsval - t.last_ts[dir]) >= 0);
+}
+
+// Suricata's StreamTcpPacketCheckPostRst: a non-RST packet from the side that
+// sent a signed RST means its receiver ignored it (or never got it from there).
+[[gnu::cold, gnu::noinline]] uint64_t post_rst(TcpTrack& t, const TcpTrackPkt& p, int dir) {
+  const uint8_t bit = uint8_t(kTrk2RstRecv << (dir ^ 1));
+  if ((p.flags & kRstF) || !(t.flags2 & bit)) return 0;
+  t.flags2 &= uint8_t(~bit);
+  return sev_bit(kSevSuspectedRstInject);
+}
+
 }  // namespace
 
 uint64_t tcp_track(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg& cfg) {
+  if (t.flags2 & (kTrk2RstRecv | kTrk2RstRecv << 1)) [[unlikely]] {
+    if (const uint64_t ev = post_rst(t, p, dir)) return ev | tcp_track(t, p, dir, cfg);
+  }
   const TcpPhase ph = t.phase;
   switch (ph) {
     case TcpPhase::kNone:
@@ -346,6 +410,12 @@ uint64_t tcp_track(TcpTrack& t, const TcpTrackPkt& p, int dir, const TcpTrackCfg
     return sev_bit(kSevBadWindowUpdate);
   uint64_t ev = 0;
   if (p.len && seq_leq(p.seq + p.len, t.last_ack[dir])) ev = sev_bit(kSevSpuriousRetransmission);
+  // PAWS on what Suricata's RST, FIN and ACK branches validate (not SYNs).
+  if ((t.flags2 & kTrk2Ts) && ((p.flags & (kRstF | kFinF)) || (p.flags & (kAckF | kSynF)) == kAckF)) {
+    if (!paws_ok(t, p, dir)) return ev | sev_bit(kSevInvalidTimestamp);
+    if (p.has_ts && seq_leq(p.seq, t.next_seq[dir]) && int32_t(p.tsval - t.last_ts[dir]) > 0)
+      t.last_ts[dir] = p.tsval;  // in sequence: the sender's newest (RFC 7323 TS.Recent)
+  }
   if (ph == TcpPhase::kEstablished) return ev | established(t, p, dir);
   if (ph == TcpPhase::kSynRecv) return ev | syn_recv(t, p, dir, cfg);
   return ev | close_state(t, p, dir);

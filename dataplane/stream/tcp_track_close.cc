@@ -34,6 +34,25 @@ inline void advance_if_next(TcpTrack& t, const TcpTrackPkt& p, int d) {
   if (p.seq == t.next_seq[d]) t.next_seq[d] = p.seq + p.len;
 }
 
+// FIN_WAIT1 and FIN_WAIT2 past their FIN branch: a SYN, or an ACK that is
+// window-checked. In FIN_WAIT1 only the ACK of the FIN (to the server:
+// exactly; to the client, as Suricata, any ACK from the side that sent the
+// FIN) is judged, and in window it leads to FIN_WAIT2.
+uint64_t fin_wait_tail(TcpTrack& t, const TcpTrackPkt& p, int d, bool fin1) {
+  if (p.flags & kSynF) return syn_after_fin(t, p, d);
+  if (!(p.flags & kAckF)) return 0;
+  const bool re = retransmission(t, p, d);
+  if (!ack_valid(t, p, d ^ 1)) return invalid_ack(fin1 ? kSevFin1InvalidAck : kSevFin2InvalidAck);
+  if (!re && (!fin1 || d == 1 || p.ack == t.next_seq[d ^ 1])) {
+    if (!seq_leq(p.seq + p.len, t.next_win[d]) && !(t.flags & (kTrkMidstream | kTrkAsync)))
+      return sev_bit(fin1 ? kSevFin1AckWrongSeq : kSevFin2AckWrongSeq);
+    if (fin1 && p.seq == (d == 0 ? t.next_seq[0] : t.next_seq[1] - 1)) t.phase = TcpPhase::kFinWait2;
+  }
+  advance_if_next(t, p, d);
+  take_ack(t, p, d);
+  return 0;
+}
+
 uint64_t fin_wait1(TcpTrack& t, const TcpTrackPkt& p, int d) {
   const uint8_t f = p.flags;
   const int o = d ^ 1;
@@ -46,20 +65,7 @@ uint64_t fin_wait1(TcpTrack& t, const TcpTrackPkt& p, int d) {
     take_ack(t, p, d);
     return 0;
   }
-  if (f & kSynF) return syn_after_fin(t, p, d);
-  if (!(f & kAckF)) return 0;
-  const bool re = retransmission(t, p, d);
-  if (!ack_valid(t, p, o)) return invalid_ack(kSevFin1InvalidAck);
-  // The FIN acked (to the server: exactly; to the client, as Suricata, any
-  // ACK from the side that sent the FIN): in window, FIN_WAIT2.
-  if (!re && (d == 1 || p.ack == t.next_seq[o])) {
-    if (!seq_leq(p.seq + p.len, t.next_win[d]) && !(t.flags & (kTrkMidstream | kTrkAsync)))
-      return sev_bit(kSevFin1AckWrongSeq);
-    if (p.seq == (d == 0 ? t.next_seq[0] : t.next_seq[1] - 1)) t.phase = TcpPhase::kFinWait2;
-  }
-  advance_if_next(t, p, d);
-  take_ack(t, p, d);
-  return 0;
+  return fin_wait_tail(t, p, d, true);
 }
 
 uint64_t fin_wait2(TcpTrack& t, const TcpTrackPkt& p, int d) {
@@ -76,15 +82,7 @@ uint64_t fin_wait2(TcpTrack& t, const TcpTrackPkt& p, int d) {
     take_ack(t, p, d);
     return 0;
   }
-  if (f & kSynF) return syn_after_fin(t, p, d);
-  if (!(f & kAckF)) return 0;
-  const bool re = retransmission(t, p, d);
-  if (!ack_valid(t, p, o)) return invalid_ack(kSevFin2InvalidAck);
-  if (!re && !seq_leq(p.seq + p.len, t.next_win[d]) && !(t.flags & (kTrkMidstream | kTrkAsync)))
-    return sev_bit(kSevFin2AckWrongSeq);
-  advance_if_next(t, p, d);
-  take_ack(t, p, d);
-  return 0;
+  return fin_wait_tail(t, p, d, false);
 }
 
 // CLOSING (both FINs sent, the first not yet acked): the ACK leads to

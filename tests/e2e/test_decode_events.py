@@ -55,8 +55,8 @@ RULES = [
     'classtype:protocol-command-decode; sid:2210060; rev:1;)',
     'alert tcp any any -> any any (msg:"SURICATA STREAM RST recv but no session"; stream-event:rst_but_no_session; '
     'classtype:protocol-command-decode; sid:2210041; rev:2;)',
-    'alert tcp any any -> any any (msg:"SURICATA STREAM ESTABLISHED packet before last ack"; '
-    'stream-event:est_pkt_before_last_ack; classtype:protocol-command-decode; sid:2210021; rev:2;)',  # refused
+    'alert tcp any any -> any any (msg:"SURICATA STREAM ESTABLISHED ack for ZWP data"; '
+    'stream-event:est_ack_zwp_data; classtype:protocol-command-decode; sid:2210065; rev:1;)',  # refused
 ] + [
     # The handshake checks Suricata's TCP state machine makes in IDS mode (SYN_SENT, SYN_RECV).
     'alert tcp any any -> any any (msg:"SURICATA STREAM %s"; stream-event:%s; '
@@ -166,7 +166,7 @@ def main(check, dp, tmp):
     check(p.returncode == 0, "spectre-dp exits 0", p.stderr[-1500:])
     check("sid 2200009: decode-event ipv4.opt_duplicate: an event this decoder does not raise" in p.stderr,
           "an event the decoder never raises is refused by name", p.stderr[-1500:])
-    check("sid 2210021: stream-event est_pkt_before_last_ack: the reassembly base" in p.stderr,
+    check("sid 2210065: stream-event est_ack_zwp_data: zero-window probes" in p.stderr,
           "a stream event the engine never raises is refused by name, with the reason", p.stderr[-1500:])
     check("2 rejected at compile" in p.stderr, "the refusals are counted in the rules line", p.stderr[-800:])
     check_sid_counts(check, alert_sids(events), EXPECT)

@@ -22,12 +22,20 @@ and clean connections raising none:
   IPS-only events (3whs_ack_in_wrong_dir, 3whs_ack_data_inject) load and
   never fire, as Suricata in IDS mode; the flow they judge (server data after
   a missed 3whs ACK) is tracked on: its resent data is a spurious
-  retransmission.
+  retransmission;
+  PAWS: a data packet whose TSval is older than the client's last
+  (pkt_invalid_timestamp); data resent wholly below last_ack
+  (est_pkt_before_last_ack, not also a segment before the base); a segment
+  wholly before the reassembly's base (reassembly_segment_before_base_seq,
+  also for the resent data above); a 6th SYN/ACK with another seq
+  (3whs_synack_flood; 3whs_synack_resend_with_diff_seq stays silent, as in
+  Suricata, which queues those); a TCP-MD5-signed RST from the server, then
+  server data (suspected_rst_inject); wrong_thread loads and never fires (one
+  worker owns a flow).
 Second run (stream.async_oneside on, stream.depth 64): a one-sided ACK with the
 wrong seq after the SYN; depth reached once per direction.
 Third run: every stream-event name of Suricata's rules/stream-events.rules
-loads except the names docs/ARCHITECTURE.md lists as not raised, each refused
-with its reason (../shared/corpora/rules/et-open/stream-events.rules is used
+loads (../shared/corpora/rules/et-open/stream-events.rules is used
 when present; else the names and sids of that file are written out here).
 
   test_stream_events.py [SPECTRE_DP]   (or $SPECTRE_DP)
@@ -72,6 +80,9 @@ EVENTS = [
     (2210018, "closing_ack_wrong_seq"), (2210019, "closing_invalid_ack"),
     (2210039, "lastack_ack_wrong_seq"), (2210040, "lastack_invalid_ack"),
     (2210042, "timewait_ack_wrong_seq"), (2210043, "timewait_invalid_ack"),
+    (2210044, "pkt_invalid_timestamp"), (2210021, "est_pkt_before_last_ack"),
+    (2210047, "reassembly_segment_before_base_seq"), (2210055, "3whs_synack_flood"),
+    (2210005, "3whs_synack_resend_with_diff_seq"), (2210058, "suspected_rst_inject"), (2210059, "wrong_thread"),
 ]
 RULES = [rule(s, e) for s, e in EVENTS] + [
     'drop tcp any any -> any any (msg:"SURICATA STREAM 3way handshake toclient data injection suspected"; '
@@ -218,13 +229,48 @@ def close_flows(out, t):
         c.pkt(False, *pk)                                          # 2210042, 2210043
 
 
+def late_event_flows(out, t):
+    """PAWS, data below last_ack, the base seq, the SYN/ACK queue, a signed RST."""
+    def ts(c, tsval):
+        c.out[-1][TCP].options = [("Timestamp", (tsval, 0))]
+    c = conn(out, 70, t)  # timestamps on both SYNs, then a TSval that goes back
+    c.pkt(True, "S", 1000, 0)
+    ts(c, 100)
+    c.pkt(False, "SA", 50000, 1001)
+    ts(c, 900)
+    c.pkt(True, "A", 1001, 50001)
+    ts(c, 101)
+    c.pkt(True, "PA", 1001, 50001, b"a" * 10)
+    ts(c, 105)
+    c.pkt(True, "PA", 1011, 50001, b"b" * 10)
+    ts(c, 104)                                                     # 2210044
+    c = opened_at(out, 71, t + 1)  # 100 bytes acked, then the first 50 again
+    c.send(True, b"x" * 100)
+    c.pkt(True, "PA", 1001, 50001, b"x" * 50)                      # 2210021 (and 9221001)
+    c = opened_at(out, 72, t + 2)  # 100 bytes acked, then all of them again
+    c.send(True, b"y" * 100)
+    c.pkt(True, "PA", 1001, 50001, b"y" * 100)                     # 2210047 (and 9221001)
+    c = conn(out, 73, t + 3)  # SYN/ACKs with 6 other seqs: the queue holds 5
+    c.pkt(True, "S", 1000, 0)
+    for k in range(7):
+        c.pkt(False, "SA", 50000 + 1000 * k, 1001)                 # the 7th: 2210055
+    c = opened_at(out, 74, t + 4)  # a TCP-MD5-signed RST from the server, then server data
+    c.pkt(False, "RA", 50001, 1001)
+    c.out[-1][TCP].options = [(19, b"\0" * 16)]
+    c.pkt(False, "PA", 50001, 1001, b"still here")                 # 2210058
+
+
 EXPECT = {2210004: 1, 2210064: 1, 2210002: 1, 2210010: 1, 2210011: 1, 2210012: 1, 2210013: 1, 2210025: 1,
-          2210028: 1, 2210026: 1, 2210027: 1, 2210024: 1, 2210022: 1, 2210023: 1, 2210049: 1, 9221001: 3,
+          2210028: 1, 2210026: 1, 2210027: 1, 2210024: 1, 2210022: 1, 2210023: 1, 2210049: 1, 9221001: 5,
           2210037: 1,
           2210029: 1, 2210020: 1, 2210014: 1, 2210030: 1, 2210038: 1, 2210046: 1, 9221003: 1, 2210056: 1,
           2210031: 1, 2210032: 1, 2210033: 1, 2210034: 1, 2210035: 1, 2210036: 1, 2210016: 1, 2210015: 1,
           2210052: 1, 2210017: 1, 2210018: 1, 2210019: 1, 2210039: 1, 2210040: 1, 2210042: 1, 2210043: 1,
-          2210045: 10}  # pkt_invalid_ack: with each of the ten *_invalid_ack above
+          2210045: 10,  # pkt_invalid_ack: with each of the ten *_invalid_ack above
+          2210044: 1, 2210021: 1, 2210055: 1, 2210058: 1,
+          # wholly old segments: flows 5 and 18 (twice) above and flow 72; not flow 71
+          # (rejected below last_ack) nor 55 (closewait_pkt_before_last_ack)
+          2210047: 4}
 
 
 def second_run_flows(out, t):
@@ -268,11 +314,8 @@ SURICATA_FILE = [
     (2210052, "closewait_pkt_before_last_ack"), (2210047, "reassembly_segment_before_base_seq"),
     (2210053, "pkt_retransmission"), (2210059, "wrong_thread"), (2210060, "fin_syn"),
 ]
-# Not raised here (docs/ARCHITECTURE.md, "Stream events"): refused at compile.
-UNSUPPORTED = {
-    "3whs_synack_resend_with_diff_seq", "3whs_synack_flood", "pkt_invalid_timestamp",
-    "suspected_rst_inject", "est_pkt_before_last_ack", "reassembly_segment_before_base_seq", "wrong_thread",
-}
+# Refused at compile (docs/ARCHITECTURE.md, "Stream events"): none of this file's names.
+UNSUPPORTED = set()
 
 
 def suricata_rules():
@@ -292,6 +335,7 @@ def main(check, dp, tmp):
     established_flows(pkts, 200.0)
     validation_flows(pkts, 300.0)
     close_flows(pkts, 400.0)
+    late_event_flows(pkts, 500.0)
     p, events = run_rules(dp, tmp, pkts, RULES, ["--workers", "1", "--strict"])
     check(p.returncode == 0, "run 1: spectre-dp exits 0 with every rule loaded (--strict)", p.stderr[-1500:])
     check_sid_counts(check, alert_sids(events), EXPECT, "run 1: no other stream event fired (IPS-only, async, depth)")

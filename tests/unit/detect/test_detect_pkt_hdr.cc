@@ -370,5 +370,60 @@ TEST(DetectSnort3, SipMethodAndStatCode) {
   EXPECT_EQ(resp("4000"), Sids{});
 }
 
+// Each IP fragment is also inspected as a packet of its own (Suricata's
+// defrag): `ip` rules of IP header keywords only; payload, L4 and address-only
+// rules wait for the reassembled datagram.
+TEST(DetectPktHdr, FragmentsAsPackets) {
+  Harness h;
+  for (const char* r : {"alert ip any any -> any any (fragbits:M; sid:1;)",
+                        "alert ip any any -> any any (fragbits:!M; sid:2;)",
+                        "alert ip any any -> any any (fragoffset:>0; sid:3;)",
+                        "alert ip any any -> any any (content:\"abc\"; sid:4;)",
+                        "alert tcp any any -> any any (fragbits:M; sid:5;)",
+                        "alert ip any any -> any any (ttl:64; sid:6;)",
+                        "alert ip any any -> any any (msg:\"addresses only\"; sid:7;)",
+                        "alert ip any any -> any any (fragbits:M; dsize:0; sid:8;)",
+                        "alert ip any any -> 10.9.9.9 any (fragbits:M; sid:9;)"})
+    h.add(parse(r));
+  h.compile();
+  ASSERT_EQ(h.rep.rejected, 0u);
+  auto frag = [&](int flags_off, int ttl = 64) {
+    V4 v;
+    v.frag = flags_off;
+    v.ttl = ttl;
+    const std::string ip = v.bytes();
+    DetectPacket d;
+    d.ip_ver = 4;
+    d.proto = 6;
+    d.has_flow = false;
+    d.l3 = reinterpret_cast<const uint8_t*>(ip.data());
+    d.src = d.l3 + 12;
+    d.dst = d.l3 + 16;
+    d.l4_off = 20;
+    d.l4_hlen = 0;
+    VecSink s;
+    detect_fragment(*h.ctx, *h.crs, d, s);
+    return s.sids;
+  };
+  EXPECT_EQ(frag(0x2000), (Sids{1, 6}));          // first: MF, offset 0
+  EXPECT_EQ(frag(0x2000 | 185), (Sids{1, 3, 6}));  // middle: MF, offset 1480
+  EXPECT_EQ(frag(370, 63), (Sids{2, 3}));          // last: offset only, another TTL
+  Harness none;  // no rule fits: nothing evaluated
+  none.add(parse("alert ip any any -> any any (content:\"abc\"; sid:4;)"));
+  none.compile();
+  V4 v;
+  v.frag = 0x2000;
+  const std::string ip = v.bytes();
+  DetectPacket d;
+  d.l3 = reinterpret_cast<const uint8_t*>(ip.data());
+  d.src = d.l3 + 12;
+  d.dst = d.l3 + 16;
+  d.has_flow = false;
+  VecSink s;
+  detect_fragment(*none.ctx, *none.crs, d, s);
+  EXPECT_TRUE(s.sids.empty());
+  EXPECT_EQ(none.ctx->ctr.rules_evaluated, 0u);
+}
+
 }  // namespace
 }  // namespace spectre::detect_test

@@ -17,6 +17,13 @@ struct Conv {
               uint8_t wscale = 0xff) {
     return tcp_track(t, TcpTrackPkt{seq, ack, win, len, flags, wscale}, dir, cfg);
   }
+  // With the timestamp option (TSval ts) or a TCP-MD5/AO signature.
+  uint64_t ts(int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t tsval, uint16_t len = 0) {
+    return tcp_track(t, TcpTrackPkt{seq, ack, 8192, len, flags, 0xff, true, false, tsval, 0}, dir, cfg);
+  }
+  uint64_t sig(int dir, uint8_t flags, uint32_t seq, uint32_t ack) {
+    return tcp_track(t, TcpTrackPkt{seq, ack, 8192, 0, flags, 0xff, false, true}, dir, cfg);
+  }
   // SYN 1000, SYN/ACK 5000, ACK: established at client seq 1001, server 5001.
   void handshake() {
     EXPECT_EQ(pkt(0, S, 1000, 0), 0u);
@@ -371,6 +378,106 @@ TEST(TcpTrack, MissedThreeWayAckPathRuns) {
   EXPECT_EQ(c.t.next_seq[1], 5013u);
   EXPECT_EQ(c.pkt(0, A, 1001, 5013), 0u);
   EXPECT_EQ(c.pkt(1, P | A, 5001, 1001, 12), sev_bit(kSevSpuriousRetransmission));
+}
+
+TEST(TcpTrack, InvalidTimestamp) {
+  Conv c;  // both SYNs carry timestamps: PAWS applies
+  EXPECT_EQ(c.ts(0, S, 1000, 0, 100), 0u);
+  EXPECT_EQ(c.ts(1, S | A, 5000, 1001, 900), 0u);
+  EXPECT_EQ(c.ts(0, A, 1001, 5001, 101), 0u);
+  EXPECT_EQ(c.ts(0, P | A, 1001, 5001, 105, 10), 0u);
+  EXPECT_EQ(c.ts(0, P | A, 1011, 5001, 104, 10), sev_bit(kSevInvalidTimestamp));  // older than 105
+  EXPECT_EQ(c.t.next_seq[0], 1011u);  // rejected: not taken
+  EXPECT_EQ(c.ts(0, P | A, 1011, 5001, 0, 10), sev_bit(kSevInvalidTimestamp));  // zero (BSD policy)
+  EXPECT_EQ(c.ts(0, P | A, 1011, 5001, 105, 10), 0u);  // equal is fine
+  EXPECT_EQ(c.pkt(0, P | A, 1021, 5001, 10), 0u);      // no option: not checked
+  EXPECT_EQ(c.ts(1, A, 5001, 1031, 899), sev_bit(kSevInvalidTimestamp));  // the server's own last is 900
+  EXPECT_EQ(c.ts(1, S | A, 5000, 1001, 1), 0u);  // SYN/ACK branches are not PAWS-checked
+  EXPECT_EQ(c.ts(0, F | A, 1031, 5001, 50), sev_bit(kSevInvalidTimestamp));  // nor is a FIN spared
+  Conv one;  // only the client offered timestamps: no PAWS
+  one.ts(0, S, 1000, 0, 100);
+  one.pkt(1, S | A, 5000, 1001);
+  one.ts(0, A, 1001, 5001, 101);
+  EXPECT_EQ(one.ts(0, P | A, 1001, 5001, 5, 10), 0u);
+  Conv mid;  // a midstream pickup takes TSval and TSecr
+  EXPECT_EQ(mid.ts(0, P | A, 7000, 9000, 500, 10), 0u);
+  EXPECT_EQ(mid.ts(0, P | A, 7010, 9000, 499, 10), sev_bit(kSevInvalidTimestamp));
+}
+
+TEST(TcpTrack, EstPktBeforeLastAck) {
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 100), 0u);
+  EXPECT_EQ(c.pkt(1, A, 5001, 1101), 0u);
+  // Wholly below last_ack (ends at 1051 < 1101): rejected, also spurious.
+  EXPECT_EQ(c.pkt(0, P | A, 1001, 5001, 50),
+            sev_bit(kSevEstPktBeforeLastAck) | sev_bit(kSevSpuriousRetransmission));
+  // Ending at last_ack: only spurious (Suricata's >= last_ack passes).
+  EXPECT_EQ(c.pkt(0, P | A, 1051, 5001, 50), sev_bit(kSevSpuriousRetransmission));
+  // The server acked data never seen, and next_seq stayed behind (as the
+  // SYN_RECV path that takes such an ACK leaves it): data reaching past
+  // next_seq is let by.
+  Conv ahead;
+  ahead.handshake();
+  ahead.t.last_ack[0] = 1501;
+  EXPECT_EQ(ahead.pkt(0, P | A, 1001, 5001, 100), sev_bit(kSevSpuriousRetransmission));
+  EXPECT_EQ(ahead.pkt(0, P | A, 1001, 5001, 100),  // now next_seq is 1101: nothing new
+            sev_bit(kSevSpuriousRetransmission) | sev_bit(kSevEstPktBeforeLastAck));
+  Conv async;  // async sessions are not judged
+  async.cfg.async_oneside = true;
+  async.pkt(0, S, 1000, 0);
+  async.pkt(0, A, 1001, 5001);
+  EXPECT_EQ(async.t.flags & kTrkAsync, kTrkAsync);
+  async.t.last_ack[0] = 2000;
+  EXPECT_EQ(async.pkt(0, P | A, 1001, 5001, 10) & sev_bit(kSevEstPktBeforeLastAck), 0u);
+}
+
+TEST(TcpTrack, SynAckQueueAndFlood) {
+  Conv c;
+  c.pkt(0, S, 1000, 0);
+  c.pkt(1, S | A, 5000, 1001);
+  EXPECT_EQ(c.pkt(1, S | A, 5000, 1001), 0u);  // the same SYN/ACK again
+  for (uint32_t k = 1; k <= kMaxSynAckQueued; k++) EXPECT_EQ(c.pkt(1, S | A, 5000 + 1000 * k, 1001), 0u);
+  EXPECT_EQ(c.pkt(1, S | A, 5000 + 1000 * kMaxSynAckQueued, 1001), 0u);  // the last queued again
+  EXPECT_EQ(c.pkt(1, S | A, 99000, 1001), sev_bit(kSevSynAckFlood));  // a 6th different one
+  EXPECT_EQ(c.pkt(1, S | A, 98000, 1001), sev_bit(kSevSynAckFlood));
+  EXPECT_EQ(c.pkt(1, S | A, 99000, 1234), sev_bit(kSevSynAckResendDiffAck));
+  // The client acks the last queued SYN/ACK: the session follows it.
+  const uint32_t q = 5000 + 1000 * kMaxSynAckQueued;
+  EXPECT_EQ(c.pkt(0, A, 1001, q + 1), 0u);
+  EXPECT_EQ(c.t.phase, TcpPhase::kEstablished);
+  EXPECT_EQ(c.pkt(1, P | A, q + 1, 1001, 10), 0u);
+}
+
+TEST(TcpTrack, SuspectedRstInject) {
+  Conv c;
+  c.handshake();
+  EXPECT_EQ(c.sig(1, R | A, 5001, 1001), 0u);  // a signed RST from the server: taken
+  EXPECT_EQ(c.t.phase, TcpPhase::kClosed);
+  EXPECT_EQ(c.pkt(0, A, 1001, 5001), 0u);                                 // the client: nothing
+  EXPECT_EQ(c.pkt(1, R | A, 5001, 1001), 0u);                             // more RSTs are usual
+  EXPECT_EQ(c.pkt(1, P | A, 5001, 1001, 10), sev_bit(kSevSuspectedRstInject));  // the "sender" goes on
+  EXPECT_EQ(c.pkt(1, P | A, 5011, 1001, 10), 0u);                         // once per RST
+  Conv plain;  // an unsigned RST is not tracked
+  plain.handshake();
+  plain.pkt(1, R | A, 5001, 1001);
+  EXPECT_EQ(plain.pkt(1, P | A, 5001, 1001, 10), 0u);
+  Conv bad;  // a signed RST the validation rejects (wrong seq) marks nothing
+  bad.handshake();
+  bad.sig(1, R | A, 7777, 1001);
+  EXPECT_EQ(bad.t.phase, TcpPhase::kEstablished);
+  EXPECT_EQ(bad.pkt(1, P | A, 5001, 1001, 10), 0u);
+}
+
+TEST(TcpTrack, NeverRaised) {
+  // Loaded for rule sets, raised by no packet: Suricata itself queues a
+  // SYN/ACK with another seq; a flow belongs to one worker (stream_events.h).
+  Conv c;
+  c.handshake();
+  for (uint32_t k = 0; k < 50; k++) {
+    c.pkt(k & 1, (k % 3 ? P : S) | A, 1000 + 7 * k, 5000 + 13 * k, uint16_t(k));
+    EXPECT_EQ(c.pkt(1, S | A, 9000 + k, 1001) & (sev_bit(kSevSynAckResendDiffSeq) | sev_bit(kSevWrongThread)), 0u);
+  }
 }
 
 }  // namespace
