@@ -35,7 +35,8 @@ void x509_time_iso(int64_t t, char out[20]);
 // Seconds since 1970 -> "20160822000000" (14 digits + NUL).
 void x509_time_digits(int64_t t, char out[15]);
 
-// SHA-1 of n bytes (FIPS 180-4), for certificate fingerprints; SHA-256 for JA4.
+// SHA-1 of n bytes (FIPS 180-4), for certificate fingerprints; SHA-256 for JA4
+// (libcrypto, no allocation).
 void sha1(const void* data, size_t n, uint8_t out[20]);
 void sha256(const void* data, size_t n, uint8_t out[32]);
 

@@ -441,7 +441,6 @@ namespace {
 using namespace apptest;
 using namespace rules;
 
-std::string h2s(const uint8_t* p, size_t n) { return std::string(reinterpret_cast<const char*>(p), n); }
 
 TEST(Ja4, Sha256MatchesLibcrypto) {
   std::mt19937 rng(11);
