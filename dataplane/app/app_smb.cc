@@ -467,6 +467,7 @@ uint32_t resync(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n) {
 }  // namespace
 
 void smb_gap(AppCtx& c, AppState* s, int d) {
+  if (s->proto == rules::AppProto::kDcerpc) return dce_gap(c, s, d);
   SmbDir& h = s->dir[d].u.smb;
   c.ctr.truncated++;
   release(c, s, d);
