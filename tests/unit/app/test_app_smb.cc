@@ -4,6 +4,8 @@
 // TCP with fragments reassembled (and cut at the bound), DCERPC over UDP,
 // the (smb.hdr) / (dcerpc.hdr) layouts the keywords test, EVE objects,
 // malformed and truncated PDUs counted, split at every byte, fuzz.
+#include <cstdlib>
+
 #include "dataplane/app/app_internal.h"
 #include "tests/unit/app/app_test_util.h"
 
@@ -529,8 +531,15 @@ TEST(AppSmb, MutationFuzz) {
       pipe_session(),
       {{true, bind(1)}, {false, bind_ack(1)}, {true, request(2, 1, 9, "AAAA") + request(2, 2, 9, "BBBB")},
        {false, response(2, 3, "OK")}},
-      {{true, nbss(smb2(5, false, 3, std::string(48, 'c')) .substr(0, 64 + 24)) + nbss(write_req(5, request(7, 3, 1, "z")))}}};
-  for (int i = 0; i < 6000; i++) {
+      {{true, nbss(smb2(5, false, 3, std::string(48, 'c')) .substr(0, 64 + 24)) + nbss(write_req(5, request(7, 3, 1, "z")))}},
+      {{true, create_req(1, "a") + create_req(2, "b") + create_req(3, "c") + create_req(4, "d") + create_req(5, "e")},
+       {false, create_resp(2, 0x103, true) + create_resp(5) + create_resp(2) + create_resp(1)}},
+      {{true, bind(1)}, {true, request(2, 3, 9, std::string(60, 'A')).substr(0, 30)},
+       {true, request(3, 3, 9, "BB"), 7}, {false, response(3, 3, "OK")}}};
+  // SPECTRE_SMB_FUZZ_ITERS: a longer run (e.g. 100000) by hand.
+  const char* env = std::getenv("SPECTRE_SMB_FUZZ_ITERS");
+  const int iters = env && *env ? std::atoi(env) : 6000;
+  for (int i = 0; i < iters; i++) {
     std::vector<Seg> segs = seeds[size_t(i) % seeds.size()];
     for (auto& s : segs)
       if (rng() % 3 == 0) s.data = mutate(rng, s.data);
