@@ -496,6 +496,27 @@ TEST(AppSmb, PairTableFull) {
   expect_split_invariant(small_cfg(), segs, 50000, 445);
 }
 
+// SMB1 NT_CREATE_ANDX requests answered out of order pair by pid + mid.
+TEST(AppSmb, Smb1CreatesPairByMid) {
+  auto smb1 = [](bool resp, uint16_t mid, const std::string& words, const std::string& bytes) {
+    return nbss("\xffSMB" + std::string(1, '\xa2') + le32(0) + std::string(1, char(resp ? 0x98 : 0x18)) +
+                le16(0xc807) + std::string(12, '\0') + le16(0x800) + le16(0xfeff) + le16(0x800) + le16(mid) +
+                std::string(1, char(words.size() / 2)) + words + le16(uint32_t(bytes.size())) + bytes);
+  };
+  auto req = [&](uint16_t mid, const std::string& name) {
+    std::string n = utf16(name);
+    std::string w = std::string("\xff\x00\x00\x00\x00", 5) + le16(uint32_t(n.size())) + std::string(41, '\0');
+    return smb1(false, mid, w, std::string(1, '\0') + n + std::string(2, '\0'));  // bytes at 83: a pad to 84
+  };
+  auto resp = [&](uint16_t mid) { return smb1(true, mid, std::string("\xff\x00\x00\x00", 4) + std::string(64, '\0'), ""); };
+  std::vector<Seg> segs = {{true, req(1, "one.txt") + req(2, "two.txt")}, {false, resp(2) + resp(1)}};
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, segs, {}, 50009, 445);
+  EXPECT_EQ(answer_names(txs), (std::vector<std::string>{"two.txt", "one.txt"}));
+  EXPECT_EQ(ctx.ctr.smb_unpaired, 0u);
+  EXPECT_EQ(ctx.ctr.smb_malformed, 0u);
+}
+
 // DCERPC over TCP after a gap: the PDU in progress is dropped (truncated),
 // a near miss (a header whose fragment is shorter than a request header) is
 // passed over, parsing resumes at the next plausible header.
