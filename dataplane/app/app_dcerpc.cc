@@ -10,7 +10,8 @@
 //
 // Errors: a header with another version or a fragment length shorter than
 // its header is malformed (counted): over TCP the direction stops, inside
-// SMB the rest of that SMB message is ignored.
+// SMB the rest of that SMB message is ignored. After a TCP gap (DCERPC over
+// TCP) the direction resumes at the next plausible header (dce_gap).
 #include <algorithm>
 #include <cstring>
 

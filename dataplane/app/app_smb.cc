@@ -7,6 +7,10 @@
 // of writes / reads / pipe ioctls / SMB1 transactions, handed to the DCERPC
 // parser (app_dcerpc.cc) when the tree is a pipe or the data starts a PDU.
 // Encrypted SMB3 messages (transform header) are counted and skipped.
+// Answers pair with their request by message id (SMB1: pid + mid) through
+// a 4-entry table in AppMeta::Smb (pair_request / pair_answer): the names a
+// create / tree connect / session setup answer logs are its own request's.
+// An async STATUS_PENDING interim answer makes no tx, as in Suricata.
 //
 // Memory: a message is gathered in the first half of the direction's
 // pooled buffer (a larger one: its first part, enough for every header read

@@ -3,7 +3,9 @@
 // (write, read, ioctl), SMB1 tree connect and transactions, DCERPC over
 // TCP with fragments reassembled (and cut at the bound), DCERPC over UDP,
 // the (smb.hdr) / (dcerpc.hdr) layouts the keywords test, EVE objects,
-// malformed and truncated PDUs counted, split at every byte, fuzz.
+// malformed and truncated PDUs counted, split at every byte, fuzz; answers
+// paired with their requests by message id (pipelined, async pending, the
+// table full, SMB1 pid + mid); DCERPC over TCP resynchronised after a gap.
 #include <cstdlib>
 
 #include "dataplane/app/app_internal.h"
