@@ -366,7 +366,7 @@ void app_stream(AppCtx& c, AppState* s, bool to_server, uint16_t sport, uint16_t
     } else if (dr.det == kActive && s->proto == AppProto::kHttp2) {
       h2_gap(c, s, di, sink);
       dr.det = kDead;
-    } else if (dr.det == kActive && s->proto == AppProto::kSmb) {
+    } else if (dr.det == kActive && (s->proto == AppProto::kSmb || s->proto == AppProto::kDcerpc)) {
       smb_gap(c, s, di);  // stays active: resumes at the next message
     } else if (dr.det == kActive || dr.det == kDnsCand) {
       if (dr.det == kActive && s->proto == AppProto::kTls) tls_flush(c, s, di, sink);

@@ -156,6 +156,18 @@ struct AppMeta {
     uint8_t neg_smb1;             // the client negotiated with SMB1: the answer counts as version 1
     uint8_t ipc_n;                // pipe trees known
     uint32_t ipc_tree[4];         // tree ids whose share is a pipe (DCERPC rides them)
+    // SMB requests awaiting their answer, paired by key (SMB2: the message
+    // id's low 32 bits; SMB1: pid << 16 | mid): creates, tree connects and
+    // session setups, whose answers log the request's names. Full: the
+    // oldest is dropped (counted smb_pair_full); an answer with no entry is
+    // logged without the request's names (counted smb_unpaired).
+    struct Pend {
+      uint32_t key;
+      uint8_t kind;               // 0 free, 1 create, 2 tree connect, 3 session setup
+      uint8_t flags;              // 1: the latest of its kind (its full name is in filename / share), 2: NTLMSSP
+      char name[38];              // the name's last 37 bytes (a newer request of its kind overwrote the field)
+    } pend[4];
+    uint8_t pend_n;               // entries in use, oldest first
     uint8_t req_type;             // the latest request's PDU type + 1 (0 none), its bits
     uint8_t req_bits, nifs;
     uint16_t req_opnum, req_frag_cnt, req_ctx;
@@ -210,6 +222,9 @@ struct AppCounters {
   // (transform header) messages skipped; stub data longer than the
   // reassembly area (dcerpc.stub_data has the first part).
   uint64_t smb_messages, smb_malformed, smb_encrypted, dcerpc_pdus, dcerpc_malformed, dcerpc_stub_cut;
+  // SMB answers with no pending request (lost, or dropped from the full
+  // table: logged without the request's names); requests dropped from it.
+  uint64_t smb_unpaired, smb_pair_full;
   // HTTP/2 frames read, streams opened, streams finished early (more than
   // kH2Streams open in the flow, or the stream pool empty), streams not
   // tracked (pool empty, the flow had none to finish), malformed frames,

@@ -10,7 +10,8 @@
 //
 // Errors: a header with another version or a fragment length shorter than
 // its header is malformed (counted): over TCP the direction stops, inside
-// SMB the rest of that SMB message is ignored.
+// SMB the rest of that SMB message is ignored. After a TCP gap (DCERPC over
+// TCP) the direction resumes at the next plausible header (dce_gap).
 #include <algorithm>
 #include <cstring>
 
@@ -204,6 +205,47 @@ int dcerpc_probe(const uint8_t* p, uint32_t n) {
   return frag >= 16 ? 1 : 0;
 }
 
+namespace {
+
+// Whether the first n (<= 12) bytes can open a connection-oriented header:
+// version 5.0 / 5.1, a known PDU type and data representation, a fragment
+// length covering its header and auth trailer.
+bool hdr_prefix_ok(const uint8_t* h, uint32_t n) {
+  if (h[0] != 5 || (n > 1 && h[1] > 1) || (n > 2 && h[2] > 20) || (n > 4 && (h[4] & 0xef)) || (n > 5 && h[5] > 3) ||
+      (n > 6 && h[6]) || (n > 7 && h[7]))
+    return false;
+  if (n < 12) return true;
+  const bool le = h[4] & 0x10;
+  uint32_t frag = rd16(h + 8, le), auth = rd16(h + 10, le), need = h[2] == kRequest || h[2] == kResponse ? 24 : 16;
+  return frag >= need && (!auth || frag >= need + auth + 8);
+}
+
+// After a gap (DCERPC over TCP): slides over the bytes until 12 of them
+// open a plausible header (Suricata looks for the next record too: its
+// version bytes); the header is then read on from there. Returns the bytes
+// consumed.
+uint32_t resync(DceDir& x, const uint8_t* p, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    x.hdr[x.hdr_n++] = p[i];
+    while (x.hdr_n && !hdr_prefix_ok(x.hdr, x.hdr_n)) memmove(x.hdr, x.hdr + 1, --x.hdr_n);
+    if (x.hdr_n == 12) {
+      x.gap = 0;
+      return i + 1;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+void dce_gap(AppCtx& c, AppState* s, int d) {
+  c.ctr.truncated++;
+  release(c, s, d);
+  DceDir& x = s->dir[d].u.smb.dce;
+  x = DceDir{};  // the PDU (and call) in progress is lost
+  x.gap = 1;
+}
+
 bool dce_pending(const AppState* s, int d) {
   const DceDir& x = s->dir[d].u.smb.dce;
   return x.hdr_n || x.stub_n;
@@ -211,6 +253,10 @@ bool dce_pending(const AppState* s, int d) {
 
 void dce_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
   DceDir& x = s->dir[d].u.smb.dce;
+  if (x.gap) {
+    uint32_t k = resync(x, p, n);
+    p += k, n -= k;
+  }
   while (n && !x.dead) {
     if (x.hdr_n < 16 || x.hdr_n < x.need) {
       uint32_t want = x.hdr_n < 16 ? 16 : x.need;

@@ -195,6 +195,7 @@ struct DceDir {
   uint8_t first;         // the call's first fragment was seen
   uint8_t dead;          // not DCERPC (bad version): ignored until the next SMB message
   uint8_t skip;          // a request's object UUID (16 bytes) still to pass before its stub
+  uint8_t gap;           // DCERPC over TCP after a gap: hdr holds a candidate header's first hdr_n bytes
   uint16_t frag_cnt;
   uint32_t body_left;    // bytes of the current PDU after the header
   uint32_t stub_left;    // of which stub (request/response) or body (bind..) bytes
@@ -403,12 +404,13 @@ bool krb5_weak(int32_t etype);  // Suricata's weak (deprecated) encryption types
 // bytes of direction d (TCP, or pipe data inside SMB); emits a tx per
 // complete PDU (a request or response at its last fragment).
 void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
-// A TCP gap before the next bytes of SMB direction d: the message in progress
+// A TCP gap before the next bytes of SMB (or DCERPC over TCP) direction d: the message in progress
 // is dropped and the direction resynchronises on the next session header.
 void smb_gap(AppCtx& c, AppState* s, int d);
 int dcerpc_probe(const uint8_t* p, uint32_t n);  // as sip_probe: a connection-oriented PDU header
 void dce_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 bool dce_pending(const AppState* s, int d);       // a PDU or call is partly held in the buffer
+void dce_gap(AppCtx& c, AppState* s, int d);     // DCERPC over TCP: resynchronise at the next header
 bool dcerpc_udp_candidate(const uint8_t* p, uint32_t n);
 void dcerpc_udp(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
 // UTF-16LE -> UTF-8 (unpaired surrogates as U+FFFD) into out (3 * n/2 bytes); returns the length.

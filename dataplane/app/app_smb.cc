@@ -7,6 +7,10 @@
 // of writes / reads / pipe ioctls / SMB1 transactions, handed to the DCERPC
 // parser (app_dcerpc.cc) when the tree is a pipe or the data starts a PDU.
 // Encrypted SMB3 messages (transform header) are counted and skipped.
+// Answers pair with their request by message id (SMB1: pid + mid) through
+// a 4-entry table in AppMeta::Smb (pair_request / pair_answer): the names a
+// create / tree connect / session setup answer logs are its own request's.
+// An async STATUS_PENDING interim answer makes no tx, as in Suricata.
 //
 // Memory: a message is gathered in the first half of the direction's
 // pooled buffer (a larger one: its first part, enough for every header read
@@ -42,6 +46,12 @@ struct Msg {
   BufferSet bs;
   bool bad = false;
   AppSink* sink = nullptr;
+  // Pairing (see pair_request / pair_answer): the tx's key and kind; an
+  // answer's name field holding its request's name until end_tx restores it.
+  uint32_t key = 0;
+  uint8_t kind = 0;
+  char* field = nullptr;
+  char saved[64];
   // [off, off + len) inside the message, else malformed.
   bool in(uint32_t off, uint32_t len) {
     if (off <= n && len <= n - off) return true;
@@ -199,6 +209,67 @@ void smb2_command(Smb2& x, uint16_t cmd, uint32_t tree) {
 
 namespace {
 
+char* kind_field(AppMeta::Smb& m, uint8_t kind, size_t* cap) {
+  *cap = kind == 1 ? sizeof m.filename : kind == 2 ? sizeof m.share : 0;
+  return kind == 1 ? m.filename : kind == 2 ? m.share : nullptr;
+}
+
+// A request whose answer logs its names (g.kind): into the table, the
+// latest of its kind; a full table drops its oldest entry.
+void pair_request(Msg& g) {
+  AppMeta::Smb& m = g.m();
+  uint32_t n = m.pend_n;
+  for (uint32_t i = 0; i < n; i++) {
+    AppMeta::Smb::Pend& e = m.pend[i];
+    if (e.key == g.key && e.kind == g.kind) {  // a repeated request: replaces it
+      memmove(&m.pend[i], &m.pend[i + 1], (n - i - 1) * sizeof e);
+      n--, i--;
+    } else if (e.kind == g.kind) {
+      e.flags &= uint8_t(~1);  // its name field is this request's now
+    }
+  }
+  if (n == 4) {
+    memmove(&m.pend[0], &m.pend[1], 3 * sizeof m.pend[0]);
+    n = 3;
+    g.c.ctr.smb_pair_full++;
+  }
+  AppMeta::Smb::Pend& e = m.pend[n];
+  e.key = g.key;
+  e.kind = g.kind;
+  e.flags = uint8_t(1 | (g.kind == 3 && m.ntlmssp ? 2 : 0));
+  size_t cap = 0;
+  const char* f = kind_field(m, g.kind, &cap);
+  size_t k = f ? strnlen(f, cap) : 0, keep = std::min(k, sizeof e.name - 1);
+  if (keep) memcpy(e.name, f + k - keep, keep);  // the tail: the file's own name
+  e.name[keep] = 0;
+  m.pend_n = uint8_t(n + 1);
+}
+
+// An answer (of kind g.kind): its request's entry gives the names; its
+// name field holds them until end_tx restores the latest request's.
+void pair_answer(Msg& g) {
+  AppMeta::Smb& m = g.m();
+  int at = -1;
+  for (uint32_t i = 0; i < m.pend_n; i++)
+    if (m.pend[i].key == g.key && m.pend[i].kind == g.kind) at = int(i);
+  size_t cap = 0;
+  char* f = kind_field(m, g.kind, &cap);
+  if (at < 0) {
+    g.c.ctr.smb_unpaired++;
+    if (f) memcpy(g.saved, f, cap), f[0] = 0, g.field = f;
+    return;
+  }
+  const AppMeta::Smb::Pend e = m.pend[at];
+  memmove(&m.pend[at], &m.pend[at + 1], (m.pend_n - at - 1) * sizeof e);
+  m.pend_n--;
+  if (e.kind == 3) m.ntlmssp = (e.flags & 3) == 3;  // the user fields are its request's
+  if (f && !(e.flags & 1)) {
+    memcpy(g.saved, f, cap);
+    copy_field(f, cap, reinterpret_cast<const uint8_t*>(e.name), uint32_t(strlen(e.name)));
+    g.field = f;
+  }
+}
+
 // Starts a tx: the header's fields.
 void begin_tx(Msg& g, uint8_t version, uint16_t cmd, uint32_t status, uint32_t tree, uint64_t sess) {
   AppMeta::Smb& m = g.m();
@@ -207,14 +278,17 @@ void begin_tx(Msg& g, uint8_t version, uint16_t cmd, uint32_t status, uint32_t t
   m.status = status;
   m.tree_id = tree;
   m.session_id = sess;
-  // The answer to a session setup whose request carried NTLMSSP (the latest
-  // tx: every other tx clears it) logs the request's user, domain and host,
-  // as Suricata's one tx per request/answer pair does.
-  const bool keep_auth = g.d == 1 && m.ntlmssp && (version == 2 ? cmd == 1 : cmd == 0x73);
-  m.share_type = m.dce = m.tree_tx = 0;
-  if (!keep_auth) m.ntlmssp = 0, m.user[0] = m.domain[0] = m.host[0] = 0;
-  if (g.d == 0) m.filename[0] = 0;  // the answer to a create logs its request's name
+  // filename / share / user..: the latest request's of its kind (flow
+  // state); an answer gets its own request's by pair_answer.
+  m.share_type = m.dce = m.tree_tx = m.ntlmssp = 0;
   g.bs = BufferSet();
+  g.kind = version == 2 ? (cmd == 5 ? 1 : cmd == 3 ? 2 : cmd == 1 ? 3 : 0)
+                        : (cmd == 0xa2 ? 1 : cmd == 0x75 ? 2 : cmd == 0x73 ? 3 : 0);
+  g.field = nullptr;
+  if (g.d == 0 && g.kind == 1) m.filename[0] = 0;
+  if (g.d == 0 && g.kind == 2) m.share[0] = 0;
+  if (g.d == 0 && g.kind == 3) m.user[0] = m.domain[0] = m.host[0] = 0;
+  if (g.d == 1 && g.kind) pair_answer(g);
 }
 
 void end_tx(Msg& g, AppSink& sink) {
@@ -226,6 +300,9 @@ void end_tx(Msg& g, AppSink& sink) {
   g.c.ctr.smb_messages++;
   if (g.bad) g.c.ctr.smb_malformed++;
   sink.on_tx(g.d == 0, g.bs, g.s->meta);
+  if (g.d == 0 && g.kind) pair_request(g);
+  static_assert(sizeof g.saved == sizeof AppMeta::Smb::filename && sizeof g.saved == sizeof AppMeta::Smb::share);
+  if (g.field) memcpy(g.field, g.saved, sizeof g.saved), g.field = nullptr;
 }
 
 void smb2_message(Msg& g, AppSink& sink) {
@@ -239,10 +316,17 @@ void smb2_message(Msg& g, AppSink& sink) {
     uint32_t flags = u32(H + 16), next = u32(H + 20);
     uint16_t cmd = u16(H + 12);
     uint32_t tree = (flags & 2) ? 0 : u32(H + 36);  // async: no tree id
-    begin_tx(g, 2, cmd, u32(H + 8), tree, u64(H + 40));
-    Smb2 x{g, at, (flags & 1) != 0};
-    smb2_command(x, cmd, tree);
-    end_tx(g, sink);
+    g.key = u32(H + 24);  // the message id (async answers keep their request's)
+    if ((flags & 1) && u32(H + 8) == 0x103) {
+      // STATUS_PENDING: an interim answer, as in Suricata it completes no tx
+      // (no tx, no EVE); the final answer pairs with the request.
+      g.c.ctr.smb_messages++;
+    } else {
+      begin_tx(g, 2, cmd, u32(H + 8), tree, u64(H + 40));
+      Smb2 x{g, at, (flags & 1) != 0};
+      smb2_command(x, cmd, tree);
+      end_tx(g, sink);
+    }
     if (!next || next % 8 || next < 64 || next > g.n - at) break;
     at += next;
     g.bad = false;
@@ -323,6 +407,7 @@ void smb1_message(Msg& g, AppSink& sink) {
   uint8_t cmd = H[4];
   bool resp = H[9] & 0x80, uni = u16(H + 10) & 0x8000;
   uint32_t tree = u16(H + 24);
+  g.key = uint32_t(u16(H + 26)) << 16 | u16(H + 30);  // pid, mid
   begin_tx(g, 1, cmd, u32(H + 5), tree, u16(H + 28));
   uint32_t at = 32;
   for (uint32_t i = 0; i < kMaxChain; i++) {
@@ -386,6 +471,7 @@ uint32_t resync(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n) {
 }  // namespace
 
 void smb_gap(AppCtx& c, AppState* s, int d) {
+  if (s->proto == rules::AppProto::kDcerpc) return dce_gap(c, s, d);
   SmbDir& h = s->dir[d].u.smb;
   c.ctr.truncated++;
   release(c, s, d);

@@ -119,9 +119,11 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                     "\"malformed_data_events\":{}}}",
                  a.detected[int(rules::AppProto::kKrb5)], a.krb5_messages, a.krb5_malformed, a.krb5_too_large,
                  a.krb5_malformed_events);
-  fmt::format_to(o, ",\"smb\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"encrypted\":{}}}"
+  fmt::format_to(o, ",\"smb\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"encrypted\":{},"
+                    "\"unpaired\":{},\"pair_full\":{}}}"
                     ",\"dcerpc\":{{\"flows\":{},\"pdus\":{},\"malformed\":{},\"stub_cut\":{}}}",
                  a.detected[int(rules::AppProto::kSmb)], a.smb_messages, a.smb_malformed, a.smb_encrypted,
+                 a.smb_unpaired, a.smb_pair_full,
                  a.detected[int(rules::AppProto::kDcerpc)], a.dcerpc_pdus, a.dcerpc_malformed, a.dcerpc_stub_cut);
   fmt::format_to(o, ",\"http2\":{{\"flows\":{},\"frames\":{},\"streams\":{},\"streams_evicted\":{},"
                     "\"streams_refused\":{},\"malformed\":{},\"hpack_errors\":{},\"no_context\":{},\"reclaimed\":{}}}}}",

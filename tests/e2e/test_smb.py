@@ -111,7 +111,9 @@ def smb_txs(cdata, sdata):
                         tc = (path, m[at + 66] == 2)
                     v1 = cmd == 0 and resp and neg1  # Suricata: the first SMB2 answer to an SMB1 negotiate
                     neg1 = neg1 and not v1
-                    txs.append((ts, 1 if v1 else 2, tc))
+                    status = struct.unpack("<I", m[at + 8:at + 12])[0]
+                    if not (resp and status == 0x103):  # an interim STATUS_PENDING answer: no tx (Suricata)
+                        txs.append((ts, 1 if v1 else 2, tc))
                     if not nxt:
                         break
                     at += nxt
@@ -198,9 +200,19 @@ def nbss(m):
     return b"\0" + len(m).to_bytes(3, "big") + m
 
 
-def smb2(cmd, resp, tree, body, status=0):
-    return (b"\xfeSMB" + le16(64) + le16(0) + le32(status) + le16(cmd) + le16(1) + le32(1 if resp else 0) +
-            le32(0) + struct.pack("<Q", 9) + le32(0) + le32(tree) + struct.pack("<Q", 0x4400000041) + b"\0" * 16 + body)
+def smb2(cmd, resp, tree, body, status=0, mid=9, async_=False):
+    flags = (1 if resp else 0) | (2 if async_ else 0)
+    return (b"\xfeSMB" + le16(64) + le16(0) + le32(status) + le16(cmd) + le16(1) + le32(flags) +
+            le32(0) + struct.pack("<Q", mid) + le32(0) + le32(tree) + struct.pack("<Q", 0x4400000041) + b"\0" * 16 + body)
+
+
+def create_req(mid, name):
+    n = name.encode("utf-16-le")
+    return nbss(smb2(5, False, 3, le16(57) + b"\0" * 42 + le16(64 + 56) + le16(len(n)) + le32(0) + le32(0) + n, mid=mid))
+
+
+def create_resp(mid, status=0, async_=False):
+    return nbss(smb2(5, True, 0 if async_ else 3, le16(89) + b"\0" * 86, status, mid, async_))
 
 
 SVCCTL = bytes.fromhex("81bb7a36" "4498" "f135" "ad3298f038001003")  # 367abb81-9844-35f1-ad32-98f038001003 on the wire (LE)
@@ -300,9 +312,37 @@ def generated_part(check, dp, tmp):
     t = dprun.tcp_conversation(gap_frames, t, "10.31.0.30", "10.31.1.30", 44030, 445, gap_segs)
     del gap_frames[3 + 3]  # write[200:300]: a 100-byte hole
     frames += gap_frames
+    # Pipelined creates answered out of order, one first with an async
+    # STATUS_PENDING interim answer: each answer's event has its own request's
+    # filename (paired by message id); the interim makes no event.
+    pipe_segs = [(True, create_req(10, "alpha.txt") + create_req(11, "beta.txt") + create_req(12, "gamma.txt")),
+                 (False, create_resp(12, 0x103, True)), (False, create_resp(11)), (False, create_resp(10)),
+                 (False, create_resp(12, 0, True))]
+    t = dprun.tcp_conversation(frames, t + 10000, "10.31.0.40", "10.31.1.40", 44040, 445, pipe_segs)
+    # DCERPC over TCP with a hole in a request: the parser resyncs on the
+    # next PDU header (its stub fires the JOINED rule once).
+    big = request(2, 3, 16, b"x" * 300)
+    dce_segs = [(True, bind(1)), (False, bind_ack(1)), (True, big[:100]), (True, big[100:200]),
+                (True, big[200:] + request(3, 3, 16, b"JOINED")), (False, response(3, b"r"))]
+    dce_frames = []
+    t = dprun.tcp_conversation(dce_frames, t + 10000, "10.31.0.41", "10.31.1.41", 44041, 135, dce_segs)
+    del dce_frames[3 + 3]  # big[100:200]: a 100-byte hole
+    frames += dce_frames
     ev = dprun.run_generated(check, dp, tmp, "smb", frames, RULES)
     if ev is None:
         return
+    cr = [e["smb"] for e in ev if e.get("event_type") == "smb" and 44040 in (e.get("src_port"), e.get("dest_port"))]
+    check([(c.get("filename"), c.get("status")) for c in cr] ==
+          [("beta.txt", "STATUS_SUCCESS"), ("alpha.txt", "STATUS_SUCCESS"), ("gamma.txt", "STATUS_SUCCESS")],
+          "pipelined creates: each answer's smb event has its request's filename (message id), no interim event",
+          [(c.get("filename"), c.get("status")) for c in cr])
+    dg = dict(dprun.alert_sids([e for e in ev if 44041 in (e.get("src_port"), e.get("dest_port"))]))
+    de = [e["dcerpc"] for e in ev if e.get("event_type") == "dcerpc" and 44041 in (e.get("src_port"), e.get("dest_port"))]
+    # (The client's bytes after the hole come when the hole is given up, after
+    # the server's response: that response finds no request, its event no opnum.)
+    check(dg == {9723011: 1, 9723012: 1} and [d.get("call_id") for d in de] == [1, 3],
+          "DCERPC over TCP: a hole in a request, resync at the next PDU (its rules once each, bind_ack + response events)",
+          (dg, de))
     mine = [e for e in ev if 44030 in (e.get("src_port"), e.get("dest_port"))]
     got = dprun.alert_sids(mine)
     # (The client's bytes after the hole come when the hole is given up, after the server's answer.)
