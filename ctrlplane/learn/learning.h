@@ -31,6 +31,7 @@
 #include "ctrlplane/cp/audit.h"
 #include "ctrlplane/cp/commands.h"
 #include "ctrlplane/cp/registry.h"
+#include "ctrlplane/learn/row_index.h"
 #include "ml/drift.h"
 #include "ml/gate.h"
 
@@ -102,6 +103,7 @@ class Learning {
   // model or the row is not kept (explain.cc).
   LearnResult explain(const std::string& flow_id, const std::string& phase, const std::string& version,
                       const std::string& cls);
+  RowIndex::Stats row_index_stats() { return row_index_.stats(); }
 
   // Samples the data plane's shadow counters for agreement.live.window (status()
   // does too; spectre-cp calls it every minute). History restarts when the
@@ -148,6 +150,7 @@ class Learning {
   std::thread worker_;
   std::string drift_sha_, drift_path_, drift_source_;  // the model drift compares with, and where it came from
   uint64_t rows_offset_ = 0;
+  RowIndex row_index_;  // explain's rows by (flow_id, phase); its own lock
   std::vector<int> rows_cols_;
   int rows_ts_col_ = -1;
   uint64_t job_seq_ = 0;
