@@ -19,6 +19,7 @@ const char* api_usage() {
          "  --api-cert PEM --api-key PEM   TLS\n"
          "  --api-rate N --api-burst N     per-token requests/s and burst (default 50, 100)\n"
          "  --api-max-body BYTES           413 above (default 1048576)\n"
+         "  --api-q-scan-rows N            q= terms the index cannot narrow: rows a list page tests (default 50000)\n"
          "  --console DIR      static console (default: the checkout's console/dist or /usr/share/spectre/console)\n"
          "  --store FILE       SQLite store (default /var/lib/spectre/spectre.db when --api is given)\n"
          "  --store-max-days N --store-max-bytes N   retention (default: keep everything)\n"
@@ -43,7 +44,8 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
                                       "--api-max-body", "--console", "--store", "--store-max-days", "--store-max-bytes",
                                       "--spectre-dp", "--detect-config", "--detect-max-bytes", "--detect-timeout",
                                       "--store-flows", "--store-flows-min-bytes", "--store-flows-min-packets",
-                                      "--store-flows-sample", "--stats-period", "--api-config", "--api-rules"};
+                                      "--store-flows-sample", "--stats-period", "--api-config", "--api-rules",
+                                      "--api-q-scan-rows"};
   bool ours = false;
   for (const char* k : kOpts) ours |= a == k;
   if (!ours) return 0;
@@ -66,6 +68,7 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
   else if (a == "--detect-max-bytes") return num(o.detect_max_bytes, 1024);
   else if (a == "--detect-timeout") return num(o.detect_timeout, 1);
   else if (a == "--api-max-body") return num(o.max_body, 1024);
+  else if (a == "--api-q-scan-rows") return num(o.q_scan_rows, 1);
   else if (a == "--store-max-days") return num(o.retain_days, 1);
   else if (a == "--store-max-bytes") return num(o.retain_bytes, 1 << 20);
   else if (a == "--api-config") o.config = v;
@@ -186,6 +189,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   ServiceOptions sv;
   sv.rate = o.rate;
   sv.burst = o.burst;
+  sv.q_scan_rows = size_t(o.q_scan_rows);
   sv.console_dir = o.console_set ? o.console : default_console(exe);
   ServiceHooks h;
   h.dataplane = std::move(dataplane);

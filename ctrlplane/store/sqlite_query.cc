@@ -87,7 +87,7 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
           "src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)",
           {q.q_match, q.q, q.q});
   else if (!q.q.empty() && !q.q_ids.empty())  // a bounded scan's matches (sqlite_search.cc)
-    w.add("id IN (SELECT value FROM json_each(?))", {q.q_ids});
+    add_q_ids(w, q.q_ids);
   if (!q.q.empty())
     w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)",
           {like(q.q), like(q.q), q.q, q.q});
@@ -108,6 +108,8 @@ void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<
   if (!q.ip.empty()) w.add("(attacker = ? OR victim = ?)", {q.ip, q.ip});
   if (!q.q.empty() && !q.q_match.empty())  // the index's candidates, then the exact test below
     w.add("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)", {q.q_match});
+  else if (!q.q.empty() && !q.q_ids.empty())  // a bounded scan's matches (sqlite_search.cc)
+    add_q_ids(w, q.q_ids);
   if (!q.q.empty()) w.add("(record LIKE ? ESCAPE '\\')", {like(q.q)});
   sql = std::string(kIncidentCols) + w.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
   b = std::move(w.b);
@@ -144,12 +146,13 @@ uint64_t SqliteStore::min_alert_id() {
   return uint64_t(r_.scalar("SELECT min(id) FROM alerts"));
 }
 
-bool SqliteStore::list_incidents(const IncidentQuery& q0, std::vector<IncidentRow>& out, std::string& err) {
+bool SqliteStore::list_incidents(const IncidentQuery& q0, std::vector<IncidentRow>& out, std::string& err,
+                                 ListStop* stop) {
   std::string sql;
   std::vector<Bind> b;
   std::lock_guard g(rmu_);
   IncidentQuery q = q0;
-  if (!q.q.empty()) q.q_match = incidents_q_match(r_, q.q);
+  if (!q.q.empty() && !incidents_q_plan(r_, q, stop, err)) return false;
   build_incident_query(q, sql, b);
   return run_list(r_, sql, b, out, read_incident, err);
 }
