@@ -111,7 +111,9 @@ bool ApiRuntime::open(const ApiCli& o, std::string& err) {
   webhooks = std::make_unique<WebhookDispatcher>(*store);
   webhooks->reload();  // the webhooks registered over the API before this start
   ingest->set_webhooks(webhooks.get());
-  live = std::make_unique<LiveStream>(*io, *ingest);
+  stream::StreamOptions so_live;
+  so_live.measure_latency = true;  // /metrics' spectre_stream_latency_seconds (a steady-clock read per publish and per write)
+  live = std::make_unique<LiveStream>(*io, *ingest, so_live);
   live->attach();
   return true;
 }
@@ -258,6 +260,9 @@ std::string ApiRuntime::prometheus() {
     put("spectre_stream_gaps_total", "counter", t.gaps);
     put("spectre_stream_disconnects_total", "counter", t.disconnects);
     put("spectre_stream_replayed_total", "counter", t.replayed);
+    o += stream::prometheus_histogram("spectre_stream_latency_seconds",
+                                      "Stream hub delay from publish to the framed socket write, per live delivery.",
+                                      live->latency());
   }
   return o;
 }
