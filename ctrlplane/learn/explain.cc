@@ -1,5 +1,7 @@
 // Learning::explain: the per-feature contributions of the model that alerted
 // on one dumped feature row (GET /api/v1/alerts/{id}/explain), see learning.h.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -42,6 +44,26 @@ bool find_row(RowIndex& index, const std::string& rows_csv, const std::string& f
 
 }  // namespace
 
+std::shared_ptr<const ml::LoadedModel> Learning::explain_model(const std::string& path, std::string& err) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0) {
+    err = "cannot read the model " + path;
+    return nullptr;
+  }
+  const std::string key = path + ":" + std::to_string(sb.st_size) + ":" + std::to_string(sb.st_mtim.tv_sec) + "." +
+                          std::to_string(sb.st_mtim.tv_nsec);
+  {
+    std::lock_guard g(explain_mu_);
+    if (key == explain_key_) return explain_model_;
+  }
+  auto m = std::make_shared<ml::LoadedModel>();
+  if (!ml::load_artifact_file(path, *m, err)) return nullptr;
+  std::lock_guard g(explain_mu_);
+  explain_key_ = key;
+  explain_model_ = m;
+  return m;
+}
+
 LearnResult Learning::explain(const std::string& flow_id, const std::string& phase, const std::string& version,
                               const std::string& cls) {
   if (flow_id.empty() || phase.empty() || version.empty()) return fail(400, "explain: flow_id, phase and version needed");
@@ -57,8 +79,9 @@ LearnResult Learning::explain(const std::string& flow_id, const std::string& pha
       path = drift_path_;
   }
   if (path.empty()) return fail(404, "model version " + version + " is not in the registry");
-  ml::LoadedModel m;
-  if (!ml::load_artifact_file(path, m, err)) return fail(500, err);
+  const std::shared_ptr<const ml::LoadedModel> mp = explain_model(path, err);
+  if (!mp) return fail(500, err);
+  const ml::LoadedModel& m = *mp;
   std::vector<float> row;
   std::string ts;
   if (!find_row(row_index_, opt_.rows_csv, flow_id, phase, m.feature_names, row, ts, err)) return fail(404, err);
