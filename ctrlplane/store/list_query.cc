@@ -54,10 +54,10 @@ bool like_contains(std::string_view hay, std::string_view needle) {
 
 void add_q_ids(Where& w, const std::string& ids) { w.add("id IN (SELECT value FROM json_each(?))", {ids}); }
 
-bool bounded_scan(Db& db, const char* cols, const std::string& sql, const std::vector<Bind>& b, size_t max_rows,
+bool bounded_scan(Db& db, const std::string& sql, const std::vector<Bind>& b, size_t max_rows,
                   size_t want, const std::function<bool(const Stmt&)>& match, std::string& ids, ListStop& stop,
                   std::string& err) {
-  Stmt s = db.prepare(std::string("SELECT ") + cols + " FROM (" + sql + ")");
+  Stmt s = db.prepare(sql);
   if (!s.ok()) { err = s.error(); return false; }
   s.bind_all(b);
   ids = "[";

@@ -54,13 +54,13 @@ bool like_contains(std::string_view hay, std::string_view needle);
 void add_q_ids(Where& w, const std::string& ids);
 
 // The bounded q= scan of a list page (a term the trigram index cannot narrow):
-// reads `cols` of the rows of `sql` (the list query without q: the same
-// filters, cursor and order; cols' first column the id, the second the
-// cursor's time, 0 for a list ordered by id alone), at most `max_rows`, and
-// tests `match` on each, stopping at `want` matches. `ids`: the matches as a
+// runs `sql` (the list query without q, built with only the columns the test
+// reads: the same filters, cursor and order; its first column the id, the
+// second the cursor's time, 0 for a list ordered by id alone; LIMIT
+// `max_rows`), and tests `match` on each row, stopping at `want` matches. `ids`: the matches as a
 // JSON array (add_q_ids); `stop`: the rows tested, the last one, and whether
 // the bound cut the scan before `want` matches.
-bool bounded_scan(Db& db, const char* cols, const std::string& sql, const std::vector<Bind>& b, size_t max_rows,
+bool bounded_scan(Db& db, const std::string& sql, const std::vector<Bind>& b, size_t max_rows,
                   size_t want, const std::function<bool(const Stmt&)>& match, std::string& ids, ListStop& stop,
                   std::string& err);
 

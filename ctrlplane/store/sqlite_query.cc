@@ -71,7 +71,7 @@ IncidentRow read_incident(const Stmt& s) {
 // The (ts, id) keyset of list_query.h. The (ts) index and the (sid, ts),
 // (src_ip, ts), (dest_ip, ts) ones (each ending in the rowid) deliver rows in
 // that order, so LIMIT stops the walk early; an address is the two-walk select.
-void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& out) {
+void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& out, const char* cols) {
   Where w;
   add_ts_keyset(w, q.before_ts, q.before_id, q.from_ms, q.to_ms);
   if (q.max_severity) w.add("+severity <= ?", {int64_t(q.max_severity)});
@@ -93,10 +93,10 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
           {like(q.q), like(q.q), q.q, q.q});
   std::optional<Bind> key;
   if (!q.ip.empty()) key = q.ip;
-  ts_desc_select(kAlertCols, std::move(w), q.limit, "src_ip", "dest_ip", key, sql, out);
+  ts_desc_select(cols ? cols : kAlertCols, std::move(w), q.limit, "src_ip", "dest_ip", key, sql, out);
 }
 
-void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& b) {
+void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& b, const char* cols) {
   Where w;
   if (q.before_id) w.add("id < ?", {int64_t(q.before_id)});
   if (q.from_ms != std::numeric_limits<int64_t>::min()) w.add("last_ms >= ?", {q.from_ms});
@@ -111,7 +111,7 @@ void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<
   else if (!q.q.empty() && !q.q_ids.empty())  // a bounded scan's matches (sqlite_search.cc)
     add_q_ids(w, q.q_ids);
   if (!q.q.empty()) w.add("(record LIKE ? ESCAPE '\\')", {like(q.q)});
-  sql = std::string(kIncidentCols) + w.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
+  sql = std::string(cols ? cols : kIncidentCols) + w.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
   b = std::move(w.b);
 }
 

@@ -33,8 +33,10 @@ struct SqliteOptions {
 };
 
 // The WHERE/ORDER/LIMIT of a list query and its binds (exposed for tests).
-void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds);
-void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds);
+// cols: "SELECT ... FROM table" instead of every column (the bounded q= scan reads only what it tests).
+void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds, const char* cols = nullptr);
+void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds,
+                          const char* cols = nullptr);
 void build_flow_query(const FlowQuery& q, std::string& sql, std::vector<Bind>& binds);
 // Free-text search (q=, sqlite_search.cc): for a term of 3+ characters the
 // trigram index gives candidate rows (an FTS5 MATCH of the term's rare
