@@ -182,21 +182,24 @@ int main(int argc, char** argv) {
     else if (a == "--db") o.db = next();
     else if (a == "--reuse") o.reuse = true;
     else if (a == "--no-http") o.http = false;
-    else if (a == "--flows" || a == "--explain") mode = a;
+    else if (a == "--flows" || a == "--explain" || a == "--incidents") mode = a;
     else if (a == "--rows") mo.rows = std::stoull(next());
     else if (a == "--seconds") mo.seconds = std::stod(next());
     else if (a == "--model") mo.model = next();
     else if (a == "--rows-mb") mo.rows_mb = std::stoull(next());
     else if (a == "--work") mo.work = next();
+    else if (a == "--q-scan-rows") mo.q_scan_rows = std::stoull(next());
     else {
       std::fprintf(stderr, "usage: spectre-api-bench [--alerts N] [--fill-seconds S] [--db PATH] [--reuse] [--queries N] [--days D] [--no-http]\n"
                            "       spectre-api-bench --flows [--rows N] [--seconds S] [--queries N] [--db PATH]\n"
-                           "       spectre-api-bench --explain --model M.spm [--rows-mb MB] [--queries N] [--work DIR]\n");
+                           "       spectre-api-bench --explain --model M.spm [--rows-mb MB] [--queries N] [--work DIR]\n"
+                           "       spectre-api-bench --incidents [--rows N] [--queries N] [--db PATH] [--q-scan-rows N]\n");
       return 2;
     }
   }
   mo.db = o.db, mo.queries = o.queries;
   if (mode == "--flows") return apibench::flows_mode(mo);
+  if (mode == "--incidents") return apibench::incidents_mode(mo);
   if (mode == "--explain") {
     if (mo.model.empty()) { std::fprintf(stderr, "--explain needs --model\n"); return 2; }
     return apibench::explain_mode(mo);

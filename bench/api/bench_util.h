@@ -49,6 +49,7 @@ struct ModeOpt {
   double seconds = 60;
   std::string db, model, work;
   uint64_t rows_mb = 64;
+  uint64_t q_scan_rows = 50000;  // --incidents: the API's bound (ServiceOptions::q_scan_rows; huge: the old whole walk)
 };
 
 // --flows: flow-row store rates (enqueue, commit) and newest-100 latency, idle and under writes.
@@ -56,5 +57,8 @@ int flows_mode(const ModeOpt& o);
 // --explain: GET /alerts/{id}/explain cost (signature alert; ML alert whose row is
 // near the end, deep in, or out of the searched tail of a rows file).
 int explain_mode(const ModeOpt& o);
+// --incidents: --rows incident records, then /incidents (newest, q= through the index, q= the
+// bounded scan) and /search, --queries times each.
+int incidents_mode(const ModeOpt& o);
 
 }  // namespace spectre::apibench

@@ -47,6 +47,7 @@ Response ApiService::list_alerts(Request& r) {
   store::AlertQuery q;
   std::string err;
   if (!alert_query(r, q, err)) return error(400, err);
+  q.q_scan_rows = opt_.q_scan_rows;
   std::vector<store::AlertRow> rows;
   store::ListStop stop;  // q= the index cannot narrow: a bounded scan, continued by the cursor
   if (!st_.list_alerts(q, rows, err, &stop)) return error(500, "store: " + err);

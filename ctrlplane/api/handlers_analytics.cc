@@ -116,18 +116,21 @@ Response ApiService::search(Request& r) {
   store::AlertQuery aq;
   aq.q = q;
   aq.limit = size_t(limit);
+  aq.q_scan_rows = opt_.q_scan_rows;
   store::IncidentQuery iq;
   iq.q = q;
   iq.limit = size_t(limit);
+  iq.q_scan_rows = opt_.q_scan_rows;
   std::vector<store::AlertRow> al;
   std::vector<store::IncidentRow> in;
-  store::ListStop stop;  // a term the index cannot narrow: a bounded scan of the alerts
-  if (!st_.list_alerts(aq, al, err, &stop) || !st_.list_incidents(iq, in, err)) return error(500, "store: " + err);
+  store::ListStop stop, istop;  // a term the index cannot narrow: bounded scans of the alerts and the incidents
+  if (!st_.list_alerts(aq, al, err, &stop) || !st_.list_incidents(iq, in, err, &istop)) return error(500, "store: " + err);
   J a = J::array(), i = J::array();
   for (auto& x : al) a.push_back(alert_json(x));
   for (auto& x : in) i.push_back(incident_json(x));
   J out{{"alerts", a}, {"incidents", i}};
   if (stop.cut) out["alerts_partial"] = {{"scanned", stop.scanned}};
+  if (istop.cut) out["incidents_partial"] = {{"scanned", istop.scanned}};
   return json_response(200, out.dump(-1, ' ', false, J::error_handler_t::replace));
 }
 

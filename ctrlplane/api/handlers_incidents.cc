@@ -24,12 +24,17 @@ Response ApiService::list_incidents(Request& r) {
   store::IncidentQuery q;
   std::string err;
   if (!incident_query(r, q, err)) return error(400, err);
+  q.q_scan_rows = opt_.q_scan_rows;
   std::vector<store::IncidentRow> rows;
-  if (!st_.list_incidents(q, rows, err)) return error(500, "store: " + err);
+  store::ListStop stop;  // q= the index cannot narrow: a bounded scan, continued by the cursor (as /alerts)
+  if (!st_.list_incidents(q, rows, err, &stop)) return error(500, "store: " + err);
   J items = J::array();
   for (auto& i : rows) items.push_back(incident_json(i));
   J next = rows.size() == q.limit ? J(encode_cursor('i', rows.back().id)) : J(nullptr);
-  return json_response(200, J{{"items", std::move(items)}, {"next_cursor", next}}.dump(-1, ' ', false, J::error_handler_t::replace));
+  J out{{"items", std::move(items)}, {"next_cursor", next}};
+  if (stop.cut && rows.size() != q.limit)  // the cursor goes on after the last incident the scan tested
+    out["next_cursor"] = encode_cursor('i', stop.id), out["partial"] = {{"scanned", stop.scanned}};
+  return json_response(200, out.dump(-1, ' ', false, J::error_handler_t::replace));
 }
 
 namespace {

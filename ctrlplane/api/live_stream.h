@@ -24,6 +24,7 @@ class LiveStream final : public stream::ReplaySource {
   void stop() { hub_.stop(); }
   void publish(stream::StreamEvent&& e) { hub_.publish(std::move(e)); }  // any thread
   stream::StreamStats stats() const { return hub_.stats(); }
+  stream::LatencyMetrics::Snapshot latency() const { return hub_.latency_metrics().snapshot(); }
   bool replay(stream::Channel ch, uint64_t after, size_t max, std::vector<stream::StreamEvent>& out) override;
 
  private:

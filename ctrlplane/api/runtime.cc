@@ -19,6 +19,7 @@ const char* api_usage() {
          "  --api-cert PEM --api-key PEM   TLS\n"
          "  --api-rate N --api-burst N     per-token requests/s and burst (default 50, 100)\n"
          "  --api-max-body BYTES           413 above (default 1048576)\n"
+         "  --api-q-scan-rows N            q= terms the index cannot narrow: rows a list page tests (default 50000)\n"
          "  --console DIR      static console (default: the checkout's console/dist or /usr/share/spectre/console)\n"
          "  --store FILE       SQLite store (default /var/lib/spectre/spectre.db when --api is given)\n"
          "  --store-max-days N --store-max-bytes N   retention (default: keep everything)\n"
@@ -43,7 +44,8 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
                                       "--api-max-body", "--console", "--store", "--store-max-days", "--store-max-bytes",
                                       "--spectre-dp", "--detect-config", "--detect-max-bytes", "--detect-timeout",
                                       "--store-flows", "--store-flows-min-bytes", "--store-flows-min-packets",
-                                      "--store-flows-sample", "--stats-period", "--api-config", "--api-rules"};
+                                      "--store-flows-sample", "--stats-period", "--api-config", "--api-rules",
+                                      "--api-q-scan-rows"};
   bool ours = false;
   for (const char* k : kOpts) ours |= a == k;
   if (!ours) return 0;
@@ -66,6 +68,7 @@ int parse_api_option(int argc, char** argv, int& i, ApiCli& o, std::string& err)
   else if (a == "--detect-max-bytes") return num(o.detect_max_bytes, 1024);
   else if (a == "--detect-timeout") return num(o.detect_timeout, 1);
   else if (a == "--api-max-body") return num(o.max_body, 1024);
+  else if (a == "--api-q-scan-rows") return num(o.q_scan_rows, 1);
   else if (a == "--store-max-days") return num(o.retain_days, 1);
   else if (a == "--store-max-bytes") return num(o.retain_bytes, 1 << 20);
   else if (a == "--api-config") o.config = v;
@@ -108,7 +111,9 @@ bool ApiRuntime::open(const ApiCli& o, std::string& err) {
   webhooks = std::make_unique<WebhookDispatcher>(*store);
   webhooks->reload();  // the webhooks registered over the API before this start
   ingest->set_webhooks(webhooks.get());
-  live = std::make_unique<LiveStream>(*io, *ingest);
+  stream::StreamOptions so_live;
+  so_live.measure_latency = true;  // /metrics' spectre_stream_latency_seconds (a steady-clock read per publish and per write)
+  live = std::make_unique<LiveStream>(*io, *ingest, so_live);
   live->attach();
   return true;
 }
@@ -186,6 +191,7 @@ bool ApiRuntime::start(const ApiCli& o, const char* exe, std::function<std::stri
   ServiceOptions sv;
   sv.rate = o.rate;
   sv.burst = o.burst;
+  sv.q_scan_rows = size_t(o.q_scan_rows);
   sv.console_dir = o.console_set ? o.console : default_console(exe);
   ServiceHooks h;
   h.dataplane = std::move(dataplane);
@@ -254,6 +260,9 @@ std::string ApiRuntime::prometheus() {
     put("spectre_stream_gaps_total", "counter", t.gaps);
     put("spectre_stream_disconnects_total", "counter", t.disconnects);
     put("spectre_stream_replayed_total", "counter", t.replayed);
+    o += stream::prometheus_histogram("spectre_stream_latency_seconds",
+                                      "Stream hub delay from publish to the framed socket write, per live delivery.",
+                                      live->latency());
   }
   return o;
 }

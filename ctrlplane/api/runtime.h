@@ -25,6 +25,7 @@ struct ApiCli {
   std::string cert, key, tokens, console;
   double rate = 50, burst = 100;
   uint64_t max_body = 1 << 20;
+  uint64_t q_scan_rows = 50000;  // --api-q-scan-rows N: q='s bounded scan per list page (ServiceOptions)
   uint64_t retain_days = 0, retain_bytes = 0;
   bool console_set = false;
   // Offline pcap analysis (/api/v1/detect).

@@ -25,6 +25,7 @@ struct ServiceOptions {
   double rate = 50, burst = 100;     // default per-token bucket (requests/s, burst)
   std::string console_dir;           // static files at / ("" : none)
   size_t export_max = 1000000;       // rows an export may return
+  size_t q_scan_rows = 50000;        // q= the index cannot narrow: rows a list page tests at most (ListStop)
 };
 
 struct ServiceHooks {

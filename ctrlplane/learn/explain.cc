@@ -1,5 +1,7 @@
 // Learning::explain: the per-feature contributions of the model that alerted
 // on one dumped feature row (GET /api/v1/alerts/{id}/explain), see learning.h.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -17,32 +19,17 @@ namespace spectre::learn {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-constexpr uint64_t kExplainTailBytes = 32u << 20;  // rows searched: the newest ~40k of the dump
 
 LearnResult fail(int status, const std::string& why) { return {status, ojson{{"error", why}}.dump()}; }
 
-// The last row of flow_id at phase in the newest kExplainTailBytes of the rows
-// file, as the model's features (NaN = missing). False when not there.
-bool find_row(const std::string& rows_csv, const std::string& flow_id, const std::string& phase,
+// The newest row of flow_id at phase (the index, else the bounded scan of the
+// newest 32 MiB: row_index.h), as the model's features (NaN = missing).
+// False when not there.
+bool find_row(RowIndex& index, const std::string& rows_csv, const std::string& flow_id, const std::string& phase,
               const std::vector<std::string>& names, std::vector<float>& row, std::string& ts, std::string& err) {
-  std::ifstream f(rows_csv, std::ios::binary);
-  std::string header, line, found;
-  if (!f || !std::getline(f, header)) {
-    err = "no rows file " + rows_csv;
-    return false;
-  }
-  f.seekg(0, std::ios::end);
-  const uint64_t size = uint64_t(f.tellg()), start = size > kExplainTailBytes ? size - kExplainTailBytes : 0;
-  f.seekg(std::streamoff(std::max<uint64_t>(start, header.size() + 1)));
-  if (start > header.size() + 1) std::getline(f, line);  // a row cut by the jump
-  const std::string key = flow_id + "," + phase + ",";
-  while (std::getline(f, line))
-    if (!f.eof() && line.compare(0, key.size(), key) == 0) found = line;  // a line without newline is half written
-  if (found.empty()) {
-    err = "flow " + flow_id + " (" + phase + ") is not among the newest dumped rows";
-    return false;
-  }
-  const auto cols = ml::cli::split(header, ','), cells = ml::cli::split(found, ',');
+  RowIndex::Found f;
+  if (!index.lookup(rows_csv, flow_id, phase, f, err)) return false;
+  const auto cols = ml::cli::split(f.header, ','), cells = ml::cli::split(f.line, ',');
   std::vector<int> map;
   if (!ml::cli::map_features(cols, names, map, err)) return false;
   row.assign(names.size(), NAN);
@@ -56,6 +43,26 @@ bool find_row(const std::string& rows_csv, const std::string& flow_id, const std
 }
 
 }  // namespace
+
+std::shared_ptr<const ml::LoadedModel> Learning::explain_model(const std::string& path, std::string& err) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0) {
+    err = "cannot read the model " + path;
+    return nullptr;
+  }
+  const std::string key = path + ":" + std::to_string(sb.st_size) + ":" + std::to_string(sb.st_mtim.tv_sec) + "." +
+                          std::to_string(sb.st_mtim.tv_nsec);
+  {
+    std::lock_guard g(explain_mu_);
+    if (key == explain_key_) return explain_model_;
+  }
+  auto m = std::make_shared<ml::LoadedModel>();
+  if (!ml::load_artifact_file(path, *m, err)) return nullptr;
+  std::lock_guard g(explain_mu_);
+  explain_key_ = key;
+  explain_model_ = m;
+  return m;
+}
 
 LearnResult Learning::explain(const std::string& flow_id, const std::string& phase, const std::string& version,
                               const std::string& cls) {
@@ -72,11 +79,12 @@ LearnResult Learning::explain(const std::string& flow_id, const std::string& pha
       path = drift_path_;
   }
   if (path.empty()) return fail(404, "model version " + version + " is not in the registry");
-  ml::LoadedModel m;
-  if (!ml::load_artifact_file(path, m, err)) return fail(500, err);
+  const std::shared_ptr<const ml::LoadedModel> mp = explain_model(path, err);
+  if (!mp) return fail(500, err);
+  const ml::LoadedModel& m = *mp;
   std::vector<float> row;
   std::string ts;
-  if (!find_row(opt_.rows_csv, flow_id, phase, m.feature_names, row, ts, err)) return fail(404, err);
+  if (!find_row(row_index_, opt_.rows_csv, flow_id, phase, m.feature_names, row, ts, err)) return fail(404, err);
   const size_t nf = m.num_features;
   std::vector<float> c(nf + 1, 0.0f);
   std::string method;

@@ -31,8 +31,13 @@
 #include "ctrlplane/cp/audit.h"
 #include "ctrlplane/cp/commands.h"
 #include "ctrlplane/cp/registry.h"
+#include "ctrlplane/learn/row_index.h"
 #include "ml/drift.h"
 #include "ml/gate.h"
+
+namespace spectre::ml {
+struct LoadedModel;
+}
 
 namespace spectre::learn {
 
@@ -102,6 +107,7 @@ class Learning {
   // model or the row is not kept (explain.cc).
   LearnResult explain(const std::string& flow_id, const std::string& phase, const std::string& version,
                       const std::string& cls);
+  RowIndex::Stats row_index_stats() { return row_index_.stats(); }
 
   // Samples the data plane's shadow counters for agreement.live.window (status()
   // does too; spectre-cp calls it every minute). History restarts when the
@@ -127,6 +133,8 @@ class Learning {
              bool ok, const std::string& msg, const std::string& sha);
   std::string job_json(const Job& j) const;
   void sync_drift_model();  // loads the active model for drift when it changed
+  // explain's model: loaded once while the file keeps its size and mtime (explain.cc).
+  std::shared_ptr<const ml::LoadedModel> explain_model(const std::string& path, std::string& err);
   struct ShadowSample {
     int64_t t_ms = 0;
     uint64_t scored = 0, alerts = 0, agree = 0;
@@ -148,6 +156,10 @@ class Learning {
   std::thread worker_;
   std::string drift_sha_, drift_path_, drift_source_;  // the model drift compares with, and where it came from
   uint64_t rows_offset_ = 0;
+  RowIndex row_index_;  // explain's rows by (flow_id, phase); its own lock
+  std::mutex explain_mu_;  // the last model explain loaded (one kept)
+  std::string explain_key_;
+  std::shared_ptr<const ml::LoadedModel> explain_model_;
   std::vector<int> rows_cols_;
   int rows_ts_col_ = -1;
   uint64_t job_seq_ = 0;

@@ -1,5 +1,6 @@
 #include "ctrlplane/store/list_query.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace spectre::store {
@@ -43,6 +44,34 @@ void ts_desc_select(const char* cols, Where w, size_t limit, const char* src, co
   binds.push_back(*key);
   binds.push_back(*key);
   binds.insert(binds.end(), w.b.begin(), w.b.end());
+}
+
+bool like_contains(std::string_view hay, std::string_view needle) {
+  auto low = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                     [&](char a, char b) { return low(a) == low(b); }) != hay.end();
+}
+
+void add_q_ids(Where& w, const std::string& ids) { w.add("id IN (SELECT value FROM json_each(?))", {ids}); }
+
+bool bounded_scan(Db& db, const std::string& sql, const std::vector<Bind>& b, size_t max_rows,
+                  size_t want, const std::function<bool(const Stmt&)>& match, std::string& ids, ListStop& stop,
+                  std::string& err) {
+  Stmt s = db.prepare(sql);
+  if (!s.ok()) { err = s.error(); return false; }
+  s.bind_all(b);
+  ids = "[";
+  size_t hits = 0;
+  stop = ListStop{};
+  while (hits < want && s.step()) {
+    stop.scanned++;
+    stop.id = uint64_t(s.i64(0)), stop.ts = s.i64(1);
+    if (match(s)) ids += (hits++ ? "," : "") + std::to_string(stop.id);
+  }
+  if (!s.error().empty()) { err = s.error(); return false; }
+  ids += "]";
+  stop.cut = hits < want && stop.scanned == max_rows;
+  return true;
 }
 
 }  // namespace spectre::store

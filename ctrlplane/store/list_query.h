@@ -1,9 +1,11 @@
 // The list queries' shared parts (alerts, incidents: sqlite_query.cc; flows:
 // sqlite_flows.cc): a WHERE with its binds, the (ts, id) descending keyset
-// cursor, the two-walk select on a key of either side, and the run.
+// cursor, the two-walk select on a key of either side, the run, and the
+// bounded q= scan of alerts and incidents (sqlite_search.cc).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -44,6 +46,23 @@ void add_cidr(Where& w, const std::optional<IpRange>& cidr);
 // LIMIT; an OR would collect and sort every row of the key.
 void ts_desc_select(const char* cols, Where w, size_t limit, const char* src, const char* dst,
                     const std::optional<Bind>& key, std::string& sql, std::vector<Bind>& binds);
+
+// LIKE's test of a substring: case-insensitive for ASCII, other bytes exact.
+bool like_contains(std::string_view hay, std::string_view needle);
+
+// A bounded q= scan's matches (BoundedScan::ids) as the list query's candidates.
+void add_q_ids(Where& w, const std::string& ids);
+
+// The bounded q= scan of a list page (a term the trigram index cannot narrow):
+// runs `sql` (the list query without q, built with only the columns the test
+// reads: the same filters, cursor and order; its first column the id, the
+// second the cursor's time, 0 for a list ordered by id alone; LIMIT
+// `max_rows`), and tests `match` on each row, stopping at `want` matches. `ids`: the matches as a
+// JSON array (add_q_ids); `stop`: the rows tested, the last one, and whether
+// the bound cut the scan before `want` matches.
+bool bounded_scan(Db& db, const std::string& sql, const std::vector<Bind>& b, size_t max_rows,
+                  size_t want, const std::function<bool(const Stmt&)>& match, std::string& ids, ListStop& stop,
+                  std::string& err);
 
 // Runs a list query: one read(stmt) a row appended to out.
 template <typename Row, typename Read>

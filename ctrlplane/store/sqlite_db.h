@@ -48,6 +48,11 @@ class Stmt {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(st_, c));
     return p ? std::string(p, size_t(sqlite3_column_bytes(st_, c))) : std::string();
   }
+  // The column's text without a copy: valid until the next step() or reset().
+  std::string_view view(int c) const {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(st_, c));
+    return p ? std::string_view(p, size_t(sqlite3_column_bytes(st_, c))) : std::string_view();
+  }
 
  private:
   sqlite3_stmt* st_ = nullptr;

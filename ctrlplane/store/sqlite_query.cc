@@ -71,7 +71,7 @@ IncidentRow read_incident(const Stmt& s) {
 // The (ts, id) keyset of list_query.h. The (ts) index and the (sid, ts),
 // (src_ip, ts), (dest_ip, ts) ones (each ending in the rowid) deliver rows in
 // that order, so LIMIT stops the walk early; an address is the two-walk select.
-void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& out) {
+void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& out, const char* cols) {
   Where w;
   add_ts_keyset(w, q.before_ts, q.before_id, q.from_ms, q.to_ms);
   if (q.max_severity) w.add("+severity <= ?", {int64_t(q.max_severity)});
@@ -87,16 +87,16 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
           "src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)",
           {q.q_match, q.q, q.q});
   else if (!q.q.empty() && !q.q_ids.empty())  // a bounded scan's matches (sqlite_search.cc)
-    w.add("id IN (SELECT value FROM json_each(?))", {q.q_ids});
+    add_q_ids(w, q.q_ids);
   if (!q.q.empty())
     w.add("(signature LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' OR src_ip = ? OR dest_ip = ?)",
           {like(q.q), like(q.q), q.q, q.q});
   std::optional<Bind> key;
   if (!q.ip.empty()) key = q.ip;
-  ts_desc_select(kAlertCols, std::move(w), q.limit, "src_ip", "dest_ip", key, sql, out);
+  ts_desc_select(cols ? cols : kAlertCols, std::move(w), q.limit, "src_ip", "dest_ip", key, sql, out);
 }
 
-void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& b) {
+void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& b, const char* cols) {
   Where w;
   if (q.before_id) w.add("id < ?", {int64_t(q.before_id)});
   if (q.from_ms != std::numeric_limits<int64_t>::min()) w.add("last_ms >= ?", {q.from_ms});
@@ -108,8 +108,10 @@ void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<
   if (!q.ip.empty()) w.add("(attacker = ? OR victim = ?)", {q.ip, q.ip});
   if (!q.q.empty() && !q.q_match.empty())  // the index's candidates, then the exact test below
     w.add("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)", {q.q_match});
+  else if (!q.q.empty() && !q.q_ids.empty())  // a bounded scan's matches (sqlite_search.cc)
+    add_q_ids(w, q.q_ids);
   if (!q.q.empty()) w.add("(record LIKE ? ESCAPE '\\')", {like(q.q)});
-  sql = std::string(kIncidentCols) + w.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
+  sql = std::string(cols ? cols : kIncidentCols) + w.sql + " ORDER BY id DESC LIMIT " + std::to_string(q.limit);
   b = std::move(w.b);
 }
 
@@ -144,12 +146,13 @@ uint64_t SqliteStore::min_alert_id() {
   return uint64_t(r_.scalar("SELECT min(id) FROM alerts"));
 }
 
-bool SqliteStore::list_incidents(const IncidentQuery& q0, std::vector<IncidentRow>& out, std::string& err) {
+bool SqliteStore::list_incidents(const IncidentQuery& q0, std::vector<IncidentRow>& out, std::string& err,
+                                 ListStop* stop) {
   std::string sql;
   std::vector<Bind> b;
   std::lock_guard g(rmu_);
   IncidentQuery q = q0;
-  if (!q.q.empty()) q.q_match = incidents_q_match(r_, q.q);
+  if (!q.q.empty() && !incidents_q_plan(r_, q, stop, err)) return false;
   build_incident_query(q, sql, b);
   return run_list(r_, sql, b, out, read_incident, err);
 }

@@ -11,11 +11,12 @@
 // 1-2 characters) takes the ordered walk with the residual, which stops at
 // LIMIT: fast when the term is common too, a long walk when it is rare. So a
 // caller that can continue (a list page, with a ListStop) gets it bounded:
-// at most AlertQuery::q_scan_rows (50,000) rows are tested (alerts_q_plan)
-// and the page says where the scan stopped.
+// at most q_scan_rows (50,000) rows are tested (q_plan, the same code for
+// alerts and incidents) and the page says where the scan stopped.
 #include <algorithm>
 #include <set>
 
+#include "ctrlplane/store/list_query.h"
 #include "ctrlplane/store/sqlite_store.h"
 
 namespace spectre::store {
@@ -101,42 +102,39 @@ std::string alerts_q_match(Db& db, std::string_view q) {
 std::string incidents_q_match(Db& db, std::string_view q) { return narrow(db, "incidents_fts", q); }
 
 namespace {
-// LIKE's test of a substring: case-insensitive for ASCII, other bytes exact.
-bool like_contains(std::string_view hay, std::string_view needle) {
-  auto low = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
-                     [&](char a, char b) { return low(a) == low(b); }) != hay.end();
-}
-}  // namespace
-
-// The scan reads the rows of the query without q (the same builder, so the
-// same filters, cursor and order), at most q.q_scan_rows, and tests q on each
-// as the list query's residual does; it stops at LIMIT matches.
-bool alerts_q_plan(Db& db, AlertQuery& q, ListStop* stop, std::string& err) {
-  q.q_match = alerts_q_match(db, q.q);
+// The plan shared by alerts and incidents: the index's candidates (match_expr)
+// when it narrows; else, for a list page (`stop`), the bounded scan of the rows
+// of the same query without q (the same builder: the same filters, cursor and
+// order), at most q.q_scan_rows, testing q as the list query's residual does.
+template <typename Query, typename Build>
+bool q_plan(Db& db, Query& q, std::string match_expr, ListStop* stop, Build build, const char* cols,
+            const std::function<bool(const Stmt&)>& match, std::string& err) {
+  q.q_match = std::move(match_expr);
   if (!q.q_match.empty() || !stop) return true;
-  AlertQuery in = q;
+  Query in = q;
   in.q.clear();
   in.limit = std::max<size_t>(1, q.q_scan_rows);
   std::string sql;
   std::vector<Bind> b;
-  build_alert_query(in, sql, b);
-  Stmt s = db.prepare("SELECT id, ts, signature, category, src_ip, dest_ip FROM (" + sql + ")");
-  if (!s.ok()) { err = s.error(); return false; }
-  s.bind_all(b);
-  std::string ids = "[";
-  size_t hits = 0;
-  *stop = ListStop{};
-  while (hits < q.limit && s.step()) {
-    stop->scanned++;
-    stop->id = uint64_t(s.i64(0)), stop->ts = s.i64(1);
-    if (like_contains(s.str(2), q.q) || like_contains(s.str(3), q.q) || s.str(4) == q.q || s.str(5) == q.q)
-      ids += (hits++ ? "," : "") + std::to_string(stop->id);
-  }
-  if (!s.error().empty()) { err = s.error(); return false; }
-  q.q_ids = ids + "]";
-  stop->cut = hits < q.limit && stop->scanned == in.limit;
-  return true;
+  build(in, sql, b, cols);  // only the columns the test reads
+  return bounded_scan(db, sql, b, in.limit, q.limit, match, q.q_ids, *stop, err);
+}
+}  // namespace
+
+bool alerts_q_plan(Db& db, AlertQuery& q, ListStop* stop, std::string& err) {
+  const std::string& t = q.q;
+  auto match = [&t](const Stmt& s) {
+    return like_contains(s.view(2), t) || like_contains(s.view(3), t) || s.view(4) == t || s.view(5) == t;
+  };
+  return q_plan(db, q, alerts_q_match(db, q.q), stop, build_alert_query,
+                "SELECT id, ts, signature, category, src_ip, dest_ip FROM alerts", match, err);
+}
+
+bool incidents_q_plan(Db& db, IncidentQuery& q, ListStop* stop, std::string& err) {
+  const std::string& t = q.q;
+  auto match = [&t](const Stmt& s) { return like_contains(s.view(2), t); };
+  return q_plan(db, q, incidents_q_match(db, q.q), stop, build_incident_query, "SELECT id, 0 AS ts, record FROM incidents",
+                match, err);
 }
 
 }  // namespace spectre::store

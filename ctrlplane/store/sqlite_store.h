@@ -33,8 +33,10 @@ struct SqliteOptions {
 };
 
 // The WHERE/ORDER/LIMIT of a list query and its binds (exposed for tests).
-void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds);
-void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds);
+// cols: "SELECT ... FROM table" instead of every column (the bounded q= scan reads only what it tests).
+void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>& binds, const char* cols = nullptr);
+void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& binds,
+                          const char* cols = nullptr);
 void build_flow_query(const FlowQuery& q, std::string& sql, std::vector<Bind>& binds);
 // Free-text search (q=, sqlite_search.cc): for a term of 3+ characters the
 // trigram index gives candidate rows (an FTS5 MATCH of the term's rare
@@ -52,6 +54,8 @@ std::string alerts_q_match(Db& db, std::string_view q);
 // stops at LIMIT matches: q.q_ids and *stop. Without `stop`, the whole walk.
 bool alerts_q_plan(Db& db, AlertQuery& q, ListStop* stop, std::string& err);
 std::string incidents_q_match(Db& db, std::string_view q);
+// The same plan for list_incidents (the scan tests the latest record).
+bool incidents_q_plan(Db& db, IncidentQuery& q, ListStop* stop, std::string& err);
 // Applies the migrations from the file's user_version to `target` (tests: an older layout).
 bool migrate(Db& db, std::string& err, int target = kSchemaVersion);
 
@@ -80,7 +84,8 @@ class SqliteStore final : public Store {
   uint64_t min_flow_id() override;
   uint64_t max_flow_id() override;
 
-  bool list_incidents(const IncidentQuery& q, std::vector<IncidentRow>& out, std::string& err) override;
+  bool list_incidents(const IncidentQuery& q, std::vector<IncidentRow>& out, std::string& err,
+                      ListStop* stop = nullptr) override;
   std::optional<IncidentRow> get_incident(uint64_t id) override;
   std::vector<IncidentUpdate> incident_updates(uint64_t incident_id, size_t max) override;
   bool updates_after(uint64_t after, size_t max, std::vector<IncidentUpdate>& out) override;

@@ -111,10 +111,11 @@ struct AlertQuery {
   size_t limit = 100;
 };
 
-// Where a bounded q= scan stopped (list_alerts with a ListStop): a term the
-// trigram index cannot narrow is tested on at most a fixed number of rows
-// (AlertQuery::q_scan_rows, 50,000); when that cut the scan before LIMIT matches,
-// cut is set and (ts, id) is the last row tested: the next page goes on from it.
+// Where a bounded q= scan stopped (list_alerts / list_incidents with a
+// ListStop): a term the trigram index cannot narrow is tested on at most a
+// fixed number of rows (q_scan_rows, 50,000); when that cut the scan before
+// LIMIT matches, cut is set and (ts, id) is the last row tested (incidents: ts
+// 0, they page by id): the next page goes on from it.
 struct ListStop {
   bool cut = false;
   uint64_t scanned = 0;  // rows tested by the scan (0: the index narrowed, no scan)
@@ -139,6 +140,8 @@ struct IncidentQuery {
   int64_t from_ms = std::numeric_limits<int64_t>::min(), to_ms = std::numeric_limits<int64_t>::max();
   std::string level, status, tactic, technique, ip, q;
   std::string q_match;       // q's candidates: an FTS5 MATCH expression (the store sets it; "": walk)
+  std::string q_ids;         // q's candidates found by a bounded scan (the store sets it), as AlertQuery's
+  size_t q_scan_rows = 50000;  // the bounded scan's rows (ListStop), as AlertQuery's
   uint64_t before_id = 0;    // cursor on the incident id
   size_t limit = 100;
 };
@@ -215,8 +218,9 @@ class Store {
   virtual uint64_t min_flow_id() = 0;
   virtual uint64_t max_flow_id() = 0;
 
-  // Incidents (newest first by id).
-  virtual bool list_incidents(const IncidentQuery& q, std::vector<IncidentRow>& out, std::string& err) = 0;
+  // Incidents (newest first by id). `stop` as list_alerts' (ListStop: ts is 0, the cursor is the id).
+  virtual bool list_incidents(const IncidentQuery& q, std::vector<IncidentRow>& out, std::string& err,
+                              ListStop* stop = nullptr) = 0;
   virtual std::optional<IncidentRow> get_incident(uint64_t id) = 0;
   virtual std::vector<IncidentUpdate> incident_updates(uint64_t incident_id, size_t max) = 0;
   virtual bool updates_after(uint64_t after, size_t max, std::vector<IncidentUpdate>& out) = 0;  // oldest first

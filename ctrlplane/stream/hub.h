@@ -28,6 +28,7 @@
 
 #include "ctrlplane/stream/client.h"
 #include "ctrlplane/stream/event.h"
+#include "ctrlplane/stream/latency_metrics.h"
 
 namespace spectre::stream {
 
@@ -67,6 +68,8 @@ class StreamHub {
   static constexpr int64_t kLatencyBucketUs = 50;
   static constexpr size_t kLatencyBuckets = 4000;  // 200 ms
   std::vector<uint64_t> latency_histogram();
+  // The same deliveries in Prometheus buckets with their sum, readable from any thread (/metrics).
+  const LatencyMetrics& latency_metrics() const { return latency_metrics_; }
   // Socket writes by the sessions so far: completed in place / asynchronous.
   struct WriteCounts {
     uint64_t direct = 0, async = 0;
@@ -85,6 +88,7 @@ class StreamHub {
   void record_latency(int64_t ns) {
     size_t i = ns <= 0 ? 0 : static_cast<size_t>(ns / (kLatencyBucketUs * 1000));
     ++latency_[std::min(i, kLatencyBuckets)];
+    latency_metrics_.record(ns);
   }
 
   struct Counters {
@@ -139,6 +143,7 @@ class StreamHub {
   std::unordered_map<Client*, std::shared_ptr<Client>> clients_;
   std::vector<Client*> touched_;
   std::vector<uint64_t> latency_;  // strand only; sized when measure_latency
+  LatencyMetrics latency_metrics_;  // written on the strand, read by the scrape
   WriteCounts writes_;             // strand only: sessions that ended, plus live ones on request
   uint64_t next_id_ = 1;
   uint64_t mark_ = 0;

@@ -23,6 +23,41 @@ def run_checks(c):
     static_files(c)
 
 
+def bounded_search(c, api, bound):
+    """q= terms the trigram index cannot narrow (2 characters, 1) on a spectre-cp run with --api-q-scan-rows `bound`
+    (below the campaign's few incidents): /incidents pages test at most `bound` incidents each, a cut page says
+    partial {scanned: bound} with a cursor, and followed to the end the pages list every match once, newest first;
+    /search says incidents_partial and alerts_partial."""
+    check, v = c["check"], c["tokens"]["viewer"]
+    every = c["page_all"](check, api, "/incidents", v, {"limit": 1000})
+    if not check(every and len(every) > bound, "bounded q=: the first run's incidents in the store (%s)" %
+                 (len(every) if every else every)):
+        return
+    for term, want in (("ti", every), ("\u00a7", [])):  # every record has "timestamp"; none has a section sign
+        got, cur, pages, cut, shape = [], None, 0, 0, True
+        while pages < 1000:
+            st, b, _ = api.call(check, "GET", "/incidents", v, query=dict({"q": term, "limit": 5}, **({"cursor": cur} if cur else {})))
+            if st != 200:
+                shape = False
+                break
+            pages += 1
+            got += [x["id"] for x in b["items"]]
+            if "partial" in b:
+                cut += 1
+                shape = shape and b["partial"]["scanned"] == bound and len(b["items"]) < 5 and b["next_cursor"]
+            cur = b["next_cursor"]
+            if not cur:
+                break
+        check(shape and got == want and cut >= (len(every) - 1) // bound,
+              "incidents q=%r, %d incident(s) tested a page: %d pages (%d partial) list the %d matches once, newest "
+              "first" % (term, bound, pages, cut, len(want)), (got[:10], want[:10], cut))
+    st, b, _ = api.call(check, "GET", "/search", v, query={"q": "ti", "limit": 20})
+    check(st == 200 and b.get("incidents_partial") == {"scanned": bound} and
+          [x["id"] for x in b["incidents"]] == every[:bound] and
+          b.get("alerts_partial") == {"scanned": bound} and len(b["alerts"]) <= bound,
+          "search q=ti with %d row(s) tested: incidents_partial and alerts_partial, the newest incident(s)" % bound, b)
+
+
 def syn_ids(c):
     """Store ids of the generated alerts (they follow the campaign's alerts)."""
     return list(range(c["n_camp"] + 1, c["total"] + 1))

@@ -19,7 +19,8 @@ with reasons for bad input, 413 over the body limit, 429 over the rate limit,
 a malformed HTTP request answered 400 with the server still up; static
 console files without path traversal; TLS with --api-cert/--api-key; a
 restart on the same store continues the ids and answers the /detect jobs
-of the first run; offline pcap analysis (/detect, tests/e2e/detect_checks.py);
+of the first run, and (with --api-q-scan-rows 1) pages q= incidents and
+/search through the bounded scan; offline pcap analysis (/detect, tests/e2e/detect_checks.py);
 SIEM settings applied to the running syslog exporter and kept over a restart,
 and a detect job interrupted by a stop (tests/e2e/siem_checks.py).
 Last line "N passed, N failed"; 77: skipped.
@@ -157,7 +158,7 @@ def pdf_ok(data):
     return True
 
 
-from api_checks import run_checks  # noqa: E402
+from api_checks import bounded_search, run_checks  # noqa: E402
 import detect_checks  # noqa: E402
 import siem_checks  # noqa: E402
 
@@ -223,7 +224,7 @@ def main():
         with open(P("more.json"), "w") as f:
             f.write("\n".join(lines[:10]) + "\n")
         port2 = free_port()
-        proc = start_cp(cp, tmp, port2, P("more.json"), ["--no-incidents", "--spectre-dp", dp])
+        proc = start_cp(cp, tmp, port2, P("more.json"), ["--no-incidents", "--spectre-dp", dp, "--api-q-scan-rows", "1"])
         api2 = Api("127.0.0.1", port2, doc)
         h = wait_health(api2, total + 10)
         st, body, _ = api2.call(check, "GET", "/alerts", TOKENS["viewer"],
@@ -245,6 +246,7 @@ def main():
               "registered webhook: the 10 new alerts posted, HMAC-SHA256 signed with its secret",
               [(p, hd.get("X-Spectre-Signature"), b[:80]) for p, hd, b in Sink.got[:3]])
         detect_checks.check_after_restart(ctx, api2)  # jobs and results in the store
+        bounded_search(ctx, api2, 1)  # this run's --api-q-scan-rows 1 over the first run's incidents
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         # TLS.

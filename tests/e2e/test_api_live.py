@@ -18,7 +18,8 @@ spectre-cp runs with its fake data plane on N generated alerts (--fake-events),
   configured, rollback refused with one version; analysts' verdicts exported
   with flow_id/rule/class, per-rule and per-class FP rates, the export written
   for the retrain; /metrics carries the store,
-  stream and drift families; every JSON response validated
+  stream and drift families and the hub's latency histogram (after a client
+  took live stats samples); every JSON response validated
   against the served OpenAPI document. Last line "N passed, N failed"; 77: skipped.
 """
 import json
@@ -139,8 +140,31 @@ def sse_checks(check, port, k, last):
           % (k, k + 1, last), (ids[:3], ids[-3:], len(ids)))
 
 
-def metrics_checks(check, mport, n):
+def histogram(text, name):
+    """A Prometheus histogram of the text format: its TYPE, [(le, cumulative count)], _sum and _count."""
+    typ, buckets, vals = None, [], {}
+    for ln in text.splitlines():
+        if ln == "# TYPE %s histogram" % name:
+            typ = "histogram"
+        elif ln.startswith(name + "_bucket{le=\""):
+            le, _, v = ln[len(name) + 12:].partition("\"} ")
+            buckets.append((float(le), int(v)))
+        elif ln.startswith(name + "_sum ") or ln.startswith(name + "_count "):
+            k, _, v = ln.partition(" ")
+            vals[k[len(name) + 1:]] = float(v)
+    return typ, buckets, vals.get("sum"), vals.get("count")
+
+
+def metrics_checks(check, port, mport, n):
     import urllib.request
+    # Live deliveries for the hub's latency histogram: the stats channel (one sample a second).
+    w = Ws(port, "/api/v1/stream?token=" + TOKENS["viewer"])
+    w.send({"op": "subscribe", "channels": ["stats"]})
+    got = []
+    while len(got) < 2:
+        m = w.recv()
+        got += [m] if m.get("type") == "event" and m.get("channel") == "stats" else []
+    w.close()
     try:
         text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=10).read().decode()
     except OSError as e:
@@ -156,6 +180,12 @@ def metrics_checks(check, mport, n):
           vals.get("spectre_stream_published_total"))
     check("spectre_ml_alert_rate_change" in vals and "spectre_ml_drift_rows" in vals,
           "/metrics: drift and alert-rate families", [k for k in vals if k.startswith("spectre_ml_")][:6])
+    typ, b, total, count = histogram(text, "spectre_stream_latency_seconds")
+    les, cum = [x[0] for x in b], [x[1] for x in b]
+    check(typ == "histogram" and len(b) >= 2 and les == sorted(les) and les[-1] == float("inf") and
+          cum == sorted(cum) and count == cum[-1] and count >= 2 and 0 < total < count,
+          "/metrics: spectre_stream_latency_seconds, a histogram of the %d live stats deliveries at least "
+          "(cumulative buckets, +Inf = _count, _sum in seconds)" % len(got), (typ, b, total, count))
 
 
 def feedback_checks(check, api, tmp):
@@ -247,7 +277,7 @@ def main():
         st, raw, _ = base.raw("GET", "/api/v1/openapi.json")
         api = Api("127.0.0.1", port, json.loads(raw))
         stream_checks(check, port, N)
-        metrics_checks(check, mport, N)
+        metrics_checks(check, port, mport, N)
         ml_checks(check, api, ctl, os.path.join(tmp, "cp.sock"), names)
         feedback_checks(check, api, tmp)
         stop(proc)

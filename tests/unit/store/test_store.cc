@@ -35,6 +35,20 @@ AlertRow alert(int64_t ts, int sev, uint32_t sid, const std::string& src, const 
   return a;
 }
 
+// Enqueues n alerts, make(i) the i-th, and flushes: the rows with the ids
+// enqueue_alert gave them (0: dropped).
+template <typename Make>
+std::vector<AlertRow> fill_alerts(Store& s, int n, Make&& make) {
+  std::vector<AlertRow> v;
+  v.reserve(size_t(n));
+  for (int i = 0; i < n; i++) {
+    v.push_back(make(i));
+    v.back().id = s.enqueue_alert(v.back());
+  }
+  s.flush();
+  return v;
+}
+
 }  // namespace
 
 TEST(StoreText, TimeRoundTripAndForms) {
@@ -94,11 +108,11 @@ TEST(StoreEve, AlertAndIncidentRows) {
 TEST(Store, IngestListFiltersAndCursor) {
   TmpDb t;
   auto s = open_store(t.path);
-  for (int i = 0; i < 250; i++)
-    EXPECT_EQ(s->enqueue_alert(alert(kT0 + i * 60000, 1 + i % 3, 100 + i % 5, "10.0.0." + std::to_string(i % 7),
-                                     "192.168.1.1", i % 10 == 0 ? std::vector<std::string>{"TA0007"} : std::vector<std::string>{})),
-              uint64_t(i + 1));
-  s->flush();
+  auto rows = fill_alerts(*s, 250, [](int i) {
+    return alert(kT0 + i * 60000, 1 + i % 3, 100 + i % 5, "10.0.0." + std::to_string(i % 7), "192.168.1.1",
+                 i % 10 == 0 ? std::vector<std::string>{"TA0007"} : std::vector<std::string>{});
+  });
+  for (size_t i = 0; i < rows.size(); i++) EXPECT_EQ(rows[i].id, i + 1);
   std::vector<AlertRow> page;
   std::string err;
   AlertQuery q;
@@ -159,8 +173,7 @@ TEST(Store, IngestListFiltersAndCursor) {
 TEST(Store, AnalystUpdatesFeedbackComments) {
   TmpDb t;
   auto s = open_store(t.path);
-  for (int i = 0; i < 20; i++) s->enqueue_alert(alert(kT0 + i, 2, 5 + i % 2, "1.1.1.1", "2.2.2.2"));
-  s->flush();
+  fill_alerts(*s, 20, [](int i) { return alert(kT0 + i, 2, 5 + i % 2, "1.1.1.1", "2.2.2.2"); });
   AnalystSet set;
   set.status = "investigating";
   set.assignee = "alice";
@@ -224,8 +237,9 @@ TEST(Store, AggregatesMatchRows) {
   TmpDb t;
   auto s = open_store(t.path);
   // 3 days, one alert every 10 minutes: 432 alerts, 6 an hour.
-  for (int i = 0; i < 432; i++) s->enqueue_alert(alert(kT0 + int64_t(i) * 600000, 1 + i % 4, 7 + i % 3, "10.9.9." + std::to_string(i % 2), "10.0.0.1"));
-  s->flush();
+  fill_alerts(*s, 432, [](int i) {
+    return alert(kT0 + int64_t(i) * 600000, 1 + i % 4, 7 + i % 3, "10.9.9." + std::to_string(i % 2), "10.0.0.1");
+  });
   auto tr = s->trends(Dim::kSeverity, kT0, kT0 + 3 * 86400000 - 1, 86400000, 10);
   ASSERT_EQ(tr.size(), 4u);
   uint64_t sum = 0;
@@ -273,8 +287,8 @@ TEST(Store, FullQueueDropsAndCounts) {
   TmpDb t;
   auto s = open_store(t.path, 64);
   uint64_t ok = 0, zero = 0;
-  for (int i = 0; i < 20000; i++) (s->enqueue_alert(alert(kT0 + i, 3, 1, "1.1.1.1", "2.2.2.2")) ? ok : zero)++;
-  s->flush();
+  for (auto& a : fill_alerts(*s, 20000, [](int i) { return alert(kT0 + i, 3, 1, "1.1.1.1", "2.2.2.2"); }))
+    (a.id ? ok : zero)++;
   auto st = s->stats();
   EXPECT_EQ(st.dropped, zero);
   EXPECT_EQ(st.written, ok);
@@ -293,12 +307,11 @@ TEST(Store, RetentionByAgeAndSize) {
   TmpDb t;
   auto s = open_store(t.path);
   std::string pad(2000, 'x');
-  for (int i = 0; i < 2000; i++) {
+  fill_alerts(*s, 2000, [&pad](int i) {
     auto a = alert(kT0 + int64_t(i) * 60000, 3, 1, "1.1.1.1", "2.2.2.2");
     a.eve = "{\"pad\":\"" + pad + "\"}";
-    s->enqueue_alert(a);
-  }
-  s->flush();
+    return a;
+  });
   RetentionPolicy age;
   age.max_age_ms = 1000LL * 60000;  // keep the last 1000 minutes
   uint64_t del = s->apply_retention(age, kT0 + 2000LL * 60000);
@@ -390,8 +403,7 @@ TEST(Store, MigratesVersion1File) {
 TEST(Store, KeysetPagesWithTiesAndOutOfOrderTimes) {
   TmpDb t;
   auto s = open_store(t.path);
-  for (int i = 0; i < 300; i++) s->enqueue_alert(alert(kT0 + (i * 7) % 10, 3, 1, "1.1.1.1", "2.2.2.2"));
-  s->flush();
+  fill_alerts(*s, 300, [](int i) { return alert(kT0 + (i * 7) % 10, 3, 1, "1.1.1.1", "2.2.2.2"); });
   std::vector<std::pair<int64_t, uint64_t>> seen;
   AlertQuery q;
   q.limit = 13;
@@ -416,12 +428,11 @@ TEST(Store, KeysetPagesWithTiesAndOutOfOrderTimes) {
 TEST(Store, AddressFilterMergesSourceAndDestinationOnce) {
   TmpDb t;
   auto s = open_store(t.path);
-  for (int i = 0; i < 90; i++) {
+  fill_alerts(*s, 90, [](int i) {
     const char* src = i % 3 == 0 ? "9.9.9.9" : "1.1.1.1";
     const char* dst = i % 3 == 1 ? "9.9.9.9" : i % 3 == 2 ? "2.2.2.2" : (i % 2 ? "9.9.9.9" : "3.3.3.3");
-    s->enqueue_alert(alert(kT0 + i * 1000, 1 + i % 4, 5, src, dst));
-  }
-  s->flush();
+    return alert(kT0 + i * 1000, 1 + i % 4, 5, src, dst);
+  });
   std::vector<uint64_t> got;
   AlertQuery q;
   q.ip = "9.9.9.9";
@@ -467,16 +478,13 @@ bool ci_contains(const std::string& hay, const std::string& needle) {
 TEST(Store, FreeTextSearchIndexKeepsSubstringSemantics) {
   TmpDb t;
   auto s = open_store(t.path);
-  std::vector<AlertRow> all;
-  for (int i = 0; i < int(kFtsMaxCandidates) + 300; i++) {
+  const auto all = fill_alerts(*s, int(kFtsMaxCandidates) + 300, [](int i) {
     auto a = alert(kT0 + (i * 7919) % 100000, 3, 100 + uint32_t(i % 5), "10.0.0." + std::to_string(i % 200), "10.9.9.9");
     a.signature = "Dense ET rule " + std::to_string(i % 5);
     if (i % 997 == 0) a.signature = "ET POLICY \"quoted\" 50%_off Ünïcode " + std::to_string(i);
     if (i == 4242) a.category = "Rare-Category-XYZ";
-    a.id = s->enqueue_alert(a);
-    all.push_back(a);
-  }
-  s->flush();
+    return a;
+  });
   Db d;
   std::string err;
   ASSERT_TRUE(d.open(t.path, false, err));
@@ -582,14 +590,11 @@ TEST(Store, DetectJobsAndResults) {
 TEST(Store, BoundedScanPagesCoverEveryMatchOnce) {
   TmpDb t;
   auto s = open_store(t.path);
-  std::vector<AlertRow> all;
-  for (int i = 0; i < 3000; i++) {
+  const auto all = fill_alerts(*s, 3000, [](int i) {
     auto a = alert(kT0 + (i * 7919) % 100000, 3, 100, "10.0.0.1", "10.9.9.9");
     a.signature = i % 197 == 5 ? "Dense ET rule 00000" : "Dense ET rule 000";
-    a.id = s->enqueue_alert(a);
-    all.push_back(a);
-  }
-  s->flush();
+    return a;
+  });
   Db d;
   std::string err;
   ASSERT_TRUE(d.open(t.path, false, err));
@@ -625,5 +630,58 @@ TEST(Store, BoundedScanPagesCoverEveryMatchOnce) {
   whole.limit = 1000;
   std::vector<AlertRow> rows;
   ASSERT_TRUE(s->list_alerts(whole, rows, err));  // no ListStop: the whole walk
+  EXPECT_EQ(rows.size(), want.size());
+}
+
+// The same bound on incidents (one q_plan for both): a term the index cannot
+// narrow is tested on at most q_scan_rows incidents a page, newest id first;
+// the pages, continued from ListStop::id (incidents page by id), give every
+// match once, in order; a page that found `limit` matches carries no cut.
+TEST(Store, IncidentBoundedScanPagesCoverEveryMatchOnce) {
+  TmpDb t;
+  auto s = open_store(t.path);
+  std::vector<uint64_t> want;
+  for (uint64_t id = 1; id <= 3000; id++) {
+    IncidentRow r;
+    r.id = id;
+    r.first_ms = kT0;
+    r.last_ms = kT0 + int64_t(id);
+    r.event = "opened";
+    bool hit = id % 211 == 7;
+    r.record = std::string(R"({"summary":"dense beacon )") + (hit ? "00000" : "000") + "\"}";
+    s->enqueue_incident(r);
+    if (hit) want.insert(want.begin(), id);  // newest id first
+  }
+  s->flush();
+  Db d;
+  std::string err;
+  ASSERT_TRUE(d.open(t.path, false, err));
+  EXPECT_EQ(incidents_q_match(d, "0000"), "");  // "000" is in every record
+  IncidentQuery q;
+  q.q = "0000";
+  q.limit = 4;
+  q.q_scan_rows = 400;
+  std::vector<uint64_t> got;
+  int cut = 0;
+  for (int pages = 0;; pages++) {
+    std::vector<IncidentRow> rows;
+    ListStop stop;
+    ASSERT_TRUE(s->list_incidents(q, rows, err, &stop)) << err;
+    EXPECT_LE(stop.scanned, 400u);
+    EXPECT_FALSE(stop.cut && rows.size() == q.limit);
+    for (auto& r : rows) got.push_back(r.id);
+    cut += stop.cut;
+    if (rows.size() == q.limit) q.before_id = rows.back().id;
+    else if (stop.cut) q.before_id = stop.id;
+    else break;
+    ASSERT_LT(pages, 100);
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_GE(cut, 4);  // 3,000 incidents at 400 a page
+  IncidentQuery whole;  // no ListStop: the whole walk
+  whole.q = "0000";
+  whole.limit = 1000;
+  std::vector<IncidentRow> rows;
+  ASSERT_TRUE(s->list_incidents(whole, rows, err));
   EXPECT_EQ(rows.size(), want.size());
 }

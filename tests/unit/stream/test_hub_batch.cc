@@ -184,6 +184,11 @@ TEST(StreamBatchLatency, HistogramCountsDeliveries) {
   for (uint64_t v : lat) total += v;
   EXPECT_EQ(total, 20u);
   EXPECT_EQ(lat[0], 0u);  // at least the 1 ms batch delay: not in the first 50 us bucket
+  LatencyMetrics::Snapshot m = h.hub->latency_metrics().snapshot();  // /metrics' buckets: the same deliveries
+  uint64_t in_m = 0;
+  for (uint64_t v : m.counts) in_m += v;
+  EXPECT_EQ(in_m, 20u);
+  EXPECT_GE(m.sum_ns, 1000000u);  // the first event waited the 1 ms batch delay
 }
 
 }  // namespace
