@@ -245,7 +245,9 @@ def run_batch(a, caps, tmp, sids, res):
         with open(lst, "w") as f:
             f.write("\n".join(caps) + "\n")
         cmd += ["--pcap-file", lst]
-    run(cmd, snort_env(a.snort), a.timeout, "snort")
+    p = run(cmd, snort_env(a.snort), a.timeout, "snort")
+    if b"No codec for DAQ base protocol" in p.stderr:  # exits 0 having read no packet
+        res["snort_undecoded"] += [res["renamed"].get(c, c) for c in caps]
     count_snort(alerts, sids, snort, spk)
     res["ours"].update(ours)
     res["snort"].update(snort)
@@ -273,6 +275,9 @@ def print_report(s):
     if s.get("relinked"):
         print("re-framed in Ethernet for both (a link type Snort 3 does not decode): %d captures: %s" % (
             len(s["relinked"]), " ".join(os.path.basename(c) for c in s["relinked"])))
+    if s.get("snort_undecoded"):
+        print("Snort decoded no packet (\"No codec for DAQ base protocol\") of: %s" % " ".join(
+            os.path.basename(c) for c in s["snort_undecoded"]))
     print("sids fired by both: %d (equal counts: %d); only Snort: %d; only spectre-dp: %d; alerts: spectre-dp %d,"
           " Snort %d" % (s["sids_both"], s["sids_both_equal_counts"], s["sids_only_snort"], s["sids_only_ours"],
                          s["alerts_ours"], s["alerts_snort"]))
@@ -325,7 +330,7 @@ def compare(a):
     idx = rule_index(a.rules)
     sids = set(idx)
     res = {"ours": collections.Counter(), "snort": collections.Counter(), "per_batch": collections.defaultdict(list),
-           "renamed": {}}
+           "renamed": {}, "snort_undecoded": []}
     if a.relink:
         caps, res["renamed"] = relink_captures(caps, tmp)
     step = max(1, a.batch)
@@ -333,6 +338,7 @@ def compare(a):
         run_batch(a, caps[i:i + step], tmp, sids, res)
     s = summarise(res, idx, load_verdicts(os.path.join(tmp, "rules-report.txt"), idx))
     s.update({"captures": [res["renamed"].get(c, c) for c in caps], "relinked": sorted(res["renamed"].values()),
+              "snort_undecoded": res["snort_undecoded"],
               "profile": a.profile, "rules": a.rules, "rules_active": len(sids),
               "per_batch": {str(k): v for k, v in sorted(res["per_batch"].items())}})
     if not a.keep:
