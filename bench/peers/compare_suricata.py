@@ -15,7 +15,7 @@ parsers, EVE alerts only, packet-alert-max 64), `suricata -r CAPTURE -S RULES -c
 `--no-midstream` (Suricata's stream.midstream default is false; --midstream sets it true on both).
 
 Steps: (1) a first pass with the whole rule set, one process per side over all captures (Suricata reads a
-folder of links to them), to learn which rules each engine loads and which sids fire anywhere; (2) one process
+folder of copies of them), to learn which rules each engine loads and which sids fire anywhere; (2) one process
 per capture and side with only the rules both load that fired in (1) on either side, plus the rules that set
 the flowbits they check (setters are often noalert). --no-first-pass runs (2) with all rules (slow: Suricata compiles them per
 capture); the second pass reads only the captures the first alerted on, unless --all-captures; --sids restricts (2) to those sids (plus their flowbit setters) and skips (1).
@@ -29,6 +29,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,7 +131,7 @@ def suricata_rejects(stderr, idx):
 
 
 def run_pair(a, caps, rules, tmp, sids, res=None):
-    """spectre-dp and Suricata over `caps` (a folder of links when several); returns (ours, suri, stderr)."""
+    """spectre-dp and Suricata over `caps` (a folder of copies when several); returns (ours, suri, stderr)."""
     eve = os.path.join(tmp, "eve.json")
     if os.path.exists(eve):
         os.unlink(eve)
@@ -153,7 +154,12 @@ def run_pair(a, caps, rules, tmp, sids, res=None):
         subprocess.run(["rm", "-rf", src])
         os.makedirs(src)
         for i, c in enumerate(caps):
-            os.symlink(os.path.abspath(c), os.path.join(src, "%05d-%s" % (i, os.path.basename(c))))
+            # Suricata's folder mode reads regular files only (symbolic links: "read 0 files").
+            dst = os.path.join(src, "%05d-%s" % (i, os.path.basename(c)))
+            try:
+                os.link(c, dst)
+            except OSError:
+                shutil.copyfile(c, dst)
     cmd = [a.suricata, "-r", src, "-S", rules, "-c", os.path.join(tmp, "suricata.yaml"), "-l", logdir,
            "--runmode", "single", "-k", "none"]
     p = run(cmd, dict(os.environ), a.timeout, "suricata")
