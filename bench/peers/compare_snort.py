@@ -38,9 +38,6 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 DEFAULT_RULES = os.path.join(SHARED, "corpora", "rules", "snort3-community", "snort3-community.rules")
 DEFAULT_SNORT = "/opt/snort3-peer/bin/snort"
-SKIP = 77
-EXTS = (".pcap", ".pcapng", ".cap")
-PKTS_KEPT = 20  # packet numbers kept per sid and side and batch (for investigation)
 
 # Snort 3.11 lua/snort_defaults.lua port groups, given to both so that port matching agrees by construction.
 HTTP_PORTS = ("80 81 311 383 591 593 901 1220 1414 1741 1830 2301 2381 2809 3037 3128 3702 4343 4848 5250 "
@@ -53,10 +50,7 @@ PORTS = {"HTTP_PORTS": HTTP_PORTS, "FTP_PORTS": ["21", "2100", "3535"], "MAIL_PO
 NETS = ["HOME_NET", "EXTERNAL_NET", "DNS_SERVERS", "FTP_SERVERS", "HTTP_SERVERS", "SIP_SERVERS",
         "SMTP_SERVERS", "SQL_SERVERS", "SSH_SERVERS", "TELNET_SERVERS"]
 
-
-def skip(msg):
-    print("SKIP: " + msg)
-    sys.exit(SKIP)
+from peercommon import EXTS, SKIP, PKTS_KEPT, count_eve as count_spectre, load_verdicts, run, skip  # noqa: E402,F401
 
 
 def find_captures(paths):
@@ -104,23 +98,6 @@ def rule_index(path):
             if sid:
                 idx[int(sid.group(1))] = (n, msg.group(1) if msg else "")
     return idx
-
-
-def load_verdicts(report, idx):
-    """sid -> why spectre-dp did not run it, from --rules-report lines 'file:LINE: reason' or 'sid N: reason'."""
-    by_line = {n: sid for sid, (n, _) in idx.items()}
-    out = {}
-    if not os.path.exists(report):
-        return out
-    for line in open(report, encoding="utf-8", errors="replace"):
-        m = re.match(r"sid (\d+): (.*)", line)
-        if m:
-            out[int(m.group(1))] = m.group(2).strip()
-            continue
-        m = re.match(r".*?:(\d+): (.*)", line)
-        if m and int(m.group(1)) in by_line:
-            out[by_line[int(m.group(1))]] = m.group(2).strip()
-    return out
 
 
 def spectre_config(path):
@@ -175,29 +152,6 @@ def snort_env(snort):
     env["SNORT_LUA_PATH"] = os.path.join(prefix, "etc", "snort")
     env["LUA_PATH"] = os.path.join(prefix, "include", "snort", "lua", "?.lua") + ";;"
     return env
-
-
-def run(cmd, env, timeout, what):
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-    if p.returncode != 0:
-        sys.stderr.write("%s failed (exit %d): %s\n%s\n" % (what, p.returncode, " ".join(cmd),
-                                                           p.stderr.decode(errors="replace")[-3000:]))
-        raise RuntimeError(what + " failed")
-    return p
-
-
-def count_spectre(eve, sids, counts, pkts):
-    for line in open(eve, encoding="utf-8", errors="replace"):
-        if '"alert"' not in line:
-            continue
-        ev = json.loads(line)
-        a = ev.get("alert") or {}
-        if ev.get("event_type") != "alert" or a.get("gid", 1) != 1 or a.get("signature_id") not in sids:
-            continue
-        sid = a["signature_id"]
-        counts[sid] += 1
-        if len(pkts[sid]) < PKTS_KEPT:
-            pkts[sid].append(ev.get("pcap_cnt", 0))
 
 
 def count_snort(path, sids, counts, pkts):
