@@ -2,7 +2,7 @@
 """The same Snort 3 rules on the same captures in spectre-dp and in Snort 3: per-sid alert counts side by side.
 
   compare_snort.py [CAPTURE|DIR ...] [--rules FILE] [--spectre-dp BIN] [--snort BIN] [--profile minimal|http]
-                   [--spectre-opt=ARG ...] [--batch N] [--json OUT] [--keep DIR] [--timeout S] [--quiet]
+                   [--spectre-opt=ARG ...] [--no-relink] [--batch N] [--json OUT] [--keep DIR] [--timeout S] [--quiet]
 
 Both run on one core with HOME_NET, EXTERNAL_NET and every server group `any` and the same port groups
 (Snort 3.11's snort_defaults.lua values, written into both configurations). spectre-dp: SPECTRE_CONFIG=none,
@@ -12,7 +12,9 @@ ips with the rules and the variables, classifications/references from snort_defa
 that logs every matching rule of a packet (default is 3), and alert_json; profile `http` adds the wizard,
 a binder and http_inspect (Snort's HTTP buffers, service detection). Only gid 1 alerts of sids in the rule
 file are counted. Captures are processed `--batch` per process (default 1: one process per capture; with
-more, flow state carries across the files of a batch in both).
+more, flow state carries across the files of a batch in both). A capture whose link type Snort 3's core does not
+decode (Linux cooked, BSD loopback, PPP, Cisco HDLC, PPI: relink.py) is re-framed in Ethernet and the copy given
+to both (--no-relink: as it is, and Snort sees no packet of it).
 
 Prints: per sid both fired, with the counts and their difference; sids only one side fired (with
 spectre-dp's load verdict for the rule when it did not load). --json writes all of it (plus per sid the
@@ -24,18 +26,18 @@ import collections
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
+
+import relink
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 DEFAULT_RULES = os.path.join(SHARED, "corpora", "rules", "snort3-community", "snort3-community.rules")
 DEFAULT_SNORT = "/opt/snort3-peer/bin/snort"
-SKIP = 77
-EXTS = (".pcap", ".pcapng", ".cap")
-PKTS_KEPT = 20  # packet numbers kept per sid and side and batch (for investigation)
 
 # Snort 3.11 lua/snort_defaults.lua port groups, given to both so that port matching agrees by construction.
 HTTP_PORTS = ("80 81 311 383 591 593 901 1220 1414 1741 1830 2301 2381 2809 3037 3128 3702 4343 4848 5250 "
@@ -48,10 +50,7 @@ PORTS = {"HTTP_PORTS": HTTP_PORTS, "FTP_PORTS": ["21", "2100", "3535"], "MAIL_PO
 NETS = ["HOME_NET", "EXTERNAL_NET", "DNS_SERVERS", "FTP_SERVERS", "HTTP_SERVERS", "SIP_SERVERS",
         "SMTP_SERVERS", "SQL_SERVERS", "SSH_SERVERS", "TELNET_SERVERS"]
 
-
-def skip(msg):
-    print("SKIP: " + msg)
-    sys.exit(SKIP)
+from peercommon import EXTS, SKIP, PKTS_KEPT, count_eve as count_spectre, load_verdicts, run, skip  # noqa: E402,F401
 
 
 def find_captures(paths):
@@ -67,6 +66,26 @@ def find_captures(paths):
     return sorted(out)
 
 
+def relink_captures(caps, tmp):
+    """Captures in a link type Snort 3's core cannot decode, re-framed in Ethernet (relink.py), for both
+    engines; returns (the captures to read, {read path: original path} of those re-framed)."""
+    out, renamed = [], {}
+    for i, c in enumerate(caps):
+        try:
+            keep = not relink.needs_relink(c)
+        except (ValueError, struct.error):  # not a capture relink.py reads: given as it is
+            keep = True
+        if keep:
+            out.append(c)
+            continue
+        dst = os.path.join(tmp, "relinked", "%04d-%s.pcap" % (i, os.path.basename(c)))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        relink.relink(c, dst)
+        out.append(dst)
+        renamed[dst] = c
+    return out, renamed
+
+
 def rule_index(path):
     """sid -> (line number, msg) of the active rules of the file (gid 1)."""
     idx = {}
@@ -79,23 +98,6 @@ def rule_index(path):
             if sid:
                 idx[int(sid.group(1))] = (n, msg.group(1) if msg else "")
     return idx
-
-
-def load_verdicts(report, idx):
-    """sid -> why spectre-dp did not run it, from --rules-report lines 'file:LINE: reason' or 'sid N: reason'."""
-    by_line = {n: sid for sid, (n, _) in idx.items()}
-    out = {}
-    if not os.path.exists(report):
-        return out
-    for line in open(report, encoding="utf-8", errors="replace"):
-        m = re.match(r"sid (\d+): (.*)", line)
-        if m:
-            out[int(m.group(1))] = m.group(2).strip()
-            continue
-        m = re.match(r".*?:(\d+): (.*)", line)
-        if m and int(m.group(1)) in by_line:
-            out[by_line[int(m.group(1))]] = m.group(2).strip()
-    return out
 
 
 def spectre_config(path):
@@ -152,29 +154,6 @@ def snort_env(snort):
     return env
 
 
-def run(cmd, env, timeout, what):
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-    if p.returncode != 0:
-        sys.stderr.write("%s failed (exit %d): %s\n%s\n" % (what, p.returncode, " ".join(cmd),
-                                                           p.stderr.decode(errors="replace")[-3000:]))
-        raise RuntimeError(what + " failed")
-    return p
-
-
-def count_spectre(eve, sids, counts, pkts):
-    for line in open(eve, encoding="utf-8", errors="replace"):
-        if '"alert"' not in line:
-            continue
-        ev = json.loads(line)
-        a = ev.get("alert") or {}
-        if ev.get("event_type") != "alert" or a.get("gid", 1) != 1 or a.get("signature_id") not in sids:
-            continue
-        sid = a["signature_id"]
-        counts[sid] += 1
-        if len(pkts[sid]) < PKTS_KEPT:
-            pkts[sid].append(ev.get("pcap_cnt", 0))
-
-
 def count_snort(path, sids, counts, pkts):
     if not os.path.exists(path):
         return
@@ -220,11 +199,14 @@ def run_batch(a, caps, tmp, sids, res):
         with open(lst, "w") as f:
             f.write("\n".join(caps) + "\n")
         cmd += ["--pcap-file", lst]
-    run(cmd, snort_env(a.snort), a.timeout, "snort")
+    p = run(cmd, snort_env(a.snort), a.timeout, "snort")
+    if b"No codec for DAQ base protocol" in p.stderr:  # exits 0 having read no packet
+        res["snort_undecoded"] += [res["renamed"].get(c, c) for c in caps]
     count_snort(alerts, sids, snort, spk)
     res["ours"].update(ours)
     res["snort"].update(snort)
-    name = caps[0] if len(caps) == 1 else "%s (+%d)" % (caps[0], len(caps) - 1)
+    first = res["renamed"].get(caps[0], caps[0])
+    name = first if len(caps) == 1 else "%s (+%d)" % (first, len(caps) - 1)
     for sid in set(ours) | set(snort):
         res["per_batch"][sid].append({"captures": name, "ours": ours[sid], "snort": snort[sid],
                                       "ours_pkts": opk[sid], "snort_pkts": spk[sid]})
@@ -244,6 +226,12 @@ def summarise(res, idx, verdicts):
 
 
 def print_report(s):
+    if s.get("relinked"):
+        print("re-framed in Ethernet for both (a link type Snort 3 does not decode): %d captures: %s" % (
+            len(s["relinked"]), " ".join(os.path.basename(c) for c in s["relinked"])))
+    if s.get("snort_undecoded"):
+        print("Snort decoded no packet (\"No codec for DAQ base protocol\") of: %s" % " ".join(
+            os.path.basename(c) for c in s["snort_undecoded"]))
     print("sids fired by both: %d (equal counts: %d); only Snort: %d; only spectre-dp: %d; alerts: spectre-dp %d,"
           " Snort %d" % (s["sids_both"], s["sids_both_equal_counts"], s["sids_only_snort"], s["sids_only_ours"],
                          s["alerts_ours"], s["alerts_snort"]))
@@ -266,6 +254,9 @@ def parse_args(argv):
     ap.add_argument("--profile", choices=["minimal", "http"], default="minimal")
     ap.add_argument("--spectre-opt", action="append", default=[],
                     help="extra spectre-dp argument, repeatable (e.g. --spectre-opt=--no-midstream)")
+    ap.add_argument("--no-relink", dest="relink", action="store_false",
+                    help="give both engines the captures as they are, also those in a link type Snort 3 cannot "
+                         "decode (by default these are re-framed in Ethernet for both, see relink.py)")
     ap.add_argument("--batch", type=int, default=1, help="captures per process (default 1)")
     ap.add_argument("--json", help="write the comparison as JSON to this file")
     ap.add_argument("--keep", help="work directory to keep (configurations, EVE, Snort's alerts)")
@@ -292,12 +283,17 @@ def compare(a):
     snort_config(os.path.join(tmp, "snort.lua"), a.rules, a.profile)
     idx = rule_index(a.rules)
     sids = set(idx)
-    res = {"ours": collections.Counter(), "snort": collections.Counter(), "per_batch": collections.defaultdict(list)}
+    res = {"ours": collections.Counter(), "snort": collections.Counter(), "per_batch": collections.defaultdict(list),
+           "renamed": {}, "snort_undecoded": []}
+    if a.relink:
+        caps, res["renamed"] = relink_captures(caps, tmp)
     step = max(1, a.batch)
     for i in range(0, len(caps), step):
         run_batch(a, caps[i:i + step], tmp, sids, res)
     s = summarise(res, idx, load_verdicts(os.path.join(tmp, "rules-report.txt"), idx))
-    s.update({"captures": caps, "profile": a.profile, "rules": a.rules, "rules_active": len(sids),
+    s.update({"captures": [res["renamed"].get(c, c) for c in caps], "relinked": sorted(res["renamed"].values()),
+              "snort_undecoded": res["snort_undecoded"],
+              "profile": a.profile, "rules": a.rules, "rules_active": len(sids),
               "per_batch": {str(k): v for k, v in sorted(res["per_batch"].items())}})
     if not a.keep:
         subprocess.run(["rm", "-rf", tmp])

@@ -176,8 +176,13 @@ namespace {
 
 enum class Guess { kMore, kNo, kHttpReq, kHttpResp, kTls, kDns, kSmtp, kFtp, kSmb, kSsh, kSip, kMqtt, kKrb5, kDcerpc, kHttp2 };
 
-const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
-                                "OPTIONS ", "CONNECT ", "TRACE ", "PATCH "};
+// Suricata's HTTP detection patterns (app-layer-htp.c): RFC 9110's methods,
+// WebDAV (RFC 4918) and DeltaV (RFC 3253); BASELINE-CONTROL cut to the probe.
+const char* const kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ",
+                                "TRACE ", "PATCH ", "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ",
+                                "MOVE ", "LOCK ", "UNLOCK ", "CHECKOUT ", "UNCHECKOUT ", "CHECKIN ",
+                                "UPDATE ", "LABEL ", "REPORT ", "MKWORKSPACE ", "MKACTIVITY ",
+                                "MERGE ", "VERSION-CONTROL ", "BASELINE-CONTROL"};
 
 // Each test answers kMore until it has the bytes it needs; a prefix that can
 // no longer match answers kNo. All decide by kProbeSize bytes.

@@ -34,7 +34,7 @@ const char* usage_text() {
          "  -k none|all         checksum validation (default none: ignore bad checksums)\n"
          "  --midstream / --no-midstream  pick up TCP sessions whose handshake was not seen\n"
          "                      (stream.midstream, default on); off: no session, inspected per packet,\n"
-         "                      established once both sides were seen (as Suricata)\n"
+         "                      never established (as Suricata)\n"
          "  --async-oneside / --no-async-oneside  a handshake seen from one side only\n"
          "                      establishes the session (stream.async_oneside, default off)\n"
          "  --model FILE.spm    score flows with this ML model (spectre-ml); --no-ml: none\n"

@@ -70,11 +70,12 @@ struct Cursor final : AlertSink, AppSink {
     const uint8_t* ra = e.dst;
     uint16_t ip = e.sport;
     uint16_t rp = e.dport;
-    // A TCP session whose handshake was not seen and that was not picked up
-    // (stream.midstream off) is still established once both sides were seen,
-    // as Suricata's flow engine (FLOW_PKT_ESTABLISHED) says for any flow.
+    // Other protocols are established once both sides were seen; TCP only by
+    // the stream: a session whose handshake was not seen and that was not
+    // picked up (stream.midstream off) never is, as in Suricata 7 (checked
+    // against suricata -r: flow:established does not match, not_established does).
     const bool both = (f.flags & kFlowSeenToServer) && (f.flags & kFlowSeenToClient);
-    bool est = f.key.proto == 6 ? (f.flags & kFlowEstablished) || ((f.flags & kFlowMidstream) && both) : both;
+    bool est = f.key.proto == 6 ? bool(f.flags & kFlowEstablished) : both;
     for (int d = 0; d < 2; d++) {
       DetectPacket& p = dp[d];
       p.src = d ? ra : ia;

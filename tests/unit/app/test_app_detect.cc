@@ -41,6 +41,26 @@ TEST(AppDetect, HttpMethodsAndResponses) {
             AppProto::kFailed);
 }
 
+// WebDAV and DeltaV requests are HTTP as in Suricata (webdav.pcap of the nDPI corpus: curl's MKCOL,
+// MOVE, LOCK ... requests fired ET 2013028 on http.user_agent in Suricata 7, none here before).
+TEST(AppDetect, HttpWebDavMethods) {
+  for (const char* m : {"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "CHECKOUT",
+                        "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL", "REPORT", "MKWORKSPACE",
+                        "MKACTIVITY", "MERGE", "VERSION-CONTROL", "BASELINE-CONTROL"}) {
+    std::string req = std::string(m) + " /webdav HTTP/1.1\r\nUser-Agent: curl/7.68.0\r\n\r\n";
+    AppCtx ctx(small_cfg());
+    AppProto p;
+    auto txs = run_tcp(ctx, {{true, req}}, {every_byte(req.size())}, 40000, 80, &p);
+    EXPECT_EQ(p, AppProto::kHttp) << m;
+    ASSERT_EQ(txs.size(), 1u) << m;
+    EXPECT_EQ(txs[0].get(kHttpMethod), m);
+    EXPECT_EQ(txs[0].get(kHttpUserAgent), "curl/7.68.0") << m;
+  }
+  // SIP's UPDATE stays SIP (probed first), a method cut short is not HTTP.
+  EXPECT_EQ(detect({{true, "UPDATE sip:bob@example.com SIP/2.0\r\n\r\n"}}, 40000, 5060), AppProto::kSip);
+  EXPECT_EQ(detect({{true, "MKCOLX / HTTP/1.1\r\n\r\n"}, {false, "xxxxxxxxxxxxxxxxxxxx"}}), AppProto::kFailed);
+}
+
 TEST(AppDetect, TlsAndPortsDoNotMatter) {
   std::string ch("\x16\x03\x01\x00\x30\x01\x00\x00\x2c", 9);
   ch += std::string(0x2c, '\0');
