@@ -50,20 +50,8 @@ PORTS = {"HTTP_PORTS": HTTP_PORTS, "FTP_PORTS": ["21", "2100", "3535"], "MAIL_PO
 NETS = ["HOME_NET", "EXTERNAL_NET", "DNS_SERVERS", "FTP_SERVERS", "HTTP_SERVERS", "SIP_SERVERS",
         "SMTP_SERVERS", "SQL_SERVERS", "SSH_SERVERS", "TELNET_SERVERS"]
 
-from peercommon import EXTS, SKIP, PKTS_KEPT, count_eve as count_spectre, load_verdicts, run, skip  # noqa: E402,F401
-
-
-def find_captures(paths):
-    out = []
-    for p in paths:
-        if os.path.isdir(p):
-            for d, _, files in os.walk(p):
-                out += [os.path.join(d, f) for f in files if f.endswith(EXTS)]
-        elif os.path.isfile(p):
-            out.append(p)
-        else:
-            skip("no capture at %s" % p)
-    return sorted(out)
+from peercommon import (EXTS, SKIP, PKTS_KEPT, count_eve as count_spectre, find_captures, load_verdicts,  # noqa: E402,F401
+                        rule_index, run, skip)
 
 
 def relink_captures(caps, tmp):
@@ -84,20 +72,6 @@ def relink_captures(caps, tmp):
         out.append(dst)
         renamed[dst] = c
     return out, renamed
-
-
-def rule_index(path):
-    """sid -> (line number, msg) of the active rules of the file (gid 1)."""
-    idx = {}
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for n, line in enumerate(f, 1):
-            if not re.match(r"\s*(alert|drop|reject|pass|block)\s", line):
-                continue
-            sid = re.search(r"[(;]\s*sid\s*:\s*(\d+)", line)
-            msg = re.search(r'msg\s*:\s*"((?:[^"\\]|\\.)*)"', line)
-            if sid:
-                idx[int(sid.group(1))] = (n, msg.group(1) if msg else "")
-    return idx
 
 
 def spectre_config(path):
