@@ -85,6 +85,10 @@ struct DetectPacket {
   const uint8_t* l3 = nullptr;
   uint16_t l4_off = 0, l4_hlen = 0;
   uint64_t stream_events = 0;     // packet modes, TCP: sev_bit(StreamEvent) raised by this packet
+  // kPacket for a TCP packet whose data the stream holds out of order (behind
+  // a hole): only rules Suricata also inspects on packets (payload offset or
+  // depth, and the kTcpPacket ones) are evaluated; the stream inspects the rest.
+  bool held = false;
 };
 
 // The bit of a stream-event name (stream/stream_events.h), or 0 when this
