@@ -243,10 +243,11 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
     a.modes = kModePacket | kModeTcpPacket;
   } else {
     a.modes = kModePacket | kModeStream;
-    // Suricata (SigValidate): a payload content with offset or depth makes a
-    // stream rule also inspect packets (SIG_FLAG_REQUIRE_PACKET); the others
-    // skip a TCP packet whose data went to the stream, even held out of order.
-    a.not_on_held = true;
+    // Suricata (SigValidate): a payload content with offset or depth, or
+    // stream_size, makes a stream rule also inspect packets
+    // (SIG_FLAG_REQUIRE_PACKET); the others skip a TCP packet whose data went
+    // to the stream, even held out of order.
+    a.not_on_held = !r.has_stream_size;
     for (const MatchItem& it : r.items)
       if (it.buf == rules::kPayload && it.kind == MatchItem::Kind::kContent &&
           (it.content.has_offset || it.content.has_depth || it.content.startswith))

@@ -23,7 +23,7 @@ import compare_suricata  # noqa: E402
 NDPI = os.path.join("corpora", "pcaps", "ndpi", "tests", "cfgs", "default", "pcap")
 CAPTURES = ["log4j-webapp-exploit.pcap", "synscan.pcap", "WebattackSQLinj.pcap", "jabber.pcap",
             "iec60780-5-104.pcap", "stun_signal.pcapng", "tftp.pcap", "webdav.pcap", "gnutella.pcap",
-            "dnscrypt-v1-and-resolver-pings.pcap", "rdp3.pcap"]
+            "dnscrypt-v1-and-resolver-pings.pcap", "rdp3.pcap", "Oscar.pcap", "6in4tunnel.pcap"]
 # Sids both engines fire on CAPTURES with the same count (the counts are whatever Suricata reports).
 AGREE = {2014475, 2019284, 2019401, 2034636, 2034659, 2034704, 2034705, 2034722, 2034770, 2034781,  # log4j
          2002910, 2002911, 2010935, 2010936, 2010937, 2010939,  # synscan
@@ -33,7 +33,8 @@ AGREE = {2014475, 2019284, 2019401, 2034636, 2034659, 2034704, 2034705, 2034722,
          2016149, 2016150, 2033077, 2033078,  # STUN
          2008116, 2008120, 2100518,  # TFTP
          2013028,  # curl User-Agent in WebDAV requests (MKCOL, MOVE, ...): fixed in app.cc
-         2007801}  # gnutella
+         2007801,  # gnutella
+         2001805}  # ICQ, offset/depth on a packet held behind a stream hole (Oscar.pcap packet 36)
 # Sids that must fire on neither side: flow:established on TCP flows without a handshake, midstream off
 # (jabber.pcap; spectre-dp fired them before inspect.cc followed Suricata 7).
 SILENT = {2100233, 2100236}
@@ -46,6 +47,8 @@ KNOWN = {
     2012709: (lambda o, s: o > 0 and s == o + 1, "as 2001330 (rdp3.pcap)"),
     2027863: (lambda o, s: o > 0 and s == 0,
               "DNS on UDP port 443 (DNSCrypt): spectre-dp detects DNS by content, Suricata only on port 53"),
+    2012141: (lambda o, s: s == 1 and o == 6,
+              "6in4: Suricata matches ip_proto:41 on the outer packet, spectre-dp on the inner ones (by_dst: inner)"),
 }
 
 

@@ -539,7 +539,7 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     if (!applies) continue;
     if (mode == 0 && p.held && any_payload && !ns && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !any_hdr &&
         ru.hdr_checks.empty()) {
-      bool anchored = false;
+      bool anchored = ru.has_stream_size;
       for (const auto& it : ru.items)
         anchored |= it.buf == rules::kPayload && it.kind == rules::MatchItem::Kind::kContent &&
                     (it.content.has_offset || it.content.has_depth || it.content.startswith);

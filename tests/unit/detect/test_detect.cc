@@ -163,14 +163,21 @@ TEST(DetectFlow, HeldPacketOnlyAnchoredStreamRules) {
   auto relative = with({C("y"), C("x").distance(0)}, 5);
   auto only_stream = with({C("x").depth(1)}, 6);
   only_stream.flow = rules::kFlowOnlyStream;
+  auto sized = with({C("x")}, 7);  // stream_size: Suricata inspects the packet too
+  sized.has_stream_size = true;
+  sized.stream_size.side = rules::StreamSize::Side::kEither;
+  sized.stream_size.op = rules::StreamSize::Op::kGt;
+  sized.stream_size.value = 0;
   Harness h;
-  for (auto* r : {&plain, &depth, &offset, &no_stream, &relative, &only_stream}) h.add(*r);
+  for (auto* r : {&plain, &depth, &offset, &no_stream, &relative, &only_stream, &sized}) h.add(*r);
   h.compile();
   Pkt pk(6, 1000, 80);
-  EXPECT_EQ(h.pay(pk.p, "xy x", Mode::kPacket), (Sids{1, 2, 3, 4, 5}));
+  pk.p.has_stream = true;
+  pk.p.stream_size[0] = pk.p.stream_size[1] = 10;
+  EXPECT_EQ(h.pay(pk.p, "xy x", Mode::kPacket), (Sids{1, 2, 3, 4, 5, 7}));
   pk.p.held = true;
-  EXPECT_EQ(h.pay(pk.p, "xy x", Mode::kPacket), (Sids{2, 3, 4}));
-  EXPECT_EQ(h.pay(pk.p, " x", Mode::kPacket), (Sids{3, 4}));  // depth 1 misses
+  EXPECT_EQ(h.pay(pk.p, "xy x", Mode::kPacket), (Sids{2, 3, 4, 7}));
+  EXPECT_EQ(h.pay(pk.p, " x", Mode::kPacket), (Sids{3, 4, 7}));  // depth 1 misses
 }
 
 TEST(DetectFlowbits, AcrossCalls) {
