@@ -12,7 +12,8 @@
 //     header-only (no match items)  -> kPacket, kTcpPacket   (only_stream: kStreamChunk)
 //     payload + dsize or no_stream  -> kPacket, kTcpPacket
 //     payload + only_stream         -> kStreamChunk
-//     payload otherwise             -> kPacket, kStreamChunk
+//     payload otherwise             -> kPacket, kStreamChunk (on a held TCP packet,
+//       DetectPacket::held, only with a payload offset/depth or stream_size)
 //     app-layer buffers (and maybe payload) -> detect_app (dsize there is rejected);
 //       payload items then inspect the transaction's bytes (BufferSet kPayload)
 //   so one TCP byte is inspected once: either on the packet or on the stream.
