@@ -461,8 +461,14 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
         c.dp[dir].stream_events |= mark.events(ic.stream_ctr) & ~(trk & kRejectedOld ? sev_bit(kSevBeforeBaseSeq) : 0);
         // Data the stream did not take (no SYN, midstream off: Suricata has no
         // session) is inspected as a packet, as Suricata does; one flag test.
-        const bool in_stream = ic.sessions.hdr(sid).sd[dir].state & kStreamInit;
-        c.detect(dir, in_stream ? PayloadMode::kTcpPacket : PayloadMode::kPacket, pl, plen);
+        const StreamDir& sd = ic.sessions.hdr(sid).sd[dir];
+        const bool in_stream = sd.state & kStreamInit;
+        // Data held behind a hole is not inspected by the stream yet; Suricata
+        // inspects the packet with its offset/depth rules (DetectPacket::held).
+        c.dp[dir].held = in_stream && plen && !(p.tcp_flags & kSyn) && !stream_depth_reached(sd) &&
+                         int32_t(p.tcp_seq + plen - sd.next_seq) > 0;
+        c.detect(dir, in_stream && !c.dp[dir].held ? PayloadMode::kTcpPacket : PayloadMode::kPacket, pl, plen);
+        c.dp[dir].held = false;
       }
     } else {
       c.detect(dir, PayloadMode::kPacket, pl, plen);

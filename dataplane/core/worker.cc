@@ -76,8 +76,9 @@ void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
   w.ctr.cyc_output += rte_rdtsc() - t0;
 }
 
-// Handshake tracking. `sc.midstream` off: a flow first seen without SYN or
-// SYN-ACK is never established (Suricata creates no session for it).
+// Handshake tracking. `sc.midstream` off: a flow first seen without SYN (a
+// SYN-ACK too, unless async-oneside) is never established (Suricata creates no
+// session for it).
 // `sc.async_oneside` on: a handshake of which only one side is seen (SYN then
 // more client packets, or SYN-ACK then more server packets) becomes
 // established, as Suricata's stream.async-oneside.
@@ -92,7 +93,9 @@ inline void tcp_track(Flow& f, const PacketInfo& p, int dir, const StreamConfig&
   switch (f.tcp_state) {
     case TcpState::kNone:  // first packet of the flow (or every packet: midstream off)
       if ((fl & (kSyn | kAck)) == kSyn) f.tcp_state = TcpState::kSynSent;
-      else if ((fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
+      // A SYN-ACK starts a session only with midstream or async-oneside (Suricata 7).
+      else if ((fl & (kSyn | kAck)) == (kSyn | kAck) && (sc.midstream || sc.async_oneside))
+        f.tcp_state = TcpState::kSynRecv;
       else if (sc.midstream) { f.tcp_state = TcpState::kEstablished; f.flags |= kFlowMidstream | kFlowEstablished; }
       else f.flags |= kFlowMidstream;
       break;

@@ -12,7 +12,8 @@
 //     header-only (no match items)  -> kPacket, kTcpPacket   (only_stream: kStreamChunk)
 //     payload + dsize or no_stream  -> kPacket, kTcpPacket
 //     payload + only_stream         -> kStreamChunk
-//     payload otherwise             -> kPacket, kStreamChunk
+//     payload otherwise             -> kPacket, kStreamChunk (on a held TCP packet,
+//       DetectPacket::held, only with a payload offset/depth or stream_size)
 //     app-layer buffers (and maybe payload) -> detect_app (dsize there is rejected);
 //       payload items then inspect the transaction's bytes (BufferSet kPayload)
 //   so one TCP byte is inspected once: either on the packet or on the stream.
@@ -243,6 +244,15 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
     a.modes = kModePacket | kModeTcpPacket;
   } else {
     a.modes = kModePacket | kModeStream;
+    // Suricata (SigValidate): a payload content with offset or depth, or
+    // stream_size, makes a stream rule also inspect packets
+    // (SIG_FLAG_REQUIRE_PACKET); the others skip a TCP packet whose data went
+    // to the stream, even held out of order.
+    a.not_on_held = !r.has_stream_size;
+    for (const MatchItem& it : r.items)
+      if (it.buf == rules::kPayload && it.kind == MatchItem::Kind::kContent &&
+          (it.content.has_offset || it.content.has_depth || it.content.startswith))
+        a.not_on_held = false;
   }
   return {};
 }

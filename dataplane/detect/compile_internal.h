@@ -15,6 +15,7 @@ struct Analysis {
   bool app = false;       // app-layer rule
   uint8_t classes = 0;    // ProtoClass bits
   uint8_t dirs = 0;       // bit 0 to_server, bit 1 to_client
+  bool not_on_held = false;  // kHdrNotOnHeld: a stream payload rule without payload offset/depth or stream_size
   int fp = -1;            // item index of the fast pattern, -1: none
   int decode_event = -1;  // decode-event rule: the Malformed reason (no groups: detect_decode_event)
   std::vector<uint32_t> pcre_ids;  // per item (kPcre), index into pcres

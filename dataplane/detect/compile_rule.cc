@@ -121,6 +121,7 @@ void add_rule(CompiledRuleset& out, const rules::RuleSet& rs, const Analysis& a)
   if (r.has_threshold) h.flags |= kHdrThreshold;
   if (r.has_detection_filter) h.flags |= kHdrDetFilter;
   if (r.hdr.action == rules::Action::kPass) h.flags |= kHdrPass;
+  if (a.not_on_held) h.flags |= kHdrNotOnHeld;
 
   RuleCold c{};
   c.orig = a.orig;

@@ -85,6 +85,11 @@ struct DetectPacket {
   const uint8_t* l3 = nullptr;
   uint16_t l4_off = 0, l4_hlen = 0;
   uint64_t stream_events = 0;     // packet modes, TCP: sev_bit(StreamEvent) raised by this packet
+  // kPacket for a TCP packet whose data the stream holds out of order (behind
+  // a hole): only rules Suricata also inspects on packets (payload offset or
+  // depth or stream_size, and the kTcpPacket ones) are evaluated; the stream
+  // inspects the rest.
+  bool held = false;
 };
 
 // The bit of a stream-event name (stream/stream_events.h), or 0 when this
@@ -98,7 +103,8 @@ bool header_buffer(const DetectPacket& p, rules::Buf b, const uint8_t*& d, uint3
 
 // Which payload rules an inspection call considers.
 enum class PayloadMode : uint8_t {
-  kPacket,        // packet not covered by reassembly (UDP, ICMP, IP, TCP without stream): all but only_stream rules
+  kPacket,        // packet not covered by reassembly (UDP, ICMP, IP, TCP without stream): all but only_stream rules;
+                  // also a TCP packet held behind a stream hole (DetectPacket::held: fewer rules)
   kTcpPacket,     // TCP packet whose data also goes to the stream: only no_stream and dsize rules, plus rules with no payload items
   kStreamChunk,   // reassembled in-order stream data: payload rules without no_stream/dsize
 };

@@ -88,6 +88,7 @@ enum : uint32_t {
   kHdrGlobalThr = 1u << 31,  // threshold.config suppress-by-address or rate_filter (RuleCold::gthr)
   kHdrExtra = 1u << 15,  // ip_proto, stream_size, xbits or stream-event: see RuleCold (FlowOpt uses bits 0-6)
   kHdrPktHdr = 1u << 14,  // IP/TCP header keywords (ttl, fragbits, seq, ...): RuleCold::hc_*
+  kHdrNotOnHeld = 1u << 13,  // skipped on a held TCP packet (DetectPacket::held)
 };
 struct HdrQuick {
   uint32_t flags;      // low 16 bits: rules::FlowOpt; then kHdr*

@@ -489,6 +489,7 @@ bool rule_matches(DetectCtx& c, const CompiledRuleset& rs, WorkerState& ws, uint
   ws.dce_le = bufs && bufs->has(rules::kDcerpcHdr) && bufs->len[rules::kDcerpcHdr] >= 23
                   ? int8_t(bufs->data[rules::kDcerpcHdr][22] & 1) : int8_t(-1);
   if (bufs && (!rc.buf_mask.within(bufs->mask) || (rc.app_events & ~bufs->events))) return false;
+  if (p.held && (rs.hdr[i].flags & kHdrNotOnHeld)) return false;
   if (!header_ok(rs, i, p)) return false;
   if (check_dsize && (rs.hdr[i].flags & kHdrDsize) && !dsize_ok(rc.dsize, p.dsize)) return false;
   if ((rs.hdr[i].flags & kHdrFlags) && (!check_dsize || p.proto != 6 || !flags_ok(rc, p.tcp_flags))) return false;

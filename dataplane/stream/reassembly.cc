@@ -132,9 +132,9 @@ bool emit(Ctx& x, const uint8_t* p, uint32_t len, uint32_t gap) {
       stop = true;
     }
   }
-  if (out) x.deliver(x.user, p, out, gap);
-  d.delivered += out;
+  d.delivered += out;  // before the call: stream_size counts the piece, as Suricata's next_seq
   x.ctr.bytes_delivered += out;
+  if (out) x.deliver(x.user, p, out, gap);
   if (stop) {
     d.state |= kStreamDepth;
     x.ctr.depth_reached++;
@@ -328,10 +328,10 @@ void stream_segment(StreamDir& d, SegmentPool& pool, const StreamConfig& cfg, ui
       seq == d.next_seq && d.ooo_head == 0 && (d.depth == 0 || len < d.depth - d.delivered)) {
     d.state |= flags & (kStreamFin | kStreamRst);
     if (len) {
-      deliver(user, data, len, 0);
       d.next_seq += len;
       d.delivered += len;
       ctr.bytes_delivered += len;
+      deliver(user, data, len, 0);
     }
     return;
   }

@@ -59,7 +59,8 @@ struct StreamDir {
 static_assert(sizeof(StreamDir) <= 24);
 
 // Called for each contiguous in-order piece. `gap_before`: bytes skipped just
-// before this piece (0 normally). Data is valid only during the call.
+// before this piece (0 normally). Data is valid only during the call; the
+// direction's next_seq and delivered already count the piece.
 using StreamDeliver = void (*)(void* user, const uint8_t* data, uint32_t len, uint32_t gap_before);
 
 // One TCP segment in this direction. `flags` are the TCP flags (SYN sets the

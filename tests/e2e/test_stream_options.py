@@ -6,7 +6,8 @@
   stream inspected) or not (off: no session, its data not reassembled but
   each packet's payload inspected, and never established: flow:established
   does not match, as in Suricata 7 checked with suricata -r), as Suricata's
-  stream.midstream;
+  stream.midstream; a flow seen from the SYN-ACK on is picked up only with
+  midstream or async_oneside (Suricata's StreamTcpPacketStateNone);
 * stream.async_oneside / --async-oneside: a handshake seen from one side
   only (client: SYN then data; server: SYN-ACK then data) establishes the
   session, so `flow:established` rules fire on one-sided captures; off (the
@@ -30,6 +31,8 @@ RULES = [
     'alert tcp any any -> any 8080 (msg:"mid not est"; flow:not_established; dsize:>0; sid:302;)',
     'alert tcp any 8080 -> any any (msg:"mid resp stream"; content:"MIDSTREAM-RESP"; sid:303;)',
     'alert tcp any 8080 -> any any (msg:"mid resp est"; flow:established,to_client; content:"MIDSTREAM-RESP"; sid:305;)',
+    # seen from the SYN-ACK on (the client's SYN not captured), port 8084
+    'alert tcp any 8084 -> any any (msg:"synack est"; flow:established,to_client; content:"SYNACK-RESP"; sid:306;)',
     # control: full handshake, port 8082
     'alert tcp any any -> any 8082 (msg:"full"; flow:established,to_server; content:"FULL-HS"; sid:304;)',
     # one-sided: client side only (8081), server side only (8083)
@@ -44,6 +47,7 @@ EXPECT = {
     303: (1, 1, 1, 1),  # off: the server's packet, both sides seen, payload inspected as a packet
     304: (1, 1, 1, 1),
     305: (1, 0, 1, 0),  # off: not established even with both sides seen (Suricata 7 alike)
+    306: (1, 0, 1, 1),  # off: a SYN-ACK starts no session unless async-oneside (Suricata 7 alike)
     311: (0, 0, 1, 1),
     312: (0, 0, 1, 1),
 }
@@ -67,6 +71,11 @@ def build(path):
     add(s, c, 8080, 40030, "A", 9000, 5024)
     add(s, c, 8080, 40030, "PA", 9000, 5024, b"HTTP/1.1 200 MIDSTREAM-RESP\r\n\r\n")
     add(c, s, 40030, 8080, "A", 5024, 9031)
+    # SYN-ACK, the client's ACK, server data (no SYN)
+    add(s, c, 8084, 40034, "SA", 1000, 401)
+    add(c, s, 40034, 8084, "A", 401, 1001)
+    add(s, c, 8084, 40034, "PA", 1001, 401, b"SYNACK-RESP data")
+    add(c, s, 40034, 8084, "A", 401, 1017)
     # full handshake
     add(c, s, 40032, 8082, "S", 100, 0)
     add(s, c, 8082, 40032, "SA", 700, 101)

@@ -529,7 +529,7 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
     const bool os = ru.flow & rules::kFlowOnlyStream, ns = ru.flow & rules::kFlowNoStream;
     bool applies;
     switch (mode) {
-      case 0: applies = !any_app && !os; break;
+      case 0: applies = !any_app && !os; break;  // held (below): a stream rule only with offset/depth
       case 1: applies = !any_app && !os && (ru.items.empty() || ru.has_dsize || ru.has_flags || ru.icmp.any() || ns || any_hdr ||
                                             !ru.hdr_checks.empty()); break;
       case 2: applies = !any_app && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !ns && !any_hdr &&
@@ -537,6 +537,14 @@ std::vector<uint32_t> RefEngine::run(const DetectPacket& p, int mode, const Buff
       default: applies = any_app; break;
     }
     if (!applies) continue;
+    if (mode == 0 && p.held && any_payload && !ns && !ru.has_dsize && !ru.has_flags && !ru.icmp.any() && !any_hdr &&
+        ru.hdr_checks.empty()) {
+      bool anchored = ru.has_stream_size;
+      for (const auto& it : ru.items)
+        anchored |= it.buf == rules::kPayload && it.kind == rules::MatchItem::Kind::kContent &&
+                    (it.content.has_offset || it.content.has_depth || it.content.startswith);
+      if (!anchored) continue;
+    }
     if (mode != 3 && !p.first_in_dir && ip_only_rule(ru)) continue;
     // stream-event: the packet must have raised it (packet modes only carry events).
     if (!ru.stream_event.empty() && !(p.stream_events & stream_event_bit(ru.stream_event))) continue;

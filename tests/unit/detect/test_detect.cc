@@ -151,6 +151,35 @@ TEST(DetectFlow, PayloadModes) {
   EXPECT_EQ(h.pay(pk.p, "x", Mode::kStreamChunk), (Sids{1, 2}));
 }
 
+// A TCP packet held behind a stream hole is inspected as a packet with the
+// kTcpPacket rules and the stream rules that have a payload offset or depth
+// (Suricata's SIG_FLAG_REQUIRE_PACKET); the stream inspects the rest later.
+TEST(DetectFlow, HeldPacketOnlyAnchoredStreamRules) {
+  auto plain = with({C("x")}, 1);
+  auto depth = with({C("x").depth(1)}, 2);
+  auto offset = with({C("x").offset(0)}, 3);
+  auto no_stream = with({C("x")}, 4);
+  no_stream.flow = rules::kFlowNoStream;
+  auto relative = with({C("y"), C("x").distance(0)}, 5);
+  auto only_stream = with({C("x").depth(1)}, 6);
+  only_stream.flow = rules::kFlowOnlyStream;
+  auto sized = with({C("x")}, 7);  // stream_size: Suricata inspects the packet too
+  sized.has_stream_size = true;
+  sized.stream_size.side = rules::StreamSize::Side::kEither;
+  sized.stream_size.op = rules::StreamSize::Op::kGt;
+  sized.stream_size.value = 0;
+  Harness h;
+  for (auto* r : {&plain, &depth, &offset, &no_stream, &relative, &only_stream, &sized}) h.add(*r);
+  h.compile();
+  Pkt pk(6, 1000, 80);
+  pk.p.has_stream = true;
+  pk.p.stream_size[0] = pk.p.stream_size[1] = 10;
+  EXPECT_EQ(h.pay(pk.p, "xy x", Mode::kPacket), (Sids{1, 2, 3, 4, 5, 7}));
+  pk.p.held = true;
+  EXPECT_EQ(h.pay(pk.p, "xy x", Mode::kPacket), (Sids{2, 3, 4, 7}));
+  EXPECT_EQ(h.pay(pk.p, " x", Mode::kPacket), (Sids{3, 4, 7}));  // depth 1 misses
+}
+
 TEST(DetectFlowbits, AcrossCalls) {
   Harness h;
   auto setter = with({C("login")}, 1);

@@ -55,6 +55,37 @@ TEST(StreamBasic, InOrderZeroCopy) {
   EXPECT_EQ(pool.free_chunks(), 16u);
 }
 
+// The callback sees next_seq and delivered with its piece counted (stream_size
+// of the chunk being inspected, as Suricata's next_seq - ISN): in order, after
+// a hole is filled, and at the depth cut.
+TEST(StreamBasic, CountersIncludeThePieceDuringTheCall) {
+  struct Seen {
+    const StreamDir* d;
+    std::vector<std::pair<uint32_t, uint32_t>> at;  // (delivered, next_seq) per call
+    static void cb(void* u, const uint8_t*, uint32_t, uint32_t) {
+      Seen& s = *static_cast<Seen*>(u);
+      s.at.emplace_back(s.d->delivered, s.d->next_seq);
+    }
+  };
+  SegmentPool pool(16);
+  StreamConfig cfg;
+  cfg.depth = 10;
+  StreamDir d{};
+  StreamCounters ctr{};
+  Seen seen{&d, {}};
+  auto seg = [&](uint32_t seq, uint8_t fl, const std::string& b) {
+    stream_segment(d, pool, cfg, seq, fl, reinterpret_cast<const uint8_t*>(b.data()), uint32_t(b.size()), ctr,
+                   &Seen::cb, &seen);
+  };
+  seg(100, kSyn, "");
+  seg(101, kAck, "abc");   // fast path
+  seg(107, kAck, "ghi");   // held behind 104..106
+  seg(104, kAck, "def");   // fills the hole: def, then ghi
+  seg(110, kAck, "jklm");  // cut at depth 10: j
+  using P = std::pair<uint32_t, uint32_t>;
+  EXPECT_EQ(seen.at, (std::vector<P>{{3, 104}, {6, 107}, {9, 110}, {10, 114}}));
+}
+
 TEST(StreamBasic, SynDataIsStreamData) {
   // TCP Fast Open: the SYN's data starts at ISN + 1 and is delivered.
   SegmentPool pool(16);
