@@ -49,20 +49,41 @@ class Gate(threading.Thread):
     """A FIFO given to spectre-dp as an input (-r): answers each open with an empty capture;
     after the first `free` opens, only once released. spectre-dp opens each input three times
     (a check before its shared-memory segment exists, a size pass over all inputs, the read),
-    so free=1 holds it before any packet, free=2 after the inputs before the FIFO were read."""
+    so free=1 holds it before any packet, free=2 after the inputs before the FIFO were read.
+    After each answer the gate waits until no process holds the FIFO open: a writer that opened
+    while the last reader was still closing would otherwise count an open that never came, or
+    hand the next reader an end of file without the header."""
 
     def __init__(self, fifo, header, free=1):
         super().__init__(daemon=True)
-        self.fifo, self.header, self.free = fifo, header, free
+        self.fifo, self.header, self.free = os.path.abspath(fifo), header, free
         self.release, self.done = threading.Event(), threading.Event()
         self.opens = 0
+
+    def held_open(self):
+        """Some process other than this one has the FIFO open (a reader that has not closed yet)."""
+        me = str(os.getpid())
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or pid == me:
+                continue
+            try:
+                fds = os.listdir("/proc/%s/fd" % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == self.fifo:
+                        return True
+                except OSError:
+                    pass
+        return False
 
     def run(self):
         while not self.done.is_set():
             if self.opens >= self.free and not self.release.is_set():
                 time.sleep(0.01)
                 continue
-            try:  # succeeds only while spectre-dp waits in open() for reading
+            try:  # succeeds only while a reader waits in open() (the last one has closed, below)
                 fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError:
                 time.sleep(0.01)
@@ -75,7 +96,8 @@ class Gate(threading.Thread):
             finally:
                 os.close(fd)
             self.opens += 1
-            time.sleep(0.05)  # let the reader see end of file before the next open
+            while self.held_open() and not self.done.is_set():
+                time.sleep(0.005)
 
 
 def wait_for(cond, secs, step=0.1):
