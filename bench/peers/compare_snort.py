@@ -51,7 +51,7 @@ NETS = ["HOME_NET", "EXTERNAL_NET", "DNS_SERVERS", "FTP_SERVERS", "HTTP_SERVERS"
         "SMTP_SERVERS", "SQL_SERVERS", "SSH_SERVERS", "TELNET_SERVERS"]
 
 from peercommon import (EXTS, SKIP, PKTS_KEPT, count_eve as count_spectre, find_captures, load_verdicts,  # noqa: E402,F401
-                        rule_index, run, skip)
+                        main, print_counts, rule_index, run, skip, summarise_counts)
 
 
 def relink_captures(caps, tmp):
@@ -186,19 +186,6 @@ def run_batch(a, caps, tmp, sids, res):
                                       "ours_pkts": opk[sid], "snort_pkts": spk[sid]})
 
 
-def summarise(res, idx, verdicts):
-    ours, snort = res["ours"], res["snort"]
-    both = sorted(set(ours) & set(snort))
-    agree = [s for s in both if ours[s] == snort[s]]
-    rows = lambda sids: [{"sid": s, "msg": idx[s][1], "ours": ours[s], "snort": snort[s],
-                          "spectre_load": verdicts.get(s, "loaded")} for s in sids]
-    return {"sids_both": len(both), "sids_both_equal_counts": len(agree),
-            "sids_only_snort": len(set(snort) - set(ours)), "sids_only_ours": len(set(ours) - set(snort)),
-            "alerts_ours": sum(ours.values()), "alerts_snort": sum(snort.values()),
-            "both": rows(both), "only_snort": rows(sorted(set(snort) - set(ours))),
-            "only_ours": rows(sorted(set(ours) - set(snort)))}
-
-
 def print_report(s):
     if s.get("relinked"):
         print("re-framed in Ethernet for both (a link type Snort 3 does not decode): %d captures: %s" % (
@@ -206,16 +193,8 @@ def print_report(s):
     if s.get("snort_undecoded"):
         print("Snort decoded no packet (\"No codec for DAQ base protocol\") of: %s" % " ".join(
             os.path.basename(c) for c in s["snort_undecoded"]))
-    print("sids fired by both: %d (equal counts: %d); only Snort: %d; only spectre-dp: %d; alerts: spectre-dp %d,"
-          " Snort %d" % (s["sids_both"], s["sids_both_equal_counts"], s["sids_only_snort"], s["sids_only_ours"],
-                         s["alerts_ours"], s["alerts_snort"]))
-    for title, key in (("both", "both"), ("only Snort", "only_snort"), ("only spectre-dp", "only_ours")):
-        print("\n%s:" % title)
-        print("%9s %8s %8s %8s  %s" % ("sid", "spectre", "snort", "diff", "msg [spectre-dp load]"))
-        for r in s[key]:
-            note = "" if r["spectre_load"] == "loaded" else "  [%s]" % r["spectre_load"]
-            print("%9d %8d %8d %+8d  %s%s" % (r["sid"], r["ours"], r["snort"], r["ours"] - r["snort"],
-                                             r["msg"][:70], note))
+    print_counts(s, "snort", "Snort", "msg [spectre-dp load]",
+                 lambda r: "" if r["spectre_load"] == "loaded" else "  [%s]" % r["spectre_load"])
 
 
 def parse_args(argv):
@@ -240,7 +219,7 @@ def parse_args(argv):
 
 
 def compare(a):
-    """Runs the comparison; returns the summary dict (see summarise) or exits 77 when something is absent."""
+    """Runs the comparison; returns the summary dict (see summarise_counts) or exits 77 when something is absent."""
     if not os.path.isfile(a.rules):
         skip("no rule file at %s (../shared absent?)" % a.rules)
     if not os.access(a.snort, os.X_OK):
@@ -264,7 +243,9 @@ def compare(a):
     step = max(1, a.batch)
     for i in range(0, len(caps), step):
         run_batch(a, caps[i:i + step], tmp, sids, res)
-    s = summarise(res, idx, load_verdicts(os.path.join(tmp, "rules-report.txt"), idx))
+    verdicts = load_verdicts(os.path.join(tmp, "rules-report.txt"), idx)
+    s = summarise_counts(res["ours"], res["snort"], idx, "snort",
+                         lambda sid: {"spectre_load": verdicts.get(sid, "loaded")})
     s.update({"captures": [res["renamed"].get(c, c) for c in caps], "relinked": sorted(res["renamed"].values()),
               "snort_undecoded": res["snort_undecoded"],
               "profile": a.profile, "rules": a.rules, "rules_active": len(sids),
@@ -274,21 +255,5 @@ def compare(a):
     return s
 
 
-def main(argv):
-    a = parse_args(argv)
-    try:
-        s = compare(a)
-    except (RuntimeError, subprocess.TimeoutExpired) as e:
-        print("FAIL: %s" % e)
-        return 1
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(s, f, indent=1)
-    if a.quiet:
-        s = dict(s, both=[], only_snort=[], only_ours=[])
-    print_report(s)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], parse_args, compare, print_report, "snort"))

@@ -35,7 +35,8 @@ import sys
 import tempfile
 import time
 
-from peercommon import SKIP, count_eve, find_captures, load_verdicts, rule_index, run, skip
+from peercommon import (SKIP, count_eve, find_captures, load_verdicts, main, print_counts, rule_index, run, skip,
+                        summarise_counts)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -217,35 +218,16 @@ def flow_agreement(res):
             "sid_flows_only_ours": sum(1 for k in keys if not s[k])}
 
 
-def summarise(res, idx):
-    ours, suri = res["ours"], res["suricata"]
-    both = sorted(set(ours) & set(suri))
-    rows = lambda sids: [{"sid": s, "msg": idx[s][1], "ours": ours[s], "suricata": suri[s]} for s in sids]
-    return {"sids_both": len(both), "sids_both_equal_counts": sum(1 for s in both if ours[s] == suri[s]),
-            "sids_only_suricata": len(set(suri) - set(ours)), "sids_only_ours": len(set(ours) - set(suri)),
-            "alerts_ours": sum(ours.values()), "alerts_suricata": sum(suri.values()),
-            "both": rows(both), "only_suricata": rows(sorted(set(suri) - set(ours))),
-            "only_ours": rows(sorted(set(ours) - set(suri)))}
-
-
 def print_report(s):
     if s.get("sids_given"):
         print("rules: %d active, %d sids given (loading not checked)" % (s["rules_active"], s["sids_given"]))
     else:
         print("rules: %d active, %d loaded by both (Suricata rejects %d, spectre-dp skips %d)"
               % (s["rules_active"], s["rules_both_load"], s["rules_suricata_rejects"], s["rules_spectre_skips"]))
-    print("sids fired by both: %d (equal counts: %d); only Suricata: %d; only spectre-dp: %d; alerts: spectre-dp "
-          "%d, Suricata %d" % (s["sids_both"], s["sids_both_equal_counts"], s["sids_only_suricata"],
-                               s["sids_only_ours"], s["alerts_ours"], s["alerts_suricata"]))
     if "flows" in s:
         print("(sid, flow) pairs: %(sid_flows)d, equal counts %(sid_flows_equal)d, only Suricata "
               "%(sid_flows_only_suricata)d, only spectre-dp %(sid_flows_only_ours)d" % s["flows"])
-    for title, key in (("both", "both"), ("only Suricata", "only_suricata"), ("only spectre-dp", "only_ours")):
-        print("\n%s:" % title)
-        print("%9s %8s %8s %8s  %s" % ("sid", "spectre", "suricata", "diff", "msg"))
-        for r in s[key]:
-            print("%9d %8d %8d %+8d  %s" % (r["sid"], r["ours"], r["suricata"], r["ours"] - r["suricata"],
-                                           r["msg"][:70]))
+    print_counts(s, "suricata", "Suricata")
 
 
 def parse_args(argv):
@@ -318,7 +300,7 @@ def compare(a):
            "suricata_flows": collections.Counter(), "per_capture": collections.defaultdict(list)}
     for c in caps:
         run_pair(a, [c], subset, tmp, chosen & loaded, res)
-    s = summarise(res, idx)
+    s = summarise_counts(res["ours"], res["suricata"], idx, "suricata")
     s.update(out)
     if a.flows:
         s["flows"] = flow_agreement(res)
@@ -328,21 +310,5 @@ def compare(a):
     return s
 
 
-def main(argv):
-    a = parse_args(argv)
-    try:
-        s = compare(a)
-    except (RuntimeError, subprocess.TimeoutExpired) as e:
-        print("FAIL: %s" % e)
-        return 1
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(s, f, indent=1)
-    if a.quiet:
-        s = dict(s, both=[], only_suricata=[], only_ours=[])
-    print_report(s)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], parse_args, compare, print_report, "suricata"))

@@ -1,5 +1,6 @@
 """Helpers shared by the peer comparisons (compare_snort.py, compare_suricata.py): captures, rule index,
-spectre-dp's load verdicts, running a peer, counting EVE alerts (spectre-dp's and Suricata's EVE alike)."""
+spectre-dp's load verdicts, running a peer, counting EVE alerts (spectre-dp's and Suricata's EVE alike), the
+summary of the counts, its report and the scripts' main."""
 import json
 import os
 import re
@@ -88,3 +89,45 @@ def count_eve(eve, sids, counts, pkts, flows=None):
         if flows is not None:
             ends = sorted([(ev.get("src_ip"), ev.get("src_port", 0)), (ev.get("dest_ip"), ev.get("dest_port", 0))])
             flows[(sid, str(ev.get("proto", "")).upper(), tuple(ends[0]), tuple(ends[1]))] += 1
+
+
+def summarise_counts(ours, peer, idx, peer_key, row_extra=lambda sid: {}):
+    """Per-sid agreement of two Counters (spectre-dp's, the peer's); keys named after `peer_key`."""
+    both = sorted(set(ours) & set(peer))
+    only_peer, only_ours = sorted(set(peer) - set(ours)), sorted(set(ours) - set(peer))
+    rows = lambda sids: [dict({"sid": s, "msg": idx[s][1], "ours": ours[s], peer_key: peer[s]}, **row_extra(s))
+                         for s in sids]
+    return {"sids_both": len(both), "sids_both_equal_counts": sum(1 for s in both if ours[s] == peer[s]),
+            "sids_only_" + peer_key: len(only_peer), "sids_only_ours": len(only_ours),
+            "alerts_ours": sum(ours.values()), "alerts_" + peer_key: sum(peer.values()),
+            "both": rows(both), "only_" + peer_key: rows(only_peer), "only_ours": rows(only_ours)}
+
+
+def print_counts(s, peer_key, peer_name, msg_head="msg", note=lambda row: ""):
+    """The totals line and the three tables of a summarise_counts() summary."""
+    print("sids fired by both: %d (equal counts: %d); only %s: %d; only spectre-dp: %d; alerts: spectre-dp %d, "
+          "%s %d" % (s["sids_both"], s["sids_both_equal_counts"], peer_name, s["sids_only_" + peer_key],
+                     s["sids_only_ours"], s["alerts_ours"], peer_name, s["alerts_" + peer_key]))
+    for title, key in (("both", "both"), ("only " + peer_name, "only_" + peer_key), ("only spectre-dp", "only_ours")):
+        print("\n%s:" % title)
+        print("%9s %8s %8s %8s  %s" % ("sid", "spectre", peer_key, "diff", msg_head))
+        for r in s[key]:
+            print("%9d %8d %8d %+8d  %s%s" % (r["sid"], r["ours"], r[peer_key], r["ours"] - r[peer_key],
+                                             r["msg"][:70], note(r)))
+
+
+def main(argv, parse_args, compare, print_report, peer_key):
+    """A comparison script's main: runs it, writes --json, prints the report (tables emptied by --quiet)."""
+    a = parse_args(argv)
+    try:
+        s = compare(a)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        print("FAIL: %s" % e)
+        return 1
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(s, f, indent=1)
+    if a.quiet:
+        s = dict(s, both=[], only_ours=[], **{"only_" + peer_key: []})
+    print_report(s)
+    return 0

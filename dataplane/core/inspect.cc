@@ -576,7 +576,7 @@ void inspect_malformed(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, con
 
 void inspect_fragment(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
   const CompiledRuleset* rs = s.rules.get();
-  if (!rs || !p.l3) return;
+  if (!rs || !p.l3 || !detect_has_fragment_rules(*rs)) return;  // most rule sets: no rdtsc per fragment
   DetectPacket d;
   d.ip_ver = p.ip_ver;
   d.src = p.l3 + (p.ip_ver == 4 ? 12 : 8);

@@ -214,5 +214,7 @@ void detect_decode_event(DetectCtx& c, const CompiledRuleset& rs, uint8_t event,
 // `ip` rules of IP header keywords only (fragbits, fragoffset, ttl, id, ...).
 // Payload rules see only the reassembled datagram. Nothing when no rule fits.
 void detect_fragment(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, AlertSink& sink);
+// Whether any rule applies to fragments (callers skip building the packet and timing it otherwise).
+bool detect_has_fragment_rules(const CompiledRuleset& rs);
 
 }  // namespace spectre

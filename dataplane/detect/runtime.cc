@@ -753,6 +753,8 @@ void detect_fragment(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket
   evaluate(c, rs, ws, p, nullptr, nullptr, 0, true, sink);  // a packet: its header keywords apply
 }
 
+bool detect_has_fragment_rules(const CompiledRuleset& rs) { return !rs.frag_rules.empty(); }
+
 void detect_app(DetectCtx& c, const CompiledRuleset& rs, const DetectPacket& p, const BufferSet& bufs,
                 AlertSink& sink) {
   WorkerState* wsp = enter(c, rs, p);

@@ -12,21 +12,16 @@ Skips (77) when ../shared or the community rules are absent; without the Snort p
 (/opt/snort3-peer/bin/snort) only the re-framing checks run, then it skips.
 Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
 """
-import argparse
 import os
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
-sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))
+from peertest import NDPI, ROOT, check_agree, print_totals, setup  # noqa: E402 (puts tests/live, bench/peers on the path)
 from checks import Checks  # noqa: E402
 import compare_snort  # noqa: E402
 import dprun  # noqa: E402
 import relink  # noqa: E402
 
-NDPI = os.path.join("corpora", "pcaps", "ndpi", "tests", "cfgs", "default", "pcap")
 RELINKED = ["rdp.pcap", "KakaoTalk_chat.pcap", "rtsp.pcap"]  # BSD loopback, Linux cooked, Linux cooked
 CAPTURES = ["icmp-tunnel.pcap", "6in4tunnel.pcap", "gnutella.pcap", "corba.pcap", "fins.pcap", "rdp3.pcap",
             "dns-exf.pcap"] + RELINKED
@@ -62,18 +57,13 @@ def check_relink(check, dp, rules, caps):
 
 
 def main(argv):
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=compare_snort.SHARED)
-    ap.add_argument("--snort", default=os.environ.get("SNORT", compare_snort.DEFAULT_SNORT))
-    ap.add_argument("--no-relink", action="store_true",
-                    help="give Snort the captures as they are (it then decodes none of RELINKED: checks fail)")
-    a = ap.parse_args(argv)
-    rules = os.path.join(a.shared, "corpora", "rules", "snort3-community", "snort3-community.rules")
-    caps = [os.path.join(a.shared, NDPI, c) for c in CAPTURES]
-    missing = [p for p in [rules] + caps if not os.path.exists(p)]
-    if missing:
-        print("SKIP: absent: %s (../shared not here?)" % ", ".join(missing))
+    got = setup(argv, compare_snort.SHARED, "snort", os.environ.get("SNORT", compare_snort.DEFAULT_SNORT),
+                os.path.join("snort3-community", "snort3-community.rules"), CAPTURES,
+                lambda ap: ap.add_argument("--no-relink", action="store_true", help="give Snort the captures as "
+                                           "they are (it then decodes none of RELINKED: checks fail)"))
+    if got is None:
         return 77
+    a, rules, caps = got
     check = Checks()
     dp = os.environ.get("SPECTRE_DP", os.path.join(ROOT, "build", "dataplane", "spectre-dp"))
     check_relink(check, dp, rules, [os.path.join(a.shared, NDPI, c) for c in RELINKED])
@@ -87,12 +77,7 @@ def main(argv):
           "the comparison re-framed exactly %s for Snort" % ", ".join(RELINKED), "re-framed: %s" % s["relinked"])
     check(not s["snort_undecoded"], "Snort decoded every capture",
           "no codec for: %s" % " ".join(os.path.basename(c) for c in s["snort_undecoded"]))
-    both = {r["sid"]: r for r in s["both"]}
-    for sid in sorted(AGREE):
-        r = both.get(sid)
-        check(r is not None and r["ours"] == r["snort"] and r["ours"] > 0,
-              "sid %d: both fire, equal counts" % sid,
-              "spectre-dp %s, Snort %s" % ((r["ours"], r["snort"]) if r else ("?", "absent from one side")))
+    check_agree(check, s, AGREE, "snort", "Snort")
     for side in ("only_snort", "only_ours"):
         for r in s[side]:
             check(r["sid"] in EXPLAINED, "sid %d (%s) fired by one side only is explained" % (r["sid"], side),
@@ -100,8 +85,7 @@ def main(argv):
     diff = [r for r in s["both"] if r["ours"] != r["snort"] and r["sid"] not in EXPLAINED]
     check(not diff, "sids both fire: counts agree or the difference is explained",
           "; ".join("%d %s: %d vs %d" % (r["sid"], r["msg"], r["ours"], r["snort"]) for r in diff))
-    print("totals: both %d (equal %d), only Snort %d, only spectre-dp %d" % (
-        s["sids_both"], s["sids_both_equal_counts"], s["sids_only_snort"], s["sids_only_ours"]))
+    print_totals(s, "snort", "Snort")
     return check.summary()
 
 

@@ -8,19 +8,14 @@ difference is still the documented one (KNOWN below, with its reason), so that a
 Skips (77) when ../shared (ET Open, the nDPI captures) or suricata is absent.
 Exit 0 all passed, 1 something failed. Last line: "N passed, N failed".
 """
-import argparse
 import os
 import shutil
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
-sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))
+from peertest import check_agree, print_totals, setup  # noqa: E402 (puts tests/live, bench/peers on the path)
 from checks import Checks  # noqa: E402
 import compare_suricata  # noqa: E402
 
-NDPI = os.path.join("corpora", "pcaps", "ndpi", "tests", "cfgs", "default", "pcap")
 CAPTURES = ["log4j-webapp-exploit.pcap", "synscan.pcap", "WebattackSQLinj.pcap", "jabber.pcap",
             "iec60780-5-104.pcap", "stun_signal.pcapng", "tftp.pcap", "webdav.pcap", "gnutella.pcap",
             "dnscrypt-v1-and-resolver-pings.pcap", "rdp3.pcap", "Oscar.pcap", "6in4tunnel.pcap",
@@ -57,16 +52,11 @@ KNOWN = {
 
 
 def main(argv):
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=compare_suricata.SHARED)
-    ap.add_argument("--suricata", default=os.environ.get("SURICATA", shutil.which("suricata") or "/usr/bin/suricata"))
-    a = ap.parse_args(argv)
-    et = os.path.join(a.shared, "corpora", "rules", "et-open")
-    caps = [os.path.join(a.shared, NDPI, c) for c in CAPTURES]
-    missing = [p for p in [et] + caps if not os.path.exists(p)]
-    if missing:
-        print("SKIP: absent: %s (../shared not here?)" % ", ".join(missing))
+    got = setup(argv, compare_suricata.SHARED, "suricata",
+                os.environ.get("SURICATA", shutil.which("suricata") or "/usr/bin/suricata"), "et-open", CAPTURES)
+    if got is None:
         return 77
+    a, _, caps = got
     if not os.access(a.suricata, os.X_OK):
         print("SKIP: no suricata at %s (apt-get install suricata)" % a.suricata)
         return 77
@@ -75,20 +65,14 @@ def main(argv):
                                                "--sids", ",".join(map(str, sids))])
     s = compare_suricata.compare(opts)
     check = Checks()
-    rows = {r["sid"]: r for key in ("both", "only_suricata", "only_ours") for r in s[key]}
-    for sid in sorted(AGREE):
-        r = rows.get(sid)
-        check(r is not None and r["ours"] == r["suricata"] and r["ours"] > 0, "sid %d: both fire, equal counts" % sid,
-              "spectre-dp %s, Suricata %s" % ((r["ours"], r["suricata"]) if r else ("0", "0")))
+    rows = check_agree(check, s, AGREE, "suricata", "Suricata")
     for sid, why in sorted(SILENT.items()):
         check(sid not in rows, "sid %d: neither fires (%s)" % (sid, why), rows.get(sid))
     for sid, (ok, why) in sorted(KNOWN.items()):
         r = rows.get(sid, {"ours": 0, "suricata": 0})
         check(ok(r["ours"], r["suricata"]), "sid %d: the documented difference (%s)" % (sid, why),
               "spectre-dp %d, Suricata %d" % (r["ours"], r["suricata"]))
-    print("totals: both %d (equal %d), only Suricata %d, only spectre-dp %d; alerts spectre-dp %d, Suricata %d" % (
-        s["sids_both"], s["sids_both_equal_counts"], s["sids_only_suricata"], s["sids_only_ours"],
-        s["alerts_ours"], s["alerts_suricata"]))
+    print_totals(s, "suricata", "Suricata")
     return check.summary()
 
 
