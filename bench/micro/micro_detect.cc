@@ -2,10 +2,15 @@
 // to_server, port 80).
 //   detect_payload_synth/<rules>   synthetic rules: 1-3 random word contents,
 //                                  30% on port 80, 10% nocase, 5% with a pcre
-//   detect_payload_etopen          the ET Open corpus, when present
+//   detect_payload_etopen          the ET Open corpus, when present ($SPECTRE_SHARED or
+//                                  ../shared beside the source tree)
+//   etopen_load_compile/0|1        ET Open parsed and compiled: 0 without the rule cache,
+//                                  1 with a warm one (rules.cache_dir); one iteration each
 // Counters: compile_ms, db_MiB, candidates and alerts per call.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -89,13 +94,19 @@ const Setup& synth(uint32_t n) {
   return *s;
 }
 
+std::string etopen_dir() {
+  const char* env = std::getenv("SPECTRE_SHARED");
+  std::string shared = env ? env : std::string(SPECTRE_SOURCE_ROOT) + "/../shared";
+  return shared + "/corpora/rules/et-open";
+}
+
 const Setup* etopen() {
   static std::unique_ptr<Setup> s;
   static bool tried = false;
   if (tried) return s.get();
   tried = true;
   std::error_code ec;
-  const char* dir = "/work/shared/corpora/rules/et-open";
+  const std::string dir = etopen_dir();
   if (!std::filesystem::is_directory(dir, ec)) return nullptr;
   rules::LoadOptions lo;
   lo.rules_dir = dir;
@@ -197,6 +208,44 @@ void detect_app_etopen(benchmark::State& st) {
   st.counters["alerts_per_call"] = double(sink.n) / calls;
 }
 BENCHMARK(detect_app_etopen);
+
+// Start-up cost of ET Open: parse + compile, without and with a warm rule cache
+// (the warm-up compile that fills the cache is not timed).
+void etopen_load_compile(benchmark::State& st) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string dir = etopen_dir();
+  if (!fs::is_directory(dir, ec)) {
+    st.SkipWithError("ET Open corpus not present");
+    return;
+  }
+  char tmpl[] = "/tmp/micro-hscache-XXXXXX";
+  const std::string cache = mkdtemp(tmpl) ? tmpl : "";
+  CompileOptions co;
+  if (st.range(0)) co.cache_dir = cache;
+  auto load = [&](double& parse_ms, CompileReport& rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    rules::LoadOptions lo;
+    lo.rules_dir = dir;
+    rules::RuleSet rset;
+    rules::LoadReport lrep;
+    std::string err;
+    if (!rules::load_rules(lo, rset, lrep, err)) return false;
+    parse_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return compile_ruleset(rset, 1, co, rep, err) != nullptr;
+  };
+  double parse_ms = 0;
+  CompileReport rep;
+  if (st.range(0) && !load(parse_ms, rep)) st.SkipWithError("compile failed");
+  for (auto _ : st)
+    if (!load(parse_ms, rep)) st.SkipWithError("compile failed");
+  st.counters["parse_ms"] = parse_ms;
+  st.counters["compile_ms"] = rep.compile_ms;
+  st.counters["cache_hits"] = rep.cache_hits;
+  st.counters["databases"] = rep.databases;
+  fs::remove_all(cache, ec);
+}
+BENCHMARK(etopen_load_compile)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace spectre::micro

@@ -30,6 +30,8 @@ const char* usage_text() {
          "  --rules-report FILE write every rule error and skip to FILE\n"
          "  --threshold-file FILE  Suricata threshold.config: suppress, threshold/event_filter,\n"
          "                      rate_filter (reloaded with the rules)\n"
+         "  --rules-cache DIR|none  keep compiled pattern databases in DIR (rules.cache_dir): a restart\n"
+         "                      or reload with unchanged rules skips their compile; 'none': off\n"
          "  --fast FILE         Suricata fast.log alert lines\n"
          "  -k none|all         checksum validation (default none: ignore bad checksums)\n"
          "  --midstream / --no-midstream  pick up TCP sessions whose handshake was not seen\n"
@@ -173,6 +175,9 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
     } else if (a == "--threshold-file") {
       auto v = value("--threshold-file"); if (!v) return false;
       o.threshold_file = *v;
+    } else if (a == "--rules-cache") {
+      auto v = value("--rules-cache"); if (!v) return false;
+      o.rules_cache = *v;
     } else if (a == "--strict") {
       o.strict = true;
     } else if (a == "--no-midstream" || a == "--midstream") {
@@ -206,6 +211,7 @@ void apply_cli_overrides(Config& c, const Options& o) {
   }
   if (o.strict) c.rules_strict = true;
   if (!o.threshold_file.empty()) c.threshold_file = o.threshold_file;
+  if (!o.rules_cache.empty()) c.rules_cache_dir = o.rules_cache == "none" ? std::string() : o.rules_cache;
   if (o.checksum >= 0) c.checksum_validate = o.checksum == 1;
   if (o.midstream >= 0) c.midstream = o.midstream == 1;
   if (o.async_oneside >= 0) c.async_oneside = o.async_oneside == 1;

@@ -20,6 +20,7 @@ struct Options {
   std::string fast_path;              // --fast: Suricata fast.log lines
   std::string rules_report;           // --rules-report: every per-rule error/skip
   std::string threshold_file;         // --threshold-file: threshold.config (over threshold-file:)
+  std::string rules_cache;            // --rules-cache DIR|none (over rules.cache_dir)
   int checksum = -1;                  // -k: -1 config, 0 none, 1 all
   std::string model_path;             // --model: ML artifact (.spm)
   std::string dump_features;          // --dump-features: feature rows CSV

@@ -29,6 +29,7 @@ void resolve_inputs(Config& c, const std::string& path) {
   fix(c.rules_dir);
   fix(c.classification_file);
   fix(c.rules_data_dir);
+  fix(c.rules_cache_dir);
   fix(c.threshold_file);
   fix(c.ml_model);
   for (auto& f : c.intel_feeds) fix(f.path);
@@ -103,6 +104,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (rk == "strict") return L.boolean(rv, c.rules_strict);
         if (rk == "dir_optional") return L.boolean(rv, c.rules_dir_optional);
         if (rk == "data_dir") return L.str(rv, c.rules_data_dir);
+        if (rk == "cache_dir") return L.str(rv, c.rules_cache_dir);
         return false;
       });
     if (k == "vars")

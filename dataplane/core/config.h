@@ -44,6 +44,7 @@ struct Config {
   bool rules_dir_optional = false;     // rules.dir_optional: a missing dir is noted, not an error
   bool rules_strict = false;
   std::string rules_data_dir;          // rules.data_dir: dataset state/save files (empty: next to the rule file)
+  std::string rules_cache_dir;         // rules.cache_dir: compiled Hyperscan databases (empty: no cache)
   std::map<std::string, std::string> address_vars, port_vars;  // over Suricata's defaults
   std::string threshold_file;          // threshold-file: Suricata's threshold.config; empty: none
   // TCP reassembly and app layer (stream:, app_layer:).

@@ -52,6 +52,7 @@ std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t 
   std::shared_ptr<const CompiledRuleset> compiled;
   CompileOptions copt;
   if (!cfg.threshold_file.empty()) copt.thresholds = &thr;
+  copt.cache_dir = cfg.rules_cache_dir;
   if (!rs.rules.empty()) compiled = compile_ruleset(rs, workers, copt, crep, err);
   if (messages) messages->insert(messages->begin(), thr_msgs.begin(), thr_msgs.end());  // before rule messages
   if (messages) messages->insert(messages->end(), crep.messages.begin(), crep.messages.end());
@@ -79,6 +80,9 @@ std::shared_ptr<const CompiledRuleset> load_ruleset(const Config& cfg, uint32_t 
       rep.loaded, rep.skipped, rep.errors, crep.rejected, compiled ? ruleset_rule_count(*compiled) : 0,
       load_ms, crep.compile_ms, crep.patterns, crep.databases, double(crep.db_bytes) / 1e6,
       double(crep.scratch_bytes) / 1e6, rep.summary() + "\n");
+  if (!cfg.rules_cache_dir.empty())
+    summary += fmt::format("rule cache {}: {} databases loaded, {} compiled, {} errors\n", cfg.rules_cache_dir,
+                           crep.cache_hits, crep.cache_misses, crep.cache_errors);
   if (!cfg.threshold_file.empty())
     summary += fmt::format("thresholds: {} entries from {} ({} bad line(s) skipped)\n", thr.entries.size(),
                            cfg.threshold_file, thr.bad_lines);

@@ -134,6 +134,7 @@ struct CompileReport {
   uint32_t pcre_jit = 0;
   double compile_ms = 0;
   size_t db_bytes = 0, scratch_bytes = 0;
+  uint32_t cache_hits = 0, cache_misses = 0, cache_errors = 0;  // Hyperscan databases (CompileOptions::cache_dir)
   std::vector<std::string> messages;
 };
 
@@ -147,6 +148,8 @@ struct CompileOptions {
   uint32_t min_rules_per_port = 4;  // a port gets its own group only with this many port-specific rules
   uint32_t wide_port_set = 4096;    // a rule on more ports than this counts as any-port
   const ThresholdConfig* thresholds = nullptr;  // threshold.config entries applied to the rules
+  std::string cache_dir;                  // compiled databases kept here (hs_cache.h); empty: none
+  int64_t cache_max_age_s = 7 * 86400;    // cached databases unused this long are removed
 };
 
 // Builds scratch for `workers` workers. nullptr and `err` on failure (Hyperscan

@@ -52,8 +52,9 @@ SUMMARY_RE = re.compile(r"^(spectre-dp: )?rules: \d+ loaded")
 FIELDS = {"loaded": r"(\d+) loaded", "skipped": r"(\d+) skipped",
           "errors": r"(\d+) errors?\b", "rejected": r"(\d+) rejected",
           "active": r"(\d+) active", "parse_ms": r"parsed in ([\d.]+) ms",
-          "compile_ms": r"compiled in ([\d.]+) ms",
+          "compile_ms": r"compiled in ([\d.]+) ms", "databases": r"(\d+) databases",
           "mb": r"([\d.]+) MB\b", "scratch_mb": r"([\d.]+) MB scratch"}
+CACHE_RE = re.compile(r"rule cache \S+: (\d+) databases loaded, (\d+) compiled, (\d+) errors")
 ACTION_RE = re.compile(r"^\s*(alert|drop|reject|pass|rejectsrc|rejectdst|"
                        r"rejectboth|sdrop|block)\s")
 
@@ -217,7 +218,7 @@ def has_rule_options(binary):
 def load_phase(ck, binary, name, rule_args, cfg, cap, tmp, timeout,
                expect_rules, max_err_pct, judge=True, min_active_pct=0.0):
     """Runs one load on the small capture and reports its figures.
-    Returns the wall time (s), or None when the run failed."""
+    Returns (wall time in s, summary dict, flowcheck.Run); the wall time is None when the run failed."""
     cmd = [binary, "-r", cap, "--workers", "1"] + rule_args
     if cfg:
         cmd += ["--config", cfg]
@@ -230,7 +231,7 @@ def load_phase(ck, binary, name, rule_args, cfg, cap, tmp, timeout,
     s = parse_summary(r.stderr)
     if not ck.check(s is not None, "%s: loader summary line on stderr" % name,
                     r.describe()):
-        return None
+        return None, None, r
     total = s["loaded"] + s["skipped"] + s["errors"]
     bad = s["errors"] + s["rejected"]
     print("   %s" % s["line"])
@@ -257,7 +258,39 @@ def load_phase(ck, binary, name, rule_args, cfg, cap, tmp, timeout,
         ck.check(active * 100 >= min_active_pct * max(total, 1),
                  "%s: at least %g%% of the rules active" % (name, min_active_pct),
                  "%d of %d (%.2f%%)" % (active, total, 100.0 * active / max(total, 1)))
-    return wall if ok else None
+    return (wall if ok else None), s, r
+
+
+def alert_counts(r):
+    return collections.Counter(e["alert"]["signature_id"] for e in r.events if e.get("event_type") == "alert")
+
+
+def et_args(et, corpus):
+    """ET Open, and a capture it alerts on (when the corpus is there) beside the small one."""
+    extra = os.path.join(corpus, "ndpi", "tests", "cfgs", "default", "pcap", "log4j-webapp-exploit.pcap")
+    return ["--rules-dir", et] + (["-r", extra] if os.path.exists(extra) else [])
+
+
+def cache_phase(ck, binary, et, corpus, cfg, cap, tmp, cold):
+    """ET Open again with the rule cache the first load filled (rules.cache_dir): every database is
+    loaded, none compiled, and the alerts are the cold run's."""
+    wall, s, r = cold
+    wall2, s2, r2 = load_phase(ck, binary, "ET Open, rule cache warm", et_args(et, corpus), cfg, cap, tmp, 1800,
+                               0, 100, judge=False)
+    if s is None or s2 is None:
+        ck.check(False, "rule cache: both loads summarised")
+        return
+    m1, m2 = CACHE_RE.search(r.stderr), CACHE_RE.search(r2.stderr)
+    ck.check(m1 and int(m1.group(2)) > 0 and int(m1.group(3)) == 0,
+             "rule cache, first load: databases compiled and stored, no cache error", m1 and m1.group(0))
+    ck.check(m2 and int(m2.group(1)) == s2["databases"] > 0 and int(m2.group(2)) == 0 and int(m2.group(3)) == 0,
+             "rule cache, second load: all %d databases loaded, none compiled" % s2["databases"], m2 and m2.group(0))
+    print("   compile %.0f ms cold, %.0f ms from the cache; process wall %.1f s, %.1f s" % (
+        s["compile_ms"], s2["compile_ms"], wall or 0, wall2 or 0))
+    a1, a2 = alert_counts(r), alert_counts(r2)
+    ck.check(a1 == a2 and (sum(a1.values()) > 0 or not os.path.isdir(corpus)),
+             "rule cache: the same alerts as the cold load (%d)" % sum(a1.values()),
+             "cold %s, cached %s" % (dict(a1), dict(a2)))
 
 
 def batch_problems(r, files):
@@ -437,13 +470,15 @@ def main():
         make_capture(cap)
         cfg = os.path.join(tmp, "config.yaml")
         with open(cfg, "w") as fh:
-            fh.write("rules:\n  classification: %s\n"
-                     % os.path.join(et, "classification.config"))
+            fh.write("rules:\n  classification: %s\n  cache_dir: %s\n"
+                     % (os.path.join(et, "classification.config"), os.path.join(tmp, "hscache")))
         et_files = sorted(os.path.join(et, f) for f in os.listdir(et)
                           if f.endswith(".rules"))
-        load_s = load_phase(ck, binary, "ET Open", ["--rules-dir", et], cfg,
-                            cap, tmp, 1800, count_rules(et_files),
-                            a.max_error_pct, min_active_pct=a.min_active_pct)
+        cold = load_phase(ck, binary, "ET Open", et_args(et, corpus), cfg,
+                          cap, tmp, 1800, count_rules(et_files),
+                          a.max_error_pct, min_active_pct=a.min_active_pct)
+        load_s = cold[0]  # the corpus batches below load from the cache
+        cache_phase(ck, binary, et, corpus, cfg, cap, tmp, cold)
         if os.path.isdir(snort):
             sfiles = sorted(os.path.join(snort, f) for f in os.listdir(snort)
                             if f.endswith(".rules"))
