@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import random
-import shutil
 import struct
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
 import pcaplib  # noqa: E402
 import refflow  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 
 GEN = os.path.join(os.path.dirname(HERE), "gen", "gen_traffic.py")
 NO_TCP_STATE = tuple(f for f in flowcheck.FULL_FIELDS if f != "tcp_state")
@@ -35,24 +36,6 @@ SHORT_TIMEOUTS = {"tcp_new": 1, "tcp_established": 2, "tcp_closing": 1,
 # A flow idle at the end may be expired by the clock ("timeout") or at
 # shutdown: both are fine, so reason is not compared there.
 SHORT_FIELDS = tuple(f for f in NO_TCP_STATE if f != "reason")
-
-
-class Suite:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def report(self, name, problems):
-        if problems:
-            self.failed += 1
-            print("FAIL %s (%d problems)" % (name, len(problems)))
-            for p in problems[:MAX_LINES]:
-                print("  " + p.replace("\n", "\n  "))
-            if len(problems) > MAX_LINES:
-                print("  ... %d more" % (len(problems) - MAX_LINES))
-        else:
-            self.passed += 1
-            print("PASS %s" % name)
-        sys.stdout.flush()
 
 
 def gen(outdir, *args):
@@ -337,11 +320,9 @@ def main():
                     help="generator seed (other seeds: other interleavings)")
     args = ap.parse_args()
     if importlib.util.find_spec("scapy") is None:  # the generator needs it
-        print("SKIP: scapy missing for %s (apt-get install python3-scapy)"
-              % sys.executable)
-        print("0 passed, 0 failed")
-        sys.exit(77)
-    s = Suite()
+        sys.exit(Checks().skip("scapy missing for %s (apt-get install python3-scapy)"
+                               % sys.executable))
+    s = Checks(MAX_LINES)
     tmp = tempfile.mkdtemp(prefix="spectre-e2e-")
     scn, many, many2 = (os.path.join(tmp, n) for n in ("scn", "many",
                                                          "many2"))
@@ -377,9 +358,7 @@ def main():
 
     binary = flowcheck.find_binary(args.binary)
     if not binary:
-        print("SKIP: spectre-dp not found (pass a path or set SPECTRE_DP)")
-        print("%d passed, %d failed" % (s.passed, s.failed))
-        sys.exit(1 if s.failed else 77)
+        sys.exit(s.skip("spectre-dp not found (pass a path or set SPECTRE_DP)"))
     print("binary: %s" % binary)
 
     for fmt in ("pcap", "pcapng"):
@@ -437,12 +416,8 @@ def main():
                                 cfg, tmp))
     error_cases(s, binary, tmp, scn)
 
-    if s.failed or os.environ.get("KEEP_TMP"):
-        print("inputs kept in %s" % tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (s.passed, s.failed))
-    sys.exit(1 if s.failed else 0)
+    s.cleanup(tmp)
+    sys.exit(s.summary())
 
 
 if __name__ == "__main__":

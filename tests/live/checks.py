@@ -16,8 +16,9 @@ MAX_LINES = 40  # problem lines printed under one failed report()
 
 
 class Checks:
-    def __init__(self):
+    def __init__(self, max_lines=MAX_LINES):
         self.passed = self.failed = 0
+        self.max_lines = max_lines
         self.failures = []  # what of each failed check, listed again before the tally
 
     def __call__(self, ok, what, detail=""):
@@ -31,15 +32,17 @@ class Checks:
         sys.stdout.flush()
         return bool(ok)
 
-    def report(self, what, problems, max_lines=MAX_LINES):
+    check = __call__  # ck.check(ok, what, detail) where the tally is not itself named check
+
+    def report(self, what, problems):
         """One check: passes when `problems` (strings) is empty, else prints the first `max_lines`."""
         if not problems:
             return self(True, what)
         self(False, "%s (%d problems)" % (what, len(problems)))
-        for p in problems[:max_lines]:
+        for p in problems[:self.max_lines]:
             print("  " + str(p).replace("\n", "\n  "))
-        if len(problems) > max_lines:
-            print("  ... %d more" % (len(problems) - max_lines))
+        if len(problems) > self.max_lines:
+            print("  ... %d more" % (len(problems) - self.max_lines))
         sys.stdout.flush()
         return False
 
