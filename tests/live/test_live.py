@@ -107,10 +107,11 @@ def start_live(tmp, name, cfg, extra=(), binary=None, frames=FRAMES):
     raise RuntimeError(f"spectre-dp did not start: {err.read()[-2000:]}")
 
 
-def stop_live(p, err):
+def stop_live(p, err, timeout=30):
+    """SIGINT, then SIGKILL after `timeout` s (exit code -9); returns (exit code, the stderr file's text)."""
     p.send_signal(signal.SIGINT)
     try:
-        rc = p.wait(timeout=30)
+        rc = p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         p.kill()
         rc = -9
