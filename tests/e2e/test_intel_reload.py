@@ -20,7 +20,6 @@ Last line "N passed, N failed".
 import collections
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -71,20 +70,10 @@ def sent_of(out):
 def main():
     check = Checks()
     binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1 else None)
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP: needs root, iproute2 and tcpreplay\n0 passed, 0 failed")
-        return 77
-    if not binary:
-        print("SKIP: spectre-dp not found\n0 passed, 0 failed")
-        return 77
+    why = live.unavailable() or (None if binary else "spectre-dp not found") or live.netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-intel-reload-")
-    try:
-        live.netns_up()
-    except Exception as e:
-        live.netns_down()
-        shutil.rmtree(tmp, ignore_errors=True)
-        print("SKIP: cannot create network namespaces: %s\n0 passed, 0 failed" % e)
-        return 77
     try:
         feed = os.path.join(tmp, "feed.txt")
         put(feed, A + "\n")

@@ -622,15 +622,10 @@ def live_reload(s, dp, tmp, gm):
     with ml.model in its config; the model file is corrupted and SIGHUP sent:
     the reload is refused with a message naming the file, the process keeps
     running and the old model still alerts on traffic sent afterwards."""
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP live reload: needs root, iproute2 and tcpreplay")
-        return
     import test_live as live
-    try:
-        live.netns_up()
-    except Exception as e:  # no netns in this sandbox
-        live.netns_down()
-        print("SKIP live reload: cannot create network namespaces: %s" % e)
+    why = live.unavailable() or live.netns_or_why()
+    if why:
+        print("SKIP live reload: " + why)
         return
     p = err = None
     try:

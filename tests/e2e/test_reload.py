@@ -19,7 +19,6 @@ when `spectre-dp --help` does not list -S. Last line "N passed, N failed".
 import collections
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -106,21 +105,17 @@ def main():
     check = Checks()
     binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1
                                    else None)
-    if os.geteuid() != 0 or not shutil.which("ip") or \
-            not shutil.which("tcpreplay"):
-        return check.skip("reload test needs root, iproute2 and tcpreplay")
+    if live.unavailable():
+        return check.skip("reload test: " + live.unavailable())
     if not binary:
         return check.skip("spectre-dp not found (pass a path or set SPECTRE_DP)")
     if not ac.rules_supported(binary):
         return check.skip("%s --help does not list -S: signature engine not "
                           "wired yet" % binary)
+    why = live.netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-reload-")
-    try:
-        live.netns_up()
-    except Exception as e:  # no netns in this sandbox
-        live.netns_down()
-        shutil.rmtree(tmp, ignore_errors=True)
-        return check.skip("cannot create network namespaces: %s" % e)
     try:
         cfg = os.path.join(tmp, "cfg.yaml")
         with open(cfg, "w") as fh:

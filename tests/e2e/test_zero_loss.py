@@ -37,7 +37,6 @@ import collections
 import json
 import re
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -101,20 +100,11 @@ def main():
     cpx = os.environ.get("SPECTRE_CP") or os.path.join(build_dir, "ctrlplane", "spectre-cp")
     ctlx = os.environ.get("SPECTRECTL") or os.path.join(build_dir, "ctrlplane", "spectrectl")
     via_cp = not signals and os.path.exists(cpx) and os.path.exists(ctlx)
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP: needs root, iproute2 and tcpreplay")
-        return 77
-    if not dp or not os.path.exists(mlb):
-        print("SKIP: spectre-dp or spectre-ml not found")
-        return 77
+    why = live.unavailable() or (None if dp and os.path.exists(mlb) else "spectre-dp or spectre-ml not found") \
+        or live.netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-zl-")
-    try:
-        live.netns_up()
-    except Exception as e:
-        live.netns_down()
-        shutil.rmtree(tmp, ignore_errors=True)
-        print("SKIP: cannot create network namespaces: %s" % e)
-        return 77
     p = tx = cp = None  # the data plane, tcpreplay and spectre-cp, killed in `finally` when a check or timeout ends the run early
     try:
         names = subprocess.run([mlb, "schema", "--csv"], capture_output=True, text=True).stdout.strip()

@@ -57,6 +57,23 @@ def netns_down():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def unavailable():
+    """Why live tests cannot run here (they need root, iproute2 and tcpreplay), else None."""
+    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
+        return "needs root, iproute2 and tcpreplay"
+    return None
+
+
+def netns_or_why():
+    """netns_up(): None, or why the namespaces could not be made (nothing left behind)."""
+    try:
+        netns_up()
+    except Exception as e:  # no netns support in this sandbox
+        netns_down()
+        return "cannot create network namespaces: %s" % e
+    return None
+
+
 def flows_of(eve_path):
     out = []
     with open(eve_path) as f:
@@ -141,19 +158,10 @@ def replay(pcap, *extra):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP: live tests need root, iproute2 and tcpreplay")
-        return 77
-    if not os.access(DP, os.X_OK):
-        print(f"SKIP: {DP} not built")
-        return 77
+    why = unavailable() or (None if os.access(DP, os.X_OK) else f"{DP} not built") or netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-live-")
-    try:
-        netns_up()
-    except Exception as e:  # no netns support in this sandbox
-        netns_down()
-        print(f"SKIP: cannot create network namespaces: {e}")
-        return 77
     try:
         cfg = os.path.join(tmp, "cfg.yaml")
         with open(cfg, "w") as f:
