@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from cphelp import ROOT, binary, stop
+from cphelp import ROOT, binary, ctl, jctl, stop
 from checks import Checks  # noqa: E402  (tests/live, on the path through cphelp)
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
@@ -64,18 +64,6 @@ class Daemon:
 
     def stop(self):
         return stop(self.proc, timeout=10)
-
-
-def ctl(ctlbin, sock, *args, timeout=30):
-    return subprocess.run([ctlbin, "--socket", sock] + list(args), capture_output=True, text=True, timeout=timeout)
-
-
-def jctl(ctlbin, sock, *args):
-    r = ctl(ctlbin, sock, "--json", *args)
-    try:
-        return r, json.loads(r.stdout.strip().splitlines()[0])
-    except Exception:
-        return r, None
 
 
 def snapshot(d):
