@@ -28,6 +28,7 @@ sys.path.insert(0, HERE)
 import alertcheck as ac  # noqa: E402
 import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
+from flowcheck import run_problems  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
 from checks import Checks  # noqa: E402
 
@@ -72,20 +73,6 @@ def check_generator(scn, exp, rnd, rexp):
 
 
 # ------------------------------------------------------------ binary checks
-
-def run_problems(r, want_rc=0):
-    probs = []
-    if r.rc is None:
-        probs.append("timed out\n" + r.describe())
-    elif r.crashed():
-        probs.append("killed by signal %d\n%s" % (-r.rc, r.describe()))
-    elif want_rc is not None and r.rc != want_rc:
-        probs.append("exit code %d, want %d\n%s" % (r.rc, want_rc,
-                                                    r.describe()))
-    probs += ["sanitizer: " + ln for ln in r.sanitizer_lines()]
-    probs += ["unparsable EVE line: " + ln for ln in r.bad_lines]
-    return probs
-
 
 def by_scenario(exp, alerts):
     """{scenario name: [alerts]} by flow; None: alerts of no scenario."""

@@ -22,6 +22,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
 import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
+from flowcheck import run_problems  # noqa: E402
 import pcaplib  # noqa: E402
 import refflow  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
@@ -84,20 +85,6 @@ def check_ref(pcap, expected, config):
 
 
 # ------------------------------------------------------------ binary checks
-
-def run_problems(run, want_rc=0):
-    probs = []
-    if run.rc is None:
-        probs.append("timed out\n" + run.describe())
-    elif run.crashed():
-        probs.append("killed by signal %d\n%s" % (-run.rc, run.describe()))
-    elif want_rc is not None and run.rc != want_rc:
-        probs.append("exit code %d, want %d\n%s" % (run.rc, want_rc,
-                                                    run.describe()))
-    probs += ["sanitizer: " + ln for ln in run.sanitizer_lines()]
-    probs += ["unparsable EVE line: " + ln for ln in run.bad_lines]
-    return probs
-
 
 def stats_problems(run, frames, nbytes, nflows):
     st = flowcheck.stats_event(run.events)
