@@ -40,13 +40,6 @@ RELOADS, PPS, N = 10, 200, 2000
 SRC, A, B, C = "198.18.220.1", "198.19.220.1", "198.19.220.2", "198.19.220.3"
 
 
-def put(path, text):
-    tmp = path + ".new"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def capture(path, dsts, n, sport0):
     frames, t = [], pcaplib.EPOCH_START_US
     for i in range(n):
@@ -76,7 +69,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="spectre-intel-reload-")
     try:
         feed = os.path.join(tmp, "feed.txt")
-        put(feed, A + "\n")
+        live.put(feed, A + "\n")
         cfg = os.path.join(tmp, "cfg.yaml")
         with open(cfg, "w") as fh:
             fh.write(live.BIG_TIMEOUTS + "intel:\n  feeds:\n    - {name: lab, path: feed.txt, format: plain, type: ip}\n")
@@ -89,7 +82,7 @@ def main():
         last = A
         for i in range(1, RELOADS + 1):
             last = B if i % 2 else A
-            put(feed, "# version %d\n%s\n" % (i, last))
+            live.put(feed, "# version %d\n%s\n" % (i, last))
             p.send_signal(signal.SIGHUP)
             time.sleep((span - 2.0) / RELOADS)
         out, terr = tx.communicate(timeout=span + 120)
@@ -99,7 +92,7 @@ def main():
         alive = p.poll() is None
         check(alive, "spectre-dp alive after %d SIGHUP reloads" % RELOADS)
 
-        put(feed, "300.1.2.3\n")
+        live.put(feed, "300.1.2.3\n")
         err.seek(0)
         before = len(err.read())
         if alive:
@@ -119,7 +112,7 @@ def main():
         sent2 = sent_of(out2)
         time.sleep(1.0)
         # The rule-reload path (SIGUSR2, as `spectrectl rules reload`) re-reads the feeds too.
-        put(feed, C + "\n")
+        live.put(feed, C + "\n")
         err.seek(0)
         before = len(err.read())
         p.send_signal(signal.SIGUSR2)

@@ -77,13 +77,6 @@ def write_captures(tmp):
     return loop, post, kinds.count("RELOAD-COMMON-MARK")
 
 
-def put(path, text):
-    tmp = path + ".new"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def start(binary, tmp, cfg, rules):
     return live.start_live(tmp, "reload", cfg, ["-S", rules, "--strict", "-k", "none"], binary)
 
@@ -121,7 +114,7 @@ def main():
         with open(cfg, "w") as fh:
             fh.write(live.BIG_TIMEOUTS)
         rules = os.path.join(tmp, "live.rules")
-        put(rules, RULES_A)
+        live.put(rules, RULES_A)
         loop, post, common_per_loop = write_captures(tmp)
         p, eve, err = start(binary, tmp, cfg, rules)
 
@@ -129,7 +122,7 @@ def main():
         span = 100 * LOOPS / PPS
         time.sleep(0.5)
         for i in range(1, RELOADS + 1):
-            put(rules, RULES_B if i % 2 else RULES_A)
+            live.put(rules, RULES_B if i % 2 else RULES_A)
             p.send_signal(signal.SIGUSR2)
             time.sleep((span - 2.0) / RELOADS)
         sent, terr = live.sent_by(tx, timeout=span + 120)
@@ -141,7 +134,7 @@ def main():
               stderr_text(err)[-2000:])
 
         # broken file: refused (--strict), old rules (set A) kept
-        put(rules, BROKEN)
+        live.put(rules, BROKEN)
         before = stderr_text(err)
         if alive:
             p.send_signal(signal.SIGUSR2)

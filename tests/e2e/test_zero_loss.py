@@ -77,13 +77,6 @@ RULES_A = rule(9920001, "GET /admin/") + rule(9920002, "Hydra")
 RULES_B = rule(9920001, "GET /admin/") + rule(9920003, "Authorization: Basic")
 
 
-def put(path, data, mode="w"):
-    tmp = path + ".tmp"
-    with open(tmp, mode) as fh:
-        fh.write(data)
-    os.replace(tmp, path)  # atomic: a reload never sees half a file
-
-
 def main():
     args = [a for a in sys.argv[1:]]
     signals = "--signals" in args
@@ -123,9 +116,9 @@ def main():
         with open(m9, "rb") as fh:
             v_b = fh.read()
         model = os.path.join(tmp, "active.spm")
-        put(model, v_a, "wb")
+        live.put(model, v_a, "wb")
         rules = os.path.join(tmp, "live.rules")
-        put(rules, RULES_A)
+        live.put(rules, RULES_A)
         cfg = os.path.join(tmp, "cfg.yaml")
         with open(cfg, "w") as fh:
             fh.write(live.BIG_TIMEOUTS + "ml: {model: %s}\n" % model)
@@ -166,7 +159,7 @@ def main():
         for k in range(steps):
             if reloads < RULE_RELOADS and k % (every + 1) == every:
                 reloads += 1
-                put(rules, RULES_B if reloads % 2 else RULES_A)
+                live.put(rules, RULES_B if reloads % 2 else RULES_A)
                 if via_cp:
                     r = ctl("rules", "reload")
                     cmd_fail += r.returncode != 0
@@ -180,7 +173,7 @@ def main():
                     swap_ms.append((time.time() - t1) * 1e3)
                     cmd_fail += r.returncode != 0
                 else:
-                    put(model, v_b if swaps % 2 else v_a, "wb")
+                    live.put(model, v_b if swaps % 2 else v_a, "wb")
                     p.send_signal(signal.SIGHUP)
             time.sleep(max(0.0, (span - 3.0) / steps))
         swap_s = time.time() - t0

@@ -98,6 +98,14 @@ def last_stats(eve_path):
     return st
 
 
+def put(path, data, mode="w"):
+    """Writes `data` to `path` atomically: a reload never sees half a file."""
+    tmp = path + ".tmp"
+    with open(tmp, mode) as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
 # af_packet ring frames: 4096 (205 ms at 20 kpps) rides out a preempted reader
 # on a shared 2-core machine; the PMD default, 512, lasts 25 ms.
 FRAMES = 4096
