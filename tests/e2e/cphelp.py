@@ -1,7 +1,8 @@
 """Shared by the control-plane end-to-end scripts (test_api*, test_controlplane, test_cp_live_campaign,
 console/test/run_against_cp): a binary from its environment variable or the
 build tree, a free loopback port, the campaign scenario's alerts and the FIFO gate that holds
-spectre-dp between its inputs."""
+spectre-dp between its inputs, spectrectl calls."""
+import json
 import os
 import signal
 import socket
@@ -20,6 +21,20 @@ def binary(env, rel):
     """$env, else build/rel; None when the file is not there."""
     p = os.environ.get(env) or os.path.join(ROOT, "build", rel)
     return p if os.path.exists(p) else None
+
+
+def ctl(ctlbin, sock, *args, timeout=30):
+    """spectrectl --socket sock args...: the CompletedProcess (text)."""
+    return subprocess.run([ctlbin, "--socket", sock] + list(args), capture_output=True, text=True, timeout=timeout)
+
+
+def jctl(ctlbin, sock, *args, timeout=30):
+    """spectrectl --json: (CompletedProcess, its first output line parsed, or None)."""
+    r = ctl(ctlbin, sock, "--json", *args, timeout=timeout)
+    try:
+        return r, json.loads(r.stdout.strip().splitlines()[0])
+    except Exception:
+        return r, None
 
 
 def free_port():

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Run spectre-dp on pcaps and compare its EVE flow records to expectations.
 
-Library: find_binary, run_dp, parse_eve, eve_flows, schema_errors,
+Library: find_binary, run_dp, run_problems, parse_eve, eve_flows, schema_errors,
 compare, stats_event, get. CLI:
 
   flowcheck.py --pcap F [--pcap F2] --expected E.json [--config C.yaml]
@@ -108,6 +108,22 @@ def run_dp(binary, pcaps, workers=None, config=None, eve=None, timeout=600,
         os.unlink(tmp)
     return Run(cmd, rc, out.decode("utf-8", "replace"),
                err.decode("utf-8", "replace"), events, bad)
+
+
+def run_problems(run, want_rc=0):
+    """Why a Run is not a clean run: timeout, signal, exit code other than
+    `want_rc` (None: any), sanitizer reports, unparsable EVE lines ([] if fine)."""
+    probs = []
+    if run.rc is None:
+        probs.append("timed out\n" + run.describe())
+    elif run.crashed():
+        probs.append("killed by signal %d\n%s" % (-run.rc, run.describe()))
+    elif want_rc is not None and run.rc != want_rc:
+        probs.append("exit code %d, want %d\n%s" % (run.rc, want_rc,
+                                                    run.describe()))
+    probs += ["sanitizer: " + ln for ln in run.sanitizer_lines()]
+    probs += ["unparsable EVE line: " + ln for ln in run.bad_lines]
+    return probs
 
 
 def parse_eve(path):

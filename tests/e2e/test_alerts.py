@@ -28,33 +28,11 @@ sys.path.insert(0, HERE)
 import alertcheck as ac  # noqa: E402
 import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
+from flowcheck import run_problems  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 
 GEN = os.path.join(os.path.dirname(HERE), "gen", "alerts.py")
-MAX_LINES = 40
-
-
-class Suite:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def report(self, name, problems):
-        if problems:
-            self.failed += 1
-            print("FAIL %s (%d problems)" % (name, len(problems)))
-            for p in problems[:MAX_LINES]:
-                print("  " + str(p).replace("\n", "\n  "))
-            if len(problems) > MAX_LINES:
-                print("  ... %d more" % (len(problems) - MAX_LINES))
-        else:
-            self.passed += 1
-            print("PASS %s" % name)
-        sys.stdout.flush()
-
-    def end(self, skip_msg=None):
-        if skip_msg:
-            print("SKIP: " + skip_msg)
-        print("%d passed, %d failed" % (self.passed, self.failed))
-        sys.exit(1 if self.failed else (77 if skip_msg else 0))
 
 
 def gen(outdir, *args):
@@ -95,20 +73,6 @@ def check_generator(scn, exp, rnd, rexp):
 
 
 # ------------------------------------------------------------ binary checks
-
-def run_problems(r, want_rc=0):
-    probs = []
-    if r.rc is None:
-        probs.append("timed out\n" + r.describe())
-    elif r.crashed():
-        probs.append("killed by signal %d\n%s" % (-r.rc, r.describe()))
-    elif want_rc is not None and r.rc != want_rc:
-        probs.append("exit code %d, want %d\n%s" % (r.rc, want_rc,
-                                                    r.describe()))
-    probs += ["sanitizer: " + ln for ln in r.sanitizer_lines()]
-    probs += ["unparsable EVE line: " + ln for ln in r.bad_lines]
-    return probs
-
 
 def by_scenario(exp, alerts):
     """{scenario name: [alerts]} by flow; None: alerts of no scenario."""
@@ -329,10 +293,10 @@ def main():
     ap.add_argument("--random", type=int, default=150, metavar="N",
                     help="flows in the random-mode capture")
     args = ap.parse_args()
-    s = Suite()
+    s = Checks()
     if importlib.util.find_spec("scapy") is None:
-        s.end("scapy missing for %s (apt-get install python3-scapy)"
-              % sys.executable)
+        sys.exit(s.skip("scapy missing for %s (apt-get install python3-scapy)"
+                        % sys.executable))
     tmp = tempfile.mkdtemp(prefix="spectre-alerts-")
     scn, rnd = os.path.join(tmp, "scn"), os.path.join(tmp, "rnd")
     exp = gen(scn, "--seed", str(args.seed))
@@ -349,7 +313,7 @@ def main():
                 "yet; alert checks not run" % binary)
     if skip:
         shutil.rmtree(tmp, ignore_errors=True)
-        s.end(skip)
+        sys.exit(s.skip(skip))
     print("binary: %s" % binary)
     main_run(s, binary, scn, exp)
     variant_runs(s, binary, scn, exp, tmp)
@@ -357,11 +321,8 @@ def main():
     isolated_runs(s, binary, scn, exp)
     random_runs(s, binary, rnd, rexp)
     error_cases(s, binary, scn, exp, tmp)
-    if s.failed or os.environ.get("KEEP_TMP"):
-        print("inputs kept in %s" % tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    s.end()
+    s.cleanup(tmp)
+    sys.exit(s.summary())
 
 
 if __name__ == "__main__":

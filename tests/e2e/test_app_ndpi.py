@@ -36,6 +36,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import flowcheck  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 
 CORPUS = os.path.join(os.path.dirname(flowcheck.ROOT), "shared", "corpora",
                       "pcaps", "ndpi", "tests", "cfgs", "default", "pcap")
@@ -179,22 +181,18 @@ def main():
     ap.add_argument("--min-agreement", type=float, default=0.85)
     ap.add_argument("--max-lines", type=int, default=15)
     a = ap.parse_args()
+    check = Checks()
     if not os.path.isdir(a.corpus):
-        print("SKIP: corpus not found at %s" % a.corpus)
-        print("0 passed, 0 failed")
-        sys.exit(77)
+        sys.exit(check.skip("corpus not found at %s" % a.corpus))
     binary = None
     if not a.eve_dir:
         binary = flowcheck.find_binary(a.binary)
         if not binary:
-            print("SKIP: spectre-dp not found (pass a path or set SPECTRE_DP)")
-            print("0 passed, 0 failed")
-            sys.exit(77)
+            sys.exit(check.skip("spectre-dp not found (pass a path or set SPECTRE_DP)"))
     result_dir = os.path.join(os.path.dirname(a.corpus.rstrip("/")), "result")
     files = FILES
     if a.all:
         files = sorted(f for f in os.listdir(a.corpus) if NAME_RE.search(f))
-    passed = failed = skipped = 0
     tot_agree = tot_compared = 0
     app_proto_seen = False
     for name in files:
@@ -202,55 +200,43 @@ def main():
         out = os.path.join(result_dir, name + ".out")
         if not (os.path.exists(pcap) and os.path.exists(out)):
             print("SKIP %s (capture or nDPI result missing)" % name)
-            skipped += 1
             continue
         ndpi, guessed = read_ndpi(out)
         if a.eve_dir:
             path = os.path.join(a.eve_dir, name + ".json")
             if not os.path.exists(path):
                 print("SKIP %s (no %s)" % (name, path))
-                skipped += 1
                 continue
             events, bad = flowcheck.parse_eve(path)
         else:
             run = flowcheck.run_dp(binary, [pcap], 1)
             if run.rc != 0 or run.crashed():
-                print("FAIL %s: run failed\n  %s" % (name, run.describe().replace("\n", "\n  ")))
-                failed += 1
+                check(False, "%s: run failed" % name, run.describe())
                 continue
             events, bad = run.events, run.bad_lines
         ours, seen = our_flows(events)
         app_proto_seen |= seen
         if not app_proto_seen and binary and ours:
-            print("SKIP: %s writes flow events without \"app_proto\" (app layer not "
-                  "wired into spectre-dp yet)" % binary)
-            print("0 passed, 0 failed")
-            sys.exit(77)
+            sys.exit(check.skip("%s writes flow events without \"app_proto\" (app layer not "
+                                "wired into spectre-dp yet)" % binary))
         agree, compared, lines, missing = compare(ndpi, ours)
         tot_agree += agree
         tot_compared += compared
         rate = agree / compared if compared else 1.0
-        ok = rate >= a.min_agreement and not bad
-        status = "PASS" if ok else "FAIL"
-        print("%s %s: %d/%d flows agree (%.0f%%), %d not compared (nDPI guessed), "
-              "%d without a record%s" % (status, name, agree, compared, 100 * rate, guessed,
-                                         missing, ", %d bad EVE lines" % len(bad) if bad else ""))
+        check(rate >= a.min_agreement and not bad,
+              "%s: %d/%d flows agree (%.0f%%), %d not compared (nDPI guessed), %d without a record%s"
+              % (name, agree, compared, 100 * rate, guessed, missing,
+                 ", %d bad EVE lines" % len(bad) if bad else ""))
         for ln in lines[:a.max_lines]:
             print("  " + ln)
         if len(lines) > a.max_lines:
             print("  ... %d more" % (len(lines) - a.max_lines))
         sys.stdout.flush()
-        if ok:
-            passed += 1
-        else:
-            failed += 1
     if tot_compared:
         print("overall agreement: %d/%d flows (%.1f%%)" % (tot_agree, tot_compared,
                                                           100.0 * tot_agree / tot_compared))
-    print("%d passed, %d failed" % (passed, failed))
-    if failed:
-        sys.exit(1)
-    sys.exit(0 if passed else 77)
+    rc = check.summary()
+    sys.exit(rc if check.passed or check.failed else 77)  # no capture compared: a skip
 
 
 if __name__ == "__main__":

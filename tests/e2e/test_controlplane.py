@@ -29,7 +29,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +47,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 import flowcheck  # noqa: E402
 import pcaplib  # noqa: E402
 import test_live as live  # noqa: E402  (netns helpers; its main() unused)
+import cphelp  # noqa: E402
 from cphelp import binary, free_port, wait_for  # noqa: E402
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
@@ -173,26 +173,18 @@ class Receivers:
 
 
 def main():
-    def skip(msg):
-        print("SKIP: " + msg)
-        print("0 passed, 0 failed")
-        return 77
-
     dp = binary("SPECTRE_DP", "dataplane/spectre-dp")
     cpx = binary("SPECTRE_CP", "ctrlplane/spectre-cp")
     ctlx = binary("SPECTRECTL", "ctrlplane/spectrectl")
     mlx = binary("SPECTRE_ML", "ml/spectre-ml")
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        return skip("needs root, iproute2 and tcpreplay")
+    if live.unavailable():
+        return check.skip(live.unavailable())
     if not (dp and cpx and ctlx and mlx):
-        return skip("binaries missing (set SPECTRE_DP, SPECTRE_CP, SPECTRECTL, SPECTRE_ML)")
+        return check.skip("binaries missing (set SPECTRE_DP, SPECTRE_CP, SPECTRECTL, SPECTRE_ML)")
+    why = live.netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-cp-e2e-")
-    try:
-        live.netns_up()
-    except Exception as e:  # no netns in this sandbox
-        live.netns_down()
-        shutil.rmtree(tmp, ignore_errors=True)
-        return skip("cannot create network namespaces: %s" % e)
     try:
         run_tests(tmp, dp, cpx, ctlx, mlx)
     except Exception:
@@ -210,15 +202,10 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
     port = free_port()
 
     def ctl(*args, timeout=60):
-        return subprocess.run([ctlx, "--socket", P("cp.sock")] + list(args), capture_output=True, text=True,
-                              timeout=timeout)
+        return cphelp.ctl(ctlx, P("cp.sock"), *args, timeout=timeout)
 
     def jctl(*args):
-        r = ctl("--json", *args)
-        try:
-            return r, json.loads(r.stdout.strip().splitlines()[0])
-        except Exception:
-            return r, None
+        return cphelp.jctl(ctlx, P("cp.sock"), *args, timeout=60)
 
     # Inputs: ML traffic, signature traffic, rules, config, a version-9 model.
     subprocess.run([sys.executable, os.path.join(ROOT, "tests", "gen", "ml_traffic.py"), tmp, "--seed", "3"],

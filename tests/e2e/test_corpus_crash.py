@@ -17,6 +17,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import flowcheck  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 
 CORPUS = os.path.join(os.path.dirname(flowcheck.ROOT), "shared", "corpora",
                       "pcaps")
@@ -55,13 +57,13 @@ def main():
                    for f in fs if f.lower().endswith(EXTS))
     print("%d capture files under %s, batches of %d, --workers %d"
           % (len(files), a.corpus, a.batch, a.workers))
-    passed, failed, notes = 0, [], []
+    check, notes = Checks(), []  # one check per capture file
     for i in range(0, len(files), a.batch):
         batch = files[i:i + a.batch]
         run = flowcheck.run_dp(binary, batch, a.workers, timeout=a.timeout)
         probs = problems(run, False)
         if not probs:
-            passed += len(batch)
+            check.count(len(batch))
             print("ok   batch %d-%d" % (i, i + len(batch) - 1))
             continue
         print("redo batch %d-%d one by one: %s" % (i, i + len(batch) - 1,
@@ -72,22 +74,19 @@ def main():
             rel = os.path.relpath(f, a.corpus)
             probs = problems(run, True)
             if probs:
-                failed.append(rel)
+                check.count(0, [rel])
                 print("FAIL %s\n  %s\n  %s" % (
                     rel, "\n  ".join(probs),
                     run.describe().replace("\n", "\n  ")))
             else:
-                passed += 1
+                check.count(1)
                 if run.rc != 0:
                     msg = run.stderr.strip().splitlines()[-1][:160]
                     notes.append("%s: exit %d: %s" % (rel, run.rc, msg))
         sys.stdout.flush()
     for n in notes:
         print("note (clean refusal) %s" % n)
-    if failed:
-        print("failing files: %s" % " ".join(failed))
-    print("%d passed, %d failed" % (passed, len(failed)))
-    sys.exit(1 if failed else 0)
+    sys.exit(check.summary())
 
 
 if __name__ == "__main__":

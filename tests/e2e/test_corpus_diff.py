@@ -18,6 +18,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import flowcheck  # noqa: E402
 import refflow  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 
 CORPUS = os.path.join(os.path.dirname(flowcheck.ROOT), "shared", "corpora",
                       "pcaps", "ndpi", "tests", "cfgs", "default", "pcap")
@@ -95,7 +97,7 @@ def main():
         files = sorted(os.path.relpath(os.path.join(d, f), a.corpus)
                        for d, _, fs in os.walk(a.corpus) for f in fs
                        if f.endswith((".pcap", ".pcapng", ".cap")))
-    counts = {"pass": 0, "fail": 0, "skip": 0}
+    check, skipped = Checks(a.max_lines), 0
     try:
         for name in files:
             path = os.path.join(a.corpus, name)
@@ -104,21 +106,16 @@ def main():
             else:
                 status, lines = check_file(binary, path, config, workers,
                                            a.ignore_issue)
-            counts[status] += 1
-            print("%s %s" % (status.upper(), name))
-            for ln in lines[:a.max_lines]:
-                print("  " + ln.replace("\n", "\n  "))
-            if len(lines) > a.max_lines:
-                print("  ... %d more" % (len(lines) - a.max_lines))
-            sys.stdout.flush()
+            if status != "skip":
+                check.report(name, lines)
+                continue
+            skipped += 1
+            print("SKIP %s\n  %s" % (name, "\n  ".join(lines)))
     finally:
         os.unlink(config)
-    print("%d passed, %d failed, %d skipped" % (counts["pass"],
-                                                 counts["fail"],
-                                                 counts["skip"]))
-    if counts["fail"]:
-        sys.exit(1)
-    sys.exit(0 if counts["pass"] else 77)
+    print("%d captures skipped" % skipped)
+    rc = check.summary()
+    sys.exit(rc if check.passed or check.failed else 77)  # nothing compared: a skip
 
 
 if __name__ == "__main__":

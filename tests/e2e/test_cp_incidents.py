@@ -34,7 +34,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from cphelp import binary, campaign_eve  # noqa: E402  (puts tests/gen, tests/live on the path)
+from cphelp import binary, campaign_eve, ctl, free_port, jctl  # noqa: E402  (puts tests/gen, tests/live on the path)
 from checks import Checks  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
@@ -51,26 +51,6 @@ class Sink(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def ctl(ctlbin, sock, *args):
-    return subprocess.run([ctlbin, "--socket", sock] + list(args), capture_output=True, text=True, timeout=30)
-
-
-def jctl(ctlbin, sock, *args):
-    r = ctl(ctlbin, sock, "--json", *args)
-    try:
-        return r, json.loads(r.stdout.strip().splitlines()[0])
-    except Exception:
-        return r, None
 
 
 def records(path):

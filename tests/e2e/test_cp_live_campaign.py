@@ -37,15 +37,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 import campaign_scn  # noqa: E402
 import pcaplib  # noqa: E402
 from checks import Checks  # noqa: E402
-from cphelp import Gate, wait_for  # noqa: E402
+from cphelp import Gate, binary, wait_for  # noqa: E402
 
 ENV = dict(os.environ, SPECTRE_CONFIG="none")
 INSTANCE = "e2e-live-campaign-%d" % os.getpid()
-
-
-def binary(env, rel):
-    p = os.environ.get(env) or os.path.join(ROOT, "build", rel)
-    return p if os.path.exists(p) else None
 
 
 def events(path):

@@ -6,7 +6,6 @@ warning when the first 1,000 flows never touch HOME_NET.
 
   test_defaults.py            (binary from $SPECTRE_DP or build/dataplane/spectre-dp)
 """
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 from checks import Checks  # noqa: E402
 from pcaplib import ether, ip_packet, l4_tcp, write_pcap  # noqa: E402
+from dprun import read_eve as events  # noqa: E402
 
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
 WARN = "rules toward $HOME_NET cannot fire"
@@ -69,14 +69,6 @@ def run(binary, args, env_config=None, cwd=None):
         env["SPECTRE_CONFIG"] = env_config
     r = subprocess.run([binary] + args, capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
     return r
-
-
-def events(path):
-    out = []
-    if os.path.exists(path):
-        with open(path) as fh:
-            out = [json.loads(line) for line in fh if line.strip()]
-    return out
 
 
 def sids(evs):

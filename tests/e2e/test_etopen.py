@@ -43,6 +43,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
 import flowcheck  # noqa: E402
 import pcaplib  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(flowcheck.ROOT), "shared")
 EXTS = (".pcap", ".pcapng", ".cap")
@@ -57,21 +59,6 @@ FIELDS = {"loaded": r"(\d+) loaded", "skipped": r"(\d+) skipped",
 CACHE_RE = re.compile(r"rule cache \S+: (\d+) databases loaded, (\d+) compiled, (\d+) errors")
 ACTION_RE = re.compile(r"^\s*(alert|drop|reject|pass|rejectsrc|rejectdst|"
                        r"rejectboth|sdrop|block)\s")
-
-
-class Checks:
-    def __init__(self):
-        self.passed, self.failed = 0, []
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s" % what)
-        else:
-            self.failed.append(what)
-            print("FAIL %s%s" % (what, ("\n  " + detail) if detail else ""))
-        sys.stdout.flush()
-        return ok
 
 
 def run(cmd, eve, timeout):
@@ -429,8 +416,7 @@ def corpus_phase(ck, binary, rule_args, cfg, files, corpus, tmp, a, load_s):
     print("   top signatures (alerts  gid:sid  msg):")
     for key, c in alerts.most_common(20):
         print("   %7d  %s:%s  %s" % (c, key[0], key[1], names[key][:90]))
-    ck.passed += passed
-    ck.failed += failed
+    ck.count(passed, failed)
     print("%s corpus: %d files passed, %d failed"
           % ("ok  " if not failed else "FAIL", passed, len(failed)))
 
@@ -504,10 +490,7 @@ def main():
             corpus_phase(ck, binary, ["--rules-dir", et], cfg, files, corpus,
                          tmp, a, load_s)
 
-    if ck.failed:
-        print("failed: %s" % "; ".join(ck.failed[:20]))
-    print("%d passed, %d failed" % (ck.passed, len(ck.failed)))
-    sys.exit(1 if ck.failed else 0)
+    sys.exit(ck.summary())
 
 
 if __name__ == "__main__":

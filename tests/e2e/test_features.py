@@ -66,6 +66,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import flowcheck  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 from flowgen import (Gen, Conv, generic, http_req, http_resp, client_hello,  # noqa: E402,F401
                      server_hello, dns_msg)
 
@@ -75,7 +77,6 @@ LONG = 3600
 CONFIG = "flow:\n  timeouts: {%s}\n" % ", ".join(
     "%s: %d" % (k, LONG) for k in ("tcp_new", "tcp_established", "tcp_closing",
                                    "tcp_closed", "udp", "icmp", "other"))
-MAX_LINES = 40
 # Leading metadata columns of a --dump-features row.
 META = ("flow_id", "phase", "ts_start", "ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto")
 FIN, SYN, RST, PSH, ACK, URG = 1, 2, 4, 8, 0x10, 0x20
@@ -706,24 +707,6 @@ def point_problems(rows, exp_flows, points):
     return probs
 
 
-class Suite:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def report(self, name, probs):
-        if probs:
-            self.failed += 1
-            print("FAIL %s (%d problems)" % (name, len(probs)))
-            for p in probs[:MAX_LINES]:
-                print("  " + p)
-            if len(probs) > MAX_LINES:
-                print("  ... %d more" % (len(probs) - MAX_LINES))
-        else:
-            self.passed += 1
-            print("PASS %s" % name)
-        sys.stdout.flush()
-
-
 def run(binary, pcap, cfg, tmp, tag, extra=(), workers=1):
     csvp = os.path.join(tmp, "rows-%s.csv" % tag)
     eve = os.path.join(tmp, "eve-%s.json" % tag)
@@ -739,13 +722,11 @@ def main():
     ap.add_argument("--keep", help="write the pcap and outputs here")
     a = ap.parse_args()
     names = feature_names()
-    s = Suite()
+    s = Checks()
     s.report("features.def has 58 features", [] if len(names) == 58 else ["%d names" % len(names)])
     binary = flowcheck.find_binary(a.binary)
     if not binary:
-        print("SKIP: spectre-dp not found (pass a path or set SPECTRE_DP)")
-        print("%d passed, %d failed" % (s.passed, s.failed))
-        sys.exit(77)
+        sys.exit(s.skip("spectre-dp not found (pass a path or set SPECTRE_DP)"))
     tmpd = tempfile.TemporaryDirectory(prefix="feattest-")
     tmp = a.keep or tmpd.name
     os.makedirs(tmp, exist_ok=True)
@@ -820,8 +801,7 @@ def main():
         if cp.returncode != 2 or "score-points" not in err:
             probs.append("--score-points %r: rc %d, stderr %r" % (bad, cp.returncode, err[-200:]))
     s.report("bad --score-points values exit 2", probs)
-    print("%d passed, %d failed" % (s.passed, s.failed))
-    sys.exit(1 if s.failed else 0)
+    sys.exit(s.summary())
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Last line "N passed, N failed".
 import collections
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -39,13 +38,6 @@ from checks import Checks  # noqa: E402
 
 RELOADS, PPS, N = 10, 200, 2000
 SRC, A, B, C = "198.18.220.1", "198.19.220.1", "198.19.220.2", "198.19.220.3"
-
-
-def put(path, text):
-    tmp = path + ".new"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def capture(path, dsts, n, sport0):
@@ -71,23 +63,13 @@ def sent_of(out):
 def main():
     check = Checks()
     binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1 else None)
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP: needs root, iproute2 and tcpreplay\n0 passed, 0 failed")
-        return 77
-    if not binary:
-        print("SKIP: spectre-dp not found\n0 passed, 0 failed")
-        return 77
+    why = live.unavailable() or (None if binary else "spectre-dp not found") or live.netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-intel-reload-")
     try:
-        live.netns_up()
-    except Exception as e:
-        live.netns_down()
-        shutil.rmtree(tmp, ignore_errors=True)
-        print("SKIP: cannot create network namespaces: %s\n0 passed, 0 failed" % e)
-        return 77
-    try:
         feed = os.path.join(tmp, "feed.txt")
-        put(feed, A + "\n")
+        live.put(feed, A + "\n")
         cfg = os.path.join(tmp, "cfg.yaml")
         with open(cfg, "w") as fh:
             fh.write(live.BIG_TIMEOUTS + "intel:\n  feeds:\n    - {name: lab, path: feed.txt, format: plain, type: ip}\n")
@@ -100,7 +82,7 @@ def main():
         last = A
         for i in range(1, RELOADS + 1):
             last = B if i % 2 else A
-            put(feed, "# version %d\n%s\n" % (i, last))
+            live.put(feed, "# version %d\n%s\n" % (i, last))
             p.send_signal(signal.SIGHUP)
             time.sleep((span - 2.0) / RELOADS)
         out, terr = tx.communicate(timeout=span + 120)
@@ -110,7 +92,7 @@ def main():
         alive = p.poll() is None
         check(alive, "spectre-dp alive after %d SIGHUP reloads" % RELOADS)
 
-        put(feed, "300.1.2.3\n")
+        live.put(feed, "300.1.2.3\n")
         err.seek(0)
         before = len(err.read())
         if alive:
@@ -130,7 +112,7 @@ def main():
         sent2 = sent_of(out2)
         time.sleep(1.0)
         # The rule-reload path (SIGUSR2, as `spectrectl rules reload`) re-reads the feeds too.
-        put(feed, C + "\n")
+        live.put(feed, C + "\n")
         err.seek(0)
         before = len(err.read())
         p.send_signal(signal.SIGUSR2)

@@ -128,12 +128,10 @@ def sha_of(path):
 def main():
     dp, cpx = binary("SPECTRE_DP", "dataplane/spectre-dp"), binary("SPECTRE_CP", "ctrlplane/spectre-cp")
     ctl, ml = binary("SPECTRECTL", "ctrlplane/spectrectl"), binary("SPECTRE_ML", "ml/spectre-ml")
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP: needs root, iproute2 and tcpreplay\n0 passed, 0 failed")
-        return 77
+    if live.unavailable():
+        return check.skip(live.unavailable())
     if not (dp and cpx and ctl and ml):
-        print("SKIP: binaries missing (SPECTRE_DP, SPECTRE_CP, SPECTRECTL, SPECTRE_ML)\n0 passed, 0 failed")
-        return 77
+        return check.skip("binaries missing (SPECTRE_DP, SPECTRE_CP, SPECTRECTL, SPECTRE_ML)")
     tl.DP, tl.ML, tl.check = dp, ml, check
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="spectre-learn-live-")
@@ -141,13 +139,10 @@ def main():
     if not d:
         return check.summary()
     print("  offline data and v1: %.1f s" % (time.time() - t0))
-    try:
-        live.netns_up()
-    except Exception as e:  # no netns in this sandbox
-        live.netns_down()
+    why = live.netns_or_why()
+    if why:
         shutil.rmtree(tmp, ignore_errors=True)
-        print("SKIP: cannot create network namespaces: %s\n0 passed, 0 failed" % e)
-        return 77
+        return check.skip(why)
     try:
         run(tmp, dp, cpx, ctl, ml, *d)
     except Exception:

@@ -55,6 +55,8 @@ import flowcheck  # noqa: E402
 import test_features as tf  # noqa: E402  (pcap generator and feature names)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
 from ml_traffic import build, write_labels  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
+from checks import Checks  # noqa: E402
 
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
@@ -68,7 +70,6 @@ EPS_DECIDE = 1e-6      # probabilities this close to a threshold: either decisio
 
 # ------------------------------------------------------------- helpers
 
-Suite = tf.Suite
 
 
 def find_ml(explicit=None):
@@ -241,17 +242,15 @@ def main():
     ap.add_argument("--keep", help="write pcaps and outputs here")
     ap.add_argument("--no-live", action="store_true", help="skip the live reload part")
     a = ap.parse_args()
-    s = Suite()
+    s = Checks()
     dp, mlb = flowcheck.find_binary(a.binary), find_ml(a.ml)
     try:
         import numpy as np
         import xgboost as xgb
     except ImportError as e:
-        print("SKIP: python3-xgboost / numpy missing: %s" % e)
-        sys.exit(77)
+        sys.exit(s.skip("python3-xgboost / numpy missing: %s" % e))
     if not dp or not mlb:
-        print("SKIP: spectre-dp or spectre-ml not found (set SPECTRE_DP and SPECTRE_ML)")
-        sys.exit(77)
+        sys.exit(s.skip("spectre-dp or spectre-ml not found (set SPECTRE_DP and SPECTRE_ML)"))
     global MODEL_VERSION
     info = run([mlb, "inspect", MODEL]).stdout
     cls_line = [ln for ln in info.split("\n") if ln.startswith("classes: ")]
@@ -259,8 +258,8 @@ def main():
     CLASSES[:] = cls_line[0][len("classes: "):].split(",") if cls_line else []
     MODEL_VERSION = ver_line[0].split(":")[1].strip() if ver_line else None
     if len(CLASSES) < 2 or CLASSES[0] != "benign":
-        print("FAIL default model: classes %r (spectre-ml inspect %s)" % (CLASSES, MODEL))
-        sys.exit(1)
+        s(False, "default model: classes %r (spectre-ml inspect %s)" % (CLASSES, MODEL))
+        finish(s)
     tmpd = tempfile.TemporaryDirectory(prefix="mlscore-")
     tmp = a.keep or tmpd.name
     os.makedirs(tmp, exist_ok=True)
@@ -623,16 +622,10 @@ def live_reload(s, dp, tmp, gm):
     with ml.model in its config; the model file is corrupted and SIGHUP sent:
     the reload is refused with a message naming the file, the process keeps
     running and the old model still alerts on traffic sent afterwards."""
-    sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP live reload: needs root, iproute2 and tcpreplay")
-        return
     import test_live as live
-    try:
-        live.netns_up()
-    except Exception as e:  # no netns in this sandbox
-        live.netns_down()
-        print("SKIP live reload: cannot create network namespaces: %s" % e)
+    why = live.unavailable() or live.netns_or_why()
+    if why:
+        print("SKIP live reload: " + why)
         return
     p = err = None
     try:
@@ -682,8 +675,7 @@ def live_reload(s, dp, tmp, gm):
 
 
 def finish(s):
-    print("%d passed, %d failed" % (s.passed, s.failed))
-    sys.exit(1 if s.failed else 0)
+    sys.exit(s.summary())
 
 
 if __name__ == "__main__":

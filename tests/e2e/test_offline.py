@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import random
-import shutil
 import struct
 import subprocess
 import sys
@@ -23,8 +22,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
 import evecheck  # noqa: E402
 import flowcheck  # noqa: E402
+from flowcheck import run_problems  # noqa: E402
 import pcaplib  # noqa: E402
 import refflow  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 
 GEN = os.path.join(os.path.dirname(HERE), "gen", "gen_traffic.py")
 NO_TCP_STATE = tuple(f for f in flowcheck.FULL_FIELDS if f != "tcp_state")
@@ -35,24 +37,6 @@ SHORT_TIMEOUTS = {"tcp_new": 1, "tcp_established": 2, "tcp_closing": 1,
 # A flow idle at the end may be expired by the clock ("timeout") or at
 # shutdown: both are fine, so reason is not compared there.
 SHORT_FIELDS = tuple(f for f in NO_TCP_STATE if f != "reason")
-
-
-class Suite:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def report(self, name, problems):
-        if problems:
-            self.failed += 1
-            print("FAIL %s (%d problems)" % (name, len(problems)))
-            for p in problems[:MAX_LINES]:
-                print("  " + p.replace("\n", "\n  "))
-            if len(problems) > MAX_LINES:
-                print("  ... %d more" % (len(problems) - MAX_LINES))
-        else:
-            self.passed += 1
-            print("PASS %s" % name)
-        sys.stdout.flush()
 
 
 def gen(outdir, *args):
@@ -101,20 +85,6 @@ def check_ref(pcap, expected, config):
 
 
 # ------------------------------------------------------------ binary checks
-
-def run_problems(run, want_rc=0):
-    probs = []
-    if run.rc is None:
-        probs.append("timed out\n" + run.describe())
-    elif run.crashed():
-        probs.append("killed by signal %d\n%s" % (-run.rc, run.describe()))
-    elif want_rc is not None and run.rc != want_rc:
-        probs.append("exit code %d, want %d\n%s" % (run.rc, want_rc,
-                                                    run.describe()))
-    probs += ["sanitizer: " + ln for ln in run.sanitizer_lines()]
-    probs += ["unparsable EVE line: " + ln for ln in run.bad_lines]
-    return probs
-
 
 def stats_problems(run, frames, nbytes, nflows):
     st = flowcheck.stats_event(run.events)
@@ -337,11 +307,9 @@ def main():
                     help="generator seed (other seeds: other interleavings)")
     args = ap.parse_args()
     if importlib.util.find_spec("scapy") is None:  # the generator needs it
-        print("SKIP: scapy missing for %s (apt-get install python3-scapy)"
-              % sys.executable)
-        print("0 passed, 0 failed")
-        sys.exit(77)
-    s = Suite()
+        sys.exit(Checks().skip("scapy missing for %s (apt-get install python3-scapy)"
+                               % sys.executable))
+    s = Checks(MAX_LINES)
     tmp = tempfile.mkdtemp(prefix="spectre-e2e-")
     scn, many, many2 = (os.path.join(tmp, n) for n in ("scn", "many",
                                                          "many2"))
@@ -377,9 +345,7 @@ def main():
 
     binary = flowcheck.find_binary(args.binary)
     if not binary:
-        print("SKIP: spectre-dp not found (pass a path or set SPECTRE_DP)")
-        print("%d passed, %d failed" % (s.passed, s.failed))
-        sys.exit(1 if s.failed else 77)
+        sys.exit(s.skip("spectre-dp not found (pass a path or set SPECTRE_DP)"))
     print("binary: %s" % binary)
 
     for fmt in ("pcap", "pcapng"):
@@ -437,12 +403,8 @@ def main():
                                 cfg, tmp))
     error_cases(s, binary, tmp, scn)
 
-    if s.failed or os.environ.get("KEEP_TMP"):
-        print("inputs kept in %s" % tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (s.passed, s.failed))
-    sys.exit(1 if s.failed else 0)
+    s.cleanup(tmp)
+    sys.exit(s.summary())
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ when `spectre-dp --help` does not list -S. Last line "N passed, N failed".
 import collections
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import alertcheck as ac  # noqa: E402
 import flowcheck  # noqa: E402
 import pcaplib  # noqa: E402
 import test_live as live  # noqa: E402  (netns helpers; its main() unused)
+from checks import Checks  # noqa: E402
 
 RELOADS = 20
 PPS, LOOPS = 1000, 200          # 100-packet capture: 20000 packets, 20 s
@@ -77,13 +77,6 @@ def write_captures(tmp):
     return loop, post, kinds.count("RELOAD-COMMON-MARK")
 
 
-def put(path, text):
-    tmp = path + ".new"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def start(binary, tmp, cfg, rules):
     return live.start_live(tmp, "reload", cfg, ["-S", rules, "--strict", "-k", "none"], binary)
 
@@ -102,62 +95,37 @@ def first(st, *paths):
 
 
 def main():
-    passed = failed = 0
-
-    def check(ok, what, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print("PASS " + what)
-        else:
-            failed += 1
-            print("FAIL " + what + (("\n  " + detail) if detail else ""))
-        sys.stdout.flush()
-
-    def skip(msg):
-        print("SKIP: " + msg)
-        print("0 passed, 0 failed")
-        return 77
-
+    check = Checks()
     binary = flowcheck.find_binary(sys.argv[1] if len(sys.argv) > 1
                                    else None)
-    if os.geteuid() != 0 or not shutil.which("ip") or \
-            not shutil.which("tcpreplay"):
-        return skip("reload test needs root, iproute2 and tcpreplay")
+    if live.unavailable():
+        return check.skip("reload test: " + live.unavailable())
     if not binary:
-        return skip("spectre-dp not found (pass a path or set SPECTRE_DP)")
+        return check.skip("spectre-dp not found (pass a path or set SPECTRE_DP)")
     if not ac.rules_supported(binary):
-        return skip("%s --help does not list -S: signature engine not "
-                    "wired yet" % binary)
+        return check.skip("%s --help does not list -S: signature engine not "
+                          "wired yet" % binary)
+    why = live.netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-reload-")
-    try:
-        live.netns_up()
-    except Exception as e:  # no netns in this sandbox
-        live.netns_down()
-        shutil.rmtree(tmp, ignore_errors=True)
-        return skip("cannot create network namespaces: %s" % e)
     try:
         cfg = os.path.join(tmp, "cfg.yaml")
         with open(cfg, "w") as fh:
             fh.write(live.BIG_TIMEOUTS)
         rules = os.path.join(tmp, "live.rules")
-        put(rules, RULES_A)
+        live.put(rules, RULES_A)
         loop, post, common_per_loop = write_captures(tmp)
         p, eve, err = start(binary, tmp, cfg, rules)
 
-        tx = subprocess.Popen(
-            ["ip", "netns", "exec", live.NS_TX, "tcpreplay", "-i", live.IF_TX,
-             "--pps", str(PPS), "--loop", str(LOOPS), loop],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tx = live.replay_bg(loop, PPS, LOOPS)
         span = 100 * LOOPS / PPS
         time.sleep(0.5)
         for i in range(1, RELOADS + 1):
-            put(rules, RULES_B if i % 2 else RULES_A)
+            live.put(rules, RULES_B if i % 2 else RULES_A)
             p.send_signal(signal.SIGUSR2)
             time.sleep((span - 2.0) / RELOADS)
-        out, terr = tx.communicate(timeout=span + 120)
-        m = re.search(r"Actual: (\d+) packets", out)
-        sent = int(m.group(1)) if m else -1
+        sent, terr = live.sent_by(tx, timeout=span + 120)
         check(sent == 100 * LOOPS, "tcpreplay sent %d packets (want %d)" % (
             sent, 100 * LOOPS), terr.strip()[-500:])
         time.sleep(1.0)
@@ -166,7 +134,7 @@ def main():
               stderr_text(err)[-2000:])
 
         # broken file: refused (--strict), old rules (set A) kept
-        put(rules, BROKEN)
+        live.put(rules, BROKEN)
         before = stderr_text(err)
         if alive:
             p.send_signal(signal.SIGUSR2)
@@ -185,13 +153,7 @@ def main():
         m = re.search(r"Actual: (\d+) packets", r.stdout)
         sent2 = int(m.group(1)) if m else -1
         time.sleep(1.0)
-        p.send_signal(signal.SIGINT)
-        try:
-            rc = p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            rc = -9
-        text = stderr_text(err)
+        rc, text = live.stop_live(p, err, timeout=60)
         check(rc == 0, "exit 0 on SIGINT (%s)" % rc, text[-1500:])
 
         events, bad = flowcheck.parse_eve(eve)
@@ -235,12 +197,8 @@ def main():
         check(not san, "no sanitizer reports", "\n".join(san[:5]))
     finally:
         live.netns_down()
-        if failed or os.environ.get("KEEP_TMP"):
-            print("files kept in %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        check.cleanup(tmp)
+    return check.summary()
 
 
 if __name__ == "__main__":

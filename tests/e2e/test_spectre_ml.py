@@ -18,19 +18,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "ml"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
+from checks import Checks  # noqa: E402
 
-passed = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("PASS", name)
-    else:
-        failed += 1
-        print("FAIL", name, detail)
+check = Checks()
 
 
 def run(binary, *args):
@@ -79,29 +70,29 @@ def test_xgb(binary, tmp, np, xgb):
     r = run(binary, "compile", mj, "-o", spm, "--features", ",".join(names),
             "--classes", "benign,attack", "--threshold", "0.7", "--validation", csv,
             "--metric", "auc=0.99")
-    check("xgb compile", r.returncode == 0 and os.path.getsize(spm) > 32, r.stderr)
+    check(r.returncode == 0 and os.path.getsize(spm) > 32, "xgb compile", r.stderr)
     dm = xgb.DMatrix(X, missing=np.nan)
     ref_margin = [[float(v)] for v in bst.predict(dm, output_margin=True)]
     ref_prob = [[float(v)] for v in bst.predict(dm)]
     r = run(binary, "predict", "--model", spm, "--csv", csv, "--margin")
-    check("xgb predict --margin exit 0", r.returncode == 0, r.stderr)
+    check(r.returncode == 0, "xgb predict --margin exit 0", r.stderr)
     d = max_diff(parse_scores(r.stdout), ref_margin)
-    check("xgb margins match xgboost within 1e-5", d <= 1e-5, "max diff %g" % d)
+    check(d <= 1e-5, "xgb margins match xgboost within 1e-5", "max diff %g" % d)
     r = run(binary, "predict", "--model", spm, "--csv", csv)
     d = max_diff(parse_scores(r.stdout), ref_prob)
-    check("xgb probabilities match xgboost within 1e-6", d <= 1e-6, "max diff %g" % d)
+    check(d <= 1e-6, "xgb probabilities match xgboost within 1e-6", "max diff %g" % d)
     # f0..fN header works as well.
     csv2 = os.path.join(tmp, "xgb_f.csv")
     write_csv(csv2, ["f%d" % i for i in range(6)], X[:20])
     r = run(binary, "predict", "--model", spm, "--csv", csv2, "--margin")
     d = max_diff(parse_scores(r.stdout), ref_margin[:20])
-    check("xgb predict with f0..fN header", r.returncode == 0 and d <= 1e-5, r.stderr)
+    check(r.returncode == 0 and d <= 1e-5, "xgb predict with f0..fN header", r.stderr)
     r = run(binary, "inspect", spm)
     out = r.stdout
-    check("xgb inspect", r.returncode == 0 and "kind: xgboost" in out and "trees: 30" in out
+    check(r.returncode == 0 and "kind: xgboost" in out and "trees: 30" in out
           and "classes: benign,attack" in out and "thresholds: 0.7" in out and "auc: 0.99" in out
           and "validation_rows: 8 ok" in out and "feature_names: pkts,bytes" in out
-          and "sha256: " in out, out + r.stderr)
+          and "sha256: " in out, "xgb inspect", out + r.stderr)
 
     # Multi-class with softprob.
     y3 = (np.nan_to_num(X[:, 0]) > 0).astype(int) + (np.nan_to_num(X[:, 3]) > 0.5).astype(int)
@@ -111,14 +102,14 @@ def test_xgb(binary, tmp, np, xgb):
     bst3.save_model(mj3)
     spm3 = os.path.join(tmp, "xgb3.spm")
     r = run(binary, "compile", mj3, "-o", spm3, "--classes", "a,b,c")
-    check("xgb multi-class compile (synthetic validation rows)", r.returncode == 0, r.stderr)
+    check(r.returncode == 0, "xgb multi-class compile (synthetic validation rows)", r.stderr)
     r = run(binary, "predict", "--model", spm3, "--csv", csv2, "--margin")
     ref3 = bst3.predict(xgb.DMatrix(X[:20], missing=np.nan), output_margin=True).tolist()
     d = max_diff(parse_scores(r.stdout), ref3)
-    check("xgb multi-class margins match within 1e-5", r.returncode == 0 and d <= 1e-5,
+    check(r.returncode == 0 and d <= 1e-5, "xgb multi-class margins match within 1e-5",
           "max diff %g %s" % (d, r.stderr))
     r = run(binary, "compile", mj3, "-o", spm3 + ".bad", "--classes", "a,b")
-    check("class count mismatch refused (exit 1)", r.returncode == 1 and not os.path.exists(spm3 + ".bad"),
+    check(r.returncode == 1 and not os.path.exists(spm3 + ".bad"), "class count mismatch refused (exit 1)",
           r.stderr)
     return spm, csv
 
@@ -137,19 +128,19 @@ def test_iforest(binary, tmp, np):
     write_csv(csv, ["f%d" % i for i in range(5)], X)
     spm = os.path.join(tmp, "if.spm")
     r = run(binary, "compile", mj, "-o", spm, "--validation", csv)
-    check("iforest compile (auto-detected)", r.returncode == 0, r.stderr)
+    check(r.returncode == 0, "iforest compile (auto-detected)", r.stderr)
     r = run(binary, "predict", "--model", spm, "--csv", csv)
     ref = [[float(v)] for v in forest.score_samples(X)]
     d = max_diff(parse_scores(r.stdout), ref)
-    check("iforest scores match sklearn score_samples within 1e-6", r.returncode == 0 and d <= 1e-6,
+    check(r.returncode == 0 and d <= 1e-6, "iforest scores match sklearn score_samples within 1e-6",
           "max diff %g %s" % (d, r.stderr))
     r = run(binary, "predict", "--model", spm, "--csv", csv, "--margin")
     ref = [[float(v)] for v in forest.decision_function(X)]
     d = max_diff(parse_scores(r.stdout), ref)
-    check("iforest --margin matches decision_function", r.returncode == 0 and d <= 1e-6, "max diff %g" % d)
+    check(r.returncode == 0 and d <= 1e-6, "iforest --margin matches decision_function", "max diff %g" % d)
     r = run(binary, "inspect", spm)
-    check("iforest inspect", r.returncode == 0 and "kind: iforest" in r.stdout and "trees: 50" in r.stdout
-          and "classes: anomaly" in r.stdout and "validation_rows: 8 ok" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 0 and "kind: iforest" in r.stdout and "trees: 50" in r.stdout
+          and "classes: anomaly" in r.stdout and "validation_rows: 8 ok" in r.stdout, "iforest inspect", r.stdout + r.stderr)
     return spm
 
 
@@ -166,21 +157,21 @@ def test_corrupt(binary, tmp, spm, csv):
             fh.write(blob)
         for cmd in (["inspect", p], ["predict", "--model", p, "--csv", csv]):
             r = run(binary, *cmd)
-            check("%s artifact refused by %s" % (name, cmd[0]),
-                  r.returncode == 1 and "checksum" in r.stderr and r.stdout == "", r.stderr)
+            check(r.returncode == 1 and "checksum" in r.stderr and r.stdout == "",
+                  "%s artifact refused by %s" % (name, cmd[0]), r.stderr)
     p = os.path.join(tmp, "tiny.spm")
     with open(p, "wb") as fh:
         fh.write(data[:10])
     r = run(binary, "inspect", p)
-    check("tiny file refused", r.returncode == 1 and "too short" in r.stderr, r.stderr)
+    check(r.returncode == 1 and "too short" in r.stderr, "tiny file refused", r.stderr)
     r = run(binary, "inspect", os.path.join(tmp, "missing.spm"))
-    check("missing file exit 1", r.returncode == 1, r.stderr)
+    check(r.returncode == 1, "missing file exit 1", r.stderr)
     # A CSV lacking a feature column, and a non-numeric cell.
     bad_csv = os.path.join(tmp, "bad.csv")
     with open(bad_csv, "w") as fh:
         fh.write("x,y\n1,2\n")
     r = run(binary, "predict", "--model", spm, "--csv", bad_csv)
-    check("CSV without feature columns exit 1", r.returncode == 1 and "no column" in r.stderr, r.stderr)
+    check(r.returncode == 1 and "no column" in r.stderr, "CSV without feature columns exit 1", r.stderr)
 
 
 def test_resigned(binary, tmp, spm):
@@ -197,7 +188,7 @@ def test_resigned(binary, tmp, spm):
     with open(p, "wb") as fh:
         fh.write(signed(body[:4] + b"SPM9" + body[8:]))
     r = run(binary, "inspect", p)
-    check("wrong identifier refused", r.returncode == 1 and "identifier" in r.stderr, r.stderr)
+    check(r.returncode == 1 and "identifier" in r.stderr, "wrong identifier refused", r.stderr)
     refused = crashed = 0
     step = max(1, len(body) // 150)
     for off in range(0, len(body), step):
@@ -208,7 +199,7 @@ def test_resigned(binary, tmp, spm):
             refused += 1
         elif r.returncode != 0:
             crashed += 1
-    check("re-signed byte flips never crash (%d refused)" % refused, crashed == 0 and refused > 0,
+    check(crashed == 0 and refused > 0, "re-signed byte flips never crash (%d refused)" % refused,
           "crashed %d" % crashed)
 
 
@@ -217,26 +208,22 @@ def test_usage(binary, spm):
                  ["inspect"], ["compile", "x.json", "-o", "y.spm", "--kind", "svm"],
                  ["predict", "--model", spm, "--csv"]):
         r = run(binary, *args)
-        check("wrong use %r exits 2" % (args,), r.returncode == 2 and "usage" in r.stderr, r.stderr)
+        check(r.returncode == 2 and "usage" in r.stderr, "wrong use %r exits 2" % (args,), r.stderr)
     r = run(binary, "--help")
-    check("--help exits 0", r.returncode == 0 and "compile" in r.stdout and "predict" in r.stdout)
+    check(r.returncode == 0 and "compile" in r.stdout and "predict" in r.stdout, "--help exits 0")
 
 
 def main():
     binary = (sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_ML")
               or os.path.join(ROOT, "build", "ml", "spectre-ml"))
     if not os.access(binary, os.X_OK):
-        print("SKIP: spectre-ml not found at %s" % binary)
-        print("0 passed, 0 failed")
-        return 77
+        return check.skip("spectre-ml not found at %s" % binary)
     try:
         import numpy as np
         import xgboost as xgb
         import sklearn  # noqa: F401
     except ImportError as e:
-        print("SKIP: %s" % e)
-        print("0 passed, 0 failed")
-        return 77
+        return check.skip(str(e))
     with tempfile.TemporaryDirectory(prefix="spectre-ml-") as tmp:
         try:
             spm, csv = test_xgb(binary, tmp, np, xgb)
@@ -249,9 +236,8 @@ def main():
         except Exception as e:  # a crash in the harness is a failure, not a skip
             import traceback
             traceback.print_exc()
-            check("harness ran to completion", False, repr(e))
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+            check(False, "harness ran to completion", repr(e))
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -26,22 +26,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 import score  # noqa: E402  (lab/score.py: the reference matching rule)
+sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
+from checks import Checks  # noqa: E402
 
 BIN = (sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_ML")
        or os.path.join(ROOT, "build", "ml", "spectre-ml"))
 META = ["flow_id", "phase", "ts_start", "ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto"]
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("PASS", name)
-    else:
-        failed += 1
-        print("FAIL", name, str(detail)[:2000])
+check = Checks()
 
 
 def run(*args):
@@ -156,36 +148,36 @@ def test_label(d, rng):
             rc, _, err = run("label", "--rows", p("rows.csv"), "--labels", p("labels.csv"), "-o", p("out.csv"),
                              "--slack", slack)
             if rc != 0:
-                check("label seed %d slack %g: exit 0" % (seed, slack), False, err)
+                check(False, "label seed %d slack %g: exit 0" % (seed, slack), err)
                 continue
             h, got = read_csv(p("out.csv"))
             want = reference_labels(rows, p("labels.csv"), slack)
             diffs = [(r, g[-2:], w_) for r, g, w_ in zip(rows, got, want) if tuple(g[-2:]) != w_]
-            check("label seed %d slack %g: %d rows identical to score.py (%d labelled)"
-                  % (seed, slack, len(rows), sum(1 for w_ in want if w_[0] != "benign")),
-                  h == header + ["label", "episode_id"] and len(got) == len(rows) and not diffs
-                  and all(g[:-2] == r for g, r in zip(got, rows)), diffs[:5])
+            check(h == header + ["label", "episode_id"] and len(got) == len(rows) and not diffs
+                  and all(g[:-2] == r for g, r in zip(got, rows)),
+                  "label seed %d slack %g: %d rows identical to score.py (%d labelled)"
+                  % (seed, slack, len(rows), sum(1 for w_ in want if w_[0] != "benign")), diffs[:5])
             total_rows += len(rows)
             matched += sum(1 for w_ in want if w_[0] != "benign")
-            check("label seed %d slack %g: summary on stderr" % (seed, slack),
-                  "labelled %d rows" % len(rows) in err and "benign" in err, err)
-    check("label: the random cases label a good share of rows (%d of %d)" % (matched, total_rows),
-          total_rows and 0.15 < matched / total_rows < 0.85)
+            check("labelled %d rows" % len(rows) in err and "benign" in err,
+                  "label seed %d slack %g: summary on stderr" % (seed, slack), err)
+    check(total_rows and 0.15 < matched / total_rows < 0.85,
+          "label: the random cases label a good share of rows (%d of %d)" % (matched, total_rows))
 
     # Wrong use and bad input.
     rc, _, err = run("label", "--rows", p("rows.csv"), "--labels", p("labels.csv"))
-    check("label: missing -o -> exit 2", rc == 2, err)
+    check(rc == 2, "label: missing -o -> exit 2", err)
     rc, _, err = run("label", "--rows", p("rows.csv"), "--labels", p("labels.csv"), "-o", p("x.csv"), "--slack", "-1")
-    check("label: negative slack -> exit 2", rc == 2, err)
+    check(rc == 2, "label: negative slack -> exit 2", err)
     with open(p("bad_labels.csv"), "w") as f:
         f.write(",".join(score.LABEL_COLUMNS) + "\n1,benign,T,10.0.0.1,,,,1,2\n")
     rc, _, err = run("label", "--rows", p("rows.csv"), "--labels", p("bad_labels.csv"), "-o", p("x.csv"))
-    check("label: reserved class -> exit 1", rc == 1 and "reserved" in err, err)
+    check(rc == 1 and "reserved" in err, "label: reserved class -> exit 1", err)
     rc, _, err = run("label", "--rows", p("out.csv"), "--labels", p("labels.csv"), "-o", p("x.csv"))
-    check("label: already labelled rows -> exit 1", rc == 1 and "already has a 'label' column" in err, err)
+    check(rc == 1 and "already has a 'label' column" in err, "label: already labelled rows -> exit 1", err)
     rc, _, err = run("label", "--rows", p("nosuch.csv"), "--labels", p("labels.csv"), "-o", p("x.csv"))
-    check("label: missing rows file -> exit 1", rc == 1 and "cannot read" in err, err)
-    check("label: nothing written on failure", not os.path.exists(p("x.csv")))
+    check(rc == 1 and "cannot read" in err, "label: missing rows file -> exit 1", err)
+    check(not os.path.exists(p("x.csv")), "label: nothing written on failure")
 
 
 # ---------------------------------------------------------------- eval
@@ -295,7 +287,7 @@ def compare_eval(name, got, want):
     if got["all_attacks"]["TP"] != at or got["all_attacks"]["flows"] != af:
         ok = False
         detail.append(("all attacks", got["all_attacks"], at, af))
-    check(name, ok, detail)
+    check(ok, name, detail)
     return ok
 
 
@@ -330,21 +322,21 @@ def test_eval(d, rng):
     # Multi-class XGBoost.
     rc, _, err = run("train-xgb", "--csv", p("train.csv"), "--label", "label", "--rounds", 30, "--depth", 3,
                      "--json", p("multi.json"), "-o", p("multi.spm"))
-    check("eval: train-xgb on a dump CSV exit 0", rc == 0, err)
+    check(rc == 0, "eval: train-xgb on a dump CSV exit 0", err)
     if rc != 0:
         return
     info = inspect(p("multi.spm"))
-    check("train-xgb: features are the columns after the metadata (dst_port, proto kept once)",
-          info.get("feature_names") == ",".join(FEATURES), info)
-    check("train-xgb: metadata and episode_id not reported as skipped", "skipped" not in err, err)
+    check(info.get("feature_names") == ",".join(FEATURES),
+          "train-xgb: features are the columns after the metadata (dst_port, proto kept once)", info)
+    check("skipped" not in err, "train-xgb: metadata and episode_id not reported as skipped", err)
     classes = info["classes"].split(",")
     probs = xgb_probs(p("multi.json"), test_rows, info["feature_names"].split(","), len(classes))
     # predict picks the features by name among the extra columns.
     rc, out, err = run("predict", "--model", p("multi.spm"), "--csv", p("test.csv"))
     ours = [[float(v) for v in line.split(",")] for line in out.split("\n") if line]
     maxdiff = max(abs(a - b) for r1, r2 in zip(ours, probs) for a, b in zip(r1, r2)) if ours else 1
-    check("predict: dump CSV rows scored by feature name, match python3-xgboost (max diff %.2g)" % maxdiff,
-          rc == 0 and len(ours) == len(test_rows) and maxdiff < 1e-5, err)
+    check(rc == 0 and len(ours) == len(test_rows) and maxdiff < 1e-5,
+          "predict: dump CSV rows scored by feature name, match python3-xgboost (max diff %.2g)" % maxdiff, err)
     thr = 0.5
     near = sum(1 for r in probs for v in r if abs(v - thr) < 1e-5)
     preds = []
@@ -355,7 +347,7 @@ def test_eval(d, rng):
         rc, out, err = run("eval", "--model", p("multi.spm"), "--csv", p("test.csv"), "--phase", phase,
                            "--json", p("ev.json"))
         if rc != 0:
-            check("eval multi %s: exit 0" % phase, False, err)
+            check(False, "eval multi %s: exit 0" % phase, err)
             continue
         with open(p("ev.json")) as f:
             got = json.load(f)
@@ -363,13 +355,13 @@ def test_eval(d, rng):
         compare_eval("eval multi phase %s: per-flow figures and confusion match (%d flows, %d near-threshold)"
                      % (phase, want["flows"], near), got, want)
         acc = want["exact"] / want["flows"]
-        check("eval multi phase %s: class-exact accuracy %.4f" % (phase, acc),
-              abs(got["class_exact_accuracy"] - acc) < 1e-12 and "class-exact accuracy" in out, out)
-        check("eval multi phase %s: table printed" % phase, "all attacks" in out and "FPR" in out, out)
+        check(abs(got["class_exact_accuracy"] - acc) < 1e-12 and "class-exact accuracy" in out,
+              "eval multi phase %s: class-exact accuracy %.4f" % (phase, acc), out)
+        check("all attacks" in out and "FPR" in out, "eval multi phase %s: table printed" % phase, out)
         if phase == "any":
             tpr = got["all_attacks"]["TPR"]
-            check("eval multi: detects most attack flows (TPR %.3f, FPR %.3f)" % (tpr, got["benign"]["FPR"]),
-                  tpr > 0.8 and got["benign"]["FPR"] < 0.2)
+            check(tpr > 0.8 and got["benign"]["FPR"] < 0.2,
+                  "eval multi: detects most attack flows (TPR %.3f, FPR %.3f)" % (tpr, got["benign"]["FPR"]))
 
     # Binary model (benign vs attack) evaluated against the multi-class labels.
     bin_rows = [r[:14] + ["benign" if r[14] == "benign" else "attack", r[15]]
@@ -377,7 +369,7 @@ def test_eval(d, rng):
     write_dump(p("train_bin.csv"), bin_rows, "kind")
     rc, _, err = run("train-xgb", "--csv", p("train_bin.csv"), "--label", "kind", "--rounds", 20, "--depth", 3,
                      "--json", p("bin.json"), "-o", p("bin.spm"))
-    check("eval binary: train-xgb exit 0", rc == 0, err)
+    check(rc == 0, "eval binary: train-xgb exit 0", err)
     if rc == 0:
         pb = xgb_probs(p("bin.json"), test_rows, FEATURES, 1)
         preds_b = ["attack" if v[0] >= 0.5 else "benign" for v in pb]
@@ -388,16 +380,16 @@ def test_eval(d, rng):
             compare_eval("eval binary: TP when flagged with any class, figures match", got,
                          expected_eval(meta_rows, preds_b, "any"))
         else:
-            check("eval binary: exit 0", False, err)
+            check(False, "eval binary: exit 0", err)
 
     # Isolation forest on benign rows: anomaly when score_samples < threshold.
     rc, _, err = run("train-iforest", "--csv", p("train.csv"), "--label", "label", "--benign", "benign",
                      "--trees", 50, "--seed", 2, "-o", p("if.spm"))
-    check("eval iforest: train-iforest on a dump CSV exit 0", rc == 0, err)
+    check(rc == 0, "eval iforest: train-iforest on a dump CSV exit 0", err)
     if rc == 0:
         info = inspect(p("if.spm"))
-        check("train-iforest: features are the columns after the metadata",
-              info.get("feature_names") == ",".join(FEATURES), info)
+        check(info.get("feature_names") == ",".join(FEATURES),
+              "train-iforest: features are the columns after the metadata", info)
         thr_if = float(info["thresholds"])
         rc, out, err = run("predict", "--model", p("if.spm"), "--csv", p("test.csv"))
         s = [float(v) for v in out.split()]
@@ -409,9 +401,9 @@ def test_eval(d, rng):
                 got = json.load(f)
             compare_eval("eval iforest phase end: figures match (threshold %g)" % thr_if, got,
                          expected_eval(meta_rows, preds_i, "end"))
-            check("eval iforest: no class-exact accuracy", got["class_exact_accuracy"] is None, got)
+            check(got["class_exact_accuracy"] is None, "eval iforest: no class-exact accuracy", got)
         else:
-            check("eval iforest: exit 0", False, err)
+            check(False, "eval iforest: exit 0", err)
 
     # Missing feature column, bad use.
     with open(p("test.csv")) as f:
@@ -420,28 +412,25 @@ def test_eval(d, rng):
     with open(p("cut.csv"), "w") as f:
         f.write("\n".join(cut) + "\n")
     rc, _, err = run("predict", "--model", p("multi.spm"), "--csv", p("cut.csv"))
-    check("predict: missing model feature -> exit 1 naming it", rc == 1 and "f_a" in err and "no column for 1 of" in err, err)
+    check(rc == 1 and "f_a" in err and "no column for 1 of" in err, "predict: missing model feature -> exit 1 naming it", err)
     rc, _, err = run("eval", "--model", p("multi.spm"), "--csv", p("cut.csv"))
-    check("eval: missing model feature -> exit 1", rc == 1 and "f_a" in err, err)
+    check(rc == 1 and "f_a" in err, "eval: missing model feature -> exit 1", err)
     rc, _, err = run("eval", "--model", p("multi.spm"), "--csv", p("test.csv"), "--label", "klass")
-    check("eval: missing label column -> exit 1", rc == 1 and "klass" in err, err)
+    check(rc == 1 and "klass" in err, "eval: missing label column -> exit 1", err)
     rc, _, err = run("eval", "--model", p("multi.spm"), "--csv", p("test.csv"), "--phase", "k8")
-    check("eval: bad --phase -> exit 2", rc == 2, err)
+    check(rc == 2, "eval: bad --phase -> exit 2", err)
     rc, _, err = run("eval", "--csv", p("test.csv"))
-    check("eval: no --model -> exit 2", rc == 2, err)
+    check(rc == 2, "eval: no --model -> exit 2", err)
 
 
 def main():
     if not os.access(BIN, os.X_OK):
-        print("skip: no spectre-ml binary at", BIN)
-        print("0 passed, 0 failed")
-        return 77
+        return check.skip("no spectre-ml binary at %s" % BIN)
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as d:
         test_label(d, rng)
         test_eval(d, rng)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

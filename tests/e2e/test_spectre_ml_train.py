@@ -13,18 +13,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = (sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SPECTRE_ML")
        or os.path.join(HERE, "..", "..", "build", "ml", "spectre-ml"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "live"))
+from checks import Checks  # noqa: E402
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("PASS", name)
-    else:
-        failed += 1
-        print("FAIL", name, detail)
+check = Checks()
 
 
 def run(*args):
@@ -84,9 +76,7 @@ def auc(pos, neg):
 
 def main():
     if not os.access(BIN, os.X_OK):
-        print("skip: no spectre-ml binary at", BIN)
-        print("0 passed, 0 failed")
-        return 77
+        return check.skip("no spectre-ml binary at %s" % BIN)
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as d:
         p = lambda n: os.path.join(d, n)
@@ -96,25 +86,25 @@ def main():
         write_csv(p("test.csv"), test_rows)
         rc, _, err = run("train-xgb", "--csv", p("train.csv"), "--label", "label", "--objective", "multi",
                          "--rounds", 60, "--depth", 4, "--json", p("multi.json"), "-o", p("multi.spm"))
-        check("multi: train-xgb exit 0", rc == 0, err)
-        check("multi: skipped non-numeric app reported", "non-numeric columns: app" in err, err)
-        check("multi: --json written", os.path.getsize(p("multi.json")) > 0 if os.path.exists(p("multi.json")) else False)
+        check(rc == 0, "multi: train-xgb exit 0", err)
+        check("non-numeric columns: app" in err, "multi: skipped non-numeric app reported", err)
+        check(os.path.getsize(p("multi.json")) > 0 if os.path.exists(p("multi.json")) else False, "multi: --json written")
         if rc == 0:
             m, out = metrics(p("multi.spm"))
-            check("multi: artifact classes in order", "classes: benign,brute,scan" in out, out)
-            check("multi: feature names exclude ids and label", "feature_names: a,b,noise1,noise2\n" in out, out)
-            check("multi: metrics stored", "valid_accuracy" in m and "best_iteration" in m, out)
+            check("classes: benign,brute,scan" in out, "multi: artifact classes in order", out)
+            check("feature_names: a,b,noise1,noise2\n" in out, "multi: feature names exclude ids and label", out)
+            check("valid_accuracy" in m and "best_iteration" in m, "multi: metrics stored", out)
             probs = predict(p("multi.spm"), p("test.csv"))
             classes = ["benign", "brute", "scan"]
             correct = sum(1 for pr, r in zip(probs, test_rows) if classes[pr.index(max(pr))] == r[-1])
             acc = correct / len(test_rows)
-            check("multi: held-out accuracy > 0.9 (%.3f)" % acc, len(probs) == len(test_rows) and acc > 0.9)
-            check("multi: probabilities sum to 1", all(abs(sum(pr) - 1) < 1e-4 for pr in probs))
+            check(len(probs) == len(test_rows) and acc > 0.9, "multi: held-out accuracy > 0.9 (%.3f)" % acc)
+            check(all(abs(sum(pr) - 1) < 1e-4 for pr in probs), "multi: probabilities sum to 1")
             # The compile path accepts the same JSON and scores identically.
             rc2, _, err2 = run("compile", p("multi.json"), "-o", p("multi2.spm"),
                              "--features", "a,b,noise1,noise2", "--classes", "benign,brute,scan")
-            check("multi: compile of --json output agrees",
-                  rc2 == 0 and predict(p("multi2.spm"), p("test.csv")) == probs, err2)
+            check(rc2 == 0 and predict(p("multi2.spm"), p("test.csv")) == probs,
+                  "multi: compile of --json output agrees", err2)
 
         # 2. Binary, imbalanced (attack 3%), class weights auto; 0/1 labels.
         cen = {"0": (0.0, 0.0), "1": (2.0, 2.0)}
@@ -123,34 +113,34 @@ def main():
         write_csv(p("imb_test.csv"), test_imb)
         rc, _, err = run("train-xgb", "--csv", p("imb.csv"), "--label", "label", "--rounds", 40,
                          "--depth", 3, "--class-weight", "auto", "-o", p("imb.spm"))
-        check("binary: train-xgb exit 0", rc == 0, err)
+        check(rc == 0, "binary: train-xgb exit 0", err)
         if rc == 0:
             _, out = metrics(p("imb.spm"))
-            check("binary: one output, classes 0,1", "outputs: 1" in out and "classes: 0,1" in out, out)
+            check("outputs: 1" in out and "classes: 0,1" in out, "binary: one output, classes 0,1", out)
             sc = predict(p("imb.spm"), p("imb_test.csv"))
             pos = [s[0] for s, r in zip(sc, test_imb) if r[-1] == "1"]
             recall = sum(1 for s in pos if s >= 0.5) / len(pos)
-            check("binary: minority recall > 0.8 with class weights (%.3f)" % recall, recall > 0.8)
+            check(recall > 0.8, "binary: minority recall > 0.8 with class weights (%.3f)" % recall)
             rc, _, err = run("train-xgb", "--csv", p("imb.csv"), "--label", "label", "--rounds", 40,
                              "--depth", 3, "--class-weight", "none", "-o", p("imb0.spm"))
             sc0 = predict(p("imb0.spm"), p("imb_test.csv")) if rc == 0 else []
             recall0 = sum(1 for s, r in zip(sc0, test_imb) if r[-1] == "1" and s[0] >= 0.5) / len(pos)
-            check("binary: unweighted recall lower (%.3f < %.3f)" % (recall0, recall), rc == 0 and recall0 < recall, err)
+            check(rc == 0 and recall0 < recall, "binary: unweighted recall lower (%.3f < %.3f)" % (recall0, recall), err)
 
         # 3. Early stopping on an easy problem stops well before --rounds.
         easy = {"benign": (0.0, 0.0), "scan": (20.0, 20.0)}
         write_csv(p("easy.csv"), gen(rng, {"benign": 300, "scan": 300}, easy, 0.5))
         rc, _, err = run("train-xgb", "--csv", p("easy.csv"), "--label", "label", "--rounds", 500,
                          "--early-stop", 5, "--eta", 0.5, "-o", p("easy.spm"))
-        check("early stop: exit 0", rc == 0, err)
+        check(rc == 0, "early stop: exit 0", err)
         if rc == 0:
             m, out = metrics(p("easy.spm"))
-            check("early stop: best_iteration < rounds (%s)" % m.get("best_iteration"),
-                  m.get("best_iteration", 1e9) < 499 and m.get("rounds_trained", 1e9) < 500, out)
+            check(m.get("best_iteration", 1e9) < 499 and m.get("rounds_trained", 1e9) < 500,
+                  "early stop: best_iteration < rounds (%s)" % m.get("best_iteration"), out)
             rc, out, _ = run("inspect", p("easy.spm"))
             trees = int([l for l in out.split("\n") if l.startswith("trees:")][0].split(":")[1])
-            check("early stop: model keeps best_iteration+1 trees",
-                  trees == int(m["best_iteration"]) + 1, out)
+            check(trees == int(m["best_iteration"]) + 1,
+                  "early stop: model keeps best_iteration+1 trees", out)
 
         # 3b. --split-by flow_id: a flow's scoring points stay on one side of the
         # split. Labels are noise per flow and each flow has 3 near-identical rows,
@@ -168,45 +158,45 @@ def main():
         for how, extra in (("row", ()), ("flow", ("--split-by", "flow_id"))):
             rc, _, err = run("train-xgb", "--csv", p("leak.csv"), "--label", "label", "--rounds", 100,
                              "--early-stop", 0, "--depth", 8, "-o", p("leak-%s.spm" % how), *extra)
-            check("split-by %s: exit 0" % how, rc == 0, err)
+            check(rc == 0, "split-by %s: exit 0" % how, err)
             if rc == 0:
                 m, out = metrics(p("leak-%s.spm" % how))
                 accs[how] = m.get("valid_accuracy", -1)
                 if how == "flow":
                     vg, tg = m.get("valid_groups", -1), m.get("train_groups", -1)
-                    check("split-by flow: whole flows (valid %s rows = 3 x %s flows, train %s = 3 x %s)" % (
-                        m.get("valid_rows"), vg, m.get("train_rows"), tg),
-                        vg > 0 and m.get("valid_rows") == 3 * vg and m.get("train_rows") == 3 * tg
-                        and vg + tg == 400, out)
+                    check(vg > 0 and m.get("valid_rows") == 3 * vg and m.get("train_rows") == 3 * tg
+                        and vg + tg == 400,
+                        "split-by flow: whole flows (valid %s rows = 3 x %s flows, train %s = 3 x %s)" % (
+                        m.get("valid_rows"), vg, m.get("train_rows"), tg), out)
                 else:
-                    check("split by row: no group metrics (artifacts as before)", "valid_groups" not in m, out)
+                    check("valid_groups" not in m, "split by row: no group metrics (artifacts as before)", out)
         if len(accs) == 2:
-            check("split-by flow removes the leak: validation accuracy %.3f by flow (chance), %.3f by row" % (
-                accs["flow"], accs["row"]), accs["flow"] < 0.65 and accs["row"] > accs["flow"] + 0.15)
+            check(accs["flow"] < 0.65 and accs["row"] > accs["flow"] + 0.15, "split-by flow removes the leak: validation accuracy %.3f by flow (chance), %.3f by row" % (
+                accs["flow"], accs["row"]))
         rc, _, err = run("train-xgb", "--csv", p("leak.csv"), "--label", "label", "--split-by", "episode",
                          "-o", p("x.spm"))
-        check("split-by: unknown column refused", rc == 1 and "no --split-by column 'episode'" in err, err)
+        check(rc == 1 and "no --split-by column 'episode'" in err, "split-by: unknown column refused", err)
 
         # 4. Isolation forest on benign rows: outliers rank below inliers.
         rows = gen(rng, {"benign": 800, "scan": 50}, {"benign": (0.0, 0.0), "scan": (5.0, 5.0)}, 0.7)
         write_csv(p("if.csv"), rows)
         rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--label", "label", "--benign", "benign",
                          "--trees", 100, "--max-samples", 256, "--seed", 3, "-o", p("if.spm"))
-        check("iforest: exit 0", rc == 0, err)
+        check(rc == 0, "iforest: exit 0", err)
         if rc == 0:
             m, out = metrics(p("if.spm"))
-            check("iforest: trained on benign rows only", m.get("train_rows") == 800, out)
-            check("iforest: threshold is offset -0.5", "thresholds: -0.5" in out, out)
+            check(m.get("train_rows") == 800, "iforest: trained on benign rows only", out)
+            check("thresholds: -0.5" in out, "iforest: threshold is offset -0.5", out)
             ev = gen(rng, {"benign": 200, "scan": 40}, {"benign": (0.0, 0.0), "scan": (5.0, 5.0)}, 0.7)
             write_csv(p("if_test.csv"), ev)
             sc = predict(p("if.spm"), p("if_test.csv"))
             a = auc([s[0] for s, r in zip(sc, ev) if r[-1] == "scan"],
                     [s[0] for s, r in zip(sc, ev) if r[-1] == "benign"])
-            check("iforest: AUC > 0.95 (%.3f)" % a, a > 0.95)
+            check(a > 0.95, "iforest: AUC > 0.95 (%.3f)" % a)
             # --contamination 0.05: the threshold is the 5% quantile of the training scores.
             rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--label", "label", "--benign", "benign",
                              "--seed", 3, "--contamination", 0.05, "-o", p("if5.spm"))
-            check("iforest --contamination: exit 0", rc == 0, err)
+            check(rc == 0, "iforest --contamination: exit 0", err)
             if rc == 0:
                 _, out = metrics(p("if5.spm"))
                 thr = float([l for l in out.split("\n") if l.startswith("thresholds:")][0].split(":")[1])
@@ -214,31 +204,31 @@ def main():
                 write_csv(p("if_train_benign.csv"), benign_rows)
                 sc = [v[0] for v in predict(p("if5.spm"), p("if_train_benign.csv"))]
                 frac = sum(v < thr for v in sc) / len(sc)
-                check("iforest --contamination 0.05: %.4f of training rows below %.6g" % (frac, thr),
-                      0.04 <= frac <= 0.055, out)  # inspect prints the threshold to 6 digits
+                check(0.04 <= frac <= 0.055,
+                      "iforest --contamination 0.05: %.4f of training rows below %.6g" % (frac, thr), out)  # inspect prints the threshold to 6 digits
             rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--contamination", 0.7, "-o", p("x.spm"))
-            check("iforest --contamination 0.7 refused", rc == 2 and "contamination" in err, err)
+            check(rc == 2 and "contamination" in err, "iforest --contamination 0.7 refused", err)
         rc, _, err = run("train-iforest", "--csv", p("if.csv"), "--label", "label", "--benign", "nosuch",
                          "-o", p("x.spm"))
-        check("iforest: no benign rows -> exit 1", rc == 1 and "no rows" in err, err)
+        check(rc == 1 and "no rows" in err, "iforest: no benign rows -> exit 1", err)
 
         # 5. Bad CSVs: exit 1 with a clear message.
         rc, _, err = run("train-xgb", "--csv", p("train.csv"), "--label", "klass", "-o", p("x.spm"))
-        check("bad: missing label column", rc == 1 and "no label column 'klass'" in err, err)
+        check(rc == 1 and "no label column 'klass'" in err, "bad: missing label column", err)
         open(p("empty.csv"), "w").close()
         rc, _, err = run("train-xgb", "--csv", p("empty.csv"), "--label", "label", "-o", p("x.spm"))
-        check("bad: empty file", rc == 1 and "empty CSV" in err, err)
+        check(rc == 1 and "empty CSV" in err, "bad: empty file", err)
         rc, _, err = run("train-iforest", "--csv", p("empty.csv"), "-o", p("x.spm"))
-        check("bad: empty file (iforest)", rc == 1 and "empty CSV" in err, err)
+        check(rc == 1 and "empty CSV" in err, "bad: empty file (iforest)", err)
         rc, _, err = run("train-xgb", "--csv", p("train.csv"), "--label", "label", "--objective", "binary",
                          "-o", p("x.spm"))
-        check("bad: binary with 3 classes", rc == 1 and "exactly 2 classes" in err and "scan" in err, err)
+        check(rc == 1 and "exactly 2 classes" in err and "scan" in err, "bad: binary with 3 classes", err)
         write_csv(p("hdr.csv"), [])
         rc, _, err = run("train-xgb", "--csv", p("hdr.csv"), "--label", "label", "-o", p("x.spm"))
-        check("bad: header only", rc == 1 and "no data rows" in err, err)
+        check(rc == 1 and "no data rows" in err, "bad: header only", err)
         rc, _, err = run("train-xgb", "--csv", p("nosuch.csv"), "--label", "label", "-o", p("x.spm"))
-        check("bad: missing file", rc == 1 and "cannot open" in err, err)
-        check("bad: no artifact written", not os.path.exists(p("x.spm")))
+        check(rc == 1 and "cannot open" in err, "bad: missing file", err)
+        check(not os.path.exists(p("x.spm")), "bad: no artifact written")
 
         # 6. Wrong use: exit 2.
         for args in (["train-xgb"], ["train-xgb", "--csv", p("train.csv"), "-o", p("x.spm")],
@@ -250,10 +240,9 @@ def main():
                      ["train-iforest", "--csv", p("if.csv"), "-o", p("x.spm"), "--label", "label"],
                      ["train-iforest", "--csv", p("if.csv"), "-o", p("x.spm"), "--trees"]):
             rc, _, err = run(*args)
-            check("usage: %s -> exit 2" % " ".join(os.path.basename(a) for a in args), rc == 2, (rc, err))
+            check(rc == 2, "usage: %s -> exit 2" % " ".join(os.path.basename(a) for a in args), (rc, err))
 
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return check.summary()
 
 
 if __name__ == "__main__":

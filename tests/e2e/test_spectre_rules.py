@@ -34,14 +34,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
 from checks import Checks  # noqa: E402
+from cphelp import binary  # noqa: E402
 
 ET_OPEN = os.path.join(os.path.dirname(ROOT), "shared", "corpora", "rules", "et-open")
 check = Checks()
-
-
-def binary(env, rel):
-    p = os.environ.get(env) or os.path.join(ROOT, "build", rel)
-    return p if os.path.exists(p) else None
 
 
 def rule(sid, rev=1, msg=None, extra="", action="alert", proto="tcp"):

@@ -25,8 +25,9 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from cphelp import ROOT, binary, ctl, jctl, stop
+from checks import Checks  # noqa: E402  (tests/live, on the path through cphelp)
+
 MODEL = os.path.join(ROOT, "ml", "models", "default.spm")
 MODEL_JSON = os.path.join(ROOT, "ml", "models", "default.json")
 
@@ -42,23 +43,8 @@ def model_classes(ml):
     out = subprocess.run([ml, "inspect", MODEL], capture_output=True, text=True).stdout
     return next((ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith("classes: ")), "")
 
-passed = 0
-failed = 0
 
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("PASS", name)
-    else:
-        failed += 1
-        print("FAIL", name, detail)
-
-
-def binary(env, rel):
-    p = os.environ.get(env) or os.path.join(ROOT, "build", rel)
-    return p if os.path.exists(p) else None
+check = Checks()
 
 
 class Daemon:
@@ -77,25 +63,7 @@ class Daemon:
             time.sleep(0.05)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-
-def ctl(ctlbin, sock, *args, timeout=30):
-    return subprocess.run([ctlbin, "--socket", sock] + list(args), capture_output=True, text=True, timeout=timeout)
-
-
-def jctl(ctlbin, sock, *args):
-    r = ctl(ctlbin, sock, "--json", *args)
-    try:
-        return r, json.loads(r.stdout.strip().splitlines()[0])
-    except Exception:
-        return r, None
+        return stop(self.proc, timeout=10)
 
 
 def snapshot(d):
@@ -139,35 +107,35 @@ def make_models(ml, tmp):
 def run(cp, c, ml, tmp):
     d = Daemon(cp, tmp)
     sock = d.sock
-    check("spectre-cp started", d.proc.poll() is None and os.path.exists(sock), open(os.path.join(tmp, "cp.log")).read())
+    check(d.proc.poll() is None and os.path.exists(sock), "spectre-cp started", open(os.path.join(tmp, "cp.log")).read())
     st = os.stat(sock)
-    check("socket mode 0600", stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode))
+    check(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, "socket mode 0600", oct(st.st_mode))
 
     # status
     r = ctl(c, sock, "status")
-    check("status exit 0", r.returncode == 0, r.stderr)
-    check("status human", "data plane   running" in r.stdout and "model        none" in r.stdout, r.stdout)
+    check(r.returncode == 0, "status exit 0", r.stderr)
+    check("data plane   running" in r.stdout and "model        none" in r.stdout, "status human", r.stdout)
     r, j = jctl(c, sock, "status")
-    check("status --json", j and j["ok"] and j["result"]["data_plane"]["alive"] and j["result"]["instance"] == "e2e"
-          and "text" not in j, r.stdout)
+    check(j and j["ok"] and j["result"]["data_plane"]["alive"] and j["result"]["instance"] == "e2e"
+          and "text" not in j, "status --json", r.stdout)
     schema = j["result"]["data_plane"]["schema_hash"] if j else ""
 
     # model list (empty), load, list
     r = ctl(c, sock, "model", "list")
-    check("model list empty", r.returncode == 0 and "no models" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 0 and "no models" in r.stdout, "model list empty", r.stdout + r.stderr)
     r = ctl(c, sock, "model", "load", MODEL)
-    check("model load exit 0", r.returncode == 0 and "is active" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 0 and "is active" in r.stdout, "model load exit 0", r.stdout + r.stderr)
     r, j = jctl(c, sock, "model", "list")
     models = j["result"]["models"] if j else []
-    check("model list --json one active", len(models) == 1 and models[0]["active"] and models[0]["name"] == "default"
-          and models[0]["version"] == model_version(ml) and len(models[0]["sha256"]) == 64 and models[0]["loaded_at"].endswith("Z"),
+    check(len(models) == 1 and models[0]["active"] and models[0]["name"] == "default"
+          and models[0]["version"] == model_version(ml) and len(models[0]["sha256"]) == 64 and models[0]["loaded_at"].endswith("Z"), "model list --json one active",
           r.stdout)
     sha_default = models[0]["sha256"] if models else ""
-    check("registry copy named by sha256",
-          os.path.exists(os.path.join(d.registry, sha_default + ".spm")) and
-          open(os.path.join(d.registry, sha_default + ".spm"), "rb").read() == open(MODEL, "rb").read())
+    check(os.path.exists(os.path.join(d.registry, sha_default + ".spm")) and
+          open(os.path.join(d.registry, sha_default + ".spm"), "rb").read() == open(MODEL, "rb").read(),
+          "registry copy named by sha256")
     r = ctl(c, sock, "model", "list")
-    check("model list human", r.returncode == 0 and "default" in r.stdout and "*" in r.stdout and sha_default[:12] in r.stdout,
+    check(r.returncode == 0 and "default" in r.stdout and "*" in r.stdout and sha_default[:12] in r.stdout, "model list human",
           r.stdout)
 
     # corrupt model: exit 1, nothing changes
@@ -178,82 +146,82 @@ def run(cp, c, ml, tmp):
     bad = os.path.join(tmp, "corrupt.spm")
     open(bad, "wb").write(bytes(data))
     r = ctl(c, sock, "model", "load", bad)
-    check("corrupt model exit 1", r.returncode == 1 and "checksum" in r.stderr, r.stdout + r.stderr)
-    check("corrupt model: registry unchanged", snapshot(d.registry) == before)
+    check(r.returncode == 1 and "checksum" in r.stderr, "corrupt model exit 1", r.stdout + r.stderr)
+    check(snapshot(d.registry) == before, "corrupt model: registry unchanged")
     r = ctl(c, sock, "model", "load", os.path.join(tmp, "nonexistent.spm"))
-    check("missing model exit 1", r.returncode == 1 and "cannot read" in r.stderr, r.stderr)
+    check(r.returncode == 1 and "cannot read" in r.stderr, "missing model exit 1", r.stderr)
     r, j = jctl(c, sock, "model", "load", bad)
-    check("corrupt model --json error", r.returncode == 1 and j and not j["ok"] and j["code"] == 1 and "checksum" in j["error"],
+    check(r.returncode == 1 and j and not j["ok"] and j["code"] == 1 and "checksum" in j["error"], "corrupt model --json error",
           r.stdout)
 
     v3, other = make_models(ml, tmp)
     if other:
         r = ctl(c, sock, "model", "load", other)
-        check("schema mismatch exit 1", r.returncode == 1 and "feature schema mismatch" in r.stderr, r.stderr)
-        check("schema mismatch: registry unchanged", snapshot(d.registry) == before)
+        check(r.returncode == 1 and "feature schema mismatch" in r.stderr, "schema mismatch exit 1", r.stderr)
+        check(snapshot(d.registry) == before, "schema mismatch: registry unchanged")
     else:
         print("SKIP schema mismatch (spectre-ml missing)")
     if v3:
         # relative path: spectrectl makes it absolute
         r = subprocess.run([c, "--socket", sock, "model", "load", "v3.spm"], cwd=tmp, capture_output=True, text=True)
-        check("second model load (relative path)", r.returncode == 0 and "version 3" in r.stdout, r.stdout + r.stderr)
+        check(r.returncode == 0 and "version 3" in r.stdout, "second model load (relative path)", r.stdout + r.stderr)
         r = ctl(c, sock, "status")
-        check("status shows v3 version 3", "model        v3 version 3" in r.stdout, r.stdout)
+        check("model        v3 version 3" in r.stdout, "status shows v3 version 3", r.stdout)
         r, j = jctl(c, sock, "model", "rollback")
-        check("rollback --json", r.returncode == 0 and j and j["result"]["active"]["version"] == model_version(ml)
-              and j["result"]["was"]["version"] == "3", r.stdout + r.stderr)
+        check(r.returncode == 0 and j and j["result"]["active"]["version"] == model_version(ml)
+              and j["result"]["was"]["version"] == "3", "rollback --json", r.stdout + r.stderr)
         r, j = jctl(c, sock, "model", "list")
         act = [m for m in j["result"]["models"] if m["active"]] if j else []
-        check("after rollback: 2 versions, the default model active", j and len(j["result"]["models"]) == 2 and len(act) == 1
-              and act[0]["sha256"] == sha_default, r.stdout)
+        check(j and len(j["result"]["models"]) == 2 and len(act) == 1
+              and act[0]["sha256"] == sha_default, "after rollback: 2 versions, the default model active", r.stdout)
         r = ctl(c, sock, "model", "rollback")
-        check("rollback with no previous: exit 1", r.returncode == 1 and "no previous" in r.stderr, r.stderr)
+        check(r.returncode == 1 and "no previous" in r.stderr, "rollback with no previous: exit 1", r.stderr)
         r = ctl(c, sock, "model", "shadow", v3)
-        check("model shadow", r.returncode == 0 and "shadow model" in r.stdout, r.stdout + r.stderr)
+        check(r.returncode == 0 and "shadow model" in r.stdout, "model shadow", r.stdout + r.stderr)
         r = ctl(c, sock, "model", "list")
-        check("model list shows shadow", "shadow" in r.stdout, r.stdout)
+        check("shadow" in r.stdout, "model list shows shadow", r.stdout)
         r, j = jctl(c, sock, "status")
-        check("status --json shadow", j and j["result"]["registry_shadow"] and j["result"]["registry_shadow"]["version"] == "3",
+        check(j and j["result"]["registry_shadow"] and j["result"]["registry_shadow"]["version"] == "3", "status --json shadow",
               r.stdout)
         r = ctl(c, sock, "model", "shadow", "--clear")
-        check("model shadow --clear", r.returncode == 0 and "cleared" in r.stdout, r.stdout + r.stderr)
+        check(r.returncode == 0 and "cleared" in r.stdout, "model shadow --clear", r.stdout + r.stderr)
     else:
         print("SKIP second model (spectre-ml missing)")
         r = ctl(c, sock, "model", "rollback")
-        check("rollback with no previous: exit 1", r.returncode == 1, r.stderr)
+        check(r.returncode == 1, "rollback with no previous: exit 1", r.stderr)
 
     # rules / config
     r = ctl(c, sock, "rules", "reload")
-    check("rules reload", r.returncode == 0 and "ruleset version 1 active" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 0 and "ruleset version 1 active" in r.stdout, "rules reload", r.stdout + r.stderr)
     rules = os.path.join(tmp, "local.rules")
     open(rules, "w").write('alert tcp any any -> any 80 (msg:"x"; sid:1;)\n')
     r, j = jctl(c, sock, "rules", "reload", rules)
-    check("rules reload FILE --json", r.returncode == 0 and j and j["result"]["ruleset_version"] == "2"
-          and j["result"]["files"] == [rules], r.stdout + r.stderr)
+    check(r.returncode == 0 and j and j["result"]["ruleset_version"] == "2"
+          and j["result"]["files"] == [rules], "rules reload FILE --json", r.stdout + r.stderr)
     r = ctl(c, sock, "rules", "reload", os.path.join(tmp, "none.rules"))
-    check("rules reload missing file: exit 1", r.returncode == 1 and "cannot read" in r.stderr, r.stderr)
+    check(r.returncode == 1 and "cannot read" in r.stderr, "rules reload missing file: exit 1", r.stderr)
     r = ctl(c, sock, "config", "reload")
-    check("config reload", r.returncode == 0 and "configuration reloaded" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 0 and "configuration reloaded" in r.stdout, "config reload", r.stdout + r.stderr)
 
     # stats / flows
     r = ctl(c, sock, "stats", "--interval", "200")
-    check("stats human", r.returncode == 0 and "WORKER" in r.stdout and "total" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 0 and "WORKER" in r.stdout and "total" in r.stdout, "stats human", r.stdout + r.stderr)
     r, j = jctl(c, sock, "stats", "--interval", "200")
-    check("stats --json", j and len(j["result"]["workers"]) == 2 and j["result"]["total"]["pps"] > 0, r.stdout)
+    check(j and len(j["result"]["workers"]) == 2 and j["result"]["total"]["pps"] > 0, "stats --json", r.stdout)
     r = ctl(c, sock, "flows", "top", "5")
     lines = r.stdout.strip().splitlines()
-    check("flows top 5 human", r.returncode == 0 and len(lines) == 6 and "PROTO" in lines[0], r.stdout)
+    check(r.returncode == 0 and len(lines) == 6 and "PROTO" in lines[0], "flows top 5 human", r.stdout)
     r, j = jctl(c, sock, "flows", "top", "3")
     fl = j["result"]["flows"] if j else []
-    check("flows top 3 --json", len(fl) == 3 and fl[0]["bytes"] >= fl[1]["bytes"] >= fl[2]["bytes"], r.stdout)
+    check(len(fl) == 3 and fl[0]["bytes"] >= fl[1]["bytes"] >= fl[2]["bytes"], "flows top 3 --json", r.stdout)
 
     # alerts
     r = ctl(c, sock, "alerts", "tail", "-n", "4")
-    check("alerts tail -n 4", r.returncode == 0 and len(r.stdout.strip().splitlines()) == 4 and "[sev" in r.stdout,
+    check(r.returncode == 0 and len(r.stdout.strip().splitlines()) == 4 and "[sev" in r.stdout, "alerts tail -n 4",
           r.stdout)
     r, j = jctl(c, sock, "alerts", "tail", "--min-severity", "high")
     al = j["result"]["alerts"] if j else []
-    check("alerts tail --min-severity high --json", len(al) >= 2 and all(a["alert"]["severity"] == 1 for a in al), r.stdout)
+    check(len(al) >= 2 and all(a["alert"]["severity"] == 1 for a in al), "alerts tail --min-severity high --json", r.stdout)
     for js in (False, True):
         args = [c, "--socket", sock] + (["--json"] if js else []) + ["alerts", "tail", "-n", "0", "-f", "--min-severity", "2"]
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -272,7 +240,7 @@ def run(cp, c, ml, tmp):
             ok = first.get("stream") is True and len(evs) == 3 and all(e["alert"]["severity"] <= 2 for e in evs)
         else:
             ok = len(got) == 3 and all("[sev 1]" in g or "[sev 2]" in g for g in got)
-        check("alerts tail -f%s streams until SIGINT (exit 0)" % (" --json" if js else ""), ok and rc == 0,
+        check(ok and rc == 0, "alerts tail -f%s streams until SIGINT (exit 0)" % (" --json" if js else ""),
               "rc=%s %s" % (rc, got))
 
     # wrong use: exit 2
@@ -280,58 +248,58 @@ def run(cp, c, ml, tmp):
                        (["flows", "top", "x"], "usage"), (["alerts", "tail", "--min-severity", "urgent"], "urgent"),
                        (["--timeout", "0", "status"], "timeout"), ([], "usage")):
         r = ctl(c, sock, *args)
-        check("wrong use %s: exit 2" % (args,), r.returncode == 2 and what in r.stderr, "%d %s" % (r.returncode, r.stderr))
+        check(r.returncode == 2 and what in r.stderr, "wrong use %s: exit 2" % (args,), "%d %s" % (r.returncode, r.stderr))
     # unreachable: exit 3
     r = ctl(c, os.path.join(tmp, "no-such.sock"), "status")
-    check("wrong socket path: exit 3", r.returncode == 3 and "cannot reach spectre-cp" in r.stderr, r.stderr)
+    check(r.returncode == 3 and "cannot reach spectre-cp" in r.stderr, "wrong socket path: exit 3", r.stderr)
     r = subprocess.run([c, "--instance", "no-such-instance-e2e", "status"], capture_output=True, text=True)
-    check("default socket of an absent instance: exit 3", r.returncode == 3 and "/run/spectre/no-such-instance-e2e.sock"
-          in r.stderr, r.stderr)
+    check(r.returncode == 3 and "/run/spectre/no-such-instance-e2e.sock"
+          in r.stderr, "default socket of an absent instance: exit 3", r.stderr)
 
     # raw protocol: two requests on one connection, a malformed line
     rep = raw_session(sock, ['{"cmd":"model list","json":true}', '{"cmd":"flows top","n":2,"json":true}',
                              '{"cmd":', '{"cmd":"frob"}'])
-    check("raw protocol: replies in order", len(rep) == 4 and rep[0]["ok"] and len(rep[1]["result"]["flows"]) == 2
-          and rep[2]["code"] == 2 and "bad request" in rep[2]["error"] and rep[3]["code"] == 2, rep)
+    check(len(rep) == 4 and rep[0]["ok"] and len(rep[1]["result"]["flows"]) == 2
+          and rep[2]["code"] == 2 and "bad request" in rep[2]["error"] and rep[3]["code"] == 2, "raw protocol: replies in order", rep)
 
     # another daemon on the same socket is refused
     d2 = Daemon(cp, tmp, sock=sock, registry=os.path.join(tmp, "reg2"))
     rc2 = d2.proc.wait(timeout=10)
-    check("second spectre-cp on a live socket: exit 1", rc2 == 1 and os.path.exists(sock))
+    check(rc2 == 1 and os.path.exists(sock), "second spectre-cp on a live socket: exit 1")
 
     # an unreadable webhook CA bundle stops start-up with a clear message
     r = subprocess.run([cp, "--foreground", "--fake-dataplane", "--instance", "e2eca", "--socket",
                         os.path.join(tmp, "ca.sock"), "--registry", os.path.join(tmp, "reg3"), "--audit",
                         os.path.join(tmp, "audit3.log"), "--webhook", "https://127.0.0.1:9/x", "--webhook-ca",
                         os.path.join(tmp, "no-such-ca.pem")], capture_output=True, text=True, timeout=20)
-    check("--webhook-ca unreadable: exit 1 naming the file",
-          r.returncode == 1 and "cannot read CA file" in r.stderr and "no-such-ca.pem" in r.stderr, r.stderr)
+    check(r.returncode == 1 and "cannot read CA file" in r.stderr and "no-such-ca.pem" in r.stderr,
+          "--webhook-ca unreadable: exit 1 naming the file", r.stderr)
 
     # audit log
     lines = open(d.audit).read().splitlines()
     recs = [json.loads(l) for l in lines]
     cmds = [x["command"] for x in recs]
-    check("audit: a line per command", len(recs) >= 30 and "model load" in cmds and "model rollback" in cmds
-          and "(bad request)" in cmds and "alerts tail" in cmds, cmds)
-    check("audit: peer credentials", all(x["uid"] == os.getuid() and x["pid"] > 0 for x in recs
-                                         if x["command"] != "model restore (start-up)"))
+    check(len(recs) >= 30 and "model load" in cmds and "model rollback" in cmds
+          and "(bad request)" in cmds and "alerts tail" in cmds, "audit: a line per command", cmds)
+    check(all(x["uid"] == os.getuid() and x["pid"] > 0 for x in recs
+                                         if x["command"] != "model restore (start-up)"), "audit: peer credentials")
     ld = [x for x in recs if x["command"] == "model load"]
-    check("audit: model loads with result and sha", any(x["result"] == "ok" and x.get("model_sha256") == sha_default for x in ld)
-          and any(x["result"] == "error" and "checksum" in x["message"] and x["args"]["file"] == bad for x in ld))
-    check("audit log mode 0600", stat.S_IMODE(os.stat(d.audit).st_mode) == 0o600)
+    check(any(x["result"] == "ok" and x.get("model_sha256") == sha_default for x in ld)
+          and any(x["result"] == "error" and "checksum" in x["message"] and x["args"]["file"] == bad for x in ld), "audit: model loads with result and sha")
+    check(stat.S_IMODE(os.stat(d.audit).st_mode) == 0o600, "audit log mode 0600")
 
     # restart: socket removed on SIGTERM, the active model comes back
     rc = d.stop()
-    check("SIGTERM: exit 0, socket removed", rc == 0 and not os.path.exists(sock), rc)
+    check(rc == 0 and not os.path.exists(sock), "SIGTERM: exit 0, socket removed", rc)
     d = Daemon(cp, tmp)
     r, j = jctl(c, sock, "status")
-    check("restart: active model restored to the data plane", j and j["result"]["data_plane"]["model"]["sha256"] == sha_default
-          and j["result"]["model_in_sync"], r.stdout + r.stderr)
+    check(j and j["result"]["data_plane"]["model"]["sha256"] == sha_default
+          and j["result"]["model_in_sync"], "restart: active model restored to the data plane", r.stdout + r.stderr)
     r, j = jctl(c, sock, "model", "list")
-    check("restart: registry kept every version", j and len(j["result"]["models"]) == (2 if v3 else 1), r.stdout)
+    check(j and len(j["result"]["models"]) == (2 if v3 else 1), "restart: registry kept every version", r.stdout)
     if v3:
         r = ctl(c, sock, "model", "rollback")
-        check("restart: history persisted (nothing before v2)", r.returncode == 1 and "no previous" in r.stderr, r.stderr)
+        check(r.returncode == 1 and "no previous" in r.stderr, "restart: history persisted (nothing before v2)", r.stderr)
     d.stop()
 
     # fake data plane down: exit 3, registry unchanged
@@ -340,19 +308,19 @@ def run(cp, c, ml, tmp):
     before = snapshot(reg3)
     d = Daemon(cp, tmp, extra=["--fake-dataplane-down"], sock=os.path.join(tmp, "down.sock"), registry=reg3)
     r = ctl(c, d.sock, "status")
-    check("data plane down: status exit 3", r.returncode == 3 and "NOT REACHABLE" in r.stdout, r.stdout + r.stderr)
+    check(r.returncode == 3 and "NOT REACHABLE" in r.stdout, "data plane down: status exit 3", r.stdout + r.stderr)
     r = ctl(c, d.sock, "model", "load", MODEL)
-    check("data plane down: model load exit 3", r.returncode == 3 and "not reachable" in r.stderr, r.stderr)
+    check(r.returncode == 3 and "not reachable" in r.stderr, "data plane down: model load exit 3", r.stderr)
     for args in (["stats", "--interval", "0"], ["flows", "top", "1"], ["rules", "reload"], ["config", "reload"]):
         r = ctl(c, d.sock, *args)
-        check("data plane down: %s exit 3" % args[0], r.returncode == 3, r.stderr)
-    check("data plane down: registry unchanged", snapshot(reg3) == before)
+        check(r.returncode == 3, "data plane down: %s exit 3" % args[0], r.stderr)
+    check(snapshot(reg3) == before, "data plane down: registry unchanged")
     d.stop()
 
     # --group: mode 0660
     d = Daemon(cp, tmp, extra=["--group", "0"], sock=os.path.join(tmp, "grp.sock"))
     st = os.stat(d.sock)
-    check("--group: socket mode 0660, group set", stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == 0, oct(st.st_mode))
+    check(stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == 0, "--group: socket mode 0660, group set", oct(st.st_mode))
     d.stop()
 
     # without --foreground: detaches once ready
@@ -360,16 +328,16 @@ def run(cp, c, ml, tmp):
     r = subprocess.run([cp, "--fake-dataplane", "--socket", dsock, "--registry", os.path.join(tmp, "reg4"), "--audit",
                         os.path.join(tmp, "audit4.log")], capture_output=True, text=True, timeout=20)
     r2, j = jctl(c, dsock, "status")
-    check("detached start: parent exit 0, daemon answers", r.returncode == 0 and j and j["ok"], r.stderr + r2.stderr)
+    check(r.returncode == 0 and j and j["ok"], "detached start: parent exit 0, daemon answers", r.stderr + r2.stderr)
     if j:
         os.kill(j["result"]["control_plane"]["pid"], signal.SIGTERM)
         for _ in range(100):
             if not os.path.exists(dsock):
                 break
             time.sleep(0.05)
-        check("detached daemon: SIGTERM removes the socket", not os.path.exists(dsock))
+        check(not os.path.exists(dsock), "detached daemon: SIGTERM removes the socket")
     r = subprocess.run([cp, "--bogus"], capture_output=True, text=True)
-    check("spectre-cp wrong use: exit 2", r.returncode == 2, r.stderr)
+    check(r.returncode == 2, "spectre-cp wrong use: exit 2", r.stderr)
 
 
 def main():
@@ -377,20 +345,18 @@ def main():
     c = binary("SPECTRECTL", "ctrlplane/spectrectl")
     ml = binary("SPECTRE_ML", "ml/spectre-ml")
     if not cp or not c:
-        print("SKIP: spectre-cp / spectrectl not built")
-        return 77
+        return check.skip("spectre-cp / spectrectl not built")
     with tempfile.TemporaryDirectory(prefix="spectrectl-") as tmp:
         try:
             run(cp, c, ml, tmp)
         except Exception as e:  # a crash in the harness is a failure, not a skip
             import traceback
             traceback.print_exc()
-            check("harness ran to completion", False, repr(e))
+            check(False, "harness ran to completion", repr(e))
             log = os.path.join(tmp, "cp.log")
             if os.path.exists(log):
                 print(open(log).read())
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return check.summary()
 
 
 if __name__ == "__main__":

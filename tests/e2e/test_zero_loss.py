@@ -37,7 +37,6 @@ import collections
 import json
 import re
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -78,13 +77,6 @@ RULES_A = rule(9920001, "GET /admin/") + rule(9920002, "Hydra")
 RULES_B = rule(9920001, "GET /admin/") + rule(9920003, "Authorization: Basic")
 
 
-def put(path, data, mode="w"):
-    tmp = path + ".tmp"
-    with open(tmp, mode) as fh:
-        fh.write(data)
-    os.replace(tmp, path)  # atomic: a reload never sees half a file
-
-
 def main():
     args = [a for a in sys.argv[1:]]
     signals = "--signals" in args
@@ -101,20 +93,11 @@ def main():
     cpx = os.environ.get("SPECTRE_CP") or os.path.join(build_dir, "ctrlplane", "spectre-cp")
     ctlx = os.environ.get("SPECTRECTL") or os.path.join(build_dir, "ctrlplane", "spectrectl")
     via_cp = not signals and os.path.exists(cpx) and os.path.exists(ctlx)
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP: needs root, iproute2 and tcpreplay")
-        return 77
-    if not dp or not os.path.exists(mlb):
-        print("SKIP: spectre-dp or spectre-ml not found")
-        return 77
+    why = live.unavailable() or (None if dp and os.path.exists(mlb) else "spectre-dp or spectre-ml not found") \
+        or live.netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-zl-")
-    try:
-        live.netns_up()
-    except Exception as e:
-        live.netns_down()
-        shutil.rmtree(tmp, ignore_errors=True)
-        print("SKIP: cannot create network namespaces: %s" % e)
-        return 77
     p = tx = cp = None  # the data plane, tcpreplay and spectre-cp, killed in `finally` when a check or timeout ends the run early
     try:
         names = subprocess.run([mlb, "schema", "--csv"], capture_output=True, text=True).stdout.strip()
@@ -133,9 +116,9 @@ def main():
         with open(m9, "rb") as fh:
             v_b = fh.read()
         model = os.path.join(tmp, "active.spm")
-        put(model, v_a, "wb")
+        live.put(model, v_a, "wb")
         rules = os.path.join(tmp, "live.rules")
-        put(rules, RULES_A)
+        live.put(rules, RULES_A)
         cfg = os.path.join(tmp, "cfg.yaml")
         with open(cfg, "w") as fh:
             fh.write(live.BIG_TIMEOUTS + "ml: {model: %s}\n" % model)
@@ -176,7 +159,7 @@ def main():
         for k in range(steps):
             if reloads < RULE_RELOADS and k % (every + 1) == every:
                 reloads += 1
-                put(rules, RULES_B if reloads % 2 else RULES_A)
+                live.put(rules, RULES_B if reloads % 2 else RULES_A)
                 if via_cp:
                     r = ctl("rules", "reload")
                     cmd_fail += r.returncode != 0
@@ -190,7 +173,7 @@ def main():
                     swap_ms.append((time.time() - t1) * 1e3)
                     cmd_fail += r.returncode != 0
                 else:
-                    put(model, v_b if swaps % 2 else v_a, "wb")
+                    live.put(model, v_b if swaps % 2 else v_a, "wb")
                     p.send_signal(signal.SIGHUP)
             time.sleep(max(0.0, (span - 3.0) / steps))
         swap_s = time.time() - t0

@@ -23,19 +23,11 @@ sys.path.insert(0, ROOT)
 from lab.labels import COLUMNS, MITRE, flow_key, matches, read_labels  # noqa: E402
 from lab.main import missing_tools  # noqa: E402
 from lab.scenarios import ALL_ATTACKS  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
+from checks import Checks  # noqa: E402
 
 DP = os.environ.get("SPECTRE_DP", os.path.join(ROOT, "build/dataplane/spectre-dp"))
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"PASS {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}")
+check = Checks()
 
 
 def can_netns():
@@ -64,18 +56,14 @@ def pcap_count(path):
 
 def main():
     if os.geteuid() != 0:
-        print("SKIP: the lab needs root")
-        return 77
+        return check.skip("the lab needs root")
     miss = missing_tools()
     if miss:
-        print(f"SKIP: missing lab tools: {' '.join(miss)} (apt-get install $(cat lab/packages.txt))")
-        return 77
+        return check.skip(f"missing lab tools: {' '.join(miss)} (apt-get install $(cat lab/packages.txt))")
     if not os.access(DP, os.X_OK):
-        print(f"SKIP: {DP} not built")
-        return 77
+        return check.skip(f"{DP} not built")
     if not os.environ.get("LAB_OUT") and not can_netns():
-        print("SKIP: cannot create network namespaces")
-        return 77
+        return check.skip("cannot create network namespaces")
     tmp = tempfile.mkdtemp(prefix="spectre-labtest-")
     try:
         out = os.environ.get("LAB_OUT") or os.path.join(tmp, "out")
@@ -166,8 +154,7 @@ def main():
         check(False, f"exception: {e!r}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

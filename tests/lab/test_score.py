@@ -14,6 +14,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCORE = os.path.join(ROOT, "scripts", "score")
+sys.path.insert(0, os.path.join(ROOT, "tests", "live"))
+from checks import Checks  # noqa: E402
 T0 = 1704110400.0  # 2024-01-01T12:00:00Z
 
 A1, A2, A3 = "198.18.9.1", "198.18.9.2", "198.18.9.3"
@@ -367,24 +369,15 @@ def t_errors(d):
 
 
 def main():
-    passed = failed = 0
+    check = Checks()
     for t in (t_main, t_slack, t_specificity, t_empty_eve, t_errors):
         with tempfile.TemporaryDirectory(prefix="score-test-") as d:
             try:
                 problems = t(d)
             except Exception as e:  # a crash is a failure of this test, not of the run
                 problems = [f"exception {type(e).__name__}: {e}"]
-        name = t.__name__[2:]
-        if problems:
-            failed += 1
-            print(f"FAIL {name} ({len(problems)} problems)")
-            for p in problems[:40]:
-                print("  " + p)
-        else:
-            passed += 1
-            print(f"ok   {name}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+        check.report(t.__name__[2:], problems)
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -57,6 +57,23 @@ def netns_down():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def unavailable():
+    """Why live tests cannot run here (they need root, iproute2 and tcpreplay), else None."""
+    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
+        return "needs root, iproute2 and tcpreplay"
+    return None
+
+
+def netns_or_why():
+    """netns_up(): None, or why the namespaces could not be made (nothing left behind)."""
+    try:
+        netns_up()
+    except Exception as e:  # no netns support in this sandbox
+        netns_down()
+        return "cannot create network namespaces: %s" % e
+    return None
+
+
 def flows_of(eve_path):
     out = []
     with open(eve_path) as f:
@@ -79,6 +96,14 @@ def last_stats(eve_path):
             if ev.get("event_type") == "stats":
                 st = ev["stats"]
     return st
+
+
+def put(path, data, mode="w"):
+    """Writes `data` to `path` atomically: a reload never sees half a file."""
+    tmp = path + ".tmp"
+    with open(tmp, mode) as fh:
+        fh.write(data)
+    os.replace(tmp, path)
 
 
 # af_packet ring frames: 4096 (205 ms at 20 kpps) rides out a preempted reader
@@ -107,10 +132,11 @@ def start_live(tmp, name, cfg, extra=(), binary=None, frames=FRAMES):
     raise RuntimeError(f"spectre-dp did not start: {err.read()[-2000:]}")
 
 
-def stop_live(p, err):
+def stop_live(p, err, timeout=30):
+    """SIGINT, then SIGKILL after `timeout` s (exit code -9); returns (exit code, the stderr file's text)."""
     p.send_signal(signal.SIGINT)
     try:
-        rc = p.wait(timeout=30)
+        rc = p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         p.kill()
         rc = -9
@@ -140,19 +166,10 @@ def replay(pcap, *extra):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tcpreplay"):
-        print("SKIP: live tests need root, iproute2 and tcpreplay")
-        return 77
-    if not os.access(DP, os.X_OK):
-        print(f"SKIP: {DP} not built")
-        return 77
+    why = unavailable() or (None if os.access(DP, os.X_OK) else f"{DP} not built") or netns_or_why()
+    if why:
+        return check.skip(why)
     tmp = tempfile.mkdtemp(prefix="spectre-live-")
-    try:
-        netns_up()
-    except Exception as e:  # no netns support in this sandbox
-        netns_down()
-        print(f"SKIP: cannot create network namespaces: {e}")
-        return 77
     try:
         cfg = os.path.join(tmp, "cfg.yaml")
         with open(cfg, "w") as f:
