@@ -186,13 +186,21 @@ void smb2_command(Smb2& x, uint16_t cmd, uint32_t tree) {
         uint32_t k = 0;
         const uint8_t* t = g.in(x.h + off, len) ? text(g, g.p + x.h + off, len, false, &k) : nullptr;
         if (t) copy_field(m.filename, sizeof m.filename, t, k);
+      } else if (x.resp && m.status == 0 && g.in(b, 80) && !ipc_tree(m, tree) && !(u32(g.p + b + 56) & 0x10)) {
+        smb_file_open(g.c, g.s, g.p + b + 64, m.filename);  // a file (not a directory): its FileId
       }
       break;
-    case 8:  // READ: the answer's data
-      if (x.resp && m.status == 0 && g.in(b, 8)) pipe_data(g, tree, x.h + g.p[b + 2], u32(g.p + b + 4));
+    case 6:  // CLOSE: the file's end
+      if (!x.resp && g.in(b, 24)) smb_file_close(g.c, g.s, g.p + b + 8, *g.sink);
+      break;
+    case 8:  // READ: the answer's data (a file's: fed as it arrived, app_smb_file.cc)
+      if (!x.resp && g.in(b, 32)) smb_file_read_req(g.c, g.s, g.key, g.p + b + 16, u64(g.p + b + 8));
+      if (x.resp && m.status == 0 && g.in(b, 8) && !smb_file_window(g.c, g.s, g.d))
+        pipe_data(g, tree, x.h + g.p[b + 2], u32(g.p + b + 4));
       break;
     case 9:  // WRITE
-      if (!x.resp && g.in(b, 8)) pipe_data(g, tree, x.h + u16(g.p + b + 2), u32(g.p + b + 4));
+      if (!x.resp && g.in(b, 8) && !smb_file_window(g.c, g.s, g.d))
+        pipe_data(g, tree, x.h + u16(g.p + b + 2), u32(g.p + b + 4));
       break;
     case 11:  // IOCTL: FSCTL_PIPE_TRANSCEIVE's input / output
       if (!x.resp && g.in(b, 32) && u32(g.p + b + 4) == 0x0011C017)
@@ -476,6 +484,7 @@ void smb_gap(AppCtx& c, AppState* s, int d) {
   c.ctr.truncated++;
   release(c, s, d);
   h.dce = DceDir{};  // a DCERPC call in progress is lost with it
+  smb_file_msg_end(c, s, d);  // a file's bytes lost: a hole in it
   h.nb_n = 0;
   h.resync = 1;
   h.win_n = 0;
@@ -512,6 +521,7 @@ void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
     uint32_t keep = st ? std::min(k, cap - std::min(cap, h.stored)) : 0;
     if (keep) memcpy(st + h.stored, p, keep);
     h.stored += keep;
+    if (s->smbf && st) smb_file_bytes(c, s, d, st, h.len, h.got, p, k, sink);  // file data as it arrives
     h.got += k;
     p += k;
     n -= k;
@@ -519,6 +529,7 @@ void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
     h.nb_n = 0;
     if (h.nb_type != 0) continue;
     smb_message(c, s, d, st, h.stored, sink);
+    smb_file_msg_end(c, s, d);
     if (!dce_pending(s, d)) release(c, s, d);
   }
 }
