@@ -186,8 +186,8 @@ void smb2_command(Smb2& x, uint16_t cmd, uint32_t tree) {
         uint32_t k = 0;
         const uint8_t* t = g.in(x.h + off, len) ? text(g, g.p + x.h + off, len, false, &k) : nullptr;
         if (t) copy_field(m.filename, sizeof m.filename, t, k);
-      } else if (x.resp && m.status == 0 && g.in(b, 80) && !ipc_tree(m, tree) && !(u32(g.p + b + 56) & 0x10)) {
-        smb_file_open(g.c, g.s, g.p + b + 64, m.filename);  // a file (not a directory): its FileId
+      } else if (x.resp && m.status == 0 && g.in(b, 80) && !ipc_tree(m, tree)) {
+        smb_file_open(g.c, g.s, g.p + b + 64, m.filename);  // its FileId (directories too, as Suricata)
       }
       break;
     case 6:  // CLOSE: the file's end

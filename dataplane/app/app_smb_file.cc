@@ -51,8 +51,20 @@ uint8_t* area(AppCtx& c, const SmbXfer& x) {
   return x.buf == kNoBuf ? nullptr : c.impl->mem.get() + size_t(x.buf) * c.impl->buf_size;
 }
 
+// (file.size) as decimal digits in scratch.
+void size_buf(AppCtx& c, BufferSet& b, uint64_t size) {
+  uint8_t tmp[20], *o = c.impl->alloc(20);
+  if (!o) return;
+  uint32_t k = 0;
+  do tmp[k++] = uint8_t('0' + size % 10); while ((size /= 10) && k < 20);
+  for (uint32_t i = 0; i < k; i++) o[i] = tmp[k - 1 - i];
+  b.set(rules::kFileSize, o, k);
+}
+
 // The file's buffers and record. `last`: its end (fileinfo logged, state
-// from `cut`); else the kept part is full: file.data inspected now.
+// from `cut`); else the kept part is full: file.data inspected now, and
+// (file.size) at the end only, when the size is known (Suricata's filesize).
+// The smb object logged with it is the file's READ / WRITE, as Suricata's.
 void emit(AppCtx& c, AppState* s, int d, bool last, bool cut, AppSink& sink) {
   SmbXfer& x = ctx_of(c, s)->x[d];
   AppMeta& a = s->meta;
@@ -70,9 +82,21 @@ void emit(AppCtx& c, AppState* s, int d, bool last, bool cut, AppSink& sink) {
     b.set(rules::kFileData, st, kept);
     if (last && !a.file_truncated && !a.file_incomplete) file_hashes(c, a, &b, st, kept);
     file_bufs(c, s, b, reinterpret_cast<const uint8_t*>(x.name), uint32_t(strlen(x.name)), x.size, st, kept);
+    if (!last) b.mask.w[rules::kFileSize >> 6] &= ~(uint64_t(1) << (rules::kFileSize & 63));
     x.inspected = 1;
+  } else if (last && st) {
+    size_buf(c, b, x.size);
   }
+  AppMeta::Smb& m = a.smb;
+  const uint16_t cmd = m.command;
+  const uint32_t status = m.status;
+  char fname[sizeof m.filename];
+  memcpy(fname, m.filename, sizeof fname);
+  m.command = d == 1 ? 8 : 9, m.status = 0;
+  copy_field(m.filename, sizeof m.filename, reinterpret_cast<const uint8_t*>(x.name), uint32_t(strlen(x.name)));
   if (last || !b.mask.empty()) sink.on_tx(d == 0, b, a);
+  m.command = cmd, m.status = status;
+  memcpy(m.filename, fname, sizeof fname);
   if (last) {
     c.ctr.smb_files++;
     if (a.file_incomplete) c.ctr.smb_file_truncated++;

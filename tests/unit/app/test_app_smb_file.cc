@@ -179,9 +179,13 @@ TEST(AppSmbFile, LargeFileInspectedEarly) {
   ASSERT_TRUE(early);
   EXPECT_FALSE(early->meta.file_tx);
   EXPECT_EQ(early->get(kFileData), data.substr(0, 8192));
+  EXPECT_FALSE(early->has(kFileSize));  // the size is known at the end: filesize matches there
   auto fs = files(txs);
   ASSERT_EQ(fs.size(), 1u);
   EXPECT_FALSE(fs[0]->has(kFileData));
+  EXPECT_EQ(fs[0]->get(kFileSize), "60000");
+  EXPECT_EQ(fs[0]->meta.smb.command, 8);  // logged with the READ's smb fields, as Suricata
+  EXPECT_STREQ(fs[0]->meta.smb.filename, "big.iso");
   EXPECT_EQ(fs[0]->meta.file_size, 60000u);
   EXPECT_TRUE(fs[0]->meta.file_truncated);
   EXPECT_FALSE(fs[0]->meta.file_incomplete);  // all bytes seen: CLOSED, only not kept whole
@@ -220,16 +224,24 @@ TEST(AppSmbFile, BoundsCounted) {
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
-// Directories and pipes are not files; no context is taken for them.
-TEST(AppSmbFile, DirectoriesAndPipesAreNot) {
+// A pipe's data is not a file (DCERPC's); a directory read is one, as in
+// Suricata (it tracks any FileId a READ names).
+TEST(AppSmbFile, PipesAreNotFilesDirectoriesAre) {
   AppCtx ctx(small_cfg());
-  auto all = run_tcp(ctx, {{true, create_req(1, "dir")}, {false, create_resp(1, fid(5), 0x10)},
-                                {true, read_req(2, fid(5), 0, 4)}, {false, read_resp(2, "abcd")},
-                                {true, close_req(3, fid(5))}},
-                          {}, 50000, 445);
-  auto fs = files(all);
-  EXPECT_TRUE(fs.empty());
-  EXPECT_EQ(ctx.ctr.smb_files, 0u);
+  std::string pipe_tree = nbss(smb2(3, true, 1, 3, le16(16) + std::string{2, 0} + le32(0) + le32(0) + le32(0x1f01ff)));
+  auto all = run_tcp(ctx, {{false, pipe_tree}, {true, create_req(2, "srvsvc")}, {false, create_resp(2, fid(5))},
+                           {true, read_req(3, fid(5), 0, 4)}, {false, read_resp(3, "abcd")},
+                           {true, close_req(4, fid(5))}},
+                     {}, 50000, 445);
+  EXPECT_TRUE(files(all).empty());
+  EXPECT_EQ(ctx.impl->smbf_free_n, ctx.impl->smbf_n);  // no context taken for the flow
+  auto dir = run_tcp(ctx, {{true, create_req(1, "dir")}, {false, create_resp(1, fid(6), 0x10)},
+                           {true, read_req(2, fid(6), 0, 4)}, {false, read_resp(2, "abcd")},
+                           {true, close_req(3, fid(6))}},
+                     {}, 50000, 445);
+  auto fs = files(dir);
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0]->get(kFileName), "dir");
 }
 
 // Mutated transfers: no crash, every pooled buffer and context returned.

@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""SMB2 file transfers as files, end to end on spectre-dp (and Suricata when installed).
+
+  test_smb_files.py [SPECTRE_DP]   (or $SPECTRE_DP; suricata from $SURICATA or the PATH)
+
+A generated capture (tests/gen/pcaplib through dprun): SMB2 sessions on
+445 with a tree connect to a disk share, then
+  - a READ download of a 6000-byte PDF in two READs answered out of order
+    (the answers cut into 1448-byte TCP segments), CLOSE;
+  - a WRITE upload of a small PE ("MZ", the DOS stub) in two WRITEs, CLOSE;
+  - a 20000-byte download in 4 READs (larger than the kept part: file.data
+    inspected early, logged CLOSED with its whole size, no md5 here);
+  - a download whose second READ is never answered, CLOSE: TRUNCATED;
+  - near misses: a READ on the IPC$ pipe tree (DCERPC, not a file), a
+    directory opened and read (not a file).
+Rules: filename, fileext, filemd5 (a list written here), file.data content,
+filesize; the EVE fileinfo events (app_proto smb, filename, size, state,
+md5 of whole files). With Suricata (7+) the same capture and rules run
+there too and its alerts and fileinfo records (filename, size, state, md5
+when both have one) are compared; differences that are by design are
+pinned (BIG_MD5, HOLE_WHY). Skips (exit 77) without spectre-dp.
+"""
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import dprun  # noqa: E402
+from test_smb import le16, le32, nbss, smb2  # noqa: E402  (the SMB2 builders of the SMB script)
+
+PDF = b"%PDF-1.4\n" + bytes((i * 7 + 3) % 251 for i in range(5991))
+PE = b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode.\r\n" + bytes(range(256)) * 4
+BIG = bytes((i * 13) % 256 for i in range(20000))
+HOLE = b"H" * 8000
+RULES = r"""
+alert smb any any -> any any (msg:"SMB file name invoice.pdf"; filename:"invoice.pdf"; sid:9724001; rev:1;)
+alert smb any any -> any any (msg:"SMB file ext exe"; fileext:"exe"; sid:9724002; rev:1;)
+alert smb any any -> any any (msg:"SMB file md5 listed"; filemd5:smbfiles-md5.lst; sid:9724003; rev:1;)
+alert smb any any -> any any (msg:"SMB file.data DOS stub"; file.data; content:"cannot be run in DOS mode"; sid:9724004; rev:1;)
+alert smb any any -> any any (msg:"SMB file.data PDF head"; file.data; content:"%PDF-"; startswith; sid:9724005; rev:1;)
+alert smb any any -> any any (msg:"SMB big file"; filesize:>10000; sid:9724006; rev:1;)
+"""
+# What spectre-dp logs differently from Suricata 7, by design (each pinned on both sides, so a change shows).
+BIG_MD5 = "spectre-dp digests files kept whole (response-body-limit, 8 KiB by default), Suricata any file"
+HOLE_WHY = ("a range never read before CLOSE: Suricata drops the out-of-order chunk after the hole and logs the "
+            "bytes before it as a whole file (CLOSED, gaps false, their md5); spectre-dp logs the file TRUNCATED "
+            "with the size seen (a hole is not a whole file)")
+TREE = 5
+
+
+def fid(n):
+    return struct.pack("<QQ", 0x100000000 + n, 0xabc00000 + n)
+
+
+def msg(cmd, resp, mid, body, status=0, tree=TREE):
+    return nbss(smb2(cmd, resp, tree, body, status, mid))
+
+
+def session(share, tree_type=1):
+    path = share.encode("utf-16-le")
+    return [(True, msg(0, False, 0, le16(36) + le16(1) + b"\0" * 32 + le16(0x302), tree=0)),
+            (False, msg(0, True, 0, le16(65) + le16(1) + le16(0x302) + b"\0" * 58, tree=0)),
+            (True, msg(3, False, 1, le16(9) + le16(0) + le16(64 + 8) + le16(len(path)) + path, tree=0)),
+            (False, msg(3, True, 1, le16(16) + bytes([tree_type, 0]) + le32(0) + le32(0) + le32(0x1f01ff)))]
+
+
+def create(mid, name, f, attrs=0x20):
+    n = name.encode("utf-16-le")
+    return [(True, msg(5, False, mid, le16(57) + b"\0" * 42 + le16(64 + 56) + le16(len(n)) + le32(0) + le32(0) + n)),
+            (False, msg(5, True, mid, le16(89) + b"\0" * 54 + le32(attrs) + le32(0) + f + le32(0) + le32(0)))]
+
+
+def read_req(mid, f, off, n):
+    return msg(8, False, mid, le16(49) + b"\0\0" + le32(n) + struct.pack("<Q", off) + f + b"\0" * 17)
+
+
+def read_resp(mid, data):
+    return msg(8, True, mid, le16(17) + bytes([80, 0]) + le32(len(data)) + le32(0) + le32(0) + data)
+
+
+def write_req(mid, f, off, data):
+    return msg(9, False, mid, le16(49) + le16(64 + 48) + le32(len(data)) + struct.pack("<Q", off) + f + b"\0" * 16 + data)
+
+
+def close(mid, f):
+    return [(True, msg(6, False, mid, le16(24) + le16(0) + le32(0) + f)),
+            (False, msg(6, True, mid, le16(60) + b"\0" * 58))]
+
+
+def segments(segs, mss=1448):
+    """Each message in TCP segments of at most mss bytes (a real stack's)."""
+    out = []
+    for c2s, data in segs:
+        out += [(c2s, data[i:i + mss]) for i in range(0, len(data), mss)]
+    return out
+
+
+def flows():
+    """(name, client port, segments) of each conversation."""
+    f1, f2, f3, f4, f5, f6, f7, f8 = (fid(i) for i in range(1, 9))
+    pdf = session("\\\\fs1\\docs") + create(2, "finance\\invoice.pdf", f1) + [
+        (True, read_req(3, f1, 0, 4096) + read_req(4, f1, 4096, 4096)),
+        (False, read_resp(4, PDF[4096:])), (False, read_resp(3, PDF[:4096]))] + close(5, f1)
+    pe = session("\\\\fs1\\drop") + create(2, "upload\\tool.exe", f2) + [
+        (True, write_req(3, f2, 0, PE[:600])), (False, msg(9, True, 3, le16(17) + b"\0" * 14)),
+        (True, write_req(4, f2, 600, PE[600:])), (False, msg(9, True, 4, le16(17) + b"\0" * 14))] + close(5, f2)
+    big = session("\\\\fs1\\iso") + create(2, "images\\disk.img", f3)
+    for i in range(4):
+        big += [(True, read_req(3 + i, f3, 5000 * i, 5000)), (False, read_resp(3 + i, BIG[5000 * i:5000 * (i + 1)]))]
+    big += close(9, f3)
+    hole = session("\\\\fs1\\docs") + create(2, "notes.txt", f4) + [
+        (True, read_req(3, f4, 0, 4000) + read_req(4, f4, 4000, 4000)),
+        (False, read_resp(3, HOLE[:4000])), (False, msg(8, True, 4, le16(9) + b"\0" * 6, status=0xc0000185))] + close(5, f4)
+    # near misses: a pipe (its data starts "MZ" but is pipe data) and a directory
+    pipe = session("\\\\fs1\\IPC$", 2) + create(2, "srvsvc", f5) + [
+        (True, read_req(3, f5, 0, 64)), (False, read_resp(3, b"MZ cannot be run in DOS mode"))] + close(4, f5)
+    dirs = session("\\\\fs1\\docs") + create(2, "finance", f6, 0x10) + [
+        (True, read_req(3, f6, 0, 16)), (False, read_resp(3, b"%PDF-not-a-file"))] + close(4, f6)
+    gap = session("\\\\fs1\\docs") + create(2, "gap.bin", f7) + [
+        (True, read_req(3, f7, 0, 4000) + read_req(4, f7, 8000, 2000)),
+        (False, read_resp(3, HOLE[:4000])), (False, read_resp(4, HOLE[:2000]))] + close(5, f7)
+    noclose = session("\\\\fs1\\docs") + create(2, "open.txt", f8) + [
+        (True, read_req(3, f8, 0, 3000)), (False, read_resp(3, HOLE[:3000]))]
+    return [("read, out of order", 45001, pdf), ("write", 45002, pe), ("large read", 45003, big),
+            ("read with a failed READ", 45004, hole), ("pipe", 45005, pipe), ("directory", 45006, dirs),
+            ("a hole (a range never read)", 45007, gap), ("no CLOSE before the flow ends", 45008, noclose)]
+
+
+def capture():
+    frames, t = [], 1700000000 * 10**6
+    for i, (_, port, segs) in enumerate(flows()):
+        t = dprun.tcp_conversation(frames, t, "10.33.0.%d" % (10 + i), "10.33.1.10", port, 445, segments(segs))
+        t += 100000
+    return frames
+
+
+def expected_files():
+    """port -> (filename, size, state, md5 or None); port -> sids."""
+    md5 = lambda b: hashlib.md5(b).hexdigest()  # noqa: E731
+    files = {45001: ("finance\\invoice.pdf", len(PDF), "CLOSED", md5(PDF)),
+             45002: ("upload\\tool.exe", len(PE), "CLOSED", md5(PE)),
+             45003: ("images\\disk.img", len(BIG), "CLOSED", None),
+             45004: ("notes.txt", 4000, "CLOSED", md5(HOLE[:4000])),
+             45006: ("finance", 15, "CLOSED", md5(b"%PDF-not-a-file")),
+             45007: ("gap.bin", 10000, "TRUNCATED", None),
+             45008: ("open.txt", 3000, "TRUNCATED", None)}
+    sids = {45001: {9724001: 1, 9724003: 1, 9724005: 1}, 45002: {9724002: 1, 9724003: 1, 9724004: 1},
+            45003: {9724006: 1}, 45004: {}, 45005: {}, 45006: {9724005: 1}, 45007: {}, 45008: {}}
+    return files, sids
+
+
+def by_port(ev, port):
+    return [e for e in ev if port in (e.get("src_port"), e.get("dest_port"))]
+
+
+def fileinfo(ev, port):
+    return [(e["fileinfo"].get("filename"), e["fileinfo"].get("size"), e["fileinfo"].get("state"),
+             e["fileinfo"].get("md5")) for e in by_port(ev, port) if e.get("event_type") == "fileinfo"]
+
+
+def check_ours(check, ev):
+    files, sids = expected_files()
+    for name, port, _ in flows():
+        mine = by_port(ev, port)
+        got = dict(dprun.alert_sids(mine))
+        check(got == sids[port], "%s: alerts exactly %s" % (name, sids[port]), got)
+        fi = fileinfo(ev, port)
+        want = [files[port]] if port in files else []
+        check(fi == want, "%s: fileinfo %s" % (name, want), fi)
+        recs = [e for e in mine if e.get("event_type") == "fileinfo"]
+        check(all(e.get("app_proto") == "smb" and "smb" in e for e in recs),
+              "%s: fileinfo records carry app_proto smb and the smb object" % name, recs[:1])
+    st = [e for e in ev if e.get("event_type") == "stats"]
+    smb = st[-1]["stats"]["app_layer"].get("smb", {}) if st else {}
+    check(smb.get("files") == 7 and smb.get("files_truncated") == 2, "stats: 7 smb files, 2 truncated", smb)
+
+
+def suricata_yaml(tmp):
+    lines = ["%YAML 1.1", "---", "default-rule-path: %s" % tmp,
+             "vars:", "  address-groups:", '    HOME_NET: "any"', '    EXTERNAL_NET: "any"',
+             "  port-groups:", '    HTTP_PORTS: "80"',
+             "outputs:", "  - eve-log:", "      enabled: yes", "      filetype: regular", "      filename: eve.json",
+             "      types:", "        - alert", "        - files:", "            force-hash: [md5]",
+             "app-layer:", "  protocols:", "    smb:", "      enabled: yes", "      detection-ports:",
+             "        dp: 139, 445",
+             "stream:", "  midstream: false",
+             "logging:", "  default-log-level: warning"]
+    path = os.path.join(tmp, "suricata.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def suricata_part(check, tmp, pcap, rfile, ours):
+    suri = os.environ.get("SURICATA") or shutil.which("suricata")
+    if not suri:
+        print("SKIP Suricata comparison: suricata not installed")
+        return
+    logdir = os.path.join(tmp, "suricata-log")
+    os.makedirs(logdir, exist_ok=True)
+    p = subprocess.run([suri, "-r", pcap, "-S", rfile, "-c", suricata_yaml(tmp), "-l", logdir, "--runmode", "single",
+                        "-k", "none"], capture_output=True, text=True, timeout=300)
+    ev = dprun.read_eve(os.path.join(logdir, "eve.json"))
+    if not check(p.returncode == 0 and ev, "Suricata ran on the capture", p.stderr[-800:]):
+        return
+    files, _ = expected_files()
+    for name, port, _ in flows():
+        a, b = dict(dprun.alert_sids(by_port(ours, port))), dict(dprun.alert_sids(by_port(ev, port)))
+        check(a == b, "%s: the same alerts as Suricata" % name, {"spectre-dp": a, "suricata": b})
+        fo, fs = fileinfo(ours, port), fileinfo(ev, port)
+        print("  %s: fileinfo spectre-dp %s, Suricata %s" % (name, fo, fs))
+        if port == 45007:
+            want_s = [("gap.bin", 4000, "CLOSED", hashlib.md5(HOLE[:4000]).hexdigest())]
+            check(fo == [files[port]] and fs == want_s, "%s: known difference: %s" % (name, HOLE_WHY), (fo, fs))
+            continue
+        big = port in files and files[port][1] > 8192
+        same = [x[:3] for x in fo] == [x[:3] for x in fs] and all(
+            x[3] == y[3] or (big and x[3] is None) for x, y in zip(fo, fs))
+        check(same, "%s: fileinfo (filename, size, state, md5) as Suricata's%s" %
+              (name, " (md5: %s)" % BIG_MD5 if big else ""), (fo, fs))
+
+
+def main():
+    def body(check, dp, tmp):
+        with open(os.path.join(tmp, "smbfiles-md5.lst"), "w") as f:
+            f.write("%s\n%s\n" % (hashlib.md5(PDF).hexdigest(), hashlib.md5(PE).hexdigest()))
+        ev = dprun.run_generated(check, dp, tmp, "smbfiles", capture(), RULES)
+        if ev is None:
+            return
+        check_ours(check, ev)
+        suricata_part(check, tmp, os.path.join(tmp, "gen_smbfiles.pcap"), os.path.join(tmp, "gen.rules"), ev)
+    return dprun.offline_main("smbfiles", body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
