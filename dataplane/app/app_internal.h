@@ -214,16 +214,23 @@ struct SmbDir {
   DceDir dce;
 };
 
-// SMB2 file transfers (app_smb_file.cc): a flow's context comes from the
-// worker's pool (AppConfig::smb_file_flows, AppState::smbf) at its first
-// tracked CREATE and is held until the flow ends. Bounds, each with its
-// counter when exceeded: kSmbOpens files open at once (the oldest entry
-// dropped, smb_file_table_full), kSmbReads READ requests awaiting their
-// answer (the oldest dropped, smb_file_reads_full), kSmbRanges disjoint
-// out-of-order ranges per transfer (more: a gap, the file TRUNCATED).
+// A flow's SMB / DCERPC context (app_smb_file.cc) comes from the worker's
+// pool (AppConfig::smb_flows, AppState::smbf; none free: smb_no_ctx) at
+// the flow's first tracked CREATE or DCERPC request and is held until the
+// flow ends. It holds the SMB2 file transfers and the DCERPC call tables.
+// Bounds, each with its counter when exceeded: kSmbOpens files open at once
+// (the oldest entry dropped, smb_file_table_full), kSmbReads READ requests
+// awaiting their answer (the oldest dropped, smb_file_reads_full),
+// kSmbRanges disjoint out-of-order ranges per transfer (more: a gap, the
+// file TRUNCATED); kDcePend DCERPC requests awaiting their response (the
+// oldest dropped, dcerpc_pend_full), kDcePark fragmented calls set aside
+// per direction while another call's fragments come (the oldest dropped,
+// dcerpc_calls_dropped).
 constexpr uint32_t kSmbOpens = 8;
 constexpr uint32_t kSmbReads = 16;
 constexpr uint32_t kSmbRanges = 4;
+constexpr uint32_t kDcePend = 8;
+constexpr uint32_t kDcePark = 3;
 // The file collected in one direction (READ answers: 1, WRITE requests: 0);
 // its first bytes are kept in a pooled buffer as HTTP bodies are.
 struct SmbXfer {
@@ -238,11 +245,19 @@ struct SmbXfer {
   uint8_t w_state;       // current message: 0 undecided, 1 file data, 2 none
   char name[64];
 };
-struct SmbFiles {
+struct SmbCtx {
   struct Open { uint64_t fid; char name[64]; } open[kSmbOpens];
   struct Read { uint64_t fid, off; uint32_t key; } rd[kSmbReads];
   uint8_t open_n, rd_n;
   SmbXfer x[2];
+  // DCERPC (app_dcerpc.cc): requests by call id, for their responses'
+  // opnum, interface and EVE req numbers.
+  struct DcePend { uint32_t call_id, stub_size; uint16_t opnum, ctx_id, frag_cnt; uint8_t bits; } dpend[kDcePend];
+  // Fragmented calls set aside (their stub so far in a pooled buffer) and
+  // the call whose fragments are in the direction's area (cur_open).
+  struct DcePark { uint32_t call_id, buf, stub_n, stub_total; uint16_t frag_cnt; uint8_t first; } park[2][kDcePark];
+  uint32_t cur_call[2];
+  uint8_t cur_open[2], park_n[2], dpend_n;
 };
 
 struct Dir {
@@ -330,7 +345,7 @@ struct AppCtx::Impl {
   const uint8_t* h2_hl = nullptr;    // the bound stream's header lists (kH2HdrLog each)
   const uint16_t* h2_hl_n = nullptr;
   // SMB file contexts (app_smb_file.cc), touched on use.
-  std::unique_ptr<app::SmbFiles[]> smbf;
+  std::unique_ptr<app::SmbCtx[]> smbf;
   std::unique_ptr<uint16_t[]> smbf_free;
   uint32_t smbf_n = 0, smbf_free_n = 0;
 
@@ -465,6 +480,8 @@ void smb_file_bytes(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t m
 bool smb_file_window(AppCtx& c, const AppState* s, int d);  // the current message's data is file data
 void smb_file_msg_end(AppCtx& c, AppState* s, int d);  // the message ended (or a gap cut it)
 void smb_file_finish(AppCtx& c, AppState* s, AppSink& sink);  // flow end: open transfers TRUNCATED
+// The flow's context; `take`: from the pool when it has none (null: none free, counted).
+SmbCtx* smb_ctx(AppCtx& c, AppState* s, bool take);
 // UTF-16LE -> UTF-8 (unpaired surrogates as U+FFFD) into out (3 * n/2 bytes); returns the length.
 uint32_t utf16_to_utf8(const uint8_t* p, uint32_t n, uint8_t* out);
 void smb_json(const AppMeta& m, std::string& out);  // EVE smb / dcerpc object (app_smb_eve.cc)

@@ -484,6 +484,7 @@ void smb_gap(AppCtx& c, AppState* s, int d) {
   c.ctr.truncated++;
   release(c, s, d);
   h.dce = DceDir{};  // a DCERPC call in progress is lost with it
+  if (SmbCtx* f = smb_ctx(c, s, false)) f->cur_open[d] = 0;
   smb_file_msg_end(c, s, d);  // a file's bytes lost: a hole in it
   h.nb_n = 0;
   h.resync = 1;

@@ -20,7 +20,7 @@
 // is counted smb_file_busy and not tracked). Data is streamed from the TCP
 // bytes as they arrive: messages are not gathered past their headers.
 //
-// Memory: the flow's SmbFiles from the worker's pool, one pooled transaction
+// Memory: the flow's SmbCtx from the worker's pool, one pooled transaction
 // buffer per direction while a file is collected. No allocation.
 #include <algorithm>
 #include <cstring>
@@ -40,7 +40,7 @@ uint64_t u64(const uint8_t* p) { return u32(p) | uint64_t(u32(p + 4)) << 32; }
 // make the volatile part unique per open.
 uint64_t fid_key(const uint8_t* f) { return u64(f) * 0x9e3779b97f4a7c15ull ^ u64(f + 8); }
 
-SmbFiles* ctx_of(AppCtx& c, const AppState* s) { return s->smbf ? &c.impl->smbf[s->smbf - 1] : nullptr; }
+SmbCtx* ctx_of(AppCtx& c, const AppState* s) { return s->smbf ? &c.impl->smbf[s->smbf - 1] : nullptr; }
 
 uint32_t kept_cap(AppCtx& c, int d) {
   const AppConfig& k = c.impl->cfg;
@@ -148,7 +148,7 @@ void feed(AppCtx& c, AppState* s, int d, uint64_t off, const uint8_t* p, uint32_
   if (!x.inspected && x.buf != kNoBuf && x.next >= cap) emit(c, s, d, false, false, sink);
 }
 
-int find_open(const SmbFiles& f, uint64_t fid) {
+int find_open(const SmbCtx& f, uint64_t fid) {
   for (uint32_t i = 0; i < f.open_n; i++)
     if (f.open[i].fid == fid) return int(i);
   return -1;
@@ -157,7 +157,7 @@ int find_open(const SmbFiles& f, uint64_t fid) {
 // The current message (its first `need` bytes in st) is a READ answer or a
 // WRITE request on an open file: its data window, the transfer started.
 void decide(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t msg_len) {
-  SmbFiles& f = *ctx_of(c, s);
+  SmbCtx& f = *ctx_of(c, s);
   SmbXfer& x = f.x[d];
   x.w_state = 2;
   const uint8_t* H = st;
@@ -205,23 +205,32 @@ void decide(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t msg_len) 
 }  // namespace
 
 void smb_files_init(AppCtx::Impl& m) {
-  m.smbf_n = std::min<uint32_t>(m.cfg.smb_file_flows, 65535);
-  m.smbf.reset(new SmbFiles[m.smbf_n + 1]);  // default-initialised: untouched until used
+  m.smbf_n = std::min<uint32_t>(m.cfg.smb_flows, 65535);
+  m.smbf.reset(new SmbCtx[m.smbf_n + 1]);  // default-initialised: untouched until used
   m.smbf_free.reset(new uint16_t[m.smbf_n + 1]);
   for (uint32_t i = 0; i < m.smbf_n; i++) m.smbf_free[i] = uint16_t(m.smbf_n - 1 - i);
   m.smbf_free_n = m.smbf_n;
 }
 
-void smb_file_open(AppCtx& c, AppState* s, const uint8_t* fid, const char* name) {
+SmbCtx* smb_ctx(AppCtx& c, AppState* s, bool take) {
   AppCtx::Impl& m = *c.impl;
-  if (!s->smbf) {
-    if (!m.smbf_free_n) return void(c.ctr.smb_file_no_ctx++);
+  if (!s->smbf && take) {
+    if (!m.smbf_free_n) {
+      c.ctr.smb_no_ctx++;
+      return nullptr;
+    }
     s->smbf = uint16_t(m.smbf_free[--m.smbf_free_n] + 1);
-    SmbFiles& f = m.smbf[s->smbf - 1];
-    f.open_n = f.rd_n = 0;
+    SmbCtx& f = m.smbf[s->smbf - 1];
+    f.open_n = f.rd_n = f.dpend_n = 0;
     for (SmbXfer& x : f.x) x.active = x.w_state = 0, x.buf = kNoBuf;
+    for (int d = 0; d < 2; d++) f.park_n[d] = f.cur_open[d] = 0;
   }
-  SmbFiles& f = *ctx_of(c, s);
+  return ctx_of(c, s);
+}
+
+void smb_file_open(AppCtx& c, AppState* s, const uint8_t* fid, const char* name) {
+  if (!smb_ctx(c, s, true)) return;
+  SmbCtx& f = *ctx_of(c, s);
   const uint64_t k = fid_key(fid);
   int at = find_open(f, k);
   if (at < 0) {
@@ -238,7 +247,7 @@ void smb_file_open(AppCtx& c, AppState* s, const uint8_t* fid, const char* name)
 }
 
 void smb_file_read_req(AppCtx& c, AppState* s, uint32_t key, const uint8_t* fid, uint64_t off) {
-  SmbFiles* f = ctx_of(c, s);
+  SmbCtx* f = ctx_of(c, s);
   const uint64_t k = fid_key(fid);
   if (!f || find_open(*f, k) < 0) return;
   if (f->rd_n == kSmbReads) {
@@ -246,11 +255,11 @@ void smb_file_read_req(AppCtx& c, AppState* s, uint32_t key, const uint8_t* fid,
     f->rd_n--;
     c.ctr.smb_file_reads_full++;
   }
-  f->rd[f->rd_n++] = SmbFiles::Read{k, off, key};
+  f->rd[f->rd_n++] = SmbCtx::Read{k, off, key};
 }
 
 void smb_file_close(AppCtx& c, AppState* s, const uint8_t* fid, AppSink& sink) {
-  SmbFiles* f = ctx_of(c, s);
+  SmbCtx* f = ctx_of(c, s);
   if (!f) return;
   const uint64_t k = fid_key(fid);
   for (int d = 0; d < 2; d++)
@@ -292,6 +301,9 @@ void smb_file_finish(AppCtx& c, AppState* s, AppSink& sink) {
   if (!s->smbf) return;
   for (int d = 0; d < 2; d++) end_xfer(c, s, d, true, sink);
   AppCtx::Impl& m = *c.impl;
+  SmbCtx& f = *ctx_of(c, s);
+  for (int d = 0; d < 2; d++)  // DCERPC calls set aside, never completed
+    for (uint32_t i = 0; i < f.park_n[d]; i++) m.free_list[m.free_n++] = f.park[d][i].buf;
   m.smbf_free[m.smbf_free_n++] = uint16_t(s->smbf - 1);
   s->smbf = 0;
 }

@@ -248,7 +248,7 @@ TEST(AppSmbFile, PipesAreNotFilesDirectoriesAre) {
 TEST(AppSmbFile, MutationFuzz) {
   std::mt19937 rng(4321);
   AppConfig cfg = small_cfg();
-  cfg.smb_file_flows = 2;
+  cfg.smb_flows = 2;
   AppCtx ctx(cfg);
   const std::string f = fid(9);
   std::vector<std::vector<Seg>> seeds = {
