@@ -469,6 +469,7 @@ void dcerpc_udp(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, App
 // context); read_req: a READ request on an open file (paired by message id
 // `key` with its answer); close: a CLOSE request (the file's fileinfo).
 void smb_files_init(AppCtx::Impl& m);
+void smb1_fid16(const uint8_t* fid, uint8_t out[16]);  // an SMB1 FID (2 bytes) as a FileId
 void smb_file_open(AppCtx& c, AppState* s, const uint8_t* fid, const char* name);
 void smb_file_read_req(AppCtx& c, AppState* s, uint32_t key, const uint8_t* fid, uint64_t off);
 void smb_file_close(AppCtx& c, AppState* s, const uint8_t* fid, AppSink& sink);

@@ -388,17 +388,33 @@ void smb1_block(Msg& g, uint8_t cmd, uint32_t w, uint32_t wc, uint32_t bo, uint3
         uint32_t avail = at <= bo + bc ? bo + bc - at : 0, k = 0;
         const uint8_t* t = g.in(at, std::min(len, avail)) ? text(g, g.p + at, std::min(len, avail), !uni, &k) : nullptr;
         if (t) copy_field(m.filename, sizeof m.filename, t, k);
+      } else if (resp && wc >= 34 && m.status == 0 && !ipc_tree(m, tree)) {
+        uint8_t f[16];
+        smb1_fid16(W + 5, f);
+        smb_file_open(g.c, g.s, f, m.filename);  // its FID
+      }
+      break;
+    case 0x04:  // CLOSE: the file's end
+      if (!resp && wc >= 3) {
+        uint8_t f[16];
+        smb1_fid16(W, f);
+        smb_file_close(g.c, g.s, f, *g.sink);
       }
       break;
     case 0x25:  // TRANSACTION (TransactNmPipe and other pipe calls)
       if (!resp && wc >= 14) pipe_data(g, tree, u16(W + 24), u16(W + 22));
       else if (resp && wc >= 10) pipe_data(g, tree, u16(W + 14), u16(W + 12));
       break;
-    case 0x2f:  // WRITE_ANDX
-      if (!resp && wc >= 12) pipe_data(g, tree, u16(W + 22), u16(W + 20));
+    case 0x2f:  // WRITE_ANDX (a file's data: fed as it arrived, app_smb_file.cc)
+      if (!resp && wc >= 12 && !smb_file_window(g.c, g.s, g.d)) pipe_data(g, tree, u16(W + 22), u16(W + 20));
       break;
-    case 0x2e:  // READ_ANDX
-      if (resp && wc >= 12) pipe_data(g, tree, u16(W + 12), u16(W + 10));
+    case 0x2e:  // READ_ANDX: the request names the file and offset for its answer
+      if (!resp && wc >= 10) {
+        uint8_t f[16];
+        smb1_fid16(W + 4, f);
+        smb_file_read_req(g.c, g.s, g.key, f, u32(W + 6) | (wc >= 12 ? uint64_t(u32(W + 20)) << 32 : 0));
+      }
+      if (resp && wc >= 12 && !smb_file_window(g.c, g.s, g.d)) pipe_data(g, tree, u16(W + 12), u16(W + 10));
       break;
     default: break;
   }

@@ -154,36 +154,69 @@ int find_open(const SmbCtx& f, uint64_t fid) {
   return -1;
 }
 
-// The current message (its first `need` bytes in st) is a READ answer or a
-// WRITE request on an open file: its data window, the transfer started.
+// The READ request paired with an answer (by message id / pid + mid), taken out.
+bool take_read(SmbCtx& f, uint32_t key, uint64_t* fid, uint64_t* off) {
+  for (uint32_t i = 0; i < f.rd_n; i++) {
+    if (f.rd[i].key != key) continue;
+    *fid = f.rd[i].fid, *off = f.rd[i].off;
+    memmove(&f.rd[i], &f.rd[i + 1], (f.rd_n - i - 1) * sizeof f.rd[0]);
+    f.rd_n--;
+    return true;
+  }
+  return false;
+}
+
+// A file data window: the file, its offset, the data's place in the message.
+struct Window { uint64_t fid = 0, off = 0; uint32_t doff = 0, len = 0; };
+
+// SMB2 (not a compound): a WRITE request or a READ answer (not the interim).
+bool window_smb2(SmbCtx& f, int d, const uint8_t* H, Window& w) {
+  if (u32(H + 20)) return false;
+  const uint16_t cmd = u16(H + 12);
+  const bool resp = u32(H + 16) & 1;
+  if (d == 0 && cmd == 9 && !resp) {  // DataOffset, Length, Offset, FileId
+    w.doff = u16(H + 66), w.len = u32(H + 68), w.off = u64(H + 72), w.fid = fid_key(H + 80);
+    return true;
+  }
+  if (d != 1 || cmd != 8 || !resp || u32(H + 8) == 0x103) return false;
+  if (!take_read(f, u32(H + 24), &w.fid, &w.off) || u32(H + 8) != 0) return false;  // an error: no data
+  w.doff = H[66], w.len = u32(H + 68);
+  return true;
+}
+
+// SMB1: WRITE_ANDX (14 words) / READ_ANDX answer (12) first in its chain;
+// offsets from the SMB header as in SMB2.
+bool window_smb1(SmbCtx& f, int d, const uint8_t* H, Window& w) {
+  const uint8_t cmd = H[4], wc = H[32];
+  const bool resp = H[9] & 0x80;
+  const uint8_t* W = H + 33;
+  if (d == 0 && cmd == 0x2f && !resp && wc == 14) {
+    uint8_t k[16];
+    smb1_fid16(W + 4, k);
+    w.fid = fid_key(k), w.off = u32(W + 6) | uint64_t(u32(W + 24)) << 32;
+    w.len = u16(W + 20) | uint32_t(u16(W + 18)) << 16, w.doff = u16(W + 22);
+    return true;
+  }
+  if (d != 1 || cmd != 0x2e || !resp || wc != 12) return false;
+  const uint32_t key = uint32_t(u16(H + 26)) << 16 | u16(H + 30);
+  if (!take_read(f, key, &w.fid, &w.off) || u32(H + 5) != 0) return false;
+  w.len = u16(W + 10) | uint32_t(u16(W + 14)) << 16, w.doff = u16(W + 12);
+  return true;
+}
+
+// The current message (its first bytes in st) is a READ answer or a WRITE
+// request on an open file: its data window, the transfer started.
 void decide(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t msg_len) {
   SmbCtx& f = *ctx_of(c, s);
   SmbXfer& x = f.x[d];
   x.w_state = 2;
-  const uint8_t* H = st;
-  if (memcmp(H, "\xfeSMB", 4) || u32(H + 20)) return;  // not SMB2, or a compound
-  const uint16_t cmd = u16(H + 12);
-  const bool resp = u32(H + 16) & 1;
-  uint64_t fid = 0, off = 0;
-  uint32_t doff = 0, len = 0;
-  if (d == 0 && cmd == 9 && !resp) {  // WRITE: DataOffset, Length, Offset, FileId
-    doff = u16(H + 66), len = u32(H + 68), off = u64(H + 72), fid = fid_key(H + 80);
-  } else if (d == 1 && cmd == 8 && resp && u32(H + 8) != 0x103) {  // READ answer (not the interim)
-    const uint32_t key = u32(H + 24);
-    int at = -1;
-    for (uint32_t i = 0; i < f.rd_n; i++)
-      if (f.rd[i].key == key) at = int(i);
-    if (at < 0) return;
-    fid = f.rd[at].fid, off = f.rd[at].off;
-    memmove(&f.rd[at], &f.rd[at + 1], (f.rd_n - at - 1) * sizeof f.rd[0]);
-    f.rd_n--;
-    if (u32(H + 8) != 0) return;  // an error: no data
-    doff = H[66], len = u32(H + 68);
-  } else {
-    return;
-  }
+  Window w;
+  const bool smb2 = !memcmp(st, "\xfeSMB", 4);
+  if (!(smb2 ? window_smb2(f, d, st, w) : !memcmp(st, "\xffSMB", 4) && window_smb1(f, d, st, w))) return;
+  const uint64_t fid = w.fid, off = w.off;
+  uint32_t doff = w.doff, len = w.len;
   const int o = find_open(f, fid);
-  if (o < 0 || doff < 64 || doff > msg_len) return;
+  if (o < 0 || doff < (smb2 ? 64u : 32u) || doff > msg_len) return;
   if (x.active && x.fid != fid) return void(c.ctr.smb_file_busy++);
   if (!x.active) {
     x.active = 1;
@@ -210,6 +243,12 @@ void smb_files_init(AppCtx::Impl& m) {
   m.smbf_free.reset(new uint16_t[m.smbf_n + 1]);
   for (uint32_t i = 0; i < m.smbf_n; i++) m.smbf_free[i] = uint16_t(m.smbf_n - 1 - i);
   m.smbf_free_n = m.smbf_n;
+}
+
+void smb1_fid16(const uint8_t* fid, uint8_t out[16]) {
+  memset(out, 0, 16);
+  memcpy(out, "SMB1", 4);  // never an SMB2 FileId's persistent half in practice
+  out[4] = fid[0], out[5] = fid[1];
 }
 
 SmbCtx* smb_ctx(AppCtx& c, AppState* s, bool take) {
@@ -275,7 +314,9 @@ void smb_file_bytes(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t m
   SmbXfer& x = ctx_of(c, s)->x[d];
   const uint32_t end = got + k;
   if (x.w_state == 0) {
-    const uint32_t need = d == 0 ? 64 + 48 : 64 + 16;  // header + the WRITE / READ answer's fixed part
+    if (end < 4) return;
+    // header + the WRITE request's / READ answer's words: SMB2 64 + 48 / 16, SMB1 33 + 28 / 24
+    const uint32_t need = st[0] == 0xfe ? (d == 0 ? 112 : 80) : (d == 0 ? 61 : 57);
     if (end < need) return;  // the bytes so far are all stored (the kept half is >= 128)
     decide(c, s, d, st, msg_len);
     if (x.w_state != 1) return;
