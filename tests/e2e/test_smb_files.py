@@ -11,6 +11,7 @@ A generated capture (tests/gen/pcaplib through dprun): SMB2 sessions on
   - a 20000-byte download in 4 READs (larger than the kept part: file.data
     inspected early, logged CLOSED with its whole size, no md5 here);
   - a download whose second READ is never answered, CLOSE: TRUNCATED;
+  - SMB1: NT_CREATE_ANDX, two READ_ANDX answered out of order, CLOSE;
   - near misses: a READ on the IPC$ pipe tree (DCERPC, not a file), a
     directory opened and read (not a file).
 and DCERPC over TCP 135 with two calls interleaved (call 2's fragments
@@ -102,6 +103,31 @@ def close(mid, f):
             (False, msg(6, True, mid, le16(60) + b"\0" * 58))]
 
 
+def smb1(cmd, resp, mid, words, data=b""):
+    h = (b"\xffSMB" + bytes([cmd]) + le32(0) + bytes([0x80 if resp else 0]) + le16(0) + le16(0) + b"\0" * 8 +
+         le16(0) + le16(TREE) + le16(77) + le16(100) + le16(mid))
+    return nbss(h + bytes([len(words) // 2]) + words + le16(len(data)) + data)
+
+
+def smb1_flow(name, data):
+    """SMB1: negotiate, tree connect, NT_CREATE_ANDX, two READ_ANDX answered out of order, CLOSE."""
+    fidw, half = le16(0x4001), len(data) // 2
+    andx = b"\xff\0" + le16(0)
+    tc = b"\0" + ("\\\\fs1\\old").encode() + b"\0" + b"?????\0"
+    out = [(True, smb1(0x72, False, 1, b"", b"\x02NT LM 0.12\0")),
+           (False, smb1(0x72, True, 1, le16(0) + b"\0" * 32)),
+           (True, smb1(0x75, False, 2, andx + le16(0) + le16(1), tc)),
+           (False, smb1(0x75, True, 2, andx + le16(0), b"A:\0")),
+           (True, smb1(0xa2, False, 3, andx + b"\0" + le16(len(name) + 1) + b"\0" * 41, name.encode() + b"\0")),
+           (False, smb1(0xa2, True, 3, andx + b"\0" + fidw + b"\0" * 61))]
+    reqs = b"".join(smb1(0x2e, False, 4 + i, andx + fidw + le32(off) + le16(n) + le16(0) + le32(0) + le16(0) + le32(0))
+                    for i, (off, n) in enumerate(((0, half), (half, len(data) - half))))
+    resp = [smb1(0x2e, True, 4 + i, andx + le16(0xffff) + le16(0) + le16(0) + le16(len(d)) + le16(59) + le16(0) +
+                 b"\0" * 8, d) for i, d in enumerate((data[:half], data[half:]))]
+    return out + [(True, reqs), (False, resp[1] + resp[0]), (True, smb1(0x04, False, 6, fidw + le32(0))),
+                  (False, smb1(0x04, True, 6, b""))]
+
+
 def segments(segs, mss=1448):
     """Each message in TCP segments of at most mss bytes (a real stack's)."""
     out = []
@@ -147,7 +173,8 @@ def flows():
                (True, request(2, 1, 5, b"AAAA")), (True, request(2, 2, 5, b"BBBB") + request(3, 3, 7, b"CC")),
                (False, response(3, b"r3a")[:3] + b"\x01" + response(3, b"r3a")[4:] + response(2, b"r2")),
                (False, response(3, b"r3b")[:3] + b"\x02" + response(3, b"r3b")[4:])]
-    return [("DCERPC interleaved calls", 45009, dce), ("DCERPC calls answered out of order", 45010, dce_ooo),
+    return [("SMB1 read, out of order", 45011, smb1_flow("old\\report.pdf", PDF)),
+            ("DCERPC interleaved calls", 45009, dce), ("DCERPC calls answered out of order", 45010, dce_ooo),
             ("read, out of order", 45001, pdf), ("write", 45002, pe), ("large read", 45003, big),
             ("read with a failed READ", 45004, hole), ("pipe", 45005, pipe), ("directory", 45006, dirs),
             ("a hole (a range never read)", 45007, gap), ("no CLOSE before the flow ends", 45008, noclose)]
@@ -170,11 +197,12 @@ def expected_files():
              45003: ("images\\disk.img", len(BIG), "CLOSED", None),
              45004: ("notes.txt", 4000, "CLOSED", md5(HOLE[:4000])),
              45006: ("finance", 15, "CLOSED", md5(b"%PDF-not-a-file")),
+             45011: ("old\\report.pdf", len(PDF), "CLOSED", md5(PDF)),
              45007: ("gap.bin", 10000, "TRUNCATED", None),
              45008: ("open.txt", 3000, "TRUNCATED", None)}
     sids = {45001: {9724001: 1, 9724003: 1, 9724005: 1}, 45002: {9724002: 1, 9724003: 1, 9724004: 1},
             45003: {9724006: 1}, 45004: {}, 45005: {}, 45006: {9724005: 1}, 45007: {}, 45008: {},
-            45009: {9724010: 1, 9724011: 1, 9724013: 1}, 45010: {9724010: 1, 9724011: 1, 9724013: 1}}
+            45011: {9724003: 1, 9724005: 1}, 45009: {9724010: 1, 9724011: 1, 9724013: 1}, 45010: {9724010: 1, 9724011: 1, 9724013: 1}}
     return files, sids
 
 
@@ -201,7 +229,7 @@ def check_ours(check, ev):
               "%s: fileinfo records carry app_proto smb and the smb object" % name, recs[:1])
     st = [e for e in ev if e.get("event_type") == "stats"]
     smb = st[-1]["stats"]["app_layer"].get("smb", {}) if st else {}
-    check(smb.get("files") == 7 and smb.get("files_truncated") == 2, "stats: 7 smb files, 2 truncated", smb)
+    check(smb.get("files") == 8 and smb.get("files_truncated") == 2, "stats: 8 smb files, 2 truncated", smb)
 
 
 def suricata_yaml(tmp):
