@@ -7,6 +7,9 @@
 // alter_context(_resp) are txs with their context lists; the accepted
 // contexts give requests their interface (dcerpc.iface). The per-tx numbers
 // go to the internal (dcerpc.hdr) buffer (layout in rules/smb_opts.cc).
+// Calls are kept apart by call id (the flow's SmbCtx): a response pairs
+// with its own request, and a fragmented call interleaved with another is
+// set aside and resumed (park / unpark).
 //
 // Errors: a header with another version or a fragment length shorter than
 // its header is malformed (counted): over TCP the direction stops, inside

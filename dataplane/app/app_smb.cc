@@ -11,6 +11,8 @@
 // a 4-entry table in AppMeta::Smb (pair_request / pair_answer): the names a
 // create / tree connect / session setup answer logs are its own request's.
 // An async STATUS_PENDING interim answer makes no tx, as in Suricata.
+// File transfers (READ / WRITE data on a created file) go to app_smb_file.cc
+// as the bytes arrive (smb_file_bytes), not through the gathered message.
 //
 // Memory: a message is gathered in the first half of the direction's
 // pooled buffer (a larger one: its first part, enough for every header read

@@ -1,5 +1,6 @@
-// SMB2 file transfers, as Suricata's SMB file tracking: the data of READ
-// answers and WRITE requests on a file a CREATE opened is a file, fed to
+// SMB file transfers, as Suricata's SMB file tracking: the data of READ
+// answers and WRITE requests (SMB2; SMB1 READ_ANDX / WRITE_ANDX) on a file a
+// CREATE (NT_CREATE_ANDX) opened is a file, fed to
 // the machinery HTTP bodies and ftp-data use (file.data with its first
 // bytes, file.name / file.size / file.magic / file.md5.., the EVE fileinfo
 // event with the flow's smb object, app_proto smb).
@@ -15,13 +16,15 @@
 // file kept whole (the HTTP / ftp-data rule); file.data is inspected once,
 // when the kept part is full or at the end.
 //
-// Only non-compound messages carry file data here (the usual READ / WRITE);
+// Only non-compound SMB2 messages (SMB1: the READ_ANDX / WRITE_ANDX first in
+// its chain) carry file data here (the usual READ / WRITE);
 // one file is collected per direction at a time (another's data meanwhile
 // is counted smb_file_busy and not tracked). Data is streamed from the TCP
 // bytes as they arrive: messages are not gathered past their headers.
 //
-// Memory: the flow's SmbCtx from the worker's pool, one pooled transaction
-// buffer per direction while a file is collected. No allocation.
+// Memory: the flow's SmbCtx from the worker's pool (also the DCERPC call
+// tables, app_dcerpc.cc), one pooled transaction buffer per direction while
+// a file is collected. No allocation.
 #include <algorithm>
 #include <cstring>
 
