@@ -100,6 +100,7 @@ struct AppMeta {
   char file_magic[96];            // libmagic's description of its first bytes (EVE magic, file.magic)
   bool file_incomplete = false;   // the file ended early (gap, flow end): EVE state TRUNCATED
   bool file_has_tx_id = false;    // HTTP: file_tx_id is the tx's index in the flow (EVE tx_id)
+  bool file_part = false;         // SMB: a file's first part inspected before its end (no EVE event)
   uint32_t file_tx_id = 0;
   // ssh: [0] client, [1] server: banner fields and the HASSH md5s. The
   // HASSH strings (~1 KB each) are not kept here: the tx carrying the EVE

@@ -97,7 +97,9 @@ void emit(AppCtx& c, AppState* s, int d, bool last, bool cut, AppSink& sink) {
   memcpy(fname, m.filename, sizeof fname);
   m.command = d == 1 ? 8 : 9, m.status = 0;
   copy_field(m.filename, sizeof m.filename, reinterpret_cast<const uint8_t*>(x.name), uint32_t(strlen(x.name)));
+  a.file_part = !last;  // the early part: inspected, not logged (the READ's own tx was)
   if (last || !b.mask.empty()) sink.on_tx(d == 0, b, a);
+  a.file_part = false;
   m.command = cmd, m.status = status;
   memcpy(m.filename, fname, sizeof fname);
   if (last) {
