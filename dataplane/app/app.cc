@@ -34,6 +34,7 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   decomp_init(m);
   quic_init(m);
   h2_init_pool(m);
+  smb_files_init(m);
 }
 
 AppCtx::~AppCtx() {
@@ -520,6 +521,7 @@ bool app_datagram_candidate(uint16_t sport, uint16_t dport, const uint8_t* d, ui
 void app_finish(AppCtx& c, AppState* s, AppSink& sink) {
   c.impl->scratch_used = 0;
   if (s->h2) h2_finish(c, s, sink);  // also after an h2c upgrade
+  if (s->smbf) smb_file_finish(c, s, sink);
   for (int d = 0; d < 2; d++) {
     Dir& dr = s->dir[d];
     if (dr.det == kActive && s->proto == AppProto::kHttp) http_finish(c, s, d, sink);

@@ -31,6 +31,13 @@ struct AppConfig {
   // HTTP/2 streams open at once per worker, shared by its HTTP/2 flows (~2.7
   // KiB each; a flow holds at most kH2Streams = 256). At most 65535.
   uint32_t http2_streams = 2048;
+  // SMB / DCERPC flows with a context at once per worker (~1.6 KiB each,
+  // touched on use: SMB2 file transfers, DCERPC calls by call id), held for
+  // the flow's life from its first file CREATE or DCERPC request; at most
+  // 65535. Kept file bytes and set-aside DCERPC calls use the transaction
+  // buffers. A flow without one: no files, DCERPC paired with the latest
+  // request only.
+  uint32_t smb_flows = 256;
 };
 
 // Fixed-size copy of what EVE prints for a flow's latest transaction.
@@ -93,6 +100,7 @@ struct AppMeta {
   char file_magic[96];            // libmagic's description of its first bytes (EVE magic, file.magic)
   bool file_incomplete = false;   // the file ended early (gap, flow end): EVE state TRUNCATED
   bool file_has_tx_id = false;    // HTTP: file_tx_id is the tx's index in the flow (EVE tx_id)
+  bool file_part = false;         // SMB: a file's first part inspected before its end (no EVE event)
   uint32_t file_tx_id = 0;
   // ssh: [0] client, [1] server: banner fields and the HASSH md5s. The
   // HASSH strings (~1 KB each) are not kept here: the tx carrying the EVE
@@ -225,6 +233,15 @@ struct AppCounters {
   // SMB answers with no pending request (lost, or dropped from the full
   // table: logged without the request's names); requests dropped from it.
   uint64_t smb_unpaired, smb_pair_full;
+  // SMB2 file transfers logged (fileinfo); flows with no context free
+  // (files not tracked, DCERPC paired with the latest request only); open-file and pending-READ entries dropped from
+  // their full tables; data of a second file in a direction while one is
+  // collected (not tracked); files logged TRUNCATED (holes, flow end).
+  uint64_t smb_files, smb_no_ctx, smb_file_table_full, smb_file_reads_full, smb_file_busy,
+      smb_file_truncated;
+  // DCERPC requests dropped from the full call table (their responses get
+  // no opnum); fragmented calls dropped from the full set-aside table.
+  uint64_t dcerpc_pend_full, dcerpc_calls_dropped;
   // HTTP/2 frames read, streams opened, streams finished early (more than
   // kH2Streams open in the flow, or the stream pool empty), streams not
   // tracked (pool empty, the flow had none to finish), malformed frames,

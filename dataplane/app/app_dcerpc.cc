@@ -7,6 +7,9 @@
 // alter_context(_resp) are txs with their context lists; the accepted
 // contexts give requests their interface (dcerpc.iface). The per-tx numbers
 // go to the internal (dcerpc.hdr) buffer (layout in rules/smb_opts.cc).
+// Calls are kept apart by call id (the flow's SmbCtx): a response pairs
+// with its own request, and a fragmented call interleaved with another is
+// set aside and resumed (park / unpark).
 //
 // Errors: a header with another version or a fragment length shorter than
 // its header is malformed (counted): over TCP the direction stops, inside
@@ -122,8 +125,64 @@ void bind_ack_body(AppMeta::Smb& m, const uint8_t* b, uint32_t n, bool le) {
     if (i < m.nifs) m.ifs[i].ack = rd16(b + at, le);
 }
 
+// Interleaved calls (per call id, as Suricata's DCERPC txs): the call whose
+// fragments are in the direction's area is set aside into a pooled buffer
+// when another call's fragment comes, and brought back at its next one.
+void park(AppCtx& c, AppState* s, int d, SmbCtx& f, DceDir& x) {
+  AppCtx::Impl& m = *c.impl;
+  uint8_t& n = f.park_n[d];
+  if (n == kDcePark) {  // full: the oldest is dropped
+    m.free_list[m.free_n++] = f.park[d][0].buf;
+    memmove(&f.park[d][0], &f.park[d][1], (kDcePark - 1) * sizeof f.park[d][0]);
+    n--;
+    c.ctr.dcerpc_calls_dropped++;
+  }
+  uint32_t cap = 0;
+  const uint8_t* a = area(c, s, d, &cap);
+  if (!m.free_n) {
+    c.ctr.dcerpc_calls_dropped++;
+  } else {
+    const uint32_t buf = m.free_list[--m.free_n];
+    const uint32_t k = a ? std::min(x.stub_n, cap) : 0;
+    if (k) memcpy(m.mem.get() + size_t(buf) * m.buf_size, a, k);
+    f.park[d][n++] = SmbCtx::DcePark{f.cur_call[d], buf, k, x.stub_total, x.frag_cnt, x.first};
+  }
+  x.stub_n = x.stub_total = 0;
+  x.frag_cnt = 0;
+  x.first = 0;
+  f.cur_open[d] = 0;
+}
+
+void unpark(AppCtx& c, AppState* s, int d, SmbCtx& f, DceDir& x, uint32_t call) {
+  for (uint32_t i = 0; i < f.park_n[d]; i++) {
+    SmbCtx::DcePark& e = f.park[d][i];
+    if (e.call_id != call) continue;
+    AppCtx::Impl& m = *c.impl;
+    acquire(c, s, d);
+    uint32_t cap = 0;
+    uint8_t* a = area(c, s, d, &cap);
+    x.stub_n = a ? std::min(e.stub_n, cap) : 0;
+    if (x.stub_n) memcpy(a, m.mem.get() + size_t(e.buf) * m.buf_size, x.stub_n);
+    x.stub_total = e.stub_total, x.frag_cnt = e.frag_cnt, x.first = e.first;
+    m.free_list[m.free_n++] = e.buf;
+    memmove(&e, &e + 1, (f.park_n[d] - i - 1) * sizeof e);
+    f.park_n[d]--;
+    return;
+  }
+}
+
+// A request / response fragment of call `call` starts: its call's stub into the area.
+void switch_call(AppCtx& c, AppState* s, int d, DceDir& x, uint32_t call, bool first) {
+  SmbCtx* f = smb_ctx(c, s, x.hdr[2] == kRequest);
+  if (!f) return;
+  if (f->cur_open[d] && f->cur_call[d] != call) park(c, s, d, *f, x);
+  if (!first && !f->cur_open[d]) unpark(c, s, d, *f, x, call);
+  f->cur_call[d] = call;
+  f->cur_open[d] = 1;
+}
+
 // The header is complete: a new PDU starts.
-void pdu_start(DceDir& x) {
+void pdu_start(AppCtx& c, AppState* s, int d, DceDir& x) {
   const bool le = x.hdr[4] & 0x10;
   uint32_t frag = rd16(x.hdr + 8, le), auth = rd16(x.hdr + 10, le);
   uint8_t type = x.hdr[2];
@@ -132,6 +191,7 @@ void pdu_start(DceDir& x) {
   x.stub_left = x.body_left - x.skip;
   if (auth) x.stub_left -= std::min(x.stub_left, auth + 8);  // the auth trailer is not stub data
   if (type == kRequest || type == kResponse) {
+    switch_call(c, s, d, x, rd32(x.hdr + 12, le), x.hdr[3] & kFirstFrag);
     if (x.hdr[3] & kFirstFrag) {
       x.stub_n = x.stub_total = 0;
       x.frag_cnt = 0;
@@ -142,6 +202,39 @@ void pdu_start(DceDir& x) {
     x.stub_n = 0;  // bind etc.: the body is gathered for its contexts
     x.stub_left = x.body_left;
   }
+}
+
+// A complete request into the flow's table (a repeated call id replaces
+// its entry; full: the oldest dropped).
+void pend_request(AppCtx& c, SmbCtx& f, const AppMeta::Smb& m) {
+  uint32_t n = f.dpend_n;
+  for (uint32_t i = 0; i < n; i++)
+    if (f.dpend[i].call_id == m.req_call_id) {
+      memmove(&f.dpend[i], &f.dpend[i + 1], (n - i - 1) * sizeof f.dpend[0]);
+      n--;
+      break;
+    }
+  if (n == kDcePend) {
+    memmove(&f.dpend[0], &f.dpend[1], (kDcePend - 1) * sizeof f.dpend[0]);
+    n--;
+    c.ctr.dcerpc_pend_full++;
+  }
+  f.dpend[n] = SmbCtx::DcePend{m.req_call_id, m.req_stub_size, m.req_opnum, m.req_ctx, m.req_frag_cnt, m.req_bits};
+  f.dpend_n = uint8_t(n + 1);
+}
+
+// A response: its request's entry (by call id) into the req_* fields.
+bool pair_response(SmbCtx& f, AppMeta::Smb& m) {
+  for (uint32_t i = 0; i < f.dpend_n; i++) {
+    const SmbCtx::DcePend e = f.dpend[i];
+    if (e.call_id != m.d_call_id) continue;
+    memmove(&f.dpend[i], &f.dpend[i + 1], (f.dpend_n - i - 1) * sizeof e);
+    f.dpend_n--;
+    m.req_type = kRequest + 1, m.req_call_id = e.call_id, m.req_opnum = e.opnum, m.req_ctx = e.ctx_id;
+    m.req_frag_cnt = e.frag_cnt, m.req_stub_size = e.stub_size, m.req_bits = e.bits;
+    return true;
+  }
+  return false;
 }
 
 // The PDU's last byte is in.
@@ -163,6 +256,8 @@ void pdu_end(AppCtx& c, AppState* s, int d, DceDir& x, AppSink& sink) {
     if (!(x.hdr[3] & kLastFrag)) return;  // more fragments to come
     m.d_frag_cnt = x.frag_cnt;
     m.d_stub_size = x.stub_total;
+    SmbCtx* f = smb_ctx(c, s, false);
+    if (f) f->cur_open[d] = 0;  // the call is complete
     if (type == kRequest) {
       m.req_ctx = rd16(x.hdr + 20, le);
       m.req_opnum = rd16(x.hdr + 22, le);
@@ -171,7 +266,8 @@ void pdu_end(AppCtx& c, AppState* s, int d, DceDir& x, AppSink& sink) {
       m.req_frag_cnt = x.frag_cnt, m.req_stub_size = x.stub_total;
       m.d_bits = m.req_bits;
       m.d_opnum = m.req_opnum;
-    } else if (m.req_type == kRequest + 1 && m.req_call_id == m.d_call_id) {
+      if (f) pend_request(c, *f, m);
+    } else if ((f && pair_response(*f, m)) || (m.req_type == kRequest + 1 && m.req_call_id == m.d_call_id)) {
       m.d_bits = m.req_bits;  // the answer to that request: its opnum and interface
       m.d_opnum = m.req_opnum;
     }
@@ -244,6 +340,7 @@ void dce_gap(AppCtx& c, AppState* s, int d) {
   DceDir& x = s->dir[d].u.smb.dce;
   x = DceDir{};  // the PDU (and call) in progress is lost
   x.gap = 1;
+  if (SmbCtx* f = smb_ctx(c, s, false)) f->cur_open[d] = 0;
 }
 
 bool dce_pending(const AppState* s, int d) {
@@ -272,6 +369,7 @@ void dce_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
         x.need = type == kRequest || type == kResponse ? 24 : 16;
         if (x.hdr[0] != 5 || x.hdr[1] > 1 || frag < x.need || (auth && frag < x.need + auth + 8)) {
           c.ctr.dcerpc_malformed++;
+          if (SmbCtx* f = smb_ctx(c, s, false)) f->cur_open[d] = 0;  // the call in progress is lost
           x.dead = 1;
           x.hdr_n = 0;
           x.stub_n = 0;
@@ -279,7 +377,7 @@ void dce_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
         }
         if (x.need > 16) continue;
       }
-      pdu_start(x);
+      pdu_start(c, s, d, x);
       if (!x.body_left) {
         pdu_end(c, s, d, x, sink);
         x.hdr_n = 0;

@@ -214,6 +214,52 @@ struct SmbDir {
   DceDir dce;
 };
 
+// A flow's SMB / DCERPC context (app_smb_file.cc) comes from the worker's
+// pool (AppConfig::smb_flows, AppState::smbf; none free: smb_no_ctx) at
+// the flow's first tracked CREATE or DCERPC request and is held until the
+// flow ends. It holds the SMB2 file transfers and the DCERPC call tables.
+// Bounds, each with its counter when exceeded: kSmbOpens files open at once
+// (the oldest entry dropped, smb_file_table_full), kSmbReads READ requests
+// awaiting their answer (the oldest dropped, smb_file_reads_full),
+// kSmbRanges disjoint out-of-order ranges per transfer (more: a gap, the
+// file TRUNCATED); kDcePend DCERPC requests awaiting their response (the
+// oldest dropped, dcerpc_pend_full), kDcePark fragmented calls set aside
+// per direction while another call's fragments come (the oldest dropped,
+// dcerpc_calls_dropped).
+constexpr uint32_t kSmbOpens = 8;
+constexpr uint32_t kSmbReads = 16;
+constexpr uint32_t kSmbRanges = 4;
+constexpr uint32_t kDcePend = 8;
+constexpr uint32_t kDcePark = 3;
+// The file collected in one direction (READ answers: 1, WRITE requests: 0);
+// its first bytes are kept in a pooled buffer as HTTP bodies are.
+struct SmbXfer {
+  uint64_t fid;          // FileId (hashed)
+  uint64_t next;         // bytes from offset 0 received without a hole
+  uint64_t size;         // highest offset + length announced or seen
+  uint64_t lo[kSmbRanges], hi[kSmbRanges];  // ranges received beyond next
+  uint64_t w_off;        // file offset of the current message's data
+  uint32_t w_lo, w_hi;   // that data in the message: [w_lo, w_hi)
+  uint32_t buf;          // pooled buffer of the kept part (kNoBuf: sizes only)
+  uint8_t active, inspected, gap, nr;
+  uint8_t w_state;       // current message: 0 undecided, 1 file data, 2 none
+  char name[64];
+};
+struct SmbCtx {
+  struct Open { uint64_t fid; char name[64]; } open[kSmbOpens];
+  struct Read { uint64_t fid, off; uint32_t key; } rd[kSmbReads];
+  uint8_t open_n, rd_n;
+  SmbXfer x[2];
+  // DCERPC (app_dcerpc.cc): requests by call id, for their responses'
+  // opnum, interface and EVE req numbers.
+  struct DcePend { uint32_t call_id, stub_size; uint16_t opnum, ctx_id, frag_cnt; uint8_t bits; } dpend[kDcePend];
+  // Fragmented calls set aside (their stub so far in a pooled buffer) and
+  // the call whose fragments are in the direction's area (cur_open).
+  struct DcePark { uint32_t call_id, buf, stub_n, stub_total; uint16_t frag_cnt; uint8_t first; } park[2][kDcePark];
+  uint32_t cur_call[2];
+  uint8_t cur_open[2], park_n[2], dpend_n;
+};
+
 struct Dir {
   uint8_t det, probe_n, fb;  // fb: the storage in use is the fallback area
   uint8_t probe[kProbeSize];
@@ -242,6 +288,7 @@ struct AppState {
   uint64_t pend_bits;    // 3 bits per pending request, oldest lowest: 1 HEAD, 2 CONNECT, 4 HTTP/0.9
   uint32_t http_txs[2];  // HTTP messages handed on per direction (the tx_id of files)
   uint16_t h2;           // HTTP/2 context slot + 1 (0: none), app_http2.cc
+  uint16_t smbf;         // SMB file context slot + 1 (0: none), app_smb_file.cc
   app::Dir dir[2];       // [0] client->server bytes (to_server), [1] the other
   uint8_t fallback[2][app::kFallbackSize];
   AppMeta meta;
@@ -297,6 +344,10 @@ struct AppCtx::Impl {
   uint32_t h2_pseudo_n = 0;
   const uint8_t* h2_hl = nullptr;    // the bound stream's header lists (kH2HdrLog each)
   const uint16_t* h2_hl_n = nullptr;
+  // SMB file contexts (app_smb_file.cc), touched on use.
+  std::unique_ptr<app::SmbCtx[]> smbf;
+  std::unique_ptr<uint16_t[]> smbf_free;
+  uint32_t smbf_n = 0, smbf_free_n = 0;
 
   // Bump allocation in scratch, 8-byte aligned. The scratch is sized for the
   // worst case of one message (see AppCtx's constructor), so it cannot run out.
@@ -413,6 +464,25 @@ bool dce_pending(const AppState* s, int d);       // a PDU or call is partly hel
 void dce_gap(AppCtx& c, AppState* s, int d);     // DCERPC over TCP: resynchronise at the next header
 bool dcerpc_udp_candidate(const uint8_t* p, uint32_t n);
 void dcerpc_udp(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink);
+// SMB2 file transfers (app_smb_file.cc). FileIds are 16 bytes as on the
+// wire. open: a successful CREATE answer on a file tree (takes the flow's
+// context); read_req: a READ request on an open file (paired by message id
+// `key` with its answer); close: a CLOSE request (the file's fileinfo).
+void smb_files_init(AppCtx::Impl& m);
+void smb1_fid16(const uint8_t* fid, uint8_t out[16]);  // an SMB1 FID (2 bytes) as a FileId
+void smb_file_open(AppCtx& c, AppState* s, const uint8_t* fid, const char* name);
+void smb_file_read_req(AppCtx& c, AppState* s, uint32_t key, const uint8_t* fid, uint64_t off);
+void smb_file_close(AppCtx& c, AppState* s, const uint8_t* fid, AppSink& sink);
+// Message bytes of direction d as they arrive: [got, got + k) at p; the
+// message's first bytes are in st (msg_len: its NetBIOS length). The data
+// of a READ answer / WRITE request on an open file feeds its transfer.
+void smb_file_bytes(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t msg_len, uint32_t got,
+                    const uint8_t* p, uint32_t k, AppSink& sink);
+bool smb_file_window(AppCtx& c, const AppState* s, int d);  // the current message's data is file data
+void smb_file_msg_end(AppCtx& c, AppState* s, int d);  // the message ended (or a gap cut it)
+void smb_file_finish(AppCtx& c, AppState* s, AppSink& sink);  // flow end: open transfers TRUNCATED
+// The flow's context; `take`: from the pool when it has none (null: none free, counted).
+SmbCtx* smb_ctx(AppCtx& c, AppState* s, bool take);
 // UTF-16LE -> UTF-8 (unpaired surrogates as U+FFFD) into out (3 * n/2 bytes); returns the length.
 uint32_t utf16_to_utf8(const uint8_t* p, uint32_t n, uint8_t* out);
 void smb_json(const AppMeta& m, std::string& out);  // EVE smb / dcerpc object (app_smb_eve.cc)

@@ -11,6 +11,8 @@
 // a 4-entry table in AppMeta::Smb (pair_request / pair_answer): the names a
 // create / tree connect / session setup answer logs are its own request's.
 // An async STATUS_PENDING interim answer makes no tx, as in Suricata.
+// File transfers (READ / WRITE data on a created file) go to app_smb_file.cc
+// as the bytes arrive (smb_file_bytes), not through the gathered message.
 //
 // Memory: a message is gathered in the first half of the direction's
 // pooled buffer (a larger one: its first part, enough for every header read
@@ -186,13 +188,21 @@ void smb2_command(Smb2& x, uint16_t cmd, uint32_t tree) {
         uint32_t k = 0;
         const uint8_t* t = g.in(x.h + off, len) ? text(g, g.p + x.h + off, len, false, &k) : nullptr;
         if (t) copy_field(m.filename, sizeof m.filename, t, k);
+      } else if (x.resp && m.status == 0 && g.in(b, 80) && !ipc_tree(m, tree)) {
+        smb_file_open(g.c, g.s, g.p + b + 64, m.filename);  // its FileId (directories too, as Suricata)
       }
       break;
-    case 8:  // READ: the answer's data
-      if (x.resp && m.status == 0 && g.in(b, 8)) pipe_data(g, tree, x.h + g.p[b + 2], u32(g.p + b + 4));
+    case 6:  // CLOSE: the file's end
+      if (!x.resp && g.in(b, 24)) smb_file_close(g.c, g.s, g.p + b + 8, *g.sink);
+      break;
+    case 8:  // READ: the answer's data (a file's: fed as it arrived, app_smb_file.cc)
+      if (!x.resp && g.in(b, 32)) smb_file_read_req(g.c, g.s, g.key, g.p + b + 16, u64(g.p + b + 8));
+      if (x.resp && m.status == 0 && g.in(b, 8) && !smb_file_window(g.c, g.s, g.d))
+        pipe_data(g, tree, x.h + g.p[b + 2], u32(g.p + b + 4));
       break;
     case 9:  // WRITE
-      if (!x.resp && g.in(b, 8)) pipe_data(g, tree, x.h + u16(g.p + b + 2), u32(g.p + b + 4));
+      if (!x.resp && g.in(b, 8) && !smb_file_window(g.c, g.s, g.d))
+        pipe_data(g, tree, x.h + u16(g.p + b + 2), u32(g.p + b + 4));
       break;
     case 11:  // IOCTL: FSCTL_PIPE_TRANSCEIVE's input / output
       if (!x.resp && g.in(b, 32) && u32(g.p + b + 4) == 0x0011C017)
@@ -380,17 +390,33 @@ void smb1_block(Msg& g, uint8_t cmd, uint32_t w, uint32_t wc, uint32_t bo, uint3
         uint32_t avail = at <= bo + bc ? bo + bc - at : 0, k = 0;
         const uint8_t* t = g.in(at, std::min(len, avail)) ? text(g, g.p + at, std::min(len, avail), !uni, &k) : nullptr;
         if (t) copy_field(m.filename, sizeof m.filename, t, k);
+      } else if (resp && wc >= 34 && m.status == 0 && !ipc_tree(m, tree)) {
+        uint8_t f[16];
+        smb1_fid16(W + 5, f);
+        smb_file_open(g.c, g.s, f, m.filename);  // its FID
+      }
+      break;
+    case 0x04:  // CLOSE: the file's end
+      if (!resp && wc >= 3) {
+        uint8_t f[16];
+        smb1_fid16(W, f);
+        smb_file_close(g.c, g.s, f, *g.sink);
       }
       break;
     case 0x25:  // TRANSACTION (TransactNmPipe and other pipe calls)
       if (!resp && wc >= 14) pipe_data(g, tree, u16(W + 24), u16(W + 22));
       else if (resp && wc >= 10) pipe_data(g, tree, u16(W + 14), u16(W + 12));
       break;
-    case 0x2f:  // WRITE_ANDX
-      if (!resp && wc >= 12) pipe_data(g, tree, u16(W + 22), u16(W + 20));
+    case 0x2f:  // WRITE_ANDX (a file's data: fed as it arrived, app_smb_file.cc)
+      if (!resp && wc >= 12 && !smb_file_window(g.c, g.s, g.d)) pipe_data(g, tree, u16(W + 22), u16(W + 20));
       break;
-    case 0x2e:  // READ_ANDX
-      if (resp && wc >= 12) pipe_data(g, tree, u16(W + 12), u16(W + 10));
+    case 0x2e:  // READ_ANDX: the request names the file and offset for its answer
+      if (!resp && wc >= 10) {
+        uint8_t f[16];
+        smb1_fid16(W + 4, f);
+        smb_file_read_req(g.c, g.s, g.key, f, u32(W + 6) | (wc >= 12 ? uint64_t(u32(W + 20)) << 32 : 0));
+      }
+      if (resp && wc >= 12 && !smb_file_window(g.c, g.s, g.d)) pipe_data(g, tree, u16(W + 12), u16(W + 10));
       break;
     default: break;
   }
@@ -476,6 +502,8 @@ void smb_gap(AppCtx& c, AppState* s, int d) {
   c.ctr.truncated++;
   release(c, s, d);
   h.dce = DceDir{};  // a DCERPC call in progress is lost with it
+  if (SmbCtx* f = smb_ctx(c, s, false)) f->cur_open[d] = 0;
+  smb_file_msg_end(c, s, d);  // a file's bytes lost: a hole in it
   h.nb_n = 0;
   h.resync = 1;
   h.win_n = 0;
@@ -512,6 +540,7 @@ void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
     uint32_t keep = st ? std::min(k, cap - std::min(cap, h.stored)) : 0;
     if (keep) memcpy(st + h.stored, p, keep);
     h.stored += keep;
+    if (s->smbf && st) smb_file_bytes(c, s, d, st, h.len, h.got, p, k, sink);  // file data as it arrives
     h.got += k;
     p += k;
     n -= k;
@@ -519,6 +548,7 @@ void smb_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSi
     h.nb_n = 0;
     if (h.nb_type != 0) continue;
     smb_message(c, s, d, st, h.stored, sink);
+    smb_file_msg_end(c, s, d);
     if (!dce_pending(s, d)) release(c, s, d);
   }
 }

@@ -189,11 +189,13 @@ struct Cursor final : AlertSink, AppSink {
     // are files: the http event and a fileinfo event; a file's record alone
     // (no buffers: inspected earlier) only the fileinfo.
     const bool file_only = meta.file_tx && b.mask.empty();
+    // An SMB file's early part (meta.file_part) is inspected, not logged.
     const bool tx_event = (!to_server || meta.proto == rules::AppProto::kDns || meta.proto == rules::AppProto::kQuic ||
                            meta.proto == rules::AppProto::kSip || meta.proto == rules::AppProto::kMqtt ||
                            (meta.proto == rules::AppProto::kKrb5 && meta.krb5.msg_type) ||
                            (meta.proto == rules::AppProto::kDcerpc && meta.smb.d_udp)) &&
-                          meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh;
+                          meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh &&
+                          !meta.file_part;
     cur_tx = &b;
     if (app_events) {
       if (meta.proto == rules::AppProto::kHttp2 && meta.h2_ctrl) {

@@ -120,11 +120,15 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                  a.detected[int(rules::AppProto::kKrb5)], a.krb5_messages, a.krb5_malformed, a.krb5_too_large,
                  a.krb5_malformed_events);
   fmt::format_to(o, ",\"smb\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"encrypted\":{},"
-                    "\"unpaired\":{},\"pair_full\":{}}}"
-                    ",\"dcerpc\":{{\"flows\":{},\"pdus\":{},\"malformed\":{},\"stub_cut\":{}}}",
+                    "\"unpaired\":{},\"pair_full\":{},\"files\":{},\"files_truncated\":{},\"no_context\":{},"
+                    "\"file_table_full\":{},\"file_reads_full\":{},\"file_busy\":{}}}"
+                    ",\"dcerpc\":{{\"flows\":{},\"pdus\":{},\"malformed\":{},\"stub_cut\":{},\"pend_full\":{},"
+                    "\"calls_dropped\":{}}}",
                  a.detected[int(rules::AppProto::kSmb)], a.smb_messages, a.smb_malformed, a.smb_encrypted,
-                 a.smb_unpaired, a.smb_pair_full,
-                 a.detected[int(rules::AppProto::kDcerpc)], a.dcerpc_pdus, a.dcerpc_malformed, a.dcerpc_stub_cut);
+                 a.smb_unpaired, a.smb_pair_full, a.smb_files, a.smb_file_truncated, a.smb_no_ctx,
+                 a.smb_file_table_full, a.smb_file_reads_full, a.smb_file_busy,
+                 a.detected[int(rules::AppProto::kDcerpc)], a.dcerpc_pdus, a.dcerpc_malformed, a.dcerpc_stub_cut,
+                 a.dcerpc_pend_full, a.dcerpc_calls_dropped);
   fmt::format_to(o, ",\"http2\":{{\"flows\":{},\"frames\":{},\"streams\":{},\"streams_evicted\":{},"
                     "\"streams_refused\":{},\"malformed\":{},\"hpack_errors\":{},\"no_context\":{},\"reclaimed\":{}}}}}",
                  a.detected[int(rules::AppProto::kHttp2)], a.http2_frames, a.http2_streams, a.http2_streams_evicted,

@@ -99,6 +99,9 @@ void format_app_event(fmt::memory_buffer& out, const AlertRecord& a) {
     std::string app;
     format_app_json(a.app, app);
     if (!app.empty()) app += ',';
+    if (a.app_proto)  // Suricata's order: the protocol's object, app_proto, fileinfo
+      fmt::format_to(std::back_inserter(app), "\"app_proto\":\"{}\",",
+                     rules::app_proto_name(rules::AppProto(a.app_proto)));
     format_fileinfo_json(a.app, app);
     out.push_back(',');
     out.append(app);

@@ -7,6 +7,7 @@
 // paired with their requests by message id (pipelined, async pending, the
 // table full, SMB1 pid + mid); DCERPC over TCP resynchronised after a gap.
 #include <cstdlib>
+#include <tuple>
 
 #include "dataplane/app/app_internal.h"
 #include "tests/unit/app/app_test_util.h"
@@ -297,6 +298,81 @@ TEST(AppDcerpc, Malformed) {
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
 }
 
+// Interleaved calls (per call id): call 2's fragments around call 3 each
+// reassembled alone, the responses answered out of order each with their
+// own request's opnum and numbers; responses interleaved likewise.
+std::vector<Seg> interleaved_calls() {
+  return {{true, bind(1)}, {false, bind_ack(1)},
+          {true, request(2, 1, 5, "AAAA") + request(3, 3, 7, "CC")},
+          {true, request(2, 2, 5, "BBBB")},
+          {false, response(3, 1, "r3a") + response(2, 3, "r2")},
+          {false, response(3, 2, "r3b")}};
+}
+
+TEST(AppDcerpc, InterleavedCallsByCallId) {
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, interleaved_calls(), {}, 50006, 135);
+  std::vector<std::tuple<bool, uint32_t, int, std::string, int>> got;  // dir, call, opnum, stub, frags
+  for (const Tx& t : txs)
+    if (t.has(kDcerpcStubData))
+      got.emplace_back(t.to_server, t.meta.smb.d_call_id, (t.meta.smb.d_bits & 4) ? t.meta.smb.d_opnum : -1,
+                       t.get(kDcerpcStubData), t.meta.smb.d_frag_cnt);
+  using G = std::tuple<bool, uint32_t, int, std::string, int>;
+  EXPECT_EQ(got, (std::vector<G>{G{true, 3, 7, "CC", 1}, G{true, 2, 5, "AAAABBBB", 2}, G{false, 2, 5, "r2", 1},
+                                 G{false, 3, 7, "r3ar3b", 2}}));
+  const Tx* r2 = find(txs, [](const Tx& t) { return !t.to_server && t.meta.smb.d_call_id == 2 && t.meta.smb.dce; });
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->meta.smb.req_frag_cnt, 2);  // EVE req: its own request's numbers
+  EXPECT_EQ(r2->meta.smb.req_stub_size, 8u);
+  EXPECT_EQ(ctx.ctr.dcerpc_calls_dropped, 0u);
+  expect_split_invariant(small_cfg(), interleaved_calls(), 50006, 135);
+}
+
+// The same over an SMB2 pipe (writes and reads).
+TEST(AppDcerpc, InterleavedCallsOverSmbPipe) {
+  std::vector<Seg> segs = {{true, nbss(tree_connect_req("\\\\srv\\IPC$"))}, {false, nbss(tree_connect_resp(5, 2))}};
+  for (const Seg& x : interleaved_calls())
+    segs.push_back({x.to_server, nbss(x.to_server ? write_req(5, x.data) : read_resp(5, x.data))});
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, segs, {}, 50007, 445);
+  const Tx* r3 = find(txs, [](const Tx& t) { return !t.to_server && t.meta.smb.d_call_id == 3 && t.meta.smb.dce; });
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->get(kDcerpcStubData), "r3ar3b");
+  EXPECT_EQ(r3->meta.smb.d_opnum, 7);
+  const Tx* q2 = find(txs, [](const Tx& t) { return t.to_server && t.meta.smb.d_call_id == 2 && t.meta.smb.dce; });
+  ASSERT_TRUE(q2);
+  EXPECT_EQ(q2->get(kDcerpcStubData), "AAAABBBB");
+  expect_split_invariant(small_cfg(), segs, 50007, 445);
+}
+
+// The bounds: kDcePend requests awaiting responses (the oldest's response
+// gets no opnum), kDcePark calls set aside (the oldest dropped); counted,
+// every buffer and context returned.
+TEST(AppDcerpc, CallTablesBounded) {
+  AppCtx ctx(small_cfg());
+  std::string reqs, firsts;
+  for (uint32_t i = 0; i <= app::kDcePend; i++) reqs += request(10 + i, 3, uint16_t(i), "q");
+  for (uint32_t i = 0; i <= app::kDcePark + 1; i++) firsts += request(40 + i, 1, 1, "f");
+  auto txs = run_tcp(ctx, {{true, bind(1)}, {false, bind_ack(1)}, {true, reqs}, {false, response(10, 3, "x")},
+                           {false, response(10 + app::kDcePend, 3, "y")}, {true, firsts + request(40, 2, 1, "g")}},
+                     {}, 50008, 135);
+  EXPECT_EQ(ctx.ctr.dcerpc_pend_full, 1u);
+  const Tx* x = find(txs, [](const Tx& t) { return t.has(kDcerpcStubData) && t.get(kDcerpcStubData) == "x"; });
+  ASSERT_TRUE(x);
+  EXPECT_FALSE(x->meta.smb.d_bits & 4);  // its request was dropped
+  const Tx* y = find(txs, [](const Tx& t) { return t.has(kDcerpcStubData) && t.get(kDcerpcStubData) == "y"; });
+  ASSERT_TRUE(y);
+  EXPECT_EQ(y->meta.smb.d_opnum, app::kDcePend);
+  // 5 calls' first fragments: each sets the one before aside; the 5th drops
+  // call 40 (the oldest), 40's last fragment sets 44 aside and drops 41; 40 alone
+  EXPECT_EQ(ctx.ctr.dcerpc_calls_dropped, 2u);
+  const Tx* g = find(txs, [](const Tx& t) { return t.has(kDcerpcStubData) && t.meta.smb.d_call_id == 40; });
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->get(kDcerpcStubData), "g");
+  EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+  EXPECT_EQ(ctx.impl->smbf_free_n, ctx.impl->smbf_n);
+}
+
 TEST(AppSmb, Detection) {
   AppCtx ctx(small_cfg());
   AppProto p;
@@ -558,7 +634,8 @@ TEST(AppSmb, MutationFuzz) {
       {{true, create_req(1, "a") + create_req(2, "b") + create_req(3, "c") + create_req(4, "d") + create_req(5, "e")},
        {false, create_resp(2, 0x103, true) + create_resp(5) + create_resp(2) + create_resp(1)}},
       {{true, bind(1)}, {true, request(2, 3, 9, std::string(60, 'A')).substr(0, 30)},
-       {true, request(3, 3, 9, "BB"), 7}, {false, response(3, 3, "OK")}}};
+       {true, request(3, 3, 9, "BB"), 7}, {false, response(3, 3, "OK")}},
+      interleaved_calls()};
   // SPECTRE_SMB_FUZZ_ITERS: a longer run (e.g. 100000) by hand.
   const char* env = std::getenv("SPECTRE_SMB_FUZZ_ITERS");
   const int iters = env && *env ? std::atoi(env) : 6000;
@@ -568,6 +645,7 @@ TEST(AppSmb, MutationFuzz) {
       if (rng() % 3 == 0) s.data = mutate(rng, s.data);
     run_tcp(ctx, segs, {}, 50010, uint16_t(i % 2 ? 445 : 135));
     ASSERT_EQ(app_pool_free(ctx), app_pool_size(ctx)) << "iteration " << i;
+    ASSERT_EQ(ctx.impl->smbf_free_n, ctx.impl->smbf_n) << "iteration " << i;
   }
 }
 
