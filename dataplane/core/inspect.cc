@@ -22,7 +22,7 @@ namespace spectre {
 
 InspectCtx::InspectCtx(uint16_t worker_id, const InspectConfig& c)
     : sessions(c.sessions), segs(c.segment_chunks), app(c.app), det(worker_id), alerts(c.alert_ring),
-      window(new uint8_t[kStreamWindow + kWindowChunk]) {}
+      window(new uint8_t[kStreamWindow + kWindowChunk]), outer(new OuterFlow[kOuterFlows]) {}
 
 AlertRecord* claim_alert_slot(WorkerCtx& w) {
   InspectCtx& ic = w.insp;
@@ -434,12 +434,12 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   uint32_t plen = p.payload_len;
   c.dp[dir].dsize = uint16_t(plen);
   c.dp[dir].tcp_flags = p.tcp_flags;
-  c.dp[dir].tunnel_proto = p.tunnel_proto;
   c.dp[dir].l3 = p.l3;  // header buffers (ipv4.hdr, tcp.hdr, ...): packet rules only
   c.dp[dir].l4_off = p.l4_off;
   c.dp[dir].l4_hlen = uint16_t(p.payload_off - p.l4_off);
   if (p.proto == 1 || p.proto == 58) set_icmp(c.dp[dir], p);
-  c.dp[dir].first_in_dir = f.pkts[dir] == 1;
+  // GRE has no flow in Suricata: its IP-only rules see every packet.
+  c.dp[dir].first_in_dir = f.pkts[dir] == 1 || p.proto == 47;
   uint32_t sid = f.session;
   if (p.proto == 6) {
     if (!sid && (plen || (p.tcp_flags & kSyn))) sid = open_session(ic, f);
@@ -516,7 +516,8 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f) {
 }
 
 namespace {
-// Alerts of decode-event and fragment rules: a packet with no flow.
+// Alerts of decode-event, fragment and tunnel-outer rules: a packet with no
+// flow record (ports and direction as the DetectPacket says).
 struct MalformedSink final : AlertSink {
   MalformedSink(WorkerCtx& w, const PacketInfo& p) : w(w), p(p) {}
   void alert(const RuleMeta& r, const DetectPacket& d) override {
@@ -527,11 +528,12 @@ struct MalformedSink final : AlertSink {
     a->flow_id = 0;
     std::memcpy(a->src, d.src, 16);
     std::memcpy(a->dst, d.dst, 16);
-    a->sport = a->dport = 0;
+    a->sport = d.sport;
+    a->dport = d.dport;
     a->ip_ver = d.ip_ver;
     a->proto = d.proto;
     a->app_proto = 0;
-    a->to_server = true;
+    a->to_server = d.to_server;
     a->has_flow = false;
     a->has_app = false;
     a->worker = uint8_t(w.id);
@@ -590,6 +592,60 @@ void inspect_fragment(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
   MalformedSink sink(w, p);
   uint64_t t = rte_rdtsc();
   detect_fragment(w.insp.det, *rs, d, sink);
+  w.insp.ctr.cyc_detect += rte_rdtsc() - t;
+}
+
+namespace {
+uint64_t fnv(uint64_t h, const uint8_t* p, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+}  // namespace
+
+// Suricata 7 (checked with suricata -r): a UDP outer packet (VXLAN, Geneve,
+// Teredo) has a UDP flow, IP-only rules on the first packet of each
+// direction; IPv4 carrying IPv6 (6in4) a flow whose packets are all to_server,
+// IP-only rules on its first packet only; IP-in-IP, 4in6, 6in6 and GRE no
+// flow, IP-only rules on every packet. Packet rules see every outer packet;
+// nothing inspects its payload (the inner packet is inspected by itself).
+void inspect_tunnel_outer(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
+  const CompiledRuleset* rs = s.rules.get();
+  if (!rs || !p.outer_l3) return;
+  const uint32_t alen = p.outer_ip_ver == 4 ? 4 : 16;
+  DetectPacket d;
+  d.ip_ver = p.outer_ip_ver;
+  d.src = p.outer_l3 + (alen == 4 ? 12 : 8);
+  d.dst = d.src + alen;
+  d.proto = p.tunnel_proto;
+  d.sport = p.outer_sport;
+  d.dport = p.outer_dport;
+  d.ts_ns = p.ts_ns;
+  d.dsize = p.outer_dsize;
+  d.l3 = p.outer_l3;
+  d.l4_off = p.outer_l4_off;
+  d.l4_hlen = d.proto == 17 ? 8 : 0;
+  d.has_flow = d.proto == 17 || (d.ip_ver == 4 && d.proto == 41);
+  if (d.has_flow) {
+    const int c = std::memcmp(d.src, d.dst, alen);
+    const bool src_lo = c < 0 || (c == 0 && d.sport <= d.dport);
+    const uint8_t* lo = src_lo ? d.src : d.dst;
+    const uint8_t* hi = src_lo ? d.dst : d.src;
+    const uint8_t ports[5] = {uint8_t((src_lo ? d.sport : d.dport) >> 8), uint8_t(src_lo ? d.sport : d.dport),
+                              uint8_t((src_lo ? d.dport : d.sport) >> 8), uint8_t(src_lo ? d.dport : d.sport), d.proto};
+    const uint64_t h = fnv(fnv(fnv(0xcbf29ce484222325ull, lo, alen), hi, alen), ports, 5) | 1;
+    OuterFlow& o = w.insp.outer[(h >> 32) & (kOuterFlows - 1)];
+    const uint64_t tmo = s.tmo_ns[d.proto == 17 ? kTmoUdp : kTmoOther];
+    if (o.tag != h || p.ts_ns > o.last_ns + tmo) o = OuterFlow{h, p.ts_ns, 0, uint8_t(src_lo)};
+    if (p.ts_ns > o.last_ns) o.last_ns = p.ts_ns;
+    const int dir = d.proto == 17 && src_lo != bool(o.init_lo) ? 1 : 0;
+    d.first_in_dir = !(o.seen & (1 << dir));
+    o.seen |= uint8_t(1 << dir);
+    d.to_server = dir == 0;
+    d.established = o.seen == 3;
+  }
+  MalformedSink sink(w, p);
+  uint64_t t = rte_rdtsc();
+  detect_payload(w.insp.det, *rs, d, PayloadMode::kPacket, nullptr, 0, sink);
   w.insp.ctr.cyc_detect += rte_rdtsc() - t;
 }
 

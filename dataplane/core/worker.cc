@@ -203,6 +203,17 @@ void end_all_flows(WorkerCtx& w, const Snapshot* s, uint64_t last_ns) {
   w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
 }
 
+// A tunnel's outer packet: its own inspection (header rules), as Suricata's
+// tunnel root packet. One branch for packets that are not tunnelled.
+inline void tunnel_outer(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, rte_mbuf* mb) {
+  if (!p.outer_l3 || !s.rules) return;
+  w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
+  w.cur_pkt_src = kPktSrcWire;
+  inspect_tunnel_outer(w, s, p);
+  w.cur_pcap_cnt = 0;
+  w.cur_pkt_src = kPktSrcNone;
+}
+
 // Offline sweep period in packets: about one per burst, as live sweeps once per loop.
 constexpr uint32_t kSweepEvery = 32;
 
@@ -275,6 +286,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     if (p.ts_ns > w.clock_ns) w.clock_ns = p.ts_ns;
     w.last_pkt_ns = p.ts_ns;
     DecodeStatus st = decode_frame(rte_pktmbuf_mtod(mb, const uint8_t*), data_len, linktype, p, w.ctr.dec);
+    tunnel_outer(w, s, p, mb);
     if (st == DecodeStatus::kFragment) {
       if (s.rules) {  // each fragment is also a packet (header-only rules), as Suricata
         w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
@@ -296,6 +308,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
         whole.reassembled = true;
         st = decode_ip(d.l3, d.len, d.ethertype, whole, w.ctr.dec);
         p = whole;
+        tunnel_outer(w, s, p, mb);  // a tunnel in a reassembled datagram
       }
     }
     ok[i] = st == DecodeStatus::kOk;
