@@ -454,19 +454,29 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
         c.dp[dir].stream_events |= trk;
         StreamCb cb{&c, dir};
         const ReasmMark mark(ic.stream_ctr);
+        const StreamDir& sd = ic.sessions.hdr(sid).sd[dir];
+        // Which of the data the stream takes (a few loads of one cache line):
+        // where the depth falls in sequence space, whether it was reached.
+        const uint32_t next_before = sd.next_seq;
+        const uint32_t depth_seq = next_before + (sd.depth - sd.delivered);
+        const bool depth_before = stream_depth_reached(sd);
         stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,
                        ic.stream_ctr, &on_stream, &cb);
         // Data the tracker rejected below last_ack never reaches Suricata's reassembly.
         constexpr uint64_t kRejectedOld = sev_bit(kSevEstPktBeforeLastAck) | sev_bit(kSevCloseWaitPktBeforeLastAck);
         c.dp[dir].stream_events |= mark.events(ic.stream_ctr) & ~(trk & kRejectedOld ? sev_bit(kSevBeforeBaseSeq) : 0);
         // Data the stream did not take (no SYN, midstream off: Suricata has no
-        // session) is inspected as a packet, as Suricata does; one flag test.
-        const StreamDir& sd = ic.sessions.hdr(sid).sd[dir];
-        const bool in_stream = sd.state & kStreamInit;
-        // Data held behind a hole is not inspected by the stream yet; Suricata
-        // inspects the packet with its offset/depth rules (DetectPacket::held).
-        c.dp[dir].held = in_stream && plen && !(p.tcp_flags & kSyn) && !stream_depth_reached(sd) &&
-                         int32_t(p.tcp_seq + plen - sd.next_seq) > 0;
+        // session; past the reassembly depth: Suricata stops reassembling) is
+        // inspected as a packet with every payload rule, as Suricata does.
+        const bool in_stream = (sd.state & kStreamInit) && !depth_before;
+        // Data held behind a hole, cut by the depth or retransmitted (nothing
+        // new: seq + len at or before the next expected byte) is not inspected
+        // by the stream as this packet; Suricata inspects the packet with its
+        // offset/depth rules (DetectPacket::held).
+        const uint32_t end = p.tcp_seq + plen;
+        const bool cut = stream_depth_reached(sd) && int32_t(end - depth_seq) > 0;
+        c.dp[dir].held = in_stream && plen && !(p.tcp_flags & kSyn) &&
+                         (cut || int32_t(end - sd.next_seq) > 0 || int32_t(end - next_before) <= 0);
         c.detect(dir, in_stream && !c.dp[dir].held ? PayloadMode::kTcpPacket : PayloadMode::kPacket, pl, plen);
         c.dp[dir].held = false;
       }
