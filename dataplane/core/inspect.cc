@@ -460,7 +460,10 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
         const uint32_t next_before = sd.next_seq;
         const uint32_t depth_seq = next_before + (sd.depth - sd.delivered);
         const bool depth_before = stream_depth_reached(sd);
-        stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,
+        // No TCP session yet (state none: midstream off, and no SYN seen; a
+        // SYN-ACK starts none): its SYN-ACK starts no stream either (Suricata 7).
+        const uint8_t sflags = f.tcp_state == TcpState::kNone ? uint8_t(p.tcp_flags & ~kSyn) : p.tcp_flags;
+        stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, sflags, pl, plen,
                        ic.stream_ctr, &on_stream, &cb);
         // Data the tracker rejected below last_ack never reaches Suricata's reassembly.
         constexpr uint64_t kRejectedOld = sev_bit(kSevEstPktBeforeLastAck) | sev_bit(kSevCloseWaitPktBeforeLastAck);

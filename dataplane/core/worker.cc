@@ -136,8 +136,11 @@ uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
   }
   Flow& f = w.flows.at(idx);
   f.first_ts = f.last_ts = p.ts_ns;
-  // The initiator sent the first packet, unless that packet is a SYN-ACK.
-  bool synack = p.proto == 6 && (p.tcp_flags & (kSyn | kAck)) == (kSyn | kAck);
+  // The initiator sent the first packet, unless that packet is a SYN-ACK that
+  // starts a session (midstream or async-oneside). Otherwise Suricata 7 has
+  // no session and its flow runs from the SYN-ACK's sender (to_server).
+  bool synack = p.proto == 6 && (p.tcp_flags & (kSyn | kAck)) == (kSyn | kAck) &&
+                (s.stream.midstream || s.stream.async_oneside);
   if (p.swapped != synack) f.flags |= kFlowInitSwapped;
   f.icmp_type = p.icmp_type;
   f.icmp_code = p.icmp_code;

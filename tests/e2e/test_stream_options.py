@@ -7,7 +7,8 @@
   each packet's payload inspected, and never established: flow:established
   does not match, as in Suricata 7 checked with suricata -r), as Suricata's
   stream.midstream; a flow seen from the SYN-ACK on is picked up only with
-  midstream or async_oneside (Suricata's StreamTcpPacketStateNone);
+  midstream or async_oneside (Suricata's StreamTcpPacketStateNone); without,
+  it is not reassembled and runs from the SYN-ACK's sender (to_server);
 * stream.async_oneside / --async-oneside: a handshake seen from one side
   only (client: SYN then data; server: SYN-ACK then data) establishes the
   session, so `flow:established` rules fire on one-sided captures; off (the
@@ -39,6 +40,8 @@ RULES = [
     'alert tcp any 8080 -> any any (msg:"mid resp est"; flow:established,to_client; content:"MIDSTREAM-RESP"; sid:305;)',
     # seen from the SYN-ACK on (the client's SYN not captured), port 8084
     'alert tcp any 8084 -> any any (msg:"synack est"; flow:established,to_client; content:"SYNACK-RESP"; sid:306;)',
+    'alert tcp any 8084 -> any any (msg:"synack sender to_server"; flow:to_server; content:"SYNACK-RESP"; sid:307;)',
+    'alert tcp any 8084 -> any any (msg:"synack reassembled"; content:"ONE PART-TWO"; sid:308;)',
     # control: full handshake, port 8082
     'alert tcp any any -> any 8082 (msg:"full"; flow:established,to_server; content:"FULL-HS"; sid:304;)',
     # one-sided: client side only (8081), server side only (8083)
@@ -54,6 +57,8 @@ EXPECT = {
     304: (1, 1, 1, 1),
     305: (1, 0, 1, 0),  # off: not established even with both sides seen (Suricata 7 alike)
     306: (1, 0, 1, 1),  # off: a SYN-ACK starts no session unless async-oneside (Suricata 7 alike)
+    307: (0, 1, 0, 0),  # no session: the flow runs from the SYN-ACK's sender, to_server (Suricata 7 alike)
+    308: (1, 0, 1, 1),  # no session: not reassembled, a match across two packets is not found
     311: (0, 0, 1, 1),
     312: (0, 0, 1, 1),
 }
@@ -82,6 +87,9 @@ def build(path):
     add(c, s, 40034, 8084, "A", 401, 1001)
     add(s, c, 8084, 40034, "PA", 1001, 401, b"SYNACK-RESP data")
     add(c, s, 40034, 8084, "A", 401, 1017)
+    add(s, c, 8084, 40034, "PA", 1017, 401, b"PART-ONE ")
+    add(s, c, 8084, 40034, "PA", 1026, 401, b"PART-TWO")
+    add(c, s, 40034, 8084, "A", 401, 1034)
     # full handshake
     add(c, s, 40032, 8082, "S", 100, 0)
     add(s, c, 8082, 40032, "SA", 700, 101)
