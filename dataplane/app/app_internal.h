@@ -77,6 +77,7 @@ struct TlsDir {
   uint8_t hello;         // this side's hello was seen
   uint8_t v2compat;      // an SSLv2 ClientHello asking for SSLv3/TLS (sslv2 dropped at a v3 ServerHello)
   uint8_t mh[4], mh_n;   // header of the handshake message being walked (v2: mh[0] the type)
+  uint8_t cert;          // the flight's Certificate message: 1 ended, 2 and its record is complete
   uint16_t ver;          // negotiated version of the ServerHello (tls.version)
   uint16_t rec_left;     // payload bytes left in the current record
   uint32_t m_left;       // body bytes of that message still to come

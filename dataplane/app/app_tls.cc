@@ -494,8 +494,16 @@ bool emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
       ok = t.state & kStCh ? client_hello(c, s, d, b, bn, bs) : server_hello(c, s, d, b, bn, bs);
       if (!ok) c.ctr.parse_errors++;
     }
-    // Up to TLS 1.2 the server's certificate chain is in the clear.
-    if (ok && (t.state & kStSh) && t.ver <= 0x0303 && hs.find(m, 11, b, bn, cut)) certificate(c, s, b, bn, cut, bs);
+    // Up to TLS 1.2 the server's certificate chain is in the clear. As in
+    // Suricata, not from a record that was not received whole (flow end).
+    if (ok && (t.state & kStSh) && t.ver <= 0x0303 && hs.find(m, 11, b, bn, cut)) {
+      if (t.cert == 2) {
+        certificate(c, s, b, bn, cut, bs);
+      } else {
+        c.ctr.tls_certificates++;
+        c.ctr.tls_cert_truncated++;
+      }
+    }
   }
   if (ok) {
     if (n) bs.set(rules::kPayload, st, n);
@@ -505,7 +513,7 @@ bool emit(AppCtx& c, AppState* s, int d, AppSink& sink) {
   release(c, s, d);
   t.open = t.ready = 0;
   t.seen = t.stored = 0;
-  t.state = 0;
+  t.state = t.cert = 0;
   return ok;
 }
 
@@ -532,6 +540,7 @@ void message_end(TlsDir& t, uint8_t type) {
     case 1: t.state |= kStCh, t.ready = 1, t.hello = 1; break;  // ClientHello: the first flight
     case 2: t.state |= kStSh, t.hello = 1; break;
     case 12: t.state |= kStSkx; break;
+    case 11: t.cert = 1; break;                                  // Certificate: decoded once its record is whole
     case 14: t.ready = t.state != 0; break;                      // ServerHelloDone ends the server's flight
     case 16: t.state |= kStCkx, t.ready = 1; break;              // ClientKeyExchange (after a Certificate, if any)
     default: break;
@@ -604,6 +613,7 @@ bool record_end(AppCtx& c, AppState* s, int d, AppSink& sink) {
   TlsDir& t = s->dir[d].u.tls;
   t.in_rec = 0;
   t.hdr_n = 0;
+  if (t.cert == 1) t.cert = 2;
   if (t.v2) {
     uint8_t type = t.mh[0];
     t.state = type == 1 ? kStCh : type == 4 ? kStSh : type == 2 ? kStCkx : 0;

@@ -22,7 +22,7 @@ namespace spectre {
 
 InspectCtx::InspectCtx(uint16_t worker_id, const InspectConfig& c)
     : sessions(c.sessions), segs(c.segment_chunks), app(c.app), det(worker_id), alerts(c.alert_ring),
-      window(new uint8_t[kStreamWindow + kWindowChunk]) {}
+      window(new uint8_t[kStreamWindow + kWindowChunk]), outer(new OuterFlow[kOuterFlows]) {}
 
 AlertRecord* claim_alert_slot(WorkerCtx& w) {
   InspectCtx& ic = w.insp;
@@ -436,12 +436,12 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   uint32_t plen = p.payload_len;
   c.dp[dir].dsize = uint16_t(plen);
   c.dp[dir].tcp_flags = p.tcp_flags;
-  c.dp[dir].tunnel_proto = p.tunnel_proto;
   c.dp[dir].l3 = p.l3;  // header buffers (ipv4.hdr, tcp.hdr, ...): packet rules only
   c.dp[dir].l4_off = p.l4_off;
   c.dp[dir].l4_hlen = uint16_t(p.payload_off - p.l4_off);
   if (p.proto == 1 || p.proto == 58) set_icmp(c.dp[dir], p);
-  c.dp[dir].first_in_dir = f.pkts[dir] == 1;
+  // GRE has no flow in Suricata: its IP-only rules see every packet.
+  c.dp[dir].first_in_dir = f.pkts[dir] == 1 || p.proto == 47;
   uint32_t sid = f.session;
   if (p.proto == 6) {
     if (!sid && (plen || (p.tcp_flags & kSyn))) sid = open_session(ic, f);
@@ -456,19 +456,32 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
         c.dp[dir].stream_events |= trk;
         StreamCb cb{&c, dir};
         const ReasmMark mark(ic.stream_ctr);
-        stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, p.tcp_flags, pl, plen,
+        const StreamDir& sd = ic.sessions.hdr(sid).sd[dir];
+        // Which of the data the stream takes (a few loads of one cache line):
+        // where the depth falls in sequence space, whether it was reached.
+        const uint32_t next_before = sd.next_seq;
+        const uint32_t depth_seq = next_before + (sd.depth - sd.delivered);
+        const bool depth_before = stream_depth_reached(sd);
+        // No TCP session yet (state none: midstream off, and no SYN seen; a
+        // SYN-ACK starts none): its SYN-ACK starts no stream either (Suricata 7).
+        const uint8_t sflags = f.tcp_state == TcpState::kNone ? uint8_t(p.tcp_flags & ~kSyn) : p.tcp_flags;
+        stream_segment(ic.sessions.hdr(sid).sd[dir], ic.segs, s.stream, p.tcp_seq, sflags, pl, plen,
                        ic.stream_ctr, &on_stream, &cb);
         // Data the tracker rejected below last_ack never reaches Suricata's reassembly.
         constexpr uint64_t kRejectedOld = sev_bit(kSevEstPktBeforeLastAck) | sev_bit(kSevCloseWaitPktBeforeLastAck);
         c.dp[dir].stream_events |= mark.events(ic.stream_ctr) & ~(trk & kRejectedOld ? sev_bit(kSevBeforeBaseSeq) : 0);
         // Data the stream did not take (no SYN, midstream off: Suricata has no
-        // session) is inspected as a packet, as Suricata does; one flag test.
-        const StreamDir& sd = ic.sessions.hdr(sid).sd[dir];
-        const bool in_stream = sd.state & kStreamInit;
-        // Data held behind a hole is not inspected by the stream yet; Suricata
-        // inspects the packet with its offset/depth rules (DetectPacket::held).
-        c.dp[dir].held = in_stream && plen && !(p.tcp_flags & kSyn) && !stream_depth_reached(sd) &&
-                         int32_t(p.tcp_seq + plen - sd.next_seq) > 0;
+        // session; past the reassembly depth: Suricata stops reassembling) is
+        // inspected as a packet with every payload rule, as Suricata does.
+        const bool in_stream = (sd.state & kStreamInit) && !depth_before;
+        // Data held behind a hole, cut by the depth or retransmitted (nothing
+        // new: seq + len at or before the next expected byte) is not inspected
+        // by the stream as this packet; Suricata inspects the packet with its
+        // offset/depth rules (DetectPacket::held).
+        const uint32_t end = p.tcp_seq + plen;
+        const bool cut = stream_depth_reached(sd) && int32_t(end - depth_seq) > 0;
+        c.dp[dir].held = in_stream && plen && !(p.tcp_flags & kSyn) &&
+                         (cut || int32_t(end - sd.next_seq) > 0 || int32_t(end - next_before) <= 0);
         c.detect(dir, in_stream && !c.dp[dir].held ? PayloadMode::kTcpPacket : PayloadMode::kPacket, pl, plen);
         c.dp[dir].held = false;
       }
@@ -518,7 +531,8 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f) {
 }
 
 namespace {
-// Alerts of decode-event and fragment rules: a packet with no flow.
+// Alerts of decode-event, fragment and tunnel-outer rules: a packet with no
+// flow record (ports and direction as the DetectPacket says).
 struct MalformedSink final : AlertSink {
   MalformedSink(WorkerCtx& w, const PacketInfo& p) : w(w), p(p) {}
   void alert(const RuleMeta& r, const DetectPacket& d) override {
@@ -529,11 +543,12 @@ struct MalformedSink final : AlertSink {
     a->flow_id = 0;
     std::memcpy(a->src, d.src, 16);
     std::memcpy(a->dst, d.dst, 16);
-    a->sport = a->dport = 0;
+    a->sport = d.sport;
+    a->dport = d.dport;
     a->ip_ver = d.ip_ver;
     a->proto = d.proto;
     a->app_proto = 0;
-    a->to_server = true;
+    a->to_server = d.to_server;
     a->has_flow = false;
     a->has_app = false;
     a->worker = uint8_t(w.id);
@@ -592,6 +607,60 @@ void inspect_fragment(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
   MalformedSink sink(w, p);
   uint64_t t = rte_rdtsc();
   detect_fragment(w.insp.det, *rs, d, sink);
+  w.insp.ctr.cyc_detect += rte_rdtsc() - t;
+}
+
+namespace {
+uint64_t fnv(uint64_t h, const uint8_t* p, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+}  // namespace
+
+// Suricata 7 (checked with suricata -r): a UDP outer packet (VXLAN, Geneve,
+// Teredo) has a UDP flow, IP-only rules on the first packet of each
+// direction; IPv4 carrying IPv6 (6in4) a flow whose packets are all to_server,
+// IP-only rules on its first packet only; IP-in-IP, 4in6, 6in6 and GRE no
+// flow, IP-only rules on every packet. Packet rules see every outer packet;
+// nothing inspects its payload (the inner packet is inspected by itself).
+void inspect_tunnel_outer(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
+  const CompiledRuleset* rs = s.rules.get();
+  if (!rs || !p.outer_l3) return;
+  const uint32_t alen = p.outer_ip_ver == 4 ? 4 : 16;
+  DetectPacket d;
+  d.ip_ver = p.outer_ip_ver;
+  d.src = p.outer_l3 + (alen == 4 ? 12 : 8);
+  d.dst = d.src + alen;
+  d.proto = p.tunnel_proto;
+  d.sport = p.outer_sport;
+  d.dport = p.outer_dport;
+  d.ts_ns = p.ts_ns;
+  d.dsize = p.outer_dsize;
+  d.l3 = p.outer_l3;
+  d.l4_off = p.outer_l4_off;
+  d.l4_hlen = d.proto == 17 ? 8 : 0;
+  d.has_flow = d.proto == 17 || (d.ip_ver == 4 && d.proto == 41);
+  if (d.has_flow) {
+    const int c = std::memcmp(d.src, d.dst, alen);
+    const bool src_lo = c < 0 || (c == 0 && d.sport <= d.dport);
+    const uint8_t* lo = src_lo ? d.src : d.dst;
+    const uint8_t* hi = src_lo ? d.dst : d.src;
+    const uint8_t ports[5] = {uint8_t((src_lo ? d.sport : d.dport) >> 8), uint8_t(src_lo ? d.sport : d.dport),
+                              uint8_t((src_lo ? d.dport : d.sport) >> 8), uint8_t(src_lo ? d.dport : d.sport), d.proto};
+    const uint64_t h = fnv(fnv(fnv(0xcbf29ce484222325ull, lo, alen), hi, alen), ports, 5) | 1;
+    OuterFlow& o = w.insp.outer[(h >> 32) & (kOuterFlows - 1)];
+    const uint64_t tmo = s.tmo_ns[d.proto == 17 ? kTmoUdp : kTmoOther];
+    if (o.tag != h || p.ts_ns > o.last_ns + tmo) o = OuterFlow{h, p.ts_ns, 0, uint8_t(src_lo)};
+    if (p.ts_ns > o.last_ns) o.last_ns = p.ts_ns;
+    const int dir = d.proto == 17 && src_lo != bool(o.init_lo) ? 1 : 0;
+    d.first_in_dir = !(o.seen & (1 << dir));
+    o.seen |= uint8_t(1 << dir);
+    d.to_server = dir == 0;
+    d.established = o.seen == 3;
+  }
+  MalformedSink sink(w, p);
+  uint64_t t = rte_rdtsc();
+  detect_payload(w.insp.det, *rs, d, PayloadMode::kPacket, nullptr, 0, sink);
   w.insp.ctr.cyc_detect += rte_rdtsc() - t;
 }
 

@@ -29,6 +29,17 @@ struct InspectCounters {
   uint64_t cyc_inspect, cyc_detect;
 };
 
+// The outer flows of tunnels (inspect_tunnel_outer): which directions sent
+// a packet, for Suricata's first-packet-per-direction IP-only rules, without
+// a flow record of their own. Direct-mapped by a 64-bit hash of the outer
+// 5-tuple: a collision forgets the older outer flow (its IP-only rules may run again).
+struct OuterFlow {
+  uint64_t tag = 0, last_ns = 0;
+  uint8_t seen = 0;     // bit d: direction d sent a packet
+  uint8_t init_lo = 0;  // the first packet came from the lower (address, port) end
+};
+constexpr uint32_t kOuterFlows = 4096;
+
 struct InspectCtx {
   InspectCtx(uint16_t worker_id, const InspectConfig& cfg);
   SessionPool sessions;
@@ -39,6 +50,7 @@ struct InspectCtx {
   StreamCounters stream_ctr{};
   InspectCounters ctr{};
   std::unique_ptr<uint8_t[]> window;  // kStreamWindow + kWindowChunk: tail + chunk, inspected together
+  std::unique_ptr<OuterFlow[]> outer;  // kOuterFlows
 };
 constexpr uint32_t kWindowChunk = 65536;
 
@@ -62,5 +74,10 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f);
 void inspect_malformed(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, const uint8_t* frame, uint32_t len);
 // An IP fragment (decode's kFragment, before defrag): detect_fragment's rules.
 void inspect_fragment(WorkerCtx& w, const Snapshot& s, const PacketInfo& p);
+// The outer packet of a tunnel (p.outer_l3 set), as Suricata's tunnel root:
+// inspected on its own addresses, protocol and headers, without payload and
+// flow record. Per tunnelled packet: a hash of the outer tuple (~40 cycles)
+// and one detect call with no data to scan.
+void inspect_tunnel_outer(WorkerCtx& w, const Snapshot& s, const PacketInfo& p);
 
 }  // namespace spectre

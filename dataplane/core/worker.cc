@@ -136,8 +136,11 @@ uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
   }
   Flow& f = w.flows.at(idx);
   f.first_ts = f.last_ts = p.ts_ns;
-  // The initiator sent the first packet, unless that packet is a SYN-ACK.
-  bool synack = p.proto == 6 && (p.tcp_flags & (kSyn | kAck)) == (kSyn | kAck);
+  // The initiator sent the first packet, unless that packet is a SYN-ACK that
+  // starts a session (midstream or async-oneside). Otherwise Suricata 7 has
+  // no session and its flow runs from the SYN-ACK's sender (to_server).
+  bool synack = p.proto == 6 && (p.tcp_flags & (kSyn | kAck)) == (kSyn | kAck) &&
+                (s.stream.midstream || s.stream.async_oneside);
   if (p.swapped != synack) f.flags |= kFlowInitSwapped;
   f.icmp_type = p.icmp_type;
   f.icmp_code = p.icmp_code;
@@ -201,6 +204,17 @@ void sweep_flows(WorkerCtx& w, const Snapshot& s, uint64_t now_ns, uint32_t budg
 void end_all_flows(WorkerCtx& w, const Snapshot* s, uint64_t last_ns) {
   if (w.offline && s) sweep_flows(w, *s, last_ns, UINT32_MAX);
   w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
+}
+
+// A tunnel's outer packet: its own inspection (header rules), as Suricata's
+// tunnel root packet. One branch for packets that are not tunnelled.
+inline void tunnel_outer(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, rte_mbuf* mb) {
+  if (!p.outer_l3 || !s.rules) return;
+  w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
+  w.cur_pkt_src = kPktSrcWire;
+  inspect_tunnel_outer(w, s, p);
+  w.cur_pcap_cnt = 0;
+  w.cur_pkt_src = kPktSrcNone;
 }
 
 // Offline sweep period in packets: about one per burst, as live sweeps once per loop.
@@ -275,6 +289,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
     if (p.ts_ns > w.clock_ns) w.clock_ns = p.ts_ns;
     w.last_pkt_ns = p.ts_ns;
     DecodeStatus st = decode_frame(rte_pktmbuf_mtod(mb, const uint8_t*), data_len, linktype, p, w.ctr.dec);
+    tunnel_outer(w, s, p, mb);
     if (st == DecodeStatus::kFragment) {
       if (s.rules) {  // each fragment is also a packet (header-only rules), as Suricata
         w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
@@ -296,6 +311,7 @@ void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, ui
         whole.reassembled = true;
         st = decode_ip(d.l3, d.len, d.ethertype, whole, w.ctr.dec);
         p = whole;
+        tunnel_outer(w, s, p, mb);  // a tunnel in a reassembled datagram
       }
     }
     ok[i] = st == DecodeStatus::kOk;

@@ -149,12 +149,22 @@ DecodeStatus decode_ipv4(const uint8_t* l3, uint32_t len, PacketInfo& pi, Decode
 DecodeStatus decode_ipv6(const uint8_t* l3, uint32_t len, PacketInfo& pi, DecodeCounters& c);
 
 // ---- Tunnels: the innermost packet is the one decoded, tracked and inspected
-// (as Suricata's tunnel pseudo-packets); dispatch stays on the outer addresses,
-// the same for both directions of a tunnel. ~20-40 cycles per encapsulation.
+// (as Suricata's tunnel pseudo-packets); the outermost is kept (outer_*) for
+// its header rules (core/inspect.cc inspect_tunnel_outer). Dispatch stays on
+// the outer addresses, the same for both directions of a tunnel. ~20-40
+// cycles per encapsulation.
 
 DecodeStatus decode_inner_ip(const uint8_t* p, uint32_t n, uint16_t et, PacketInfo& pi, DecodeCounters& c) {
   if (++pi.tunnel_depth > kMaxTunnelDepth) return bad(c, pi, kTunnelTooDeep);
-  if (pi.tunnel_depth == 1) pi.tunnel_proto = pi.proto;
+  if (pi.tunnel_depth == 1) {  // the outer packet, as decoded so far
+    pi.tunnel_proto = pi.proto;
+    pi.outer_l3 = pi.l3;
+    pi.outer_ip_ver = pi.ip_ver;
+    pi.outer_l4_off = pi.l4_off;
+    pi.outer_sport = pi.sport;
+    pi.outer_dport = pi.dport;
+    pi.outer_dsize = pi.proto == 17 ? pi.payload_len : uint16_t(pi.l3_len - pi.l4_off);
+  }
   pi.sport = pi.dport = 0;  // the outer layer's L4 fields do not carry over
   pi.icmp_type = pi.icmp_code = 0;
   pi.tcp_flags = 0;

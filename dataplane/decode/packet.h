@@ -114,6 +114,7 @@ struct PacketInfo {
   bool reassembled = false;
   uint8_t tunnel_depth = 0;      // encapsulations decoded (IP-in-IP, GRE, VXLAN, ...); l3 is the innermost
   uint8_t tunnel_proto = 0;      // the outermost IP protocol when tunnelled (4, 41, 47, 17), else 0
+  uint8_t outer_ip_ver = 0;      // tunnelled: the outermost IP header's version (outer_l3)
   Malformed malformed = kMalformedCount;  // DecodeStatus::kMalformed: why (the decoder event)
   uint16_t vlan[2] = {0, 0};
   uint16_t sport = 0, dport = 0; // host order, as in the packet
@@ -121,6 +122,11 @@ struct PacketInfo {
   uint16_t tcp_win = 0;
   TcpOpts tcp_opts;
   FragInfo frag;
+  // Tunnelled: the outermost IP packet, inspected as a packet of its own
+  // (Suricata's tunnel root): its IP header, L4 offset, UDP ports (VXLAN,
+  // Geneve, Teredo; else 0) and payload size.
+  const uint8_t* outer_l3 = nullptr;
+  uint16_t outer_l4_off = 0, outer_sport = 0, outer_dport = 0, outer_dsize = 0;
   FlowKey key;                   // canonical (direction-free)
   uint32_t hash = 0;             // symmetric hash of key
 };

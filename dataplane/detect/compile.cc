@@ -260,7 +260,9 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   return {};
 }
 
-// Suricata's IP-only rule type: nothing but addresses. Inspected once per
+// Suricata's IP-only rule type: nothing but addresses (and ip_proto, which
+// Suricata 7 keeps IP-only: checked with suricata -r, `ip_proto:17` alerts the
+// first UDP packet of each direction). Inspected once per
 // flow direction; every other rule without a pattern is a packet rule,
 // inspected on every packet (Suricata: flow and flowbits isset/isnotset make
 // a rule a packet rule, so do ports, negated addresses ("like IP-only") and
@@ -272,8 +274,7 @@ bool ip_only(const rules::Rule& r) {
   const auto& h = r.hdr;
   const bool plain_proto = h.proto == rules::Proto::kIp || h.proto == rules::Proto::kTcp ||
                            h.proto == rules::Proto::kUdp || h.proto == rules::Proto::kIcmp;
-  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty() || !r.hdr_checks.empty())
-    return false;
+  if (r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty() || !r.hdr_checks.empty()) return false;
   return r.items.empty() && !r.has_dsize && !r.has_flags && !r.icmp.any() && r.flow == 0 && plain_proto && h.sport.any &&
          h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() && h.src.exclude.empty() &&
          h.dst.exclude.empty();

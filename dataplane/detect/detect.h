@@ -48,7 +48,6 @@ struct DetectPacket {
   const uint8_t* dst = nullptr;
   uint8_t ip_ver = 4;
   uint8_t proto = 0;              // IP protocol number
-  uint8_t tunnel_proto = 0;       // outermost IP protocol of a tunnelled packet (47 GRE, 4, 41, 17), else 0
   uint16_t sport = 0, dport = 0;  // as in this packet (for a stream chunk: its direction)
   bool has_flow = true;
   bool to_server = true;          // direction within the flow

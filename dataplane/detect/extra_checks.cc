@@ -35,11 +35,9 @@ bool stream_size_ok(const rules::StreamSize& s, const DetectPacket& p) {
 }  // namespace
 
 bool extra_ok(DetectCtx& c, const CompiledRuleset& rs, const RuleCold& rc, const DetectPacket& p) {
-  // A tunnelled packet answers for its outer protocol too: Suricata inspects the
-  // tunnel's root packet and the inner one.
-  if (rc.has_ip_proto && !dsize_ok(rc.ip_proto, p.proto) &&
-      !(p.tunnel_proto && dsize_ok(rc.ip_proto, p.tunnel_proto)))
-    return false;
+  // A tunnel's outer packet is inspected by itself (core/inspect.cc
+  // inspect_tunnel_outer): the inner one answers for its own protocol only.
+  if (rc.has_ip_proto && !dsize_ok(rc.ip_proto, p.proto)) return false;
   if ((p.stream_events & rc.stream_events) != rc.stream_events) return false;
   if (rc.has_stream_size && !stream_size_ok(rc.stream_size, p)) return false;
   if (rc.has_stream_size2 && !stream_size_ok(rc.stream_size2, p)) return false;

@@ -19,7 +19,8 @@ import compare_suricata  # noqa: E402
 CAPTURES = ["log4j-webapp-exploit.pcap", "synscan.pcap", "WebattackSQLinj.pcap", "jabber.pcap",
             "iec60780-5-104.pcap", "stun_signal.pcapng", "tftp.pcap", "webdav.pcap", "gnutella.pcap",
             "dnscrypt-v1-and-resolver-pings.pcap", "rdp3.pcap", "Oscar.pcap", "6in4tunnel.pcap",
-            "portable_executable.pcap", "corba.pcap"]
+            "portable_executable.pcap", "corba.pcap", "anydesk.pcapng", "tls_port_80.pcapng",
+            "6in6tunnel.pcap", "syslog.pcap"]
 # Sids both engines fire on CAPTURES with the same count (the counts are whatever Suricata reports).
 AGREE = {2014475, 2019284, 2019401, 2034636, 2034659, 2034704, 2034705, 2034722, 2034770, 2034781,  # log4j
          2002910, 2002911, 2010935, 2010936, 2010937, 2010939,  # synscan
@@ -32,7 +33,9 @@ AGREE = {2014475, 2019284, 2019401, 2034636, 2034659, 2034704, 2034705, 2034722,
          2007801,  # gnutella
          2001805,  # ICQ, offset/depth on a packet held behind a stream hole (Oscar.pcap packet 36)
          2035480,  # PE over raw TCP, flow:established: not on a flow seen from the SYN-ACK on (midstream off)
-         2034730}  # GIOP request (stream_size:server,<,5)
+         2034730,  # GIOP request (stream_size:server,<,5)
+         2027761,  # AnyDesk certificate: 2 on anydesk.pcapng; none on tls_port_80.pcapng (Certificate record cut)
+         2012141}  # ip_proto:41 on the outer packet of 6in4 (6in4tunnel 1, syslog 2) and 6in6 (2): tunnel root
 # Sids that must fire on neither side, with why.
 SILENT = {2100233: "flow:established on a TCP flow without a handshake, midstream off (jabber.pcap)",
           2100236: "as 2100233",
@@ -46,8 +49,6 @@ KNOWN = {
     2012709: (lambda o, s: o > 0 and s == o + 1, "as 2001330 (rdp3.pcap)"),
     2027863: (lambda o, s: o > 0 and s == 0,
               "DNS on UDP port 443 (DNSCrypt): spectre-dp detects DNS by content, Suricata only on port 53"),
-    2012141: (lambda o, s: s == 1 and o == 6,
-              "6in4: Suricata matches ip_proto:41 on the outer packet, spectre-dp on the inner ones (by_dst: inner)"),
 }
 
 

@@ -340,6 +340,37 @@ TEST(AppTlsCert, ChainBiggerThanBufferCutNotCrashed) {
   EXPECT_EQ(app_pool_free(small), app_pool_size(small));
 }
 
+// The flow ends inside the Certificate's record (tls_port_80.pcapng): as in
+// Suricata, which parses a record only once it is whole, the certificate is
+// not decoded even where the leaf is complete in the bytes that came; the
+// ServerHello (its own, complete record) still is.
+TEST(AppTlsCert, RecordNotReceivedWholeNotDecoded) {
+  Chain ch;
+  std::string sh = std::string{3, 3} + std::string(32, 's') + std::string{0, char(0xc0), 0x2f, 0};
+  std::string list;
+  for (const auto& c : ch.der) list += u24(c.size()) + c;
+  std::string body = u24(list.size()) + list;
+  std::string flight = tls_records(std::string{2} + u24(sh.size()) + sh, 16000) +
+                       tls_records(std::string{11} + u24(body.size()) + body + std::string{14, 0, 0, 0}, 16000);
+  const size_t cert_rec = 5 + 4 + sh.size();  // where the Certificate's record starts
+  for (size_t keep : {cert_rec + 5 + 4 + 3 + 3 + ch.der[0].size() + 10, flight.size() - 2}) {
+    AppCtx ctx(small_cfg());
+    auto txs = run_tcp(ctx, {{true, client_hello()}, {false, flight.substr(0, keep)}}, {}, 50000, 443);
+    ASSERT_EQ(txs.size(), 2u) << keep;
+    EXPECT_TRUE(txs[1].has(kJa3sHash)) << keep;
+    EXPECT_FALSE(txs[1].has(kTlsCertSubject)) << keep;
+    EXPECT_FALSE(txs[1].has(kTlsCerts)) << keep;
+    EXPECT_EQ(txs[1].meta.tls_subject[0], 0) << keep;
+    EXPECT_EQ(ctx.ctr.tls_cert_truncated, 1u) << keep;
+    EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+  }
+  // The whole record (then the flow ends before ChangeCipherSpec): decoded.
+  AppCtx ctx(small_cfg());
+  auto txs = run_tcp(ctx, {{true, client_hello()}, {false, flight}}, {}, 50000, 443);
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_EQ(txs[1].get(kTlsCertSubject), "C=US, CN=www.example.com");
+}
+
 TEST(AppTlsCert, NoCertificateStillOneServerTx) {
   // Resumption: ServerHello, ChangeCipherSpec. TLS 1.3: certificate encrypted.
   std::string sh = std::string{3, 3} + std::string(32, 's') + std::string{0, char(0xc0), 0x2f, 0};

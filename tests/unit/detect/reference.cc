@@ -361,7 +361,7 @@ bool hdr_checks_hold(const std::vector<rules::HdrCheck>& hs, const DetectPacket&
 // Suricata's IP-only type (addresses only, any ports, no negated address, no
 // flow keyword, no flowbit test, a plain protocol): first packet per direction.
 bool ip_only_rule(const rules::Rule& r) {
-  if (r.has_ip_proto || r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty()) return false;
+  if (r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty()) return false;
   if (!r.hdr_checks.empty()) return false;
   if (!r.items.empty() || r.has_dsize || r.has_flags || r.icmp.any() || r.flow) return false;
   for (const auto& fb : r.flowbits)
