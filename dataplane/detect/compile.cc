@@ -260,14 +260,14 @@ std::string analyze(const rules::Rule& r, uint32_t idx, std::vector<PcreC>& pcre
   return {};
 }
 
-// Suricata's IP-only rule type: nothing but addresses (and ip_proto, which
-// Suricata 7 keeps IP-only: checked with suricata -r, `ip_proto:17` alerts the
-// first UDP packet of each direction). Inspected once per
-// flow direction; every other rule without a pattern is a packet rule,
-// inspected on every packet (Suricata: flow and flowbits isset/isnotset make
-// a rule a packet rule, so do ports, negated addresses ("like IP-only") and
-// app-layer header protocols). app-layer-protocol stays here: Suricata checks
-// it once per direction after protocol detection.
+// Suricata's IP-only rule type: nothing but addresses, ports (plain, lists,
+// negated, "<>") and ip_proto. Checked with suricata -r (7.0.10): `udp any any
+// -> any 53`, `any !80` and `ip_proto:17` alert the first packet of each flow
+// direction only. Inspected once per flow direction; every other rule without
+// a pattern is a packet rule, inspected on every packet (Suricata: flow and
+// flowbits isset/isnotset make a rule a packet rule, so do negated addresses
+// ("like IP-only") and app-layer header protocols). app-layer-protocol stays
+// here: Suricata checks it once per direction after protocol detection.
 bool ip_only(const rules::Rule& r) {
   for (const auto& fb : r.flowbits)
     if (fb.cmd == rules::Flowbit::Cmd::kIsSet || fb.cmd == rules::Flowbit::Cmd::kIsNotSet) return false;
@@ -275,9 +275,8 @@ bool ip_only(const rules::Rule& r) {
   const bool plain_proto = h.proto == rules::Proto::kIp || h.proto == rules::Proto::kTcp ||
                            h.proto == rules::Proto::kUdp || h.proto == rules::Proto::kIcmp;
   if (r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty() || !r.hdr_checks.empty()) return false;
-  return r.items.empty() && !r.has_dsize && !r.has_flags && !r.icmp.any() && r.flow == 0 && plain_proto && h.sport.any &&
-         h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() && h.src.exclude.empty() &&
-         h.dst.exclude.empty();
+  return r.items.empty() && !r.has_dsize && !r.has_flags && !r.icmp.any() && r.flow == 0 && plain_proto &&
+         h.src.exclude.empty() && h.dst.exclude.empty();
 }
 
 // Ports a rule names on its server side, or any.

@@ -7,9 +7,10 @@ documentation (payload keywords, rule types):
   connection's later responses match `content:"HTTP/1.1 403"; depth:12;`;
 * TCP Fast Open: data on the SYN is inspected;
 * tcp-pkt (packets) and tcp-stream (reassembled stream) protocols;
-* rules without content: IP-only (addresses only) once per flow direction,
-  every other one (ports, flow, flowbits, negated addresses) on every packet
-  (the rule-types page's examples 1601, 1001, 1604, 304);
+* rules without content: IP-only (addresses, ports) once per flow direction,
+  every other one (flow, flowbits, negated addresses) on every packet
+  (the rule-types page's examples 1601, 1001, 1604, 304; ports as
+  suricata -r 7.0.10 gives them: 305, 306);
 * byte_test / byte_jump: the payload-keywords page's examples; base64_decode / base64_data;
 * itype / icode / icmp_id / icmp_seq (the documented Smurf scanner rule).
 
@@ -123,6 +124,8 @@ def build(path):
     rule('alert udp 198.18.4.1 any <> 198.19.4.1 any (msg:"UDP with flow direction"; sid:%d;)', 1601, 2)
     rule('alert udp 198.18.4.1 any -> 198.19.4.1 any (msg:"UDP with flow direction"; flow:to_server; '
          'sid:%d;)', 1001, 3)
+    rule('alert udp any any -> 198.19.4.1 5353 (msg:"a port, nothing else: IP-only"; sid:%d;)', 305, 1)
+    rule('alert udp 198.18.4.1 any -> any !80 (msg:"a negated port: IP-only"; sid:%d;)', 306, 1)
 
     # tcp-pkt / tcp-stream (rule-types page): the second segment arrives first and
     # waits in reassembly; tcp-pkt inspects each packet as it comes.

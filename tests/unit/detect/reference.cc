@@ -358,8 +358,8 @@ bool hdr_checks_hold(const std::vector<rules::HdrCheck>& hs, const DetectPacket&
   return true;
 }
 
-// Suricata's IP-only type (addresses only, any ports, no negated address, no
-// flow keyword, no flowbit test, a plain protocol): first packet per direction.
+// Suricata's IP-only type (addresses and ports, no negated address, no flow
+// keyword, no flowbit test, a plain protocol): first packet per direction.
 bool ip_only_rule(const rules::Rule& r) {
   if (r.has_stream_size || !r.xbits.empty() || !r.stream_event.empty()) return false;
   if (!r.hdr_checks.empty()) return false;
@@ -369,8 +369,7 @@ bool ip_only_rule(const rules::Rule& r) {
   const auto& h = r.hdr;
   using P = rules::Proto;
   if (h.proto != P::kIp && h.proto != P::kTcp && h.proto != P::kUdp && h.proto != P::kIcmp) return false;
-  return h.sport.any && h.sport.exclude.empty() && h.dport.any && h.dport.exclude.empty() &&
-         h.src.exclude.empty() && h.dst.exclude.empty();
+  return h.src.exclude.empty() && h.dst.exclude.empty();
 }
 
 // Suricata's transforms, written out plainly (see transforms.cc for the rules).
