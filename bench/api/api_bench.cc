@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <thread>
 
 #include "bench/api/bench_util.h"
@@ -204,13 +203,9 @@ int main(int argc, char** argv) {
     if (mo.model.empty()) { std::fprintf(stderr, "--explain needs --model\n"); return 2; }
     return apibench::explain_mode(mo);
   }
-  if (!o.reuse) for (const char* suf : {"", "-wal", "-shm"}) std::filesystem::remove(o.db + suf);
-  store::SqliteOptions so;
-  so.path = o.db;
-  so.queue_capacity = 1 << 18;
+  auto st = apibench::open_bench_store(o.db, o.reuse);
+  if (!st) return 1;
   std::string err;
-  auto st = store::SqliteStore::open(so, err);
-  if (!st) { std::fprintf(stderr, "%s\n", err.c_str()); return 1; }
   Gen g{o.alerts, int64_t(o.days) * 86400000};
   J out;
   uint64_t have = st->max_alert_id();

@@ -18,6 +18,21 @@
 
 namespace spectre::apibench {
 
+void remove_db(const std::string& path) {
+  for (const char* suf : {"", "-wal", "-shm"}) std::filesystem::remove(path + suf);
+}
+
+std::unique_ptr<store::SqliteStore> open_bench_store(const std::string& path, bool reuse) {
+  if (!reuse) remove_db(path);
+  store::SqliteOptions so;
+  so.path = path;
+  so.queue_capacity = 1 << 18;
+  std::string err;
+  auto st = store::SqliteStore::open(so, err);
+  if (!st) std::fprintf(stderr, "%s\n", err.c_str());
+  return st;
+}
+
 namespace {
 
 const int64_t kT0 = 1764547200000;  // 2025-12-01T00:00:00Z
@@ -27,10 +42,6 @@ api::TokenStore tokens() {
   api::TokenStore tk;
   tk.add(kToken, {"bench", api::Role::kAdmin, 1e9, 1e9});
   return tk;
-}
-
-void remove_db(const std::string& db) {
-  for (const char* suf : {"", "-wal", "-shm"}) std::filesystem::remove(db + suf);
 }
 
 // A flow record as spectre-cp's ingest stores it (~420 bytes of EVE).
@@ -279,13 +290,8 @@ store::IncidentRow incident_row(uint64_t id) {
 }  // namespace
 
 int incidents_mode(const ModeOpt& o) {
-  remove_db(o.db);
-  store::SqliteOptions so;
-  so.path = o.db;
-  so.queue_capacity = 1 << 18;
-  std::string err;
-  auto st = store::SqliteStore::open(so, err);
-  if (!st) { std::fprintf(stderr, "%s\n", err.c_str()); return 1; }
+  auto st = open_bench_store(o.db);
+  if (!st) return 1;
   auto t0 = Clock::now();
   for (uint64_t id = 1; id <= o.rows; id++)
     while (!st->enqueue_incident(incident_row(id))) std::this_thread::sleep_for(std::chrono::microseconds(100));
