@@ -16,7 +16,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 #include "bench/api/bench_util.h"
 #include "ctrlplane/api/params.h"
@@ -36,7 +41,7 @@ namespace {
 const int64_t kT0 = 1764547200000;  // 2025-12-01T00:00:00Z
 
 struct Opt {
-  uint64_t alerts = 10000000, queries = 1000;
+  uint64_t alerts = 10000000, queries = 1000, batch = 0;
   double fill_seconds = 900;
   int days = 30;
   std::string db = "/tmp/spectre-api-bench.db";
@@ -85,6 +90,29 @@ struct Gen {
   }
 };
 
+// CPU seconds of each thread of this process (/proc/self/task), largest first:
+// the writer's share of a fill apart from the generator's and other agents' load.
+std::vector<double> thread_cpu_seconds() {
+  std::vector<double> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream f(e.path() / "stat");
+    std::string line;
+    std::getline(f, line);
+    size_t rp = line.rfind(')');
+    if (rp == std::string::npos) continue;
+    std::istringstream in(line.substr(rp + 2));
+    std::string tok;
+    unsigned long long ut = 0, stime = 0;
+    for (int field = 3; in >> tok; field++) {
+      if (field == 14) ut = std::stoull(tok);
+      if (field == 15) { stime = std::stoull(tok); break; }
+    }
+    out.push_back(double(ut + stime) / double(sysconf(_SC_CLK_TCK)));
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
 J fill(store::SqliteStore& st, const Gen& g, uint64_t from_id, const Opt& o) {
   auto t0 = Clock::now();
   uint64_t id = from_id, waits = 0;
@@ -105,7 +133,7 @@ J fill(store::SqliteStore& st, const Gen& g, uint64_t from_id, const Opt& o) {
   uint64_t rows = id - from_id;
   std::fprintf(stderr, "\rfill: %llu rows in %.1f s\n", (unsigned long long)rows, s);
   return {{"rows", rows}, {"seconds", s}, {"rows_per_s", rows / std::max(s, 1e-9)}, {"queue_full_waits", waits},
-          {"complete", id > g.n}};
+          {"complete", id > g.n}, {"thread_cpu_seconds", thread_cpu_seconds()}};
 }
 
 // One keep-alive HTTP/1.1 connection.
@@ -181,6 +209,7 @@ int main(int argc, char** argv) {
     else if (a == "--db") o.db = next();
     else if (a == "--reuse") o.reuse = true;
     else if (a == "--no-http") o.http = false;
+    else if (a == "--batch") o.batch = std::stoull(next());
     else if (a == "--flows" || a == "--explain" || a == "--incidents") mode = a;
     else if (a == "--rows") mo.rows = std::stoull(next());
     else if (a == "--seconds") mo.seconds = std::stod(next());
@@ -203,7 +232,7 @@ int main(int argc, char** argv) {
     if (mo.model.empty()) { std::fprintf(stderr, "--explain needs --model\n"); return 2; }
     return apibench::explain_mode(mo);
   }
-  auto st = apibench::open_bench_store(o.db, o.reuse);
+  auto st = apibench::open_bench_store(o.db, o.reuse, o.batch);
   if (!st) return 1;
   std::string err;
   Gen g{o.alerts, int64_t(o.days) * 86400000};

@@ -49,9 +49,9 @@ inline api::Response get(api::ApiService& svc, const std::string& target, const 
 // Removes a store file and its WAL and shared-memory files.
 void remove_db(const std::string& path);
 // The store the alert and incident benches fill: `path` (removed first unless
-// reuse), a 262,144-row queue so the fill rarely waits for the writer. Null
-// after printing the error.
-std::unique_ptr<store::SqliteStore> open_bench_store(const std::string& path, bool reuse = false);
+// reuse), a 262,144-row queue so the fill rarely waits for the writer, batch:
+// rows per transaction at most (0: the store's default). Null after printing the error.
+std::unique_ptr<store::SqliteStore> open_bench_store(const std::string& path, bool reuse = false, size_t batch = 0);
 
 struct ModeOpt {
   uint64_t rows = 1000000, queries = 1000;

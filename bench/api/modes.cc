@@ -22,11 +22,12 @@ void remove_db(const std::string& path) {
   for (const char* suf : {"", "-wal", "-shm"}) std::filesystem::remove(path + suf);
 }
 
-std::unique_ptr<store::SqliteStore> open_bench_store(const std::string& path, bool reuse) {
+std::unique_ptr<store::SqliteStore> open_bench_store(const std::string& path, bool reuse, size_t batch) {
   if (!reuse) remove_db(path);
   store::SqliteOptions so;
   so.path = path;
   so.queue_capacity = 1 << 18;
+  if (batch) so.batch = batch;
   std::string err;
   auto st = store::SqliteStore::open(so, err);
   if (!st) std::fprintf(stderr, "%s\n", err.c_str());

@@ -1,9 +1,12 @@
 // SqliteStore: opening, the bounded ingest queue and the writer thread.
 #include "ctrlplane/store/sqlite_store.h"
 
+#include <algorithm>
 #include <chrono>
-#include <map>
+#include <deque>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "ctrlplane/store/eve_rows.h"
 
@@ -167,6 +170,39 @@ void bind_flow(Stmt& s, const FlowRow& f) {
   if (ipv4_num(f.dest_ip, dn)) s.bind(16, dn);
 }
 
+// A batch's aggregate deltas, hourly and daily, summed in a hash map whose keys
+// view the batch's own strings (no copy a row; a std::map of string keys was
+// ~15% of the writer's time), then applied in key order (the agg B-tree's).
+class AggDeltas {
+ public:
+  explicit AggDeltas(size_t rows) { m_.reserve(rows * 2); }
+  void add(int dim, int64_t h, std::string_view key) {
+    m_[{dim, h, key}]++;
+    m_[{dim + kDailyDim, day_hour(h), key}]++;
+  }
+  void add_number(int dim, int64_t h, int64_t v) {  // a severity: its text, kept here
+    static const std::string_view kSmall[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    if (v >= 0 && v <= 9) return add(dim, h, kSmall[v]);
+    add(dim, h, owned_.emplace_back(std::to_string(v)));
+  }
+  using Key = std::tuple<int, int64_t, std::string_view>;
+  std::vector<std::pair<Key, int64_t>> sorted() const {
+    std::vector<std::pair<Key, int64_t>> v(m_.begin(), m_.end());
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+ private:
+  struct Hash {
+    size_t operator()(const Key& k) const {
+      uint64_t h = std::hash<std::string_view>{}(std::get<2>(k));
+      return size_t((h ^ (uint64_t(std::get<1>(k)) * 0x9e3779b97f4a7c15ull)) * 31 + uint64_t(std::get<0>(k)));
+    }
+  };
+  std::unordered_map<Key, int64_t, Hash> m_;
+  std::deque<std::string> owned_;  // stable addresses
+};
+
 }  // namespace
 
 // One transaction: rows, incident upserts and the aggregate deltas (summed
@@ -191,11 +227,8 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
       "INSERT INTO flows(id,ts,src_ip,dest_ip,src_port,dest_port,proto,app_proto,bytes,pkts,eve,flow_id,start_ts,"
       "alerted,src_num,dest_num) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   Stmt agg = w_.prepare("INSERT INTO agg(dim,hour,key,n) VALUES(?,?,?,?) ON CONFLICT(dim,hour,key) DO UPDATE SET n=n+excluded.n");
-  std::map<std::tuple<int, int64_t, std::string>, int64_t> deltas;
-  auto add = [&deltas](int dim, int64_t h, const std::string& key) {
-    deltas[{dim, h, key}]++;
-    deltas[{dim + kDailyDim, day_hour(h), key}]++;
-  };
+  AggDeltas deltas(batch.size());
+  auto add = [&deltas](int dim, int64_t h, std::string_view key) { deltas.add(dim, h, key); };
   w_.exec("BEGIN IMMEDIATE");
   uint64_t errs = 0;
   for (auto& it : batch) {
@@ -203,7 +236,7 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
       bind_alert(ins_a, *a);
       if (!ins_a.run()) { errs++; continue; }
       int64_t h = hour_of(a->ts_ms);
-      add(0, h, std::to_string(a->severity));
+      deltas.add_number(0, h, a->severity);
       if (!a->category.empty()) add(1, h, a->category);
       add(2, h, a->signature);
       for (auto& t : a->tactics) add(3, h, t);
@@ -225,7 +258,7 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
       if (!ins_f.run()) errs++;
     }
   }
-  for (auto& [k, n] : deltas) {
+  for (auto& [k, n] : deltas.sorted()) {
     agg.reset().bind(1, int64_t(std::get<0>(k))).bind(2, std::get<1>(k)).bind(3, std::get<2>(k)).bind(4, n);
     if (!agg.run()) errs++;
   }
