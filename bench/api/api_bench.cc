@@ -144,6 +144,7 @@ struct HttpClient {
   explicit HttpClient(uint16_t port) {
     s.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
   }
+  double server_ms = -1;  // the last answer's Server-Timing app;dur (the server's own time)
   int get(const std::string& target, const std::string& token, size_t& bytes) {
     namespace http = boost::beast::http;
     http::request<http::empty_body> req{http::verb::get, target, 11};
@@ -153,6 +154,12 @@ struct HttpClient {
     http::response<http::string_body> res;
     http::read(s, buf, res);
     bytes = res.body().size();
+    server_ms = -1;
+    auto st = res.find("Server-Timing");
+    if (st != res.end()) {
+      std::string v(st->value());
+      if (size_t d = v.find("dur="); d != std::string::npos) server_ms = std::atof(v.c_str() + d + 4);
+    }
     return res.result_int();
   }
 };
@@ -259,7 +266,7 @@ int main(int argc, char** argv) {
   for (auto& [name, mk] : qs) {
     bool heavy = name.rfind("trend", 0) == 0 || name.rfind("top", 0) == 0 || name == "dashboard";
     uint64_t reps = heavy ? std::max<uint64_t>(20, o.queries / 10) : o.queries;
-    Stats a, b;
+    Stats a, b, srv, rest;  // rest: HTTP minus the server's own time (loopback, client, scheduling)
     uint64_t bytes = 0, bad = 0;
     for (uint64_t k = 0; k < reps; k++) {
       std::string target = mk(mix(k * 7919 + 17));
@@ -272,13 +279,22 @@ int main(int argc, char** argv) {
         size_t nb = 0;
         t0 = Clock::now();
         bad += cli->get(target, "bench-token-000", nb) != 200;
-        b.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        const double total = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        b.ms.push_back(total);
+        if (cli->server_ms >= 0) {
+          srv.ms.push_back(cli->server_ms);
+          rest.ms.push_back(total - cli->server_ms);
+        }
       }
     }
     inproc[name] = a.json();
     inproc[name]["avg_body_bytes"] = reps ? bytes / reps : 0;
     inproc[name]["non_200"] = bad;
-    if (cli) http[name] = b.json();
+    if (cli) {
+      http[name] = b.json();
+      http[name]["server"] = srv.json();          // Server-Timing: the server's time of the same requests
+      http[name]["outside_server"] = rest.json(); // the rest of each request's time
+    }
     std::fprintf(stderr, "%-30s p50 %.2f ms  p99 %.2f ms%s\n", name.c_str(), inproc[name]["p50_ms"].get<double>(),
                  inproc[name]["p99_ms"].get<double>(), bad ? "  (NON-200!)" : "");
   }
