@@ -89,11 +89,14 @@ std::string fts_phrase(std::string_view q) {
 }
 
 std::string alerts_q_match(Db& db, std::string_view q) {
-  std::string expr = narrow(db, "alerts_fts", q);
+  // The index is over the alerts' distinct texts (schema 6): the probes count texts,
+  // the candidates are the alerts of the matching texts.
+  std::string expr = narrow(db, "alert_texts_fts", q);
   if (expr.empty()) return "";
   // The exact-address part of q= (src_ip or dest_ip equal to q) comes through their indexes.
   std::string t(q);
-  size_t n = count_upto(db, "SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?", expr, kFtsMaxCandidates);
+  size_t n = count_upto(db, "SELECT id FROM alerts WHERE text_id IN (SELECT rowid FROM alert_texts_fts WHERE "
+                            "alert_texts_fts MATCH ?)", expr, kFtsMaxCandidates);
   if (n <= kFtsMaxCandidates) n += count_upto(db, "SELECT id FROM alerts WHERE src_ip = ?", t, kFtsMaxCandidates);
   if (n <= kFtsMaxCandidates) n += count_upto(db, "SELECT id FROM alerts WHERE dest_ip = ?", t, kFtsMaxCandidates);
   return n <= kFtsMaxCandidates ? expr : "";

@@ -205,14 +205,29 @@ class AggDeltas {
 
 }  // namespace
 
+int64_t SqliteStore::text_id(const AlertRow& a) {
+  std::string key = a.signature;
+  key += '\x1f';
+  key += a.category;
+  if (auto it = text_ids_.find(key); it != text_ids_.end()) return it->second;
+  Stmt ins = w_.prepare("INSERT OR IGNORE INTO alert_texts(signature, category) VALUES(?,?)");
+  ins.bind(1, a.signature).bind(2, a.category);
+  if (!ins.run()) return 0;
+  Stmt get = w_.prepare("SELECT id FROM alert_texts WHERE signature = ? AND category = ?");
+  get.bind(1, a.signature).bind(2, a.category);
+  if (!get.step()) return 0;
+  if (text_ids_.size() >= 100000) text_ids_.clear();  // many distinct texts: start over rather than grow
+  return text_ids_[key] = get.i64(0);
+}
+
 // One transaction: rows, incident upserts and the aggregate deltas (summed
 // per batch first, so a batch of 4096 alerts costs a few hundred upserts).
 void SqliteStore::write_batch(std::vector<Item>& batch) {
   std::lock_guard g(wmu_);
   Stmt ins_a = w_.prepare(
       "INSERT INTO alerts(id,ts,severity,gid,sid,rev,signature,category,src_ip,src_port,dest_ip,dest_port,proto,"
-      "app_proto,status,assignee,classification,incident_id,tactics,techniques,eve,src_num,dest_num) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      "app_proto,status,assignee,classification,incident_id,tactics,techniques,eve,src_num,dest_num,text_id) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   Stmt exists = w_.prepare("SELECT 1 FROM incidents WHERE id=?");
   Stmt up_i = w_.prepare(
       "INSERT INTO incidents(id,first_ms,last_ms,level,status,record,update_id,event,score,confidence,attacker,victim,"
@@ -234,6 +249,7 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
   for (auto& it : batch) {
     if (auto a = std::get_if<AlertRow>(&it)) {
       bind_alert(ins_a, *a);
+      if (int64_t t = text_id(*a)) ins_a.bind(24, t);
       if (!ins_a.run()) { errs++; continue; }
       int64_t h = hour_of(a->ts_ms);
       deltas.add_number(0, h, a->severity);
@@ -262,7 +278,11 @@ void SqliteStore::write_batch(std::vector<Item>& batch) {
     agg.reset().bind(1, int64_t(std::get<0>(k))).bind(2, std::get<1>(k)).bind(3, std::get<2>(k)).bind(4, n);
     if (!agg.run()) errs++;
   }
-  if (!w_.exec("COMMIT")) { w_.exec("ROLLBACK"); errs = batch.size(); }
+  if (!w_.exec("COMMIT")) {
+    w_.exec("ROLLBACK");
+    errs = batch.size();
+    text_ids_.clear();  // texts added in the batch are gone too
+  }
   write_errors_ += errs;
   written_ += batch.size() - std::min<uint64_t>(errs, batch.size());
   batches_++;
