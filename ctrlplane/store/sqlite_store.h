@@ -49,7 +49,8 @@ constexpr size_t kFtsMaxCandidates = 10000;
 bool fts_term(std::string_view q);           // 3+ characters (the trigram index cannot answer fewer)
 std::string fts_phrase(std::string_view q);  // q as one FTS5 phrase: quoted, quotes doubled
 // The MATCH expression for q=, "" when the walk is the better plan.
-std::string alerts_q_match(Db& db, std::string_view q);
+// absent: set when no text has one of the term's trigrams (only exact-address rows can match).
+std::string alerts_q_match(Db& db, std::string_view q, bool* absent = nullptr);
 // q='s plan for list_alerts: q.q_match (the index narrows), else with `stop` a
 // scan of at most q.q_scan_rows rows of the rest of the query, newest first, that
 // stops at LIMIT matches: q.q_ids and *stop. Without `stop`, the whole walk.

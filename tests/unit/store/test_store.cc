@@ -495,7 +495,12 @@ TEST(Store, FreeTextSearchIndexKeepsSubstringSemantics) {
   EXPECT_FALSE(alerts_q_match(d, "nothing here").empty());  // a trigram no row has
   EXPECT_EQ(alerts_q_match(d, "dense et"), "");  // every row: the walk stops at LIMIT
   EXPECT_EQ(alerts_q_match(d, "50"), "");        // too short for trigrams
-  for (std::string q : {"\"quoted\" 50%_", "QUOTED", "rare-category", "10.0.0.7", "dense et rule 3", "50", "nothing here",
+  bool absent = false;
+  alerts_q_match(d, "10.9.9.9", &absent);
+  EXPECT_TRUE(absent);  // no text has it: the exact-address rows through the ip walk (every row here)
+  alerts_q_match(d, "rule 3", &absent);
+  EXPECT_FALSE(absent);
+  for (std::string q : {"\"quoted\" 50%_", "QUOTED", "rare-category", "10.0.0.7", "10.9.9.9", "10.0.0.1", "dense et rule 3", "50", "nothing here",
                         "Ünïcode", "ÜNÏCODE", "50%_OFF Ünïcode 9", "rule 3\"", "\"\"\""}) {  // LIKE folds ASCII only
     for (size_t limit : {size_t(5), size_t(500)}) {
       AlertQuery aq;
