@@ -17,7 +17,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 #include "bench/api/bench_util.h"
 #include "ctrlplane/api/params.h"
@@ -37,7 +41,7 @@ namespace {
 const int64_t kT0 = 1764547200000;  // 2025-12-01T00:00:00Z
 
 struct Opt {
-  uint64_t alerts = 10000000, queries = 1000;
+  uint64_t alerts = 10000000, queries = 1000, batch = 0;
   double fill_seconds = 900;
   int days = 30;
   std::string db = "/tmp/spectre-api-bench.db";
@@ -86,6 +90,29 @@ struct Gen {
   }
 };
 
+// CPU seconds of each thread of this process (/proc/self/task), largest first:
+// the writer's share of a fill apart from the generator's and other agents' load.
+std::vector<double> thread_cpu_seconds() {
+  std::vector<double> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream f(e.path() / "stat");
+    std::string line;
+    std::getline(f, line);
+    size_t rp = line.rfind(')');
+    if (rp == std::string::npos) continue;
+    std::istringstream in(line.substr(rp + 2));
+    std::string tok;
+    unsigned long long ut = 0, stime = 0;
+    for (int field = 3; in >> tok; field++) {
+      if (field == 14) ut = std::stoull(tok);
+      if (field == 15) { stime = std::stoull(tok); break; }
+    }
+    out.push_back(double(ut + stime) / double(sysconf(_SC_CLK_TCK)));
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
 J fill(store::SqliteStore& st, const Gen& g, uint64_t from_id, const Opt& o) {
   auto t0 = Clock::now();
   uint64_t id = from_id, waits = 0;
@@ -106,7 +133,7 @@ J fill(store::SqliteStore& st, const Gen& g, uint64_t from_id, const Opt& o) {
   uint64_t rows = id - from_id;
   std::fprintf(stderr, "\rfill: %llu rows in %.1f s\n", (unsigned long long)rows, s);
   return {{"rows", rows}, {"seconds", s}, {"rows_per_s", rows / std::max(s, 1e-9)}, {"queue_full_waits", waits},
-          {"complete", id > g.n}};
+          {"complete", id > g.n}, {"thread_cpu_seconds", thread_cpu_seconds()}};
 }
 
 // One keep-alive HTTP/1.1 connection.
@@ -117,6 +144,7 @@ struct HttpClient {
   explicit HttpClient(uint16_t port) {
     s.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
   }
+  double server_ms = -1;  // the last answer's Server-Timing app;dur (the server's own time)
   int get(const std::string& target, const std::string& token, size_t& bytes) {
     namespace http = boost::beast::http;
     http::request<http::empty_body> req{http::verb::get, target, 11};
@@ -126,6 +154,12 @@ struct HttpClient {
     http::response<http::string_body> res;
     http::read(s, buf, res);
     bytes = res.body().size();
+    server_ms = -1;
+    auto st = res.find("Server-Timing");
+    if (st != res.end()) {
+      std::string v(st->value());
+      if (size_t d = v.find("dur="); d != std::string::npos) server_ms = std::atof(v.c_str() + d + 4);
+    }
     return res.result_int();
   }
 };
@@ -182,6 +216,7 @@ int main(int argc, char** argv) {
     else if (a == "--db") o.db = next();
     else if (a == "--reuse") o.reuse = true;
     else if (a == "--no-http") o.http = false;
+    else if (a == "--batch") o.batch = std::stoull(next());
     else if (a == "--flows" || a == "--explain" || a == "--incidents") mode = a;
     else if (a == "--rows") mo.rows = std::stoull(next());
     else if (a == "--seconds") mo.seconds = std::stod(next());
@@ -204,13 +239,9 @@ int main(int argc, char** argv) {
     if (mo.model.empty()) { std::fprintf(stderr, "--explain needs --model\n"); return 2; }
     return apibench::explain_mode(mo);
   }
-  if (!o.reuse) for (const char* suf : {"", "-wal", "-shm"}) std::filesystem::remove(o.db + suf);
-  store::SqliteOptions so;
-  so.path = o.db;
-  so.queue_capacity = 1 << 18;
+  auto st = apibench::open_bench_store(o.db, o.reuse, o.batch);
+  if (!st) return 1;
   std::string err;
-  auto st = store::SqliteStore::open(so, err);
-  if (!st) { std::fprintf(stderr, "%s\n", err.c_str()); return 1; }
   Gen g{o.alerts, int64_t(o.days) * 86400000};
   J out;
   uint64_t have = st->max_alert_id();
@@ -235,7 +266,7 @@ int main(int argc, char** argv) {
   for (auto& [name, mk] : qs) {
     bool heavy = name.rfind("trend", 0) == 0 || name.rfind("top", 0) == 0 || name == "dashboard";
     uint64_t reps = heavy ? std::max<uint64_t>(20, o.queries / 10) : o.queries;
-    Stats a, b;
+    Stats a, b, srv, rest;  // rest: HTTP minus the server's own time (loopback, client, scheduling)
     uint64_t bytes = 0, bad = 0;
     for (uint64_t k = 0; k < reps; k++) {
       std::string target = mk(mix(k * 7919 + 17));
@@ -248,13 +279,22 @@ int main(int argc, char** argv) {
         size_t nb = 0;
         t0 = Clock::now();
         bad += cli->get(target, "bench-token-000", nb) != 200;
-        b.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        const double total = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        b.ms.push_back(total);
+        if (cli->server_ms >= 0) {
+          srv.ms.push_back(cli->server_ms);
+          rest.ms.push_back(total - cli->server_ms);
+        }
       }
     }
     inproc[name] = a.json();
     inproc[name]["avg_body_bytes"] = reps ? bytes / reps : 0;
     inproc[name]["non_200"] = bad;
-    if (cli) http[name] = b.json();
+    if (cli) {
+      http[name] = b.json();
+      http[name]["server"] = srv.json();          // Server-Timing: the server's time of the same requests
+      http[name]["outside_server"] = rest.json(); // the rest of each request's time
+    }
     std::fprintf(stderr, "%-30s p50 %.2f ms  p99 %.2f ms%s\n", name.c_str(), inproc[name]["p50_ms"].get<double>(),
                  inproc[name]["p99_ms"].get<double>(), bad ? "  (NON-200!)" : "");
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "ctrlplane/api/params.h"
 #include "ctrlplane/api/service.h"
+#include "ctrlplane/store/sqlite_store.h"
 
 namespace spectre::apibench {
 
@@ -43,6 +45,13 @@ inline api::Response get(api::ApiService& svc, const std::string& target, const 
   r.headers["authorization"] = "Bearer " + token;
   return svc.handle(r);
 }
+
+// Removes a store file and its WAL and shared-memory files.
+void remove_db(const std::string& path);
+// The store the alert and incident benches fill: `path` (removed first unless
+// reuse), a 262,144-row queue so the fill rarely waits for the writer, batch:
+// rows per transaction at most (0: the store's default). Null after printing the error.
+std::unique_ptr<store::SqliteStore> open_bench_store(const std::string& path, bool reuse = false, size_t batch = 0);
 
 struct ModeOpt {
   uint64_t rows = 1000000, queries = 1000;

@@ -56,6 +56,9 @@ struct Opts {
   double batch_ms = 5;
   bool direct_write = true, client_proc = false, raw_client = false;
   bool client_role = false;  // internal: the child of --client-proc 1
+  int measure_latency = 1;   // StreamOptions::measure_latency; 2: windows alternately on and off (--rounds pairs)
+  int rounds = 2;
+  bool latency_cost = false; // --latency-cost: the measuring's own cost per message, no sockets
   uint16_t port = 0;         // internal: the hub's port, for the child
 };
 
@@ -234,6 +237,9 @@ bool parse_args(int argc, char** argv, Opts& o) {
     else if (a == "--raw-client") o.raw_client = std::atoi(v) != 0;
     else if (a == "--client-role") o.client_role = std::atoi(v) != 0;
     else if (a == "--port") o.port = static_cast<uint16_t>(std::atoi(v));
+    else if (a == "--measure-latency") o.measure_latency = std::atoi(v);
+    else if (a == "--rounds") o.rounds = std::atoi(v);
+    else if (a == "--latency-cost") o.latency_cost = std::atoi(v) != 0;
     else return false;
   }
   return o.clients > 0 && o.fanout > 0 && o.fanout <= o.clients && o.client_threads > 0 && o.rate > 0 &&
@@ -243,6 +249,8 @@ bool parse_args(int argc, char** argv, Opts& o) {
 }  // namespace
 
 int run(const Opts& o);
+int latency_cost();
+int alternate(Opts o);
 int client_role(const Opts& o);
 
 int main(int argc, char** argv) {
@@ -251,10 +259,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: spectre-streambench [--clients 1000] [--fanout 10] [--firehose 0] [--rate 50000]\n"
                  "       [--seconds 10] [--warmup 1] [--payload 300] [--client-threads 1] [--queue-limit 4096]\n"
-                 "       [--batch-ms 5] [--direct-write 1] [--client-proc 0] [--raw-client 0]\n");
+                 "       [--batch-ms 5] [--direct-write 1] [--client-proc 0] [--raw-client 0]\n"
+                 "       [--measure-latency 1|0|2 (alternate on/off windows)] [--rounds 2]\n"
+                 "       spectre-streambench --latency-cost 1\n");
     return 2;
   }
-  return o.client_role ? client_role(o) : run(o);
+  if (o.client_role) return client_role(o);
+  if (o.latency_cost) return latency_cost();
+  if (o.measure_latency != 2) return run(o);
+  return alternate(o);
 }
 
 namespace {
@@ -520,6 +533,8 @@ nlohmann::json hub_latency_json(const std::vector<uint64_t>& h) {
   return {{"deliveries", n}, {"p50", pct(0.5)}, {"p99", pct(0.99)}, {"p999", pct(0.999)}, {"max_bucket", max}};
 }
 
+nlohmann::json last_report;  // run()'s JSON, for alternate()
+
 int report(const Opts& o, int connected, int filtered, int groups, const Window& w, const ss::StreamStats& st,
            const ClientResult& cr) {
   const Hist& all = cr.hist;
@@ -543,9 +558,10 @@ int report(const Opts& o, int connected, int filtered, int groups, const Window&
       {"hub", {{"published", st.published}, {"sent", st.sent}, {"dropped", st.dropped}, {"gaps", st.gaps},
                {"handoff_dropped", st.handoff_dropped}, {"disconnects", st.disconnects}}},
       {"client_gap_notices", cr.gaps}, {"client_errors", cr.errors}, {"cpus", std::thread::hardware_concurrency()},
-      {"loadavg_before", w.load_before}, {"loadavg_after", w.load_after},
+      {"loadavg_before", w.load_before}, {"loadavg_after", w.load_after}, {"measure_latency", o.measure_latency},
   };
   std::printf("%s\n", r.dump(2).c_str());
+  last_report = r;
   // Nothing received at all (e.g. no result from the client process) counts as lost too.
   bool lost = st.dropped || st.gaps || st.handoff_dropped || st.disconnects || cr.gaps || cr.errors ||
               connected < o.clients || (w.published > 0 && all.n == 0);
@@ -570,7 +586,7 @@ int run(const Opts& o) {
   so.max_clients = static_cast<size_t>(o.clients) + 16;
   so.batch_delay = std::chrono::microseconds(static_cast<int64_t>(o.batch_ms * 1000));
   so.direct_write = o.direct_write;
-  so.measure_latency = true;
+  so.measure_latency = o.measure_latency != 0;
   ss::StreamHub hub(hub_io, so);
   ss::StreamListener lis(hub_io, hub);
   lis.start();
@@ -651,4 +667,67 @@ int run(const Opts& o) {
   hub_io.stop();
   hub_th.join();
   return report(o, connected, filtered, groups, w, st, cr);
+}
+
+// --latency-cost: the measuring's own work per message, on the hub's real code:
+// a steady-clock read per publish (StreamHub::publish stamps the event) and per
+// pump (session.h), and StreamHub::record_latency per delivered message (its two
+// histograms). Fastest of 5 rounds of 4 M calls each; no sockets.
+int latency_cost() {
+  net::io_context io(1);  // never run: only record_latency is called, on this thread
+  ss::StreamOptions so;
+  so.measure_latency = true;
+  ss::StreamHub hub(io, so);
+  constexpr int kCalls = 1 << 22;
+  std::vector<int64_t> pub(4096);
+  for (size_t i = 0; i < pub.size(); ++i) pub[i] = ss::mono_ns() - static_cast<int64_t>((i * 7919) % 20000000);
+  double clock_ns = 1e9, record_ns = 1e9;
+  int64_t sink = 0;
+  for (int round = 0; round < 5; ++round) {
+    auto t0 = Clock::now();
+    for (int i = 0; i < kCalls; ++i) sink += ss::mono_ns();
+    auto t1 = Clock::now();
+    const int64_t now = ss::mono_ns();
+    for (int i = 0; i < kCalls; ++i) hub.record_latency(now - pub[static_cast<size_t>(i) & 4095]);
+    auto t2 = Clock::now();
+    clock_ns = std::min(clock_ns, std::chrono::duration<double, std::nano>(t1 - t0).count() / kCalls);
+    record_ns = std::min(record_ns, std::chrono::duration<double, std::nano>(t2 - t1).count() / kCalls);
+  }
+  // The hub thread pays record_latency per delivery and a clock read per pump (~64 messages
+  // framed a pump at the bench's rate); the publishing thread a clock read per event.
+  nlohmann::json r = {{"bench", "stream-latency-cost"}, {"steady_clock_read_ns", clock_ns},
+                      {"record_latency_ns", record_ns}, {"hub_ns_per_delivery_pump64", record_ns + clock_ns / 64},
+                      {"publisher_ns_per_event", clock_ns}, {"loadavg", loadavg()}, {"sink", sink & 1}};
+  std::printf("%s\n", r.dump(2).c_str());
+  return 0;
+}
+
+// --measure-latency 2: the same hub load with the measuring on and off, windows
+// alternated (--rounds pairs) in one run; each window's JSON, then a summary.
+int alternate(Opts o) {
+  struct Sum {
+    double cpu_us = 0, delivered_per_s = 0, util = 0;
+    int n = 0;
+  } sum[2];
+  int rc = 0;
+  for (int r = 0; r < o.rounds; ++r)
+    for (int m : {1, 0}) {
+      o.measure_latency = m;
+      rc |= run(o);
+      Sum& s = sum[m];
+      s.cpu_us += last_report.value("hub_cpu_us_per_delivery", 0.0);
+      s.delivered_per_s += last_report.value("delivered_per_s", 0.0);
+      s.util += last_report.value("hub_cpu_util", 0.0);
+      s.n++;
+    }
+  auto side = [](const Sum& s) {
+    const double n = std::max(1, s.n);
+    return nlohmann::json{{"windows", s.n}, {"hub_cpu_us_per_delivery", s.cpu_us / n},
+                          {"delivered_per_s", s.delivered_per_s / n}, {"hub_cpu_util", s.util / n},
+                          {"deliveries_per_hub_cpu_s", s.cpu_us > 0 ? 1e6 * n / s.cpu_us : 0.0}};
+  };
+  nlohmann::json r = {{"bench", "stream-measure-latency-on-off"}, {"on", side(sum[1])}, {"off", side(sum[0])}};
+  r["hub_cpu_on_over_off"] = sum[0].cpu_us > 0 ? sum[1].cpu_us / sum[0].cpu_us : 0.0;
+  std::printf("%s\n", r.dump(2).c_str());
+  return rc;
 }

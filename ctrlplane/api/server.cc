@@ -9,6 +9,8 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <limits>
 #include <optional>
 
@@ -54,6 +56,10 @@ struct Session : std::enable_shared_from_this<Session<Stream>> {
   const StreamHooks& hooks;
   std::string peer;
   std::shared_ptr<http::response<http::string_body>> res;
+  // When the request was read: Server-Timing "app;dur=" (ms) is the time from
+  // there to the response ready to write (parsing, routing, the handler, JSON),
+  // so a client can tell the server's time from the network and its own scheduling.
+  std::optional<std::chrono::steady_clock::time_point> read_at;
 
   template <class... A>
   Session(ApiService& s, const ServerOptions& o, const StreamHooks& h, std::string p, A&&... a)
@@ -91,6 +97,7 @@ struct Session : std::enable_shared_from_this<Session<Stream>> {
   }
 
   void on_read(beast::error_code ec) {
+    read_at = std::chrono::steady_clock::now();
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
         ec == net::error::connection_reset || ec == net::ssl::error::stream_truncated)
       return close();
@@ -123,16 +130,23 @@ struct Session : std::enable_shared_from_this<Session<Stream>> {
     else return ws ? hooks.websocket_tls : hooks.sse_tls;
   }
 
-  void send(const Response& r, bool keep) {
+  void send(Response r, bool keep) {
     res = std::make_shared<http::response<http::string_body>>(http::status(r.status), 11);
     res->set(http::field::server, "spectre-cp");
     res->set(http::field::content_type, r.content_type);
     res->set(http::field::cache_control, "no-store");
     res->set("X-Content-Type-Options", "nosniff");
     for (auto& [k, v] : r.headers) res->set(k, v);
-    res->body() = r.body;
+    res->body() = std::move(r.body);
     res->keep_alive(keep);
     res->prepare_payload();
+    if (read_at) {
+      char st[48];
+      std::snprintf(st, sizeof st, "app;dur=%.3f",
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - *read_at).count());
+      res->set("Server-Timing", st);
+      read_at.reset();
+    }
     lowest().expires_after(opt.timeout);
     http::async_write(stream, *res, [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
       if (ec || !keep) return self->close();

@@ -487,7 +487,9 @@ int main(int argc, char** argv) {
   }
   // Store, stream hub and drift families on /metrics; cleared before `learning` goes away.
   if (outputs.metrics)
-    outputs.metrics->set_extra_text([&api, &learning] { return api.prometheus() + learning.drift_metrics(); });
+    outputs.metrics->set_extra_text(
+        [&api, &learning] { return api.prometheus() + learning.drift_metrics() + learning.explain_metrics(); });
+  learning.start_warm();  // the first explain after a start finds its row indexed (off the request path)
 
   // The registry's active model survives restarts of either side: restored
   // at start (fake) or after every attach to the data plane (real link).

@@ -3,8 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -110,6 +113,47 @@ LearnResult Learning::explain(const std::string& flow_id, const std::string& pha
   ojson out{{"model", {{"version", version}, {"sha256", m.sha256}}}, {"method", method},
             {"row", {{"flow_id", flow_id}, {"phase", phase}, {"ts", ts}}}, {"bias", num(c[nf])}, {"contributions", list}};
   return {200, out.dump()};
+}
+
+bool Learning::warm_explain(std::string& err) {
+  if (opt_.rows_csv.empty()) {
+    err = "no rows file configured";
+    return false;
+  }
+  reg_.refresh(err);
+  if (const auto a = reg_.active()) explain_model(reg_.path_of(a->sha256), err);  // an unreadable model: explain says so
+  return row_index_.warm(opt_.rows_csv, err);
+}
+
+void Learning::start_warm() {
+  if (opt_.rows_csv.empty() || warm_.joinable()) return;
+  warm_ = std::thread([this] {
+    std::string err;
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool ok = warm_explain(err);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const RowIndex::Stats st = row_index_.stats();
+    if (ok)
+      std::fprintf(stderr, "spectre-cp: explain index warm: %llu rows in %.0f ms\n", (unsigned long long)st.warm_indexed, ms);
+    else
+      std::fprintf(stderr, "spectre-cp: explain index not warmed: %s\n", err.c_str());
+  });
+}
+
+std::string Learning::explain_metrics() {
+  const RowIndex::Stats st = row_index_.stats();
+  std::string o =
+      "# HELP spectre_explain_rows_indexed_total Rows of the rows file indexed for explain: at warm-up (off the request path) or inside an explain.\n"
+      "# TYPE spectre_explain_rows_indexed_total counter\n";
+  o += "spectre_explain_rows_indexed_total{by=\"warm\"} " + std::to_string(st.warm_indexed) + "\n";
+  o += "spectre_explain_rows_indexed_total{by=\"lookup\"} " + std::to_string(st.lookup_indexed) + "\n";
+  o += "# HELP spectre_explain_index_hits_total Explain lookups answered from the row index.\n"
+       "# TYPE spectre_explain_index_hits_total counter\n"
+       "spectre_explain_index_hits_total " + std::to_string(st.index_hits) + "\n";
+  o += "# HELP spectre_explain_scans_total Explain lookups that scanned the part of the tail the index does not cover.\n"
+       "# TYPE spectre_explain_scans_total counter\n"
+       "spectre_explain_scans_total " + std::to_string(st.scans) + "\n";
+  return o;
 }
 
 }  // namespace spectre::learn

@@ -135,6 +135,7 @@ Learning::Learning(cp::ModelRegistry& reg, cp::AuditLog& audit, LearningOptions 
 
 Learning::~Learning() {
   if (worker_.joinable()) worker_.join();
+  if (warm_.joinable()) warm_.join();
 }
 
 std::string Learning::work_dir() const { return opt_.work_dir.empty() ? reg_.dir() + "/learn" : opt_.work_dir; }

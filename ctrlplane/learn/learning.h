@@ -108,6 +108,16 @@ class Learning {
   LearnResult explain(const std::string& flow_id, const std::string& phase, const std::string& version,
                       const std::string& cls);
   RowIndex::Stats row_index_stats() { return row_index_.stats(); }
+  // Prepares the first explain after a start: indexes the rows file's tail and
+  // loads the active model explain would load (explain.cc). warm_explain() does it
+  // now; start_warm() on a thread of its own (joined by the destructor), so that
+  // neither spectre-cp's start nor its API waits for it. False + err: nothing to warm
+  // or the file/model could not be read (explain then does the work itself).
+  bool warm_explain(std::string& err);
+  void start_warm();
+  // explain's row index in Prometheus text (rows indexed at warm-up vs inside a
+  // lookup, index hits, fallback scans) for /metrics.
+  std::string explain_metrics();
 
   // Samples the data plane's shadow counters for agreement.live.window (status()
   // does too; spectre-cp calls it every minute). History restarts when the
@@ -154,6 +164,7 @@ class Learning {
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::shared_ptr<Job> running_;
   std::thread worker_;
+  std::thread warm_;  // start_warm()
   std::string drift_sha_, drift_path_, drift_source_;  // the model drift compares with, and where it came from
   uint64_t rows_offset_ = 0;
   RowIndex row_index_;  // explain's rows by (flow_id, phase); its own lock

@@ -118,23 +118,51 @@ bool RowIndex::catch_up(int fd, uint64_t size, std::string& err) {
   return true;
 }
 
-bool RowIndex::lookup(const std::string& path, std::string_view flow_id, std::string_view phase, Found& out,
-                      std::string& err) {
+namespace {
+struct Closer {
+  int fd;
+  ~Closer() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+}  // namespace
+
+int RowIndex::open_at_size(const std::string& path, uint64_t& size, std::string& err) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat sb {};
   if (fd < 0 || ::fstat(fd, &sb) != 0) {
     if (fd >= 0) ::close(fd);
     err = "no rows file " + path;
-    return false;
+    return -1;
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  const uint64_t size = uint64_t(sb.st_size);
-  std::lock_guard g(mu_);
+  size = uint64_t(sb.st_size);
   if (uint64_t(sb.st_ino) != ino_ || size < end_) reset(uint64_t(sb.st_ino));
-  if (!catch_up(fd, size, err)) return false;
+  return fd;
+}
+
+bool RowIndex::warm(const std::string& path, std::string& err) {
+  std::lock_guard g(mu_);
+  uint64_t size = 0;
+  Closer closer{open_at_size(path, size, err)};
+  if (closer.fd < 0) return false;
+  const uint64_t before = st_.indexed;
+  const bool ok = catch_up(closer.fd, size, err);
+  st_.warms++;
+  st_.warm_indexed += st_.indexed - before;
+  return ok;
+}
+
+bool RowIndex::lookup(const std::string& path, std::string_view flow_id, std::string_view phase, Found& out,
+                      std::string& err) {
+  std::lock_guard g(mu_);
+  uint64_t size = 0;
+  Closer closer{open_at_size(path, size, err)};
+  const int fd = closer.fd;
+  if (fd < 0) return false;
+  const uint64_t before = st_.indexed;
+  const bool caught_up = catch_up(fd, size, err);
+  st_.lookup_indexed += st_.indexed - before;
+  if (!caught_up) return false;
   out.header = header_;
   out.from_index = false;
   const std::string key = std::string(flow_id) + "," + std::string(phase) + ",";

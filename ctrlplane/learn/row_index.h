@@ -37,8 +37,14 @@ class RowIndex {
   // The newest complete row of flow_id at phase; false + err when the file
   // cannot be read or no row is found (in the index or the scan's window).
   bool lookup(const std::string& path, std::string_view flow_id, std::string_view phase, Found& out, std::string& err);
+  // Indexes what a lookup would (the newest `tail` bytes the first time, then
+  // what was appended) without looking anything up: spectre-cp calls it at
+  // start, off the request path, so the first explain finds its row indexed.
+  bool warm(const std::string& path, std::string& err);
   struct Stats {
     uint64_t indexed = 0, index_hits = 0, scans = 0, scanned_bytes = 0, resets = 0;
+    uint64_t warms = 0, warm_indexed = 0;  // warm() calls that read the file, the rows they indexed
+    uint64_t lookup_indexed = 0;           // rows a lookup had to index before answering
     size_t entries = 0;
     uint64_t covered_from = 0, end = 0;  // rows in [covered_from, end) are all indexed
   };
@@ -46,6 +52,7 @@ class RowIndex {
 
  private:
   void reset(uint64_t ino);
+  int open_at_size(const std::string& path, uint64_t& size, std::string& err);  // under mu_; resets a replaced file
   bool catch_up(int fd, uint64_t size, std::string& err);
   void add(uint64_t key, uint64_t off);
 

@@ -7,7 +7,7 @@
 // (flows) makes the version-2 flows table queryable: the data plane's flow id,
 // start time, alerted flag and numeric v4 addresses, and the indexes of
 // /api/v1/flows. Version 4: the /detect jobs; version 5: the FTS5 indexes of
-// the free-text search.
+// the free-text search; version 6: the alerts' index over distinct texts.
 #include "ctrlplane/store/sqlite_store.h"
 
 #include <algorithm>
@@ -157,7 +157,39 @@ END;
 INSERT INTO incidents_fts(incidents_fts) VALUES ('rebuild');
 )";
 
-const char* const kMigrations[kSchemaVersion] = {kV1, kV2, kV3Flows, kV4Jobs, kV5Fts};
+// Version 6: the alerts' trigram index over their distinct (signature, category)
+// texts instead of over every row: tokenizing each alert's text was ~70 % of
+// the writer's time (docs/BENCH.md, session 28) and signatures repeat. The
+// writer sets alerts.text_id (sqlite_store.cc); q= takes the alerts of the
+// matching texts through (text_id, ts). Texts stay when retention deletes their
+// alerts (a few bytes each). Rebuilds from the rows there: a full pass at migration.
+const char* const kV6Texts = R"(
+DROP TRIGGER alerts_fts_ai;
+DROP TRIGGER alerts_fts_ad;
+DROP TRIGGER alerts_fts_au;
+DROP TABLE alerts_fts;
+CREATE TABLE alert_texts(id INTEGER PRIMARY KEY, signature TEXT NOT NULL, category TEXT NOT NULL);
+CREATE UNIQUE INDEX alert_texts_key ON alert_texts(signature, category);
+CREATE VIRTUAL TABLE alert_texts_fts USING fts5(signature, category, content='alert_texts', content_rowid='id',
+  tokenize='trigram');
+CREATE TRIGGER alert_texts_fts_ai AFTER INSERT ON alert_texts BEGIN
+  INSERT INTO alert_texts_fts(rowid, signature, category) VALUES (new.id, new.signature, new.category);
+END;
+CREATE TRIGGER alert_texts_fts_ad AFTER DELETE ON alert_texts BEGIN
+  INSERT INTO alert_texts_fts(alert_texts_fts, rowid, signature, category) VALUES ('delete', old.id, old.signature, old.category);
+END;
+INSERT INTO alert_texts(signature, category) SELECT DISTINCT signature, category FROM alerts;
+ALTER TABLE alerts ADD COLUMN text_id INTEGER;
+UPDATE alerts SET text_id = (SELECT t.id FROM alert_texts t WHERE t.signature = alerts.signature AND t.category = alerts.category);
+CREATE INDEX alerts_text ON alerts(text_id, ts);
+CREATE TRIGGER alerts_text_au AFTER UPDATE OF signature, category ON alerts BEGIN
+  INSERT OR IGNORE INTO alert_texts(signature, category) VALUES (new.signature, new.category);
+  UPDATE alerts SET text_id = (SELECT id FROM alert_texts WHERE signature = new.signature AND category = new.category)
+    WHERE id = new.id;
+END;
+)";
+
+const char* const kMigrations[kSchemaVersion] = {kV1, kV2, kV3Flows, kV4Jobs, kV5Fts, kV6Texts};
 
 }  // namespace
 

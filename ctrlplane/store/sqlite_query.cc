@@ -83,8 +83,8 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
   if (!q.tactic.empty()) w.add("tactics LIKE ? ESCAPE '\\'", {like("," + q.tactic + ",")});
   if (!q.technique.empty()) w.add("techniques LIKE ? ESCAPE '\\'", {like("," + q.technique + ",")});
   if (!q.q.empty() && !q.q_match.empty())  // the index's candidates, then the exact test below
-    w.add("id IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? UNION ALL SELECT id FROM alerts WHERE "
-          "src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)",
+    w.add("id IN (SELECT id FROM alerts WHERE text_id IN (SELECT rowid FROM alert_texts_fts WHERE alert_texts_fts "
+          "MATCH ?) UNION ALL SELECT id FROM alerts WHERE src_ip = ? UNION ALL SELECT id FROM alerts WHERE dest_ip = ?)",
           {q.q_match, q.q, q.q});
   else if (!q.q.empty() && !q.q_ids.empty())  // a bounded scan's matches (sqlite_search.cc)
     add_q_ids(w, q.q_ids);

@@ -57,13 +57,16 @@ std::vector<std::string> trigrams(std::string_view q) {
 // The MATCH expression of the term's rare trigrams (in at most kProbe rows
 // each, the kAnd rarest ANDed), "" when every probed trigram is common: then
 // the term is likely common too and the ordered walk finds LIMIT rows early.
-std::string narrow(Db& db, const char* fts, std::string_view q) {
+std::string narrow(Db& db, const char* fts, std::string_view q, bool* absent = nullptr) {
   if (!fts_term(q)) return "";
   std::string probe = std::string("SELECT rowid FROM ") + fts + " WHERE " + fts + " MATCH ?";
   std::vector<std::pair<size_t, std::string>> rare;
   for (auto& t : trigrams(q)) {
     size_t n = count_upto(db, probe, t, kProbe);
-    if (n == 0) return t;  // a trigram no row has: no row contains the term
+    if (n == 0) {  // a trigram no row has: no row contains the term
+      if (absent) *absent = true;
+      return t;
+    }
     if (n <= kProbe) rare.emplace_back(n, t);
   }
   std::stable_sort(rare.begin(), rare.end(), [](auto& a, auto& b) { return a.first < b.first; });
@@ -88,12 +91,17 @@ std::string fts_phrase(std::string_view q) {
   return p + "\"";
 }
 
-std::string alerts_q_match(Db& db, std::string_view q) {
-  std::string expr = narrow(db, "alerts_fts", q);
-  if (expr.empty()) return "";
+std::string alerts_q_match(Db& db, std::string_view q, bool* absent) {
+  // The index is over the alerts' distinct texts (schema 6): the probes count texts,
+  // the candidates are the alerts of the matching texts.
+  bool none = false;
+  std::string expr = narrow(db, "alert_texts_fts", q, &none);
+  if (absent) *absent = none;
+  if (expr.empty() || none) return expr;  // no text has the term: only its exact-address rows can match
   // The exact-address part of q= (src_ip or dest_ip equal to q) comes through their indexes.
   std::string t(q);
-  size_t n = count_upto(db, "SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?", expr, kFtsMaxCandidates);
+  size_t n = count_upto(db, "SELECT id FROM alerts WHERE text_id IN (SELECT rowid FROM alert_texts_fts WHERE "
+                            "alert_texts_fts MATCH ?)", expr, kFtsMaxCandidates);
   if (n <= kFtsMaxCandidates) n += count_upto(db, "SELECT id FROM alerts WHERE src_ip = ?", t, kFtsMaxCandidates);
   if (n <= kFtsMaxCandidates) n += count_upto(db, "SELECT id FROM alerts WHERE dest_ip = ?", t, kFtsMaxCandidates);
   return n <= kFtsMaxCandidates ? expr : "";
@@ -122,11 +130,22 @@ bool q_plan(Db& db, Query& q, std::string match_expr, ListStop* stop, Build buil
 }  // namespace
 
 bool alerts_q_plan(Db& db, AlertQuery& q, ListStop* stop, std::string& err) {
+  bool absent = false;
+  std::string expr = alerts_q_match(db, q.q, &absent);
+  // No text contains the term (an address, typically): the matches are the rows
+  // of that exact address, which the ip filter's two ordered walks give reading
+  // LIMIT rows (the candidate plan fetched and sorted every row of the address:
+  // 0.1-5 s on a cold 10 M store, docs/BENCH.md session 28).
+  if (absent && (q.ip.empty() || q.ip == q.q)) {
+    q.ip = q.q;
+    q.q.clear();
+    return true;
+  }
   const std::string& t = q.q;
   auto match = [&t](const Stmt& s) {
     return like_contains(s.view(2), t) || like_contains(s.view(3), t) || s.view(4) == t || s.view(5) == t;
   };
-  return q_plan(db, q, alerts_q_match(db, q.q), stop, build_alert_query,
+  return q_plan(db, q, std::move(expr), stop, build_alert_query,
                 "SELECT id, ts, signature, category, src_ip, dest_ip FROM alerts", match, err);
 }
 

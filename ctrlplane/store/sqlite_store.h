@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 #include "ctrlplane/store/sqlite_db.h"
@@ -17,7 +18,7 @@
 
 namespace spectre::store {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 constexpr int kFlowsSchemaVersion = 3;  // the migration that made flows queryable (schema.cc)
 constexpr int kDailyDim = 16;  // agg dim + 16: per-day rows (schema.cc)
 
@@ -48,7 +49,8 @@ constexpr size_t kFtsMaxCandidates = 10000;
 bool fts_term(std::string_view q);           // 3+ characters (the trigram index cannot answer fewer)
 std::string fts_phrase(std::string_view q);  // q as one FTS5 phrase: quoted, quotes doubled
 // The MATCH expression for q=, "" when the walk is the better plan.
-std::string alerts_q_match(Db& db, std::string_view q);
+// absent: set when no text has one of the term's trigrams (only exact-address rows can match).
+std::string alerts_q_match(Db& db, std::string_view q, bool* absent = nullptr);
 // q='s plan for list_alerts: q.q_match (the index narrows), else with `stop` a
 // scan of at most q.q_scan_rows rows of the rest of the query, newest first, that
 // stops at LIMIT matches: q.q_ids and *stop. Without `stop`, the whole walk.
@@ -129,6 +131,7 @@ class SqliteStore final : public Store {
   void writer_loop();
   void write_batch(std::vector<Item>& batch);
   uint64_t retention_locked(const RetentionPolicy& p, int64_t now_ms);  // with wmu_ held
+  int64_t text_id(const AlertRow& a);  // alert_texts' id of (signature, category), added when new; wmu_ held
   bool push(Item it);
 
   SqliteOptions opt_;
@@ -143,6 +146,7 @@ class SqliteStore final : public Store {
   uint64_t pushed_ = 0, committed_ = 0;         // under qmu_ (flush)
   std::atomic<uint64_t> dropped_{0}, flows_dropped_{0}, written_{0}, batches_{0}, write_errors_{0}, retention_deleted_{0};
   std::thread writer_;
+  std::unordered_map<std::string, int64_t> text_ids_;  // signature \x1f category -> alert_texts.id (wmu_)
 };
 
 }  // namespace spectre::store

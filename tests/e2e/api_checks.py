@@ -102,8 +102,11 @@ def alerts_lists(c):
     check(ids is not None and ids == list(range(c["total"], 0, -1)),
           "alerts: cursor pages of 97 cover every id once, newest first (%d)" % c["total"],
           ids and (len(ids), len(set(ids)), ids[:3]))
-    st, b, _ = api.call(check, "GET", "/alerts", v, query={"limit": 1})
+    st, b, hd = api.call(check, "GET", "/alerts", v, query={"limit": 1})
     check(st == 200 and b["items"][0]["id"] == c["total"] and b["next_cursor"], "alerts: limit=1, a next cursor", b)
+    stm = (hd.get("server-timing") or "").split("dur=")
+    check(stm[0] == "app;" and len(stm) == 2 and 0 <= float(stm[1]) < 10000,
+          "alerts: Server-Timing app;dur=<ms> (the server's own time of the request)", hd.get("server-timing"))
     a = b["items"][0] if st == 200 else {}
     f = facts[-1]
     check(a.get("sid") == f["sid"] and a.get("src_ip") == f["src"] and a.get("eve", {}).get("event_type") == "alert" and

@@ -3,6 +3,9 @@
 // the data-plane path through RunCommand, the row tail of poll_rows, and
 // refusals of unconfigured retraining.
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 #include <sys/stat.h>
 
 #include <cmath>
@@ -336,6 +339,54 @@ TEST(Learning, ExplainsAnAlertFromItsDumpedRow) {
   EXPECT_EQ(l.explain("42", "k16", version, "c2_exfil").status, 404);
   EXPECT_EQ(l.explain("42", "end", "no-such-version", "c2_exfil").status, 404);
   EXPECT_EQ(l.explain("", "end", version, "c2_exfil").status, 400);
+}
+
+// spectre-cp warms explain at start (start_warm, its own thread): the first explain
+// then finds its row already indexed (no row indexed inside the lookup, no scan), and
+// /metrics says so.
+TEST(Learning, FirstExplainAfterAWarmStartIsServedFromTheIndex) {
+  Fixture f;
+  learn::LearningOptions o;
+  o.rows_csv = f.tmp.path + "/rows.csv";
+  spectre::ml::LoadedModel m;
+  std::string version;
+  {
+    learn::Learning setup(f.reg, f.audit, o);
+    ASSERT_NO_FATAL_FAILURE(install_default(setup, m));
+    version = json::parse(setup.status().body)["active"]["version"];
+  }
+  {
+    std::ofstream rows(o.rows_csv);
+    rows_header(rows, m);
+    for (int flow = 1; flow <= 200; ++flow) {
+      rows << flow << ",end,1.0,1700000000.5,10.0.0.1,1,10.0.0.2,443,6";
+      for (size_t j = 0; j < m.num_features; ++j) rows << "," << double((flow + int(j)) % 11);
+      rows << "\n";
+    }
+  }
+  learn::Learning l(f.reg, f.audit, o);  // "a restart": a new Learning over the same registry and rows
+  l.start_warm();
+  for (int i = 0; i < 500 && l.row_index_stats().warms == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(l.row_index_stats().warms, 1u);
+  EXPECT_EQ(l.row_index_stats().warm_indexed, 200u);
+  auto r = l.explain("150", "end", version, "c2_exfil");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto st = l.row_index_stats();
+  EXPECT_EQ(st.index_hits, 1u);
+  EXPECT_EQ(st.lookup_indexed, 0u);
+  EXPECT_EQ(st.scans, 0u);
+  const std::string metrics = l.explain_metrics();
+  EXPECT_NE(metrics.find("spectre_explain_rows_indexed_total{by=\"warm\"} 200\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("spectre_explain_rows_indexed_total{by=\"lookup\"} 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("spectre_explain_index_hits_total 1\n"), std::string::npos) << metrics;
+  // Without the warm-up the first explain indexes the rows itself.
+  learn::Learning cold(f.reg, f.audit, o);
+  ASSERT_EQ(cold.explain("150", "end", version, "c2_exfil").status, 200);
+  EXPECT_EQ(cold.row_index_stats().lookup_indexed, 200u);
+  std::string err;
+  learn::Learning none(f.reg, f.audit, {});
+  EXPECT_FALSE(none.warm_explain(err));  // no rows file: nothing to warm
+  none.start_warm();                     // and no thread
 }
 
 // A retrain reads a copy of the rows file without the line the data plane is still writing.

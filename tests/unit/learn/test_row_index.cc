@@ -89,3 +89,33 @@ TEST(RowIndex, IndexesOnlyTheTailOfALongFileAndScansNoFurther) {
   EXPECT_TRUE(f.from_index);
   EXPECT_EQ(f.line, row(1960, "end", 1960));
 }
+
+// warm() indexes what the first lookup would: that lookup then indexes nothing
+// itself (lookup_indexed) and answers from the index; rows appended after the
+// warm-up are indexed by the next lookup as before.
+TEST(RowIndex, WarmIndexesBeforeTheFirstLookup) {
+  cp_test::TempDir tmp;
+  const std::string p = tmp.path + "/rows.csv";
+  append(p, "flow_id,phase,ts_start,ts,x,pad\n");
+  for (int i = 1; i <= 50; i++) append(p, row(i, "end", i) + "\n");
+  RowIndex ix;
+  std::string err;
+  EXPECT_FALSE(ix.warm(tmp.path + "/none.csv", err));
+  ASSERT_TRUE(ix.warm(p, err)) << err;
+  EXPECT_EQ(ix.stats().warm_indexed, 50u);
+  EXPECT_EQ(ix.stats().warms, 1u);  // the missing file is not counted
+  RowIndex::Found f;
+  ASSERT_TRUE(ix.lookup(p, "7", "end", f, err)) << err;
+  EXPECT_TRUE(f.from_index);
+  EXPECT_EQ(f.line, row(7, "end", 7));
+  EXPECT_EQ(ix.stats().lookup_indexed, 0u);
+  EXPECT_EQ(ix.stats().scans, 0u);
+  append(p, row(51, "end", 51) + "\n");
+  ASSERT_TRUE(ix.lookup(p, "51", "end", f, err)) << err;
+  EXPECT_TRUE(f.from_index);
+  EXPECT_EQ(ix.stats().lookup_indexed, 1u);
+  // Without a warm-up the first lookup indexes the file itself.
+  RowIndex cold;
+  ASSERT_TRUE(cold.lookup(p, "7", "end", f, err)) << err;
+  EXPECT_EQ(cold.stats().lookup_indexed, 51u);
+}

@@ -385,7 +385,8 @@ TEST(Store, MigratesVersion1File) {
     Db d;
     ASSERT_TRUE(d.open(t.path, false, err));
     EXPECT_FALSE(alerts_q_match(d, "old sig").empty());
-    EXPECT_EQ(d.scalar("SELECT count(*) FROM alerts_fts WHERE alerts_fts MATCH '\"OLD SIG 2\"'"), 1);
+    EXPECT_EQ(d.scalar("SELECT count(*) FROM alerts WHERE text_id IN (SELECT rowid FROM alert_texts_fts WHERE "
+                       "alert_texts_fts MATCH '\"OLD SIG 2\"')"), 1);
   }
   EXPECT_EQ(s->enqueue_alert(alert(kT0, 1, 1, "1.1.1.1", "2.2.2.2")), 7u);  // ids continue after the old rows
   s->flush();
@@ -494,7 +495,12 @@ TEST(Store, FreeTextSearchIndexKeepsSubstringSemantics) {
   EXPECT_FALSE(alerts_q_match(d, "nothing here").empty());  // a trigram no row has
   EXPECT_EQ(alerts_q_match(d, "dense et"), "");  // every row: the walk stops at LIMIT
   EXPECT_EQ(alerts_q_match(d, "50"), "");        // too short for trigrams
-  for (std::string q : {"\"quoted\" 50%_", "QUOTED", "rare-category", "10.0.0.7", "dense et rule 3", "50", "nothing here",
+  bool absent = false;
+  alerts_q_match(d, "10.9.9.9", &absent);
+  EXPECT_TRUE(absent);  // no text has it: the exact-address rows through the ip walk (every row here)
+  alerts_q_match(d, "rule 3", &absent);
+  EXPECT_FALSE(absent);
+  for (std::string q : {"\"quoted\" 50%_", "QUOTED", "rare-category", "10.0.0.7", "10.9.9.9", "10.0.0.1", "dense et rule 3", "50", "nothing here",
                         "Ünïcode", "ÜNÏCODE", "50%_OFF Ünïcode 9", "rule 3\"", "\"\"\""}) {  // LIKE folds ASCII only
     for (size_t limit : {size_t(5), size_t(500)}) {
       AlertQuery aq;
@@ -511,11 +517,12 @@ TEST(Store, FreeTextSearchIndexKeepsSubstringSemantics) {
       for (size_t i = 0; i < got.size(); i++) EXPECT_EQ(got[i].id, want[i]->id) << q << " #" << i;
     }
   }
-  // Retention's deletes leave the index.
+  // Retention's deletes leave no candidate (the text stays in the index, its alerts are gone).
   RetentionPolicy age;
   age.max_age_ms = 1;
   s->apply_retention(age, kT0 + 200000);
-  EXPECT_EQ(d.scalar("SELECT count(*) FROM alerts_fts WHERE alerts_fts MATCH '\"rare-category\"'"), 0);
+  EXPECT_EQ(d.scalar("SELECT count(*) FROM alerts WHERE text_id IN (SELECT rowid FROM alert_texts_fts WHERE "
+                     "alert_texts_fts MATCH '\"rare-category\"')"), 0);
   // Incidents: the latest record is what is searched.
   IncidentRow r;
   r.id = 9;
@@ -583,6 +590,40 @@ TEST(Store, DetectJobsAndResults) {
   EXPECT_TRUE(a.empty());
 }
 
+// Schema 6: each alert points at its (signature, category) text, one row per
+// distinct text, across batches and reopenings (the writer's cache starts empty).
+TEST(Store, AlertsShareOneTextRowPerDistinctText) {
+  TmpDb t;
+  {
+    auto s = open_store(t.path);
+    fill_alerts(*s, 300, [](int i) {
+      auto a = alert(kT0 + i, 2, 7, "1.1.1.1", "2.2.2.2");
+      a.signature = "sig " + std::to_string(i % 5);
+      a.category = i % 2 ? "A" : "B";
+      return a;
+    });
+  }
+  auto s = open_store(t.path);
+  fill_alerts(*s, 10, [](int i) {
+    auto a = alert(kT0 + 1000 + i, 2, 7, "1.1.1.1", "2.2.2.2");
+    a.signature = "sig " + std::to_string(i % 5);
+    a.category = i % 2 ? "A" : "C";  // 5 new texts ("C"), 5 known
+    return a;
+  });
+  Db d;
+  std::string err;
+  ASSERT_TRUE(d.open(t.path, false, err));
+  EXPECT_EQ(d.scalar("SELECT count(*) FROM alert_texts"), 15);
+  EXPECT_EQ(d.scalar("SELECT count(*) FROM alerts WHERE text_id IS NULL"), 0);
+  EXPECT_EQ(d.scalar("SELECT count(*) FROM alerts a JOIN alert_texts t ON t.id = a.text_id "
+                     "WHERE t.signature = a.signature AND t.category = a.category"), 310);
+  AlertQuery q;
+  q.q = "sig 3";
+  std::vector<AlertRow> v;
+  ASSERT_TRUE(s->list_alerts(q, v, err)) << err;
+  EXPECT_EQ(v.size(), 62u);  // 60 + 2
+}
+
 // q= with a term every trigram of which is common (the index cannot narrow it):
 // with a ListStop a page tests at most q_scan_rows rows and, when that cut it,
 // says where it stopped; following those cursors gives every match once, in
@@ -592,13 +633,14 @@ TEST(Store, BoundedScanPagesCoverEveryMatchOnce) {
   auto s = open_store(t.path);
   const auto all = fill_alerts(*s, 3000, [](int i) {
     auto a = alert(kT0 + (i * 7919) % 100000, 3, 100, "10.0.0.1", "10.9.9.9");
-    a.signature = i % 197 == 5 ? "Dense ET rule 00000" : "Dense ET rule 000";
+    // Distinct texts (the index is over texts, schema 6): "000" is in all 3,000 of them.
+    a.signature = std::string(i % 197 == 5 ? "Dense ET rule 00000 #" : "Dense ET rule 000 #") + std::to_string(i);
     return a;
   });
   Db d;
   std::string err;
   ASSERT_TRUE(d.open(t.path, false, err));
-  EXPECT_EQ(alerts_q_match(d, "0000"), "");  // "000" is in every row
+  EXPECT_EQ(alerts_q_match(d, "0000"), "");  // "000" is in every text
   std::vector<uint64_t> want;
   std::vector<const AlertRow*> order;
   for (auto& a : all) order.push_back(&a);
