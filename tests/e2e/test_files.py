@@ -10,9 +10,12 @@ SMTP attachment. The rules are the examples of Suricata's file-keywords page
 (filename, fileext, filesize with its four forms, filestore) and near misses
 (fileext:"pd" must not match ".pdf"). Each rule's expected count is computed
 here from the cases: one alert per file tx whose name/size satisfies it.
-EVE: one `fileinfo` per HTTP file (filename, magic, size, md5 of the body
-when kept whole, state CLOSED, stored false, tx_id, the http object) next to
-the `http` event of each response; the SMTP attachment's fileinfo as before.
+A 100 KB download (12 times the body limit) is hashed whole, streamed:
+filemd5 / filesha256 lists holding its digests fire once, at the file's end.
+EVE: one `fileinfo` per HTTP file (filename, magic, size, md5 and sha256 of
+the whole file, any size (sha256 as a filesha256 rule is loaded), state
+CLOSED, stored false, tx_id, the http object) next to the `http` event of
+each response; the SMTP attachment's fileinfo as before.
 The expected magic is what `file -b -` (the same libmagic) says of the
 file's first 4096 bytes (skipped when `file` is absent).
 Exit 0 all passed, 1 something failed, 77 skipped (no binary).
@@ -42,6 +45,7 @@ class Case:
 
 
 # A zip local file header ("a.txt", stored, 5 bytes), then filler: 20000 bytes in all.
+BIG = bytes((i * 31 + (i >> 10)) % 256 for i in range(100 * 1024))  # 100 KB: its digests are listed
 ZIP = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0x3610A686, 5, 5, 5, 0) + b"a.txt" + b"hello"
 
 
@@ -54,6 +58,7 @@ def cases():
         Case("PUT", "/upload/shell.php", b"<?php system($_GET[c]); ?>", name="/upload/shell.php"),
         Case("POST", "/form.pdf", b"a=1&b=2", is_file=False),
         Case("GET", "/big/archive.zip", (ZIP + b"Z" * 20000)[:20000], name="/big/archive.zip"),
+        Case("GET", "/big/payload.bin", BIG, name="/big/payload.bin"),
     ]
 
 
@@ -133,6 +138,14 @@ def main():
             want[sid] = 1
         else:
             want[sid] = sum(1 for c in cs if c.is_file and pred(c.name, min(len(c.body), limit)))
+    # filemd5 / filesha256 (Suricata's file-keywords): lists with BIG's digests (and one other value).
+    for kind, h in (("md5", hashlib.md5), ("sha256", hashlib.sha256)):
+        with open(os.path.join(tmp, "files-%s.lst" % kind), "w") as f:
+            f.write("%s\n%s\n" % (h(b"not in the capture").hexdigest(), h(BIG).hexdigest()))
+        sid = 9812000 + len(kind)
+        rules.append('alert http any any -> any any (msg:"listed %s"; file%s:files-%s.lst; sid:%d; rev:1;)' %
+                     (kind, kind, kind, sid))
+        want[sid] = 1
     magics = {i: file_magic(c.body) for i, c in enumerate(cs)}
     have_file = all(m is not None for m in magics.values())
     if have_file:
@@ -156,10 +169,8 @@ def main():
         if not check(e is not None, "%s %s: a fileinfo event" % (c.method, c.uri), [x.get("fileinfo") for x in fi]):
             continue
         f = e["fileinfo"]
-        whole = len(c.body) <= limit
-        exp = {"filename": c.name, "size": len(c.body), "state": "CLOSED", "stored": False, "gaps": False, "tx_id": 0}
-        if whole:
-            exp["md5"] = hashlib.md5(c.body).hexdigest()
+        exp = {"filename": c.name, "size": len(c.body), "state": "CLOSED", "stored": False, "gaps": False, "tx_id": 0,
+               "md5": hashlib.md5(c.body).hexdigest(), "sha256": hashlib.sha256(c.body).hexdigest()}
         if have_file and magics[i]:
             exp["magic"] = magics[i]
         elif not have_file:
