@@ -713,6 +713,7 @@ void http_start(AppState* s, int d, bool is_req) {
 void http_gap(AppCtx& c, AppState* s, int d, AppSink& sink) {
   HttpDir& h = s->dir[d].u.http;
   c.ctr.truncated++;
+  fhash_drop(c, h.fh);  // bytes lost: the file is not seen whole
   if (h.st == kHUntilClose || h.st == kHTunnel || h.st == kHDead) return;
   if (h.st != kHHead && !h.emitted) emit(c, s, d, sink, 2);  // head done: what we have
   else if (h.st != kHHead) file_end(c, s, d, sink, true);

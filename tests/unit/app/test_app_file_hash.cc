@@ -167,6 +167,53 @@ TEST(AppFileHash, HttpGzipChunked) {
   EXPECT_EQ(app_decoders_free(ctx), app_decoders_size(ctx));
 }
 
+// HTTP/2: two streams' large responses (one gzip) in interleaved DATA
+// frames: each stream's file has its own state (kept in its HttpDir).
+std::string frame(uint8_t type, uint8_t flags, uint32_t sid, const std::string& p) {
+  uint32_t n = uint32_t(p.size());
+  return std::string{char(n >> 16), char(n >> 8), char(n), char(type), char(flags), char(sid >> 24), char(sid >> 16),
+                     char(sid >> 8), char(sid)} + p;
+}
+std::string lit(const std::string& n, const std::string& v) { return std::string(1, '\0') + char(n.size()) + n + char(v.size()) + v; }
+
+TEST(AppFileHash, Http2InterleavedStreams) {
+  const std::string d1 = big_file(13, 200000), d3 = big_file(14, 300000), z3 = gzip(d3);
+  const std::string set = frame(4, 0, 0, "");
+  std::string c = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + set + frame(1, 5, 1, "\x82\x86" + lit(":path", "/one.bin") +
+                  lit(":authority", "h")) + frame(1, 5, 3, "\x82\x86" + lit(":path", "/three.bin") + lit(":authority", "h"));
+  std::string sv = set + frame(4, 1, 0, "") + frame(1, 4, 1, "\x88") + frame(1, 4, 3, "\x88" + lit("content-encoding", "gzip"));
+  for (size_t a = 0, b = 0; a < d1.size() || b < z3.size(); a += 16000, b += 16000) {
+    if (a < d1.size()) sv += frame(0, a + 16000 >= d1.size() ? 1 : 0, 1, d1.substr(a, 16000));
+    if (b < z3.size()) sv += frame(0, b + 16000 >= z3.size() ? 1 : 0, 3, z3.substr(b, 16000));
+  }
+  const std::vector<Seg> segs = {{true, c}, {false, sv}};
+  for (uint32_t seed = 0; seed < 3; seed++) {
+    AppCtx ctx(small_cfg());
+    ctx.want_hash = kAll;
+    auto txs = run_tcp(ctx, segs, seed ? cuts_for(segs, seed) : std::vector<std::vector<uint32_t>>{});
+    std::map<uint32_t, const Tx*> by_stream;
+    for (auto& t : txs)
+      if (t.meta.file_tx) by_stream[t.meta.h2_stream] = &t;
+    ASSERT_EQ(by_stream.size(), 2u);
+    expect_digests(by_stream[1], ref(d1), "h2 stream 1");
+    expect_digests(by_stream[3], ref(d3), "h2 stream 3 (gzip)");
+    EXPECT_EQ(app::fhash_free(ctx), kStates);
+  }
+}
+
+// A TCP gap inside a body delimited by the connection's close: no digests.
+TEST(AppFileHash, GapInBodyHasNone) {
+  const std::string d = big_file(15, 100000);
+  AppCtx ctx(small_cfg());
+  std::vector<Seg> segs = {{true, http_get()}, {false, "HTTP/1.1 200 OK\r\n\r\n" + d.substr(0, 50000)},
+                           {false, d.substr(51000), 1000}};
+  auto txs = run_tcp(ctx, segs, {}, 40000, 80);
+  const Tx* f = the_file(txs);
+  ASSERT_NE(f, nullptr);
+  EXPECT_STREQ(f->meta.file_md5, "");
+  EXPECT_EQ(app::fhash_free(ctx), kStates);
+}
+
 TEST(AppFileHash, HttpPutUpload) {
   const std::string d = big_file(4);
   check({{true, "PUT /up/big.bin HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(d.size()) + "\r\n\r\n" + d},
