@@ -167,11 +167,11 @@ def suricata_part(check, tmp, pcap, rfile, ours, hash_sids):
     ev = dprun.read_eve(os.path.join(logdir, "eve.json"))
     if not check(p.returncode == 0 and ev, "Suricata ran on the capture", p.stderr[-800:]):
         return
+    def hash_alerts(events, port):
+        on = [e for e in events if port in (e.get("src_port"), e.get("dest_port"))]
+        return {k: v for k, v in dprun.alert_sids(on).items() if k in hash_sids}
     for port in big_flows():
-        a = {k: v for k, v in dprun.alert_sids([e for e in ours if port in (e.get("src_port"), e.get("dest_port"))]).items()
-             if k in hash_sids}
-        b = {k: v for k, v in dprun.alert_sids([e for e in ev if port in (e.get("src_port"), e.get("dest_port"))]).items()
-             if k in hash_sids}
+        a, b = hash_alerts(ours, port), hash_alerts(ev, port)
         check(a == b and a, "port %d: the same filemd5/filesha256 alerts as Suricata" % port,
               {"spectre-dp": a, "suricata": b})
         fo, fs = fileinfos(ours, port), fileinfos(ev, port)

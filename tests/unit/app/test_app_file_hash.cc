@@ -103,8 +103,8 @@ std::string http_get() { return "GET /dl/big.bin HTTP/1.1\r\nHost: h\r\n\r\n"; }
 
 TEST(AppFileHash, HttpContentLength) {
   const std::string d = big_file(1);
-  check({{true, http_get()}, {false, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(d.size()) + "\r\n\r\n" + d}},
-        40000, 80, ref(d), "content-length");
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(d.size()) + "\r\n\r\n";
+  check({{true, http_get()}, {false, head + d}}, 40000, 80, ref(d), "content-length");
 }
 
 TEST(AppFileHash, HttpChunked) {
@@ -174,14 +174,18 @@ std::string frame(uint8_t type, uint8_t flags, uint32_t sid, const std::string& 
   return std::string{char(n >> 16), char(n >> 8), char(n), char(type), char(flags), char(sid >> 24), char(sid >> 16),
                      char(sid >> 8), char(sid)} + p;
 }
-std::string lit(const std::string& n, const std::string& v) { return std::string(1, '\0') + char(n.size()) + n + char(v.size()) + v; }
+std::string lit(const std::string& n, const std::string& v) {
+  return std::string(1, '\0') + char(n.size()) + n + char(v.size()) + v;
+}
 
 TEST(AppFileHash, Http2InterleavedStreams) {
   const std::string d1 = big_file(13, 200000), d3 = big_file(14, 300000), z3 = gzip(d3);
   const std::string set = frame(4, 0, 0, "");
-  std::string c = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + set + frame(1, 5, 1, "\x82\x86" + lit(":path", "/one.bin") +
-                  lit(":authority", "h")) + frame(1, 5, 3, "\x82\x86" + lit(":path", "/three.bin") + lit(":authority", "h"));
-  std::string sv = set + frame(4, 1, 0, "") + frame(1, 4, 1, "\x88") + frame(1, 4, 3, "\x88" + lit("content-encoding", "gzip"));
+  const std::string get = "\x82\x86" + lit(":authority", "h");  // GET, http
+  std::string c = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + set + frame(1, 5, 1, get + lit(":path", "/one.bin")) +
+                  frame(1, 5, 3, get + lit(":path", "/three.bin"));
+  std::string sv = set + frame(4, 1, 0, "") + frame(1, 4, 1, "\x88") +  // :status 200
+                   frame(1, 4, 3, "\x88" + lit("content-encoding", "gzip"));
   for (size_t a = 0, b = 0; a < d1.size() || b < z3.size(); a += 16000, b += 16000) {
     if (a < d1.size()) sv += frame(0, a + 16000 >= d1.size() ? 1 : 0, 1, d1.substr(a, 16000));
     if (b < z3.size()) sv += frame(0, b + 16000 >= z3.size() ? 1 : 0, 3, z3.substr(b, 16000));
