@@ -35,6 +35,7 @@ AppCtx::AppCtx(const AppConfig& cfg) : impl(std::make_unique<Impl>()) {
   quic_init(m);
   h2_init_pool(m);
   smb_files_init(m);
+  fhash_init(m);
 }
 
 AppCtx::~AppCtx() {

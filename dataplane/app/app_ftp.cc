@@ -264,7 +264,9 @@ void data_emit(AppCtx& c, AppState* s, int d, AppSink& sink, bool last) {
   clear_file_hashes(a);
   BufferSet b;
   b.set(rules::kFileData, st, f.file_len);
-  if (last && !a.file_truncated) file_hashes(c, a, &b, st, f.file_len);
+  const bool streamed = f.fh != 0;
+  if (last) fhash_final(c, f.fh, a, &b, s->dir[d].det != kDead);  // a gap: no digests
+  if (last && !streamed && !a.file_truncated) file_hashes(c, a, &b, st, f.file_len);
   file_bufs(c, s, b, reinterpret_cast<const uint8_t*>(a.file_name), uint32_t(strlen(a.file_name)), f.file_total,
             st, f.file_len);
   sink.on_tx(d == 0, b, a);
@@ -275,7 +277,9 @@ void data_emit(AppCtx& c, AppState* s, int d, AppSink& sink, bool last) {
 
 void ftp_data_feed(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppSink& sink) {
   FtpDir& f = s->dir[d].u.ftp;
+  if (!f.file_total && n) f.fh = fhash_take(c);  // the transfer's first bytes
   f.file_total += n;
+  fhash_update(c, f.fh, p, n);
   if (f.line_over) return;  // the kept part was inspected already
   if (s->dir[d].buf == kNoBuf && !s->dir[d].fb) acquire(c, s, d);
   uint32_t cap;
@@ -296,16 +300,19 @@ void ftp_data_finish(AppCtx& c, AppState* s, AppSink& sink) {
         data_emit(c, s, d, sink, true);
         continue;
       }
-      // Inspected early (the kept part filled up): the log record of the whole transfer.
+      // Inspected early (the kept part filled up): the log record of the
+      // whole transfer, its digests as buffers (filemd5 & co inspected then).
       AppMeta& a = s->meta;
       a.file_size = f.file_total;
       a.file_truncated = true;
-      clear_file_hashes(a);
       a.file_tx = true;
-      BufferSet none;
-      sink.on_tx(d == 0, none, a);
+      c.impl->scratch_used = 0;
+      BufferSet b;
+      fhash_final(c, f.fh, a, &b, s->dir[d].det != kDead);
+      sink.on_tx(d == 0, b, a);
       a.file_tx = false;
     }
+  for (int d = 0; d < 2; d++) fhash_drop(c, s->dir[d].u.ftp.fh);  // a gap released the kept part first
 }
 
 }  // namespace app

@@ -158,17 +158,25 @@ void uri_path(const uint8_t* u, uint32_t n, const uint8_t** out, uint32_t* out_n
   *out_n = b - a;
 }
 
-// A file's final record (EVE fileinfo): size, state, md5 when kept whole.
-// Digests also as buffers in `b` (the tx's, when inspected now).
-void file_meta(AppCtx& c, AppState* s, const HttpDir& h, uint32_t kept, const uint8_t* body, bool cut,
+// A file's final record (EVE fileinfo): size, state, the digests of the
+// whole file (streamed as it came: h.fh; with no state, those of a body
+// kept whole). Digests also as buffers in `b`.
+void file_meta(AppCtx& c, AppState* s, HttpDir& h, uint32_t kept, const uint8_t* body, bool cut,
                BufferSet* b) {
   AppMeta& a = s->meta;
   a.file_tx = true;
   a.file_size = h.dec_n ? h.dec_out : h.body_total;
   a.file_truncated = a.file_size > kept;
   a.file_incomplete = cut;
-  clear_file_hashes(a);
-  if (body && !a.file_truncated && !cut) file_hashes(c, a, b, body, kept);
+  const bool streamed = h.fh != 0;
+  fhash_final(c, h.fh, a, b, !cut);
+  if (!streamed && body && !a.file_truncated && !cut) file_hashes(c, a, b, body, kept);
+}
+
+// A body that may be a file (a response, a PUT) begins: its digest state.
+void file_hash_start(AppCtx& c, HttpDir& h) {
+  fhash_drop(c, h.fh);
+  h.fh = fhash_take(c);
 }
 
 // http2.header_name of an HTTP/2 stream's message: the pseudo-headers in
@@ -392,13 +400,15 @@ void emit(AppCtx& c, AppState* s, int d, AppSink& sink, int end = 1) {
 }
 
 // A file inspected before its end has ended: its log record alone.
+// Its buffers are the digests alone (filemd5 & co inspected then).
 void file_end(AppCtx& c, AppState* s, int d, AppSink& sink, bool cut) {
   HttpDir& h = s->dir[d].u.http;
-  if (!h.file) return;
+  if (!h.file) return fhash_drop(c, h.fh);
   h.file = 0;
-  file_meta(c, s, h, 0, nullptr, cut, nullptr);
-  BufferSet none;
-  sink.on_tx(h.is_req, none, s->meta);
+  c.impl->scratch_used = 0;
+  BufferSet b;
+  file_meta(c, s, h, 0, nullptr, cut, &b);
+  sink.on_tx(h.is_req, b, s->meta);
   s->meta.file_tx = false;
 }
 
@@ -418,6 +428,7 @@ void complete(AppCtx& c, AppState* s, int d, AppSink& sink, bool cut = false) {
   else if (!h.is_req) s->meta.http_length = h.body_total;
   if (h.emitted) file_end(c, s, d, sink, cut);
   decomp_release(c, h);
+  fhash_drop(c, h.fh);  // not a file (no body)
   release(c, s, d);
   uint8_t st = h.st;
   reset_msg(h);
@@ -430,14 +441,17 @@ void body_data(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
   uint8_t* st = h.emitted ? nullptr : storage(c, s, d, &cap);
   if (!st || s->dir[d].fb) {
     h.body_total += n;  // bytes on the wire (dechunked; compressed when encoded)
+    if (h.fh && h.dec_n) decomp_feed(c, h, p, n, nullptr, 0);  // the rest of a file: digests only
+    else fhash_update(c, h.fh, p, n);
     return;
   }
   uint32_t lim = std::min<uint32_t>(body_limit(c, h.is_req), cap - h.head_len);
   uint8_t* dst = st + h.head_len + h.body_stored;
   uint32_t k = n;  // wire bytes counted before a limit hand-over
   if (h.dec_n) {
-    h.body_stored += decomp_feed(c, h, p, n, dst, lim - h.body_stored);
+    h.body_stored += decomp_feed(c, h, p, n, dst, lim - h.body_stored);  // digests of the output
   } else {
+    fhash_update(c, h.fh, p, n);
     k = std::min(n, lim - h.body_stored);
     memcpy(dst, p, k);
     h.body_stored += k;
@@ -448,7 +462,8 @@ void body_data(AppCtx& c, AppState* s, int d, const uint8_t* p, uint32_t n, AppS
     // count the rest of the body. A decoder cut by the decompression limit
     // waits for the end of the body instead.
     emit(c, s, d, sink, 0);
-    decomp_release(c, h);
+    if (!h.file) fhash_drop(c, h.fh);
+    if (!h.fh) decomp_release(c, h);  // else the decoders go on for the digests
     release(c, s, d);
   }
   h.body_total += n - k;
@@ -459,6 +474,7 @@ void set_tunnel(AppCtx& c, AppState* s) {
     HttpDir& h = s->dir[d].u.http;
     if (s->dir[d].det != kActive) continue;
     decomp_release(c, h);
+    fhash_drop(c, h.fh);
     release(c, s, d);  // a request cut short by the switch is dropped
     h.st = kHTunnel;
   }
@@ -505,6 +521,8 @@ void head_done(AppCtx& c, AppState* s, int d, AppSink& sink) {
     bool is_head = st && ieq(st + v.a.off, v.a.len, "head");
     bool is_connect = st && ieq(st + v.a.off, v.a.len, "connect");
     push_pending(s, is_head, is_connect, st && !v.c.len);  // no version: HTTP/0.9
+    if ((fr.chunked || fr.content_length > 0) && st && !s->dir[d].fb && ieq(st + v.a.off, v.a.len, "put"))
+      file_hash_start(c, h);
     if (fr.chunked) {
       h.st = kHChunkSize;
     } else if (fr.content_length > 0) {
@@ -560,7 +578,10 @@ void head_done(AppCtx& c, AppState* s, int d, AppSink& sink) {
   } else {
     h.st = kHUntilClose;
   }
-  if (st && !s->dir[d].fb) start_decoding(c, h, st, v);
+  if (st && !s->dir[d].fb) {
+    file_hash_start(c, h);
+    start_decoding(c, h, st, v);
+  }
 }
 
 // Line tracking over head or trailer bytes [p, p+k) where only p[k-1] may be LF.
@@ -692,10 +713,12 @@ void http_start(AppState* s, int d, bool is_req) {
 void http_gap(AppCtx& c, AppState* s, int d, AppSink& sink) {
   HttpDir& h = s->dir[d].u.http;
   c.ctr.truncated++;
+  fhash_drop(c, h.fh);  // bytes lost: the file is not seen whole
   if (h.st == kHUntilClose || h.st == kHTunnel || h.st == kHDead) return;
   if (h.st != kHHead && !h.emitted) emit(c, s, d, sink, 2);  // head done: what we have
   else if (h.st != kHHead) file_end(c, s, d, sink, true);
   decomp_release(c, h);
+  fhash_drop(c, h.fh);
   release(c, s, d);
   h.st = kHDead;  // no resynchronisation: the rest of the direction is ignored
 }
@@ -786,6 +809,7 @@ void http_finish(AppCtx& c, AppState* s, int d, AppSink& sink) {
       break;
   }
   decomp_release(c, h);
+  fhash_drop(c, h.fh);
   release(c, s, d);
 }
 
@@ -798,10 +822,11 @@ void http_head_external(AppCtx& c, AppState* s, int d, bool end, AppSink& sink) 
   h.st = kHUntilClose;  // the body ends with the stream (http_finish)
   uint32_t cap = 0;
   const uint8_t* st = storage(c, s, d, &cap);
-  if (!h.is_req && st && !s->dir[d].fb) {
+  if (st && !s->dir[d].fb) {
     HeadView v;  // ~1 KiB of stack
-    parse_head(st, h.head_len, false, v);
-    start_decoding(c, h, st, v);
+    parse_head(st, h.head_len, h.is_req, v);
+    if (!h.is_req || ieq(st + v.a.off, v.a.len, "put")) file_hash_start(c, h);
+    if (!h.is_req) start_decoding(c, h, st, v);
   }
 }
 

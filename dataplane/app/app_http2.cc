@@ -772,6 +772,7 @@ void h2_finish(AppCtx& c, AppState* s, AppSink& sink) {
 void h2_upgrade(AppCtx& c, AppState* s) {
   for (int d = 0; d < 2; d++) {
     decomp_release(c, s->dir[d].u.http);
+    fhash_drop(c, s->dir[d].u.http.fh);
     release(c, s, d);
   }
   s->proto = AppProto::kHttp2;

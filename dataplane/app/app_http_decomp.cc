@@ -84,11 +84,14 @@ int coding(const uint8_t* p, uint32_t n) {
 uint32_t layer(AppCtx& c, HttpDir& h, int i, const uint8_t* p, uint32_t n, uint8_t* dst, uint32_t room);
 
 // Output of layer i (decoded or passed through) to the next layer or dst.
+// The decoded body feeds the file's digests whole (h.fh): decoding then
+// goes on past a full dst (the body store), only the decompression limit stops it.
 uint32_t emit_out(AppCtx& c, HttpDir& h, int i, const uint8_t* p, uint32_t n, uint8_t* dst, uint32_t room) {
   if (i + 1 < h.dec_n) return layer(c, h, i + 1, p, n, dst, room);
+  fhash_update(c, h.fh, p, n);
   uint32_t k = std::min(n, room);
-  memcpy(dst, p, k);
-  if (k < n) h.dec_stop = 1;
+  if (k) memcpy(dst, p, k);
+  if (k < n && !h.fh) h.dec_stop = 1;
   return k;
 }
 
@@ -104,9 +107,10 @@ uint32_t inflate_some(AppCtx& c, HttpDir& h, int i, DecSlot& s, const uint8_t* p
     if (h.dec_out >= limit) {  // a bomb (or just a big body): cut, counted once
       c.ctr.http_decompress_cut++;
       h.dec_stop = 1;
+      fhash_drop(c, h.fh);  // the file is not seen whole: no digests
       break;
     }
-    if (wrote >= room) {
+    if (wrote >= room && !h.fh) {
       h.dec_stop = 1;
       break;
     }

@@ -19,6 +19,7 @@ namespace spectre {
 namespace app {
 
 constexpr uint32_t kNoBuf = 0xffffffffu;
+struct FileHash;  // a file's running digests (app_file_hash.cc)
 constexpr uint32_t kFallbackSize = 256;
 constexpr uint32_t kProbeSize = 16;  // every detection decides within 16 bytes
 constexpr uint32_t kMaxHeaders = 64; // header lines parsed per HTTP message
@@ -50,6 +51,7 @@ struct HttpDir {
   uint8_t dec_stop;    // decoding stopped (store full or limit): the rest is only counted
   uint8_t file;        // the body is a file (response, PUT) inspected before its end: fileinfo at the end
   uint16_t dec[2];     // decoder slot + 1 per layer (0: none; memset-safe)
+  uint16_t fh;         // the file's digest state + 1 (0: none; app_file_hash.cc)
   uint32_t dec_out;    // bytes produced by the decoders of this body (decompression limit)
   uint32_t line_len;   // bytes of the current line so far (saturating)
   uint32_t head_len;   // head bytes stored
@@ -104,6 +106,7 @@ struct SmtpDir {
   uint16_t line_len, hdr_len;
   uint16_t cmd_len;      // command line between BDAT chunks (the message line waits)
   uint8_t bdat_open;     // a BDAT message is open (no LAST chunk yet)
+  uint16_t fh;           // the attachment's digest state + 1 (0: none)
   uint32_t b64acc;
   uint32_t file_len;     // bytes kept of the current attachment
   uint64_t file_total;   // decoded bytes of the current attachment
@@ -120,6 +123,7 @@ struct FtpDir {
   uint8_t data_cmd;      // ftp-data: 1 RETR, 2 STOR (from the expectation)
   uint8_t tls;           // AUTH TLS accepted: the channel is encrypted, ignored
   uint8_t exp_slot;      // client side: expectation slot + 1 of the latest PORT/PASV
+  uint16_t fh;           // ftp-data: the transfer's digest state + 1 (0: none)
   uint32_t file_len;
   uint64_t file_total;
 };
@@ -244,6 +248,8 @@ struct SmbXfer {
   uint32_t buf;          // pooled buffer of the kept part (kNoBuf: sizes only)
   uint8_t active, inspected, gap, nr;
   uint8_t w_state;       // current message: 0 undecided, 1 file data, 2 none
+  uint16_t fh;           // digest state + 1 (0: none, or given up)
+  uint64_t hashed;       // bytes from offset 0 fed to the digests (in file order)
   char name[64];
 };
 struct SmbCtx {
@@ -345,6 +351,12 @@ struct AppCtx::Impl {
   uint32_t h2_pseudo_n = 0;
   const uint8_t* h2_hl = nullptr;    // the bound stream's header lists (kH2HdrLog each)
   const uint16_t* h2_hl_n = nullptr;
+  // Streaming file digests (app_file_hash.cc): the state pool, touched on use.
+  struct FileHashFree { void operator()(app::FileHash* p) const; };
+  std::unique_ptr<app::FileHash, FileHashFree> fh_mem;
+  std::unique_ptr<uint16_t[]> fh_free;
+  uint32_t fh_n = 0, fh_free_n = 0;
+  uint64_t fh_pool_empty = 0;  // files with no state free: no digests (not in AppCounters yet)
   // SMB file contexts (app_smb_file.cc), touched on use.
   std::unique_ptr<app::SmbCtx[]> smbf;
   std::unique_ptr<uint16_t[]> smbf_free;
@@ -543,6 +555,23 @@ void md5_hex(const void* data, size_t n, char out[33]);
 // (file.md5) / (file.sha1) / (file.sha256) buffers (filemd5 & co).
 void file_hashes(AppCtx& c, AppMeta& a, BufferSet* b, const uint8_t* data, uint32_t n);
 inline void clear_file_hashes(AppMeta& a) { a.file_md5[0] = a.file_sha1[0] = a.file_sha256[0] = 0; }
+// Streaming digests of a file of any size (app_file_hash.cc). A parser keeps
+// the state's id (slot + 1, 0: none) with its file: fhash_take when the file
+// starts (0 when no digest is wanted or the pool is empty, counted), then
+// every file byte in file order, then fhash_final at its end: with `ok` (the
+// file was seen whole) the wanted digests into a (hex) and b (raw buffers,
+// filemd5 & co); the state is returned and id zeroed either way. fhash_drop:
+// given up (a hole, data not in order that was not kept).
+// States per worker (~300 bytes each, touched on use): held from a file's
+// first byte to its end while a digest is wanted (AppCtx::want_hash).
+constexpr uint32_t kFileHashStates = 1024;
+void fhash_init(AppCtx::Impl& m);
+uint16_t fhash_take(AppCtx& c);
+void fhash_update(AppCtx& c, uint16_t id, const void* p, size_t n);
+void fhash_final(AppCtx& c, uint16_t& id, AppMeta& a, BufferSet* b, bool ok);
+void fhash_drop(AppCtx& c, uint16_t& id);
+size_t fhash_state_size();  // bytes of one state (tests, docs)
+uint32_t fhash_free(const AppCtx& c);  // free states (tests)
 
 // multipart/form-data request bodies (app_multipart.cc). The boundary of a
 // Content-Type value; false when it is not multipart/form-data with one.

@@ -12,9 +12,9 @@
 // offset 0 received without a hole (`next`) plus up to kSmbRanges ranges
 // beyond it are tracked, as Suricata's file tracker buffers out-of-order
 // chunks. The file ends at its CLOSE request, or at the flow's end; a hole
-// left (or the flow ending first) logs it TRUNCATED. Digests only for a
-// file kept whole (the HTTP / ftp-data rule); file.data is inspected once,
-// when the kept part is full or at the end.
+// left (or the flow ending first) logs it TRUNCATED. Digests of files of
+// any size, streamed in file order (hash_in_order; a hole: none); file.data
+// is inspected once, when the kept part is full or at the end.
 //
 // Only non-compound SMB2 messages (SMB1: the READ_ANDX / WRITE_ANDX first in
 // its chain) carry file data here (the usual READ / WRITE);
@@ -81,9 +81,11 @@ void emit(AppCtx& c, AppState* s, int d, bool last, bool cut, AppSink& sink) {
   a.file_tx = last;
   clear_file_hashes(a);
   BufferSet b;
+  const bool streamed = x.fh != 0;
+  if (last) fhash_final(c, x.fh, a, &b, !a.file_incomplete && x.hashed == x.size);
   if (st && !x.inspected) {
     b.set(rules::kFileData, st, kept);
-    if (last && !a.file_truncated && !a.file_incomplete) file_hashes(c, a, &b, st, kept);
+    if (last && !streamed && !a.file_truncated && !a.file_incomplete) file_hashes(c, a, &b, st, kept);
     file_bufs(c, s, b, reinterpret_cast<const uint8_t*>(x.name), uint32_t(strlen(x.name)), x.size, st, kept);
     if (!last) b.mask.w[rules::kFileSize >> 6] &= ~(uint64_t(1) << (rules::kFileSize & 63));
     x.inspected = 1;
@@ -116,6 +118,28 @@ void end_xfer(AppCtx& c, AppState* s, int d, bool cut, AppSink& sink) {
   if (x.buf != kNoBuf) c.impl->free_list[c.impl->free_n++] = x.buf;
   x.buf = kNoBuf;
   x.active = 0;
+  fhash_drop(c, x.fh);
+}
+
+// The digests take the file in order: bytes at `hashed` as they come, then
+// what the kept part holds of the ranges a hole's filling joined. Data out
+// of order that was not kept (past the kept part): no digests, as a file
+// with a hole.
+void hash_in_order(AppCtx& c, SmbXfer& x, uint64_t lo, const uint8_t* p, uint32_t n, uint32_t cap) {
+  if (!x.fh) return;
+  const uint64_t hi = lo + n;
+  if (lo <= x.hashed && hi > x.hashed) {
+    fhash_update(c, x.fh, p + (x.hashed - lo), size_t(hi - x.hashed));
+    x.hashed = hi;
+  } else if (lo > x.hashed && (hi > cap || !area(c, x))) {
+    return fhash_drop(c, x.fh);
+  }
+  if (x.next > x.hashed) {
+    const uint8_t* st = area(c, x);
+    if (!st || x.next > cap) return fhash_drop(c, x.fh);
+    fhash_update(c, x.fh, st + x.hashed, size_t(x.next - x.hashed));
+    x.hashed = x.next;
+  }
 }
 
 // Bytes [off, off + n) of the file: kept at their offset, coverage updated.
@@ -150,6 +174,7 @@ void feed(AppCtx& c, AppState* s, int d, uint64_t off, const uint8_t* p, uint32_
     if (x.nr < kSmbRanges) x.lo[x.nr] = a, x.hi[x.nr++] = b;
     else x.gap = 1;  // too many holes: this range is not tracked
   }
+  hash_in_order(c, x, lo, p, n, cap);
   if (!x.inspected && x.buf != kNoBuf && x.next >= cap) emit(c, s, d, false, false, sink);
 }
 
@@ -228,6 +253,9 @@ void decide(AppCtx& c, AppState* s, int d, const uint8_t* st, uint32_t msg_len) 
     x.fid = fid;
     x.next = x.size = 0;
     x.nr = x.gap = x.inspected = 0;
+    x.hashed = 0;
+    fhash_drop(c, x.fh);
+    x.fh = fhash_take(c);
     memcpy(x.name, f.open[o].name, sizeof x.name);
     AppCtx::Impl& m = *c.impl;
     if (m.free_n) x.buf = m.free_list[--m.free_n];
@@ -266,7 +294,7 @@ SmbCtx* smb_ctx(AppCtx& c, AppState* s, bool take) {
     s->smbf = uint16_t(m.smbf_free[--m.smbf_free_n] + 1);
     SmbCtx& f = m.smbf[s->smbf - 1];
     f.open_n = f.rd_n = f.dpend_n = 0;
-    for (SmbXfer& x : f.x) x.active = x.w_state = 0, x.buf = kNoBuf;
+    for (SmbXfer& x : f.x) x.active = x.w_state = 0, x.buf = kNoBuf, x.fh = 0;
     for (int d = 0; d < 2; d++) f.park_n[d] = f.cur_open[d] = 0;
   }
   return ctx_of(c, s);

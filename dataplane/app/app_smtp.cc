@@ -148,6 +148,7 @@ uint32_t file_cap(const Ctx& x) {
 void file_put(Ctx& x, const uint8_t* p, uint32_t n) {
   SmtpDir& m = x.m;
   m.file_total += n;
+  fhash_update(x.c, m.fh, p, n);
   uint32_t room = file_cap(x) - std::min(m.file_len, file_cap(x));
   uint32_t k = std::min(room, n);
   memcpy(x.st + kFileOff + m.file_len, p, k);
@@ -158,6 +159,8 @@ void file_open(Ctx& x) {
   SmtpDir& m = x.m;
   AppMeta& a = x.s->meta;
   m.file_open = 1;
+  fhash_drop(x.c, m.fh);
+  m.fh = fhash_take(x.c);
   m.file_len = 0;
   m.file_total = 0;
   m.b64n = 0;
@@ -177,10 +180,11 @@ void file_close(Ctx& x) {
   a.file_size = m.file_total;
   a.file_truncated = m.file_total > m.file_len;
   a.file_tx = true;
-  clear_file_hashes(a);
   BufferSet b;
   b.set(rules::kFileData, x.st + kFileOff, m.file_len);
-  if (!a.file_truncated) file_hashes(x.c, a, &b, x.st + kFileOff, m.file_len);  // once per attachment
+  const bool streamed = m.fh != 0;
+  fhash_final(x.c, m.fh, a, &b, true);  // the whole decoded attachment
+  if (!streamed && !a.file_truncated) file_hashes(x.c, a, &b, x.st + kFileOff, m.file_len);
   file_bufs(x.c, x.s, b, reinterpret_cast<const uint8_t*>(a.file_name), uint32_t(strlen(a.file_name)),
             m.file_total, x.st + kFileOff, m.file_len);
   x.c.ctr.smtp_attachments++;
@@ -391,6 +395,7 @@ void msg_line(Ctx& x, const uint8_t* l, uint32_t n, bool partial) {
 void msg_begin(Ctx& x) {
   x.m.nb = 0;
   x.m.file_open = 0;
+  fhash_drop(x.c, x.m.fh);
   part_begin(x, true);
 }
 
@@ -619,6 +624,7 @@ void smtp_finish(AppCtx& c, AppState* s, AppSink& sink) {
   // once it said HELO/EHLO or MAIL FROM.
   if (!m.logged && (m.envelope_sent || s->meta.smtp_helo[0] || s->meta.smtp_mail_from[0]))
     log_mail(c, s, sink);
+  fhash_drop(c, m.fh);  // an attachment open after a gap
 }
 
 }  // namespace app

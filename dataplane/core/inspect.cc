@@ -187,8 +187,10 @@ struct Cursor final : AlertSink, AppSink {
     // QUIC: each direction's one transaction (the client's carries the hello).
     // SSH: once per flow, with both sides (meta.ssh_log). HTTP bodies that
     // are files: the http event and a fileinfo event; a file's record alone
-    // (no buffers: inspected earlier) only the fileinfo.
-    const bool file_only = meta.file_tx && b.mask.empty();
+    // (no buffers but its digests: inspected earlier) only the fileinfo.
+    rules::BufMask rest = b.mask;
+    for (int k : {rules::kFileMd5, rules::kFileSha1, rules::kFileSha256}) rest.w[k >> 6] &= ~(uint64_t(1) << (k & 63));
+    const bool file_only = meta.file_tx && rest.empty();
     // An SMB file's early part (meta.file_part) is inspected, not logged.
     const bool tx_event = (!to_server || meta.proto == rules::AppProto::kDns || meta.proto == rules::AppProto::kQuic ||
                            meta.proto == rules::AppProto::kSip || meta.proto == rules::AppProto::kMqtt ||
@@ -207,7 +209,7 @@ struct Cursor final : AlertSink, AppSink {
         log_tx(to_server, meta, meta.file_tx);
       }
     }
-    if (rs && !passed() && !file_only) {
+    if (rs && !passed() && !(meta.file_tx && b.mask.empty())) {  // a file's digests are inspected at its end
       uint64_t t = rte_rdtsc();
       stream_sizes(dp[to_server ? 0 : 1]);
       detect_app(w.insp.det, *rs, dp[to_server ? 0 : 1], b, *this);

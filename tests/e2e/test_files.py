@@ -10,15 +10,25 @@ SMTP attachment. The rules are the examples of Suricata's file-keywords page
 (filename, fileext, filesize with its four forms, filestore) and near misses
 (fileext:"pd" must not match ".pdf"). Each rule's expected count is computed
 here from the cases: one alert per file tx whose name/size satisfies it.
-EVE: one `fileinfo` per HTTP file (filename, magic, size, md5 of the body
-when kept whole, state CLOSED, stored false, tx_id, the http object) next to
-the `http` event of each response; the SMTP attachment's fileinfo as before.
+A 100 KB download (12 times the body limit) is hashed whole, streamed:
+filemd5 / filesha256 lists holding its digests fire once, at the file's end;
+so do the same file as a gzip body (hashed decompressed, as Suricata) and
+plain again, both in 1448-byte segments each acknowledged (BIG_FLOWS). With
+Suricata (7+, libhtp body limits 0 = unlimited: it then hashes whole files)
+the capture runs there too: on the BIG_FLOWS the same hash alerts and
+fileinfo (filename, size, state, md5, sha256).
+EVE: one `fileinfo` per HTTP file (filename, magic, size, md5 and sha256 of
+the whole file, any size (sha256 as a filesha256 rule is loaded), state
+CLOSED, stored false, tx_id, the http object) next to the `http` event of
+each response; the SMTP attachment's fileinfo as before.
 The expected magic is what `file -b -` (the same libmagic) says of the
 file's first 4096 bytes (skipped when `file` is absent).
 Exit 0 all passed, 1 something failed, 77 skipped (no binary).
 """
+import gzip
 import hashlib
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -42,6 +52,7 @@ class Case:
 
 
 # A zip local file header ("a.txt", stored, 5 bytes), then filler: 20000 bytes in all.
+BIG = bytes((i * 31 + (i >> 10)) % 256 for i in range(100 * 1024))  # 100 KB: its digests are listed
 ZIP = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, 0x3610A686, 5, 5, 5, 0) + b"a.txt" + b"hello"
 
 
@@ -54,6 +65,7 @@ def cases():
         Case("PUT", "/upload/shell.php", b"<?php system($_GET[c]); ?>", name="/upload/shell.php"),
         Case("POST", "/form.pdf", b"a=1&b=2", is_file=False),
         Case("GET", "/big/archive.zip", (ZIP + b"Z" * 20000)[:20000], name="/big/archive.zip"),
+        Case("GET", "/big/payload.bin", BIG, name="/big/payload.bin"),
     ]
 
 
@@ -113,6 +125,60 @@ def file_magic(data):
     return p.stdout.decode(errors="replace").strip()[:95] if p.returncode == 0 else None
 
 
+def big_flows():
+    """port -> (uri, response): BIG plain and gzip-encoded, answered in acknowledged 1448-byte segments."""
+    z = gzip.compress(BIG, mtime=0)
+    return {33001: (b"/big/acked.bin", b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BIG) + BIG),
+            33002: (b"/gz/payload.bin", b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+                    % len(z) + z)}
+
+
+def add_big_flows(frames, t):
+    for port, (uri, resp) in big_flows().items():
+        segs = [(True, b"GET " + uri + b" HTTP/1.1\r\nHost: files.example\r\n\r\n")]
+        for i in range(0, len(resp), 1448):  # Suricata reassembles what the receiver acknowledged
+            segs += [(False, resp[i:i + 1448]), (True, b"")]
+        t = dprun.tcp_conversation(frames, t, CLI, SRV, port, 80, segs) + 100000
+    return t
+
+
+def fileinfos(ev, port):
+    return [tuple(e["fileinfo"].get(k) for k in ("filename", "size", "state", "md5", "sha256"))
+            for e in ev if e.get("event_type") == "fileinfo" and port in (e.get("src_port"), e.get("dest_port"))]
+
+
+def suricata_part(check, tmp, pcap, rfile, ours, hash_sids):
+    suri = os.environ.get("SURICATA") or shutil.which("suricata")
+    if not suri:
+        print("SKIP Suricata comparison: suricata not installed")
+        return
+    yaml = os.path.join(tmp, "suricata.yaml")
+    dprun.write_lines(yaml, [
+        "%YAML 1.1", "---", "default-rule-path: %s" % tmp, "vars:", "  address-groups:", '    HOME_NET: "any"',
+        '    EXTERNAL_NET: "any"', "  port-groups:", '    HTTP_PORTS: "80"', "outputs:", "  - eve-log:",
+        "      enabled: yes", "      filetype: regular", "      filename: eve.json", "      types:", "        - alert",
+        "        - files:", "            force-hash: [md5, sha256]", "app-layer:", "  protocols:", "    http:",
+        "      enabled: yes", "      libhtp:", "        default-config:", "          request-body-limit: 0",
+        "          response-body-limit: 0", "logging:", "  default-log-level: warning"])
+    logdir = os.path.join(tmp, "suricata-log")
+    os.makedirs(logdir, exist_ok=True)
+    p = subprocess.run([suri, "-r", pcap, "-S", rfile, "-c", yaml, "-l", logdir, "--runmode", "single", "-k", "none"],
+                       capture_output=True, text=True, timeout=300)
+    ev = dprun.read_eve(os.path.join(logdir, "eve.json"))
+    if not check(p.returncode == 0 and ev, "Suricata ran on the capture", p.stderr[-800:]):
+        return
+    def hash_alerts(events, port):
+        on = [e for e in events if port in (e.get("src_port"), e.get("dest_port"))]
+        return {k: v for k, v in dprun.alert_sids(on).items() if k in hash_sids}
+    for port in big_flows():
+        a, b = hash_alerts(ours, port), hash_alerts(ev, port)
+        check(a == b and a, "port %d: the same filemd5/filesha256 alerts as Suricata" % port,
+              {"spectre-dp": a, "suricata": b})
+        fo, fs = fileinfos(ours, port), fileinfos(ev, port)
+        check(fo == fs and len(fo) == 1, "port %d: fileinfo (filename, size, state, md5, sha256) as Suricata's" % port,
+              {"spectre-dp": fo, "suricata": fs})
+
+
 def main():
     binary = dprun.binary_or_skip(sys.argv)
     check = Checks()
@@ -122,6 +188,7 @@ def main():
     for i, c in enumerate(cs):
         frames += mail_ftp.flow_frames(CLI, SRV, 31000 + i, 80, http_conv(c), False, t)
     frames += mail_ftp.flow_frames(CLI, SRV, 32000, 25, smtp_conv(), False, t)
+    add_big_flows(frames, t[0] + 100000)
     pcap = os.path.join(tmp, "files.pcap")
     pcaplib.write_pcap(pcap, frames)
     rules, want = [], {}
@@ -133,6 +200,14 @@ def main():
             want[sid] = 1
         else:
             want[sid] = sum(1 for c in cs if c.is_file and pred(c.name, min(len(c.body), limit)))
+    # filemd5 / filesha256 (Suricata's file-keywords): lists with BIG's digests (and one other value).
+    for kind, h in (("md5", hashlib.md5), ("sha256", hashlib.sha256)):
+        with open(os.path.join(tmp, "files-%s.lst" % kind), "w") as f:
+            f.write("%s\n%s\n" % (h(b"not in the capture").hexdigest(), h(BIG).hexdigest()))
+        sid = 9812000 + len(kind)
+        rules.append('alert http any any -> any any (msg:"listed %s"; file%s:files-%s.lst; sid:%d; rev:1;)' %
+                     (kind, kind, kind, sid))
+        want[sid] = 1 + len(big_flows())
     magics = {i: file_magic(c.body) for i, c in enumerate(cs)}
     have_file = all(m is not None for m in magics.values())
     if have_file:
@@ -156,10 +231,8 @@ def main():
         if not check(e is not None, "%s %s: a fileinfo event" % (c.method, c.uri), [x.get("fileinfo") for x in fi]):
             continue
         f = e["fileinfo"]
-        whole = len(c.body) <= limit
-        exp = {"filename": c.name, "size": len(c.body), "state": "CLOSED", "stored": False, "gaps": False, "tx_id": 0}
-        if whole:
-            exp["md5"] = hashlib.md5(c.body).hexdigest()
+        exp = {"filename": c.name, "size": len(c.body), "state": "CLOSED", "stored": False, "gaps": False, "tx_id": 0,
+               "md5": hashlib.md5(c.body).hexdigest(), "sha256": hashlib.sha256(c.body).hexdigest()}
         if have_file and magics[i]:
             exp["magic"] = magics[i]
         elif not have_file:
@@ -168,11 +241,17 @@ def main():
         check(e["http"].get("url") == c.uri, "%s %s: the fileinfo carries the http object" % (c.method, c.uri),
               e.get("http"))
     nhttp = sum(1 for e in ev if e.get("event_type") == "http")
-    check(nhttp == len(cs), "one http event per response (%d), files or not" % len(cs), nhttp)
+    check(nhttp == len(cs) + len(big_flows()), "one http event per response (%d), files or not" %
+          (len(cs) + len(big_flows())), nhttp)
     smtp_fi = [e["fileinfo"] for e in fi if "http" not in e]
     check(len(smtp_fi) == 1 and smtp_fi[0].get("filename") == SMTP_NAME and smtp_fi[0].get("size") == len(SMTP_DATA)
           and smtp_fi[0].get("md5") == hashlib.md5(SMTP_DATA).hexdigest(),
           "the SMTP attachment's fileinfo (name, size, md5)", smtp_fi)
+    for port, (uri, _) in big_flows().items():
+        want_fi = [(uri.decode(), len(BIG), "CLOSED", hashlib.md5(BIG).hexdigest(), hashlib.sha256(BIG).hexdigest())]
+        check(fileinfos(ev, port) == want_fi, "%s: fileinfo %s (of the decoded file)" % (uri.decode(), want_fi[0][:3]),
+              fileinfos(ev, port))
+    suricata_part(check, tmp, pcap, os.path.join(tmp, "run.rules"), ev, {9812003, 9812006})
     check.cleanup(tmp)
     return check.summary()
 

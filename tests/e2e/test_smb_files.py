@@ -9,7 +9,8 @@ A generated capture (tests/gen/pcaplib through dprun): SMB2 sessions on
     (the answers cut into 1448-byte TCP segments), CLOSE;
   - a WRITE upload of a small PE ("MZ", the DOS stub) in two WRITEs, CLOSE;
   - a 20000-byte download in 4 READs (larger than the kept part: file.data
-    inspected early, logged CLOSED with its whole size, no md5 here);
+    inspected early, logged CLOSED with its whole size and md5, streamed;
+    its md5 is listed: filemd5 fires at CLOSE);
   - a download whose second READ is never answered, CLOSE: TRUNCATED;
   - SMB1: NT_CREATE_ANDX, two READ_ANDX answered out of order, CLOSE;
   - near misses: a READ on the IPC$ pipe tree (DCERPC, not a file), a
@@ -20,10 +21,10 @@ with dcerpc.stub_data apply to each call's own stub (near misses: the
 other call's opnum).
 Rules: filename, fileext, filemd5 (a list written here), file.data content,
 filesize; the EVE fileinfo events (app_proto smb, filename, size, state,
-md5 of whole files). With Suricata (7+) the same capture and rules run
-there too and its alerts and fileinfo records (filename, size, state, md5
-when both have one) are compared; differences that are by design are
-pinned (BIG_MD5, HOLE_WHY, DCE_WHY). Skips (exit 77) without spectre-dp.
+md5 of files seen whole, any size). With Suricata (7+) the same capture and
+rules run there too and its alerts and fileinfo records (filename, size,
+state, md5) are compared; differences that are by design are pinned
+(HOLE_WHY, DCE_WHY). Skips (exit 77) without spectre-dp.
 """
 import hashlib
 import os
@@ -55,7 +56,6 @@ alert dcerpc any any -> any any (msg:"call 3 response, its opnum"; dcerpc.opnum:
 alert dcerpc any any -> any any (msg:"near miss: call 3 response, 2's opnum"; dcerpc.opnum:5; dcerpc.stub_data; content:"r3a"; sid:9724014; rev:1;)
 """
 # What spectre-dp logs differently from Suricata 7, by design (each pinned on both sides, so a change shows).
-BIG_MD5 = "spectre-dp digests files kept whole (response-body-limit, 8 KiB by default), Suricata any file"
 HOLE_WHY = ("a range never read before CLOSE: Suricata drops the out-of-order chunk after the hole and logs the "
             "bytes before it as a whole file (CLOSED, gaps false, their md5); spectre-dp logs the file TRUNCATED "
             "with the size seen (a hole is not a whole file)")
@@ -194,14 +194,14 @@ def expected_files():
     md5 = lambda b: hashlib.md5(b).hexdigest()  # noqa: E731
     files = {45001: ("finance\\invoice.pdf", len(PDF), "CLOSED", md5(PDF)),
              45002: ("upload\\tool.exe", len(PE), "CLOSED", md5(PE)),
-             45003: ("images\\disk.img", len(BIG), "CLOSED", None),
+             45003: ("images\\disk.img", len(BIG), "CLOSED", md5(BIG)),
              45004: ("notes.txt", 4000, "CLOSED", md5(HOLE[:4000])),
              45006: ("finance", 15, "CLOSED", md5(b"%PDF-not-a-file")),
              45011: ("old\\report.pdf", len(PDF), "CLOSED", md5(PDF)),
              45007: ("gap.bin", 10000, "TRUNCATED", None),
              45008: ("open.txt", 3000, "TRUNCATED", None)}
     sids = {45001: {9724001: 1, 9724003: 1, 9724005: 1}, 45002: {9724002: 1, 9724003: 1, 9724004: 1},
-            45003: {9724006: 1}, 45004: {}, 45005: {}, 45006: {9724005: 1}, 45007: {}, 45008: {},
+            45003: {9724003: 1, 9724006: 1}, 45004: {}, 45005: {}, 45006: {9724005: 1}, 45007: {}, 45008: {},
             45011: {9724003: 1, 9724005: 1}, 45009: {9724010: 1, 9724011: 1, 9724013: 1}, 45010: {9724010: 1, 9724011: 1, 9724013: 1}}
     return files, sids
 
@@ -277,17 +277,13 @@ def suricata_part(check, tmp, pcap, rfile, ours):
             want_s = [("gap.bin", 4000, "CLOSED", hashlib.md5(HOLE[:4000]).hexdigest())]
             check(fo == [files[port]] and fs == want_s, "%s: known difference: %s" % (name, HOLE_WHY), (fo, fs))
             continue
-        big = port in files and files[port][1] > 8192
-        same = [x[:3] for x in fo] == [x[:3] for x in fs] and all(
-            x[3] == y[3] or (big and x[3] is None) for x, y in zip(fo, fs))
-        check(same, "%s: fileinfo (filename, size, state, md5) as Suricata's%s" %
-              (name, " (md5: %s)" % BIG_MD5 if big else ""), (fo, fs))
+        check(fo == fs, "%s: fileinfo (filename, size, state, md5) as Suricata's" % name, (fo, fs))
 
 
 def main():
     def body(check, dp, tmp):
         with open(os.path.join(tmp, "smbfiles-md5.lst"), "w") as f:
-            f.write("%s\n%s\n" % (hashlib.md5(PDF).hexdigest(), hashlib.md5(PE).hexdigest()))
+            f.write("".join(hashlib.md5(b).hexdigest() + "\n" for b in (PDF, PE, BIG)))
         ev = dprun.run_generated(check, dp, tmp, "smbfiles", capture(), RULES)
         if ev is None:
             return

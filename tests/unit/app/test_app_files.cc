@@ -86,9 +86,12 @@ TEST(AppFiles, EarlyInspectionThenRecordAndTruncation) {
   EXPECT_FALSE(txs[1].meta.file_tx);
   EXPECT_EQ(txs[1].get(kFileName), "/big.bin");
   EXPECT_TRUE(txs[2].meta.file_tx);
-  EXPECT_TRUE(txs[2].bufs.empty());
+  EXPECT_EQ(txs[2].bufs.size(), 1u);  // its digest alone (filemd5 inspected at the end)
   EXPECT_EQ(txs[2].meta.file_size, 100u);
-  EXPECT_STREQ(txs[2].meta.file_md5, "");
+  char md5[33];
+  app::md5_hex(body.data(), body.size(), md5);
+  EXPECT_STREQ(txs[2].meta.file_md5, md5);  // the whole file's, streamed
+  EXPECT_EQ(txs[2].get(kFileMd5).size(), 16u);
   EXPECT_FALSE(txs[2].meta.file_incomplete);
   // The flow ends 40 bytes into a 100-byte body: TRUNCATED.
   txs = run_tcp(ctx, {{true, "GET /cut HTTP/1.1\r\n\r\n"},
@@ -100,7 +103,9 @@ TEST(AppFiles, EarlyInspectionThenRecordAndTruncation) {
   std::string j;
   format_fileinfo_json(f[0]->meta, j);
   EXPECT_NE(j.find("\"state\":\"TRUNCATED\""), std::string::npos) << j;
+  EXPECT_STREQ(f[0]->meta.file_md5, "");  // not seen whole
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
+  EXPECT_EQ(app::fhash_free(ctx), app::kFileHashStates);
 }
 
 TEST(AppFiles, SmtpAttachmentBuffers) {

@@ -122,14 +122,24 @@ TEST(AppHttpDecomp, BombIsCutAtTheLimitAndCounted) {
   ASSERT_EQ(txs.size(), 2u);
   EXPECT_EQ(txs[1].get(kFileData), std::string(10000, '\0'));
   EXPECT_EQ(ctx.ctr.http_decompress_cut, 1u);
-  // The body limit below the decompression limit: the body stops there, not counted as a cut.
+  // The body limit below the decompression limit: the body stops there;
+  // with no digest wanted decoding stops too, not counted as a cut.
   cfg.response_body_limit = 4096;
   cfg.decompress_limit = 1 << 20;
   AppCtx ctx2(cfg);
+  ctx2.want_hash = 0;
   txs = run_tcp(ctx2, exchange(cl(bomb) + "Content-Encoding: gzip\r\n", bomb));
   EXPECT_EQ(txs.at(1).get(kFileData), std::string(4096, '\0'));
   EXPECT_EQ(ctx2.ctr.http_decompress_cut, 0u);
   EXPECT_EQ(app_decoders_free(ctx2), app_decoders_size(ctx2));
+  // A digest wanted (the file's md5): decoding goes on for it up to the
+  // decompression limit (cut, counted): not seen whole, no md5.
+  AppCtx ctx3(cfg);
+  txs = run_tcp(ctx3, exchange(cl(bomb) + "Content-Encoding: gzip\r\n", bomb));
+  EXPECT_EQ(txs.at(1).get(kFileData), std::string(4096, '\0'));
+  EXPECT_EQ(ctx3.ctr.http_decompress_cut, 1u);
+  for (auto& t : txs) EXPECT_STREQ(t.meta.file_md5, "");
+  EXPECT_EQ(app_decoders_free(ctx3), app_decoders_size(ctx3));
 }
 
 TEST(AppHttpDecomp, CorruptDataPassesThroughRawAndIsCounted) {

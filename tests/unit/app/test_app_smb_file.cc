@@ -160,7 +160,7 @@ TEST(AppSmbFile, FlowEndTruncates) {
 
 // A file larger than the kept part, in 20000-byte READs (larger than the
 // message area: streamed): file.data inspected once with its first bytes,
-// then the record alone at CLOSE with the whole size, no digest.
+// then the record alone at CLOSE with the whole size and digest (streamed).
 TEST(AppSmbFile, LargeFileInspectedEarly) {
   const std::string f = fid(4);
   std::string data;
@@ -189,7 +189,10 @@ TEST(AppSmbFile, LargeFileInspectedEarly) {
   EXPECT_EQ(fs[0]->meta.file_size, 60000u);
   EXPECT_TRUE(fs[0]->meta.file_truncated);
   EXPECT_FALSE(fs[0]->meta.file_incomplete);  // all bytes seen: CLOSED, only not kept whole
-  EXPECT_STREQ(fs[0]->meta.file_md5, "");
+  char md5[33];
+  app::md5_hex(data.data(), data.size(), md5);
+  EXPECT_STREQ(fs[0]->meta.file_md5, md5);
+  EXPECT_EQ(fs[0]->get(kFileMd5).size(), 16u);
   std::vector<std::vector<uint32_t>> cuts(segs.size());
   cuts[3] = {7, 100, 8000, 8300, 19999};  // the first answer cut anywhere: same txs
   auto again = run_tcp(ctx, segs, cuts, 50000, 445);
