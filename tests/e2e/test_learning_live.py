@@ -392,7 +392,15 @@ def cycle(api, cp, ctl, live_pcap, v1, shipped):
     wait_for(lambda: shadow_scored(cp.eve) - before > 300, 10, 0.5)
     after = shadow_scored(cp.eve)
     check(after - before > 300, "the data plane's stats: the shadow scored %d rows of the next replay" % (after - before))
-    st, b, _ = api.call(check, "GET", "/ml/status", v)
+    got = {}
+
+    def live_agreement():  # spectre-cp takes the counters from the stats after writing them to its EVE file
+        got["r"] = api.call(check, "GET", "/ml/status", v)
+        lv = (((got["r"][1] or {}).get("agreement") or {}).get("live") or {}).get("cumulative") or {}
+        return lv.get("scored", 0) >= after
+
+    wait_for(live_agreement, 10, 0.5)
+    st, b, _ = got["r"]
     lv = ((b or {}).get("agreement") or {}).get("live") or {}
     cum, win = lv.get("cumulative") or {}, lv.get("window") or {}
     check(st == 200 and cum.get("scored", 0) >= after and 0 <= (cum.get("rate") or -1) <= 1,

@@ -162,4 +162,17 @@ inline std::string mutate(std::mt19937& rng, const std::string& seed) {
   return s;
 }
 
+// Little-endian fields, UTF-16LE names and the NetBIOS session header of SMB messages.
+inline std::string le16(uint32_t v) { return std::string{char(v & 0xff), char(v >> 8 & 0xff)}; }
+inline std::string le32(uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); }
+inline std::string le64(uint64_t v) { return le32(uint32_t(v)) + le32(uint32_t(v >> 32)); }
+inline std::string utf16(const std::string& s) {
+  std::string o;
+  for (char ch : s) o += ch, o += '\0';
+  return o;
+}
+inline std::string nbss(const std::string& m) {
+  return std::string{0, char(m.size() >> 16), char(m.size() >> 8 & 0xff), char(m.size() & 0xff)} + m;
+}
+
 }  // namespace spectre::apptest

@@ -18,18 +18,6 @@ namespace {
 using namespace apptest;
 using namespace rules;
 
-std::string le16(uint32_t v) { return std::string{char(v & 0xff), char(v >> 8 & 0xff)}; }
-std::string le32(uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); }
-std::string le64(uint64_t v) { return le32(uint32_t(v)) + le32(uint32_t(v >> 32)); }
-std::string utf16(const std::string& s) {
-  std::string o;
-  for (char ch : s) o += ch, o += '\0';
-  return o;
-}
-std::string nbss(const std::string& m) {
-  return std::string{0, char(m.size() >> 16), char(m.size() >> 8 & 0xff), char(m.size() & 0xff)} + m;
-}
-
 // SMB2 header (64 bytes) + body.
 std::string smb2(uint16_t cmd, bool resp, uint32_t tree, const std::string& body, uint32_t status = 0,
                  uint32_t next = 0) {

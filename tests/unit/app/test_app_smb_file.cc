@@ -13,17 +13,6 @@ namespace {
 using namespace apptest;
 using namespace rules;
 
-std::string le16(uint32_t v) { return std::string{char(v & 0xff), char(v >> 8 & 0xff)}; }
-std::string le32(uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); }
-std::string le64(uint64_t v) { return le32(uint32_t(v)) + le32(uint32_t(v >> 32)); }
-std::string nbss(const std::string& m) {
-  return std::string{0, char(m.size() >> 16), char(m.size() >> 8 & 0xff), char(m.size() & 0xff)} + m;
-}
-std::string utf16(const std::string& s) {
-  std::string o;
-  for (char ch : s) o += ch, o += '\0';
-  return o;
-}
 std::string smb2(uint16_t cmd, bool resp, uint64_t mid, uint32_t tree, const std::string& body, uint32_t status = 0) {
   return "\xfeSMB" + le16(64) + le16(0) + le32(status) + le16(cmd) + le16(1) + le32(resp ? 1 : 0) + le32(0) +
          le64(mid) + le32(0) + le32(tree) + le64(0x1122334455667788ull) + std::string(16, '\0') + body;

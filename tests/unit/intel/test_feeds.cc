@@ -11,25 +11,16 @@
 #include <random>
 
 #include "dataplane/intel/intel.h"
+#include "tests/unit/tmpdir.h"
 
 namespace spectre::intel {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Tmp {
-  fs::path dir;
-  Tmp() {
-    char t[] = "/tmp/intel-test-XXXXXX";
-    dir = mkdtemp(t);
-  }
-  ~Tmp() { fs::remove_all(dir); }
-  std::string put(const std::string& name, const std::string& text) {
-    fs::path p = dir / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
+struct Tmp : testutil::TmpDir {
+  Tmp() : testutil::TmpDir("intel-test") {}
+  const fs::path& dir = p;
 };
 
 struct Read {
