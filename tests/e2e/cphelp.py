@@ -65,9 +65,9 @@ class Gate(threading.Thread):
     after the first `free` opens, only once released. spectre-dp opens each input three times
     (a check before its shared-memory segment exists, a size pass over all inputs, the read),
     so free=1 holds it before any packet, free=2 after the inputs before the FIFO were read.
-    After each answer the gate waits until no process holds the FIFO open: a writer that opened
-    while the last reader was still closing would otherwise count an open that never came, or
-    hand the next reader an end of file without the header."""
+    After each answer the gate waits (up to 1 s) until no process holds the FIFO open: a writer
+    that opened while the last reader was still closing would otherwise count an open that never
+    came, or hand the next reader an end of file without the header."""
 
     def __init__(self, fifo, header, free=1):
         super().__init__(daemon=True)
@@ -111,7 +111,10 @@ class Gate(threading.Thread):
             finally:
                 os.close(fd)
             self.opens += 1
-            while self.held_open() and not self.done.is_set():
+            # Bounded: spectre-dp may hold an earlier handle while it already waits in the next
+            # open (its threads close and open apart); the answer then reaches the new reader.
+            end = time.time() + 1.0
+            while self.held_open() and not self.done.is_set() and time.time() < end:
                 time.sleep(0.005)
 
 

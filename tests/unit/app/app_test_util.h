@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "dataplane/app/app.h"
 
 namespace spectre::apptest {
@@ -174,5 +176,21 @@ inline std::string utf16(const std::string& s) {
 inline std::string nbss(const std::string& m) {
   return std::string{0, char(m.size() >> 16), char(m.size() >> 8 & 0xff), char(m.size() & 0xff)} + m;
 }
+
+// zlib at level 9; wbits: 15 zlib, -15 raw deflate, 31 gzip.
+inline std::string zcompress(const std::string& in, int wbits) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, uLong(in.size())) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = uInt(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = uInt(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+inline std::string gzip(const std::string& in) { return zcompress(in, 31); }
 
 }  // namespace spectre::apptest

@@ -183,19 +183,6 @@ std::string settings(std::vector<std::pair<uint16_t, uint32_t>> kv = {{3, 100}, 
   for (auto [k, v] : kv) p += std::string{char(k >> 8), char(k), char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
   return frame(4, 0, 0, p);
 }
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, uLong(in.size())) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = uInt(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = uInt(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 // GET on stream 1 (:authority with a port and upper case, Huffman-coded
 // :authority from C.4.1 on stream 3), response with a gzip body in two DATA frames.

@@ -12,22 +12,9 @@ using rules::kFileData;
 using rules::kHttpResponseBody;
 
 // wbits: 15 zlib, -15 raw deflate, 31 gzip.
-std::string compress(const std::string& in, int wbits) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, uLong(in.size())) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = uInt(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = uInt(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-std::string gz(const std::string& s) { return compress(s, 31); }
-std::string zl(const std::string& s) { return compress(s, 15); }
-std::string raw(const std::string& s) { return compress(s, -15); }
+std::string gz(const std::string& s) { return zcompress(s, 31); }
+std::string zl(const std::string& s) { return zcompress(s, 15); }
+std::string raw(const std::string& s) { return zcompress(s, -15); }
 
 std::string chunked(const std::string& b, size_t size) {
   std::string out;
