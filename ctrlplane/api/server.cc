@@ -199,30 +199,31 @@ bool ApiServer::start(std::string& err) {
   if (!ec) impl_->acc.listen(net::socket_base::max_listen_connections, ec);
   if (ec) { err = opt_.address + ":" + std::to_string(opt_.port) + ": " + ec.message(); return false; }
   port_ = impl_->acc.local_endpoint().port();
-  auto accept = std::make_shared<std::function<void()>>();
-  *accept = [this, accept] {
-    impl_->acc.async_accept(net::make_strand(io_), [this, accept](beast::error_code ec, tcp::socket s) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec) {
-        beast::error_code e2;
-        auto rep = s.remote_endpoint(e2);
-        std::string peer = e2 ? "?" : rep.address().to_string() + ":" + std::to_string(rep.port());
-        if (ssl_) {
-          auto sess = std::make_shared<Session<TlsStream>>(svc_, opt_, hooks_, peer, std::move(s), *ssl_);
-          beast::get_lowest_layer(sess->stream).expires_after(opt_.timeout);
-          sess->stream.async_handshake(net::ssl::stream_base::server, [sess](beast::error_code ec) {
-            if (!ec) sess->read();
-          });
-        } else {
-          std::make_shared<Session<beast::tcp_stream>>(svc_, opt_, hooks_, peer, std::move(s))->read();
-        }
-      }
-      (*accept)();
-    });
-  };
-  (*accept)();
+  do_accept();
   thr_ = std::thread([this] { io_.run(); });
   return true;
+}
+
+// No self-referencing handler (a shared std::function capturing itself leaked at exit).
+void ApiServer::do_accept() {
+  impl_->acc.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket s) {
+    if (ec == net::error::operation_aborted) return;
+    if (!ec) {
+      beast::error_code e2;
+      auto rep = s.remote_endpoint(e2);
+      std::string peer = e2 ? "?" : rep.address().to_string() + ":" + std::to_string(rep.port());
+      if (ssl_) {
+        auto sess = std::make_shared<Session<TlsStream>>(svc_, opt_, hooks_, peer, std::move(s), *ssl_);
+        beast::get_lowest_layer(sess->stream).expires_after(opt_.timeout);
+        sess->stream.async_handshake(net::ssl::stream_base::server, [sess](beast::error_code ec) {
+          if (!ec) sess->read();
+        });
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(svc_, opt_, hooks_, peer, std::move(s))->read();
+      }
+    }
+    do_accept();
+  });
 }
 
 void ApiServer::stop() {

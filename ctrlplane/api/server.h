@@ -54,6 +54,7 @@ class ApiServer {
   boost::asio::io_context& io() { return io_; }
 
  private:
+  void do_accept();  // one async_accept; its handler starts the session and calls this again (io thread)
   struct Impl;
   ApiService& svc_;
   ServerOptions opt_;
