@@ -100,20 +100,26 @@ std::string etopen_dir() {
   return shared + "/corpora/rules/et-open";
 }
 
+// ET Open parsed into `rs`; false when the corpus is absent or does not load.
+bool load_etopen(rules::RuleSet& rs) {
+  std::error_code ec;
+  const std::string dir = etopen_dir();
+  if (!std::filesystem::is_directory(dir, ec)) return false;
+  rules::LoadOptions lo;
+  lo.rules_dir = dir;
+  rules::LoadReport lrep;
+  std::string err;
+  return rules::load_rules(lo, rs, lrep, err);
+}
+
 const Setup* etopen() {
   static std::unique_ptr<Setup> s;
   static bool tried = false;
   if (tried) return s.get();
   tried = true;
-  std::error_code ec;
-  const std::string dir = etopen_dir();
-  if (!std::filesystem::is_directory(dir, ec)) return nullptr;
-  rules::LoadOptions lo;
-  lo.rules_dir = dir;
   rules::RuleSet rset;
-  rules::LoadReport lrep;
+  if (!load_etopen(rset)) return nullptr;
   std::string err;
-  if (!rules::load_rules(lo, rset, lrep, err)) return nullptr;
   s = std::make_unique<Setup>();
   s->rs = compile_ruleset(rset, 1, s->rep, err);
   if (!s->rs) s.reset();
@@ -225,12 +231,9 @@ void etopen_load_compile(benchmark::State& st) {
   if (st.range(0)) co.cache_dir = cache;
   auto load = [&](double& parse_ms, CompileReport& rep) {
     auto t0 = std::chrono::steady_clock::now();
-    rules::LoadOptions lo;
-    lo.rules_dir = dir;
     rules::RuleSet rset;
-    rules::LoadReport lrep;
     std::string err;
-    if (!rules::load_rules(lo, rset, lrep, err)) return false;
+    if (!load_etopen(rset)) return false;
     parse_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return compile_ruleset(rset, 1, co, rep, err) != nullptr;
   };

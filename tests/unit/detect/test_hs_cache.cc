@@ -49,7 +49,6 @@ TEST(HsCache, SecondCompileLoadsEveryDatabaseAndDetectsTheSame) {
   EXPECT_EQ(a.rep.cache_errors, 0u);
   ASSERT_GT(a.rep.cache_misses, 1u);
   EXPECT_EQ(d.files().size(), 1u);
-  EXPECT_EQ(fs::path(o.cache_dir).has_filename(), true);
   size_t stored = 0;
   for (auto& e : fs::directory_iterator(o.cache_dir)) stored += e.path().extension() == ".hsdb";
   EXPECT_EQ(stored, a.rep.cache_misses);
