@@ -38,6 +38,10 @@ struct AppConfig {
   // buffers. A flow without one: no files, DCERPC paired with the latest
   // request only.
   uint32_t smb_flows = 256;
+  // Files hashed at once per worker (~310 bytes each, touched on use; at
+  // most 65535): a running MD5/SHA state from a file's first byte to its end.
+  // A file starting with none free gets no digests (file_hash_pool_empty).
+  uint32_t file_hash_states = 1024;
 };
 
 // Fixed-size copy of what EVE prints for a flow's latest transaction.
@@ -237,6 +241,8 @@ struct AppCounters {
   // (files not tracked, DCERPC paired with the latest request only); open-file and pending-READ entries dropped from
   // their full tables; data of a second file in a direction while one is
   // collected (not tracked); files logged TRUNCATED (holes, flow end).
+  // Files that started with no digest state free (no md5/sha in fileinfo, no filemd5 match).
+  uint64_t file_hash_pool_empty;
   uint64_t smb_files, smb_no_ctx, smb_file_table_full, smb_file_reads_full, smb_file_busy,
       smb_file_truncated;
   // DCERPC requests dropped from the full call table (their responses get

@@ -7,9 +7,9 @@
 // when the file starts are run (~2-7 cycles/byte each).
 //
 // Memory: fixed states (libcrypto's low-level contexts, ~310 bytes) from a
-// per-worker pool of kFileHashStates, touched on use, named in the file's
+// per-worker pool of AppConfig::file_hash_states, touched on use, named in the file's
 // parser state by slot + 1 (0: none). An empty pool: that file gets no
-// digests (counted in Impl::fh_pool_empty). No allocation after start-up.
+// digests (counted in AppCounters::file_hash_pool_empty). No allocation after start-up.
 #include <openssl/md5.h>
 #include <openssl/sha.h>
 
@@ -51,7 +51,7 @@ void put(AppCtx& c, BufferSet* b, rules::Buf k, const uint8_t* h, uint32_t n, ch
 }  // namespace
 
 void fhash_init(AppCtx::Impl& m) {
-  m.fh_n = kFileHashStates;
+  m.fh_n = std::min<uint32_t>(m.cfg.file_hash_states, 65535);  // ids are uint16_t, 0 is none
   m.fh_mem.reset(new FileHash[m.fh_n + 1]);  // default-initialised: untouched until used
   m.fh_free.reset(new uint16_t[m.fh_n + 1]);
   for (uint32_t i = 0; i < m.fh_n; i++) m.fh_free[i] = uint16_t(m.fh_n - i);  // ids 1.., 1 first
@@ -63,7 +63,7 @@ uint16_t fhash_take(AppCtx& c) {
   AppCtx::Impl& m = *c.impl;
   if (!c.want_hash) return 0;
   if (!m.fh_free_n) {
-    m.fh_pool_empty++;
+    c.ctr.file_hash_pool_empty++;
     return 0;
   }
   const uint16_t id = m.fh_free[--m.fh_free_n];

@@ -356,7 +356,6 @@ struct AppCtx::Impl {
   std::unique_ptr<app::FileHash, FileHashFree> fh_mem;
   std::unique_ptr<uint16_t[]> fh_free;
   uint32_t fh_n = 0, fh_free_n = 0;
-  uint64_t fh_pool_empty = 0;  // files with no state free: no digests (not in AppCounters yet)
   // SMB file contexts (app_smb_file.cc), touched on use.
   std::unique_ptr<app::SmbCtx[]> smbf;
   std::unique_ptr<uint16_t[]> smbf_free;
@@ -562,9 +561,8 @@ inline void clear_file_hashes(AppMeta& a) { a.file_md5[0] = a.file_sha1[0] = a.f
 // file was seen whole) the wanted digests into a (hex) and b (raw buffers,
 // filemd5 & co); the state is returned and id zeroed either way. fhash_drop:
 // given up (a hole, data not in order that was not kept).
-// States per worker (~300 bytes each, touched on use): held from a file's
-// first byte to its end while a digest is wanted (AppCtx::want_hash).
-constexpr uint32_t kFileHashStates = 1024;
+// States per worker: AppConfig::file_hash_states, held from a file's first
+// byte to its end while a digest is wanted (AppCtx::want_hash).
 void fhash_init(AppCtx::Impl& m);
 uint16_t fhash_take(AppCtx& c);
 void fhash_update(AppCtx& c, uint16_t id, const void* p, size_t n);

@@ -95,12 +95,12 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
                     "\"parse_errors\":{},\"tx_pool_empty\":{},\"truncated\":{},\"eve_events\":{},"
                     "\"http_decompressed\":{},\"http_decompress_cut\":{},\"http_decompress_errors\":{},"
                     "\"http_decompress_pool_empty\":{},\"tls_certificates\":{},\"tls_cert_truncated\":{},"
-                    "\"tls_cert_errors\":{}",
+                    "\"tls_cert_errors\":{},\"file_hash_pool_empty\":{}",
                  a.detected[1], a.detected[2], a.detected[3], a.detected[4], a.http_requests,
                  a.http_responses, a.dns_queries, a.dns_answers, a.tls_client_hellos, a.tls_server_hellos,
                  a.parse_errors, a.tx_pool_empty, a.truncated, t.insp.app_events, a.http_decompressed,
                  a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty,
-                 a.tls_certificates, a.tls_cert_truncated, a.tls_cert_errors);
+                 a.tls_certificates, a.tls_cert_truncated, a.tls_cert_errors, a.file_hash_pool_empty);
   fmt::format_to(o, ",\"mail_ftp\":{{\"smtp_flows\":{},\"ftp_flows\":{},\"ftp_data_flows\":{},\"smb_flows\":{},"
                     "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{},"
                     "\"ftp_bounces\":{}}}",

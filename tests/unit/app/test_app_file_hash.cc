@@ -17,7 +17,7 @@ using namespace apptest;
 using namespace rules;
 
 constexpr uint8_t kAll = AppCtx::kHashMd5 | AppCtx::kHashSha1 | AppCtx::kHashSha256;
-constexpr uint32_t kStates = app::kFileHashStates;
+constexpr uint32_t kStates = AppConfig{}.file_hash_states;
 
 std::string hexs(const uint8_t* h, size_t n) {
   static const char x[] = "0123456789abcdef";
@@ -233,12 +233,17 @@ TEST(AppFileHash, OnlyWantedAndNoneWanted) {
   EXPECT_STREQ(f->meta.file_md5, "");
   EXPECT_TRUE(f->bufs.empty());  // the record alone, as before
   // The pool empty: no digests for the large file, counted.
-  AppCtx empty(small_cfg());
-  empty.impl->fh_free_n = 0;  // every state in use
+  AppConfig one = small_cfg();
+  one.file_hash_states = 1;
+  AppCtx empty(one);
+  const uint16_t held = app::fhash_take(empty);  // the only state in use
+  ASSERT_NE(held, 0);
   txs = run_tcp(empty, segs, {}, 40000, 80);
   EXPECT_STREQ(the_file(txs)->meta.file_md5, "");
-  EXPECT_EQ(empty.impl->fh_pool_empty, 1u);
-  empty.impl->fh_free_n = app::kFileHashStates;
+  EXPECT_EQ(empty.ctr.file_hash_pool_empty, 1u);
+  uint16_t id = held;
+  app::fhash_drop(empty, id);
+  EXPECT_EQ(app::fhash_free(empty), 1u);
 }
 
 TEST(AppFileHash, SmtpBase64Attachment) {

@@ -105,7 +105,7 @@ TEST(AppFiles, EarlyInspectionThenRecordAndTruncation) {
   EXPECT_NE(j.find("\"state\":\"TRUNCATED\""), std::string::npos) << j;
   EXPECT_STREQ(f[0]->meta.file_md5, "");  // not seen whole
   EXPECT_EQ(app_pool_free(ctx), app_pool_size(ctx));
-  EXPECT_EQ(app::fhash_free(ctx), app::kFileHashStates);
+  EXPECT_EQ(app::fhash_free(ctx), AppConfig{}.file_hash_states);
 }
 
 TEST(AppFiles, SmtpAttachmentBuffers) {
