@@ -129,6 +129,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
         if (ak == "http_body_limit") return L.u32(av, c.http_body_limit, 0, 1u << 24);
         if (ak == "http_decompress_limit") return L.u32(av, c.http_decompress_limit, 0, 1u << 30);
         if (ak == "http_decompress_streams") return L.u32(av, c.http_decompress_streams, 0, 65534);
+        if (ak == "file_hash_states") return L.u32(av, c.file_hash_states, 0, 65535);
         return false;
       });
     if (k == "fast")

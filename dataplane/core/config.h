@@ -57,6 +57,7 @@ struct Config {
   uint32_t http_body_limit = 8192;
   uint32_t http_decompress_limit = 1u << 20;  // decompressed bytes per gzip/deflate body
   uint32_t http_decompress_streams = 64;      // per worker: bodies decoded at once
+  uint32_t file_hash_states = 1024;           // per worker: files hashed at once
   bool app_layer = true;
   bool checksum_validate = false;      // checksum: all | none (Suricata -k)
   uint32_t alert_ring_size = 2048;     // per worker

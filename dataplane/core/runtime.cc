@@ -556,6 +556,7 @@ int run_dataplane(const Options& opt) {
     icfg.app.request_body_limit = icfg.app.response_body_limit = app.cfg.http_body_limit;
     icfg.app.decompress_limit = app.cfg.http_decompress_limit;
     icfg.app.decompress_streams = app.cfg.http_decompress_streams;
+    icfg.app.file_hash_states = app.cfg.file_hash_states;
     DefragConfig dcfg{app.cfg.defrag_max_datagrams, uint16_t(app.cfg.defrag_max_frags),
                       uint64_t(app.cfg.defrag_timeout_s) * 1000000000ull};
     uint32_t per_worker = std::max<uint32_t>(1024, app.cfg.max_flows / nw);

@@ -261,7 +261,7 @@ TEST(Config, RulesVarsStreamAndChecksum) {
                  "  port: {HTTP_PORTS: \"[80,8080]\"}\n"
                  "stream: {depth: 4096, max_ooo_bytes: 1000, midstream: false, sessions: 100}\n"
                  "app_layer: {enabled: false, http_body_limit: 100, http_decompress_limit: 5000,"
-                 " http_decompress_streams: 3}\n"
+                 " http_decompress_streams: 3, file_hash_states: 7}\n"
                  "checksum: all\n", &c), "");
   // Input paths are relative to the configuration file's directory.
   const std::string d = testing::TempDir();
@@ -281,6 +281,7 @@ TEST(Config, RulesVarsStreamAndChecksum) {
   EXPECT_EQ(c.http_body_limit, 100u);
   EXPECT_EQ(c.http_decompress_limit, 5000u);
   EXPECT_EQ(c.http_decompress_streams, 3u);
+  EXPECT_EQ(c.file_hash_states, 7u);
   EXPECT_TRUE(c.checksum_validate);
   ASSERT_EQ(load("fast: {filename: /tmp/fast.log}\n", &c), "");
   EXPECT_EQ(c.fast_path, "/tmp/fast.log");
