@@ -6,26 +6,13 @@
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 
+#include "dataplane/flow/flow_tcp.h"
+
 namespace spectre {
 
 namespace {
 
 constexpr int kPrefetchAhead = 4;
-
-inline uint8_t timeout_class(const Flow& f) {
-  switch (f.key.proto) {
-    case 6:
-      switch (f.tcp_state) {
-        case TcpState::kEstablished: return kTmoTcpEstablished;
-        case TcpState::kFinWait1: return kTmoTcpClosing;
-        case TcpState::kClosed: return kTmoTcpClosed;
-        default: return kTmoTcpNew;
-      }
-    case 17: return kTmoUdp;
-    case 1: case 58: return kTmoIcmp;
-    default: return kTmoOther;
-  }
-}
 
 void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
   Flow& f = const_cast<Flow&>(cf);  // the table hands out its slot before freeing it
@@ -74,54 +61,6 @@ void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
     }
   }
   w.ctr.cyc_output += rte_rdtsc() - t0;
-}
-
-// Handshake tracking. `sc.midstream` off: a flow first seen without SYN (a
-// SYN-ACK too, unless async-oneside) is never established (Suricata creates no
-// session for it).
-// `sc.async_oneside` on: a handshake of which only one side is seen (SYN then
-// more client packets, or SYN-ACK then more server packets) becomes
-// established, as Suricata's stream.async-oneside.
-inline void tcp_track(Flow& f, const PacketInfo& p, int dir, const StreamConfig& sc) {
-  uint8_t fl = p.tcp_flags;
-  if (dir == 0) f.tcp_flags_ts |= fl; else f.tcp_flags_tc |= fl;
-  if (fl & kRst) {
-    f.tcp_state = TcpState::kClosed;
-    return;
-  }
-  const bool syn = fl & kSyn;
-  switch (f.tcp_state) {
-    case TcpState::kNone:  // first packet of the flow (or every packet: midstream off)
-      if ((fl & (kSyn | kAck)) == kSyn) f.tcp_state = TcpState::kSynSent;
-      // A SYN-ACK starts a session only with midstream or async-oneside (Suricata 7).
-      else if ((fl & (kSyn | kAck)) == (kSyn | kAck) && (sc.midstream || sc.async_oneside))
-        f.tcp_state = TcpState::kSynRecv;
-      else if (sc.midstream) { f.tcp_state = TcpState::kEstablished; f.flags |= kFlowMidstream | kFlowEstablished; }
-      else f.flags |= kFlowMidstream;
-      break;
-    case TcpState::kSynSent:
-      if (dir == 1 && (fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
-      else if (sc.async_oneside && dir == 0 && !syn && !f.pkts[1]) {
-        f.tcp_state = TcpState::kEstablished;
-        f.flags |= kFlowEstablished;
-      }
-      break;
-    case TcpState::kSynRecv:
-      if (dir == 0 && (fl & (kSyn | kAck)) == kAck) {
-        f.tcp_state = TcpState::kEstablished;
-        f.flags |= kFlowEstablished;
-      } else if (sc.async_oneside && dir == 1 && !syn && !f.pkts[0]) {
-        f.tcp_state = TcpState::kEstablished;
-        f.flags |= kFlowEstablished;
-      }
-      break;
-    default: break;
-  }
-  if (fl & kFin) {
-    f.flags |= dir == 0 ? kFlowFinToServer : kFlowFinToClient;
-    if ((f.flags & kFlowFinToServer) && (f.flags & kFlowFinToClient)) f.tcp_state = TcpState::kClosed;
-    else if (f.tcp_state != TcpState::kClosed) f.tcp_state = TcpState::kFinWait1;
-  }
 }
 
 // Creates a flow for packet `p`; returns its index or 0.
@@ -178,7 +117,7 @@ inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p
   f.flags |= dir == 0 ? kFlowSeenToServer : kFlowSeenToClient;
   if (p.ts_ns > f.last_ts) f.last_ts = p.ts_ns;
   w.cur_tcp_before = f.tcp_state;
-  if (p.proto == 6) tcp_track(f, p, dir, s.stream);
+  if (p.proto == 6) flow_tcp_track(f, p.tcp_flags, dir, {s.stream.midstream, s.stream.async_oneside});
   if (w.behave && !(f.bh & kBhDone)) behave_packet(w, s, f, p, dir);
   // Lazy LRU: re-link on a class change or ~1.07 s after the last re-link.
   // Saves two random cache-line writes per packet; expiry may lag by <= ~1 s
