@@ -1,6 +1,7 @@
 #include "dataplane/core/worker.h"
 
 #include <new>
+#include <stdexcept>
 
 #include <rte_cycles.h>
 #include <rte_pause.h>
@@ -14,53 +15,10 @@ namespace {
 
 constexpr int kPrefetchAhead = 4;
 
+// Flow stage: a flow ends. The subscribers (wire_bus) run before the table frees its slot.
 void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
   Flow& f = const_cast<Flow&>(cf);  // the table hands out its slot before freeing it
-  if (f.session) inspect_flow_end(w, w.snap, f);
-  if (f.feat) ml_flow_end(w, f);
-  if (w.behave) behave_flow_end(w, f);
-  uint64_t t0 = rte_rdtsc();
-  Event ev;
-  ev.type = EventType::kFlow;
-  FlowRecord& r = ev.flow;
-  r.flow_id = flow_id_of(f);
-  r.app_proto = f.app_proto;
-  r.first_ts = f.first_ts;
-  r.last_ts = f.last_ts;
-  r.pkts[0] = f.pkts[0]; r.pkts[1] = f.pkts[1];
-  r.bytes[0] = f.bytes[0]; r.bytes[1] = f.bytes[1];
-  FlowEnds e = flow_ends(f);
-  std::memcpy(r.src, e.src, 16);
-  std::memcpy(r.dst, e.dst, 16);
-  r.sport = e.sport;
-  r.dport = e.dport;
-  r.vlan[0] = f.key.vlan[0];
-  r.vlan[1] = f.key.vlan[1];
-  r.ip_ver = f.key.ip_ver;
-  r.proto = f.key.proto;
-  r.icmp_type = f.icmp_type;
-  r.icmp_code = f.icmp_code;
-  r.tcp_flags_ts = f.tcp_flags_ts;
-  r.tcp_flags_tc = f.tcp_flags_tc;
-  r.tcp_state = f.tcp_state;
-  r.reason = why;
-  r.flags = f.flags;
-  r.worker = uint8_t(w.id);
-  switch (why) {
-    case EndReason::kTimeout: w.ctr.flow.ended_timeout++; break;
-    case EndReason::kForced: w.ctr.flow.ended_forced++; break;
-    case EndReason::kShutdown: w.ctr.flow.ended_shutdown++; break;
-  }
-  w.ctr.flow.active--;
-  if (!w.events.push(ev)) {
-    if (!w.block_on_full) {
-      w.ctr.events_dropped++;
-    } else {
-      w.ctr.events_waited++;
-      while (!w.events.push(ev)) rte_pause();
-    }
-  }
-  w.ctr.cyc_output += rte_rdtsc() - t0;
+  w.bus.flow_end.publish({w.snap, f, why});
 }
 
 // Creates a flow for packet `p`; returns its index or 0.
@@ -88,8 +46,7 @@ uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
     if (s.home_net.contains(p.key.lo_addr, p.key.ip_ver) || s.home_net.contains(p.key.hi_addr, p.key.ip_ver))
       w.ctr.home_matched++;
   }
-  ml_flow_start(w, s, idx, f);
-  if (s.intel) intel_flow_start(w, s, f, p.ts_ns);
+  w.bus.flow_start.publish({s, f, idx, p.ts_ns});
   w.ctr.flow.created++;
   w.ctr.flow.active++;
   return idx;
@@ -156,6 +113,85 @@ inline void tunnel_outer(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, r
   w.cur_pkt_src = kPktSrcNone;
 }
 
+// Bus subscribers: the stages' flow hooks, unchanged, behind the bus's signature.
+WorkerCtx& worker_of(void* c) { return *static_cast<WorkerCtx*>(c); }
+void ml_flow_start_sub(void* c, const bus::FlowStart& m) { ml_flow_start(worker_of(c), m.s, m.idx, m.f); }
+void intel_flow_start_sub(void* c, const bus::FlowStart& m) {
+  if (m.s.intel) intel_flow_start(worker_of(c), m.s, m.f, m.ts);
+}
+void inspect_flow_end_sub(void* c, const bus::FlowEnd& m) {
+  if (m.f.session) inspect_flow_end(worker_of(c), m.s, m.f);
+}
+void ml_flow_end_sub(void* c, const bus::FlowEnd& m) {
+  if (m.f.feat) ml_flow_end(worker_of(c), m.f);
+}
+void behave_flow_end_sub(void* c, const bus::FlowEnd& m) {
+  WorkerCtx& w = worker_of(c);
+  if (w.behave) behave_flow_end(w, m.f);
+}
+
+// Output: the flow's record to the event ring (offline: waits when full; live: drops and counts).
+void out_flow_end(void* c, const bus::FlowEnd& m) {
+  WorkerCtx& w = *static_cast<WorkerCtx*>(c);
+  const Flow& f = m.f;
+  const EndReason why = m.why;
+  uint64_t t0 = rte_rdtsc();
+  Event ev;
+  ev.type = EventType::kFlow;
+  FlowRecord& r = ev.flow;
+  r.flow_id = flow_id_of(f);
+  r.app_proto = f.app_proto;
+  r.first_ts = f.first_ts;
+  r.last_ts = f.last_ts;
+  r.pkts[0] = f.pkts[0]; r.pkts[1] = f.pkts[1];
+  r.bytes[0] = f.bytes[0]; r.bytes[1] = f.bytes[1];
+  FlowEnds e = flow_ends(f);
+  std::memcpy(r.src, e.src, 16);
+  std::memcpy(r.dst, e.dst, 16);
+  r.sport = e.sport;
+  r.dport = e.dport;
+  r.vlan[0] = f.key.vlan[0];
+  r.vlan[1] = f.key.vlan[1];
+  r.ip_ver = f.key.ip_ver;
+  r.proto = f.key.proto;
+  r.icmp_type = f.icmp_type;
+  r.icmp_code = f.icmp_code;
+  r.tcp_flags_ts = f.tcp_flags_ts;
+  r.tcp_flags_tc = f.tcp_flags_tc;
+  r.tcp_state = f.tcp_state;
+  r.reason = why;
+  r.flags = f.flags;
+  r.worker = uint8_t(w.id);
+  switch (why) {
+    case EndReason::kTimeout: w.ctr.flow.ended_timeout++; break;
+    case EndReason::kForced: w.ctr.flow.ended_forced++; break;
+    case EndReason::kShutdown: w.ctr.flow.ended_shutdown++; break;
+  }
+  w.ctr.flow.active--;
+  if (!w.events.push(ev)) {
+    if (!w.block_on_full) {
+      w.ctr.events_dropped++;
+    } else {
+      w.ctr.events_waited++;
+      while (!w.events.push(ev)) rte_pause();
+    }
+  }
+  w.ctr.cyc_output += rte_rdtsc() - t0;
+}
+
+// The worker's subscribers, by rank (bus/bus.h): a flow end is flushed through
+// inspection (which may still alert), then ML, behaviour, and last the record.
+void wire_bus(WorkerCtx& w) {
+  bus::WorkerBus& b = w.bus;
+  bool ok = b.flow_start.subscribe(ml_flow_start_sub, &w, bus::kRankMl) &&
+            b.flow_start.subscribe(intel_flow_start_sub, &w, bus::kRankIntel) &&
+            b.flow_end.subscribe(inspect_flow_end_sub, &w, bus::kRankInspect) &&
+            b.flow_end.subscribe(ml_flow_end_sub, &w, bus::kRankMl) &&
+            b.flow_end.subscribe(behave_flow_end_sub, &w, bus::kRankBehave) &&
+            b.flow_end.subscribe(out_flow_end, &w, bus::kRankOutput);
+  if (!ok) throw std::logic_error("worker bus: a topic is full");
+}
+
 // Offline sweep period in packets: about one per burst, as live sweeps once per loop.
 constexpr uint32_t kSweepEvery = 32;
 
@@ -165,7 +201,9 @@ WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg,
                      const InspectConfig& icfg, uint32_t ml_hosts, uint64_t ml_window_ns)
     : id(id_), flows(max_flows), defrag(dcfg), events(event_ring), insp(id_, icfg),
       ml(std::make_unique<MlCtx>(max_flows, ml_hosts, ml_window_ns)),
-      intel(std::make_unique<intel::Ctx>()) {}
+      intel(std::make_unique<intel::Ctx>()) {
+  wire_bus(*this);
+}
 
 void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, uint64_t now_ns) {
   alignas(PacketInfo) unsigned char pi_mem[sizeof(PacketInfo) * kMaxBurst];
