@@ -6,7 +6,7 @@
 //
 // Order: subscribers run by rank (Rank below, lower first), subscribers of
 // equal rank in the order they subscribed. To add a subscriber (a new
-// detector), write `void fn(void* ctx, const FlowEnd& m)` and subscribe it at
+// detector), write `void fn(void* ctx, const FlowEnd& m)` (or AppTx, FlowStart) and subscribe it at
 // worker construction with its rank (core/worker.cc wire_bus); the others are
 // untouched. A full topic refuses (subscribe returns false): raise its capacity.
 #pragma once
@@ -17,6 +17,7 @@
 namespace spectre {
 
 struct Snapshot;
+struct AppMeta;
 
 namespace bus {
 
@@ -81,10 +82,20 @@ struct FlowEnd {
   EndReason why;
 };
 
+// An app-layer transaction direction completed (the inspection stage's parser
+// callback): published before the transaction is logged and detected.
+struct AppTx {
+  Flow& f;
+  bool to_server;
+  const AppMeta& meta;
+  uint64_t ts;  // the current packet's time, ns
+};
+
 // One per worker.
 struct WorkerBus {
   Topic<FlowStart, 4> flow_start;
   Topic<FlowEnd, 8> flow_end;
+  Topic<AppTx, 8> app_tx;
 };
 
 }  // namespace bus

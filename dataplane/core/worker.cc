@@ -27,6 +27,12 @@ void behave_flow_end_sub(void* c, const bus::FlowEnd& m) {
   WorkerCtx& w = worker_of(c);
   if (w.behave) behave_flow_end(w, m.f);
 }
+void ml_app_sub(void* c, const bus::AppTx& m) { ml_app(worker_of(c), m.f, m.to_server, m.meta); }
+void behave_app_sub(void*, const bus::AppTx& m) {  // HTTP requests and 401/403 answers, on the flow
+  if (m.meta.proto == rules::AppProto::kHttp || (m.meta.proto == rules::AppProto::kHttp2 && !m.meta.h2_ctrl))
+    behave_http(m.f, m.to_server, m.meta.http_status);
+}
+void intel_app_sub(void* c, const bus::AppTx& m) { intel_app(worker_of(c), m.f, m.to_server, m.meta, m.ts); }
 
 // Output: the flow's record to the event ring (offline: waits when full; live: drops and counts).
 void out_flow_end(void* c, const bus::FlowEnd& m) {
@@ -78,7 +84,9 @@ void out_flow_end(void* c, const bus::FlowEnd& m) {
 }
 
 // The worker's subscribers, by rank (bus/bus.h): a flow end is flushed through
-// inspection (which may still alert), then ML, behaviour, and last the record.
+// inspection (which may still alert), then ML, behaviour, and last the record;
+// an app transaction goes to ML, behaviour and intel before the inspection
+// stage logs and detects it.
 void wire_bus(WorkerCtx& w) {
   bus::WorkerBus& b = w.bus;
   bool ok = b.flow_start.subscribe(ml_flow_start_sub, &w, bus::kRankMl) &&
@@ -86,7 +94,10 @@ void wire_bus(WorkerCtx& w) {
             b.flow_end.subscribe(inspect_flow_end_sub, &w, bus::kRankInspect) &&
             b.flow_end.subscribe(ml_flow_end_sub, &w, bus::kRankMl) &&
             b.flow_end.subscribe(behave_flow_end_sub, &w, bus::kRankBehave) &&
-            b.flow_end.subscribe(out_flow_end, &w, bus::kRankOutput);
+            b.flow_end.subscribe(out_flow_end, &w, bus::kRankOutput) &&
+            b.app_tx.subscribe(ml_app_sub, &w, bus::kRankMl) &&
+            b.app_tx.subscribe(behave_app_sub, &w, bus::kRankBehave) &&
+            b.app_tx.subscribe(intel_app_sub, &w, bus::kRankIntel);
   if (!ok) throw std::logic_error("worker bus: a topic is full");
 }
 
