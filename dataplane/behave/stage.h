@@ -85,7 +85,7 @@ struct Ctx {
 // cycles). behave_flow_end before the flow's slot is freed.
 void behave_packet(WorkerCtx& w, const Snapshot& s, Flow& f, const PacketInfo& p, int dir);
 void behave_flow_end(WorkerCtx& w, const Flow& f);
-// Flow stage's LRU relink (worker.cc: at most once per ~1 s of a flow's
+// Flow stage's LRU relink (core/stages.h flow_update: at most once per ~1 s of a flow's
 // packets, never per packet). Sends the kPartial summary of a TCP flow whose
 // age passed slowdos.min_duration since its previous relink (`prev_stamp`,
 // Flow::lru_stamp units): exactly once per flow, no flag needed. Only flows

@@ -10,12 +10,9 @@
 #include <rte_udp.h>
 #include <rte_pause.h>
 
-#include "dataplane/behave/stage.h"
 #include "dataplane/core/fixed_str.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/worker.h"
-#include "dataplane/features/scoring.h"
-#include "dataplane/intel/stage.h"
 #include "dataplane/stream/tcp_track.h"
 
 namespace spectre {
@@ -176,11 +173,9 @@ struct Cursor final : AlertSink, AppSink {
 
   void on_tx(bool to_server, const BufferSet& b, const AppMeta& meta) override {
     sync_app();
-    ml_app(w, f, to_server, meta);
-    intel_app(w, f, to_server, meta, dp[0].ts_ns);
+    w.bus.app_tx.publish({f, to_server, meta, dp[0].ts_ns});  // ML, behaviour, intel (core/worker.cc wire_bus)
     const bool http =
         meta.proto == rules::AppProto::kHttp || (meta.proto == rules::AppProto::kHttp2 && !meta.h2_ctrl);
-    if (http) behave_http(f, to_server, meta.http_status);
     // Like Suricata: DNS queries and answers; HTTP and TLS once, when the
     // response / ServerHello completes the transaction.
     // Files (SMTP attachments, ftp-data): a `fileinfo` event (format_app_event).

@@ -1,37 +1,44 @@
 #include "dataplane/core/worker.h"
 
-#include <new>
+#include <stdexcept>
 
 #include <rte_cycles.h>
 #include <rte_pause.h>
-#include <rte_prefetch.h>
+
+#include "dataplane/core/stages.h"
 
 namespace spectre {
 
 namespace {
 
-constexpr int kPrefetchAhead = 4;
-
-inline uint8_t timeout_class(const Flow& f) {
-  switch (f.key.proto) {
-    case 6:
-      switch (f.tcp_state) {
-        case TcpState::kEstablished: return kTmoTcpEstablished;
-        case TcpState::kFinWait1: return kTmoTcpClosing;
-        case TcpState::kClosed: return kTmoTcpClosed;
-        default: return kTmoTcpNew;
-      }
-    case 17: return kTmoUdp;
-    case 1: case 58: return kTmoIcmp;
-    default: return kTmoOther;
-  }
+// Bus subscribers: the stages' flow hooks, unchanged, behind the bus's signature.
+WorkerCtx& worker_of(void* c) { return *static_cast<WorkerCtx*>(c); }
+void ml_flow_start_sub(void* c, const bus::FlowStart& m) { ml_flow_start(worker_of(c), m.s, m.idx, m.f); }
+void intel_flow_start_sub(void* c, const bus::FlowStart& m) {
+  if (m.s.intel) intel_flow_start(worker_of(c), m.s, m.f, m.ts);
 }
+void inspect_flow_end_sub(void* c, const bus::FlowEnd& m) {
+  if (m.f.session) inspect_flow_end(worker_of(c), m.s, m.f);
+}
+void ml_flow_end_sub(void* c, const bus::FlowEnd& m) {
+  if (m.f.feat) ml_flow_end(worker_of(c), m.f);
+}
+void behave_flow_end_sub(void* c, const bus::FlowEnd& m) {
+  WorkerCtx& w = worker_of(c);
+  if (w.behave) behave_flow_end(w, m.f);
+}
+void ml_app_sub(void* c, const bus::AppTx& m) { ml_app(worker_of(c), m.f, m.to_server, m.meta); }
+void behave_app_sub(void*, const bus::AppTx& m) {  // HTTP requests and 401/403 answers, on the flow
+  if (m.meta.proto == rules::AppProto::kHttp || (m.meta.proto == rules::AppProto::kHttp2 && !m.meta.h2_ctrl))
+    behave_http(m.f, m.to_server, m.meta.http_status);
+}
+void intel_app_sub(void* c, const bus::AppTx& m) { intel_app(worker_of(c), m.f, m.to_server, m.meta, m.ts); }
 
-void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
-  Flow& f = const_cast<Flow&>(cf);  // the table hands out its slot before freeing it
-  if (f.session) inspect_flow_end(w, w.snap, f);
-  if (f.feat) ml_flow_end(w, f);
-  if (w.behave) behave_flow_end(w, f);
+// Output: the flow's record to the event ring (offline: waits when full; live: drops and counts).
+void out_flow_end(void* c, const bus::FlowEnd& m) {
+  WorkerCtx& w = *static_cast<WorkerCtx*>(c);
+  const Flow& f = m.f;
+  const EndReason why = m.why;
   uint64_t t0 = rte_rdtsc();
   Event ev;
   ev.type = EventType::kFlow;
@@ -76,149 +83,33 @@ void emit_flow_end(WorkerCtx& w, const Flow& cf, EndReason why) {
   w.ctr.cyc_output += rte_rdtsc() - t0;
 }
 
-// Handshake tracking. `sc.midstream` off: a flow first seen without SYN (a
-// SYN-ACK too, unless async-oneside) is never established (Suricata creates no
-// session for it).
-// `sc.async_oneside` on: a handshake of which only one side is seen (SYN then
-// more client packets, or SYN-ACK then more server packets) becomes
-// established, as Suricata's stream.async-oneside.
-inline void tcp_track(Flow& f, const PacketInfo& p, int dir, const StreamConfig& sc) {
-  uint8_t fl = p.tcp_flags;
-  if (dir == 0) f.tcp_flags_ts |= fl; else f.tcp_flags_tc |= fl;
-  if (fl & kRst) {
-    f.tcp_state = TcpState::kClosed;
-    return;
-  }
-  const bool syn = fl & kSyn;
-  switch (f.tcp_state) {
-    case TcpState::kNone:  // first packet of the flow (or every packet: midstream off)
-      if ((fl & (kSyn | kAck)) == kSyn) f.tcp_state = TcpState::kSynSent;
-      // A SYN-ACK starts a session only with midstream or async-oneside (Suricata 7).
-      else if ((fl & (kSyn | kAck)) == (kSyn | kAck) && (sc.midstream || sc.async_oneside))
-        f.tcp_state = TcpState::kSynRecv;
-      else if (sc.midstream) { f.tcp_state = TcpState::kEstablished; f.flags |= kFlowMidstream | kFlowEstablished; }
-      else f.flags |= kFlowMidstream;
-      break;
-    case TcpState::kSynSent:
-      if (dir == 1 && (fl & (kSyn | kAck)) == (kSyn | kAck)) f.tcp_state = TcpState::kSynRecv;
-      else if (sc.async_oneside && dir == 0 && !syn && !f.pkts[1]) {
-        f.tcp_state = TcpState::kEstablished;
-        f.flags |= kFlowEstablished;
-      }
-      break;
-    case TcpState::kSynRecv:
-      if (dir == 0 && (fl & (kSyn | kAck)) == kAck) {
-        f.tcp_state = TcpState::kEstablished;
-        f.flags |= kFlowEstablished;
-      } else if (sc.async_oneside && dir == 1 && !syn && !f.pkts[0]) {
-        f.tcp_state = TcpState::kEstablished;
-        f.flags |= kFlowEstablished;
-      }
-      break;
-    default: break;
-  }
-  if (fl & kFin) {
-    f.flags |= dir == 0 ? kFlowFinToServer : kFlowFinToClient;
-    if ((f.flags & kFlowFinToServer) && (f.flags & kFlowFinToClient)) f.tcp_state = TcpState::kClosed;
-    else if (f.tcp_state != TcpState::kClosed) f.tcp_state = TcpState::kFinWait1;
-  }
+// The worker's subscribers, by rank (bus/bus.h): a flow end is flushed through
+// inspection (which may still alert), then ML, behaviour, and last the record;
+// an app transaction goes to ML, behaviour and intel before the inspection
+// stage logs and detects it.
+void wire_bus(WorkerCtx& w) {
+  bus::WorkerBus& b = w.bus;
+  bool ok = b.flow_start.subscribe(ml_flow_start_sub, &w, bus::kRankMl) &&
+            b.flow_start.subscribe(intel_flow_start_sub, &w, bus::kRankIntel) &&
+            b.flow_end.subscribe(inspect_flow_end_sub, &w, bus::kRankInspect) &&
+            b.flow_end.subscribe(ml_flow_end_sub, &w, bus::kRankMl) &&
+            b.flow_end.subscribe(behave_flow_end_sub, &w, bus::kRankBehave) &&
+            b.flow_end.subscribe(out_flow_end, &w, bus::kRankOutput) &&
+            b.app_tx.subscribe(ml_app_sub, &w, bus::kRankMl) &&
+            b.app_tx.subscribe(behave_app_sub, &w, bus::kRankBehave) &&
+            b.app_tx.subscribe(intel_app_sub, &w, bus::kRankIntel);
+  if (!ok) throw std::logic_error("worker bus: a topic is full");
 }
 
-// Creates a flow for packet `p`; returns its index or 0.
-uint32_t flow_create(WorkerCtx& w, const Snapshot& s, const PacketInfo& p) {
-  uint32_t idx = w.flows.insert(p.key, p.hash, [&](const Flow& victim) {
-    w.ctr.flow.evicted++;
-    emit_flow_end(w, victim, EndReason::kForced);
-  });
-  if (!idx) {
-    w.ctr.flow_insert_failed++;
-    return 0;
+// A new snapshot generation (a reload) since the last burst.
+inline void begin_burst(WorkerCtx& w, const Snapshot& s) {
+  w.snap = &s;
+  if (w.last_gen != s.generation) {
+    w.last_gen = s.generation;
+    w.ctr.reloads_seen++;
+    w.defrag.set_timeout(s.defrag_timeout_ns);
   }
-  Flow& f = w.flows.at(idx);
-  f.first_ts = f.last_ts = p.ts_ns;
-  // The initiator sent the first packet, unless that packet is a SYN-ACK that
-  // starts a session (midstream or async-oneside). Otherwise Suricata 7 has
-  // no session and its flow runs from the SYN-ACK's sender (to_server).
-  bool synack = p.proto == 6 && (p.tcp_flags & (kSyn | kAck)) == (kSyn | kAck) &&
-                (s.stream.midstream || s.stream.async_oneside);
-  if (p.swapped != synack) f.flags |= kFlowInitSwapped;
-  f.icmp_type = p.icmp_type;
-  f.icmp_code = p.icmp_code;
-  if (w.ctr.home_checked < kHomeNetSample) {  // ~20 cycles, first flows only
-    w.ctr.home_checked++;
-    if (s.home_net.contains(p.key.lo_addr, p.key.ip_ver) || s.home_net.contains(p.key.hi_addr, p.key.ip_ver))
-      w.ctr.home_matched++;
-  }
-  ml_flow_start(w, s, idx, f);
-  if (s.intel) intel_flow_start(w, s, f, p.ts_ns);
-  w.ctr.flow.created++;
-  w.ctr.flow.active++;
-  return idx;
 }
-
-// Flow stage for one decoded packet. `idx` is the lookup result or 0.
-// Returns the flow's index (0: not tracked) and its direction in `dir`.
-inline uint32_t flow_update(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, uint32_t idx, int& dir) {
-  if (idx) {
-    Flow& f = w.flows.at(idx);
-    bool expired = p.ts_ns > f.last_ts + s.tmo_ns[f.tmo_class];
-    bool reuse = p.proto == 6 && f.tcp_state == TcpState::kClosed &&
-                 (p.tcp_flags & (kSyn | kAck)) == kSyn;
-    if (expired || reuse) {
-      emit_flow_end(w, f, expired ? EndReason::kTimeout : EndReason::kForced);
-      w.flows.remove(idx);
-      idx = 0;
-    }
-  }
-  if (!idx && !(idx = flow_create(w, s, p))) return 0;
-  Flow& f = w.flows.at(idx);
-  dir = p.swapped == bool(f.flags & kFlowInitSwapped) ? 0 : 1;
-  f.pkts[dir]++;
-  f.bytes[dir] += p.frame_len;
-  f.flags |= dir == 0 ? kFlowSeenToServer : kFlowSeenToClient;
-  if (p.ts_ns > f.last_ts) f.last_ts = p.ts_ns;
-  w.cur_tcp_before = f.tcp_state;
-  if (p.proto == 6) tcp_track(f, p, dir, s.stream);
-  if (w.behave && !(f.bh & kBhDone)) behave_packet(w, s, f, p, dir);
-  // Lazy LRU: re-link on a class change or ~1.07 s after the last re-link.
-  // Saves two random cache-line writes per packet; expiry may lag by <= ~1 s
-  // (records stay exact: the timeout check above uses last_ts).
-  uint8_t cls = timeout_class(f);
-  uint32_t stamp = uint32_t(p.ts_ns >> 20);
-  int32_t dt = int32_t(stamp - f.lru_stamp);
-  if (cls != f.tmo_class || dt >= 1024 || dt <= -1024) {
-    if (w.behave && cls == kTmoTcpEstablished) behave_relink(w, s, f, f.lru_stamp);
-    w.flows.touch(idx, cls);
-    f.lru_stamp = stamp;
-  }
-  return idx;
-}
-
-void sweep_flows(WorkerCtx& w, const Snapshot& s, uint64_t now_ns, uint32_t budget) {
-  w.flows.expire(now_ns, s.tmo_ns, budget, [&](const Flow& f) { emit_flow_end(w, f, EndReason::kTimeout); });
-}
-
-// End of the input (offline: also of an input followed by an earlier one):
-// flows idle past their timeout at the last packet's time end as timeouts,
-// however far the budgeted sweeps got, the rest as at shutdown.
-void end_all_flows(WorkerCtx& w, const Snapshot* s, uint64_t last_ns) {
-  if (w.offline && s) sweep_flows(w, *s, last_ns, UINT32_MAX);
-  w.flows.flush([&](const Flow& f) { emit_flow_end(w, f, EndReason::kShutdown); });
-}
-
-// A tunnel's outer packet: its own inspection (header rules), as Suricata's
-// tunnel root packet. One branch for packets that are not tunnelled.
-inline void tunnel_outer(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, rte_mbuf* mb) {
-  if (!p.outer_l3 || !s.rules) return;
-  w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
-  w.cur_pkt_src = kPktSrcWire;
-  inspect_tunnel_outer(w, s, p);
-  w.cur_pcap_cnt = 0;
-  w.cur_pkt_src = kPktSrcNone;
-}
-
-// Offline sweep period in packets: about one per burst, as live sweeps once per loop.
-constexpr uint32_t kSweepEvery = 32;
 
 }  // namespace
 
@@ -226,148 +117,40 @@ WorkerCtx::WorkerCtx(uint16_t id_, uint32_t max_flows, const DefragConfig& dcfg,
                      const InspectConfig& icfg, uint32_t ml_hosts, uint64_t ml_window_ns)
     : id(id_), flows(max_flows), defrag(dcfg), events(event_ring), insp(id_, icfg),
       ml(std::make_unique<MlCtx>(max_flows, ml_hosts, ml_window_ns)),
-      intel(std::make_unique<intel::Ctx>()) {}
+      intel(std::make_unique<intel::Ctx>()) {
+  wire_bus(*this);
+}
 
+// The stages in the order a packet meets them (core/stages.h). cyc_decode and
+// cyc_flow are counted here; inspection, ML, behaviour and output count their
+// own cycles, which cyc_flow leaves out.
 void process_burst(WorkerCtx& w, const Snapshot& s, rte_mbuf** m, uint16_t n, uint64_t now_ns) {
-  alignas(PacketInfo) unsigned char pi_mem[sizeof(PacketInfo) * kMaxBurst];
-  PacketInfo* pi = reinterpret_cast<PacketInfo*>(pi_mem);
-  bool ok[kMaxBurst];
-  // Offline: sweep for timeouts before this packet's flow stage; a later -r
-  // input that starts earlier than the last packet ends the flows before it.
-  bool sweep[kMaxBurst], epoch[kMaxBurst];
-  uint64_t epoch_end[kMaxBurst];  // with epoch: the last packet time of the input before
-  uint32_t idx[kMaxBurst];
-  int held[kMaxBurst];  // defrag slots to release at the end of the burst
-  int nheld = 0;
-  if (n > kMaxBurst) n = kMaxBurst;
-  w.snap = &s;
-  if (w.last_gen != s.generation) {
-    w.last_gen = s.generation;
-    w.ctr.reloads_seen++;
-    w.defrag.set_timeout(s.defrag_timeout_ns);
-  }
+  Burst b;
+  b.m = m;
+  b.n = n > kMaxBurst ? kMaxBurst : n;
+  begin_burst(w, s);
 
   uint64_t t0 = rte_rdtsc();
-  for (int i = 0; i < n; i++) {
-    rte_prefetch0(m[i]);
-    rte_prefetch0(rte_mbuf_to_priv(m[i]));
-  }
-  for (int i = 0; i < n && i < kPrefetchAhead; i++) rte_prefetch0(rte_pktmbuf_mtod(m[i], void*));
-  for (int i = 0; i < n; i++) {
-    if (i + kPrefetchAhead < n) {
-      rte_prefetch0(rte_pktmbuf_mtod(m[i + kPrefetchAhead], void*));
-      rte_prefetch0(rte_mbuf_to_priv(m[i + kPrefetchAhead]));
-    }
-    rte_mbuf* mb = m[i];
-    PacketInfo& p = *new (&pi[i]) PacketInfo;
-    uint16_t linktype = kLinkEthernet;
-    sweep[i] = epoch[i] = false;
-    if (w.offline) {
-      const MbufMeta* meta = mbuf_meta(mb);
-      p.ts_ns = meta->ts_ns;
-      linktype = meta->linktype;
-      if (meta->file_idx != w.file_idx) {
-        w.file_idx = meta->file_idx;
-        if (p.ts_ns < w.last_pkt_ns) {  // starts before the last input's last packet
-          epoch[i] = true;
-          epoch_end[i] = w.last_pkt_ns;
-          w.defrag.expire(UINT64_MAX);
-        }
-      }
-      if (++w.sweep_pkts == kSweepEvery) {
-        w.sweep_pkts = 0;
-        sweep[i] = true;
-        if (w.defrag.in_flight()) w.defrag.expire(p.ts_ns);
-      }
-    } else {
-      p.ts_ns = now_ns;
-    }
-    uint32_t data_len = rte_pktmbuf_data_len(mb);
-    p.frame_len = w.offline ? mbuf_meta(mb)->caplen : data_len;
-    w.ctr.dec.pkts++;
-    w.ctr.dec.bytes += p.frame_len;
-    if (p.ts_ns > w.clock_ns) w.clock_ns = p.ts_ns;
-    w.last_pkt_ns = p.ts_ns;
-    DecodeStatus st = decode_frame(rte_pktmbuf_mtod(mb, const uint8_t*), data_len, linktype, p, w.ctr.dec);
-    tunnel_outer(w, s, p, mb);
-    if (st == DecodeStatus::kFragment) {
-      if (s.rules) {  // each fragment is also a packet (header-only rules), as Suricata
-        w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
-        w.cur_pkt_src = kPktSrcWire;
-        inspect_fragment(w, s, p);
-        w.cur_pcap_cnt = 0;
-        w.cur_pkt_src = kPktSrcNone;
-      }
-      Defrag::Done d;
-      st = DecodeStatus::kNotIp;
-      if (w.defrag.add(p, p.ts_ns, p.frame_len, d)) {
-        held[nheld++] = d.slot;
-        PacketInfo whole;
-        whole.vlan_count = p.vlan_count;
-        whole.vlan[0] = p.vlan[0];
-        whole.vlan[1] = p.vlan[1];
-        whole.ts_ns = p.ts_ns;
-        whole.frame_len = d.frame_bytes;
-        whole.reassembled = true;
-        st = decode_ip(d.l3, d.len, d.ethertype, whole, w.ctr.dec);
-        p = whole;
-        tunnel_outer(w, s, p, mb);  // a tunnel in a reassembled datagram
-      }
-    }
-    ok[i] = st == DecodeStatus::kOk;
-    if (st == DecodeStatus::kMalformed && s.rules) {
-      w.cur_pcap_cnt = w.offline ? mbuf_meta(mb)->pcap_cnt : 0;
-      w.cur_pkt_src = kPktSrcWire;
-      inspect_malformed(w, s, p, rte_pktmbuf_mtod(mb, const uint8_t*), data_len);
-      w.cur_pcap_cnt = 0;
-      w.cur_pkt_src = kPktSrcNone;
-    }
-    if (ok[i]) w.flows.prefetch_buckets(p.hash);
-  }
+  decode_stage(w, s, b, now_ns);  // decode, defrag, tunnel roots; prefetch flow buckets
   uint64_t t1 = rte_rdtsc();
   uint64_t out0 = w.ctr.cyc_output, insp0 = w.insp.ctr.cyc_inspect, ml0 = w.ml->ctr.cyc_ml;
   uint64_t bh0 = w.behave ? w.behave->eng.ctr.cyc_behave : 0;
 
-  // Lookup pass: buckets are in cache by now; start loading the flows.
-  // With ML on, also the candidates' feature state (every packet updates its
-  // lines 0-2): issued a burst ahead of the update instead of one packet ahead.
-  const bool ml_on = s.ml.on();
-  for (int i = 0; i < n; i++) {
-    idx[i] = ok[i] ? w.flows.candidate(pi[i].hash) : 0;
-    if (ml_on && idx[i]) {
-      const uint8_t* ff = reinterpret_cast<const uint8_t*>(&w.ml->feats.at(idx[i]));
-      rte_prefetch0(ff);
-      rte_prefetch0(ff + 64);
-      rte_prefetch0(ff + 128);
-    }
-  }
-  for (int i = 0; i < n; i++) {
-    if (epoch[i]) end_all_flows(w, &s, epoch_end[i]);
-    if (sweep[i]) sweep_flows(w, s, pi[i].ts_ns, s.expire_budget);
-    if (!ok[i]) continue;
-    uint32_t f = idx[i];
-    // An earlier packet of this burst may have created, ended or replaced the flow.
-    if (!f || !(w.flows.at(f).key == pi[i].key)) f = w.flows.lookup(pi[i].key, pi[i].hash);
-    // The next packet's session slot: its first read is otherwise a cache
-    // and TLB miss (~100+ cycles) inside inspect_packet.
-    if (i + 1 < n && idx[i + 1]) {
-      uint32_t sid = w.flows.at(idx[i + 1]).session;
-      if (sid) rte_prefetch0(&w.insp.sessions.hdr(sid));
-    }
-    int dir = 0;
-    w.cur_pcap_cnt = w.offline ? mbuf_meta(m[i])->pcap_cnt : 0;  // reassembled: the last fragment's
-    w.cur_pkt_src = pi[i].reassembled ? kPktSrcDefrag : kPktSrcWire;
-    f = flow_update(w, s, pi[i], f, dir);
-    if (f) {
-      Flow& fl = w.flows.at(f);
-      inspect_packet(w, s, pi[i], fl, dir);
-      if (fl.feat) ml_packet(w, *w.ml, s.ml, s, f, fl, pi[i], dir);
-    }
+  flow_lookup_stage(w, s, b);  // candidates; prefetch flows (and ML state)
+  PacketInfo* pi = b.pi();
+  const int nb = b.n;
+  for (int i = 0; i < nb; i++) {
+    int dir;
+    uint32_t f = flow_stage(w, s, b, i, dir);  // sweeps due, flow update: TCP state, behaviour
+    if (!f) continue;
+    Flow& fl = w.flows.at(f);
+    inspect_packet(w, s, pi[i], fl, dir);  // stream -> app layer -> detection (core/inspect.cc)
+    if (fl.feat) ml_packet(w, *w.ml, s.ml, s, f, fl, pi[i], dir);  // features, scoring points
   }
   w.cur_pcap_cnt = 0;
   w.cur_pkt_src = kPktSrcNone;
   // ML batches and behaviour summaries are run by worker_tick, once per loop.
-  for (int i = 0; i < nheld; i++) w.defrag.release(held[i]);
+  decode_release(w, b);
   uint64_t t2 = rte_rdtsc();
   w.ctr.cyc_decode += t1 - t0;
   w.ctr.cyc_flow += (t2 - t1) - (w.ctr.cyc_output - out0) - (w.insp.ctr.cyc_inspect - insp0) -

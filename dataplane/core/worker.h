@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/behave/stage.h"
+#include "dataplane/bus/bus.h"
 #include "dataplane/core/inspect.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/decode/decode.h"
@@ -68,6 +69,8 @@ struct alignas(64) WorkerCtx {
   WorkerCtx(uint16_t id, uint32_t max_flows, const DefragConfig& dcfg, uint32_t event_ring,
             const InspectConfig& icfg = InspectConfig{}, uint32_t ml_hosts = 65536,
             uint64_t ml_window_ns = 60000000000ull);
+  WorkerCtx(const WorkerCtx&) = delete;  // the bus's subscribers hold its address
+  WorkerCtx& operator=(const WorkerCtx&) = delete;
 
   uint16_t id;
   bool offline = true;        // timestamps from mbuf meta, not the TSC
@@ -94,6 +97,8 @@ struct alignas(64) WorkerCtx {
   std::unique_ptr<intel::Ctx> intel;    // threat-intel dedup table and counters (always set)
   const Snapshot* snap = nullptr;  // as of the last burst/tick; valid until the next quiescent()
   WorkerCounters ctr{};
+  // Flow starts and ends reach the stages through it (wired by the constructor, core/worker.cc).
+  bus::WorkerBus bus;
 };
 
 // Runs decode -> flow stages over a burst. Does not free the mbufs.

@@ -15,7 +15,7 @@ struct StreamConfig {
   uint32_t depth = 1u << 20;        // bytes delivered per direction, then stop (0: unlimited)
   uint32_t max_ooo_bytes = 65536;   // buffered out-of-order bytes per direction
   bool midstream = true;            // pick up sessions whose SYN was not seen
-  bool async_oneside = false;       // a handshake seen from one side only establishes the flow (core/worker.cc)
+  bool async_oneside = false;       // a handshake seen from one side only establishes the flow (flow/flow_tcp.h)
 };
 
 struct StreamCounters {

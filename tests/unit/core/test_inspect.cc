@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <rte_ip.h>
@@ -268,6 +269,32 @@ TEST(Inspect, TransactionLogsOncePerHttpExchangeAndPerDnsMessage) {
   EXPECT_NE(fl.find("\"event_type\":\"fileinfo\""), std::string::npos) << fl;
   EXPECT_NE(fl.find("\"http\":{"), std::string::npos) << fl;
   EXPECT_NE(fl.find("\"filename\":\"/a\""), std::string::npos) << fl;
+}
+
+// A subscriber added to the worker's app_tx topic sees each transaction
+// direction after the behaviour stage counted it and before it is logged.
+struct TxSeen {
+  WorkerCtx* w;
+  std::vector<std::tuple<bool, uint16_t, int, bool>> tx;  // to_server, status, flow's HTTP requests, logged yet
+};
+void tx_seen(void* c, const bus::AppTx& m) {
+  auto* t = static_cast<TxSeen*>(c);
+  t->tx.emplace_back(m.to_server, m.meta.http_status, m.f.bh_http_req, t->w->insp.alerts.peek() != nullptr);
+}
+
+TEST(Inspect, AppTxReachesANewSubscriberBeforeTheLog) {
+  Rig r({"alert udp any any -> any any (msg:\"never\"; content:\"zzzz\"; sid:60;)"});
+  r.snap->app_events = true;
+  TxSeen seen{r.w.get(), {}};
+  ASSERT_TRUE(r.w->bus.app_tx.subscribe(tx_seen, &seen, bus::kRankIntel + 1));
+  r.handshake();
+  r.cdata(0, "GET /a HTTP/1.1\r\nHost: h.example\r\n\r\n");
+  r.sdata(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_EQ(seen.tx.size(), 2u);
+  EXPECT_EQ(seen.tx[0], std::make_tuple(true, uint16_t(0), 1, false));
+  EXPECT_EQ(seen.tx[1], std::make_tuple(false, uint16_t(200), 1, false));
+  r.alerts();
+  EXPECT_EQ(r.txlog.size(), 2u);  // logged after the subscribers
 }
 
 TEST(Inspect, HeaderOnlyRulesOncePerFlowDirection) {

@@ -321,5 +321,50 @@ TEST(Worker, NonIpAndMalformedMakeNoFlows) {
   EXPECT_EQ(rig.w->ctr.dec.pkts, 2u);
 }
 
+
+// A detector added to the worker's bus, as a newcomer would: it sees each flow
+// start and end, the end before the flow's record is written, and the
+// records are those of a worker without it.
+struct Seen {
+  WorkerCtx* w;
+  std::vector<uint16_t> started, ended;
+  std::vector<size_t> records_before;  // records already in the ring at each end
+  std::vector<EndReason> why;
+};
+void seen_start(void* c, const bus::FlowStart& m) {
+  static_cast<Seen*>(c)->started.push_back(flow_ends(m.f).sport);
+}
+void seen_end(void* c, const bus::FlowEnd& m) {
+  auto* s = static_cast<Seen*>(c);
+  s->ended.push_back(flow_ends(m.f).sport);
+  s->why.push_back(m.why);
+  s->records_before.push_back(s->w->ctr.flow.ended_forced + s->w->ctr.flow.ended_shutdown);
+}
+
+TEST(Worker, NewBusSubscriberSeesStartsAndEndsBeforeTheRecord) {
+  Rig plain(Config{}, 2), rig(Config{}, 2);
+  Seen seen{rig.w.get(), {}, {}, {}, {}};
+  ASSERT_TRUE(rig.w->bus.flow_start.subscribe(seen_start, &seen, bus::kRankIntel + 1));
+  ASSERT_TRUE(rig.w->bus.flow_end.subscribe(seen_end, &seen, bus::kRankIntel + 1));
+  std::vector<Pkt> p = {{udp(1), 1 * kSec}, {udp(2), 2 * kSec}, {udp(3), 3 * kSec}};  // 3 evicts 1
+  for (Rig* r : {&plain, &rig}) {
+    r->burst(p);
+    worker_flush(*r->w);
+  }
+  EXPECT_EQ(seen.started, (std::vector<uint16_t>{1, 2, 3}));
+  EXPECT_EQ(seen.ended, (std::vector<uint16_t>{1, 2, 3}));
+  EXPECT_EQ(seen.why, (std::vector<EndReason>{EndReason::kForced, EndReason::kShutdown, EndReason::kShutdown}));
+  EXPECT_EQ(seen.records_before, (std::vector<size_t>{0, 1, 2}));  // the output subscriber runs after it
+  std::vector<FlowRecord> a = plain.drain(), b = rig.drain();
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < a.size(); i++) {
+    EXPECT_EQ(a[i].flow_id, b[i].flow_id) << i;
+    EXPECT_EQ(a[i].sport, b[i].sport) << i;
+    EXPECT_EQ(a[i].pkts[0], b[i].pkts[0]) << i;
+    EXPECT_EQ(a[i].reason, b[i].reason) << i;
+  }
+}
+
 }  // namespace
 }  // namespace spectre
