@@ -102,8 +102,15 @@ void end_all_flows(WorkerCtx& w, const Snapshot* s, uint64_t last_ns);
 // tracked) and the packet's direction in `dir`.
 [[gnu::always_inline]] inline uint32_t flow_stage(WorkerCtx& w, const Snapshot& s, Burst& b, int i, int& dir) {
   const PacketInfo& p = b.pi()[i];
-  if (b.epoch[i]) end_all_flows(w, &s, b.epoch_end[i]);
-  if (b.sweep[i]) sweep_flows(w, s, p.ts_ns, s.expire_budget);
+  if (b.epoch[i] | b.sweep[i]) {
+    // What flows ending here log belongs to no packet (pcap_cnt none, pkt_src
+    // flow timeout): not to the burst's previous packet, whose place in a
+    // burst depends on timing.
+    w.cur_pcap_cnt = 0;
+    w.cur_pkt_src = kPktSrcNone;
+    if (b.epoch[i]) end_all_flows(w, &s, b.epoch_end[i]);
+    if (b.sweep[i]) sweep_flows(w, s, p.ts_ns, s.expire_budget);
+  }
   if (!b.ok[i]) return 0;
   uint32_t f = b.idx[i];
   // An earlier packet of this burst may have created, ended or replaced the flow.

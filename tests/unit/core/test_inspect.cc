@@ -297,6 +297,37 @@ TEST(Inspect, AppTxReachesANewSubscriberBeforeTheLog) {
   EXPECT_EQ(r.txlog.size(), 2u);  // logged after the subscribers
 }
 
+// Offline, a flow ended by a timeout sweep logs what it still held (here a
+// response delimited by the connection's end) with no packet of its own. The
+// sweep runs between two packets of a burst: the earlier packet's pcap_cnt and
+// pkt_src must not leak into those records (they then depended on where the
+// burst boundaries fell, which varies from run to run).
+TEST(Inspect, RecordsOfASweptFlowBelongToNoPacket) {
+  Rig r({"alert udp any any -> any any (msg:\"never\"; content:\"zzzz\"; sid:60;)"});
+  r.snap->app_events = true;
+  for (uint64_t& t : r.snap->tmo_ns) t = 5 * kSec;
+  r.handshake();
+  r.cdata(0, "GET /a HTTP/1.0\r\n\r\n");
+  r.sdata(0, "HTTP/1.0 200 OK\r\n\r\npartial");  // ends with the connection
+  r.alerts();
+  const size_t before = r.txlog.size();
+  std::vector<MbufPtr> own;
+  std::vector<rte_mbuf*> ms;
+  for (uint16_t k = 0; k < kMaxBurst; k++) {  // other flows 10 s later, one burst: a sweep is due inside it
+    Bytes f = pb::eth(0x0800, pb::ipv4({.src = kCli, .dst = kSrv, .proto = 17}, pb::udp(50000 + k, 9999, str("x"))));
+    own.push_back(make_mbuf(f, r.ts + 10 * kSec + k * 1000));
+    mbuf_meta(own.back().get())->pcap_cnt = 1000 + k;
+    ms.push_back(own.back().get());
+  }
+  process_burst(*r.w, *r.snap, ms.data(), kMaxBurst, 0);
+  r.alerts();
+  ASSERT_GT(r.txlog.size(), before);  // the response (and its file) at the flow's end
+  for (size_t i = before; i < r.txlog.size(); i++) {
+    EXPECT_EQ(r.txlog[i].pcap_cnt, 0u) << i;
+    EXPECT_EQ(r.txlog[i].pkt_src, kPktSrcNone) << i;
+  }
+}
+
 TEST(Inspect, HeaderOnlyRulesOncePerFlowDirection) {
   Rig r({"alert ip 198.18.0.2 any -> any any (msg:\"rep\"; sid:70;)",
          "alert ip any any <> 198.18.0.1 any (msg:\"rep both\"; sid:71;)",
