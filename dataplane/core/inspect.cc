@@ -456,7 +456,10 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
         const StreamDir& sd = ic.sessions.hdr(sid).sd[dir];
         // Which of the data the stream takes (a few loads of one cache line):
         // where the depth falls in sequence space, whether it was reached.
-        const uint32_t next_before = sd.next_seq;
+        // A direction this segment starts (midstream pickup) has no next byte
+        // yet: its data is new, wherever it lies in sequence space.
+        const bool init_before = sd.state & kStreamInit;
+        const uint32_t next_before = init_before ? sd.next_seq : p.tcp_seq;
         const uint32_t depth_seq = next_before + (sd.depth - sd.delivered);
         const bool depth_before = stream_depth_reached(sd);
         // No TCP session yet (state none: midstream off, and no SYN seen; a
@@ -478,7 +481,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
         const uint32_t end = p.tcp_seq + plen;
         const bool cut = stream_depth_reached(sd) && int32_t(end - depth_seq) > 0;
         c.dp[dir].held = in_stream && plen && !(p.tcp_flags & kSyn) &&
-                         (cut || int32_t(end - sd.next_seq) > 0 || int32_t(end - next_before) <= 0);
+                         (cut || int32_t(end - sd.next_seq) > 0 || (init_before && int32_t(end - next_before) <= 0));
         c.detect(dir, in_stream && !c.dp[dir].held ? PayloadMode::kTcpPacket : PayloadMode::kPacket, pl, plen);
         c.dp[dir].held = false;
       }
