@@ -52,7 +52,7 @@ struct InspectCtx {
   InspectCounters ctr{};
   std::unique_ptr<uint8_t[]> window;  // kStreamWindow + kWindowChunk: tail + chunk, inspected together
   std::unique_ptr<OuterFlow[]> outer;  // kOuterFlows
-  std::unique_ptr<yara::Ctx> yara;     // the worker's YARA scanner and matches (~90 KiB, always there)
+  std::unique_ptr<yara::Ctx> yara;     // the worker's YARA scanner and matches (~61 KiB, always there)
 };
 constexpr uint32_t kWindowChunk = 65536;
 
