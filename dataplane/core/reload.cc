@@ -117,6 +117,8 @@ void Reloader::config(bool ctl, uint64_t id) {
           io_.reloads++;
           slowest_cfg_ns_ = std::max(slowest_cfg_ns_, took);
           respond(ctl, id, true, "configuration reloaded");
+          if (const auto& y = snaps_.current()->yara)
+            fmt::print(stderr, "spectre-dp: yara: reloaded, {} rule(s) from {} file(s)\n", y->count(), y->files());
           // threshold.config is compiled into the rules: with one configured (before or
           // now), a config reload also queues a rule reload that re-reads it.
           if (!thr.empty() || !cfg_.threshold_file.empty()) {

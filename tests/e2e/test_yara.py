@@ -191,5 +191,4 @@ def body(check, dp, tmp):
 
 
 if __name__ == "__main__":
-    dprun.need_scapy()
     sys.exit(dprun.offline_main("yara", body))
