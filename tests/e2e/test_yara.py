@@ -13,7 +13,8 @@ of a configuration): per case, exactly one alert gid 9300 per matching file
 with rule, namespace, tags, meta and the string identifiers and offsets (the
 offset is where the pattern sits in the decoded file); the file's fileinfo
 event carries the same matches beside its md5; the clean transfers raise
-nothing. A broken rule file exits 1 naming the file and line; --strict
+nothing. SMB1/SMB2 file transfers of test_smb_files.py: reads answered out
+of order and a write match, a pipe carrying the same bytes does not. A broken rule file exits 1 naming the file and line; --strict
 refuses a file without rules.
 Exit 0 all passed, 1 something failed, 77 skipped (no binary).
 """
@@ -153,6 +154,30 @@ def check_case(check, i, name, want, off, events):
           "%s: its fileinfo carries the match (and md5 %s)" % (name, md5), [e["fileinfo"] for e in fi])
 
 
+SMB_RULES = """rule SmbPe { strings: $s = "cannot be run in DOS mode" condition: $s }
+rule SmbPdf { strings: $p = "%PDF-1.4" condition: $p at 0 }
+"""
+
+
+def smb_part(check, dp, tmp):
+    """test_smb_files' SMB1/SMB2 transfers (reads out of order, a write, a pipe whose data looks like a PE)."""
+    import test_smb_files
+    pcap = os.path.join(tmp, "smb.pcap")
+    pcaplib.write_pcap(pcap, test_smb_files.capture())
+    rfile = os.path.join(tmp, "smb.yara")
+    dprun.write_lines(rfile, [SMB_RULES])
+    p, ev = dprun.run_offline(dp, pcap, os.path.join(tmp, "eve_smb.json"), None, ["-k", "none", "--yara", rfile])
+    if not check(p.returncode == 0 and ev, "SMB: exit 0, EVE written", p.stderr[-800:]):
+        return
+    got = sorted((e["src_port"] + e["dest_port"] - 445, e["yara"]["rule"], e["yara"]["strings"][0]["offset"])
+                 for e in dprun.alerts(ev) if e["alert"]["gid"] == 9300)
+    check(got == [(45001, "SmbPdf", 0), (45002, "SmbPe", 77), (45011, "SmbPdf", 0)],
+          "SMB: the PDF read (SMB2 and SMB1) and the PE written match at their offsets; the pipe does not", got)
+    fi = sorted(e["src_port"] + e["dest_port"] - 445 for e in ev
+                if e.get("event_type") == "fileinfo" and e["fileinfo"].get("yara"))
+    check(fi == [45001, 45002, 45011], "SMB: their fileinfo events carry the matches", fi)
+
+
 def body(check, dp, tmp):
     pcap = os.path.join(tmp, "yara.pcap")
     write_capture(pcap)
@@ -175,6 +200,7 @@ def body(check, dp, tmp):
         # max_file_size 1000: the marks ending past byte 1000 (chunked, gzip, ftp) are not scanned.
         check(len(sids) == 6 and len(set(sids)) == 1, "max_file_size 1000: 6 files match (mark before byte 1000)",
               sids)
+    smb_part(check, dp, tmp)
     # A broken rule file: exit 1, file and line.
     bad = os.path.join(tmp, "broken.yar")
     dprun.write_lines(bad, [BROKEN])
