@@ -52,10 +52,14 @@ void format_yara_object(fmt::memory_buffer& out, const AlertRecord& a) {
   const YaraEventMeta& m = a.x.yara;
   std::string s = "\"yara\":";
   StrOut o{s};
-  if (m.n) put_hit(o, m.hit[0], m.tags, m.meta);
-  else s += "{}";
-  s.pop_back();
-  s += fmt::format(",\"scanned\":{}}}", m.scanned);
+  if (m.n) {
+    put_hit(o, m.hit[0], m.tags, m.meta);
+    s.pop_back();
+    s += ',';
+  } else {
+    s += '{';  // never written by the scanner (an alert has its rule); kept valid JSON
+  }
+  s += fmt::format("\"scanned\":{}}}", m.scanned);
   out.append(std::string_view(s));
 }
 

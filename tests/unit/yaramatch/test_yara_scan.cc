@@ -175,6 +175,12 @@ TEST(YaraEve, AlertObjectAndFileinfoMatches) {
   EXPECT_EQ(f["fileinfo"]["yara"][0]["rule"], "R\"1");
   EXPECT_EQ(f["fileinfo"]["yara"][0]["strings"][0]["id"], "$a");
   EXPECT_FALSE(f["fileinfo"]["yara"][0].contains("tags"));
+  y.n = 0;  // no hit listed: still valid JSON
+  fmt::memory_buffer out0;
+  out0.push_back('{');
+  format_yara_object(out0, *rec);
+  out0.push_back('}');
+  EXPECT_EQ(nlohmann::json::parse(std::string(out0.data(), out0.size()))["yara"]["scanned"], 99);
   rec->has_yara = false;
   std::string none = "\"fileinfo\":{}";
   append_fileinfo_yara(none, *rec);
