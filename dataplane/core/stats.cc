@@ -253,6 +253,10 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
     fmt::print(f, "  intel: {} alerts (ip {} domain {} url {} ja3 {} x509 {}), {} expired indicators matched, {} lookups\n",
                ih, t.intel.hits[0], t.intel.hits[1], t.intel.hits[2], t.intel.hits[3], t.intel.hits[4],
                t.intel.expired, t.intel.lookups);
+  if (t.yara.files || t.yara.errors)
+    fmt::print(f, "  yara: {} files scanned ({} bytes, {} cut at max_file_size), {} matching rules, {} errors, "
+                  "{} timeouts\n",
+               t.yara.files, t.yara.bytes, t.yara.cut, t.yara.hits, t.yara.errors, t.yara.timeouts);
   if (d.pkts)
     fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) ml {:.1f} behaviour {:.1f} "
                   "output {:.1f}\n",
