@@ -58,17 +58,23 @@ int Scanner::on_msg(void* ctx, int msg, void* data, void* user) {
   h.nstr = 0;
   h.str_cut = false;
   const YR_STRING* s;
-  const YR_MATCH* m;
   yr_rule_strings_foreach(rule, s) {
-    yr_string_matches_foreach(context, s, m) {
+    // libyara's match notebook leaves YR_MATCHes unaligned (UBSan: misaligned
+    // member access in yr_string_matches_foreach): each is copied out first.
+    const YR_MATCH* at = context->matches[s->idx].head;
+    while (at) {
+      YR_MATCH m;
+      std::memcpy(&m, at, sizeof m);
+      at = m.next;
+      if (m.is_private) continue;
       if (h.nstr == 6) {
         h.str_cut = true;
         break;
       }
       YaraEventMeta::Str& x = h.str[h.nstr++];
       copy_str(x.id, std::string_view(s->identifier));
-      x.offset = uint32_t(m->base + m->offset);
-      x.len = uint32_t(m->match_length);
+      x.offset = uint32_t(m.base + m.offset);
+      x.len = uint32_t(m.match_length);
     }
   }
   return CALLBACK_CONTINUE;

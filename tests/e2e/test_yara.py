@@ -167,7 +167,8 @@ def smb_part(check, dp, tmp):
     rfile = os.path.join(tmp, "smb.yara")
     dprun.write_lines(rfile, [SMB_RULES])
     p, ev = dprun.run_offline(dp, pcap, os.path.join(tmp, "eve_smb.json"), None, ["-k", "none", "--yara", rfile])
-    if not check(p.returncode == 0 and ev, "SMB: exit 0, EVE written", p.stderr[-800:]):
+    if not check(p.returncode == 0 and ev and "runtime error" not in p.stderr, "SMB: exit 0, EVE written",
+                 p.stderr[-800:]):
         return
     got = sorted((e["src_port"] + e["dest_port"] - 445, e["yara"]["rule"], e["yara"]["strings"][0]["offset"])
                  for e in dprun.alerts(ev) if e["alert"]["gid"] == 9300)
@@ -187,6 +188,8 @@ def body(check, dp, tmp):
     p, ev = dprun.run_offline(dp, pcap, os.path.join(tmp, "eve.json"), None, args)
     if check(p.returncode == 0 and ev, "--yara FILE: exit 0, EVE written", p.stderr[-800:]):
         check("yara: 2 rule(s) from 1 file(s)" in p.stderr, "the start-up line counts the rules", p.stderr[-400:])
+        check("runtime error" not in p.stderr and "Sanitizer" not in p.stderr, "no sanitizer report",
+              p.stderr[-1500:])
         for i, (name, _, _, _, want, off) in enumerate(cases()):
             check_case(check, i, name, want, off, ev)
         check(sum(1 for e in dprun.alerts(ev) if e["alert"]["gid"] == 9300) == 9, "9 YARA alerts in all")
