@@ -44,6 +44,8 @@ const char* usage_text() {
          "  --score-points N,M  early ML scoring after N and M packets (default 4,16; 'none')\n"
          "  --intel PATH        threat-intel feed (repeatable): MISP feed directory, STIX 2.1 bundle (.json)\n"
          "                      or abuse.ch CSV (Feodo, SSLBL JA3/certificates, URLhaus); reloaded with SIGHUP\n"
+         "  --yara FILE|DIR     YARA rules (repeatable; a directory: its *.yar, *.yara) scanned over every\n"
+         "                      extracted file (yara: in the configuration); reloaded with SIGHUP\n"
          "  --incident-rules FILE  correlation rules for incidents (repeatable; default: the shipped set)\n"
          "  --assets FILE          asset file for incidents (addresses -> criticality, tags; allow-list)\n"
          "  --no-incidents      no correlation: no EVE incident records\n"
@@ -159,6 +161,9 @@ bool parse_cli(int argc, char** argv, Options& o, std::string& err) {
         return false;
       }
       o.instance = *v;
+    } else if (a == "--yara") {
+      auto v = value("--yara"); if (!v) return false;
+      o.yara.push_back(*v);
     } else if (a == "--intel") {
       auto v = value("--intel"); if (!v) return false;
       o.intel.push_back(*v);
@@ -227,6 +232,7 @@ void apply_cli_overrides(Config& c, const Options& o) {
     c.incidents.configured = true;
   }
   if (!o.instance.empty()) c.control_instance = o.instance;
+  c.yara.rules.insert(c.yara.rules.end(), o.yara.begin(), o.yara.end());
   for (const auto& p : o.intel) {
     intel::FeedSpec f;
     f.path = p;

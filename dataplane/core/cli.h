@@ -30,6 +30,7 @@ struct Options {
   std::string assets;                       // --assets: asset file for incidents
   std::vector<std::string> incident_rules;  // --incident-rules: correlation rule files (replace the list)
   std::string instance;               // --instance: control-plane channel name
+  std::vector<std::string> yara;      // --yara: YARA rule files or directories, added to the config's
   std::vector<std::string> intel;     // --intel: threat-intel feeds (format detected), added to the config's
   bool strict = false, no_midstream = false;
   int midstream = -1, async_oneside = -1;  // --[no-]midstream, --[no-]async-oneside: -1 config

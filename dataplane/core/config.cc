@@ -8,6 +8,7 @@
 
 #include "dataplane/core/yaml_reader.h"
 #include "dataplane/intel/config.h"
+#include "dataplane/yaramatch/compile.h"
 
 #include <fmt/format.h>
 
@@ -33,6 +34,7 @@ void resolve_inputs(Config& c, const std::string& path) {
   fix(c.threshold_file);
   fix(c.ml_model);
   for (auto& f : c.intel_feeds) fix(f.path);
+  for (auto& f : c.yara.rules) fix(f);
 }
 
 }  // namespace
@@ -165,6 +167,7 @@ std::optional<Config> load_config(const std::string& path, std::string& err) {
       });
     if (k == "behaviour") return behave::parse_config(v, path, c.behave, L.err);
     if (k == "intel") return intel::parse_config(v, L, c.intel_feeds);
+    if (k == "yara") return yara::parse_config(v, L, c.yara);
     if (k == "incidents")  // relative rule/table paths: against the file's directory
       return cortex::parse_config(v, path, std::filesystem::path(path).parent_path().string(), c.incidents, L.err);
     if (k == "threshold-file") return L.str(v, c.threshold_file);

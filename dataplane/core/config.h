@@ -12,6 +12,7 @@
 #include "dataplane/decode/defrag.h"
 #include "dataplane/flow/flow.h"
 #include "dataplane/intel/intel.h"
+#include "dataplane/yaramatch/compile.h"
 
 namespace spectre {
 
@@ -79,6 +80,8 @@ struct Config {
   std::vector<intel::FeedSpec> intel_feeds;
   // Incidents (incidents:): correlation, risk, EVE incident records (ctrlplane/cortex/).
   cortex::Config incidents;
+  // YARA over extracted files (yara:, --yara PATH), dataplane/yaramatch/.
+  yara::Config yara;
 };
 
 // Reads a YAML file over the defaults. Input paths in it (rule files, rule

@@ -19,7 +19,8 @@ namespace spectre {
 
 InspectCtx::InspectCtx(uint16_t worker_id, const InspectConfig& c)
     : sessions(c.sessions), segs(c.segment_chunks), app(c.app), det(worker_id), alerts(c.alert_ring),
-      window(new uint8_t[kStreamWindow + kWindowChunk]), outer(new OuterFlow[kOuterFlows]) {}
+      window(new uint8_t[kStreamWindow + kWindowChunk]), outer(new OuterFlow[kOuterFlows]),
+      yara(new yara::Ctx) {}
 
 AlertRecord* claim_alert_slot(WorkerCtx& w) {
   InspectCtx& ic = w.insp;
@@ -35,6 +36,7 @@ AlertRecord* claim_alert_slot(WorkerCtx& w) {
   a->has_ml = false;
   a->has_behave = false;
   a->has_intel = false;
+  a->has_yara = false;
   a->pcap_cnt = w.cur_pcap_cnt;
   a->payload_len = a->packet_len = 0;
   a->has_hassh = false;
@@ -194,6 +196,9 @@ struct Cursor final : AlertSink, AppSink {
                           meta.proto != rules::AppProto::kFtpData && meta.proto != rules::AppProto::kSsh &&
                           !meta.file_part;
     cur_tx = &b;
+    // YARA over the tx's files (dataplane/yaramatch/scan.h): its alerts now, the
+    // matches for the fileinfo record log_tx writes.
+    if (snap && snap->yara) cur_yara = yara::scan_tx(w, *snap, f, to_server, b, meta, dp[to_server ? 0 : 1].ts_ns);
     if (app_events) {
       if (meta.proto == rules::AppProto::kHttp2 && meta.h2_ctrl) {
         // HTTP/2 frames alone (stream 0...): inspected, not logged
@@ -211,6 +216,7 @@ struct Cursor final : AlertSink, AppSink {
       w.insp.ctr.cyc_detect += rte_rdtsc() - t;
     }
     cur_tx = nullptr;
+    cur_yara = nullptr;
   }
 
   // The HASSH strings of the tx being handed on (its buffers: the one
@@ -263,6 +269,7 @@ struct Cursor final : AlertSink, AppSink {
     a->has_app = true;
     a->app = meta;
     a->app.file_tx = as_file;  // the writer makes a fileinfo event of it
+    if (as_file && cur_yara) yara::attach_fileinfo(*cur_yara, *a);
     if (meta.ssh_log) copy_hassh(a);
     if (meta.proto == rules::AppProto::kHttp2 && !as_file && cur_tx && cur_tx->has(rules::kHttp2Headers)) {
       a->h2_headers_len = uint16_t(std::min<uint32_t>(cur_tx->len[rules::kHttp2Headers], sizeof a->x.h2_headers));
@@ -312,6 +319,8 @@ struct Cursor final : AlertSink, AppSink {
   const uint8_t* cur_d = nullptr;   // the buffer under packet/stream detection
   uint32_t cur_n = 0;
   const BufferSet* cur_tx = nullptr;  // the app tx under on_tx (HASSH strings for records)
+  const Snapshot* snap = nullptr;     // YARA rules and settings (null: none)
+  const YaraEventMeta* cur_yara = nullptr;  // the YARA matches of the tx's file (its fileinfo record)
   bool cur_stream = false;
   DetectPacket dp[2];
 };
@@ -428,6 +437,7 @@ void inspect_packet(WorkerCtx& w, const Snapshot& s, const PacketInfo& p, Flow& 
   c.app_events = s.app_events;
   c.want_payload = s.alert_payload;
   c.want_packet = s.alert_packet;
+  c.snap = &s;
   c.pkt = &p;
   const uint8_t* pl = p.l3 + p.payload_off;
   uint32_t plen = p.payload_len;
@@ -515,6 +525,7 @@ void inspect_flow_end(WorkerCtx& w, const Snapshot* s, Flow& f) {
   Cursor c(w, s ? s->rules.get() : nullptr, f, f.last_ts);
   c.app_on = s && s->app_layer;
   c.app_events = s && s->app_events;
+  c.snap = s;
   c.attach(sid);
   SessionHdr& h = ic.sessions.hdr(sid);
   if (f.key.proto == 6) {

@@ -11,6 +11,7 @@
 #include "dataplane/events/event.h"
 #include "dataplane/events/spsc_ring.h"
 #include "dataplane/stream/reassembly.h"
+#include "dataplane/yaramatch/scan.h"
 
 namespace spectre {
 
@@ -51,6 +52,7 @@ struct InspectCtx {
   InspectCounters ctr{};
   std::unique_ptr<uint8_t[]> window;  // kStreamWindow + kWindowChunk: tail + chunk, inspected together
   std::unique_ptr<OuterFlow[]> outer;  // kOuterFlows
+  std::unique_ptr<yara::Ctx> yara;     // the worker's YARA scanner and matches (~61 KiB, always there)
 };
 constexpr uint32_t kWindowChunk = 65536;
 

@@ -96,9 +96,16 @@ void Reloader::config(bool ctl, uint64_t id) {
         std::shared_ptr<const intel::IntelSet> iset;
         if (!next.intel_feeds.empty() && !(iset = intel::load_intel(next.intel_feeds, err)))
           return refuse_config(ctl, id, "threat intel: " + err);
+        // YARA rules are re-read and recompiled: a broken file refuses the reload (the running set stays).
+        std::shared_ptr<const yara::RuleSet> yrs;
+        if (!next.yara.rules.empty()) {
+          yrs = yara::compile(next.yara.rules, next.rules_strict, err);
+          if (!yrs && !err.empty()) return refuse_config(ctl, id, "yara: " + err);
+        }
         std::shared_ptr<Snapshot> snap(build_snapshot(next, 0).release());
         set_model(*snap, std::move(model));
         snap->intel = iset;
+        snap->yara = yrs;
         const uint64_t took = clock_ns(CLOCK_MONOTONIC) - t0;
         return [this, ctl, id, snap, took, thr = next.threshold_file] {
           auto s = std::make_unique<Snapshot>(std::move(*snap));
@@ -110,6 +117,8 @@ void Reloader::config(bool ctl, uint64_t id) {
           io_.reloads++;
           slowest_cfg_ns_ = std::max(slowest_cfg_ns_, took);
           respond(ctl, id, true, "configuration reloaded");
+          if (const auto& y = snaps_.current()->yara)
+            fmt::print(stderr, "spectre-dp: yara: reloaded, {} rule(s) from {} file(s)\n", y->count(), y->files());
           // threshold.config is compiled into the rules: with one configured (before or
           // now), a config reload also queues a rule reload that re-reads it.
           if (!thr.empty() || !cfg_.threshold_file.empty()) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -172,6 +173,7 @@ void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const Ml
   if (m) parts.push_back(fmt::format("model {} version {}", m->name, m->version));
   if (cfg.behave.enabled) parts.push_back("behaviour detectors");
   if (is) parts.push_back(fmt::format("{} intel indicators", is->size()));
+  if (!cfg.yara.rules.empty()) parts.push_back("YARA rules");
   if (parts.empty()) {
     fmt::print(stderr, "spectre-dp: nothing to detect with: no rules, no model, behaviour detectors off "
                "(configuration: {}); only flows and transactions are logged\n", cfgname);
@@ -462,6 +464,21 @@ int run_dataplane(const Options& opt) {
     fmt::print(stderr, "spectre-dp: threat intel: {}\n", intel_summary(*iset));
     app.io.set_intel_feeds(iset->summary_json());
   }
+  // YARA: a broken rule file is fatal at start, as an unreadable signature file is (reload: refused).
+  std::shared_ptr<const yara::RuleSet> yrs;
+  if (!app.cfg.yara.rules.empty()) {
+    std::string yerr;
+    std::vector<std::string> ywarn;
+    yrs = yara::compile(app.cfg.yara.rules, app.cfg.rules_strict, yerr, &ywarn);
+    for (const auto& wmsg : ywarn) fmt::print(stderr, "spectre-dp: yara: {}\n", wmsg);
+    if (!yrs && !yerr.empty()) {
+      fmt::print(stderr, "spectre-dp: yara: {}\n", yerr);
+      return 1;
+    }
+    if (yrs) fmt::print(stderr, "spectre-dp: {}\n", yara::summary(*yrs, app.cfg.yara));
+    else fmt::print(stderr, "spectre-dp: yara: warning: no YARA rule in {} (--strict refuses this)\n",
+                    fmt::join(app.cfg.yara.rules, ", "));
+  }
   const bool offline = !opt.reads.empty();
   for (const auto& f : opt.reads) {  // fail early on unreadable input
     PcapReader r;
@@ -546,6 +563,7 @@ int run_dataplane(const Options& opt) {
     auto first = build_snapshot(app.cfg, 1);
     first->rules = ruleset;
     first->intel = iset;
+    first->yara = yrs;
     set_model(*first, model);
     app.snaps = std::make_unique<SnapshotManager>(std::move(first), nw);
     app.reloader = std::make_unique<Reloader>(*app.snaps, app.io, app.opt, app.cfg, nw);

@@ -39,6 +39,7 @@ struct Snapshot {
   std::string home_net_text;    // as configured, for messages
   behave::Settings behave;      // behaviour detectors (dataplane/behave/)
   std::shared_ptr<const intel::IntelSet> intel;  // null: no threat-intel matching
+  std::shared_ptr<const yara::RuleSet> yara;     // null: no YARA scanning (cfg.yara: its settings)
 };
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& cfg, uint64_t generation);

@@ -32,6 +32,7 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
     if (w->behave) add(t.behave, relaxed_copy(w->behave->eng.ctr));
     if (w->intel) add(t.intel, relaxed_copy(w->intel->ctr));
     t.worker_pkts.push_back(c.dec.pkts);
+    add(t.yara, relaxed_copy(w->insp.yara->sc.ctr));
   }
   t.w.loop_max_ns = loop_max;  // a maximum, not a sum
   return t;
@@ -152,6 +153,10 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   fmt::format_to(o, ",\"behaviour\":{{\"summaries\":{},\"alerts\":{},\"episodes\":{},\"evictions\":{},"
                     "\"mailbox_drops\":{}}}",
                  b.summaries, b.alerts, b.episodes, b.evictions, b.mailbox_drops);
+  const yara::Counters& yc = t.yara;
+  fmt::format_to(o, ",\"yara\":{{\"files\":{},\"bytes\":{},\"cut\":{},\"hits\":{},\"errors\":{},\"timeouts\":{},"
+                    "\"scanners\":{}}}",
+                 yc.files, yc.bytes, yc.cut, yc.hits, yc.errors, yc.timeouts, yc.scanners);
   const intel::Counters& ic = t.intel;
   out.append(std::string_view(",\"intel\":{\"hits\":{"));
   for (size_t i = 0; i < size_t(intel::Type::kCount); i++)
@@ -248,6 +253,10 @@ void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s
     fmt::print(f, "  intel: {} alerts (ip {} domain {} url {} ja3 {} x509 {}), {} expired indicators matched, {} lookups\n",
                ih, t.intel.hits[0], t.intel.hits[1], t.intel.hits[2], t.intel.hits[3], t.intel.hits[4],
                t.intel.expired, t.intel.lookups);
+  if (t.yara.files || t.yara.errors)
+    fmt::print(f, "  yara: {} files scanned ({} bytes, {} cut at max_file_size), {} matching rules, {} errors, "
+                  "{} timeouts\n",
+               t.yara.files, t.yara.bytes, t.yara.cut, t.yara.hits, t.yara.errors, t.yara.timeouts);
   if (d.pkts)
     fmt::print(f, "  cycles/packet: decode {:.1f} flow {:.1f} inspect {:.1f} (detect {:.1f}) ml {:.1f} behaviour {:.1f} "
                   "output {:.1f}\n",

@@ -59,6 +59,7 @@ struct Totals {
   behave::Counters behave{};
   intel::Counters intel{};
   std::vector<uint64_t> worker_pkts;
+  yara::Counters yara{};  // dataplane/yaramatch/
 };
 
 Totals collect(const std::vector<WorkerCtx*>& workers);

@@ -34,6 +34,12 @@ void format_ml_object(fmt::memory_buffer& out, const AlertRecord& a);
 void format_behave_object(fmt::memory_buffer& out, const AlertRecord& a);
 // The alert's "intel" object (threat-intel hits, dataplane/intel/).
 void format_intel_object(fmt::memory_buffer& out, const AlertRecord& a);
+// The alert's "yara" object (no leading comma): rule, namespace, tags, meta,
+// strings (identifier, offset, length), scanned (eve_yara.cc).
+void format_yara_object(fmt::memory_buffer& out, const AlertRecord& a);
+// A fileinfo object's matches: `"yara":[{rule, namespace, strings}...]`
+// inserted before its closing brace (has_yara only).
+void append_fileinfo_yara(std::string& fileinfo, const AlertRecord& a);
 // --dump-features CSV: the header line, and one row per kFeatureRow record:
 // flow_id,phase,ts_start,ts,src_ip,src_port,dst_ip,dst_port,proto,<features>.
 // Floats are printed in their shortest exact form (they parse back bit-equal).

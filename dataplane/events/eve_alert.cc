@@ -103,6 +103,7 @@ void format_app_event(fmt::memory_buffer& out, const AlertRecord& a) {
       fmt::format_to(std::back_inserter(app), "\"app_proto\":\"{}\",",
                      rules::app_proto_name(rules::AppProto(a.app_proto)));
     format_fileinfo_json(a.app, app);
+    append_fileinfo_yara(app, a);
     out.push_back(',');
     out.append(app);
     out.append(std::string_view("}\n"));
@@ -142,6 +143,10 @@ void format_alert(fmt::memory_buffer& out, const AlertRecord& a) {
   if (a.has_intel) {
     out.push_back(',');
     format_intel_object(out, a);
+  }
+  if (a.has_yara) {
+    out.push_back(',');
+    format_yara_object(out, a);
   }
   if (a.has_flow) {  // Suricata's alert.flow: the flow as of this alert
     fmt::format_to(o, ",\"flow\":{{\"pkts_toserver\":{},\"pkts_toclient\":{},\"bytes_toserver\":{},"

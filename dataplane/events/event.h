@@ -70,6 +70,28 @@ struct IntelAlertMeta {
   uint8_t confidence;
 };
 
+// YARA matches of one file (dataplane/yaramatch/): in an alert (one rule, n = 1,
+// with its tags and meta) or in a fileinfo record (every rule, no tags or
+// meta). Names copied (a reload may free the rules); cut to fit.
+struct YaraEventMeta {
+  struct Str {
+    char id[24];                  // "$a"
+    uint32_t offset, len;         // of the first matches in the scanned bytes
+  };
+  struct Hit {
+    char rule[64], ns[40];
+    uint8_t nstr;                 // str[] used
+    bool str_cut;                 // more matches than str[] holds
+    Str str[6];
+  };
+  uint8_t n;                      // hit[] used
+  bool cut;                       // more matching rules than hit[] holds
+  uint32_t scanned;               // bytes scanned
+  Hit hit[4];
+  char tags[160];                 // alert: the rule's tags, a JSON array
+  char meta[420];                 // alert: the rule's meta, a JSON object
+};
+
 // Where the packet behind a record came from (EVE alert pkt_src, Suricata's
 // names): none = no packet (flow timeout, shutdown, batched scoring).
 enum PktSrc : uint8_t { kPktSrcNone, kPktSrcWire, kPktSrcDefrag };
@@ -111,12 +133,15 @@ struct AlertRecord {
     } raw;
     char hassh_string[2][1280];    // [0] client, [1] server; NUL-terminated, cut to fit
     uint8_t h2_headers[2 + 2 * 640];  // app/app_http2.h h2_log_buf (2 lists of kH2HdrLog)
+    YaraEventMeta yara;            // has_yara: a YARA alert, or a fileinfo record's matches
   } x;
   AppMeta app;                    // valid when has_app
   MlAlertMeta ml;                 // valid when has_ml (phase also for kFeatureRow)
   BehaveAlertMeta behave;         // valid when has_behave
   IntelAlertMeta intel;           // valid when has_intel
   float features[64];             // kFeatureRow: the row (kNumFeatures used)
+  bool has_yara;                  // x.yara: gid 9300 alert, or fileinfo's "yara" (dataplane/yaramatch/)
 };
+static_assert(sizeof(YaraEventMeta) <= 1024 + 1536, "YARA matches fit the payload area");
 
 }  // namespace spectre
