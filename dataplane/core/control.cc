@@ -171,7 +171,7 @@ void ControlLink::push_eve_line(uint32_t worker, std::string_view event_type, st
 }
 
 void ControlLink::push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounters& c, const MlCounters& ml,
-                             uint64_t alerts, uint64_t alerts_dropped, std::span<const uint64_t> counters,
+                             uint64_t alerts, std::span<const uint64_t> counters,
                              std::span<const uint64_t> io) {
   fbb_.Clear();
   auto cv = fbb_.CreateVector(counters.data(), counters.size());
@@ -189,20 +189,10 @@ void ControlLink::push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounte
   fbc::WorkerStatsBuilder b(fbb_);
   b.add_worker(uint16_t(worker));
   b.add_ts_ns(ts_ns);
-  b.add_packets(c.dec.pkts);
-  b.add_bytes(c.dec.bytes);
   b.add_drops(0);  // packet drops are per port (stats.capture), not per worker
-  b.add_flows_active(c.flow.active);
-  b.add_flows_total(c.flow.created);
   b.add_alerts(alerts);
-  b.add_events_dropped(c.events_dropped);
-  b.add_malformed(c.dec.malformed_total);
   b.add_loop_time(hist);
   b.add_model_latency(mlh);
-  b.add_loop_max_ns(c.loop_max_ns);
-  b.add_ml_rows(ml.rows);
-  b.add_ml_alerts(ml.alerts);
-  b.add_alerts_dropped(alerts_dropped);
   b.add_counters(cv);
   b.add_counters_layout(counters_layout());
   b.add_io_counters(iv);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <iterator>
 #include <string>
+#include <string_view>
 
 #include "dataplane/app/counters.h"
 #include "dataplane/behave/counters.h"
@@ -56,6 +57,20 @@ constexpr uint64_t counters_layout() {
   for (const CounterDesc& d : kIoCounters) mix(d);
   return h;
 }
+
+// Index of `path` in kWorkerCounters, kWorkerCounterCount if absent (use in
+// constant expressions: a path that is not listed fails to compile there).
+constexpr size_t worker_counter_index(std::string_view path) {
+  for (size_t i = 0; i < kWorkerCounterCount; i++)
+    if (std::string_view(kWorkerCounters[i].path) == path) return i;
+  return kWorkerCounterCount;
+}
+template <size_t N>
+struct ListedCounter {
+  static_assert(N < kWorkerCounterCount, "not a path of kWorkerCounters");
+  static constexpr size_t index = N;
+};
+#define SPECTRE_COUNTER_INDEX(path) (::spectre::ListedCounter<::spectre::worker_counter_index(path)>::index)
 
 // Prometheus name: "spectre_dp_" + path with '.' as '_', "_total" for kCounter
 // (decoder.pkts: spectre_dp_decoder_pkts_total).

@@ -8,11 +8,7 @@
 
 namespace spectre {
 
-namespace {
-
-// Adds one worker's counters: every list entry (kMax: the larger) and the
-// hand-written arrays.
-void add(Totals& t, const Totals& v) {
+void add_totals(Totals& t, const Totals& v) {
 #define SPECTRE_ADD_ONE(f, path, kind, help) \
   acc.f = CounterKind::kind == CounterKind::kMax ? std::max(acc.f, src.f) : acc.f + src.f;
 #define SPECTRE_ADD_GROUP(list, member) \
@@ -34,6 +30,8 @@ void add(Totals& t, const Totals& v) {
   add_array(t.intel.hits, v.intel.hits);
   t.ml_host_evictions += v.ml_host_evictions;
 }
+
+namespace {
 
 // One value of the stats event: `key` in the object at dotted `obj` (keys
 // may hold dots, e.g. decoder events).
@@ -140,7 +138,7 @@ Totals collect(const std::vector<WorkerCtx*>& workers) {
   Totals t;
   for (const WorkerCtx* w : workers) {
     Totals s = snapshot(*w);
-    add(t, s);
+    add_totals(t, s);
     t.worker_pkts.push_back(s.w.dec.pkts);
   }
   return t;

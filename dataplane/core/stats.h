@@ -62,6 +62,9 @@ struct Totals {
 
 // One worker's counters (relaxed copies; worker_pkts holds its packets).
 Totals snapshot(const WorkerCtx& w);
+// Adds `v` into `t`: every listed counter (kMax ones: the larger) and the
+// arrays (worker_pkts excepted).
+void add_totals(Totals& t, const Totals& v);
 // The sum over workers (loop_max_ns and other kMax counters: the largest).
 Totals collect(const std::vector<WorkerCtx*>& workers);
 // The counters of kWorkerCounters (dataplane/core/counter_table.h), in its

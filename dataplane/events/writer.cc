@@ -179,7 +179,7 @@ void EventWriter::push_worker_stats() {
   for (uint32_t wi = 0; wi < workers_.size(); wi++) {
     Totals s = snapshot(*workers_[wi]);
     worker_counter_values(s, v);
-    ctrl_->push_stats(wi, ts, s.w, s.ml, s.det.alerts + s.ml.alerts + s.behave.alerts, s.insp.alerts_dropped, v, io);
+    ctrl_->push_stats(wi, ts, s.w, s.ml, s.det.alerts + s.ml.alerts + s.behave.alerts, v, io);
   }
 }
 
