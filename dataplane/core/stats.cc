@@ -164,8 +164,9 @@ void io_counter_values(const IoCounters& io, uint64_t* out) {
 #undef SPECTRE_IO_VALUE
 }
 
-// Every list counter at its path, plus the arrays and derived values written
-// here; objects come in order of first appearance (Suricata's sections first).
+// Every listed counter at its path (Suricata's layout: stats.decoder.*,
+// stats.flow.*, ...), plus the arrays and derived values written here. Keys
+// come in order of first appearance: the main thread's, the lists', the rest.
 void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounters& io,
                         uint64_t ts_ns, double uptime_s) {
   uint64_t wv[kWorkerCounterCount], iov[kIoCounterCount];
@@ -180,9 +181,7 @@ void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounte
   };
   add_u64("", "uptime", uint64_t(uptime_s));
   for (size_t i = 0; i < kIoCounterCount; i++) items.push_back(list_item(kIoCounters[i].path, iov[i]));
-  for (size_t i = 0; i < kWorkerCounterCount; i++) {
-    items.push_back(list_item(kWorkerCounters[i].path, wv[i]));
-  }
+  for (size_t i = 0; i < kWorkerCounterCount; i++) items.push_back(list_item(kWorkerCounters[i].path, wv[i]));
   for (const DetectedPath& d : kDetectedPaths) add_u64(d.obj, d.key, t.app.detected[int(d.proto)]);
   for (int i = 0; i < kMalformedCount; i++) add_u64("decoder.event", malformed_name(Malformed(i)), t.w.dec.malformed[i]);
   const FlowTableCounters& f = t.w.flow;
