@@ -401,8 +401,8 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
         check(st == 200 and pk and float(pk.group(1)) > 0 and "spectre_cp_ring_gaps_total" in body and
               "spectre_alerts_by_signature_total" in body, "/metrics: worker packets, alerts, ring gaps", body[:800])
         # Every listed counter (dataplane/core/counter_table.h) rides WorkerStats.counters: the same packets.
-        dp = re.search(r'^spectre_dp_decoder_pkts_total\{worker="0"\} (\S+)', body, re.M)
-        check(pk and dp and dp.group(1) == pk.group(1) and re.search(r'^spectre_dp_reloads_total \d', body, re.M)
+        listed = re.search(r'^spectre_dp_decoder_pkts_total\{worker="0"\} (\S+)', body, re.M)
+        check(pk and listed and listed.group(1) == pk.group(1) and re.search(r'^spectre_dp_reloads_total \d', body, re.M)
               and "# TYPE spectre_dp_flow_active gauge" in body,
               "/metrics: the listed counters (spectre_dp_*, per worker and the main thread's)",
               [ln for ln in body.splitlines() if ln.startswith("spectre_dp_decoder")][:4])
