@@ -10,6 +10,7 @@
 
 #include "ctrl_generated.h"
 #include "ctrlplane/cp/json_out.h"
+#include "dataplane/core/counter_table.h"
 
 namespace spectre::cp {
 
@@ -376,18 +377,17 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
       ls.have = true;
       ls.ts_ns = s->ts_ns();
       ls.s.worker = s->worker();
-      ls.s.packets = s->packets();
-      ls.s.bytes = s->bytes();
       ls.s.drops = s->drops();
-      ls.s.flows_active = s->flows_active();
       ls.s.alerts = s->alerts();
-      ls.s.events_dropped = s->events_dropped();
-      ls.loop_max_ns = s->loop_max_ns();
-      ls.ml_rows = s->ml_rows();
-      ls.ml_alerts = s->ml_alerts();
-      ls.alerts_dropped = s->alerts_dropped();
-      ls.malformed = s->malformed();
-      ls.flows_total = s->flows_total();
+      if (s->counters_layout() == counters_layout()) {  // written from the same lists
+        if (s->counters()) ls.counters.assign(s->counters()->begin(), s->counters()->end());
+        if (s->io_counters()) ls.io_counters.assign(s->io_counters()->begin(), s->io_counters()->end());
+      }
+      ls.s.packets = ls.get(SPECTRE_COUNTER_INDEX("decoder.pkts"));
+      ls.s.bytes = ls.get(SPECTRE_COUNTER_INDEX("decoder.bytes"));
+      ls.s.flows_active = ls.get(SPECTRE_COUNTER_INDEX("flow.active"));
+      ls.s.events_dropped =
+          ls.get(SPECTRE_COUNTER_INDEX("events.dropped")) + ls.get(SPECTRE_COUNTER_INDEX("detect.alerts_dropped"));
       if (auto* h = s->model_latency(); h && h->bounds_ns() && h->counts()) {
         for (auto b : *h->bounds_ns()) ls.lat_bounds_ns.push_back(b);
         for (auto c : *h->counts()) ls.lat_counts.push_back(c);
@@ -437,14 +437,16 @@ void ShmDataPlaneLink::publish_metrics() {
             for (auto b : ls.lat_bounds_ns) s->stats.latency_bounds_s.push_back(double(b) / 1e9);
           x.latency_counts = ls.lat_counts;
         }
+        x.counters = ls.counters;
+        if (!ls.io_counters.empty()) s->stats.io_counters = ls.io_counters;
         auto wl = std::vector<std::pair<std::string, std::string>>{{"worker", std::to_string(w)}};
         s->extra.push_back({"spectre_worker_loop_max_seconds", "Longest worker loop iteration.", "gauge", wl,
-                            double(ls.loop_max_ns) / 1e9});
+                            double(ls.get(SPECTRE_COUNTER_INDEX("loop.max_ns"))) / 1e9});
         s->extra.push_back({"spectre_worker_ml_rows_total", "Flows scored by the model.", "counter", wl,
-                            double(ls.ml_rows)});
-        s->extra.push_back({"spectre_worker_ml_alerts_total", "Model alerts.", "counter", wl, double(ls.ml_alerts)});
+                            double(ls.get(SPECTRE_COUNTER_INDEX("ml.rows")))});
+        s->extra.push_back({"spectre_worker_ml_alerts_total", "Model alerts.", "counter", wl, double(ls.get(SPECTRE_COUNTER_INDEX("ml.alerts")))});
         s->extra.push_back({"spectre_worker_events_dropped_total", "Events the worker could not queue.", "counter",
-                            wl, double(ls.s.events_dropped + ls.alerts_dropped)});
+                            wl, double(ls.s.events_dropped)});
       }
       if (w < c.rings.size()) {
         x.ring_used = c.rings[w].used_bytes;

@@ -132,9 +132,11 @@ class ShmDataPlaneLink : public DataPlaneLink {
   struct LastStats {
     bool have = false;
     uint64_t ts_ns = 0;
-    WorkerStats s;
-    uint64_t loop_max_ns = 0, ml_rows = 0, ml_alerts = 0, alerts_dropped = 0, malformed = 0, flows_total = 0;
+    WorkerStats s;  // summary, from `counters` (events_dropped: events and alerts dropped)
     std::vector<uint64_t> lat_bounds_ns, lat_counts;  // model latency, when the data plane sends it
+    // The listed counters (dataplane/core/counter_table.h), when their layout is ours.
+    std::vector<uint64_t> counters, io_counters;
+    uint64_t get(size_t i) const { return i < counters.size() ? counters[i] : 0; }
   };
 
   void run();

@@ -147,7 +147,7 @@ WorkerTotals ShmDataPlaneLink::worker_totals() const {
     t.sum.drops += ls.s.drops;
     t.sum.alerts += ls.s.alerts;
     t.sum.flows_active += ls.s.flows_active;
-    t.sum.events_dropped += ls.s.events_dropped + ls.alerts_dropped;
+    t.sum.events_dropped += ls.s.events_dropped;
   }
   return t;
 }

@@ -74,6 +74,9 @@ struct CpWorkerStats {
   uint32_t worker = 0;
   uint64_t packets = 0, bytes = 0, drops = 0, flows = 0, alerts = 0;
   uint64_t ring_used = 0, ring_capacity = 0, ring_drops = 0;  // event ring to the control plane
+  // Every listed counter of the worker, in kWorkerCounters order
+  // (dataplane/core/counter_table.h); empty when the data plane sent none.
+  std::vector<uint64_t> counters;
   // Model latency histogram: counts per bucket (not cumulative), one per
   // CpStats::latency_bounds_s entry plus a last +Inf bucket.
   std::vector<uint64_t> latency_counts;
@@ -84,6 +87,7 @@ struct CpStats {
   uint64_t ts_ns = 0;
   std::vector<double> latency_bounds_s;  // ascending upper bounds (seconds)
   std::vector<CpWorkerStats> workers;
+  std::vector<uint64_t> io_counters;  // the data plane's main-thread counters, kIoCounters order
 };
 
 // EVE JSON lines (Suricata field names, same order as the data plane's

@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/core/counter_table.h"
+
 namespace spectre::exporter {
 
 uint64_t steady_now_ns() {
@@ -129,6 +131,25 @@ bool alive(const MetricsSnapshot& s, uint64_t now) {
   return s.dp_attached && heartbeat_age_s(s, now) <= s.heartbeat_max_age_s;
 }
 
+// Every counter of the data plane's lists (dataplane/core/counter_table.h),
+// named by prom_name(): per worker with a worker label, then the main thread's.
+void write_listed_counters(Writer& w, const CpStats& st) {
+  bool any = false;
+  for (const CpWorkerStats& x : st.workers) any |= x.counters.size() == kWorkerCounterCount;
+  for (size_t i = 0; any && i < kWorkerCounterCount; i++) {
+    std::string name = prom_name(kWorkerCounters[i]);
+    w.family(name, kWorkerCounters[i].help, prom_type(kWorkerCounters[i]));
+    for (const CpWorkerStats& x : st.workers)
+      if (x.counters.size() == kWorkerCounterCount) w.sample(name, {{"worker", u(x.worker)}}, double(x.counters[i]));
+  }
+  if (st.io_counters.size() != kIoCounterCount) return;
+  for (size_t i = 0; i < kIoCounterCount; i++) {
+    std::string name = prom_name(kIoCounters[i]);
+    w.family(name, kIoCounters[i].help, prom_type(kIoCounters[i]));
+    w.sample(name, {}, double(st.io_counters[i]));
+  }
+}
+
 }  // namespace
 
 std::string render_prometheus(const MetricsSnapshot& s, uint64_t now) {
@@ -153,6 +174,7 @@ std::string render_prometheus(const MetricsSnapshot& s, uint64_t now) {
     w.family(c.name, c.help, c.type);
     for (const CpWorkerStats& x : ws) w.sample(c.name, {{"worker", u(x.worker)}}, double(x.*c.f));
   }
+  write_listed_counters(w, s.stats);
   if (!s.alerts_by_signature.empty()) {
     w.family("spectre_alerts_by_signature_total", "Alerts by signature.", "counter");
     for (const auto& a : s.alerts_by_signature)

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "dataplane/app/counters.h"
+#include "dataplane/core/counter_def.h"
 #include "dataplane/detect/buffers.h"
 #include "dataplane/rules/rule.h"
 
@@ -200,62 +202,10 @@ struct AppMeta {
   uint8_t h2_ctrl = 0;
 };
 
+// The counters: dataplane/app/counters.h.
 struct AppCounters {
-  uint64_t detected[rules::kAppProtoCount];  // by AppProto
-  uint64_t http_requests, http_responses, dns_queries, dns_answers, tls_client_hellos, tls_server_hellos;
-  uint64_t parse_errors, tx_pool_empty, truncated;
-  // Server Certificate messages parsed; cut at the transaction buffer (only
-  // the certificates that fit inspected); leaf certificates not readable.
-  uint64_t tls_certificates, tls_cert_truncated, tls_cert_errors;
-  // Bodies decoded; cut at the decompression limit; corrupt (the rest passed
-  // raw); not decoded because every decoder was in use.
-  uint64_t http_decompressed, http_decompress_cut, http_decompress_errors, http_decompress_pool_empty;
-  // SMTP mail transactions and attachments, FTP commands, ftp-data flows found
-  // through an expectation, expectations dropped because the table was full,
-  // PORT commands naming another host than the client (ftpbounce).
-  uint64_t smtp_mails, smtp_attachments, ftp_commands, ftp_data_flows, ftp_expect_full, ftp_bounces;
-  // QUIC Initial packets decrypted, failing decryption (bad tag, short,
-  // malformed frames), ClientHellos (IETF) and CHLOs (gQUIC) read.
-  uint64_t quic_initials, quic_decrypt_errors, quic_hellos;
-  uint64_t sip_requests, sip_responses;  // SIP messages read (UDP and TCP)
-  // SSH banners and KEXINITs parsed; KEXINITs not kept (no pooled buffer or
-  // larger than it: no HASSH for that side).
-  uint64_t ssh_banners, ssh_kexinits, ssh_kex_skipped;
-  // MQTT messages read; malformed (a field overruns the message, a bad
-  // remaining length: the direction stops); larger than the pooled buffer
-  // (fields from the part kept).
-  uint64_t mqtt_messages, mqtt_malformed, mqtt_truncated;
-  // Kerberos messages read; malformed or cut (no tx); TCP records larger
-  // than the pooled buffer (skipped).
-  // Of the malformed, those raising krb5.malformed_data (outer header unreadable).
-  uint64_t krb5_messages, krb5_malformed, krb5_too_large, krb5_malformed_events;
-  // SMB messages (each command of a compound) and DCERPC PDUs read;
-  // malformed (a field past its message, a bad header); encrypted SMB3
-  // (transform header) messages skipped; stub data longer than the
-  // reassembly area (dcerpc.stub_data has the first part).
-  uint64_t smb_messages, smb_malformed, smb_encrypted, dcerpc_pdus, dcerpc_malformed, dcerpc_stub_cut;
-  // SMB answers with no pending request (lost, or dropped from the full
-  // table: logged without the request's names); requests dropped from it.
-  uint64_t smb_unpaired, smb_pair_full;
-  // SMB2 file transfers logged (fileinfo); flows with no context free
-  // (files not tracked, DCERPC paired with the latest request only); open-file and pending-READ entries dropped from
-  // their full tables; data of a second file in a direction while one is
-  // collected (not tracked); files logged TRUNCATED (holes, flow end).
-  // Files that started with no digest state free (no md5/sha in fileinfo, no filemd5 match).
-  uint64_t file_hash_pool_empty;
-  uint64_t smb_files, smb_no_ctx, smb_file_table_full, smb_file_reads_full, smb_file_busy,
-      smb_file_truncated;
-  // DCERPC requests dropped from the full call table (their responses get
-  // no opnum); fragmented calls dropped from the full set-aside table.
-  uint64_t dcerpc_pend_full, dcerpc_calls_dropped;
-  // HTTP/2 frames read, streams opened, streams finished early (more than
-  // kH2Streams open in the flow, or the stream pool empty), streams not
-  // tracked (pool empty, the flow had none to finish), malformed frames,
-  // header blocks not decodable (the direction stops), flows not parsed (no
-  // free HTTP/2 context), contexts taken back from idle flows (those stop)
-  // when the pool was empty.
-  uint64_t http2_frames, http2_streams, http2_streams_evicted, http2_streams_refused, http2_malformed,
-      http2_hpack_errors, http2_no_ctx, http2_reclaimed;
+  uint64_t detected[rules::kAppProtoCount];  // flows by AppProto
+  SPECTRE_APP_COUNTERS(SPECTRE_COUNTER_FIELD)
 };
 
 class AppSink {

@@ -12,6 +12,8 @@
 #include <cstdint>
 
 #include "dataplane/behave/config.h"
+#include "dataplane/behave/counters.h"
+#include "dataplane/core/counter_def.h"
 #include "dataplane/events/event.h"
 
 namespace spectre::behave {
@@ -54,9 +56,7 @@ struct Summary {
 static_assert(sizeof(Summary) == 120);
 
 struct Counters {
-  uint64_t summaries;          // processed by an owner (per part)
-  uint64_t alerts, episodes, evictions, mailbox_drops;
-  uint64_t cyc_behave;         // rdtsc in the stage (summaries, routing, polls)
+  SPECTRE_BEHAVE_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/behave/counters.h
 };
 
 // Where alerts go (the worker's alert ring, or a test's vector).

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "ctrl_generated.h"
+#include "dataplane/core/counter_table.h"
 #include "dataplane/core/worker.h"
 #include "dataplane/features/scoring.h"
 
@@ -170,8 +171,11 @@ void ControlLink::push_eve_line(uint32_t worker, std::string_view event_type, st
 }
 
 void ControlLink::push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounters& c, const MlCounters& ml,
-                             uint64_t alerts, uint64_t alerts_dropped) {
+                             uint64_t alerts, std::span<const uint64_t> counters,
+                             std::span<const uint64_t> io) {
   fbb_.Clear();
+  auto cv = fbb_.CreateVector(counters.data(), counters.size());
+  auto iv = fbb_.CreateVector(io.data(), io.size());
   uint64_t bounds[kLoopBuckets];
   for (int i = 0; i < kLoopBuckets - 1; i++) bounds[i] = 1000ull << i;
   auto hb = fbb_.CreateVector(bounds, kLoopBuckets - 1);
@@ -185,20 +189,13 @@ void ControlLink::push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounte
   fbc::WorkerStatsBuilder b(fbb_);
   b.add_worker(uint16_t(worker));
   b.add_ts_ns(ts_ns);
-  b.add_packets(c.dec.pkts);
-  b.add_bytes(c.dec.bytes);
   b.add_drops(0);  // packet drops are per port (stats.capture), not per worker
-  b.add_flows_active(c.flow.active);
-  b.add_flows_total(c.flow.created);
   b.add_alerts(alerts);
-  b.add_events_dropped(c.events_dropped);
-  b.add_malformed(c.dec.malformed_total);
   b.add_loop_time(hist);
   b.add_model_latency(mlh);
-  b.add_loop_max_ns(c.loop_max_ns);
-  b.add_ml_rows(ml.rows);
-  b.add_ml_alerts(ml.alerts);
-  b.add_alerts_dropped(alerts_dropped);
+  b.add_counters(cv);
+  b.add_counters_layout(counters_layout());
+  b.add_io_counters(iv);
   fbb_.Finish(b.Finish());
   push(worker, uint16_t(fbc::MsgType::WorkerStats));
 }

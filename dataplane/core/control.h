@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,8 +62,9 @@ class ControlLink {
   void push_alert(uint32_t worker, const AlertRecord& a, std::string_view eve);
   void push_flow(uint32_t worker, const FlowRecord& r, std::string_view eve);
   void push_eve_line(uint32_t worker, std::string_view event_type, std::string_view eve);
-  void push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounters& c, const MlCounters& ml,
-                  uint64_t alerts, uint64_t alerts_dropped);
+  // c, ml: the histograms; counters: kWorkerCounters' values (dataplane/core/counter_table.h), io: kIoCounters'.
+  void push_stats(uint32_t worker, uint64_t ts_ns, const WorkerCounters& c, const MlCounters& ml, uint64_t alerts,
+                  std::span<const uint64_t> counters, std::span<const uint64_t> io);
   const ctrl::ShmChannel& channel() const { return *ch_; }
 
  private:

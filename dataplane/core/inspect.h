@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "dataplane/app/app.h"
+#include "dataplane/core/counter_def.h"
+#include "dataplane/core/counters.h"
 #include "dataplane/core/session.h"
 #include "dataplane/detect/detect.h"
 #include "dataplane/events/event.h"
@@ -23,11 +25,7 @@ struct InspectConfig {
 };
 
 struct InspectCounters {
-  uint64_t sessions_full;          // flows inspected per packet only: no session slot free
-  uint64_t checksum_invalid;       // not inspected (checksum: all)
-  uint64_t alerts_dropped, alerts_waited;  // alert ring full (app events too); alerts: DetectCounters
-  uint64_t app_events;
-  uint64_t cyc_inspect, cyc_detect;
+  SPECTRE_INSPECT_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/core/counters.h
 };
 
 // The outer flows of tunnels (inspect_tunnel_outer): which directions sent

@@ -675,7 +675,7 @@ int run_dataplane(const Options& opt) {
     app.wall0 = wall_ns();
     EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
       format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
-    }, app.cfg.stats_interval_s, fast, features, app.ctrl.get(), incidents.get());
+    }, app.cfg.stats_interval_s, fast, features, app.ctrl.get(), incidents.get(), &app.io);
     writer.start();
 
     std::vector<WorkerArg> args(nw);

@@ -1,168 +1,214 @@
 #include "dataplane/core/stats.h"
 
+#include <algorithm>
 #include <iterator>
+#include <string_view>
 
 #include "dataplane/events/eve.h"
 
 namespace spectre {
 
-namespace {
-template <typename T>
-void add(T& acc, const T& v) {
-  uint64_t* a = reinterpret_cast<uint64_t*>(&acc);
-  const uint64_t* b = reinterpret_cast<const uint64_t*>(&v);
-  for (size_t i = 0; i < sizeof(T) / 8; i++) a[i] += b[i];
+void add_totals(Totals& t, const Totals& v) {
+#define SPECTRE_ADD_ONE(f, path, kind, help) \
+  acc.f = CounterKind::kind == CounterKind::kMax ? std::max(acc.f, src.f) : acc.f + src.f;
+#define SPECTRE_ADD_GROUP(list, member) \
+  {                                     \
+    auto& acc = t.member;               \
+    const auto& src = v.member;         \
+    list(SPECTRE_ADD_ONE)               \
+  }
+  SPECTRE_WORKER_COUNTER_GROUPS(SPECTRE_ADD_GROUP)
+#undef SPECTRE_ADD_GROUP
+#undef SPECTRE_ADD_ONE
+  auto add_array = [](auto& a, const auto& b) {
+    for (size_t i = 0; i < std::size(a); i++) a[i] += b[i];
+  };
+  add_array(t.w.dec.malformed, v.w.dec.malformed);
+  add_array(t.w.loop_hist, v.w.loop_hist);
+  add_array(t.app.detected, v.app.detected);
+  add_array(t.ml.model_lat_hist, v.ml.model_lat_hist);
+  add_array(t.intel.hits, v.intel.hits);
+  t.ml_host_evictions += v.ml_host_evictions;
 }
+
+namespace {
+
+// One value of the stats event: `key` in the object at dotted `obj` (keys
+// may hold dots, e.g. decoder events).
+struct StatItem {
+  std::string_view obj, key;
+  enum Kind : uint8_t { kU64, kUs, kArray, kRaw } kind = kU64;
+  uint64_t v = 0;                  // kU64; kUs: ns written as us
+  const uint64_t* arr = nullptr;   // kArray
+  size_t n = 0;
+  std::string_view raw;            // kRaw: JSON as it is
+};
+
+// Writes the members of the object at `obj`, in order of first appearance.
+void write_object(fmt::memory_buffer& out, const std::vector<StatItem>& items, std::string_view obj) {
+  auto o = std::back_inserter(out);
+  std::vector<std::string_view> done;  // child objects written
+  for (const StatItem& it : items) {
+    std::string_view rest = it.obj;  // it.obj below obj: the part after "obj."
+    if (!obj.empty()) {
+      if (rest.substr(0, obj.size()) != obj || (rest.size() > obj.size() && rest[obj.size()] != '.')) continue;
+      rest.remove_prefix(std::min(rest.size(), obj.size() + 1));
+    }
+    std::string_view child = rest.substr(0, rest.find('.'));
+    if (!rest.empty() && std::find(done.begin(), done.end(), child) != done.end()) continue;
+    out.append(std::string_view(out[out.size() - 1] == '{' ? "\"" : ",\""));  // the first member follows '{'
+    if (!rest.empty()) {
+      done.push_back(child);
+      out.append(child);
+      out.append(std::string_view("\":{"));
+      write_object(out, items, it.obj.substr(0, it.obj.size() - rest.size() + child.size()));
+      out.push_back('}');
+      continue;
+    }
+    out.append(it.key);
+    out.append(std::string_view("\":"));
+    switch (it.kind) {
+      case StatItem::kU64: fmt::format_to(o, "{}", it.v); break;
+      case StatItem::kUs: fmt::format_to(o, "{:.1f}", double(it.v) / 1e3); break;
+      case StatItem::kRaw: out.append(it.raw); break;
+      case StatItem::kArray:
+        out.push_back('[');
+        for (size_t i = 0; i < it.n; i++) fmt::format_to(o, "{}{}", i ? "," : "", it.arr[i]);
+        out.push_back(']');
+        break;
+    }
+  }
+}
+
+// Flows by protocol (AppCounters::detected[]): where Suricata's layout puts them.
+struct DetectedPath {
+  rules::AppProto proto;
+  std::string_view obj, key;
+};
+constexpr DetectedPath kDetectedPaths[] = {
+    {rules::AppProto::kHttp, "app_layer.flow", "http"},
+    {rules::AppProto::kDns, "app_layer.flow", "dns"},
+    {rules::AppProto::kTls, "app_layer.flow", "tls"},
+    {rules::AppProto::kFailed, "app_layer.flow", "failed"},
+    {rules::AppProto::kSmtp, "app_layer.mail_ftp", "smtp_flows"},
+    {rules::AppProto::kFtp, "app_layer.mail_ftp", "ftp_flows"},
+    {rules::AppProto::kFtpData, "app_layer.mail_ftp", "ftp_data_flows"},
+    {rules::AppProto::kSmb, "app_layer.mail_ftp", "smb_flows"},
+    {rules::AppProto::kQuic, "app_layer.quic", "flows"},
+    {rules::AppProto::kSip, "app_layer.sip", "flows"},
+    {rules::AppProto::kSsh, "app_layer.ssh", "flows"},
+    {rules::AppProto::kMqtt, "app_layer.mqtt", "flows"},
+    {rules::AppProto::kKrb5, "app_layer.krb5", "flows"},
+    {rules::AppProto::kSmb, "app_layer.smb", "flows"},
+    {rules::AppProto::kDcerpc, "app_layer.dcerpc", "flows"},
+    {rules::AppProto::kHttp2, "app_layer.http2", "flows"},
+};
+
+// "a.b.c" as object "a.b", key "c".
+StatItem list_item(const char* path, uint64_t v) {
+  std::string_view p(path);
+  size_t dot = p.rfind('.');
+  StatItem it;
+  it.obj = dot == std::string_view::npos ? std::string_view() : p.substr(0, dot);
+  it.key = dot == std::string_view::npos ? p : p.substr(dot + 1);
+  it.v = v;
+  return it;
+}
+
 }  // namespace
 
-Totals collect(const std::vector<WorkerCtx*>& workers) {
+Totals snapshot(const WorkerCtx& w) {
   Totals t;
-  uint64_t loop_max = 0;
-  for (const WorkerCtx* w : workers) {
-    WorkerCounters c = relaxed_copy(w->ctr);
-    add(t.w, c);
-    if (c.loop_max_ns > loop_max) loop_max = c.loop_max_ns;
-    add(t.frag, relaxed_copy(w->defrag.counters));
-    add(t.insp, relaxed_copy(w->insp.ctr));
-    add(t.stream, relaxed_copy(w->insp.stream_ctr));
-    add(t.app, relaxed_copy(w->insp.app.ctr));
-    add(t.det, relaxed_copy(w->insp.det.ctr));
-    add(t.ml, relaxed_copy(w->ml->ctr));
-    t.ml_host_evictions += w->ml->hosts.evictions();
-    if (w->behave) add(t.behave, relaxed_copy(w->behave->eng.ctr));
-    if (w->intel) add(t.intel, relaxed_copy(w->intel->ctr));
-    t.worker_pkts.push_back(c.dec.pkts);
-    add(t.yara, relaxed_copy(w->insp.yara->sc.ctr));
-  }
-  t.w.loop_max_ns = loop_max;  // a maximum, not a sum
+  t.w = relaxed_copy(w.ctr);
+  t.frag = relaxed_copy(w.defrag.counters);
+  t.insp = relaxed_copy(w.insp.ctr);
+  t.stream = relaxed_copy(w.insp.stream_ctr);
+  t.app = relaxed_copy(w.insp.app.ctr);
+  t.det = relaxed_copy(w.insp.det.ctr);
+  t.ml = relaxed_copy(w.ml->ctr);
+  t.ml_host_evictions = w.ml->hosts.evictions();
+  if (w.behave) t.behave = relaxed_copy(w.behave->eng.ctr);
+  if (w.intel) t.intel = relaxed_copy(w.intel->ctr);
+  t.yara = relaxed_copy(w.insp.yara->sc.ctr);
+  t.worker_pkts.push_back(t.w.dec.pkts);
   return t;
 }
 
+Totals collect(const std::vector<WorkerCtx*>& workers) {
+  Totals t;
+  for (const WorkerCtx* w : workers) {
+    Totals s = snapshot(*w);
+    add_totals(t, s);
+    t.worker_pkts.push_back(s.w.dec.pkts);
+  }
+  return t;
+}
+
+void worker_counter_values(const Totals& t, uint64_t* out) {
+  size_t n = 0;
+#define SPECTRE_VALUE_ONE(f, path, kind, help) out[n++] = src.f;
+#define SPECTRE_VALUE_GROUP(list, member) \
+  {                                       \
+    const auto& src = t.member;           \
+    list(SPECTRE_VALUE_ONE)               \
+  }
+  SPECTRE_WORKER_COUNTER_GROUPS(SPECTRE_VALUE_GROUP)
+#undef SPECTRE_VALUE_GROUP
+#undef SPECTRE_VALUE_ONE
+}
+
+void io_counter_values(const IoCounters& io, uint64_t* out) {
+  size_t n = 0;
+#define SPECTRE_IO_VALUE(f, path, kind, help) out[n++] = io.f.load(std::memory_order_relaxed);
+  SPECTRE_IO_COUNTERS(SPECTRE_IO_VALUE)
+#undef SPECTRE_IO_VALUE
+}
+
+// Every listed counter at its path (Suricata's layout: stats.decoder.*,
+// stats.flow.*, ...), plus the arrays and derived values written here. Keys
+// come in order of first appearance: the main thread's, the lists', the rest.
 void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounters& io,
                         uint64_t ts_ns, double uptime_s) {
-  auto o = std::back_inserter(out);
-  const DecodeCounters& d = t.w.dec;
+  uint64_t wv[kWorkerCounterCount], iov[kIoCounterCount];
+  worker_counter_values(t, wv);
+  io_counter_values(io, iov);
+  std::vector<StatItem> items;
+  items.reserve(kWorkerCounterCount + kIoCounterCount + kMalformedCount + 64);
+  auto add_u64 = [&](std::string_view obj, std::string_view key, uint64_t v) {
+    StatItem it;
+    it.obj = obj, it.key = key, it.v = v;
+    items.push_back(it);
+  };
+  add_u64("", "uptime", uint64_t(uptime_s));
+  for (size_t i = 0; i < kIoCounterCount; i++) items.push_back(list_item(kIoCounters[i].path, iov[i]));
+  for (size_t i = 0; i < kWorkerCounterCount; i++) items.push_back(list_item(kWorkerCounters[i].path, wv[i]));
+  for (const DetectedPath& d : kDetectedPaths) add_u64(d.obj, d.key, t.app.detected[int(d.proto)]);
+  for (int i = 0; i < kMalformedCount; i++) add_u64("decoder.event", malformed_name(Malformed(i)), t.w.dec.malformed[i]);
+  const FlowTableCounters& f = t.w.flow;
+  add_u64("flow", "ended", f.ended_timeout + f.ended_forced + f.ended_shutdown);
+  StatItem workers;
+  workers.obj = "", workers.key = "workers", workers.kind = StatItem::kArray;
+  workers.arr = t.worker_pkts.data(), workers.n = t.worker_pkts.size();
+  items.push_back(workers);
+  StatItem max_us = list_item("loop.max_us", t.w.loop_max_ns);
+  max_us.kind = StatItem::kUs;
+  items.push_back(max_us);
+  StatItem hist = list_item("loop.hist_log2_us", 0);
+  hist.kind = StatItem::kArray, hist.arr = t.w.loop_hist, hist.n = kLoopBuckets;
+  items.push_back(hist);
+  add_u64("ml", "host_evictions", t.ml_host_evictions);
+  for (size_t i = 0; i < size_t(intel::Type::kCount); i++)
+    add_u64("intel.hits", intel::type_name(intel::Type(i)), t.intel.hits[i]);
+  std::string feeds = io.get_intel_feeds();
+  StatItem fi = list_item("intel.feeds", 0);
+  fi.kind = StatItem::kRaw, fi.raw = feeds;
+  items.push_back(fi);
+
   out.append(std::string_view("{\"timestamp\":\""));
   format_ts(out, ts_ns);
-  fmt::format_to(o, "\",\"event_type\":\"stats\",\"stats\":{{\"uptime\":{}", uint64_t(uptime_s));
-  fmt::format_to(o, ",\"capture\":{{\"kernel_packets\":{},\"kernel_drops\":{},\"errors\":{},"
-                    "\"rx_nombuf\":{},\"dist_ring_full\":{},\"input_errors\":{},\"oversize\":{}}}",
-                 io.port_ipackets.load(), io.port_imissed.load(), io.port_ierrors.load(),
-                 io.port_rx_nombuf.load(), io.dist_ring_full.load(), io.input_errors.load(),
-                 io.oversize.load());
-  fmt::format_to(o, ",\"decoder\":{{\"pkts\":{},\"bytes\":{},\"invalid\":{},\"ethernet\":{},"
-                    "\"vlan\":{},\"vlan_qinq\":{},\"ipv4\":{},\"ipv6\":{},\"tcp\":{},\"udp\":{},"
-                    "\"icmpv4\":{},\"icmpv6\":{},\"other_ip\":{},\"not_ip\":{},"
-                    "\"ipv4_frags\":{},\"ipv6_frags\":{}",
-                 d.pkts, d.bytes, d.malformed_total, d.ethernet, d.vlan, d.vlan_qinq, d.ipv4,
-                 d.ipv6, d.tcp, d.udp, d.icmpv4, d.icmpv6, d.other_ip, d.not_ip, d.ipv4_frags,
-                 d.ipv6_frags);
-  fmt::format_to(o, ",\"sctp\":{},\"arp\":{},\"ppp\":{},\"pppoe\":{},\"chdlc\":{},\"gre\":{},\"erspan\":{},"
-                    "\"vxlan\":{},\"geneve\":{},\"teredo\":{},\"ipv4_in_ipv4\":{},\"ipv6_in_ipv4\":{},"
-                    "\"ipv4_in_ipv6\":{},\"ipv6_in_ipv6\":{},\"event\":{{",
-                 d.sctp, d.arp, d.ppp, d.pppoe, d.chdlc, d.gre, d.erspan, d.vxlan, d.geneve, d.teredo,
-                 d.ipv4_in_ipv4, d.ipv6_in_ipv4, d.ipv4_in_ipv6, d.ipv6_in_ipv6);
-  for (int i = 0; i < kMalformedCount; i++)
-    fmt::format_to(o, "{}\"{}\":{}", i ? "," : "", malformed_name(Malformed(i)), d.malformed[i]);
-  fmt::format_to(o, "}}}},\"defrag\":{{\"fragments\":{},\"reassembled\":{},\"timeouts\":{},"
-                    "\"evicted\":{},\"max_frags_hit\":{},\"conflicts\":{}}}",
-                 t.frag.fragments, t.frag.reassembled, t.frag.timeouts, t.frag.evicted,
-                 t.frag.too_many_frags, t.frag.conflicts);
-  const FlowTableCounters& f = t.w.flow;
-  fmt::format_to(o, ",\"flow\":{{\"created\":{},\"ended\":{},\"active\":{},\"timeout\":{},"
-                    "\"forced\":{},\"shutdown\":{},\"evicted\":{},\"insert_failed\":{}}}",
-                 f.created, f.ended_timeout + f.ended_forced + f.ended_shutdown, f.active,
-                 f.ended_timeout, f.ended_forced, f.ended_shutdown, f.evicted,
-                 t.w.flow_insert_failed);
-  fmt::format_to(o, ",\"events\":{{\"dropped\":{},\"waited\":{}}},\"workers\":[", t.w.events_dropped,
-                 t.w.events_waited);
-  for (size_t i = 0; i < t.worker_pkts.size(); i++)
-    fmt::format_to(o, "{}{}", i ? "," : "", t.worker_pkts[i]);
-  fmt::format_to(o, "],\"reloads\":{},\"reload_errors\":{},\"rule_reloads\":{}", io.reloads.load(),
-                 io.reload_errors.load(), io.rule_reloads.load());
-  fmt::format_to(o, ",\"loop\":{{\"max_us\":{:.1f},\"hist_log2_us\":[", double(t.w.loop_max_ns) / 1e3);
-  for (int i = 0; i < kLoopBuckets; i++) fmt::format_to(o, "{}{}", i ? "," : "", t.w.loop_hist[i]);
-  out.append(std::string_view("]}"));
-  const StreamCounters& st = t.stream;
-  fmt::format_to(o, ",\"stream\":{{\"segments\":{},\"bytes\":{},\"ooo_segments\":{},\"retransmits\":{},"
-                    "\"overlap_diff\":{},\"gaps\":{},\"gap_bytes\":{},\"ooo_limit_gaps\":{},"
-                    "\"depth_reached\":{},\"pool_empty\":{},\"sessions_full\":{}}}",
-                 st.segments, st.bytes_delivered, st.ooo_segments, st.retransmits, st.overlap_diff, st.gaps,
-                 st.gap_bytes, st.ooo_limit_gaps, st.depth_reached, st.pool_empty, t.insp.sessions_full);
-  const AppCounters& a = t.app;
-  fmt::format_to(o, ",\"app_layer\":{{\"flow\":{{\"http\":{},\"dns\":{},\"tls\":{},\"failed\":{}}},"
-                    "\"tx\":{{\"http_requests\":{},\"http_responses\":{},\"dns_queries\":{},"
-                    "\"dns_answers\":{},\"tls_client_hellos\":{},\"tls_server_hellos\":{}}},"
-                    "\"parse_errors\":{},\"tx_pool_empty\":{},\"truncated\":{},\"eve_events\":{},"
-                    "\"http_decompressed\":{},\"http_decompress_cut\":{},\"http_decompress_errors\":{},"
-                    "\"http_decompress_pool_empty\":{},\"tls_certificates\":{},\"tls_cert_truncated\":{},"
-                    "\"tls_cert_errors\":{},\"file_hash_pool_empty\":{}",
-                 a.detected[1], a.detected[2], a.detected[3], a.detected[4], a.http_requests,
-                 a.http_responses, a.dns_queries, a.dns_answers, a.tls_client_hellos, a.tls_server_hellos,
-                 a.parse_errors, a.tx_pool_empty, a.truncated, t.insp.app_events, a.http_decompressed,
-                 a.http_decompress_cut, a.http_decompress_errors, a.http_decompress_pool_empty,
-                 a.tls_certificates, a.tls_cert_truncated, a.tls_cert_errors, a.file_hash_pool_empty);
-  fmt::format_to(o, ",\"mail_ftp\":{{\"smtp_flows\":{},\"ftp_flows\":{},\"ftp_data_flows\":{},\"smb_flows\":{},"
-                    "\"smtp_mails\":{},\"smtp_attachments\":{},\"ftp_commands\":{},\"ftp_expect_full\":{},"
-                    "\"ftp_bounces\":{}}}",
-                 a.detected[int(rules::AppProto::kSmtp)], a.detected[int(rules::AppProto::kFtp)],
-                 a.detected[int(rules::AppProto::kFtpData)], a.detected[int(rules::AppProto::kSmb)], a.smtp_mails,
-                 a.smtp_attachments, a.ftp_commands, a.ftp_expect_full, a.ftp_bounces);
-  fmt::format_to(o, ",\"quic\":{{\"flows\":{},\"initials_decrypted\":{},\"decrypt_errors\":{},\"hellos\":{}}}"
-                    ",\"sip\":{{\"flows\":{},\"requests\":{},\"responses\":{}}}",
-                 a.detected[int(rules::AppProto::kQuic)], a.quic_initials, a.quic_decrypt_errors, a.quic_hellos,
-                 a.detected[int(rules::AppProto::kSip)], a.sip_requests, a.sip_responses);
-  fmt::format_to(o, ",\"ssh\":{{\"flows\":{},\"banners\":{},\"kexinits\":{},\"kex_skipped\":{}}}",
-                 a.detected[int(rules::AppProto::kSsh)], a.ssh_banners, a.ssh_kexinits, a.ssh_kex_skipped);
-  fmt::format_to(o, ",\"mqtt\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"truncated\":{}}}",
-                 a.detected[int(rules::AppProto::kMqtt)], a.mqtt_messages, a.mqtt_malformed, a.mqtt_truncated);
-  fmt::format_to(o, ",\"krb5\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"too_large\":{},"
-                    "\"malformed_data_events\":{}}}",
-                 a.detected[int(rules::AppProto::kKrb5)], a.krb5_messages, a.krb5_malformed, a.krb5_too_large,
-                 a.krb5_malformed_events);
-  fmt::format_to(o, ",\"smb\":{{\"flows\":{},\"messages\":{},\"malformed\":{},\"encrypted\":{},"
-                    "\"unpaired\":{},\"pair_full\":{},\"files\":{},\"files_truncated\":{},\"no_context\":{},"
-                    "\"file_table_full\":{},\"file_reads_full\":{},\"file_busy\":{}}}"
-                    ",\"dcerpc\":{{\"flows\":{},\"pdus\":{},\"malformed\":{},\"stub_cut\":{},\"pend_full\":{},"
-                    "\"calls_dropped\":{}}}",
-                 a.detected[int(rules::AppProto::kSmb)], a.smb_messages, a.smb_malformed, a.smb_encrypted,
-                 a.smb_unpaired, a.smb_pair_full, a.smb_files, a.smb_file_truncated, a.smb_no_ctx,
-                 a.smb_file_table_full, a.smb_file_reads_full, a.smb_file_busy,
-                 a.detected[int(rules::AppProto::kDcerpc)], a.dcerpc_pdus, a.dcerpc_malformed, a.dcerpc_stub_cut,
-                 a.dcerpc_pend_full, a.dcerpc_calls_dropped);
-  fmt::format_to(o, ",\"http2\":{{\"flows\":{},\"frames\":{},\"streams\":{},\"streams_evicted\":{},"
-                    "\"streams_refused\":{},\"malformed\":{},\"hpack_errors\":{},\"no_context\":{},\"reclaimed\":{}}}}}",
-                 a.detected[int(rules::AppProto::kHttp2)], a.http2_frames, a.http2_streams, a.http2_streams_evicted,
-                 a.http2_streams_refused, a.http2_malformed, a.http2_hpack_errors, a.http2_no_ctx, a.http2_reclaimed);
-  const DetectCounters& dc = t.det;
-  fmt::format_to(o, ",\"detect\":{{\"alerts\":{},\"alerts_dropped\":{},\"inspected\":{},"
-                    "\"prefilter_hits\":{},\"rules_evaluated\":{},\"suppressed_threshold\":{},"
-                    "\"suppressed_pass\":{},\"checksum_invalid\":{},\"suppressed_config\":{},"
-                    "\"rate_filtered\":{},\"threshold_evicted\":{},\"xbits_full\":{},\"flowint_full\":{},"
-                    "\"dataset_full\":{}}}",
-                 t.det.alerts, t.insp.alerts_dropped, dc.inspected, dc.prefilter_hits, dc.rules_evaluated,
-                 dc.suppressed_threshold, dc.suppressed_pass, t.insp.checksum_invalid, dc.suppressed_config,
-                 dc.rate_filtered, dc.threshold_table_full, dc.xbits_full, dc.flowint_full, dc.dataset_full);
-  fmt::format_to(o, ",\"ml\":{{\"rows\":{},\"scored\":{},\"alerts\":{},\"dumped\":{},"
-                    "\"host_evictions\":{},\"guard\":{{\"scored\":{},\"vetoed\":{}}},"
-                    "\"below_min_payload\":{},\"shadow\":{{\"scored\":{},\"alerts\":{},\"agree\":{}}}}}",
-                 t.ml.rows, t.ml.scored, t.ml.alerts, t.ml.dumped, t.ml_host_evictions, t.ml.guarded,
-                 t.ml.guard_vetoed, t.ml.below_min_payload, t.ml.shadow_scored, t.ml.shadow_alerts,
-                 t.ml.shadow_agree);
-  const behave::Counters& b = t.behave;
-  fmt::format_to(o, ",\"behaviour\":{{\"summaries\":{},\"alerts\":{},\"episodes\":{},\"evictions\":{},"
-                    "\"mailbox_drops\":{}}}",
-                 b.summaries, b.alerts, b.episodes, b.evictions, b.mailbox_drops);
-  const yara::Counters& yc = t.yara;
-  fmt::format_to(o, ",\"yara\":{{\"files\":{},\"bytes\":{},\"cut\":{},\"hits\":{},\"errors\":{},\"timeouts\":{},"
-                    "\"scanners\":{}}}",
-                 yc.files, yc.bytes, yc.cut, yc.hits, yc.errors, yc.timeouts, yc.scanners);
-  const intel::Counters& ic = t.intel;
-  out.append(std::string_view(",\"intel\":{\"hits\":{"));
-  for (size_t i = 0; i < size_t(intel::Type::kCount); i++)
-    fmt::format_to(o, "{}\"{}\":{}", i ? "," : "", intel::type_name(intel::Type(i)), ic.hits[i]);
-  fmt::format_to(o, "}},\"expired\":{},\"repeats\":{},\"lookups\":{},\"feeds\":{}}}}}}}\n", ic.expired, ic.repeats,
-                 ic.lookups, io.get_intel_feeds());
+  out.append(std::string_view("\",\"event_type\":\"stats\",\"stats\":{"));
+  write_object(out, items, "");
+  out.append(std::string_view("}}\n"));
 }
 
 void print_summary(FILE* f, const Totals& t, const IoCounters& io, double wall_s) {

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "dataplane/core/counter_table.h"
 #include "dataplane/core/worker.h"
 
 namespace spectre {
@@ -25,14 +26,11 @@ T relaxed_copy(const T& src) {
   return out;
 }
 
-// Counters owned by the main thread (reader / distributor / port polling).
+// Counters owned by the main thread (reader / distributor / port polling);
+// the list: SPECTRE_IO_COUNTERS in dataplane/core/counters.h.
+#define SPECTRE_COUNTER_ATOMIC(f, path, kind, help) std::atomic<uint64_t> f{0};
 struct IoCounters {
-  std::atomic<uint64_t> read_pkts{0};
-  std::atomic<uint64_t> oversize{0};        // frames longer than an mbuf (decoded truncated)
-  std::atomic<uint64_t> input_errors{0};    // truncated or corrupt capture files
-  std::atomic<uint64_t> dist_ring_full{0};  // live distributor: worker ring full
-  std::atomic<uint64_t> port_ipackets{0}, port_imissed{0}, port_ierrors{0}, port_rx_nombuf{0};
-  std::atomic<uint64_t> reloads{0}, reload_errors{0}, rule_reloads{0};
+  SPECTRE_IO_COUNTERS(SPECTRE_COUNTER_ATOMIC)
   // Indicators loaded per feed of the published intel set (IntelSet::summary_json),
   // set by the main thread on each publish, read by the stats writer.
   void set_intel_feeds(std::string j) {
@@ -62,7 +60,17 @@ struct Totals {
   yara::Counters yara{};  // dataplane/yaramatch/
 };
 
+// One worker's counters (relaxed copies; worker_pkts holds its packets).
+Totals snapshot(const WorkerCtx& w);
+// Adds `v` into `t`: every listed counter (kMax ones: the larger) and the
+// arrays (worker_pkts excepted).
+void add_totals(Totals& t, const Totals& v);
+// The sum over workers (loop_max_ns and other kMax counters: the largest).
 Totals collect(const std::vector<WorkerCtx*>& workers);
+// The counters of kWorkerCounters (dataplane/core/counter_table.h), in its
+// order, into out[kWorkerCounterCount]; the same for kIoCounters.
+void worker_counter_values(const Totals& t, uint64_t* out);
+void io_counter_values(const IoCounters& io, uint64_t* out);
 
 // One EVE "stats" line (Suricata's layout: stats.decoder.*, stats.flow.*, ...).
 void format_stats_event(fmt::memory_buffer& out, const Totals& t, const IoCounters& io,

@@ -9,6 +9,7 @@
 
 #include "dataplane/behave/stage.h"
 #include "dataplane/bus/bus.h"
+#include "dataplane/core/counters.h"
 #include "dataplane/core/inspect.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/decode/decode.h"
@@ -40,20 +41,11 @@ static_assert(sizeof(MbufMeta) <= kMbufPrivSize);
 struct WorkerCounters {
   DecodeCounters dec;
   FlowTableCounters flow;
-  uint64_t events_dropped;   // event ring full, live mode
-  uint64_t events_waited;    // event ring full, offline mode (worker waited)
-  uint64_t flow_insert_failed;
-  uint64_t bursts, loops;
-  uint64_t cyc_decode, cyc_flow, cyc_output;  // rdtsc per stage
-  uint64_t reloads_seen;     // snapshot generations observed
-  // The first kHomeNetSample flows: how many have an endpoint in $HOME_NET
-  // (the main thread warns when none does: rules toward it cannot fire).
-  uint64_t home_checked, home_matched;
+  SPECTRE_WORKER_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/core/counters.h
   // Busy part of each worker loop iteration (RX, bursts, housekeeping; not
   // the idle pause): loop_hist[b] counts iterations of < 2^b us (b = 0: < 1
   // us; the last bucket holds the rest). Shows whether a reload or swap stalls a worker.
   uint64_t loop_hist[kLoopBuckets];
-  uint64_t loop_max_ns;
 };
 
 // Records one loop iteration's busy time (two rdtsc per loop, ~1.5 cycles/packet).

@@ -3,19 +3,15 @@
 #pragma once
 #include <cstdint>
 
+#include "dataplane/core/counter_def.h"
+#include "dataplane/decode/counters.h"
 #include "dataplane/decode/packet.h"
 
 namespace spectre {
 
 // Per-worker decoder counters (owned by one worker; read relaxed by others).
 struct DecodeCounters {
-  uint64_t pkts, bytes;
-  uint64_t ethernet, vlan, vlan_qinq, not_ip;
-  uint64_t ipv4, ipv6, tcp, udp, icmpv4, icmpv6, other_ip;
-  uint64_t ipv4_frags, ipv6_frags;
-  uint64_t sctp, arp, ppp, pppoe, chdlc, gre, erspan, vxlan, geneve, teredo;
-  uint64_t ipv4_in_ipv4, ipv6_in_ipv4, ipv4_in_ipv6, ipv6_in_ipv6;
-  uint64_t malformed_total;
+  SPECTRE_DECODE_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/decode/counters.h
   uint64_t malformed[kMalformedCount];
 };
 

@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "dataplane/core/counter_def.h"
+#include "dataplane/decode/counters.h"
 #include "dataplane/decode/packet.h"
 
 namespace spectre {
@@ -17,7 +19,7 @@ struct DefragConfig {
 };
 
 struct DefragCounters {
-  uint64_t fragments, reassembled, timeouts, evicted, too_many_frags, conflicts, hdr_too_long;
+  SPECTRE_DEFRAG_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/decode/counters.h
 };
 
 class Defrag {

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/core/counter_def.h"
 #include "dataplane/detect/buffers.h"
+#include "dataplane/detect/counters.h"
 #include "dataplane/rules/rule.h"
 #include "dataplane/stream/stream_events.h"
 
@@ -169,18 +171,7 @@ const rules::BufMask& ruleset_buffers(const CompiledRuleset& rs);
 int ruleset_flowbit_id(const CompiledRuleset& rs, const std::string& name);
 
 struct DetectCounters {
-  uint64_t inspected, prefilter_hits, rules_evaluated, alerts, suppressed_threshold, suppressed_pass;
-  uint64_t threshold_table_full;  // threshold table: a live entry was evicted for a new one
-  uint64_t recursion_limit;   // rule evaluations cut short by the inspection budget (no match)
-  uint64_t pcre_errors;       // match limit hit or other PCRE2 error (no match)
-  uint64_t flowbits_full;     // set failed: FlowDetectState holds 7 bits
-  uint64_t bad_worker;        // worker_id >= the ruleset's worker count: not inspected
-  uint64_t xform_cut;         // transformed buffers cut at detect_internal::kXformMax
-  uint64_t suppressed_config; // threshold.config suppress (also in suppressed_threshold)
-  uint64_t rate_filtered;     // alerts whose action a threshold.config rate_filter changed
-  uint64_t xbits_full;        // xbits set dropped: the worker's table had no free slot in 8 probes
-  uint64_t flowint_full;      // flowint set dropped: the flow holds FlowDetectState::kMaxInts variables
-  uint64_t dataset_full;      // dataset:set / unset dropped: the worker's overlay had no free slot in 8 probes
+  SPECTRE_DETECT_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/detect/counters.h
 };
 
 struct alignas(64) DetectCtx {

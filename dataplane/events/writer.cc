@@ -9,8 +9,8 @@ namespace spectre {
 
 EventWriter::EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats,
                          uint32_t stats_interval_s, FILE* fast, FILE* features, ControlLink* ctrl,
-                         IncidentHook* incidents)
-    : incidents_(incidents), ctrl_(ctrl), fast_(fast), features_(features), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
+                         IncidentHook* incidents, const IoCounters* io)
+    : incidents_(incidents), io_(io), ctrl_(ctrl), fast_(fast), features_(features), workers_(std::move(workers)), out_(out), stats_(std::move(stats)),
       interval_s_(stats_interval_s) {}
 
 EventWriter::~EventWriter() {
@@ -173,14 +173,13 @@ namespace spectre {
 void EventWriter::push_worker_stats() {
   uint64_t ts = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                              std::chrono::system_clock::now().time_since_epoch()).count());
+  uint64_t io[kIoCounterCount] = {};
+  if (io_) io_counter_values(*io_, io);
+  uint64_t v[kWorkerCounterCount];
   for (uint32_t wi = 0; wi < workers_.size(); wi++) {
-    const WorkerCtx* w = workers_[wi];
-    WorkerCounters c = relaxed_copy(w->ctr);
-    MlCounters ml = relaxed_copy(w->ml->ctr);
-    DetectCounters d = relaxed_copy(w->insp.det.ctr);
-    InspectCounters ic = relaxed_copy(w->insp.ctr);
-    uint64_t bh = w->behave ? relaxed_copy(w->behave->eng.ctr).alerts : 0;
-    ctrl_->push_stats(wi, ts, c, ml, d.alerts + ml.alerts + bh, ic.alerts_dropped);
+    Totals s = snapshot(*workers_[wi]);
+    worker_counter_values(s, v);
+    ctrl_->push_stats(wi, ts, s.w, s.ml, s.det.alerts + s.ml.alerts + s.behave.alerts, v, io);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "dataplane/core/control.h"
+#include "dataplane/core/stats.h"
 #include "dataplane/core/worker.h"
 #include "dataplane/events/incidents.h"
 
@@ -22,7 +23,7 @@ class EventWriter {
   // null) gets fast.log lines for alerts.
   EventWriter(std::vector<WorkerCtx*> workers, FILE* out, StatsFn stats, uint32_t stats_interval_s,
               FILE* fast = nullptr, FILE* features = nullptr, ControlLink* ctrl = nullptr,
-              IncidentHook* incidents = nullptr);
+              IncidentHook* incidents = nullptr, const IoCounters* io = nullptr);
   ~EventWriter();
   void start();
   // Drains what is left, writes a final stats line, flushes. Call after workers stopped.
@@ -42,6 +43,7 @@ class EventWriter {
   // Incident records made by the hook since the last call: to the EVE buffer or spectre-cp.
   void put_incidents(fmt::memory_buffer& buf);
   IncidentHook* incidents_;  // null: incidents off
+  const IoCounters* io_;     // main-thread counters for WorkerStats (may be null)
   ControlLink* ctrl_;
   fmt::memory_buffer fast_buf_, feat_buf_, line_;
   FILE* fast_;

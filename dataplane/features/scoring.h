@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/core/counter_def.h"
+#include "dataplane/features/counters.h"
 #include "dataplane/features/flow_features.h"
 #include "dataplane/features/host_window.h"
 #include "dataplane/flow/flow.h"
@@ -77,14 +79,7 @@ struct MlSettings {
 };
 
 struct MlCounters {
-  uint64_t rows, scored, alerts, dumped;
-  uint64_t guarded, guard_vetoed;  // rows the guard scored / found like benign (no alert)
-  uint64_t below_min_payload;      // points not scored: less payload than the model's min_payload
-  uint64_t shadow_scored, shadow_alerts, shadow_agree;  // agree: same alert decision as the active model
-  // rdtsc in row extraction, scoring and explanations; per-packet feature
-  // updates, host-window bookkeeping and points that give no row are not
-  // timed (spectre-bench --features-only measures them in the flow stage).
-  uint64_t cyc_ml;
+  SPECTRE_ML_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/features/counters.h
   // Model latency per scored row (batch time / rows): bucket b counts rows of
   // < 2^b * 100 ns (the last bucket holds the rest); for /metrics.
   uint64_t model_lat_hist[kMlLatBuckets];

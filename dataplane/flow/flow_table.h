@@ -12,12 +12,14 @@
 
 #include <rte_prefetch.h>
 
+#include "dataplane/core/counter_def.h"
+#include "dataplane/flow/counters.h"
 #include "dataplane/flow/flow.h"
 
 namespace spectre {
 
 struct FlowTableCounters {
-  uint64_t created, ended_timeout, ended_forced, ended_shutdown, evicted, active;
+  SPECTRE_FLOW_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/flow/counters.h
 };
 
 class FlowTable {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "dataplane/core/counter_def.h"
+#include "dataplane/intel/counters.h"
 #include "dataplane/intel/intel.h"
 
 namespace spectre {
@@ -19,9 +21,7 @@ namespace intel {
 
 struct Counters {
   uint64_t hits[size_t(Type::kCount)];  // alerts written, by indicator type
-  uint64_t expired;                     // matched an indicator past its expiry (or before valid_from)
-  uint64_t repeats;                     // matched again on a flow that already alerted for it
-  uint64_t lookups;
+  SPECTRE_INTEL_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/intel/counters.h
 };
 
 struct Ctx {

@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "dataplane/core/counter_def.h"
+#include "dataplane/stream/counters.h"
+
 namespace spectre {
 
 struct StreamConfig {
@@ -19,16 +22,7 @@ struct StreamConfig {
 };
 
 struct StreamCounters {
-  uint64_t segments, bytes_delivered;
-  uint64_t ooo_segments;            // arrived ahead of the next expected byte
-  uint64_t retransmits;             // fully old data, same bytes
-  uint64_t before_base;             // of those, wholly before next_seq: delivered bytes are not kept, not compared
-  uint64_t overlap_diff;            // old data with different bytes (first wins)
-  uint64_t gaps, gap_bytes;         // skipped holes
-  uint64_t ooo_limit_gaps;          // gaps skipped because the OOO buffer was full
-  uint64_t depth_reached;           // directions that hit `depth`
-  uint64_t pool_empty;              // segments that found no free chunk (hole skipped instead)
-  uint64_t no_syn;                  // data segments dropped: no SYN seen and midstream off
+  SPECTRE_STREAM_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/stream/counters.h
 };
 
 // Fixed pool of chunks, allocated once per worker (one allocation; data pages are

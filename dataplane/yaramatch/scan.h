@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <memory>
 
+#include "dataplane/core/counter_def.h"
 #include "dataplane/events/event.h"
 #include "dataplane/yaramatch/compile.h"
+#include "dataplane/yaramatch/counters.h"
 
 typedef struct YR_SCAN_CONTEXT YR_SCAN_CONTEXT;  // libyara's YR_SCANNER
 typedef struct YR_RULE YR_RULE;
@@ -27,13 +29,7 @@ struct WorkerCtx;
 namespace spectre::yara {
 
 struct Counters {
-  uint64_t files;      // files (or multipart parts) scanned
-  uint64_t bytes;      // bytes scanned
-  uint64_t cut;        // files longer than max_file_size (their first part scanned)
-  uint64_t hits;       // matching rules (one alert each, unless the ring was full)
-  uint64_t errors;     // scans failing (libyara error other than a timeout)
-  uint64_t timeouts;   // scans stopped by the timeout
-  uint64_t scanners;   // YR_SCANNERs created (one per worker per rule set)
+  SPECTRE_YARA_COUNTERS(SPECTRE_COUNTER_FIELD)  // dataplane/yaramatch/counters.h
 };
 
 class Scanner {

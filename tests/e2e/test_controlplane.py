@@ -400,6 +400,12 @@ def run_tests(tmp, dp, cpx, ctlx, mlx):
         pk = re.search(r'^spectre_worker_packets_total\{worker="0"\} (\S+)', body, re.M)
         check(st == 200 and pk and float(pk.group(1)) > 0 and "spectre_cp_ring_gaps_total" in body and
               "spectre_alerts_by_signature_total" in body, "/metrics: worker packets, alerts, ring gaps", body[:800])
+        # Every listed counter (dataplane/core/counter_table.h) rides WorkerStats.counters: the same packets.
+        listed = re.search(r'^spectre_dp_decoder_pkts_total\{worker="0"\} (\S+)', body, re.M)
+        check(pk and listed and listed.group(1) == pk.group(1) and re.search(r'^spectre_dp_reloads_total \d', body, re.M)
+              and "# TYPE spectre_dp_flow_active gauge" in body,
+              "/metrics: the listed counters (spectre_dp_*, per worker and the main thread's)",
+              [ln for ln in body.splitlines() if ln.startswith("spectre_dp_decoder")][:4])
         # The live brain (Cortex in spectre-cp) ingests what the link receives.
         det = {m.group(1): float(m.group(2)) for m in
                re.finditer(r'^spectre_detections_total\{kind="(\w+)"\} (\S+)', body, re.M)}
