@@ -1,6 +1,7 @@
 // Fixed-size records that workers hand to the event writer through SPSC rings.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "dataplane/app/app.h"
 #include "dataplane/flow/flow.h"
@@ -142,6 +143,31 @@ struct AlertRecord {
   float features[64];             // kFeatureRow: the row (kNumFeatures used)
   bool has_yara;                  // x.yara: gid 9300 alert, or fileinfo's "yara" (dataplane/yaramatch/)
 };
+
+// The flow part of an alert raised about a flow rather than a packet (intel,
+// YARA): addresses and ports of the flow's ends, the client first when
+// `to_server`, its counters so far; kind kAlert.
+inline void fill_flow_alert(AlertRecord& a, const Flow& f, bool to_server, uint8_t worker, uint64_t ts) {
+  const FlowEnds e = flow_ends(f);
+  a.kind = AlertRecord::kAlert;
+  a.ts_ns = ts;
+  a.flow_id = flow_id_of(f);
+  std::memcpy(a.src, to_server ? e.src : e.dst, 16);
+  std::memcpy(a.dst, to_server ? e.dst : e.src, 16);
+  a.sport = to_server ? e.sport : e.dport;
+  a.dport = to_server ? e.dport : e.sport;
+  a.ip_ver = f.key.ip_ver;
+  a.proto = f.key.proto;
+  a.app_proto = f.app_proto;
+  a.to_server = to_server;
+  a.has_flow = true;
+  a.worker = worker;
+  for (int d = 0; d < 2; d++) {
+    a.flow_pkts[d] = f.pkts[d];
+    a.flow_bytes[d] = f.bytes[d];
+  }
+  a.flow_start = f.first_ts;
+}
 static_assert(sizeof(YaraEventMeta) <= 1024 + 1536, "YARA matches fit the payload area");
 
 }  // namespace spectre

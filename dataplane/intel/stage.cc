@@ -84,25 +84,7 @@ void emit(WorkerCtx& w, const intel::IntelSet& set, uint32_t k, Flow& f, uint64_
   AlertRecord* a = claim_alert_slot(w);
   if (!a) return;
   c.ctr.hits[size_t(i.type)]++;
-  FlowEnds e = flow_ends(f);
-  a->kind = AlertRecord::kAlert;
-  a->ts_ns = ts;
-  a->flow_id = flow_id_of(f);
-  std::memcpy(a->src, e.src, 16);
-  std::memcpy(a->dst, e.dst, 16);
-  a->sport = e.sport;
-  a->dport = e.dport;
-  a->ip_ver = f.key.ip_ver;
-  a->proto = f.key.proto;
-  a->app_proto = f.app_proto;
-  a->to_server = true;
-  a->has_flow = true;
-  a->worker = uint8_t(w.id);
-  for (int d = 0; d < 2; d++) {
-    a->flow_pkts[d] = f.pkts[d];
-    a->flow_bytes[d] = f.bytes[d];
-  }
-  a->flow_start = f.first_ts;
+  fill_flow_alert(*a, f, true, uint8_t(w.id), ts);
   a->has_app = app != nullptr;
   if (app) a->app = *app;
   a->action = uint8_t(rules::Action::kAlert);

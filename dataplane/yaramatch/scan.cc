@@ -208,25 +208,7 @@ void emit(WorkerCtx& w, Flow& f, bool to_server, const AppMeta& meta, uint64_t t
           uint32_t i, const YR_RULE* rule) {
   AlertRecord* a = claim_alert_slot(w);
   if (!a) return;
-  const FlowEnds e = flow_ends(f);
-  a->kind = AlertRecord::kAlert;
-  a->ts_ns = ts;
-  a->flow_id = flow_id_of(f);
-  std::memcpy(a->src, to_server ? e.src : e.dst, 16);
-  std::memcpy(a->dst, to_server ? e.dst : e.src, 16);
-  a->sport = to_server ? e.sport : e.dport;
-  a->dport = to_server ? e.dport : e.sport;
-  a->ip_ver = f.key.ip_ver;
-  a->proto = f.key.proto;
-  a->app_proto = f.app_proto;
-  a->to_server = to_server;
-  a->has_flow = true;
-  a->worker = uint8_t(w.id);
-  for (int d = 0; d < 2; d++) {
-    a->flow_pkts[d] = f.pkts[d];
-    a->flow_bytes[d] = f.bytes[d];
-  }
-  a->flow_start = f.first_ts;
+  fill_flow_alert(*a, f, to_server, uint8_t(w.id), ts);
   a->has_app = true;
   a->app = meta;
   a->app.file_tx = false;
