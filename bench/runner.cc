@@ -8,7 +8,9 @@
 //   --- barrier ---
 //   3. baseline: dequeue 32 + enqueue back ("RX and free" alone);
 //   --- barrier ---
-//   4. pipeline: dequeue 32 + process_burst + worker_tick + enqueue back.
+//   4. pipeline: worker_poll_once (dataplane/core/worker_loop.h, the
+//      dataplane's loop iteration): dequeue 32 + process_burst + enqueue
+//      back + worker_tick.
 // Phases 3 and 4 run for --seconds each (checked every 16 bursts) or for an
 // exact --packets quota. The main lcore only sleeps while workers run.
 #include <sched.h>
@@ -38,6 +40,7 @@
 #include "dataplane/intel/config.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/stats.h"
+#include "dataplane/core/worker_loop.h"
 #include "dataplane/detect/detect.h"
 #include "dataplane/io/eal.h"
 
@@ -143,10 +146,42 @@ void advance_all(WorkerSlot& ws, bool nic, size_t wire_from) {
     advance_clock(ws.ring_order.data(), unsigned(ws.ring_order.size()), ws.clock_step);
 }
 
+// The bench's rx source for worker_poll_once: a --source nic burst copied in
+// from the wire, or a dequeue from the worker's ring; done() frees the nic
+// mbufs and puts the ring's back (never short: every mbuf just left it).
+struct BenchSource {
+  rte_ring* r;
+  WorkerSlot* nic;
+  bool rx_touch;
+  uint64_t step;
+
+  static unsigned parts() { return 1; }
+  unsigned rx(unsigned, rte_mbuf** mb, unsigned want) const {
+    unsigned got = nic ? nic_rx(*nic, mb, want)
+                       : rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(mb), want, nullptr);
+    if (rx_touch)  // what a PMD's RX writes into each mbuf (values unchanged here)
+      for (unsigned i = 0; i < got; i++) {
+        mb[i]->ol_flags = 0;
+        mb[i]->pkt_len = mb[i]->data_len;
+      }
+    return got;
+  }
+  void done(rte_mbuf** mb, unsigned n) const {
+    if (nic) {
+      rte_pktmbuf_free_bulk(mb, n);
+    } else {
+      if (step) advance_clock(mb, n, step);
+      rte_ring_sp_enqueue_burst(r, reinterpret_cast<void* const*>(mb), n, nullptr);
+    }
+  }
+};
+
+// Pipeline: the dataplane's own loop iteration (worker_poll_once). Baseline:
+// the same source with nothing between RX and done.
 template <bool kPipeline>
 Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, uint64_t tsc_limit,
                   bool rx_touch, bool drain, WorkerSlot* nic, uint64_t step) {
-  rte_mbuf* mb[kBurst];
+  BenchSource src{r, nic, rx_touch, step};
   uint64_t n = 0;
   uint32_t iter = 0;
   const uint64_t cpu0 = thread_cpu_ns(), cs0 = thread_ivcsw();
@@ -158,24 +193,14 @@ Phase source_loop(WorkerCtx& w, const Snapshot& s, rte_ring* r, uint64_t quota, 
       if (n >= quota) break;
       if (quota - n < want) want = unsigned(quota - n);
     }
-    unsigned got = nic ? nic_rx(*nic, mb, want)
-                       : rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(mb), want, nullptr);
-    if (rx_touch)  // what a PMD's RX writes into each mbuf (values unchanged here)
-      for (unsigned i = 0; i < got; i++) {
-        mb[i]->ol_flags = 0;
-        mb[i]->pkt_len = mb[i]->data_len;
-      }
+    unsigned got;
     if constexpr (kPipeline) {
-      process_burst(w, s, mb, uint16_t(got), 0);
-      worker_tick(w, s, 0);
+      got = worker_poll_once(w, s, src, want, 0);
       if (drain) drain_alerts(w);
-    }
-    // Never short: every mbuf just left this ring.
-    if (nic) {
-      rte_pktmbuf_free_bulk(mb, got);
     } else {
-      if (step) advance_clock(mb, got, step);
-      rte_ring_sp_enqueue_burst(r, reinterpret_cast<void* const*>(mb), got, nullptr);
+      rte_mbuf* mb[kBurst];
+      got = src.rx(0, mb, want);
+      src.done(mb, got);
     }
     n += got;
     if (tsc_limit && (++iter & 15) == 0 && rte_rdtsc() >= deadline) break;

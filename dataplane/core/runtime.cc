@@ -21,7 +21,9 @@
 #include "dataplane/core/control.h"
 #include "dataplane/core/reload.h"
 #include "dataplane/core/rules_setup.h"
+#include "dataplane/core/startup.h"
 #include "dataplane/core/stats.h"
+#include "dataplane/core/worker_loop.h"
 #include "dataplane/events/eve.h"
 #include "dataplane/events/writer.h"
 #include "dataplane/io/eal.h"
@@ -39,25 +41,6 @@ volatile std::sig_atomic_t g_usr2 = 0;
 void on_stop(int) { g_stop = 1; }
 void on_hup(int) { g_hup = 1; }
 void on_usr2(int) { g_usr2 = 1; }
-
-// Prints per-rule messages: all to --rules-report, else the first few.
-void report_rule_messages(const std::vector<std::string>& msgs, const std::string& report_path) {
-  if (!report_path.empty()) {
-    FILE* f = fopen(report_path.c_str(), "w");
-    if (!f) {
-      fmt::print(stderr, "spectre-dp: {}: cannot write rules report: {}\n", report_path, strerror(errno));
-    } else {
-      for (const auto& m : msgs) fmt::print(f, "{}\n", m);
-      fclose(f);
-    }
-  }
-  const size_t kShow = report_path.empty() ? 20 : 0;
-  for (size_t i = 0; i < msgs.size() && i < kShow; i++) fmt::print(stderr, "spectre-dp: rule: {}\n", msgs[i]);
-  if (msgs.size() > kShow)
-    fmt::print(stderr, "spectre-dp: {} rule message(s){}\n", msgs.size(),
-               report_path.empty() ? " in all; --rules-report FILE lists every one"
-                                   : " written to " + report_path);
-}
 
 uint64_t wall_ns() { return clock_ns(CLOCK_REALTIME); }
 double mono_s() { return double(clock_ns(CLOCK_MONOTONIC)) * 1e-9; }
@@ -82,6 +65,13 @@ struct App final : ControlActions {
   double start_s = 0;
   std::unique_ptr<ControlLink> ctrl;   // null: no control plane channel
   std::unique_ptr<Reloader> reloader;  // after snaps; destroyed (joined) before them
+
+  App() = default;
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+  ~App() {
+    for (auto& r : rx) rte_ring_free(r.ring);
+  }
 
   // Live packet time, once per worker loop: the system clock (vDSO, ~20 ns).
   // A TSC-derived clock drifted ~1.2% from it here (830 ms after 70 s), which
@@ -159,34 +149,6 @@ struct App final : ControlActions {
   }
 };
 
-// One line at start: what this run detects with, and where that came from.
-void print_detection_line(const Config& cfg, const CompiledRuleset* rs, const MlModel* m,
-                          const intel::IntelSet* is) {
-  std::string cfgname = cfg.source_path.empty() ? std::string("built-in defaults") : cfg.source_path;
-  std::vector<std::string> parts;
-  if (rs) {
-    std::string dir;
-    if (!cfg.rules_dir.empty())
-      dir = fmt::format(", dir {}{}", cfg.rules_dir, rules_dir_present(cfg) ? "" : " (absent)");
-    parts.push_back(fmt::format("{} rules ({} file(s){})", ruleset_rule_count(*rs), cfg.rule_files.size(), dir));
-  }
-  if (m) parts.push_back(fmt::format("model {} version {}", m->name, m->version));
-  if (cfg.behave.enabled) parts.push_back("behaviour detectors");
-  if (is) parts.push_back(fmt::format("{} intel indicators", is->size()));
-  if (!cfg.yara.rules.empty()) parts.push_back("YARA rules");
-  if (parts.empty()) {
-    fmt::print(stderr, "spectre-dp: nothing to detect with: no rules, no model, behaviour detectors off "
-               "(configuration: {}); only flows and transactions are logged\n", cfgname);
-    return;
-  }
-  std::string what;
-  for (size_t i = 0; i < parts.size(); i++) what += (i ? ", " : "") + parts[i];
-  rules::Vars vars = rules::Vars::suricata_defaults();
-  for (const auto& [k, v] : cfg.address_vars) vars.address[k] = v;
-  fmt::print(stderr, "spectre-dp: detecting with {}; HOME_NET {}; configuration: {}\n", what,
-             vars.address["HOME_NET"], cfgname);
-}
-
 int worker_main(void* arg);
 
 struct WorkerArg {
@@ -201,7 +163,7 @@ int worker_main(void* varg) {
   const RxPlan& rx = app.rx[a->id];
   const uint32_t burst = std::min<uint32_t>(app.cfg.burst, kMaxBurst);
   app.snaps->thread_online(w.id);
-  rte_mbuf* mb[kMaxBurst];
+  PortRxSource src{rx.queues.data(), unsigned(rx.queues.size()), rx.ring};
   uint32_t idle = 0;
   const uint64_t ns_per_cyc_q32 = uint64_t((1e9 * 4294967296.0) / double(rte_get_tsc_hz()));
   for (;;) {
@@ -209,17 +171,8 @@ int worker_main(void* varg) {
     app.snaps->quiescent(w.id);
     const Snapshot* s = app.snaps->current();
     uint64_t now = w.offline ? 0 : app.live_now();
-    uint32_t got = 0;
-    for (auto [port, q] : rx.queues) {
-      uint16_t n = rte_eth_rx_burst(port, q, mb, uint16_t(burst));
-      if (n) { process_burst(w, *s, mb, n, now); rte_pktmbuf_free_bulk(mb, n); got += n; }
-    }
-    if (rx.ring) {
-      unsigned n = rte_ring_sc_dequeue_burst(rx.ring, reinterpret_cast<void**>(mb), burst, nullptr);
-      if (n) { process_burst(w, *s, mb, uint16_t(n), now); rte_pktmbuf_free_bulk(mb, n); got += n; }
-    }
     w.ctr.loops++;
-    worker_tick(w, *s, now);
+    const uint32_t got = worker_poll_once(w, *s, src, burst, now);
     record_loop_time(w.ctr, rte_rdtsc() - loop_t0, ns_per_cyc_q32);
     if (got) { idle = 0; continue; }
     if (w.offline ? (app.input_done.load(std::memory_order_acquire) && (!rx.ring || rte_ring_empty(rx.ring)))
@@ -414,308 +367,287 @@ int run_live_main(App& app, std::vector<PortPlan>& ports) {
   return 0;
 }
 
-FILE* open_eve(const std::string& path, std::string& err) {
-  if (path.empty()) return nullptr;
-  if (path == "-") return stdout;
-  FILE* f = fopen(path.c_str(), "w");
-  if (!f) err = fmt::format("{}: cannot open EVE output: {}", path, strerror(errno));
-  return f;
-}
+// Start-up steps on the EAL's side. Each reports its own error on stderr; what
+// one started is undone by its owner's destructor, in reverse order, when a
+// later step fails (the EAL last: run_dataplane declares it first).
 
-}  // namespace
+// Owns the EAL once started: rte_eal_cleanup() when it goes, after everything else.
+struct EalStep {
+  bool up = false;
+  EalStep() = default;
+  EalStep(const EalStep&) = delete;
+  EalStep& operator=(const EalStep&) = delete;
+  ~EalStep() {
+    if (up) eal_stop();
+  }
+};
 
-int run_dataplane(const Options& opt) {
-  App app;
-  app.opt = opt;
-  // --config none: built-in defaults; no --config: the shipped configuration.
-  app.opt.config_path = opt.config_path == "none" ? std::string()
-                        : opt.config_path.empty() ? find_default_config()
-                                                  : opt.config_path;
-  if (!app.opt.config_path.empty()) {
-    std::string err;
-    auto c = load_config(app.opt.config_path, err);
-    if (!c) {
-      fmt::print(stderr, "spectre-dp: {}\n", err);
-      return 1;
-    }
-    app.cfg = *c;
-  }
-  apply_cli_overrides(app.cfg, opt);
-  std::shared_ptr<const MlModel> model;
-  if (!app.cfg.ml_model.empty()) {
-    std::string merr;
-    if (!(model = load_ml_model(app.cfg.ml_model, merr))) {
-      fmt::print(stderr, "spectre-dp: {}\n", merr);
-      return 1;
-    }
-    fmt::print(stderr, "spectre-dp: ML model {} ({} {}, {} outputs, version {})\n", model->name,
-               model->anomaly ? "isolation forest" : "xgboost",
-               model->anomaly ? fmt::format("{} trees", model->m.iforest.roots.size())
-                              : fmt::format("{} trees", model->m.xgb.num_trees()),
-               model->out_class.size(), model->version);
-  }
-  std::shared_ptr<const intel::IntelSet> iset;
-  if (!app.cfg.intel_feeds.empty()) {
-    std::string ierr;
-    if (!(iset = intel::load_intel(app.cfg.intel_feeds, ierr))) {
-      fmt::print(stderr, "spectre-dp: threat intel: {}\n", ierr);
-      return 1;
-    }
-    fmt::print(stderr, "spectre-dp: threat intel: {}\n", intel_summary(*iset));
-    app.io.set_intel_feeds(iset->summary_json());
-  }
-  // YARA: a broken rule file is fatal at start, as an unreadable signature file is (reload: refused).
-  std::shared_ptr<const yara::RuleSet> yrs;
-  if (!app.cfg.yara.rules.empty()) {
-    std::string yerr;
-    std::vector<std::string> ywarn;
-    yrs = yara::compile(app.cfg.yara.rules, app.cfg.rules_strict, yerr, &ywarn);
-    for (const auto& wmsg : ywarn) fmt::print(stderr, "spectre-dp: yara: {}\n", wmsg);
-    if (!yrs && !yerr.empty()) {
-      fmt::print(stderr, "spectre-dp: yara: {}\n", yerr);
-      return 1;
-    }
-    if (yrs) fmt::print(stderr, "spectre-dp: {}\n", yara::summary(*yrs, app.cfg.yara));
-    else fmt::print(stderr, "spectre-dp: yara: warning: no YARA rule in {} (--strict refuses this)\n",
-                    fmt::join(app.cfg.yara.rules, ", "));
-  }
-  const bool offline = !opt.reads.empty();
-  for (const auto& f : opt.reads) {  // fail early on unreadable input
-    PcapReader r;
-    std::string err;
-    if (!r.open(f, err)) {
-      fmt::print(stderr, "spectre-dp: {}\n", err);
-      return 1;
-    }
-  }
-  FILE* fast = nullptr;
-  if (!app.cfg.fast_path.empty() && !(fast = fopen(app.cfg.fast_path.c_str(), "w"))) {
-    fmt::print(stderr, "spectre-dp: {}: cannot open fast.log output: {}\n", app.cfg.fast_path, strerror(errno));
-    return 1;
-  }
-  FILE* features = nullptr;
-  if (!app.cfg.dump_features.empty()) {
-    if (!(features = fopen(app.cfg.dump_features.c_str(), "w"))) {
-      fmt::print(stderr, "spectre-dp: {}: cannot open feature dump: {}\n", app.cfg.dump_features, strerror(errno));
-      if (fast) fclose(fast);
-      return 1;
-    }
-    write_feature_header(features);
-  }
-
+// Starts the EAL and settles the worker count: 0, or the exit code.
+int start_eal(EalStep& eal, App& app) {
+  const bool offline = !app.opt.reads.empty();
   std::string err;
-  std::vector<std::string> eal = opt.eal_args;
-  if (eal.empty() && offline) eal = offline_eal_args(app.cfg.workers + 1);
-  else eal.insert(eal.begin(), "spectre-dp");
-  if (!eal_start(eal, err)) {
+  std::vector<std::string> args = app.opt.eal_args;
+  if (args.empty() && offline) args = offline_eal_args(app.cfg.workers + 1);
+  else args.insert(args.begin(), "spectre-dp");
+  if (!eal_start(args, err)) {
     fmt::print(stderr, "spectre-dp: {}\n", err);
     return 1;
   }
+  eal.up = true;
   uint32_t avail = rte_lcore_count() - 1;
-  if (!offline) app.cfg.workers = opt.workers ? std::min<uint32_t>(uint32_t(opt.workers), avail) : avail;
+  if (!offline)
+    app.cfg.workers = app.opt.workers ? std::min<uint32_t>(uint32_t(app.opt.workers), avail) : avail;
   if (avail < app.cfg.workers || app.cfg.workers == 0) {
     fmt::print(stderr, "spectre-dp: {} worker(s) need {} lcores, EAL gave {} (use -l)\n",
                app.cfg.workers, app.cfg.workers + 1, avail + 1);
-    eal_stop();
     return 2;
   }
-  const uint32_t nw = app.cfg.workers;
+  return 0;
+}
+
+void install_signal_handlers() {
   std::signal(SIGINT, on_stop);
   std::signal(SIGTERM, on_stop);
   std::signal(SIGHUP, on_hup);
   std::signal(SIGUSR2, on_usr2);
+}
 
-  std::shared_ptr<const CompiledRuleset> ruleset;
-  if (rules_configured(app.cfg)) {
-    std::string summary;
-    std::vector<std::string> msgs;
-    ruleset = load_ruleset(app.cfg, nw, err, summary, &msgs);
-    report_rule_messages(msgs, opt.rules_report);
-    if (!ruleset && !err.empty()) {  // fatal (unreadable file, or --strict and a dropped rule)
-      fmt::print(stderr, "spectre-dp: {}\n", err);
-      eal_stop();
-      return 1;
-    }
-    fmt::print(stderr, "spectre-dp: {}", summary);
-    if (!ruleset)
-      fmt::print(stderr, "spectre-dp: warning: no rule is active (every rule was skipped or rejected, reasons "
-                         "above{}); running without signatures (--strict refuses this)\n",
-                 opt.rules_report.empty() ? "" : ", list in " + opt.rules_report);
+// The packet pools. Not freed one by one: rte_eal_cleanup() returns their memory,
+// while rte_mempool_free() first zeroes it (36 MB of memset, 4k fresh page faults
+// for the jumbo pool: a third of a short capture's run).
+struct Pools {
+  rte_mempool* pkts = nullptr;
+  rte_mempool* jumbo = nullptr;
+};
+
+bool make_pools(const App& app, Pools& pools) {
+  const bool offline = !app.opt.reads.empty();
+  const uint32_t nw = app.cfg.workers;
+  // Every RX descriptor of every queue holds an mbuf, plus rings and bursts in flight.
+  // Offline the reader waits for a free mbuf and workers free theirs after each burst,
+  // so a worker's input ring and one batch bound what is in flight; the pool is no
+  // larger because creating it touches every mbuf (18k page faults, half the CPU time
+  // of a 100-packet capture's run).
+  unsigned nmbufs = offline ? std::min(app.cfg.mbufs + nw * 2048, nw * (app.cfg.rx_ring_size + 64) + 256)
+                            : app.cfg.mbufs + nw * 2048 + rte_eth_dev_count_avail() * nw * app.cfg.rx_desc;
+  std::string err;
+  pools.pkts = make_pool("pkts", nmbufs, RTE_MBUF_DEFAULT_BUF_SIZE, err);
+  pools.jumbo = pools.pkts ? make_pool("jumbo", 255, 65535, err) : nullptr;
+  if (!pools.pkts || !pools.jumbo) {
+    fmt::print(stderr, "spectre-dp: {}\n", err);
+    return false;
   }
-  print_detection_line(app.cfg, ruleset.get(), model.get(), iset.get());
+  return true;
+}
 
-  int rc = 0;
-  {
-    // Every RX descriptor of every queue holds an mbuf, plus rings and bursts in flight.
-    // Offline the reader waits for a free mbuf and workers free theirs after each burst,
-    // so a worker's input ring and one batch bound what is in flight; the pool is no
-    // larger because creating it touches every mbuf (18k page faults, half the CPU time
-    // of a 100-packet capture's run).
-    unsigned nmbufs = offline ? std::min(app.cfg.mbufs + nw * 2048, nw * (app.cfg.rx_ring_size + 64) + 256)
-                              : app.cfg.mbufs + nw * 2048 + rte_eth_dev_count_avail() * nw * app.cfg.rx_desc;
-    rte_mempool* pool = make_pool("pkts", nmbufs, RTE_MBUF_DEFAULT_BUF_SIZE, err);
-    rte_mempool* jumbo = pool ? make_pool("jumbo", 255, 65535, err) : nullptr;
-    if (!pool || !jumbo) {
-      fmt::print(stderr, "spectre-dp: {}\n", err);
-      eal_stop();
-      return 1;
-    }
-    auto first = build_snapshot(app.cfg, 1);
-    first->rules = ruleset;
-    first->intel = iset;
-    first->yara = yrs;
-    set_model(*first, model);
-    app.snaps = std::make_unique<SnapshotManager>(std::move(first), nw);
-    app.reloader = std::make_unique<Reloader>(*app.snaps, app.io, app.opt, app.cfg, nw);
-    InspectConfig icfg;
-    icfg.sessions = app.cfg.sessions;
-    icfg.segment_chunks = app.cfg.segment_chunks;
-    icfg.alert_ring = app.cfg.alert_ring_size;
-    icfg.app.request_body_limit = icfg.app.response_body_limit = app.cfg.http_body_limit;
-    icfg.app.decompress_limit = app.cfg.http_decompress_limit;
-    icfg.app.decompress_streams = app.cfg.http_decompress_streams;
-    icfg.app.file_hash_states = app.cfg.file_hash_states;
-    DefragConfig dcfg{app.cfg.defrag_max_datagrams, uint16_t(app.cfg.defrag_max_frags),
-                      uint64_t(app.cfg.defrag_timeout_s) * 1000000000ull};
-    uint32_t per_worker = std::max<uint32_t>(1024, app.cfg.max_flows / nw);
-    try {
-      for (uint32_t i = 0; i < nw; i++) {
-        app.workers.push_back(std::make_unique<WorkerCtx>(uint16_t(i), per_worker, dcfg, app.cfg.event_ring_size,
-                                                          icfg, app.cfg.ml_hosts,
-                                                          uint64_t(app.cfg.ml_host_window_s) * 1000000000ull));
-        app.workers.back()->offline = offline;
-        app.workers.back()->block_on_full = offline;
-        app.wptrs.push_back(app.workers.back().get());
-      }
-      if (app.cfg.behave.enabled) {  // behaviour stage: tables and mailboxes sized at start
-        if (nw > 1) app.behave_bus = std::make_unique<behave::Bus>(nw, app.cfg.behave.mailbox);
-        behave::Sizes bs{app.cfg.behave.sources, app.cfg.behave.pairs, app.cfg.behave.victims};
-        for (uint32_t k = 0; k < nw; k++)
-          app.workers[k]->behave = std::make_unique<behave::Ctx>(uint16_t(k), bs, app.behave_bus.get());
-      }
-    } catch (const std::bad_alloc&) {
-      fmt::print(stderr, "spectre-dp: out of memory for {} flows per worker\n", per_worker);
-      eal_stop();
-      return 1;
-    }
-    // Incidents (ctrlplane/cortex/) are made on the writer thread from the records it drains.
-    // Built before the ports start (~0.2 s of rule and table parsing and pools): a port
-    // started earlier fills its ring while nothing polls it.
-    std::unique_ptr<IncidentHook> incidents;
-    if (app.cfg.incidents.enabled && (offline || app.cfg.incidents.configured)) {
-      incidents = IncidentHook::create(app.cfg.incidents, err);
-      if (!incidents) {
-        fmt::print(stderr, "spectre-dp: incidents: {}\n", err);
-        eal_stop();
-        return 1;
-      }
-    }
-    app.rx.resize(nw);
-    std::vector<PortPlan> ports;
-    if (!offline) {
-      if (!ports_setup(nw, app.cfg.rx_desc, pool, ports, err)) {
-        fmt::print(stderr, "spectre-dp: {}\n", err);
-        eal_stop();
-        return 1;
-      }
-      for (const PortPlan& p : ports) {
-        fmt::print(stderr, "spectre-dp: port {} ({}): {}\n", p.port, p.name,
-                   p.rss ? fmt::format("{} RX queues, symmetric RSS", p.nb_rxq)
-                         : std::string("1 RX queue, software distribution"));
-        if (p.rss)
-          for (uint32_t i = 0; i < nw; i++) app.rx[i].queues.push_back({p.port, uint16_t(i)});
-      }
-    }
-    bool need_rings = offline;
-    for (const PortPlan& p : ports) need_rings |= !p.rss;
-    if (need_rings)
-      for (uint32_t i = 0; i < nw; i++) {
-        app.rx[i].ring = rte_ring_create(fmt::format("wrk{}", i).c_str(), app.cfg.rx_ring_size,
-                                         SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (!app.rx[i].ring) {
-          fmt::print(stderr, "spectre-dp: cannot create worker ring {}\n", i);
-          eal_stop();
-          return 1;
-        }
-      }
+// The first snapshot, its manager and the reloader that publishes the next ones.
+void start_snapshots(App& app, Detection& det) {
+  const uint32_t nw = app.cfg.workers;
+  auto first = build_snapshot(app.cfg, 1);
+  first->rules = std::move(det.ruleset);
+  first->intel = std::move(det.iset);
+  first->yara = std::move(det.yrs);
+  set_model(*first, std::move(det.model));
+  app.snaps = std::make_unique<SnapshotManager>(std::move(first), nw);
+  app.reloader = std::make_unique<Reloader>(*app.snaps, app.io, app.opt, app.cfg, nw);
+}
 
-    if (!app.cfg.control_instance.empty()) {
-      ControlConfig cc;
-      cc.instance = app.cfg.control_instance;
-      cc.event_ring_kb = app.cfg.control_event_ring_kb;
-      if (!app.cfg.control_group.empty()) {
-        const struct group* g = getgrnam(app.cfg.control_group.c_str());
-        if (!g) {
-          fmt::print(stderr, "spectre-dp: control.group: no group '{}'\n", app.cfg.control_group);
-          eal_stop();
-          return 1;
-        }
-        cc.gid = g->gr_gid;
-        cc.mode = 0660;
-      }
-      app.ctrl = ControlLink::create(cc, nw, err);
-      if (!app.ctrl) {
-        fmt::print(stderr, "spectre-dp: control channel: {}\n", err);
-        eal_stop();
-        return 1;
-      }
-      fmt::print(stderr, "spectre-dp: control channel {} for spectre-cp --instance {} ({} event rings)\n",
-                 app.ctrl->channel().object_name(), cc.instance, nw);
-      app.reloader->set_control(app.ctrl.get());
+bool make_workers(App& app) {
+  const bool offline = !app.opt.reads.empty();
+  const uint32_t nw = app.cfg.workers;
+  InspectConfig icfg;
+  icfg.sessions = app.cfg.sessions;
+  icfg.segment_chunks = app.cfg.segment_chunks;
+  icfg.alert_ring = app.cfg.alert_ring_size;
+  icfg.app.request_body_limit = icfg.app.response_body_limit = app.cfg.http_body_limit;
+  icfg.app.decompress_limit = app.cfg.http_decompress_limit;
+  icfg.app.decompress_streams = app.cfg.http_decompress_streams;
+  icfg.app.file_hash_states = app.cfg.file_hash_states;
+  DefragConfig dcfg{app.cfg.defrag_max_datagrams, uint16_t(app.cfg.defrag_max_frags),
+                    uint64_t(app.cfg.defrag_timeout_s) * 1000000000ull};
+  uint32_t per_worker = std::max<uint32_t>(1024, app.cfg.max_flows / nw);
+  try {
+    for (uint32_t i = 0; i < nw; i++) {
+      app.workers.push_back(std::make_unique<WorkerCtx>(uint16_t(i), per_worker, dcfg, app.cfg.event_ring_size,
+                                                        icfg, app.cfg.ml_hosts,
+                                                        uint64_t(app.cfg.ml_host_window_s) * 1000000000ull));
+      app.workers.back()->offline = offline;
+      app.workers.back()->block_on_full = offline;
+      app.wptrs.push_back(app.workers.back().get());
     }
-    FILE* eve = open_eve(app.cfg.eve_path, err);
-    if (!err.empty()) {
-      fmt::print(stderr, "spectre-dp: {}\n", err);
-      eal_stop();
-      return 1;
+    if (app.cfg.behave.enabled) {  // behaviour stage: tables and mailboxes sized at start
+      if (nw > 1) app.behave_bus = std::make_unique<behave::Bus>(nw, app.cfg.behave.mailbox);
+      behave::Sizes bs{app.cfg.behave.sources, app.cfg.behave.pairs, app.cfg.behave.victims};
+      for (uint32_t k = 0; k < nw; k++)
+        app.workers[k]->behave = std::make_unique<behave::Ctx>(uint16_t(k), bs, app.behave_bus.get());
     }
-    app.start_s = mono_s();
-    app.tsc_hz = rte_get_tsc_hz();
-    app.tsc0 = rte_rdtsc();
-    app.wall0 = wall_ns();
-    EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
-      format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
-    }, app.cfg.stats_interval_s, fast, features, app.ctrl.get(), incidents.get(), &app.io);
-    writer.start();
-
-    std::vector<WorkerArg> args(nw);
-    uint32_t i = 0;
-    unsigned lc;
-    RTE_LCORE_FOREACH_WORKER(lc) {
-      if (i == nw) break;
-      args[i] = {&app, uint16_t(i)};
-      rte_eal_remote_launch(worker_main, &args[i], lc);
-      i++;
-    }
-    if (offline) rc = run_offline_reader(app, pool, jumbo);
-    else rc = run_live_main(app, ports);
-    app.input_done.store(true, std::memory_order_release);
-    rte_eal_mp_wait_lcore();
-    app.reloader->drain();
-    app.check_home_net();
-    double wall = mono_s() - app.start_s;
-    writer.stop();
-    app.housekeeping();  // answers commands that arrived at the end
-    app.reloader->drain();
-    if (eve && eve != stdout) fclose(eve);
-    if (fast) fclose(fast);
-    if (features) fclose(features);
-    app.snaps->wait_all();
-    if (!offline) ports_stop(ports);
-    print_summary(stderr, collect(app.wptrs), app.io, wall);
-    if (incidents && incidents->detections()) fmt::print(stderr, "{}", incidents->report());
-    if (app.io.reloads.load())
-      fmt::print(stderr, "  reloads: {} published, {} freed after grace period, slowest config/model load {:.2f} ms "
-                 "(off the main lcore)\n", app.snaps->published(), app.snaps->freed(),
-                 app.reloader->slowest_config_ms());
-    for (auto& r : app.rx) rte_ring_free(r.ring);
-    app.workers.clear();
-    // The pools are not freed one by one: rte_eal_cleanup() below returns their memory,
-    // while rte_mempool_free() first zeroes it (36 MB of memset, 4k fresh page faults for
-    // the jumbo pool: a third of a short capture's run).
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "spectre-dp: out of memory for {} flows per worker\n", per_worker);
+    return false;
   }
-  eal_stop();
+  return true;
+}
+
+// Incidents (ctrlplane/cortex/) are made on the writer thread from the records it drains.
+bool make_incidents(const App& app, std::unique_ptr<IncidentHook>& incidents) {
+  if (!app.cfg.incidents.enabled || (app.opt.reads.empty() && !app.cfg.incidents.configured)) return true;
+  std::string err;
+  incidents = IncidentHook::create(app.cfg.incidents, err);
+  if (incidents) return true;
+  fmt::print(stderr, "spectre-dp: incidents: {}\n", err);
+  return false;
+}
+
+// Owns the started ports: stop() at the end of a run, or when a later step fails.
+struct Ports {
+  std::vector<PortPlan> plan;
+  Ports() = default;
+  Ports(const Ports&) = delete;
+  Ports& operator=(const Ports&) = delete;
+  ~Ports() { stop(); }
+  void stop() {
+    ports_stop(plan);
+    plan.clear();
+  }
+};
+
+// Live: starts the ports and gives RSS queues to the workers. Then every
+// worker that is fed (offline, or by the software distributor) gets a ring.
+bool start_ports_and_rings(App& app, rte_mempool* pool, Ports& ports) {
+  const bool offline = !app.opt.reads.empty();
+  const uint32_t nw = app.cfg.workers;
+  app.rx.resize(nw);
+  if (!offline) {
+    std::string err;
+    if (!ports_setup(nw, app.cfg.rx_desc, pool, ports.plan, err)) {
+      fmt::print(stderr, "spectre-dp: {}\n", err);
+      return false;
+    }
+    for (const PortPlan& p : ports.plan) {
+      fmt::print(stderr, "spectre-dp: port {} ({}): {}\n", p.port, p.name,
+                 p.rss ? fmt::format("{} RX queues, symmetric RSS", p.nb_rxq)
+                       : std::string("1 RX queue, software distribution"));
+      if (p.rss)
+        for (uint32_t i = 0; i < nw; i++) app.rx[i].queues.push_back({p.port, uint16_t(i)});
+    }
+  }
+  bool need_rings = offline;
+  for (const PortPlan& p : ports.plan) need_rings |= !p.rss;
+  if (need_rings)
+    for (uint32_t i = 0; i < nw; i++) {
+      app.rx[i].ring = rte_ring_create(fmt::format("wrk{}", i).c_str(), app.cfg.rx_ring_size, SOCKET_ID_ANY,
+                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (!app.rx[i].ring) {
+        fmt::print(stderr, "spectre-dp: cannot create worker ring {}\n", i);
+        return false;
+      }
+    }
+  return true;
+}
+
+// The shared-memory channel to spectre-cp, when control.instance is set.
+bool open_control(App& app) {
+  if (app.cfg.control_instance.empty()) return true;
+  const uint32_t nw = app.cfg.workers;
+  ControlConfig cc;
+  cc.instance = app.cfg.control_instance;
+  cc.event_ring_kb = app.cfg.control_event_ring_kb;
+  if (!app.cfg.control_group.empty()) {
+    const struct group* g = getgrnam(app.cfg.control_group.c_str());
+    if (!g) {
+      fmt::print(stderr, "spectre-dp: control.group: no group '{}'\n", app.cfg.control_group);
+      return false;
+    }
+    cc.gid = g->gr_gid;
+    cc.mode = 0660;
+  }
+  std::string err;
+  app.ctrl = ControlLink::create(cc, nw, err);
+  if (!app.ctrl) {
+    fmt::print(stderr, "spectre-dp: control channel: {}\n", err);
+    return false;
+  }
+  fmt::print(stderr, "spectre-dp: control channel {} for spectre-cp --instance {} ({} event rings)\n",
+             app.ctrl->channel().object_name(), cc.instance, nw);
+  app.reloader->set_control(app.ctrl.get());
+  return true;
+}
+
+// The run: writer, workers, the reader or distributor until the input ends or
+// a signal; then drain, stop and print the summary. Returns the exit code.
+int run(App& app, const Pools& pools, Ports& ports, OutputFiles& out, std::unique_ptr<IncidentHook>& incidents) {
+  const bool offline = !app.opt.reads.empty();
+  const uint32_t nw = app.cfg.workers;
+  app.start_s = mono_s();
+  app.tsc_hz = rte_get_tsc_hz();
+  app.tsc0 = rte_rdtsc();
+  app.wall0 = wall_ns();
+  FILE* eve = out.eve;
+  FILE* fast = out.fast;
+  FILE* features = out.features;
+  EventWriter writer(app.wptrs, eve, [&](fmt::memory_buffer& b) {
+    format_stats_event(b, collect(app.wptrs), app.io, wall_ns(), mono_s() - app.start_s);
+  }, app.cfg.stats_interval_s, fast, features, app.ctrl.get(), incidents.get(), &app.io);
+  writer.start();
+
+  std::vector<WorkerArg> args(nw);
+  uint32_t i = 0;
+  unsigned lc;
+  RTE_LCORE_FOREACH_WORKER(lc) {
+    if (i == nw) break;
+    args[i] = {&app, uint16_t(i)};
+    rte_eal_remote_launch(worker_main, &args[i], lc);
+    i++;
+  }
+  int rc = offline ? run_offline_reader(app, pools.pkts, pools.jumbo) : run_live_main(app, ports.plan);
+  app.input_done.store(true, std::memory_order_release);
+  rte_eal_mp_wait_lcore();
+  app.reloader->drain();
+  app.check_home_net();
+  double wall = mono_s() - app.start_s;
+  writer.stop();
+  app.housekeeping();  // answers commands that arrived at the end
+  app.reloader->drain();
+  out.close();
+  app.snaps->wait_all();
+  ports.stop();
+  print_summary(stderr, collect(app.wptrs), app.io, wall);
+  if (incidents && incidents->detections()) fmt::print(stderr, "{}", incidents->report());
+  if (app.io.reloads.load())
+    fmt::print(stderr, "  reloads: {} published, {} freed after grace period, slowest config/model load {:.2f} ms "
+               "(off the main lcore)\n", app.snaps->published(), app.snaps->freed(),
+               app.reloader->slowest_config_ms());
   return rc;
+}
+
+}  // namespace
+
+// The start-up steps in order. A step that fails has said why; returning
+// unwinds what the earlier ones started (ports, rings, workers, files, EAL).
+int run_dataplane(const Options& opt) {
+  EalStep eal;  // first: stopped after everything below is gone
+  App app;
+  app.opt = opt;
+  Detection det;
+  OutputFiles out;
+  if (!load_configuration(app.opt, app.cfg) || !load_detection(app.cfg, app.io, det) ||
+      !check_inputs(app.opt.reads) || !out.open_logs(app.cfg))
+    return 1;
+  if (int rc = start_eal(eal, app)) return rc;
+  install_signal_handlers();
+  if (!load_rules(app.cfg, app.opt, app.cfg.workers, det)) return 1;
+  print_detection_line(app.cfg, det);
+  Pools pools;
+  if (!make_pools(app, pools)) return 1;
+  start_snapshots(app, det);
+  // Built before the ports start (~0.2 s of rule and table parsing and pools): a port
+  // started earlier fills its ring while nothing polls it.
+  std::unique_ptr<IncidentHook> incidents;
+  if (!make_workers(app) || !make_incidents(app, incidents)) return 1;
+  Ports ports;
+  if (!start_ports_and_rings(app, pools.pkts, ports) || !open_control(app) || !out.open_eve(app.cfg.eve_path))
+    return 1;
+  return run(app, pools, ports, out, incidents);
 }
 
 }  // namespace spectre
