@@ -78,7 +78,7 @@ std::string flow_key_addr(uint64_t hi, uint64_t lo, uint8_t ip_version) {
 }
 
 ShmDataPlaneLink::ShmDataPlaneLink(ShmLinkOptions opt, ShmLinkSinks sinks)
-    : opt_(std::move(opt)), sinks_(sinks), alert_counts_(5000) {
+    : opt_(std::move(opt)), sinks_(sinks), records_(make_record_sinks(sinks_, latency_)), alert_counts_(5000) {
   // Ids differ from those of an earlier spectre-cp whose responses may still sit in the ring.
   next_id_ = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count());
@@ -276,38 +276,9 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
         c.ml = std::move(ml);
       }
       c.eve_json = fb_str(a->eve());
-      if (sinks_.alerts) {
-        if (!c.eve_json.empty()) sinks_.alerts->publish(c.eve_json);
-        else {
-          std::string line;
-          exporter::format_eve(line, c);
-          sinks_.alerts->publish(line);
-        }
-      }
-      if (sinks_.eve) sinks_.eve->write(c);
-      // Signature alerts carry their packet's arrival time; ML alerts the
-      // flow's last packet (an end-of-flow point fires when the flow ends), so
-      // only the former measure the pipeline's latency.
-      if (a->source() == fbc::AlertSource::Signature) {
-        uint64_t now = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch()).count());
-        uint64_t us = now > c.ts_ns ? (now - c.ts_ns) / 1000 : 0;
-        std::lock_guard<std::mutex> g(lat_mu_);
-        if (lat_us_.size() < kLatencyWindow) lat_us_.push_back(uint32_t(std::min<uint64_t>(us, UINT32_MAX)));
-        else lat_us_[lat_n_ % kLatencyWindow] = uint32_t(std::min<uint64_t>(us, UINT32_MAX));
-        lat_n_++;
-      }
-      if (sinks_.syslog) sinks_.syslog->send(c);
-      if (sinks_.webhook) sinks_.webhook->post(c);
-      if (sinks_.incidents) {
-        if (c.eve_json.empty()) {
-          std::string line;
-          exporter::format_eve(line, c);
-          sinks_.incidents->on_eve(line);
-        } else {
-          sinks_.incidents->on_eve(c.eve_json);
-        }
-      }
+      std::string line;  // the data plane sent no EVE line: formatted once, for every sink
+      if (c.eve_json.empty()) exporter::format_eve(line, c);
+      records_.alert(c, c.eve_json.empty() ? std::string_view(line) : std::string_view(c.eve_json));
       alert_counts_.add(c);
       return;
     }
@@ -328,8 +299,7 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
       f.age_s = r->end_ns() > r->start_ns() ? double(r->end_ns() - r->start_ns()) / 1e9 : 0.0;
       f.app = app_text(r->app_proto());
       std::string eve = fb_str(r->eve());
-      bool json_syslog = sinks_.syslog && sinks_.syslog->wants_flows();
-      if ((sinks_.eve && eve.empty()) || json_syslog || sinks_.flow_tap) {
+      if (records_.wants_flow_struct(!eve.empty())) {
         CpFlow c;
         c.flow_id = r->flow_id();
         c.worker = r->worker();
@@ -349,13 +319,10 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
         c.reason = fb_str(r->reason());
         c.alerted = r->alerted();
         c.eve_json = eve;
-        if (sinks_.eve) sinks_.eve->write(c);
-        if (json_syslog) sinks_.syslog->send(c);
-        if (sinks_.flow_tap) sinks_.flow_tap(c);
-      } else if (sinks_.eve) {
-        sinks_.eve->write_line(eve);
+        records_.flow(&c, eve);
+      } else {
+        records_.flow(nullptr, eve);
       }
-      if (sinks_.incidents && !eve.empty()) sinks_.incidents->on_eve(eve);  // flows: context for rules
       std::lock_guard g(state_mu_);
       flows_.push_back(std::move(f));
       if (flows_.size() > opt_.recent_flows) flows_.pop_front();
@@ -366,7 +333,7 @@ void ShmDataPlaneLink::handle_event(uint32_t worker, const ctrl::Message& m) {
       if (!v.VerifyBuffer<fbc::EveLine>(nullptr)) break;
       auto* e = flatbuffers::GetRoot<fbc::EveLine>(m.data);
       eve_lines_++;
-      if (sinks_.eve && e->eve() && e->eve()->size()) sinks_.eve->write_line(e->eve()->string_view());
+      if (e->eve() && e->eve()->size()) records_.eve_line(e->eve()->string_view());
       return;
     }
     case fbc::MsgType::WorkerStats: {
@@ -477,27 +444,7 @@ void ShmDataPlaneLink::publish_metrics() {
                       double(c.invalid)});
   s->extra.push_back({"spectre_cp_gaps_session_total", "Event gaps seen since this spectre-cp attached.", "counter",
                       {}, double(c.gaps_session)});
-  if (sinks_.eve) {
-    auto e = sinks_.eve->stats();
-    s->extra.push_back({"spectre_cp_eve_lines_total", "EVE lines written.", "counter", {}, double(e.lines)});
-    s->extra.push_back({"spectre_cp_eve_dropped_total", "EVE lines dropped (buffer full).", "counter", {},
-                        double(e.dropped)});
-    s->extra.push_back({"spectre_cp_eve_rotations_total", "EVE file rotations.", "counter", {}, double(e.rotations)});
-  }
-  if (sinks_.syslog) {
-    auto y = sinks_.syslog->stats();
-    s->extra.push_back({"spectre_cp_syslog_sent_total", "Syslog messages sent.", "counter", {}, double(y.sent)});
-    s->extra.push_back({"spectre_cp_syslog_dropped_total", "Syslog messages dropped.", "counter", {},
-                        double(y.dropped)});
-  }
-  if (sinks_.webhook) {
-    auto h = sinks_.webhook->stats();
-    s->extra.push_back({"spectre_cp_webhook_delivered_total", "Webhook posts delivered.", "counter", {},
-                        double(h.delivered)});
-    s->extra.push_back({"spectre_cp_webhook_failed_total", "Webhook posts given up or dropped.", "counter", {},
-                        double(h.failed + h.dropped)});
-  }
-  if (sinks_.incidents) sinks_.incidents->fill_metrics(*s);
+  records_.fill_metrics(*s);
   sinks_.metrics->publish(std::move(s));
 }
 

@@ -31,6 +31,7 @@
 #include "ctrlplane/cp/alerts.h"
 #include "ctrlplane/cp/dataplane_link.h"
 #include "ctrlplane/cp/incidents.h"
+#include "ctrlplane/cp/record_sink.h"
 #include "ctrlplane/export/eve_file_sink.h"
 #include "ctrlplane/export/metrics_server.h"
 #include "ctrlplane/export/syslog_sink.h"
@@ -39,17 +40,7 @@
 
 namespace spectre::cp {
 
-// Where events go; every pointer may be null (not configured). Not owned.
-struct ShmLinkSinks {
-  AlertFeed* alerts = nullptr;
-  exporter::EveFileSink* eve = nullptr;
-  exporter::SyslogSink* syslog = nullptr;    // alerts; flows too in JSON format
-  exporter::WebhookSink* webhook = nullptr;  // alerts
-  exporter::MetricsServer* metrics = nullptr;
-  LiveIncidents* incidents = nullptr;        // Cortex: alerts and flows (EVE lines) in
-  // Ended flows to the analyst store (its filter decides); called on the reader thread, must not block.
-  std::function<void(const exporter::CpFlow&)> flow_tap;
-};
+// ShmLinkSinks: record_sink.h.
 
 // The workers' last WorkerStats summed (stats stream channel).
 struct WorkerTotals {
@@ -88,7 +79,7 @@ struct ShmLinkCounters {
   std::string last_error;     // why the last attach failed
   // Signature-alert latency, packet arrival (the alert's timestamp: the data
   // plane's clock in live mode) to the EVE line handed to the EVE writer, over
-  // the last kLatencyWindow alerts (meaningless for offline captures).
+  // the last AlertLatencySink::kWindow alerts (meaningless for offline captures).
   uint64_t latency_count = 0;
   double latency_p50_us = 0, latency_p99_us = 0, latency_max_us = 0;
   std::vector<ShmRingCounters> rings;
@@ -155,6 +146,8 @@ class ShmDataPlaneLink : public DataPlaneLink {
 
   ShmLinkOptions opt_;
   ShmLinkSinks sinks_;
+  AlertLatencySink* latency_ = nullptr;  // owned by records_
+  RecordSinks records_;  // every consumer of alerts, flows and EVE lines (record_sink.h)
   std::function<void()> on_attach_;
 
   // Channel and command producer: replaced by the reader, used by send().
@@ -176,10 +169,6 @@ class ShmDataPlaneLink : public DataPlaneLink {
 
   // Shared state for readers of counters / stats / flows.
   mutable std::mutex state_mu_;
-  static constexpr size_t kLatencyWindow = 65536;
-  mutable std::mutex lat_mu_;
-  std::vector<uint32_t> lat_us_;  // ring of the last kLatencyWindow alert latencies (us)
-  uint64_t lat_n_ = 0;
   std::vector<LastStats> last_stats_;
   std::vector<uint64_t> gaps_at_attach_;
   DataPlaneInfo info_;  // last known (stale when detached)

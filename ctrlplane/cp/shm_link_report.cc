@@ -14,11 +14,7 @@ ShmLinkCounters ShmDataPlaneLink::counters() const {
   ShmLinkCounters c;
   {
     std::vector<uint32_t> v;
-    {
-      std::lock_guard<std::mutex> g(lat_mu_);
-      v = lat_us_;
-      c.latency_count = lat_n_;
-    }
+    latency_->snapshot(v, c.latency_count);
     if (!v.empty()) {
       std::sort(v.begin(), v.end());
       c.latency_p50_us = v[v.size() / 2];
