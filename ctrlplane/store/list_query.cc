@@ -46,6 +46,21 @@ void ts_desc_select(const char* cols, Where w, size_t limit, const char* src, co
   binds.insert(binds.end(), w.b.begin(), w.b.end());
 }
 
+void ts_desc_union(const char* cols, Where w, size_t limit, const char* col, const std::vector<int64_t>& vals,
+                   std::string& sql, std::vector<Bind>& binds) {
+  const std::string order = " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(limit);
+  const std::string rest = w.sql.empty() ? std::string() : " AND " + w.sql.substr(7);  // without " WHERE "
+  sql.clear();
+  binds.clear();
+  for (int64_t v : vals) {
+    sql += (sql.empty() ? "SELECT * FROM (" : " UNION ALL SELECT * FROM (") + std::string(cols) + " WHERE " + col +
+           " = ?" + rest + order + ")";
+    binds.push_back(v);
+    binds.insert(binds.end(), w.b.begin(), w.b.end());
+  }
+  sql += order;
+}
+
 bool like_contains(std::string_view hay, std::string_view needle) {
   auto low = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
   return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),

@@ -47,6 +47,12 @@ void add_cidr(Where& w, const std::optional<IpRange>& cidr);
 void ts_desc_select(const char* cols, Where w, size_t limit, const char* src, const char* dst,
                     const std::optional<Bind>& key, std::string& sql, std::vector<Bind>& binds);
 
+// `cols` with w, (ts, id) descending, LIMIT, over rows whose `col` is one of
+// `vals`: one ordered index walk per value (col, ts), merged by UNION ALL,
+// each stopping at LIMIT; an IN list would collect and sort every row of the values.
+void ts_desc_union(const char* cols, Where w, size_t limit, const char* col, const std::vector<int64_t>& vals,
+                   std::string& sql, std::vector<Bind>& binds);
+
 // LIKE's test of a substring: case-insensitive for ASCII, other bytes exact.
 bool like_contains(std::string_view hay, std::string_view needle);
 

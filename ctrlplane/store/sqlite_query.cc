@@ -75,7 +75,8 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
   Where w;
   add_ts_keyset(w, q.before_ts, q.before_id, q.from_ms, q.to_ms);
   if (q.max_severity) w.add("+severity <= ?", {int64_t(q.max_severity)});
-  if (!q.signature.empty()) w.add("signature LIKE ? ESCAPE '\\'", {like(q.signature)});
+  if (q.sig_none) w.add("0");  // no text contains it
+  else if (!q.signature.empty() && q.sig_text_ids.empty()) w.add("signature LIKE ? ESCAPE '\\'", {like(q.signature)});
   if (q.sid) w.add("sid = ?", {int64_t(q.sid)});
   add_cidr(w, q.cidr);
   if (!q.category.empty()) w.add("category = ?", {q.category});
@@ -93,7 +94,30 @@ void build_alert_query(const AlertQuery& q, std::string& sql, std::vector<Bind>&
           {like(q.q), like(q.q), q.q, q.q});
   std::optional<Bind> key;
   if (!q.ip.empty()) key = q.ip;
+  if (!q.sig_none && !q.sig_text_ids.empty()) {
+    if (!key) return ts_desc_union(cols ? cols : kAlertCols, std::move(w), q.limit, "text_id", q.sig_text_ids, sql, out);
+    std::string ids = "[";
+    for (int64_t t : q.sig_text_ids) ids += (ids.size() > 1 ? "," : "") + std::to_string(t);
+    w.add("text_id IN (SELECT value FROM json_each(?))", {ids + "]"});
+  }
   ts_desc_select(cols ? cols : kAlertCols, std::move(w), q.limit, "src_ip", "dest_ip", key, sql, out);
+}
+
+// signature= (a substring): the few texts containing it, each walked in order on
+// the (text_id, ts) index, stopping at LIMIT; a rare signature otherwise walked
+// every row of the (ts) index. Many texts: the (ts) walk with the LIKE test,
+// which finds a common term's rows early.
+bool alerts_signature_plan(Db& db, AlertQuery& q, std::string& err) {
+  q.sig_text_ids.clear();
+  q.sig_none = false;
+  Stmt s = db.prepare("SELECT id FROM alert_texts WHERE signature LIKE ? ESCAPE '\\' LIMIT ?");
+  if (!s.ok()) { err = s.error(); return false; }
+  s.bind(1, like(q.signature)).bind(2, int64_t(kSignatureWalks + 1));
+  while (s.step()) q.sig_text_ids.push_back(s.i64(0));
+  if (!s.error().empty()) { err = s.error(); return false; }
+  q.sig_none = q.sig_text_ids.empty();
+  if (q.sig_text_ids.size() > kSignatureWalks) q.sig_text_ids.clear();
+  return true;
 }
 
 void build_incident_query(const IncidentQuery& q, std::string& sql, std::vector<Bind>& b, const char* cols) {
@@ -120,6 +144,7 @@ bool SqliteStore::list_alerts(const AlertQuery& q0, std::vector<AlertRow>& out, 
   std::vector<Bind> b;
   std::lock_guard g(rmu_);
   AlertQuery q = q0;
+  if (!q.signature.empty() && !alerts_signature_plan(r_, q, err)) return false;
   if (!q.q.empty() && !alerts_q_plan(r_, q, stop, err)) return false;
   build_alert_query(q, sql, b);
   return run_list(r_, sql, b, out, read_alert, err);

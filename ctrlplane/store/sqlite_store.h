@@ -55,6 +55,9 @@ std::string alerts_q_match(Db& db, std::string_view q, bool* absent = nullptr);
 // scan of at most q.q_scan_rows rows of the rest of the query, newest first, that
 // stops at LIMIT matches: q.q_ids and *stop. Without `stop`, the whole walk.
 bool alerts_q_plan(Db& db, AlertQuery& q, ListStop* stop, std::string& err);
+// signature=: its texts (AlertQuery::sig_text_ids, sig_none) when at most kSignatureWalks.
+constexpr size_t kSignatureWalks = 16;
+bool alerts_signature_plan(Db& db, AlertQuery& q, std::string& err);
 std::string incidents_q_match(Db& db, std::string_view q);
 // The same plan for list_incidents (the scan tests the latest record).
 bool incidents_q_plan(Db& db, IncidentQuery& q, ListStop* stop, std::string& err);

@@ -105,6 +105,11 @@ struct AlertQuery {
   std::string q_match;       // q's candidates: an FTS5 MATCH expression (the store sets it; "": walk)
   std::string q_ids;         // q's candidates: a JSON array of ids found by a bounded scan (the store sets it)
   size_t q_scan_rows = 50000;  // the bounded scan's rows (ListStop; the API keeps this default)
+  // signature's texts (the store sets them, alerts_signature_plan): the
+  // alert_texts ids whose signature contains it, when at most
+  // kSignatureWalks (sqlite_store.h); sig_none: no text contains it.
+  std::vector<int64_t> sig_text_ids;
+  bool sig_none = false;
   // Cursor: rows after (before_ts, before_id) in (ts, id) descending order (before_id 0: from the newest).
   int64_t before_ts = 0;
   uint64_t before_id = 0;

@@ -550,6 +550,56 @@ TEST(Store, FreeTextSearchIndexKeepsSubstringSemantics) {
   EXPECT_EQ(inc.size(), 1u);
 }
 
+// signature= keeps LIKE's substring semantics whichever plan answers it: a
+// few texts (one ordered walk per text on (text_id, ts)), many texts (the ts
+// walk), none; with an address (the two-walk select), a sid, and keyset pages.
+TEST(Store, SignatureFilterPlansKeepSubstringSemantics) {
+  TmpDb t;
+  auto s = open_store(t.path);
+  const auto all = fill_alerts(*s, 3000, [](int i) {
+    auto a = alert(kT0 + (i * 7919) % 100000, 3, 100 + uint32_t(i % 40), "10.0.0." + std::to_string(i % 7), "10.9.9.9");
+    a.signature = "ET rule " + std::to_string(i % 40);  // 40 texts x 2 categories
+    if (i % 499 == 0) a.signature = "Rare 50%_off needle " + std::to_string(i);
+    return a;
+  });
+  Db d;
+  std::string err;
+  ASSERT_TRUE(d.open(t.path, false, err));
+  struct Case { std::string sig; size_t texts; };
+  // "rule 3": rules 3 and 30-39, one category each; "e": every text, more than kSignatureWalks.
+  for (const Case& c : {Case{"rare 50%_off", 7}, Case{"rule 3", 11}, Case{"rule 1", 11}, Case{"ET rule 17", 1},
+                        Case{"no such text", 0}, Case{"e", 0}}) {
+    AlertQuery probe;
+    probe.signature = c.sig;
+    ASSERT_TRUE(alerts_signature_plan(d, probe, err)) << err;
+    EXPECT_EQ(probe.sig_text_ids.size(), c.texts) << c.sig;  // walked per text (0: the ts walk, or none)
+    EXPECT_EQ(probe.sig_none, c.sig == "no such text") << c.sig;
+    for (const std::string ip : {"", "10.0.0.3"})
+      for (uint32_t sid : {0u, 117u})
+        for (size_t limit : {size_t(7), size_t(400)}) {
+          SCOPED_TRACE(c.sig + " ip=" + ip + " sid=" + std::to_string(sid) + " limit=" + std::to_string(limit));
+          std::vector<const AlertRow*> want;
+          for (auto& a : all)
+            if (ci_contains(a.signature, c.sig) && (ip.empty() || a.src_ip == ip || a.dest_ip == ip) &&
+                (!sid || a.sid == sid))
+              want.push_back(&a);
+          std::sort(want.begin(), want.end(),
+                    [](auto* x, auto* y) { return x->ts_ms != y->ts_ms ? x->ts_ms > y->ts_ms : x->id > y->id; });
+          AlertQuery q;
+          q.signature = c.sig, q.ip = ip, q.sid = sid, q.limit = limit;
+          std::vector<AlertRow> got, page;
+          do {  // every page, by the keyset cursor
+            page.clear();
+            ASSERT_TRUE(s->list_alerts(q, page, err)) << err;
+            got.insert(got.end(), page.begin(), page.end());
+            if (!page.empty()) q.before_ts = page.back().ts_ms, q.before_id = page.back().id;
+          } while (page.size() == limit && got.size() < 2 * all.size());
+          ASSERT_EQ(got.size(), want.size());
+          for (size_t i = 0; i < got.size(); i++) ASSERT_EQ(got[i].id, want[i]->id) << i;
+        }
+  }
+}
+
 // The /detect jobs' rows and results: replace, read back by ordinal, delete.
 TEST(Store, DetectJobsAndResults) {
   TmpDb t;
