@@ -108,24 +108,18 @@ void ControlSink::push_worker_stats() {
 
 // ---- fast.log, feature CSV ----
 
+void BufferedFileSink::flush() { write_out(f_, buf_); }
+
+void BufferedFileSink::sync() {
+  if (f_) fflush(f_);
+}
+
 void FastLogSink::on_alert(uint32_t, const AlertRecord& a) {
   if (f_) format_fast(buf_, a);
 }
 
-void FastLogSink::flush() { write_out(f_, buf_); }
-
-void FastLogSink::sync() {
-  if (f_) fflush(f_);
-}
-
 void FeatureSink::on_feature_row(uint32_t, const AlertRecord& a) {
   if (f_) format_feature_row(buf_, a);
-}
-
-void FeatureSink::flush() { write_out(f_, buf_); }
-
-void FeatureSink::sync() {
-  if (f_) fflush(f_);
 }
 
 // ---- incidents ----

@@ -60,32 +60,31 @@ class ControlSink final : public EventSink {
   fmt::memory_buffer line_;
 };
 
-// Suricata fast.log lines for alerts (stays local with or without spectre-cp).
-class FastLogSink final : public EventSink {
+// A local file written in blocks from a buffer (null file: nothing kept).
+class BufferedFileSink : public EventSink {
  public:
-  explicit FastLogSink(FILE* f) : f_(f) {}
-  void on_alert(uint32_t w, const AlertRecord& a) override;
+  explicit BufferedFileSink(FILE* f) : f_(f) {}
   size_t pending() const override { return buf_.size(); }
   void flush() override;
   void sync() override;
 
- private:
+ protected:
   FILE* f_;
   fmt::memory_buffer buf_;
 };
 
-// --dump-features CSV rows (local).
-class FeatureSink final : public EventSink {
+// Suricata fast.log lines for alerts (stays local with or without spectre-cp).
+class FastLogSink final : public BufferedFileSink {
  public:
-  explicit FeatureSink(FILE* f) : f_(f) {}
-  void on_feature_row(uint32_t w, const AlertRecord& a) override;
-  size_t pending() const override { return buf_.size(); }
-  void flush() override;
-  void sync() override;
+  using BufferedFileSink::BufferedFileSink;
+  void on_alert(uint32_t w, const AlertRecord& a) override;
+};
 
- private:
-  FILE* f_;
-  fmt::memory_buffer buf_;
+// --dump-features CSV rows (local).
+class FeatureSink final : public BufferedFileSink {
+ public:
+  using BufferedFileSink::BufferedFileSink;
+  void on_feature_row(uint32_t w, const AlertRecord& a) override;
 };
 
 // Cortex (incidents.h): alerts and flows in; the incident lines it makes go
